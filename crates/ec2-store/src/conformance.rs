@@ -1,0 +1,179 @@
+//! The store conformance suite: every engine must pass every check here, unchanged.
+//!
+//! Each check takes a fresh, empty [`Store`] and panics on a violation. Engines run the suite with
+//! [`conformance_suite!`](crate::conformance_suite), which makes one `#[test]` per check.
+
+use std::sync::Arc;
+use std::thread;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Record, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thing {
+    pub id: String,
+    pub n: u64,
+}
+
+impl Record for Thing {
+    const KIND: &'static str = "conformance_thing";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+fn thing(id: &str, n: u64) -> Thing {
+    Thing { id: id.to_string(), n }
+}
+
+#[derive(Debug)]
+pub struct Fail;
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        panic!("store error: {e}")
+    }
+}
+
+pub fn put_get_roundtrip(store: Store) {
+    store.transact(|tx| tx.put("a/r", &thing("x", 1))).unwrap();
+    let got: Option<Thing> = store.transact(|tx| tx.get("a/r", "x")).unwrap();
+    assert_eq!(got, Some(thing("x", 1)));
+    let missing: Option<Thing> = store.transact(|tx| tx.get("a/r", "y")).unwrap();
+    assert_eq!(missing, None);
+}
+
+pub fn scan_is_ordered_by_id_and_sees_own_writes(store: Store) {
+    store
+        .transact(|tx| {
+            for id in ["c", "a", "b"] {
+                tx.put("s", &thing(id, 0))?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let ids: Vec<String> = store
+        .transact(|tx| {
+            tx.put("s", &thing("aa", 0))?;
+            tx.delete::<Thing>("s", "b")?;
+            Ok::<_, StoreError>(tx.scan::<Thing>("s")?.into_iter().map(|t| t.id).collect())
+        })
+        .unwrap();
+    assert_eq!(ids, ["a", "aa", "c"]);
+}
+
+pub fn scopes_and_kinds_are_isolated(store: Store) {
+    store.transact(|tx| tx.put("acct1/us-east-1", &thing("x", 1))).unwrap();
+    store.transact(|tx| tx.put("acct2/us-east-1", &thing("x", 2))).unwrap();
+    let (a, b, other_kind): (Vec<Thing>, Vec<Thing>, Vec<(String, String)>) = store
+        .transact(|tx| {
+            Ok::<_, StoreError>((
+                tx.scan("acct1/us-east-1")?,
+                tx.scan("acct2/us-east-1")?,
+                tx.raw().scan("acct1/us-east-1", "other_kind")?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(a, [thing("x", 1)]);
+    assert_eq!(b, [thing("x", 2)]);
+    assert!(other_kind.is_empty());
+    let scopes = store.transact(|tx| tx.scopes::<Thing>()).unwrap();
+    assert_eq!(scopes, ["acct1/us-east-1", "acct2/us-east-1"]);
+}
+
+pub fn rollback_discards_everything(store: Store) {
+    store.transact(|tx| tx.put("s", &thing("keep", 1))).unwrap();
+    let r: Result<(), Fail> = store.transact(|tx| {
+        tx.put("s", &thing("new", 1))?;
+        tx.put("s", &thing("keep", 99))?;
+        tx.delete::<Thing>("s", "keep")?;
+        tx.next_counter("rollback")?;
+        Err(Fail)
+    });
+    assert!(r.is_err());
+    let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert_eq!(all, [thing("keep", 1)]);
+    assert_eq!(store.transact(|tx| tx.next_counter("rollback")).unwrap(), 1);
+}
+
+pub fn delete_reports_existence(store: Store) {
+    store.transact(|tx| tx.put("s", &thing("x", 1))).unwrap();
+    assert!(store.transact(|tx| tx.delete::<Thing>("s", "x")).unwrap());
+    assert!(!store.transact(|tx| tx.delete::<Thing>("s", "x")).unwrap());
+}
+
+pub fn counters_are_monotonic_and_independent(store: Store) {
+    let a: Vec<u64> = (0..5).map(|_| store.transact(|tx| tx.next_counter("a")).unwrap()).collect();
+    assert_eq!(a, [1, 2, 3, 4, 5]);
+    assert_eq!(store.transact(|tx| tx.next_counter("b")).unwrap(), 1);
+    let in_one = store.transact(|tx| Ok::<_, StoreError>((tx.next_counter("a")?, tx.next_counter("a")?))).unwrap();
+    assert_eq!(in_one, (6, 7));
+}
+
+/// Read-modify-write from several threads at once: no update is lost, and counters never repeat.
+pub fn concurrent_updates_are_serialized(store: Store) {
+    store.transact(|tx| tx.put("s", &thing("ctr", 0))).unwrap();
+    let store = Arc::new(store);
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            thread::spawn(move || {
+                let mut seen = Vec::new();
+                for _ in 0..50 {
+                    let c = store
+                        .transact(|tx| {
+                            let mut t: Thing = tx.get("s", "ctr")?.expect("ctr exists");
+                            t.n += 1;
+                            tx.put("s", &t)?;
+                            tx.next_counter("ids")
+                        })
+                        .unwrap();
+                    seen.push(c);
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut all: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let t: Thing = store.transact(|tx| tx.get("s", "ctr")).unwrap().unwrap();
+    assert_eq!(t.n, 400);
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 400);
+}
+
+pub fn reset_drops_everything(store: Store) {
+    store.transact(|tx| tx.put("s", &thing("x", 1))).unwrap();
+    store.transact(|tx| tx.next_counter("c")).unwrap();
+    store.reset().unwrap();
+    let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert!(all.is_empty());
+    assert_eq!(store.transact(|tx| tx.next_counter("c")).unwrap(), 1);
+}
+
+pub fn corrupt_documents_are_reported(store: Store) {
+    store.transact(|tx| tx.raw().put("s", Thing::KIND, "bad", "{not json".to_string())).unwrap();
+    let r: Result<Option<Thing>, StoreError> = store.transact(|tx| tx.get("s", "bad"));
+    assert!(matches!(r, Err(StoreError::Corrupt { .. })), "{r:?}");
+}
+
+/// One `#[test]` per conformance check for an engine: `conformance_suite!(|| make_store());`
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::conformance_suite!(@tests $make;
+            put_get_roundtrip scan_is_ordered_by_id_and_sees_own_writes scopes_and_kinds_are_isolated
+            rollback_discards_everything delete_reports_existence counters_are_monotonic_and_independent
+            concurrent_updates_are_serialized reset_drops_everything corrupt_documents_are_reported);
+    };
+    (@tests $make:expr; $($check:ident)*) => {
+        $(
+            #[test]
+            fn $check() {
+                let make: fn() -> $crate::Store = $make;
+                $crate::conformance::$check(make());
+            }
+        )*
+    };
+}

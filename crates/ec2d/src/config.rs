@@ -1,0 +1,64 @@
+//! The command-line contract of `ec2d serve`. Every flag is also an `EC2D_*` environment variable.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockMode {
+    /// Wall-clock timestamps; every transition completes before the next request sees it.
+    Instant,
+    /// Wall-clock timestamps; transitions take AWS-like durations.
+    Realistic,
+    /// Time stands still until `POST /_ec2d/clock/advance?seconds=N`.
+    Virtual,
+}
+
+impl ClockMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClockMode::Instant => "instant",
+            ClockMode::Realistic => "realistic",
+            ClockMode::Virtual => "virtual",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "EC2D_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one; the chosen port is logged).
+    #[arg(long, env = "EC2D_PORT", default_value_t = 4566)]
+    pub port: u16,
+    /// Keep all state in memory; nothing survives a restart.
+    #[arg(long, env = "EC2D_EPHEMERAL", conflicts_with = "data_dir")]
+    pub ephemeral: bool,
+    /// Directory for durable state.
+    #[arg(long, env = "EC2D_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// How time passes for resource state transitions.
+    #[arg(long, env = "EC2D_CLOCK", value_enum, default_value_t = ClockMode::Instant)]
+    pub clock: ClockMode,
+    /// Where the virtual clock starts (ISO 8601), when it has no stored time yet.
+    #[arg(long, env = "EC2D_CLOCK_START", default_value = "2026-01-01T00:00:00Z")]
+    pub clock_start: String,
+    /// Seed of the ID generator: the same seed and the same requests give the same IDs.
+    #[arg(long, env = "EC2D_SEED", default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: "127.0.0.1".into(),
+            port: 0,
+            ephemeral: true,
+            data_dir: None,
+            clock: ClockMode::Instant,
+            clock_start: "2026-01-01T00:00:00Z".into(),
+            seed: 0,
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The control endpoints under `/_ec2d/`, outside the EC2 protocol. They answer JSON.
+//!
+//! - `GET /_ec2d/health`: liveness and the server's settings.
+//! - `POST /_ec2d/reset`: drops all state (every account and region, and the virtual clock).
+//! - `POST /_ec2d/clock/advance?seconds=N`: moves the virtual clock forward (400 in other modes).
+//! - `GET /_ec2d/clock`: the clock's mode and current time.
+
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::clock::AdvanceError;
+
+pub struct ControlReply {
+    pub status: u16,
+    pub body: Value,
+}
+
+fn ok(body: Value) -> ControlReply {
+    ControlReply { status: 200, body }
+}
+
+fn fail(status: u16, message: impl Into<String>) -> ControlReply {
+    ControlReply { status, body: json!({ "error": message.into() }) }
+}
+
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query.split('&').find_map(|kv| kv.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+}
+
+/// Routes a control request; `path` is everything after `/_ec2d/`.
+pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply {
+    match (method, path) {
+        ("GET", "health") => ok(json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "clock": app.clock.mode.name(),
+            "store": app.store.engine_name(),
+            "seed": app.config.seed,
+        })),
+        ("POST", "reset") => match app.store.reset() {
+            Ok(()) => ok(json!({ "reset": true })),
+            Err(e) => fail(500, e.to_string()),
+        },
+        ("GET", "clock") => match app.store.transact(|tx| app.clock.now(tx)) {
+            Ok(now) => ok(json!({ "mode": app.clock.mode.name(), "now": now.to_iso8601() })),
+            Err(e) => fail(500, e.to_string()),
+        },
+        ("POST", "clock/advance") => {
+            let seconds = match query_param(query, "seconds").map(str::parse::<f64>) {
+                Some(Ok(s)) if s.is_finite() && s >= 0.0 && s <= 1e10 => s,
+                _ => return fail(400, "seconds must be a non-negative number, as in /_ec2d/clock/advance?seconds=60"),
+            };
+            let millis = (seconds * 1000.0).round() as i64;
+            match app.store.transact(|tx| app.clock.advance(tx, millis)) {
+                Ok(now) => ok(json!({ "mode": "virtual", "now": now.to_iso8601() })),
+                Err(AdvanceError::NotVirtual(mode)) => fail(
+                    400,
+                    format!("the clock is {}; only a virtual clock (--clock virtual) can be advanced", mode.name()),
+                ),
+                Err(AdvanceError::Store(e)) => fail(500, e.to_string()),
+            }
+        }
+        (_, "health" | "reset" | "clock" | "clock/advance") => fail(405, format!("{method} is not allowed here")),
+        _ => fail(404, format!("no control endpoint /_ec2d/{path}")),
+    }
+}

@@ -1,0 +1,9 @@
+//! The ec2d server: configuration, HTTP, the request pipeline, the clock, and the service layer that
+//! turns decoded requests into domain calls inside store transactions.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod server;
+pub mod service;

@@ -1,0 +1,109 @@
+//! HTTP: a hyper HTTP/1.1 server on tokio. `/_ec2d/*` goes to the control endpoints, every other
+//! path to the EC2 query protocol (`POST /` with a form body, or `GET /?Action=...`).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::control;
+
+/// The largest request body accepted.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+fn response(status: u16, content_type: &'static str, body: String, request_id: Option<&str>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert("server", HeaderValue::from_static("AmazonEC2"));
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+        h.insert("x-amzn-requestid", id);
+    }
+    r
+}
+
+const XML: &str = "text/xml;charset=UTF-8";
+
+pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    if let Some(rest) = path.strip_prefix("/_ec2d/") {
+        let reply = control::handle(&app, &method, rest, &query);
+        let request_id = app.next_request_id();
+        return Ok(response(reply.status, "application/json", reply.body.to_string() + "\n", Some(&request_id)));
+    }
+    let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(String::from);
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let request_id = app.next_request_id();
+            let e = ec2_protocol::Ec2Error::new("RequestEntityTooLarge", "The request body is too large.");
+            return Ok(response(413, XML, e.to_xml(&request_id), Some(&request_id)));
+        }
+    };
+    let reply = app.handle_ec2(query.as_bytes(), &body, authorization.as_deref());
+    Ok(response(reply.status, XML, reply.body, Some(&reply.request_id)))
+}
+
+/// Builds the app from the configuration: chooses the store engine.
+pub fn build_app(config: Config) -> Result<App, String> {
+    if let Some(dir) = &config.data_dir {
+        return Err(format!(
+            "--data-dir {}: the durable store engine is not built yet; run with --ephemeral (in-memory state)",
+            dir.display()
+        ));
+    }
+    App::new(config, ec2_store::Store::memory())
+}
+
+/// Serves until the process is stopped.
+pub fn run(config: Config) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(serve(config))
+}
+
+pub async fn serve(config: Config) -> Result<(), String> {
+    let addr = format!("{}:{}", config.host, config.port);
+    let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = Arc::new(build_app(config)?);
+    eprintln!(
+        "ec2d {} listening on http://{local} (store {}, clock {}, seed {})",
+        env!("CARGO_PKG_VERSION"),
+        app.store.engine_name(),
+        app.clock.mode.name(),
+        app.ids.seed()
+    );
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                eprintln!("ec2d: accept failed: {e}");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(Arc::clone(&app), req));
+            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
