@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every check and every test: formatting, lints, Rust unit/integration tests (including the
+# generated-code freshness test and the store conformance suite), the botocore wire suite, and the
+# end-to-end suite against the real binary with boto3 and the AWS CLI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo test --workspace --all-features
+cargo build -p ec2d -p ec2-protocol --all-features
+python3 -m pytest tests/wire tests/e2e -q -p no:cacheprovider
