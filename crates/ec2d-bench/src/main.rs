@@ -7,7 +7,7 @@
 mod sigv4;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -667,14 +667,22 @@ async fn run(args: &Args, client_threads: usize) -> Result<Report> {
     // 1. Startup.
     let startup = if args.startup_runs > 0 {
         let (mut health, mut first_call) = (Vec::new(), Vec::new());
+        let progress = std::io::stderr().is_terminal();
+        if !progress {
+            eprintln!("ec2d-bench: {} startup runs", args.startup_runs);
+        }
         for i in 1..=args.startup_runs {
-            eprint!("\rec2d-bench: startup run {i}/{}", args.startup_runs);
+            if progress {
+                eprint!("\rec2d-bench: startup run {i}/{}", args.startup_runs);
+            }
             let (server, h, f) = start_ready(&bin, &server_args).await?;
             drop(server);
             health.push(h);
             first_call.push(f);
         }
-        eprintln!();
+        if progress {
+            eprintln!();
+        }
         Some(StartupReport {
             runs: args.startup_runs,
             health_ms: summary(&health),
@@ -800,13 +808,14 @@ fn table(r: &Report) -> String {
         "memory (VmRSS)  idle {:.1} MiB   after load {:.1} MiB   peak {:.1} MiB",
         m.idle_rss_mib, m.after_load_rss_mib, m.peak_rss_mib
     ));
+    let w = r.runs.iter().map(|run| run.workload.chars().count()).max().unwrap_or(0).max(8);
     if let Some(first) = r.runs.first() {
         line(format!(
             "throughput ({}s per run after {}s warm-up, keep-alive HTTP/1.1, SigV4-signed POST)",
             first.seconds, first.warmup_seconds
         ));
         line(format!(
-            "  {:<28} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>6} {:>9}",
+            "  {:<w$} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>6} {:>9}",
             "workload", "conns", "req/s", "p50", "p90", "p99", "max", "non-200", "errors", "cpu srv/me"
         ));
     }
@@ -814,7 +823,7 @@ fn table(r: &Report) -> String {
         let l = &run.latency_us;
         let cpu = |c: Option<f64>| c.map_or("?".to_string(), |c| format!("{c:.0}%"));
         line(format!(
-            "  {:<28} {:>5} {:>9.0} {:>9} {:>9} {:>9} {:>9} {:>7} {:>6} {:>4}/{}",
+            "  {:<w$} {:>5} {:>9.0} {:>9} {:>9} {:>9} {:>9} {:>7} {:>6} {:>4}/{}",
             run.workload,
             run.connections,
             run.requests_per_second,
@@ -876,7 +885,8 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("\nec2d-bench: error: {e}");
+            let newline = if std::io::stderr().is_terminal() { "\n" } else { "" };
+            eprintln!("{newline}ec2d-bench: error: {e}");
             ExitCode::from(2)
         }
     }
