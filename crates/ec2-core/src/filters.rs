@@ -28,11 +28,13 @@ pub enum FilterError {
 }
 
 pub type Accessor<T> = fn(&T) -> Vec<String>;
+/// A record's tags.
+pub type TagsOf<T> = fn(&T) -> &BTreeMap<String, String>;
 
 pub struct FilterTable<T: 'static> {
     pub entries: &'static [(&'static str, Accessor<T>)],
     /// The record's tags, for `tag:<key>`, `tag-key` and `tag-value`; `None` for untaggable records.
-    pub tags: Option<fn(&T) -> &BTreeMap<String, String>>,
+    pub tags: Option<TagsOf<T>>,
 }
 
 /// `*`/`?` wildcard matching with `\` escapes, over characters.

@@ -3,12 +3,16 @@
 //! **Architecture invariant:** no IO, no async, no clock reads, no randomness of its own, and no wire
 //! types. Every function that depends on time takes `now: UnixMillis` as an argument; every ID comes
 //! from [`ids`] with a counter the caller supplies. `ec2-protocol` is deliberately not a dependency:
-//! the conversion between DTOs and domain records lives in the server (`ec2d/src/conv.rs`).
+//! the conversion between DTOs and domain records lives in the server (`ec2d/src/service/`).
 
+pub mod catalog;
 pub mod filters;
 pub mod ids;
+pub mod instances;
+pub mod network;
 pub mod regions;
 pub mod scope;
+pub mod tags;
 
 pub use ec2_time::UnixMillis;
 pub use scope::Scope;

@@ -24,7 +24,7 @@ pub fn join(parent: &str, name: &str) -> String {
     }
 }
 
-fn scalar<'a>(node: &'a Node) -> &'a str {
+fn scalar(node: &Node) -> &str {
     node.value.as_deref().unwrap_or("")
 }
 

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 pub mod conformance;
 pub mod memory;
+pub mod records;
 
 /// The scope of server-wide documents.
 pub const GLOBAL: &str = "-";

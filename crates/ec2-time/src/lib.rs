@@ -9,6 +9,7 @@ use std::fmt;
 
 /// An instant, in milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
 pub struct UnixMillis(pub i64);
 
 pub const MILLIS_PER_SECOND: i64 = 1_000;

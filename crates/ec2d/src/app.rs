@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ec2_core::ids::IdGen;
+use ec2_core::instances::Durations;
 use ec2_core::Scope;
 use ec2_protocol::{encode_response, is_operation, Ec2Error, Node, Request};
 use ec2_store::Store;
@@ -16,6 +17,7 @@ pub struct App {
     pub store: Store,
     pub clock: Clock,
     pub ids: IdGen,
+    pub durations: Durations,
     pub config: Config,
     /// Request IDs come from the seeded generator with a per-process counter: they need to be
     /// unique for logs, not across nodes, so they cost no store round trip.
@@ -55,7 +57,9 @@ impl App {
     pub fn new(config: Config, store: Store) -> Result<App, String> {
         let virtual_start = ec2_time::parse_iso8601(&config.clock_start)
             .ok_or_else(|| format!("--clock-start {:?} is not an ISO 8601 timestamp", config.clock_start))?;
+        let durations = config.durations()?;
         Ok(App {
+            durations,
             store,
             clock: Clock { mode: config.clock, virtual_start },
             ids: IdGen::new(config.seed),

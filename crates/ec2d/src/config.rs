@@ -44,6 +44,11 @@ pub struct Config {
     /// Where the virtual clock starts (ISO 8601), when it has no stored time yet.
     #[arg(long, env = "EC2D_CLOCK_START", default_value = "2026-01-01T00:00:00Z")]
     pub clock_start: String,
+    /// Durations of state transitions for the realistic and virtual clocks, in seconds, as
+    /// `name=seconds` pairs separated by commas (launch, start, stop, hibernate, force-stop,
+    /// terminate, status-checks, terminated-visible), e.g. `launch=2,stop=5`.
+    #[arg(long, env = "EC2D_TRANSITION_SECONDS", default_value = "")]
+    pub transition_seconds: String,
     /// Seed of the ID generator: the same seed and the same requests give the same IDs.
     #[arg(long, env = "EC2D_SEED", default_value_t = 0)]
     pub seed: u64,
@@ -58,7 +63,34 @@ impl Default for Config {
             data_dir: None,
             clock: ClockMode::Instant,
             clock_start: "2026-01-01T00:00:00Z".into(),
+            transition_seconds: String::new(),
             seed: 0,
         }
+    }
+}
+
+impl Config {
+    /// The transition durations for the chosen clock: all zero for `instant` (except how long
+    /// terminated instances stay visible), AWS-like ones otherwise, with `--transition-seconds`
+    /// applied on top.
+    pub fn durations(&self) -> Result<ec2_core::instances::Durations, String> {
+        use ec2_core::instances::Durations;
+        let mut d = match self.clock {
+            ClockMode::Instant => Durations::INSTANT,
+            ClockMode::Realistic | ClockMode::Virtual => Durations::REALISTIC,
+        };
+        for pair in self.transition_seconds.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, secs) =
+                pair.split_once('=').ok_or_else(|| format!("--transition-seconds: '{pair}' is not name=seconds"))?;
+            let secs: f64 = secs
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| format!("--transition-seconds: '{secs}' is not a number of seconds"))?;
+            d.set(name.trim(), (secs * 1000.0).round() as i64)
+                .map_err(|e| format!("--transition-seconds: {e} (known: {})", Durations::NAMES.join(", ")))?;
+        }
+        Ok(d)
     }
 }

@@ -4,11 +4,15 @@
 //! - `POST /_ec2d/reset`: drops all state (every account and region, and the virtual clock).
 //! - `POST /_ec2d/clock/advance?seconds=N`: moves the virtual clock forward (400 in other modes).
 //! - `GET /_ec2d/clock`: the clock's mode and current time.
+//! - `POST /_ec2d/instances/{id}/hold-stopping`: the instance's host gets stuck: a stop in
+//!   progress stops progressing, and later stops stay in `stopping`, until a `Force=true` stop or
+//!   `POST /_ec2d/instances/{id}/release-stopping`.
 
 use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::clock::AdvanceError;
+use crate::service;
 
 pub struct ControlReply {
     pub status: u16,
@@ -47,7 +51,7 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
         },
         ("POST", "clock/advance") => {
             let seconds = match query_param(query, "seconds").map(str::parse::<f64>) {
-                Some(Ok(s)) if s.is_finite() && s >= 0.0 && s <= 1e10 => s,
+                Some(Ok(s)) if (0.0..=1e10).contains(&s) => s,
                 _ => return fail(400, "seconds must be a non-negative number, as in /_ec2d/clock/advance?seconds=60"),
             };
             let millis = (seconds * 1000.0).round() as i64;
@@ -58,6 +62,20 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                     format!("the clock is {}; only a virtual clock (--clock virtual) can be advanced", mode.name()),
                 ),
                 Err(AdvanceError::Store(e)) => fail(500, e.to_string()),
+            }
+        }
+        ("POST", p) if p.starts_with("instances/") => {
+            let rest = &p["instances/".len()..];
+            let (id, hold) = match rest.split_once('/') {
+                Some((id, "hold-stopping")) => (id, true),
+                Some((id, "release-stopping")) => (id, false),
+                _ => return fail(404, format!("no control endpoint /_ec2d/{path}")),
+            };
+            let result = app.store.transact(|tx| service::instances::set_held_in_stopping(app, tx, id, hold));
+            match result {
+                Ok(Some(state)) => ok(json!({ "instanceId": id, "state": state.name(), "held": hold })),
+                Ok(None) => fail(404, format!("no instance {id}")),
+                Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
             }
         }
         (_, "health" | "reset" | "clock" | "clock/advance") => fail(405, format!("{method} is not allowed here")),

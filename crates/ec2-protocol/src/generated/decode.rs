@@ -6,6 +6,96 @@ use crate::decode::{list, member, required, required_list, DecodeError, FromQuer
 use crate::query::Node;
 use super::types::*;
 
+impl FromQuery for BlockDeviceMapping {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = BlockDeviceMapping {
+            ebs: member(node, path, "Ebs")?,
+            no_device: member(node, path, "NoDevice")?,
+            device_name: member(node, path, "DeviceName")?,
+            virtual_name: member(node, path, "VirtualName")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CapacityReservationSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CapacityReservationSpecification {
+            capacity_reservation_preference: member(node, path, "CapacityReservationPreference")?,
+            capacity_reservation_target: member(node, path, "CapacityReservationTarget")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CapacityReservationTarget {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CapacityReservationTarget {
+            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
+            capacity_reservation_resource_group_arn: member(node, path, "CapacityReservationResourceGroupArn")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ConnectionTrackingSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ConnectionTrackingSpecificationRequest {
+            tcp_established_timeout: member(node, path, "TcpEstablishedTimeout")?,
+            udp_stream_timeout: member(node, path, "UdpStreamTimeout")?,
+            udp_timeout: member(node, path, "UdpTimeout")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CpuOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CpuOptionsRequest {
+            core_count: member(node, path, "CoreCount")?,
+            threads_per_core: member(node, path, "ThreadsPerCore")?,
+            amd_sev_snp: member(node, path, "AmdSevSnp")?,
+            nested_virtualization: member(node, path, "NestedVirtualization")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateTagsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateTagsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            resources: list(node, path, "ResourceId")?,
+            tags: list(node, path, "Tag")?,
+        };
+        required_list(&v.resources, path, "ResourceId")?;
+        required_list(&v.tags, path, "Tag")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreditSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreditSpecificationRequest {
+            cpu_credits: member(node, path, "CpuCredits")?,
+        };
+        required(&v.cpu_credits, path, "CpuCredits")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteTagsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteTagsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            resources: list(node, path, "ResourceId")?,
+            tags: list(node, path, "Tag")?,
+        };
+        required_list(&v.resources, path, "ResourceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeAvailabilityZonesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeAvailabilityZonesRequest {
@@ -14,6 +104,66 @@ impl FromQuery for DescribeAvailabilityZonesRequest {
             all_availability_zones: member(node, path, "AllAvailabilityZones")?,
             dry_run: member(node, path, "DryRun")?,
             filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeImagesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeImagesRequest {
+            executable_users: list(node, path, "ExecutableBy")?,
+            image_ids: list(node, path, "ImageId")?,
+            owners: list(node, path, "Owner")?,
+            include_deprecated: member(node, path, "IncludeDeprecated")?,
+            include_disabled: member(node, path, "IncludeDisabled")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeInstanceStatusRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeInstanceStatusRequest {
+            instance_ids: list(node, path, "InstanceId")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+            include_all_instances: member(node, path, "IncludeAllInstances")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeInstanceTypesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeInstanceTypesRequest {
+            dry_run: member(node, path, "DryRun")?,
+            instance_types: list(node, path, "InstanceType")?,
+            filters: list(node, path, "Filter")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+            include_unsupported_in_region: member(node, path, "IncludeUnsupportedInRegion")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeInstancesRequest {
+            instance_ids: list(node, path, "InstanceId")?,
+            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
         };
         Ok(v)
     }
@@ -31,12 +181,493 @@ impl FromQuery for DescribeRegionsRequest {
     }
 }
 
+impl FromQuery for DescribeSecurityGroupsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSecurityGroupsRequest {
+            group_ids: list(node, path, "GroupId")?,
+            group_names: list(node, path, "GroupName")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeSubnetsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSubnetsRequest {
+            filters: list(node, path, "Filter")?,
+            subnet_ids: list(node, path, "SubnetId")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeTagsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeTagsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeVpcsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVpcsRequest {
+            filters: list(node, path, "Filter")?,
+            vpc_ids: list(node, path, "VpcId")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for EbsBlockDevice {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EbsBlockDevice {
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+            iops: member(node, path, "Iops")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            volume_size: member(node, path, "VolumeSize")?,
+            volume_type: member(node, path, "VolumeType")?,
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            throughput: member(node, path, "Throughput")?,
+            outpost_arn: member(node, path, "OutpostArn")?,
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            encrypted: member(node, path, "Encrypted")?,
+            volume_initialization_rate: member(node, path, "VolumeInitializationRate")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            ebs_card_index: member(node, path, "EbsCardIndex")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ElasticGpuSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ElasticGpuSpecification {
+            r#type: member(node, path, "Type")?,
+        };
+        required(&v.r#type, path, "Type")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ElasticInferenceAccelerator {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ElasticInferenceAccelerator {
+            r#type: member(node, path, "Type")?,
+            count: member(node, path, "Count")?,
+        };
+        required(&v.r#type, path, "Type")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for EnaSrdSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EnaSrdSpecificationRequest {
+            ena_srd_enabled: member(node, path, "EnaSrdEnabled")?,
+            ena_srd_udp_specification: member(node, path, "EnaSrdUdpSpecification")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for EnaSrdUdpSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EnaSrdUdpSpecificationRequest {
+            ena_srd_udp_enabled: member(node, path, "EnaSrdUdpEnabled")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for EnclaveOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EnclaveOptionsRequest {
+            enabled: member(node, path, "Enabled")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for Filter {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = Filter {
             name: member(node, path, "Name")?,
             values: list(node, path, "Value")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for HibernationOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = HibernationOptionsRequest {
+            configured: member(node, path, "Configured")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for IamInstanceProfileSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = IamInstanceProfileSpecification {
+            arn: member(node, path, "Arn")?,
+            name: member(node, path, "Name")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceIpv6Address {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceIpv6Address {
+            ipv6_address: member(node, path, "Ipv6Address")?,
+            is_primary_ipv6: member(node, path, "IsPrimaryIpv6")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceMaintenanceOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceMaintenanceOptionsRequest {
+            auto_recovery: member(node, path, "AutoRecovery")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceMarketOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceMarketOptionsRequest {
+            market_type: member(node, path, "MarketType")?,
+            spot_options: member(node, path, "SpotOptions")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceMetadataOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceMetadataOptionsRequest {
+            http_tokens: member(node, path, "HttpTokens")?,
+            http_put_response_hop_limit: member(node, path, "HttpPutResponseHopLimit")?,
+            http_endpoint: member(node, path, "HttpEndpoint")?,
+            http_protocol_ipv6: member(node, path, "HttpProtocolIpv6")?,
+            instance_metadata_tags: member(node, path, "InstanceMetadataTags")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceNetworkInterfaceSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceNetworkInterfaceSpecification {
+            associate_public_ip_address: member(node, path, "AssociatePublicIpAddress")?,
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+            description: member(node, path, "Description")?,
+            device_index: member(node, path, "DeviceIndex")?,
+            groups: list(node, path, "SecurityGroupId")?,
+            ipv6_address_count: member(node, path, "Ipv6AddressCount")?,
+            ipv6_addresses: list(node, path, "Ipv6Addresses")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            private_ip_address: member(node, path, "PrivateIpAddress")?,
+            private_ip_addresses: list(node, path, "PrivateIpAddresses")?,
+            secondary_private_ip_address_count: member(node, path, "SecondaryPrivateIpAddressCount")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            associate_carrier_ip_address: member(node, path, "AssociateCarrierIpAddress")?,
+            interface_type: member(node, path, "InterfaceType")?,
+            network_card_index: member(node, path, "NetworkCardIndex")?,
+            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
+            ipv4_prefix_count: member(node, path, "Ipv4PrefixCount")?,
+            ipv6_prefixes: list(node, path, "Ipv6Prefix")?,
+            ipv6_prefix_count: member(node, path, "Ipv6PrefixCount")?,
+            primary_ipv6: member(node, path, "PrimaryIpv6")?,
+            ena_srd_specification: member(node, path, "EnaSrdSpecification")?,
+            connection_tracking_specification: member(node, path, "ConnectionTrackingSpecification")?,
+            ena_queue_count: member(node, path, "EnaQueueCount")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceNetworkPerformanceOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceNetworkPerformanceOptionsRequest {
+            bandwidth_weighting: member(node, path, "BandwidthWeighting")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceSecondaryInterfacePrivateIpAddressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceSecondaryInterfacePrivateIpAddressRequest {
+            private_ip_address: member(node, path, "PrivateIpAddress")?,
+        };
+        required(&v.private_ip_address, path, "PrivateIpAddress")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceSecondaryInterfaceSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceSecondaryInterfaceSpecificationRequest {
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+            device_index: member(node, path, "DeviceIndex")?,
+            private_ip_addresses: list(node, path, "PrivateIpAddress")?,
+            private_ip_address_count: member(node, path, "PrivateIpAddressCount")?,
+            secondary_subnet_id: member(node, path, "SecondarySubnetId")?,
+            interface_type: member(node, path, "InterfaceType")?,
+            network_card_index: member(node, path, "NetworkCardIndex")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for Ipv4PrefixSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = Ipv4PrefixSpecificationRequest {
+            ipv4_prefix: member(node, path, "Ipv4Prefix")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for Ipv6PrefixSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = Ipv6PrefixSpecificationRequest {
+            ipv6_prefix: member(node, path, "Ipv6Prefix")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateSpecification {
+            launch_template_id: member(node, path, "LaunchTemplateId")?,
+            launch_template_name: member(node, path, "LaunchTemplateName")?,
+            version: member(node, path, "Version")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LicenseConfigurationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LicenseConfigurationRequest {
+            license_configuration_arn: member(node, path, "LicenseConfigurationArn")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for OperatorRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = OperatorRequest {
+            principal: member(node, path, "Principal")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for Placement {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = Placement {
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            affinity: member(node, path, "Affinity")?,
+            group_name: member(node, path, "GroupName")?,
+            partition_number: member(node, path, "PartitionNumber")?,
+            host_id: member(node, path, "HostId")?,
+            tenancy: member(node, path, "Tenancy")?,
+            spread_domain: member(node, path, "SpreadDomain")?,
+            host_resource_group_arn: member(node, path, "HostResourceGroupArn")?,
+            group_id: member(node, path, "GroupId")?,
+            availability_zone: member(node, path, "AvailabilityZone")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for PrivateDnsNameOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = PrivateDnsNameOptionsRequest {
+            hostname_type: member(node, path, "HostnameType")?,
+            enable_resource_name_dns_a_record: member(node, path, "EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: member(node, path, "EnableResourceNameDnsAAAARecord")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for PrivateIpAddressSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = PrivateIpAddressSpecification {
+            primary: member(node, path, "Primary")?,
+            private_ip_address: member(node, path, "PrivateIpAddress")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for RebootInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RebootInstancesRequest {
+            instance_ids: list(node, path, "InstanceId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required_list(&v.instance_ids, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for RunInstancesMonitoringEnabled {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RunInstancesMonitoringEnabled {
+            enabled: member(node, path, "Enabled")?,
+        };
+        required(&v.enabled, path, "Enabled")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for RunInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RunInstancesRequest {
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+            image_id: member(node, path, "ImageId")?,
+            instance_type: member(node, path, "InstanceType")?,
+            ipv6_address_count: member(node, path, "Ipv6AddressCount")?,
+            ipv6_addresses: list(node, path, "Ipv6Address")?,
+            kernel_id: member(node, path, "KernelId")?,
+            key_name: member(node, path, "KeyName")?,
+            max_count: member(node, path, "MaxCount")?,
+            min_count: member(node, path, "MinCount")?,
+            monitoring: member(node, path, "Monitoring")?,
+            placement: member(node, path, "Placement")?,
+            ramdisk_id: member(node, path, "RamdiskId")?,
+            security_group_ids: list(node, path, "SecurityGroupId")?,
+            security_groups: list(node, path, "SecurityGroup")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            user_data: member(node, path, "UserData")?,
+            elastic_gpu_specification: list(node, path, "ElasticGpuSpecification")?,
+            elastic_inference_accelerators: list(node, path, "ElasticInferenceAccelerator")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            launch_template: member(node, path, "LaunchTemplate")?,
+            instance_market_options: member(node, path, "InstanceMarketOptions")?,
+            credit_specification: member(node, path, "CreditSpecification")?,
+            cpu_options: member(node, path, "CpuOptions")?,
+            capacity_reservation_specification: member(node, path, "CapacityReservationSpecification")?,
+            hibernation_options: member(node, path, "HibernationOptions")?,
+            license_specifications: list(node, path, "LicenseSpecification")?,
+            metadata_options: member(node, path, "MetadataOptions")?,
+            enclave_options: member(node, path, "EnclaveOptions")?,
+            private_dns_name_options: member(node, path, "PrivateDnsNameOptions")?,
+            maintenance_options: member(node, path, "MaintenanceOptions")?,
+            disable_api_stop: member(node, path, "DisableApiStop")?,
+            enable_primary_ipv6: member(node, path, "EnablePrimaryIpv6")?,
+            network_performance_options: member(node, path, "NetworkPerformanceOptions")?,
+            operator: member(node, path, "Operator")?,
+            secondary_interfaces: list(node, path, "SecondaryInterface")?,
+            dry_run: member(node, path, "DryRun")?,
+            disable_api_termination: member(node, path, "DisableApiTermination")?,
+            instance_initiated_shutdown_behavior: member(node, path, "InstanceInitiatedShutdownBehavior")?,
+            private_ip_address: member(node, path, "PrivateIpAddress")?,
+            client_token: member(node, path, "ClientToken")?,
+            additional_info: member(node, path, "AdditionalInfo")?,
+            network_interfaces: list(node, path, "NetworkInterface")?,
+            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
+            ebs_optimized: member(node, path, "EbsOptimized")?,
+        };
+        required(&v.max_count, path, "MaxCount")?;
+        required(&v.min_count, path, "MinCount")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for SpotMarketOptions {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SpotMarketOptions {
+            max_price: member(node, path, "MaxPrice")?,
+            spot_instance_type: member(node, path, "SpotInstanceType")?,
+            block_duration_minutes: member(node, path, "BlockDurationMinutes")?,
+            valid_until: member(node, path, "ValidUntil")?,
+            instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for StartInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = StartInstancesRequest {
+            instance_ids: list(node, path, "InstanceId")?,
+            additional_info: member(node, path, "AdditionalInfo")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required_list(&v.instance_ids, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for StopInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = StopInstancesRequest {
+            instance_ids: list(node, path, "InstanceId")?,
+            hibernate: member(node, path, "Hibernate")?,
+            skip_os_shutdown: member(node, path, "SkipOsShutdown")?,
+            dry_run: member(node, path, "DryRun")?,
+            force: member(node, path, "Force")?,
+        };
+        required_list(&v.instance_ids, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for Tag {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = Tag {
+            key: member(node, path, "Key")?,
+            value: member(node, path, "Value")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for TagSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = TagSpecification {
+            resource_type: member(node, path, "ResourceType")?,
+            tags: list(node, path, "Tag")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for TerminateInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = TerminateInstancesRequest {
+            instance_ids: list(node, path, "InstanceId")?,
+            force: member(node, path, "Force")?,
+            skip_os_shutdown: member(node, path, "SkipOsShutdown")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required_list(&v.instance_ids, path, "InstanceId")?;
         Ok(v)
     }
 }

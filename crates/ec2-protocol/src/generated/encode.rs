@@ -78,6 +78,123 @@ impl AvailabilityZoneSubGeography {
     }
 }
 
+impl ToXml for BlockDeviceMapping {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl BlockDeviceMapping {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs { v.write_xml(w, "ebs"); }
+        if let Some(v) = &self.no_device { v.write_xml(w, "noDevice"); }
+        if let Some(v) = &self.device_name { v.write_xml(w, "deviceName"); }
+        if let Some(v) = &self.virtual_name { v.write_xml(w, "virtualName"); }
+    }
+}
+
+impl ToXml for BlockPublicAccessStates {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl BlockPublicAccessStates {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.internet_gateway_block_mode { v.write_xml(w, "internetGatewayBlockMode"); }
+    }
+}
+
+impl ToXml for CapacityReservationSpecificationResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CapacityReservationSpecificationResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_reservation_preference { v.write_xml(w, "capacityReservationPreference"); }
+        if let Some(v) = &self.capacity_reservation_target { v.write_xml(w, "capacityReservationTarget"); }
+    }
+}
+
+impl ToXml for CapacityReservationTargetResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CapacityReservationTargetResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_reservation_id { v.write_xml(w, "capacityReservationId"); }
+        if let Some(v) = &self.capacity_reservation_resource_group_arn { v.write_xml(w, "capacityReservationResourceGroupArn"); }
+    }
+}
+
+impl ToXml for ConnectionTrackingSpecificationResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ConnectionTrackingSpecificationResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.tcp_established_timeout { v.write_xml(w, "tcpEstablishedTimeout"); }
+        if let Some(v) = &self.udp_stream_timeout { v.write_xml(w, "udpStreamTimeout"); }
+        if let Some(v) = &self.udp_timeout { v.write_xml(w, "udpTimeout"); }
+    }
+}
+
+impl ToXml for CpuOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CpuOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.core_count { v.write_xml(w, "coreCount"); }
+        if let Some(v) = &self.threads_per_core { v.write_xml(w, "threadsPerCore"); }
+        if let Some(v) = &self.amd_sev_snp { v.write_xml(w, "amdSevSnp"); }
+        if let Some(v) = &self.nested_virtualization { v.write_xml(w, "nestedVirtualization"); }
+    }
+}
+
+impl ToXml for DefaultConnectionTrackingConfiguration {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DefaultConnectionTrackingConfiguration {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.default_tcp_established_timeout { v.write_xml(w, "defaultTcpEstablishedTimeout"); }
+        if let Some(v) = &self.default_udp_timeout { v.write_xml(w, "defaultUdpTimeout"); }
+        if let Some(v) = &self.default_udp_stream_timeout { v.write_xml(w, "defaultUdpStreamTimeout"); }
+    }
+}
+
 impl ToXml for DescribeAvailabilityZonesResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -98,6 +215,94 @@ impl DescribeAvailabilityZonesResult {
     }
 }
 
+impl ToXml for DescribeImagesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeImagesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.images { write_list(w, "imagesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "imagesSet", "item", self.images.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeInstanceStatusResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeInstanceStatusResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_statuses { write_list(w, "instanceStatusSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instanceStatusSet", "item", self.instance_statuses.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
+impl ToXml for DescribeInstanceTypesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeInstanceTypesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_types { write_list(w, "instanceTypeSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instanceTypeSet", "item", self.instance_types.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
+impl ToXml for DescribeInstancesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeInstancesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.reservations { write_list(w, "reservationSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "reservationSet", "item", self.reservations.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for DescribeRegionsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -115,6 +320,1538 @@ impl DescribeRegionsResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "regionInfo", "item", self.regions.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeSecurityGroupsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSecurityGroupsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.security_groups { write_list(w, "securityGroupInfo", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "securityGroupInfo", "item", self.security_groups.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeSubnetsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSubnetsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.subnets { write_list(w, "subnetSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "subnetSet", "item", self.subnets.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeTagsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeTagsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeVpcsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVpcsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.vpcs { write_list(w, "vpcSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "vpcSet", "item", self.vpcs.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DiskInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DiskInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.size_in_gb { v.write_xml(w, "sizeInGB"); }
+        if let Some(v) = &self.count { v.write_xml(w, "count"); }
+        if let Some(v) = &self.r#type { v.write_xml(w, "type"); }
+    }
+}
+
+impl ToXml for EbsBlockDevice {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EbsBlockDevice {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.iops { v.write_xml(w, "iops"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.volume_size { v.write_xml(w, "volumeSize"); }
+        if let Some(v) = &self.volume_type { v.write_xml(w, "volumeType"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+        if let Some(v) = &self.throughput { v.write_xml(w, "throughput"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.volume_initialization_rate { v.write_xml(w, "VolumeInitializationRate"); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "AvailabilityZoneId"); }
+        if let Some(v) = &self.ebs_card_index { v.write_xml(w, "EbsCardIndex"); }
+    }
+}
+
+impl ToXml for EbsCardInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EbsCardInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_card_index { v.write_xml(w, "ebsCardIndex"); }
+        if let Some(v) = &self.baseline_bandwidth_in_mbps { v.write_xml(w, "baselineBandwidthInMbps"); }
+        if let Some(v) = &self.baseline_throughput_in_m_bps { v.write_xml(w, "baselineThroughputInMBps"); }
+        if let Some(v) = &self.baseline_iops { v.write_xml(w, "baselineIops"); }
+        if let Some(v) = &self.maximum_bandwidth_in_mbps { v.write_xml(w, "maximumBandwidthInMbps"); }
+        if let Some(v) = &self.maximum_throughput_in_m_bps { v.write_xml(w, "maximumThroughputInMBps"); }
+        if let Some(v) = &self.maximum_iops { v.write_xml(w, "maximumIops"); }
+    }
+}
+
+impl ToXml for EbsInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EbsInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_optimized_support { v.write_xml(w, "ebsOptimizedSupport"); }
+        if let Some(v) = &self.encryption_support { v.write_xml(w, "encryptionSupport"); }
+        if let Some(v) = &self.ebs_optimized_info { v.write_xml(w, "ebsOptimizedInfo"); }
+        if let Some(v) = &self.nvme_support { v.write_xml(w, "nvmeSupport"); }
+        if let Some(v) = &self.maximum_ebs_attachments { v.write_xml(w, "maximumEbsAttachments"); }
+        if let Some(v) = &self.attachment_limit_type { v.write_xml(w, "attachmentLimitType"); }
+        if let Some(v) = &self.maximum_ebs_cards { v.write_xml(w, "maximumEbsCards"); }
+        if let Some(v) = &self.ebs_cards { write_list(w, "ebsCardSet", "item", v); }
+    }
+}
+
+impl ToXml for EbsInstanceBlockDevice {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EbsInstanceBlockDevice {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attach_time { v.write_xml(w, "attachTime"); }
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.associated_resource { v.write_xml(w, "associatedResource"); }
+        if let Some(v) = &self.volume_owner_id { v.write_xml(w, "volumeOwnerId"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+        if let Some(v) = &self.ebs_card_index { v.write_xml(w, "ebsCardIndex"); }
+    }
+}
+
+impl ToXml for EbsOptimizedInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EbsOptimizedInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.baseline_bandwidth_in_mbps { v.write_xml(w, "baselineBandwidthInMbps"); }
+        if let Some(v) = &self.baseline_throughput_in_m_bps { v.write_xml(w, "baselineThroughputInMBps"); }
+        if let Some(v) = &self.baseline_iops { v.write_xml(w, "baselineIops"); }
+        if let Some(v) = &self.maximum_bandwidth_in_mbps { v.write_xml(w, "maximumBandwidthInMbps"); }
+        if let Some(v) = &self.maximum_throughput_in_m_bps { v.write_xml(w, "maximumThroughputInMBps"); }
+        if let Some(v) = &self.maximum_iops { v.write_xml(w, "maximumIops"); }
+    }
+}
+
+impl ToXml for EbsStatusDetails {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EbsStatusDetails {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.impaired_since { v.write_xml(w, "impairedSince"); }
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+    }
+}
+
+impl ToXml for EbsStatusSummary {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EbsStatusSummary {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.details { write_list(w, "details", "item", v); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+    }
+}
+
+impl ToXml for EfaInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EfaInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.maximum_efa_interfaces { v.write_xml(w, "maximumEfaInterfaces"); }
+    }
+}
+
+impl ToXml for ElasticGpuAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ElasticGpuAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.elastic_gpu_id { v.write_xml(w, "elasticGpuId"); }
+        if let Some(v) = &self.elastic_gpu_association_id { v.write_xml(w, "elasticGpuAssociationId"); }
+        if let Some(v) = &self.elastic_gpu_association_state { v.write_xml(w, "elasticGpuAssociationState"); }
+        if let Some(v) = &self.elastic_gpu_association_time { v.write_xml(w, "elasticGpuAssociationTime"); }
+    }
+}
+
+impl ToXml for ElasticInferenceAcceleratorAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ElasticInferenceAcceleratorAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.elastic_inference_accelerator_arn { v.write_xml(w, "elasticInferenceAcceleratorArn"); }
+        if let Some(v) = &self.elastic_inference_accelerator_association_id { v.write_xml(w, "elasticInferenceAcceleratorAssociationId"); }
+        if let Some(v) = &self.elastic_inference_accelerator_association_state { v.write_xml(w, "elasticInferenceAcceleratorAssociationState"); }
+        if let Some(v) = &self.elastic_inference_accelerator_association_time { v.write_xml(w, "elasticInferenceAcceleratorAssociationTime"); }
+    }
+}
+
+impl ToXml for EnclaveOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EnclaveOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.enabled { v.write_xml(w, "enabled"); }
+    }
+}
+
+impl ToXml for FpgaDeviceInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl FpgaDeviceInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+        if let Some(v) = &self.manufacturer { v.write_xml(w, "manufacturer"); }
+        if let Some(v) = &self.count { v.write_xml(w, "count"); }
+        if let Some(v) = &self.memory_info { v.write_xml(w, "memoryInfo"); }
+    }
+}
+
+impl ToXml for FpgaDeviceMemoryInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl FpgaDeviceMemoryInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.size_in_mi_b { v.write_xml(w, "sizeInMiB"); }
+    }
+}
+
+impl ToXml for FpgaInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl FpgaInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.fpgas { write_list(w, "fpgas", "item", v); }
+        if let Some(v) = &self.total_fpga_memory_in_mi_b { v.write_xml(w, "totalFpgaMemoryInMiB"); }
+    }
+}
+
+impl ToXml for GpuDeviceInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GpuDeviceInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+        if let Some(v) = &self.manufacturer { v.write_xml(w, "manufacturer"); }
+        if let Some(v) = &self.count { v.write_xml(w, "count"); }
+        if let Some(v) = &self.logical_gpu_count { v.write_xml(w, "logicalGpuCount"); }
+        if let Some(v) = &self.gpu_partition_size { v.write_xml(w, "gpuPartitionSize"); }
+        if let Some(v) = &self.workloads { write_list(w, "workloadSet", "item", v); }
+        if let Some(v) = &self.memory_info { v.write_xml(w, "memoryInfo"); }
+    }
+}
+
+impl ToXml for GpuDeviceMemoryInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GpuDeviceMemoryInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.size_in_mi_b { v.write_xml(w, "sizeInMiB"); }
+    }
+}
+
+impl ToXml for GpuInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GpuInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.gpus { write_list(w, "gpus", "item", v); }
+        if let Some(v) = &self.total_gpu_memory_in_mi_b { v.write_xml(w, "totalGpuMemoryInMiB"); }
+    }
+}
+
+impl ToXml for GroupIdentifier {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GroupIdentifier {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
+    }
+}
+
+impl ToXml for HibernationOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl HibernationOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.configured { v.write_xml(w, "configured"); }
+    }
+}
+
+impl ToXml for IamInstanceProfile {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl IamInstanceProfile {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.arn { v.write_xml(w, "arn"); }
+        if let Some(v) = &self.id { v.write_xml(w, "id"); }
+    }
+}
+
+impl ToXml for Image {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Image {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.platform_details { v.write_xml(w, "platformDetails"); }
+        if let Some(v) = &self.usage_operation { v.write_xml(w, "usageOperation"); }
+        if let Some(v) = &self.block_device_mappings { write_list(w, "blockDeviceMapping", "item", v); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.ena_support { v.write_xml(w, "enaSupport"); }
+        if let Some(v) = &self.hypervisor { v.write_xml(w, "hypervisor"); }
+        if let Some(v) = &self.image_owner_alias { v.write_xml(w, "imageOwnerAlias"); }
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+        if let Some(v) = &self.root_device_name { v.write_xml(w, "rootDeviceName"); }
+        if let Some(v) = &self.root_device_type { v.write_xml(w, "rootDeviceType"); }
+        if let Some(v) = &self.sriov_net_support { v.write_xml(w, "sriovNetSupport"); }
+        if let Some(v) = &self.state_reason { v.write_xml(w, "stateReason"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.virtualization_type { v.write_xml(w, "virtualizationType"); }
+        if let Some(v) = &self.boot_mode { v.write_xml(w, "bootMode"); }
+        if let Some(v) = &self.tpm_support { v.write_xml(w, "tpmSupport"); }
+        if let Some(v) = &self.deprecation_time { v.write_xml(w, "deprecationTime"); }
+        if let Some(v) = &self.imds_support { v.write_xml(w, "imdsSupport"); }
+        if let Some(v) = &self.source_instance_id { v.write_xml(w, "sourceInstanceId"); }
+        if let Some(v) = &self.deregistration_protection { v.write_xml(w, "deregistrationProtection"); }
+        if let Some(v) = &self.last_launched_time { v.write_xml(w, "lastLaunchedTime"); }
+        if let Some(v) = &self.image_allowed { v.write_xml(w, "imageAllowed"); }
+        if let Some(v) = &self.source_image_id { v.write_xml(w, "sourceImageId"); }
+        if let Some(v) = &self.source_image_region { v.write_xml(w, "sourceImageRegion"); }
+        if let Some(v) = &self.free_tier_eligible { v.write_xml(w, "freeTierEligible"); }
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+        if let Some(v) = &self.image_location { v.write_xml(w, "imageLocation"); }
+        if let Some(v) = &self.state { v.write_xml(w, "imageState"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "imageOwnerId"); }
+        if let Some(v) = &self.creation_date { v.write_xml(w, "creationDate"); }
+        if let Some(v) = &self.public { v.write_xml(w, "isPublic"); }
+        if let Some(v) = &self.product_codes { write_list(w, "productCodes", "item", v); }
+        if let Some(v) = &self.architecture { v.write_xml(w, "architecture"); }
+        if let Some(v) = &self.image_type { v.write_xml(w, "imageType"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernelId"); }
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdiskId"); }
+        if let Some(v) = &self.platform { v.write_xml(w, "platform"); }
+    }
+}
+
+impl ToXml for InferenceAcceleratorInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InferenceAcceleratorInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.accelerators { write_list(w, "accelerators", "member", v); }
+        if let Some(v) = &self.total_inference_memory_in_mi_b { v.write_xml(w, "totalInferenceMemoryInMiB"); }
+    }
+}
+
+impl ToXml for InferenceDeviceInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InferenceDeviceInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.count { v.write_xml(w, "count"); }
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+        if let Some(v) = &self.manufacturer { v.write_xml(w, "manufacturer"); }
+        if let Some(v) = &self.memory_info { v.write_xml(w, "memoryInfo"); }
+    }
+}
+
+impl ToXml for InferenceDeviceMemoryInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InferenceDeviceMemoryInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.size_in_mi_b { v.write_xml(w, "sizeInMiB"); }
+    }
+}
+
+impl ToXml for Instance {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Instance {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.architecture { v.write_xml(w, "architecture"); }
+        if let Some(v) = &self.block_device_mappings { write_list(w, "blockDeviceMapping", "item", v); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
+        if let Some(v) = &self.ebs_optimized { v.write_xml(w, "ebsOptimized"); }
+        if let Some(v) = &self.ena_support { v.write_xml(w, "enaSupport"); }
+        if let Some(v) = &self.hypervisor { v.write_xml(w, "hypervisor"); }
+        if let Some(v) = &self.iam_instance_profile { v.write_xml(w, "iamInstanceProfile"); }
+        if let Some(v) = &self.instance_lifecycle { v.write_xml(w, "instanceLifecycle"); }
+        if let Some(v) = &self.elastic_gpu_associations { write_list(w, "elasticGpuAssociationSet", "item", v); }
+        if let Some(v) = &self.elastic_inference_accelerator_associations { write_list(w, "elasticInferenceAcceleratorAssociationSet", "item", v); }
+        if let Some(v) = &self.network_interfaces { write_list(w, "networkInterfaceSet", "item", v); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.root_device_name { v.write_xml(w, "rootDeviceName"); }
+        if let Some(v) = &self.root_device_type { v.write_xml(w, "rootDeviceType"); }
+        if let Some(v) = &self.security_groups { write_list(w, "groupSet", "item", v); }
+        if let Some(v) = &self.source_dest_check { v.write_xml(w, "sourceDestCheck"); }
+        if let Some(v) = &self.spot_instance_request_id { v.write_xml(w, "spotInstanceRequestId"); }
+        if let Some(v) = &self.sriov_net_support { v.write_xml(w, "sriovNetSupport"); }
+        if let Some(v) = &self.state_reason { v.write_xml(w, "stateReason"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.virtualization_type { v.write_xml(w, "virtualizationType"); }
+        if let Some(v) = &self.cpu_options { v.write_xml(w, "cpuOptions"); }
+        if let Some(v) = &self.capacity_block_id { v.write_xml(w, "capacityBlockId"); }
+        if let Some(v) = &self.capacity_reservation_id { v.write_xml(w, "capacityReservationId"); }
+        if let Some(v) = &self.capacity_reservation_specification { v.write_xml(w, "capacityReservationSpecification"); }
+        if let Some(v) = &self.hibernation_options { v.write_xml(w, "hibernationOptions"); }
+        if let Some(v) = &self.licenses { write_list(w, "licenseSet", "item", v); }
+        if let Some(v) = &self.metadata_options { v.write_xml(w, "metadataOptions"); }
+        if let Some(v) = &self.enclave_options { v.write_xml(w, "enclaveOptions"); }
+        if let Some(v) = &self.boot_mode { v.write_xml(w, "bootMode"); }
+        if let Some(v) = &self.platform_details { v.write_xml(w, "platformDetails"); }
+        if let Some(v) = &self.usage_operation { v.write_xml(w, "usageOperation"); }
+        if let Some(v) = &self.usage_operation_update_time { v.write_xml(w, "usageOperationUpdateTime"); }
+        if let Some(v) = &self.private_dns_name_options { v.write_xml(w, "privateDnsNameOptions"); }
+        if let Some(v) = &self.ipv6_address { v.write_xml(w, "ipv6Address"); }
+        if let Some(v) = &self.tpm_support { v.write_xml(w, "tpmSupport"); }
+        if let Some(v) = &self.maintenance_options { v.write_xml(w, "maintenanceOptions"); }
+        if let Some(v) = &self.current_instance_boot_mode { v.write_xml(w, "currentInstanceBootMode"); }
+        if let Some(v) = &self.network_performance_options { v.write_xml(w, "networkPerformanceOptions"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+        if let Some(v) = &self.secondary_interfaces { write_list(w, "secondaryInterfaceSet", "item", v); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "instanceState"); }
+        if let Some(v) = &self.private_dns_name { v.write_xml(w, "privateDnsName"); }
+        if let Some(v) = &self.public_dns_name { v.write_xml(w, "dnsName"); }
+        if let Some(v) = &self.state_transition_reason { v.write_xml(w, "reason"); }
+        if let Some(v) = &self.key_name { v.write_xml(w, "keyName"); }
+        if let Some(v) = &self.ami_launch_index { v.write_xml(w, "amiLaunchIndex"); }
+        if let Some(v) = &self.product_codes { write_list(w, "productCodes", "item", v); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.launch_time { v.write_xml(w, "launchTime"); }
+        if let Some(v) = &self.placement { v.write_xml(w, "placement"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernelId"); }
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdiskId"); }
+        if let Some(v) = &self.platform { v.write_xml(w, "platform"); }
+        if let Some(v) = &self.monitoring { v.write_xml(w, "monitoring"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+        if let Some(v) = &self.public_ip_address { v.write_xml(w, "ipAddress"); }
+    }
+}
+
+impl ToXml for InstanceAttachmentEnaSrdSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceAttachmentEnaSrdSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ena_srd_enabled { v.write_xml(w, "enaSrdEnabled"); }
+        if let Some(v) = &self.ena_srd_udp_specification { v.write_xml(w, "enaSrdUdpSpecification"); }
+    }
+}
+
+impl ToXml for InstanceAttachmentEnaSrdUdpSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceAttachmentEnaSrdUdpSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ena_srd_udp_enabled { v.write_xml(w, "enaSrdUdpEnabled"); }
+    }
+}
+
+impl ToXml for InstanceBlockDeviceMapping {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceBlockDeviceMapping {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.device_name { v.write_xml(w, "deviceName"); }
+        if let Some(v) = &self.ebs { v.write_xml(w, "ebs"); }
+    }
+}
+
+impl ToXml for InstanceIpv4Prefix {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceIpv4Prefix {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv4_prefix { v.write_xml(w, "ipv4Prefix"); }
+    }
+}
+
+impl ToXml for InstanceIpv6Address {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceIpv6Address {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_address { v.write_xml(w, "ipv6Address"); }
+        if let Some(v) = &self.is_primary_ipv6 { v.write_xml(w, "isPrimaryIpv6"); }
+    }
+}
+
+impl ToXml for InstanceIpv6Prefix {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceIpv6Prefix {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_prefix { v.write_xml(w, "ipv6Prefix"); }
+    }
+}
+
+impl ToXml for InstanceMaintenanceOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceMaintenanceOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.auto_recovery { v.write_xml(w, "autoRecovery"); }
+        if let Some(v) = &self.reboot_migration { v.write_xml(w, "rebootMigration"); }
+    }
+}
+
+impl ToXml for InstanceMetadataOptionsResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceMetadataOptionsResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.http_tokens { v.write_xml(w, "httpTokens"); }
+        if let Some(v) = &self.http_put_response_hop_limit { v.write_xml(w, "httpPutResponseHopLimit"); }
+        if let Some(v) = &self.http_endpoint { v.write_xml(w, "httpEndpoint"); }
+        if let Some(v) = &self.http_protocol_ipv6 { v.write_xml(w, "httpProtocolIpv6"); }
+        if let Some(v) = &self.instance_metadata_tags { v.write_xml(w, "instanceMetadataTags"); }
+    }
+}
+
+impl ToXml for InstanceNetworkInterface {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceNetworkInterface {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association { v.write_xml(w, "association"); }
+        if let Some(v) = &self.attachment { v.write_xml(w, "attachment"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.groups { write_list(w, "groupSet", "item", v); }
+        if let Some(v) = &self.ipv6_addresses { write_list(w, "ipv6AddressesSet", "item", v); }
+        if let Some(v) = &self.mac_address { v.write_xml(w, "macAddress"); }
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.private_dns_name { v.write_xml(w, "privateDnsName"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+        if let Some(v) = &self.private_ip_addresses { write_list(w, "privateIpAddressesSet", "item", v); }
+        if let Some(v) = &self.source_dest_check { v.write_xml(w, "sourceDestCheck"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.interface_type { v.write_xml(w, "interfaceType"); }
+        if let Some(v) = &self.ipv4_prefixes { write_list(w, "ipv4PrefixSet", "item", v); }
+        if let Some(v) = &self.ipv6_prefixes { write_list(w, "ipv6PrefixSet", "item", v); }
+        if let Some(v) = &self.connection_tracking_configuration { v.write_xml(w, "connectionTrackingConfiguration"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+    }
+}
+
+impl ToXml for InstanceNetworkInterfaceAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceNetworkInterfaceAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.carrier_ip { v.write_xml(w, "carrierIp"); }
+        if let Some(v) = &self.customer_owned_ip { v.write_xml(w, "customerOwnedIp"); }
+        if let Some(v) = &self.ip_owner_id { v.write_xml(w, "ipOwnerId"); }
+        if let Some(v) = &self.public_dns_name { v.write_xml(w, "publicDnsName"); }
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+    }
+}
+
+impl ToXml for InstanceNetworkInterfaceAttachment {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceNetworkInterfaceAttachment {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attach_time { v.write_xml(w, "attachTime"); }
+        if let Some(v) = &self.attachment_id { v.write_xml(w, "attachmentId"); }
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.device_index { v.write_xml(w, "deviceIndex"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+        if let Some(v) = &self.ena_srd_specification { v.write_xml(w, "enaSrdSpecification"); }
+        if let Some(v) = &self.ena_queue_count { v.write_xml(w, "enaQueueCount"); }
+    }
+}
+
+impl ToXml for InstanceNetworkPerformanceOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceNetworkPerformanceOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.bandwidth_weighting { v.write_xml(w, "bandwidthWeighting"); }
+    }
+}
+
+impl ToXml for InstancePrivateIpAddress {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstancePrivateIpAddress {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association { v.write_xml(w, "association"); }
+        if let Some(v) = &self.primary { v.write_xml(w, "primary"); }
+        if let Some(v) = &self.private_dns_name { v.write_xml(w, "privateDnsName"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+    }
+}
+
+impl ToXml for InstanceSecondaryInterface {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceSecondaryInterface {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attachment { v.write_xml(w, "attachment"); }
+        if let Some(v) = &self.mac_address { v.write_xml(w, "macAddress"); }
+        if let Some(v) = &self.secondary_interface_id { v.write_xml(w, "secondaryInterfaceId"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.private_ip_addresses { write_list(w, "privateIpAddressSet", "item", v); }
+        if let Some(v) = &self.source_dest_check { v.write_xml(w, "sourceDestCheck"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.secondary_subnet_id { v.write_xml(w, "secondarySubnetId"); }
+        if let Some(v) = &self.secondary_network_id { v.write_xml(w, "secondaryNetworkId"); }
+        if let Some(v) = &self.interface_type { v.write_xml(w, "interfaceType"); }
+    }
+}
+
+impl ToXml for InstanceSecondaryInterfaceAttachment {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceSecondaryInterfaceAttachment {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attach_time { v.write_xml(w, "attachTime"); }
+        if let Some(v) = &self.attachment_id { v.write_xml(w, "attachmentId"); }
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.device_index { v.write_xml(w, "deviceIndex"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+    }
+}
+
+impl ToXml for InstanceSecondaryInterfacePrivateIpAddress {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceSecondaryInterfacePrivateIpAddress {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+    }
+}
+
+impl ToXml for InstanceState {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceState {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+    }
+}
+
+impl ToXml for InstanceStateChange {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceStateChange {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.current_state { v.write_xml(w, "currentState"); }
+        if let Some(v) = &self.previous_state { v.write_xml(w, "previousState"); }
+    }
+}
+
+impl ToXml for InstanceStatus {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceStatus {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+        if let Some(v) = &self.events { write_list(w, "eventsSet", "item", v); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_state { v.write_xml(w, "instanceState"); }
+        if let Some(v) = &self.instance_status { v.write_xml(w, "instanceStatus"); }
+        if let Some(v) = &self.system_status { v.write_xml(w, "systemStatus"); }
+        if let Some(v) = &self.attached_ebs_status { v.write_xml(w, "attachedEbsStatus"); }
+    }
+}
+
+impl ToXml for InstanceStatusDetails {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceStatusDetails {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.impaired_since { v.write_xml(w, "impairedSince"); }
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+    }
+}
+
+impl ToXml for InstanceStatusEvent {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceStatusEvent {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_event_id { v.write_xml(w, "instanceEventId"); }
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.not_after { v.write_xml(w, "notAfter"); }
+        if let Some(v) = &self.not_before { v.write_xml(w, "notBefore"); }
+        if let Some(v) = &self.not_before_deadline { v.write_xml(w, "notBeforeDeadline"); }
+    }
+}
+
+impl ToXml for InstanceStatusSummary {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceStatusSummary {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.details { write_list(w, "details", "item", v); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+    }
+}
+
+impl ToXml for InstanceStorageInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceStorageInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.total_size_in_gb { v.write_xml(w, "totalSizeInGB"); }
+        if let Some(v) = &self.disks { write_list(w, "disks", "item", v); }
+        if let Some(v) = &self.nvme_support { v.write_xml(w, "nvmeSupport"); }
+        if let Some(v) = &self.encryption_support { v.write_xml(w, "encryptionSupport"); }
+    }
+}
+
+impl ToXml for InstanceTypeInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceTypeInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.current_generation { v.write_xml(w, "currentGeneration"); }
+        if let Some(v) = &self.free_tier_eligible { v.write_xml(w, "freeTierEligible"); }
+        if let Some(v) = &self.supported_usage_classes { write_list(w, "supportedUsageClasses", "item", v); }
+        if let Some(v) = &self.supported_root_device_types { write_list(w, "supportedRootDeviceTypes", "item", v); }
+        if let Some(v) = &self.supported_virtualization_types { write_list(w, "supportedVirtualizationTypes", "item", v); }
+        if let Some(v) = &self.bare_metal { v.write_xml(w, "bareMetal"); }
+        if let Some(v) = &self.hypervisor { v.write_xml(w, "hypervisor"); }
+        if let Some(v) = &self.processor_info { v.write_xml(w, "processorInfo"); }
+        if let Some(v) = &self.v_cpu_info { v.write_xml(w, "vCpuInfo"); }
+        if let Some(v) = &self.memory_info { v.write_xml(w, "memoryInfo"); }
+        if let Some(v) = &self.instance_storage_supported { v.write_xml(w, "instanceStorageSupported"); }
+        if let Some(v) = &self.instance_storage_info { v.write_xml(w, "instanceStorageInfo"); }
+        if let Some(v) = &self.ebs_info { v.write_xml(w, "ebsInfo"); }
+        if let Some(v) = &self.network_info { v.write_xml(w, "networkInfo"); }
+        if let Some(v) = &self.gpu_info { v.write_xml(w, "gpuInfo"); }
+        if let Some(v) = &self.fpga_info { v.write_xml(w, "fpgaInfo"); }
+        if let Some(v) = &self.placement_group_info { v.write_xml(w, "placementGroupInfo"); }
+        if let Some(v) = &self.inference_accelerator_info { v.write_xml(w, "inferenceAcceleratorInfo"); }
+        if let Some(v) = &self.hibernation_supported { v.write_xml(w, "hibernationSupported"); }
+        if let Some(v) = &self.burstable_performance_supported { v.write_xml(w, "burstablePerformanceSupported"); }
+        if let Some(v) = &self.dedicated_hosts_supported { v.write_xml(w, "dedicatedHostsSupported"); }
+        if let Some(v) = &self.auto_recovery_supported { v.write_xml(w, "autoRecoverySupported"); }
+        if let Some(v) = &self.supported_boot_modes { write_list(w, "supportedBootModes", "item", v); }
+        if let Some(v) = &self.nitro_enclaves_support { v.write_xml(w, "nitroEnclavesSupport"); }
+        if let Some(v) = &self.nitro_tpm_support { v.write_xml(w, "nitroTpmSupport"); }
+        if let Some(v) = &self.nitro_tpm_info { v.write_xml(w, "nitroTpmInfo"); }
+        if let Some(v) = &self.media_accelerator_info { v.write_xml(w, "mediaAcceleratorInfo"); }
+        if let Some(v) = &self.neuron_info { v.write_xml(w, "neuronInfo"); }
+        if let Some(v) = &self.phc_support { v.write_xml(w, "phcSupport"); }
+        if let Some(v) = &self.reboot_migration_support { v.write_xml(w, "rebootMigrationSupport"); }
+        if let Some(v) = &self.supported_in_region { v.write_xml(w, "supportedInRegion"); }
+    }
+}
+
+impl ToXml for IpPermission {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl IpPermission {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ip_protocol { v.write_xml(w, "ipProtocol"); }
+        if let Some(v) = &self.from_port { v.write_xml(w, "fromPort"); }
+        if let Some(v) = &self.to_port { v.write_xml(w, "toPort"); }
+        if let Some(v) = &self.user_id_group_pairs { write_list(w, "groups", "item", v); }
+        if let Some(v) = &self.ip_ranges { write_list(w, "ipRanges", "item", v); }
+        if let Some(v) = &self.ipv6_ranges { write_list(w, "ipv6Ranges", "item", v); }
+        if let Some(v) = &self.prefix_list_ids { write_list(w, "prefixListIds", "item", v); }
+    }
+}
+
+impl ToXml for IpRange {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl IpRange {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.cidr_ip { v.write_xml(w, "cidrIp"); }
+    }
+}
+
+impl ToXml for Ipv6Range {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Ipv6Range {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.cidr_ipv6 { v.write_xml(w, "cidrIpv6"); }
+    }
+}
+
+impl ToXml for LicenseConfiguration {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LicenseConfiguration {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.license_configuration_arn { v.write_xml(w, "licenseConfigurationArn"); }
+    }
+}
+
+impl ToXml for MediaAcceleratorInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl MediaAcceleratorInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.accelerators { write_list(w, "accelerators", "item", v); }
+        if let Some(v) = &self.total_media_memory_in_mi_b { v.write_xml(w, "totalMediaMemoryInMiB"); }
+    }
+}
+
+impl ToXml for MediaDeviceInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl MediaDeviceInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.count { v.write_xml(w, "count"); }
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+        if let Some(v) = &self.manufacturer { v.write_xml(w, "manufacturer"); }
+        if let Some(v) = &self.memory_info { v.write_xml(w, "memoryInfo"); }
+    }
+}
+
+impl ToXml for MediaDeviceMemoryInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl MediaDeviceMemoryInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.size_in_mi_b { v.write_xml(w, "sizeInMiB"); }
+    }
+}
+
+impl ToXml for MemoryInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl MemoryInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.size_in_mi_b { v.write_xml(w, "sizeInMiB"); }
+    }
+}
+
+impl ToXml for Monitoring {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Monitoring {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+    }
+}
+
+impl ToXml for NetworkCardInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkCardInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+        if let Some(v) = &self.network_performance { v.write_xml(w, "networkPerformance"); }
+        if let Some(v) = &self.maximum_network_interfaces { v.write_xml(w, "maximumNetworkInterfaces"); }
+        if let Some(v) = &self.additional_flexible_network_interfaces { v.write_xml(w, "additionalFlexibleNetworkInterfaces"); }
+        if let Some(v) = &self.baseline_bandwidth_in_gbps { v.write_xml(w, "baselineBandwidthInGbps"); }
+        if let Some(v) = &self.peak_bandwidth_in_gbps { v.write_xml(w, "peakBandwidthInGbps"); }
+        if let Some(v) = &self.default_ena_queue_count_per_interface { v.write_xml(w, "defaultEnaQueueCountPerInterface"); }
+        if let Some(v) = &self.maximum_ena_queue_count { v.write_xml(w, "maximumEnaQueueCount"); }
+        if let Some(v) = &self.maximum_ena_queue_count_per_interface { v.write_xml(w, "maximumEnaQueueCountPerInterface"); }
+    }
+}
+
+impl ToXml for NetworkInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_performance { v.write_xml(w, "networkPerformance"); }
+        if let Some(v) = &self.maximum_network_interfaces { v.write_xml(w, "maximumNetworkInterfaces"); }
+        if let Some(v) = &self.maximum_network_cards { v.write_xml(w, "maximumNetworkCards"); }
+        if let Some(v) = &self.default_network_card_index { v.write_xml(w, "defaultNetworkCardIndex"); }
+        if let Some(v) = &self.network_cards { write_list(w, "networkCards", "item", v); }
+        if let Some(v) = &self.ipv4_addresses_per_interface { v.write_xml(w, "ipv4AddressesPerInterface"); }
+        if let Some(v) = &self.ipv6_addresses_per_interface { v.write_xml(w, "ipv6AddressesPerInterface"); }
+        if let Some(v) = &self.ipv6_supported { v.write_xml(w, "ipv6Supported"); }
+        if let Some(v) = &self.ena_support { v.write_xml(w, "enaSupport"); }
+        if let Some(v) = &self.efa_supported { v.write_xml(w, "efaSupported"); }
+        if let Some(v) = &self.efa_info { v.write_xml(w, "efaInfo"); }
+        if let Some(v) = &self.encryption_in_transit_supported { v.write_xml(w, "encryptionInTransitSupported"); }
+        if let Some(v) = &self.ena_srd_supported { v.write_xml(w, "enaSrdSupported"); }
+        if let Some(v) = &self.bandwidth_weightings { write_list(w, "bandwidthWeightings", "item", v); }
+        if let Some(v) = &self.flexible_ena_queues_support { v.write_xml(w, "flexibleEnaQueuesSupport"); }
+        if let Some(v) = &self.connection_tracking_configuration { v.write_xml(w, "connectionTrackingConfiguration"); }
+        if let Some(v) = &self.secondary_network_supported { v.write_xml(w, "secondaryNetworkSupported"); }
+        if let Some(v) = &self.maximum_secondary_network_interfaces { v.write_xml(w, "maximumSecondaryNetworkInterfaces"); }
+        if let Some(v) = &self.ipv4_addresses_per_secondary_interface { v.write_xml(w, "ipv4AddressesPerSecondaryInterface"); }
+    }
+}
+
+impl ToXml for NeuronDeviceCoreInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NeuronDeviceCoreInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.count { v.write_xml(w, "count"); }
+        if let Some(v) = &self.version { v.write_xml(w, "version"); }
+    }
+}
+
+impl ToXml for NeuronDeviceInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NeuronDeviceInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.count { v.write_xml(w, "count"); }
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+        if let Some(v) = &self.core_info { v.write_xml(w, "coreInfo"); }
+        if let Some(v) = &self.memory_info { v.write_xml(w, "memoryInfo"); }
+    }
+}
+
+impl ToXml for NeuronDeviceMemoryInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NeuronDeviceMemoryInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.size_in_mi_b { v.write_xml(w, "sizeInMiB"); }
+    }
+}
+
+impl ToXml for NeuronInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NeuronInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.neuron_devices { write_list(w, "neuronDevices", "item", v); }
+        if let Some(v) = &self.total_neuron_device_memory_in_mi_b { v.write_xml(w, "totalNeuronDeviceMemoryInMiB"); }
+    }
+}
+
+impl ToXml for NitroTpmInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NitroTpmInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.supported_versions { write_list(w, "supportedVersions", "item", v); }
+    }
+}
+
+impl ToXml for OperatorResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl OperatorResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.managed { v.write_xml(w, "managed"); }
+        if let Some(v) = &self.principal { v.write_xml(w, "principal"); }
+        if let Some(v) = &self.hidden_by_default { v.write_xml(w, "hiddenByDefault"); }
+    }
+}
+
+impl ToXml for Placement {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Placement {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.affinity { v.write_xml(w, "affinity"); }
+        if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
+        if let Some(v) = &self.partition_number { v.write_xml(w, "partitionNumber"); }
+        if let Some(v) = &self.host_id { v.write_xml(w, "hostId"); }
+        if let Some(v) = &self.tenancy { v.write_xml(w, "tenancy"); }
+        if let Some(v) = &self.spread_domain { v.write_xml(w, "spreadDomain"); }
+        if let Some(v) = &self.host_resource_group_arn { v.write_xml(w, "hostResourceGroupArn"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+    }
+}
+
+impl ToXml for PlacementGroupInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PlacementGroupInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.supported_strategies { write_list(w, "supportedStrategies", "item", v); }
+    }
+}
+
+impl ToXml for PrefixListId {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PrefixListId {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.prefix_list_id { v.write_xml(w, "prefixListId"); }
+    }
+}
+
+impl ToXml for PrivateDnsNameOptionsOnLaunch {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PrivateDnsNameOptionsOnLaunch {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.hostname_type { v.write_xml(w, "hostnameType"); }
+        if let Some(v) = &self.enable_resource_name_dns_a_record { v.write_xml(w, "enableResourceNameDnsARecord"); }
+        if let Some(v) = &self.enable_resource_name_dns_aaaa_record { v.write_xml(w, "enableResourceNameDnsAAAARecord"); }
+    }
+}
+
+impl ToXml for PrivateDnsNameOptionsResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PrivateDnsNameOptionsResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.hostname_type { v.write_xml(w, "hostnameType"); }
+        if let Some(v) = &self.enable_resource_name_dns_a_record { v.write_xml(w, "enableResourceNameDnsARecord"); }
+        if let Some(v) = &self.enable_resource_name_dns_aaaa_record { v.write_xml(w, "enableResourceNameDnsAAAARecord"); }
+    }
+}
+
+impl ToXml for ProcessorInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ProcessorInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.supported_architectures { write_list(w, "supportedArchitectures", "item", v); }
+        if let Some(v) = &self.sustained_clock_speed_in_ghz { v.write_xml(w, "sustainedClockSpeedInGhz"); }
+        if let Some(v) = &self.supported_features { write_list(w, "supportedFeatures", "item", v); }
+        if let Some(v) = &self.manufacturer { v.write_xml(w, "manufacturer"); }
+    }
+}
+
+impl ToXml for ProductCode {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ProductCode {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.product_code_id { v.write_xml(w, "productCode"); }
+        if let Some(v) = &self.product_code_type { v.write_xml(w, "type"); }
     }
 }
 
@@ -148,5 +1885,417 @@ impl RegionGeography {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.name { v.write_xml(w, "name"); }
+    }
+}
+
+impl ToXml for Reservation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Reservation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.reservation_id { v.write_xml(w, "reservationId"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.requester_id { v.write_xml(w, "requesterId"); }
+        if let Some(v) = &self.groups { write_list(w, "groupSet", "item", v); }
+        if let Some(v) = &self.instances { write_list(w, "instancesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.reservation_id { v.write_xml(w, "reservationId"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.requester_id { v.write_xml(w, "requesterId"); }
+        write_list(w, "groupSet", "item", self.groups.as_deref().unwrap_or_default());
+        write_list(w, "instancesSet", "item", self.instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for SecurityGroup {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SecurityGroup {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.ip_permissions_egress { write_list(w, "ipPermissionsEgress", "item", v); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.security_group_arn { v.write_xml(w, "securityGroupArn"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
+        if let Some(v) = &self.description { v.write_xml(w, "groupDescription"); }
+        if let Some(v) = &self.ip_permissions { write_list(w, "ipPermissions", "item", v); }
+    }
+}
+
+impl ToXml for StartInstancesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl StartInstancesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.starting_instances { write_list(w, "instancesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instancesSet", "item", self.starting_instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for StateReason {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl StateReason {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.message { v.write_xml(w, "message"); }
+    }
+}
+
+impl ToXml for StopInstancesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl StopInstancesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.stopping_instances { write_list(w, "instancesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instancesSet", "item", self.stopping_instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for Subnet {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Subnet {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.enable_lni_at_device_index { v.write_xml(w, "enableLniAtDeviceIndex"); }
+        if let Some(v) = &self.map_customer_owned_ip_on_launch { v.write_xml(w, "mapCustomerOwnedIpOnLaunch"); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { v.write_xml(w, "customerOwnedIpv4Pool"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.assign_ipv6_address_on_creation { v.write_xml(w, "assignIpv6AddressOnCreation"); }
+        if let Some(v) = &self.ipv6_cidr_block_association_set { write_list(w, "ipv6CidrBlockAssociationSet", "item", v); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.subnet_arn { v.write_xml(w, "subnetArn"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.enable_dns64 { v.write_xml(w, "enableDns64"); }
+        if let Some(v) = &self.ipv6_native { v.write_xml(w, "ipv6Native"); }
+        if let Some(v) = &self.private_dns_name_options_on_launch { v.write_xml(w, "privateDnsNameOptionsOnLaunch"); }
+        if let Some(v) = &self.block_public_access_states { v.write_xml(w, "blockPublicAccessStates"); }
+        if let Some(v) = &self.r#type { v.write_xml(w, "type"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.cidr_block { v.write_xml(w, "cidrBlock"); }
+        if let Some(v) = &self.available_ip_address_count { v.write_xml(w, "availableIpAddressCount"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.default_for_az { v.write_xml(w, "defaultForAz"); }
+        if let Some(v) = &self.map_public_ip_on_launch { v.write_xml(w, "mapPublicIpOnLaunch"); }
+    }
+}
+
+impl ToXml for SubnetCidrBlockState {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SubnetCidrBlockState {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.status_message { v.write_xml(w, "statusMessage"); }
+    }
+}
+
+impl ToXml for SubnetIpv6CidrBlockAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SubnetIpv6CidrBlockAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.ipv6_cidr_block { v.write_xml(w, "ipv6CidrBlock"); }
+        if let Some(v) = &self.ipv6_cidr_block_state { v.write_xml(w, "ipv6CidrBlockState"); }
+        if let Some(v) = &self.ipv6_address_attribute { v.write_xml(w, "ipv6AddressAttribute"); }
+        if let Some(v) = &self.ip_source { v.write_xml(w, "ipSource"); }
+    }
+}
+
+impl ToXml for Tag {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Tag {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.key { v.write_xml(w, "key"); }
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
+impl ToXml for TagDescription {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl TagDescription {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.key { v.write_xml(w, "key"); }
+        if let Some(v) = &self.resource_id { v.write_xml(w, "resourceId"); }
+        if let Some(v) = &self.resource_type { v.write_xml(w, "resourceType"); }
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
+impl ToXml for TerminateInstancesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl TerminateInstancesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.terminating_instances { write_list(w, "instancesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instancesSet", "item", self.terminating_instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for UserIdGroupPair {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl UserIdGroupPair {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.user_id { v.write_xml(w, "userId"); }
+        if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.vpc_peering_connection_id { v.write_xml(w, "vpcPeeringConnectionId"); }
+        if let Some(v) = &self.peering_status { v.write_xml(w, "peeringStatus"); }
+    }
+}
+
+impl ToXml for VCpuInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VCpuInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.default_v_cpus { v.write_xml(w, "defaultVCpus"); }
+        if let Some(v) = &self.default_cores { v.write_xml(w, "defaultCores"); }
+        if let Some(v) = &self.default_threads_per_core { v.write_xml(w, "defaultThreadsPerCore"); }
+        if let Some(v) = &self.valid_cores { write_list(w, "validCores", "item", v); }
+        if let Some(v) = &self.valid_threads_per_core { write_list(w, "validThreadsPerCore", "item", v); }
+    }
+}
+
+impl ToXml for Vpc {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Vpc {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.instance_tenancy { v.write_xml(w, "instanceTenancy"); }
+        if let Some(v) = &self.ipv6_cidr_block_association_set { write_list(w, "ipv6CidrBlockAssociationSet", "item", v); }
+        if let Some(v) = &self.cidr_block_association_set { write_list(w, "cidrBlockAssociationSet", "item", v); }
+        if let Some(v) = &self.is_default { v.write_xml(w, "isDefault"); }
+        if let Some(v) = &self.encryption_control { v.write_xml(w, "encryptionControl"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.block_public_access_states { v.write_xml(w, "blockPublicAccessStates"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.cidr_block { v.write_xml(w, "cidrBlock"); }
+        if let Some(v) = &self.dhcp_options_id { v.write_xml(w, "dhcpOptionsId"); }
+    }
+}
+
+impl ToXml for VpcCidrBlockAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VpcCidrBlockAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.cidr_block { v.write_xml(w, "cidrBlock"); }
+        if let Some(v) = &self.cidr_block_state { v.write_xml(w, "cidrBlockState"); }
+    }
+}
+
+impl ToXml for VpcCidrBlockState {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VpcCidrBlockState {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.status_message { v.write_xml(w, "statusMessage"); }
+    }
+}
+
+impl ToXml for VpcEncryptionControl {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VpcEncryptionControl {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.vpc_encryption_control_id { v.write_xml(w, "vpcEncryptionControlId"); }
+        if let Some(v) = &self.mode { v.write_xml(w, "mode"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.state_message { v.write_xml(w, "stateMessage"); }
+        if let Some(v) = &self.resource_exclusions { v.write_xml(w, "resourceExclusions"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+    }
+}
+
+impl ToXml for VpcEncryptionControlExclusion {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VpcEncryptionControlExclusion {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.state_message { v.write_xml(w, "stateMessage"); }
+    }
+}
+
+impl ToXml for VpcEncryptionControlExclusions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VpcEncryptionControlExclusions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.internet_gateway { v.write_xml(w, "internetGateway"); }
+        if let Some(v) = &self.egress_only_internet_gateway { v.write_xml(w, "egressOnlyInternetGateway"); }
+        if let Some(v) = &self.nat_gateway { v.write_xml(w, "natGateway"); }
+        if let Some(v) = &self.virtual_private_gateway { v.write_xml(w, "virtualPrivateGateway"); }
+        if let Some(v) = &self.vpc_peering { v.write_xml(w, "vpcPeering"); }
+        if let Some(v) = &self.lambda { v.write_xml(w, "lambda"); }
+        if let Some(v) = &self.vpc_lattice { v.write_xml(w, "vpcLattice"); }
+        if let Some(v) = &self.elastic_file_system { v.write_xml(w, "elasticFileSystem"); }
+    }
+}
+
+impl ToXml for VpcIpv6CidrBlockAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VpcIpv6CidrBlockAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.ipv6_cidr_block { v.write_xml(w, "ipv6CidrBlock"); }
+        if let Some(v) = &self.ipv6_cidr_block_state { v.write_xml(w, "ipv6CidrBlockState"); }
+        if let Some(v) = &self.network_border_group { v.write_xml(w, "networkBorderGroup"); }
+        if let Some(v) = &self.ipv6_pool { v.write_xml(w, "ipv6Pool"); }
+        if let Some(v) = &self.ipv6_address_attribute { v.write_xml(w, "ipv6AddressAttribute"); }
+        if let Some(v) = &self.ip_source { v.write_xml(w, "ipSource"); }
     }
 }

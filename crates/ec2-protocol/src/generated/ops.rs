@@ -777,9 +777,24 @@ pub const ALL_OPERATIONS: [&str; 765] = [
 ];
 
 /// The operations ec2d implements (model/ec2/ops.txt), sorted.
-pub const IMPLEMENTED_OPERATIONS: [&str; 2] = [
+pub const IMPLEMENTED_OPERATIONS: [&str; 17] = [
+    "CreateTags",
+    "DeleteTags",
     "DescribeAvailabilityZones",
+    "DescribeImages",
+    "DescribeInstanceStatus",
+    "DescribeInstanceTypes",
+    "DescribeInstances",
     "DescribeRegions",
+    "DescribeSecurityGroups",
+    "DescribeSubnets",
+    "DescribeTags",
+    "DescribeVpcs",
+    "RebootInstances",
+    "RunInstances",
+    "StartInstances",
+    "StopInstances",
+    "TerminateInstances",
 ];
 
 /// Whether `name` is a real EC2 operation (implemented or not).
@@ -789,38 +804,113 @@ pub fn is_operation(name: &str) -> bool {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
+    CreateTags(CreateTagsRequest),
+    DeleteTags(DeleteTagsRequest),
     DescribeAvailabilityZones(DescribeAvailabilityZonesRequest),
+    DescribeImages(DescribeImagesRequest),
+    DescribeInstanceStatus(DescribeInstanceStatusRequest),
+    DescribeInstanceTypes(DescribeInstanceTypesRequest),
+    DescribeInstances(DescribeInstancesRequest),
     DescribeRegions(DescribeRegionsRequest),
+    DescribeSecurityGroups(DescribeSecurityGroupsRequest),
+    DescribeSubnets(DescribeSubnetsRequest),
+    DescribeTags(DescribeTagsRequest),
+    DescribeVpcs(DescribeVpcsRequest),
+    RebootInstances(RebootInstancesRequest),
+    RunInstances(RunInstancesRequest),
+    StartInstances(StartInstancesRequest),
+    StopInstances(StopInstancesRequest),
+    TerminateInstances(TerminateInstancesRequest),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
+    CreateTags,
+    DeleteTags,
     DescribeAvailabilityZones(DescribeAvailabilityZonesResult),
+    DescribeImages(DescribeImagesResult),
+    DescribeInstanceStatus(DescribeInstanceStatusResult),
+    DescribeInstanceTypes(DescribeInstanceTypesResult),
+    DescribeInstances(DescribeInstancesResult),
     DescribeRegions(DescribeRegionsResult),
+    DescribeSecurityGroups(DescribeSecurityGroupsResult),
+    DescribeSubnets(DescribeSubnetsResult),
+    DescribeTags(DescribeTagsResult),
+    DescribeVpcs(DescribeVpcsResult),
+    RebootInstances,
+    RunInstances(Reservation),
+    StartInstances(StartInstancesResult),
+    StopInstances(StopInstancesResult),
+    TerminateInstances(TerminateInstancesResult),
 }
 
 impl Request {
     /// Decodes and validates an implemented operation's parameters; `None` when `action` is not implemented.
     pub fn decode(action: &str, node: &Node) -> Option<Result<Request, DecodeError>> {
         Some(match action {
+            "CreateTags" => CreateTagsRequest::from_query(node, "").map(Request::CreateTags),
+            "DeleteTags" => DeleteTagsRequest::from_query(node, "").map(Request::DeleteTags),
             "DescribeAvailabilityZones" => DescribeAvailabilityZonesRequest::from_query(node, "").map(Request::DescribeAvailabilityZones),
+            "DescribeImages" => DescribeImagesRequest::from_query(node, "").map(Request::DescribeImages),
+            "DescribeInstanceStatus" => DescribeInstanceStatusRequest::from_query(node, "").map(Request::DescribeInstanceStatus),
+            "DescribeInstanceTypes" => DescribeInstanceTypesRequest::from_query(node, "").map(Request::DescribeInstanceTypes),
+            "DescribeInstances" => DescribeInstancesRequest::from_query(node, "").map(Request::DescribeInstances),
             "DescribeRegions" => DescribeRegionsRequest::from_query(node, "").map(Request::DescribeRegions),
+            "DescribeSecurityGroups" => DescribeSecurityGroupsRequest::from_query(node, "").map(Request::DescribeSecurityGroups),
+            "DescribeSubnets" => DescribeSubnetsRequest::from_query(node, "").map(Request::DescribeSubnets),
+            "DescribeTags" => DescribeTagsRequest::from_query(node, "").map(Request::DescribeTags),
+            "DescribeVpcs" => DescribeVpcsRequest::from_query(node, "").map(Request::DescribeVpcs),
+            "RebootInstances" => RebootInstancesRequest::from_query(node, "").map(Request::RebootInstances),
+            "RunInstances" => RunInstancesRequest::from_query(node, "").map(Request::RunInstances),
+            "StartInstances" => StartInstancesRequest::from_query(node, "").map(Request::StartInstances),
+            "StopInstances" => StopInstancesRequest::from_query(node, "").map(Request::StopInstances),
+            "TerminateInstances" => TerminateInstancesRequest::from_query(node, "").map(Request::TerminateInstances),
             _ => return None,
         })
     }
 
     pub fn action(&self) -> &'static str {
         match self {
+            Request::CreateTags(_) => "CreateTags",
+            Request::DeleteTags(_) => "DeleteTags",
             Request::DescribeAvailabilityZones(_) => "DescribeAvailabilityZones",
+            Request::DescribeImages(_) => "DescribeImages",
+            Request::DescribeInstanceStatus(_) => "DescribeInstanceStatus",
+            Request::DescribeInstanceTypes(_) => "DescribeInstanceTypes",
+            Request::DescribeInstances(_) => "DescribeInstances",
             Request::DescribeRegions(_) => "DescribeRegions",
+            Request::DescribeSecurityGroups(_) => "DescribeSecurityGroups",
+            Request::DescribeSubnets(_) => "DescribeSubnets",
+            Request::DescribeTags(_) => "DescribeTags",
+            Request::DescribeVpcs(_) => "DescribeVpcs",
+            Request::RebootInstances(_) => "RebootInstances",
+            Request::RunInstances(_) => "RunInstances",
+            Request::StartInstances(_) => "StartInstances",
+            Request::StopInstances(_) => "StopInstances",
+            Request::TerminateInstances(_) => "TerminateInstances",
         }
     }
 
     /// The request's `DryRun` flag (false when the operation has none).
     pub fn dry_run(&self) -> bool {
         match self {
+            Request::CreateTags(v) => v.dry_run == Some(true),
+            Request::DeleteTags(v) => v.dry_run == Some(true),
             Request::DescribeAvailabilityZones(v) => v.dry_run == Some(true),
+            Request::DescribeImages(v) => v.dry_run == Some(true),
+            Request::DescribeInstanceStatus(v) => v.dry_run == Some(true),
+            Request::DescribeInstanceTypes(v) => v.dry_run == Some(true),
+            Request::DescribeInstances(v) => v.dry_run == Some(true),
             Request::DescribeRegions(v) => v.dry_run == Some(true),
+            Request::DescribeSecurityGroups(v) => v.dry_run == Some(true),
+            Request::DescribeSubnets(v) => v.dry_run == Some(true),
+            Request::DescribeTags(v) => v.dry_run == Some(true),
+            Request::DescribeVpcs(v) => v.dry_run == Some(true),
+            Request::RebootInstances(v) => v.dry_run == Some(true),
+            Request::RunInstances(v) => v.dry_run == Some(true),
+            Request::StartInstances(v) => v.dry_run == Some(true),
+            Request::StopInstances(v) => v.dry_run == Some(true),
+            Request::TerminateInstances(v) => v.dry_run == Some(true),
             #[allow(unreachable_patterns)]
             _ => false,
         }
@@ -830,8 +920,23 @@ impl Request {
 impl Response {
     pub fn action(&self) -> &'static str {
         match self {
+            Response::CreateTags => "CreateTags",
+            Response::DeleteTags => "DeleteTags",
             Response::DescribeAvailabilityZones(_) => "DescribeAvailabilityZones",
+            Response::DescribeImages(_) => "DescribeImages",
+            Response::DescribeInstanceStatus(_) => "DescribeInstanceStatus",
+            Response::DescribeInstanceTypes(_) => "DescribeInstanceTypes",
+            Response::DescribeInstances(_) => "DescribeInstances",
             Response::DescribeRegions(_) => "DescribeRegions",
+            Response::DescribeSecurityGroups(_) => "DescribeSecurityGroups",
+            Response::DescribeSubnets(_) => "DescribeSubnets",
+            Response::DescribeTags(_) => "DescribeTags",
+            Response::DescribeVpcs(_) => "DescribeVpcs",
+            Response::RebootInstances => "RebootInstances",
+            Response::RunInstances(_) => "RunInstances",
+            Response::StartInstances(_) => "StartInstances",
+            Response::StopInstances(_) => "StopInstances",
+            Response::TerminateInstances(_) => "TerminateInstances",
         }
     }
 
@@ -839,8 +944,23 @@ impl Response {
     /// shape answer `<return>true</return>`, as EC2 does.
     pub fn write_members(&self, w: &mut XmlWriter) {
         match self {
+            Response::CreateTags => w.text("return", "true"),
+            Response::DeleteTags => w.text("return", "true"),
             Response::DescribeAvailabilityZones(v) => v.write_output_members(w),
+            Response::DescribeImages(v) => v.write_output_members(w),
+            Response::DescribeInstanceStatus(v) => v.write_output_members(w),
+            Response::DescribeInstanceTypes(v) => v.write_output_members(w),
+            Response::DescribeInstances(v) => v.write_output_members(w),
             Response::DescribeRegions(v) => v.write_output_members(w),
+            Response::DescribeSecurityGroups(v) => v.write_output_members(w),
+            Response::DescribeSubnets(v) => v.write_output_members(w),
+            Response::DescribeTags(v) => v.write_output_members(w),
+            Response::DescribeVpcs(v) => v.write_output_members(w),
+            Response::RebootInstances => w.text("return", "true"),
+            Response::RunInstances(v) => v.write_output_members(w),
+            Response::StartInstances(v) => v.write_output_members(w),
+            Response::StopInstances(v) => v.write_output_members(w),
+            Response::TerminateInstances(v) => v.write_output_members(w),
         }
     }
 }

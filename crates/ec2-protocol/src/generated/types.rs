@@ -38,6 +38,99 @@ pub struct AvailabilityZoneSubGeography {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlockDeviceMapping {
+    pub ebs: Option<EbsBlockDevice>,
+    pub no_device: Option<String>,
+    pub device_name: Option<String>,
+    pub virtual_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlockPublicAccessStates {
+    pub internet_gateway_block_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityReservationSpecification {
+    pub capacity_reservation_preference: Option<String>,
+    pub capacity_reservation_target: Option<CapacityReservationTarget>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityReservationSpecificationResponse {
+    pub capacity_reservation_preference: Option<String>,
+    pub capacity_reservation_target: Option<CapacityReservationTargetResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityReservationTarget {
+    pub capacity_reservation_id: Option<String>,
+    pub capacity_reservation_resource_group_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityReservationTargetResponse {
+    pub capacity_reservation_id: Option<String>,
+    pub capacity_reservation_resource_group_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionTrackingSpecificationRequest {
+    pub tcp_established_timeout: Option<i64>,
+    pub udp_stream_timeout: Option<i64>,
+    pub udp_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionTrackingSpecificationResponse {
+    pub tcp_established_timeout: Option<i64>,
+    pub udp_stream_timeout: Option<i64>,
+    pub udp_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuOptions {
+    pub core_count: Option<i64>,
+    pub threads_per_core: Option<i64>,
+    pub amd_sev_snp: Option<String>,
+    pub nested_virtualization: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuOptionsRequest {
+    pub core_count: Option<i64>,
+    pub threads_per_core: Option<i64>,
+    pub amd_sev_snp: Option<String>,
+    pub nested_virtualization: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateTagsRequest {
+    pub dry_run: Option<bool>,
+    pub resources: Option<Vec<String>>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreditSpecificationRequest {
+    pub cpu_credits: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DefaultConnectionTrackingConfiguration {
+    pub default_tcp_established_timeout: Option<i64>,
+    pub default_udp_timeout: Option<i64>,
+    pub default_udp_stream_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteTagsRequest {
+    pub dry_run: Option<bool>,
+    pub resources: Option<Vec<String>>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeAvailabilityZonesRequest {
     pub zone_names: Option<Vec<String>>,
     pub zone_ids: Option<Vec<String>>,
@@ -49,6 +142,74 @@ pub struct DescribeAvailabilityZonesRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeAvailabilityZonesResult {
     pub availability_zones: Option<Vec<AvailabilityZone>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeImagesRequest {
+    pub executable_users: Option<Vec<String>>,
+    pub image_ids: Option<Vec<String>>,
+    pub owners: Option<Vec<String>>,
+    pub include_deprecated: Option<bool>,
+    pub include_disabled: Option<bool>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeImagesResult {
+    pub next_token: Option<String>,
+    pub images: Option<Vec<Image>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceStatusRequest {
+    pub instance_ids: Option<Vec<String>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub include_managed_resources: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+    pub include_all_instances: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceStatusResult {
+    pub instance_statuses: Option<Vec<InstanceStatus>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceTypesRequest {
+    pub dry_run: Option<bool>,
+    pub instance_types: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub include_unsupported_in_region: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceTypesResult {
+    pub instance_types: Option<Vec<InstanceTypeInfo>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstancesRequest {
+    pub instance_ids: Option<Vec<String>>,
+    pub include_managed_resources: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstancesResult {
+    pub next_token: Option<String>,
+    pub reservations: Option<Vec<Reservation>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,9 +226,925 @@ pub struct DescribeRegionsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSecurityGroupsRequest {
+    pub group_ids: Option<Vec<String>>,
+    pub group_names: Option<Vec<String>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSecurityGroupsResult {
+    pub next_token: Option<String>,
+    pub security_groups: Option<Vec<SecurityGroup>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSubnetsRequest {
+    pub filters: Option<Vec<Filter>>,
+    pub subnet_ids: Option<Vec<String>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSubnetsResult {
+    pub next_token: Option<String>,
+    pub subnets: Option<Vec<Subnet>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeTagsRequest {
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeTagsResult {
+    pub next_token: Option<String>,
+    pub tags: Option<Vec<TagDescription>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVpcsRequest {
+    pub filters: Option<Vec<Filter>>,
+    pub vpc_ids: Option<Vec<String>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVpcsResult {
+    pub next_token: Option<String>,
+    pub vpcs: Option<Vec<Vpc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DiskInfo {
+    pub size_in_gb: Option<i64>,
+    pub count: Option<i64>,
+    pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsBlockDevice {
+    pub delete_on_termination: Option<bool>,
+    pub iops: Option<i64>,
+    pub snapshot_id: Option<String>,
+    pub volume_size: Option<i64>,
+    pub volume_type: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub throughput: Option<i64>,
+    pub outpost_arn: Option<String>,
+    pub availability_zone: Option<String>,
+    pub encrypted: Option<bool>,
+    pub volume_initialization_rate: Option<i64>,
+    pub availability_zone_id: Option<String>,
+    pub ebs_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsCardInfo {
+    pub ebs_card_index: Option<i64>,
+    pub baseline_bandwidth_in_mbps: Option<i64>,
+    pub baseline_throughput_in_m_bps: Option<f64>,
+    pub baseline_iops: Option<i64>,
+    pub maximum_bandwidth_in_mbps: Option<i64>,
+    pub maximum_throughput_in_m_bps: Option<f64>,
+    pub maximum_iops: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsInfo {
+    pub ebs_optimized_support: Option<String>,
+    pub encryption_support: Option<String>,
+    pub ebs_optimized_info: Option<EbsOptimizedInfo>,
+    pub nvme_support: Option<String>,
+    pub maximum_ebs_attachments: Option<i64>,
+    pub attachment_limit_type: Option<String>,
+    pub maximum_ebs_cards: Option<i64>,
+    pub ebs_cards: Option<Vec<EbsCardInfo>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsInstanceBlockDevice {
+    pub attach_time: Option<UnixMillis>,
+    pub delete_on_termination: Option<bool>,
+    pub status: Option<String>,
+    pub volume_id: Option<String>,
+    pub associated_resource: Option<String>,
+    pub volume_owner_id: Option<String>,
+    pub operator: Option<OperatorResponse>,
+    pub ebs_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsOptimizedInfo {
+    pub baseline_bandwidth_in_mbps: Option<i64>,
+    pub baseline_throughput_in_m_bps: Option<f64>,
+    pub baseline_iops: Option<i64>,
+    pub maximum_bandwidth_in_mbps: Option<i64>,
+    pub maximum_throughput_in_m_bps: Option<f64>,
+    pub maximum_iops: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsStatusDetails {
+    pub impaired_since: Option<UnixMillis>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsStatusSummary {
+    pub details: Option<Vec<EbsStatusDetails>>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EfaInfo {
+    pub maximum_efa_interfaces: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ElasticGpuAssociation {
+    pub elastic_gpu_id: Option<String>,
+    pub elastic_gpu_association_id: Option<String>,
+    pub elastic_gpu_association_state: Option<String>,
+    pub elastic_gpu_association_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ElasticGpuSpecification {
+    pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ElasticInferenceAccelerator {
+    pub r#type: Option<String>,
+    pub count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ElasticInferenceAcceleratorAssociation {
+    pub elastic_inference_accelerator_arn: Option<String>,
+    pub elastic_inference_accelerator_association_id: Option<String>,
+    pub elastic_inference_accelerator_association_state: Option<String>,
+    pub elastic_inference_accelerator_association_time: Option<UnixMillis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnaSrdSpecificationRequest {
+    pub ena_srd_enabled: Option<bool>,
+    pub ena_srd_udp_specification: Option<EnaSrdUdpSpecificationRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnaSrdUdpSpecificationRequest {
+    pub ena_srd_udp_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnclaveOptions {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnclaveOptionsRequest {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     pub name: Option<String>,
     pub values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FpgaDeviceInfo {
+    pub name: Option<String>,
+    pub manufacturer: Option<String>,
+    pub count: Option<i64>,
+    pub memory_info: Option<FpgaDeviceMemoryInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FpgaDeviceMemoryInfo {
+    pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FpgaInfo {
+    pub fpgas: Option<Vec<FpgaDeviceInfo>>,
+    pub total_fpga_memory_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GpuDeviceInfo {
+    pub name: Option<String>,
+    pub manufacturer: Option<String>,
+    pub count: Option<i64>,
+    pub logical_gpu_count: Option<i64>,
+    pub gpu_partition_size: Option<f64>,
+    pub workloads: Option<Vec<String>>,
+    pub memory_info: Option<GpuDeviceMemoryInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GpuDeviceMemoryInfo {
+    pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GpuInfo {
+    pub gpus: Option<Vec<GpuDeviceInfo>>,
+    pub total_gpu_memory_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupIdentifier {
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HibernationOptions {
+    pub configured: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HibernationOptionsRequest {
+    pub configured: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IamInstanceProfile {
+    pub arn: Option<String>,
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IamInstanceProfileSpecification {
+    pub arn: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Image {
+    pub platform_details: Option<String>,
+    pub usage_operation: Option<String>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+    pub description: Option<String>,
+    pub ena_support: Option<bool>,
+    pub hypervisor: Option<String>,
+    pub image_owner_alias: Option<String>,
+    pub name: Option<String>,
+    pub root_device_name: Option<String>,
+    pub root_device_type: Option<String>,
+    pub sriov_net_support: Option<String>,
+    pub state_reason: Option<StateReason>,
+    pub tags: Option<Vec<Tag>>,
+    pub virtualization_type: Option<String>,
+    pub boot_mode: Option<String>,
+    pub tpm_support: Option<String>,
+    pub deprecation_time: Option<String>,
+    pub imds_support: Option<String>,
+    pub source_instance_id: Option<String>,
+    pub deregistration_protection: Option<String>,
+    pub last_launched_time: Option<String>,
+    pub image_allowed: Option<bool>,
+    pub source_image_id: Option<String>,
+    pub source_image_region: Option<String>,
+    pub free_tier_eligible: Option<bool>,
+    pub image_id: Option<String>,
+    pub image_location: Option<String>,
+    pub state: Option<String>,
+    pub owner_id: Option<String>,
+    pub creation_date: Option<String>,
+    pub public: Option<bool>,
+    pub product_codes: Option<Vec<ProductCode>>,
+    pub architecture: Option<String>,
+    pub image_type: Option<String>,
+    pub kernel_id: Option<String>,
+    pub ramdisk_id: Option<String>,
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InferenceAcceleratorInfo {
+    pub accelerators: Option<Vec<InferenceDeviceInfo>>,
+    pub total_inference_memory_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InferenceDeviceInfo {
+    pub count: Option<i64>,
+    pub name: Option<String>,
+    pub manufacturer: Option<String>,
+    pub memory_info: Option<InferenceDeviceMemoryInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InferenceDeviceMemoryInfo {
+    pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Instance {
+    pub architecture: Option<String>,
+    pub block_device_mappings: Option<Vec<InstanceBlockDeviceMapping>>,
+    pub client_token: Option<String>,
+    pub ebs_optimized: Option<bool>,
+    pub ena_support: Option<bool>,
+    pub hypervisor: Option<String>,
+    pub iam_instance_profile: Option<IamInstanceProfile>,
+    pub instance_lifecycle: Option<String>,
+    pub elastic_gpu_associations: Option<Vec<ElasticGpuAssociation>>,
+    pub elastic_inference_accelerator_associations: Option<Vec<ElasticInferenceAcceleratorAssociation>>,
+    pub network_interfaces: Option<Vec<InstanceNetworkInterface>>,
+    pub outpost_arn: Option<String>,
+    pub root_device_name: Option<String>,
+    pub root_device_type: Option<String>,
+    pub security_groups: Option<Vec<GroupIdentifier>>,
+    pub source_dest_check: Option<bool>,
+    pub spot_instance_request_id: Option<String>,
+    pub sriov_net_support: Option<String>,
+    pub state_reason: Option<StateReason>,
+    pub tags: Option<Vec<Tag>>,
+    pub virtualization_type: Option<String>,
+    pub cpu_options: Option<CpuOptions>,
+    pub capacity_block_id: Option<String>,
+    pub capacity_reservation_id: Option<String>,
+    pub capacity_reservation_specification: Option<CapacityReservationSpecificationResponse>,
+    pub hibernation_options: Option<HibernationOptions>,
+    pub licenses: Option<Vec<LicenseConfiguration>>,
+    pub metadata_options: Option<InstanceMetadataOptionsResponse>,
+    pub enclave_options: Option<EnclaveOptions>,
+    pub boot_mode: Option<String>,
+    pub platform_details: Option<String>,
+    pub usage_operation: Option<String>,
+    pub usage_operation_update_time: Option<UnixMillis>,
+    pub private_dns_name_options: Option<PrivateDnsNameOptionsResponse>,
+    pub ipv6_address: Option<String>,
+    pub tpm_support: Option<String>,
+    pub maintenance_options: Option<InstanceMaintenanceOptions>,
+    pub current_instance_boot_mode: Option<String>,
+    pub network_performance_options: Option<InstanceNetworkPerformanceOptions>,
+    pub operator: Option<OperatorResponse>,
+    pub secondary_interfaces: Option<Vec<InstanceSecondaryInterface>>,
+    pub instance_id: Option<String>,
+    pub image_id: Option<String>,
+    pub state: Option<InstanceState>,
+    pub private_dns_name: Option<String>,
+    pub public_dns_name: Option<String>,
+    pub state_transition_reason: Option<String>,
+    pub key_name: Option<String>,
+    pub ami_launch_index: Option<i64>,
+    pub product_codes: Option<Vec<ProductCode>>,
+    pub instance_type: Option<String>,
+    pub launch_time: Option<UnixMillis>,
+    pub placement: Option<Placement>,
+    pub kernel_id: Option<String>,
+    pub ramdisk_id: Option<String>,
+    pub platform: Option<String>,
+    pub monitoring: Option<Monitoring>,
+    pub subnet_id: Option<String>,
+    pub vpc_id: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub public_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceAttachmentEnaSrdSpecification {
+    pub ena_srd_enabled: Option<bool>,
+    pub ena_srd_udp_specification: Option<InstanceAttachmentEnaSrdUdpSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceAttachmentEnaSrdUdpSpecification {
+    pub ena_srd_udp_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceBlockDeviceMapping {
+    pub device_name: Option<String>,
+    pub ebs: Option<EbsInstanceBlockDevice>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceIpv4Prefix {
+    pub ipv4_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceIpv6Address {
+    pub ipv6_address: Option<String>,
+    pub is_primary_ipv6: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceIpv6Prefix {
+    pub ipv6_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceMaintenanceOptions {
+    pub auto_recovery: Option<String>,
+    pub reboot_migration: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceMaintenanceOptionsRequest {
+    pub auto_recovery: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceMarketOptionsRequest {
+    pub market_type: Option<String>,
+    pub spot_options: Option<SpotMarketOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceMetadataOptionsRequest {
+    pub http_tokens: Option<String>,
+    pub http_put_response_hop_limit: Option<i64>,
+    pub http_endpoint: Option<String>,
+    pub http_protocol_ipv6: Option<String>,
+    pub instance_metadata_tags: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceMetadataOptionsResponse {
+    pub state: Option<String>,
+    pub http_tokens: Option<String>,
+    pub http_put_response_hop_limit: Option<i64>,
+    pub http_endpoint: Option<String>,
+    pub http_protocol_ipv6: Option<String>,
+    pub instance_metadata_tags: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceNetworkInterface {
+    pub association: Option<InstanceNetworkInterfaceAssociation>,
+    pub attachment: Option<InstanceNetworkInterfaceAttachment>,
+    pub description: Option<String>,
+    pub groups: Option<Vec<GroupIdentifier>>,
+    pub ipv6_addresses: Option<Vec<InstanceIpv6Address>>,
+    pub mac_address: Option<String>,
+    pub network_interface_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub private_dns_name: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub private_ip_addresses: Option<Vec<InstancePrivateIpAddress>>,
+    pub source_dest_check: Option<bool>,
+    pub status: Option<String>,
+    pub subnet_id: Option<String>,
+    pub vpc_id: Option<String>,
+    pub interface_type: Option<String>,
+    pub ipv4_prefixes: Option<Vec<InstanceIpv4Prefix>>,
+    pub ipv6_prefixes: Option<Vec<InstanceIpv6Prefix>>,
+    pub connection_tracking_configuration: Option<ConnectionTrackingSpecificationResponse>,
+    pub operator: Option<OperatorResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceNetworkInterfaceAssociation {
+    pub carrier_ip: Option<String>,
+    pub customer_owned_ip: Option<String>,
+    pub ip_owner_id: Option<String>,
+    pub public_dns_name: Option<String>,
+    pub public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceNetworkInterfaceAttachment {
+    pub attach_time: Option<UnixMillis>,
+    pub attachment_id: Option<String>,
+    pub delete_on_termination: Option<bool>,
+    pub device_index: Option<i64>,
+    pub status: Option<String>,
+    pub network_card_index: Option<i64>,
+    pub ena_srd_specification: Option<InstanceAttachmentEnaSrdSpecification>,
+    pub ena_queue_count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceNetworkInterfaceSpecification {
+    pub associate_public_ip_address: Option<bool>,
+    pub delete_on_termination: Option<bool>,
+    pub description: Option<String>,
+    pub device_index: Option<i64>,
+    pub groups: Option<Vec<String>>,
+    pub ipv6_address_count: Option<i64>,
+    pub ipv6_addresses: Option<Vec<InstanceIpv6Address>>,
+    pub network_interface_id: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub private_ip_addresses: Option<Vec<PrivateIpAddressSpecification>>,
+    pub secondary_private_ip_address_count: Option<i64>,
+    pub subnet_id: Option<String>,
+    pub associate_carrier_ip_address: Option<bool>,
+    pub interface_type: Option<String>,
+    pub network_card_index: Option<i64>,
+    pub ipv4_prefixes: Option<Vec<Ipv4PrefixSpecificationRequest>>,
+    pub ipv4_prefix_count: Option<i64>,
+    pub ipv6_prefixes: Option<Vec<Ipv6PrefixSpecificationRequest>>,
+    pub ipv6_prefix_count: Option<i64>,
+    pub primary_ipv6: Option<bool>,
+    pub ena_srd_specification: Option<EnaSrdSpecificationRequest>,
+    pub connection_tracking_specification: Option<ConnectionTrackingSpecificationRequest>,
+    pub ena_queue_count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceNetworkPerformanceOptions {
+    pub bandwidth_weighting: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceNetworkPerformanceOptionsRequest {
+    pub bandwidth_weighting: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstancePrivateIpAddress {
+    pub association: Option<InstanceNetworkInterfaceAssociation>,
+    pub primary: Option<bool>,
+    pub private_dns_name: Option<String>,
+    pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceSecondaryInterface {
+    pub attachment: Option<InstanceSecondaryInterfaceAttachment>,
+    pub mac_address: Option<String>,
+    pub secondary_interface_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub private_ip_addresses: Option<Vec<InstanceSecondaryInterfacePrivateIpAddress>>,
+    pub source_dest_check: Option<bool>,
+    pub status: Option<String>,
+    pub secondary_subnet_id: Option<String>,
+    pub secondary_network_id: Option<String>,
+    pub interface_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceSecondaryInterfaceAttachment {
+    pub attach_time: Option<UnixMillis>,
+    pub attachment_id: Option<String>,
+    pub delete_on_termination: Option<bool>,
+    pub device_index: Option<i64>,
+    pub status: Option<String>,
+    pub network_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceSecondaryInterfacePrivateIpAddress {
+    pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceSecondaryInterfacePrivateIpAddressRequest {
+    pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceSecondaryInterfaceSpecificationRequest {
+    pub delete_on_termination: Option<bool>,
+    pub device_index: Option<i64>,
+    pub private_ip_addresses: Option<Vec<InstanceSecondaryInterfacePrivateIpAddressRequest>>,
+    pub private_ip_address_count: Option<i64>,
+    pub secondary_subnet_id: Option<String>,
+    pub interface_type: Option<String>,
+    pub network_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceState {
+    pub code: Option<i64>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceStateChange {
+    pub instance_id: Option<String>,
+    pub current_state: Option<InstanceState>,
+    pub previous_state: Option<InstanceState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceStatus {
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub operator: Option<OperatorResponse>,
+    pub events: Option<Vec<InstanceStatusEvent>>,
+    pub instance_id: Option<String>,
+    pub instance_state: Option<InstanceState>,
+    pub instance_status: Option<InstanceStatusSummary>,
+    pub system_status: Option<InstanceStatusSummary>,
+    pub attached_ebs_status: Option<EbsStatusSummary>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceStatusDetails {
+    pub impaired_since: Option<UnixMillis>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceStatusEvent {
+    pub instance_event_id: Option<String>,
+    pub code: Option<String>,
+    pub description: Option<String>,
+    pub not_after: Option<UnixMillis>,
+    pub not_before: Option<UnixMillis>,
+    pub not_before_deadline: Option<UnixMillis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceStatusSummary {
+    pub details: Option<Vec<InstanceStatusDetails>>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceStorageInfo {
+    pub total_size_in_gb: Option<i64>,
+    pub disks: Option<Vec<DiskInfo>>,
+    pub nvme_support: Option<String>,
+    pub encryption_support: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceTypeInfo {
+    pub instance_type: Option<String>,
+    pub current_generation: Option<bool>,
+    pub free_tier_eligible: Option<bool>,
+    pub supported_usage_classes: Option<Vec<String>>,
+    pub supported_root_device_types: Option<Vec<String>>,
+    pub supported_virtualization_types: Option<Vec<String>>,
+    pub bare_metal: Option<bool>,
+    pub hypervisor: Option<String>,
+    pub processor_info: Option<ProcessorInfo>,
+    pub v_cpu_info: Option<VCpuInfo>,
+    pub memory_info: Option<MemoryInfo>,
+    pub instance_storage_supported: Option<bool>,
+    pub instance_storage_info: Option<InstanceStorageInfo>,
+    pub ebs_info: Option<EbsInfo>,
+    pub network_info: Option<NetworkInfo>,
+    pub gpu_info: Option<GpuInfo>,
+    pub fpga_info: Option<FpgaInfo>,
+    pub placement_group_info: Option<PlacementGroupInfo>,
+    pub inference_accelerator_info: Option<InferenceAcceleratorInfo>,
+    pub hibernation_supported: Option<bool>,
+    pub burstable_performance_supported: Option<bool>,
+    pub dedicated_hosts_supported: Option<bool>,
+    pub auto_recovery_supported: Option<bool>,
+    pub supported_boot_modes: Option<Vec<String>>,
+    pub nitro_enclaves_support: Option<String>,
+    pub nitro_tpm_support: Option<String>,
+    pub nitro_tpm_info: Option<NitroTpmInfo>,
+    pub media_accelerator_info: Option<MediaAcceleratorInfo>,
+    pub neuron_info: Option<NeuronInfo>,
+    pub phc_support: Option<String>,
+    pub reboot_migration_support: Option<String>,
+    pub supported_in_region: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IpPermission {
+    pub ip_protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub user_id_group_pairs: Option<Vec<UserIdGroupPair>>,
+    pub ip_ranges: Option<Vec<IpRange>>,
+    pub ipv6_ranges: Option<Vec<Ipv6Range>>,
+    pub prefix_list_ids: Option<Vec<PrefixListId>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IpRange {
+    pub description: Option<String>,
+    pub cidr_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv4PrefixSpecificationRequest {
+    pub ipv4_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv6PrefixSpecificationRequest {
+    pub ipv6_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv6Range {
+    pub description: Option<String>,
+    pub cidr_ipv6: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateSpecification {
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LicenseConfiguration {
+    pub license_configuration_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LicenseConfigurationRequest {
+    pub license_configuration_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaAcceleratorInfo {
+    pub accelerators: Option<Vec<MediaDeviceInfo>>,
+    pub total_media_memory_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaDeviceInfo {
+    pub count: Option<i64>,
+    pub name: Option<String>,
+    pub manufacturer: Option<String>,
+    pub memory_info: Option<MediaDeviceMemoryInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaDeviceMemoryInfo {
+    pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryInfo {
+    pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Monitoring {
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkCardInfo {
+    pub network_card_index: Option<i64>,
+    pub network_performance: Option<String>,
+    pub maximum_network_interfaces: Option<i64>,
+    pub additional_flexible_network_interfaces: Option<i64>,
+    pub baseline_bandwidth_in_gbps: Option<f64>,
+    pub peak_bandwidth_in_gbps: Option<f64>,
+    pub default_ena_queue_count_per_interface: Option<i64>,
+    pub maximum_ena_queue_count: Option<i64>,
+    pub maximum_ena_queue_count_per_interface: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInfo {
+    pub network_performance: Option<String>,
+    pub maximum_network_interfaces: Option<i64>,
+    pub maximum_network_cards: Option<i64>,
+    pub default_network_card_index: Option<i64>,
+    pub network_cards: Option<Vec<NetworkCardInfo>>,
+    pub ipv4_addresses_per_interface: Option<i64>,
+    pub ipv6_addresses_per_interface: Option<i64>,
+    pub ipv6_supported: Option<bool>,
+    pub ena_support: Option<String>,
+    pub efa_supported: Option<bool>,
+    pub efa_info: Option<EfaInfo>,
+    pub encryption_in_transit_supported: Option<bool>,
+    pub ena_srd_supported: Option<bool>,
+    pub bandwidth_weightings: Option<Vec<String>>,
+    pub flexible_ena_queues_support: Option<String>,
+    pub connection_tracking_configuration: Option<DefaultConnectionTrackingConfiguration>,
+    pub secondary_network_supported: Option<bool>,
+    pub maximum_secondary_network_interfaces: Option<i64>,
+    pub ipv4_addresses_per_secondary_interface: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NeuronDeviceCoreInfo {
+    pub count: Option<i64>,
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NeuronDeviceInfo {
+    pub count: Option<i64>,
+    pub name: Option<String>,
+    pub core_info: Option<NeuronDeviceCoreInfo>,
+    pub memory_info: Option<NeuronDeviceMemoryInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NeuronDeviceMemoryInfo {
+    pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NeuronInfo {
+    pub neuron_devices: Option<Vec<NeuronDeviceInfo>>,
+    pub total_neuron_device_memory_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NitroTpmInfo {
+    pub supported_versions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OperatorRequest {
+    pub principal: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OperatorResponse {
+    pub managed: Option<bool>,
+    pub principal: Option<String>,
+    pub hidden_by_default: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placement {
+    pub availability_zone_id: Option<String>,
+    pub affinity: Option<String>,
+    pub group_name: Option<String>,
+    pub partition_number: Option<i64>,
+    pub host_id: Option<String>,
+    pub tenancy: Option<String>,
+    pub spread_domain: Option<String>,
+    pub host_resource_group_arn: Option<String>,
+    pub group_id: Option<String>,
+    pub availability_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlacementGroupInfo {
+    pub supported_strategies: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrefixListId {
+    pub description: Option<String>,
+    pub prefix_list_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrivateDnsNameOptionsOnLaunch {
+    pub hostname_type: Option<String>,
+    pub enable_resource_name_dns_a_record: Option<bool>,
+    pub enable_resource_name_dns_aaaa_record: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrivateDnsNameOptionsRequest {
+    pub hostname_type: Option<String>,
+    pub enable_resource_name_dns_a_record: Option<bool>,
+    pub enable_resource_name_dns_aaaa_record: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrivateDnsNameOptionsResponse {
+    pub hostname_type: Option<String>,
+    pub enable_resource_name_dns_a_record: Option<bool>,
+    pub enable_resource_name_dns_aaaa_record: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrivateIpAddressSpecification {
+    pub primary: Option<bool>,
+    pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessorInfo {
+    pub supported_architectures: Option<Vec<String>>,
+    pub sustained_clock_speed_in_ghz: Option<f64>,
+    pub supported_features: Option<Vec<String>>,
+    pub manufacturer: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductCode {
+    pub product_code_id: Option<String>,
+    pub product_code_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RebootInstancesRequest {
+    pub instance_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -81,4 +1158,284 @@ pub struct Region {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RegionGeography {
     pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reservation {
+    pub reservation_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub requester_id: Option<String>,
+    pub groups: Option<Vec<GroupIdentifier>>,
+    pub instances: Option<Vec<Instance>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunInstancesMonitoringEnabled {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunInstancesRequest {
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+    pub image_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub ipv6_address_count: Option<i64>,
+    pub ipv6_addresses: Option<Vec<InstanceIpv6Address>>,
+    pub kernel_id: Option<String>,
+    pub key_name: Option<String>,
+    pub max_count: Option<i64>,
+    pub min_count: Option<i64>,
+    pub monitoring: Option<RunInstancesMonitoringEnabled>,
+    pub placement: Option<Placement>,
+    pub ramdisk_id: Option<String>,
+    pub security_group_ids: Option<Vec<String>>,
+    pub security_groups: Option<Vec<String>>,
+    pub subnet_id: Option<String>,
+    pub user_data: Option<String>,
+    pub elastic_gpu_specification: Option<Vec<ElasticGpuSpecification>>,
+    pub elastic_inference_accelerators: Option<Vec<ElasticInferenceAccelerator>>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub launch_template: Option<LaunchTemplateSpecification>,
+    pub instance_market_options: Option<InstanceMarketOptionsRequest>,
+    pub credit_specification: Option<CreditSpecificationRequest>,
+    pub cpu_options: Option<CpuOptionsRequest>,
+    pub capacity_reservation_specification: Option<CapacityReservationSpecification>,
+    pub hibernation_options: Option<HibernationOptionsRequest>,
+    pub license_specifications: Option<Vec<LicenseConfigurationRequest>>,
+    pub metadata_options: Option<InstanceMetadataOptionsRequest>,
+    pub enclave_options: Option<EnclaveOptionsRequest>,
+    pub private_dns_name_options: Option<PrivateDnsNameOptionsRequest>,
+    pub maintenance_options: Option<InstanceMaintenanceOptionsRequest>,
+    pub disable_api_stop: Option<bool>,
+    pub enable_primary_ipv6: Option<bool>,
+    pub network_performance_options: Option<InstanceNetworkPerformanceOptionsRequest>,
+    pub operator: Option<OperatorRequest>,
+    pub secondary_interfaces: Option<Vec<InstanceSecondaryInterfaceSpecificationRequest>>,
+    pub dry_run: Option<bool>,
+    pub disable_api_termination: Option<bool>,
+    pub instance_initiated_shutdown_behavior: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub client_token: Option<String>,
+    pub additional_info: Option<String>,
+    pub network_interfaces: Option<Vec<InstanceNetworkInterfaceSpecification>>,
+    pub iam_instance_profile: Option<IamInstanceProfileSpecification>,
+    pub ebs_optimized: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecurityGroup {
+    pub group_id: Option<String>,
+    pub ip_permissions_egress: Option<Vec<IpPermission>>,
+    pub tags: Option<Vec<Tag>>,
+    pub vpc_id: Option<String>,
+    pub security_group_arn: Option<String>,
+    pub owner_id: Option<String>,
+    pub group_name: Option<String>,
+    pub description: Option<String>,
+    pub ip_permissions: Option<Vec<IpPermission>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotMarketOptions {
+    pub max_price: Option<String>,
+    pub spot_instance_type: Option<String>,
+    pub block_duration_minutes: Option<i64>,
+    pub valid_until: Option<UnixMillis>,
+    pub instance_interruption_behavior: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartInstancesRequest {
+    pub instance_ids: Option<Vec<String>>,
+    pub additional_info: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartInstancesResult {
+    pub starting_instances: Option<Vec<InstanceStateChange>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateReason {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StopInstancesRequest {
+    pub instance_ids: Option<Vec<String>>,
+    pub hibernate: Option<bool>,
+    pub skip_os_shutdown: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub force: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StopInstancesResult {
+    pub stopping_instances: Option<Vec<InstanceStateChange>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Subnet {
+    pub availability_zone_id: Option<String>,
+    pub enable_lni_at_device_index: Option<i64>,
+    pub map_customer_owned_ip_on_launch: Option<bool>,
+    pub customer_owned_ipv4_pool: Option<String>,
+    pub owner_id: Option<String>,
+    pub assign_ipv6_address_on_creation: Option<bool>,
+    pub ipv6_cidr_block_association_set: Option<Vec<SubnetIpv6CidrBlockAssociation>>,
+    pub tags: Option<Vec<Tag>>,
+    pub subnet_arn: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub enable_dns64: Option<bool>,
+    pub ipv6_native: Option<bool>,
+    pub private_dns_name_options_on_launch: Option<PrivateDnsNameOptionsOnLaunch>,
+    pub block_public_access_states: Option<BlockPublicAccessStates>,
+    pub r#type: Option<String>,
+    pub subnet_id: Option<String>,
+    pub state: Option<String>,
+    pub vpc_id: Option<String>,
+    pub cidr_block: Option<String>,
+    pub available_ip_address_count: Option<i64>,
+    pub availability_zone: Option<String>,
+    pub default_for_az: Option<bool>,
+    pub map_public_ip_on_launch: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubnetCidrBlockState {
+    pub state: Option<String>,
+    pub status_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubnetIpv6CidrBlockAssociation {
+    pub association_id: Option<String>,
+    pub ipv6_cidr_block: Option<String>,
+    pub ipv6_cidr_block_state: Option<SubnetCidrBlockState>,
+    pub ipv6_address_attribute: Option<String>,
+    pub ip_source: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tag {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagDescription {
+    pub key: Option<String>,
+    pub resource_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagSpecification {
+    pub resource_type: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TerminateInstancesRequest {
+    pub instance_ids: Option<Vec<String>>,
+    pub force: Option<bool>,
+    pub skip_os_shutdown: Option<bool>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TerminateInstancesResult {
+    pub terminating_instances: Option<Vec<InstanceStateChange>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserIdGroupPair {
+    pub description: Option<String>,
+    pub user_id: Option<String>,
+    pub group_name: Option<String>,
+    pub group_id: Option<String>,
+    pub vpc_id: Option<String>,
+    pub vpc_peering_connection_id: Option<String>,
+    pub peering_status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VCpuInfo {
+    pub default_v_cpus: Option<i64>,
+    pub default_cores: Option<i64>,
+    pub default_threads_per_core: Option<i64>,
+    pub valid_cores: Option<Vec<i64>>,
+    pub valid_threads_per_core: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Vpc {
+    pub owner_id: Option<String>,
+    pub instance_tenancy: Option<String>,
+    pub ipv6_cidr_block_association_set: Option<Vec<VpcIpv6CidrBlockAssociation>>,
+    pub cidr_block_association_set: Option<Vec<VpcCidrBlockAssociation>>,
+    pub is_default: Option<bool>,
+    pub encryption_control: Option<VpcEncryptionControl>,
+    pub tags: Option<Vec<Tag>>,
+    pub block_public_access_states: Option<BlockPublicAccessStates>,
+    pub vpc_id: Option<String>,
+    pub state: Option<String>,
+    pub cidr_block: Option<String>,
+    pub dhcp_options_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcCidrBlockAssociation {
+    pub association_id: Option<String>,
+    pub cidr_block: Option<String>,
+    pub cidr_block_state: Option<VpcCidrBlockState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcCidrBlockState {
+    pub state: Option<String>,
+    pub status_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcEncryptionControl {
+    pub vpc_id: Option<String>,
+    pub vpc_encryption_control_id: Option<String>,
+    pub mode: Option<String>,
+    pub state: Option<String>,
+    pub state_message: Option<String>,
+    pub resource_exclusions: Option<VpcEncryptionControlExclusions>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcEncryptionControlExclusion {
+    pub state: Option<String>,
+    pub state_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcEncryptionControlExclusions {
+    pub internet_gateway: Option<VpcEncryptionControlExclusion>,
+    pub egress_only_internet_gateway: Option<VpcEncryptionControlExclusion>,
+    pub nat_gateway: Option<VpcEncryptionControlExclusion>,
+    pub virtual_private_gateway: Option<VpcEncryptionControlExclusion>,
+    pub vpc_peering: Option<VpcEncryptionControlExclusion>,
+    pub lambda: Option<VpcEncryptionControlExclusion>,
+    pub vpc_lattice: Option<VpcEncryptionControlExclusion>,
+    pub elastic_file_system: Option<VpcEncryptionControlExclusion>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcIpv6CidrBlockAssociation {
+    pub association_id: Option<String>,
+    pub ipv6_cidr_block: Option<String>,
+    pub ipv6_cidr_block_state: Option<VpcCidrBlockState>,
+    pub network_border_group: Option<String>,
+    pub ipv6_pool: Option<String>,
+    pub ipv6_address_attribute: Option<String>,
+    pub ip_source: Option<String>,
 }

@@ -8,6 +8,84 @@ use crate::wirecheck::{field, FromJson, ToJson};
 use super::ops::{Request, Response};
 use super::types::*;
 
+impl ToJson for BlockDeviceMapping {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ebs { m.insert("Ebs".into(), v.to_json()); }
+        if let Some(v) = &self.no_device { m.insert("NoDevice".into(), v.to_json()); }
+        if let Some(v) = &self.device_name { m.insert("DeviceName".into(), v.to_json()); }
+        if let Some(v) = &self.virtual_name { m.insert("VirtualName".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CapacityReservationSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_reservation_preference { m.insert("CapacityReservationPreference".into(), v.to_json()); }
+        if let Some(v) = &self.capacity_reservation_target { m.insert("CapacityReservationTarget".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CapacityReservationTarget {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_reservation_id { m.insert("CapacityReservationId".into(), v.to_json()); }
+        if let Some(v) = &self.capacity_reservation_resource_group_arn { m.insert("CapacityReservationResourceGroupArn".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ConnectionTrackingSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tcp_established_timeout { m.insert("TcpEstablishedTimeout".into(), v.to_json()); }
+        if let Some(v) = &self.udp_stream_timeout { m.insert("UdpStreamTimeout".into(), v.to_json()); }
+        if let Some(v) = &self.udp_timeout { m.insert("UdpTimeout".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CpuOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.core_count { m.insert("CoreCount".into(), v.to_json()); }
+        if let Some(v) = &self.threads_per_core { m.insert("ThreadsPerCore".into(), v.to_json()); }
+        if let Some(v) = &self.amd_sev_snp { m.insert("AmdSevSnp".into(), v.to_json()); }
+        if let Some(v) = &self.nested_virtualization { m.insert("NestedVirtualization".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateTagsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.resources { m.insert("Resources".into(), v.to_json()); }
+        if let Some(v) = &self.tags { m.insert("Tags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreditSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cpu_credits { m.insert("CpuCredits".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteTagsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.resources { m.insert("Resources".into(), v.to_json()); }
+        if let Some(v) = &self.tags { m.insert("Tags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeAvailabilityZonesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -16,6 +94,62 @@ impl ToJson for DescribeAvailabilityZonesRequest {
         if let Some(v) = &self.all_availability_zones { m.insert("AllAvailabilityZones".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeImagesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.executable_users { m.insert("ExecutableUsers".into(), v.to_json()); }
+        if let Some(v) = &self.image_ids { m.insert("ImageIds".into(), v.to_json()); }
+        if let Some(v) = &self.owners { m.insert("Owners".into(), v.to_json()); }
+        if let Some(v) = &self.include_deprecated { m.insert("IncludeDeprecated".into(), v.to_json()); }
+        if let Some(v) = &self.include_disabled { m.insert("IncludeDisabled".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeInstanceStatusRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.include_managed_resources { m.insert("IncludeManagedResources".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.include_all_instances { m.insert("IncludeAllInstances".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeInstanceTypesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_types { m.insert("InstanceTypes".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.include_unsupported_in_region { m.insert("IncludeUnsupportedInRegion".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
+        if let Some(v) = &self.include_managed_resources { m.insert("IncludeManagedResources".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -31,11 +165,445 @@ impl ToJson for DescribeRegionsRequest {
     }
 }
 
+impl ToJson for DescribeSecurityGroupsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.group_ids { m.insert("GroupIds".into(), v.to_json()); }
+        if let Some(v) = &self.group_names { m.insert("GroupNames".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeSubnetsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_ids { m.insert("SubnetIds".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeTagsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeVpcsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_ids { m.insert("VpcIds".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for EbsBlockDevice {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
+        if let Some(v) = &self.iops { m.insert("Iops".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.volume_size { m.insert("VolumeSize".into(), v.to_json()); }
+        if let Some(v) = &self.volume_type { m.insert("VolumeType".into(), v.to_json()); }
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.throughput { m.insert("Throughput".into(), v.to_json()); }
+        if let Some(v) = &self.outpost_arn { m.insert("OutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.encrypted { m.insert("Encrypted".into(), v.to_json()); }
+        if let Some(v) = &self.volume_initialization_rate { m.insert("VolumeInitializationRate".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_card_index { m.insert("EbsCardIndex".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ElasticGpuSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.r#type { m.insert("Type".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ElasticInferenceAccelerator {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.r#type { m.insert("Type".into(), v.to_json()); }
+        if let Some(v) = &self.count { m.insert("Count".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for EnaSrdSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ena_srd_enabled { m.insert("EnaSrdEnabled".into(), v.to_json()); }
+        if let Some(v) = &self.ena_srd_udp_specification { m.insert("EnaSrdUdpSpecification".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for EnaSrdUdpSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ena_srd_udp_enabled { m.insert("EnaSrdUdpEnabled".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for EnclaveOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.enabled { m.insert("Enabled".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for Filter {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
         if let Some(v) = &self.values { m.insert("Values".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for HibernationOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.configured { m.insert("Configured".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for IamInstanceProfileSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.arn { m.insert("Arn".into(), v.to_json()); }
+        if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceIpv6Address {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ipv6_address { m.insert("Ipv6Address".into(), v.to_json()); }
+        if let Some(v) = &self.is_primary_ipv6 { m.insert("IsPrimaryIpv6".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceMaintenanceOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.auto_recovery { m.insert("AutoRecovery".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceMarketOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.market_type { m.insert("MarketType".into(), v.to_json()); }
+        if let Some(v) = &self.spot_options { m.insert("SpotOptions".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceMetadataOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.http_tokens { m.insert("HttpTokens".into(), v.to_json()); }
+        if let Some(v) = &self.http_put_response_hop_limit { m.insert("HttpPutResponseHopLimit".into(), v.to_json()); }
+        if let Some(v) = &self.http_endpoint { m.insert("HttpEndpoint".into(), v.to_json()); }
+        if let Some(v) = &self.http_protocol_ipv6 { m.insert("HttpProtocolIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.instance_metadata_tags { m.insert("InstanceMetadataTags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceNetworkInterfaceSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.associate_public_ip_address { m.insert("AssociatePublicIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.device_index { m.insert("DeviceIndex".into(), v.to_json()); }
+        if let Some(v) = &self.groups { m.insert("Groups".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_address_count { m.insert("Ipv6AddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_addresses { m.insert("Ipv6Addresses".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_addresses { m.insert("PrivateIpAddresses".into(), v.to_json()); }
+        if let Some(v) = &self.secondary_private_ip_address_count { m.insert("SecondaryPrivateIpAddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.associate_carrier_ip_address { m.insert("AssociateCarrierIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.interface_type { m.insert("InterfaceType".into(), v.to_json()); }
+        if let Some(v) = &self.network_card_index { m.insert("NetworkCardIndex".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_prefixes { m.insert("Ipv4Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_prefix_count { m.insert("Ipv4PrefixCount".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_prefixes { m.insert("Ipv6Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_prefix_count { m.insert("Ipv6PrefixCount".into(), v.to_json()); }
+        if let Some(v) = &self.primary_ipv6 { m.insert("PrimaryIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.ena_srd_specification { m.insert("EnaSrdSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.connection_tracking_specification { m.insert("ConnectionTrackingSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.ena_queue_count { m.insert("EnaQueueCount".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceNetworkPerformanceOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.bandwidth_weighting { m.insert("BandwidthWeighting".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceSecondaryInterfacePrivateIpAddressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceSecondaryInterfaceSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
+        if let Some(v) = &self.device_index { m.insert("DeviceIndex".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_addresses { m.insert("PrivateIpAddresses".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_address_count { m.insert("PrivateIpAddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.secondary_subnet_id { m.insert("SecondarySubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.interface_type { m.insert("InterfaceType".into(), v.to_json()); }
+        if let Some(v) = &self.network_card_index { m.insert("NetworkCardIndex".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for Ipv4PrefixSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ipv4_prefix { m.insert("Ipv4Prefix".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for Ipv6PrefixSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ipv6_prefix { m.insert("Ipv6Prefix".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.launch_template_id { m.insert("LaunchTemplateId".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_name { m.insert("LaunchTemplateName".into(), v.to_json()); }
+        if let Some(v) = &self.version { m.insert("Version".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LicenseConfigurationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.license_configuration_arn { m.insert("LicenseConfigurationArn".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for OperatorRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.principal { m.insert("Principal".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for Placement {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.affinity { m.insert("Affinity".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.partition_number { m.insert("PartitionNumber".into(), v.to_json()); }
+        if let Some(v) = &self.host_id { m.insert("HostId".into(), v.to_json()); }
+        if let Some(v) = &self.tenancy { m.insert("Tenancy".into(), v.to_json()); }
+        if let Some(v) = &self.spread_domain { m.insert("SpreadDomain".into(), v.to_json()); }
+        if let Some(v) = &self.host_resource_group_arn { m.insert("HostResourceGroupArn".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for PrivateDnsNameOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.hostname_type { m.insert("HostnameType".into(), v.to_json()); }
+        if let Some(v) = &self.enable_resource_name_dns_a_record { m.insert("EnableResourceNameDnsARecord".into(), v.to_json()); }
+        if let Some(v) = &self.enable_resource_name_dns_aaaa_record { m.insert("EnableResourceNameDnsAAAARecord".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for PrivateIpAddressSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.primary { m.insert("Primary".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for RebootInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for RunInstancesMonitoringEnabled {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.enabled { m.insert("Enabled".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for RunInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_type { m.insert("InstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_address_count { m.insert("Ipv6AddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_addresses { m.insert("Ipv6Addresses".into(), v.to_json()); }
+        if let Some(v) = &self.kernel_id { m.insert("KernelId".into(), v.to_json()); }
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.max_count { m.insert("MaxCount".into(), v.to_json()); }
+        if let Some(v) = &self.min_count { m.insert("MinCount".into(), v.to_json()); }
+        if let Some(v) = &self.monitoring { m.insert("Monitoring".into(), v.to_json()); }
+        if let Some(v) = &self.placement { m.insert("Placement".into(), v.to_json()); }
+        if let Some(v) = &self.ramdisk_id { m.insert("RamdiskId".into(), v.to_json()); }
+        if let Some(v) = &self.security_group_ids { m.insert("SecurityGroupIds".into(), v.to_json()); }
+        if let Some(v) = &self.security_groups { m.insert("SecurityGroups".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        if let Some(v) = &self.elastic_gpu_specification { m.insert("ElasticGpuSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.elastic_inference_accelerators { m.insert("ElasticInferenceAccelerators".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template { m.insert("LaunchTemplate".into(), v.to_json()); }
+        if let Some(v) = &self.instance_market_options { m.insert("InstanceMarketOptions".into(), v.to_json()); }
+        if let Some(v) = &self.credit_specification { m.insert("CreditSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.cpu_options { m.insert("CpuOptions".into(), v.to_json()); }
+        if let Some(v) = &self.capacity_reservation_specification { m.insert("CapacityReservationSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.hibernation_options { m.insert("HibernationOptions".into(), v.to_json()); }
+        if let Some(v) = &self.license_specifications { m.insert("LicenseSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.metadata_options { m.insert("MetadataOptions".into(), v.to_json()); }
+        if let Some(v) = &self.enclave_options { m.insert("EnclaveOptions".into(), v.to_json()); }
+        if let Some(v) = &self.private_dns_name_options { m.insert("PrivateDnsNameOptions".into(), v.to_json()); }
+        if let Some(v) = &self.maintenance_options { m.insert("MaintenanceOptions".into(), v.to_json()); }
+        if let Some(v) = &self.disable_api_stop { m.insert("DisableApiStop".into(), v.to_json()); }
+        if let Some(v) = &self.enable_primary_ipv6 { m.insert("EnablePrimaryIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.network_performance_options { m.insert("NetworkPerformanceOptions".into(), v.to_json()); }
+        if let Some(v) = &self.operator { m.insert("Operator".into(), v.to_json()); }
+        if let Some(v) = &self.secondary_interfaces { m.insert("SecondaryInterfaces".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.disable_api_termination { m.insert("DisableApiTermination".into(), v.to_json()); }
+        if let Some(v) = &self.instance_initiated_shutdown_behavior { m.insert("InstanceInitiatedShutdownBehavior".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.additional_info { m.insert("AdditionalInfo".into(), v.to_json()); }
+        if let Some(v) = &self.network_interfaces { m.insert("NetworkInterfaces".into(), v.to_json()); }
+        if let Some(v) = &self.iam_instance_profile { m.insert("IamInstanceProfile".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_optimized { m.insert("EbsOptimized".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SpotMarketOptions {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.max_price { m.insert("MaxPrice".into(), v.to_json()); }
+        if let Some(v) = &self.spot_instance_type { m.insert("SpotInstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.block_duration_minutes { m.insert("BlockDurationMinutes".into(), v.to_json()); }
+        if let Some(v) = &self.valid_until { m.insert("ValidUntil".into(), v.to_json()); }
+        if let Some(v) = &self.instance_interruption_behavior { m.insert("InstanceInterruptionBehavior".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for StartInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
+        if let Some(v) = &self.additional_info { m.insert("AdditionalInfo".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for StopInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
+        if let Some(v) = &self.hibernate { m.insert("Hibernate".into(), v.to_json()); }
+        if let Some(v) = &self.skip_os_shutdown { m.insert("SkipOsShutdown".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.force { m.insert("Force".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for Tag {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key { m.insert("Key".into(), v.to_json()); }
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for TagSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.resource_type { m.insert("ResourceType".into(), v.to_json()); }
+        if let Some(v) = &self.tags { m.insert("Tags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for TerminateInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
+        if let Some(v) = &self.force { m.insert("Force".into(), v.to_json()); }
+        if let Some(v) = &self.skip_os_shutdown { m.insert("SkipOsShutdown".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -89,6 +657,81 @@ impl FromJson for AvailabilityZoneSubGeography {
     }
 }
 
+impl FromJson for BlockDeviceMapping {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("BlockDeviceMapping: expected an object")?;
+        Ok(BlockDeviceMapping {
+            ebs: field(o, "Ebs")?,
+            no_device: field(o, "NoDevice")?,
+            device_name: field(o, "DeviceName")?,
+            virtual_name: field(o, "VirtualName")?,
+        })
+    }
+}
+
+impl FromJson for BlockPublicAccessStates {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("BlockPublicAccessStates: expected an object")?;
+        Ok(BlockPublicAccessStates {
+            internet_gateway_block_mode: field(o, "InternetGatewayBlockMode")?,
+        })
+    }
+}
+
+impl FromJson for CapacityReservationSpecificationResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CapacityReservationSpecificationResponse: expected an object")?;
+        Ok(CapacityReservationSpecificationResponse {
+            capacity_reservation_preference: field(o, "CapacityReservationPreference")?,
+            capacity_reservation_target: field(o, "CapacityReservationTarget")?,
+        })
+    }
+}
+
+impl FromJson for CapacityReservationTargetResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CapacityReservationTargetResponse: expected an object")?;
+        Ok(CapacityReservationTargetResponse {
+            capacity_reservation_id: field(o, "CapacityReservationId")?,
+            capacity_reservation_resource_group_arn: field(o, "CapacityReservationResourceGroupArn")?,
+        })
+    }
+}
+
+impl FromJson for ConnectionTrackingSpecificationResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ConnectionTrackingSpecificationResponse: expected an object")?;
+        Ok(ConnectionTrackingSpecificationResponse {
+            tcp_established_timeout: field(o, "TcpEstablishedTimeout")?,
+            udp_stream_timeout: field(o, "UdpStreamTimeout")?,
+            udp_timeout: field(o, "UdpTimeout")?,
+        })
+    }
+}
+
+impl FromJson for CpuOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CpuOptions: expected an object")?;
+        Ok(CpuOptions {
+            core_count: field(o, "CoreCount")?,
+            threads_per_core: field(o, "ThreadsPerCore")?,
+            amd_sev_snp: field(o, "AmdSevSnp")?,
+            nested_virtualization: field(o, "NestedVirtualization")?,
+        })
+    }
+}
+
+impl FromJson for DefaultConnectionTrackingConfiguration {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DefaultConnectionTrackingConfiguration: expected an object")?;
+        Ok(DefaultConnectionTrackingConfiguration {
+            default_tcp_established_timeout: field(o, "DefaultTcpEstablishedTimeout")?,
+            default_udp_timeout: field(o, "DefaultUdpTimeout")?,
+            default_udp_stream_timeout: field(o, "DefaultUdpStreamTimeout")?,
+        })
+    }
+}
+
 impl FromJson for DescribeAvailabilityZonesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeAvailabilityZonesResult: expected an object")?;
@@ -98,11 +741,1091 @@ impl FromJson for DescribeAvailabilityZonesResult {
     }
 }
 
+impl FromJson for DescribeImagesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeImagesResult: expected an object")?;
+        Ok(DescribeImagesResult {
+            next_token: field(o, "NextToken")?,
+            images: field(o, "Images")?,
+        })
+    }
+}
+
+impl FromJson for DescribeInstanceStatusResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeInstanceStatusResult: expected an object")?;
+        Ok(DescribeInstanceStatusResult {
+            instance_statuses: field(o, "InstanceStatuses")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
+impl FromJson for DescribeInstanceTypesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeInstanceTypesResult: expected an object")?;
+        Ok(DescribeInstanceTypesResult {
+            instance_types: field(o, "InstanceTypes")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
+impl FromJson for DescribeInstancesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeInstancesResult: expected an object")?;
+        Ok(DescribeInstancesResult {
+            next_token: field(o, "NextToken")?,
+            reservations: field(o, "Reservations")?,
+        })
+    }
+}
+
 impl FromJson for DescribeRegionsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeRegionsResult: expected an object")?;
         Ok(DescribeRegionsResult {
             regions: field(o, "Regions")?,
+        })
+    }
+}
+
+impl FromJson for DescribeSecurityGroupsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSecurityGroupsResult: expected an object")?;
+        Ok(DescribeSecurityGroupsResult {
+            next_token: field(o, "NextToken")?,
+            security_groups: field(o, "SecurityGroups")?,
+        })
+    }
+}
+
+impl FromJson for DescribeSubnetsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSubnetsResult: expected an object")?;
+        Ok(DescribeSubnetsResult {
+            next_token: field(o, "NextToken")?,
+            subnets: field(o, "Subnets")?,
+        })
+    }
+}
+
+impl FromJson for DescribeTagsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeTagsResult: expected an object")?;
+        Ok(DescribeTagsResult {
+            next_token: field(o, "NextToken")?,
+            tags: field(o, "Tags")?,
+        })
+    }
+}
+
+impl FromJson for DescribeVpcsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVpcsResult: expected an object")?;
+        Ok(DescribeVpcsResult {
+            next_token: field(o, "NextToken")?,
+            vpcs: field(o, "Vpcs")?,
+        })
+    }
+}
+
+impl FromJson for DiskInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DiskInfo: expected an object")?;
+        Ok(DiskInfo {
+            size_in_gb: field(o, "SizeInGB")?,
+            count: field(o, "Count")?,
+            r#type: field(o, "Type")?,
+        })
+    }
+}
+
+impl FromJson for EbsBlockDevice {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EbsBlockDevice: expected an object")?;
+        Ok(EbsBlockDevice {
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            iops: field(o, "Iops")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            volume_size: field(o, "VolumeSize")?,
+            volume_type: field(o, "VolumeType")?,
+            kms_key_id: field(o, "KmsKeyId")?,
+            throughput: field(o, "Throughput")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            encrypted: field(o, "Encrypted")?,
+            volume_initialization_rate: field(o, "VolumeInitializationRate")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            ebs_card_index: field(o, "EbsCardIndex")?,
+        })
+    }
+}
+
+impl FromJson for EbsCardInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EbsCardInfo: expected an object")?;
+        Ok(EbsCardInfo {
+            ebs_card_index: field(o, "EbsCardIndex")?,
+            baseline_bandwidth_in_mbps: field(o, "BaselineBandwidthInMbps")?,
+            baseline_throughput_in_m_bps: field(o, "BaselineThroughputInMBps")?,
+            baseline_iops: field(o, "BaselineIops")?,
+            maximum_bandwidth_in_mbps: field(o, "MaximumBandwidthInMbps")?,
+            maximum_throughput_in_m_bps: field(o, "MaximumThroughputInMBps")?,
+            maximum_iops: field(o, "MaximumIops")?,
+        })
+    }
+}
+
+impl FromJson for EbsInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EbsInfo: expected an object")?;
+        Ok(EbsInfo {
+            ebs_optimized_support: field(o, "EbsOptimizedSupport")?,
+            encryption_support: field(o, "EncryptionSupport")?,
+            ebs_optimized_info: field(o, "EbsOptimizedInfo")?,
+            nvme_support: field(o, "NvmeSupport")?,
+            maximum_ebs_attachments: field(o, "MaximumEbsAttachments")?,
+            attachment_limit_type: field(o, "AttachmentLimitType")?,
+            maximum_ebs_cards: field(o, "MaximumEbsCards")?,
+            ebs_cards: field(o, "EbsCards")?,
+        })
+    }
+}
+
+impl FromJson for EbsInstanceBlockDevice {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EbsInstanceBlockDevice: expected an object")?;
+        Ok(EbsInstanceBlockDevice {
+            attach_time: field(o, "AttachTime")?,
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            status: field(o, "Status")?,
+            volume_id: field(o, "VolumeId")?,
+            associated_resource: field(o, "AssociatedResource")?,
+            volume_owner_id: field(o, "VolumeOwnerId")?,
+            operator: field(o, "Operator")?,
+            ebs_card_index: field(o, "EbsCardIndex")?,
+        })
+    }
+}
+
+impl FromJson for EbsOptimizedInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EbsOptimizedInfo: expected an object")?;
+        Ok(EbsOptimizedInfo {
+            baseline_bandwidth_in_mbps: field(o, "BaselineBandwidthInMbps")?,
+            baseline_throughput_in_m_bps: field(o, "BaselineThroughputInMBps")?,
+            baseline_iops: field(o, "BaselineIops")?,
+            maximum_bandwidth_in_mbps: field(o, "MaximumBandwidthInMbps")?,
+            maximum_throughput_in_m_bps: field(o, "MaximumThroughputInMBps")?,
+            maximum_iops: field(o, "MaximumIops")?,
+        })
+    }
+}
+
+impl FromJson for EbsStatusDetails {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EbsStatusDetails: expected an object")?;
+        Ok(EbsStatusDetails {
+            impaired_since: field(o, "ImpairedSince")?,
+            name: field(o, "Name")?,
+            status: field(o, "Status")?,
+        })
+    }
+}
+
+impl FromJson for EbsStatusSummary {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EbsStatusSummary: expected an object")?;
+        Ok(EbsStatusSummary {
+            details: field(o, "Details")?,
+            status: field(o, "Status")?,
+        })
+    }
+}
+
+impl FromJson for EfaInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EfaInfo: expected an object")?;
+        Ok(EfaInfo {
+            maximum_efa_interfaces: field(o, "MaximumEfaInterfaces")?,
+        })
+    }
+}
+
+impl FromJson for ElasticGpuAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ElasticGpuAssociation: expected an object")?;
+        Ok(ElasticGpuAssociation {
+            elastic_gpu_id: field(o, "ElasticGpuId")?,
+            elastic_gpu_association_id: field(o, "ElasticGpuAssociationId")?,
+            elastic_gpu_association_state: field(o, "ElasticGpuAssociationState")?,
+            elastic_gpu_association_time: field(o, "ElasticGpuAssociationTime")?,
+        })
+    }
+}
+
+impl FromJson for ElasticInferenceAcceleratorAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ElasticInferenceAcceleratorAssociation: expected an object")?;
+        Ok(ElasticInferenceAcceleratorAssociation {
+            elastic_inference_accelerator_arn: field(o, "ElasticInferenceAcceleratorArn")?,
+            elastic_inference_accelerator_association_id: field(o, "ElasticInferenceAcceleratorAssociationId")?,
+            elastic_inference_accelerator_association_state: field(o, "ElasticInferenceAcceleratorAssociationState")?,
+            elastic_inference_accelerator_association_time: field(o, "ElasticInferenceAcceleratorAssociationTime")?,
+        })
+    }
+}
+
+impl FromJson for EnclaveOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EnclaveOptions: expected an object")?;
+        Ok(EnclaveOptions {
+            enabled: field(o, "Enabled")?,
+        })
+    }
+}
+
+impl FromJson for FpgaDeviceInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("FpgaDeviceInfo: expected an object")?;
+        Ok(FpgaDeviceInfo {
+            name: field(o, "Name")?,
+            manufacturer: field(o, "Manufacturer")?,
+            count: field(o, "Count")?,
+            memory_info: field(o, "MemoryInfo")?,
+        })
+    }
+}
+
+impl FromJson for FpgaDeviceMemoryInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("FpgaDeviceMemoryInfo: expected an object")?;
+        Ok(FpgaDeviceMemoryInfo {
+            size_in_mi_b: field(o, "SizeInMiB")?,
+        })
+    }
+}
+
+impl FromJson for FpgaInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("FpgaInfo: expected an object")?;
+        Ok(FpgaInfo {
+            fpgas: field(o, "Fpgas")?,
+            total_fpga_memory_in_mi_b: field(o, "TotalFpgaMemoryInMiB")?,
+        })
+    }
+}
+
+impl FromJson for GpuDeviceInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GpuDeviceInfo: expected an object")?;
+        Ok(GpuDeviceInfo {
+            name: field(o, "Name")?,
+            manufacturer: field(o, "Manufacturer")?,
+            count: field(o, "Count")?,
+            logical_gpu_count: field(o, "LogicalGpuCount")?,
+            gpu_partition_size: field(o, "GpuPartitionSize")?,
+            workloads: field(o, "Workloads")?,
+            memory_info: field(o, "MemoryInfo")?,
+        })
+    }
+}
+
+impl FromJson for GpuDeviceMemoryInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GpuDeviceMemoryInfo: expected an object")?;
+        Ok(GpuDeviceMemoryInfo {
+            size_in_mi_b: field(o, "SizeInMiB")?,
+        })
+    }
+}
+
+impl FromJson for GpuInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GpuInfo: expected an object")?;
+        Ok(GpuInfo {
+            gpus: field(o, "Gpus")?,
+            total_gpu_memory_in_mi_b: field(o, "TotalGpuMemoryInMiB")?,
+        })
+    }
+}
+
+impl FromJson for GroupIdentifier {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GroupIdentifier: expected an object")?;
+        Ok(GroupIdentifier {
+            group_id: field(o, "GroupId")?,
+            group_name: field(o, "GroupName")?,
+        })
+    }
+}
+
+impl FromJson for HibernationOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("HibernationOptions: expected an object")?;
+        Ok(HibernationOptions {
+            configured: field(o, "Configured")?,
+        })
+    }
+}
+
+impl FromJson for IamInstanceProfile {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("IamInstanceProfile: expected an object")?;
+        Ok(IamInstanceProfile {
+            arn: field(o, "Arn")?,
+            id: field(o, "Id")?,
+        })
+    }
+}
+
+impl FromJson for Image {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Image: expected an object")?;
+        Ok(Image {
+            platform_details: field(o, "PlatformDetails")?,
+            usage_operation: field(o, "UsageOperation")?,
+            block_device_mappings: field(o, "BlockDeviceMappings")?,
+            description: field(o, "Description")?,
+            ena_support: field(o, "EnaSupport")?,
+            hypervisor: field(o, "Hypervisor")?,
+            image_owner_alias: field(o, "ImageOwnerAlias")?,
+            name: field(o, "Name")?,
+            root_device_name: field(o, "RootDeviceName")?,
+            root_device_type: field(o, "RootDeviceType")?,
+            sriov_net_support: field(o, "SriovNetSupport")?,
+            state_reason: field(o, "StateReason")?,
+            tags: field(o, "Tags")?,
+            virtualization_type: field(o, "VirtualizationType")?,
+            boot_mode: field(o, "BootMode")?,
+            tpm_support: field(o, "TpmSupport")?,
+            deprecation_time: field(o, "DeprecationTime")?,
+            imds_support: field(o, "ImdsSupport")?,
+            source_instance_id: field(o, "SourceInstanceId")?,
+            deregistration_protection: field(o, "DeregistrationProtection")?,
+            last_launched_time: field(o, "LastLaunchedTime")?,
+            image_allowed: field(o, "ImageAllowed")?,
+            source_image_id: field(o, "SourceImageId")?,
+            source_image_region: field(o, "SourceImageRegion")?,
+            free_tier_eligible: field(o, "FreeTierEligible")?,
+            image_id: field(o, "ImageId")?,
+            image_location: field(o, "ImageLocation")?,
+            state: field(o, "State")?,
+            owner_id: field(o, "OwnerId")?,
+            creation_date: field(o, "CreationDate")?,
+            public: field(o, "Public")?,
+            product_codes: field(o, "ProductCodes")?,
+            architecture: field(o, "Architecture")?,
+            image_type: field(o, "ImageType")?,
+            kernel_id: field(o, "KernelId")?,
+            ramdisk_id: field(o, "RamdiskId")?,
+            platform: field(o, "Platform")?,
+        })
+    }
+}
+
+impl FromJson for InferenceAcceleratorInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InferenceAcceleratorInfo: expected an object")?;
+        Ok(InferenceAcceleratorInfo {
+            accelerators: field(o, "Accelerators")?,
+            total_inference_memory_in_mi_b: field(o, "TotalInferenceMemoryInMiB")?,
+        })
+    }
+}
+
+impl FromJson for InferenceDeviceInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InferenceDeviceInfo: expected an object")?;
+        Ok(InferenceDeviceInfo {
+            count: field(o, "Count")?,
+            name: field(o, "Name")?,
+            manufacturer: field(o, "Manufacturer")?,
+            memory_info: field(o, "MemoryInfo")?,
+        })
+    }
+}
+
+impl FromJson for InferenceDeviceMemoryInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InferenceDeviceMemoryInfo: expected an object")?;
+        Ok(InferenceDeviceMemoryInfo {
+            size_in_mi_b: field(o, "SizeInMiB")?,
+        })
+    }
+}
+
+impl FromJson for Instance {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Instance: expected an object")?;
+        Ok(Instance {
+            architecture: field(o, "Architecture")?,
+            block_device_mappings: field(o, "BlockDeviceMappings")?,
+            client_token: field(o, "ClientToken")?,
+            ebs_optimized: field(o, "EbsOptimized")?,
+            ena_support: field(o, "EnaSupport")?,
+            hypervisor: field(o, "Hypervisor")?,
+            iam_instance_profile: field(o, "IamInstanceProfile")?,
+            instance_lifecycle: field(o, "InstanceLifecycle")?,
+            elastic_gpu_associations: field(o, "ElasticGpuAssociations")?,
+            elastic_inference_accelerator_associations: field(o, "ElasticInferenceAcceleratorAssociations")?,
+            network_interfaces: field(o, "NetworkInterfaces")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            root_device_name: field(o, "RootDeviceName")?,
+            root_device_type: field(o, "RootDeviceType")?,
+            security_groups: field(o, "SecurityGroups")?,
+            source_dest_check: field(o, "SourceDestCheck")?,
+            spot_instance_request_id: field(o, "SpotInstanceRequestId")?,
+            sriov_net_support: field(o, "SriovNetSupport")?,
+            state_reason: field(o, "StateReason")?,
+            tags: field(o, "Tags")?,
+            virtualization_type: field(o, "VirtualizationType")?,
+            cpu_options: field(o, "CpuOptions")?,
+            capacity_block_id: field(o, "CapacityBlockId")?,
+            capacity_reservation_id: field(o, "CapacityReservationId")?,
+            capacity_reservation_specification: field(o, "CapacityReservationSpecification")?,
+            hibernation_options: field(o, "HibernationOptions")?,
+            licenses: field(o, "Licenses")?,
+            metadata_options: field(o, "MetadataOptions")?,
+            enclave_options: field(o, "EnclaveOptions")?,
+            boot_mode: field(o, "BootMode")?,
+            platform_details: field(o, "PlatformDetails")?,
+            usage_operation: field(o, "UsageOperation")?,
+            usage_operation_update_time: field(o, "UsageOperationUpdateTime")?,
+            private_dns_name_options: field(o, "PrivateDnsNameOptions")?,
+            ipv6_address: field(o, "Ipv6Address")?,
+            tpm_support: field(o, "TpmSupport")?,
+            maintenance_options: field(o, "MaintenanceOptions")?,
+            current_instance_boot_mode: field(o, "CurrentInstanceBootMode")?,
+            network_performance_options: field(o, "NetworkPerformanceOptions")?,
+            operator: field(o, "Operator")?,
+            secondary_interfaces: field(o, "SecondaryInterfaces")?,
+            instance_id: field(o, "InstanceId")?,
+            image_id: field(o, "ImageId")?,
+            state: field(o, "State")?,
+            private_dns_name: field(o, "PrivateDnsName")?,
+            public_dns_name: field(o, "PublicDnsName")?,
+            state_transition_reason: field(o, "StateTransitionReason")?,
+            key_name: field(o, "KeyName")?,
+            ami_launch_index: field(o, "AmiLaunchIndex")?,
+            product_codes: field(o, "ProductCodes")?,
+            instance_type: field(o, "InstanceType")?,
+            launch_time: field(o, "LaunchTime")?,
+            placement: field(o, "Placement")?,
+            kernel_id: field(o, "KernelId")?,
+            ramdisk_id: field(o, "RamdiskId")?,
+            platform: field(o, "Platform")?,
+            monitoring: field(o, "Monitoring")?,
+            subnet_id: field(o, "SubnetId")?,
+            vpc_id: field(o, "VpcId")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
+            public_ip_address: field(o, "PublicIpAddress")?,
+        })
+    }
+}
+
+impl FromJson for InstanceAttachmentEnaSrdSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceAttachmentEnaSrdSpecification: expected an object")?;
+        Ok(InstanceAttachmentEnaSrdSpecification {
+            ena_srd_enabled: field(o, "EnaSrdEnabled")?,
+            ena_srd_udp_specification: field(o, "EnaSrdUdpSpecification")?,
+        })
+    }
+}
+
+impl FromJson for InstanceAttachmentEnaSrdUdpSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceAttachmentEnaSrdUdpSpecification: expected an object")?;
+        Ok(InstanceAttachmentEnaSrdUdpSpecification {
+            ena_srd_udp_enabled: field(o, "EnaSrdUdpEnabled")?,
+        })
+    }
+}
+
+impl FromJson for InstanceBlockDeviceMapping {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceBlockDeviceMapping: expected an object")?;
+        Ok(InstanceBlockDeviceMapping {
+            device_name: field(o, "DeviceName")?,
+            ebs: field(o, "Ebs")?,
+        })
+    }
+}
+
+impl FromJson for InstanceIpv4Prefix {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceIpv4Prefix: expected an object")?;
+        Ok(InstanceIpv4Prefix {
+            ipv4_prefix: field(o, "Ipv4Prefix")?,
+        })
+    }
+}
+
+impl FromJson for InstanceIpv6Address {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceIpv6Address: expected an object")?;
+        Ok(InstanceIpv6Address {
+            ipv6_address: field(o, "Ipv6Address")?,
+            is_primary_ipv6: field(o, "IsPrimaryIpv6")?,
+        })
+    }
+}
+
+impl FromJson for InstanceIpv6Prefix {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceIpv6Prefix: expected an object")?;
+        Ok(InstanceIpv6Prefix {
+            ipv6_prefix: field(o, "Ipv6Prefix")?,
+        })
+    }
+}
+
+impl FromJson for InstanceMaintenanceOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceMaintenanceOptions: expected an object")?;
+        Ok(InstanceMaintenanceOptions {
+            auto_recovery: field(o, "AutoRecovery")?,
+            reboot_migration: field(o, "RebootMigration")?,
+        })
+    }
+}
+
+impl FromJson for InstanceMetadataOptionsResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceMetadataOptionsResponse: expected an object")?;
+        Ok(InstanceMetadataOptionsResponse {
+            state: field(o, "State")?,
+            http_tokens: field(o, "HttpTokens")?,
+            http_put_response_hop_limit: field(o, "HttpPutResponseHopLimit")?,
+            http_endpoint: field(o, "HttpEndpoint")?,
+            http_protocol_ipv6: field(o, "HttpProtocolIpv6")?,
+            instance_metadata_tags: field(o, "InstanceMetadataTags")?,
+        })
+    }
+}
+
+impl FromJson for InstanceNetworkInterface {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceNetworkInterface: expected an object")?;
+        Ok(InstanceNetworkInterface {
+            association: field(o, "Association")?,
+            attachment: field(o, "Attachment")?,
+            description: field(o, "Description")?,
+            groups: field(o, "Groups")?,
+            ipv6_addresses: field(o, "Ipv6Addresses")?,
+            mac_address: field(o, "MacAddress")?,
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            owner_id: field(o, "OwnerId")?,
+            private_dns_name: field(o, "PrivateDnsName")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
+            private_ip_addresses: field(o, "PrivateIpAddresses")?,
+            source_dest_check: field(o, "SourceDestCheck")?,
+            status: field(o, "Status")?,
+            subnet_id: field(o, "SubnetId")?,
+            vpc_id: field(o, "VpcId")?,
+            interface_type: field(o, "InterfaceType")?,
+            ipv4_prefixes: field(o, "Ipv4Prefixes")?,
+            ipv6_prefixes: field(o, "Ipv6Prefixes")?,
+            connection_tracking_configuration: field(o, "ConnectionTrackingConfiguration")?,
+            operator: field(o, "Operator")?,
+        })
+    }
+}
+
+impl FromJson for InstanceNetworkInterfaceAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceNetworkInterfaceAssociation: expected an object")?;
+        Ok(InstanceNetworkInterfaceAssociation {
+            carrier_ip: field(o, "CarrierIp")?,
+            customer_owned_ip: field(o, "CustomerOwnedIp")?,
+            ip_owner_id: field(o, "IpOwnerId")?,
+            public_dns_name: field(o, "PublicDnsName")?,
+            public_ip: field(o, "PublicIp")?,
+        })
+    }
+}
+
+impl FromJson for InstanceNetworkInterfaceAttachment {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceNetworkInterfaceAttachment: expected an object")?;
+        Ok(InstanceNetworkInterfaceAttachment {
+            attach_time: field(o, "AttachTime")?,
+            attachment_id: field(o, "AttachmentId")?,
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            device_index: field(o, "DeviceIndex")?,
+            status: field(o, "Status")?,
+            network_card_index: field(o, "NetworkCardIndex")?,
+            ena_srd_specification: field(o, "EnaSrdSpecification")?,
+            ena_queue_count: field(o, "EnaQueueCount")?,
+        })
+    }
+}
+
+impl FromJson for InstanceNetworkPerformanceOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceNetworkPerformanceOptions: expected an object")?;
+        Ok(InstanceNetworkPerformanceOptions {
+            bandwidth_weighting: field(o, "BandwidthWeighting")?,
+        })
+    }
+}
+
+impl FromJson for InstancePrivateIpAddress {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstancePrivateIpAddress: expected an object")?;
+        Ok(InstancePrivateIpAddress {
+            association: field(o, "Association")?,
+            primary: field(o, "Primary")?,
+            private_dns_name: field(o, "PrivateDnsName")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
+        })
+    }
+}
+
+impl FromJson for InstanceSecondaryInterface {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceSecondaryInterface: expected an object")?;
+        Ok(InstanceSecondaryInterface {
+            attachment: field(o, "Attachment")?,
+            mac_address: field(o, "MacAddress")?,
+            secondary_interface_id: field(o, "SecondaryInterfaceId")?,
+            owner_id: field(o, "OwnerId")?,
+            private_ip_addresses: field(o, "PrivateIpAddresses")?,
+            source_dest_check: field(o, "SourceDestCheck")?,
+            status: field(o, "Status")?,
+            secondary_subnet_id: field(o, "SecondarySubnetId")?,
+            secondary_network_id: field(o, "SecondaryNetworkId")?,
+            interface_type: field(o, "InterfaceType")?,
+        })
+    }
+}
+
+impl FromJson for InstanceSecondaryInterfaceAttachment {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceSecondaryInterfaceAttachment: expected an object")?;
+        Ok(InstanceSecondaryInterfaceAttachment {
+            attach_time: field(o, "AttachTime")?,
+            attachment_id: field(o, "AttachmentId")?,
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            device_index: field(o, "DeviceIndex")?,
+            status: field(o, "Status")?,
+            network_card_index: field(o, "NetworkCardIndex")?,
+        })
+    }
+}
+
+impl FromJson for InstanceSecondaryInterfacePrivateIpAddress {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceSecondaryInterfacePrivateIpAddress: expected an object")?;
+        Ok(InstanceSecondaryInterfacePrivateIpAddress {
+            private_ip_address: field(o, "PrivateIpAddress")?,
+        })
+    }
+}
+
+impl FromJson for InstanceState {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceState: expected an object")?;
+        Ok(InstanceState {
+            code: field(o, "Code")?,
+            name: field(o, "Name")?,
+        })
+    }
+}
+
+impl FromJson for InstanceStateChange {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceStateChange: expected an object")?;
+        Ok(InstanceStateChange {
+            instance_id: field(o, "InstanceId")?,
+            current_state: field(o, "CurrentState")?,
+            previous_state: field(o, "PreviousState")?,
+        })
+    }
+}
+
+impl FromJson for InstanceStatus {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceStatus: expected an object")?;
+        Ok(InstanceStatus {
+            availability_zone: field(o, "AvailabilityZone")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            operator: field(o, "Operator")?,
+            events: field(o, "Events")?,
+            instance_id: field(o, "InstanceId")?,
+            instance_state: field(o, "InstanceState")?,
+            instance_status: field(o, "InstanceStatus")?,
+            system_status: field(o, "SystemStatus")?,
+            attached_ebs_status: field(o, "AttachedEbsStatus")?,
+        })
+    }
+}
+
+impl FromJson for InstanceStatusDetails {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceStatusDetails: expected an object")?;
+        Ok(InstanceStatusDetails {
+            impaired_since: field(o, "ImpairedSince")?,
+            name: field(o, "Name")?,
+            status: field(o, "Status")?,
+        })
+    }
+}
+
+impl FromJson for InstanceStatusEvent {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceStatusEvent: expected an object")?;
+        Ok(InstanceStatusEvent {
+            instance_event_id: field(o, "InstanceEventId")?,
+            code: field(o, "Code")?,
+            description: field(o, "Description")?,
+            not_after: field(o, "NotAfter")?,
+            not_before: field(o, "NotBefore")?,
+            not_before_deadline: field(o, "NotBeforeDeadline")?,
+        })
+    }
+}
+
+impl FromJson for InstanceStatusSummary {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceStatusSummary: expected an object")?;
+        Ok(InstanceStatusSummary {
+            details: field(o, "Details")?,
+            status: field(o, "Status")?,
+        })
+    }
+}
+
+impl FromJson for InstanceStorageInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceStorageInfo: expected an object")?;
+        Ok(InstanceStorageInfo {
+            total_size_in_gb: field(o, "TotalSizeInGB")?,
+            disks: field(o, "Disks")?,
+            nvme_support: field(o, "NvmeSupport")?,
+            encryption_support: field(o, "EncryptionSupport")?,
+        })
+    }
+}
+
+impl FromJson for InstanceTypeInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceTypeInfo: expected an object")?;
+        Ok(InstanceTypeInfo {
+            instance_type: field(o, "InstanceType")?,
+            current_generation: field(o, "CurrentGeneration")?,
+            free_tier_eligible: field(o, "FreeTierEligible")?,
+            supported_usage_classes: field(o, "SupportedUsageClasses")?,
+            supported_root_device_types: field(o, "SupportedRootDeviceTypes")?,
+            supported_virtualization_types: field(o, "SupportedVirtualizationTypes")?,
+            bare_metal: field(o, "BareMetal")?,
+            hypervisor: field(o, "Hypervisor")?,
+            processor_info: field(o, "ProcessorInfo")?,
+            v_cpu_info: field(o, "VCpuInfo")?,
+            memory_info: field(o, "MemoryInfo")?,
+            instance_storage_supported: field(o, "InstanceStorageSupported")?,
+            instance_storage_info: field(o, "InstanceStorageInfo")?,
+            ebs_info: field(o, "EbsInfo")?,
+            network_info: field(o, "NetworkInfo")?,
+            gpu_info: field(o, "GpuInfo")?,
+            fpga_info: field(o, "FpgaInfo")?,
+            placement_group_info: field(o, "PlacementGroupInfo")?,
+            inference_accelerator_info: field(o, "InferenceAcceleratorInfo")?,
+            hibernation_supported: field(o, "HibernationSupported")?,
+            burstable_performance_supported: field(o, "BurstablePerformanceSupported")?,
+            dedicated_hosts_supported: field(o, "DedicatedHostsSupported")?,
+            auto_recovery_supported: field(o, "AutoRecoverySupported")?,
+            supported_boot_modes: field(o, "SupportedBootModes")?,
+            nitro_enclaves_support: field(o, "NitroEnclavesSupport")?,
+            nitro_tpm_support: field(o, "NitroTpmSupport")?,
+            nitro_tpm_info: field(o, "NitroTpmInfo")?,
+            media_accelerator_info: field(o, "MediaAcceleratorInfo")?,
+            neuron_info: field(o, "NeuronInfo")?,
+            phc_support: field(o, "PhcSupport")?,
+            reboot_migration_support: field(o, "RebootMigrationSupport")?,
+            supported_in_region: field(o, "SupportedInRegion")?,
+        })
+    }
+}
+
+impl FromJson for IpPermission {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("IpPermission: expected an object")?;
+        Ok(IpPermission {
+            ip_protocol: field(o, "IpProtocol")?,
+            from_port: field(o, "FromPort")?,
+            to_port: field(o, "ToPort")?,
+            user_id_group_pairs: field(o, "UserIdGroupPairs")?,
+            ip_ranges: field(o, "IpRanges")?,
+            ipv6_ranges: field(o, "Ipv6Ranges")?,
+            prefix_list_ids: field(o, "PrefixListIds")?,
+        })
+    }
+}
+
+impl FromJson for IpRange {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("IpRange: expected an object")?;
+        Ok(IpRange {
+            description: field(o, "Description")?,
+            cidr_ip: field(o, "CidrIp")?,
+        })
+    }
+}
+
+impl FromJson for Ipv6Range {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Ipv6Range: expected an object")?;
+        Ok(Ipv6Range {
+            description: field(o, "Description")?,
+            cidr_ipv6: field(o, "CidrIpv6")?,
+        })
+    }
+}
+
+impl FromJson for LicenseConfiguration {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LicenseConfiguration: expected an object")?;
+        Ok(LicenseConfiguration {
+            license_configuration_arn: field(o, "LicenseConfigurationArn")?,
+        })
+    }
+}
+
+impl FromJson for MediaAcceleratorInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("MediaAcceleratorInfo: expected an object")?;
+        Ok(MediaAcceleratorInfo {
+            accelerators: field(o, "Accelerators")?,
+            total_media_memory_in_mi_b: field(o, "TotalMediaMemoryInMiB")?,
+        })
+    }
+}
+
+impl FromJson for MediaDeviceInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("MediaDeviceInfo: expected an object")?;
+        Ok(MediaDeviceInfo {
+            count: field(o, "Count")?,
+            name: field(o, "Name")?,
+            manufacturer: field(o, "Manufacturer")?,
+            memory_info: field(o, "MemoryInfo")?,
+        })
+    }
+}
+
+impl FromJson for MediaDeviceMemoryInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("MediaDeviceMemoryInfo: expected an object")?;
+        Ok(MediaDeviceMemoryInfo {
+            size_in_mi_b: field(o, "SizeInMiB")?,
+        })
+    }
+}
+
+impl FromJson for MemoryInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("MemoryInfo: expected an object")?;
+        Ok(MemoryInfo {
+            size_in_mi_b: field(o, "SizeInMiB")?,
+        })
+    }
+}
+
+impl FromJson for Monitoring {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Monitoring: expected an object")?;
+        Ok(Monitoring {
+            state: field(o, "State")?,
+        })
+    }
+}
+
+impl FromJson for NetworkCardInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkCardInfo: expected an object")?;
+        Ok(NetworkCardInfo {
+            network_card_index: field(o, "NetworkCardIndex")?,
+            network_performance: field(o, "NetworkPerformance")?,
+            maximum_network_interfaces: field(o, "MaximumNetworkInterfaces")?,
+            additional_flexible_network_interfaces: field(o, "AdditionalFlexibleNetworkInterfaces")?,
+            baseline_bandwidth_in_gbps: field(o, "BaselineBandwidthInGbps")?,
+            peak_bandwidth_in_gbps: field(o, "PeakBandwidthInGbps")?,
+            default_ena_queue_count_per_interface: field(o, "DefaultEnaQueueCountPerInterface")?,
+            maximum_ena_queue_count: field(o, "MaximumEnaQueueCount")?,
+            maximum_ena_queue_count_per_interface: field(o, "MaximumEnaQueueCountPerInterface")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInfo: expected an object")?;
+        Ok(NetworkInfo {
+            network_performance: field(o, "NetworkPerformance")?,
+            maximum_network_interfaces: field(o, "MaximumNetworkInterfaces")?,
+            maximum_network_cards: field(o, "MaximumNetworkCards")?,
+            default_network_card_index: field(o, "DefaultNetworkCardIndex")?,
+            network_cards: field(o, "NetworkCards")?,
+            ipv4_addresses_per_interface: field(o, "Ipv4AddressesPerInterface")?,
+            ipv6_addresses_per_interface: field(o, "Ipv6AddressesPerInterface")?,
+            ipv6_supported: field(o, "Ipv6Supported")?,
+            ena_support: field(o, "EnaSupport")?,
+            efa_supported: field(o, "EfaSupported")?,
+            efa_info: field(o, "EfaInfo")?,
+            encryption_in_transit_supported: field(o, "EncryptionInTransitSupported")?,
+            ena_srd_supported: field(o, "EnaSrdSupported")?,
+            bandwidth_weightings: field(o, "BandwidthWeightings")?,
+            flexible_ena_queues_support: field(o, "FlexibleEnaQueuesSupport")?,
+            connection_tracking_configuration: field(o, "ConnectionTrackingConfiguration")?,
+            secondary_network_supported: field(o, "SecondaryNetworkSupported")?,
+            maximum_secondary_network_interfaces: field(o, "MaximumSecondaryNetworkInterfaces")?,
+            ipv4_addresses_per_secondary_interface: field(o, "Ipv4AddressesPerSecondaryInterface")?,
+        })
+    }
+}
+
+impl FromJson for NeuronDeviceCoreInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NeuronDeviceCoreInfo: expected an object")?;
+        Ok(NeuronDeviceCoreInfo {
+            count: field(o, "Count")?,
+            version: field(o, "Version")?,
+        })
+    }
+}
+
+impl FromJson for NeuronDeviceInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NeuronDeviceInfo: expected an object")?;
+        Ok(NeuronDeviceInfo {
+            count: field(o, "Count")?,
+            name: field(o, "Name")?,
+            core_info: field(o, "CoreInfo")?,
+            memory_info: field(o, "MemoryInfo")?,
+        })
+    }
+}
+
+impl FromJson for NeuronDeviceMemoryInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NeuronDeviceMemoryInfo: expected an object")?;
+        Ok(NeuronDeviceMemoryInfo {
+            size_in_mi_b: field(o, "SizeInMiB")?,
+        })
+    }
+}
+
+impl FromJson for NeuronInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NeuronInfo: expected an object")?;
+        Ok(NeuronInfo {
+            neuron_devices: field(o, "NeuronDevices")?,
+            total_neuron_device_memory_in_mi_b: field(o, "TotalNeuronDeviceMemoryInMiB")?,
+        })
+    }
+}
+
+impl FromJson for NitroTpmInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NitroTpmInfo: expected an object")?;
+        Ok(NitroTpmInfo {
+            supported_versions: field(o, "SupportedVersions")?,
+        })
+    }
+}
+
+impl FromJson for OperatorResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("OperatorResponse: expected an object")?;
+        Ok(OperatorResponse {
+            managed: field(o, "Managed")?,
+            principal: field(o, "Principal")?,
+            hidden_by_default: field(o, "HiddenByDefault")?,
+        })
+    }
+}
+
+impl FromJson for Placement {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Placement: expected an object")?;
+        Ok(Placement {
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            affinity: field(o, "Affinity")?,
+            group_name: field(o, "GroupName")?,
+            partition_number: field(o, "PartitionNumber")?,
+            host_id: field(o, "HostId")?,
+            tenancy: field(o, "Tenancy")?,
+            spread_domain: field(o, "SpreadDomain")?,
+            host_resource_group_arn: field(o, "HostResourceGroupArn")?,
+            group_id: field(o, "GroupId")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+        })
+    }
+}
+
+impl FromJson for PlacementGroupInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PlacementGroupInfo: expected an object")?;
+        Ok(PlacementGroupInfo {
+            supported_strategies: field(o, "SupportedStrategies")?,
+        })
+    }
+}
+
+impl FromJson for PrefixListId {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PrefixListId: expected an object")?;
+        Ok(PrefixListId {
+            description: field(o, "Description")?,
+            prefix_list_id: field(o, "PrefixListId")?,
+        })
+    }
+}
+
+impl FromJson for PrivateDnsNameOptionsOnLaunch {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PrivateDnsNameOptionsOnLaunch: expected an object")?;
+        Ok(PrivateDnsNameOptionsOnLaunch {
+            hostname_type: field(o, "HostnameType")?,
+            enable_resource_name_dns_a_record: field(o, "EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: field(o, "EnableResourceNameDnsAAAARecord")?,
+        })
+    }
+}
+
+impl FromJson for PrivateDnsNameOptionsResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PrivateDnsNameOptionsResponse: expected an object")?;
+        Ok(PrivateDnsNameOptionsResponse {
+            hostname_type: field(o, "HostnameType")?,
+            enable_resource_name_dns_a_record: field(o, "EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: field(o, "EnableResourceNameDnsAAAARecord")?,
+        })
+    }
+}
+
+impl FromJson for ProcessorInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ProcessorInfo: expected an object")?;
+        Ok(ProcessorInfo {
+            supported_architectures: field(o, "SupportedArchitectures")?,
+            sustained_clock_speed_in_ghz: field(o, "SustainedClockSpeedInGhz")?,
+            supported_features: field(o, "SupportedFeatures")?,
+            manufacturer: field(o, "Manufacturer")?,
+        })
+    }
+}
+
+impl FromJson for ProductCode {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ProductCode: expected an object")?;
+        Ok(ProductCode {
+            product_code_id: field(o, "ProductCodeId")?,
+            product_code_type: field(o, "ProductCodeType")?,
         })
     }
 }
@@ -128,11 +1851,294 @@ impl FromJson for RegionGeography {
     }
 }
 
+impl FromJson for Reservation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Reservation: expected an object")?;
+        Ok(Reservation {
+            reservation_id: field(o, "ReservationId")?,
+            owner_id: field(o, "OwnerId")?,
+            requester_id: field(o, "RequesterId")?,
+            groups: field(o, "Groups")?,
+            instances: field(o, "Instances")?,
+        })
+    }
+}
+
+impl FromJson for SecurityGroup {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SecurityGroup: expected an object")?;
+        Ok(SecurityGroup {
+            group_id: field(o, "GroupId")?,
+            ip_permissions_egress: field(o, "IpPermissionsEgress")?,
+            tags: field(o, "Tags")?,
+            vpc_id: field(o, "VpcId")?,
+            security_group_arn: field(o, "SecurityGroupArn")?,
+            owner_id: field(o, "OwnerId")?,
+            group_name: field(o, "GroupName")?,
+            description: field(o, "Description")?,
+            ip_permissions: field(o, "IpPermissions")?,
+        })
+    }
+}
+
+impl FromJson for StartInstancesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("StartInstancesResult: expected an object")?;
+        Ok(StartInstancesResult {
+            starting_instances: field(o, "StartingInstances")?,
+        })
+    }
+}
+
+impl FromJson for StateReason {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("StateReason: expected an object")?;
+        Ok(StateReason {
+            code: field(o, "Code")?,
+            message: field(o, "Message")?,
+        })
+    }
+}
+
+impl FromJson for StopInstancesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("StopInstancesResult: expected an object")?;
+        Ok(StopInstancesResult {
+            stopping_instances: field(o, "StoppingInstances")?,
+        })
+    }
+}
+
+impl FromJson for Subnet {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Subnet: expected an object")?;
+        Ok(Subnet {
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            enable_lni_at_device_index: field(o, "EnableLniAtDeviceIndex")?,
+            map_customer_owned_ip_on_launch: field(o, "MapCustomerOwnedIpOnLaunch")?,
+            customer_owned_ipv4_pool: field(o, "CustomerOwnedIpv4Pool")?,
+            owner_id: field(o, "OwnerId")?,
+            assign_ipv6_address_on_creation: field(o, "AssignIpv6AddressOnCreation")?,
+            ipv6_cidr_block_association_set: field(o, "Ipv6CidrBlockAssociationSet")?,
+            tags: field(o, "Tags")?,
+            subnet_arn: field(o, "SubnetArn")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            enable_dns64: field(o, "EnableDns64")?,
+            ipv6_native: field(o, "Ipv6Native")?,
+            private_dns_name_options_on_launch: field(o, "PrivateDnsNameOptionsOnLaunch")?,
+            block_public_access_states: field(o, "BlockPublicAccessStates")?,
+            r#type: field(o, "Type")?,
+            subnet_id: field(o, "SubnetId")?,
+            state: field(o, "State")?,
+            vpc_id: field(o, "VpcId")?,
+            cidr_block: field(o, "CidrBlock")?,
+            available_ip_address_count: field(o, "AvailableIpAddressCount")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            default_for_az: field(o, "DefaultForAz")?,
+            map_public_ip_on_launch: field(o, "MapPublicIpOnLaunch")?,
+        })
+    }
+}
+
+impl FromJson for SubnetCidrBlockState {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SubnetCidrBlockState: expected an object")?;
+        Ok(SubnetCidrBlockState {
+            state: field(o, "State")?,
+            status_message: field(o, "StatusMessage")?,
+        })
+    }
+}
+
+impl FromJson for SubnetIpv6CidrBlockAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SubnetIpv6CidrBlockAssociation: expected an object")?;
+        Ok(SubnetIpv6CidrBlockAssociation {
+            association_id: field(o, "AssociationId")?,
+            ipv6_cidr_block: field(o, "Ipv6CidrBlock")?,
+            ipv6_cidr_block_state: field(o, "Ipv6CidrBlockState")?,
+            ipv6_address_attribute: field(o, "Ipv6AddressAttribute")?,
+            ip_source: field(o, "IpSource")?,
+        })
+    }
+}
+
+impl FromJson for Tag {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Tag: expected an object")?;
+        Ok(Tag {
+            key: field(o, "Key")?,
+            value: field(o, "Value")?,
+        })
+    }
+}
+
+impl FromJson for TagDescription {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("TagDescription: expected an object")?;
+        Ok(TagDescription {
+            key: field(o, "Key")?,
+            resource_id: field(o, "ResourceId")?,
+            resource_type: field(o, "ResourceType")?,
+            value: field(o, "Value")?,
+        })
+    }
+}
+
+impl FromJson for TerminateInstancesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("TerminateInstancesResult: expected an object")?;
+        Ok(TerminateInstancesResult {
+            terminating_instances: field(o, "TerminatingInstances")?,
+        })
+    }
+}
+
+impl FromJson for UserIdGroupPair {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("UserIdGroupPair: expected an object")?;
+        Ok(UserIdGroupPair {
+            description: field(o, "Description")?,
+            user_id: field(o, "UserId")?,
+            group_name: field(o, "GroupName")?,
+            group_id: field(o, "GroupId")?,
+            vpc_id: field(o, "VpcId")?,
+            vpc_peering_connection_id: field(o, "VpcPeeringConnectionId")?,
+            peering_status: field(o, "PeeringStatus")?,
+        })
+    }
+}
+
+impl FromJson for VCpuInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VCpuInfo: expected an object")?;
+        Ok(VCpuInfo {
+            default_v_cpus: field(o, "DefaultVCpus")?,
+            default_cores: field(o, "DefaultCores")?,
+            default_threads_per_core: field(o, "DefaultThreadsPerCore")?,
+            valid_cores: field(o, "ValidCores")?,
+            valid_threads_per_core: field(o, "ValidThreadsPerCore")?,
+        })
+    }
+}
+
+impl FromJson for Vpc {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Vpc: expected an object")?;
+        Ok(Vpc {
+            owner_id: field(o, "OwnerId")?,
+            instance_tenancy: field(o, "InstanceTenancy")?,
+            ipv6_cidr_block_association_set: field(o, "Ipv6CidrBlockAssociationSet")?,
+            cidr_block_association_set: field(o, "CidrBlockAssociationSet")?,
+            is_default: field(o, "IsDefault")?,
+            encryption_control: field(o, "EncryptionControl")?,
+            tags: field(o, "Tags")?,
+            block_public_access_states: field(o, "BlockPublicAccessStates")?,
+            vpc_id: field(o, "VpcId")?,
+            state: field(o, "State")?,
+            cidr_block: field(o, "CidrBlock")?,
+            dhcp_options_id: field(o, "DhcpOptionsId")?,
+        })
+    }
+}
+
+impl FromJson for VpcCidrBlockAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VpcCidrBlockAssociation: expected an object")?;
+        Ok(VpcCidrBlockAssociation {
+            association_id: field(o, "AssociationId")?,
+            cidr_block: field(o, "CidrBlock")?,
+            cidr_block_state: field(o, "CidrBlockState")?,
+        })
+    }
+}
+
+impl FromJson for VpcCidrBlockState {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VpcCidrBlockState: expected an object")?;
+        Ok(VpcCidrBlockState {
+            state: field(o, "State")?,
+            status_message: field(o, "StatusMessage")?,
+        })
+    }
+}
+
+impl FromJson for VpcEncryptionControl {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VpcEncryptionControl: expected an object")?;
+        Ok(VpcEncryptionControl {
+            vpc_id: field(o, "VpcId")?,
+            vpc_encryption_control_id: field(o, "VpcEncryptionControlId")?,
+            mode: field(o, "Mode")?,
+            state: field(o, "State")?,
+            state_message: field(o, "StateMessage")?,
+            resource_exclusions: field(o, "ResourceExclusions")?,
+            tags: field(o, "Tags")?,
+        })
+    }
+}
+
+impl FromJson for VpcEncryptionControlExclusion {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VpcEncryptionControlExclusion: expected an object")?;
+        Ok(VpcEncryptionControlExclusion {
+            state: field(o, "State")?,
+            state_message: field(o, "StateMessage")?,
+        })
+    }
+}
+
+impl FromJson for VpcEncryptionControlExclusions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VpcEncryptionControlExclusions: expected an object")?;
+        Ok(VpcEncryptionControlExclusions {
+            internet_gateway: field(o, "InternetGateway")?,
+            egress_only_internet_gateway: field(o, "EgressOnlyInternetGateway")?,
+            nat_gateway: field(o, "NatGateway")?,
+            virtual_private_gateway: field(o, "VirtualPrivateGateway")?,
+            vpc_peering: field(o, "VpcPeering")?,
+            lambda: field(o, "Lambda")?,
+            vpc_lattice: field(o, "VpcLattice")?,
+            elastic_file_system: field(o, "ElasticFileSystem")?,
+        })
+    }
+}
+
+impl FromJson for VpcIpv6CidrBlockAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VpcIpv6CidrBlockAssociation: expected an object")?;
+        Ok(VpcIpv6CidrBlockAssociation {
+            association_id: field(o, "AssociationId")?,
+            ipv6_cidr_block: field(o, "Ipv6CidrBlock")?,
+            ipv6_cidr_block_state: field(o, "Ipv6CidrBlockState")?,
+            network_border_group: field(o, "NetworkBorderGroup")?,
+            ipv6_pool: field(o, "Ipv6Pool")?,
+            ipv6_address_attribute: field(o, "Ipv6AddressAttribute")?,
+            ip_source: field(o, "IpSource")?,
+        })
+    }
+}
+
 impl Request {
     pub fn to_json(&self) -> Value {
         match self {
+            Request::CreateTags(v) => v.to_json(),
+            Request::DeleteTags(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
+            Request::DescribeImages(v) => v.to_json(),
+            Request::DescribeInstanceStatus(v) => v.to_json(),
+            Request::DescribeInstanceTypes(v) => v.to_json(),
+            Request::DescribeInstances(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
+            Request::DescribeSecurityGroups(v) => v.to_json(),
+            Request::DescribeSubnets(v) => v.to_json(),
+            Request::DescribeTags(v) => v.to_json(),
+            Request::DescribeVpcs(v) => v.to_json(),
+            Request::RebootInstances(v) => v.to_json(),
+            Request::RunInstances(v) => v.to_json(),
+            Request::StartInstances(v) => v.to_json(),
+            Request::StopInstances(v) => v.to_json(),
+            Request::TerminateInstances(v) => v.to_json(),
         }
     }
 }
@@ -141,8 +2147,23 @@ impl Response {
     /// Builds the response of `action` from botocore's output dict (as JSON).
     pub fn from_json(action: &str, v: &Value) -> Result<Response, String> {
         Ok(match action {
+            "CreateTags" => Response::CreateTags,
+            "DeleteTags" => Response::DeleteTags,
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
+            "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
+            "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
+            "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
+            "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
+            "DescribeSecurityGroups" => Response::DescribeSecurityGroups(DescribeSecurityGroupsResult::from_json(v)?),
+            "DescribeSubnets" => Response::DescribeSubnets(DescribeSubnetsResult::from_json(v)?),
+            "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
+            "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
+            "RebootInstances" => Response::RebootInstances,
+            "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),
+            "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),
+            "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),
+            "TerminateInstances" => Response::TerminateInstances(TerminateInstancesResult::from_json(v)?),
             other => return Err(format!("{other} is not implemented")),
         })
     }

@@ -4,6 +4,7 @@
 
 use ec2_core::filters::{self, FilterError, FilterTable};
 use ec2_core::ids::IdGen;
+use ec2_core::instances::Durations;
 use ec2_core::{Scope, UnixMillis};
 use ec2_protocol::{dto, Ec2Error, Request, Response};
 use ec2_store::{StoreError, Txn};
@@ -11,7 +12,13 @@ use ec2_store::{StoreError, Txn};
 use crate::app::App;
 use crate::config::ClockMode;
 
+pub mod catalog;
+pub mod common;
+pub mod errors;
+pub mod instances;
+pub mod network;
 pub mod regions;
+pub mod tags;
 
 /// What a handler knows about its request.
 pub struct Ctx<'a> {
@@ -19,6 +26,7 @@ pub struct Ctx<'a> {
     pub now: UnixMillis,
     pub ids: IdGen,
     pub clock: ClockMode,
+    pub durations: &'a Durations,
 }
 
 /// A handler's failure: an EC2 error for the client, or a store failure (500).
@@ -82,17 +90,32 @@ pub fn call(app: &App, scope: &Scope, request: &Request) -> std::result::Result<
     app.store
         .transact(|tx: &mut Txn<'_>| {
             let now = app.clock.now(tx)?;
-            let ctx = Ctx { scope, now, ids: app.ids, clock: app.clock.mode };
+            let ctx = Ctx { scope, now, ids: app.ids, clock: app.clock.mode, durations: &app.durations };
             dispatch(&ctx, tx, request)
         })
         .map_err(Ec2Error::from)
 }
 
-fn dispatch(ctx: &Ctx<'_>, _tx: &mut Txn<'_>, request: &Request) -> Result<Response> {
+fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Response> {
+    use Request as Q;
+    use Response as A;
     Ok(match request {
-        Request::DescribeRegions(r) => Response::DescribeRegions(regions::describe_regions(ctx, r)?),
-        Request::DescribeAvailabilityZones(r) => {
-            Response::DescribeAvailabilityZones(regions::describe_availability_zones(ctx, r)?)
-        }
+        Q::CreateTags(r) => tags::create_tags(ctx, tx, r).map(|()| A::CreateTags)?,
+        Q::DeleteTags(r) => tags::delete_tags(ctx, tx, r).map(|()| A::DeleteTags)?,
+        Q::DescribeAvailabilityZones(r) => A::DescribeAvailabilityZones(regions::describe_availability_zones(ctx, r)?),
+        Q::DescribeImages(r) => A::DescribeImages(catalog::describe_images(ctx, r)?),
+        Q::DescribeInstanceStatus(r) => A::DescribeInstanceStatus(instances::describe_instance_status(ctx, tx, r)?),
+        Q::DescribeInstanceTypes(r) => A::DescribeInstanceTypes(catalog::describe_instance_types(ctx, r)?),
+        Q::DescribeInstances(r) => A::DescribeInstances(instances::describe_instances(ctx, tx, r)?),
+        Q::DescribeRegions(r) => A::DescribeRegions(regions::describe_regions(ctx, r)?),
+        Q::DescribeSecurityGroups(r) => A::DescribeSecurityGroups(network::describe_security_groups(ctx, tx, r)?),
+        Q::DescribeSubnets(r) => A::DescribeSubnets(network::describe_subnets(ctx, tx, r)?),
+        Q::DescribeTags(r) => A::DescribeTags(tags::describe_tags(ctx, tx, r)?),
+        Q::DescribeVpcs(r) => A::DescribeVpcs(network::describe_vpcs(ctx, tx, r)?),
+        Q::RebootInstances(r) => instances::reboot_instances(ctx, tx, r).map(|()| A::RebootInstances)?,
+        Q::RunInstances(r) => A::RunInstances(instances::run_instances(ctx, tx, r)?),
+        Q::StartInstances(r) => A::StartInstances(instances::start_instances(ctx, tx, r)?),
+        Q::StopInstances(r) => A::StopInstances(instances::stop_instances(ctx, tx, r)?),
+        Q::TerminateInstances(r) => A::TerminateInstances(instances::terminate_instances(ctx, tx, r)?),
     })
 }

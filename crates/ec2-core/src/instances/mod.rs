@@ -1,0 +1,8 @@
+//! Instances: the record, its state machine, and its filters.
+
+pub mod filters;
+pub mod lifecycle;
+pub mod model;
+
+pub use lifecycle::{Durations, LifecycleError, Settled, StateChange, StopOptions};
+pub use model::{Instance, InstanceState, RootDeviceType, StateReason};

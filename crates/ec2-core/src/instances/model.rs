@@ -1,0 +1,191 @@
+//! The instance record as ec2d stores it.
+
+use std::collections::BTreeMap;
+
+use ec2_time::UnixMillis;
+use serde::{Deserialize, Serialize};
+
+/// EC2's six instance states. Codes are the low byte AWS documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceState {
+    Pending,
+    Running,
+    ShuttingDown,
+    Terminated,
+    Stopping,
+    Stopped,
+}
+
+impl InstanceState {
+    pub const ALL: [InstanceState; 6] = [
+        InstanceState::Pending,
+        InstanceState::Running,
+        InstanceState::ShuttingDown,
+        InstanceState::Terminated,
+        InstanceState::Stopping,
+        InstanceState::Stopped,
+    ];
+
+    pub fn code(self) -> i64 {
+        match self {
+            InstanceState::Pending => 0,
+            InstanceState::Running => 16,
+            InstanceState::ShuttingDown => 32,
+            InstanceState::Terminated => 48,
+            InstanceState::Stopping => 64,
+            InstanceState::Stopped => 80,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InstanceState::Pending => "pending",
+            InstanceState::Running => "running",
+            InstanceState::ShuttingDown => "shutting-down",
+            InstanceState::Terminated => "terminated",
+            InstanceState::Stopping => "stopping",
+            InstanceState::Stopped => "stopped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateReason {
+    pub code: String,
+    pub message: String,
+}
+
+impl StateReason {
+    pub fn new(code: &str, message: &str) -> Self {
+        StateReason { code: code.to_string(), message: message.to_string() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RootDeviceType {
+    Ebs,
+    InstanceStore,
+}
+
+impl RootDeviceType {
+    pub fn name(self) -> &'static str {
+        match self {
+            RootDeviceType::Ebs => "ebs",
+            RootDeviceType::InstanceStore => "instance-store",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShutdownBehavior {
+    Stop,
+    Terminate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    pub device_name: String,
+    pub volume_id: String,
+    pub size_gb: u32,
+    pub delete_on_termination: bool,
+    pub attach_time: UnixMillis,
+}
+
+/// What a transition in progress ends in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transition {
+    /// pending -> running (after a launch or a start).
+    BecomeRunning,
+    /// stopping -> stopped.
+    BecomeStopped,
+    /// shutting-down -> terminated.
+    BecomeTerminated,
+    /// terminated -> gone from every listing.
+    Purge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub due: UnixMillis,
+    pub transition: Transition,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroupRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: String,
+    pub reservation_id: String,
+    pub owner_id: String,
+    pub image_id: String,
+    pub instance_type: String,
+    pub key_name: Option<String>,
+    pub launch_time: UnixMillis,
+    pub ami_launch_index: u32,
+    pub client_token: Option<String>,
+
+    pub availability_zone: String,
+    pub availability_zone_id: String,
+    pub tenancy: String,
+    pub vpc_id: String,
+    pub subnet_id: String,
+    pub private_ip: String,
+    pub public_ip: Option<String>,
+    pub security_groups: Vec<SecurityGroupRef>,
+    pub network_interface_id: String,
+    pub attachment_id: String,
+    pub mac_address: String,
+
+    pub root_device_type: RootDeviceType,
+    pub root_device_name: String,
+    pub volumes: Vec<Volume>,
+    pub architecture: String,
+    pub virtualization_type: String,
+    pub hypervisor: String,
+    pub platform: Option<String>,
+    pub platform_details: String,
+    pub usage_operation: String,
+    pub ena_support: bool,
+    pub boot_mode: Option<String>,
+    pub cpu_cores: u32,
+    pub threads_per_core: u32,
+    pub ebs_optimized: bool,
+    pub monitoring: bool,
+    pub hibernation_configured: bool,
+    pub disable_api_stop: bool,
+    pub disable_api_termination: bool,
+    pub shutdown_behavior: ShutdownBehavior,
+
+    pub tags: BTreeMap<String, String>,
+
+    pub state: InstanceState,
+    pub state_transition_reason: String,
+    pub state_reason: Option<StateReason>,
+    /// Whether the instance has ever reached `running` (a never-run pending instance cannot stop).
+    pub ever_running: bool,
+    /// Held in `stopping` by the control API (a stuck host), until a forced stop or a release.
+    pub stuck_stopping: bool,
+    /// The transition in progress, if any.
+    pub pending: Option<Pending>,
+    /// When the status checks of the current run pass (`initializing` until then).
+    pub status_ok_at: Option<UnixMillis>,
+    pub terminated_at: Option<UnixMillis>,
+}
+
+impl Instance {
+    /// The public address, once the instance has left `pending`.
+    pub fn visible_public_ip(&self) -> Option<&str> {
+        match self.state {
+            InstanceState::Running | InstanceState::Stopping | InstanceState::ShuttingDown => self.public_ip.as_deref(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The default network every account has in every region: one default VPC (172.31.0.0/16), one
+//! default subnet per availability zone (a /20 each, in zone order) and the VPC's `default` security
+//! group. Their IDs are derived from the scope, so they exist without ever being created and are the
+//! same on every node and after every restart.
+
+use crate::ids::{IdGen, IdKind};
+use crate::regions::{self, Zone};
+use crate::Scope;
+
+/// The counter-space offset of derived IDs, far above anything a store counter reaches.
+const DERIVED: u64 = 1 << 62;
+
+fn scope_hash(scope: &Scope, salt: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in scope.account.bytes().chain([0]).chain(scope.region.bytes()).chain([0]).chain(salt.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    DERIVED | (h >> 2)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultSubnet {
+    pub id: String,
+    pub zone: &'static Zone,
+    /// 0-based position of the zone in the region: the subnet is 172.31.(16*index).0/20.
+    pub index: u32,
+}
+
+impl DefaultSubnet {
+    pub fn cidr(&self) -> String {
+        format!("172.31.{}.0/20", self.index * 16)
+    }
+
+    /// Usable addresses: AWS reserves the first four and the last one of every subnet.
+    pub const USABLE: u64 = 4096 - 5;
+
+    /// The `n`-th usable address of the subnet (wrapping around).
+    pub fn address(&self, n: u64) -> String {
+        let offset = 4 + (n % Self::USABLE) as u32;
+        let third = self.index * 16 + offset / 256;
+        format!("172.31.{third}.{}", offset % 256)
+    }
+
+    pub fn contains(&self, ip: &str) -> bool {
+        let parts: Vec<u32> = ip.split('.').filter_map(|p| p.parse().ok()).collect();
+        parts.len() == 4
+            && parts[0] == 172
+            && parts[1] == 31
+            && (self.index * 16..self.index * 16 + 16).contains(&parts[2])
+            && parts[3] < 256
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultNetwork {
+    pub vpc_id: String,
+    pub security_group_id: String,
+    pub subnets: Vec<DefaultSubnet>,
+}
+
+pub const VPC_CIDR: &str = "172.31.0.0/16";
+pub const DEFAULT_GROUP_NAME: &str = "default";
+
+impl DefaultNetwork {
+    /// The scope's default network; no subnets in a region ec2d has no catalogue entry for.
+    pub fn of(scope: &Scope, ids: IdGen) -> DefaultNetwork {
+        let zones = regions::region(&scope.region).map(|r| r.zones).unwrap_or_default();
+        DefaultNetwork {
+            vpc_id: ids.id(IdKind::Vpc, scope_hash(scope, "vpc")),
+            security_group_id: ids.id(IdKind::SecurityGroup, scope_hash(scope, "sg")),
+            subnets: zones
+                .iter()
+                .enumerate()
+                .map(|(i, zone)| DefaultSubnet {
+                    id: ids.id(IdKind::Subnet, scope_hash(scope, zone.name)),
+                    zone,
+                    index: i as u32,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn subnet(&self, id: &str) -> Option<&DefaultSubnet> {
+        self.subnets.iter().find(|s| s.id == id)
+    }
+
+    pub fn subnet_in_zone(&self, zone_name: &str) -> Option<&DefaultSubnet> {
+        self.subnets.iter().find(|s| s.zone.name == zone_name)
+    }
+}
+
+/// `ip-172-31-1-2.ec2.internal` in us-east-1, `ip-172-31-1-2.<region>.compute.internal` elsewhere.
+pub fn private_dns_name(region: &str, ip: &str) -> String {
+    let host = format!("ip-{}", ip.replace('.', "-"));
+    if region == "us-east-1" {
+        format!("{host}.ec2.internal")
+    } else {
+        format!("{host}.{region}.compute.internal")
+    }
+}
+
+/// `ec2-3-0-1-2.compute-1.amazonaws.com` in us-east-1, `ec2-3-0-1-2.<region>.compute.amazonaws.com`
+/// elsewhere.
+pub fn public_dns_name(region: &str, ip: &str) -> String {
+    let host = format!("ec2-{}", ip.replace('.', "-"));
+    if region == "us-east-1" {
+        format!("{host}.compute-1.amazonaws.com")
+    } else {
+        format!("{host}.{region}.compute.amazonaws.com")
+    }
+}
+
+/// The `n`-th public IPv4 address handed out (from 3.0.0.0/8, skipping .0 and .255).
+pub fn public_ip(n: u64) -> String {
+    let host = n % (254 * 256 * 256);
+    format!("3.{}.{}.{}", host / (254 * 256), (host / 254) % 256, 1 + host % 254)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_network_is_stable_per_scope() {
+        let a = DefaultNetwork::of(&Scope::new("000000000000", "us-east-1"), IdGen::new(0));
+        let b = DefaultNetwork::of(&Scope::new("000000000000", "us-east-1"), IdGen::new(0));
+        let other = DefaultNetwork::of(&Scope::new("111111111111", "us-east-1"), IdGen::new(0));
+        assert_eq!(a, b);
+        assert_ne!(a.vpc_id, other.vpc_id);
+        assert_eq!(a.subnets.len(), 6);
+        assert!(IdKind::Vpc.is_well_formed(&a.vpc_id));
+        assert!(IdKind::Subnet.is_well_formed(&a.subnets[0].id));
+        assert!(IdKind::SecurityGroup.is_well_formed(&a.security_group_id));
+        assert_eq!(a.subnets[1].cidr(), "172.31.16.0/20");
+    }
+
+    #[test]
+    fn addresses_stay_inside_their_subnet() {
+        let net = DefaultNetwork::of(&Scope::new("0", "eu-west-1"), IdGen::new(0));
+        let s = &net.subnets[2];
+        assert_eq!(s.address(0), "172.31.32.4");
+        for n in [0, 1, 251, 252, 4090, 4091, 100_000] {
+            assert!(s.contains(&s.address(n)), "{}", s.address(n));
+        }
+        assert!(!s.contains("172.31.48.4"));
+    }
+
+    #[test]
+    fn dns_names() {
+        assert_eq!(private_dns_name("us-east-1", "172.31.1.2"), "ip-172-31-1-2.ec2.internal");
+        assert_eq!(private_dns_name("eu-west-1", "172.31.1.2"), "ip-172-31-1-2.eu-west-1.compute.internal");
+        assert_eq!(public_dns_name("us-east-1", "3.0.0.1"), "ec2-3-0-0-1.compute-1.amazonaws.com");
+        assert_eq!(public_ip(0), "3.0.0.1");
+        assert_eq!(public_ip(254), "3.0.1.1");
+    }
+}

@@ -1,0 +1,12 @@
+//! The store kind of every domain record, in one place: one grep for a kind name finds its layer.
+
+use ec2_core::instances::Instance;
+
+use crate::Record;
+
+impl Record for Instance {
+    const KIND: &'static str = "instance";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

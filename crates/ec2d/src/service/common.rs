@@ -1,0 +1,283 @@
+//! Helpers every resource family uses: ID syntax and lookups errors, new IDs, pagination, and
+//! tag specifications. Error codes and messages for these live here, once.
+
+use std::collections::BTreeSet;
+
+use ec2_core::ids::IdKind;
+use ec2_core::tags::{self, TagError};
+use ec2_protocol::{dto, Ec2Error};
+use ec2_store::Txn;
+
+use super::{Ctx, Result};
+
+/// The error codes of one ID family: malformed syntax and unknown IDs.
+pub struct IdErrors {
+    pub malformed: &'static str,
+    pub not_found: &'static str,
+    /// `(one, many)` message templates; `{}` is replaced by the ID or the comma-separated IDs.
+    pub not_found_message: (&'static str, &'static str),
+}
+
+pub fn id_errors(kind: IdKind) -> IdErrors {
+    let e = |malformed, not_found, one, many| IdErrors { malformed, not_found, not_found_message: (one, many) };
+    match kind {
+        IdKind::Instance => e(
+            "InvalidInstanceID.Malformed",
+            "InvalidInstanceID.NotFound",
+            "The instance ID '{}' does not exist",
+            "The instance IDs '{}' do not exist",
+        ),
+        IdKind::Image => e(
+            "InvalidAMIID.Malformed",
+            "InvalidAMIID.NotFound",
+            "The image id '[{}]' does not exist",
+            "The image ids '[{}]' do not exist",
+        ),
+        IdKind::Vpc => e(
+            "InvalidVpcID.Malformed",
+            "InvalidVpcID.NotFound",
+            "The vpc ID '{}' does not exist",
+            "The vpc IDs '{}' do not exist",
+        ),
+        IdKind::Subnet => e(
+            "InvalidSubnetID.Malformed",
+            "InvalidSubnetID.NotFound",
+            "The subnet ID '{}' does not exist",
+            "The subnet IDs '{}' do not exist",
+        ),
+        IdKind::SecurityGroup => e(
+            "InvalidGroupId.Malformed",
+            "InvalidGroup.NotFound",
+            "The security group '{}' does not exist",
+            "The security groups '{}' do not exist",
+        ),
+        IdKind::SpotInstanceRequest => e(
+            "InvalidSpotInstanceRequestID.Malformed",
+            "InvalidSpotInstanceRequestID.NotFound",
+            "The spot instance request ID '{}' does not exist",
+            "The spot instance request IDs '{}' do not exist",
+        ),
+        IdKind::CapacityReservation => e(
+            "InvalidCapacityReservationId.Malformed",
+            "InvalidCapacityReservationId.NotFound",
+            "The capacity reservation ID '{}' does not exist",
+            "The capacity reservation IDs '{}' do not exist",
+        ),
+        IdKind::BundleTask => e(
+            "InvalidBundleID.Malformed",
+            "InvalidBundleID.NotFound",
+            "The bundle ID '{}' does not exist",
+            "The bundle IDs '{}' do not exist",
+        ),
+        IdKind::Reservation | IdKind::Volume | IdKind::NetworkInterface => {
+            e("InvalidID", "InvalidID", "The ID '{}' is not valid", "The IDs '{}' are not valid")
+        }
+    }
+}
+
+/// Checks the syntax of every ID (first malformed one fails the request, with AWS's
+/// `Invalid id: "x"` message) and drops repeats, keeping the first occurrence.
+pub fn well_formed(kind: IdKind, ids: &[String]) -> Result<Vec<String>> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !kind.is_well_formed(id) {
+            return Err(Ec2Error::new(id_errors(kind).malformed, format!("Invalid id: \"{id}\"")).into());
+        }
+        if seen.insert(id.as_str()) {
+            out.push(id.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The NotFound error naming every missing ID.
+pub fn not_found(kind: IdKind, missing: &[String]) -> Ec2Error {
+    let e = id_errors(kind);
+    let (one, many) = e.not_found_message;
+    let message =
+        if missing.len() == 1 { one.replace("{}", &missing[0]) } else { many.replace("{}", &missing.join(", ")) };
+    Ec2Error::new(e.not_found, message)
+}
+
+/// A fresh ID of `kind`, from the store's counter for it.
+pub fn new_id(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind) -> Result<String> {
+    let n = tx.next_counter(kind.counter())?;
+    Ok(ctx.ids.id(kind, n))
+}
+
+/// The bounds of `MaxResults` for one operation, and how it words an out-of-range value.
+pub struct PageBounds {
+    pub min: i64,
+    pub max: i64,
+    /// Values above `max` are served as `max` (DescribeInstances) instead of refused.
+    pub cap_above_max: bool,
+    pub message: fn(i64) -> String,
+}
+
+pub fn describe_instances_bounds() -> PageBounds {
+    PageBounds {
+        min: 5,
+        max: 1000,
+        cap_above_max: true,
+        message: |n| format!("Value ( {n} ) for parameter maxResults is invalid. Expecting a value greater than 5."),
+    }
+}
+
+pub fn five_to_thousand() -> PageBounds {
+    PageBounds {
+        min: 5,
+        max: 1000,
+        cap_above_max: false,
+        message: |n| {
+            format!("Value ( {n} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.")
+        },
+    }
+}
+
+/// One page of `items` (already in their listing order), after the item whose key is encoded in
+/// `next_token`. Returns the page and the token of the next one.
+pub fn paginate<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+    bounds: &PageBounds,
+) -> Result<(Vec<T>, Option<String>)> {
+    let limit = match max_results {
+        None => None,
+        Some(n) if n < bounds.min || (n > bounds.max && !bounds.cap_above_max) => {
+            return Err(Ec2Error::invalid_parameter_value((bounds.message)(n)).into())
+        }
+        Some(n) => Some(n.min(bounds.max) as usize),
+    };
+    let after = match next_token.filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(
+            decode_token(t).ok_or_else(|| Ec2Error::invalid_parameter_value(format!("The token '{t}' is invalid")))?,
+        ),
+    };
+    let mut rest: Vec<T> = match &after {
+        None => items,
+        Some(k) => items.into_iter().skip_while(|i| key(i) <= *k).collect(),
+    };
+    match limit {
+        Some(n) if rest.len() > n => {
+            rest.truncate(n);
+            let token = rest.last().map(|i| encode_token(&key(i)));
+            Ok((rest, token))
+        }
+        _ => Ok((rest, None)),
+    }
+}
+
+fn encode_token(key: &str) -> String {
+    let mut s = String::from("ec2d");
+    for b in key.bytes() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn decode_token(token: &str) -> Option<String> {
+    let hex = token.strip_prefix("ec2d")?;
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
+    String::from_utf8(bytes?).ok()
+}
+
+pub fn tag_error(e: TagError) -> Ec2Error {
+    match e {
+        TagError::Invalid(message) => Ec2Error::invalid_parameter_value(message),
+        TagError::LimitExceeded => {
+            Ec2Error::new("TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
+        }
+    }
+}
+
+/// Tags by resource type, as a request's tag specifications give them.
+pub type TagsByType = Vec<(String, Vec<(String, String)>)>;
+
+/// The tags of a request's `TagSpecification.N` for `resource_type`, after checking that every
+/// specification names a type this operation can tag and that every tag is valid.
+pub fn tag_specifications(specs: &Option<Vec<dto::TagSpecification>>, allowed: &[&str]) -> Result<TagsByType> {
+    let mut out = Vec::new();
+    for spec in specs.iter().flatten() {
+        let rt = spec.resource_type.clone().unwrap_or_default();
+        if !allowed.contains(&rt.as_str()) {
+            return Err(Ec2Error::invalid_parameter_value(format!(
+                "'{rt}' is not a valid taggable resource type for this operation."
+            ))
+            .into());
+        }
+        let tags = dto_tags(spec.tags.as_deref().unwrap_or_default())?;
+        if tags.is_empty() {
+            return Err(Ec2Error::invalid_parameter_value("Tag specification must have at least one tag").into());
+        }
+        if tags.len() > tags::MAX_TAGS {
+            return Err(tag_error(TagError::LimitExceeded).into());
+        }
+        out.push((rt, tags));
+    }
+    Ok(out)
+}
+
+/// Validated `(key, value)` pairs from DTO tags; a missing value is the empty string.
+pub fn dto_tags(tags: &[dto::Tag]) -> Result<Vec<(String, String)>> {
+    tags.iter()
+        .map(|t| {
+            let key = t.key.clone().unwrap_or_default();
+            let value = t.value.clone().unwrap_or_default();
+            tags::validate(&key, &value).map_err(tag_error)?;
+            Ok((key, value))
+        })
+        .collect()
+}
+
+/// The tags of one resource type from [`tag_specifications`]' output.
+pub fn tags_for(specs: &TagsByType, resource_type: &str) -> Vec<(String, String)> {
+    specs.iter().filter(|(rt, _)| rt == resource_type).flat_map(|(_, t)| t.iter().cloned()).collect()
+}
+
+/// A resource's tags as a DTO list; `None` when there are none (EC2 leaves `tagSet` out then).
+pub fn tag_set(tags: &std::collections::BTreeMap<String, String>) -> Option<Vec<dto::Tag>> {
+    if tags.is_empty() {
+        return None;
+    }
+    Some(tags.iter().map(|(k, v)| dto::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect())
+}
+
+pub fn flag(b: bool) -> Option<bool> {
+    Some(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_garbage_is_refused() {
+        let t = encode_token("0001700000000000/r-1/00002");
+        assert_eq!(decode_token(&t).as_deref(), Some("0001700000000000/r-1/00002"));
+        assert_eq!(decode_token("garbage"), None);
+        assert_eq!(decode_token("ec2dzz"), None);
+    }
+
+    #[test]
+    fn pages_follow_each_other() {
+        let items: Vec<u32> = (0..12).collect();
+        let b = describe_instances_bounds();
+        let key = |i: &u32| format!("{i:04}");
+        let (p1, t1) = paginate(items.clone(), key, Some(5), None, &b).unwrap();
+        assert_eq!(p1, [0, 1, 2, 3, 4]);
+        let (p2, t2) = paginate(items.clone(), key, Some(5), t1.as_deref(), &b).unwrap();
+        assert_eq!(p2, [5, 6, 7, 8, 9]);
+        let (p3, t3) = paginate(items.clone(), key, Some(5), t2.as_deref(), &b).unwrap();
+        assert_eq!((p3, t3), (vec![10, 11], None));
+        assert!(paginate(items.clone(), key, Some(4), None, &b).is_err());
+        assert_eq!(paginate(items, key, Some(5000), None, &b).unwrap().0.len(), 12);
+    }
+}

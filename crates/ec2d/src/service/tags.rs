@@ -1,0 +1,192 @@
+//! CreateTags, DeleteTags and DescribeTags, across every taggable resource family.
+//!
+//! Instances carry their tags on their own records. The default VPC, subnets and security group
+//! have no records of their own (they are derived from the scope), so their tags live in
+//! `ResourceTags` records. IDs whose prefix names no resource ec2d can tag get `InvalidID`.
+
+use std::collections::BTreeMap;
+
+use ec2_core::filters::FilterTable;
+use ec2_core::ids::IdKind;
+use ec2_core::network::DefaultNetwork;
+use ec2_core::tags::{self, Deletion};
+use ec2_protocol::{dto, Ec2Error};
+use ec2_store::{Record, Txn};
+use serde::{Deserialize, Serialize};
+
+use super::common::{dto_tags, five_to_thousand, not_found, paginate, tag_error};
+use super::{dry_run_gate, filters, instances, Ctx, Result};
+
+/// Tags of a resource that has no record of its own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResourceTags {
+    pub id: String,
+    pub resource_type: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Record for ResourceTags {
+    const KIND: &'static str = "resource_tags";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// What a resource ID names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Instance,
+    /// A default network resource, with its DescribeTags resource type.
+    Network(IdKind, &'static str),
+}
+
+fn invalid_id(id: &str) -> Ec2Error {
+    Ec2Error::new("InvalidID", format!("The ID '{id}' is not valid"))
+}
+
+/// Classifies an ID by prefix and checks its syntax.
+fn target(id: &str) -> Result<Target> {
+    let (kind, target) = match id.split('-').next().unwrap_or("") {
+        "i" => (IdKind::Instance, Target::Instance),
+        "vpc" => (IdKind::Vpc, Target::Network(IdKind::Vpc, "vpc")),
+        "subnet" => (IdKind::Subnet, Target::Network(IdKind::Subnet, "subnet")),
+        "sg" => (IdKind::SecurityGroup, Target::Network(IdKind::SecurityGroup, "security-group")),
+        _ => return Err(invalid_id(id).into()),
+    };
+    super::common::well_formed(kind, &[id.to_string()])?;
+    Ok(target)
+}
+
+fn network_exists(net: &DefaultNetwork, id: &str) -> bool {
+    net.vpc_id == id || net.security_group_id == id || net.subnet(id).is_some()
+}
+
+/// Loads, edits with `edit` and saves the tags of every resource, all or nothing.
+fn edit_tags(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    ids: &[String],
+    dry_run: Option<bool>,
+    mut edit: impl FnMut(&mut BTreeMap<String, String>) -> Result<()>,
+) -> Result<()> {
+    let targets: Vec<(String, Target)> = ids.iter().map(|id| Ok((id.clone(), target(id)?))).collect::<Result<_>>()?;
+    dry_run_gate(dry_run)?;
+    let instance_ids: Vec<String> =
+        targets.iter().filter(|(_, t)| *t == Target::Instance).map(|(id, _)| id.clone()).collect();
+    let mut found = instances::load_many(ctx, tx, &instance_ids)?;
+    let net = DefaultNetwork::of(ctx.scope, ctx.ids);
+    let scope = ctx.scope.key();
+    let mut records = Vec::new();
+    for (id, t) in &targets {
+        if let Target::Network(kind, resource_type) = t {
+            if !network_exists(&net, id) {
+                return Err(not_found(*kind, std::slice::from_ref(id)).into());
+            }
+            let rec = tx.get::<ResourceTags>(&scope, id)?.unwrap_or(ResourceTags {
+                id: id.clone(),
+                resource_type: resource_type.to_string(),
+                tags: BTreeMap::new(),
+            });
+            records.push(rec);
+        }
+    }
+    for inst in found.iter_mut() {
+        edit(&mut inst.tags)?;
+        instances::save(ctx, tx, inst)?;
+    }
+    for rec in records.iter_mut() {
+        edit(&mut rec.tags)?;
+        tx.put(&scope, rec)?;
+    }
+    Ok(())
+}
+
+pub fn create_tags(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateTagsRequest) -> Result<()> {
+    let new = dto_tags(req.tags.as_deref().unwrap_or_default())?;
+    let ids = req.resources.clone().unwrap_or_default();
+    edit_tags(ctx, tx, &ids, req.dry_run, |t| tags::apply(t, &new).map_err(|e| tag_error(e).into()))
+}
+
+pub fn delete_tags(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteTagsRequest) -> Result<()> {
+    let entries: Vec<Deletion> = req
+        .tags
+        .iter()
+        .flatten()
+        .map(|t| Deletion { key: t.key.clone().unwrap_or_default(), value: t.value.clone() })
+        .collect();
+    let ids = req.resources.clone().unwrap_or_default();
+    edit_tags(ctx, tx, &ids, req.dry_run, |t| {
+        tags::delete(t, &entries);
+        Ok(())
+    })
+}
+
+/// One row of DescribeTags.
+pub struct TagRow {
+    pub resource_id: String,
+    pub resource_type: String,
+    pub key: String,
+    pub value: String,
+    /// All tags of the resource, for `tag:<key>` filters.
+    pub tags: BTreeMap<String, String>,
+}
+
+static TAG_FILTERS: FilterTable<TagRow> = FilterTable {
+    entries: &[
+        ("key", |r| vec![r.key.clone()]),
+        ("resource-id", |r| vec![r.resource_id.clone()]),
+        ("resource-type", |r| vec![r.resource_type.clone()]),
+        ("value", |r| vec![r.value.clone()]),
+    ],
+    tags: Some(|r| &r.tags),
+};
+
+fn rows(resource_id: &str, resource_type: &str, tags: &BTreeMap<String, String>) -> Vec<TagRow> {
+    tags.iter()
+        .map(|(k, v)| TagRow {
+            resource_id: resource_id.to_string(),
+            resource_type: resource_type.to_string(),
+            key: k.clone(),
+            value: v.clone(),
+            tags: tags.clone(),
+        })
+        .collect()
+}
+
+pub fn describe_tags(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::DescribeTagsRequest,
+) -> Result<dto::DescribeTagsResult> {
+    let filters = filters(&TAG_FILTERS, &req.filters)?;
+    dry_run_gate(req.dry_run)?;
+    let mut all: Vec<TagRow> = Vec::new();
+    for inst in instances::load_all(ctx, tx)? {
+        all.extend(rows(&inst.id, "instance", &inst.tags));
+    }
+    for rec in tx.scan::<ResourceTags>(&ctx.scope.key())? {
+        all.extend(rows(&rec.id, &rec.resource_type, &rec.tags));
+    }
+    all.retain(|r| TAG_FILTERS.matches(r, &filters));
+    let key = |r: &TagRow| format!("{}\u{0}{}\u{0}{}", r.resource_type, r.resource_id, r.key);
+    all.sort_by_key(key);
+    let (page, next) = paginate(all, key, req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
+    Ok(dto::DescribeTagsResult {
+        tags: Some(
+            page.into_iter()
+                .map(|r| dto::TagDescription {
+                    resource_id: Some(r.resource_id),
+                    resource_type: Some(r.resource_type),
+                    key: Some(r.key),
+                    value: Some(r.value),
+                })
+                .collect(),
+        ),
+        next_token: next,
+    })
+}
+
+/// The tags of a default network resource.
+pub fn network_tags(tx: &mut Txn<'_>, ctx: &Ctx<'_>, id: &str) -> Result<BTreeMap<String, String>> {
+    Ok(tx.get::<ResourceTags>(&ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
+}
