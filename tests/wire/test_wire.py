@@ -60,6 +60,8 @@ def implemented_operations():
 
 
 OPERATIONS = implemented_operations()
+# Cases are built for the operations botocore knows; test_ops_txt_lists_real_operations fails for the rest.
+KNOWN_OPERATIONS = [op for op in OPERATIONS if op in SERVICE.operation_names]
 
 # ---------------------------------------------------------------------------------------------------
 # Wire names
@@ -169,6 +171,31 @@ def canon(value, shape, side):
     raise AssertionError(f"shape type {t} ({shape.name}) is not handled by the suite")
 
 
+def first_difference(got, want, path="$"):
+    """The first place two canonical values differ, as `path: got ... want ...` (None if equal)."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        for k in list(want) + [k for k in got if k not in want]:
+            if k not in got:
+                return f"{path}.{k}: missing, want {want[k]!r}"
+            if k not in want:
+                return f"{path}.{k}: got {got[k]!r}, want no such member"
+            d = first_difference(got[k], want[k], f"{path}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(got, list) and isinstance(want, list):
+        for i, (g, w) in enumerate(zip(got, want)):
+            d = first_difference(g, w, f"{path}[{i}]")
+            if d:
+                return d
+        if len(got) != len(want):
+            return f"{path}: got {len(got)} elements, want {len(want)}"
+        return None
+    if type(got) is not type(want) or got != want:
+        return f"{path}: got {got!r}, want {want!r}"
+    return None
+
+
 def drop_empty(value):
     """The EC2 serializer sends nothing for an empty list or a structure with nothing in it."""
     if isinstance(value, dict):
@@ -256,15 +283,21 @@ SPECIAL_STRINGS = [
     "true",
     "  padded  ",
     "line1\nline2\ttab",
+    "emoji 🎉 beyond the BMP",
     "Filter.1.Name",
     "i-0123456789abcdef0",
 ]
+# XML 1.0 turns a literal CR (and CR LF) into LF in character data (section 2.11), so a writer must
+# escape CR as &#xD; to keep it; the AWS SDKs escape it on their side. Kept out of SPECIAL_STRINGS so
+# that it fails in one case of its own ("carriage-returns") instead of in every random one.
+CR_STRING = "crlf\r\nand a lone cr\r."
 SPECIAL_TIMES = [
     dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),  # whole seconds: botocore sends no fraction
     dt.datetime(2030, 12, 31, 23, 59, 59, 999000, tzinfo=dt.timezone.utc),
     dt.datetime(2021, 6, 7, 8, 9, 10, 123456, tzinfo=dt.timezone.utc),  # sub-millisecond digits
     dt.datetime(2000, 2, 29, 0, 0, 0, 1000, tzinfo=dt.timezone.utc),
     dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc),
+    dt.datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=dt.timezone.utc),  # before the epoch
 ]
 SPECIAL_FLOATS = [0.0, 1.5, -2.75, 0.1, 1e-07, 1e20, 123456.789, 3.0]
 SPECIAL_BLOBS = [b"", b"\x00\x01\xfe\xffblob", b"hello world", bytes(range(256))]
@@ -279,57 +312,79 @@ class Generator:
     """Fills a shape with values of its types.
 
     mode "full": every member, lists of two; "required": only required members, lists of their
-    minimum length (at least one); "empty-lists": every member, every list empty where the model
-    allows it; "random": each optional member with probability 0.6, values drawn from the special
-    pools above, with `random.Random(seed)`.
+    minimum length (at least one); "empty-lists": every member, lists of structures with one element
+    and every other list empty where the model allows it (so empty lists nested in structures are
+    exercised too); "random": each optional member below the top level with probability 0.6, list
+    lengths 0 to 3, values drawn from the special pools above, with `random.Random(seed)`;
+    "special-strings": like "full", with the strings cycling through SPECIAL_STRINGS; "long-lists":
+    like "full", the outermost lists with 11 elements (so `.10` and `.11` must sort
+    after `.2`), inner lists with one; "carriage-returns": like "full" with every free-form string
+    CR_STRING.
     """
 
     def __init__(self, mode, seed=None):
         self.mode = mode
         self.rng = random.Random(seed) if mode == "random" else None
         self.counter = 0
+        self.list_nesting = 0
 
     def _next(self):
         self.counter += 1
         return self.counter
 
-    def structure(self, shape, depth):
+    def structure(self, shape, depth, nonempty=False):
         out = {}
         required = set(shape.required_members)
         for name, member in shape.members.items():
             if name not in required:
                 if self.mode == "required":
                     continue
-                if self.mode == "random" and self.rng.random() > 0.6:
+                if self.mode == "random" and depth > 0 and self.rng.random() > 0.6:
                     continue
                 if depth >= DEPTH_LIMIT and member.type_name in ("structure", "list"):
                     continue
-            out[name] = self.value(member, name, depth + 1)
+            out[name] = self.value(member, name, depth + 1, name in required)
+        if nonempty and not drop_empty(out):
+            # A required structure with nothing in it is not on the wire at all (the MissingParameter
+            # case): give it one member, a scalar if it has one.
+            scalars = [n for n, m in shape.members.items() if m.type_name not in ("structure", "list")]
+            name = (scalars or list(shape.members))[0]
+            out[name] = self.value(shape.members[name], name, depth + 1, True)
         return out
 
-    def list_length(self, shape):
+    def list_length(self, shape, required):
         lo, hi = _bounds(shape)
         lo = lo or 0
-        if self.mode == "full":
+        if self.mode in ("full", "special-strings", "carriage-returns"):
             n = 2
+        elif self.mode == "long-lists":
+            n = 11 if self.list_nesting == 0 else 1
         elif self.mode == "required":
             n = max(lo, 1)
         elif self.mode == "empty-lists":
-            n = 0
+            n = 1 if shape.member.type_name == "structure" else 0
         else:
             n = self.rng.choice([0, 1, 1, 2, 3])
+        if required:
+            # An empty required list is not on the wire at all: that is the MissingParameter case.
+            n = max(n, 1)
         n = max(n, lo)
         if hi is not None:
             n = min(n, hi)
         return n
 
-    def value(self, shape, name, depth):
+    def value(self, shape, name, depth, required=False):
         t = shape.type_name
         n = self._next()
         if t == "structure":
-            return self.structure(shape, depth)
+            return self.structure(shape, depth, nonempty=required)
         if t == "list":
-            return [self.value(shape.member, name, depth) for _ in range(self.list_length(shape))]
+            n = self.list_length(shape, required)
+            self.list_nesting += 1
+            try:
+                return [self.value(shape.member, name, depth, required) for _ in range(n)]
+            finally:
+                self.list_nesting -= 1
         if t == "string":
             return self.string(shape, name, n)
         if t in ("integer", "long"):
@@ -356,6 +411,10 @@ class Generator:
         lo, hi = _bounds(shape)
         if self.rng:
             s = self.rng.choice(SPECIAL_STRINGS)
+        elif self.mode == "special-strings":
+            s = SPECIAL_STRINGS[n % len(SPECIAL_STRINGS)]
+        elif self.mode == "carriage-returns":
+            s = CR_STRING
         else:
             s = f"{name}-{n}"
         if lo is not None and len(s) < lo:
@@ -386,14 +445,22 @@ RANDOM_SEEDS = 5
 
 
 def generated_cases(shape):
-    """[(case name, dict)] for a shape (or [("empty", {})] when the operation has none)."""
+    """[(case name, dict)] for a shape (or [("none", {})] when the operation has none)."""
     if shape is None:
         return [("none", {})]
     cases = [
         ("full", Generator("full").structure(shape, 0)),
         ("required-only", Generator("required").structure(shape, 0)),
         ("empty-lists", Generator("empty-lists").structure(shape, 0)),
+        ("special-strings", Generator("special-strings").structure(shape, 0)),
+        ("long-lists", Generator("long-lists").structure(shape, 0)),
+        ("carriage-returns", Generator("carriage-returns").structure(shape, 0)),
     ]
+    top_lists = [name for name, member in shape.members.items() if member.type_name == "list"]
+    if top_lists:
+        empty_top = Generator("full").structure(shape, 0)
+        empty_top.update({name: [] for name in top_lists if name not in shape.required_members})
+        cases.append(("empty-top-level-lists", empty_top))
     for i in range(RANDOM_SEEDS):
         cases.append((f"seed-{i}", Generator("random", seed=f"{shape.name}:{i}").structure(shape, 0)))
     return cases
@@ -421,7 +488,7 @@ def example_cases(op, key):
 
 def request_cases():
     params = []
-    for op in OPERATIONS:
+    for op in KNOWN_OPERATIONS:
         shape = operation_model(op).input_shape
         for name, value in example_cases(op, "input") + generated_cases(shape):
             params.append(pytest.param(op, value, id=f"{op}:{name}"))
@@ -430,7 +497,7 @@ def request_cases():
 
 def response_cases():
     params = []
-    for op in OPERATIONS:
+    for op in KNOWN_OPERATIONS:
         shape = operation_model(op).output_shape
         for name, value in example_cases(op, "output") + generated_cases(shape):
             params.append(pytest.param(op, value, id=f"{op}:{name}"))
@@ -484,7 +551,7 @@ BAD_VALUES = {
 
 def error_cases():
     params = []
-    for op in OPERATIONS:
+    for op in KNOWN_OPERATIONS:
         shape = operation_model(op).input_shape
         if shape is None:
             continue
@@ -530,7 +597,8 @@ def test_request_decodes_like_botocore_sent_it(wirecheck, op, params):
     assert "error" not in answer, f"decode failed: {answer['error']}\npairs: {pairs}"
     assert answer.get("action") == op
     got = canon(answer.get("params"), shape, "decoded")
-    assert got == expected_request(params, shape), f"pairs: {pairs}"
+    want = expected_request(params, shape)
+    assert got == want, f"{first_difference(got, want)}\npairs: {pairs}"
 
 
 @pytest.mark.parametrize("op,pairs,code,wire", error_cases())
@@ -570,7 +638,8 @@ def test_response_parses_back_in_botocore(wirecheck, op, output):
     )
     metadata = parsed.pop("ResponseMetadata")
     assert metadata.get("RequestId") == first.text
-    assert canon(parsed, shape, "parsed") == expected_response(output, shape), f"xml: {xml}"
+    got, want = canon(parsed, shape, "parsed"), expected_response(output, shape)
+    assert got == want, f"{first_difference(got, want)}\nxml: {xml[:3000]}"
     if shape is not None:
         for name, member in shape.members.items():
             if member.type_name == "list" and not output.get(name):

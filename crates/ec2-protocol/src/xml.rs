@@ -7,9 +7,13 @@ pub struct XmlWriter {
     buf: String,
 }
 
+/// Escapes text for element content. A carriage return is written as `&#xD;` (a raw one would be
+/// read back as a line feed); control characters XML 1.0 cannot carry at all become U+FFFD.
 pub fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
+            '\r' => out.push_str("&#xD;"),
+            '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' => out.push('\u{fffd}'),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -126,5 +130,8 @@ mod tests {
         write_list(&mut w, "set", "item", &["a<b".to_string(), "c&d".to_string()]);
         write_list::<String>(&mut w, "empty", "item", &[]);
         assert_eq!(w.finish(), "<set><item>a&lt;b</item><item>c&amp;d</item></set><empty/>");
+        let mut s = String::new();
+        escape_into(&mut s, "a\r\nb\u{1}\t");
+        assert_eq!(s, "a&#xD;\nb\u{fffd}\t");
     }
 }
