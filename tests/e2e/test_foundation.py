@@ -207,3 +207,38 @@ def test_data_dir_is_refused_clearly_until_the_durable_engine_exists(binary, tmp
     p = subprocess.run([binary, "serve", "--port", "0", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=10)
     assert p.returncode != 0
     assert "--ephemeral" in p.stderr
+
+
+def test_same_seed_and_requests_give_the_same_bytes(make_server):
+    """With a virtual clock, the same seed and the same request sequence give byte-identical
+    responses (IDs, request IDs, addresses, timestamps); another seed gives other IDs."""
+
+    def transcript(server):
+        bodies = []
+
+        def call(body, advance=None):
+            if advance:
+                server.control("POST", f"clock/advance?seconds={advance}")
+            status, _, text = server.raw(body=body.encode())
+            assert status == 200, text
+            bodies.append(text)
+            return text
+
+        run = call(
+            "Action=RunInstances&Version=2016-11-15&ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro"
+            "&MinCount=2&MaxCount=2&ClientToken=same-token"
+        )
+        first = re.search(r"<instanceId>(i-[0-9a-f]+)</instanceId>", run).group(1)
+        call("Action=DescribeInstances&Version=2016-11-15", advance=10)
+        call(f"Action=StopInstances&Version=2016-11-15&InstanceId.1={first}")
+        call("Action=DescribeInstances&Version=2016-11-15", advance=20)
+        call("Action=DescribeInstanceStatus&Version=2016-11-15&IncludeAllInstances=true")
+        return bodies
+
+    args = ("--ephemeral", "--clock", "virtual")
+    a = transcript(make_server(*args, "--seed", "7"))
+    b = transcript(make_server(*args, "--seed", "7"))
+    c = transcript(make_server(*args, "--seed", "8"))
+    assert a == b
+    assert a[0] != c[0]
+    assert "<name>stopped</name>" in a[3]

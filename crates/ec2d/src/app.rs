@@ -79,15 +79,13 @@ impl App {
         let mut pairs = Node::parse_form(query);
         pairs.extend(Node::parse_form(form));
         let node = Node::from_pairs(pairs);
-        let result = self.run(&node, authorization);
-        match result {
+        match self.run(&node, authorization, &request_id) {
             Ok(body) => Reply { status: 200, body, request_id },
             Err(e) => Reply { status: e.status, body: e.to_xml(&request_id), request_id },
         }
-        .with_request_id_in_body()
     }
 
-    fn run(&self, node: &Node, authorization: Option<&str>) -> Result<String, Ec2Error> {
+    fn run(&self, node: &Node, authorization: Option<&str>, request_id: &str) -> Result<String, Ec2Error> {
         let action = match node.get("Action") {
             Some(a) if !a.is_empty() => a,
             _ => return Err(Ec2Error::new("MissingAction", "The request must contain the parameter Action")),
@@ -99,17 +97,7 @@ impl App {
         };
         let scope = caller_scope(authorization, node);
         let response = service::call(self, &scope, &request)?;
-        Ok(encode_response(&response, "\u{0}"))
-    }
-}
-
-impl Reply {
-    /// Success bodies are rendered before the request ID is known to them; fill it in.
-    fn with_request_id_in_body(mut self) -> Self {
-        if self.body.contains('\u{0}') {
-            self.body = self.body.replacen('\u{0}', &self.request_id, 1);
-        }
-        self
+        Ok(encode_response(&response, request_id))
     }
 }
 
