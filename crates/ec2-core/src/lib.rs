@@ -5,6 +5,7 @@
 //! from [`ids`] with a counter the caller supplies. `ec2-protocol` is deliberately not a dependency:
 //! the conversion between DTOs and domain records lives in the server (`ec2d/src/service/`).
 
+pub mod bundle_tasks;
 pub mod catalog;
 pub mod filters;
 pub mod ids;
@@ -13,6 +14,7 @@ pub mod network;
 pub mod regions;
 pub mod scope;
 pub mod tags;
+pub mod text;
 
 pub use ec2_time::UnixMillis;
 pub use scope::Scope;

@@ -10,3 +10,10 @@ impl Record for Instance {
         &self.id
     }
 }
+
+impl Record for ec2_core::bundle_tasks::BundleTask {
+    const KIND: &'static str = "bundle_task";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

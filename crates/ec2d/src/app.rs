@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use ec2_core::bundle_tasks::BundleDurations;
 use ec2_core::ids::IdGen;
 use ec2_core::instances::Durations;
 use ec2_core::Scope;
@@ -18,6 +19,7 @@ pub struct App {
     pub clock: Clock,
     pub ids: IdGen,
     pub durations: Durations,
+    pub bundle_durations: BundleDurations,
     pub config: Config,
     /// Request IDs come from the seeded generator with a per-process counter: they need to be
     /// unique for logs, not across nodes, so they cost no store round trip.
@@ -57,9 +59,10 @@ impl App {
     pub fn new(config: Config, store: Store) -> Result<App, String> {
         let virtual_start = ec2_time::parse_iso8601(&config.clock_start)
             .ok_or_else(|| format!("--clock-start {:?} is not an ISO 8601 timestamp", config.clock_start))?;
-        let durations = config.durations()?;
+        let (durations, bundle_durations) = config.durations()?;
         Ok(App {
             durations,
+            bundle_durations,
             store,
             clock: Clock { mode: config.clock, virtual_start },
             ids: IdGen::new(config.seed),

@@ -46,7 +46,8 @@ pub struct Config {
     pub clock_start: String,
     /// Durations of state transitions for the realistic and virtual clocks, in seconds, as
     /// `name=seconds` pairs separated by commas (launch, start, stop, hibernate, force-stop,
-    /// terminate, status-checks, terminated-visible), e.g. `launch=2,stop=5`.
+    /// terminate, status-checks, terminated-visible, bundle-pending, bundle-shutdown, bundling,
+    /// bundle-storing, bundle-cancel), e.g. `launch=2,stop=5`.
     #[arg(long, env = "EC2D_TRANSITION_SECONDS", default_value = "")]
     pub transition_seconds: String,
     /// Seed of the ID generator: the same seed and the same requests give the same IDs.
@@ -73,11 +74,14 @@ impl Config {
     /// The transition durations for the chosen clock: all zero for `instant` (except how long
     /// terminated instances stay visible), AWS-like ones otherwise, with `--transition-seconds`
     /// applied on top.
-    pub fn durations(&self) -> Result<ec2_core::instances::Durations, String> {
+    pub fn durations(
+        &self,
+    ) -> Result<(ec2_core::instances::Durations, ec2_core::bundle_tasks::BundleDurations), String> {
+        use ec2_core::bundle_tasks::BundleDurations;
         use ec2_core::instances::Durations;
-        let mut d = match self.clock {
-            ClockMode::Instant => Durations::INSTANT,
-            ClockMode::Realistic | ClockMode::Virtual => Durations::REALISTIC,
+        let (mut d, mut b) = match self.clock {
+            ClockMode::Instant => (Durations::INSTANT, BundleDurations::INSTANT),
+            ClockMode::Realistic | ClockMode::Virtual => (Durations::REALISTIC, BundleDurations::REALISTIC),
         };
         for pair in self.transition_seconds.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, secs) =
@@ -88,9 +92,26 @@ impl Config {
                 .ok()
                 .filter(|s: &f64| s.is_finite() && *s >= 0.0)
                 .ok_or_else(|| format!("--transition-seconds: '{secs}' is not a number of seconds"))?;
-            d.set(name.trim(), (secs * 1000.0).round() as i64)
-                .map_err(|e| format!("--transition-seconds: {e} (known: {})", Durations::NAMES.join(", ")))?;
+            let millis = (secs * 1000.0).round() as i64;
+            let bundle_slot = match name.trim() {
+                "bundle-pending" => Some(&mut b.pending),
+                "bundle-shutdown" => Some(&mut b.waiting_for_shutdown),
+                "bundling" => Some(&mut b.bundling),
+                "bundle-storing" => Some(&mut b.storing),
+                "bundle-cancel" => Some(&mut b.cancelling),
+                _ => None,
+            };
+            match bundle_slot {
+                Some(slot) => *slot = millis,
+                None => d.set(name.trim(), millis).map_err(|e| {
+                    format!(
+                        "--transition-seconds: {e} (known: {}, {})",
+                        Durations::NAMES.join(", "),
+                        "bundle-pending, bundle-shutdown, bundling, bundle-storing, bundle-cancel"
+                    )
+                })?,
+            }
         }
-        Ok(d)
+        Ok((d, b))
     }
 }

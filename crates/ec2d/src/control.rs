@@ -7,6 +7,8 @@
 //! - `POST /_ec2d/instances/{id}/hold-stopping`: the instance's host gets stuck: a stop in
 //!   progress stops progressing, and later stops stay in `stopping`, until a `Force=true` stop or
 //!   `POST /_ec2d/instances/{id}/release-stopping`.
+//! - `POST /_ec2d/bundle-tasks/{id}/fail?code=C&message=M`: a bundle task in progress fails now
+//!   with that `BundleTaskError` (defaults: `Client.BundlingFailed`, a short message).
 
 use serde_json::{json, Value};
 
@@ -76,6 +78,27 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 Ok(Some(state)) => ok(json!({ "instanceId": id, "state": state.name(), "held": hold })),
                 Ok(None) => fail(404, format!("no instance {id}")),
                 Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
+            }
+        }
+        ("POST", p) if p.starts_with("bundle-tasks/") && p.ends_with("/fail") => {
+            let id = &p["bundle-tasks/".len()..p.len() - "/fail".len()];
+            let params: Vec<(String, String)> = ec2_protocol::Node::parse_form(query.as_bytes());
+            let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let code = param("code").unwrap_or_else(|| "Client.BundlingFailed".into());
+            let message = param("message").unwrap_or_else(|| "The bundle task failed.".into());
+            let result = app.store.transact(|tx| {
+                let now = app.clock.now(tx)?;
+                service::bundle_tasks::fail_task(tx, now, id, &code, &message)
+            });
+            match result {
+                Ok(Some(task)) => {
+                    ok(json!({ "bundleId": id, "state": task.state, "error": { "code": code, "message": message } }))
+                }
+                Ok(None) => fail(404, format!("no bundle task {id}")),
+                Err(e) => {
+                    let e = ec2_protocol::Ec2Error::from(e);
+                    fail(if e.status >= 500 { 500 } else { 409 }, e.message)
+                }
             }
         }
         (_, "health" | "reset" | "clock" | "clock/advance") => fail(405, format!("{method} is not allowed here")),

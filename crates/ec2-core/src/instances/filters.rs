@@ -190,22 +190,26 @@ pub fn current_boot_mode(mode: &str) -> &str {
 pub struct StatusView {
     pub instance: Instance,
     pub now: UnixMillis,
+    /// The guest is shut down while the instance stays `running` (for a bundle task).
+    pub unreachable: bool,
 }
 
 impl StatusView {
     /// `ok`, `initializing` or `not-applicable`.
     pub fn summary(&self) -> &'static str {
         match self.instance.state {
+            InstanceState::Running if self.unreachable => "impaired",
             InstanceState::Running if status_checks_passed(&self.instance, self.now) => "ok",
             InstanceState::Running => "initializing",
             _ => "not-applicable",
         }
     }
 
-    /// The reachability detail: `passed`, `initializing`, or none outside `running`.
+    /// The reachability detail: `passed`, `initializing`, `failed`, or none outside `running`.
     pub fn reachability(&self) -> Option<&'static str> {
         match self.summary() {
             "ok" => Some("passed"),
+            "impaired" => Some("failed"),
             "initializing" => Some("initializing"),
             _ => None,
         }

@@ -18,6 +18,30 @@ impl FromQuery for BlockDeviceMapping {
     }
 }
 
+impl FromQuery for BundleInstanceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = BundleInstanceRequest {
+            instance_id: member(node, path, "InstanceId")?,
+            storage: member(node, path, "Storage")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.storage, path, "Storage")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CancelBundleTaskRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CancelBundleTaskRequest {
+            bundle_id: member(node, path, "BundleId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.bundle_id, path, "BundleId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CapacityReservationSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CapacityReservationSpecification {
@@ -102,6 +126,17 @@ impl FromQuery for DescribeAvailabilityZonesRequest {
             zone_names: list(node, path, "ZoneName")?,
             zone_ids: list(node, path, "ZoneId")?,
             all_availability_zones: member(node, path, "AllAvailabilityZones")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeBundleTasksRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeBundleTasksRequest {
+            bundle_ids: list(node, path, "BundleId")?,
             dry_run: member(node, path, "DryRun")?,
             filters: list(node, path, "Filter")?,
         };
@@ -600,6 +635,19 @@ impl FromQuery for RunInstancesRequest {
     }
 }
 
+impl FromQuery for S3Storage {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = S3Storage {
+            aws_access_key_id: member(node, path, "AWSAccessKeyId")?,
+            bucket: member(node, path, "Bucket")?,
+            prefix: member(node, path, "Prefix")?,
+            upload_policy: member(node, path, "UploadPolicy")?,
+            upload_policy_signature: member(node, path, "UploadPolicySignature")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for SpotMarketOptions {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = SpotMarketOptions {
@@ -635,6 +683,15 @@ impl FromQuery for StopInstancesRequest {
             force: member(node, path, "Force")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for Storage {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = Storage {
+            s3: member(node, path, "S3")?,
+        };
         Ok(v)
     }
 }

@@ -111,6 +111,84 @@ impl BlockPublicAccessStates {
     }
 }
 
+impl ToXml for BundleInstanceResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl BundleInstanceResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.bundle_task { v.write_xml(w, "bundleInstanceTask"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.bundle_task { v.write_xml(w, "bundleInstanceTask"); }
+    }
+}
+
+impl ToXml for BundleTask {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl BundleTask {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.bundle_id { v.write_xml(w, "bundleId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+        if let Some(v) = &self.update_time { v.write_xml(w, "updateTime"); }
+        if let Some(v) = &self.storage { v.write_xml(w, "storage"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.bundle_task_error { v.write_xml(w, "error"); }
+    }
+}
+
+impl ToXml for BundleTaskError {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl BundleTaskError {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.message { v.write_xml(w, "message"); }
+    }
+}
+
+impl ToXml for CancelBundleTaskResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CancelBundleTaskResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.bundle_task { v.write_xml(w, "bundleInstanceTask"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.bundle_task { v.write_xml(w, "bundleInstanceTask"); }
+    }
+}
+
 impl ToXml for CapacityReservationSpecificationResponse {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -212,6 +290,26 @@ impl DescribeAvailabilityZonesResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "availabilityZoneInfo", "item", self.availability_zones.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeBundleTasksResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeBundleTasksResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.bundle_tasks { write_list(w, "bundleInstanceTasksSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "bundleInstanceTasksSet", "item", self.bundle_tasks.as_deref().unwrap_or_default());
     }
 }
 
@@ -1916,6 +2014,25 @@ impl Reservation {
     }
 }
 
+impl ToXml for S3Storage {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl S3Storage {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.aws_access_key_id { v.write_xml(w, "AWSAccessKeyId"); }
+        if let Some(v) = &self.bucket { v.write_xml(w, "bucket"); }
+        if let Some(v) = &self.prefix { v.write_xml(w, "prefix"); }
+        if let Some(v) = &self.upload_policy { v.write_xml(w, "uploadPolicy"); }
+        if let Some(v) = &self.upload_policy_signature { v.write_xml(w, "uploadPolicySignature"); }
+    }
+}
+
 impl ToXml for SecurityGroup {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1992,6 +2109,21 @@ impl StopInstancesResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "instancesSet", "item", self.stopping_instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for Storage {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Storage {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.s3 { v.write_xml(w, "S3"); }
     }
 }
 

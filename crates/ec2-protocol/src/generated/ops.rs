@@ -777,10 +777,13 @@ pub const ALL_OPERATIONS: [&str; 765] = [
 ];
 
 /// The operations ec2d implements (model/ec2/ops.txt), sorted.
-pub const IMPLEMENTED_OPERATIONS: [&str; 17] = [
+pub const IMPLEMENTED_OPERATIONS: [&str; 20] = [
+    "BundleInstance",
+    "CancelBundleTask",
     "CreateTags",
     "DeleteTags",
     "DescribeAvailabilityZones",
+    "DescribeBundleTasks",
     "DescribeImages",
     "DescribeInstanceStatus",
     "DescribeInstanceTypes",
@@ -804,9 +807,12 @@ pub fn is_operation(name: &str) -> bool {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
+    BundleInstance(BundleInstanceRequest),
+    CancelBundleTask(CancelBundleTaskRequest),
     CreateTags(CreateTagsRequest),
     DeleteTags(DeleteTagsRequest),
     DescribeAvailabilityZones(DescribeAvailabilityZonesRequest),
+    DescribeBundleTasks(DescribeBundleTasksRequest),
     DescribeImages(DescribeImagesRequest),
     DescribeInstanceStatus(DescribeInstanceStatusRequest),
     DescribeInstanceTypes(DescribeInstanceTypesRequest),
@@ -825,9 +831,12 @@ pub enum Request {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
+    BundleInstance(BundleInstanceResult),
+    CancelBundleTask(CancelBundleTaskResult),
     CreateTags,
     DeleteTags,
     DescribeAvailabilityZones(DescribeAvailabilityZonesResult),
+    DescribeBundleTasks(DescribeBundleTasksResult),
     DescribeImages(DescribeImagesResult),
     DescribeInstanceStatus(DescribeInstanceStatusResult),
     DescribeInstanceTypes(DescribeInstanceTypesResult),
@@ -848,9 +857,12 @@ impl Request {
     /// Decodes and validates an implemented operation's parameters; `None` when `action` is not implemented.
     pub fn decode(action: &str, node: &Node) -> Option<Result<Request, DecodeError>> {
         Some(match action {
+            "BundleInstance" => BundleInstanceRequest::from_query(node, "").map(Request::BundleInstance),
+            "CancelBundleTask" => CancelBundleTaskRequest::from_query(node, "").map(Request::CancelBundleTask),
             "CreateTags" => CreateTagsRequest::from_query(node, "").map(Request::CreateTags),
             "DeleteTags" => DeleteTagsRequest::from_query(node, "").map(Request::DeleteTags),
             "DescribeAvailabilityZones" => DescribeAvailabilityZonesRequest::from_query(node, "").map(Request::DescribeAvailabilityZones),
+            "DescribeBundleTasks" => DescribeBundleTasksRequest::from_query(node, "").map(Request::DescribeBundleTasks),
             "DescribeImages" => DescribeImagesRequest::from_query(node, "").map(Request::DescribeImages),
             "DescribeInstanceStatus" => DescribeInstanceStatusRequest::from_query(node, "").map(Request::DescribeInstanceStatus),
             "DescribeInstanceTypes" => DescribeInstanceTypesRequest::from_query(node, "").map(Request::DescribeInstanceTypes),
@@ -871,9 +883,12 @@ impl Request {
 
     pub fn action(&self) -> &'static str {
         match self {
+            Request::BundleInstance(_) => "BundleInstance",
+            Request::CancelBundleTask(_) => "CancelBundleTask",
             Request::CreateTags(_) => "CreateTags",
             Request::DeleteTags(_) => "DeleteTags",
             Request::DescribeAvailabilityZones(_) => "DescribeAvailabilityZones",
+            Request::DescribeBundleTasks(_) => "DescribeBundleTasks",
             Request::DescribeImages(_) => "DescribeImages",
             Request::DescribeInstanceStatus(_) => "DescribeInstanceStatus",
             Request::DescribeInstanceTypes(_) => "DescribeInstanceTypes",
@@ -894,9 +909,12 @@ impl Request {
     /// The request's `DryRun` flag (false when the operation has none).
     pub fn dry_run(&self) -> bool {
         match self {
+            Request::BundleInstance(v) => v.dry_run == Some(true),
+            Request::CancelBundleTask(v) => v.dry_run == Some(true),
             Request::CreateTags(v) => v.dry_run == Some(true),
             Request::DeleteTags(v) => v.dry_run == Some(true),
             Request::DescribeAvailabilityZones(v) => v.dry_run == Some(true),
+            Request::DescribeBundleTasks(v) => v.dry_run == Some(true),
             Request::DescribeImages(v) => v.dry_run == Some(true),
             Request::DescribeInstanceStatus(v) => v.dry_run == Some(true),
             Request::DescribeInstanceTypes(v) => v.dry_run == Some(true),
@@ -920,9 +938,12 @@ impl Request {
 impl Response {
     pub fn action(&self) -> &'static str {
         match self {
+            Response::BundleInstance(_) => "BundleInstance",
+            Response::CancelBundleTask(_) => "CancelBundleTask",
             Response::CreateTags => "CreateTags",
             Response::DeleteTags => "DeleteTags",
             Response::DescribeAvailabilityZones(_) => "DescribeAvailabilityZones",
+            Response::DescribeBundleTasks(_) => "DescribeBundleTasks",
             Response::DescribeImages(_) => "DescribeImages",
             Response::DescribeInstanceStatus(_) => "DescribeInstanceStatus",
             Response::DescribeInstanceTypes(_) => "DescribeInstanceTypes",
@@ -944,9 +965,12 @@ impl Response {
     /// shape answer `<return>true</return>`, as EC2 does.
     pub fn write_members(&self, w: &mut XmlWriter) {
         match self {
+            Response::BundleInstance(v) => v.write_output_members(w),
+            Response::CancelBundleTask(v) => v.write_output_members(w),
             Response::CreateTags => w.text("return", "true"),
             Response::DeleteTags => w.text("return", "true"),
             Response::DescribeAvailabilityZones(v) => v.write_output_members(w),
+            Response::DescribeBundleTasks(v) => v.write_output_members(w),
             Response::DescribeImages(v) => v.write_output_members(w),
             Response::DescribeInstanceStatus(v) => v.write_output_members(w),
             Response::DescribeInstanceTypes(v) => v.write_output_members(w),

@@ -51,6 +51,47 @@ pub struct BlockPublicAccessStates {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct BundleInstanceRequest {
+    pub instance_id: Option<String>,
+    pub storage: Option<Storage>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BundleInstanceResult {
+    pub bundle_task: Option<BundleTask>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BundleTask {
+    pub instance_id: Option<String>,
+    pub bundle_id: Option<String>,
+    pub state: Option<String>,
+    pub start_time: Option<UnixMillis>,
+    pub update_time: Option<UnixMillis>,
+    pub storage: Option<Storage>,
+    pub progress: Option<String>,
+    pub bundle_task_error: Option<BundleTaskError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BundleTaskError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelBundleTaskRequest {
+    pub bundle_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelBundleTaskResult {
+    pub bundle_task: Option<BundleTask>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapacityReservationSpecification {
     pub capacity_reservation_preference: Option<String>,
     pub capacity_reservation_target: Option<CapacityReservationTarget>,
@@ -142,6 +183,18 @@ pub struct DescribeAvailabilityZonesRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeAvailabilityZonesResult {
     pub availability_zones: Option<Vec<AvailabilityZone>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeBundleTasksRequest {
+    pub bundle_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeBundleTasksResult {
+    pub bundle_tasks: Option<Vec<BundleTask>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1223,6 +1276,15 @@ pub struct RunInstancesRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct S3Storage {
+    pub aws_access_key_id: Option<String>,
+    pub bucket: Option<String>,
+    pub prefix: Option<String>,
+    pub upload_policy: Option<String>,
+    pub upload_policy_signature: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SecurityGroup {
     pub group_id: Option<String>,
     pub ip_permissions_egress: Option<Vec<IpPermission>>,
@@ -1274,6 +1336,11 @@ pub struct StopInstancesRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StopInstancesResult {
     pub stopping_instances: Option<Vec<InstanceStateChange>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Storage {
+    pub s3: Option<S3Storage>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

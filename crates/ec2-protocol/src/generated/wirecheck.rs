@@ -19,6 +19,25 @@ impl ToJson for BlockDeviceMapping {
     }
 }
 
+impl ToJson for BundleInstanceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.storage { m.insert("Storage".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CancelBundleTaskRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.bundle_id { m.insert("BundleId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CapacityReservationSpecification {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -92,6 +111,16 @@ impl ToJson for DescribeAvailabilityZonesRequest {
         if let Some(v) = &self.zone_names { m.insert("ZoneNames".into(), v.to_json()); }
         if let Some(v) = &self.zone_ids { m.insert("ZoneIds".into(), v.to_json()); }
         if let Some(v) = &self.all_availability_zones { m.insert("AllAvailabilityZones".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeBundleTasksRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.bundle_ids { m.insert("BundleIds".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         Value::Object(m)
@@ -545,6 +574,18 @@ impl ToJson for RunInstancesRequest {
     }
 }
 
+impl ToJson for S3Storage {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.aws_access_key_id { m.insert("AWSAccessKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.bucket { m.insert("Bucket".into(), v.to_json()); }
+        if let Some(v) = &self.prefix { m.insert("Prefix".into(), v.to_json()); }
+        if let Some(v) = &self.upload_policy { m.insert("UploadPolicy".into(), v.to_json()); }
+        if let Some(v) = &self.upload_policy_signature { m.insert("UploadPolicySignature".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for SpotMarketOptions {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -575,6 +616,14 @@ impl ToJson for StopInstancesRequest {
         if let Some(v) = &self.skip_os_shutdown { m.insert("SkipOsShutdown".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.force { m.insert("Force".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for Storage {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.s3 { m.insert("S3".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -678,6 +727,50 @@ impl FromJson for BlockPublicAccessStates {
     }
 }
 
+impl FromJson for BundleInstanceResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("BundleInstanceResult: expected an object")?;
+        Ok(BundleInstanceResult {
+            bundle_task: field(o, "BundleTask")?,
+        })
+    }
+}
+
+impl FromJson for BundleTask {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("BundleTask: expected an object")?;
+        Ok(BundleTask {
+            instance_id: field(o, "InstanceId")?,
+            bundle_id: field(o, "BundleId")?,
+            state: field(o, "State")?,
+            start_time: field(o, "StartTime")?,
+            update_time: field(o, "UpdateTime")?,
+            storage: field(o, "Storage")?,
+            progress: field(o, "Progress")?,
+            bundle_task_error: field(o, "BundleTaskError")?,
+        })
+    }
+}
+
+impl FromJson for BundleTaskError {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("BundleTaskError: expected an object")?;
+        Ok(BundleTaskError {
+            code: field(o, "Code")?,
+            message: field(o, "Message")?,
+        })
+    }
+}
+
+impl FromJson for CancelBundleTaskResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CancelBundleTaskResult: expected an object")?;
+        Ok(CancelBundleTaskResult {
+            bundle_task: field(o, "BundleTask")?,
+        })
+    }
+}
+
 impl FromJson for CapacityReservationSpecificationResponse {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CapacityReservationSpecificationResponse: expected an object")?;
@@ -737,6 +830,15 @@ impl FromJson for DescribeAvailabilityZonesResult {
         let o = v.as_object().ok_or("DescribeAvailabilityZonesResult: expected an object")?;
         Ok(DescribeAvailabilityZonesResult {
             availability_zones: field(o, "AvailabilityZones")?,
+        })
+    }
+}
+
+impl FromJson for DescribeBundleTasksResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeBundleTasksResult: expected an object")?;
+        Ok(DescribeBundleTasksResult {
+            bundle_tasks: field(o, "BundleTasks")?,
         })
     }
 }
@@ -1864,6 +1966,19 @@ impl FromJson for Reservation {
     }
 }
 
+impl FromJson for S3Storage {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("S3Storage: expected an object")?;
+        Ok(S3Storage {
+            aws_access_key_id: field(o, "AWSAccessKeyId")?,
+            bucket: field(o, "Bucket")?,
+            prefix: field(o, "Prefix")?,
+            upload_policy: field(o, "UploadPolicy")?,
+            upload_policy_signature: field(o, "UploadPolicySignature")?,
+        })
+    }
+}
+
 impl FromJson for SecurityGroup {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("SecurityGroup: expected an object")?;
@@ -1905,6 +2020,15 @@ impl FromJson for StopInstancesResult {
         let o = v.as_object().ok_or("StopInstancesResult: expected an object")?;
         Ok(StopInstancesResult {
             stopping_instances: field(o, "StoppingInstances")?,
+        })
+    }
+}
+
+impl FromJson for Storage {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Storage: expected an object")?;
+        Ok(Storage {
+            s3: field(o, "S3")?,
         })
     }
 }
@@ -2122,9 +2246,12 @@ impl FromJson for VpcIpv6CidrBlockAssociation {
 impl Request {
     pub fn to_json(&self) -> Value {
         match self {
+            Request::BundleInstance(v) => v.to_json(),
+            Request::CancelBundleTask(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
+            Request::DescribeBundleTasks(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
@@ -2147,9 +2274,12 @@ impl Response {
     /// Builds the response of `action` from botocore's output dict (as JSON).
     pub fn from_json(action: &str, v: &Value) -> Result<Response, String> {
         Ok(match action {
+            "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
+            "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
             "DeleteTags" => Response::DeleteTags,
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
+            "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),

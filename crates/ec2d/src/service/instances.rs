@@ -745,9 +745,14 @@ pub fn describe_instance_status(
     let mut instances = if ids.is_empty() { load_all(ctx, tx)? } else { load_many(ctx, tx, &ids)? };
     instances.retain(|i| all || i.state == InstanceState::Running);
     instances.sort_by(|a, b| a.id.cmp(&b.id));
+    let tasks = super::bundle_tasks::scope_tasks(ctx, tx)?;
     let views: Vec<StatusView> = instances
         .into_iter()
-        .map(|instance| StatusView { instance, now: ctx.now })
+        .map(|instance| StatusView {
+            unreachable: super::bundle_tasks::shut_down_for_bundling(&tasks, &instance, ctx.now),
+            instance,
+            now: ctx.now,
+        })
         .filter(|v| STATUS_FILTERS.matches(v, &filters))
         .collect();
     let (page, next) =
@@ -900,7 +905,14 @@ pub fn set_held_in_stopping(
     let (account, region) = scope_key.split_once('/').unwrap_or((scope_key.as_str(), ""));
     let scope = ec2_core::Scope::new(account, region);
     let now = app.clock.now(tx)?;
-    let ctx = Ctx { scope: &scope, now, ids: app.ids, clock: app.clock.mode, durations: &app.durations };
+    let ctx = Ctx {
+        scope: &scope,
+        now,
+        ids: app.ids,
+        clock: app.clock.mode,
+        durations: &app.durations,
+        bundle_durations: &app.bundle_durations,
+    };
     let Some(mut inst) = load_many(&ctx, tx, &[id.to_string()]).ok().and_then(|mut v| v.pop()) else {
         return Ok(None);
     };

@@ -2,6 +2,7 @@
 //! open transaction and the decoded DTO, calls the domain core, and returns the response DTO.
 //! Every request runs in exactly one store transaction, opened here.
 
+use ec2_core::bundle_tasks::BundleDurations;
 use ec2_core::filters::{self, FilterError, FilterTable};
 use ec2_core::ids::IdGen;
 use ec2_core::instances::Durations;
@@ -12,6 +13,7 @@ use ec2_store::{StoreError, Txn};
 use crate::app::App;
 use crate::config::ClockMode;
 
+pub mod bundle_tasks;
 pub mod catalog;
 pub mod common;
 pub mod errors;
@@ -27,6 +29,7 @@ pub struct Ctx<'a> {
     pub ids: IdGen,
     pub clock: ClockMode,
     pub durations: &'a Durations,
+    pub bundle_durations: &'a BundleDurations,
 }
 
 /// A handler's failure: an EC2 error for the client, or a store failure (500).
@@ -90,7 +93,14 @@ pub fn call(app: &App, scope: &Scope, request: &Request) -> std::result::Result<
     app.store
         .transact(|tx: &mut Txn<'_>| {
             let now = app.clock.now(tx)?;
-            let ctx = Ctx { scope, now, ids: app.ids, clock: app.clock.mode, durations: &app.durations };
+            let ctx = Ctx {
+                scope,
+                now,
+                ids: app.ids,
+                clock: app.clock.mode,
+                durations: &app.durations,
+                bundle_durations: &app.bundle_durations,
+            };
             dispatch(&ctx, tx, request)
         })
         .map_err(Ec2Error::from)
@@ -100,8 +110,11 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
     use Request as Q;
     use Response as A;
     Ok(match request {
+        Q::BundleInstance(r) => A::BundleInstance(bundle_tasks::bundle_instance(ctx, tx, r)?),
+        Q::CancelBundleTask(r) => A::CancelBundleTask(bundle_tasks::cancel_bundle_task(ctx, tx, r)?),
         Q::CreateTags(r) => tags::create_tags(ctx, tx, r).map(|()| A::CreateTags)?,
         Q::DeleteTags(r) => tags::delete_tags(ctx, tx, r).map(|()| A::DeleteTags)?,
+        Q::DescribeBundleTasks(r) => A::DescribeBundleTasks(bundle_tasks::describe_bundle_tasks(ctx, tx, r)?),
         Q::DescribeAvailabilityZones(r) => A::DescribeAvailabilityZones(regions::describe_availability_zones(ctx, r)?),
         Q::DescribeImages(r) => A::DescribeImages(catalog::describe_images(ctx, r)?),
         Q::DescribeInstanceStatus(r) => A::DescribeInstanceStatus(instances::describe_instance_status(ctx, tx, r)?),
