@@ -17,3 +17,10 @@ impl Record for ec2_core::bundle_tasks::BundleTask {
         &self.id
     }
 }
+
+impl Record for ec2_core::spot::SpotRequest {
+    const KIND: &'static str = "spot_request";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ec2_core::bundle_tasks::BundleDurations;
 use ec2_core::ids::IdGen;
 use ec2_core::instances::Durations;
+use ec2_core::spot::SpotDurations;
 use ec2_core::Scope;
 use ec2_protocol::{encode_response, is_operation, Ec2Error, Node, Request};
 use ec2_store::Store;
@@ -20,6 +21,7 @@ pub struct App {
     pub ids: IdGen,
     pub durations: Durations,
     pub bundle_durations: BundleDurations,
+    pub spot_durations: SpotDurations,
     pub config: Config,
     /// Request IDs come from the seeded generator with a per-process counter: they need to be
     /// unique for logs, not across nodes, so they cost no store round trip.
@@ -59,10 +61,11 @@ impl App {
     pub fn new(config: Config, store: Store) -> Result<App, String> {
         let virtual_start = ec2_time::parse_iso8601(&config.clock_start)
             .ok_or_else(|| format!("--clock-start {:?} is not an ISO 8601 timestamp", config.clock_start))?;
-        let (durations, bundle_durations) = config.durations()?;
+        let (durations, bundle_durations, spot_durations) = config.durations()?;
         Ok(App {
             durations,
             bundle_durations,
+            spot_durations,
             store,
             clock: Clock { mode: config.clock, virtual_start },
             ids: IdGen::new(config.seed),

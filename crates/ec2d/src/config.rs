@@ -47,7 +47,8 @@ pub struct Config {
     /// Durations of state transitions for the realistic and virtual clocks, in seconds, as
     /// `name=seconds` pairs separated by commas (launch, start, stop, hibernate, force-stop,
     /// terminate, status-checks, terminated-visible, bundle-pending, bundle-shutdown, bundling,
-    /// bundle-storing, bundle-cancel), e.g. `launch=2,stop=5`.
+    /// bundle-storing, bundle-cancel, spot-evaluation, spot-fulfillment, spot-notice, spot-restart,
+    /// spot-service-terminate, spot-capacity-retry), e.g. `launch=2,stop=5`.
     #[arg(long, env = "EC2D_TRANSITION_SECONDS", default_value = "")]
     pub transition_seconds: String,
     /// Seed of the ID generator: the same seed and the same requests give the same IDs.
@@ -76,12 +77,18 @@ impl Config {
     /// applied on top.
     pub fn durations(
         &self,
-    ) -> Result<(ec2_core::instances::Durations, ec2_core::bundle_tasks::BundleDurations), String> {
+    ) -> Result<
+        (ec2_core::instances::Durations, ec2_core::bundle_tasks::BundleDurations, ec2_core::spot::SpotDurations),
+        String,
+    > {
         use ec2_core::bundle_tasks::BundleDurations;
         use ec2_core::instances::Durations;
-        let (mut d, mut b) = match self.clock {
-            ClockMode::Instant => (Durations::INSTANT, BundleDurations::INSTANT),
-            ClockMode::Realistic | ClockMode::Virtual => (Durations::REALISTIC, BundleDurations::REALISTIC),
+        use ec2_core::spot::SpotDurations;
+        let (mut d, mut b, mut sp) = match self.clock {
+            ClockMode::Instant => (Durations::INSTANT, BundleDurations::INSTANT, SpotDurations::INSTANT),
+            ClockMode::Realistic | ClockMode::Virtual => {
+                (Durations::REALISTIC, BundleDurations::REALISTIC, SpotDurations::REALISTIC)
+            }
         };
         for pair in self.transition_seconds.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, secs) =
@@ -99,6 +106,12 @@ impl Config {
                 "bundling" => Some(&mut b.bundling),
                 "bundle-storing" => Some(&mut b.storing),
                 "bundle-cancel" => Some(&mut b.cancelling),
+                "spot-evaluation" => Some(&mut sp.evaluation),
+                "spot-fulfillment" => Some(&mut sp.fulfillment),
+                "spot-notice" => Some(&mut sp.notice),
+                "spot-restart" => Some(&mut sp.restart),
+                "spot-service-terminate" => Some(&mut sp.service_terminate),
+                "spot-capacity-retry" => Some(&mut sp.capacity_retry),
                 _ => None,
             };
             match bundle_slot {
@@ -107,11 +120,12 @@ impl Config {
                     format!(
                         "--transition-seconds: {e} (known: {}, {})",
                         Durations::NAMES.join(", "),
-                        "bundle-pending, bundle-shutdown, bundling, bundle-storing, bundle-cancel"
+                        "bundle-pending, bundle-shutdown, bundling, bundle-storing, bundle-cancel, spot-evaluation, \
+                         spot-fulfillment, spot-notice, spot-restart, spot-service-terminate, spot-capacity-retry"
                     )
                 })?,
             }
         }
-        Ok((d, b))
+        Ok((d, b, sp))
     }
 }

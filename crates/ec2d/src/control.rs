@@ -7,6 +7,11 @@
 //! - `POST /_ec2d/instances/{id}/hold-stopping`: the instance's host gets stuck: a stop in
 //!   progress stops progressing, and later stops stay in `stopping`, until a `Force=true` stop or
 //!   `POST /_ec2d/instances/{id}/release-stopping`.
+//! - `POST /_ec2d/spot/interrupt?instance-id=i-...` or `?availability-zone=Z&instance-type=T`:
+//!   interrupts one Spot Instance, or every one in the pool (`cause=capacity` by default, or
+//!   `price`): the request shows the two-minute notice, then the interruption behaviour happens.
+//! - `POST /_ec2d/spot/capacity?availability-zone=Z&instance-type=T&count=N`: at most N Spot
+//!   Instances run in the pool (`count=unlimited` lifts the limit).
 //! - `POST /_ec2d/bundle-tasks/{id}/fail?code=C&message=M`: a bundle task in progress fails now
 //!   with that `BundleTaskError` (defaults: `Client.BundlingFailed`, a short message).
 
@@ -77,6 +82,54 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
             match result {
                 Ok(Some(state)) => ok(json!({ "instanceId": id, "state": state.name(), "held": hold })),
                 Ok(None) => fail(404, format!("no instance {id}")),
+                Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
+            }
+        }
+        ("POST", "spot/interrupt") => {
+            let params: Vec<(String, String)> = ec2_protocol::Node::parse_form(query.as_bytes());
+            let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let cause = match param("cause").as_deref() {
+                None | Some("capacity") => ec2_core::spot::Cause::Capacity,
+                Some("price") => ec2_core::spot::Cause::Price,
+                Some(other) => return fail(400, format!("cause must be capacity or price, not {other}")),
+            };
+            let instance = param("instance-id");
+            let pool = param("availability-zone").zip(param("instance-type"));
+            if instance.is_none() && pool.is_none() {
+                return fail(400, "give instance-id, or availability-zone and instance-type");
+            }
+            let result = app.store.transact(|tx| {
+                service::spot::interrupt(
+                    app,
+                    tx,
+                    instance.as_deref(),
+                    pool.as_ref().map(|(z, t)| (z.as_str(), t.as_str())),
+                    cause,
+                )
+            });
+            match result {
+                Ok(ids) if ids.is_empty() => fail(404, "no running Spot Instance matches"),
+                Ok(ids) => ok(json!({ "interrupted": ids })),
+                Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
+            }
+        }
+        ("POST", "spot/capacity") => {
+            let params: Vec<(String, String)> = ec2_protocol::Node::parse_form(query.as_bytes());
+            let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let (Some(zone), Some(itype), Some(count)) =
+                (param("availability-zone"), param("instance-type"), param("count"))
+            else {
+                return fail(400, "give availability-zone, instance-type and count (a number, or unlimited)");
+            };
+            let limit = match count.as_str() {
+                "unlimited" => None,
+                n => match n.parse::<u64>() {
+                    Ok(n) => Some(n),
+                    Err(_) => return fail(400, format!("count must be a number or unlimited, not {n}")),
+                },
+            };
+            match app.store.transact(|tx| service::spot::set_capacity(tx, &zone, &itype, limit)) {
+                Ok(()) => ok(json!({ "availabilityZone": zone, "instanceType": itype, "limit": limit })),
                 Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
             }
         }

@@ -240,6 +240,43 @@ pub fn terminate(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Result<
     }
 }
 
+/// EC2 terminates the instance on its own (a Spot interruption or clean-up), whatever protection
+/// it has. Nothing happens to an instance already shutting down or terminated.
+pub fn service_terminate(inst: &mut Instance, now: UnixMillis, d: &Durations, reason: StateReason) {
+    use InstanceState as S;
+    if matches!(inst.state, S::ShuttingDown | S::Terminated) {
+        return;
+    }
+    inst.state = S::ShuttingDown;
+    inst.state_transition_reason = service_initiated(now);
+    inst.state_reason = Some(reason);
+    inst.status_ok_at = None;
+    inst.stuck_stopping = false;
+    schedule(inst, now.plus_millis(d.terminate), Transition::BecomeTerminated);
+}
+
+/// EC2 stops (or hibernates) a running instance on its own (a Spot interruption).
+pub fn service_stop(inst: &mut Instance, now: UnixMillis, d: &Durations, hibernate: bool) {
+    use InstanceState as S;
+    if !matches!(inst.state, S::Pending | S::Running) {
+        return;
+    }
+    inst.state = S::Stopping;
+    inst.state_transition_reason = service_initiated(now);
+    inst.state_reason = Some(if hibernate {
+        StateReason::new("Server.SpotInstanceHibernate", "Server.SpotInstanceHibernate: Spot instance hibernation")
+    } else {
+        StateReason::new("Server.SpotInstanceShutdown", "Server.SpotInstanceShutdown: Spot instance shutdown")
+    });
+    inst.status_ok_at = None;
+    schedule(inst, now.plus_millis(if hibernate { d.hibernate } else { d.stop }), Transition::BecomeStopped);
+}
+
+/// `Service initiated (2024-08-09 07:00:48 GMT)`: the reason EC2 gives for its own actions.
+pub fn service_initiated(now: UnixMillis) -> String {
+    user_initiated(now).replacen("User", "Service", 1)
+}
+
 /// A reboot changes no state. Terminated instances are ignored, as EC2 documents; the other
 /// non-running states are refused (spec 4.2, inferred).
 pub fn reboot(inst: &Instance) -> Result<(), LifecycleError> {
@@ -375,6 +412,7 @@ pub(crate) mod tests {
             pending: None,
             status_ok_at: None,
             terminated_at: None,
+            spot_request_id: None,
         }
     }
 

@@ -178,6 +178,9 @@ pub struct Instance {
     /// When the status checks of the current run pass (`initializing` until then).
     pub status_ok_at: Option<UnixMillis>,
     pub terminated_at: Option<UnixMillis>,
+    /// The Spot request that launched the instance (its lifecycle is then `spot`).
+    #[serde(default)]
+    pub spot_request_id: Option<String>,
 }
 
 impl Instance {

@@ -42,6 +42,17 @@ impl FromQuery for CancelBundleTaskRequest {
     }
 }
 
+impl FromQuery for CancelSpotInstanceRequestsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CancelSpotInstanceRequestsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            spot_instance_request_ids: list(node, path, "SpotInstanceRequestId")?,
+        };
+        required_list(&v.spot_instance_request_ids, path, "SpotInstanceRequestId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CapacityReservationSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CapacityReservationSpecification {
@@ -225,6 +236,37 @@ impl FromQuery for DescribeSecurityGroupsRequest {
             max_results: member(node, path, "MaxResults")?,
             dry_run: member(node, path, "DryRun")?,
             filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeSpotInstanceRequestsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSpotInstanceRequestsRequest {
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+            spot_instance_request_ids: list(node, path, "SpotInstanceRequestId")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeSpotPriceHistoryRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSpotPriceHistoryRequest {
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            dry_run: member(node, path, "DryRun")?,
+            start_time: member(node, path, "StartTime")?,
+            end_time: member(node, path, "EndTime")?,
+            instance_types: list(node, path, "InstanceType")?,
+            product_descriptions: list(node, path, "ProductDescription")?,
+            filters: list(node, path, "Filter")?,
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
         };
         Ok(v)
     }
@@ -571,6 +613,51 @@ impl FromQuery for RebootInstancesRequest {
     }
 }
 
+impl FromQuery for RequestSpotInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RequestSpotInstancesRequest {
+            launch_specification: member(node, path, "LaunchSpecification")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
+            dry_run: member(node, path, "DryRun")?,
+            spot_price: member(node, path, "SpotPrice")?,
+            client_token: member(node, path, "ClientToken")?,
+            instance_count: member(node, path, "InstanceCount")?,
+            r#type: member(node, path, "Type")?,
+            valid_from: member(node, path, "ValidFrom")?,
+            valid_until: member(node, path, "ValidUntil")?,
+            launch_group: member(node, path, "LaunchGroup")?,
+            availability_zone_group: member(node, path, "AvailabilityZoneGroup")?,
+            block_duration_minutes: member(node, path, "BlockDurationMinutes")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for RequestSpotLaunchSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RequestSpotLaunchSpecification {
+            security_group_ids: list(node, path, "SecurityGroupId")?,
+            security_groups: list(node, path, "SecurityGroup")?,
+            addressing_type: member(node, path, "AddressingType")?,
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+            ebs_optimized: member(node, path, "EbsOptimized")?,
+            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
+            image_id: member(node, path, "ImageId")?,
+            instance_type: member(node, path, "InstanceType")?,
+            kernel_id: member(node, path, "KernelId")?,
+            key_name: member(node, path, "KeyName")?,
+            monitoring: member(node, path, "Monitoring")?,
+            network_interfaces: list(node, path, "NetworkInterface")?,
+            placement: member(node, path, "Placement")?,
+            ramdisk_id: member(node, path, "RamdiskId")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            user_data: member(node, path, "UserData")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for RunInstancesMonitoringEnabled {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = RunInstancesMonitoringEnabled {
@@ -656,6 +743,18 @@ impl FromQuery for SpotMarketOptions {
             block_duration_minutes: member(node, path, "BlockDurationMinutes")?,
             valid_until: member(node, path, "ValidUntil")?,
             instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for SpotPlacement {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SpotPlacement {
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            group_name: member(node, path, "GroupName")?,
+            tenancy: member(node, path, "Tenancy")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
         };
         Ok(v)
     }

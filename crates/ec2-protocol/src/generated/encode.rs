@@ -189,6 +189,42 @@ impl CancelBundleTaskResult {
     }
 }
 
+impl ToXml for CancelSpotInstanceRequestsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CancelSpotInstanceRequestsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.cancelled_spot_instance_requests { write_list(w, "spotInstanceRequestSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "spotInstanceRequestSet", "item", self.cancelled_spot_instance_requests.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for CancelledSpotInstanceRequest {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CancelledSpotInstanceRequest {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.spot_instance_request_id { v.write_xml(w, "spotInstanceRequestId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+    }
+}
+
 impl ToXml for CapacityReservationSpecificationResponse {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -218,6 +254,23 @@ impl CapacityReservationTargetResponse {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.capacity_reservation_id { v.write_xml(w, "capacityReservationId"); }
         if let Some(v) = &self.capacity_reservation_resource_group_arn { v.write_xml(w, "capacityReservationResourceGroupArn"); }
+    }
+}
+
+impl ToXml for ConnectionTrackingSpecificationRequest {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ConnectionTrackingSpecificationRequest {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.tcp_established_timeout { v.write_xml(w, "TcpEstablishedTimeout"); }
+        if let Some(v) = &self.udp_stream_timeout { v.write_xml(w, "UdpStreamTimeout"); }
+        if let Some(v) = &self.udp_timeout { v.write_xml(w, "UdpTimeout"); }
     }
 }
 
@@ -440,6 +493,50 @@ impl DescribeSecurityGroupsResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
         write_list(w, "securityGroupInfo", "item", self.security_groups.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeSpotInstanceRequestsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSpotInstanceRequestsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.spot_instance_requests { write_list(w, "spotInstanceRequestSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "spotInstanceRequestSet", "item", self.spot_instance_requests.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
+impl ToXml for DescribeSpotPriceHistoryResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSpotPriceHistoryResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.spot_price_history { write_list(w, "spotPriceHistorySet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "spotPriceHistorySet", "item", self.spot_price_history.as_deref().unwrap_or_default());
     }
 }
 
@@ -722,6 +819,37 @@ impl ElasticInferenceAcceleratorAssociation {
     }
 }
 
+impl ToXml for EnaSrdSpecificationRequest {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EnaSrdSpecificationRequest {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ena_srd_enabled { v.write_xml(w, "EnaSrdEnabled"); }
+        if let Some(v) = &self.ena_srd_udp_specification { v.write_xml(w, "EnaSrdUdpSpecification"); }
+    }
+}
+
+impl ToXml for EnaSrdUdpSpecificationRequest {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EnaSrdUdpSpecificationRequest {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ena_srd_udp_enabled { v.write_xml(w, "EnaSrdUdpEnabled"); }
+    }
+}
+
 impl ToXml for EnclaveOptions {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -882,6 +1010,22 @@ impl IamInstanceProfile {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.arn { v.write_xml(w, "arn"); }
         if let Some(v) = &self.id { v.write_xml(w, "id"); }
+    }
+}
+
+impl ToXml for IamInstanceProfileSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl IamInstanceProfileSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.arn { v.write_xml(w, "arn"); }
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
     }
 }
 
@@ -1264,6 +1408,43 @@ impl InstanceNetworkInterfaceAttachment {
     }
 }
 
+impl ToXml for InstanceNetworkInterfaceSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceNetworkInterfaceSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.associate_public_ip_address { v.write_xml(w, "associatePublicIpAddress"); }
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.device_index { v.write_xml(w, "deviceIndex"); }
+        if let Some(v) = &self.groups { write_list(w, "SecurityGroupId", "SecurityGroupId", v); }
+        if let Some(v) = &self.ipv6_address_count { v.write_xml(w, "ipv6AddressCount"); }
+        if let Some(v) = &self.ipv6_addresses { write_list(w, "ipv6AddressesSet", "item", v); }
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+        if let Some(v) = &self.private_ip_addresses { write_list(w, "privateIpAddressesSet", "item", v); }
+        if let Some(v) = &self.secondary_private_ip_address_count { v.write_xml(w, "secondaryPrivateIpAddressCount"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.associate_carrier_ip_address { v.write_xml(w, "AssociateCarrierIpAddress"); }
+        if let Some(v) = &self.interface_type { v.write_xml(w, "InterfaceType"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "NetworkCardIndex"); }
+        if let Some(v) = &self.ipv4_prefixes { write_list(w, "Ipv4Prefix", "item", v); }
+        if let Some(v) = &self.ipv4_prefix_count { v.write_xml(w, "Ipv4PrefixCount"); }
+        if let Some(v) = &self.ipv6_prefixes { write_list(w, "Ipv6Prefix", "item", v); }
+        if let Some(v) = &self.ipv6_prefix_count { v.write_xml(w, "Ipv6PrefixCount"); }
+        if let Some(v) = &self.primary_ipv6 { v.write_xml(w, "PrimaryIpv6"); }
+        if let Some(v) = &self.ena_srd_specification { v.write_xml(w, "EnaSrdSpecification"); }
+        if let Some(v) = &self.connection_tracking_specification { v.write_xml(w, "ConnectionTrackingSpecification"); }
+        if let Some(v) = &self.ena_queue_count { v.write_xml(w, "EnaQueueCount"); }
+    }
+}
+
 impl ToXml for InstanceNetworkPerformanceOptions {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1567,6 +1748,36 @@ impl IpRange {
     }
 }
 
+impl ToXml for Ipv4PrefixSpecificationRequest {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Ipv4PrefixSpecificationRequest {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv4_prefix { v.write_xml(w, "Ipv4Prefix"); }
+    }
+}
+
+impl ToXml for Ipv6PrefixSpecificationRequest {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Ipv6PrefixSpecificationRequest {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_prefix { v.write_xml(w, "Ipv6Prefix"); }
+    }
+}
+
 impl ToXml for Ipv6Range {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1580,6 +1791,35 @@ impl Ipv6Range {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.description { v.write_xml(w, "description"); }
         if let Some(v) = &self.cidr_ipv6 { v.write_xml(w, "cidrIpv6"); }
+    }
+}
+
+impl ToXml for LaunchSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.user_data { v.write_xml(w, "userData"); }
+        if let Some(v) = &self.addressing_type { v.write_xml(w, "addressingType"); }
+        if let Some(v) = &self.block_device_mappings { write_list(w, "blockDeviceMapping", "item", v); }
+        if let Some(v) = &self.ebs_optimized { v.write_xml(w, "ebsOptimized"); }
+        if let Some(v) = &self.iam_instance_profile { v.write_xml(w, "iamInstanceProfile"); }
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernelId"); }
+        if let Some(v) = &self.key_name { v.write_xml(w, "keyName"); }
+        if let Some(v) = &self.network_interfaces { write_list(w, "networkInterfaceSet", "item", v); }
+        if let Some(v) = &self.placement { v.write_xml(w, "placement"); }
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdiskId"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.security_groups { write_list(w, "groupSet", "item", v); }
+        if let Some(v) = &self.monitoring { v.write_xml(w, "monitoring"); }
     }
 }
 
@@ -1919,6 +2159,22 @@ impl PrivateDnsNameOptionsResponse {
     }
 }
 
+impl ToXml for PrivateIpAddressSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PrivateIpAddressSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.primary { v.write_xml(w, "primary"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+    }
+}
+
 impl ToXml for ProcessorInfo {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1986,6 +2242,26 @@ impl RegionGeography {
     }
 }
 
+impl ToXml for RequestSpotInstancesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RequestSpotInstancesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.spot_instance_requests { write_list(w, "spotInstanceRequestSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "spotInstanceRequestSet", "item", self.spot_instance_requests.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for Reservation {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2011,6 +2287,21 @@ impl Reservation {
         if let Some(v) = &self.requester_id { v.write_xml(w, "requesterId"); }
         write_list(w, "groupSet", "item", self.groups.as_deref().unwrap_or_default());
         write_list(w, "instancesSet", "item", self.instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for RunInstancesMonitoringEnabled {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RunInstancesMonitoringEnabled {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.enabled { v.write_xml(w, "enabled"); }
     }
 }
 
@@ -2053,6 +2344,111 @@ impl SecurityGroup {
         if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
         if let Some(v) = &self.description { v.write_xml(w, "groupDescription"); }
         if let Some(v) = &self.ip_permissions { write_list(w, "ipPermissions", "item", v); }
+    }
+}
+
+impl ToXml for SpotInstanceRequest {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotInstanceRequest {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.actual_block_hourly_price { v.write_xml(w, "actualBlockHourlyPrice"); }
+        if let Some(v) = &self.availability_zone_group { v.write_xml(w, "availabilityZoneGroup"); }
+        if let Some(v) = &self.block_duration_minutes { v.write_xml(w, "blockDurationMinutes"); }
+        if let Some(v) = &self.create_time { v.write_xml(w, "createTime"); }
+        if let Some(v) = &self.fault { v.write_xml(w, "fault"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.launch_group { v.write_xml(w, "launchGroup"); }
+        if let Some(v) = &self.launch_specification { v.write_xml(w, "launchSpecification"); }
+        if let Some(v) = &self.launched_availability_zone { v.write_xml(w, "launchedAvailabilityZone"); }
+        if let Some(v) = &self.launched_availability_zone_id { v.write_xml(w, "launchedAvailabilityZoneId"); }
+        if let Some(v) = &self.product_description { v.write_xml(w, "productDescription"); }
+        if let Some(v) = &self.spot_instance_request_id { v.write_xml(w, "spotInstanceRequestId"); }
+        if let Some(v) = &self.spot_price { v.write_xml(w, "spotPrice"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.r#type { v.write_xml(w, "type"); }
+        if let Some(v) = &self.valid_from { v.write_xml(w, "validFrom"); }
+        if let Some(v) = &self.valid_until { v.write_xml(w, "validUntil"); }
+        if let Some(v) = &self.instance_interruption_behavior { v.write_xml(w, "instanceInterruptionBehavior"); }
+    }
+}
+
+impl ToXml for SpotInstanceStateFault {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotInstanceStateFault {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.message { v.write_xml(w, "message"); }
+    }
+}
+
+impl ToXml for SpotInstanceStatus {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotInstanceStatus {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.message { v.write_xml(w, "message"); }
+        if let Some(v) = &self.update_time { v.write_xml(w, "updateTime"); }
+    }
+}
+
+impl ToXml for SpotPlacement {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotPlacement {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
+        if let Some(v) = &self.tenancy { v.write_xml(w, "tenancy"); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+    }
+}
+
+impl ToXml for SpotPrice {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotPrice {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.product_description { v.write_xml(w, "productDescription"); }
+        if let Some(v) = &self.spot_price { v.write_xml(w, "spotPrice"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
     }
 }
 

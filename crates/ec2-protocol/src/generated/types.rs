@@ -92,6 +92,23 @@ pub struct CancelBundleTaskResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelSpotInstanceRequestsRequest {
+    pub dry_run: Option<bool>,
+    pub spot_instance_request_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelSpotInstanceRequestsResult {
+    pub cancelled_spot_instance_requests: Option<Vec<CancelledSpotInstanceRequest>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelledSpotInstanceRequest {
+    pub spot_instance_request_id: Option<String>,
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapacityReservationSpecification {
     pub capacity_reservation_preference: Option<String>,
     pub capacity_reservation_target: Option<CapacityReservationTarget>,
@@ -292,6 +309,41 @@ pub struct DescribeSecurityGroupsRequest {
 pub struct DescribeSecurityGroupsResult {
     pub next_token: Option<String>,
     pub security_groups: Option<Vec<SecurityGroup>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSpotInstanceRequestsRequest {
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub dry_run: Option<bool>,
+    pub spot_instance_request_ids: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSpotInstanceRequestsResult {
+    pub spot_instance_requests: Option<Vec<SpotInstanceRequest>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSpotPriceHistoryRequest {
+    pub availability_zone_id: Option<String>,
+    pub dry_run: Option<bool>,
+    pub start_time: Option<UnixMillis>,
+    pub end_time: Option<UnixMillis>,
+    pub instance_types: Option<Vec<String>>,
+    pub product_descriptions: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+    pub availability_zone: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSpotPriceHistoryResult {
+    pub next_token: Option<String>,
+    pub spot_price_history: Option<Vec<SpotPrice>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1005,6 +1057,25 @@ pub struct Ipv6Range {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchSpecification {
+    pub user_data: Option<String>,
+    pub addressing_type: Option<String>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+    pub ebs_optimized: Option<bool>,
+    pub iam_instance_profile: Option<IamInstanceProfileSpecification>,
+    pub image_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub kernel_id: Option<String>,
+    pub key_name: Option<String>,
+    pub network_interfaces: Option<Vec<InstanceNetworkInterfaceSpecification>>,
+    pub placement: Option<SpotPlacement>,
+    pub ramdisk_id: Option<String>,
+    pub subnet_id: Option<String>,
+    pub security_groups: Option<Vec<GroupIdentifier>>,
+    pub monitoring: Option<RunInstancesMonitoringEnabled>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LaunchTemplateSpecification {
     pub launch_template_id: Option<String>,
     pub launch_template_name: Option<String>,
@@ -1214,6 +1285,48 @@ pub struct RegionGeography {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestSpotInstancesRequest {
+    pub launch_specification: Option<RequestSpotLaunchSpecification>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub instance_interruption_behavior: Option<String>,
+    pub dry_run: Option<bool>,
+    pub spot_price: Option<String>,
+    pub client_token: Option<String>,
+    pub instance_count: Option<i64>,
+    pub r#type: Option<String>,
+    pub valid_from: Option<UnixMillis>,
+    pub valid_until: Option<UnixMillis>,
+    pub launch_group: Option<String>,
+    pub availability_zone_group: Option<String>,
+    pub block_duration_minutes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestSpotInstancesResult {
+    pub spot_instance_requests: Option<Vec<SpotInstanceRequest>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestSpotLaunchSpecification {
+    pub security_group_ids: Option<Vec<String>>,
+    pub security_groups: Option<Vec<String>>,
+    pub addressing_type: Option<String>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+    pub ebs_optimized: Option<bool>,
+    pub iam_instance_profile: Option<IamInstanceProfileSpecification>,
+    pub image_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub kernel_id: Option<String>,
+    pub key_name: Option<String>,
+    pub monitoring: Option<RunInstancesMonitoringEnabled>,
+    pub network_interfaces: Option<Vec<InstanceNetworkInterfaceSpecification>>,
+    pub placement: Option<SpotPlacement>,
+    pub ramdisk_id: Option<String>,
+    pub subnet_id: Option<String>,
+    pub user_data: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Reservation {
     pub reservation_id: Option<String>,
     pub owner_id: Option<String>,
@@ -1298,12 +1411,67 @@ pub struct SecurityGroup {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotInstanceRequest {
+    pub actual_block_hourly_price: Option<String>,
+    pub availability_zone_group: Option<String>,
+    pub block_duration_minutes: Option<i64>,
+    pub create_time: Option<UnixMillis>,
+    pub fault: Option<SpotInstanceStateFault>,
+    pub instance_id: Option<String>,
+    pub launch_group: Option<String>,
+    pub launch_specification: Option<LaunchSpecification>,
+    pub launched_availability_zone: Option<String>,
+    pub launched_availability_zone_id: Option<String>,
+    pub product_description: Option<String>,
+    pub spot_instance_request_id: Option<String>,
+    pub spot_price: Option<String>,
+    pub state: Option<String>,
+    pub status: Option<SpotInstanceStatus>,
+    pub tags: Option<Vec<Tag>>,
+    pub r#type: Option<String>,
+    pub valid_from: Option<UnixMillis>,
+    pub valid_until: Option<UnixMillis>,
+    pub instance_interruption_behavior: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotInstanceStateFault {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotInstanceStatus {
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub update_time: Option<UnixMillis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpotMarketOptions {
     pub max_price: Option<String>,
     pub spot_instance_type: Option<String>,
     pub block_duration_minutes: Option<i64>,
     pub valid_until: Option<UnixMillis>,
     pub instance_interruption_behavior: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotPlacement {
+    pub availability_zone: Option<String>,
+    pub group_name: Option<String>,
+    pub tenancy: Option<String>,
+    pub availability_zone_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotPrice {
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub product_description: Option<String>,
+    pub spot_price: Option<String>,
+    pub timestamp: Option<UnixMillis>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -38,6 +38,15 @@ impl ToJson for CancelBundleTaskRequest {
     }
 }
 
+impl ToJson for CancelSpotInstanceRequestsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.spot_instance_request_ids { m.insert("SpotInstanceRequestIds".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CapacityReservationSpecification {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -203,6 +212,35 @@ impl ToJson for DescribeSecurityGroupsRequest {
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeSpotInstanceRequestsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.spot_instance_request_ids { m.insert("SpotInstanceRequestIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeSpotPriceHistoryRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.start_time { m.insert("StartTime".into(), v.to_json()); }
+        if let Some(v) = &self.end_time { m.insert("EndTime".into(), v.to_json()); }
+        if let Some(v) = &self.instance_types { m.insert("InstanceTypes".into(), v.to_json()); }
+        if let Some(v) = &self.product_descriptions { m.insert("ProductDescriptions".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -515,6 +553,49 @@ impl ToJson for RebootInstancesRequest {
     }
 }
 
+impl ToJson for RequestSpotInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.launch_specification { m.insert("LaunchSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.instance_interruption_behavior { m.insert("InstanceInterruptionBehavior".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.spot_price { m.insert("SpotPrice".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.instance_count { m.insert("InstanceCount".into(), v.to_json()); }
+        if let Some(v) = &self.r#type { m.insert("Type".into(), v.to_json()); }
+        if let Some(v) = &self.valid_from { m.insert("ValidFrom".into(), v.to_json()); }
+        if let Some(v) = &self.valid_until { m.insert("ValidUntil".into(), v.to_json()); }
+        if let Some(v) = &self.launch_group { m.insert("LaunchGroup".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_group { m.insert("AvailabilityZoneGroup".into(), v.to_json()); }
+        if let Some(v) = &self.block_duration_minutes { m.insert("BlockDurationMinutes".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for RequestSpotLaunchSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.security_group_ids { m.insert("SecurityGroupIds".into(), v.to_json()); }
+        if let Some(v) = &self.security_groups { m.insert("SecurityGroups".into(), v.to_json()); }
+        if let Some(v) = &self.addressing_type { m.insert("AddressingType".into(), v.to_json()); }
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_optimized { m.insert("EbsOptimized".into(), v.to_json()); }
+        if let Some(v) = &self.iam_instance_profile { m.insert("IamInstanceProfile".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_type { m.insert("InstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.kernel_id { m.insert("KernelId".into(), v.to_json()); }
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.monitoring { m.insert("Monitoring".into(), v.to_json()); }
+        if let Some(v) = &self.network_interfaces { m.insert("NetworkInterfaces".into(), v.to_json()); }
+        if let Some(v) = &self.placement { m.insert("Placement".into(), v.to_json()); }
+        if let Some(v) = &self.ramdisk_id { m.insert("RamdiskId".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for RunInstancesMonitoringEnabled {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -594,6 +675,17 @@ impl ToJson for SpotMarketOptions {
         if let Some(v) = &self.block_duration_minutes { m.insert("BlockDurationMinutes".into(), v.to_json()); }
         if let Some(v) = &self.valid_until { m.insert("ValidUntil".into(), v.to_json()); }
         if let Some(v) = &self.instance_interruption_behavior { m.insert("InstanceInterruptionBehavior".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SpotPlacement {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.tenancy { m.insert("Tenancy".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -771,6 +863,25 @@ impl FromJson for CancelBundleTaskResult {
     }
 }
 
+impl FromJson for CancelSpotInstanceRequestsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CancelSpotInstanceRequestsResult: expected an object")?;
+        Ok(CancelSpotInstanceRequestsResult {
+            cancelled_spot_instance_requests: field(o, "CancelledSpotInstanceRequests")?,
+        })
+    }
+}
+
+impl FromJson for CancelledSpotInstanceRequest {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CancelledSpotInstanceRequest: expected an object")?;
+        Ok(CancelledSpotInstanceRequest {
+            spot_instance_request_id: field(o, "SpotInstanceRequestId")?,
+            state: field(o, "State")?,
+        })
+    }
+}
+
 impl FromJson for CapacityReservationSpecificationResponse {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CapacityReservationSpecificationResponse: expected an object")?;
@@ -787,6 +898,17 @@ impl FromJson for CapacityReservationTargetResponse {
         Ok(CapacityReservationTargetResponse {
             capacity_reservation_id: field(o, "CapacityReservationId")?,
             capacity_reservation_resource_group_arn: field(o, "CapacityReservationResourceGroupArn")?,
+        })
+    }
+}
+
+impl FromJson for ConnectionTrackingSpecificationRequest {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ConnectionTrackingSpecificationRequest: expected an object")?;
+        Ok(ConnectionTrackingSpecificationRequest {
+            tcp_established_timeout: field(o, "TcpEstablishedTimeout")?,
+            udp_stream_timeout: field(o, "UdpStreamTimeout")?,
+            udp_timeout: field(o, "UdpTimeout")?,
         })
     }
 }
@@ -898,6 +1020,26 @@ impl FromJson for DescribeSecurityGroupsResult {
         Ok(DescribeSecurityGroupsResult {
             next_token: field(o, "NextToken")?,
             security_groups: field(o, "SecurityGroups")?,
+        })
+    }
+}
+
+impl FromJson for DescribeSpotInstanceRequestsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSpotInstanceRequestsResult: expected an object")?;
+        Ok(DescribeSpotInstanceRequestsResult {
+            spot_instance_requests: field(o, "SpotInstanceRequests")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
+impl FromJson for DescribeSpotPriceHistoryResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSpotPriceHistoryResult: expected an object")?;
+        Ok(DescribeSpotPriceHistoryResult {
+            next_token: field(o, "NextToken")?,
+            spot_price_history: field(o, "SpotPriceHistory")?,
         })
     }
 }
@@ -1079,6 +1221,25 @@ impl FromJson for ElasticInferenceAcceleratorAssociation {
     }
 }
 
+impl FromJson for EnaSrdSpecificationRequest {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EnaSrdSpecificationRequest: expected an object")?;
+        Ok(EnaSrdSpecificationRequest {
+            ena_srd_enabled: field(o, "EnaSrdEnabled")?,
+            ena_srd_udp_specification: field(o, "EnaSrdUdpSpecification")?,
+        })
+    }
+}
+
+impl FromJson for EnaSrdUdpSpecificationRequest {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EnaSrdUdpSpecificationRequest: expected an object")?;
+        Ok(EnaSrdUdpSpecificationRequest {
+            ena_srd_udp_enabled: field(o, "EnaSrdUdpEnabled")?,
+        })
+    }
+}
+
 impl FromJson for EnclaveOptions {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("EnclaveOptions: expected an object")?;
@@ -1178,6 +1339,16 @@ impl FromJson for IamInstanceProfile {
         Ok(IamInstanceProfile {
             arn: field(o, "Arn")?,
             id: field(o, "Id")?,
+        })
+    }
+}
+
+impl FromJson for IamInstanceProfileSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("IamInstanceProfileSpecification: expected an object")?;
+        Ok(IamInstanceProfileSpecification {
+            arn: field(o, "Arn")?,
+            name: field(o, "Name")?,
         })
     }
 }
@@ -1465,6 +1636,37 @@ impl FromJson for InstanceNetworkInterfaceAttachment {
     }
 }
 
+impl FromJson for InstanceNetworkInterfaceSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceNetworkInterfaceSpecification: expected an object")?;
+        Ok(InstanceNetworkInterfaceSpecification {
+            associate_public_ip_address: field(o, "AssociatePublicIpAddress")?,
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            description: field(o, "Description")?,
+            device_index: field(o, "DeviceIndex")?,
+            groups: field(o, "Groups")?,
+            ipv6_address_count: field(o, "Ipv6AddressCount")?,
+            ipv6_addresses: field(o, "Ipv6Addresses")?,
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
+            private_ip_addresses: field(o, "PrivateIpAddresses")?,
+            secondary_private_ip_address_count: field(o, "SecondaryPrivateIpAddressCount")?,
+            subnet_id: field(o, "SubnetId")?,
+            associate_carrier_ip_address: field(o, "AssociateCarrierIpAddress")?,
+            interface_type: field(o, "InterfaceType")?,
+            network_card_index: field(o, "NetworkCardIndex")?,
+            ipv4_prefixes: field(o, "Ipv4Prefixes")?,
+            ipv4_prefix_count: field(o, "Ipv4PrefixCount")?,
+            ipv6_prefixes: field(o, "Ipv6Prefixes")?,
+            ipv6_prefix_count: field(o, "Ipv6PrefixCount")?,
+            primary_ipv6: field(o, "PrimaryIpv6")?,
+            ena_srd_specification: field(o, "EnaSrdSpecification")?,
+            connection_tracking_specification: field(o, "ConnectionTrackingSpecification")?,
+            ena_queue_count: field(o, "EnaQueueCount")?,
+        })
+    }
+}
+
 impl FromJson for InstanceNetworkPerformanceOptions {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("InstanceNetworkPerformanceOptions: expected an object")?;
@@ -1678,12 +1880,53 @@ impl FromJson for IpRange {
     }
 }
 
+impl FromJson for Ipv4PrefixSpecificationRequest {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Ipv4PrefixSpecificationRequest: expected an object")?;
+        Ok(Ipv4PrefixSpecificationRequest {
+            ipv4_prefix: field(o, "Ipv4Prefix")?,
+        })
+    }
+}
+
+impl FromJson for Ipv6PrefixSpecificationRequest {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Ipv6PrefixSpecificationRequest: expected an object")?;
+        Ok(Ipv6PrefixSpecificationRequest {
+            ipv6_prefix: field(o, "Ipv6Prefix")?,
+        })
+    }
+}
+
 impl FromJson for Ipv6Range {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Ipv6Range: expected an object")?;
         Ok(Ipv6Range {
             description: field(o, "Description")?,
             cidr_ipv6: field(o, "CidrIpv6")?,
+        })
+    }
+}
+
+impl FromJson for LaunchSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchSpecification: expected an object")?;
+        Ok(LaunchSpecification {
+            user_data: field(o, "UserData")?,
+            addressing_type: field(o, "AddressingType")?,
+            block_device_mappings: field(o, "BlockDeviceMappings")?,
+            ebs_optimized: field(o, "EbsOptimized")?,
+            iam_instance_profile: field(o, "IamInstanceProfile")?,
+            image_id: field(o, "ImageId")?,
+            instance_type: field(o, "InstanceType")?,
+            kernel_id: field(o, "KernelId")?,
+            key_name: field(o, "KeyName")?,
+            network_interfaces: field(o, "NetworkInterfaces")?,
+            placement: field(o, "Placement")?,
+            ramdisk_id: field(o, "RamdiskId")?,
+            subnet_id: field(o, "SubnetId")?,
+            security_groups: field(o, "SecurityGroups")?,
+            monitoring: field(o, "Monitoring")?,
         })
     }
 }
@@ -1910,6 +2153,16 @@ impl FromJson for PrivateDnsNameOptionsResponse {
     }
 }
 
+impl FromJson for PrivateIpAddressSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PrivateIpAddressSpecification: expected an object")?;
+        Ok(PrivateIpAddressSpecification {
+            primary: field(o, "Primary")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
+        })
+    }
+}
+
 impl FromJson for ProcessorInfo {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ProcessorInfo: expected an object")?;
@@ -1953,6 +2206,15 @@ impl FromJson for RegionGeography {
     }
 }
 
+impl FromJson for RequestSpotInstancesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RequestSpotInstancesResult: expected an object")?;
+        Ok(RequestSpotInstancesResult {
+            spot_instance_requests: field(o, "SpotInstanceRequests")?,
+        })
+    }
+}
+
 impl FromJson for Reservation {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Reservation: expected an object")?;
@@ -1962,6 +2224,15 @@ impl FromJson for Reservation {
             requester_id: field(o, "RequesterId")?,
             groups: field(o, "Groups")?,
             instances: field(o, "Instances")?,
+        })
+    }
+}
+
+impl FromJson for RunInstancesMonitoringEnabled {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RunInstancesMonitoringEnabled: expected an object")?;
+        Ok(RunInstancesMonitoringEnabled {
+            enabled: field(o, "Enabled")?,
         })
     }
 }
@@ -1992,6 +2263,81 @@ impl FromJson for SecurityGroup {
             group_name: field(o, "GroupName")?,
             description: field(o, "Description")?,
             ip_permissions: field(o, "IpPermissions")?,
+        })
+    }
+}
+
+impl FromJson for SpotInstanceRequest {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotInstanceRequest: expected an object")?;
+        Ok(SpotInstanceRequest {
+            actual_block_hourly_price: field(o, "ActualBlockHourlyPrice")?,
+            availability_zone_group: field(o, "AvailabilityZoneGroup")?,
+            block_duration_minutes: field(o, "BlockDurationMinutes")?,
+            create_time: field(o, "CreateTime")?,
+            fault: field(o, "Fault")?,
+            instance_id: field(o, "InstanceId")?,
+            launch_group: field(o, "LaunchGroup")?,
+            launch_specification: field(o, "LaunchSpecification")?,
+            launched_availability_zone: field(o, "LaunchedAvailabilityZone")?,
+            launched_availability_zone_id: field(o, "LaunchedAvailabilityZoneId")?,
+            product_description: field(o, "ProductDescription")?,
+            spot_instance_request_id: field(o, "SpotInstanceRequestId")?,
+            spot_price: field(o, "SpotPrice")?,
+            state: field(o, "State")?,
+            status: field(o, "Status")?,
+            tags: field(o, "Tags")?,
+            r#type: field(o, "Type")?,
+            valid_from: field(o, "ValidFrom")?,
+            valid_until: field(o, "ValidUntil")?,
+            instance_interruption_behavior: field(o, "InstanceInterruptionBehavior")?,
+        })
+    }
+}
+
+impl FromJson for SpotInstanceStateFault {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotInstanceStateFault: expected an object")?;
+        Ok(SpotInstanceStateFault {
+            code: field(o, "Code")?,
+            message: field(o, "Message")?,
+        })
+    }
+}
+
+impl FromJson for SpotInstanceStatus {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotInstanceStatus: expected an object")?;
+        Ok(SpotInstanceStatus {
+            code: field(o, "Code")?,
+            message: field(o, "Message")?,
+            update_time: field(o, "UpdateTime")?,
+        })
+    }
+}
+
+impl FromJson for SpotPlacement {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotPlacement: expected an object")?;
+        Ok(SpotPlacement {
+            availability_zone: field(o, "AvailabilityZone")?,
+            group_name: field(o, "GroupName")?,
+            tenancy: field(o, "Tenancy")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+        })
+    }
+}
+
+impl FromJson for SpotPrice {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotPrice: expected an object")?;
+        Ok(SpotPrice {
+            availability_zone: field(o, "AvailabilityZone")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            instance_type: field(o, "InstanceType")?,
+            product_description: field(o, "ProductDescription")?,
+            spot_price: field(o, "SpotPrice")?,
+            timestamp: field(o, "Timestamp")?,
         })
     }
 }
@@ -2248,6 +2594,7 @@ impl Request {
         match self {
             Request::BundleInstance(v) => v.to_json(),
             Request::CancelBundleTask(v) => v.to_json(),
+            Request::CancelSpotInstanceRequests(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
@@ -2258,10 +2605,13 @@ impl Request {
             Request::DescribeInstances(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
             Request::DescribeSecurityGroups(v) => v.to_json(),
+            Request::DescribeSpotInstanceRequests(v) => v.to_json(),
+            Request::DescribeSpotPriceHistory(v) => v.to_json(),
             Request::DescribeSubnets(v) => v.to_json(),
             Request::DescribeTags(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
+            Request::RequestSpotInstances(v) => v.to_json(),
             Request::RunInstances(v) => v.to_json(),
             Request::StartInstances(v) => v.to_json(),
             Request::StopInstances(v) => v.to_json(),
@@ -2276,6 +2626,7 @@ impl Response {
         Ok(match action {
             "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
             "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
+            "CancelSpotInstanceRequests" => Response::CancelSpotInstanceRequests(CancelSpotInstanceRequestsResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
             "DeleteTags" => Response::DeleteTags,
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
@@ -2286,10 +2637,13 @@ impl Response {
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
             "DescribeSecurityGroups" => Response::DescribeSecurityGroups(DescribeSecurityGroupsResult::from_json(v)?),
+            "DescribeSpotInstanceRequests" => Response::DescribeSpotInstanceRequests(DescribeSpotInstanceRequestsResult::from_json(v)?),
+            "DescribeSpotPriceHistory" => Response::DescribeSpotPriceHistory(DescribeSpotPriceHistoryResult::from_json(v)?),
             "DescribeSubnets" => Response::DescribeSubnets(DescribeSubnetsResult::from_json(v)?),
             "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
+            "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
             "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),
             "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),
             "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),

@@ -6,28 +6,22 @@
 //! so a failing batch changes nothing. Records are settled (transitions due by `now` completed) as
 //! they are loaded.
 
-use std::collections::BTreeMap;
-
-use ec2_core::catalog::{images, instance_types};
 use ec2_core::ids::IdKind;
 use ec2_core::instances::filters::{
     current_boot_mode, normalize_state_codes, private_dns_name, public_dns_name, StatusView, INSTANCE_FILTERS,
     STATUS_FILTERS,
 };
 use ec2_core::instances::lifecycle::{self, settle};
-use ec2_core::instances::model::{SecurityGroupRef, ShutdownBehavior, Volume};
-use ec2_core::instances::{Instance, InstanceState, RootDeviceType, Settled, StateChange, StateReason, StopOptions};
-use ec2_core::network::{self, DefaultNetwork, DefaultSubnet};
-use ec2_core::UnixMillis;
+use ec2_core::instances::{Instance, InstanceState, Settled, StateChange, StopOptions};
+use ec2_core::network;
 use ec2_protocol::{dto, Ec2Error};
 use ec2_store::{Record, Txn};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    describe_instances_bounds, flag, not_found, paginate, tag_set, tag_specifications, tags_for, well_formed,
-    PageBounds,
+    describe_instances_bounds, flag, not_found, paginate, tag_set, tag_specifications, well_formed, PageBounds,
 };
-use super::{dry_run_gate, errors, filters, Ctx, Result};
+use super::{dry_run_gate, errors, filters, launch, Ctx, Result};
 
 /// The most instances one RunInstances call launches (a stand-in for AWS's per-account limits
 /// until the capacity model lands).
@@ -39,6 +33,11 @@ fn scope_key(ctx: &Ctx<'_>) -> String {
 
 /// Settles one loaded record: `None` when it has been purged (and deletes it).
 fn settled(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut inst: Instance) -> Result<Option<Instance>> {
+    // A Spot Instance is settled together with its request (`spot::catch_up`), which must see its
+    // transitions happen.
+    if inst.spot_request_id.is_some() {
+        return Ok(Some(inst));
+    }
     match settle(&mut inst, ctx.now, ctx.durations) {
         Settled::Unchanged => Ok(Some(inst)),
         Settled::Changed => {
@@ -242,6 +241,8 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
             enable_resource_name_dns_a_record: Some(false),
             enable_resource_name_dns_aaaa_record: Some(false),
         }),
+        instance_lifecycle: i.spot_request_id.as_ref().map(|_| "spot".to_string()),
+        spot_instance_request_id: i.spot_request_id.clone(),
         maintenance_options: Some(dto::InstanceMaintenanceOptions {
             auto_recovery: Some("default".into()),
             ..Default::default()
@@ -316,84 +317,6 @@ fn invalid(message: impl Into<String>) -> Ec2Error {
     Ec2Error::invalid_parameter_value(message)
 }
 
-fn not_implemented_parameter(param: &str) -> Ec2Error {
-    Ec2Error::new("NotImplemented", format!("ec2d does not implement RunInstances with {param} yet."))
-}
-
-/// Where a launch goes: the default subnet of one zone.
-fn placement<'n>(ctx: &Ctx<'_>, net: &'n DefaultNetwork, req: &dto::RunInstancesRequest) -> Result<&'n DefaultSubnet> {
-    let nic = req.network_interfaces.as_ref().and_then(|n| n.first());
-    let nic_subnet = nic.and_then(|n| n.subnet_id.clone());
-    if req.subnet_id.is_some() && nic_subnet.is_some() {
-        return Err(Ec2Error::new(
-            "InvalidParameterCombination",
-            "Network interfaces and an instance-level subnet ID may not be specified on the same request",
-        )
-        .into());
-    }
-    let zone_name = req.placement.as_ref().and_then(|p| p.availability_zone.clone());
-    let zone_id = req.placement.as_ref().and_then(|p| p.availability_zone_id.clone());
-    let by_zone = match (&zone_name, &zone_id) {
-        (Some(z), _) => {
-            Some(net.subnet_in_zone(z).ok_or_else(|| invalid(format!("Invalid availability zone: [{z}]")))?)
-        }
-        (None, Some(id)) => Some(
-            net.subnets
-                .iter()
-                .find(|s| s.zone.id == id.as_str())
-                .ok_or_else(|| invalid(format!("Invalid availability zone ID: [{id}]")))?,
-        ),
-        (None, None) => None,
-    };
-    match req.subnet_id.clone().or(nic_subnet) {
-        Some(id) => {
-            well_formed(IdKind::Subnet, std::slice::from_ref(&id))?;
-            let subnet = net.subnet(&id).ok_or_else(|| not_found(IdKind::Subnet, std::slice::from_ref(&id)))?;
-            if let Some(z) = by_zone.filter(|z| z.id != subnet.id) {
-                return Err(invalid(format!(
-                    "Value ({}) for parameter availabilityZone is invalid. Subnet {} is in availability zone {}",
-                    z.zone.name, subnet.id, subnet.zone.name
-                ))
-                .into());
-            }
-            Ok(subnet)
-        }
-        None => match by_zone {
-            Some(s) => Ok(s),
-            // ec2d places a launch without a zone or subnet in the region's first zone.
-            None => net.subnets.first().ok_or_else(|| {
-                invalid(format!("ec2d has no availability zones for region '{}'", ctx.scope.region)).into()
-            }),
-        },
-    }
-}
-
-fn security_groups(net: &DefaultNetwork, req: &dto::RunInstancesRequest) -> Result<Vec<SecurityGroupRef>> {
-    let nic_groups = req.network_interfaces.as_ref().and_then(|n| n.first()).and_then(|n| n.groups.clone());
-    let ids: Vec<String> = req.security_group_ids.clone().or(nic_groups).unwrap_or_default();
-    let names: Vec<String> = req.security_groups.clone().unwrap_or_default();
-    let ids = well_formed(IdKind::SecurityGroup, &ids)?;
-    let missing: Vec<String> = ids.iter().filter(|id| **id != net.security_group_id).cloned().collect();
-    if !missing.is_empty() {
-        return Err(not_found(IdKind::SecurityGroup, &missing).into());
-    }
-    if let Some(name) = names.iter().find(|n| n.as_str() != network::DEFAULT_GROUP_NAME) {
-        return Err(Ec2Error::new(
-            "InvalidGroup.NotFound",
-            format!("The security group '{name}' does not exist in default VPC '{}'", net.vpc_id),
-        )
-        .into());
-    }
-    Ok(vec![SecurityGroupRef { id: net.security_group_id.clone(), name: network::DEFAULT_GROUP_NAME.into() }])
-}
-
-fn mac_address(eni: &str) -> String {
-    let hex = eni.trim_start_matches("eni-");
-    let b = hex.as_bytes();
-    let pair = |i: usize| std::str::from_utf8(b.get(i..i + 2).unwrap_or(b"00")).unwrap_or("00").to_string();
-    format!("0e:{}:{}:{}:{}:{}", pair(7), pair(9), pair(11), pair(13), pair(15))
-}
-
 pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRequest) -> Result<dto::Reservation> {
     let min = req.min_count.unwrap_or(1);
     let max = req.max_count.unwrap_or(1);
@@ -415,74 +338,20 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
         )
         .into());
     }
-    if req.launch_template.is_some() {
-        return Err(not_implemented_parameter("LaunchTemplate").into());
-    }
-    if let Some(m) = &req.instance_market_options {
-        if m.market_type.is_some() {
-            return Err(not_implemented_parameter("InstanceMarketOptions").into());
-        }
-    }
-    let image_id = req.image_id.clone().ok_or_else(|| Ec2Error::missing_parameter("ImageId"))?;
-    well_formed(IdKind::Image, std::slice::from_ref(&image_id))?;
-    let type_name = req.instance_type.clone().unwrap_or_else(|| "m1.small".into());
-    let itype = instance_types::instance_type(&type_name)
-        .ok_or_else(|| invalid(format!("Invalid value '{type_name}' for InstanceType.")))?;
-    let shutdown = match req.instance_initiated_shutdown_behavior.as_deref() {
-        None | Some("stop") => ShutdownBehavior::Stop,
-        Some("terminate") => ShutdownBehavior::Terminate,
-        Some(other) => {
-            return Err(invalid(format!(
-                "Value ({other}) for parameter instanceInitiatedShutdownBehavior is invalid. Expected 'stop' or 'terminate'."
-            ))
-            .into())
-        }
-    };
-    if let Some(t) = req.client_token.as_deref().filter(|t| t.len() > 64 || !t.is_ascii()) {
-        return Err(invalid(format!(
-            "Value ({t}) for parameter clientToken is invalid. Expected at most 64 ASCII characters."
-        ))
-        .into());
-    }
-    let tenancy = req.placement.as_ref().and_then(|p| p.tenancy.clone()).unwrap_or_else(|| "default".into());
-    if !matches!(tenancy.as_str(), "default" | "dedicated" | "host") {
-        return Err(invalid(format!("Value ({tenancy}) for parameter tenancy is invalid.")).into());
-    }
-    let reservation_preference = req
-        .capacity_reservation_specification
-        .as_ref()
-        .and_then(|c| c.capacity_reservation_preference.clone())
-        .unwrap_or_else(|| "open".into());
-    if !matches!(reservation_preference.as_str(), "open" | "none" | "capacity-reservations-only") {
-        return Err(invalid(format!(
-            "Value ({reservation_preference}) for parameter capacityReservationPreference is invalid."
-        ))
-        .into());
-    }
     let specs = tag_specifications(
         &req.tag_specifications,
         &["instance", "volume", "network-interface", "spot-instances-request"],
     )?;
-    let net = DefaultNetwork::of(ctx.scope, ctx.ids);
-    let subnet = placement(ctx, &net, req)?;
-    let groups = security_groups(&net, req)?;
-    let nic = req.network_interfaces.as_ref().and_then(|n| n.first());
-    let fixed_ip = req.private_ip_address.clone().or_else(|| nic.and_then(|n| n.private_ip_address.clone()));
-    if let Some(ip) = &fixed_ip {
-        if !subnet.contains(ip) {
-            return Err(invalid(format!("Address {ip} does not fall within the subnet's address range")).into());
-        }
-        if max > 1 {
-            return Err(invalid("A private IP address can only be given when launching one instance.").into());
-        }
-    }
+    let plan = launch::plan(ctx, req, max, &specs)?;
+    let market = super::spot::market_options(ctx, req)?;
     dry_run_gate(req.dry_run)?;
 
-    // Idempotency: the same token and parameters give the same reservation.
+    // Idempotency: the same token and parameters give the same reservation. A token is regional,
+    // or zonal when the request names a zone or a subnet.
     let token_key = req.client_token.as_ref().map(|t| {
         let zonal = req.placement.as_ref().is_some_and(|p| p.availability_zone.is_some()) || req.subnet_id.is_some();
         if zonal {
-            format!("RunInstances/{}/{t}", subnet.zone.name)
+            format!("RunInstances/{}/{t}", plan.zone)
         } else {
             format!("RunInstances/{t}")
         }
@@ -516,157 +385,13 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
             return Ok(reservation(ctx, &rec.reservation_id, &instances));
         }
     }
-
-    let image = images::image(&image_id).ok_or_else(|| not_found(IdKind::Image, std::slice::from_ref(&image_id)))?;
-    if !itype.architectures.contains(&image.architecture) {
-        return Err(invalid(format!(
-            "The architecture '{}' of the instance type '{}' does not match the architecture '{}' of the image '{}'.",
-            itype.architectures.join(", "),
-            itype.name,
-            image.architecture,
-            image.id
-        ))
-        .into());
-    }
-    if !itype.root_device_types.contains(&image.root_device_type)
-        || !itype.virtualization_types.contains(&image.virtualization_type)
-    {
-        return Err(Ec2Error::new(
-            "InvalidParameterCombination",
-            format!(
-                "The instance type '{}' does not support {} images with a root device of type '{}'.",
-                itype.name, image.virtualization_type, image.root_device_type
-            ),
-        )
-        .into());
-    }
-    let hibernation = req.hibernation_options.as_ref().and_then(|h| h.configured).unwrap_or(false);
-    if hibernation && !(itype.hibernation_supported && image.hibernation_supported && image.root_device_type == "ebs") {
-        return Err(Ec2Error::new(
-            "UnsupportedHibernationConfiguration",
-            format!("Hibernation is not supported for instance type '{}' with image '{}'.", itype.name, image.id),
-        )
-        .into());
-    }
-    if reservation_preference == "capacity-reservations-only"
-        || req
-            .capacity_reservation_specification
-            .as_ref()
-            .and_then(|c| c.capacity_reservation_target.as_ref())
-            .is_some()
-    {
-        return Err(not_implemented_parameter("a capacity reservation target").into());
-    }
-
-    let count = max.min(MAX_LAUNCH);
+    launch::check_image(&plan)?;
+    let count = max.min(MAX_LAUNCH) as usize;
     let reservation_id = super::common::new_id(ctx, tx, IdKind::Reservation)?;
-    let root_size = req
-        .block_device_mappings
-        .iter()
-        .flatten()
-        .find(|b| b.device_name.as_deref() == Some(image.root_device_name))
-        .and_then(|b| b.ebs.as_ref().and_then(|e| e.volume_size))
-        .map(|s| s as u32)
-        .unwrap_or(image.root_volume_gb);
-    let instance_tags: BTreeMap<String, String> = tags_for(&specs, "instance").into_iter().collect();
-    let mut instances = Vec::with_capacity(count as usize);
-    for index in 0..count {
-        let id = super::common::new_id(ctx, tx, IdKind::Instance)?;
-        let eni = super::common::new_id(ctx, tx, IdKind::NetworkInterface)?;
-        let private_ip = match &fixed_ip {
-            Some(ip) => ip.clone(),
-            None => subnet.address(tx.next_counter(&format!("ip/{}", subnet.id))? - 1),
-        };
-        let associate = nic.and_then(|n| n.associate_public_ip_address).unwrap_or(true);
-        let public_ip = if associate { Some(network::public_ip(tx.next_counter("public_ip")? - 1)) } else { None };
-        let mut volumes = Vec::new();
-        if image.root_device_type == "ebs" {
-            volumes.push(Volume {
-                device_name: image.root_device_name.to_string(),
-                volume_id: super::common::new_id(ctx, tx, IdKind::Volume)?,
-                size_gb: root_size,
-                delete_on_termination: true,
-                attach_time: ctx.now,
-            });
-        }
-        for b in req.block_device_mappings.iter().flatten() {
-            let (Some(device), Some(ebs)) = (&b.device_name, &b.ebs) else { continue };
-            if device == image.root_device_name || b.no_device.is_some() {
-                continue;
-            }
-            volumes.push(Volume {
-                device_name: device.clone(),
-                volume_id: super::common::new_id(ctx, tx, IdKind::Volume)?,
-                size_gb: ebs.volume_size.unwrap_or(8) as u32,
-                delete_on_termination: ebs.delete_on_termination.unwrap_or(true),
-                attach_time: ctx.now,
-            });
-        }
-        let mut inst = Instance {
-            id,
-            reservation_id: reservation_id.clone(),
-            owner_id: ctx.scope.account.clone(),
-            image_id: image.id.to_string(),
-            instance_type: itype.name.to_string(),
-            key_name: req.key_name.clone(),
-            launch_time: UnixMillis(ctx.now.0 - ctx.now.0 % 1000),
-            ami_launch_index: index as u32,
-            client_token: req.client_token.clone(),
-            availability_zone: subnet.zone.name.to_string(),
-            availability_zone_id: subnet.zone.id.to_string(),
-            tenancy: tenancy.clone(),
-            vpc_id: net.vpc_id.clone(),
-            subnet_id: subnet.id.clone(),
-            private_ip,
-            public_ip,
-            security_groups: groups.clone(),
-            attachment_id: format!("eni-attach-{}", eni.trim_start_matches("eni-")),
-            mac_address: mac_address(&eni),
-            network_interface_id: eni,
-            root_device_type: if image.root_device_type == "ebs" {
-                RootDeviceType::Ebs
-            } else {
-                RootDeviceType::InstanceStore
-            },
-            root_device_name: image.root_device_name.to_string(),
-            volumes,
-            architecture: image.architecture.to_string(),
-            virtualization_type: image.virtualization_type.to_string(),
-            hypervisor: image.hypervisor.to_string(),
-            platform: image.platform.map(String::from),
-            platform_details: image.platform_details.to_string(),
-            usage_operation: image.usage_operation.to_string(),
-            ena_support: image.ena_support,
-            boot_mode: image.boot_mode.map(String::from),
-            cpu_cores: req.cpu_options.as_ref().and_then(|c| c.core_count).map_or(itype.cores, |c| c as u32),
-            threads_per_core: req
-                .cpu_options
-                .as_ref()
-                .and_then(|c| c.threads_per_core)
-                .map_or(itype.threads_per_core, |t| t as u32),
-            ebs_optimized: req.ebs_optimized.unwrap_or(itype.ebs_optimized_support == "default"),
-            monitoring: req.monitoring.as_ref().and_then(|m| m.enabled).unwrap_or(false),
-            hibernation_configured: hibernation,
-            disable_api_stop: req.disable_api_stop.unwrap_or(false),
-            disable_api_termination: req.disable_api_termination.unwrap_or(false),
-            shutdown_behavior: shutdown,
-            tags: instance_tags.clone(),
-            state: InstanceState::Pending,
-            state_transition_reason: String::new(),
-            state_reason: Some(StateReason::new("pending", "pending")),
-            ever_running: false,
-            stuck_stopping: false,
-            pending: None,
-            status_ok_at: None,
-            terminated_at: None,
-        };
-        inst.pending = Some(ec2_core::instances::model::Pending {
-            due: ctx.now.plus_millis(ctx.durations.launch),
-            transition: ec2_core::instances::model::Transition::BecomeRunning,
-        });
-        save(ctx, tx, &inst)?;
-        instances.push(inst);
-    }
+    let instances = match market {
+        Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?,
+        None => launch::launch(ctx, tx, &plan, count, &reservation_id, None)?,
+    };
     if let Some(key) = token_key {
         tx.put(
             &scope_key(ctx),
@@ -846,8 +571,11 @@ pub fn stop_instances(
         skip_os_shutdown: req.skip_os_shutdown == Some(true),
     };
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
+    super::spot::check_stop(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::stop(i, ctx.now, opts, ctx.durations))?;
-    Ok(dto::StopInstancesResult { stopping_instances: Some(commit(ctx, tx, &instances, &changes)?) })
+    let changes = commit(ctx, tx, &instances, &changes)?;
+    super::spot::after_user_action(ctx, tx, &instances, false)?;
+    Ok(dto::StopInstancesResult { stopping_instances: Some(changes) })
 }
 
 pub fn start_instances(
@@ -856,12 +584,14 @@ pub fn start_instances(
     req: &dto::StartInstancesRequest,
 ) -> Result<dto::StartInstancesResult> {
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
+    super::spot::check_start(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::start(i, ctx.now, ctx.durations))?;
     // A started instance gets a new public address (the old one was released when it stopped).
     for inst in instances.iter_mut().filter(|i| i.state == InstanceState::Pending && i.public_ip.is_none()) {
         inst.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
     }
     let changes = commit(ctx, tx, &instances, &changes)?;
+    super::spot::after_user_action(ctx, tx, &instances, true)?;
     Ok(dto::StartInstancesResult { starting_instances: Some(changes) })
 }
 
@@ -912,6 +642,7 @@ pub fn set_held_in_stopping(
         clock: app.clock.mode,
         durations: &app.durations,
         bundle_durations: &app.bundle_durations,
+        spot_durations: &app.spot_durations,
     };
     let Some(mut inst) = load_many(&ctx, tx, &[id.to_string()]).ok().and_then(|mut v| v.pop()) else {
         return Ok(None);

@@ -6,6 +6,7 @@ use ec2_core::bundle_tasks::BundleDurations;
 use ec2_core::filters::{self, FilterError, FilterTable};
 use ec2_core::ids::IdGen;
 use ec2_core::instances::Durations;
+use ec2_core::spot::SpotDurations;
 use ec2_core::{Scope, UnixMillis};
 use ec2_protocol::{dto, Ec2Error, Request, Response};
 use ec2_store::{StoreError, Txn};
@@ -18,8 +19,10 @@ pub mod catalog;
 pub mod common;
 pub mod errors;
 pub mod instances;
+pub mod launch;
 pub mod network;
 pub mod regions;
+pub mod spot;
 pub mod tags;
 
 /// What a handler knows about its request.
@@ -30,6 +33,7 @@ pub struct Ctx<'a> {
     pub clock: ClockMode,
     pub durations: &'a Durations,
     pub bundle_durations: &'a BundleDurations,
+    pub spot_durations: &'a SpotDurations,
 }
 
 /// A handler's failure: an EC2 error for the client, or a store failure (500).
@@ -100,7 +104,9 @@ pub fn call(app: &App, scope: &Scope, request: &Request) -> std::result::Result<
                 clock: app.clock.mode,
                 durations: &app.durations,
                 bundle_durations: &app.bundle_durations,
+                spot_durations: &app.spot_durations,
             };
+            spot::catch_up(&ctx, tx)?;
             dispatch(&ctx, tx, request)
         })
         .map_err(Ec2Error::from)
@@ -112,6 +118,9 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
     Ok(match request {
         Q::BundleInstance(r) => A::BundleInstance(bundle_tasks::bundle_instance(ctx, tx, r)?),
         Q::CancelBundleTask(r) => A::CancelBundleTask(bundle_tasks::cancel_bundle_task(ctx, tx, r)?),
+        Q::CancelSpotInstanceRequests(r) => {
+            A::CancelSpotInstanceRequests(spot::cancel_spot_instance_requests(ctx, tx, r)?)
+        }
         Q::CreateTags(r) => tags::create_tags(ctx, tx, r).map(|()| A::CreateTags)?,
         Q::DeleteTags(r) => tags::delete_tags(ctx, tx, r).map(|()| A::DeleteTags)?,
         Q::DescribeBundleTasks(r) => A::DescribeBundleTasks(bundle_tasks::describe_bundle_tasks(ctx, tx, r)?),
@@ -122,10 +131,15 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::DescribeInstances(r) => A::DescribeInstances(instances::describe_instances(ctx, tx, r)?),
         Q::DescribeRegions(r) => A::DescribeRegions(regions::describe_regions(ctx, r)?),
         Q::DescribeSecurityGroups(r) => A::DescribeSecurityGroups(network::describe_security_groups(ctx, tx, r)?),
+        Q::DescribeSpotInstanceRequests(r) => {
+            A::DescribeSpotInstanceRequests(spot::describe_spot_instance_requests(ctx, tx, r)?)
+        }
+        Q::DescribeSpotPriceHistory(r) => A::DescribeSpotPriceHistory(spot::describe_spot_price_history(ctx, r)?),
         Q::DescribeSubnets(r) => A::DescribeSubnets(network::describe_subnets(ctx, tx, r)?),
         Q::DescribeTags(r) => A::DescribeTags(tags::describe_tags(ctx, tx, r)?),
         Q::DescribeVpcs(r) => A::DescribeVpcs(network::describe_vpcs(ctx, tx, r)?),
         Q::RebootInstances(r) => instances::reboot_instances(ctx, tx, r).map(|()| A::RebootInstances)?,
+        Q::RequestSpotInstances(r) => A::RequestSpotInstances(spot::request_spot_instances(ctx, tx, r)?),
         Q::RunInstances(r) => A::RunInstances(instances::run_instances(ctx, tx, r)?),
         Q::StartInstances(r) => A::StartInstances(instances::start_instances(ctx, tx, r)?),
         Q::StopInstances(r) => A::StopInstances(instances::stop_instances(ctx, tx, r)?),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
 use ec2_core::network::DefaultNetwork;
+use ec2_core::spot::SpotRequest;
 use ec2_core::tags::{self, Deletion};
 use ec2_protocol::{dto, Ec2Error};
 use ec2_store::{Record, Txn};
@@ -36,6 +37,7 @@ impl Record for ResourceTags {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     Instance,
+    Spot,
     /// A default network resource, with its DescribeTags resource type.
     Network(IdKind, &'static str),
 }
@@ -48,6 +50,7 @@ fn invalid_id(id: &str) -> Ec2Error {
 fn target(id: &str) -> Result<Target> {
     let (kind, target) = match id.split('-').next().unwrap_or("") {
         "i" => (IdKind::Instance, Target::Instance),
+        "sir" => (IdKind::SpotInstanceRequest, Target::Spot),
         "vpc" => (IdKind::Vpc, Target::Network(IdKind::Vpc, "vpc")),
         "subnet" => (IdKind::Subnet, Target::Network(IdKind::Subnet, "subnet")),
         "sg" => (IdKind::SecurityGroup, Target::Network(IdKind::SecurityGroup, "security-group")),
@@ -74,6 +77,18 @@ fn edit_tags(
     let instance_ids: Vec<String> =
         targets.iter().filter(|(_, t)| *t == Target::Instance).map(|(id, _)| id.clone()).collect();
     let mut found = instances::load_many(ctx, tx, &instance_ids)?;
+    let spot_ids: Vec<String> = targets.iter().filter(|(_, t)| *t == Target::Spot).map(|(id, _)| id.clone()).collect();
+    let mut spot_requests = Vec::new();
+    let mut missing = Vec::new();
+    for id in &spot_ids {
+        match tx.get::<SpotRequest>(&ctx.scope.key(), id)? {
+            Some(r) => spot_requests.push(r),
+            None => missing.push(id.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(not_found(IdKind::SpotInstanceRequest, &missing).into());
+    }
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let scope = ctx.scope.key();
     let mut records = Vec::new();
@@ -97,6 +112,10 @@ fn edit_tags(
     for rec in records.iter_mut() {
         edit(&mut rec.tags)?;
         tx.put(&scope, rec)?;
+    }
+    for r in spot_requests.iter_mut() {
+        edit(&mut r.tags)?;
+        tx.put(&scope, r)?;
     }
     Ok(())
 }
@@ -163,6 +182,9 @@ pub fn describe_tags(
     let mut all: Vec<TagRow> = Vec::new();
     for inst in instances::load_all(ctx, tx)? {
         all.extend(rows(&inst.id, "instance", &inst.tags));
+    }
+    for r in tx.scan::<SpotRequest>(&ctx.scope.key())? {
+        all.extend(rows(&r.id, "spot-instances-request", &r.tags));
     }
     for rec in tx.scan::<ResourceTags>(&ctx.scope.key())? {
         all.extend(rows(&rec.id, &rec.resource_type, &rec.tags));

@@ -1,0 +1,387 @@
+//! Launching instances, shared by RunInstances and Spot fulfilment.
+//!
+//! [`plan`] checks a RunInstances-shaped request and resolves everything a launch needs (zone,
+//! subnet, groups, addresses, options) into a [`LaunchPlan`], which Spot requests store so they
+//! can launch again later. [`check_image`] checks the image and its fit with the instance type
+//! (after the dry-run gate, as existence checks are). [`launch`] creates the instances.
+
+use std::collections::BTreeMap;
+
+use ec2_core::catalog::images::{self, ImageInfo};
+use ec2_core::catalog::instance_types::{self, InstanceTypeInfo};
+use ec2_core::ids::IdKind;
+use ec2_core::instances::model::{Pending, SecurityGroupRef, ShutdownBehavior, Transition, Volume};
+use ec2_core::instances::{Instance, InstanceState, RootDeviceType, StateReason};
+use ec2_core::network::{self, DefaultNetwork, DefaultSubnet};
+use ec2_core::UnixMillis;
+use ec2_protocol::{dto, Ec2Error};
+use ec2_store::Txn;
+use serde::{Deserialize, Serialize};
+
+use super::common::{new_id, not_found, tags_for, well_formed, TagsByType};
+use super::{instances, Ctx, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockDevice {
+    pub device_name: String,
+    pub size_gb: Option<u32>,
+    pub delete_on_termination: bool,
+}
+
+/// A checked launch request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchPlan {
+    pub image_id: String,
+    pub instance_type: String,
+    pub key_name: Option<String>,
+    pub zone: String,
+    pub subnet_id: String,
+    pub groups: Vec<SecurityGroupRef>,
+    pub tenancy: String,
+    pub fixed_ip: Option<String>,
+    pub associate_public_ip: bool,
+    pub hibernation: bool,
+    pub disable_api_stop: bool,
+    pub disable_api_termination: bool,
+    pub shutdown: ShutdownBehavior,
+    pub ebs_optimized: Option<bool>,
+    pub monitoring: bool,
+    pub cpu_cores: Option<u32>,
+    pub threads_per_core: Option<u32>,
+    pub block_devices: Vec<BlockDevice>,
+    pub client_token: Option<String>,
+    pub instance_tags: BTreeMap<String, String>,
+}
+
+fn invalid(message: impl Into<String>) -> Ec2Error {
+    Ec2Error::invalid_parameter_value(message)
+}
+
+fn not_implemented_parameter(param: &str) -> Ec2Error {
+    Ec2Error::new("NotImplemented", format!("ec2d does not implement RunInstances with {param} yet."))
+}
+
+/// Where a launch goes: the default subnet of one zone.
+pub fn placement<'n>(
+    ctx: &Ctx<'_>,
+    net: &'n DefaultNetwork,
+    req: &dto::RunInstancesRequest,
+) -> Result<&'n DefaultSubnet> {
+    let nic = req.network_interfaces.as_ref().and_then(|n| n.first());
+    let nic_subnet = nic.and_then(|n| n.subnet_id.clone());
+    if req.subnet_id.is_some() && nic_subnet.is_some() {
+        return Err(Ec2Error::new(
+            "InvalidParameterCombination",
+            "Network interfaces and an instance-level subnet ID may not be specified on the same request",
+        )
+        .into());
+    }
+    let zone_name = req.placement.as_ref().and_then(|p| p.availability_zone.clone());
+    let zone_id = req.placement.as_ref().and_then(|p| p.availability_zone_id.clone());
+    let by_zone = match (&zone_name, &zone_id) {
+        (Some(z), _) => {
+            Some(net.subnet_in_zone(z).ok_or_else(|| invalid(format!("Invalid availability zone: [{z}]")))?)
+        }
+        (None, Some(id)) => Some(
+            net.subnets
+                .iter()
+                .find(|s| s.zone.id == id.as_str())
+                .ok_or_else(|| invalid(format!("Invalid availability zone ID: [{id}]")))?,
+        ),
+        (None, None) => None,
+    };
+    match req.subnet_id.clone().or(nic_subnet) {
+        Some(id) => {
+            well_formed(IdKind::Subnet, std::slice::from_ref(&id))?;
+            let subnet = net.subnet(&id).ok_or_else(|| not_found(IdKind::Subnet, std::slice::from_ref(&id)))?;
+            if let Some(z) = by_zone.filter(|z| z.id != subnet.id) {
+                return Err(invalid(format!(
+                    "Value ({}) for parameter availabilityZone is invalid. Subnet {} is in availability zone {}",
+                    z.zone.name, subnet.id, subnet.zone.name
+                ))
+                .into());
+            }
+            Ok(subnet)
+        }
+        None => match by_zone {
+            Some(s) => Ok(s),
+            // ec2d places a launch without a zone or subnet in the region's first zone.
+            None => net.subnets.first().ok_or_else(|| {
+                invalid(format!("ec2d has no availability zones for region '{}'", ctx.scope.region)).into()
+            }),
+        },
+    }
+}
+
+pub fn security_groups(net: &DefaultNetwork, req: &dto::RunInstancesRequest) -> Result<Vec<SecurityGroupRef>> {
+    let nic_groups = req.network_interfaces.as_ref().and_then(|n| n.first()).and_then(|n| n.groups.clone());
+    let ids: Vec<String> = req.security_group_ids.clone().or(nic_groups).unwrap_or_default();
+    let names: Vec<String> = req.security_groups.clone().unwrap_or_default();
+    let ids = well_formed(IdKind::SecurityGroup, &ids)?;
+    let missing: Vec<String> = ids.iter().filter(|id| **id != net.security_group_id).cloned().collect();
+    if !missing.is_empty() {
+        return Err(not_found(IdKind::SecurityGroup, &missing).into());
+    }
+    if let Some(name) = names.iter().find(|n| n.as_str() != network::DEFAULT_GROUP_NAME) {
+        return Err(Ec2Error::new(
+            "InvalidGroup.NotFound",
+            format!("The security group '{name}' does not exist in default VPC '{}'", net.vpc_id),
+        )
+        .into());
+    }
+    Ok(vec![SecurityGroupRef { id: net.security_group_id.clone(), name: network::DEFAULT_GROUP_NAME.into() }])
+}
+
+fn mac_address(eni: &str) -> String {
+    let hex = eni.trim_start_matches("eni-");
+    let b = hex.as_bytes();
+    let pair = |i: usize| std::str::from_utf8(b.get(i..i + 2).unwrap_or(b"00")).unwrap_or("00").to_string();
+    format!("0e:{}:{}:{}:{}:{}", pair(7), pair(9), pair(11), pair(13), pair(15))
+}
+
+/// Checks a RunInstances-shaped request (`max` instances) and resolves its launch plan.
+pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &TagsByType) -> Result<LaunchPlan> {
+    if req.launch_template.is_some() {
+        return Err(not_implemented_parameter("LaunchTemplate").into());
+    }
+    let image_id = req.image_id.clone().ok_or_else(|| Ec2Error::missing_parameter("ImageId"))?;
+    well_formed(IdKind::Image, std::slice::from_ref(&image_id))?;
+    let type_name = req.instance_type.clone().unwrap_or_else(|| "m1.small".into());
+    let itype = instance_types::instance_type(&type_name)
+        .ok_or_else(|| invalid(format!("Invalid value '{type_name}' for InstanceType.")))?;
+    let shutdown = match req.instance_initiated_shutdown_behavior.as_deref() {
+        None | Some("stop") => ShutdownBehavior::Stop,
+        Some("terminate") => ShutdownBehavior::Terminate,
+        Some(other) => {
+            return Err(invalid(format!(
+                "Value ({other}) for parameter instanceInitiatedShutdownBehavior is invalid. Expected 'stop' or 'terminate'."
+            ))
+            .into())
+        }
+    };
+    if let Some(t) = req.client_token.as_deref().filter(|t| t.len() > 64 || !t.is_ascii()) {
+        return Err(invalid(format!(
+            "Value ({t}) for parameter clientToken is invalid. Expected at most 64 ASCII characters."
+        ))
+        .into());
+    }
+    let tenancy = req.placement.as_ref().and_then(|p| p.tenancy.clone()).unwrap_or_else(|| "default".into());
+    if !matches!(tenancy.as_str(), "default" | "dedicated" | "host") {
+        return Err(invalid(format!("Value ({tenancy}) for parameter tenancy is invalid.")).into());
+    }
+    let reservations = req.capacity_reservation_specification.as_ref();
+    let preference =
+        reservations.and_then(|c| c.capacity_reservation_preference.clone()).unwrap_or_else(|| "open".into());
+    if !matches!(preference.as_str(), "open" | "none" | "capacity-reservations-only") {
+        return Err(
+            invalid(format!("Value ({preference}) for parameter capacityReservationPreference is invalid.")).into()
+        );
+    }
+    if preference == "capacity-reservations-only"
+        || reservations.and_then(|c| c.capacity_reservation_target.as_ref()).is_some()
+    {
+        return Err(not_implemented_parameter("a capacity reservation target").into());
+    }
+    let net = DefaultNetwork::of(ctx.scope, ctx.ids);
+    let subnet = placement(ctx, &net, req)?;
+    let groups = security_groups(&net, req)?;
+    let nic = req.network_interfaces.as_ref().and_then(|n| n.first());
+    let fixed_ip = req.private_ip_address.clone().or_else(|| nic.and_then(|n| n.private_ip_address.clone()));
+    if let Some(ip) = &fixed_ip {
+        if !subnet.contains(ip) {
+            return Err(invalid(format!("Address {ip} does not fall within the subnet's address range")).into());
+        }
+        if max > 1 {
+            return Err(invalid("A private IP address can only be given when launching one instance.").into());
+        }
+    }
+    let block_devices = req
+        .block_device_mappings
+        .iter()
+        .flatten()
+        .filter(|b| b.no_device.is_none())
+        .filter_map(|b| {
+            let ebs = b.ebs.as_ref()?;
+            Some(BlockDevice {
+                device_name: b.device_name.clone()?,
+                size_gb: ebs.volume_size.map(|s| s as u32),
+                delete_on_termination: ebs.delete_on_termination.unwrap_or(true),
+            })
+        })
+        .collect();
+    Ok(LaunchPlan {
+        image_id,
+        instance_type: itype.name.to_string(),
+        key_name: req.key_name.clone(),
+        zone: subnet.zone.name.to_string(),
+        subnet_id: subnet.id.clone(),
+        groups,
+        tenancy,
+        fixed_ip,
+        associate_public_ip: nic.and_then(|n| n.associate_public_ip_address).unwrap_or(true),
+        hibernation: req.hibernation_options.as_ref().and_then(|h| h.configured).unwrap_or(false),
+        disable_api_stop: req.disable_api_stop.unwrap_or(false),
+        disable_api_termination: req.disable_api_termination.unwrap_or(false),
+        shutdown,
+        ebs_optimized: req.ebs_optimized,
+        monitoring: req.monitoring.as_ref().and_then(|m| m.enabled).unwrap_or(false),
+        cpu_cores: req.cpu_options.as_ref().and_then(|c| c.core_count).map(|c| c as u32),
+        threads_per_core: req.cpu_options.as_ref().and_then(|c| c.threads_per_core).map(|t| t as u32),
+        block_devices,
+        client_token: req.client_token.clone(),
+        instance_tags: tags_for(specs, "instance").into_iter().collect(),
+    })
+}
+
+/// The plan's image and instance type, after checking that the image exists and fits the type.
+pub fn check_image(plan: &LaunchPlan) -> Result<(&'static ImageInfo, &'static InstanceTypeInfo)> {
+    let itype = instance_types::instance_type(&plan.instance_type)
+        .ok_or_else(|| invalid(format!("Invalid value '{}' for InstanceType.", plan.instance_type)))?;
+    let image =
+        images::image(&plan.image_id).ok_or_else(|| not_found(IdKind::Image, std::slice::from_ref(&plan.image_id)))?;
+    if !itype.architectures.contains(&image.architecture) {
+        return Err(invalid(format!(
+            "The architecture '{}' of the instance type '{}' does not match the architecture '{}' of the image '{}'.",
+            itype.architectures.join(", "),
+            itype.name,
+            image.architecture,
+            image.id
+        ))
+        .into());
+    }
+    if !itype.root_device_types.contains(&image.root_device_type)
+        || !itype.virtualization_types.contains(&image.virtualization_type)
+    {
+        return Err(Ec2Error::new(
+            "InvalidParameterCombination",
+            format!(
+                "The instance type '{}' does not support {} images with a root device of type '{}'.",
+                itype.name, image.virtualization_type, image.root_device_type
+            ),
+        )
+        .into());
+    }
+    if plan.hibernation
+        && !(itype.hibernation_supported && image.hibernation_supported && image.root_device_type == "ebs")
+    {
+        return Err(Ec2Error::new(
+            "UnsupportedHibernationConfiguration",
+            format!("Hibernation is not supported for instance type '{}' with image '{}'.", itype.name, image.id),
+        )
+        .into());
+    }
+    Ok((image, itype))
+}
+
+/// Launches `count` instances of `plan` in one reservation, each `pending` until the launch
+/// duration has passed. `spot_request_ids`, when given, names the Spot request of each instance.
+pub fn launch(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    plan: &LaunchPlan,
+    count: usize,
+    reservation_id: &str,
+    spot_request_ids: Option<&[String]>,
+) -> Result<Vec<Instance>> {
+    let (image, itype) = check_image(plan)?;
+    let net = DefaultNetwork::of(ctx.scope, ctx.ids);
+    let subnet =
+        net.subnet(&plan.subnet_id).ok_or_else(|| not_found(IdKind::Subnet, std::slice::from_ref(&plan.subnet_id)))?;
+    let root_size = plan
+        .block_devices
+        .iter()
+        .find(|b| b.device_name == image.root_device_name)
+        .and_then(|b| b.size_gb)
+        .unwrap_or(image.root_volume_gb);
+    let mut out = Vec::with_capacity(count);
+    for index in 0..count {
+        let id = new_id(ctx, tx, IdKind::Instance)?;
+        let eni = new_id(ctx, tx, IdKind::NetworkInterface)?;
+        let private_ip = match &plan.fixed_ip {
+            Some(ip) => ip.clone(),
+            None => subnet.address(tx.next_counter(&format!("ip/{}", subnet.id))? - 1),
+        };
+        let public_ip =
+            if plan.associate_public_ip { Some(network::public_ip(tx.next_counter("public_ip")? - 1)) } else { None };
+        let mut volumes = Vec::new();
+        if image.root_device_type == "ebs" {
+            volumes.push(Volume {
+                device_name: image.root_device_name.to_string(),
+                volume_id: new_id(ctx, tx, IdKind::Volume)?,
+                size_gb: root_size,
+                delete_on_termination: true,
+                attach_time: ctx.now,
+            });
+        }
+        for b in plan.block_devices.iter().filter(|b| b.device_name != image.root_device_name) {
+            volumes.push(Volume {
+                device_name: b.device_name.clone(),
+                volume_id: new_id(ctx, tx, IdKind::Volume)?,
+                size_gb: b.size_gb.unwrap_or(8),
+                delete_on_termination: b.delete_on_termination,
+                attach_time: ctx.now,
+            });
+        }
+        let inst = Instance {
+            id,
+            reservation_id: reservation_id.to_string(),
+            owner_id: ctx.scope.account.clone(),
+            image_id: image.id.to_string(),
+            instance_type: itype.name.to_string(),
+            key_name: plan.key_name.clone(),
+            launch_time: UnixMillis(ctx.now.0 - ctx.now.0.rem_euclid(1000)),
+            ami_launch_index: index as u32,
+            client_token: plan.client_token.clone(),
+            availability_zone: subnet.zone.name.to_string(),
+            availability_zone_id: subnet.zone.id.to_string(),
+            tenancy: plan.tenancy.clone(),
+            vpc_id: net.vpc_id.clone(),
+            subnet_id: subnet.id.clone(),
+            private_ip,
+            public_ip,
+            security_groups: plan.groups.clone(),
+            attachment_id: format!("eni-attach-{}", eni.trim_start_matches("eni-")),
+            mac_address: mac_address(&eni),
+            network_interface_id: eni,
+            root_device_type: if image.root_device_type == "ebs" {
+                RootDeviceType::Ebs
+            } else {
+                RootDeviceType::InstanceStore
+            },
+            root_device_name: image.root_device_name.to_string(),
+            volumes,
+            architecture: image.architecture.to_string(),
+            virtualization_type: image.virtualization_type.to_string(),
+            hypervisor: image.hypervisor.to_string(),
+            platform: image.platform.map(String::from),
+            platform_details: image.platform_details.to_string(),
+            usage_operation: image.usage_operation.to_string(),
+            ena_support: image.ena_support,
+            boot_mode: image.boot_mode.map(String::from),
+            cpu_cores: plan.cpu_cores.unwrap_or(itype.cores),
+            threads_per_core: plan.threads_per_core.unwrap_or(itype.threads_per_core),
+            ebs_optimized: plan.ebs_optimized.unwrap_or(itype.ebs_optimized_support == "default"),
+            monitoring: plan.monitoring,
+            hibernation_configured: plan.hibernation,
+            disable_api_stop: plan.disable_api_stop,
+            disable_api_termination: plan.disable_api_termination,
+            shutdown_behavior: plan.shutdown,
+            tags: plan.instance_tags.clone(),
+            state: InstanceState::Pending,
+            state_transition_reason: String::new(),
+            state_reason: Some(StateReason::new("pending", "pending")),
+            ever_running: false,
+            stuck_stopping: false,
+            pending: Some(Pending {
+                due: ctx.now.plus_millis(ctx.durations.launch),
+                transition: Transition::BecomeRunning,
+            }),
+            status_ok_at: None,
+            terminated_at: None,
+            spot_request_id: spot_request_ids.and_then(|ids| ids.get(index).cloned()),
+        };
+        instances::save(ctx, tx, &inst)?;
+        out.push(inst);
+    }
+    Ok(out)
+}

@@ -1,0 +1,1049 @@
+//! Spot Instance requests: RequestSpotInstances, DescribeSpotInstanceRequests,
+//! CancelSpotInstanceRequests, DescribeSpotPriceHistory, RunInstances with
+//! `InstanceMarketOptions.MarketType=spot`, and the Spot rules of Stop/StartInstances.
+//!
+//! Every request's transaction starts with [`catch_up`]: each Spot request that still has
+//! something to wait for is settled together with its instance, applying their due steps in time
+//! order (the instance's transitions, the request's evaluation, fulfilment, interruption notice,
+//! EC2's restart or clean-up, expiry, and price rises above the request's maximum price), so a
+//! persistent request relaunches, and a one-time one closes, exactly when the clock says so.
+//!
+//! Choices where EC2 leaves room (also in the README): a request with a bad image fails
+//! synchronously (`InvalidAMIID.NotFound`) instead of moving to `bad-parameters`; Spot capacity is
+//! unlimited unless a pool gets a limit through the control API; `LaunchGroup` and
+//! `AvailabilityZoneGroup` are recorded but not enforced; closed and cancelled requests stay
+//! visible (AWS purges them after about four hours).
+
+use std::collections::BTreeMap;
+
+use ec2_core::catalog::instance_types::{self, InstanceTypeInfo};
+use ec2_core::filters::FilterTable;
+use ec2_core::ids::IdKind;
+use ec2_core::instances::lifecycle::{self, settle};
+use ec2_core::instances::{Instance, InstanceState, Settled, StateReason};
+use ec2_core::network;
+use ec2_core::regions;
+use ec2_core::spot::market::{self, format_price, PRODUCTS};
+use ec2_core::spot::{Cause, Effect, InterruptionBehavior, SpotEvent, SpotRequest, SpotState, SpotType};
+use ec2_core::UnixMillis;
+use ec2_protocol::{dto, Ec2Error};
+use ec2_store::{Record, Txn, GLOBAL};
+use serde::{Deserialize, Serialize};
+
+use super::common::{
+    five_to_thousand, new_id, not_found, paginate, tag_specifications, tags_for, well_formed, TagsByType,
+};
+use super::instances::{fingerprint, idempotent_mismatch};
+use super::launch::{self, LaunchPlan};
+use super::{dry_run_gate, filters, Ctx, Result};
+
+const HOUR_MS: i64 = 3_600_000;
+
+fn invalid(message: impl Into<String>) -> Ec2Error {
+    Ec2Error::invalid_parameter_value(message)
+}
+
+fn scope_key(ctx: &Ctx<'_>) -> String {
+    ctx.scope.key()
+}
+
+/// A context at another moment (the time a step was due).
+fn at<'a>(ctx: &Ctx<'a>, now: UnixMillis) -> Ctx<'a> {
+    Ctx { now, ..*ctx }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capacity of Spot pools
+
+/// A limit on the Spot instances running in one pool (zone, instance type), set by the control API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpotCapacity {
+    pub id: String,
+    pub limit: u64,
+}
+
+impl Record for SpotCapacity {
+    const KIND: &'static str = "spot_capacity";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+fn pool_id(zone: &str, instance_type: &str) -> String {
+    format!("{zone}/{instance_type}")
+}
+
+/// Whether the pool has room for one more instance, counting every account's Spot instances.
+fn capacity_ok(tx: &mut Txn<'_>, zone: &str, instance_type: &str, except: &str) -> Result<bool> {
+    let Some(cap) = tx.get::<SpotCapacity>(GLOBAL, &pool_id(zone, instance_type))? else { return Ok(true) };
+    let mut used = 0u64;
+    for scope in tx.scopes::<SpotRequest>()? {
+        for r in tx.scan::<SpotRequest>(&scope)? {
+            if r.id != except
+                && (r.holds_instance() || r.state == SpotState::Disabled)
+                && r.launched_zone.as_deref() == Some(zone)
+                && r.instance_type == instance_type
+            {
+                used += 1;
+            }
+        }
+    }
+    Ok(used < cap.limit)
+}
+
+/// Sets (or with `None` clears) a pool's limit.
+pub fn set_capacity(tx: &mut Txn<'_>, zone: &str, instance_type: &str, limit: Option<u64>) -> Result<()> {
+    let id = pool_id(zone, instance_type);
+    match limit {
+        Some(limit) => tx.put(GLOBAL, &SpotCapacity { id, limit })?,
+        None => {
+            tx.delete::<SpotCapacity>(GLOBAL, &id)?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settling: requests and their instances, in time order
+
+fn itype(name: &str) -> Result<&'static InstanceTypeInfo> {
+    instance_types::instance_type(name)
+        .ok_or_else(|| Ec2Error::internal(format!("unknown instance type {name}")).into())
+}
+
+fn market_price(ctx: &Ctx<'_>, r: &SpotRequest, t: UnixMillis) -> Result<f64> {
+    let linux = market::price(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t);
+    Ok(market::product_price(linux, itype(&r.instance_type)?, &r.product_description))
+}
+
+/// The first price change in `(from, to]` that takes the market above the request's maximum.
+fn price_rise(ctx: &Ctx<'_>, r: &SpotRequest, from: UnixMillis, to: UnixMillis) -> Result<Option<UnixMillis>> {
+    let t = itype(&r.instance_type)?;
+    for (when, linux) in market::changes(ctx.ids.seed(), t, &r.zone, from, to) {
+        if market::product_price(linux, t, &r.product_description) > r.max_price {
+            return Ok(Some(when));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether the request can still change: it waits for a step, is live, or has an instance whose
+/// end it has not seen yet.
+fn needs_settling(r: &SpotRequest) -> bool {
+    r.pending.is_some()
+        || matches!(r.state, SpotState::Open | SpotState::Active | SpotState::Disabled)
+        || (r.instance_id.is_some() && !r.status_code.starts_with("instance-terminated"))
+}
+
+/// Settles every Spot request of the scope that still waits for something.
+pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
+    let scope = scope_key(ctx);
+    for r in tx.scan::<SpotRequest>(&scope)? {
+        if needs_settling(&r) {
+            settle_request(ctx, tx, r)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Instance,
+    Request(SpotEvent),
+    Expiry,
+    PriceRise,
+}
+
+/// Applies the request's and its instance's due steps up to `ctx.now`, in time order.
+pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Result<SpotRequest> {
+    let scope = scope_key(ctx);
+    let now = ctx.now;
+    // A bound on steps per settle, far above any real sequence, so nothing can spin.
+    for _ in 0..10_000 {
+        let mut inst = match &r.instance_id {
+            Some(id) => tx.get::<Instance>(&scope, id)?,
+            None => None,
+        };
+        let mut steps: Vec<(UnixMillis, Step)> = Vec::new();
+        if let Some(p) = inst.as_ref().and_then(|i| i.pending).filter(|p| p.due <= now) {
+            steps.push((p.due, Step::Instance));
+        }
+        if let Some((due, ev)) = r.pending.filter(|(due, _)| *due <= now) {
+            steps.push((due, Step::Request(ev)));
+        }
+        if let Some(t) = r.expiry().filter(|t| *t <= now) {
+            steps.push((t, Step::Expiry));
+        }
+        if r.holds_instance() && r.interruption.is_none() && r.price_checked_until < now {
+            if let Some(t) = price_rise(ctx, &r, r.price_checked_until, now)? {
+                steps.push((t, Step::PriceRise));
+            }
+        }
+        let Some(&(t, step)) = steps.iter().min() else {
+            if r.holds_instance() {
+                r.price_checked_until = now;
+            }
+            break;
+        };
+        let cx = at(ctx, t);
+        match step {
+            Step::Instance => {
+                let Some(i) = inst.as_mut() else { continue };
+                let before = i.state;
+                let outcome = settle(i, t, ctx.durations);
+                if outcome == Settled::Purged {
+                    tx.delete::<Instance>(&scope, &i.id)?;
+                    continue;
+                }
+                tx.put(&scope, &*i)?;
+                match (before, i.state) {
+                    (InstanceState::ShuttingDown, InstanceState::Terminated) => {
+                        let by_service = r.interruption.is_none()
+                            && r.state == SpotState::Cancelled
+                            && i.state_reason.as_ref().is_some_and(|s| s.code.starts_with("Server."));
+                        r.instance_terminated(t, by_service, ctx.spot_durations);
+                    }
+                    (InstanceState::Stopping, InstanceState::Stopped) => r.instance_stopped(t, ctx.spot_durations),
+                    _ => {}
+                }
+            }
+            Step::Request(SpotEvent::Evaluate) => {
+                let price = market_price(ctx, &r, t)?;
+                let next = market::next_change(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t);
+                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?;
+                r.evaluate(t, now, price, next, room, ctx.spot_durations);
+            }
+            Step::Request(SpotEvent::Fulfil) => {
+                let plan: LaunchPlan = serde_json::from_str(&r.launch_plan)
+                    .map_err(|e| Ec2Error::internal(format!("unreadable launch plan of {}: {e}", r.id)))?;
+                let reservation = new_id(&cx, tx, IdKind::Reservation)?;
+                let launched = launch::launch(&cx, tx, &plan, 1, &reservation, Some(std::slice::from_ref(&r.id)))?;
+                let inst = &launched[0];
+                r.fulfilled(t, inst.id.clone(), inst.availability_zone.clone());
+            }
+            Step::Request(SpotEvent::NoticeExpired) => {
+                let effect = r.notice_expired();
+                if let Some(i) = inst.as_mut() {
+                    match effect {
+                        Effect::Terminate => {
+                            let reason = StateReason::new(
+                                "Server.SpotInstanceTermination",
+                                "Server.SpotInstanceTermination: Spot instance termination",
+                            );
+                            lifecycle::service_terminate(i, t, ctx.durations, reason);
+                        }
+                        Effect::Stop { hibernate } => lifecycle::service_stop(i, t, ctx.durations, hibernate),
+                        Effect::None | Effect::Launch | Effect::Start => {}
+                    }
+                    tx.put(&scope, &*i)?;
+                }
+            }
+            Step::Request(SpotEvent::Restart) => {
+                let price_ok = market_price(ctx, &r, t)? <= r.max_price;
+                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?;
+                let retry = if price_ok {
+                    t.plus_millis(ctx.spot_durations.capacity_retry).max(now.plus_millis(1))
+                } else {
+                    market::next_change(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t)
+                };
+                if r.restart(t, price_ok && room, retry) == Effect::Start {
+                    if let Some(i) = inst.as_mut() {
+                        if lifecycle::start(i, t, ctx.durations).is_ok() && i.public_ip.is_none() {
+                            i.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
+                        }
+                        tx.put(&scope, &*i)?;
+                    }
+                }
+            }
+            Step::Request(SpotEvent::TerminateStopped) => {
+                r.pending = None;
+                if let Some(i) = inst.as_mut() {
+                    let reason = StateReason::new(
+                        "Server.SpotInstanceTermination",
+                        "Server.SpotInstanceTermination: Spot instance termination",
+                    );
+                    lifecycle::service_terminate(i, t, ctx.durations, reason);
+                    tx.put(&scope, &*i)?;
+                }
+            }
+            Step::Expiry => r.expire(t, ctx.spot_durations),
+            Step::PriceRise => {
+                r.price_checked_until = t;
+                r.interrupt(t, Cause::Price, ctx.spot_durations);
+            }
+        }
+    }
+    tx.put(&scope, &r)?;
+    Ok(r)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+/// Market options of a RunInstances request, checked.
+#[derive(Debug, Clone)]
+pub struct MarketOptions {
+    pub max_price: Option<f64>,
+    pub spot_type: SpotType,
+    pub valid_until: Option<UnixMillis>,
+    pub behavior: InterruptionBehavior,
+}
+
+fn parse_price(text: &str, param: &str) -> Result<f64> {
+    match text.trim().parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.001 => Ok(p),
+        _ => {
+            Err(invalid(format!("Value ({text}) for parameter {param} is invalid. The price must be at least 0.001."))
+                .into())
+        }
+    }
+}
+
+fn parse_type(t: Option<&str>) -> Result<SpotType> {
+    match t {
+        None | Some("one-time") => Ok(SpotType::OneTime),
+        Some("persistent") => Ok(SpotType::Persistent),
+        Some(other) => {
+            Err(invalid(format!("Value ({other}) for parameter type is invalid. Expected 'one-time' or 'persistent'."))
+                .into())
+        }
+    }
+}
+
+fn parse_behavior(b: Option<&str>, hibernation: bool) -> Result<InterruptionBehavior> {
+    let behavior = match b {
+        None => None,
+        Some(text) => Some(InterruptionBehavior::parse(text).ok_or_else(|| {
+            invalid(format!(
+                "Value ({text}) for parameter instanceInterruptionBehavior is invalid. Expected 'terminate', 'stop' or 'hibernate'."
+            ))
+        })?),
+    };
+    match (behavior, hibernation) {
+        (None | Some(InterruptionBehavior::Hibernate), true) => Ok(InterruptionBehavior::Hibernate),
+        (Some(other), true) => Err(Ec2Error::new(
+            "InvalidParameterCombination",
+            format!("An instance launched with hibernation configured must use the 'hibernate' interruption behavior, not '{}'.", other.name()),
+        )
+        .into()),
+        (b, false) => Ok(b.unwrap_or(InterruptionBehavior::Terminate)),
+    }
+}
+
+/// The Spot options of a RunInstances request, or `None` for an On-Demand launch.
+pub fn market_options(_ctx: &Ctx<'_>, req: &dto::RunInstancesRequest) -> Result<Option<MarketOptions>> {
+    let Some(m) = &req.instance_market_options else { return Ok(None) };
+    match m.market_type.as_deref() {
+        None => return Ok(None),
+        Some("spot") => {}
+        Some(other) => {
+            return Err(Ec2Error::new(
+                "NotImplemented",
+                format!("ec2d does not implement RunInstances with MarketType '{other}' yet."),
+            )
+            .into())
+        }
+    }
+    let o = m.spot_options.clone().unwrap_or_default();
+    let max_price = o.max_price.as_deref().map(|p| parse_price(p, "MaxPrice")).transpose()?;
+    let spot_type = parse_type(o.spot_instance_type.as_deref())?;
+    let hibernation = req.hibernation_options.as_ref().and_then(|h| h.configured).unwrap_or(false);
+    let behavior = parse_behavior(o.instance_interruption_behavior.as_deref(), hibernation)?;
+    if spot_type == SpotType::Persistent && behavior == InterruptionBehavior::Terminate {
+        return Err(Ec2Error::new(
+            "InvalidParameterCombination",
+            "Persistent Spot Instance requests are only supported when the instance interruption behavior is 'stop' or 'hibernate'.",
+        )
+        .into());
+    }
+    if spot_type == SpotType::OneTime && behavior != InterruptionBehavior::Terminate {
+        return Err(Ec2Error::new(
+            "InvalidParameterCombination",
+            "The 'stop' and 'hibernate' interruption behaviors need a persistent Spot Instance request.",
+        )
+        .into());
+    }
+    if o.valid_until.is_some() && spot_type == SpotType::OneTime {
+        return Err(Ec2Error::new(
+            "InvalidParameterCombination",
+            "ValidUntil is supported only for persistent Spot Instance requests.",
+        )
+        .into());
+    }
+    Ok(Some(MarketOptions { max_price, spot_type, valid_until: o.valid_until, behavior }))
+}
+
+fn product_of(plan: &LaunchPlan) -> &'static str {
+    match ec2_core::catalog::images::image(&plan.image_id).and_then(|i| i.platform) {
+        Some("windows") => "Windows",
+        _ => "Linux/UNIX",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_request(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    plan: &LaunchPlan,
+    spot_type: SpotType,
+    max_price: Option<f64>,
+    valid_from: Option<UnixMillis>,
+    valid_until: Option<UnixMillis>,
+    behavior: InterruptionBehavior,
+    tags: BTreeMap<String, String>,
+) -> Result<SpotRequest> {
+    let t = itype(&plan.instance_type)?;
+    let product = product_of(plan).to_string();
+    let on_demand = market::product_price(t.on_demand_usd_per_hour, t, &product);
+    let mut r = SpotRequest {
+        id: new_id(ctx, tx, IdKind::SpotInstanceRequest)?,
+        spot_type,
+        state: SpotState::Open,
+        status_code: String::new(),
+        status_time: ctx.now,
+        max_price: max_price.unwrap_or(on_demand),
+        instance_type: plan.instance_type.clone(),
+        product_description: product,
+        instance_id: None,
+        launched_zone: None,
+        create_time: ctx.now,
+        valid_from,
+        valid_until: valid_until.unwrap_or(ctx.now.plus_seconds(7 * 86_400)),
+        interruption_behavior: behavior,
+        launch_group: None,
+        availability_zone_group: None,
+        tags,
+        launch_plan: serde_json::to_string(plan).map_err(|e| Ec2Error::internal(e.to_string()))?,
+        zone: plan.zone.clone(),
+        pending: None,
+        interruption: None,
+        stopped_by_interruption: false,
+        price_checked_until: ctx.now,
+    };
+    r.submitted(ctx.now, ctx.spot_durations);
+    Ok(r)
+}
+
+/// RunInstances with Spot market options: one request per instance, each fulfilled at once, or a
+/// synchronous error when the price or the capacity does not allow the launch.
+pub fn run_spot(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    plan: &LaunchPlan,
+    count: usize,
+    reservation_id: &str,
+    options: &MarketOptions,
+    specs: &TagsByType,
+) -> Result<Vec<Instance>> {
+    let t = itype(&plan.instance_type)?;
+    let tags: BTreeMap<String, String> = tags_for(specs, "spot-instances-request").into_iter().collect();
+    let mut requests = Vec::with_capacity(count);
+    for _ in 0..count {
+        let r = new_request(
+            ctx,
+            tx,
+            plan,
+            options.spot_type,
+            options.max_price,
+            None,
+            options.valid_until,
+            options.behavior,
+            tags.clone(),
+        )?;
+        let price = market_price(ctx, &r, ctx.now)?;
+        if r.max_price < price {
+            return Err(Ec2Error::new(
+                "SpotMaxPriceTooLow",
+                format!(
+                    "Your Spot request price of {} is lower than the minimum required Spot request fulfillment price of {}.",
+                    format_price(r.max_price),
+                    format_price(price)
+                ),
+            )
+            .into());
+        }
+        requests.push(r);
+    }
+    let _ = t;
+    let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
+    for r in &requests {
+        tx.put(&scope_key(ctx), r)?;
+    }
+    for r in &requests {
+        if !capacity_ok(tx, &plan.zone, &plan.instance_type, &r.id)? {
+            return Err(Ec2Error::new(
+                "InsufficientInstanceCapacity",
+                "There is no Spot capacity available that matches your request.",
+            )
+            .into());
+        }
+    }
+    let instances = launch::launch(ctx, tx, plan, count, reservation_id, Some(&ids))?;
+    for (r, inst) in requests.iter_mut().zip(&instances) {
+        r.fulfilled(ctx.now, inst.id.clone(), inst.availability_zone.clone());
+        tx.put(&scope_key(ctx), r)?;
+    }
+    Ok(instances)
+}
+
+/// The idempotency record of a RequestSpotInstances client token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpotToken {
+    pub id: String,
+    pub fingerprint: String,
+    pub request_ids: Vec<String>,
+}
+
+impl Record for SpotToken {
+    const KIND: &'static str = "client_token";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// RequestSpotInstances' launch specification as a RunInstances request, to check and plan it
+/// the same way.
+fn as_run_request(req: &dto::RequestSpotInstancesRequest) -> dto::RunInstancesRequest {
+    let spec = req.launch_specification.clone().unwrap_or_default();
+    dto::RunInstancesRequest {
+        image_id: spec.image_id,
+        instance_type: spec.instance_type,
+        key_name: spec.key_name,
+        subnet_id: spec.subnet_id,
+        security_group_ids: spec.security_group_ids,
+        security_groups: spec.security_groups,
+        block_device_mappings: spec.block_device_mappings,
+        ebs_optimized: spec.ebs_optimized,
+        monitoring: spec.monitoring,
+        network_interfaces: spec.network_interfaces,
+        placement: spec.placement.map(|p| dto::Placement {
+            availability_zone: p.availability_zone,
+            availability_zone_id: p.availability_zone_id,
+            group_name: p.group_name,
+            tenancy: p.tenancy,
+            ..Default::default()
+        }),
+        min_count: Some(1),
+        max_count: Some(1),
+        ..Default::default()
+    }
+}
+
+pub fn request_spot_instances(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::RequestSpotInstancesRequest,
+) -> Result<dto::RequestSpotInstancesResult> {
+    let count = req.instance_count.unwrap_or(1);
+    if count < 1 {
+        return Err(invalid(format!(
+            "Value ({count}) for parameter instanceCount is invalid. Expected a positive integer."
+        ))
+        .into());
+    }
+    if count > 3000 {
+        return Err(Ec2Error::new(
+            "RequestResourceCountExceeded",
+            "A Spot request can ask for at most 3000 instances.",
+        )
+        .into());
+    }
+    let spot_type = parse_type(req.r#type.as_deref())?;
+    let behavior = parse_behavior(req.instance_interruption_behavior.as_deref(), false)?;
+    if behavior != InterruptionBehavior::Terminate && (spot_type == SpotType::OneTime || req.launch_group.is_some()) {
+        return Err(Ec2Error::new(
+            "InvalidParameterCombination",
+            "The 'stop' and 'hibernate' interruption behaviors need a persistent Spot Instance request without a launch group.",
+        )
+        .into());
+    }
+    let max_price = req.spot_price.as_deref().map(|p| parse_price(p, "spotPrice")).transpose()?;
+    if let Some(from) = req.valid_from {
+        if from <= ctx.now {
+            return Err(invalid("Value for parameter validFrom is invalid. It must be in the future.").into());
+        }
+    }
+    if let Some(until) = req.valid_until {
+        if until <= ctx.now || req.valid_from.is_some_and(|f| until <= f) {
+            return Err(invalid(
+                "Value for parameter validUntil is invalid. It must be in the future and after validFrom.",
+            )
+            .into());
+        }
+    }
+    if req.launch_specification.is_none() {
+        return Err(Ec2Error::missing_parameter("LaunchSpecification").into());
+    }
+    let specs = tag_specifications(&req.tag_specifications, &["spot-instances-request"])?;
+    let plan = launch::plan(ctx, &as_run_request(req), 1, &Vec::new())?;
+    dry_run_gate(req.dry_run)?;
+    let fp = {
+        let mut canonical = req.clone();
+        canonical.client_token = None;
+        canonical.dry_run = None;
+        fingerprint(&format!("{canonical:?}"))
+    };
+    let token_key = req.client_token.as_ref().map(|t| format!("RequestSpotInstances/{t}"));
+    if let Some(key) = &token_key {
+        if let Some(rec) = tx.get::<SpotToken>(&scope_key(ctx), key)? {
+            if rec.fingerprint != fp {
+                return Err(idempotent_mismatch().into());
+            }
+            let requests = load(ctx, tx, &rec.request_ids)?;
+            return Ok(dto::RequestSpotInstancesResult {
+                spot_instance_requests: Some(requests.iter().map(|r| request_dto(r, &plan)).collect()),
+            });
+        }
+    }
+    launch::check_image(&plan)?;
+    let tags: BTreeMap<String, String> = tags_for(&specs, "spot-instances-request").into_iter().collect();
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let mut r =
+            new_request(ctx, tx, &plan, spot_type, max_price, req.valid_from, req.valid_until, behavior, tags.clone())?;
+        r.launch_group = req.launch_group.clone();
+        r.availability_zone_group = req.availability_zone_group.clone();
+        tx.put(&scope_key(ctx), &r)?;
+        out.push(r);
+    }
+    if let Some(key) = token_key {
+        tx.put(
+            &scope_key(ctx),
+            &SpotToken { id: key, fingerprint: fp, request_ids: out.iter().map(|r| r.id.clone()).collect() },
+        )?;
+    }
+    Ok(dto::RequestSpotInstancesResult {
+        spot_instance_requests: Some(out.iter().map(|r| request_dto(r, &plan)).collect()),
+    })
+}
+
+fn load(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<SpotRequest>> {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for id in ids {
+        match tx.get::<SpotRequest>(&scope_key(ctx), id)? {
+            Some(r) => found.push(r),
+            None => missing.push(id.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(not_found(IdKind::SpotInstanceRequest, &missing).into());
+    }
+    Ok(found)
+}
+
+fn plan_of(r: &SpotRequest) -> LaunchPlan {
+    serde_json::from_str(&r.launch_plan).unwrap_or_else(|_| LaunchPlan {
+        image_id: String::new(),
+        instance_type: r.instance_type.clone(),
+        key_name: None,
+        zone: r.zone.clone(),
+        subnet_id: String::new(),
+        groups: vec![],
+        tenancy: "default".into(),
+        fixed_ip: None,
+        associate_public_ip: true,
+        hibernation: false,
+        disable_api_stop: false,
+        disable_api_termination: false,
+        shutdown: ec2_core::instances::model::ShutdownBehavior::Stop,
+        ebs_optimized: None,
+        monitoring: false,
+        cpu_cores: None,
+        threads_per_core: None,
+        block_devices: vec![],
+        client_token: None,
+        instance_tags: BTreeMap::new(),
+    })
+}
+
+fn zone_id(zone: &str) -> Option<String> {
+    regions::zone(zone).map(|(_, z)| z.id.to_string())
+}
+
+fn request_dto(r: &SpotRequest, plan: &LaunchPlan) -> dto::SpotInstanceRequest {
+    dto::SpotInstanceRequest {
+        spot_instance_request_id: Some(r.id.clone()),
+        spot_price: Some(format_price(r.max_price)),
+        r#type: Some(r.spot_type.name().into()),
+        state: Some(r.state.name().into()),
+        status: Some(dto::SpotInstanceStatus {
+            code: Some(r.status_code.clone()),
+            message: Some(ec2_core::spot::status_message(&r.status_code).into()),
+            update_time: Some(r.status_time),
+        }),
+        launch_specification: Some(dto::LaunchSpecification {
+            image_id: Some(plan.image_id.clone()),
+            instance_type: Some(plan.instance_type.clone()),
+            key_name: plan.key_name.clone(),
+            placement: Some(dto::SpotPlacement {
+                availability_zone: Some(plan.zone.clone()),
+                tenancy: Some(plan.tenancy.clone()),
+                ..Default::default()
+            }),
+            subnet_id: Some(plan.subnet_id.clone()),
+            security_groups: Some(
+                plan.groups
+                    .iter()
+                    .map(|g| dto::GroupIdentifier { group_id: Some(g.id.clone()), group_name: Some(g.name.clone()) })
+                    .collect(),
+            ),
+            monitoring: Some(dto::RunInstancesMonitoringEnabled { enabled: Some(plan.monitoring) }),
+            ebs_optimized: plan.ebs_optimized,
+            ..Default::default()
+        }),
+        instance_id: r.instance_id.clone(),
+        create_time: Some(r.create_time),
+        valid_from: r.valid_from,
+        valid_until: Some(r.valid_until),
+        launch_group: r.launch_group.clone(),
+        availability_zone_group: r.availability_zone_group.clone(),
+        launched_availability_zone: r.launched_zone.clone(),
+        launched_availability_zone_id: r.launched_zone.as_deref().and_then(zone_id),
+        product_description: Some(r.product_description.clone()),
+        tags: Some(r.tags.iter().map(|(k, v)| dto::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect()),
+        instance_interruption_behavior: Some(r.interruption_behavior.name().into()),
+        ..Default::default()
+    }
+}
+
+/// A request with its plan, for filters.
+pub struct RequestRow {
+    pub r: SpotRequest,
+    pub plan: LaunchPlan,
+}
+
+static SPOT_FILTERS: FilterTable<RequestRow> = FilterTable {
+    entries: &[
+        ("availability-zone-group", |x| x.r.availability_zone_group.iter().cloned().collect()),
+        ("create-time", |x| vec![x.r.create_time.to_iso8601()]),
+        ("fault-code", |_| vec![]),
+        ("fault-message", |_| vec![]),
+        ("instance-id", |x| x.r.instance_id.iter().cloned().collect()),
+        ("launch-group", |x| x.r.launch_group.iter().cloned().collect()),
+        ("launch.block-device-mapping.delete-on-termination", |x| {
+            x.plan.block_devices.iter().map(|b| b.delete_on_termination.to_string()).collect()
+        }),
+        ("launch.block-device-mapping.device-name", |x| {
+            x.plan.block_devices.iter().map(|b| b.device_name.clone()).collect()
+        }),
+        ("launch.block-device-mapping.snapshot-id", |_| vec![]),
+        ("launch.block-device-mapping.volume-size", |x| {
+            x.plan.block_devices.iter().filter_map(|b| b.size_gb).map(|s| s.to_string()).collect()
+        }),
+        ("launch.block-device-mapping.volume-type", |_| vec![]),
+        ("launch.group-id", |x| x.plan.groups.iter().map(|g| g.id.clone()).collect()),
+        ("launch.group-name", |x| x.plan.groups.iter().map(|g| g.name.clone()).collect()),
+        ("launch.image-id", |x| vec![x.plan.image_id.clone()]),
+        ("launch.instance-type", |x| vec![x.plan.instance_type.clone()]),
+        ("launch.kernel-id", |_| vec![]),
+        ("launch.key-name", |x| x.plan.key_name.iter().cloned().collect()),
+        ("launch.monitoring-enabled", |x| vec![x.plan.monitoring.to_string()]),
+        ("launch.ramdisk-id", |_| vec![]),
+        ("launched-availability-zone", |x| x.r.launched_zone.iter().cloned().collect()),
+        ("launched-availability-zone-id", |x| x.r.launched_zone.as_deref().and_then(zone_id).into_iter().collect()),
+        ("network-interface.addresses.primary", |_| vec![]),
+        ("network-interface.delete-on-termination", |_| vec![]),
+        ("network-interface.description", |_| vec![]),
+        ("network-interface.device-index", |_| vec![]),
+        ("network-interface.group-id", |_| vec![]),
+        ("network-interface.network-interface-id", |_| vec![]),
+        ("network-interface.private-ip-address", |_| vec![]),
+        ("network-interface.subnet-id", |_| vec![]),
+        ("product-description", |x| vec![x.r.product_description.clone()]),
+        ("spot-instance-request-id", |x| vec![x.r.id.clone()]),
+        ("spot-price", |x| vec![format_price(x.r.max_price)]),
+        ("state", |x| vec![x.r.state.name().to_string()]),
+        ("status-code", |x| vec![x.r.status_code.clone()]),
+        ("status-message", |x| vec![ec2_core::spot::status_message(&x.r.status_code).to_string()]),
+        ("type", |x| vec![x.r.spot_type.name().to_string()]),
+        ("valid-from", |x| x.r.valid_from.map(|t| t.to_iso8601()).into_iter().collect()),
+        ("valid-until", |x| vec![x.r.valid_until.to_iso8601()]),
+    ],
+    tags: Some(|x| &x.r.tags),
+};
+
+pub fn describe_spot_instance_requests(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::DescribeSpotInstanceRequestsRequest,
+) -> Result<dto::DescribeSpotInstanceRequestsResult> {
+    let ids = well_formed(IdKind::SpotInstanceRequest, req.spot_instance_request_ids.as_deref().unwrap_or_default())?;
+    let filters = filters(&SPOT_FILTERS, &req.filters)?;
+    dry_run_gate(req.dry_run)?;
+    let requests = if ids.is_empty() { tx.scan::<SpotRequest>(&scope_key(ctx))? } else { load(ctx, tx, &ids)? };
+    let mut rows: Vec<RequestRow> = requests
+        .into_iter()
+        .map(|r| RequestRow { plan: plan_of(&r), r })
+        .filter(|x| SPOT_FILTERS.matches(x, &filters))
+        .collect();
+    let key = |x: &RequestRow| format!("{:016}/{}", x.r.create_time.0, x.r.id);
+    rows.sort_by_key(key);
+    let (page, next) = paginate(rows, key, req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
+    Ok(dto::DescribeSpotInstanceRequestsResult {
+        spot_instance_requests: Some(page.iter().map(|x| request_dto(&x.r, &x.plan)).collect()),
+        next_token: next,
+    })
+}
+
+pub fn cancel_spot_instance_requests(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::CancelSpotInstanceRequestsRequest,
+) -> Result<dto::CancelSpotInstanceRequestsResult> {
+    let ids = well_formed(IdKind::SpotInstanceRequest, req.spot_instance_request_ids.as_deref().unwrap_or_default())?;
+    dry_run_gate(req.dry_run)?;
+    let mut requests = load(ctx, tx, &ids)?;
+    for r in requests.iter_mut() {
+        r.cancel(ctx.now, ctx.spot_durations);
+        tx.put(&scope_key(ctx), &*r)?;
+    }
+    Ok(dto::CancelSpotInstanceRequestsResult {
+        cancelled_spot_instance_requests: Some(
+            requests
+                .iter()
+                .map(|r| dto::CancelledSpotInstanceRequest {
+                    spot_instance_request_id: Some(r.id.clone()),
+                    state: Some(r.state.name().into()),
+                })
+                .collect(),
+        ),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instance actions on Spot Instances
+
+fn request_of(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<Option<SpotRequest>> {
+    match &inst.spot_request_id {
+        Some(id) => Ok(tx.get::<SpotRequest>(&scope_key(ctx), id)?),
+        None => Ok(None),
+    }
+}
+
+/// StopInstances on Spot Instances: only instances of persistent requests that are not cancelled.
+pub fn check_stop(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]) -> Result<()> {
+    for inst in instances {
+        let Some(r) = request_of(ctx, tx, inst)? else { continue };
+        if r.spot_type == SpotType::OneTime {
+            return Err(Ec2Error::new(
+                "UnsupportedOperation",
+                format!(
+                    "You can't stop the Spot Instance '{}' because it is associated with a one-time Spot Instance request. You can only stop Spot Instances associated with persistent Spot Instance requests.",
+                    inst.id
+                ),
+            )
+            .into());
+        }
+        if r.state == SpotState::Cancelled {
+            return Err(Ec2Error::new(
+                "UnsupportedOperation",
+                format!(
+                    "You can't stop the Spot Instance '{}' because its Spot Instance request is cancelled.",
+                    inst.id
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// StartInstances on Spot Instances: only those their user stopped (EC2 restarts the ones it
+/// interrupted).
+pub fn check_start(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]) -> Result<()> {
+    for inst in instances {
+        let Some(r) = request_of(ctx, tx, inst)? else { continue };
+        if inst.state == InstanceState::Stopped && (r.stopped_by_interruption || r.state != SpotState::Disabled) {
+            return Err(Ec2Error::new(
+                "UnsupportedOperation",
+                format!("You can't start the Spot Instance '{}': only Spot Instances stopped by their user can be started, and only while their request is active.", inst.id),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// After a user's stop or start: the request shows it.
+pub fn after_user_action(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance], started: bool) -> Result<()> {
+    for inst in instances {
+        let Some(mut r) = request_of(ctx, tx, inst)? else { continue };
+        if started && inst.state == InstanceState::Pending {
+            r.user_started(ctx.now);
+        } else if !started && inst.state == InstanceState::Stopping {
+            r.user_stopping(ctx.now);
+        }
+        tx.put(&scope_key(ctx), &r)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control: interruptions on demand
+
+/// Interrupts the Spot Instance `instance_id` (any account), or every Spot Instance in the pool
+/// (`zone`, `instance_type`). Returns the interrupted instance IDs.
+pub fn interrupt(
+    app: &crate::app::App,
+    tx: &mut Txn<'_>,
+    instance_id: Option<&str>,
+    pool: Option<(&str, &str)>,
+    cause: Cause,
+) -> Result<Vec<String>> {
+    let now = app.clock.now(tx)?;
+    let mut out = Vec::new();
+    for scope_key in tx.scopes::<SpotRequest>()? {
+        let (account, region) = scope_key.split_once('/').unwrap_or((scope_key.as_str(), ""));
+        let scope = ec2_core::Scope::new(account, region);
+        let ctx = Ctx {
+            scope: &scope,
+            now,
+            ids: app.ids,
+            clock: app.clock.mode,
+            durations: &app.durations,
+            bundle_durations: &app.bundle_durations,
+            spot_durations: &app.spot_durations,
+        };
+        for r in tx.scan::<SpotRequest>(&scope_key)? {
+            let wanted = match (instance_id, pool) {
+                (Some(id), _) => r.instance_id.as_deref() == Some(id),
+                (None, Some((zone, itype))) => r.launched_zone.as_deref() == Some(zone) && r.instance_type == itype,
+                (None, None) => false,
+            };
+            if !wanted {
+                continue;
+            }
+            let mut r = settle_request(&ctx, tx, r)?;
+            let running = match &r.instance_id {
+                Some(id) => tx
+                    .get::<Instance>(&scope_key, id)?
+                    .is_some_and(|i| matches!(i.state, InstanceState::Pending | InstanceState::Running)),
+                None => false,
+            };
+            if running && r.interrupt(now, cause, &app.spot_durations) {
+                out.extend(r.instance_id.clone());
+                tx.put(&scope_key, &r)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// DescribeSpotPriceHistory
+
+pub fn describe_spot_price_history(
+    ctx: &Ctx<'_>,
+    req: &dto::DescribeSpotPriceHistoryRequest,
+) -> Result<dto::DescribeSpotPriceHistoryResult> {
+    let filters_list = filters(&PRICE_FILTERS, &req.filters)?;
+    if req.availability_zone.is_some() && req.availability_zone_id.is_some() {
+        return Err(Ec2Error::new(
+            "InvalidParameterCombination",
+            "The parameters AvailabilityZone and AvailabilityZoneId cannot be used together.",
+        )
+        .into());
+    }
+    let types: Vec<&'static InstanceTypeInfo> = match req.instance_types.as_deref() {
+        Some(names) if !names.is_empty() => names
+            .iter()
+            .map(|n| {
+                instance_types::instance_type(n)
+                    .ok_or_else(|| invalid(format!("Invalid value '{n}' for InstanceType.")))
+            })
+            .collect::<std::result::Result<_, _>>()?,
+        _ => instance_types::INSTANCE_TYPES.iter().collect(),
+    };
+    let products: Vec<String> = match req.product_descriptions.as_deref() {
+        Some(p) if !p.is_empty() => p.to_vec(),
+        _ => PRODUCTS.iter().map(|p| p.to_string()).collect(),
+    };
+    let end = req.end_time.unwrap_or(ctx.now).min(ctx.now);
+    let start = req.start_time.unwrap_or(end.plus_millis(-24 * HOUR_MS));
+    if start > end {
+        return Err(invalid("The start time must be before the end time.").into());
+    }
+    dry_run_gate(req.dry_run)?;
+    let zones: Vec<(&'static str, &'static str)> = regions::region(&ctx.scope.region)
+        .map(|r| r.zones.iter().map(|z| (z.name, z.id)).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, id)| {
+            req.availability_zone.as_deref().is_none_or(|z| z == *name)
+                && req.availability_zone_id.as_deref().is_none_or(|z| z == *id)
+        })
+        .collect();
+    let seed = ctx.ids.seed();
+    let mut points: Vec<PricePoint> = Vec::new();
+    for t in &types {
+        for (zone, zone_id) in &zones {
+            // The price in force at the start, then every change up to the end.
+            let first = market::last_change(seed, t, zone, start);
+            let mut series = vec![(first, market::price(seed, t, zone, first))];
+            series.extend(market::changes(seed, t, zone, start, end));
+            for (when, linux) in series {
+                for product in &products {
+                    points.push(PricePoint {
+                        zone: zone.to_string(),
+                        zone_id: zone_id.to_string(),
+                        instance_type: t.name.to_string(),
+                        product: product.clone(),
+                        price: format_price(market::product_price(linux, t, product)),
+                        at: when,
+                    });
+                }
+            }
+        }
+    }
+    points.retain(|p| PRICE_FILTERS.matches(p, &filters_list));
+    // Newest first, as EC2 lists them.
+    let key = |p: &PricePoint| format!("{:016}/{}/{}/{}", i64::MAX - p.at.0, p.zone, p.instance_type, p.product);
+    points.sort_by_key(key);
+    let bounds = super::common::PageBounds {
+        min: 1,
+        max: 1000,
+        cap_above_max: true,
+        message: |n| {
+            format!("Value ( {n} ) for parameter maxResults is invalid. Expecting a value between 1 and 1000.")
+        },
+    };
+    let max = Some(req.max_results.unwrap_or(1000));
+    let (page, next) = paginate(points, key, max, req.next_token.as_deref(), &bounds)?;
+    Ok(dto::DescribeSpotPriceHistoryResult {
+        spot_price_history: Some(
+            page.into_iter()
+                .map(|p| dto::SpotPrice {
+                    availability_zone: Some(p.zone),
+                    availability_zone_id: Some(p.zone_id),
+                    instance_type: Some(p.instance_type),
+                    product_description: Some(p.product),
+                    spot_price: Some(p.price),
+                    timestamp: Some(p.at),
+                })
+                .collect(),
+        ),
+        next_token: Some(next.unwrap_or_default()),
+    })
+}
+
+pub struct PricePoint {
+    pub zone: String,
+    pub zone_id: String,
+    pub instance_type: String,
+    pub product: String,
+    pub price: String,
+    pub at: UnixMillis,
+}
+
+static PRICE_FILTERS: FilterTable<PricePoint> = FilterTable {
+    entries: &[
+        ("availability-zone", |p| vec![p.zone.clone()]),
+        ("availability-zone-id", |p| vec![p.zone_id.clone()]),
+        ("instance-type", |p| vec![p.instance_type.clone()]),
+        ("product-description", |p| vec![p.product.clone()]),
+        ("spot-price", |p| vec![p.price.clone()]),
+        ("timestamp", |p| vec![p.at.to_iso8601()]),
+    ],
+    tags: None,
+};
