@@ -24,9 +24,32 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
 }
 
 /// The `Authorization` header value for `POST /` with the given headers and payload hash (hex SHA-256 of the body).
-/// `amz_date` is the `X-Amz-Date` value, `%Y%m%dT%H%M%SZ`.
+/// `amz_date` is the `X-Amz-Date` value, `%Y%m%dT%H%M%SZ`. (The bench itself caches the day's key and calls
+/// [`authorization_with_key`]; this one-shot form is what the AWS test vectors check.)
+#[cfg(test)]
 pub fn authorization(
     creds: &Credentials,
+    amz_date: &str,
+    host: &str,
+    content_type: &str,
+    payload_hash: &str,
+) -> String {
+    authorization_with_key(creds, &signing_key(creds, &amz_date[..8]), amz_date, host, content_type, payload_hash)
+}
+
+/// The SigV4 signing key of one day (`date` is `%Y%m%d`): the HMAC chain over date, region, service, which only
+/// changes once a day, so a client that signs every request separately can compute it once.
+pub fn signing_key(creds: &Credentials, date: &str) -> Vec<u8> {
+    let k_date = hmac_sha256(format!("AWS4{}", creds.secret_key).as_bytes(), date.as_bytes());
+    let k_region = hmac_sha256(&k_date, creds.region.as_bytes());
+    let k_service = hmac_sha256(&k_region, creds.service.as_bytes());
+    hmac_sha256(&k_service, b"aws4_request")
+}
+
+/// [`authorization`] with the day's [`signing_key`] already computed (it must be the key of `amz_date`'s day).
+pub fn authorization_with_key(
+    creds: &Credentials,
+    signing_key: &[u8],
     amz_date: &str,
     host: &str,
     content_type: &str,
@@ -44,11 +67,7 @@ pub fn authorization(
     );
     let scope = format!("{date}/{}/{}/aws4_request", creds.region, creds.service);
     let string_to_sign = format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()));
-    let k_date = hmac_sha256(format!("AWS4{}", creds.secret_key).as_bytes(), date.as_bytes());
-    let k_region = hmac_sha256(&k_date, creds.region.as_bytes());
-    let k_service = hmac_sha256(&k_region, creds.service.as_bytes());
-    let k_signing = hmac_sha256(&k_service, b"aws4_request");
-    let signature = hex::encode(hmac_sha256(&k_signing, string_to_sign.as_bytes()));
+    let signature = hex::encode(hmac_sha256(signing_key, string_to_sign.as_bytes()));
     format!(
         "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
         creds.access_key
