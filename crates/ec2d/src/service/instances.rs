@@ -437,7 +437,7 @@ pub fn describe_instances(
     dry_run_gate(req.dry_run)?;
     let mut instances = if ids.is_empty() { load_all(ctx, tx)? } else { load_many(ctx, tx, &ids)? };
     instances.retain(|i| INSTANCE_FILTERS.matches(i, &filters));
-    instances.sort_by_key(listing_key);
+    instances.sort_by_cached_key(listing_key);
     let (page, next) =
         paginate(instances, listing_key, req.max_results, req.next_token.as_deref(), &describe_instances_bounds())?;
     Ok(dto::DescribeInstancesResult { reservations: Some(reservations_dto(&page)), next_token: next })

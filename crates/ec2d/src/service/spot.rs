@@ -214,8 +214,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                 r.evaluate(t, now, price, next, room, ctx.spot_durations);
             }
             Step::Request(SpotEvent::Fulfil) => {
-                let plan: LaunchPlan = serde_json::from_str(&r.launch_plan)
-                    .map_err(|e| Ec2Error::internal(format!("unreadable launch plan of {}: {e}", r.id)))?;
+                let plan = plan_of(&r)?;
                 let reservation = new_id(&cx, tx, IdKind::Reservation)?;
                 let launched = launch::launch(&cx, tx, &plan, 1, &reservation, Some(std::slice::from_ref(&r.id)))?;
                 let inst = &launched[0];
@@ -435,7 +434,6 @@ pub fn run_spot(
     options: &MarketOptions,
     specs: &TagsByType,
 ) -> Result<Vec<Instance>> {
-    let t = itype(&plan.instance_type)?;
     let tags: BTreeMap<String, String> = tags_for(specs, "spot-instances-request").into_iter().collect();
     let mut requests = Vec::with_capacity(count);
     for _ in 0..count {
@@ -464,7 +462,6 @@ pub fn run_spot(
         }
         requests.push(r);
     }
-    let _ = t;
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
     for r in &requests {
         tx.put(&scope_key(ctx), r)?;
@@ -632,29 +629,9 @@ fn load(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<SpotReque
     Ok(found)
 }
 
-fn plan_of(r: &SpotRequest) -> LaunchPlan {
-    serde_json::from_str(&r.launch_plan).unwrap_or_else(|_| LaunchPlan {
-        image_id: String::new(),
-        instance_type: r.instance_type.clone(),
-        key_name: None,
-        zone: r.zone.clone(),
-        subnet_id: String::new(),
-        groups: vec![],
-        tenancy: "default".into(),
-        fixed_ip: None,
-        associate_public_ip: true,
-        hibernation: false,
-        disable_api_stop: false,
-        disable_api_termination: false,
-        shutdown: ec2_core::instances::model::ShutdownBehavior::Stop,
-        ebs_optimized: None,
-        monitoring: false,
-        cpu_cores: None,
-        threads_per_core: None,
-        block_devices: vec![],
-        client_token: None,
-        instance_tags: BTreeMap::new(),
-    })
+fn plan_of(r: &SpotRequest) -> Result<LaunchPlan> {
+    serde_json::from_str(&r.launch_plan)
+        .map_err(|e| Ec2Error::internal(format!("unreadable launch plan of {}: {e}", r.id)).into())
 }
 
 fn zone_id(zone: &str) -> Option<String> {
@@ -772,11 +749,13 @@ pub fn describe_spot_instance_requests(
     let filters = filters(&SPOT_FILTERS, &req.filters)?;
     dry_run_gate(req.dry_run)?;
     let requests = if ids.is_empty() { tx.scan::<SpotRequest>(&scope_key(ctx))? } else { load(ctx, tx, &ids)? };
-    let mut rows: Vec<RequestRow> = requests
-        .into_iter()
-        .map(|r| RequestRow { plan: plan_of(&r), r })
-        .filter(|x| SPOT_FILTERS.matches(x, &filters))
-        .collect();
+    let mut rows = Vec::with_capacity(requests.len());
+    for r in requests {
+        let row = RequestRow { plan: plan_of(&r)?, r };
+        if SPOT_FILTERS.matches(&row, &filters) {
+            rows.push(row);
+        }
+    }
     let key = |x: &RequestRow| format!("{:016}/{}", x.r.create_time.0, x.r.id);
     rows.sort_by_key(key);
     let (page, next) = paginate(rows, key, req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
