@@ -95,8 +95,9 @@ pub enum LifecycleError {
     InstanceStoreRoot { id: String, verb: &'static str },
     /// `OperationNotPermitted`: stop protection.
     StopProtected { id: String },
-    /// `OperationNotPermitted`: termination protection.
-    TerminationProtected { id: String },
+    /// `OperationNotPermitted`: termination protection, or stop protection (which also guards
+    /// against termination); `attribute` names the one that is set.
+    TerminationProtected { id: String, attribute: &'static str },
     /// `UnsupportedHibernationConfiguration`.
     HibernationNotConfigured { id: String },
 }
@@ -224,7 +225,10 @@ pub fn terminate(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Result<
         S::ShuttingDown | S::Terminated => Ok(change(inst, previous)),
         S::Pending | S::Running | S::Stopping | S::Stopped => {
             if inst.disable_api_termination {
-                return Err(LifecycleError::TerminationProtected { id });
+                return Err(LifecycleError::TerminationProtected { id, attribute: "disableApiTermination" });
+            }
+            if inst.disable_api_stop {
+                return Err(LifecycleError::TerminationProtected { id, attribute: "disableApiStop" });
             }
             inst.state = S::ShuttingDown;
             inst.state_transition_reason = user_initiated(now);
@@ -531,6 +535,14 @@ pub(crate) mod tests {
             stop(&mut protected, NOW, StopOptions::default(), &d),
             Err(LifecycleError::StopProtected { .. })
         ));
+        assert!(
+            matches!(
+                terminate(&mut protected.clone(), NOW, &d),
+                Err(LifecycleError::TerminationProtected { attribute: "disableApiStop", .. })
+            ),
+            "stop protection also guards against termination"
+        );
+        protected.disable_api_stop = false;
         protected.disable_api_termination = true;
         assert!(matches!(terminate(&mut protected, NOW, &d), Err(LifecycleError::TerminationProtected { .. })));
         let mut plain = fixture(InstanceState::Running);

@@ -13,12 +13,14 @@ pub fn lifecycle(e: LifecycleError) -> Ec2Error {
         ),
         LifecycleError::StopProtected { id } => Ec2Error::new(
             "OperationNotPermitted",
-            format!("The instance '{id}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again."),
+            format!(
+                "The instance '{id}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again."
+            ),
         ),
-        LifecycleError::TerminationProtected { id } => Ec2Error::new(
+        LifecycleError::TerminationProtected { id, attribute } => Ec2Error::new(
             "OperationNotPermitted",
             format!(
-                "The instance '{id}' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again."
+                "The instance '{id}' may not be terminated. Modify its '{attribute}' instance attribute and try again."
             ),
         ),
         LifecycleError::HibernationNotConfigured { id } => Ec2Error::new(

@@ -261,6 +261,16 @@ pub fn check_image(plan: &LaunchPlan) -> Result<(&'static ImageInfo, &'static In
         )
         .into());
     }
+    if plan.disable_api_stop && image.root_device_type != "ebs" {
+        return Err(Ec2Error::new(
+            "InvalidParameterCombination",
+            format!(
+                "Stop protection (DisableApiStop) is not supported for instance store-backed image '{}'.",
+                image.id
+            ),
+        )
+        .into());
+    }
     if plan.hibernation
         && !(itype.hibernation_supported && image.hibernation_supported && image.root_device_type == "ebs")
     {

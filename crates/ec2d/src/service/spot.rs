@@ -343,6 +343,13 @@ pub fn market_options(_ctx: &Ctx<'_>, req: &dto::RunInstancesRequest) -> Result<
             .into())
         }
     }
+    if req.disable_api_stop == Some(true) {
+        return Err(Ec2Error::new(
+            "InvalidParameterCombination",
+            "Stop protection (DisableApiStop) is not supported for Spot Instances.",
+        )
+        .into());
+    }
     let o = m.spot_options.clone().unwrap_or_default();
     let max_price = o.max_price.as_deref().map(|p| parse_price(p, "MaxPrice")).transpose()?;
     let spot_type = parse_type(o.spot_instance_type.as_deref())?;
