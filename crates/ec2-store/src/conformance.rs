@@ -152,6 +152,33 @@ pub fn reset_drops_everything(store: Store) {
     assert_eq!(store.transact(|tx| tx.next_counter("c")).unwrap(), 1);
 }
 
+/// Ids and scopes are any strings (NUL and non-ASCII included), ordered bytewise like Rust strings,
+/// whatever the engine's locale.
+pub fn keys_are_any_string_ordered_bytewise(store: Store) {
+    let ids = ["b", "B", "a", "a\u{0}", "a\u{0}b", "\u{e9}", "z", "Z", "10", "9", "-", "_", "\u{1f600}"];
+    store
+        .transact(|tx| {
+            for (n, id) in ids.iter().enumerate() {
+                tx.put("s", &thing(id, n as u64))?;
+                tx.put(&format!("scope {id}"), &thing("x", n as u64))?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let mut want: Vec<&str> = ids.to_vec();
+    want.sort_unstable();
+    let got: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert_eq!(got.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), want);
+    for (n, id) in ids.iter().enumerate() {
+        let one: Option<Thing> = store.transact(|tx| tx.get("s", id)).unwrap();
+        assert_eq!(one, Some(thing(id, n as u64)), "get {id:?}");
+    }
+    let scopes = store.transact(|tx| tx.scopes::<Thing>()).unwrap();
+    let mut want_scopes: Vec<String> = ids.iter().map(|id| format!("scope {id}")).chain(["s".to_string()]).collect();
+    want_scopes.sort_unstable();
+    assert_eq!(scopes, want_scopes);
+}
+
 pub fn corrupt_documents_are_reported(store: Store) {
     store.transact(|tx| tx.raw().put("s", Thing::KIND, "bad", "{not json".to_string())).unwrap();
     let r: Result<Option<Thing>, StoreError> = store.transact(|tx| tx.get("s", "bad"));
@@ -165,7 +192,8 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@tests $make;
             put_get_roundtrip scan_is_ordered_by_id_and_sees_own_writes scopes_and_kinds_are_isolated
             rollback_discards_everything delete_reports_existence counters_are_monotonic_and_independent
-            concurrent_updates_are_serialized reset_drops_everything corrupt_documents_are_reported);
+            concurrent_updates_are_serialized reset_drops_everything keys_are_any_string_ordered_bytewise
+            corrupt_documents_are_reported);
     };
     (@tests $make:expr; $($check:ident)*) => {
         $(

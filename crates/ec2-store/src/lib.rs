@@ -6,7 +6,9 @@
 //!
 //! Engines implement [`Engine`]: run a closure as one serializable transaction, commit only when it
 //! returns `Ok`, and report a commit only once it is durable (for the engines that persist). The
-//! in-memory engine lives in [`memory`]; every engine must pass [`conformance`] unchanged.
+//! engines: [`memory`] (`--ephemeral`), [`sqlite`] (embedded and durable, the default) and
+//! [`postgres`] (several nodes, one state). Every engine must pass [`conformance`] unchanged; the
+//! persistent ones migrate their schema at startup ([`schema`]).
 
 use std::sync::Arc;
 
@@ -15,7 +17,10 @@ use serde::Serialize;
 
 pub mod conformance;
 pub mod memory;
+pub mod postgres;
 pub mod records;
+pub mod schema;
+pub mod sqlite;
 
 /// The scope of server-wide documents.
 pub const GLOBAL: &str = "-";
@@ -93,6 +98,16 @@ impl Store {
 
     pub fn memory() -> Self {
         Store::new(Arc::new(memory::MemoryEngine::default()))
+    }
+
+    /// The embedded, durable engine on the data directory `dir` (created if missing).
+    pub fn sqlite(dir: &std::path::Path) -> Result<Self, StoreError> {
+        Ok(Store::new(Arc::new(sqlite::SqliteEngine::open(dir)?)))
+    }
+
+    /// The PostgreSQL engine on the database at `url` (`postgres://...`).
+    pub fn postgres(url: &str) -> Result<Self, StoreError> {
+        Ok(Store::new(Arc::new(postgres::PostgresEngine::connect(url)?)))
     }
 
     pub fn engine_name(&self) -> &'static str {

@@ -1,0 +1,182 @@
+//! The PostgreSQL engine against the store conformance suite, plus what only it has: migrations,
+//! several engines (nodes) on one database.
+//!
+//! The server is `$EC2D_TEST_POSTGRES_URL` (CI starts one: .ci/run), or else a throwaway one that this
+//! test process starts with `scripts/throwaway-postgres.sh` (installing PostgreSQL if it is missing),
+//! watched so that it stops when the process exits: these tests never skip. Each test gets its own
+//! database, named after the test.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread;
+
+use ec2_store::conformance::Thing;
+use ec2_store::postgres::PostgresEngine;
+use ec2_store::{Store, StoreError};
+use postgres::{Client, NoTls};
+
+/// The server's URL: the environment's, or a throwaway server's started once per test process.
+fn server_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Some(url) = std::env::var("EC2D_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
+            return url;
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/throwaway-postgres.sh");
+        let dir = std::env::temp_dir().join(format!("ec2d-test-pg-{}", std::process::id()));
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(&dir)
+            .args(["--watch", &std::process::id().to_string()])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "cannot start a throwaway PostgreSQL (set EC2D_TEST_POSTGRES_URL to use another): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("a UTF-8 URL").trim().to_string()
+    })
+}
+
+/// `url` with its database replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let path_start = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
+    let query = url[path_start..].find('?').map_or("", |i| &url[path_start + i..]);
+    format!("{}/{database}{query}", &url[..path_start])
+}
+
+/// A new, empty database named after the calling test; its URL.
+fn fresh_database() -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let test = thread::current().name().unwrap_or("main").rsplit("::").next().unwrap_or("main").to_string();
+    let mut name: String = format!("ec2d_test_{test}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .take(50)
+        .collect();
+    if test == "main" {
+        name = format!("{name}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    }
+    let mut admin = Client::connect(server_url(), NoTls).expect("connect to the test server");
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).expect("drop an old test database");
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create a test database");
+    with_database(server_url(), &name)
+}
+
+fn make() -> Store {
+    Store::postgres(&fresh_database()).expect("connect to a fresh database")
+}
+
+mod conformance {
+    ec2_store::conformance_suite!(super::make);
+}
+
+fn thing(id: &str, n: u64) -> Thing {
+    Thing { id: id.into(), n }
+}
+
+#[test]
+fn with_database_replaces_only_the_database() {
+    assert_eq!(with_database("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");
+    assert_eq!(with_database("postgres://u@h:1/db?sslmode=disable", "x"), "postgres://u@h:1/x?sslmode=disable");
+    assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+}
+
+#[test]
+fn reconnecting_finds_every_committed_change() {
+    let url = fresh_database();
+    {
+        let store = Store::postgres(&url).unwrap();
+        store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
+        store.transact(|tx| tx.next_counter("c")).unwrap();
+    }
+    let store = Store::postgres(&url).unwrap();
+    let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert_eq!(all, [thing("a", 1)]);
+    assert_eq!(store.transact(|tx| tx.next_counter("c")).unwrap(), 2);
+}
+
+#[test]
+fn a_database_written_by_a_newer_ec2d_is_refused() {
+    let url = fresh_database();
+    drop(PostgresEngine::connect(&url).unwrap());
+    let mut admin = Client::connect(&url, NoTls).unwrap();
+    let version: String = admin.query_one("SELECT value FROM meta WHERE key = 'schema_version'", &[]).unwrap().get(0);
+    assert_eq!(version, "1");
+    admin.batch_execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'").unwrap();
+    admin.batch_execute("UPDATE meta SET value = '7.0.0' WHERE key = 'written_by'").unwrap();
+    let Err(e) = PostgresEngine::connect(&url) else { panic!("a newer store was opened") };
+    let e = e.to_string();
+    assert!(e.contains("schema version 99") && e.contains("ec2d 7.0.0") && e.contains("upgrade ec2d"), "{e}");
+}
+
+#[test]
+fn nodes_starting_at_once_migrate_once() {
+    let url = fresh_database();
+    let nodes: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            thread::spawn(move || PostgresEngine::connect(&url).map(drop))
+        })
+        .collect();
+    for n in nodes {
+        n.join().unwrap().expect("every node starts");
+    }
+    let mut admin = Client::connect(&url, NoTls).unwrap();
+    let version: String = admin.query_one("SELECT value FROM meta WHERE key = 'schema_version'", &[]).unwrap().get(0);
+    assert_eq!(version, "1");
+}
+
+/// Two engines (two ec2d processes' worth of connections) on one database, updating one document and
+/// drawing from one counter at once: no lost update, no value drawn twice.
+#[test]
+fn two_nodes_on_one_database_are_serialized() {
+    let url = fresh_database();
+    let nodes = [Arc::new(Store::postgres(&url).unwrap()), Arc::new(Store::postgres(&url).unwrap())];
+    nodes[0].transact(|tx| tx.put("s", &thing("ctr", 0))).unwrap();
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let store = Arc::clone(&nodes[w % 2]);
+            thread::spawn(move || {
+                (0..40)
+                    .map(|_| {
+                        store
+                            .transact(|tx| {
+                                let mut t: Thing = tx.get("s", "ctr")?.expect("ctr exists");
+                                t.n += 1;
+                                tx.put("s", &t)?;
+                                tx.next_counter("ids")
+                            })
+                            .unwrap()
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let mut drawn: Vec<u64> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let t: Thing = nodes[1].transact(|tx| tx.get("s", "ctr")).unwrap().unwrap();
+    assert_eq!(t.n, 320);
+    drawn.sort_unstable();
+    assert_eq!(drawn, (1..=320).collect::<Vec<u64>>());
+}
+
+/// A body that swallows a failed statement must not be reported as committed.
+#[test]
+fn a_swallowed_statement_failure_is_not_a_commit() {
+    let store = make();
+    let r: Result<(), StoreError> = store.transact(|tx| {
+        tx.put("s", &thing("a", 1))?;
+        // A key that is not valid in a PostgreSQL text parameter would do; use an engine-level failure:
+        // a raw document that PostgreSQL's TEXT refuses (a NUL byte).
+        let _ = tx.raw().put("s", "conformance_thing", "b", "\u{0}".to_string());
+        Ok(())
+    });
+    assert!(r.is_err(), "the transaction reported a commit: {r:?}");
+    let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert!(all.is_empty(), "{all:?}");
+}

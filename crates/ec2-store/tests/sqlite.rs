@@ -1,0 +1,112 @@
+//! The embedded engine (SQLite, the default) against the store conformance suite, plus what only a
+//! persistent engine has: reopening, schema versions, the data directory's lock.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ec2_store::conformance::Thing;
+use ec2_store::sqlite::{SqliteEngine, DB_FILE};
+use ec2_store::{Store, StoreError};
+
+/// A fresh, empty directory under cargo's per-target scratch space.
+fn fresh_dir() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sqlite-tests").join(format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn make() -> Store {
+    Store::sqlite(&fresh_dir()).expect("open a fresh sqlite store")
+}
+
+mod conformance {
+    ec2_store::conformance_suite!(super::make);
+}
+
+fn thing(id: &str, n: u64) -> Thing {
+    Thing { id: id.into(), n }
+}
+
+#[test]
+fn reopening_finds_every_committed_change() {
+    let dir = fresh_dir();
+    {
+        let store = Store::sqlite(&dir).unwrap();
+        store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
+        store.transact(|tx| tx.next_counter("c")).unwrap();
+        let _ = store.transact(|tx| {
+            tx.put("s", &thing("rolled-back", 1))?;
+            Err::<(), _>(StoreError::Engine("no".into()))
+        });
+    }
+    let store = Store::sqlite(&dir).unwrap();
+    let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert_eq!(all, [thing("a", 1)]);
+    assert_eq!(store.transact(|tx| tx.next_counter("c")).unwrap(), 2);
+}
+
+#[test]
+fn a_second_process_on_the_same_directory_is_refused() {
+    let dir = fresh_dir();
+    let first = SqliteEngine::open(&dir).unwrap();
+    let Err(e) = SqliteEngine::open(&dir) else { panic!("a second open of {} succeeded", dir.display()) };
+    assert!(e.to_string().contains("in use by another ec2d process"), "{e}");
+    drop(first);
+    SqliteEngine::open(&dir).expect("the lock is released with the engine");
+}
+
+#[test]
+fn a_store_written_by_a_newer_ec2d_is_refused() {
+    let dir = fresh_dir();
+    drop(SqliteEngine::open(&dir).unwrap());
+    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    let version: String =
+        conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, "1");
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).unwrap();
+    conn.execute("UPDATE meta SET value = '7.0.0' WHERE key = 'written_by'", []).unwrap();
+    drop(conn);
+    let Err(e) = SqliteEngine::open(&dir) else { panic!("a newer store was opened") };
+    let e = e.to_string();
+    assert!(e.contains("schema version 99") && e.contains("ec2d 7.0.0") && e.contains("upgrade ec2d"), "{e}");
+}
+
+#[test]
+fn an_unversioned_directory_gets_the_current_schema() {
+    let dir = fresh_dir();
+    let store = Store::sqlite(&dir).unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables, ["counters", "docs", "meta"]);
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_panicking_body_leaves_the_store_usable() {
+    let store = make();
+    let s = store.clone();
+    let panicked = std::thread::spawn(move || {
+        let _: Result<(), StoreError> = s.transact(|tx| {
+            tx.put("s", &thing("half-done", 1))?;
+            panic!("the handler fails mid-transaction");
+        });
+    })
+    .join();
+    assert!(panicked.is_err());
+    store.transact(|tx| tx.put("s", &thing("after", 1))).unwrap();
+    let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert_eq!(all, [thing("after", 1)]);
+}
