@@ -201,14 +201,6 @@ def test_env_variables_configure_the_server(binary):
         p.wait(5)
 
 
-def test_data_dir_is_refused_clearly_until_the_durable_engine_exists(binary, tmp_path):
-    import subprocess
-
-    p = subprocess.run([binary, "serve", "--port", "0", "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=10)
-    assert p.returncode != 0
-    assert "--ephemeral" in p.stderr
-
-
 def test_same_seed_and_requests_give_the_same_bytes(make_server):
     """With a virtual clock, the same seed and the same request sequence give byte-identical
     responses (IDs, request IDs, addresses, timestamps); another seed gives other IDs."""

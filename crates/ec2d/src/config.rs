@@ -35,9 +35,14 @@ pub struct Config {
     /// Keep all state in memory; nothing survives a restart.
     #[arg(long, env = "EC2D_EPHEMERAL", conflicts_with = "data_dir")]
     pub ephemeral: bool,
-    /// Directory for durable state.
+    /// Directory of the embedded durable store (the default engine)
+    /// [default: $XDG_DATA_HOME/ec2d, or ~/.local/share/ec2d].
     #[arg(long, env = "EC2D_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database (`postgres://user@host:port/db`) holding the state, shared by every
+    /// ec2d process pointed at it.
+    #[arg(long, env = "EC2D_STORE", conflicts_with_all = ["ephemeral", "data_dir"])]
+    pub store: Option<String>,
     /// How time passes for resource state transitions.
     #[arg(long, env = "EC2D_CLOCK", value_enum, default_value_t = ClockMode::Instant)]
     pub clock: ClockMode,
@@ -63,6 +68,7 @@ impl Default for Config {
             port: 0,
             ephemeral: true,
             data_dir: None,
+            store: None,
             clock: ClockMode::Instant,
             clock_start: "2026-01-01T00:00:00Z".into(),
             transition_seconds: String::new(),
@@ -71,7 +77,38 @@ impl Default for Config {
     }
 }
 
+/// Where the state lives, as chosen by `--ephemeral`, `--data-dir` and `--store`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    Memory,
+    Embedded(PathBuf),
+    Postgres(String),
+}
+
 impl Config {
+    /// The store engine: PostgreSQL with `--store`, memory with `--ephemeral`, and otherwise the
+    /// embedded engine in `--data-dir` or the default data directory.
+    pub fn store_choice(&self) -> Result<StoreChoice, String> {
+        if let Some(url) = &self.store {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(format!(
+                    "--store {url:?}: expected a postgres:// URL (--data-dir DIR selects the embedded engine, \
+                     --ephemeral the in-memory one)"
+                ));
+            }
+            return Ok(StoreChoice::Postgres(url.clone()));
+        }
+        if self.ephemeral {
+            return Ok(StoreChoice::Memory);
+        }
+        match &self.data_dir {
+            Some(dir) => Ok(StoreChoice::Embedded(dir.clone())),
+            None => default_data_dir(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
+                .map(StoreChoice::Embedded)
+                .ok_or_else(|| "no --data-dir given and neither XDG_DATA_HOME nor HOME is set".to_string()),
+        }
+    }
+
     /// The transition durations for the chosen clock: all zero for `instant` (except how long
     /// terminated instances stay visible), AWS-like ones otherwise, with `--transition-seconds`
     /// applied on top.
@@ -127,5 +164,45 @@ impl Config {
             }
         }
         Ok((d, b, sp))
+    }
+}
+
+/// `$XDG_DATA_HOME/ec2d`, else `$HOME/.local/share/ec2d` (relative XDG paths are ignored, as the
+/// XDG spec says).
+pub fn default_data_dir(
+    xdg_data_home: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    let xdg = xdg_data_home.map(PathBuf::from).filter(|p| p.is_absolute());
+    let base = xdg.or_else(|| home.filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(base.join("ec2d"))
+}
+
+#[cfg(test)]
+mod store_choice_tests {
+    use super::*;
+
+    #[test]
+    fn the_store_flags_choose_the_engine() {
+        let c = |ephemeral, data_dir: Option<&str>, store: Option<&str>| Config {
+            ephemeral,
+            data_dir: data_dir.map(PathBuf::from),
+            store: store.map(String::from),
+            ..Config::default()
+        };
+        assert_eq!(c(true, None, None).store_choice(), Ok(StoreChoice::Memory));
+        assert_eq!(c(false, Some("/d"), None).store_choice(), Ok(StoreChoice::Embedded("/d".into())));
+        let pg = "postgres://u@127.0.0.1:5432/db";
+        assert_eq!(c(false, None, Some(pg)).store_choice(), Ok(StoreChoice::Postgres(pg.into())));
+        assert!(c(false, None, Some("mysql://x")).store_choice().unwrap_err().contains("postgres://"));
+    }
+
+    #[test]
+    fn the_default_data_directory_follows_xdg() {
+        let d = |x: Option<&str>, h: Option<&str>| default_data_dir(x.map(Into::into), h.map(Into::into));
+        assert_eq!(d(Some("/x"), Some("/home/u")), Some(PathBuf::from("/x/ec2d")));
+        assert_eq!(d(Some("rel"), Some("/home/u")), Some(PathBuf::from("/home/u/.local/share/ec2d")));
+        assert_eq!(d(None, Some("/home/u")), Some(PathBuf::from("/home/u/.local/share/ec2d")));
+        assert_eq!(d(None, None), None);
     }
 }

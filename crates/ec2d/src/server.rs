@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use ec2_store::Store;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -16,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::app::App;
-use crate::config::Config;
+use crate::config::{Config, StoreChoice};
 use crate::control;
 
 /// The largest request body accepted.
@@ -41,7 +42,11 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Fu
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     if let Some(rest) = path.strip_prefix("/_ec2d/") {
-        let reply = control::handle(&app, &method, rest, &query);
+        let rest = rest.to_string();
+        let reply =
+            off_runtime(&app, move |app| control::handle(app, &method, &rest, &query)).await.unwrap_or_else(|| {
+                control::ControlReply { status: 500, body: serde_json::json!({"error": "internal error"}) }
+            });
         let request_id = app.next_request_id();
         return Ok(response(reply.status, "application/json", reply.body.to_string() + "\n", Some(&request_id)));
     }
@@ -54,19 +59,32 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Fu
             return Ok(response(413, XML, e.to_xml(&request_id), Some(&request_id)));
         }
     };
-    let reply = app.handle_ec2(query.as_bytes(), &body, authorization.as_deref());
+    let reply = off_runtime(&app, move |app| app.handle_ec2(query.as_bytes(), &body, authorization.as_deref()))
+        .await
+        .unwrap_or_else(|| {
+            let request_id = app.next_request_id();
+            let e = ec2_protocol::Ec2Error::internal("An internal error has occurred.");
+            crate::app::Reply { status: e.status, body: e.to_xml(&request_id), request_id }
+        });
     Ok(response(reply.status, XML, reply.body, Some(&reply.request_id)))
 }
 
+/// Runs `f` on tokio's blocking pool: the store engines block (on a lock, the disk, the database's
+/// socket) and must not stall the runtime's workers. `None` if `f` panicked.
+async fn off_runtime<T: Send + 'static>(app: &Arc<App>, f: impl FnOnce(&App) -> T + Send + 'static) -> Option<T> {
+    let app = Arc::clone(app);
+    tokio::task::spawn_blocking(move || f(&app)).await.ok()
+}
+
 /// Builds the app from the configuration: chooses the store engine.
+/// Blocks (opening a database), so call it off the async runtime.
 pub fn build_app(config: Config) -> Result<App, String> {
-    if let Some(dir) = &config.data_dir {
-        return Err(format!(
-            "--data-dir {}: the durable store engine is not built yet; run with --ephemeral (in-memory state)",
-            dir.display()
-        ));
-    }
-    App::new(config, ec2_store::Store::memory())
+    let store = match config.store_choice()? {
+        StoreChoice::Memory => Store::memory(),
+        StoreChoice::Embedded(dir) => Store::sqlite(&dir).map_err(|e| format!("--data-dir {}: {e}", dir.display()))?,
+        StoreChoice::Postgres(url) => Store::postgres(&url).map_err(|e| format!("--store: {e}"))?,
+    };
+    App::new(config, store)
 }
 
 /// Serves until the process is stopped.
@@ -83,9 +101,15 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = Arc::new(build_app(config)?);
+    let data_dir = match config.store_choice() {
+        Ok(StoreChoice::Embedded(dir)) => format!(" in {}", dir.display()),
+        _ => String::new(),
+    };
+    let app = Arc::new(
+        tokio::task::spawn_blocking(move || build_app(config)).await.map_err(|e| format!("startup failed: {e}"))??,
+    );
     eprintln!(
-        "ec2d {} listening on http://{local} (store {}, clock {}, seed {})",
+        "ec2d {} listening on http://{local} (store {}{data_dir}, clock {}, seed {})",
         env!("CARGO_PKG_VERSION"),
         app.store.engine_name(),
         app.clock.mode.name(),
