@@ -136,6 +136,10 @@ struct Args {
     /// Extra argument appended to `ec2d serve` (repeatable)
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
+    /// Store engine of the servers it starts: `memory` (--ephemeral), `embedded` (--data-dir, a fresh
+    /// temporary directory), or a `postgres://` URL (--store URL; best an empty database)
+    #[arg(long, default_value = "memory")]
+    store: String,
     /// Tokio worker threads of the load generator [default: number of CPUs]
     #[arg(long)]
     client_threads: Option<usize>,
@@ -287,7 +291,7 @@ impl Server {
         let log = std::env::temp_dir().join(format!("ec2d-bench-{}-{n}.log", std::process::id()));
         let log_file = std::fs::File::create(&log)?;
         let child = Command::new(bin)
-            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string(), "--ephemeral"])
+            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
             .args(extra_args)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
@@ -345,6 +349,34 @@ impl Drop for Server {
 }
 
 /// A port that was free a moment ago: bind port 0 and let it go.
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The `ec2d serve` flags that choose `--store`'s engine; the embedded engine's directory lives as long as
+/// the returned guard (one directory for every server the bench starts, one at a time).
+fn store_args(store: &str) -> Result<(Vec<String>, Option<TempDir>)> {
+    let owned = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match store {
+        "memory" => Ok((owned(&["--ephemeral"]), None)),
+        "embedded" => {
+            let dir = std::env::temp_dir().join(format!("ec2d-bench-data-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let args = owned(&["--data-dir", &dir.to_string_lossy()]);
+            Ok((args, Some(TempDir(dir))))
+        }
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok((owned(&["--store", url]), None))
+        }
+        other => Err(format!("--store {other:?}: expected memory, embedded or a postgres:// URL").into()),
+    }
+}
+
 fn free_port() -> Result<u16> {
     let listener = StdTcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
@@ -1040,7 +1072,7 @@ async fn run(args: &Args, client_threads: usize) -> Result<Report> {
         .map_err(|e| format!("{}: {e} (build it with `cargo build --release -p ec2d`, or pass --ec2d)", bin.display()))?
         .len();
     let bin = bin.canonicalize().unwrap_or(bin);
-    let mut server_args = Vec::new();
+    let (mut server_args, _data_dir) = store_args(&args.store)?;
     if let Some(clock) = &args.clock {
         server_args.extend(["--clock".to_string(), clock.clone()]);
     }
