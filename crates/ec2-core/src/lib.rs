@@ -6,6 +6,7 @@
 //! the conversion between DTOs and domain records lives in the server (`ec2d/src/service/`).
 
 pub mod bundle_tasks;
+pub mod capacity_reservations;
 pub mod catalog;
 pub mod filters;
 pub mod ids;

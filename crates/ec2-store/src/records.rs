@@ -24,3 +24,10 @@ impl Record for ec2_core::spot::SpotRequest {
         &self.id
     }
 }
+
+impl Record for ec2_core::capacity_reservations::CapacityReservation {
+    const KIND: &'static str = "capacity_reservation";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

@@ -59,6 +59,10 @@ pub struct Config {
     /// Seed of the ID generator: the same seed and the same requests give the same IDs.
     #[arg(long, env = "EC2D_SEED", default_value_t = 0)]
     pub seed: u64,
+    /// Instances one pool (availability zone, instance type) holds, unless the control API sets
+    /// the pool's own capacity (`POST /_ec2d/capacity`).
+    #[arg(long, env = "EC2D_POOL_CAPACITY", default_value_t = crate::service::capacity_reservations::DEFAULT_POOL_CAPACITY)]
+    pub pool_capacity: u64,
 }
 
 impl Default for Config {
@@ -73,6 +77,7 @@ impl Default for Config {
             clock_start: "2026-01-01T00:00:00Z".into(),
             transition_seconds: String::new(),
             seed: 0,
+            pool_capacity: crate::service::capacity_reservations::DEFAULT_POOL_CAPACITY,
         }
     }
 }

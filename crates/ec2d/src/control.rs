@@ -12,6 +12,12 @@
 //!   `price`): the request shows the two-minute notice, then the interruption behaviour happens.
 //! - `POST /_ec2d/spot/capacity?availability-zone=Z&instance-type=T&count=N`: at most N Spot
 //!   Instances run in the pool (`count=unlimited` lifts the limit).
+//! - `POST /_ec2d/capacity?availability-zone=Z&instance-type=T&count=N`: the pool holds N instances
+//!   (`count=default` goes back to `--pool-capacity`); `GET /_ec2d/capacity?availability-zone=Z&instance-type=T`
+//!   reads the pool's capacity, held units, unused reserved units and free units.
+//! - `POST /_ec2d/capacity-reservations/{id}/delay?seconds=N`: a future-dated reservation is
+//!   `delayed` (commitment waived) and becomes `active` N seconds from now;
+//!   `POST /_ec2d/capacity-reservations/{id}/unsupported` makes it `unsupported`.
 //! - `POST /_ec2d/bundle-tasks/{id}/fail?code=C&message=M`: a bundle task in progress fails now
 //!   with that `BundleTaskError` (defaults: `Client.BundlingFailed`, a short message).
 
@@ -133,6 +139,28 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
             }
         }
+        ("POST" | "GET", "capacity") => capacity(app, method, query),
+        ("POST", p) if p.starts_with("capacity-reservations/") => {
+            let rest = &p["capacity-reservations/".len()..];
+            let Some((id, action @ ("delay" | "unsupported"))) = rest.split_once('/') else {
+                return fail(404, format!("no control endpoint /_ec2d/{path}"));
+            };
+            let seconds = match (action, query_param(query, "seconds").map(str::parse::<f64>)) {
+                ("delay", Some(Ok(s))) if (0.0..=1e10).contains(&s) => s,
+                ("delay", _) => return fail(400, "give seconds=N, the delay before the reservation becomes active"),
+                _ => 0.0,
+            };
+            let result =
+                app.store.transact(|tx| service::capacity_reservations::operator_hook(app, tx, id, action, seconds));
+            match result {
+                Ok(Some(state)) => ok(json!({ "capacityReservationId": id, "state": state.name() })),
+                Ok(None) => fail(404, format!("no capacity reservation {id}")),
+                Err(e) => {
+                    let e = ec2_protocol::Ec2Error::from(e);
+                    fail(if e.status >= 500 { 500 } else { 409 }, e.message)
+                }
+            }
+        }
         ("POST", p) if p.starts_with("bundle-tasks/") && p.ends_with("/fail") => {
             let id = &p["bundle-tasks/".len()..p.len() - "/fail".len()];
             let params: Vec<(String, String)> = ec2_protocol::Node::parse_form(query.as_bytes());
@@ -156,5 +184,44 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
         }
         (_, "health" | "reset" | "clock" | "clock/advance") => fail(405, format!("{method} is not allowed here")),
         _ => fail(404, format!("no control endpoint /_ec2d/{path}")),
+    }
+}
+
+/// `GET` or `POST /_ec2d/capacity`: reads or sets one pool's capacity.
+fn capacity(app: &App, method: &str, query: &str) -> ControlReply {
+    let params: Vec<(String, String)> = ec2_protocol::Node::parse_form(query.as_bytes());
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let (Some(zone), Some(itype)) = (param("availability-zone"), param("instance-type")) else {
+        return fail(400, "give availability-zone and instance-type (and count=N to set the capacity)");
+    };
+    let set = if method == "POST" {
+        match param("count").as_deref() {
+            Some("default") => Some(None),
+            Some(n) => match n.parse::<u64>() {
+                Ok(n) => Some(Some(n)),
+                Err(_) => return fail(400, format!("count must be a number or default, not {n}")),
+            },
+            None => return fail(400, "give count=N (or count=default)"),
+        }
+    } else {
+        None
+    };
+    let result = app.store.transact(|tx| {
+        if let Some(capacity) = set {
+            service::capacity_reservations::set_pool_capacity(tx, &zone, &itype, capacity)?;
+        }
+        let now = app.clock.now(tx)?;
+        service::capacity_reservations::pool_view(tx, now, app.config.pool_capacity, &zone, &itype)
+    });
+    match result {
+        Ok(v) => ok(json!({
+            "availabilityZone": zone,
+            "instanceType": itype,
+            "capacity": v.capacity,
+            "held": v.held,
+            "reserved": v.reserved,
+            "free": v.free,
+        })),
+        Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
     }
 }

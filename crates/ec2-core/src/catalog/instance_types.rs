@@ -321,6 +321,8 @@ pub static INSTANCE_TYPES: &[InstanceTypeInfo] = &[
     nitro("m7i.large", 2, 1, 2, 8192, X86, 3.2, "Up to 12.5 Gigabit", 3, 10, 0.1008).hib(),
     nitro("m7i.xlarge", 4, 2, 2, 16384, X86, 3.2, "Up to 12.5 Gigabit", 4, 15, 0.2016).hib(),
     xen("p3.2xlarge", 8, 4, 2, 62464, X86, 2.3, "Up to 10 Gigabit", 4, 15, "supported", "default", 3.06),
+    // Sold as Capacity Blocks (DescribeCapacityBlockOfferings) as well as On-Demand.
+    nitro("p5.48xlarge", 192, 96, 2, 2097152, X86, 3.6, "3200 Gigabit", 64, 50, 98.32).nvme(8, 3800),
     nitro("r5.2xlarge", 8, 4, 2, 65536, X86, 3.1, "Up to 10 Gigabit", 4, 15, 0.504).hib().previous(),
     nitro("r5.large", 2, 1, 2, 16384, X86, 3.1, "Up to 10 Gigabit", 3, 10, 0.126).hib().previous(),
     nitro("r5.xlarge", 4, 2, 2, 32768, X86, 3.1, "Up to 10 Gigabit", 4, 15, 0.252).hib().previous(),

@@ -50,9 +50,13 @@ const INSTANCE_ENTRIES: &[(&str, Accessor<Instance>)] = &[
     ("block-device-mapping.status", |i| i.volumes.iter().map(|_| "attached".to_string()).collect()),
     ("block-device-mapping.volume-id", |i| i.volumes.iter().map(|v| v.volume_id.clone()).collect()),
     ("boot-mode", |i| opt(i.boot_mode.as_deref())),
-    ("capacity-reservation-id", none),
-    ("capacity-reservation-specification.capacity-reservation-preference", |_| one("open")),
-    ("capacity-reservation-specification.capacity-reservation-target.capacity-reservation-id", none),
+    ("capacity-reservation-id", |i| opt(i.capacity_reservation_id.as_deref())),
+    ("capacity-reservation-specification.capacity-reservation-preference", |i| {
+        one(i.capacity_preference.as_deref().unwrap_or("open"))
+    }),
+    ("capacity-reservation-specification.capacity-reservation-target.capacity-reservation-id", |i| {
+        opt(i.capacity_target.as_deref())
+    }),
     ("capacity-reservation-specification.capacity-reservation-target.capacity-reservation-resource-group-arn", none),
     ("client-token", |i| opt(i.client_token.as_deref())),
     ("current-instance-boot-mode", |i| opt(i.boot_mode.as_deref().map(current_boot_mode))),
@@ -67,7 +71,7 @@ const INSTANCE_ENTRIES: &[(&str, Accessor<Instance>)] = &[
     ("iam-instance-profile.id", none),
     ("image-id", |i| one(&i.image_id)),
     ("instance-id", |i| one(&i.id)),
-    ("instance-lifecycle", |i| opt(i.spot_request_id.as_ref().map(|_| "spot"))),
+    ("instance-lifecycle", |i| opt(i.spot_request_id.as_ref().map(|_| "spot").or(i.reservation_lifecycle.as_deref()))),
     ("instance-state-code", |i| one(i.state.code().to_string())),
     ("instance-state-name", |i| one(i.state.name())),
     ("instance-type", |i| one(&i.instance_type)),

@@ -417,6 +417,10 @@ pub(crate) mod tests {
             status_ok_at: None,
             terminated_at: None,
             spot_request_id: None,
+            capacity_reservation_id: None,
+            capacity_preference: None,
+            capacity_target: None,
+            reservation_lifecycle: None,
         }
     }
 

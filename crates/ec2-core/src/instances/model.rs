@@ -181,9 +181,28 @@ pub struct Instance {
     /// The Spot request that launched the instance (its lifecycle is then `spot`).
     #[serde(default)]
     pub spot_request_id: Option<String>,
+    /// The Capacity Reservation the instance runs (or last ran) in. It holds one unit of it
+    /// while `pending` or `running`.
+    #[serde(default)]
+    pub capacity_reservation_id: Option<String>,
+    /// `CapacityReservationSpecification.CapacityReservationPreference` (`None` is `open`).
+    #[serde(default)]
+    pub capacity_preference: Option<String>,
+    /// The reservation the instance targets, if any.
+    #[serde(default)]
+    pub capacity_target: Option<String>,
+    /// `capacity-block` or `interruptible-capacity-reservation` for instances in such reservations.
+    #[serde(default)]
+    pub reservation_lifecycle: Option<String>,
 }
 
 impl Instance {
+    /// Whether the instance holds a unit of capacity (in its pool, and in its reservation if it
+    /// has one): from the launch or start until a stop or termination is requested.
+    pub fn holds_capacity(&self) -> bool {
+        matches!(self.state, InstanceState::Pending | InstanceState::Running)
+    }
+
     /// The public address, once the instance has left `pending`.
     pub fn visible_public_ip(&self) -> Option<&str> {
         match self.state {

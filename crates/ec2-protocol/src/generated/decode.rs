@@ -42,6 +42,17 @@ impl FromQuery for CancelBundleTaskRequest {
     }
 }
 
+impl FromQuery for CancelCapacityReservationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CancelCapacityReservationRequest {
+            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CancelSpotInstanceRequestsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CancelSpotInstanceRequestsRequest {
@@ -92,6 +103,51 @@ impl FromQuery for CpuOptionsRequest {
             amd_sev_snp: member(node, path, "AmdSevSnp")?,
             nested_virtualization: member(node, path, "NestedVirtualization")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateCapacityReservationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateCapacityReservationRequest {
+            client_token: member(node, path, "ClientToken")?,
+            instance_type: member(node, path, "InstanceType")?,
+            instance_platform: member(node, path, "InstancePlatform")?,
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            tenancy: member(node, path, "Tenancy")?,
+            instance_count: member(node, path, "InstanceCount")?,
+            ebs_optimized: member(node, path, "EbsOptimized")?,
+            ephemeral_storage: member(node, path, "EphemeralStorage")?,
+            end_date: member(node, path, "EndDate")?,
+            end_date_type: member(node, path, "EndDateType")?,
+            instance_match_criteria: member(node, path, "InstanceMatchCriteria")?,
+            tag_specifications: list(node, path, "TagSpecifications")?,
+            dry_run: member(node, path, "DryRun")?,
+            outpost_arn: member(node, path, "OutpostArn")?,
+            placement_group_arn: member(node, path, "PlacementGroupArn")?,
+            start_date: member(node, path, "StartDate")?,
+            commitment_duration: member(node, path, "CommitmentDuration")?,
+            delivery_preference: member(node, path, "DeliveryPreference")?,
+        };
+        required(&v.instance_type, path, "InstanceType")?;
+        required(&v.instance_platform, path, "InstancePlatform")?;
+        required(&v.instance_count, path, "InstanceCount")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateInterruptibleCapacityReservationAllocationRequest {
+            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
+            instance_count: member(node, path, "InstanceCount")?,
+            client_token: member(node, path, "ClientToken")?,
+            dry_run: member(node, path, "DryRun")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+        };
+        required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
+        required(&v.instance_count, path, "InstanceCount")?;
         Ok(v)
     }
 }
@@ -150,6 +206,39 @@ impl FromQuery for DescribeBundleTasksRequest {
             bundle_ids: list(node, path, "BundleId")?,
             dry_run: member(node, path, "DryRun")?,
             filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeCapacityBlockOfferingsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeCapacityBlockOfferingsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            instance_type: member(node, path, "InstanceType")?,
+            instance_count: member(node, path, "InstanceCount")?,
+            start_date_range: member(node, path, "StartDateRange")?,
+            end_date_range: member(node, path, "EndDateRange")?,
+            capacity_duration_hours: member(node, path, "CapacityDurationHours")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            ultraserver_type: member(node, path, "UltraserverType")?,
+            ultraserver_count: member(node, path, "UltraserverCount")?,
+            all_availability_zones: member(node, path, "AllAvailabilityZones")?,
+        };
+        required(&v.capacity_duration_hours, path, "CapacityDurationHours")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeCapacityReservationsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeCapacityReservationsRequest {
+            capacity_reservation_ids: list(node, path, "CapacityReservationId")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            filters: list(node, path, "Filter")?,
+            dry_run: member(node, path, "DryRun")?,
         };
         Ok(v)
     }
@@ -390,6 +479,19 @@ impl FromQuery for Filter {
     }
 }
 
+impl FromQuery for GetCapacityReservationUsageRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GetCapacityReservationUsageRequest {
+            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for HibernationOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = HibernationOptionsRequest {
@@ -554,6 +656,23 @@ impl FromQuery for LicenseConfigurationRequest {
     }
 }
 
+impl FromQuery for ModifyCapacityReservationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyCapacityReservationRequest {
+            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
+            instance_count: member(node, path, "InstanceCount")?,
+            end_date: member(node, path, "EndDate")?,
+            end_date_type: member(node, path, "EndDateType")?,
+            accept: member(node, path, "Accept")?,
+            dry_run: member(node, path, "DryRun")?,
+            additional_info: member(node, path, "AdditionalInfo")?,
+            instance_match_criteria: member(node, path, "InstanceMatchCriteria")?,
+        };
+        required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for OperatorRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = OperatorRequest {
@@ -598,6 +717,20 @@ impl FromQuery for PrivateIpAddressSpecification {
             primary: member(node, path, "Primary")?,
             private_ip_address: member(node, path, "PrivateIpAddress")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for PurchaseCapacityBlockRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = PurchaseCapacityBlockRequest {
+            dry_run: member(node, path, "DryRun")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            capacity_block_offering_id: member(node, path, "CapacityBlockOfferingId")?,
+            instance_platform: member(node, path, "InstancePlatform")?,
+        };
+        required(&v.capacity_block_offering_id, path, "CapacityBlockOfferingId")?;
+        required(&v.instance_platform, path, "InstancePlatform")?;
         Ok(v)
     }
 }
@@ -824,6 +957,19 @@ impl FromQuery for TerminateInstancesRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for UpdateInterruptibleCapacityReservationAllocationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = UpdateInterruptibleCapacityReservationAllocationRequest {
+            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
+            target_instance_count: member(node, path, "TargetInstanceCount")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
+        required(&v.target_instance_count, path, "TargetInstanceCount")?;
         Ok(v)
     }
 }

@@ -189,6 +189,26 @@ impl CancelBundleTaskResult {
     }
 }
 
+impl ToXml for CancelCapacityReservationResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CancelCapacityReservationResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
 impl ToXml for CancelSpotInstanceRequestsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -222,6 +242,152 @@ impl CancelledSpotInstanceRequest {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.spot_instance_request_id { v.write_xml(w, "spotInstanceRequestId"); }
         if let Some(v) = &self.state { v.write_xml(w, "state"); }
+    }
+}
+
+impl ToXml for CapacityAllocation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CapacityAllocation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_type { v.write_xml(w, "allocationType"); }
+        if let Some(v) = &self.count { v.write_xml(w, "count"); }
+        if let Some(v) = &self.allocation_metadata { write_list(w, "allocationMetadataList", "item", v); }
+    }
+}
+
+impl ToXml for CapacityAllocationMetadataEntry {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CapacityAllocationMetadataEntry {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.key { v.write_xml(w, "key"); }
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
+impl ToXml for CapacityBlock {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CapacityBlock {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_block_id { v.write_xml(w, "capacityBlockId"); }
+        if let Some(v) = &self.ultraserver_type { v.write_xml(w, "ultraserverType"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.capacity_reservation_ids { write_list(w, "capacityReservationIdSet", "item", v); }
+        if let Some(v) = &self.start_date { v.write_xml(w, "startDate"); }
+        if let Some(v) = &self.end_date { v.write_xml(w, "endDate"); }
+        if let Some(v) = &self.create_date { v.write_xml(w, "createDate"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+    }
+}
+
+impl ToXml for CapacityBlockOffering {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CapacityBlockOffering {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_block_offering_id { v.write_xml(w, "capacityBlockOfferingId"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.instance_count { v.write_xml(w, "instanceCount"); }
+        if let Some(v) = &self.start_date { v.write_xml(w, "startDate"); }
+        if let Some(v) = &self.end_date { v.write_xml(w, "endDate"); }
+        if let Some(v) = &self.capacity_block_duration_hours { v.write_xml(w, "capacityBlockDurationHours"); }
+        if let Some(v) = &self.upfront_fee { v.write_xml(w, "upfrontFee"); }
+        if let Some(v) = &self.currency_code { v.write_xml(w, "currencyCode"); }
+        if let Some(v) = &self.tenancy { v.write_xml(w, "tenancy"); }
+        if let Some(v) = &self.ultraserver_type { v.write_xml(w, "ultraserverType"); }
+        if let Some(v) = &self.ultraserver_count { v.write_xml(w, "ultraserverCount"); }
+        if let Some(v) = &self.capacity_block_duration_minutes { v.write_xml(w, "capacityBlockDurationMinutes"); }
+        if let Some(v) = &self.zone_type { v.write_xml(w, "zoneType"); }
+    }
+}
+
+impl ToXml for CapacityReservation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CapacityReservation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_reservation_id { v.write_xml(w, "capacityReservationId"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.capacity_reservation_arn { v.write_xml(w, "capacityReservationArn"); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.instance_platform { v.write_xml(w, "instancePlatform"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.tenancy { v.write_xml(w, "tenancy"); }
+        if let Some(v) = &self.total_instance_count { v.write_xml(w, "totalInstanceCount"); }
+        if let Some(v) = &self.available_instance_count { v.write_xml(w, "availableInstanceCount"); }
+        if let Some(v) = &self.ebs_optimized { v.write_xml(w, "ebsOptimized"); }
+        if let Some(v) = &self.ephemeral_storage { v.write_xml(w, "ephemeralStorage"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.start_date { v.write_xml(w, "startDate"); }
+        if let Some(v) = &self.end_date { v.write_xml(w, "endDate"); }
+        if let Some(v) = &self.end_date_type { v.write_xml(w, "endDateType"); }
+        if let Some(v) = &self.instance_match_criteria { v.write_xml(w, "instanceMatchCriteria"); }
+        if let Some(v) = &self.create_date { v.write_xml(w, "createDate"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.capacity_reservation_fleet_id { v.write_xml(w, "capacityReservationFleetId"); }
+        if let Some(v) = &self.placement_group_arn { v.write_xml(w, "placementGroupArn"); }
+        if let Some(v) = &self.capacity_allocations { write_list(w, "capacityAllocationSet", "item", v); }
+        if let Some(v) = &self.reservation_type { v.write_xml(w, "reservationType"); }
+        if let Some(v) = &self.unused_reservation_billing_owner_id { v.write_xml(w, "unusedReservationBillingOwnerId"); }
+        if let Some(v) = &self.commitment_info { v.write_xml(w, "commitmentInfo"); }
+        if let Some(v) = &self.delivery_preference { v.write_xml(w, "deliveryPreference"); }
+        if let Some(v) = &self.capacity_block_id { v.write_xml(w, "capacityBlockId"); }
+        if let Some(v) = &self.interruptible { v.write_xml(w, "interruptible"); }
+        if let Some(v) = &self.interruptible_capacity_allocation { v.write_xml(w, "interruptibleCapacityAllocation"); }
+        if let Some(v) = &self.interruption_info { v.write_xml(w, "interruptionInfo"); }
+    }
+}
+
+impl ToXml for CapacityReservationCommitmentInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CapacityReservationCommitmentInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.committed_instance_count { v.write_xml(w, "committedInstanceCount"); }
+        if let Some(v) = &self.commitment_end_date { v.write_xml(w, "commitmentEndDate"); }
     }
 }
 
@@ -309,6 +475,52 @@ impl CpuOptions {
     }
 }
 
+impl ToXml for CreateCapacityReservationResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateCapacityReservationResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_reservation { v.write_xml(w, "capacityReservation"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_reservation { v.write_xml(w, "capacityReservation"); }
+    }
+}
+
+impl ToXml for CreateInterruptibleCapacityReservationAllocationResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateInterruptibleCapacityReservationAllocationResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.source_capacity_reservation_id { v.write_xml(w, "sourceCapacityReservationId"); }
+        if let Some(v) = &self.target_instance_count { v.write_xml(w, "targetInstanceCount"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.source_capacity_reservation_id { v.write_xml(w, "sourceCapacityReservationId"); }
+        if let Some(v) = &self.target_instance_count { v.write_xml(w, "targetInstanceCount"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
+    }
+}
+
 impl ToXml for DefaultConnectionTrackingConfiguration {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -363,6 +575,50 @@ impl DescribeBundleTasksResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "bundleInstanceTasksSet", "item", self.bundle_tasks.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeCapacityBlockOfferingsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeCapacityBlockOfferingsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_block_offerings { write_list(w, "capacityBlockOfferingSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "capacityBlockOfferingSet", "item", self.capacity_block_offerings.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
+impl ToXml for DescribeCapacityReservationsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeCapacityReservationsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.capacity_reservations { write_list(w, "capacityReservationSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "capacityReservationSet", "item", self.capacity_reservations.as_deref().unwrap_or_default());
     }
 }
 
@@ -911,6 +1167,44 @@ impl FpgaInfo {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.fpgas { write_list(w, "fpgas", "item", v); }
         if let Some(v) = &self.total_fpga_memory_in_mi_b { v.write_xml(w, "totalFpgaMemoryInMiB"); }
+    }
+}
+
+impl ToXml for GetCapacityReservationUsageResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GetCapacityReservationUsageResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.capacity_reservation_id { v.write_xml(w, "capacityReservationId"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.total_instance_count { v.write_xml(w, "totalInstanceCount"); }
+        if let Some(v) = &self.available_instance_count { v.write_xml(w, "availableInstanceCount"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.instance_usages { write_list(w, "instanceUsageSet", "item", v); }
+        if let Some(v) = &self.interruptible { v.write_xml(w, "interruptible"); }
+        if let Some(v) = &self.interruptible_capacity_allocation { v.write_xml(w, "interruptibleCapacityAllocation"); }
+        if let Some(v) = &self.interruption_info { v.write_xml(w, "interruptionInfo"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.capacity_reservation_id { v.write_xml(w, "capacityReservationId"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.total_instance_count { v.write_xml(w, "totalInstanceCount"); }
+        if let Some(v) = &self.available_instance_count { v.write_xml(w, "availableInstanceCount"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        write_list(w, "instanceUsageSet", "item", self.instance_usages.as_deref().unwrap_or_default());
+        if let Some(v) = &self.interruptible { v.write_xml(w, "interruptible"); }
+        if let Some(v) = &self.interruptible_capacity_allocation { v.write_xml(w, "interruptibleCapacityAllocation"); }
+        if let Some(v) = &self.interruption_info { v.write_xml(w, "interruptionInfo"); }
     }
 }
 
@@ -1711,6 +2005,57 @@ impl InstanceTypeInfo {
     }
 }
 
+impl ToXml for InstanceUsage {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceUsage {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.account_id { v.write_xml(w, "accountId"); }
+        if let Some(v) = &self.used_instance_count { v.write_xml(w, "usedInstanceCount"); }
+    }
+}
+
+impl ToXml for InterruptibleCapacityAllocation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InterruptibleCapacityAllocation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_count { v.write_xml(w, "instanceCount"); }
+        if let Some(v) = &self.target_instance_count { v.write_xml(w, "targetInstanceCount"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.interruptible_capacity_reservation_id { v.write_xml(w, "interruptibleCapacityReservationId"); }
+        if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
+    }
+}
+
+impl ToXml for InterruptionInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InterruptionInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.source_capacity_reservation_id { v.write_xml(w, "sourceCapacityReservationId"); }
+        if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
+    }
+}
+
 impl ToXml for IpPermission {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1899,6 +2244,26 @@ impl MemoryInfo {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.size_in_mi_b { v.write_xml(w, "sizeInMiB"); }
+    }
+}
+
+impl ToXml for ModifyCapacityReservationResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyCapacityReservationResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
     }
 }
 
@@ -2206,6 +2571,28 @@ impl ProductCode {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.product_code_id { v.write_xml(w, "productCode"); }
         if let Some(v) = &self.product_code_type { v.write_xml(w, "type"); }
+    }
+}
+
+impl ToXml for PurchaseCapacityBlockResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PurchaseCapacityBlockResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_reservation { v.write_xml(w, "capacityReservation"); }
+        if let Some(v) = &self.capacity_blocks { write_list(w, "capacityBlockSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_reservation { v.write_xml(w, "capacityReservation"); }
+        write_list(w, "capacityBlockSet", "item", self.capacity_blocks.as_deref().unwrap_or_default());
     }
 }
 
@@ -2646,6 +3033,36 @@ impl TerminateInstancesResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "instancesSet", "item", self.terminating_instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for UpdateInterruptibleCapacityReservationAllocationResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl UpdateInterruptibleCapacityReservationAllocationResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.interruptible_capacity_reservation_id { v.write_xml(w, "interruptibleCapacityReservationId"); }
+        if let Some(v) = &self.source_capacity_reservation_id { v.write_xml(w, "sourceCapacityReservationId"); }
+        if let Some(v) = &self.instance_count { v.write_xml(w, "instanceCount"); }
+        if let Some(v) = &self.target_instance_count { v.write_xml(w, "targetInstanceCount"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.interruptible_capacity_reservation_id { v.write_xml(w, "interruptibleCapacityReservationId"); }
+        if let Some(v) = &self.source_capacity_reservation_id { v.write_xml(w, "sourceCapacityReservationId"); }
+        if let Some(v) = &self.instance_count { v.write_xml(w, "instanceCount"); }
+        if let Some(v) = &self.target_instance_count { v.write_xml(w, "targetInstanceCount"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
     }
 }
 

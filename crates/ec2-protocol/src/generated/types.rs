@@ -92,6 +92,17 @@ pub struct CancelBundleTaskResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelCapacityReservationRequest {
+    pub capacity_reservation_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelCapacityReservationResult {
+    pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CancelSpotInstanceRequestsRequest {
     pub dry_run: Option<bool>,
     pub spot_instance_request_ids: Option<Vec<String>>,
@@ -106,6 +117,92 @@ pub struct CancelSpotInstanceRequestsResult {
 pub struct CancelledSpotInstanceRequest {
     pub spot_instance_request_id: Option<String>,
     pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityAllocation {
+    pub allocation_type: Option<String>,
+    pub count: Option<i64>,
+    pub allocation_metadata: Option<Vec<CapacityAllocationMetadataEntry>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityAllocationMetadataEntry {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityBlock {
+    pub capacity_block_id: Option<String>,
+    pub ultraserver_type: Option<String>,
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub capacity_reservation_ids: Option<Vec<String>>,
+    pub start_date: Option<UnixMillis>,
+    pub end_date: Option<UnixMillis>,
+    pub create_date: Option<UnixMillis>,
+    pub state: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityBlockOffering {
+    pub capacity_block_offering_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub availability_zone: Option<String>,
+    pub instance_count: Option<i64>,
+    pub start_date: Option<UnixMillis>,
+    pub end_date: Option<UnixMillis>,
+    pub capacity_block_duration_hours: Option<i64>,
+    pub upfront_fee: Option<String>,
+    pub currency_code: Option<String>,
+    pub tenancy: Option<String>,
+    pub ultraserver_type: Option<String>,
+    pub ultraserver_count: Option<i64>,
+    pub capacity_block_duration_minutes: Option<i64>,
+    pub zone_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityReservation {
+    pub capacity_reservation_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub capacity_reservation_arn: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub instance_platform: Option<String>,
+    pub availability_zone: Option<String>,
+    pub tenancy: Option<String>,
+    pub total_instance_count: Option<i64>,
+    pub available_instance_count: Option<i64>,
+    pub ebs_optimized: Option<bool>,
+    pub ephemeral_storage: Option<bool>,
+    pub state: Option<String>,
+    pub start_date: Option<UnixMillis>,
+    pub end_date: Option<UnixMillis>,
+    pub end_date_type: Option<String>,
+    pub instance_match_criteria: Option<String>,
+    pub create_date: Option<UnixMillis>,
+    pub tags: Option<Vec<Tag>>,
+    pub outpost_arn: Option<String>,
+    pub capacity_reservation_fleet_id: Option<String>,
+    pub placement_group_arn: Option<String>,
+    pub capacity_allocations: Option<Vec<CapacityAllocation>>,
+    pub reservation_type: Option<String>,
+    pub unused_reservation_billing_owner_id: Option<String>,
+    pub commitment_info: Option<CapacityReservationCommitmentInfo>,
+    pub delivery_preference: Option<String>,
+    pub capacity_block_id: Option<String>,
+    pub interruptible: Option<bool>,
+    pub interruptible_capacity_allocation: Option<InterruptibleCapacityAllocation>,
+    pub interruption_info: Option<InterruptionInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityReservationCommitmentInfo {
+    pub committed_instance_count: Option<i64>,
+    pub commitment_end_date: Option<UnixMillis>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -163,6 +260,51 @@ pub struct CpuOptionsRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateCapacityReservationRequest {
+    pub client_token: Option<String>,
+    pub instance_type: Option<String>,
+    pub instance_platform: Option<String>,
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub tenancy: Option<String>,
+    pub instance_count: Option<i64>,
+    pub ebs_optimized: Option<bool>,
+    pub ephemeral_storage: Option<bool>,
+    pub end_date: Option<UnixMillis>,
+    pub end_date_type: Option<String>,
+    pub instance_match_criteria: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+    pub outpost_arn: Option<String>,
+    pub placement_group_arn: Option<String>,
+    pub start_date: Option<UnixMillis>,
+    pub commitment_duration: Option<i64>,
+    pub delivery_preference: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateCapacityReservationResult {
+    pub capacity_reservation: Option<CapacityReservation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateInterruptibleCapacityReservationAllocationRequest {
+    pub capacity_reservation_id: Option<String>,
+    pub instance_count: Option<i64>,
+    pub client_token: Option<String>,
+    pub dry_run: Option<bool>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateInterruptibleCapacityReservationAllocationResult {
+    pub source_capacity_reservation_id: Option<String>,
+    pub target_instance_count: Option<i64>,
+    pub status: Option<String>,
+    pub interruption_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateTagsRequest {
     pub dry_run: Option<bool>,
     pub resources: Option<Vec<String>>,
@@ -212,6 +354,42 @@ pub struct DescribeBundleTasksRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeBundleTasksResult {
     pub bundle_tasks: Option<Vec<BundleTask>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeCapacityBlockOfferingsRequest {
+    pub dry_run: Option<bool>,
+    pub instance_type: Option<String>,
+    pub instance_count: Option<i64>,
+    pub start_date_range: Option<UnixMillis>,
+    pub end_date_range: Option<UnixMillis>,
+    pub capacity_duration_hours: Option<i64>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub ultraserver_type: Option<String>,
+    pub ultraserver_count: Option<i64>,
+    pub all_availability_zones: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeCapacityBlockOfferingsResult {
+    pub capacity_block_offerings: Option<Vec<CapacityBlockOffering>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeCapacityReservationsRequest {
+    pub capacity_reservation_ids: Option<Vec<String>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub filters: Option<Vec<Filter>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeCapacityReservationsResult {
+    pub next_token: Option<String>,
+    pub capacity_reservations: Option<Vec<CapacityReservation>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -548,6 +726,28 @@ pub struct FpgaDeviceMemoryInfo {
 pub struct FpgaInfo {
     pub fpgas: Option<Vec<FpgaDeviceInfo>>,
     pub total_fpga_memory_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetCapacityReservationUsageRequest {
+    pub capacity_reservation_id: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetCapacityReservationUsageResult {
+    pub next_token: Option<String>,
+    pub capacity_reservation_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub total_instance_count: Option<i64>,
+    pub available_instance_count: Option<i64>,
+    pub state: Option<String>,
+    pub instance_usages: Option<Vec<InstanceUsage>>,
+    pub interruptible: Option<bool>,
+    pub interruptible_capacity_allocation: Option<InterruptibleCapacityAllocation>,
+    pub interruption_info: Option<InterruptionInfo>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1024,6 +1224,27 @@ pub struct InstanceTypeInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceUsage {
+    pub account_id: Option<String>,
+    pub used_instance_count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InterruptibleCapacityAllocation {
+    pub instance_count: Option<i64>,
+    pub target_instance_count: Option<i64>,
+    pub status: Option<String>,
+    pub interruptible_capacity_reservation_id: Option<String>,
+    pub interruption_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InterruptionInfo {
+    pub source_capacity_reservation_id: Option<String>,
+    pub interruption_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IpPermission {
     pub ip_protocol: Option<String>,
     pub from_port: Option<i64>,
@@ -1114,6 +1335,23 @@ pub struct MediaDeviceMemoryInfo {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MemoryInfo {
     pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyCapacityReservationRequest {
+    pub capacity_reservation_id: Option<String>,
+    pub instance_count: Option<i64>,
+    pub end_date: Option<UnixMillis>,
+    pub end_date_type: Option<String>,
+    pub accept: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub additional_info: Option<String>,
+    pub instance_match_criteria: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyCapacityReservationResult {
+    pub r#return: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1263,6 +1501,20 @@ pub struct ProcessorInfo {
 pub struct ProductCode {
     pub product_code_id: Option<String>,
     pub product_code_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PurchaseCapacityBlockRequest {
+    pub dry_run: Option<bool>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub capacity_block_offering_id: Option<String>,
+    pub instance_platform: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PurchaseCapacityBlockResult {
+    pub capacity_reservation: Option<CapacityReservation>,
+    pub capacity_blocks: Option<Vec<CapacityBlock>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1584,6 +1836,23 @@ pub struct TerminateInstancesRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminateInstancesResult {
     pub terminating_instances: Option<Vec<InstanceStateChange>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateInterruptibleCapacityReservationAllocationRequest {
+    pub capacity_reservation_id: Option<String>,
+    pub target_instance_count: Option<i64>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateInterruptibleCapacityReservationAllocationResult {
+    pub interruptible_capacity_reservation_id: Option<String>,
+    pub source_capacity_reservation_id: Option<String>,
+    pub instance_count: Option<i64>,
+    pub target_instance_count: Option<i64>,
+    pub status: Option<String>,
+    pub interruption_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

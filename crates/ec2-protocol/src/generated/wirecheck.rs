@@ -38,6 +38,15 @@ impl ToJson for CancelBundleTaskRequest {
     }
 }
 
+impl ToJson for CancelCapacityReservationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_reservation_id { m.insert("CapacityReservationId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CancelSpotInstanceRequestsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -82,6 +91,44 @@ impl ToJson for CpuOptionsRequest {
         if let Some(v) = &self.threads_per_core { m.insert("ThreadsPerCore".into(), v.to_json()); }
         if let Some(v) = &self.amd_sev_snp { m.insert("AmdSevSnp".into(), v.to_json()); }
         if let Some(v) = &self.nested_virtualization { m.insert("NestedVirtualization".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateCapacityReservationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.instance_type { m.insert("InstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.instance_platform { m.insert("InstancePlatform".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.tenancy { m.insert("Tenancy".into(), v.to_json()); }
+        if let Some(v) = &self.instance_count { m.insert("InstanceCount".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_optimized { m.insert("EbsOptimized".into(), v.to_json()); }
+        if let Some(v) = &self.ephemeral_storage { m.insert("EphemeralStorage".into(), v.to_json()); }
+        if let Some(v) = &self.end_date { m.insert("EndDate".into(), v.to_json()); }
+        if let Some(v) = &self.end_date_type { m.insert("EndDateType".into(), v.to_json()); }
+        if let Some(v) = &self.instance_match_criteria { m.insert("InstanceMatchCriteria".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.outpost_arn { m.insert("OutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.placement_group_arn { m.insert("PlacementGroupArn".into(), v.to_json()); }
+        if let Some(v) = &self.start_date { m.insert("StartDate".into(), v.to_json()); }
+        if let Some(v) = &self.commitment_duration { m.insert("CommitmentDuration".into(), v.to_json()); }
+        if let Some(v) = &self.delivery_preference { m.insert("DeliveryPreference".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_reservation_id { m.insert("CapacityReservationId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_count { m.insert("InstanceCount".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -132,6 +179,36 @@ impl ToJson for DescribeBundleTasksRequest {
         if let Some(v) = &self.bundle_ids { m.insert("BundleIds".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeCapacityBlockOfferingsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_type { m.insert("InstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.instance_count { m.insert("InstanceCount".into(), v.to_json()); }
+        if let Some(v) = &self.start_date_range { m.insert("StartDateRange".into(), v.to_json()); }
+        if let Some(v) = &self.end_date_range { m.insert("EndDateRange".into(), v.to_json()); }
+        if let Some(v) = &self.capacity_duration_hours { m.insert("CapacityDurationHours".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.ultraserver_type { m.insert("UltraserverType".into(), v.to_json()); }
+        if let Some(v) = &self.ultraserver_count { m.insert("UltraserverCount".into(), v.to_json()); }
+        if let Some(v) = &self.all_availability_zones { m.insert("AllAvailabilityZones".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeCapacityReservationsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_reservation_ids { m.insert("CapacityReservationIds".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -351,6 +428,17 @@ impl ToJson for Filter {
     }
 }
 
+impl ToJson for GetCapacityReservationUsageRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_reservation_id { m.insert("CapacityReservationId".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for HibernationOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -500,6 +588,21 @@ impl ToJson for LicenseConfigurationRequest {
     }
 }
 
+impl ToJson for ModifyCapacityReservationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_reservation_id { m.insert("CapacityReservationId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_count { m.insert("InstanceCount".into(), v.to_json()); }
+        if let Some(v) = &self.end_date { m.insert("EndDate".into(), v.to_json()); }
+        if let Some(v) = &self.end_date_type { m.insert("EndDateType".into(), v.to_json()); }
+        if let Some(v) = &self.accept { m.insert("Accept".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.additional_info { m.insert("AdditionalInfo".into(), v.to_json()); }
+        if let Some(v) = &self.instance_match_criteria { m.insert("InstanceMatchCriteria".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for OperatorRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -540,6 +643,17 @@ impl ToJson for PrivateIpAddressSpecification {
         let mut m = Map::new();
         if let Some(v) = &self.primary { m.insert("Primary".into(), v.to_json()); }
         if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for PurchaseCapacityBlockRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.capacity_block_offering_id { m.insert("CapacityBlockOfferingId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_platform { m.insert("InstancePlatform".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -749,6 +863,16 @@ impl ToJson for TerminateInstancesRequest {
     }
 }
 
+impl ToJson for UpdateInterruptibleCapacityReservationAllocationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_reservation_id { m.insert("CapacityReservationId".into(), v.to_json()); }
+        if let Some(v) = &self.target_instance_count { m.insert("TargetInstanceCount".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl FromJson for AvailabilityZone {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("AvailabilityZone: expected an object")?;
@@ -863,6 +987,15 @@ impl FromJson for CancelBundleTaskResult {
     }
 }
 
+impl FromJson for CancelCapacityReservationResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CancelCapacityReservationResult: expected an object")?;
+        Ok(CancelCapacityReservationResult {
+            r#return: field(o, "Return")?,
+        })
+    }
+}
+
 impl FromJson for CancelSpotInstanceRequestsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CancelSpotInstanceRequestsResult: expected an object")?;
@@ -878,6 +1011,116 @@ impl FromJson for CancelledSpotInstanceRequest {
         Ok(CancelledSpotInstanceRequest {
             spot_instance_request_id: field(o, "SpotInstanceRequestId")?,
             state: field(o, "State")?,
+        })
+    }
+}
+
+impl FromJson for CapacityAllocation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CapacityAllocation: expected an object")?;
+        Ok(CapacityAllocation {
+            allocation_type: field(o, "AllocationType")?,
+            count: field(o, "Count")?,
+            allocation_metadata: field(o, "AllocationMetadata")?,
+        })
+    }
+}
+
+impl FromJson for CapacityAllocationMetadataEntry {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CapacityAllocationMetadataEntry: expected an object")?;
+        Ok(CapacityAllocationMetadataEntry {
+            key: field(o, "Key")?,
+            value: field(o, "Value")?,
+        })
+    }
+}
+
+impl FromJson for CapacityBlock {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CapacityBlock: expected an object")?;
+        Ok(CapacityBlock {
+            capacity_block_id: field(o, "CapacityBlockId")?,
+            ultraserver_type: field(o, "UltraserverType")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            capacity_reservation_ids: field(o, "CapacityReservationIds")?,
+            start_date: field(o, "StartDate")?,
+            end_date: field(o, "EndDate")?,
+            create_date: field(o, "CreateDate")?,
+            state: field(o, "State")?,
+            tags: field(o, "Tags")?,
+        })
+    }
+}
+
+impl FromJson for CapacityBlockOffering {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CapacityBlockOffering: expected an object")?;
+        Ok(CapacityBlockOffering {
+            capacity_block_offering_id: field(o, "CapacityBlockOfferingId")?,
+            instance_type: field(o, "InstanceType")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            instance_count: field(o, "InstanceCount")?,
+            start_date: field(o, "StartDate")?,
+            end_date: field(o, "EndDate")?,
+            capacity_block_duration_hours: field(o, "CapacityBlockDurationHours")?,
+            upfront_fee: field(o, "UpfrontFee")?,
+            currency_code: field(o, "CurrencyCode")?,
+            tenancy: field(o, "Tenancy")?,
+            ultraserver_type: field(o, "UltraserverType")?,
+            ultraserver_count: field(o, "UltraserverCount")?,
+            capacity_block_duration_minutes: field(o, "CapacityBlockDurationMinutes")?,
+            zone_type: field(o, "ZoneType")?,
+        })
+    }
+}
+
+impl FromJson for CapacityReservation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CapacityReservation: expected an object")?;
+        Ok(CapacityReservation {
+            capacity_reservation_id: field(o, "CapacityReservationId")?,
+            owner_id: field(o, "OwnerId")?,
+            capacity_reservation_arn: field(o, "CapacityReservationArn")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            instance_type: field(o, "InstanceType")?,
+            instance_platform: field(o, "InstancePlatform")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            tenancy: field(o, "Tenancy")?,
+            total_instance_count: field(o, "TotalInstanceCount")?,
+            available_instance_count: field(o, "AvailableInstanceCount")?,
+            ebs_optimized: field(o, "EbsOptimized")?,
+            ephemeral_storage: field(o, "EphemeralStorage")?,
+            state: field(o, "State")?,
+            start_date: field(o, "StartDate")?,
+            end_date: field(o, "EndDate")?,
+            end_date_type: field(o, "EndDateType")?,
+            instance_match_criteria: field(o, "InstanceMatchCriteria")?,
+            create_date: field(o, "CreateDate")?,
+            tags: field(o, "Tags")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            capacity_reservation_fleet_id: field(o, "CapacityReservationFleetId")?,
+            placement_group_arn: field(o, "PlacementGroupArn")?,
+            capacity_allocations: field(o, "CapacityAllocations")?,
+            reservation_type: field(o, "ReservationType")?,
+            unused_reservation_billing_owner_id: field(o, "UnusedReservationBillingOwnerId")?,
+            commitment_info: field(o, "CommitmentInfo")?,
+            delivery_preference: field(o, "DeliveryPreference")?,
+            capacity_block_id: field(o, "CapacityBlockId")?,
+            interruptible: field(o, "Interruptible")?,
+            interruptible_capacity_allocation: field(o, "InterruptibleCapacityAllocation")?,
+            interruption_info: field(o, "InterruptionInfo")?,
+        })
+    }
+}
+
+impl FromJson for CapacityReservationCommitmentInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CapacityReservationCommitmentInfo: expected an object")?;
+        Ok(CapacityReservationCommitmentInfo {
+            committed_instance_count: field(o, "CommittedInstanceCount")?,
+            commitment_end_date: field(o, "CommitmentEndDate")?,
         })
     }
 }
@@ -936,6 +1179,27 @@ impl FromJson for CpuOptions {
     }
 }
 
+impl FromJson for CreateCapacityReservationResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateCapacityReservationResult: expected an object")?;
+        Ok(CreateCapacityReservationResult {
+            capacity_reservation: field(o, "CapacityReservation")?,
+        })
+    }
+}
+
+impl FromJson for CreateInterruptibleCapacityReservationAllocationResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateInterruptibleCapacityReservationAllocationResult: expected an object")?;
+        Ok(CreateInterruptibleCapacityReservationAllocationResult {
+            source_capacity_reservation_id: field(o, "SourceCapacityReservationId")?,
+            target_instance_count: field(o, "TargetInstanceCount")?,
+            status: field(o, "Status")?,
+            interruption_type: field(o, "InterruptionType")?,
+        })
+    }
+}
+
 impl FromJson for DefaultConnectionTrackingConfiguration {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DefaultConnectionTrackingConfiguration: expected an object")?;
@@ -961,6 +1225,26 @@ impl FromJson for DescribeBundleTasksResult {
         let o = v.as_object().ok_or("DescribeBundleTasksResult: expected an object")?;
         Ok(DescribeBundleTasksResult {
             bundle_tasks: field(o, "BundleTasks")?,
+        })
+    }
+}
+
+impl FromJson for DescribeCapacityBlockOfferingsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeCapacityBlockOfferingsResult: expected an object")?;
+        Ok(DescribeCapacityBlockOfferingsResult {
+            capacity_block_offerings: field(o, "CapacityBlockOfferings")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
+impl FromJson for DescribeCapacityReservationsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeCapacityReservationsResult: expected an object")?;
+        Ok(DescribeCapacityReservationsResult {
+            next_token: field(o, "NextToken")?,
+            capacity_reservations: field(o, "CapacityReservations")?,
         })
     }
 }
@@ -1276,6 +1560,24 @@ impl FromJson for FpgaInfo {
         Ok(FpgaInfo {
             fpgas: field(o, "Fpgas")?,
             total_fpga_memory_in_mi_b: field(o, "TotalFpgaMemoryInMiB")?,
+        })
+    }
+}
+
+impl FromJson for GetCapacityReservationUsageResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GetCapacityReservationUsageResult: expected an object")?;
+        Ok(GetCapacityReservationUsageResult {
+            next_token: field(o, "NextToken")?,
+            capacity_reservation_id: field(o, "CapacityReservationId")?,
+            instance_type: field(o, "InstanceType")?,
+            total_instance_count: field(o, "TotalInstanceCount")?,
+            available_instance_count: field(o, "AvailableInstanceCount")?,
+            state: field(o, "State")?,
+            instance_usages: field(o, "InstanceUsages")?,
+            interruptible: field(o, "Interruptible")?,
+            interruptible_capacity_allocation: field(o, "InterruptibleCapacityAllocation")?,
+            interruption_info: field(o, "InterruptionInfo")?,
         })
     }
 }
@@ -1855,6 +2157,39 @@ impl FromJson for InstanceTypeInfo {
     }
 }
 
+impl FromJson for InstanceUsage {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceUsage: expected an object")?;
+        Ok(InstanceUsage {
+            account_id: field(o, "AccountId")?,
+            used_instance_count: field(o, "UsedInstanceCount")?,
+        })
+    }
+}
+
+impl FromJson for InterruptibleCapacityAllocation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InterruptibleCapacityAllocation: expected an object")?;
+        Ok(InterruptibleCapacityAllocation {
+            instance_count: field(o, "InstanceCount")?,
+            target_instance_count: field(o, "TargetInstanceCount")?,
+            status: field(o, "Status")?,
+            interruptible_capacity_reservation_id: field(o, "InterruptibleCapacityReservationId")?,
+            interruption_type: field(o, "InterruptionType")?,
+        })
+    }
+}
+
+impl FromJson for InterruptionInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InterruptionInfo: expected an object")?;
+        Ok(InterruptionInfo {
+            source_capacity_reservation_id: field(o, "SourceCapacityReservationId")?,
+            interruption_type: field(o, "InterruptionType")?,
+        })
+    }
+}
+
 impl FromJson for IpPermission {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("IpPermission: expected an object")?;
@@ -1976,6 +2311,15 @@ impl FromJson for MemoryInfo {
         let o = v.as_object().ok_or("MemoryInfo: expected an object")?;
         Ok(MemoryInfo {
             size_in_mi_b: field(o, "SizeInMiB")?,
+        })
+    }
+}
+
+impl FromJson for ModifyCapacityReservationResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyCapacityReservationResult: expected an object")?;
+        Ok(ModifyCapacityReservationResult {
+            r#return: field(o, "Return")?,
         })
     }
 }
@@ -2181,6 +2525,16 @@ impl FromJson for ProductCode {
         Ok(ProductCode {
             product_code_id: field(o, "ProductCodeId")?,
             product_code_type: field(o, "ProductCodeType")?,
+        })
+    }
+}
+
+impl FromJson for PurchaseCapacityBlockResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PurchaseCapacityBlockResult: expected an object")?;
+        Ok(PurchaseCapacityBlockResult {
+            capacity_reservation: field(o, "CapacityReservation")?,
+            capacity_blocks: field(o, "CapacityBlocks")?,
         })
     }
 }
@@ -2464,6 +2818,20 @@ impl FromJson for TerminateInstancesResult {
     }
 }
 
+impl FromJson for UpdateInterruptibleCapacityReservationAllocationResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("UpdateInterruptibleCapacityReservationAllocationResult: expected an object")?;
+        Ok(UpdateInterruptibleCapacityReservationAllocationResult {
+            interruptible_capacity_reservation_id: field(o, "InterruptibleCapacityReservationId")?,
+            source_capacity_reservation_id: field(o, "SourceCapacityReservationId")?,
+            instance_count: field(o, "InstanceCount")?,
+            target_instance_count: field(o, "TargetInstanceCount")?,
+            status: field(o, "Status")?,
+            interruption_type: field(o, "InterruptionType")?,
+        })
+    }
+}
+
 impl FromJson for UserIdGroupPair {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("UserIdGroupPair: expected an object")?;
@@ -2594,11 +2962,16 @@ impl Request {
         match self {
             Request::BundleInstance(v) => v.to_json(),
             Request::CancelBundleTask(v) => v.to_json(),
+            Request::CancelCapacityReservation(v) => v.to_json(),
             Request::CancelSpotInstanceRequests(v) => v.to_json(),
+            Request::CreateCapacityReservation(v) => v.to_json(),
+            Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
             Request::DescribeBundleTasks(v) => v.to_json(),
+            Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
+            Request::DescribeCapacityReservations(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
@@ -2610,12 +2983,16 @@ impl Request {
             Request::DescribeSubnets(v) => v.to_json(),
             Request::DescribeTags(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
+            Request::GetCapacityReservationUsage(v) => v.to_json(),
+            Request::ModifyCapacityReservation(v) => v.to_json(),
+            Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
             Request::RunInstances(v) => v.to_json(),
             Request::StartInstances(v) => v.to_json(),
             Request::StopInstances(v) => v.to_json(),
             Request::TerminateInstances(v) => v.to_json(),
+            Request::UpdateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
         }
     }
 }
@@ -2626,11 +3003,16 @@ impl Response {
         Ok(match action {
             "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
             "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
+            "CancelCapacityReservation" => Response::CancelCapacityReservation(CancelCapacityReservationResult::from_json(v)?),
             "CancelSpotInstanceRequests" => Response::CancelSpotInstanceRequests(CancelSpotInstanceRequestsResult::from_json(v)?),
+            "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
+            "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
             "DeleteTags" => Response::DeleteTags,
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
+            "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
+            "DescribeCapacityReservations" => Response::DescribeCapacityReservations(DescribeCapacityReservationsResult::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
@@ -2642,12 +3024,16 @@ impl Response {
             "DescribeSubnets" => Response::DescribeSubnets(DescribeSubnetsResult::from_json(v)?),
             "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
+            "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
+            "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
+            "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
             "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),
             "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),
             "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),
             "TerminateInstances" => Response::TerminateInstances(TerminateInstancesResult::from_json(v)?),
+            "UpdateInterruptibleCapacityReservationAllocation" => Response::UpdateInterruptibleCapacityReservationAllocation(UpdateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             other => return Err(format!("{other} is not implemented")),
         })
     }

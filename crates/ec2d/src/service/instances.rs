@@ -217,9 +217,19 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
             threads_per_core: Some(i64::from(i.threads_per_core)),
             ..Default::default()
         }),
-        capacity_reservation_specification: Some(dto::CapacityReservationSpecificationResponse {
-            capacity_reservation_preference: Some("open".into()),
-            ..Default::default()
+        capacity_reservation_id: i.capacity_reservation_id.clone(),
+        capacity_reservation_specification: Some(match &i.capacity_target {
+            Some(id) => dto::CapacityReservationSpecificationResponse {
+                capacity_reservation_target: Some(dto::CapacityReservationTargetResponse {
+                    capacity_reservation_id: Some(id.clone()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            None => dto::CapacityReservationSpecificationResponse {
+                capacity_reservation_preference: Some(i.capacity_preference.clone().unwrap_or_else(|| "open".into())),
+                ..Default::default()
+            },
         }),
         hibernation_options: Some(dto::HibernationOptions { configured: flag(i.hibernation_configured) }),
         metadata_options: Some(dto::InstanceMetadataOptionsResponse {
@@ -241,7 +251,7 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
             enable_resource_name_dns_a_record: Some(false),
             enable_resource_name_dns_aaaa_record: Some(false),
         }),
-        instance_lifecycle: i.spot_request_id.as_ref().map(|_| "spot".to_string()),
+        instance_lifecycle: i.spot_request_id.as_ref().map(|_| "spot".to_string()).or(i.reservation_lifecycle.clone()),
         spot_instance_request_id: i.spot_request_id.clone(),
         maintenance_options: Some(dto::InstanceMaintenanceOptions {
             auto_recovery: Some("default".into()),
@@ -386,7 +396,7 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
         }
     }
     launch::check_image(&plan)?;
-    let count = max.min(MAX_LAUNCH) as usize;
+    let count = super::capacity_reservations::launchable(ctx, tx, &plan, min, max.min(MAX_LAUNCH), market.is_some())?;
     let reservation_id = super::common::new_id(ctx, tx, IdKind::Reservation)?;
     let instances = match market {
         Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?,
@@ -573,6 +583,7 @@ pub fn stop_instances(
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     super::spot::check_stop(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::stop(i, ctx.now, opts, ctx.durations))?;
+    super::capacity_reservations::track_changes(ctx, tx, &mut instances, &changes)?;
     let changes = commit(ctx, tx, &instances, &changes)?;
     super::spot::after_user_action(ctx, tx, &instances, false)?;
     Ok(dto::StopInstancesResult { stopping_instances: Some(changes) })
@@ -586,6 +597,7 @@ pub fn start_instances(
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     super::spot::check_start(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::start(i, ctx.now, ctx.durations))?;
+    super::capacity_reservations::track_changes(ctx, tx, &mut instances, &changes)?;
     // A started instance gets a new public address (the old one was released when it stopped).
     for inst in instances.iter_mut().filter(|i| i.state == InstanceState::Pending && i.public_ip.is_none()) {
         inst.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
@@ -602,6 +614,7 @@ pub fn terminate_instances(
 ) -> Result<dto::TerminateInstancesResult> {
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     let changes = apply(&mut instances, |i| lifecycle::terminate(i, ctx.now, ctx.durations))?;
+    super::capacity_reservations::track_changes(ctx, tx, &mut instances, &changes)?;
     Ok(dto::TerminateInstancesResult { terminating_instances: Some(commit(ctx, tx, &instances, &changes)?) })
 }
 
@@ -643,6 +656,7 @@ pub fn set_held_in_stopping(
         durations: &app.durations,
         bundle_durations: &app.bundle_durations,
         spot_durations: &app.spot_durations,
+        pool_capacity: app.config.pool_capacity,
     };
     let Some(mut inst) = load_many(&ctx, tx, &[id.to_string()]).ok().and_then(|mut v| v.pop()) else {
         return Ok(None);

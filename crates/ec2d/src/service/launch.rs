@@ -51,6 +51,11 @@ pub struct LaunchPlan {
     pub block_devices: Vec<BlockDevice>,
     pub client_token: Option<String>,
     pub instance_tags: BTreeMap<String, String>,
+    /// `CapacityReservationSpecification`: the preference and the targeted reservation.
+    #[serde(default)]
+    pub capacity_preference: Option<String>,
+    #[serde(default)]
+    pub capacity_target: Option<String>,
 }
 
 fn invalid(message: impl Into<String>) -> Ec2Error {
@@ -169,19 +174,7 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
     if !matches!(tenancy.as_str(), "default" | "dedicated" | "host") {
         return Err(invalid(format!("Value ({tenancy}) for parameter tenancy is invalid.")).into());
     }
-    let reservations = req.capacity_reservation_specification.as_ref();
-    let preference =
-        reservations.and_then(|c| c.capacity_reservation_preference.clone()).unwrap_or_else(|| "open".into());
-    if !matches!(preference.as_str(), "open" | "none" | "capacity-reservations-only") {
-        return Err(
-            invalid(format!("Value ({preference}) for parameter capacityReservationPreference is invalid.")).into()
-        );
-    }
-    if preference == "capacity-reservations-only"
-        || reservations.and_then(|c| c.capacity_reservation_target.as_ref()).is_some()
-    {
-        return Err(not_implemented_parameter("a capacity reservation target").into());
-    }
+    let (capacity_preference, capacity_target) = super::capacity_reservations::launch_specification(req)?;
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let subnet = placement(ctx, &net, req)?;
     let groups = security_groups(&net, req)?;
@@ -230,6 +223,8 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
         block_devices,
         client_token: req.client_token.clone(),
         instance_tags: tags_for(specs, "instance").into_iter().collect(),
+        capacity_preference,
+        capacity_target,
     })
 }
 
@@ -332,7 +327,7 @@ pub fn launch(
                 attach_time: ctx.now,
             });
         }
-        let inst = Instance {
+        let mut inst = Instance {
             id,
             reservation_id: reservation_id.to_string(),
             owner_id: ctx.scope.account.clone(),
@@ -389,7 +384,13 @@ pub fn launch(
             status_ok_at: None,
             terminated_at: None,
             spot_request_id: spot_request_ids.and_then(|ids| ids.get(index).cloned()),
+            capacity_reservation_id: None,
+            capacity_preference: plan.capacity_preference.clone(),
+            capacity_target: plan.capacity_target.clone(),
+            reservation_lifecycle: None,
         };
+        // Spot launches checked their room when they were evaluated.
+        super::capacity_reservations::track(ctx, tx, false, &mut inst, spot_request_ids.is_none())?;
         instances::save(ctx, tx, &inst)?;
         out.push(inst);
     }

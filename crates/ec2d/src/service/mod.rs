@@ -15,6 +15,7 @@ use crate::app::App;
 use crate::config::ClockMode;
 
 pub mod bundle_tasks;
+pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
 pub mod errors;
@@ -34,6 +35,8 @@ pub struct Ctx<'a> {
     pub durations: &'a Durations,
     pub bundle_durations: &'a BundleDurations,
     pub spot_durations: &'a SpotDurations,
+    /// The capacity of a pool without a setting of its own (`--pool-capacity`).
+    pub pool_capacity: u64,
 }
 
 /// A handler's failure: an EC2 error for the client, or a store failure (500).
@@ -105,8 +108,10 @@ pub fn call(app: &App, scope: &Scope, request: &Request) -> std::result::Result<
                 durations: &app.durations,
                 bundle_durations: &app.bundle_durations,
                 spot_durations: &app.spot_durations,
+                pool_capacity: app.config.pool_capacity,
             };
             spot::catch_up(&ctx, tx)?;
+            capacity_reservations::catch_up(&ctx, tx)?;
             dispatch(&ctx, tx, request)
         })
         .map_err(Ec2Error::from)
@@ -118,6 +123,33 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
     Ok(match request {
         Q::BundleInstance(r) => A::BundleInstance(bundle_tasks::bundle_instance(ctx, tx, r)?),
         Q::CancelBundleTask(r) => A::CancelBundleTask(bundle_tasks::cancel_bundle_task(ctx, tx, r)?),
+        Q::CancelCapacityReservation(r) => {
+            A::CancelCapacityReservation(capacity_reservations::cancel_capacity_reservation(ctx, tx, r)?)
+        }
+        Q::CreateCapacityReservation(r) => {
+            A::CreateCapacityReservation(capacity_reservations::create_capacity_reservation(ctx, tx, r)?)
+        }
+        Q::CreateInterruptibleCapacityReservationAllocation(r) => A::CreateInterruptibleCapacityReservationAllocation(
+            capacity_reservations::create_interruptible_capacity_reservation_allocation(ctx, tx, r)?,
+        ),
+        Q::DescribeCapacityBlockOfferings(r) => {
+            A::DescribeCapacityBlockOfferings(capacity_reservations::describe_capacity_block_offerings(ctx, tx, r)?)
+        }
+        Q::DescribeCapacityReservations(r) => {
+            A::DescribeCapacityReservations(capacity_reservations::describe_capacity_reservations(ctx, tx, r)?)
+        }
+        Q::GetCapacityReservationUsage(r) => {
+            A::GetCapacityReservationUsage(capacity_reservations::get_capacity_reservation_usage(ctx, tx, r)?)
+        }
+        Q::ModifyCapacityReservation(r) => {
+            A::ModifyCapacityReservation(capacity_reservations::modify_capacity_reservation(ctx, tx, r)?)
+        }
+        Q::PurchaseCapacityBlock(r) => {
+            A::PurchaseCapacityBlock(capacity_reservations::purchase_capacity_block(ctx, tx, r)?)
+        }
+        Q::UpdateInterruptibleCapacityReservationAllocation(r) => A::UpdateInterruptibleCapacityReservationAllocation(
+            capacity_reservations::update_interruptible_capacity_reservation_allocation(ctx, tx, r)?,
+        ),
         Q::CancelSpotInstanceRequests(r) => {
             A::CancelSpotInstanceRequests(spot::cancel_spot_instance_requests(ctx, tx, r)?)
         }

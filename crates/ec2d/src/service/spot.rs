@@ -210,7 +210,8 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
             Step::Request(SpotEvent::Evaluate) => {
                 let price = market_price(ctx, &r, t)?;
                 let next = market::next_change(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t);
-                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?;
+                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?
+                    && super::capacity_reservations::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
                 r.evaluate(t, now, price, next, room, ctx.spot_durations);
             }
             Step::Request(SpotEvent::Fulfil) => {
@@ -223,6 +224,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
             Step::Request(SpotEvent::NoticeExpired) => {
                 let effect = r.notice_expired();
                 if let Some(i) = inst.as_mut() {
+                    let held = i.holds_capacity();
                     match effect {
                         Effect::Terminate => {
                             let reason = StateReason::new(
@@ -234,12 +236,14 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                         Effect::Stop { hibernate } => lifecycle::service_stop(i, t, ctx.durations, hibernate),
                         Effect::None | Effect::Launch | Effect::Start => {}
                     }
+                    super::capacity_reservations::track(&cx, tx, held, i, false)?;
                     tx.put(&scope, &*i)?;
                 }
             }
             Step::Request(SpotEvent::Restart) => {
                 let price_ok = market_price(ctx, &r, t)? <= r.max_price;
-                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?;
+                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?
+                    && super::capacity_reservations::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
                 let retry = if price_ok {
                     t.plus_millis(ctx.spot_durations.capacity_retry).max(now.plus_millis(1))
                 } else {
@@ -247,9 +251,11 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                 };
                 if r.restart(t, price_ok && room, retry) == Effect::Start {
                     if let Some(i) = inst.as_mut() {
+                        let held = i.holds_capacity();
                         if lifecycle::start(i, t, ctx.durations).is_ok() && i.public_ip.is_none() {
                             i.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
                         }
+                        super::capacity_reservations::track(&cx, tx, held, i, false)?;
                         tx.put(&scope, &*i)?;
                     }
                 }
@@ -261,7 +267,9 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                         "Server.SpotInstanceTermination",
                         "Server.SpotInstanceTermination: Spot instance termination",
                     );
+                    let held = i.holds_capacity();
                     lifecycle::service_terminate(i, t, ctx.durations, reason);
+                    super::capacity_reservations::track(&cx, tx, held, i, false)?;
                     tx.put(&scope, &*i)?;
                 }
             }
@@ -334,6 +342,8 @@ pub fn market_options(_ctx: &Ctx<'_>, req: &dto::RunInstancesRequest) -> Result<
     let Some(m) = &req.instance_market_options else { return Ok(None) };
     match m.market_type.as_deref() {
         None => return Ok(None),
+        // An On-Demand launch into an interruptible Capacity Reservation (it must target one).
+        Some("interruptible-capacity-reservation") => return Ok(None),
         Some("spot") => {}
         Some(other) => {
             return Err(Ec2Error::new(
@@ -890,6 +900,7 @@ pub fn interrupt(
             durations: &app.durations,
             bundle_durations: &app.bundle_durations,
             spot_durations: &app.spot_durations,
+            pool_capacity: app.config.pool_capacity,
         };
         for r in tx.scan::<SpotRequest>(&scope_key)? {
             let wanted = match (instance_id, pool) {
