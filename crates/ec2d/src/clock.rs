@@ -53,9 +53,17 @@ impl From<StoreError> for AdvanceError {
 
 impl Clock {
     /// The current time, read inside the request's transaction.
+    ///
+    /// The wall clock is read only after the transaction has read from the store, so that its
+    /// snapshot is taken first: every change the transaction can see was then committed before
+    /// `now`, and a transition another node scheduled at its own `now` is never seen as in the
+    /// future (with PostgreSQL the snapshot is taken at the first statement, not at `BEGIN`).
     pub fn now(&self, tx: &mut Txn<'_>) -> Result<UnixMillis, StoreError> {
         match self.mode {
-            ClockMode::Instant | ClockMode::Realistic => Ok(wall_now()),
+            ClockMode::Instant | ClockMode::Realistic => {
+                tx.get::<VirtualTime>(GLOBAL, VIRTUAL_ID)?;
+                Ok(wall_now())
+            }
             ClockMode::Virtual => {
                 Ok(tx.get::<VirtualTime>(GLOBAL, VIRTUAL_ID)?.map_or(self.virtual_start, |t| UnixMillis(t.now)))
             }
