@@ -34,8 +34,9 @@ use ec2_protocol::{dto, Ec2Error};
 use ec2_store::{Record, Txn, GLOBAL};
 use serde::{Deserialize, Serialize};
 
-use super::common::{new_id, not_found, paginate, tag_specifications, tags_for, well_formed, PageBounds};
-use super::instances::{fingerprint, idempotent_mismatch};
+use super::common::{
+    fingerprint, new_id, not_found, paginate, remember, replay, tag_specifications, tags_for, well_formed, PageBounds,
+};
 use super::launch::LaunchPlan;
 use super::{dry_run_gate, filters, Ctx, Result};
 
@@ -613,21 +614,6 @@ fn cr_dto(ctx: &Ctx<'_>, cr: &CapacityReservation) -> dto::CapacityReservation {
 // ---------------------------------------------------------------------------------------------
 // CreateCapacityReservation
 
-/// The idempotency record of a client token of this family.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CrToken {
-    pub id: String,
-    pub fingerprint: String,
-    pub capacity_reservation_id: String,
-}
-
-impl Record for CrToken {
-    const KIND: &'static str = "client_token";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
 fn check_token(token: &Option<String>) -> Result<()> {
     if let Some(t) = token.as_deref().filter(|t| t.len() > 64 || !t.is_ascii()) {
         return Err(invalid(format!(
@@ -788,21 +774,12 @@ pub fn create_capacity_reservation(
     let specs = tag_specifications(&req.tag_specifications, &["capacity-reservation"])?;
     dry_run_gate(req.dry_run)?;
 
-    let fp = {
-        let mut canonical = req.clone();
-        canonical.client_token = None;
-        canonical.dry_run = None;
-        fingerprint(&format!("{canonical:?}"))
-    };
+    let fp = fingerprint(&dto::CreateCapacityReservationRequest { client_token: None, dry_run: None, ..req.clone() });
     let token_key = req.client_token.as_ref().map(|t| format!("CreateCapacityReservation/{t}"));
-    if let Some(key) = &token_key {
-        if let Some(rec) = tx.get::<CrToken>(&scope_key(ctx), key)? {
-            if rec.fingerprint != fp {
-                return Err(idempotent_mismatch().into());
-            }
-            let cr = load(ctx, tx, &rec.capacity_reservation_id)?;
-            return Ok(dto::CreateCapacityReservationResult { capacity_reservation: Some(cr_dto(ctx, &cr)) });
-        }
+    // The token's resource: the reservation.
+    if let Some(resources) = replay(ctx, tx, token_key.as_deref(), &fp)? {
+        let cr = load(ctx, tx, resources.first().map_or("", String::as_str))?;
+        return Ok(dto::CreateCapacityReservationResult { capacity_reservation: Some(cr_dto(ctx, &cr)) });
     }
     if !future && free_in_pool(ctx, tx, zone, itype.name)? < i64::from(count) {
         return Err(insufficient_capacity().into());
@@ -846,7 +823,7 @@ pub fn create_capacity_reservation(
     tx.put(&scope_key(ctx), &cr)?;
     register(ctx, tx, &cr)?;
     if let Some(key) = token_key {
-        tx.put(&scope_key(ctx), &CrToken { id: key, fingerprint: fp, capacity_reservation_id: cr.id.clone() })?;
+        remember(ctx, tx, Some(key), fp, vec![cr.id.clone()])?;
     }
     Ok(dto::CreateCapacityReservationResult { capacity_reservation: Some(cr_dto(ctx, &cr)) })
 }
@@ -1051,21 +1028,6 @@ pub fn cancel_capacity_reservation(
 // ---------------------------------------------------------------------------------------------
 // Interruptible allocations
 
-/// The idempotency record of CreateInterruptibleCapacityReservationAllocation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AllocationToken {
-    pub id: String,
-    pub fingerprint: String,
-    pub source_id: String,
-}
-
-impl Record for AllocationToken {
-    const KIND: &'static str = "client_token";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
 fn allocation_result(src: &CapacityReservation) -> dto::CreateInterruptibleCapacityReservationAllocationResult {
     let a = src.allocation.as_ref();
     dto::CreateInterruptibleCapacityReservationAllocationResult {
@@ -1087,20 +1049,15 @@ pub fn create_interruptible_capacity_reservation_allocation(
     let specs = tag_specifications(&req.tag_specifications, &["capacity-reservation"])?;
     dry_run_gate(req.dry_run)?;
     // SDKs fill the token in; without one, each call is a new request.
-    let fp = {
-        let mut canonical = req.clone();
-        canonical.client_token = None;
-        canonical.dry_run = None;
-        fingerprint(&format!("{canonical:?}"))
-    };
+    let fp = fingerprint(&dto::CreateInterruptibleCapacityReservationAllocationRequest {
+        client_token: None,
+        dry_run: None,
+        ..req.clone()
+    });
     let token_key = req.client_token.as_ref().map(|t| format!("CreateInterruptibleCapacityReservationAllocation/{t}"));
-    if let Some(key) = &token_key {
-        if let Some(rec) = tx.get::<AllocationToken>(&scope_key(ctx), key)? {
-            if rec.fingerprint != fp {
-                return Err(idempotent_mismatch().into());
-            }
-            return Ok(allocation_result(&load(ctx, tx, &rec.source_id)?));
-        }
+    // The token's resource: the source reservation.
+    if let Some(resources) = replay(ctx, tx, token_key.as_deref(), &fp)? {
+        return Ok(allocation_result(&load(ctx, tx, resources.first().map_or("", String::as_str))?));
     }
     let mut src = load(ctx, tx, &id)?;
     if src.interruptible {
@@ -1171,7 +1128,7 @@ pub fn create_interruptible_capacity_reservation_allocation(
     tx.put(&scope_key(ctx), &src)?;
     register(ctx, tx, &irr)?;
     if let Some(key) = token_key {
-        tx.put(&scope_key(ctx), &AllocationToken { id: key, fingerprint: fp, source_id: src.id.clone() })?;
+        remember(ctx, tx, Some(key), fp, vec![src.id.clone()])?;
     }
     Ok(allocation_result(&src))
 }

@@ -250,6 +250,65 @@ pub fn tag_set(tags: &std::collections::BTreeMap<String, String>) -> Option<Vec<
     Some(tags.iter().map(|(k, v)| dto::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect())
 }
 
+/// The idempotency record of a client token (spec 3.2): a digest of the request's parameters and
+/// the IDs of what it created, in an order its operation defines.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ClientToken {
+    /// `{Operation}/{scope of the token}/{token}`.
+    pub id: String,
+    pub fingerprint: String,
+    pub resources: Vec<String>,
+}
+
+impl ec2_store::Record for ClientToken {
+    const KIND: &'static str = "client_token";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// A stable digest of a request whose client token and DryRun flag the caller has cleared.
+pub fn fingerprint<T: std::fmt::Debug>(canonical: &T) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in format!("{canonical:?}").bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+pub fn idempotent_mismatch() -> Ec2Error {
+    Ec2Error::new(
+        "IdempotentParameterMismatch",
+        "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).",
+    )
+}
+
+/// What an earlier request with the same client token created: `None` the first time the token
+/// is seen, the resources for a repeat with the same parameters, and `IdempotentParameterMismatch`
+/// for a repeat with other parameters.
+pub fn replay(ctx: &Ctx<'_>, tx: &mut Txn<'_>, key: Option<&str>, fingerprint: &str) -> Result<Option<Vec<String>>> {
+    let Some(key) = key else { return Ok(None) };
+    match tx.get::<ClientToken>(&ctx.scope.key(), key)? {
+        None => Ok(None),
+        Some(rec) if rec.fingerprint == fingerprint => Ok(Some(rec.resources)),
+        Some(_) => Err(idempotent_mismatch().into()),
+    }
+}
+
+/// Records what a request with a client token created.
+pub fn remember(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    key: Option<String>,
+    fingerprint: String,
+    resources: Vec<String>,
+) -> Result<()> {
+    if let Some(id) = key {
+        tx.put(&ctx.scope.key(), &ClientToken { id, fingerprint, resources })?;
+    }
+    Ok(())
+}
+
 pub fn flag(b: bool) -> Option<bool> {
     Some(b)
 }

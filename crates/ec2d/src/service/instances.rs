@@ -15,11 +15,11 @@ use ec2_core::instances::lifecycle::{self, settle};
 use ec2_core::instances::{Instance, InstanceState, Settled, StateChange, StopOptions};
 use ec2_core::network;
 use ec2_protocol::{dto, Ec2Error};
-use ec2_store::{Record, Txn};
-use serde::{Deserialize, Serialize};
+use ec2_store::Txn;
 
 use super::common::{
-    describe_instances_bounds, flag, not_found, paginate, tag_set, tag_specifications, well_formed, PageBounds,
+    describe_instances_bounds, fingerprint, flag, not_found, paginate, remember, replay, tag_set, tag_specifications,
+    well_formed, PageBounds,
 };
 use super::{dry_run_gate, errors, filters, launch, Ctx, Result};
 
@@ -291,38 +291,6 @@ fn listing_key(i: &Instance) -> String {
 // ---------------------------------------------------------------------------------------------
 // RunInstances
 
-/// The idempotency record of a RunInstances client token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunInstancesToken {
-    pub id: String,
-    pub fingerprint: String,
-    pub reservation_id: String,
-    pub instance_ids: Vec<String>,
-}
-
-impl Record for RunInstancesToken {
-    const KIND: &'static str = "client_token";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-/// A stable digest of a request's parameters other than the client token and DryRun.
-pub fn fingerprint(debug: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in debug.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
-pub fn idempotent_mismatch() -> Ec2Error {
-    Ec2Error::new(
-        "IdempotentParameterMismatch",
-        "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).",
-    )
-}
-
 fn invalid(message: impl Into<String>) -> Ec2Error {
     Ec2Error::invalid_parameter_value(message)
 }
@@ -366,19 +334,13 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
             format!("RunInstances/{t}")
         }
     });
-    let fp = {
-        let mut canonical = req.clone();
-        canonical.client_token = None;
-        canonical.dry_run = None;
-        fingerprint(&format!("{canonical:?}"))
-    };
-    if let Some(key) = &token_key {
-        if let Some(rec) = tx.get::<RunInstancesToken>(&scope_key(ctx), key)? {
-            if rec.fingerprint != fp {
-                return Err(idempotent_mismatch().into());
-            }
+    let fp = fingerprint(&dto::RunInstancesRequest { client_token: None, dry_run: None, ..req.clone() });
+    // The token's resources: the reservation, then its instances.
+    if let Some(resources) = replay(ctx, tx, token_key.as_deref(), &fp)? {
+        let (reservation_id, ids) = resources.split_first().map_or((String::new(), &[][..]), |(r, i)| (r.clone(), i));
+        {
             let mut instances = Vec::new();
-            for id in &rec.instance_ids {
+            for id in ids {
                 if let Some(inst) = tx.get::<Instance>(&scope_key(ctx), id)? {
                     if let Some(i) = settled(ctx, tx, inst)? {
                         instances.push(i);
@@ -392,7 +354,7 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
                 )
                 .into());
             }
-            return Ok(reservation(ctx, &rec.reservation_id, &instances));
+            return Ok(reservation(ctx, &reservation_id, &instances));
         }
     }
     launch::check_image(&plan)?;
@@ -402,17 +364,8 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
         Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?,
         None => launch::launch(ctx, tx, &plan, count, &reservation_id, None)?,
     };
-    if let Some(key) = token_key {
-        tx.put(
-            &scope_key(ctx),
-            &RunInstancesToken {
-                id: key,
-                fingerprint: fp,
-                reservation_id: reservation_id.clone(),
-                instance_ids: instances.iter().map(|i| i.id.clone()).collect(),
-            },
-        )?;
-    }
+    let resources = std::iter::once(reservation_id.clone()).chain(instances.iter().map(|i| i.id.clone())).collect();
+    remember(ctx, tx, token_key, fp, resources)?;
     Ok(reservation(ctx, &reservation_id, &instances))
 }
 
@@ -645,19 +598,9 @@ pub fn set_held_in_stopping(
     hold: bool,
 ) -> Result<Option<InstanceState>> {
     let Some(scope_key) = find_scope(tx, id)? else { return Ok(None) };
-    let (account, region) = scope_key.split_once('/').unwrap_or((scope_key.as_str(), ""));
-    let scope = ec2_core::Scope::new(account, region);
+    let scope = super::scope_of_key(&scope_key);
     let now = app.clock.now(tx)?;
-    let ctx = Ctx {
-        scope: &scope,
-        now,
-        ids: app.ids,
-        clock: app.clock.mode,
-        durations: &app.durations,
-        bundle_durations: &app.bundle_durations,
-        spot_durations: &app.spot_durations,
-        pool_capacity: app.config.pool_capacity,
-    };
+    let ctx = Ctx::new(app, &scope, now);
     let Some(mut inst) = load_many(&ctx, tx, &[id.to_string()]).ok().and_then(|mut v| v.pop()) else {
         return Ok(None);
     };

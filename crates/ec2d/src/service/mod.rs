@@ -39,6 +39,28 @@ pub struct Ctx<'a> {
     pub pool_capacity: u64,
 }
 
+impl<'a> Ctx<'a> {
+    /// The context of a request in `scope` at `now`, with the server's settings.
+    pub fn new(app: &'a App, scope: &'a Scope, now: UnixMillis) -> Self {
+        Ctx {
+            scope,
+            now,
+            ids: app.ids,
+            clock: app.clock.mode,
+            durations: &app.durations,
+            bundle_durations: &app.bundle_durations,
+            spot_durations: &app.spot_durations,
+            pool_capacity: app.config.pool_capacity,
+        }
+    }
+}
+
+/// The scope a store scope key (`account/region`) names.
+pub fn scope_of_key(key: &str) -> Scope {
+    let (account, region) = key.split_once('/').unwrap_or((key, ""));
+    Scope::new(account, region)
+}
+
 /// A handler's failure: an EC2 error for the client, or a store failure (500).
 #[derive(Debug)]
 pub enum Error {
@@ -100,16 +122,7 @@ pub fn call(app: &App, scope: &Scope, request: &Request) -> std::result::Result<
     app.store
         .transact(|tx: &mut Txn<'_>| {
             let now = app.clock.now(tx)?;
-            let ctx = Ctx {
-                scope,
-                now,
-                ids: app.ids,
-                clock: app.clock.mode,
-                durations: &app.durations,
-                bundle_durations: &app.bundle_durations,
-                spot_durations: &app.spot_durations,
-                pool_capacity: app.config.pool_capacity,
-            };
+            let ctx = Ctx::new(app, scope, now);
             spot::catch_up(&ctx, tx)?;
             capacity_reservations::catch_up(&ctx, tx)?;
             dispatch(&ctx, tx, request)

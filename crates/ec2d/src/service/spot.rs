@@ -31,9 +31,9 @@ use ec2_store::{Record, Txn, GLOBAL};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    five_to_thousand, new_id, not_found, paginate, tag_specifications, tags_for, well_formed, TagsByType,
+    fingerprint, five_to_thousand, new_id, not_found, paginate, remember, replay, tag_specifications, tags_for,
+    well_formed, TagsByType,
 };
-use super::instances::{fingerprint, idempotent_mismatch};
 use super::launch::{self, LaunchPlan};
 use super::{dry_run_gate, filters, Ctx, Result};
 
@@ -500,21 +500,6 @@ pub fn run_spot(
     Ok(instances)
 }
 
-/// The idempotency record of a RequestSpotInstances client token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SpotToken {
-    pub id: String,
-    pub fingerprint: String,
-    pub request_ids: Vec<String>,
-}
-
-impl Record for SpotToken {
-    const KIND: &'static str = "client_token";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
 /// RequestSpotInstances' launch specification as a RunInstances request, to check and plan it
 /// the same way.
 fn as_run_request(req: &dto::RequestSpotInstancesRequest) -> dto::RunInstancesRequest {
@@ -591,23 +576,14 @@ pub fn request_spot_instances(
     let specs = tag_specifications(&req.tag_specifications, &["spot-instances-request"])?;
     let plan = launch::plan(ctx, &as_run_request(req), 1, &Vec::new())?;
     dry_run_gate(req.dry_run)?;
-    let fp = {
-        let mut canonical = req.clone();
-        canonical.client_token = None;
-        canonical.dry_run = None;
-        fingerprint(&format!("{canonical:?}"))
-    };
+    let fp = fingerprint(&dto::RequestSpotInstancesRequest { client_token: None, dry_run: None, ..req.clone() });
     let token_key = req.client_token.as_ref().map(|t| format!("RequestSpotInstances/{t}"));
-    if let Some(key) = &token_key {
-        if let Some(rec) = tx.get::<SpotToken>(&scope_key(ctx), key)? {
-            if rec.fingerprint != fp {
-                return Err(idempotent_mismatch().into());
-            }
-            let requests = load(ctx, tx, &rec.request_ids)?;
-            return Ok(dto::RequestSpotInstancesResult {
-                spot_instance_requests: Some(requests.iter().map(|r| request_dto(r, &plan)).collect()),
-            });
-        }
+    // The token's resources: the requests.
+    if let Some(ids) = replay(ctx, tx, token_key.as_deref(), &fp)? {
+        let requests = load(ctx, tx, &ids)?;
+        return Ok(dto::RequestSpotInstancesResult {
+            spot_instance_requests: Some(requests.iter().map(|r| request_dto(r, &plan)).collect()),
+        });
     }
     launch::check_image(&plan)?;
     let tags: BTreeMap<String, String> = tags_for(&specs, "spot-instances-request").into_iter().collect();
@@ -620,12 +596,7 @@ pub fn request_spot_instances(
         tx.put(&scope_key(ctx), &r)?;
         out.push(r);
     }
-    if let Some(key) = token_key {
-        tx.put(
-            &scope_key(ctx),
-            &SpotToken { id: key, fingerprint: fp, request_ids: out.iter().map(|r| r.id.clone()).collect() },
-        )?;
-    }
+    remember(ctx, tx, token_key, fp, out.iter().map(|r| r.id.clone()).collect())?;
     Ok(dto::RequestSpotInstancesResult {
         spot_instance_requests: Some(out.iter().map(|r| request_dto(r, &plan)).collect()),
     })
@@ -890,18 +861,8 @@ pub fn interrupt(
     let now = app.clock.now(tx)?;
     let mut out = Vec::new();
     for scope_key in tx.scopes::<SpotRequest>()? {
-        let (account, region) = scope_key.split_once('/').unwrap_or((scope_key.as_str(), ""));
-        let scope = ec2_core::Scope::new(account, region);
-        let ctx = Ctx {
-            scope: &scope,
-            now,
-            ids: app.ids,
-            clock: app.clock.mode,
-            durations: &app.durations,
-            bundle_durations: &app.bundle_durations,
-            spot_durations: &app.spot_durations,
-            pool_capacity: app.config.pool_capacity,
-        };
+        let scope = super::scope_of_key(&scope_key);
+        let ctx = Ctx::new(app, &scope, now);
         for r in tx.scan::<SpotRequest>(&scope_key)? {
             let wanted = match (instance_id, pool) {
                 (Some(id), _) => r.instance_id.as_deref() == Some(id),
