@@ -1,1 +1,933 @@
-//! SigV4 verification (being written).
+//! AWS Signature Version 4 (`AWS4-HMAC-SHA256`) on the server side: parses the signature of a
+//! request, whether it travels in the `Authorization` header or in the query string (a presigned
+//! URL), and verifies it.
+//!
+//! The crate is pure: the request parts, the secret lookup and the current time are arguments, and
+//! it reads no clock and no configuration. [`parse`] only checks that a request is signed and that
+//! the signature is well formed (what an emulator that accepts any key needs); [`verify`] also looks
+//! the access key up, checks the request time against `now`, and recomputes the signature.
+//!
+//! The canonical form follows what botocore's `SigV4Auth` and `SigV4QueryAuth` sign, so that every
+//! AWS SDK is accepted:
+//!
+//! - the path is normalized (`.` and `..` segments resolved, empty segments dropped) and then
+//!   percent-encoded, `%` included, as the client encodes the path it sends;
+//! - query parameters are decoded, re-encoded with only RFC 3986 unreserved characters left as they
+//!   are, and sorted by name and then value (`X-Amz-Signature` left out of a presigned request);
+//! - the signed headers are the `SignedHeaders` list, each header's values trimmed, inner runs of
+//!   white space folded to one space, repeated headers joined with commas;
+//! - the payload hash is the hex SHA-256 of the body (an `X-Amz-Content-Sha256` header, if sent,
+//!   must equal it).
+
+use ec2_time::{civil_from_days, days_from_civil, UnixMillis, MILLIS_PER_SECOND};
+use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The only algorithm SigV4 defines for requests.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+/// The last element of every credential scope.
+pub const TERMINATOR: &str = "aws4_request";
+/// The longest a presigned request may stay valid (`X-Amz-Expires`), in seconds: seven days.
+pub const MAX_EXPIRES_SECONDS: i64 = 7 * 24 * 3600;
+
+/// RFC 3986 unreserved characters stay as they are; every other byte becomes `%XX`.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+/// The same for a path, whose `/` separators stay.
+const UNRESERVED_AND_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
+
+/// The parts of an HTTP request that its signature covers, as they arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpRequest<'a> {
+    /// `GET`, `POST`, ...
+    pub method: &'a str,
+    /// The path of the request target, still percent-encoded (`/`, `/a%20b`).
+    pub path: &'a str,
+    /// The query string after `?`, still percent-encoded; empty when there is none.
+    pub query: &'a str,
+    /// Every header in arrival order, repeated names included; names in any case.
+    pub headers: &'a [(&'a str, &'a [u8])],
+    pub body: &'a [u8],
+}
+
+impl<'a> HttpRequest<'a> {
+    /// The values of every header called `name` (compared without case), in arrival order.
+    pub fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a [u8]> + 's {
+        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+    }
+
+    /// The first value of the header `name`.
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        self.header_values(name).next()
+    }
+}
+
+/// Where the signature travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
+    Header,
+    /// A presigned URL: `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`,
+    /// `X-Amz-SignedHeaders` and `X-Amz-Signature` in the query string.
+    Query,
+}
+
+/// `<access key>/<yyyymmdd>/<region>/<service>/aws4_request`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub access_key: String,
+    pub date: String,
+    pub region: String,
+    pub service: String,
+    pub terminator: String,
+}
+
+impl Credential {
+    /// Parses the credential; `None` unless it has five non-empty `/`-separated parts and an
+    /// eight-digit date.
+    pub fn parse(text: &str) -> Option<Credential> {
+        let parts: Vec<&str> = text.split('/').collect();
+        let [access_key, date, region, service, terminator] = parts.as_slice() else { return None };
+        if parts.iter().any(|p| p.is_empty()) || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(Credential {
+            access_key: access_key.to_string(),
+            date: date.to_string(),
+            region: region.to_string(),
+            service: service.to_string(),
+            terminator: terminator.to_string(),
+        })
+    }
+
+    /// `<yyyymmdd>/<region>/<service>/aws4_request`: the credential without the access key.
+    pub fn scope(&self) -> String {
+        format!("{}/{}/{}/{}", self.date, self.region, self.service, self.terminator)
+    }
+}
+
+/// A request's signature, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    pub location: Location,
+    pub credential: Credential,
+    /// The signed header names as the caller listed them, `;`-separated.
+    pub signed_headers: String,
+    /// The signature as the caller sent it (64 lowercase hex digits when well formed).
+    pub signature: String,
+    /// The request time in the basic ISO 8601 form that the string to sign holds (`20150830T123600Z`).
+    pub timestamp: String,
+    /// The same instant.
+    pub time: UnixMillis,
+    /// How many seconds after [`Signed::time`] a presigned request stays valid.
+    pub expires: Option<i64>,
+}
+
+/// Why a request's signature is refused. [`Error::code`] and [`Error::message`] give AWS's error
+/// code and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// Not signed at all: no `Authorization` header and no presigned query parameters.
+    Missing,
+    /// Signed, but the signature is malformed or incomplete; the text says what is wrong.
+    Incomplete(String),
+    /// The access key is not known.
+    UnknownKey,
+    /// The request time is outside the accepted window; the text says how.
+    Expired(String),
+    /// The signature does not match the request, or its scope does not fit the request (the text
+    /// says how; `None` for a plain signature mismatch).
+    Mismatch(Option<String>),
+}
+
+impl Error {
+    /// AWS's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Missing => "MissingParameter",
+            Error::Incomplete(_) => "IncompleteSignature",
+            Error::UnknownKey => "AuthFailure",
+            Error::Expired(_) => "RequestExpired",
+            Error::Mismatch(_) => "SignatureDoesNotMatch",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Error::Missing => "The request must contain the parameter AWSAccessKeyId".into(),
+            Error::UnknownKey => "AWS was not able to validate the provided access credentials".into(),
+            Error::Mismatch(None) => "The request signature we calculated does not match the signature you provided. \
+                 Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+                .into(),
+            Error::Incomplete(m) | Error::Expired(m) | Error::Mismatch(Some(m)) => m.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The query string's parameters, decoded (`+` stays a plus sign, as SigV4 wants).
+fn query_params(query: &str) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode_str(k).collect(), percent_decode_str(v).collect())
+    })
+}
+
+/// The presigning parameters of the query string, by name: each must appear at most once.
+#[derive(Default)]
+struct QueryAuth {
+    algorithm: Option<String>,
+    credential: Option<String>,
+    date: Option<String>,
+    expires: Option<String>,
+    signed_headers: Option<String>,
+    signature: Option<String>,
+    duplicate: Option<&'static str>,
+}
+
+impl QueryAuth {
+    fn of(query: &str) -> QueryAuth {
+        let mut auth = QueryAuth::default();
+        for (k, v) in query_params(query) {
+            let (name, slot) = match k.as_slice() {
+                b"X-Amz-Algorithm" => ("X-Amz-Algorithm", &mut auth.algorithm),
+                b"X-Amz-Credential" => ("X-Amz-Credential", &mut auth.credential),
+                b"X-Amz-Date" => ("X-Amz-Date", &mut auth.date),
+                b"X-Amz-Expires" => ("X-Amz-Expires", &mut auth.expires),
+                b"X-Amz-SignedHeaders" => ("X-Amz-SignedHeaders", &mut auth.signed_headers),
+                b"X-Amz-Signature" => ("X-Amz-Signature", &mut auth.signature),
+                _ => continue,
+            };
+            if slot.is_some() {
+                auth.duplicate.get_or_insert(name);
+            }
+            *slot = Some(String::from_utf8_lossy(&v).into_owned());
+        }
+        auth
+    }
+
+    fn present(&self) -> bool {
+        self.algorithm.is_some() || self.credential.is_some() || self.signature.is_some()
+    }
+}
+
+/// Checks that the request is signed with SigV4 and that the signature is well formed, without
+/// looking the key up or checking the signature or the time.
+pub fn parse(req: &HttpRequest<'_>) -> Result<Signed, Error> {
+    let headers: Vec<&[u8]> = req.header_values("authorization").collect();
+    let query = QueryAuth::of(req.query);
+    match (headers.as_slice(), query.present()) {
+        ([], false) => Err(Error::Missing),
+        ([], true) => parse_query(query),
+        ([one], false) => parse_header(req, one),
+        ([_, ..], true) => Err(Error::Incomplete(
+            "Only one authentication mechanism is allowed: sign with the Authorization header or with the \
+             X-Amz-* query parameters, not both."
+                .into(),
+        )),
+        ([_, _, ..], false) => Err(Error::Incomplete("The request has more than one Authorization header.".into())),
+    }
+}
+
+fn parse_header(req: &HttpRequest<'_>, value: &[u8]) -> Result<Signed, Error> {
+    let value = std::str::from_utf8(value)
+        .map_err(|_| Error::Incomplete("The Authorization header is not valid UTF-8.".into()))?
+        .trim();
+    let rest = value.strip_prefix(ALGORITHM).filter(|r| r.starts_with([' ', '\t'])).ok_or_else(|| {
+        Error::Incomplete(format!("Unsupported Authorization type: the header must start with '{ALGORITHM} '."))
+    })?;
+    let (mut credential, mut signed_headers, mut signature) = (None, None, None);
+    for component in rest.split(',') {
+        let component = component.trim();
+        let (name, v) = component.split_once('=').ok_or_else(|| {
+            Error::Incomplete(format!("Authorization header component '{component}' is not of the form name=value."))
+        })?;
+        let slot = match name {
+            "Credential" => &mut credential,
+            "SignedHeaders" => &mut signed_headers,
+            "Signature" => &mut signature,
+            other => {
+                return Err(Error::Incomplete(format!("Authorization header has an unknown component '{other}'.")))
+            }
+        };
+        if slot.replace(v.trim()).is_some() {
+            return Err(Error::Incomplete(format!("Authorization header has '{name}' more than once.")));
+        }
+    }
+    let mut problems = Vec::new();
+    for (name, v) in [("Credential", credential), ("Signature", signature), ("SignedHeaders", signed_headers)] {
+        if v.is_none_or(str::is_empty) {
+            problems.push(format!("Authorization header requires '{name}' parameter."));
+        }
+    }
+    let date = match req.header("x-amz-date") {
+        Some(d) => Some(timestamp_of(d, "X-Amz-Date")),
+        None => req.header("date").map(|d| timestamp_of(d, "Date")),
+    };
+    if date.is_none() {
+        problems.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into());
+    }
+    if !problems.is_empty() {
+        return Err(Error::Incomplete(problems.join(" ")));
+    }
+    let (timestamp, time) = date.unwrap_or(Err(Error::Missing))?;
+    Ok(Signed {
+        location: Location::Header,
+        credential: credential_of(credential.unwrap_or_default())?,
+        signed_headers: signed_headers_of(signed_headers.unwrap_or_default())?,
+        signature: signature.unwrap_or_default().to_string(),
+        timestamp,
+        time,
+        expires: None,
+    })
+}
+
+fn parse_query(q: QueryAuth) -> Result<Signed, Error> {
+    if let Some(name) = q.duplicate {
+        return Err(Error::Incomplete(format!("The query parameter '{name}' appears more than once.")));
+    }
+    let missing: Vec<&str> = [
+        ("X-Amz-Algorithm", &q.algorithm),
+        ("X-Amz-Credential", &q.credential),
+        ("X-Amz-Date", &q.date),
+        ("X-Amz-Expires", &q.expires),
+        ("X-Amz-SignedHeaders", &q.signed_headers),
+        ("X-Amz-Signature", &q.signature),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.as_deref().is_none_or(str::is_empty))
+    .map(|(name, _)| name)
+    .collect();
+    if !missing.is_empty() {
+        return Err(Error::Incomplete(format!(
+            "A presigned request must include the query parameters {}.",
+            missing.join(", ")
+        )));
+    }
+    let algorithm = q.algorithm.unwrap_or_default();
+    if algorithm != ALGORITHM {
+        return Err(Error::Incomplete(format!("X-Amz-Algorithm only supports '{ALGORITHM}', got '{algorithm}'.")));
+    }
+    let (timestamp, time) = timestamp_of(q.date.unwrap_or_default().as_bytes(), "X-Amz-Date")?;
+    let expires_text = q.expires.unwrap_or_default();
+    let expires =
+        expires_text.parse::<i64>().ok().filter(|e| (1..=MAX_EXPIRES_SECONDS).contains(e)).ok_or_else(|| {
+            Error::Incomplete(format!(
+                "X-Amz-Expires must be a whole number of seconds from 1 to {MAX_EXPIRES_SECONDS}, got '{expires_text}'."
+            ))
+        })?;
+    Ok(Signed {
+        location: Location::Query,
+        credential: credential_of(&q.credential.unwrap_or_default())?,
+        signed_headers: signed_headers_of(&q.signed_headers.unwrap_or_default())?,
+        signature: q.signature.unwrap_or_default(),
+        timestamp,
+        time,
+        expires: Some(expires),
+    })
+}
+
+fn credential_of(text: &str) -> Result<Credential, Error> {
+    Credential::parse(text).ok_or_else(|| {
+        Error::Incomplete(format!(
+            "The credential '{text}' is not of the form <access key>/<yyyymmdd>/<region>/<service>/{TERMINATOR}."
+        ))
+    })
+}
+
+fn signed_headers_of(text: &str) -> Result<String, Error> {
+    let names: Vec<&str> = text.split(';').collect();
+    if names.iter().any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_graphic() && b != b':')) {
+        return Err(Error::Incomplete(format!("SignedHeaders '{text}' is not a ';'-separated list of header names.")));
+    }
+    if !names.iter().any(|n| n.eq_ignore_ascii_case("host")) {
+        return Err(Error::Incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.".into()));
+    }
+    Ok(text.to_string())
+}
+
+/// The request time from `X-Amz-Date` (basic ISO 8601) or `Date` (that, or RFC 1123), as the
+/// string-to-sign form and an instant.
+fn timestamp_of(value: &[u8], header: &str) -> Result<(String, UnixMillis), Error> {
+    let text = std::str::from_utf8(value).unwrap_or("").trim();
+    let time = parse_timestamp(text).or_else(|| if header == "Date" { parse_http_date(text) } else { None });
+    match time {
+        Some(t) => Ok((format_timestamp(t), t)),
+        None => Err(Error::Incomplete(format!(
+            "{header} must be in the ISO 8601 basic format (yyyyMMddTHHmmssZ), got '{}'.",
+            String::from_utf8_lossy(value)
+        ))),
+    }
+}
+
+fn digits(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn instant(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Option<UnixMillis> {
+    let (month, day) = (u32::try_from(month).ok()?, u32::try_from(day).ok()?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    if civil_from_days(days) != (year, month, day) {
+        return None; // 31 April, 29 February of a common year, ...
+    }
+    Some(UnixMillis((days * 86_400 + hour * 3600 + minute * 60 + second) * MILLIS_PER_SECOND))
+}
+
+/// `20150830T123600Z`.
+pub fn parse_timestamp(text: &str) -> Option<UnixMillis> {
+    let b = text.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| text.get(r).and_then(digits);
+    instant(n(0..4)?, n(4..6)?, n(6..8)?, n(9..11)?, n(11..13)?, n(13..15)?)
+}
+
+/// `Sun, 30 Aug 2015 12:36:00 GMT` (RFC 1123).
+fn parse_http_date(text: &str) -> Option<UnixMillis> {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let parts: Vec<&str> = text.split_ascii_whitespace().collect();
+    let [_weekday, day, month, year, clock, "GMT"] = parts.as_slice() else { return None };
+    let month = MONTHS.iter().position(|m| m == month)? as i64 + 1;
+    let hms: Vec<&str> = clock.split(':').collect();
+    let [h, m, s] = hms.as_slice() else { return None };
+    if year.len() != 4 || day.len() > 2 || [h, m, s].iter().any(|x| x.len() != 2) {
+        return None;
+    }
+    instant(digits(year)?, month, digits(day)?, digits(h)?, digits(m)?, digits(s)?)
+}
+
+/// The basic ISO 8601 form of an instant: `20150830T123600Z`.
+pub fn format_timestamp(t: UnixMillis) -> String {
+    let secs = t.0.div_euclid(MILLIS_PER_SECOND);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Looks the access key up, checks the request time against `now` (at most `max_skew_seconds`
+/// away for a signed header; from `max_skew_seconds` before its time to `X-Amz-Expires` after it
+/// for a presigned request), that the credential is scoped to `service` and to the request's day,
+/// and that the signature matches, compared in constant time.
+pub fn verify<S: AsRef<[u8]>>(
+    req: &HttpRequest<'_>,
+    service: &str,
+    now: UnixMillis,
+    max_skew_seconds: i64,
+    secret_of: impl FnOnce(&str) -> Option<S>,
+) -> Result<Signed, Error> {
+    let signed = parse(req)?;
+    let secret = secret_of(&signed.credential.access_key).ok_or(Error::UnknownKey)?;
+    check_time(&signed, now, max_skew_seconds)?;
+    check_scope(&signed, service)?;
+    if let Some(claimed) = req.header("x-amz-content-sha256") {
+        if claimed != sha256_hex(req.body).as_bytes() {
+            return Err(Error::Mismatch(Some(
+                "The X-Amz-Content-Sha256 header does not match the SHA-256 of the request body.".into(),
+            )));
+        }
+    }
+    let expected = signature(&signing_key(secret.as_ref(), &signed.credential), &string_to_sign(req, &signed));
+    if bool::from(expected.as_bytes().ct_eq(signed.signature.as_bytes())) {
+        Ok(signed)
+    } else {
+        Err(Error::Mismatch(None))
+    }
+}
+
+fn check_time(signed: &Signed, now: UnixMillis, max_skew_seconds: i64) -> Result<(), Error> {
+    let skew = max_skew_seconds.saturating_mul(MILLIS_PER_SECOND);
+    let too_early = signed.time.0.saturating_sub(skew) > now.0;
+    let too_late = match signed.expires {
+        None => signed.time.0.saturating_add(skew) < now.0,
+        Some(expires) => signed.time.plus_seconds(expires).0 < now.0,
+    };
+    let now_text = format_timestamp(now);
+    if too_early {
+        return Err(Error::Expired(format!(
+            "Request is not yet valid: its time {} is more than {max_skew_seconds} seconds after the server's time {now_text}.",
+            signed.timestamp
+        )));
+    }
+    if too_late {
+        return Err(Error::Expired(match signed.expires {
+            None => format!(
+                "Request has expired: its time {} is more than {max_skew_seconds} seconds before the server's time {now_text}.",
+                signed.timestamp
+            ),
+            Some(e) => format!(
+                "Request has expired: it was signed at {} for {e} seconds, and the server's time is {now_text}.",
+                signed.timestamp
+            ),
+        }));
+    }
+    Ok(())
+}
+
+fn check_scope(signed: &Signed, service: &str) -> Result<(), Error> {
+    let c = &signed.credential;
+    let problem = if c.terminator != TERMINATOR {
+        format!("Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{}'.", c.terminator)
+    } else if c.service != service {
+        format!("Credential should be scoped to correct service: '{service}'.")
+    } else if c.date != signed.timestamp[..8] {
+        format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}'.",
+            c.date,
+            &signed.timestamp[..8]
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::Mismatch(Some(problem)))
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
+}
+
+/// The signing key of one credential scope: HMAC-SHA256 chained over the date, the region, the
+/// service and the terminator, starting from `AWS4` followed by the secret.
+pub fn signing_key(secret: &[u8], credential: &Credential) -> [u8; 32] {
+    let mut key = b"AWS4".to_vec();
+    key.extend_from_slice(secret);
+    let k_date = hmac_sha256(&key, credential.date.as_bytes());
+    let k_region = hmac_sha256(&k_date, credential.region.as_bytes());
+    let k_service = hmac_sha256(&k_region, credential.service.as_bytes());
+    hmac_sha256(&k_service, credential.terminator.as_bytes())
+}
+
+/// The hex HMAC-SHA256 of the string to sign under the signing key.
+pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
+    hex::encode(hmac_sha256(signing_key, string_to_sign.as_bytes()))
+}
+
+/// The path as it is signed: normalized, then every byte but unreserved characters and `/`
+/// percent-encoded.
+pub fn canonical_uri(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut normalized = String::with_capacity(path.len() + 1);
+    normalized.push('/');
+    normalized.push_str(&segments.join("/"));
+    if path.ends_with('/') && !segments.is_empty() {
+        normalized.push('/');
+    }
+    percent_encode(normalized.as_bytes(), UNRESERVED_AND_SLASH).to_string()
+}
+
+/// The query string as it is signed: each name and value decoded and re-encoded, sorted by name
+/// and then value, `X-Amz-Signature` left out when the request is presigned.
+pub fn canonical_query(query: &str, location: Location) -> String {
+    let mut pairs: Vec<(String, String)> = query_params(query)
+        .filter(|(k, _)| location == Location::Header || k != b"X-Amz-Signature")
+        .map(|(k, v)| (percent_encode(&k, UNRESERVED).to_string(), percent_encode(&v, UNRESERVED).to_string()))
+        .collect();
+    pairs.sort();
+    let mut out = String::with_capacity(query.len());
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
+}
+
+/// A header value as it is signed: surrounding white space dropped, inner runs folded to one space.
+fn trim_all(value: &[u8], out: &mut Vec<u8>) {
+    let mut first = true;
+    for word in value.split(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)).filter(|w| !w.is_empty()) {
+        if !first {
+            out.push(b' ');
+        }
+        out.extend_from_slice(word);
+        first = false;
+    }
+}
+
+/// The canonical request: method, canonical URI, canonical query, the signed headers and their
+/// list, and the payload hash, one per line.
+pub fn canonical_request(req: &HttpRequest<'_>, location: Location, signed_headers: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + req.query.len());
+    out.extend_from_slice(req.method.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(canonical_uri(req.path).as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(canonical_query(req.query, location).as_bytes());
+    out.push(b'\n');
+    for name in signed_headers.split(';') {
+        out.extend_from_slice(name.as_bytes());
+        out.push(b':');
+        for (i, value) in req.header_values(name).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            trim_all(value, &mut out);
+        }
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+    out.extend_from_slice(signed_headers.as_bytes());
+    out.push(b'\n');
+    match req.header("x-amz-content-sha256") {
+        Some(claimed) => out.extend_from_slice(claimed),
+        None => out.extend_from_slice(sha256_hex(req.body).as_bytes()),
+    }
+    out
+}
+
+/// The string to sign: the algorithm, the request time, the credential scope and the hex SHA-256
+/// of the canonical request.
+pub fn string_to_sign(req: &HttpRequest<'_>, signed: &Signed) -> String {
+    let creq = canonical_request(req, signed.location, &signed.signed_headers);
+    format!("{ALGORITHM}\n{}\n{}\n{}", signed.timestamp, signed.credential.scope(), sha256_hex(&creq))
+}
+
+/// What a client signs with.
+#[derive(Debug, Clone, Copy)]
+pub struct Signer<'a> {
+    pub access_key: &'a str,
+    pub secret: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+impl Signer<'_> {
+    fn credential(&self, timestamp: &str) -> Credential {
+        Credential {
+            access_key: self.access_key.into(),
+            date: timestamp.get(..8).unwrap_or_default().into(),
+            region: self.region.into(),
+            service: self.service.into(),
+            terminator: TERMINATOR.into(),
+        }
+    }
+
+    /// The `Authorization` header value for `req` signed at `timestamp` (basic ISO 8601) over
+    /// `signed_headers` (lowercase names, sorted, `;`-separated; `req` must carry them, with
+    /// `X-Amz-Date` equal to `timestamp`). For tests and tools: the server only verifies.
+    pub fn authorization(&self, req: &HttpRequest<'_>, timestamp: &str, signed_headers: &str) -> String {
+        let signed = Signed {
+            location: Location::Header,
+            credential: self.credential(timestamp),
+            signed_headers: signed_headers.into(),
+            signature: String::new(),
+            timestamp: timestamp.into(),
+            time: UnixMillis(0),
+            expires: None,
+        };
+        let sig = signature(&signing_key(self.secret.as_bytes(), &signed.credential), &string_to_sign(req, &signed));
+        format!(
+            "{ALGORITHM} Credential={}/{}, SignedHeaders={signed_headers}, Signature={sig}",
+            self.access_key,
+            signed.credential.scope()
+        )
+    }
+
+    /// The query string of `req` presigned at `timestamp` for `expires` seconds over
+    /// `signed_headers`: `req.query` followed by the `X-Amz-*` parameters. For tests and tools.
+    pub fn presigned_query(
+        &self,
+        req: &HttpRequest<'_>,
+        timestamp: &str,
+        expires: i64,
+        signed_headers: &str,
+    ) -> String {
+        let credential = self.credential(timestamp);
+        let enc = |s: &str| percent_encode(s.as_bytes(), UNRESERVED).to_string();
+        let mut query = req.query.to_string();
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(&format!(
+            "X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential={}&X-Amz-Date={timestamp}&X-Amz-Expires={expires}&X-Amz-SignedHeaders={}",
+            enc(&format!("{}/{}", self.access_key, credential.scope())),
+            enc(signed_headers),
+        ));
+        let signed = Signed {
+            location: Location::Query,
+            credential,
+            signed_headers: signed_headers.into(),
+            signature: String::new(),
+            timestamp: timestamp.into(),
+            time: UnixMillis(0),
+            expires: Some(expires),
+        };
+        let with_params = HttpRequest { query: &query, ..*req };
+        let sig =
+            signature(&signing_key(self.secret.as_bytes(), &signed.credential), &string_to_sign(&with_params, &signed));
+        format!("{query}&X-Amz-Signature={sig}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "AKIDEXAMPLE";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const DATE: &str = "20150830T123600Z";
+    const SIGNER: Signer<'static> = Signer { access_key: KEY, secret: SECRET, region: "us-east-1", service: "ec2" };
+
+    fn at(ts: &str) -> UnixMillis {
+        parse_timestamp(ts).unwrap()
+    }
+
+    fn secret(key: &str) -> Option<&'static str> {
+        (key == KEY).then_some(SECRET)
+    }
+
+    /// A signed `POST /` with the given extra headers, plus the Authorization header.
+    fn signed_post(extra: &[(&'static str, &'static str)], signed_headers: &str) -> Vec<(String, Vec<u8>)> {
+        let mut h: Vec<(String, Vec<u8>)> =
+            vec![("Host".into(), b"localhost".to_vec()), ("X-Amz-Date".into(), DATE.as_bytes().to_vec())];
+        h.extend(extra.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())));
+        let auth = {
+            let view: Vec<(&str, &[u8])> = h.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+            SIGNER.authorization(&post(&view), DATE, signed_headers)
+        };
+        h.push(("Authorization".into(), auth.into_bytes()));
+        h
+    }
+
+    fn post<'a>(headers: &'a [(&'a str, &'a [u8])]) -> HttpRequest<'a> {
+        HttpRequest { method: "POST", path: "/", query: "", headers, body: b"Action=DescribeRegions" }
+    }
+
+    fn view(h: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
+        h.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect()
+    }
+
+    fn with_auth(auth: &str) -> Vec<(String, Vec<u8>)> {
+        vec![
+            ("Host".into(), b"localhost".to_vec()),
+            ("X-Amz-Date".into(), DATE.as_bytes().to_vec()),
+            ("Authorization".into(), auth.as_bytes().to_vec()),
+        ]
+    }
+
+    fn incomplete(h: &[(String, Vec<u8>)]) -> String {
+        match parse(&post(&view(h))) {
+            Err(Error::Incomplete(m)) => m,
+            other => panic!("expected IncompleteSignature, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_signed_request_verifies_and_tells_who_signed_it() {
+        let h = signed_post(&[], "host;x-amz-date");
+        let signed = verify(&post(&view(&h)), "ec2", at(DATE), 900, secret).unwrap();
+        assert_eq!(signed.credential.access_key, KEY);
+        assert_eq!(signed.credential.region, "us-east-1");
+        assert_eq!(signed.timestamp, DATE);
+        assert_eq!(signed.time, at(DATE));
+        assert_eq!(parse(&post(&view(&h))).unwrap(), signed);
+    }
+
+    #[test]
+    fn an_unsigned_request_is_missing_its_access_key() {
+        let h = [("Host", &b"localhost"[..])];
+        let e = parse(&post(&h)).unwrap_err();
+        assert_eq!(e, Error::Missing);
+        assert_eq!(e.code(), "MissingParameter");
+        assert_eq!(e.message(), "The request must contain the parameter AWSAccessKeyId");
+    }
+
+    #[test]
+    fn malformed_authorization_headers_are_incomplete() {
+        assert!(incomplete(&with_auth("AWS AKIDEXAMPLE:abc")).contains("AWS4-HMAC-SHA256"));
+        assert!(incomplete(&with_auth("AWS4-HMAC-SHA256Credential=x")).contains("AWS4-HMAC-SHA256"));
+        let m = incomplete(&with_auth("AWS4-HMAC-SHA256 SignedHeaders=host"));
+        assert!(m.contains("requires 'Credential' parameter") && m.contains("requires 'Signature' parameter"), "{m}");
+        assert!(!m.contains("'SignedHeaders'"), "{m}");
+        let ok_parts =
+            "Credential=AKIDEXAMPLE/20150830/us-east-1/ec2/aws4_request, SignedHeaders=host;x-amz-date, Signature=00";
+        assert!(
+            incomplete(&with_auth(&format!("AWS4-HMAC-SHA256 {ok_parts}, Signature=11"))).contains("more than once")
+        );
+        assert!(incomplete(&with_auth(&format!("AWS4-HMAC-SHA256 {ok_parts}, Extra=1"))).contains("unknown component"));
+        assert!(incomplete(&with_auth(&format!("AWS4-HMAC-SHA256 {ok_parts},"))).contains("name=value"));
+        let bad_credential = ok_parts.replace("20150830/", "");
+        assert!(incomplete(&with_auth(&format!("AWS4-HMAC-SHA256 {bad_credential}"))).contains("not of the form"));
+        let bad_date = ok_parts.replace("20150830", "2015083x");
+        assert!(incomplete(&with_auth(&format!("AWS4-HMAC-SHA256 {bad_date}"))).contains("not of the form"));
+        let no_host = ok_parts.replace("host;", "");
+        assert!(incomplete(&with_auth(&format!("AWS4-HMAC-SHA256 {no_host}"))).contains("'Host'"));
+        let empty_name = ok_parts.replace("host;", "host;;");
+        assert!(incomplete(&with_auth(&format!("AWS4-HMAC-SHA256 {empty_name}"))).contains("SignedHeaders"));
+
+        let mut no_date = with_auth(&format!("AWS4-HMAC-SHA256 {ok_parts}"));
+        no_date.remove(1);
+        assert!(incomplete(&no_date).contains("'X-Amz-Date' or a 'Date' header"));
+        let mut bad_date = with_auth(&format!("AWS4-HMAC-SHA256 {ok_parts}"));
+        bad_date[1].1 = b"2015-08-30T12:36:00Z".to_vec();
+        assert!(incomplete(&bad_date).contains("ISO 8601 basic format"));
+        let mut twice = with_auth(&format!("AWS4-HMAC-SHA256 {ok_parts}"));
+        twice.push(twice[2].clone());
+        assert!(incomplete(&twice).contains("more than one Authorization header"));
+        assert_eq!(parse(&post(&view(&with_auth(&format!("AWS4-HMAC-SHA256 {ok_parts}"))))).unwrap().signature, "00");
+    }
+
+    #[test]
+    fn header_and_query_signatures_together_are_refused() {
+        let h = signed_post(&[], "host;x-amz-date");
+        let v = view(&h);
+        let req = HttpRequest { query: "X-Amz-Algorithm=AWS4-HMAC-SHA256", ..post(&v) };
+        assert!(matches!(parse(&req), Err(Error::Incomplete(m)) if m.contains("Only one")));
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_auth_failure() {
+        let h = signed_post(&[], "host;x-amz-date");
+        let e = verify(&post(&view(&h)), "ec2", at(DATE), 900, |_| None::<&str>).unwrap_err();
+        assert_eq!(
+            (e.code(), e.message().as_str()),
+            ("AuthFailure", "AWS was not able to validate the provided access credentials")
+        );
+    }
+
+    #[test]
+    fn the_request_time_must_be_within_the_skew_window() {
+        let h = signed_post(&[], "host;x-amz-date");
+        let v = view(&h);
+        let req = post(&v);
+        let check = |now: &str| verify(&req, "ec2", at(now), 900, secret).map(|_| ()).map_err(|e| e.code());
+        assert_eq!(check("20150830T125100Z"), Ok(()), "15 minutes later");
+        assert_eq!(check("20150830T122100Z"), Ok(()), "15 minutes earlier");
+        assert_eq!(check("20150830T125101Z"), Err("RequestExpired"));
+        assert_eq!(check("20150830T122059Z"), Err("RequestExpired"));
+        // the window is a parameter
+        assert!(verify(&req, "ec2", at("20150830T125101Z"), 901, secret).is_ok());
+    }
+
+    #[test]
+    fn the_scope_must_fit_the_request() {
+        let h = signed_post(&[], "host;x-amz-date");
+        let v = view(&h);
+        let req = post(&v);
+        assert!(
+            matches!(verify(&req, "sts", at(DATE), 900, secret), Err(Error::Mismatch(Some(m))) if m.contains("'sts'"))
+        );
+        // the scope's day must be the request's day
+        let mut h2 = h.clone();
+        h2[1].1 = b"20150831T000000Z".to_vec();
+        let e = verify(&post(&view(&h2)), "ec2", at("20150831T000000Z"), 900, secret).unwrap_err();
+        assert!(matches!(&e, Error::Mismatch(Some(m)) if m.contains("Date in Credential scope")), "{e:?}");
+        // and its terminator aws4_request
+        let auth = String::from_utf8(h[2].1.clone()).unwrap().replace("aws4_request", "aws5_request");
+        let e = verify(&post(&view(&with_auth(&auth))), "ec2", at(DATE), 900, secret).unwrap_err();
+        assert!(matches!(&e, Error::Mismatch(Some(m)) if m.contains("terminator")), "{e:?}");
+    }
+
+    #[test]
+    fn a_content_sha256_header_must_be_the_body_hash() {
+        let body_hash: &'static str = Box::leak(sha256_hex(b"Action=DescribeRegions").into_boxed_str());
+        let h = signed_post(&[("X-Amz-Content-Sha256", body_hash)], "host;x-amz-content-sha256;x-amz-date");
+        assert!(verify(&post(&view(&h)), "ec2", at(DATE), 900, secret).is_ok());
+        let h = signed_post(&[("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")], "host;x-amz-content-sha256;x-amz-date");
+        assert!(matches!(verify(&post(&view(&h)), "ec2", at(DATE), 900, secret), Err(Error::Mismatch(Some(_)))));
+    }
+
+    #[test]
+    fn a_date_header_may_carry_the_time() {
+        let mut h: Vec<(&str, &[u8])> = vec![("Host", b"localhost"), ("Date", b"Sun, 30 Aug 2015 12:36:00 GMT")];
+        let auth = SIGNER.authorization(&post(&h), DATE, "date;host");
+        h.push(("Authorization", auth.as_bytes()));
+        let signed = verify(&post(&h), "ec2", at(DATE), 900, secret).unwrap();
+        assert_eq!(signed.timestamp, DATE);
+        assert_eq!(parse_http_date("Sun, 30 Aug 2015 12:36:00 UTC"), None);
+        assert_eq!(parse_http_date("Sun, 31 Sep 2015 12:36:00 GMT"), None);
+    }
+
+    #[test]
+    fn presigned_queries_need_every_parameter_once() {
+        let h = [("Host", &b"localhost"[..])];
+        let req = |q: &'static str| HttpRequest { method: "GET", path: "/", query: q, headers: &h, body: b"" };
+        let presigned = SIGNER.presigned_query(&req("Action=DescribeRegions"), DATE, 60, "host");
+        let presigned: &'static str = Box::leak(presigned.into_boxed_str());
+        assert!(verify(&req(presigned), "ec2", at(DATE), 900, secret).is_ok());
+        let without = |param: &str| -> &'static str {
+            let q: Vec<&str> = presigned.split('&').filter(|p| !p.starts_with(param)).collect();
+            Box::leak(q.join("&").into_boxed_str())
+        };
+        for param in ["X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"] {
+            assert!(matches!(parse(&req(without(param))), Err(Error::Incomplete(m)) if m.contains(param)), "{param}");
+        }
+        let twice: &'static str = Box::leak(format!("{presigned}&X-Amz-Date={DATE}").into_boxed_str());
+        assert!(matches!(parse(&req(twice)), Err(Error::Incomplete(m)) if m.contains("more than once")));
+        for bad in ["0", "604801", "-5", "ten"] {
+            let q: &'static str =
+                Box::leak(presigned.replace("X-Amz-Expires=60", &format!("X-Amz-Expires={bad}")).into_boxed_str());
+            assert!(matches!(parse(&req(q)), Err(Error::Incomplete(m)) if m.contains("X-Amz-Expires")), "{bad}");
+        }
+        let q: &'static str = Box::leak(presigned.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512").into_boxed_str());
+        assert!(matches!(parse(&req(q)), Err(Error::Incomplete(m)) if m.contains("X-Amz-Algorithm")));
+    }
+
+    #[test]
+    fn timestamps_parse_only_when_valid() {
+        assert_eq!(parse_timestamp("19700101T000000Z"), Some(UnixMillis(0)));
+        assert_eq!(format_timestamp(at(DATE)), DATE);
+        assert_eq!(format_timestamp(UnixMillis(1_440_938_160_999)), DATE);
+        for bad in [
+            "20150230T000000Z",
+            "20151301T000000Z",
+            "20150830T240000Z",
+            "20150830T123660Z",
+            "20150830 123600Z",
+            "2015083T123600Z",
+            "+0150830T123600Z",
+            "",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+        assert!(parse_timestamp("20160229T000000Z").is_some());
+    }
+
+    #[test]
+    fn canonical_forms() {
+        assert_eq!(canonical_uri(""), "/");
+        assert_eq!(canonical_uri("/a%20b/"), "/a%2520b/");
+        assert_eq!(canonical_uri("/a/./b/../c//d"), "/a/c/d");
+        assert_eq!(canonical_query("b=2&a=1&&a=0&c", Location::Header), "a=0&a=1&b=2&c=");
+        assert_eq!(canonical_query("x=a+b%2fc%7E", Location::Header), "x=a%2Bb%2Fc~");
+        assert_eq!(canonical_query("X-Amz-Signature=ab&z=1", Location::Query), "z=1");
+        assert_eq!(canonical_query("X-Amz-Signature=ab&z=1", Location::Header), "X-Amz-Signature=ab&z=1");
+        let mut out = Vec::new();
+        trim_all(b"  a \t b\r\n c  ", &mut out);
+        assert_eq!(out, b"a b c");
+    }
+}
