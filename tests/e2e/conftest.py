@@ -11,8 +11,15 @@ import time
 import urllib.request
 
 import boto3
+import botocore.auth
+import botocore.awsrequest
 import botocore.config
+import botocore.credentials
 import pytest
+
+# The credentials every client of the suite uses unless a test says otherwise.
+ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+SECRET_KEY = "test"
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -74,18 +81,27 @@ class Server:
         assert status == expect, (status, body)
         return json.loads(body)
 
-    def raw(self, method="POST", path="/", query="", body=b"", headers=None):
-        """A raw HTTP request: (status, headers, body text)."""
+    def raw(self, method="POST", path="/", query="", body=b"", headers=None, sign=True, access_key=ACCESS_KEY,
+            secret=SECRET_KEY, region="us-east-1"):
+        """A raw HTTP request: (status, headers, body text). Signed with botocore's SigV4Auth and the
+        suite's default credentials (or `access_key`, `secret`, `region`); with `sign=False` it goes
+        exactly as given, for tests that send unsigned or hand-signed requests."""
         url = f"{self.url}{path}" + (f"?{query}" if query else "")
         hdrs = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", **(headers or {})}
-        req = urllib.request.Request(url, method=method, data=body if method == "POST" else None, headers=hdrs)
+        data = body if method == "POST" else None
+        if sign:
+            signed = botocore.awsrequest.AWSRequest(method=method, url=url, data=data, headers=hdrs)
+            creds = botocore.credentials.Credentials(access_key, secret)
+            botocore.auth.SigV4Auth(creds, "ec2", region).add_auth(signed)
+            hdrs = dict(signed.headers.items())
+        req = urllib.request.Request(url, method=method, data=data, headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=5) as r:
                 return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read().decode()
 
-    def client(self, region="us-east-1", access_key="AKIAIOSFODNN7EXAMPLE", secret="test", retries=0):
+    def client(self, region="us-east-1", access_key=ACCESS_KEY, secret=SECRET_KEY, retries=0):
         return boto3.client(
             "ec2",
             endpoint_url=self.url,
@@ -95,12 +111,12 @@ class Server:
             config=botocore.config.Config(retries={"max_attempts": retries + 1, "mode": "standard"}),
         )
 
-    def cli(self, *args, region="us-east-1", check=True):
+    def cli(self, *args, region="us-east-1", check=True, access_key=ACCESS_KEY, secret=SECRET_KEY):
         """Runs `aws ec2 ...` against this server; returns (returncode, parsed JSON or text, stderr)."""
         env = dict(os.environ)
         env.update(
-            AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
-            AWS_SECRET_ACCESS_KEY="test",
+            AWS_ACCESS_KEY_ID=access_key,
+            AWS_SECRET_ACCESS_KEY=secret,
             AWS_DEFAULT_REGION=region,
             AWS_MAX_ATTEMPTS="1",
             AWS_PAGER="",

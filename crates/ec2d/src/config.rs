@@ -63,6 +63,10 @@ pub struct Config {
     /// the pool's own capacity (`POST /_ec2d/capacity`).
     #[arg(long, env = "EC2D_POOL_CAPACITY", default_value_t = crate::service::capacity_reservations::DEFAULT_POOL_CAPACITY)]
     pub pool_capacity: u64,
+    /// JSON file of the identities that may call (access key, secret, account, IAM-style policy);
+    /// read again when it changes. Without it, any access key is accepted and every action allowed.
+    #[arg(long, env = "EC2D_CREDENTIALS_FILE")]
+    pub credentials_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -78,6 +82,7 @@ impl Default for Config {
             transition_seconds: String::new(),
             seed: 0,
             pool_capacity: crate::service::capacity_reservations::DEFAULT_POOL_CAPACITY,
+            credentials_file: None,
         }
     }
 }

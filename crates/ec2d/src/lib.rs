@@ -5,5 +5,6 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod identity;
 pub mod server;
 pub mod service;

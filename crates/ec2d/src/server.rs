@@ -9,7 +9,7 @@ use bytes::Bytes;
 use ec2_store::Store;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -37,7 +37,7 @@ fn response(status: u16, content_type: &'static str, body: String, request_id: O
 
 const XML: &str = "text/xml;charset=UTF-8";
 
-pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+pub async fn handle(app: Arc<App>, mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
@@ -50,7 +50,8 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Fu
         let request_id = app.next_request_id();
         return Ok(response(reply.status, "application/json", reply.body.to_string() + "\n", Some(&request_id)));
     }
-    let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(String::from);
+    // The signature covers the method, path, query, headers and body as they arrived.
+    let headers = std::mem::take(req.headers_mut());
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -59,13 +60,22 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Fu
             return Ok(response(413, XML, e.to_xml(&request_id), Some(&request_id)));
         }
     };
-    let reply = off_runtime(&app, move |app| app.handle_ec2(query.as_bytes(), &body, authorization.as_deref()))
-        .await
-        .unwrap_or_else(|| {
-            let request_id = app.next_request_id();
-            let e = ec2_protocol::Ec2Error::internal("An internal error has occurred.");
-            crate::app::Reply { status: e.status, body: e.to_xml(&request_id), request_id }
-        });
+    let reply = off_runtime(&app, move |app| {
+        let header_pairs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+        app.handle_ec2(&ec2_sigv4::HttpRequest {
+            method: &method,
+            path: &path,
+            query: &query,
+            headers: &header_pairs,
+            body: &body,
+        })
+    })
+    .await
+    .unwrap_or_else(|| {
+        let request_id = app.next_request_id();
+        let e = ec2_protocol::Ec2Error::internal("An internal error has occurred.");
+        crate::app::Reply { status: e.status, body: e.to_xml(&request_id), request_id }
+    });
     Ok(response(reply.status, XML, reply.body, Some(&reply.request_id)))
 }
 
@@ -108,6 +118,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let app = Arc::new(
         tokio::task::spawn_blocking(move || build_app(config)).await.map_err(|e| format!("startup failed: {e}"))??,
     );
+    eprintln!("ec2d: {}", app.identities.summary());
     eprintln!(
         "ec2d {} listening on http://{local} (store {}{data_dir}, clock {}, seed {})",
         env!("CARGO_PKG_VERSION"),

@@ -149,7 +149,7 @@ pub fn bundle_instance(
         )
         .into());
     }
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let inst = instances::load_many(ctx, tx, std::slice::from_ref(&instance_id))?.remove(0);
     if inst.platform.as_deref() != Some("windows") || inst.root_device_type != RootDeviceType::InstanceStore {
         return Err(Ec2Error::new(
@@ -224,7 +224,7 @@ pub fn describe_bundle_tasks(
     req: &dto::DescribeBundleTasksRequest,
 ) -> Result<dto::DescribeBundleTasksResult> {
     let filters = filters(&BUNDLE_FILTERS, &req.filters)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let ids = req.bundle_ids.clone().unwrap_or_default();
     let tasks = if ids.is_empty() { all_tasks(ctx, tx)? } else { load(ctx, tx, &ids)? };
     let rows: Vec<TaskRow> = tasks
@@ -241,7 +241,7 @@ pub fn cancel_bundle_task(
     req: &dto::CancelBundleTaskRequest,
 ) -> Result<dto::CancelBundleTaskResult> {
     let id = req.bundle_id.clone().unwrap_or_default();
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let mut task = load(ctx, tx, std::slice::from_ref(&id))?.remove(0);
     task.cancel(ctx.now).map_err(|state| {
         Ec2Error::new(

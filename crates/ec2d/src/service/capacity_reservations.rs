@@ -772,7 +772,7 @@ pub fn create_capacity_reservation(
         }
     }
     let specs = tag_specifications(&req.tag_specifications, &["capacity-reservation"])?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
 
     let fp = fingerprint(&dto::CreateCapacityReservationRequest { client_token: None, dry_run: None, ..req.clone() });
     let token_key = req.client_token.as_ref().map(|t| format!("CreateCapacityReservation/{t}"));
@@ -873,7 +873,7 @@ pub fn describe_capacity_reservations(
 ) -> Result<dto::DescribeCapacityReservationsResult> {
     let ids = well_formed(IdKind::CapacityReservation, req.capacity_reservation_ids.as_deref().unwrap_or_default())?;
     let filters = filters(&CR_FILTERS, &req.filters)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let mut all = if ids.is_empty() {
         tx.scan::<CapacityReservation>(&scope_key(ctx))?
     } else {
@@ -905,7 +905,7 @@ pub fn get_capacity_reservation_usage(
     req: &dto::GetCapacityReservationUsageRequest,
 ) -> Result<dto::GetCapacityReservationUsageResult> {
     let id = required_id(&req.capacity_reservation_id)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let cr = load(ctx, tx, &id)?;
     let usages = if cr.used > 0 {
         vec![dto::InstanceUsage {
@@ -955,7 +955,7 @@ pub fn modify_capacity_reservation(
         )
         .into());
     }
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let mut cr = load(ctx, tx, &id)?;
     cr.check_modifiable().map_err(cr_error)?;
     let in_commitment = cr.in_commitment(ctx.now);
@@ -1018,7 +1018,7 @@ pub fn cancel_capacity_reservation(
     req: &dto::CancelCapacityReservationRequest,
 ) -> Result<dto::CancelCapacityReservationResult> {
     let id = required_id(&req.capacity_reservation_id)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let mut cr = load(ctx, tx, &id)?;
     cr.cancel(ctx.now).map_err(cr_error)?;
     tx.put(&scope_key(ctx), &cr)?;
@@ -1047,7 +1047,7 @@ pub fn create_interruptible_capacity_reservation_allocation(
     let count = check_count(req.instance_count.unwrap_or(0), "instanceCount")?;
     check_token(&req.client_token)?;
     let specs = tag_specifications(&req.tag_specifications, &["capacity-reservation"])?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     // SDKs fill the token in; without one, each call is a new request.
     let fp = fingerprint(&dto::CreateInterruptibleCapacityReservationAllocationRequest {
         client_token: None,
@@ -1147,7 +1147,7 @@ pub fn update_interruptible_capacity_reservation_allocation(
         .into());
     }
     let target = target as u32;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let mut src = load(ctx, tx, &id)?;
     if src.interruptible {
         return Err(Ec2Error::new(
@@ -1272,7 +1272,7 @@ pub fn describe_capacity_block_offerings(
         cap_above_max: false,
         message: |n| format!("{n} is an invalid value for MaxResults. MaxResults must be null, or between 1 and 1000."),
     };
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let from = req.start_date_range.unwrap_or(ctx.now).max(ctx.now);
     let until = req.end_date_range;
     let zones: Vec<&regions::Zone> =
@@ -1341,7 +1341,7 @@ pub fn purchase_capacity_block(
         return Err(invalid(format!("Value ({platform}) for parameter instancePlatform is invalid.")).into());
     }
     let specs = tag_specifications(&req.tag_specifications, &["capacity-reservation", "capacity-block"])?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let offer = tx
         .get::<CapacityBlockOfferingRecord>(&scope_key(ctx), &offering_id)?
         .filter(|o| o.start > ctx.now)

@@ -116,10 +116,10 @@ fn image_dto(i: &ImageInfo) -> dto::Image {
     }
 }
 
-pub fn describe_images(_ctx: &Ctx<'_>, req: &dto::DescribeImagesRequest) -> Result<dto::DescribeImagesResult> {
+pub fn describe_images(ctx: &Ctx<'_>, req: &dto::DescribeImagesRequest) -> Result<dto::DescribeImagesResult> {
     let ids = well_formed(IdKind::Image, req.image_ids.as_deref().unwrap_or_default())?;
     let filters = filters(&IMAGE_FILTERS, &req.filters)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let missing: Vec<String> =
         ids.iter().filter(|id| ec2_core::catalog::images::image(id).is_none()).cloned().collect();
     if !missing.is_empty() {
@@ -259,7 +259,7 @@ fn instance_type_dto(t: &'static InstanceTypeInfo) -> dto::InstanceTypeInfo {
 }
 
 pub fn describe_instance_types(
-    _ctx: &Ctx<'_>,
+    ctx: &Ctx<'_>,
     req: &dto::DescribeInstanceTypesRequest,
 ) -> Result<dto::DescribeInstanceTypesResult> {
     let filters = filters(&TYPE_FILTERS, &req.filters)?;
@@ -276,7 +276,7 @@ pub fn describe_instance_types(
         )
         .into());
     }
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let types: Vec<&'static InstanceTypeInfo> = INSTANCE_TYPES
         .iter()
         .filter(|t| names.is_empty() || names.iter().any(|n| n == t.name))

@@ -322,7 +322,7 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
     )?;
     let plan = launch::plan(ctx, req, max, &specs)?;
     let market = super::spot::market_options(ctx, req)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
 
     // Idempotency: the same token and parameters give the same reservation. A token is regional,
     // or zonal when the request names a zone or a subnet.
@@ -397,7 +397,7 @@ pub fn describe_instances(
         )
         .into());
     }
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let mut instances = if ids.is_empty() { load_all(ctx, tx)? } else { load_many(ctx, tx, &ids)? };
     instances.retain(|i| INSTANCE_FILTERS.matches(i, &filters));
     instances.sort_by_cached_key(listing_key);
@@ -428,7 +428,7 @@ pub fn describe_instance_status(
         )
         .into());
     }
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let all = req.include_all_instances == Some(true);
     let mut instances = if ids.is_empty() { load_all(ctx, tx)? } else { load_many(ctx, tx, &ids)? };
     instances.retain(|i| all || i.state == InstanceState::Running);
@@ -494,7 +494,7 @@ pub fn describe_instance_status(
 /// The named instances, after the syntax check, the dry-run gate and the existence check.
 fn prepare(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &Option<Vec<String>>, dry_run: Option<bool>) -> Result<Vec<Instance>> {
     let ids = well_formed(IdKind::Instance, ids.as_deref().unwrap_or_default())?;
-    dry_run_gate(dry_run)?;
+    dry_run_gate(ctx, dry_run)?;
     load_many(ctx, tx, &ids)
 }
 

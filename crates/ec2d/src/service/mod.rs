@@ -13,6 +13,7 @@ use ec2_store::{StoreError, Txn};
 
 use crate::app::App;
 use crate::config::ClockMode;
+use crate::identity::Permission;
 
 pub mod bundle_tasks;
 pub mod capacity_reservations;
@@ -37,10 +38,13 @@ pub struct Ctx<'a> {
     pub spot_durations: &'a SpotDurations,
     /// The capacity of a pool without a setting of its own (`--pool-capacity`).
     pub pool_capacity: u64,
+    /// The caller's permission for this request, which [`dry_run_gate`] answers with.
+    pub permission: &'a Permission,
 }
 
 impl<'a> Ctx<'a> {
-    /// The context of a request in `scope` at `now`, with the server's settings.
+    /// The context of a request in `scope` at `now`, with the server's settings and every action
+    /// allowed (`service::call` puts the caller's permission in).
     pub fn new(app: &'a App, scope: &'a Scope, now: UnixMillis) -> Self {
         Ctx {
             scope,
@@ -51,9 +55,14 @@ impl<'a> Ctx<'a> {
             bundle_durations: &app.bundle_durations,
             spot_durations: &app.spot_durations,
             pool_capacity: app.config.pool_capacity,
+            permission: &OPERATOR,
         }
     }
 }
+
+/// The permission of the server's own work (control endpoints, catching up with the clock), outside
+/// IAM; a caller's request replaces it with the caller's.
+static OPERATOR: Permission = Permission::allowed();
 
 /// The scope a store scope key (`account/region`) names.
 pub fn scope_of_key(key: &str) -> Scope {
@@ -91,9 +100,13 @@ impl From<Error> for Ec2Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Answers `DryRunOperation` when the request asked for a dry run. Handlers call it after their
-/// syntax checks and before they look anything up or change anything.
-pub fn dry_run_gate(dry_run: Option<bool>) -> Result<()> {
+/// The permission gate. Handlers call it after their syntax checks and before they look anything
+/// up or change anything: a caller denied the action gets `UnauthorizedOperation` (with or without
+/// `DryRun`), an allowed `DryRun` gets `DryRunOperation`, and otherwise the handler goes on. So a
+/// malformed request is refused as malformed whoever calls, and a denied caller learns nothing about
+/// which resources exist.
+pub fn dry_run_gate(ctx: &Ctx<'_>, dry_run: Option<bool>) -> Result<()> {
+    ctx.permission.check()?;
     if dry_run == Some(true) {
         Err(Ec2Error::dry_run_operation().into())
     } else {
@@ -118,14 +131,26 @@ pub fn filters<T>(table: &FilterTable<T>, filters: &Option<Vec<dto::Filter>>) ->
 }
 
 /// Runs one decoded request in one transaction.
-pub fn call(app: &App, scope: &Scope, request: &Request) -> std::result::Result<Response, Ec2Error> {
+pub fn call(
+    app: &App,
+    scope: &Scope,
+    request: &Request,
+    permission: &Permission,
+) -> std::result::Result<Response, Ec2Error> {
     app.store
         .transact(|tx: &mut Txn<'_>| {
+            permission.reset();
             let now = app.clock.now(tx)?;
-            let ctx = Ctx::new(app, scope, now);
+            let ctx = Ctx { permission, ..Ctx::new(app, scope, now) };
             spot::catch_up(&ctx, tx)?;
             capacity_reservations::catch_up(&ctx, tx)?;
-            dispatch(&ctx, tx, request)
+            let response = dispatch(&ctx, tx, request)?;
+            // A handler that never reached the gate must not let a denied caller through: failing
+            // here rolls the transaction back.
+            if !permission.consulted() {
+                permission.check()?;
+            }
+            Ok::<_, Error>(response)
         })
         .map_err(Ec2Error::from)
 }

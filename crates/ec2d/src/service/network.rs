@@ -82,7 +82,7 @@ pub fn describe_vpcs(
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let ids = well_formed(IdKind::Vpc, req.vpc_ids.as_deref().unwrap_or_default())?;
     let filters = filters(&VPC_FILTERS, &req.filters)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     check_known(IdKind::Vpc, &ids, |id| id == net.vpc_id)?;
     let mut vpcs = rows(ctx, tx, &net, vec![(net.vpc_id.clone(), ())])?;
     vpcs.retain(|r| VPC_FILTERS.matches(r, &filters));
@@ -163,7 +163,7 @@ pub fn describe_subnets(
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let ids = well_formed(IdKind::Subnet, req.subnet_ids.as_deref().unwrap_or_default())?;
     let filters = filters(&SUBNET_FILTERS, &req.filters)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     check_known(IdKind::Subnet, &ids, |id| net.subnet(id).is_some())?;
     let live = instances::load_all(ctx, tx)?;
     let items: Vec<(String, SubnetView)> = net
@@ -265,7 +265,7 @@ pub fn describe_security_groups(
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let ids = well_formed(IdKind::SecurityGroup, req.group_ids.as_deref().unwrap_or_default())?;
     let filters = filters(&GROUP_FILTERS, &req.filters)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     check_known(IdKind::SecurityGroup, &ids, |id| id == net.security_group_id)?;
     if let Some(name) = req.group_names.iter().flatten().find(|n| n.as_str() != DEFAULT_GROUP_NAME) {
         return Err(Ec2Error::new(

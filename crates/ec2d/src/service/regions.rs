@@ -33,13 +33,13 @@ static REGION_FILTERS: FilterTable<&'static Region> = FilterTable {
     tags: None,
 };
 
-pub fn describe_regions(_ctx: &Ctx<'_>, req: &dto::DescribeRegionsRequest) -> Result<dto::DescribeRegionsResult> {
+pub fn describe_regions(ctx: &Ctx<'_>, req: &dto::DescribeRegionsRequest) -> Result<dto::DescribeRegionsResult> {
     let filters = filters(&REGION_FILTERS, &req.filters)?;
     let names = req.region_names.as_deref().unwrap_or_default();
     if let Some(bad) = names.iter().find(|n| regions::region(n).is_none()) {
         return Err(Ec2Error::invalid_parameter_value(format!("Invalid region: {bad}")).into());
     }
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let all = req.all_regions == Some(true);
     let regions = REGIONS
         .iter()
@@ -104,7 +104,7 @@ pub fn describe_availability_zones(
         let list = unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
         return Err(Ec2Error::invalid_parameter_value(format!("Invalid availability zone: [{list}]")).into());
     }
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let availability_zones = zones
         .iter()
         .filter(|z| {

@@ -575,7 +575,7 @@ pub fn request_spot_instances(
     }
     let specs = tag_specifications(&req.tag_specifications, &["spot-instances-request"])?;
     let plan = launch::plan(ctx, &as_run_request(req), 1, &Vec::new())?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let fp = fingerprint(&dto::RequestSpotInstancesRequest { client_token: None, dry_run: None, ..req.clone() });
     let token_key = req.client_token.as_ref().map(|t| format!("RequestSpotInstances/{t}"));
     // The token's resources: the requests.
@@ -735,7 +735,7 @@ pub fn describe_spot_instance_requests(
 ) -> Result<dto::DescribeSpotInstanceRequestsResult> {
     let ids = well_formed(IdKind::SpotInstanceRequest, req.spot_instance_request_ids.as_deref().unwrap_or_default())?;
     let filters = filters(&SPOT_FILTERS, &req.filters)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let requests = if ids.is_empty() { tx.scan::<SpotRequest>(&scope_key(ctx))? } else { load(ctx, tx, &ids)? };
     let mut rows = Vec::with_capacity(requests.len());
     for r in requests {
@@ -759,7 +759,7 @@ pub fn cancel_spot_instance_requests(
     req: &dto::CancelSpotInstanceRequestsRequest,
 ) -> Result<dto::CancelSpotInstanceRequestsResult> {
     let ids = well_formed(IdKind::SpotInstanceRequest, req.spot_instance_request_ids.as_deref().unwrap_or_default())?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let mut requests = load(ctx, tx, &ids)?;
     for r in requests.iter_mut() {
         r.cancel(ctx.now, ctx.spot_durations);
@@ -922,7 +922,7 @@ pub fn describe_spot_price_history(
     if start > end {
         return Err(invalid("The start time must be before the end time.").into());
     }
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let zones: Vec<(&'static str, &'static str)> = regions::region(&ctx.scope.region)
         .map(|r| r.zones.iter().map(|z| (z.name, z.id)).collect::<Vec<_>>())
         .unwrap_or_default()

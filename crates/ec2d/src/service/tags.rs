@@ -73,7 +73,7 @@ fn edit_tags(
     mut edit: impl FnMut(&mut BTreeMap<String, String>) -> Result<()>,
 ) -> Result<()> {
     let targets: Vec<(String, Target)> = ids.iter().map(|id| Ok((id.clone(), target(id)?))).collect::<Result<_>>()?;
-    dry_run_gate(dry_run)?;
+    dry_run_gate(ctx, dry_run)?;
     let instance_ids: Vec<String> =
         targets.iter().filter(|(_, t)| *t == Target::Instance).map(|(id, _)| id.clone()).collect();
     let mut found = instances::load_many(ctx, tx, &instance_ids)?;
@@ -178,7 +178,7 @@ pub fn describe_tags(
     req: &dto::DescribeTagsRequest,
 ) -> Result<dto::DescribeTagsResult> {
     let filters = filters(&TAG_FILTERS, &req.filters)?;
-    dry_run_gate(req.dry_run)?;
+    dry_run_gate(ctx, req.dry_run)?;
     let mut all: Vec<TagRow> = Vec::new();
     for inst in instances::load_all(ctx, tx)? {
         all.extend(rows(&inst.id, "instance", &inst.tags));
