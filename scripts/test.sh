@@ -9,4 +9,6 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features
 cargo build -p ec2d -p ec2-protocol --all-features
+# the fuzz targets (outside the workspace; scripts/fuzz.sh runs them) must keep building
+cargo build -q --manifest-path fuzz/Cargo.toml
 python3 -m pytest tests/wire tests/e2e -q -p no:cacheprovider
