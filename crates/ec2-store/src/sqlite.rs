@@ -1,17 +1,28 @@
 //! The embedded, durable engine (the default; `--data-dir`): SQLite, compiled into the binary.
 //!
-//! One connection, behind a mutex, runs every transaction as `BEGIN IMMEDIATE` … `COMMIT`, so
-//! transactions are serial (like the memory engine's) and never conflict. The database is in WAL mode
-//! with `synchronous=FULL`: `COMMIT` returns only once the write-ahead log is fsynced, so a change the
-//! server has answered for survives a crash of the process or of the machine. A lock file keeps a
-//! second ec2d process off the same directory.
+//! One connection, behind a mutex, runs the transactions one at a time, so they are serial (like the
+//! memory engine's) and never conflict. The database is in WAL mode with `synchronous=FULL`: `COMMIT`
+//! returns only once the write-ahead log is fsynced, so a change the server has answered for survives
+//! a crash of the process or of the machine. A lock file keeps a second ec2d process off the directory.
+//!
+//! Group commit: an fsync costs far more than a request, so transactions that queue up for the
+//! connection share one. A batch is one SQLite transaction (`BEGIN IMMEDIATE`) in which each request
+//! runs inside its own savepoint (released on success, rolled back on failure: each request stays
+//! atomic). A request that finishes while others wait for the connection leaves the batch open for them
+//! and waits; the one that finishes with nobody waiting (or the [`MAX_BATCH`]th) commits, and every
+//! request of the batch returns only after that `COMMIT` (except while the batch has written nothing:
+//! then what a request read is already durable). If the commit fails, every waiting request of the
+//! batch fails.
 //!
 //! Files in the data directory: `ec2d.sqlite3` (with its `-wal` and `-shm` companions while open) and
 //! `ec2d.lock`.
 
+use std::collections::VecDeque;
 use std::fs::{File, TryLockError};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
@@ -37,11 +48,36 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
 ];
 
+/// The most requests one commit covers.
+pub const MAX_BATCH: usize = 64;
+
 pub struct SqliteEngine {
-    conn: Mutex<Connection>,
+    inner: Mutex<Inner>,
+    /// Signalled when a batch ends (committed or failed).
+    batch_ended: Condvar,
+    /// Requests waiting for the connection: while there are some, a finished request leaves the batch
+    /// open for them.
+    queued: AtomicUsize,
     path: PathBuf,
     /// Held (locked) until the engine is dropped.
     _lock: File,
+}
+
+struct Inner {
+    conn: Connection,
+    /// A batch (an SQLite transaction) is open.
+    open: bool,
+    /// The number of the open batch, or of the last one.
+    batch: u64,
+    /// Requests run in the open batch.
+    in_batch: usize,
+    /// SQLite's count of changed rows when the batch began: while it is unchanged, the batch has read
+    /// only committed state, and its requests need not wait for its commit.
+    changes_at_begin: u64,
+    /// The last batch that ended.
+    ended: u64,
+    /// Recent batches whose commit failed, with the error.
+    failed: VecDeque<(u64, String)>,
 }
 
 fn engine_err(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -83,7 +119,15 @@ impl SqliteEngine {
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| engine_err("cannot set synchronous", e))?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(|e| engine_err("cannot set busy_timeout", e))?;
         migrate(&mut conn)?;
-        Ok(SqliteEngine { conn: Mutex::new(conn), path, _lock: lock })
+        let inner =
+            Inner { conn, open: false, batch: 0, in_batch: 0, changes_at_begin: 0, ended: 0, failed: VecDeque::new() };
+        Ok(SqliteEngine {
+            inner: Mutex::new(inner),
+            batch_ended: Condvar::new(),
+            queued: AtomicUsize::new(0),
+            path,
+            _lock: lock,
+        })
     }
 
     /// The database file.
@@ -184,38 +228,88 @@ impl Tx for SqliteTx<'_> {
     }
 }
 
+impl SqliteEngine {
+    /// Runs `f` as one atomic request in the current batch, and returns once the batch is committed.
+    fn run(&self, f: &mut dyn FnMut(&Connection) -> Result<(), Abort>) -> Result<(), Abort> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut g = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        if !g.open {
+            if !g.conn.is_autocommit() {
+                g.conn.execute_batch("ROLLBACK").map_err(|e| engine_err("cannot roll back", e))?;
+            }
+            g.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| engine_err("cannot begin", e))?;
+            g.open = true;
+            g.batch += 1;
+            g.in_batch = 0;
+            g.changes_at_begin = g.conn.total_changes();
+        }
+        let batch = g.batch;
+        g.in_batch += 1;
+        let mut outcome = match g.conn.execute_batch("SAVEPOINT request") {
+            Ok(()) => catch_unwind(AssertUnwindSafe(|| f(&g.conn))),
+            Err(e) => Ok(Err(Abort::Store(engine_err("cannot begin", e)))),
+        };
+        let end =
+            if matches!(outcome, Ok(Ok(()))) { "RELEASE request" } else { "ROLLBACK TO request; RELEASE request" };
+        let mut broken = g.conn.execute_batch(end).err().map(|e| e.to_string());
+        if broken.is_none() && g.conn.is_autocommit() {
+            // SQLite rolls the whole transaction back on some errors (a full disk, an IO error).
+            broken = Some("SQLite rolled the transaction back".into());
+        }
+        if broken.is_some() || self.queued.load(Ordering::SeqCst) == 0 || g.in_batch >= MAX_BATCH {
+            let result = match broken {
+                Some(e) => Err(e),
+                None => g.conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
+            };
+            if let Err(e) = result {
+                if !g.conn.is_autocommit() {
+                    let _ = g.conn.execute_batch("ROLLBACK");
+                }
+                g.failed.push_back((batch, e));
+                if g.failed.len() > 1024 {
+                    g.failed.pop_front();
+                }
+            }
+            g.open = false;
+            g.ended = batch;
+            self.batch_ended.notify_all();
+        } else if g.conn.total_changes() == g.changes_at_begin {
+            // Nothing in this batch wrote so far: what this request read is already durable.
+        } else {
+            while g.ended < batch {
+                g = self.batch_ended.wait(g).unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+        }
+        if let Some((_, e)) = g.failed.iter().find(|(b, _)| *b == batch) {
+            outcome = Ok(Err(Abort::Store(engine_err("cannot commit", e))));
+        }
+        drop(g);
+        match outcome {
+            Ok(result) => result,
+            Err(panic) => resume_unwind(panic),
+        }
+    }
+}
+
 impl Engine for SqliteEngine {
     fn name(&self) -> &'static str {
         "sqlite"
     }
 
     fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !conn.is_autocommit() {
-            // A body panicked inside its transaction last time: drop what it left open.
-            conn.execute_batch("ROLLBACK").map_err(|e| engine_err("cannot roll back", e))?;
-        }
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| engine_err("cannot begin", e))?;
-        let outcome = body(&mut SqliteTx { conn: &conn });
-        let outcome = match outcome {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(|e| Abort::Store(engine_err("cannot commit", e))),
-            Err(abort) => Err(abort),
-        };
-        if outcome.is_err() && !conn.is_autocommit() {
-            conn.execute_batch("ROLLBACK").map_err(|e| engine_err("cannot roll back", e))?;
-        }
-        outcome
+        self.run(&mut |conn| body(&mut SqliteTx { conn }))
     }
 
     fn reset(&self) -> Result<(), StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !conn.is_autocommit() {
-            conn.execute_batch("ROLLBACK").map_err(|e| engine_err("cannot roll back", e))?;
+        let result = self.run(&mut |conn| {
+            conn.execute_batch("DELETE FROM docs; DELETE FROM counters")
+                .map_err(|e| engine_err("cannot reset", e).into())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(Abort::Store(e)) => Err(e),
+            Err(Abort::Rollback) => Err(StoreError::Engine("sqlite: reset rolled back".into())),
         }
-        let result = conn.execute_batch("BEGIN IMMEDIATE; DELETE FROM docs; DELETE FROM counters; COMMIT;");
-        if result.is_err() && !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        result.map_err(|e| engine_err("cannot reset", e))
     }
 }

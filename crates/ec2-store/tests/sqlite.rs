@@ -110,3 +110,36 @@ fn a_panicking_body_leaves_the_store_usable() {
     let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
     assert_eq!(all, [thing("after", 1)]);
 }
+
+/// Concurrent requests share commits (group commit), but each stays atomic: the failing ones leave
+/// nothing behind, the others all land, and each sees the ones before it.
+#[test]
+fn requests_sharing_a_commit_stay_atomic() {
+    let store = std::sync::Arc::new(make());
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let store = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || {
+                for n in 0..50u64 {
+                    let id = format!("{w}-{n:02}");
+                    let r: Result<u64, StoreError> = store.transact(|tx| {
+                        tx.put("s", &thing(&id, n))?;
+                        let count = tx.next_counter("all")?;
+                        if n % 2 == 1 {
+                            return Err(StoreError::Engine("refused".into()));
+                        }
+                        Ok(count)
+                    });
+                    assert_eq!(r.is_ok(), n % 2 == 0, "{id}: {r:?}");
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert_eq!(all.len(), 200);
+    assert!(all.iter().all(|t| t.n % 2 == 0), "a failed request left a document");
+    assert_eq!(store.transact(|tx| tx.next_counter("all")).unwrap(), 201, "failed requests' counters rolled back");
+}
