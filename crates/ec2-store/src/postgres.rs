@@ -4,7 +4,10 @@
 //! outcome is that of some serial order of the requests of every node: no lost update, no transition
 //! applied twice, no counter value handed out twice. When PostgreSQL aborts a transaction for a
 //! serialization conflict (SQLSTATE 40001, or a deadlock, 40P01) the engine rolls back and runs the
-//! body again on a fresh snapshot, with a short random back-off, for up to [`RETRY_BUDGET`]. `COMMIT`
+//! body again on a fresh snapshot, for up to [`RETRY_BUDGET`]: after its first conflict a transaction
+//! waits for its turn among this process's retries (first come, first served) and keeps it until it is
+//! done, backing off randomly between later attempts, so that a hot row (an ID counter, a capacity
+//! pool) does not set off a herd of retries that conflict with each other again. `COMMIT`
 //! returns once PostgreSQL has flushed the transaction's WAL (its default `synchronous_commit=on`).
 //!
 //! Keys are stored as `BYTEA`, which compares bytewise like Rust strings (a `TEXT` column would sort by
@@ -122,6 +125,39 @@ pub struct PostgresEngine {
     config: postgres::Config,
     pool: Mutex<Pool>,
     returned: Condvar,
+    /// Held by a transaction's retries: after a conflict, this process's transactions retry one at a
+    /// time, so that a hot row (an ID counter, a capacity pool) costs a short wait rather than a herd
+    /// of retries that conflict with each other again.
+    retry_turn: FifoLock,
+}
+
+/// A first-come, first-served lock: retries are served in the order they conflicted.
+#[derive(Default)]
+struct FifoLock {
+    /// (next ticket, ticket being served)
+    tickets: Mutex<(u64, u64)>,
+    turn: Condvar,
+}
+
+struct FifoTurn<'a>(&'a FifoLock);
+
+impl FifoLock {
+    fn lock(&self) -> FifoTurn<'_> {
+        let mut t = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = t.0;
+        t.0 += 1;
+        while t.1 != mine {
+            t = self.turn.wait(t).unwrap_or_else(|p| p.into_inner());
+        }
+        FifoTurn(self)
+    }
+}
+
+impl Drop for FifoTurn<'_> {
+    fn drop(&mut self) {
+        self.0.tickets.lock().unwrap_or_else(|p| p.into_inner()).1 += 1;
+        self.0.turn.notify_all();
+    }
 }
 
 /// A connection taken from the pool; it goes back when dropped, unless it broke.
@@ -154,7 +190,12 @@ impl PostgresEngine {
         }
         let mut client = config.connect(NoTls).map_err(|e| engine_err("cannot connect", Chain(&e)))?;
         migrate(&mut client)?;
-        let engine = PostgresEngine { config, pool: Mutex::new(Pool::default()), returned: Condvar::new() };
+        let engine = PostgresEngine {
+            config,
+            pool: Mutex::new(Pool::default()),
+            returned: Condvar::new(),
+            retry_turn: FifoLock::default(),
+        };
         drop(client);
         // Open one connection now, so that a bad setup fails at startup rather than on a request.
         drop(engine.lease()?);
@@ -354,13 +395,19 @@ impl Engine for PostgresEngine {
         let mut lease = self.lease()?;
         let started = Instant::now();
         let mut retries = 0u32;
+        // After a first conflict, the transaction waits for its turn among this process's retries and
+        // keeps it until it is done.
+        let mut turn = None;
         loop {
             let conn = lease.conn.as_mut().expect("a lease holds a connection");
             match attempt(conn, body) {
                 Attempt::Done(result) => return result,
                 Attempt::Conflict(_) if started.elapsed() < RETRY_BUDGET => {
                     retries += 1;
-                    std::thread::sleep(backoff(retries));
+                    match turn {
+                        None => turn = Some(self.retry_turn.lock()),
+                        Some(_) => std::thread::sleep(backoff(retries)),
+                    }
                 }
                 Attempt::Conflict(e) => {
                     return Err(Abort::Store(engine_err(
