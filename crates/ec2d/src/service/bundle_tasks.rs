@@ -17,7 +17,7 @@ use ec2_core::UnixMillis;
 use ec2_protocol::{dto, Ec2Error};
 use ec2_store::Txn;
 
-use super::common::{new_id, not_found, well_formed};
+use super::common::{load_named, new_id, well_formed};
 use super::{dry_run_gate, filters, instances, Ctx, Result};
 
 fn invalid(message: impl Into<String>) -> Ec2Error {
@@ -204,18 +204,7 @@ static BUNDLE_FILTERS: FilterTable<TaskRow> = FilterTable {
 
 /// Bundle IDs have no documented `.Malformed` error: any ID that is not a task is NotFound.
 fn load(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<BundleTask>> {
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for id in ids {
-        match tx.get::<BundleTask>(&ctx.scope.key(), id)? {
-            Some(t) => found.push(t),
-            None => missing.push(id.clone()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(not_found(IdKind::BundleTask, &missing).into());
-    }
-    Ok(found)
+    load_named(ctx, tx, IdKind::BundleTask, ids)
 }
 
 pub fn describe_bundle_tasks(

@@ -35,7 +35,8 @@ use ec2_store::{Record, Txn, GLOBAL};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    fingerprint, new_id, not_found, paginate, remember, replay, tag_specifications, tags_for, well_formed, PageBounds,
+    fingerprint, load_named, new_id, not_found, paginate, remember, replay, tag_specifications, tags_for, well_formed,
+    PageBounds,
 };
 use super::launch::LaunchPlan;
 use super::{dry_run_gate, filters, Ctx, Result};
@@ -877,17 +878,7 @@ pub fn describe_capacity_reservations(
     let mut all = if ids.is_empty() {
         tx.scan::<CapacityReservation>(&scope_key(ctx))?
     } else {
-        let mut found = Vec::new();
-        let mut missing = Vec::new();
-        for id in &ids {
-            match tx.get::<CapacityReservation>(&scope_key(ctx), id)? {
-                Some(cr) => found.push(cr),
-                None => missing.push(id.clone()),
-            }
-        }
-        if !missing.is_empty() {
-            return Err(not_found(IdKind::CapacityReservation, &missing).into());
-        }
+        let mut found: Vec<CapacityReservation> = load_named(ctx, tx, IdKind::CapacityReservation, &ids)?;
         found.sort_by(|a, b| a.id.cmp(&b.id));
         found
     };

@@ -100,6 +100,45 @@ pub fn not_found(kind: IdKind, missing: &[String]) -> Ec2Error {
     Ec2Error::new(e.not_found, message)
 }
 
+/// The records named by `ids`, in the order named, each passed through `keep` (which may drop a
+/// record that is gone, such as a purged instance); every unknown ID is reported in one
+/// `kind` NotFound error.
+pub fn load_named_with<R: ec2_store::Record>(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    kind: IdKind,
+    ids: &[String],
+    mut keep: impl FnMut(&mut Txn<'_>, R) -> Result<Option<R>>,
+) -> Result<Vec<R>> {
+    let scope = ctx.scope.key();
+    let mut found = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for id in ids {
+        let kept = match tx.get::<R>(&scope, id)? {
+            Some(r) => keep(tx, r)?,
+            None => None,
+        };
+        match kept {
+            Some(r) => found.push(r),
+            None => missing.push(id.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(not_found(kind, &missing).into());
+    }
+    Ok(found)
+}
+
+/// The records named by `ids`, in the order named; every unknown ID is reported at once.
+pub fn load_named<R: ec2_store::Record>(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    kind: IdKind,
+    ids: &[String],
+) -> Result<Vec<R>> {
+    load_named_with(ctx, tx, kind, ids, |_, r| Ok(Some(r)))
+}
+
 /// A fresh ID of `kind`, from the store's counter for it.
 pub fn new_id(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind) -> Result<String> {
     let n = tx.next_counter(kind.counter())?;

@@ -18,8 +18,8 @@ use ec2_protocol::{dto, Ec2Error};
 use ec2_store::Txn;
 
 use super::common::{
-    describe_instances_bounds, fingerprint, flag, not_found, paginate, remember, replay, tag_set, tag_specifications,
-    well_formed, PageBounds,
+    describe_instances_bounds, fingerprint, flag, load_named_with, paginate, remember, replay, tag_set,
+    tag_specifications, well_formed, PageBounds,
 };
 use super::{dry_run_gate, errors, filters, launch, Ctx, Result};
 
@@ -65,21 +65,7 @@ pub fn load_all(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Instance>> {
 
 /// The named instances, settled, in the order named; every unknown ID is reported at once.
 pub fn load_many(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<Instance>> {
-    let mut found = Vec::with_capacity(ids.len());
-    let mut missing = Vec::new();
-    for id in ids {
-        match tx.get::<Instance>(&scope_key(ctx), id)? {
-            Some(inst) => match settled(ctx, tx, inst)? {
-                Some(i) => found.push(i),
-                None => missing.push(id.clone()),
-            },
-            None => missing.push(id.clone()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(not_found(IdKind::Instance, &missing).into());
-    }
-    Ok(found)
+    load_named_with(ctx, tx, IdKind::Instance, ids, |tx, inst| settled(ctx, tx, inst))
 }
 
 pub fn save(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {

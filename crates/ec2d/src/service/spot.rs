@@ -31,7 +31,7 @@ use ec2_store::{Record, Txn, GLOBAL};
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    fingerprint, five_to_thousand, new_id, not_found, paginate, remember, replay, tag_specifications, tags_for,
+    fingerprint, five_to_thousand, load_named, new_id, paginate, remember, replay, tag_specifications, tags_for,
     well_formed, TagsByType,
 };
 use super::launch::{self, LaunchPlan};
@@ -603,18 +603,7 @@ pub fn request_spot_instances(
 }
 
 fn load(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<SpotRequest>> {
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for id in ids {
-        match tx.get::<SpotRequest>(&scope_key(ctx), id)? {
-            Some(r) => found.push(r),
-            None => missing.push(id.clone()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(not_found(IdKind::SpotInstanceRequest, &missing).into());
-    }
-    Ok(found)
+    load_named(ctx, tx, IdKind::SpotInstanceRequest, ids)
 }
 
 fn plan_of(r: &SpotRequest) -> Result<LaunchPlan> {

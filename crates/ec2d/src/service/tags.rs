@@ -15,7 +15,7 @@ use ec2_protocol::{dto, Ec2Error};
 use ec2_store::{Record, Txn};
 use serde::{Deserialize, Serialize};
 
-use super::common::{dto_tags, five_to_thousand, not_found, paginate, tag_error};
+use super::common::{dto_tags, five_to_thousand, load_named, not_found, paginate, tag_error};
 use super::{dry_run_gate, filters, instances, Ctx, Result};
 
 /// Tags of a resource that has no record of its own.
@@ -78,17 +78,7 @@ fn edit_tags(
         targets.iter().filter(|(_, t)| *t == Target::Instance).map(|(id, _)| id.clone()).collect();
     let mut found = instances::load_many(ctx, tx, &instance_ids)?;
     let spot_ids: Vec<String> = targets.iter().filter(|(_, t)| *t == Target::Spot).map(|(id, _)| id.clone()).collect();
-    let mut spot_requests = Vec::new();
-    let mut missing = Vec::new();
-    for id in &spot_ids {
-        match tx.get::<SpotRequest>(&ctx.scope.key(), id)? {
-            Some(r) => spot_requests.push(r),
-            None => missing.push(id.clone()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(not_found(IdKind::SpotInstanceRequest, &missing).into());
-    }
+    let mut spot_requests: Vec<SpotRequest> = load_named(ctx, tx, IdKind::SpotInstanceRequest, &spot_ids)?;
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let scope = ctx.scope.key();
     let mut records = Vec::new();
