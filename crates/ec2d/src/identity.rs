@@ -33,7 +33,7 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use ec2_core::Scope;
-use ec2_protocol::{Ec2Error, Request};
+use ec2_protocol::{Code, Ec2Error, Request};
 use ec2_sigv4::HttpRequest;
 use ec2_time::UnixMillis;
 use serde_json::{json, Map, Value};
@@ -483,7 +483,7 @@ impl Caller {
             },
         });
         Permission::denied(Ec2Error::new(
-            "UnauthorizedOperation",
+            Code::UnauthorizedOperation,
             format!(
                 "You are not authorized to perform this operation. Encoded authorization failure message: {}",
                 base64(failure.to_string().as_bytes())
@@ -520,7 +520,14 @@ pub fn open_account(access_key: &str) -> &str {
 }
 
 fn auth_error(e: ec2_sigv4::Error) -> Ec2Error {
-    Ec2Error::new(e.code(), e.message())
+    let code = match &e {
+        ec2_sigv4::Error::Missing => Code::MissingParameter,
+        ec2_sigv4::Error::Incomplete(_) => Code::IncompleteSignature,
+        ec2_sigv4::Error::UnknownKey => Code::AuthFailure,
+        ec2_sigv4::Error::Expired(_) => Code::RequestExpired,
+        ec2_sigv4::Error::Mismatch(_) => Code::SignatureDoesNotMatch,
+    };
+    Ec2Error::new(code, e.message())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -866,10 +873,10 @@ mod tests {
         assert!(far.is_ok());
         let unsigned = vec![("host".to_string(), b"localhost".to_vec())];
         let e = authenticate(&ids, &unsigned, NOW).unwrap_err();
-        assert_eq!((e.code.as_ref(), e.status), ("MissingParameter", 400));
+        assert_eq!((e.code.as_str(), e.status()), ("MissingParameter", 400));
         let mut broken = signed("AKIAANYTHING", "x", "us-east-1", NOW);
         broken[2].1 = b"AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/ec2/aws4_request".to_vec();
-        assert_eq!(authenticate(&ids, &broken, NOW).unwrap_err().code, "IncompleteSignature");
+        assert_eq!(authenticate(&ids, &broken, NOW).unwrap_err().code.as_str(), "IncompleteSignature");
     }
 
     fn temp_file(name: &str, text: &str) -> PathBuf {
@@ -902,13 +909,13 @@ mod tests {
         assert!(bob.authorize("DescribeInstances", &["*".into()]).is_allowed());
         let denied = bob.authorize("StopInstances", &[INSTANCE.into()]);
         let e = denied.check().unwrap_err();
-        assert_eq!((e.code.as_ref(), e.status), ("UnauthorizedOperation", 403));
+        assert_eq!((e.code.as_str(), e.status()), ("UnauthorizedOperation", 403));
         let (prefix, encoded) = e.message.split_once("Encoded authorization failure message: ").unwrap();
         assert_eq!(prefix, "You are not authorized to perform this operation. ");
         assert!(!encoded.is_empty() && encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)));
         assert!(denied.consulted());
 
-        let code = |h: Vec<(String, Vec<u8>)>, now: &str| authenticate(&ids, &h, now).unwrap_err().code;
+        let code = |h: Vec<(String, Vec<u8>)>, now: &str| authenticate(&ids, &h, now).unwrap_err().code.as_str();
         assert_eq!(code(signed("AKIAALICE", "wrong", "us-east-1", NOW), NOW), "SignatureDoesNotMatch");
         assert_eq!(code(signed("AKIACAROL", "x", "us-east-1", NOW), NOW), "AuthFailure");
         assert_eq!(

@@ -30,7 +30,7 @@ use ec2_core::instances::lifecycle::{self, settle};
 use ec2_core::instances::{Instance, StateChange, StateReason};
 use ec2_core::regions;
 use ec2_core::UnixMillis;
-use ec2_protocol::{dto, Ec2Error};
+use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::{Record, Txn, GLOBAL};
 use serde::{Deserialize, Serialize};
 
@@ -73,16 +73,16 @@ fn invalid(message: impl Into<String>) -> Ec2Error {
 }
 
 fn combination(message: impl Into<String>) -> Ec2Error {
-    Ec2Error::new("InvalidParameterCombination", message)
+    Ec2Error::new(Code::InvalidParameterCombination, message)
 }
 
 pub fn insufficient_capacity() -> Ec2Error {
-    Ec2Error::new("InsufficientInstanceCapacity", "Insufficient capacity.")
+    Ec2Error::new(Code::InsufficientInstanceCapacity, "Insufficient capacity.")
 }
 
 fn reservation_capacity_exceeded() -> Ec2Error {
     Ec2Error::new(
-        "ReservationCapacityExceeded",
+        Code::ReservationCapacityExceeded,
         "The requested reservation does not have sufficient compatible and available capacity for this request.",
     )
 }
@@ -90,27 +90,27 @@ fn reservation_capacity_exceeded() -> Ec2Error {
 fn cr_error(e: CrError) -> Ec2Error {
     match e {
         CrError::CapacityBlock { verb } => {
-            Ec2Error::new("UnsupportedOperation", format!("You can't {verb} a Capacity Block."))
+            Ec2Error::new(Code::UnsupportedOperation, format!("You can't {verb} a Capacity Block."))
         }
         CrError::Interruptible { verb } => Ec2Error::new(
-            "UnsupportedOperation",
+            Code::UnsupportedOperation,
             format!(
                 "You can't {verb} an interruptible Capacity Reservation directly; change the allocation of its source reservation with UpdateInterruptibleCapacityReservationAllocation."
             ),
         ),
         CrError::WrongState { id, state } => Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} is in an incorrect state ('{}') for this operation.", state.name()),
         ),
         CrError::InCommitment { id, until } => Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!(
                 "The Capacity Reservation {id} can't be cancelled before the end of its commitment duration ({}).",
                 until.to_iso8601()
             ),
         ),
         CrError::HasAllocation { id } => Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!(
                 "The Capacity Reservation {id} lends capacity to an interruptible Capacity Reservation. Set the allocation's target instance count to 0 first."
             ),
@@ -260,7 +260,7 @@ fn candidates(ctx: &Ctx<'_>, tx: &mut Txn<'_>, w: &Want<'_>) -> Result<Vec<Capac
             && matches!(cr.state, CrState::PaymentPending | CrState::Scheduled)
         {
             return Err(Ec2Error::new(
-                "InvalidCapacityReservationState.PendingActivation",
+                Code::InvalidCapacityReservationStatePendingActivation,
                 "Your Capacity Block is not active yet.",
             )
             .into());
@@ -425,7 +425,7 @@ pub fn launch_specification(req: &dto::RunInstancesRequest) -> Result<(Option<St
         Some(t) => {
             if t.capacity_reservation_resource_group_arn.is_some() {
                 return Err(Ec2Error::new(
-                    "NotImplemented",
+                    Code::NotImplemented,
                     "ec2d does not implement RunInstances with a capacity reservation resource group yet.",
                 )
                 .into());
@@ -636,7 +636,7 @@ fn zone_of(ctx: &Ctx<'_>, name: Option<&str>, id: Option<&str>) -> Result<(&'sta
         (None, Some(i)) => regions::zone_by_id(i).filter(|(r, _)| r.name == ctx.scope.region).map(|(_, z)| z),
         (None, None) => {
             return Err(Ec2Error::new(
-                "MissingParameter",
+                Code::MissingParameter,
                 "The request must contain the parameter AvailabilityZone or AvailabilityZoneId",
             )
             .into())
@@ -721,7 +721,7 @@ pub fn create_capacity_reservation(
     let criteria = parse_criteria(req.instance_match_criteria.as_deref())?;
     if req.outpost_arn.is_some() || req.placement_group_arn.is_some() {
         return Err(Ec2Error::new(
-            "UnsupportedOperation",
+            Code::UnsupportedOperation,
             "ec2d does not support Capacity Reservations on Outposts or in placement groups.",
         )
         .into());
@@ -941,7 +941,7 @@ pub fn modify_capacity_reservation(
     let criteria = parse_criteria(req.instance_match_criteria.as_deref())?;
     if count.is_none() && end.is_none() && criteria.is_none() {
         return Err(Ec2Error::new(
-            "MissingParameter",
+            Code::MissingParameter,
             "The request must contain at least one of InstanceCount, EndDateType, EndDate or InstanceMatchCriteria",
         )
         .into());
@@ -953,7 +953,7 @@ pub fn modify_capacity_reservation(
     if let Some(n) = count {
         if in_commitment && n < cr.requested {
             return Err(Ec2Error::new(
-                "IncorrectState",
+                Code::IncorrectState,
                 format!(
                     "The Capacity Reservation {id} can't go below its committed instance count ({}) during its commitment duration.",
                     cr.requested
@@ -982,7 +982,7 @@ pub fn modify_capacity_reservation(
     }
     if criteria == Some(MatchCriteria::Open) && cr.match_criteria == MatchCriteria::Targeted && cr.used > 0 {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} must have no instances running in it to change to 'open'."),
         )
         .into());
@@ -1053,14 +1053,14 @@ pub fn create_interruptible_capacity_reservation_allocation(
     let mut src = load(ctx, tx, &id)?;
     if src.interruptible {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} is interruptible and cannot be the source of an allocation."),
         )
         .into());
     }
     if src.reservation_type == ReservationType::CapacityBlock {
         return Err(Ec2Error::new(
-            "UnsupportedOperation",
+            Code::UnsupportedOperation,
             "A Capacity Block cannot be the source of an interruptible allocation.",
         )
         .into());
@@ -1070,14 +1070,14 @@ pub fn create_interruptible_capacity_reservation_allocation(
     }
     if src.end_date.is_some() {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} has an end date; only reservations without one can lend capacity."),
         )
         .into());
     }
     if src.allocation.as_ref().is_some_and(|a| a.status.is_live()) {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} already has an interruptible allocation. Update it instead."),
         )
         .into());
@@ -1142,7 +1142,7 @@ pub fn update_interruptible_capacity_reservation_allocation(
     let mut src = load(ctx, tx, &id)?;
     if src.interruptible {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!(
                 "The Capacity Reservation {id} is interruptible; update the allocation through its source reservation."
             ),
@@ -1151,7 +1151,7 @@ pub fn update_interruptible_capacity_reservation_allocation(
     }
     let Some(a) = src.allocation.clone().filter(|a| a.status.is_live()) else {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} has no interruptible allocation."),
         )
         .into());

@@ -5,15 +5,15 @@ use std::collections::BTreeSet;
 
 use ec2_core::ids::IdKind;
 use ec2_core::tags::{self, TagError};
-use ec2_protocol::{dto, Ec2Error};
+use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
 use super::{Ctx, Result};
 
 /// The error codes of one ID family: malformed syntax and unknown IDs.
 pub struct IdErrors {
-    pub malformed: &'static str,
-    pub not_found: &'static str,
+    pub malformed: Code,
+    pub not_found: Code,
     /// `(one, many)` message templates; `{}` is replaced by the ID or the comma-separated IDs.
     pub not_found_message: (&'static str, &'static str),
 }
@@ -22,55 +22,55 @@ pub fn id_errors(kind: IdKind) -> IdErrors {
     let e = |malformed, not_found, one, many| IdErrors { malformed, not_found, not_found_message: (one, many) };
     match kind {
         IdKind::Instance => e(
-            "InvalidInstanceID.Malformed",
-            "InvalidInstanceID.NotFound",
+            Code::InvalidInstanceIdMalformed,
+            Code::InvalidInstanceIdNotFound,
             "The instance ID '{}' does not exist",
             "The instance IDs '{}' do not exist",
         ),
         IdKind::Image => e(
-            "InvalidAMIID.Malformed",
-            "InvalidAMIID.NotFound",
+            Code::InvalidAmiIdMalformed,
+            Code::InvalidAmiIdNotFound,
             "The image id '[{}]' does not exist",
             "The image ids '[{}]' do not exist",
         ),
         IdKind::Vpc => e(
-            "InvalidVpcID.Malformed",
-            "InvalidVpcID.NotFound",
+            Code::InvalidVpcIdMalformed,
+            Code::InvalidVpcIdNotFound,
             "The vpc ID '{}' does not exist",
             "The vpc IDs '{}' do not exist",
         ),
         IdKind::Subnet => e(
-            "InvalidSubnetID.Malformed",
-            "InvalidSubnetID.NotFound",
+            Code::InvalidSubnetIdMalformed,
+            Code::InvalidSubnetIdNotFound,
             "The subnet ID '{}' does not exist",
             "The subnet IDs '{}' do not exist",
         ),
         IdKind::SecurityGroup => e(
-            "InvalidGroupId.Malformed",
-            "InvalidGroup.NotFound",
+            Code::InvalidGroupIdMalformed,
+            Code::InvalidGroupNotFound,
             "The security group '{}' does not exist",
             "The security groups '{}' do not exist",
         ),
         IdKind::SpotInstanceRequest => e(
-            "InvalidSpotInstanceRequestID.Malformed",
-            "InvalidSpotInstanceRequestID.NotFound",
+            Code::InvalidSpotInstanceRequestIdMalformed,
+            Code::InvalidSpotInstanceRequestIdNotFound,
             "The spot instance request ID '{}' does not exist",
             "The spot instance request IDs '{}' do not exist",
         ),
         IdKind::CapacityReservation => e(
-            "InvalidCapacityReservationId.Malformed",
-            "InvalidCapacityReservationId.NotFound",
+            Code::InvalidCapacityReservationIdMalformed,
+            Code::InvalidCapacityReservationIdNotFound,
             "The capacity reservation ID '{}' does not exist",
             "The capacity reservation IDs '{}' do not exist",
         ),
         IdKind::BundleTask => e(
-            "InvalidBundleID.Malformed",
-            "InvalidBundleID.NotFound",
+            Code::InvalidBundleIdMalformed,
+            Code::InvalidBundleIdNotFound,
             "The bundle ID '{}' does not exist",
             "The bundle IDs '{}' do not exist",
         ),
         IdKind::Reservation | IdKind::Volume | IdKind::NetworkInterface => {
-            e("InvalidID", "InvalidID", "The ID '{}' is not valid", "The IDs '{}' are not valid")
+            e(Code::InvalidId, Code::InvalidId, "The ID '{}' is not valid", "The IDs '{}' are not valid")
         }
     }
 }
@@ -232,7 +232,7 @@ pub fn tag_error(e: TagError) -> Ec2Error {
     match e {
         TagError::Invalid(message) => Ec2Error::invalid_parameter_value(message),
         TagError::LimitExceeded => {
-            Ec2Error::new("TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
+            Ec2Error::new(Code::TagLimitExceeded, "The maximum number of Tags for a resource has been reached.")
         }
     }
 }
@@ -317,7 +317,7 @@ pub fn fingerprint<T: std::fmt::Debug>(canonical: &T) -> String {
 
 pub fn idempotent_mismatch() -> Ec2Error {
     Ec2Error::new(
-        "IdempotentParameterMismatch",
+        Code::IdempotentParameterMismatch,
         "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).",
     )
 }

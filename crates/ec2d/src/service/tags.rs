@@ -11,7 +11,7 @@ use ec2_core::ids::IdKind;
 use ec2_core::network::DefaultNetwork;
 use ec2_core::spot::SpotRequest;
 use ec2_core::tags::{self, Deletion};
-use ec2_protocol::{dto, Ec2Error};
+use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::{Record, Txn};
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +43,7 @@ enum Target {
 }
 
 fn invalid_id(id: &str) -> Ec2Error {
-    Ec2Error::new("InvalidID", format!("The ID '{id}' is not valid"))
+    Ec2Error::new(Code::InvalidId, format!("The ID '{id}' is not valid"))
 }
 
 /// Classifies an ID by prefix and checks its syntax.
