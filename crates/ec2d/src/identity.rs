@@ -334,6 +334,7 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::DescribeCapacityReservations(_)
         | Request::DescribeImages(_)
         | Request::DescribeInstanceStatus(_)
+        | Request::DescribeInstanceTypeOfferings(_)
         | Request::DescribeInstanceTypes(_)
         | Request::DescribeInstances(_)
         | Request::DescribeRegions(_)

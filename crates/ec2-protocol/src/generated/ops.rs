@@ -777,7 +777,7 @@ pub const ALL_OPERATIONS: [&str; 765] = [
 ];
 
 /// The operations ec2d implements (model/ec2/ops.txt), sorted.
-pub const IMPLEMENTED_OPERATIONS: [&str; 33] = [
+pub const IMPLEMENTED_OPERATIONS: [&str; 34] = [
     "BundleInstance",
     "CancelBundleTask",
     "CancelCapacityReservation",
@@ -792,6 +792,7 @@ pub const IMPLEMENTED_OPERATIONS: [&str; 33] = [
     "DescribeCapacityReservations",
     "DescribeImages",
     "DescribeInstanceStatus",
+    "DescribeInstanceTypeOfferings",
     "DescribeInstanceTypes",
     "DescribeInstances",
     "DescribeRegions",
@@ -834,6 +835,7 @@ pub enum Request {
     DescribeCapacityReservations(DescribeCapacityReservationsRequest),
     DescribeImages(DescribeImagesRequest),
     DescribeInstanceStatus(DescribeInstanceStatusRequest),
+    DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsRequest),
     DescribeInstanceTypes(DescribeInstanceTypesRequest),
     DescribeInstances(DescribeInstancesRequest),
     DescribeRegions(DescribeRegionsRequest),
@@ -871,6 +873,7 @@ pub enum Response {
     DescribeCapacityReservations(DescribeCapacityReservationsResult),
     DescribeImages(DescribeImagesResult),
     DescribeInstanceStatus(DescribeInstanceStatusResult),
+    DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult),
     DescribeInstanceTypes(DescribeInstanceTypesResult),
     DescribeInstances(DescribeInstancesResult),
     DescribeRegions(DescribeRegionsResult),
@@ -910,6 +913,7 @@ impl Request {
             "DescribeCapacityReservations" => DescribeCapacityReservationsRequest::from_query(node, "").map(Request::DescribeCapacityReservations),
             "DescribeImages" => DescribeImagesRequest::from_query(node, "").map(Request::DescribeImages),
             "DescribeInstanceStatus" => DescribeInstanceStatusRequest::from_query(node, "").map(Request::DescribeInstanceStatus),
+            "DescribeInstanceTypeOfferings" => DescribeInstanceTypeOfferingsRequest::from_query(node, "").map(Request::DescribeInstanceTypeOfferings),
             "DescribeInstanceTypes" => DescribeInstanceTypesRequest::from_query(node, "").map(Request::DescribeInstanceTypes),
             "DescribeInstances" => DescribeInstancesRequest::from_query(node, "").map(Request::DescribeInstances),
             "DescribeRegions" => DescribeRegionsRequest::from_query(node, "").map(Request::DescribeRegions),
@@ -949,6 +953,7 @@ impl Request {
             Request::DescribeCapacityReservations(_) => "DescribeCapacityReservations",
             Request::DescribeImages(_) => "DescribeImages",
             Request::DescribeInstanceStatus(_) => "DescribeInstanceStatus",
+            Request::DescribeInstanceTypeOfferings(_) => "DescribeInstanceTypeOfferings",
             Request::DescribeInstanceTypes(_) => "DescribeInstanceTypes",
             Request::DescribeInstances(_) => "DescribeInstances",
             Request::DescribeRegions(_) => "DescribeRegions",
@@ -988,6 +993,7 @@ impl Request {
             Request::DescribeCapacityReservations(v) => v.dry_run == Some(true),
             Request::DescribeImages(v) => v.dry_run == Some(true),
             Request::DescribeInstanceStatus(v) => v.dry_run == Some(true),
+            Request::DescribeInstanceTypeOfferings(v) => v.dry_run == Some(true),
             Request::DescribeInstanceTypes(v) => v.dry_run == Some(true),
             Request::DescribeInstances(v) => v.dry_run == Some(true),
             Request::DescribeRegions(v) => v.dry_run == Some(true),
@@ -1030,6 +1036,7 @@ impl Response {
             Response::DescribeCapacityReservations(_) => "DescribeCapacityReservations",
             Response::DescribeImages(_) => "DescribeImages",
             Response::DescribeInstanceStatus(_) => "DescribeInstanceStatus",
+            Response::DescribeInstanceTypeOfferings(_) => "DescribeInstanceTypeOfferings",
             Response::DescribeInstanceTypes(_) => "DescribeInstanceTypes",
             Response::DescribeInstances(_) => "DescribeInstances",
             Response::DescribeRegions(_) => "DescribeRegions",
@@ -1070,6 +1077,7 @@ impl Response {
             Response::DescribeCapacityReservations(v) => v.write_output_members(w),
             Response::DescribeImages(v) => v.write_output_members(w),
             Response::DescribeInstanceStatus(v) => v.write_output_members(w),
+            Response::DescribeInstanceTypeOfferings(v) => v.write_output_members(w),
             Response::DescribeInstanceTypes(v) => v.write_output_members(w),
             Response::DescribeInstances(v) => v.write_output_members(w),
             Response::DescribeRegions(v) => v.write_output_members(w),

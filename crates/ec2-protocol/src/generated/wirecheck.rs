@@ -243,6 +243,18 @@ impl ToJson for DescribeInstanceStatusRequest {
     }
 }
 
+impl ToJson for DescribeInstanceTypeOfferingsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.location_type { m.insert("LocationType".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeInstanceTypesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1269,6 +1281,16 @@ impl FromJson for DescribeInstanceStatusResult {
     }
 }
 
+impl FromJson for DescribeInstanceTypeOfferingsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeInstanceTypeOfferingsResult: expected an object")?;
+        Ok(DescribeInstanceTypeOfferingsResult {
+            instance_type_offerings: field(o, "InstanceTypeOfferings")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeInstanceTypesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeInstanceTypesResult: expected an object")?;
@@ -2157,6 +2179,17 @@ impl FromJson for InstanceTypeInfo {
     }
 }
 
+impl FromJson for InstanceTypeOffering {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceTypeOffering: expected an object")?;
+        Ok(InstanceTypeOffering {
+            instance_type: field(o, "InstanceType")?,
+            location_type: field(o, "LocationType")?,
+            location: field(o, "Location")?,
+        })
+    }
+}
+
 impl FromJson for InstanceUsage {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("InstanceUsage: expected an object")?;
@@ -2974,6 +3007,7 @@ impl Request {
             Request::DescribeCapacityReservations(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
+            Request::DescribeInstanceTypeOfferings(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
             Request::DescribeInstances(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
@@ -3015,6 +3049,7 @@ impl Response {
             "DescribeCapacityReservations" => Response::DescribeCapacityReservations(DescribeCapacityReservationsResult::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
+            "DescribeInstanceTypeOfferings" => Response::DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),

@@ -29,3 +29,18 @@ pub fn lifecycle(e: LifecycleError) -> Ec2Error {
         ),
     }
 }
+
+pub fn unsupported(e: ec2_core::catalog::offerings::Unsupported) -> Ec2Error {
+    use ec2_core::catalog::offerings::Unsupported;
+    let message = match e {
+        Unsupported::Zone { instance_type, zone, offered_in } => format!(
+            "Your requested instance type ({instance_type}) is not supported in your requested Availability Zone \
+             ({zone}). Please retry your request by not specifying an Availability Zone or choosing {}.",
+            offered_in.join(", ")
+        ),
+        Unsupported::Region { .. } => "The requested configuration is currently not supported. Please check the \
+                                       documentation for supported configurations."
+            .to_string(),
+    };
+    Ec2Error::new(Code::Unsupported, message)
+}

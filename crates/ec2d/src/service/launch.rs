@@ -176,7 +176,7 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
     }
     let (capacity_preference, capacity_target) = super::capacity_reservations::launch_specification(req)?;
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
-    let subnet = placement(ctx, &net, req)?;
+    let subnet = super::catalog::offered_subnet(ctx, &net, req, itype, placement(ctx, &net, req)?)?;
     let groups = security_groups(&net, req)?;
     let nic = req.network_interfaces.as_ref().and_then(|n| n.first());
     let fixed_ip = req.private_ip_address.clone().or_else(|| nic.and_then(|n| n.private_ip_address.clone()));

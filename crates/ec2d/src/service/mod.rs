@@ -198,6 +198,9 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::DescribeAvailabilityZones(r) => A::DescribeAvailabilityZones(regions::describe_availability_zones(ctx, r)?),
         Q::DescribeImages(r) => A::DescribeImages(catalog::describe_images(ctx, r)?),
         Q::DescribeInstanceStatus(r) => A::DescribeInstanceStatus(instances::describe_instance_status(ctx, tx, r)?),
+        Q::DescribeInstanceTypeOfferings(r) => {
+            A::DescribeInstanceTypeOfferings(catalog::describe_instance_type_offerings(ctx, r)?)
+        }
         Q::DescribeInstanceTypes(r) => A::DescribeInstanceTypes(catalog::describe_instance_types(ctx, r)?),
         Q::DescribeInstances(r) => A::DescribeInstances(instances::describe_instances(ctx, tx, r)?),
         Q::DescribeRegions(r) => A::DescribeRegions(regions::describe_regions(ctx, r)?),

@@ -15,6 +15,7 @@
 //! visible (AWS purges them after about four hours).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use ec2_core::catalog::instance_types::{self, InstanceTypeInfo};
 use ec2_core::filters::FilterTable;
@@ -902,9 +903,9 @@ pub fn describe_spot_price_history(
             .collect::<std::result::Result<_, _>>()?,
         _ => instance_types::INSTANCE_TYPES.iter().collect(),
     };
-    let products: Vec<String> = match req.product_descriptions.as_deref() {
-        Some(p) if !p.is_empty() => p.to_vec(),
-        _ => PRODUCTS.iter().map(|p| p.to_string()).collect(),
+    let products: Vec<Rc<str>> = match req.product_descriptions.as_deref() {
+        Some(p) if !p.is_empty() => p.iter().map(|p| Rc::from(p.as_str())).collect(),
+        _ => PRODUCTS.iter().map(|p| Rc::from(*p)).collect(),
     };
     let end = req.end_time.unwrap_or(ctx.now).min(ctx.now);
     let start = req.start_time.unwrap_or(end.plus_millis(-24 * HOUR_MS));
@@ -932,11 +933,11 @@ pub fn describe_spot_price_history(
             for (when, linux) in series {
                 for product in &products {
                     points.push(PricePoint {
-                        zone: zone.to_string(),
-                        zone_id: zone_id.to_string(),
-                        instance_type: t.name.to_string(),
+                        zone,
+                        zone_id,
+                        instance_type: t.name,
                         product: product.clone(),
-                        price: format_price(market::product_price(linux, t, product)),
+                        price: market::product_price(linux, t, product),
                         at: when,
                     });
                 }
@@ -946,7 +947,15 @@ pub fn describe_spot_price_history(
     points.retain(|p| PRICE_FILTERS.matches(p, &filters_list));
     // Newest first, as EC2 lists them.
     let key = |p: &PricePoint| format!("{:016}/{}/{}/{}", i64::MAX - p.at.0, p.zone, p.instance_type, p.product);
-    points.sort_by_key(key);
+    // The same order as `key`, without building a string per comparison.
+    points.sort_by(|a, b| {
+        (std::cmp::Reverse(a.at.0), a.zone, a.instance_type, &a.product).cmp(&(
+            std::cmp::Reverse(b.at.0),
+            b.zone,
+            b.instance_type,
+            &b.product,
+        ))
+    });
     let bounds = super::common::PageBounds {
         min: 1,
         max: 1000,
@@ -961,11 +970,11 @@ pub fn describe_spot_price_history(
         spot_price_history: Some(
             page.into_iter()
                 .map(|p| dto::SpotPrice {
-                    availability_zone: Some(p.zone),
-                    availability_zone_id: Some(p.zone_id),
-                    instance_type: Some(p.instance_type),
-                    product_description: Some(p.product),
-                    spot_price: Some(p.price),
+                    availability_zone: Some(p.zone.into()),
+                    availability_zone_id: Some(p.zone_id.into()),
+                    instance_type: Some(p.instance_type.into()),
+                    product_description: Some(p.product.to_string()),
+                    spot_price: Some(format_price(p.price)),
                     timestamp: Some(p.at),
                 })
                 .collect(),
@@ -975,21 +984,22 @@ pub fn describe_spot_price_history(
 }
 
 pub struct PricePoint {
-    pub zone: String,
-    pub zone_id: String,
-    pub instance_type: String,
-    pub product: String,
-    pub price: String,
+    pub zone: &'static str,
+    pub zone_id: &'static str,
+    pub instance_type: &'static str,
+    pub product: Rc<str>,
+    /// The price, formatted only when shown or filtered on (the history of every type is large).
+    pub price: f64,
     pub at: UnixMillis,
 }
 
 static PRICE_FILTERS: FilterTable<PricePoint> = FilterTable {
     entries: &[
-        ("availability-zone", |p| vec![p.zone.clone()]),
-        ("availability-zone-id", |p| vec![p.zone_id.clone()]),
-        ("instance-type", |p| vec![p.instance_type.clone()]),
-        ("product-description", |p| vec![p.product.clone()]),
-        ("spot-price", |p| vec![p.price.clone()]),
+        ("availability-zone", |p| vec![p.zone.to_string()]),
+        ("availability-zone-id", |p| vec![p.zone_id.to_string()]),
+        ("instance-type", |p| vec![p.instance_type.to_string()]),
+        ("product-description", |p| vec![p.product.to_string()]),
+        ("spot-price", |p| vec![format_price(p.price)]),
         ("timestamp", |p| vec![p.at.to_iso8601()]),
     ],
     tags: None,
