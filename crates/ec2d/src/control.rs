@@ -208,10 +208,10 @@ fn capacity(app: &App, method: &str, query: &str) -> ControlReply {
     };
     let result = app.store.transact(|tx| {
         if let Some(capacity) = set {
-            service::capacity_reservations::set_pool_capacity(tx, &zone, &itype, capacity)?;
+            service::capacity_pools::set_pool_capacity(tx, &zone, &itype, capacity)?;
         }
         let now = app.clock.now(tx)?;
-        service::capacity_reservations::pool_view(tx, now, app.config.pool_capacity, &zone, &itype)
+        service::capacity_pools::pool_view(tx, now, app.config.pool_capacity, &zone, &itype)
     });
     match result {
         Ok(v) => ok(json!({

@@ -1,6 +1,8 @@
 //! Domain errors to EC2 error codes: the one place where the domain core's refusals get their wire
 //! code and message.
 
+use ec2_core::capacity_reservations::pools::CapacityError;
+use ec2_core::capacity_reservations::CrError;
 use ec2_core::instances::LifecycleError;
 use ec2_protocol::Ec2Error;
 
@@ -26,6 +28,52 @@ pub fn lifecycle(e: LifecycleError) -> Ec2Error {
         LifecycleError::HibernationNotConfigured { id } => Ec2Error::new(
             "UnsupportedHibernationConfiguration",
             format!("The instance '{id}' cannot be hibernated because it was not launched with hibernation enabled."),
+        ),
+    }
+}
+
+/// The capacity model's refusals.
+pub fn capacity(e: CapacityError) -> Ec2Error {
+    match e {
+        CapacityError::InsufficientCapacity => Ec2Error::new("InsufficientInstanceCapacity", "Insufficient capacity."),
+        CapacityError::ReservationCapacityExceeded => Ec2Error::new(
+            "ReservationCapacityExceeded",
+            "The requested reservation does not have sufficient compatible and available capacity for this request.",
+        ),
+        CapacityError::PendingActivation => {
+            Ec2Error::new("InvalidCapacityReservationState.PendingActivation", "Your Capacity Block is not active yet.")
+        }
+    }
+}
+
+/// A Capacity Reservation's refusals of an action.
+pub fn capacity_reservation(e: CrError) -> Ec2Error {
+    match e {
+        CrError::CapacityBlock { verb } => {
+            Ec2Error::new("UnsupportedOperation", format!("You can't {verb} a Capacity Block."))
+        }
+        CrError::Interruptible { verb } => Ec2Error::new(
+            "UnsupportedOperation",
+            format!(
+                "You can't {verb} an interruptible Capacity Reservation directly; change the allocation of its source reservation with UpdateInterruptibleCapacityReservationAllocation."
+            ),
+        ),
+        CrError::WrongState { id, state } => Ec2Error::new(
+            "IncorrectState",
+            format!("The Capacity Reservation {id} is in an incorrect state ('{}') for this operation.", state.name()),
+        ),
+        CrError::InCommitment { id, until } => Ec2Error::new(
+            "IncorrectState",
+            format!(
+                "The Capacity Reservation {id} can't be cancelled before the end of its commitment duration ({}).",
+                until.to_iso8601()
+            ),
+        ),
+        CrError::HasAllocation { id } => Ec2Error::new(
+            "IncorrectState",
+            format!(
+                "The Capacity Reservation {id} lends capacity to an interruptible Capacity Reservation. Set the allocation's target instance count to 0 first."
+            ),
         ),
     }
 }

@@ -344,7 +344,7 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
         }
     }
     launch::check_image(&plan)?;
-    let count = super::capacity_reservations::launchable(ctx, tx, &plan, min, max.min(MAX_LAUNCH), market.is_some())?;
+    let count = super::capacity_pools::launchable(ctx, tx, &plan, min, max.min(MAX_LAUNCH), market.is_some())?;
     let reservation_id = super::common::new_id(ctx, tx, IdKind::Reservation)?;
     let instances = match market {
         Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?,
@@ -522,7 +522,7 @@ pub fn stop_instances(
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     super::spot::check_stop(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::stop(i, ctx.now, opts, ctx.durations))?;
-    super::capacity_reservations::track_changes(ctx, tx, &mut instances, &changes)?;
+    super::capacity_pools::track_changes(ctx, tx, &mut instances, &changes)?;
     let changes = commit(ctx, tx, &instances, &changes)?;
     super::spot::after_user_action(ctx, tx, &instances, false)?;
     Ok(dto::StopInstancesResult { stopping_instances: Some(changes) })
@@ -536,7 +536,7 @@ pub fn start_instances(
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     super::spot::check_start(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::start(i, ctx.now, ctx.durations))?;
-    super::capacity_reservations::track_changes(ctx, tx, &mut instances, &changes)?;
+    super::capacity_pools::track_changes(ctx, tx, &mut instances, &changes)?;
     // A started instance gets a new public address (the old one was released when it stopped).
     for inst in instances.iter_mut().filter(|i| i.state == InstanceState::Pending && i.public_ip.is_none()) {
         inst.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
@@ -553,7 +553,7 @@ pub fn terminate_instances(
 ) -> Result<dto::TerminateInstancesResult> {
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     let changes = apply(&mut instances, |i| lifecycle::terminate(i, ctx.now, ctx.durations))?;
-    super::capacity_reservations::track_changes(ctx, tx, &mut instances, &changes)?;
+    super::capacity_pools::track_changes(ctx, tx, &mut instances, &changes)?;
     Ok(dto::TerminateInstancesResult { terminating_instances: Some(commit(ctx, tx, &instances, &changes)?) })
 }
 

@@ -390,7 +390,7 @@ pub fn launch(
             reservation_lifecycle: None,
         };
         // Spot launches checked their room when they were evaluated.
-        super::capacity_reservations::track(ctx, tx, false, &mut inst, spot_request_ids.is_none())?;
+        super::capacity_pools::track(ctx, tx, false, &mut inst, spot_request_ids.is_none())?;
         instances::save(ctx, tx, &inst)?;
         out.push(inst);
     }

@@ -16,6 +16,8 @@ use crate::config::ClockMode;
 use crate::identity::Permission;
 
 pub mod bundle_tasks;
+pub mod capacity_blocks;
+pub mod capacity_pools;
 pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
@@ -171,7 +173,7 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
             capacity_reservations::create_interruptible_capacity_reservation_allocation(ctx, tx, r)?,
         ),
         Q::DescribeCapacityBlockOfferings(r) => {
-            A::DescribeCapacityBlockOfferings(capacity_reservations::describe_capacity_block_offerings(ctx, tx, r)?)
+            A::DescribeCapacityBlockOfferings(capacity_blocks::describe_capacity_block_offerings(ctx, tx, r)?)
         }
         Q::DescribeCapacityReservations(r) => {
             A::DescribeCapacityReservations(capacity_reservations::describe_capacity_reservations(ctx, tx, r)?)
@@ -182,9 +184,7 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::ModifyCapacityReservation(r) => {
             A::ModifyCapacityReservation(capacity_reservations::modify_capacity_reservation(ctx, tx, r)?)
         }
-        Q::PurchaseCapacityBlock(r) => {
-            A::PurchaseCapacityBlock(capacity_reservations::purchase_capacity_block(ctx, tx, r)?)
-        }
+        Q::PurchaseCapacityBlock(r) => A::PurchaseCapacityBlock(capacity_blocks::purchase_capacity_block(ctx, tx, r)?),
         Q::UpdateInterruptibleCapacityReservationAllocation(r) => A::UpdateInterruptibleCapacityReservationAllocation(
             capacity_reservations::update_interruptible_capacity_reservation_allocation(ctx, tx, r)?,
         ),

@@ -211,7 +211,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                 let price = market_price(ctx, &r, t)?;
                 let next = market::next_change(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t);
                 let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?
-                    && super::capacity_reservations::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
+                    && super::capacity_pools::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
                 r.evaluate(t, now, price, next, room, ctx.spot_durations);
             }
             Step::Request(SpotEvent::Fulfil) => {
@@ -236,14 +236,14 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                         Effect::Stop { hibernate } => lifecycle::service_stop(i, t, ctx.durations, hibernate),
                         Effect::None | Effect::Launch | Effect::Start => {}
                     }
-                    super::capacity_reservations::track(&cx, tx, held, i, false)?;
+                    super::capacity_pools::track(&cx, tx, held, i, false)?;
                     tx.put(&scope, &*i)?;
                 }
             }
             Step::Request(SpotEvent::Restart) => {
                 let price_ok = market_price(ctx, &r, t)? <= r.max_price;
                 let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?
-                    && super::capacity_reservations::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
+                    && super::capacity_pools::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
                 let retry = if price_ok {
                     t.plus_millis(ctx.spot_durations.capacity_retry).max(now.plus_millis(1))
                 } else {
@@ -255,7 +255,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                         if lifecycle::start(i, t, ctx.durations).is_ok() && i.public_ip.is_none() {
                             i.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
                         }
-                        super::capacity_reservations::track(&cx, tx, held, i, false)?;
+                        super::capacity_pools::track(&cx, tx, held, i, false)?;
                         tx.put(&scope, &*i)?;
                     }
                 }
@@ -269,7 +269,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                     );
                     let held = i.holds_capacity();
                     lifecycle::service_terminate(i, t, ctx.durations, reason);
-                    super::capacity_reservations::track(&cx, tx, held, i, false)?;
+                    super::capacity_pools::track(&cx, tx, held, i, false)?;
                     tx.put(&scope, &*i)?;
                 }
             }
