@@ -40,6 +40,13 @@ pub struct CapacityPool {
     /// The reservations placed in the pool, as `{scope}#{id}`.
     #[serde(default)]
     pub reservations: Vec<String>,
+    /// At most this many Spot Instances (of every account) run in the pool; `None` is no limit.
+    #[serde(default)]
+    pub spot_limit: Option<u64>,
+    /// The Spot requests of every account that count against the Spot limit (see
+    /// `SpotRequest::occupied_pool`).
+    #[serde(default)]
+    pub spot_held: i64,
 }
 
 impl CapacityPool {
@@ -314,6 +321,24 @@ pub fn spot_limit_allows(limit: Option<u64>, spot_in_pool: u64) -> bool {
     limit.is_none_or(|l| spot_in_pool < l)
 }
 
+impl CapacityPool {
+    /// Whether the pool's Spot limit leaves room for the request `counted_in` describes (a request
+    /// already counted in this pool does not count against itself).
+    pub fn spot_room_for(&self, counted_in: Option<&str>) -> bool {
+        let own = i64::from(counted_in == Some(self.id.as_str()));
+        spot_limit_allows(self.spot_limit, (self.spot_held - own).max(0) as u64)
+    }
+}
+
+/// A Spot request's move between pools' Spot counts when it is saved: the pool it leaves and the
+/// pool it joins (both `None` when nothing changes).
+pub fn spot_move(counted_in: Option<&str>, occupied: Option<&str>) -> (Option<String>, Option<String>) {
+    if counted_in == occupied {
+        return (None, None);
+    }
+    (counted_in.map(str::to_string), occupied.map(str::to_string))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,6 +489,22 @@ mod tests {
         assert!(spot_limit_allows(Some(2), 1));
         assert!(!spot_limit_allows(Some(2), 2));
         assert!(!spot_limit_allows(Some(0), 0));
+    }
+
+    #[test]
+    fn a_spot_request_counts_once_in_the_pool_it_occupies_and_not_against_itself() {
+        assert_eq!(spot_move(None, None), (None, None));
+        assert_eq!(spot_move(Some("a/t"), Some("a/t")), (None, None));
+        assert_eq!(spot_move(None, Some("a/t")), (None, Some("a/t".into())));
+        assert_eq!(spot_move(Some("a/t"), None), (Some("a/t".into()), None));
+        let mut pool = CapacityPool::empty("a", "t");
+        assert!(pool.spot_room_for(None), "no limit");
+        pool.spot_limit = Some(1);
+        assert!(pool.spot_room_for(None));
+        pool.spot_held = 1;
+        assert!(!pool.spot_room_for(None));
+        assert!(pool.spot_room_for(Some("a/t")), "its own place");
+        assert!(!pool.spot_room_for(Some("b/t")));
     }
 
     #[test]

@@ -175,6 +175,10 @@ pub struct SpotRequest {
     pub stopped_by_interruption: bool,
     /// Market price changes up to this time have been checked against `max_price`.
     pub price_checked_until: UnixMillis,
+    /// The capacity pool whose Spot count includes this request, as last saved (`None` in documents
+    /// written before pools counted Spot requests; they are counted at their next save).
+    #[serde(default)]
+    pub counted_in: Option<String>,
 }
 
 /// The status message for a status code (EC2's wording where it was captured, spec 6.2).
@@ -223,6 +227,18 @@ impl SpotRequest {
         self.status_code = "pending-evaluation".into();
         self.status_time = now;
         self.pending = Some((now.plus_millis(d.evaluation), SpotEvent::Evaluate));
+    }
+
+    /// The pool (`{zone}/{instance type}`) whose Spot limit this request counts against: while it
+    /// owns an instance, or is `disabled` (its stopped instance will start again in that pool).
+    pub fn occupied_pool(&self) -> Option<String> {
+        let occupies = self.holds_instance() || self.state == SpotState::Disabled;
+        match (&self.launched_zone, occupies) {
+            (Some(zone), true) => {
+                Some(crate::capacity_reservations::pools::CapacityPool::id_of(zone, &self.instance_type))
+            }
+            _ => None,
+        }
     }
 
     /// Whether the request still owns a running (or starting) instance.
@@ -454,6 +470,7 @@ mod tests {
             interruption: None,
             stopped_by_interruption: false,
             price_checked_until: T,
+            counted_in: None,
         };
         r.submitted(T, &D);
         r

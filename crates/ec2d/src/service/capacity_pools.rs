@@ -43,6 +43,12 @@ pub fn pool_view(
     view_of(tx, now, default_capacity, &pool)
 }
 
+/// The pool's Spot limit and how many Spot requests count against it, for the control API.
+pub fn spot_view(tx: &mut Txn<'_>, zone: &str, instance_type: &str) -> Result<(Option<u64>, i64)> {
+    let pool = load_pool(tx, zone, instance_type)?;
+    Ok((pool.spot_limit, pool.spot_held))
+}
+
 pub fn free_in_pool(ctx: &Ctx<'_>, tx: &mut Txn<'_>, zone: &str, instance_type: &str) -> Result<i64> {
     Ok(pool_view(tx, ctx.now, ctx.pool_capacity, zone, instance_type)?.free)
 }
@@ -62,6 +68,39 @@ pub fn set_pool_capacity(tx: &mut Txn<'_>, zone: &str, instance_type: &str, capa
     pool.capacity = capacity;
     tx.put(GLOBAL, &pool)?;
     Ok(())
+}
+
+/// Sets (or with `None` lifts) a pool's Spot limit, for the control API.
+pub fn set_spot_limit(tx: &mut Txn<'_>, zone: &str, instance_type: &str, limit: Option<u64>) -> Result<()> {
+    let mut pool = load_pool(tx, zone, instance_type)?;
+    pool.spot_limit = limit;
+    tx.put(GLOBAL, &pool)?;
+    Ok(())
+}
+
+fn load_pool_by_id(tx: &mut Txn<'_>, id: &str) -> Result<CapacityPool> {
+    Ok(tx.get::<CapacityPool>(GLOBAL, id)?.unwrap_or_else(|| CapacityPool { id: id.to_string(), ..Default::default() }))
+}
+
+/// A Spot request leaves the Spot count of the pool `leave` and joins that of `join`.
+pub fn count_spot(tx: &mut Txn<'_>, leave: Option<&str>, join: Option<&str>) -> Result<()> {
+    if let Some(id) = leave {
+        let mut pool = load_pool_by_id(tx, id)?;
+        pool.spot_held = (pool.spot_held - 1).max(0);
+        tx.put(GLOBAL, &pool)?;
+    }
+    if let Some(id) = join {
+        let mut pool = load_pool_by_id(tx, id)?;
+        pool.spot_held += 1;
+        tx.put(GLOBAL, &pool)?;
+    }
+    Ok(())
+}
+
+/// Whether the pool's Spot limit has room for one more Spot Instance for a request counted in
+/// `counted_in`.
+pub fn spot_limit_room(tx: &mut Txn<'_>, zone: &str, instance_type: &str, counted_in: Option<&str>) -> Result<bool> {
+    Ok(load_pool(tx, zone, instance_type)?.spot_room_for(counted_in))
 }
 
 /// The instance (already settled) gives its unit back to its pool only, for a reclaim or the end

@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 
+use ec2_core::capacity_reservations::pools;
 use ec2_core::catalog::instance_types::{self, InstanceTypeInfo};
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
@@ -27,9 +28,9 @@ use ec2_core::spot::market::{self, format_price, PRODUCTS};
 use ec2_core::spot::{Cause, Effect, InterruptionBehavior, SpotEvent, SpotRequest, SpotState, SpotType};
 use ec2_core::UnixMillis;
 use ec2_protocol::{dto, Ec2Error};
-use ec2_store::{Record, Txn, GLOBAL};
-use serde::{Deserialize, Serialize};
+use ec2_store::Txn;
 
+use super::capacity_pools;
 use super::common::{
     fingerprint, five_to_thousand, load_named, new_id, paginate, remember, replay, tag_specifications, tags_for,
     well_formed, TagsByType,
@@ -53,54 +54,24 @@ fn at<'a>(ctx: &Ctx<'a>, now: UnixMillis) -> Ctx<'a> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Capacity of Spot pools
+// Saving a request: the one place that keeps the pools' Spot counts
 
-/// A limit on the Spot instances running in one pool (zone, instance type), set by the control API.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SpotCapacity {
-    pub id: String,
-    pub limit: u64,
-}
-
-impl Record for SpotCapacity {
-    const KIND: &'static str = "spot_capacity";
-    fn id(&self) -> &str {
-        &self.id
+/// Saves the request in `scope`, moving it between pools' Spot counts when what it occupies
+/// changed. Every write of a Spot request goes through here.
+fn save(tx: &mut Txn<'_>, scope: &str, r: &mut SpotRequest) -> Result<()> {
+    let occupied = r.occupied_pool();
+    let (leave, join) = pools::spot_move(r.counted_in.as_deref(), occupied.as_deref());
+    if leave.is_some() || join.is_some() {
+        capacity_pools::count_spot(tx, leave.as_deref(), join.as_deref())?;
+        r.counted_in = occupied;
     }
-}
-
-fn pool_id(zone: &str, instance_type: &str) -> String {
-    format!("{zone}/{instance_type}")
-}
-
-/// Whether the pool has room for one more instance, counting every account's Spot instances.
-fn capacity_ok(tx: &mut Txn<'_>, zone: &str, instance_type: &str, except: &str) -> Result<bool> {
-    let Some(cap) = tx.get::<SpotCapacity>(GLOBAL, &pool_id(zone, instance_type))? else { return Ok(true) };
-    let mut used = 0u64;
-    for scope in tx.scopes::<SpotRequest>()? {
-        for r in tx.scan::<SpotRequest>(&scope)? {
-            if r.id != except
-                && (r.holds_instance() || r.state == SpotState::Disabled)
-                && r.launched_zone.as_deref() == Some(zone)
-                && r.instance_type == instance_type
-            {
-                used += 1;
-            }
-        }
-    }
-    Ok(used < cap.limit)
-}
-
-/// Sets (or with `None` clears) a pool's limit.
-pub fn set_capacity(tx: &mut Txn<'_>, zone: &str, instance_type: &str, limit: Option<u64>) -> Result<()> {
-    let id = pool_id(zone, instance_type);
-    match limit {
-        Some(limit) => tx.put(GLOBAL, &SpotCapacity { id, limit })?,
-        None => {
-            tx.delete::<SpotCapacity>(GLOBAL, &id)?;
-        }
-    }
+    tx.put(scope, &*r)?;
     Ok(())
+}
+
+/// Whether the pool's Spot limit has room for one more instance for `r`.
+fn capacity_ok(tx: &mut Txn<'_>, zone: &str, instance_type: &str, r: &SpotRequest) -> Result<bool> {
+    capacity_pools::spot_limit_room(tx, zone, instance_type, r.counted_in.as_deref())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,7 +181,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
             Step::Request(SpotEvent::Evaluate) => {
                 let price = market_price(ctx, &r, t)?;
                 let next = market::next_change(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t);
-                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?
+                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r)?
                     && super::capacity_pools::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
                 r.evaluate(t, now, price, next, room, ctx.spot_durations);
             }
@@ -242,7 +213,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
             }
             Step::Request(SpotEvent::Restart) => {
                 let price_ok = market_price(ctx, &r, t)? <= r.max_price;
-                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?
+                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r)?
                     && super::capacity_pools::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
                 let retry = if price_ok {
                     t.plus_millis(ctx.spot_durations.capacity_retry).max(now.plus_millis(1))
@@ -280,7 +251,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
             }
         }
     }
-    tx.put(&scope, &r)?;
+    save(tx, &scope, &mut r)?;
     Ok(r)
 }
 
@@ -435,6 +406,7 @@ fn new_request(
         interruption: None,
         stopped_by_interruption: false,
         price_checked_until: ctx.now,
+        counted_in: None,
     };
     r.submitted(ctx.now, ctx.spot_durations);
     Ok(r)
@@ -480,11 +452,11 @@ pub fn run_spot(
         requests.push(r);
     }
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
-    for r in &requests {
-        tx.put(&scope_key(ctx), r)?;
+    for r in requests.iter_mut() {
+        save(tx, &scope_key(ctx), r)?;
     }
     for r in &requests {
-        if !capacity_ok(tx, &plan.zone, &plan.instance_type, &r.id)? {
+        if !capacity_ok(tx, &plan.zone, &plan.instance_type, r)? {
             return Err(Ec2Error::new(
                 "InsufficientInstanceCapacity",
                 "There is no Spot capacity available that matches your request.",
@@ -495,7 +467,7 @@ pub fn run_spot(
     let instances = launch::launch(ctx, tx, plan, count, reservation_id, Some(&ids))?;
     for (r, inst) in requests.iter_mut().zip(&instances) {
         r.fulfilled(ctx.now, inst.id.clone(), inst.availability_zone.clone());
-        tx.put(&scope_key(ctx), r)?;
+        save(tx, &scope_key(ctx), r)?;
     }
     Ok(instances)
 }
@@ -593,7 +565,7 @@ pub fn request_spot_instances(
             new_request(ctx, tx, &plan, spot_type, max_price, req.valid_from, req.valid_until, behavior, tags.clone())?;
         r.launch_group = req.launch_group.clone();
         r.availability_zone_group = req.availability_zone_group.clone();
-        tx.put(&scope_key(ctx), &r)?;
+        save(tx, &scope_key(ctx), &mut r)?;
         out.push(r);
     }
     remember(ctx, tx, token_key, fp, out.iter().map(|r| r.id.clone()).collect())?;
@@ -752,7 +724,7 @@ pub fn cancel_spot_instance_requests(
     let mut requests = load(ctx, tx, &ids)?;
     for r in requests.iter_mut() {
         r.cancel(ctx.now, ctx.spot_durations);
-        tx.put(&scope_key(ctx), &*r)?;
+        save(tx, &scope_key(ctx), r)?;
     }
     Ok(dto::CancelSpotInstanceRequestsResult {
         cancelled_spot_instance_requests: Some(
@@ -830,7 +802,7 @@ pub fn after_user_action(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]
         } else if !started && inst.state == InstanceState::Stopping {
             r.user_stopping(ctx.now);
         }
-        tx.put(&scope_key(ctx), &r)?;
+        save(tx, &scope_key(ctx), &mut r)?;
     }
     Ok(())
 }
@@ -870,7 +842,7 @@ pub fn interrupt(
             };
             if running && r.interrupt(now, cause, &app.spot_durations) {
                 out.extend(r.instance_id.clone());
-                tx.put(&scope_key, &r)?;
+                save(tx, &scope_key, &mut r)?;
             }
         }
     }
