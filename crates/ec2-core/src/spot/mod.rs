@@ -8,6 +8,7 @@
 //! out the [`Effect`] each one asks for on that instance.
 
 pub mod market;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 
@@ -439,13 +440,13 @@ impl SpotRequest {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const T: UnixMillis = UnixMillis(1_767_225_600_000);
+    pub const T: UnixMillis = UnixMillis(1_767_225_600_000);
     const D: SpotDurations = SpotDurations::REALISTIC;
 
-    fn request(spot_type: SpotType, behavior: InterruptionBehavior) -> SpotRequest {
+    pub fn request(spot_type: SpotType, behavior: InterruptionBehavior) -> SpotRequest {
         let mut r = SpotRequest {
             id: "sir-12345678".into(),
             spot_type,

@@ -25,6 +25,7 @@ use ec2_core::instances::{Instance, InstanceState, Settled, StateReason};
 use ec2_core::network;
 use ec2_core::regions;
 use ec2_core::spot::market::{self, format_price, PRODUCTS};
+use ec2_core::spot::schedule::{self, Step};
 use ec2_core::spot::{Cause, Effect, InterruptionBehavior, SpotEvent, SpotRequest, SpotState, SpotType};
 use ec2_core::UnixMillis;
 use ec2_protocol::{dto, Ec2Error};
@@ -87,17 +88,6 @@ fn market_price(ctx: &Ctx<'_>, r: &SpotRequest, t: UnixMillis) -> Result<f64> {
     Ok(market::product_price(linux, itype(&r.instance_type)?, &r.product_description))
 }
 
-/// The first price change in `(from, to]` that takes the market above the request's maximum.
-fn price_rise(ctx: &Ctx<'_>, r: &SpotRequest, from: UnixMillis, to: UnixMillis) -> Result<Option<UnixMillis>> {
-    let t = itype(&r.instance_type)?;
-    for (when, linux) in market::changes(ctx.ids.seed(), t, &r.zone, from, to) {
-        if market::product_price(linux, t, &r.product_description) > r.max_price {
-            return Ok(Some(when));
-        }
-    }
-    Ok(None)
-}
-
 /// Whether the request can still change: it waits for a step, is live, or has an instance whose
 /// end it has not seen yet.
 fn needs_settling(r: &SpotRequest) -> bool {
@@ -117,14 +107,6 @@ pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Step {
-    Instance,
-    Request(SpotEvent),
-    Expiry,
-    PriceRise,
-}
-
 /// Applies the request's and its instance's due steps up to `ctx.now`, in time order.
 pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Result<SpotRequest> {
     let scope = scope_key(ctx);
@@ -135,22 +117,9 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
             Some(id) => tx.get::<Instance>(&scope, id)?,
             None => None,
         };
-        let mut steps: Vec<(UnixMillis, Step)> = Vec::new();
-        if let Some(p) = inst.as_ref().and_then(|i| i.pending).filter(|p| p.due <= now) {
-            steps.push((p.due, Step::Instance));
-        }
-        if let Some((due, ev)) = r.pending.filter(|(due, _)| *due <= now) {
-            steps.push((due, Step::Request(ev)));
-        }
-        if let Some(t) = r.expiry().filter(|t| *t <= now) {
-            steps.push((t, Step::Expiry));
-        }
-        if r.holds_instance() && r.interruption.is_none() && r.price_checked_until < now {
-            if let Some(t) = price_rise(ctx, &r, r.price_checked_until, now)? {
-                steps.push((t, Step::PriceRise));
-            }
-        }
-        let Some(&(t, step)) = steps.iter().min() else {
+        let instance_due = inst.as_ref().and_then(|i| i.pending).map(|p| p.due);
+        let next = schedule::next_step(ctx.ids.seed(), itype(&r.instance_type)?, &r, instance_due, now);
+        let Some((t, step)) = next else {
             if r.holds_instance() {
                 r.price_checked_until = now;
             }
