@@ -84,7 +84,10 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 Some((id, "release-stopping")) => (id, false),
                 _ => return fail(404, format!("no control endpoint /_ec2d/{path}")),
             };
-            let result = app.store.transact(|tx| service::instances::set_held_in_stopping(app, tx, id, hold));
+            let result = app.store.transact(|tx| {
+                let now = app.clock.now(tx)?;
+                service::instances::set_held_in_stopping(&app.settings(), tx, now, id, hold)
+            });
             match result {
                 Ok(Some(state)) => ok(json!({ "instanceId": id, "state": state.name(), "held": hold })),
                 Ok(None) => fail(404, format!("no instance {id}")),
@@ -105,9 +108,11 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 return fail(400, "give instance-id, or availability-zone and instance-type");
             }
             let result = app.store.transact(|tx| {
+                let now = app.clock.now(tx)?;
                 service::spot::interrupt(
-                    app,
+                    &app.settings(),
                     tx,
+                    now,
                     instance.as_deref(),
                     pool.as_ref().map(|(z, t)| (z.as_str(), t.as_str())),
                     cause,
@@ -132,8 +137,10 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 ("delay", _) => return fail(400, "give seconds=N, the delay before the reservation becomes active"),
                 _ => 0.0,
             };
-            let result =
-                app.store.transact(|tx| service::capacity_reservations::operator_hook(app, tx, id, action, seconds));
+            let result = app.store.transact(|tx| {
+                let now = app.clock.now(tx)?;
+                service::capacity_reservations::operator_hook(tx, now, id, action, seconds)
+            });
             match result {
                 Ok(Some(state)) => ok(json!({ "capacityReservationId": id, "state": state.name() })),
                 Ok(None) => fail(404, format!("no capacity reservation {id}")),

@@ -26,9 +26,6 @@ use super::common::{
 use super::errors;
 use super::{dry_run_gate, filters, Ctx, Result};
 
-/// The capacity of a pool that has no setting of its own, unless `--pool-capacity` says otherwise.
-pub use ec2_core::capacity_reservations::pools::DEFAULT_POOL_CAPACITY;
-
 const DAY_MS: i64 = 86_400_000;
 
 pub const PLATFORMS: &[&str] = &[
@@ -61,10 +58,7 @@ fn combination(message: impl Into<String>) -> Ec2Error {
 }
 
 pub(super) fn durations(ctx: &Ctx<'_>) -> CrDurations {
-    match ctx.clock {
-        crate::config::ClockMode::Instant => CrDurations::INSTANT,
-        crate::config::ClockMode::Realistic | crate::config::ClockMode::Virtual => CrDurations::REALISTIC,
-    }
+    *ctx.cr_durations
 }
 
 fn scope_key(ctx: &Ctx<'_>) -> String {
@@ -864,13 +858,12 @@ pub fn update_interruptible_capacity_reservation_allocation(
 /// The operator's hooks on a reservation (any account): `delay` (deliver `seconds` after now,
 /// commitment waived) or `unsupported`. Returns the new state, or `None` for an unknown ID.
 pub fn operator_hook(
-    app: &crate::app::App,
     tx: &mut Txn<'_>,
+    now: UnixMillis,
     id: &str,
     action: &str,
     seconds: f64,
 ) -> Result<Option<CrState>> {
-    let now = app.clock.now(tx)?;
     for scope in tx.scopes::<CapacityReservation>()? {
         let Some(mut cr) = tx.get::<CapacityReservation>(&scope, id)? else { continue };
         cr.settle(now);

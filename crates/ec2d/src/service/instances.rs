@@ -578,15 +578,15 @@ pub fn find_scope(tx: &mut Txn<'_>, id: &str) -> Result<Option<String>> {
 /// The control API's stuck-host switch: holds an instance in `stopping` (or releases it). Returns
 /// the instance's state, or `None` when no scope has the instance.
 pub fn set_held_in_stopping(
-    app: &crate::app::App,
+    settings: &super::Settings,
     tx: &mut Txn<'_>,
+    now: ec2_core::UnixMillis,
     id: &str,
     hold: bool,
 ) -> Result<Option<InstanceState>> {
     let Some(scope_key) = find_scope(tx, id)? else { return Ok(None) };
     let scope = super::scope_of_key(&scope_key);
-    let now = app.clock.now(tx)?;
-    let ctx = Ctx::new(app, &scope, now);
+    let ctx = Ctx::new(settings, &scope, now);
     let Some(mut inst) = load_many(&ctx, tx, &[id.to_string()]).ok().and_then(|mut v| v.pop()) else {
         return Ok(None);
     };

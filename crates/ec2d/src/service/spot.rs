@@ -782,17 +782,17 @@ pub fn after_user_action(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]
 /// Interrupts the Spot Instance `instance_id` (any account), or every Spot Instance in the pool
 /// (`zone`, `instance_type`). Returns the interrupted instance IDs.
 pub fn interrupt(
-    app: &crate::app::App,
+    settings: &super::Settings,
     tx: &mut Txn<'_>,
+    now: UnixMillis,
     instance_id: Option<&str>,
     pool: Option<(&str, &str)>,
     cause: Cause,
 ) -> Result<Vec<String>> {
-    let now = app.clock.now(tx)?;
     let mut out = Vec::new();
     for scope_key in tx.scopes::<SpotRequest>()? {
         let scope = super::scope_of_key(&scope_key);
-        let ctx = Ctx::new(app, &scope, now);
+        let ctx = Ctx::new(settings, &scope, now);
         for r in tx.scan::<SpotRequest>(&scope_key)? {
             let wanted = match (instance_id, pool) {
                 (Some(id), _) => r.instance_id.as_deref() == Some(id),
@@ -809,7 +809,7 @@ pub fn interrupt(
                     .is_some_and(|i| matches!(i.state, InstanceState::Pending | InstanceState::Running)),
                 None => false,
             };
-            if running && r.interrupt(now, cause, &app.spot_durations) {
+            if running && r.interrupt(now, cause, &settings.spot_durations) {
                 out.extend(r.instance_id.clone());
                 save(tx, &scope_key, &mut r)?;
             }
