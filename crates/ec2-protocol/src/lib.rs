@@ -3,10 +3,12 @@
 //! - [`query`]: form and query-string pairs into a tree of dotted names.
 //! - [`decode`]: the runtime the generated `FromQuery` impls call (scalars, lists, required members).
 //! - [`xml`]: the XML writer and the runtime the generated `ToXml` impls call.
-//! - [`error`]: [`Ec2Error`] and the `Response/Errors/Error` envelope with AWS's HTTP status per code.
+//! - [`codes`]: every error code with its HTTP status, one exhaustive table.
+//! - [`error`]: [`Ec2Error`] and the `Response/Errors/Error` envelope.
 //! - [`generated`]: DTOs, decoders, encoders and the operation table, written by `ec2-codegen` from the
 //!   vendored botocore model. Never edit those files: change `model/ec2/` and run `cargo run -p ec2-codegen`.
 
+pub mod codes;
 pub mod decode;
 pub mod error;
 pub mod query;
@@ -18,6 +20,7 @@ pub mod wirecheck;
 #[allow(clippy::all, non_snake_case, unused_imports)]
 pub mod generated;
 
+pub use codes::Code;
 pub use error::Ec2Error;
 pub use generated::ops::{is_operation, Request, Response, ALL_OPERATIONS, IMPLEMENTED_OPERATIONS};
 pub use generated::types as dto;

@@ -9,7 +9,7 @@ use ec2_core::bundle_tasks::BundleDurations;
 use ec2_core::ids::IdGen;
 use ec2_core::instances::Durations;
 use ec2_core::spot::SpotDurations;
-use ec2_protocol::{encode_response, is_operation, Ec2Error, Node, Request};
+use ec2_protocol::{encode_response, is_operation, Code, Ec2Error, Node, Request};
 use ec2_sigv4::HttpRequest;
 use ec2_store::Store;
 
@@ -94,7 +94,7 @@ impl App {
         let node = Node::from_pairs(pairs);
         match self.run(http, &node, &request_id) {
             Ok(body) => Reply { status: 200, body, request_id },
-            Err(e) => Reply { status: e.status, body: e.to_xml(&request_id), request_id },
+            Err(e) => Reply { status: e.status(), body: e.to_xml(&request_id), request_id },
         }
     }
 
@@ -104,7 +104,7 @@ impl App {
         let scope = caller.scope();
         let action = match node.get("Action") {
             Some(a) if !a.is_empty() => a,
-            _ => return Err(Ec2Error::new("MissingAction", "The request must contain the parameter Action")),
+            _ => return Err(Ec2Error::new(Code::MissingAction, "The request must contain the parameter Action")),
         };
         let request = match Request::decode(action, node) {
             Some(decoded) => decoded?,

@@ -146,7 +146,7 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 Ok(None) => fail(404, format!("no capacity reservation {id}")),
                 Err(e) => {
                     let e = ec2_protocol::Ec2Error::from(e);
-                    fail(if e.status >= 500 { 500 } else { 409 }, e.message)
+                    fail(if e.status() >= 500 { 500 } else { 409 }, e.message)
                 }
             }
         }
@@ -167,7 +167,7 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 Ok(None) => fail(404, format!("no bundle task {id}")),
                 Err(e) => {
                     let e = ec2_protocol::Ec2Error::from(e);
-                    fail(if e.status >= 500 { 500 } else { 409 }, e.message)
+                    fail(if e.status() >= 500 { 500 } else { 409 }, e.message)
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! HTTP: a hyper HTTP/1.1 server on tokio. `/_ec2d/*` goes to the control endpoints, every other
 //! path to the EC2 query protocol (`POST /` with a form body, or `GET /?Action=...`).
 
+use ec2_protocol::Code;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -56,7 +57,7 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>) -> Result<Respons
         Ok(b) => b.to_bytes(),
         Err(_) => {
             let request_id = app.next_request_id();
-            let e = ec2_protocol::Ec2Error::new("RequestEntityTooLarge", "The request body is too large.");
+            let e = ec2_protocol::Ec2Error::new(Code::RequestEntityTooLarge, "The request body is too large.");
             return Ok(response(413, XML, e.to_xml(&request_id), Some(&request_id)));
         }
     };
@@ -74,7 +75,7 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>) -> Result<Respons
     .unwrap_or_else(|| {
         let request_id = app.next_request_id();
         let e = ec2_protocol::Ec2Error::internal("An internal error has occurred.");
-        crate::app::Reply { status: e.status, body: e.to_xml(&request_id), request_id }
+        crate::app::Reply { status: e.status(), body: e.to_xml(&request_id), request_id }
     });
     Ok(response(reply.status, XML, reply.body, Some(&reply.request_id)))
 }

@@ -30,7 +30,7 @@ fn handle(line: &str) -> Value {
                 None => json!({"error": {"code": "NotImplemented", "message": action}}),
                 Some(Err(e)) => {
                     let e = Ec2Error::from(e);
-                    json!({"error": {"code": e.code, "message": e.message}})
+                    json!({"error": {"code": e.code.as_str(), "message": e.message}})
                 }
                 Some(Ok(req)) => json!({"action": req.action(), "params": req.to_json()}),
             }

@@ -14,7 +14,7 @@ use ec2_core::ids::IdKind;
 use ec2_core::instances::{Instance, InstanceState, RootDeviceType};
 use ec2_core::text::base64_decode;
 use ec2_core::UnixMillis;
-use ec2_protocol::{dto, Ec2Error};
+use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
 use super::common::{load_named, new_id, well_formed};
@@ -153,7 +153,7 @@ pub fn bundle_instance(
     let inst = instances::load_many(ctx, tx, std::slice::from_ref(&instance_id))?.remove(0);
     if inst.platform.as_deref() != Some("windows") || inst.root_device_type != RootDeviceType::InstanceStore {
         return Err(Ec2Error::new(
-            "InvalidInstanceType",
+            Code::InvalidInstanceType,
             format!(
                 "The instance '{instance_id}' cannot be bundled: only instance store-backed Windows instances can."
             ),
@@ -162,14 +162,14 @@ pub fn bundle_instance(
     }
     if inst.state != InstanceState::Running {
         return Err(Ec2Error::new(
-            "IncorrectInstanceState",
+            Code::IncorrectInstanceState,
             format!("The instance '{instance_id}' is not in a state from which it can be bundled."),
         )
         .into());
     }
     if let Some(busy) = all_tasks(ctx, tx)?.iter().find(|t| t.instance_id == instance_id && t.in_progress(ctx.now)) {
         return Err(Ec2Error::new(
-            "BundlingInProgress",
+            Code::BundlingInProgress,
             format!("The instance '{instance_id}' is already being bundled by task '{}'.", busy.id),
         )
         .into());
@@ -234,7 +234,7 @@ pub fn cancel_bundle_task(
     let mut task = load(ctx, tx, std::slice::from_ref(&id))?.remove(0);
     task.cancel(ctx.now).map_err(|state| {
         Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The bundle task '{id}' is in state '{}' and cannot be cancelled.", state.name()),
         )
     })?;
@@ -254,7 +254,10 @@ pub fn fail_task(
     for scope in tx.scopes::<BundleTask>()? {
         if let Some(mut task) = tx.get::<BundleTask>(&scope, id)? {
             task.fail(now, BundleError { code: code.into(), message: message.into() }).map_err(|state| {
-                Ec2Error::new("IncorrectState", format!("The bundle task '{id}' has already ended ({}).", state.name()))
+                Ec2Error::new(
+                    Code::IncorrectState,
+                    format!("The bundle task '{id}' has already ended ({}).", state.name()),
+                )
             })?;
             tx.put(&scope, &task)?;
             return Ok(Some(task_dto(&task, &task.view(now))));

@@ -15,7 +15,7 @@ use ec2_core::instances::lifecycle::{self, settle};
 use ec2_core::instances::{Instance, StateReason};
 use ec2_core::regions;
 use ec2_core::UnixMillis;
-use ec2_protocol::{dto, Ec2Error};
+use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
 use super::capacity_pools::{free_in_pool, register, release_pool_only};
@@ -54,7 +54,7 @@ fn invalid(message: impl Into<String>) -> Ec2Error {
 }
 
 fn combination(message: impl Into<String>) -> Ec2Error {
-    Ec2Error::new("InvalidParameterCombination", message)
+    Ec2Error::new(Code::InvalidParameterCombination, message)
 }
 
 pub(super) fn durations(ctx: &Ctx<'_>) -> CrDurations {
@@ -87,7 +87,7 @@ pub fn launch_specification(req: &dto::RunInstancesRequest) -> Result<(Option<St
         Some(t) => {
             if t.capacity_reservation_resource_group_arn.is_some() {
                 return Err(Ec2Error::new(
-                    "NotImplemented",
+                    Code::NotImplemented,
                     "ec2d does not implement RunInstances with a capacity reservation resource group yet.",
                 )
                 .into());
@@ -298,7 +298,7 @@ fn zone_of(ctx: &Ctx<'_>, name: Option<&str>, id: Option<&str>) -> Result<(&'sta
         (None, Some(i)) => regions::zone_by_id(i).filter(|(r, _)| r.name == ctx.scope.region).map(|(_, z)| z),
         (None, None) => {
             return Err(Ec2Error::new(
-                "MissingParameter",
+                Code::MissingParameter,
                 "The request must contain the parameter AvailabilityZone or AvailabilityZoneId",
             )
             .into())
@@ -383,7 +383,7 @@ pub fn create_capacity_reservation(
     let criteria = parse_criteria(req.instance_match_criteria.as_deref())?;
     if req.outpost_arn.is_some() || req.placement_group_arn.is_some() {
         return Err(Ec2Error::new(
-            "UnsupportedOperation",
+            Code::UnsupportedOperation,
             "ec2d does not support Capacity Reservations on Outposts or in placement groups.",
         )
         .into());
@@ -603,7 +603,7 @@ pub fn modify_capacity_reservation(
     let criteria = parse_criteria(req.instance_match_criteria.as_deref())?;
     if count.is_none() && end.is_none() && criteria.is_none() {
         return Err(Ec2Error::new(
-            "MissingParameter",
+            Code::MissingParameter,
             "The request must contain at least one of InstanceCount, EndDateType, EndDate or InstanceMatchCriteria",
         )
         .into());
@@ -615,7 +615,7 @@ pub fn modify_capacity_reservation(
     if let Some(n) = count {
         if in_commitment && n < cr.requested {
             return Err(Ec2Error::new(
-                "IncorrectState",
+                Code::IncorrectState,
                 format!(
                     "The Capacity Reservation {id} can't go below its committed instance count ({}) during its commitment duration.",
                     cr.requested
@@ -644,7 +644,7 @@ pub fn modify_capacity_reservation(
     }
     if criteria == Some(MatchCriteria::Open) && cr.match_criteria == MatchCriteria::Targeted && cr.used > 0 {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} must have no instances running in it to change to 'open'."),
         )
         .into());
@@ -715,14 +715,14 @@ pub fn create_interruptible_capacity_reservation_allocation(
     let mut src = load(ctx, tx, &id)?;
     if src.interruptible {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} is interruptible and cannot be the source of an allocation."),
         )
         .into());
     }
     if src.reservation_type == ReservationType::CapacityBlock {
         return Err(Ec2Error::new(
-            "UnsupportedOperation",
+            Code::UnsupportedOperation,
             "A Capacity Block cannot be the source of an interruptible allocation.",
         )
         .into());
@@ -732,14 +732,14 @@ pub fn create_interruptible_capacity_reservation_allocation(
     }
     if src.end_date.is_some() {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} has an end date; only reservations without one can lend capacity."),
         )
         .into());
     }
     if src.allocation.as_ref().is_some_and(|a| a.status.is_live()) {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} already has an interruptible allocation. Update it instead."),
         )
         .into());
@@ -804,7 +804,7 @@ pub fn update_interruptible_capacity_reservation_allocation(
     let mut src = load(ctx, tx, &id)?;
     if src.interruptible {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!(
                 "The Capacity Reservation {id} is interruptible; update the allocation through its source reservation."
             ),
@@ -813,7 +813,7 @@ pub fn update_interruptible_capacity_reservation_allocation(
     }
     let Some(a) = src.allocation.clone().filter(|a| a.status.is_live()) else {
         return Err(Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} has no interruptible allocation."),
         )
         .into());

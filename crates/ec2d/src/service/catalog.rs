@@ -5,7 +5,7 @@ use ec2_core::catalog::images::{ImageInfo, IMAGES};
 use ec2_core::catalog::instance_types::{InstanceTypeInfo, INSTANCE_TYPES};
 use ec2_core::filters::{Accessor, FilterTable};
 use ec2_core::ids::IdKind;
-use ec2_protocol::{dto, Ec2Error};
+use ec2_protocol::{dto, Code, Ec2Error};
 
 use super::common::{five_to_thousand, not_found, paginate, well_formed, PageBounds};
 use super::{dry_run_gate, filters, Ctx, Result};
@@ -271,7 +271,7 @@ pub fn describe_instance_types(
         .collect();
     if !unknown.is_empty() {
         return Err(Ec2Error::new(
-            "InvalidInstanceType",
+            Code::InvalidInstanceType,
             format!("The following supplied instance types do not exist: [{}]", unknown.join(", ")),
         )
         .into());

@@ -4,29 +4,29 @@
 use ec2_core::capacity_reservations::pools::CapacityError;
 use ec2_core::capacity_reservations::CrError;
 use ec2_core::instances::LifecycleError;
-use ec2_protocol::Ec2Error;
+use ec2_protocol::{Code, Ec2Error};
 
 pub fn lifecycle(e: LifecycleError) -> Ec2Error {
     match e {
-        LifecycleError::IncorrectState { message, .. } => Ec2Error::new("IncorrectInstanceState", message),
+        LifecycleError::IncorrectState { message, .. } => Ec2Error::new(Code::IncorrectInstanceState, message),
         LifecycleError::InstanceStoreRoot { id, verb } => Ec2Error::new(
-            "UnsupportedOperation",
+            Code::UnsupportedOperation,
             format!("The instance '{id}' does not have an 'ebs' root device type and cannot be {verb}."),
         ),
         LifecycleError::StopProtected { id } => Ec2Error::new(
-            "OperationNotPermitted",
+            Code::OperationNotPermitted,
             format!(
                 "The instance '{id}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again."
             ),
         ),
         LifecycleError::TerminationProtected { id, attribute } => Ec2Error::new(
-            "OperationNotPermitted",
+            Code::OperationNotPermitted,
             format!(
                 "The instance '{id}' may not be terminated. Modify its '{attribute}' instance attribute and try again."
             ),
         ),
         LifecycleError::HibernationNotConfigured { id } => Ec2Error::new(
-            "UnsupportedHibernationConfiguration",
+            Code::UnsupportedHibernationConfiguration,
             format!("The instance '{id}' cannot be hibernated because it was not launched with hibernation enabled."),
         ),
     }
@@ -35,14 +35,17 @@ pub fn lifecycle(e: LifecycleError) -> Ec2Error {
 /// The capacity model's refusals.
 pub fn capacity(e: CapacityError) -> Ec2Error {
     match e {
-        CapacityError::InsufficientCapacity => Ec2Error::new("InsufficientInstanceCapacity", "Insufficient capacity."),
+        CapacityError::InsufficientCapacity => {
+            Ec2Error::new(Code::InsufficientInstanceCapacity, "Insufficient capacity.")
+        }
         CapacityError::ReservationCapacityExceeded => Ec2Error::new(
-            "ReservationCapacityExceeded",
+            Code::ReservationCapacityExceeded,
             "The requested reservation does not have sufficient compatible and available capacity for this request.",
         ),
-        CapacityError::PendingActivation => {
-            Ec2Error::new("InvalidCapacityReservationState.PendingActivation", "Your Capacity Block is not active yet.")
-        }
+        CapacityError::PendingActivation => Ec2Error::new(
+            Code::InvalidCapacityReservationStatePendingActivation,
+            "Your Capacity Block is not active yet.",
+        ),
     }
 }
 
@@ -50,27 +53,27 @@ pub fn capacity(e: CapacityError) -> Ec2Error {
 pub fn capacity_reservation(e: CrError) -> Ec2Error {
     match e {
         CrError::CapacityBlock { verb } => {
-            Ec2Error::new("UnsupportedOperation", format!("You can't {verb} a Capacity Block."))
+            Ec2Error::new(Code::UnsupportedOperation, format!("You can't {verb} a Capacity Block."))
         }
         CrError::Interruptible { verb } => Ec2Error::new(
-            "UnsupportedOperation",
+            Code::UnsupportedOperation,
             format!(
                 "You can't {verb} an interruptible Capacity Reservation directly; change the allocation of its source reservation with UpdateInterruptibleCapacityReservationAllocation."
             ),
         ),
         CrError::WrongState { id, state } => Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!("The Capacity Reservation {id} is in an incorrect state ('{}') for this operation.", state.name()),
         ),
         CrError::InCommitment { id, until } => Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!(
                 "The Capacity Reservation {id} can't be cancelled before the end of its commitment duration ({}).",
                 until.to_iso8601()
             ),
         ),
         CrError::HasAllocation { id } => Ec2Error::new(
-            "IncorrectState",
+            Code::IncorrectState,
             format!(
                 "The Capacity Reservation {id} lends capacity to an interruptible Capacity Reservation. Set the allocation's target instance count to 0 first."
             ),

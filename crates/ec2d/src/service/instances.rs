@@ -14,7 +14,7 @@ use ec2_core::instances::filters::{
 use ec2_core::instances::lifecycle::{self, settle};
 use ec2_core::instances::{Instance, InstanceState, Settled, StateChange, StopOptions};
 use ec2_core::network;
-use ec2_protocol::{dto, Ec2Error};
+use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
 use super::common::{
@@ -297,7 +297,7 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
     }
     if min > MAX_LAUNCH {
         return Err(Ec2Error::new(
-            "InstanceLimitExceeded",
+            Code::InstanceLimitExceeded,
             format!("You have requested more instances ({min}) than ec2d launches in one request ({MAX_LAUNCH})."),
         )
         .into());
@@ -335,7 +335,7 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
             }
             if instances.is_empty() {
                 return Err(Ec2Error::new(
-                    "IdempotentInstanceTerminated",
+                    Code::IdempotentInstanceTerminated,
                     "The instances launched with this client token have been terminated.",
                 )
                 .into());
@@ -378,7 +378,7 @@ pub fn describe_instances(
     normalize_state_codes(&mut filters);
     if !ids.is_empty() && req.max_results.is_some() {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "The parameter instancesSet cannot be used with the parameter maxResults",
         )
         .into());
@@ -409,7 +409,7 @@ pub fn describe_instance_status(
     normalize_state_codes(&mut filters);
     if !ids.is_empty() && req.max_results.is_some() {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "The parameter instancesSet cannot be used with the parameter maxResults",
         )
         .into());

@@ -14,7 +14,7 @@ use ec2_core::instances::model::{Pending, SecurityGroupRef, ShutdownBehavior, Tr
 use ec2_core::instances::{Instance, InstanceState, RootDeviceType, StateReason};
 use ec2_core::network::{self, DefaultNetwork, DefaultSubnet};
 use ec2_core::UnixMillis;
-use ec2_protocol::{dto, Ec2Error};
+use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +63,7 @@ fn invalid(message: impl Into<String>) -> Ec2Error {
 }
 
 fn not_implemented_parameter(param: &str) -> Ec2Error {
-    Ec2Error::new("NotImplemented", format!("ec2d does not implement RunInstances with {param} yet."))
+    Ec2Error::new(Code::NotImplemented, format!("ec2d does not implement RunInstances with {param} yet."))
 }
 
 /// Where a launch goes: the default subnet of one zone.
@@ -76,7 +76,7 @@ pub fn placement<'n>(
     let nic_subnet = nic.and_then(|n| n.subnet_id.clone());
     if req.subnet_id.is_some() && nic_subnet.is_some() {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "Network interfaces and an instance-level subnet ID may not be specified on the same request",
         )
         .into());
@@ -129,7 +129,7 @@ pub fn security_groups(net: &DefaultNetwork, req: &dto::RunInstancesRequest) -> 
     }
     if let Some(name) = names.iter().find(|n| n.as_str() != network::DEFAULT_GROUP_NAME) {
         return Err(Ec2Error::new(
-            "InvalidGroup.NotFound",
+            Code::InvalidGroupNotFound,
             format!("The security group '{name}' does not exist in default VPC '{}'", net.vpc_id),
         )
         .into());
@@ -248,7 +248,7 @@ pub fn check_image(plan: &LaunchPlan) -> Result<(&'static ImageInfo, &'static In
         || !itype.virtualization_types.contains(&image.virtualization_type)
     {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             format!(
                 "The instance type '{}' does not support {} images with a root device of type '{}'.",
                 itype.name, image.virtualization_type, image.root_device_type
@@ -258,7 +258,7 @@ pub fn check_image(plan: &LaunchPlan) -> Result<(&'static ImageInfo, &'static In
     }
     if plan.disable_api_stop && image.root_device_type != "ebs" {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             format!(
                 "Stop protection (DisableApiStop) is not supported for instance store-backed image '{}'.",
                 image.id
@@ -270,7 +270,7 @@ pub fn check_image(plan: &LaunchPlan) -> Result<(&'static ImageInfo, &'static In
         && !(itype.hibernation_supported && image.hibernation_supported && image.root_device_type == "ebs")
     {
         return Err(Ec2Error::new(
-            "UnsupportedHibernationConfiguration",
+            Code::UnsupportedHibernationConfiguration,
             format!("Hibernation is not supported for instance type '{}' with image '{}'.", itype.name, image.id),
         )
         .into());

@@ -8,7 +8,7 @@ use ec2_core::filters::{Accessor, FilterTable};
 use ec2_core::ids::IdKind;
 use ec2_core::instances::InstanceState;
 use ec2_core::network::{DefaultNetwork, DefaultSubnet, DEFAULT_GROUP_NAME, VPC_CIDR};
-use ec2_protocol::{dto, Ec2Error};
+use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
 use super::common::{five_to_thousand, not_found, paginate, tag_set, well_formed};
@@ -269,7 +269,7 @@ pub fn describe_security_groups(
     check_known(IdKind::SecurityGroup, &ids, |id| id == net.security_group_id)?;
     if let Some(name) = req.group_names.iter().flatten().find(|n| n.as_str() != DEFAULT_GROUP_NAME) {
         return Err(Ec2Error::new(
-            "InvalidGroup.NotFound",
+            Code::InvalidGroupNotFound,
             format!("The security group '{name}' does not exist in default VPC '{}'", net.vpc_id),
         )
         .into());

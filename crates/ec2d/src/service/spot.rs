@@ -28,7 +28,7 @@ use ec2_core::spot::market::{self, format_price, PRODUCTS};
 use ec2_core::spot::schedule::{self, Step};
 use ec2_core::spot::{Cause, Effect, InterruptionBehavior, SpotEvent, SpotRequest, SpotState, SpotType};
 use ec2_core::UnixMillis;
-use ec2_protocol::{dto, Ec2Error};
+use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
 use super::capacity_pools;
@@ -269,7 +269,7 @@ fn parse_behavior(b: Option<&str>, hibernation: bool) -> Result<InterruptionBeha
     match (behavior, hibernation) {
         (None | Some(InterruptionBehavior::Hibernate), true) => Ok(InterruptionBehavior::Hibernate),
         (Some(other), true) => Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             format!("An instance launched with hibernation configured must use the 'hibernate' interruption behavior, not '{}'.", other.name()),
         )
         .into()),
@@ -287,7 +287,7 @@ pub fn market_options(_ctx: &Ctx<'_>, req: &dto::RunInstancesRequest) -> Result<
         Some("spot") => {}
         Some(other) => {
             return Err(Ec2Error::new(
-                "NotImplemented",
+                Code::NotImplemented,
                 format!("ec2d does not implement RunInstances with MarketType '{other}' yet."),
             )
             .into())
@@ -295,7 +295,7 @@ pub fn market_options(_ctx: &Ctx<'_>, req: &dto::RunInstancesRequest) -> Result<
     }
     if req.disable_api_stop == Some(true) {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "Stop protection (DisableApiStop) is not supported for Spot Instances.",
         )
         .into());
@@ -307,21 +307,21 @@ pub fn market_options(_ctx: &Ctx<'_>, req: &dto::RunInstancesRequest) -> Result<
     let behavior = parse_behavior(o.instance_interruption_behavior.as_deref(), hibernation)?;
     if spot_type == SpotType::Persistent && behavior == InterruptionBehavior::Terminate {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "Persistent Spot Instance requests are only supported when the instance interruption behavior is 'stop' or 'hibernate'.",
         )
         .into());
     }
     if spot_type == SpotType::OneTime && behavior != InterruptionBehavior::Terminate {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "The 'stop' and 'hibernate' interruption behaviors need a persistent Spot Instance request.",
         )
         .into());
     }
     if o.valid_until.is_some() && spot_type == SpotType::OneTime {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "ValidUntil is supported only for persistent Spot Instance requests.",
         )
         .into());
@@ -409,7 +409,7 @@ pub fn run_spot(
         let price = market_price(ctx, &r, ctx.now)?;
         if r.max_price < price {
             return Err(Ec2Error::new(
-                "SpotMaxPriceTooLow",
+                Code::SpotMaxPriceTooLow,
                 format!(
                     "Your Spot request price of {} is lower than the minimum required Spot request fulfillment price of {}.",
                     format_price(r.max_price),
@@ -427,7 +427,7 @@ pub fn run_spot(
     for r in &requests {
         if !capacity_ok(tx, &plan.zone, &plan.instance_type, r)? {
             return Err(Ec2Error::new(
-                "InsufficientInstanceCapacity",
+                Code::InsufficientInstanceCapacity,
                 "There is no Spot capacity available that matches your request.",
             )
             .into());
@@ -483,7 +483,7 @@ pub fn request_spot_instances(
     }
     if count > 3000 {
         return Err(Ec2Error::new(
-            "RequestResourceCountExceeded",
+            Code::RequestResourceCountExceeded,
             "A Spot request can ask for at most 3000 instances.",
         )
         .into());
@@ -492,7 +492,7 @@ pub fn request_spot_instances(
     let behavior = parse_behavior(req.instance_interruption_behavior.as_deref(), false)?;
     if behavior != InterruptionBehavior::Terminate && (spot_type == SpotType::OneTime || req.launch_group.is_some()) {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "The 'stop' and 'hibernate' interruption behaviors need a persistent Spot Instance request without a launch group.",
         )
         .into());
@@ -724,7 +724,7 @@ pub fn check_stop(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]) -> Re
         let Some(r) = request_of(ctx, tx, inst)? else { continue };
         if r.spot_type == SpotType::OneTime {
             return Err(Ec2Error::new(
-                "UnsupportedOperation",
+                Code::UnsupportedOperation,
                 format!(
                     "You can't stop the Spot Instance '{}' because it is associated with a one-time Spot Instance request. You can only stop Spot Instances associated with persistent Spot Instance requests.",
                     inst.id
@@ -734,7 +734,7 @@ pub fn check_stop(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]) -> Re
         }
         if r.state == SpotState::Cancelled {
             return Err(Ec2Error::new(
-                "UnsupportedOperation",
+                Code::UnsupportedOperation,
                 format!(
                     "You can't stop the Spot Instance '{}' because its Spot Instance request is cancelled.",
                     inst.id
@@ -753,7 +753,7 @@ pub fn check_start(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]) -> R
         let Some(r) = request_of(ctx, tx, inst)? else { continue };
         if inst.state == InstanceState::Stopped && (r.stopped_by_interruption || r.state != SpotState::Disabled) {
             return Err(Ec2Error::new(
-                "UnsupportedOperation",
+                Code::UnsupportedOperation,
                 format!("You can't start the Spot Instance '{}': only Spot Instances stopped by their user can be started, and only while their request is active.", inst.id),
             )
             .into());
@@ -828,7 +828,7 @@ pub fn describe_spot_price_history(
     let filters_list = filters(&PRICE_FILTERS, &req.filters)?;
     if req.availability_zone.is_some() && req.availability_zone_id.is_some() {
         return Err(Ec2Error::new(
-            "InvalidParameterCombination",
+            Code::InvalidParameterCombination,
             "The parameters AvailabilityZone and AvailabilityZoneId cannot be used together.",
         )
         .into());
