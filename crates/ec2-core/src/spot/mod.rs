@@ -165,8 +165,10 @@ pub struct SpotRequest {
     pub launch_group: Option<String>,
     pub availability_zone_group: Option<String>,
     pub tags: BTreeMap<String, String>,
-    /// The launch plan, as the server serialized it (opaque here).
-    pub launch_plan: String,
+    /// The launch plan the request launches (and restarts) with. Documents written before it was
+    /// typed hold it as a JSON string, which still reads.
+    #[serde(deserialize_with = "crate::launch::plan_compat")]
+    pub launch_plan: crate::launch::LaunchPlan,
     /// The zone the plan launches into (for the pool).
     pub zone: String,
     pub pending: Option<(UnixMillis, SpotEvent)>,
@@ -465,7 +467,7 @@ pub(crate) mod tests {
             launch_group: None,
             availability_zone_group: None,
             tags: BTreeMap::new(),
-            launch_plan: String::new(),
+            launch_plan: crate::launch::tests::plan(),
             zone: "us-east-1a".into(),
             pending: None,
             interruption: None,

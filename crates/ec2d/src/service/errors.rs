@@ -4,6 +4,7 @@
 use ec2_core::capacity_reservations::pools::CapacityError;
 use ec2_core::capacity_reservations::CrError;
 use ec2_core::instances::LifecycleError;
+use ec2_core::launch::LaunchError;
 use ec2_protocol::{Code, Ec2Error};
 
 pub fn lifecycle(e: LifecycleError) -> Ec2Error {
@@ -77,6 +78,31 @@ pub fn capacity_reservation(e: CrError) -> Ec2Error {
             format!(
                 "The Capacity Reservation {id} lends capacity to an interruptible Capacity Reservation. Set the allocation's target instance count to 0 first."
             ),
+        ),
+    }
+}
+
+/// An image that does not fit the launch's instance type or options.
+pub fn launch(e: LaunchError) -> Ec2Error {
+    match e {
+        LaunchError::ArchitectureMismatch { instance_type, type_architectures, image, image_architecture } => {
+            Ec2Error::invalid_parameter_value(format!(
+                "The architecture '{type_architectures}' of the instance type '{instance_type}' does not match the architecture '{image_architecture}' of the image '{image}'."
+            ))
+        }
+        LaunchError::RootDeviceUnsupported { instance_type, virtualization_type, root_device_type } => Ec2Error::new(
+            Code::InvalidParameterCombination,
+            format!(
+                "The instance type '{instance_type}' does not support {virtualization_type} images with a root device of type '{root_device_type}'."
+            ),
+        ),
+        LaunchError::StopProtectionInstanceStore { image } => Ec2Error::new(
+            Code::InvalidParameterCombination,
+            format!("Stop protection (DisableApiStop) is not supported for instance store-backed image '{image}'."),
+        ),
+        LaunchError::HibernationUnsupported { instance_type, image } => Ec2Error::new(
+            Code::UnsupportedHibernationConfiguration,
+            format!("Hibernation is not supported for instance type '{instance_type}' with image '{image}'."),
         ),
     }
 }

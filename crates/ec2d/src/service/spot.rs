@@ -369,7 +369,7 @@ fn new_request(
         launch_group: None,
         availability_zone_group: None,
         tags,
-        launch_plan: serde_json::to_string(plan).map_err(|e| Ec2Error::internal(e.to_string()))?,
+        launch_plan: plan.clone(),
         zone: plan.zone.clone(),
         pending: None,
         interruption: None,
@@ -548,8 +548,7 @@ fn load(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<SpotReque
 }
 
 fn plan_of(r: &SpotRequest) -> Result<LaunchPlan> {
-    serde_json::from_str(&r.launch_plan)
-        .map_err(|e| Ec2Error::internal(format!("unreadable launch plan of {}: {e}", r.id)).into())
+    Ok(r.launch_plan.clone())
 }
 
 fn zone_id(zone: &str) -> Option<String> {
