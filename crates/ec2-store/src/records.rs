@@ -31,3 +31,17 @@ impl Record for ec2_core::capacity_reservations::CapacityReservation {
         &self.id
     }
 }
+
+impl Record for ec2_core::capacity_reservations::pools::CapacityPool {
+    const KIND: &'static str = "capacity_pool";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::capacity_reservations::blocks::CapacityBlockOfferingRecord {
+    const KIND: &'static str = "capacity_block_offering";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

@@ -98,6 +98,18 @@ impl Permission {
     }
 }
 
+impl crate::service::Gate for Permission {
+    fn check(&self) -> Result<(), Ec2Error> {
+        Permission::check(self)
+    }
+    fn consulted(&self) -> bool {
+        Permission::consulted(self)
+    }
+    fn reset(&self) {
+        Permission::reset(self)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Policies
 
