@@ -32,10 +32,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
+use ec2_core::ids::IdKind;
 use ec2_core::Scope;
 use ec2_protocol::{Code, Ec2Error, Request};
 use ec2_sigv4::HttpRequest;
 use ec2_time::UnixMillis;
+
+use crate::service::kinds;
 use serde_json::{json, Map, Value};
 
 /// The account of a caller whose access key is not a 12-digit account number (open mode).
@@ -292,27 +295,54 @@ fn glob(pattern: &[u8], text: &[u8], ignore_case: bool) -> bool {
 
 /// The ARNs of the resources `request` names, for policy evaluation: instances, images, subnets,
 /// security groups and tagged resources by their IDs; `*` for actions that name none (every
-/// `Describe*`), as IAM does for actions without resource-level permissions.
+/// `Describe*`), as IAM does for actions without resource-level permissions. One arm per implemented
+/// operation and no wildcard arm: a new operation does not compile until it says what it acts on.
 pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
-    let (region, account) = (scope.region.as_str(), scope.account.as_str());
-    let arn = |kind: &str, id: &str| format!("arn:aws:ec2:{region}:{account}:{kind}/{id}");
-    let instances = |ids: &Option<Vec<String>>| ids.iter().flatten().map(|id| arn("instance", id)).collect();
+    let arn = |kind: IdKind, id: &str| kinds::arn(scope, kind, id);
+    let instances = |ids: &Option<Vec<String>>| ids.iter().flatten().map(|id| arn(IdKind::Instance, id)).collect();
+    let tagged = |ids: &Option<Vec<String>>| ids.iter().flatten().map(|id| tagged_resource(scope, id)).collect();
     let mut out: Vec<String> = match request {
         Request::StartInstances(r) => instances(&r.instance_ids),
         Request::StopInstances(r) => instances(&r.instance_ids),
         Request::TerminateInstances(r) => instances(&r.instance_ids),
         Request::RebootInstances(r) => instances(&r.instance_ids),
-        Request::BundleInstance(r) => r.instance_id.iter().map(|id| arn("instance", id)).collect(),
-        Request::CreateTags(r) => r.resources.iter().flatten().map(|id| tagged_resource(scope, id)).collect(),
-        Request::DeleteTags(r) => r.resources.iter().flatten().map(|id| tagged_resource(scope, id)).collect(),
+        Request::BundleInstance(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        Request::CreateTags(r) => tagged(&r.resources),
+        Request::DeleteTags(r) => tagged(&r.resources),
         Request::RunInstances(r) => {
-            let mut v = vec![arn("instance", "*")];
-            v.extend(r.image_id.iter().map(|id| format!("arn:aws:ec2:{region}::image/{id}")));
-            v.extend(r.subnet_id.iter().map(|id| arn("subnet", id)));
-            v.extend(r.security_group_ids.iter().flatten().map(|id| arn("security-group", id)));
+            let mut v = vec![arn(IdKind::Instance, "*")];
+            v.extend(r.image_id.iter().map(|id| arn(IdKind::Image, id)));
+            v.extend(r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)));
+            v.extend(r.security_group_ids.iter().flatten().map(|id| arn(IdKind::SecurityGroup, id)));
             v
         }
-        _ => Vec::new(),
+        // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
+        Request::RequestSpotInstances(_)
+        | Request::CancelSpotInstanceRequests(_)
+        | Request::CancelBundleTask(_)
+        | Request::CancelCapacityReservation(_)
+        | Request::CreateCapacityReservation(_)
+        | Request::ModifyCapacityReservation(_)
+        | Request::CreateInterruptibleCapacityReservationAllocation(_)
+        | Request::UpdateInterruptibleCapacityReservationAllocation(_)
+        | Request::PurchaseCapacityBlock(_)
+        | Request::GetCapacityReservationUsage(_) => Vec::new(),
+        // Reads name no resource.
+        Request::DescribeAvailabilityZones(_)
+        | Request::DescribeBundleTasks(_)
+        | Request::DescribeCapacityBlockOfferings(_)
+        | Request::DescribeCapacityReservations(_)
+        | Request::DescribeImages(_)
+        | Request::DescribeInstanceStatus(_)
+        | Request::DescribeInstanceTypes(_)
+        | Request::DescribeInstances(_)
+        | Request::DescribeRegions(_)
+        | Request::DescribeSecurityGroups(_)
+        | Request::DescribeSpotInstanceRequests(_)
+        | Request::DescribeSpotPriceHistory(_)
+        | Request::DescribeSubnets(_)
+        | Request::DescribeTags(_)
+        | Request::DescribeVpcs(_) => Vec::new(),
     };
     if out.is_empty() {
         out.push("*".into());
@@ -320,22 +350,13 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
     out
 }
 
-/// The ARN of a resource named by its ID, from the ID's prefix; `*` for an unknown prefix (the
+/// The ARN of a resource named by its ID, from the kinds table; `*` for an ID of no known kind (the
 /// handler refuses those IDs before it asks for permission).
 fn tagged_resource(scope: &Scope, id: &str) -> String {
-    let kind = match id.split_once('-').map(|(prefix, _)| prefix) {
-        Some("i") => "instance",
-        Some("vpc") => "vpc",
-        Some("subnet") => "subnet",
-        Some("sg") => "security-group",
-        Some("vol") => "volume",
-        Some("eni") => "network-interface",
-        Some("snap") => "snapshot",
-        Some("sir") => "spot-instances-request",
-        Some("ami") => return format!("arn:aws:ec2:{}::image/{id}", scope.region),
-        _ => return "*".into(),
-    };
-    format!("arn:aws:ec2:{}:{}:{kind}/{id}", scope.region, scope.account)
+    match kinds::of_id(id) {
+        Some(kind) => kinds::arn(scope, kind, id),
+        None => "*".into(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

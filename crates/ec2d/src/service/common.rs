@@ -8,72 +8,7 @@ use ec2_core::tags::{self, TagError};
 use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
-use super::{Ctx, Result};
-
-/// The error codes of one ID family: malformed syntax and unknown IDs.
-pub struct IdErrors {
-    pub malformed: Code,
-    pub not_found: Code,
-    /// `(one, many)` message templates; `{}` is replaced by the ID or the comma-separated IDs.
-    pub not_found_message: (&'static str, &'static str),
-}
-
-pub fn id_errors(kind: IdKind) -> IdErrors {
-    let e = |malformed, not_found, one, many| IdErrors { malformed, not_found, not_found_message: (one, many) };
-    match kind {
-        IdKind::Instance => e(
-            Code::InvalidInstanceIdMalformed,
-            Code::InvalidInstanceIdNotFound,
-            "The instance ID '{}' does not exist",
-            "The instance IDs '{}' do not exist",
-        ),
-        IdKind::Image => e(
-            Code::InvalidAmiIdMalformed,
-            Code::InvalidAmiIdNotFound,
-            "The image id '[{}]' does not exist",
-            "The image ids '[{}]' do not exist",
-        ),
-        IdKind::Vpc => e(
-            Code::InvalidVpcIdMalformed,
-            Code::InvalidVpcIdNotFound,
-            "The vpc ID '{}' does not exist",
-            "The vpc IDs '{}' do not exist",
-        ),
-        IdKind::Subnet => e(
-            Code::InvalidSubnetIdMalformed,
-            Code::InvalidSubnetIdNotFound,
-            "The subnet ID '{}' does not exist",
-            "The subnet IDs '{}' do not exist",
-        ),
-        IdKind::SecurityGroup => e(
-            Code::InvalidGroupIdMalformed,
-            Code::InvalidGroupNotFound,
-            "The security group '{}' does not exist",
-            "The security groups '{}' do not exist",
-        ),
-        IdKind::SpotInstanceRequest => e(
-            Code::InvalidSpotInstanceRequestIdMalformed,
-            Code::InvalidSpotInstanceRequestIdNotFound,
-            "The spot instance request ID '{}' does not exist",
-            "The spot instance request IDs '{}' do not exist",
-        ),
-        IdKind::CapacityReservation => e(
-            Code::InvalidCapacityReservationIdMalformed,
-            Code::InvalidCapacityReservationIdNotFound,
-            "The capacity reservation ID '{}' does not exist",
-            "The capacity reservation IDs '{}' do not exist",
-        ),
-        IdKind::BundleTask => e(
-            Code::InvalidBundleIdMalformed,
-            Code::InvalidBundleIdNotFound,
-            "The bundle ID '{}' does not exist",
-            "The bundle IDs '{}' do not exist",
-        ),
-        IdKind::Reservation | IdKind::Volume | IdKind::NetworkInterface => {
-            e(Code::InvalidId, Code::InvalidId, "The ID '{}' is not valid", "The IDs '{}' are not valid")
-        }
-    }
-}
+use super::{kinds, Ctx, Result};
 
 /// Checks the syntax of every ID (first malformed one fails the request, with AWS's
 /// `Invalid id: "x"` message) and drops repeats, keeping the first occurrence.
@@ -82,7 +17,7 @@ pub fn well_formed(kind: IdKind, ids: &[String]) -> Result<Vec<String>> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if !kind.is_well_formed(id) {
-            return Err(Ec2Error::new(id_errors(kind).malformed, format!("Invalid id: \"{id}\"")).into());
+            return Err(Ec2Error::new(kinds::info(kind).malformed, format!("Invalid id: \"{id}\"")).into());
         }
         if seen.insert(id.as_str()) {
             out.push(id.clone());
@@ -93,7 +28,7 @@ pub fn well_formed(kind: IdKind, ids: &[String]) -> Result<Vec<String>> {
 
 /// The NotFound error naming every missing ID.
 pub fn not_found(kind: IdKind, missing: &[String]) -> Ec2Error {
-    let e = id_errors(kind);
+    let e = kinds::info(kind);
     let (one, many) = e.not_found_message;
     let message =
         if missing.len() == 1 { one.replace("{}", &missing[0]) } else { many.replace("{}", &missing.join(", ")) };
@@ -230,7 +165,18 @@ fn decode_token(token: &str) -> Option<String> {
 
 pub fn tag_error(e: TagError) -> Ec2Error {
     match e {
-        TagError::Invalid(message) => Ec2Error::invalid_parameter_value(message),
+        TagError::EmptyKey => Ec2Error::invalid_parameter_value("Tag keys cannot be empty."),
+        TagError::KeyTooLong => Ec2Error::invalid_parameter_value(format!(
+            "Tag key exceeds the maximum length of {} characters.",
+            tags::MAX_KEY_CHARS
+        )),
+        TagError::ValueTooLong => Ec2Error::invalid_parameter_value(format!(
+            "Tag value exceeds the maximum length of {} characters.",
+            tags::MAX_VALUE_CHARS
+        )),
+        TagError::ReservedKey => {
+            Ec2Error::invalid_parameter_value("Tag keys starting with 'aws:' are reserved for internal use.")
+        }
         TagError::LimitExceeded => {
             Ec2Error::new(Code::TagLimitExceeded, "The maximum number of Tags for a resource has been reached.")
         }

@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod common;
 pub mod errors;
 pub mod instances;
+pub mod kinds;
 pub mod launch;
 pub mod network;
 pub mod regions;

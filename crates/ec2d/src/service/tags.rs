@@ -1,11 +1,13 @@
 //! CreateTags, DeleteTags and DescribeTags, across every taggable resource family.
 //!
-//! Instances carry their tags on their own records. The default VPC, subnets and security group
-//! have no records of their own (they are derived from the scope), so their tags live in
-//! `ResourceTags` records. IDs whose prefix names no resource ec2d can tag get `InvalidID`.
+//! Which kinds can be tagged, and where their tags live, is the kinds table's (service/kinds.rs).
+//! Instances, Spot requests and capacity reservations carry their tags on their own records, so that
+//! a Describe of them reads one record each; every other taggable kind keeps its tags in a central
+//! `ResourceTags` record under the resource's ID. IDs of no taggable kind get `InvalidID`.
 
 use std::collections::BTreeMap;
 
+use ec2_core::capacity_reservations::CapacityReservation;
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
 use ec2_core::network::DefaultNetwork;
@@ -15,7 +17,8 @@ use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::{Record, Txn};
 use serde::{Deserialize, Serialize};
 
-use super::common::{dto_tags, five_to_thousand, load_named, not_found, paginate, tag_error};
+use super::common::{dto_tags, five_to_thousand, load_named, not_found, paginate, tag_error, well_formed};
+use super::kinds::{self, TagHome, Taggable};
 use super::{dry_run_gate, filters, instances, Ctx, Result};
 
 /// Tags of a resource that has no record of its own.
@@ -33,35 +36,26 @@ impl Record for ResourceTags {
     }
 }
 
-/// What a resource ID names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
-    Instance,
-    Spot,
-    /// A default network resource, with its DescribeTags resource type.
-    Network(IdKind, &'static str),
-}
-
 fn invalid_id(id: &str) -> Ec2Error {
     Ec2Error::new(Code::InvalidId, format!("The ID '{id}' is not valid"))
 }
 
-/// Classifies an ID by prefix and checks its syntax.
-fn target(id: &str) -> Result<Target> {
-    let (kind, target) = match id.split('-').next().unwrap_or("") {
-        "i" => (IdKind::Instance, Target::Instance),
-        "sir" => (IdKind::SpotInstanceRequest, Target::Spot),
-        "vpc" => (IdKind::Vpc, Target::Network(IdKind::Vpc, "vpc")),
-        "subnet" => (IdKind::Subnet, Target::Network(IdKind::Subnet, "subnet")),
-        "sg" => (IdKind::SecurityGroup, Target::Network(IdKind::SecurityGroup, "security-group")),
-        _ => return Err(invalid_id(id).into()),
-    };
-    super::common::well_formed(kind, &[id.to_string()])?;
-    Ok(target)
+/// The kind of a resource ID and how it is tagged, from the kinds table; `InvalidID` for an ID of
+/// no taggable kind, the kind's Malformed error for a bad ID of a taggable one.
+fn target(id: &str) -> Result<(IdKind, Taggable)> {
+    let kind = kinds::of_id(id).ok_or_else(|| invalid_id(id))?;
+    let taggable = kinds::info(kind).taggable.ok_or_else(|| invalid_id(id))?;
+    well_formed(kind, &[id.to_string()])?;
+    Ok((kind, taggable))
 }
 
 fn network_exists(net: &DefaultNetwork, id: &str) -> bool {
     net.vpc_id == id || net.security_group_id == id || net.subnet(id).is_some()
+}
+
+/// The IDs of `kind` among `targets`, in the order named.
+fn ids_of(targets: &[(String, IdKind, Taggable)], kind: IdKind) -> Vec<String> {
+    targets.iter().filter(|(_, k, _)| *k == kind).map(|(id, _, _)| id.clone()).collect()
 }
 
 /// Loads, edits with `edit` and saves the tags of every resource, all or nothing.
@@ -72,42 +66,73 @@ fn edit_tags(
     dry_run: Option<bool>,
     mut edit: impl FnMut(&mut BTreeMap<String, String>) -> Result<()>,
 ) -> Result<()> {
-    let targets: Vec<(String, Target)> = ids.iter().map(|id| Ok((id.clone(), target(id)?))).collect::<Result<_>>()?;
+    let targets: Vec<(String, IdKind, Taggable)> = ids
+        .iter()
+        .map(|id| {
+            let (kind, taggable) = target(id)?;
+            Ok((id.clone(), kind, taggable))
+        })
+        .collect::<Result<_>>()?;
     dry_run_gate(ctx, dry_run)?;
-    let instance_ids: Vec<String> =
-        targets.iter().filter(|(_, t)| *t == Target::Instance).map(|(id, _)| id.clone()).collect();
-    let mut found = instances::load_many(ctx, tx, &instance_ids)?;
-    let spot_ids: Vec<String> = targets.iter().filter(|(_, t)| *t == Target::Spot).map(|(id, _)| id.clone()).collect();
-    let mut spot_requests: Vec<SpotRequest> = load_named(ctx, tx, IdKind::SpotInstanceRequest, &spot_ids)?;
+    // Kinds whose tags live on their own records: load every named record first (one NotFound
+    // for all unknown IDs of a kind), then edit.
+    let mut found = instances::load_many(ctx, tx, &ids_of(&targets, IdKind::Instance))?;
+    let mut spot_requests: Vec<SpotRequest> =
+        load_named(ctx, tx, IdKind::SpotInstanceRequest, &ids_of(&targets, IdKind::SpotInstanceRequest))?;
+    let mut reservations: Vec<CapacityReservation> =
+        load_named(ctx, tx, IdKind::CapacityReservation, &ids_of(&targets, IdKind::CapacityReservation))?;
+    // Kinds whose tags are central: check that the resource exists, then edit its tags record.
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let scope = ctx.scope.key();
     let mut records = Vec::new();
-    for (id, t) in &targets {
-        if let Target::Network(kind, resource_type) = t {
-            if !network_exists(&net, id) {
-                return Err(not_found(*kind, std::slice::from_ref(id)).into());
-            }
-            let rec = tx.get::<ResourceTags>(&scope, id)?.unwrap_or(ResourceTags {
-                id: id.clone(),
-                resource_type: resource_type.to_string(),
-                tags: BTreeMap::new(),
-            });
-            records.push(rec);
+    for (id, kind, taggable) in targets.iter().filter(|(_, _, t)| t.home == TagHome::Central) {
+        if !exists_centrally_tagged(&net, *kind, id) {
+            return Err(not_found(*kind, std::slice::from_ref(id)).into());
         }
+        let rec = tx.get::<ResourceTags>(&scope, id)?.unwrap_or(ResourceTags {
+            id: id.clone(),
+            resource_type: taggable.resource_type.to_string(),
+            tags: BTreeMap::new(),
+        });
+        records.push(rec);
     }
     for inst in found.iter_mut() {
         edit(&mut inst.tags)?;
         instances::save(ctx, tx, inst)?;
     }
-    for rec in records.iter_mut() {
-        edit(&mut rec.tags)?;
-        tx.put(&scope, rec)?;
-    }
     for r in spot_requests.iter_mut() {
         edit(&mut r.tags)?;
         tx.put(&scope, r)?;
     }
+    for r in reservations.iter_mut() {
+        edit(&mut r.tags)?;
+        tx.put(&scope, r)?;
+    }
+    for rec in records.iter_mut() {
+        edit(&mut rec.tags)?;
+        if rec.tags.is_empty() {
+            tx.delete::<ResourceTags>(&scope, &rec.id)?;
+        } else {
+            tx.put(&scope, rec)?;
+        }
+    }
     Ok(())
+}
+
+/// Whether a resource of a kind with central tags exists.
+fn exists_centrally_tagged(net: &DefaultNetwork, kind: IdKind, id: &str) -> bool {
+    match kind {
+        IdKind::Vpc | IdKind::Subnet | IdKind::SecurityGroup => network_exists(net, id),
+        // Kinds with tags on their records, or with no tags at all, never get here.
+        IdKind::Instance
+        | IdKind::SpotInstanceRequest
+        | IdKind::CapacityReservation
+        | IdKind::BundleTask
+        | IdKind::Image
+        | IdKind::Reservation
+        | IdKind::Volume
+        | IdKind::NetworkInterface => false,
+    }
 }
 
 pub fn create_tags(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateTagsRequest) -> Result<()> {
@@ -175,6 +200,9 @@ pub fn describe_tags(
     }
     for r in tx.scan::<SpotRequest>(&ctx.scope.key())? {
         all.extend(rows(&r.id, "spot-instances-request", &r.tags));
+    }
+    for r in tx.scan::<CapacityReservation>(&ctx.scope.key())? {
+        all.extend(rows(&r.id, "capacity-reservation", &r.tags));
     }
     for rec in tx.scan::<ResourceTags>(&ctx.scope.key())? {
         all.extend(rows(&rec.id, &rec.resource_type, &rec.tags));
