@@ -1012,5 +1012,19 @@ mod tests {
                 "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-2".to_string()
             ]
         );
+        // Key pairs are named by name; a delete by ID alone acts on every key pair.
+        assert_eq!(
+            request_resources(&scope, &decode("Action=CreateKeyPair&KeyName=web")),
+            vec!["arn:aws:ec2:us-east-1:111122223333:key-pair/web".to_string()]
+        );
+        assert_eq!(
+            request_resources(&scope, &decode("Action=DeleteKeyPair&KeyPairId=key-0123456789abcdef0")),
+            vec!["arn:aws:ec2:us-east-1:111122223333:key-pair/*".to_string()]
+        );
+        assert!(request_resources(
+            &scope,
+            &decode("Action=RunInstances&ImageId=ami-1&MinCount=1&MaxCount=1&KeyName=web")
+        )
+        .contains(&"arn:aws:ec2:us-east-1:111122223333:key-pair/web".to_string()));
     }
 }
