@@ -305,6 +305,15 @@ pub struct CreateInterruptibleCapacityReservationAllocationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateKeyPairRequest {
+    pub key_name: Option<String>,
+    pub key_type: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub key_format: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateTagsRequest {
     pub dry_run: Option<bool>,
     pub resources: Option<Vec<String>>,
@@ -321,6 +330,19 @@ pub struct DefaultConnectionTrackingConfiguration {
     pub default_tcp_established_timeout: Option<i64>,
     pub default_udp_timeout: Option<i64>,
     pub default_udp_stream_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteKeyPairRequest {
+    pub key_name: Option<String>,
+    pub key_pair_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteKeyPairResult {
+    pub r#return: Option<bool>,
+    pub key_pair_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -473,6 +495,20 @@ pub struct DescribeInstancesRequest {
 pub struct DescribeInstancesResult {
     pub next_token: Option<String>,
     pub reservations: Option<Vec<Reservation>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeKeyPairsRequest {
+    pub key_names: Option<Vec<String>>,
+    pub key_pair_ids: Option<Vec<String>>,
+    pub include_public_key: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeKeyPairsResult {
+    pub key_pairs: Option<Vec<KeyPairInfo>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -854,6 +890,22 @@ pub struct Image {
     pub kernel_id: Option<String>,
     pub ramdisk_id: Option<String>,
     pub platform: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportKeyPairRequest {
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+    pub key_name: Option<String>,
+    pub public_key_material: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportKeyPairResult {
+    pub key_fingerprint: Option<String>,
+    pub key_name: Option<String>,
+    pub key_pair_id: Option<String>,
+    pub tags: Option<Vec<Tag>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1297,6 +1349,26 @@ pub struct Ipv6PrefixSpecificationRequest {
 pub struct Ipv6Range {
     pub description: Option<String>,
     pub cidr_ipv6: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyPair {
+    pub key_pair_id: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub key_name: Option<String>,
+    pub key_fingerprint: Option<String>,
+    pub key_material: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyPairInfo {
+    pub key_pair_id: Option<String>,
+    pub key_type: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub public_key: Option<String>,
+    pub create_time: Option<UnixMillis>,
+    pub key_name: Option<String>,
+    pub key_fingerprint: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -133,6 +133,18 @@ impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
     }
 }
 
+impl ToJson for CreateKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.key_type { m.insert("KeyType".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.key_format { m.insert("KeyFormat".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateTagsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -147,6 +159,16 @@ impl ToJson for CreditSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.cpu_credits { m.insert("CpuCredits".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.key_pair_id { m.insert("KeyPairId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -277,6 +299,18 @@ impl ToJson for DescribeInstancesRequest {
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeKeyPairsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_names { m.insert("KeyNames".into(), v.to_json()); }
+        if let Some(v) = &self.key_pair_ids { m.insert("KeyPairIds".into(), v.to_json()); }
+        if let Some(v) = &self.include_public_key { m.insert("IncludePublicKey".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -464,6 +498,17 @@ impl ToJson for IamInstanceProfileSpecification {
         let mut m = Map::new();
         if let Some(v) = &self.arn { m.insert("Arn".into(), v.to_json()); }
         if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ImportKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.public_key_material { m.insert("PublicKeyMaterial".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1223,6 +1268,16 @@ impl FromJson for DefaultConnectionTrackingConfiguration {
     }
 }
 
+impl FromJson for DeleteKeyPairResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteKeyPairResult: expected an object")?;
+        Ok(DeleteKeyPairResult {
+            r#return: field(o, "Return")?,
+            key_pair_id: field(o, "KeyPairId")?,
+        })
+    }
+}
+
 impl FromJson for DescribeAvailabilityZonesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeAvailabilityZonesResult: expected an object")?;
@@ -1307,6 +1362,15 @@ impl FromJson for DescribeInstancesResult {
         Ok(DescribeInstancesResult {
             next_token: field(o, "NextToken")?,
             reservations: field(o, "Reservations")?,
+        })
+    }
+}
+
+impl FromJson for DescribeKeyPairsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeKeyPairsResult: expected an object")?;
+        Ok(DescribeKeyPairsResult {
+            key_pairs: field(o, "KeyPairs")?,
         })
     }
 }
@@ -1718,6 +1782,18 @@ impl FromJson for Image {
             kernel_id: field(o, "KernelId")?,
             ramdisk_id: field(o, "RamdiskId")?,
             platform: field(o, "Platform")?,
+        })
+    }
+}
+
+impl FromJson for ImportKeyPairResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ImportKeyPairResult: expected an object")?;
+        Ok(ImportKeyPairResult {
+            key_fingerprint: field(o, "KeyFingerprint")?,
+            key_name: field(o, "KeyName")?,
+            key_pair_id: field(o, "KeyPairId")?,
+            tags: field(o, "Tags")?,
         })
     }
 }
@@ -2272,6 +2348,34 @@ impl FromJson for Ipv6Range {
         Ok(Ipv6Range {
             description: field(o, "Description")?,
             cidr_ipv6: field(o, "CidrIpv6")?,
+        })
+    }
+}
+
+impl FromJson for KeyPair {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("KeyPair: expected an object")?;
+        Ok(KeyPair {
+            key_pair_id: field(o, "KeyPairId")?,
+            tags: field(o, "Tags")?,
+            key_name: field(o, "KeyName")?,
+            key_fingerprint: field(o, "KeyFingerprint")?,
+            key_material: field(o, "KeyMaterial")?,
+        })
+    }
+}
+
+impl FromJson for KeyPairInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("KeyPairInfo: expected an object")?;
+        Ok(KeyPairInfo {
+            key_pair_id: field(o, "KeyPairId")?,
+            key_type: field(o, "KeyType")?,
+            tags: field(o, "Tags")?,
+            public_key: field(o, "PublicKey")?,
+            create_time: field(o, "CreateTime")?,
+            key_name: field(o, "KeyName")?,
+            key_fingerprint: field(o, "KeyFingerprint")?,
         })
     }
 }
@@ -2999,7 +3103,9 @@ impl Request {
             Request::CancelSpotInstanceRequests(v) => v.to_json(),
             Request::CreateCapacityReservation(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
+            Request::CreateKeyPair(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
+            Request::DeleteKeyPair(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
             Request::DescribeBundleTasks(v) => v.to_json(),
@@ -3010,6 +3116,7 @@ impl Request {
             Request::DescribeInstanceTypeOfferings(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
             Request::DescribeInstances(v) => v.to_json(),
+            Request::DescribeKeyPairs(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
             Request::DescribeSecurityGroups(v) => v.to_json(),
             Request::DescribeSpotInstanceRequests(v) => v.to_json(),
@@ -3018,6 +3125,7 @@ impl Request {
             Request::DescribeTags(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
+            Request::ImportKeyPair(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
@@ -3041,7 +3149,9 @@ impl Response {
             "CancelSpotInstanceRequests" => Response::CancelSpotInstanceRequests(CancelSpotInstanceRequestsResult::from_json(v)?),
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
+            "CreateKeyPair" => Response::CreateKeyPair(KeyPair::from_json(v)?),
             "CreateTags" => Response::CreateTags,
+            "DeleteKeyPair" => Response::DeleteKeyPair(DeleteKeyPairResult::from_json(v)?),
             "DeleteTags" => Response::DeleteTags,
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
@@ -3052,6 +3162,7 @@ impl Response {
             "DescribeInstanceTypeOfferings" => Response::DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
+            "DescribeKeyPairs" => Response::DescribeKeyPairs(DescribeKeyPairsResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
             "DescribeSecurityGroups" => Response::DescribeSecurityGroups(DescribeSecurityGroupsResult::from_json(v)?),
             "DescribeSpotInstanceRequests" => Response::DescribeSpotInstanceRequests(DescribeSpotInstanceRequestsResult::from_json(v)?),
@@ -3060,6 +3171,7 @@ impl Response {
             "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
+            "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
