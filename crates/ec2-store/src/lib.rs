@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub mod conformance;
+pub mod format;
 pub mod memory;
 pub mod postgres;
 pub mod records;
@@ -80,9 +81,13 @@ pub trait Engine: Send + Sync {
     fn reset(&self) -> Result<(), StoreError>;
 }
 
-/// A stored record type: a kind name and an id, serialized as JSON.
+/// A stored record type: a kind name and an id, serialized as JSON with its format version
+/// ([`format`]).
 pub trait Record: Serialize + DeserializeOwned {
     const KIND: &'static str;
+    /// The upgrades of this kind's stored format, oldest first (append only): `UPGRADES[i]` turns a
+    /// document of format `i + 1` into format `i + 2`, and this ec2d writes format `UPGRADES.len() + 1`.
+    const UPGRADES: &'static [format::Upgrade] = &[];
     fn id(&self) -> &str;
 }
 
@@ -153,13 +158,7 @@ pub struct Txn<'a> {
     tx: &'a mut dyn Tx,
 }
 
-fn decode<R: Record>(id: &str, doc: &str) -> Result<R, StoreError> {
-    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
-        kind: R::KIND.into(),
-        id: id.into(),
-        reason: e.to_string(),
-    })
-}
+use format::decode;
 
 impl Txn<'_> {
     pub fn raw(&mut self) -> &mut dyn Tx {
@@ -174,7 +173,7 @@ impl Txn<'_> {
     }
 
     pub fn put<R: Record>(&mut self, scope: &str, record: &R) -> Result<(), StoreError> {
-        let doc = serde_json::to_string(record).map_err(|e| StoreError::Engine(e.to_string()))?;
+        let doc = format::encode(record)?;
         self.tx.put(scope, R::KIND, record.id(), doc)
     }
 
