@@ -107,7 +107,7 @@ mod tests {
 
     /// Format 1: `{id, size}` (size in GiB as a string); format 2: size a number; format 3: `size`
     /// renamed to `size_gib`.
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     struct Disk {
         id: String,
         size_gib: u64,
@@ -135,7 +135,7 @@ mod tests {
         }
     }
 
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     struct Empty {}
 
     impl Record for Empty {

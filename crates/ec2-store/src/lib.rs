@@ -10,7 +10,8 @@
 //! [`postgres`] (several nodes, one state). Every engine must pass [`conformance`] unchanged; the
 //! persistent ones migrate their schema at startup ([`schema`]).
 
-use std::sync::Arc;
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -58,14 +59,65 @@ impl From<StoreError> for Abort {
     }
 }
 
+/// A stored document: its JSON text, and the record decoded from it, kept once a typed read decoded it or a
+/// typed write made it. Engines that keep documents in memory share one `Doc` between transactions, so a record
+/// is decoded once however often it is read (and never, when this process wrote it).
+pub struct Doc {
+    text: String,
+    decoded: OnceLock<Arc<dyn Any + Send + Sync>>,
+}
+
+/// A shared [`Doc`].
+pub type DocRef = Arc<Doc>;
+
+impl Doc {
+    /// A document known only by its text.
+    pub fn new(text: String) -> DocRef {
+        Arc::new(Doc { text, decoded: OnceLock::new() })
+    }
+
+    /// A document and the record it encodes.
+    fn with_record<R: Record>(text: String, record: R) -> DocRef {
+        let decoded = OnceLock::new();
+        let _ = decoded.set(Arc::new(record) as Arc<dyn Any + Send + Sync>);
+        Arc::new(Doc { text, decoded })
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The record: a copy of the decoded one, or decoded (and kept) now.
+    fn record<R: Record>(&self, id: &str) -> Result<R, StoreError> {
+        if let Some(r) = self.decoded.get().and_then(|any| any.downcast_ref::<R>()) {
+            return Ok(r.clone());
+        }
+        let r: R = decode(id, &self.text)?;
+        let _ = self.decoded.set(Arc::new(r.clone()));
+        Ok(r)
+    }
+}
+
+impl std::fmt::Debug for Doc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Doc").field(&self.text).finish()
+    }
+}
+
+impl PartialEq for Doc {
+    fn eq(&self, other: &Doc) -> bool {
+        self.text == other.text
+    }
+}
+
 /// The operations available inside a transaction.
 pub trait Tx {
-    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<String>, StoreError>;
-    fn put(&mut self, scope: &str, kind: &str, id: &str, doc: String) -> Result<(), StoreError>;
+    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError>;
+    fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError>;
     /// Whether a document was there.
     fn delete(&mut self, scope: &str, kind: &str, id: &str) -> Result<bool, StoreError>;
     /// Every document of `kind` in `scope`, ascending by id.
-    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, String)>, StoreError>;
+    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError>;
     /// The scopes that hold at least one document of `kind`, ascending.
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError>;
     /// Increments the counter `name` and returns its new value (the first call returns 1).
@@ -83,7 +135,7 @@ pub trait Engine: Send + Sync {
 
 /// A stored record type: a kind name and an id, serialized as JSON with its format version
 /// ([`format`]).
-pub trait Record: Serialize + DeserializeOwned {
+pub trait Record: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     const KIND: &'static str;
     /// The upgrades of this kind's stored format, oldest first (append only): `UPGRADES[i]` turns a
     /// document of format `i + 1` into format `i + 2`, and this ec2d writes format `UPGRADES.len() + 1`.
@@ -167,13 +219,13 @@ impl Txn<'_> {
 
     pub fn get<R: Record>(&mut self, scope: &str, id: &str) -> Result<Option<R>, StoreError> {
         match self.tx.get(scope, R::KIND, id)? {
-            Some(doc) => decode(id, &doc).map(Some),
+            Some(doc) => doc.record(id).map(Some),
             None => Ok(None),
         }
     }
 
     pub fn put<R: Record>(&mut self, scope: &str, record: &R) -> Result<(), StoreError> {
-        let doc = format::encode(record)?;
+        let doc = Doc::with_record(format::encode(record)?, record.clone());
         self.tx.put(scope, R::KIND, record.id(), doc)
     }
 
@@ -182,7 +234,7 @@ impl Txn<'_> {
     }
 
     pub fn scan<R: Record>(&mut self, scope: &str) -> Result<Vec<R>, StoreError> {
-        self.tx.scan(scope, R::KIND)?.iter().map(|(id, doc)| decode(id, doc)).collect()
+        self.tx.scan(scope, R::KIND)?.iter().map(|(id, doc)| doc.record(id)).collect()
     }
 
     pub fn scopes<R: Record>(&mut self) -> Result<Vec<String>, StoreError> {

@@ -38,7 +38,7 @@ fn loads<R: Record>(docs: &Value) -> usize {
         let stored = serde_json::to_string(&d["doc"]).unwrap();
         let record: R = store
             .transact(|tx| {
-                tx.raw().put(scope, R::KIND, id, stored.clone())?;
+                tx.raw().put(scope, R::KIND, id, ec2_store::Doc::new(stored.clone()))?;
                 Ok::<_, StoreError>(tx.get::<R>(scope, id)?.unwrap())
             })
             .unwrap_or_else(|e| panic!("{} {id}: {e}", R::KIND));
