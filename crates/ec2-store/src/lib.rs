@@ -59,32 +59,63 @@ impl From<StoreError> for Abort {
     }
 }
 
-/// A stored document: its JSON text, and the record decoded from it, kept once a typed read decoded it or a
-/// typed write made it. Engines that keep documents in memory share one `Doc` between transactions, so a record
-/// is decoded once however often it is read (and never, when this process wrote it).
+/// A stored document: its JSON text, and the record it encodes, kept once a typed read decoded it or a typed
+/// write made it. Engines that keep documents in memory share one `Doc` between transactions, so a record is
+/// decoded at most once however often it is read, and a typed read is a clone. The text of a written record is
+/// made only when an engine asks for it ([`Doc::text`]): the memory engine never does.
 pub struct Doc {
-    text: String,
+    text: OnceLock<String>,
     decoded: OnceLock<Arc<dyn Any + Send + Sync>>,
+    /// Encodes `decoded` (set when the document was made from a record).
+    encode: Option<EncodeFn>,
 }
+
+type EncodeFn = fn(&(dyn Any + Send + Sync)) -> Result<String, StoreError>;
 
 /// A shared [`Doc`].
 pub type DocRef = Arc<Doc>;
 
+fn encode_any<R: Record>(any: &(dyn Any + Send + Sync)) -> Result<String, StoreError> {
+    match any.downcast_ref::<R>() {
+        Some(record) => format::encode(record),
+        None => Err(StoreError::Engine(format!("a {} document holds another type", R::KIND))),
+    }
+}
+
 impl Doc {
     /// A document known only by its text.
     pub fn new(text: String) -> DocRef {
-        Arc::new(Doc { text, decoded: OnceLock::new() })
+        Arc::new(Doc { text: OnceLock::from(text), decoded: OnceLock::new(), encode: None })
     }
 
-    /// A document and the record it encodes.
-    fn with_record<R: Record>(text: String, record: R) -> DocRef {
+    /// A document made from a record; its text is made when first asked for.
+    fn with_record<R: Record>(record: R) -> DocRef {
         let decoded = OnceLock::new();
         let _ = decoded.set(Arc::new(record) as Arc<dyn Any + Send + Sync>);
-        Arc::new(Doc { text, decoded })
+        Arc::new(Doc { text: OnceLock::new(), decoded, encode: Some(encode_any::<R>) })
     }
 
-    pub fn text(&self) -> &str {
-        &self.text
+    /// The JSON text (with the format version first), made now from the record if need be.
+    pub fn text(&self) -> Result<&str, StoreError> {
+        if let Some(text) = self.text.get() {
+            return Ok(text);
+        }
+        let (Some(encode), Some(record)) = (self.encode, self.decoded.get()) else {
+            return Err(StoreError::Engine("a document has neither text nor record".into()));
+        };
+        let text = encode(record.as_ref())?;
+        Ok(self.text.get_or_init(|| text))
+    }
+
+    /// The same document without its text when the record is at hand (the text is made again on demand):
+    /// what an engine keeps in memory after it has written the text.
+    pub fn compact(doc: &DocRef) -> DocRef {
+        match (doc.decoded.get(), doc.encode) {
+            (Some(record), Some(encode)) => {
+                Arc::new(Doc { text: OnceLock::new(), decoded: OnceLock::from(record.clone()), encode: Some(encode) })
+            }
+            _ => doc.clone(),
+        }
     }
 
     /// The record: a copy of the decoded one, or decoded (and kept) now.
@@ -92,7 +123,7 @@ impl Doc {
         if let Some(r) = self.decoded.get().and_then(|any| any.downcast_ref::<R>()) {
             return Ok(r.clone());
         }
-        let r: R = decode(id, &self.text)?;
+        let r: R = decode(id, self.text()?)?;
         let _ = self.decoded.set(Arc::new(r.clone()));
         Ok(r)
     }
@@ -100,13 +131,7 @@ impl Doc {
 
 impl std::fmt::Debug for Doc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Doc").field(&self.text).finish()
-    }
-}
-
-impl PartialEq for Doc {
-    fn eq(&self, other: &Doc) -> bool {
-        self.text == other.text
+        f.debug_tuple("Doc").field(&self.text.get()).finish()
     }
 }
 
@@ -225,7 +250,7 @@ impl Txn<'_> {
     }
 
     pub fn put<R: Record>(&mut self, scope: &str, record: &R) -> Result<(), StoreError> {
-        let doc = Doc::with_record(format::encode(record)?, record.clone());
+        let doc = Doc::with_record(record.clone());
         self.tx.put(scope, R::KIND, record.id(), doc)
     }
 

@@ -303,7 +303,8 @@ impl Tx for PgTx<'_, '_> {
     fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError> {
         self.check()?;
         let (s, k, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
-        match self.tx.execute(self.conn.put, &[&s, &k, &i, &doc.text()]) {
+        let text = doc.text()?;
+        match self.tx.execute(self.conn.put, &[&s, &k, &i, &text]) {
             Ok(_) => Ok(()),
             Err(e) => Err(self.fail(e)),
         }

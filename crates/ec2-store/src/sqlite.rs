@@ -257,8 +257,8 @@ impl Tx for SqliteTx<'_> {
                  ON CONFLICT (scope, kind, id) DO UPDATE SET doc = excluded.doc",
             )
             .map_err(q)?;
-        st.execute([scope, kind, id, doc.text()]).map_err(q)?;
-        let before = self.loaded(scope, kind)?.insert(id.to_string(), doc);
+        st.execute([scope, kind, id, doc.text()?]).map_err(q)?;
+        let before = self.loaded(scope, kind)?.insert(id.to_string(), Doc::compact(&doc));
         self.remember(scope, kind, id, before);
         Ok(())
     }

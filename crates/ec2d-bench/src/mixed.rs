@@ -375,8 +375,8 @@ pub fn table(r: &MixedReport) -> String {
     for e in &r.engines {
         let light = e.mixed_light.requests_per_second / e.empty_light.requests_per_second.max(1e-9);
         let write = e.mixed_write.requests_per_second / e.empty_write.requests_per_second.max(1e-9);
-        row(format!("{}: light req/s, mixed / almost empty", e.engine), format!("{light:.2}"), ">= 0.90", light >= 0.9);
-        row(format!("{}: write req/s, mixed / almost empty", e.engine), format!("{write:.2}"), ">= 0.90", write >= 0.9);
+        row(format!("{}: light req/s, mixed / almost empty", e.engine), format!("{light:.3}"), ">= 0.90", light >= 0.9);
+        row(format!("{}: write req/s, mixed / almost empty", e.engine), format!("{write:.3}"), ">= 0.90", write >= 0.9);
         row(
             format!("{}: DescribeInstances of {} p50", e.engine, SIDE_INSTANCES),
             format!("{:.1}ms", e.describe_side_ms),
