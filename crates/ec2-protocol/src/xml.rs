@@ -8,20 +8,29 @@ pub struct XmlWriter {
 }
 
 /// Escapes text for element content. A carriage return is written as `&#xD;` (a raw one would be
-/// read back as a line feed); control characters XML 1.0 cannot carry at all become U+FFFD.
+/// read back as a line feed); control characters XML 1.0 cannot carry at all become U+FFFD. Runs of
+/// characters that need nothing are copied whole.
 pub fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '\r' => out.push_str("&#xD;"),
-            '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' => out.push('\u{fffd}'),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let replacement = match b {
+            b'\r' => "&#xD;",
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&apos;",
+            b'\t' | b'\n' => continue,
+            0..=0x1f => "\u{fffd}",
+            _ => continue,
+        };
+        // Every byte matched above is ASCII, so `i` is a character boundary.
+        out.push_str(&text[start..i]);
+        out.push_str(replacement);
+        start = i + 1;
     }
+    out.push_str(&text[start..]);
 }
 
 impl XmlWriter {
@@ -55,6 +64,23 @@ impl XmlWriter {
         escape_into(&mut self.buf, text);
         self.close(name);
     }
+    /// `<name>` followed by the decimal digits of `n` and `</name>`, without an intermediate string.
+    pub fn integer(&mut self, name: &str, n: i64) {
+        use std::fmt::Write;
+        self.open(name);
+        let _ = write!(self.buf, "{n}");
+        self.close(name);
+    }
+    /// `<name>` with the ISO 8601 form of `t`, without an intermediate string.
+    pub fn timestamp(&mut self, name: &str, t: UnixMillis) {
+        self.open(name);
+        ec2_time::write_iso8601(&mut self.buf, t);
+        self.close(name);
+    }
+    /// Reserves room for `additional` more bytes.
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
+    }
     pub fn finish(self) -> String {
         self.buf
     }
@@ -73,7 +99,7 @@ impl ToXml for String {
 
 impl ToXml for i64 {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
-        w.text(name, &self.to_string());
+        w.integer(name, *self);
     }
 }
 
@@ -91,7 +117,7 @@ impl ToXml for bool {
 
 impl ToXml for UnixMillis {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
-        w.text(name, &self.to_iso8601());
+        w.timestamp(name, *self);
     }
 }
 
@@ -133,5 +159,17 @@ mod tests {
         let mut s = String::new();
         escape_into(&mut s, "a\r\nb\u{1}\t");
         assert_eq!(s, "a&#xD;\nb\u{fffd}\t");
+        let mut s = String::new();
+        escape_into(&mut s, "é<\u{1f}>ü\"'&plain\u{7f}€");
+        assert_eq!(s, "é&lt;\u{fffd}&gt;ü&quot;&apos;&amp;plain\u{7f}€");
+    }
+
+    #[test]
+    fn numbers_and_times_are_written_in_place() {
+        let mut w = XmlWriter::default();
+        (-42i64).write_xml(&mut w, "n");
+        i64::MAX.write_xml(&mut w, "m");
+        UnixMillis(1_700_000_000_123).write_xml(&mut w, "t");
+        assert_eq!(w.finish(), "<n>-42</n><m>9223372036854775807</m><t>2023-11-14T22:13:20.123Z</t>");
     }
 }

@@ -66,7 +66,7 @@ pub fn scan_is_ordered_by_id_and_sees_own_writes(store: Store) {
 pub fn scopes_and_kinds_are_isolated(store: Store) {
     store.transact(|tx| tx.put("acct1/us-east-1", &thing("x", 1))).unwrap();
     store.transact(|tx| tx.put("acct2/us-east-1", &thing("x", 2))).unwrap();
-    let (a, b, other_kind): (Vec<Thing>, Vec<Thing>, Vec<(String, String)>) = store
+    let (a, b, other_kind): (Vec<Thing>, Vec<Thing>, Vec<(String, crate::DocRef)>) = store
         .transact(|tx| {
             Ok::<_, StoreError>((
                 tx.scan("acct1/us-east-1")?,
@@ -180,7 +180,7 @@ pub fn keys_are_any_string_ordered_bytewise(store: Store) {
 }
 
 pub fn corrupt_documents_are_reported(store: Store) {
-    store.transact(|tx| tx.raw().put("s", Thing::KIND, "bad", "{not json".to_string())).unwrap();
+    store.transact(|tx| tx.raw().put("s", Thing::KIND, "bad", crate::Doc::new("{not json".to_string()))).unwrap();
     let r: Result<Option<Thing>, StoreError> = store.transact(|tx| tx.get("s", "bad"));
     assert!(matches!(r, Err(StoreError::Corrupt { .. })), "{r:?}");
 }

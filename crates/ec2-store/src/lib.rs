@@ -10,12 +10,14 @@
 //! [`postgres`] (several nodes, one state). Every engine must pass [`conformance`] unchanged; the
 //! persistent ones migrate their schema at startup ([`schema`]).
 
-use std::sync::Arc;
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub mod conformance;
+pub mod format;
 pub mod memory;
 pub mod postgres;
 pub mod records;
@@ -57,14 +59,90 @@ impl From<StoreError> for Abort {
     }
 }
 
+/// A stored document: its JSON text, and the record it encodes, kept once a typed read decoded it or a typed
+/// write made it. Engines that keep documents in memory share one `Doc` between transactions, so a record is
+/// decoded at most once however often it is read, and a typed read is a clone. The text of a written record is
+/// made only when an engine asks for it ([`Doc::text`]): the memory engine never does.
+pub struct Doc {
+    text: OnceLock<String>,
+    decoded: OnceLock<Arc<dyn Any + Send + Sync>>,
+    /// Encodes `decoded` (set when the document was made from a record).
+    encode: Option<EncodeFn>,
+}
+
+type EncodeFn = fn(&(dyn Any + Send + Sync)) -> Result<String, StoreError>;
+
+/// A shared [`Doc`].
+pub type DocRef = Arc<Doc>;
+
+fn encode_any<R: Record>(any: &(dyn Any + Send + Sync)) -> Result<String, StoreError> {
+    match any.downcast_ref::<R>() {
+        Some(record) => format::encode(record),
+        None => Err(StoreError::Engine(format!("a {} document holds another type", R::KIND))),
+    }
+}
+
+impl Doc {
+    /// A document known only by its text.
+    pub fn new(text: String) -> DocRef {
+        Arc::new(Doc { text: OnceLock::from(text), decoded: OnceLock::new(), encode: None })
+    }
+
+    /// A document made from a record; its text is made when first asked for.
+    fn with_record<R: Record>(record: R) -> DocRef {
+        let decoded = OnceLock::new();
+        let _ = decoded.set(Arc::new(record) as Arc<dyn Any + Send + Sync>);
+        Arc::new(Doc { text: OnceLock::new(), decoded, encode: Some(encode_any::<R>) })
+    }
+
+    /// The JSON text (with the format version first), made now from the record if need be.
+    pub fn text(&self) -> Result<&str, StoreError> {
+        if let Some(text) = self.text.get() {
+            return Ok(text);
+        }
+        let (Some(encode), Some(record)) = (self.encode, self.decoded.get()) else {
+            return Err(StoreError::Engine("a document has neither text nor record".into()));
+        };
+        let text = encode(record.as_ref())?;
+        Ok(self.text.get_or_init(|| text))
+    }
+
+    /// The same document without its text when the record is at hand (the text is made again on demand):
+    /// what an engine keeps in memory after it has written the text.
+    pub fn compact(doc: &DocRef) -> DocRef {
+        match (doc.decoded.get(), doc.encode) {
+            (Some(record), Some(encode)) => {
+                Arc::new(Doc { text: OnceLock::new(), decoded: OnceLock::from(record.clone()), encode: Some(encode) })
+            }
+            _ => doc.clone(),
+        }
+    }
+
+    /// The record: a copy of the decoded one, or decoded (and kept) now.
+    fn record<R: Record>(&self, id: &str) -> Result<R, StoreError> {
+        if let Some(r) = self.decoded.get().and_then(|any| any.downcast_ref::<R>()) {
+            return Ok(r.clone());
+        }
+        let r: R = decode(id, self.text()?)?;
+        let _ = self.decoded.set(Arc::new(r.clone()));
+        Ok(r)
+    }
+}
+
+impl std::fmt::Debug for Doc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Doc").field(&self.text.get()).finish()
+    }
+}
+
 /// The operations available inside a transaction.
 pub trait Tx {
-    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<String>, StoreError>;
-    fn put(&mut self, scope: &str, kind: &str, id: &str, doc: String) -> Result<(), StoreError>;
+    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError>;
+    fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError>;
     /// Whether a document was there.
     fn delete(&mut self, scope: &str, kind: &str, id: &str) -> Result<bool, StoreError>;
     /// Every document of `kind` in `scope`, ascending by id.
-    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, String)>, StoreError>;
+    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError>;
     /// The scopes that hold at least one document of `kind`, ascending.
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError>;
     /// Increments the counter `name` and returns its new value (the first call returns 1).
@@ -80,9 +158,13 @@ pub trait Engine: Send + Sync {
     fn reset(&self) -> Result<(), StoreError>;
 }
 
-/// A stored record type: a kind name and an id, serialized as JSON.
-pub trait Record: Serialize + DeserializeOwned {
+/// A stored record type: a kind name and an id, serialized as JSON with its format version
+/// ([`format`]).
+pub trait Record: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     const KIND: &'static str;
+    /// The upgrades of this kind's stored format, oldest first (append only): `UPGRADES[i]` turns a
+    /// document of format `i + 1` into format `i + 2`, and this ec2d writes format `UPGRADES.len() + 1`.
+    const UPGRADES: &'static [format::Upgrade] = &[];
     fn id(&self) -> &str;
 }
 
@@ -153,13 +235,7 @@ pub struct Txn<'a> {
     tx: &'a mut dyn Tx,
 }
 
-fn decode<R: Record>(id: &str, doc: &str) -> Result<R, StoreError> {
-    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
-        kind: R::KIND.into(),
-        id: id.into(),
-        reason: e.to_string(),
-    })
-}
+use format::decode;
 
 impl Txn<'_> {
     pub fn raw(&mut self) -> &mut dyn Tx {
@@ -168,13 +244,13 @@ impl Txn<'_> {
 
     pub fn get<R: Record>(&mut self, scope: &str, id: &str) -> Result<Option<R>, StoreError> {
         match self.tx.get(scope, R::KIND, id)? {
-            Some(doc) => decode(id, &doc).map(Some),
+            Some(doc) => doc.record(id).map(Some),
             None => Ok(None),
         }
     }
 
     pub fn put<R: Record>(&mut self, scope: &str, record: &R) -> Result<(), StoreError> {
-        let doc = serde_json::to_string(record).map_err(|e| StoreError::Engine(e.to_string()))?;
+        let doc = Doc::with_record(record.clone());
         self.tx.put(scope, R::KIND, record.id(), doc)
     }
 
@@ -183,7 +259,7 @@ impl Txn<'_> {
     }
 
     pub fn scan<R: Record>(&mut self, scope: &str) -> Result<Vec<R>, StoreError> {
-        self.tx.scan(scope, R::KIND)?.iter().map(|(id, doc)| decode(id, doc)).collect()
+        self.tx.scan(scope, R::KIND)?.iter().map(|(id, doc)| doc.record(id)).collect()
     }
 
     pub fn scopes<R: Record>(&mut self) -> Result<Vec<String>, StoreError> {

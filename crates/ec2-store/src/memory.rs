@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::{Abort, Engine, StoreError, Tx};
+use crate::{Abort, DocRef, Engine, StoreError, Tx};
 
 type Key = (String, String, String);
 
 #[derive(Default)]
 struct State {
-    docs: BTreeMap<Key, String>,
+    docs: BTreeMap<Key, DocRef>,
     counters: BTreeMap<String, u64>,
 }
 
@@ -22,7 +22,7 @@ pub struct MemoryEngine {
 
 struct MemoryTx<'a> {
     state: &'a State,
-    writes: BTreeMap<Key, Option<String>>,
+    writes: BTreeMap<Key, Option<DocRef>>,
     counters: BTreeMap<String, u64>,
 }
 
@@ -31,7 +31,7 @@ fn key(scope: &str, kind: &str, id: &str) -> Key {
 }
 
 impl Tx for MemoryTx<'_> {
-    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError> {
         let k = key(scope, kind, id);
         Ok(match self.writes.get(&k) {
             Some(w) => w.clone(),
@@ -39,7 +39,7 @@ impl Tx for MemoryTx<'_> {
         })
     }
 
-    fn put(&mut self, scope: &str, kind: &str, id: &str, doc: String) -> Result<(), StoreError> {
+    fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError> {
         self.writes.insert(key(scope, kind, id), Some(doc));
         Ok(())
     }
@@ -50,10 +50,10 @@ impl Tx for MemoryTx<'_> {
         Ok(existed)
     }
 
-    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError> {
         let lo = key(scope, kind, "");
         let in_range = |k: &&Key| k.0 == scope && k.1 == kind;
-        let mut merged: BTreeMap<&str, Option<&String>> = BTreeMap::new();
+        let mut merged: BTreeMap<&str, Option<&DocRef>> = BTreeMap::new();
         for (k, v) in self.state.docs.range(lo.clone()..).take_while(|(k, _)| in_range(k)) {
             merged.insert(&k.2, Some(v));
         }

@@ -23,7 +23,7 @@ use postgres::error::SqlState;
 use postgres::{Client, IsolationLevel, NoTls, Statement};
 
 use crate::schema;
-use crate::{Abort, Engine, StoreError, Tx};
+use crate::{Abort, Doc, DocRef, Engine, StoreError, Tx};
 
 /// The most connections one engine (one ec2d process) opens.
 pub const POOL_SIZE: usize = 16;
@@ -291,19 +291,20 @@ fn text(bytes: Vec<u8>) -> Result<String, StoreError> {
 }
 
 impl Tx for PgTx<'_, '_> {
-    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError> {
         self.check()?;
         let (s, k, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
         match self.tx.query_opt(self.conn.get, &[&s, &k, &i]) {
-            Ok(row) => Ok(row.map(|r| r.get(0))),
+            Ok(row) => Ok(row.map(|r| Doc::new(r.get(0)))),
             Err(e) => Err(self.fail(e)),
         }
     }
 
-    fn put(&mut self, scope: &str, kind: &str, id: &str, doc: String) -> Result<(), StoreError> {
+    fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError> {
         self.check()?;
         let (s, k, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
-        match self.tx.execute(self.conn.put, &[&s, &k, &i, &doc]) {
+        let text = doc.text()?;
+        match self.tx.execute(self.conn.put, &[&s, &k, &i, &text]) {
             Ok(_) => Ok(()),
             Err(e) => Err(self.fail(e)),
         }
@@ -318,11 +319,11 @@ impl Tx for PgTx<'_, '_> {
         }
     }
 
-    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError> {
         self.check()?;
         let (s, k) = (scope.as_bytes(), kind.as_bytes());
         match self.tx.query(self.conn.scan, &[&s, &k]) {
-            Ok(rows) => rows.into_iter().map(|r| Ok((text(r.get(0))?, r.get(1)))).collect(),
+            Ok(rows) => rows.into_iter().map(|r| Ok((text(r.get(0))?, Doc::new(r.get(1))))).collect(),
             Err(e) => Err(self.fail(e)),
         }
     }

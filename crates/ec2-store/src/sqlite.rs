@@ -17,7 +17,7 @@
 //! Files in the data directory: `ec2d.sqlite3` (with its `-wal` and `-shm` companions while open) and
 //! `ec2d.lock`.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{File, TryLockError};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -28,7 +28,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::schema;
-use crate::{Abort, Engine, StoreError, Tx};
+use crate::{Abort, Doc, DocRef, Engine, StoreError, Tx};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "ec2d.sqlite3";
@@ -78,6 +78,41 @@ struct Inner {
     ended: u64,
     /// Recent batches whose commit failed, with the error.
     failed: VecDeque<(u64, String)>,
+    cache: Cache,
+}
+
+/// The documents in memory: every (scope, kind) read or written since the engine opened, as the database holds
+/// it (including the open batch's writes), with each record decoded at most once ([`Doc`]). Reads are served
+/// from here; the database is read once per (scope, kind) and otherwise only written.
+///
+/// A (scope, kind) is loaded whole before any read or write of it, so the cache of a loaded one always equals
+/// the database's rows. A request's writes are recorded with the documents they replaced, and undone when the
+/// request rolls back to its savepoint; when a batch's commit fails, the whole cache is dropped (and loaded again
+/// from what the database kept).
+#[derive(Default)]
+struct Cache {
+    docs: HashMap<(String, String), BTreeMap<String, DocRef>>,
+    /// The running request's writes: (scope, kind, id, the document before).
+    undo: Vec<(String, String, String, Option<DocRef>)>,
+}
+
+impl Cache {
+    fn clear(&mut self) {
+        self.docs.clear();
+        self.undo.clear();
+    }
+
+    /// Undoes the running request's writes.
+    fn roll_back(&mut self) {
+        while let Some((scope, kind, id, before)) = self.undo.pop() {
+            if let Some(docs) = self.docs.get_mut(&(scope, kind)) {
+                match before {
+                    Some(doc) => docs.insert(id, doc),
+                    None => docs.remove(&id),
+                };
+            }
+        }
+    }
 }
 
 fn engine_err(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -119,8 +154,16 @@ impl SqliteEngine {
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| engine_err("cannot set synchronous", e))?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(|e| engine_err("cannot set busy_timeout", e))?;
         migrate(&mut conn)?;
-        let inner =
-            Inner { conn, open: false, batch: 0, in_batch: 0, changes_at_begin: 0, ended: 0, failed: VecDeque::new() };
+        let inner = Inner {
+            conn,
+            open: false,
+            batch: 0,
+            in_batch: 0,
+            changes_at_begin: 0,
+            ended: 0,
+            failed: VecDeque::new(),
+            cache: Cache::default(),
+        };
         Ok(SqliteEngine {
             inner: Mutex::new(inner),
             batch_ended: Condvar::new(),
@@ -169,20 +212,44 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 struct SqliteTx<'a> {
     conn: &'a Connection,
+    cache: &'a mut Cache,
 }
 
 fn q(e: rusqlite::Error) -> StoreError {
     engine_err("query failed", e)
 }
 
-impl Tx for SqliteTx<'_> {
-    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
-        let mut st =
-            self.conn.prepare_cached("SELECT doc FROM docs WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(q)?;
-        st.query_row([scope, kind, id], |r| r.get(0)).optional().map_err(q)
+impl SqliteTx<'_> {
+    /// The documents of (scope, kind), loaded from the database the first time.
+    fn loaded(&mut self, scope: &str, kind: &str) -> Result<&mut BTreeMap<String, DocRef>, StoreError> {
+        let key = (scope.to_string(), kind.to_string());
+        if !self.cache.docs.contains_key(&key) {
+            let mut st =
+                self.conn.prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2").map_err(q)?;
+            let rows =
+                st.query_map([scope, kind], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(q)?;
+            let mut docs = BTreeMap::new();
+            for row in rows {
+                let (id, text) = row.map_err(q)?;
+                docs.insert(id, Doc::new(text));
+            }
+            self.cache.docs.insert(key.clone(), docs);
+        }
+        Ok(self.cache.docs.get_mut(&key).expect("loaded above"))
     }
 
-    fn put(&mut self, scope: &str, kind: &str, id: &str, doc: String) -> Result<(), StoreError> {
+    fn remember(&mut self, scope: &str, kind: &str, id: &str, before: Option<DocRef>) {
+        self.cache.undo.push((scope.to_string(), kind.to_string(), id.to_string(), before));
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError> {
+        Ok(self.loaded(scope, kind)?.get(id).cloned())
+    }
+
+    fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError> {
+        self.loaded(scope, kind)?;
         let mut st = self
             .conn
             .prepare_cached(
@@ -190,22 +257,26 @@ impl Tx for SqliteTx<'_> {
                  ON CONFLICT (scope, kind, id) DO UPDATE SET doc = excluded.doc",
             )
             .map_err(q)?;
-        st.execute([scope, kind, id, &doc]).map(drop).map_err(q)
+        st.execute([scope, kind, id, doc.text()?]).map_err(q)?;
+        let before = self.loaded(scope, kind)?.insert(id.to_string(), Doc::compact(&doc));
+        self.remember(scope, kind, id, before);
+        Ok(())
     }
 
     fn delete(&mut self, scope: &str, kind: &str, id: &str) -> Result<bool, StoreError> {
+        if !self.loaded(scope, kind)?.contains_key(id) {
+            return Ok(false);
+        }
         let mut st =
             self.conn.prepare_cached("DELETE FROM docs WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(q)?;
-        st.execute([scope, kind, id]).map(|n| n > 0).map_err(q)
+        st.execute([scope, kind, id]).map_err(q)?;
+        let before = self.loaded(scope, kind)?.remove(id);
+        self.remember(scope, kind, id, before);
+        Ok(true)
     }
 
-    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2 ORDER BY id")
-            .map_err(q)?;
-        let rows = st.query_map([scope, kind], |r| Ok((r.get(0)?, r.get(1)?))).map_err(q)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(q)
+    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError> {
+        Ok(self.loaded(scope, kind)?.iter().map(|(id, doc)| (id.clone(), doc.clone())).collect())
     }
 
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError> {
@@ -230,7 +301,7 @@ impl Tx for SqliteTx<'_> {
 
 impl SqliteEngine {
     /// Runs `f` as one atomic request in the current batch, and returns once the batch is committed.
-    fn run(&self, f: &mut dyn FnMut(&Connection) -> Result<(), Abort>) -> Result<(), Abort> {
+    fn run(&self, f: &mut dyn FnMut(&Connection, &mut Cache) -> Result<(), Abort>) -> Result<(), Abort> {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut g = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.queued.fetch_sub(1, Ordering::SeqCst);
@@ -247,11 +318,19 @@ impl SqliteEngine {
         let batch = g.batch;
         g.in_batch += 1;
         let mut outcome = match g.conn.execute_batch("SAVEPOINT request") {
-            Ok(()) => catch_unwind(AssertUnwindSafe(|| f(&g.conn))),
+            Ok(()) => {
+                let inner = &mut *g;
+                catch_unwind(AssertUnwindSafe(|| f(&inner.conn, &mut inner.cache)))
+            }
             Err(e) => Ok(Err(Abort::Store(engine_err("cannot begin", e)))),
         };
-        let end =
-            if matches!(outcome, Ok(Ok(()))) { "RELEASE request" } else { "ROLLBACK TO request; RELEASE request" };
+        let end = if matches!(outcome, Ok(Ok(()))) {
+            g.cache.undo.clear();
+            "RELEASE request"
+        } else {
+            g.cache.roll_back();
+            "ROLLBACK TO request; RELEASE request"
+        };
         let mut broken = g.conn.execute_batch(end).err().map(|e| e.to_string());
         if broken.is_none() && g.conn.is_autocommit() {
             // SQLite rolls the whole transaction back on some errors (a full disk, an IO error).
@@ -266,6 +345,7 @@ impl SqliteEngine {
                 if !g.conn.is_autocommit() {
                     let _ = g.conn.execute_batch("ROLLBACK");
                 }
+                g.cache.clear();
                 g.failed.push_back((batch, e));
                 if g.failed.len() > 1024 {
                     g.failed.pop_front();
@@ -298,11 +378,12 @@ impl Engine for SqliteEngine {
     }
 
     fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
-        self.run(&mut |conn| body(&mut SqliteTx { conn }))
+        self.run(&mut |conn, cache| body(&mut SqliteTx { conn, cache }))
     }
 
     fn reset(&self) -> Result<(), StoreError> {
-        let result = self.run(&mut |conn| {
+        let result = self.run(&mut |conn, cache| {
+            cache.clear();
             conn.execute_batch("DELETE FROM docs; DELETE FROM counters")
                 .map_err(|e| engine_err("cannot reset", e).into())
         });

@@ -173,7 +173,7 @@ fn a_swallowed_statement_failure_is_not_a_commit() {
         tx.put("s", &thing("a", 1))?;
         // A key that is not valid in a PostgreSQL text parameter would do; use an engine-level failure:
         // a raw document that PostgreSQL's TEXT refuses (a NUL byte).
-        let _ = tx.raw().put("s", "conformance_thing", "b", "\u{0}".to_string());
+        let _ = tx.raw().put("s", "conformance_thing", "b", ec2_store::Doc::new("\u{0}".to_string()));
         Ok(())
     });
     assert!(r.is_err(), "the transaction reported a commit: {r:?}");

@@ -1,0 +1,470 @@
+//! The mixed-state scenario: issue 12's targets in one run.
+//!
+//! For each engine of `--engines` it starts two servers one after the other: one with an almost empty state
+//! (`EMPTY_INSTANCES` instances) and one with the mixed state (`--instances` instances, `--spot-requests` Spot
+//! requests in mixed states, `--reservations` capacity reservations and `--bundle-tasks` bundle tasks in one
+//! account, plus `SIDE_INSTANCES` instances in another region), and runs the same two phases on both: light
+//! (DescribeInstances of one instance by ID) and write (StopInstances, then StartInstances, of one instance; each
+//! connection has its own instances, so two connections never race for one). On the mixed state it also times
+//! DescribeInstances of everything (10,000 and 1,000 instances), reads the RSS, and (embedded engine) times
+//! restarts on the data directory. A bare hyper server answering a fixed 4 KB body ([`crate::reference`]) runs the
+//! light phase's load too, as the ceiling of this machine.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::http::{one_shot_within, Client};
+use crate::instances::{launch, DESCRIBE_ALL};
+use crate::load::{load_run, Body, BodyFn, Workload};
+use crate::report::RunReport;
+use crate::server::{memory_kib, start_ready, store_args, Server};
+use crate::stats::{mib, percentile, round1, Rng};
+use crate::Result;
+
+/// Instances of the almost empty state.
+pub const EMPTY_INSTANCES: usize = 64;
+/// Instances launched in `SIDE_REGION` of the mixed state: DescribeInstances of everything there lists these.
+pub const SIDE_INSTANCES: usize = 1000;
+pub const SIDE_REGION: &str = "us-west-2";
+const SIDE_ZONES: [&str; 4] = ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"];
+/// Spot requests are made `SPOT_BATCH` at a time, cycling through `SPOT_KINDS`.
+const SPOT_BATCH: usize = 50;
+const SPOT_ZONE: &str = "us-east-1c";
+const SPOT_TYPE: &str = "t3.small";
+const WINDOWS_STORE_IMAGE: &str = "ami-0193dd2c1f96edc84";
+/// base64 of `{"expiration":"2099-01-01T00:00:00Z","conditions":[{"bucket":"bench"},{"acl":"ec2-bundle-read"},
+/// ["starts-with","$key","win"]]}` (an S3 POST policy BundleInstance accepts), and the base64 of 20 zero bytes
+/// (an HMAC-SHA1-shaped signature: EC2 cannot check it).
+const UPLOAD_POLICY: &str = "eyJleHBpcmF0aW9uIjoiMjA5OS0wMS0wMVQwMDowMDowMFoiLCJjb25kaXRpb25zIjpbeyJidWNrZXQiOiJiZW5jaCJ9LHsiYWNsIjoiZWMyLWJ1bmRsZS1yZWFkIn0sWyJzdGFydHMtd2l0aCIsIiRrZXkiLCJ3aW4iXV19";
+const UPLOAD_SIGNATURE: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAA%3D";
+/// Sequential DescribeInstances of everything per measurement.
+const DESCRIBE_ALL_CALLS: usize = 10;
+/// Restarts timed on the embedded engine's mixed data directory.
+const RESTARTS: usize = 5;
+
+#[derive(Serialize)]
+pub struct MixedReport {
+    pub instances: usize,
+    pub spot_requests: usize,
+    pub reservations: usize,
+    pub bundle_tasks: usize,
+    pub reference: RunReport,
+    pub engines: Vec<EngineReport>,
+}
+
+#[derive(Serialize)]
+pub struct EngineReport {
+    pub engine: String,
+    pub empty_light: RunReport,
+    pub empty_write: RunReport,
+    pub setup_seconds: f64,
+    pub mixed_light: RunReport,
+    pub mixed_write: RunReport,
+    /// p50 of DescribeInstances of everything: `--instances` instances, and `SIDE_INSTANCES` in `SIDE_REGION`.
+    pub describe_all_ms: f64,
+    pub describe_all_bytes: usize,
+    pub describe_side_ms: f64,
+    pub describe_side_bytes: usize,
+    pub rss_mixed_kib: u64,
+    pub rss_mixed_mib: f64,
+    pub peak_rss_mib: f64,
+    /// Embedded engine: from spawn to the first signed DescribeRegions answered, on the mixed data directory.
+    pub restart_ms: Option<Vec<f64>>,
+}
+
+/// The request bodies of the two phases over `ids`: connection `c` of `conns` only touches `ids[i]` with
+/// `i % conns == c`.
+pub fn phases(ids: Arc<Vec<String>>, conns: usize, seed: u64) -> (Workload, Workload) {
+    let pick = move |ids: &[String], rng: &mut Rng, conn: usize| -> usize {
+        let own = ids.len().div_ceil(conns).max(1);
+        loop {
+            let i = rng.below(own) * conns + conn % conns;
+            if i < ids.len() {
+                return i;
+            }
+        }
+    };
+    let light_ids = ids.clone();
+    let light = Body::per_request(move |conn| -> BodyFn {
+        let ids = light_ids.clone();
+        let mut rng = Rng::new(seed, conn as u64);
+        Box::new(move || {
+            let i = pick(&ids, &mut rng, conn);
+            format!("Action=DescribeInstances&Version=2016-11-15&InstanceId.1={}", ids[i])
+        })
+    });
+    let write = Body::per_request(move |conn| -> BodyFn {
+        let ids = ids.clone();
+        let mut rng = Rng::new(seed, (1 << 32) | conn as u64);
+        let mut stopped: Option<usize> = None;
+        Box::new(move || match stopped.take() {
+            Some(i) => format!("Action=StartInstances&Version=2016-11-15&InstanceId.1={}", ids[i]),
+            None => {
+                let i = pick(&ids, &mut rng, conn);
+                stopped = Some(i);
+                format!("Action=StopInstances&Version=2016-11-15&InstanceId.1={}", ids[i])
+            }
+        })
+    });
+    (Workload { name: "light".into(), body: light }, Workload { name: "write".into(), body: write })
+}
+
+/// The server's clock (`GET /_ec2d/clock`), so that dates in requests are relative to the server's now.
+async fn server_now(addr: std::net::SocketAddr) -> Result<ec2_time::UnixMillis> {
+    let req = hyper::Request::builder()
+        .uri("/_ec2d/clock")
+        .header(hyper::header::HOST, addr.to_string())
+        .body(http_body_util::Full::new(Bytes::new()))?;
+    let (status, body) = one_shot_within(addr, req, Duration::from_secs(10)).await?;
+    let text = String::from_utf8_lossy(&body);
+    let now = text.split("\"now\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+    ec2_time::parse_iso8601(now).ok_or_else(|| format!("GET /_ec2d/clock: HTTP {status}: {text}").into())
+}
+
+/// The four kinds of Spot request the mixed state holds, in equal shares: fulfilled one-time requests, requests
+/// priced under the market (open), persistent requests with an expiry a day away (active, due to change), and
+/// requests valid only from tomorrow (open, due to change).
+fn spot_body(kind: usize, count: usize, now: ec2_time::UnixMillis) -> String {
+    let day = now.plus_seconds(86_400).to_iso8601();
+    let (price, extra) = match kind % 4 {
+        0 => ("0.05", String::new()),
+        1 => ("0.001", String::new()),
+        2 => ("0.05", format!("&Type=persistent&ValidUntil={day}")),
+        _ => ("0.05", format!("&ValidFrom={day}")),
+    };
+    format!(
+        "Action=RequestSpotInstances&Version=2016-11-15&SpotPrice={price}&InstanceCount={count}{extra}\
+         &LaunchSpecification.ImageId={}&LaunchSpecification.InstanceType={SPOT_TYPE}\
+         &LaunchSpecification.Placement.AvailabilityZone={SPOT_ZONE}",
+        crate::instances::IMAGE_ID
+    )
+}
+
+fn reservation_body(i: usize, now: ec2_time::UnixMillis) -> String {
+    let zone = crate::instances::ZONES[i % crate::instances::ZONES.len()];
+    let end = if i % 2 == 1 {
+        format!("&EndDateType=limited&EndDate={}", now.plus_seconds(2 * 86_400).to_iso8601())
+    } else {
+        String::new()
+    };
+    format!(
+        "Action=CreateCapacityReservation&Version=2016-11-15&InstanceType=t3.medium&InstancePlatform=Linux%2FUNIX\
+         &AvailabilityZone={zone}&InstanceCount={}{end}",
+        1 + i % 4
+    )
+}
+
+fn bundle_body(instance: &str) -> String {
+    format!(
+        "Action=BundleInstance&Version=2016-11-15&InstanceId={instance}&Storage.S3.Bucket=bench\
+         &Storage.S3.Prefix=win&Storage.S3.AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE\
+         &Storage.S3.UploadPolicy={UPLOAD_POLICY}&Storage.S3.UploadPolicySignature={UPLOAD_SIGNATURE}"
+    )
+}
+
+/// Builds the mixed state; returns the IDs of the `instances` On-Demand instances of the main region.
+async fn build_mixed(server: &Server, args: &crate::cli::Args) -> Result<Vec<String>> {
+    let addr = server.addr();
+    let ids = launch(addr, "us-east-1", &crate::instances::ZONES, args.instances).await?.ids;
+    launch(addr, SIDE_REGION, &SIDE_ZONES, SIDE_INSTANCES).await?;
+    let now = server_now(addr).await?;
+    let mut client = Client::new(addr, "us-east-1");
+    eprintln!(
+        "ec2d-bench: {} Spot requests, {} capacity reservations, {} bundle tasks",
+        args.spot_requests, args.reservations, args.bundle_tasks
+    );
+    let mut made = 0;
+    while made < args.spot_requests {
+        let n = (args.spot_requests - made).min(SPOT_BATCH);
+        client.call("RequestSpotInstances", spot_body(made / SPOT_BATCH, n, now)).await?;
+        made += n;
+    }
+    for i in 0..args.reservations {
+        client.call("CreateCapacityReservation", reservation_body(i, now)).await?;
+    }
+    if args.bundle_tasks > 0 {
+        let n = args.bundle_tasks;
+        let answer = client
+            .call(
+                "RunInstances (Windows)",
+                format!(
+                    "Action=RunInstances&Version=2016-11-15&ImageId={WINDOWS_STORE_IMAGE}&InstanceType=m1.small\
+                     &MinCount={n}&MaxCount={n}&Placement.AvailabilityZone=us-east-1a"
+                ),
+            )
+            .await?;
+        for id in crate::instances::instance_ids(&answer) {
+            client.call("BundleInstance", bundle_body(&id)).await?;
+        }
+    }
+    Ok(ids)
+}
+
+/// p50 of `DESCRIBE_ALL_CALLS` sequential DescribeInstances of everything in `region`, and the answer's size.
+async fn describe_all(addr: std::net::SocketAddr, region: &'static str) -> Result<(f64, usize)> {
+    let mut client = Client::new(addr, region);
+    let mut ns = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..DESCRIBE_ALL_CALLS {
+        let t0 = Instant::now();
+        bytes = client.call("DescribeInstances (all)", DESCRIBE_ALL.to_string()).await?.len();
+        ns.push(t0.elapsed().as_nanos() as u64);
+    }
+    ns.sort_unstable();
+    Ok((round1(percentile(&ns, 50.0) as f64 / 1e5) / 10.0, bytes))
+}
+
+async fn phase_runs(
+    server: &Server,
+    ids: Vec<String>,
+    args: &crate::cli::Args,
+    conns: usize,
+    what: &str,
+) -> (RunReport, RunReport) {
+    let (light, write) = phases(Arc::new(ids), conns, args.rng_seed);
+    let warmup = Duration::from_secs_f64(args.warmup);
+    let seconds = Duration::from_secs_f64(args.seconds);
+    eprintln!("ec2d-bench: {what}: light, then write, {conns} connections");
+    let l = load_run(server, &light, conns, warmup, seconds).await;
+    let w = load_run(server, &write, conns, warmup, seconds).await;
+    (l, w)
+}
+
+pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut Vec<String>) -> Result<MixedReport> {
+    let conns = args.connections.as_ref().and_then(|c| c.first().copied()).unwrap_or(16);
+    let mut check = |what: String, run: &RunReport| {
+        let failed = run.non_200 + run.errors + run.timeouts + run.warmup_non_200 + run.warmup_errors;
+        if failed > 0 {
+            problems.push(format!("{what}: {failed} failed; first: {}", run.first_problem.as_deref().unwrap_or("-")));
+        }
+    };
+
+    eprintln!("ec2d-bench: the reference server (fixed 4 KB answers), {conns} connections");
+    let reference = {
+        let mut server = Server::spawn_reference()?;
+        server.wait_listening(Duration::from_secs(10)).await?;
+        let workload = Workload { name: "reference".into(), body: Body::fixed(crate::WORKLOADS[0].1) };
+        let warmup = Duration::from_secs_f64(args.warmup);
+        load_run(&server, &workload, conns, warmup, Duration::from_secs_f64(args.seconds)).await
+    };
+    check("reference".into(), &reference);
+
+    let mut engines = Vec::new();
+    for engine in &args.engines {
+        // The almost empty state.
+        let (server_args, data_dir) = store_args(engine)?;
+        let (server, _, _) = start_ready(bin, &server_args).await?;
+        let ids = launch(server.addr(), "us-east-1", &crate::instances::ZONES, EMPTY_INSTANCES).await?.ids;
+        let (empty_light, empty_write) =
+            phase_runs(&server, ids, args, conns, &format!("{engine}, almost empty")).await;
+        drop(server);
+        drop(data_dir);
+        check(format!("{engine} empty light"), &empty_light);
+        check(format!("{engine} empty write"), &empty_write);
+
+        // The mixed state.
+        let (server_args, data_dir) = store_args(engine)?;
+        let (mut server, _, _) = start_ready(bin, &server_args).await?;
+        let t0 = Instant::now();
+        let ids = match build_mixed(&server, args).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                server.keep_log = true;
+                return Err(format!("building the mixed state on {engine}: {e}\n{}", server.log_tail()).into());
+            }
+        };
+        let setup_seconds = round1(t0.elapsed().as_secs_f64());
+        let (describe_all_ms, describe_all_bytes) = describe_all(server.addr(), "us-east-1").await?;
+        let (describe_side_ms, describe_side_bytes) = describe_all(server.addr(), SIDE_REGION).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (rss_mixed, _) = memory_kib(server.pid())?;
+        let (mixed_light, mixed_write) = phase_runs(&server, ids, args, conns, &format!("{engine}, mixed")).await;
+        check(format!("{engine} mixed light"), &mixed_light);
+        check(format!("{engine} mixed write"), &mixed_write);
+        let (_, peak) = memory_kib(server.pid())?;
+        drop(server);
+        let restart_ms = if data_dir.is_some() {
+            let mut ms = Vec::new();
+            for _ in 0..RESTARTS {
+                let (server, _, first_call) = start_ready(bin, &server_args).await?;
+                drop(server);
+                ms.push(round1(first_call.as_secs_f64() * 1e4) / 10.0);
+            }
+            Some(ms)
+        } else {
+            None
+        };
+        drop(data_dir);
+        engines.push(EngineReport {
+            engine: engine.clone(),
+            empty_light,
+            empty_write,
+            setup_seconds,
+            mixed_light,
+            mixed_write,
+            describe_all_ms,
+            describe_all_bytes,
+            describe_side_ms,
+            describe_side_bytes,
+            rss_mixed_kib: rss_mixed,
+            rss_mixed_mib: mib(rss_mixed),
+            peak_rss_mib: mib(peak),
+            restart_ms,
+        });
+    }
+    Ok(MixedReport {
+        instances: args.instances,
+        spot_requests: args.spot_requests,
+        reservations: args.reservations,
+        bundle_tasks: args.bundle_tasks,
+        reference,
+        engines,
+    })
+}
+
+/// Server CPU per request in µs.
+fn cpu_per_request(r: &RunReport) -> Option<f64> {
+    let rps = r.requests_per_second;
+    r.server_cpu_percent.filter(|_| rps > 0.0).map(|p| p / 100.0 / rps * 1e6)
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        0.0
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+/// The table of issue 12's targets.
+pub fn table(r: &MixedReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let fmt_run = |run: &RunReport| {
+        format!(
+            "{:>8.0} req/s  p50 {:>7}  p99 {:>7}  cpu {:>6}/req",
+            run.requests_per_second,
+            crate::report::fmt_us(run.latency_us.p50),
+            crate::report::fmt_us(run.latency_us.p99),
+            cpu_per_request(run).map_or("?".into(), |c| format!("{c:.0}µs"))
+        )
+    };
+    let _ = writeln!(
+        out,
+        "mixed state: {} instances, {} Spot requests, {} capacity reservations, {} bundle tasks (+{} instances in {})",
+        r.instances, r.spot_requests, r.reservations, r.bundle_tasks, SIDE_INSTANCES, SIDE_REGION
+    );
+    let _ = writeln!(out, "  reference (bare hyper, 4 KB)   {}", fmt_run(&r.reference));
+    for e in &r.engines {
+        let _ = writeln!(out, "{} engine (mixed state built in {:.1}s)", e.engine, e.setup_seconds);
+        let _ = writeln!(out, "  light, almost empty            {}", fmt_run(&e.empty_light));
+        let _ = writeln!(out, "  light, mixed                   {}", fmt_run(&e.mixed_light));
+        let _ = writeln!(out, "  write, almost empty            {}", fmt_run(&e.empty_write));
+        let _ = writeln!(out, "  write, mixed                   {}", fmt_run(&e.mixed_write));
+    }
+    let _ = writeln!(out, "targets                                                  measured          target     ");
+    let mut row = |name: String, measured: String, target: &str, ok: bool| {
+        let _ = writeln!(out, "  {name:<54} {measured:>12}   {target:<12} {}", if ok { "ok" } else { "MISSED" });
+    };
+    let by_engine = |name: &str| r.engines.iter().find(|e| e.engine == name);
+    for e in &r.engines {
+        let light = e.mixed_light.requests_per_second / e.empty_light.requests_per_second.max(1e-9);
+        let write = e.mixed_write.requests_per_second / e.empty_write.requests_per_second.max(1e-9);
+        row(format!("{}: light req/s, mixed / almost empty", e.engine), format!("{light:.3}"), ">= 0.90", light >= 0.9);
+        row(format!("{}: write req/s, mixed / almost empty", e.engine), format!("{write:.3}"), ">= 0.90", write >= 0.9);
+        row(
+            format!("{}: DescribeInstances of {} p50", e.engine, SIDE_INSTANCES),
+            format!("{:.1}ms", e.describe_side_ms),
+            "< 5ms",
+            e.describe_side_ms < 5.0,
+        );
+        row(
+            format!("{}: DescribeInstances of {} p50", e.engine, r.instances),
+            format!("{:.1}ms", e.describe_all_ms),
+            "< 50ms",
+            e.describe_all_ms < 50.0,
+        );
+        row(
+            format!("{}: RSS with the mixed state", e.engine),
+            format!("{:.1}MiB", e.rss_mixed_mib),
+            "< 60MB",
+            e.rss_mixed_kib as f64 * 1024.0 < 60e6,
+        );
+        if let Some(ms) = &e.restart_ms {
+            let m = median(ms);
+            row(
+                format!("{}: startup to the first answer, mixed state", e.engine),
+                format!("{m:.1}ms"),
+                "< 20ms",
+                m < 20.0,
+            );
+        }
+    }
+    if let Some(m) = by_engine("memory") {
+        let ratio = r.reference.requests_per_second / m.mixed_light.requests_per_second.max(1e-9);
+        row(
+            "memory light (mixed) vs bare hyper: reference / memory".into(),
+            format!("{ratio:.2}x"),
+            "<= 1.5x",
+            ratio <= 1.5,
+        );
+        if let Some(e) = by_engine("embedded") {
+            let light = m.mixed_light.requests_per_second / e.mixed_light.requests_per_second.max(1e-9);
+            let write = e.mixed_write.requests_per_second / m.mixed_write.requests_per_second.max(1e-9);
+            row("embedded light (mixed): memory / embedded".into(), format!("{light:.2}x"), "<= 1.3x", light <= 1.3);
+            row("embedded write (mixed): embedded / memory".into(), format!("{write:.2}"), ">= 0.5", write >= 0.5);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(b: Bytes) -> String {
+        String::from_utf8(b.to_vec()).expect("UTF-8")
+    }
+
+    #[test]
+    fn each_connection_has_its_own_instances() {
+        let ids: Vec<String> = (0..70).map(|i| format!("i-{i:017x}")).collect();
+        let (light, write) = phases(Arc::new(ids.clone()), 16, 1);
+        let index =
+            |body: &str| ids.iter().position(|id| body.ends_with(&format!("InstanceId.1={id}"))).expect("an id");
+        for conn in [0, 5, 15] {
+            let mut l = light.body.for_connection(conn);
+            let mut w = write.body.for_connection(conn);
+            let mut seen = std::collections::HashSet::new();
+            for _ in 0..200 {
+                let body = text(l.next());
+                assert!(body.starts_with("Action=DescribeInstances&Version=2016-11-15&InstanceId.1="));
+                let i = index(&body);
+                assert_eq!(i % 16, conn);
+                seen.insert(i);
+                let stop = text(w.next());
+                let start = text(w.next());
+                assert!(stop.starts_with("Action=StopInstances&"), "{stop}");
+                assert!(start.starts_with("Action=StartInstances&"), "{start}");
+                assert_eq!(index(&stop), index(&start));
+                assert_eq!(index(&stop) % 16, conn);
+            }
+            assert_eq!(seen.len(), (conn..70).step_by(16).count(), "every own instance is picked");
+        }
+    }
+
+    #[test]
+    fn setup_bodies() {
+        let now = ec2_time::parse_iso8601("2026-01-01T00:00:00Z").expect("a date");
+        assert!(spot_body(2, 50, now).contains("&Type=persistent&ValidUntil=2026-01-02T00:00:00"));
+        assert!(spot_body(3, 50, now).contains("&ValidFrom=2026-01-02T00:00:00"));
+        assert!(spot_body(1, 50, now).contains("SpotPrice=0.001&InstanceCount=50&LaunchSpecification"));
+        assert!(reservation_body(1, now).contains("AvailabilityZone=us-east-1b&InstanceCount=2&EndDateType=limited"));
+        assert!(bundle_body("i-1").contains("UploadPolicySignature=AAAAAAAAAAAAAAAAAAAAAAAAAAA%3D"));
+    }
+}
