@@ -241,6 +241,26 @@ mod tests {
     }
 
     #[test]
+    fn limits_come_before_the_signature_and_versions_ec2_never_had_are_refused() {
+        let app = app(None);
+        let deep = format!("Action=DescribeRegions&{}a=1", "a.".repeat(20_000));
+        for key in [None, Some("AKIAANY")] {
+            let r = call(&app, key, "us-east-1", &deep);
+            assert_eq!(code(&r), (400, "InvalidParameterValue".into()), "{key:?}");
+        }
+        let r = call(&app, Some("AKIAANY"), "us-east-1", "Action=DescribeRegions&Version=1999-01-01");
+        assert_eq!(code(&r), (400, "NoSuchVersion".into()));
+        assert!(r.body.contains("The requested version (1999-01-01) of service AmazonEC2 does not exist"));
+        assert_eq!(call(&app, Some("AKIAANY"), "us-east-1", "Action=DescribeRegions&Version=2016-11-15").status, 200);
+        let long = format!("Action=DescribeInstances&InstanceId.1=i-{}", "0".repeat(100_000));
+        let r = call(&app, Some("AKIAANY"), "us-east-1", &long);
+        assert_eq!(r.status, 400);
+        assert!(r.body.len() < MAX_ERROR_MESSAGE + 400, "{}", r.body.len());
+        assert_eq!(r.log.code.as_deref(), Some(code(&r).1.as_str()));
+        assert_eq!(r.log.account.as_deref(), Some(DEFAULT_ACCOUNT));
+    }
+
+    #[test]
     fn accounts_and_regions_are_isolated() {
         let app = app(None);
         let id = launch(&app, "111111111111", "us-east-1");
