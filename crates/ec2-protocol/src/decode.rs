@@ -28,8 +28,36 @@ fn scalar(node: &Node) -> &str {
     node.value.as_deref().unwrap_or("")
 }
 
+/// How much of a refused value an error message echoes.
+pub const ECHO_CHARS: usize = 128;
+
 fn invalid(node: &Node, path: &str, expected: &'static str) -> DecodeError {
-    DecodeError::Invalid { param: path.to_string(), value: scalar(node).to_string(), expected }
+    let value = crate::query::truncate_echo(scalar(node), ECHO_CHARS).into_owned();
+    DecodeError::Invalid { param: path.to_string(), value, expected }
+}
+
+/// A plain decimal integer, as EC2 reads one: an optional `-` and digits, nothing else (no sign
+/// `+`, no white space, no exponent).
+fn plain_integer(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A plain decimal number: an optional `-`, digits, and an optional fraction.
+fn plain_number(text: &str) -> Option<f64> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let ok = !(whole.is_empty() && fraction.is_empty())
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && !unsigned.ends_with('.');
+    if !ok {
+        return None;
+    }
+    text.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 impl FromQuery for String {
@@ -40,13 +68,13 @@ impl FromQuery for String {
 
 impl FromQuery for i64 {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
-        scalar(node).trim().parse().map_err(|_| invalid(node, path, "an integer"))
+        plain_integer(scalar(node)).ok_or_else(|| invalid(node, path, "an integer"))
     }
 }
 
 impl FromQuery for f64 {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
-        scalar(node).trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| invalid(node, path, "a number"))
+        plain_number(scalar(node)).ok_or_else(|| invalid(node, path, "a number"))
     }
 }
 
@@ -131,6 +159,31 @@ mod tests {
             member::<i64>(&n, "", "Bad"),
             Err(DecodeError::Invalid { param: "Bad".into(), value: "x".into(), expected: "an integer" })
         );
+    }
+
+    #[test]
+    fn numbers_are_plain_decimal() {
+        for good in ["1", "-1", "0", "007"] {
+            assert!(member::<i64>(&node(&[("N", good)]), "", "N").is_ok(), "{good}");
+        }
+        for bad in [" 1", "1 ", "+1", "1e3", "0x1", "", "-", "1.0", "99999999999999999999"] {
+            assert!(member::<i64>(&node(&[("N", bad)]), "", "N").is_err(), "{bad:?}");
+        }
+        for good in ["1", "0.05", "-2.5", ".5"] {
+            assert!(member::<f64>(&node(&[("N", good)]), "", "N").is_ok(), "{good}");
+        }
+        for bad in [" 1", "+1", "1e3", "inf", "NaN", "1.", ".", ""] {
+            assert!(member::<f64>(&node(&[("N", bad)]), "", "N").is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_value_is_echoed_truncated() {
+        let long = "x".repeat(100_000);
+        let Err(DecodeError::Invalid { value, .. }) = member::<i64>(&node(&[("N", &long)]), "", "N") else {
+            panic!("accepted")
+        };
+        assert_eq!(value.len(), ECHO_CHARS + 3);
     }
 
     #[test]

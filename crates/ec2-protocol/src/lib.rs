@@ -24,12 +24,70 @@ pub use codes::Code;
 pub use error::Ec2Error;
 pub use generated::ops::{is_operation, Request, Response, ALL_OPERATIONS, IMPLEMENTED_OPERATIONS};
 pub use generated::types as dto;
-pub use query::Node;
+pub use query::{truncate_echo, LimitError, Limits, Node};
 
 /// The XML namespace of every success response, with the trailing slash AWS writes.
 pub const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 /// The one API version this server speaks.
 pub const API_VERSION: &str = "2016-11-15";
+
+/// Every `Version` EC2's query API has had, oldest first. A request naming one of them is answered
+/// in the shapes of [`API_VERSION`]; any other version is refused with `NoSuchVersion`, as EC2
+/// refuses it.
+pub const KNOWN_API_VERSIONS: &[&str] = &[
+    "2006-06-26",
+    "2006-10-01",
+    "2007-01-03",
+    "2007-01-19",
+    "2007-03-01",
+    "2007-08-29",
+    "2008-02-01",
+    "2008-05-05",
+    "2008-08-08",
+    "2008-12-01",
+    "2009-03-01",
+    "2009-04-04",
+    "2009-07-15",
+    "2009-08-15",
+    "2009-10-31",
+    "2009-11-30",
+    "2010-06-15",
+    "2010-08-31",
+    "2010-11-15",
+    "2011-01-01",
+    "2011-02-28",
+    "2011-05-15",
+    "2011-07-15",
+    "2011-11-01",
+    "2011-12-01",
+    "2011-12-15",
+    "2012-03-01",
+    "2012-04-01",
+    "2012-05-01",
+    "2012-06-01",
+    "2012-06-15",
+    "2012-07-20",
+    "2012-08-15",
+    "2012-10-01",
+    "2012-12-01",
+    "2013-02-01",
+    "2013-06-15",
+    "2013-07-15",
+    "2013-08-15",
+    "2013-10-01",
+    "2013-10-15",
+    "2014-02-01",
+    "2014-05-01",
+    "2014-06-15",
+    "2014-09-01",
+    "2014-10-01",
+    "2015-03-01",
+    "2015-04-15",
+    "2015-10-01",
+    "2016-04-01",
+    "2016-09-15",
+    "2016-11-15",
+];
 
 /// Writes a whole success response: `<{Action}Response xmlns=...><requestId>..</requestId>...`.
 pub fn encode_response(response: &Response, request_id: &str) -> String {

@@ -3,8 +3,43 @@
 //! `Filter.1.Value.2=x` becomes `Filter -> 1 -> Value -> 2 = "x"`. The first letter of every segment
 //! is upper-cased, so `bundleId.1` (as some AWS examples write it) and `BundleId.1` are the same name;
 //! wire names from the model are always written that way by the generated decoders.
+//!
+//! Requests are parsed before they are authenticated, so [`Node::parse_form_limited`] refuses a
+//! request that has too many parameters, or a name too long or too deep, before it allocates the
+//! tree; building and dropping a tree are both iterative, so no input can exhaust the stack.
 
 use std::collections::BTreeMap;
+
+/// Bounds on a request's parameters, checked while the form is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Parameters in the query string and the body together.
+    pub max_params: usize,
+    /// Bytes of one parameter name (after percent-decoding).
+    pub max_name_len: usize,
+    /// Dotted segments of one name (`Filter.1.Value.2` has 4).
+    pub max_depth: usize,
+}
+
+impl Limits {
+    /// EC2's deepest names have about 8 segments (`LaunchTemplateConfigs.1.Overrides.1.InstanceRequirements.
+    /// AcceleratorCount.Min`), its longest are well under 200 bytes, and a request with a thousand
+    /// instance IDs and fifty tags per resource stays far below 10,000 parameters.
+    pub const DEFAULT: Limits = Limits { max_params: 10_000, max_name_len: 512, max_depth: 32 };
+}
+
+/// A request over [`Limits`]: the text says which limit and, truncated, which name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitError(pub String);
+
+/// At most `max` characters of `text`, with `...` when it was cut: for error messages that echo
+/// a caller's input.
+pub fn truncate_echo(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}...", &text[..cut])),
+    }
+}
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Node {
@@ -49,6 +84,32 @@ impl Node {
         form_urlencoded::parse(text).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
     }
 
+    /// Parses form text into `out`, refusing it as soon as `out` would exceed `limits` (counting
+    /// the pairs already there) or a name is too long or too deep.
+    pub fn parse_form_limited(text: &[u8], limits: &Limits, out: &mut Vec<(String, String)>) -> Result<(), LimitError> {
+        for (k, v) in form_urlencoded::parse(text) {
+            if out.len() >= limits.max_params {
+                return Err(LimitError(format!("The request has more than {} parameters.", limits.max_params)));
+            }
+            if k.len() > limits.max_name_len {
+                return Err(LimitError(format!(
+                    "The parameter name {} is longer than {} bytes.",
+                    truncate_echo(&k, 64),
+                    limits.max_name_len
+                )));
+            }
+            if k.split('.').count() > limits.max_depth {
+                return Err(LimitError(format!(
+                    "The parameter name {} has more than {} dotted segments.",
+                    truncate_echo(&k, 64),
+                    limits.max_depth
+                )));
+            }
+            out.push((k.into_owned(), v.into_owned()));
+        }
+        Ok(())
+    }
+
     pub fn child(&self, name: &str) -> Option<&Node> {
         self.children.get(name)
     }
@@ -76,9 +137,56 @@ impl Node {
     }
 }
 
+/// Dropping is iterative: a tree built from a name nested thousands of levels deep must not
+/// overflow the stack on its way out.
+impl Drop for Node {
+    fn drop(&mut self) {
+        if self.children.is_empty() {
+            return;
+        }
+        let mut stack: Vec<Node> = std::mem::take(&mut self.children).into_values().collect();
+        while let Some(mut node) = stack.pop() {
+            stack.extend(std::mem::take(&mut node.children).into_values());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_very_deep_name_builds_and_drops_without_recursion() {
+        let name = vec!["a"; 200_000].join(".");
+        let n = Node::from_pairs([(name.as_str(), "1")]);
+        assert!(n.child("A").is_some());
+        drop(n);
+    }
+
+    #[test]
+    fn limits_refuse_before_building_the_tree() {
+        let limits = Limits { max_params: 3, max_name_len: 10, max_depth: 3 };
+        let mut out = Vec::new();
+        assert!(Node::parse_form_limited(b"a=1&b=2&c.d.e=3", &limits, &mut out).is_ok());
+        assert_eq!(out.len(), 3);
+        let e = Node::parse_form_limited(b"d=4", &limits, &mut out).unwrap_err();
+        assert!(e.0.contains("more than 3 parameters"), "{e:?}");
+        let mut out = Vec::new();
+        let e = Node::parse_form_limited(b"a.b.c.d=1", &limits, &mut out).unwrap_err();
+        assert!(e.0.contains("more than 3 dotted segments"), "{e:?}");
+        let e = Node::parse_form_limited(b"abcdefghijk=1", &limits, &mut out).unwrap_err();
+        assert!(e.0.contains("longer than 10 bytes"), "{e:?}");
+        let deep = vec!["a"; 20_000].join(".");
+        let e = Node::parse_form_limited(deep.as_bytes(), &Limits::DEFAULT, &mut Vec::new()).unwrap_err();
+        assert!(e.0.len() < 200, "{}", e.0.len());
+    }
+
+    #[test]
+    fn echoes_are_truncated_on_a_character_boundary() {
+        assert_eq!(truncate_echo("abc", 3), "abc");
+        assert_eq!(truncate_echo("abcd", 3), "abc...");
+        assert_eq!(truncate_echo("ééé", 2), "éé...");
+    }
 
     #[test]
     fn builds_nested_tree_and_orders_lists_numerically() {

@@ -25,6 +25,16 @@ use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANU
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+pub mod v2;
+
+/// At most 64 characters of a caller's text, for error messages that echo it.
+pub(crate) fn truncate(text: &str) -> String {
+    match text.char_indices().nth(64) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+    }
+}
+
 /// The only algorithm SigV4 defines for requests.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// The last element of every credential scope.
@@ -33,7 +43,7 @@ pub const TERMINATOR: &str = "aws4_request";
 pub const MAX_EXPIRES_SECONDS: i64 = 7 * 24 * 3600;
 
 /// RFC 3986 unreserved characters stay as they are; every other byte becomes `%XX`.
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+pub(crate) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 /// The same for a path, whose `/` separators stay.
 const UNRESERVED_AND_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
 

@@ -156,6 +156,10 @@ pub trait Engine: Send + Sync {
     fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort>;
     /// Drops every document and counter.
     fn reset(&self) -> Result<(), StoreError>;
+    /// Whether the store answers, cheaply (for `/_ec2d/health`): one trivial round trip.
+    fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// A stored record type: a kind name and an id, serialized as JSON with its format version
@@ -198,6 +202,11 @@ impl Store {
 
     pub fn reset(&self) -> Result<(), StoreError> {
         self.engine.reset()
+    }
+
+    /// Whether the store answers (one trivial round trip).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.engine.ping()
     }
 
     /// Runs `f` in one transaction: commits when it returns `Ok`, rolls back and returns its error

@@ -25,6 +25,8 @@ use postgres::{Client, IsolationLevel, NoTls, Statement};
 use crate::schema;
 use crate::{Abort, Doc, DocRef, Engine, StoreError, Tx};
 
+/// How long a health check waits for a new connection.
+const PING_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The most connections one engine (one ec2d process) opens.
 pub const POOL_SIZE: usize = 16;
 /// How long a transaction keeps being retried after serialization conflicts before it fails.
@@ -418,6 +420,27 @@ impl Engine for PostgresEngine {
                 }
             }
         }
+    }
+
+    /// `SELECT 1` on an idle connection, or on a new one opened with a short timeout; with every
+    /// connection busy the database is evidently answering.
+    fn ping(&self) -> Result<(), StoreError> {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = match pool.idle.pop() {
+            Some(conn) => Some(conn),
+            None if pool.open >= POOL_SIZE => return Ok(()),
+            None => None,
+        };
+        pool.open += 1;
+        drop(pool);
+        let mut lease = Lease { engine: self, conn };
+        if lease.conn.is_none() {
+            let mut config = self.config.clone();
+            config.connect_timeout(PING_CONNECT_TIMEOUT);
+            lease.conn = Some(Conn::open(&config)?);
+        }
+        let conn = lease.conn.as_mut().expect("a lease holds a connection");
+        conn.client.simple_query("SELECT 1").map(drop).map_err(|e| engine_err("cannot reach the database", Chain(&e)))
     }
 
     fn reset(&self) -> Result<(), StoreError> {

@@ -145,9 +145,9 @@ impl SqliteEngine {
         let path = dir.join(DB_FILE);
         let mut conn =
             Connection::open(&path).map_err(|e| engine_err(&format!("cannot open {}", path.display()), e))?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| engine_err("cannot enable WAL", e))?;
+        let mode: String =
+            conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| damaged(&path, &e.to_string()))?;
+        check_integrity(&conn, &path)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Engine(format!("sqlite: {} refused WAL mode (it is {mode})", path.display())));
         }
@@ -176,6 +176,36 @@ impl SqliteEngine {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// The refusal of a damaged database file, saying what to do about it.
+fn damaged(path: &Path, detail: &str) -> StoreError {
+    let detail: String = detail.chars().take(300).collect();
+    StoreError::Engine(format!(
+        "sqlite: {} is damaged ({detail}); ec2d will not serve from it. Restore the data directory from a backup, \
+         or move the file (with its -wal and -shm companions) aside to start with an empty store: \
+         mv {0} {0}.damaged",
+        path.display()
+    ))
+}
+
+/// `PRAGMA quick_check` over the whole file (every page and record, without the cross-check of
+/// indexes against their tables that `integrity_check` adds): a file damaged while the server was
+/// stopped is refused at startup rather than answering 500 on some reads later.
+fn check_integrity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let mut problems: Vec<String> = Vec::new();
+    let result = conn.prepare("PRAGMA quick_check(5)").and_then(|mut st| {
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        for row in rows {
+            problems.push(row?);
+        }
+        Ok(())
+    });
+    match result {
+        Err(e) => Err(damaged(path, &e.to_string())),
+        Ok(()) if problems.len() == 1 && problems[0] == "ok" => Ok(()),
+        Ok(()) => Err(damaged(path, &problems.join("; "))),
     }
 }
 
@@ -379,6 +409,11 @@ impl Engine for SqliteEngine {
 
     fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
         self.run(&mut |conn, cache| body(&mut SqliteTx { conn, cache }))
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        let g = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        g.conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).map(drop).map_err(q)
     }
 
     fn reset(&self) -> Result<(), StoreError> {

@@ -31,6 +31,8 @@ pub struct App {
     /// Request IDs come from the seeded generator with a per-process counter: they need to be
     /// unique for logs, not across nodes, so they cost no store round trip.
     request_counter: AtomicU64,
+    /// Bounds on a request's parameters, checked before authentication.
+    pub limits: ec2_protocol::Limits,
 }
 
 /// A finished answer, before it becomes HTTP.
@@ -39,7 +41,26 @@ pub struct Reply {
     pub status: u16,
     pub body: String,
     pub request_id: String,
+    /// What the request log line says about it.
+    pub log: RequestLog,
 }
+
+/// What one request's log line tells besides its status and latency: each part as far as the
+/// request got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestLog {
+    pub action: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// The error code of a refused or failed request.
+    pub code: Option<String>,
+    /// A 5xx's message: its cause, for the log (the client gets it too).
+    pub cause: Option<String>,
+}
+
+/// The longest error message sent: messages that echo a caller's input are cut here whatever the
+/// handler wrote (values echoed by the decoder are already cut to 128 characters).
+pub const MAX_ERROR_MESSAGE: usize = 2048;
 
 /// The account of a caller whose access key is not a 12-digit account number, in open mode.
 pub use crate::identity::DEFAULT_ACCOUNT;
@@ -61,6 +82,7 @@ impl App {
             ids: IdGen::new(config.seed),
             config,
             request_counter: AtomicU64::new(0),
+            limits: ec2_protocol::Limits::DEFAULT,
         })
     }
 
@@ -89,27 +111,61 @@ impl App {
     /// method, path, query, headers and body as they arrived.
     pub fn handle_ec2(&self, http: &HttpRequest<'_>) -> Reply {
         let request_id = self.next_request_id();
-        let mut pairs = Node::parse_form(http.query.as_bytes());
-        pairs.extend(Node::parse_form(http.body));
-        let node = Node::from_pairs(pairs);
-        match self.run(http, &node, &request_id) {
-            Ok(body) => Reply { status: 200, body, request_id },
-            Err(e) => Reply { status: e.status(), body: e.to_xml(&request_id), request_id },
+        let mut log = RequestLog::default();
+        match self.run(http, &request_id, &mut log) {
+            Ok(body) => Reply { status: 200, body, request_id, log },
+            Err(mut e) => {
+                if e.message.len() > MAX_ERROR_MESSAGE {
+                    e.message = ec2_protocol::truncate_echo(&e.message, MAX_ERROR_MESSAGE).into_owned();
+                }
+                log.code = Some(e.code.as_str().to_string());
+                if e.status() >= 500 {
+                    log.cause = Some(e.message.clone());
+                }
+                Reply { status: e.status(), body: e.to_xml(&request_id), request_id, log }
+            }
         }
     }
 
-    fn run(&self, http: &HttpRequest<'_>, node: &Node, request_id: &str) -> Result<String, Ec2Error> {
+    /// The parameters of the query string and the body, within [`ec2_protocol::Limits`]: checked
+    /// while they are read, before the signature and before the parameter tree is built.
+    fn parameters(&self, http: &HttpRequest<'_>) -> Result<Vec<(String, String)>, Ec2Error> {
+        let mut pairs = Vec::new();
+        Node::parse_form_limited(http.query.as_bytes(), &self.limits, &mut pairs)
+            .and_then(|()| Node::parse_form_limited(http.body, &self.limits, &mut pairs))
+            .map_err(|e| Ec2Error::invalid_parameter_value(e.0))?;
+        Ok(pairs)
+    }
+
+    fn run(&self, http: &HttpRequest<'_>, request_id: &str, log: &mut RequestLog) -> Result<String, Ec2Error> {
+        let pairs = self.parameters(http)?;
         // The skew window is about real time: the wall clock, never the virtual one.
-        let caller = self.identities.authenticate(http, crate::clock::wall_now())?;
+        let caller = self.identities.authenticate_request(http, &pairs, crate::clock::wall_now())?;
+        log.account = Some(caller.account.clone());
+        log.region = Some(caller.region.clone());
+        let node = Node::from_pairs(pairs);
+        let node = &node;
         let scope = caller.scope();
+        if let Some(version) = node.get("Version") {
+            if !ec2_protocol::KNOWN_API_VERSIONS.contains(&version) {
+                return Err(Ec2Error::new(
+                    Code::NoSuchVersion,
+                    format!(
+                        "The requested version ({}) of service AmazonEC2 does not exist",
+                        ec2_protocol::truncate_echo(version, 64)
+                    ),
+                ));
+            }
+        }
         let action = match node.get("Action") {
             Some(a) if !a.is_empty() => a,
             _ => return Err(Ec2Error::new(Code::MissingAction, "The request must contain the parameter Action")),
         };
+        log.action = Some(ec2_protocol::truncate_echo(action, 64).into_owned());
         let request = match Request::decode(action, node) {
             Some(decoded) => decoded?,
             None if is_operation(action) => return Err(Ec2Error::not_implemented(action)),
-            None => return Err(Ec2Error::invalid_action(action)),
+            None => return Err(Ec2Error::invalid_action(&ec2_protocol::truncate_echo(action, 128))),
         };
         let permission = caller.authorize(action, &identity::request_resources(&scope, &request));
         let clock = |tx: &mut ec2_store::Txn<'_>| self.clock.now(tx);
@@ -199,6 +255,26 @@ mod tests {
             assert!(r.body.contains("The request must contain the parameter AWSAccessKeyId"));
         }
         assert_eq!(call(&app, Some("AKIAANY"), "us-east-1", "Action=DescribeRegions").status, 200);
+    }
+
+    #[test]
+    fn limits_come_before_the_signature_and_versions_ec2_never_had_are_refused() {
+        let app = app(None);
+        let deep = format!("Action=DescribeRegions&{}a=1", "a.".repeat(20_000));
+        for key in [None, Some("AKIAANY")] {
+            let r = call(&app, key, "us-east-1", &deep);
+            assert_eq!(code(&r), (400, "InvalidParameterValue".into()), "{key:?}");
+        }
+        let r = call(&app, Some("AKIAANY"), "us-east-1", "Action=DescribeRegions&Version=1999-01-01");
+        assert_eq!(code(&r), (400, "NoSuchVersion".into()));
+        assert!(r.body.contains("The requested version (1999-01-01) of service AmazonEC2 does not exist"));
+        assert_eq!(call(&app, Some("AKIAANY"), "us-east-1", "Action=DescribeRegions&Version=2016-11-15").status, 200);
+        let long = format!("Action=DescribeInstances&InstanceId.1=i-{}", "0".repeat(100_000));
+        let r = call(&app, Some("AKIAANY"), "us-east-1", &long);
+        assert_eq!(r.status, 400);
+        assert!(r.body.len() < MAX_ERROR_MESSAGE + 400, "{}", r.body.len());
+        assert_eq!(r.log.code.as_deref(), Some(code(&r).1.as_str()));
+        assert_eq!(r.log.account.as_deref(), Some(DEFAULT_ACCOUNT));
     }
 
     #[test]

@@ -67,6 +67,28 @@ pub struct Config {
     /// read again when it changes. Without it, any access key is accepted and every action allowed.
     #[arg(long, env = "EC2D_CREDENTIALS_FILE")]
     pub credentials_file: Option<PathBuf>,
+    /// The largest request body accepted, in bytes (checked while the body arrives, before the
+    /// signature): 1 MiB fits EC2's largest requests (16 KB of user data in base64 with hundreds
+    /// of tags) many times over.
+    #[arg(long, env = "EC2D_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Open connections at most; further ones wait in the listen queue until one closes.
+    #[arg(long, env = "EC2D_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (also how long an idle keep-alive
+    /// connection stays open); the connection is closed after that.
+    #[arg(long, env = "EC2D_HEADER_TIMEOUT", default_value_t = 20.0)]
+    pub header_timeout: f64,
+    /// Seconds a client has to send a request's body once its headers arrived (408 after that).
+    #[arg(long, env = "EC2D_BODY_TIMEOUT", default_value_t = 20.0)]
+    pub body_timeout: f64,
+    /// Threads at most in the pool that runs requests against the durable stores (which block).
+    #[arg(long, env = "EC2D_MAX_BLOCKING_THREADS", default_value_t = 32)]
+    pub max_blocking_threads: usize,
+    /// What the log shows: `error`, `warn`, `info` (one line per request), `debug`, `trace`, or
+    /// a `tracing` filter such as `ec2d=info,ec2d::request=warn`.
+    #[arg(long, env = "EC2D_LOG", default_value = "info")]
+    pub log_level: String,
 }
 
 impl Default for Config {
@@ -83,6 +105,12 @@ impl Default for Config {
             seed: 0,
             pool_capacity: ec2_core::capacity_reservations::pools::DEFAULT_POOL_CAPACITY,
             credentials_file: None,
+            max_body_bytes: 1024 * 1024,
+            max_connections: 1024,
+            header_timeout: 20.0,
+            body_timeout: 20.0,
+            max_blocking_threads: 32,
+            log_level: "info".into(),
         }
     }
 }
@@ -177,6 +205,27 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Checks the limits: positive numbers of seconds, connections and threads.
+    pub fn check_limits(&self) -> Result<(), String> {
+        for (name, secs) in [("--header-timeout", self.header_timeout), ("--body-timeout", self.body_timeout)] {
+            if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+                return Err(format!("{name} {secs}: give a number of seconds between 0 and 86400"));
+            }
+        }
+        if self.max_connections == 0 || self.max_blocking_threads == 0 || self.max_body_bytes == 0 {
+            return Err("--max-connections, --max-blocking-threads and --max-body-bytes must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Whether `--host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
 /// `$XDG_DATA_HOME/ec2d`, else `$HOME/.local/share/ec2d` (relative XDG paths are ignored, as the
 /// XDG spec says).
 pub fn default_data_dir(
@@ -205,6 +254,16 @@ mod store_choice_tests {
         let pg = "postgres://u@127.0.0.1:5432/db";
         assert_eq!(c(false, None, Some(pg)).store_choice(), Ok(StoreChoice::Postgres(pg.into())));
         assert!(c(false, None, Some("mysql://x")).store_choice().unwrap_err().contains("postgres://"));
+    }
+
+    #[test]
+    fn loopback_hosts_and_limits() {
+        let host = |h: &str| Config { host: h.into(), ..Config::default() }.is_loopback();
+        assert!(host("127.0.0.1") && host("127.1.2.3") && host("::1") && host("[::1]") && host("localhost"));
+        assert!(!host("0.0.0.0") && !host("::") && !host("192.168.1.10") && !host("example.com"));
+        assert!(Config::default().check_limits().is_ok());
+        assert!(Config { header_timeout: 0.0, ..Config::default() }.check_limits().is_err());
+        assert!(Config { max_connections: 0, ..Config::default() }.check_limits().is_err());
     }
 
     #[test]

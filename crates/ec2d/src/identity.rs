@@ -505,8 +505,18 @@ impl Caller {
     /// A denial carries AWS's `UnauthorizedOperation` with an encoded authorization failure
     /// message: base64 of a JSON account of the decision.
     pub fn authorize(&self, action: &str, resources: &[String]) -> Permission {
+        self.authorize_action(&format!("{SERVICE}:{action}"), resources)
+    }
+
+    /// Whether the caller may use a control endpoint: `action` is its [`control_action`] name
+    /// (`ec2d:Reset`), on resource `*`. Open mode allows every one.
+    pub fn authorize_control(&self, action: &str) -> Result<(), Ec2Error> {
+        self.authorize_action(action, &["*".to_string()]).check()
+    }
+
+    fn authorize_action(&self, action: &str, resources: &[String]) -> Permission {
         let Some(identity) = &self.identity else { return Permission::allowed() };
-        let action = format!("{SERVICE}:{action}");
+        let action = action.to_string();
         let (resource, explicit, sid) = match identity.policy.decide(&action, resources) {
             Decision::Allow => return Permission::allowed(),
             Decision::ImplicitDeny { resource } => (resource, false, None),
@@ -559,6 +569,49 @@ pub fn open_account(access_key: &str) -> &str {
     } else {
         DEFAULT_ACCOUNT
     }
+}
+
+/// The IAM action of a control endpoint (`method` and the path after `/_ec2d/`), which an
+/// identity's policy must allow (on resource `*`) when a credentials file is in force.
+pub fn control_action(method: &str, path: &str) -> &'static str {
+    let segments: Vec<&str> = path.split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["health"]) => "ec2d:GetHealth",
+        (_, ["reset"]) => "ec2d:Reset",
+        ("GET", ["clock"]) => "ec2d:GetClock",
+        (_, ["clock", "advance"]) => "ec2d:AdvanceClock",
+        (_, ["instances", _, "hold-stopping"]) => "ec2d:HoldStopping",
+        (_, ["instances", _, "release-stopping"]) => "ec2d:ReleaseStopping",
+        (_, ["spot", "interrupt"]) => "ec2d:InterruptSpotInstances",
+        (_, ["spot", "capacity"]) => "ec2d:SetSpotCapacity",
+        ("GET", ["capacity"]) => "ec2d:GetCapacity",
+        (_, ["capacity"]) => "ec2d:SetCapacity",
+        (_, ["capacity-reservations", _, "delay"]) => "ec2d:DelayCapacityReservation",
+        (_, ["capacity-reservations", _, "unsupported"]) => "ec2d:SetCapacityReservationUnsupported",
+        (_, ["bundle-tasks", _, "fail"]) => "ec2d:FailBundleTask",
+        // any other path (a 404, or an endpoint added later without a name of its own)
+        _ => "ec2d:Control",
+    }
+}
+
+/// The region a SigV2 request is for: the one its endpoint names (`ec2.<region>.amazonaws.com`,
+/// `<region>.ec2.amazonaws.com`), else `us-east-1` (SigV2 has no credential scope).
+pub fn region_of_host(host: &str) -> String {
+    let name =
+        host.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(n, _)| n);
+    let labels: Vec<&str> = name.split('.').collect();
+    let region = match labels.as_slice() {
+        ["ec2", region, "amazonaws", ..] | [region, "ec2", "amazonaws", ..] => Some(*region),
+        _ => None,
+    };
+    region
+        .filter(|r| {
+            !r.is_empty()
+                && r.len() <= 32
+                && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        .unwrap_or("us-east-1")
+        .to_string()
 }
 
 fn auth_error(e: ec2_sigv4::Error) -> Ec2Error {
@@ -672,6 +725,55 @@ impl Identities {
                 })
             }
         }
+    }
+
+    /// Verifies a request signed with SigV4 (the `Authorization` header or a presigned query) or
+    /// with SigV2 (`SignatureVersion=2` among `params`, the query's and the body's parameters), and
+    /// says who is calling. A SigV2 request's region comes from its `Host` ([`region_of_host`]).
+    pub fn authenticate_request(
+        &self,
+        req: &HttpRequest<'_>,
+        params: &[(String, String)],
+        now: UnixMillis,
+    ) -> Result<Caller, Ec2Error> {
+        let v4 = req.header("authorization").is_some()
+            || params.iter().any(|(k, _)| k == "X-Amz-Algorithm" || k == "X-Amz-Signature");
+        if v4 || !ec2_sigv4::v2::is_present(params) {
+            return self.authenticate(req, now);
+        }
+        let host = req.header("host").map(|h| String::from_utf8_lossy(h).into_owned()).unwrap_or_default();
+        let region = region_of_host(&host);
+        match self.current() {
+            None => {
+                let signed = ec2_sigv4::v2::parse(params).map_err(auth_error)?;
+                Ok(Caller {
+                    account: open_account(&signed.access_key).to_string(),
+                    access_key: signed.access_key,
+                    region,
+                    identity: None,
+                })
+            }
+            Some(set) => {
+                let mut identity = None;
+                let signed = ec2_sigv4::v2::verify(req.method, &host, req.path, params, now, SKEW_SECONDS, |key| {
+                    identity = set.get(key).cloned();
+                    identity.as_ref().map(|i| i.secret_access_key.clone())
+                })
+                .map_err(auth_error)?;
+                let identity = identity.ok_or_else(|| auth_error(ec2_sigv4::Error::UnknownKey))?;
+                Ok(Caller {
+                    access_key: signed.access_key,
+                    account: identity.account_id.clone(),
+                    region,
+                    identity: Some(identity),
+                })
+            }
+        }
+    }
+
+    /// Whether a credentials file is in force (control endpoints then need a signed, allowed caller).
+    pub fn is_secured(&self) -> bool {
+        matches!(self.source, Source::File { .. })
     }
 
     /// Reads the credentials file again and, when its text changed and parses, puts the new
@@ -966,6 +1068,51 @@ mod tests {
         );
         assert!(authenticate(&ids, &signed("AKIAALICE", "secret-of-AKIAALICE", "us-east-1", "20251231T234500Z"), NOW)
             .is_ok());
+    }
+
+    #[test]
+    fn control_endpoints_need_a_policy_that_allows_their_action() {
+        let path = temp_file(
+            "control",
+            &file(vec![
+                identity_json(
+                    "AKIAEC2",
+                    "111122223333",
+                    json!([{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]),
+                ),
+                identity_json(
+                    "AKIAOPS",
+                    "111122223333",
+                    json!([{"Effect": "Allow", "Action": "ec2d:*", "Resource": "*"},
+                    {"Effect": "Deny", "Action": "ec2d:Reset", "Resource": "*"}]),
+                ),
+            ]),
+        );
+        let ids = Identities::load(&path).unwrap();
+        assert!(ids.is_secured() && !Identities::open().is_secured());
+        let ec2 = authenticate(&ids, &signed("AKIAEC2", "secret-of-AKIAEC2", "us-east-1", NOW), NOW).unwrap();
+        let e = ec2.authorize_control("ec2d:Reset").unwrap_err();
+        assert_eq!((e.code.as_str(), e.status()), ("UnauthorizedOperation", 403));
+        let ops = authenticate(&ids, &signed("AKIAOPS", "secret-of-AKIAOPS", "us-east-1", NOW), NOW).unwrap();
+        assert!(ops.authorize_control("ec2d:AdvanceClock").is_ok());
+        assert!(ops.authorize_control("ec2d:Reset").is_err());
+        assert!(!ops.authorize("DescribeRegions", &["*".into()]).is_allowed());
+
+        assert_eq!(control_action("POST", "reset"), "ec2d:Reset");
+        assert_eq!(control_action("POST", "clock/advance"), "ec2d:AdvanceClock");
+        assert_eq!(control_action("POST", "instances/i-1/hold-stopping"), "ec2d:HoldStopping");
+        assert_eq!(control_action("GET", "capacity"), "ec2d:GetCapacity");
+        assert_eq!(control_action("POST", "capacity"), "ec2d:SetCapacity");
+        assert_eq!(control_action("POST", "no/such/thing"), "ec2d:Control");
+    }
+
+    #[test]
+    fn a_sigv2_request_names_its_region_by_its_host() {
+        assert_eq!(region_of_host("ec2.eu-west-1.amazonaws.com"), "eu-west-1");
+        assert_eq!(region_of_host("us-west-2.ec2.amazonaws.com:443"), "us-west-2");
+        assert_eq!(region_of_host("127.0.0.1:4566"), "us-east-1");
+        assert_eq!(region_of_host("ec2.amazonaws.com"), "us-east-1");
+        assert_eq!(region_of_host("ec2.BAD_REGION.amazonaws.com"), "us-east-1");
     }
 
     #[test]

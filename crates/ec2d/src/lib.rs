@@ -5,6 +5,8 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod control_client;
 pub mod identity;
+pub mod logging;
 pub mod server;
 pub mod service;

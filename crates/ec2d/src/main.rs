@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use ec2d::config::Config;
+use ec2d::control_client::ControlArgs;
 
 #[derive(Parser)]
 #[command(name = "ec2d", version, about = "A wire-compatible Amazon EC2 API server")]
@@ -15,16 +16,43 @@ struct Cli {
 enum Command {
     /// Serve the EC2 query API (and the /_ec2d/ control endpoints).
     Serve(Config),
+    /// Call a control endpoint of a running ec2d, signed with the given credentials (SigV4).
+    Control(ControlArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(config) => {
-            if let Err(e) = ec2d::server::run(config) {
+            let guard = match ec2d::logging::init(&config.log_level) {
+                Ok(guard) => guard,
+                Err(e) => {
+                    eprintln!("ec2d: {e}");
+                    std::process::exit(2);
+                }
+            };
+            let result = ec2d::server::run(config);
+            match &result {
+                Ok(()) => tracing::info!("stopped"),
+                Err(e) => tracing::error!("stopped: {e}"),
+            }
+            drop(guard);
+            if let Err(e) = result {
                 eprintln!("ec2d: {e}");
                 std::process::exit(2);
             }
         }
+        Command::Control(args) => match ec2d::control_client::run(&args) {
+            Ok((status, body)) => {
+                println!("{}", body.trim_end());
+                if !(200..300).contains(&status) {
+                    std::process::exit(1);
+                }
+            }
+            Err(e) => {
+                eprintln!("ec2d control: {e}");
+                std::process::exit(2);
+            }
+        },
     }
 }

@@ -1,28 +1,41 @@
 //! HTTP: a hyper HTTP/1.1 server on tokio. `/_ec2d/*` goes to the control endpoints, every other
 //! path to the EC2 query protocol (`POST /` with a form body, or `GET /?Action=...`).
+//!
+//! Limits come before anything else, so that an unauthenticated client cannot make the server
+//! hold memory, threads or connections: at most `--max-connections` open connections (more wait in
+//! the listen queue), headers within `--header-timeout` (also the idle keep-alive limit) and 64 KiB,
+//! a body within `--max-body-bytes` and `--body-timeout`, requests against a blocking store on a
+//! pool of at most `--max-blocking-threads` threads. Each request is logged in one line
+//! (`ec2d::request`): action, account, region, status, error code and latency, with the cause of
+//! a 5xx.
 
-use ec2_protocol::Code;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ec2_store::Store;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
-use crate::app::App;
+use crate::app::{App, RequestLog};
 use crate::config::{Config, StoreChoice};
 use crate::control;
+use crate::identity;
 
-/// The largest request body accepted.
-pub const MAX_BODY: usize = 16 * 1024 * 1024;
+/// The most bytes of request line and headers hyper buffers for one connection.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// How long a health check's answer is reused: `/_ec2d/health` stays cheap however often it is
+/// polled.
+pub const HEALTH_TTL: Duration = Duration::from_millis(500);
 
 fn response(status: u16, content_type: &'static str, body: String, request_id: Option<&str>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
@@ -37,35 +50,130 @@ fn response(status: u16, content_type: &'static str, body: String, request_id: O
 }
 
 const XML: &str = "text/xml;charset=UTF-8";
+const JSON: &str = "application/json";
 
-pub async fn handle(app: Arc<App>, mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// The server's state beside the app: the last health answer.
+pub struct Server {
+    pub app: Arc<App>,
+    health: Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+impl Server {
+    pub fn new(app: Arc<App>) -> Arc<Server> {
+        Arc::new(Server { app, health: Mutex::new(None) })
+    }
+
+    /// Whether the store answers, checked at most every [`HEALTH_TTL`].
+    fn store_health(&self) -> Result<(), String> {
+        let mut cached = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, result)) = cached.as_ref() {
+            if at.elapsed() < HEALTH_TTL {
+                return result.clone();
+            }
+        }
+        let result = self.app.store.ping().map_err(|e| e.to_string());
+        *cached = Some((Instant::now(), result.clone()));
+        result
+    }
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    TooLarge,
+    Malformed(String),
+    Timeout,
+}
+
+async fn read_body(app: &App, body: Incoming) -> Result<Bytes, BodyError> {
+    let timeout = Duration::from_secs_f64(app.config.body_timeout);
+    match tokio::time::timeout(timeout, Limited::new(body, app.config.max_body_bytes).collect()).await {
+        Err(_) => Err(BodyError::Timeout),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(BodyError::TooLarge),
+        Ok(Err(e)) => Err(BodyError::Malformed(e.to_string())),
+    }
+}
+
+impl BodyError {
+    /// The EC2 error (whose code carries the HTTP status).
+    fn answer(&self, limit: usize) -> ec2_protocol::Ec2Error {
+        use ec2_protocol::{Code, Ec2Error};
+        match self {
+            BodyError::TooLarge => {
+                Ec2Error::new(Code::RequestEntityTooLarge, format!("The request body is larger than {limit} bytes."))
+            }
+            BodyError::Malformed(why) => Ec2Error::new(
+                Code::InvalidHttpRequest,
+                format!("The HTTP request is invalid. Reason: {}", ec2_protocol::truncate_echo(why, 200)),
+            ),
+            BodyError::Timeout => Ec2Error::new(Code::RequestTimeout, "The request body did not arrive in time."),
+        }
+    }
+}
+
+/// One log line for a finished request.
+fn log_request(method: &str, path: &str, status: u16, request_id: &str, log: &RequestLog, started: Instant) {
+    let latency_us = started.elapsed().as_micros() as u64;
+    let action = log.action.as_deref().unwrap_or("-");
+    let account = log.account.as_deref().unwrap_or("-");
+    let region = log.region.as_deref().unwrap_or("-");
+    let code = log.code.as_deref().unwrap_or("-");
+    let path = ec2_protocol::truncate_echo(path, 128);
+    match &log.cause {
+        Some(cause) if status >= 500 => tracing::error!(
+            target: "ec2d::request",
+            method = %method, path = %path, action = %action, account = %account, region = %region, status, code = %code,
+            latency_us, request_id = %request_id, cause = %cause,
+            "request failed"
+        ),
+        _ => tracing::info!(
+            target: "ec2d::request",
+            method = %method, path = %path, action = %action, account = %account, region = %region, status, code = %code,
+            latency_us, request_id = %request_id,
+            "request"
+        ),
+    }
+}
+
+pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let app = Arc::clone(&server.app);
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
-    if let Some(rest) = path.strip_prefix("/_ec2d/") {
-        let rest = rest.to_string();
-        let reply =
-            off_runtime(&app, move |app| control::handle(app, &method, &rest, &query)).await.unwrap_or_else(|| {
-                control::ControlReply { status: 500, body: serde_json::json!({"error": "internal error"}) }
-            });
-        let request_id = app.next_request_id();
-        return Ok(response(reply.status, "application/json", reply.body.to_string() + "\n", Some(&request_id)));
-    }
     // The signature covers the method, path, query, headers and body as they arrived.
     let headers = std::mem::take(req.headers_mut());
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
+    let body = match read_body(&app, req.into_body()).await {
+        Ok(body) => body,
+        Err(e) => {
             let request_id = app.next_request_id();
-            let e = ec2_protocol::Ec2Error::new(Code::RequestEntityTooLarge, "The request body is too large.");
-            return Ok(response(413, XML, e.to_xml(&request_id), Some(&request_id)));
+            let e = e.answer(app.config.max_body_bytes);
+            let status = e.status();
+            let log = RequestLog { code: Some(e.code.as_str().into()), ..RequestLog::default() };
+            log_request(&method, &path, status, &request_id, &log, started);
+            let body = if path.starts_with("/_ec2d/") {
+                (serde_json::json!({ "error": e.message, "code": e.code.as_str() }).to_string() + "\n", JSON)
+            } else {
+                (e.to_xml(&request_id), XML)
+            };
+            return Ok(response(status, body.1, body.0, Some(&request_id)));
         }
     };
+    if let Some(rest) = path.strip_prefix("/_ec2d/") {
+        let rest = rest.to_string();
+        let header_pairs: Vec<(String, Vec<u8>)> =
+            headers.iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())).collect();
+        let (status, body, log) = control_request(&server, &method, &path, &rest, &query, &header_pairs, &body).await;
+        let request_id = app.next_request_id();
+        log_request(&method, &path, status, &request_id, &log, started);
+        return Ok(response(status, JSON, body.to_string() + "\n", Some(&request_id)));
+    }
+    let (m, p) = (method.clone(), path.clone());
     let reply = off_runtime(&app, move |app| {
         let header_pairs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
         app.handle_ec2(&ec2_sigv4::HttpRequest {
-            method: &method,
-            path: &path,
+            method: &m,
+            path: &p,
             query: &query,
             headers: &header_pairs,
             body: &body,
@@ -75,9 +183,79 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>) -> Result<Respons
     .unwrap_or_else(|| {
         let request_id = app.next_request_id();
         let e = ec2_protocol::Ec2Error::internal("An internal error has occurred.");
-        crate::app::Reply { status: e.status(), body: e.to_xml(&request_id), request_id }
+        let log = RequestLog {
+            code: Some(e.code.as_str().to_string()),
+            cause: Some("the request's handler panicked".into()),
+            ..RequestLog::default()
+        };
+        crate::app::Reply { status: e.status(), body: e.to_xml(&request_id), request_id, log }
     });
+    log_request(&method, &path, reply.status, &reply.request_id, &reply.log, started);
     Ok(response(reply.status, XML, reply.body, Some(&reply.request_id)))
+}
+
+/// A control request: with a credentials file, signed by an identity whose policy allows the
+/// endpoint's action ([`identity::control_action`]); `GET /_ec2d/health` answers anyone (with the
+/// settings only for an allowed caller).
+async fn control_request(
+    server: &Arc<Server>,
+    method: &str,
+    full_path: &str,
+    rest: &str,
+    query: &str,
+    headers: &[(String, Vec<u8>)],
+    body: &Bytes,
+) -> (u16, serde_json::Value, RequestLog) {
+    let app = &server.app;
+    let action = identity::control_action(method, rest);
+    let mut log = RequestLog { action: Some(action.to_string()), ..RequestLog::default() };
+    let header_refs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+    let http = ec2_sigv4::HttpRequest { method, path: full_path, query, headers: &header_refs, body: body.as_ref() };
+    let mut allowed = true;
+    if app.identities.is_secured() {
+        let params = ec2_protocol::Node::parse_form(query.as_bytes());
+        let decision =
+            app.identities.authenticate_request(&http, &params, crate::clock::wall_now()).and_then(|caller| {
+                log.account = Some(caller.account.clone());
+                log.region = Some(caller.region.clone());
+                caller.authorize_control(action)
+            });
+        if let Err(e) = decision {
+            if !(method == "GET" && rest == "health") {
+                log.code = Some(e.code.as_str().to_string());
+                return (e.status(), serde_json::json!({ "error": e.message, "code": e.code.as_str() }), log);
+            }
+            allowed = false;
+        }
+    }
+    if method == "GET" && rest == "health" {
+        let s = Arc::clone(server);
+        let health =
+            off_runtime(app, move |_| s.store_health()).await.unwrap_or(Err("the health check panicked".into()));
+        let mut body = serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "store": app.store.engine_name() });
+        if allowed {
+            body["clock"] = app.clock.mode.name().into();
+            body["seed"] = app.config.seed.into();
+        }
+        return match health {
+            Ok(()) => (200, body, log),
+            Err(reason) => {
+                body["status"] = "unavailable".into();
+                body["reason"] = reason.clone().into();
+                log.code = Some("StoreUnavailable".into());
+                log.cause = Some(reason);
+                (503, body, log)
+            }
+        };
+    }
+    let (m, r, q) = (method.to_string(), rest.to_string(), query.to_string());
+    let reply = off_runtime(app, move |app| control::handle(app, &m, &r, &q))
+        .await
+        .unwrap_or_else(|| control::ControlReply { status: 500, body: serde_json::json!({"error": "internal error"}) });
+    if reply.status >= 500 {
+        log.cause = reply.body.get("error").and_then(|e| e.as_str()).map(String::from);
+    }
+    (reply.status, reply.body, log)
 }
 
 /// Runs `f` on tokio's blocking pool: the durable store engines block (on the disk, the database's
@@ -95,6 +273,7 @@ async fn off_runtime<T: Send + 'static>(app: &Arc<App>, f: impl FnOnce(&App) -> 
 /// Builds the app from the configuration: chooses the store engine.
 /// Blocks (opening a database), so call it off the async runtime.
 pub fn build_app(config: Config) -> Result<App, String> {
+    config.check_limits()?;
     let store = match config.store_choice()? {
         StoreChoice::Memory => Store::memory(),
         StoreChoice::Embedded(dir) => Store::sqlite(&dir).map_err(|e| format!("--data-dir {}: {e}", dir.display()))?,
@@ -103,14 +282,42 @@ pub fn build_app(config: Config) -> Result<App, String> {
     App::new(config, store)
 }
 
-/// Serves until the process is stopped.
+/// Serves until the process gets SIGTERM or SIGINT; requests in progress then get up to
+/// [`SHUTDOWN_GRACE`] to finish.
 pub fn run(config: Config) -> Result<(), String> {
+    config.check_limits()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(config.max_blocking_threads)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(serve(config))
+    let result = runtime.block_on(serve(config));
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    result
+}
+
+/// How long requests in progress get to finish at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Resolves at SIGTERM or SIGINT, with the signal's name.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }
 
 pub async fn serve(config: Config) -> Result<(), String> {
@@ -121,10 +328,17 @@ pub async fn serve(config: Config) -> Result<(), String> {
         Ok(StoreChoice::Embedded(dir)) => format!(" in {}", dir.display()),
         _ => String::new(),
     };
+    let open_to_anyone = !config.is_loopback() && config.credentials_file.is_none();
     let app = Arc::new(
         tokio::task::spawn_blocking(move || build_app(config)).await.map_err(|e| format!("startup failed: {e}"))??,
     );
     eprintln!("ec2d: {}", app.identities.summary());
+    if open_to_anyone {
+        eprintln!(
+            "ec2d: WARNING: listening on {local} with no credentials file: anyone who can reach this address can \
+             call every action and reset all state through /_ec2d/reset"
+        );
+    }
     eprintln!(
         "ec2d {} listening on http://{local} (store {}{data_dir}, clock {}, seed {})",
         env!("CARGO_PKG_VERSION"),
@@ -132,19 +346,58 @@ pub async fn serve(config: Config) -> Result<(), String> {
         app.clock.mode.name(),
         app.ids.seed()
     );
+    let connections = Arc::new(Semaphore::new(app.config.max_connections));
+    let server = Server::new(Arc::clone(&app));
+    let header_timeout = Duration::from_secs_f64(app.config.header_timeout);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
     loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(conn) => conn,
-            Err(e) => {
-                eprintln!("ec2d: accept failed: {e}");
-                continue;
-            }
+        // A connection slot first: beyond the cap, clients wait in the listen queue.
+        let permit = tokio::select! {
+            signal = &mut shutdown => return shut_down(signal),
+            permit = Arc::clone(&connections).acquire_owned() => permit.map_err(|e| e.to_string())?,
+        };
+        let (stream, _) = tokio::select! {
+            signal = &mut shutdown => return shut_down(signal),
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    // Out of file descriptors, say: give connections a moment to close.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
         };
         let _ = stream.set_nodelay(true);
-        let app = Arc::clone(&app);
+        let server = Arc::clone(&server);
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(Arc::clone(&app), req));
-            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+            let _permit = permit;
+            serve_connection(server, stream, header_timeout, false).await;
         });
     }
+}
+
+/// Serves the HTTP/1.1 requests of one connection until it closes: headers within
+/// `header_timeout` (also the idle limit between requests) and [`MAX_HEADER_BYTES`].
+/// `half_close`: keep answering after the client shut its side down (the fuzz target sends its
+/// bytes and then shuts down).
+pub async fn serve_connection<I>(server: Arc<Server>, io: I, header_timeout: Duration, half_close: bool)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(Arc::clone(&server), req));
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .half_close(half_close)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
+}
+
+fn shut_down(signal: &str) -> Result<(), String> {
+    tracing::info!("shutting down on {signal}: no new connections; requests in progress get {SHUTDOWN_GRACE:?}");
+    Ok(())
 }
