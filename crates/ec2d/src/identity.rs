@@ -316,6 +316,37 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
             v.extend(r.security_group_ids.iter().flatten().map(|id| arn(IdKind::SecurityGroup, id)));
             v
         }
+        // The network families: the resource the request acts on, or the kind's `*` when it creates one.
+        Request::CreateVpc(_) | Request::CreateDefaultVpc(_) => vec![arn(IdKind::Vpc, "*")],
+        Request::DeleteVpc(r) => r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)).collect(),
+        Request::ModifyVpcAttribute(r) => r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)).collect(),
+        Request::DescribeVpcAttribute(r) => r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)).collect(),
+        Request::AssociateVpcCidrBlock(r) => r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)).collect(),
+        Request::CreateSubnet(r) => {
+            let mut v = vec![arn(IdKind::Subnet, "*")];
+            v.extend(r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)));
+            v
+        }
+        Request::CreateDefaultSubnet(_) => vec![arn(IdKind::Subnet, "*")],
+        Request::DeleteSubnet(r) => r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)).collect(),
+        Request::ModifySubnetAttribute(r) => r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)).collect(),
+        Request::CreateSecurityGroup(r) => {
+            let mut v = vec![arn(IdKind::SecurityGroup, "*")];
+            v.extend(r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)));
+            v
+        }
+        Request::DeleteSecurityGroup(r) => r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect(),
+        Request::AuthorizeSecurityGroupIngress(r) => {
+            r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect()
+        }
+        Request::AuthorizeSecurityGroupEgress(r) => {
+            r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect()
+        }
+        Request::RevokeSecurityGroupIngress(r) => r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect(),
+        Request::RevokeSecurityGroupEgress(r) => r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect(),
+        Request::ModifySecurityGroupRules(r) => r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect(),
+        // The association ID does not name its VPC: evaluated against `*`.
+        Request::DisassociateVpcCidrBlock(_) => Vec::new(),
         // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
         Request::RequestSpotInstances(_)
         | Request::CancelSpotInstanceRequests(_)
@@ -338,6 +369,7 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::DescribeInstances(_)
         | Request::DescribeRegions(_)
         | Request::DescribeSecurityGroups(_)
+        | Request::DescribeSecurityGroupRules(_)
         | Request::DescribeSpotInstanceRequests(_)
         | Request::DescribeSpotPriceHistory(_)
         | Request::DescribeSubnets(_)

@@ -6,6 +6,72 @@ use crate::decode::{list, member, required, required_list, DecodeError, FromQuer
 use crate::query::Node;
 use super::types::*;
 
+impl FromQuery for AssociateVpcCidrBlockRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AssociateVpcCidrBlockRequest {
+            cidr_block: member(node, path, "CidrBlock")?,
+            ipv6_cidr_block_network_border_group: member(node, path, "Ipv6CidrBlockNetworkBorderGroup")?,
+            ipv6_pool: member(node, path, "Ipv6Pool")?,
+            ipv6_cidr_block: member(node, path, "Ipv6CidrBlock")?,
+            ipv4_ipam_pool_id: member(node, path, "Ipv4IpamPoolId")?,
+            ipv4_netmask_length: member(node, path, "Ipv4NetmaskLength")?,
+            ipv6_ipam_pool_id: member(node, path, "Ipv6IpamPoolId")?,
+            ipv6_netmask_length: member(node, path, "Ipv6NetmaskLength")?,
+            vpc_id: member(node, path, "VpcId")?,
+            amazon_provided_ipv6_cidr_block: member(node, path, "AmazonProvidedIpv6CidrBlock")?,
+        };
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for AttributeBooleanValue {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttributeBooleanValue {
+            value: member(node, path, "Value")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AuthorizeSecurityGroupEgressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AuthorizeSecurityGroupEgressRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+            group_id: member(node, path, "GroupId")?,
+            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
+            ip_protocol: member(node, path, "IpProtocol")?,
+            from_port: member(node, path, "FromPort")?,
+            to_port: member(node, path, "ToPort")?,
+            cidr_ip: member(node, path, "CidrIp")?,
+            ip_permissions: list(node, path, "IpPermissions")?,
+        };
+        required(&v.group_id, path, "GroupId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for AuthorizeSecurityGroupIngressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AuthorizeSecurityGroupIngressRequest {
+            cidr_ip: member(node, path, "CidrIp")?,
+            from_port: member(node, path, "FromPort")?,
+            group_id: member(node, path, "GroupId")?,
+            group_name: member(node, path, "GroupName")?,
+            ip_permissions: list(node, path, "IpPermissions")?,
+            ip_protocol: member(node, path, "IpProtocol")?,
+            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
+            to_port: member(node, path, "ToPort")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for BlockDeviceMapping {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = BlockDeviceMapping {
@@ -137,6 +203,27 @@ impl FromQuery for CreateCapacityReservationRequest {
     }
 }
 
+impl FromQuery for CreateDefaultSubnetRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateDefaultSubnetRequest {
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            dry_run: member(node, path, "DryRun")?,
+            ipv6_native: member(node, path, "Ipv6Native")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateDefaultVpcRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateDefaultVpcRequest {
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreateInterruptibleCapacityReservationAllocationRequest {
@@ -148,6 +235,43 @@ impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
         required(&v.instance_count, path, "InstanceCount")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateSecurityGroupRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateSecurityGroupRequest {
+            description: member(node, path, "GroupDescription")?,
+            group_name: member(node, path, "GroupName")?,
+            vpc_id: member(node, path, "VpcId")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.description, path, "GroupDescription")?;
+        required(&v.group_name, path, "GroupName")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateSubnetRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateSubnetRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            cidr_block: member(node, path, "CidrBlock")?,
+            ipv6_cidr_block: member(node, path, "Ipv6CidrBlock")?,
+            outpost_arn: member(node, path, "OutpostArn")?,
+            vpc_id: member(node, path, "VpcId")?,
+            ipv6_native: member(node, path, "Ipv6Native")?,
+            ipv4_ipam_pool_id: member(node, path, "Ipv4IpamPoolId")?,
+            ipv4_netmask_length: member(node, path, "Ipv4NetmaskLength")?,
+            ipv6_ipam_pool_id: member(node, path, "Ipv6IpamPoolId")?,
+            ipv6_netmask_length: member(node, path, "Ipv6NetmaskLength")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.vpc_id, path, "VpcId")?;
         Ok(v)
     }
 }
@@ -165,12 +289,55 @@ impl FromQuery for CreateTagsRequest {
     }
 }
 
+impl FromQuery for CreateVpcRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateVpcRequest {
+            cidr_block: member(node, path, "CidrBlock")?,
+            ipv6_pool: member(node, path, "Ipv6Pool")?,
+            ipv6_cidr_block: member(node, path, "Ipv6CidrBlock")?,
+            ipv4_ipam_pool_id: member(node, path, "Ipv4IpamPoolId")?,
+            ipv4_netmask_length: member(node, path, "Ipv4NetmaskLength")?,
+            ipv6_ipam_pool_id: member(node, path, "Ipv6IpamPoolId")?,
+            ipv6_netmask_length: member(node, path, "Ipv6NetmaskLength")?,
+            ipv6_cidr_block_network_border_group: member(node, path, "Ipv6CidrBlockNetworkBorderGroup")?,
+            vpc_encryption_control: member(node, path, "VpcEncryptionControl")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+            instance_tenancy: member(node, path, "InstanceTenancy")?,
+            amazon_provided_ipv6_cidr_block: member(node, path, "AmazonProvidedIpv6CidrBlock")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreditSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreditSpecificationRequest {
             cpu_credits: member(node, path, "CpuCredits")?,
         };
         required(&v.cpu_credits, path, "CpuCredits")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteSecurityGroupRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteSecurityGroupRequest {
+            group_id: member(node, path, "GroupId")?,
+            group_name: member(node, path, "GroupName")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteSubnetRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteSubnetRequest {
+            subnet_id: member(node, path, "SubnetId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.subnet_id, path, "SubnetId")?;
         Ok(v)
     }
 }
@@ -183,6 +350,17 @@ impl FromQuery for DeleteTagsRequest {
             tags: list(node, path, "Tag")?,
         };
         required_list(&v.resources, path, "ResourceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteVpcRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteVpcRequest {
+            vpc_id: member(node, path, "VpcId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.vpc_id, path, "VpcId")?;
         Ok(v)
     }
 }
@@ -316,6 +494,19 @@ impl FromQuery for DescribeRegionsRequest {
     }
 }
 
+impl FromQuery for DescribeSecurityGroupRulesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSecurityGroupRulesRequest {
+            filters: list(node, path, "Filter")?,
+            security_group_rule_ids: list(node, path, "SecurityGroupRuleId")?,
+            dry_run: member(node, path, "DryRun")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeSecurityGroupsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeSecurityGroupsRequest {
@@ -386,6 +577,19 @@ impl FromQuery for DescribeTagsRequest {
     }
 }
 
+impl FromQuery for DescribeVpcAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVpcAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            vpc_id: member(node, path, "VpcId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeVpcsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeVpcsRequest {
@@ -395,6 +599,16 @@ impl FromQuery for DescribeVpcsRequest {
             max_results: member(node, path, "MaxResults")?,
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DisassociateVpcCidrBlockRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DisassociateVpcCidrBlockRequest {
+            association_id: member(node, path, "AssociationId")?,
+        };
+        required(&v.association_id, path, "AssociationId")?;
         Ok(v)
     }
 }
@@ -618,6 +832,31 @@ impl FromQuery for InstanceSecondaryInterfaceSpecificationRequest {
     }
 }
 
+impl FromQuery for IpPermission {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = IpPermission {
+            ip_protocol: member(node, path, "IpProtocol")?,
+            from_port: member(node, path, "FromPort")?,
+            to_port: member(node, path, "ToPort")?,
+            user_id_group_pairs: list(node, path, "Groups")?,
+            ip_ranges: list(node, path, "IpRanges")?,
+            ipv6_ranges: list(node, path, "Ipv6Ranges")?,
+            prefix_list_ids: list(node, path, "PrefixListIds")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for IpRange {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = IpRange {
+            description: member(node, path, "Description")?,
+            cidr_ip: member(node, path, "CidrIp")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for Ipv4PrefixSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = Ipv4PrefixSpecificationRequest {
@@ -631,6 +870,16 @@ impl FromQuery for Ipv6PrefixSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = Ipv6PrefixSpecificationRequest {
             ipv6_prefix: member(node, path, "Ipv6Prefix")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for Ipv6Range {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = Ipv6Range {
+            description: member(node, path, "Description")?,
+            cidr_ipv6: member(node, path, "CidrIpv6")?,
         };
         Ok(v)
     }
@@ -673,6 +922,52 @@ impl FromQuery for ModifyCapacityReservationRequest {
     }
 }
 
+impl FromQuery for ModifySecurityGroupRulesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifySecurityGroupRulesRequest {
+            group_id: member(node, path, "GroupId")?,
+            security_group_rules: list(node, path, "SecurityGroupRule")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.group_id, path, "GroupId")?;
+        required_list(&v.security_group_rules, path, "SecurityGroupRule")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifySubnetAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifySubnetAttributeRequest {
+            assign_ipv6_address_on_creation: member(node, path, "AssignIpv6AddressOnCreation")?,
+            map_public_ip_on_launch: member(node, path, "MapPublicIpOnLaunch")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            map_customer_owned_ip_on_launch: member(node, path, "MapCustomerOwnedIpOnLaunch")?,
+            customer_owned_ipv4_pool: member(node, path, "CustomerOwnedIpv4Pool")?,
+            enable_dns64: member(node, path, "EnableDns64")?,
+            private_dns_hostname_type_on_launch: member(node, path, "PrivateDnsHostnameTypeOnLaunch")?,
+            enable_resource_name_dns_a_record_on_launch: member(node, path, "EnableResourceNameDnsARecordOnLaunch")?,
+            enable_resource_name_dns_aaaa_record_on_launch: member(node, path, "EnableResourceNameDnsAAAARecordOnLaunch")?,
+            enable_lni_at_device_index: member(node, path, "EnableLniAtDeviceIndex")?,
+            disable_lni_at_device_index: member(node, path, "DisableLniAtDeviceIndex")?,
+        };
+        required(&v.subnet_id, path, "SubnetId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyVpcAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyVpcAttributeRequest {
+            enable_dns_hostnames: member(node, path, "EnableDnsHostnames")?,
+            enable_dns_support: member(node, path, "EnableDnsSupport")?,
+            vpc_id: member(node, path, "VpcId")?,
+            enable_network_address_usage_metrics: member(node, path, "EnableNetworkAddressUsageMetrics")?,
+        };
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for OperatorRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = OperatorRequest {
@@ -695,6 +990,16 @@ impl FromQuery for Placement {
             host_resource_group_arn: member(node, path, "HostResourceGroupArn")?,
             group_id: member(node, path, "GroupId")?,
             availability_zone: member(node, path, "AvailabilityZone")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for PrefixListId {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = PrefixListId {
+            description: member(node, path, "Description")?,
+            prefix_list_id: member(node, path, "PrefixListId")?,
         };
         Ok(v)
     }
@@ -791,6 +1096,44 @@ impl FromQuery for RequestSpotLaunchSpecification {
     }
 }
 
+impl FromQuery for RevokeSecurityGroupEgressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RevokeSecurityGroupEgressRequest {
+            security_group_rule_ids: list(node, path, "SecurityGroupRuleId")?,
+            dry_run: member(node, path, "DryRun")?,
+            group_id: member(node, path, "GroupId")?,
+            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
+            ip_protocol: member(node, path, "IpProtocol")?,
+            from_port: member(node, path, "FromPort")?,
+            to_port: member(node, path, "ToPort")?,
+            cidr_ip: member(node, path, "CidrIp")?,
+            ip_permissions: list(node, path, "IpPermissions")?,
+        };
+        required(&v.group_id, path, "GroupId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for RevokeSecurityGroupIngressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RevokeSecurityGroupIngressRequest {
+            cidr_ip: member(node, path, "CidrIp")?,
+            from_port: member(node, path, "FromPort")?,
+            group_id: member(node, path, "GroupId")?,
+            group_name: member(node, path, "GroupName")?,
+            ip_permissions: list(node, path, "IpPermissions")?,
+            ip_protocol: member(node, path, "IpProtocol")?,
+            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
+            to_port: member(node, path, "ToPort")?,
+            security_group_rule_ids: list(node, path, "SecurityGroupRuleId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for RunInstancesMonitoringEnabled {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = RunInstancesMonitoringEnabled {
@@ -864,6 +1207,33 @@ impl FromQuery for S3Storage {
             upload_policy: member(node, path, "UploadPolicy")?,
             upload_policy_signature: member(node, path, "UploadPolicySignature")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for SecurityGroupRuleRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SecurityGroupRuleRequest {
+            ip_protocol: member(node, path, "IpProtocol")?,
+            from_port: member(node, path, "FromPort")?,
+            to_port: member(node, path, "ToPort")?,
+            cidr_ipv4: member(node, path, "CidrIpv4")?,
+            cidr_ipv6: member(node, path, "CidrIpv6")?,
+            prefix_list_id: member(node, path, "PrefixListId")?,
+            referenced_group_id: member(node, path, "ReferencedGroupId")?,
+            description: member(node, path, "Description")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for SecurityGroupRuleUpdate {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SecurityGroupRuleUpdate {
+            security_group_rule_id: member(node, path, "SecurityGroupRuleId")?,
+            security_group_rule: member(node, path, "SecurityGroupRule")?,
+        };
+        required(&v.security_group_rule_id, path, "SecurityGroupRuleId")?;
         Ok(v)
     }
 }
@@ -970,6 +1340,39 @@ impl FromQuery for UpdateInterruptibleCapacityReservationAllocationRequest {
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
         required(&v.target_instance_count, path, "TargetInstanceCount")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for UserIdGroupPair {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = UserIdGroupPair {
+            description: member(node, path, "Description")?,
+            user_id: member(node, path, "UserId")?,
+            group_name: member(node, path, "GroupName")?,
+            group_id: member(node, path, "GroupId")?,
+            vpc_id: member(node, path, "VpcId")?,
+            vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
+            peering_status: member(node, path, "PeeringStatus")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for VpcEncryptionControlConfiguration {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = VpcEncryptionControlConfiguration {
+            mode: member(node, path, "Mode")?,
+            internet_gateway_exclusion: member(node, path, "InternetGatewayExclusion")?,
+            egress_only_internet_gateway_exclusion: member(node, path, "EgressOnlyInternetGatewayExclusion")?,
+            nat_gateway_exclusion: member(node, path, "NatGatewayExclusion")?,
+            virtual_private_gateway_exclusion: member(node, path, "VirtualPrivateGatewayExclusion")?,
+            vpc_peering_exclusion: member(node, path, "VpcPeeringExclusion")?,
+            lambda_exclusion: member(node, path, "LambdaExclusion")?,
+            vpc_lattice_exclusion: member(node, path, "VpcLatticeExclusion")?,
+            elastic_file_system_exclusion: member(node, path, "ElasticFileSystemExclusion")?,
+        };
+        required(&v.mode, path, "Mode")?;
         Ok(v)
     }
 }

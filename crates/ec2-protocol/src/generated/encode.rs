@@ -5,6 +5,89 @@
 use crate::xml::{write_list, ToXml, XmlWriter};
 use super::types::*;
 
+impl ToXml for AssociateVpcCidrBlockResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssociateVpcCidrBlockResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_cidr_block_association { v.write_xml(w, "ipv6CidrBlockAssociation"); }
+        if let Some(v) = &self.cidr_block_association { v.write_xml(w, "cidrBlockAssociation"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_cidr_block_association { v.write_xml(w, "ipv6CidrBlockAssociation"); }
+        if let Some(v) = &self.cidr_block_association { v.write_xml(w, "cidrBlockAssociation"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+}
+
+impl ToXml for AttributeBooleanValue {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttributeBooleanValue {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
+impl ToXml for AuthorizeSecurityGroupEgressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AuthorizeSecurityGroupEgressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.security_group_rules { write_list(w, "securityGroupRuleSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        write_list(w, "securityGroupRuleSet", "item", self.security_group_rules.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for AuthorizeSecurityGroupIngressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AuthorizeSecurityGroupIngressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.security_group_rules { write_list(w, "securityGroupRuleSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        write_list(w, "securityGroupRuleSet", "item", self.security_group_rules.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for AvailabilityZone {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -495,6 +578,46 @@ impl CreateCapacityReservationResult {
     }
 }
 
+impl ToXml for CreateDefaultSubnetResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateDefaultSubnetResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.subnet { v.write_xml(w, "subnet"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.subnet { v.write_xml(w, "subnet"); }
+    }
+}
+
+impl ToXml for CreateDefaultVpcResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateDefaultVpcResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.vpc { v.write_xml(w, "vpc"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.vpc { v.write_xml(w, "vpc"); }
+    }
+}
+
 impl ToXml for CreateInterruptibleCapacityReservationAllocationResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -521,6 +644,70 @@ impl CreateInterruptibleCapacityReservationAllocationResult {
     }
 }
 
+impl ToXml for CreateSecurityGroupResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateSecurityGroupResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.security_group_arn { v.write_xml(w, "securityGroupArn"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+        if let Some(v) = &self.security_group_arn { v.write_xml(w, "securityGroupArn"); }
+    }
+}
+
+impl ToXml for CreateSubnetResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateSubnetResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.subnet { v.write_xml(w, "subnet"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.subnet { v.write_xml(w, "subnet"); }
+    }
+}
+
+impl ToXml for CreateVpcResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateVpcResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.vpc { v.write_xml(w, "vpc"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.vpc { v.write_xml(w, "vpc"); }
+    }
+}
+
 impl ToXml for DefaultConnectionTrackingConfiguration {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -535,6 +722,28 @@ impl DefaultConnectionTrackingConfiguration {
         if let Some(v) = &self.default_tcp_established_timeout { v.write_xml(w, "defaultTcpEstablishedTimeout"); }
         if let Some(v) = &self.default_udp_timeout { v.write_xml(w, "defaultUdpTimeout"); }
         if let Some(v) = &self.default_udp_stream_timeout { v.write_xml(w, "defaultUdpStreamTimeout"); }
+    }
+}
+
+impl ToXml for DeleteSecurityGroupResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteSecurityGroupResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
     }
 }
 
@@ -730,6 +939,28 @@ impl DescribeRegionsResult {
     }
 }
 
+impl ToXml for DescribeSecurityGroupRulesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSecurityGroupRulesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.security_group_rules { write_list(w, "securityGroupRuleSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "securityGroupRuleSet", "item", self.security_group_rules.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
 impl ToXml for DescribeSecurityGroupsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -840,6 +1071,32 @@ impl DescribeTagsResult {
     }
 }
 
+impl ToXml for DescribeVpcAttributeResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVpcAttributeResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.enable_dns_hostnames { v.write_xml(w, "enableDnsHostnames"); }
+        if let Some(v) = &self.enable_dns_support { v.write_xml(w, "enableDnsSupport"); }
+        if let Some(v) = &self.enable_network_address_usage_metrics { v.write_xml(w, "enableNetworkAddressUsageMetrics"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.enable_dns_hostnames { v.write_xml(w, "enableDnsHostnames"); }
+        if let Some(v) = &self.enable_dns_support { v.write_xml(w, "enableDnsSupport"); }
+        if let Some(v) = &self.enable_network_address_usage_metrics { v.write_xml(w, "enableNetworkAddressUsageMetrics"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+}
+
 impl ToXml for DescribeVpcsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -859,6 +1116,30 @@ impl DescribeVpcsResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
         write_list(w, "vpcSet", "item", self.vpcs.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DisassociateVpcCidrBlockResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DisassociateVpcCidrBlockResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_cidr_block_association { v.write_xml(w, "ipv6CidrBlockAssociation"); }
+        if let Some(v) = &self.cidr_block_association { v.write_xml(w, "cidrBlockAssociation"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_cidr_block_association { v.write_xml(w, "ipv6CidrBlockAssociation"); }
+        if let Some(v) = &self.cidr_block_association { v.write_xml(w, "cidrBlockAssociation"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
     }
 }
 
@@ -2267,6 +2548,26 @@ impl ModifyCapacityReservationResult {
     }
 }
 
+impl ToXml for ModifySecurityGroupRulesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifySecurityGroupRulesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
 impl ToXml for Monitoring {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2596,6 +2897,25 @@ impl PurchaseCapacityBlockResult {
     }
 }
 
+impl ToXml for ReferencedSecurityGroup {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ReferencedSecurityGroup {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.peering_status { v.write_xml(w, "peeringStatus"); }
+        if let Some(v) = &self.user_id { v.write_xml(w, "userId"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.vpc_peering_connection_id { v.write_xml(w, "vpcPeeringConnectionId"); }
+    }
+}
+
 impl ToXml for Region {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2677,6 +2997,79 @@ impl Reservation {
     }
 }
 
+impl ToXml for RevokeSecurityGroupEgressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RevokeSecurityGroupEgressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.unknown_ip_permissions { write_list(w, "unknownIpPermissionSet", "item", v); }
+        if let Some(v) = &self.revoked_security_group_rules { write_list(w, "revokedSecurityGroupRuleSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        write_list(w, "unknownIpPermissionSet", "item", self.unknown_ip_permissions.as_deref().unwrap_or_default());
+        write_list(w, "revokedSecurityGroupRuleSet", "item", self.revoked_security_group_rules.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for RevokeSecurityGroupIngressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RevokeSecurityGroupIngressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.unknown_ip_permissions { write_list(w, "unknownIpPermissionSet", "item", v); }
+        if let Some(v) = &self.revoked_security_group_rules { write_list(w, "revokedSecurityGroupRuleSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        write_list(w, "unknownIpPermissionSet", "item", self.unknown_ip_permissions.as_deref().unwrap_or_default());
+        write_list(w, "revokedSecurityGroupRuleSet", "item", self.revoked_security_group_rules.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for RevokedSecurityGroupRule {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RevokedSecurityGroupRule {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.security_group_rule_id { v.write_xml(w, "securityGroupRuleId"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.is_egress { v.write_xml(w, "isEgress"); }
+        if let Some(v) = &self.ip_protocol { v.write_xml(w, "ipProtocol"); }
+        if let Some(v) = &self.from_port { v.write_xml(w, "fromPort"); }
+        if let Some(v) = &self.to_port { v.write_xml(w, "toPort"); }
+        if let Some(v) = &self.cidr_ipv4 { v.write_xml(w, "cidrIpv4"); }
+        if let Some(v) = &self.cidr_ipv6 { v.write_xml(w, "cidrIpv6"); }
+        if let Some(v) = &self.prefix_list_id { v.write_xml(w, "prefixListId"); }
+        if let Some(v) = &self.referenced_group_id { v.write_xml(w, "referencedGroupId"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+    }
+}
+
 impl ToXml for RunInstancesMonitoringEnabled {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2731,6 +3124,34 @@ impl SecurityGroup {
         if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
         if let Some(v) = &self.description { v.write_xml(w, "groupDescription"); }
         if let Some(v) = &self.ip_permissions { write_list(w, "ipPermissions", "item", v); }
+    }
+}
+
+impl ToXml for SecurityGroupRule {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SecurityGroupRule {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.security_group_rule_id { v.write_xml(w, "securityGroupRuleId"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.group_owner_id { v.write_xml(w, "groupOwnerId"); }
+        if let Some(v) = &self.is_egress { v.write_xml(w, "isEgress"); }
+        if let Some(v) = &self.ip_protocol { v.write_xml(w, "ipProtocol"); }
+        if let Some(v) = &self.from_port { v.write_xml(w, "fromPort"); }
+        if let Some(v) = &self.to_port { v.write_xml(w, "toPort"); }
+        if let Some(v) = &self.cidr_ipv4 { v.write_xml(w, "cidrIpv4"); }
+        if let Some(v) = &self.cidr_ipv6 { v.write_xml(w, "cidrIpv6"); }
+        if let Some(v) = &self.prefix_list_id { v.write_xml(w, "prefixListId"); }
+        if let Some(v) = &self.referenced_group_info { v.write_xml(w, "referencedGroupInfo"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.security_group_rule_arn { v.write_xml(w, "securityGroupRuleArn"); }
     }
 }
 

@@ -5,6 +5,73 @@
 use ec2_time::UnixMillis;
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateVpcCidrBlockRequest {
+    pub cidr_block: Option<String>,
+    pub ipv6_cidr_block_network_border_group: Option<String>,
+    pub ipv6_pool: Option<String>,
+    pub ipv6_cidr_block: Option<String>,
+    pub ipv4_ipam_pool_id: Option<String>,
+    pub ipv4_netmask_length: Option<i64>,
+    pub ipv6_ipam_pool_id: Option<String>,
+    pub ipv6_netmask_length: Option<i64>,
+    pub vpc_id: Option<String>,
+    pub amazon_provided_ipv6_cidr_block: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateVpcCidrBlockResult {
+    pub ipv6_cidr_block_association: Option<VpcIpv6CidrBlockAssociation>,
+    pub cidr_block_association: Option<VpcCidrBlockAssociation>,
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttributeBooleanValue {
+    pub value: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuthorizeSecurityGroupEgressRequest {
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+    pub group_id: Option<String>,
+    pub source_security_group_name: Option<String>,
+    pub source_security_group_owner_id: Option<String>,
+    pub ip_protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub cidr_ip: Option<String>,
+    pub ip_permissions: Option<Vec<IpPermission>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuthorizeSecurityGroupEgressResult {
+    pub r#return: Option<bool>,
+    pub security_group_rules: Option<Vec<SecurityGroupRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuthorizeSecurityGroupIngressRequest {
+    pub cidr_ip: Option<String>,
+    pub from_port: Option<i64>,
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    pub ip_permissions: Option<Vec<IpPermission>>,
+    pub ip_protocol: Option<String>,
+    pub source_security_group_name: Option<String>,
+    pub source_security_group_owner_id: Option<String>,
+    pub to_port: Option<i64>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuthorizeSecurityGroupIngressResult {
+    pub r#return: Option<bool>,
+    pub security_group_rules: Option<Vec<SecurityGroupRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AvailabilityZone {
     pub opt_in_status: Option<String>,
     pub messages: Option<Vec<AvailabilityZoneMessage>>,
@@ -288,6 +355,29 @@ pub struct CreateCapacityReservationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateDefaultSubnetRequest {
+    pub availability_zone: Option<String>,
+    pub dry_run: Option<bool>,
+    pub ipv6_native: Option<bool>,
+    pub availability_zone_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateDefaultSubnetResult {
+    pub subnet: Option<Subnet>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateDefaultVpcRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateDefaultVpcResult {
+    pub vpc: Option<Vpc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateInterruptibleCapacityReservationAllocationRequest {
     pub capacity_reservation_id: Option<String>,
     pub instance_count: Option<i64>,
@@ -305,10 +395,70 @@ pub struct CreateInterruptibleCapacityReservationAllocationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSecurityGroupRequest {
+    pub description: Option<String>,
+    pub group_name: Option<String>,
+    pub vpc_id: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSecurityGroupResult {
+    pub group_id: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub security_group_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSubnetRequest {
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub cidr_block: Option<String>,
+    pub ipv6_cidr_block: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub vpc_id: Option<String>,
+    pub ipv6_native: Option<bool>,
+    pub ipv4_ipam_pool_id: Option<String>,
+    pub ipv4_netmask_length: Option<i64>,
+    pub ipv6_ipam_pool_id: Option<String>,
+    pub ipv6_netmask_length: Option<i64>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSubnetResult {
+    pub subnet: Option<Subnet>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateTagsRequest {
     pub dry_run: Option<bool>,
     pub resources: Option<Vec<String>>,
     pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateVpcRequest {
+    pub cidr_block: Option<String>,
+    pub ipv6_pool: Option<String>,
+    pub ipv6_cidr_block: Option<String>,
+    pub ipv4_ipam_pool_id: Option<String>,
+    pub ipv4_netmask_length: Option<i64>,
+    pub ipv6_ipam_pool_id: Option<String>,
+    pub ipv6_netmask_length: Option<i64>,
+    pub ipv6_cidr_block_network_border_group: Option<String>,
+    pub vpc_encryption_control: Option<VpcEncryptionControlConfiguration>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+    pub instance_tenancy: Option<String>,
+    pub amazon_provided_ipv6_cidr_block: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateVpcResult {
+    pub vpc: Option<Vpc>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -324,10 +474,35 @@ pub struct DefaultConnectionTrackingConfiguration {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteSecurityGroupRequest {
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteSecurityGroupResult {
+    pub r#return: Option<bool>,
+    pub group_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteSubnetRequest {
+    pub subnet_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteTagsRequest {
     pub dry_run: Option<bool>,
     pub resources: Option<Vec<String>>,
     pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteVpcRequest {
+    pub vpc_id: Option<String>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -474,6 +649,21 @@ pub struct DescribeRegionsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSecurityGroupRulesRequest {
+    pub filters: Option<Vec<Filter>>,
+    pub security_group_rule_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSecurityGroupRulesResult {
+    pub security_group_rules: Option<Vec<SecurityGroupRule>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeSecurityGroupsRequest {
     pub group_ids: Option<Vec<String>>,
     pub group_names: Option<Vec<String>>,
@@ -554,6 +744,21 @@ pub struct DescribeTagsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVpcAttributeRequest {
+    pub attribute: Option<String>,
+    pub vpc_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVpcAttributeResult {
+    pub enable_dns_hostnames: Option<AttributeBooleanValue>,
+    pub enable_dns_support: Option<AttributeBooleanValue>,
+    pub enable_network_address_usage_metrics: Option<AttributeBooleanValue>,
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeVpcsRequest {
     pub filters: Option<Vec<Filter>>,
     pub vpc_ids: Option<Vec<String>>,
@@ -566,6 +771,18 @@ pub struct DescribeVpcsRequest {
 pub struct DescribeVpcsResult {
     pub next_token: Option<String>,
     pub vpcs: Option<Vec<Vpc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisassociateVpcCidrBlockRequest {
+    pub association_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisassociateVpcCidrBlockResult {
+    pub ipv6_cidr_block_association: Option<VpcIpv6CidrBlockAssociation>,
+    pub cidr_block_association: Option<VpcCidrBlockAssociation>,
+    pub vpc_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1355,6 +1572,41 @@ pub struct ModifyCapacityReservationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifySecurityGroupRulesRequest {
+    pub group_id: Option<String>,
+    pub security_group_rules: Option<Vec<SecurityGroupRuleUpdate>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifySecurityGroupRulesResult {
+    pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifySubnetAttributeRequest {
+    pub assign_ipv6_address_on_creation: Option<AttributeBooleanValue>,
+    pub map_public_ip_on_launch: Option<AttributeBooleanValue>,
+    pub subnet_id: Option<String>,
+    pub map_customer_owned_ip_on_launch: Option<AttributeBooleanValue>,
+    pub customer_owned_ipv4_pool: Option<String>,
+    pub enable_dns64: Option<AttributeBooleanValue>,
+    pub private_dns_hostname_type_on_launch: Option<String>,
+    pub enable_resource_name_dns_a_record_on_launch: Option<AttributeBooleanValue>,
+    pub enable_resource_name_dns_aaaa_record_on_launch: Option<AttributeBooleanValue>,
+    pub enable_lni_at_device_index: Option<i64>,
+    pub disable_lni_at_device_index: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyVpcAttributeRequest {
+    pub enable_dns_hostnames: Option<AttributeBooleanValue>,
+    pub enable_dns_support: Option<AttributeBooleanValue>,
+    pub vpc_id: Option<String>,
+    pub enable_network_address_usage_metrics: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Monitoring {
     pub state: Option<String>,
 }
@@ -1524,6 +1776,15 @@ pub struct RebootInstancesRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReferencedSecurityGroup {
+    pub group_id: Option<String>,
+    pub peering_status: Option<String>,
+    pub user_id: Option<String>,
+    pub vpc_id: Option<String>,
+    pub vpc_peering_connection_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Region {
     pub opt_in_status: Option<String>,
     pub geography: Option<Vec<RegionGeography>>,
@@ -1585,6 +1846,64 @@ pub struct Reservation {
     pub requester_id: Option<String>,
     pub groups: Option<Vec<GroupIdentifier>>,
     pub instances: Option<Vec<Instance>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RevokeSecurityGroupEgressRequest {
+    pub security_group_rule_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+    pub group_id: Option<String>,
+    pub source_security_group_name: Option<String>,
+    pub source_security_group_owner_id: Option<String>,
+    pub ip_protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub cidr_ip: Option<String>,
+    pub ip_permissions: Option<Vec<IpPermission>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RevokeSecurityGroupEgressResult {
+    pub r#return: Option<bool>,
+    pub unknown_ip_permissions: Option<Vec<IpPermission>>,
+    pub revoked_security_group_rules: Option<Vec<RevokedSecurityGroupRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RevokeSecurityGroupIngressRequest {
+    pub cidr_ip: Option<String>,
+    pub from_port: Option<i64>,
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    pub ip_permissions: Option<Vec<IpPermission>>,
+    pub ip_protocol: Option<String>,
+    pub source_security_group_name: Option<String>,
+    pub source_security_group_owner_id: Option<String>,
+    pub to_port: Option<i64>,
+    pub security_group_rule_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RevokeSecurityGroupIngressResult {
+    pub r#return: Option<bool>,
+    pub unknown_ip_permissions: Option<Vec<IpPermission>>,
+    pub revoked_security_group_rules: Option<Vec<RevokedSecurityGroupRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RevokedSecurityGroupRule {
+    pub security_group_rule_id: Option<String>,
+    pub group_id: Option<String>,
+    pub is_egress: Option<bool>,
+    pub ip_protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub cidr_ipv4: Option<String>,
+    pub cidr_ipv6: Option<String>,
+    pub prefix_list_id: Option<String>,
+    pub referenced_group_id: Option<String>,
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1660,6 +1979,42 @@ pub struct SecurityGroup {
     pub group_name: Option<String>,
     pub description: Option<String>,
     pub ip_permissions: Option<Vec<IpPermission>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecurityGroupRule {
+    pub security_group_rule_id: Option<String>,
+    pub group_id: Option<String>,
+    pub group_owner_id: Option<String>,
+    pub is_egress: Option<bool>,
+    pub ip_protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub cidr_ipv4: Option<String>,
+    pub cidr_ipv6: Option<String>,
+    pub prefix_list_id: Option<String>,
+    pub referenced_group_info: Option<ReferencedSecurityGroup>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub security_group_rule_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecurityGroupRuleRequest {
+    pub ip_protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub cidr_ipv4: Option<String>,
+    pub cidr_ipv6: Option<String>,
+    pub prefix_list_id: Option<String>,
+    pub referenced_group_id: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecurityGroupRuleUpdate {
+    pub security_group_rule_id: Option<String>,
+    pub security_group_rule: Option<SecurityGroupRuleRequest>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1913,6 +2268,19 @@ pub struct VpcEncryptionControl {
     pub state_message: Option<String>,
     pub resource_exclusions: Option<VpcEncryptionControlExclusions>,
     pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VpcEncryptionControlConfiguration {
+    pub mode: Option<String>,
+    pub internet_gateway_exclusion: Option<String>,
+    pub egress_only_internet_gateway_exclusion: Option<String>,
+    pub nat_gateway_exclusion: Option<String>,
+    pub virtual_private_gateway_exclusion: Option<String>,
+    pub vpc_peering_exclusion: Option<String>,
+    pub lambda_exclusion: Option<String>,
+    pub vpc_lattice_exclusion: Option<String>,
+    pub elastic_file_system_exclusion: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

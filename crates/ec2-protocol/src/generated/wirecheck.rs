@@ -8,6 +8,66 @@ use crate::wirecheck::{field, FromJson, ToJson};
 use super::ops::{Request, Response};
 use super::types::*;
 
+impl ToJson for AssociateVpcCidrBlockRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cidr_block { m.insert("CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_cidr_block_network_border_group { m.insert("Ipv6CidrBlockNetworkBorderGroup".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_pool { m.insert("Ipv6Pool".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_cidr_block { m.insert("Ipv6CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_ipam_pool_id { m.insert("Ipv4IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_netmask_length { m.insert("Ipv4NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_ipam_pool_id { m.insert("Ipv6IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_netmask_length { m.insert("Ipv6NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.amazon_provided_ipv6_cidr_block { m.insert("AmazonProvidedIpv6CidrBlock".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AttributeBooleanValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AuthorizeSecurityGroupEgressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_name { m.insert("SourceSecurityGroupName".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_owner_id { m.insert("SourceSecurityGroupOwnerId".into(), v.to_json()); }
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ip { m.insert("CidrIp".into(), v.to_json()); }
+        if let Some(v) = &self.ip_permissions { m.insert("IpPermissions".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AuthorizeSecurityGroupIngressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cidr_ip { m.insert("CidrIp".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.ip_permissions { m.insert("IpPermissions".into(), v.to_json()); }
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_name { m.insert("SourceSecurityGroupName".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_owner_id { m.insert("SourceSecurityGroupOwnerId".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for BlockDeviceMapping {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -121,6 +181,25 @@ impl ToJson for CreateCapacityReservationRequest {
     }
 }
 
+impl ToJson for CreateDefaultSubnetRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_native { m.insert("Ipv6Native".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateDefaultVpcRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -129,6 +208,38 @@ impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
         if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateSecurityGroupRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateSubnetRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_block { m.insert("CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_cidr_block { m.insert("Ipv6CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.outpost_arn { m.insert("OutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_native { m.insert("Ipv6Native".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_ipam_pool_id { m.insert("Ipv4IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_netmask_length { m.insert("Ipv4NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_ipam_pool_id { m.insert("Ipv6IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_netmask_length { m.insert("Ipv6NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -143,10 +254,49 @@ impl ToJson for CreateTagsRequest {
     }
 }
 
+impl ToJson for CreateVpcRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cidr_block { m.insert("CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_pool { m.insert("Ipv6Pool".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_cidr_block { m.insert("Ipv6CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_ipam_pool_id { m.insert("Ipv4IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_netmask_length { m.insert("Ipv4NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_ipam_pool_id { m.insert("Ipv6IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_netmask_length { m.insert("Ipv6NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_cidr_block_network_border_group { m.insert("Ipv6CidrBlockNetworkBorderGroup".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_encryption_control { m.insert("VpcEncryptionControl".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_tenancy { m.insert("InstanceTenancy".into(), v.to_json()); }
+        if let Some(v) = &self.amazon_provided_ipv6_cidr_block { m.insert("AmazonProvidedIpv6CidrBlock".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreditSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.cpu_credits { m.insert("CpuCredits".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteSecurityGroupRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteSubnetRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -157,6 +307,15 @@ impl ToJson for DeleteTagsRequest {
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.resources { m.insert("Resources".into(), v.to_json()); }
         if let Some(v) = &self.tags { m.insert("Tags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteVpcRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -280,6 +439,18 @@ impl ToJson for DescribeRegionsRequest {
     }
 }
 
+impl ToJson for DescribeSecurityGroupRulesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.security_group_rule_ids { m.insert("SecurityGroupRuleIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeSecurityGroupsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -345,6 +516,16 @@ impl ToJson for DescribeTagsRequest {
     }
 }
 
+impl ToJson for DescribeVpcAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeVpcsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -353,6 +534,14 @@ impl ToJson for DescribeVpcsRequest {
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DisassociateVpcCidrBlockRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.association_id { m.insert("AssociationId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -554,6 +743,29 @@ impl ToJson for InstanceSecondaryInterfaceSpecificationRequest {
     }
 }
 
+impl ToJson for IpPermission {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.user_id_group_pairs { m.insert("UserIdGroupPairs".into(), v.to_json()); }
+        if let Some(v) = &self.ip_ranges { m.insert("IpRanges".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_ranges { m.insert("Ipv6Ranges".into(), v.to_json()); }
+        if let Some(v) = &self.prefix_list_ids { m.insert("PrefixListIds".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for IpRange {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ip { m.insert("CidrIp".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for Ipv4PrefixSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -566,6 +778,15 @@ impl ToJson for Ipv6PrefixSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.ipv6_prefix { m.insert("Ipv6Prefix".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for Ipv6Range {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ipv6 { m.insert("CidrIpv6".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -603,6 +824,45 @@ impl ToJson for ModifyCapacityReservationRequest {
     }
 }
 
+impl ToJson for ModifySecurityGroupRulesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.security_group_rules { m.insert("SecurityGroupRules".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifySubnetAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.assign_ipv6_address_on_creation { m.insert("AssignIpv6AddressOnCreation".into(), v.to_json()); }
+        if let Some(v) = &self.map_public_ip_on_launch { m.insert("MapPublicIpOnLaunch".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.map_customer_owned_ip_on_launch { m.insert("MapCustomerOwnedIpOnLaunch".into(), v.to_json()); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { m.insert("CustomerOwnedIpv4Pool".into(), v.to_json()); }
+        if let Some(v) = &self.enable_dns64 { m.insert("EnableDns64".into(), v.to_json()); }
+        if let Some(v) = &self.private_dns_hostname_type_on_launch { m.insert("PrivateDnsHostnameTypeOnLaunch".into(), v.to_json()); }
+        if let Some(v) = &self.enable_resource_name_dns_a_record_on_launch { m.insert("EnableResourceNameDnsARecordOnLaunch".into(), v.to_json()); }
+        if let Some(v) = &self.enable_resource_name_dns_aaaa_record_on_launch { m.insert("EnableResourceNameDnsAAAARecordOnLaunch".into(), v.to_json()); }
+        if let Some(v) = &self.enable_lni_at_device_index { m.insert("EnableLniAtDeviceIndex".into(), v.to_json()); }
+        if let Some(v) = &self.disable_lni_at_device_index { m.insert("DisableLniAtDeviceIndex".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyVpcAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.enable_dns_hostnames { m.insert("EnableDnsHostnames".into(), v.to_json()); }
+        if let Some(v) = &self.enable_dns_support { m.insert("EnableDnsSupport".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.enable_network_address_usage_metrics { m.insert("EnableNetworkAddressUsageMetrics".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for OperatorRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -624,6 +884,15 @@ impl ToJson for Placement {
         if let Some(v) = &self.host_resource_group_arn { m.insert("HostResourceGroupArn".into(), v.to_json()); }
         if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
         if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for PrefixListId {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.prefix_list_id { m.insert("PrefixListId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -710,6 +979,41 @@ impl ToJson for RequestSpotLaunchSpecification {
     }
 }
 
+impl ToJson for RevokeSecurityGroupEgressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.security_group_rule_ids { m.insert("SecurityGroupRuleIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_name { m.insert("SourceSecurityGroupName".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_owner_id { m.insert("SourceSecurityGroupOwnerId".into(), v.to_json()); }
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ip { m.insert("CidrIp".into(), v.to_json()); }
+        if let Some(v) = &self.ip_permissions { m.insert("IpPermissions".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for RevokeSecurityGroupIngressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cidr_ip { m.insert("CidrIp".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.ip_permissions { m.insert("IpPermissions".into(), v.to_json()); }
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_name { m.insert("SourceSecurityGroupName".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_owner_id { m.insert("SourceSecurityGroupOwnerId".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.security_group_rule_ids { m.insert("SecurityGroupRuleIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for RunInstancesMonitoringEnabled {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -777,6 +1081,30 @@ impl ToJson for S3Storage {
         if let Some(v) = &self.prefix { m.insert("Prefix".into(), v.to_json()); }
         if let Some(v) = &self.upload_policy { m.insert("UploadPolicy".into(), v.to_json()); }
         if let Some(v) = &self.upload_policy_signature { m.insert("UploadPolicySignature".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SecurityGroupRuleRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ipv4 { m.insert("CidrIpv4".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ipv6 { m.insert("CidrIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.prefix_list_id { m.insert("PrefixListId".into(), v.to_json()); }
+        if let Some(v) = &self.referenced_group_id { m.insert("ReferencedGroupId".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SecurityGroupRuleUpdate {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.security_group_rule_id { m.insert("SecurityGroupRuleId".into(), v.to_json()); }
+        if let Some(v) = &self.security_group_rule { m.insert("SecurityGroupRule".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -870,6 +1198,76 @@ impl ToJson for UpdateInterruptibleCapacityReservationAllocationRequest {
         if let Some(v) = &self.target_instance_count { m.insert("TargetInstanceCount".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
+    }
+}
+
+impl ToJson for UserIdGroupPair {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.user_id { m.insert("UserId".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_peering_connection_id { m.insert("VpcPeeringConnectionId".into(), v.to_json()); }
+        if let Some(v) = &self.peering_status { m.insert("PeeringStatus".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for VpcEncryptionControlConfiguration {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.mode { m.insert("Mode".into(), v.to_json()); }
+        if let Some(v) = &self.internet_gateway_exclusion { m.insert("InternetGatewayExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.egress_only_internet_gateway_exclusion { m.insert("EgressOnlyInternetGatewayExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.nat_gateway_exclusion { m.insert("NatGatewayExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.virtual_private_gateway_exclusion { m.insert("VirtualPrivateGatewayExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_peering_exclusion { m.insert("VpcPeeringExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.lambda_exclusion { m.insert("LambdaExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_lattice_exclusion { m.insert("VpcLatticeExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.elastic_file_system_exclusion { m.insert("ElasticFileSystemExclusion".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl FromJson for AssociateVpcCidrBlockResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssociateVpcCidrBlockResult: expected an object")?;
+        Ok(AssociateVpcCidrBlockResult {
+            ipv6_cidr_block_association: field(o, "Ipv6CidrBlockAssociation")?,
+            cidr_block_association: field(o, "CidrBlockAssociation")?,
+            vpc_id: field(o, "VpcId")?,
+        })
+    }
+}
+
+impl FromJson for AttributeBooleanValue {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttributeBooleanValue: expected an object")?;
+        Ok(AttributeBooleanValue {
+            value: field(o, "Value")?,
+        })
+    }
+}
+
+impl FromJson for AuthorizeSecurityGroupEgressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AuthorizeSecurityGroupEgressResult: expected an object")?;
+        Ok(AuthorizeSecurityGroupEgressResult {
+            r#return: field(o, "Return")?,
+            security_group_rules: field(o, "SecurityGroupRules")?,
+        })
+    }
+}
+
+impl FromJson for AuthorizeSecurityGroupIngressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AuthorizeSecurityGroupIngressResult: expected an object")?;
+        Ok(AuthorizeSecurityGroupIngressResult {
+            r#return: field(o, "Return")?,
+            security_group_rules: field(o, "SecurityGroupRules")?,
+        })
     }
 }
 
@@ -1188,6 +1586,24 @@ impl FromJson for CreateCapacityReservationResult {
     }
 }
 
+impl FromJson for CreateDefaultSubnetResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateDefaultSubnetResult: expected an object")?;
+        Ok(CreateDefaultSubnetResult {
+            subnet: field(o, "Subnet")?,
+        })
+    }
+}
+
+impl FromJson for CreateDefaultVpcResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateDefaultVpcResult: expected an object")?;
+        Ok(CreateDefaultVpcResult {
+            vpc: field(o, "Vpc")?,
+        })
+    }
+}
+
 impl FromJson for CreateInterruptibleCapacityReservationAllocationResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CreateInterruptibleCapacityReservationAllocationResult: expected an object")?;
@@ -1200,6 +1616,35 @@ impl FromJson for CreateInterruptibleCapacityReservationAllocationResult {
     }
 }
 
+impl FromJson for CreateSecurityGroupResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateSecurityGroupResult: expected an object")?;
+        Ok(CreateSecurityGroupResult {
+            group_id: field(o, "GroupId")?,
+            tags: field(o, "Tags")?,
+            security_group_arn: field(o, "SecurityGroupArn")?,
+        })
+    }
+}
+
+impl FromJson for CreateSubnetResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateSubnetResult: expected an object")?;
+        Ok(CreateSubnetResult {
+            subnet: field(o, "Subnet")?,
+        })
+    }
+}
+
+impl FromJson for CreateVpcResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateVpcResult: expected an object")?;
+        Ok(CreateVpcResult {
+            vpc: field(o, "Vpc")?,
+        })
+    }
+}
+
 impl FromJson for DefaultConnectionTrackingConfiguration {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DefaultConnectionTrackingConfiguration: expected an object")?;
@@ -1207,6 +1652,16 @@ impl FromJson for DefaultConnectionTrackingConfiguration {
             default_tcp_established_timeout: field(o, "DefaultTcpEstablishedTimeout")?,
             default_udp_timeout: field(o, "DefaultUdpTimeout")?,
             default_udp_stream_timeout: field(o, "DefaultUdpStreamTimeout")?,
+        })
+    }
+}
+
+impl FromJson for DeleteSecurityGroupResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteSecurityGroupResult: expected an object")?;
+        Ok(DeleteSecurityGroupResult {
+            r#return: field(o, "Return")?,
+            group_id: field(o, "GroupId")?,
         })
     }
 }
@@ -1298,6 +1753,16 @@ impl FromJson for DescribeRegionsResult {
     }
 }
 
+impl FromJson for DescribeSecurityGroupRulesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSecurityGroupRulesResult: expected an object")?;
+        Ok(DescribeSecurityGroupRulesResult {
+            security_group_rules: field(o, "SecurityGroupRules")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeSecurityGroupsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeSecurityGroupsResult: expected an object")?;
@@ -1348,12 +1813,35 @@ impl FromJson for DescribeTagsResult {
     }
 }
 
+impl FromJson for DescribeVpcAttributeResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVpcAttributeResult: expected an object")?;
+        Ok(DescribeVpcAttributeResult {
+            enable_dns_hostnames: field(o, "EnableDnsHostnames")?,
+            enable_dns_support: field(o, "EnableDnsSupport")?,
+            enable_network_address_usage_metrics: field(o, "EnableNetworkAddressUsageMetrics")?,
+            vpc_id: field(o, "VpcId")?,
+        })
+    }
+}
+
 impl FromJson for DescribeVpcsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeVpcsResult: expected an object")?;
         Ok(DescribeVpcsResult {
             next_token: field(o, "NextToken")?,
             vpcs: field(o, "Vpcs")?,
+        })
+    }
+}
+
+impl FromJson for DisassociateVpcCidrBlockResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DisassociateVpcCidrBlockResult: expected an object")?;
+        Ok(DisassociateVpcCidrBlockResult {
+            ipv6_cidr_block_association: field(o, "Ipv6CidrBlockAssociation")?,
+            cidr_block_association: field(o, "CidrBlockAssociation")?,
+            vpc_id: field(o, "VpcId")?,
         })
     }
 }
@@ -2324,6 +2812,15 @@ impl FromJson for ModifyCapacityReservationResult {
     }
 }
 
+impl FromJson for ModifySecurityGroupRulesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifySecurityGroupRulesResult: expected an object")?;
+        Ok(ModifySecurityGroupRulesResult {
+            r#return: field(o, "Return")?,
+        })
+    }
+}
+
 impl FromJson for Monitoring {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Monitoring: expected an object")?;
@@ -2539,6 +3036,19 @@ impl FromJson for PurchaseCapacityBlockResult {
     }
 }
 
+impl FromJson for ReferencedSecurityGroup {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ReferencedSecurityGroup: expected an object")?;
+        Ok(ReferencedSecurityGroup {
+            group_id: field(o, "GroupId")?,
+            peering_status: field(o, "PeeringStatus")?,
+            user_id: field(o, "UserId")?,
+            vpc_id: field(o, "VpcId")?,
+            vpc_peering_connection_id: field(o, "VpcPeeringConnectionId")?,
+        })
+    }
+}
+
 impl FromJson for Region {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Region: expected an object")?;
@@ -2582,6 +3092,47 @@ impl FromJson for Reservation {
     }
 }
 
+impl FromJson for RevokeSecurityGroupEgressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RevokeSecurityGroupEgressResult: expected an object")?;
+        Ok(RevokeSecurityGroupEgressResult {
+            r#return: field(o, "Return")?,
+            unknown_ip_permissions: field(o, "UnknownIpPermissions")?,
+            revoked_security_group_rules: field(o, "RevokedSecurityGroupRules")?,
+        })
+    }
+}
+
+impl FromJson for RevokeSecurityGroupIngressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RevokeSecurityGroupIngressResult: expected an object")?;
+        Ok(RevokeSecurityGroupIngressResult {
+            r#return: field(o, "Return")?,
+            unknown_ip_permissions: field(o, "UnknownIpPermissions")?,
+            revoked_security_group_rules: field(o, "RevokedSecurityGroupRules")?,
+        })
+    }
+}
+
+impl FromJson for RevokedSecurityGroupRule {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RevokedSecurityGroupRule: expected an object")?;
+        Ok(RevokedSecurityGroupRule {
+            security_group_rule_id: field(o, "SecurityGroupRuleId")?,
+            group_id: field(o, "GroupId")?,
+            is_egress: field(o, "IsEgress")?,
+            ip_protocol: field(o, "IpProtocol")?,
+            from_port: field(o, "FromPort")?,
+            to_port: field(o, "ToPort")?,
+            cidr_ipv4: field(o, "CidrIpv4")?,
+            cidr_ipv6: field(o, "CidrIpv6")?,
+            prefix_list_id: field(o, "PrefixListId")?,
+            referenced_group_id: field(o, "ReferencedGroupId")?,
+            description: field(o, "Description")?,
+        })
+    }
+}
+
 impl FromJson for RunInstancesMonitoringEnabled {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("RunInstancesMonitoringEnabled: expected an object")?;
@@ -2617,6 +3168,28 @@ impl FromJson for SecurityGroup {
             group_name: field(o, "GroupName")?,
             description: field(o, "Description")?,
             ip_permissions: field(o, "IpPermissions")?,
+        })
+    }
+}
+
+impl FromJson for SecurityGroupRule {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SecurityGroupRule: expected an object")?;
+        Ok(SecurityGroupRule {
+            security_group_rule_id: field(o, "SecurityGroupRuleId")?,
+            group_id: field(o, "GroupId")?,
+            group_owner_id: field(o, "GroupOwnerId")?,
+            is_egress: field(o, "IsEgress")?,
+            ip_protocol: field(o, "IpProtocol")?,
+            from_port: field(o, "FromPort")?,
+            to_port: field(o, "ToPort")?,
+            cidr_ipv4: field(o, "CidrIpv4")?,
+            cidr_ipv6: field(o, "CidrIpv6")?,
+            prefix_list_id: field(o, "PrefixListId")?,
+            referenced_group_info: field(o, "ReferencedGroupInfo")?,
+            description: field(o, "Description")?,
+            tags: field(o, "Tags")?,
+            security_group_rule_arn: field(o, "SecurityGroupRuleArn")?,
         })
     }
 }
@@ -2960,14 +3533,25 @@ impl FromJson for VpcIpv6CidrBlockAssociation {
 impl Request {
     pub fn to_json(&self) -> Value {
         match self {
+            Request::AssociateVpcCidrBlock(v) => v.to_json(),
+            Request::AuthorizeSecurityGroupEgress(v) => v.to_json(),
+            Request::AuthorizeSecurityGroupIngress(v) => v.to_json(),
             Request::BundleInstance(v) => v.to_json(),
             Request::CancelBundleTask(v) => v.to_json(),
             Request::CancelCapacityReservation(v) => v.to_json(),
             Request::CancelSpotInstanceRequests(v) => v.to_json(),
             Request::CreateCapacityReservation(v) => v.to_json(),
+            Request::CreateDefaultSubnet(v) => v.to_json(),
+            Request::CreateDefaultVpc(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
+            Request::CreateSecurityGroup(v) => v.to_json(),
+            Request::CreateSubnet(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
+            Request::CreateVpc(v) => v.to_json(),
+            Request::DeleteSecurityGroup(v) => v.to_json(),
+            Request::DeleteSubnet(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
+            Request::DeleteVpc(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
             Request::DescribeBundleTasks(v) => v.to_json(),
             Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
@@ -2977,17 +3561,25 @@ impl Request {
             Request::DescribeInstanceTypes(v) => v.to_json(),
             Request::DescribeInstances(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
+            Request::DescribeSecurityGroupRules(v) => v.to_json(),
             Request::DescribeSecurityGroups(v) => v.to_json(),
             Request::DescribeSpotInstanceRequests(v) => v.to_json(),
             Request::DescribeSpotPriceHistory(v) => v.to_json(),
             Request::DescribeSubnets(v) => v.to_json(),
             Request::DescribeTags(v) => v.to_json(),
+            Request::DescribeVpcAttribute(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
+            Request::DisassociateVpcCidrBlock(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
+            Request::ModifySecurityGroupRules(v) => v.to_json(),
+            Request::ModifySubnetAttribute(v) => v.to_json(),
+            Request::ModifyVpcAttribute(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
+            Request::RevokeSecurityGroupEgress(v) => v.to_json(),
+            Request::RevokeSecurityGroupIngress(v) => v.to_json(),
             Request::RunInstances(v) => v.to_json(),
             Request::StartInstances(v) => v.to_json(),
             Request::StopInstances(v) => v.to_json(),
@@ -3001,14 +3593,25 @@ impl Response {
     /// Builds the response of `action` from botocore's output dict (as JSON).
     pub fn from_json(action: &str, v: &Value) -> Result<Response, String> {
         Ok(match action {
+            "AssociateVpcCidrBlock" => Response::AssociateVpcCidrBlock(AssociateVpcCidrBlockResult::from_json(v)?),
+            "AuthorizeSecurityGroupEgress" => Response::AuthorizeSecurityGroupEgress(AuthorizeSecurityGroupEgressResult::from_json(v)?),
+            "AuthorizeSecurityGroupIngress" => Response::AuthorizeSecurityGroupIngress(AuthorizeSecurityGroupIngressResult::from_json(v)?),
             "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
             "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
             "CancelCapacityReservation" => Response::CancelCapacityReservation(CancelCapacityReservationResult::from_json(v)?),
             "CancelSpotInstanceRequests" => Response::CancelSpotInstanceRequests(CancelSpotInstanceRequestsResult::from_json(v)?),
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
+            "CreateDefaultSubnet" => Response::CreateDefaultSubnet(CreateDefaultSubnetResult::from_json(v)?),
+            "CreateDefaultVpc" => Response::CreateDefaultVpc(CreateDefaultVpcResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
+            "CreateSecurityGroup" => Response::CreateSecurityGroup(CreateSecurityGroupResult::from_json(v)?),
+            "CreateSubnet" => Response::CreateSubnet(CreateSubnetResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
+            "CreateVpc" => Response::CreateVpc(CreateVpcResult::from_json(v)?),
+            "DeleteSecurityGroup" => Response::DeleteSecurityGroup(DeleteSecurityGroupResult::from_json(v)?),
+            "DeleteSubnet" => Response::DeleteSubnet,
             "DeleteTags" => Response::DeleteTags,
+            "DeleteVpc" => Response::DeleteVpc,
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
             "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
@@ -3018,17 +3621,25 @@ impl Response {
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
+            "DescribeSecurityGroupRules" => Response::DescribeSecurityGroupRules(DescribeSecurityGroupRulesResult::from_json(v)?),
             "DescribeSecurityGroups" => Response::DescribeSecurityGroups(DescribeSecurityGroupsResult::from_json(v)?),
             "DescribeSpotInstanceRequests" => Response::DescribeSpotInstanceRequests(DescribeSpotInstanceRequestsResult::from_json(v)?),
             "DescribeSpotPriceHistory" => Response::DescribeSpotPriceHistory(DescribeSpotPriceHistoryResult::from_json(v)?),
             "DescribeSubnets" => Response::DescribeSubnets(DescribeSubnetsResult::from_json(v)?),
             "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
+            "DescribeVpcAttribute" => Response::DescribeVpcAttribute(DescribeVpcAttributeResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
+            "DisassociateVpcCidrBlock" => Response::DisassociateVpcCidrBlock(DisassociateVpcCidrBlockResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
+            "ModifySecurityGroupRules" => Response::ModifySecurityGroupRules(ModifySecurityGroupRulesResult::from_json(v)?),
+            "ModifySubnetAttribute" => Response::ModifySubnetAttribute,
+            "ModifyVpcAttribute" => Response::ModifyVpcAttribute,
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
+            "RevokeSecurityGroupEgress" => Response::RevokeSecurityGroupEgress(RevokeSecurityGroupEgressResult::from_json(v)?),
+            "RevokeSecurityGroupIngress" => Response::RevokeSecurityGroupIngress(RevokeSecurityGroupIngressResult::from_json(v)?),
             "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),
             "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),
             "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),

@@ -23,10 +23,14 @@ pub mod errors;
 pub mod instances;
 pub mod kinds;
 pub mod launch;
-pub mod network;
+pub mod network_interfaces;
 pub mod regions;
+pub mod route_tables;
+pub mod security_groups;
 pub mod spot;
+pub mod subnets;
 pub mod tags;
+pub mod vpcs;
 
 /// What a handler knows about its request.
 pub struct Ctx<'a> {
@@ -160,6 +164,39 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
     use Request as Q;
     use Response as A;
     Ok(match request {
+        Q::AssociateVpcCidrBlock(r) => A::AssociateVpcCidrBlock(vpcs::associate_vpc_cidr_block(ctx, tx, r)?),
+        Q::AuthorizeSecurityGroupEgress(r) => {
+            A::AuthorizeSecurityGroupEgress(security_groups::authorize_security_group_egress(ctx, tx, r)?)
+        }
+        Q::AuthorizeSecurityGroupIngress(r) => {
+            A::AuthorizeSecurityGroupIngress(security_groups::authorize_security_group_ingress(ctx, tx, r)?)
+        }
+        Q::CreateDefaultSubnet(r) => A::CreateDefaultSubnet(subnets::create_default_subnet(ctx, tx, r)?),
+        Q::CreateDefaultVpc(r) => A::CreateDefaultVpc(vpcs::create_default_vpc(ctx, tx, r)?),
+        Q::CreateSecurityGroup(r) => A::CreateSecurityGroup(security_groups::create_security_group(ctx, tx, r)?),
+        Q::CreateSubnet(r) => A::CreateSubnet(subnets::create_subnet(ctx, tx, r)?),
+        Q::CreateVpc(r) => A::CreateVpc(vpcs::create_vpc(ctx, tx, r)?),
+        Q::DeleteSecurityGroup(r) => A::DeleteSecurityGroup(security_groups::delete_security_group(ctx, tx, r)?),
+        Q::DeleteSubnet(r) => subnets::delete_subnet(ctx, tx, r).map(|()| A::DeleteSubnet)?,
+        Q::DeleteVpc(r) => vpcs::delete_vpc(ctx, tx, r).map(|()| A::DeleteVpc)?,
+        Q::DescribeSecurityGroupRules(r) => {
+            A::DescribeSecurityGroupRules(security_groups::describe_security_group_rules(ctx, tx, r)?)
+        }
+        Q::DescribeVpcAttribute(r) => A::DescribeVpcAttribute(vpcs::describe_vpc_attribute(ctx, tx, r)?),
+        Q::DisassociateVpcCidrBlock(r) => A::DisassociateVpcCidrBlock(vpcs::disassociate_vpc_cidr_block(ctx, tx, r)?),
+        Q::ModifySecurityGroupRules(r) => {
+            A::ModifySecurityGroupRules(security_groups::modify_security_group_rules(ctx, tx, r)?)
+        }
+        Q::ModifySubnetAttribute(r) => {
+            subnets::modify_subnet_attribute(ctx, tx, r).map(|()| A::ModifySubnetAttribute)?
+        }
+        Q::ModifyVpcAttribute(r) => vpcs::modify_vpc_attribute(ctx, tx, r).map(|()| A::ModifyVpcAttribute)?,
+        Q::RevokeSecurityGroupEgress(r) => {
+            A::RevokeSecurityGroupEgress(security_groups::revoke_security_group_egress(ctx, tx, r)?)
+        }
+        Q::RevokeSecurityGroupIngress(r) => {
+            A::RevokeSecurityGroupIngress(security_groups::revoke_security_group_ingress(ctx, tx, r)?)
+        }
         Q::BundleInstance(r) => A::BundleInstance(bundle_tasks::bundle_instance(ctx, tx, r)?),
         Q::CancelBundleTask(r) => A::CancelBundleTask(bundle_tasks::cancel_bundle_task(ctx, tx, r)?),
         Q::CancelCapacityReservation(r) => {
@@ -201,14 +238,16 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::DescribeInstanceTypes(r) => A::DescribeInstanceTypes(catalog::describe_instance_types(ctx, r)?),
         Q::DescribeInstances(r) => A::DescribeInstances(instances::describe_instances(ctx, tx, r)?),
         Q::DescribeRegions(r) => A::DescribeRegions(regions::describe_regions(ctx, r)?),
-        Q::DescribeSecurityGroups(r) => A::DescribeSecurityGroups(network::describe_security_groups(ctx, tx, r)?),
+        Q::DescribeSecurityGroups(r) => {
+            A::DescribeSecurityGroups(security_groups::describe_security_groups(ctx, tx, r)?)
+        }
         Q::DescribeSpotInstanceRequests(r) => {
             A::DescribeSpotInstanceRequests(spot::describe_spot_instance_requests(ctx, tx, r)?)
         }
         Q::DescribeSpotPriceHistory(r) => A::DescribeSpotPriceHistory(spot::describe_spot_price_history(ctx, r)?),
-        Q::DescribeSubnets(r) => A::DescribeSubnets(network::describe_subnets(ctx, tx, r)?),
+        Q::DescribeSubnets(r) => A::DescribeSubnets(subnets::describe_subnets(ctx, tx, r)?),
         Q::DescribeTags(r) => A::DescribeTags(tags::describe_tags(ctx, tx, r)?),
-        Q::DescribeVpcs(r) => A::DescribeVpcs(network::describe_vpcs(ctx, tx, r)?),
+        Q::DescribeVpcs(r) => A::DescribeVpcs(vpcs::describe_vpcs(ctx, tx, r)?),
         Q::RebootInstances(r) => instances::reboot_instances(ctx, tx, r).map(|()| A::RebootInstances)?,
         Q::RequestSpotInstances(r) => A::RequestSpotInstances(spot::request_spot_instances(ctx, tx, r)?),
         Q::RunInstances(r) => A::RunInstances(instances::run_instances(ctx, tx, r)?),
