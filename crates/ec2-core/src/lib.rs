@@ -5,6 +5,7 @@
 //! from [`ids`] with a counter the caller supplies. `ec2-protocol` is deliberately not a dependency:
 //! the conversion between DTOs and domain records lives in the server (`ec2d/src/service/`).
 
+pub mod account_attributes;
 pub mod addresses;
 pub mod bundle_tasks;
 pub mod capacity_reservations;

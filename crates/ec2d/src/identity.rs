@@ -347,6 +347,44 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         Request::ModifySecurityGroupRules(r) => r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect(),
         // The association ID does not name its VPC: evaluated against `*`.
         Request::DisassociateVpcCidrBlock(_) => Vec::new(),
+        Request::AllocateAddress(_) => vec![arn(IdKind::ElasticIp, "*")],
+        Request::ReleaseAddress(r) => r.allocation_id.iter().map(|id| arn(IdKind::ElasticIp, id)).collect(),
+        Request::AssociateAddress(r) => {
+            let mut v: Vec<String> = r.allocation_id.iter().map(|id| arn(IdKind::ElasticIp, id)).collect();
+            v.extend(r.instance_id.iter().map(|id| arn(IdKind::Instance, id)));
+            v.extend(r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)));
+            v
+        }
+        Request::CreateInternetGateway(_) => vec![arn(IdKind::InternetGateway, "*")],
+        Request::DeleteInternetGateway(r) => {
+            r.internet_gateway_id.iter().map(|id| arn(IdKind::InternetGateway, id)).collect()
+        }
+        Request::AttachInternetGateway(r) => {
+            let mut v: Vec<String> = r.internet_gateway_id.iter().map(|id| arn(IdKind::InternetGateway, id)).collect();
+            v.extend(r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)));
+            v
+        }
+        Request::DetachInternetGateway(r) => {
+            let mut v: Vec<String> = r.internet_gateway_id.iter().map(|id| arn(IdKind::InternetGateway, id)).collect();
+            v.extend(r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)));
+            v
+        }
+        Request::CreateRouteTable(r) => {
+            let mut v = vec![arn(IdKind::RouteTable, "*")];
+            v.extend(r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)));
+            v
+        }
+        Request::DeleteRouteTable(r) => r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect(),
+        Request::AssociateRouteTable(r) => {
+            let mut v: Vec<String> = r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect();
+            v.extend(r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)));
+            v
+        }
+        Request::CreateRoute(r) => r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect(),
+        Request::ReplaceRoute(r) => r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect(),
+        Request::DeleteRoute(r) => r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect(),
+        // These name an association, not its resource: evaluated against `*`.
+        Request::DisassociateAddress(_) | Request::DisassociateRouteTable(_) => Vec::new(),
         // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
         Request::RequestSpotInstances(_)
         | Request::CancelSpotInstanceRequests(_)
@@ -370,6 +408,11 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::DescribeRegions(_)
         | Request::DescribeSecurityGroups(_)
         | Request::DescribeSecurityGroupRules(_)
+        | Request::DescribeAccountAttributes(_)
+        | Request::DescribeAddresses(_)
+        | Request::DescribeAddressesAttribute(_)
+        | Request::DescribeInternetGateways(_)
+        | Request::DescribeRouteTables(_)
         | Request::DescribeSpotInstanceRequests(_)
         | Request::DescribeSpotPriceHistory(_)
         | Request::DescribeSubnets(_)

@@ -6,6 +6,51 @@ use crate::decode::{list, member, required, required_list, DecodeError, FromQuer
 use crate::query::Node;
 use super::types::*;
 
+impl FromQuery for AllocateAddressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AllocateAddressRequest {
+            domain: member(node, path, "Domain")?,
+            address: member(node, path, "Address")?,
+            public_ipv4_pool: member(node, path, "PublicIpv4Pool")?,
+            network_border_group: member(node, path, "NetworkBorderGroup")?,
+            customer_owned_ipv4_pool: member(node, path, "CustomerOwnedIpv4Pool")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            ipam_pool_id: member(node, path, "IpamPoolId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AssociateAddressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AssociateAddressRequest {
+            allocation_id: member(node, path, "AllocationId")?,
+            instance_id: member(node, path, "InstanceId")?,
+            public_ip: member(node, path, "PublicIp")?,
+            dry_run: member(node, path, "DryRun")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            private_ip_address: member(node, path, "PrivateIpAddress")?,
+            allow_reassociation: member(node, path, "AllowReassociation")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AssociateRouteTableRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AssociateRouteTableRequest {
+            gateway_id: member(node, path, "GatewayId")?,
+            public_ipv4_pool: member(node, path, "PublicIpv4Pool")?,
+            dry_run: member(node, path, "DryRun")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            route_table_id: member(node, path, "RouteTableId")?,
+        };
+        required(&v.route_table_id, path, "RouteTableId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for AssociateVpcCidrBlockRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = AssociateVpcCidrBlockRequest {
@@ -20,6 +65,19 @@ impl FromQuery for AssociateVpcCidrBlockRequest {
             vpc_id: member(node, path, "VpcId")?,
             amazon_provided_ipv6_cidr_block: member(node, path, "AmazonProvidedIpv6CidrBlock")?,
         };
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for AttachInternetGatewayRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttachInternetGatewayRequest {
+            dry_run: member(node, path, "DryRun")?,
+            internet_gateway_id: member(node, path, "InternetGatewayId")?,
+            vpc_id: member(node, path, "VpcId")?,
+        };
+        required(&v.internet_gateway_id, path, "InternetGatewayId")?;
         required(&v.vpc_id, path, "VpcId")?;
         Ok(v)
     }
@@ -224,6 +282,16 @@ impl FromQuery for CreateDefaultVpcRequest {
     }
 }
 
+impl FromQuery for CreateInternetGatewayRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateInternetGatewayRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreateInterruptibleCapacityReservationAllocationRequest {
@@ -235,6 +303,45 @@ impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
         required(&v.instance_count, path, "InstanceCount")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateRouteRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateRouteRequest {
+            destination_prefix_list_id: member(node, path, "DestinationPrefixListId")?,
+            vpc_endpoint_id: member(node, path, "VpcEndpointId")?,
+            transit_gateway_id: member(node, path, "TransitGatewayId")?,
+            local_gateway_id: member(node, path, "LocalGatewayId")?,
+            carrier_gateway_id: member(node, path, "CarrierGatewayId")?,
+            core_network_arn: member(node, path, "CoreNetworkArn")?,
+            odb_network_arn: member(node, path, "OdbNetworkArn")?,
+            dry_run: member(node, path, "DryRun")?,
+            route_table_id: member(node, path, "RouteTableId")?,
+            destination_cidr_block: member(node, path, "DestinationCidrBlock")?,
+            gateway_id: member(node, path, "GatewayId")?,
+            destination_ipv6_cidr_block: member(node, path, "DestinationIpv6CidrBlock")?,
+            egress_only_internet_gateway_id: member(node, path, "EgressOnlyInternetGatewayId")?,
+            instance_id: member(node, path, "InstanceId")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
+            nat_gateway_id: member(node, path, "NatGatewayId")?,
+        };
+        required(&v.route_table_id, path, "RouteTableId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateRouteTableRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateRouteTableRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            client_token: member(node, path, "ClientToken")?,
+            dry_run: member(node, path, "DryRun")?,
+            vpc_id: member(node, path, "VpcId")?,
+        };
+        required(&v.vpc_id, path, "VpcId")?;
         Ok(v)
     }
 }
@@ -320,6 +427,42 @@ impl FromQuery for CreditSpecificationRequest {
     }
 }
 
+impl FromQuery for DeleteInternetGatewayRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteInternetGatewayRequest {
+            dry_run: member(node, path, "DryRun")?,
+            internet_gateway_id: member(node, path, "InternetGatewayId")?,
+        };
+        required(&v.internet_gateway_id, path, "InternetGatewayId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteRouteRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteRouteRequest {
+            destination_prefix_list_id: member(node, path, "DestinationPrefixListId")?,
+            dry_run: member(node, path, "DryRun")?,
+            route_table_id: member(node, path, "RouteTableId")?,
+            destination_cidr_block: member(node, path, "DestinationCidrBlock")?,
+            destination_ipv6_cidr_block: member(node, path, "DestinationIpv6CidrBlock")?,
+        };
+        required(&v.route_table_id, path, "RouteTableId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteRouteTableRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteRouteTableRequest {
+            dry_run: member(node, path, "DryRun")?,
+            route_table_id: member(node, path, "RouteTableId")?,
+        };
+        required(&v.route_table_id, path, "RouteTableId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DeleteSecurityGroupRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DeleteSecurityGroupRequest {
@@ -361,6 +504,41 @@ impl FromQuery for DeleteVpcRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeAccountAttributesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeAccountAttributesRequest {
+            dry_run: member(node, path, "DryRun")?,
+            attribute_names: list(node, path, "AttributeName")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeAddressesAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeAddressesAttributeRequest {
+            allocation_ids: list(node, path, "AllocationId")?,
+            attribute: member(node, path, "Attribute")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeAddressesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeAddressesRequest {
+            public_ips: list(node, path, "PublicIp")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+            allocation_ids: list(node, path, "AllocationId")?,
+        };
         Ok(v)
     }
 }
@@ -482,12 +660,38 @@ impl FromQuery for DescribeInstancesRequest {
     }
 }
 
+impl FromQuery for DescribeInternetGatewaysRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeInternetGatewaysRequest {
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+            internet_gateway_ids: list(node, path, "InternetGatewayId")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeRegionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeRegionsRequest {
             region_names: list(node, path, "RegionName")?,
             all_regions: member(node, path, "AllRegions")?,
             dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeRouteTablesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeRouteTablesRequest {
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+            route_table_ids: list(node, path, "RouteTableId")?,
             filters: list(node, path, "Filter")?,
         };
         Ok(v)
@@ -599,6 +803,41 @@ impl FromQuery for DescribeVpcsRequest {
             max_results: member(node, path, "MaxResults")?,
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DetachInternetGatewayRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DetachInternetGatewayRequest {
+            dry_run: member(node, path, "DryRun")?,
+            internet_gateway_id: member(node, path, "InternetGatewayId")?,
+            vpc_id: member(node, path, "VpcId")?,
+        };
+        required(&v.internet_gateway_id, path, "InternetGatewayId")?;
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DisassociateAddressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DisassociateAddressRequest {
+            association_id: member(node, path, "AssociationId")?,
+            public_ip: member(node, path, "PublicIp")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DisassociateRouteTableRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DisassociateRouteTableRequest {
+            dry_run: member(node, path, "DryRun")?,
+            association_id: member(node, path, "AssociationId")?,
+        };
+        required(&v.association_id, path, "AssociationId")?;
         Ok(v)
     }
 }
@@ -1047,6 +1286,45 @@ impl FromQuery for RebootInstancesRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ReleaseAddressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ReleaseAddressRequest {
+            allocation_id: member(node, path, "AllocationId")?,
+            public_ip: member(node, path, "PublicIp")?,
+            network_border_group: member(node, path, "NetworkBorderGroup")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ReplaceRouteRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ReplaceRouteRequest {
+            destination_prefix_list_id: member(node, path, "DestinationPrefixListId")?,
+            vpc_endpoint_id: member(node, path, "VpcEndpointId")?,
+            local_target: member(node, path, "LocalTarget")?,
+            transit_gateway_id: member(node, path, "TransitGatewayId")?,
+            local_gateway_id: member(node, path, "LocalGatewayId")?,
+            carrier_gateway_id: member(node, path, "CarrierGatewayId")?,
+            core_network_arn: member(node, path, "CoreNetworkArn")?,
+            odb_network_arn: member(node, path, "OdbNetworkArn")?,
+            dry_run: member(node, path, "DryRun")?,
+            route_table_id: member(node, path, "RouteTableId")?,
+            destination_cidr_block: member(node, path, "DestinationCidrBlock")?,
+            gateway_id: member(node, path, "GatewayId")?,
+            destination_ipv6_cidr_block: member(node, path, "DestinationIpv6CidrBlock")?,
+            egress_only_internet_gateway_id: member(node, path, "EgressOnlyInternetGatewayId")?,
+            instance_id: member(node, path, "InstanceId")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
+            nat_gateway_id: member(node, path, "NatGatewayId")?,
+        };
+        required(&v.route_table_id, path, "RouteTableId")?;
         Ok(v)
     }
 }

@@ -5,6 +5,161 @@
 use crate::xml::{write_list, ToXml, XmlWriter};
 use super::types::*;
 
+impl ToXml for AccountAttribute {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AccountAttribute {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attribute_name { v.write_xml(w, "attributeName"); }
+        if let Some(v) = &self.attribute_values { write_list(w, "attributeValueSet", "item", v); }
+    }
+}
+
+impl ToXml for AccountAttributeValue {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AccountAttributeValue {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attribute_value { v.write_xml(w, "attributeValue"); }
+    }
+}
+
+impl ToXml for Address {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Address {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_id { v.write_xml(w, "allocationId"); }
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.domain { v.write_xml(w, "domain"); }
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.network_interface_owner_id { v.write_xml(w, "networkInterfaceOwnerId"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.public_ipv4_pool { v.write_xml(w, "publicIpv4Pool"); }
+        if let Some(v) = &self.network_border_group { v.write_xml(w, "networkBorderGroup"); }
+        if let Some(v) = &self.customer_owned_ip { v.write_xml(w, "customerOwnedIp"); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { v.write_xml(w, "customerOwnedIpv4Pool"); }
+        if let Some(v) = &self.carrier_ip { v.write_xml(w, "carrierIp"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.service_managed { v.write_xml(w, "serviceManaged"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+    }
+}
+
+impl ToXml for AddressAttribute {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AddressAttribute {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+        if let Some(v) = &self.allocation_id { v.write_xml(w, "allocationId"); }
+        if let Some(v) = &self.ptr_record { v.write_xml(w, "ptrRecord"); }
+        if let Some(v) = &self.ptr_record_update { v.write_xml(w, "ptrRecordUpdate"); }
+    }
+}
+
+impl ToXml for AllocateAddressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AllocateAddressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_id { v.write_xml(w, "allocationId"); }
+        if let Some(v) = &self.public_ipv4_pool { v.write_xml(w, "publicIpv4Pool"); }
+        if let Some(v) = &self.network_border_group { v.write_xml(w, "networkBorderGroup"); }
+        if let Some(v) = &self.domain { v.write_xml(w, "domain"); }
+        if let Some(v) = &self.customer_owned_ip { v.write_xml(w, "customerOwnedIp"); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { v.write_xml(w, "customerOwnedIpv4Pool"); }
+        if let Some(v) = &self.carrier_ip { v.write_xml(w, "carrierIp"); }
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_id { v.write_xml(w, "allocationId"); }
+        if let Some(v) = &self.public_ipv4_pool { v.write_xml(w, "publicIpv4Pool"); }
+        if let Some(v) = &self.network_border_group { v.write_xml(w, "networkBorderGroup"); }
+        if let Some(v) = &self.domain { v.write_xml(w, "domain"); }
+        if let Some(v) = &self.customer_owned_ip { v.write_xml(w, "customerOwnedIp"); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { v.write_xml(w, "customerOwnedIpv4Pool"); }
+        if let Some(v) = &self.carrier_ip { v.write_xml(w, "carrierIp"); }
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+    }
+}
+
+impl ToXml for AssociateAddressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssociateAddressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+    }
+}
+
+impl ToXml for AssociateRouteTableResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssociateRouteTableResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.association_state { v.write_xml(w, "associationState"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.association_state { v.write_xml(w, "associationState"); }
+    }
+}
+
 impl ToXml for AssociateVpcCidrBlockResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -618,6 +773,26 @@ impl CreateDefaultVpcResult {
     }
 }
 
+impl ToXml for CreateInternetGatewayResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateInternetGatewayResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.internet_gateway { v.write_xml(w, "internetGateway"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.internet_gateway { v.write_xml(w, "internetGateway"); }
+    }
+}
+
 impl ToXml for CreateInterruptibleCapacityReservationAllocationResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -641,6 +816,48 @@ impl CreateInterruptibleCapacityReservationAllocationResult {
         if let Some(v) = &self.target_instance_count { v.write_xml(w, "targetInstanceCount"); }
         if let Some(v) = &self.status { v.write_xml(w, "status"); }
         if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
+    }
+}
+
+impl ToXml for CreateRouteResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateRouteResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
+impl ToXml for CreateRouteTableResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateRouteTableResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.route_table { v.write_xml(w, "routeTable"); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.route_table { v.write_xml(w, "routeTable"); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
     }
 }
 
@@ -744,6 +961,68 @@ impl DeleteSecurityGroupResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
         if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+    }
+}
+
+impl ToXml for DescribeAccountAttributesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeAccountAttributesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.account_attributes { write_list(w, "accountAttributeSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "accountAttributeSet", "item", self.account_attributes.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeAddressesAttributeResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeAddressesAttributeResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.addresses { write_list(w, "addressSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "addressSet", "item", self.addresses.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
+impl ToXml for DescribeAddressesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeAddressesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.addresses { write_list(w, "addressesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "addressesSet", "item", self.addresses.as_deref().unwrap_or_default());
     }
 }
 
@@ -919,6 +1198,28 @@ impl DescribeInstancesResult {
     }
 }
 
+impl ToXml for DescribeInternetGatewaysResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeInternetGatewaysResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.internet_gateways { write_list(w, "internetGatewaySet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "internetGatewaySet", "item", self.internet_gateways.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
 impl ToXml for DescribeRegionsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -936,6 +1237,28 @@ impl DescribeRegionsResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "regionInfo", "item", self.regions.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeRouteTablesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeRouteTablesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.route_tables { write_list(w, "routeTableSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "routeTableSet", "item", self.route_tables.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
     }
 }
 
@@ -2302,6 +2625,40 @@ impl InstanceUsage {
     }
 }
 
+impl ToXml for InternetGateway {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InternetGateway {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attachments { write_list(w, "attachmentSet", "item", v); }
+        if let Some(v) = &self.internet_gateway_id { v.write_xml(w, "internetGatewayId"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+    }
+}
+
+impl ToXml for InternetGatewayAttachment {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InternetGatewayAttachment {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+}
+
 impl ToXml for InterruptibleCapacityAllocation {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2875,6 +3232,38 @@ impl ProductCode {
     }
 }
 
+impl ToXml for PropagatingVgw {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PropagatingVgw {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.gateway_id { v.write_xml(w, "gatewayId"); }
+    }
+}
+
+impl ToXml for PtrUpdateStatus {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PtrUpdateStatus {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.reason { v.write_xml(w, "reason"); }
+    }
+}
+
 impl ToXml for PurchaseCapacityBlockResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -3067,6 +3456,96 @@ impl RevokedSecurityGroupRule {
         if let Some(v) = &self.prefix_list_id { v.write_xml(w, "prefixListId"); }
         if let Some(v) = &self.referenced_group_id { v.write_xml(w, "referencedGroupId"); }
         if let Some(v) = &self.description { v.write_xml(w, "description"); }
+    }
+}
+
+impl ToXml for Route {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Route {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.destination_cidr_block { v.write_xml(w, "destinationCidrBlock"); }
+        if let Some(v) = &self.destination_ipv6_cidr_block { v.write_xml(w, "destinationIpv6CidrBlock"); }
+        if let Some(v) = &self.destination_prefix_list_id { v.write_xml(w, "destinationPrefixListId"); }
+        if let Some(v) = &self.egress_only_internet_gateway_id { v.write_xml(w, "egressOnlyInternetGatewayId"); }
+        if let Some(v) = &self.gateway_id { v.write_xml(w, "gatewayId"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_owner_id { v.write_xml(w, "instanceOwnerId"); }
+        if let Some(v) = &self.nat_gateway_id { v.write_xml(w, "natGatewayId"); }
+        if let Some(v) = &self.transit_gateway_id { v.write_xml(w, "transitGatewayId"); }
+        if let Some(v) = &self.local_gateway_id { v.write_xml(w, "localGatewayId"); }
+        if let Some(v) = &self.carrier_gateway_id { v.write_xml(w, "carrierGatewayId"); }
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.origin { v.write_xml(w, "origin"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.vpc_peering_connection_id { v.write_xml(w, "vpcPeeringConnectionId"); }
+        if let Some(v) = &self.core_network_arn { v.write_xml(w, "coreNetworkArn"); }
+        if let Some(v) = &self.odb_network_arn { v.write_xml(w, "odbNetworkArn"); }
+        if let Some(v) = &self.ip_address { v.write_xml(w, "ipAddress"); }
+    }
+}
+
+impl ToXml for RouteTable {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RouteTable {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.associations { write_list(w, "associationSet", "item", v); }
+        if let Some(v) = &self.propagating_vgws { write_list(w, "propagatingVgwSet", "item", v); }
+        if let Some(v) = &self.route_table_id { v.write_xml(w, "routeTableId"); }
+        if let Some(v) = &self.routes { write_list(w, "routeSet", "item", v); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+    }
+}
+
+impl ToXml for RouteTableAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RouteTableAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.main { v.write_xml(w, "main"); }
+        if let Some(v) = &self.route_table_association_id { v.write_xml(w, "routeTableAssociationId"); }
+        if let Some(v) = &self.route_table_id { v.write_xml(w, "routeTableId"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.gateway_id { v.write_xml(w, "gatewayId"); }
+        if let Some(v) = &self.public_ipv4_pool { v.write_xml(w, "publicIpv4Pool"); }
+        if let Some(v) = &self.association_state { v.write_xml(w, "associationState"); }
+    }
+}
+
+impl ToXml for RouteTableAssociationState {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RouteTableAssociationState {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.status_message { v.write_xml(w, "statusMessage"); }
     }
 }
 

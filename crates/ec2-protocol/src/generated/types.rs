@@ -5,6 +5,100 @@
 use ec2_time::UnixMillis;
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountAttribute {
+    pub attribute_name: Option<String>,
+    pub attribute_values: Option<Vec<AccountAttributeValue>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountAttributeValue {
+    pub attribute_value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Address {
+    pub allocation_id: Option<String>,
+    pub association_id: Option<String>,
+    pub domain: Option<String>,
+    pub network_interface_id: Option<String>,
+    pub network_interface_owner_id: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub public_ipv4_pool: Option<String>,
+    pub network_border_group: Option<String>,
+    pub customer_owned_ip: Option<String>,
+    pub customer_owned_ipv4_pool: Option<String>,
+    pub carrier_ip: Option<String>,
+    pub subnet_id: Option<String>,
+    pub service_managed: Option<String>,
+    pub instance_id: Option<String>,
+    pub public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddressAttribute {
+    pub public_ip: Option<String>,
+    pub allocation_id: Option<String>,
+    pub ptr_record: Option<String>,
+    pub ptr_record_update: Option<PtrUpdateStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AllocateAddressRequest {
+    pub domain: Option<String>,
+    pub address: Option<String>,
+    pub public_ipv4_pool: Option<String>,
+    pub network_border_group: Option<String>,
+    pub customer_owned_ipv4_pool: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub ipam_pool_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AllocateAddressResult {
+    pub allocation_id: Option<String>,
+    pub public_ipv4_pool: Option<String>,
+    pub network_border_group: Option<String>,
+    pub domain: Option<String>,
+    pub customer_owned_ip: Option<String>,
+    pub customer_owned_ipv4_pool: Option<String>,
+    pub carrier_ip: Option<String>,
+    pub public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateAddressRequest {
+    pub allocation_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub public_ip: Option<String>,
+    pub dry_run: Option<bool>,
+    pub network_interface_id: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub allow_reassociation: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateAddressResult {
+    pub association_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateRouteTableRequest {
+    pub gateway_id: Option<String>,
+    pub public_ipv4_pool: Option<String>,
+    pub dry_run: Option<bool>,
+    pub subnet_id: Option<String>,
+    pub route_table_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateRouteTableResult {
+    pub association_id: Option<String>,
+    pub association_state: Option<RouteTableAssociationState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssociateVpcCidrBlockRequest {
     pub cidr_block: Option<String>,
     pub ipv6_cidr_block_network_border_group: Option<String>,
@@ -22,6 +116,13 @@ pub struct AssociateVpcCidrBlockRequest {
 pub struct AssociateVpcCidrBlockResult {
     pub ipv6_cidr_block_association: Option<VpcIpv6CidrBlockAssociation>,
     pub cidr_block_association: Option<VpcCidrBlockAssociation>,
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachInternetGatewayRequest {
+    pub dry_run: Option<bool>,
+    pub internet_gateway_id: Option<String>,
     pub vpc_id: Option<String>,
 }
 
@@ -378,6 +479,17 @@ pub struct CreateDefaultVpcResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateInternetGatewayRequest {
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateInternetGatewayResult {
+    pub internet_gateway: Option<InternetGateway>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateInterruptibleCapacityReservationAllocationRequest {
     pub capacity_reservation_id: Option<String>,
     pub instance_count: Option<i64>,
@@ -392,6 +504,46 @@ pub struct CreateInterruptibleCapacityReservationAllocationResult {
     pub target_instance_count: Option<i64>,
     pub status: Option<String>,
     pub interruption_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateRouteRequest {
+    pub destination_prefix_list_id: Option<String>,
+    pub vpc_endpoint_id: Option<String>,
+    pub transit_gateway_id: Option<String>,
+    pub local_gateway_id: Option<String>,
+    pub carrier_gateway_id: Option<String>,
+    pub core_network_arn: Option<String>,
+    pub odb_network_arn: Option<String>,
+    pub dry_run: Option<bool>,
+    pub route_table_id: Option<String>,
+    pub destination_cidr_block: Option<String>,
+    pub gateway_id: Option<String>,
+    pub destination_ipv6_cidr_block: Option<String>,
+    pub egress_only_internet_gateway_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub network_interface_id: Option<String>,
+    pub vpc_peering_connection_id: Option<String>,
+    pub nat_gateway_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateRouteResult {
+    pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateRouteTableRequest {
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub client_token: Option<String>,
+    pub dry_run: Option<bool>,
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateRouteTableResult {
+    pub route_table: Option<RouteTable>,
+    pub client_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -474,6 +626,27 @@ pub struct DefaultConnectionTrackingConfiguration {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteInternetGatewayRequest {
+    pub dry_run: Option<bool>,
+    pub internet_gateway_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteRouteRequest {
+    pub destination_prefix_list_id: Option<String>,
+    pub dry_run: Option<bool>,
+    pub route_table_id: Option<String>,
+    pub destination_cidr_block: Option<String>,
+    pub destination_ipv6_cidr_block: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteRouteTableRequest {
+    pub dry_run: Option<bool>,
+    pub route_table_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteSecurityGroupRequest {
     pub group_id: Option<String>,
     pub group_name: Option<String>,
@@ -503,6 +676,45 @@ pub struct DeleteTagsRequest {
 pub struct DeleteVpcRequest {
     pub vpc_id: Option<String>,
     pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAccountAttributesRequest {
+    pub dry_run: Option<bool>,
+    pub attribute_names: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAccountAttributesResult {
+    pub account_attributes: Option<Vec<AccountAttribute>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAddressesAttributeRequest {
+    pub allocation_ids: Option<Vec<String>>,
+    pub attribute: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAddressesAttributeResult {
+    pub addresses: Option<Vec<AddressAttribute>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAddressesRequest {
+    pub public_ips: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+    pub allocation_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeAddressesResult {
+    pub addresses: Option<Vec<Address>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -636,6 +848,21 @@ pub struct DescribeInstancesResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInternetGatewaysRequest {
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub dry_run: Option<bool>,
+    pub internet_gateway_ids: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInternetGatewaysResult {
+    pub internet_gateways: Option<Vec<InternetGateway>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeRegionsRequest {
     pub region_names: Option<Vec<String>>,
     pub all_regions: Option<bool>,
@@ -646,6 +873,21 @@ pub struct DescribeRegionsRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeRegionsResult {
     pub regions: Option<Vec<Region>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeRouteTablesRequest {
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub dry_run: Option<bool>,
+    pub route_table_ids: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeRouteTablesResult {
+    pub route_tables: Option<Vec<RouteTable>>,
+    pub next_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -771,6 +1013,26 @@ pub struct DescribeVpcsRequest {
 pub struct DescribeVpcsResult {
     pub next_token: Option<String>,
     pub vpcs: Option<Vec<Vpc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetachInternetGatewayRequest {
+    pub dry_run: Option<bool>,
+    pub internet_gateway_id: Option<String>,
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisassociateAddressRequest {
+    pub association_id: Option<String>,
+    pub public_ip: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisassociateRouteTableRequest {
+    pub dry_run: Option<bool>,
+    pub association_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1447,6 +1709,20 @@ pub struct InstanceUsage {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct InternetGateway {
+    pub attachments: Option<Vec<InternetGatewayAttachment>>,
+    pub internet_gateway_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InternetGatewayAttachment {
+    pub state: Option<String>,
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InterruptibleCapacityAllocation {
     pub instance_count: Option<i64>,
     pub target_instance_count: Option<i64>,
@@ -1756,6 +2032,18 @@ pub struct ProductCode {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct PropagatingVgw {
+    pub gateway_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PtrUpdateStatus {
+    pub value: Option<String>,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PurchaseCapacityBlockRequest {
     pub dry_run: Option<bool>,
     pub tag_specifications: Option<Vec<TagSpecification>>,
@@ -1795,6 +2083,36 @@ pub struct Region {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RegionGeography {
     pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReleaseAddressRequest {
+    pub allocation_id: Option<String>,
+    pub public_ip: Option<String>,
+    pub network_border_group: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplaceRouteRequest {
+    pub destination_prefix_list_id: Option<String>,
+    pub vpc_endpoint_id: Option<String>,
+    pub local_target: Option<bool>,
+    pub transit_gateway_id: Option<String>,
+    pub local_gateway_id: Option<String>,
+    pub carrier_gateway_id: Option<String>,
+    pub core_network_arn: Option<String>,
+    pub odb_network_arn: Option<String>,
+    pub dry_run: Option<bool>,
+    pub route_table_id: Option<String>,
+    pub destination_cidr_block: Option<String>,
+    pub gateway_id: Option<String>,
+    pub destination_ipv6_cidr_block: Option<String>,
+    pub egress_only_internet_gateway_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub network_interface_id: Option<String>,
+    pub vpc_peering_connection_id: Option<String>,
+    pub nat_gateway_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1904,6 +2222,56 @@ pub struct RevokedSecurityGroupRule {
     pub prefix_list_id: Option<String>,
     pub referenced_group_id: Option<String>,
     pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Route {
+    pub destination_cidr_block: Option<String>,
+    pub destination_ipv6_cidr_block: Option<String>,
+    pub destination_prefix_list_id: Option<String>,
+    pub egress_only_internet_gateway_id: Option<String>,
+    pub gateway_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub instance_owner_id: Option<String>,
+    pub nat_gateway_id: Option<String>,
+    pub transit_gateway_id: Option<String>,
+    pub local_gateway_id: Option<String>,
+    pub carrier_gateway_id: Option<String>,
+    pub network_interface_id: Option<String>,
+    pub origin: Option<String>,
+    pub state: Option<String>,
+    pub vpc_peering_connection_id: Option<String>,
+    pub core_network_arn: Option<String>,
+    pub odb_network_arn: Option<String>,
+    pub ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteTable {
+    pub associations: Option<Vec<RouteTableAssociation>>,
+    pub propagating_vgws: Option<Vec<PropagatingVgw>>,
+    pub route_table_id: Option<String>,
+    pub routes: Option<Vec<Route>>,
+    pub tags: Option<Vec<Tag>>,
+    pub vpc_id: Option<String>,
+    pub owner_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteTableAssociation {
+    pub main: Option<bool>,
+    pub route_table_association_id: Option<String>,
+    pub route_table_id: Option<String>,
+    pub subnet_id: Option<String>,
+    pub gateway_id: Option<String>,
+    pub public_ipv4_pool: Option<String>,
+    pub association_state: Option<RouteTableAssociationState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteTableAssociationState {
+    pub state: Option<String>,
+    pub status_message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

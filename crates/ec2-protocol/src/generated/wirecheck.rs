@@ -8,6 +8,47 @@ use crate::wirecheck::{field, FromJson, ToJson};
 use super::ops::{Request, Response};
 use super::types::*;
 
+impl ToJson for AllocateAddressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.domain { m.insert("Domain".into(), v.to_json()); }
+        if let Some(v) = &self.address { m.insert("Address".into(), v.to_json()); }
+        if let Some(v) = &self.public_ipv4_pool { m.insert("PublicIpv4Pool".into(), v.to_json()); }
+        if let Some(v) = &self.network_border_group { m.insert("NetworkBorderGroup".into(), v.to_json()); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { m.insert("CustomerOwnedIpv4Pool".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.ipam_pool_id { m.insert("IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AssociateAddressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.allocation_id { m.insert("AllocationId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.public_ip { m.insert("PublicIp".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.allow_reassociation { m.insert("AllowReassociation".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AssociateRouteTableRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.gateway_id { m.insert("GatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.public_ipv4_pool { m.insert("PublicIpv4Pool".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_id { m.insert("RouteTableId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for AssociateVpcCidrBlockRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -21,6 +62,16 @@ impl ToJson for AssociateVpcCidrBlockRequest {
         if let Some(v) = &self.ipv6_netmask_length { m.insert("Ipv6NetmaskLength".into(), v.to_json()); }
         if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
         if let Some(v) = &self.amazon_provided_ipv6_cidr_block { m.insert("AmazonProvidedIpv6CidrBlock".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AttachInternetGatewayRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.internet_gateway_id { m.insert("InternetGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -200,6 +251,15 @@ impl ToJson for CreateDefaultVpcRequest {
     }
 }
 
+impl ToJson for CreateInternetGatewayRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -208,6 +268,41 @@ impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
         if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateRouteRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.destination_prefix_list_id { m.insert("DestinationPrefixListId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_endpoint_id { m.insert("VpcEndpointId".into(), v.to_json()); }
+        if let Some(v) = &self.transit_gateway_id { m.insert("TransitGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.local_gateway_id { m.insert("LocalGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.carrier_gateway_id { m.insert("CarrierGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.core_network_arn { m.insert("CoreNetworkArn".into(), v.to_json()); }
+        if let Some(v) = &self.odb_network_arn { m.insert("OdbNetworkArn".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_id { m.insert("RouteTableId".into(), v.to_json()); }
+        if let Some(v) = &self.destination_cidr_block { m.insert("DestinationCidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.gateway_id { m.insert("GatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.destination_ipv6_cidr_block { m.insert("DestinationIpv6CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.egress_only_internet_gateway_id { m.insert("EgressOnlyInternetGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_peering_connection_id { m.insert("VpcPeeringConnectionId".into(), v.to_json()); }
+        if let Some(v) = &self.nat_gateway_id { m.insert("NatGatewayId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateRouteTableRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -282,6 +377,36 @@ impl ToJson for CreditSpecificationRequest {
     }
 }
 
+impl ToJson for DeleteInternetGatewayRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.internet_gateway_id { m.insert("InternetGatewayId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteRouteRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.destination_prefix_list_id { m.insert("DestinationPrefixListId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_id { m.insert("RouteTableId".into(), v.to_json()); }
+        if let Some(v) = &self.destination_cidr_block { m.insert("DestinationCidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.destination_ipv6_cidr_block { m.insert("DestinationIpv6CidrBlock".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteRouteTableRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_id { m.insert("RouteTableId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DeleteSecurityGroupRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -316,6 +441,38 @@ impl ToJson for DeleteVpcRequest {
         let mut m = Map::new();
         if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeAccountAttributesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.attribute_names { m.insert("AttributeNames".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeAddressesAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.allocation_ids { m.insert("AllocationIds".into(), v.to_json()); }
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeAddressesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.public_ips { m.insert("PublicIps".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.allocation_ids { m.insert("AllocationIds".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -428,12 +585,36 @@ impl ToJson for DescribeInstancesRequest {
     }
 }
 
+impl ToJson for DescribeInternetGatewaysRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.internet_gateway_ids { m.insert("InternetGatewayIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeRegionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.region_names { m.insert("RegionNames".into(), v.to_json()); }
         if let Some(v) = &self.all_regions { m.insert("AllRegions".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeRouteTablesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_ids { m.insert("RouteTableIds".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -534,6 +715,35 @@ impl ToJson for DescribeVpcsRequest {
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DetachInternetGatewayRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.internet_gateway_id { m.insert("InternetGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DisassociateAddressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.association_id { m.insert("AssociationId".into(), v.to_json()); }
+        if let Some(v) = &self.public_ip { m.insert("PublicIp".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DisassociateRouteTableRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.association_id { m.insert("AssociationId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -936,6 +1146,42 @@ impl ToJson for RebootInstancesRequest {
     }
 }
 
+impl ToJson for ReleaseAddressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.allocation_id { m.insert("AllocationId".into(), v.to_json()); }
+        if let Some(v) = &self.public_ip { m.insert("PublicIp".into(), v.to_json()); }
+        if let Some(v) = &self.network_border_group { m.insert("NetworkBorderGroup".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ReplaceRouteRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.destination_prefix_list_id { m.insert("DestinationPrefixListId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_endpoint_id { m.insert("VpcEndpointId".into(), v.to_json()); }
+        if let Some(v) = &self.local_target { m.insert("LocalTarget".into(), v.to_json()); }
+        if let Some(v) = &self.transit_gateway_id { m.insert("TransitGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.local_gateway_id { m.insert("LocalGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.carrier_gateway_id { m.insert("CarrierGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.core_network_arn { m.insert("CoreNetworkArn".into(), v.to_json()); }
+        if let Some(v) = &self.odb_network_arn { m.insert("OdbNetworkArn".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_id { m.insert("RouteTableId".into(), v.to_json()); }
+        if let Some(v) = &self.destination_cidr_block { m.insert("DestinationCidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.gateway_id { m.insert("GatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.destination_ipv6_cidr_block { m.insert("DestinationIpv6CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.egress_only_internet_gateway_id { m.insert("EgressOnlyInternetGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_peering_connection_id { m.insert("VpcPeeringConnectionId".into(), v.to_json()); }
+        if let Some(v) = &self.nat_gateway_id { m.insert("NatGatewayId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for RequestSpotInstancesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1228,6 +1474,96 @@ impl ToJson for VpcEncryptionControlConfiguration {
         if let Some(v) = &self.vpc_lattice_exclusion { m.insert("VpcLatticeExclusion".into(), v.to_json()); }
         if let Some(v) = &self.elastic_file_system_exclusion { m.insert("ElasticFileSystemExclusion".into(), v.to_json()); }
         Value::Object(m)
+    }
+}
+
+impl FromJson for AccountAttribute {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AccountAttribute: expected an object")?;
+        Ok(AccountAttribute {
+            attribute_name: field(o, "AttributeName")?,
+            attribute_values: field(o, "AttributeValues")?,
+        })
+    }
+}
+
+impl FromJson for AccountAttributeValue {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AccountAttributeValue: expected an object")?;
+        Ok(AccountAttributeValue {
+            attribute_value: field(o, "AttributeValue")?,
+        })
+    }
+}
+
+impl FromJson for Address {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Address: expected an object")?;
+        Ok(Address {
+            allocation_id: field(o, "AllocationId")?,
+            association_id: field(o, "AssociationId")?,
+            domain: field(o, "Domain")?,
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            network_interface_owner_id: field(o, "NetworkInterfaceOwnerId")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
+            tags: field(o, "Tags")?,
+            public_ipv4_pool: field(o, "PublicIpv4Pool")?,
+            network_border_group: field(o, "NetworkBorderGroup")?,
+            customer_owned_ip: field(o, "CustomerOwnedIp")?,
+            customer_owned_ipv4_pool: field(o, "CustomerOwnedIpv4Pool")?,
+            carrier_ip: field(o, "CarrierIp")?,
+            subnet_id: field(o, "SubnetId")?,
+            service_managed: field(o, "ServiceManaged")?,
+            instance_id: field(o, "InstanceId")?,
+            public_ip: field(o, "PublicIp")?,
+        })
+    }
+}
+
+impl FromJson for AddressAttribute {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AddressAttribute: expected an object")?;
+        Ok(AddressAttribute {
+            public_ip: field(o, "PublicIp")?,
+            allocation_id: field(o, "AllocationId")?,
+            ptr_record: field(o, "PtrRecord")?,
+            ptr_record_update: field(o, "PtrRecordUpdate")?,
+        })
+    }
+}
+
+impl FromJson for AllocateAddressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AllocateAddressResult: expected an object")?;
+        Ok(AllocateAddressResult {
+            allocation_id: field(o, "AllocationId")?,
+            public_ipv4_pool: field(o, "PublicIpv4Pool")?,
+            network_border_group: field(o, "NetworkBorderGroup")?,
+            domain: field(o, "Domain")?,
+            customer_owned_ip: field(o, "CustomerOwnedIp")?,
+            customer_owned_ipv4_pool: field(o, "CustomerOwnedIpv4Pool")?,
+            carrier_ip: field(o, "CarrierIp")?,
+            public_ip: field(o, "PublicIp")?,
+        })
+    }
+}
+
+impl FromJson for AssociateAddressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssociateAddressResult: expected an object")?;
+        Ok(AssociateAddressResult {
+            association_id: field(o, "AssociationId")?,
+        })
+    }
+}
+
+impl FromJson for AssociateRouteTableResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssociateRouteTableResult: expected an object")?;
+        Ok(AssociateRouteTableResult {
+            association_id: field(o, "AssociationId")?,
+            association_state: field(o, "AssociationState")?,
+        })
     }
 }
 
@@ -1604,6 +1940,15 @@ impl FromJson for CreateDefaultVpcResult {
     }
 }
 
+impl FromJson for CreateInternetGatewayResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateInternetGatewayResult: expected an object")?;
+        Ok(CreateInternetGatewayResult {
+            internet_gateway: field(o, "InternetGateway")?,
+        })
+    }
+}
+
 impl FromJson for CreateInterruptibleCapacityReservationAllocationResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CreateInterruptibleCapacityReservationAllocationResult: expected an object")?;
@@ -1612,6 +1957,25 @@ impl FromJson for CreateInterruptibleCapacityReservationAllocationResult {
             target_instance_count: field(o, "TargetInstanceCount")?,
             status: field(o, "Status")?,
             interruption_type: field(o, "InterruptionType")?,
+        })
+    }
+}
+
+impl FromJson for CreateRouteResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateRouteResult: expected an object")?;
+        Ok(CreateRouteResult {
+            r#return: field(o, "Return")?,
+        })
+    }
+}
+
+impl FromJson for CreateRouteTableResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateRouteTableResult: expected an object")?;
+        Ok(CreateRouteTableResult {
+            route_table: field(o, "RouteTable")?,
+            client_token: field(o, "ClientToken")?,
         })
     }
 }
@@ -1662,6 +2026,34 @@ impl FromJson for DeleteSecurityGroupResult {
         Ok(DeleteSecurityGroupResult {
             r#return: field(o, "Return")?,
             group_id: field(o, "GroupId")?,
+        })
+    }
+}
+
+impl FromJson for DescribeAccountAttributesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeAccountAttributesResult: expected an object")?;
+        Ok(DescribeAccountAttributesResult {
+            account_attributes: field(o, "AccountAttributes")?,
+        })
+    }
+}
+
+impl FromJson for DescribeAddressesAttributeResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeAddressesAttributeResult: expected an object")?;
+        Ok(DescribeAddressesAttributeResult {
+            addresses: field(o, "Addresses")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
+impl FromJson for DescribeAddressesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeAddressesResult: expected an object")?;
+        Ok(DescribeAddressesResult {
+            addresses: field(o, "Addresses")?,
         })
     }
 }
@@ -1744,11 +2136,31 @@ impl FromJson for DescribeInstancesResult {
     }
 }
 
+impl FromJson for DescribeInternetGatewaysResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeInternetGatewaysResult: expected an object")?;
+        Ok(DescribeInternetGatewaysResult {
+            internet_gateways: field(o, "InternetGateways")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeRegionsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeRegionsResult: expected an object")?;
         Ok(DescribeRegionsResult {
             regions: field(o, "Regions")?,
+        })
+    }
+}
+
+impl FromJson for DescribeRouteTablesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeRouteTablesResult: expected an object")?;
+        Ok(DescribeRouteTablesResult {
+            route_tables: field(o, "RouteTables")?,
+            next_token: field(o, "NextToken")?,
         })
     }
 }
@@ -2655,6 +3067,28 @@ impl FromJson for InstanceUsage {
     }
 }
 
+impl FromJson for InternetGateway {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InternetGateway: expected an object")?;
+        Ok(InternetGateway {
+            attachments: field(o, "Attachments")?,
+            internet_gateway_id: field(o, "InternetGatewayId")?,
+            owner_id: field(o, "OwnerId")?,
+            tags: field(o, "Tags")?,
+        })
+    }
+}
+
+impl FromJson for InternetGatewayAttachment {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InternetGatewayAttachment: expected an object")?;
+        Ok(InternetGatewayAttachment {
+            state: field(o, "State")?,
+            vpc_id: field(o, "VpcId")?,
+        })
+    }
+}
+
 impl FromJson for InterruptibleCapacityAllocation {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("InterruptibleCapacityAllocation: expected an object")?;
@@ -3026,6 +3460,26 @@ impl FromJson for ProductCode {
     }
 }
 
+impl FromJson for PropagatingVgw {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PropagatingVgw: expected an object")?;
+        Ok(PropagatingVgw {
+            gateway_id: field(o, "GatewayId")?,
+        })
+    }
+}
+
+impl FromJson for PtrUpdateStatus {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PtrUpdateStatus: expected an object")?;
+        Ok(PtrUpdateStatus {
+            value: field(o, "Value")?,
+            status: field(o, "Status")?,
+            reason: field(o, "Reason")?,
+        })
+    }
+}
+
 impl FromJson for PurchaseCapacityBlockResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("PurchaseCapacityBlockResult: expected an object")?;
@@ -3129,6 +3583,72 @@ impl FromJson for RevokedSecurityGroupRule {
             prefix_list_id: field(o, "PrefixListId")?,
             referenced_group_id: field(o, "ReferencedGroupId")?,
             description: field(o, "Description")?,
+        })
+    }
+}
+
+impl FromJson for Route {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Route: expected an object")?;
+        Ok(Route {
+            destination_cidr_block: field(o, "DestinationCidrBlock")?,
+            destination_ipv6_cidr_block: field(o, "DestinationIpv6CidrBlock")?,
+            destination_prefix_list_id: field(o, "DestinationPrefixListId")?,
+            egress_only_internet_gateway_id: field(o, "EgressOnlyInternetGatewayId")?,
+            gateway_id: field(o, "GatewayId")?,
+            instance_id: field(o, "InstanceId")?,
+            instance_owner_id: field(o, "InstanceOwnerId")?,
+            nat_gateway_id: field(o, "NatGatewayId")?,
+            transit_gateway_id: field(o, "TransitGatewayId")?,
+            local_gateway_id: field(o, "LocalGatewayId")?,
+            carrier_gateway_id: field(o, "CarrierGatewayId")?,
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            origin: field(o, "Origin")?,
+            state: field(o, "State")?,
+            vpc_peering_connection_id: field(o, "VpcPeeringConnectionId")?,
+            core_network_arn: field(o, "CoreNetworkArn")?,
+            odb_network_arn: field(o, "OdbNetworkArn")?,
+            ip_address: field(o, "IpAddress")?,
+        })
+    }
+}
+
+impl FromJson for RouteTable {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RouteTable: expected an object")?;
+        Ok(RouteTable {
+            associations: field(o, "Associations")?,
+            propagating_vgws: field(o, "PropagatingVgws")?,
+            route_table_id: field(o, "RouteTableId")?,
+            routes: field(o, "Routes")?,
+            tags: field(o, "Tags")?,
+            vpc_id: field(o, "VpcId")?,
+            owner_id: field(o, "OwnerId")?,
+        })
+    }
+}
+
+impl FromJson for RouteTableAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RouteTableAssociation: expected an object")?;
+        Ok(RouteTableAssociation {
+            main: field(o, "Main")?,
+            route_table_association_id: field(o, "RouteTableAssociationId")?,
+            route_table_id: field(o, "RouteTableId")?,
+            subnet_id: field(o, "SubnetId")?,
+            gateway_id: field(o, "GatewayId")?,
+            public_ipv4_pool: field(o, "PublicIpv4Pool")?,
+            association_state: field(o, "AssociationState")?,
+        })
+    }
+}
+
+impl FromJson for RouteTableAssociationState {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RouteTableAssociationState: expected an object")?;
+        Ok(RouteTableAssociationState {
+            state: field(o, "State")?,
+            status_message: field(o, "StatusMessage")?,
         })
     }
 }
@@ -3533,7 +4053,11 @@ impl FromJson for VpcIpv6CidrBlockAssociation {
 impl Request {
     pub fn to_json(&self) -> Value {
         match self {
+            Request::AllocateAddress(v) => v.to_json(),
+            Request::AssociateAddress(v) => v.to_json(),
+            Request::AssociateRouteTable(v) => v.to_json(),
             Request::AssociateVpcCidrBlock(v) => v.to_json(),
+            Request::AttachInternetGateway(v) => v.to_json(),
             Request::AuthorizeSecurityGroupEgress(v) => v.to_json(),
             Request::AuthorizeSecurityGroupIngress(v) => v.to_json(),
             Request::BundleInstance(v) => v.to_json(),
@@ -3543,15 +4067,24 @@ impl Request {
             Request::CreateCapacityReservation(v) => v.to_json(),
             Request::CreateDefaultSubnet(v) => v.to_json(),
             Request::CreateDefaultVpc(v) => v.to_json(),
+            Request::CreateInternetGateway(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
+            Request::CreateRoute(v) => v.to_json(),
+            Request::CreateRouteTable(v) => v.to_json(),
             Request::CreateSecurityGroup(v) => v.to_json(),
             Request::CreateSubnet(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
             Request::CreateVpc(v) => v.to_json(),
+            Request::DeleteInternetGateway(v) => v.to_json(),
+            Request::DeleteRoute(v) => v.to_json(),
+            Request::DeleteRouteTable(v) => v.to_json(),
             Request::DeleteSecurityGroup(v) => v.to_json(),
             Request::DeleteSubnet(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
             Request::DeleteVpc(v) => v.to_json(),
+            Request::DescribeAccountAttributes(v) => v.to_json(),
+            Request::DescribeAddresses(v) => v.to_json(),
+            Request::DescribeAddressesAttribute(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
             Request::DescribeBundleTasks(v) => v.to_json(),
             Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
@@ -3560,7 +4093,9 @@ impl Request {
             Request::DescribeInstanceStatus(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
             Request::DescribeInstances(v) => v.to_json(),
+            Request::DescribeInternetGateways(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
+            Request::DescribeRouteTables(v) => v.to_json(),
             Request::DescribeSecurityGroupRules(v) => v.to_json(),
             Request::DescribeSecurityGroups(v) => v.to_json(),
             Request::DescribeSpotInstanceRequests(v) => v.to_json(),
@@ -3569,6 +4104,9 @@ impl Request {
             Request::DescribeTags(v) => v.to_json(),
             Request::DescribeVpcAttribute(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
+            Request::DetachInternetGateway(v) => v.to_json(),
+            Request::DisassociateAddress(v) => v.to_json(),
+            Request::DisassociateRouteTable(v) => v.to_json(),
             Request::DisassociateVpcCidrBlock(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
@@ -3577,6 +4115,8 @@ impl Request {
             Request::ModifyVpcAttribute(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
+            Request::ReleaseAddress(v) => v.to_json(),
+            Request::ReplaceRoute(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
             Request::RevokeSecurityGroupEgress(v) => v.to_json(),
             Request::RevokeSecurityGroupIngress(v) => v.to_json(),
@@ -3593,7 +4133,11 @@ impl Response {
     /// Builds the response of `action` from botocore's output dict (as JSON).
     pub fn from_json(action: &str, v: &Value) -> Result<Response, String> {
         Ok(match action {
+            "AllocateAddress" => Response::AllocateAddress(AllocateAddressResult::from_json(v)?),
+            "AssociateAddress" => Response::AssociateAddress(AssociateAddressResult::from_json(v)?),
+            "AssociateRouteTable" => Response::AssociateRouteTable(AssociateRouteTableResult::from_json(v)?),
             "AssociateVpcCidrBlock" => Response::AssociateVpcCidrBlock(AssociateVpcCidrBlockResult::from_json(v)?),
+            "AttachInternetGateway" => Response::AttachInternetGateway,
             "AuthorizeSecurityGroupEgress" => Response::AuthorizeSecurityGroupEgress(AuthorizeSecurityGroupEgressResult::from_json(v)?),
             "AuthorizeSecurityGroupIngress" => Response::AuthorizeSecurityGroupIngress(AuthorizeSecurityGroupIngressResult::from_json(v)?),
             "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
@@ -3603,15 +4147,24 @@ impl Response {
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
             "CreateDefaultSubnet" => Response::CreateDefaultSubnet(CreateDefaultSubnetResult::from_json(v)?),
             "CreateDefaultVpc" => Response::CreateDefaultVpc(CreateDefaultVpcResult::from_json(v)?),
+            "CreateInternetGateway" => Response::CreateInternetGateway(CreateInternetGatewayResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
+            "CreateRoute" => Response::CreateRoute(CreateRouteResult::from_json(v)?),
+            "CreateRouteTable" => Response::CreateRouteTable(CreateRouteTableResult::from_json(v)?),
             "CreateSecurityGroup" => Response::CreateSecurityGroup(CreateSecurityGroupResult::from_json(v)?),
             "CreateSubnet" => Response::CreateSubnet(CreateSubnetResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
             "CreateVpc" => Response::CreateVpc(CreateVpcResult::from_json(v)?),
+            "DeleteInternetGateway" => Response::DeleteInternetGateway,
+            "DeleteRoute" => Response::DeleteRoute,
+            "DeleteRouteTable" => Response::DeleteRouteTable,
             "DeleteSecurityGroup" => Response::DeleteSecurityGroup(DeleteSecurityGroupResult::from_json(v)?),
             "DeleteSubnet" => Response::DeleteSubnet,
             "DeleteTags" => Response::DeleteTags,
             "DeleteVpc" => Response::DeleteVpc,
+            "DescribeAccountAttributes" => Response::DescribeAccountAttributes(DescribeAccountAttributesResult::from_json(v)?),
+            "DescribeAddresses" => Response::DescribeAddresses(DescribeAddressesResult::from_json(v)?),
+            "DescribeAddressesAttribute" => Response::DescribeAddressesAttribute(DescribeAddressesAttributeResult::from_json(v)?),
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
             "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
@@ -3620,7 +4173,9 @@ impl Response {
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
+            "DescribeInternetGateways" => Response::DescribeInternetGateways(DescribeInternetGatewaysResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
+            "DescribeRouteTables" => Response::DescribeRouteTables(DescribeRouteTablesResult::from_json(v)?),
             "DescribeSecurityGroupRules" => Response::DescribeSecurityGroupRules(DescribeSecurityGroupRulesResult::from_json(v)?),
             "DescribeSecurityGroups" => Response::DescribeSecurityGroups(DescribeSecurityGroupsResult::from_json(v)?),
             "DescribeSpotInstanceRequests" => Response::DescribeSpotInstanceRequests(DescribeSpotInstanceRequestsResult::from_json(v)?),
@@ -3629,6 +4184,9 @@ impl Response {
             "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
             "DescribeVpcAttribute" => Response::DescribeVpcAttribute(DescribeVpcAttributeResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
+            "DetachInternetGateway" => Response::DetachInternetGateway,
+            "DisassociateAddress" => Response::DisassociateAddress,
+            "DisassociateRouteTable" => Response::DisassociateRouteTable,
             "DisassociateVpcCidrBlock" => Response::DisassociateVpcCidrBlock(DisassociateVpcCidrBlockResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
@@ -3637,6 +4195,8 @@ impl Response {
             "ModifyVpcAttribute" => Response::ModifyVpcAttribute,
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
+            "ReleaseAddress" => Response::ReleaseAddress,
+            "ReplaceRoute" => Response::ReplaceRoute,
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
             "RevokeSecurityGroupEgress" => Response::RevokeSecurityGroupEgress(RevokeSecurityGroupEgressResult::from_json(v)?),
             "RevokeSecurityGroupIngress" => Response::RevokeSecurityGroupIngress(RevokeSecurityGroupIngressResult::from_json(v)?),

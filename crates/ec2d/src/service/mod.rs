@@ -15,12 +15,15 @@ use crate::app::App;
 use crate::config::ClockMode;
 use crate::identity::Permission;
 
+pub mod account_attributes;
+pub mod addresses;
 pub mod bundle_tasks;
 pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
 pub mod errors;
 pub mod instances;
+pub mod internet_gateways;
 pub mod kinds;
 pub mod launch;
 pub mod network_interfaces;
@@ -164,6 +167,42 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
     use Request as Q;
     use Response as A;
     Ok(match request {
+        Q::AllocateAddress(r) => A::AllocateAddress(addresses::allocate_address(ctx, tx, r)?),
+        Q::AssociateAddress(r) => A::AssociateAddress(addresses::associate_address(ctx, tx, r)?),
+        Q::AssociateRouteTable(r) => A::AssociateRouteTable(route_tables::associate_route_table(ctx, tx, r)?),
+        Q::AttachInternetGateway(r) => {
+            internet_gateways::attach_internet_gateway(ctx, tx, r).map(|()| A::AttachInternetGateway)?
+        }
+        Q::CreateInternetGateway(r) => {
+            A::CreateInternetGateway(internet_gateways::create_internet_gateway(ctx, tx, r)?)
+        }
+        Q::CreateRoute(r) => A::CreateRoute(route_tables::create_route(ctx, tx, r)?),
+        Q::CreateRouteTable(r) => A::CreateRouteTable(route_tables::create_route_table(ctx, tx, r)?),
+        Q::DeleteInternetGateway(r) => {
+            internet_gateways::delete_internet_gateway(ctx, tx, r).map(|()| A::DeleteInternetGateway)?
+        }
+        Q::DeleteRoute(r) => route_tables::delete_route(ctx, tx, r).map(|()| A::DeleteRoute)?,
+        Q::DeleteRouteTable(r) => route_tables::delete_route_table(ctx, tx, r).map(|()| A::DeleteRouteTable)?,
+        Q::DescribeAccountAttributes(r) => {
+            A::DescribeAccountAttributes(account_attributes::describe_account_attributes(ctx, tx, r)?)
+        }
+        Q::DescribeAddresses(r) => A::DescribeAddresses(addresses::describe_addresses(ctx, tx, r)?),
+        Q::DescribeAddressesAttribute(r) => {
+            A::DescribeAddressesAttribute(addresses::describe_addresses_attribute(ctx, tx, r)?)
+        }
+        Q::DescribeInternetGateways(r) => {
+            A::DescribeInternetGateways(internet_gateways::describe_internet_gateways(ctx, tx, r)?)
+        }
+        Q::DescribeRouteTables(r) => A::DescribeRouteTables(route_tables::describe_route_tables(ctx, tx, r)?),
+        Q::DetachInternetGateway(r) => {
+            internet_gateways::detach_internet_gateway(ctx, tx, r).map(|()| A::DetachInternetGateway)?
+        }
+        Q::DisassociateAddress(r) => addresses::disassociate_address(ctx, tx, r).map(|()| A::DisassociateAddress)?,
+        Q::DisassociateRouteTable(r) => {
+            route_tables::disassociate_route_table(ctx, tx, r).map(|()| A::DisassociateRouteTable)?
+        }
+        Q::ReleaseAddress(r) => addresses::release_address(ctx, tx, r).map(|()| A::ReleaseAddress)?,
+        Q::ReplaceRoute(r) => route_tables::replace_route(ctx, tx, r).map(|()| A::ReplaceRoute)?,
         Q::AssociateVpcCidrBlock(r) => A::AssociateVpcCidrBlock(vpcs::associate_vpc_cidr_block(ctx, tx, r)?),
         Q::AuthorizeSecurityGroupEgress(r) => {
             A::AuthorizeSecurityGroupEgress(security_groups::authorize_security_group_egress(ctx, tx, r)?)
