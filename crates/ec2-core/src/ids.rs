@@ -6,7 +6,7 @@
 //!
 //! Formats (../shared/spec/aws-semantics.md section 2.1): `i-`, `r-`, `cr-`, `ami-`, `vpc-`,
 //! `subnet-`, `sg-`, `vol-`, `eni-`, `igw-`, `rtb-`, `rtbassoc-`, `eipalloc-`, `eipassoc-`, `sgr-`,
-//! `vpc-cidr-assoc-`, `dopt-` followed by 17 lower-case hex characters (the first one `0`, as in
+//! `vpc-cidr-assoc-`, `dopt-`, `eni-attach-` followed by 17 lower-case hex characters (the first one `0`, as in
 //! AWS's own IDs); `sir-` followed by 8 characters of `[0-9a-z]`; `bun-` followed by 8 hex characters.
 
 /// The ID families ec2d issues, each with its prefix and body format.
@@ -31,6 +31,7 @@ pub enum IdKind {
     SecurityGroupRule,
     VpcCidrAssociation,
     DhcpOptions,
+    NetworkInterfaceAttachment,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +45,7 @@ enum Body {
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 19] = [
+    pub const ALL: [IdKind; 20] = [
         IdKind::Instance,
         IdKind::Reservation,
         IdKind::SpotInstanceRequest,
@@ -64,6 +65,7 @@ impl IdKind {
         IdKind::SecurityGroupRule,
         IdKind::VpcCidrAssociation,
         IdKind::DhcpOptions,
+        IdKind::NetworkInterfaceAttachment,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -87,6 +89,7 @@ impl IdKind {
             IdKind::SecurityGroupRule => "sgr",
             IdKind::VpcCidrAssociation => "vpc-cidr-assoc",
             IdKind::DhcpOptions => "dopt",
+            IdKind::NetworkInterfaceAttachment => "eni-attach",
         }
     }
 

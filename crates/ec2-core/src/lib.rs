@@ -16,6 +16,7 @@ pub mod ids;
 pub mod instances;
 pub mod internet_gateways;
 pub mod network;
+pub mod network_interfaces;
 pub mod regions;
 pub mod route_tables;
 pub mod scope;

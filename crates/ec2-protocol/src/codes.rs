@@ -106,9 +106,13 @@ error_codes! {
     RulesPerSecurityGroupLimitExceeded = "RulesPerSecurityGroupLimitExceeded" => 400,
     AddressLimitExceeded = "AddressLimitExceeded" => 400,
     VpcIdNotSpecified = "VPCIdNotSpecified" => 400,
+    InvalidNetworkInterfaceInUse = "InvalidNetworkInterface.InUse" => 400,
+    PrivateIpAddressLimitExceeded = "PrivateIpAddressLimitExceeded" => 400,
 
     // Malformed and unknown IDs, by resource kind.
     InvalidAddressNotFound = "InvalidAddress.NotFound" => 400,
+    InvalidAttachmentIdMalformed = "InvalidAttachmentID.Malformed" => 400,
+    InvalidAttachmentIdNotFound = "InvalidAttachmentID.NotFound" => 400,
     InvalidAllocationIdMalformed = "InvalidAllocationID.Malformed" => 400,
     InvalidAllocationIdNotFound = "InvalidAllocationID.NotFound" => 400,
     InvalidAssociationIdMalformed = "InvalidAssociationID.Malformed" => 400,

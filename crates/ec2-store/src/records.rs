@@ -73,3 +73,10 @@ impl Record for ec2_core::addresses::Address {
         &self.allocation_id
     }
 }
+
+impl Record for ec2_core::network_interfaces::NetworkInterface {
+    const KIND: &'static str = "network_interface";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

@@ -270,6 +270,18 @@ mod tests {
                 "RouteTableId=rtb-0123456789abcdef0&DestinationCidrBlock=0.0.0.0/0&GatewayId=igw-0123456789abcdef0".into()
             }
             "DeleteRoute" => "RouteTableId=rtb-0123456789abcdef0&DestinationCidrBlock=0.0.0.0/0".into(),
+            "CreateNetworkInterface" => "SubnetId=subnet-0123456789abcdef0".into(),
+            "DeleteNetworkInterface" | "ModifyNetworkInterfaceAttribute" => {
+                "NetworkInterfaceId=eni-0123456789abcdef0".into()
+            }
+            "AttachNetworkInterface" => format!("NetworkInterfaceId=eni-0123456789abcdef0&InstanceId={iid}&DeviceIndex=1"),
+            "DetachNetworkInterface" => "AttachmentId=eni-attach-0123456789abcdef0".into(),
+            "AssignPrivateIpAddresses" => {
+                "NetworkInterfaceId=eni-0123456789abcdef0&SecondaryPrivateIpAddressCount=1".into()
+            }
+            "UnassignPrivateIpAddresses" => {
+                "NetworkInterfaceId=eni-0123456789abcdef0&PrivateIpAddress.1=10.0.0.5".into()
+            }
             op if op.starts_with("Describe") => String::new(),
             _ => return None,
         })
@@ -286,8 +298,15 @@ mod tests {
             assert_eq!(code(&denied), (403, "UnauthorizedOperation".into()), "{op}: {}", denied.body);
             assert!(denied.body.contains("Encoded authorization failure message: "), "{op}");
             // Operations whose input has no DryRun member: their denial is checked above.
-            if ["AssociateVpcCidrBlock", "DisassociateVpcCidrBlock", "ModifySubnetAttribute", "ModifyVpcAttribute"]
-                .contains(&op.as_ref())
+            if [
+                "AssignPrivateIpAddresses",
+                "AssociateVpcCidrBlock",
+                "DisassociateVpcCidrBlock",
+                "ModifySubnetAttribute",
+                "ModifyVpcAttribute",
+                "UnassignPrivateIpAddresses",
+            ]
+            .contains(&op)
             {
                 continue;
             }

@@ -385,6 +385,30 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         Request::DeleteRoute(r) => r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect(),
         // These name an association, not its resource: evaluated against `*`.
         Request::DisassociateAddress(_) | Request::DisassociateRouteTable(_) => Vec::new(),
+        Request::CreateNetworkInterface(r) => {
+            let mut v = vec![arn(IdKind::NetworkInterface, "*")];
+            v.extend(r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)));
+            v
+        }
+        Request::DeleteNetworkInterface(r) => {
+            r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect()
+        }
+        Request::AttachNetworkInterface(r) => {
+            let mut v: Vec<String> =
+                r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect();
+            v.extend(r.instance_id.iter().map(|id| arn(IdKind::Instance, id)));
+            v
+        }
+        Request::ModifyNetworkInterfaceAttribute(r) => {
+            r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect()
+        }
+        Request::AssignPrivateIpAddresses(r) => {
+            r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect()
+        }
+        Request::UnassignPrivateIpAddresses(r) => {
+            r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect()
+        }
+        Request::DetachNetworkInterface(_) => Vec::new(),
         // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
         Request::RequestSpotInstances(_)
         | Request::CancelSpotInstanceRequests(_)
@@ -413,6 +437,7 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::DescribeAddressesAttribute(_)
         | Request::DescribeInternetGateways(_)
         | Request::DescribeRouteTables(_)
+        | Request::DescribeNetworkInterfaces(_)
         | Request::DescribeSpotInstanceRequests(_)
         | Request::DescribeSpotPriceHistory(_)
         | Request::DescribeSubnets(_)

@@ -22,6 +22,21 @@ impl FromQuery for AllocateAddressRequest {
     }
 }
 
+impl FromQuery for AssignPrivateIpAddressesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AssignPrivateIpAddressesRequest {
+            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
+            ipv4_prefix_count: member(node, path, "Ipv4PrefixCount")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            private_ip_addresses: list(node, path, "PrivateIpAddress")?,
+            secondary_private_ip_address_count: member(node, path, "SecondaryPrivateIpAddressCount")?,
+            allow_reassignment: member(node, path, "AllowReassignment")?,
+        };
+        required(&v.network_interface_id, path, "NetworkInterfaceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for AssociateAddressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = AssociateAddressRequest {
@@ -83,9 +98,36 @@ impl FromQuery for AttachInternetGatewayRequest {
     }
 }
 
+impl FromQuery for AttachNetworkInterfaceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttachNetworkInterfaceRequest {
+            network_card_index: member(node, path, "NetworkCardIndex")?,
+            ena_srd_specification: member(node, path, "EnaSrdSpecification")?,
+            ena_queue_count: member(node, path, "EnaQueueCount")?,
+            dry_run: member(node, path, "DryRun")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            instance_id: member(node, path, "InstanceId")?,
+            device_index: member(node, path, "DeviceIndex")?,
+        };
+        required(&v.network_interface_id, path, "NetworkInterfaceId")?;
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.device_index, path, "DeviceIndex")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for AttributeBooleanValue {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = AttributeBooleanValue {
+            value: member(node, path, "Value")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AttributeValue {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttributeValue {
             value: member(node, path, "Value")?,
         };
         Ok(v)
@@ -307,6 +349,34 @@ impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
     }
 }
 
+impl FromQuery for CreateNetworkInterfaceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateNetworkInterfaceRequest {
+            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
+            ipv4_prefix_count: member(node, path, "Ipv4PrefixCount")?,
+            ipv6_prefixes: list(node, path, "Ipv6Prefix")?,
+            ipv6_prefix_count: member(node, path, "Ipv6PrefixCount")?,
+            interface_type: member(node, path, "InterfaceType")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            client_token: member(node, path, "ClientToken")?,
+            enable_primary_ipv6: member(node, path, "EnablePrimaryIpv6")?,
+            connection_tracking_specification: member(node, path, "ConnectionTrackingSpecification")?,
+            operator: member(node, path, "Operator")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            description: member(node, path, "Description")?,
+            private_ip_address: member(node, path, "PrivateIpAddress")?,
+            groups: list(node, path, "SecurityGroupId")?,
+            private_ip_addresses: list(node, path, "PrivateIpAddresses")?,
+            secondary_private_ip_address_count: member(node, path, "SecondaryPrivateIpAddressCount")?,
+            ipv6_addresses: list(node, path, "Ipv6Addresses")?,
+            ipv6_address_count: member(node, path, "Ipv6AddressCount")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.subnet_id, path, "SubnetId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreateRouteRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreateRouteRequest {
@@ -434,6 +504,17 @@ impl FromQuery for DeleteInternetGatewayRequest {
             internet_gateway_id: member(node, path, "InternetGatewayId")?,
         };
         required(&v.internet_gateway_id, path, "InternetGatewayId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteNetworkInterfaceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteNetworkInterfaceRequest {
+            dry_run: member(node, path, "DryRun")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+        };
+        required(&v.network_interface_id, path, "NetworkInterfaceId")?;
         Ok(v)
     }
 }
@@ -673,6 +754,20 @@ impl FromQuery for DescribeInternetGatewaysRequest {
     }
 }
 
+impl FromQuery for DescribeNetworkInterfacesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeNetworkInterfacesRequest {
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+            dry_run: member(node, path, "DryRun")?,
+            network_interface_ids: list(node, path, "NetworkInterfaceId")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeRegionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeRegionsRequest {
@@ -820,6 +915,18 @@ impl FromQuery for DetachInternetGatewayRequest {
     }
 }
 
+impl FromQuery for DetachNetworkInterfaceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DetachNetworkInterfaceRequest {
+            dry_run: member(node, path, "DryRun")?,
+            attachment_id: member(node, path, "AttachmentId")?,
+            force: member(node, path, "Force")?,
+        };
+        required(&v.attachment_id, path, "AttachmentId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DisassociateAddressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DisassociateAddressRequest {
@@ -894,11 +1001,30 @@ impl FromQuery for ElasticInferenceAccelerator {
     }
 }
 
+impl FromQuery for EnaSrdSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EnaSrdSpecification {
+            ena_srd_enabled: member(node, path, "EnaSrdEnabled")?,
+            ena_srd_udp_specification: member(node, path, "EnaSrdUdpSpecification")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for EnaSrdSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = EnaSrdSpecificationRequest {
             ena_srd_enabled: member(node, path, "EnaSrdEnabled")?,
             ena_srd_udp_specification: member(node, path, "EnaSrdUdpSpecification")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for EnaSrdUdpSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EnaSrdUdpSpecification {
+            ena_srd_udp_enabled: member(node, path, "EnaSrdUdpEnabled")?,
         };
         Ok(v)
     }
@@ -1161,6 +1287,26 @@ impl FromQuery for ModifyCapacityReservationRequest {
     }
 }
 
+impl FromQuery for ModifyNetworkInterfaceAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyNetworkInterfaceAttributeRequest {
+            ena_srd_specification: member(node, path, "EnaSrdSpecification")?,
+            enable_primary_ipv6: member(node, path, "EnablePrimaryIpv6")?,
+            connection_tracking_specification: member(node, path, "ConnectionTrackingSpecification")?,
+            associate_public_ip_address: member(node, path, "AssociatePublicIpAddress")?,
+            associated_subnet_ids: list(node, path, "AssociatedSubnetId")?,
+            dry_run: member(node, path, "DryRun")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            description: member(node, path, "Description")?,
+            source_dest_check: member(node, path, "SourceDestCheck")?,
+            groups: list(node, path, "SecurityGroupId")?,
+            attachment: member(node, path, "Attachment")?,
+        };
+        required(&v.network_interface_id, path, "NetworkInterfaceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for ModifySecurityGroupRulesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = ModifySecurityGroupRulesRequest {
@@ -1203,6 +1349,18 @@ impl FromQuery for ModifyVpcAttributeRequest {
             enable_network_address_usage_metrics: member(node, path, "EnableNetworkAddressUsageMetrics")?,
         };
         required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for NetworkInterfaceAttachmentChanges {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = NetworkInterfaceAttachmentChanges {
+            default_ena_queue_count: member(node, path, "DefaultEnaQueueCount")?,
+            ena_queue_count: member(node, path, "EnaQueueCount")?,
+            attachment_id: member(node, path, "AttachmentId")?,
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+        };
         Ok(v)
     }
 }
@@ -1605,6 +1763,18 @@ impl FromQuery for TerminateInstancesRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for UnassignPrivateIpAddressesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = UnassignPrivateIpAddressesRequest {
+            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            private_ip_addresses: list(node, path, "PrivateIpAddress")?,
+        };
+        required(&v.network_interface_id, path, "NetworkInterfaceId")?;
         Ok(v)
     }
 }

@@ -118,6 +118,45 @@ impl AllocateAddressResult {
     }
 }
 
+impl ToXml for AssignPrivateIpAddressesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssignPrivateIpAddressesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.assigned_private_ip_addresses { write_list(w, "assignedPrivateIpAddressesSet", "item", v); }
+        if let Some(v) = &self.assigned_ipv4_prefixes { write_list(w, "assignedIpv4PrefixSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        write_list(w, "assignedPrivateIpAddressesSet", "item", self.assigned_private_ip_addresses.as_deref().unwrap_or_default());
+        write_list(w, "assignedIpv4PrefixSet", "item", self.assigned_ipv4_prefixes.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for AssignedPrivateIpAddress {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssignedPrivateIpAddress {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+    }
+}
+
 impl ToXml for AssociateAddressResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -181,6 +220,59 @@ impl AssociateVpcCidrBlockResult {
         if let Some(v) = &self.ipv6_cidr_block_association { v.write_xml(w, "ipv6CidrBlockAssociation"); }
         if let Some(v) = &self.cidr_block_association { v.write_xml(w, "cidrBlockAssociation"); }
         if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+}
+
+impl ToXml for AttachNetworkInterfaceResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttachNetworkInterfaceResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attachment_id { v.write_xml(w, "attachmentId"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attachment_id { v.write_xml(w, "attachmentId"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+    }
+}
+
+impl ToXml for AttachmentEnaSrdSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttachmentEnaSrdSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ena_srd_enabled { v.write_xml(w, "enaSrdEnabled"); }
+        if let Some(v) = &self.ena_srd_udp_specification { v.write_xml(w, "enaSrdUdpSpecification"); }
+    }
+}
+
+impl ToXml for AttachmentEnaSrdUdpSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttachmentEnaSrdUdpSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ena_srd_udp_enabled { v.write_xml(w, "enaSrdUdpEnabled"); }
     }
 }
 
@@ -661,6 +753,23 @@ impl CapacityReservationTargetResponse {
     }
 }
 
+impl ToXml for ConnectionTrackingConfiguration {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ConnectionTrackingConfiguration {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.tcp_established_timeout { v.write_xml(w, "tcpEstablishedTimeout"); }
+        if let Some(v) = &self.udp_stream_timeout { v.write_xml(w, "udpStreamTimeout"); }
+        if let Some(v) = &self.udp_timeout { v.write_xml(w, "udpTimeout"); }
+    }
+}
+
 impl ToXml for ConnectionTrackingSpecificationRequest {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -816,6 +925,28 @@ impl CreateInterruptibleCapacityReservationAllocationResult {
         if let Some(v) = &self.target_instance_count { v.write_xml(w, "targetInstanceCount"); }
         if let Some(v) = &self.status { v.write_xml(w, "status"); }
         if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
+    }
+}
+
+impl ToXml for CreateNetworkInterfaceResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateNetworkInterfaceResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_interface { v.write_xml(w, "networkInterface"); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_interface { v.write_xml(w, "networkInterface"); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
     }
 }
 
@@ -1216,6 +1347,28 @@ impl DescribeInternetGatewaysResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "internetGatewaySet", "item", self.internet_gateways.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
+impl ToXml for DescribeNetworkInterfacesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeNetworkInterfacesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_interfaces { write_list(w, "networkInterfaceSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "networkInterfaceSet", "item", self.network_interfaces.as_deref().unwrap_or_default());
         if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
     }
 }
@@ -2731,6 +2884,21 @@ impl IpRange {
     }
 }
 
+impl ToXml for Ipv4PrefixSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Ipv4PrefixSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv4_prefix { v.write_xml(w, "ipv4Prefix"); }
+    }
+}
+
 impl ToXml for Ipv4PrefixSpecificationRequest {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2743,6 +2911,21 @@ impl Ipv4PrefixSpecificationRequest {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.ipv4_prefix { v.write_xml(w, "Ipv4Prefix"); }
+    }
+}
+
+impl ToXml for Ipv6PrefixSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Ipv6PrefixSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_prefix { v.write_xml(w, "ipv6Prefix"); }
     }
 }
 
@@ -2993,6 +3176,132 @@ impl NetworkInfo {
         if let Some(v) = &self.secondary_network_supported { v.write_xml(w, "secondaryNetworkSupported"); }
         if let Some(v) = &self.maximum_secondary_network_interfaces { v.write_xml(w, "maximumSecondaryNetworkInterfaces"); }
         if let Some(v) = &self.ipv4_addresses_per_secondary_interface { v.write_xml(w, "ipv4AddressesPerSecondaryInterface"); }
+    }
+}
+
+impl ToXml for NetworkInterface {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterface {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association { v.write_xml(w, "association"); }
+        if let Some(v) = &self.attachment { v.write_xml(w, "attachment"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.connection_tracking_configuration { v.write_xml(w, "connectionTrackingConfiguration"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.groups { write_list(w, "groupSet", "item", v); }
+        if let Some(v) = &self.interface_type { v.write_xml(w, "interfaceType"); }
+        if let Some(v) = &self.ipv6_addresses { write_list(w, "ipv6AddressesSet", "item", v); }
+        if let Some(v) = &self.mac_address { v.write_xml(w, "macAddress"); }
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.private_dns_name { v.write_xml(w, "privateDnsName"); }
+        if let Some(v) = &self.public_dns_name { v.write_xml(w, "publicDnsName"); }
+        if let Some(v) = &self.public_ip_dns_name_options { v.write_xml(w, "publicIpDnsNameOptions"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+        if let Some(v) = &self.private_ip_addresses { write_list(w, "privateIpAddressesSet", "item", v); }
+        if let Some(v) = &self.ipv4_prefixes { write_list(w, "ipv4PrefixSet", "item", v); }
+        if let Some(v) = &self.ipv6_prefixes { write_list(w, "ipv6PrefixSet", "item", v); }
+        if let Some(v) = &self.requester_id { v.write_xml(w, "requesterId"); }
+        if let Some(v) = &self.requester_managed { v.write_xml(w, "requesterManaged"); }
+        if let Some(v) = &self.source_dest_check { v.write_xml(w, "sourceDestCheck"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.tag_set { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.deny_all_igw_traffic { v.write_xml(w, "denyAllIgwTraffic"); }
+        if let Some(v) = &self.ipv6_native { v.write_xml(w, "ipv6Native"); }
+        if let Some(v) = &self.ipv6_address { v.write_xml(w, "ipv6Address"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+        if let Some(v) = &self.associated_subnets { write_list(w, "associatedSubnetSet", "item", v); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+    }
+}
+
+impl ToXml for NetworkInterfaceAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterfaceAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_id { v.write_xml(w, "allocationId"); }
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.ip_owner_id { v.write_xml(w, "ipOwnerId"); }
+        if let Some(v) = &self.public_dns_name { v.write_xml(w, "publicDnsName"); }
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+        if let Some(v) = &self.customer_owned_ip { v.write_xml(w, "customerOwnedIp"); }
+        if let Some(v) = &self.carrier_ip { v.write_xml(w, "carrierIp"); }
+    }
+}
+
+impl ToXml for NetworkInterfaceAttachment {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterfaceAttachment {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attach_time { v.write_xml(w, "attachTime"); }
+        if let Some(v) = &self.attachment_id { v.write_xml(w, "attachmentId"); }
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.device_index { v.write_xml(w, "deviceIndex"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_owner_id { v.write_xml(w, "instanceOwnerId"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.ena_srd_specification { v.write_xml(w, "enaSrdSpecification"); }
+        if let Some(v) = &self.ena_queue_count { v.write_xml(w, "enaQueueCount"); }
+    }
+}
+
+impl ToXml for NetworkInterfaceIpv6Address {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterfaceIpv6Address {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_address { v.write_xml(w, "ipv6Address"); }
+        if let Some(v) = &self.public_ipv6_dns_name { v.write_xml(w, "publicIpv6DnsName"); }
+        if let Some(v) = &self.is_primary_ipv6 { v.write_xml(w, "isPrimaryIpv6"); }
+    }
+}
+
+impl ToXml for NetworkInterfacePrivateIpAddress {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterfacePrivateIpAddress {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association { v.write_xml(w, "association"); }
+        if let Some(v) = &self.primary { v.write_xml(w, "primary"); }
+        if let Some(v) = &self.private_dns_name { v.write_xml(w, "privateDnsName"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
     }
 }
 
@@ -3261,6 +3570,24 @@ impl PtrUpdateStatus {
         if let Some(v) = &self.value { v.write_xml(w, "value"); }
         if let Some(v) = &self.status { v.write_xml(w, "status"); }
         if let Some(v) = &self.reason { v.write_xml(w, "reason"); }
+    }
+}
+
+impl ToXml for PublicIpDnsNameOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PublicIpDnsNameOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.dns_hostname_type { v.write_xml(w, "dnsHostnameType"); }
+        if let Some(v) = &self.public_ipv4_dns_name { v.write_xml(w, "publicIpv4DnsName"); }
+        if let Some(v) = &self.public_ipv6_dns_name { v.write_xml(w, "publicIpv6DnsName"); }
+        if let Some(v) = &self.public_dual_stack_dns_name { v.write_xml(w, "publicDualStackDnsName"); }
     }
 }
 

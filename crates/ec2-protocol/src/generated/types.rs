@@ -68,6 +68,28 @@ pub struct AllocateAddressResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssignPrivateIpAddressesRequest {
+    pub ipv4_prefixes: Option<Vec<String>>,
+    pub ipv4_prefix_count: Option<i64>,
+    pub network_interface_id: Option<String>,
+    pub private_ip_addresses: Option<Vec<String>>,
+    pub secondary_private_ip_address_count: Option<i64>,
+    pub allow_reassignment: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssignPrivateIpAddressesResult {
+    pub network_interface_id: Option<String>,
+    pub assigned_private_ip_addresses: Option<Vec<AssignedPrivateIpAddress>>,
+    pub assigned_ipv4_prefixes: Option<Vec<Ipv4PrefixSpecification>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssignedPrivateIpAddress {
+    pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssociateAddressRequest {
     pub allocation_id: Option<String>,
     pub instance_id: Option<String>,
@@ -127,8 +149,41 @@ pub struct AttachInternetGatewayRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachNetworkInterfaceRequest {
+    pub network_card_index: Option<i64>,
+    pub ena_srd_specification: Option<EnaSrdSpecification>,
+    pub ena_queue_count: Option<i64>,
+    pub dry_run: Option<bool>,
+    pub network_interface_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub device_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachNetworkInterfaceResult {
+    pub attachment_id: Option<String>,
+    pub network_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachmentEnaSrdSpecification {
+    pub ena_srd_enabled: Option<bool>,
+    pub ena_srd_udp_specification: Option<AttachmentEnaSrdUdpSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachmentEnaSrdUdpSpecification {
+    pub ena_srd_udp_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AttributeBooleanValue {
     pub value: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttributeValue {
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -398,6 +453,13 @@ pub struct CapacityReservationTargetResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionTrackingConfiguration {
+    pub tcp_established_timeout: Option<i64>,
+    pub udp_stream_timeout: Option<i64>,
+    pub udp_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectionTrackingSpecificationRequest {
     pub tcp_established_timeout: Option<i64>,
     pub udp_stream_timeout: Option<i64>,
@@ -504,6 +566,35 @@ pub struct CreateInterruptibleCapacityReservationAllocationResult {
     pub target_instance_count: Option<i64>,
     pub status: Option<String>,
     pub interruption_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateNetworkInterfaceRequest {
+    pub ipv4_prefixes: Option<Vec<Ipv4PrefixSpecificationRequest>>,
+    pub ipv4_prefix_count: Option<i64>,
+    pub ipv6_prefixes: Option<Vec<Ipv6PrefixSpecificationRequest>>,
+    pub ipv6_prefix_count: Option<i64>,
+    pub interface_type: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub client_token: Option<String>,
+    pub enable_primary_ipv6: Option<bool>,
+    pub connection_tracking_specification: Option<ConnectionTrackingSpecificationRequest>,
+    pub operator: Option<OperatorRequest>,
+    pub subnet_id: Option<String>,
+    pub description: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub groups: Option<Vec<String>>,
+    pub private_ip_addresses: Option<Vec<PrivateIpAddressSpecification>>,
+    pub secondary_private_ip_address_count: Option<i64>,
+    pub ipv6_addresses: Option<Vec<InstanceIpv6Address>>,
+    pub ipv6_address_count: Option<i64>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateNetworkInterfaceResult {
+    pub network_interface: Option<NetworkInterface>,
+    pub client_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -629,6 +720,12 @@ pub struct DefaultConnectionTrackingConfiguration {
 pub struct DeleteInternetGatewayRequest {
     pub dry_run: Option<bool>,
     pub internet_gateway_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteNetworkInterfaceRequest {
+    pub dry_run: Option<bool>,
+    pub network_interface_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -863,6 +960,22 @@ pub struct DescribeInternetGatewaysResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeNetworkInterfacesRequest {
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub include_managed_resources: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub network_interface_ids: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeNetworkInterfacesResult {
+    pub network_interfaces: Option<Vec<NetworkInterface>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeRegionsRequest {
     pub region_names: Option<Vec<String>>,
     pub all_regions: Option<bool>,
@@ -1023,6 +1136,13 @@ pub struct DetachInternetGatewayRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetachNetworkInterfaceRequest {
+    pub dry_run: Option<bool>,
+    pub attachment_id: Option<String>,
+    pub force: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisassociateAddressRequest {
     pub association_id: Option<String>,
     pub public_ip: Option<String>,
@@ -1162,9 +1282,20 @@ pub struct ElasticInferenceAcceleratorAssociation {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnaSrdSpecification {
+    pub ena_srd_enabled: Option<bool>,
+    pub ena_srd_udp_specification: Option<EnaSrdUdpSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnaSrdSpecificationRequest {
     pub ena_srd_enabled: Option<bool>,
     pub ena_srd_udp_specification: Option<EnaSrdUdpSpecificationRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnaSrdUdpSpecification {
+    pub ena_srd_udp_enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1755,8 +1886,18 @@ pub struct IpRange {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv4PrefixSpecification {
+    pub ipv4_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ipv4PrefixSpecificationRequest {
     pub ipv4_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv6PrefixSpecification {
+    pub ipv6_prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1848,6 +1989,21 @@ pub struct ModifyCapacityReservationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyNetworkInterfaceAttributeRequest {
+    pub ena_srd_specification: Option<EnaSrdSpecification>,
+    pub enable_primary_ipv6: Option<bool>,
+    pub connection_tracking_specification: Option<ConnectionTrackingSpecificationRequest>,
+    pub associate_public_ip_address: Option<bool>,
+    pub associated_subnet_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+    pub network_interface_id: Option<String>,
+    pub description: Option<AttributeValue>,
+    pub source_dest_check: Option<AttributeBooleanValue>,
+    pub groups: Option<Vec<String>>,
+    pub attachment: Option<NetworkInterfaceAttachmentChanges>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifySecurityGroupRulesRequest {
     pub group_id: Option<String>,
     pub security_group_rules: Option<Vec<SecurityGroupRuleUpdate>>,
@@ -1921,6 +2077,90 @@ pub struct NetworkInfo {
     pub secondary_network_supported: Option<bool>,
     pub maximum_secondary_network_interfaces: Option<i64>,
     pub ipv4_addresses_per_secondary_interface: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterface {
+    pub association: Option<NetworkInterfaceAssociation>,
+    pub attachment: Option<NetworkInterfaceAttachment>,
+    pub availability_zone: Option<String>,
+    pub connection_tracking_configuration: Option<ConnectionTrackingConfiguration>,
+    pub description: Option<String>,
+    pub groups: Option<Vec<GroupIdentifier>>,
+    pub interface_type: Option<String>,
+    pub ipv6_addresses: Option<Vec<NetworkInterfaceIpv6Address>>,
+    pub mac_address: Option<String>,
+    pub network_interface_id: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub owner_id: Option<String>,
+    pub private_dns_name: Option<String>,
+    pub public_dns_name: Option<String>,
+    pub public_ip_dns_name_options: Option<PublicIpDnsNameOptions>,
+    pub private_ip_address: Option<String>,
+    pub private_ip_addresses: Option<Vec<NetworkInterfacePrivateIpAddress>>,
+    pub ipv4_prefixes: Option<Vec<Ipv4PrefixSpecification>>,
+    pub ipv6_prefixes: Option<Vec<Ipv6PrefixSpecification>>,
+    pub requester_id: Option<String>,
+    pub requester_managed: Option<bool>,
+    pub source_dest_check: Option<bool>,
+    pub status: Option<String>,
+    pub subnet_id: Option<String>,
+    pub tag_set: Option<Vec<Tag>>,
+    pub vpc_id: Option<String>,
+    pub deny_all_igw_traffic: Option<bool>,
+    pub ipv6_native: Option<bool>,
+    pub ipv6_address: Option<String>,
+    pub operator: Option<OperatorResponse>,
+    pub associated_subnets: Option<Vec<String>>,
+    pub availability_zone_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceAssociation {
+    pub allocation_id: Option<String>,
+    pub association_id: Option<String>,
+    pub ip_owner_id: Option<String>,
+    pub public_dns_name: Option<String>,
+    pub public_ip: Option<String>,
+    pub customer_owned_ip: Option<String>,
+    pub carrier_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceAttachment {
+    pub attach_time: Option<UnixMillis>,
+    pub attachment_id: Option<String>,
+    pub delete_on_termination: Option<bool>,
+    pub device_index: Option<i64>,
+    pub network_card_index: Option<i64>,
+    pub instance_id: Option<String>,
+    pub instance_owner_id: Option<String>,
+    pub status: Option<String>,
+    pub ena_srd_specification: Option<AttachmentEnaSrdSpecification>,
+    pub ena_queue_count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceAttachmentChanges {
+    pub default_ena_queue_count: Option<bool>,
+    pub ena_queue_count: Option<i64>,
+    pub attachment_id: Option<String>,
+    pub delete_on_termination: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceIpv6Address {
+    pub ipv6_address: Option<String>,
+    pub public_ipv6_dns_name: Option<String>,
+    pub is_primary_ipv6: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfacePrivateIpAddress {
+    pub association: Option<NetworkInterfaceAssociation>,
+    pub primary: Option<bool>,
+    pub private_dns_name: Option<String>,
+    pub private_ip_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2041,6 +2281,14 @@ pub struct PtrUpdateStatus {
     pub value: Option<String>,
     pub status: Option<String>,
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublicIpDnsNameOptions {
+    pub dns_hostname_type: Option<String>,
+    pub public_ipv4_dns_name: Option<String>,
+    pub public_ipv6_dns_name: Option<String>,
+    pub public_dual_stack_dns_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2559,6 +2807,13 @@ pub struct TerminateInstancesRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminateInstancesResult {
     pub terminating_instances: Option<Vec<InstanceStateChange>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnassignPrivateIpAddressesRequest {
+    pub ipv4_prefixes: Option<Vec<String>>,
+    pub network_interface_id: Option<String>,
+    pub private_ip_addresses: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -23,6 +23,19 @@ impl ToJson for AllocateAddressRequest {
     }
 }
 
+impl ToJson for AssignPrivateIpAddressesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ipv4_prefixes { m.insert("Ipv4Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_prefix_count { m.insert("Ipv4PrefixCount".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_addresses { m.insert("PrivateIpAddresses".into(), v.to_json()); }
+        if let Some(v) = &self.secondary_private_ip_address_count { m.insert("SecondaryPrivateIpAddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.allow_reassignment { m.insert("AllowReassignment".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for AssociateAddressRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -76,7 +89,29 @@ impl ToJson for AttachInternetGatewayRequest {
     }
 }
 
+impl ToJson for AttachNetworkInterfaceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.network_card_index { m.insert("NetworkCardIndex".into(), v.to_json()); }
+        if let Some(v) = &self.ena_srd_specification { m.insert("EnaSrdSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.ena_queue_count { m.insert("EnaQueueCount".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.device_index { m.insert("DeviceIndex".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for AttributeBooleanValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AttributeValue {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
@@ -272,6 +307,32 @@ impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
     }
 }
 
+impl ToJson for CreateNetworkInterfaceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ipv4_prefixes { m.insert("Ipv4Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_prefix_count { m.insert("Ipv4PrefixCount".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_prefixes { m.insert("Ipv6Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_prefix_count { m.insert("Ipv6PrefixCount".into(), v.to_json()); }
+        if let Some(v) = &self.interface_type { m.insert("InterfaceType".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.enable_primary_ipv6 { m.insert("EnablePrimaryIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.connection_tracking_specification { m.insert("ConnectionTrackingSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.operator { m.insert("Operator".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.groups { m.insert("Groups".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_addresses { m.insert("PrivateIpAddresses".into(), v.to_json()); }
+        if let Some(v) = &self.secondary_private_ip_address_count { m.insert("SecondaryPrivateIpAddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_addresses { m.insert("Ipv6Addresses".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_address_count { m.insert("Ipv6AddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateRouteRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -382,6 +443,15 @@ impl ToJson for DeleteInternetGatewayRequest {
         let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.internet_gateway_id { m.insert("InternetGatewayId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteNetworkInterfaceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -597,6 +667,19 @@ impl ToJson for DescribeInternetGatewaysRequest {
     }
 }
 
+impl ToJson for DescribeNetworkInterfacesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.include_managed_resources { m.insert("IncludeManagedResources".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_ids { m.insert("NetworkInterfaceIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeRegionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -729,6 +812,16 @@ impl ToJson for DetachInternetGatewayRequest {
     }
 }
 
+impl ToJson for DetachNetworkInterfaceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.attachment_id { m.insert("AttachmentId".into(), v.to_json()); }
+        if let Some(v) = &self.force { m.insert("Force".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DisassociateAddressRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -793,11 +886,28 @@ impl ToJson for ElasticInferenceAccelerator {
     }
 }
 
+impl ToJson for EnaSrdSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ena_srd_enabled { m.insert("EnaSrdEnabled".into(), v.to_json()); }
+        if let Some(v) = &self.ena_srd_udp_specification { m.insert("EnaSrdUdpSpecification".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for EnaSrdSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.ena_srd_enabled { m.insert("EnaSrdEnabled".into(), v.to_json()); }
         if let Some(v) = &self.ena_srd_udp_specification { m.insert("EnaSrdUdpSpecification".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for EnaSrdUdpSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ena_srd_udp_enabled { m.insert("EnaSrdUdpEnabled".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1034,6 +1144,24 @@ impl ToJson for ModifyCapacityReservationRequest {
     }
 }
 
+impl ToJson for ModifyNetworkInterfaceAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ena_srd_specification { m.insert("EnaSrdSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.enable_primary_ipv6 { m.insert("EnablePrimaryIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.connection_tracking_specification { m.insert("ConnectionTrackingSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.associate_public_ip_address { m.insert("AssociatePublicIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.associated_subnet_ids { m.insert("AssociatedSubnetIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.source_dest_check { m.insert("SourceDestCheck".into(), v.to_json()); }
+        if let Some(v) = &self.groups { m.insert("Groups".into(), v.to_json()); }
+        if let Some(v) = &self.attachment { m.insert("Attachment".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for ModifySecurityGroupRulesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1069,6 +1197,17 @@ impl ToJson for ModifyVpcAttributeRequest {
         if let Some(v) = &self.enable_dns_support { m.insert("EnableDnsSupport".into(), v.to_json()); }
         if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
         if let Some(v) = &self.enable_network_address_usage_metrics { m.insert("EnableNetworkAddressUsageMetrics".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for NetworkInterfaceAttachmentChanges {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.default_ena_queue_count { m.insert("DefaultEnaQueueCount".into(), v.to_json()); }
+        if let Some(v) = &self.ena_queue_count { m.insert("EnaQueueCount".into(), v.to_json()); }
+        if let Some(v) = &self.attachment_id { m.insert("AttachmentId".into(), v.to_json()); }
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1437,6 +1576,16 @@ impl ToJson for TerminateInstancesRequest {
     }
 }
 
+impl ToJson for UnassignPrivateIpAddressesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ipv4_prefixes { m.insert("Ipv4Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_addresses { m.insert("PrivateIpAddresses".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for UpdateInterruptibleCapacityReservationAllocationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1548,6 +1697,26 @@ impl FromJson for AllocateAddressResult {
     }
 }
 
+impl FromJson for AssignPrivateIpAddressesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssignPrivateIpAddressesResult: expected an object")?;
+        Ok(AssignPrivateIpAddressesResult {
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            assigned_private_ip_addresses: field(o, "AssignedPrivateIpAddresses")?,
+            assigned_ipv4_prefixes: field(o, "AssignedIpv4Prefixes")?,
+        })
+    }
+}
+
+impl FromJson for AssignedPrivateIpAddress {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssignedPrivateIpAddress: expected an object")?;
+        Ok(AssignedPrivateIpAddress {
+            private_ip_address: field(o, "PrivateIpAddress")?,
+        })
+    }
+}
+
 impl FromJson for AssociateAddressResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("AssociateAddressResult: expected an object")?;
@@ -1574,6 +1743,35 @@ impl FromJson for AssociateVpcCidrBlockResult {
             ipv6_cidr_block_association: field(o, "Ipv6CidrBlockAssociation")?,
             cidr_block_association: field(o, "CidrBlockAssociation")?,
             vpc_id: field(o, "VpcId")?,
+        })
+    }
+}
+
+impl FromJson for AttachNetworkInterfaceResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttachNetworkInterfaceResult: expected an object")?;
+        Ok(AttachNetworkInterfaceResult {
+            attachment_id: field(o, "AttachmentId")?,
+            network_card_index: field(o, "NetworkCardIndex")?,
+        })
+    }
+}
+
+impl FromJson for AttachmentEnaSrdSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttachmentEnaSrdSpecification: expected an object")?;
+        Ok(AttachmentEnaSrdSpecification {
+            ena_srd_enabled: field(o, "EnaSrdEnabled")?,
+            ena_srd_udp_specification: field(o, "EnaSrdUdpSpecification")?,
+        })
+    }
+}
+
+impl FromJson for AttachmentEnaSrdUdpSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttachmentEnaSrdUdpSpecification: expected an object")?;
+        Ok(AttachmentEnaSrdUdpSpecification {
+            ena_srd_udp_enabled: field(o, "EnaSrdUdpEnabled")?,
         })
     }
 }
@@ -1879,6 +2077,17 @@ impl FromJson for CapacityReservationTargetResponse {
     }
 }
 
+impl FromJson for ConnectionTrackingConfiguration {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ConnectionTrackingConfiguration: expected an object")?;
+        Ok(ConnectionTrackingConfiguration {
+            tcp_established_timeout: field(o, "TcpEstablishedTimeout")?,
+            udp_stream_timeout: field(o, "UdpStreamTimeout")?,
+            udp_timeout: field(o, "UdpTimeout")?,
+        })
+    }
+}
+
 impl FromJson for ConnectionTrackingSpecificationRequest {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ConnectionTrackingSpecificationRequest: expected an object")?;
@@ -1957,6 +2166,16 @@ impl FromJson for CreateInterruptibleCapacityReservationAllocationResult {
             target_instance_count: field(o, "TargetInstanceCount")?,
             status: field(o, "Status")?,
             interruption_type: field(o, "InterruptionType")?,
+        })
+    }
+}
+
+impl FromJson for CreateNetworkInterfaceResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateNetworkInterfaceResult: expected an object")?;
+        Ok(CreateNetworkInterfaceResult {
+            network_interface: field(o, "NetworkInterface")?,
+            client_token: field(o, "ClientToken")?,
         })
     }
 }
@@ -2141,6 +2360,16 @@ impl FromJson for DescribeInternetGatewaysResult {
         let o = v.as_object().ok_or("DescribeInternetGatewaysResult: expected an object")?;
         Ok(DescribeInternetGatewaysResult {
             internet_gateways: field(o, "InternetGateways")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
+impl FromJson for DescribeNetworkInterfacesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeNetworkInterfacesResult: expected an object")?;
+        Ok(DescribeNetworkInterfacesResult {
+            network_interfaces: field(o, "NetworkInterfaces")?,
             next_token: field(o, "NextToken")?,
         })
     }
@@ -3137,11 +3366,29 @@ impl FromJson for IpRange {
     }
 }
 
+impl FromJson for Ipv4PrefixSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Ipv4PrefixSpecification: expected an object")?;
+        Ok(Ipv4PrefixSpecification {
+            ipv4_prefix: field(o, "Ipv4Prefix")?,
+        })
+    }
+}
+
 impl FromJson for Ipv4PrefixSpecificationRequest {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Ipv4PrefixSpecificationRequest: expected an object")?;
         Ok(Ipv4PrefixSpecificationRequest {
             ipv4_prefix: field(o, "Ipv4Prefix")?,
+        })
+    }
+}
+
+impl FromJson for Ipv6PrefixSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Ipv6PrefixSpecification: expected an object")?;
+        Ok(Ipv6PrefixSpecification {
+            ipv6_prefix: field(o, "Ipv6Prefix")?,
         })
     }
 }
@@ -3304,6 +3551,102 @@ impl FromJson for NetworkInfo {
             secondary_network_supported: field(o, "SecondaryNetworkSupported")?,
             maximum_secondary_network_interfaces: field(o, "MaximumSecondaryNetworkInterfaces")?,
             ipv4_addresses_per_secondary_interface: field(o, "Ipv4AddressesPerSecondaryInterface")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInterface {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterface: expected an object")?;
+        Ok(NetworkInterface {
+            association: field(o, "Association")?,
+            attachment: field(o, "Attachment")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            connection_tracking_configuration: field(o, "ConnectionTrackingConfiguration")?,
+            description: field(o, "Description")?,
+            groups: field(o, "Groups")?,
+            interface_type: field(o, "InterfaceType")?,
+            ipv6_addresses: field(o, "Ipv6Addresses")?,
+            mac_address: field(o, "MacAddress")?,
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            owner_id: field(o, "OwnerId")?,
+            private_dns_name: field(o, "PrivateDnsName")?,
+            public_dns_name: field(o, "PublicDnsName")?,
+            public_ip_dns_name_options: field(o, "PublicIpDnsNameOptions")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
+            private_ip_addresses: field(o, "PrivateIpAddresses")?,
+            ipv4_prefixes: field(o, "Ipv4Prefixes")?,
+            ipv6_prefixes: field(o, "Ipv6Prefixes")?,
+            requester_id: field(o, "RequesterId")?,
+            requester_managed: field(o, "RequesterManaged")?,
+            source_dest_check: field(o, "SourceDestCheck")?,
+            status: field(o, "Status")?,
+            subnet_id: field(o, "SubnetId")?,
+            tag_set: field(o, "TagSet")?,
+            vpc_id: field(o, "VpcId")?,
+            deny_all_igw_traffic: field(o, "DenyAllIgwTraffic")?,
+            ipv6_native: field(o, "Ipv6Native")?,
+            ipv6_address: field(o, "Ipv6Address")?,
+            operator: field(o, "Operator")?,
+            associated_subnets: field(o, "AssociatedSubnets")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInterfaceAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterfaceAssociation: expected an object")?;
+        Ok(NetworkInterfaceAssociation {
+            allocation_id: field(o, "AllocationId")?,
+            association_id: field(o, "AssociationId")?,
+            ip_owner_id: field(o, "IpOwnerId")?,
+            public_dns_name: field(o, "PublicDnsName")?,
+            public_ip: field(o, "PublicIp")?,
+            customer_owned_ip: field(o, "CustomerOwnedIp")?,
+            carrier_ip: field(o, "CarrierIp")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInterfaceAttachment {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterfaceAttachment: expected an object")?;
+        Ok(NetworkInterfaceAttachment {
+            attach_time: field(o, "AttachTime")?,
+            attachment_id: field(o, "AttachmentId")?,
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            device_index: field(o, "DeviceIndex")?,
+            network_card_index: field(o, "NetworkCardIndex")?,
+            instance_id: field(o, "InstanceId")?,
+            instance_owner_id: field(o, "InstanceOwnerId")?,
+            status: field(o, "Status")?,
+            ena_srd_specification: field(o, "EnaSrdSpecification")?,
+            ena_queue_count: field(o, "EnaQueueCount")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInterfaceIpv6Address {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterfaceIpv6Address: expected an object")?;
+        Ok(NetworkInterfaceIpv6Address {
+            ipv6_address: field(o, "Ipv6Address")?,
+            public_ipv6_dns_name: field(o, "PublicIpv6DnsName")?,
+            is_primary_ipv6: field(o, "IsPrimaryIpv6")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInterfacePrivateIpAddress {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterfacePrivateIpAddress: expected an object")?;
+        Ok(NetworkInterfacePrivateIpAddress {
+            association: field(o, "Association")?,
+            primary: field(o, "Primary")?,
+            private_dns_name: field(o, "PrivateDnsName")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
         })
     }
 }
@@ -3476,6 +3819,18 @@ impl FromJson for PtrUpdateStatus {
             value: field(o, "Value")?,
             status: field(o, "Status")?,
             reason: field(o, "Reason")?,
+        })
+    }
+}
+
+impl FromJson for PublicIpDnsNameOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PublicIpDnsNameOptions: expected an object")?;
+        Ok(PublicIpDnsNameOptions {
+            dns_hostname_type: field(o, "DnsHostnameType")?,
+            public_ipv4_dns_name: field(o, "PublicIpv4DnsName")?,
+            public_ipv6_dns_name: field(o, "PublicIpv6DnsName")?,
+            public_dual_stack_dns_name: field(o, "PublicDualStackDnsName")?,
         })
     }
 }
@@ -4054,10 +4409,12 @@ impl Request {
     pub fn to_json(&self) -> Value {
         match self {
             Request::AllocateAddress(v) => v.to_json(),
+            Request::AssignPrivateIpAddresses(v) => v.to_json(),
             Request::AssociateAddress(v) => v.to_json(),
             Request::AssociateRouteTable(v) => v.to_json(),
             Request::AssociateVpcCidrBlock(v) => v.to_json(),
             Request::AttachInternetGateway(v) => v.to_json(),
+            Request::AttachNetworkInterface(v) => v.to_json(),
             Request::AuthorizeSecurityGroupEgress(v) => v.to_json(),
             Request::AuthorizeSecurityGroupIngress(v) => v.to_json(),
             Request::BundleInstance(v) => v.to_json(),
@@ -4069,6 +4426,7 @@ impl Request {
             Request::CreateDefaultVpc(v) => v.to_json(),
             Request::CreateInternetGateway(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
+            Request::CreateNetworkInterface(v) => v.to_json(),
             Request::CreateRoute(v) => v.to_json(),
             Request::CreateRouteTable(v) => v.to_json(),
             Request::CreateSecurityGroup(v) => v.to_json(),
@@ -4076,6 +4434,7 @@ impl Request {
             Request::CreateTags(v) => v.to_json(),
             Request::CreateVpc(v) => v.to_json(),
             Request::DeleteInternetGateway(v) => v.to_json(),
+            Request::DeleteNetworkInterface(v) => v.to_json(),
             Request::DeleteRoute(v) => v.to_json(),
             Request::DeleteRouteTable(v) => v.to_json(),
             Request::DeleteSecurityGroup(v) => v.to_json(),
@@ -4094,6 +4453,7 @@ impl Request {
             Request::DescribeInstanceTypes(v) => v.to_json(),
             Request::DescribeInstances(v) => v.to_json(),
             Request::DescribeInternetGateways(v) => v.to_json(),
+            Request::DescribeNetworkInterfaces(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
             Request::DescribeRouteTables(v) => v.to_json(),
             Request::DescribeSecurityGroupRules(v) => v.to_json(),
@@ -4105,11 +4465,13 @@ impl Request {
             Request::DescribeVpcAttribute(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
             Request::DetachInternetGateway(v) => v.to_json(),
+            Request::DetachNetworkInterface(v) => v.to_json(),
             Request::DisassociateAddress(v) => v.to_json(),
             Request::DisassociateRouteTable(v) => v.to_json(),
             Request::DisassociateVpcCidrBlock(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
+            Request::ModifyNetworkInterfaceAttribute(v) => v.to_json(),
             Request::ModifySecurityGroupRules(v) => v.to_json(),
             Request::ModifySubnetAttribute(v) => v.to_json(),
             Request::ModifyVpcAttribute(v) => v.to_json(),
@@ -4124,6 +4486,7 @@ impl Request {
             Request::StartInstances(v) => v.to_json(),
             Request::StopInstances(v) => v.to_json(),
             Request::TerminateInstances(v) => v.to_json(),
+            Request::UnassignPrivateIpAddresses(v) => v.to_json(),
             Request::UpdateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
         }
     }
@@ -4134,10 +4497,12 @@ impl Response {
     pub fn from_json(action: &str, v: &Value) -> Result<Response, String> {
         Ok(match action {
             "AllocateAddress" => Response::AllocateAddress(AllocateAddressResult::from_json(v)?),
+            "AssignPrivateIpAddresses" => Response::AssignPrivateIpAddresses(AssignPrivateIpAddressesResult::from_json(v)?),
             "AssociateAddress" => Response::AssociateAddress(AssociateAddressResult::from_json(v)?),
             "AssociateRouteTable" => Response::AssociateRouteTable(AssociateRouteTableResult::from_json(v)?),
             "AssociateVpcCidrBlock" => Response::AssociateVpcCidrBlock(AssociateVpcCidrBlockResult::from_json(v)?),
             "AttachInternetGateway" => Response::AttachInternetGateway,
+            "AttachNetworkInterface" => Response::AttachNetworkInterface(AttachNetworkInterfaceResult::from_json(v)?),
             "AuthorizeSecurityGroupEgress" => Response::AuthorizeSecurityGroupEgress(AuthorizeSecurityGroupEgressResult::from_json(v)?),
             "AuthorizeSecurityGroupIngress" => Response::AuthorizeSecurityGroupIngress(AuthorizeSecurityGroupIngressResult::from_json(v)?),
             "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
@@ -4149,6 +4514,7 @@ impl Response {
             "CreateDefaultVpc" => Response::CreateDefaultVpc(CreateDefaultVpcResult::from_json(v)?),
             "CreateInternetGateway" => Response::CreateInternetGateway(CreateInternetGatewayResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
+            "CreateNetworkInterface" => Response::CreateNetworkInterface(CreateNetworkInterfaceResult::from_json(v)?),
             "CreateRoute" => Response::CreateRoute(CreateRouteResult::from_json(v)?),
             "CreateRouteTable" => Response::CreateRouteTable(CreateRouteTableResult::from_json(v)?),
             "CreateSecurityGroup" => Response::CreateSecurityGroup(CreateSecurityGroupResult::from_json(v)?),
@@ -4156,6 +4522,7 @@ impl Response {
             "CreateTags" => Response::CreateTags,
             "CreateVpc" => Response::CreateVpc(CreateVpcResult::from_json(v)?),
             "DeleteInternetGateway" => Response::DeleteInternetGateway,
+            "DeleteNetworkInterface" => Response::DeleteNetworkInterface,
             "DeleteRoute" => Response::DeleteRoute,
             "DeleteRouteTable" => Response::DeleteRouteTable,
             "DeleteSecurityGroup" => Response::DeleteSecurityGroup(DeleteSecurityGroupResult::from_json(v)?),
@@ -4174,6 +4541,7 @@ impl Response {
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
             "DescribeInternetGateways" => Response::DescribeInternetGateways(DescribeInternetGatewaysResult::from_json(v)?),
+            "DescribeNetworkInterfaces" => Response::DescribeNetworkInterfaces(DescribeNetworkInterfacesResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
             "DescribeRouteTables" => Response::DescribeRouteTables(DescribeRouteTablesResult::from_json(v)?),
             "DescribeSecurityGroupRules" => Response::DescribeSecurityGroupRules(DescribeSecurityGroupRulesResult::from_json(v)?),
@@ -4185,11 +4553,13 @@ impl Response {
             "DescribeVpcAttribute" => Response::DescribeVpcAttribute(DescribeVpcAttributeResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
             "DetachInternetGateway" => Response::DetachInternetGateway,
+            "DetachNetworkInterface" => Response::DetachNetworkInterface,
             "DisassociateAddress" => Response::DisassociateAddress,
             "DisassociateRouteTable" => Response::DisassociateRouteTable,
             "DisassociateVpcCidrBlock" => Response::DisassociateVpcCidrBlock(DisassociateVpcCidrBlockResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
+            "ModifyNetworkInterfaceAttribute" => Response::ModifyNetworkInterfaceAttribute,
             "ModifySecurityGroupRules" => Response::ModifySecurityGroupRules(ModifySecurityGroupRulesResult::from_json(v)?),
             "ModifySubnetAttribute" => Response::ModifySubnetAttribute,
             "ModifyVpcAttribute" => Response::ModifyVpcAttribute,
@@ -4204,6 +4574,7 @@ impl Response {
             "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),
             "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),
             "TerminateInstances" => Response::TerminateInstances(TerminateInstancesResult::from_json(v)?),
+            "UnassignPrivateIpAddresses" => Response::UnassignPrivateIpAddresses,
             "UpdateInterruptibleCapacityReservationAllocation" => Response::UpdateInterruptibleCapacityReservationAllocation(UpdateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             other => return Err(format!("{other} is not implemented")),
         })

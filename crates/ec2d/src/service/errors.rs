@@ -3,6 +3,7 @@
 
 use ec2_core::instances::LifecycleError;
 use ec2_core::network::NetError;
+use ec2_core::network_interfaces::EniError;
 use ec2_protocol::{Code, Ec2Error};
 
 pub fn lifecycle(e: LifecycleError) -> Ec2Error {
@@ -165,6 +166,34 @@ pub fn network(e: NetError) -> Ec2Error {
         N::SubnetAssociated { subnet } => Ec2Error::new(
             Code::ResourceAlreadyAssociated,
             format!("the subnet {subnet} is already associated with a route table"),
+        ),
+    }
+}
+
+pub fn network_interface(e: EniError) -> Ec2Error {
+    match e {
+        EniError::InUse { id } => {
+            Ec2Error::new(Code::InvalidNetworkInterfaceInUse, format!("Interface: [{id}] in use."))
+        }
+        EniError::NotAttached { attachment_id } => Ec2Error::new(
+            Code::InvalidAttachmentIdNotFound,
+            format!("Interface attachment '{attachment_id}' does not exist."),
+        ),
+        EniError::PrimaryInterface { id } => Ec2Error::new(
+            Code::OperationNotPermitted,
+            format!("The network interface '{id}' is the primary interface of its instance and cannot be detached."),
+        ),
+        EniError::PrimaryAddress { ip } => Ec2Error::new(
+            Code::InvalidParameterValue,
+            format!("The primary private IP address {ip} cannot be unassigned."),
+        ),
+        EniError::NotAssigned { ip, id } => Ec2Error::new(
+            Code::InvalidParameterValue,
+            format!("Some of the specified addresses are not assigned to interface {id}: {ip}"),
+        ),
+        EniError::TooManyAddresses { id } => Ec2Error::new(
+            Code::PrivateIpAddressLimitExceeded,
+            format!("Number of private addresses exceeds the limit for interface {id}."),
         ),
     }
 }

@@ -188,6 +188,14 @@ pub fn info(kind: IdKind) -> KindInfo {
             "The vpc CIDR block association ID '{}' does not exist",
             "The vpc CIDR block association IDs '{}' do not exist",
         ),
+        IdKind::NetworkInterfaceAttachment => k(
+            "network-interface-attachment",
+            None,
+            Code::InvalidAttachmentIdMalformed,
+            Code::InvalidAttachmentIdNotFound,
+            "Interface attachment '{}' does not exist.",
+            "Interface attachments '{}' do not exist.",
+        ),
         IdKind::DhcpOptions => k(
             "dhcp-options",
             None,

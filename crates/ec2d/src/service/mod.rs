@@ -167,6 +167,29 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
     use Request as Q;
     use Response as A;
     Ok(match request {
+        Q::AssignPrivateIpAddresses(r) => {
+            A::AssignPrivateIpAddresses(network_interfaces::assign_private_ip_addresses(ctx, tx, r)?)
+        }
+        Q::AttachNetworkInterface(r) => {
+            A::AttachNetworkInterface(network_interfaces::attach_network_interface(ctx, tx, r)?)
+        }
+        Q::CreateNetworkInterface(r) => {
+            A::CreateNetworkInterface(network_interfaces::create_network_interface(ctx, tx, r)?)
+        }
+        Q::DeleteNetworkInterface(r) => {
+            network_interfaces::delete_network_interface(ctx, tx, r).map(|()| A::DeleteNetworkInterface)?
+        }
+        Q::DescribeNetworkInterfaces(r) => {
+            A::DescribeNetworkInterfaces(network_interfaces::describe_network_interfaces(ctx, tx, r)?)
+        }
+        Q::DetachNetworkInterface(r) => {
+            network_interfaces::detach_network_interface(ctx, tx, r).map(|()| A::DetachNetworkInterface)?
+        }
+        Q::ModifyNetworkInterfaceAttribute(r) => network_interfaces::modify_network_interface_attribute(ctx, tx, r)
+            .map(|()| A::ModifyNetworkInterfaceAttribute)?,
+        Q::UnassignPrivateIpAddresses(r) => {
+            network_interfaces::unassign_private_ip_addresses(ctx, tx, r).map(|()| A::UnassignPrivateIpAddresses)?
+        }
         Q::AllocateAddress(r) => A::AllocateAddress(addresses::allocate_address(ctx, tx, r)?),
         Q::AssociateAddress(r) => A::AssociateAddress(addresses::associate_address(ctx, tx, r)?),
         Q::AssociateRouteTable(r) => A::AssociateRouteTable(route_tables::associate_route_table(ctx, tx, r)?),

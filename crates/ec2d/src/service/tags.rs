@@ -147,7 +147,8 @@ fn exists_centrally_tagged(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind, id: &s
         | IdKind::RouteTableAssociation
         | IdKind::ElasticIpAssociation
         | IdKind::VpcCidrAssociation
-        | IdKind::DhcpOptions => false,
+        | IdKind::DhcpOptions
+        | IdKind::NetworkInterfaceAttachment => false,
     })
 }
 

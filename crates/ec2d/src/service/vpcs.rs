@@ -358,7 +358,8 @@ fn dependents(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc: &Vpc) -> Result<VpcDependent
         .count();
     let extra_route_tables =
         tx.scan::<RouteTable>(&scope)?.iter().filter(|t| t.vpc_id == vpc.id && t.id != vpc.main_route_table_id).count();
-    let network_interfaces = live_instances(ctx, tx)?.iter().filter(|i| i.vpc_id == vpc.id).count();
+    let network_interfaces = super::network_interfaces::count_in_vpc(ctx, tx, &vpc.id)?
+        + live_instances(ctx, tx)?.iter().filter(|i| i.vpc_id == vpc.id).count();
     Ok(VpcDependents { subnets, attached_gateways, extra_security_groups, extra_route_tables, network_interfaces })
 }
 
