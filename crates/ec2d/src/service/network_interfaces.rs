@@ -528,3 +528,68 @@ pub fn unassign_private_ip_addresses(
     tx.put(&scope, &eni)?;
     Ok(())
 }
+
+/// The primary interface of a new instance, attached at device index 0 (deleted with the
+/// instance), holding `fixed` or the subnet's next free address. Returns its address.
+#[allow(clippy::too_many_arguments)]
+pub fn create_primary(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    subnet: &mut Subnet,
+    fixed: Option<String>,
+    group_ids: Vec<String>,
+    eni_id: String,
+    instance_id: &str,
+    attachment_id: &str,
+) -> Result<String> {
+    let live = live_instances(ctx, tx)?;
+    let taken = super::subnets::untracked_ips(subnet, &live);
+    let ip = match fixed {
+        Some(ip) if taken.contains(&ip) => return Err(net_err(ec2_core::network::NetError::AddressInUse { ip })),
+        Some(ip) => {
+            subnet.reserve(&ip, &eni_id).map_err(net_err)?;
+            ip
+        }
+        None => subnet.allocate(&eni_id, &taken).map_err(net_err)?,
+    };
+    tx.put(&ctx.scope.key(), subnet)?;
+    let eni = NetworkInterface {
+        mac_address: mac_address(&eni_id),
+        id: eni_id,
+        subnet_id: subnet.id.clone(),
+        vpc_id: subnet.vpc_id.clone(),
+        availability_zone: subnet.availability_zone.clone(),
+        owner_id: ctx.scope.account.clone(),
+        description: String::new(),
+        private_ips: vec![ip.clone()],
+        group_ids,
+        source_dest_check: true,
+        interface_type: "interface".into(),
+        attachment: Some(Attachment {
+            id: attachment_id.to_string(),
+            instance_id: instance_id.to_string(),
+            device_index: 0,
+            delete_on_termination: true,
+            attach_time: ctx.now,
+        }),
+    };
+    tx.put(&ctx.scope.key(), &eni)?;
+    Ok(ip)
+}
+
+/// What a terminated instance gives back: its interfaces that go with it are deleted (their
+/// addresses return to their subnets), the others are detached, and its Elastic IPs are
+/// disassociated.
+pub fn release_instance(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str) -> Result<()> {
+    let scope = ctx.scope.key();
+    for mut eni in tx.scan::<NetworkInterface>(&scope)? {
+        let Some(a) = eni.attachment.clone().filter(|a| a.instance_id == instance_id) else { continue };
+        if a.delete_on_termination {
+            destroy(ctx, tx, &eni)?;
+        } else {
+            eni.attachment = None;
+            tx.put(&scope, &eni)?;
+        }
+    }
+    super::addresses::release_instance(ctx, tx, instance_id)
+}

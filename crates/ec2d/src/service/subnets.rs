@@ -320,3 +320,124 @@ pub fn modify_subnet_attribute(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Modif
     tx.put(&ctx.scope.key(), &s)?;
     Ok(())
 }
+
+/// Where a launch goes, resolved from the records after the permission gate: the subnet, the
+/// groups, and whether the instances get public addresses.
+pub struct LaunchNetwork {
+    pub subnet: Subnet,
+    pub groups: Vec<ec2_core::instances::model::SecurityGroupRef>,
+    pub associate_public_ip: bool,
+}
+
+/// The network of a RunInstances-shaped request: `SubnetId` (or the first interface's subnet),
+/// else the default subnet of the requested zone (or of the region's first zone) in the default
+/// VPC; `SecurityGroupIds` (or the interface's groups) in the subnet's VPC, `SecurityGroups` by name
+/// in the default VPC, else the VPC's default group; a chosen private address inside the subnet and
+/// free; public addresses as the interface asks or as the subnet maps them.
+pub fn resolve_launch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRequest) -> Result<LaunchNetwork> {
+    use ec2_core::instances::model::SecurityGroupRef;
+    use ec2_core::security_groups::SecurityGroup;
+    ensure_default_network(ctx, tx)?;
+    let nic = req.network_interfaces.as_ref().and_then(|n| n.first());
+    let subnet_id = req.subnet_id.clone().or_else(|| nic.and_then(|n| n.subnet_id.clone()));
+    let zone_name = req.placement.as_ref().and_then(|p| p.availability_zone.clone());
+    let zone_id = req.placement.as_ref().and_then(|p| p.availability_zone_id.clone());
+    let scope = ctx.scope.key();
+    let subnet = match &subnet_id {
+        Some(id) => {
+            let s = load_subnet(ctx, tx, id)?;
+            let other_zone = zone_name.as_ref().filter(|z| **z != s.availability_zone);
+            if let Some(z) = other_zone {
+                return Err(Ec2Error::invalid_parameter_value(format!(
+                    "Value ({z}) for parameter availabilityZone is invalid. Subnet {} is in availability zone {}",
+                    s.id, s.availability_zone
+                ))
+                .into());
+            }
+            s
+        }
+        None => {
+            let vpc = super::vpcs::default_vpc(ctx, tx)?.ok_or_else(|| {
+                Ec2Error::new(Code::VpcIdNotSpecified, "No default VPC for this user. A subnet must be specified.")
+            })?;
+            let zones = regions::region(&ctx.scope.region).map(|r| r.zones).unwrap_or_default();
+            let mut defaults: Vec<Subnet> =
+                tx.scan::<Subnet>(&scope)?.into_iter().filter(|s| s.vpc_id == vpc.id && s.default_for_az).collect();
+            let pos = |s: &Subnet| zones.iter().position(|z| z.name == s.availability_zone).unwrap_or(usize::MAX);
+            defaults.sort_by_key(pos);
+            let wanted = |s: &&Subnet| match (&zone_name, &zone_id) {
+                (Some(z), _) => s.availability_zone == *z,
+                (None, Some(id)) => s.availability_zone_id == *id,
+                (None, None) => true,
+            };
+            let found = defaults.iter().find(wanted).cloned();
+            found.ok_or_else(|| {
+                let z = zone_name.clone().or(zone_id.clone()).unwrap_or_else(|| ctx.scope.region.clone());
+                Ec2Error::invalid_parameter_value(format!("No default subnet for availability zone: '{z}'."))
+            })?
+        }
+    };
+    let nic_groups = nic.and_then(|n| n.groups.clone());
+    let ids: Vec<String> = req.security_group_ids.clone().or(nic_groups).unwrap_or_default();
+    let names: Vec<String> = req.security_groups.clone().unwrap_or_default();
+    let mut groups: Vec<SecurityGroup> = Vec::new();
+    if !ids.is_empty() {
+        let ids = well_formed(IdKind::SecurityGroup, &ids)?;
+        groups.extend(load_named::<SecurityGroup>(ctx, tx, IdKind::SecurityGroup, &ids)?);
+    }
+    if !names.is_empty() {
+        let vpc = tx.get::<ec2_core::vpcs::Vpc>(&scope, &subnet.vpc_id)?;
+        if subnet_id.is_some() && !vpc.as_ref().is_some_and(|v| v.is_default) {
+            return Err(Ec2Error::new(
+                Code::InvalidParameterCombination,
+                "The parameter groupName cannot be used with the parameter subnet",
+            )
+            .into());
+        }
+        for name in &names {
+            groups.push(super::security_groups::by_name_in_default_vpc(ctx, tx, name)?);
+        }
+    }
+    if let Some(g) = groups.iter().find(|g| g.vpc_id != subnet.vpc_id) {
+        return Err(Ec2Error::new(
+            Code::InvalidParameter,
+            format!("Security group {} and subnet {} belong to different networks.", g.id, subnet.id),
+        )
+        .into());
+    }
+    if groups.is_empty() {
+        let vpc = super::vpcs::load_vpc(ctx, tx, &subnet.vpc_id)?;
+        groups.push(super::security_groups::load_group(ctx, tx, &vpc.default_security_group_id)?);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let groups = groups
+        .into_iter()
+        .filter(|g| seen.insert(g.id.clone()))
+        .map(|g| SecurityGroupRef { id: g.id, name: g.name })
+        .collect();
+    let fixed = req.private_ip_address.clone().or_else(|| nic.and_then(|n| n.private_ip_address.clone()));
+    if let Some(ip) = fixed {
+        // Inside the subnet, not AWS's, and free.
+        let mut probe = subnet.clone();
+        let taken: Vec<String> = untracked_ips(&subnet, &live_instances(ctx, tx)?);
+        if taken.contains(&ip) {
+            return Err(net_err(NetError::AddressInUse { ip }));
+        }
+        probe.reserve(&ip, "probe").map_err(net_err)?;
+    }
+    let associate_public_ip = nic.and_then(|n| n.associate_public_ip_address).unwrap_or(subnet.map_public_ip_on_launch);
+    Ok(LaunchNetwork { subnet, groups, associate_public_ip })
+}
+
+/// The addresses of `subnet` held by live instances without a record of them in the subnet.
+pub fn untracked_ips(subnet: &Subnet, live: &[Instance]) -> Vec<String> {
+    live.iter()
+        .filter(|i| i.subnet_id == subnet.id && !subnet.used.contains_key(&i.private_ip))
+        .map(|i| i.private_ip.clone())
+        .collect()
+}
+
+/// How many more addresses `subnet` can hand out.
+pub fn free_addresses(ctx: &Ctx<'_>, tx: &mut Txn<'_>, subnet: &Subnet) -> Result<u64> {
+    Ok(subnet.available(untracked(subnet, &live_instances(ctx, tx)?)))
+}
