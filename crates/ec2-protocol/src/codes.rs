@@ -72,6 +72,7 @@ error_codes! {
     IncorrectInstanceState = "IncorrectInstanceState" => 400,
     IncorrectState = "IncorrectState" => 400,
     OperationNotPermitted = "OperationNotPermitted" => 400,
+    Unsupported = "Unsupported" => 400,
     UnsupportedOperation = "UnsupportedOperation" => 400,
     UnsupportedHibernationConfiguration = "UnsupportedHibernationConfiguration" => 400,
     DependencyViolation = "DependencyViolation" => 400,

@@ -39,6 +39,13 @@ impl Record for ec2_core::vpcs::Vpc {
     }
 }
 
+impl Record for ec2_core::capacity_reservations::pools::CapacityPool {
+    const KIND: &'static str = "capacity_pool";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 impl Record for ec2_core::subnets::Subnet {
     const KIND: &'static str = "subnet";
     fn id(&self) -> &str {
@@ -76,6 +83,13 @@ impl Record for ec2_core::addresses::Address {
 
 impl Record for ec2_core::network_interfaces::NetworkInterface {
     const KIND: &'static str = "network_interface";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::capacity_reservations::blocks::CapacityBlockOfferingRecord {
+    const KIND: &'static str = "capacity_block_offering";
     fn id(&self) -> &str {
         &self.id
     }

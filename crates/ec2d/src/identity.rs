@@ -98,6 +98,18 @@ impl Permission {
     }
 }
 
+impl crate::service::Gate for Permission {
+    fn check(&self) -> Result<(), Ec2Error> {
+        Permission::check(self)
+    }
+    fn consulted(&self) -> bool {
+        Permission::consulted(self)
+    }
+    fn reset(&self) {
+        Permission::reset(self)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Policies
 
@@ -427,6 +439,7 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::DescribeCapacityReservations(_)
         | Request::DescribeImages(_)
         | Request::DescribeInstanceStatus(_)
+        | Request::DescribeInstanceTypeOfferings(_)
         | Request::DescribeInstanceTypes(_)
         | Request::DescribeInstances(_)
         | Request::DescribeRegions(_)

@@ -713,6 +713,19 @@ impl FromQuery for DescribeInstanceStatusRequest {
     }
 }
 
+impl FromQuery for DescribeInstanceTypeOfferingsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeInstanceTypeOfferingsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            location_type: member(node, path, "LocationType")?,
+            filters: list(node, path, "Filter")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeInstanceTypesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeInstanceTypesRequest {

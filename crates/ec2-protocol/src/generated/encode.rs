@@ -1285,6 +1285,28 @@ impl DescribeInstanceStatusResult {
     }
 }
 
+impl ToXml for DescribeInstanceTypeOfferingsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeInstanceTypeOfferingsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_type_offerings { write_list(w, "instanceTypeOfferingSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instanceTypeOfferingSet", "item", self.instance_type_offerings.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
 impl ToXml for DescribeInstanceTypesResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2759,6 +2781,23 @@ impl InstanceTypeInfo {
         if let Some(v) = &self.phc_support { v.write_xml(w, "phcSupport"); }
         if let Some(v) = &self.reboot_migration_support { v.write_xml(w, "rebootMigrationSupport"); }
         if let Some(v) = &self.supported_in_region { v.write_xml(w, "supportedInRegion"); }
+    }
+}
+
+impl ToXml for InstanceTypeOffering {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceTypeOffering {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.location_type { v.write_xml(w, "locationType"); }
+        if let Some(v) = &self.location { v.write_xml(w, "location"); }
     }
 }
 

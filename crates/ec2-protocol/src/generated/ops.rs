@@ -777,7 +777,7 @@ pub const ALL_OPERATIONS: [&str; 765] = [
 ];
 
 /// The operations ec2d implements (model/ec2/ops.txt), sorted.
-pub const IMPLEMENTED_OPERATIONS: [&str; 80] = [
+pub const IMPLEMENTED_OPERATIONS: [&str; 81] = [
     "AllocateAddress",
     "AssignPrivateIpAddresses",
     "AssociateAddress",
@@ -820,6 +820,7 @@ pub const IMPLEMENTED_OPERATIONS: [&str; 80] = [
     "DescribeCapacityReservations",
     "DescribeImages",
     "DescribeInstanceStatus",
+    "DescribeInstanceTypeOfferings",
     "DescribeInstanceTypes",
     "DescribeInstances",
     "DescribeInternetGateways",
@@ -909,6 +910,7 @@ pub enum Request {
     DescribeCapacityReservations(DescribeCapacityReservationsRequest),
     DescribeImages(DescribeImagesRequest),
     DescribeInstanceStatus(DescribeInstanceStatusRequest),
+    DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsRequest),
     DescribeInstanceTypes(DescribeInstanceTypesRequest),
     DescribeInstances(DescribeInstancesRequest),
     DescribeInternetGateways(DescribeInternetGatewaysRequest),
@@ -993,6 +995,7 @@ pub enum Response {
     DescribeCapacityReservations(DescribeCapacityReservationsResult),
     DescribeImages(DescribeImagesResult),
     DescribeInstanceStatus(DescribeInstanceStatusResult),
+    DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult),
     DescribeInstanceTypes(DescribeInstanceTypesResult),
     DescribeInstances(DescribeInstancesResult),
     DescribeInternetGateways(DescribeInternetGatewaysResult),
@@ -1079,6 +1082,7 @@ impl Request {
             "DescribeCapacityReservations" => DescribeCapacityReservationsRequest::from_query(node, "").map(Request::DescribeCapacityReservations),
             "DescribeImages" => DescribeImagesRequest::from_query(node, "").map(Request::DescribeImages),
             "DescribeInstanceStatus" => DescribeInstanceStatusRequest::from_query(node, "").map(Request::DescribeInstanceStatus),
+            "DescribeInstanceTypeOfferings" => DescribeInstanceTypeOfferingsRequest::from_query(node, "").map(Request::DescribeInstanceTypeOfferings),
             "DescribeInstanceTypes" => DescribeInstanceTypesRequest::from_query(node, "").map(Request::DescribeInstanceTypes),
             "DescribeInstances" => DescribeInstancesRequest::from_query(node, "").map(Request::DescribeInstances),
             "DescribeInternetGateways" => DescribeInternetGatewaysRequest::from_query(node, "").map(Request::DescribeInternetGateways),
@@ -1165,6 +1169,7 @@ impl Request {
             Request::DescribeCapacityReservations(_) => "DescribeCapacityReservations",
             Request::DescribeImages(_) => "DescribeImages",
             Request::DescribeInstanceStatus(_) => "DescribeInstanceStatus",
+            Request::DescribeInstanceTypeOfferings(_) => "DescribeInstanceTypeOfferings",
             Request::DescribeInstanceTypes(_) => "DescribeInstanceTypes",
             Request::DescribeInstances(_) => "DescribeInstances",
             Request::DescribeInternetGateways(_) => "DescribeInternetGateways",
@@ -1249,6 +1254,7 @@ impl Request {
             Request::DescribeCapacityReservations(v) => v.dry_run == Some(true),
             Request::DescribeImages(v) => v.dry_run == Some(true),
             Request::DescribeInstanceStatus(v) => v.dry_run == Some(true),
+            Request::DescribeInstanceTypeOfferings(v) => v.dry_run == Some(true),
             Request::DescribeInstanceTypes(v) => v.dry_run == Some(true),
             Request::DescribeInstances(v) => v.dry_run == Some(true),
             Request::DescribeInternetGateways(v) => v.dry_run == Some(true),
@@ -1334,6 +1340,7 @@ impl Response {
             Response::DescribeCapacityReservations(_) => "DescribeCapacityReservations",
             Response::DescribeImages(_) => "DescribeImages",
             Response::DescribeInstanceStatus(_) => "DescribeInstanceStatus",
+            Response::DescribeInstanceTypeOfferings(_) => "DescribeInstanceTypeOfferings",
             Response::DescribeInstanceTypes(_) => "DescribeInstanceTypes",
             Response::DescribeInstances(_) => "DescribeInstances",
             Response::DescribeInternetGateways(_) => "DescribeInternetGateways",
@@ -1421,6 +1428,7 @@ impl Response {
             Response::DescribeCapacityReservations(v) => v.write_output_members(w),
             Response::DescribeImages(v) => v.write_output_members(w),
             Response::DescribeInstanceStatus(v) => v.write_output_members(w),
+            Response::DescribeInstanceTypeOfferings(v) => v.write_output_members(w),
             Response::DescribeInstanceTypes(v) => v.write_output_members(w),
             Response::DescribeInstances(v) => v.write_output_members(w),
             Response::DescribeInternetGateways(v) => v.write_output_members(w),

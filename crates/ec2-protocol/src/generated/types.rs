@@ -913,6 +913,21 @@ pub struct DescribeInstanceStatusResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceTypeOfferingsRequest {
+    pub dry_run: Option<bool>,
+    pub location_type: Option<String>,
+    pub filters: Option<Vec<Filter>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceTypeOfferingsResult {
+    pub instance_type_offerings: Option<Vec<InstanceTypeOffering>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeInstanceTypesRequest {
     pub dry_run: Option<bool>,
     pub instance_types: Option<Vec<String>>,
@@ -1831,6 +1846,13 @@ pub struct InstanceTypeInfo {
     pub phc_support: Option<String>,
     pub reboot_migration_support: Option<String>,
     pub supported_in_region: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceTypeOffering {
+    pub instance_type: Option<String>,
+    pub location_type: Option<String>,
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -629,6 +629,18 @@ impl ToJson for DescribeInstanceStatusRequest {
     }
 }
 
+impl ToJson for DescribeInstanceTypeOfferingsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.location_type { m.insert("LocationType".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeInstanceTypesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2335,6 +2347,16 @@ impl FromJson for DescribeInstanceStatusResult {
     }
 }
 
+impl FromJson for DescribeInstanceTypeOfferingsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeInstanceTypeOfferingsResult: expected an object")?;
+        Ok(DescribeInstanceTypeOfferingsResult {
+            instance_type_offerings: field(o, "InstanceTypeOfferings")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeInstanceTypesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeInstanceTypesResult: expected an object")?;
@@ -3282,6 +3304,17 @@ impl FromJson for InstanceTypeInfo {
             phc_support: field(o, "PhcSupport")?,
             reboot_migration_support: field(o, "RebootMigrationSupport")?,
             supported_in_region: field(o, "SupportedInRegion")?,
+        })
+    }
+}
+
+impl FromJson for InstanceTypeOffering {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceTypeOffering: expected an object")?;
+        Ok(InstanceTypeOffering {
+            instance_type: field(o, "InstanceType")?,
+            location_type: field(o, "LocationType")?,
+            location: field(o, "Location")?,
         })
     }
 }
@@ -4450,6 +4483,7 @@ impl Request {
             Request::DescribeCapacityReservations(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
+            Request::DescribeInstanceTypeOfferings(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
             Request::DescribeInstances(v) => v.to_json(),
             Request::DescribeInternetGateways(v) => v.to_json(),
@@ -4538,6 +4572,7 @@ impl Response {
             "DescribeCapacityReservations" => Response::DescribeCapacityReservations(DescribeCapacityReservationsResult::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
+            "DescribeInstanceTypeOfferings" => Response::DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
             "DescribeInternetGateways" => Response::DescribeInternetGateways(DescribeInternetGatewaysResult::from_json(v)?),
