@@ -530,7 +530,9 @@ pub fn unassign_private_ip_addresses(
 }
 
 /// The primary interface of a new instance, attached at device index 0 (deleted with the
-/// instance), holding `fixed` or the subnet's next free address. Returns its address.
+/// instance), holding `fixed` or the subnet's next free address (skipping `taken`, the addresses
+/// of instances launched before the subnet tracked them). Returns its address; the caller saves
+/// the subnet.
 #[allow(clippy::too_many_arguments)]
 pub fn create_primary(
     ctx: &Ctx<'_>,
@@ -541,18 +543,16 @@ pub fn create_primary(
     eni_id: String,
     instance_id: &str,
     attachment_id: &str,
+    taken: &[String],
 ) -> Result<String> {
-    let live = live_instances(ctx, tx)?;
-    let taken = super::subnets::untracked_ips(subnet, &live);
     let ip = match fixed {
         Some(ip) if taken.contains(&ip) => return Err(net_err(ec2_core::network::NetError::AddressInUse { ip })),
         Some(ip) => {
             subnet.reserve(&ip, &eni_id).map_err(net_err)?;
             ip
         }
-        None => subnet.allocate(&eni_id, &taken).map_err(net_err)?,
+        None => subnet.allocate(&eni_id, taken).map_err(net_err)?,
     };
-    tx.put(&ctx.scope.key(), subnet)?;
     let eni = NetworkInterface {
         mac_address: mac_address(&eni_id),
         id: eni_id,

@@ -441,3 +441,14 @@ pub fn untracked_ips(subnet: &Subnet, live: &[Instance]) -> Vec<String> {
 pub fn free_addresses(ctx: &Ctx<'_>, tx: &mut Txn<'_>, subnet: &Subnet) -> Result<u64> {
     Ok(subnet.available(untracked(subnet, &live_instances(ctx, tx)?)))
 }
+
+/// How many of a launch of `min`..=`count` instances the subnet has addresses for
+/// (`InsufficientFreeAddressesInSubnet` below `min`).
+pub fn launchable(ctx: &Ctx<'_>, tx: &mut Txn<'_>, subnet_id: &str, min: i64, count: usize) -> Result<usize> {
+    let subnet = load_subnet(ctx, tx, subnet_id)?;
+    let free = free_addresses(ctx, tx, &subnet)?;
+    if (free as i64) < min {
+        return Err(net_err(NetError::SubnetFull { subnet: subnet.id }));
+    }
+    Ok(count.min(free as usize))
+}

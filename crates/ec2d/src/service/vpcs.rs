@@ -365,7 +365,28 @@ fn dependents(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc: &Vpc) -> Result<VpcDependent
 
 /// Instances that are not terminated (they hold their interfaces, addresses and groups).
 pub fn live_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Instance>> {
-    Ok(super::instances::load_all(ctx, tx)?.into_iter().filter(|i| i.state != InstanceState::Terminated).collect())
+    let live: Vec<Instance> =
+        super::instances::load_all(ctx, tx)?.into_iter().filter(|i| i.state != InstanceState::Terminated).collect();
+    // What instances that are gone still held (terminated by a Spot interruption, a reclaim or a
+    // shutdown rather than by TerminateInstances) comes back here.
+    let scope = ctx.scope.key();
+    let mut gone: Vec<String> = tx
+        .scan::<ec2_core::network_interfaces::NetworkInterface>(&scope)?
+        .into_iter()
+        .filter_map(|e| e.attachment.map(|a| a.instance_id))
+        .chain(
+            tx.scan::<ec2_core::addresses::Address>(&scope)?
+                .into_iter()
+                .filter_map(|a| a.association.and_then(|x| x.instance_id)),
+        )
+        .filter(|i| !live.iter().any(|l| &l.id == i))
+        .collect();
+    gone.sort();
+    gone.dedup();
+    for id in gone {
+        super::network_interfaces::release_instance(ctx, tx, &id)?;
+    }
+    Ok(live)
 }
 
 pub fn delete_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteVpcRequest) -> Result<()> {
