@@ -148,10 +148,8 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
     let groups = security_groups(&net, req)?;
     let nic = req.network_interfaces.as_ref().and_then(|n| n.first());
     let fixed_ip = req.private_ip_address.clone().or_else(|| nic.and_then(|n| n.private_ip_address.clone()));
-    if fixed_ip.is_some() {
-        if max > 1 {
-            return Err(invalid("A private IP address can only be given when launching one instance.").into());
-        }
+    if fixed_ip.is_some() && max > 1 {
+        return Err(invalid("A private IP address can only be given when launching one instance.").into());
     }
     let block_devices = req
         .block_device_mappings
