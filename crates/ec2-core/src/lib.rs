@@ -15,6 +15,7 @@ pub mod filters;
 pub mod ids;
 pub mod instances;
 pub mod internet_gateways;
+pub mod key_pairs;
 pub mod launch;
 pub mod network;
 pub mod network_interfaces;

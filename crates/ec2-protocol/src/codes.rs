@@ -143,6 +143,7 @@ error_codes! {
     InvalidKeyPairDuplicate = "InvalidKeyPair.Duplicate" => 400,
     InvalidKeyPairFormat = "InvalidKeyPair.Format" => 400,
     InvalidKeyPairNotFound = "InvalidKeyPair.NotFound" => 400,
+    InvalidKeyPairIdMalformed = "InvalidKeyPairId.Malformed" => 400,
     InvalidSpotInstanceRequestIdMalformed = "InvalidSpotInstanceRequestID.Malformed" => 400,
     InvalidSpotInstanceRequestIdNotFound = "InvalidSpotInstanceRequestID.NotFound" => 400,
     InvalidSubnetIdMalformed = "InvalidSubnetID.Malformed" => 400,

@@ -94,3 +94,10 @@ impl Record for ec2_core::capacity_reservations::blocks::CapacityBlockOfferingRe
         &self.id
     }
 }
+
+impl Record for ec2_core::key_pairs::KeyPair {
+    const KIND: &'static str = "key_pair";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

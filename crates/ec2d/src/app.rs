@@ -245,6 +245,15 @@ mod tests {
             "UpdateInterruptibleCapacityReservationAllocation" => {
                 format!("CapacityReservationId={cr}&TargetInstanceCount=1")
             }
+            "CreateKeyPair" | "DeleteKeyPair" => "KeyName=k".into(),
+            "ImportKeyPair" => format!(
+                "KeyName=k&PublicKeyMaterial={}",
+                crate::identity::base64(
+                    b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOeaTmIVg2dHhVhYZtyFT7heK10ghpNIOkzezZAfQ9hd"
+                )
+                .replace('+', "%2B")
+                .replace('=', "%3D")
+            ),
             "CreateTags" => format!("ResourceId.1={iid}&Tag.1.Key=k&Tag.1.Value=v"),
             "DeleteTags" => format!("ResourceId.1={iid}"),
             "RebootInstances" | "StartInstances" | "StopInstances" | "TerminateInstances" => format!("InstanceId.1={iid}"),

@@ -349,6 +349,20 @@ impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
     }
 }
 
+impl FromQuery for CreateKeyPairRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateKeyPairRequest {
+            key_name: member(node, path, "KeyName")?,
+            key_type: member(node, path, "KeyType")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            key_format: member(node, path, "KeyFormat")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.key_name, path, "KeyName")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreateNetworkInterfaceRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreateNetworkInterfaceRequest {
@@ -504,6 +518,17 @@ impl FromQuery for DeleteInternetGatewayRequest {
             internet_gateway_id: member(node, path, "InternetGatewayId")?,
         };
         required(&v.internet_gateway_id, path, "InternetGatewayId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteKeyPairRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteKeyPairRequest {
+            key_name: member(node, path, "KeyName")?,
+            key_pair_id: member(node, path, "KeyPairId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
         Ok(v)
     }
 }
@@ -761,6 +786,19 @@ impl FromQuery for DescribeInternetGatewaysRequest {
             max_results: member(node, path, "MaxResults")?,
             dry_run: member(node, path, "DryRun")?,
             internet_gateway_ids: list(node, path, "InternetGatewayId")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeKeyPairsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeKeyPairsRequest {
+            key_names: list(node, path, "KeyName")?,
+            key_pair_ids: list(node, path, "KeyPairId")?,
+            include_public_key: member(node, path, "IncludePublicKey")?,
+            dry_run: member(node, path, "DryRun")?,
             filters: list(node, path, "Filter")?,
         };
         Ok(v)
@@ -1099,6 +1137,20 @@ impl FromQuery for IamInstanceProfileSpecification {
             arn: member(node, path, "Arn")?,
             name: member(node, path, "Name")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ImportKeyPairRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ImportKeyPairRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+            key_name: member(node, path, "KeyName")?,
+            public_key_material: member(node, path, "PublicKeyMaterial")?,
+        };
+        required(&v.key_name, path, "KeyName")?;
+        required(&v.public_key_material, path, "PublicKeyMaterial")?;
         Ok(v)
     }
 }

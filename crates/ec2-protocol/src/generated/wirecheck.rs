@@ -307,6 +307,18 @@ impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
     }
 }
 
+impl ToJson for CreateKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.key_type { m.insert("KeyType".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.key_format { m.insert("KeyFormat".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateNetworkInterfaceRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -443,6 +455,16 @@ impl ToJson for DeleteInternetGatewayRequest {
         let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.internet_gateway_id { m.insert("InternetGatewayId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.key_pair_id { m.insert("KeyPairId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -674,6 +696,18 @@ impl ToJson for DescribeInternetGatewaysRequest {
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.internet_gateway_ids { m.insert("InternetGatewayIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeKeyPairsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_names { m.insert("KeyNames".into(), v.to_json()); }
+        if let Some(v) = &self.key_pair_ids { m.insert("KeyPairIds".into(), v.to_json()); }
+        if let Some(v) = &self.include_public_key { m.insert("IncludePublicKey".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -973,6 +1007,17 @@ impl ToJson for IamInstanceProfileSpecification {
         let mut m = Map::new();
         if let Some(v) = &self.arn { m.insert("Arn".into(), v.to_json()); }
         if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ImportKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.public_key_material { m.insert("PublicKeyMaterial".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2251,6 +2296,16 @@ impl FromJson for DefaultConnectionTrackingConfiguration {
     }
 }
 
+impl FromJson for DeleteKeyPairResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteKeyPairResult: expected an object")?;
+        Ok(DeleteKeyPairResult {
+            r#return: field(o, "Return")?,
+            key_pair_id: field(o, "KeyPairId")?,
+        })
+    }
+}
+
 impl FromJson for DeleteSecurityGroupResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DeleteSecurityGroupResult: expected an object")?;
@@ -2383,6 +2438,15 @@ impl FromJson for DescribeInternetGatewaysResult {
         Ok(DescribeInternetGatewaysResult {
             internet_gateways: field(o, "InternetGateways")?,
             next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
+impl FromJson for DescribeKeyPairsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeKeyPairsResult: expected an object")?;
+        Ok(DescribeKeyPairsResult {
+            key_pairs: field(o, "KeyPairs")?,
         })
     }
 }
@@ -2847,6 +2911,18 @@ impl FromJson for Image {
             kernel_id: field(o, "KernelId")?,
             ramdisk_id: field(o, "RamdiskId")?,
             platform: field(o, "Platform")?,
+        })
+    }
+}
+
+impl FromJson for ImportKeyPairResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ImportKeyPairResult: expected an object")?;
+        Ok(ImportKeyPairResult {
+            key_fingerprint: field(o, "KeyFingerprint")?,
+            key_name: field(o, "KeyName")?,
+            key_pair_id: field(o, "KeyPairId")?,
+            tags: field(o, "Tags")?,
         })
     }
 }
@@ -3441,6 +3517,34 @@ impl FromJson for Ipv6Range {
         Ok(Ipv6Range {
             description: field(o, "Description")?,
             cidr_ipv6: field(o, "CidrIpv6")?,
+        })
+    }
+}
+
+impl FromJson for KeyPair {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("KeyPair: expected an object")?;
+        Ok(KeyPair {
+            key_pair_id: field(o, "KeyPairId")?,
+            tags: field(o, "Tags")?,
+            key_name: field(o, "KeyName")?,
+            key_fingerprint: field(o, "KeyFingerprint")?,
+            key_material: field(o, "KeyMaterial")?,
+        })
+    }
+}
+
+impl FromJson for KeyPairInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("KeyPairInfo: expected an object")?;
+        Ok(KeyPairInfo {
+            key_pair_id: field(o, "KeyPairId")?,
+            key_type: field(o, "KeyType")?,
+            tags: field(o, "Tags")?,
+            public_key: field(o, "PublicKey")?,
+            create_time: field(o, "CreateTime")?,
+            key_name: field(o, "KeyName")?,
+            key_fingerprint: field(o, "KeyFingerprint")?,
         })
     }
 }
@@ -4459,6 +4563,7 @@ impl Request {
             Request::CreateDefaultVpc(v) => v.to_json(),
             Request::CreateInternetGateway(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
+            Request::CreateKeyPair(v) => v.to_json(),
             Request::CreateNetworkInterface(v) => v.to_json(),
             Request::CreateRoute(v) => v.to_json(),
             Request::CreateRouteTable(v) => v.to_json(),
@@ -4467,6 +4572,7 @@ impl Request {
             Request::CreateTags(v) => v.to_json(),
             Request::CreateVpc(v) => v.to_json(),
             Request::DeleteInternetGateway(v) => v.to_json(),
+            Request::DeleteKeyPair(v) => v.to_json(),
             Request::DeleteNetworkInterface(v) => v.to_json(),
             Request::DeleteRoute(v) => v.to_json(),
             Request::DeleteRouteTable(v) => v.to_json(),
@@ -4487,6 +4593,7 @@ impl Request {
             Request::DescribeInstanceTypes(v) => v.to_json(),
             Request::DescribeInstances(v) => v.to_json(),
             Request::DescribeInternetGateways(v) => v.to_json(),
+            Request::DescribeKeyPairs(v) => v.to_json(),
             Request::DescribeNetworkInterfaces(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
             Request::DescribeRouteTables(v) => v.to_json(),
@@ -4504,6 +4611,7 @@ impl Request {
             Request::DisassociateRouteTable(v) => v.to_json(),
             Request::DisassociateVpcCidrBlock(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
+            Request::ImportKeyPair(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
             Request::ModifyNetworkInterfaceAttribute(v) => v.to_json(),
             Request::ModifySecurityGroupRules(v) => v.to_json(),
@@ -4548,6 +4656,7 @@ impl Response {
             "CreateDefaultVpc" => Response::CreateDefaultVpc(CreateDefaultVpcResult::from_json(v)?),
             "CreateInternetGateway" => Response::CreateInternetGateway(CreateInternetGatewayResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
+            "CreateKeyPair" => Response::CreateKeyPair(KeyPair::from_json(v)?),
             "CreateNetworkInterface" => Response::CreateNetworkInterface(CreateNetworkInterfaceResult::from_json(v)?),
             "CreateRoute" => Response::CreateRoute(CreateRouteResult::from_json(v)?),
             "CreateRouteTable" => Response::CreateRouteTable(CreateRouteTableResult::from_json(v)?),
@@ -4556,6 +4665,7 @@ impl Response {
             "CreateTags" => Response::CreateTags,
             "CreateVpc" => Response::CreateVpc(CreateVpcResult::from_json(v)?),
             "DeleteInternetGateway" => Response::DeleteInternetGateway,
+            "DeleteKeyPair" => Response::DeleteKeyPair(DeleteKeyPairResult::from_json(v)?),
             "DeleteNetworkInterface" => Response::DeleteNetworkInterface,
             "DeleteRoute" => Response::DeleteRoute,
             "DeleteRouteTable" => Response::DeleteRouteTable,
@@ -4576,6 +4686,7 @@ impl Response {
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
             "DescribeInternetGateways" => Response::DescribeInternetGateways(DescribeInternetGatewaysResult::from_json(v)?),
+            "DescribeKeyPairs" => Response::DescribeKeyPairs(DescribeKeyPairsResult::from_json(v)?),
             "DescribeNetworkInterfaces" => Response::DescribeNetworkInterfaces(DescribeNetworkInterfacesResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
             "DescribeRouteTables" => Response::DescribeRouteTables(DescribeRouteTablesResult::from_json(v)?),
@@ -4593,6 +4704,7 @@ impl Response {
             "DisassociateRouteTable" => Response::DisassociateRouteTable,
             "DisassociateVpcCidrBlock" => Response::DisassociateVpcCidrBlock(DisassociateVpcCidrBlockResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
+            "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
             "ModifyNetworkInterfaceAttribute" => Response::ModifyNetworkInterfaceAttribute,
             "ModifySecurityGroupRules" => Response::ModifySecurityGroupRules(ModifySecurityGroupRulesResult::from_json(v)?),

@@ -310,6 +310,7 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
     let market = super::spot::market_options(ctx, req)?;
     dry_run_gate(ctx, req.dry_run)?;
     launch::resolve_network(ctx, tx, req, &mut plan)?;
+    super::key_pairs::check_launch_key(ctx, tx, req.key_name.as_deref())?;
 
     // Idempotency: the same token and parameters give the same reservation. A token is regional,
     // or zonal when the request names a zone or a subnet.

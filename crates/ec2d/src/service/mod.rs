@@ -23,6 +23,7 @@ pub mod common;
 pub mod errors;
 pub mod instances;
 pub mod internet_gateways;
+pub mod key_pairs;
 pub mod kinds;
 pub mod launch;
 pub mod network_interfaces;
@@ -328,6 +329,10 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::CancelSpotInstanceRequests(r) => {
             A::CancelSpotInstanceRequests(spot::cancel_spot_instance_requests(ctx, tx, r)?)
         }
+        Q::CreateKeyPair(r) => A::CreateKeyPair(key_pairs::create_key_pair(ctx, tx, r)?),
+        Q::ImportKeyPair(r) => A::ImportKeyPair(key_pairs::import_key_pair(ctx, tx, r)?),
+        Q::DescribeKeyPairs(r) => A::DescribeKeyPairs(key_pairs::describe_key_pairs(ctx, tx, r)?),
+        Q::DeleteKeyPair(r) => A::DeleteKeyPair(key_pairs::delete_key_pair(ctx, tx, r)?),
         Q::CreateTags(r) => tags::create_tags(ctx, tx, r).map(|()| A::CreateTags)?,
         Q::DeleteTags(r) => tags::delete_tags(ctx, tx, r).map(|()| A::DeleteTags)?,
         Q::DescribeBundleTasks(r) => A::DescribeBundleTasks(bundle_tasks::describe_bundle_tasks(ctx, tx, r)?),

@@ -12,6 +12,7 @@ use ec2_core::capacity_reservations::CapacityReservation;
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
 use ec2_core::internet_gateways::InternetGateway;
+use ec2_core::key_pairs::KeyPair;
 use ec2_core::route_tables::RouteTable;
 use ec2_core::security_groups::SecurityGroup;
 use ec2_core::spot::SpotRequest;
@@ -82,6 +83,7 @@ fn edit_tags(
         load_named(ctx, tx, IdKind::SpotInstanceRequest, &ids_of(&targets, IdKind::SpotInstanceRequest))?;
     let mut reservations: Vec<CapacityReservation> =
         load_named(ctx, tx, IdKind::CapacityReservation, &ids_of(&targets, IdKind::CapacityReservation))?;
+    let mut key_pairs: Vec<KeyPair> = load_named(ctx, tx, IdKind::KeyPair, &ids_of(&targets, IdKind::KeyPair))?;
     // Kinds whose tags are central: check that the resource exists, then edit its tags record.
     let scope = ctx.scope.key();
     let mut records = Vec::new();
@@ -110,6 +112,10 @@ fn edit_tags(
     for r in reservations.iter_mut() {
         edit(&mut r.tags)?;
         tx.put(&scope, r)?;
+    }
+    for k in key_pairs.iter_mut() {
+        edit(&mut k.tags)?;
+        tx.put(&scope, k)?;
     }
     for rec in records.iter_mut() {
         edit(&mut rec.tags)?;
@@ -148,7 +154,8 @@ fn exists_centrally_tagged(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind, id: &s
         | IdKind::ElasticIpAssociation
         | IdKind::VpcCidrAssociation
         | IdKind::DhcpOptions
-        | IdKind::NetworkInterfaceAttachment => false,
+        | IdKind::NetworkInterfaceAttachment
+        | IdKind::KeyPair => false,
     })
 }
 
@@ -242,6 +249,9 @@ pub fn describe_tags(
     }
     for r in tx.scan::<CapacityReservation>(&ctx.scope.key())? {
         all.extend(rows(&r.id, "capacity-reservation", &r.tags));
+    }
+    for k in tx.scan::<KeyPair>(&ctx.scope.key())? {
+        all.extend(rows(&k.id, "key-pair", &k.tags));
     }
     for rec in tx.scan::<ResourceTags>(&ctx.scope.key())? {
         all.extend(rows(&rec.id, &rec.resource_type, &rec.tags));
