@@ -5,7 +5,8 @@
 //! themselves are kept by the caller (in the store, so that several nodes never issue the same ID).
 //!
 //! Formats (../shared/spec/aws-semantics.md section 2.1): `i-`, `r-`, `cr-`, `ami-`, `vpc-`,
-//! `subnet-`, `sg-`, `vol-`, `eni-`, `key-` followed by 17 lower-case hex characters (the first one `0`, as in
+//! `subnet-`, `sg-`, `vol-`, `eni-`, `igw-`, `rtb-`, `rtbassoc-`, `eipalloc-`, `eipassoc-`, `sgr-`,
+//! `vpc-cidr-assoc-`, `dopt-`, `eni-attach-`, `key-` followed by 17 lower-case hex characters (the first one `0`, as in
 //! AWS's own IDs); `sir-` followed by 8 characters of `[0-9a-z]`; `bun-` followed by 8 hex characters.
 
 /// The ID families ec2d issues, each with its prefix and body format.
@@ -22,6 +23,15 @@ pub enum IdKind {
     SecurityGroup,
     Volume,
     NetworkInterface,
+    InternetGateway,
+    RouteTable,
+    RouteTableAssociation,
+    ElasticIp,
+    ElasticIpAssociation,
+    SecurityGroupRule,
+    VpcCidrAssociation,
+    DhcpOptions,
+    NetworkInterfaceAttachment,
     KeyPair,
 }
 
@@ -36,7 +46,7 @@ enum Body {
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 12] = [
+    pub const ALL: [IdKind; 21] = [
         IdKind::Instance,
         IdKind::Reservation,
         IdKind::SpotInstanceRequest,
@@ -48,6 +58,15 @@ impl IdKind {
         IdKind::SecurityGroup,
         IdKind::Volume,
         IdKind::NetworkInterface,
+        IdKind::InternetGateway,
+        IdKind::RouteTable,
+        IdKind::RouteTableAssociation,
+        IdKind::ElasticIp,
+        IdKind::ElasticIpAssociation,
+        IdKind::SecurityGroupRule,
+        IdKind::VpcCidrAssociation,
+        IdKind::DhcpOptions,
+        IdKind::NetworkInterfaceAttachment,
         IdKind::KeyPair,
     ];
 
@@ -64,6 +83,15 @@ impl IdKind {
             IdKind::SecurityGroup => "sg",
             IdKind::Volume => "vol",
             IdKind::NetworkInterface => "eni",
+            IdKind::InternetGateway => "igw",
+            IdKind::RouteTable => "rtb",
+            IdKind::RouteTableAssociation => "rtbassoc",
+            IdKind::ElasticIp => "eipalloc",
+            IdKind::ElasticIpAssociation => "eipassoc",
+            IdKind::SecurityGroupRule => "sgr",
+            IdKind::VpcCidrAssociation => "vpc-cidr-assoc",
+            IdKind::DhcpOptions => "dopt",
+            IdKind::NetworkInterfaceAttachment => "eni-attach",
             IdKind::KeyPair => "key",
         }
     }

@@ -5,20 +5,29 @@
 //! from [`ids`] with a counter the caller supplies. `ec2-protocol` is deliberately not a dependency:
 //! the conversion between DTOs and domain records lives in the server (`ec2d/src/service/`).
 
+pub mod account_attributes;
+pub mod addresses;
 pub mod bundle_tasks;
 pub mod capacity_reservations;
 pub mod catalog;
+pub mod cidr;
 pub mod filters;
 pub mod ids;
 pub mod instances;
+pub mod internet_gateways;
 pub mod key_pairs;
 pub mod launch;
 pub mod network;
+pub mod network_interfaces;
 pub mod regions;
+pub mod route_tables;
 pub mod scope;
+pub mod security_groups;
 pub mod spot;
+pub mod subnets;
 pub mod tags;
 pub mod text;
+pub mod vpcs;
 
 pub use ec2_time::UnixMillis;
 pub use scope::Scope;

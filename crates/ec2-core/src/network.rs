@@ -1,7 +1,9 @@
 //! The default network every account has in every region: one default VPC (172.31.0.0/16), one
-//! default subnet per availability zone (a /20 each, in zone order) and the VPC's `default` security
-//! group. Their IDs are derived from the scope, so they exist without ever being created and are the
-//! same on every node and after every restart.
+//! default subnet per availability zone (a /20 each, in zone order), the VPC's `default` security
+//! group, its main route table and its internet gateway. Their IDs are derived from the scope, so
+//! the records the service writes the first time a scope is touched (`service::vpcs`) are the same
+//! on every node and after every restart. Also: the refusals of the network families' rules
+//! ([`NetError`]) and the DNS names and public addresses of instances.
 
 use crate::ids::{IdGen, IdKind};
 use crate::regions::{self, Zone};
@@ -56,6 +58,13 @@ pub struct DefaultNetwork {
     pub vpc_id: String,
     pub security_group_id: String,
     pub subnets: Vec<DefaultSubnet>,
+    pub cidr_association_id: String,
+    pub dhcp_options_id: String,
+    pub route_table_id: String,
+    pub main_association_id: String,
+    pub internet_gateway_id: String,
+    /// The default group's rules: all traffic out, all traffic in from the group.
+    pub security_group_rule_ids: [String; 2],
 }
 
 pub const VPC_CIDR: &str = "172.31.0.0/16";
@@ -77,6 +86,15 @@ impl DefaultNetwork {
                     index: i as u32,
                 })
                 .collect(),
+            cidr_association_id: ids.id(IdKind::VpcCidrAssociation, scope_hash(scope, "vpc-cidr-assoc")),
+            dhcp_options_id: ids.id(IdKind::DhcpOptions, scope_hash(scope, "dopt")),
+            route_table_id: ids.id(IdKind::RouteTable, scope_hash(scope, "rtb")),
+            main_association_id: ids.id(IdKind::RouteTableAssociation, scope_hash(scope, "rtbassoc")),
+            internet_gateway_id: ids.id(IdKind::InternetGateway, scope_hash(scope, "igw")),
+            security_group_rule_ids: [
+                ids.id(IdKind::SecurityGroupRule, scope_hash(scope, "sgr-egress")),
+                ids.id(IdKind::SecurityGroupRule, scope_hash(scope, "sgr-ingress")),
+            ],
         }
     }
 
@@ -87,6 +105,147 @@ impl DefaultNetwork {
     pub fn subnet_in_zone(&self, zone_name: &str) -> Option<&DefaultSubnet> {
         self.subnets.iter().find(|s| s.zone.name == zone_name)
     }
+}
+
+/// A refusal of the network families' rules (VPCs, subnets, security groups, gateways, route
+/// tables, interfaces, addresses). The service maps each to EC2's code and message
+/// (`service/errors.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetError {
+    /// Not a CIDR block, or host bits set; `param` is the request parameter's wire name.
+    InvalidCidr {
+        cidr: String,
+        param: &'static str,
+    },
+    /// A VPC block outside /16../28.
+    VpcRange {
+        cidr: String,
+    },
+    /// A subnet block outside /16../28 or outside the VPC's blocks.
+    SubnetRange {
+        cidr: String,
+    },
+    /// A subnet block overlapping another subnet of the VPC.
+    SubnetConflict {
+        cidr: String,
+    },
+    /// A sixth IPv4 block for a VPC.
+    CidrLimit {
+        vpc: String,
+    },
+    /// A block that overlaps one the VPC already has.
+    CidrConflict {
+        cidr: String,
+        vpc: String,
+    },
+    /// The association ID names no block of the VPC.
+    CidrAssociationNotFound {
+        association_id: String,
+    },
+    /// The primary block cannot be disassociated.
+    PrimaryCidr {
+        association_id: String,
+        vpc: String,
+    },
+    /// A block that still holds subnets.
+    CidrInUse {
+        association_id: String,
+    },
+    /// The resource still has dependents (`kind` as AWS words it: `vpc`, `subnet`, ...).
+    Dependency {
+        kind: &'static str,
+        id: String,
+    },
+    DefaultVpcExists,
+    NoDefaultVpc,
+    DefaultSubnetExists {
+        zone: String,
+    },
+    /// A private address that is already used in its subnet.
+    AddressInUse {
+        ip: String,
+    },
+    AddressOutsideSubnet {
+        ip: String,
+    },
+    /// An address AWS keeps for itself (the first four and the last of the subnet).
+    AddressReserved {
+        ip: String,
+    },
+    SubnetFull {
+        subnet: String,
+    },
+    /// A protocol that is neither a name EC2 knows nor a number 0..=255.
+    InvalidProtocol {
+        protocol: String,
+    },
+    /// Ports out of range, or missing where the protocol needs them.
+    InvalidPorts {
+        message: String,
+    },
+    /// A rule the group already has (`rule` in AWS's words).
+    DuplicatePermission {
+        rule: String,
+    },
+    /// Revoking a rule the group does not have.
+    PermissionNotFound,
+    /// A security group rule ID of no rule of the group.
+    RuleNotFound {
+        id: String,
+    },
+    /// More than [`crate::security_groups::MAX_RULES`] rules in one direction.
+    RuleLimit,
+    DuplicateGroup {
+        name: String,
+        vpc: String,
+    },
+    /// `default`, or a name that looks like a group ID.
+    ReservedGroupName {
+        name: String,
+    },
+    CannotDeleteDefaultGroup {
+        id: String,
+    },
+    /// An Elastic IP that is associated cannot be released.
+    AddressAssociated {
+        allocation_id: String,
+    },
+    /// An association that does not exist.
+    AssociationNotFound {
+        association_id: String,
+    },
+    /// The gateway is already attached (to this or another VPC).
+    GatewayAttached {
+        igw: String,
+    },
+    /// The VPC already has an internet gateway.
+    VpcHasGateway {
+        vpc: String,
+    },
+    /// The gateway is not attached to the VPC.
+    GatewayNotAttached {
+        igw: String,
+        vpc: String,
+    },
+    /// A route whose destination the table already has.
+    RouteExists {
+        table: String,
+        destination: String,
+    },
+    /// No route with this destination in the table.
+    RouteNotFound {
+        table: String,
+        destination: String,
+    },
+    /// The local route cannot be replaced or deleted.
+    LocalRoute {
+        table: String,
+        destination: String,
+    },
+    /// A subnet is already associated with a route table.
+    SubnetAssociated {
+        subnet: String,
+    },
 }
 
 /// `ip-172-31-1-2.ec2.internal` in us-east-1, `ip-172-31-1-2.<region>.compute.internal` elsewhere.

@@ -32,8 +32,57 @@ impl Record for ec2_core::capacity_reservations::CapacityReservation {
     }
 }
 
+impl Record for ec2_core::vpcs::Vpc {
+    const KIND: &'static str = "vpc";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 impl Record for ec2_core::capacity_reservations::pools::CapacityPool {
     const KIND: &'static str = "capacity_pool";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::subnets::Subnet {
+    const KIND: &'static str = "subnet";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::security_groups::SecurityGroup {
+    const KIND: &'static str = "security_group";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::internet_gateways::InternetGateway {
+    const KIND: &'static str = "internet_gateway";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::route_tables::RouteTable {
+    const KIND: &'static str = "route_table";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::addresses::Address {
+    const KIND: &'static str = "address";
+    fn id(&self) -> &str {
+        &self.allocation_id
+    }
+}
+
+impl Record for ec2_core::network_interfaces::NetworkInterface {
+    const KIND: &'static str = "network_interface";
     fn id(&self) -> &str {
         &self.id
     }

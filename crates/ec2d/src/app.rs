@@ -335,6 +335,55 @@ mod tests {
             "RebootInstances" | "StartInstances" | "StopInstances" | "TerminateInstances" => format!("InstanceId.1={iid}"),
             "RequestSpotInstances" => "LaunchSpecification.ImageId=ami-08f6cfac8c54bafdd&LaunchSpecification.InstanceType=t3.micro".into(),
             "RunInstances" => "ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro&MinCount=1&MaxCount=1".into(),
+            // The network families.
+            "CreateVpc" => "CidrBlock=10.0.0.0/16".into(),
+            "DeleteVpc" => "VpcId=vpc-0123456789abcdef0".into(),
+            "DescribeVpcAttribute" => "VpcId=vpc-0123456789abcdef0&Attribute=enableDnsSupport".into(),
+            "ModifyVpcAttribute" => "VpcId=vpc-0123456789abcdef0&EnableDnsSupport.Value=true".into(),
+            "AssociateVpcCidrBlock" => "VpcId=vpc-0123456789abcdef0&CidrBlock=10.1.0.0/16".into(),
+            "DisassociateVpcCidrBlock" => "AssociationId=vpc-cidr-assoc-0123456789abcdef0".into(),
+            "CreateDefaultVpc" | "AllocateAddress" | "CreateInternetGateway" => String::new(),
+            "CreateSubnet" => "VpcId=vpc-0123456789abcdef0&CidrBlock=10.0.1.0/24".into(),
+            "CreateDefaultSubnet" => "AvailabilityZone=us-east-1a".into(),
+            "DeleteSubnet" | "ModifySubnetAttribute" => "SubnetId=subnet-0123456789abcdef0".into(),
+            "CreateSecurityGroup" => "GroupName=web&GroupDescription=d".into(),
+            "DeleteSecurityGroup" => "GroupId=sg-0123456789abcdef0".into(),
+            "AuthorizeSecurityGroupIngress"
+            | "AuthorizeSecurityGroupEgress"
+            | "RevokeSecurityGroupIngress"
+            | "RevokeSecurityGroupEgress" => "GroupId=sg-0123456789abcdef0&IpPermissions.1.IpProtocol=tcp\
+                 &IpPermissions.1.FromPort=22&IpPermissions.1.ToPort=22&IpPermissions.1.IpRanges.1.CidrIp=10.0.0.0/8"
+                .into(),
+            "ModifySecurityGroupRules" => "GroupId=sg-0123456789abcdef0&SecurityGroupRule.1.SecurityGroupRuleId=sgr-0123456789abcdef0\
+                 &SecurityGroupRule.1.SecurityGroupRule.IpProtocol=tcp&SecurityGroupRule.1.SecurityGroupRule.CidrIpv4=10.0.0.0/8"
+                .into(),
+            "ReleaseAddress" => "AllocationId=eipalloc-0123456789abcdef0".into(),
+            "AssociateAddress" => format!("AllocationId=eipalloc-0123456789abcdef0&InstanceId={iid}"),
+            "DisassociateAddress" => "AssociationId=eipassoc-0123456789abcdef0".into(),
+            "DeleteInternetGateway" => "InternetGatewayId=igw-0123456789abcdef0".into(),
+            "AttachInternetGateway" | "DetachInternetGateway" => {
+                "InternetGatewayId=igw-0123456789abcdef0&VpcId=vpc-0123456789abcdef0".into()
+            }
+            "CreateRouteTable" => "VpcId=vpc-0123456789abcdef0".into(),
+            "DeleteRouteTable" => "RouteTableId=rtb-0123456789abcdef0".into(),
+            "AssociateRouteTable" => "RouteTableId=rtb-0123456789abcdef0&SubnetId=subnet-0123456789abcdef0".into(),
+            "DisassociateRouteTable" => "AssociationId=rtbassoc-0123456789abcdef0".into(),
+            "CreateRoute" | "ReplaceRoute" => {
+                "RouteTableId=rtb-0123456789abcdef0&DestinationCidrBlock=0.0.0.0/0&GatewayId=igw-0123456789abcdef0".into()
+            }
+            "DeleteRoute" => "RouteTableId=rtb-0123456789abcdef0&DestinationCidrBlock=0.0.0.0/0".into(),
+            "CreateNetworkInterface" => "SubnetId=subnet-0123456789abcdef0".into(),
+            "DeleteNetworkInterface" | "ModifyNetworkInterfaceAttribute" => {
+                "NetworkInterfaceId=eni-0123456789abcdef0".into()
+            }
+            "AttachNetworkInterface" => format!("NetworkInterfaceId=eni-0123456789abcdef0&InstanceId={iid}&DeviceIndex=1"),
+            "DetachNetworkInterface" => "AttachmentId=eni-attach-0123456789abcdef0".into(),
+            "AssignPrivateIpAddresses" => {
+                "NetworkInterfaceId=eni-0123456789abcdef0&SecondaryPrivateIpAddressCount=1".into()
+            }
+            "UnassignPrivateIpAddresses" => {
+                "NetworkInterfaceId=eni-0123456789abcdef0&PrivateIpAddress.1=10.0.0.5".into()
+            }
             op if op.starts_with("Describe") => String::new(),
             _ => return None,
         })
@@ -350,6 +399,19 @@ mod tests {
             let denied = call(&app, Some(NONE), "us-east-1", &body);
             assert_eq!(code(&denied), (403, "UnauthorizedOperation".into()), "{op}: {}", denied.body);
             assert!(denied.body.contains("Encoded authorization failure message: "), "{op}");
+            // Operations whose input has no DryRun member: their denial is checked above.
+            if [
+                "AssignPrivateIpAddresses",
+                "AssociateVpcCidrBlock",
+                "DisassociateVpcCidrBlock",
+                "ModifySubnetAttribute",
+                "ModifyVpcAttribute",
+                "UnassignPrivateIpAddresses",
+            ]
+            .contains(&op)
+            {
+                continue;
+            }
             let denied = call(&app, Some(NONE), "us-east-1", &format!("{body}&DryRun=true"));
             assert_eq!(code(&denied), (403, "UnauthorizedOperation".into()), "{op} DryRun: {}", denied.body);
             let allowed = call(&app, Some(ALL), "us-east-1", &format!("{body}&DryRun=true"));

@@ -335,6 +335,99 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
             v.extend(r.key_name.iter().map(|name| arn(IdKind::KeyPair, name)));
             v
         }
+        // The network families: the resource the request acts on, or the kind's `*` when it creates one.
+        Request::CreateVpc(_) | Request::CreateDefaultVpc(_) => vec![arn(IdKind::Vpc, "*")],
+        Request::DeleteVpc(r) => r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)).collect(),
+        Request::ModifyVpcAttribute(r) => r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)).collect(),
+        Request::DescribeVpcAttribute(r) => r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)).collect(),
+        Request::AssociateVpcCidrBlock(r) => r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)).collect(),
+        Request::CreateSubnet(r) => {
+            let mut v = vec![arn(IdKind::Subnet, "*")];
+            v.extend(r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)));
+            v
+        }
+        Request::CreateDefaultSubnet(_) => vec![arn(IdKind::Subnet, "*")],
+        Request::DeleteSubnet(r) => r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)).collect(),
+        Request::ModifySubnetAttribute(r) => r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)).collect(),
+        Request::CreateSecurityGroup(r) => {
+            let mut v = vec![arn(IdKind::SecurityGroup, "*")];
+            v.extend(r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)));
+            v
+        }
+        Request::DeleteSecurityGroup(r) => r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect(),
+        Request::AuthorizeSecurityGroupIngress(r) => {
+            r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect()
+        }
+        Request::AuthorizeSecurityGroupEgress(r) => {
+            r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect()
+        }
+        Request::RevokeSecurityGroupIngress(r) => r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect(),
+        Request::RevokeSecurityGroupEgress(r) => r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect(),
+        Request::ModifySecurityGroupRules(r) => r.group_id.iter().map(|id| arn(IdKind::SecurityGroup, id)).collect(),
+        // The association ID does not name its VPC: evaluated against `*`.
+        Request::DisassociateVpcCidrBlock(_) => Vec::new(),
+        Request::AllocateAddress(_) => vec![arn(IdKind::ElasticIp, "*")],
+        Request::ReleaseAddress(r) => r.allocation_id.iter().map(|id| arn(IdKind::ElasticIp, id)).collect(),
+        Request::AssociateAddress(r) => {
+            let mut v: Vec<String> = r.allocation_id.iter().map(|id| arn(IdKind::ElasticIp, id)).collect();
+            v.extend(r.instance_id.iter().map(|id| arn(IdKind::Instance, id)));
+            v.extend(r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)));
+            v
+        }
+        Request::CreateInternetGateway(_) => vec![arn(IdKind::InternetGateway, "*")],
+        Request::DeleteInternetGateway(r) => {
+            r.internet_gateway_id.iter().map(|id| arn(IdKind::InternetGateway, id)).collect()
+        }
+        Request::AttachInternetGateway(r) => {
+            let mut v: Vec<String> = r.internet_gateway_id.iter().map(|id| arn(IdKind::InternetGateway, id)).collect();
+            v.extend(r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)));
+            v
+        }
+        Request::DetachInternetGateway(r) => {
+            let mut v: Vec<String> = r.internet_gateway_id.iter().map(|id| arn(IdKind::InternetGateway, id)).collect();
+            v.extend(r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)));
+            v
+        }
+        Request::CreateRouteTable(r) => {
+            let mut v = vec![arn(IdKind::RouteTable, "*")];
+            v.extend(r.vpc_id.iter().map(|id| arn(IdKind::Vpc, id)));
+            v
+        }
+        Request::DeleteRouteTable(r) => r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect(),
+        Request::AssociateRouteTable(r) => {
+            let mut v: Vec<String> = r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect();
+            v.extend(r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)));
+            v
+        }
+        Request::CreateRoute(r) => r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect(),
+        Request::ReplaceRoute(r) => r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect(),
+        Request::DeleteRoute(r) => r.route_table_id.iter().map(|id| arn(IdKind::RouteTable, id)).collect(),
+        // These name an association, not its resource: evaluated against `*`.
+        Request::DisassociateAddress(_) | Request::DisassociateRouteTable(_) => Vec::new(),
+        Request::CreateNetworkInterface(r) => {
+            let mut v = vec![arn(IdKind::NetworkInterface, "*")];
+            v.extend(r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)));
+            v
+        }
+        Request::DeleteNetworkInterface(r) => {
+            r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect()
+        }
+        Request::AttachNetworkInterface(r) => {
+            let mut v: Vec<String> =
+                r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect();
+            v.extend(r.instance_id.iter().map(|id| arn(IdKind::Instance, id)));
+            v
+        }
+        Request::ModifyNetworkInterfaceAttribute(r) => {
+            r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect()
+        }
+        Request::AssignPrivateIpAddresses(r) => {
+            r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect()
+        }
+        Request::UnassignPrivateIpAddresses(r) => {
+            r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect()
+        }
+        Request::DetachNetworkInterface(_) => Vec::new(),
         // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
         Request::RequestSpotInstances(_)
         | Request::CancelSpotInstanceRequests(_)
@@ -359,6 +452,13 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::DescribeKeyPairs(_)
         | Request::DescribeRegions(_)
         | Request::DescribeSecurityGroups(_)
+        | Request::DescribeSecurityGroupRules(_)
+        | Request::DescribeAccountAttributes(_)
+        | Request::DescribeAddresses(_)
+        | Request::DescribeAddressesAttribute(_)
+        | Request::DescribeInternetGateways(_)
+        | Request::DescribeRouteTables(_)
+        | Request::DescribeNetworkInterfaces(_)
         | Request::DescribeSpotInstanceRequests(_)
         | Request::DescribeSpotPriceHistory(_)
         | Request::DescribeSubnets(_)

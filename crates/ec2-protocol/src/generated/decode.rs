@@ -6,6 +6,172 @@ use crate::decode::{list, member, required, required_list, DecodeError, FromQuer
 use crate::query::Node;
 use super::types::*;
 
+impl FromQuery for AllocateAddressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AllocateAddressRequest {
+            domain: member(node, path, "Domain")?,
+            address: member(node, path, "Address")?,
+            public_ipv4_pool: member(node, path, "PublicIpv4Pool")?,
+            network_border_group: member(node, path, "NetworkBorderGroup")?,
+            customer_owned_ipv4_pool: member(node, path, "CustomerOwnedIpv4Pool")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            ipam_pool_id: member(node, path, "IpamPoolId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AssignPrivateIpAddressesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AssignPrivateIpAddressesRequest {
+            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
+            ipv4_prefix_count: member(node, path, "Ipv4PrefixCount")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            private_ip_addresses: list(node, path, "PrivateIpAddress")?,
+            secondary_private_ip_address_count: member(node, path, "SecondaryPrivateIpAddressCount")?,
+            allow_reassignment: member(node, path, "AllowReassignment")?,
+        };
+        required(&v.network_interface_id, path, "NetworkInterfaceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for AssociateAddressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AssociateAddressRequest {
+            allocation_id: member(node, path, "AllocationId")?,
+            instance_id: member(node, path, "InstanceId")?,
+            public_ip: member(node, path, "PublicIp")?,
+            dry_run: member(node, path, "DryRun")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            private_ip_address: member(node, path, "PrivateIpAddress")?,
+            allow_reassociation: member(node, path, "AllowReassociation")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AssociateRouteTableRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AssociateRouteTableRequest {
+            gateway_id: member(node, path, "GatewayId")?,
+            public_ipv4_pool: member(node, path, "PublicIpv4Pool")?,
+            dry_run: member(node, path, "DryRun")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            route_table_id: member(node, path, "RouteTableId")?,
+        };
+        required(&v.route_table_id, path, "RouteTableId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for AssociateVpcCidrBlockRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AssociateVpcCidrBlockRequest {
+            cidr_block: member(node, path, "CidrBlock")?,
+            ipv6_cidr_block_network_border_group: member(node, path, "Ipv6CidrBlockNetworkBorderGroup")?,
+            ipv6_pool: member(node, path, "Ipv6Pool")?,
+            ipv6_cidr_block: member(node, path, "Ipv6CidrBlock")?,
+            ipv4_ipam_pool_id: member(node, path, "Ipv4IpamPoolId")?,
+            ipv4_netmask_length: member(node, path, "Ipv4NetmaskLength")?,
+            ipv6_ipam_pool_id: member(node, path, "Ipv6IpamPoolId")?,
+            ipv6_netmask_length: member(node, path, "Ipv6NetmaskLength")?,
+            vpc_id: member(node, path, "VpcId")?,
+            amazon_provided_ipv6_cidr_block: member(node, path, "AmazonProvidedIpv6CidrBlock")?,
+        };
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for AttachInternetGatewayRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttachInternetGatewayRequest {
+            dry_run: member(node, path, "DryRun")?,
+            internet_gateway_id: member(node, path, "InternetGatewayId")?,
+            vpc_id: member(node, path, "VpcId")?,
+        };
+        required(&v.internet_gateway_id, path, "InternetGatewayId")?;
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for AttachNetworkInterfaceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttachNetworkInterfaceRequest {
+            network_card_index: member(node, path, "NetworkCardIndex")?,
+            ena_srd_specification: member(node, path, "EnaSrdSpecification")?,
+            ena_queue_count: member(node, path, "EnaQueueCount")?,
+            dry_run: member(node, path, "DryRun")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            instance_id: member(node, path, "InstanceId")?,
+            device_index: member(node, path, "DeviceIndex")?,
+        };
+        required(&v.network_interface_id, path, "NetworkInterfaceId")?;
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.device_index, path, "DeviceIndex")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for AttributeBooleanValue {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttributeBooleanValue {
+            value: member(node, path, "Value")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AttributeValue {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttributeValue {
+            value: member(node, path, "Value")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AuthorizeSecurityGroupEgressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AuthorizeSecurityGroupEgressRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+            group_id: member(node, path, "GroupId")?,
+            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
+            ip_protocol: member(node, path, "IpProtocol")?,
+            from_port: member(node, path, "FromPort")?,
+            to_port: member(node, path, "ToPort")?,
+            cidr_ip: member(node, path, "CidrIp")?,
+            ip_permissions: list(node, path, "IpPermissions")?,
+        };
+        required(&v.group_id, path, "GroupId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for AuthorizeSecurityGroupIngressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AuthorizeSecurityGroupIngressRequest {
+            cidr_ip: member(node, path, "CidrIp")?,
+            from_port: member(node, path, "FromPort")?,
+            group_id: member(node, path, "GroupId")?,
+            group_name: member(node, path, "GroupName")?,
+            ip_permissions: list(node, path, "IpPermissions")?,
+            ip_protocol: member(node, path, "IpProtocol")?,
+            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
+            to_port: member(node, path, "ToPort")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for BlockDeviceMapping {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = BlockDeviceMapping {
@@ -137,6 +303,37 @@ impl FromQuery for CreateCapacityReservationRequest {
     }
 }
 
+impl FromQuery for CreateDefaultSubnetRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateDefaultSubnetRequest {
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            dry_run: member(node, path, "DryRun")?,
+            ipv6_native: member(node, path, "Ipv6Native")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateDefaultVpcRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateDefaultVpcRequest {
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateInternetGatewayRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateInternetGatewayRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreateInterruptibleCapacityReservationAllocationRequest {
@@ -166,6 +363,110 @@ impl FromQuery for CreateKeyPairRequest {
     }
 }
 
+impl FromQuery for CreateNetworkInterfaceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateNetworkInterfaceRequest {
+            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
+            ipv4_prefix_count: member(node, path, "Ipv4PrefixCount")?,
+            ipv6_prefixes: list(node, path, "Ipv6Prefix")?,
+            ipv6_prefix_count: member(node, path, "Ipv6PrefixCount")?,
+            interface_type: member(node, path, "InterfaceType")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            client_token: member(node, path, "ClientToken")?,
+            enable_primary_ipv6: member(node, path, "EnablePrimaryIpv6")?,
+            connection_tracking_specification: member(node, path, "ConnectionTrackingSpecification")?,
+            operator: member(node, path, "Operator")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            description: member(node, path, "Description")?,
+            private_ip_address: member(node, path, "PrivateIpAddress")?,
+            groups: list(node, path, "SecurityGroupId")?,
+            private_ip_addresses: list(node, path, "PrivateIpAddresses")?,
+            secondary_private_ip_address_count: member(node, path, "SecondaryPrivateIpAddressCount")?,
+            ipv6_addresses: list(node, path, "Ipv6Addresses")?,
+            ipv6_address_count: member(node, path, "Ipv6AddressCount")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.subnet_id, path, "SubnetId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateRouteRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateRouteRequest {
+            destination_prefix_list_id: member(node, path, "DestinationPrefixListId")?,
+            vpc_endpoint_id: member(node, path, "VpcEndpointId")?,
+            transit_gateway_id: member(node, path, "TransitGatewayId")?,
+            local_gateway_id: member(node, path, "LocalGatewayId")?,
+            carrier_gateway_id: member(node, path, "CarrierGatewayId")?,
+            core_network_arn: member(node, path, "CoreNetworkArn")?,
+            odb_network_arn: member(node, path, "OdbNetworkArn")?,
+            dry_run: member(node, path, "DryRun")?,
+            route_table_id: member(node, path, "RouteTableId")?,
+            destination_cidr_block: member(node, path, "DestinationCidrBlock")?,
+            gateway_id: member(node, path, "GatewayId")?,
+            destination_ipv6_cidr_block: member(node, path, "DestinationIpv6CidrBlock")?,
+            egress_only_internet_gateway_id: member(node, path, "EgressOnlyInternetGatewayId")?,
+            instance_id: member(node, path, "InstanceId")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
+            nat_gateway_id: member(node, path, "NatGatewayId")?,
+        };
+        required(&v.route_table_id, path, "RouteTableId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateRouteTableRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateRouteTableRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            client_token: member(node, path, "ClientToken")?,
+            dry_run: member(node, path, "DryRun")?,
+            vpc_id: member(node, path, "VpcId")?,
+        };
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateSecurityGroupRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateSecurityGroupRequest {
+            description: member(node, path, "GroupDescription")?,
+            group_name: member(node, path, "GroupName")?,
+            vpc_id: member(node, path, "VpcId")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.description, path, "GroupDescription")?;
+        required(&v.group_name, path, "GroupName")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateSubnetRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateSubnetRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            cidr_block: member(node, path, "CidrBlock")?,
+            ipv6_cidr_block: member(node, path, "Ipv6CidrBlock")?,
+            outpost_arn: member(node, path, "OutpostArn")?,
+            vpc_id: member(node, path, "VpcId")?,
+            ipv6_native: member(node, path, "Ipv6Native")?,
+            ipv4_ipam_pool_id: member(node, path, "Ipv4IpamPoolId")?,
+            ipv4_netmask_length: member(node, path, "Ipv4NetmaskLength")?,
+            ipv6_ipam_pool_id: member(node, path, "Ipv6IpamPoolId")?,
+            ipv6_netmask_length: member(node, path, "Ipv6NetmaskLength")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreateTagsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreateTagsRequest {
@@ -179,12 +480,44 @@ impl FromQuery for CreateTagsRequest {
     }
 }
 
+impl FromQuery for CreateVpcRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateVpcRequest {
+            cidr_block: member(node, path, "CidrBlock")?,
+            ipv6_pool: member(node, path, "Ipv6Pool")?,
+            ipv6_cidr_block: member(node, path, "Ipv6CidrBlock")?,
+            ipv4_ipam_pool_id: member(node, path, "Ipv4IpamPoolId")?,
+            ipv4_netmask_length: member(node, path, "Ipv4NetmaskLength")?,
+            ipv6_ipam_pool_id: member(node, path, "Ipv6IpamPoolId")?,
+            ipv6_netmask_length: member(node, path, "Ipv6NetmaskLength")?,
+            ipv6_cidr_block_network_border_group: member(node, path, "Ipv6CidrBlockNetworkBorderGroup")?,
+            vpc_encryption_control: member(node, path, "VpcEncryptionControl")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+            instance_tenancy: member(node, path, "InstanceTenancy")?,
+            amazon_provided_ipv6_cidr_block: member(node, path, "AmazonProvidedIpv6CidrBlock")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreditSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreditSpecificationRequest {
             cpu_credits: member(node, path, "CpuCredits")?,
         };
         required(&v.cpu_credits, path, "CpuCredits")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteInternetGatewayRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteInternetGatewayRequest {
+            dry_run: member(node, path, "DryRun")?,
+            internet_gateway_id: member(node, path, "InternetGatewayId")?,
+        };
+        required(&v.internet_gateway_id, path, "InternetGatewayId")?;
         Ok(v)
     }
 }
@@ -200,6 +533,64 @@ impl FromQuery for DeleteKeyPairRequest {
     }
 }
 
+impl FromQuery for DeleteNetworkInterfaceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteNetworkInterfaceRequest {
+            dry_run: member(node, path, "DryRun")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+        };
+        required(&v.network_interface_id, path, "NetworkInterfaceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteRouteRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteRouteRequest {
+            destination_prefix_list_id: member(node, path, "DestinationPrefixListId")?,
+            dry_run: member(node, path, "DryRun")?,
+            route_table_id: member(node, path, "RouteTableId")?,
+            destination_cidr_block: member(node, path, "DestinationCidrBlock")?,
+            destination_ipv6_cidr_block: member(node, path, "DestinationIpv6CidrBlock")?,
+        };
+        required(&v.route_table_id, path, "RouteTableId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteRouteTableRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteRouteTableRequest {
+            dry_run: member(node, path, "DryRun")?,
+            route_table_id: member(node, path, "RouteTableId")?,
+        };
+        required(&v.route_table_id, path, "RouteTableId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteSecurityGroupRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteSecurityGroupRequest {
+            group_id: member(node, path, "GroupId")?,
+            group_name: member(node, path, "GroupName")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteSubnetRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteSubnetRequest {
+            subnet_id: member(node, path, "SubnetId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.subnet_id, path, "SubnetId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DeleteTagsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DeleteTagsRequest {
@@ -208,6 +599,52 @@ impl FromQuery for DeleteTagsRequest {
             tags: list(node, path, "Tag")?,
         };
         required_list(&v.resources, path, "ResourceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteVpcRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteVpcRequest {
+            vpc_id: member(node, path, "VpcId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeAccountAttributesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeAccountAttributesRequest {
+            dry_run: member(node, path, "DryRun")?,
+            attribute_names: list(node, path, "AttributeName")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeAddressesAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeAddressesAttributeRequest {
+            allocation_ids: list(node, path, "AllocationId")?,
+            attribute: member(node, path, "Attribute")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeAddressesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeAddressesRequest {
+            public_ips: list(node, path, "PublicIp")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+            allocation_ids: list(node, path, "AllocationId")?,
+        };
         Ok(v)
     }
 }
@@ -342,6 +779,19 @@ impl FromQuery for DescribeInstancesRequest {
     }
 }
 
+impl FromQuery for DescribeInternetGatewaysRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeInternetGatewaysRequest {
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+            internet_gateway_ids: list(node, path, "InternetGatewayId")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeKeyPairsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeKeyPairsRequest {
@@ -355,6 +805,20 @@ impl FromQuery for DescribeKeyPairsRequest {
     }
 }
 
+impl FromQuery for DescribeNetworkInterfacesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeNetworkInterfacesRequest {
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+            dry_run: member(node, path, "DryRun")?,
+            network_interface_ids: list(node, path, "NetworkInterfaceId")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeRegionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeRegionsRequest {
@@ -362,6 +826,32 @@ impl FromQuery for DescribeRegionsRequest {
             all_regions: member(node, path, "AllRegions")?,
             dry_run: member(node, path, "DryRun")?,
             filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeRouteTablesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeRouteTablesRequest {
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+            route_table_ids: list(node, path, "RouteTableId")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeSecurityGroupRulesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSecurityGroupRulesRequest {
+            filters: list(node, path, "Filter")?,
+            security_group_rule_ids: list(node, path, "SecurityGroupRuleId")?,
+            dry_run: member(node, path, "DryRun")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
         };
         Ok(v)
     }
@@ -437,6 +927,19 @@ impl FromQuery for DescribeTagsRequest {
     }
 }
 
+impl FromQuery for DescribeVpcAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVpcAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            vpc_id: member(node, path, "VpcId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeVpcsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeVpcsRequest {
@@ -446,6 +949,63 @@ impl FromQuery for DescribeVpcsRequest {
             max_results: member(node, path, "MaxResults")?,
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DetachInternetGatewayRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DetachInternetGatewayRequest {
+            dry_run: member(node, path, "DryRun")?,
+            internet_gateway_id: member(node, path, "InternetGatewayId")?,
+            vpc_id: member(node, path, "VpcId")?,
+        };
+        required(&v.internet_gateway_id, path, "InternetGatewayId")?;
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DetachNetworkInterfaceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DetachNetworkInterfaceRequest {
+            dry_run: member(node, path, "DryRun")?,
+            attachment_id: member(node, path, "AttachmentId")?,
+            force: member(node, path, "Force")?,
+        };
+        required(&v.attachment_id, path, "AttachmentId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DisassociateAddressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DisassociateAddressRequest {
+            association_id: member(node, path, "AssociationId")?,
+            public_ip: member(node, path, "PublicIp")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DisassociateRouteTableRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DisassociateRouteTableRequest {
+            dry_run: member(node, path, "DryRun")?,
+            association_id: member(node, path, "AssociationId")?,
+        };
+        required(&v.association_id, path, "AssociationId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DisassociateVpcCidrBlockRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DisassociateVpcCidrBlockRequest {
+            association_id: member(node, path, "AssociationId")?,
+        };
+        required(&v.association_id, path, "AssociationId")?;
         Ok(v)
     }
 }
@@ -492,11 +1052,30 @@ impl FromQuery for ElasticInferenceAccelerator {
     }
 }
 
+impl FromQuery for EnaSrdSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EnaSrdSpecification {
+            ena_srd_enabled: member(node, path, "EnaSrdEnabled")?,
+            ena_srd_udp_specification: member(node, path, "EnaSrdUdpSpecification")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for EnaSrdSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = EnaSrdSpecificationRequest {
             ena_srd_enabled: member(node, path, "EnaSrdEnabled")?,
             ena_srd_udp_specification: member(node, path, "EnaSrdUdpSpecification")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for EnaSrdUdpSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EnaSrdUdpSpecification {
+            ena_srd_udp_enabled: member(node, path, "EnaSrdUdpEnabled")?,
         };
         Ok(v)
     }
@@ -683,6 +1262,31 @@ impl FromQuery for InstanceSecondaryInterfaceSpecificationRequest {
     }
 }
 
+impl FromQuery for IpPermission {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = IpPermission {
+            ip_protocol: member(node, path, "IpProtocol")?,
+            from_port: member(node, path, "FromPort")?,
+            to_port: member(node, path, "ToPort")?,
+            user_id_group_pairs: list(node, path, "Groups")?,
+            ip_ranges: list(node, path, "IpRanges")?,
+            ipv6_ranges: list(node, path, "Ipv6Ranges")?,
+            prefix_list_ids: list(node, path, "PrefixListIds")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for IpRange {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = IpRange {
+            description: member(node, path, "Description")?,
+            cidr_ip: member(node, path, "CidrIp")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for Ipv4PrefixSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = Ipv4PrefixSpecificationRequest {
@@ -696,6 +1300,16 @@ impl FromQuery for Ipv6PrefixSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = Ipv6PrefixSpecificationRequest {
             ipv6_prefix: member(node, path, "Ipv6Prefix")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for Ipv6Range {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = Ipv6Range {
+            description: member(node, path, "Description")?,
+            cidr_ipv6: member(node, path, "CidrIpv6")?,
         };
         Ok(v)
     }
@@ -738,6 +1352,84 @@ impl FromQuery for ModifyCapacityReservationRequest {
     }
 }
 
+impl FromQuery for ModifyNetworkInterfaceAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyNetworkInterfaceAttributeRequest {
+            ena_srd_specification: member(node, path, "EnaSrdSpecification")?,
+            enable_primary_ipv6: member(node, path, "EnablePrimaryIpv6")?,
+            connection_tracking_specification: member(node, path, "ConnectionTrackingSpecification")?,
+            associate_public_ip_address: member(node, path, "AssociatePublicIpAddress")?,
+            associated_subnet_ids: list(node, path, "AssociatedSubnetId")?,
+            dry_run: member(node, path, "DryRun")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            description: member(node, path, "Description")?,
+            source_dest_check: member(node, path, "SourceDestCheck")?,
+            groups: list(node, path, "SecurityGroupId")?,
+            attachment: member(node, path, "Attachment")?,
+        };
+        required(&v.network_interface_id, path, "NetworkInterfaceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifySecurityGroupRulesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifySecurityGroupRulesRequest {
+            group_id: member(node, path, "GroupId")?,
+            security_group_rules: list(node, path, "SecurityGroupRule")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.group_id, path, "GroupId")?;
+        required_list(&v.security_group_rules, path, "SecurityGroupRule")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifySubnetAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifySubnetAttributeRequest {
+            assign_ipv6_address_on_creation: member(node, path, "AssignIpv6AddressOnCreation")?,
+            map_public_ip_on_launch: member(node, path, "MapPublicIpOnLaunch")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            map_customer_owned_ip_on_launch: member(node, path, "MapCustomerOwnedIpOnLaunch")?,
+            customer_owned_ipv4_pool: member(node, path, "CustomerOwnedIpv4Pool")?,
+            enable_dns64: member(node, path, "EnableDns64")?,
+            private_dns_hostname_type_on_launch: member(node, path, "PrivateDnsHostnameTypeOnLaunch")?,
+            enable_resource_name_dns_a_record_on_launch: member(node, path, "EnableResourceNameDnsARecordOnLaunch")?,
+            enable_resource_name_dns_aaaa_record_on_launch: member(node, path, "EnableResourceNameDnsAAAARecordOnLaunch")?,
+            enable_lni_at_device_index: member(node, path, "EnableLniAtDeviceIndex")?,
+            disable_lni_at_device_index: member(node, path, "DisableLniAtDeviceIndex")?,
+        };
+        required(&v.subnet_id, path, "SubnetId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyVpcAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyVpcAttributeRequest {
+            enable_dns_hostnames: member(node, path, "EnableDnsHostnames")?,
+            enable_dns_support: member(node, path, "EnableDnsSupport")?,
+            vpc_id: member(node, path, "VpcId")?,
+            enable_network_address_usage_metrics: member(node, path, "EnableNetworkAddressUsageMetrics")?,
+        };
+        required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for NetworkInterfaceAttachmentChanges {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = NetworkInterfaceAttachmentChanges {
+            default_ena_queue_count: member(node, path, "DefaultEnaQueueCount")?,
+            ena_queue_count: member(node, path, "EnaQueueCount")?,
+            attachment_id: member(node, path, "AttachmentId")?,
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for OperatorRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = OperatorRequest {
@@ -760,6 +1452,16 @@ impl FromQuery for Placement {
             host_resource_group_arn: member(node, path, "HostResourceGroupArn")?,
             group_id: member(node, path, "GroupId")?,
             availability_zone: member(node, path, "AvailabilityZone")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for PrefixListId {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = PrefixListId {
+            description: member(node, path, "Description")?,
+            prefix_list_id: member(node, path, "PrefixListId")?,
         };
         Ok(v)
     }
@@ -811,6 +1513,45 @@ impl FromQuery for RebootInstancesRequest {
     }
 }
 
+impl FromQuery for ReleaseAddressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ReleaseAddressRequest {
+            allocation_id: member(node, path, "AllocationId")?,
+            public_ip: member(node, path, "PublicIp")?,
+            network_border_group: member(node, path, "NetworkBorderGroup")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ReplaceRouteRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ReplaceRouteRequest {
+            destination_prefix_list_id: member(node, path, "DestinationPrefixListId")?,
+            vpc_endpoint_id: member(node, path, "VpcEndpointId")?,
+            local_target: member(node, path, "LocalTarget")?,
+            transit_gateway_id: member(node, path, "TransitGatewayId")?,
+            local_gateway_id: member(node, path, "LocalGatewayId")?,
+            carrier_gateway_id: member(node, path, "CarrierGatewayId")?,
+            core_network_arn: member(node, path, "CoreNetworkArn")?,
+            odb_network_arn: member(node, path, "OdbNetworkArn")?,
+            dry_run: member(node, path, "DryRun")?,
+            route_table_id: member(node, path, "RouteTableId")?,
+            destination_cidr_block: member(node, path, "DestinationCidrBlock")?,
+            gateway_id: member(node, path, "GatewayId")?,
+            destination_ipv6_cidr_block: member(node, path, "DestinationIpv6CidrBlock")?,
+            egress_only_internet_gateway_id: member(node, path, "EgressOnlyInternetGatewayId")?,
+            instance_id: member(node, path, "InstanceId")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
+            nat_gateway_id: member(node, path, "NatGatewayId")?,
+        };
+        required(&v.route_table_id, path, "RouteTableId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for RequestSpotInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = RequestSpotInstancesRequest {
@@ -851,6 +1592,44 @@ impl FromQuery for RequestSpotLaunchSpecification {
             ramdisk_id: member(node, path, "RamdiskId")?,
             subnet_id: member(node, path, "SubnetId")?,
             user_data: member(node, path, "UserData")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for RevokeSecurityGroupEgressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RevokeSecurityGroupEgressRequest {
+            security_group_rule_ids: list(node, path, "SecurityGroupRuleId")?,
+            dry_run: member(node, path, "DryRun")?,
+            group_id: member(node, path, "GroupId")?,
+            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
+            ip_protocol: member(node, path, "IpProtocol")?,
+            from_port: member(node, path, "FromPort")?,
+            to_port: member(node, path, "ToPort")?,
+            cidr_ip: member(node, path, "CidrIp")?,
+            ip_permissions: list(node, path, "IpPermissions")?,
+        };
+        required(&v.group_id, path, "GroupId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for RevokeSecurityGroupIngressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RevokeSecurityGroupIngressRequest {
+            cidr_ip: member(node, path, "CidrIp")?,
+            from_port: member(node, path, "FromPort")?,
+            group_id: member(node, path, "GroupId")?,
+            group_name: member(node, path, "GroupName")?,
+            ip_permissions: list(node, path, "IpPermissions")?,
+            ip_protocol: member(node, path, "IpProtocol")?,
+            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
+            to_port: member(node, path, "ToPort")?,
+            security_group_rule_ids: list(node, path, "SecurityGroupRuleId")?,
+            dry_run: member(node, path, "DryRun")?,
         };
         Ok(v)
     }
@@ -929,6 +1708,33 @@ impl FromQuery for S3Storage {
             upload_policy: member(node, path, "UploadPolicy")?,
             upload_policy_signature: member(node, path, "UploadPolicySignature")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for SecurityGroupRuleRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SecurityGroupRuleRequest {
+            ip_protocol: member(node, path, "IpProtocol")?,
+            from_port: member(node, path, "FromPort")?,
+            to_port: member(node, path, "ToPort")?,
+            cidr_ipv4: member(node, path, "CidrIpv4")?,
+            cidr_ipv6: member(node, path, "CidrIpv6")?,
+            prefix_list_id: member(node, path, "PrefixListId")?,
+            referenced_group_id: member(node, path, "ReferencedGroupId")?,
+            description: member(node, path, "Description")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for SecurityGroupRuleUpdate {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SecurityGroupRuleUpdate {
+            security_group_rule_id: member(node, path, "SecurityGroupRuleId")?,
+            security_group_rule: member(node, path, "SecurityGroupRule")?,
+        };
+        required(&v.security_group_rule_id, path, "SecurityGroupRuleId")?;
         Ok(v)
     }
 }
@@ -1026,6 +1832,18 @@ impl FromQuery for TerminateInstancesRequest {
     }
 }
 
+impl FromQuery for UnassignPrivateIpAddressesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = UnassignPrivateIpAddressesRequest {
+            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            private_ip_addresses: list(node, path, "PrivateIpAddress")?,
+        };
+        required(&v.network_interface_id, path, "NetworkInterfaceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for UpdateInterruptibleCapacityReservationAllocationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = UpdateInterruptibleCapacityReservationAllocationRequest {
@@ -1035,6 +1853,39 @@ impl FromQuery for UpdateInterruptibleCapacityReservationAllocationRequest {
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
         required(&v.target_instance_count, path, "TargetInstanceCount")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for UserIdGroupPair {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = UserIdGroupPair {
+            description: member(node, path, "Description")?,
+            user_id: member(node, path, "UserId")?,
+            group_name: member(node, path, "GroupName")?,
+            group_id: member(node, path, "GroupId")?,
+            vpc_id: member(node, path, "VpcId")?,
+            vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
+            peering_status: member(node, path, "PeeringStatus")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for VpcEncryptionControlConfiguration {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = VpcEncryptionControlConfiguration {
+            mode: member(node, path, "Mode")?,
+            internet_gateway_exclusion: member(node, path, "InternetGatewayExclusion")?,
+            egress_only_internet_gateway_exclusion: member(node, path, "EgressOnlyInternetGatewayExclusion")?,
+            nat_gateway_exclusion: member(node, path, "NatGatewayExclusion")?,
+            virtual_private_gateway_exclusion: member(node, path, "VirtualPrivateGatewayExclusion")?,
+            vpc_peering_exclusion: member(node, path, "VpcPeeringExclusion")?,
+            lambda_exclusion: member(node, path, "LambdaExclusion")?,
+            vpc_lattice_exclusion: member(node, path, "VpcLatticeExclusion")?,
+            elastic_file_system_exclusion: member(node, path, "ElasticFileSystemExclusion")?,
+        };
+        required(&v.mode, path, "Mode")?;
         Ok(v)
     }
 }

@@ -5,6 +5,336 @@
 use crate::xml::{write_list, ToXml, XmlWriter};
 use super::types::*;
 
+impl ToXml for AccountAttribute {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AccountAttribute {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attribute_name { v.write_xml(w, "attributeName"); }
+        if let Some(v) = &self.attribute_values { write_list(w, "attributeValueSet", "item", v); }
+    }
+}
+
+impl ToXml for AccountAttributeValue {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AccountAttributeValue {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attribute_value { v.write_xml(w, "attributeValue"); }
+    }
+}
+
+impl ToXml for Address {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Address {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_id { v.write_xml(w, "allocationId"); }
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.domain { v.write_xml(w, "domain"); }
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.network_interface_owner_id { v.write_xml(w, "networkInterfaceOwnerId"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.public_ipv4_pool { v.write_xml(w, "publicIpv4Pool"); }
+        if let Some(v) = &self.network_border_group { v.write_xml(w, "networkBorderGroup"); }
+        if let Some(v) = &self.customer_owned_ip { v.write_xml(w, "customerOwnedIp"); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { v.write_xml(w, "customerOwnedIpv4Pool"); }
+        if let Some(v) = &self.carrier_ip { v.write_xml(w, "carrierIp"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.service_managed { v.write_xml(w, "serviceManaged"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+    }
+}
+
+impl ToXml for AddressAttribute {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AddressAttribute {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+        if let Some(v) = &self.allocation_id { v.write_xml(w, "allocationId"); }
+        if let Some(v) = &self.ptr_record { v.write_xml(w, "ptrRecord"); }
+        if let Some(v) = &self.ptr_record_update { v.write_xml(w, "ptrRecordUpdate"); }
+    }
+}
+
+impl ToXml for AllocateAddressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AllocateAddressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_id { v.write_xml(w, "allocationId"); }
+        if let Some(v) = &self.public_ipv4_pool { v.write_xml(w, "publicIpv4Pool"); }
+        if let Some(v) = &self.network_border_group { v.write_xml(w, "networkBorderGroup"); }
+        if let Some(v) = &self.domain { v.write_xml(w, "domain"); }
+        if let Some(v) = &self.customer_owned_ip { v.write_xml(w, "customerOwnedIp"); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { v.write_xml(w, "customerOwnedIpv4Pool"); }
+        if let Some(v) = &self.carrier_ip { v.write_xml(w, "carrierIp"); }
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_id { v.write_xml(w, "allocationId"); }
+        if let Some(v) = &self.public_ipv4_pool { v.write_xml(w, "publicIpv4Pool"); }
+        if let Some(v) = &self.network_border_group { v.write_xml(w, "networkBorderGroup"); }
+        if let Some(v) = &self.domain { v.write_xml(w, "domain"); }
+        if let Some(v) = &self.customer_owned_ip { v.write_xml(w, "customerOwnedIp"); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { v.write_xml(w, "customerOwnedIpv4Pool"); }
+        if let Some(v) = &self.carrier_ip { v.write_xml(w, "carrierIp"); }
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+    }
+}
+
+impl ToXml for AssignPrivateIpAddressesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssignPrivateIpAddressesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.assigned_private_ip_addresses { write_list(w, "assignedPrivateIpAddressesSet", "item", v); }
+        if let Some(v) = &self.assigned_ipv4_prefixes { write_list(w, "assignedIpv4PrefixSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        write_list(w, "assignedPrivateIpAddressesSet", "item", self.assigned_private_ip_addresses.as_deref().unwrap_or_default());
+        write_list(w, "assignedIpv4PrefixSet", "item", self.assigned_ipv4_prefixes.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for AssignedPrivateIpAddress {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssignedPrivateIpAddress {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+    }
+}
+
+impl ToXml for AssociateAddressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssociateAddressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+    }
+}
+
+impl ToXml for AssociateRouteTableResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssociateRouteTableResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.association_state { v.write_xml(w, "associationState"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.association_state { v.write_xml(w, "associationState"); }
+    }
+}
+
+impl ToXml for AssociateVpcCidrBlockResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssociateVpcCidrBlockResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_cidr_block_association { v.write_xml(w, "ipv6CidrBlockAssociation"); }
+        if let Some(v) = &self.cidr_block_association { v.write_xml(w, "cidrBlockAssociation"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_cidr_block_association { v.write_xml(w, "ipv6CidrBlockAssociation"); }
+        if let Some(v) = &self.cidr_block_association { v.write_xml(w, "cidrBlockAssociation"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+}
+
+impl ToXml for AttachNetworkInterfaceResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttachNetworkInterfaceResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attachment_id { v.write_xml(w, "attachmentId"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attachment_id { v.write_xml(w, "attachmentId"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+    }
+}
+
+impl ToXml for AttachmentEnaSrdSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttachmentEnaSrdSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ena_srd_enabled { v.write_xml(w, "enaSrdEnabled"); }
+        if let Some(v) = &self.ena_srd_udp_specification { v.write_xml(w, "enaSrdUdpSpecification"); }
+    }
+}
+
+impl ToXml for AttachmentEnaSrdUdpSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttachmentEnaSrdUdpSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ena_srd_udp_enabled { v.write_xml(w, "enaSrdUdpEnabled"); }
+    }
+}
+
+impl ToXml for AttributeBooleanValue {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttributeBooleanValue {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
+impl ToXml for AuthorizeSecurityGroupEgressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AuthorizeSecurityGroupEgressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.security_group_rules { write_list(w, "securityGroupRuleSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        write_list(w, "securityGroupRuleSet", "item", self.security_group_rules.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for AuthorizeSecurityGroupIngressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AuthorizeSecurityGroupIngressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.security_group_rules { write_list(w, "securityGroupRuleSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        write_list(w, "securityGroupRuleSet", "item", self.security_group_rules.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for AvailabilityZone {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -423,6 +753,23 @@ impl CapacityReservationTargetResponse {
     }
 }
 
+impl ToXml for ConnectionTrackingConfiguration {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ConnectionTrackingConfiguration {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.tcp_established_timeout { v.write_xml(w, "tcpEstablishedTimeout"); }
+        if let Some(v) = &self.udp_stream_timeout { v.write_xml(w, "udpStreamTimeout"); }
+        if let Some(v) = &self.udp_timeout { v.write_xml(w, "udpTimeout"); }
+    }
+}
+
 impl ToXml for ConnectionTrackingSpecificationRequest {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -495,6 +842,66 @@ impl CreateCapacityReservationResult {
     }
 }
 
+impl ToXml for CreateDefaultSubnetResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateDefaultSubnetResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.subnet { v.write_xml(w, "subnet"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.subnet { v.write_xml(w, "subnet"); }
+    }
+}
+
+impl ToXml for CreateDefaultVpcResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateDefaultVpcResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.vpc { v.write_xml(w, "vpc"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.vpc { v.write_xml(w, "vpc"); }
+    }
+}
+
+impl ToXml for CreateInternetGatewayResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateInternetGatewayResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.internet_gateway { v.write_xml(w, "internetGateway"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.internet_gateway { v.write_xml(w, "internetGateway"); }
+    }
+}
+
 impl ToXml for CreateInterruptibleCapacityReservationAllocationResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -518,6 +925,134 @@ impl CreateInterruptibleCapacityReservationAllocationResult {
         if let Some(v) = &self.target_instance_count { v.write_xml(w, "targetInstanceCount"); }
         if let Some(v) = &self.status { v.write_xml(w, "status"); }
         if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
+    }
+}
+
+impl ToXml for CreateNetworkInterfaceResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateNetworkInterfaceResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_interface { v.write_xml(w, "networkInterface"); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_interface { v.write_xml(w, "networkInterface"); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
+    }
+}
+
+impl ToXml for CreateRouteResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateRouteResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
+impl ToXml for CreateRouteTableResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateRouteTableResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.route_table { v.write_xml(w, "routeTable"); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.route_table { v.write_xml(w, "routeTable"); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
+    }
+}
+
+impl ToXml for CreateSecurityGroupResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateSecurityGroupResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.security_group_arn { v.write_xml(w, "securityGroupArn"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+        if let Some(v) = &self.security_group_arn { v.write_xml(w, "securityGroupArn"); }
+    }
+}
+
+impl ToXml for CreateSubnetResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateSubnetResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.subnet { v.write_xml(w, "subnet"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.subnet { v.write_xml(w, "subnet"); }
+    }
+}
+
+impl ToXml for CreateVpcResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateVpcResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.vpc { v.write_xml(w, "vpc"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.vpc { v.write_xml(w, "vpc"); }
     }
 }
 
@@ -557,6 +1092,90 @@ impl DeleteKeyPairResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
         if let Some(v) = &self.key_pair_id { v.write_xml(w, "keyPairId"); }
+    }
+}
+
+impl ToXml for DeleteSecurityGroupResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteSecurityGroupResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+    }
+}
+
+impl ToXml for DescribeAccountAttributesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeAccountAttributesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.account_attributes { write_list(w, "accountAttributeSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "accountAttributeSet", "item", self.account_attributes.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeAddressesAttributeResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeAddressesAttributeResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.addresses { write_list(w, "addressSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "addressSet", "item", self.addresses.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
+impl ToXml for DescribeAddressesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeAddressesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.addresses { write_list(w, "addressesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "addressesSet", "item", self.addresses.as_deref().unwrap_or_default());
     }
 }
 
@@ -754,6 +1373,28 @@ impl DescribeInstancesResult {
     }
 }
 
+impl ToXml for DescribeInternetGatewaysResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeInternetGatewaysResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.internet_gateways { write_list(w, "internetGatewaySet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "internetGatewaySet", "item", self.internet_gateways.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
 impl ToXml for DescribeKeyPairsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -774,6 +1415,28 @@ impl DescribeKeyPairsResult {
     }
 }
 
+impl ToXml for DescribeNetworkInterfacesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeNetworkInterfacesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.network_interfaces { write_list(w, "networkInterfaceSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "networkInterfaceSet", "item", self.network_interfaces.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
 impl ToXml for DescribeRegionsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -791,6 +1454,50 @@ impl DescribeRegionsResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "regionInfo", "item", self.regions.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeRouteTablesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeRouteTablesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.route_tables { write_list(w, "routeTableSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "routeTableSet", "item", self.route_tables.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
+impl ToXml for DescribeSecurityGroupRulesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSecurityGroupRulesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.security_group_rules { write_list(w, "securityGroupRuleSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "securityGroupRuleSet", "item", self.security_group_rules.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
     }
 }
 
@@ -904,6 +1611,32 @@ impl DescribeTagsResult {
     }
 }
 
+impl ToXml for DescribeVpcAttributeResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVpcAttributeResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.enable_dns_hostnames { v.write_xml(w, "enableDnsHostnames"); }
+        if let Some(v) = &self.enable_dns_support { v.write_xml(w, "enableDnsSupport"); }
+        if let Some(v) = &self.enable_network_address_usage_metrics { v.write_xml(w, "enableNetworkAddressUsageMetrics"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.enable_dns_hostnames { v.write_xml(w, "enableDnsHostnames"); }
+        if let Some(v) = &self.enable_dns_support { v.write_xml(w, "enableDnsSupport"); }
+        if let Some(v) = &self.enable_network_address_usage_metrics { v.write_xml(w, "enableNetworkAddressUsageMetrics"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+}
+
 impl ToXml for DescribeVpcsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -923,6 +1656,30 @@ impl DescribeVpcsResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
         write_list(w, "vpcSet", "item", self.vpcs.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DisassociateVpcCidrBlockResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DisassociateVpcCidrBlockResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_cidr_block_association { v.write_xml(w, "ipv6CidrBlockAssociation"); }
+        if let Some(v) = &self.cidr_block_association { v.write_xml(w, "cidrBlockAssociation"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_cidr_block_association { v.write_xml(w, "ipv6CidrBlockAssociation"); }
+        if let Some(v) = &self.cidr_block_association { v.write_xml(w, "cidrBlockAssociation"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
     }
 }
 
@@ -2128,6 +2885,40 @@ impl InstanceUsage {
     }
 }
 
+impl ToXml for InternetGateway {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InternetGateway {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attachments { write_list(w, "attachmentSet", "item", v); }
+        if let Some(v) = &self.internet_gateway_id { v.write_xml(w, "internetGatewayId"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+    }
+}
+
+impl ToXml for InternetGatewayAttachment {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InternetGatewayAttachment {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+    }
+}
+
 impl ToXml for InterruptibleCapacityAllocation {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2200,6 +2991,21 @@ impl IpRange {
     }
 }
 
+impl ToXml for Ipv4PrefixSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Ipv4PrefixSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv4_prefix { v.write_xml(w, "ipv4Prefix"); }
+    }
+}
+
 impl ToXml for Ipv4PrefixSpecificationRequest {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2212,6 +3018,21 @@ impl Ipv4PrefixSpecificationRequest {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.ipv4_prefix { v.write_xml(w, "Ipv4Prefix"); }
+    }
+}
+
+impl ToXml for Ipv6PrefixSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Ipv6PrefixSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_prefix { v.write_xml(w, "ipv6Prefix"); }
     }
 }
 
@@ -2423,6 +3244,26 @@ impl ModifyCapacityReservationResult {
     }
 }
 
+impl ToXml for ModifySecurityGroupRulesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifySecurityGroupRulesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
 impl ToXml for Monitoring {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2491,6 +3332,132 @@ impl NetworkInfo {
         if let Some(v) = &self.secondary_network_supported { v.write_xml(w, "secondaryNetworkSupported"); }
         if let Some(v) = &self.maximum_secondary_network_interfaces { v.write_xml(w, "maximumSecondaryNetworkInterfaces"); }
         if let Some(v) = &self.ipv4_addresses_per_secondary_interface { v.write_xml(w, "ipv4AddressesPerSecondaryInterface"); }
+    }
+}
+
+impl ToXml for NetworkInterface {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterface {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association { v.write_xml(w, "association"); }
+        if let Some(v) = &self.attachment { v.write_xml(w, "attachment"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.connection_tracking_configuration { v.write_xml(w, "connectionTrackingConfiguration"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.groups { write_list(w, "groupSet", "item", v); }
+        if let Some(v) = &self.interface_type { v.write_xml(w, "interfaceType"); }
+        if let Some(v) = &self.ipv6_addresses { write_list(w, "ipv6AddressesSet", "item", v); }
+        if let Some(v) = &self.mac_address { v.write_xml(w, "macAddress"); }
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.private_dns_name { v.write_xml(w, "privateDnsName"); }
+        if let Some(v) = &self.public_dns_name { v.write_xml(w, "publicDnsName"); }
+        if let Some(v) = &self.public_ip_dns_name_options { v.write_xml(w, "publicIpDnsNameOptions"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+        if let Some(v) = &self.private_ip_addresses { write_list(w, "privateIpAddressesSet", "item", v); }
+        if let Some(v) = &self.ipv4_prefixes { write_list(w, "ipv4PrefixSet", "item", v); }
+        if let Some(v) = &self.ipv6_prefixes { write_list(w, "ipv6PrefixSet", "item", v); }
+        if let Some(v) = &self.requester_id { v.write_xml(w, "requesterId"); }
+        if let Some(v) = &self.requester_managed { v.write_xml(w, "requesterManaged"); }
+        if let Some(v) = &self.source_dest_check { v.write_xml(w, "sourceDestCheck"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.tag_set { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.deny_all_igw_traffic { v.write_xml(w, "denyAllIgwTraffic"); }
+        if let Some(v) = &self.ipv6_native { v.write_xml(w, "ipv6Native"); }
+        if let Some(v) = &self.ipv6_address { v.write_xml(w, "ipv6Address"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+        if let Some(v) = &self.associated_subnets { write_list(w, "associatedSubnetSet", "item", v); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+    }
+}
+
+impl ToXml for NetworkInterfaceAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterfaceAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_id { v.write_xml(w, "allocationId"); }
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.ip_owner_id { v.write_xml(w, "ipOwnerId"); }
+        if let Some(v) = &self.public_dns_name { v.write_xml(w, "publicDnsName"); }
+        if let Some(v) = &self.public_ip { v.write_xml(w, "publicIp"); }
+        if let Some(v) = &self.customer_owned_ip { v.write_xml(w, "customerOwnedIp"); }
+        if let Some(v) = &self.carrier_ip { v.write_xml(w, "carrierIp"); }
+    }
+}
+
+impl ToXml for NetworkInterfaceAttachment {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterfaceAttachment {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.attach_time { v.write_xml(w, "attachTime"); }
+        if let Some(v) = &self.attachment_id { v.write_xml(w, "attachmentId"); }
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.device_index { v.write_xml(w, "deviceIndex"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_owner_id { v.write_xml(w, "instanceOwnerId"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.ena_srd_specification { v.write_xml(w, "enaSrdSpecification"); }
+        if let Some(v) = &self.ena_queue_count { v.write_xml(w, "enaQueueCount"); }
+    }
+}
+
+impl ToXml for NetworkInterfaceIpv6Address {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterfaceIpv6Address {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_address { v.write_xml(w, "ipv6Address"); }
+        if let Some(v) = &self.public_ipv6_dns_name { v.write_xml(w, "publicIpv6DnsName"); }
+        if let Some(v) = &self.is_primary_ipv6 { v.write_xml(w, "isPrimaryIpv6"); }
+    }
+}
+
+impl ToXml for NetworkInterfacePrivateIpAddress {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterfacePrivateIpAddress {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association { v.write_xml(w, "association"); }
+        if let Some(v) = &self.primary { v.write_xml(w, "primary"); }
+        if let Some(v) = &self.private_dns_name { v.write_xml(w, "privateDnsName"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
     }
 }
 
@@ -2730,6 +3697,56 @@ impl ProductCode {
     }
 }
 
+impl ToXml for PropagatingVgw {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PropagatingVgw {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.gateway_id { v.write_xml(w, "gatewayId"); }
+    }
+}
+
+impl ToXml for PtrUpdateStatus {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PtrUpdateStatus {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+        if let Some(v) = &self.reason { v.write_xml(w, "reason"); }
+    }
+}
+
+impl ToXml for PublicIpDnsNameOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PublicIpDnsNameOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.dns_hostname_type { v.write_xml(w, "dnsHostnameType"); }
+        if let Some(v) = &self.public_ipv4_dns_name { v.write_xml(w, "publicIpv4DnsName"); }
+        if let Some(v) = &self.public_ipv6_dns_name { v.write_xml(w, "publicIpv6DnsName"); }
+        if let Some(v) = &self.public_dual_stack_dns_name { v.write_xml(w, "publicDualStackDnsName"); }
+    }
+}
+
 impl ToXml for PurchaseCapacityBlockResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2749,6 +3766,25 @@ impl PurchaseCapacityBlockResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.capacity_reservation { v.write_xml(w, "capacityReservation"); }
         write_list(w, "capacityBlockSet", "item", self.capacity_blocks.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for ReferencedSecurityGroup {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ReferencedSecurityGroup {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.peering_status { v.write_xml(w, "peeringStatus"); }
+        if let Some(v) = &self.user_id { v.write_xml(w, "userId"); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.vpc_peering_connection_id { v.write_xml(w, "vpcPeeringConnectionId"); }
     }
 }
 
@@ -2833,6 +3869,169 @@ impl Reservation {
     }
 }
 
+impl ToXml for RevokeSecurityGroupEgressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RevokeSecurityGroupEgressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.unknown_ip_permissions { write_list(w, "unknownIpPermissionSet", "item", v); }
+        if let Some(v) = &self.revoked_security_group_rules { write_list(w, "revokedSecurityGroupRuleSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        write_list(w, "unknownIpPermissionSet", "item", self.unknown_ip_permissions.as_deref().unwrap_or_default());
+        write_list(w, "revokedSecurityGroupRuleSet", "item", self.revoked_security_group_rules.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for RevokeSecurityGroupIngressResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RevokeSecurityGroupIngressResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.unknown_ip_permissions { write_list(w, "unknownIpPermissionSet", "item", v); }
+        if let Some(v) = &self.revoked_security_group_rules { write_list(w, "revokedSecurityGroupRuleSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        write_list(w, "unknownIpPermissionSet", "item", self.unknown_ip_permissions.as_deref().unwrap_or_default());
+        write_list(w, "revokedSecurityGroupRuleSet", "item", self.revoked_security_group_rules.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for RevokedSecurityGroupRule {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RevokedSecurityGroupRule {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.security_group_rule_id { v.write_xml(w, "securityGroupRuleId"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.is_egress { v.write_xml(w, "isEgress"); }
+        if let Some(v) = &self.ip_protocol { v.write_xml(w, "ipProtocol"); }
+        if let Some(v) = &self.from_port { v.write_xml(w, "fromPort"); }
+        if let Some(v) = &self.to_port { v.write_xml(w, "toPort"); }
+        if let Some(v) = &self.cidr_ipv4 { v.write_xml(w, "cidrIpv4"); }
+        if let Some(v) = &self.cidr_ipv6 { v.write_xml(w, "cidrIpv6"); }
+        if let Some(v) = &self.prefix_list_id { v.write_xml(w, "prefixListId"); }
+        if let Some(v) = &self.referenced_group_id { v.write_xml(w, "referencedGroupId"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+    }
+}
+
+impl ToXml for Route {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Route {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.destination_cidr_block { v.write_xml(w, "destinationCidrBlock"); }
+        if let Some(v) = &self.destination_ipv6_cidr_block { v.write_xml(w, "destinationIpv6CidrBlock"); }
+        if let Some(v) = &self.destination_prefix_list_id { v.write_xml(w, "destinationPrefixListId"); }
+        if let Some(v) = &self.egress_only_internet_gateway_id { v.write_xml(w, "egressOnlyInternetGatewayId"); }
+        if let Some(v) = &self.gateway_id { v.write_xml(w, "gatewayId"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_owner_id { v.write_xml(w, "instanceOwnerId"); }
+        if let Some(v) = &self.nat_gateway_id { v.write_xml(w, "natGatewayId"); }
+        if let Some(v) = &self.transit_gateway_id { v.write_xml(w, "transitGatewayId"); }
+        if let Some(v) = &self.local_gateway_id { v.write_xml(w, "localGatewayId"); }
+        if let Some(v) = &self.carrier_gateway_id { v.write_xml(w, "carrierGatewayId"); }
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.origin { v.write_xml(w, "origin"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.vpc_peering_connection_id { v.write_xml(w, "vpcPeeringConnectionId"); }
+        if let Some(v) = &self.core_network_arn { v.write_xml(w, "coreNetworkArn"); }
+        if let Some(v) = &self.odb_network_arn { v.write_xml(w, "odbNetworkArn"); }
+        if let Some(v) = &self.ip_address { v.write_xml(w, "ipAddress"); }
+    }
+}
+
+impl ToXml for RouteTable {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RouteTable {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.associations { write_list(w, "associationSet", "item", v); }
+        if let Some(v) = &self.propagating_vgws { write_list(w, "propagatingVgwSet", "item", v); }
+        if let Some(v) = &self.route_table_id { v.write_xml(w, "routeTableId"); }
+        if let Some(v) = &self.routes { write_list(w, "routeSet", "item", v); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.vpc_id { v.write_xml(w, "vpcId"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+    }
+}
+
+impl ToXml for RouteTableAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RouteTableAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.main { v.write_xml(w, "main"); }
+        if let Some(v) = &self.route_table_association_id { v.write_xml(w, "routeTableAssociationId"); }
+        if let Some(v) = &self.route_table_id { v.write_xml(w, "routeTableId"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.gateway_id { v.write_xml(w, "gatewayId"); }
+        if let Some(v) = &self.public_ipv4_pool { v.write_xml(w, "publicIpv4Pool"); }
+        if let Some(v) = &self.association_state { v.write_xml(w, "associationState"); }
+    }
+}
+
+impl ToXml for RouteTableAssociationState {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RouteTableAssociationState {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.status_message { v.write_xml(w, "statusMessage"); }
+    }
+}
+
 impl ToXml for RunInstancesMonitoringEnabled {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2887,6 +4086,34 @@ impl SecurityGroup {
         if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
         if let Some(v) = &self.description { v.write_xml(w, "groupDescription"); }
         if let Some(v) = &self.ip_permissions { write_list(w, "ipPermissions", "item", v); }
+    }
+}
+
+impl ToXml for SecurityGroupRule {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SecurityGroupRule {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.security_group_rule_id { v.write_xml(w, "securityGroupRuleId"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+        if let Some(v) = &self.group_owner_id { v.write_xml(w, "groupOwnerId"); }
+        if let Some(v) = &self.is_egress { v.write_xml(w, "isEgress"); }
+        if let Some(v) = &self.ip_protocol { v.write_xml(w, "ipProtocol"); }
+        if let Some(v) = &self.from_port { v.write_xml(w, "fromPort"); }
+        if let Some(v) = &self.to_port { v.write_xml(w, "toPort"); }
+        if let Some(v) = &self.cidr_ipv4 { v.write_xml(w, "cidrIpv4"); }
+        if let Some(v) = &self.cidr_ipv6 { v.write_xml(w, "cidrIpv6"); }
+        if let Some(v) = &self.prefix_list_id { v.write_xml(w, "prefixListId"); }
+        if let Some(v) = &self.referenced_group_info { v.write_xml(w, "referencedGroupInfo"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.security_group_rule_arn { v.write_xml(w, "securityGroupRuleArn"); }
     }
 }
 

@@ -8,6 +8,152 @@ use crate::wirecheck::{field, FromJson, ToJson};
 use super::ops::{Request, Response};
 use super::types::*;
 
+impl ToJson for AllocateAddressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.domain { m.insert("Domain".into(), v.to_json()); }
+        if let Some(v) = &self.address { m.insert("Address".into(), v.to_json()); }
+        if let Some(v) = &self.public_ipv4_pool { m.insert("PublicIpv4Pool".into(), v.to_json()); }
+        if let Some(v) = &self.network_border_group { m.insert("NetworkBorderGroup".into(), v.to_json()); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { m.insert("CustomerOwnedIpv4Pool".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.ipam_pool_id { m.insert("IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AssignPrivateIpAddressesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ipv4_prefixes { m.insert("Ipv4Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_prefix_count { m.insert("Ipv4PrefixCount".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_addresses { m.insert("PrivateIpAddresses".into(), v.to_json()); }
+        if let Some(v) = &self.secondary_private_ip_address_count { m.insert("SecondaryPrivateIpAddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.allow_reassignment { m.insert("AllowReassignment".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AssociateAddressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.allocation_id { m.insert("AllocationId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.public_ip { m.insert("PublicIp".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.allow_reassociation { m.insert("AllowReassociation".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AssociateRouteTableRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.gateway_id { m.insert("GatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.public_ipv4_pool { m.insert("PublicIpv4Pool".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_id { m.insert("RouteTableId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AssociateVpcCidrBlockRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cidr_block { m.insert("CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_cidr_block_network_border_group { m.insert("Ipv6CidrBlockNetworkBorderGroup".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_pool { m.insert("Ipv6Pool".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_cidr_block { m.insert("Ipv6CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_ipam_pool_id { m.insert("Ipv4IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_netmask_length { m.insert("Ipv4NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_ipam_pool_id { m.insert("Ipv6IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_netmask_length { m.insert("Ipv6NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.amazon_provided_ipv6_cidr_block { m.insert("AmazonProvidedIpv6CidrBlock".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AttachInternetGatewayRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.internet_gateway_id { m.insert("InternetGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AttachNetworkInterfaceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.network_card_index { m.insert("NetworkCardIndex".into(), v.to_json()); }
+        if let Some(v) = &self.ena_srd_specification { m.insert("EnaSrdSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.ena_queue_count { m.insert("EnaQueueCount".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.device_index { m.insert("DeviceIndex".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AttributeBooleanValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AttributeValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AuthorizeSecurityGroupEgressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_name { m.insert("SourceSecurityGroupName".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_owner_id { m.insert("SourceSecurityGroupOwnerId".into(), v.to_json()); }
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ip { m.insert("CidrIp".into(), v.to_json()); }
+        if let Some(v) = &self.ip_permissions { m.insert("IpPermissions".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AuthorizeSecurityGroupIngressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cidr_ip { m.insert("CidrIp".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.ip_permissions { m.insert("IpPermissions".into(), v.to_json()); }
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_name { m.insert("SourceSecurityGroupName".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_owner_id { m.insert("SourceSecurityGroupOwnerId".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for BlockDeviceMapping {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -121,6 +267,34 @@ impl ToJson for CreateCapacityReservationRequest {
     }
 }
 
+impl ToJson for CreateDefaultSubnetRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_native { m.insert("Ipv6Native".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateDefaultVpcRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateInternetGatewayRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -145,6 +319,99 @@ impl ToJson for CreateKeyPairRequest {
     }
 }
 
+impl ToJson for CreateNetworkInterfaceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ipv4_prefixes { m.insert("Ipv4Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_prefix_count { m.insert("Ipv4PrefixCount".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_prefixes { m.insert("Ipv6Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_prefix_count { m.insert("Ipv6PrefixCount".into(), v.to_json()); }
+        if let Some(v) = &self.interface_type { m.insert("InterfaceType".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.enable_primary_ipv6 { m.insert("EnablePrimaryIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.connection_tracking_specification { m.insert("ConnectionTrackingSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.operator { m.insert("Operator".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.groups { m.insert("Groups".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_addresses { m.insert("PrivateIpAddresses".into(), v.to_json()); }
+        if let Some(v) = &self.secondary_private_ip_address_count { m.insert("SecondaryPrivateIpAddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_addresses { m.insert("Ipv6Addresses".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_address_count { m.insert("Ipv6AddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateRouteRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.destination_prefix_list_id { m.insert("DestinationPrefixListId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_endpoint_id { m.insert("VpcEndpointId".into(), v.to_json()); }
+        if let Some(v) = &self.transit_gateway_id { m.insert("TransitGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.local_gateway_id { m.insert("LocalGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.carrier_gateway_id { m.insert("CarrierGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.core_network_arn { m.insert("CoreNetworkArn".into(), v.to_json()); }
+        if let Some(v) = &self.odb_network_arn { m.insert("OdbNetworkArn".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_id { m.insert("RouteTableId".into(), v.to_json()); }
+        if let Some(v) = &self.destination_cidr_block { m.insert("DestinationCidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.gateway_id { m.insert("GatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.destination_ipv6_cidr_block { m.insert("DestinationIpv6CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.egress_only_internet_gateway_id { m.insert("EgressOnlyInternetGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_peering_connection_id { m.insert("VpcPeeringConnectionId".into(), v.to_json()); }
+        if let Some(v) = &self.nat_gateway_id { m.insert("NatGatewayId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateRouteTableRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateSecurityGroupRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateSubnetRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_block { m.insert("CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_cidr_block { m.insert("Ipv6CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.outpost_arn { m.insert("OutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_native { m.insert("Ipv6Native".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_ipam_pool_id { m.insert("Ipv4IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_netmask_length { m.insert("Ipv4NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_ipam_pool_id { m.insert("Ipv6IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_netmask_length { m.insert("Ipv6NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateTagsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -155,10 +422,39 @@ impl ToJson for CreateTagsRequest {
     }
 }
 
+impl ToJson for CreateVpcRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cidr_block { m.insert("CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_pool { m.insert("Ipv6Pool".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_cidr_block { m.insert("Ipv6CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_ipam_pool_id { m.insert("Ipv4IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_netmask_length { m.insert("Ipv4NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_ipam_pool_id { m.insert("Ipv6IpamPoolId".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_netmask_length { m.insert("Ipv6NetmaskLength".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_cidr_block_network_border_group { m.insert("Ipv6CidrBlockNetworkBorderGroup".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_encryption_control { m.insert("VpcEncryptionControl".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_tenancy { m.insert("InstanceTenancy".into(), v.to_json()); }
+        if let Some(v) = &self.amazon_provided_ipv6_cidr_block { m.insert("AmazonProvidedIpv6CidrBlock".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreditSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.cpu_credits { m.insert("CpuCredits".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteInternetGatewayRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.internet_gateway_id { m.insert("InternetGatewayId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -173,12 +469,102 @@ impl ToJson for DeleteKeyPairRequest {
     }
 }
 
+impl ToJson for DeleteNetworkInterfaceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteRouteRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.destination_prefix_list_id { m.insert("DestinationPrefixListId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_id { m.insert("RouteTableId".into(), v.to_json()); }
+        if let Some(v) = &self.destination_cidr_block { m.insert("DestinationCidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.destination_ipv6_cidr_block { m.insert("DestinationIpv6CidrBlock".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteRouteTableRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_id { m.insert("RouteTableId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteSecurityGroupRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteSubnetRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DeleteTagsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.resources { m.insert("Resources".into(), v.to_json()); }
         if let Some(v) = &self.tags { m.insert("Tags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteVpcRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeAccountAttributesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.attribute_names { m.insert("AttributeNames".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeAddressesAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.allocation_ids { m.insert("AllocationIds".into(), v.to_json()); }
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeAddressesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.public_ips { m.insert("PublicIps".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.allocation_ids { m.insert("AllocationIds".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -303,6 +689,18 @@ impl ToJson for DescribeInstancesRequest {
     }
 }
 
+impl ToJson for DescribeInternetGatewaysRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.internet_gateway_ids { m.insert("InternetGatewayIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeKeyPairsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -315,6 +713,19 @@ impl ToJson for DescribeKeyPairsRequest {
     }
 }
 
+impl ToJson for DescribeNetworkInterfacesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.include_managed_resources { m.insert("IncludeManagedResources".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_ids { m.insert("NetworkInterfaceIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeRegionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -322,6 +733,30 @@ impl ToJson for DescribeRegionsRequest {
         if let Some(v) = &self.all_regions { m.insert("AllRegions".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeRouteTablesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_ids { m.insert("RouteTableIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeSecurityGroupRulesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.security_group_rule_ids { m.insert("SecurityGroupRuleIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -391,6 +826,16 @@ impl ToJson for DescribeTagsRequest {
     }
 }
 
+impl ToJson for DescribeVpcAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeVpcsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -399,6 +844,53 @@ impl ToJson for DescribeVpcsRequest {
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DetachInternetGatewayRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.internet_gateway_id { m.insert("InternetGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DetachNetworkInterfaceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.attachment_id { m.insert("AttachmentId".into(), v.to_json()); }
+        if let Some(v) = &self.force { m.insert("Force".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DisassociateAddressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.association_id { m.insert("AssociationId".into(), v.to_json()); }
+        if let Some(v) = &self.public_ip { m.insert("PublicIp".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DisassociateRouteTableRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.association_id { m.insert("AssociationId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DisassociateVpcCidrBlockRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.association_id { m.insert("AssociationId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -440,11 +932,28 @@ impl ToJson for ElasticInferenceAccelerator {
     }
 }
 
+impl ToJson for EnaSrdSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ena_srd_enabled { m.insert("EnaSrdEnabled".into(), v.to_json()); }
+        if let Some(v) = &self.ena_srd_udp_specification { m.insert("EnaSrdUdpSpecification".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for EnaSrdSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.ena_srd_enabled { m.insert("EnaSrdEnabled".into(), v.to_json()); }
         if let Some(v) = &self.ena_srd_udp_specification { m.insert("EnaSrdUdpSpecification".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for EnaSrdUdpSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ena_srd_udp_enabled { m.insert("EnaSrdUdpEnabled".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -611,6 +1120,29 @@ impl ToJson for InstanceSecondaryInterfaceSpecificationRequest {
     }
 }
 
+impl ToJson for IpPermission {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.user_id_group_pairs { m.insert("UserIdGroupPairs".into(), v.to_json()); }
+        if let Some(v) = &self.ip_ranges { m.insert("IpRanges".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_ranges { m.insert("Ipv6Ranges".into(), v.to_json()); }
+        if let Some(v) = &self.prefix_list_ids { m.insert("PrefixListIds".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for IpRange {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ip { m.insert("CidrIp".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for Ipv4PrefixSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -623,6 +1155,15 @@ impl ToJson for Ipv6PrefixSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.ipv6_prefix { m.insert("Ipv6Prefix".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for Ipv6Range {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ipv6 { m.insert("CidrIpv6".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -660,6 +1201,74 @@ impl ToJson for ModifyCapacityReservationRequest {
     }
 }
 
+impl ToJson for ModifyNetworkInterfaceAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ena_srd_specification { m.insert("EnaSrdSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.enable_primary_ipv6 { m.insert("EnablePrimaryIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.connection_tracking_specification { m.insert("ConnectionTrackingSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.associate_public_ip_address { m.insert("AssociatePublicIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.associated_subnet_ids { m.insert("AssociatedSubnetIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.source_dest_check { m.insert("SourceDestCheck".into(), v.to_json()); }
+        if let Some(v) = &self.groups { m.insert("Groups".into(), v.to_json()); }
+        if let Some(v) = &self.attachment { m.insert("Attachment".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifySecurityGroupRulesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.security_group_rules { m.insert("SecurityGroupRules".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifySubnetAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.assign_ipv6_address_on_creation { m.insert("AssignIpv6AddressOnCreation".into(), v.to_json()); }
+        if let Some(v) = &self.map_public_ip_on_launch { m.insert("MapPublicIpOnLaunch".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.map_customer_owned_ip_on_launch { m.insert("MapCustomerOwnedIpOnLaunch".into(), v.to_json()); }
+        if let Some(v) = &self.customer_owned_ipv4_pool { m.insert("CustomerOwnedIpv4Pool".into(), v.to_json()); }
+        if let Some(v) = &self.enable_dns64 { m.insert("EnableDns64".into(), v.to_json()); }
+        if let Some(v) = &self.private_dns_hostname_type_on_launch { m.insert("PrivateDnsHostnameTypeOnLaunch".into(), v.to_json()); }
+        if let Some(v) = &self.enable_resource_name_dns_a_record_on_launch { m.insert("EnableResourceNameDnsARecordOnLaunch".into(), v.to_json()); }
+        if let Some(v) = &self.enable_resource_name_dns_aaaa_record_on_launch { m.insert("EnableResourceNameDnsAAAARecordOnLaunch".into(), v.to_json()); }
+        if let Some(v) = &self.enable_lni_at_device_index { m.insert("EnableLniAtDeviceIndex".into(), v.to_json()); }
+        if let Some(v) = &self.disable_lni_at_device_index { m.insert("DisableLniAtDeviceIndex".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyVpcAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.enable_dns_hostnames { m.insert("EnableDnsHostnames".into(), v.to_json()); }
+        if let Some(v) = &self.enable_dns_support { m.insert("EnableDnsSupport".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.enable_network_address_usage_metrics { m.insert("EnableNetworkAddressUsageMetrics".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for NetworkInterfaceAttachmentChanges {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.default_ena_queue_count { m.insert("DefaultEnaQueueCount".into(), v.to_json()); }
+        if let Some(v) = &self.ena_queue_count { m.insert("EnaQueueCount".into(), v.to_json()); }
+        if let Some(v) = &self.attachment_id { m.insert("AttachmentId".into(), v.to_json()); }
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for OperatorRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -681,6 +1290,15 @@ impl ToJson for Placement {
         if let Some(v) = &self.host_resource_group_arn { m.insert("HostResourceGroupArn".into(), v.to_json()); }
         if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
         if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for PrefixListId {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.prefix_list_id { m.insert("PrefixListId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -724,6 +1342,42 @@ impl ToJson for RebootInstancesRequest {
     }
 }
 
+impl ToJson for ReleaseAddressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.allocation_id { m.insert("AllocationId".into(), v.to_json()); }
+        if let Some(v) = &self.public_ip { m.insert("PublicIp".into(), v.to_json()); }
+        if let Some(v) = &self.network_border_group { m.insert("NetworkBorderGroup".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ReplaceRouteRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.destination_prefix_list_id { m.insert("DestinationPrefixListId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_endpoint_id { m.insert("VpcEndpointId".into(), v.to_json()); }
+        if let Some(v) = &self.local_target { m.insert("LocalTarget".into(), v.to_json()); }
+        if let Some(v) = &self.transit_gateway_id { m.insert("TransitGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.local_gateway_id { m.insert("LocalGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.carrier_gateway_id { m.insert("CarrierGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.core_network_arn { m.insert("CoreNetworkArn".into(), v.to_json()); }
+        if let Some(v) = &self.odb_network_arn { m.insert("OdbNetworkArn".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.route_table_id { m.insert("RouteTableId".into(), v.to_json()); }
+        if let Some(v) = &self.destination_cidr_block { m.insert("DestinationCidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.gateway_id { m.insert("GatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.destination_ipv6_cidr_block { m.insert("DestinationIpv6CidrBlock".into(), v.to_json()); }
+        if let Some(v) = &self.egress_only_internet_gateway_id { m.insert("EgressOnlyInternetGatewayId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_peering_connection_id { m.insert("VpcPeeringConnectionId".into(), v.to_json()); }
+        if let Some(v) = &self.nat_gateway_id { m.insert("NatGatewayId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for RequestSpotInstancesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -763,6 +1417,41 @@ impl ToJson for RequestSpotLaunchSpecification {
         if let Some(v) = &self.ramdisk_id { m.insert("RamdiskId".into(), v.to_json()); }
         if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
         if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for RevokeSecurityGroupEgressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.security_group_rule_ids { m.insert("SecurityGroupRuleIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_name { m.insert("SourceSecurityGroupName".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_owner_id { m.insert("SourceSecurityGroupOwnerId".into(), v.to_json()); }
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ip { m.insert("CidrIp".into(), v.to_json()); }
+        if let Some(v) = &self.ip_permissions { m.insert("IpPermissions".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for RevokeSecurityGroupIngressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cidr_ip { m.insert("CidrIp".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.ip_permissions { m.insert("IpPermissions".into(), v.to_json()); }
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_name { m.insert("SourceSecurityGroupName".into(), v.to_json()); }
+        if let Some(v) = &self.source_security_group_owner_id { m.insert("SourceSecurityGroupOwnerId".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.security_group_rule_ids { m.insert("SecurityGroupRuleIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -834,6 +1523,30 @@ impl ToJson for S3Storage {
         if let Some(v) = &self.prefix { m.insert("Prefix".into(), v.to_json()); }
         if let Some(v) = &self.upload_policy { m.insert("UploadPolicy".into(), v.to_json()); }
         if let Some(v) = &self.upload_policy_signature { m.insert("UploadPolicySignature".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SecurityGroupRuleRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ip_protocol { m.insert("IpProtocol".into(), v.to_json()); }
+        if let Some(v) = &self.from_port { m.insert("FromPort".into(), v.to_json()); }
+        if let Some(v) = &self.to_port { m.insert("ToPort".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ipv4 { m.insert("CidrIpv4".into(), v.to_json()); }
+        if let Some(v) = &self.cidr_ipv6 { m.insert("CidrIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.prefix_list_id { m.insert("PrefixListId".into(), v.to_json()); }
+        if let Some(v) = &self.referenced_group_id { m.insert("ReferencedGroupId".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SecurityGroupRuleUpdate {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.security_group_rule_id { m.insert("SecurityGroupRuleId".into(), v.to_json()); }
+        if let Some(v) = &self.security_group_rule { m.insert("SecurityGroupRule".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -920,6 +1633,16 @@ impl ToJson for TerminateInstancesRequest {
     }
 }
 
+impl ToJson for UnassignPrivateIpAddressesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ipv4_prefixes { m.insert("Ipv4Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_addresses { m.insert("PrivateIpAddresses".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for UpdateInterruptibleCapacityReservationAllocationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -927,6 +1650,215 @@ impl ToJson for UpdateInterruptibleCapacityReservationAllocationRequest {
         if let Some(v) = &self.target_instance_count { m.insert("TargetInstanceCount".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
+    }
+}
+
+impl ToJson for UserIdGroupPair {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.user_id { m.insert("UserId".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_peering_connection_id { m.insert("VpcPeeringConnectionId".into(), v.to_json()); }
+        if let Some(v) = &self.peering_status { m.insert("PeeringStatus".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for VpcEncryptionControlConfiguration {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.mode { m.insert("Mode".into(), v.to_json()); }
+        if let Some(v) = &self.internet_gateway_exclusion { m.insert("InternetGatewayExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.egress_only_internet_gateway_exclusion { m.insert("EgressOnlyInternetGatewayExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.nat_gateway_exclusion { m.insert("NatGatewayExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.virtual_private_gateway_exclusion { m.insert("VirtualPrivateGatewayExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_peering_exclusion { m.insert("VpcPeeringExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.lambda_exclusion { m.insert("LambdaExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.vpc_lattice_exclusion { m.insert("VpcLatticeExclusion".into(), v.to_json()); }
+        if let Some(v) = &self.elastic_file_system_exclusion { m.insert("ElasticFileSystemExclusion".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl FromJson for AccountAttribute {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AccountAttribute: expected an object")?;
+        Ok(AccountAttribute {
+            attribute_name: field(o, "AttributeName")?,
+            attribute_values: field(o, "AttributeValues")?,
+        })
+    }
+}
+
+impl FromJson for AccountAttributeValue {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AccountAttributeValue: expected an object")?;
+        Ok(AccountAttributeValue {
+            attribute_value: field(o, "AttributeValue")?,
+        })
+    }
+}
+
+impl FromJson for Address {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Address: expected an object")?;
+        Ok(Address {
+            allocation_id: field(o, "AllocationId")?,
+            association_id: field(o, "AssociationId")?,
+            domain: field(o, "Domain")?,
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            network_interface_owner_id: field(o, "NetworkInterfaceOwnerId")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
+            tags: field(o, "Tags")?,
+            public_ipv4_pool: field(o, "PublicIpv4Pool")?,
+            network_border_group: field(o, "NetworkBorderGroup")?,
+            customer_owned_ip: field(o, "CustomerOwnedIp")?,
+            customer_owned_ipv4_pool: field(o, "CustomerOwnedIpv4Pool")?,
+            carrier_ip: field(o, "CarrierIp")?,
+            subnet_id: field(o, "SubnetId")?,
+            service_managed: field(o, "ServiceManaged")?,
+            instance_id: field(o, "InstanceId")?,
+            public_ip: field(o, "PublicIp")?,
+        })
+    }
+}
+
+impl FromJson for AddressAttribute {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AddressAttribute: expected an object")?;
+        Ok(AddressAttribute {
+            public_ip: field(o, "PublicIp")?,
+            allocation_id: field(o, "AllocationId")?,
+            ptr_record: field(o, "PtrRecord")?,
+            ptr_record_update: field(o, "PtrRecordUpdate")?,
+        })
+    }
+}
+
+impl FromJson for AllocateAddressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AllocateAddressResult: expected an object")?;
+        Ok(AllocateAddressResult {
+            allocation_id: field(o, "AllocationId")?,
+            public_ipv4_pool: field(o, "PublicIpv4Pool")?,
+            network_border_group: field(o, "NetworkBorderGroup")?,
+            domain: field(o, "Domain")?,
+            customer_owned_ip: field(o, "CustomerOwnedIp")?,
+            customer_owned_ipv4_pool: field(o, "CustomerOwnedIpv4Pool")?,
+            carrier_ip: field(o, "CarrierIp")?,
+            public_ip: field(o, "PublicIp")?,
+        })
+    }
+}
+
+impl FromJson for AssignPrivateIpAddressesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssignPrivateIpAddressesResult: expected an object")?;
+        Ok(AssignPrivateIpAddressesResult {
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            assigned_private_ip_addresses: field(o, "AssignedPrivateIpAddresses")?,
+            assigned_ipv4_prefixes: field(o, "AssignedIpv4Prefixes")?,
+        })
+    }
+}
+
+impl FromJson for AssignedPrivateIpAddress {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssignedPrivateIpAddress: expected an object")?;
+        Ok(AssignedPrivateIpAddress {
+            private_ip_address: field(o, "PrivateIpAddress")?,
+        })
+    }
+}
+
+impl FromJson for AssociateAddressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssociateAddressResult: expected an object")?;
+        Ok(AssociateAddressResult {
+            association_id: field(o, "AssociationId")?,
+        })
+    }
+}
+
+impl FromJson for AssociateRouteTableResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssociateRouteTableResult: expected an object")?;
+        Ok(AssociateRouteTableResult {
+            association_id: field(o, "AssociationId")?,
+            association_state: field(o, "AssociationState")?,
+        })
+    }
+}
+
+impl FromJson for AssociateVpcCidrBlockResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssociateVpcCidrBlockResult: expected an object")?;
+        Ok(AssociateVpcCidrBlockResult {
+            ipv6_cidr_block_association: field(o, "Ipv6CidrBlockAssociation")?,
+            cidr_block_association: field(o, "CidrBlockAssociation")?,
+            vpc_id: field(o, "VpcId")?,
+        })
+    }
+}
+
+impl FromJson for AttachNetworkInterfaceResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttachNetworkInterfaceResult: expected an object")?;
+        Ok(AttachNetworkInterfaceResult {
+            attachment_id: field(o, "AttachmentId")?,
+            network_card_index: field(o, "NetworkCardIndex")?,
+        })
+    }
+}
+
+impl FromJson for AttachmentEnaSrdSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttachmentEnaSrdSpecification: expected an object")?;
+        Ok(AttachmentEnaSrdSpecification {
+            ena_srd_enabled: field(o, "EnaSrdEnabled")?,
+            ena_srd_udp_specification: field(o, "EnaSrdUdpSpecification")?,
+        })
+    }
+}
+
+impl FromJson for AttachmentEnaSrdUdpSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttachmentEnaSrdUdpSpecification: expected an object")?;
+        Ok(AttachmentEnaSrdUdpSpecification {
+            ena_srd_udp_enabled: field(o, "EnaSrdUdpEnabled")?,
+        })
+    }
+}
+
+impl FromJson for AttributeBooleanValue {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttributeBooleanValue: expected an object")?;
+        Ok(AttributeBooleanValue {
+            value: field(o, "Value")?,
+        })
+    }
+}
+
+impl FromJson for AuthorizeSecurityGroupEgressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AuthorizeSecurityGroupEgressResult: expected an object")?;
+        Ok(AuthorizeSecurityGroupEgressResult {
+            r#return: field(o, "Return")?,
+            security_group_rules: field(o, "SecurityGroupRules")?,
+        })
+    }
+}
+
+impl FromJson for AuthorizeSecurityGroupIngressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AuthorizeSecurityGroupIngressResult: expected an object")?;
+        Ok(AuthorizeSecurityGroupIngressResult {
+            r#return: field(o, "Return")?,
+            security_group_rules: field(o, "SecurityGroupRules")?,
+        })
     }
 }
 
@@ -1202,6 +2134,17 @@ impl FromJson for CapacityReservationTargetResponse {
     }
 }
 
+impl FromJson for ConnectionTrackingConfiguration {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ConnectionTrackingConfiguration: expected an object")?;
+        Ok(ConnectionTrackingConfiguration {
+            tcp_established_timeout: field(o, "TcpEstablishedTimeout")?,
+            udp_stream_timeout: field(o, "UdpStreamTimeout")?,
+            udp_timeout: field(o, "UdpTimeout")?,
+        })
+    }
+}
+
 impl FromJson for ConnectionTrackingSpecificationRequest {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ConnectionTrackingSpecificationRequest: expected an object")?;
@@ -1245,6 +2188,33 @@ impl FromJson for CreateCapacityReservationResult {
     }
 }
 
+impl FromJson for CreateDefaultSubnetResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateDefaultSubnetResult: expected an object")?;
+        Ok(CreateDefaultSubnetResult {
+            subnet: field(o, "Subnet")?,
+        })
+    }
+}
+
+impl FromJson for CreateDefaultVpcResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateDefaultVpcResult: expected an object")?;
+        Ok(CreateDefaultVpcResult {
+            vpc: field(o, "Vpc")?,
+        })
+    }
+}
+
+impl FromJson for CreateInternetGatewayResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateInternetGatewayResult: expected an object")?;
+        Ok(CreateInternetGatewayResult {
+            internet_gateway: field(o, "InternetGateway")?,
+        })
+    }
+}
+
 impl FromJson for CreateInterruptibleCapacityReservationAllocationResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CreateInterruptibleCapacityReservationAllocationResult: expected an object")?;
@@ -1253,6 +2223,64 @@ impl FromJson for CreateInterruptibleCapacityReservationAllocationResult {
             target_instance_count: field(o, "TargetInstanceCount")?,
             status: field(o, "Status")?,
             interruption_type: field(o, "InterruptionType")?,
+        })
+    }
+}
+
+impl FromJson for CreateNetworkInterfaceResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateNetworkInterfaceResult: expected an object")?;
+        Ok(CreateNetworkInterfaceResult {
+            network_interface: field(o, "NetworkInterface")?,
+            client_token: field(o, "ClientToken")?,
+        })
+    }
+}
+
+impl FromJson for CreateRouteResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateRouteResult: expected an object")?;
+        Ok(CreateRouteResult {
+            r#return: field(o, "Return")?,
+        })
+    }
+}
+
+impl FromJson for CreateRouteTableResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateRouteTableResult: expected an object")?;
+        Ok(CreateRouteTableResult {
+            route_table: field(o, "RouteTable")?,
+            client_token: field(o, "ClientToken")?,
+        })
+    }
+}
+
+impl FromJson for CreateSecurityGroupResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateSecurityGroupResult: expected an object")?;
+        Ok(CreateSecurityGroupResult {
+            group_id: field(o, "GroupId")?,
+            tags: field(o, "Tags")?,
+            security_group_arn: field(o, "SecurityGroupArn")?,
+        })
+    }
+}
+
+impl FromJson for CreateSubnetResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateSubnetResult: expected an object")?;
+        Ok(CreateSubnetResult {
+            subnet: field(o, "Subnet")?,
+        })
+    }
+}
+
+impl FromJson for CreateVpcResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateVpcResult: expected an object")?;
+        Ok(CreateVpcResult {
+            vpc: field(o, "Vpc")?,
         })
     }
 }
@@ -1274,6 +2302,44 @@ impl FromJson for DeleteKeyPairResult {
         Ok(DeleteKeyPairResult {
             r#return: field(o, "Return")?,
             key_pair_id: field(o, "KeyPairId")?,
+        })
+    }
+}
+
+impl FromJson for DeleteSecurityGroupResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteSecurityGroupResult: expected an object")?;
+        Ok(DeleteSecurityGroupResult {
+            r#return: field(o, "Return")?,
+            group_id: field(o, "GroupId")?,
+        })
+    }
+}
+
+impl FromJson for DescribeAccountAttributesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeAccountAttributesResult: expected an object")?;
+        Ok(DescribeAccountAttributesResult {
+            account_attributes: field(o, "AccountAttributes")?,
+        })
+    }
+}
+
+impl FromJson for DescribeAddressesAttributeResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeAddressesAttributeResult: expected an object")?;
+        Ok(DescribeAddressesAttributeResult {
+            addresses: field(o, "Addresses")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
+impl FromJson for DescribeAddressesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeAddressesResult: expected an object")?;
+        Ok(DescribeAddressesResult {
+            addresses: field(o, "Addresses")?,
         })
     }
 }
@@ -1366,6 +2432,16 @@ impl FromJson for DescribeInstancesResult {
     }
 }
 
+impl FromJson for DescribeInternetGatewaysResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeInternetGatewaysResult: expected an object")?;
+        Ok(DescribeInternetGatewaysResult {
+            internet_gateways: field(o, "InternetGateways")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeKeyPairsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeKeyPairsResult: expected an object")?;
@@ -1375,11 +2451,41 @@ impl FromJson for DescribeKeyPairsResult {
     }
 }
 
+impl FromJson for DescribeNetworkInterfacesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeNetworkInterfacesResult: expected an object")?;
+        Ok(DescribeNetworkInterfacesResult {
+            network_interfaces: field(o, "NetworkInterfaces")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeRegionsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeRegionsResult: expected an object")?;
         Ok(DescribeRegionsResult {
             regions: field(o, "Regions")?,
+        })
+    }
+}
+
+impl FromJson for DescribeRouteTablesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeRouteTablesResult: expected an object")?;
+        Ok(DescribeRouteTablesResult {
+            route_tables: field(o, "RouteTables")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
+impl FromJson for DescribeSecurityGroupRulesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSecurityGroupRulesResult: expected an object")?;
+        Ok(DescribeSecurityGroupRulesResult {
+            security_group_rules: field(o, "SecurityGroupRules")?,
+            next_token: field(o, "NextToken")?,
         })
     }
 }
@@ -1434,12 +2540,35 @@ impl FromJson for DescribeTagsResult {
     }
 }
 
+impl FromJson for DescribeVpcAttributeResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVpcAttributeResult: expected an object")?;
+        Ok(DescribeVpcAttributeResult {
+            enable_dns_hostnames: field(o, "EnableDnsHostnames")?,
+            enable_dns_support: field(o, "EnableDnsSupport")?,
+            enable_network_address_usage_metrics: field(o, "EnableNetworkAddressUsageMetrics")?,
+            vpc_id: field(o, "VpcId")?,
+        })
+    }
+}
+
 impl FromJson for DescribeVpcsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeVpcsResult: expected an object")?;
         Ok(DescribeVpcsResult {
             next_token: field(o, "NextToken")?,
             vpcs: field(o, "Vpcs")?,
+        })
+    }
+}
+
+impl FromJson for DisassociateVpcCidrBlockResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DisassociateVpcCidrBlockResult: expected an object")?;
+        Ok(DisassociateVpcCidrBlockResult {
+            ipv6_cidr_block_association: field(o, "Ipv6CidrBlockAssociation")?,
+            cidr_block_association: field(o, "CidrBlockAssociation")?,
+            vpc_id: field(o, "VpcId")?,
         })
     }
 }
@@ -2276,6 +3405,28 @@ impl FromJson for InstanceUsage {
     }
 }
 
+impl FromJson for InternetGateway {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InternetGateway: expected an object")?;
+        Ok(InternetGateway {
+            attachments: field(o, "Attachments")?,
+            internet_gateway_id: field(o, "InternetGatewayId")?,
+            owner_id: field(o, "OwnerId")?,
+            tags: field(o, "Tags")?,
+        })
+    }
+}
+
+impl FromJson for InternetGatewayAttachment {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InternetGatewayAttachment: expected an object")?;
+        Ok(InternetGatewayAttachment {
+            state: field(o, "State")?,
+            vpc_id: field(o, "VpcId")?,
+        })
+    }
+}
+
 impl FromJson for InterruptibleCapacityAllocation {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("InterruptibleCapacityAllocation: expected an object")?;
@@ -2324,11 +3475,29 @@ impl FromJson for IpRange {
     }
 }
 
+impl FromJson for Ipv4PrefixSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Ipv4PrefixSpecification: expected an object")?;
+        Ok(Ipv4PrefixSpecification {
+            ipv4_prefix: field(o, "Ipv4Prefix")?,
+        })
+    }
+}
+
 impl FromJson for Ipv4PrefixSpecificationRequest {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Ipv4PrefixSpecificationRequest: expected an object")?;
         Ok(Ipv4PrefixSpecificationRequest {
             ipv4_prefix: field(o, "Ipv4Prefix")?,
+        })
+    }
+}
+
+impl FromJson for Ipv6PrefixSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Ipv6PrefixSpecification: expected an object")?;
+        Ok(Ipv6PrefixSpecification {
+            ipv6_prefix: field(o, "Ipv6Prefix")?,
         })
     }
 }
@@ -2461,6 +3630,15 @@ impl FromJson for ModifyCapacityReservationResult {
     }
 }
 
+impl FromJson for ModifySecurityGroupRulesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifySecurityGroupRulesResult: expected an object")?;
+        Ok(ModifySecurityGroupRulesResult {
+            r#return: field(o, "Return")?,
+        })
+    }
+}
+
 impl FromJson for Monitoring {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Monitoring: expected an object")?;
@@ -2510,6 +3688,102 @@ impl FromJson for NetworkInfo {
             secondary_network_supported: field(o, "SecondaryNetworkSupported")?,
             maximum_secondary_network_interfaces: field(o, "MaximumSecondaryNetworkInterfaces")?,
             ipv4_addresses_per_secondary_interface: field(o, "Ipv4AddressesPerSecondaryInterface")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInterface {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterface: expected an object")?;
+        Ok(NetworkInterface {
+            association: field(o, "Association")?,
+            attachment: field(o, "Attachment")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            connection_tracking_configuration: field(o, "ConnectionTrackingConfiguration")?,
+            description: field(o, "Description")?,
+            groups: field(o, "Groups")?,
+            interface_type: field(o, "InterfaceType")?,
+            ipv6_addresses: field(o, "Ipv6Addresses")?,
+            mac_address: field(o, "MacAddress")?,
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            owner_id: field(o, "OwnerId")?,
+            private_dns_name: field(o, "PrivateDnsName")?,
+            public_dns_name: field(o, "PublicDnsName")?,
+            public_ip_dns_name_options: field(o, "PublicIpDnsNameOptions")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
+            private_ip_addresses: field(o, "PrivateIpAddresses")?,
+            ipv4_prefixes: field(o, "Ipv4Prefixes")?,
+            ipv6_prefixes: field(o, "Ipv6Prefixes")?,
+            requester_id: field(o, "RequesterId")?,
+            requester_managed: field(o, "RequesterManaged")?,
+            source_dest_check: field(o, "SourceDestCheck")?,
+            status: field(o, "Status")?,
+            subnet_id: field(o, "SubnetId")?,
+            tag_set: field(o, "TagSet")?,
+            vpc_id: field(o, "VpcId")?,
+            deny_all_igw_traffic: field(o, "DenyAllIgwTraffic")?,
+            ipv6_native: field(o, "Ipv6Native")?,
+            ipv6_address: field(o, "Ipv6Address")?,
+            operator: field(o, "Operator")?,
+            associated_subnets: field(o, "AssociatedSubnets")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInterfaceAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterfaceAssociation: expected an object")?;
+        Ok(NetworkInterfaceAssociation {
+            allocation_id: field(o, "AllocationId")?,
+            association_id: field(o, "AssociationId")?,
+            ip_owner_id: field(o, "IpOwnerId")?,
+            public_dns_name: field(o, "PublicDnsName")?,
+            public_ip: field(o, "PublicIp")?,
+            customer_owned_ip: field(o, "CustomerOwnedIp")?,
+            carrier_ip: field(o, "CarrierIp")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInterfaceAttachment {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterfaceAttachment: expected an object")?;
+        Ok(NetworkInterfaceAttachment {
+            attach_time: field(o, "AttachTime")?,
+            attachment_id: field(o, "AttachmentId")?,
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            device_index: field(o, "DeviceIndex")?,
+            network_card_index: field(o, "NetworkCardIndex")?,
+            instance_id: field(o, "InstanceId")?,
+            instance_owner_id: field(o, "InstanceOwnerId")?,
+            status: field(o, "Status")?,
+            ena_srd_specification: field(o, "EnaSrdSpecification")?,
+            ena_queue_count: field(o, "EnaQueueCount")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInterfaceIpv6Address {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterfaceIpv6Address: expected an object")?;
+        Ok(NetworkInterfaceIpv6Address {
+            ipv6_address: field(o, "Ipv6Address")?,
+            public_ipv6_dns_name: field(o, "PublicIpv6DnsName")?,
+            is_primary_ipv6: field(o, "IsPrimaryIpv6")?,
+        })
+    }
+}
+
+impl FromJson for NetworkInterfacePrivateIpAddress {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterfacePrivateIpAddress: expected an object")?;
+        Ok(NetworkInterfacePrivateIpAddress {
+            association: field(o, "Association")?,
+            primary: field(o, "Primary")?,
+            private_dns_name: field(o, "PrivateDnsName")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
         })
     }
 }
@@ -2666,12 +3940,57 @@ impl FromJson for ProductCode {
     }
 }
 
+impl FromJson for PropagatingVgw {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PropagatingVgw: expected an object")?;
+        Ok(PropagatingVgw {
+            gateway_id: field(o, "GatewayId")?,
+        })
+    }
+}
+
+impl FromJson for PtrUpdateStatus {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PtrUpdateStatus: expected an object")?;
+        Ok(PtrUpdateStatus {
+            value: field(o, "Value")?,
+            status: field(o, "Status")?,
+            reason: field(o, "Reason")?,
+        })
+    }
+}
+
+impl FromJson for PublicIpDnsNameOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PublicIpDnsNameOptions: expected an object")?;
+        Ok(PublicIpDnsNameOptions {
+            dns_hostname_type: field(o, "DnsHostnameType")?,
+            public_ipv4_dns_name: field(o, "PublicIpv4DnsName")?,
+            public_ipv6_dns_name: field(o, "PublicIpv6DnsName")?,
+            public_dual_stack_dns_name: field(o, "PublicDualStackDnsName")?,
+        })
+    }
+}
+
 impl FromJson for PurchaseCapacityBlockResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("PurchaseCapacityBlockResult: expected an object")?;
         Ok(PurchaseCapacityBlockResult {
             capacity_reservation: field(o, "CapacityReservation")?,
             capacity_blocks: field(o, "CapacityBlocks")?,
+        })
+    }
+}
+
+impl FromJson for ReferencedSecurityGroup {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ReferencedSecurityGroup: expected an object")?;
+        Ok(ReferencedSecurityGroup {
+            group_id: field(o, "GroupId")?,
+            peering_status: field(o, "PeeringStatus")?,
+            user_id: field(o, "UserId")?,
+            vpc_id: field(o, "VpcId")?,
+            vpc_peering_connection_id: field(o, "VpcPeeringConnectionId")?,
         })
     }
 }
@@ -2719,6 +4038,113 @@ impl FromJson for Reservation {
     }
 }
 
+impl FromJson for RevokeSecurityGroupEgressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RevokeSecurityGroupEgressResult: expected an object")?;
+        Ok(RevokeSecurityGroupEgressResult {
+            r#return: field(o, "Return")?,
+            unknown_ip_permissions: field(o, "UnknownIpPermissions")?,
+            revoked_security_group_rules: field(o, "RevokedSecurityGroupRules")?,
+        })
+    }
+}
+
+impl FromJson for RevokeSecurityGroupIngressResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RevokeSecurityGroupIngressResult: expected an object")?;
+        Ok(RevokeSecurityGroupIngressResult {
+            r#return: field(o, "Return")?,
+            unknown_ip_permissions: field(o, "UnknownIpPermissions")?,
+            revoked_security_group_rules: field(o, "RevokedSecurityGroupRules")?,
+        })
+    }
+}
+
+impl FromJson for RevokedSecurityGroupRule {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RevokedSecurityGroupRule: expected an object")?;
+        Ok(RevokedSecurityGroupRule {
+            security_group_rule_id: field(o, "SecurityGroupRuleId")?,
+            group_id: field(o, "GroupId")?,
+            is_egress: field(o, "IsEgress")?,
+            ip_protocol: field(o, "IpProtocol")?,
+            from_port: field(o, "FromPort")?,
+            to_port: field(o, "ToPort")?,
+            cidr_ipv4: field(o, "CidrIpv4")?,
+            cidr_ipv6: field(o, "CidrIpv6")?,
+            prefix_list_id: field(o, "PrefixListId")?,
+            referenced_group_id: field(o, "ReferencedGroupId")?,
+            description: field(o, "Description")?,
+        })
+    }
+}
+
+impl FromJson for Route {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Route: expected an object")?;
+        Ok(Route {
+            destination_cidr_block: field(o, "DestinationCidrBlock")?,
+            destination_ipv6_cidr_block: field(o, "DestinationIpv6CidrBlock")?,
+            destination_prefix_list_id: field(o, "DestinationPrefixListId")?,
+            egress_only_internet_gateway_id: field(o, "EgressOnlyInternetGatewayId")?,
+            gateway_id: field(o, "GatewayId")?,
+            instance_id: field(o, "InstanceId")?,
+            instance_owner_id: field(o, "InstanceOwnerId")?,
+            nat_gateway_id: field(o, "NatGatewayId")?,
+            transit_gateway_id: field(o, "TransitGatewayId")?,
+            local_gateway_id: field(o, "LocalGatewayId")?,
+            carrier_gateway_id: field(o, "CarrierGatewayId")?,
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            origin: field(o, "Origin")?,
+            state: field(o, "State")?,
+            vpc_peering_connection_id: field(o, "VpcPeeringConnectionId")?,
+            core_network_arn: field(o, "CoreNetworkArn")?,
+            odb_network_arn: field(o, "OdbNetworkArn")?,
+            ip_address: field(o, "IpAddress")?,
+        })
+    }
+}
+
+impl FromJson for RouteTable {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RouteTable: expected an object")?;
+        Ok(RouteTable {
+            associations: field(o, "Associations")?,
+            propagating_vgws: field(o, "PropagatingVgws")?,
+            route_table_id: field(o, "RouteTableId")?,
+            routes: field(o, "Routes")?,
+            tags: field(o, "Tags")?,
+            vpc_id: field(o, "VpcId")?,
+            owner_id: field(o, "OwnerId")?,
+        })
+    }
+}
+
+impl FromJson for RouteTableAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RouteTableAssociation: expected an object")?;
+        Ok(RouteTableAssociation {
+            main: field(o, "Main")?,
+            route_table_association_id: field(o, "RouteTableAssociationId")?,
+            route_table_id: field(o, "RouteTableId")?,
+            subnet_id: field(o, "SubnetId")?,
+            gateway_id: field(o, "GatewayId")?,
+            public_ipv4_pool: field(o, "PublicIpv4Pool")?,
+            association_state: field(o, "AssociationState")?,
+        })
+    }
+}
+
+impl FromJson for RouteTableAssociationState {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RouteTableAssociationState: expected an object")?;
+        Ok(RouteTableAssociationState {
+            state: field(o, "State")?,
+            status_message: field(o, "StatusMessage")?,
+        })
+    }
+}
+
 impl FromJson for RunInstancesMonitoringEnabled {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("RunInstancesMonitoringEnabled: expected an object")?;
@@ -2754,6 +4180,28 @@ impl FromJson for SecurityGroup {
             group_name: field(o, "GroupName")?,
             description: field(o, "Description")?,
             ip_permissions: field(o, "IpPermissions")?,
+        })
+    }
+}
+
+impl FromJson for SecurityGroupRule {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SecurityGroupRule: expected an object")?;
+        Ok(SecurityGroupRule {
+            security_group_rule_id: field(o, "SecurityGroupRuleId")?,
+            group_id: field(o, "GroupId")?,
+            group_owner_id: field(o, "GroupOwnerId")?,
+            is_egress: field(o, "IsEgress")?,
+            ip_protocol: field(o, "IpProtocol")?,
+            from_port: field(o, "FromPort")?,
+            to_port: field(o, "ToPort")?,
+            cidr_ipv4: field(o, "CidrIpv4")?,
+            cidr_ipv6: field(o, "CidrIpv6")?,
+            prefix_list_id: field(o, "PrefixListId")?,
+            referenced_group_info: field(o, "ReferencedGroupInfo")?,
+            description: field(o, "Description")?,
+            tags: field(o, "Tags")?,
+            security_group_rule_arn: field(o, "SecurityGroupRuleArn")?,
         })
     }
 }
@@ -3097,16 +4545,44 @@ impl FromJson for VpcIpv6CidrBlockAssociation {
 impl Request {
     pub fn to_json(&self) -> Value {
         match self {
+            Request::AllocateAddress(v) => v.to_json(),
+            Request::AssignPrivateIpAddresses(v) => v.to_json(),
+            Request::AssociateAddress(v) => v.to_json(),
+            Request::AssociateRouteTable(v) => v.to_json(),
+            Request::AssociateVpcCidrBlock(v) => v.to_json(),
+            Request::AttachInternetGateway(v) => v.to_json(),
+            Request::AttachNetworkInterface(v) => v.to_json(),
+            Request::AuthorizeSecurityGroupEgress(v) => v.to_json(),
+            Request::AuthorizeSecurityGroupIngress(v) => v.to_json(),
             Request::BundleInstance(v) => v.to_json(),
             Request::CancelBundleTask(v) => v.to_json(),
             Request::CancelCapacityReservation(v) => v.to_json(),
             Request::CancelSpotInstanceRequests(v) => v.to_json(),
             Request::CreateCapacityReservation(v) => v.to_json(),
+            Request::CreateDefaultSubnet(v) => v.to_json(),
+            Request::CreateDefaultVpc(v) => v.to_json(),
+            Request::CreateInternetGateway(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
             Request::CreateKeyPair(v) => v.to_json(),
+            Request::CreateNetworkInterface(v) => v.to_json(),
+            Request::CreateRoute(v) => v.to_json(),
+            Request::CreateRouteTable(v) => v.to_json(),
+            Request::CreateSecurityGroup(v) => v.to_json(),
+            Request::CreateSubnet(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
+            Request::CreateVpc(v) => v.to_json(),
+            Request::DeleteInternetGateway(v) => v.to_json(),
             Request::DeleteKeyPair(v) => v.to_json(),
+            Request::DeleteNetworkInterface(v) => v.to_json(),
+            Request::DeleteRoute(v) => v.to_json(),
+            Request::DeleteRouteTable(v) => v.to_json(),
+            Request::DeleteSecurityGroup(v) => v.to_json(),
+            Request::DeleteSubnet(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
+            Request::DeleteVpc(v) => v.to_json(),
+            Request::DescribeAccountAttributes(v) => v.to_json(),
+            Request::DescribeAddresses(v) => v.to_json(),
+            Request::DescribeAddressesAttribute(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
             Request::DescribeBundleTasks(v) => v.to_json(),
             Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
@@ -3116,24 +4592,43 @@ impl Request {
             Request::DescribeInstanceTypeOfferings(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
             Request::DescribeInstances(v) => v.to_json(),
+            Request::DescribeInternetGateways(v) => v.to_json(),
             Request::DescribeKeyPairs(v) => v.to_json(),
+            Request::DescribeNetworkInterfaces(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
+            Request::DescribeRouteTables(v) => v.to_json(),
+            Request::DescribeSecurityGroupRules(v) => v.to_json(),
             Request::DescribeSecurityGroups(v) => v.to_json(),
             Request::DescribeSpotInstanceRequests(v) => v.to_json(),
             Request::DescribeSpotPriceHistory(v) => v.to_json(),
             Request::DescribeSubnets(v) => v.to_json(),
             Request::DescribeTags(v) => v.to_json(),
+            Request::DescribeVpcAttribute(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
+            Request::DetachInternetGateway(v) => v.to_json(),
+            Request::DetachNetworkInterface(v) => v.to_json(),
+            Request::DisassociateAddress(v) => v.to_json(),
+            Request::DisassociateRouteTable(v) => v.to_json(),
+            Request::DisassociateVpcCidrBlock(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
             Request::ImportKeyPair(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
+            Request::ModifyNetworkInterfaceAttribute(v) => v.to_json(),
+            Request::ModifySecurityGroupRules(v) => v.to_json(),
+            Request::ModifySubnetAttribute(v) => v.to_json(),
+            Request::ModifyVpcAttribute(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
+            Request::ReleaseAddress(v) => v.to_json(),
+            Request::ReplaceRoute(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
+            Request::RevokeSecurityGroupEgress(v) => v.to_json(),
+            Request::RevokeSecurityGroupIngress(v) => v.to_json(),
             Request::RunInstances(v) => v.to_json(),
             Request::StartInstances(v) => v.to_json(),
             Request::StopInstances(v) => v.to_json(),
             Request::TerminateInstances(v) => v.to_json(),
+            Request::UnassignPrivateIpAddresses(v) => v.to_json(),
             Request::UpdateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
         }
     }
@@ -3143,16 +4638,44 @@ impl Response {
     /// Builds the response of `action` from botocore's output dict (as JSON).
     pub fn from_json(action: &str, v: &Value) -> Result<Response, String> {
         Ok(match action {
+            "AllocateAddress" => Response::AllocateAddress(AllocateAddressResult::from_json(v)?),
+            "AssignPrivateIpAddresses" => Response::AssignPrivateIpAddresses(AssignPrivateIpAddressesResult::from_json(v)?),
+            "AssociateAddress" => Response::AssociateAddress(AssociateAddressResult::from_json(v)?),
+            "AssociateRouteTable" => Response::AssociateRouteTable(AssociateRouteTableResult::from_json(v)?),
+            "AssociateVpcCidrBlock" => Response::AssociateVpcCidrBlock(AssociateVpcCidrBlockResult::from_json(v)?),
+            "AttachInternetGateway" => Response::AttachInternetGateway,
+            "AttachNetworkInterface" => Response::AttachNetworkInterface(AttachNetworkInterfaceResult::from_json(v)?),
+            "AuthorizeSecurityGroupEgress" => Response::AuthorizeSecurityGroupEgress(AuthorizeSecurityGroupEgressResult::from_json(v)?),
+            "AuthorizeSecurityGroupIngress" => Response::AuthorizeSecurityGroupIngress(AuthorizeSecurityGroupIngressResult::from_json(v)?),
             "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
             "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
             "CancelCapacityReservation" => Response::CancelCapacityReservation(CancelCapacityReservationResult::from_json(v)?),
             "CancelSpotInstanceRequests" => Response::CancelSpotInstanceRequests(CancelSpotInstanceRequestsResult::from_json(v)?),
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
+            "CreateDefaultSubnet" => Response::CreateDefaultSubnet(CreateDefaultSubnetResult::from_json(v)?),
+            "CreateDefaultVpc" => Response::CreateDefaultVpc(CreateDefaultVpcResult::from_json(v)?),
+            "CreateInternetGateway" => Response::CreateInternetGateway(CreateInternetGatewayResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             "CreateKeyPair" => Response::CreateKeyPair(KeyPair::from_json(v)?),
+            "CreateNetworkInterface" => Response::CreateNetworkInterface(CreateNetworkInterfaceResult::from_json(v)?),
+            "CreateRoute" => Response::CreateRoute(CreateRouteResult::from_json(v)?),
+            "CreateRouteTable" => Response::CreateRouteTable(CreateRouteTableResult::from_json(v)?),
+            "CreateSecurityGroup" => Response::CreateSecurityGroup(CreateSecurityGroupResult::from_json(v)?),
+            "CreateSubnet" => Response::CreateSubnet(CreateSubnetResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
+            "CreateVpc" => Response::CreateVpc(CreateVpcResult::from_json(v)?),
+            "DeleteInternetGateway" => Response::DeleteInternetGateway,
             "DeleteKeyPair" => Response::DeleteKeyPair(DeleteKeyPairResult::from_json(v)?),
+            "DeleteNetworkInterface" => Response::DeleteNetworkInterface,
+            "DeleteRoute" => Response::DeleteRoute,
+            "DeleteRouteTable" => Response::DeleteRouteTable,
+            "DeleteSecurityGroup" => Response::DeleteSecurityGroup(DeleteSecurityGroupResult::from_json(v)?),
+            "DeleteSubnet" => Response::DeleteSubnet,
             "DeleteTags" => Response::DeleteTags,
+            "DeleteVpc" => Response::DeleteVpc,
+            "DescribeAccountAttributes" => Response::DescribeAccountAttributes(DescribeAccountAttributesResult::from_json(v)?),
+            "DescribeAddresses" => Response::DescribeAddresses(DescribeAddressesResult::from_json(v)?),
+            "DescribeAddressesAttribute" => Response::DescribeAddressesAttribute(DescribeAddressesAttributeResult::from_json(v)?),
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
             "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
@@ -3162,24 +4685,43 @@ impl Response {
             "DescribeInstanceTypeOfferings" => Response::DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
+            "DescribeInternetGateways" => Response::DescribeInternetGateways(DescribeInternetGatewaysResult::from_json(v)?),
             "DescribeKeyPairs" => Response::DescribeKeyPairs(DescribeKeyPairsResult::from_json(v)?),
+            "DescribeNetworkInterfaces" => Response::DescribeNetworkInterfaces(DescribeNetworkInterfacesResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
+            "DescribeRouteTables" => Response::DescribeRouteTables(DescribeRouteTablesResult::from_json(v)?),
+            "DescribeSecurityGroupRules" => Response::DescribeSecurityGroupRules(DescribeSecurityGroupRulesResult::from_json(v)?),
             "DescribeSecurityGroups" => Response::DescribeSecurityGroups(DescribeSecurityGroupsResult::from_json(v)?),
             "DescribeSpotInstanceRequests" => Response::DescribeSpotInstanceRequests(DescribeSpotInstanceRequestsResult::from_json(v)?),
             "DescribeSpotPriceHistory" => Response::DescribeSpotPriceHistory(DescribeSpotPriceHistoryResult::from_json(v)?),
             "DescribeSubnets" => Response::DescribeSubnets(DescribeSubnetsResult::from_json(v)?),
             "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
+            "DescribeVpcAttribute" => Response::DescribeVpcAttribute(DescribeVpcAttributeResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
+            "DetachInternetGateway" => Response::DetachInternetGateway,
+            "DetachNetworkInterface" => Response::DetachNetworkInterface,
+            "DisassociateAddress" => Response::DisassociateAddress,
+            "DisassociateRouteTable" => Response::DisassociateRouteTable,
+            "DisassociateVpcCidrBlock" => Response::DisassociateVpcCidrBlock(DisassociateVpcCidrBlockResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
             "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
+            "ModifyNetworkInterfaceAttribute" => Response::ModifyNetworkInterfaceAttribute,
+            "ModifySecurityGroupRules" => Response::ModifySecurityGroupRules(ModifySecurityGroupRulesResult::from_json(v)?),
+            "ModifySubnetAttribute" => Response::ModifySubnetAttribute,
+            "ModifyVpcAttribute" => Response::ModifyVpcAttribute,
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
+            "ReleaseAddress" => Response::ReleaseAddress,
+            "ReplaceRoute" => Response::ReplaceRoute,
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
+            "RevokeSecurityGroupEgress" => Response::RevokeSecurityGroupEgress(RevokeSecurityGroupEgressResult::from_json(v)?),
+            "RevokeSecurityGroupIngress" => Response::RevokeSecurityGroupIngress(RevokeSecurityGroupIngressResult::from_json(v)?),
             "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),
             "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),
             "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),
             "TerminateInstances" => Response::TerminateInstances(TerminateInstancesResult::from_json(v)?),
+            "UnassignPrivateIpAddresses" => Response::UnassignPrivateIpAddresses,
             "UpdateInterruptibleCapacityReservationAllocation" => Response::UpdateInterruptibleCapacityReservationAllocation(UpdateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             other => return Err(format!("{other} is not implemented")),
         })

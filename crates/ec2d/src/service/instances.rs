@@ -306,9 +306,10 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
         &req.tag_specifications,
         &["instance", "volume", "network-interface", "spot-instances-request"],
     )?;
-    let plan = launch::plan(ctx, req, max, &specs)?;
+    let mut plan = launch::plan(ctx, req, max, &specs)?;
     let market = super::spot::market_options(ctx, req)?;
     dry_run_gate(ctx, req.dry_run)?;
+    launch::resolve_network(ctx, tx, req, &mut plan)?;
     super::key_pairs::check_launch_key(ctx, tx, req.key_name.as_deref())?;
 
     // Idempotency: the same token and parameters give the same reservation. A token is regional,
@@ -346,6 +347,7 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
     }
     launch::check_image(&plan)?;
     let count = super::capacity_pools::launchable(ctx, tx, &plan, min, max.min(MAX_LAUNCH), market.is_some())?;
+    let count = super::subnets::launchable(ctx, tx, &plan.subnet_id, min, count)?;
     let reservation_id = super::common::new_id(ctx, tx, IdKind::Reservation)?;
     let instances = match market {
         Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?,
@@ -555,6 +557,10 @@ pub fn terminate_instances(
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     let changes = apply(&mut instances, |i| lifecycle::terminate(i, ctx.now, ctx.durations))?;
     super::capacity_pools::track_changes(ctx, tx, &mut instances, &changes)?;
+    // A terminated instance gives back its interfaces, their addresses and its Elastic IPs.
+    for inst in &instances {
+        super::network_interfaces::release_instance(ctx, tx, &inst.id)?;
+    }
     Ok(dto::TerminateInstancesResult { terminating_instances: Some(commit(ctx, tx, &instances, &changes)?) })
 }
 

@@ -59,6 +59,13 @@ pub fn placement<'n>(
         (None, None) => None,
     };
     match req.subnet_id.clone().or(nic_subnet) {
+        // A subnet is a record: `resolve_network` finds it after the permission gate.
+        Some(id) if net.subnet(&id).is_none() => {
+            well_formed(IdKind::Subnet, std::slice::from_ref(&id))?;
+            by_zone.or(net.subnets.first()).ok_or_else(|| {
+                invalid(format!("ec2d has no availability zones for region '{}'", ctx.scope.region)).into()
+            })
+        }
         Some(id) => {
             well_formed(IdKind::Subnet, std::slice::from_ref(&id))?;
             let subnet = net.subnet(&id).ok_or_else(|| not_found(IdKind::Subnet, std::slice::from_ref(&id)))?;
@@ -81,23 +88,28 @@ pub fn placement<'n>(
     }
 }
 
+/// The syntax of the requested groups; `resolve_network` finds them after the permission gate.
 pub fn security_groups(net: &DefaultNetwork, req: &dto::RunInstancesRequest) -> Result<Vec<SecurityGroupRef>> {
     let nic_groups = req.network_interfaces.as_ref().and_then(|n| n.first()).and_then(|n| n.groups.clone());
     let ids: Vec<String> = req.security_group_ids.clone().or(nic_groups).unwrap_or_default();
-    let names: Vec<String> = req.security_groups.clone().unwrap_or_default();
-    let ids = well_formed(IdKind::SecurityGroup, &ids)?;
-    let missing: Vec<String> = ids.iter().filter(|id| **id != net.security_group_id).cloned().collect();
-    if !missing.is_empty() {
-        return Err(not_found(IdKind::SecurityGroup, &missing).into());
-    }
-    if let Some(name) = names.iter().find(|n| n.as_str() != network::DEFAULT_GROUP_NAME) {
-        return Err(Ec2Error::new(
-            Code::InvalidGroupNotFound,
-            format!("The security group '{name}' does not exist in default VPC '{}'", net.vpc_id),
-        )
-        .into());
-    }
+    well_formed(IdKind::SecurityGroup, &ids)?;
     Ok(vec![SecurityGroupRef { id: net.security_group_id.clone(), name: network::DEFAULT_GROUP_NAME.into() }])
+}
+
+/// After the permission gate: the plan's subnet, zone, groups and public addressing from the
+/// network records (`subnets::resolve_launch`).
+pub fn resolve_network(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::RunInstancesRequest,
+    plan: &mut LaunchPlan,
+) -> Result<()> {
+    let n = super::subnets::resolve_launch(ctx, tx, req)?;
+    plan.zone = n.subnet.availability_zone.clone();
+    plan.subnet_id = n.subnet.id.clone();
+    plan.groups = n.groups;
+    plan.associate_public_ip = n.associate_public_ip;
+    Ok(())
 }
 
 /// Checks a RunInstances-shaped request (`max` instances) and resolves its launch plan.
@@ -136,13 +148,8 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
     let groups = security_groups(&net, req)?;
     let nic = req.network_interfaces.as_ref().and_then(|n| n.first());
     let fixed_ip = req.private_ip_address.clone().or_else(|| nic.and_then(|n| n.private_ip_address.clone()));
-    if let Some(ip) = &fixed_ip {
-        if !subnet.contains(ip) {
-            return Err(invalid(format!("Address {ip} does not fall within the subnet's address range")).into());
-        }
-        if max > 1 {
-            return Err(invalid("A private IP address can only be given when launching one instance.").into());
-        }
+    if fixed_ip.is_some() && max > 1 {
+        return Err(invalid("A private IP address can only be given when launching one instance.").into());
     }
     let block_devices = req
         .block_device_mappings
@@ -205,18 +212,30 @@ pub fn launch(
     spot_request_ids: Option<&[String]>,
 ) -> Result<Vec<Instance>> {
     let (image, itype) = check_image(plan)?;
-    let net = DefaultNetwork::of(ctx.scope, ctx.ids);
-    let subnet =
-        net.subnet(&plan.subnet_id).ok_or_else(|| not_found(IdKind::Subnet, std::slice::from_ref(&plan.subnet_id)))?;
+    super::vpcs::ensure_default_network(ctx, tx)?;
+    let mut subnet = super::subnets::load_subnet(ctx, tx, &plan.subnet_id)?;
+    let zone_id = subnet.availability_zone_id.clone();
+    let group_ids: Vec<String> = plan.groups.iter().map(|g| g.id.clone()).collect();
+    let live = super::vpcs::live_instances(ctx, tx)?;
+    let taken = super::subnets::untracked_ips(&subnet, &live);
     let wanted = ec2_core::launch::volumes(plan, image).len();
     let mut out = Vec::with_capacity(count);
     for index in 0..count {
         let id = new_id(ctx, tx, IdKind::Instance)?;
         let eni = new_id(ctx, tx, IdKind::NetworkInterface)?;
-        let private_ip = match &plan.fixed_ip {
-            Some(ip) => ip.clone(),
-            None => subnet.address(tx.next_counter(&format!("ip/{}", subnet.id))? - 1),
-        };
+        // The instance's primary interface is a record holding its address in the subnet.
+        let attachment_id = format!("eni-attach-{}", eni.trim_start_matches("eni-"));
+        let private_ip = super::network_interfaces::create_primary(
+            ctx,
+            tx,
+            &mut subnet,
+            plan.fixed_ip.clone(),
+            group_ids.clone(),
+            eni.clone(),
+            &id,
+            &attachment_id,
+            &taken,
+        )?;
         let public_ip =
             if plan.associate_public_ip { Some(network::public_ip(tx.next_counter("public_ip")? - 1)) } else { None };
         let mut volume_ids = Vec::with_capacity(wanted);
@@ -227,9 +246,9 @@ pub fn launch(
             id,
             reservation_id: reservation_id.to_string(),
             owner_id: ctx.scope.account.clone(),
-            zone: subnet.zone.name.to_string(),
-            zone_id: subnet.zone.id.to_string(),
-            vpc_id: net.vpc_id.clone(),
+            zone: subnet.availability_zone.clone(),
+            zone_id: zone_id.clone(),
+            vpc_id: subnet.vpc_id.clone(),
             subnet_id: subnet.id.clone(),
             eni,
             private_ip,
@@ -243,5 +262,6 @@ pub fn launch(
         instances::save(ctx, tx, &inst)?;
         out.push(inst);
     }
+    tx.put(&ctx.scope.key(), &subnet)?;
     Ok(out)
 }

@@ -12,6 +12,8 @@ use ec2_core::{Scope, UnixMillis};
 use ec2_protocol::{dto, Ec2Error, Request, Response};
 use ec2_store::{Store, StoreError, Txn};
 
+pub mod account_attributes;
+pub mod addresses;
 pub mod bundle_tasks;
 pub mod capacity_blocks;
 pub mod capacity_pools;
@@ -20,13 +22,18 @@ pub mod catalog;
 pub mod common;
 pub mod errors;
 pub mod instances;
+pub mod internet_gateways;
 pub mod key_pairs;
 pub mod kinds;
 pub mod launch;
-pub mod network;
+pub mod network_interfaces;
 pub mod regions;
+pub mod route_tables;
+pub mod security_groups;
 pub mod spot;
+pub mod subnets;
 pub mod tags;
+pub mod vpcs;
 
 /// The server's settings a handler needs, built once by the pipeline from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -200,6 +207,98 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
     use Request as Q;
     use Response as A;
     Ok(match request {
+        Q::AssignPrivateIpAddresses(r) => {
+            A::AssignPrivateIpAddresses(network_interfaces::assign_private_ip_addresses(ctx, tx, r)?)
+        }
+        Q::AttachNetworkInterface(r) => {
+            A::AttachNetworkInterface(network_interfaces::attach_network_interface(ctx, tx, r)?)
+        }
+        Q::CreateNetworkInterface(r) => {
+            A::CreateNetworkInterface(network_interfaces::create_network_interface(ctx, tx, r)?)
+        }
+        Q::DeleteNetworkInterface(r) => {
+            network_interfaces::delete_network_interface(ctx, tx, r).map(|()| A::DeleteNetworkInterface)?
+        }
+        Q::DescribeNetworkInterfaces(r) => {
+            A::DescribeNetworkInterfaces(network_interfaces::describe_network_interfaces(ctx, tx, r)?)
+        }
+        Q::DetachNetworkInterface(r) => {
+            network_interfaces::detach_network_interface(ctx, tx, r).map(|()| A::DetachNetworkInterface)?
+        }
+        Q::ModifyNetworkInterfaceAttribute(r) => network_interfaces::modify_network_interface_attribute(ctx, tx, r)
+            .map(|()| A::ModifyNetworkInterfaceAttribute)?,
+        Q::UnassignPrivateIpAddresses(r) => {
+            network_interfaces::unassign_private_ip_addresses(ctx, tx, r).map(|()| A::UnassignPrivateIpAddresses)?
+        }
+        Q::AllocateAddress(r) => A::AllocateAddress(addresses::allocate_address(ctx, tx, r)?),
+        Q::AssociateAddress(r) => A::AssociateAddress(addresses::associate_address(ctx, tx, r)?),
+        Q::AssociateRouteTable(r) => A::AssociateRouteTable(route_tables::associate_route_table(ctx, tx, r)?),
+        Q::AttachInternetGateway(r) => {
+            internet_gateways::attach_internet_gateway(ctx, tx, r).map(|()| A::AttachInternetGateway)?
+        }
+        Q::CreateInternetGateway(r) => {
+            A::CreateInternetGateway(internet_gateways::create_internet_gateway(ctx, tx, r)?)
+        }
+        Q::CreateRoute(r) => A::CreateRoute(route_tables::create_route(ctx, tx, r)?),
+        Q::CreateRouteTable(r) => A::CreateRouteTable(route_tables::create_route_table(ctx, tx, r)?),
+        Q::DeleteInternetGateway(r) => {
+            internet_gateways::delete_internet_gateway(ctx, tx, r).map(|()| A::DeleteInternetGateway)?
+        }
+        Q::DeleteRoute(r) => route_tables::delete_route(ctx, tx, r).map(|()| A::DeleteRoute)?,
+        Q::DeleteRouteTable(r) => route_tables::delete_route_table(ctx, tx, r).map(|()| A::DeleteRouteTable)?,
+        Q::DescribeAccountAttributes(r) => {
+            A::DescribeAccountAttributes(account_attributes::describe_account_attributes(ctx, tx, r)?)
+        }
+        Q::DescribeAddresses(r) => A::DescribeAddresses(addresses::describe_addresses(ctx, tx, r)?),
+        Q::DescribeAddressesAttribute(r) => {
+            A::DescribeAddressesAttribute(addresses::describe_addresses_attribute(ctx, tx, r)?)
+        }
+        Q::DescribeInternetGateways(r) => {
+            A::DescribeInternetGateways(internet_gateways::describe_internet_gateways(ctx, tx, r)?)
+        }
+        Q::DescribeRouteTables(r) => A::DescribeRouteTables(route_tables::describe_route_tables(ctx, tx, r)?),
+        Q::DetachInternetGateway(r) => {
+            internet_gateways::detach_internet_gateway(ctx, tx, r).map(|()| A::DetachInternetGateway)?
+        }
+        Q::DisassociateAddress(r) => addresses::disassociate_address(ctx, tx, r).map(|()| A::DisassociateAddress)?,
+        Q::DisassociateRouteTable(r) => {
+            route_tables::disassociate_route_table(ctx, tx, r).map(|()| A::DisassociateRouteTable)?
+        }
+        Q::ReleaseAddress(r) => addresses::release_address(ctx, tx, r).map(|()| A::ReleaseAddress)?,
+        Q::ReplaceRoute(r) => route_tables::replace_route(ctx, tx, r).map(|()| A::ReplaceRoute)?,
+        Q::AssociateVpcCidrBlock(r) => A::AssociateVpcCidrBlock(vpcs::associate_vpc_cidr_block(ctx, tx, r)?),
+        Q::AuthorizeSecurityGroupEgress(r) => {
+            A::AuthorizeSecurityGroupEgress(security_groups::authorize_security_group_egress(ctx, tx, r)?)
+        }
+        Q::AuthorizeSecurityGroupIngress(r) => {
+            A::AuthorizeSecurityGroupIngress(security_groups::authorize_security_group_ingress(ctx, tx, r)?)
+        }
+        Q::CreateDefaultSubnet(r) => A::CreateDefaultSubnet(subnets::create_default_subnet(ctx, tx, r)?),
+        Q::CreateDefaultVpc(r) => A::CreateDefaultVpc(vpcs::create_default_vpc(ctx, tx, r)?),
+        Q::CreateSecurityGroup(r) => A::CreateSecurityGroup(security_groups::create_security_group(ctx, tx, r)?),
+        Q::CreateSubnet(r) => A::CreateSubnet(subnets::create_subnet(ctx, tx, r)?),
+        Q::CreateVpc(r) => A::CreateVpc(vpcs::create_vpc(ctx, tx, r)?),
+        Q::DeleteSecurityGroup(r) => A::DeleteSecurityGroup(security_groups::delete_security_group(ctx, tx, r)?),
+        Q::DeleteSubnet(r) => subnets::delete_subnet(ctx, tx, r).map(|()| A::DeleteSubnet)?,
+        Q::DeleteVpc(r) => vpcs::delete_vpc(ctx, tx, r).map(|()| A::DeleteVpc)?,
+        Q::DescribeSecurityGroupRules(r) => {
+            A::DescribeSecurityGroupRules(security_groups::describe_security_group_rules(ctx, tx, r)?)
+        }
+        Q::DescribeVpcAttribute(r) => A::DescribeVpcAttribute(vpcs::describe_vpc_attribute(ctx, tx, r)?),
+        Q::DisassociateVpcCidrBlock(r) => A::DisassociateVpcCidrBlock(vpcs::disassociate_vpc_cidr_block(ctx, tx, r)?),
+        Q::ModifySecurityGroupRules(r) => {
+            A::ModifySecurityGroupRules(security_groups::modify_security_group_rules(ctx, tx, r)?)
+        }
+        Q::ModifySubnetAttribute(r) => {
+            subnets::modify_subnet_attribute(ctx, tx, r).map(|()| A::ModifySubnetAttribute)?
+        }
+        Q::ModifyVpcAttribute(r) => vpcs::modify_vpc_attribute(ctx, tx, r).map(|()| A::ModifyVpcAttribute)?,
+        Q::RevokeSecurityGroupEgress(r) => {
+            A::RevokeSecurityGroupEgress(security_groups::revoke_security_group_egress(ctx, tx, r)?)
+        }
+        Q::RevokeSecurityGroupIngress(r) => {
+            A::RevokeSecurityGroupIngress(security_groups::revoke_security_group_ingress(ctx, tx, r)?)
+        }
         Q::BundleInstance(r) => A::BundleInstance(bundle_tasks::bundle_instance(ctx, tx, r)?),
         Q::CancelBundleTask(r) => A::CancelBundleTask(bundle_tasks::cancel_bundle_task(ctx, tx, r)?),
         Q::CancelCapacityReservation(r) => {
@@ -246,14 +345,16 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::DescribeInstanceTypes(r) => A::DescribeInstanceTypes(catalog::describe_instance_types(ctx, r)?),
         Q::DescribeInstances(r) => A::DescribeInstances(instances::describe_instances(ctx, tx, r)?),
         Q::DescribeRegions(r) => A::DescribeRegions(regions::describe_regions(ctx, r)?),
-        Q::DescribeSecurityGroups(r) => A::DescribeSecurityGroups(network::describe_security_groups(ctx, tx, r)?),
+        Q::DescribeSecurityGroups(r) => {
+            A::DescribeSecurityGroups(security_groups::describe_security_groups(ctx, tx, r)?)
+        }
         Q::DescribeSpotInstanceRequests(r) => {
             A::DescribeSpotInstanceRequests(spot::describe_spot_instance_requests(ctx, tx, r)?)
         }
         Q::DescribeSpotPriceHistory(r) => A::DescribeSpotPriceHistory(spot::describe_spot_price_history(ctx, r)?),
-        Q::DescribeSubnets(r) => A::DescribeSubnets(network::describe_subnets(ctx, tx, r)?),
+        Q::DescribeSubnets(r) => A::DescribeSubnets(subnets::describe_subnets(ctx, tx, r)?),
         Q::DescribeTags(r) => A::DescribeTags(tags::describe_tags(ctx, tx, r)?),
-        Q::DescribeVpcs(r) => A::DescribeVpcs(network::describe_vpcs(ctx, tx, r)?),
+        Q::DescribeVpcs(r) => A::DescribeVpcs(vpcs::describe_vpcs(ctx, tx, r)?),
         Q::RebootInstances(r) => instances::reboot_instances(ctx, tx, r).map(|()| A::RebootInstances)?,
         Q::RequestSpotInstances(r) => A::RequestSpotInstances(spot::request_spot_instances(ctx, tx, r)?),
         Q::RunInstances(r) => A::RunInstances(instances::run_instances(ctx, tx, r)?),

@@ -516,8 +516,9 @@ pub fn request_spot_instances(
         return Err(Ec2Error::missing_parameter("LaunchSpecification").into());
     }
     let specs = tag_specifications(&req.tag_specifications, &["spot-instances-request"])?;
-    let plan = launch::plan(ctx, &as_run_request(req), 1, &Vec::new())?;
+    let mut plan = launch::plan(ctx, &as_run_request(req), 1, &Vec::new())?;
     dry_run_gate(ctx, req.dry_run)?;
+    launch::resolve_network(ctx, tx, &as_run_request(req), &mut plan)?;
     let fp = fingerprint(&dto::RequestSpotInstancesRequest { client_token: None, dry_run: None, ..req.clone() });
     let token_key = req.client_token.as_ref().map(|t| format!("RequestSpotInstances/{t}"));
     // The token's resources: the requests.

@@ -7,13 +7,18 @@
 
 use std::collections::BTreeMap;
 
+use ec2_core::addresses::Address;
 use ec2_core::capacity_reservations::CapacityReservation;
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
+use ec2_core::internet_gateways::InternetGateway;
 use ec2_core::key_pairs::KeyPair;
-use ec2_core::network::DefaultNetwork;
+use ec2_core::route_tables::RouteTable;
+use ec2_core::security_groups::SecurityGroup;
 use ec2_core::spot::SpotRequest;
+use ec2_core::subnets::Subnet;
 use ec2_core::tags::{self, Deletion};
+use ec2_core::vpcs::Vpc;
 use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::{Record, Txn};
 use serde::{Deserialize, Serialize};
@@ -50,10 +55,6 @@ fn target(id: &str) -> Result<(IdKind, Taggable)> {
     Ok((kind, taggable))
 }
 
-fn network_exists(net: &DefaultNetwork, id: &str) -> bool {
-    net.vpc_id == id || net.security_group_id == id || net.subnet(id).is_some()
-}
-
 /// The IDs of `kind` among `targets`, in the order named.
 fn ids_of(targets: &[(String, IdKind, Taggable)], kind: IdKind) -> Vec<String> {
     targets.iter().filter(|(_, k, _)| *k == kind).map(|(id, _, _)| id.clone()).collect()
@@ -84,11 +85,13 @@ fn edit_tags(
         load_named(ctx, tx, IdKind::CapacityReservation, &ids_of(&targets, IdKind::CapacityReservation))?;
     let mut key_pairs: Vec<KeyPair> = load_named(ctx, tx, IdKind::KeyPair, &ids_of(&targets, IdKind::KeyPair))?;
     // Kinds whose tags are central: check that the resource exists, then edit its tags record.
-    let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let scope = ctx.scope.key();
     let mut records = Vec::new();
+    if targets.iter().any(|(_, _, t)| t.home == TagHome::Central) {
+        super::vpcs::ensure_default_network(ctx, tx)?;
+    }
     for (id, kind, taggable) in targets.iter().filter(|(_, _, t)| t.home == TagHome::Central) {
-        if !exists_centrally_tagged(&net, *kind, id) {
+        if !exists_centrally_tagged(ctx, tx, *kind, id)? {
             return Err(not_found(*kind, std::slice::from_ref(id)).into());
         }
         let rec = tx.get::<ResourceTags>(&scope, id)?.unwrap_or(ResourceTags {
@@ -126,9 +129,19 @@ fn edit_tags(
 }
 
 /// Whether a resource of a kind with central tags exists.
-fn exists_centrally_tagged(net: &DefaultNetwork, kind: IdKind, id: &str) -> bool {
-    match kind {
-        IdKind::Vpc | IdKind::Subnet | IdKind::SecurityGroup => network_exists(net, id),
+fn exists_centrally_tagged(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind, id: &str) -> Result<bool> {
+    let scope = ctx.scope.key();
+    Ok(match kind {
+        IdKind::Vpc => tx.get::<Vpc>(&scope, id)?.is_some(),
+        IdKind::Subnet => tx.get::<Subnet>(&scope, id)?.is_some(),
+        IdKind::SecurityGroup => tx.get::<SecurityGroup>(&scope, id)?.is_some(),
+        IdKind::SecurityGroupRule => {
+            tx.scan::<SecurityGroup>(&scope)?.iter().any(|g| g.rules.iter().any(|r| r.id == id))
+        }
+        IdKind::InternetGateway => tx.get::<InternetGateway>(&scope, id)?.is_some(),
+        IdKind::RouteTable => tx.get::<RouteTable>(&scope, id)?.is_some(),
+        IdKind::ElasticIp => tx.get::<Address>(&scope, id)?.is_some(),
+        IdKind::NetworkInterface => super::network_interfaces::exists(ctx, tx, id)?,
         // Kinds with tags on their records, or with no tags at all, never get here.
         IdKind::Instance
         | IdKind::SpotInstanceRequest
@@ -137,9 +150,35 @@ fn exists_centrally_tagged(net: &DefaultNetwork, kind: IdKind, id: &str) -> bool
         | IdKind::Image
         | IdKind::Reservation
         | IdKind::Volume
-        | IdKind::NetworkInterface
+        | IdKind::RouteTableAssociation
+        | IdKind::ElasticIpAssociation
+        | IdKind::VpcCidrAssociation
+        | IdKind::DhcpOptions
+        | IdKind::NetworkInterfaceAttachment
         | IdKind::KeyPair => false,
+    })
+}
+
+/// Gives a new resource its tags (from its tag specifications); returns them.
+pub fn set_tags(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    id: &str,
+    resource_type: &str,
+    tags: Vec<(String, String)>,
+) -> Result<BTreeMap<String, String>> {
+    let tags: BTreeMap<String, String> = tags.into_iter().collect();
+    if !tags.is_empty() {
+        let rec = ResourceTags { id: id.to_string(), resource_type: resource_type.to_string(), tags: tags.clone() };
+        tx.put(&ctx.scope.key(), &rec)?;
     }
+    Ok(tags)
+}
+
+/// Forgets the tags of a deleted resource.
+pub fn drop_tags(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<()> {
+    tx.delete::<ResourceTags>(&ctx.scope.key(), id)?;
+    Ok(())
 }
 
 pub fn create_tags(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateTagsRequest) -> Result<()> {
