@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod filters;
 pub mod ids;
 pub mod instances;
+pub mod launch_templates;
 pub mod network;
 pub mod regions;
 pub mod scope;

@@ -233,6 +233,12 @@ mod tests {
             "RebootInstances" | "StartInstances" | "StopInstances" | "TerminateInstances" => format!("InstanceId.1={iid}"),
             "RequestSpotInstances" => "LaunchSpecification.ImageId=ami-08f6cfac8c54bafdd&LaunchSpecification.InstanceType=t3.micro".into(),
             "RunInstances" => "ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro&MinCount=1&MaxCount=1".into(),
+            "CreateLaunchTemplate" => "LaunchTemplateName=web&LaunchTemplateData.InstanceType=t3.micro".into(),
+            "CreateLaunchTemplateVersion" => "LaunchTemplateName=web&LaunchTemplateData.InstanceType=t3.micro".into(),
+            "DeleteLaunchTemplate" | "ModifyLaunchTemplate" => "LaunchTemplateName=web".into(),
+            "DeleteLaunchTemplateVersions" => "LaunchTemplateName=web&LaunchTemplateVersion.1=1".into(),
+            "DescribeLaunchTemplateVersions" => "LaunchTemplateName=web".into(),
+            "GetLaunchTemplateData" => format!("InstanceId={iid}"),
             op if op.starts_with("Describe") => String::new(),
             _ => return None,
         })

@@ -300,6 +300,11 @@ fn glob(pattern: &[u8], text: &[u8], ignore_case: bool) -> bool {
 pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
     let arn = |kind: IdKind, id: &str| kinds::arn(scope, kind, id);
     let instances = |ids: &Option<Vec<String>>| ids.iter().flatten().map(|id| arn(IdKind::Instance, id)).collect();
+    // A launch template named by its name is evaluated against `*` of its kind.
+    let launch_template = |id: &Option<String>| match id.as_deref().filter(|s| !s.is_empty()) {
+        Some(id) => vec![arn(IdKind::LaunchTemplate, id)],
+        None => vec![arn(IdKind::LaunchTemplate, "*")],
+    };
     let tagged = |ids: &Option<Vec<String>>| ids.iter().flatten().map(|id| tagged_resource(scope, id)).collect();
     let mut out: Vec<String> = match request {
         Request::StartInstances(r) => instances(&r.instance_ids),
@@ -316,6 +321,12 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
             v.extend(r.security_group_ids.iter().flatten().map(|id| arn(IdKind::SecurityGroup, id)));
             v
         }
+        Request::CreateLaunchTemplate(_) => vec![arn(IdKind::LaunchTemplate, "*")],
+        Request::CreateLaunchTemplateVersion(r) => launch_template(&r.launch_template_id),
+        Request::DeleteLaunchTemplate(r) => launch_template(&r.launch_template_id),
+        Request::DeleteLaunchTemplateVersions(r) => launch_template(&r.launch_template_id),
+        Request::ModifyLaunchTemplate(r) => launch_template(&r.launch_template_id),
+        Request::GetLaunchTemplateData(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
         Request::RequestSpotInstances(_)
         | Request::CancelSpotInstanceRequests(_)
@@ -342,7 +353,9 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::DescribeSpotPriceHistory(_)
         | Request::DescribeSubnets(_)
         | Request::DescribeTags(_)
-        | Request::DescribeVpcs(_) => Vec::new(),
+        | Request::DescribeVpcs(_)
+        | Request::DescribeLaunchTemplates(_)
+        | Request::DescribeLaunchTemplateVersions(_) => Vec::new(),
     };
     if out.is_empty() {
         out.push("*".into());

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{dto_tags, five_to_thousand, load_named, not_found, paginate, tag_error, well_formed};
 use super::kinds::{self, TagHome, Taggable};
-use super::{dry_run_gate, filters, instances, Ctx, Result};
+use super::{dry_run_gate, filters, instances, launch_templates, Ctx, Result};
 
 /// Tags of a resource that has no record of its own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,7 +86,11 @@ fn edit_tags(
     let scope = ctx.scope.key();
     let mut records = Vec::new();
     for (id, kind, taggable) in targets.iter().filter(|(_, _, t)| t.home == TagHome::Central) {
-        if !exists_centrally_tagged(&net, *kind, id) {
+        let exists = match kind {
+            IdKind::LaunchTemplate => launch_templates::exists(ctx, tx, id)?,
+            _ => exists_centrally_tagged(&net, *kind, id),
+        };
+        if !exists {
             return Err(not_found(*kind, std::slice::from_ref(id)).into());
         }
         let rec = tx.get::<ResourceTags>(&scope, id)?.unwrap_or(ResourceTags {
@@ -132,6 +136,8 @@ fn exists_centrally_tagged(net: &DefaultNetwork, kind: IdKind, id: &str) -> bool
         | IdKind::Reservation
         | IdKind::Volume
         | IdKind::NetworkInterface => false,
+        // Looked up in the store by the caller (`launch_templates::exists`).
+        IdKind::LaunchTemplate => false,
     }
 }
 
