@@ -214,3 +214,93 @@ def test_cli_main_paths(server, ec2):
     assert rc != 0 and "InvalidLaunchTemplateName.NotFoundException" in err
     _, out, _ = server.cli("delete-launch-template", "--launch-template-id", tid)
     assert out["LaunchTemplate"]["LaunchTemplateId"] == tid
+
+
+# ---------------------------------------------------------------------------------------------
+# RunInstances from a template
+
+
+def default_group(c):
+    return c.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+
+
+def run_template(ec2, **kw):
+    return ec2.run_instances(MinCount=1, MaxCount=1, **kw)["Instances"][0]
+
+
+def test_run_instances_from_a_template_by_id_and_name_with_versions(ec2):
+    sg = default_group(ec2)
+    data = {"ImageId": AL2023, "InstanceType": "t3.small", "KeyName": "tpl-key", "SecurityGroupIds": [sg],
+            "Placement": {"AvailabilityZone": "us-east-1b"}, "Monitoring": {"Enabled": True},
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "role", "Value": "web"}, {"Key": "env", "Value": "dev"}]}]}
+    tid = create(ec2, "runner", data)["LaunchTemplateId"]
+    ec2.create_launch_template_version(LaunchTemplateId=tid, SourceVersion="1", LaunchTemplateData={"InstanceType": "t3.large"})
+    # Default version ($Default is version 1) by ID.
+    i = run_template(ec2, LaunchTemplate={"LaunchTemplateId": tid})
+    assert (i["ImageId"], i["InstanceType"], i["KeyName"]) == (AL2023, "t3.small", "tpl-key")
+    assert i["Placement"]["AvailabilityZone"] == "us-east-1b"
+    assert i["Monitoring"]["State"] in ("enabled", "pending")
+    assert [g["GroupId"] for g in i["SecurityGroups"]] == [sg]
+    tags = {t["Key"]: t["Value"] for t in i["Tags"]}
+    assert tags == {"role": "web", "env": "dev", "aws:ec2launchtemplate:id": tid, "aws:ec2launchtemplate:version": "1"}
+    # $Latest by name, and a number.
+    i = run_template(ec2, LaunchTemplate={"LaunchTemplateName": "runner", "Version": "$Latest"})
+    assert i["InstanceType"] == "t3.large"
+    assert {t["Key"]: t["Value"] for t in i["Tags"]}["aws:ec2launchtemplate:version"] == "2"
+    i = run_template(ec2, LaunchTemplate={"LaunchTemplateName": "runner", "Version": "1"})
+    assert i["InstanceType"] == "t3.small"
+    # The default follows ModifyLaunchTemplate.
+    ec2.modify_launch_template(LaunchTemplateId=tid, DefaultVersion="2")
+    assert run_template(ec2, LaunchTemplate={"LaunchTemplateId": tid})["InstanceType"] == "t3.large"
+    # DescribeInstances shows the same as RunInstances did, tags included.
+    d = ec2.describe_instances(Filters=[{"Name": "tag:aws:ec2launchtemplate:id", "Values": [tid]}])
+    assert sum(len(r["Instances"]) for r in d["Reservations"]) == 4
+
+
+def test_the_request_overrides_the_template(ec2):
+    sg = default_group(ec2)
+    data = {"ImageId": AL2023, "InstanceType": "t3.small", "KeyName": "tpl-key", "SecurityGroupIds": [sg],
+            "DisableApiTermination": True,
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "role", "Value": "web"}, {"Key": "env", "Value": "dev"}]}]}
+    tid = create(ec2, "over", data)["LaunchTemplateId"]
+    i = run_template(
+        ec2, LaunchTemplate={"LaunchTemplateId": tid, "Version": "$Latest"}, InstanceType="m5.large", KeyName="mine",
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "env", "Value": "prod"}]}],
+        Placement={"AvailabilityZone": "us-east-1c"},
+    )
+    assert (i["ImageId"], i["InstanceType"], i["KeyName"]) == (AL2023, "m5.large", "mine")
+    assert i["Placement"]["AvailabilityZone"] == "us-east-1c"
+    tags = {t["Key"]: t["Value"] for t in i["Tags"]}
+    assert (tags["role"], tags["env"]) == ("web", "prod")
+    # The template's DisableApiTermination holds: termination is refused.
+    code, _, _ = fails(ec2.terminate_instances, InstanceIds=[i["InstanceId"]])
+    assert code == "OperationNotPermitted"
+
+
+def test_run_instances_template_errors_change_nothing(server, ec2):
+    tid = create(ec2, "errs", {"ImageId": AL2023})["LaunchTemplateId"]
+    code, _, _ = fails(ec2.run_instances, MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateId": "lt-0123456789abcdef0"})
+    assert code == "InvalidLaunchTemplateId.NotFound"
+    code, _, _ = fails(ec2.run_instances, MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateName": "nope"})
+    assert code == "InvalidLaunchTemplateName.NotFoundException"
+    code, _, _ = fails(ec2.run_instances, MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateId": tid, "Version": "5"})
+    assert code == "InvalidLaunchTemplateId.VersionNotFound"
+    code, _, _ = fails(ec2.run_instances, MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateId": "lt-bad"})
+    assert code == "InvalidLaunchTemplateId.Malformed"
+    code, _, status = fails(ec2.run_instances, MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateId": tid}, DryRun=True)
+    assert (code, status) == ("DryRunOperation", 412)
+    # A template without an image, and no image in the request.
+    create(ec2, "noimage", {"InstanceType": "t3.micro"})
+    code, _, _ = fails(ec2.run_instances, MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateName": "noimage"})
+    assert code == "MissingParameter"
+    assert ec2.describe_instances()["Reservations"] == []
+
+
+def test_cli_runs_an_instance_from_a_template_with_an_override(server, ec2):
+    tid = create(ec2, "cli-run", {"ImageId": AL2023, "InstanceType": "t3.micro"})["LaunchTemplateId"]
+    _, out, _ = server.cli(
+        "run-instances", "--launch-template", f"LaunchTemplateId={tid},Version=$Latest", "--instance-type", "c5.large",
+    )
+    i = out["Instances"][0]
+    assert (i["ImageId"], i["InstanceType"]) == (AL2023, "c5.large")
+    assert {"Key": "aws:ec2launchtemplate:id", "Value": tid} in i["Tags"]

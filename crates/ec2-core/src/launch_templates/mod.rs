@@ -208,18 +208,6 @@ pub fn derive(source: Option<&LaunchData>, given: &LaunchData) -> LaunchData {
     out
 }
 
-/// The launch data a launch uses: the template's, with every member the launch request itself
-/// sets taking the place of the template's (a request's `SecurityGroupIds` replaces the template's
-/// whole list). Members the request does not set come from the template.
-pub fn overlay(template: &LaunchData, request: &LaunchData) -> LaunchData {
-    derive(Some(template), request)
-}
-
-/// The string value of a top-level member, for filters.
-pub fn text(data: &LaunchData, member: &str) -> Option<String> {
-    value_text(data.get(member)?)
-}
-
 /// The string form of a path of members (`["MetadataOptions", "HttpTokens"]`), for filters; lists
 /// along the way contribute every element.
 pub fn texts(data: &LaunchData, path: &[&str]) -> Vec<String> {
@@ -406,15 +394,6 @@ mod tests {
         let d = derive(Some(&src), &given);
         assert_eq!(d, data(json!({"ImageId": "ami-1", "InstanceType": "m5.large", "SecurityGroupIds": ["sg-3"]})));
         assert_eq!(derive(None, &given), given);
-    }
-
-    #[test]
-    fn a_launch_overrides_the_template() {
-        let t = data(json!({"ImageId": "ami-1", "KeyName": "k", "InstanceType": "t3.micro"}));
-        let r = data(json!({"InstanceType": "c5.large"}));
-        let o = overlay(&t, &r);
-        assert_eq!(text(&o, "InstanceType").as_deref(), Some("c5.large"));
-        assert_eq!(text(&o, "KeyName").as_deref(), Some("k"));
     }
 
     #[test]

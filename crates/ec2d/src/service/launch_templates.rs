@@ -674,3 +674,226 @@ pub fn exists(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<bool> {
 pub fn id_not_found(id: &str) -> Ec2Error {
     not_found(IdKind::LaunchTemplate, &[id.to_string()])
 }
+
+// ---------------------------------------------------------------------------------------------
+// RunInstances from a template
+
+/// The `LaunchTemplate` of a RunInstances request, checked for syntax (ID or name, version).
+pub fn check_spec(spec: &dto::LaunchTemplateSpecification) -> Result<()> {
+    named(&spec.launch_template_id, &spec.launch_template_name)?;
+    lt::parse_version(spec.version.as_deref().unwrap_or("$Default")).map_err(|e| lt_error(None, e))?;
+    Ok(())
+}
+
+/// Sets `slot` from the template's member `member` when the request left it unset.
+fn fill<T: FromJson>(slot: &mut Option<T>, data: &LaunchData, member: &str) -> Result<()> {
+    if slot.is_none() {
+        if let Some(v) = data.get(member).filter(|v| !v.is_null()) {
+            let value = T::from_json(v).map_err(|e| {
+                Ec2Error::internal(format!("The launch template's {member} cannot be used in RunInstances ({e})."))
+            })?;
+            *slot = Some(value);
+        }
+    }
+    Ok(())
+}
+
+/// The RunInstances request a launch from a template amounts to: every parameter the request sets
+/// itself stays (it overrides the template's member of the same meaning, as a whole), every other
+/// one comes from the template version. Tag specifications are merged by resource type, the
+/// request's value winning for a key both give. The result names no template any more.
+pub fn run_request(req: &dto::RunInstancesRequest, data: &LaunchData) -> Result<dto::RunInstancesRequest> {
+    let mut r = dto::RunInstancesRequest { launch_template: None, ..req.clone() };
+    // The request's own parameters, in the template's member names, decide what is overridden.
+    let own: LaunchData = match req.to_json() {
+        serde_json::Value::Object(m) => m.into_iter().collect(),
+        _ => LaunchData::new(),
+    };
+    fill(&mut r.block_device_mappings, data, "BlockDeviceMappings")?;
+    fill(&mut r.image_id, data, "ImageId")?;
+    fill(&mut r.instance_type, data, "InstanceType")?;
+    fill(&mut r.kernel_id, data, "KernelId")?;
+    fill(&mut r.key_name, data, "KeyName")?;
+    fill(&mut r.monitoring, data, "Monitoring")?;
+    fill(&mut r.placement, data, "Placement")?;
+    fill(&mut r.ramdisk_id, data, "RamDiskId")?;
+    fill(&mut r.user_data, data, "UserData")?;
+    // Shapes whose RunInstances form has no JSON view: read member by member.
+    use json_members::{b, i, st};
+    let get = |m: &str| data.get(m).filter(|v| !v.is_null());
+    if r.elastic_gpu_specification.is_none() {
+        r.elastic_gpu_specification = get("ElasticGpuSpecifications")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(|g| dto::ElasticGpuSpecification { r#type: st(g, "Type") }).collect());
+    }
+    if r.elastic_inference_accelerators.is_none() {
+        r.elastic_inference_accelerators = get("ElasticInferenceAccelerators").and_then(|v| v.as_array()).map(|a| {
+            a.iter().map(|g| dto::ElasticInferenceAccelerator { r#type: st(g, "Type"), count: i(g, "Count") }).collect()
+        });
+    }
+    if r.instance_market_options.is_none() {
+        r.instance_market_options = get("InstanceMarketOptions").map(|m| dto::InstanceMarketOptionsRequest {
+            market_type: st(m, "MarketType"),
+            spot_options: m.get("SpotOptions").map(|o| dto::SpotMarketOptions {
+                max_price: st(o, "MaxPrice"),
+                spot_instance_type: st(o, "SpotInstanceType"),
+                block_duration_minutes: i(o, "BlockDurationMinutes"),
+                valid_until: st(o, "ValidUntil").and_then(|t| ec2_time::parse_iso8601(&t)),
+                instance_interruption_behavior: st(o, "InstanceInterruptionBehavior"),
+            }),
+        });
+    }
+    if r.credit_specification.is_none() {
+        r.credit_specification =
+            get("CreditSpecification").map(|c| dto::CreditSpecificationRequest { cpu_credits: st(c, "CpuCredits") });
+    }
+    if r.cpu_options.is_none() {
+        r.cpu_options = get("CpuOptions").map(|c| dto::CpuOptionsRequest {
+            core_count: i(c, "CoreCount"),
+            threads_per_core: i(c, "ThreadsPerCore"),
+            amd_sev_snp: st(c, "AmdSevSnp"),
+            nested_virtualization: st(c, "NestedVirtualization"),
+        });
+    }
+    if r.capacity_reservation_specification.is_none() {
+        r.capacity_reservation_specification =
+            get("CapacityReservationSpecification").map(|c| dto::CapacityReservationSpecification {
+                capacity_reservation_preference: st(c, "CapacityReservationPreference"),
+                capacity_reservation_target: c.get("CapacityReservationTarget").map(|t| {
+                    dto::CapacityReservationTarget {
+                        capacity_reservation_id: st(t, "CapacityReservationId"),
+                        capacity_reservation_resource_group_arn: st(t, "CapacityReservationResourceGroupArn"),
+                    }
+                }),
+            });
+    }
+    if r.hibernation_options.is_none() {
+        r.hibernation_options =
+            get("HibernationOptions").map(|h| dto::HibernationOptionsRequest { configured: b(h, "Configured") });
+    }
+    if r.license_specifications.is_none() {
+        r.license_specifications = get("LicenseSpecifications").and_then(|v| v.as_array()).map(|a| {
+            a.iter()
+                .map(|l| dto::LicenseConfigurationRequest {
+                    license_configuration_arn: st(l, "LicenseConfigurationArn"),
+                })
+                .collect()
+        });
+    }
+    if r.metadata_options.is_none() {
+        r.metadata_options = get("MetadataOptions").map(|m| dto::InstanceMetadataOptionsRequest {
+            http_tokens: st(m, "HttpTokens"),
+            http_put_response_hop_limit: i(m, "HttpPutResponseHopLimit"),
+            http_endpoint: st(m, "HttpEndpoint"),
+            http_protocol_ipv6: st(m, "HttpProtocolIpv6"),
+            instance_metadata_tags: st(m, "InstanceMetadataTags"),
+        });
+    }
+    if r.enclave_options.is_none() {
+        r.enclave_options = get("EnclaveOptions").map(|e| dto::EnclaveOptionsRequest { enabled: b(e, "Enabled") });
+    }
+    if r.private_dns_name_options.is_none() {
+        r.private_dns_name_options = get("PrivateDnsNameOptions").map(|p| dto::PrivateDnsNameOptionsRequest {
+            hostname_type: st(p, "HostnameType"),
+            enable_resource_name_dns_a_record: b(p, "EnableResourceNameDnsARecord"),
+            enable_resource_name_dns_aaaa_record: b(p, "EnableResourceNameDnsAAAARecord"),
+        });
+    }
+    if r.maintenance_options.is_none() {
+        r.maintenance_options = get("MaintenanceOptions")
+            .map(|m| dto::InstanceMaintenanceOptionsRequest { auto_recovery: st(m, "AutoRecovery") });
+    }
+    fill(&mut r.disable_api_stop, data, "DisableApiStop")?;
+    fill(&mut r.disable_api_termination, data, "DisableApiTermination")?;
+    fill(&mut r.instance_initiated_shutdown_behavior, data, "InstanceInitiatedShutdownBehavior")?;
+    fill(&mut r.iam_instance_profile, data, "IamInstanceProfile")?;
+    fill(&mut r.ebs_optimized, data, "EbsOptimized")?;
+    if r.network_performance_options.is_none() {
+        r.network_performance_options = get("NetworkPerformanceOptions").map(|n| {
+            dto::InstanceNetworkPerformanceOptionsRequest { bandwidth_weighting: st(n, "BandwidthWeighting") }
+        });
+    }
+    // Security groups and network interfaces: the request's choice of either replaces the
+    // template's network settings as a whole.
+    let request_networks = own.contains_key("NetworkInterfaces") || own.contains_key("SubnetId");
+    let request_groups = own.contains_key("SecurityGroupIds") || own.contains_key("SecurityGroups");
+    if !request_networks && !request_groups {
+        fill(&mut r.network_interfaces, data, "NetworkInterfaces")?;
+    }
+    if r.network_interfaces.is_none() && !request_groups {
+        fill(&mut r.security_group_ids, data, "SecurityGroupIds")?;
+        fill(&mut r.security_groups, data, "SecurityGroups")?;
+    }
+    // Tags: the template's, then the request's on top, per resource type.
+    let template_specs: Vec<dto::TagSpecification> = get("TagSpecifications")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|t| dto::TagSpecification {
+                    resource_type: st(t, "ResourceType"),
+                    tags: t.get("Tags").and_then(|v| v.as_array()).map(|tags| {
+                        tags.iter().map(|x| dto::Tag { key: st(x, "Key"), value: st(x, "Value") }).collect()
+                    }),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    r.tag_specifications = merge_tag_specs(template_specs, req.tag_specifications.clone());
+    Ok(r)
+}
+
+fn merge_tag_specs(
+    template: Vec<dto::TagSpecification>,
+    request: Option<Vec<dto::TagSpecification>>,
+) -> Option<Vec<dto::TagSpecification>> {
+    let mut by_type: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for spec in template.into_iter().chain(request.clone().unwrap_or_default()) {
+        let rt = spec.resource_type.clone().unwrap_or_default();
+        if !order.contains(&rt) {
+            order.push(rt.clone());
+        }
+        let tags = by_type.entry(rt).or_default();
+        for t in spec.tags.unwrap_or_default() {
+            tags.insert(t.key.unwrap_or_default(), t.value.unwrap_or_default());
+        }
+    }
+    if order.is_empty() {
+        return request;
+    }
+    Some(
+        order
+            .into_iter()
+            .map(|rt| {
+                let tags = by_type.remove(&rt).unwrap_or_default();
+                dto::TagSpecification {
+                    resource_type: Some(rt),
+                    tags: Some(tags.into_iter().map(|(k, v)| dto::Tag { key: Some(k), value: Some(v) }).collect()),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The tags AWS puts on an instance launched from a template.
+pub fn launch_tags(r: &Resolved) -> Vec<(String, String)> {
+    vec![
+        ("aws:ec2launchtemplate:id".into(), r.template.id.clone()),
+        ("aws:ec2launchtemplate:version".into(), r.version.to_string()),
+    ]
+}
+
+/// Readers of one member of a JSON object, by model name.
+mod json_members {
+    use serde_json::Value;
+
+    pub fn st(v: &Value, k: &str) -> Option<String> {
+        v.get(k).and_then(|x| x.as_str()).map(str::to_string)
+    }
+    pub fn b(v: &Value, k: &str) -> Option<bool> {
+        v.get(k).and_then(|x| x.as_bool())
+    }
+    pub fn i(v: &Value, k: &str) -> Option<i64> {
+        v.get(k).and_then(|x| x.as_i64())
+    }
+}
