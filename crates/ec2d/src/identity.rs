@@ -319,6 +319,12 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
             v.extend(r.image_id.iter().map(|id| arn(IdKind::Image, id)));
             v.extend(r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)));
             v.extend(r.security_group_ids.iter().flatten().map(|id| arn(IdKind::SecurityGroup, id)));
+            v.extend(
+                r.launch_template
+                    .iter()
+                    .filter_map(|t| t.launch_template_id.as_ref())
+                    .map(|id| arn(IdKind::LaunchTemplate, id)),
+            );
             v
         }
         Request::CreateLaunchTemplate(_) => vec![arn(IdKind::LaunchTemplate, "*")],

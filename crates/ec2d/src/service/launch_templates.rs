@@ -317,13 +317,6 @@ pub fn describe_launch_templates(
     }
     let bounds = one_to_two_hundred();
     if let Some(n) = req.max_results {
-        if !ids.is_empty() || !names.is_empty() {
-            return Err(Ec2Error::new(
-                Code::InvalidParameterCombination,
-                "The parameter MaxResults cannot be used with LaunchTemplateIds or LaunchTemplateNames.",
-            )
-            .into());
-        }
         if n < bounds.min || n > bounds.max {
             return Err(Ec2Error::invalid_parameter_value((bounds.message)(n)).into());
         }
@@ -895,5 +888,81 @@ mod json_members {
     }
     pub fn i(v: &Value, k: &str) -> Option<i64> {
         v.get(k).and_then(|x| x.as_i64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn data(v: serde_json::Value) -> LaunchData {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn tags(r: &dto::RunInstancesRequest, rt: &str) -> Vec<(String, String)> {
+        r.tag_specifications
+            .iter()
+            .flatten()
+            .filter(|s| s.resource_type.as_deref() == Some(rt))
+            .flat_map(|s| s.tags.clone().unwrap_or_default())
+            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn the_request_overrides_the_template_member_by_member() {
+        let d = data(json!({
+            "ImageId": "ami-1", "InstanceType": "t3.micro", "KeyName": "k", "SecurityGroupIds": ["sg-1"],
+            "CpuOptions": {"CoreCount": 2, "ThreadsPerCore": 1}, "MetadataOptions": {"HttpTokens": "required"},
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]}],
+        }));
+        let req = dto::RunInstancesRequest {
+            instance_type: Some("m5.large".into()),
+            tag_specifications: Some(vec![dto::TagSpecification {
+                resource_type: Some("instance".into()),
+                tags: Some(vec![dto::Tag { key: Some("b".into()), value: Some("3".into()) }]),
+            }]),
+            launch_template: Some(dto::LaunchTemplateSpecification::default()),
+            ..Default::default()
+        };
+        let r = run_request(&req, &d).unwrap();
+        assert_eq!(r.launch_template, None);
+        assert_eq!(r.image_id.as_deref(), Some("ami-1"));
+        assert_eq!(r.instance_type.as_deref(), Some("m5.large"));
+        assert_eq!(r.key_name.as_deref(), Some("k"));
+        assert_eq!(r.security_group_ids, Some(vec!["sg-1".to_string()]));
+        assert_eq!(r.cpu_options.as_ref().and_then(|c| c.core_count), Some(2));
+        assert_eq!(r.metadata_options.as_ref().and_then(|m| m.http_tokens.as_deref()), Some("required"));
+        assert_eq!(tags(&r, "instance"), [("a".into(), "1".into()), ("b".into(), "3".into())]);
+    }
+
+    #[test]
+    fn the_requests_network_choice_replaces_the_templates() {
+        let d = data(json!({"ImageId": "ami-1", "SecurityGroupIds": ["sg-1"],
+            "NetworkInterfaces": [{"DeviceIndex": 0, "SubnetId": "subnet-1"}]}));
+        let with_groups =
+            dto::RunInstancesRequest { security_group_ids: Some(vec!["sg-2".into()]), ..Default::default() };
+        let r = run_request(&with_groups, &d).unwrap();
+        assert_eq!((r.network_interfaces, r.security_group_ids), (None, Some(vec!["sg-2".to_string()])));
+        let plain = run_request(&dto::RunInstancesRequest::default(), &d).unwrap();
+        assert_eq!(plain.network_interfaces.map(|n| n.len()), Some(1));
+        // With the template's interfaces, its instance-level groups are not added as well.
+        assert_eq!(plain.security_group_ids, None);
+    }
+
+    #[test]
+    fn stored_data_reads_back_as_the_response_shape() {
+        let req = dto::RequestLaunchTemplateData {
+            image_id: Some("ami-1".into()),
+            security_group_ids: Some(vec!["sg-1".into()]),
+            monitoring: Some(dto::LaunchTemplatesMonitoringRequest { enabled: Some(true) }),
+            ..Default::default()
+        };
+        let back = response_data(&data_of_request(&req)).unwrap();
+        assert_eq!(back.image_id.as_deref(), Some("ami-1"));
+        assert_eq!(back.security_group_ids, Some(vec!["sg-1".to_string()]));
+        assert_eq!(back.monitoring.and_then(|m| m.enabled), Some(true));
     }
 }
