@@ -11,6 +11,8 @@ pub mod catalog;
 pub mod filters;
 pub mod ids;
 pub mod instances;
+pub mod key_pairs;
+pub mod launch;
 pub mod launch_templates;
 pub mod network;
 pub mod regions;

@@ -368,6 +368,15 @@ pub struct CreateInterruptibleCapacityReservationAllocationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateKeyPairRequest {
+    pub key_name: Option<String>,
+    pub key_type: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub key_format: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateLaunchTemplateRequest {
     pub dry_run: Option<bool>,
     pub client_token: Option<String>,
@@ -424,6 +433,19 @@ pub struct DefaultConnectionTrackingConfiguration {
     pub default_tcp_established_timeout: Option<i64>,
     pub default_udp_timeout: Option<i64>,
     pub default_udp_stream_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteKeyPairRequest {
+    pub key_name: Option<String>,
+    pub key_pair_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteKeyPairResult {
+    pub r#return: Option<bool>,
+    pub key_pair_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -573,6 +595,21 @@ pub struct DescribeInstanceStatusResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceTypeOfferingsRequest {
+    pub dry_run: Option<bool>,
+    pub location_type: Option<String>,
+    pub filters: Option<Vec<Filter>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceTypeOfferingsResult {
+    pub instance_type_offerings: Option<Vec<InstanceTypeOffering>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeInstanceTypesRequest {
     pub dry_run: Option<bool>,
     pub instance_types: Option<Vec<String>>,
@@ -602,6 +639,20 @@ pub struct DescribeInstancesRequest {
 pub struct DescribeInstancesResult {
     pub next_token: Option<String>,
     pub reservations: Option<Vec<Reservation>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeKeyPairsRequest {
+    pub key_names: Option<Vec<String>>,
+    pub key_pair_ids: Option<Vec<String>>,
+    pub include_public_key: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeKeyPairsResult {
+    pub key_pairs: Option<Vec<KeyPairInfo>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1037,6 +1088,22 @@ pub struct Image {
     pub kernel_id: Option<String>,
     pub ramdisk_id: Option<String>,
     pub platform: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportKeyPairRequest {
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+    pub key_name: Option<String>,
+    pub public_key_material: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportKeyPairResult {
+    pub key_fingerprint: Option<String>,
+    pub key_name: Option<String>,
+    pub key_pair_id: Option<String>,
+    pub tags: Option<Vec<Tag>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1487,6 +1554,13 @@ pub struct InstanceTypeInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceTypeOffering {
+    pub instance_type: Option<String>,
+    pub location_type: Option<String>,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceUsage {
     pub account_id: Option<String>,
     pub used_instance_count: Option<i64>,
@@ -1548,6 +1622,26 @@ pub struct Ipv6PrefixSpecificationResponse {
 pub struct Ipv6Range {
     pub description: Option<String>,
     pub cidr_ipv6: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyPair {
+    pub key_pair_id: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub key_name: Option<String>,
+    pub key_fingerprint: Option<String>,
+    pub key_material: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyPairInfo {
+    pub key_pair_id: Option<String>,
+    pub key_type: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub public_key: Option<String>,
+    pub create_time: Option<UnixMillis>,
+    pub key_name: Option<String>,
+    pub key_fingerprint: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

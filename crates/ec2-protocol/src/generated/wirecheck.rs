@@ -176,6 +176,18 @@ impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
     }
 }
 
+impl ToJson for CreateKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.key_type { m.insert("KeyType".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.key_format { m.insert("KeyFormat".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateLaunchTemplateRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -219,6 +231,16 @@ impl ToJson for CreditSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.cpu_credits { m.insert("CpuCredits".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.key_pair_id { m.insert("KeyPairId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -336,6 +358,18 @@ impl ToJson for DescribeInstanceStatusRequest {
     }
 }
 
+impl ToJson for DescribeInstanceTypeOfferingsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.location_type { m.insert("LocationType".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeInstanceTypesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -358,6 +392,18 @@ impl ToJson for DescribeInstancesRequest {
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeKeyPairsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_names { m.insert("KeyNames".into(), v.to_json()); }
+        if let Some(v) = &self.key_pair_ids { m.insert("KeyPairIds".into(), v.to_json()); }
+        if let Some(v) = &self.include_public_key { m.insert("IncludePublicKey".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -586,6 +632,17 @@ impl ToJson for IamInstanceProfileSpecification {
         let mut m = Map::new();
         if let Some(v) = &self.arn { m.insert("Arn".into(), v.to_json()); }
         if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ImportKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.public_key_material { m.insert("PublicKeyMaterial".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1824,6 +1881,16 @@ impl FromJson for DefaultConnectionTrackingConfiguration {
     }
 }
 
+impl FromJson for DeleteKeyPairResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteKeyPairResult: expected an object")?;
+        Ok(DeleteKeyPairResult {
+            r#return: field(o, "Return")?,
+            key_pair_id: field(o, "KeyPairId")?,
+        })
+    }
+}
+
 impl FromJson for DeleteLaunchTemplateResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DeleteLaunchTemplateResult: expected an object")?;
@@ -1924,6 +1991,16 @@ impl FromJson for DescribeInstanceStatusResult {
     }
 }
 
+impl FromJson for DescribeInstanceTypeOfferingsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeInstanceTypeOfferingsResult: expected an object")?;
+        Ok(DescribeInstanceTypeOfferingsResult {
+            instance_type_offerings: field(o, "InstanceTypeOfferings")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeInstanceTypesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeInstanceTypesResult: expected an object")?;
@@ -1940,6 +2017,15 @@ impl FromJson for DescribeInstancesResult {
         Ok(DescribeInstancesResult {
             next_token: field(o, "NextToken")?,
             reservations: field(o, "Reservations")?,
+        })
+    }
+}
+
+impl FromJson for DescribeKeyPairsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeKeyPairsResult: expected an object")?;
+        Ok(DescribeKeyPairsResult {
+            key_pairs: field(o, "KeyPairs")?,
         })
     }
 }
@@ -2389,6 +2475,18 @@ impl FromJson for Image {
             kernel_id: field(o, "KernelId")?,
             ramdisk_id: field(o, "RamdiskId")?,
             platform: field(o, "Platform")?,
+        })
+    }
+}
+
+impl FromJson for ImportKeyPairResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ImportKeyPairResult: expected an object")?;
+        Ok(ImportKeyPairResult {
+            key_fingerprint: field(o, "KeyFingerprint")?,
+            key_name: field(o, "KeyName")?,
+            key_pair_id: field(o, "KeyPairId")?,
+            tags: field(o, "Tags")?,
         })
     }
 }
@@ -2884,6 +2982,17 @@ impl FromJson for InstanceTypeInfo {
     }
 }
 
+impl FromJson for InstanceTypeOffering {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceTypeOffering: expected an object")?;
+        Ok(InstanceTypeOffering {
+            instance_type: field(o, "InstanceType")?,
+            location_type: field(o, "LocationType")?,
+            location: field(o, "Location")?,
+        })
+    }
+}
+
 impl FromJson for InstanceUsage {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("InstanceUsage: expected an object")?;
@@ -2984,6 +3093,34 @@ impl FromJson for Ipv6Range {
         Ok(Ipv6Range {
             description: field(o, "Description")?,
             cidr_ipv6: field(o, "CidrIpv6")?,
+        })
+    }
+}
+
+impl FromJson for KeyPair {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("KeyPair: expected an object")?;
+        Ok(KeyPair {
+            key_pair_id: field(o, "KeyPairId")?,
+            tags: field(o, "Tags")?,
+            key_name: field(o, "KeyName")?,
+            key_fingerprint: field(o, "KeyFingerprint")?,
+            key_material: field(o, "KeyMaterial")?,
+        })
+    }
+}
+
+impl FromJson for KeyPairInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("KeyPairInfo: expected an object")?;
+        Ok(KeyPairInfo {
+            key_pair_id: field(o, "KeyPairId")?,
+            key_type: field(o, "KeyType")?,
+            tags: field(o, "Tags")?,
+            public_key: field(o, "PublicKey")?,
+            create_time: field(o, "CreateTime")?,
+            key_name: field(o, "KeyName")?,
+            key_fingerprint: field(o, "KeyFingerprint")?,
         })
     }
 }
@@ -4169,9 +4306,11 @@ impl Request {
             Request::CancelSpotInstanceRequests(v) => v.to_json(),
             Request::CreateCapacityReservation(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
+            Request::CreateKeyPair(v) => v.to_json(),
             Request::CreateLaunchTemplate(v) => v.to_json(),
             Request::CreateLaunchTemplateVersion(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
+            Request::DeleteKeyPair(v) => v.to_json(),
             Request::DeleteLaunchTemplate(v) => v.to_json(),
             Request::DeleteLaunchTemplateVersions(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
@@ -4181,8 +4320,10 @@ impl Request {
             Request::DescribeCapacityReservations(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
+            Request::DescribeInstanceTypeOfferings(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
             Request::DescribeInstances(v) => v.to_json(),
+            Request::DescribeKeyPairs(v) => v.to_json(),
             Request::DescribeLaunchTemplateVersions(v) => v.to_json(),
             Request::DescribeLaunchTemplates(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
@@ -4194,6 +4335,7 @@ impl Request {
             Request::DescribeVpcs(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
             Request::GetLaunchTemplateData(v) => v.to_json(),
+            Request::ImportKeyPair(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
             Request::ModifyLaunchTemplate(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
@@ -4218,9 +4360,11 @@ impl Response {
             "CancelSpotInstanceRequests" => Response::CancelSpotInstanceRequests(CancelSpotInstanceRequestsResult::from_json(v)?),
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
+            "CreateKeyPair" => Response::CreateKeyPair(KeyPair::from_json(v)?),
             "CreateLaunchTemplate" => Response::CreateLaunchTemplate(CreateLaunchTemplateResult::from_json(v)?),
             "CreateLaunchTemplateVersion" => Response::CreateLaunchTemplateVersion(CreateLaunchTemplateVersionResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
+            "DeleteKeyPair" => Response::DeleteKeyPair(DeleteKeyPairResult::from_json(v)?),
             "DeleteLaunchTemplate" => Response::DeleteLaunchTemplate(DeleteLaunchTemplateResult::from_json(v)?),
             "DeleteLaunchTemplateVersions" => Response::DeleteLaunchTemplateVersions(DeleteLaunchTemplateVersionsResult::from_json(v)?),
             "DeleteTags" => Response::DeleteTags,
@@ -4230,8 +4374,10 @@ impl Response {
             "DescribeCapacityReservations" => Response::DescribeCapacityReservations(DescribeCapacityReservationsResult::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
+            "DescribeInstanceTypeOfferings" => Response::DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
+            "DescribeKeyPairs" => Response::DescribeKeyPairs(DescribeKeyPairsResult::from_json(v)?),
             "DescribeLaunchTemplateVersions" => Response::DescribeLaunchTemplateVersions(DescribeLaunchTemplateVersionsResult::from_json(v)?),
             "DescribeLaunchTemplates" => Response::DescribeLaunchTemplates(DescribeLaunchTemplatesResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
@@ -4243,6 +4389,7 @@ impl Response {
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
             "GetLaunchTemplateData" => Response::GetLaunchTemplateData(GetLaunchTemplateDataResult::from_json(v)?),
+            "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
             "ModifyLaunchTemplate" => Response::ModifyLaunchTemplate(ModifyLaunchTemplateResult::from_json(v)?),
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),

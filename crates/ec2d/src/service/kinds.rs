@@ -129,6 +129,14 @@ pub fn info(kind: IdKind) -> KindInfo {
             "The specified launch template, with template ID {}, does not exist.",
             "The specified launch templates, with template IDs {}, do not exist.",
         ),
+        IdKind::KeyPair => k(
+            "key-pair",
+            tag("key-pair", Record),
+            Code::InvalidKeyPairIdMalformed,
+            Code::InvalidKeyPairNotFound,
+            "The key pair ID '{}' does not exist",
+            "The key pair IDs '{}' do not exist",
+        ),
         // Kinds ec2d issues IDs for but keeps no records of yet: CreateTags refuses them.
         IdKind::Reservation => invalid_id("reservation"),
         IdKind::Volume => invalid_id("volume"),
