@@ -229,6 +229,7 @@ def run_template(ec2, **kw):
 
 
 def test_run_instances_from_a_template_by_id_and_name_with_versions(ec2):
+    ec2.create_key_pair(KeyName="tpl-key")
     sg = default_group(ec2)
     data = {"ImageId": AL2023, "InstanceType": "t3.small", "KeyName": "tpl-key", "SecurityGroupIds": [sg],
             "Placement": {"AvailabilityZone": "us-east-1b"}, "Monitoring": {"Enabled": True},
@@ -258,6 +259,8 @@ def test_run_instances_from_a_template_by_id_and_name_with_versions(ec2):
 
 
 def test_the_request_overrides_the_template(ec2):
+    for k in ("tpl-key", "mine"):
+        ec2.create_key_pair(KeyName=k)
     sg = default_group(ec2)
     data = {"ImageId": AL2023, "InstanceType": "t3.small", "KeyName": "tpl-key", "SecurityGroupIds": [sg],
             "DisableApiTermination": True,
