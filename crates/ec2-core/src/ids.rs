@@ -6,7 +6,7 @@
 //!
 //! Formats (../shared/spec/aws-semantics.md section 2.1): `i-`, `r-`, `cr-`, `ami-`, `vpc-`,
 //! `subnet-`, `sg-`, `vol-`, `eni-`, `igw-`, `rtb-`, `rtbassoc-`, `eipalloc-`, `eipassoc-`, `sgr-`,
-//! `vpc-cidr-assoc-`, `dopt-`, `eni-attach-`, `key-` followed by 17 lower-case hex characters (the first one `0`, as in
+//! `vpc-cidr-assoc-`, `dopt-`, `eni-attach-`, `key-`, `lt-` followed by 17 lower-case hex characters (the first one `0`, as in
 //! AWS's own IDs); `sir-` followed by 8 characters of `[0-9a-z]`; `bun-` followed by 8 hex characters.
 
 /// The ID families ec2d issues, each with its prefix and body format.
@@ -32,6 +32,7 @@ pub enum IdKind {
     VpcCidrAssociation,
     DhcpOptions,
     NetworkInterfaceAttachment,
+    LaunchTemplate,
     KeyPair,
 }
 
@@ -46,7 +47,7 @@ enum Body {
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 21] = [
+    pub const ALL: [IdKind; 22] = [
         IdKind::Instance,
         IdKind::Reservation,
         IdKind::SpotInstanceRequest,
@@ -67,6 +68,7 @@ impl IdKind {
         IdKind::VpcCidrAssociation,
         IdKind::DhcpOptions,
         IdKind::NetworkInterfaceAttachment,
+        IdKind::LaunchTemplate,
         IdKind::KeyPair,
     ];
 
@@ -92,6 +94,7 @@ impl IdKind {
             IdKind::VpcCidrAssociation => "vpc-cidr-assoc",
             IdKind::DhcpOptions => "dopt",
             IdKind::NetworkInterfaceAttachment => "eni-attach",
+            IdKind::LaunchTemplate => "lt",
             IdKind::KeyPair => "key",
         }
     }

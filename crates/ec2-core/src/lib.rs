@@ -17,6 +17,7 @@ pub mod instances;
 pub mod internet_gateways;
 pub mod key_pairs;
 pub mod launch;
+pub mod launch_templates;
 pub mod network;
 pub mod network_interfaces;
 pub mod regions;

@@ -153,6 +153,12 @@ error_codes! {
     InvalidSubnetIdNotFound = "InvalidSubnetID.NotFound" => 400,
     InvalidVpcIdMalformed = "InvalidVpcID.Malformed" => 400,
     InvalidVpcIdNotFound = "InvalidVpcID.NotFound" => 400,
+    InvalidLaunchTemplateIdMalformed = "InvalidLaunchTemplateId.Malformed" => 400,
+    InvalidLaunchTemplateIdNotFound = "InvalidLaunchTemplateId.NotFound" => 400,
+    InvalidLaunchTemplateIdVersionNotFound = "InvalidLaunchTemplateId.VersionNotFound" => 400,
+    InvalidLaunchTemplateNameAlreadyExists = "InvalidLaunchTemplateName.AlreadyExistsException" => 400,
+    InvalidLaunchTemplateNameMalformed = "InvalidLaunchTemplateName.MalformedException" => 400,
+    InvalidLaunchTemplateNameNotFound = "InvalidLaunchTemplateName.NotFoundException" => 400,
 
     // The service's side.
     InsufficientInstanceCapacity = "InsufficientInstanceCapacity" => 500,

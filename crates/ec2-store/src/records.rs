@@ -101,3 +101,17 @@ impl Record for ec2_core::key_pairs::KeyPair {
         &self.id
     }
 }
+
+impl Record for ec2_core::launch_templates::LaunchTemplate {
+    const KIND: &'static str = "launch_template";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::launch_templates::LaunchTemplateVersion {
+    const KIND: &'static str = "launch_template_version";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

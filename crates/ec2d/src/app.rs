@@ -384,6 +384,12 @@ mod tests {
             "UnassignPrivateIpAddresses" => {
                 "NetworkInterfaceId=eni-0123456789abcdef0&PrivateIpAddress.1=10.0.0.5".into()
             }
+            "CreateLaunchTemplate" => "LaunchTemplateName=web&LaunchTemplateData.InstanceType=t3.micro".into(),
+            "CreateLaunchTemplateVersion" => "LaunchTemplateName=web&LaunchTemplateData.InstanceType=t3.micro".into(),
+            "DeleteLaunchTemplate" | "ModifyLaunchTemplate" => "LaunchTemplateName=web".into(),
+            "DeleteLaunchTemplateVersions" => "LaunchTemplateName=web&LaunchTemplateVersion.1=1".into(),
+            "DescribeLaunchTemplateVersions" => "LaunchTemplateName=web".into(),
+            "GetLaunchTemplateData" => format!("InstanceId={iid}"),
             op if op.starts_with("Describe") => String::new(),
             _ => return None,
         })

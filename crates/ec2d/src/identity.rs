@@ -312,6 +312,11 @@ fn glob(pattern: &[u8], text: &[u8], ignore_case: bool) -> bool {
 pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
     let arn = |kind: IdKind, id: &str| kinds::arn(scope, kind, id);
     let instances = |ids: &Option<Vec<String>>| ids.iter().flatten().map(|id| arn(IdKind::Instance, id)).collect();
+    // A launch template named by its name is evaluated against `*` of its kind.
+    let launch_template = |id: &Option<String>| match id.as_deref().filter(|s| !s.is_empty()) {
+        Some(id) => vec![arn(IdKind::LaunchTemplate, id)],
+        None => vec![arn(IdKind::LaunchTemplate, "*")],
+    };
     let key_pair = |name: &Option<String>| vec![arn(IdKind::KeyPair, name.as_deref().unwrap_or("*"))];
     let tagged = |ids: &Option<Vec<String>>| ids.iter().flatten().map(|id| tagged_resource(scope, id)).collect();
     let mut out: Vec<String> = match request {
@@ -332,6 +337,12 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
             v.extend(r.image_id.iter().map(|id| arn(IdKind::Image, id)));
             v.extend(r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)));
             v.extend(r.security_group_ids.iter().flatten().map(|id| arn(IdKind::SecurityGroup, id)));
+            v.extend(
+                r.launch_template
+                    .iter()
+                    .filter_map(|t| t.launch_template_id.as_ref())
+                    .map(|id| arn(IdKind::LaunchTemplate, id)),
+            );
             v.extend(r.key_name.iter().map(|name| arn(IdKind::KeyPair, name)));
             v
         }
@@ -428,6 +439,12 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
             r.network_interface_id.iter().map(|id| arn(IdKind::NetworkInterface, id)).collect()
         }
         Request::DetachNetworkInterface(_) => Vec::new(),
+        Request::CreateLaunchTemplate(_) => vec![arn(IdKind::LaunchTemplate, "*")],
+        Request::CreateLaunchTemplateVersion(r) => launch_template(&r.launch_template_id),
+        Request::DeleteLaunchTemplate(r) => launch_template(&r.launch_template_id),
+        Request::DeleteLaunchTemplateVersions(r) => launch_template(&r.launch_template_id),
+        Request::ModifyLaunchTemplate(r) => launch_template(&r.launch_template_id),
+        Request::GetLaunchTemplateData(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
         Request::RequestSpotInstances(_)
         | Request::CancelSpotInstanceRequests(_)
@@ -463,7 +480,9 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::DescribeSpotPriceHistory(_)
         | Request::DescribeSubnets(_)
         | Request::DescribeTags(_)
-        | Request::DescribeVpcs(_) => Vec::new(),
+        | Request::DescribeVpcs(_)
+        | Request::DescribeLaunchTemplates(_)
+        | Request::DescribeLaunchTemplateVersions(_) => Vec::new(),
     };
     if out.is_empty() {
         out.push("*".into());

@@ -6,6 +6,26 @@ use crate::decode::{list, member, required, required_list, DecodeError, FromQuer
 use crate::query::Node;
 use super::types::*;
 
+impl FromQuery for AcceleratorCountRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AcceleratorCountRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AcceleratorTotalMemoryMiBRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AcceleratorTotalMemoryMiBRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for AllocateAddressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = AllocateAddressRequest {
@@ -172,6 +192,25 @@ impl FromQuery for AuthorizeSecurityGroupIngressRequest {
     }
 }
 
+impl FromQuery for BaselineEbsBandwidthMbpsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = BaselineEbsBandwidthMbpsRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for BaselinePerformanceFactorsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = BaselinePerformanceFactorsRequest {
+            cpu: member(node, path, "Cpu")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for BlockDeviceMapping {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = BlockDeviceMapping {
@@ -273,6 +312,15 @@ impl FromQuery for CpuOptionsRequest {
     }
 }
 
+impl FromQuery for CpuPerformanceFactorRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CpuPerformanceFactorRequest {
+            references: list(node, path, "Reference")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreateCapacityReservationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreateCapacityReservationRequest {
@@ -359,6 +407,40 @@ impl FromQuery for CreateKeyPairRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required(&v.key_name, path, "KeyName")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateLaunchTemplateRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateLaunchTemplateRequest {
+            dry_run: member(node, path, "DryRun")?,
+            client_token: member(node, path, "ClientToken")?,
+            launch_template_name: member(node, path, "LaunchTemplateName")?,
+            version_description: member(node, path, "VersionDescription")?,
+            launch_template_data: member(node, path, "LaunchTemplateData")?,
+            operator: member(node, path, "Operator")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+        };
+        required(&v.launch_template_name, path, "LaunchTemplateName")?;
+        required(&v.launch_template_data, path, "LaunchTemplateData")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateLaunchTemplateVersionRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateLaunchTemplateVersionRequest {
+            dry_run: member(node, path, "DryRun")?,
+            client_token: member(node, path, "ClientToken")?,
+            launch_template_id: member(node, path, "LaunchTemplateId")?,
+            launch_template_name: member(node, path, "LaunchTemplateName")?,
+            source_version: member(node, path, "SourceVersion")?,
+            version_description: member(node, path, "VersionDescription")?,
+            launch_template_data: member(node, path, "LaunchTemplateData")?,
+            resolve_alias: member(node, path, "ResolveAlias")?,
+        };
+        required(&v.launch_template_data, path, "LaunchTemplateData")?;
         Ok(v)
     }
 }
@@ -529,6 +611,30 @@ impl FromQuery for DeleteKeyPairRequest {
             key_pair_id: member(node, path, "KeyPairId")?,
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteLaunchTemplateRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteLaunchTemplateRequest {
+            dry_run: member(node, path, "DryRun")?,
+            launch_template_id: member(node, path, "LaunchTemplateId")?,
+            launch_template_name: member(node, path, "LaunchTemplateName")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteLaunchTemplateVersionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteLaunchTemplateVersionsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            launch_template_id: member(node, path, "LaunchTemplateId")?,
+            launch_template_name: member(node, path, "LaunchTemplateName")?,
+            versions: list(node, path, "LaunchTemplateVersion")?,
+        };
+        required_list(&v.versions, path, "LaunchTemplateVersion")?;
         Ok(v)
     }
 }
@@ -800,6 +906,40 @@ impl FromQuery for DescribeKeyPairsRequest {
             include_public_key: member(node, path, "IncludePublicKey")?,
             dry_run: member(node, path, "DryRun")?,
             filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeLaunchTemplateVersionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeLaunchTemplateVersionsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            launch_template_id: member(node, path, "LaunchTemplateId")?,
+            launch_template_name: member(node, path, "LaunchTemplateName")?,
+            versions: list(node, path, "LaunchTemplateVersion")?,
+            min_version: member(node, path, "MinVersion")?,
+            max_version: member(node, path, "MaxVersion")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            filters: list(node, path, "Filter")?,
+            resolve_alias: member(node, path, "ResolveAlias")?,
+            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeLaunchTemplatesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeLaunchTemplatesRequest {
+            dry_run: member(node, path, "DryRun")?,
+            launch_template_ids: list(node, path, "LaunchTemplateId")?,
+            launch_template_names: list(node, path, "LaunchTemplateName")?,
+            filters: list(node, path, "Filter")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+            include_managed_resources: member(node, path, "IncludeManagedResources")?,
         };
         Ok(v)
     }
@@ -1122,6 +1262,17 @@ impl FromQuery for GetCapacityReservationUsageRequest {
     }
 }
 
+impl FromQuery for GetLaunchTemplateDataRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GetLaunchTemplateDataRequest {
+            dry_run: member(node, path, "DryRun")?,
+            instance_id: member(node, path, "InstanceId")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for HibernationOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = HibernationOptionsRequest {
@@ -1160,6 +1311,15 @@ impl FromQuery for InstanceIpv6Address {
         let v = InstanceIpv6Address {
             ipv6_address: member(node, path, "Ipv6Address")?,
             is_primary_ipv6: member(node, path, "IsPrimaryIpv6")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceIpv6AddressRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceIpv6AddressRequest {
+            ipv6_address: member(node, path, "Ipv6Address")?,
         };
         Ok(v)
     }
@@ -1233,6 +1393,42 @@ impl FromQuery for InstanceNetworkPerformanceOptionsRequest {
         let v = InstanceNetworkPerformanceOptionsRequest {
             bandwidth_weighting: member(node, path, "BandwidthWeighting")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceRequirementsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceRequirementsRequest {
+            v_cpu_count: member(node, path, "VCpuCount")?,
+            memory_mi_b: member(node, path, "MemoryMiB")?,
+            cpu_manufacturers: list(node, path, "CpuManufacturer")?,
+            memory_gi_b_per_v_cpu: member(node, path, "MemoryGiBPerVCpu")?,
+            excluded_instance_types: list(node, path, "ExcludedInstanceType")?,
+            instance_generations: list(node, path, "InstanceGeneration")?,
+            spot_max_price_percentage_over_lowest_price: member(node, path, "SpotMaxPricePercentageOverLowestPrice")?,
+            on_demand_max_price_percentage_over_lowest_price: member(node, path, "OnDemandMaxPricePercentageOverLowestPrice")?,
+            bare_metal: member(node, path, "BareMetal")?,
+            burstable_performance: member(node, path, "BurstablePerformance")?,
+            require_hibernate_support: member(node, path, "RequireHibernateSupport")?,
+            network_interface_count: member(node, path, "NetworkInterfaceCount")?,
+            local_storage: member(node, path, "LocalStorage")?,
+            local_storage_types: list(node, path, "LocalStorageType")?,
+            total_local_storage_gb: member(node, path, "TotalLocalStorageGB")?,
+            baseline_ebs_bandwidth_mbps: member(node, path, "BaselineEbsBandwidthMbps")?,
+            accelerator_types: list(node, path, "AcceleratorType")?,
+            accelerator_count: member(node, path, "AcceleratorCount")?,
+            accelerator_manufacturers: list(node, path, "AcceleratorManufacturer")?,
+            accelerator_names: list(node, path, "AcceleratorName")?,
+            accelerator_total_memory_mi_b: member(node, path, "AcceleratorTotalMemoryMiB")?,
+            network_bandwidth_gbps: member(node, path, "NetworkBandwidthGbps")?,
+            allowed_instance_types: list(node, path, "AllowedInstanceType")?,
+            max_spot_price_as_percentage_of_optimal_on_demand_price: member(node, path, "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice")?,
+            baseline_performance_factors: member(node, path, "BaselinePerformanceFactors")?,
+            require_encryption_in_transit: member(node, path, "RequireEncryptionInTransit")?,
+        };
+        required(&v.v_cpu_count, path, "VCpuCount")?;
+        required(&v.memory_mi_b, path, "MemoryMiB")?;
         Ok(v)
     }
 }
@@ -1315,6 +1511,222 @@ impl FromQuery for Ipv6Range {
     }
 }
 
+impl FromQuery for LaunchTemplateBlockDeviceMappingRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateBlockDeviceMappingRequest {
+            device_name: member(node, path, "DeviceName")?,
+            virtual_name: member(node, path, "VirtualName")?,
+            ebs: member(node, path, "Ebs")?,
+            no_device: member(node, path, "NoDevice")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateCapacityReservationSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateCapacityReservationSpecificationRequest {
+            capacity_reservation_preference: member(node, path, "CapacityReservationPreference")?,
+            capacity_reservation_target: member(node, path, "CapacityReservationTarget")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateCpuOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateCpuOptionsRequest {
+            core_count: member(node, path, "CoreCount")?,
+            threads_per_core: member(node, path, "ThreadsPerCore")?,
+            amd_sev_snp: member(node, path, "AmdSevSnp")?,
+            nested_virtualization: member(node, path, "NestedVirtualization")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateEbsBlockDeviceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateEbsBlockDeviceRequest {
+            encrypted: member(node, path, "Encrypted")?,
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+            iops: member(node, path, "Iops")?,
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            volume_size: member(node, path, "VolumeSize")?,
+            volume_type: member(node, path, "VolumeType")?,
+            throughput: member(node, path, "Throughput")?,
+            volume_initialization_rate: member(node, path, "VolumeInitializationRate")?,
+            ebs_card_index: member(node, path, "EbsCardIndex")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateElasticInferenceAccelerator {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateElasticInferenceAccelerator {
+            r#type: member(node, path, "Type")?,
+            count: member(node, path, "Count")?,
+        };
+        required(&v.r#type, path, "Type")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateEnclaveOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateEnclaveOptionsRequest {
+            enabled: member(node, path, "Enabled")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateHibernationOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateHibernationOptionsRequest {
+            configured: member(node, path, "Configured")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateIamInstanceProfileSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateIamInstanceProfileSpecificationRequest {
+            arn: member(node, path, "Arn")?,
+            name: member(node, path, "Name")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateInstanceMaintenanceOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateInstanceMaintenanceOptionsRequest {
+            auto_recovery: member(node, path, "AutoRecovery")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateInstanceMarketOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateInstanceMarketOptionsRequest {
+            market_type: member(node, path, "MarketType")?,
+            spot_options: member(node, path, "SpotOptions")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateInstanceMetadataOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateInstanceMetadataOptionsRequest {
+            http_tokens: member(node, path, "HttpTokens")?,
+            http_put_response_hop_limit: member(node, path, "HttpPutResponseHopLimit")?,
+            http_endpoint: member(node, path, "HttpEndpoint")?,
+            http_protocol_ipv6: member(node, path, "HttpProtocolIpv6")?,
+            instance_metadata_tags: member(node, path, "InstanceMetadataTags")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
+            associate_carrier_ip_address: member(node, path, "AssociateCarrierIpAddress")?,
+            associate_public_ip_address: member(node, path, "AssociatePublicIpAddress")?,
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+            description: member(node, path, "Description")?,
+            device_index: member(node, path, "DeviceIndex")?,
+            groups: list(node, path, "SecurityGroupId")?,
+            interface_type: member(node, path, "InterfaceType")?,
+            ipv6_address_count: member(node, path, "Ipv6AddressCount")?,
+            ipv6_addresses: list(node, path, "Ipv6Addresses")?,
+            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            private_ip_address: member(node, path, "PrivateIpAddress")?,
+            private_ip_addresses: list(node, path, "PrivateIpAddresses")?,
+            secondary_private_ip_address_count: member(node, path, "SecondaryPrivateIpAddressCount")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            network_card_index: member(node, path, "NetworkCardIndex")?,
+            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
+            ipv4_prefix_count: member(node, path, "Ipv4PrefixCount")?,
+            ipv6_prefixes: list(node, path, "Ipv6Prefix")?,
+            ipv6_prefix_count: member(node, path, "Ipv6PrefixCount")?,
+            primary_ipv6: member(node, path, "PrimaryIpv6")?,
+            ena_srd_specification: member(node, path, "EnaSrdSpecification")?,
+            connection_tracking_specification: member(node, path, "ConnectionTrackingSpecification")?,
+            ena_queue_count: member(node, path, "EnaQueueCount")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+            device_index: member(node, path, "DeviceIndex")?,
+            private_ip_addresses: list(node, path, "PrivateIpAddress")?,
+            private_ip_address_count: member(node, path, "PrivateIpAddressCount")?,
+            secondary_subnet_id: member(node, path, "SecondarySubnetId")?,
+            interface_type: member(node, path, "InterfaceType")?,
+            network_card_index: member(node, path, "NetworkCardIndex")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateLicenseConfigurationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateLicenseConfigurationRequest {
+            license_configuration_arn: member(node, path, "LicenseConfigurationArn")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateNetworkPerformanceOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateNetworkPerformanceOptionsRequest {
+            bandwidth_weighting: member(node, path, "BandwidthWeighting")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplatePlacementRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplatePlacementRequest {
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            affinity: member(node, path, "Affinity")?,
+            group_name: member(node, path, "GroupName")?,
+            host_id: member(node, path, "HostId")?,
+            tenancy: member(node, path, "Tenancy")?,
+            spread_domain: member(node, path, "SpreadDomain")?,
+            host_resource_group_arn: member(node, path, "HostResourceGroupArn")?,
+            partition_number: member(node, path, "PartitionNumber")?,
+            group_id: member(node, path, "GroupId")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplatePrivateDnsNameOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplatePrivateDnsNameOptionsRequest {
+            hostname_type: member(node, path, "HostnameType")?,
+            enable_resource_name_dns_a_record: member(node, path, "EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: member(node, path, "EnableResourceNameDnsAAAARecord")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for LaunchTemplateSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = LaunchTemplateSpecification {
@@ -1326,11 +1738,64 @@ impl FromQuery for LaunchTemplateSpecification {
     }
 }
 
+impl FromQuery for LaunchTemplateSpotMarketOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateSpotMarketOptionsRequest {
+            max_price: member(node, path, "MaxPrice")?,
+            spot_instance_type: member(node, path, "SpotInstanceType")?,
+            block_duration_minutes: member(node, path, "BlockDurationMinutes")?,
+            valid_until: member(node, path, "ValidUntil")?,
+            instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplateTagSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateTagSpecificationRequest {
+            resource_type: member(node, path, "ResourceType")?,
+            tags: list(node, path, "Tag")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchTemplatesMonitoringRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplatesMonitoringRequest {
+            enabled: member(node, path, "Enabled")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for LicenseConfigurationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = LicenseConfigurationRequest {
             license_configuration_arn: member(node, path, "LicenseConfigurationArn")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for MemoryGiBPerVCpuRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = MemoryGiBPerVCpuRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for MemoryMiBRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = MemoryMiBRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        required(&v.min, path, "Min")?;
         Ok(v)
     }
 }
@@ -1348,6 +1813,19 @@ impl FromQuery for ModifyCapacityReservationRequest {
             instance_match_criteria: member(node, path, "InstanceMatchCriteria")?,
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyLaunchTemplateRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyLaunchTemplateRequest {
+            dry_run: member(node, path, "DryRun")?,
+            client_token: member(node, path, "ClientToken")?,
+            launch_template_id: member(node, path, "LaunchTemplateId")?,
+            launch_template_name: member(node, path, "LaunchTemplateName")?,
+            default_version: member(node, path, "SetDefaultVersion")?,
+        };
         Ok(v)
     }
 }
@@ -1418,6 +1896,16 @@ impl FromQuery for ModifyVpcAttributeRequest {
     }
 }
 
+impl FromQuery for NetworkBandwidthGbpsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = NetworkBandwidthGbpsRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for NetworkInterfaceAttachmentChanges {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = NetworkInterfaceAttachmentChanges {
@@ -1430,10 +1918,29 @@ impl FromQuery for NetworkInterfaceAttachmentChanges {
     }
 }
 
+impl FromQuery for NetworkInterfaceCountRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = NetworkInterfaceCountRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for OperatorRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = OperatorRequest {
             principal: member(node, path, "Principal")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for PerformanceFactorReferenceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = PerformanceFactorReferenceRequest {
+            instance_family: member(node, path, "InstanceFamily")?,
         };
         Ok(v)
     }
@@ -1548,6 +2055,48 @@ impl FromQuery for ReplaceRouteRequest {
             nat_gateway_id: member(node, path, "NatGatewayId")?,
         };
         required(&v.route_table_id, path, "RouteTableId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for RequestLaunchTemplateData {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RequestLaunchTemplateData {
+            kernel_id: member(node, path, "KernelId")?,
+            ebs_optimized: member(node, path, "EbsOptimized")?,
+            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+            network_interfaces: list(node, path, "NetworkInterface")?,
+            image_id: member(node, path, "ImageId")?,
+            instance_type: member(node, path, "InstanceType")?,
+            key_name: member(node, path, "KeyName")?,
+            monitoring: member(node, path, "Monitoring")?,
+            placement: member(node, path, "Placement")?,
+            ram_disk_id: member(node, path, "RamDiskId")?,
+            disable_api_termination: member(node, path, "DisableApiTermination")?,
+            instance_initiated_shutdown_behavior: member(node, path, "InstanceInitiatedShutdownBehavior")?,
+            user_data: member(node, path, "UserData")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            elastic_gpu_specifications: list(node, path, "ElasticGpuSpecification")?,
+            elastic_inference_accelerators: list(node, path, "ElasticInferenceAccelerator")?,
+            security_group_ids: list(node, path, "SecurityGroupId")?,
+            security_groups: list(node, path, "SecurityGroup")?,
+            instance_market_options: member(node, path, "InstanceMarketOptions")?,
+            credit_specification: member(node, path, "CreditSpecification")?,
+            cpu_options: member(node, path, "CpuOptions")?,
+            capacity_reservation_specification: member(node, path, "CapacityReservationSpecification")?,
+            license_specifications: list(node, path, "LicenseSpecification")?,
+            hibernation_options: member(node, path, "HibernationOptions")?,
+            metadata_options: member(node, path, "MetadataOptions")?,
+            enclave_options: member(node, path, "EnclaveOptions")?,
+            instance_requirements: member(node, path, "InstanceRequirements")?,
+            private_dns_name_options: member(node, path, "PrivateDnsNameOptions")?,
+            maintenance_options: member(node, path, "MaintenanceOptions")?,
+            disable_api_stop: member(node, path, "DisableApiStop")?,
+            operator: member(node, path, "Operator")?,
+            network_performance_options: member(node, path, "NetworkPerformanceOptions")?,
+            secondary_interfaces: list(node, path, "SecondaryInterface")?,
+        };
         Ok(v)
     }
 }
@@ -1712,6 +2261,15 @@ impl FromQuery for S3Storage {
     }
 }
 
+impl FromQuery for SecondaryInterfacePrivateIpAddressSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SecondaryInterfacePrivateIpAddressSpecificationRequest {
+            private_ip_address: member(node, path, "PrivateIpAddress")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for SecurityGroupRuleRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = SecurityGroupRuleRequest {
@@ -1832,6 +2390,16 @@ impl FromQuery for TerminateInstancesRequest {
     }
 }
 
+impl FromQuery for TotalLocalStorageGBRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = TotalLocalStorageGBRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for UnassignPrivateIpAddressesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = UnassignPrivateIpAddressesRequest {
@@ -1868,6 +2436,17 @@ impl FromQuery for UserIdGroupPair {
             vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
             peering_status: member(node, path, "PeeringStatus")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for VCpuCountRangeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = VCpuCountRangeRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        required(&v.min, path, "Min")?;
         Ok(v)
     }
 }

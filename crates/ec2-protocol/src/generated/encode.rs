@@ -5,6 +5,38 @@
 use crate::xml::{write_list, ToXml, XmlWriter};
 use super::types::*;
 
+impl ToXml for AcceleratorCount {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AcceleratorCount {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.min { v.write_xml(w, "min"); }
+        if let Some(v) = &self.max { v.write_xml(w, "max"); }
+    }
+}
+
+impl ToXml for AcceleratorTotalMemoryMiB {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AcceleratorTotalMemoryMiB {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.min { v.write_xml(w, "min"); }
+        if let Some(v) = &self.max { v.write_xml(w, "max"); }
+    }
+}
+
 impl ToXml for AccountAttribute {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -408,6 +440,37 @@ impl AvailabilityZoneSubGeography {
     }
 }
 
+impl ToXml for BaselineEbsBandwidthMbps {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl BaselineEbsBandwidthMbps {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.min { v.write_xml(w, "min"); }
+        if let Some(v) = &self.max { v.write_xml(w, "max"); }
+    }
+}
+
+impl ToXml for BaselinePerformanceFactors {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl BaselinePerformanceFactors {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.cpu { v.write_xml(w, "cpu"); }
+    }
+}
+
 impl ToXml for BlockDeviceMapping {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -770,6 +833,23 @@ impl ConnectionTrackingConfiguration {
     }
 }
 
+impl ToXml for ConnectionTrackingSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ConnectionTrackingSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.tcp_established_timeout { v.write_xml(w, "tcpEstablishedTimeout"); }
+        if let Some(v) = &self.udp_timeout { v.write_xml(w, "udpTimeout"); }
+        if let Some(v) = &self.udp_stream_timeout { v.write_xml(w, "udpStreamTimeout"); }
+    }
+}
+
 impl ToXml for ConnectionTrackingSpecificationRequest {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -819,6 +899,21 @@ impl CpuOptions {
         if let Some(v) = &self.threads_per_core { v.write_xml(w, "threadsPerCore"); }
         if let Some(v) = &self.amd_sev_snp { v.write_xml(w, "amdSevSnp"); }
         if let Some(v) = &self.nested_virtualization { v.write_xml(w, "nestedVirtualization"); }
+    }
+}
+
+impl ToXml for CpuPerformanceFactor {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CpuPerformanceFactor {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.references { write_list(w, "referenceSet", "item", v); }
     }
 }
 
@@ -925,6 +1020,50 @@ impl CreateInterruptibleCapacityReservationAllocationResult {
         if let Some(v) = &self.target_instance_count { v.write_xml(w, "targetInstanceCount"); }
         if let Some(v) = &self.status { v.write_xml(w, "status"); }
         if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
+    }
+}
+
+impl ToXml for CreateLaunchTemplateResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateLaunchTemplateResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template { v.write_xml(w, "launchTemplate"); }
+        if let Some(v) = &self.warning { v.write_xml(w, "warning"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template { v.write_xml(w, "launchTemplate"); }
+        if let Some(v) = &self.warning { v.write_xml(w, "warning"); }
+    }
+}
+
+impl ToXml for CreateLaunchTemplateVersionResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateLaunchTemplateVersionResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_version { v.write_xml(w, "launchTemplateVersion"); }
+        if let Some(v) = &self.warning { v.write_xml(w, "warning"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_version { v.write_xml(w, "launchTemplateVersion"); }
+        if let Some(v) = &self.warning { v.write_xml(w, "warning"); }
     }
 }
 
@@ -1056,6 +1195,21 @@ impl CreateVpcResult {
     }
 }
 
+impl ToXml for CreditSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreditSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.cpu_credits { v.write_xml(w, "cpuCredits"); }
+    }
+}
+
 impl ToXml for DefaultConnectionTrackingConfiguration {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1092,6 +1246,83 @@ impl DeleteKeyPairResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
         if let Some(v) = &self.key_pair_id { v.write_xml(w, "keyPairId"); }
+    }
+}
+
+impl ToXml for DeleteLaunchTemplateResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteLaunchTemplateResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template { v.write_xml(w, "launchTemplate"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template { v.write_xml(w, "launchTemplate"); }
+    }
+}
+
+impl ToXml for DeleteLaunchTemplateVersionsResponseErrorItem {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteLaunchTemplateVersionsResponseErrorItem {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_id { v.write_xml(w, "launchTemplateId"); }
+        if let Some(v) = &self.launch_template_name { v.write_xml(w, "launchTemplateName"); }
+        if let Some(v) = &self.version_number { v.write_xml(w, "versionNumber"); }
+        if let Some(v) = &self.response_error { v.write_xml(w, "responseError"); }
+    }
+}
+
+impl ToXml for DeleteLaunchTemplateVersionsResponseSuccessItem {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteLaunchTemplateVersionsResponseSuccessItem {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_id { v.write_xml(w, "launchTemplateId"); }
+        if let Some(v) = &self.launch_template_name { v.write_xml(w, "launchTemplateName"); }
+        if let Some(v) = &self.version_number { v.write_xml(w, "versionNumber"); }
+    }
+}
+
+impl ToXml for DeleteLaunchTemplateVersionsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteLaunchTemplateVersionsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.successfully_deleted_launch_template_versions { write_list(w, "successfullyDeletedLaunchTemplateVersionSet", "item", v); }
+        if let Some(v) = &self.unsuccessfully_deleted_launch_template_versions { write_list(w, "unsuccessfullyDeletedLaunchTemplateVersionSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "successfullyDeletedLaunchTemplateVersionSet", "item", self.successfully_deleted_launch_template_versions.as_deref().unwrap_or_default());
+        write_list(w, "unsuccessfullyDeletedLaunchTemplateVersionSet", "item", self.unsuccessfully_deleted_launch_template_versions.as_deref().unwrap_or_default());
     }
 }
 
@@ -1412,6 +1643,50 @@ impl DescribeKeyPairsResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "keySet", "item", self.key_pairs.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeLaunchTemplateVersionsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeLaunchTemplateVersionsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_versions { write_list(w, "launchTemplateVersionSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "launchTemplateVersionSet", "item", self.launch_template_versions.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
+impl ToXml for DescribeLaunchTemplatesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeLaunchTemplatesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_templates { write_list(w, "launchTemplates", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "launchTemplates", "item", self.launch_templates.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
     }
 }
 
@@ -1878,6 +2153,21 @@ impl ElasticGpuAssociation {
     }
 }
 
+impl ToXml for ElasticGpuSpecificationResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ElasticGpuSpecificationResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#type { v.write_xml(w, "type"); }
+    }
+}
+
 impl ToXml for ElasticInferenceAcceleratorAssociation {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2026,6 +2316,26 @@ impl GetCapacityReservationUsageResult {
         if let Some(v) = &self.interruptible { v.write_xml(w, "interruptible"); }
         if let Some(v) = &self.interruptible_capacity_allocation { v.write_xml(w, "interruptibleCapacityAllocation"); }
         if let Some(v) = &self.interruption_info { v.write_xml(w, "interruptionInfo"); }
+    }
+}
+
+impl ToXml for GetLaunchTemplateDataResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GetLaunchTemplateDataResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_data { v.write_xml(w, "launchTemplateData"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_data { v.write_xml(w, "launchTemplateData"); }
     }
 }
 
@@ -2619,6 +2929,46 @@ impl InstancePrivateIpAddress {
     }
 }
 
+impl ToXml for InstanceRequirements {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceRequirements {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.v_cpu_count { v.write_xml(w, "vCpuCount"); }
+        if let Some(v) = &self.memory_mi_b { v.write_xml(w, "memoryMiB"); }
+        if let Some(v) = &self.cpu_manufacturers { write_list(w, "cpuManufacturerSet", "item", v); }
+        if let Some(v) = &self.memory_gi_b_per_v_cpu { v.write_xml(w, "memoryGiBPerVCpu"); }
+        if let Some(v) = &self.excluded_instance_types { write_list(w, "excludedInstanceTypeSet", "item", v); }
+        if let Some(v) = &self.instance_generations { write_list(w, "instanceGenerationSet", "item", v); }
+        if let Some(v) = &self.spot_max_price_percentage_over_lowest_price { v.write_xml(w, "spotMaxPricePercentageOverLowestPrice"); }
+        if let Some(v) = &self.on_demand_max_price_percentage_over_lowest_price { v.write_xml(w, "onDemandMaxPricePercentageOverLowestPrice"); }
+        if let Some(v) = &self.bare_metal { v.write_xml(w, "bareMetal"); }
+        if let Some(v) = &self.burstable_performance { v.write_xml(w, "burstablePerformance"); }
+        if let Some(v) = &self.require_hibernate_support { v.write_xml(w, "requireHibernateSupport"); }
+        if let Some(v) = &self.network_interface_count { v.write_xml(w, "networkInterfaceCount"); }
+        if let Some(v) = &self.local_storage { v.write_xml(w, "localStorage"); }
+        if let Some(v) = &self.local_storage_types { write_list(w, "localStorageTypeSet", "item", v); }
+        if let Some(v) = &self.total_local_storage_gb { v.write_xml(w, "totalLocalStorageGB"); }
+        if let Some(v) = &self.baseline_ebs_bandwidth_mbps { v.write_xml(w, "baselineEbsBandwidthMbps"); }
+        if let Some(v) = &self.accelerator_types { write_list(w, "acceleratorTypeSet", "item", v); }
+        if let Some(v) = &self.accelerator_count { v.write_xml(w, "acceleratorCount"); }
+        if let Some(v) = &self.accelerator_manufacturers { write_list(w, "acceleratorManufacturerSet", "item", v); }
+        if let Some(v) = &self.accelerator_names { write_list(w, "acceleratorNameSet", "item", v); }
+        if let Some(v) = &self.accelerator_total_memory_mi_b { v.write_xml(w, "acceleratorTotalMemoryMiB"); }
+        if let Some(v) = &self.network_bandwidth_gbps { v.write_xml(w, "networkBandwidthGbps"); }
+        if let Some(v) = &self.allowed_instance_types { write_list(w, "allowedInstanceTypeSet", "item", v); }
+        if let Some(v) = &self.max_spot_price_as_percentage_of_optimal_on_demand_price { v.write_xml(w, "maxSpotPriceAsPercentageOfOptimalOnDemandPrice"); }
+        if let Some(v) = &self.baseline_performance_factors { v.write_xml(w, "baselinePerformanceFactors"); }
+        if let Some(v) = &self.require_encryption_in_transit { v.write_xml(w, "requireEncryptionInTransit"); }
+    }
+}
+
 impl ToXml for InstanceSecondaryInterface {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -3021,6 +3371,21 @@ impl Ipv4PrefixSpecificationRequest {
     }
 }
 
+impl ToXml for Ipv4PrefixSpecificationResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Ipv4PrefixSpecificationResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv4_prefix { v.write_xml(w, "ipv4Prefix"); }
+    }
+}
+
 impl ToXml for Ipv6PrefixSpecification {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -3048,6 +3413,21 @@ impl Ipv6PrefixSpecificationRequest {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.ipv6_prefix { v.write_xml(w, "Ipv6Prefix"); }
+    }
+}
+
+impl ToXml for Ipv6PrefixSpecificationResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Ipv6PrefixSpecificationResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ipv6_prefix { v.write_xml(w, "ipv6Prefix"); }
     }
 }
 
@@ -3145,6 +3525,450 @@ impl LaunchSpecification {
     }
 }
 
+impl ToXml for LaunchTemplate {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplate {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_id { v.write_xml(w, "launchTemplateId"); }
+        if let Some(v) = &self.launch_template_name { v.write_xml(w, "launchTemplateName"); }
+        if let Some(v) = &self.create_time { v.write_xml(w, "createTime"); }
+        if let Some(v) = &self.created_by { v.write_xml(w, "createdBy"); }
+        if let Some(v) = &self.default_version_number { v.write_xml(w, "defaultVersionNumber"); }
+        if let Some(v) = &self.latest_version_number { v.write_xml(w, "latestVersionNumber"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+    }
+}
+
+impl ToXml for LaunchTemplateBlockDeviceMapping {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateBlockDeviceMapping {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.device_name { v.write_xml(w, "deviceName"); }
+        if let Some(v) = &self.virtual_name { v.write_xml(w, "virtualName"); }
+        if let Some(v) = &self.ebs { v.write_xml(w, "ebs"); }
+        if let Some(v) = &self.no_device { v.write_xml(w, "noDevice"); }
+    }
+}
+
+impl ToXml for LaunchTemplateCapacityReservationSpecificationResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateCapacityReservationSpecificationResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_reservation_preference { v.write_xml(w, "capacityReservationPreference"); }
+        if let Some(v) = &self.capacity_reservation_target { v.write_xml(w, "capacityReservationTarget"); }
+    }
+}
+
+impl ToXml for LaunchTemplateCpuOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateCpuOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.core_count { v.write_xml(w, "coreCount"); }
+        if let Some(v) = &self.threads_per_core { v.write_xml(w, "threadsPerCore"); }
+        if let Some(v) = &self.amd_sev_snp { v.write_xml(w, "amdSevSnp"); }
+        if let Some(v) = &self.nested_virtualization { v.write_xml(w, "nestedVirtualization"); }
+    }
+}
+
+impl ToXml for LaunchTemplateEbsBlockDevice {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateEbsBlockDevice {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.iops { v.write_xml(w, "iops"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.volume_size { v.write_xml(w, "volumeSize"); }
+        if let Some(v) = &self.volume_type { v.write_xml(w, "volumeType"); }
+        if let Some(v) = &self.throughput { v.write_xml(w, "throughput"); }
+        if let Some(v) = &self.volume_initialization_rate { v.write_xml(w, "volumeInitializationRate"); }
+        if let Some(v) = &self.ebs_card_index { v.write_xml(w, "ebsCardIndex"); }
+    }
+}
+
+impl ToXml for LaunchTemplateElasticInferenceAcceleratorResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateElasticInferenceAcceleratorResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#type { v.write_xml(w, "type"); }
+        if let Some(v) = &self.count { v.write_xml(w, "count"); }
+    }
+}
+
+impl ToXml for LaunchTemplateEnaSrdSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateEnaSrdSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ena_srd_enabled { v.write_xml(w, "enaSrdEnabled"); }
+        if let Some(v) = &self.ena_srd_udp_specification { v.write_xml(w, "enaSrdUdpSpecification"); }
+    }
+}
+
+impl ToXml for LaunchTemplateEnaSrdUdpSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateEnaSrdUdpSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ena_srd_udp_enabled { v.write_xml(w, "enaSrdUdpEnabled"); }
+    }
+}
+
+impl ToXml for LaunchTemplateEnclaveOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateEnclaveOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.enabled { v.write_xml(w, "enabled"); }
+    }
+}
+
+impl ToXml for LaunchTemplateHibernationOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateHibernationOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.configured { v.write_xml(w, "configured"); }
+    }
+}
+
+impl ToXml for LaunchTemplateIamInstanceProfileSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateIamInstanceProfileSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.arn { v.write_xml(w, "arn"); }
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+    }
+}
+
+impl ToXml for LaunchTemplateInstanceMaintenanceOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateInstanceMaintenanceOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.auto_recovery { v.write_xml(w, "autoRecovery"); }
+    }
+}
+
+impl ToXml for LaunchTemplateInstanceMarketOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateInstanceMarketOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.market_type { v.write_xml(w, "marketType"); }
+        if let Some(v) = &self.spot_options { v.write_xml(w, "spotOptions"); }
+    }
+}
+
+impl ToXml for LaunchTemplateInstanceMetadataOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateInstanceMetadataOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.http_tokens { v.write_xml(w, "httpTokens"); }
+        if let Some(v) = &self.http_put_response_hop_limit { v.write_xml(w, "httpPutResponseHopLimit"); }
+        if let Some(v) = &self.http_endpoint { v.write_xml(w, "httpEndpoint"); }
+        if let Some(v) = &self.http_protocol_ipv6 { v.write_xml(w, "httpProtocolIpv6"); }
+        if let Some(v) = &self.instance_metadata_tags { v.write_xml(w, "instanceMetadataTags"); }
+    }
+}
+
+impl ToXml for LaunchTemplateInstanceNetworkInterfaceSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateInstanceNetworkInterfaceSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.associate_carrier_ip_address { v.write_xml(w, "associateCarrierIpAddress"); }
+        if let Some(v) = &self.associate_public_ip_address { v.write_xml(w, "associatePublicIpAddress"); }
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.device_index { v.write_xml(w, "deviceIndex"); }
+        if let Some(v) = &self.groups { write_list(w, "groupSet", "groupId", v); }
+        if let Some(v) = &self.interface_type { v.write_xml(w, "interfaceType"); }
+        if let Some(v) = &self.ipv6_address_count { v.write_xml(w, "ipv6AddressCount"); }
+        if let Some(v) = &self.ipv6_addresses { write_list(w, "ipv6AddressesSet", "item", v); }
+        if let Some(v) = &self.network_interface_id { v.write_xml(w, "networkInterfaceId"); }
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
+        if let Some(v) = &self.private_ip_addresses { write_list(w, "privateIpAddressesSet", "item", v); }
+        if let Some(v) = &self.secondary_private_ip_address_count { v.write_xml(w, "secondaryPrivateIpAddressCount"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+        if let Some(v) = &self.ipv4_prefixes { write_list(w, "ipv4PrefixSet", "item", v); }
+        if let Some(v) = &self.ipv4_prefix_count { v.write_xml(w, "ipv4PrefixCount"); }
+        if let Some(v) = &self.ipv6_prefixes { write_list(w, "ipv6PrefixSet", "item", v); }
+        if let Some(v) = &self.ipv6_prefix_count { v.write_xml(w, "ipv6PrefixCount"); }
+        if let Some(v) = &self.primary_ipv6 { v.write_xml(w, "primaryIpv6"); }
+        if let Some(v) = &self.ena_srd_specification { v.write_xml(w, "enaSrdSpecification"); }
+        if let Some(v) = &self.connection_tracking_specification { v.write_xml(w, "connectionTrackingSpecification"); }
+        if let Some(v) = &self.ena_queue_count { v.write_xml(w, "enaQueueCount"); }
+    }
+}
+
+impl ToXml for LaunchTemplateInstanceSecondaryInterfaceSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateInstanceSecondaryInterfaceSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.device_index { v.write_xml(w, "deviceIndex"); }
+        if let Some(v) = &self.private_ip_addresses { write_list(w, "privateIpAddressesSet", "item", v); }
+        if let Some(v) = &self.private_ip_address_count { v.write_xml(w, "privateIpAddressCount"); }
+        if let Some(v) = &self.secondary_subnet_id { v.write_xml(w, "secondarySubnetId"); }
+        if let Some(v) = &self.interface_type { v.write_xml(w, "interfaceType"); }
+        if let Some(v) = &self.network_card_index { v.write_xml(w, "networkCardIndex"); }
+    }
+}
+
+impl ToXml for LaunchTemplateLicenseConfiguration {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateLicenseConfiguration {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.license_configuration_arn { v.write_xml(w, "licenseConfigurationArn"); }
+    }
+}
+
+impl ToXml for LaunchTemplateNetworkPerformanceOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateNetworkPerformanceOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.bandwidth_weighting { v.write_xml(w, "bandwidthWeighting"); }
+    }
+}
+
+impl ToXml for LaunchTemplatePlacement {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplatePlacement {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.affinity { v.write_xml(w, "affinity"); }
+        if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
+        if let Some(v) = &self.host_id { v.write_xml(w, "hostId"); }
+        if let Some(v) = &self.tenancy { v.write_xml(w, "tenancy"); }
+        if let Some(v) = &self.spread_domain { v.write_xml(w, "spreadDomain"); }
+        if let Some(v) = &self.host_resource_group_arn { v.write_xml(w, "hostResourceGroupArn"); }
+        if let Some(v) = &self.partition_number { v.write_xml(w, "partitionNumber"); }
+        if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+    }
+}
+
+impl ToXml for LaunchTemplatePrivateDnsNameOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplatePrivateDnsNameOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.hostname_type { v.write_xml(w, "hostnameType"); }
+        if let Some(v) = &self.enable_resource_name_dns_a_record { v.write_xml(w, "enableResourceNameDnsARecord"); }
+        if let Some(v) = &self.enable_resource_name_dns_aaaa_record { v.write_xml(w, "enableResourceNameDnsAAAARecord"); }
+    }
+}
+
+impl ToXml for LaunchTemplateSpotMarketOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateSpotMarketOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.max_price { v.write_xml(w, "maxPrice"); }
+        if let Some(v) = &self.spot_instance_type { v.write_xml(w, "spotInstanceType"); }
+        if let Some(v) = &self.block_duration_minutes { v.write_xml(w, "blockDurationMinutes"); }
+        if let Some(v) = &self.valid_until { v.write_xml(w, "validUntil"); }
+        if let Some(v) = &self.instance_interruption_behavior { v.write_xml(w, "instanceInterruptionBehavior"); }
+    }
+}
+
+impl ToXml for LaunchTemplateTagSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateTagSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.resource_type { v.write_xml(w, "resourceType"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+    }
+}
+
+impl ToXml for LaunchTemplateVersion {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateVersion {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_id { v.write_xml(w, "launchTemplateId"); }
+        if let Some(v) = &self.launch_template_name { v.write_xml(w, "launchTemplateName"); }
+        if let Some(v) = &self.version_number { v.write_xml(w, "versionNumber"); }
+        if let Some(v) = &self.version_description { v.write_xml(w, "versionDescription"); }
+        if let Some(v) = &self.create_time { v.write_xml(w, "createTime"); }
+        if let Some(v) = &self.created_by { v.write_xml(w, "createdBy"); }
+        if let Some(v) = &self.default_version { v.write_xml(w, "defaultVersion"); }
+        if let Some(v) = &self.launch_template_data { v.write_xml(w, "launchTemplateData"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+    }
+}
+
+impl ToXml for LaunchTemplatesMonitoring {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplatesMonitoring {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.enabled { v.write_xml(w, "enabled"); }
+    }
+}
+
 impl ToXml for LicenseConfiguration {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -3209,6 +4033,22 @@ impl MediaDeviceMemoryInfo {
     }
 }
 
+impl ToXml for MemoryGiBPerVCpu {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl MemoryGiBPerVCpu {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.min { v.write_xml(w, "min"); }
+        if let Some(v) = &self.max { v.write_xml(w, "max"); }
+    }
+}
+
 impl ToXml for MemoryInfo {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -3221,6 +4061,22 @@ impl MemoryInfo {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.size_in_mi_b { v.write_xml(w, "sizeInMiB"); }
+    }
+}
+
+impl ToXml for MemoryMiB {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl MemoryMiB {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.min { v.write_xml(w, "min"); }
+        if let Some(v) = &self.max { v.write_xml(w, "max"); }
     }
 }
 
@@ -3241,6 +4097,26 @@ impl ModifyCapacityReservationResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
+impl ToXml for ModifyLaunchTemplateResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyLaunchTemplateResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template { v.write_xml(w, "launchTemplate"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template { v.write_xml(w, "launchTemplate"); }
     }
 }
 
@@ -3276,6 +4152,22 @@ impl Monitoring {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.state { v.write_xml(w, "state"); }
+    }
+}
+
+impl ToXml for NetworkBandwidthGbps {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkBandwidthGbps {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.min { v.write_xml(w, "min"); }
+        if let Some(v) = &self.max { v.write_xml(w, "max"); }
     }
 }
 
@@ -3426,6 +4318,22 @@ impl NetworkInterfaceAttachment {
     }
 }
 
+impl ToXml for NetworkInterfaceCount {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl NetworkInterfaceCount {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.min { v.write_xml(w, "min"); }
+        if let Some(v) = &self.max { v.write_xml(w, "max"); }
+    }
+}
+
 impl ToXml for NetworkInterfaceIpv6Address {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -3555,6 +4463,21 @@ impl OperatorResponse {
         if let Some(v) = &self.managed { v.write_xml(w, "managed"); }
         if let Some(v) = &self.principal { v.write_xml(w, "principal"); }
         if let Some(v) = &self.hidden_by_default { v.write_xml(w, "hiddenByDefault"); }
+    }
+}
+
+impl ToXml for PerformanceFactorReference {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PerformanceFactorReference {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_family { v.write_xml(w, "instanceFamily"); }
     }
 }
 
@@ -3869,6 +4792,70 @@ impl Reservation {
     }
 }
 
+impl ToXml for ResponseError {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ResponseError {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.message { v.write_xml(w, "message"); }
+    }
+}
+
+impl ToXml for ResponseLaunchTemplateData {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ResponseLaunchTemplateData {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernelId"); }
+        if let Some(v) = &self.ebs_optimized { v.write_xml(w, "ebsOptimized"); }
+        if let Some(v) = &self.iam_instance_profile { v.write_xml(w, "iamInstanceProfile"); }
+        if let Some(v) = &self.block_device_mappings { write_list(w, "blockDeviceMappingSet", "item", v); }
+        if let Some(v) = &self.network_interfaces { write_list(w, "networkInterfaceSet", "item", v); }
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.key_name { v.write_xml(w, "keyName"); }
+        if let Some(v) = &self.monitoring { v.write_xml(w, "monitoring"); }
+        if let Some(v) = &self.placement { v.write_xml(w, "placement"); }
+        if let Some(v) = &self.ram_disk_id { v.write_xml(w, "ramDiskId"); }
+        if let Some(v) = &self.disable_api_termination { v.write_xml(w, "disableApiTermination"); }
+        if let Some(v) = &self.instance_initiated_shutdown_behavior { v.write_xml(w, "instanceInitiatedShutdownBehavior"); }
+        if let Some(v) = &self.user_data { v.write_xml(w, "userData"); }
+        if let Some(v) = &self.tag_specifications { write_list(w, "tagSpecificationSet", "item", v); }
+        if let Some(v) = &self.elastic_gpu_specifications { write_list(w, "elasticGpuSpecificationSet", "item", v); }
+        if let Some(v) = &self.elastic_inference_accelerators { write_list(w, "elasticInferenceAcceleratorSet", "item", v); }
+        if let Some(v) = &self.security_group_ids { write_list(w, "securityGroupIdSet", "item", v); }
+        if let Some(v) = &self.security_groups { write_list(w, "securityGroupSet", "item", v); }
+        if let Some(v) = &self.instance_market_options { v.write_xml(w, "instanceMarketOptions"); }
+        if let Some(v) = &self.credit_specification { v.write_xml(w, "creditSpecification"); }
+        if let Some(v) = &self.cpu_options { v.write_xml(w, "cpuOptions"); }
+        if let Some(v) = &self.capacity_reservation_specification { v.write_xml(w, "capacityReservationSpecification"); }
+        if let Some(v) = &self.license_specifications { write_list(w, "licenseSet", "item", v); }
+        if let Some(v) = &self.hibernation_options { v.write_xml(w, "hibernationOptions"); }
+        if let Some(v) = &self.metadata_options { v.write_xml(w, "metadataOptions"); }
+        if let Some(v) = &self.enclave_options { v.write_xml(w, "enclaveOptions"); }
+        if let Some(v) = &self.instance_requirements { v.write_xml(w, "instanceRequirements"); }
+        if let Some(v) = &self.private_dns_name_options { v.write_xml(w, "privateDnsNameOptions"); }
+        if let Some(v) = &self.maintenance_options { v.write_xml(w, "maintenanceOptions"); }
+        if let Some(v) = &self.disable_api_stop { v.write_xml(w, "disableApiStop"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+        if let Some(v) = &self.network_performance_options { v.write_xml(w, "networkPerformanceOptions"); }
+        if let Some(v) = &self.secondary_interfaces { write_list(w, "secondaryInterfaceSet", "item", v); }
+    }
+}
+
 impl ToXml for RevokeSecurityGroupEgressResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4063,6 +5050,21 @@ impl S3Storage {
         if let Some(v) = &self.prefix { v.write_xml(w, "prefix"); }
         if let Some(v) = &self.upload_policy { v.write_xml(w, "uploadPolicy"); }
         if let Some(v) = &self.upload_policy_signature { v.write_xml(w, "uploadPolicySignature"); }
+    }
+}
+
+impl ToXml for SecondaryInterfacePrivateIpAddressSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SecondaryInterfacePrivateIpAddressSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.private_ip_address { v.write_xml(w, "privateIpAddress"); }
     }
 }
 
@@ -4419,6 +5421,22 @@ impl TerminateInstancesResult {
     }
 }
 
+impl ToXml for TotalLocalStorageGB {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl TotalLocalStorageGB {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.min { v.write_xml(w, "min"); }
+        if let Some(v) = &self.max { v.write_xml(w, "max"); }
+    }
+}
+
 impl ToXml for UpdateInterruptibleCapacityReservationAllocationResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4470,6 +5488,22 @@ impl UserIdGroupPair {
     }
 }
 
+impl ToXml for VCpuCountRange {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VCpuCountRange {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.min { v.write_xml(w, "min"); }
+        if let Some(v) = &self.max { v.write_xml(w, "max"); }
+    }
+}
+
 impl ToXml for VCpuInfo {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4486,6 +5520,37 @@ impl VCpuInfo {
         if let Some(v) = &self.default_threads_per_core { v.write_xml(w, "defaultThreadsPerCore"); }
         if let Some(v) = &self.valid_cores { write_list(w, "validCores", "item", v); }
         if let Some(v) = &self.valid_threads_per_core { write_list(w, "validThreadsPerCore", "item", v); }
+    }
+}
+
+impl ToXml for ValidationError {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ValidationError {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.message { v.write_xml(w, "message"); }
+    }
+}
+
+impl ToXml for ValidationWarning {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ValidationWarning {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.errors { write_list(w, "errorSet", "item", v); }
     }
 }
 

@@ -5,6 +5,30 @@
 use ec2_time::UnixMillis;
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AcceleratorCount {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AcceleratorCountRequest {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AcceleratorTotalMemoryMiB {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AcceleratorTotalMemoryMiBRequest {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountAttribute {
     pub attribute_name: Option<String>,
     pub attribute_values: Option<Vec<AccountAttributeValue>>,
@@ -261,6 +285,28 @@ pub struct AvailabilityZoneSubGeography {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct BaselineEbsBandwidthMbps {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BaselineEbsBandwidthMbpsRequest {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BaselinePerformanceFactors {
+    pub cpu: Option<CpuPerformanceFactor>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BaselinePerformanceFactorsRequest {
+    pub cpu: Option<CpuPerformanceFactorRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BlockDeviceMapping {
     pub ebs: Option<EbsBlockDevice>,
     pub no_device: Option<String>,
@@ -460,6 +506,13 @@ pub struct ConnectionTrackingConfiguration {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionTrackingSpecification {
+    pub tcp_established_timeout: Option<i64>,
+    pub udp_timeout: Option<i64>,
+    pub udp_stream_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectionTrackingSpecificationRequest {
     pub tcp_established_timeout: Option<i64>,
     pub udp_stream_timeout: Option<i64>,
@@ -487,6 +540,16 @@ pub struct CpuOptionsRequest {
     pub threads_per_core: Option<i64>,
     pub amd_sev_snp: Option<String>,
     pub nested_virtualization: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuPerformanceFactor {
+    pub references: Option<Vec<PerformanceFactorReference>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuPerformanceFactorRequest {
+    pub references: Option<Vec<PerformanceFactorReferenceRequest>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -575,6 +638,41 @@ pub struct CreateKeyPairRequest {
     pub tag_specifications: Option<Vec<TagSpecification>>,
     pub key_format: Option<String>,
     pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateLaunchTemplateRequest {
+    pub dry_run: Option<bool>,
+    pub client_token: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub version_description: Option<String>,
+    pub launch_template_data: Option<RequestLaunchTemplateData>,
+    pub operator: Option<OperatorRequest>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateLaunchTemplateResult {
+    pub launch_template: Option<LaunchTemplate>,
+    pub warning: Option<ValidationWarning>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateLaunchTemplateVersionRequest {
+    pub dry_run: Option<bool>,
+    pub client_token: Option<String>,
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub source_version: Option<String>,
+    pub version_description: Option<String>,
+    pub launch_template_data: Option<RequestLaunchTemplateData>,
+    pub resolve_alias: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateLaunchTemplateVersionResult {
+    pub launch_template_version: Option<LaunchTemplateVersion>,
+    pub warning: Option<ValidationWarning>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -714,6 +812,11 @@ pub struct CreateVpcResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreditSpecification {
+    pub cpu_credits: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreditSpecificationRequest {
     pub cpu_credits: Option<String>,
 }
@@ -742,6 +845,47 @@ pub struct DeleteKeyPairRequest {
 pub struct DeleteKeyPairResult {
     pub r#return: Option<bool>,
     pub key_pair_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLaunchTemplateRequest {
+    pub dry_run: Option<bool>,
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLaunchTemplateResult {
+    pub launch_template: Option<LaunchTemplate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLaunchTemplateVersionsRequest {
+    pub dry_run: Option<bool>,
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub versions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLaunchTemplateVersionsResponseErrorItem {
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub version_number: Option<i64>,
+    pub response_error: Option<ResponseError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLaunchTemplateVersionsResponseSuccessItem {
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub version_number: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteLaunchTemplateVersionsResult {
+    pub successfully_deleted_launch_template_versions: Option<Vec<DeleteLaunchTemplateVersionsResponseSuccessItem>>,
+    pub unsuccessfully_deleted_launch_template_versions: Option<Vec<DeleteLaunchTemplateVersionsResponseErrorItem>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1008,6 +1152,44 @@ pub struct DescribeKeyPairsRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeKeyPairsResult {
     pub key_pairs: Option<Vec<KeyPairInfo>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeLaunchTemplateVersionsRequest {
+    pub dry_run: Option<bool>,
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub versions: Option<Vec<String>>,
+    pub min_version: Option<String>,
+    pub max_version: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub filters: Option<Vec<Filter>>,
+    pub resolve_alias: Option<bool>,
+    pub include_managed_resources: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeLaunchTemplateVersionsResult {
+    pub launch_template_versions: Option<Vec<LaunchTemplateVersion>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeLaunchTemplatesRequest {
+    pub dry_run: Option<bool>,
+    pub launch_template_ids: Option<Vec<String>>,
+    pub launch_template_names: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub include_managed_resources: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeLaunchTemplatesResult {
+    pub launch_templates: Option<Vec<LaunchTemplate>>,
+    pub next_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1319,6 +1501,11 @@ pub struct ElasticGpuSpecification {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ElasticGpuSpecificationResponse {
+    pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElasticInferenceAccelerator {
     pub r#type: Option<String>,
     pub count: Option<i64>,
@@ -1409,6 +1596,17 @@ pub struct GetCapacityReservationUsageResult {
     pub interruptible: Option<bool>,
     pub interruptible_capacity_allocation: Option<InterruptibleCapacityAllocation>,
     pub interruption_info: Option<InterruptionInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetLaunchTemplateDataRequest {
+    pub dry_run: Option<bool>,
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetLaunchTemplateDataResult {
+    pub launch_template_data: Option<ResponseLaunchTemplateData>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1631,6 +1829,11 @@ pub struct InstanceIpv6Address {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceIpv6AddressRequest {
+    pub ipv6_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceIpv6Prefix {
     pub ipv6_prefix: Option<String>,
 }
@@ -1759,6 +1962,66 @@ pub struct InstancePrivateIpAddress {
     pub primary: Option<bool>,
     pub private_dns_name: Option<String>,
     pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceRequirements {
+    pub v_cpu_count: Option<VCpuCountRange>,
+    pub memory_mi_b: Option<MemoryMiB>,
+    pub cpu_manufacturers: Option<Vec<String>>,
+    pub memory_gi_b_per_v_cpu: Option<MemoryGiBPerVCpu>,
+    pub excluded_instance_types: Option<Vec<String>>,
+    pub instance_generations: Option<Vec<String>>,
+    pub spot_max_price_percentage_over_lowest_price: Option<i64>,
+    pub on_demand_max_price_percentage_over_lowest_price: Option<i64>,
+    pub bare_metal: Option<String>,
+    pub burstable_performance: Option<String>,
+    pub require_hibernate_support: Option<bool>,
+    pub network_interface_count: Option<NetworkInterfaceCount>,
+    pub local_storage: Option<String>,
+    pub local_storage_types: Option<Vec<String>>,
+    pub total_local_storage_gb: Option<TotalLocalStorageGB>,
+    pub baseline_ebs_bandwidth_mbps: Option<BaselineEbsBandwidthMbps>,
+    pub accelerator_types: Option<Vec<String>>,
+    pub accelerator_count: Option<AcceleratorCount>,
+    pub accelerator_manufacturers: Option<Vec<String>>,
+    pub accelerator_names: Option<Vec<String>>,
+    pub accelerator_total_memory_mi_b: Option<AcceleratorTotalMemoryMiB>,
+    pub network_bandwidth_gbps: Option<NetworkBandwidthGbps>,
+    pub allowed_instance_types: Option<Vec<String>>,
+    pub max_spot_price_as_percentage_of_optimal_on_demand_price: Option<i64>,
+    pub baseline_performance_factors: Option<BaselinePerformanceFactors>,
+    pub require_encryption_in_transit: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceRequirementsRequest {
+    pub v_cpu_count: Option<VCpuCountRangeRequest>,
+    pub memory_mi_b: Option<MemoryMiBRequest>,
+    pub cpu_manufacturers: Option<Vec<String>>,
+    pub memory_gi_b_per_v_cpu: Option<MemoryGiBPerVCpuRequest>,
+    pub excluded_instance_types: Option<Vec<String>>,
+    pub instance_generations: Option<Vec<String>>,
+    pub spot_max_price_percentage_over_lowest_price: Option<i64>,
+    pub on_demand_max_price_percentage_over_lowest_price: Option<i64>,
+    pub bare_metal: Option<String>,
+    pub burstable_performance: Option<String>,
+    pub require_hibernate_support: Option<bool>,
+    pub network_interface_count: Option<NetworkInterfaceCountRequest>,
+    pub local_storage: Option<String>,
+    pub local_storage_types: Option<Vec<String>>,
+    pub total_local_storage_gb: Option<TotalLocalStorageGBRequest>,
+    pub baseline_ebs_bandwidth_mbps: Option<BaselineEbsBandwidthMbpsRequest>,
+    pub accelerator_types: Option<Vec<String>>,
+    pub accelerator_count: Option<AcceleratorCountRequest>,
+    pub accelerator_manufacturers: Option<Vec<String>>,
+    pub accelerator_names: Option<Vec<String>>,
+    pub accelerator_total_memory_mi_b: Option<AcceleratorTotalMemoryMiBRequest>,
+    pub network_bandwidth_gbps: Option<NetworkBandwidthGbpsRequest>,
+    pub allowed_instance_types: Option<Vec<String>>,
+    pub max_spot_price_as_percentage_of_optimal_on_demand_price: Option<i64>,
+    pub baseline_performance_factors: Option<BaselinePerformanceFactorsRequest>,
+    pub require_encryption_in_transit: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1970,12 +2233,22 @@ pub struct Ipv4PrefixSpecificationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv4PrefixSpecificationResponse {
+    pub ipv4_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ipv6PrefixSpecification {
     pub ipv6_prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ipv6PrefixSpecificationRequest {
+    pub ipv6_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipv6PrefixSpecificationResponse {
     pub ipv6_prefix: Option<String>,
 }
 
@@ -2025,10 +2298,381 @@ pub struct LaunchSpecification {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplate {
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub create_time: Option<UnixMillis>,
+    pub created_by: Option<String>,
+    pub default_version_number: Option<i64>,
+    pub latest_version_number: Option<i64>,
+    pub tags: Option<Vec<Tag>>,
+    pub operator: Option<OperatorResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateBlockDeviceMapping {
+    pub device_name: Option<String>,
+    pub virtual_name: Option<String>,
+    pub ebs: Option<LaunchTemplateEbsBlockDevice>,
+    pub no_device: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateBlockDeviceMappingRequest {
+    pub device_name: Option<String>,
+    pub virtual_name: Option<String>,
+    pub ebs: Option<LaunchTemplateEbsBlockDeviceRequest>,
+    pub no_device: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateCapacityReservationSpecificationRequest {
+    pub capacity_reservation_preference: Option<String>,
+    pub capacity_reservation_target: Option<CapacityReservationTarget>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateCapacityReservationSpecificationResponse {
+    pub capacity_reservation_preference: Option<String>,
+    pub capacity_reservation_target: Option<CapacityReservationTargetResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateCpuOptions {
+    pub core_count: Option<i64>,
+    pub threads_per_core: Option<i64>,
+    pub amd_sev_snp: Option<String>,
+    pub nested_virtualization: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateCpuOptionsRequest {
+    pub core_count: Option<i64>,
+    pub threads_per_core: Option<i64>,
+    pub amd_sev_snp: Option<String>,
+    pub nested_virtualization: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEbsBlockDevice {
+    pub encrypted: Option<bool>,
+    pub delete_on_termination: Option<bool>,
+    pub iops: Option<i64>,
+    pub kms_key_id: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub volume_size: Option<i64>,
+    pub volume_type: Option<String>,
+    pub throughput: Option<i64>,
+    pub volume_initialization_rate: Option<i64>,
+    pub ebs_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEbsBlockDeviceRequest {
+    pub encrypted: Option<bool>,
+    pub delete_on_termination: Option<bool>,
+    pub iops: Option<i64>,
+    pub kms_key_id: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub volume_size: Option<i64>,
+    pub volume_type: Option<String>,
+    pub throughput: Option<i64>,
+    pub volume_initialization_rate: Option<i64>,
+    pub ebs_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateElasticInferenceAccelerator {
+    pub r#type: Option<String>,
+    pub count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateElasticInferenceAcceleratorResponse {
+    pub r#type: Option<String>,
+    pub count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEnaSrdSpecification {
+    pub ena_srd_enabled: Option<bool>,
+    pub ena_srd_udp_specification: Option<LaunchTemplateEnaSrdUdpSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEnaSrdUdpSpecification {
+    pub ena_srd_udp_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEnclaveOptions {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateEnclaveOptionsRequest {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateHibernationOptions {
+    pub configured: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateHibernationOptionsRequest {
+    pub configured: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateIamInstanceProfileSpecification {
+    pub arn: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateIamInstanceProfileSpecificationRequest {
+    pub arn: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMaintenanceOptions {
+    pub auto_recovery: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMaintenanceOptionsRequest {
+    pub auto_recovery: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMarketOptions {
+    pub market_type: Option<String>,
+    pub spot_options: Option<LaunchTemplateSpotMarketOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMarketOptionsRequest {
+    pub market_type: Option<String>,
+    pub spot_options: Option<LaunchTemplateSpotMarketOptionsRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMetadataOptions {
+    pub state: Option<String>,
+    pub http_tokens: Option<String>,
+    pub http_put_response_hop_limit: Option<i64>,
+    pub http_endpoint: Option<String>,
+    pub http_protocol_ipv6: Option<String>,
+    pub instance_metadata_tags: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceMetadataOptionsRequest {
+    pub http_tokens: Option<String>,
+    pub http_put_response_hop_limit: Option<i64>,
+    pub http_endpoint: Option<String>,
+    pub http_protocol_ipv6: Option<String>,
+    pub instance_metadata_tags: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceNetworkInterfaceSpecification {
+    pub associate_carrier_ip_address: Option<bool>,
+    pub associate_public_ip_address: Option<bool>,
+    pub delete_on_termination: Option<bool>,
+    pub description: Option<String>,
+    pub device_index: Option<i64>,
+    pub groups: Option<Vec<String>>,
+    pub interface_type: Option<String>,
+    pub ipv6_address_count: Option<i64>,
+    pub ipv6_addresses: Option<Vec<InstanceIpv6Address>>,
+    pub network_interface_id: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub private_ip_addresses: Option<Vec<PrivateIpAddressSpecification>>,
+    pub secondary_private_ip_address_count: Option<i64>,
+    pub subnet_id: Option<String>,
+    pub network_card_index: Option<i64>,
+    pub ipv4_prefixes: Option<Vec<Ipv4PrefixSpecificationResponse>>,
+    pub ipv4_prefix_count: Option<i64>,
+    pub ipv6_prefixes: Option<Vec<Ipv6PrefixSpecificationResponse>>,
+    pub ipv6_prefix_count: Option<i64>,
+    pub primary_ipv6: Option<bool>,
+    pub ena_srd_specification: Option<LaunchTemplateEnaSrdSpecification>,
+    pub connection_tracking_specification: Option<ConnectionTrackingSpecification>,
+    pub ena_queue_count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
+    pub associate_carrier_ip_address: Option<bool>,
+    pub associate_public_ip_address: Option<bool>,
+    pub delete_on_termination: Option<bool>,
+    pub description: Option<String>,
+    pub device_index: Option<i64>,
+    pub groups: Option<Vec<String>>,
+    pub interface_type: Option<String>,
+    pub ipv6_address_count: Option<i64>,
+    pub ipv6_addresses: Option<Vec<InstanceIpv6AddressRequest>>,
+    pub network_interface_id: Option<String>,
+    pub private_ip_address: Option<String>,
+    pub private_ip_addresses: Option<Vec<PrivateIpAddressSpecification>>,
+    pub secondary_private_ip_address_count: Option<i64>,
+    pub subnet_id: Option<String>,
+    pub network_card_index: Option<i64>,
+    pub ipv4_prefixes: Option<Vec<Ipv4PrefixSpecificationRequest>>,
+    pub ipv4_prefix_count: Option<i64>,
+    pub ipv6_prefixes: Option<Vec<Ipv6PrefixSpecificationRequest>>,
+    pub ipv6_prefix_count: Option<i64>,
+    pub primary_ipv6: Option<bool>,
+    pub ena_srd_specification: Option<EnaSrdSpecificationRequest>,
+    pub connection_tracking_specification: Option<ConnectionTrackingSpecificationRequest>,
+    pub ena_queue_count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceSecondaryInterfaceSpecification {
+    pub delete_on_termination: Option<bool>,
+    pub device_index: Option<i64>,
+    pub private_ip_addresses: Option<Vec<SecondaryInterfacePrivateIpAddressSpecification>>,
+    pub private_ip_address_count: Option<i64>,
+    pub secondary_subnet_id: Option<String>,
+    pub interface_type: Option<String>,
+    pub network_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
+    pub delete_on_termination: Option<bool>,
+    pub device_index: Option<i64>,
+    pub private_ip_addresses: Option<Vec<SecondaryInterfacePrivateIpAddressSpecificationRequest>>,
+    pub private_ip_address_count: Option<i64>,
+    pub secondary_subnet_id: Option<String>,
+    pub interface_type: Option<String>,
+    pub network_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateLicenseConfiguration {
+    pub license_configuration_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateLicenseConfigurationRequest {
+    pub license_configuration_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateNetworkPerformanceOptions {
+    pub bandwidth_weighting: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateNetworkPerformanceOptionsRequest {
+    pub bandwidth_weighting: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatePlacement {
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub affinity: Option<String>,
+    pub group_name: Option<String>,
+    pub host_id: Option<String>,
+    pub tenancy: Option<String>,
+    pub spread_domain: Option<String>,
+    pub host_resource_group_arn: Option<String>,
+    pub partition_number: Option<i64>,
+    pub group_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatePlacementRequest {
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub affinity: Option<String>,
+    pub group_name: Option<String>,
+    pub host_id: Option<String>,
+    pub tenancy: Option<String>,
+    pub spread_domain: Option<String>,
+    pub host_resource_group_arn: Option<String>,
+    pub partition_number: Option<i64>,
+    pub group_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatePrivateDnsNameOptions {
+    pub hostname_type: Option<String>,
+    pub enable_resource_name_dns_a_record: Option<bool>,
+    pub enable_resource_name_dns_aaaa_record: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatePrivateDnsNameOptionsRequest {
+    pub hostname_type: Option<String>,
+    pub enable_resource_name_dns_a_record: Option<bool>,
+    pub enable_resource_name_dns_aaaa_record: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LaunchTemplateSpecification {
     pub launch_template_id: Option<String>,
     pub launch_template_name: Option<String>,
     pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateSpotMarketOptions {
+    pub max_price: Option<String>,
+    pub spot_instance_type: Option<String>,
+    pub block_duration_minutes: Option<i64>,
+    pub valid_until: Option<UnixMillis>,
+    pub instance_interruption_behavior: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateSpotMarketOptionsRequest {
+    pub max_price: Option<String>,
+    pub spot_instance_type: Option<String>,
+    pub block_duration_minutes: Option<i64>,
+    pub valid_until: Option<UnixMillis>,
+    pub instance_interruption_behavior: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateTagSpecification {
+    pub resource_type: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateTagSpecificationRequest {
+    pub resource_type: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateVersion {
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub version_number: Option<i64>,
+    pub version_description: Option<String>,
+    pub create_time: Option<UnixMillis>,
+    pub created_by: Option<String>,
+    pub default_version: Option<bool>,
+    pub launch_template_data: Option<ResponseLaunchTemplateData>,
+    pub operator: Option<OperatorResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatesMonitoring {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplatesMonitoringRequest {
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2061,8 +2705,32 @@ pub struct MediaDeviceMemoryInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryGiBPerVCpu {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryGiBPerVCpuRequest {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MemoryInfo {
     pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryMiB {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryMiBRequest {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2080,6 +2748,20 @@ pub struct ModifyCapacityReservationRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifyCapacityReservationResult {
     pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyLaunchTemplateRequest {
+    pub dry_run: Option<bool>,
+    pub client_token: Option<String>,
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub default_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyLaunchTemplateResult {
+    pub launch_template: Option<LaunchTemplate>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2135,6 +2817,18 @@ pub struct ModifyVpcAttributeRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Monitoring {
     pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkBandwidthGbps {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkBandwidthGbpsRequest {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2243,6 +2937,18 @@ pub struct NetworkInterfaceAttachmentChanges {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceCount {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkInterfaceCountRequest {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NetworkInterfaceIpv6Address {
     pub ipv6_address: Option<String>,
     pub public_ipv6_dns_name: Option<String>,
@@ -2297,6 +3003,16 @@ pub struct OperatorResponse {
     pub managed: Option<bool>,
     pub principal: Option<String>,
     pub hidden_by_default: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerformanceFactorReference {
+    pub instance_family: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerformanceFactorReferenceRequest {
+    pub instance_family: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2458,6 +3174,44 @@ pub struct ReplaceRouteRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestLaunchTemplateData {
+    pub kernel_id: Option<String>,
+    pub ebs_optimized: Option<bool>,
+    pub iam_instance_profile: Option<LaunchTemplateIamInstanceProfileSpecificationRequest>,
+    pub block_device_mappings: Option<Vec<LaunchTemplateBlockDeviceMappingRequest>>,
+    pub network_interfaces: Option<Vec<LaunchTemplateInstanceNetworkInterfaceSpecificationRequest>>,
+    pub image_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub key_name: Option<String>,
+    pub monitoring: Option<LaunchTemplatesMonitoringRequest>,
+    pub placement: Option<LaunchTemplatePlacementRequest>,
+    pub ram_disk_id: Option<String>,
+    pub disable_api_termination: Option<bool>,
+    pub instance_initiated_shutdown_behavior: Option<String>,
+    pub user_data: Option<String>,
+    pub tag_specifications: Option<Vec<LaunchTemplateTagSpecificationRequest>>,
+    pub elastic_gpu_specifications: Option<Vec<ElasticGpuSpecification>>,
+    pub elastic_inference_accelerators: Option<Vec<LaunchTemplateElasticInferenceAccelerator>>,
+    pub security_group_ids: Option<Vec<String>>,
+    pub security_groups: Option<Vec<String>>,
+    pub instance_market_options: Option<LaunchTemplateInstanceMarketOptionsRequest>,
+    pub credit_specification: Option<CreditSpecificationRequest>,
+    pub cpu_options: Option<LaunchTemplateCpuOptionsRequest>,
+    pub capacity_reservation_specification: Option<LaunchTemplateCapacityReservationSpecificationRequest>,
+    pub license_specifications: Option<Vec<LaunchTemplateLicenseConfigurationRequest>>,
+    pub hibernation_options: Option<LaunchTemplateHibernationOptionsRequest>,
+    pub metadata_options: Option<LaunchTemplateInstanceMetadataOptionsRequest>,
+    pub enclave_options: Option<LaunchTemplateEnclaveOptionsRequest>,
+    pub instance_requirements: Option<InstanceRequirementsRequest>,
+    pub private_dns_name_options: Option<LaunchTemplatePrivateDnsNameOptionsRequest>,
+    pub maintenance_options: Option<LaunchTemplateInstanceMaintenanceOptionsRequest>,
+    pub disable_api_stop: Option<bool>,
+    pub operator: Option<OperatorRequest>,
+    pub network_performance_options: Option<LaunchTemplateNetworkPerformanceOptionsRequest>,
+    pub secondary_interfaces: Option<Vec<LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestSpotInstancesRequest {
     pub launch_specification: Option<RequestSpotLaunchSpecification>,
     pub tag_specifications: Option<Vec<TagSpecification>>,
@@ -2506,6 +3260,50 @@ pub struct Reservation {
     pub requester_id: Option<String>,
     pub groups: Option<Vec<GroupIdentifier>>,
     pub instances: Option<Vec<Instance>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResponseError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResponseLaunchTemplateData {
+    pub kernel_id: Option<String>,
+    pub ebs_optimized: Option<bool>,
+    pub iam_instance_profile: Option<LaunchTemplateIamInstanceProfileSpecification>,
+    pub block_device_mappings: Option<Vec<LaunchTemplateBlockDeviceMapping>>,
+    pub network_interfaces: Option<Vec<LaunchTemplateInstanceNetworkInterfaceSpecification>>,
+    pub image_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub key_name: Option<String>,
+    pub monitoring: Option<LaunchTemplatesMonitoring>,
+    pub placement: Option<LaunchTemplatePlacement>,
+    pub ram_disk_id: Option<String>,
+    pub disable_api_termination: Option<bool>,
+    pub instance_initiated_shutdown_behavior: Option<String>,
+    pub user_data: Option<String>,
+    pub tag_specifications: Option<Vec<LaunchTemplateTagSpecification>>,
+    pub elastic_gpu_specifications: Option<Vec<ElasticGpuSpecificationResponse>>,
+    pub elastic_inference_accelerators: Option<Vec<LaunchTemplateElasticInferenceAcceleratorResponse>>,
+    pub security_group_ids: Option<Vec<String>>,
+    pub security_groups: Option<Vec<String>>,
+    pub instance_market_options: Option<LaunchTemplateInstanceMarketOptions>,
+    pub credit_specification: Option<CreditSpecification>,
+    pub cpu_options: Option<LaunchTemplateCpuOptions>,
+    pub capacity_reservation_specification: Option<LaunchTemplateCapacityReservationSpecificationResponse>,
+    pub license_specifications: Option<Vec<LaunchTemplateLicenseConfiguration>>,
+    pub hibernation_options: Option<LaunchTemplateHibernationOptions>,
+    pub metadata_options: Option<LaunchTemplateInstanceMetadataOptions>,
+    pub enclave_options: Option<LaunchTemplateEnclaveOptions>,
+    pub instance_requirements: Option<InstanceRequirements>,
+    pub private_dns_name_options: Option<LaunchTemplatePrivateDnsNameOptions>,
+    pub maintenance_options: Option<LaunchTemplateInstanceMaintenanceOptions>,
+    pub disable_api_stop: Option<bool>,
+    pub operator: Option<OperatorResponse>,
+    pub network_performance_options: Option<LaunchTemplateNetworkPerformanceOptions>,
+    pub secondary_interfaces: Option<Vec<LaunchTemplateInstanceSecondaryInterfaceSpecification>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2676,6 +3474,16 @@ pub struct S3Storage {
     pub prefix: Option<String>,
     pub upload_policy: Option<String>,
     pub upload_policy_signature: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecondaryInterfacePrivateIpAddressSpecification {
+    pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecondaryInterfacePrivateIpAddressSpecificationRequest {
+    pub private_ip_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2904,6 +3712,18 @@ pub struct TerminateInstancesResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct TotalLocalStorageGB {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TotalLocalStorageGBRequest {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UnassignPrivateIpAddressesRequest {
     pub ipv4_prefixes: Option<Vec<String>>,
     pub network_interface_id: Option<String>,
@@ -2939,12 +3759,35 @@ pub struct UserIdGroupPair {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct VCpuCountRange {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VCpuCountRangeRequest {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct VCpuInfo {
     pub default_v_cpus: Option<i64>,
     pub default_cores: Option<i64>,
     pub default_threads_per_core: Option<i64>,
     pub valid_cores: Option<Vec<i64>>,
     pub valid_threads_per_core: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidationError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidationWarning {
+    pub errors: Option<Vec<ValidationError>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

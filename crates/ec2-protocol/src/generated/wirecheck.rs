@@ -8,6 +8,24 @@ use crate::wirecheck::{field, FromJson, ToJson};
 use super::ops::{Request, Response};
 use super::types::*;
 
+impl ToJson for AcceleratorCountRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AcceleratorTotalMemoryMiBRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for AllocateAddressRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -154,6 +172,23 @@ impl ToJson for AuthorizeSecurityGroupIngressRequest {
     }
 }
 
+impl ToJson for BaselineEbsBandwidthMbpsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for BaselinePerformanceFactorsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cpu { m.insert("Cpu".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for BlockDeviceMapping {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -241,6 +276,14 @@ impl ToJson for CpuOptionsRequest {
     }
 }
 
+impl ToJson for CpuPerformanceFactorRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.references { m.insert("References".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateCapacityReservationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -315,6 +358,35 @@ impl ToJson for CreateKeyPairRequest {
         if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
         if let Some(v) = &self.key_format { m.insert("KeyFormat".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateLaunchTemplateRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_name { m.insert("LaunchTemplateName".into(), v.to_json()); }
+        if let Some(v) = &self.version_description { m.insert("VersionDescription".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_data { m.insert("LaunchTemplateData".into(), v.to_json()); }
+        if let Some(v) = &self.operator { m.insert("Operator".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateLaunchTemplateVersionRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_id { m.insert("LaunchTemplateId".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_name { m.insert("LaunchTemplateName".into(), v.to_json()); }
+        if let Some(v) = &self.source_version { m.insert("SourceVersion".into(), v.to_json()); }
+        if let Some(v) = &self.version_description { m.insert("VersionDescription".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_data { m.insert("LaunchTemplateData".into(), v.to_json()); }
+        if let Some(v) = &self.resolve_alias { m.insert("ResolveAlias".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -465,6 +537,27 @@ impl ToJson for DeleteKeyPairRequest {
         if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
         if let Some(v) = &self.key_pair_id { m.insert("KeyPairId".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteLaunchTemplateRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_id { m.insert("LaunchTemplateId".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_name { m.insert("LaunchTemplateName".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteLaunchTemplateVersionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_id { m.insert("LaunchTemplateId".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_name { m.insert("LaunchTemplateName".into(), v.to_json()); }
+        if let Some(v) = &self.versions { m.insert("Versions".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -709,6 +802,38 @@ impl ToJson for DescribeKeyPairsRequest {
         if let Some(v) = &self.include_public_key { m.insert("IncludePublicKey".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeLaunchTemplateVersionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_id { m.insert("LaunchTemplateId".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_name { m.insert("LaunchTemplateName".into(), v.to_json()); }
+        if let Some(v) = &self.versions { m.insert("Versions".into(), v.to_json()); }
+        if let Some(v) = &self.min_version { m.insert("MinVersion".into(), v.to_json()); }
+        if let Some(v) = &self.max_version { m.insert("MaxVersion".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.resolve_alias { m.insert("ResolveAlias".into(), v.to_json()); }
+        if let Some(v) = &self.include_managed_resources { m.insert("IncludeManagedResources".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeLaunchTemplatesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_ids { m.insert("LaunchTemplateIds".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_names { m.insert("LaunchTemplateNames".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.include_managed_resources { m.insert("IncludeManagedResources".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -994,6 +1119,15 @@ impl ToJson for GetCapacityReservationUsageRequest {
     }
 }
 
+impl ToJson for GetLaunchTemplateDataRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for HibernationOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1027,6 +1161,14 @@ impl ToJson for InstanceIpv6Address {
         let mut m = Map::new();
         if let Some(v) = &self.ipv6_address { m.insert("Ipv6Address".into(), v.to_json()); }
         if let Some(v) = &self.is_primary_ipv6 { m.insert("IsPrimaryIpv6".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceIpv6AddressRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.ipv6_address { m.insert("Ipv6Address".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1094,6 +1236,39 @@ impl ToJson for InstanceNetworkPerformanceOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.bandwidth_weighting { m.insert("BandwidthWeighting".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceRequirementsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.v_cpu_count { m.insert("VCpuCount".into(), v.to_json()); }
+        if let Some(v) = &self.memory_mi_b { m.insert("MemoryMiB".into(), v.to_json()); }
+        if let Some(v) = &self.cpu_manufacturers { m.insert("CpuManufacturers".into(), v.to_json()); }
+        if let Some(v) = &self.memory_gi_b_per_v_cpu { m.insert("MemoryGiBPerVCpu".into(), v.to_json()); }
+        if let Some(v) = &self.excluded_instance_types { m.insert("ExcludedInstanceTypes".into(), v.to_json()); }
+        if let Some(v) = &self.instance_generations { m.insert("InstanceGenerations".into(), v.to_json()); }
+        if let Some(v) = &self.spot_max_price_percentage_over_lowest_price { m.insert("SpotMaxPricePercentageOverLowestPrice".into(), v.to_json()); }
+        if let Some(v) = &self.on_demand_max_price_percentage_over_lowest_price { m.insert("OnDemandMaxPricePercentageOverLowestPrice".into(), v.to_json()); }
+        if let Some(v) = &self.bare_metal { m.insert("BareMetal".into(), v.to_json()); }
+        if let Some(v) = &self.burstable_performance { m.insert("BurstablePerformance".into(), v.to_json()); }
+        if let Some(v) = &self.require_hibernate_support { m.insert("RequireHibernateSupport".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_count { m.insert("NetworkInterfaceCount".into(), v.to_json()); }
+        if let Some(v) = &self.local_storage { m.insert("LocalStorage".into(), v.to_json()); }
+        if let Some(v) = &self.local_storage_types { m.insert("LocalStorageTypes".into(), v.to_json()); }
+        if let Some(v) = &self.total_local_storage_gb { m.insert("TotalLocalStorageGB".into(), v.to_json()); }
+        if let Some(v) = &self.baseline_ebs_bandwidth_mbps { m.insert("BaselineEbsBandwidthMbps".into(), v.to_json()); }
+        if let Some(v) = &self.accelerator_types { m.insert("AcceleratorTypes".into(), v.to_json()); }
+        if let Some(v) = &self.accelerator_count { m.insert("AcceleratorCount".into(), v.to_json()); }
+        if let Some(v) = &self.accelerator_manufacturers { m.insert("AcceleratorManufacturers".into(), v.to_json()); }
+        if let Some(v) = &self.accelerator_names { m.insert("AcceleratorNames".into(), v.to_json()); }
+        if let Some(v) = &self.accelerator_total_memory_mi_b { m.insert("AcceleratorTotalMemoryMiB".into(), v.to_json()); }
+        if let Some(v) = &self.network_bandwidth_gbps { m.insert("NetworkBandwidthGbps".into(), v.to_json()); }
+        if let Some(v) = &self.allowed_instance_types { m.insert("AllowedInstanceTypes".into(), v.to_json()); }
+        if let Some(v) = &self.max_spot_price_as_percentage_of_optimal_on_demand_price { m.insert("MaxSpotPriceAsPercentageOfOptimalOnDemandPrice".into(), v.to_json()); }
+        if let Some(v) = &self.baseline_performance_factors { m.insert("BaselinePerformanceFactors".into(), v.to_json()); }
+        if let Some(v) = &self.require_encryption_in_transit { m.insert("RequireEncryptionInTransit".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1168,6 +1343,204 @@ impl ToJson for Ipv6Range {
     }
 }
 
+impl ToJson for LaunchTemplateBlockDeviceMappingRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.device_name { m.insert("DeviceName".into(), v.to_json()); }
+        if let Some(v) = &self.virtual_name { m.insert("VirtualName".into(), v.to_json()); }
+        if let Some(v) = &self.ebs { m.insert("Ebs".into(), v.to_json()); }
+        if let Some(v) = &self.no_device { m.insert("NoDevice".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateCapacityReservationSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_reservation_preference { m.insert("CapacityReservationPreference".into(), v.to_json()); }
+        if let Some(v) = &self.capacity_reservation_target { m.insert("CapacityReservationTarget".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateCpuOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.core_count { m.insert("CoreCount".into(), v.to_json()); }
+        if let Some(v) = &self.threads_per_core { m.insert("ThreadsPerCore".into(), v.to_json()); }
+        if let Some(v) = &self.amd_sev_snp { m.insert("AmdSevSnp".into(), v.to_json()); }
+        if let Some(v) = &self.nested_virtualization { m.insert("NestedVirtualization".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateEbsBlockDeviceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.encrypted { m.insert("Encrypted".into(), v.to_json()); }
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
+        if let Some(v) = &self.iops { m.insert("Iops".into(), v.to_json()); }
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.volume_size { m.insert("VolumeSize".into(), v.to_json()); }
+        if let Some(v) = &self.volume_type { m.insert("VolumeType".into(), v.to_json()); }
+        if let Some(v) = &self.throughput { m.insert("Throughput".into(), v.to_json()); }
+        if let Some(v) = &self.volume_initialization_rate { m.insert("VolumeInitializationRate".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_card_index { m.insert("EbsCardIndex".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateElasticInferenceAccelerator {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.r#type { m.insert("Type".into(), v.to_json()); }
+        if let Some(v) = &self.count { m.insert("Count".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateEnclaveOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.enabled { m.insert("Enabled".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateHibernationOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.configured { m.insert("Configured".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateIamInstanceProfileSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.arn { m.insert("Arn".into(), v.to_json()); }
+        if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateInstanceMaintenanceOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.auto_recovery { m.insert("AutoRecovery".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateInstanceMarketOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.market_type { m.insert("MarketType".into(), v.to_json()); }
+        if let Some(v) = &self.spot_options { m.insert("SpotOptions".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateInstanceMetadataOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.http_tokens { m.insert("HttpTokens".into(), v.to_json()); }
+        if let Some(v) = &self.http_put_response_hop_limit { m.insert("HttpPutResponseHopLimit".into(), v.to_json()); }
+        if let Some(v) = &self.http_endpoint { m.insert("HttpEndpoint".into(), v.to_json()); }
+        if let Some(v) = &self.http_protocol_ipv6 { m.insert("HttpProtocolIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.instance_metadata_tags { m.insert("InstanceMetadataTags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.associate_carrier_ip_address { m.insert("AssociateCarrierIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.associate_public_ip_address { m.insert("AssociatePublicIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.device_index { m.insert("DeviceIndex".into(), v.to_json()); }
+        if let Some(v) = &self.groups { m.insert("Groups".into(), v.to_json()); }
+        if let Some(v) = &self.interface_type { m.insert("InterfaceType".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_address_count { m.insert("Ipv6AddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_addresses { m.insert("Ipv6Addresses".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_addresses { m.insert("PrivateIpAddresses".into(), v.to_json()); }
+        if let Some(v) = &self.secondary_private_ip_address_count { m.insert("SecondaryPrivateIpAddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.network_card_index { m.insert("NetworkCardIndex".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_prefixes { m.insert("Ipv4Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.ipv4_prefix_count { m.insert("Ipv4PrefixCount".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_prefixes { m.insert("Ipv6Prefixes".into(), v.to_json()); }
+        if let Some(v) = &self.ipv6_prefix_count { m.insert("Ipv6PrefixCount".into(), v.to_json()); }
+        if let Some(v) = &self.primary_ipv6 { m.insert("PrimaryIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.ena_srd_specification { m.insert("EnaSrdSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.connection_tracking_specification { m.insert("ConnectionTrackingSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.ena_queue_count { m.insert("EnaQueueCount".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
+        if let Some(v) = &self.device_index { m.insert("DeviceIndex".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_addresses { m.insert("PrivateIpAddresses".into(), v.to_json()); }
+        if let Some(v) = &self.private_ip_address_count { m.insert("PrivateIpAddressCount".into(), v.to_json()); }
+        if let Some(v) = &self.secondary_subnet_id { m.insert("SecondarySubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.interface_type { m.insert("InterfaceType".into(), v.to_json()); }
+        if let Some(v) = &self.network_card_index { m.insert("NetworkCardIndex".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateLicenseConfigurationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.license_configuration_arn { m.insert("LicenseConfigurationArn".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateNetworkPerformanceOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.bandwidth_weighting { m.insert("BandwidthWeighting".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplatePlacementRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.affinity { m.insert("Affinity".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
+        if let Some(v) = &self.host_id { m.insert("HostId".into(), v.to_json()); }
+        if let Some(v) = &self.tenancy { m.insert("Tenancy".into(), v.to_json()); }
+        if let Some(v) = &self.spread_domain { m.insert("SpreadDomain".into(), v.to_json()); }
+        if let Some(v) = &self.host_resource_group_arn { m.insert("HostResourceGroupArn".into(), v.to_json()); }
+        if let Some(v) = &self.partition_number { m.insert("PartitionNumber".into(), v.to_json()); }
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplatePrivateDnsNameOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.hostname_type { m.insert("HostnameType".into(), v.to_json()); }
+        if let Some(v) = &self.enable_resource_name_dns_a_record { m.insert("EnableResourceNameDnsARecord".into(), v.to_json()); }
+        if let Some(v) = &self.enable_resource_name_dns_aaaa_record { m.insert("EnableResourceNameDnsAAAARecord".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for LaunchTemplateSpecification {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1178,10 +1551,57 @@ impl ToJson for LaunchTemplateSpecification {
     }
 }
 
+impl ToJson for LaunchTemplateSpotMarketOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.max_price { m.insert("MaxPrice".into(), v.to_json()); }
+        if let Some(v) = &self.spot_instance_type { m.insert("SpotInstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.block_duration_minutes { m.insert("BlockDurationMinutes".into(), v.to_json()); }
+        if let Some(v) = &self.valid_until { m.insert("ValidUntil".into(), v.to_json()); }
+        if let Some(v) = &self.instance_interruption_behavior { m.insert("InstanceInterruptionBehavior".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplateTagSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.resource_type { m.insert("ResourceType".into(), v.to_json()); }
+        if let Some(v) = &self.tags { m.insert("Tags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchTemplatesMonitoringRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.enabled { m.insert("Enabled".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for LicenseConfigurationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.license_configuration_arn { m.insert("LicenseConfigurationArn".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for MemoryGiBPerVCpuRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for MemoryMiBRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1197,6 +1617,18 @@ impl ToJson for ModifyCapacityReservationRequest {
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.additional_info { m.insert("AdditionalInfo".into(), v.to_json()); }
         if let Some(v) = &self.instance_match_criteria { m.insert("InstanceMatchCriteria".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyLaunchTemplateRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_id { m.insert("LaunchTemplateId".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_name { m.insert("LaunchTemplateName".into(), v.to_json()); }
+        if let Some(v) = &self.default_version { m.insert("DefaultVersion".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1258,6 +1690,15 @@ impl ToJson for ModifyVpcAttributeRequest {
     }
 }
 
+impl ToJson for NetworkBandwidthGbpsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for NetworkInterfaceAttachmentChanges {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1269,10 +1710,27 @@ impl ToJson for NetworkInterfaceAttachmentChanges {
     }
 }
 
+impl ToJson for NetworkInterfaceCountRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for OperatorRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.principal { m.insert("Principal".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for PerformanceFactorReferenceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_family { m.insert("InstanceFamily".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1374,6 +1832,47 @@ impl ToJson for ReplaceRouteRequest {
         if let Some(v) = &self.network_interface_id { m.insert("NetworkInterfaceId".into(), v.to_json()); }
         if let Some(v) = &self.vpc_peering_connection_id { m.insert("VpcPeeringConnectionId".into(), v.to_json()); }
         if let Some(v) = &self.nat_gateway_id { m.insert("NatGatewayId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for RequestLaunchTemplateData {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.kernel_id { m.insert("KernelId".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_optimized { m.insert("EbsOptimized".into(), v.to_json()); }
+        if let Some(v) = &self.iam_instance_profile { m.insert("IamInstanceProfile".into(), v.to_json()); }
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
+        if let Some(v) = &self.network_interfaces { m.insert("NetworkInterfaces".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_type { m.insert("InstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.monitoring { m.insert("Monitoring".into(), v.to_json()); }
+        if let Some(v) = &self.placement { m.insert("Placement".into(), v.to_json()); }
+        if let Some(v) = &self.ram_disk_id { m.insert("RamDiskId".into(), v.to_json()); }
+        if let Some(v) = &self.disable_api_termination { m.insert("DisableApiTermination".into(), v.to_json()); }
+        if let Some(v) = &self.instance_initiated_shutdown_behavior { m.insert("InstanceInitiatedShutdownBehavior".into(), v.to_json()); }
+        if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.elastic_gpu_specifications { m.insert("ElasticGpuSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.elastic_inference_accelerators { m.insert("ElasticInferenceAccelerators".into(), v.to_json()); }
+        if let Some(v) = &self.security_group_ids { m.insert("SecurityGroupIds".into(), v.to_json()); }
+        if let Some(v) = &self.security_groups { m.insert("SecurityGroups".into(), v.to_json()); }
+        if let Some(v) = &self.instance_market_options { m.insert("InstanceMarketOptions".into(), v.to_json()); }
+        if let Some(v) = &self.credit_specification { m.insert("CreditSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.cpu_options { m.insert("CpuOptions".into(), v.to_json()); }
+        if let Some(v) = &self.capacity_reservation_specification { m.insert("CapacityReservationSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.license_specifications { m.insert("LicenseSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.hibernation_options { m.insert("HibernationOptions".into(), v.to_json()); }
+        if let Some(v) = &self.metadata_options { m.insert("MetadataOptions".into(), v.to_json()); }
+        if let Some(v) = &self.enclave_options { m.insert("EnclaveOptions".into(), v.to_json()); }
+        if let Some(v) = &self.instance_requirements { m.insert("InstanceRequirements".into(), v.to_json()); }
+        if let Some(v) = &self.private_dns_name_options { m.insert("PrivateDnsNameOptions".into(), v.to_json()); }
+        if let Some(v) = &self.maintenance_options { m.insert("MaintenanceOptions".into(), v.to_json()); }
+        if let Some(v) = &self.disable_api_stop { m.insert("DisableApiStop".into(), v.to_json()); }
+        if let Some(v) = &self.operator { m.insert("Operator".into(), v.to_json()); }
+        if let Some(v) = &self.network_performance_options { m.insert("NetworkPerformanceOptions".into(), v.to_json()); }
+        if let Some(v) = &self.secondary_interfaces { m.insert("SecondaryInterfaces".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1527,6 +2026,14 @@ impl ToJson for S3Storage {
     }
 }
 
+impl ToJson for SecondaryInterfacePrivateIpAddressSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.private_ip_address { m.insert("PrivateIpAddress".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for SecurityGroupRuleRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1633,6 +2140,15 @@ impl ToJson for TerminateInstancesRequest {
     }
 }
 
+impl ToJson for TotalLocalStorageGBRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for UnassignPrivateIpAddressesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1667,6 +2183,15 @@ impl ToJson for UserIdGroupPair {
     }
 }
 
+impl ToJson for VCpuCountRangeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for VpcEncryptionControlConfiguration {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1680,6 +2205,26 @@ impl ToJson for VpcEncryptionControlConfiguration {
         if let Some(v) = &self.vpc_lattice_exclusion { m.insert("VpcLatticeExclusion".into(), v.to_json()); }
         if let Some(v) = &self.elastic_file_system_exclusion { m.insert("ElasticFileSystemExclusion".into(), v.to_json()); }
         Value::Object(m)
+    }
+}
+
+impl FromJson for AcceleratorCount {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AcceleratorCount: expected an object")?;
+        Ok(AcceleratorCount {
+            min: field(o, "Min")?,
+            max: field(o, "Max")?,
+        })
+    }
+}
+
+impl FromJson for AcceleratorTotalMemoryMiB {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AcceleratorTotalMemoryMiB: expected an object")?;
+        Ok(AcceleratorTotalMemoryMiB {
+            min: field(o, "Min")?,
+            max: field(o, "Max")?,
+        })
     }
 }
 
@@ -1907,6 +2452,25 @@ impl FromJson for AvailabilityZoneSubGeography {
         let o = v.as_object().ok_or("AvailabilityZoneSubGeography: expected an object")?;
         Ok(AvailabilityZoneSubGeography {
             name: field(o, "Name")?,
+        })
+    }
+}
+
+impl FromJson for BaselineEbsBandwidthMbps {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("BaselineEbsBandwidthMbps: expected an object")?;
+        Ok(BaselineEbsBandwidthMbps {
+            min: field(o, "Min")?,
+            max: field(o, "Max")?,
+        })
+    }
+}
+
+impl FromJson for BaselinePerformanceFactors {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("BaselinePerformanceFactors: expected an object")?;
+        Ok(BaselinePerformanceFactors {
+            cpu: field(o, "Cpu")?,
         })
     }
 }
@@ -2145,6 +2709,17 @@ impl FromJson for ConnectionTrackingConfiguration {
     }
 }
 
+impl FromJson for ConnectionTrackingSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ConnectionTrackingSpecification: expected an object")?;
+        Ok(ConnectionTrackingSpecification {
+            tcp_established_timeout: field(o, "TcpEstablishedTimeout")?,
+            udp_timeout: field(o, "UdpTimeout")?,
+            udp_stream_timeout: field(o, "UdpStreamTimeout")?,
+        })
+    }
+}
+
 impl FromJson for ConnectionTrackingSpecificationRequest {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ConnectionTrackingSpecificationRequest: expected an object")?;
@@ -2175,6 +2750,15 @@ impl FromJson for CpuOptions {
             threads_per_core: field(o, "ThreadsPerCore")?,
             amd_sev_snp: field(o, "AmdSevSnp")?,
             nested_virtualization: field(o, "NestedVirtualization")?,
+        })
+    }
+}
+
+impl FromJson for CpuPerformanceFactor {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CpuPerformanceFactor: expected an object")?;
+        Ok(CpuPerformanceFactor {
+            references: field(o, "References")?,
         })
     }
 }
@@ -2223,6 +2807,26 @@ impl FromJson for CreateInterruptibleCapacityReservationAllocationResult {
             target_instance_count: field(o, "TargetInstanceCount")?,
             status: field(o, "Status")?,
             interruption_type: field(o, "InterruptionType")?,
+        })
+    }
+}
+
+impl FromJson for CreateLaunchTemplateResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateLaunchTemplateResult: expected an object")?;
+        Ok(CreateLaunchTemplateResult {
+            launch_template: field(o, "LaunchTemplate")?,
+            warning: field(o, "Warning")?,
+        })
+    }
+}
+
+impl FromJson for CreateLaunchTemplateVersionResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateLaunchTemplateVersionResult: expected an object")?;
+        Ok(CreateLaunchTemplateVersionResult {
+            launch_template_version: field(o, "LaunchTemplateVersion")?,
+            warning: field(o, "Warning")?,
         })
     }
 }
@@ -2285,6 +2889,15 @@ impl FromJson for CreateVpcResult {
     }
 }
 
+impl FromJson for CreditSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreditSpecification: expected an object")?;
+        Ok(CreditSpecification {
+            cpu_credits: field(o, "CpuCredits")?,
+        })
+    }
+}
+
 impl FromJson for DefaultConnectionTrackingConfiguration {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DefaultConnectionTrackingConfiguration: expected an object")?;
@@ -2302,6 +2915,48 @@ impl FromJson for DeleteKeyPairResult {
         Ok(DeleteKeyPairResult {
             r#return: field(o, "Return")?,
             key_pair_id: field(o, "KeyPairId")?,
+        })
+    }
+}
+
+impl FromJson for DeleteLaunchTemplateResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteLaunchTemplateResult: expected an object")?;
+        Ok(DeleteLaunchTemplateResult {
+            launch_template: field(o, "LaunchTemplate")?,
+        })
+    }
+}
+
+impl FromJson for DeleteLaunchTemplateVersionsResponseErrorItem {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteLaunchTemplateVersionsResponseErrorItem: expected an object")?;
+        Ok(DeleteLaunchTemplateVersionsResponseErrorItem {
+            launch_template_id: field(o, "LaunchTemplateId")?,
+            launch_template_name: field(o, "LaunchTemplateName")?,
+            version_number: field(o, "VersionNumber")?,
+            response_error: field(o, "ResponseError")?,
+        })
+    }
+}
+
+impl FromJson for DeleteLaunchTemplateVersionsResponseSuccessItem {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteLaunchTemplateVersionsResponseSuccessItem: expected an object")?;
+        Ok(DeleteLaunchTemplateVersionsResponseSuccessItem {
+            launch_template_id: field(o, "LaunchTemplateId")?,
+            launch_template_name: field(o, "LaunchTemplateName")?,
+            version_number: field(o, "VersionNumber")?,
+        })
+    }
+}
+
+impl FromJson for DeleteLaunchTemplateVersionsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteLaunchTemplateVersionsResult: expected an object")?;
+        Ok(DeleteLaunchTemplateVersionsResult {
+            successfully_deleted_launch_template_versions: field(o, "SuccessfullyDeletedLaunchTemplateVersions")?,
+            unsuccessfully_deleted_launch_template_versions: field(o, "UnsuccessfullyDeletedLaunchTemplateVersions")?,
         })
     }
 }
@@ -2447,6 +3102,26 @@ impl FromJson for DescribeKeyPairsResult {
         let o = v.as_object().ok_or("DescribeKeyPairsResult: expected an object")?;
         Ok(DescribeKeyPairsResult {
             key_pairs: field(o, "KeyPairs")?,
+        })
+    }
+}
+
+impl FromJson for DescribeLaunchTemplateVersionsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeLaunchTemplateVersionsResult: expected an object")?;
+        Ok(DescribeLaunchTemplateVersionsResult {
+            launch_template_versions: field(o, "LaunchTemplateVersions")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
+impl FromJson for DescribeLaunchTemplatesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeLaunchTemplatesResult: expected an object")?;
+        Ok(DescribeLaunchTemplatesResult {
+            launch_templates: field(o, "LaunchTemplates")?,
+            next_token: field(o, "NextToken")?,
         })
     }
 }
@@ -2708,6 +3383,15 @@ impl FromJson for ElasticGpuAssociation {
     }
 }
 
+impl FromJson for ElasticGpuSpecificationResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ElasticGpuSpecificationResponse: expected an object")?;
+        Ok(ElasticGpuSpecificationResponse {
+            r#type: field(o, "Type")?,
+        })
+    }
+}
+
 impl FromJson for ElasticInferenceAcceleratorAssociation {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ElasticInferenceAcceleratorAssociation: expected an object")?;
@@ -2793,6 +3477,15 @@ impl FromJson for GetCapacityReservationUsageResult {
             interruptible: field(o, "Interruptible")?,
             interruptible_capacity_allocation: field(o, "InterruptibleCapacityAllocation")?,
             interruption_info: field(o, "InterruptionInfo")?,
+        })
+    }
+}
+
+impl FromJson for GetLaunchTemplateDataResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GetLaunchTemplateDataResult: expected an object")?;
+        Ok(GetLaunchTemplateDataResult {
+            launch_template_data: field(o, "LaunchTemplateData")?,
         })
     }
 }
@@ -3217,6 +3910,40 @@ impl FromJson for InstancePrivateIpAddress {
     }
 }
 
+impl FromJson for InstanceRequirements {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceRequirements: expected an object")?;
+        Ok(InstanceRequirements {
+            v_cpu_count: field(o, "VCpuCount")?,
+            memory_mi_b: field(o, "MemoryMiB")?,
+            cpu_manufacturers: field(o, "CpuManufacturers")?,
+            memory_gi_b_per_v_cpu: field(o, "MemoryGiBPerVCpu")?,
+            excluded_instance_types: field(o, "ExcludedInstanceTypes")?,
+            instance_generations: field(o, "InstanceGenerations")?,
+            spot_max_price_percentage_over_lowest_price: field(o, "SpotMaxPricePercentageOverLowestPrice")?,
+            on_demand_max_price_percentage_over_lowest_price: field(o, "OnDemandMaxPricePercentageOverLowestPrice")?,
+            bare_metal: field(o, "BareMetal")?,
+            burstable_performance: field(o, "BurstablePerformance")?,
+            require_hibernate_support: field(o, "RequireHibernateSupport")?,
+            network_interface_count: field(o, "NetworkInterfaceCount")?,
+            local_storage: field(o, "LocalStorage")?,
+            local_storage_types: field(o, "LocalStorageTypes")?,
+            total_local_storage_gb: field(o, "TotalLocalStorageGB")?,
+            baseline_ebs_bandwidth_mbps: field(o, "BaselineEbsBandwidthMbps")?,
+            accelerator_types: field(o, "AcceleratorTypes")?,
+            accelerator_count: field(o, "AcceleratorCount")?,
+            accelerator_manufacturers: field(o, "AcceleratorManufacturers")?,
+            accelerator_names: field(o, "AcceleratorNames")?,
+            accelerator_total_memory_mi_b: field(o, "AcceleratorTotalMemoryMiB")?,
+            network_bandwidth_gbps: field(o, "NetworkBandwidthGbps")?,
+            allowed_instance_types: field(o, "AllowedInstanceTypes")?,
+            max_spot_price_as_percentage_of_optimal_on_demand_price: field(o, "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice")?,
+            baseline_performance_factors: field(o, "BaselinePerformanceFactors")?,
+            require_encryption_in_transit: field(o, "RequireEncryptionInTransit")?,
+        })
+    }
+}
+
 impl FromJson for InstanceSecondaryInterface {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("InstanceSecondaryInterface: expected an object")?;
@@ -3493,6 +4220,15 @@ impl FromJson for Ipv4PrefixSpecificationRequest {
     }
 }
 
+impl FromJson for Ipv4PrefixSpecificationResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Ipv4PrefixSpecificationResponse: expected an object")?;
+        Ok(Ipv4PrefixSpecificationResponse {
+            ipv4_prefix: field(o, "Ipv4Prefix")?,
+        })
+    }
+}
+
 impl FromJson for Ipv6PrefixSpecification {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Ipv6PrefixSpecification: expected an object")?;
@@ -3506,6 +4242,15 @@ impl FromJson for Ipv6PrefixSpecificationRequest {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Ipv6PrefixSpecificationRequest: expected an object")?;
         Ok(Ipv6PrefixSpecificationRequest {
+            ipv6_prefix: field(o, "Ipv6Prefix")?,
+        })
+    }
+}
+
+impl FromJson for Ipv6PrefixSpecificationResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Ipv6PrefixSpecificationResponse: expected an object")?;
+        Ok(Ipv6PrefixSpecificationResponse {
             ipv6_prefix: field(o, "Ipv6Prefix")?,
         })
     }
@@ -3572,6 +4317,306 @@ impl FromJson for LaunchSpecification {
     }
 }
 
+impl FromJson for LaunchTemplate {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplate: expected an object")?;
+        Ok(LaunchTemplate {
+            launch_template_id: field(o, "LaunchTemplateId")?,
+            launch_template_name: field(o, "LaunchTemplateName")?,
+            create_time: field(o, "CreateTime")?,
+            created_by: field(o, "CreatedBy")?,
+            default_version_number: field(o, "DefaultVersionNumber")?,
+            latest_version_number: field(o, "LatestVersionNumber")?,
+            tags: field(o, "Tags")?,
+            operator: field(o, "Operator")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateBlockDeviceMapping {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateBlockDeviceMapping: expected an object")?;
+        Ok(LaunchTemplateBlockDeviceMapping {
+            device_name: field(o, "DeviceName")?,
+            virtual_name: field(o, "VirtualName")?,
+            ebs: field(o, "Ebs")?,
+            no_device: field(o, "NoDevice")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateCapacityReservationSpecificationResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateCapacityReservationSpecificationResponse: expected an object")?;
+        Ok(LaunchTemplateCapacityReservationSpecificationResponse {
+            capacity_reservation_preference: field(o, "CapacityReservationPreference")?,
+            capacity_reservation_target: field(o, "CapacityReservationTarget")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateCpuOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateCpuOptions: expected an object")?;
+        Ok(LaunchTemplateCpuOptions {
+            core_count: field(o, "CoreCount")?,
+            threads_per_core: field(o, "ThreadsPerCore")?,
+            amd_sev_snp: field(o, "AmdSevSnp")?,
+            nested_virtualization: field(o, "NestedVirtualization")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateEbsBlockDevice {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateEbsBlockDevice: expected an object")?;
+        Ok(LaunchTemplateEbsBlockDevice {
+            encrypted: field(o, "Encrypted")?,
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            iops: field(o, "Iops")?,
+            kms_key_id: field(o, "KmsKeyId")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            volume_size: field(o, "VolumeSize")?,
+            volume_type: field(o, "VolumeType")?,
+            throughput: field(o, "Throughput")?,
+            volume_initialization_rate: field(o, "VolumeInitializationRate")?,
+            ebs_card_index: field(o, "EbsCardIndex")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateElasticInferenceAcceleratorResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateElasticInferenceAcceleratorResponse: expected an object")?;
+        Ok(LaunchTemplateElasticInferenceAcceleratorResponse {
+            r#type: field(o, "Type")?,
+            count: field(o, "Count")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateEnaSrdSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateEnaSrdSpecification: expected an object")?;
+        Ok(LaunchTemplateEnaSrdSpecification {
+            ena_srd_enabled: field(o, "EnaSrdEnabled")?,
+            ena_srd_udp_specification: field(o, "EnaSrdUdpSpecification")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateEnaSrdUdpSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateEnaSrdUdpSpecification: expected an object")?;
+        Ok(LaunchTemplateEnaSrdUdpSpecification {
+            ena_srd_udp_enabled: field(o, "EnaSrdUdpEnabled")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateEnclaveOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateEnclaveOptions: expected an object")?;
+        Ok(LaunchTemplateEnclaveOptions {
+            enabled: field(o, "Enabled")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateHibernationOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateHibernationOptions: expected an object")?;
+        Ok(LaunchTemplateHibernationOptions {
+            configured: field(o, "Configured")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateIamInstanceProfileSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateIamInstanceProfileSpecification: expected an object")?;
+        Ok(LaunchTemplateIamInstanceProfileSpecification {
+            arn: field(o, "Arn")?,
+            name: field(o, "Name")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateInstanceMaintenanceOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateInstanceMaintenanceOptions: expected an object")?;
+        Ok(LaunchTemplateInstanceMaintenanceOptions {
+            auto_recovery: field(o, "AutoRecovery")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateInstanceMarketOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateInstanceMarketOptions: expected an object")?;
+        Ok(LaunchTemplateInstanceMarketOptions {
+            market_type: field(o, "MarketType")?,
+            spot_options: field(o, "SpotOptions")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateInstanceMetadataOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateInstanceMetadataOptions: expected an object")?;
+        Ok(LaunchTemplateInstanceMetadataOptions {
+            state: field(o, "State")?,
+            http_tokens: field(o, "HttpTokens")?,
+            http_put_response_hop_limit: field(o, "HttpPutResponseHopLimit")?,
+            http_endpoint: field(o, "HttpEndpoint")?,
+            http_protocol_ipv6: field(o, "HttpProtocolIpv6")?,
+            instance_metadata_tags: field(o, "InstanceMetadataTags")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateInstanceNetworkInterfaceSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateInstanceNetworkInterfaceSpecification: expected an object")?;
+        Ok(LaunchTemplateInstanceNetworkInterfaceSpecification {
+            associate_carrier_ip_address: field(o, "AssociateCarrierIpAddress")?,
+            associate_public_ip_address: field(o, "AssociatePublicIpAddress")?,
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            description: field(o, "Description")?,
+            device_index: field(o, "DeviceIndex")?,
+            groups: field(o, "Groups")?,
+            interface_type: field(o, "InterfaceType")?,
+            ipv6_address_count: field(o, "Ipv6AddressCount")?,
+            ipv6_addresses: field(o, "Ipv6Addresses")?,
+            network_interface_id: field(o, "NetworkInterfaceId")?,
+            private_ip_address: field(o, "PrivateIpAddress")?,
+            private_ip_addresses: field(o, "PrivateIpAddresses")?,
+            secondary_private_ip_address_count: field(o, "SecondaryPrivateIpAddressCount")?,
+            subnet_id: field(o, "SubnetId")?,
+            network_card_index: field(o, "NetworkCardIndex")?,
+            ipv4_prefixes: field(o, "Ipv4Prefixes")?,
+            ipv4_prefix_count: field(o, "Ipv4PrefixCount")?,
+            ipv6_prefixes: field(o, "Ipv6Prefixes")?,
+            ipv6_prefix_count: field(o, "Ipv6PrefixCount")?,
+            primary_ipv6: field(o, "PrimaryIpv6")?,
+            ena_srd_specification: field(o, "EnaSrdSpecification")?,
+            connection_tracking_specification: field(o, "ConnectionTrackingSpecification")?,
+            ena_queue_count: field(o, "EnaQueueCount")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateInstanceSecondaryInterfaceSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateInstanceSecondaryInterfaceSpecification: expected an object")?;
+        Ok(LaunchTemplateInstanceSecondaryInterfaceSpecification {
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            device_index: field(o, "DeviceIndex")?,
+            private_ip_addresses: field(o, "PrivateIpAddresses")?,
+            private_ip_address_count: field(o, "PrivateIpAddressCount")?,
+            secondary_subnet_id: field(o, "SecondarySubnetId")?,
+            interface_type: field(o, "InterfaceType")?,
+            network_card_index: field(o, "NetworkCardIndex")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateLicenseConfiguration {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateLicenseConfiguration: expected an object")?;
+        Ok(LaunchTemplateLicenseConfiguration {
+            license_configuration_arn: field(o, "LicenseConfigurationArn")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateNetworkPerformanceOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateNetworkPerformanceOptions: expected an object")?;
+        Ok(LaunchTemplateNetworkPerformanceOptions {
+            bandwidth_weighting: field(o, "BandwidthWeighting")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplatePlacement {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplatePlacement: expected an object")?;
+        Ok(LaunchTemplatePlacement {
+            availability_zone: field(o, "AvailabilityZone")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            affinity: field(o, "Affinity")?,
+            group_name: field(o, "GroupName")?,
+            host_id: field(o, "HostId")?,
+            tenancy: field(o, "Tenancy")?,
+            spread_domain: field(o, "SpreadDomain")?,
+            host_resource_group_arn: field(o, "HostResourceGroupArn")?,
+            partition_number: field(o, "PartitionNumber")?,
+            group_id: field(o, "GroupId")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplatePrivateDnsNameOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplatePrivateDnsNameOptions: expected an object")?;
+        Ok(LaunchTemplatePrivateDnsNameOptions {
+            hostname_type: field(o, "HostnameType")?,
+            enable_resource_name_dns_a_record: field(o, "EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: field(o, "EnableResourceNameDnsAAAARecord")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateSpotMarketOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateSpotMarketOptions: expected an object")?;
+        Ok(LaunchTemplateSpotMarketOptions {
+            max_price: field(o, "MaxPrice")?,
+            spot_instance_type: field(o, "SpotInstanceType")?,
+            block_duration_minutes: field(o, "BlockDurationMinutes")?,
+            valid_until: field(o, "ValidUntil")?,
+            instance_interruption_behavior: field(o, "InstanceInterruptionBehavior")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateTagSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateTagSpecification: expected an object")?;
+        Ok(LaunchTemplateTagSpecification {
+            resource_type: field(o, "ResourceType")?,
+            tags: field(o, "Tags")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateVersion {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateVersion: expected an object")?;
+        Ok(LaunchTemplateVersion {
+            launch_template_id: field(o, "LaunchTemplateId")?,
+            launch_template_name: field(o, "LaunchTemplateName")?,
+            version_number: field(o, "VersionNumber")?,
+            version_description: field(o, "VersionDescription")?,
+            create_time: field(o, "CreateTime")?,
+            created_by: field(o, "CreatedBy")?,
+            default_version: field(o, "DefaultVersion")?,
+            launch_template_data: field(o, "LaunchTemplateData")?,
+            operator: field(o, "Operator")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplatesMonitoring {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplatesMonitoring: expected an object")?;
+        Ok(LaunchTemplatesMonitoring {
+            enabled: field(o, "Enabled")?,
+        })
+    }
+}
+
 impl FromJson for LicenseConfiguration {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("LicenseConfiguration: expected an object")?;
@@ -3612,6 +4657,16 @@ impl FromJson for MediaDeviceMemoryInfo {
     }
 }
 
+impl FromJson for MemoryGiBPerVCpu {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("MemoryGiBPerVCpu: expected an object")?;
+        Ok(MemoryGiBPerVCpu {
+            min: field(o, "Min")?,
+            max: field(o, "Max")?,
+        })
+    }
+}
+
 impl FromJson for MemoryInfo {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("MemoryInfo: expected an object")?;
@@ -3621,11 +4676,30 @@ impl FromJson for MemoryInfo {
     }
 }
 
+impl FromJson for MemoryMiB {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("MemoryMiB: expected an object")?;
+        Ok(MemoryMiB {
+            min: field(o, "Min")?,
+            max: field(o, "Max")?,
+        })
+    }
+}
+
 impl FromJson for ModifyCapacityReservationResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ModifyCapacityReservationResult: expected an object")?;
         Ok(ModifyCapacityReservationResult {
             r#return: field(o, "Return")?,
+        })
+    }
+}
+
+impl FromJson for ModifyLaunchTemplateResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyLaunchTemplateResult: expected an object")?;
+        Ok(ModifyLaunchTemplateResult {
+            launch_template: field(o, "LaunchTemplate")?,
         })
     }
 }
@@ -3644,6 +4718,16 @@ impl FromJson for Monitoring {
         let o = v.as_object().ok_or("Monitoring: expected an object")?;
         Ok(Monitoring {
             state: field(o, "State")?,
+        })
+    }
+}
+
+impl FromJson for NetworkBandwidthGbps {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkBandwidthGbps: expected an object")?;
+        Ok(NetworkBandwidthGbps {
+            min: field(o, "Min")?,
+            max: field(o, "Max")?,
         })
     }
 }
@@ -3765,6 +4849,16 @@ impl FromJson for NetworkInterfaceAttachment {
     }
 }
 
+impl FromJson for NetworkInterfaceCount {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("NetworkInterfaceCount: expected an object")?;
+        Ok(NetworkInterfaceCount {
+            min: field(o, "Min")?,
+            max: field(o, "Max")?,
+        })
+    }
+}
+
 impl FromJson for NetworkInterfaceIpv6Address {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("NetworkInterfaceIpv6Address: expected an object")?;
@@ -3845,6 +4939,15 @@ impl FromJson for OperatorResponse {
             managed: field(o, "Managed")?,
             principal: field(o, "Principal")?,
             hidden_by_default: field(o, "HiddenByDefault")?,
+        })
+    }
+}
+
+impl FromJson for PerformanceFactorReference {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PerformanceFactorReference: expected an object")?;
+        Ok(PerformanceFactorReference {
+            instance_family: field(o, "InstanceFamily")?,
         })
     }
 }
@@ -4038,6 +5141,58 @@ impl FromJson for Reservation {
     }
 }
 
+impl FromJson for ResponseError {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ResponseError: expected an object")?;
+        Ok(ResponseError {
+            code: field(o, "Code")?,
+            message: field(o, "Message")?,
+        })
+    }
+}
+
+impl FromJson for ResponseLaunchTemplateData {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ResponseLaunchTemplateData: expected an object")?;
+        Ok(ResponseLaunchTemplateData {
+            kernel_id: field(o, "KernelId")?,
+            ebs_optimized: field(o, "EbsOptimized")?,
+            iam_instance_profile: field(o, "IamInstanceProfile")?,
+            block_device_mappings: field(o, "BlockDeviceMappings")?,
+            network_interfaces: field(o, "NetworkInterfaces")?,
+            image_id: field(o, "ImageId")?,
+            instance_type: field(o, "InstanceType")?,
+            key_name: field(o, "KeyName")?,
+            monitoring: field(o, "Monitoring")?,
+            placement: field(o, "Placement")?,
+            ram_disk_id: field(o, "RamDiskId")?,
+            disable_api_termination: field(o, "DisableApiTermination")?,
+            instance_initiated_shutdown_behavior: field(o, "InstanceInitiatedShutdownBehavior")?,
+            user_data: field(o, "UserData")?,
+            tag_specifications: field(o, "TagSpecifications")?,
+            elastic_gpu_specifications: field(o, "ElasticGpuSpecifications")?,
+            elastic_inference_accelerators: field(o, "ElasticInferenceAccelerators")?,
+            security_group_ids: field(o, "SecurityGroupIds")?,
+            security_groups: field(o, "SecurityGroups")?,
+            instance_market_options: field(o, "InstanceMarketOptions")?,
+            credit_specification: field(o, "CreditSpecification")?,
+            cpu_options: field(o, "CpuOptions")?,
+            capacity_reservation_specification: field(o, "CapacityReservationSpecification")?,
+            license_specifications: field(o, "LicenseSpecifications")?,
+            hibernation_options: field(o, "HibernationOptions")?,
+            metadata_options: field(o, "MetadataOptions")?,
+            enclave_options: field(o, "EnclaveOptions")?,
+            instance_requirements: field(o, "InstanceRequirements")?,
+            private_dns_name_options: field(o, "PrivateDnsNameOptions")?,
+            maintenance_options: field(o, "MaintenanceOptions")?,
+            disable_api_stop: field(o, "DisableApiStop")?,
+            operator: field(o, "Operator")?,
+            network_performance_options: field(o, "NetworkPerformanceOptions")?,
+            secondary_interfaces: field(o, "SecondaryInterfaces")?,
+        })
+    }
+}
+
 impl FromJson for RevokeSecurityGroupEgressResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("RevokeSecurityGroupEgressResult: expected an object")?;
@@ -4163,6 +5318,15 @@ impl FromJson for S3Storage {
             prefix: field(o, "Prefix")?,
             upload_policy: field(o, "UploadPolicy")?,
             upload_policy_signature: field(o, "UploadPolicySignature")?,
+        })
+    }
+}
+
+impl FromJson for SecondaryInterfacePrivateIpAddressSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SecondaryInterfacePrivateIpAddressSpecification: expected an object")?;
+        Ok(SecondaryInterfacePrivateIpAddressSpecification {
+            private_ip_address: field(o, "PrivateIpAddress")?,
         })
     }
 }
@@ -4403,6 +5567,16 @@ impl FromJson for TerminateInstancesResult {
     }
 }
 
+impl FromJson for TotalLocalStorageGB {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("TotalLocalStorageGB: expected an object")?;
+        Ok(TotalLocalStorageGB {
+            min: field(o, "Min")?,
+            max: field(o, "Max")?,
+        })
+    }
+}
+
 impl FromJson for UpdateInterruptibleCapacityReservationAllocationResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("UpdateInterruptibleCapacityReservationAllocationResult: expected an object")?;
@@ -4432,6 +5606,16 @@ impl FromJson for UserIdGroupPair {
     }
 }
 
+impl FromJson for VCpuCountRange {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VCpuCountRange: expected an object")?;
+        Ok(VCpuCountRange {
+            min: field(o, "Min")?,
+            max: field(o, "Max")?,
+        })
+    }
+}
+
 impl FromJson for VCpuInfo {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("VCpuInfo: expected an object")?;
@@ -4441,6 +5625,25 @@ impl FromJson for VCpuInfo {
             default_threads_per_core: field(o, "DefaultThreadsPerCore")?,
             valid_cores: field(o, "ValidCores")?,
             valid_threads_per_core: field(o, "ValidThreadsPerCore")?,
+        })
+    }
+}
+
+impl FromJson for ValidationError {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ValidationError: expected an object")?;
+        Ok(ValidationError {
+            code: field(o, "Code")?,
+            message: field(o, "Message")?,
+        })
+    }
+}
+
+impl FromJson for ValidationWarning {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ValidationWarning: expected an object")?;
+        Ok(ValidationWarning {
+            errors: field(o, "Errors")?,
         })
     }
 }
@@ -4564,6 +5767,8 @@ impl Request {
             Request::CreateInternetGateway(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
             Request::CreateKeyPair(v) => v.to_json(),
+            Request::CreateLaunchTemplate(v) => v.to_json(),
+            Request::CreateLaunchTemplateVersion(v) => v.to_json(),
             Request::CreateNetworkInterface(v) => v.to_json(),
             Request::CreateRoute(v) => v.to_json(),
             Request::CreateRouteTable(v) => v.to_json(),
@@ -4573,6 +5778,8 @@ impl Request {
             Request::CreateVpc(v) => v.to_json(),
             Request::DeleteInternetGateway(v) => v.to_json(),
             Request::DeleteKeyPair(v) => v.to_json(),
+            Request::DeleteLaunchTemplate(v) => v.to_json(),
+            Request::DeleteLaunchTemplateVersions(v) => v.to_json(),
             Request::DeleteNetworkInterface(v) => v.to_json(),
             Request::DeleteRoute(v) => v.to_json(),
             Request::DeleteRouteTable(v) => v.to_json(),
@@ -4594,6 +5801,8 @@ impl Request {
             Request::DescribeInstances(v) => v.to_json(),
             Request::DescribeInternetGateways(v) => v.to_json(),
             Request::DescribeKeyPairs(v) => v.to_json(),
+            Request::DescribeLaunchTemplateVersions(v) => v.to_json(),
+            Request::DescribeLaunchTemplates(v) => v.to_json(),
             Request::DescribeNetworkInterfaces(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
             Request::DescribeRouteTables(v) => v.to_json(),
@@ -4611,8 +5820,10 @@ impl Request {
             Request::DisassociateRouteTable(v) => v.to_json(),
             Request::DisassociateVpcCidrBlock(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
+            Request::GetLaunchTemplateData(v) => v.to_json(),
             Request::ImportKeyPair(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
+            Request::ModifyLaunchTemplate(v) => v.to_json(),
             Request::ModifyNetworkInterfaceAttribute(v) => v.to_json(),
             Request::ModifySecurityGroupRules(v) => v.to_json(),
             Request::ModifySubnetAttribute(v) => v.to_json(),
@@ -4657,6 +5868,8 @@ impl Response {
             "CreateInternetGateway" => Response::CreateInternetGateway(CreateInternetGatewayResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             "CreateKeyPair" => Response::CreateKeyPair(KeyPair::from_json(v)?),
+            "CreateLaunchTemplate" => Response::CreateLaunchTemplate(CreateLaunchTemplateResult::from_json(v)?),
+            "CreateLaunchTemplateVersion" => Response::CreateLaunchTemplateVersion(CreateLaunchTemplateVersionResult::from_json(v)?),
             "CreateNetworkInterface" => Response::CreateNetworkInterface(CreateNetworkInterfaceResult::from_json(v)?),
             "CreateRoute" => Response::CreateRoute(CreateRouteResult::from_json(v)?),
             "CreateRouteTable" => Response::CreateRouteTable(CreateRouteTableResult::from_json(v)?),
@@ -4666,6 +5879,8 @@ impl Response {
             "CreateVpc" => Response::CreateVpc(CreateVpcResult::from_json(v)?),
             "DeleteInternetGateway" => Response::DeleteInternetGateway,
             "DeleteKeyPair" => Response::DeleteKeyPair(DeleteKeyPairResult::from_json(v)?),
+            "DeleteLaunchTemplate" => Response::DeleteLaunchTemplate(DeleteLaunchTemplateResult::from_json(v)?),
+            "DeleteLaunchTemplateVersions" => Response::DeleteLaunchTemplateVersions(DeleteLaunchTemplateVersionsResult::from_json(v)?),
             "DeleteNetworkInterface" => Response::DeleteNetworkInterface,
             "DeleteRoute" => Response::DeleteRoute,
             "DeleteRouteTable" => Response::DeleteRouteTable,
@@ -4687,6 +5902,8 @@ impl Response {
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
             "DescribeInternetGateways" => Response::DescribeInternetGateways(DescribeInternetGatewaysResult::from_json(v)?),
             "DescribeKeyPairs" => Response::DescribeKeyPairs(DescribeKeyPairsResult::from_json(v)?),
+            "DescribeLaunchTemplateVersions" => Response::DescribeLaunchTemplateVersions(DescribeLaunchTemplateVersionsResult::from_json(v)?),
+            "DescribeLaunchTemplates" => Response::DescribeLaunchTemplates(DescribeLaunchTemplatesResult::from_json(v)?),
             "DescribeNetworkInterfaces" => Response::DescribeNetworkInterfaces(DescribeNetworkInterfacesResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
             "DescribeRouteTables" => Response::DescribeRouteTables(DescribeRouteTablesResult::from_json(v)?),
@@ -4704,8 +5921,10 @@ impl Response {
             "DisassociateRouteTable" => Response::DisassociateRouteTable,
             "DisassociateVpcCidrBlock" => Response::DisassociateVpcCidrBlock(DisassociateVpcCidrBlockResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
+            "GetLaunchTemplateData" => Response::GetLaunchTemplateData(GetLaunchTemplateDataResult::from_json(v)?),
             "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
+            "ModifyLaunchTemplate" => Response::ModifyLaunchTemplate(ModifyLaunchTemplateResult::from_json(v)?),
             "ModifyNetworkInterfaceAttribute" => Response::ModifyNetworkInterfaceAttribute,
             "ModifySecurityGroupRules" => Response::ModifySecurityGroupRules(ModifySecurityGroupRulesResult::from_json(v)?),
             "ModifySubnetAttribute" => Response::ModifySubnetAttribute,

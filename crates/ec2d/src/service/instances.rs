@@ -21,7 +21,7 @@ use super::common::{
     describe_instances_bounds, fingerprint, flag, load_named_with, paginate, remember, replay, tag_set,
     tag_specifications, well_formed, PageBounds,
 };
-use super::{dry_run_gate, errors, filters, launch, Ctx, Result};
+use super::{dry_run_gate, errors, filters, launch, launch_templates, Ctx, Result};
 
 /// The most instances one RunInstances call launches (a stand-in for AWS's per-account limits
 /// until the capacity model lands).
@@ -282,6 +282,25 @@ fn invalid(message: impl Into<String>) -> Ec2Error {
 }
 
 pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRequest) -> Result<dto::Reservation> {
+    // A launch from a launch template: the template's version under the request's own parameters,
+    // and the instances tagged with the template and version (launch_templates.rs).
+    if let Some(spec) = &req.launch_template {
+        launch_templates::check_spec(spec)?;
+        dry_run_gate(ctx, req.dry_run)?;
+        let resolved = launch_templates::resolve(ctx, tx, spec)?;
+        let merged = launch_templates::run_request(req, &resolved.data)?;
+        return run_instances_with(ctx, tx, &merged, launch_templates::launch_tags(&resolved));
+    }
+    run_instances_with(ctx, tx, req, Vec::new())
+}
+
+/// RunInstances, with tags to put on the instances beyond the request's own (`aws:` tags).
+fn run_instances_with(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::RunInstancesRequest,
+    instance_tags: Vec<(String, String)>,
+) -> Result<dto::Reservation> {
     let min = req.min_count.unwrap_or(1);
     let max = req.max_count.unwrap_or(1);
     if min < 1 {
@@ -302,10 +321,13 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
         )
         .into());
     }
-    let specs = tag_specifications(
+    let mut specs = tag_specifications(
         &req.tag_specifications,
         &["instance", "volume", "network-interface", "spot-instances-request"],
     )?;
+    if !instance_tags.is_empty() {
+        specs.push(("instance".into(), instance_tags));
+    }
     let mut plan = launch::plan(ctx, req, max, &specs)?;
     let market = super::spot::market_options(ctx, req)?;
     dry_run_gate(ctx, req.dry_run)?;

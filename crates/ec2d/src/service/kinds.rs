@@ -121,6 +121,14 @@ pub fn info(kind: IdKind) -> KindInfo {
             "The bundle ID '{}' does not exist",
             "The bundle IDs '{}' do not exist",
         ),
+        IdKind::LaunchTemplate => k(
+            "launch-template",
+            tag("launch-template", Central),
+            Code::InvalidLaunchTemplateIdMalformed,
+            Code::InvalidLaunchTemplateIdNotFound,
+            "The specified launch template, with template ID {}, does not exist.",
+            "The specified launch templates, with template IDs {}, do not exist.",
+        ),
         IdKind::KeyPair => k(
             "key-pair",
             tag("key-pair", Record),

@@ -26,6 +26,7 @@ pub mod internet_gateways;
 pub mod key_pairs;
 pub mod kinds;
 pub mod launch;
+pub mod launch_templates;
 pub mod network_interfaces;
 pub mod regions;
 pub mod route_tables;
@@ -361,5 +362,23 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::StartInstances(r) => A::StartInstances(instances::start_instances(ctx, tx, r)?),
         Q::StopInstances(r) => A::StopInstances(instances::stop_instances(ctx, tx, r)?),
         Q::TerminateInstances(r) => A::TerminateInstances(instances::terminate_instances(ctx, tx, r)?),
+        Q::CreateLaunchTemplate(r) => A::CreateLaunchTemplate(launch_templates::create_launch_template(ctx, tx, r)?),
+        Q::CreateLaunchTemplateVersion(r) => {
+            A::CreateLaunchTemplateVersion(launch_templates::create_launch_template_version(ctx, tx, r)?)
+        }
+        Q::DeleteLaunchTemplate(r) => A::DeleteLaunchTemplate(launch_templates::delete_launch_template(ctx, tx, r)?),
+        Q::DeleteLaunchTemplateVersions(r) => {
+            A::DeleteLaunchTemplateVersions(launch_templates::delete_launch_template_versions(ctx, tx, r)?)
+        }
+        Q::DescribeLaunchTemplateVersions(r) => {
+            A::DescribeLaunchTemplateVersions(launch_templates::describe_launch_template_versions(ctx, tx, r)?)
+        }
+        Q::DescribeLaunchTemplates(r) => {
+            A::DescribeLaunchTemplates(launch_templates::describe_launch_templates(ctx, tx, r)?)
+        }
+        Q::GetLaunchTemplateData(r) => {
+            A::GetLaunchTemplateData(launch_templates::get_launch_template_data(ctx, tx, r)?)
+        }
+        Q::ModifyLaunchTemplate(r) => A::ModifyLaunchTemplate(launch_templates::modify_launch_template(ctx, tx, r)?),
     })
 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{dto_tags, five_to_thousand, load_named, not_found, paginate, tag_error, well_formed};
 use super::kinds::{self, TagHome, Taggable};
-use super::{dry_run_gate, filters, instances, Ctx, Result};
+use super::{dry_run_gate, filters, instances, launch_templates, Ctx, Result};
 
 /// Tags of a resource that has no record of its own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,6 +156,7 @@ fn exists_centrally_tagged(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind, id: &s
         | IdKind::DhcpOptions
         | IdKind::NetworkInterfaceAttachment
         | IdKind::KeyPair => false,
+        IdKind::LaunchTemplate => launch_templates::exists(ctx, tx, id)?,
     })
 }
 
