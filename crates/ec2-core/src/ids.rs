@@ -5,7 +5,7 @@
 //! themselves are kept by the caller (in the store, so that several nodes never issue the same ID).
 //!
 //! Formats (../shared/spec/aws-semantics.md section 2.1): `i-`, `r-`, `cr-`, `ami-`, `vpc-`,
-//! `subnet-`, `sg-`, `vol-`, `eni-` followed by 17 lower-case hex characters (the first one `0`, as in
+//! `subnet-`, `sg-`, `vol-`, `eni-`, `snap-` followed by 17 lower-case hex characters (the first one `0`, as in
 //! AWS's own IDs); `sir-` followed by 8 characters of `[0-9a-z]`; `bun-` followed by 8 hex characters.
 
 /// The ID families ec2d issues, each with its prefix and body format.
@@ -22,6 +22,7 @@ pub enum IdKind {
     SecurityGroup,
     Volume,
     NetworkInterface,
+    Snapshot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +36,7 @@ enum Body {
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 11] = [
+    pub const ALL: [IdKind; 12] = [
         IdKind::Instance,
         IdKind::Reservation,
         IdKind::SpotInstanceRequest,
@@ -47,6 +48,7 @@ impl IdKind {
         IdKind::SecurityGroup,
         IdKind::Volume,
         IdKind::NetworkInterface,
+        IdKind::Snapshot,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -62,6 +64,7 @@ impl IdKind {
             IdKind::SecurityGroup => "sg",
             IdKind::Volume => "vol",
             IdKind::NetworkInterface => "eni",
+            IdKind::Snapshot => "snap",
         }
     }
 

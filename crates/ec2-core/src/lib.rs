@@ -8,6 +8,7 @@
 pub mod bundle_tasks;
 pub mod capacity_reservations;
 pub mod catalog;
+pub mod ebs_encryption;
 pub mod filters;
 pub mod ids;
 pub mod instances;
@@ -17,6 +18,7 @@ pub mod scope;
 pub mod spot;
 pub mod tags;
 pub mod text;
+pub mod volumes;
 
 pub use ec2_time::UnixMillis;
 pub use scope::Scope;

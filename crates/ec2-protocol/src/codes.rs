@@ -82,6 +82,19 @@ error_codes! {
     InvalidCapacityReservationStatePendingActivation = "InvalidCapacityReservationState.PendingActivation" => 400,
     InvalidInstanceType = "InvalidInstanceType" => 400,
 
+    // Storage and images (volumes, snapshots, images, ebs_encryption).
+    VolumeInUse = "VolumeInUse" => 400,
+    InvalidVolumeZoneMismatch = "InvalidVolume.ZoneMismatch" => 400,
+    InvalidAttachmentNotFound = "InvalidAttachment.NotFound" => 400,
+    IncorrectModificationState = "IncorrectModificationState" => 400,
+    InvalidParameterDependency = "InvalidParameterDependency" => 400,
+    InvalidSnapshotInUse = "InvalidSnapshot.InUse" => 400,
+    InvalidAmiNameDuplicate = "InvalidAMIName.Duplicate" => 400,
+    InvalidAmiNameMalformed = "InvalidAMIName.Malformed" => 400,
+    InvalidAmiIdUnavailable = "InvalidAMIID.Unavailable" => 400,
+    InvalidBlockDeviceMapping = "InvalidBlockDeviceMapping" => 400,
+    InvalidAmiAttributeItemValue = "InvalidAMIAttributeItemValue" => 400,
+
     // Malformed and unknown IDs, by resource kind.
     InvalidAmiIdMalformed = "InvalidAMIID.Malformed" => 400,
     InvalidAmiIdNotFound = "InvalidAMIID.NotFound" => 400,
@@ -98,9 +111,13 @@ error_codes! {
     InvalidKeyPairNotFound = "InvalidKeyPair.NotFound" => 400,
     InvalidSpotInstanceRequestIdMalformed = "InvalidSpotInstanceRequestID.Malformed" => 400,
     InvalidSpotInstanceRequestIdNotFound = "InvalidSpotInstanceRequestID.NotFound" => 400,
+    InvalidSnapshotIdMalformed = "InvalidSnapshotID.Malformed" => 400,
+    InvalidSnapshotNotFound = "InvalidSnapshot.NotFound" => 400,
     InvalidSubnetIdMalformed = "InvalidSubnetID.Malformed" => 400,
     InvalidSubnetIdNotFound = "InvalidSubnetID.NotFound" => 400,
     InvalidVpcIdMalformed = "InvalidVpcID.Malformed" => 400,
+    InvalidVolumeIdMalformed = "InvalidVolumeID.Malformed" => 400,
+    InvalidVolumeNotFound = "InvalidVolume.NotFound" => 400,
     InvalidVpcIdNotFound = "InvalidVpcID.NotFound" => 400,
 
     // The service's side.

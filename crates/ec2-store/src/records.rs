@@ -31,3 +31,17 @@ impl Record for ec2_core::capacity_reservations::CapacityReservation {
         &self.id
     }
 }
+
+impl Record for ec2_core::volumes::Volume {
+    const KIND: &'static str = "volume";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::ebs_encryption::EbsEncryption {
+    const KIND: &'static str = "ebs_encryption";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

@@ -25,6 +25,7 @@ pub struct App {
     pub durations: Durations,
     pub bundle_durations: BundleDurations,
     pub spot_durations: SpotDurations,
+    pub storage_durations: ec2_core::volumes::StorageDurations,
     pub config: Config,
     /// Who may call: the credentials file's identities, or open mode (identity.rs).
     pub identities: Arc<Identities>,
@@ -56,6 +57,7 @@ impl App {
             durations,
             bundle_durations,
             spot_durations,
+            storage_durations: config.storage_durations(),
             store,
             clock: Clock { mode: config.clock, virtual_start },
             ids: IdGen::new(config.seed),
@@ -205,6 +207,7 @@ mod tests {
     fn valid_request(op: &str) -> Option<String> {
         let iid = "i-0123456789abcdef0";
         let cr = "cr-0123456789abcdef0";
+        let vol = "vol-0123456789abcdef0";
         let policy = crate::identity::base64(
             br#"{"expiration":"2099-01-01T00:00:00Z","conditions":[{"bucket":"bundle-bucket"},["starts-with","$key","ami"]]}"#,
         );
@@ -233,6 +236,18 @@ mod tests {
             "RebootInstances" | "StartInstances" | "StopInstances" | "TerminateInstances" => format!("InstanceId.1={iid}"),
             "RequestSpotInstances" => "LaunchSpecification.ImageId=ami-08f6cfac8c54bafdd&LaunchSpecification.InstanceType=t3.micro".into(),
             "RunInstances" => "ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro&MinCount=1&MaxCount=1".into(),
+            // Storage and images.
+            "AttachVolume" => format!("VolumeId={vol}&InstanceId={iid}&Device=/dev/sdf"),
+            "CreateVolume" => "AvailabilityZone=us-east-1a&Size=1".into(),
+            "DeleteVolume" | "DetachVolume" | "ModifyVolume" => format!("VolumeId={vol}"),
+            "DescribeVolumeAttribute" => format!("VolumeId={vol}&Attribute=autoEnableIO"),
+            "ModifyVolumeAttribute" => format!("VolumeId={vol}&AutoEnableIO.Value=true"),
+            "ModifyEbsDefaultKmsKeyId" => "KmsKeyId=alias%2Fmine".into(),
+            "EnableEbsEncryptionByDefault"
+            | "DisableEbsEncryptionByDefault"
+            | "GetEbsEncryptionByDefault"
+            | "GetEbsDefaultKmsKeyId"
+            | "ResetEbsDefaultKmsKeyId" => String::new(),
             op if op.starts_with("Describe") => String::new(),
             _ => return None,
         })

@@ -159,6 +159,8 @@ impl Config {
                 "spot-restart" => Some(&mut sp.restart),
                 "spot-service-terminate" => Some(&mut sp.service_terminate),
                 "spot-capacity-retry" => Some(&mut sp.capacity_retry),
+                // Storage durations: see `storage_durations`.
+                n if ec2_core::volumes::StorageDurations::NAMES.contains(&n) => continue,
                 _ => None,
             };
             match bundle_slot {
@@ -168,12 +170,35 @@ impl Config {
                         "--transition-seconds: {e} (known: {}, {})",
                         Durations::NAMES.join(", "),
                         "bundle-pending, bundle-shutdown, bundling, bundle-storing, bundle-cancel, spot-evaluation, \
-                         spot-fulfillment, spot-notice, spot-restart, spot-service-terminate, spot-capacity-retry"
+                         spot-fulfillment, spot-notice, spot-restart, spot-service-terminate, spot-capacity-retry, \
+                         volume-create, volume-attach, volume-detach, volume-delete, volume-modify, volume-optimize, \
+                         snapshot, image"
                     )
                 })?,
             }
         }
         Ok((d, b, sp))
+    }
+}
+
+impl Config {
+    /// The durations of volume, snapshot and image steps for the chosen clock, with the storage
+    /// names of `--transition-seconds` (`volume-create`, ..., `snapshot`, `image`) applied on top
+    /// (`durations` checks the whole list).
+    pub fn storage_durations(&self) -> ec2_core::volumes::StorageDurations {
+        use ec2_core::volumes::StorageDurations;
+        let mut d = match self.clock {
+            ClockMode::Instant => StorageDurations::INSTANT,
+            ClockMode::Realistic | ClockMode::Virtual => StorageDurations::REALISTIC,
+        };
+        for pair in self.transition_seconds.split(',').map(str::trim) {
+            let Some((name, secs)) = pair.split_once('=') else { continue };
+            let Some(secs) = secs.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0) else { continue };
+            if let Some(slot) = d.slot(name.trim()) {
+                *slot = (secs * 1000.0).round() as i64;
+            }
+        }
+        d
     }
 }
 

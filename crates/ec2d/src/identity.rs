@@ -316,6 +316,32 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
             v.extend(r.security_group_ids.iter().flatten().map(|id| arn(IdKind::SecurityGroup, id)));
             v
         }
+        // Storage: the volumes (and instances) an action names.
+        Request::AttachVolume(r) => {
+            let mut v: Vec<String> = r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect();
+            v.extend(r.instance_id.iter().map(|id| arn(IdKind::Instance, id)));
+            v
+        }
+        Request::DetachVolume(r) => {
+            let mut v: Vec<String> = r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect();
+            v.extend(r.instance_id.iter().map(|id| arn(IdKind::Instance, id)));
+            v
+        }
+        Request::CreateVolume(_) => vec![arn(IdKind::Volume, "*")],
+        Request::DeleteVolume(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
+        Request::ModifyVolume(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
+        Request::ModifyVolumeAttribute(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
+        Request::DescribeVolumeAttribute(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
+        // Account settings name no resource.
+        Request::EnableEbsEncryptionByDefault(_)
+        | Request::DisableEbsEncryptionByDefault(_)
+        | Request::GetEbsEncryptionByDefault(_)
+        | Request::GetEbsDefaultKmsKeyId(_)
+        | Request::ModifyEbsDefaultKmsKeyId(_)
+        | Request::ResetEbsDefaultKmsKeyId(_)
+        | Request::DescribeVolumes(_)
+        | Request::DescribeVolumeStatus(_)
+        | Request::DescribeVolumesModifications(_) => Vec::new(),
         // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
         Request::RequestSpotInstances(_)
         | Request::CancelSpotInstanceRequests(_)

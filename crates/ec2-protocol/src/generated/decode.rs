@@ -6,6 +6,31 @@ use crate::decode::{list, member, required, required_list, DecodeError, FromQuer
 use crate::query::Node;
 use super::types::*;
 
+impl FromQuery for AttachVolumeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttachVolumeRequest {
+            device: member(node, path, "Device")?,
+            instance_id: member(node, path, "InstanceId")?,
+            volume_id: member(node, path, "VolumeId")?,
+            ebs_card_index: member(node, path, "EbsCardIndex")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.device, path, "Device")?;
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for AttributeBooleanValue {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttributeBooleanValue {
+            value: member(node, path, "Value")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for BlockDeviceMapping {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = BlockDeviceMapping {
@@ -165,6 +190,30 @@ impl FromQuery for CreateTagsRequest {
     }
 }
 
+impl FromQuery for CreateVolumeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateVolumeRequest {
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            encrypted: member(node, path, "Encrypted")?,
+            iops: member(node, path, "Iops")?,
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            outpost_arn: member(node, path, "OutpostArn")?,
+            size: member(node, path, "Size")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            volume_type: member(node, path, "VolumeType")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            multi_attach_enabled: member(node, path, "MultiAttachEnabled")?,
+            throughput: member(node, path, "Throughput")?,
+            client_token: member(node, path, "ClientToken")?,
+            volume_initialization_rate: member(node, path, "VolumeInitializationRate")?,
+            operator: member(node, path, "Operator")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreditSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreditSpecificationRequest {
@@ -183,6 +232,17 @@ impl FromQuery for DeleteTagsRequest {
             tags: list(node, path, "Tag")?,
         };
         required_list(&v.resources, path, "ResourceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteVolumeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteVolumeRequest {
+            volume_id: member(node, path, "VolumeId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.volume_id, path, "VolumeId")?;
         Ok(v)
     }
 }
@@ -386,6 +446,60 @@ impl FromQuery for DescribeTagsRequest {
     }
 }
 
+impl FromQuery for DescribeVolumeAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVolumeAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            volume_id: member(node, path, "VolumeId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeVolumeStatusRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVolumeStatusRequest {
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+            volume_ids: list(node, path, "VolumeId")?,
+            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeVolumesModificationsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVolumesModificationsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            volume_ids: list(node, path, "VolumeId")?,
+            filters: list(node, path, "Filter")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeVolumesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVolumesRequest {
+            volume_ids: list(node, path, "VolumeId")?,
+            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeVpcsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeVpcsRequest {
@@ -393,6 +507,29 @@ impl FromQuery for DescribeVpcsRequest {
             vpc_ids: list(node, path, "VpcId")?,
             next_token: member(node, path, "NextToken")?,
             max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DetachVolumeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DetachVolumeRequest {
+            device: member(node, path, "Device")?,
+            force: member(node, path, "Force")?,
+            instance_id: member(node, path, "InstanceId")?,
+            volume_id: member(node, path, "VolumeId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DisableEbsEncryptionByDefaultRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DisableEbsEncryptionByDefaultRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         Ok(v)
@@ -460,6 +597,15 @@ impl FromQuery for EnaSrdUdpSpecificationRequest {
     }
 }
 
+impl FromQuery for EnableEbsEncryptionByDefaultRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EnableEbsEncryptionByDefaultRequest {
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for EnclaveOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = EnclaveOptionsRequest {
@@ -488,6 +634,24 @@ impl FromQuery for GetCapacityReservationUsageRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for GetEbsDefaultKmsKeyIdRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GetEbsDefaultKmsKeyIdRequest {
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for GetEbsEncryptionByDefaultRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GetEbsEncryptionByDefaultRequest {
+            dry_run: member(node, path, "DryRun")?,
+        };
         Ok(v)
     }
 }
@@ -673,6 +837,45 @@ impl FromQuery for ModifyCapacityReservationRequest {
     }
 }
 
+impl FromQuery for ModifyEbsDefaultKmsKeyIdRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyEbsDefaultKmsKeyIdRequest {
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.kms_key_id, path, "KmsKeyId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyVolumeAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyVolumeAttributeRequest {
+            auto_enable_io: member(node, path, "AutoEnableIO")?,
+            volume_id: member(node, path, "VolumeId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyVolumeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyVolumeRequest {
+            dry_run: member(node, path, "DryRun")?,
+            volume_id: member(node, path, "VolumeId")?,
+            size: member(node, path, "Size")?,
+            volume_type: member(node, path, "VolumeType")?,
+            iops: member(node, path, "Iops")?,
+            throughput: member(node, path, "Throughput")?,
+            multi_attach_enabled: member(node, path, "MultiAttachEnabled")?,
+        };
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for OperatorRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = OperatorRequest {
@@ -786,6 +989,15 @@ impl FromQuery for RequestSpotLaunchSpecification {
             ramdisk_id: member(node, path, "RamdiskId")?,
             subnet_id: member(node, path, "SubnetId")?,
             user_data: member(node, path, "UserData")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ResetEbsDefaultKmsKeyIdRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ResetEbsDefaultKmsKeyIdRequest {
+            dry_run: member(node, path, "DryRun")?,
         };
         Ok(v)
     }

@@ -5,6 +5,21 @@
 use crate::xml::{write_list, ToXml, XmlWriter};
 use super::types::*;
 
+impl ToXml for AttributeBooleanValue {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttributeBooleanValue {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
 impl ToXml for AvailabilityZone {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -840,6 +855,96 @@ impl DescribeTagsResult {
     }
 }
 
+impl ToXml for DescribeVolumeAttributeResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVolumeAttributeResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.auto_enable_io { v.write_xml(w, "autoEnableIO"); }
+        if let Some(v) = &self.product_codes { write_list(w, "productCodes", "item", v); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.auto_enable_io { v.write_xml(w, "autoEnableIO"); }
+        write_list(w, "productCodes", "item", self.product_codes.as_deref().unwrap_or_default());
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+    }
+}
+
+impl ToXml for DescribeVolumeStatusResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVolumeStatusResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.volume_statuses { write_list(w, "volumeStatusSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "volumeStatusSet", "item", self.volume_statuses.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeVolumesModificationsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVolumesModificationsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.volumes_modifications { write_list(w, "volumeModificationSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "volumeModificationSet", "item", self.volumes_modifications.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeVolumesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVolumesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.volumes { write_list(w, "volumeSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "volumeSet", "item", self.volumes.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for DescribeVpcsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -859,6 +964,26 @@ impl DescribeVpcsResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
         write_list(w, "vpcSet", "item", self.vpcs.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DisableEbsEncryptionByDefaultResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DisableEbsEncryptionByDefaultResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
     }
 }
 
@@ -1106,6 +1231,26 @@ impl EnaSrdUdpSpecificationRequest {
     }
 }
 
+impl ToXml for EnableEbsEncryptionByDefaultResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EnableEbsEncryptionByDefaultResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
+    }
+}
+
 impl ToXml for EnclaveOptions {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1205,6 +1350,48 @@ impl GetCapacityReservationUsageResult {
         if let Some(v) = &self.interruptible { v.write_xml(w, "interruptible"); }
         if let Some(v) = &self.interruptible_capacity_allocation { v.write_xml(w, "interruptibleCapacityAllocation"); }
         if let Some(v) = &self.interruption_info { v.write_xml(w, "interruptionInfo"); }
+    }
+}
+
+impl ToXml for GetEbsDefaultKmsKeyIdResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GetEbsDefaultKmsKeyIdResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+}
+
+impl ToXml for GetEbsEncryptionByDefaultResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GetEbsEncryptionByDefaultResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
     }
 }
 
@@ -1420,6 +1607,23 @@ impl InferenceDeviceMemoryInfo {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.size_in_mi_b { v.write_xml(w, "sizeInMiB"); }
+    }
+}
+
+impl ToXml for InitializationStatusDetails {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InitializationStatusDetails {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.initialization_type { v.write_xml(w, "initializationType"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.estimated_time_to_complete_in_seconds { v.write_xml(w, "estimatedTimeToCompleteInSeconds"); }
     }
 }
 
@@ -2267,6 +2471,46 @@ impl ModifyCapacityReservationResult {
     }
 }
 
+impl ToXml for ModifyEbsDefaultKmsKeyIdResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyEbsDefaultKmsKeyIdResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+}
+
+impl ToXml for ModifyVolumeResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyVolumeResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.volume_modification { v.write_xml(w, "volumeModification"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.volume_modification { v.write_xml(w, "volumeModification"); }
+    }
+}
+
 impl ToXml for Monitoring {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2674,6 +2918,26 @@ impl Reservation {
         if let Some(v) = &self.requester_id { v.write_xml(w, "requesterId"); }
         write_list(w, "groupSet", "item", self.groups.as_deref().unwrap_or_default());
         write_list(w, "instancesSet", "item", self.instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for ResetEbsDefaultKmsKeyIdResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ResetEbsDefaultKmsKeyIdResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
     }
 }
 
@@ -3103,6 +3367,243 @@ impl VCpuInfo {
         if let Some(v) = &self.default_threads_per_core { v.write_xml(w, "defaultThreadsPerCore"); }
         if let Some(v) = &self.valid_cores { write_list(w, "validCores", "item", v); }
         if let Some(v) = &self.valid_threads_per_core { write_list(w, "validThreadsPerCore", "item", v); }
+    }
+}
+
+impl ToXml for Volume {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Volume {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.source_volume_id { v.write_xml(w, "sourceVolumeId"); }
+        if let Some(v) = &self.iops { v.write_xml(w, "iops"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.volume_type { v.write_xml(w, "volumeType"); }
+        if let Some(v) = &self.fast_restored { v.write_xml(w, "fastRestored"); }
+        if let Some(v) = &self.multi_attach_enabled { v.write_xml(w, "multiAttachEnabled"); }
+        if let Some(v) = &self.throughput { v.write_xml(w, "throughput"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+        if let Some(v) = &self.volume_initialization_rate { v.write_xml(w, "volumeInitializationRate"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.size { v.write_xml(w, "size"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.create_time { v.write_xml(w, "createTime"); }
+        if let Some(v) = &self.attachments { write_list(w, "attachmentSet", "item", v); }
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.source_volume_id { v.write_xml(w, "sourceVolumeId"); }
+        if let Some(v) = &self.iops { v.write_xml(w, "iops"); }
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+        if let Some(v) = &self.volume_type { v.write_xml(w, "volumeType"); }
+        if let Some(v) = &self.fast_restored { v.write_xml(w, "fastRestored"); }
+        if let Some(v) = &self.multi_attach_enabled { v.write_xml(w, "multiAttachEnabled"); }
+        if let Some(v) = &self.throughput { v.write_xml(w, "throughput"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+        if let Some(v) = &self.volume_initialization_rate { v.write_xml(w, "volumeInitializationRate"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.size { v.write_xml(w, "size"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.create_time { v.write_xml(w, "createTime"); }
+        write_list(w, "attachmentSet", "item", self.attachments.as_deref().unwrap_or_default());
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+}
+
+impl ToXml for VolumeAttachment {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeAttachment {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.associated_resource { v.write_xml(w, "associatedResource"); }
+        if let Some(v) = &self.instance_owning_service { v.write_xml(w, "instanceOwningService"); }
+        if let Some(v) = &self.ebs_card_index { v.write_xml(w, "ebsCardIndex"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.device { v.write_xml(w, "device"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.attach_time { v.write_xml(w, "attachTime"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.associated_resource { v.write_xml(w, "associatedResource"); }
+        if let Some(v) = &self.instance_owning_service { v.write_xml(w, "instanceOwningService"); }
+        if let Some(v) = &self.ebs_card_index { v.write_xml(w, "ebsCardIndex"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.device { v.write_xml(w, "device"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.attach_time { v.write_xml(w, "attachTime"); }
+    }
+}
+
+impl ToXml for VolumeModification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeModification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.modification_state { v.write_xml(w, "modificationState"); }
+        if let Some(v) = &self.status_message { v.write_xml(w, "statusMessage"); }
+        if let Some(v) = &self.target_size { v.write_xml(w, "targetSize"); }
+        if let Some(v) = &self.target_iops { v.write_xml(w, "targetIops"); }
+        if let Some(v) = &self.target_volume_type { v.write_xml(w, "targetVolumeType"); }
+        if let Some(v) = &self.target_throughput { v.write_xml(w, "targetThroughput"); }
+        if let Some(v) = &self.target_multi_attach_enabled { v.write_xml(w, "targetMultiAttachEnabled"); }
+        if let Some(v) = &self.original_size { v.write_xml(w, "originalSize"); }
+        if let Some(v) = &self.original_iops { v.write_xml(w, "originalIops"); }
+        if let Some(v) = &self.original_volume_type { v.write_xml(w, "originalVolumeType"); }
+        if let Some(v) = &self.original_throughput { v.write_xml(w, "originalThroughput"); }
+        if let Some(v) = &self.original_multi_attach_enabled { v.write_xml(w, "originalMultiAttachEnabled"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+        if let Some(v) = &self.end_time { v.write_xml(w, "endTime"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+    }
+}
+
+impl ToXml for VolumeStatusAction {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusAction {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.event_id { v.write_xml(w, "eventId"); }
+        if let Some(v) = &self.event_type { v.write_xml(w, "eventType"); }
+    }
+}
+
+impl ToXml for VolumeStatusAttachmentStatus {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusAttachmentStatus {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.io_performance { v.write_xml(w, "ioPerformance"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+    }
+}
+
+impl ToXml for VolumeStatusDetails {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusDetails {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+    }
+}
+
+impl ToXml for VolumeStatusEvent {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusEvent {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.event_id { v.write_xml(w, "eventId"); }
+        if let Some(v) = &self.event_type { v.write_xml(w, "eventType"); }
+        if let Some(v) = &self.not_after { v.write_xml(w, "notAfter"); }
+        if let Some(v) = &self.not_before { v.write_xml(w, "notBefore"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+    }
+}
+
+impl ToXml for VolumeStatusInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.details { write_list(w, "details", "item", v); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+    }
+}
+
+impl ToXml for VolumeStatusItem {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusItem {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.actions { write_list(w, "actionsSet", "item", v); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.events { write_list(w, "eventsSet", "item", v); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.volume_status { v.write_xml(w, "volumeStatus"); }
+        if let Some(v) = &self.attachment_statuses { write_list(w, "attachmentStatuses", "item", v); }
+        if let Some(v) = &self.initialization_status_details { v.write_xml(w, "initializationStatusDetails"); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
     }
 }
 

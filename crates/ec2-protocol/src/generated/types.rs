@@ -5,6 +5,20 @@
 use ec2_time::UnixMillis;
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachVolumeRequest {
+    pub device: Option<String>,
+    pub instance_id: Option<String>,
+    pub volume_id: Option<String>,
+    pub ebs_card_index: Option<i64>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttributeBooleanValue {
+    pub value: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AvailabilityZone {
     pub opt_in_status: Option<String>,
     pub messages: Option<Vec<AvailabilityZoneMessage>>,
@@ -312,6 +326,26 @@ pub struct CreateTagsRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateVolumeRequest {
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub encrypted: Option<bool>,
+    pub iops: Option<i64>,
+    pub kms_key_id: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub size: Option<i64>,
+    pub snapshot_id: Option<String>,
+    pub volume_type: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub multi_attach_enabled: Option<bool>,
+    pub throughput: Option<i64>,
+    pub client_token: Option<String>,
+    pub volume_initialization_rate: Option<i64>,
+    pub operator: Option<OperatorRequest>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreditSpecificationRequest {
     pub cpu_credits: Option<String>,
 }
@@ -328,6 +362,12 @@ pub struct DeleteTagsRequest {
     pub dry_run: Option<bool>,
     pub resources: Option<Vec<String>>,
     pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteVolumeRequest {
+    pub volume_id: Option<String>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -554,6 +594,67 @@ pub struct DescribeTagsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumeAttributeRequest {
+    pub attribute: Option<String>,
+    pub volume_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumeAttributeResult {
+    pub auto_enable_io: Option<AttributeBooleanValue>,
+    pub product_codes: Option<Vec<ProductCode>>,
+    pub volume_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumeStatusRequest {
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub volume_ids: Option<Vec<String>>,
+    pub include_managed_resources: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumeStatusResult {
+    pub next_token: Option<String>,
+    pub volume_statuses: Option<Vec<VolumeStatusItem>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesModificationsRequest {
+    pub dry_run: Option<bool>,
+    pub volume_ids: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesModificationsResult {
+    pub next_token: Option<String>,
+    pub volumes_modifications: Option<Vec<VolumeModification>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesRequest {
+    pub volume_ids: Option<Vec<String>>,
+    pub include_managed_resources: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesResult {
+    pub next_token: Option<String>,
+    pub volumes: Option<Vec<Volume>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeVpcsRequest {
     pub filters: Option<Vec<Filter>>,
     pub vpc_ids: Option<Vec<String>>,
@@ -566,6 +667,25 @@ pub struct DescribeVpcsRequest {
 pub struct DescribeVpcsResult {
     pub next_token: Option<String>,
     pub vpcs: Option<Vec<Vpc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetachVolumeRequest {
+    pub device: Option<String>,
+    pub force: Option<bool>,
+    pub instance_id: Option<String>,
+    pub volume_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisableEbsEncryptionByDefaultRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisableEbsEncryptionByDefaultResult {
+    pub ebs_encryption_by_default: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -694,6 +814,16 @@ pub struct EnaSrdUdpSpecificationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnableEbsEncryptionByDefaultRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnableEbsEncryptionByDefaultResult {
+    pub ebs_encryption_by_default: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnclaveOptions {
     pub enabled: Option<bool>,
 }
@@ -748,6 +878,27 @@ pub struct GetCapacityReservationUsageResult {
     pub interruptible: Option<bool>,
     pub interruptible_capacity_allocation: Option<InterruptibleCapacityAllocation>,
     pub interruption_info: Option<InterruptionInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetEbsDefaultKmsKeyIdRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetEbsDefaultKmsKeyIdResult {
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetEbsEncryptionByDefaultRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetEbsEncryptionByDefaultResult {
+    pub ebs_encryption_by_default: Option<bool>,
+    pub sse_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -858,6 +1009,13 @@ pub struct InferenceDeviceInfo {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InferenceDeviceMemoryInfo {
     pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InitializationStatusDetails {
+    pub initialization_type: Option<String>,
+    pub progress: Option<i64>,
+    pub estimated_time_to_complete_in_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1355,6 +1513,40 @@ pub struct ModifyCapacityReservationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyEbsDefaultKmsKeyIdRequest {
+    pub kms_key_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyEbsDefaultKmsKeyIdResult {
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyVolumeAttributeRequest {
+    pub auto_enable_io: Option<AttributeBooleanValue>,
+    pub volume_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyVolumeRequest {
+    pub dry_run: Option<bool>,
+    pub volume_id: Option<String>,
+    pub size: Option<i64>,
+    pub volume_type: Option<String>,
+    pub iops: Option<i64>,
+    pub throughput: Option<i64>,
+    pub multi_attach_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyVolumeResult {
+    pub volume_modification: Option<VolumeModification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Monitoring {
     pub state: Option<String>,
 }
@@ -1585,6 +1777,16 @@ pub struct Reservation {
     pub requester_id: Option<String>,
     pub groups: Option<Vec<GroupIdentifier>>,
     pub instances: Option<Vec<Instance>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetEbsDefaultKmsKeyIdRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetEbsDefaultKmsKeyIdResult {
+    pub kms_key_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1873,6 +2075,115 @@ pub struct VCpuInfo {
     pub default_threads_per_core: Option<i64>,
     pub valid_cores: Option<Vec<i64>>,
     pub valid_threads_per_core: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Volume {
+    pub availability_zone_id: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub source_volume_id: Option<String>,
+    pub iops: Option<i64>,
+    pub tags: Option<Vec<Tag>>,
+    pub volume_type: Option<String>,
+    pub fast_restored: Option<bool>,
+    pub multi_attach_enabled: Option<bool>,
+    pub throughput: Option<i64>,
+    pub sse_type: Option<String>,
+    pub operator: Option<OperatorResponse>,
+    pub volume_initialization_rate: Option<i64>,
+    pub volume_id: Option<String>,
+    pub size: Option<i64>,
+    pub snapshot_id: Option<String>,
+    pub availability_zone: Option<String>,
+    pub state: Option<String>,
+    pub create_time: Option<UnixMillis>,
+    pub attachments: Option<Vec<VolumeAttachment>>,
+    pub encrypted: Option<bool>,
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeAttachment {
+    pub delete_on_termination: Option<bool>,
+    pub associated_resource: Option<String>,
+    pub instance_owning_service: Option<String>,
+    pub ebs_card_index: Option<i64>,
+    pub volume_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub device: Option<String>,
+    pub state: Option<String>,
+    pub attach_time: Option<UnixMillis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeModification {
+    pub volume_id: Option<String>,
+    pub modification_state: Option<String>,
+    pub status_message: Option<String>,
+    pub target_size: Option<i64>,
+    pub target_iops: Option<i64>,
+    pub target_volume_type: Option<String>,
+    pub target_throughput: Option<i64>,
+    pub target_multi_attach_enabled: Option<bool>,
+    pub original_size: Option<i64>,
+    pub original_iops: Option<i64>,
+    pub original_volume_type: Option<String>,
+    pub original_throughput: Option<i64>,
+    pub original_multi_attach_enabled: Option<bool>,
+    pub progress: Option<i64>,
+    pub start_time: Option<UnixMillis>,
+    pub end_time: Option<UnixMillis>,
+    pub operator: Option<OperatorResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusAction {
+    pub code: Option<String>,
+    pub description: Option<String>,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusAttachmentStatus {
+    pub io_performance: Option<String>,
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusDetails {
+    pub name: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusEvent {
+    pub description: Option<String>,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub not_after: Option<UnixMillis>,
+    pub not_before: Option<UnixMillis>,
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusInfo {
+    pub details: Option<Vec<VolumeStatusDetails>>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusItem {
+    pub actions: Option<Vec<VolumeStatusAction>>,
+    pub availability_zone: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub events: Option<Vec<VolumeStatusEvent>>,
+    pub volume_id: Option<String>,
+    pub volume_status: Option<VolumeStatusInfo>,
+    pub attachment_statuses: Option<Vec<VolumeStatusAttachmentStatus>>,
+    pub initialization_status_details: Option<InitializationStatusDetails>,
+    pub availability_zone_id: Option<String>,
+    pub operator: Option<OperatorResponse>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

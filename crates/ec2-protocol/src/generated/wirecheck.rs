@@ -8,6 +8,26 @@ use crate::wirecheck::{field, FromJson, ToJson};
 use super::ops::{Request, Response};
 use super::types::*;
 
+impl ToJson for AttachVolumeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.device { m.insert("Device".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_card_index { m.insert("EbsCardIndex".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AttributeBooleanValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for BlockDeviceMapping {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -143,6 +163,29 @@ impl ToJson for CreateTagsRequest {
     }
 }
 
+impl ToJson for CreateVolumeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.encrypted { m.insert("Encrypted".into(), v.to_json()); }
+        if let Some(v) = &self.iops { m.insert("Iops".into(), v.to_json()); }
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.outpost_arn { m.insert("OutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.size { m.insert("Size".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.volume_type { m.insert("VolumeType".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.multi_attach_enabled { m.insert("MultiAttachEnabled".into(), v.to_json()); }
+        if let Some(v) = &self.throughput { m.insert("Throughput".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.volume_initialization_rate { m.insert("VolumeInitializationRate".into(), v.to_json()); }
+        if let Some(v) = &self.operator { m.insert("Operator".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreditSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -157,6 +200,15 @@ impl ToJson for DeleteTagsRequest {
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.resources { m.insert("Resources".into(), v.to_json()); }
         if let Some(v) = &self.tags { m.insert("Tags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteVolumeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -345,6 +397,54 @@ impl ToJson for DescribeTagsRequest {
     }
 }
 
+impl ToJson for DescribeVolumeAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeVolumeStatusRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.volume_ids { m.insert("VolumeIds".into(), v.to_json()); }
+        if let Some(v) = &self.include_managed_resources { m.insert("IncludeManagedResources".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeVolumesModificationsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.volume_ids { m.insert("VolumeIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeVolumesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.volume_ids { m.insert("VolumeIds".into(), v.to_json()); }
+        if let Some(v) = &self.include_managed_resources { m.insert("IncludeManagedResources".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeVpcsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -352,6 +452,26 @@ impl ToJson for DescribeVpcsRequest {
         if let Some(v) = &self.vpc_ids { m.insert("VpcIds".into(), v.to_json()); }
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DetachVolumeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.device { m.insert("Device".into(), v.to_json()); }
+        if let Some(v) = &self.force { m.insert("Force".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DisableEbsEncryptionByDefaultRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -411,6 +531,14 @@ impl ToJson for EnaSrdUdpSpecificationRequest {
     }
 }
 
+impl ToJson for EnableEbsEncryptionByDefaultRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for EnclaveOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -434,6 +562,22 @@ impl ToJson for GetCapacityReservationUsageRequest {
         if let Some(v) = &self.capacity_reservation_id { m.insert("CapacityReservationId".into(), v.to_json()); }
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for GetEbsDefaultKmsKeyIdRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for GetEbsEncryptionByDefaultRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -603,6 +747,39 @@ impl ToJson for ModifyCapacityReservationRequest {
     }
 }
 
+impl ToJson for ModifyEbsDefaultKmsKeyIdRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyVolumeAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.auto_enable_io { m.insert("AutoEnableIO".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyVolumeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.size { m.insert("Size".into(), v.to_json()); }
+        if let Some(v) = &self.volume_type { m.insert("VolumeType".into(), v.to_json()); }
+        if let Some(v) = &self.iops { m.insert("Iops".into(), v.to_json()); }
+        if let Some(v) = &self.throughput { m.insert("Throughput".into(), v.to_json()); }
+        if let Some(v) = &self.multi_attach_enabled { m.insert("MultiAttachEnabled".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for OperatorRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -706,6 +883,14 @@ impl ToJson for RequestSpotLaunchSpecification {
         if let Some(v) = &self.ramdisk_id { m.insert("RamdiskId".into(), v.to_json()); }
         if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
         if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ResetEbsDefaultKmsKeyIdRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -870,6 +1055,15 @@ impl ToJson for UpdateInterruptibleCapacityReservationAllocationRequest {
         if let Some(v) = &self.target_instance_count { m.insert("TargetInstanceCount".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
+    }
+}
+
+impl FromJson for AttributeBooleanValue {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttributeBooleanValue: expected an object")?;
+        Ok(AttributeBooleanValue {
+            value: field(o, "Value")?,
+        })
     }
 }
 
@@ -1348,12 +1542,62 @@ impl FromJson for DescribeTagsResult {
     }
 }
 
+impl FromJson for DescribeVolumeAttributeResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVolumeAttributeResult: expected an object")?;
+        Ok(DescribeVolumeAttributeResult {
+            auto_enable_io: field(o, "AutoEnableIO")?,
+            product_codes: field(o, "ProductCodes")?,
+            volume_id: field(o, "VolumeId")?,
+        })
+    }
+}
+
+impl FromJson for DescribeVolumeStatusResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVolumeStatusResult: expected an object")?;
+        Ok(DescribeVolumeStatusResult {
+            next_token: field(o, "NextToken")?,
+            volume_statuses: field(o, "VolumeStatuses")?,
+        })
+    }
+}
+
+impl FromJson for DescribeVolumesModificationsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVolumesModificationsResult: expected an object")?;
+        Ok(DescribeVolumesModificationsResult {
+            next_token: field(o, "NextToken")?,
+            volumes_modifications: field(o, "VolumesModifications")?,
+        })
+    }
+}
+
+impl FromJson for DescribeVolumesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVolumesResult: expected an object")?;
+        Ok(DescribeVolumesResult {
+            next_token: field(o, "NextToken")?,
+            volumes: field(o, "Volumes")?,
+        })
+    }
+}
+
 impl FromJson for DescribeVpcsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeVpcsResult: expected an object")?;
         Ok(DescribeVpcsResult {
             next_token: field(o, "NextToken")?,
             vpcs: field(o, "Vpcs")?,
+        })
+    }
+}
+
+impl FromJson for DisableEbsEncryptionByDefaultResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DisableEbsEncryptionByDefaultResult: expected an object")?;
+        Ok(DisableEbsEncryptionByDefaultResult {
+            ebs_encryption_by_default: field(o, "EbsEncryptionByDefault")?,
         })
     }
 }
@@ -1524,6 +1768,15 @@ impl FromJson for EnaSrdUdpSpecificationRequest {
     }
 }
 
+impl FromJson for EnableEbsEncryptionByDefaultResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EnableEbsEncryptionByDefaultResult: expected an object")?;
+        Ok(EnableEbsEncryptionByDefaultResult {
+            ebs_encryption_by_default: field(o, "EbsEncryptionByDefault")?,
+        })
+    }
+}
+
 impl FromJson for EnclaveOptions {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("EnclaveOptions: expected an object")?;
@@ -1578,6 +1831,25 @@ impl FromJson for GetCapacityReservationUsageResult {
             interruptible: field(o, "Interruptible")?,
             interruptible_capacity_allocation: field(o, "InterruptibleCapacityAllocation")?,
             interruption_info: field(o, "InterruptionInfo")?,
+        })
+    }
+}
+
+impl FromJson for GetEbsDefaultKmsKeyIdResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GetEbsDefaultKmsKeyIdResult: expected an object")?;
+        Ok(GetEbsDefaultKmsKeyIdResult {
+            kms_key_id: field(o, "KmsKeyId")?,
+        })
+    }
+}
+
+impl FromJson for GetEbsEncryptionByDefaultResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GetEbsEncryptionByDefaultResult: expected an object")?;
+        Ok(GetEbsEncryptionByDefaultResult {
+            ebs_encryption_by_default: field(o, "EbsEncryptionByDefault")?,
+            sse_type: field(o, "SseType")?,
         })
     }
 }
@@ -1727,6 +1999,17 @@ impl FromJson for InferenceDeviceMemoryInfo {
         let o = v.as_object().ok_or("InferenceDeviceMemoryInfo: expected an object")?;
         Ok(InferenceDeviceMemoryInfo {
             size_in_mi_b: field(o, "SizeInMiB")?,
+        })
+    }
+}
+
+impl FromJson for InitializationStatusDetails {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InitializationStatusDetails: expected an object")?;
+        Ok(InitializationStatusDetails {
+            initialization_type: field(o, "InitializationType")?,
+            progress: field(o, "Progress")?,
+            estimated_time_to_complete_in_seconds: field(o, "EstimatedTimeToCompleteInSeconds")?,
         })
     }
 }
@@ -2324,6 +2607,24 @@ impl FromJson for ModifyCapacityReservationResult {
     }
 }
 
+impl FromJson for ModifyEbsDefaultKmsKeyIdResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyEbsDefaultKmsKeyIdResult: expected an object")?;
+        Ok(ModifyEbsDefaultKmsKeyIdResult {
+            kms_key_id: field(o, "KmsKeyId")?,
+        })
+    }
+}
+
+impl FromJson for ModifyVolumeResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyVolumeResult: expected an object")?;
+        Ok(ModifyVolumeResult {
+            volume_modification: field(o, "VolumeModification")?,
+        })
+    }
+}
+
 impl FromJson for Monitoring {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Monitoring: expected an object")?;
@@ -2578,6 +2879,15 @@ impl FromJson for Reservation {
             requester_id: field(o, "RequesterId")?,
             groups: field(o, "Groups")?,
             instances: field(o, "Instances")?,
+        })
+    }
+}
+
+impl FromJson for ResetEbsDefaultKmsKeyIdResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ResetEbsDefaultKmsKeyIdResult: expected an object")?;
+        Ok(ResetEbsDefaultKmsKeyIdResult {
+            kms_key_id: field(o, "KmsKeyId")?,
         })
     }
 }
@@ -2860,6 +3170,151 @@ impl FromJson for VCpuInfo {
     }
 }
 
+impl FromJson for Volume {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Volume: expected an object")?;
+        Ok(Volume {
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            source_volume_id: field(o, "SourceVolumeId")?,
+            iops: field(o, "Iops")?,
+            tags: field(o, "Tags")?,
+            volume_type: field(o, "VolumeType")?,
+            fast_restored: field(o, "FastRestored")?,
+            multi_attach_enabled: field(o, "MultiAttachEnabled")?,
+            throughput: field(o, "Throughput")?,
+            sse_type: field(o, "SseType")?,
+            operator: field(o, "Operator")?,
+            volume_initialization_rate: field(o, "VolumeInitializationRate")?,
+            volume_id: field(o, "VolumeId")?,
+            size: field(o, "Size")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            state: field(o, "State")?,
+            create_time: field(o, "CreateTime")?,
+            attachments: field(o, "Attachments")?,
+            encrypted: field(o, "Encrypted")?,
+            kms_key_id: field(o, "KmsKeyId")?,
+        })
+    }
+}
+
+impl FromJson for VolumeAttachment {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeAttachment: expected an object")?;
+        Ok(VolumeAttachment {
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            associated_resource: field(o, "AssociatedResource")?,
+            instance_owning_service: field(o, "InstanceOwningService")?,
+            ebs_card_index: field(o, "EbsCardIndex")?,
+            volume_id: field(o, "VolumeId")?,
+            instance_id: field(o, "InstanceId")?,
+            device: field(o, "Device")?,
+            state: field(o, "State")?,
+            attach_time: field(o, "AttachTime")?,
+        })
+    }
+}
+
+impl FromJson for VolumeModification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeModification: expected an object")?;
+        Ok(VolumeModification {
+            volume_id: field(o, "VolumeId")?,
+            modification_state: field(o, "ModificationState")?,
+            status_message: field(o, "StatusMessage")?,
+            target_size: field(o, "TargetSize")?,
+            target_iops: field(o, "TargetIops")?,
+            target_volume_type: field(o, "TargetVolumeType")?,
+            target_throughput: field(o, "TargetThroughput")?,
+            target_multi_attach_enabled: field(o, "TargetMultiAttachEnabled")?,
+            original_size: field(o, "OriginalSize")?,
+            original_iops: field(o, "OriginalIops")?,
+            original_volume_type: field(o, "OriginalVolumeType")?,
+            original_throughput: field(o, "OriginalThroughput")?,
+            original_multi_attach_enabled: field(o, "OriginalMultiAttachEnabled")?,
+            progress: field(o, "Progress")?,
+            start_time: field(o, "StartTime")?,
+            end_time: field(o, "EndTime")?,
+            operator: field(o, "Operator")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusAction {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusAction: expected an object")?;
+        Ok(VolumeStatusAction {
+            code: field(o, "Code")?,
+            description: field(o, "Description")?,
+            event_id: field(o, "EventId")?,
+            event_type: field(o, "EventType")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusAttachmentStatus {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusAttachmentStatus: expected an object")?;
+        Ok(VolumeStatusAttachmentStatus {
+            io_performance: field(o, "IoPerformance")?,
+            instance_id: field(o, "InstanceId")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusDetails {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusDetails: expected an object")?;
+        Ok(VolumeStatusDetails {
+            name: field(o, "Name")?,
+            status: field(o, "Status")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusEvent {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusEvent: expected an object")?;
+        Ok(VolumeStatusEvent {
+            description: field(o, "Description")?,
+            event_id: field(o, "EventId")?,
+            event_type: field(o, "EventType")?,
+            not_after: field(o, "NotAfter")?,
+            not_before: field(o, "NotBefore")?,
+            instance_id: field(o, "InstanceId")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusInfo: expected an object")?;
+        Ok(VolumeStatusInfo {
+            details: field(o, "Details")?,
+            status: field(o, "Status")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusItem {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusItem: expected an object")?;
+        Ok(VolumeStatusItem {
+            actions: field(o, "Actions")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            events: field(o, "Events")?,
+            volume_id: field(o, "VolumeId")?,
+            volume_status: field(o, "VolumeStatus")?,
+            attachment_statuses: field(o, "AttachmentStatuses")?,
+            initialization_status_details: field(o, "InitializationStatusDetails")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            operator: field(o, "Operator")?,
+        })
+    }
+}
+
 impl FromJson for Vpc {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Vpc: expected an object")?;
@@ -2960,6 +3415,7 @@ impl FromJson for VpcIpv6CidrBlockAssociation {
 impl Request {
     pub fn to_json(&self) -> Value {
         match self {
+            Request::AttachVolume(v) => v.to_json(),
             Request::BundleInstance(v) => v.to_json(),
             Request::CancelBundleTask(v) => v.to_json(),
             Request::CancelCapacityReservation(v) => v.to_json(),
@@ -2967,7 +3423,9 @@ impl Request {
             Request::CreateCapacityReservation(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
+            Request::CreateVolume(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
+            Request::DeleteVolume(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
             Request::DescribeBundleTasks(v) => v.to_json(),
             Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
@@ -2982,12 +3440,25 @@ impl Request {
             Request::DescribeSpotPriceHistory(v) => v.to_json(),
             Request::DescribeSubnets(v) => v.to_json(),
             Request::DescribeTags(v) => v.to_json(),
+            Request::DescribeVolumeAttribute(v) => v.to_json(),
+            Request::DescribeVolumeStatus(v) => v.to_json(),
+            Request::DescribeVolumes(v) => v.to_json(),
+            Request::DescribeVolumesModifications(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
+            Request::DetachVolume(v) => v.to_json(),
+            Request::DisableEbsEncryptionByDefault(v) => v.to_json(),
+            Request::EnableEbsEncryptionByDefault(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
+            Request::GetEbsDefaultKmsKeyId(v) => v.to_json(),
+            Request::GetEbsEncryptionByDefault(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
+            Request::ModifyEbsDefaultKmsKeyId(v) => v.to_json(),
+            Request::ModifyVolume(v) => v.to_json(),
+            Request::ModifyVolumeAttribute(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
+            Request::ResetEbsDefaultKmsKeyId(v) => v.to_json(),
             Request::RunInstances(v) => v.to_json(),
             Request::StartInstances(v) => v.to_json(),
             Request::StopInstances(v) => v.to_json(),
@@ -3001,6 +3472,7 @@ impl Response {
     /// Builds the response of `action` from botocore's output dict (as JSON).
     pub fn from_json(action: &str, v: &Value) -> Result<Response, String> {
         Ok(match action {
+            "AttachVolume" => Response::AttachVolume(VolumeAttachment::from_json(v)?),
             "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
             "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
             "CancelCapacityReservation" => Response::CancelCapacityReservation(CancelCapacityReservationResult::from_json(v)?),
@@ -3008,7 +3480,9 @@ impl Response {
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
+            "CreateVolume" => Response::CreateVolume(Volume::from_json(v)?),
             "DeleteTags" => Response::DeleteTags,
+            "DeleteVolume" => Response::DeleteVolume,
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
             "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
@@ -3023,12 +3497,25 @@ impl Response {
             "DescribeSpotPriceHistory" => Response::DescribeSpotPriceHistory(DescribeSpotPriceHistoryResult::from_json(v)?),
             "DescribeSubnets" => Response::DescribeSubnets(DescribeSubnetsResult::from_json(v)?),
             "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
+            "DescribeVolumeAttribute" => Response::DescribeVolumeAttribute(DescribeVolumeAttributeResult::from_json(v)?),
+            "DescribeVolumeStatus" => Response::DescribeVolumeStatus(DescribeVolumeStatusResult::from_json(v)?),
+            "DescribeVolumes" => Response::DescribeVolumes(DescribeVolumesResult::from_json(v)?),
+            "DescribeVolumesModifications" => Response::DescribeVolumesModifications(DescribeVolumesModificationsResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
+            "DetachVolume" => Response::DetachVolume(VolumeAttachment::from_json(v)?),
+            "DisableEbsEncryptionByDefault" => Response::DisableEbsEncryptionByDefault(DisableEbsEncryptionByDefaultResult::from_json(v)?),
+            "EnableEbsEncryptionByDefault" => Response::EnableEbsEncryptionByDefault(EnableEbsEncryptionByDefaultResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
+            "GetEbsDefaultKmsKeyId" => Response::GetEbsDefaultKmsKeyId(GetEbsDefaultKmsKeyIdResult::from_json(v)?),
+            "GetEbsEncryptionByDefault" => Response::GetEbsEncryptionByDefault(GetEbsEncryptionByDefaultResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
+            "ModifyEbsDefaultKmsKeyId" => Response::ModifyEbsDefaultKmsKeyId(ModifyEbsDefaultKmsKeyIdResult::from_json(v)?),
+            "ModifyVolume" => Response::ModifyVolume(ModifyVolumeResult::from_json(v)?),
+            "ModifyVolumeAttribute" => Response::ModifyVolumeAttribute,
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
+            "ResetEbsDefaultKmsKeyId" => Response::ResetEbsDefaultKmsKeyId(ResetEbsDefaultKmsKeyIdResult::from_json(v)?),
             "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),
             "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),
             "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),

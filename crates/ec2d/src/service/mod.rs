@@ -19,14 +19,17 @@ pub mod bundle_tasks;
 pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
+pub mod ebs_encryption;
 pub mod errors;
 pub mod instances;
 pub mod kinds;
 pub mod launch;
 pub mod network;
 pub mod regions;
+pub mod snapshots;
 pub mod spot;
 pub mod tags;
+pub mod volumes;
 
 /// What a handler knows about its request.
 pub struct Ctx<'a> {
@@ -37,6 +40,7 @@ pub struct Ctx<'a> {
     pub durations: &'a Durations,
     pub bundle_durations: &'a BundleDurations,
     pub spot_durations: &'a SpotDurations,
+    pub storage_durations: &'a ec2_core::volumes::StorageDurations,
     /// The capacity of a pool without a setting of its own (`--pool-capacity`).
     pub pool_capacity: u64,
     /// The caller's permission for this request, which [`dry_run_gate`] answers with.
@@ -55,6 +59,7 @@ impl<'a> Ctx<'a> {
             durations: &app.durations,
             bundle_durations: &app.bundle_durations,
             spot_durations: &app.spot_durations,
+            storage_durations: &app.storage_durations,
             pool_capacity: app.config.pool_capacity,
             permission: &OPERATOR,
         }
@@ -215,5 +220,38 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::StartInstances(r) => A::StartInstances(instances::start_instances(ctx, tx, r)?),
         Q::StopInstances(r) => A::StopInstances(instances::stop_instances(ctx, tx, r)?),
         Q::TerminateInstances(r) => A::TerminateInstances(instances::terminate_instances(ctx, tx, r)?),
+        // Storage and images.
+        Q::AttachVolume(r) => A::AttachVolume(volumes::attach_volume(ctx, tx, r)?),
+        Q::CreateVolume(r) => A::CreateVolume(volumes::create_volume(ctx, tx, r)?),
+        Q::DeleteVolume(r) => volumes::delete_volume(ctx, tx, r).map(|()| A::DeleteVolume)?,
+        Q::DescribeVolumeAttribute(r) => A::DescribeVolumeAttribute(volumes::describe_volume_attribute(ctx, tx, r)?),
+        Q::DescribeVolumeStatus(r) => A::DescribeVolumeStatus(volumes::describe_volume_status(ctx, tx, r)?),
+        Q::DescribeVolumes(r) => A::DescribeVolumes(volumes::describe_volumes(ctx, tx, r)?),
+        Q::DescribeVolumesModifications(r) => {
+            A::DescribeVolumesModifications(volumes::describe_volumes_modifications(ctx, tx, r)?)
+        }
+        Q::DetachVolume(r) => A::DetachVolume(volumes::detach_volume(ctx, tx, r)?),
+        Q::ModifyVolume(r) => A::ModifyVolume(volumes::modify_volume(ctx, tx, r)?),
+        Q::ModifyVolumeAttribute(r) => {
+            volumes::modify_volume_attribute(ctx, tx, r).map(|()| A::ModifyVolumeAttribute)?
+        }
+        Q::DisableEbsEncryptionByDefault(r) => {
+            A::DisableEbsEncryptionByDefault(ebs_encryption::disable_ebs_encryption_by_default(ctx, tx, r)?)
+        }
+        Q::EnableEbsEncryptionByDefault(r) => {
+            A::EnableEbsEncryptionByDefault(ebs_encryption::enable_ebs_encryption_by_default(ctx, tx, r)?)
+        }
+        Q::GetEbsEncryptionByDefault(r) => {
+            A::GetEbsEncryptionByDefault(ebs_encryption::get_ebs_encryption_by_default(ctx, tx, r)?)
+        }
+        Q::GetEbsDefaultKmsKeyId(r) => {
+            A::GetEbsDefaultKmsKeyId(ebs_encryption::get_ebs_default_kms_key_id(ctx, tx, r)?)
+        }
+        Q::ModifyEbsDefaultKmsKeyId(r) => {
+            A::ModifyEbsDefaultKmsKeyId(ebs_encryption::modify_ebs_default_kms_key_id(ctx, tx, r)?)
+        }
+        Q::ResetEbsDefaultKmsKeyId(r) => {
+            A::ResetEbsDefaultKmsKeyId(ebs_encryption::reset_ebs_default_kms_key_id(ctx, tx, r)?)
+        }
     })
 }

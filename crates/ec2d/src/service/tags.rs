@@ -86,7 +86,7 @@ fn edit_tags(
     let scope = ctx.scope.key();
     let mut records = Vec::new();
     for (id, kind, taggable) in targets.iter().filter(|(_, _, t)| t.home == TagHome::Central) {
-        if !exists_centrally_tagged(&net, *kind, id) {
+        if !exists_centrally_tagged(ctx, tx, &net, *kind, id)? {
             return Err(not_found(*kind, std::slice::from_ref(id)).into());
         }
         let rec = tx.get::<ResourceTags>(&scope, id)?.unwrap_or(ResourceTags {
@@ -120,9 +120,17 @@ fn edit_tags(
 }
 
 /// Whether a resource of a kind with central tags exists.
-fn exists_centrally_tagged(net: &DefaultNetwork, kind: IdKind, id: &str) -> bool {
-    match kind {
+fn exists_centrally_tagged(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    net: &DefaultNetwork,
+    kind: IdKind,
+    id: &str,
+) -> Result<bool> {
+    Ok(match kind {
         IdKind::Vpc | IdKind::Subnet | IdKind::SecurityGroup => network_exists(net, id),
+        IdKind::Volume => super::volumes::exists(ctx, tx, id)?,
+        IdKind::Snapshot => super::snapshots::exists(ctx, tx, id)?,
         // Kinds with tags on their records, or with no tags at all, never get here.
         IdKind::Instance
         | IdKind::SpotInstanceRequest
@@ -130,9 +138,8 @@ fn exists_centrally_tagged(net: &DefaultNetwork, kind: IdKind, id: &str) -> bool
         | IdKind::BundleTask
         | IdKind::Image
         | IdKind::Reservation
-        | IdKind::Volume
         | IdKind::NetworkInterface => false,
-    }
+    })
 }
 
 pub fn create_tags(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateTagsRequest) -> Result<()> {
