@@ -10,27 +10,28 @@ pub const MAX_VALUE_CHARS: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagError {
-    /// `InvalidParameterValue` with this message.
-    Invalid(String),
-    /// `TagLimitExceeded`.
+    EmptyKey,
+    KeyTooLong,
+    ValueTooLong,
+    /// The key starts with the reserved `aws:` prefix.
+    ReservedKey,
+    /// More than [`MAX_TAGS`] tags on one resource.
     LimitExceeded,
 }
 
 /// Checks one tag as a client sent it. A missing value is the empty string, as EC2 documents.
 pub fn validate(key: &str, value: &str) -> Result<(), TagError> {
     if key.is_empty() {
-        return Err(TagError::Invalid("Tag keys cannot be empty.".into()));
+        return Err(TagError::EmptyKey);
     }
     if key.chars().count() > MAX_KEY_CHARS {
-        return Err(TagError::Invalid(format!("Tag key exceeds the maximum length of {MAX_KEY_CHARS} characters.")));
+        return Err(TagError::KeyTooLong);
     }
     if value.chars().count() > MAX_VALUE_CHARS {
-        return Err(TagError::Invalid(format!(
-            "Tag value exceeds the maximum length of {MAX_VALUE_CHARS} characters."
-        )));
+        return Err(TagError::ValueTooLong);
     }
     if key.starts_with("aws:") {
-        return Err(TagError::Invalid("Tag keys starting with 'aws:' are reserved for internal use.".into()));
+        return Err(TagError::ReservedKey);
     }
     Ok(())
 }

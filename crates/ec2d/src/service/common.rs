@@ -165,7 +165,18 @@ fn decode_token(token: &str) -> Option<String> {
 
 pub fn tag_error(e: TagError) -> Ec2Error {
     match e {
-        TagError::Invalid(message) => Ec2Error::invalid_parameter_value(message),
+        TagError::EmptyKey => Ec2Error::invalid_parameter_value("Tag keys cannot be empty."),
+        TagError::KeyTooLong => Ec2Error::invalid_parameter_value(format!(
+            "Tag key exceeds the maximum length of {} characters.",
+            tags::MAX_KEY_CHARS
+        )),
+        TagError::ValueTooLong => Ec2Error::invalid_parameter_value(format!(
+            "Tag value exceeds the maximum length of {} characters.",
+            tags::MAX_VALUE_CHARS
+        )),
+        TagError::ReservedKey => {
+            Ec2Error::invalid_parameter_value("Tag keys starting with 'aws:' are reserved for internal use.")
+        }
         TagError::LimitExceeded => {
             Ec2Error::new(Code::TagLimitExceeded, "The maximum number of Tags for a resource has been reached.")
         }
