@@ -15,6 +15,7 @@ pub mod instances;
 pub mod network;
 pub mod regions;
 pub mod scope;
+pub mod snapshots;
 pub mod spot;
 pub mod tags;
 pub mod text;

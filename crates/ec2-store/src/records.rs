@@ -45,3 +45,10 @@ impl Record for ec2_core::ebs_encryption::EbsEncryption {
         &self.id
     }
 }
+
+impl Record for ec2_core::snapshots::Snapshot {
+    const KIND: &'static str = "snapshot";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

@@ -208,6 +208,7 @@ mod tests {
         let iid = "i-0123456789abcdef0";
         let cr = "cr-0123456789abcdef0";
         let vol = "vol-0123456789abcdef0";
+        let snap = "snap-0123456789abcdef0";
         let policy = crate::identity::base64(
             br#"{"expiration":"2099-01-01T00:00:00Z","conditions":[{"bucket":"bundle-bucket"},["starts-with","$key","ami"]]}"#,
         );
@@ -243,6 +244,14 @@ mod tests {
             "DescribeVolumeAttribute" => format!("VolumeId={vol}&Attribute=autoEnableIO"),
             "ModifyVolumeAttribute" => format!("VolumeId={vol}&AutoEnableIO.Value=true"),
             "ModifyEbsDefaultKmsKeyId" => "KmsKeyId=alias%2Fmine".into(),
+            "CreateSnapshot" => format!("VolumeId={vol}"),
+            "CreateSnapshots" => format!("InstanceSpecification.InstanceId={iid}"),
+            "CopySnapshot" => format!("SourceRegion=us-east-1&SourceSnapshotId={snap}"),
+            "DeleteSnapshot" => format!("SnapshotId={snap}"),
+            "DescribeSnapshotAttribute" | "ResetSnapshotAttribute" => {
+                format!("SnapshotId={snap}&Attribute=createVolumePermission")
+            }
+            "ModifySnapshotAttribute" => format!("SnapshotId={snap}&OperationType=add&UserId.1=444455556666"),
             "EnableEbsEncryptionByDefault"
             | "DisableEbsEncryptionByDefault"
             | "GetEbsEncryptionByDefault"

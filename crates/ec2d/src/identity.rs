@@ -332,6 +332,23 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         Request::ModifyVolume(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
         Request::ModifyVolumeAttribute(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
         Request::DescribeVolumeAttribute(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
+        Request::CreateSnapshot(r) => {
+            let mut v = vec![arn(IdKind::Snapshot, "*")];
+            v.extend(r.volume_id.iter().map(|id| arn(IdKind::Volume, id)));
+            v
+        }
+        Request::CreateSnapshots(r) => {
+            let mut v = vec![arn(IdKind::Snapshot, "*")];
+            v.extend(
+                r.instance_specification.iter().flat_map(|s| s.instance_id.iter()).map(|id| arn(IdKind::Instance, id)),
+            );
+            v
+        }
+        Request::CopySnapshot(_) => vec![arn(IdKind::Snapshot, "*")],
+        Request::DeleteSnapshot(r) => r.snapshot_id.iter().map(|id| arn(IdKind::Snapshot, id)).collect(),
+        Request::DescribeSnapshotAttribute(r) => r.snapshot_id.iter().map(|id| arn(IdKind::Snapshot, id)).collect(),
+        Request::ModifySnapshotAttribute(r) => r.snapshot_id.iter().map(|id| arn(IdKind::Snapshot, id)).collect(),
+        Request::ResetSnapshotAttribute(r) => r.snapshot_id.iter().map(|id| arn(IdKind::Snapshot, id)).collect(),
         // Account settings name no resource.
         Request::EnableEbsEncryptionByDefault(_)
         | Request::DisableEbsEncryptionByDefault(_)
@@ -341,7 +358,8 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::ResetEbsDefaultKmsKeyId(_)
         | Request::DescribeVolumes(_)
         | Request::DescribeVolumeStatus(_)
-        | Request::DescribeVolumesModifications(_) => Vec::new(),
+        | Request::DescribeVolumesModifications(_)
+        | Request::DescribeSnapshots(_) => Vec::new(),
         // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
         Request::RequestSpotInstances(_)
         | Request::CancelSpotInstanceRequests(_)

@@ -120,6 +120,28 @@ impl FromQuery for ConnectionTrackingSpecificationRequest {
     }
 }
 
+impl FromQuery for CopySnapshotRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CopySnapshotRequest {
+            description: member(node, path, "Description")?,
+            destination_outpost_arn: member(node, path, "DestinationOutpostArn")?,
+            destination_region: member(node, path, "DestinationRegion")?,
+            encrypted: member(node, path, "Encrypted")?,
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            presigned_url: member(node, path, "PresignedUrl")?,
+            source_region: member(node, path, "SourceRegion")?,
+            source_snapshot_id: member(node, path, "SourceSnapshotId")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            completion_duration_minutes: member(node, path, "CompletionDurationMinutes")?,
+            destination_availability_zone: member(node, path, "DestinationAvailabilityZone")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.source_region, path, "SourceRegion")?;
+        required(&v.source_snapshot_id, path, "SourceSnapshotId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CpuOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CpuOptionsRequest {
@@ -177,6 +199,37 @@ impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
     }
 }
 
+impl FromQuery for CreateSnapshotRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateSnapshotRequest {
+            description: member(node, path, "Description")?,
+            outpost_arn: member(node, path, "OutpostArn")?,
+            volume_id: member(node, path, "VolumeId")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            location: member(node, path, "Location")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateSnapshotsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateSnapshotsRequest {
+            description: member(node, path, "Description")?,
+            instance_specification: member(node, path, "InstanceSpecification")?,
+            outpost_arn: member(node, path, "OutpostArn")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+            copy_tags_from_source: member(node, path, "CopyTagsFromSource")?,
+            location: member(node, path, "Location")?,
+        };
+        required(&v.instance_specification, path, "InstanceSpecification")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreateTagsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreateTagsRequest {
@@ -186,6 +239,26 @@ impl FromQuery for CreateTagsRequest {
         };
         required_list(&v.resources, path, "ResourceId")?;
         required_list(&v.tags, path, "Tag")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateVolumePermission {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateVolumePermission {
+            user_id: member(node, path, "UserId")?,
+            group: member(node, path, "Group")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateVolumePermissionModifications {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateVolumePermissionModifications {
+            add: list(node, path, "Add")?,
+            remove: list(node, path, "Remove")?,
+        };
         Ok(v)
     }
 }
@@ -220,6 +293,17 @@ impl FromQuery for CreditSpecificationRequest {
             cpu_credits: member(node, path, "CpuCredits")?,
         };
         required(&v.cpu_credits, path, "CpuCredits")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteSnapshotRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteSnapshotRequest {
+            snapshot_id: member(node, path, "SnapshotId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.snapshot_id, path, "SnapshotId")?;
         Ok(v)
     }
 }
@@ -383,6 +467,34 @@ impl FromQuery for DescribeSecurityGroupsRequest {
             group_names: list(node, path, "GroupName")?,
             next_token: member(node, path, "NextToken")?,
             max_results: member(node, path, "MaxResults")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeSnapshotAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSnapshotAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.snapshot_id, path, "SnapshotId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeSnapshotsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSnapshotsRequest {
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+            owner_ids: list(node, path, "Owner")?,
+            restorable_by_user_ids: list(node, path, "RestorableBy")?,
+            snapshot_ids: list(node, path, "SnapshotId")?,
             dry_run: member(node, path, "DryRun")?,
             filters: list(node, path, "Filter")?,
         };
@@ -782,6 +894,18 @@ impl FromQuery for InstanceSecondaryInterfaceSpecificationRequest {
     }
 }
 
+impl FromQuery for InstanceSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceSpecification {
+            instance_id: member(node, path, "InstanceId")?,
+            exclude_boot_volume: member(node, path, "ExcludeBootVolume")?,
+            exclude_data_volume_ids: list(node, path, "ExcludeDataVolumeId")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for Ipv4PrefixSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = Ipv4PrefixSpecificationRequest {
@@ -844,6 +968,22 @@ impl FromQuery for ModifyEbsDefaultKmsKeyIdRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required(&v.kms_key_id, path, "KmsKeyId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifySnapshotAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifySnapshotAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            create_volume_permission: member(node, path, "CreateVolumePermission")?,
+            group_names: list(node, path, "UserGroup")?,
+            operation_type: member(node, path, "OperationType")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            user_ids: list(node, path, "UserId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.snapshot_id, path, "SnapshotId")?;
         Ok(v)
     }
 }
@@ -999,6 +1139,19 @@ impl FromQuery for ResetEbsDefaultKmsKeyIdRequest {
         let v = ResetEbsDefaultKmsKeyIdRequest {
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ResetSnapshotAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ResetSnapshotAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.snapshot_id, path, "SnapshotId")?;
         Ok(v)
     }
 }

@@ -472,6 +472,28 @@ impl ConnectionTrackingSpecificationResponse {
     }
 }
 
+impl ToXml for CopySnapshotResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CopySnapshotResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+    }
+}
+
 impl ToXml for CpuOptions {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -533,6 +555,42 @@ impl CreateInterruptibleCapacityReservationAllocationResult {
         if let Some(v) = &self.target_instance_count { v.write_xml(w, "targetInstanceCount"); }
         if let Some(v) = &self.status { v.write_xml(w, "status"); }
         if let Some(v) = &self.interruption_type { v.write_xml(w, "interruptionType"); }
+    }
+}
+
+impl ToXml for CreateSnapshotsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateSnapshotsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.snapshots { write_list(w, "snapshotSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "snapshotSet", "item", self.snapshots.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for CreateVolumePermission {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateVolumePermission {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.user_id { v.write_xml(w, "userId"); }
+        if let Some(v) = &self.group { v.write_xml(w, "group"); }
     }
 }
 
@@ -764,6 +822,52 @@ impl DescribeSecurityGroupsResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
         write_list(w, "securityGroupInfo", "item", self.security_groups.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeSnapshotAttributeResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSnapshotAttributeResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.product_codes { write_list(w, "productCodes", "item", v); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.create_volume_permissions { write_list(w, "createVolumePermission", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "productCodes", "item", self.product_codes.as_deref().unwrap_or_default());
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        write_list(w, "createVolumePermission", "item", self.create_volume_permissions.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeSnapshotsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSnapshotsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.snapshots { write_list(w, "snapshotSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "snapshotSet", "item", self.snapshots.as_deref().unwrap_or_default());
     }
 }
 
@@ -2995,6 +3099,97 @@ impl SecurityGroup {
         if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
         if let Some(v) = &self.description { v.write_xml(w, "groupDescription"); }
         if let Some(v) = &self.ip_permissions { write_list(w, "ipPermissions", "item", v); }
+    }
+}
+
+impl ToXml for Snapshot {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Snapshot {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.owner_alias { v.write_xml(w, "ownerAlias"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.storage_tier { v.write_xml(w, "storageTier"); }
+        if let Some(v) = &self.restore_expiry_time { v.write_xml(w, "restoreExpiryTime"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.transfer_type { v.write_xml(w, "transferType"); }
+        if let Some(v) = &self.completion_duration_minutes { v.write_xml(w, "completionDurationMinutes"); }
+        if let Some(v) = &self.completion_time { v.write_xml(w, "completionTime"); }
+        if let Some(v) = &self.full_snapshot_size_in_bytes { v.write_xml(w, "fullSnapshotSizeInBytes"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.state_message { v.write_xml(w, "statusMessage"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.volume_size { v.write_xml(w, "volumeSize"); }
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+        if let Some(v) = &self.data_encryption_key_id { v.write_xml(w, "dataEncryptionKeyId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.owner_alias { v.write_xml(w, "ownerAlias"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+        if let Some(v) = &self.storage_tier { v.write_xml(w, "storageTier"); }
+        if let Some(v) = &self.restore_expiry_time { v.write_xml(w, "restoreExpiryTime"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.transfer_type { v.write_xml(w, "transferType"); }
+        if let Some(v) = &self.completion_duration_minutes { v.write_xml(w, "completionDurationMinutes"); }
+        if let Some(v) = &self.completion_time { v.write_xml(w, "completionTime"); }
+        if let Some(v) = &self.full_snapshot_size_in_bytes { v.write_xml(w, "fullSnapshotSizeInBytes"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.state_message { v.write_xml(w, "statusMessage"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.volume_size { v.write_xml(w, "volumeSize"); }
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+        if let Some(v) = &self.data_encryption_key_id { v.write_xml(w, "dataEncryptionKeyId"); }
+    }
+}
+
+impl ToXml for SnapshotInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SnapshotInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.volume_size { v.write_xml(w, "volumeSize"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
     }
 }
 

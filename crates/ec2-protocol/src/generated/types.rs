@@ -258,6 +258,28 @@ pub struct ConnectionTrackingSpecificationResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopySnapshotRequest {
+    pub description: Option<String>,
+    pub destination_outpost_arn: Option<String>,
+    pub destination_region: Option<String>,
+    pub encrypted: Option<bool>,
+    pub kms_key_id: Option<String>,
+    pub presigned_url: Option<String>,
+    pub source_region: Option<String>,
+    pub source_snapshot_id: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub completion_duration_minutes: Option<i64>,
+    pub destination_availability_zone: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopySnapshotResult {
+    pub tags: Option<Vec<Tag>>,
+    pub snapshot_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CpuOptions {
     pub core_count: Option<i64>,
     pub threads_per_core: Option<i64>,
@@ -319,10 +341,48 @@ pub struct CreateInterruptibleCapacityReservationAllocationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSnapshotRequest {
+    pub description: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub volume_id: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub location: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSnapshotsRequest {
+    pub description: Option<String>,
+    pub instance_specification: Option<InstanceSpecification>,
+    pub outpost_arn: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+    pub copy_tags_from_source: Option<String>,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSnapshotsResult {
+    pub snapshots: Option<Vec<SnapshotInfo>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateTagsRequest {
     pub dry_run: Option<bool>,
     pub resources: Option<Vec<String>>,
     pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateVolumePermission {
+    pub user_id: Option<String>,
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateVolumePermissionModifications {
+    pub add: Option<Vec<CreateVolumePermission>>,
+    pub remove: Option<Vec<CreateVolumePermission>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -355,6 +415,12 @@ pub struct DefaultConnectionTrackingConfiguration {
     pub default_tcp_established_timeout: Option<i64>,
     pub default_udp_timeout: Option<i64>,
     pub default_udp_stream_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteSnapshotRequest {
+    pub snapshot_id: Option<String>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -527,6 +593,37 @@ pub struct DescribeSecurityGroupsRequest {
 pub struct DescribeSecurityGroupsResult {
     pub next_token: Option<String>,
     pub security_groups: Option<Vec<SecurityGroup>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSnapshotAttributeRequest {
+    pub attribute: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSnapshotAttributeResult {
+    pub product_codes: Option<Vec<ProductCode>>,
+    pub snapshot_id: Option<String>,
+    pub create_volume_permissions: Option<Vec<CreateVolumePermission>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSnapshotsRequest {
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub owner_ids: Option<Vec<String>>,
+    pub restorable_by_user_ids: Option<Vec<String>>,
+    pub snapshot_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSnapshotsResult {
+    pub next_token: Option<String>,
+    pub snapshots: Option<Vec<Snapshot>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1288,6 +1385,13 @@ pub struct InstanceSecondaryInterfaceSpecificationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceSpecification {
+    pub instance_id: Option<String>,
+    pub exclude_boot_volume: Option<bool>,
+    pub exclude_data_volume_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceState {
     pub code: Option<i64>,
     pub name: Option<String>,
@@ -1521,6 +1625,17 @@ pub struct ModifyEbsDefaultKmsKeyIdRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifyEbsDefaultKmsKeyIdResult {
     pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifySnapshotAttributeRequest {
+    pub attribute: Option<String>,
+    pub create_volume_permission: Option<CreateVolumePermissionModifications>,
+    pub group_names: Option<Vec<String>>,
+    pub operation_type: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub user_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1790,6 +1905,13 @@ pub struct ResetEbsDefaultKmsKeyIdResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetSnapshotAttributeRequest {
+    pub attribute: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunInstancesMonitoringEnabled {
     pub enabled: Option<bool>,
 }
@@ -1862,6 +1984,50 @@ pub struct SecurityGroup {
     pub group_name: Option<String>,
     pub description: Option<String>,
     pub ip_permissions: Option<Vec<IpPermission>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub owner_alias: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub storage_tier: Option<String>,
+    pub restore_expiry_time: Option<UnixMillis>,
+    pub sse_type: Option<String>,
+    pub availability_zone: Option<String>,
+    pub transfer_type: Option<String>,
+    pub completion_duration_minutes: Option<i64>,
+    pub completion_time: Option<UnixMillis>,
+    pub full_snapshot_size_in_bytes: Option<i64>,
+    pub snapshot_id: Option<String>,
+    pub volume_id: Option<String>,
+    pub state: Option<String>,
+    pub state_message: Option<String>,
+    pub start_time: Option<UnixMillis>,
+    pub progress: Option<String>,
+    pub owner_id: Option<String>,
+    pub description: Option<String>,
+    pub volume_size: Option<i64>,
+    pub encrypted: Option<bool>,
+    pub kms_key_id: Option<String>,
+    pub data_encryption_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SnapshotInfo {
+    pub description: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub encrypted: Option<bool>,
+    pub volume_id: Option<String>,
+    pub state: Option<String>,
+    pub volume_size: Option<i64>,
+    pub start_time: Option<UnixMillis>,
+    pub progress: Option<String>,
+    pub owner_id: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub sse_type: Option<String>,
+    pub availability_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

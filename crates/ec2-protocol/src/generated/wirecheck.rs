@@ -104,6 +104,25 @@ impl ToJson for ConnectionTrackingSpecificationRequest {
     }
 }
 
+impl ToJson for CopySnapshotRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.destination_outpost_arn { m.insert("DestinationOutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.destination_region { m.insert("DestinationRegion".into(), v.to_json()); }
+        if let Some(v) = &self.encrypted { m.insert("Encrypted".into(), v.to_json()); }
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.presigned_url { m.insert("PresignedUrl".into(), v.to_json()); }
+        if let Some(v) = &self.source_region { m.insert("SourceRegion".into(), v.to_json()); }
+        if let Some(v) = &self.source_snapshot_id { m.insert("SourceSnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.completion_duration_minutes { m.insert("CompletionDurationMinutes".into(), v.to_json()); }
+        if let Some(v) = &self.destination_availability_zone { m.insert("DestinationAvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CpuOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -153,12 +172,57 @@ impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
     }
 }
 
+impl ToJson for CreateSnapshotRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.outpost_arn { m.insert("OutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.location { m.insert("Location".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateSnapshotsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.instance_specification { m.insert("InstanceSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.outpost_arn { m.insert("OutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.copy_tags_from_source { m.insert("CopyTagsFromSource".into(), v.to_json()); }
+        if let Some(v) = &self.location { m.insert("Location".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateTagsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.resources { m.insert("Resources".into(), v.to_json()); }
         if let Some(v) = &self.tags { m.insert("Tags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateVolumePermission {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.user_id { m.insert("UserId".into(), v.to_json()); }
+        if let Some(v) = &self.group { m.insert("Group".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateVolumePermissionModifications {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.add { m.insert("Add".into(), v.to_json()); }
+        if let Some(v) = &self.remove { m.insert("Remove".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -190,6 +254,15 @@ impl ToJson for CreditSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.cpu_credits { m.insert("CpuCredits".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteSnapshotRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -339,6 +412,30 @@ impl ToJson for DescribeSecurityGroupsRequest {
         if let Some(v) = &self.group_names { m.insert("GroupNames".into(), v.to_json()); }
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeSnapshotAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeSnapshotsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.owner_ids { m.insert("OwnerIds".into(), v.to_json()); }
+        if let Some(v) = &self.restorable_by_user_ids { m.insert("RestorableByUserIds".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_ids { m.insert("SnapshotIds".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         Value::Object(m)
@@ -698,6 +795,16 @@ impl ToJson for InstanceSecondaryInterfaceSpecificationRequest {
     }
 }
 
+impl ToJson for InstanceSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.exclude_boot_volume { m.insert("ExcludeBootVolume".into(), v.to_json()); }
+        if let Some(v) = &self.exclude_data_volume_ids { m.insert("ExcludeDataVolumeIds".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for Ipv4PrefixSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -751,6 +858,20 @@ impl ToJson for ModifyEbsDefaultKmsKeyIdRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifySnapshotAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.create_volume_permission { m.insert("CreateVolumePermission".into(), v.to_json()); }
+        if let Some(v) = &self.group_names { m.insert("GroupNames".into(), v.to_json()); }
+        if let Some(v) = &self.operation_type { m.insert("OperationType".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.user_ids { m.insert("UserIds".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -890,6 +1011,16 @@ impl ToJson for RequestSpotLaunchSpecification {
 impl ToJson for ResetEbsDefaultKmsKeyIdRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ResetSnapshotAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -1361,6 +1492,16 @@ impl FromJson for ConnectionTrackingSpecificationResponse {
     }
 }
 
+impl FromJson for CopySnapshotResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CopySnapshotResult: expected an object")?;
+        Ok(CopySnapshotResult {
+            tags: field(o, "Tags")?,
+            snapshot_id: field(o, "SnapshotId")?,
+        })
+    }
+}
+
 impl FromJson for CpuOptions {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CpuOptions: expected an object")?;
@@ -1390,6 +1531,25 @@ impl FromJson for CreateInterruptibleCapacityReservationAllocationResult {
             target_instance_count: field(o, "TargetInstanceCount")?,
             status: field(o, "Status")?,
             interruption_type: field(o, "InterruptionType")?,
+        })
+    }
+}
+
+impl FromJson for CreateSnapshotsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateSnapshotsResult: expected an object")?;
+        Ok(CreateSnapshotsResult {
+            snapshots: field(o, "Snapshots")?,
+        })
+    }
+}
+
+impl FromJson for CreateVolumePermission {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateVolumePermission: expected an object")?;
+        Ok(CreateVolumePermission {
+            user_id: field(o, "UserId")?,
+            group: field(o, "Group")?,
         })
     }
 }
@@ -1498,6 +1658,27 @@ impl FromJson for DescribeSecurityGroupsResult {
         Ok(DescribeSecurityGroupsResult {
             next_token: field(o, "NextToken")?,
             security_groups: field(o, "SecurityGroups")?,
+        })
+    }
+}
+
+impl FromJson for DescribeSnapshotAttributeResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSnapshotAttributeResult: expected an object")?;
+        Ok(DescribeSnapshotAttributeResult {
+            product_codes: field(o, "ProductCodes")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            create_volume_permissions: field(o, "CreateVolumePermissions")?,
+        })
+    }
+}
+
+impl FromJson for DescribeSnapshotsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSnapshotsResult: expected an object")?;
+        Ok(DescribeSnapshotsResult {
+            next_token: field(o, "NextToken")?,
+            snapshots: field(o, "Snapshots")?,
         })
     }
 }
@@ -2931,6 +3112,58 @@ impl FromJson for SecurityGroup {
     }
 }
 
+impl FromJson for Snapshot {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Snapshot: expected an object")?;
+        Ok(Snapshot {
+            owner_alias: field(o, "OwnerAlias")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            tags: field(o, "Tags")?,
+            storage_tier: field(o, "StorageTier")?,
+            restore_expiry_time: field(o, "RestoreExpiryTime")?,
+            sse_type: field(o, "SseType")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            transfer_type: field(o, "TransferType")?,
+            completion_duration_minutes: field(o, "CompletionDurationMinutes")?,
+            completion_time: field(o, "CompletionTime")?,
+            full_snapshot_size_in_bytes: field(o, "FullSnapshotSizeInBytes")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            volume_id: field(o, "VolumeId")?,
+            state: field(o, "State")?,
+            state_message: field(o, "StateMessage")?,
+            start_time: field(o, "StartTime")?,
+            progress: field(o, "Progress")?,
+            owner_id: field(o, "OwnerId")?,
+            description: field(o, "Description")?,
+            volume_size: field(o, "VolumeSize")?,
+            encrypted: field(o, "Encrypted")?,
+            kms_key_id: field(o, "KmsKeyId")?,
+            data_encryption_key_id: field(o, "DataEncryptionKeyId")?,
+        })
+    }
+}
+
+impl FromJson for SnapshotInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SnapshotInfo: expected an object")?;
+        Ok(SnapshotInfo {
+            description: field(o, "Description")?,
+            tags: field(o, "Tags")?,
+            encrypted: field(o, "Encrypted")?,
+            volume_id: field(o, "VolumeId")?,
+            state: field(o, "State")?,
+            volume_size: field(o, "VolumeSize")?,
+            start_time: field(o, "StartTime")?,
+            progress: field(o, "Progress")?,
+            owner_id: field(o, "OwnerId")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            sse_type: field(o, "SseType")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+        })
+    }
+}
+
 impl FromJson for SpotInstanceRequest {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("SpotInstanceRequest: expected an object")?;
@@ -3420,10 +3653,14 @@ impl Request {
             Request::CancelBundleTask(v) => v.to_json(),
             Request::CancelCapacityReservation(v) => v.to_json(),
             Request::CancelSpotInstanceRequests(v) => v.to_json(),
+            Request::CopySnapshot(v) => v.to_json(),
             Request::CreateCapacityReservation(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
+            Request::CreateSnapshot(v) => v.to_json(),
+            Request::CreateSnapshots(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
             Request::CreateVolume(v) => v.to_json(),
+            Request::DeleteSnapshot(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
             Request::DeleteVolume(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
@@ -3436,6 +3673,8 @@ impl Request {
             Request::DescribeInstances(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
             Request::DescribeSecurityGroups(v) => v.to_json(),
+            Request::DescribeSnapshotAttribute(v) => v.to_json(),
+            Request::DescribeSnapshots(v) => v.to_json(),
             Request::DescribeSpotInstanceRequests(v) => v.to_json(),
             Request::DescribeSpotPriceHistory(v) => v.to_json(),
             Request::DescribeSubnets(v) => v.to_json(),
@@ -3453,12 +3692,14 @@ impl Request {
             Request::GetEbsEncryptionByDefault(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
             Request::ModifyEbsDefaultKmsKeyId(v) => v.to_json(),
+            Request::ModifySnapshotAttribute(v) => v.to_json(),
             Request::ModifyVolume(v) => v.to_json(),
             Request::ModifyVolumeAttribute(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
             Request::ResetEbsDefaultKmsKeyId(v) => v.to_json(),
+            Request::ResetSnapshotAttribute(v) => v.to_json(),
             Request::RunInstances(v) => v.to_json(),
             Request::StartInstances(v) => v.to_json(),
             Request::StopInstances(v) => v.to_json(),
@@ -3477,10 +3718,14 @@ impl Response {
             "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
             "CancelCapacityReservation" => Response::CancelCapacityReservation(CancelCapacityReservationResult::from_json(v)?),
             "CancelSpotInstanceRequests" => Response::CancelSpotInstanceRequests(CancelSpotInstanceRequestsResult::from_json(v)?),
+            "CopySnapshot" => Response::CopySnapshot(CopySnapshotResult::from_json(v)?),
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
+            "CreateSnapshot" => Response::CreateSnapshot(Snapshot::from_json(v)?),
+            "CreateSnapshots" => Response::CreateSnapshots(CreateSnapshotsResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
             "CreateVolume" => Response::CreateVolume(Volume::from_json(v)?),
+            "DeleteSnapshot" => Response::DeleteSnapshot,
             "DeleteTags" => Response::DeleteTags,
             "DeleteVolume" => Response::DeleteVolume,
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
@@ -3493,6 +3738,8 @@ impl Response {
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
             "DescribeSecurityGroups" => Response::DescribeSecurityGroups(DescribeSecurityGroupsResult::from_json(v)?),
+            "DescribeSnapshotAttribute" => Response::DescribeSnapshotAttribute(DescribeSnapshotAttributeResult::from_json(v)?),
+            "DescribeSnapshots" => Response::DescribeSnapshots(DescribeSnapshotsResult::from_json(v)?),
             "DescribeSpotInstanceRequests" => Response::DescribeSpotInstanceRequests(DescribeSpotInstanceRequestsResult::from_json(v)?),
             "DescribeSpotPriceHistory" => Response::DescribeSpotPriceHistory(DescribeSpotPriceHistoryResult::from_json(v)?),
             "DescribeSubnets" => Response::DescribeSubnets(DescribeSubnetsResult::from_json(v)?),
@@ -3510,12 +3757,14 @@ impl Response {
             "GetEbsEncryptionByDefault" => Response::GetEbsEncryptionByDefault(GetEbsEncryptionByDefaultResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
             "ModifyEbsDefaultKmsKeyId" => Response::ModifyEbsDefaultKmsKeyId(ModifyEbsDefaultKmsKeyIdResult::from_json(v)?),
+            "ModifySnapshotAttribute" => Response::ModifySnapshotAttribute,
             "ModifyVolume" => Response::ModifyVolume(ModifyVolumeResult::from_json(v)?),
             "ModifyVolumeAttribute" => Response::ModifyVolumeAttribute,
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
             "ResetEbsDefaultKmsKeyId" => Response::ResetEbsDefaultKmsKeyId(ResetEbsDefaultKmsKeyIdResult::from_json(v)?),
+            "ResetSnapshotAttribute" => Response::ResetSnapshotAttribute,
             "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),
             "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),
             "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),

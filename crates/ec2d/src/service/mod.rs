@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod common;
 pub mod ebs_encryption;
 pub mod errors;
+pub mod images;
 pub mod instances;
 pub mod kinds;
 pub mod launch;
@@ -234,6 +235,20 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::ModifyVolume(r) => A::ModifyVolume(volumes::modify_volume(ctx, tx, r)?),
         Q::ModifyVolumeAttribute(r) => {
             volumes::modify_volume_attribute(ctx, tx, r).map(|()| A::ModifyVolumeAttribute)?
+        }
+        Q::CopySnapshot(r) => A::CopySnapshot(snapshots::copy_snapshot(ctx, tx, r)?),
+        Q::CreateSnapshot(r) => A::CreateSnapshot(snapshots::create_snapshot(ctx, tx, r)?),
+        Q::CreateSnapshots(r) => A::CreateSnapshots(snapshots::create_snapshots(ctx, tx, r)?),
+        Q::DeleteSnapshot(r) => snapshots::delete_snapshot(ctx, tx, r).map(|()| A::DeleteSnapshot)?,
+        Q::DescribeSnapshotAttribute(r) => {
+            A::DescribeSnapshotAttribute(snapshots::describe_snapshot_attribute(ctx, tx, r)?)
+        }
+        Q::DescribeSnapshots(r) => A::DescribeSnapshots(snapshots::describe_snapshots(ctx, tx, r)?),
+        Q::ModifySnapshotAttribute(r) => {
+            snapshots::modify_snapshot_attribute(ctx, tx, r).map(|()| A::ModifySnapshotAttribute)?
+        }
+        Q::ResetSnapshotAttribute(r) => {
+            snapshots::reset_snapshot_attribute(ctx, tx, r).map(|()| A::ResetSnapshotAttribute)?
         }
         Q::DisableEbsEncryptionByDefault(r) => {
             A::DisableEbsEncryptionByDefault(ebs_encryption::disable_ebs_encryption_by_default(ctx, tx, r)?)
