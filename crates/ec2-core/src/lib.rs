@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod ebs_encryption;
 pub mod filters;
 pub mod ids;
+pub mod images;
 pub mod instances;
 pub mod network;
 pub mod regions;

@@ -52,3 +52,10 @@ impl Record for ec2_core::snapshots::Snapshot {
         &self.id
     }
 }
+
+impl Record for ec2_core::images::Image {
+    const KIND: &'static str = "image";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

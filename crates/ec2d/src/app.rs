@@ -245,6 +245,17 @@ mod tests {
             "ModifyVolumeAttribute" => format!("VolumeId={vol}&AutoEnableIO.Value=true"),
             "ModifyEbsDefaultKmsKeyId" => "KmsKeyId=alias%2Fmine".into(),
             "CreateSnapshot" => format!("VolumeId={vol}"),
+            "CreateImage" => format!("InstanceId={iid}&Name=my-image"),
+            "RegisterImage" => format!(
+                "Name=my-image&RootDeviceName=/dev/xvda&BlockDeviceMapping.1.DeviceName=/dev/xvda\
+                 &BlockDeviceMapping.1.Ebs.SnapshotId={snap}"
+            ),
+            "CopyImage" => "Name=my-copy&SourceRegion=us-east-1&SourceImageId=ami-08f6cfac8c54bafdd".into(),
+            "DeregisterImage" => "ImageId=ami-0123456789abcdef0".into(),
+            "DescribeImageAttribute" | "ResetImageAttribute" => {
+                "ImageId=ami-0123456789abcdef0&Attribute=launchPermission".into()
+            }
+            "ModifyImageAttribute" => "ImageId=ami-0123456789abcdef0&Attribute=description&Value=x".into(),
             "CreateSnapshots" => format!("InstanceSpecification.InstanceId={iid}"),
             "CopySnapshot" => format!("SourceRegion=us-east-1&SourceSnapshotId={snap}"),
             "DeleteSnapshot" => format!("SnapshotId={snap}"),

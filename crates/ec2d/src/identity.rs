@@ -344,6 +344,16 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
             );
             v
         }
+        Request::CreateImage(r) => {
+            let mut v = vec![arn(IdKind::Image, "*"), arn(IdKind::Snapshot, "*")];
+            v.extend(r.instance_id.iter().map(|id| arn(IdKind::Instance, id)));
+            v
+        }
+        Request::RegisterImage(_) | Request::CopyImage(_) => vec![arn(IdKind::Image, "*")],
+        Request::DeregisterImage(r) => r.image_id.iter().map(|id| arn(IdKind::Image, id)).collect(),
+        Request::DescribeImageAttribute(r) => r.image_id.iter().map(|id| arn(IdKind::Image, id)).collect(),
+        Request::ModifyImageAttribute(r) => r.image_id.iter().map(|id| arn(IdKind::Image, id)).collect(),
+        Request::ResetImageAttribute(r) => r.image_id.iter().map(|id| arn(IdKind::Image, id)).collect(),
         Request::CopySnapshot(_) => vec![arn(IdKind::Snapshot, "*")],
         Request::DeleteSnapshot(r) => r.snapshot_id.iter().map(|id| arn(IdKind::Snapshot, id)).collect(),
         Request::DescribeSnapshotAttribute(r) => r.snapshot_id.iter().map(|id| arn(IdKind::Snapshot, id)).collect(),

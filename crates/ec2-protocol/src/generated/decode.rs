@@ -31,6 +31,15 @@ impl FromQuery for AttributeBooleanValue {
     }
 }
 
+impl FromQuery for AttributeValue {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttributeValue {
+            value: member(node, path, "Value")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for BlockDeviceMapping {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = BlockDeviceMapping {
@@ -120,6 +129,31 @@ impl FromQuery for ConnectionTrackingSpecificationRequest {
     }
 }
 
+impl FromQuery for CopyImageRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CopyImageRequest {
+            client_token: member(node, path, "ClientToken")?,
+            description: member(node, path, "Description")?,
+            encrypted: member(node, path, "Encrypted")?,
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            name: member(node, path, "Name")?,
+            source_image_id: member(node, path, "SourceImageId")?,
+            source_region: member(node, path, "SourceRegion")?,
+            destination_outpost_arn: member(node, path, "DestinationOutpostArn")?,
+            copy_image_tags: member(node, path, "CopyImageTags")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            snapshot_copy_completion_duration_minutes: member(node, path, "SnapshotCopyCompletionDurationMinutes")?,
+            destination_availability_zone: member(node, path, "DestinationAvailabilityZone")?,
+            destination_availability_zone_id: member(node, path, "DestinationAvailabilityZoneId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.name, path, "Name")?;
+        required(&v.source_image_id, path, "SourceImageId")?;
+        required(&v.source_region, path, "SourceRegion")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CopySnapshotRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CopySnapshotRequest {
@@ -180,6 +214,24 @@ impl FromQuery for CreateCapacityReservationRequest {
         required(&v.instance_type, path, "InstanceType")?;
         required(&v.instance_platform, path, "InstancePlatform")?;
         required(&v.instance_count, path, "InstanceCount")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateImageRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateImageRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            snapshot_location: member(node, path, "SnapshotLocation")?,
+            dry_run: member(node, path, "DryRun")?,
+            instance_id: member(node, path, "InstanceId")?,
+            name: member(node, path, "Name")?,
+            description: member(node, path, "Description")?,
+            no_reboot: member(node, path, "NoReboot")?,
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.name, path, "Name")?;
         Ok(v)
     }
 }
@@ -331,6 +383,18 @@ impl FromQuery for DeleteVolumeRequest {
     }
 }
 
+impl FromQuery for DeregisterImageRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeregisterImageRequest {
+            image_id: member(node, path, "ImageId")?,
+            delete_associated_snapshots: member(node, path, "DeleteAssociatedSnapshots")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.image_id, path, "ImageId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeAvailabilityZonesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeAvailabilityZonesRequest {
@@ -384,6 +448,19 @@ impl FromQuery for DescribeCapacityReservationsRequest {
             filters: list(node, path, "Filter")?,
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeImageAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeImageAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            image_id: member(node, path, "ImageId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.image_id, path, "ImageId")?;
         Ok(v)
     }
 }
@@ -924,6 +1001,28 @@ impl FromQuery for Ipv6PrefixSpecificationRequest {
     }
 }
 
+impl FromQuery for LaunchPermission {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchPermission {
+            organization_arn: member(node, path, "OrganizationArn")?,
+            organizational_unit_arn: member(node, path, "OrganizationalUnitArn")?,
+            user_id: member(node, path, "UserId")?,
+            group: member(node, path, "Group")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchPermissionModifications {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchPermissionModifications {
+            add: list(node, path, "Add")?,
+            remove: list(node, path, "Remove")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for LaunchTemplateSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = LaunchTemplateSpecification {
@@ -968,6 +1067,28 @@ impl FromQuery for ModifyEbsDefaultKmsKeyIdRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required(&v.kms_key_id, path, "KmsKeyId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyImageAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyImageAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            description: member(node, path, "Description")?,
+            image_id: member(node, path, "ImageId")?,
+            launch_permission: member(node, path, "LaunchPermission")?,
+            operation_type: member(node, path, "OperationType")?,
+            product_codes: list(node, path, "ProductCode")?,
+            user_groups: list(node, path, "UserGroup")?,
+            user_ids: list(node, path, "UserId")?,
+            value: member(node, path, "Value")?,
+            organization_arns: list(node, path, "OrganizationArn")?,
+            organizational_unit_arns: list(node, path, "OrganizationalUnitArn")?,
+            imds_support: member(node, path, "ImdsSupport")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.image_id, path, "ImageId")?;
         Ok(v)
     }
 }
@@ -1089,6 +1210,33 @@ impl FromQuery for RebootInstancesRequest {
     }
 }
 
+impl FromQuery for RegisterImageRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RegisterImageRequest {
+            image_location: member(node, path, "ImageLocation")?,
+            billing_products: list(node, path, "BillingProduct")?,
+            boot_mode: member(node, path, "BootMode")?,
+            tpm_support: member(node, path, "TpmSupport")?,
+            uefi_data: member(node, path, "UefiData")?,
+            imds_support: member(node, path, "ImdsSupport")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+            name: member(node, path, "Name")?,
+            description: member(node, path, "Description")?,
+            architecture: member(node, path, "Architecture")?,
+            kernel_id: member(node, path, "KernelId")?,
+            ramdisk_id: member(node, path, "RamdiskId")?,
+            root_device_name: member(node, path, "RootDeviceName")?,
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+            virtualization_type: member(node, path, "VirtualizationType")?,
+            sriov_net_support: member(node, path, "SriovNetSupport")?,
+            ena_support: member(node, path, "EnaSupport")?,
+        };
+        required(&v.name, path, "Name")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for RequestSpotInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = RequestSpotInstancesRequest {
@@ -1139,6 +1287,19 @@ impl FromQuery for ResetEbsDefaultKmsKeyIdRequest {
         let v = ResetEbsDefaultKmsKeyIdRequest {
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ResetImageAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ResetImageAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            image_id: member(node, path, "ImageId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.image_id, path, "ImageId")?;
         Ok(v)
     }
 }

@@ -20,6 +20,21 @@ impl AttributeBooleanValue {
     }
 }
 
+impl ToXml for AttributeValue {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttributeValue {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
 impl ToXml for AvailabilityZone {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -472,6 +487,26 @@ impl ConnectionTrackingSpecificationResponse {
     }
 }
 
+impl ToXml for CopyImageResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CopyImageResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+    }
+}
+
 impl ToXml for CopySnapshotResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -529,6 +564,26 @@ impl CreateCapacityReservationResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.capacity_reservation { v.write_xml(w, "capacityReservation"); }
+    }
+}
+
+impl ToXml for CreateImageResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateImageResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
     }
 }
 
@@ -608,6 +663,44 @@ impl DefaultConnectionTrackingConfiguration {
         if let Some(v) = &self.default_tcp_established_timeout { v.write_xml(w, "defaultTcpEstablishedTimeout"); }
         if let Some(v) = &self.default_udp_timeout { v.write_xml(w, "defaultUdpTimeout"); }
         if let Some(v) = &self.default_udp_stream_timeout { v.write_xml(w, "defaultUdpStreamTimeout"); }
+    }
+}
+
+impl ToXml for DeleteSnapshotReturnCode {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteSnapshotReturnCode {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.return_code { v.write_xml(w, "returnCode"); }
+    }
+}
+
+impl ToXml for DeregisterImageResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeregisterImageResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.delete_snapshot_results { write_list(w, "deleteSnapshotResultSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        write_list(w, "deleteSnapshotResultSet", "item", self.delete_snapshot_results.as_deref().unwrap_or_default());
     }
 }
 
@@ -1665,6 +1758,52 @@ impl Image {
     }
 }
 
+impl ToXml for ImageAttribute {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ImageAttribute {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernel"); }
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdisk"); }
+        if let Some(v) = &self.sriov_net_support { v.write_xml(w, "sriovNetSupport"); }
+        if let Some(v) = &self.boot_mode { v.write_xml(w, "bootMode"); }
+        if let Some(v) = &self.tpm_support { v.write_xml(w, "tpmSupport"); }
+        if let Some(v) = &self.uefi_data { v.write_xml(w, "uefiData"); }
+        if let Some(v) = &self.last_launched_time { v.write_xml(w, "lastLaunchedTime"); }
+        if let Some(v) = &self.imds_support { v.write_xml(w, "imdsSupport"); }
+        if let Some(v) = &self.deregistration_protection { v.write_xml(w, "deregistrationProtection"); }
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+        if let Some(v) = &self.launch_permissions { write_list(w, "launchPermission", "item", v); }
+        if let Some(v) = &self.product_codes { write_list(w, "productCodes", "item", v); }
+        if let Some(v) = &self.block_device_mappings { write_list(w, "blockDeviceMapping", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernel"); }
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdisk"); }
+        if let Some(v) = &self.sriov_net_support { v.write_xml(w, "sriovNetSupport"); }
+        if let Some(v) = &self.boot_mode { v.write_xml(w, "bootMode"); }
+        if let Some(v) = &self.tpm_support { v.write_xml(w, "tpmSupport"); }
+        if let Some(v) = &self.uefi_data { v.write_xml(w, "uefiData"); }
+        if let Some(v) = &self.last_launched_time { v.write_xml(w, "lastLaunchedTime"); }
+        if let Some(v) = &self.imds_support { v.write_xml(w, "imdsSupport"); }
+        if let Some(v) = &self.deregistration_protection { v.write_xml(w, "deregistrationProtection"); }
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+        write_list(w, "launchPermission", "item", self.launch_permissions.as_deref().unwrap_or_default());
+        write_list(w, "productCodes", "item", self.product_codes.as_deref().unwrap_or_default());
+        write_list(w, "blockDeviceMapping", "item", self.block_device_mappings.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for InferenceAcceleratorInfo {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2447,6 +2586,24 @@ impl Ipv6Range {
     }
 }
 
+impl ToXml for LaunchPermission {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchPermission {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.organization_arn { v.write_xml(w, "organizationArn"); }
+        if let Some(v) = &self.organizational_unit_arn { v.write_xml(w, "organizationalUnitArn"); }
+        if let Some(v) = &self.user_id { v.write_xml(w, "userId"); }
+        if let Some(v) = &self.group { v.write_xml(w, "group"); }
+    }
+}
+
 impl ToXml for LaunchSpecification {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2974,6 +3131,26 @@ impl RegionGeography {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.name { v.write_xml(w, "name"); }
+    }
+}
+
+impl ToXml for RegisterImageResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RegisterImageResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
     }
 }
 

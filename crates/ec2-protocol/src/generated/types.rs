@@ -19,6 +19,11 @@ pub struct AttributeBooleanValue {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttributeValue {
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AvailabilityZone {
     pub opt_in_status: Option<String>,
     pub messages: Option<Vec<AvailabilityZoneMessage>>,
@@ -258,6 +263,29 @@ pub struct ConnectionTrackingSpecificationResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyImageRequest {
+    pub client_token: Option<String>,
+    pub description: Option<String>,
+    pub encrypted: Option<bool>,
+    pub kms_key_id: Option<String>,
+    pub name: Option<String>,
+    pub source_image_id: Option<String>,
+    pub source_region: Option<String>,
+    pub destination_outpost_arn: Option<String>,
+    pub copy_image_tags: Option<bool>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub snapshot_copy_completion_duration_minutes: Option<i64>,
+    pub destination_availability_zone: Option<String>,
+    pub destination_availability_zone_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyImageResult {
+    pub image_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CopySnapshotRequest {
     pub description: Option<String>,
     pub destination_outpost_arn: Option<String>,
@@ -321,6 +349,23 @@ pub struct CreateCapacityReservationRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateCapacityReservationResult {
     pub capacity_reservation: Option<CapacityReservation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateImageRequest {
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub snapshot_location: Option<String>,
+    pub dry_run: Option<bool>,
+    pub instance_id: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub no_reboot: Option<bool>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateImageResult {
+    pub image_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -424,6 +469,12 @@ pub struct DeleteSnapshotRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteSnapshotReturnCode {
+    pub snapshot_id: Option<String>,
+    pub return_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteTagsRequest {
     pub dry_run: Option<bool>,
     pub resources: Option<Vec<String>>,
@@ -434,6 +485,19 @@ pub struct DeleteTagsRequest {
 pub struct DeleteVolumeRequest {
     pub volume_id: Option<String>,
     pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeregisterImageRequest {
+    pub image_id: Option<String>,
+    pub delete_associated_snapshots: Option<bool>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeregisterImageResult {
+    pub r#return: Option<bool>,
+    pub delete_snapshot_results: Option<Vec<DeleteSnapshotReturnCode>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -496,6 +560,13 @@ pub struct DescribeCapacityReservationsRequest {
 pub struct DescribeCapacityReservationsResult {
     pub next_token: Option<String>,
     pub capacity_reservations: Option<Vec<CapacityReservation>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeImageAttributeRequest {
+    pub attribute: Option<String>,
+    pub image_id: Option<String>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1090,6 +1161,24 @@ pub struct Image {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageAttribute {
+    pub description: Option<AttributeValue>,
+    pub kernel_id: Option<AttributeValue>,
+    pub ramdisk_id: Option<AttributeValue>,
+    pub sriov_net_support: Option<AttributeValue>,
+    pub boot_mode: Option<AttributeValue>,
+    pub tpm_support: Option<AttributeValue>,
+    pub uefi_data: Option<AttributeValue>,
+    pub last_launched_time: Option<AttributeValue>,
+    pub imds_support: Option<AttributeValue>,
+    pub deregistration_protection: Option<AttributeValue>,
+    pub image_id: Option<String>,
+    pub launch_permissions: Option<Vec<LaunchPermission>>,
+    pub product_codes: Option<Vec<ProductCode>>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InferenceAcceleratorInfo {
     pub accelerators: Option<Vec<InferenceDeviceInfo>>,
     pub total_inference_memory_in_mi_b: Option<i64>,
@@ -1540,6 +1629,20 @@ pub struct Ipv6Range {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchPermission {
+    pub organization_arn: Option<String>,
+    pub organizational_unit_arn: Option<String>,
+    pub user_id: Option<String>,
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchPermissionModifications {
+    pub add: Option<Vec<LaunchPermission>>,
+    pub remove: Option<Vec<LaunchPermission>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LaunchSpecification {
     pub user_data: Option<String>,
     pub addressing_type: Option<String>,
@@ -1625,6 +1728,23 @@ pub struct ModifyEbsDefaultKmsKeyIdRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifyEbsDefaultKmsKeyIdResult {
     pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyImageAttributeRequest {
+    pub attribute: Option<String>,
+    pub description: Option<AttributeValue>,
+    pub image_id: Option<String>,
+    pub launch_permission: Option<LaunchPermissionModifications>,
+    pub operation_type: Option<String>,
+    pub product_codes: Option<Vec<String>>,
+    pub user_groups: Option<Vec<String>>,
+    pub user_ids: Option<Vec<String>>,
+    pub value: Option<String>,
+    pub organization_arns: Option<Vec<String>>,
+    pub organizational_unit_arns: Option<Vec<String>>,
+    pub imds_support: Option<AttributeValue>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1844,6 +1964,33 @@ pub struct RegionGeography {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegisterImageRequest {
+    pub image_location: Option<String>,
+    pub billing_products: Option<Vec<String>>,
+    pub boot_mode: Option<String>,
+    pub tpm_support: Option<String>,
+    pub uefi_data: Option<String>,
+    pub imds_support: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub architecture: Option<String>,
+    pub kernel_id: Option<String>,
+    pub ramdisk_id: Option<String>,
+    pub root_device_name: Option<String>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+    pub virtualization_type: Option<String>,
+    pub sriov_net_support: Option<String>,
+    pub ena_support: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegisterImageResult {
+    pub image_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestSpotInstancesRequest {
     pub launch_specification: Option<RequestSpotLaunchSpecification>,
     pub tag_specifications: Option<Vec<TagSpecification>>,
@@ -1902,6 +2049,13 @@ pub struct ResetEbsDefaultKmsKeyIdRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResetEbsDefaultKmsKeyIdResult {
     pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetImageAttributeRequest {
+    pub attribute: Option<String>,
+    pub image_id: Option<String>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

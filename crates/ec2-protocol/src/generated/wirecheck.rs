@@ -28,6 +28,14 @@ impl ToJson for AttributeBooleanValue {
     }
 }
 
+impl ToJson for AttributeValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for BlockDeviceMapping {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -104,6 +112,27 @@ impl ToJson for ConnectionTrackingSpecificationRequest {
     }
 }
 
+impl ToJson for CopyImageRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.encrypted { m.insert("Encrypted".into(), v.to_json()); }
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        if let Some(v) = &self.source_image_id { m.insert("SourceImageId".into(), v.to_json()); }
+        if let Some(v) = &self.source_region { m.insert("SourceRegion".into(), v.to_json()); }
+        if let Some(v) = &self.destination_outpost_arn { m.insert("DestinationOutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.copy_image_tags { m.insert("CopyImageTags".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_copy_completion_duration_minutes { m.insert("SnapshotCopyCompletionDurationMinutes".into(), v.to_json()); }
+        if let Some(v) = &self.destination_availability_zone { m.insert("DestinationAvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.destination_availability_zone_id { m.insert("DestinationAvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CopySnapshotRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -156,6 +185,21 @@ impl ToJson for CreateCapacityReservationRequest {
         if let Some(v) = &self.start_date { m.insert("StartDate".into(), v.to_json()); }
         if let Some(v) = &self.commitment_duration { m.insert("CommitmentDuration".into(), v.to_json()); }
         if let Some(v) = &self.delivery_preference { m.insert("DeliveryPreference".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateImageRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_location { m.insert("SnapshotLocation".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.no_reboot { m.insert("NoReboot".into(), v.to_json()); }
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -286,6 +330,16 @@ impl ToJson for DeleteVolumeRequest {
     }
 }
 
+impl ToJson for DeregisterImageRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
+        if let Some(v) = &self.delete_associated_snapshots { m.insert("DeleteAssociatedSnapshots".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeAvailabilityZonesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -333,6 +387,16 @@ impl ToJson for DescribeCapacityReservationsRequest {
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeImageAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -821,6 +885,26 @@ impl ToJson for Ipv6PrefixSpecificationRequest {
     }
 }
 
+impl ToJson for LaunchPermission {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.organization_arn { m.insert("OrganizationArn".into(), v.to_json()); }
+        if let Some(v) = &self.organizational_unit_arn { m.insert("OrganizationalUnitArn".into(), v.to_json()); }
+        if let Some(v) = &self.user_id { m.insert("UserId".into(), v.to_json()); }
+        if let Some(v) = &self.group { m.insert("Group".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchPermissionModifications {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.add { m.insert("Add".into(), v.to_json()); }
+        if let Some(v) = &self.remove { m.insert("Remove".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for LaunchTemplateSpecification {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -858,6 +942,26 @@ impl ToJson for ModifyEbsDefaultKmsKeyIdRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyImageAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
+        if let Some(v) = &self.launch_permission { m.insert("LaunchPermission".into(), v.to_json()); }
+        if let Some(v) = &self.operation_type { m.insert("OperationType".into(), v.to_json()); }
+        if let Some(v) = &self.product_codes { m.insert("ProductCodes".into(), v.to_json()); }
+        if let Some(v) = &self.user_groups { m.insert("UserGroups".into(), v.to_json()); }
+        if let Some(v) = &self.user_ids { m.insert("UserIds".into(), v.to_json()); }
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        if let Some(v) = &self.organization_arns { m.insert("OrganizationArns".into(), v.to_json()); }
+        if let Some(v) = &self.organizational_unit_arns { m.insert("OrganizationalUnitArns".into(), v.to_json()); }
+        if let Some(v) = &self.imds_support { m.insert("ImdsSupport".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -965,6 +1069,31 @@ impl ToJson for RebootInstancesRequest {
     }
 }
 
+impl ToJson for RegisterImageRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.image_location { m.insert("ImageLocation".into(), v.to_json()); }
+        if let Some(v) = &self.billing_products { m.insert("BillingProducts".into(), v.to_json()); }
+        if let Some(v) = &self.boot_mode { m.insert("BootMode".into(), v.to_json()); }
+        if let Some(v) = &self.tpm_support { m.insert("TpmSupport".into(), v.to_json()); }
+        if let Some(v) = &self.uefi_data { m.insert("UefiData".into(), v.to_json()); }
+        if let Some(v) = &self.imds_support { m.insert("ImdsSupport".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.architecture { m.insert("Architecture".into(), v.to_json()); }
+        if let Some(v) = &self.kernel_id { m.insert("KernelId".into(), v.to_json()); }
+        if let Some(v) = &self.ramdisk_id { m.insert("RamdiskId".into(), v.to_json()); }
+        if let Some(v) = &self.root_device_name { m.insert("RootDeviceName".into(), v.to_json()); }
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
+        if let Some(v) = &self.virtualization_type { m.insert("VirtualizationType".into(), v.to_json()); }
+        if let Some(v) = &self.sriov_net_support { m.insert("SriovNetSupport".into(), v.to_json()); }
+        if let Some(v) = &self.ena_support { m.insert("EnaSupport".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for RequestSpotInstancesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1011,6 +1140,16 @@ impl ToJson for RequestSpotLaunchSpecification {
 impl ToJson for ResetEbsDefaultKmsKeyIdRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ResetImageAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -1193,6 +1332,15 @@ impl FromJson for AttributeBooleanValue {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("AttributeBooleanValue: expected an object")?;
         Ok(AttributeBooleanValue {
+            value: field(o, "Value")?,
+        })
+    }
+}
+
+impl FromJson for AttributeValue {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttributeValue: expected an object")?;
+        Ok(AttributeValue {
             value: field(o, "Value")?,
         })
     }
@@ -1492,6 +1640,15 @@ impl FromJson for ConnectionTrackingSpecificationResponse {
     }
 }
 
+impl FromJson for CopyImageResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CopyImageResult: expected an object")?;
+        Ok(CopyImageResult {
+            image_id: field(o, "ImageId")?,
+        })
+    }
+}
+
 impl FromJson for CopySnapshotResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CopySnapshotResult: expected an object")?;
@@ -1519,6 +1676,15 @@ impl FromJson for CreateCapacityReservationResult {
         let o = v.as_object().ok_or("CreateCapacityReservationResult: expected an object")?;
         Ok(CreateCapacityReservationResult {
             capacity_reservation: field(o, "CapacityReservation")?,
+        })
+    }
+}
+
+impl FromJson for CreateImageResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateImageResult: expected an object")?;
+        Ok(CreateImageResult {
+            image_id: field(o, "ImageId")?,
         })
     }
 }
@@ -1561,6 +1727,26 @@ impl FromJson for DefaultConnectionTrackingConfiguration {
             default_tcp_established_timeout: field(o, "DefaultTcpEstablishedTimeout")?,
             default_udp_timeout: field(o, "DefaultUdpTimeout")?,
             default_udp_stream_timeout: field(o, "DefaultUdpStreamTimeout")?,
+        })
+    }
+}
+
+impl FromJson for DeleteSnapshotReturnCode {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteSnapshotReturnCode: expected an object")?;
+        Ok(DeleteSnapshotReturnCode {
+            snapshot_id: field(o, "SnapshotId")?,
+            return_code: field(o, "ReturnCode")?,
+        })
+    }
+}
+
+impl FromJson for DeregisterImageResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeregisterImageResult: expected an object")?;
+        Ok(DeregisterImageResult {
+            r#return: field(o, "Return")?,
+            delete_snapshot_results: field(o, "DeleteSnapshotResults")?,
         })
     }
 }
@@ -2153,6 +2339,28 @@ impl FromJson for Image {
     }
 }
 
+impl FromJson for ImageAttribute {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ImageAttribute: expected an object")?;
+        Ok(ImageAttribute {
+            description: field(o, "Description")?,
+            kernel_id: field(o, "KernelId")?,
+            ramdisk_id: field(o, "RamdiskId")?,
+            sriov_net_support: field(o, "SriovNetSupport")?,
+            boot_mode: field(o, "BootMode")?,
+            tpm_support: field(o, "TpmSupport")?,
+            uefi_data: field(o, "UefiData")?,
+            last_launched_time: field(o, "LastLaunchedTime")?,
+            imds_support: field(o, "ImdsSupport")?,
+            deregistration_protection: field(o, "DeregistrationProtection")?,
+            image_id: field(o, "ImageId")?,
+            launch_permissions: field(o, "LaunchPermissions")?,
+            product_codes: field(o, "ProductCodes")?,
+            block_device_mappings: field(o, "BlockDeviceMappings")?,
+        })
+    }
+}
+
 impl FromJson for InferenceAcceleratorInfo {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("InferenceAcceleratorInfo: expected an object")?;
@@ -2707,6 +2915,18 @@ impl FromJson for Ipv6Range {
     }
 }
 
+impl FromJson for LaunchPermission {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchPermission: expected an object")?;
+        Ok(LaunchPermission {
+            organization_arn: field(o, "OrganizationArn")?,
+            organizational_unit_arn: field(o, "OrganizationalUnitArn")?,
+            user_id: field(o, "UserId")?,
+            group: field(o, "Group")?,
+        })
+    }
+}
+
 impl FromJson for LaunchSpecification {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("LaunchSpecification: expected an object")?;
@@ -3038,6 +3258,15 @@ impl FromJson for RegionGeography {
         let o = v.as_object().ok_or("RegionGeography: expected an object")?;
         Ok(RegionGeography {
             name: field(o, "Name")?,
+        })
+    }
+}
+
+impl FromJson for RegisterImageResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RegisterImageResult: expected an object")?;
+        Ok(RegisterImageResult {
+            image_id: field(o, "ImageId")?,
         })
     }
 }
@@ -3653,8 +3882,10 @@ impl Request {
             Request::CancelBundleTask(v) => v.to_json(),
             Request::CancelCapacityReservation(v) => v.to_json(),
             Request::CancelSpotInstanceRequests(v) => v.to_json(),
+            Request::CopyImage(v) => v.to_json(),
             Request::CopySnapshot(v) => v.to_json(),
             Request::CreateCapacityReservation(v) => v.to_json(),
+            Request::CreateImage(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
             Request::CreateSnapshot(v) => v.to_json(),
             Request::CreateSnapshots(v) => v.to_json(),
@@ -3663,10 +3894,12 @@ impl Request {
             Request::DeleteSnapshot(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
             Request::DeleteVolume(v) => v.to_json(),
+            Request::DeregisterImage(v) => v.to_json(),
             Request::DescribeAvailabilityZones(v) => v.to_json(),
             Request::DescribeBundleTasks(v) => v.to_json(),
             Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
             Request::DescribeCapacityReservations(v) => v.to_json(),
+            Request::DescribeImageAttribute(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
@@ -3692,13 +3925,16 @@ impl Request {
             Request::GetEbsEncryptionByDefault(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
             Request::ModifyEbsDefaultKmsKeyId(v) => v.to_json(),
+            Request::ModifyImageAttribute(v) => v.to_json(),
             Request::ModifySnapshotAttribute(v) => v.to_json(),
             Request::ModifyVolume(v) => v.to_json(),
             Request::ModifyVolumeAttribute(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
+            Request::RegisterImage(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
             Request::ResetEbsDefaultKmsKeyId(v) => v.to_json(),
+            Request::ResetImageAttribute(v) => v.to_json(),
             Request::ResetSnapshotAttribute(v) => v.to_json(),
             Request::RunInstances(v) => v.to_json(),
             Request::StartInstances(v) => v.to_json(),
@@ -3718,8 +3954,10 @@ impl Response {
             "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
             "CancelCapacityReservation" => Response::CancelCapacityReservation(CancelCapacityReservationResult::from_json(v)?),
             "CancelSpotInstanceRequests" => Response::CancelSpotInstanceRequests(CancelSpotInstanceRequestsResult::from_json(v)?),
+            "CopyImage" => Response::CopyImage(CopyImageResult::from_json(v)?),
             "CopySnapshot" => Response::CopySnapshot(CopySnapshotResult::from_json(v)?),
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
+            "CreateImage" => Response::CreateImage(CreateImageResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             "CreateSnapshot" => Response::CreateSnapshot(Snapshot::from_json(v)?),
             "CreateSnapshots" => Response::CreateSnapshots(CreateSnapshotsResult::from_json(v)?),
@@ -3728,10 +3966,12 @@ impl Response {
             "DeleteSnapshot" => Response::DeleteSnapshot,
             "DeleteTags" => Response::DeleteTags,
             "DeleteVolume" => Response::DeleteVolume,
+            "DeregisterImage" => Response::DeregisterImage(DeregisterImageResult::from_json(v)?),
             "DescribeAvailabilityZones" => Response::DescribeAvailabilityZones(DescribeAvailabilityZonesResult::from_json(v)?),
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
             "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
             "DescribeCapacityReservations" => Response::DescribeCapacityReservations(DescribeCapacityReservationsResult::from_json(v)?),
+            "DescribeImageAttribute" => Response::DescribeImageAttribute(ImageAttribute::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
@@ -3757,13 +3997,16 @@ impl Response {
             "GetEbsEncryptionByDefault" => Response::GetEbsEncryptionByDefault(GetEbsEncryptionByDefaultResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
             "ModifyEbsDefaultKmsKeyId" => Response::ModifyEbsDefaultKmsKeyId(ModifyEbsDefaultKmsKeyIdResult::from_json(v)?),
+            "ModifyImageAttribute" => Response::ModifyImageAttribute,
             "ModifySnapshotAttribute" => Response::ModifySnapshotAttribute,
             "ModifyVolume" => Response::ModifyVolume(ModifyVolumeResult::from_json(v)?),
             "ModifyVolumeAttribute" => Response::ModifyVolumeAttribute,
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
+            "RegisterImage" => Response::RegisterImage(RegisterImageResult::from_json(v)?),
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
             "ResetEbsDefaultKmsKeyId" => Response::ResetEbsDefaultKmsKeyId(ResetEbsDefaultKmsKeyIdResult::from_json(v)?),
+            "ResetImageAttribute" => Response::ResetImageAttribute,
             "ResetSnapshotAttribute" => Response::ResetSnapshotAttribute,
             "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),
             "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),

@@ -66,7 +66,7 @@ pub fn info(kind: IdKind) -> KindInfo {
             arn_has_account: false,
             ..k(
                 "image",
-                None,
+                tag("image", Central),
                 Code::InvalidAmiIdMalformed,
                 Code::InvalidAmiIdNotFound,
                 "The image id '[{}]' does not exist",

@@ -202,7 +202,7 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::DeleteTags(r) => tags::delete_tags(ctx, tx, r).map(|()| A::DeleteTags)?,
         Q::DescribeBundleTasks(r) => A::DescribeBundleTasks(bundle_tasks::describe_bundle_tasks(ctx, tx, r)?),
         Q::DescribeAvailabilityZones(r) => A::DescribeAvailabilityZones(regions::describe_availability_zones(ctx, r)?),
-        Q::DescribeImages(r) => A::DescribeImages(catalog::describe_images(ctx, r)?),
+        Q::DescribeImages(r) => A::DescribeImages(images::describe_images(ctx, tx, r)?),
         Q::DescribeInstanceStatus(r) => A::DescribeInstanceStatus(instances::describe_instance_status(ctx, tx, r)?),
         Q::DescribeInstanceTypes(r) => A::DescribeInstanceTypes(catalog::describe_instance_types(ctx, r)?),
         Q::DescribeInstances(r) => A::DescribeInstances(instances::describe_instances(ctx, tx, r)?),
@@ -236,6 +236,13 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::ModifyVolumeAttribute(r) => {
             volumes::modify_volume_attribute(ctx, tx, r).map(|()| A::ModifyVolumeAttribute)?
         }
+        Q::CopyImage(r) => A::CopyImage(images::copy_image(ctx, tx, r)?),
+        Q::CreateImage(r) => A::CreateImage(images::create_image(ctx, tx, r)?),
+        Q::DeregisterImage(r) => A::DeregisterImage(images::deregister_image(ctx, tx, r)?),
+        Q::DescribeImageAttribute(r) => A::DescribeImageAttribute(images::describe_image_attribute(ctx, tx, r)?),
+        Q::ModifyImageAttribute(r) => images::modify_image_attribute(ctx, tx, r).map(|()| A::ModifyImageAttribute)?,
+        Q::RegisterImage(r) => A::RegisterImage(images::register_image(ctx, tx, r)?),
+        Q::ResetImageAttribute(r) => images::reset_image_attribute(ctx, tx, r).map(|()| A::ResetImageAttribute)?,
         Q::CopySnapshot(r) => A::CopySnapshot(snapshots::copy_snapshot(ctx, tx, r)?),
         Q::CreateSnapshot(r) => A::CreateSnapshot(snapshots::create_snapshot(ctx, tx, r)?),
         Q::CreateSnapshots(r) => A::CreateSnapshots(snapshots::create_snapshots(ctx, tx, r)?),

@@ -131,12 +131,12 @@ fn exists_centrally_tagged(
         IdKind::Vpc | IdKind::Subnet | IdKind::SecurityGroup => network_exists(net, id),
         IdKind::Volume => super::volumes::exists(ctx, tx, id)?,
         IdKind::Snapshot => super::snapshots::exists(ctx, tx, id)?,
+        IdKind::Image => super::images::exists(ctx, tx, id)?,
         // Kinds with tags on their records, or with no tags at all, never get here.
         IdKind::Instance
         | IdKind::SpotInstanceRequest
         | IdKind::CapacityReservation
         | IdKind::BundleTask
-        | IdKind::Image
         | IdKind::Reservation
         | IdKind::NetworkInterface => false,
     })
