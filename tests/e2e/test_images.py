@@ -153,3 +153,21 @@ def test_cli_images(server):
     _, a, _ = server.cli("describe-image-attribute", "--image-id", ami, "--attribute", "launchPermission")
     assert a["LaunchPermissions"] == [{"UserId": "444455556666"}]
     server.cli("deregister-image", "--image-id", ami)
+
+
+def test_shared_images_are_seen_by_the_accounts_they_are_shared_with(server):
+    server.control("POST", "reset")
+    owner = server.client(access_key="111122223333")
+    friend = server.client(access_key="444455556666")
+    stranger = server.client(access_key="777788889999")
+    ami = register(owner, snapshot(owner), name="shared-one")
+    assert raises(friend.describe_images, ImageIds=[ami])[0] == "InvalidAMIID.NotFound"
+    owner.modify_image_attribute(ImageId=ami, LaunchPermission={"Add": [{"UserId": "444455556666"}]})
+    seen = friend.describe_images(ImageIds=[ami])["Images"][0]
+    assert (seen["OwnerId"], seen["Public"]) == ("111122223333", False)
+    assert [i["ImageId"] for i in friend.describe_images(ExecutableUsers=["self"], Owners=["111122223333"])["Images"]] == [ami]
+    assert raises(stranger.describe_images, ImageIds=[ami])[0] == "InvalidAMIID.NotFound"
+    assert raises(friend.modify_image_attribute, ImageId=ami, Description={"Value": "mine now"})[0] == "AuthFailure"
+    assert server.client("eu-west-1", access_key="444455556666").describe_images(Owners=["111122223333"])["Images"] == []
+    owner.reset_image_attribute(ImageId=ami, Attribute="launchPermission")
+    assert raises(friend.describe_images, ImageIds=[ami])[0] == "InvalidAMIID.NotFound"

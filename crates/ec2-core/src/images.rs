@@ -179,10 +179,146 @@ impl Image {
     }
 }
 
+/// AWS's public SSM parameters for the catalogue's images (`resolve:ssm:<parameter>` ImageIds):
+/// the parameter names AWS publishes, mapped to the catalogue image of that family.
+pub const SSM_PARAMETERS: &[(&str, &str)] = &[
+    ("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64", "ami-0157e459893bc2794"),
+    ("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64", "ami-0157e459893bc2794"),
+    ("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64", "ami-08f6cfac8c54bafdd"),
+    ("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64", "ami-08f6cfac8c54bafdd"),
+    ("/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2", "ami-08e18d750bcbe972e"),
+    ("/aws/service/ami-amazon-linux-latest/amzn2-ami-kernel-5.10-hvm-x86_64-gp2", "ami-08e18d750bcbe972e"),
+    ("/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id", "ami-0614899f0e0091c82"),
+    ("/aws/service/canonical/ubuntu/server/22.04/stable/current/arm64/hvm/ebs-gp2/ami-id", "ami-0ffab4ac7054f277f"),
+    ("/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id", "ami-0ea27eee680bf3230"),
+    ("/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id", "ami-052ce2e2ba6f55a06"),
+    ("/aws/service/debian/release/12/latest/amd64", "ami-0dd3b9c3a3c8c3435"),
+    ("/aws/service/ami-windows-latest/Windows_Server-2019-English-Full-Base", "ami-0234682ab52219022"),
+    ("/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base", "ami-0a8378a372bc15589"),
+    ("/aws/service/suse/sles/15-sp6/x86_64/latest", "ami-0ea883966e7ac2d5c"),
+];
+
+/// The catalogue image a `resolve:ssm:<parameter>` ImageId names: `None` when `image_id` is not of
+/// that form, `Some(Err(parameter))` for a parameter ec2d does not know.
+pub fn resolve_ssm(image_id: &str) -> Option<Result<&'static str, String>> {
+    let parameter = image_id.strip_prefix("resolve:ssm:")?;
+    // A version or label suffix (`:3`, `:latest`) names the same image here.
+    let name = match parameter.rsplit_once(':') {
+        Some((n, _)) if n.starts_with('/') => n,
+        _ => parameter,
+    };
+    Some(SSM_PARAMETERS.iter().find(|(p, _)| *p == name).map(|(_, id)| *id).ok_or_else(|| parameter.to_string()))
+}
+
+/// The generic image an unknown but well-formed AMI ID launches as (unless images are strict):
+/// Linux/UNIX, the instance type's architecture, an 8 GiB gp3 EBS root at `/dev/xvda`, hvm. It is
+/// never listed by DescribeImages.
+pub fn generic(id: &str, architecture: &str) -> Image {
+    Image {
+        id: id.to_string(),
+        name: format!("ec2d-generic-{id}"),
+        description: Some("A generic image for an AMI ID ec2d does not know".into()),
+        owner_id: "000000000000".into(),
+        owner_alias: None,
+        architecture: architecture.to_string(),
+        platform: None,
+        platform_details: "Linux/UNIX".into(),
+        usage_operation: "RunInstances".into(),
+        root_device_type: "ebs".into(),
+        root_device_name: "/dev/xvda".into(),
+        virtualization_type: "hvm".into(),
+        ena_support: true,
+        sriov_net_support: Some("simple".into()),
+        boot_mode: None,
+        tpm_support: None,
+        imds_support: None,
+        kernel_id: None,
+        ramdisk_id: None,
+        hibernation_supported: true,
+        image_location: format!("ec2d/generic/{id}"),
+        created_at: UnixMillis(0),
+        available_at: UnixMillis(0),
+        block_device_mappings: vec![ImageBdm {
+            device_name: "/dev/xvda".into(),
+            virtual_name: None,
+            ebs: Some(ImageEbs {
+                snapshot_id: None,
+                volume_size: 8,
+                volume_type: VolumeType::Gp3,
+                delete_on_termination: true,
+                encrypted: false,
+                kms_key_id: None,
+                iops: None,
+                throughput: None,
+            }),
+        }],
+        launch_permission: Permissions::default(),
+        source_instance_id: None,
+        source_image_id: None,
+        source_image_region: None,
+        catalog: false,
+    }
+}
+
+/// Why a root volume cannot hold a hibernating instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HibernationRootError {
+    NotEncrypted,
+    /// The root volume (GiB) is smaller than the instance's memory (MiB).
+    TooSmall {
+        root_gb: u32,
+        memory_mib: u64,
+    },
+}
+
+/// Hibernation writes the instance's memory to its root volume: the volume must be encrypted and
+/// at least as large as the memory (ec2d's reading of "large enough to store the RAM contents").
+pub fn hibernation_root_check(encrypted: bool, root_gb: u32, memory_mib: u64) -> Result<(), HibernationRootError> {
+    if !encrypted {
+        return Err(HibernationRootError::NotEncrypted);
+    }
+    if u64::from(root_gb) * 1024 < memory_mib {
+        return Err(HibernationRootError::TooSmall { root_gb, memory_mib });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::images::IMAGES;
+
+    #[test]
+    fn ssm_parameters_resolve_to_catalogue_images() {
+        for (_, id) in SSM_PARAMETERS {
+            assert!(crate::catalog::images::image(id).is_some(), "{id}");
+        }
+        let p = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+        assert_eq!(resolve_ssm(p), Some(Ok("ami-08f6cfac8c54bafdd")));
+        assert_eq!(resolve_ssm(&format!("{p}:7")), Some(Ok("ami-08f6cfac8c54bafdd")));
+        assert_eq!(resolve_ssm("resolve:ssm:/my/param"), Some(Err("/my/param".into())));
+        assert_eq!(resolve_ssm("ami-08f6cfac8c54bafdd"), None);
+    }
+
+    #[test]
+    fn generic_images_are_ebs_linux_of_the_given_architecture() {
+        let g = generic("ami-0123456789abcdef0", "arm64");
+        assert_eq!(
+            (g.architecture.as_str(), g.root_volume_gb(), g.platform_details.as_str()),
+            ("arm64", 8, "Linux/UNIX")
+        );
+        assert_eq!(g.state(UnixMillis(0)), ImageState::Available);
+    }
+
+    #[test]
+    fn hibernation_needs_an_encrypted_root_that_holds_the_memory() {
+        assert_eq!(hibernation_root_check(false, 100, 1024), Err(HibernationRootError::NotEncrypted));
+        assert_eq!(
+            hibernation_root_check(true, 8, 16 * 1024),
+            Err(HibernationRootError::TooSmall { root_gb: 8, memory_mib: 16 * 1024 })
+        );
+        assert!(hibernation_root_check(true, 16, 16 * 1024).is_ok());
+    }
 
     #[test]
     fn names_follow_aws_rules() {

@@ -67,6 +67,10 @@ pub struct Config {
     /// read again when it changes. Without it, any access key is accepted and every action allowed.
     #[arg(long, env = "EC2D_CREDENTIALS_FILE")]
     pub credentials_file: Option<PathBuf>,
+    /// Refuse well-formed AMI IDs that name no known image (InvalidAMIID.NotFound, as AWS does)
+    /// instead of launching them as a generic Linux image.
+    #[arg(long, env = "EC2D_STRICT_IMAGES")]
+    pub strict_images: bool,
 }
 
 impl Default for Config {
@@ -83,6 +87,7 @@ impl Default for Config {
             seed: 0,
             pool_capacity: crate::service::capacity_reservations::DEFAULT_POOL_CAPACITY,
             credentials_file: None,
+            strict_images: false,
         }
     }
 }

@@ -14,7 +14,8 @@ use ec2_core::snapshots::{Permissions, Snapshot, NO_VOLUME};
 use ec2_core::volumes::{device_slot, limits, valid_device_name, Volume, VolumeType};
 use ec2_core::{ebs_encryption, regions, Scope, UnixMillis};
 use ec2_protocol::{dto, Code, Ec2Error};
-use ec2_store::Txn;
+use ec2_store::{Record, Txn, GLOBAL};
+use serde::{Deserialize, Serialize};
 
 use super::common::{
     fingerprint, five_to_thousand, new_id, not_found, paginate, remember, replay, tag_set, tag_specifications,
@@ -33,22 +34,92 @@ fn scope_key(ctx: &Ctx<'_>) -> String {
     ctx.scope.key()
 }
 
-/// The image `id` as the caller sees it: its own image, or a catalogue image.
+/// Where an image shared with other accounts lives: one record per shared image in the global
+/// scope, so that other accounts of its region find it without scanning every scope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageShare {
+    pub id: String,
+    /// The owner's scope key (`account/region`).
+    pub scope: String,
+}
+
+impl Record for ImageShare {
+    const KIND: &'static str = "image_share";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Keeps the share record of an image in step with its launch permissions.
+fn index_share(ctx: &Ctx<'_>, tx: &mut Txn<'_>, image: &Image, registered: bool) -> Result<()> {
+    let p = &image.launch_permission;
+    if registered && (p.public || !p.users.is_empty()) {
+        tx.put(GLOBAL, &ImageShare { id: image.id.clone(), scope: scope_key(ctx) })?;
+    } else {
+        tx.delete::<ImageShare>(GLOBAL, &image.id)?;
+    }
+    Ok(())
+}
+
+/// An image of another account of the caller's region that the caller may launch.
+fn shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, share: &ImageShare) -> Result<Option<Image>> {
+    let own = scope_key(ctx);
+    let same_region = share.scope.rsplit_once('/').map(|(_, r)| r) == Some(ctx.scope.region.as_str());
+    if share.scope == own || !same_region {
+        return Ok(None);
+    }
+    Ok(tx.get::<Image>(&share.scope, &share.id)?.filter(|i| i.launchable_by(&ctx.scope.account)))
+}
+
+/// The image `id` as the caller sees it: its own image, a catalogue image, or an image another
+/// account shares with it.
 pub fn find(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Option<Image>> {
     if let Some(i) = tx.get::<Image>(&scope_key(ctx), id)? {
         return Ok(Some(i));
     }
-    Ok(ec2_core::catalog::images::image(id).map(Image::from_catalog))
+    if let Some(i) = ec2_core::catalog::images::image(id) {
+        return Ok(Some(Image::from_catalog(i)));
+    }
+    match tx.get::<ImageShare>(GLOBAL, id)? {
+        Some(share) => shared(ctx, tx, &share),
+        None => Ok(None),
+    }
+}
+
+/// The image a launch names: a `resolve:ssm:` parameter of AWS's public AMIs, the caller's own
+/// image (once available), a catalogue image, or, for a well-formed ID no image has, a generic
+/// image of `architecture` (refused with `--strict-images`).
+pub fn for_launch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, image_id: &str, architecture: &str) -> Result<Image> {
+    let id = match images::resolve_ssm(image_id) {
+        Some(Ok(id)) => id.to_string(),
+        Some(Err(parameter)) => {
+            return Err(invalid(format!(
+                "Invalid value '{image_id}' for ImageId: the parameter {parameter} is not one of AWS's public AMI parameters ec2d knows."
+            ))
+            .into())
+        }
+        None => image_id.to_string(),
+    };
+    well_formed(IdKind::Image, std::slice::from_ref(&id))?;
+    match find(ctx, tx, &id)? {
+        Some(i) if i.state(ctx.now) != ImageState::Available => {
+            Err(Ec2Error::new(Code::InvalidAmiIdUnavailable, format!("Image {id} is not available yet (pending)."))
+                .into())
+        }
+        Some(i) => Ok(i),
+        None if ctx.strict_images => Err(not_found(IdKind::Image, &[id]).into()),
+        None => Ok(images::generic(&id, architecture)),
+    }
 }
 
 fn load(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Image> {
     find(ctx, tx, id)?.ok_or_else(|| not_found(IdKind::Image, &[id.to_string()]).into())
 }
 
-/// The caller's own image `id` (a catalogue image is not the caller's to change).
+/// The caller's own image `id` (a catalogue image or a shared one is not the caller's to change).
 fn load_own(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Image> {
     let image = load(ctx, tx, id)?;
-    if image.catalog {
+    if image.catalog || image.owner_id != ctx.scope.account {
         return Err(Ec2Error::new(Code::AuthFailure, format!("Not authorized for image:{id}")).into());
     }
     Ok(image)
@@ -216,6 +287,9 @@ pub fn describe_images(
     let account = ctx.scope.account.as_str();
     let mut all: Vec<Image> = tx.scan::<Image>(&scope_key(ctx))?;
     all.extend(IMAGES.iter().map(Image::from_catalog));
+    for share in tx.scan::<ImageShare>(GLOBAL)? {
+        all.extend(shared(ctx, tx, &share)?);
+    }
     let missing: Vec<String> = ids.iter().filter(|id| !all.iter().any(|i| &i.id == *id)).cloned().collect();
     if !missing.is_empty() {
         return Err(not_found(IdKind::Image, &missing).into());
@@ -241,7 +315,7 @@ pub fn describe_images(
         if !(ids.is_empty() || ids.contains(&image.id)) || !owned_by(&image) || !executable(&image) {
             continue;
         }
-        let tags = if image.catalog { BTreeMap::new() } else { tags_of(ctx, tx, &image.id)? };
+        let tags = if image.owner_id == account { tags_of(ctx, tx, &image.id)? } else { BTreeMap::new() };
         let row = ImageRow { state: image.state(ctx.now), image, tags };
         if IMAGE_FILTERS.matches(&row, &filters) {
             rows.push(row);
@@ -619,6 +693,7 @@ pub fn deregister_image(
     well_formed(IdKind::Image, std::slice::from_ref(&id))?;
     dry_run_gate(ctx, req.dry_run)?;
     let image = load_own(ctx, tx, &id)?;
+    index_share(ctx, tx, &image, false)?;
     tx.delete::<Image>(&scope_key(ctx), &id)?;
     tx.delete::<ResourceTags>(&scope_key(ctx), &id)?;
     let mut results = None;
@@ -873,6 +948,7 @@ pub fn modify_image_attribute(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Modify
             image.launch_permission.apply(&changes, encrypted).map_err(|e| permission_error(e, "images"))?;
         }
     }
+    index_share(ctx, tx, &image, true)?;
     tx.put(&scope_key(ctx), &image)?;
     Ok(())
 }
@@ -890,6 +966,7 @@ pub fn reset_image_attribute(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::ResetIm
     dry_run_gate(ctx, req.dry_run)?;
     let mut image = load_own(ctx, tx, &id)?;
     image.launch_permission = Permissions::default();
+    index_share(ctx, tx, &image, true)?;
     tx.put(&scope_key(ctx), &image)?;
     Ok(())
 }

@@ -42,6 +42,8 @@ pub struct Ctx<'a> {
     pub bundle_durations: &'a BundleDurations,
     pub spot_durations: &'a SpotDurations,
     pub storage_durations: &'a ec2_core::volumes::StorageDurations,
+    /// `--strict-images`: unknown AMI IDs are refused instead of launched as a generic image.
+    pub strict_images: bool,
     /// The capacity of a pool without a setting of its own (`--pool-capacity`).
     pub pool_capacity: u64,
     /// The caller's permission for this request, which [`dry_run_gate`] answers with.
@@ -61,6 +63,7 @@ impl<'a> Ctx<'a> {
             bundle_durations: &app.bundle_durations,
             spot_durations: &app.spot_durations,
             storage_durations: &app.storage_durations,
+            strict_images: app.config.strict_images,
             pool_capacity: app.config.pool_capacity,
             permission: &OPERATOR,
         }
