@@ -8,11 +8,10 @@ import json
 import botocore.exceptions
 import pytest
 
-from conftest import error_of
+from conftest import AL2023, FAST, advance, error_of
 
 WINDOWS_STORE = "ami-0193dd2c1f96edc84"  # instance-store-backed Windows (catalogue)
 LINUX_STORE = "ami-099b62c9122d51192"  # instance-store-backed Linux
-AL2023 = "ami-08f6cfac8c54bafdd"  # EBS-backed Linux
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 AKID = "AKIAIOSFODNN7EXAMPLE"
 
@@ -37,8 +36,16 @@ def windows_instance(c, wait=True):
     r = c.run_instances(ImageId=WINDOWS_STORE, InstanceType="m1.small", MinCount=1, MaxCount=1)
     iid = r["Instances"][0]["InstanceId"]
     if wait:
-        c.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+        c.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=FAST)
     return iid
+
+
+def running_windows_instance(s):
+    """A Windows instance on the (reset) virtual-clock server `s`, advanced until it runs."""
+    c = s.client()
+    iid = windows_instance(c, wait=False)
+    advance(s, 10)
+    return c, iid
 
 
 def test_bundle_completes_and_the_waiter_passes(ec2):
@@ -128,12 +135,9 @@ def test_unknown_ids_and_dry_run(ec2):
     assert ec2.describe_bundle_tasks()["BundleTasks"] == [], "a dry run creates nothing"
 
 
-def test_virtual_clock_steps_through_states_and_the_instance_comes_back(virtual_server):
-    s = virtual_server
-    s.control("POST", "reset")
-    c = s.client()
-    iid = windows_instance(c, wait=False)
-    s.control("POST", "clock/advance?seconds=10")
+def test_virtual_clock_steps_through_states_and_the_instance_comes_back(vserver):
+    s = vserver
+    c, iid = running_windows_instance(s)
     bid = c.bundle_instance(InstanceId=iid, Storage=storage())["BundleTask"]["BundleId"]
 
     def look():
@@ -147,7 +151,7 @@ def test_virtual_clock_steps_through_states_and_the_instance_comes_back(virtual_
     assert first["State"] == "pending" and "Progress" not in first
     seen = [(first["State"], None)]
     for step in [5, 30, 60, 60, 60]:  # pending 5 s, shutdown 30 s, bundling 120 s, storing 60 s
-        s.control("POST", f"clock/advance?seconds={step}")
+        advance(s, step)
         t = look()
         seen.append((t["State"], t.get("Progress")))
         if t["State"] == "bundling":
@@ -165,20 +169,17 @@ def test_virtual_clock_steps_through_states_and_the_instance_comes_back(virtual_
     assert look()["UpdateTime"] > first["UpdateTime"]
 
 
-def test_cancel_half_way_ends_cancelled(virtual_server):
-    s = virtual_server
-    s.control("POST", "reset")
-    c = s.client()
-    iid = windows_instance(c, wait=False)
-    s.control("POST", "clock/advance?seconds=10")
+def test_cancel_half_way_ends_cancelled(vserver):
+    s = vserver
+    c, iid = running_windows_instance(s)
     bid = c.bundle_instance(InstanceId=iid, Storage=storage())["BundleTask"]["BundleId"]
-    s.control("POST", "clock/advance?seconds=95")  # half-way through bundling
+    advance(s, 95)  # half-way through bundling
     mid = c.describe_bundle_tasks(BundleIds=[bid])["BundleTasks"][0]
     assert (mid["State"], mid["Progress"]) == ("bundling", "40%")
     cancelled = c.cancel_bundle_task(BundleId=bid)["BundleTask"]
     assert (cancelled["State"], cancelled["Progress"]) == ("cancelling", "40%")
     assert c.cancel_bundle_task(BundleId=bid)["BundleTask"]["State"] == "cancelling", "cancelling twice is harmless"
-    s.control("POST", "clock/advance?seconds=5")
+    advance(s, 5)
     end = c.describe_bundle_tasks(BundleIds=[bid])["BundleTasks"][0]
     assert end["State"] == "failed"
     assert end["BundleTaskError"]["Code"] == "Client.Cancelled"
@@ -191,26 +192,20 @@ def test_cancel_half_way_ends_cancelled(virtual_server):
     assert again["BundleId"] != bid
 
 
-def test_a_second_bundle_while_one_runs_is_refused(virtual_server):
-    s = virtual_server
-    s.control("POST", "reset")
-    c = s.client()
-    iid = windows_instance(c, wait=False)
-    s.control("POST", "clock/advance?seconds=10")
+def test_a_second_bundle_while_one_runs_is_refused(vserver):
+    s = vserver
+    c, iid = running_windows_instance(s)
     c.bundle_instance(InstanceId=iid, Storage=storage())
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.bundle_instance(InstanceId=iid, Storage=storage(prefix="again"))
     assert error_of(e)[0] == "BundlingInProgress"
 
 
-def test_injected_failure_carries_its_error_and_stops_the_waiter(virtual_server):
-    s = virtual_server
-    s.control("POST", "reset")
-    c = s.client()
-    iid = windows_instance(c, wait=False)
-    s.control("POST", "clock/advance?seconds=10")
+def test_injected_failure_carries_its_error_and_stops_the_waiter(vserver):
+    s = vserver
+    c, iid = running_windows_instance(s)
     bid = c.bundle_instance(InstanceId=iid, Storage=storage())["BundleTask"]["BundleId"]
-    s.control("POST", "clock/advance?seconds=40")
+    advance(s, 40)
     body = s.control("POST", f"bundle-tasks/{bid}/fail?code=Client.S3AccessDenied&message=Access%20denied%20to%20bucket")
     assert body["state"] == "failed"
     task = c.describe_bundle_tasks(BundleIds=[bid])["BundleTasks"][0]
@@ -239,12 +234,14 @@ def test_filters(ec2):
 
 
 def test_realistic_clock_progresses_on_its_own(make_server):
+    # The task stays pending for 3 s of wall time, so that reading it right after BundleInstance sees
+    # "pending" even on a loaded machine; the later steps are short.
     s = make_server(
         "--ephemeral", "--clock", "realistic",
-        "--transition-seconds", "launch=0.2,status-checks=0.2,bundle-pending=0.3,bundle-shutdown=0.3,bundling=0.3,bundle-storing=0.3",
+        "--transition-seconds", "launch=0.2,status-checks=0.2,bundle-pending=3,bundle-shutdown=0.3,bundling=0.3,bundle-storing=0.3",
     )
     c = s.client()
     iid = windows_instance(c)
     bid = c.bundle_instance(InstanceId=iid, Storage=storage())["BundleTask"]["BundleId"]
     assert c.describe_bundle_tasks(BundleIds=[bid])["BundleTasks"][0]["State"] == "pending"
-    c.get_waiter("bundle_task_complete").wait(BundleIds=[bid], WaiterConfig={"Delay": 0.3, "MaxAttempts": 20})
+    c.get_waiter("bundle_task_complete").wait(BundleIds=[bid], WaiterConfig={"Delay": 0.3, "MaxAttempts": 200})

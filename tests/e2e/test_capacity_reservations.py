@@ -6,21 +6,13 @@ import datetime as dt
 import botocore.exceptions
 import pytest
 
-from conftest import error_of
+from conftest import AL2023 as AMI
+from conftest import advance, error_of
+from conftest import instance_of as inst
+from conftest import instance_state as state
 
-AMI = "ami-08f6cfac8c54bafdd"  # Amazon Linux 2023 x86_64, EBS
 ZONE = "us-east-1a"
 TYPE = "t3.micro"
-
-
-@pytest.fixture
-def vs(virtual_server):
-    virtual_server.control("POST", "reset")
-    return virtual_server
-
-
-def advance(server, seconds):
-    server.control("POST", f"clock/advance?seconds={seconds}")
 
 
 def pool(server, zone=ZONE, itype=TYPE):
@@ -57,12 +49,6 @@ def targeting(crid):
     return {"CapacityReservationTarget": {"CapacityReservationId": crid}}
 
 
-def inst(c, iid):
-    return c.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
-
-
-def state(c, iid):
-    return inst(c, iid)["State"]["Name"]
 
 
 def test_last_capacity_reserved_then_cancelled(server, ec2):
@@ -240,7 +226,7 @@ def test_client_token_and_modify(server, ec2):
 
 def test_limited_reservation_expires_at_its_end_date(vs):
     c = vs.client()
-    now = dt.datetime.fromisoformat(vs.control("GET", "clock")["now"].replace("Z", "+00:00"))
+    now = vs.now()
     crid = reserve(c, 2, EndDateType="limited", EndDate=now + dt.timedelta(hours=2))["CapacityReservationId"]
     [a] = run(c, 1)
     assert counts(c, crid) == ("active", 2, 1)
@@ -258,7 +244,7 @@ def test_limited_reservation_expires_at_its_end_date(vs):
 
 
 def future_dated(c, vs, **kw):
-    now = dt.datetime.fromisoformat(vs.control("GET", "clock")["now"].replace("Z", "+00:00"))
+    now = vs.now()
     start = now + dt.timedelta(days=10)
     r = reserve(c, 8, InstanceType="m5.xlarge", InstanceMatchCriteria="targeted", StartDate=start,
                 CommitmentDuration=14 * 86400, **kw)
@@ -291,7 +277,7 @@ def test_future_dated_states_and_the_commitment(vs):
     assert c.cancel_capacity_reservation(CapacityReservationId=r2["CapacityReservationId"])["Return"] is True
     with pytest.raises(botocore.exceptions.ClientError) as e:
         reserve(c, 8, InstanceType="m5.xlarge", InstanceMatchCriteria="targeted",
-                StartDate=dt.datetime.now(dt.timezone.utc), CommitmentDuration=14 * 86400)
+                StartDate=vs.now(), CommitmentDuration=14 * 86400)
     assert error_of(e)[0] == "InvalidParameterValue"
 
 
@@ -334,7 +320,7 @@ def test_capacity_block_cannot_be_cancelled_or_modified(vs):
             call()
         assert error_of(e)[0] in ("UnsupportedOperation", "IncorrectState")
     start = o["StartDate"]
-    now = dt.datetime.fromisoformat(vs.control("GET", "clock")["now"].replace("Z", "+00:00"))
+    now = vs.now()
     advance(vs, int((start - now).total_seconds()))
     assert counts(c, crid) == ("active", 1, 1)
     iid = c.run_instances(ImageId=AMI, InstanceType="p5.48xlarge", MinCount=1, MaxCount=1,
@@ -441,7 +427,7 @@ def test_interruptible_source_checks(vs):
         c.create_interruptible_capacity_reservation_allocation(CapacityReservationId="cr-0123456789abcdef0",
                                                                InstanceCount=1)
     assert error_of(e)[0] == "InvalidCapacityReservationId.NotFound"
-    now = dt.datetime.fromisoformat(vs.control("GET", "clock")["now"].replace("Z", "+00:00"))
+    now = vs.now()
     limited = reserve(c, 2, EndDateType="limited", EndDate=now + dt.timedelta(days=1))["CapacityReservationId"]
     with pytest.raises(botocore.exceptions.ClientError) as e:
         c.create_interruptible_capacity_reservation_allocation(CapacityReservationId=limited, InstanceCount=1)

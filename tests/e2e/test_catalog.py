@@ -3,34 +3,12 @@ DescribeVpcs, DescribeSubnets and DescribeSecurityGroups."""
 
 import ipaddress
 
-import boto3
-import botocore.config
-import botocore.exceptions
 import pytest
 
-from conftest import error_of
+from conftest import AL2023, AL2023_ARM, fails
 
-AL2023 = "ami-08f6cfac8c54bafdd"
-AL2023_ARM = "ami-0157e459893bc2794"
 LINUX_INSTANCE_STORE = "ami-099b62c9122d51192"
 WINDOWS_INSTANCE_STORE = "ami-0193dd2c1f96edc84"
-
-
-def fails(call, **kw):
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        call(**kw)
-    return error_of(e)
-
-
-def unvalidated_client(server):
-    return boto3.client(
-        "ec2",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="test",
-        config=botocore.config.Config(parameter_validation=False, retries={"max_attempts": 1}),
-    )
 
 
 def images(c, **kw):
@@ -192,7 +170,7 @@ def test_describe_instance_types_errors(server, ec2):
     assert (
         fails(ec2.describe_instance_types, Filters=[{"Name": "colour", "Values": ["x"]}])[0] == "InvalidParameterValue"
     )
-    raw = unvalidated_client(server)
+    raw = server.client(validate=False)
     for n in (4, 101):
         code, message, status = fails(raw.describe_instance_types, MaxResults=n)
         assert (code, status) == ("InvalidParameterValue", 400), n

@@ -6,12 +6,7 @@ import re
 
 import pytest
 
-AL2023 = "ami-08f6cfac8c54bafdd"
-CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
-
-
-def st(name):
-    return {"Code": CODES[name], "Name": name}
+from conftest import AL2023, st
 
 
 @pytest.fixture

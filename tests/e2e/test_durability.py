@@ -5,9 +5,8 @@ import subprocess
 import threading
 import time
 
-import pytest
-
-AMI = "ami-08f6cfac8c54bafdd"
+from conftest import AL2023 as AMI
+from conftest import advance
 
 # The state an instance settles in after each action (instant clock).
 SETTLES_AT = {"run": "running", "start": "running", "stop": "stopped"}
@@ -88,7 +87,7 @@ def test_the_virtual_clock_survives_a_sigkill(make_server, tmp_path):
     iid = s.client().run_instances(ImageId=AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1)["Instances"][0][
         "InstanceId"
     ]
-    assert s.control("POST", "clock/advance?seconds=3600")["now"] == "2030-01-01T01:00:00.000Z"
+    assert advance(s, 3600)["now"] == "2030-01-01T01:00:00.000Z"
     s.proc.kill()
     s.proc.wait(10)
     again = make_server("--data-dir", data, "--clock", "virtual", "--clock-start", "2030-01-01T00:00:00Z")
@@ -132,14 +131,7 @@ def test_the_default_is_the_embedded_engine_in_the_xdg_data_directory(binary, tm
     s = Server(binary)
     p = subprocess.Popen([binary, "serve", "--port", str(s.port)], env=env, stderr=subprocess.PIPE, text=True)
     try:
-        for _ in range(500):
-            try:
-                assert s.control("GET", "health")["store"] == "sqlite"
-                break
-            except OSError:
-                time.sleep(0.02)
-        else:
-            pytest.fail("the server did not start")
+        assert s.wait_healthy(p)["store"] == "sqlite"
         assert (tmp_path / "ec2d" / "ec2d.sqlite3").exists()
     finally:
         p.terminate()

@@ -187,14 +187,7 @@ def test_env_variables_configure_the_server(binary):
     try:
         s = Server(binary)
         s.port, s.url = port, f"http://127.0.0.1:{port}"
-        import time
-
-        for _ in range(200):
-            try:
-                h = s.control("GET", "health")
-                break
-            except OSError:
-                time.sleep(0.02)
+        h = s.wait_healthy(p)
         assert h["clock"] == "virtual" and h["seed"] == 9
     finally:
         p.terminate()

@@ -8,8 +8,6 @@ import http.client
 import json
 import os
 import random
-import re
-import time
 import urllib.parse
 
 import botocore.auth
@@ -18,7 +16,7 @@ import botocore.credentials
 import botocore.exceptions
 import pytest
 
-from conftest import error_of
+from conftest import PATIENCE, code_of, error_of, launch_ids, message_of, poll, stderr_after_stop
 
 ALICE = ("AKIAALICE00000000001", "alice-secret/with+odd=chars", "111122223333")
 BOB = ("AKIABOB0000000000002", "bob-secret", "444455556666")
@@ -26,7 +24,6 @@ SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 )
-AL2023 = "ami-08f6cfac8c54bafdd"
 
 
 def identity(key, secret, account, statements, name=None):
@@ -69,23 +66,8 @@ def bob(server, region="us-east-1"):
     return server.client(region=region, access_key=BOB[0], secret=BOB[1])
 
 
-def code_of(body):
-    m = re.search(r"<Code>([^<]*)</Code>", body)
-    return m.group(1) if m else None
-
-
-def message_of(body):
-    m = re.search(r"<Message>([^<]*)</Message>", body)
-    return m.group(1) if m else None
-
-
 def launch(client):
-    return client.run_instances(ImageId=AL2023, InstanceType="t3.micro", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-
-
-def stderr_after_stop(server):
-    server.stop()
-    return server.proc.stderr.read()
+    return launch_ids(client)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,14 +263,8 @@ def test_the_credentials_file_is_read_again_when_it_changes(make_server, tmp_pat
     assert error_of(e)[0] == "AuthFailure"
 
     write_credentials(path, identity(*ALICE, NO_STOP), identity(*carol, ALLOW_ALL))
-    deadline = time.time() + 10
-    while True:
-        try:
-            s.client(access_key=carol[0], secret=carol[1]).describe_regions()
-            break
-        except botocore.exceptions.ClientError:
-            assert time.time() < deadline, "the new identity was not picked up"
-            time.sleep(0.1)
+    poll(lambda: s.client(access_key=carol[0], secret=carol[1]).describe_regions(),
+         ignore=botocore.exceptions.ClientError, what="the new identity to be picked up")
     # Alice's new policy is in force too
     with pytest.raises(botocore.exceptions.ClientError) as e:
         s.client(access_key=ALICE[0], secret=ALICE[1]).stop_instances(InstanceIds=["i-0123456789abcdef0"])
@@ -296,7 +272,8 @@ def test_the_credentials_file_is_read_again_when_it_changes(make_server, tmp_pat
 
     # a bad version is reported and the identities in force stay
     path.write_text('{"Identities": [{"AccessKeyId": "AKIA"}]}')
-    time.sleep(1.5)
+    # Wait until the server has read the bad file (it says so on stderr) instead of a fixed sleep.
+    poll(lambda: "Identities[0].SecretAccessKey: required" in s.stderr(), what="the bad credentials file to be read")
     assert s.client(access_key=carol[0], secret=carol[1]).describe_regions()["Regions"]
     err = stderr_after_stop(s)
     assert "Identities[0].SecretAccessKey: required; keeping the previous identities" in err, err
@@ -388,7 +365,7 @@ def random_request(rng, server):
 
 
 def send(server, method, target, headers, body):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=PATIENCE)
     try:
         conn.request(method, target, body=body, headers=headers)
         r = conn.getresponse()

@@ -1,58 +1,23 @@
 """Every error answer of the instance operations end to end (spec sections 2, 3, 4.5 and 5), and that
 a refused request changes nothing."""
 
-import xml.etree.ElementTree as ET
-
 import botocore.exceptions
 import pytest
 
-from conftest import error_of
+from conftest import AL2023, AL2023_ARM, advance, error_of, fails, raw_error
+from conftest import instance_state as state
+from conftest import launch_ids as launch
 
-AL2023 = "ami-08f6cfac8c54bafdd"
-AL2023_ARM = "ami-0157e459893bc2794"
 DEBIAN = "ami-0dd3b9c3a3c8c3435"  # no hibernation support
 LINUX_INSTANCE_STORE = "ami-099b62c9122d51192"  # paravirtual, instance-store root
 WINDOWS_INSTANCE_STORE = "ami-0193dd2c1f96edc84"
 UNKNOWN_I = "i-0123456789abcdef0"
 UNKNOWN_I2 = "i-0fedcba9876543210"
 DRY_RUN = ("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
-CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
-
-
-def launch(c, count=1, **kw):
-    kw.setdefault("ImageId", AL2023)
-    kw.setdefault("InstanceType", "t3.micro")
-    return [i["InstanceId"] for i in c.run_instances(MinCount=count, MaxCount=count, **kw)["Instances"]]
-
-
-def state(c, iid):
-    return c.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
 
 
 def all_ids(c):
     return sorted(i["InstanceId"] for r in c.describe_instances()["Reservations"] for i in r["Instances"])
-
-
-def fails(call, **kw):
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        call(**kw)
-    return error_of(e)
-
-
-def raw_error(server, body):
-    status, _, text = server.raw(body=body.encode())
-    root = ET.fromstring(text)
-    return root.find("Errors/Error/Code").text, root.find("Errors/Error/Message").text, status
-
-
-@pytest.fixture
-def vserver(virtual_server):
-    virtual_server.control("POST", "reset")
-    return virtual_server
-
-
-def advance(server, seconds):
-    server.control("POST", f"clock/advance?seconds={seconds}")
 
 
 # ---------------------------------------------------------------------------------------------

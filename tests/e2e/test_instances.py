@@ -5,20 +5,17 @@ included). Error answers live in test_instance_errors.py."""
 import datetime
 import ipaddress
 import re
-import threading
 import time
 
 import botocore.exceptions
 import pytest
 
-from conftest import error_of
+from conftest import AL2023, CODES, FAST, Ticker, advance, error_of, launch, st
 
-AL2023 = "ami-08f6cfac8c54bafdd"  # Amazon Linux 2023 x86_64, EBS root, hibernation-capable
+# AL2023 (Amazon Linux 2023 x86_64, EBS root) is hibernation-capable.
 DEBIAN = "ami-0dd3b9c3a3c8c3435"  # Debian 12 x86_64, EBS root
 WINDOWS_EBS = "ami-0a8378a372bc15589"  # Windows Server 2022, EBS root
 
-CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
-FAST = {"Delay": 0.2, "MaxAttempts": 50}
 USER_INITIATED = re.compile(r"^User initiated \(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} GMT\)$")
 SHUTDOWN_REASON = {
     "Code": "Client.UserInitiatedShutdown",
@@ -28,18 +25,10 @@ HIBERNATE_REASON = {
     "Code": "Client.UserInitiatedHibernate",
     "Message": "Client.UserInitiatedHibernate: User initiated hibernate",
 }
+# How long each transition takes (wall-clock seconds) in the realistic-clock tests.
+REALISTIC = 3
 # The virtual clock's default durations (seconds).
 LAUNCH, START, STOP, HIBERNATE, FORCE_STOP, TERMINATE, STATUS_CHECKS, VISIBLE = 8, 8, 15, 25, 3, 8, 60, 3600
-
-
-def st(name):
-    return {"Code": CODES[name], "Name": name}
-
-
-def launch(c, count=1, **kw):
-    kw.setdefault("ImageId", AL2023)
-    kw.setdefault("InstanceType", "t3.micro")
-    return c.run_instances(MinCount=count, MaxCount=count, **kw)
 
 
 def ids_of(reservation):
@@ -60,40 +49,8 @@ def all_instance_ids(c, **kw):
     return sorted(i["InstanceId"] for r in c.describe_instances(**kw)["Reservations"] for i in r["Instances"])
 
 
-def advance(server, seconds):
-    return server.control("POST", f"clock/advance?seconds={seconds}")
-
-
 def statuses(c, iid, **kw):
     return c.describe_instance_status(InstanceIds=[iid], **kw)["InstanceStatuses"]
-
-
-@pytest.fixture
-def vserver(virtual_server):
-    """The virtual-clock server, emptied (the reset also rewinds its clock to --clock-start)."""
-    virtual_server.control("POST", "reset")
-    return virtual_server
-
-
-class Ticker:
-    """Advances a virtual clock from a background thread while a waiter polls."""
-
-    def __init__(self, server, step=5, every=0.05):
-        self.server, self.step, self.every = server, step, every
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self.done.wait(self.every):
-            advance(self.server, self.step)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.done.set()
-        self.thread.join(5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,17 +82,20 @@ def test_waiters_with_the_instant_clock(ec2):
 
 
 def test_waiters_with_the_realistic_clock(make_server):
+    # Each transition lasts REALISTIC seconds of wall time: the checks of an intermediate state right
+    # after an action need that long a window, so it is generous enough for a loaded machine.
     s = make_server(
         "--ephemeral",
         "--clock",
         "realistic",
         "--transition-seconds",
-        "launch=1,start=1,stop=1,hibernate=1,force-stop=0.5,terminate=1,status-checks=1",
+        f"launch={REALISTIC},start={REALISTIC},stop={REALISTIC},hibernate={REALISTIC},force-stop=0.5,"
+        f"terminate={REALISTIC},status-checks={REALISTIC}",
     )
     c = s.client()
     t0 = time.monotonic()
     iid = ids_of(launch(c))[0]
-    assert state(c, iid) == "pending", "a launch takes a second in this server"
+    assert state(c, iid) == "pending", "a launch takes a few seconds in this server"
     c.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=FAST)
     assert time.monotonic() - t0 >= 0.9
     assert state(c, iid) == "running"
@@ -164,7 +124,9 @@ def test_waiters_with_the_realistic_clock(make_server):
 
 
 def test_force_stop_is_quicker_than_a_stop_with_the_realistic_clock(make_server):
-    s = make_server("--ephemeral", "--clock", "realistic", "--transition-seconds", "launch=0.2,stop=5,force-stop=0.5")
+    # A forced stop takes 1.5 s, a plain one a minute: the check of "stopping" right after the call
+    # has 1.5 s, and the waiter 1.5 s of slack under the 3 s bound.
+    s = make_server("--ephemeral", "--clock", "realistic", "--transition-seconds", "launch=0.2,stop=60,force-stop=1.5")
     c = s.client()
     iid = ids_of(launch(c))[0]
     c.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=FAST)

@@ -12,9 +12,10 @@ from functools import lru_cache
 import botocore.exceptions
 import pytest
 
+from conftest import AL2023 as AMI
+from conftest import advance, in_threads, instance_state
 from pg import Postgres
 
-AMI = "ami-08f6cfac8c54bafdd"
 
 # Where each state settles with the instant clock (the next request already sees the end state).
 SETTLED = {
@@ -100,11 +101,9 @@ def test_conflicting_stop_start_terminate_through_two_nodes_is_serializable(node
     refused = Counter()
     unexpected = []
     lock = threading.Lock()
-    start = threading.Barrier(len(clients))
 
     def worker(seed, c):
         rng = random.Random(seed)
-        start.wait()
         for _ in range(requests_per_thread):
             iid = rng.choice(ids)
             action = rng.choices(["stop", "start", "terminate"], weights=[45, 45, 4])[0]
@@ -124,11 +123,7 @@ def test_conflicting_stop_start_terminate_through_two_nodes_is_serializable(node
                 for it in items:
                     acked.append((it["InstanceId"], action, it["PreviousState"]["Name"], it["CurrentState"]["Name"]))
 
-    workers = [threading.Thread(target=worker, args=(n * 1000 + i, c)) for i, (n, c) in enumerate(clients)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(120)
+    in_threads(worker, [(n * 1000 + i, c) for i, (n, c) in enumerate(clients)])
     assert not unexpected, unexpected[:5]
     assert len(acked) + sum(refused.values()) == len(clients) * requests_per_thread
     assert len(acked) >= 100, f"only {len(acked)} acknowledged transitions: {refused}"
@@ -157,20 +152,14 @@ def test_no_id_is_issued_twice_across_nodes(nodes):
     clients = [s.client() for s in (a, b) for _ in range(4)]
     reservations = []
     lock = threading.Lock()
-    start = threading.Barrier(len(clients))
 
     def worker(c):
-        start.wait()
         for _ in range(5):
             r = c.run_instances(ImageId=AMI, InstanceType="t3.micro", MinCount=3, MaxCount=3)
             with lock:
                 reservations.append(r)
 
-    workers = [threading.Thread(target=worker, args=(c,)) for c in clients]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(120)
+    in_threads(worker, [(c,) for c in clients])
     assert len(reservations) == 40
     instance_ids = [i["InstanceId"] for r in reservations for i in r["Instances"]]
     assert len(set(instance_ids)) == len(instance_ids) == 120
@@ -186,19 +175,13 @@ def test_client_token_idempotency_holds_across_nodes(nodes):
     clients = [s.client() for s in (a, b) for _ in range(4)]
     answers = []
     lock = threading.Lock()
-    start = threading.Barrier(len(clients))
 
     def worker(c):
-        start.wait()
         r = c.run_instances(ImageId=AMI, InstanceType="t3.micro", MinCount=2, MaxCount=2, ClientToken="same-token-1")
         with lock:
             answers.append((r["ReservationId"], sorted(i["InstanceId"] for i in r["Instances"])))
 
-    workers = [threading.Thread(target=worker, args=(c,)) for c in clients]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(120)
+    in_threads(worker, [(c,) for c in clients])
     assert len(answers) == 8
     assert len(set((rid, tuple(ids)) for rid, ids in answers)) == 1, answers
     reservation, ids = answers[0]
@@ -211,7 +194,7 @@ def test_client_token_idempotency_holds_across_nodes(nodes):
 def test_the_virtual_clock_and_due_transitions_are_shared(nodes):
     a, b = nodes("--clock", "virtual", "--clock-start", "2030-01-01T00:00:00Z", "--transition-seconds", "launch=60")
     iid = a.client().run_instances(ImageId=AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    assert b.client().describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"] == "pending"
-    assert b.control("POST", "clock/advance?seconds=60")["now"] == "2030-01-01T00:01:00.000Z"
+    assert instance_state(b.client(), iid) == "pending"
+    assert advance(b, 60)["now"] == "2030-01-01T00:01:00.000Z"
     assert a.control("GET", "clock")["now"] == "2030-01-01T00:01:00.000Z"
-    assert a.client().describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"] == "running"
+    assert instance_state(a.client(), iid) == "running"

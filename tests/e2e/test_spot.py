@@ -6,20 +6,10 @@ import datetime as dt
 import botocore.exceptions
 import pytest
 
-from conftest import error_of
+from conftest import AL2023 as AMI
+from conftest import advance, error_of, instance_state
 
-AMI = "ami-08f6cfac8c54bafdd"  # Amazon Linux 2023 x86_64, EBS
 SPEC = {"ImageId": AMI, "InstanceType": "t3.micro"}
-
-
-@pytest.fixture
-def vs(virtual_server):
-    virtual_server.control("POST", "reset")
-    return virtual_server
-
-
-def advance(server, seconds):
-    server.control("POST", f"clock/advance?seconds={seconds}")
 
 
 def look(c, sid):
@@ -27,8 +17,6 @@ def look(c, sid):
     return r["State"], r["Status"]["Code"], r.get("InstanceId")
 
 
-def instance_state(c, iid):
-    return c.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
 
 
 def request(c, **kw):
@@ -126,7 +114,7 @@ def test_interruption_by_price_terminates_a_one_time_request(vs):
 
 def test_a_market_rise_above_the_maximum_price_interrupts(vs):
     c = vs.client()
-    now = dt.datetime.fromisoformat(vs.control("GET", "clock")["now"].replace("Z", "+00:00"))
+    now = vs.now()
     history = c.describe_spot_price_history(
         InstanceTypes=["t3.micro"], ProductDescriptions=["Linux/UNIX"], AvailabilityZone="us-east-1a", EndTime=now
     )["SpotPriceHistory"]
@@ -143,7 +131,7 @@ def test_a_market_rise_above_the_maximum_price_interrupts(vs):
 
 def test_price_too_low_then_schedule_expired(vs):
     c = vs.client()
-    now = dt.datetime.fromisoformat(vs.control("GET", "clock")["now"].replace("Z", "+00:00"))
+    now = vs.now()
     sid = request(c, SpotPrice="0.001", ValidUntil=now + dt.timedelta(hours=2))
     advance(vs, 2)
     assert look(c, sid) == ("open", "price-too-low", None)
@@ -153,7 +141,7 @@ def test_price_too_low_then_schedule_expired(vs):
 
 def test_not_scheduled_yet_until_valid_from(vs):
     c = vs.client()
-    now = dt.datetime.fromisoformat(vs.control("GET", "clock")["now"].replace("Z", "+00:00"))
+    now = vs.now()
     sid = request(c, ValidFrom=now + dt.timedelta(minutes=10))
     advance(vs, 2)
     assert look(c, sid)[:2] == ("open", "not-scheduled-yet")
@@ -353,7 +341,7 @@ def test_filters_pagination_and_tags(ec2):
 def test_price_history(vs):
     c = vs.client()
     advance(vs, 86400 * 2)
-    now = dt.datetime.fromisoformat(vs.control("GET", "clock")["now"].replace("Z", "+00:00"))
+    now = vs.now()
     h = c.describe_spot_price_history(InstanceTypes=["m5.large"], ProductDescriptions=["Linux/UNIX"], AvailabilityZone="us-east-1a",
                                       StartTime=now - dt.timedelta(hours=24), EndTime=now)["SpotPriceHistory"]
     assert len(h) >= 2

@@ -1,35 +1,21 @@
 """CreateTags, DeleteTags and DescribeTags (spec section 10) on instances and on the default VPC,
 subnets and security group."""
 
-import boto3
-import botocore.config
-import botocore.exceptions
 import pytest
 
-from conftest import error_of
+from conftest import fails, instance_of
+from conftest import launch_ids as launch
 
-AL2023 = "ami-08f6cfac8c54bafdd"
 UNKNOWN_I = "i-0123456789abcdef0"
 
 
-def launch(c, count=1):
-    res = c.run_instances(ImageId=AL2023, InstanceType="t3.micro", MinCount=count, MaxCount=count)
-    return [i["InstanceId"] for i in res["Instances"]]
-
-
 def tags_of(c, iid):
-    inst = c.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+    inst = instance_of(c, iid)
     return {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
 
 
 def described(c, **kw):
     return sorted((t["ResourceId"], t["ResourceType"], t["Key"], t["Value"]) for t in c.describe_tags(**kw)["Tags"])
-
-
-def fails(call, **kw):
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        call(**kw)
-    return error_of(e)
 
 
 def tag(**kv):
@@ -238,14 +224,7 @@ def test_describe_tags_pagination(server, ec2):
     ]
     assert len(paged) == 12
     assert fails(ec2.describe_tags, MaxResults=4)[0] == "InvalidParameterValue"
-    raw = boto3.client(
-        "ec2",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="test",
-        config=botocore.config.Config(parameter_validation=False, retries={"max_attempts": 1}),
-    )
+    raw = server.client(validate=False)
     assert fails(raw.describe_tags, MaxResults=1001)[0] == "InvalidParameterValue"
     assert len(ec2.describe_tags(MaxResults=1000)["Tags"]) == 12
 
