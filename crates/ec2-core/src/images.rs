@@ -260,6 +260,140 @@ pub fn generic(id: &str, architecture: &str) -> Image {
     }
 }
 
+/// A block device mapping of a launch request (RunInstances' `BlockDeviceMapping.N`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestedDevice {
+    pub device_name: String,
+    #[serde(default)]
+    pub no_device: bool,
+    #[serde(default)]
+    pub virtual_name: Option<String>,
+    #[serde(default)]
+    pub size_gb: Option<u32>,
+    #[serde(default)]
+    pub volume_type: Option<String>,
+    #[serde(default)]
+    pub iops: Option<u32>,
+    #[serde(default)]
+    pub throughput: Option<u32>,
+    #[serde(default)]
+    pub encrypted: Option<bool>,
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    #[serde(default)]
+    pub snapshot_id: Option<String>,
+    #[serde(default)]
+    pub delete_on_termination: Option<bool>,
+}
+
+/// A volume a launch creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVolume {
+    pub device_name: String,
+    pub spec: crate::volumes::Spec,
+    pub encrypted: bool,
+    pub kms_key_id: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub delete_on_termination: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaunchVolumeError {
+    Spec(crate::volumes::SpecError),
+    Encryption(crate::ebs_encryption::EncryptionError),
+    UnknownVolumeType(String),
+    SmallerThanSnapshot {
+        device: String,
+        size: u32,
+        min: u32,
+    },
+    UnknownSnapshot(String),
+    /// A new EBS device with neither a size nor a snapshot.
+    NoSize(String),
+}
+
+/// What a snapshot gives a new volume: `(size GiB, encrypted, KMS key ARN)`.
+pub type SnapshotFacts = (u32, bool, Option<String>);
+
+/// The volumes a launch of `image` creates: the image's EBS mappings, changed, dropped
+/// (`NoDevice`) or added to by the request's, each checked against its type's limits, with its
+/// encryption from the request, the snapshot and the account's defaults. Instance-store devices
+/// (`VirtualName`) create no volume.
+pub fn launch_volumes(
+    scope: &crate::Scope,
+    image: &Image,
+    requested: &[RequestedDevice],
+    defaults: &crate::ebs_encryption::EbsEncryption,
+    snapshot: impl Fn(&str) -> Option<SnapshotFacts>,
+) -> Result<Vec<NewVolume>, LaunchVolumeError> {
+    use crate::volumes::device_slot;
+    let slot_of = |d: &str| device_slot(d);
+    let mut devices: Vec<String> =
+        image.block_device_mappings.iter().filter(|b| b.ebs.is_some()).map(|b| b.device_name.clone()).collect();
+    for r in requested {
+        if !r.no_device && r.virtual_name.is_none() && !devices.iter().any(|d| slot_of(d) == slot_of(&r.device_name)) {
+            devices.push(r.device_name.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for device in devices {
+        let req = requested.iter().find(|r| slot_of(&r.device_name) == slot_of(&device));
+        if req.is_some_and(|r| r.no_device || r.virtual_name.is_some()) {
+            continue;
+        }
+        let base = image.block_device_mappings.iter().find(|b| slot_of(&b.device_name) == slot_of(&device));
+        let base_ebs = base.and_then(|b| b.ebs.clone());
+        let req = req.cloned().unwrap_or_default();
+        let snap_id = req.snapshot_id.clone().or(base_ebs.as_ref().and_then(|e| e.snapshot_id.clone()));
+        let from_snapshot: Option<SnapshotFacts> = match (&req.snapshot_id, &base_ebs) {
+            (Some(s), _) => Some(snapshot(s).ok_or_else(|| LaunchVolumeError::UnknownSnapshot(s.clone()))?),
+            (None, Some(b)) => Some((b.volume_size, b.encrypted, b.kms_key_id.clone())),
+            (None, None) => None,
+        };
+        let min = from_snapshot.as_ref().map(|s| s.0).unwrap_or(0);
+        let size = match req.size_gb {
+            Some(n) if n < min => return Err(LaunchVolumeError::SmallerThanSnapshot { device, size: n, min }),
+            Some(n) => n,
+            None if min == 0 => return Err(LaunchVolumeError::NoSize(device)),
+            None => min,
+        };
+        let vtype = match &req.volume_type {
+            Some(t) => VolumeType::parse(t).ok_or_else(|| LaunchVolumeError::UnknownVolumeType(t.clone()))?,
+            None => base_ebs.as_ref().map(|b| b.volume_type).unwrap_or(VolumeType::Gp2),
+        };
+        let same_type = base_ebs.as_ref().is_some_and(|b| b.volume_type == vtype);
+        let iops = req.iops.or(if same_type { base_ebs.as_ref().and_then(|b| b.iops) } else { None });
+        let throughput = req.throughput.or(if same_type { base_ebs.as_ref().and_then(|b| b.throughput) } else { None });
+        let spec = crate::volumes::limits::resolve(
+            vtype,
+            i64::from(size),
+            iops.map(i64::from),
+            throughput.map(i64::from),
+            false,
+        )
+        .map_err(LaunchVolumeError::Spec)?;
+        let (encrypted, kms_key_id) = crate::ebs_encryption::resolve(
+            scope,
+            defaults,
+            req.encrypted,
+            req.kms_key_id.as_deref(),
+            from_snapshot.as_ref().map(|s| (s.1, s.2.as_deref())),
+        )
+        .map_err(LaunchVolumeError::Encryption)?;
+        out.push(NewVolume {
+            device_name: device,
+            spec,
+            encrypted,
+            kms_key_id,
+            snapshot_id: snap_id,
+            delete_on_termination: req
+                .delete_on_termination
+                .unwrap_or(base_ebs.as_ref().map(|b| b.delete_on_termination).unwrap_or(true)),
+        });
+    }
+    Ok(out)
+}
+
 /// Why a root volume cannot hold a hibernating instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HibernationRootError {
@@ -308,6 +442,57 @@ mod tests {
             ("arm64", 8, "Linux/UNIX")
         );
         assert_eq!(g.state(UnixMillis(0)), ImageState::Available);
+    }
+
+    #[test]
+    fn launch_volumes_follow_the_image_and_the_request() {
+        let scope = crate::Scope::new("111122223333", "us-east-1");
+        let image = Image::from_catalog(crate::catalog::images::image("ami-08f6cfac8c54bafdd").unwrap());
+        let defaults = crate::ebs_encryption::EbsEncryption::default();
+        let none = |_: &str| None;
+        let v = launch_volumes(&scope, &image, &[], &defaults, none).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!((v[0].device_name.as_str(), v[0].spec.size_gb, v[0].delete_on_termination), ("/dev/xvda", 8, true));
+        let req = vec![
+            RequestedDevice {
+                device_name: "/dev/xvda".into(),
+                size_gb: Some(20),
+                encrypted: Some(true),
+                ..Default::default()
+            },
+            RequestedDevice {
+                device_name: "/dev/sdf".into(),
+                size_gb: Some(50),
+                volume_type: Some("io2".into()),
+                iops: Some(1000),
+                delete_on_termination: Some(false),
+                ..Default::default()
+            },
+            RequestedDevice {
+                device_name: "/dev/sdb".into(),
+                virtual_name: Some("ephemeral0".into()),
+                ..Default::default()
+            },
+        ];
+        let v = launch_volumes(&scope, &image, &req, &defaults, none).unwrap();
+        assert_eq!(v.len(), 2);
+        assert!(v[0].encrypted && v[0].spec.size_gb == 20 && v[0].snapshot_id.is_some());
+        assert_eq!(
+            (v[1].spec.volume_type, v[1].delete_on_termination, v[1].encrypted),
+            (VolumeType::Io2, false, false)
+        );
+        let small = [RequestedDevice { device_name: "/dev/xvda".into(), size_gb: Some(4), ..Default::default() }];
+        assert!(matches!(
+            launch_volumes(&scope, &image, &small, &defaults, none),
+            Err(LaunchVolumeError::SmallerThanSnapshot { min: 8, .. })
+        ));
+        let drop_root = [RequestedDevice { device_name: "/dev/xvda".into(), no_device: true, ..Default::default() }];
+        assert!(launch_volumes(&scope, &image, &drop_root, &defaults, none).unwrap().is_empty());
+        let sized = [RequestedDevice { device_name: "/dev/sdg".into(), ..Default::default() }];
+        assert_eq!(
+            launch_volumes(&scope, &image, &sized, &defaults, none),
+            Err(LaunchVolumeError::NoSize("/dev/sdg".into()))
+        );
     }
 
     #[test]
