@@ -170,6 +170,30 @@ def test_capacity_not_available_until_the_pool_has_room(vs):
     assert look(c, other)[:2] == ("open", "capacity-not-available"), "the pool holds one instance"
 
 
+def test_the_spot_limit_is_a_setting_of_the_capacity_pool(vs):
+    c = vs.client()
+    pool = "capacity?availability-zone=us-east-1c&instance-type=t3.small"
+    view = vs.control("POST", pool + "&spot-limit=1")
+    assert (view["spotLimit"], view["spotHeld"], view["held"]) == (1, 0, 0)
+    spec = {"ImageId": AMI, "InstanceType": "t3.small", "Placement": {"AvailabilityZone": "us-east-1c"}}
+    sid, iid = fulfilled(vs, c, LaunchSpecification=spec)
+    view = vs.control("GET", pool)
+    assert (view["spotLimit"], view["spotHeld"], view["held"]) == (1, 1, 1)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        c.run_instances(ImageId=AMI, InstanceType="t3.small", MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "us-east-1c"},
+                        InstanceMarketOptions={"MarketType": "spot"})
+    assert error_of(e)[0] == "InsufficientInstanceCapacity"
+    # On-Demand launches are not bound by the Spot limit.
+    c.run_instances(ImageId=AMI, InstanceType="t3.small", MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "us-east-1c"})
+    # The older path sets the same limit.
+    assert vs.control("POST", "spot/capacity?availability-zone=us-east-1c&instance-type=t3.small&count=unlimited")["limit"] is None
+    assert vs.control("GET", pool)["spotLimit"] is None
+    c.terminate_instances(InstanceIds=[iid])
+    advance(vs, 30)
+    assert look(c, sid)[:2] == ("closed", "instance-terminated-by-user")
+    assert vs.control("GET", pool)["spotHeld"] == 0, "a closed request no longer counts"
+
+
 def test_cancel_before_fulfilment(vs):
     c = vs.client()
     sid = request(c)

@@ -4,13 +4,15 @@
 //! `model/ec2/ops.txt` (the operations ec2d implements) -> compute the shapes reachable from those
 //! operations' inputs and outputs -> render Rust text. Output is deterministic (model order for
 //! members, sorted names elsewhere), carries no documentation, and is checked by the freshness test
-//! in `tests/fresh.rs`.
+//! in `tests/fresh.rs`. `catalog.rs` also renders ec2-core's instance type table from its committed data.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+pub mod catalog;
 
 pub struct GeneratedFile {
     /// Relative to the workspace root.
@@ -498,6 +500,7 @@ pub fn render_all(root: &Path) -> Result<Vec<GeneratedFile>, String> {
         file("encode.rs", encode),
         file("ops.rs", ops),
         file("wirecheck.rs", wc),
+        catalog::render(root)?,
     ])
 }
 

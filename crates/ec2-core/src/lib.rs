@@ -13,6 +13,8 @@ pub mod filters;
 pub mod ids;
 pub mod images;
 pub mod instances;
+pub mod key_pairs;
+pub mod launch;
 pub mod network;
 pub mod regions;
 pub mod scope;

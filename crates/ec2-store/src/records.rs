@@ -32,6 +32,27 @@ impl Record for ec2_core::capacity_reservations::CapacityReservation {
     }
 }
 
+impl Record for ec2_core::capacity_reservations::pools::CapacityPool {
+    const KIND: &'static str = "capacity_pool";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::capacity_reservations::blocks::CapacityBlockOfferingRecord {
+    const KIND: &'static str = "capacity_block_offering";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::key_pairs::KeyPair {
+    const KIND: &'static str = "key_pair";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 impl Record for ec2_core::volumes::Volume {
     const KIND: &'static str = "volume";
     fn id(&self) -> &str {

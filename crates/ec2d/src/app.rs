@@ -66,6 +66,24 @@ impl App {
         })
     }
 
+    /// The settings every handler's context carries.
+    pub fn settings(&self) -> service::Settings {
+        use ec2_core::capacity_reservations::CrDurations;
+        service::Settings {
+            ids: self.ids,
+            durations: self.durations,
+            bundle_durations: self.bundle_durations,
+            spot_durations: self.spot_durations,
+            cr_durations: match self.clock.mode {
+                crate::config::ClockMode::Instant => CrDurations::INSTANT,
+                crate::config::ClockMode::Realistic | crate::config::ClockMode::Virtual => CrDurations::REALISTIC,
+            },
+            storage_durations: self.storage_durations,
+            strict_images: self.config.strict_images,
+            pool_capacity: self.config.pool_capacity,
+        }
+    }
+
     pub fn next_request_id(&self) -> String {
         self.ids.request_id(self.request_counter.fetch_add(1, Ordering::Relaxed))
     }
@@ -98,7 +116,8 @@ impl App {
             None => return Err(Ec2Error::invalid_action(action)),
         };
         let permission = caller.authorize(action, &identity::request_resources(&scope, &request));
-        let response = service::call(self, &scope, &request, &permission)?;
+        let clock = |tx: &mut ec2_store::Txn<'_>| self.clock.now(tx);
+        let response = service::call(&self.store, &self.settings(), &clock, &scope, &request, &permission)?;
         Ok(encode_response(&response, request_id))
     }
 }
@@ -232,6 +251,15 @@ mod tests {
             "UpdateInterruptibleCapacityReservationAllocation" => {
                 format!("CapacityReservationId={cr}&TargetInstanceCount=1")
             }
+            "CreateKeyPair" | "DeleteKeyPair" => "KeyName=k".into(),
+            "ImportKeyPair" => format!(
+                "KeyName=k&PublicKeyMaterial={}",
+                crate::identity::base64(
+                    b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOeaTmIVg2dHhVhYZtyFT7heK10ghpNIOkzezZAfQ9hd"
+                )
+                .replace('+', "%2B")
+                .replace('=', "%3D")
+            ),
             "CreateTags" => format!("ResourceId.1={iid}&Tag.1.Key=k&Tag.1.Value=v"),
             "DeleteTags" => format!("ResourceId.1={iid}"),
             "RebootInstances" | "StartInstances" | "StopInstances" | "TerminateInstances" => format!("InstanceId.1={iid}"),

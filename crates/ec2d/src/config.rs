@@ -61,7 +61,7 @@ pub struct Config {
     pub seed: u64,
     /// Instances one pool (availability zone, instance type) holds, unless the control API sets
     /// the pool's own capacity (`POST /_ec2d/capacity`).
-    #[arg(long, env = "EC2D_POOL_CAPACITY", default_value_t = crate::service::capacity_reservations::DEFAULT_POOL_CAPACITY)]
+    #[arg(long, env = "EC2D_POOL_CAPACITY", default_value_t = ec2_core::capacity_reservations::pools::DEFAULT_POOL_CAPACITY)]
     pub pool_capacity: u64,
     /// JSON file of the identities that may call (access key, secret, account, IAM-style policy);
     /// read again when it changes. Without it, any access key is accepted and every action allowed.
@@ -85,7 +85,7 @@ impl Default for Config {
             clock_start: "2026-01-01T00:00:00Z".into(),
             transition_seconds: String::new(),
             seed: 0,
-            pool_capacity: crate::service::capacity_reservations::DEFAULT_POOL_CAPACITY,
+            pool_capacity: ec2_core::capacity_reservations::pools::DEFAULT_POOL_CAPACITY,
             credentials_file: None,
             strict_images: false,
         }

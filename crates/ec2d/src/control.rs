@@ -84,7 +84,10 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 Some((id, "release-stopping")) => (id, false),
                 _ => return fail(404, format!("no control endpoint /_ec2d/{path}")),
             };
-            let result = app.store.transact(|tx| service::instances::set_held_in_stopping(app, tx, id, hold));
+            let result = app.store.transact(|tx| {
+                let now = app.clock.now(tx)?;
+                service::instances::set_held_in_stopping(&app.settings(), tx, now, id, hold)
+            });
             match result {
                 Ok(Some(state)) => ok(json!({ "instanceId": id, "state": state.name(), "held": hold })),
                 Ok(None) => fail(404, format!("no instance {id}")),
@@ -105,9 +108,11 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 return fail(400, "give instance-id, or availability-zone and instance-type");
             }
             let result = app.store.transact(|tx| {
+                let now = app.clock.now(tx)?;
                 service::spot::interrupt(
-                    app,
+                    &app.settings(),
                     tx,
+                    now,
                     instance.as_deref(),
                     pool.as_ref().map(|(z, t)| (z.as_str(), t.as_str())),
                     cause,
@@ -119,27 +124,9 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
             }
         }
-        ("POST", "spot/capacity") => {
-            let params: Vec<(String, String)> = ec2_protocol::Node::parse_form(query.as_bytes());
-            let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-            let (Some(zone), Some(itype), Some(count)) =
-                (param("availability-zone"), param("instance-type"), param("count"))
-            else {
-                return fail(400, "give availability-zone, instance-type and count (a number, or unlimited)");
-            };
-            let limit = match count.as_str() {
-                "unlimited" => None,
-                n => match n.parse::<u64>() {
-                    Ok(n) => Some(n),
-                    Err(_) => return fail(400, format!("count must be a number or unlimited, not {n}")),
-                },
-            };
-            match app.store.transact(|tx| service::spot::set_capacity(tx, &zone, &itype, limit)) {
-                Ok(()) => ok(json!({ "availabilityZone": zone, "instanceType": itype, "limit": limit })),
-                Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
-            }
-        }
-        ("POST" | "GET", "capacity") => capacity(app, method, query),
+        // The Spot limit's older path, kept as an alias of `POST /_ec2d/capacity?spot-limit=N`.
+        ("POST", "spot/capacity") => capacity(app, method, query, Form::SpotAlias),
+        ("POST" | "GET", "capacity") => capacity(app, method, query, Form::Pool),
         ("POST", p) if p.starts_with("capacity-reservations/") => {
             let rest = &p["capacity-reservations/".len()..];
             let Some((id, action @ ("delay" | "unsupported"))) = rest.split_once('/') else {
@@ -150,8 +137,10 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
                 ("delay", _) => return fail(400, "give seconds=N, the delay before the reservation becomes active"),
                 _ => 0.0,
             };
-            let result =
-                app.store.transact(|tx| service::capacity_reservations::operator_hook(app, tx, id, action, seconds));
+            let result = app.store.transact(|tx| {
+                let now = app.clock.now(tx)?;
+                service::capacity_reservations::operator_hook(tx, now, id, action, seconds)
+            });
             match result {
                 Ok(Some(state)) => ok(json!({ "capacityReservationId": id, "state": state.name() })),
                 Ok(None) => fail(404, format!("no capacity reservation {id}")),
@@ -187,41 +176,85 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
     }
 }
 
-/// `GET` or `POST /_ec2d/capacity`: reads or sets one pool's capacity.
-fn capacity(app: &App, method: &str, query: &str) -> ControlReply {
+/// Which path reached [`capacity`]: the pool endpoint, or the Spot limit's older path (whose
+/// `count` is the Spot limit and whose answer keeps its older shape).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Pool,
+    SpotAlias,
+}
+
+/// `GET` or `POST /_ec2d/capacity`: reads or sets one pool's capacity (`count`) and Spot limit
+/// (`spot-limit`), one capacity model for On-Demand and Spot.
+fn capacity(app: &App, method: &str, query: &str, form: Form) -> ControlReply {
     let params: Vec<(String, String)> = ec2_protocol::Node::parse_form(query.as_bytes());
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let (Some(zone), Some(itype)) = (param("availability-zone"), param("instance-type")) else {
-        return fail(400, "give availability-zone and instance-type (and count=N to set the capacity)");
+        return fail(
+            400,
+            match form {
+                Form::Pool => "give availability-zone and instance-type (and count=N to set the capacity)",
+                Form::SpotAlias => "give availability-zone, instance-type and count (a number, or unlimited)",
+            },
+        );
     };
-    let set = if method == "POST" {
+    let spot_text = match form {
+        Form::Pool => param("spot-limit"),
+        Form::SpotAlias => match param("count") {
+            Some(n) => Some(n),
+            None => return fail(400, "give availability-zone, instance-type and count (a number, or unlimited)"),
+        },
+    };
+    let spot_limit = match spot_text.as_deref() {
+        None => None,
+        Some("unlimited") => Some(None),
+        Some(n) => match n.parse::<u64>() {
+            Ok(n) => Some(Some(n)),
+            Err(_) if form == Form::SpotAlias => {
+                return fail(400, format!("count must be a number or unlimited, not {n}"))
+            }
+            Err(_) => return fail(400, format!("spot-limit must be a number or unlimited, not {n}")),
+        },
+    };
+    let set = if method == "POST" && form == Form::Pool {
         match param("count").as_deref() {
             Some("default") => Some(None),
             Some(n) => match n.parse::<u64>() {
                 Ok(n) => Some(Some(n)),
                 Err(_) => return fail(400, format!("count must be a number or default, not {n}")),
             },
-            None => return fail(400, "give count=N (or count=default)"),
+            None if spot_limit.is_some() => None,
+            None => return fail(400, "give count=N (or count=default), or spot-limit=N (or spot-limit=unlimited)"),
         }
     } else {
         None
     };
+    let spot_limit = if method == "POST" { spot_limit } else { None };
     let result = app.store.transact(|tx| {
         if let Some(capacity) = set {
-            service::capacity_reservations::set_pool_capacity(tx, &zone, &itype, capacity)?;
+            service::capacity_pools::set_pool_capacity(tx, &zone, &itype, capacity)?;
+        }
+        if let Some(limit) = spot_limit {
+            service::capacity_pools::set_spot_limit(tx, &zone, &itype, limit)?;
         }
         let now = app.clock.now(tx)?;
-        service::capacity_reservations::pool_view(tx, now, app.config.pool_capacity, &zone, &itype)
+        let view = service::capacity_pools::pool_view(tx, now, app.config.pool_capacity, &zone, &itype)?;
+        Ok::<_, service::Error>((view, service::capacity_pools::spot_view(tx, &zone, &itype)?))
     });
-    match result {
-        Ok(v) => ok(json!({
+    match (result, form) {
+        (Ok((_, (limit, _))), Form::SpotAlias) => {
+            ok(json!({ "availabilityZone": zone, "instanceType": itype, "limit": limit }))
+        }
+        (Ok((v, (spot_limit, spot_held))), Form::Pool) => ok(json!({
             "availabilityZone": zone,
             "instanceType": itype,
             "capacity": v.capacity,
             "held": v.held,
             "reserved": v.reserved,
             "free": v.free,
+            "spotLimit": spot_limit,
+            "spotHeld": spot_held,
         })),
-        Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
+        (Err(e), _) => fail(500, ec2_protocol::Ec2Error::from(e).message),
     }
 }

@@ -98,6 +98,18 @@ impl Permission {
     }
 }
 
+impl crate::service::Gate for Permission {
+    fn check(&self) -> Result<(), Ec2Error> {
+        Permission::check(self)
+    }
+    fn consulted(&self) -> bool {
+        Permission::consulted(self)
+    }
+    fn reset(&self) {
+        Permission::reset(self)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Policies
 
@@ -300,6 +312,7 @@ fn glob(pattern: &[u8], text: &[u8], ignore_case: bool) -> bool {
 pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
     let arn = |kind: IdKind, id: &str| kinds::arn(scope, kind, id);
     let instances = |ids: &Option<Vec<String>>| ids.iter().flatten().map(|id| arn(IdKind::Instance, id)).collect();
+    let key_pair = |name: &Option<String>| vec![arn(IdKind::KeyPair, name.as_deref().unwrap_or("*"))];
     let tagged = |ids: &Option<Vec<String>>| ids.iter().flatten().map(|id| tagged_resource(scope, id)).collect();
     let mut out: Vec<String> = match request {
         Request::StartInstances(r) => instances(&r.instance_ids),
@@ -308,12 +321,18 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         Request::RebootInstances(r) => instances(&r.instance_ids),
         Request::BundleInstance(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::CreateTags(r) => tagged(&r.resources),
+        // Key pairs are named by name in their ARNs (`key-pair/{name}`); one named only by its ID
+        // (DeleteKeyPair with KeyPairId) acts on `key-pair/*`.
+        Request::CreateKeyPair(r) => key_pair(&r.key_name),
+        Request::ImportKeyPair(r) => key_pair(&r.key_name),
+        Request::DeleteKeyPair(r) => key_pair(&r.key_name),
         Request::DeleteTags(r) => tagged(&r.resources),
         Request::RunInstances(r) => {
             let mut v = vec![arn(IdKind::Instance, "*")];
             v.extend(r.image_id.iter().map(|id| arn(IdKind::Image, id)));
             v.extend(r.subnet_id.iter().map(|id| arn(IdKind::Subnet, id)));
             v.extend(r.security_group_ids.iter().flatten().map(|id| arn(IdKind::SecurityGroup, id)));
+            v.extend(r.key_name.iter().map(|name| arn(IdKind::KeyPair, name)));
             v
         }
         // Storage: the volumes (and instances) an action names.
@@ -388,8 +407,10 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::DescribeCapacityReservations(_)
         | Request::DescribeImages(_)
         | Request::DescribeInstanceStatus(_)
+        | Request::DescribeInstanceTypeOfferings(_)
         | Request::DescribeInstanceTypes(_)
         | Request::DescribeInstances(_)
+        | Request::DescribeKeyPairs(_)
         | Request::DescribeRegions(_)
         | Request::DescribeSecurityGroups(_)
         | Request::DescribeSpotInstanceRequests(_)
@@ -1058,5 +1079,19 @@ mod tests {
                 "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-2".to_string()
             ]
         );
+        // Key pairs are named by name; a delete by ID alone acts on every key pair.
+        assert_eq!(
+            request_resources(&scope, &decode("Action=CreateKeyPair&KeyName=web")),
+            vec!["arn:aws:ec2:us-east-1:111122223333:key-pair/web".to_string()]
+        );
+        assert_eq!(
+            request_resources(&scope, &decode("Action=DeleteKeyPair&KeyPairId=key-0123456789abcdef0")),
+            vec!["arn:aws:ec2:us-east-1:111122223333:key-pair/*".to_string()]
+        );
+        assert!(request_resources(
+            &scope,
+            &decode("Action=RunInstances&ImageId=ami-1&MinCount=1&MaxCount=1&KeyName=web")
+        )
+        .contains(&"arn:aws:ec2:us-east-1:111122223333:key-pair/web".to_string()));
     }
 }

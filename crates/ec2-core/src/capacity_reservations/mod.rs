@@ -6,9 +6,13 @@
 //! allocation becoming ready, the end of a reclaim notice). [`settle`] applies the due ones in time
 //! order; the server carries out the [`Effect`] a step asks for on instances (terminating the
 //! instances of a reclaimed allocation). Nothing here reads a clock or knows about pools: the
-//! capacity model lives in the server, which keeps per-pool counters.
+//! capacity model (pools, placement, accounting) is in [`pools`], Capacity Block offerings in
+//! [`blocks`].
 
 use std::collections::BTreeMap;
+
+pub mod blocks;
+pub mod pools;
 
 use ec2_time::UnixMillis;
 use serde::{Deserialize, Serialize};

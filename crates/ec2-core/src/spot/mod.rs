@@ -8,6 +8,7 @@
 //! out the [`Effect`] each one asks for on that instance.
 
 pub mod market;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 
@@ -164,8 +165,10 @@ pub struct SpotRequest {
     pub launch_group: Option<String>,
     pub availability_zone_group: Option<String>,
     pub tags: BTreeMap<String, String>,
-    /// The launch plan, as the server serialized it (opaque here).
-    pub launch_plan: String,
+    /// The launch plan the request launches (and restarts) with. Documents written before it was
+    /// typed hold it as a JSON string, which still reads.
+    #[serde(deserialize_with = "crate::launch::plan_compat")]
+    pub launch_plan: crate::launch::LaunchPlan,
     /// The zone the plan launches into (for the pool).
     pub zone: String,
     pub pending: Option<(UnixMillis, SpotEvent)>,
@@ -175,6 +178,10 @@ pub struct SpotRequest {
     pub stopped_by_interruption: bool,
     /// Market price changes up to this time have been checked against `max_price`.
     pub price_checked_until: UnixMillis,
+    /// The capacity pool whose Spot count includes this request, as last saved (`None` in documents
+    /// written before pools counted Spot requests; they are counted at their next save).
+    #[serde(default)]
+    pub counted_in: Option<String>,
 }
 
 /// The status message for a status code (EC2's wording where it was captured, spec 6.2).
@@ -223,6 +230,18 @@ impl SpotRequest {
         self.status_code = "pending-evaluation".into();
         self.status_time = now;
         self.pending = Some((now.plus_millis(d.evaluation), SpotEvent::Evaluate));
+    }
+
+    /// The pool (`{zone}/{instance type}`) whose Spot limit this request counts against: while it
+    /// owns an instance, or is `disabled` (its stopped instance will start again in that pool).
+    pub fn occupied_pool(&self) -> Option<String> {
+        let occupies = self.holds_instance() || self.state == SpotState::Disabled;
+        match (&self.launched_zone, occupies) {
+            (Some(zone), true) => {
+                Some(crate::capacity_reservations::pools::CapacityPool::id_of(zone, &self.instance_type))
+            }
+            _ => None,
+        }
     }
 
     /// Whether the request still owns a running (or starting) instance.
@@ -423,13 +442,13 @@ impl SpotRequest {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const T: UnixMillis = UnixMillis(1_767_225_600_000);
+    pub const T: UnixMillis = UnixMillis(1_767_225_600_000);
     const D: SpotDurations = SpotDurations::REALISTIC;
 
-    fn request(spot_type: SpotType, behavior: InterruptionBehavior) -> SpotRequest {
+    pub fn request(spot_type: SpotType, behavior: InterruptionBehavior) -> SpotRequest {
         let mut r = SpotRequest {
             id: "sir-12345678".into(),
             spot_type,
@@ -448,12 +467,13 @@ mod tests {
             launch_group: None,
             availability_zone_group: None,
             tags: BTreeMap::new(),
-            launch_plan: String::new(),
+            launch_plan: crate::launch::tests::plan(),
             zone: "us-east-1a".into(),
             pending: None,
             interruption: None,
             stopped_by_interruption: false,
             price_checked_until: T,
+            counted_in: None,
         };
         r.submitted(T, &D);
         r

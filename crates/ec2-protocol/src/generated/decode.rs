@@ -251,6 +251,20 @@ impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
     }
 }
 
+impl FromQuery for CreateKeyPairRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateKeyPairRequest {
+            key_name: member(node, path, "KeyName")?,
+            key_type: member(node, path, "KeyType")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            key_format: member(node, path, "KeyFormat")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.key_name, path, "KeyName")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreateSnapshotRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreateSnapshotRequest {
@@ -345,6 +359,17 @@ impl FromQuery for CreditSpecificationRequest {
             cpu_credits: member(node, path, "CpuCredits")?,
         };
         required(&v.cpu_credits, path, "CpuCredits")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeleteKeyPairRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteKeyPairRequest {
+            key_name: member(node, path, "KeyName")?,
+            key_pair_id: member(node, path, "KeyPairId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
         Ok(v)
     }
 }
@@ -497,6 +522,19 @@ impl FromQuery for DescribeInstanceStatusRequest {
     }
 }
 
+impl FromQuery for DescribeInstanceTypeOfferingsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeInstanceTypeOfferingsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            location_type: member(node, path, "LocationType")?,
+            filters: list(node, path, "Filter")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeInstanceTypesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeInstanceTypesRequest {
@@ -520,6 +558,19 @@ impl FromQuery for DescribeInstancesRequest {
             filters: list(node, path, "Filter")?,
             next_token: member(node, path, "NextToken")?,
             max_results: member(node, path, "MaxResults")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeKeyPairsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeKeyPairsRequest {
+            key_names: list(node, path, "KeyName")?,
+            key_pair_ids: list(node, path, "KeyPairId")?,
+            include_public_key: member(node, path, "IncludePublicKey")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
         };
         Ok(v)
     }
@@ -860,6 +911,20 @@ impl FromQuery for IamInstanceProfileSpecification {
             arn: member(node, path, "Arn")?,
             name: member(node, path, "Name")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ImportKeyPairRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ImportKeyPairRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+            key_name: member(node, path, "KeyName")?,
+            public_key_material: member(node, path, "PublicKeyMaterial")?,
+        };
+        required(&v.key_name, path, "KeyName")?;
+        required(&v.public_key_material, path, "PublicKeyMaterial")?;
         Ok(v)
     }
 }

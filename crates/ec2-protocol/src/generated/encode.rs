@@ -666,6 +666,28 @@ impl DefaultConnectionTrackingConfiguration {
     }
 }
 
+impl ToXml for DeleteKeyPairResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteKeyPairResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.key_pair_id { v.write_xml(w, "keyPairId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.key_pair_id { v.write_xml(w, "keyPairId"); }
+    }
+}
+
 impl ToXml for DeleteSnapshotReturnCode {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -832,6 +854,28 @@ impl DescribeInstanceStatusResult {
     }
 }
 
+impl ToXml for DescribeInstanceTypeOfferingsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeInstanceTypeOfferingsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_type_offerings { write_list(w, "instanceTypeOfferingSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instanceTypeOfferingSet", "item", self.instance_type_offerings.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
 impl ToXml for DescribeInstanceTypesResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -873,6 +917,26 @@ impl DescribeInstancesResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
         write_list(w, "reservationSet", "item", self.reservations.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeKeyPairsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeKeyPairsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.key_pairs { write_list(w, "keySet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "keySet", "item", self.key_pairs.as_deref().unwrap_or_default());
     }
 }
 
@@ -1804,6 +1868,32 @@ impl ImageAttribute {
     }
 }
 
+impl ToXml for ImportKeyPairResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ImportKeyPairResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.key_fingerprint { v.write_xml(w, "keyFingerprint"); }
+        if let Some(v) = &self.key_name { v.write_xml(w, "keyName"); }
+        if let Some(v) = &self.key_pair_id { v.write_xml(w, "keyPairId"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.key_fingerprint { v.write_xml(w, "keyFingerprint"); }
+        if let Some(v) = &self.key_name { v.write_xml(w, "keyName"); }
+        if let Some(v) = &self.key_pair_id { v.write_xml(w, "keyPairId"); }
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for InferenceAcceleratorInfo {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2452,6 +2542,23 @@ impl InstanceTypeInfo {
     }
 }
 
+impl ToXml for InstanceTypeOffering {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceTypeOffering {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.location_type { v.write_xml(w, "locationType"); }
+        if let Some(v) = &self.location { v.write_xml(w, "location"); }
+    }
+}
+
 impl ToXml for InstanceUsage {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2583,6 +2690,55 @@ impl Ipv6Range {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.description { v.write_xml(w, "description"); }
         if let Some(v) = &self.cidr_ipv6 { v.write_xml(w, "cidrIpv6"); }
+    }
+}
+
+impl ToXml for KeyPair {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl KeyPair {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.key_pair_id { v.write_xml(w, "keyPairId"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.key_name { v.write_xml(w, "keyName"); }
+        if let Some(v) = &self.key_fingerprint { v.write_xml(w, "keyFingerprint"); }
+        if let Some(v) = &self.key_material { v.write_xml(w, "keyMaterial"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.key_pair_id { v.write_xml(w, "keyPairId"); }
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+        if let Some(v) = &self.key_name { v.write_xml(w, "keyName"); }
+        if let Some(v) = &self.key_fingerprint { v.write_xml(w, "keyFingerprint"); }
+        if let Some(v) = &self.key_material { v.write_xml(w, "keyMaterial"); }
+    }
+}
+
+impl ToXml for KeyPairInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl KeyPairInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.key_pair_id { v.write_xml(w, "keyPairId"); }
+        if let Some(v) = &self.key_type { v.write_xml(w, "keyType"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.public_key { v.write_xml(w, "publicKey"); }
+        if let Some(v) = &self.create_time { v.write_xml(w, "createTime"); }
+        if let Some(v) = &self.key_name { v.write_xml(w, "keyName"); }
+        if let Some(v) = &self.key_fingerprint { v.write_xml(w, "keyFingerprint"); }
     }
 }
 

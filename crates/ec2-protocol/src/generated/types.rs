@@ -386,6 +386,15 @@ pub struct CreateInterruptibleCapacityReservationAllocationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateKeyPairRequest {
+    pub key_name: Option<String>,
+    pub key_type: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub key_format: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateSnapshotRequest {
     pub description: Option<String>,
     pub outpost_arn: Option<String>,
@@ -460,6 +469,19 @@ pub struct DefaultConnectionTrackingConfiguration {
     pub default_tcp_established_timeout: Option<i64>,
     pub default_udp_timeout: Option<i64>,
     pub default_udp_stream_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteKeyPairRequest {
+    pub key_name: Option<String>,
+    pub key_pair_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteKeyPairResult {
+    pub r#return: Option<bool>,
+    pub key_pair_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -606,6 +628,21 @@ pub struct DescribeInstanceStatusResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceTypeOfferingsRequest {
+    pub dry_run: Option<bool>,
+    pub location_type: Option<String>,
+    pub filters: Option<Vec<Filter>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceTypeOfferingsResult {
+    pub instance_type_offerings: Option<Vec<InstanceTypeOffering>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeInstanceTypesRequest {
     pub dry_run: Option<bool>,
     pub instance_types: Option<Vec<String>>,
@@ -635,6 +672,20 @@ pub struct DescribeInstancesRequest {
 pub struct DescribeInstancesResult {
     pub next_token: Option<String>,
     pub reservations: Option<Vec<Reservation>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeKeyPairsRequest {
+    pub key_names: Option<Vec<String>>,
+    pub key_pair_ids: Option<Vec<String>>,
+    pub include_public_key: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeKeyPairsResult {
+    pub key_pairs: Option<Vec<KeyPairInfo>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1179,6 +1230,22 @@ pub struct ImageAttribute {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportKeyPairRequest {
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+    pub key_name: Option<String>,
+    pub public_key_material: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportKeyPairResult {
+    pub key_fingerprint: Option<String>,
+    pub key_name: Option<String>,
+    pub key_pair_id: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InferenceAcceleratorInfo {
     pub accelerators: Option<Vec<InferenceDeviceInfo>>,
     pub total_inference_memory_in_mi_b: Option<i64>,
@@ -1575,6 +1642,13 @@ pub struct InstanceTypeInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceTypeOffering {
+    pub instance_type: Option<String>,
+    pub location_type: Option<String>,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceUsage {
     pub account_id: Option<String>,
     pub used_instance_count: Option<i64>,
@@ -1626,6 +1700,26 @@ pub struct Ipv6PrefixSpecificationRequest {
 pub struct Ipv6Range {
     pub description: Option<String>,
     pub cidr_ipv6: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyPair {
+    pub key_pair_id: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub key_name: Option<String>,
+    pub key_fingerprint: Option<String>,
+    pub key_material: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyPairInfo {
+    pub key_pair_id: Option<String>,
+    pub key_type: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub public_key: Option<String>,
+    pub create_time: Option<UnixMillis>,
+    pub key_name: Option<String>,
+    pub key_fingerprint: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -216,6 +216,18 @@ impl ToJson for CreateInterruptibleCapacityReservationAllocationRequest {
     }
 }
 
+impl ToJson for CreateKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.key_type { m.insert("KeyType".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.key_format { m.insert("KeyFormat".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateSnapshotRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -298,6 +310,16 @@ impl ToJson for CreditSpecificationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.cpu_credits { m.insert("CpuCredits".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeleteKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.key_pair_id { m.insert("KeyPairId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -432,6 +454,18 @@ impl ToJson for DescribeInstanceStatusRequest {
     }
 }
 
+impl ToJson for DescribeInstanceTypeOfferingsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.location_type { m.insert("LocationType".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeInstanceTypesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -454,6 +488,18 @@ impl ToJson for DescribeInstancesRequest {
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeKeyPairsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.key_names { m.insert("KeyNames".into(), v.to_json()); }
+        if let Some(v) = &self.key_pair_ids { m.insert("KeyPairIds".into(), v.to_json()); }
+        if let Some(v) = &self.include_public_key { m.insert("IncludePublicKey".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -757,6 +803,17 @@ impl ToJson for IamInstanceProfileSpecification {
         let mut m = Map::new();
         if let Some(v) = &self.arn { m.insert("Arn".into(), v.to_json()); }
         if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ImportKeyPairRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.public_key_material { m.insert("PublicKeyMaterial".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1731,6 +1788,16 @@ impl FromJson for DefaultConnectionTrackingConfiguration {
     }
 }
 
+impl FromJson for DeleteKeyPairResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteKeyPairResult: expected an object")?;
+        Ok(DeleteKeyPairResult {
+            r#return: field(o, "Return")?,
+            key_pair_id: field(o, "KeyPairId")?,
+        })
+    }
+}
+
 impl FromJson for DeleteSnapshotReturnCode {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DeleteSnapshotReturnCode: expected an object")?;
@@ -1809,6 +1876,16 @@ impl FromJson for DescribeInstanceStatusResult {
     }
 }
 
+impl FromJson for DescribeInstanceTypeOfferingsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeInstanceTypeOfferingsResult: expected an object")?;
+        Ok(DescribeInstanceTypeOfferingsResult {
+            instance_type_offerings: field(o, "InstanceTypeOfferings")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeInstanceTypesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeInstanceTypesResult: expected an object")?;
@@ -1825,6 +1902,15 @@ impl FromJson for DescribeInstancesResult {
         Ok(DescribeInstancesResult {
             next_token: field(o, "NextToken")?,
             reservations: field(o, "Reservations")?,
+        })
+    }
+}
+
+impl FromJson for DescribeKeyPairsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeKeyPairsResult: expected an object")?;
+        Ok(DescribeKeyPairsResult {
+            key_pairs: field(o, "KeyPairs")?,
         })
     }
 }
@@ -2361,6 +2447,18 @@ impl FromJson for ImageAttribute {
     }
 }
 
+impl FromJson for ImportKeyPairResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ImportKeyPairResult: expected an object")?;
+        Ok(ImportKeyPairResult {
+            key_fingerprint: field(o, "KeyFingerprint")?,
+            key_name: field(o, "KeyName")?,
+            key_pair_id: field(o, "KeyPairId")?,
+            tags: field(o, "Tags")?,
+        })
+    }
+}
+
 impl FromJson for InferenceAcceleratorInfo {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("InferenceAcceleratorInfo: expected an object")?;
@@ -2829,6 +2927,17 @@ impl FromJson for InstanceTypeInfo {
     }
 }
 
+impl FromJson for InstanceTypeOffering {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceTypeOffering: expected an object")?;
+        Ok(InstanceTypeOffering {
+            instance_type: field(o, "InstanceType")?,
+            location_type: field(o, "LocationType")?,
+            location: field(o, "Location")?,
+        })
+    }
+}
+
 impl FromJson for InstanceUsage {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("InstanceUsage: expected an object")?;
@@ -2911,6 +3020,34 @@ impl FromJson for Ipv6Range {
         Ok(Ipv6Range {
             description: field(o, "Description")?,
             cidr_ipv6: field(o, "CidrIpv6")?,
+        })
+    }
+}
+
+impl FromJson for KeyPair {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("KeyPair: expected an object")?;
+        Ok(KeyPair {
+            key_pair_id: field(o, "KeyPairId")?,
+            tags: field(o, "Tags")?,
+            key_name: field(o, "KeyName")?,
+            key_fingerprint: field(o, "KeyFingerprint")?,
+            key_material: field(o, "KeyMaterial")?,
+        })
+    }
+}
+
+impl FromJson for KeyPairInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("KeyPairInfo: expected an object")?;
+        Ok(KeyPairInfo {
+            key_pair_id: field(o, "KeyPairId")?,
+            key_type: field(o, "KeyType")?,
+            tags: field(o, "Tags")?,
+            public_key: field(o, "PublicKey")?,
+            create_time: field(o, "CreateTime")?,
+            key_name: field(o, "KeyName")?,
+            key_fingerprint: field(o, "KeyFingerprint")?,
         })
     }
 }
@@ -3887,10 +4024,12 @@ impl Request {
             Request::CreateCapacityReservation(v) => v.to_json(),
             Request::CreateImage(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
+            Request::CreateKeyPair(v) => v.to_json(),
             Request::CreateSnapshot(v) => v.to_json(),
             Request::CreateSnapshots(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
             Request::CreateVolume(v) => v.to_json(),
+            Request::DeleteKeyPair(v) => v.to_json(),
             Request::DeleteSnapshot(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
             Request::DeleteVolume(v) => v.to_json(),
@@ -3902,8 +4041,10 @@ impl Request {
             Request::DescribeImageAttribute(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
+            Request::DescribeInstanceTypeOfferings(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
             Request::DescribeInstances(v) => v.to_json(),
+            Request::DescribeKeyPairs(v) => v.to_json(),
             Request::DescribeRegions(v) => v.to_json(),
             Request::DescribeSecurityGroups(v) => v.to_json(),
             Request::DescribeSnapshotAttribute(v) => v.to_json(),
@@ -3923,6 +4064,7 @@ impl Request {
             Request::GetCapacityReservationUsage(v) => v.to_json(),
             Request::GetEbsDefaultKmsKeyId(v) => v.to_json(),
             Request::GetEbsEncryptionByDefault(v) => v.to_json(),
+            Request::ImportKeyPair(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
             Request::ModifyEbsDefaultKmsKeyId(v) => v.to_json(),
             Request::ModifyImageAttribute(v) => v.to_json(),
@@ -3959,10 +4101,12 @@ impl Response {
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
             "CreateImage" => Response::CreateImage(CreateImageResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
+            "CreateKeyPair" => Response::CreateKeyPair(KeyPair::from_json(v)?),
             "CreateSnapshot" => Response::CreateSnapshot(Snapshot::from_json(v)?),
             "CreateSnapshots" => Response::CreateSnapshots(CreateSnapshotsResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
             "CreateVolume" => Response::CreateVolume(Volume::from_json(v)?),
+            "DeleteKeyPair" => Response::DeleteKeyPair(DeleteKeyPairResult::from_json(v)?),
             "DeleteSnapshot" => Response::DeleteSnapshot,
             "DeleteTags" => Response::DeleteTags,
             "DeleteVolume" => Response::DeleteVolume,
@@ -3974,8 +4118,10 @@ impl Response {
             "DescribeImageAttribute" => Response::DescribeImageAttribute(ImageAttribute::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
+            "DescribeInstanceTypeOfferings" => Response::DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
             "DescribeInstances" => Response::DescribeInstances(DescribeInstancesResult::from_json(v)?),
+            "DescribeKeyPairs" => Response::DescribeKeyPairs(DescribeKeyPairsResult::from_json(v)?),
             "DescribeRegions" => Response::DescribeRegions(DescribeRegionsResult::from_json(v)?),
             "DescribeSecurityGroups" => Response::DescribeSecurityGroups(DescribeSecurityGroupsResult::from_json(v)?),
             "DescribeSnapshotAttribute" => Response::DescribeSnapshotAttribute(DescribeSnapshotAttributeResult::from_json(v)?),
@@ -3995,6 +4141,7 @@ impl Response {
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
             "GetEbsDefaultKmsKeyId" => Response::GetEbsDefaultKmsKeyId(GetEbsDefaultKmsKeyIdResult::from_json(v)?),
             "GetEbsEncryptionByDefault" => Response::GetEbsEncryptionByDefault(GetEbsEncryptionByDefaultResult::from_json(v)?),
+            "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
             "ModifyEbsDefaultKmsKeyId" => Response::ModifyEbsDefaultKmsKeyId(ModifyEbsDefaultKmsKeyIdResult::from_json(v)?),
             "ModifyImageAttribute" => Response::ModifyImageAttribute,

@@ -1,49 +1,30 @@
-//! Capacity Reservations, interruptible allocations, Capacity Blocks, and the capacity model.
-//!
-//! **The capacity model.** Every pool (availability zone, instance type) has a finite capacity
-//! (`--pool-capacity`, or per pool through `POST /_ec2d/capacity`). A [`CapacityPool`] document in
-//! the global scope counts the instances that hold a unit of the pool (`held`: every instance from
-//! its launch or start until a stop or termination is *requested*; capacity is taken and given back
-//! at the action, not at the end of the transition) and lists the reservations placed in the pool.
-//! Reservations are few, so their part is computed by reading them:
-//!
-//! `free = capacity - held - Σ AvailableInstanceCount of the pool's active reservations`
-//!
-//! (instances running in a reservation are in `held` and in the reservation's used count, so an
-//! active reservation keeps exactly its total out of everyone else's reach). A launch into a
-//! reservation needs room in the reservation, not in the pool. Nothing scans instances on a
-//! launch, start or stop: each one changes one pool document and at most one reservation.
-//!
-//! Reservations settle on the clock: [`catch_up`] runs at the start of every request and applies
-//! the due steps of the scope's reservations (delivery, expiry, allocation steps, the end of a
-//! reclaim notice, which terminates the reclaimed instances).
+//! Capacity Reservations and interruptible allocations: the handlers, and [`catch_up`], which runs
+//! at the start of every request and applies the due steps of the scope's reservations (delivery,
+//! expiry, allocation steps, the end of a reclaim notice, which terminates the reclaimed
+//! instances). The capacity model is in `capacity_pools.rs` (rules in
+//! `ec2_core::capacity_reservations::pools`), Capacity Blocks in `capacity_blocks.rs`.
 
-use std::collections::BTreeMap;
-
+use ec2_core::capacity_reservations::pools::CapacityError;
 use ec2_core::capacity_reservations::{
     self as core, CapacityReservation, CrDurations, CrError, CrState, Effect, MatchCriteria, ReservationType,
 };
-use ec2_core::catalog::{images, instance_types};
+use ec2_core::catalog::instance_types;
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
 use ec2_core::instances::lifecycle::{self, settle};
-use ec2_core::instances::{Instance, StateChange, StateReason};
+use ec2_core::instances::{Instance, StateReason};
 use ec2_core::regions;
 use ec2_core::UnixMillis;
 use ec2_protocol::{dto, Code, Ec2Error};
-use ec2_store::{Record, Txn, GLOBAL};
-use serde::{Deserialize, Serialize};
+use ec2_store::Txn;
 
+use super::capacity_pools::{free_in_pool, register, release_pool_only};
 use super::common::{
     fingerprint, load_named, new_id, not_found, paginate, remember, replay, tag_specifications, tags_for, well_formed,
     PageBounds,
 };
-use super::launch::LaunchPlan;
+use super::errors;
 use super::{dry_run_gate, filters, Ctx, Result};
-
-/// The capacity of a pool that has no setting of its own, unless `--pool-capacity` says otherwise:
-/// large enough that 10,000 instances in one pool fit.
-pub const DEFAULT_POOL_CAPACITY: u64 = 10_000;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -76,331 +57,12 @@ fn combination(message: impl Into<String>) -> Ec2Error {
     Ec2Error::new(Code::InvalidParameterCombination, message)
 }
 
-pub fn insufficient_capacity() -> Ec2Error {
-    Ec2Error::new(Code::InsufficientInstanceCapacity, "Insufficient capacity.")
-}
-
-fn reservation_capacity_exceeded() -> Ec2Error {
-    Ec2Error::new(
-        Code::ReservationCapacityExceeded,
-        "The requested reservation does not have sufficient compatible and available capacity for this request.",
-    )
-}
-
-fn cr_error(e: CrError) -> Ec2Error {
-    match e {
-        CrError::CapacityBlock { verb } => {
-            Ec2Error::new(Code::UnsupportedOperation, format!("You can't {verb} a Capacity Block."))
-        }
-        CrError::Interruptible { verb } => Ec2Error::new(
-            Code::UnsupportedOperation,
-            format!(
-                "You can't {verb} an interruptible Capacity Reservation directly; change the allocation of its source reservation with UpdateInterruptibleCapacityReservationAllocation."
-            ),
-        ),
-        CrError::WrongState { id, state } => Ec2Error::new(
-            Code::IncorrectState,
-            format!("The Capacity Reservation {id} is in an incorrect state ('{}') for this operation.", state.name()),
-        ),
-        CrError::InCommitment { id, until } => Ec2Error::new(
-            Code::IncorrectState,
-            format!(
-                "The Capacity Reservation {id} can't be cancelled before the end of its commitment duration ({}).",
-                until.to_iso8601()
-            ),
-        ),
-        CrError::HasAllocation { id } => Ec2Error::new(
-            Code::IncorrectState,
-            format!(
-                "The Capacity Reservation {id} lends capacity to an interruptible Capacity Reservation. Set the allocation's target instance count to 0 first."
-            ),
-        ),
-    }
-}
-
-fn durations(ctx: &Ctx<'_>) -> CrDurations {
-    match ctx.clock {
-        crate::config::ClockMode::Instant => CrDurations::INSTANT,
-        crate::config::ClockMode::Realistic | crate::config::ClockMode::Virtual => CrDurations::REALISTIC,
-    }
+pub(super) fn durations(ctx: &Ctx<'_>) -> CrDurations {
+    *ctx.cr_durations
 }
 
 fn scope_key(ctx: &Ctx<'_>) -> String {
     ctx.scope.key()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pools
-
-/// One pool's counters, in the global scope.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct CapacityPool {
-    /// `{zone}/{instance type}`.
-    pub id: String,
-    /// The pool's own capacity; `None` uses the server's default.
-    #[serde(default)]
-    pub capacity: Option<u64>,
-    /// Instances holding a unit of the pool (inside reservations or not).
-    #[serde(default)]
-    pub held: i64,
-    /// The reservations placed in the pool, as `{scope}#{id}`.
-    #[serde(default)]
-    pub reservations: Vec<String>,
-}
-
-impl Record for CapacityPool {
-    const KIND: &'static str = "capacity_pool";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-fn pool_id(zone: &str, instance_type: &str) -> String {
-    format!("{zone}/{instance_type}")
-}
-
-fn load_pool(tx: &mut Txn<'_>, zone: &str, instance_type: &str) -> Result<CapacityPool> {
-    let id = pool_id(zone, instance_type);
-    Ok(tx.get::<CapacityPool>(GLOBAL, &id)?.unwrap_or(CapacityPool { id, ..Default::default() }))
-}
-
-/// A pool as the control API shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolView {
-    pub capacity: u64,
-    pub held: i64,
-    /// Unused units of the pool's active reservations.
-    pub reserved: i64,
-    pub free: i64,
-}
-
-/// The pool's counters at `now` (reservations settled in memory).
-pub fn pool_view(
-    tx: &mut Txn<'_>,
-    now: UnixMillis,
-    default_capacity: u64,
-    zone: &str,
-    instance_type: &str,
-) -> Result<PoolView> {
-    let pool = load_pool(tx, zone, instance_type)?;
-    let mut reserved = 0i64;
-    for entry in &pool.reservations {
-        let Some((scope, id)) = entry.split_once('#') else { continue };
-        if let Some(mut cr) = tx.get::<CapacityReservation>(scope, id)? {
-            cr.settle(now);
-            if cr.is_active() {
-                reserved += i64::from(cr.available());
-            }
-        }
-    }
-    let capacity = pool.capacity.unwrap_or(default_capacity);
-    let free = (capacity as i64 - pool.held - reserved).max(0);
-    Ok(PoolView { capacity, held: pool.held, reserved, free })
-}
-
-fn free_in_pool(ctx: &Ctx<'_>, tx: &mut Txn<'_>, zone: &str, instance_type: &str) -> Result<i64> {
-    Ok(pool_view(tx, ctx.now, ctx.pool_capacity, zone, instance_type)?.free)
-}
-
-fn adjust_held(tx: &mut Txn<'_>, zone: &str, instance_type: &str, delta: i64) -> Result<()> {
-    let mut pool = load_pool(tx, zone, instance_type)?;
-    pool.held = (pool.held + delta).max(0);
-    tx.put(GLOBAL, &pool)?;
-    Ok(())
-}
-
-fn register(ctx: &Ctx<'_>, tx: &mut Txn<'_>, cr: &CapacityReservation) -> Result<()> {
-    let mut pool = load_pool(tx, &cr.availability_zone, &cr.instance_type)?;
-    let entry = format!("{}#{}", scope_key(ctx), cr.id);
-    if !pool.reservations.contains(&entry) {
-        pool.reservations.push(entry);
-        tx.put(GLOBAL, &pool)?;
-    }
-    Ok(())
-}
-
-/// Sets (or with `None` resets to the default) a pool's capacity, for the control API.
-pub fn set_pool_capacity(tx: &mut Txn<'_>, zone: &str, instance_type: &str, capacity: Option<u64>) -> Result<()> {
-    let mut pool = load_pool(tx, zone, instance_type)?;
-    pool.capacity = capacity;
-    tx.put(GLOBAL, &pool)?;
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Instances taking and giving back capacity
-
-/// What an instance (or a launch) asks of the capacity model.
-struct Want<'a> {
-    instance_type: &'a str,
-    zone: &'a str,
-    platform: &'a str,
-    tenancy: &'a str,
-    preference: &'a str,
-    target: Option<&'a str>,
-}
-
-fn fits(cr: &CapacityReservation, w: &Want<'_>) -> bool {
-    cr.instance_type == w.instance_type
-        && cr.availability_zone == w.zone
-        && cr.instance_platform == w.platform
-        && cr.tenancy == w.tenancy
-}
-
-/// The reservations of the scope an instance described by `w` may run in, best first: the
-/// targeted one (an error when it cannot take the instance), or the open matching ones.
-fn candidates(ctx: &Ctx<'_>, tx: &mut Txn<'_>, w: &Want<'_>) -> Result<Vec<CapacityReservation>> {
-    let scope = scope_key(ctx);
-    if let Some(id) = w.target {
-        let Some(mut cr) = tx.get::<CapacityReservation>(&scope, id)? else {
-            return Err(not_found(IdKind::CapacityReservation, &[id.to_string()]).into());
-        };
-        cr.settle(ctx.now);
-        if cr.reservation_type == ReservationType::CapacityBlock
-            && matches!(cr.state, CrState::PaymentPending | CrState::Scheduled)
-        {
-            return Err(Ec2Error::new(
-                Code::InvalidCapacityReservationStatePendingActivation,
-                "Your Capacity Block is not active yet.",
-            )
-            .into());
-        }
-        if !cr.is_active() || !fits(&cr, w) || cr.available() == 0 {
-            return Err(reservation_capacity_exceeded().into());
-        }
-        return Ok(vec![cr]);
-    }
-    if w.preference == "none" {
-        return Ok(vec![]);
-    }
-    let mut open: Vec<CapacityReservation> = tx
-        .scan::<CapacityReservation>(&scope)?
-        .into_iter()
-        .filter(|cr| {
-            cr.is_active()
-                && cr.match_criteria == MatchCriteria::Open
-                && !cr.interruptible
-                && cr.reservation_type == ReservationType::Default
-                && fits(cr, w)
-                && cr.available() > 0
-        })
-        .collect();
-    open.sort_by(|a, b| (a.create_date, &a.id).cmp(&(b.create_date, &b.id)));
-    Ok(open)
-}
-
-fn want_of(inst: &Instance) -> Want<'_> {
-    Want {
-        instance_type: &inst.instance_type,
-        zone: &inst.availability_zone,
-        platform: &inst.platform_details,
-        tenancy: &inst.tenancy,
-        preference: inst.capacity_preference.as_deref().unwrap_or("open"),
-        target: inst.capacity_target.as_deref(),
-    }
-}
-
-/// The instance takes a unit: in a reservation when its specification finds one, else in its
-/// pool. `strict` refuses when the pool is full (On-Demand launches and starts); Spot fulfilment
-/// (which checks room when it evaluates) takes without refusing.
-fn take(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &mut Instance, strict: bool) -> Result<()> {
-    inst.capacity_reservation_id = None;
-    inst.reservation_lifecycle = None;
-    if inst.spot_request_id.is_none() {
-        let w = want_of(inst);
-        let mut found = candidates(ctx, tx, &w)?;
-        if let Some(mut cr) = (!found.is_empty()).then(|| found.remove(0)) {
-            cr.used += 1;
-            tx.put(&scope_key(ctx), &cr)?;
-            inst.capacity_reservation_id = Some(cr.id.clone());
-            inst.reservation_lifecycle = if cr.reservation_type == ReservationType::CapacityBlock {
-                Some("capacity-block".into())
-            } else if cr.interruptible {
-                Some("interruptible-capacity-reservation".into())
-            } else {
-                None
-            };
-            return adjust_held(tx, &inst.availability_zone, &inst.instance_type, 1);
-        }
-        if w.preference == "capacity-reservations-only" {
-            return Err(insufficient_capacity().into());
-        }
-    }
-    if strict && free_in_pool(ctx, tx, &inst.availability_zone, &inst.instance_type)? < 1 {
-        return Err(insufficient_capacity().into());
-    }
-    adjust_held(tx, &inst.availability_zone, &inst.instance_type, 1)
-}
-
-/// The instance gives its unit back (to its reservation if that is still active, and the pool).
-fn release(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {
-    adjust_held(tx, &inst.availability_zone, &inst.instance_type, -1)?;
-    if let Some(id) = &inst.capacity_reservation_id {
-        if let Some(mut cr) = tx.get::<CapacityReservation>(&scope_key(ctx), id)? {
-            if cr.is_active() {
-                cr.used = cr.used.saturating_sub(1);
-                tx.put(&scope_key(ctx), &cr)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Takes or gives back the instance's unit after an action, from whether it held one before.
-pub fn track(ctx: &Ctx<'_>, tx: &mut Txn<'_>, held_before: bool, inst: &mut Instance, strict: bool) -> Result<()> {
-    match (held_before, inst.holds_capacity()) {
-        (false, true) => take(ctx, tx, inst, strict),
-        (true, false) => release(ctx, tx, inst),
-        _ => Ok(()),
-    }
-}
-
-fn holds(state: ec2_core::instances::InstanceState) -> bool {
-    use ec2_core::instances::InstanceState as S;
-    matches!(state, S::Pending | S::Running)
-}
-
-/// [`track`] for the instances of a Start/Stop/TerminateInstances request, after the action.
-pub fn track_changes(
-    ctx: &Ctx<'_>,
-    tx: &mut Txn<'_>,
-    instances: &mut [Instance],
-    changes: &[StateChange],
-) -> Result<()> {
-    for (inst, change) in instances.iter_mut().zip(changes) {
-        track(ctx, tx, holds(change.previous), inst, true)?;
-    }
-    Ok(())
-}
-
-/// How many of a RunInstances request's instances (between `min` and `max`) the model can place.
-pub fn launchable(ctx: &Ctx<'_>, tx: &mut Txn<'_>, plan: &LaunchPlan, min: i64, max: i64, spot: bool) -> Result<usize> {
-    let platform = images::image(&plan.image_id).map(|i| i.platform_details).unwrap_or("Linux/UNIX");
-    let w = Want {
-        instance_type: &plan.instance_type,
-        zone: &plan.zone,
-        platform,
-        tenancy: &plan.tenancy,
-        preference: plan.capacity_preference.as_deref().unwrap_or("open"),
-        target: plan.capacity_target.as_deref(),
-    };
-    let in_reservations: i64 =
-        if spot { 0 } else { candidates(ctx, tx, &w)?.iter().map(|cr| i64::from(cr.available())).sum() };
-    let in_pool = if w.target.is_some() || (!spot && w.preference == "capacity-reservations-only") {
-        0
-    } else {
-        free_in_pool(ctx, tx, &plan.zone, &plan.instance_type)?
-    };
-    let room = in_reservations + in_pool;
-    if room < min {
-        return Err(if w.target.is_some() { reservation_capacity_exceeded() } else { insufficient_capacity() }.into());
-    }
-    Ok(room.min(max) as usize)
-}
-
-/// Whether the pool has room for one more Spot Instance.
-pub fn spot_room(ctx: &Ctx<'_>, tx: &mut Txn<'_>, zone: &str, instance_type: &str) -> Result<bool> {
-    Ok(free_in_pool(ctx, tx, zone, instance_type)? >= 1)
 }
 
 /// The capacity-reservation part of a RunInstances request: `(preference, target)`, checked.
@@ -487,7 +149,7 @@ fn service_terminate_at(
     let held = inst.holds_capacity();
     lifecycle::service_terminate(inst, t, ctx.durations, reason);
     if held {
-        adjust_held(tx, &inst.availability_zone, &inst.instance_type, -1)?;
+        release_pool_only(tx, inst)?;
     }
     tx.put(&scope_key(ctx), &*inst)?;
     Ok(held)
@@ -565,7 +227,7 @@ fn interruption_info(cr: &CapacityReservation) -> Option<dto::InterruptionInfo> 
     })
 }
 
-fn cr_dto(ctx: &Ctx<'_>, cr: &CapacityReservation) -> dto::CapacityReservation {
+pub(super) fn cr_dto(ctx: &Ctx<'_>, cr: &CapacityReservation) -> dto::CapacityReservation {
     dto::CapacityReservation {
         capacity_reservation_id: Some(cr.id.clone()),
         owner_id: Some(cr.owner_id.clone()),
@@ -783,7 +445,7 @@ pub fn create_capacity_reservation(
         return Ok(dto::CreateCapacityReservationResult { capacity_reservation: Some(cr_dto(ctx, &cr)) });
     }
     if !future && free_in_pool(ctx, tx, zone, itype.name)? < i64::from(count) {
-        return Err(insufficient_capacity().into());
+        return Err(errors::capacity(CapacityError::InsufficientCapacity).into());
     }
     let id = new_id(ctx, tx, IdKind::CapacityReservation)?;
     let mut cr = CapacityReservation {
@@ -948,7 +610,7 @@ pub fn modify_capacity_reservation(
     }
     dry_run_gate(ctx, req.dry_run)?;
     let mut cr = load(ctx, tx, &id)?;
-    cr.check_modifiable().map_err(cr_error)?;
+    cr.check_modifiable().map_err(errors::capacity_reservation)?;
     let in_commitment = cr.in_commitment(ctx.now);
     if let Some(n) = count {
         if in_commitment && n < cr.requested {
@@ -972,7 +634,7 @@ pub fn modify_capacity_reservation(
             return Err(invalid("The instance count can change by at most 1000 in one request.").into());
         }
         if n > cr.total && free_in_pool(ctx, tx, &cr.availability_zone, &cr.instance_type)? < i64::from(n - cr.total) {
-            return Err(insufficient_capacity().into());
+            return Err(errors::capacity(CapacityError::InsufficientCapacity).into());
         }
     }
     if let (Some(Some(e)), Some(until)) = (end, cr.commitment_end) {
@@ -1011,7 +673,7 @@ pub fn cancel_capacity_reservation(
     let id = required_id(&req.capacity_reservation_id)?;
     dry_run_gate(ctx, req.dry_run)?;
     let mut cr = load(ctx, tx, &id)?;
-    cr.cancel(ctx.now).map_err(cr_error)?;
+    cr.cancel(ctx.now).map_err(errors::capacity_reservation)?;
     tx.put(&scope_key(ctx), &cr)?;
     Ok(dto::CancelCapacityReservationResult { r#return: Some(true) })
 }
@@ -1066,7 +728,7 @@ pub fn create_interruptible_capacity_reservation_allocation(
         .into());
     }
     if !src.is_active() {
-        return Err(cr_error(CrError::WrongState { id, state: src.state }).into());
+        return Err(errors::capacity_reservation(CrError::WrongState { id, state: src.state }).into());
     }
     if src.end_date.is_some() {
         return Err(Ec2Error::new(
@@ -1191,223 +853,17 @@ pub fn update_interruptible_capacity_reservation_allocation(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Capacity Blocks
-
-/// An offering shown by DescribeCapacityBlockOfferings, kept so that PurchaseCapacityBlock can
-/// buy it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CapacityBlockOfferingRecord {
-    pub id: String,
-    pub instance_type: String,
-    pub availability_zone: String,
-    pub availability_zone_id: String,
-    pub instance_count: u32,
-    pub start: UnixMillis,
-    pub end: UnixMillis,
-    pub hours: i64,
-    pub upfront_fee: String,
-}
-
-impl Record for CapacityBlockOfferingRecord {
-    const KIND: &'static str = "capacity_block_offering";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-/// Instance families sold as Capacity Blocks.
-fn block_type(name: &str) -> bool {
-    name.starts_with('p') || name.starts_with("trn")
-}
-
-fn offering_id(seed: u64, parts: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
-    for b in parts.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("cbr-0{:016x}", h)
-}
-
-/// The next 11:30 UTC at or after `t` (Capacity Blocks start at 11:30 UTC).
-fn next_block_start(t: UnixMillis) -> UnixMillis {
-    let day = t.0.div_euclid(DAY_MS) * DAY_MS;
-    let start = day + 11 * 3_600_000 + 30 * 60_000;
-    UnixMillis(if start >= t.0 { start } else { start + DAY_MS })
-}
-
-pub fn describe_capacity_block_offerings(
-    ctx: &Ctx<'_>,
-    tx: &mut Txn<'_>,
-    req: &dto::DescribeCapacityBlockOfferingsRequest,
-) -> Result<dto::DescribeCapacityBlockOfferingsResult> {
-    let type_name = req.instance_type.clone().ok_or_else(|| Ec2Error::missing_parameter("InstanceType"))?;
-    let itype = instance_types::instance_type(&type_name)
-        .filter(|t| block_type(t.name))
-        .ok_or_else(|| invalid(format!("Capacity Blocks are not offered for the instance type '{type_name}'.")))?;
-    let count = req.instance_count.unwrap_or(1);
-    if !(1..=64).contains(&count) {
-        return Err(
-            invalid(format!("Value ({count}) for parameter instanceCount is invalid. Expected 1 to 64.")).into()
-        );
-    }
-    let hours = req.capacity_duration_hours.unwrap_or(0);
-    if !(1..=4368).contains(&hours) || (hours > 24 && hours % 24 != 0) {
-        return Err(invalid(format!(
-            "Value ({hours}) for parameter capacityDurationHours is invalid. Expected 1 to 24 hours, or whole days up to 182 days."
-        ))
-        .into());
-    }
-    let bounds = PageBounds {
-        min: 1,
-        max: 1000,
-        cap_above_max: false,
-        message: |n| format!("{n} is an invalid value for MaxResults. MaxResults must be null, or between 1 and 1000."),
-    };
-    dry_run_gate(ctx, req.dry_run)?;
-    let from = req.start_date_range.unwrap_or(ctx.now).max(ctx.now);
-    let until = req.end_date_range;
-    let zones: Vec<&regions::Zone> =
-        regions::region(&ctx.scope.region).map(|r| r.zones.iter().take(2).collect()).unwrap_or_default();
-    let mut offers = Vec::new();
-    for k in 0..3 {
-        let start = next_block_start(from.plus_millis(k * DAY_MS));
-        let end = start.plus_millis(hours * 3_600_000);
-        if until.is_some_and(|u| end > u) {
-            continue;
-        }
-        for z in &zones {
-            let fee = itype.on_demand_usd_per_hour * 0.6 * count as f64 * hours as f64;
-            let rec = CapacityBlockOfferingRecord {
-                id: offering_id(ctx.ids.seed(), &format!("{}/{}/{}/{}/{}", itype.name, z.name, start.0, hours, count)),
-                instance_type: itype.name.to_string(),
-                availability_zone: z.name.to_string(),
-                availability_zone_id: z.id.to_string(),
-                instance_count: count as u32,
-                start,
-                end,
-                hours,
-                upfront_fee: format!("{fee:.2}"),
-            };
-            tx.put(&scope_key(ctx), &rec)?;
-            offers.push(rec);
-        }
-    }
-    let (page, next) = paginate(
-        offers,
-        |o| format!("{:016}/{}", o.start.0, o.availability_zone),
-        req.max_results,
-        req.next_token.as_deref(),
-        &bounds,
-    )?;
-    Ok(dto::DescribeCapacityBlockOfferingsResult {
-        capacity_block_offerings: Some(
-            page.iter()
-                .map(|o| dto::CapacityBlockOffering {
-                    capacity_block_offering_id: Some(o.id.clone()),
-                    instance_type: Some(o.instance_type.clone()),
-                    availability_zone: Some(o.availability_zone.clone()),
-                    instance_count: Some(i64::from(o.instance_count)),
-                    start_date: Some(o.start),
-                    end_date: Some(o.end),
-                    capacity_block_duration_hours: Some(o.hours),
-                    upfront_fee: Some(o.upfront_fee.clone()),
-                    currency_code: Some("USD".into()),
-                    tenancy: Some("default".into()),
-                    ..Default::default()
-                })
-                .collect(),
-        ),
-        next_token: next,
-    })
-}
-
-pub fn purchase_capacity_block(
-    ctx: &Ctx<'_>,
-    tx: &mut Txn<'_>,
-    req: &dto::PurchaseCapacityBlockRequest,
-) -> Result<dto::PurchaseCapacityBlockResult> {
-    let offering_id = req.capacity_block_offering_id.clone().unwrap_or_default();
-    let platform = req.instance_platform.clone().unwrap_or_default();
-    if !PLATFORMS.contains(&platform.as_str()) {
-        return Err(invalid(format!("Value ({platform}) for parameter instancePlatform is invalid.")).into());
-    }
-    let specs = tag_specifications(&req.tag_specifications, &["capacity-reservation", "capacity-block"])?;
-    dry_run_gate(ctx, req.dry_run)?;
-    let offer = tx
-        .get::<CapacityBlockOfferingRecord>(&scope_key(ctx), &offering_id)?
-        .filter(|o| o.start > ctx.now)
-        .ok_or_else(|| {
-            invalid(format!("The Capacity Block offering '{offering_id}' does not exist or is no longer available."))
-        })?;
-    tx.delete::<CapacityBlockOfferingRecord>(&scope_key(ctx), &offering_id)?;
-    let id = new_id(ctx, tx, IdKind::CapacityReservation)?;
-    let block_id = format!("cb-{}", id.trim_start_matches("cr-"));
-    let mut cr = CapacityReservation {
-        id,
-        owner_id: ctx.scope.account.clone(),
-        instance_type: offer.instance_type.clone(),
-        instance_platform: platform,
-        availability_zone: offer.availability_zone.clone(),
-        availability_zone_id: offer.availability_zone_id.clone(),
-        tenancy: "default".into(),
-        total: 0,
-        used: 0,
-        requested: offer.instance_count,
-        ebs_optimized: true,
-        ephemeral_storage: false,
-        state: CrState::Pending,
-        create_date: ctx.now,
-        start_date: offer.start,
-        end_date: Some(offer.end),
-        match_criteria: MatchCriteria::Targeted,
-        reservation_type: ReservationType::CapacityBlock,
-        capacity_block_id: Some(block_id.clone()),
-        commitment_duration: None,
-        commitment_end: None,
-        delivery_preference: None,
-        commitment_waived: false,
-        interruptible: false,
-        source_id: None,
-        allocation: None,
-        events: vec![],
-        tags: tags_for(&specs, "capacity-reservation").into_iter().collect(),
-    };
-    cr.submit_capacity_block(ctx.now, &durations(ctx));
-    tx.put(&scope_key(ctx), &cr)?;
-    register(ctx, tx, &cr)?;
-    let block_tags: BTreeMap<String, String> = tags_for(&specs, "capacity-block").into_iter().collect();
-    Ok(dto::PurchaseCapacityBlockResult {
-        capacity_reservation: Some(cr_dto(ctx, &cr)),
-        capacity_blocks: Some(vec![dto::CapacityBlock {
-            capacity_block_id: Some(block_id),
-            availability_zone: Some(cr.availability_zone.clone()),
-            availability_zone_id: Some(cr.availability_zone_id.clone()),
-            capacity_reservation_ids: Some(vec![cr.id.clone()]),
-            start_date: Some(offer.start),
-            end_date: Some(offer.end),
-            create_date: Some(ctx.now),
-            state: Some("scheduled".into()),
-            tags: Some(
-                block_tags.iter().map(|(k, v)| dto::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect(),
-            ),
-            ..Default::default()
-        }]),
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
 // Control hooks
 
 /// The operator's hooks on a reservation (any account): `delay` (deliver `seconds` after now,
 /// commitment waived) or `unsupported`. Returns the new state, or `None` for an unknown ID.
 pub fn operator_hook(
-    app: &crate::app::App,
     tx: &mut Txn<'_>,
+    now: UnixMillis,
     id: &str,
     action: &str,
     seconds: f64,
 ) -> Result<Option<CrState>> {
-    let now = app.clock.now(tx)?;
     for scope in tx.scopes::<CapacityReservation>()? {
         let Some(mut cr) = tx.get::<CapacityReservation>(&scope, id)? else { continue };
         cr.settle(now);
@@ -1415,7 +871,7 @@ pub fn operator_hook(
             "delay" => cr.delay(now.plus_millis((seconds * 1000.0).round() as i64)),
             _ => cr.mark_unsupported(),
         };
-        outcome.map_err(cr_error)?;
+        outcome.map_err(errors::capacity_reservation)?;
         tx.put(&scope, &cr)?;
         return Ok(Some(cr.state));
     }

@@ -309,6 +309,7 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
     let plan = launch::plan(ctx, req, max, &specs)?;
     let market = super::spot::market_options(ctx, req)?;
     dry_run_gate(ctx, req.dry_run)?;
+    super::key_pairs::check_launch_key(ctx, tx, req.key_name.as_deref())?;
 
     // Idempotency: the same token and parameters give the same reservation. A token is regional,
     // or zonal when the request names a zone or a subnet.
@@ -344,7 +345,7 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
         }
     }
     launch::check_image(&plan)?;
-    let count = super::capacity_reservations::launchable(ctx, tx, &plan, min, max.min(MAX_LAUNCH), market.is_some())?;
+    let count = super::capacity_pools::launchable(ctx, tx, &plan, min, max.min(MAX_LAUNCH), market.is_some())?;
     let reservation_id = super::common::new_id(ctx, tx, IdKind::Reservation)?;
     let instances = match market {
         Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?,
@@ -522,7 +523,7 @@ pub fn stop_instances(
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     super::spot::check_stop(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::stop(i, ctx.now, opts, ctx.durations))?;
-    super::capacity_reservations::track_changes(ctx, tx, &mut instances, &changes)?;
+    super::capacity_pools::track_changes(ctx, tx, &mut instances, &changes)?;
     let changes = commit(ctx, tx, &instances, &changes)?;
     super::spot::after_user_action(ctx, tx, &instances, false)?;
     Ok(dto::StopInstancesResult { stopping_instances: Some(changes) })
@@ -536,7 +537,7 @@ pub fn start_instances(
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     super::spot::check_start(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::start(i, ctx.now, ctx.durations))?;
-    super::capacity_reservations::track_changes(ctx, tx, &mut instances, &changes)?;
+    super::capacity_pools::track_changes(ctx, tx, &mut instances, &changes)?;
     // A started instance gets a new public address (the old one was released when it stopped).
     for inst in instances.iter_mut().filter(|i| i.state == InstanceState::Pending && i.public_ip.is_none()) {
         inst.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
@@ -553,7 +554,7 @@ pub fn terminate_instances(
 ) -> Result<dto::TerminateInstancesResult> {
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     let changes = apply(&mut instances, |i| lifecycle::terminate(i, ctx.now, ctx.durations))?;
-    super::capacity_reservations::track_changes(ctx, tx, &mut instances, &changes)?;
+    super::capacity_pools::track_changes(ctx, tx, &mut instances, &changes)?;
     Ok(dto::TerminateInstancesResult { terminating_instances: Some(commit(ctx, tx, &instances, &changes)?) })
 }
 
@@ -578,15 +579,15 @@ pub fn find_scope(tx: &mut Txn<'_>, id: &str) -> Result<Option<String>> {
 /// The control API's stuck-host switch: holds an instance in `stopping` (or releases it). Returns
 /// the instance's state, or `None` when no scope has the instance.
 pub fn set_held_in_stopping(
-    app: &crate::app::App,
+    settings: &super::Settings,
     tx: &mut Txn<'_>,
+    now: ec2_core::UnixMillis,
     id: &str,
     hold: bool,
 ) -> Result<Option<InstanceState>> {
     let Some(scope_key) = find_scope(tx, id)? else { return Ok(None) };
     let scope = super::scope_of_key(&scope_key);
-    let now = app.clock.now(tx)?;
-    let ctx = Ctx::new(app, &scope, now);
+    let ctx = Ctx::new(settings, &scope, now);
     let Some(mut inst) = load_many(&ctx, tx, &[id.to_string()]).ok().and_then(|mut v| v.pop()) else {
         return Ok(None);
     };

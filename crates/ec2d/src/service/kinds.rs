@@ -121,6 +121,14 @@ pub fn info(kind: IdKind) -> KindInfo {
             "The bundle ID '{}' does not exist",
             "The bundle IDs '{}' do not exist",
         ),
+        IdKind::KeyPair => k(
+            "key-pair",
+            tag("key-pair", Record),
+            Code::InvalidKeyPairIdMalformed,
+            Code::InvalidKeyPairNotFound,
+            "The key pair ID '{}' does not exist",
+            "The key pair IDs '{}' do not exist",
+        ),
         // Kinds ec2d issues IDs for but keeps no records of yet: CreateTags refuses them.
         IdKind::Reservation => invalid_id("reservation"),
         IdKind::Volume => k(

@@ -3,60 +3,23 @@
 //! [`plan`] checks a RunInstances-shaped request and resolves everything a launch needs (zone,
 //! subnet, groups, addresses, options) into a [`LaunchPlan`], which Spot requests store so they
 //! can launch again later. [`check_image`] checks the image and its fit with the instance type
-//! (after the dry-run gate, as existence checks are). [`launch`] creates the instances.
-
-use std::collections::BTreeMap;
+//! (after the dry-run gate, as existence checks are). [`launch`] draws the IDs and addresses and
+//! creates the instances; the plan, the fit rules and the derivation of an instance are in
+//! `ec2_core::launch`.
 
 use ec2_core::catalog::images::{self, ImageInfo};
 use ec2_core::catalog::instance_types::{self, InstanceTypeInfo};
 use ec2_core::ids::IdKind;
-use ec2_core::instances::model::{Pending, SecurityGroupRef, ShutdownBehavior, Transition, Volume};
-use ec2_core::instances::{Instance, InstanceState, RootDeviceType, StateReason};
+use ec2_core::instances::model::{SecurityGroupRef, ShutdownBehavior};
+use ec2_core::instances::Instance;
 use ec2_core::network::{self, DefaultNetwork, DefaultSubnet};
-use ec2_core::UnixMillis;
 use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
-use serde::{Deserialize, Serialize};
 
 use super::common::{new_id, not_found, tags_for, well_formed, TagsByType};
 use super::{instances, Ctx, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlockDevice {
-    pub device_name: String,
-    pub size_gb: Option<u32>,
-    pub delete_on_termination: bool,
-}
-
-/// A checked launch request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LaunchPlan {
-    pub image_id: String,
-    pub instance_type: String,
-    pub key_name: Option<String>,
-    pub zone: String,
-    pub subnet_id: String,
-    pub groups: Vec<SecurityGroupRef>,
-    pub tenancy: String,
-    pub fixed_ip: Option<String>,
-    pub associate_public_ip: bool,
-    pub hibernation: bool,
-    pub disable_api_stop: bool,
-    pub disable_api_termination: bool,
-    pub shutdown: ShutdownBehavior,
-    pub ebs_optimized: Option<bool>,
-    pub monitoring: bool,
-    pub cpu_cores: Option<u32>,
-    pub threads_per_core: Option<u32>,
-    pub block_devices: Vec<BlockDevice>,
-    pub client_token: Option<String>,
-    pub instance_tags: BTreeMap<String, String>,
-    /// `CapacityReservationSpecification`: the preference and the targeted reservation.
-    #[serde(default)]
-    pub capacity_preference: Option<String>,
-    #[serde(default)]
-    pub capacity_target: Option<String>,
-}
+pub use ec2_core::launch::{BlockDevice, LaunchPlan};
 
 fn invalid(message: impl Into<String>) -> Ec2Error {
     Ec2Error::invalid_parameter_value(message)
@@ -137,13 +100,6 @@ pub fn security_groups(net: &DefaultNetwork, req: &dto::RunInstancesRequest) -> 
     Ok(vec![SecurityGroupRef { id: net.security_group_id.clone(), name: network::DEFAULT_GROUP_NAME.into() }])
 }
 
-fn mac_address(eni: &str) -> String {
-    let hex = eni.trim_start_matches("eni-");
-    let b = hex.as_bytes();
-    let pair = |i: usize| std::str::from_utf8(b.get(i..i + 2).unwrap_or(b"00")).unwrap_or("00").to_string();
-    format!("0e:{}:{}:{}:{}:{}", pair(7), pair(9), pair(11), pair(13), pair(15))
-}
-
 /// Checks a RunInstances-shaped request (`max` instances) and resolves its launch plan.
 pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &TagsByType) -> Result<LaunchPlan> {
     if req.launch_template.is_some() {
@@ -176,7 +132,7 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
     }
     let (capacity_preference, capacity_target) = super::capacity_reservations::launch_specification(req)?;
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
-    let subnet = placement(ctx, &net, req)?;
+    let subnet = super::catalog::offered_subnet(ctx, &net, req, itype, placement(ctx, &net, req)?)?;
     let groups = security_groups(&net, req)?;
     let nic = req.network_interfaces.as_ref().and_then(|n| n.first());
     let fixed_ip = req.private_ip_address.clone().or_else(|| nic.and_then(|n| n.private_ip_address.clone()));
@@ -234,47 +190,7 @@ pub fn check_image(plan: &LaunchPlan) -> Result<(&'static ImageInfo, &'static In
         .ok_or_else(|| invalid(format!("Invalid value '{}' for InstanceType.", plan.instance_type)))?;
     let image =
         images::image(&plan.image_id).ok_or_else(|| not_found(IdKind::Image, std::slice::from_ref(&plan.image_id)))?;
-    if !itype.architectures.contains(&image.architecture) {
-        return Err(invalid(format!(
-            "The architecture '{}' of the instance type '{}' does not match the architecture '{}' of the image '{}'.",
-            itype.architectures.join(", "),
-            itype.name,
-            image.architecture,
-            image.id
-        ))
-        .into());
-    }
-    if !itype.root_device_types.contains(&image.root_device_type)
-        || !itype.virtualization_types.contains(&image.virtualization_type)
-    {
-        return Err(Ec2Error::new(
-            Code::InvalidParameterCombination,
-            format!(
-                "The instance type '{}' does not support {} images with a root device of type '{}'.",
-                itype.name, image.virtualization_type, image.root_device_type
-            ),
-        )
-        .into());
-    }
-    if plan.disable_api_stop && image.root_device_type != "ebs" {
-        return Err(Ec2Error::new(
-            Code::InvalidParameterCombination,
-            format!(
-                "Stop protection (DisableApiStop) is not supported for instance store-backed image '{}'.",
-                image.id
-            ),
-        )
-        .into());
-    }
-    if plan.hibernation
-        && !(itype.hibernation_supported && image.hibernation_supported && image.root_device_type == "ebs")
-    {
-        return Err(Ec2Error::new(
-            Code::UnsupportedHibernationConfiguration,
-            format!("Hibernation is not supported for instance type '{}' with image '{}'.", itype.name, image.id),
-        )
-        .into());
-    }
+    ec2_core::launch::check_fit(plan, image, itype).map_err(super::errors::launch)?;
     Ok((image, itype))
 }
 
@@ -292,12 +208,7 @@ pub fn launch(
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let subnet =
         net.subnet(&plan.subnet_id).ok_or_else(|| not_found(IdKind::Subnet, std::slice::from_ref(&plan.subnet_id)))?;
-    let root_size = plan
-        .block_devices
-        .iter()
-        .find(|b| b.device_name == image.root_device_name)
-        .and_then(|b| b.size_gb)
-        .unwrap_or(image.root_volume_gb);
+    let wanted = ec2_core::launch::volumes(plan, image).len();
     let mut out = Vec::with_capacity(count);
     for index in 0..count {
         let id = new_id(ctx, tx, IdKind::Instance)?;
@@ -308,89 +219,27 @@ pub fn launch(
         };
         let public_ip =
             if plan.associate_public_ip { Some(network::public_ip(tx.next_counter("public_ip")? - 1)) } else { None };
-        let mut volumes = Vec::new();
-        if image.root_device_type == "ebs" {
-            volumes.push(Volume {
-                device_name: image.root_device_name.to_string(),
-                volume_id: new_id(ctx, tx, IdKind::Volume)?,
-                size_gb: root_size,
-                delete_on_termination: true,
-                attach_time: ctx.now,
-            });
+        let mut volume_ids = Vec::with_capacity(wanted);
+        for _ in 0..wanted {
+            volume_ids.push(new_id(ctx, tx, IdKind::Volume)?);
         }
-        for b in plan.block_devices.iter().filter(|b| b.device_name != image.root_device_name) {
-            volumes.push(Volume {
-                device_name: b.device_name.clone(),
-                volume_id: new_id(ctx, tx, IdKind::Volume)?,
-                size_gb: b.size_gb.unwrap_or(8),
-                delete_on_termination: b.delete_on_termination,
-                attach_time: ctx.now,
-            });
-        }
-        let mut inst = Instance {
+        let drawn = ec2_core::launch::Drawn {
             id,
             reservation_id: reservation_id.to_string(),
             owner_id: ctx.scope.account.clone(),
-            image_id: image.id.to_string(),
-            instance_type: itype.name.to_string(),
-            key_name: plan.key_name.clone(),
-            launch_time: UnixMillis(ctx.now.0 - ctx.now.0.rem_euclid(1000)),
-            ami_launch_index: index as u32,
-            client_token: plan.client_token.clone(),
-            availability_zone: subnet.zone.name.to_string(),
-            availability_zone_id: subnet.zone.id.to_string(),
-            tenancy: plan.tenancy.clone(),
+            zone: subnet.zone.name.to_string(),
+            zone_id: subnet.zone.id.to_string(),
             vpc_id: net.vpc_id.clone(),
             subnet_id: subnet.id.clone(),
+            eni,
             private_ip,
             public_ip,
-            security_groups: plan.groups.clone(),
-            attachment_id: format!("eni-attach-{}", eni.trim_start_matches("eni-")),
-            mac_address: mac_address(&eni),
-            network_interface_id: eni,
-            root_device_type: if image.root_device_type == "ebs" {
-                RootDeviceType::Ebs
-            } else {
-                RootDeviceType::InstanceStore
-            },
-            root_device_name: image.root_device_name.to_string(),
-            volumes,
-            architecture: image.architecture.to_string(),
-            virtualization_type: image.virtualization_type.to_string(),
-            hypervisor: image.hypervisor.to_string(),
-            platform: image.platform.map(String::from),
-            platform_details: image.platform_details.to_string(),
-            usage_operation: image.usage_operation.to_string(),
-            ena_support: image.ena_support,
-            boot_mode: image.boot_mode.map(String::from),
-            cpu_cores: plan.cpu_cores.unwrap_or(itype.cores),
-            threads_per_core: plan.threads_per_core.unwrap_or(itype.threads_per_core),
-            ebs_optimized: plan.ebs_optimized.unwrap_or(itype.ebs_optimized_support == "default"),
-            monitoring: plan.monitoring,
-            hibernation_configured: plan.hibernation,
-            disable_api_stop: plan.disable_api_stop,
-            disable_api_termination: plan.disable_api_termination,
-            shutdown_behavior: plan.shutdown,
-            tags: plan.instance_tags.clone(),
-            state: InstanceState::Pending,
-            state_transition_reason: String::new(),
-            state_reason: Some(StateReason::new("pending", "pending")),
-            ever_running: false,
-            stuck_stopping: false,
-            pending: Some(Pending {
-                due: ctx.now.plus_millis(ctx.durations.launch),
-                transition: Transition::BecomeRunning,
-            }),
-            status_ok_at: None,
-            terminated_at: None,
+            volume_ids,
             spot_request_id: spot_request_ids.and_then(|ids| ids.get(index).cloned()),
-            capacity_reservation_id: None,
-            capacity_preference: plan.capacity_preference.clone(),
-            capacity_target: plan.capacity_target.clone(),
-            reservation_lifecycle: None,
         };
+        let mut inst = ec2_core::launch::derive(plan, image, itype, drawn, index as u32, ctx.now, ctx.durations);
         // Spot launches checked their room when they were evaluated.
-        super::capacity_reservations::track(ctx, tx, false, &mut inst, spot_request_ids.is_none())?;
+        super::capacity_pools::track(ctx, tx, false, &mut inst, spot_request_ids.is_none())?;
         instances::save(ctx, tx, &inst)?;
         out.push(inst);
     }

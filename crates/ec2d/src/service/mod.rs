@@ -3,19 +3,18 @@
 //! Every request runs in exactly one store transaction, opened here.
 
 use ec2_core::bundle_tasks::BundleDurations;
+use ec2_core::capacity_reservations::CrDurations;
 use ec2_core::filters::{self, FilterError, FilterTable};
 use ec2_core::ids::IdGen;
 use ec2_core::instances::Durations;
 use ec2_core::spot::SpotDurations;
 use ec2_core::{Scope, UnixMillis};
 use ec2_protocol::{dto, Ec2Error, Request, Response};
-use ec2_store::{StoreError, Txn};
-
-use crate::app::App;
-use crate::config::ClockMode;
-use crate::identity::Permission;
+use ec2_store::{Store, StoreError, Txn};
 
 pub mod bundle_tasks;
+pub mod capacity_blocks;
+pub mod capacity_pools;
 pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
@@ -23,6 +22,7 @@ pub mod ebs_encryption;
 pub mod errors;
 pub mod images;
 pub mod instances;
+pub mod key_pairs;
 pub mod kinds;
 pub mod launch;
 pub mod network;
@@ -32,47 +32,85 @@ pub mod spot;
 pub mod tags;
 pub mod volumes;
 
+/// The server's settings a handler needs, built once by the pipeline from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub ids: IdGen,
+    pub durations: Durations,
+    pub bundle_durations: BundleDurations,
+    pub spot_durations: SpotDurations,
+    pub cr_durations: CrDurations,
+    pub storage_durations: ec2_core::volumes::StorageDurations,
+    /// `--strict-images`.
+    pub strict_images: bool,
+    /// The capacity of a pool without a setting of its own (`--pool-capacity`).
+    pub pool_capacity: u64,
+}
+
+/// The permission gate's side of the caller's permission (the pipeline decides it; see
+/// `identity::Permission`): [`dry_run_gate`] asks it, and [`call`] checks that it was asked.
+pub trait Gate: Sync {
+    /// `Err(UnauthorizedOperation)` when the caller is denied; records that the gate was reached.
+    fn check(&self) -> std::result::Result<(), Ec2Error>;
+    /// Whether [`Gate::check`] ran since the last [`Gate::reset`].
+    fn consulted(&self) -> bool;
+    /// Forgets that the gate was reached (a transaction that is run again starts over).
+    fn reset(&self);
+}
+
+/// The permission of the server's own work (control endpoints, catching up with the clock), outside
+/// IAM; a caller's request replaces it with the caller's.
+struct Operator;
+
+impl Gate for Operator {
+    fn check(&self) -> std::result::Result<(), Ec2Error> {
+        Ok(())
+    }
+    fn consulted(&self) -> bool {
+        true
+    }
+    fn reset(&self) {}
+}
+
+static OPERATOR: Operator = Operator;
+
 /// What a handler knows about its request.
 pub struct Ctx<'a> {
     pub scope: &'a Scope,
     pub now: UnixMillis,
     pub ids: IdGen,
-    pub clock: ClockMode,
     pub durations: &'a Durations,
     pub bundle_durations: &'a BundleDurations,
     pub spot_durations: &'a SpotDurations,
+    pub cr_durations: &'a CrDurations,
     pub storage_durations: &'a ec2_core::volumes::StorageDurations,
     /// `--strict-images`: unknown AMI IDs are refused instead of launched as a generic image.
     pub strict_images: bool,
     /// The capacity of a pool without a setting of its own (`--pool-capacity`).
     pub pool_capacity: u64,
     /// The caller's permission for this request, which [`dry_run_gate`] answers with.
-    pub permission: &'a Permission,
+    pub permission: &'a dyn Gate,
 }
 
 impl<'a> Ctx<'a> {
     /// The context of a request in `scope` at `now`, with the server's settings and every action
-    /// allowed (`service::call` puts the caller's permission in).
-    pub fn new(app: &'a App, scope: &'a Scope, now: UnixMillis) -> Self {
+    /// allowed ([`call`] puts the caller's permission in).
+    pub fn new(settings: &'a Settings, scope: &'a Scope, now: UnixMillis) -> Self {
         Ctx {
             scope,
             now,
-            ids: app.ids,
-            clock: app.clock.mode,
-            durations: &app.durations,
-            bundle_durations: &app.bundle_durations,
-            spot_durations: &app.spot_durations,
-            storage_durations: &app.storage_durations,
-            strict_images: app.config.strict_images,
-            pool_capacity: app.config.pool_capacity,
+            ids: settings.ids,
+            durations: &settings.durations,
+            bundle_durations: &settings.bundle_durations,
+            spot_durations: &settings.spot_durations,
+            cr_durations: &settings.cr_durations,
+            storage_durations: &settings.storage_durations,
+            strict_images: settings.strict_images,
+            pool_capacity: settings.pool_capacity,
             permission: &OPERATOR,
         }
     }
 }
-
-/// The permission of the server's own work (control endpoints, catching up with the clock), outside
-/// IAM; a caller's request replaces it with the caller's.
-static OPERATOR: Permission = Permission::allowed();
 
 /// The scope a store scope key (`account/region`) names.
 pub fn scope_of_key(key: &str) -> Scope {
@@ -140,18 +178,23 @@ pub fn filters<T>(table: &FilterTable<T>, filters: &Option<Vec<dto::Filter>>) ->
     Ok(list)
 }
 
+/// Reads the time of a request inside its transaction (the pipeline's clock).
+pub type ClockRead<'a> = &'a dyn Fn(&mut Txn<'_>) -> std::result::Result<UnixMillis, StoreError>;
+
 /// Runs one decoded request in one transaction.
 pub fn call(
-    app: &App,
+    store: &Store,
+    settings: &Settings,
+    clock: ClockRead<'_>,
     scope: &Scope,
     request: &Request,
-    permission: &Permission,
+    permission: &dyn Gate,
 ) -> std::result::Result<Response, Ec2Error> {
-    app.store
+    store
         .transact(|tx: &mut Txn<'_>| {
             permission.reset();
-            let now = app.clock.now(tx)?;
-            let ctx = Ctx { permission, ..Ctx::new(app, scope, now) };
+            let now = clock(tx)?;
+            let ctx = Ctx { permission, ..Ctx::new(settings, scope, now) };
             spot::catch_up(&ctx, tx)?;
             capacity_reservations::catch_up(&ctx, tx)?;
             let response = dispatch(&ctx, tx, request)?;
@@ -181,7 +224,7 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
             capacity_reservations::create_interruptible_capacity_reservation_allocation(ctx, tx, r)?,
         ),
         Q::DescribeCapacityBlockOfferings(r) => {
-            A::DescribeCapacityBlockOfferings(capacity_reservations::describe_capacity_block_offerings(ctx, tx, r)?)
+            A::DescribeCapacityBlockOfferings(capacity_blocks::describe_capacity_block_offerings(ctx, tx, r)?)
         }
         Q::DescribeCapacityReservations(r) => {
             A::DescribeCapacityReservations(capacity_reservations::describe_capacity_reservations(ctx, tx, r)?)
@@ -192,21 +235,26 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::ModifyCapacityReservation(r) => {
             A::ModifyCapacityReservation(capacity_reservations::modify_capacity_reservation(ctx, tx, r)?)
         }
-        Q::PurchaseCapacityBlock(r) => {
-            A::PurchaseCapacityBlock(capacity_reservations::purchase_capacity_block(ctx, tx, r)?)
-        }
+        Q::PurchaseCapacityBlock(r) => A::PurchaseCapacityBlock(capacity_blocks::purchase_capacity_block(ctx, tx, r)?),
         Q::UpdateInterruptibleCapacityReservationAllocation(r) => A::UpdateInterruptibleCapacityReservationAllocation(
             capacity_reservations::update_interruptible_capacity_reservation_allocation(ctx, tx, r)?,
         ),
         Q::CancelSpotInstanceRequests(r) => {
             A::CancelSpotInstanceRequests(spot::cancel_spot_instance_requests(ctx, tx, r)?)
         }
+        Q::CreateKeyPair(r) => A::CreateKeyPair(key_pairs::create_key_pair(ctx, tx, r)?),
+        Q::ImportKeyPair(r) => A::ImportKeyPair(key_pairs::import_key_pair(ctx, tx, r)?),
+        Q::DescribeKeyPairs(r) => A::DescribeKeyPairs(key_pairs::describe_key_pairs(ctx, tx, r)?),
+        Q::DeleteKeyPair(r) => A::DeleteKeyPair(key_pairs::delete_key_pair(ctx, tx, r)?),
         Q::CreateTags(r) => tags::create_tags(ctx, tx, r).map(|()| A::CreateTags)?,
         Q::DeleteTags(r) => tags::delete_tags(ctx, tx, r).map(|()| A::DeleteTags)?,
         Q::DescribeBundleTasks(r) => A::DescribeBundleTasks(bundle_tasks::describe_bundle_tasks(ctx, tx, r)?),
         Q::DescribeAvailabilityZones(r) => A::DescribeAvailabilityZones(regions::describe_availability_zones(ctx, r)?),
         Q::DescribeImages(r) => A::DescribeImages(images::describe_images(ctx, tx, r)?),
         Q::DescribeInstanceStatus(r) => A::DescribeInstanceStatus(instances::describe_instance_status(ctx, tx, r)?),
+        Q::DescribeInstanceTypeOfferings(r) => {
+            A::DescribeInstanceTypeOfferings(catalog::describe_instance_type_offerings(ctx, r)?)
+        }
         Q::DescribeInstanceTypes(r) => A::DescribeInstanceTypes(catalog::describe_instance_types(ctx, r)?),
         Q::DescribeInstances(r) => A::DescribeInstances(instances::describe_instances(ctx, tx, r)?),
         Q::DescribeRegions(r) => A::DescribeRegions(regions::describe_regions(ctx, r)?),

@@ -15,7 +15,9 @@
 //! visible (AWS purges them after about four hours).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
+use ec2_core::capacity_reservations::pools;
 use ec2_core::catalog::instance_types::{self, InstanceTypeInfo};
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
@@ -24,12 +26,13 @@ use ec2_core::instances::{Instance, InstanceState, Settled, StateReason};
 use ec2_core::network;
 use ec2_core::regions;
 use ec2_core::spot::market::{self, format_price, PRODUCTS};
+use ec2_core::spot::schedule::{self, Step};
 use ec2_core::spot::{Cause, Effect, InterruptionBehavior, SpotEvent, SpotRequest, SpotState, SpotType};
 use ec2_core::UnixMillis;
 use ec2_protocol::{dto, Code, Ec2Error};
-use ec2_store::{Record, Txn, GLOBAL};
-use serde::{Deserialize, Serialize};
+use ec2_store::Txn;
 
+use super::capacity_pools;
 use super::common::{
     fingerprint, five_to_thousand, load_named, new_id, paginate, remember, replay, tag_specifications, tags_for,
     well_formed, TagsByType,
@@ -53,54 +56,24 @@ fn at<'a>(ctx: &Ctx<'a>, now: UnixMillis) -> Ctx<'a> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Capacity of Spot pools
+// Saving a request: the one place that keeps the pools' Spot counts
 
-/// A limit on the Spot instances running in one pool (zone, instance type), set by the control API.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SpotCapacity {
-    pub id: String,
-    pub limit: u64,
-}
-
-impl Record for SpotCapacity {
-    const KIND: &'static str = "spot_capacity";
-    fn id(&self) -> &str {
-        &self.id
+/// Saves the request in `scope`, moving it between pools' Spot counts when what it occupies
+/// changed. Every write of a Spot request goes through here.
+fn save(tx: &mut Txn<'_>, scope: &str, r: &mut SpotRequest) -> Result<()> {
+    let occupied = r.occupied_pool();
+    let (leave, join) = pools::spot_move(r.counted_in.as_deref(), occupied.as_deref());
+    if leave.is_some() || join.is_some() {
+        capacity_pools::count_spot(tx, leave.as_deref(), join.as_deref())?;
+        r.counted_in = occupied;
     }
-}
-
-fn pool_id(zone: &str, instance_type: &str) -> String {
-    format!("{zone}/{instance_type}")
-}
-
-/// Whether the pool has room for one more instance, counting every account's Spot instances.
-fn capacity_ok(tx: &mut Txn<'_>, zone: &str, instance_type: &str, except: &str) -> Result<bool> {
-    let Some(cap) = tx.get::<SpotCapacity>(GLOBAL, &pool_id(zone, instance_type))? else { return Ok(true) };
-    let mut used = 0u64;
-    for scope in tx.scopes::<SpotRequest>()? {
-        for r in tx.scan::<SpotRequest>(&scope)? {
-            if r.id != except
-                && (r.holds_instance() || r.state == SpotState::Disabled)
-                && r.launched_zone.as_deref() == Some(zone)
-                && r.instance_type == instance_type
-            {
-                used += 1;
-            }
-        }
-    }
-    Ok(used < cap.limit)
-}
-
-/// Sets (or with `None` clears) a pool's limit.
-pub fn set_capacity(tx: &mut Txn<'_>, zone: &str, instance_type: &str, limit: Option<u64>) -> Result<()> {
-    let id = pool_id(zone, instance_type);
-    match limit {
-        Some(limit) => tx.put(GLOBAL, &SpotCapacity { id, limit })?,
-        None => {
-            tx.delete::<SpotCapacity>(GLOBAL, &id)?;
-        }
-    }
+    tx.put(scope, &*r)?;
     Ok(())
+}
+
+/// Whether the pool's Spot limit has room for one more instance for `r`.
+fn capacity_ok(tx: &mut Txn<'_>, zone: &str, instance_type: &str, r: &SpotRequest) -> Result<bool> {
+    capacity_pools::spot_limit_room(tx, zone, instance_type, r.counted_in.as_deref())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,17 +87,6 @@ fn itype(name: &str) -> Result<&'static InstanceTypeInfo> {
 fn market_price(ctx: &Ctx<'_>, r: &SpotRequest, t: UnixMillis) -> Result<f64> {
     let linux = market::price(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t);
     Ok(market::product_price(linux, itype(&r.instance_type)?, &r.product_description))
-}
-
-/// The first price change in `(from, to]` that takes the market above the request's maximum.
-fn price_rise(ctx: &Ctx<'_>, r: &SpotRequest, from: UnixMillis, to: UnixMillis) -> Result<Option<UnixMillis>> {
-    let t = itype(&r.instance_type)?;
-    for (when, linux) in market::changes(ctx.ids.seed(), t, &r.zone, from, to) {
-        if market::product_price(linux, t, &r.product_description) > r.max_price {
-            return Ok(Some(when));
-        }
-    }
-    Ok(None)
 }
 
 /// Whether the request can still change: it waits for a step, is live, or has an instance whose
@@ -146,14 +108,6 @@ pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Step {
-    Instance,
-    Request(SpotEvent),
-    Expiry,
-    PriceRise,
-}
-
 /// Applies the request's and its instance's due steps up to `ctx.now`, in time order.
 pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Result<SpotRequest> {
     let scope = scope_key(ctx);
@@ -164,22 +118,9 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
             Some(id) => tx.get::<Instance>(&scope, id)?,
             None => None,
         };
-        let mut steps: Vec<(UnixMillis, Step)> = Vec::new();
-        if let Some(p) = inst.as_ref().and_then(|i| i.pending).filter(|p| p.due <= now) {
-            steps.push((p.due, Step::Instance));
-        }
-        if let Some((due, ev)) = r.pending.filter(|(due, _)| *due <= now) {
-            steps.push((due, Step::Request(ev)));
-        }
-        if let Some(t) = r.expiry().filter(|t| *t <= now) {
-            steps.push((t, Step::Expiry));
-        }
-        if r.holds_instance() && r.interruption.is_none() && r.price_checked_until < now {
-            if let Some(t) = price_rise(ctx, &r, r.price_checked_until, now)? {
-                steps.push((t, Step::PriceRise));
-            }
-        }
-        let Some(&(t, step)) = steps.iter().min() else {
+        let instance_due = inst.as_ref().and_then(|i| i.pending).map(|p| p.due);
+        let next = schedule::next_step(ctx.ids.seed(), itype(&r.instance_type)?, &r, instance_due, now);
+        let Some((t, step)) = next else {
             if r.holds_instance() {
                 r.price_checked_until = now;
             }
@@ -210,8 +151,8 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
             Step::Request(SpotEvent::Evaluate) => {
                 let price = market_price(ctx, &r, t)?;
                 let next = market::next_change(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t);
-                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?
-                    && super::capacity_reservations::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
+                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r)?
+                    && super::capacity_pools::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
                 r.evaluate(t, now, price, next, room, ctx.spot_durations);
             }
             Step::Request(SpotEvent::Fulfil) => {
@@ -236,14 +177,14 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                         Effect::Stop { hibernate } => lifecycle::service_stop(i, t, ctx.durations, hibernate),
                         Effect::None | Effect::Launch | Effect::Start => {}
                     }
-                    super::capacity_reservations::track(&cx, tx, held, i, false)?;
+                    super::capacity_pools::track(&cx, tx, held, i, false)?;
                     tx.put(&scope, &*i)?;
                 }
             }
             Step::Request(SpotEvent::Restart) => {
                 let price_ok = market_price(ctx, &r, t)? <= r.max_price;
-                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r.id)?
-                    && super::capacity_reservations::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
+                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r)?
+                    && super::capacity_pools::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
                 let retry = if price_ok {
                     t.plus_millis(ctx.spot_durations.capacity_retry).max(now.plus_millis(1))
                 } else {
@@ -255,7 +196,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                         if lifecycle::start(i, t, ctx.durations).is_ok() && i.public_ip.is_none() {
                             i.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
                         }
-                        super::capacity_reservations::track(&cx, tx, held, i, false)?;
+                        super::capacity_pools::track(&cx, tx, held, i, false)?;
                         tx.put(&scope, &*i)?;
                     }
                 }
@@ -269,7 +210,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                     );
                     let held = i.holds_capacity();
                     lifecycle::service_terminate(i, t, ctx.durations, reason);
-                    super::capacity_reservations::track(&cx, tx, held, i, false)?;
+                    super::capacity_pools::track(&cx, tx, held, i, false)?;
                     tx.put(&scope, &*i)?;
                 }
             }
@@ -280,7 +221,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
             }
         }
     }
-    tx.put(&scope, &r)?;
+    save(tx, &scope, &mut r)?;
     Ok(r)
 }
 
@@ -429,12 +370,13 @@ fn new_request(
         launch_group: None,
         availability_zone_group: None,
         tags,
-        launch_plan: serde_json::to_string(plan).map_err(|e| Ec2Error::internal(e.to_string()))?,
+        launch_plan: plan.clone(),
         zone: plan.zone.clone(),
         pending: None,
         interruption: None,
         stopped_by_interruption: false,
         price_checked_until: ctx.now,
+        counted_in: None,
     };
     r.submitted(ctx.now, ctx.spot_durations);
     Ok(r)
@@ -480,11 +422,11 @@ pub fn run_spot(
         requests.push(r);
     }
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
-    for r in &requests {
-        tx.put(&scope_key(ctx), r)?;
+    for r in requests.iter_mut() {
+        save(tx, &scope_key(ctx), r)?;
     }
     for r in &requests {
-        if !capacity_ok(tx, &plan.zone, &plan.instance_type, &r.id)? {
+        if !capacity_ok(tx, &plan.zone, &plan.instance_type, r)? {
             return Err(Ec2Error::new(
                 Code::InsufficientInstanceCapacity,
                 "There is no Spot capacity available that matches your request.",
@@ -495,7 +437,7 @@ pub fn run_spot(
     let instances = launch::launch(ctx, tx, plan, count, reservation_id, Some(&ids))?;
     for (r, inst) in requests.iter_mut().zip(&instances) {
         r.fulfilled(ctx.now, inst.id.clone(), inst.availability_zone.clone());
-        tx.put(&scope_key(ctx), r)?;
+        save(tx, &scope_key(ctx), r)?;
     }
     Ok(instances)
 }
@@ -593,7 +535,7 @@ pub fn request_spot_instances(
             new_request(ctx, tx, &plan, spot_type, max_price, req.valid_from, req.valid_until, behavior, tags.clone())?;
         r.launch_group = req.launch_group.clone();
         r.availability_zone_group = req.availability_zone_group.clone();
-        tx.put(&scope_key(ctx), &r)?;
+        save(tx, &scope_key(ctx), &mut r)?;
         out.push(r);
     }
     remember(ctx, tx, token_key, fp, out.iter().map(|r| r.id.clone()).collect())?;
@@ -607,8 +549,7 @@ fn load(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<SpotReque
 }
 
 fn plan_of(r: &SpotRequest) -> Result<LaunchPlan> {
-    serde_json::from_str(&r.launch_plan)
-        .map_err(|e| Ec2Error::internal(format!("unreadable launch plan of {}: {e}", r.id)).into())
+    Ok(r.launch_plan.clone())
 }
 
 fn zone_id(zone: &str) -> Option<String> {
@@ -752,7 +693,7 @@ pub fn cancel_spot_instance_requests(
     let mut requests = load(ctx, tx, &ids)?;
     for r in requests.iter_mut() {
         r.cancel(ctx.now, ctx.spot_durations);
-        tx.put(&scope_key(ctx), &*r)?;
+        save(tx, &scope_key(ctx), r)?;
     }
     Ok(dto::CancelSpotInstanceRequestsResult {
         cancelled_spot_instance_requests: Some(
@@ -830,7 +771,7 @@ pub fn after_user_action(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]
         } else if !started && inst.state == InstanceState::Stopping {
             r.user_stopping(ctx.now);
         }
-        tx.put(&scope_key(ctx), &r)?;
+        save(tx, &scope_key(ctx), &mut r)?;
     }
     Ok(())
 }
@@ -841,17 +782,17 @@ pub fn after_user_action(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]
 /// Interrupts the Spot Instance `instance_id` (any account), or every Spot Instance in the pool
 /// (`zone`, `instance_type`). Returns the interrupted instance IDs.
 pub fn interrupt(
-    app: &crate::app::App,
+    settings: &super::Settings,
     tx: &mut Txn<'_>,
+    now: UnixMillis,
     instance_id: Option<&str>,
     pool: Option<(&str, &str)>,
     cause: Cause,
 ) -> Result<Vec<String>> {
-    let now = app.clock.now(tx)?;
     let mut out = Vec::new();
     for scope_key in tx.scopes::<SpotRequest>()? {
         let scope = super::scope_of_key(&scope_key);
-        let ctx = Ctx::new(app, &scope, now);
+        let ctx = Ctx::new(settings, &scope, now);
         for r in tx.scan::<SpotRequest>(&scope_key)? {
             let wanted = match (instance_id, pool) {
                 (Some(id), _) => r.instance_id.as_deref() == Some(id),
@@ -868,9 +809,9 @@ pub fn interrupt(
                     .is_some_and(|i| matches!(i.state, InstanceState::Pending | InstanceState::Running)),
                 None => false,
             };
-            if running && r.interrupt(now, cause, &app.spot_durations) {
+            if running && r.interrupt(now, cause, &settings.spot_durations) {
                 out.extend(r.instance_id.clone());
-                tx.put(&scope_key, &r)?;
+                save(tx, &scope_key, &mut r)?;
             }
         }
     }
@@ -902,9 +843,9 @@ pub fn describe_spot_price_history(
             .collect::<std::result::Result<_, _>>()?,
         _ => instance_types::INSTANCE_TYPES.iter().collect(),
     };
-    let products: Vec<String> = match req.product_descriptions.as_deref() {
-        Some(p) if !p.is_empty() => p.to_vec(),
-        _ => PRODUCTS.iter().map(|p| p.to_string()).collect(),
+    let products: Vec<Rc<str>> = match req.product_descriptions.as_deref() {
+        Some(p) if !p.is_empty() => p.iter().map(|p| Rc::from(p.as_str())).collect(),
+        _ => PRODUCTS.iter().map(|p| Rc::from(*p)).collect(),
     };
     let end = req.end_time.unwrap_or(ctx.now).min(ctx.now);
     let start = req.start_time.unwrap_or(end.plus_millis(-24 * HOUR_MS));
@@ -932,11 +873,11 @@ pub fn describe_spot_price_history(
             for (when, linux) in series {
                 for product in &products {
                     points.push(PricePoint {
-                        zone: zone.to_string(),
-                        zone_id: zone_id.to_string(),
-                        instance_type: t.name.to_string(),
+                        zone,
+                        zone_id,
+                        instance_type: t.name,
                         product: product.clone(),
-                        price: format_price(market::product_price(linux, t, product)),
+                        price: market::product_price(linux, t, product),
                         at: when,
                     });
                 }
@@ -946,7 +887,15 @@ pub fn describe_spot_price_history(
     points.retain(|p| PRICE_FILTERS.matches(p, &filters_list));
     // Newest first, as EC2 lists them.
     let key = |p: &PricePoint| format!("{:016}/{}/{}/{}", i64::MAX - p.at.0, p.zone, p.instance_type, p.product);
-    points.sort_by_key(key);
+    // The same order as `key`, without building a string per comparison.
+    points.sort_by(|a, b| {
+        (std::cmp::Reverse(a.at.0), a.zone, a.instance_type, &a.product).cmp(&(
+            std::cmp::Reverse(b.at.0),
+            b.zone,
+            b.instance_type,
+            &b.product,
+        ))
+    });
     let bounds = super::common::PageBounds {
         min: 1,
         max: 1000,
@@ -961,11 +910,11 @@ pub fn describe_spot_price_history(
         spot_price_history: Some(
             page.into_iter()
                 .map(|p| dto::SpotPrice {
-                    availability_zone: Some(p.zone),
-                    availability_zone_id: Some(p.zone_id),
-                    instance_type: Some(p.instance_type),
-                    product_description: Some(p.product),
-                    spot_price: Some(p.price),
+                    availability_zone: Some(p.zone.into()),
+                    availability_zone_id: Some(p.zone_id.into()),
+                    instance_type: Some(p.instance_type.into()),
+                    product_description: Some(p.product.to_string()),
+                    spot_price: Some(format_price(p.price)),
                     timestamp: Some(p.at),
                 })
                 .collect(),
@@ -975,21 +924,22 @@ pub fn describe_spot_price_history(
 }
 
 pub struct PricePoint {
-    pub zone: String,
-    pub zone_id: String,
-    pub instance_type: String,
-    pub product: String,
-    pub price: String,
+    pub zone: &'static str,
+    pub zone_id: &'static str,
+    pub instance_type: &'static str,
+    pub product: Rc<str>,
+    /// The price, formatted only when shown or filtered on (the history of every type is large).
+    pub price: f64,
     pub at: UnixMillis,
 }
 
 static PRICE_FILTERS: FilterTable<PricePoint> = FilterTable {
     entries: &[
-        ("availability-zone", |p| vec![p.zone.clone()]),
-        ("availability-zone-id", |p| vec![p.zone_id.clone()]),
-        ("instance-type", |p| vec![p.instance_type.clone()]),
-        ("product-description", |p| vec![p.product.clone()]),
-        ("spot-price", |p| vec![p.price.clone()]),
+        ("availability-zone", |p| vec![p.zone.to_string()]),
+        ("availability-zone-id", |p| vec![p.zone_id.to_string()]),
+        ("instance-type", |p| vec![p.instance_type.to_string()]),
+        ("product-description", |p| vec![p.product.to_string()]),
+        ("spot-price", |p| vec![format_price(p.price)]),
         ("timestamp", |p| vec![p.at.to_iso8601()]),
     ],
     tags: None,

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use ec2_core::capacity_reservations::CapacityReservation;
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
+use ec2_core::key_pairs::KeyPair;
 use ec2_core::network::DefaultNetwork;
 use ec2_core::spot::SpotRequest;
 use ec2_core::tags::{self, Deletion};
@@ -81,6 +82,7 @@ fn edit_tags(
         load_named(ctx, tx, IdKind::SpotInstanceRequest, &ids_of(&targets, IdKind::SpotInstanceRequest))?;
     let mut reservations: Vec<CapacityReservation> =
         load_named(ctx, tx, IdKind::CapacityReservation, &ids_of(&targets, IdKind::CapacityReservation))?;
+    let mut key_pairs: Vec<KeyPair> = load_named(ctx, tx, IdKind::KeyPair, &ids_of(&targets, IdKind::KeyPair))?;
     // Kinds whose tags are central: check that the resource exists, then edit its tags record.
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let scope = ctx.scope.key();
@@ -107,6 +109,10 @@ fn edit_tags(
     for r in reservations.iter_mut() {
         edit(&mut r.tags)?;
         tx.put(&scope, r)?;
+    }
+    for k in key_pairs.iter_mut() {
+        edit(&mut k.tags)?;
+        tx.put(&scope, k)?;
     }
     for rec in records.iter_mut() {
         edit(&mut rec.tags)?;
@@ -138,7 +144,8 @@ fn exists_centrally_tagged(
         | IdKind::CapacityReservation
         | IdKind::BundleTask
         | IdKind::Reservation
-        | IdKind::NetworkInterface => false,
+        | IdKind::NetworkInterface
+        | IdKind::KeyPair => false,
     })
 }
 
@@ -210,6 +217,9 @@ pub fn describe_tags(
     }
     for r in tx.scan::<CapacityReservation>(&ctx.scope.key())? {
         all.extend(rows(&r.id, "capacity-reservation", &r.tags));
+    }
+    for k in tx.scan::<KeyPair>(&ctx.scope.key())? {
+        all.extend(rows(&k.id, "key-pair", &k.tags));
     }
     for rec in tx.scan::<ResourceTags>(&ctx.scope.key())? {
         all.extend(rows(&rec.id, &rec.resource_type, &rec.tags));

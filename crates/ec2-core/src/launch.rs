@@ -1,0 +1,354 @@
+//! Instance derivation: a checked launch request ([`LaunchPlan`]), whether its image fits its
+//! instance type ([`check_fit`]), and the instance a launch creates from the plan, the image, the
+//! type and the IDs the caller drew ([`derive`]). RunInstances and Spot fulfilment share it; a Spot
+//! request stores its plan, typed.
+
+use std::collections::BTreeMap;
+
+use ec2_time::UnixMillis;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::catalog::images::ImageInfo;
+use crate::catalog::instance_types::InstanceTypeInfo;
+use crate::instances::model::{Pending, SecurityGroupRef, ShutdownBehavior, Transition, Volume};
+use crate::instances::{Durations, Instance, InstanceState, RootDeviceType, StateReason};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockDevice {
+    pub device_name: String,
+    pub size_gb: Option<u32>,
+    pub delete_on_termination: bool,
+}
+
+/// A checked launch request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchPlan {
+    pub image_id: String,
+    pub instance_type: String,
+    pub key_name: Option<String>,
+    pub zone: String,
+    pub subnet_id: String,
+    pub groups: Vec<SecurityGroupRef>,
+    pub tenancy: String,
+    pub fixed_ip: Option<String>,
+    pub associate_public_ip: bool,
+    pub hibernation: bool,
+    pub disable_api_stop: bool,
+    pub disable_api_termination: bool,
+    pub shutdown: ShutdownBehavior,
+    pub ebs_optimized: Option<bool>,
+    pub monitoring: bool,
+    pub cpu_cores: Option<u32>,
+    pub threads_per_core: Option<u32>,
+    pub block_devices: Vec<BlockDevice>,
+    pub client_token: Option<String>,
+    pub instance_tags: BTreeMap<String, String>,
+    /// `CapacityReservationSpecification`: the preference and the targeted reservation.
+    #[serde(default)]
+    pub capacity_preference: Option<String>,
+    #[serde(default)]
+    pub capacity_target: Option<String>,
+}
+
+/// Reads a stored plan: a JSON object, or (in Spot requests written before the plan was typed) a
+/// string holding the plan's JSON.
+pub fn plan_compat<'de, D: Deserializer<'de>>(d: D) -> Result<LaunchPlan, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Typed(Box<LaunchPlan>),
+        Text(String),
+    }
+    match Stored::deserialize(d)? {
+        Stored::Typed(plan) => Ok(*plan),
+        Stored::Text(text) => serde_json::from_str(&text).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Why an image cannot launch with a plan; the server maps each to an EC2 error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaunchError {
+    /// The instance type's architectures do not include the image's.
+    ArchitectureMismatch {
+        instance_type: &'static str,
+        type_architectures: String,
+        image: &'static str,
+        image_architecture: &'static str,
+    },
+    /// The instance type does not support the image's virtualization or root device type.
+    RootDeviceUnsupported {
+        instance_type: &'static str,
+        virtualization_type: &'static str,
+        root_device_type: &'static str,
+    },
+    /// Stop protection needs an EBS-backed image.
+    StopProtectionInstanceStore { image: &'static str },
+    /// Hibernation needs an instance type and an EBS-backed image that support it.
+    HibernationUnsupported { instance_type: &'static str, image: &'static str },
+}
+
+/// Checks that the image fits the instance type and the plan's options.
+pub fn check_fit(plan: &LaunchPlan, image: &ImageInfo, itype: &InstanceTypeInfo) -> Result<(), LaunchError> {
+    if !itype.architectures.contains(&image.architecture) {
+        return Err(LaunchError::ArchitectureMismatch {
+            instance_type: itype.name,
+            type_architectures: itype.architectures.join(", "),
+            image: image.id,
+            image_architecture: image.architecture,
+        });
+    }
+    if !itype.root_device_types.contains(&image.root_device_type)
+        || !itype.virtualization_types.contains(&image.virtualization_type)
+    {
+        return Err(LaunchError::RootDeviceUnsupported {
+            instance_type: itype.name,
+            virtualization_type: image.virtualization_type,
+            root_device_type: image.root_device_type,
+        });
+    }
+    if plan.disable_api_stop && image.root_device_type != "ebs" {
+        return Err(LaunchError::StopProtectionInstanceStore { image: image.id });
+    }
+    if plan.hibernation
+        && !(itype.hibernation_supported && image.hibernation_supported && image.root_device_type == "ebs")
+    {
+        return Err(LaunchError::HibernationUnsupported { instance_type: itype.name, image: image.id });
+    }
+    Ok(())
+}
+
+/// The volumes an instance of the plan gets, in the order their IDs are drawn: the root volume
+/// (EBS images only), then the plan's other block devices. Each is `(device, size, delete on
+/// termination)`.
+pub fn volumes(plan: &LaunchPlan, image: &ImageInfo) -> Vec<(String, u32, bool)> {
+    let mut out = Vec::new();
+    if image.root_device_type == "ebs" {
+        let root_size = plan
+            .block_devices
+            .iter()
+            .find(|b| b.device_name == image.root_device_name)
+            .and_then(|b| b.size_gb)
+            .unwrap_or(image.root_volume_gb);
+        out.push((image.root_device_name.to_string(), root_size, true));
+    }
+    for b in plan.block_devices.iter().filter(|b| b.device_name != image.root_device_name) {
+        out.push((b.device_name.clone(), b.size_gb.unwrap_or(8), b.delete_on_termination));
+    }
+    out
+}
+
+/// The MAC address EC2 would show for a network interface (derived from its ID).
+pub fn mac_address(eni: &str) -> String {
+    let hex = eni.trim_start_matches("eni-");
+    let b = hex.as_bytes();
+    let pair = |i: usize| std::str::from_utf8(b.get(i..i + 2).unwrap_or(b"00")).unwrap_or("00").to_string();
+    format!("0e:{}:{}:{}:{}:{}", pair(7), pair(9), pair(11), pair(13), pair(15))
+}
+
+/// Where an instance lands, and the IDs and addresses the caller drew for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drawn {
+    pub id: String,
+    pub reservation_id: String,
+    pub owner_id: String,
+    pub zone: String,
+    pub zone_id: String,
+    pub vpc_id: String,
+    pub subnet_id: String,
+    pub eni: String,
+    pub private_ip: String,
+    pub public_ip: Option<String>,
+    /// One per entry of [`volumes`], in that order.
+    pub volume_ids: Vec<String>,
+    pub spot_request_id: Option<String>,
+}
+
+/// The instance a launch creates: `pending` until the launch duration has passed, holding no
+/// capacity yet (the caller places it).
+pub fn derive(
+    plan: &LaunchPlan,
+    image: &ImageInfo,
+    itype: &InstanceTypeInfo,
+    drawn: Drawn,
+    index: u32,
+    now: UnixMillis,
+    durations: &Durations,
+) -> Instance {
+    let volumes = volumes(plan, image)
+        .into_iter()
+        .zip(drawn.volume_ids)
+        .map(|((device_name, size_gb, delete_on_termination), volume_id)| Volume {
+            device_name,
+            volume_id,
+            size_gb,
+            delete_on_termination,
+            attach_time: now,
+        })
+        .collect();
+    Instance {
+        id: drawn.id,
+        reservation_id: drawn.reservation_id,
+        owner_id: drawn.owner_id,
+        image_id: image.id.to_string(),
+        instance_type: itype.name.to_string(),
+        key_name: plan.key_name.clone(),
+        launch_time: UnixMillis(now.0 - now.0.rem_euclid(1000)),
+        ami_launch_index: index,
+        client_token: plan.client_token.clone(),
+        availability_zone: drawn.zone,
+        availability_zone_id: drawn.zone_id,
+        tenancy: plan.tenancy.clone(),
+        vpc_id: drawn.vpc_id,
+        subnet_id: drawn.subnet_id,
+        private_ip: drawn.private_ip,
+        public_ip: drawn.public_ip,
+        security_groups: plan.groups.clone(),
+        attachment_id: format!("eni-attach-{}", drawn.eni.trim_start_matches("eni-")),
+        mac_address: mac_address(&drawn.eni),
+        network_interface_id: drawn.eni,
+        root_device_type: if image.root_device_type == "ebs" {
+            RootDeviceType::Ebs
+        } else {
+            RootDeviceType::InstanceStore
+        },
+        root_device_name: image.root_device_name.to_string(),
+        volumes,
+        architecture: image.architecture.to_string(),
+        virtualization_type: image.virtualization_type.to_string(),
+        hypervisor: image.hypervisor.to_string(),
+        platform: image.platform.map(String::from),
+        platform_details: image.platform_details.to_string(),
+        usage_operation: image.usage_operation.to_string(),
+        ena_support: image.ena_support,
+        boot_mode: image.boot_mode.map(String::from),
+        cpu_cores: plan.cpu_cores.unwrap_or(itype.cores),
+        threads_per_core: plan.threads_per_core.unwrap_or(itype.threads_per_core),
+        ebs_optimized: plan.ebs_optimized.unwrap_or(itype.ebs_optimized_support == "default"),
+        monitoring: plan.monitoring,
+        hibernation_configured: plan.hibernation,
+        disable_api_stop: plan.disable_api_stop,
+        disable_api_termination: plan.disable_api_termination,
+        shutdown_behavior: plan.shutdown,
+        tags: plan.instance_tags.clone(),
+        state: InstanceState::Pending,
+        state_transition_reason: String::new(),
+        state_reason: Some(StateReason::new("pending", "pending")),
+        ever_running: false,
+        stuck_stopping: false,
+        pending: Some(Pending { due: now.plus_millis(durations.launch), transition: Transition::BecomeRunning }),
+        status_ok_at: None,
+        terminated_at: None,
+        spot_request_id: drawn.spot_request_id,
+        capacity_reservation_id: None,
+        capacity_preference: plan.capacity_preference.clone(),
+        capacity_target: plan.capacity_target.clone(),
+        reservation_lifecycle: None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::catalog::{images, instance_types};
+
+    const NOW: UnixMillis = UnixMillis(1_767_225_600_123);
+
+    pub fn plan() -> LaunchPlan {
+        LaunchPlan {
+            image_id: "ami-08f6cfac8c54bafdd".into(),
+            instance_type: "t3.micro".into(),
+            key_name: None,
+            zone: "us-east-1a".into(),
+            subnet_id: "subnet-1".into(),
+            groups: vec![],
+            tenancy: "default".into(),
+            fixed_ip: None,
+            associate_public_ip: true,
+            hibernation: false,
+            disable_api_stop: false,
+            disable_api_termination: false,
+            shutdown: ShutdownBehavior::Stop,
+            ebs_optimized: None,
+            monitoring: false,
+            cpu_cores: None,
+            threads_per_core: None,
+            block_devices: vec![],
+            client_token: None,
+            instance_tags: BTreeMap::new(),
+            capacity_preference: None,
+            capacity_target: None,
+        }
+    }
+
+    fn drawn(volume_ids: Vec<String>) -> Drawn {
+        Drawn {
+            id: "i-0123456789abcdef0".into(),
+            reservation_id: "r-1".into(),
+            owner_id: "000000000000".into(),
+            zone: "us-east-1a".into(),
+            zone_id: "use1-az6".into(),
+            vpc_id: "vpc-1".into(),
+            subnet_id: "subnet-1".into(),
+            eni: "eni-0123456789abcdef0".into(),
+            private_ip: "172.31.0.4".into(),
+            public_ip: Some("3.0.0.1".into()),
+            volume_ids,
+            spot_request_id: None,
+        }
+    }
+
+    #[test]
+    fn an_instance_takes_its_image_type_and_plan() {
+        let image = images::image("ami-08f6cfac8c54bafdd").unwrap();
+        let itype = instance_types::instance_type("t3.micro").unwrap();
+        let mut p = plan();
+        p.block_devices = vec![
+            BlockDevice { device_name: image.root_device_name.into(), size_gb: Some(30), delete_on_termination: true },
+            BlockDevice { device_name: "/dev/sdf".into(), size_gb: None, delete_on_termination: false },
+        ];
+        p.cpu_cores = Some(1);
+        let wanted = volumes(&p, image);
+        assert_eq!(wanted.len(), 2);
+        let d = Durations::REALISTIC;
+        let inst = derive(&p, image, itype, drawn(vec!["vol-a".into(), "vol-b".into()]), 0, NOW, &d);
+        assert_eq!(inst.state, InstanceState::Pending);
+        assert_eq!(inst.pending.unwrap().due, NOW.plus_millis(d.launch));
+        assert_eq!(inst.launch_time, UnixMillis(1_767_225_600_000), "whole seconds");
+        assert_eq!((inst.volumes[0].size_gb, inst.volumes[0].volume_id.as_str()), (30, "vol-a"));
+        assert_eq!((inst.volumes[1].size_gb, inst.volumes[1].delete_on_termination), (8, false));
+        assert_eq!(inst.cpu_cores, 1);
+        assert_eq!(inst.threads_per_core, itype.threads_per_core);
+        assert_eq!(inst.platform_details, image.platform_details);
+        assert_eq!(inst.mac_address, "0e:78:9a:bc:de:f0", "from the last ten hex digits");
+        assert_eq!(inst.attachment_id, "eni-attach-0123456789abcdef0");
+        assert!(!inst.holds_capacity() || inst.capacity_reservation_id.is_none());
+    }
+
+    #[test]
+    fn an_image_must_fit_the_type_and_options() {
+        let image = images::image("ami-08f6cfac8c54bafdd").unwrap();
+        let x86 = instance_types::instance_type("t3.micro").unwrap();
+        assert_eq!(check_fit(&plan(), image, x86), Ok(()));
+        let arm = instance_types::instance_type("t4g.micro").unwrap();
+        assert!(matches!(check_fit(&plan(), image, arm), Err(LaunchError::ArchitectureMismatch { .. })));
+        let mut hib = plan();
+        hib.hibernation = true;
+        let fits = x86.hibernation_supported && image.hibernation_supported;
+        assert_eq!(check_fit(&hib, image, x86).is_ok(), fits);
+    }
+
+    #[test]
+    fn a_plan_stored_as_a_json_string_still_reads() {
+        #[derive(Deserialize)]
+        struct Doc {
+            #[serde(deserialize_with = "plan_compat")]
+            launch_plan: LaunchPlan,
+        }
+        let typed = serde_json::to_value(plan()).unwrap();
+        let old = serde_json::json!({ "launch_plan": typed.to_string() });
+        let new = serde_json::json!({ "launch_plan": typed });
+        assert_eq!(serde_json::from_value::<Doc>(old).unwrap().launch_plan, plan());
+        assert_eq!(serde_json::from_value::<Doc>(new).unwrap().launch_plan, plan());
+        assert!(serde_json::from_value::<Doc>(serde_json::json!({ "launch_plan": "{" })).is_err());
+    }
+}
