@@ -445,6 +445,16 @@ pub fn attach_volume(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::AttachVolumeReq
             other => state_error(&id, &other),
         })?;
     save(ctx, tx, &v)?;
+    // DescribeInstances shows the volume among the instance's block devices.
+    let mut inst = inst;
+    inst.volumes.push(ec2_core::instances::model::Volume {
+        device_name: device.clone(),
+        volume_id: v.id.clone(),
+        size_gb: v.spec.size_gb,
+        delete_on_termination: false,
+        attach_time: ctx.now,
+    });
+    instances::save(ctx, tx, &inst)?;
     let mut a = attachment_dto(&v).into_iter().next().unwrap_or_default();
     a.delete_on_termination = None;
     Ok(a)
@@ -487,6 +497,12 @@ pub fn detach_volume(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DetachVolumeReq
     )?;
     let mut out = before.into_iter().next().unwrap_or_default();
     out.state = Some("detaching".into());
+    if let Some(instance_id) = &out.instance_id {
+        if let Some(mut inst) = tx.get::<Instance>(&ctx.scope.key(), instance_id)? {
+            inst.volumes.retain(|e| e.volume_id != id);
+            instances::save(ctx, tx, &inst)?;
+        }
+    }
     out.delete_on_termination = None;
     if v.settle(ctx.now) {
         save(ctx, tx, &v)?;
