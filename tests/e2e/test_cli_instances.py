@@ -98,7 +98,8 @@ def test_cli_stop_start_terminate(cli):
 
 
 def test_cli_stop_hibernate(cli):
-    out = run(cli, "--hibernation-options", "Configured=true")
+    out = run(cli, "--hibernation-options", "Configured=true",
+              "--block-device-mappings", '[{"DeviceName":"/dev/xvda","Ebs":{"Encrypted":true}}]')
     iid = out["Instances"][0]["InstanceId"]
     assert out["Instances"][0]["HibernationOptions"] == {"Configured": True}
     _, out, _ = cli("stop-instances", "--instance-ids", iid, "--hibernate")

@@ -103,10 +103,10 @@ def test_missing_action(server):
 def test_not_implemented_operation_is_a_4xx_naming_it(server):
     c = server.client()
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        c.create_volume(AvailabilityZone="us-east-1a", Size=8)
+        c.create_vpn_gateway(Type="ipsec.1")
     code, message, status = error_of(e)
     assert (code, status) == ("NotImplemented", 400)
-    assert "CreateVolume" in message
+    assert "CreateVpnGateway" in message
     rc, _, err = server.cli("describe-vpn-gateways", check=False)
     assert rc != 0 and "NotImplemented" in err and "DescribeVpnGateways" in err
 

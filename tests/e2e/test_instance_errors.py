@@ -260,7 +260,8 @@ def test_a_batch_with_one_refused_instance_changes_nothing(vserver):
     protected = launch(c, DisableApiTermination=True)[0]
     assert fails(c.terminate_instances, InstanceIds=running + [protected])[0] == "OperationNotPermitted"
     assert [state(c, i) for i in running] == ["running", "running"]
-    hib = launch(c, HibernationOptions={"Configured": True})[0]
+    hib = launch(c, HibernationOptions={"Configured": True},
+                 BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"Encrypted": True}}])[0]
     advance(vserver, 8)
     assert fails(c.stop_instances, InstanceIds=[hib, running[0]], Hibernate=True)[0] == (
         "UnsupportedHibernationConfiguration"
@@ -303,8 +304,10 @@ def test_min_and_max_count_rules(server, ec2):
     assert all_ids(ec2) == []
 
 
-def test_unknown_and_malformed_images(ec2):
-    assert fails(ec2.run_instances, ImageId="ami-0123456789abcdef0", MinCount=1, MaxCount=1) == (
+def test_unknown_and_malformed_images(ec2, make_server):
+    # Unknown AMIs launch as a generic image unless the server is strict, as AWS is.
+    strict = make_server("--ephemeral", "--strict-images").client()
+    assert fails(strict.run_instances, ImageId="ami-0123456789abcdef0", MinCount=1, MaxCount=1) == (
         "InvalidAMIID.NotFound",
         "The image id '[ami-0123456789abcdef0]' does not exist",
         400,

@@ -12,7 +12,10 @@ import pytest
 
 from conftest import AL2023, CODES, FAST, Ticker, advance, error_of, launch, st
 
-# AL2023 (Amazon Linux 2023 x86_64, EBS root) is hibernation-capable.
+# AL2023 (Amazon Linux 2023 x86_64, EBS root) is hibernation-capable; hibernation needs an encrypted
+# root volume large enough for the instance's memory.
+HIB = {"HibernationOptions": {"Configured": True},
+       "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"Encrypted": True}}]}
 DEBIAN = "ami-0dd3b9c3a3c8c3435"  # Debian 12 x86_64, EBS root
 WINDOWS_EBS = "ami-0a8378a372bc15589"  # Windows Server 2022, EBS root
 
@@ -255,7 +258,7 @@ def test_virtual_clock_start_after_stop(vserver):
 
 def test_virtual_clock_hibernate_and_force_stop_durations(vserver):
     c = vserver.client()
-    hib, plain = ids_of(launch(c, HibernationOptions={"Configured": True})) + ids_of(launch(c))
+    hib, plain = ids_of(launch(c, **HIB)) + ids_of(launch(c))
     advance(vserver, LAUNCH)
     c.stop_instances(InstanceIds=[hib], Hibernate=True)
     c.stop_instances(InstanceIds=[plain], Force=True)
@@ -394,7 +397,7 @@ ACTIONS = {
 def instances_in_every_state(server):
     """One hibernation-enabled instance in each of the six states, held there by the virtual clock."""
     c = server.client()
-    hib = {"HibernationOptions": {"Configured": True}}
+    hib = HIB
     running, stopping, stopped, terminated, shutting_down = ids_of(launch(c, count=5, **hib))
     advance(server, LAUNCH)
     c.stop_instances(InstanceIds=[stopped])
@@ -538,7 +541,7 @@ def test_hold_stopping_of_an_unknown_instance_is_404(ec2, server):
 
 
 def test_run_instances_fields(ec2):
-    res = launch(ec2, HibernationOptions={"Configured": True})
+    res = launch(ec2, **HIB)
     assert re.fullmatch(r"r-[0-9a-f]{17}", res["ReservationId"])
     assert res["OwnerId"] == "000000000000"
     assert res["Groups"] == []
@@ -615,7 +618,7 @@ def test_windows_image_sets_platform(ec2):
 
 
 def test_stop_and_hibernate_reasons_and_start_clears_them(ec2):
-    plain, hib = ids_of(launch(ec2)) + ids_of(launch(ec2, HibernationOptions={"Configured": True}))
+    plain, hib = ids_of(launch(ec2)) + ids_of(launch(ec2, **HIB))
     ec2.stop_instances(InstanceIds=[plain])
     ec2.stop_instances(InstanceIds=[hib], Hibernate=True)
     before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)

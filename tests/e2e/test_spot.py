@@ -301,8 +301,8 @@ def test_errors_ids_and_batches(ec2):
         ec2.request_spot_instances(LaunchSpecification=SPEC, Type="one-time", InstanceInterruptionBehavior="stop")
     assert error_of(e)[0] == "InvalidParameterCombination"
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        ec2.request_spot_instances(LaunchSpecification={**SPEC, "ImageId": "ami-0123456789abcdef0"})
-    assert error_of(e)[0] == "InvalidAMIID.NotFound"
+        ec2.request_spot_instances(LaunchSpecification={**SPEC, "ImageId": "ami-0123456789abcdef0xyz"})
+    assert error_of(e)[0] == "InvalidAMIID.Malformed"
     with pytest.raises(botocore.exceptions.ClientError) as e:
         ec2.request_spot_instances(LaunchSpecification=SPEC, TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "a", "Value": "b"}]}])
     assert error_of(e)[:2] == ("InvalidParameterValue", "'instance' is not a valid taggable resource type for this operation.")

@@ -6,7 +6,7 @@
 //!
 //! Formats (../shared/spec/aws-semantics.md section 2.1): `i-`, `r-`, `cr-`, `ami-`, `vpc-`,
 //! `subnet-`, `sg-`, `vol-`, `eni-`, `igw-`, `rtb-`, `rtbassoc-`, `eipalloc-`, `eipassoc-`, `sgr-`,
-//! `vpc-cidr-assoc-`, `dopt-`, `eni-attach-`, `key-`, `lt-` followed by 17 lower-case hex characters (the first one `0`, as in
+//! `vpc-cidr-assoc-`, `dopt-`, `eni-attach-`, `key-`, `lt-`, `snap-` followed by 17 lower-case hex characters (the first one `0`, as in
 //! AWS's own IDs); `sir-` followed by 8 characters of `[0-9a-z]`; `bun-` followed by 8 hex characters.
 
 /// The ID families ec2d issues, each with its prefix and body format.
@@ -33,6 +33,7 @@ pub enum IdKind {
     DhcpOptions,
     NetworkInterfaceAttachment,
     LaunchTemplate,
+    Snapshot,
     KeyPair,
 }
 
@@ -47,7 +48,7 @@ enum Body {
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 22] = [
+    pub const ALL: [IdKind; 23] = [
         IdKind::Instance,
         IdKind::Reservation,
         IdKind::SpotInstanceRequest,
@@ -69,6 +70,7 @@ impl IdKind {
         IdKind::DhcpOptions,
         IdKind::NetworkInterfaceAttachment,
         IdKind::LaunchTemplate,
+        IdKind::Snapshot,
         IdKind::KeyPair,
     ];
 
@@ -95,6 +97,7 @@ impl IdKind {
             IdKind::DhcpOptions => "dopt",
             IdKind::NetworkInterfaceAttachment => "eni-attach",
             IdKind::LaunchTemplate => "lt",
+            IdKind::Snapshot => "snap",
             IdKind::KeyPair => "key",
         }
     }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use ec2_time::UnixMillis;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::catalog::images::ImageInfo;
 use crate::catalog::instance_types::InstanceTypeInfo;
+use crate::images::{Image, RequestedDevice};
 use crate::instances::model::{Pending, SecurityGroupRef, ShutdownBehavior, Transition, Volume};
 use crate::instances::{Durations, Instance, InstanceState, RootDeviceType, StateReason};
 
@@ -18,6 +18,22 @@ pub struct BlockDevice {
     pub device_name: String,
     pub size_gb: Option<u32>,
     pub delete_on_termination: bool,
+    /// The mapping as requested (type, IOPS, encryption, snapshot, `NoDevice`, `VirtualName`);
+    /// plans stored before it existed have only the fields above.
+    #[serde(default)]
+    pub requested: Option<RequestedDevice>,
+}
+
+impl BlockDevice {
+    /// The mapping in the form `images::launch_volumes` takes.
+    pub fn request(&self) -> RequestedDevice {
+        self.requested.clone().unwrap_or_else(|| RequestedDevice {
+            device_name: self.device_name.clone(),
+            size_gb: self.size_gb,
+            delete_on_termination: Some(self.delete_on_termination),
+            ..Default::default()
+        })
+    }
 }
 
 /// A checked launch request.
@@ -72,69 +88,45 @@ pub enum LaunchError {
     ArchitectureMismatch {
         instance_type: &'static str,
         type_architectures: String,
-        image: &'static str,
-        image_architecture: &'static str,
+        image: String,
+        image_architecture: String,
     },
     /// The instance type does not support the image's virtualization or root device type.
-    RootDeviceUnsupported {
-        instance_type: &'static str,
-        virtualization_type: &'static str,
-        root_device_type: &'static str,
-    },
+    RootDeviceUnsupported { instance_type: &'static str, virtualization_type: String, root_device_type: String },
     /// Stop protection needs an EBS-backed image.
-    StopProtectionInstanceStore { image: &'static str },
+    StopProtectionInstanceStore { image: String },
     /// Hibernation needs an instance type and an EBS-backed image that support it.
-    HibernationUnsupported { instance_type: &'static str, image: &'static str },
+    HibernationUnsupported { instance_type: &'static str, image: String },
 }
 
 /// Checks that the image fits the instance type and the plan's options.
-pub fn check_fit(plan: &LaunchPlan, image: &ImageInfo, itype: &InstanceTypeInfo) -> Result<(), LaunchError> {
-    if !itype.architectures.contains(&image.architecture) {
+pub fn check_fit(plan: &LaunchPlan, image: &Image, itype: &InstanceTypeInfo) -> Result<(), LaunchError> {
+    if !itype.architectures.contains(&image.architecture.as_str()) {
         return Err(LaunchError::ArchitectureMismatch {
             instance_type: itype.name,
             type_architectures: itype.architectures.join(", "),
-            image: image.id,
-            image_architecture: image.architecture,
+            image: image.id.clone(),
+            image_architecture: image.architecture.clone(),
         });
     }
-    if !itype.root_device_types.contains(&image.root_device_type)
-        || !itype.virtualization_types.contains(&image.virtualization_type)
+    if !itype.root_device_types.contains(&image.root_device_type.as_str())
+        || !itype.virtualization_types.contains(&image.virtualization_type.as_str())
     {
         return Err(LaunchError::RootDeviceUnsupported {
             instance_type: itype.name,
-            virtualization_type: image.virtualization_type,
-            root_device_type: image.root_device_type,
+            virtualization_type: image.virtualization_type.clone(),
+            root_device_type: image.root_device_type.clone(),
         });
     }
     if plan.disable_api_stop && image.root_device_type != "ebs" {
-        return Err(LaunchError::StopProtectionInstanceStore { image: image.id });
+        return Err(LaunchError::StopProtectionInstanceStore { image: image.id.clone() });
     }
     if plan.hibernation
         && !(itype.hibernation_supported && image.hibernation_supported && image.root_device_type == "ebs")
     {
-        return Err(LaunchError::HibernationUnsupported { instance_type: itype.name, image: image.id });
+        return Err(LaunchError::HibernationUnsupported { instance_type: itype.name, image: image.id.clone() });
     }
     Ok(())
-}
-
-/// The volumes an instance of the plan gets, in the order their IDs are drawn: the root volume
-/// (EBS images only), then the plan's other block devices. Each is `(device, size, delete on
-/// termination)`.
-pub fn volumes(plan: &LaunchPlan, image: &ImageInfo) -> Vec<(String, u32, bool)> {
-    let mut out = Vec::new();
-    if image.root_device_type == "ebs" {
-        let root_size = plan
-            .block_devices
-            .iter()
-            .find(|b| b.device_name == image.root_device_name)
-            .and_then(|b| b.size_gb)
-            .unwrap_or(image.root_volume_gb);
-        out.push((image.root_device_name.to_string(), root_size, true));
-    }
-    for b in plan.block_devices.iter().filter(|b| b.device_name != image.root_device_name) {
-        out.push((b.device_name.clone(), b.size_gb.unwrap_or(8), b.delete_on_termination));
-    }
-    out
 }
 
 /// The MAC address EC2 would show for a network interface (derived from its ID).
@@ -158,30 +150,32 @@ pub struct Drawn {
     pub eni: String,
     pub private_ip: String,
     pub public_ip: Option<String>,
-    /// One per entry of [`volumes`], in that order.
+    /// One per volume the launch creates (`images::launch_volumes`), in that order.
     pub volume_ids: Vec<String>,
     pub spot_request_id: Option<String>,
 }
 
 /// The instance a launch creates: `pending` until the launch duration has passed, holding no
 /// capacity yet (the caller places it).
+#[allow(clippy::too_many_arguments)]
 pub fn derive(
     plan: &LaunchPlan,
-    image: &ImageInfo,
+    image: &Image,
     itype: &InstanceTypeInfo,
+    new_volumes: &[crate::images::NewVolume],
     drawn: Drawn,
     index: u32,
     now: UnixMillis,
     durations: &Durations,
 ) -> Instance {
-    let volumes = volumes(plan, image)
-        .into_iter()
+    let volumes = new_volumes
+        .iter()
         .zip(drawn.volume_ids)
-        .map(|((device_name, size_gb, delete_on_termination), volume_id)| Volume {
-            device_name,
+        .map(|(v, volume_id)| Volume {
+            device_name: v.device_name.clone(),
             volume_id,
-            size_gb,
-            delete_on_termination,
+            size_gb: v.spec.size_gb,
+            delete_on_termination: v.delete_on_termination,
             attach_time: now,
         })
         .collect();
@@ -189,7 +183,7 @@ pub fn derive(
         id: drawn.id,
         reservation_id: drawn.reservation_id,
         owner_id: drawn.owner_id,
-        image_id: image.id.to_string(),
+        image_id: image.id.clone(),
         instance_type: itype.name.to_string(),
         key_name: plan.key_name.clone(),
         launch_time: UnixMillis(now.0 - now.0.rem_euclid(1000)),
@@ -211,16 +205,16 @@ pub fn derive(
         } else {
             RootDeviceType::InstanceStore
         },
-        root_device_name: image.root_device_name.to_string(),
+        root_device_name: image.root_device_name.clone(),
         volumes,
-        architecture: image.architecture.to_string(),
-        virtualization_type: image.virtualization_type.to_string(),
-        hypervisor: image.hypervisor.to_string(),
-        platform: image.platform.map(String::from),
-        platform_details: image.platform_details.to_string(),
-        usage_operation: image.usage_operation.to_string(),
+        architecture: image.architecture.clone(),
+        virtualization_type: image.virtualization_type.clone(),
+        hypervisor: "xen".into(),
+        platform: image.platform.clone(),
+        platform_details: image.platform_details.clone(),
+        usage_operation: image.usage_operation.clone(),
         ena_support: image.ena_support,
-        boot_mode: image.boot_mode.map(String::from),
+        boot_mode: image.boot_mode.clone(),
         cpu_cores: plan.cpu_cores.unwrap_or(itype.cores),
         threads_per_core: plan.threads_per_core.unwrap_or(itype.threads_per_core),
         ebs_optimized: plan.ebs_optimized.unwrap_or(itype.ebs_optimized_support == "default"),
@@ -299,18 +293,32 @@ pub(crate) mod tests {
 
     #[test]
     fn an_instance_takes_its_image_type_and_plan() {
-        let image = images::image("ami-08f6cfac8c54bafdd").unwrap();
+        let image = Image::from_catalog(images::image("ami-08f6cfac8c54bafdd").unwrap());
+        let image = &image;
         let itype = instance_types::instance_type("t3.micro").unwrap();
         let mut p = plan();
         p.block_devices = vec![
-            BlockDevice { device_name: image.root_device_name.into(), size_gb: Some(30), delete_on_termination: true },
-            BlockDevice { device_name: "/dev/sdf".into(), size_gb: None, delete_on_termination: false },
+            BlockDevice {
+                device_name: image.root_device_name.clone(),
+                size_gb: Some(30),
+                delete_on_termination: true,
+                requested: None,
+            },
+            BlockDevice {
+                device_name: "/dev/sdf".into(),
+                size_gb: Some(8),
+                delete_on_termination: false,
+                requested: None,
+            },
         ];
         p.cpu_cores = Some(1);
-        let wanted = volumes(&p, image);
+        let scope = crate::Scope::new("000000000000", "us-east-1");
+        let requested: Vec<RequestedDevice> = p.block_devices.iter().map(BlockDevice::request).collect();
+        let wanted =
+            crate::images::launch_volumes(&scope, image, &requested, &Default::default(), |_: &str| None).unwrap();
         assert_eq!(wanted.len(), 2);
         let d = Durations::REALISTIC;
-        let inst = derive(&p, image, itype, drawn(vec!["vol-a".into(), "vol-b".into()]), 0, NOW, &d);
+        let inst = derive(&p, image, itype, &wanted, drawn(vec!["vol-a".into(), "vol-b".into()]), 0, NOW, &d);
         assert_eq!(inst.state, InstanceState::Pending);
         assert_eq!(inst.pending.unwrap().due, NOW.plus_millis(d.launch));
         assert_eq!(inst.launch_time, UnixMillis(1_767_225_600_000), "whole seconds");
@@ -326,7 +334,8 @@ pub(crate) mod tests {
 
     #[test]
     fn an_image_must_fit_the_type_and_options() {
-        let image = images::image("ami-08f6cfac8c54bafdd").unwrap();
+        let image = Image::from_catalog(images::image("ami-08f6cfac8c54bafdd").unwrap());
+        let image = &image;
         let x86 = instance_types::instance_type("t3.micro").unwrap();
         assert_eq!(check_fit(&plan(), image, x86), Ok(()));
         let arm = instance_types::instance_type("t4g.micro").unwrap();

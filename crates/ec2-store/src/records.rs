@@ -109,8 +109,36 @@ impl Record for ec2_core::launch_templates::LaunchTemplate {
     }
 }
 
+impl Record for ec2_core::volumes::Volume {
+    const KIND: &'static str = "volume";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 impl Record for ec2_core::launch_templates::LaunchTemplateVersion {
     const KIND: &'static str = "launch_template_version";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::ebs_encryption::EbsEncryption {
+    const KIND: &'static str = "ebs_encryption";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::snapshots::Snapshot {
+    const KIND: &'static str = "snapshot";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::images::Image {
+    const KIND: &'static str = "image";
     fn id(&self) -> &str {
         &self.id
     }

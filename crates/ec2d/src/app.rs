@@ -25,6 +25,7 @@ pub struct App {
     pub durations: Durations,
     pub bundle_durations: BundleDurations,
     pub spot_durations: SpotDurations,
+    pub storage_durations: ec2_core::volumes::StorageDurations,
     pub config: Config,
     /// Who may call: the credentials file's identities, or open mode (identity.rs).
     pub identities: Arc<Identities>,
@@ -77,6 +78,7 @@ impl App {
             durations,
             bundle_durations,
             spot_durations,
+            storage_durations: config.storage_durations(),
             store,
             clock: Clock { mode: config.clock, virtual_start },
             ids: IdGen::new(config.seed),
@@ -98,6 +100,8 @@ impl App {
                 crate::config::ClockMode::Instant => CrDurations::INSTANT,
                 crate::config::ClockMode::Realistic | crate::config::ClockMode::Virtual => CrDurations::REALISTIC,
             },
+            storage_durations: self.storage_durations,
+            strict_images: self.config.strict_images,
             pool_capacity: self.config.pool_capacity,
         }
     }
@@ -298,6 +302,8 @@ mod tests {
     fn valid_request(op: &str) -> Option<String> {
         let iid = "i-0123456789abcdef0";
         let cr = "cr-0123456789abcdef0";
+        let vol = "vol-0123456789abcdef0";
+        let snap = "snap-0123456789abcdef0";
         let policy = crate::identity::base64(
             br#"{"expiration":"2099-01-01T00:00:00Z","conditions":[{"bucket":"bundle-bucket"},["starts-with","$key","ami"]]}"#,
         );
@@ -390,6 +396,37 @@ mod tests {
             "DeleteLaunchTemplateVersions" => "LaunchTemplateName=web&LaunchTemplateVersion.1=1".into(),
             "DescribeLaunchTemplateVersions" => "LaunchTemplateName=web".into(),
             "GetLaunchTemplateData" => format!("InstanceId={iid}"),
+            // Storage and images.
+            "AttachVolume" => format!("VolumeId={vol}&InstanceId={iid}&Device=/dev/sdf"),
+            "CreateVolume" => "AvailabilityZone=us-east-1a&Size=1".into(),
+            "DeleteVolume" | "DetachVolume" | "ModifyVolume" => format!("VolumeId={vol}"),
+            "DescribeVolumeAttribute" => format!("VolumeId={vol}&Attribute=autoEnableIO"),
+            "ModifyVolumeAttribute" => format!("VolumeId={vol}&AutoEnableIO.Value=true"),
+            "ModifyEbsDefaultKmsKeyId" => "KmsKeyId=alias%2Fmine".into(),
+            "CreateSnapshot" => format!("VolumeId={vol}"),
+            "CreateImage" => format!("InstanceId={iid}&Name=my-image"),
+            "RegisterImage" => format!(
+                "Name=my-image&RootDeviceName=/dev/xvda&BlockDeviceMapping.1.DeviceName=/dev/xvda\
+                 &BlockDeviceMapping.1.Ebs.SnapshotId={snap}"
+            ),
+            "CopyImage" => "Name=my-copy&SourceRegion=us-east-1&SourceImageId=ami-08f6cfac8c54bafdd".into(),
+            "DeregisterImage" => "ImageId=ami-0123456789abcdef0".into(),
+            "DescribeImageAttribute" | "ResetImageAttribute" => {
+                "ImageId=ami-0123456789abcdef0&Attribute=launchPermission".into()
+            }
+            "ModifyImageAttribute" => "ImageId=ami-0123456789abcdef0&Attribute=description&Value=x".into(),
+            "CreateSnapshots" => format!("InstanceSpecification.InstanceId={iid}"),
+            "CopySnapshot" => format!("SourceRegion=us-east-1&SourceSnapshotId={snap}"),
+            "DeleteSnapshot" => format!("SnapshotId={snap}"),
+            "DescribeSnapshotAttribute" | "ResetSnapshotAttribute" => {
+                format!("SnapshotId={snap}&Attribute=createVolumePermission")
+            }
+            "ModifySnapshotAttribute" => format!("SnapshotId={snap}&OperationType=add&UserId.1=444455556666"),
+            "EnableEbsEncryptionByDefault"
+            | "DisableEbsEncryptionByDefault"
+            | "GetEbsEncryptionByDefault"
+            | "GetEbsDefaultKmsKeyId"
+            | "ResetEbsDefaultKmsKeyId" => String::new(),
             op if op.starts_with("Describe") => String::new(),
             _ => return None,
         })

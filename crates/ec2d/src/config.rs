@@ -89,6 +89,10 @@ pub struct Config {
     /// a `tracing` filter such as `ec2d=info,ec2d::request=warn`.
     #[arg(long, env = "EC2D_LOG", default_value = "info")]
     pub log_level: String,
+    /// Refuse well-formed AMI IDs that name no known image (InvalidAMIID.NotFound, as AWS does)
+    /// instead of launching them as a generic Linux image.
+    #[arg(long, env = "EC2D_STRICT_IMAGES")]
+    pub strict_images: bool,
 }
 
 impl Default for Config {
@@ -111,6 +115,7 @@ impl Default for Config {
             body_timeout: 20.0,
             max_blocking_threads: 32,
             log_level: "info".into(),
+            strict_images: false,
         }
     }
 }
@@ -187,6 +192,8 @@ impl Config {
                 "spot-restart" => Some(&mut sp.restart),
                 "spot-service-terminate" => Some(&mut sp.service_terminate),
                 "spot-capacity-retry" => Some(&mut sp.capacity_retry),
+                // Storage durations: see `storage_durations`.
+                n if ec2_core::volumes::StorageDurations::NAMES.contains(&n) => continue,
                 _ => None,
             };
             match bundle_slot {
@@ -196,7 +203,9 @@ impl Config {
                         "--transition-seconds: {e} (known: {}, {})",
                         Durations::NAMES.join(", "),
                         "bundle-pending, bundle-shutdown, bundling, bundle-storing, bundle-cancel, spot-evaluation, \
-                         spot-fulfillment, spot-notice, spot-restart, spot-service-terminate, spot-capacity-retry"
+                         spot-fulfillment, spot-notice, spot-restart, spot-service-terminate, spot-capacity-retry, \
+                         volume-create, volume-attach, volume-detach, volume-delete, volume-modify, volume-optimize, \
+                         snapshot, image"
                     )
                 })?,
             }
@@ -223,6 +232,25 @@ impl Config {
     pub fn is_loopback(&self) -> bool {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
         host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// The durations of volume, snapshot and image steps for the chosen clock, with the storage
+    /// names of `--transition-seconds` (`volume-create`, ..., `snapshot`, `image`) applied on top
+    /// (`durations` checks the whole list).
+    pub fn storage_durations(&self) -> ec2_core::volumes::StorageDurations {
+        use ec2_core::volumes::StorageDurations;
+        let mut d = match self.clock {
+            ClockMode::Instant => StorageDurations::INSTANT,
+            ClockMode::Realistic | ClockMode::Virtual => StorageDurations::REALISTIC,
+        };
+        for pair in self.transition_seconds.split(',').map(str::trim) {
+            let Some((name, secs)) = pair.split_once('=') else { continue };
+            let Some(secs) = secs.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0) else { continue };
+            if let Some(slot) = d.slot(name.trim()) {
+                *slot = (secs * 1000.0).round() as i64;
+            }
+        }
+        d
     }
 }
 

@@ -445,6 +445,60 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         Request::DeleteLaunchTemplateVersions(r) => launch_template(&r.launch_template_id),
         Request::ModifyLaunchTemplate(r) => launch_template(&r.launch_template_id),
         Request::GetLaunchTemplateData(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        // Storage: the volumes (and instances) an action names.
+        Request::AttachVolume(r) => {
+            let mut v: Vec<String> = r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect();
+            v.extend(r.instance_id.iter().map(|id| arn(IdKind::Instance, id)));
+            v
+        }
+        Request::DetachVolume(r) => {
+            let mut v: Vec<String> = r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect();
+            v.extend(r.instance_id.iter().map(|id| arn(IdKind::Instance, id)));
+            v
+        }
+        Request::CreateVolume(_) => vec![arn(IdKind::Volume, "*")],
+        Request::DeleteVolume(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
+        Request::ModifyVolume(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
+        Request::ModifyVolumeAttribute(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
+        Request::DescribeVolumeAttribute(r) => r.volume_id.iter().map(|id| arn(IdKind::Volume, id)).collect(),
+        Request::CreateSnapshot(r) => {
+            let mut v = vec![arn(IdKind::Snapshot, "*")];
+            v.extend(r.volume_id.iter().map(|id| arn(IdKind::Volume, id)));
+            v
+        }
+        Request::CreateSnapshots(r) => {
+            let mut v = vec![arn(IdKind::Snapshot, "*")];
+            v.extend(
+                r.instance_specification.iter().flat_map(|s| s.instance_id.iter()).map(|id| arn(IdKind::Instance, id)),
+            );
+            v
+        }
+        Request::CreateImage(r) => {
+            let mut v = vec![arn(IdKind::Image, "*"), arn(IdKind::Snapshot, "*")];
+            v.extend(r.instance_id.iter().map(|id| arn(IdKind::Instance, id)));
+            v
+        }
+        Request::RegisterImage(_) | Request::CopyImage(_) => vec![arn(IdKind::Image, "*")],
+        Request::DeregisterImage(r) => r.image_id.iter().map(|id| arn(IdKind::Image, id)).collect(),
+        Request::DescribeImageAttribute(r) => r.image_id.iter().map(|id| arn(IdKind::Image, id)).collect(),
+        Request::ModifyImageAttribute(r) => r.image_id.iter().map(|id| arn(IdKind::Image, id)).collect(),
+        Request::ResetImageAttribute(r) => r.image_id.iter().map(|id| arn(IdKind::Image, id)).collect(),
+        Request::CopySnapshot(_) => vec![arn(IdKind::Snapshot, "*")],
+        Request::DeleteSnapshot(r) => r.snapshot_id.iter().map(|id| arn(IdKind::Snapshot, id)).collect(),
+        Request::DescribeSnapshotAttribute(r) => r.snapshot_id.iter().map(|id| arn(IdKind::Snapshot, id)).collect(),
+        Request::ModifySnapshotAttribute(r) => r.snapshot_id.iter().map(|id| arn(IdKind::Snapshot, id)).collect(),
+        Request::ResetSnapshotAttribute(r) => r.snapshot_id.iter().map(|id| arn(IdKind::Snapshot, id)).collect(),
+        // Account settings name no resource.
+        Request::EnableEbsEncryptionByDefault(_)
+        | Request::DisableEbsEncryptionByDefault(_)
+        | Request::GetEbsEncryptionByDefault(_)
+        | Request::GetEbsDefaultKmsKeyId(_)
+        | Request::ModifyEbsDefaultKmsKeyId(_)
+        | Request::ResetEbsDefaultKmsKeyId(_)
+        | Request::DescribeVolumes(_)
+        | Request::DescribeVolumeStatus(_)
+        | Request::DescribeVolumesModifications(_)
+        | Request::DescribeSnapshots(_) => Vec::new(),
         // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
         Request::RequestSpotInstances(_)
         | Request::CancelSpotInstanceRequests(_)

@@ -136,6 +136,22 @@ impl FromQuery for AttachNetworkInterfaceRequest {
     }
 }
 
+impl FromQuery for AttachVolumeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttachVolumeRequest {
+            device: member(node, path, "Device")?,
+            instance_id: member(node, path, "InstanceId")?,
+            volume_id: member(node, path, "VolumeId")?,
+            ebs_card_index: member(node, path, "EbsCardIndex")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.device, path, "Device")?;
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for AttributeBooleanValue {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = AttributeBooleanValue {
@@ -300,6 +316,53 @@ impl FromQuery for ConnectionTrackingSpecificationRequest {
     }
 }
 
+impl FromQuery for CopyImageRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CopyImageRequest {
+            client_token: member(node, path, "ClientToken")?,
+            description: member(node, path, "Description")?,
+            encrypted: member(node, path, "Encrypted")?,
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            name: member(node, path, "Name")?,
+            source_image_id: member(node, path, "SourceImageId")?,
+            source_region: member(node, path, "SourceRegion")?,
+            destination_outpost_arn: member(node, path, "DestinationOutpostArn")?,
+            copy_image_tags: member(node, path, "CopyImageTags")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            snapshot_copy_completion_duration_minutes: member(node, path, "SnapshotCopyCompletionDurationMinutes")?,
+            destination_availability_zone: member(node, path, "DestinationAvailabilityZone")?,
+            destination_availability_zone_id: member(node, path, "DestinationAvailabilityZoneId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.name, path, "Name")?;
+        required(&v.source_image_id, path, "SourceImageId")?;
+        required(&v.source_region, path, "SourceRegion")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CopySnapshotRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CopySnapshotRequest {
+            description: member(node, path, "Description")?,
+            destination_outpost_arn: member(node, path, "DestinationOutpostArn")?,
+            destination_region: member(node, path, "DestinationRegion")?,
+            encrypted: member(node, path, "Encrypted")?,
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            presigned_url: member(node, path, "PresignedUrl")?,
+            source_region: member(node, path, "SourceRegion")?,
+            source_snapshot_id: member(node, path, "SourceSnapshotId")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            completion_duration_minutes: member(node, path, "CompletionDurationMinutes")?,
+            destination_availability_zone: member(node, path, "DestinationAvailabilityZone")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.source_region, path, "SourceRegion")?;
+        required(&v.source_snapshot_id, path, "SourceSnapshotId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CpuOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CpuOptionsRequest {
@@ -368,6 +431,24 @@ impl FromQuery for CreateDefaultVpcRequest {
         let v = CreateDefaultVpcRequest {
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateImageRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateImageRequest {
+            tag_specifications: list(node, path, "TagSpecification")?,
+            snapshot_location: member(node, path, "SnapshotLocation")?,
+            dry_run: member(node, path, "DryRun")?,
+            instance_id: member(node, path, "InstanceId")?,
+            name: member(node, path, "Name")?,
+            description: member(node, path, "Description")?,
+            no_reboot: member(node, path, "NoReboot")?,
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.name, path, "Name")?;
         Ok(v)
     }
 }
@@ -527,6 +608,37 @@ impl FromQuery for CreateSecurityGroupRequest {
     }
 }
 
+impl FromQuery for CreateSnapshotRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateSnapshotRequest {
+            description: member(node, path, "Description")?,
+            outpost_arn: member(node, path, "OutpostArn")?,
+            volume_id: member(node, path, "VolumeId")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            location: member(node, path, "Location")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateSnapshotsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateSnapshotsRequest {
+            description: member(node, path, "Description")?,
+            instance_specification: member(node, path, "InstanceSpecification")?,
+            outpost_arn: member(node, path, "OutpostArn")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+            copy_tags_from_source: member(node, path, "CopyTagsFromSource")?,
+            location: member(node, path, "Location")?,
+        };
+        required(&v.instance_specification, path, "InstanceSpecification")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CreateSubnetRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CreateSubnetRequest {
@@ -558,6 +670,50 @@ impl FromQuery for CreateTagsRequest {
         };
         required_list(&v.resources, path, "ResourceId")?;
         required_list(&v.tags, path, "Tag")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateVolumePermission {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateVolumePermission {
+            user_id: member(node, path, "UserId")?,
+            group: member(node, path, "Group")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateVolumePermissionModifications {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateVolumePermissionModifications {
+            add: list(node, path, "Add")?,
+            remove: list(node, path, "Remove")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateVolumeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateVolumeRequest {
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            encrypted: member(node, path, "Encrypted")?,
+            iops: member(node, path, "Iops")?,
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            outpost_arn: member(node, path, "OutpostArn")?,
+            size: member(node, path, "Size")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            volume_type: member(node, path, "VolumeType")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            multi_attach_enabled: member(node, path, "MultiAttachEnabled")?,
+            throughput: member(node, path, "Throughput")?,
+            client_token: member(node, path, "ClientToken")?,
+            volume_initialization_rate: member(node, path, "VolumeInitializationRate")?,
+            operator: member(node, path, "Operator")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
         Ok(v)
     }
 }
@@ -686,6 +842,17 @@ impl FromQuery for DeleteSecurityGroupRequest {
     }
 }
 
+impl FromQuery for DeleteSnapshotRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteSnapshotRequest {
+            snapshot_id: member(node, path, "SnapshotId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.snapshot_id, path, "SnapshotId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DeleteSubnetRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DeleteSubnetRequest {
@@ -709,6 +876,17 @@ impl FromQuery for DeleteTagsRequest {
     }
 }
 
+impl FromQuery for DeleteVolumeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteVolumeRequest {
+            volume_id: member(node, path, "VolumeId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DeleteVpcRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DeleteVpcRequest {
@@ -716,6 +894,18 @@ impl FromQuery for DeleteVpcRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DeregisterImageRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeregisterImageRequest {
+            image_id: member(node, path, "ImageId")?,
+            delete_associated_snapshots: member(node, path, "DeleteAssociatedSnapshots")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.image_id, path, "ImageId")?;
         Ok(v)
     }
 }
@@ -808,6 +998,19 @@ impl FromQuery for DescribeCapacityReservationsRequest {
             filters: list(node, path, "Filter")?,
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeImageAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeImageAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            image_id: member(node, path, "ImageId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.image_id, path, "ImageId")?;
         Ok(v)
     }
 }
@@ -1011,6 +1214,34 @@ impl FromQuery for DescribeSecurityGroupsRequest {
     }
 }
 
+impl FromQuery for DescribeSnapshotAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSnapshotAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.snapshot_id, path, "SnapshotId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeSnapshotsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSnapshotsRequest {
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+            owner_ids: list(node, path, "Owner")?,
+            restorable_by_user_ids: list(node, path, "RestorableBy")?,
+            snapshot_ids: list(node, path, "SnapshotId")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeSpotInstanceRequestsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeSpotInstanceRequestsRequest {
@@ -1067,6 +1298,60 @@ impl FromQuery for DescribeTagsRequest {
     }
 }
 
+impl FromQuery for DescribeVolumeAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVolumeAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            volume_id: member(node, path, "VolumeId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeVolumeStatusRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVolumeStatusRequest {
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+            volume_ids: list(node, path, "VolumeId")?,
+            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeVolumesModificationsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVolumesModificationsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            volume_ids: list(node, path, "VolumeId")?,
+            filters: list(node, path, "Filter")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeVolumesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeVolumesRequest {
+            volume_ids: list(node, path, "VolumeId")?,
+            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeVpcAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeVpcAttributeRequest {
@@ -1114,6 +1399,29 @@ impl FromQuery for DetachNetworkInterfaceRequest {
             force: member(node, path, "Force")?,
         };
         required(&v.attachment_id, path, "AttachmentId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DetachVolumeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DetachVolumeRequest {
+            device: member(node, path, "Device")?,
+            force: member(node, path, "Force")?,
+            instance_id: member(node, path, "InstanceId")?,
+            volume_id: member(node, path, "VolumeId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DisableEbsEncryptionByDefaultRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DisableEbsEncryptionByDefaultRequest {
+            dry_run: member(node, path, "DryRun")?,
+        };
         Ok(v)
     }
 }
@@ -1230,6 +1538,15 @@ impl FromQuery for EnaSrdUdpSpecificationRequest {
     }
 }
 
+impl FromQuery for EnableEbsEncryptionByDefaultRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EnableEbsEncryptionByDefaultRequest {
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for EnclaveOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = EnclaveOptionsRequest {
@@ -1258,6 +1575,24 @@ impl FromQuery for GetCapacityReservationUsageRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for GetEbsDefaultKmsKeyIdRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GetEbsDefaultKmsKeyIdRequest {
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for GetEbsEncryptionByDefaultRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GetEbsEncryptionByDefaultRequest {
+            dry_run: member(node, path, "DryRun")?,
+        };
         Ok(v)
     }
 }
@@ -1458,6 +1793,18 @@ impl FromQuery for InstanceSecondaryInterfaceSpecificationRequest {
     }
 }
 
+impl FromQuery for InstanceSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceSpecification {
+            instance_id: member(node, path, "InstanceId")?,
+            exclude_boot_volume: member(node, path, "ExcludeBootVolume")?,
+            exclude_data_volume_ids: list(node, path, "ExcludeDataVolumeId")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for IpPermission {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = IpPermission {
@@ -1506,6 +1853,28 @@ impl FromQuery for Ipv6Range {
         let v = Ipv6Range {
             description: member(node, path, "Description")?,
             cidr_ipv6: member(node, path, "CidrIpv6")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchPermission {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchPermission {
+            organization_arn: member(node, path, "OrganizationArn")?,
+            organizational_unit_arn: member(node, path, "OrganizationalUnitArn")?,
+            user_id: member(node, path, "UserId")?,
+            group: member(node, path, "Group")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for LaunchPermissionModifications {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchPermissionModifications {
+            add: list(node, path, "Add")?,
+            remove: list(node, path, "Remove")?,
         };
         Ok(v)
     }
@@ -1817,6 +2186,39 @@ impl FromQuery for ModifyCapacityReservationRequest {
     }
 }
 
+impl FromQuery for ModifyEbsDefaultKmsKeyIdRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyEbsDefaultKmsKeyIdRequest {
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.kms_key_id, path, "KmsKeyId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyImageAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyImageAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            description: member(node, path, "Description")?,
+            image_id: member(node, path, "ImageId")?,
+            launch_permission: member(node, path, "LaunchPermission")?,
+            operation_type: member(node, path, "OperationType")?,
+            product_codes: list(node, path, "ProductCode")?,
+            user_groups: list(node, path, "UserGroup")?,
+            user_ids: list(node, path, "UserId")?,
+            value: member(node, path, "Value")?,
+            organization_arns: list(node, path, "OrganizationArn")?,
+            organizational_unit_arns: list(node, path, "OrganizationalUnitArn")?,
+            imds_support: member(node, path, "ImdsSupport")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.image_id, path, "ImageId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for ModifyLaunchTemplateRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = ModifyLaunchTemplateRequest {
@@ -1863,6 +2265,22 @@ impl FromQuery for ModifySecurityGroupRulesRequest {
     }
 }
 
+impl FromQuery for ModifySnapshotAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifySnapshotAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            create_volume_permission: member(node, path, "CreateVolumePermission")?,
+            group_names: list(node, path, "UserGroup")?,
+            operation_type: member(node, path, "OperationType")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            user_ids: list(node, path, "UserId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.snapshot_id, path, "SnapshotId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for ModifySubnetAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = ModifySubnetAttributeRequest {
@@ -1879,6 +2297,34 @@ impl FromQuery for ModifySubnetAttributeRequest {
             disable_lni_at_device_index: member(node, path, "DisableLniAtDeviceIndex")?,
         };
         required(&v.subnet_id, path, "SubnetId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyVolumeAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyVolumeAttributeRequest {
+            auto_enable_io: member(node, path, "AutoEnableIO")?,
+            volume_id: member(node, path, "VolumeId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.volume_id, path, "VolumeId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyVolumeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyVolumeRequest {
+            dry_run: member(node, path, "DryRun")?,
+            volume_id: member(node, path, "VolumeId")?,
+            size: member(node, path, "Size")?,
+            volume_type: member(node, path, "VolumeType")?,
+            iops: member(node, path, "Iops")?,
+            throughput: member(node, path, "Throughput")?,
+            multi_attach_enabled: member(node, path, "MultiAttachEnabled")?,
+        };
+        required(&v.volume_id, path, "VolumeId")?;
         Ok(v)
     }
 }
@@ -2020,6 +2466,33 @@ impl FromQuery for RebootInstancesRequest {
     }
 }
 
+impl FromQuery for RegisterImageRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RegisterImageRequest {
+            image_location: member(node, path, "ImageLocation")?,
+            billing_products: list(node, path, "BillingProduct")?,
+            boot_mode: member(node, path, "BootMode")?,
+            tpm_support: member(node, path, "TpmSupport")?,
+            uefi_data: member(node, path, "UefiData")?,
+            imds_support: member(node, path, "ImdsSupport")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member(node, path, "DryRun")?,
+            name: member(node, path, "Name")?,
+            description: member(node, path, "Description")?,
+            architecture: member(node, path, "Architecture")?,
+            kernel_id: member(node, path, "KernelId")?,
+            ramdisk_id: member(node, path, "RamdiskId")?,
+            root_device_name: member(node, path, "RootDeviceName")?,
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+            virtualization_type: member(node, path, "VirtualizationType")?,
+            sriov_net_support: member(node, path, "SriovNetSupport")?,
+            ena_support: member(node, path, "EnaSupport")?,
+        };
+        required(&v.name, path, "Name")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for ReleaseAddressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = ReleaseAddressRequest {
@@ -2142,6 +2615,41 @@ impl FromQuery for RequestSpotLaunchSpecification {
             subnet_id: member(node, path, "SubnetId")?,
             user_data: member(node, path, "UserData")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ResetEbsDefaultKmsKeyIdRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ResetEbsDefaultKmsKeyIdRequest {
+            dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ResetImageAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ResetImageAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            image_id: member(node, path, "ImageId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.image_id, path, "ImageId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ResetSnapshotAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ResetSnapshotAttributeRequest {
+            attribute: member(node, path, "Attribute")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.attribute, path, "Attribute")?;
+        required(&v.snapshot_id, path, "SnapshotId")?;
         Ok(v)
     }
 }

@@ -323,6 +323,21 @@ impl AttributeBooleanValue {
     }
 }
 
+impl ToXml for AttributeValue {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttributeValue {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
 impl ToXml for AuthorizeSecurityGroupEgressResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -884,6 +899,48 @@ impl ConnectionTrackingSpecificationResponse {
     }
 }
 
+impl ToXml for CopyImageResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CopyImageResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+    }
+}
+
+impl ToXml for CopySnapshotResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CopySnapshotResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+    }
+}
+
 impl ToXml for CpuOptions {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -974,6 +1031,26 @@ impl CreateDefaultVpcResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.vpc { v.write_xml(w, "vpc"); }
+    }
+}
+
+impl ToXml for CreateImageResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateImageResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
     }
 }
 
@@ -1155,6 +1232,26 @@ impl CreateSecurityGroupResult {
     }
 }
 
+impl ToXml for CreateSnapshotsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateSnapshotsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.snapshots { write_list(w, "snapshotSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "snapshotSet", "item", self.snapshots.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for CreateSubnetResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1172,6 +1269,22 @@ impl CreateSubnetResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.subnet { v.write_xml(w, "subnet"); }
+    }
+}
+
+impl ToXml for CreateVolumePermission {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateVolumePermission {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.user_id { v.write_xml(w, "userId"); }
+        if let Some(v) = &self.group { v.write_xml(w, "group"); }
     }
 }
 
@@ -1345,6 +1458,44 @@ impl DeleteSecurityGroupResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
         if let Some(v) = &self.group_id { v.write_xml(w, "groupId"); }
+    }
+}
+
+impl ToXml for DeleteSnapshotReturnCode {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteSnapshotReturnCode {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.return_code { v.write_xml(w, "returnCode"); }
+    }
+}
+
+impl ToXml for DeregisterImageResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeregisterImageResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        if let Some(v) = &self.delete_snapshot_results { write_list(w, "deleteSnapshotResultSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+        write_list(w, "deleteSnapshotResultSet", "item", self.delete_snapshot_results.as_deref().unwrap_or_default());
     }
 }
 
@@ -1798,6 +1949,52 @@ impl DescribeSecurityGroupsResult {
     }
 }
 
+impl ToXml for DescribeSnapshotAttributeResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSnapshotAttributeResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.product_codes { write_list(w, "productCodes", "item", v); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.create_volume_permissions { write_list(w, "createVolumePermission", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "productCodes", "item", self.product_codes.as_deref().unwrap_or_default());
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        write_list(w, "createVolumePermission", "item", self.create_volume_permissions.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeSnapshotsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSnapshotsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.snapshots { write_list(w, "snapshotSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "snapshotSet", "item", self.snapshots.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for DescribeSpotInstanceRequestsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1886,6 +2083,96 @@ impl DescribeTagsResult {
     }
 }
 
+impl ToXml for DescribeVolumeAttributeResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVolumeAttributeResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.auto_enable_io { v.write_xml(w, "autoEnableIO"); }
+        if let Some(v) = &self.product_codes { write_list(w, "productCodes", "item", v); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.auto_enable_io { v.write_xml(w, "autoEnableIO"); }
+        write_list(w, "productCodes", "item", self.product_codes.as_deref().unwrap_or_default());
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+    }
+}
+
+impl ToXml for DescribeVolumeStatusResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVolumeStatusResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.volume_statuses { write_list(w, "volumeStatusSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "volumeStatusSet", "item", self.volume_statuses.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeVolumesModificationsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVolumesModificationsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.volumes_modifications { write_list(w, "volumeModificationSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "volumeModificationSet", "item", self.volumes_modifications.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeVolumesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeVolumesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.volumes { write_list(w, "volumeSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "volumeSet", "item", self.volumes.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for DescribeVpcAttributeResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1931,6 +2218,26 @@ impl DescribeVpcsResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
         write_list(w, "vpcSet", "item", self.vpcs.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DisableEbsEncryptionByDefaultResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DisableEbsEncryptionByDefaultResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
     }
 }
 
@@ -2217,6 +2524,26 @@ impl EnaSrdUdpSpecificationRequest {
     }
 }
 
+impl ToXml for EnableEbsEncryptionByDefaultResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EnableEbsEncryptionByDefaultResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
+    }
+}
+
 impl ToXml for EnclaveOptions {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2316,6 +2643,48 @@ impl GetCapacityReservationUsageResult {
         if let Some(v) = &self.interruptible { v.write_xml(w, "interruptible"); }
         if let Some(v) = &self.interruptible_capacity_allocation { v.write_xml(w, "interruptibleCapacityAllocation"); }
         if let Some(v) = &self.interruption_info { v.write_xml(w, "interruptionInfo"); }
+    }
+}
+
+impl ToXml for GetEbsDefaultKmsKeyIdResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GetEbsDefaultKmsKeyIdResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+}
+
+impl ToXml for GetEbsEncryptionByDefaultResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GetEbsEncryptionByDefaultResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.ebs_encryption_by_default { v.write_xml(w, "ebsEncryptionByDefault"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
     }
 }
 
@@ -2505,6 +2874,52 @@ impl Image {
     }
 }
 
+impl ToXml for ImageAttribute {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ImageAttribute {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernel"); }
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdisk"); }
+        if let Some(v) = &self.sriov_net_support { v.write_xml(w, "sriovNetSupport"); }
+        if let Some(v) = &self.boot_mode { v.write_xml(w, "bootMode"); }
+        if let Some(v) = &self.tpm_support { v.write_xml(w, "tpmSupport"); }
+        if let Some(v) = &self.uefi_data { v.write_xml(w, "uefiData"); }
+        if let Some(v) = &self.last_launched_time { v.write_xml(w, "lastLaunchedTime"); }
+        if let Some(v) = &self.imds_support { v.write_xml(w, "imdsSupport"); }
+        if let Some(v) = &self.deregistration_protection { v.write_xml(w, "deregistrationProtection"); }
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+        if let Some(v) = &self.launch_permissions { write_list(w, "launchPermission", "item", v); }
+        if let Some(v) = &self.product_codes { write_list(w, "productCodes", "item", v); }
+        if let Some(v) = &self.block_device_mappings { write_list(w, "blockDeviceMapping", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernel"); }
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdisk"); }
+        if let Some(v) = &self.sriov_net_support { v.write_xml(w, "sriovNetSupport"); }
+        if let Some(v) = &self.boot_mode { v.write_xml(w, "bootMode"); }
+        if let Some(v) = &self.tpm_support { v.write_xml(w, "tpmSupport"); }
+        if let Some(v) = &self.uefi_data { v.write_xml(w, "uefiData"); }
+        if let Some(v) = &self.last_launched_time { v.write_xml(w, "lastLaunchedTime"); }
+        if let Some(v) = &self.imds_support { v.write_xml(w, "imdsSupport"); }
+        if let Some(v) = &self.deregistration_protection { v.write_xml(w, "deregistrationProtection"); }
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+        write_list(w, "launchPermission", "item", self.launch_permissions.as_deref().unwrap_or_default());
+        write_list(w, "productCodes", "item", self.product_codes.as_deref().unwrap_or_default());
+        write_list(w, "blockDeviceMapping", "item", self.block_device_mappings.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for ImportKeyPairResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2577,6 +2992,23 @@ impl InferenceDeviceMemoryInfo {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.size_in_mi_b { v.write_xml(w, "sizeInMiB"); }
+    }
+}
+
+impl ToXml for InitializationStatusDetails {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InitializationStatusDetails {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.initialization_type { v.write_xml(w, "initializationType"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.estimated_time_to_complete_in_seconds { v.write_xml(w, "estimatedTimeToCompleteInSeconds"); }
     }
 }
 
@@ -3496,6 +3928,24 @@ impl KeyPairInfo {
     }
 }
 
+impl ToXml for LaunchPermission {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchPermission {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.organization_arn { v.write_xml(w, "organizationArn"); }
+        if let Some(v) = &self.organizational_unit_arn { v.write_xml(w, "organizationalUnitArn"); }
+        if let Some(v) = &self.user_id { v.write_xml(w, "userId"); }
+        if let Some(v) = &self.group { v.write_xml(w, "group"); }
+    }
+}
+
 impl ToXml for LaunchSpecification {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4100,6 +4550,26 @@ impl ModifyCapacityReservationResult {
     }
 }
 
+impl ToXml for ModifyEbsDefaultKmsKeyIdResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyEbsDefaultKmsKeyIdResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+}
+
 impl ToXml for ModifyLaunchTemplateResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4137,6 +4607,26 @@ impl ModifySecurityGroupRulesResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
+impl ToXml for ModifyVolumeResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyVolumeResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.volume_modification { v.write_xml(w, "volumeModification"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.volume_modification { v.write_xml(w, "volumeModification"); }
     }
 }
 
@@ -4744,6 +5234,26 @@ impl RegionGeography {
     }
 }
 
+impl ToXml for RegisterImageResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RegisterImageResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+    }
+}
+
 impl ToXml for RequestSpotInstancesResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4789,6 +5299,26 @@ impl Reservation {
         if let Some(v) = &self.requester_id { v.write_xml(w, "requesterId"); }
         write_list(w, "groupSet", "item", self.groups.as_deref().unwrap_or_default());
         write_list(w, "instancesSet", "item", self.instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for ResetEbsDefaultKmsKeyIdResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ResetEbsDefaultKmsKeyIdResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
     }
 }
 
@@ -5116,6 +5646,97 @@ impl SecurityGroupRule {
         if let Some(v) = &self.description { v.write_xml(w, "description"); }
         if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
         if let Some(v) = &self.security_group_rule_arn { v.write_xml(w, "securityGroupRuleArn"); }
+    }
+}
+
+impl ToXml for Snapshot {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Snapshot {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.owner_alias { v.write_xml(w, "ownerAlias"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.storage_tier { v.write_xml(w, "storageTier"); }
+        if let Some(v) = &self.restore_expiry_time { v.write_xml(w, "restoreExpiryTime"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.transfer_type { v.write_xml(w, "transferType"); }
+        if let Some(v) = &self.completion_duration_minutes { v.write_xml(w, "completionDurationMinutes"); }
+        if let Some(v) = &self.completion_time { v.write_xml(w, "completionTime"); }
+        if let Some(v) = &self.full_snapshot_size_in_bytes { v.write_xml(w, "fullSnapshotSizeInBytes"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.state_message { v.write_xml(w, "statusMessage"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.volume_size { v.write_xml(w, "volumeSize"); }
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+        if let Some(v) = &self.data_encryption_key_id { v.write_xml(w, "dataEncryptionKeyId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.owner_alias { v.write_xml(w, "ownerAlias"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+        if let Some(v) = &self.storage_tier { v.write_xml(w, "storageTier"); }
+        if let Some(v) = &self.restore_expiry_time { v.write_xml(w, "restoreExpiryTime"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.transfer_type { v.write_xml(w, "transferType"); }
+        if let Some(v) = &self.completion_duration_minutes { v.write_xml(w, "completionDurationMinutes"); }
+        if let Some(v) = &self.completion_time { v.write_xml(w, "completionTime"); }
+        if let Some(v) = &self.full_snapshot_size_in_bytes { v.write_xml(w, "fullSnapshotSizeInBytes"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.state_message { v.write_xml(w, "statusMessage"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.volume_size { v.write_xml(w, "volumeSize"); }
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+        if let Some(v) = &self.data_encryption_key_id { v.write_xml(w, "dataEncryptionKeyId"); }
+    }
+}
+
+impl ToXml for SnapshotInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SnapshotInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.volume_size { v.write_xml(w, "volumeSize"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.owner_id { v.write_xml(w, "ownerId"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
     }
 }
 
@@ -5551,6 +6172,243 @@ impl ValidationWarning {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.errors { write_list(w, "errorSet", "item", v); }
+    }
+}
+
+impl ToXml for Volume {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl Volume {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.source_volume_id { v.write_xml(w, "sourceVolumeId"); }
+        if let Some(v) = &self.iops { v.write_xml(w, "iops"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.volume_type { v.write_xml(w, "volumeType"); }
+        if let Some(v) = &self.fast_restored { v.write_xml(w, "fastRestored"); }
+        if let Some(v) = &self.multi_attach_enabled { v.write_xml(w, "multiAttachEnabled"); }
+        if let Some(v) = &self.throughput { v.write_xml(w, "throughput"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+        if let Some(v) = &self.volume_initialization_rate { v.write_xml(w, "volumeInitializationRate"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.size { v.write_xml(w, "size"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.create_time { v.write_xml(w, "createTime"); }
+        if let Some(v) = &self.attachments { write_list(w, "attachmentSet", "item", v); }
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.source_volume_id { v.write_xml(w, "sourceVolumeId"); }
+        if let Some(v) = &self.iops { v.write_xml(w, "iops"); }
+        write_list(w, "tagSet", "item", self.tags.as_deref().unwrap_or_default());
+        if let Some(v) = &self.volume_type { v.write_xml(w, "volumeType"); }
+        if let Some(v) = &self.fast_restored { v.write_xml(w, "fastRestored"); }
+        if let Some(v) = &self.multi_attach_enabled { v.write_xml(w, "multiAttachEnabled"); }
+        if let Some(v) = &self.throughput { v.write_xml(w, "throughput"); }
+        if let Some(v) = &self.sse_type { v.write_xml(w, "sseType"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+        if let Some(v) = &self.volume_initialization_rate { v.write_xml(w, "volumeInitializationRate"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.size { v.write_xml(w, "size"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.create_time { v.write_xml(w, "createTime"); }
+        write_list(w, "attachmentSet", "item", self.attachments.as_deref().unwrap_or_default());
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+}
+
+impl ToXml for VolumeAttachment {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeAttachment {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.associated_resource { v.write_xml(w, "associatedResource"); }
+        if let Some(v) = &self.instance_owning_service { v.write_xml(w, "instanceOwningService"); }
+        if let Some(v) = &self.ebs_card_index { v.write_xml(w, "ebsCardIndex"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.device { v.write_xml(w, "device"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.attach_time { v.write_xml(w, "attachTime"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.associated_resource { v.write_xml(w, "associatedResource"); }
+        if let Some(v) = &self.instance_owning_service { v.write_xml(w, "instanceOwningService"); }
+        if let Some(v) = &self.ebs_card_index { v.write_xml(w, "ebsCardIndex"); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.device { v.write_xml(w, "device"); }
+        if let Some(v) = &self.state { v.write_xml(w, "status"); }
+        if let Some(v) = &self.attach_time { v.write_xml(w, "attachTime"); }
+    }
+}
+
+impl ToXml for VolumeModification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeModification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.modification_state { v.write_xml(w, "modificationState"); }
+        if let Some(v) = &self.status_message { v.write_xml(w, "statusMessage"); }
+        if let Some(v) = &self.target_size { v.write_xml(w, "targetSize"); }
+        if let Some(v) = &self.target_iops { v.write_xml(w, "targetIops"); }
+        if let Some(v) = &self.target_volume_type { v.write_xml(w, "targetVolumeType"); }
+        if let Some(v) = &self.target_throughput { v.write_xml(w, "targetThroughput"); }
+        if let Some(v) = &self.target_multi_attach_enabled { v.write_xml(w, "targetMultiAttachEnabled"); }
+        if let Some(v) = &self.original_size { v.write_xml(w, "originalSize"); }
+        if let Some(v) = &self.original_iops { v.write_xml(w, "originalIops"); }
+        if let Some(v) = &self.original_volume_type { v.write_xml(w, "originalVolumeType"); }
+        if let Some(v) = &self.original_throughput { v.write_xml(w, "originalThroughput"); }
+        if let Some(v) = &self.original_multi_attach_enabled { v.write_xml(w, "originalMultiAttachEnabled"); }
+        if let Some(v) = &self.progress { v.write_xml(w, "progress"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+        if let Some(v) = &self.end_time { v.write_xml(w, "endTime"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
+    }
+}
+
+impl ToXml for VolumeStatusAction {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusAction {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.event_id { v.write_xml(w, "eventId"); }
+        if let Some(v) = &self.event_type { v.write_xml(w, "eventType"); }
+    }
+}
+
+impl ToXml for VolumeStatusAttachmentStatus {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusAttachmentStatus {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.io_performance { v.write_xml(w, "ioPerformance"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+    }
+}
+
+impl ToXml for VolumeStatusDetails {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusDetails {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+    }
+}
+
+impl ToXml for VolumeStatusEvent {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusEvent {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.description { v.write_xml(w, "description"); }
+        if let Some(v) = &self.event_id { v.write_xml(w, "eventId"); }
+        if let Some(v) = &self.event_type { v.write_xml(w, "eventType"); }
+        if let Some(v) = &self.not_after { v.write_xml(w, "notAfter"); }
+        if let Some(v) = &self.not_before { v.write_xml(w, "notBefore"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+    }
+}
+
+impl ToXml for VolumeStatusInfo {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusInfo {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.details { write_list(w, "details", "item", v); }
+        if let Some(v) = &self.status { v.write_xml(w, "status"); }
+    }
+}
+
+impl ToXml for VolumeStatusItem {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl VolumeStatusItem {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.actions { write_list(w, "actionsSet", "item", v); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.outpost_arn { v.write_xml(w, "outpostArn"); }
+        if let Some(v) = &self.events { write_list(w, "eventsSet", "item", v); }
+        if let Some(v) = &self.volume_id { v.write_xml(w, "volumeId"); }
+        if let Some(v) = &self.volume_status { v.write_xml(w, "volumeStatus"); }
+        if let Some(v) = &self.attachment_statuses { write_list(w, "attachmentStatuses", "item", v); }
+        if let Some(v) = &self.initialization_status_details { v.write_xml(w, "initializationStatusDetails"); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+        if let Some(v) = &self.operator { v.write_xml(w, "operator"); }
     }
 }
 

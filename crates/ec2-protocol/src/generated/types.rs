@@ -190,6 +190,15 @@ pub struct AttachNetworkInterfaceResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttachVolumeRequest {
+    pub device: Option<String>,
+    pub instance_id: Option<String>,
+    pub volume_id: Option<String>,
+    pub ebs_card_index: Option<i64>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AttachmentEnaSrdSpecification {
     pub ena_srd_enabled: Option<bool>,
     pub ena_srd_udp_specification: Option<AttachmentEnaSrdUdpSpecification>,
@@ -527,6 +536,51 @@ pub struct ConnectionTrackingSpecificationResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyImageRequest {
+    pub client_token: Option<String>,
+    pub description: Option<String>,
+    pub encrypted: Option<bool>,
+    pub kms_key_id: Option<String>,
+    pub name: Option<String>,
+    pub source_image_id: Option<String>,
+    pub source_region: Option<String>,
+    pub destination_outpost_arn: Option<String>,
+    pub copy_image_tags: Option<bool>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub snapshot_copy_completion_duration_minutes: Option<i64>,
+    pub destination_availability_zone: Option<String>,
+    pub destination_availability_zone_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyImageResult {
+    pub image_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopySnapshotRequest {
+    pub description: Option<String>,
+    pub destination_outpost_arn: Option<String>,
+    pub destination_region: Option<String>,
+    pub encrypted: Option<bool>,
+    pub kms_key_id: Option<String>,
+    pub presigned_url: Option<String>,
+    pub source_region: Option<String>,
+    pub source_snapshot_id: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub completion_duration_minutes: Option<i64>,
+    pub destination_availability_zone: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopySnapshotResult {
+    pub tags: Option<Vec<Tag>>,
+    pub snapshot_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CpuOptions {
     pub core_count: Option<i64>,
     pub threads_per_core: Option<i64>,
@@ -601,6 +655,23 @@ pub struct CreateDefaultVpcRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateDefaultVpcResult {
     pub vpc: Option<Vpc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateImageRequest {
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub snapshot_location: Option<String>,
+    pub dry_run: Option<bool>,
+    pub instance_id: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub no_reboot: Option<bool>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateImageResult {
+    pub image_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -761,6 +832,32 @@ pub struct CreateSecurityGroupResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSnapshotRequest {
+    pub description: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub volume_id: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub location: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSnapshotsRequest {
+    pub description: Option<String>,
+    pub instance_specification: Option<InstanceSpecification>,
+    pub outpost_arn: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+    pub copy_tags_from_source: Option<String>,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateSnapshotsResult {
+    pub snapshots: Option<Vec<SnapshotInfo>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateSubnetRequest {
     pub tag_specifications: Option<Vec<TagSpecification>>,
     pub availability_zone: Option<String>,
@@ -787,6 +884,38 @@ pub struct CreateTagsRequest {
     pub dry_run: Option<bool>,
     pub resources: Option<Vec<String>>,
     pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateVolumePermission {
+    pub user_id: Option<String>,
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateVolumePermissionModifications {
+    pub add: Option<Vec<CreateVolumePermission>>,
+    pub remove: Option<Vec<CreateVolumePermission>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateVolumeRequest {
+    pub availability_zone: Option<String>,
+    pub availability_zone_id: Option<String>,
+    pub encrypted: Option<bool>,
+    pub iops: Option<i64>,
+    pub kms_key_id: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub size: Option<i64>,
+    pub snapshot_id: Option<String>,
+    pub volume_type: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub multi_attach_enabled: Option<bool>,
+    pub throughput: Option<i64>,
+    pub client_token: Option<String>,
+    pub volume_initialization_rate: Option<i64>,
+    pub operator: Option<OperatorRequest>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -923,6 +1052,18 @@ pub struct DeleteSecurityGroupResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteSnapshotRequest {
+    pub snapshot_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteSnapshotReturnCode {
+    pub snapshot_id: Option<String>,
+    pub return_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteSubnetRequest {
     pub subnet_id: Option<String>,
     pub dry_run: Option<bool>,
@@ -936,9 +1077,28 @@ pub struct DeleteTagsRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteVolumeRequest {
+    pub volume_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteVpcRequest {
     pub vpc_id: Option<String>,
     pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeregisterImageRequest {
+    pub image_id: Option<String>,
+    pub delete_associated_snapshots: Option<bool>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeregisterImageResult {
+    pub r#return: Option<bool>,
+    pub delete_snapshot_results: Option<Vec<DeleteSnapshotReturnCode>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1040,6 +1200,13 @@ pub struct DescribeCapacityReservationsRequest {
 pub struct DescribeCapacityReservationsResult {
     pub next_token: Option<String>,
     pub capacity_reservations: Option<Vec<CapacityReservation>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeImageAttributeRequest {
+    pub attribute: Option<String>,
+    pub image_id: Option<String>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1268,6 +1435,37 @@ pub struct DescribeSecurityGroupsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSnapshotAttributeRequest {
+    pub attribute: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSnapshotAttributeResult {
+    pub product_codes: Option<Vec<ProductCode>>,
+    pub snapshot_id: Option<String>,
+    pub create_volume_permissions: Option<Vec<CreateVolumePermission>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSnapshotsRequest {
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub owner_ids: Option<Vec<String>>,
+    pub restorable_by_user_ids: Option<Vec<String>>,
+    pub snapshot_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSnapshotsResult {
+    pub next_token: Option<String>,
+    pub snapshots: Option<Vec<Snapshot>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeSpotInstanceRequestsRequest {
     pub next_token: Option<String>,
     pub max_results: Option<i64>,
@@ -1332,6 +1530,67 @@ pub struct DescribeTagsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumeAttributeRequest {
+    pub attribute: Option<String>,
+    pub volume_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumeAttributeResult {
+    pub auto_enable_io: Option<AttributeBooleanValue>,
+    pub product_codes: Option<Vec<ProductCode>>,
+    pub volume_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumeStatusRequest {
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub volume_ids: Option<Vec<String>>,
+    pub include_managed_resources: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumeStatusResult {
+    pub next_token: Option<String>,
+    pub volume_statuses: Option<Vec<VolumeStatusItem>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesModificationsRequest {
+    pub dry_run: Option<bool>,
+    pub volume_ids: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesModificationsResult {
+    pub next_token: Option<String>,
+    pub volumes_modifications: Option<Vec<VolumeModification>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesRequest {
+    pub volume_ids: Option<Vec<String>>,
+    pub include_managed_resources: Option<bool>,
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeVolumesResult {
+    pub next_token: Option<String>,
+    pub volumes: Option<Vec<Volume>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeVpcAttributeRequest {
     pub attribute: Option<String>,
     pub vpc_id: Option<String>,
@@ -1373,6 +1632,25 @@ pub struct DetachNetworkInterfaceRequest {
     pub dry_run: Option<bool>,
     pub attachment_id: Option<String>,
     pub force: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetachVolumeRequest {
+    pub device: Option<String>,
+    pub force: Option<bool>,
+    pub instance_id: Option<String>,
+    pub volume_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisableEbsEncryptionByDefaultRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisableEbsEncryptionByDefaultResult {
+    pub ebs_encryption_by_default: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1542,6 +1820,16 @@ pub struct EnaSrdUdpSpecificationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnableEbsEncryptionByDefaultRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnableEbsEncryptionByDefaultResult {
+    pub ebs_encryption_by_default: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnclaveOptions {
     pub enabled: Option<bool>,
 }
@@ -1596,6 +1884,27 @@ pub struct GetCapacityReservationUsageResult {
     pub interruptible: Option<bool>,
     pub interruptible_capacity_allocation: Option<InterruptibleCapacityAllocation>,
     pub interruption_info: Option<InterruptionInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetEbsDefaultKmsKeyIdRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetEbsDefaultKmsKeyIdResult {
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetEbsEncryptionByDefaultRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetEbsEncryptionByDefaultResult {
+    pub ebs_encryption_by_default: Option<bool>,
+    pub sse_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1701,6 +2010,24 @@ pub struct Image {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageAttribute {
+    pub description: Option<AttributeValue>,
+    pub kernel_id: Option<AttributeValue>,
+    pub ramdisk_id: Option<AttributeValue>,
+    pub sriov_net_support: Option<AttributeValue>,
+    pub boot_mode: Option<AttributeValue>,
+    pub tpm_support: Option<AttributeValue>,
+    pub uefi_data: Option<AttributeValue>,
+    pub last_launched_time: Option<AttributeValue>,
+    pub imds_support: Option<AttributeValue>,
+    pub deregistration_protection: Option<AttributeValue>,
+    pub image_id: Option<String>,
+    pub launch_permissions: Option<Vec<LaunchPermission>>,
+    pub product_codes: Option<Vec<ProductCode>>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportKeyPairRequest {
     pub tag_specifications: Option<Vec<TagSpecification>>,
     pub dry_run: Option<bool>,
@@ -1733,6 +2060,13 @@ pub struct InferenceDeviceInfo {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InferenceDeviceMemoryInfo {
     pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InitializationStatusDetails {
+    pub initialization_type: Option<String>,
+    pub progress: Option<i64>,
+    pub estimated_time_to_complete_in_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2070,6 +2404,13 @@ pub struct InstanceSecondaryInterfaceSpecificationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceSpecification {
+    pub instance_id: Option<String>,
+    pub exclude_boot_volume: Option<bool>,
+    pub exclude_data_volume_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceState {
     pub code: Option<i64>,
     pub name: Option<String>,
@@ -2276,6 +2617,20 @@ pub struct KeyPairInfo {
     pub create_time: Option<UnixMillis>,
     pub key_name: Option<String>,
     pub key_fingerprint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchPermission {
+    pub organization_arn: Option<String>,
+    pub organizational_unit_arn: Option<String>,
+    pub user_id: Option<String>,
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchPermissionModifications {
+    pub add: Option<Vec<LaunchPermission>>,
+    pub remove: Option<Vec<LaunchPermission>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2751,6 +3106,34 @@ pub struct ModifyCapacityReservationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyEbsDefaultKmsKeyIdRequest {
+    pub kms_key_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyEbsDefaultKmsKeyIdResult {
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyImageAttributeRequest {
+    pub attribute: Option<String>,
+    pub description: Option<AttributeValue>,
+    pub image_id: Option<String>,
+    pub launch_permission: Option<LaunchPermissionModifications>,
+    pub operation_type: Option<String>,
+    pub product_codes: Option<Vec<String>>,
+    pub user_groups: Option<Vec<String>>,
+    pub user_ids: Option<Vec<String>>,
+    pub value: Option<String>,
+    pub organization_arns: Option<Vec<String>>,
+    pub organizational_unit_arns: Option<Vec<String>>,
+    pub imds_support: Option<AttributeValue>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifyLaunchTemplateRequest {
     pub dry_run: Option<bool>,
     pub client_token: Option<String>,
@@ -2792,6 +3175,17 @@ pub struct ModifySecurityGroupRulesResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifySnapshotAttributeRequest {
+    pub attribute: Option<String>,
+    pub create_volume_permission: Option<CreateVolumePermissionModifications>,
+    pub group_names: Option<Vec<String>>,
+    pub operation_type: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub user_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifySubnetAttributeRequest {
     pub assign_ipv6_address_on_creation: Option<AttributeBooleanValue>,
     pub map_public_ip_on_launch: Option<AttributeBooleanValue>,
@@ -2804,6 +3198,29 @@ pub struct ModifySubnetAttributeRequest {
     pub enable_resource_name_dns_aaaa_record_on_launch: Option<AttributeBooleanValue>,
     pub enable_lni_at_device_index: Option<i64>,
     pub disable_lni_at_device_index: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyVolumeAttributeRequest {
+    pub auto_enable_io: Option<AttributeBooleanValue>,
+    pub volume_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyVolumeRequest {
+    pub dry_run: Option<bool>,
+    pub volume_id: Option<String>,
+    pub size: Option<i64>,
+    pub volume_type: Option<String>,
+    pub iops: Option<i64>,
+    pub throughput: Option<i64>,
+    pub multi_attach_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyVolumeResult {
+    pub volume_modification: Option<VolumeModification>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -3144,6 +3561,33 @@ pub struct RegionGeography {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegisterImageRequest {
+    pub image_location: Option<String>,
+    pub billing_products: Option<Vec<String>>,
+    pub boot_mode: Option<String>,
+    pub tpm_support: Option<String>,
+    pub uefi_data: Option<String>,
+    pub imds_support: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub dry_run: Option<bool>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub architecture: Option<String>,
+    pub kernel_id: Option<String>,
+    pub ramdisk_id: Option<String>,
+    pub root_device_name: Option<String>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+    pub virtualization_type: Option<String>,
+    pub sriov_net_support: Option<String>,
+    pub ena_support: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegisterImageResult {
+    pub image_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReleaseAddressRequest {
     pub allocation_id: Option<String>,
     pub public_ip: Option<String>,
@@ -3260,6 +3704,30 @@ pub struct Reservation {
     pub requester_id: Option<String>,
     pub groups: Option<Vec<GroupIdentifier>>,
     pub instances: Option<Vec<Instance>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetEbsDefaultKmsKeyIdRequest {
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetEbsDefaultKmsKeyIdResult {
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetImageAttributeRequest {
+    pub attribute: Option<String>,
+    pub image_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetSnapshotAttributeRequest {
+    pub attribute: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -3536,6 +4004,50 @@ pub struct SecurityGroupRuleUpdate {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub owner_alias: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub storage_tier: Option<String>,
+    pub restore_expiry_time: Option<UnixMillis>,
+    pub sse_type: Option<String>,
+    pub availability_zone: Option<String>,
+    pub transfer_type: Option<String>,
+    pub completion_duration_minutes: Option<i64>,
+    pub completion_time: Option<UnixMillis>,
+    pub full_snapshot_size_in_bytes: Option<i64>,
+    pub snapshot_id: Option<String>,
+    pub volume_id: Option<String>,
+    pub state: Option<String>,
+    pub state_message: Option<String>,
+    pub start_time: Option<UnixMillis>,
+    pub progress: Option<String>,
+    pub owner_id: Option<String>,
+    pub description: Option<String>,
+    pub volume_size: Option<i64>,
+    pub encrypted: Option<bool>,
+    pub kms_key_id: Option<String>,
+    pub data_encryption_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SnapshotInfo {
+    pub description: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub encrypted: Option<bool>,
+    pub volume_id: Option<String>,
+    pub state: Option<String>,
+    pub volume_size: Option<i64>,
+    pub start_time: Option<UnixMillis>,
+    pub progress: Option<String>,
+    pub owner_id: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub sse_type: Option<String>,
+    pub availability_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpotInstanceRequest {
     pub actual_block_hourly_price: Option<String>,
     pub availability_zone_group: Option<String>,
@@ -3788,6 +4300,115 @@ pub struct ValidationError {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValidationWarning {
     pub errors: Option<Vec<ValidationError>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Volume {
+    pub availability_zone_id: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub source_volume_id: Option<String>,
+    pub iops: Option<i64>,
+    pub tags: Option<Vec<Tag>>,
+    pub volume_type: Option<String>,
+    pub fast_restored: Option<bool>,
+    pub multi_attach_enabled: Option<bool>,
+    pub throughput: Option<i64>,
+    pub sse_type: Option<String>,
+    pub operator: Option<OperatorResponse>,
+    pub volume_initialization_rate: Option<i64>,
+    pub volume_id: Option<String>,
+    pub size: Option<i64>,
+    pub snapshot_id: Option<String>,
+    pub availability_zone: Option<String>,
+    pub state: Option<String>,
+    pub create_time: Option<UnixMillis>,
+    pub attachments: Option<Vec<VolumeAttachment>>,
+    pub encrypted: Option<bool>,
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeAttachment {
+    pub delete_on_termination: Option<bool>,
+    pub associated_resource: Option<String>,
+    pub instance_owning_service: Option<String>,
+    pub ebs_card_index: Option<i64>,
+    pub volume_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub device: Option<String>,
+    pub state: Option<String>,
+    pub attach_time: Option<UnixMillis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeModification {
+    pub volume_id: Option<String>,
+    pub modification_state: Option<String>,
+    pub status_message: Option<String>,
+    pub target_size: Option<i64>,
+    pub target_iops: Option<i64>,
+    pub target_volume_type: Option<String>,
+    pub target_throughput: Option<i64>,
+    pub target_multi_attach_enabled: Option<bool>,
+    pub original_size: Option<i64>,
+    pub original_iops: Option<i64>,
+    pub original_volume_type: Option<String>,
+    pub original_throughput: Option<i64>,
+    pub original_multi_attach_enabled: Option<bool>,
+    pub progress: Option<i64>,
+    pub start_time: Option<UnixMillis>,
+    pub end_time: Option<UnixMillis>,
+    pub operator: Option<OperatorResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusAction {
+    pub code: Option<String>,
+    pub description: Option<String>,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusAttachmentStatus {
+    pub io_performance: Option<String>,
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusDetails {
+    pub name: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusEvent {
+    pub description: Option<String>,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub not_after: Option<UnixMillis>,
+    pub not_before: Option<UnixMillis>,
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusInfo {
+    pub details: Option<Vec<VolumeStatusDetails>>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeStatusItem {
+    pub actions: Option<Vec<VolumeStatusAction>>,
+    pub availability_zone: Option<String>,
+    pub outpost_arn: Option<String>,
+    pub events: Option<Vec<VolumeStatusEvent>>,
+    pub volume_id: Option<String>,
+    pub volume_status: Option<VolumeStatusInfo>,
+    pub attachment_statuses: Option<Vec<VolumeStatusAttachmentStatus>>,
+    pub initialization_status_details: Option<InitializationStatusDetails>,
+    pub availability_zone_id: Option<String>,
+    pub operator: Option<OperatorResponse>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

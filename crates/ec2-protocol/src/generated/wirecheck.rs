@@ -121,6 +121,18 @@ impl ToJson for AttachNetworkInterfaceRequest {
     }
 }
 
+impl ToJson for AttachVolumeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.device { m.insert("Device".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_card_index { m.insert("EbsCardIndex".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for AttributeBooleanValue {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -265,6 +277,46 @@ impl ToJson for ConnectionTrackingSpecificationRequest {
     }
 }
 
+impl ToJson for CopyImageRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.encrypted { m.insert("Encrypted".into(), v.to_json()); }
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        if let Some(v) = &self.source_image_id { m.insert("SourceImageId".into(), v.to_json()); }
+        if let Some(v) = &self.source_region { m.insert("SourceRegion".into(), v.to_json()); }
+        if let Some(v) = &self.destination_outpost_arn { m.insert("DestinationOutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.copy_image_tags { m.insert("CopyImageTags".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_copy_completion_duration_minutes { m.insert("SnapshotCopyCompletionDurationMinutes".into(), v.to_json()); }
+        if let Some(v) = &self.destination_availability_zone { m.insert("DestinationAvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.destination_availability_zone_id { m.insert("DestinationAvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CopySnapshotRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.destination_outpost_arn { m.insert("DestinationOutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.destination_region { m.insert("DestinationRegion".into(), v.to_json()); }
+        if let Some(v) = &self.encrypted { m.insert("Encrypted".into(), v.to_json()); }
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.presigned_url { m.insert("PresignedUrl".into(), v.to_json()); }
+        if let Some(v) = &self.source_region { m.insert("SourceRegion".into(), v.to_json()); }
+        if let Some(v) = &self.source_snapshot_id { m.insert("SourceSnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.completion_duration_minutes { m.insert("CompletionDurationMinutes".into(), v.to_json()); }
+        if let Some(v) = &self.destination_availability_zone { m.insert("DestinationAvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CpuOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -325,6 +377,21 @@ impl ToJson for CreateDefaultVpcRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateImageRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_location { m.insert("SnapshotLocation".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.no_reboot { m.insert("NoReboot".into(), v.to_json()); }
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -464,6 +531,33 @@ impl ToJson for CreateSecurityGroupRequest {
     }
 }
 
+impl ToJson for CreateSnapshotRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.outpost_arn { m.insert("OutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.location { m.insert("Location".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateSnapshotsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.instance_specification { m.insert("InstanceSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.outpost_arn { m.insert("OutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.copy_tags_from_source { m.insert("CopyTagsFromSource".into(), v.to_json()); }
+        if let Some(v) = &self.location { m.insert("Location".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CreateSubnetRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -490,6 +584,47 @@ impl ToJson for CreateTagsRequest {
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.resources { m.insert("Resources".into(), v.to_json()); }
         if let Some(v) = &self.tags { m.insert("Tags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateVolumePermission {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.user_id { m.insert("UserId".into(), v.to_json()); }
+        if let Some(v) = &self.group { m.insert("Group".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateVolumePermissionModifications {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.add { m.insert("Add".into(), v.to_json()); }
+        if let Some(v) = &self.remove { m.insert("Remove".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateVolumeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        if let Some(v) = &self.encrypted { m.insert("Encrypted".into(), v.to_json()); }
+        if let Some(v) = &self.iops { m.insert("Iops".into(), v.to_json()); }
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.outpost_arn { m.insert("OutpostArn".into(), v.to_json()); }
+        if let Some(v) = &self.size { m.insert("Size".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.volume_type { m.insert("VolumeType".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.multi_attach_enabled { m.insert("MultiAttachEnabled".into(), v.to_json()); }
+        if let Some(v) = &self.throughput { m.insert("Throughput".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.volume_initialization_rate { m.insert("VolumeInitializationRate".into(), v.to_json()); }
+        if let Some(v) = &self.operator { m.insert("Operator".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -602,6 +737,15 @@ impl ToJson for DeleteSecurityGroupRequest {
     }
 }
 
+impl ToJson for DeleteSnapshotRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DeleteSubnetRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -621,10 +765,29 @@ impl ToJson for DeleteTagsRequest {
     }
 }
 
+impl ToJson for DeleteVolumeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DeleteVpcRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DeregisterImageRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
+        if let Some(v) = &self.delete_associated_snapshots { m.insert("DeleteAssociatedSnapshots".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -709,6 +872,16 @@ impl ToJson for DescribeCapacityReservationsRequest {
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeImageAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -899,6 +1072,30 @@ impl ToJson for DescribeSecurityGroupsRequest {
     }
 }
 
+impl ToJson for DescribeSnapshotAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeSnapshotsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.owner_ids { m.insert("OwnerIds".into(), v.to_json()); }
+        if let Some(v) = &self.restorable_by_user_ids { m.insert("RestorableByUserIds".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_ids { m.insert("SnapshotIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeSpotInstanceRequestsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -951,6 +1148,54 @@ impl ToJson for DescribeTagsRequest {
     }
 }
 
+impl ToJson for DescribeVolumeAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeVolumeStatusRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.volume_ids { m.insert("VolumeIds".into(), v.to_json()); }
+        if let Some(v) = &self.include_managed_resources { m.insert("IncludeManagedResources".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeVolumesModificationsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.volume_ids { m.insert("VolumeIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeVolumesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.volume_ids { m.insert("VolumeIds".into(), v.to_json()); }
+        if let Some(v) = &self.include_managed_resources { m.insert("IncludeManagedResources".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeVpcAttributeRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -989,6 +1234,26 @@ impl ToJson for DetachNetworkInterfaceRequest {
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.attachment_id { m.insert("AttachmentId".into(), v.to_json()); }
         if let Some(v) = &self.force { m.insert("Force".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DetachVolumeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.device { m.insert("Device".into(), v.to_json()); }
+        if let Some(v) = &self.force { m.insert("Force".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DisableEbsEncryptionByDefaultRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1091,6 +1356,14 @@ impl ToJson for EnaSrdUdpSpecificationRequest {
     }
 }
 
+impl ToJson for EnableEbsEncryptionByDefaultRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for EnclaveOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1114,6 +1387,22 @@ impl ToJson for GetCapacityReservationUsageRequest {
         if let Some(v) = &self.capacity_reservation_id { m.insert("CapacityReservationId".into(), v.to_json()); }
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for GetEbsDefaultKmsKeyIdRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for GetEbsEncryptionByDefaultRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -1295,6 +1584,16 @@ impl ToJson for InstanceSecondaryInterfaceSpecificationRequest {
     }
 }
 
+impl ToJson for InstanceSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.exclude_boot_volume { m.insert("ExcludeBootVolume".into(), v.to_json()); }
+        if let Some(v) = &self.exclude_data_volume_ids { m.insert("ExcludeDataVolumeIds".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for IpPermission {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1339,6 +1638,26 @@ impl ToJson for Ipv6Range {
         let mut m = Map::new();
         if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
         if let Some(v) = &self.cidr_ipv6 { m.insert("CidrIpv6".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchPermission {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.organization_arn { m.insert("OrganizationArn".into(), v.to_json()); }
+        if let Some(v) = &self.organizational_unit_arn { m.insert("OrganizationalUnitArn".into(), v.to_json()); }
+        if let Some(v) = &self.user_id { m.insert("UserId".into(), v.to_json()); }
+        if let Some(v) = &self.group { m.insert("Group".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for LaunchPermissionModifications {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.add { m.insert("Add".into(), v.to_json()); }
+        if let Some(v) = &self.remove { m.insert("Remove".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1621,6 +1940,35 @@ impl ToJson for ModifyCapacityReservationRequest {
     }
 }
 
+impl ToJson for ModifyEbsDefaultKmsKeyIdRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyImageAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
+        if let Some(v) = &self.launch_permission { m.insert("LaunchPermission".into(), v.to_json()); }
+        if let Some(v) = &self.operation_type { m.insert("OperationType".into(), v.to_json()); }
+        if let Some(v) = &self.product_codes { m.insert("ProductCodes".into(), v.to_json()); }
+        if let Some(v) = &self.user_groups { m.insert("UserGroups".into(), v.to_json()); }
+        if let Some(v) = &self.user_ids { m.insert("UserIds".into(), v.to_json()); }
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        if let Some(v) = &self.organization_arns { m.insert("OrganizationArns".into(), v.to_json()); }
+        if let Some(v) = &self.organizational_unit_arns { m.insert("OrganizationalUnitArns".into(), v.to_json()); }
+        if let Some(v) = &self.imds_support { m.insert("ImdsSupport".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for ModifyLaunchTemplateRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1661,6 +2009,20 @@ impl ToJson for ModifySecurityGroupRulesRequest {
     }
 }
 
+impl ToJson for ModifySnapshotAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.create_volume_permission { m.insert("CreateVolumePermission".into(), v.to_json()); }
+        if let Some(v) = &self.group_names { m.insert("GroupNames".into(), v.to_json()); }
+        if let Some(v) = &self.operation_type { m.insert("OperationType".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.user_ids { m.insert("UserIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for ModifySubnetAttributeRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1675,6 +2037,30 @@ impl ToJson for ModifySubnetAttributeRequest {
         if let Some(v) = &self.enable_resource_name_dns_aaaa_record_on_launch { m.insert("EnableResourceNameDnsAAAARecordOnLaunch".into(), v.to_json()); }
         if let Some(v) = &self.enable_lni_at_device_index { m.insert("EnableLniAtDeviceIndex".into(), v.to_json()); }
         if let Some(v) = &self.disable_lni_at_device_index { m.insert("DisableLniAtDeviceIndex".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyVolumeAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.auto_enable_io { m.insert("AutoEnableIO".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyVolumeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.size { m.insert("Size".into(), v.to_json()); }
+        if let Some(v) = &self.volume_type { m.insert("VolumeType".into(), v.to_json()); }
+        if let Some(v) = &self.iops { m.insert("Iops".into(), v.to_json()); }
+        if let Some(v) = &self.throughput { m.insert("Throughput".into(), v.to_json()); }
+        if let Some(v) = &self.multi_attach_enabled { m.insert("MultiAttachEnabled".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1800,6 +2186,31 @@ impl ToJson for RebootInstancesRequest {
     }
 }
 
+impl ToJson for RegisterImageRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.image_location { m.insert("ImageLocation".into(), v.to_json()); }
+        if let Some(v) = &self.billing_products { m.insert("BillingProducts".into(), v.to_json()); }
+        if let Some(v) = &self.boot_mode { m.insert("BootMode".into(), v.to_json()); }
+        if let Some(v) = &self.tpm_support { m.insert("TpmSupport".into(), v.to_json()); }
+        if let Some(v) = &self.uefi_data { m.insert("UefiData".into(), v.to_json()); }
+        if let Some(v) = &self.imds_support { m.insert("ImdsSupport".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        if let Some(v) = &self.description { m.insert("Description".into(), v.to_json()); }
+        if let Some(v) = &self.architecture { m.insert("Architecture".into(), v.to_json()); }
+        if let Some(v) = &self.kernel_id { m.insert("KernelId".into(), v.to_json()); }
+        if let Some(v) = &self.ramdisk_id { m.insert("RamdiskId".into(), v.to_json()); }
+        if let Some(v) = &self.root_device_name { m.insert("RootDeviceName".into(), v.to_json()); }
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
+        if let Some(v) = &self.virtualization_type { m.insert("VirtualizationType".into(), v.to_json()); }
+        if let Some(v) = &self.sriov_net_support { m.insert("SriovNetSupport".into(), v.to_json()); }
+        if let Some(v) = &self.ena_support { m.insert("EnaSupport".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for ReleaseAddressRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1916,6 +2327,34 @@ impl ToJson for RequestSpotLaunchSpecification {
         if let Some(v) = &self.ramdisk_id { m.insert("RamdiskId".into(), v.to_json()); }
         if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
         if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ResetEbsDefaultKmsKeyIdRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ResetImageAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ResetSnapshotAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2387,6 +2826,15 @@ impl FromJson for AttributeBooleanValue {
     }
 }
 
+impl FromJson for AttributeValue {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttributeValue: expected an object")?;
+        Ok(AttributeValue {
+            value: field(o, "Value")?,
+        })
+    }
+}
+
 impl FromJson for AuthorizeSecurityGroupEgressResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("AuthorizeSecurityGroupEgressResult: expected an object")?;
@@ -2742,6 +3190,25 @@ impl FromJson for ConnectionTrackingSpecificationResponse {
     }
 }
 
+impl FromJson for CopyImageResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CopyImageResult: expected an object")?;
+        Ok(CopyImageResult {
+            image_id: field(o, "ImageId")?,
+        })
+    }
+}
+
+impl FromJson for CopySnapshotResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CopySnapshotResult: expected an object")?;
+        Ok(CopySnapshotResult {
+            tags: field(o, "Tags")?,
+            snapshot_id: field(o, "SnapshotId")?,
+        })
+    }
+}
+
 impl FromJson for CpuOptions {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CpuOptions: expected an object")?;
@@ -2786,6 +3253,15 @@ impl FromJson for CreateDefaultVpcResult {
         let o = v.as_object().ok_or("CreateDefaultVpcResult: expected an object")?;
         Ok(CreateDefaultVpcResult {
             vpc: field(o, "Vpc")?,
+        })
+    }
+}
+
+impl FromJson for CreateImageResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateImageResult: expected an object")?;
+        Ok(CreateImageResult {
+            image_id: field(o, "ImageId")?,
         })
     }
 }
@@ -2871,11 +3347,30 @@ impl FromJson for CreateSecurityGroupResult {
     }
 }
 
+impl FromJson for CreateSnapshotsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateSnapshotsResult: expected an object")?;
+        Ok(CreateSnapshotsResult {
+            snapshots: field(o, "Snapshots")?,
+        })
+    }
+}
+
 impl FromJson for CreateSubnetResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CreateSubnetResult: expected an object")?;
         Ok(CreateSubnetResult {
             subnet: field(o, "Subnet")?,
+        })
+    }
+}
+
+impl FromJson for CreateVolumePermission {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateVolumePermission: expected an object")?;
+        Ok(CreateVolumePermission {
+            user_id: field(o, "UserId")?,
+            group: field(o, "Group")?,
         })
     }
 }
@@ -2967,6 +3462,26 @@ impl FromJson for DeleteSecurityGroupResult {
         Ok(DeleteSecurityGroupResult {
             r#return: field(o, "Return")?,
             group_id: field(o, "GroupId")?,
+        })
+    }
+}
+
+impl FromJson for DeleteSnapshotReturnCode {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteSnapshotReturnCode: expected an object")?;
+        Ok(DeleteSnapshotReturnCode {
+            snapshot_id: field(o, "SnapshotId")?,
+            return_code: field(o, "ReturnCode")?,
+        })
+    }
+}
+
+impl FromJson for DeregisterImageResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeregisterImageResult: expected an object")?;
+        Ok(DeregisterImageResult {
+            r#return: field(o, "Return")?,
+            delete_snapshot_results: field(o, "DeleteSnapshotResults")?,
         })
     }
 }
@@ -3175,6 +3690,27 @@ impl FromJson for DescribeSecurityGroupsResult {
     }
 }
 
+impl FromJson for DescribeSnapshotAttributeResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSnapshotAttributeResult: expected an object")?;
+        Ok(DescribeSnapshotAttributeResult {
+            product_codes: field(o, "ProductCodes")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            create_volume_permissions: field(o, "CreateVolumePermissions")?,
+        })
+    }
+}
+
+impl FromJson for DescribeSnapshotsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSnapshotsResult: expected an object")?;
+        Ok(DescribeSnapshotsResult {
+            next_token: field(o, "NextToken")?,
+            snapshots: field(o, "Snapshots")?,
+        })
+    }
+}
+
 impl FromJson for DescribeSpotInstanceRequestsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeSpotInstanceRequestsResult: expected an object")?;
@@ -3215,6 +3751,47 @@ impl FromJson for DescribeTagsResult {
     }
 }
 
+impl FromJson for DescribeVolumeAttributeResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVolumeAttributeResult: expected an object")?;
+        Ok(DescribeVolumeAttributeResult {
+            auto_enable_io: field(o, "AutoEnableIO")?,
+            product_codes: field(o, "ProductCodes")?,
+            volume_id: field(o, "VolumeId")?,
+        })
+    }
+}
+
+impl FromJson for DescribeVolumeStatusResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVolumeStatusResult: expected an object")?;
+        Ok(DescribeVolumeStatusResult {
+            next_token: field(o, "NextToken")?,
+            volume_statuses: field(o, "VolumeStatuses")?,
+        })
+    }
+}
+
+impl FromJson for DescribeVolumesModificationsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVolumesModificationsResult: expected an object")?;
+        Ok(DescribeVolumesModificationsResult {
+            next_token: field(o, "NextToken")?,
+            volumes_modifications: field(o, "VolumesModifications")?,
+        })
+    }
+}
+
+impl FromJson for DescribeVolumesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeVolumesResult: expected an object")?;
+        Ok(DescribeVolumesResult {
+            next_token: field(o, "NextToken")?,
+            volumes: field(o, "Volumes")?,
+        })
+    }
+}
+
 impl FromJson for DescribeVpcAttributeResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeVpcAttributeResult: expected an object")?;
@@ -3233,6 +3810,15 @@ impl FromJson for DescribeVpcsResult {
         Ok(DescribeVpcsResult {
             next_token: field(o, "NextToken")?,
             vpcs: field(o, "Vpcs")?,
+        })
+    }
+}
+
+impl FromJson for DisableEbsEncryptionByDefaultResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DisableEbsEncryptionByDefaultResult: expected an object")?;
+        Ok(DisableEbsEncryptionByDefaultResult {
+            ebs_encryption_by_default: field(o, "EbsEncryptionByDefault")?,
         })
     }
 }
@@ -3423,6 +4009,15 @@ impl FromJson for EnaSrdUdpSpecificationRequest {
     }
 }
 
+impl FromJson for EnableEbsEncryptionByDefaultResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EnableEbsEncryptionByDefaultResult: expected an object")?;
+        Ok(EnableEbsEncryptionByDefaultResult {
+            ebs_encryption_by_default: field(o, "EbsEncryptionByDefault")?,
+        })
+    }
+}
+
 impl FromJson for EnclaveOptions {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("EnclaveOptions: expected an object")?;
@@ -3477,6 +4072,25 @@ impl FromJson for GetCapacityReservationUsageResult {
             interruptible: field(o, "Interruptible")?,
             interruptible_capacity_allocation: field(o, "InterruptibleCapacityAllocation")?,
             interruption_info: field(o, "InterruptionInfo")?,
+        })
+    }
+}
+
+impl FromJson for GetEbsDefaultKmsKeyIdResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GetEbsDefaultKmsKeyIdResult: expected an object")?;
+        Ok(GetEbsDefaultKmsKeyIdResult {
+            kms_key_id: field(o, "KmsKeyId")?,
+        })
+    }
+}
+
+impl FromJson for GetEbsEncryptionByDefaultResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GetEbsEncryptionByDefaultResult: expected an object")?;
+        Ok(GetEbsEncryptionByDefaultResult {
+            ebs_encryption_by_default: field(o, "EbsEncryptionByDefault")?,
+            sse_type: field(o, "SseType")?,
         })
     }
 }
@@ -3608,6 +4222,28 @@ impl FromJson for Image {
     }
 }
 
+impl FromJson for ImageAttribute {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ImageAttribute: expected an object")?;
+        Ok(ImageAttribute {
+            description: field(o, "Description")?,
+            kernel_id: field(o, "KernelId")?,
+            ramdisk_id: field(o, "RamdiskId")?,
+            sriov_net_support: field(o, "SriovNetSupport")?,
+            boot_mode: field(o, "BootMode")?,
+            tpm_support: field(o, "TpmSupport")?,
+            uefi_data: field(o, "UefiData")?,
+            last_launched_time: field(o, "LastLaunchedTime")?,
+            imds_support: field(o, "ImdsSupport")?,
+            deregistration_protection: field(o, "DeregistrationProtection")?,
+            image_id: field(o, "ImageId")?,
+            launch_permissions: field(o, "LaunchPermissions")?,
+            product_codes: field(o, "ProductCodes")?,
+            block_device_mappings: field(o, "BlockDeviceMappings")?,
+        })
+    }
+}
+
 impl FromJson for ImportKeyPairResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ImportKeyPairResult: expected an object")?;
@@ -3647,6 +4283,17 @@ impl FromJson for InferenceDeviceMemoryInfo {
         let o = v.as_object().ok_or("InferenceDeviceMemoryInfo: expected an object")?;
         Ok(InferenceDeviceMemoryInfo {
             size_in_mi_b: field(o, "SizeInMiB")?,
+        })
+    }
+}
+
+impl FromJson for InitializationStatusDetails {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InitializationStatusDetails: expected an object")?;
+        Ok(InitializationStatusDetails {
+            initialization_type: field(o, "InitializationType")?,
+            progress: field(o, "Progress")?,
+            estimated_time_to_complete_in_seconds: field(o, "EstimatedTimeToCompleteInSeconds")?,
         })
     }
 }
@@ -4294,6 +4941,18 @@ impl FromJson for KeyPairInfo {
     }
 }
 
+impl FromJson for LaunchPermission {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchPermission: expected an object")?;
+        Ok(LaunchPermission {
+            organization_arn: field(o, "OrganizationArn")?,
+            organizational_unit_arn: field(o, "OrganizationalUnitArn")?,
+            user_id: field(o, "UserId")?,
+            group: field(o, "Group")?,
+        })
+    }
+}
+
 impl FromJson for LaunchSpecification {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("LaunchSpecification: expected an object")?;
@@ -4695,6 +5354,15 @@ impl FromJson for ModifyCapacityReservationResult {
     }
 }
 
+impl FromJson for ModifyEbsDefaultKmsKeyIdResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyEbsDefaultKmsKeyIdResult: expected an object")?;
+        Ok(ModifyEbsDefaultKmsKeyIdResult {
+            kms_key_id: field(o, "KmsKeyId")?,
+        })
+    }
+}
+
 impl FromJson for ModifyLaunchTemplateResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ModifyLaunchTemplateResult: expected an object")?;
@@ -4709,6 +5377,15 @@ impl FromJson for ModifySecurityGroupRulesResult {
         let o = v.as_object().ok_or("ModifySecurityGroupRulesResult: expected an object")?;
         Ok(ModifySecurityGroupRulesResult {
             r#return: field(o, "Return")?,
+        })
+    }
+}
+
+impl FromJson for ModifyVolumeResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyVolumeResult: expected an object")?;
+        Ok(ModifyVolumeResult {
+            volume_modification: field(o, "VolumeModification")?,
         })
     }
 }
@@ -5119,6 +5796,15 @@ impl FromJson for RegionGeography {
     }
 }
 
+impl FromJson for RegisterImageResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RegisterImageResult: expected an object")?;
+        Ok(RegisterImageResult {
+            image_id: field(o, "ImageId")?,
+        })
+    }
+}
+
 impl FromJson for RequestSpotInstancesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("RequestSpotInstancesResult: expected an object")?;
@@ -5137,6 +5823,15 @@ impl FromJson for Reservation {
             requester_id: field(o, "RequesterId")?,
             groups: field(o, "Groups")?,
             instances: field(o, "Instances")?,
+        })
+    }
+}
+
+impl FromJson for ResetEbsDefaultKmsKeyIdResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ResetEbsDefaultKmsKeyIdResult: expected an object")?;
+        Ok(ResetEbsDefaultKmsKeyIdResult {
+            kms_key_id: field(o, "KmsKeyId")?,
         })
     }
 }
@@ -5366,6 +6061,58 @@ impl FromJson for SecurityGroupRule {
             description: field(o, "Description")?,
             tags: field(o, "Tags")?,
             security_group_rule_arn: field(o, "SecurityGroupRuleArn")?,
+        })
+    }
+}
+
+impl FromJson for Snapshot {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Snapshot: expected an object")?;
+        Ok(Snapshot {
+            owner_alias: field(o, "OwnerAlias")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            tags: field(o, "Tags")?,
+            storage_tier: field(o, "StorageTier")?,
+            restore_expiry_time: field(o, "RestoreExpiryTime")?,
+            sse_type: field(o, "SseType")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            transfer_type: field(o, "TransferType")?,
+            completion_duration_minutes: field(o, "CompletionDurationMinutes")?,
+            completion_time: field(o, "CompletionTime")?,
+            full_snapshot_size_in_bytes: field(o, "FullSnapshotSizeInBytes")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            volume_id: field(o, "VolumeId")?,
+            state: field(o, "State")?,
+            state_message: field(o, "StateMessage")?,
+            start_time: field(o, "StartTime")?,
+            progress: field(o, "Progress")?,
+            owner_id: field(o, "OwnerId")?,
+            description: field(o, "Description")?,
+            volume_size: field(o, "VolumeSize")?,
+            encrypted: field(o, "Encrypted")?,
+            kms_key_id: field(o, "KmsKeyId")?,
+            data_encryption_key_id: field(o, "DataEncryptionKeyId")?,
+        })
+    }
+}
+
+impl FromJson for SnapshotInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SnapshotInfo: expected an object")?;
+        Ok(SnapshotInfo {
+            description: field(o, "Description")?,
+            tags: field(o, "Tags")?,
+            encrypted: field(o, "Encrypted")?,
+            volume_id: field(o, "VolumeId")?,
+            state: field(o, "State")?,
+            volume_size: field(o, "VolumeSize")?,
+            start_time: field(o, "StartTime")?,
+            progress: field(o, "Progress")?,
+            owner_id: field(o, "OwnerId")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            sse_type: field(o, "SseType")?,
+            availability_zone: field(o, "AvailabilityZone")?,
         })
     }
 }
@@ -5648,6 +6395,151 @@ impl FromJson for ValidationWarning {
     }
 }
 
+impl FromJson for Volume {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("Volume: expected an object")?;
+        Ok(Volume {
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            source_volume_id: field(o, "SourceVolumeId")?,
+            iops: field(o, "Iops")?,
+            tags: field(o, "Tags")?,
+            volume_type: field(o, "VolumeType")?,
+            fast_restored: field(o, "FastRestored")?,
+            multi_attach_enabled: field(o, "MultiAttachEnabled")?,
+            throughput: field(o, "Throughput")?,
+            sse_type: field(o, "SseType")?,
+            operator: field(o, "Operator")?,
+            volume_initialization_rate: field(o, "VolumeInitializationRate")?,
+            volume_id: field(o, "VolumeId")?,
+            size: field(o, "Size")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            state: field(o, "State")?,
+            create_time: field(o, "CreateTime")?,
+            attachments: field(o, "Attachments")?,
+            encrypted: field(o, "Encrypted")?,
+            kms_key_id: field(o, "KmsKeyId")?,
+        })
+    }
+}
+
+impl FromJson for VolumeAttachment {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeAttachment: expected an object")?;
+        Ok(VolumeAttachment {
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            associated_resource: field(o, "AssociatedResource")?,
+            instance_owning_service: field(o, "InstanceOwningService")?,
+            ebs_card_index: field(o, "EbsCardIndex")?,
+            volume_id: field(o, "VolumeId")?,
+            instance_id: field(o, "InstanceId")?,
+            device: field(o, "Device")?,
+            state: field(o, "State")?,
+            attach_time: field(o, "AttachTime")?,
+        })
+    }
+}
+
+impl FromJson for VolumeModification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeModification: expected an object")?;
+        Ok(VolumeModification {
+            volume_id: field(o, "VolumeId")?,
+            modification_state: field(o, "ModificationState")?,
+            status_message: field(o, "StatusMessage")?,
+            target_size: field(o, "TargetSize")?,
+            target_iops: field(o, "TargetIops")?,
+            target_volume_type: field(o, "TargetVolumeType")?,
+            target_throughput: field(o, "TargetThroughput")?,
+            target_multi_attach_enabled: field(o, "TargetMultiAttachEnabled")?,
+            original_size: field(o, "OriginalSize")?,
+            original_iops: field(o, "OriginalIops")?,
+            original_volume_type: field(o, "OriginalVolumeType")?,
+            original_throughput: field(o, "OriginalThroughput")?,
+            original_multi_attach_enabled: field(o, "OriginalMultiAttachEnabled")?,
+            progress: field(o, "Progress")?,
+            start_time: field(o, "StartTime")?,
+            end_time: field(o, "EndTime")?,
+            operator: field(o, "Operator")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusAction {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusAction: expected an object")?;
+        Ok(VolumeStatusAction {
+            code: field(o, "Code")?,
+            description: field(o, "Description")?,
+            event_id: field(o, "EventId")?,
+            event_type: field(o, "EventType")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusAttachmentStatus {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusAttachmentStatus: expected an object")?;
+        Ok(VolumeStatusAttachmentStatus {
+            io_performance: field(o, "IoPerformance")?,
+            instance_id: field(o, "InstanceId")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusDetails {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusDetails: expected an object")?;
+        Ok(VolumeStatusDetails {
+            name: field(o, "Name")?,
+            status: field(o, "Status")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusEvent {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusEvent: expected an object")?;
+        Ok(VolumeStatusEvent {
+            description: field(o, "Description")?,
+            event_id: field(o, "EventId")?,
+            event_type: field(o, "EventType")?,
+            not_after: field(o, "NotAfter")?,
+            not_before: field(o, "NotBefore")?,
+            instance_id: field(o, "InstanceId")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusInfo {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusInfo: expected an object")?;
+        Ok(VolumeStatusInfo {
+            details: field(o, "Details")?,
+            status: field(o, "Status")?,
+        })
+    }
+}
+
+impl FromJson for VolumeStatusItem {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("VolumeStatusItem: expected an object")?;
+        Ok(VolumeStatusItem {
+            actions: field(o, "Actions")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            outpost_arn: field(o, "OutpostArn")?,
+            events: field(o, "Events")?,
+            volume_id: field(o, "VolumeId")?,
+            volume_status: field(o, "VolumeStatus")?,
+            attachment_statuses: field(o, "AttachmentStatuses")?,
+            initialization_status_details: field(o, "InitializationStatusDetails")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+            operator: field(o, "Operator")?,
+        })
+    }
+}
+
 impl FromJson for Vpc {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Vpc: expected an object")?;
@@ -5755,15 +6647,19 @@ impl Request {
             Request::AssociateVpcCidrBlock(v) => v.to_json(),
             Request::AttachInternetGateway(v) => v.to_json(),
             Request::AttachNetworkInterface(v) => v.to_json(),
+            Request::AttachVolume(v) => v.to_json(),
             Request::AuthorizeSecurityGroupEgress(v) => v.to_json(),
             Request::AuthorizeSecurityGroupIngress(v) => v.to_json(),
             Request::BundleInstance(v) => v.to_json(),
             Request::CancelBundleTask(v) => v.to_json(),
             Request::CancelCapacityReservation(v) => v.to_json(),
             Request::CancelSpotInstanceRequests(v) => v.to_json(),
+            Request::CopyImage(v) => v.to_json(),
+            Request::CopySnapshot(v) => v.to_json(),
             Request::CreateCapacityReservation(v) => v.to_json(),
             Request::CreateDefaultSubnet(v) => v.to_json(),
             Request::CreateDefaultVpc(v) => v.to_json(),
+            Request::CreateImage(v) => v.to_json(),
             Request::CreateInternetGateway(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
             Request::CreateKeyPair(v) => v.to_json(),
@@ -5773,8 +6669,11 @@ impl Request {
             Request::CreateRoute(v) => v.to_json(),
             Request::CreateRouteTable(v) => v.to_json(),
             Request::CreateSecurityGroup(v) => v.to_json(),
+            Request::CreateSnapshot(v) => v.to_json(),
+            Request::CreateSnapshots(v) => v.to_json(),
             Request::CreateSubnet(v) => v.to_json(),
             Request::CreateTags(v) => v.to_json(),
+            Request::CreateVolume(v) => v.to_json(),
             Request::CreateVpc(v) => v.to_json(),
             Request::DeleteInternetGateway(v) => v.to_json(),
             Request::DeleteKeyPair(v) => v.to_json(),
@@ -5784,9 +6683,12 @@ impl Request {
             Request::DeleteRoute(v) => v.to_json(),
             Request::DeleteRouteTable(v) => v.to_json(),
             Request::DeleteSecurityGroup(v) => v.to_json(),
+            Request::DeleteSnapshot(v) => v.to_json(),
             Request::DeleteSubnet(v) => v.to_json(),
             Request::DeleteTags(v) => v.to_json(),
+            Request::DeleteVolume(v) => v.to_json(),
             Request::DeleteVpc(v) => v.to_json(),
+            Request::DeregisterImage(v) => v.to_json(),
             Request::DescribeAccountAttributes(v) => v.to_json(),
             Request::DescribeAddresses(v) => v.to_json(),
             Request::DescribeAddressesAttribute(v) => v.to_json(),
@@ -5794,6 +6696,7 @@ impl Request {
             Request::DescribeBundleTasks(v) => v.to_json(),
             Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
             Request::DescribeCapacityReservations(v) => v.to_json(),
+            Request::DescribeImageAttribute(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
             Request::DescribeInstanceTypeOfferings(v) => v.to_json(),
@@ -5808,31 +6711,51 @@ impl Request {
             Request::DescribeRouteTables(v) => v.to_json(),
             Request::DescribeSecurityGroupRules(v) => v.to_json(),
             Request::DescribeSecurityGroups(v) => v.to_json(),
+            Request::DescribeSnapshotAttribute(v) => v.to_json(),
+            Request::DescribeSnapshots(v) => v.to_json(),
             Request::DescribeSpotInstanceRequests(v) => v.to_json(),
             Request::DescribeSpotPriceHistory(v) => v.to_json(),
             Request::DescribeSubnets(v) => v.to_json(),
             Request::DescribeTags(v) => v.to_json(),
+            Request::DescribeVolumeAttribute(v) => v.to_json(),
+            Request::DescribeVolumeStatus(v) => v.to_json(),
+            Request::DescribeVolumes(v) => v.to_json(),
+            Request::DescribeVolumesModifications(v) => v.to_json(),
             Request::DescribeVpcAttribute(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
             Request::DetachInternetGateway(v) => v.to_json(),
             Request::DetachNetworkInterface(v) => v.to_json(),
+            Request::DetachVolume(v) => v.to_json(),
+            Request::DisableEbsEncryptionByDefault(v) => v.to_json(),
             Request::DisassociateAddress(v) => v.to_json(),
             Request::DisassociateRouteTable(v) => v.to_json(),
             Request::DisassociateVpcCidrBlock(v) => v.to_json(),
+            Request::EnableEbsEncryptionByDefault(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
+            Request::GetEbsDefaultKmsKeyId(v) => v.to_json(),
+            Request::GetEbsEncryptionByDefault(v) => v.to_json(),
             Request::GetLaunchTemplateData(v) => v.to_json(),
             Request::ImportKeyPair(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
+            Request::ModifyEbsDefaultKmsKeyId(v) => v.to_json(),
+            Request::ModifyImageAttribute(v) => v.to_json(),
             Request::ModifyLaunchTemplate(v) => v.to_json(),
             Request::ModifyNetworkInterfaceAttribute(v) => v.to_json(),
             Request::ModifySecurityGroupRules(v) => v.to_json(),
+            Request::ModifySnapshotAttribute(v) => v.to_json(),
             Request::ModifySubnetAttribute(v) => v.to_json(),
+            Request::ModifyVolume(v) => v.to_json(),
+            Request::ModifyVolumeAttribute(v) => v.to_json(),
             Request::ModifyVpcAttribute(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
+            Request::RegisterImage(v) => v.to_json(),
             Request::ReleaseAddress(v) => v.to_json(),
             Request::ReplaceRoute(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
+            Request::ResetEbsDefaultKmsKeyId(v) => v.to_json(),
+            Request::ResetImageAttribute(v) => v.to_json(),
+            Request::ResetSnapshotAttribute(v) => v.to_json(),
             Request::RevokeSecurityGroupEgress(v) => v.to_json(),
             Request::RevokeSecurityGroupIngress(v) => v.to_json(),
             Request::RunInstances(v) => v.to_json(),
@@ -5856,15 +6779,19 @@ impl Response {
             "AssociateVpcCidrBlock" => Response::AssociateVpcCidrBlock(AssociateVpcCidrBlockResult::from_json(v)?),
             "AttachInternetGateway" => Response::AttachInternetGateway,
             "AttachNetworkInterface" => Response::AttachNetworkInterface(AttachNetworkInterfaceResult::from_json(v)?),
+            "AttachVolume" => Response::AttachVolume(VolumeAttachment::from_json(v)?),
             "AuthorizeSecurityGroupEgress" => Response::AuthorizeSecurityGroupEgress(AuthorizeSecurityGroupEgressResult::from_json(v)?),
             "AuthorizeSecurityGroupIngress" => Response::AuthorizeSecurityGroupIngress(AuthorizeSecurityGroupIngressResult::from_json(v)?),
             "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
             "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
             "CancelCapacityReservation" => Response::CancelCapacityReservation(CancelCapacityReservationResult::from_json(v)?),
             "CancelSpotInstanceRequests" => Response::CancelSpotInstanceRequests(CancelSpotInstanceRequestsResult::from_json(v)?),
+            "CopyImage" => Response::CopyImage(CopyImageResult::from_json(v)?),
+            "CopySnapshot" => Response::CopySnapshot(CopySnapshotResult::from_json(v)?),
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
             "CreateDefaultSubnet" => Response::CreateDefaultSubnet(CreateDefaultSubnetResult::from_json(v)?),
             "CreateDefaultVpc" => Response::CreateDefaultVpc(CreateDefaultVpcResult::from_json(v)?),
+            "CreateImage" => Response::CreateImage(CreateImageResult::from_json(v)?),
             "CreateInternetGateway" => Response::CreateInternetGateway(CreateInternetGatewayResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             "CreateKeyPair" => Response::CreateKeyPair(KeyPair::from_json(v)?),
@@ -5874,8 +6801,11 @@ impl Response {
             "CreateRoute" => Response::CreateRoute(CreateRouteResult::from_json(v)?),
             "CreateRouteTable" => Response::CreateRouteTable(CreateRouteTableResult::from_json(v)?),
             "CreateSecurityGroup" => Response::CreateSecurityGroup(CreateSecurityGroupResult::from_json(v)?),
+            "CreateSnapshot" => Response::CreateSnapshot(Snapshot::from_json(v)?),
+            "CreateSnapshots" => Response::CreateSnapshots(CreateSnapshotsResult::from_json(v)?),
             "CreateSubnet" => Response::CreateSubnet(CreateSubnetResult::from_json(v)?),
             "CreateTags" => Response::CreateTags,
+            "CreateVolume" => Response::CreateVolume(Volume::from_json(v)?),
             "CreateVpc" => Response::CreateVpc(CreateVpcResult::from_json(v)?),
             "DeleteInternetGateway" => Response::DeleteInternetGateway,
             "DeleteKeyPair" => Response::DeleteKeyPair(DeleteKeyPairResult::from_json(v)?),
@@ -5885,9 +6815,12 @@ impl Response {
             "DeleteRoute" => Response::DeleteRoute,
             "DeleteRouteTable" => Response::DeleteRouteTable,
             "DeleteSecurityGroup" => Response::DeleteSecurityGroup(DeleteSecurityGroupResult::from_json(v)?),
+            "DeleteSnapshot" => Response::DeleteSnapshot,
             "DeleteSubnet" => Response::DeleteSubnet,
             "DeleteTags" => Response::DeleteTags,
+            "DeleteVolume" => Response::DeleteVolume,
             "DeleteVpc" => Response::DeleteVpc,
+            "DeregisterImage" => Response::DeregisterImage(DeregisterImageResult::from_json(v)?),
             "DescribeAccountAttributes" => Response::DescribeAccountAttributes(DescribeAccountAttributesResult::from_json(v)?),
             "DescribeAddresses" => Response::DescribeAddresses(DescribeAddressesResult::from_json(v)?),
             "DescribeAddressesAttribute" => Response::DescribeAddressesAttribute(DescribeAddressesAttributeResult::from_json(v)?),
@@ -5895,6 +6828,7 @@ impl Response {
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
             "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
             "DescribeCapacityReservations" => Response::DescribeCapacityReservations(DescribeCapacityReservationsResult::from_json(v)?),
+            "DescribeImageAttribute" => Response::DescribeImageAttribute(ImageAttribute::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
             "DescribeInstanceTypeOfferings" => Response::DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult::from_json(v)?),
@@ -5909,31 +6843,51 @@ impl Response {
             "DescribeRouteTables" => Response::DescribeRouteTables(DescribeRouteTablesResult::from_json(v)?),
             "DescribeSecurityGroupRules" => Response::DescribeSecurityGroupRules(DescribeSecurityGroupRulesResult::from_json(v)?),
             "DescribeSecurityGroups" => Response::DescribeSecurityGroups(DescribeSecurityGroupsResult::from_json(v)?),
+            "DescribeSnapshotAttribute" => Response::DescribeSnapshotAttribute(DescribeSnapshotAttributeResult::from_json(v)?),
+            "DescribeSnapshots" => Response::DescribeSnapshots(DescribeSnapshotsResult::from_json(v)?),
             "DescribeSpotInstanceRequests" => Response::DescribeSpotInstanceRequests(DescribeSpotInstanceRequestsResult::from_json(v)?),
             "DescribeSpotPriceHistory" => Response::DescribeSpotPriceHistory(DescribeSpotPriceHistoryResult::from_json(v)?),
             "DescribeSubnets" => Response::DescribeSubnets(DescribeSubnetsResult::from_json(v)?),
             "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
+            "DescribeVolumeAttribute" => Response::DescribeVolumeAttribute(DescribeVolumeAttributeResult::from_json(v)?),
+            "DescribeVolumeStatus" => Response::DescribeVolumeStatus(DescribeVolumeStatusResult::from_json(v)?),
+            "DescribeVolumes" => Response::DescribeVolumes(DescribeVolumesResult::from_json(v)?),
+            "DescribeVolumesModifications" => Response::DescribeVolumesModifications(DescribeVolumesModificationsResult::from_json(v)?),
             "DescribeVpcAttribute" => Response::DescribeVpcAttribute(DescribeVpcAttributeResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
             "DetachInternetGateway" => Response::DetachInternetGateway,
             "DetachNetworkInterface" => Response::DetachNetworkInterface,
+            "DetachVolume" => Response::DetachVolume(VolumeAttachment::from_json(v)?),
+            "DisableEbsEncryptionByDefault" => Response::DisableEbsEncryptionByDefault(DisableEbsEncryptionByDefaultResult::from_json(v)?),
             "DisassociateAddress" => Response::DisassociateAddress,
             "DisassociateRouteTable" => Response::DisassociateRouteTable,
             "DisassociateVpcCidrBlock" => Response::DisassociateVpcCidrBlock(DisassociateVpcCidrBlockResult::from_json(v)?),
+            "EnableEbsEncryptionByDefault" => Response::EnableEbsEncryptionByDefault(EnableEbsEncryptionByDefaultResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
+            "GetEbsDefaultKmsKeyId" => Response::GetEbsDefaultKmsKeyId(GetEbsDefaultKmsKeyIdResult::from_json(v)?),
+            "GetEbsEncryptionByDefault" => Response::GetEbsEncryptionByDefault(GetEbsEncryptionByDefaultResult::from_json(v)?),
             "GetLaunchTemplateData" => Response::GetLaunchTemplateData(GetLaunchTemplateDataResult::from_json(v)?),
             "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
+            "ModifyEbsDefaultKmsKeyId" => Response::ModifyEbsDefaultKmsKeyId(ModifyEbsDefaultKmsKeyIdResult::from_json(v)?),
+            "ModifyImageAttribute" => Response::ModifyImageAttribute,
             "ModifyLaunchTemplate" => Response::ModifyLaunchTemplate(ModifyLaunchTemplateResult::from_json(v)?),
             "ModifyNetworkInterfaceAttribute" => Response::ModifyNetworkInterfaceAttribute,
             "ModifySecurityGroupRules" => Response::ModifySecurityGroupRules(ModifySecurityGroupRulesResult::from_json(v)?),
+            "ModifySnapshotAttribute" => Response::ModifySnapshotAttribute,
             "ModifySubnetAttribute" => Response::ModifySubnetAttribute,
+            "ModifyVolume" => Response::ModifyVolume(ModifyVolumeResult::from_json(v)?),
+            "ModifyVolumeAttribute" => Response::ModifyVolumeAttribute,
             "ModifyVpcAttribute" => Response::ModifyVpcAttribute,
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
+            "RegisterImage" => Response::RegisterImage(RegisterImageResult::from_json(v)?),
             "ReleaseAddress" => Response::ReleaseAddress,
             "ReplaceRoute" => Response::ReplaceRoute,
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
+            "ResetEbsDefaultKmsKeyId" => Response::ResetEbsDefaultKmsKeyId(ResetEbsDefaultKmsKeyIdResult::from_json(v)?),
+            "ResetImageAttribute" => Response::ResetImageAttribute,
+            "ResetSnapshotAttribute" => Response::ResetSnapshotAttribute,
             "RevokeSecurityGroupEgress" => Response::RevokeSecurityGroupEgress(RevokeSecurityGroupEgressResult::from_json(v)?),
             "RevokeSecurityGroupIngress" => Response::RevokeSecurityGroupIngress(RevokeSecurityGroupIngressResult::from_json(v)?),
             "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),

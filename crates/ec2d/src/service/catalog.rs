@@ -1,16 +1,15 @@
-//! DescribeImages, DescribeInstanceTypes and DescribeInstanceTypeOfferings, answered from the built-in catalogues
-//! (`ec2_core::catalog`). Every catalogue image is public and available in every region.
+//! DescribeInstanceTypes and DescribeInstanceTypeOfferings, answered from the built-in catalogues
+//! (`ec2_core::catalog`). DescribeImages merges the image catalogue with the account's own images
+//! (service/images.rs).
 
-use ec2_core::catalog::images::{ImageInfo, IMAGES};
 use ec2_core::catalog::instance_types::{EbsBandwidth, InstanceTypeInfo, INSTANCE_TYPES};
 use ec2_core::catalog::offerings;
 use ec2_core::filters::{Accessor, FilterTable};
-use ec2_core::ids::IdKind;
 use ec2_core::network::{DefaultNetwork, DefaultSubnet};
 use ec2_core::regions::{self, Region};
 use ec2_protocol::{dto, Code, Ec2Error};
 
-use super::common::{five_to_thousand, not_found, paginate, well_formed, PageBounds};
+use super::common::{five_to_thousand, paginate, PageBounds};
 use super::{dry_run_gate, filters, Ctx, Result};
 
 fn one(s: impl Into<String>) -> Vec<String> {
@@ -19,128 +18,6 @@ fn one(s: impl Into<String>) -> Vec<String> {
 
 fn flag(b: bool) -> Vec<String> {
     one(if b { "true" } else { "false" })
-}
-
-fn nothing<T>(_: &T) -> Vec<String> {
-    Vec::new()
-}
-
-const IMAGE_ENTRIES: &[(&str, Accessor<&'static ImageInfo>)] = &[
-    ("architecture", |i| one(i.architecture)),
-    ("block-device-mapping.delete-on-termination", |i| if i.root_device_type == "ebs" { flag(true) } else { vec![] }),
-    ("block-device-mapping.device-name", |i| one(i.root_device_name)),
-    ("block-device-mapping.snapshot-id", |i| i.snapshot_id.map(one).unwrap_or_default()),
-    ("block-device-mapping.volume-size", |i| {
-        if i.root_device_type == "ebs" {
-            one(i.root_volume_gb.to_string())
-        } else {
-            vec![]
-        }
-    }),
-    ("block-device-mapping.volume-type", |i| if i.root_device_type == "ebs" { one("gp3") } else { vec![] }),
-    ("block-device-mapping.encrypted", |i| if i.root_device_type == "ebs" { flag(false) } else { vec![] }),
-    ("creation-date", |i| one(i.creation_date)),
-    ("description", |i| one(i.description)),
-    ("ena-support", |i| flag(i.ena_support)),
-    ("free-tier-eligible", |i| flag(i.platform.is_none() && i.root_device_type == "ebs")),
-    ("hypervisor", |i| one(i.hypervisor)),
-    ("image-allowed", |_| flag(true)),
-    ("image-id", |i| one(i.id)),
-    ("image-type", |_| one("machine")),
-    ("is-public", |_| flag(true)),
-    ("kernel-id", nothing),
-    ("manifest-location", |i| one(i.image_location)),
-    ("name", |i| one(i.name)),
-    ("owner-alias", |i| i.owner_alias.map(one).unwrap_or_default()),
-    ("owner-id", |i| one(i.owner_id)),
-    ("platform", |i| i.platform.map(one).unwrap_or_default()),
-    ("product-code", nothing),
-    ("product-code.type", nothing),
-    ("ramdisk-id", nothing),
-    ("root-device-name", |i| one(i.root_device_name)),
-    ("root-device-type", |i| one(i.root_device_type)),
-    ("source-image-id", nothing),
-    ("source-image-region", nothing),
-    ("source-instance-id", nothing),
-    ("state", |_| one("available")),
-    ("state-reason-code", nothing),
-    ("state-reason-message", nothing),
-    ("sriov-net-support", |_| one("simple")),
-    ("virtualization-type", |i| one(i.virtualization_type)),
-    ("platform-details", |i| one(i.platform_details)),
-    ("usage-operation", |i| one(i.usage_operation)),
-    ("boot-mode", |i| i.boot_mode.map(one).unwrap_or_default()),
-];
-
-static IMAGE_FILTERS: FilterTable<&'static ImageInfo> = FilterTable { entries: IMAGE_ENTRIES, tags: None };
-
-fn image_dto(i: &ImageInfo) -> dto::Image {
-    let ebs = i.root_device_type == "ebs";
-    dto::Image {
-        image_id: Some(i.id.into()),
-        image_location: Some(i.image_location.into()),
-        state: Some("available".into()),
-        owner_id: Some(i.owner_id.into()),
-        creation_date: Some(i.creation_date.into()),
-        public: Some(true),
-        product_codes: Some(vec![]),
-        architecture: Some(i.architecture.into()),
-        image_type: Some("machine".into()),
-        platform: i.platform.map(String::from),
-        platform_details: Some(i.platform_details.into()),
-        usage_operation: Some(i.usage_operation.into()),
-        block_device_mappings: Some(if ebs {
-            vec![dto::BlockDeviceMapping {
-                device_name: Some(i.root_device_name.into()),
-                ebs: Some(dto::EbsBlockDevice {
-                    delete_on_termination: Some(true),
-                    snapshot_id: i.snapshot_id.map(String::from),
-                    volume_size: Some(i64::from(i.root_volume_gb)),
-                    volume_type: Some("gp3".into()),
-                    encrypted: Some(false),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]
-        } else {
-            vec![]
-        }),
-        description: Some(i.description.into()),
-        ena_support: Some(i.ena_support),
-        hypervisor: Some(i.hypervisor.into()),
-        image_owner_alias: i.owner_alias.map(String::from),
-        name: Some(i.name.into()),
-        root_device_name: Some(i.root_device_name.into()),
-        root_device_type: Some(i.root_device_type.into()),
-        sriov_net_support: Some("simple".into()),
-        virtualization_type: Some(i.virtualization_type.into()),
-        boot_mode: i.boot_mode.map(String::from),
-        ..Default::default()
-    }
-}
-
-pub fn describe_images(ctx: &Ctx<'_>, req: &dto::DescribeImagesRequest) -> Result<dto::DescribeImagesResult> {
-    let ids = well_formed(IdKind::Image, req.image_ids.as_deref().unwrap_or_default())?;
-    let filters = filters(&IMAGE_FILTERS, &req.filters)?;
-    dry_run_gate(ctx, req.dry_run)?;
-    let missing: Vec<String> =
-        ids.iter().filter(|id| ec2_core::catalog::images::image(id).is_none()).cloned().collect();
-    if !missing.is_empty() {
-        return Err(not_found(IdKind::Image, &missing).into());
-    }
-    let owners = req.owners.as_deref().unwrap_or_default();
-    let owned_by = |i: &ImageInfo| {
-        owners.is_empty() || owners.iter().any(|o| o == i.owner_id || Some(o.as_str()) == i.owner_alias)
-    };
-    let images: Vec<&'static ImageInfo> = IMAGES
-        .iter()
-        .filter(|i| ids.is_empty() || ids.iter().any(|id| id == i.id))
-        .filter(|i| owned_by(i))
-        .filter(|i| IMAGE_FILTERS.matches(i, &filters))
-        .collect();
-    let (page, next) =
-        paginate(images, |i| i.id.to_string(), req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
-    Ok(dto::DescribeImagesResult { images: Some(page.into_iter().map(image_dto).collect()), next_token: next })
 }
 
 fn num(n: impl ToString) -> Vec<String> {

@@ -367,7 +367,7 @@ fn run_instances_with(
             return Ok(reservation(ctx, &reservation_id, &instances));
         }
     }
-    launch::check_image(&plan)?;
+    launch::check_image(ctx, tx, &plan)?;
     let count = super::capacity_pools::launchable(ctx, tx, &plan, min, max.min(MAX_LAUNCH), market.is_some())?;
     let count = super::subnets::launchable(ctx, tx, &plan.subnet_id, min, count)?;
     let reservation_id = super::common::new_id(ctx, tx, IdKind::Reservation)?;
@@ -375,6 +375,10 @@ fn run_instances_with(
         Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?,
         None => launch::launch(ctx, tx, &plan, count, &reservation_id, None)?,
     };
+    let volume_tags = super::common::tags_for(&specs, "volume");
+    for v in instances.iter().flat_map(|i| i.volumes.iter()) {
+        super::volumes::put_tags(ctx, tx, &v.volume_id, "volume", &volume_tags)?;
+    }
     let resources = std::iter::once(reservation_id.clone()).chain(instances.iter().map(|i| i.id.clone())).collect();
     remember(ctx, tx, token_key, fp, resources)?;
     Ok(reservation(ctx, &reservation_id, &instances))

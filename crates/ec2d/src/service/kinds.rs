@@ -66,7 +66,7 @@ pub fn info(kind: IdKind) -> KindInfo {
             arn_has_account: false,
             ..k(
                 "image",
-                None,
+                tag("image", Central),
                 Code::InvalidAmiIdMalformed,
                 Code::InvalidAmiIdNotFound,
                 "The image id '[{}]' does not exist",
@@ -139,7 +139,25 @@ pub fn info(kind: IdKind) -> KindInfo {
         ),
         // Kinds ec2d issues IDs for but keeps no records of yet: CreateTags refuses them.
         IdKind::Reservation => invalid_id("reservation"),
-        IdKind::Volume => invalid_id("volume"),
+        IdKind::Volume => k(
+            "volume",
+            tag("volume", Central),
+            Code::InvalidVolumeIdMalformed,
+            Code::InvalidVolumeNotFound,
+            "The volume '{}' does not exist.",
+            "The volumes '{}' do not exist.",
+        ),
+        IdKind::Snapshot => KindInfo {
+            arn_has_account: false,
+            ..k(
+                "snapshot",
+                tag("snapshot", Central),
+                Code::InvalidSnapshotIdMalformed,
+                Code::InvalidSnapshotNotFound,
+                "The snapshot '{}' does not exist.",
+                "The snapshots '{}' do not exist.",
+            )
+        },
         IdKind::NetworkInterface => k(
             "network-interface",
             tag("network-interface", Central),

@@ -7,12 +7,15 @@
 //! creates the instances; the plan, the fit rules and the derivation of an instance are in
 //! `ec2_core::launch`.
 
-use ec2_core::catalog::images::{self, ImageInfo};
 use ec2_core::catalog::instance_types::{self, InstanceTypeInfo};
 use ec2_core::ids::IdKind;
+use ec2_core::images::{
+    self as image_rules, HibernationRootError, Image, LaunchVolumeError, NewVolume, RequestedDevice,
+};
 use ec2_core::instances::model::{SecurityGroupRef, ShutdownBehavior};
 use ec2_core::instances::Instance;
 use ec2_core::network::{self, DefaultNetwork, DefaultSubnet};
+use ec2_core::volumes::{valid_device_name, Volume};
 use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
@@ -118,6 +121,17 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
         return Err(not_implemented_parameter("LaunchTemplate").into());
     }
     let image_id = req.image_id.clone().ok_or_else(|| Ec2Error::missing_parameter("ImageId"))?;
+    // `resolve:ssm:<parameter>` names one of AWS's public AMI parameters.
+    let image_id = match image_rules::resolve_ssm(&image_id) {
+        Some(Ok(id)) => id.to_string(),
+        Some(Err(parameter)) => {
+            return Err(invalid(format!(
+                "Invalid value '{image_id}' for ImageId: the parameter {parameter} is not one of AWS's public AMI parameters ec2d knows."
+            ))
+            .into())
+        }
+        None => image_id,
+    };
     well_formed(IdKind::Image, std::slice::from_ref(&image_id))?;
     let type_name = req.instance_type.clone().unwrap_or_else(|| "m1.small".into());
     let itype = instance_types::instance_type(&type_name)
@@ -151,20 +165,7 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
     if fixed_ip.is_some() && max > 1 {
         return Err(invalid("A private IP address can only be given when launching one instance.").into());
     }
-    let block_devices = req
-        .block_device_mappings
-        .iter()
-        .flatten()
-        .filter(|b| b.no_device.is_none())
-        .filter_map(|b| {
-            let ebs = b.ebs.as_ref()?;
-            Some(BlockDevice {
-                device_name: b.device_name.clone()?,
-                size_gb: ebs.volume_size.map(|s| s as u32),
-                delete_on_termination: ebs.delete_on_termination.unwrap_or(true),
-            })
-        })
-        .collect();
+    let block_devices = block_devices(req)?;
     Ok(LaunchPlan {
         image_id,
         instance_type: itype.name.to_string(),
@@ -191,14 +192,119 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
     })
 }
 
-/// The plan's image and instance type, after checking that the image exists and fits the type.
-pub fn check_image(plan: &LaunchPlan) -> Result<(&'static ImageInfo, &'static InstanceTypeInfo)> {
+/// The request's block device mappings, checked for syntax.
+fn block_devices(req: &dto::RunInstancesRequest) -> Result<Vec<BlockDevice>> {
+    let mut out: Vec<BlockDevice> = Vec::new();
+    for b in req.block_device_mappings.iter().flatten() {
+        let device =
+            b.device_name.clone().ok_or_else(|| Ec2Error::missing_parameter("BlockDeviceMapping.N.DeviceName"))?;
+        if !valid_device_name(&device) {
+            return Err(Ec2Error::new(Code::InvalidBlockDeviceMapping, format!("Invalid device name {device}")).into());
+        }
+        if out.iter().any(|o| ec2_core::volumes::device_slot(&o.device_name) == ec2_core::volumes::device_slot(&device))
+        {
+            return Err(Ec2Error::new(
+                Code::InvalidBlockDeviceMapping,
+                format!("The device {device} is named more than once."),
+            )
+            .into());
+        }
+        let ebs = b.ebs.clone().unwrap_or_default();
+        if let Some(s) = &ebs.snapshot_id {
+            well_formed(IdKind::Snapshot, std::slice::from_ref(s))?;
+        }
+        let num = |v: Option<i64>, name: &str| -> Result<Option<u32>> {
+            v.map(|n| u32::try_from(n).map_err(|_| invalid(format!("Value ({n}) for parameter {name} is invalid."))))
+                .transpose()
+                .map_err(Into::into)
+        };
+        let requested = RequestedDevice {
+            device_name: device.clone(),
+            no_device: b.no_device.is_some(),
+            virtual_name: b.virtual_name.clone(),
+            size_gb: num(ebs.volume_size, "volumeSize")?,
+            volume_type: ebs.volume_type.clone(),
+            iops: num(ebs.iops, "iops")?,
+            throughput: num(ebs.throughput, "throughput")?,
+            encrypted: ebs.encrypted,
+            kms_key_id: ebs.kms_key_id.clone(),
+            snapshot_id: ebs.snapshot_id.clone(),
+            delete_on_termination: ebs.delete_on_termination,
+        };
+        out.push(BlockDevice {
+            device_name: device,
+            size_gb: requested.size_gb,
+            delete_on_termination: ebs.delete_on_termination.unwrap_or(true),
+            requested: Some(requested),
+        });
+    }
+    Ok(out)
+}
+
+fn launch_volume_error(e: LaunchVolumeError) -> Ec2Error {
+    match e {
+        LaunchVolumeError::Spec(e) => super::volumes::spec_error(e),
+        LaunchVolumeError::Encryption(e) => super::volumes::encryption_error(e),
+        LaunchVolumeError::UnknownVolumeType(t) => invalid(format!(
+            "Value ({t}) for parameter volumeType is invalid. Valid values: standard, io1, io2, gp2, gp3, sc1, st1."
+        )),
+        LaunchVolumeError::SmallerThanSnapshot { device, size, min } => Ec2Error::new(
+            Code::InvalidBlockDeviceMapping,
+            format!("Volume of size {size}GiB for {device} is smaller than its snapshot, expect size >= {min}GiB"),
+        ),
+        LaunchVolumeError::UnknownSnapshot(s) => not_found(IdKind::Snapshot, &[s]),
+        LaunchVolumeError::NoSize(device) => Ec2Error::new(
+            Code::InvalidBlockDeviceMapping,
+            format!("The block device mapping of {device} needs a volume size or a snapshot."),
+        ),
+    }
+}
+
+/// The plan's image and instance type, after checking that the image exists and fits the type, and
+/// the volumes each instance gets (checked against their types' limits and, for hibernation, the
+/// root volume against the instance's memory).
+pub fn check_image(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    plan: &LaunchPlan,
+) -> Result<(Image, &'static InstanceTypeInfo, Vec<NewVolume>)> {
     let itype = instance_types::instance_type(&plan.instance_type)
         .ok_or_else(|| invalid(format!("Invalid value '{}' for InstanceType.", plan.instance_type)))?;
-    let image =
-        images::image(&plan.image_id).ok_or_else(|| not_found(IdKind::Image, std::slice::from_ref(&plan.image_id)))?;
-    ec2_core::launch::check_fit(plan, image, itype).map_err(super::errors::launch)?;
-    Ok((image, itype))
+    let architecture = itype.architectures.first().copied().unwrap_or("x86_64");
+    let image = super::images::for_launch(ctx, tx, &plan.image_id, architecture)?;
+    ec2_core::launch::check_fit(plan, &image, itype).map_err(super::errors::launch)?;
+    let requested: Vec<RequestedDevice> = plan.block_devices.iter().map(BlockDevice::request).collect();
+    let defaults = super::ebs_encryption::settings(ctx, tx)?;
+    let mut snapshots = std::collections::BTreeMap::new();
+    for r in &requested {
+        if let Some(s) = &r.snapshot_id {
+            let src = super::snapshots::volume_source(ctx, tx, s)?;
+            snapshots.insert(s.clone(), (src.size_gb, src.encrypted, src.kms_key_id));
+        }
+    }
+    let volumes =
+        image_rules::launch_volumes(ctx.scope, &image, &requested, &defaults, |s: &str| snapshots.get(s).cloned())
+            .map_err(launch_volume_error)?;
+    if plan.hibernation {
+        let root = volumes.iter().find(|v| {
+            ec2_core::volumes::device_slot(&v.device_name) == ec2_core::volumes::device_slot(&image.root_device_name)
+        });
+        let (encrypted, size) = root.map(|r| (r.encrypted, r.spec.size_gb)).unwrap_or((false, 0));
+        image_rules::hibernation_root_check(encrypted, size, itype.memory_mib).map_err(|e| {
+            Ec2Error::new(
+                Code::UnsupportedHibernationConfiguration,
+                match e {
+                    HibernationRootError::NotEncrypted => {
+                        "For hibernation, the root device volume must be encrypted.".to_string()
+                    }
+                    HibernationRootError::TooSmall { root_gb, memory_mib } => format!(
+                        "For hibernation, the root device volume ({root_gb}GiB) must be large enough for the instance's memory ({memory_mib}MiB)."
+                    ),
+                },
+            )
+        })?;
+    }
+    Ok((image, itype, volumes))
 }
 
 /// Launches `count` instances of `plan` in one reservation, each `pending` until the launch
@@ -211,14 +317,14 @@ pub fn launch(
     reservation_id: &str,
     spot_request_ids: Option<&[String]>,
 ) -> Result<Vec<Instance>> {
-    let (image, itype) = check_image(plan)?;
+    let (image, itype, new_volumes) = check_image(ctx, tx, plan)?;
     super::vpcs::ensure_default_network(ctx, tx)?;
     let mut subnet = super::subnets::load_subnet(ctx, tx, &plan.subnet_id)?;
     let zone_id = subnet.availability_zone_id.clone();
     let group_ids: Vec<String> = plan.groups.iter().map(|g| g.id.clone()).collect();
     let live = super::vpcs::live_instances(ctx, tx)?;
     let taken = super::subnets::untracked_ips(&subnet, &live);
-    let wanted = ec2_core::launch::volumes(plan, image).len();
+    let wanted = new_volumes.len();
     let mut out = Vec::with_capacity(count);
     for index in 0..count {
         let id = new_id(ctx, tx, IdKind::Instance)?;
@@ -256,10 +362,26 @@ pub fn launch(
             volume_ids,
             spot_request_id: spot_request_ids.and_then(|ids| ids.get(index).cloned()),
         };
-        let mut inst = ec2_core::launch::derive(plan, image, itype, drawn, index as u32, ctx.now, ctx.durations);
+        let mut inst =
+            ec2_core::launch::derive(plan, &image, itype, &new_volumes, drawn, index as u32, ctx.now, ctx.durations);
         // Spot launches checked their room when they were evaluated.
         super::capacity_pools::track(ctx, tx, false, &mut inst, spot_request_ids.is_none())?;
         instances::save(ctx, tx, &inst)?;
+        // The instance's volumes are volume records, attached from the start.
+        for (v, entry) in new_volumes.iter().zip(&inst.volumes) {
+            let volume = Volume::for_instance(
+                entry.volume_id.clone(),
+                v.spec,
+                (&inst.availability_zone, &inst.availability_zone_id),
+                (v.encrypted, v.kms_key_id.clone()),
+                v.snapshot_id.clone(),
+                &inst.id,
+                &v.device_name,
+                v.delete_on_termination,
+                ctx.now,
+            );
+            super::volumes::save(ctx, tx, &volume)?;
+        }
         out.push(inst);
     }
     tx.put(&ctx.scope.key(), &subnet)?;

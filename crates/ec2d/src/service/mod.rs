@@ -20,7 +20,9 @@ pub mod capacity_pools;
 pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
+pub mod ebs_encryption;
 pub mod errors;
+pub mod images;
 pub mod instances;
 pub mod internet_gateways;
 pub mod key_pairs;
@@ -31,9 +33,11 @@ pub mod network_interfaces;
 pub mod regions;
 pub mod route_tables;
 pub mod security_groups;
+pub mod snapshots;
 pub mod spot;
 pub mod subnets;
 pub mod tags;
+pub mod volumes;
 pub mod vpcs;
 
 /// The server's settings a handler needs, built once by the pipeline from the configuration.
@@ -44,6 +48,9 @@ pub struct Settings {
     pub bundle_durations: BundleDurations,
     pub spot_durations: SpotDurations,
     pub cr_durations: CrDurations,
+    pub storage_durations: ec2_core::volumes::StorageDurations,
+    /// `--strict-images`.
+    pub strict_images: bool,
     /// The capacity of a pool without a setting of its own (`--pool-capacity`).
     pub pool_capacity: u64,
 }
@@ -84,6 +91,9 @@ pub struct Ctx<'a> {
     pub bundle_durations: &'a BundleDurations,
     pub spot_durations: &'a SpotDurations,
     pub cr_durations: &'a CrDurations,
+    pub storage_durations: &'a ec2_core::volumes::StorageDurations,
+    /// `--strict-images`: unknown AMI IDs are refused instead of launched as a generic image.
+    pub strict_images: bool,
     /// The capacity of a pool without a setting of its own (`--pool-capacity`).
     pub pool_capacity: u64,
     /// The caller's permission for this request, which [`dry_run_gate`] answers with.
@@ -102,6 +112,8 @@ impl<'a> Ctx<'a> {
             bundle_durations: &settings.bundle_durations,
             spot_durations: &settings.spot_durations,
             cr_durations: &settings.cr_durations,
+            storage_durations: &settings.storage_durations,
+            strict_images: settings.strict_images,
             pool_capacity: settings.pool_capacity,
             permission: &OPERATOR,
         }
@@ -338,7 +350,7 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::DeleteTags(r) => tags::delete_tags(ctx, tx, r).map(|()| A::DeleteTags)?,
         Q::DescribeBundleTasks(r) => A::DescribeBundleTasks(bundle_tasks::describe_bundle_tasks(ctx, tx, r)?),
         Q::DescribeAvailabilityZones(r) => A::DescribeAvailabilityZones(regions::describe_availability_zones(ctx, r)?),
-        Q::DescribeImages(r) => A::DescribeImages(catalog::describe_images(ctx, r)?),
+        Q::DescribeImages(r) => A::DescribeImages(images::describe_images(ctx, tx, r)?),
         Q::DescribeInstanceStatus(r) => A::DescribeInstanceStatus(instances::describe_instance_status(ctx, tx, r)?),
         Q::DescribeInstanceTypeOfferings(r) => {
             A::DescribeInstanceTypeOfferings(catalog::describe_instance_type_offerings(ctx, r)?)
@@ -380,5 +392,59 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
             A::GetLaunchTemplateData(launch_templates::get_launch_template_data(ctx, tx, r)?)
         }
         Q::ModifyLaunchTemplate(r) => A::ModifyLaunchTemplate(launch_templates::modify_launch_template(ctx, tx, r)?),
+        // Storage and images.
+        Q::AttachVolume(r) => A::AttachVolume(volumes::attach_volume(ctx, tx, r)?),
+        Q::CreateVolume(r) => A::CreateVolume(volumes::create_volume(ctx, tx, r)?),
+        Q::DeleteVolume(r) => volumes::delete_volume(ctx, tx, r).map(|()| A::DeleteVolume)?,
+        Q::DescribeVolumeAttribute(r) => A::DescribeVolumeAttribute(volumes::describe_volume_attribute(ctx, tx, r)?),
+        Q::DescribeVolumeStatus(r) => A::DescribeVolumeStatus(volumes::describe_volume_status(ctx, tx, r)?),
+        Q::DescribeVolumes(r) => A::DescribeVolumes(volumes::describe_volumes(ctx, tx, r)?),
+        Q::DescribeVolumesModifications(r) => {
+            A::DescribeVolumesModifications(volumes::describe_volumes_modifications(ctx, tx, r)?)
+        }
+        Q::DetachVolume(r) => A::DetachVolume(volumes::detach_volume(ctx, tx, r)?),
+        Q::ModifyVolume(r) => A::ModifyVolume(volumes::modify_volume(ctx, tx, r)?),
+        Q::ModifyVolumeAttribute(r) => {
+            volumes::modify_volume_attribute(ctx, tx, r).map(|()| A::ModifyVolumeAttribute)?
+        }
+        Q::CopyImage(r) => A::CopyImage(images::copy_image(ctx, tx, r)?),
+        Q::CreateImage(r) => A::CreateImage(images::create_image(ctx, tx, r)?),
+        Q::DeregisterImage(r) => A::DeregisterImage(images::deregister_image(ctx, tx, r)?),
+        Q::DescribeImageAttribute(r) => A::DescribeImageAttribute(images::describe_image_attribute(ctx, tx, r)?),
+        Q::ModifyImageAttribute(r) => images::modify_image_attribute(ctx, tx, r).map(|()| A::ModifyImageAttribute)?,
+        Q::RegisterImage(r) => A::RegisterImage(images::register_image(ctx, tx, r)?),
+        Q::ResetImageAttribute(r) => images::reset_image_attribute(ctx, tx, r).map(|()| A::ResetImageAttribute)?,
+        Q::CopySnapshot(r) => A::CopySnapshot(snapshots::copy_snapshot(ctx, tx, r)?),
+        Q::CreateSnapshot(r) => A::CreateSnapshot(snapshots::create_snapshot(ctx, tx, r)?),
+        Q::CreateSnapshots(r) => A::CreateSnapshots(snapshots::create_snapshots(ctx, tx, r)?),
+        Q::DeleteSnapshot(r) => snapshots::delete_snapshot(ctx, tx, r).map(|()| A::DeleteSnapshot)?,
+        Q::DescribeSnapshotAttribute(r) => {
+            A::DescribeSnapshotAttribute(snapshots::describe_snapshot_attribute(ctx, tx, r)?)
+        }
+        Q::DescribeSnapshots(r) => A::DescribeSnapshots(snapshots::describe_snapshots(ctx, tx, r)?),
+        Q::ModifySnapshotAttribute(r) => {
+            snapshots::modify_snapshot_attribute(ctx, tx, r).map(|()| A::ModifySnapshotAttribute)?
+        }
+        Q::ResetSnapshotAttribute(r) => {
+            snapshots::reset_snapshot_attribute(ctx, tx, r).map(|()| A::ResetSnapshotAttribute)?
+        }
+        Q::DisableEbsEncryptionByDefault(r) => {
+            A::DisableEbsEncryptionByDefault(ebs_encryption::disable_ebs_encryption_by_default(ctx, tx, r)?)
+        }
+        Q::EnableEbsEncryptionByDefault(r) => {
+            A::EnableEbsEncryptionByDefault(ebs_encryption::enable_ebs_encryption_by_default(ctx, tx, r)?)
+        }
+        Q::GetEbsEncryptionByDefault(r) => {
+            A::GetEbsEncryptionByDefault(ebs_encryption::get_ebs_encryption_by_default(ctx, tx, r)?)
+        }
+        Q::GetEbsDefaultKmsKeyId(r) => {
+            A::GetEbsDefaultKmsKeyId(ebs_encryption::get_ebs_default_kms_key_id(ctx, tx, r)?)
+        }
+        Q::ModifyEbsDefaultKmsKeyId(r) => {
+            A::ModifyEbsDefaultKmsKeyId(ebs_encryption::modify_ebs_default_kms_key_id(ctx, tx, r)?)
+        }
+        Q::ResetEbsDefaultKmsKeyId(r) => {
+            A::ResetEbsDefaultKmsKeyId(ebs_encryption::reset_ebs_default_kms_key_id(ctx, tx, r)?)
+        }
     })
 }

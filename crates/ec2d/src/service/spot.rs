@@ -528,7 +528,7 @@ pub fn request_spot_instances(
             spot_instance_requests: Some(requests.iter().map(|r| request_dto(r, &plan)).collect()),
         });
     }
-    launch::check_image(&plan)?;
+    launch::check_image(ctx, tx, &plan)?;
     let tags: BTreeMap<String, String> = tags_for(&specs, "spot-instances-request").into_iter().collect();
     let mut out = Vec::new();
     for _ in 0..count {

@@ -142,14 +142,15 @@ fn exists_centrally_tagged(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind, id: &s
         IdKind::RouteTable => tx.get::<RouteTable>(&scope, id)?.is_some(),
         IdKind::ElasticIp => tx.get::<Address>(&scope, id)?.is_some(),
         IdKind::NetworkInterface => super::network_interfaces::exists(ctx, tx, id)?,
+        IdKind::Volume => super::volumes::exists(ctx, tx, id)?,
+        IdKind::Snapshot => super::snapshots::exists(ctx, tx, id)?,
+        IdKind::Image => super::images::exists(ctx, tx, id)?,
         // Kinds with tags on their records, or with no tags at all, never get here.
         IdKind::Instance
         | IdKind::SpotInstanceRequest
         | IdKind::CapacityReservation
         | IdKind::BundleTask
-        | IdKind::Image
         | IdKind::Reservation
-        | IdKind::Volume
         | IdKind::RouteTableAssociation
         | IdKind::ElasticIpAssociation
         | IdKind::VpcCidrAssociation
