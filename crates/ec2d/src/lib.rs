@@ -4,6 +4,7 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod identity;
 pub mod server;

@@ -42,6 +42,26 @@ pub async fn handle(app: Arc<App>, mut req: Request<Incoming>) -> Result<Respons
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
+    if let Some(rest) = path.strip_prefix("/_ec2d/console").filter(|r| r.is_empty() || r.starts_with('/')) {
+        let rest = rest.to_string();
+        let if_none_match = req.headers().get("if-none-match").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let reply =
+            off_runtime(&app, move |app| crate::console::handle(app, &method, &rest, &query, if_none_match.as_deref()))
+                .await
+                .unwrap_or_else(|| crate::console::ConsoleReply {
+                    status: 500,
+                    content_type: "application/json",
+                    body: "{\"error\": \"internal error\"}\n".into(),
+                    etag: None,
+                });
+        let request_id = app.next_request_id();
+        let mut r = response(reply.status, reply.content_type, reply.body, Some(&request_id));
+        if let Some(tag) = reply.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            r.headers_mut().insert(hyper::header::ETAG, tag);
+        }
+        r.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Ok(r);
+    }
     if let Some(rest) = path.strip_prefix("/_ec2d/") {
         let rest = rest.to_string();
         let reply =

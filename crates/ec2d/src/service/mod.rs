@@ -19,6 +19,7 @@ pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
 pub mod errors;
+pub mod events;
 pub mod instances;
 pub mod key_pairs;
 pub mod kinds;
