@@ -15,6 +15,7 @@ import pytest
 from conftest import AL2023, PATIENCE, advance
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -66,6 +67,24 @@ def timeline_states(driver):
     """The states drawn on the timeline, in order."""
     return driver.execute_script(
         "return Array.from(document.querySelectorAll('#timeline-svg rect.transition')).map(r => r.dataset.state);")
+
+
+def click(driver, css):
+    """A real click on the element `css` selects; the page redraws while polling, so an element found
+    a moment ago may have been replaced: find it again then."""
+
+    def attempt(d):
+        try:
+            d.find_element(By.CSS_SELECTOR, css).click()
+            return True
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+
+    wait(driver, attempt, f"a click on {css}")
+
+
+def click_row(driver, rid):
+    click(driver, f'#resources tr[data-id="{rid}"]')
 
 
 def row_text(driver, rid):
@@ -140,7 +159,7 @@ def test_console_lists_the_scenario_draws_a_timeline_and_follows_the_clock(vs, b
     assert by_pool[("us-east-1a", "m5.large")][:2] == (0, 0)
 
     # The instance's page: attributes, and a drawn timeline of its transitions.
-    browser.find_element(By.CSS_SELECTOR, f'#resources tr[data-id="{ids["instance"]}"]').click()
+    click_row(browser, ids["instance"])
     wait(browser, lambda d: timeline_states(d), "a timeline")
     assert timeline_states(browser) == ["pending", "running", "stopping"]
     times = browser.execute_script(
@@ -160,11 +179,11 @@ def test_console_lists_the_scenario_draws_a_timeline_and_follows_the_clock(vs, b
     shot(browser, "03-after-advance")
 
     # The Spot request's timeline shows its status codes, including the interruption.
-    browser.find_element(By.CSS_SELECTOR, f'#resources tr[data-id="{ids["spot"]}"]').click()
+    click_row(browser, ids["spot"])
     wait(browser, lambda d: any("marked-for-termination" in s for s in timeline_states(d)),
          "the Spot interruption on the timeline")
     # The bundle task's timeline: its phases, the cancel, and the end.
-    browser.find_element(By.CSS_SELECTOR, f'#resources tr[data-id="{ids["bundle"]}"]').click()
+    click_row(browser, ids["bundle"])
     wait(browser, lambda d: timeline_states(d)[-2:] == ["cancelling", "failed"], "the bundle timeline")
     shot(browser, "04-bundle-timeline")
 
@@ -178,12 +197,12 @@ def test_console_controls_hold_stopping_fail_a_bundle_and_interrupt(vs, browser)
     advance(vs, 120)
     browser.get(f"{vs.url}/_ec2d/console#{SCOPE}|{iid}")
     wait(browser, lambda d: d.find_elements(By.ID, "act-hold"), "the instance's actions")
-    browser.find_element(By.ID, "act-hold").click()
+    click(browser, "#act-hold")
     wait(browser, lambda d: "hold-stopping: done" in d.find_element(By.ID, "status").text, "held")
     c.stop_instances(InstanceIds=[iid])
     advance(vs, 600)
     assert c.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"] == "stopping"
-    browser.find_element(By.ID, "act-release").click()
+    click(browser, "#act-release")
     wait(browser, lambda d: "release-stopping: done" in d.find_element(By.ID, "status").text, "released")
     advance(vs, 120)
     wait(browser, lambda d: row_state(d, iid) == "stopped", "stopped once released")
@@ -191,15 +210,15 @@ def test_console_controls_hold_stopping_fail_a_bundle_and_interrupt(vs, browser)
     bid = c.bundle_instance(InstanceId=win, Storage=storage())["BundleTask"]["BundleId"]
     wait(browser, lambda d: row_state(d, bid) == "pending", "the new bundle task listed")
 
-    browser.find_element(By.CSS_SELECTOR, f'#resources tr[data-id="{bid}"]').click()
+    click_row(browser, bid)
     wait(browser, lambda d: d.find_elements(By.ID, "act-fail"), "the bundle's actions")
-    browser.find_element(By.ID, "act-fail").click()
+    click(browser, "#act-fail")
     wait(browser, lambda d: row_state(d, bid) == "failed", "the bundle failed from the page")
     assert c.describe_bundle_tasks(BundleIds=[bid])["BundleTasks"][0]["BundleTaskError"]["Code"] == "Client.BundlingFailed"
 
-    browser.find_element(By.CSS_SELECTOR, f'#resources tr[data-id="{sid}"]').click()
+    click_row(browser, sid)
     wait(browser, lambda d: d.find_elements(By.ID, "act-interrupt"), "the Spot request's actions")
-    browser.find_element(By.ID, "act-interrupt").click()
+    click(browser, "#act-interrupt")
     wait(browser, lambda d: "marked-for-termination" in row_text(d, sid),
          "the interruption notice")
     shot(browser, "05-controls")
