@@ -194,6 +194,26 @@ def test_env_variables_configure_the_server(binary):
         p.wait(5)
 
 
+@pytest.mark.parametrize("value", ["1", "yes", "on"])
+def test_boolean_env_variables_take_what_people_type(binary, value):
+    import os
+    import subprocess
+
+    from conftest import Server, free_port
+
+    port = free_port()
+    env = dict(os.environ, EC2D_PORT=str(port), EC2D_EPHEMERAL=value)
+    env.pop("EC2D_DATA_DIR", None)
+    p = subprocess.Popen([binary, "serve"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        s = Server(binary)
+        s.port, s.url = port, f"http://127.0.0.1:{port}"
+        assert s.wait_healthy(p)["store"] == "memory"
+    finally:
+        p.terminate()
+        p.wait(5)
+
+
 def test_same_seed_and_requests_give_the_same_bytes(make_server):
     """With a virtual clock, the same seed and the same request sequence give byte-identical
     responses (IDs, request IDs, addresses, timestamps); another seed gives other IDs."""

@@ -12,6 +12,7 @@ pub mod capacity_reservations;
 pub mod catalog;
 pub mod cidr;
 pub mod ebs_encryption;
+pub mod events;
 pub mod filters;
 pub mod ids;
 pub mod images;

@@ -143,3 +143,11 @@ impl Record for ec2_core::images::Image {
         &self.id
     }
 }
+
+/// A resource's state timeline (the console's `events`), stored under the resource's own ID.
+impl Record for ec2_core::events::EventLog {
+    const KIND: &'static str = "event";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

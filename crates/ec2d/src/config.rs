@@ -32,8 +32,9 @@ pub struct Config {
     /// Port to listen on (0 picks a free one; the chosen port is logged).
     #[arg(long, env = "EC2D_PORT", default_value_t = 4566)]
     pub port: u16,
-    /// Keep all state in memory; nothing survives a restart.
-    #[arg(long, env = "EC2D_EPHEMERAL", conflicts_with = "data_dir")]
+    /// Keep all state in memory; nothing survives a restart. `EC2D_EPHEMERAL` takes what people
+    /// type for a yes/no: 1/0, true/false, yes/no, on/off, y/n, t/f (any case).
+    #[arg(long, env = "EC2D_EPHEMERAL", conflicts_with = "data_dir", value_parser = clap::builder::BoolishValueParser::new())]
     pub ephemeral: bool,
     /// Directory of the embedded durable store (the default engine)
     /// [default: $XDG_DATA_HOME/ec2d, or ~/.local/share/ec2d].
@@ -301,5 +302,26 @@ mod store_choice_tests {
         assert_eq!(d(Some("rel"), Some("/home/u")), Some(PathBuf::from("/home/u/.local/share/ec2d")));
         assert_eq!(d(None, Some("/home/u")), Some(PathBuf::from("/home/u/.local/share/ec2d")));
         assert_eq!(d(None, None), None);
+    }
+
+    #[test]
+    fn boolean_variables_take_what_people_type() {
+        use clap::{Args as _, FromArgMatches as _};
+        // The only test that reads EC2D_EPHEMERAL (no other test parses the environment).
+        let parse = |v: &str| {
+            std::env::set_var("EC2D_EPHEMERAL", v);
+            let cmd = Config::augment_args(clap::Command::new("t").no_binary_name(true));
+            let parsed =
+                cmd.try_get_matches_from(Vec::<String>::new()).ok().and_then(|m| Config::from_arg_matches(&m).ok());
+            std::env::remove_var("EC2D_EPHEMERAL");
+            parsed.map(|c| c.ephemeral)
+        };
+        for yes in ["1", "true", "TRUE", "yes", "Yes", "on", "y", "t"] {
+            assert_eq!(parse(yes), Some(true), "{yes}");
+        }
+        for no in ["0", "false", "no", "off", "n", "f"] {
+            assert_eq!(parse(no), Some(false), "{no}");
+        }
+        assert_eq!(parse("maybe"), None);
     }
 }

@@ -762,6 +762,7 @@ pub fn control_action(method: &str, path: &str) -> &'static str {
         (_, ["capacity-reservations", _, "delay"]) => "ec2d:DelayCapacityReservation",
         (_, ["capacity-reservations", _, "unsupported"]) => "ec2d:SetCapacityReservationUnsupported",
         (_, ["bundle-tasks", _, "fail"]) => "ec2d:FailBundleTask",
+        ("GET", ["console", ..]) => "ec2d:ReadConsole",
         // any other path (a 404, or an endpoint added later without a name of its own)
         _ => "ec2d:Control",
     }

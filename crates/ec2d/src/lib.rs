@@ -4,6 +4,7 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod control_client;
 pub mod identity;

@@ -159,6 +159,50 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
             return Ok(response(status, body.1, body.0, Some(&request_id)));
         }
     };
+    if let Some(console_rest) = path.strip_prefix("/_ec2d/console").filter(|r| r.is_empty() || r.starts_with('/')) {
+        // The page and its assets are open; with a credentials file its API answers only a signed
+        // caller whose policy allows `ec2d:ReadConsole`, like every control endpoint.
+        if console_rest.starts_with("/api/") && app.identities.is_secured() {
+            let header_refs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+            let http = ec2_sigv4::HttpRequest {
+                method: &method,
+                path: &path,
+                query: &query,
+                headers: &header_refs,
+                body: &body,
+            };
+            let params = ec2_protocol::Node::parse_form(query.as_bytes());
+            let decision = app
+                .identities
+                .authenticate_request(&http, &params, crate::clock::wall_now())
+                .and_then(|caller| caller.authorize_control("ec2d:ReadConsole"));
+            if let Err(e) = decision {
+                let request_id = app.next_request_id();
+                let log = RequestLog { code: Some(e.code.as_str().to_string()), ..RequestLog::default() };
+                log_request(&method, &path, e.status(), &request_id, &log, started);
+                let body = serde_json::json!({ "error": e.message, "code": e.code.as_str() });
+                return Ok(response(e.status(), JSON, body.to_string() + "\n", Some(&request_id)));
+            }
+        }
+        let rest = console_rest.to_string();
+        let if_none_match = headers.get("if-none-match").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let reply =
+            off_runtime(&app, move |app| crate::console::handle(app, &method, &rest, &query, if_none_match.as_deref()))
+                .await
+                .unwrap_or_else(|| crate::console::ConsoleReply {
+                    status: 500,
+                    content_type: "application/json",
+                    body: "{\"error\": \"internal error\"}\n".into(),
+                    etag: None,
+                });
+        let request_id = app.next_request_id();
+        let mut r = response(reply.status, reply.content_type, reply.body, Some(&request_id));
+        if let Some(tag) = reply.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            r.headers_mut().insert(hyper::header::ETAG, tag);
+        }
+        r.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Ok(r);
+    }
     if let Some(rest) = path.strip_prefix("/_ec2d/") {
         let rest = rest.to_string();
         let header_pairs: Vec<(String, Vec<u8>)> =

@@ -199,6 +199,35 @@ impl BundleTask {
         }
     }
 
+    /// What BundleInstance answers at `now`, the moment the task starts: `pending` with no
+    /// progress, as every family's action shows the state it starts, even when instant durations
+    /// have it complete by the next read.
+    pub fn started(&self) -> BundleView {
+        BundleView { state: BundleState::Pending, update_time: self.start_time, progress: None, error: None }
+    }
+
+    /// Every state the task has been in by `now`, in order, each as it looked when it began
+    /// (phases of zero length are passed over).
+    pub fn transitions(&self, now: UnixMillis) -> Vec<BundleView> {
+        let mut times: Vec<UnixMillis> = self.phase_starts().to_vec();
+        match &self.interruption {
+            Some(Interruption::Failed { at, .. }) => times.push(*at),
+            Some(Interruption::Cancelled { at }) => times.extend([*at, at.plus_millis(self.durations[4])]),
+            None => {}
+        }
+        times.retain(|t| *t <= now);
+        times.sort();
+        times.dedup();
+        let mut out: Vec<BundleView> = Vec::new();
+        for t in times {
+            let v = self.view(t);
+            if out.last().is_none_or(|last| last.state != v.state) {
+                out.push(v);
+            }
+        }
+        out
+    }
+
     /// Whether the task still holds its instance (not complete or failed).
     pub fn in_progress(&self, now: UnixMillis) -> bool {
         !self.view(now).state.is_terminal()
@@ -266,9 +295,31 @@ mod tests {
     }
 
     #[test]
+    fn transitions_list_each_state_reached_with_its_time() {
+        let mut t = task();
+        let d = BundleDurations::REALISTIC;
+        let shutdown = T0.plus_millis(d.pending);
+        let states = |t: &BundleTask, now| t.transitions(now).iter().map(|v| v.state).collect::<Vec<_>>();
+        assert_eq!(states(&t, T0), [BundleState::Pending]);
+        assert_eq!(states(&t, shutdown), [BundleState::Pending, BundleState::WaitingForShutdown]);
+        assert_eq!(t.transitions(shutdown)[1].update_time, shutdown);
+        let cancel_at = shutdown.plus_millis(1);
+        t.cancel(cancel_at).unwrap();
+        let end = cancel_at.plus_millis(d.cancelling);
+        assert_eq!(
+            states(&t, end),
+            [BundleState::Pending, BundleState::WaitingForShutdown, BundleState::Cancelling, BundleState::Failed]
+        );
+        assert_eq!(t.transitions(end)[3].update_time, end);
+    }
+
+    #[test]
     fn instant_durations_complete_at_once() {
         let t = BundleTask::new("bun-1".into(), "i-1".into(), "b".into(), "p".into(), T0, &BundleDurations::INSTANT);
         assert_eq!(t.view(T0).state, BundleState::Complete);
+        // ...yet the action itself answers the state it starts, as other families do.
+        assert_eq!(t.started().state, BundleState::Pending);
+        assert_eq!((t.started().progress, t.started().update_time), (None, T0));
     }
 
     #[test]

@@ -177,7 +177,8 @@ pub fn bundle_instance(
     let id = new_id(ctx, tx, IdKind::BundleTask)?;
     let task = BundleTask::new(id, instance_id, bucket, prefix, ctx.now, ctx.bundle_durations);
     tx.put(&ctx.scope.key(), &task)?;
-    Ok(dto::BundleInstanceResult { bundle_task: Some(task_dto(&task, &task.view(ctx.now))) })
+    record_transitions(tx, &ctx.scope.key(), &task, ctx.now)?;
+    Ok(dto::BundleInstanceResult { bundle_task: Some(task_dto(&task, &task.started())) })
 }
 
 /// A task seen at a moment, for filters.
@@ -239,6 +240,7 @@ pub fn cancel_bundle_task(
         )
     })?;
     tx.put(&ctx.scope.key(), &task)?;
+    record_transitions(tx, &ctx.scope.key(), &task, ctx.now)?;
     Ok(dto::CancelBundleTaskResult { bundle_task: Some(task_dto(&task, &task.view(ctx.now))) })
 }
 
@@ -260,10 +262,30 @@ pub fn fail_task(
                 )
             })?;
             tx.put(&scope, &task)?;
+            record_transitions(tx, &scope, &task, now)?;
             return Ok(Some(task_dto(&task, &task.view(now))));
         }
     }
     Ok(None)
+}
+
+/// Records the task's states reached by `now` on its timeline, each at the time it began (a task's
+/// course is a pure function of time, so nothing is missed between two reads).
+pub fn record_transitions(
+    tx: &mut Txn<'_>,
+    scope: &str,
+    task: &BundleTask,
+    now: UnixMillis,
+) -> std::result::Result<(), ec2_store::StoreError> {
+    for v in task.transitions(now) {
+        let reason = match (&v.error, v.progress) {
+            (Some(e), _) => format!("{}: {}", e.code, e.message),
+            (None, Some(p)) => format!("{p}%"),
+            (None, None) => String::new(),
+        };
+        super::events::record(tx, scope, "bundle_task", &task.id, v.update_time, v.state.name(), &reason)?;
+    }
+    Ok(())
 }
 
 /// Whether the instance's guest is shut down for a bundle task at `now` (for its status checks).

@@ -152,6 +152,7 @@ fn service_terminate_at(
         release_pool_only(tx, inst)?;
     }
     tx.put(&scope_key(ctx), &*inst)?;
+    super::events::instance(tx, &scope_key(ctx), inst, t)?;
     Ok(held)
 }
 
@@ -163,6 +164,7 @@ pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
             continue;
         }
         let effects = cr.settle(ctx.now);
+        let at = effects.last().map_or(ctx.now, |(t, _)| *t);
         for (t, effect) in effects {
             match effect {
                 Effect::None => {}
@@ -178,6 +180,7 @@ pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
                     }
                     core::finish_reclaim(&mut cr, &mut irr);
                     tx.put(&scope, &irr)?;
+                    super::events::reservation(tx, &scope, &irr, t)?;
                 }
                 Effect::Ended => {
                     if cr.reservation_type == ReservationType::CapacityBlock {
@@ -192,6 +195,7 @@ pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
             }
         }
         tx.put(&scope, &cr)?;
+        super::events::reservation(tx, &scope, &cr, at)?;
     }
     Ok(())
 }
@@ -484,6 +488,7 @@ pub fn create_capacity_reservation(
         cr.activate_now(ctx.now);
     }
     tx.put(&scope_key(ctx), &cr)?;
+    super::events::reservation(tx, &scope_key(ctx), &cr, ctx.now)?;
     register(ctx, tx, &cr)?;
     if let Some(key) = token_key {
         remember(ctx, tx, Some(key), fp, vec![cr.id.clone()])?;
@@ -662,6 +667,7 @@ pub fn modify_capacity_reservation(
         cr.match_criteria = c;
     }
     tx.put(&scope_key(ctx), &cr)?;
+    super::events::reservation(tx, &scope_key(ctx), &cr, ctx.now)?;
     Ok(dto::ModifyCapacityReservationResult { r#return: Some(true) })
 }
 
@@ -675,6 +681,7 @@ pub fn cancel_capacity_reservation(
     let mut cr = load(ctx, tx, &id)?;
     cr.cancel(ctx.now).map_err(errors::capacity_reservation)?;
     tx.put(&scope_key(ctx), &cr)?;
+    super::events::reservation(tx, &scope_key(ctx), &cr, ctx.now)?;
     Ok(dto::CancelCapacityReservationResult { r#return: Some(true) })
 }
 
@@ -778,7 +785,9 @@ pub fn create_interruptible_capacity_reservation_allocation(
     irr.activate_now(ctx.now);
     src.lend(&irr_id, count, ctx.now, &durations(ctx));
     tx.put(&scope_key(ctx), &irr)?;
+    super::events::reservation(tx, &scope_key(ctx), &irr, ctx.now)?;
     tx.put(&scope_key(ctx), &src)?;
+    super::events::reservation(tx, &scope_key(ctx), &src, ctx.now)?;
     register(ctx, tx, &irr)?;
     if let Some(key) = token_key {
         remember(ctx, tx, Some(key), fp, vec![src.id.clone()])?;
@@ -840,7 +849,9 @@ pub fn update_interruptible_capacity_reservation_allocation(
     let running: Vec<String> = running.into_iter().map(|i| i.id).collect();
     core::resize(&mut src, &mut irr, target, &running, ctx.now, &durations(ctx));
     tx.put(&scope_key(ctx), &src)?;
+    super::events::reservation(tx, &scope_key(ctx), &src, ctx.now)?;
     tx.put(&scope_key(ctx), &irr)?;
+    super::events::reservation(tx, &scope_key(ctx), &irr, ctx.now)?;
     let a = src.allocation.as_ref();
     Ok(dto::UpdateInterruptibleCapacityReservationAllocationResult {
         interruptible_capacity_reservation_id: Some(irr.id.clone()),
@@ -873,6 +884,7 @@ pub fn operator_hook(
         };
         outcome.map_err(errors::capacity_reservation)?;
         tx.put(&scope, &cr)?;
+        super::events::reservation(tx, &scope, &cr, now)?;
         return Ok(Some(cr.state));
     }
     Ok(None)

@@ -38,17 +38,25 @@ fn settled(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut inst: Instance) -> Result<Option
     if inst.spot_request_id.is_some() {
         return Ok(Some(inst));
     }
-    match settle(&mut inst, ctx.now, ctx.durations) {
-        Settled::Unchanged => Ok(Some(inst)),
-        Settled::Changed => {
-            tx.put(&scope_key(ctx), &inst)?;
-            Ok(Some(inst))
-        }
-        Settled::Purged => {
-            tx.delete::<Instance>(&scope_key(ctx), &inst.id)?;
-            Ok(None)
+    // One due transition at a time, so that each is recorded at its due time.
+    let mut changed = false;
+    while let Some(due) = inst.pending.map(|p| p.due).filter(|due| *due <= ctx.now) {
+        match settle(&mut inst, due, ctx.durations) {
+            Settled::Unchanged => break,
+            Settled::Changed => {
+                changed = true;
+                super::events::instance(tx, &scope_key(ctx), &inst, due)?;
+            }
+            Settled::Purged => {
+                tx.delete::<Instance>(&scope_key(ctx), &inst.id)?;
+                return Ok(None);
+            }
         }
     }
+    if changed {
+        tx.put(&scope_key(ctx), &inst)?;
+    }
+    Ok(Some(inst))
 }
 
 /// Every visible instance of the scope, settled.
@@ -70,6 +78,7 @@ pub fn load_many(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<
 
 pub fn save(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {
     tx.put(&scope_key(ctx), inst)?;
+    super::events::instance(tx, &scope_key(ctx), inst, ctx.now)?;
     Ok(())
 }
 

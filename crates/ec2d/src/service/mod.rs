@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod common;
 pub mod ebs_encryption;
 pub mod errors;
+pub mod events;
 pub mod images;
 pub mod instances;
 pub mod internet_gateways;

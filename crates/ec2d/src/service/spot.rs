@@ -68,6 +68,7 @@ fn save(tx: &mut Txn<'_>, scope: &str, r: &mut SpotRequest) -> Result<()> {
         r.counted_in = occupied;
     }
     tx.put(scope, &*r)?;
+    super::events::spot_request(tx, scope, r)?;
     Ok(())
 }
 
@@ -137,6 +138,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                     continue;
                 }
                 tx.put(&scope, &*i)?;
+                super::events::instance(tx, &scope, i, t)?;
                 match (before, i.state) {
                     (InstanceState::ShuttingDown, InstanceState::Terminated) => {
                         let by_service = r.interruption.is_none()
@@ -179,6 +181,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                     }
                     super::capacity_pools::track(&cx, tx, held, i, false)?;
                     tx.put(&scope, &*i)?;
+                    super::events::instance(tx, &scope, i, t)?;
                 }
             }
             Step::Request(SpotEvent::Restart) => {
@@ -198,6 +201,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                         }
                         super::capacity_pools::track(&cx, tx, held, i, false)?;
                         tx.put(&scope, &*i)?;
+                        super::events::instance(tx, &scope, i, t)?;
                     }
                 }
             }
@@ -212,6 +216,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                     lifecycle::service_terminate(i, t, ctx.durations, reason);
                     super::capacity_pools::track(&cx, tx, held, i, false)?;
                     tx.put(&scope, &*i)?;
+                    super::events::instance(tx, &scope, i, t)?;
                 }
             }
             Step::Expiry => r.expire(t, ctx.spot_durations),
