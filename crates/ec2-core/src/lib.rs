@@ -8,6 +8,7 @@
 pub mod bundle_tasks;
 pub mod capacity_reservations;
 pub mod catalog;
+pub mod due;
 pub mod filters;
 pub mod ids;
 pub mod instances;

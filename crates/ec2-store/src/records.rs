@@ -52,3 +52,17 @@ impl Record for ec2_core::key_pairs::KeyPair {
         &self.id
     }
 }
+
+impl Record for ec2_core::due::DueIndex {
+    const KIND: &'static str = "due_index";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::due::DueHead {
+    const KIND: &'static str = "due_head";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

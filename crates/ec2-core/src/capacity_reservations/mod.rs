@@ -407,6 +407,11 @@ impl CapacityReservation {
 
     /// Completes the due steps up to `now`, each at its own time, and returns the effects for the
     /// server, each with the time it happened.
+    /// When the reservation's next timed step is due (for the due-work index).
+    pub fn next_due(&self) -> Option<UnixMillis> {
+        self.events.iter().map(|(due, _)| *due).min()
+    }
+
     pub fn settle(&mut self, now: UnixMillis) -> Vec<(UnixMillis, Effect)> {
         let mut effects = Vec::new();
         while let Some(&(due, event)) = self.events.first().filter(|(due, _)| *due <= now) {

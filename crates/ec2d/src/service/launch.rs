@@ -17,7 +17,9 @@ use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
 use super::common::{new_id, not_found, tags_for, well_formed, TagsByType};
-use super::{instances, Ctx, Result};
+use super::state_changes::Accounting;
+use super::{Ctx, Result};
+use ec2_core::instances::changes::Before;
 
 pub use ec2_core::launch::{BlockDevice, LaunchPlan};
 
@@ -239,8 +241,8 @@ pub fn launch(
         };
         let mut inst = ec2_core::launch::derive(plan, image, itype, drawn, index as u32, ctx.now, ctx.durations);
         // Spot launches checked their room when they were evaluated.
-        super::capacity_pools::track(ctx, tx, false, &mut inst, spot_request_ids.is_none())?;
-        instances::save(ctx, tx, &inst)?;
+        let how = if spot_request_ids.is_none() { Accounting::Strict } else { Accounting::Lenient };
+        super::state_changes::apply(ctx, tx, Before::LAUNCH, &mut inst, how)?;
         out.push(inst);
     }
     Ok(out)

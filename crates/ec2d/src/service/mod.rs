@@ -18,6 +18,7 @@ pub mod capacity_pools;
 pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
+pub mod due;
 pub mod errors;
 pub mod instances;
 pub mod key_pairs;
@@ -26,6 +27,7 @@ pub mod launch;
 pub mod network;
 pub mod regions;
 pub mod spot;
+pub mod state_changes;
 pub mod tags;
 
 /// The server's settings a handler needs, built once by the pipeline from the configuration.
@@ -183,8 +185,7 @@ pub fn call(
             permission.reset();
             let now = clock(tx)?;
             let ctx = Ctx { permission, ..Ctx::new(settings, scope, now) };
-            spot::catch_up(&ctx, tx)?;
-            capacity_reservations::catch_up(&ctx, tx)?;
+            due::catch_up(&ctx, tx)?;
             let response = dispatch(&ctx, tx, request)?;
             // A handler that never reached the gate must not let a denied caller through: failing
             // here rolls the transaction back.
