@@ -582,6 +582,20 @@ mod tests {
     }
 
     #[test]
+    fn next_due_is_the_first_timed_step_and_nothing_settles_before_it() {
+        let mut cr = fixture("cr-1");
+        assert_eq!(cr.next_due(), None);
+        cr.end_date = Some(NOW.plus_seconds(3600));
+        cr.activate_now(NOW);
+        assert_eq!(cr.next_due(), Some(NOW.plus_seconds(3600)));
+        let mut early = cr.clone();
+        assert!(early.settle(NOW.plus_seconds(3599)).is_empty());
+        assert_eq!(early, cr, "nothing changes before it is due");
+        cr.settle(NOW.plus_seconds(3600));
+        assert_eq!(cr.next_due(), None, "an expired reservation waits for nothing");
+    }
+
+    #[test]
     fn immediate_limited_reservation_expires_exactly_at_its_end_date() {
         let mut cr = fixture("cr-1");
         cr.end_date = Some(NOW.plus_seconds(3600));

@@ -127,7 +127,13 @@ fn candidates(ctx: &Ctx<'_>, tx: &mut Txn<'_>, w: &Want<'_>) -> Result<Vec<Capac
     if w.preference == core::Preference::None {
         return Ok(vec![]);
     }
-    Ok(core::open_candidates(w, tx.scan::<CapacityReservation>(&scope)?))
+    // The open reservations that can fit are in the instance's pool: read those, not the scope's.
+    let pool = load_pool(tx, w.zone, w.instance_type)?;
+    let mut placed = Vec::new();
+    for (s, id) in pool.reservation_keys().filter(|(s, _)| *s == scope) {
+        placed.extend(tx.get::<CapacityReservation>(s, id)?);
+    }
+    Ok(core::open_candidates(w, placed))
 }
 
 /// The instance takes a unit: in a reservation when its specification finds one, else in its
