@@ -44,39 +44,63 @@ pub fn describe_spot_price_history(
         })
         .collect();
     let seed = ctx.ids.seed();
+    let series: Vec<(&'static InstanceTypeInfo, &'static str, &'static str)> =
+        types.iter().flat_map(|t| zones.iter().map(move |(z, id)| (*t, *z, *id))).collect();
+    // The points are listed newest first, so a page needs only the hours it shows: walk the hours
+    // down from the end, each hour's points in listing order, and stop once the page (and one more
+    // point, for the token) is known. The price in force at the start (its last change at or before
+    // it) is at most a day older than the start.
+    let limit = req.max_results.unwrap_or(1000).clamp(1, 1000) as usize;
+    let token_time: Option<i64> = req
+        .next_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .and_then(super::super::common::decode_token)
+        .and_then(|k| k.split('/').next()?.parse::<i64>().ok())
+        .map(|v| i64::MAX - v);
+    let mut firsts: Option<Vec<UnixMillis>> = None;
     let mut points: Vec<PricePoint> = Vec::new();
-    for t in &types {
-        for (zone, zone_id) in &zones {
-            // The price in force at the start, then every change up to the end.
-            let first = market::last_change(seed, t, zone, start);
-            let mut series = vec![(first, market::price(seed, t, zone, first))];
-            series.extend(market::changes(seed, t, zone, start, end));
-            for (when, linux) in series {
-                for product in &products {
-                    points.push(PricePoint {
-                        zone,
-                        zone_id,
-                        instance_type: t.name,
-                        product: product.clone(),
-                        price: market::product_price(linux, t, product),
-                        at: when,
-                    });
-                }
+    let mut counted = 0usize;
+    let lowest = start.0.div_euclid(HOUR_MS) - 25;
+    let mut hour = end.0.div_euclid(HOUR_MS);
+    while hour >= lowest && counted <= limit {
+        let at = UnixMillis(hour * HOUR_MS);
+        hour -= 1;
+        if token_time.is_some_and(|t| at.0 > t) {
+            continue;
+        }
+        let mut here: Vec<PricePoint> = Vec::new();
+        for (i, (t, zone, zone_id)) in series.iter().enumerate() {
+            let linux = if at > start {
+                market::changes(seed, t, zone, at.plus_millis(-1), at).first().map(|c| c.1)
+            } else {
+                let f = firsts.get_or_insert_with(|| {
+                    series.iter().map(|(t, z, _)| market::last_change(seed, t, z, start)).collect()
+                });
+                (f[i] == at).then(|| market::price(seed, t, zone, at))
+            };
+            let Some(linux) = linux else { continue };
+            for product in &products {
+                here.push(PricePoint {
+                    zone,
+                    zone_id,
+                    instance_type: t.name,
+                    product: product.clone(),
+                    price: market::product_price(linux, t, product),
+                    at,
+                });
             }
         }
+        here.retain(|p| PRICE_FILTERS.matches(p, &filters_list));
+        // The same order as `key`, without building a string per comparison.
+        here.sort_by(|a, b| (a.zone, a.instance_type, &a.product).cmp(&(b.zone, b.instance_type, &b.product)));
+        if token_time.is_none_or(|t| at.0 < t) {
+            counted += here.len();
+        }
+        points.extend(here);
     }
-    points.retain(|p| PRICE_FILTERS.matches(p, &filters_list));
     // Newest first, as EC2 lists them.
     let key = |p: &PricePoint| format!("{:016}/{}/{}/{}", i64::MAX - p.at.0, p.zone, p.instance_type, p.product);
-    // The same order as `key`, without building a string per comparison.
-    points.sort_by(|a, b| {
-        (std::cmp::Reverse(a.at.0), a.zone, a.instance_type, &a.product).cmp(&(
-            std::cmp::Reverse(b.at.0),
-            b.zone,
-            b.instance_type,
-            &b.product,
-        ))
-    });
     let bounds = crate::service::common::PageBounds {
         min: 1,
         max: 1000,
