@@ -11,6 +11,7 @@ pub mod bundle_tasks;
 pub mod capacity_reservations;
 pub mod catalog;
 pub mod cidr;
+pub mod due;
 pub mod ebs_encryption;
 pub mod events;
 pub mod filters;

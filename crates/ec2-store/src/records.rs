@@ -109,6 +109,13 @@ impl Record for ec2_core::launch_templates::LaunchTemplate {
     }
 }
 
+impl Record for ec2_core::due::DueIndex {
+    const KIND: &'static str = "due_index";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 impl Record for ec2_core::volumes::Volume {
     const KIND: &'static str = "volume";
     fn id(&self) -> &str {
@@ -147,6 +154,13 @@ impl Record for ec2_core::images::Image {
 /// A resource's state timeline (the console's `events`), stored under the resource's own ID.
 impl Record for ec2_core::events::EventLog {
     const KIND: &'static str = "event";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::due::DueHead {
+    const KIND: &'static str = "due_head";
     fn id(&self) -> &str {
         &self.id
     }

@@ -139,7 +139,7 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
             };
             let result = app.store.transact(|tx| {
                 let now = app.clock.now(tx)?;
-                service::capacity_reservations::operator_hook(tx, now, id, action, seconds)
+                service::capacity_reservations::operator_hook(tx, now, app.settings().ids.seed(), id, action, seconds)
             });
             match result {
                 Ok(Some(state)) => ok(json!({ "capacityReservationId": id, "state": state.name() })),

@@ -407,6 +407,11 @@ impl CapacityReservation {
 
     /// Completes the due steps up to `now`, each at its own time, and returns the effects for the
     /// server, each with the time it happened.
+    /// When the reservation's next timed step is due (for the due-work index).
+    pub fn next_due(&self) -> Option<UnixMillis> {
+        self.events.iter().map(|(due, _)| *due).min()
+    }
+
     pub fn settle(&mut self, now: UnixMillis) -> Vec<(UnixMillis, Effect)> {
         let mut effects = Vec::new();
         while let Some(&(due, event)) = self.events.first().filter(|(due, _)| *due <= now) {
@@ -574,6 +579,20 @@ mod tests {
             events: vec![],
             tags: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn next_due_is_the_first_timed_step_and_nothing_settles_before_it() {
+        let mut cr = fixture("cr-1");
+        assert_eq!(cr.next_due(), None);
+        cr.end_date = Some(NOW.plus_seconds(3600));
+        cr.activate_now(NOW);
+        assert_eq!(cr.next_due(), Some(NOW.plus_seconds(3600)));
+        let mut early = cr.clone();
+        assert!(early.settle(NOW.plus_seconds(3599)).is_empty());
+        assert_eq!(early, cr, "nothing changes before it is due");
+        cr.settle(NOW.plus_seconds(3600));
+        assert_eq!(cr.next_due(), None, "an expired reservation waits for nothing");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Instances: the record, its state machine, and its filters.
 
+pub mod changes;
 pub mod filters;
 pub mod lifecycle;
 pub mod model;

@@ -10,7 +10,7 @@
 use ec2_time::UnixMillis;
 
 use super::market;
-use super::{SpotEvent, SpotRequest};
+use super::{SpotEvent, SpotRequest, SpotState};
 use crate::catalog::instance_types::InstanceTypeInfo;
 
 /// One step of a request and its instance.
@@ -65,6 +65,39 @@ pub fn next_step(
         }
     }
     steps.into_iter().min()
+}
+
+/// Whether the request can still change: it waits for a step, is live, or has an instance whose
+/// end it has not seen yet. Only such requests are settled.
+pub fn waits(r: &SpotRequest) -> bool {
+    r.pending.is_some()
+        || matches!(r.state, SpotState::Open | SpotState::Active | SpotState::Disabled)
+        || (r.instance_id.is_some() && !r.status_code.starts_with("instance-terminated"))
+}
+
+/// How far ahead of `price_checked_until` [`next_due`] looks for a price rise; with none in that
+/// window, the request is due at its end to look further.
+pub const PRICE_HORIZON_MS: i64 = 7 * 86_400_000;
+
+/// When the request's first step can come due (for the due-work index): never later than the
+/// time at which [`next_step`] first answers a step, given that the instance's pending transition
+/// is due at `instance_due`. `None` when the request waits for nothing.
+pub fn next_due(
+    seed: u64,
+    itype: &InstanceTypeInfo,
+    r: &SpotRequest,
+    instance_due: Option<UnixMillis>,
+) -> Option<UnixMillis> {
+    if !waits(r) {
+        return None;
+    }
+    let mut due = [instance_due, r.pending.map(|(t, _)| t), r.expiry()].into_iter().flatten().min();
+    if r.holds_instance() && r.interruption.is_none() {
+        let to = r.price_checked_until.plus_millis(PRICE_HORIZON_MS);
+        let rise = price_rise(seed, itype, r, r.price_checked_until, to).unwrap_or(to);
+        due = Some(due.map_or(rise, |d| d.min(rise)));
+    }
+    due
 }
 
 #[cfg(test)]
@@ -137,5 +170,34 @@ mod tests {
         r.price_checked_until = week;
         r.max_price = 0.0;
         assert_eq!(next_step(1, itype(), &r, None, week), None, "checked up to now");
+    }
+
+    #[test]
+    fn next_due_is_never_after_the_first_step_next_step_answers() {
+        let mut r = request(SpotType::Persistent, InterruptionBehavior::Stop);
+        // Open, evaluation pending.
+        let due = next_due(1, itype(), &r, None).unwrap();
+        assert_eq!(next_step(1, itype(), &r, None, due.plus_millis(-1)), None);
+        assert!(next_step(1, itype(), &r, None, due).is_some());
+        // Active with an instance: the earliest of the instance's transition, expiry and a price rise.
+        r.state = SpotState::Active;
+        r.instance_id = Some("i-1".into());
+        r.pending = None;
+        r.max_price = 1e9;
+        r.valid_until = T.plus_seconds(30 * 86_400);
+        r.price_checked_until = T;
+        assert_eq!(next_due(1, itype(), &r, Some(T.plus_seconds(5))), Some(T.plus_seconds(5)));
+        let horizon = T.plus_millis(PRICE_HORIZON_MS);
+        assert_eq!(next_due(1, itype(), &r, None), Some(horizon), "no rise: look again at the horizon");
+        assert_eq!(next_step(1, itype(), &r, None, horizon), None);
+        r.max_price = 0.0;
+        let rise = next_due(1, itype(), &r, None).unwrap();
+        assert_eq!(next_step(1, itype(), &r, None, rise), Some((rise, Step::PriceRise)));
+        assert_eq!(next_step(1, itype(), &r, None, rise.plus_millis(-1)), None);
+        // A request that has seen its instance end waits for nothing.
+        r.state = SpotState::Closed;
+        r.status_code = "instance-terminated-by-price".into();
+        assert!(!waits(&r));
+        assert_eq!(next_due(1, itype(), &r, Some(T)), None);
     }
 }

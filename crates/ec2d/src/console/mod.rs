@@ -142,8 +142,7 @@ fn row(kind: &str, id: &str, state: &str, zone: &str, itype: &str, detail: Strin
 /// instances, bundle progress on the timelines) and lists its resources.
 fn load_scope(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> service::Result<Vec<(Value, Value)>> {
     let scope = ctx.scope.key();
-    service::spot::catch_up(ctx, tx)?;
-    service::capacity_reservations::catch_up(ctx, tx)?;
+    service::due::catch_up(ctx, tx)?;
     let mut out: Vec<(Value, Value)> = Vec::new();
     for i in instances::load_all(ctx, tx)? {
         let lifecycle = if i.spot_request_id.is_some() { "spot" } else { "on-demand" };

@@ -144,7 +144,7 @@ pub fn purchase_capacity_block(
         tags: tags_for(&specs, "capacity-reservation").into_iter().collect(),
     };
     cr.submit_capacity_block(ctx.now, &durations(ctx));
-    tx.put(&scope_key(ctx), &cr)?;
+    super::capacity_reservations::save(ctx.ids.seed(), tx, &scope_key(ctx), &cr, ctx.now)?;
     register(ctx, tx, &cr)?;
     let block_tags: BTreeMap<String, String> = tags_for(&specs, "capacity-block").into_iter().collect();
     Ok(dto::PurchaseCapacityBlockResult {

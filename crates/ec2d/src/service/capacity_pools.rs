@@ -127,7 +127,13 @@ fn candidates(ctx: &Ctx<'_>, tx: &mut Txn<'_>, w: &Want<'_>) -> Result<Vec<Capac
     if w.preference == core::Preference::None {
         return Ok(vec![]);
     }
-    Ok(core::open_candidates(w, tx.scan::<CapacityReservation>(&scope)?))
+    // The open reservations that can fit are in the instance's pool: read those, not the scope's.
+    let pool = load_pool(tx, w.zone, w.instance_type)?;
+    let mut placed = Vec::new();
+    for (s, id) in pool.reservation_keys().filter(|(s, _)| *s == scope) {
+        placed.extend(tx.get::<CapacityReservation>(s, id)?);
+    }
+    Ok(core::open_candidates(w, placed))
 }
 
 /// The instance takes a unit: in a reservation when its specification finds one, else in its
@@ -140,7 +146,7 @@ fn take(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &mut Instance, strict: bool) -> R
         if let Some(mut cr) = found.into_iter().next() {
             let mut pool = load_pool(tx, &inst.availability_zone, &inst.instance_type)?;
             core::take_in_reservation(inst, &mut cr, &mut pool);
-            tx.put(&ctx.scope.key(), &cr)?;
+            super::capacity_reservations::save(ctx.ids.seed(), tx, &ctx.scope.key(), &cr, ctx.now)?;
             tx.put(GLOBAL, &pool)?;
             return Ok(());
         }
@@ -164,14 +170,14 @@ fn release(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {
     core::release(&mut pool, cr.as_mut());
     tx.put(GLOBAL, &pool)?;
     if let Some(cr) = cr.filter(|_| was_active) {
-        tx.put(&scope, &cr)?;
+        super::capacity_reservations::save(ctx.ids.seed(), tx, &scope, &cr, ctx.now)?;
     }
     Ok(())
 }
 
-/// Takes or gives back the instance's unit after a state change, from whether it held one before.
-pub fn track(ctx: &Ctx<'_>, tx: &mut Txn<'_>, held_before: bool, inst: &mut Instance, strict: bool) -> Result<()> {
-    match core::transition(held_before, inst.holds_capacity()) {
+/// Takes or gives back the instance's unit, as `service::state_changes::apply` decided.
+pub fn track(ctx: &Ctx<'_>, tx: &mut Txn<'_>, t: Transition, inst: &mut Instance, strict: bool) -> Result<()> {
+    match t {
         Transition::Take => take(ctx, tx, inst, strict),
         Transition::Release => release(ctx, tx, inst),
         Transition::Keep => Ok(()),
@@ -197,18 +203,4 @@ pub fn launchable(ctx: &Ctx<'_>, tx: &mut Txn<'_>, plan: &LaunchPlan, min: i64, 
 /// Whether the pool has room for one more Spot Instance.
 pub fn spot_room(ctx: &Ctx<'_>, tx: &mut Txn<'_>, zone: &str, instance_type: &str) -> Result<bool> {
     Ok(free_in_pool(ctx, tx, zone, instance_type)? >= 1)
-}
-
-/// [`track`] for the instances of a Start/Stop/TerminateInstances request, after the action.
-pub fn track_changes(
-    ctx: &Ctx<'_>,
-    tx: &mut Txn<'_>,
-    instances: &mut [Instance],
-    changes: &[ec2_core::instances::StateChange],
-) -> Result<()> {
-    use ec2_core::instances::InstanceState as S;
-    for (inst, change) in instances.iter_mut().zip(changes) {
-        track(ctx, tx, matches!(change.previous, S::Pending | S::Running), inst, true)?;
-    }
-    Ok(())
 }

@@ -18,13 +18,16 @@ use ec2_core::UnixMillis;
 use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
-use super::capacity_pools::{free_in_pool, register, release_pool_only};
+use super::capacity_pools::{free_in_pool, register};
 use super::common::{
     fingerprint, load_named, new_id, not_found, paginate, remember, replay, tag_specifications, tags_for, well_formed,
     PageBounds,
 };
 use super::errors;
+use super::state_changes::{self, Accounting};
 use super::{dry_run_gate, filters, Ctx, Result};
+use ec2_core::due::DueKind;
+use ec2_core::instances::changes::Before;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -145,59 +148,61 @@ fn service_terminate_at(
     t: UnixMillis,
     reason: StateReason,
 ) -> Result<bool> {
+    let before = Before::of(inst);
     settle(inst, t, ctx.durations);
     let held = inst.holds_capacity();
     lifecycle::service_terminate(inst, t, ctx.durations, reason);
-    if held {
-        release_pool_only(tx, inst)?;
-    }
-    tx.put(&scope_key(ctx), &*inst)?;
-    super::events::instance(tx, &scope_key(ctx), inst, t)?;
+    state_changes::apply(&Ctx { now: t, ..*ctx }, tx, before, inst, Accounting::PoolOnly)?;
     Ok(held)
 }
 
-/// Applies the due steps of the scope's reservations.
-pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
+/// Saves the reservation (its state at `at` joins its timeline) and sets its entry in the scope's
+/// due-work index. Every write of a reservation goes through here.
+pub fn save(seed: u64, tx: &mut Txn<'_>, scope: &str, cr: &CapacityReservation, at: UnixMillis) -> Result<()> {
+    tx.put(scope, cr)?;
+    super::events::reservation(tx, scope, cr, at)?;
+    super::due::set(seed, tx, scope, DueKind::CapacityReservation, &cr.id, cr.next_due())
+}
+
+/// Applies the due steps of the reservation `id`, whose entry in the due-work index came due
+/// (`service::due::catch_up`).
+pub fn settle_due(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<()> {
     let scope = scope_key(ctx);
-    for mut cr in tx.scan::<CapacityReservation>(&scope)? {
-        if cr.events.first().is_none_or(|(due, _)| *due > ctx.now) {
-            continue;
-        }
-        let effects = cr.settle(ctx.now);
-        let at = effects.last().map_or(ctx.now, |(t, _)| *t);
-        for (t, effect) in effects {
-            match effect {
-                Effect::None => {}
-                Effect::Interrupt(ids) => {
-                    let irr_id = cr.allocation.as_ref().map(|a| a.interruptible_id.clone()).unwrap_or_default();
-                    let Some(mut irr) = tx.get::<CapacityReservation>(&scope, &irr_id)? else { continue };
-                    for id in ids {
-                        let Some(mut inst) = tx.get::<Instance>(&scope, &id)? else { continue };
-                        let held = service_terminate_at(ctx, tx, &mut inst, t, reclaim_reason())?;
-                        if held && inst.capacity_reservation_id.as_deref() == Some(irr.id.as_str()) {
-                            irr.used = irr.used.saturating_sub(1);
-                        }
+    let seed = ctx.ids.seed();
+    let Some(mut cr) = tx.get::<CapacityReservation>(&scope, id)? else { return Ok(()) };
+    if cr.next_due().is_none_or(|due| due > ctx.now) {
+        return save(seed, tx, &scope, &cr, ctx.now);
+    }
+    let effects = cr.settle(ctx.now);
+    let at = effects.last().map_or(ctx.now, |(t, _)| *t);
+    for (t, effect) in effects {
+        match effect {
+            Effect::None => {}
+            Effect::Interrupt(ids) => {
+                let irr_id = cr.allocation.as_ref().map(|a| a.interruptible_id.clone()).unwrap_or_default();
+                let Some(mut irr) = tx.get::<CapacityReservation>(&scope, &irr_id)? else { continue };
+                for id in ids {
+                    let Some(mut inst) = tx.get::<Instance>(&scope, &id)? else { continue };
+                    let held = service_terminate_at(ctx, tx, &mut inst, t, reclaim_reason())?;
+                    if held && inst.capacity_reservation_id.as_deref() == Some(irr.id.as_str()) {
+                        irr.used = irr.used.saturating_sub(1);
                     }
-                    core::finish_reclaim(&mut cr, &mut irr);
-                    tx.put(&scope, &irr)?;
-                    super::events::reservation(tx, &scope, &irr, t)?;
                 }
-                Effect::Ended => {
-                    if cr.reservation_type == ReservationType::CapacityBlock {
-                        for mut inst in tx.scan::<Instance>(&scope)? {
-                            if inst.capacity_reservation_id.as_deref() == Some(cr.id.as_str()) && inst.holds_capacity()
-                            {
-                                service_terminate_at(ctx, tx, &mut inst, t, block_end_reason())?;
-                            }
+                core::finish_reclaim(&mut cr, &mut irr);
+                save(seed, tx, &scope, &irr, t)?;
+            }
+            Effect::Ended => {
+                if cr.reservation_type == ReservationType::CapacityBlock {
+                    for mut inst in tx.scan::<Instance>(&scope)? {
+                        if inst.capacity_reservation_id.as_deref() == Some(cr.id.as_str()) && inst.holds_capacity() {
+                            service_terminate_at(ctx, tx, &mut inst, t, block_end_reason())?;
                         }
                     }
                 }
             }
         }
-        tx.put(&scope, &cr)?;
-        super::events::reservation(tx, &scope, &cr, at)?;
     }
-    Ok(())
+    save(seed, tx, &scope, &cr, at)
 }
 
 fn load(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<CapacityReservation> {
@@ -487,8 +492,7 @@ pub fn create_capacity_reservation(
     } else {
         cr.activate_now(ctx.now);
     }
-    tx.put(&scope_key(ctx), &cr)?;
-    super::events::reservation(tx, &scope_key(ctx), &cr, ctx.now)?;
+    save(ctx.ids.seed(), tx, &scope_key(ctx), &cr, ctx.now)?;
     register(ctx, tx, &cr)?;
     if let Some(key) = token_key {
         remember(ctx, tx, Some(key), fp, vec![cr.id.clone()])?;
@@ -666,8 +670,7 @@ pub fn modify_capacity_reservation(
     if let Some(c) = criteria {
         cr.match_criteria = c;
     }
-    tx.put(&scope_key(ctx), &cr)?;
-    super::events::reservation(tx, &scope_key(ctx), &cr, ctx.now)?;
+    save(ctx.ids.seed(), tx, &scope_key(ctx), &cr, ctx.now)?;
     Ok(dto::ModifyCapacityReservationResult { r#return: Some(true) })
 }
 
@@ -680,8 +683,7 @@ pub fn cancel_capacity_reservation(
     dry_run_gate(ctx, req.dry_run)?;
     let mut cr = load(ctx, tx, &id)?;
     cr.cancel(ctx.now).map_err(errors::capacity_reservation)?;
-    tx.put(&scope_key(ctx), &cr)?;
-    super::events::reservation(tx, &scope_key(ctx), &cr, ctx.now)?;
+    save(ctx.ids.seed(), tx, &scope_key(ctx), &cr, ctx.now)?;
     Ok(dto::CancelCapacityReservationResult { r#return: Some(true) })
 }
 
@@ -784,10 +786,8 @@ pub fn create_interruptible_capacity_reservation_allocation(
     };
     irr.activate_now(ctx.now);
     src.lend(&irr_id, count, ctx.now, &durations(ctx));
-    tx.put(&scope_key(ctx), &irr)?;
-    super::events::reservation(tx, &scope_key(ctx), &irr, ctx.now)?;
-    tx.put(&scope_key(ctx), &src)?;
-    super::events::reservation(tx, &scope_key(ctx), &src, ctx.now)?;
+    save(ctx.ids.seed(), tx, &scope_key(ctx), &irr, ctx.now)?;
+    save(ctx.ids.seed(), tx, &scope_key(ctx), &src, ctx.now)?;
     register(ctx, tx, &irr)?;
     if let Some(key) = token_key {
         remember(ctx, tx, Some(key), fp, vec![src.id.clone()])?;
@@ -848,10 +848,8 @@ pub fn update_interruptible_capacity_reservation_allocation(
     running.sort_by(|x, y| (x.launch_time, &x.id).cmp(&(y.launch_time, &y.id)));
     let running: Vec<String> = running.into_iter().map(|i| i.id).collect();
     core::resize(&mut src, &mut irr, target, &running, ctx.now, &durations(ctx));
-    tx.put(&scope_key(ctx), &src)?;
-    super::events::reservation(tx, &scope_key(ctx), &src, ctx.now)?;
-    tx.put(&scope_key(ctx), &irr)?;
-    super::events::reservation(tx, &scope_key(ctx), &irr, ctx.now)?;
+    save(ctx.ids.seed(), tx, &scope_key(ctx), &src, ctx.now)?;
+    save(ctx.ids.seed(), tx, &scope_key(ctx), &irr, ctx.now)?;
     let a = src.allocation.as_ref();
     Ok(dto::UpdateInterruptibleCapacityReservationAllocationResult {
         interruptible_capacity_reservation_id: Some(irr.id.clone()),
@@ -871,6 +869,7 @@ pub fn update_interruptible_capacity_reservation_allocation(
 pub fn operator_hook(
     tx: &mut Txn<'_>,
     now: UnixMillis,
+    seed: u64,
     id: &str,
     action: &str,
     seconds: f64,
@@ -883,8 +882,7 @@ pub fn operator_hook(
             _ => cr.mark_unsupported(),
         };
         outcome.map_err(errors::capacity_reservation)?;
-        tx.put(&scope, &cr)?;
-        super::events::reservation(tx, &scope, &cr, now)?;
+        save(seed, tx, &scope, &cr, now)?;
         return Ok(Some(cr.state));
     }
     Ok(None)

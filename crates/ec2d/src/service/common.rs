@@ -153,7 +153,8 @@ fn encode_token(key: &str) -> String {
     s
 }
 
-fn decode_token(token: &str) -> Option<String> {
+/// The key a token of [`paginate`] encodes (`None` for a malformed token).
+pub fn decode_token(token: &str) -> Option<String> {
     let hex = token.strip_prefix("ec2d")?;
     if hex.len() % 2 != 0 {
         return None;

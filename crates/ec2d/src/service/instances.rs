@@ -7,6 +7,7 @@
 //! they are loaded.
 
 use ec2_core::ids::IdKind;
+use ec2_core::instances::changes::Before;
 use ec2_core::instances::filters::{
     current_boot_mode, normalize_state_codes, private_dns_name, public_dns_name, StatusView, INSTANCE_FILTERS,
     STATUS_FILTERS,
@@ -21,6 +22,7 @@ use super::common::{
     describe_instances_bounds, fingerprint, flag, load_named_with, paginate, remember, replay, tag_set,
     tag_specifications, well_formed, PageBounds,
 };
+use super::state_changes::{self, Accounting};
 use super::{dry_run_gate, errors, filters, launch, launch_templates, Ctx, Result};
 
 /// The most instances one RunInstances call launches (a stand-in for AWS's per-account limits
@@ -38,23 +40,19 @@ fn settled(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut inst: Instance) -> Result<Option
     if inst.spot_request_id.is_some() {
         return Ok(Some(inst));
     }
-    // One due transition at a time, so that each is recorded at its due time.
-    let mut changed = false;
+    // One due transition at a time, so that each consequence and each timeline event has its due time.
     while let Some(due) = inst.pending.map(|p| p.due).filter(|due| *due <= ctx.now) {
+        let before = Before::of(&inst);
         match settle(&mut inst, due, ctx.durations) {
             Settled::Unchanged => break,
             Settled::Changed => {
-                changed = true;
-                super::events::instance(tx, &scope_key(ctx), &inst, due)?;
+                state_changes::apply(&Ctx { now: due, ..*ctx }, tx, before, &mut inst, Accounting::Lenient)?
             }
             Settled::Purged => {
                 tx.delete::<Instance>(&scope_key(ctx), &inst.id)?;
                 return Ok(None);
             }
         }
-    }
-    if changed {
-        tx.put(&scope_key(ctx), &inst)?;
     }
     Ok(Some(inst))
 }
@@ -534,15 +532,16 @@ fn apply(
     Ok(changes)
 }
 
-/// Saves the changed instances and returns the changes as the wire lists them.
+/// Applies the consequences of the changes and saves the instances (`state_changes::apply`);
+/// returns the changes as the wire lists them.
 fn commit(
     ctx: &Ctx<'_>,
     tx: &mut Txn<'_>,
-    instances: &[Instance],
+    instances: &mut [Instance],
     changes: &[StateChange],
 ) -> Result<Vec<dto::InstanceStateChange>> {
-    for inst in instances {
-        save(ctx, tx, inst)?;
+    for (inst, change) in instances.iter_mut().zip(changes) {
+        state_changes::apply(ctx, tx, Before::state(change.previous), inst, Accounting::Strict)?;
     }
     Ok(changes.iter().map(state_change_dto).collect())
 }
@@ -560,8 +559,7 @@ pub fn stop_instances(
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     super::spot::check_stop(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::stop(i, ctx.now, opts, ctx.durations))?;
-    super::capacity_pools::track_changes(ctx, tx, &mut instances, &changes)?;
-    let changes = commit(ctx, tx, &instances, &changes)?;
+    let changes = commit(ctx, tx, &mut instances, &changes)?;
     super::spot::after_user_action(ctx, tx, &instances, false)?;
     Ok(dto::StopInstancesResult { stopping_instances: Some(changes) })
 }
@@ -574,12 +572,11 @@ pub fn start_instances(
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     super::spot::check_start(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::start(i, ctx.now, ctx.durations))?;
-    super::capacity_pools::track_changes(ctx, tx, &mut instances, &changes)?;
     // A started instance gets a new public address (the old one was released when it stopped).
     for inst in instances.iter_mut().filter(|i| i.state == InstanceState::Pending && i.public_ip.is_none()) {
         inst.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
     }
-    let changes = commit(ctx, tx, &instances, &changes)?;
+    let changes = commit(ctx, tx, &mut instances, &changes)?;
     super::spot::after_user_action(ctx, tx, &instances, true)?;
     Ok(dto::StartInstancesResult { starting_instances: Some(changes) })
 }
@@ -591,12 +588,11 @@ pub fn terminate_instances(
 ) -> Result<dto::TerminateInstancesResult> {
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     let changes = apply(&mut instances, |i| lifecycle::terminate(i, ctx.now, ctx.durations))?;
-    super::capacity_pools::track_changes(ctx, tx, &mut instances, &changes)?;
     // A terminated instance gives back its interfaces, their addresses and its Elastic IPs.
     for inst in &instances {
         super::network_interfaces::release_instance(ctx, tx, &inst.id)?;
     }
-    Ok(dto::TerminateInstancesResult { terminating_instances: Some(commit(ctx, tx, &instances, &changes)?) })
+    Ok(dto::TerminateInstancesResult { terminating_instances: Some(commit(ctx, tx, &mut instances, &changes)?) })
 }
 
 pub fn reboot_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RebootInstancesRequest) -> Result<()> {
@@ -632,11 +628,12 @@ pub fn set_held_in_stopping(
     let Some(mut inst) = load_many(&ctx, tx, &[id.to_string()]).ok().and_then(|mut v| v.pop()) else {
         return Ok(None);
     };
+    let before = Before::of(&inst);
     if hold {
         lifecycle::hold_stopping(&mut inst);
     } else {
         lifecycle::release_stopping(&mut inst, now, ctx.durations);
     }
-    save(&ctx, tx, &inst)?;
+    state_changes::apply(&ctx, tx, before, &mut inst, Accounting::Lenient)?;
     Ok(Some(inst.state))
 }

@@ -20,7 +20,9 @@ use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
 use super::common::{new_id, not_found, tags_for, well_formed, TagsByType};
-use super::{instances, Ctx, Result};
+use super::state_changes::Accounting;
+use super::{Ctx, Result};
+use ec2_core::instances::changes::Before;
 
 pub use ec2_core::launch::{BlockDevice, LaunchPlan};
 
@@ -365,8 +367,8 @@ pub fn launch(
         let mut inst =
             ec2_core::launch::derive(plan, &image, itype, &new_volumes, drawn, index as u32, ctx.now, ctx.durations);
         // Spot launches checked their room when they were evaluated.
-        super::capacity_pools::track(ctx, tx, false, &mut inst, spot_request_ids.is_none())?;
-        instances::save(ctx, tx, &inst)?;
+        let how = if spot_request_ids.is_none() { Accounting::Strict } else { Accounting::Lenient };
+        super::state_changes::apply(ctx, tx, Before::LAUNCH, &mut inst, how)?;
         // The instance's volumes are volume records, attached from the start.
         for (v, entry) in new_volumes.iter().zip(&inst.volumes) {
             let volume = Volume::for_instance(

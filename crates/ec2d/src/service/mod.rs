@@ -20,6 +20,7 @@ pub mod capacity_pools;
 pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
+pub mod due;
 pub mod ebs_encryption;
 pub mod errors;
 pub mod events;
@@ -36,6 +37,7 @@ pub mod route_tables;
 pub mod security_groups;
 pub mod snapshots;
 pub mod spot;
+pub mod state_changes;
 pub mod subnets;
 pub mod tags;
 pub mod volumes;
@@ -204,8 +206,7 @@ pub fn call(
             permission.reset();
             let now = clock(tx)?;
             let ctx = Ctx { permission, ..Ctx::new(settings, scope, now) };
-            spot::catch_up(&ctx, tx)?;
-            capacity_reservations::catch_up(&ctx, tx)?;
+            due::catch_up(&ctx, tx)?;
             let response = dispatch(&ctx, tx, request)?;
             // A handler that never reached the gate must not let a denied caller through: failing
             // here rolls the transaction back.

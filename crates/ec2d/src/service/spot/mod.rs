@@ -19,8 +19,10 @@ use std::rc::Rc;
 
 use ec2_core::capacity_reservations::pools;
 use ec2_core::catalog::instance_types::{self, InstanceTypeInfo};
+use ec2_core::due::DueKind;
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
+use ec2_core::instances::changes::Before;
 use ec2_core::instances::lifecycle::{self, settle};
 use ec2_core::instances::{Instance, InstanceState, Settled, StateReason};
 use ec2_core::network;
@@ -38,6 +40,7 @@ use super::common::{
     well_formed, TagsByType,
 };
 use super::launch::{self, LaunchPlan};
+use super::state_changes::{self, Accounting};
 use super::{dry_run_gate, filters, Ctx, Result};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -55,180 +58,16 @@ fn at<'a>(ctx: &Ctx<'a>, now: UnixMillis) -> Ctx<'a> {
     Ctx { now, ..*ctx }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Saving a request: the one place that keeps the pools' Spot counts
+mod instance_actions;
+mod interrupt;
+mod price_history;
+mod settle;
 
-/// Saves the request in `scope`, moving it between pools' Spot counts when what it occupies
-/// changed. Every write of a Spot request goes through here.
-fn save(tx: &mut Txn<'_>, scope: &str, r: &mut SpotRequest) -> Result<()> {
-    let occupied = r.occupied_pool();
-    let (leave, join) = pools::spot_move(r.counted_in.as_deref(), occupied.as_deref());
-    if leave.is_some() || join.is_some() {
-        capacity_pools::count_spot(tx, leave.as_deref(), join.as_deref())?;
-        r.counted_in = occupied;
-    }
-    tx.put(scope, &*r)?;
-    super::events::spot_request(tx, scope, r)?;
-    Ok(())
-}
-
-/// Whether the pool's Spot limit has room for one more instance for `r`.
-fn capacity_ok(tx: &mut Txn<'_>, zone: &str, instance_type: &str, r: &SpotRequest) -> Result<bool> {
-    capacity_pools::spot_limit_room(tx, zone, instance_type, r.counted_in.as_deref())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Settling: requests and their instances, in time order
-
-fn itype(name: &str) -> Result<&'static InstanceTypeInfo> {
-    instance_types::instance_type(name)
-        .ok_or_else(|| Ec2Error::internal(format!("unknown instance type {name}")).into())
-}
-
-fn market_price(ctx: &Ctx<'_>, r: &SpotRequest, t: UnixMillis) -> Result<f64> {
-    let linux = market::price(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t);
-    Ok(market::product_price(linux, itype(&r.instance_type)?, &r.product_description))
-}
-
-/// Whether the request can still change: it waits for a step, is live, or has an instance whose
-/// end it has not seen yet.
-fn needs_settling(r: &SpotRequest) -> bool {
-    r.pending.is_some()
-        || matches!(r.state, SpotState::Open | SpotState::Active | SpotState::Disabled)
-        || (r.instance_id.is_some() && !r.status_code.starts_with("instance-terminated"))
-}
-
-/// Settles every Spot request of the scope that still waits for something.
-pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
-    let scope = scope_key(ctx);
-    for r in tx.scan::<SpotRequest>(&scope)? {
-        if needs_settling(&r) {
-            settle_request(ctx, tx, r)?;
-        }
-    }
-    Ok(())
-}
-
-/// Applies the request's and its instance's due steps up to `ctx.now`, in time order.
-pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Result<SpotRequest> {
-    let scope = scope_key(ctx);
-    let now = ctx.now;
-    // A bound on steps per settle, far above any real sequence, so nothing can spin.
-    for _ in 0..10_000 {
-        let mut inst = match &r.instance_id {
-            Some(id) => tx.get::<Instance>(&scope, id)?,
-            None => None,
-        };
-        let instance_due = inst.as_ref().and_then(|i| i.pending).map(|p| p.due);
-        let next = schedule::next_step(ctx.ids.seed(), itype(&r.instance_type)?, &r, instance_due, now);
-        let Some((t, step)) = next else {
-            if r.holds_instance() {
-                r.price_checked_until = now;
-            }
-            break;
-        };
-        let cx = at(ctx, t);
-        match step {
-            Step::Instance => {
-                let Some(i) = inst.as_mut() else { continue };
-                let before = i.state;
-                let outcome = settle(i, t, ctx.durations);
-                if outcome == Settled::Purged {
-                    tx.delete::<Instance>(&scope, &i.id)?;
-                    continue;
-                }
-                tx.put(&scope, &*i)?;
-                super::events::instance(tx, &scope, i, t)?;
-                match (before, i.state) {
-                    (InstanceState::ShuttingDown, InstanceState::Terminated) => {
-                        let by_service = r.interruption.is_none()
-                            && r.state == SpotState::Cancelled
-                            && i.state_reason.as_ref().is_some_and(|s| s.code.starts_with("Server."));
-                        r.instance_terminated(t, by_service, ctx.spot_durations);
-                    }
-                    (InstanceState::Stopping, InstanceState::Stopped) => r.instance_stopped(t, ctx.spot_durations),
-                    _ => {}
-                }
-            }
-            Step::Request(SpotEvent::Evaluate) => {
-                let price = market_price(ctx, &r, t)?;
-                let next = market::next_change(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t);
-                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r)?
-                    && super::capacity_pools::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
-                r.evaluate(t, now, price, next, room, ctx.spot_durations);
-            }
-            Step::Request(SpotEvent::Fulfil) => {
-                let plan = plan_of(&r)?;
-                let reservation = new_id(&cx, tx, IdKind::Reservation)?;
-                let launched = launch::launch(&cx, tx, &plan, 1, &reservation, Some(std::slice::from_ref(&r.id)))?;
-                let inst = &launched[0];
-                r.fulfilled(t, inst.id.clone(), inst.availability_zone.clone());
-            }
-            Step::Request(SpotEvent::NoticeExpired) => {
-                let effect = r.notice_expired();
-                if let Some(i) = inst.as_mut() {
-                    let held = i.holds_capacity();
-                    match effect {
-                        Effect::Terminate => {
-                            let reason = StateReason::new(
-                                "Server.SpotInstanceTermination",
-                                "Server.SpotInstanceTermination: Spot instance termination",
-                            );
-                            lifecycle::service_terminate(i, t, ctx.durations, reason);
-                        }
-                        Effect::Stop { hibernate } => lifecycle::service_stop(i, t, ctx.durations, hibernate),
-                        Effect::None | Effect::Launch | Effect::Start => {}
-                    }
-                    super::capacity_pools::track(&cx, tx, held, i, false)?;
-                    tx.put(&scope, &*i)?;
-                    super::events::instance(tx, &scope, i, t)?;
-                }
-            }
-            Step::Request(SpotEvent::Restart) => {
-                let price_ok = market_price(ctx, &r, t)? <= r.max_price;
-                let room = capacity_ok(tx, &r.zone, &r.instance_type, &r)?
-                    && super::capacity_pools::spot_room(&cx, tx, &r.zone, &r.instance_type)?;
-                let retry = if price_ok {
-                    t.plus_millis(ctx.spot_durations.capacity_retry).max(now.plus_millis(1))
-                } else {
-                    market::next_change(ctx.ids.seed(), itype(&r.instance_type)?, &r.zone, t)
-                };
-                if r.restart(t, price_ok && room, retry) == Effect::Start {
-                    if let Some(i) = inst.as_mut() {
-                        let held = i.holds_capacity();
-                        if lifecycle::start(i, t, ctx.durations).is_ok() && i.public_ip.is_none() {
-                            i.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
-                        }
-                        super::capacity_pools::track(&cx, tx, held, i, false)?;
-                        tx.put(&scope, &*i)?;
-                        super::events::instance(tx, &scope, i, t)?;
-                    }
-                }
-            }
-            Step::Request(SpotEvent::TerminateStopped) => {
-                r.pending = None;
-                if let Some(i) = inst.as_mut() {
-                    let reason = StateReason::new(
-                        "Server.SpotInstanceTermination",
-                        "Server.SpotInstanceTermination: Spot instance termination",
-                    );
-                    let held = i.holds_capacity();
-                    lifecycle::service_terminate(i, t, ctx.durations, reason);
-                    super::capacity_pools::track(&cx, tx, held, i, false)?;
-                    tx.put(&scope, &*i)?;
-                    super::events::instance(tx, &scope, i, t)?;
-                }
-            }
-            Step::Expiry => r.expire(t, ctx.spot_durations),
-            Step::PriceRise => {
-                r.price_checked_until = t;
-                r.interrupt(t, Cause::Price, ctx.spot_durations);
-            }
-        }
-    }
-    save(tx, &scope, &mut r)?;
-    Ok(r)
-}
+pub use instance_actions::{after_user_action, check_start, check_stop};
+pub use interrupt::interrupt;
+pub use price_history::{describe_spot_price_history, PricePoint};
+use settle::{capacity_ok, itype, market_price, save};
+pub use settle::{next_due, settle_due, settle_request};
 
 // ---------------------------------------------------------------------------------------------
 // Requests
@@ -428,7 +267,7 @@ pub fn run_spot(
     }
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
     for r in requests.iter_mut() {
-        save(tx, &scope_key(ctx), r)?;
+        save(ctx.ids.seed(), tx, &scope_key(ctx), r)?;
     }
     for r in &requests {
         if !capacity_ok(tx, &plan.zone, &plan.instance_type, r)? {
@@ -442,7 +281,7 @@ pub fn run_spot(
     let instances = launch::launch(ctx, tx, plan, count, reservation_id, Some(&ids))?;
     for (r, inst) in requests.iter_mut().zip(&instances) {
         r.fulfilled(ctx.now, inst.id.clone(), inst.availability_zone.clone());
-        save(tx, &scope_key(ctx), r)?;
+        save(ctx.ids.seed(), tx, &scope_key(ctx), r)?;
     }
     Ok(instances)
 }
@@ -541,7 +380,7 @@ pub fn request_spot_instances(
             new_request(ctx, tx, &plan, spot_type, max_price, req.valid_from, req.valid_until, behavior, tags.clone())?;
         r.launch_group = req.launch_group.clone();
         r.availability_zone_group = req.availability_zone_group.clone();
-        save(tx, &scope_key(ctx), &mut r)?;
+        save(ctx.ids.seed(), tx, &scope_key(ctx), &mut r)?;
         out.push(r);
     }
     remember(ctx, tx, token_key, fp, out.iter().map(|r| r.id.clone()).collect())?;
@@ -699,7 +538,7 @@ pub fn cancel_spot_instance_requests(
     let mut requests = load(ctx, tx, &ids)?;
     for r in requests.iter_mut() {
         r.cancel(ctx.now, ctx.spot_durations);
-        save(tx, &scope_key(ctx), r)?;
+        save(ctx.ids.seed(), tx, &scope_key(ctx), r)?;
     }
     Ok(dto::CancelSpotInstanceRequestsResult {
         cancelled_spot_instance_requests: Some(
@@ -713,240 +552,3 @@ pub fn cancel_spot_instance_requests(
         ),
     })
 }
-
-// ---------------------------------------------------------------------------------------------
-// Instance actions on Spot Instances
-
-fn request_of(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<Option<SpotRequest>> {
-    match &inst.spot_request_id {
-        Some(id) => Ok(tx.get::<SpotRequest>(&scope_key(ctx), id)?),
-        None => Ok(None),
-    }
-}
-
-/// StopInstances on Spot Instances: only instances of persistent requests that are not cancelled.
-pub fn check_stop(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]) -> Result<()> {
-    for inst in instances {
-        let Some(r) = request_of(ctx, tx, inst)? else { continue };
-        if r.spot_type == SpotType::OneTime {
-            return Err(Ec2Error::new(
-                Code::UnsupportedOperation,
-                format!(
-                    "You can't stop the Spot Instance '{}' because it is associated with a one-time Spot Instance request. You can only stop Spot Instances associated with persistent Spot Instance requests.",
-                    inst.id
-                ),
-            )
-            .into());
-        }
-        if r.state == SpotState::Cancelled {
-            return Err(Ec2Error::new(
-                Code::UnsupportedOperation,
-                format!(
-                    "You can't stop the Spot Instance '{}' because its Spot Instance request is cancelled.",
-                    inst.id
-                ),
-            )
-            .into());
-        }
-    }
-    Ok(())
-}
-
-/// StartInstances on Spot Instances: only those their user stopped (EC2 restarts the ones it
-/// interrupted).
-pub fn check_start(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]) -> Result<()> {
-    for inst in instances {
-        let Some(r) = request_of(ctx, tx, inst)? else { continue };
-        if inst.state == InstanceState::Stopped && (r.stopped_by_interruption || r.state != SpotState::Disabled) {
-            return Err(Ec2Error::new(
-                Code::UnsupportedOperation,
-                format!("You can't start the Spot Instance '{}': only Spot Instances stopped by their user can be started, and only while their request is active.", inst.id),
-            )
-            .into());
-        }
-    }
-    Ok(())
-}
-
-/// After a user's stop or start: the request shows it.
-pub fn after_user_action(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance], started: bool) -> Result<()> {
-    for inst in instances {
-        let Some(mut r) = request_of(ctx, tx, inst)? else { continue };
-        if started && inst.state == InstanceState::Pending {
-            r.user_started(ctx.now);
-        } else if !started && inst.state == InstanceState::Stopping {
-            r.user_stopping(ctx.now);
-        }
-        save(tx, &scope_key(ctx), &mut r)?;
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Control: interruptions on demand
-
-/// Interrupts the Spot Instance `instance_id` (any account), or every Spot Instance in the pool
-/// (`zone`, `instance_type`). Returns the interrupted instance IDs.
-pub fn interrupt(
-    settings: &super::Settings,
-    tx: &mut Txn<'_>,
-    now: UnixMillis,
-    instance_id: Option<&str>,
-    pool: Option<(&str, &str)>,
-    cause: Cause,
-) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for scope_key in tx.scopes::<SpotRequest>()? {
-        let scope = super::scope_of_key(&scope_key);
-        let ctx = Ctx::new(settings, &scope, now);
-        for r in tx.scan::<SpotRequest>(&scope_key)? {
-            let wanted = match (instance_id, pool) {
-                (Some(id), _) => r.instance_id.as_deref() == Some(id),
-                (None, Some((zone, itype))) => r.launched_zone.as_deref() == Some(zone) && r.instance_type == itype,
-                (None, None) => false,
-            };
-            if !wanted {
-                continue;
-            }
-            let mut r = settle_request(&ctx, tx, r)?;
-            let running = match &r.instance_id {
-                Some(id) => tx
-                    .get::<Instance>(&scope_key, id)?
-                    .is_some_and(|i| matches!(i.state, InstanceState::Pending | InstanceState::Running)),
-                None => false,
-            };
-            if running && r.interrupt(now, cause, &settings.spot_durations) {
-                out.extend(r.instance_id.clone());
-                save(tx, &scope_key, &mut r)?;
-            }
-        }
-    }
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------------------------
-// DescribeSpotPriceHistory
-
-pub fn describe_spot_price_history(
-    ctx: &Ctx<'_>,
-    req: &dto::DescribeSpotPriceHistoryRequest,
-) -> Result<dto::DescribeSpotPriceHistoryResult> {
-    let filters_list = filters(&PRICE_FILTERS, &req.filters)?;
-    if req.availability_zone.is_some() && req.availability_zone_id.is_some() {
-        return Err(Ec2Error::new(
-            Code::InvalidParameterCombination,
-            "The parameters AvailabilityZone and AvailabilityZoneId cannot be used together.",
-        )
-        .into());
-    }
-    let types: Vec<&'static InstanceTypeInfo> = match req.instance_types.as_deref() {
-        Some(names) if !names.is_empty() => names
-            .iter()
-            .map(|n| {
-                instance_types::instance_type(n)
-                    .ok_or_else(|| invalid(format!("Invalid value '{n}' for InstanceType.")))
-            })
-            .collect::<std::result::Result<_, _>>()?,
-        _ => instance_types::INSTANCE_TYPES.iter().collect(),
-    };
-    let products: Vec<Rc<str>> = match req.product_descriptions.as_deref() {
-        Some(p) if !p.is_empty() => p.iter().map(|p| Rc::from(p.as_str())).collect(),
-        _ => PRODUCTS.iter().map(|p| Rc::from(*p)).collect(),
-    };
-    let end = req.end_time.unwrap_or(ctx.now).min(ctx.now);
-    let start = req.start_time.unwrap_or(end.plus_millis(-24 * HOUR_MS));
-    if start > end {
-        return Err(invalid("The start time must be before the end time.").into());
-    }
-    dry_run_gate(ctx, req.dry_run)?;
-    let zones: Vec<(&'static str, &'static str)> = regions::region(&ctx.scope.region)
-        .map(|r| r.zones.iter().map(|z| (z.name, z.id)).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(name, id)| {
-            req.availability_zone.as_deref().is_none_or(|z| z == *name)
-                && req.availability_zone_id.as_deref().is_none_or(|z| z == *id)
-        })
-        .collect();
-    let seed = ctx.ids.seed();
-    let mut points: Vec<PricePoint> = Vec::new();
-    for t in &types {
-        for (zone, zone_id) in &zones {
-            // The price in force at the start, then every change up to the end.
-            let first = market::last_change(seed, t, zone, start);
-            let mut series = vec![(first, market::price(seed, t, zone, first))];
-            series.extend(market::changes(seed, t, zone, start, end));
-            for (when, linux) in series {
-                for product in &products {
-                    points.push(PricePoint {
-                        zone,
-                        zone_id,
-                        instance_type: t.name,
-                        product: product.clone(),
-                        price: market::product_price(linux, t, product),
-                        at: when,
-                    });
-                }
-            }
-        }
-    }
-    points.retain(|p| PRICE_FILTERS.matches(p, &filters_list));
-    // Newest first, as EC2 lists them.
-    let key = |p: &PricePoint| format!("{:016}/{}/{}/{}", i64::MAX - p.at.0, p.zone, p.instance_type, p.product);
-    // The same order as `key`, without building a string per comparison.
-    points.sort_by(|a, b| {
-        (std::cmp::Reverse(a.at.0), a.zone, a.instance_type, &a.product).cmp(&(
-            std::cmp::Reverse(b.at.0),
-            b.zone,
-            b.instance_type,
-            &b.product,
-        ))
-    });
-    let bounds = super::common::PageBounds {
-        min: 1,
-        max: 1000,
-        cap_above_max: true,
-        message: |n| {
-            format!("Value ( {n} ) for parameter maxResults is invalid. Expecting a value between 1 and 1000.")
-        },
-    };
-    let max = Some(req.max_results.unwrap_or(1000));
-    let (page, next) = paginate(points, key, max, req.next_token.as_deref(), &bounds)?;
-    Ok(dto::DescribeSpotPriceHistoryResult {
-        spot_price_history: Some(
-            page.into_iter()
-                .map(|p| dto::SpotPrice {
-                    availability_zone: Some(p.zone.into()),
-                    availability_zone_id: Some(p.zone_id.into()),
-                    instance_type: Some(p.instance_type.into()),
-                    product_description: Some(p.product.to_string()),
-                    spot_price: Some(format_price(p.price)),
-                    timestamp: Some(p.at),
-                })
-                .collect(),
-        ),
-        next_token: Some(next.unwrap_or_default()),
-    })
-}
-
-pub struct PricePoint {
-    pub zone: &'static str,
-    pub zone_id: &'static str,
-    pub instance_type: &'static str,
-    pub product: Rc<str>,
-    /// The price, formatted only when shown or filtered on (the history of every type is large).
-    pub price: f64,
-    pub at: UnixMillis,
-}
-
-static PRICE_FILTERS: FilterTable<PricePoint> = FilterTable {
-    entries: &[
-        ("availability-zone", |p| vec![p.zone.to_string()]),
-        ("availability-zone-id", |p| vec![p.zone_id.to_string()]),
-        ("instance-type", |p| vec![p.instance_type.to_string()]),
-        ("product-description", |p| vec![p.product.to_string()]),
-        ("spot-price", |p| vec![format_price(p.price)]),
-        ("timestamp", |p| vec![p.at.to_iso8601()]),
-    ],
-    tags: None,
-};

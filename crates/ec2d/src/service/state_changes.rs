@@ -1,0 +1,47 @@
+//! The one choke point for instance state changes. Whoever changes an instance's state (Run, Start,
+//! Stop, Terminate, settling, Spot interruptions and restarts, reclaims, Capacity Block ends,
+//! control endpoints) calls [`apply`] with the instance as it was before; the core decides the
+//! consequences (`ec2_core::instances::changes`) and this module carries them out, then saves the
+//! instance: the capacity unit (pool and reservation), the Spot request's entry in the due-work
+//! index, and the state-change event on the instance's timeline (`service::events`).
+
+use ec2_core::capacity_reservations::pools::Transition;
+use ec2_core::due::DueKind;
+use ec2_core::instances::changes::{self, Before};
+use ec2_core::instances::Instance;
+use ec2_store::Txn;
+
+use super::{capacity_pools, due, Ctx, Result};
+
+/// How a unit taken or given back is accounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accounting {
+    /// On-Demand launches and starts: refused when the pool is full.
+    Strict,
+    /// Spot fulfilment and EC2's own restarts (room was checked when they were evaluated), and
+    /// every release.
+    Lenient,
+    /// A reclaim or the end of a Capacity Block: only the pool gets the unit back; the caller
+    /// adjusts the reservation itself.
+    PoolOnly,
+}
+
+/// Carries out the consequences of the instance's change from `before` (at `ctx.now`) and saves it.
+pub fn apply(ctx: &Ctx<'_>, tx: &mut Txn<'_>, before: Before, inst: &mut Instance, how: Accounting) -> Result<()> {
+    let c = changes::consequences(before, inst, ctx.now);
+    match (c.capacity, how) {
+        (Transition::Keep, _) => {}
+        (Transition::Release, Accounting::PoolOnly) => capacity_pools::release_pool_only(tx, inst)?,
+        (t, _) => capacity_pools::track(ctx, tx, t, inst, how == Accounting::Strict)?,
+    }
+    let scope = ctx.scope.key();
+    tx.put(&scope, &*inst)?;
+    if let Some((request_id, at)) = c.spot_due {
+        due::lower(ctx.ids.seed(), tx, &scope, DueKind::SpotRequest, &request_id, at)?;
+    }
+    if c.event.is_some() {
+        // The instance's timeline (the console's): its state, with the reason, at this change.
+        super::events::instance(tx, &scope, inst, ctx.now)?;
+    }
+    Ok(())
+}
