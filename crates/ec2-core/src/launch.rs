@@ -48,6 +48,9 @@ pub struct LaunchPlan {
     pub capacity_preference: Option<String>,
     #[serde(default)]
     pub capacity_target: Option<String>,
+    /// `UserData` as the wire carries it (base64).
+    #[serde(default)]
+    pub user_data: Option<String>,
 }
 
 /// Reads a stored plan: a JSON object, or (in Spot requests written before the plan was typed) a
@@ -243,6 +246,10 @@ pub fn derive(
         capacity_preference: plan.capacity_preference.clone(),
         capacity_target: plan.capacity_target.clone(),
         reservation_lifecycle: None,
+        attributes: crate::instance_attributes::Attributes {
+            user_data: plan.user_data.clone().filter(|u| !u.is_empty()),
+            ..Default::default()
+        },
     }
 }
 
@@ -277,6 +284,7 @@ pub(crate) mod tests {
             instance_tags: BTreeMap::new(),
             capacity_preference: None,
             capacity_target: None,
+            user_data: None,
         }
     }
 

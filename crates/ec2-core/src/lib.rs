@@ -10,6 +10,7 @@ pub mod capacity_reservations;
 pub mod catalog;
 pub mod filters;
 pub mod ids;
+pub mod instance_attributes;
 pub mod instances;
 pub mod key_pairs;
 pub mod launch;

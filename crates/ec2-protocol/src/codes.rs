@@ -70,6 +70,7 @@ error_codes! {
 
     // State and permission of resources.
     IncorrectInstanceState = "IncorrectInstanceState" => 400,
+    InvalidInstanceAttributeValue = "InvalidInstanceAttributeValue" => 400,
     IncorrectState = "IncorrectState" => 400,
     OperationNotPermitted = "OperationNotPermitted" => 400,
     Unsupported = "Unsupported" => 400,

@@ -319,6 +319,11 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         Request::StopInstances(r) => instances(&r.instance_ids),
         Request::TerminateInstances(r) => instances(&r.instance_ids),
         Request::RebootInstances(r) => instances(&r.instance_ids),
+        Request::DescribeInstanceAttribute(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        Request::ModifyInstanceAttribute(r) => (r.instance_id.iter().map(|id| arn(IdKind::Instance, id)))
+            .chain(r.groups.iter().flatten().map(|id| arn(IdKind::SecurityGroup, id)))
+            .collect(),
+        Request::ResetInstanceAttribute(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::BundleInstance(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::CreateTags(r) => tagged(&r.resources),
         // Key pairs are named by name in their ARNs (`key-pair/{name}`); one named only by its ID

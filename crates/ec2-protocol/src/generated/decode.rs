@@ -6,6 +6,33 @@ use crate::decode::{list, member, required, required_list, DecodeError, FromQuer
 use crate::query::Node;
 use super::types::*;
 
+impl FromQuery for AttributeBooleanValue {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttributeBooleanValue {
+            value: member(node, path, "Value")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AttributeValue {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AttributeValue {
+            value: member(node, path, "Value")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for BlobAttributeValue {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = BlobAttributeValue {
+            value: member(node, path, "Value")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for BlockDeviceMapping {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = BlockDeviceMapping {
@@ -286,6 +313,19 @@ impl FromQuery for DescribeImagesRequest {
     }
 }
 
+impl FromQuery for DescribeInstanceAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeInstanceAttributeRequest {
+            dry_run: member(node, path, "DryRun")?,
+            instance_id: member(node, path, "InstanceId")?,
+            attribute: member(node, path, "Attribute")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.attribute, path, "Attribute")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeInstanceStatusRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeInstanceStatusRequest {
@@ -471,6 +511,16 @@ impl FromQuery for EbsBlockDevice {
     }
 }
 
+impl FromQuery for EbsInstanceBlockDeviceSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EbsInstanceBlockDeviceSpecification {
+            volume_id: member(node, path, "VolumeId")?,
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for ElasticGpuSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = ElasticGpuSpecification {
@@ -572,6 +622,18 @@ impl FromQuery for ImportKeyPairRequest {
         };
         required(&v.key_name, path, "KeyName")?;
         required(&v.public_key_material, path, "PublicKeyMaterial")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceBlockDeviceMappingSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceBlockDeviceMappingSpecification {
+            device_name: member(node, path, "DeviceName")?,
+            ebs: member(node, path, "Ebs")?,
+            virtual_name: member(node, path, "VirtualName")?,
+            no_device: member(node, path, "NoDevice")?,
+        };
         Ok(v)
     }
 }
@@ -738,6 +800,32 @@ impl FromQuery for ModifyCapacityReservationRequest {
     }
 }
 
+impl FromQuery for ModifyInstanceAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyInstanceAttributeRequest {
+            source_dest_check: member(node, path, "SourceDestCheck")?,
+            disable_api_stop: member(node, path, "DisableApiStop")?,
+            dry_run: member(node, path, "DryRun")?,
+            instance_id: member(node, path, "InstanceId")?,
+            attribute: member(node, path, "Attribute")?,
+            value: member(node, path, "Value")?,
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+            disable_api_termination: member(node, path, "DisableApiTermination")?,
+            instance_type: member(node, path, "InstanceType")?,
+            kernel: member(node, path, "Kernel")?,
+            ramdisk: member(node, path, "Ramdisk")?,
+            user_data: member(node, path, "UserData")?,
+            instance_initiated_shutdown_behavior: member(node, path, "InstanceInitiatedShutdownBehavior")?,
+            groups: list(node, path, "GroupId")?,
+            ebs_optimized: member(node, path, "EbsOptimized")?,
+            sriov_net_support: member(node, path, "SriovNetSupport")?,
+            ena_support: member(node, path, "EnaSupport")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for OperatorRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = OperatorRequest {
@@ -852,6 +940,19 @@ impl FromQuery for RequestSpotLaunchSpecification {
             subnet_id: member(node, path, "SubnetId")?,
             user_data: member(node, path, "UserData")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ResetInstanceAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ResetInstanceAttributeRequest {
+            dry_run: member(node, path, "DryRun")?,
+            instance_id: member(node, path, "InstanceId")?,
+            attribute: member(node, path, "Attribute")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.attribute, path, "Attribute")?;
         Ok(v)
     }
 }

@@ -5,6 +5,36 @@
 use crate::xml::{write_list, ToXml, XmlWriter};
 use super::types::*;
 
+impl ToXml for AttributeBooleanValue {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttributeBooleanValue {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
+impl ToXml for AttributeValue {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AttributeValue {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
 impl ToXml for AvailabilityZone {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1616,6 +1646,58 @@ impl InstanceAttachmentEnaSrdUdpSpecification {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.ena_srd_udp_enabled { v.write_xml(w, "enaSrdUdpEnabled"); }
+    }
+}
+
+impl ToXml for InstanceAttribute {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceAttribute {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.block_device_mappings { write_list(w, "blockDeviceMapping", "item", v); }
+        if let Some(v) = &self.disable_api_termination { v.write_xml(w, "disableApiTermination"); }
+        if let Some(v) = &self.ena_support { v.write_xml(w, "enaSupport"); }
+        if let Some(v) = &self.enclave_options { v.write_xml(w, "enclaveOptions"); }
+        if let Some(v) = &self.ebs_optimized { v.write_xml(w, "ebsOptimized"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_initiated_shutdown_behavior { v.write_xml(w, "instanceInitiatedShutdownBehavior"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernel"); }
+        if let Some(v) = &self.product_codes { write_list(w, "productCodes", "item", v); }
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdisk"); }
+        if let Some(v) = &self.root_device_name { v.write_xml(w, "rootDeviceName"); }
+        if let Some(v) = &self.source_dest_check { v.write_xml(w, "sourceDestCheck"); }
+        if let Some(v) = &self.sriov_net_support { v.write_xml(w, "sriovNetSupport"); }
+        if let Some(v) = &self.user_data { v.write_xml(w, "userData"); }
+        if let Some(v) = &self.disable_api_stop { v.write_xml(w, "disableApiStop"); }
+        if let Some(v) = &self.groups { write_list(w, "groupSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "blockDeviceMapping", "item", self.block_device_mappings.as_deref().unwrap_or_default());
+        if let Some(v) = &self.disable_api_termination { v.write_xml(w, "disableApiTermination"); }
+        if let Some(v) = &self.ena_support { v.write_xml(w, "enaSupport"); }
+        if let Some(v) = &self.enclave_options { v.write_xml(w, "enclaveOptions"); }
+        if let Some(v) = &self.ebs_optimized { v.write_xml(w, "ebsOptimized"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_initiated_shutdown_behavior { v.write_xml(w, "instanceInitiatedShutdownBehavior"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernel"); }
+        write_list(w, "productCodes", "item", self.product_codes.as_deref().unwrap_or_default());
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdisk"); }
+        if let Some(v) = &self.root_device_name { v.write_xml(w, "rootDeviceName"); }
+        if let Some(v) = &self.source_dest_check { v.write_xml(w, "sourceDestCheck"); }
+        if let Some(v) = &self.sriov_net_support { v.write_xml(w, "sriovNetSupport"); }
+        if let Some(v) = &self.user_data { v.write_xml(w, "userData"); }
+        if let Some(v) = &self.disable_api_stop { v.write_xml(w, "disableApiStop"); }
+        write_list(w, "groupSet", "item", self.groups.as_deref().unwrap_or_default());
     }
 }
 

@@ -5,6 +5,16 @@
 use ec2_time::UnixMillis;
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttributeBooleanValue {
+    pub value: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttributeValue {
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AvailabilityZone {
     pub opt_in_status: Option<String>,
     pub messages: Option<Vec<AvailabilityZoneMessage>>,
@@ -35,6 +45,11 @@ pub struct AvailabilityZoneMessage {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AvailabilityZoneSubGeography {
     pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlobAttributeValue {
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -434,6 +449,13 @@ pub struct DescribeImagesResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceAttributeRequest {
+    pub dry_run: Option<bool>,
+    pub instance_id: Option<String>,
+    pub attribute: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeInstanceStatusRequest {
     pub instance_ids: Option<Vec<String>>,
     pub max_results: Option<i64>,
@@ -676,6 +698,12 @@ pub struct EbsInstanceBlockDevice {
     pub volume_owner_id: Option<String>,
     pub operator: Option<OperatorResponse>,
     pub ebs_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsInstanceBlockDeviceSpecification {
+    pub volume_id: Option<String>,
+    pub delete_on_termination: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1004,9 +1032,38 @@ pub struct InstanceAttachmentEnaSrdUdpSpecification {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceAttribute {
+    pub block_device_mappings: Option<Vec<InstanceBlockDeviceMapping>>,
+    pub disable_api_termination: Option<AttributeBooleanValue>,
+    pub ena_support: Option<AttributeBooleanValue>,
+    pub enclave_options: Option<EnclaveOptions>,
+    pub ebs_optimized: Option<AttributeBooleanValue>,
+    pub instance_id: Option<String>,
+    pub instance_initiated_shutdown_behavior: Option<AttributeValue>,
+    pub instance_type: Option<AttributeValue>,
+    pub kernel_id: Option<AttributeValue>,
+    pub product_codes: Option<Vec<ProductCode>>,
+    pub ramdisk_id: Option<AttributeValue>,
+    pub root_device_name: Option<AttributeValue>,
+    pub source_dest_check: Option<AttributeBooleanValue>,
+    pub sriov_net_support: Option<AttributeValue>,
+    pub user_data: Option<AttributeValue>,
+    pub disable_api_stop: Option<AttributeBooleanValue>,
+    pub groups: Option<Vec<GroupIdentifier>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceBlockDeviceMapping {
     pub device_name: Option<String>,
     pub ebs: Option<EbsInstanceBlockDevice>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceBlockDeviceMappingSpecification {
+    pub device_name: Option<String>,
+    pub ebs: Option<EbsInstanceBlockDeviceSpecification>,
+    pub virtual_name: Option<String>,
+    pub no_device: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1449,6 +1506,27 @@ pub struct ModifyCapacityReservationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceAttributeRequest {
+    pub source_dest_check: Option<AttributeBooleanValue>,
+    pub disable_api_stop: Option<AttributeBooleanValue>,
+    pub dry_run: Option<bool>,
+    pub instance_id: Option<String>,
+    pub attribute: Option<String>,
+    pub value: Option<String>,
+    pub block_device_mappings: Option<Vec<InstanceBlockDeviceMappingSpecification>>,
+    pub disable_api_termination: Option<AttributeBooleanValue>,
+    pub instance_type: Option<AttributeValue>,
+    pub kernel: Option<AttributeValue>,
+    pub ramdisk: Option<AttributeValue>,
+    pub user_data: Option<BlobAttributeValue>,
+    pub instance_initiated_shutdown_behavior: Option<AttributeValue>,
+    pub groups: Option<Vec<String>>,
+    pub ebs_optimized: Option<AttributeBooleanValue>,
+    pub sriov_net_support: Option<AttributeValue>,
+    pub ena_support: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Monitoring {
     pub state: Option<String>,
 }
@@ -1679,6 +1757,13 @@ pub struct Reservation {
     pub requester_id: Option<String>,
     pub groups: Option<Vec<GroupIdentifier>>,
     pub instances: Option<Vec<Instance>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetInstanceAttributeRequest {
+    pub dry_run: Option<bool>,
+    pub instance_id: Option<String>,
+    pub attribute: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -8,6 +8,30 @@ use crate::wirecheck::{field, FromJson, ToJson};
 use super::ops::{Request, Response};
 use super::types::*;
 
+impl ToJson for AttributeBooleanValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AttributeValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for BlobAttributeValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for BlockDeviceMapping {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -251,6 +275,16 @@ impl ToJson for DescribeImagesRequest {
     }
 }
 
+impl ToJson for DescribeInstanceAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeInstanceStatusRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -423,6 +457,15 @@ impl ToJson for EbsBlockDevice {
     }
 }
 
+impl ToJson for EbsInstanceBlockDeviceSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for ElasticGpuSpecification {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -509,6 +552,17 @@ impl ToJson for ImportKeyPairRequest {
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
         if let Some(v) = &self.public_key_material { m.insert("PublicKeyMaterial".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceBlockDeviceMappingSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.device_name { m.insert("DeviceName".into(), v.to_json()); }
+        if let Some(v) = &self.ebs { m.insert("Ebs".into(), v.to_json()); }
+        if let Some(v) = &self.virtual_name { m.insert("VirtualName".into(), v.to_json()); }
+        if let Some(v) = &self.no_device { m.insert("NoDevice".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -660,6 +714,30 @@ impl ToJson for ModifyCapacityReservationRequest {
     }
 }
 
+impl ToJson for ModifyInstanceAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.source_dest_check { m.insert("SourceDestCheck".into(), v.to_json()); }
+        if let Some(v) = &self.disable_api_stop { m.insert("DisableApiStop".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
+        if let Some(v) = &self.disable_api_termination { m.insert("DisableApiTermination".into(), v.to_json()); }
+        if let Some(v) = &self.instance_type { m.insert("InstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.kernel { m.insert("Kernel".into(), v.to_json()); }
+        if let Some(v) = &self.ramdisk { m.insert("Ramdisk".into(), v.to_json()); }
+        if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        if let Some(v) = &self.instance_initiated_shutdown_behavior { m.insert("InstanceInitiatedShutdownBehavior".into(), v.to_json()); }
+        if let Some(v) = &self.groups { m.insert("Groups".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_optimized { m.insert("EbsOptimized".into(), v.to_json()); }
+        if let Some(v) = &self.sriov_net_support { m.insert("SriovNetSupport".into(), v.to_json()); }
+        if let Some(v) = &self.ena_support { m.insert("EnaSupport".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for OperatorRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -763,6 +841,16 @@ impl ToJson for RequestSpotLaunchSpecification {
         if let Some(v) = &self.ramdisk_id { m.insert("RamdiskId".into(), v.to_json()); }
         if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
         if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ResetInstanceAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -927,6 +1015,24 @@ impl ToJson for UpdateInterruptibleCapacityReservationAllocationRequest {
         if let Some(v) = &self.target_instance_count { m.insert("TargetInstanceCount".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
+    }
+}
+
+impl FromJson for AttributeBooleanValue {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttributeBooleanValue: expected an object")?;
+        Ok(AttributeBooleanValue {
+            value: field(o, "Value")?,
+        })
+    }
+}
+
+impl FromJson for AttributeValue {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AttributeValue: expected an object")?;
+        Ok(AttributeValue {
+            value: field(o, "Value")?,
+        })
     }
 }
 
@@ -1913,6 +2019,31 @@ impl FromJson for InstanceAttachmentEnaSrdUdpSpecification {
         let o = v.as_object().ok_or("InstanceAttachmentEnaSrdUdpSpecification: expected an object")?;
         Ok(InstanceAttachmentEnaSrdUdpSpecification {
             ena_srd_udp_enabled: field(o, "EnaSrdUdpEnabled")?,
+        })
+    }
+}
+
+impl FromJson for InstanceAttribute {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceAttribute: expected an object")?;
+        Ok(InstanceAttribute {
+            block_device_mappings: field(o, "BlockDeviceMappings")?,
+            disable_api_termination: field(o, "DisableApiTermination")?,
+            ena_support: field(o, "EnaSupport")?,
+            enclave_options: field(o, "EnclaveOptions")?,
+            ebs_optimized: field(o, "EbsOptimized")?,
+            instance_id: field(o, "InstanceId")?,
+            instance_initiated_shutdown_behavior: field(o, "InstanceInitiatedShutdownBehavior")?,
+            instance_type: field(o, "InstanceType")?,
+            kernel_id: field(o, "KernelId")?,
+            product_codes: field(o, "ProductCodes")?,
+            ramdisk_id: field(o, "RamdiskId")?,
+            root_device_name: field(o, "RootDeviceName")?,
+            source_dest_check: field(o, "SourceDestCheck")?,
+            sriov_net_support: field(o, "SriovNetSupport")?,
+            user_data: field(o, "UserData")?,
+            disable_api_stop: field(o, "DisableApiStop")?,
+            groups: field(o, "Groups")?,
         })
     }
 }
@@ -3112,6 +3243,7 @@ impl Request {
             Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
             Request::DescribeCapacityReservations(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
+            Request::DescribeInstanceAttribute(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
             Request::DescribeInstanceTypeOfferings(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
@@ -3127,9 +3259,11 @@ impl Request {
             Request::GetCapacityReservationUsage(v) => v.to_json(),
             Request::ImportKeyPair(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
+            Request::ModifyInstanceAttribute(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
+            Request::ResetInstanceAttribute(v) => v.to_json(),
             Request::RunInstances(v) => v.to_json(),
             Request::StartInstances(v) => v.to_json(),
             Request::StopInstances(v) => v.to_json(),
@@ -3158,6 +3292,7 @@ impl Response {
             "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
             "DescribeCapacityReservations" => Response::DescribeCapacityReservations(DescribeCapacityReservationsResult::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
+            "DescribeInstanceAttribute" => Response::DescribeInstanceAttribute(InstanceAttribute::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
             "DescribeInstanceTypeOfferings" => Response::DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
@@ -3173,9 +3308,11 @@ impl Response {
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
             "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
+            "ModifyInstanceAttribute" => Response::ModifyInstanceAttribute,
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
+            "ResetInstanceAttribute" => Response::ResetInstanceAttribute,
             "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),
             "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),
             "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),

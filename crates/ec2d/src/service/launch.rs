@@ -181,6 +181,7 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
         instance_tags: tags_for(specs, "instance").into_iter().collect(),
         capacity_preference,
         capacity_target,
+        user_data: req.user_data.clone(),
     })
 }
 

@@ -19,6 +19,7 @@ pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
 pub mod errors;
+pub mod instance_attributes;
 pub mod instances;
 pub mod key_pairs;
 pub mod kinds;
@@ -245,6 +246,15 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         }
         Q::DescribeInstanceTypes(r) => A::DescribeInstanceTypes(catalog::describe_instance_types(ctx, r)?),
         Q::DescribeInstances(r) => A::DescribeInstances(instances::describe_instances(ctx, tx, r)?),
+        Q::DescribeInstanceAttribute(r) => {
+            A::DescribeInstanceAttribute(instance_attributes::describe_instance_attribute(ctx, tx, r)?)
+        }
+        Q::ModifyInstanceAttribute(r) => {
+            instance_attributes::modify_instance_attribute(ctx, tx, r).map(|()| A::ModifyInstanceAttribute)?
+        }
+        Q::ResetInstanceAttribute(r) => {
+            instance_attributes::reset_instance_attribute(ctx, tx, r).map(|()| A::ResetInstanceAttribute)?
+        }
         Q::DescribeRegions(r) => A::DescribeRegions(regions::describe_regions(ctx, r)?),
         Q::DescribeSecurityGroups(r) => A::DescribeSecurityGroups(network::describe_security_groups(ctx, tx, r)?),
         Q::DescribeSpotInstanceRequests(r) => {
