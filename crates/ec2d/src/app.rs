@@ -254,6 +254,10 @@ mod tests {
                 .replace('+', "%2B")
                 .replace('=', "%3D")
             ),
+            "DescribeInstanceAttribute" | "ResetInstanceAttribute" => {
+                format!("InstanceId={iid}&Attribute=sourceDestCheck")
+            }
+            "ModifyInstanceAttribute" => format!("InstanceId={iid}&SourceDestCheck.Value=false"),
             "CreateTags" => format!("ResourceId.1={iid}&Tag.1.Key=k&Tag.1.Value=v"),
             "DeleteTags" => format!("ResourceId.1={iid}"),
             "RebootInstances" | "StartInstances" | "StopInstances" | "TerminateInstances" => format!("InstanceId.1={iid}"),
