@@ -51,6 +51,9 @@ pub struct LaunchPlan {
     /// `UserData` as the wire carries it (base64).
     #[serde(default)]
     pub user_data: Option<String>,
+    /// `MetadataOptions`, checked.
+    #[serde(default)]
+    pub metadata: crate::instance_attributes::MetadataOptions,
 }
 
 /// Reads a stored plan: a JSON object, or (in Spot requests written before the plan was typed) a
@@ -248,6 +251,7 @@ pub fn derive(
         reservation_lifecycle: None,
         attributes: crate::instance_attributes::Attributes {
             user_data: plan.user_data.clone().filter(|u| !u.is_empty()),
+            metadata: plan.metadata.clone(),
             ..Default::default()
         },
     }
@@ -285,6 +289,7 @@ pub(crate) mod tests {
             capacity_preference: None,
             capacity_target: None,
             user_data: None,
+            metadata: Default::default(),
         }
     }
 

@@ -258,6 +258,9 @@ mod tests {
                 format!("InstanceId={iid}&Attribute=sourceDestCheck")
             }
             "ModifyInstanceAttribute" => format!("InstanceId={iid}&SourceDestCheck.Value=false"),
+            "MonitorInstances" | "UnmonitorInstances" => format!("InstanceId.1={iid}"),
+            "GetConsoleOutput" => format!("InstanceId={iid}"),
+            "ModifyInstanceMetadataOptions" => format!("InstanceId={iid}&HttpTokens=optional"),
             "CreateTags" => format!("ResourceId.1={iid}&Tag.1.Key=k&Tag.1.Value=v"),
             "DeleteTags" => format!("ResourceId.1={iid}"),
             "RebootInstances" | "StartInstances" | "StopInstances" | "TerminateInstances" => format!("InstanceId.1={iid}"),

@@ -323,6 +323,10 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         Request::ModifyInstanceAttribute(r) => (r.instance_id.iter().map(|id| arn(IdKind::Instance, id)))
             .chain(r.groups.iter().flatten().map(|id| arn(IdKind::SecurityGroup, id)))
             .collect(),
+        Request::MonitorInstances(r) => instances(&r.instance_ids),
+        Request::UnmonitorInstances(r) => instances(&r.instance_ids),
+        Request::GetConsoleOutput(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        Request::ModifyInstanceMetadataOptions(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::ResetInstanceAttribute(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::BundleInstance(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::CreateTags(r) => tagged(&r.resources),

@@ -23,6 +23,8 @@ pub struct Attributes {
     /// `simple` once enhanced networking with the Intel 82599 VF is enabled.
     pub sriov_net_support: Option<String>,
     pub enclave_enabled: bool,
+    /// The instance metadata service options (`MetadataOptions`).
+    pub metadata: MetadataOptions,
 }
 
 impl Default for Attributes {
@@ -34,6 +36,7 @@ impl Default for Attributes {
             source_dest_check: true,
             sriov_net_support: None,
             enclave_enabled: false,
+            metadata: MetadataOptions::default(),
         }
     }
 }
@@ -292,6 +295,144 @@ pub fn guest_shutdown(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Re
     inst.state = state;
     inst.pending = Some(Pending { due: now.plus_millis(took), transition });
     Ok(StateChange { instance_id: inst.id.clone(), previous, current: inst.state })
+}
+
+/// The instance metadata service options of an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetadataOptions {
+    /// `optional` or `required` (IMDSv2 only).
+    pub http_tokens: String,
+    /// 1 to 64.
+    pub hop_limit: i64,
+    /// `enabled` or `disabled`.
+    pub http_endpoint: String,
+    /// `enabled` or `disabled`.
+    pub http_protocol_ipv6: String,
+    /// `enabled` or `disabled`.
+    pub instance_metadata_tags: String,
+}
+
+impl Default for MetadataOptions {
+    fn default() -> Self {
+        MetadataOptions {
+            http_tokens: "required".into(),
+            hop_limit: 2,
+            http_endpoint: "enabled".into(),
+            http_protocol_ipv6: "disabled".into(),
+            instance_metadata_tags: "disabled".into(),
+        }
+    }
+}
+
+/// A change of the metadata options: each member given replaces the current one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataChange {
+    pub http_tokens: Option<String>,
+    pub hop_limit: Option<i64>,
+    pub http_endpoint: Option<String>,
+    pub http_protocol_ipv6: Option<String>,
+    pub instance_metadata_tags: Option<String>,
+}
+
+/// A metadata option value out of its range: (the parameter, the value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadMetadataValue {
+    pub parameter: &'static str,
+    pub value: String,
+}
+
+pub const MAX_HOP_LIMIT: i64 = 64;
+
+impl MetadataOptions {
+    /// `self` with `change` applied, or the first value out of range.
+    pub fn with(&self, change: &MetadataChange) -> Result<MetadataOptions, BadMetadataValue> {
+        fn pick(
+            parameter: &'static str,
+            current: &str,
+            new: &Option<String>,
+            allowed: &[&str],
+        ) -> Result<String, BadMetadataValue> {
+            match new {
+                None => Ok(current.to_string()),
+                Some(v) if allowed.contains(&v.as_str()) => Ok(v.clone()),
+                Some(v) => Err(BadMetadataValue { parameter, value: v.clone() }),
+            }
+        }
+        const SWITCH: &[&str] = &["enabled", "disabled"];
+        let hop_limit = match change.hop_limit {
+            None => self.hop_limit,
+            Some(h) if (1..=MAX_HOP_LIMIT).contains(&h) => h,
+            Some(h) => return Err(BadMetadataValue { parameter: "HttpPutResponseHopLimit", value: h.to_string() }),
+        };
+        Ok(MetadataOptions {
+            http_tokens: pick("HttpTokens", &self.http_tokens, &change.http_tokens, &["optional", "required"])?,
+            hop_limit,
+            http_endpoint: pick("HttpEndpoint", &self.http_endpoint, &change.http_endpoint, SWITCH)?,
+            http_protocol_ipv6: pick("HttpProtocolIpv6", &self.http_protocol_ipv6, &change.http_protocol_ipv6, SWITCH)?,
+            instance_metadata_tags: pick(
+                "InstanceMetadataTags",
+                &self.instance_metadata_tags,
+                &change.instance_metadata_tags,
+                SWITCH,
+            )?,
+        })
+    }
+}
+
+/// Whether MonitorInstances / UnmonitorInstances may change the instance: not once it is
+/// shutting down or terminated.
+pub fn set_monitoring(inst: &mut Instance, enabled: bool) -> Result<(), AttrError> {
+    if matches!(inst.state, InstanceState::ShuttingDown | InstanceState::Terminated) {
+        return Err(AttrError::Gone { id: inst.id.clone(), state: inst.state });
+    }
+    inst.monitoring = enabled;
+    Ok(())
+}
+
+/// The console output of an instance that has booted (`None` before its first boot), and when it
+/// was written: a plausible boot log of its platform naming the instance, its address and its type.
+pub fn console_output(inst: &Instance) -> Option<(String, UnixMillis)> {
+    if !inst.ever_running {
+        return None;
+    }
+    let at = inst.launch_time.plus_millis(14_000);
+    let host = format!("ip-{}", inst.private_ip.replace('.', "-"));
+    let when = at.to_iso8601();
+    let text = if inst.platform.as_deref() == Some("windows") {
+        [
+            format!("{when}: Windows sysprep configuration complete."),
+            format!("{when}: Message: Waiting for meta-data accessibility..."),
+            format!("{when}: Message: Meta-data is now available."),
+            format!("{when}: AMI Origin Version: {}", inst.image_id),
+            format!("{when}: Instance ID: {}", inst.id),
+            format!("{when}: Instance Type: {}", inst.instance_type),
+            format!("{when}: Availability Zone: {}", inst.availability_zone),
+            format!("{when}: Private IP: {}", inst.private_ip),
+            format!("{when}: RDPCERTIFICATE-SUBJECTNAME: {}", inst.id.to_uppercase()),
+            format!("{when}: Message: Windows is Ready to use"),
+        ]
+        .join("\r\n")
+    } else {
+        [
+            format!("[    0.000000] Linux version 6.1.0-ec2d ({}) #1 SMP", inst.architecture),
+            "[    0.000000] Command line: BOOT_IMAGE=(hd0,gpt1)/boot/vmlinuz root=LABEL=/ ro console=ttyS0".to_string(),
+            format!("[    0.000000] DMI: Amazon EC2 {}/, BIOS 1.0 10/16/2017", inst.instance_type),
+            "[    0.000000] Hypervisor detected: KVM".to_string(),
+            format!("[    2.118411] EXT4-fs ({}): mounted filesystem with ordered data mode", inst.root_device_name.trim_start_matches("/dev/")),
+            format!("[    5.402310] cloud-init[1712]: Cloud-init v. 22.2.2 running 'init' at {when}. Up 5.40 seconds."),
+            format!("[    5.512007] cloud-init[1712]: ci-info: | ens5 | True | {} | . | global | {} |", inst.private_ip, inst.mac_address),
+            format!("[    6.017755] cloud-init[1712]: instance-id: {}", inst.id),
+            "-----BEGIN SSH HOST KEY FINGERPRINTS-----".to_string(),
+            format!("256 SHA256:{} no comment (ED25519)", inst.id.trim_start_matches("i-")),
+            "-----END SSH HOST KEY FINGERPRINTS-----".to_string(),
+            format!("[   12.000000] cloud-init[2003]: Cloud-init v. 22.2.2 finished at {when}. Datasource DataSourceEc2.  Up 12.00 seconds"),
+            String::new(),
+            format!("{host} login: "),
+        ]
+        .join("\n")
+    };
+    Some((text, at))
 }
 
 #[cfg(test)]

@@ -142,3 +142,44 @@ fn old_records_read_with_default_attributes() {
     assert_eq!(i.attributes, Attributes::default());
     assert!(i.attributes.source_dest_check);
 }
+
+#[test]
+fn metadata_options_change_member_by_member_within_range() {
+    let base = MetadataOptions::default();
+    let m = base
+        .with(&MetadataChange { http_tokens: Some("optional".into()), hop_limit: Some(1), ..Default::default() })
+        .unwrap();
+    assert_eq!((m.http_tokens.as_str(), m.hop_limit, m.http_endpoint.as_str()), ("optional", 1, "enabled"));
+    assert_eq!(
+        base.with(&MetadataChange { hop_limit: Some(65), ..Default::default() }),
+        Err(BadMetadataValue { parameter: "HttpPutResponseHopLimit", value: "65".into() })
+    );
+    assert_eq!(
+        base.with(&MetadataChange { http_endpoint: Some("on".into()), ..Default::default() }),
+        Err(BadMetadataValue { parameter: "HttpEndpoint", value: "on".into() })
+    );
+    assert_eq!(base.with(&MetadataChange::default()), Ok(base));
+}
+
+#[test]
+fn monitoring_changes_until_the_instance_is_gone() {
+    let mut i = fixture(InstanceState::Stopped);
+    set_monitoring(&mut i, true).unwrap();
+    assert!(i.monitoring);
+    let mut t = fixture(InstanceState::Terminated);
+    assert!(set_monitoring(&mut t, true).is_err());
+    assert!(!t.monitoring);
+}
+
+#[test]
+fn console_output_names_the_instance_once_it_has_booted() {
+    let mut i = fixture(InstanceState::Pending);
+    assert_eq!(console_output(&i), None);
+    i.ever_running = true;
+    let (text, at) = console_output(&i).unwrap();
+    assert!(text.contains(&i.id) && text.contains("ip-172-31-0-4 login:"), "{text}");
+    assert_eq!(at, i.launch_time.plus_millis(14_000));
+    i.platform = Some("windows".into());
+    let (text, _) = console_output(&i).unwrap();
+    assert!(text.contains("Windows is Ready to use") && text.contains(&i.id));
+}

@@ -593,6 +593,18 @@ impl FromQuery for GetCapacityReservationUsageRequest {
     }
 }
 
+impl FromQuery for GetConsoleOutputRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GetConsoleOutputRequest {
+            instance_id: member(node, path, "InstanceId")?,
+            latest: member(node, path, "Latest")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for HibernationOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = HibernationOptionsRequest {
@@ -822,6 +834,33 @@ impl FromQuery for ModifyInstanceAttributeRequest {
             ena_support: member(node, path, "EnaSupport")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyInstanceMetadataOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyInstanceMetadataOptionsRequest {
+            instance_id: member(node, path, "InstanceId")?,
+            http_tokens: member(node, path, "HttpTokens")?,
+            http_put_response_hop_limit: member(node, path, "HttpPutResponseHopLimit")?,
+            http_endpoint: member(node, path, "HttpEndpoint")?,
+            dry_run: member(node, path, "DryRun")?,
+            http_protocol_ipv6: member(node, path, "HttpProtocolIpv6")?,
+            instance_metadata_tags: member(node, path, "InstanceMetadataTags")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for MonitorInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = MonitorInstancesRequest {
+            instance_ids: list(node, path, "InstanceId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required_list(&v.instance_ids, path, "InstanceId")?;
         Ok(v)
     }
 }
@@ -1120,6 +1159,17 @@ impl FromQuery for TerminateInstancesRequest {
             instance_ids: list(node, path, "InstanceId")?,
             force: member(node, path, "Force")?,
             skip_os_shutdown: member(node, path, "SkipOsShutdown")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required_list(&v.instance_ids, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for UnmonitorInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = UnmonitorInstancesRequest {
+            instance_ids: list(node, path, "InstanceId")?,
             dry_run: member(node, path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;

@@ -1302,6 +1302,30 @@ impl GetCapacityReservationUsageResult {
     }
 }
 
+impl ToXml for GetConsoleOutputResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GetConsoleOutputResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
+        if let Some(v) = &self.output { v.write_xml(w, "output"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
+        if let Some(v) = &self.output { v.write_xml(w, "output"); }
+    }
+}
+
 impl ToXml for GpuDeviceInfo {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1796,6 +1820,22 @@ impl InstanceMetadataOptionsResponse {
         if let Some(v) = &self.http_endpoint { v.write_xml(w, "httpEndpoint"); }
         if let Some(v) = &self.http_protocol_ipv6 { v.write_xml(w, "httpProtocolIpv6"); }
         if let Some(v) = &self.instance_metadata_tags { v.write_xml(w, "instanceMetadataTags"); }
+    }
+}
+
+impl ToXml for InstanceMonitoring {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceMonitoring {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.monitoring { v.write_xml(w, "monitoring"); }
     }
 }
 
@@ -2502,6 +2542,48 @@ impl ModifyCapacityReservationResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
+impl ToXml for ModifyInstanceMetadataOptionsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyInstanceMetadataOptionsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_metadata_options { v.write_xml(w, "instanceMetadataOptions"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_metadata_options { v.write_xml(w, "instanceMetadataOptions"); }
+    }
+}
+
+impl ToXml for MonitorInstancesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl MonitorInstancesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_monitorings { write_list(w, "instancesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instancesSet", "item", self.instance_monitorings.as_deref().unwrap_or_default());
     }
 }
 
@@ -3271,6 +3353,26 @@ impl TerminateInstancesResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "instancesSet", "item", self.terminating_instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for UnmonitorInstancesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl UnmonitorInstancesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_monitorings { write_list(w, "instancesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instancesSet", "item", self.instance_monitorings.as_deref().unwrap_or_default());
     }
 }
 

@@ -777,7 +777,7 @@ pub const ALL_OPERATIONS: [&str; 765] = [
 ];
 
 /// The operations ec2d implements (model/ec2/ops.txt), sorted.
-pub const IMPLEMENTED_OPERATIONS: [&str; 41] = [
+pub const IMPLEMENTED_OPERATIONS: [&str; 45] = [
     "BundleInstance",
     "CancelBundleTask",
     "CancelCapacityReservation",
@@ -807,9 +807,12 @@ pub const IMPLEMENTED_OPERATIONS: [&str; 41] = [
     "DescribeTags",
     "DescribeVpcs",
     "GetCapacityReservationUsage",
+    "GetConsoleOutput",
     "ImportKeyPair",
     "ModifyCapacityReservation",
     "ModifyInstanceAttribute",
+    "ModifyInstanceMetadataOptions",
+    "MonitorInstances",
     "PurchaseCapacityBlock",
     "RebootInstances",
     "RequestSpotInstances",
@@ -818,6 +821,7 @@ pub const IMPLEMENTED_OPERATIONS: [&str; 41] = [
     "StartInstances",
     "StopInstances",
     "TerminateInstances",
+    "UnmonitorInstances",
     "UpdateInterruptibleCapacityReservationAllocation",
 ];
 
@@ -857,9 +861,12 @@ pub enum Request {
     DescribeTags(DescribeTagsRequest),
     DescribeVpcs(DescribeVpcsRequest),
     GetCapacityReservationUsage(GetCapacityReservationUsageRequest),
+    GetConsoleOutput(GetConsoleOutputRequest),
     ImportKeyPair(ImportKeyPairRequest),
     ModifyCapacityReservation(ModifyCapacityReservationRequest),
     ModifyInstanceAttribute(ModifyInstanceAttributeRequest),
+    ModifyInstanceMetadataOptions(ModifyInstanceMetadataOptionsRequest),
+    MonitorInstances(MonitorInstancesRequest),
     PurchaseCapacityBlock(PurchaseCapacityBlockRequest),
     RebootInstances(RebootInstancesRequest),
     RequestSpotInstances(RequestSpotInstancesRequest),
@@ -868,6 +875,7 @@ pub enum Request {
     StartInstances(StartInstancesRequest),
     StopInstances(StopInstancesRequest),
     TerminateInstances(TerminateInstancesRequest),
+    UnmonitorInstances(UnmonitorInstancesRequest),
     UpdateInterruptibleCapacityReservationAllocation(UpdateInterruptibleCapacityReservationAllocationRequest),
 }
 
@@ -902,9 +910,12 @@ pub enum Response {
     DescribeTags(DescribeTagsResult),
     DescribeVpcs(DescribeVpcsResult),
     GetCapacityReservationUsage(GetCapacityReservationUsageResult),
+    GetConsoleOutput(GetConsoleOutputResult),
     ImportKeyPair(ImportKeyPairResult),
     ModifyCapacityReservation(ModifyCapacityReservationResult),
     ModifyInstanceAttribute,
+    ModifyInstanceMetadataOptions(ModifyInstanceMetadataOptionsResult),
+    MonitorInstances(MonitorInstancesResult),
     PurchaseCapacityBlock(PurchaseCapacityBlockResult),
     RebootInstances,
     RequestSpotInstances(RequestSpotInstancesResult),
@@ -913,6 +924,7 @@ pub enum Response {
     StartInstances(StartInstancesResult),
     StopInstances(StopInstancesResult),
     TerminateInstances(TerminateInstancesResult),
+    UnmonitorInstances(UnmonitorInstancesResult),
     UpdateInterruptibleCapacityReservationAllocation(UpdateInterruptibleCapacityReservationAllocationResult),
 }
 
@@ -949,9 +961,12 @@ impl Request {
             "DescribeTags" => DescribeTagsRequest::from_query(node, "").map(Request::DescribeTags),
             "DescribeVpcs" => DescribeVpcsRequest::from_query(node, "").map(Request::DescribeVpcs),
             "GetCapacityReservationUsage" => GetCapacityReservationUsageRequest::from_query(node, "").map(Request::GetCapacityReservationUsage),
+            "GetConsoleOutput" => GetConsoleOutputRequest::from_query(node, "").map(Request::GetConsoleOutput),
             "ImportKeyPair" => ImportKeyPairRequest::from_query(node, "").map(Request::ImportKeyPair),
             "ModifyCapacityReservation" => ModifyCapacityReservationRequest::from_query(node, "").map(Request::ModifyCapacityReservation),
             "ModifyInstanceAttribute" => ModifyInstanceAttributeRequest::from_query(node, "").map(Request::ModifyInstanceAttribute),
+            "ModifyInstanceMetadataOptions" => ModifyInstanceMetadataOptionsRequest::from_query(node, "").map(Request::ModifyInstanceMetadataOptions),
+            "MonitorInstances" => MonitorInstancesRequest::from_query(node, "").map(Request::MonitorInstances),
             "PurchaseCapacityBlock" => PurchaseCapacityBlockRequest::from_query(node, "").map(Request::PurchaseCapacityBlock),
             "RebootInstances" => RebootInstancesRequest::from_query(node, "").map(Request::RebootInstances),
             "RequestSpotInstances" => RequestSpotInstancesRequest::from_query(node, "").map(Request::RequestSpotInstances),
@@ -960,6 +975,7 @@ impl Request {
             "StartInstances" => StartInstancesRequest::from_query(node, "").map(Request::StartInstances),
             "StopInstances" => StopInstancesRequest::from_query(node, "").map(Request::StopInstances),
             "TerminateInstances" => TerminateInstancesRequest::from_query(node, "").map(Request::TerminateInstances),
+            "UnmonitorInstances" => UnmonitorInstancesRequest::from_query(node, "").map(Request::UnmonitorInstances),
             "UpdateInterruptibleCapacityReservationAllocation" => UpdateInterruptibleCapacityReservationAllocationRequest::from_query(node, "").map(Request::UpdateInterruptibleCapacityReservationAllocation),
             _ => return None,
         })
@@ -996,9 +1012,12 @@ impl Request {
             Request::DescribeTags(_) => "DescribeTags",
             Request::DescribeVpcs(_) => "DescribeVpcs",
             Request::GetCapacityReservationUsage(_) => "GetCapacityReservationUsage",
+            Request::GetConsoleOutput(_) => "GetConsoleOutput",
             Request::ImportKeyPair(_) => "ImportKeyPair",
             Request::ModifyCapacityReservation(_) => "ModifyCapacityReservation",
             Request::ModifyInstanceAttribute(_) => "ModifyInstanceAttribute",
+            Request::ModifyInstanceMetadataOptions(_) => "ModifyInstanceMetadataOptions",
+            Request::MonitorInstances(_) => "MonitorInstances",
             Request::PurchaseCapacityBlock(_) => "PurchaseCapacityBlock",
             Request::RebootInstances(_) => "RebootInstances",
             Request::RequestSpotInstances(_) => "RequestSpotInstances",
@@ -1007,6 +1026,7 @@ impl Request {
             Request::StartInstances(_) => "StartInstances",
             Request::StopInstances(_) => "StopInstances",
             Request::TerminateInstances(_) => "TerminateInstances",
+            Request::UnmonitorInstances(_) => "UnmonitorInstances",
             Request::UpdateInterruptibleCapacityReservationAllocation(_) => "UpdateInterruptibleCapacityReservationAllocation",
         }
     }
@@ -1043,9 +1063,12 @@ impl Request {
             Request::DescribeTags(v) => v.dry_run == Some(true),
             Request::DescribeVpcs(v) => v.dry_run == Some(true),
             Request::GetCapacityReservationUsage(v) => v.dry_run == Some(true),
+            Request::GetConsoleOutput(v) => v.dry_run == Some(true),
             Request::ImportKeyPair(v) => v.dry_run == Some(true),
             Request::ModifyCapacityReservation(v) => v.dry_run == Some(true),
             Request::ModifyInstanceAttribute(v) => v.dry_run == Some(true),
+            Request::ModifyInstanceMetadataOptions(v) => v.dry_run == Some(true),
+            Request::MonitorInstances(v) => v.dry_run == Some(true),
             Request::PurchaseCapacityBlock(v) => v.dry_run == Some(true),
             Request::RebootInstances(v) => v.dry_run == Some(true),
             Request::RequestSpotInstances(v) => v.dry_run == Some(true),
@@ -1054,6 +1077,7 @@ impl Request {
             Request::StartInstances(v) => v.dry_run == Some(true),
             Request::StopInstances(v) => v.dry_run == Some(true),
             Request::TerminateInstances(v) => v.dry_run == Some(true),
+            Request::UnmonitorInstances(v) => v.dry_run == Some(true),
             Request::UpdateInterruptibleCapacityReservationAllocation(v) => v.dry_run == Some(true),
             #[allow(unreachable_patterns)]
             _ => false,
@@ -1093,9 +1117,12 @@ impl Response {
             Response::DescribeTags(_) => "DescribeTags",
             Response::DescribeVpcs(_) => "DescribeVpcs",
             Response::GetCapacityReservationUsage(_) => "GetCapacityReservationUsage",
+            Response::GetConsoleOutput(_) => "GetConsoleOutput",
             Response::ImportKeyPair(_) => "ImportKeyPair",
             Response::ModifyCapacityReservation(_) => "ModifyCapacityReservation",
             Response::ModifyInstanceAttribute => "ModifyInstanceAttribute",
+            Response::ModifyInstanceMetadataOptions(_) => "ModifyInstanceMetadataOptions",
+            Response::MonitorInstances(_) => "MonitorInstances",
             Response::PurchaseCapacityBlock(_) => "PurchaseCapacityBlock",
             Response::RebootInstances => "RebootInstances",
             Response::RequestSpotInstances(_) => "RequestSpotInstances",
@@ -1104,6 +1131,7 @@ impl Response {
             Response::StartInstances(_) => "StartInstances",
             Response::StopInstances(_) => "StopInstances",
             Response::TerminateInstances(_) => "TerminateInstances",
+            Response::UnmonitorInstances(_) => "UnmonitorInstances",
             Response::UpdateInterruptibleCapacityReservationAllocation(_) => "UpdateInterruptibleCapacityReservationAllocation",
         }
     }
@@ -1141,9 +1169,12 @@ impl Response {
             Response::DescribeTags(v) => v.write_output_members(w),
             Response::DescribeVpcs(v) => v.write_output_members(w),
             Response::GetCapacityReservationUsage(v) => v.write_output_members(w),
+            Response::GetConsoleOutput(v) => v.write_output_members(w),
             Response::ImportKeyPair(v) => v.write_output_members(w),
             Response::ModifyCapacityReservation(v) => v.write_output_members(w),
             Response::ModifyInstanceAttribute => w.text("return", "true"),
+            Response::ModifyInstanceMetadataOptions(v) => v.write_output_members(w),
+            Response::MonitorInstances(v) => v.write_output_members(w),
             Response::PurchaseCapacityBlock(v) => v.write_output_members(w),
             Response::RebootInstances => w.text("return", "true"),
             Response::RequestSpotInstances(v) => v.write_output_members(w),
@@ -1152,6 +1183,7 @@ impl Response {
             Response::StartInstances(v) => v.write_output_members(w),
             Response::StopInstances(v) => v.write_output_members(w),
             Response::TerminateInstances(v) => v.write_output_members(w),
+            Response::UnmonitorInstances(v) => v.write_output_members(w),
             Response::UpdateInterruptibleCapacityReservationAllocation(v) => v.write_output_members(w),
         }
     }

@@ -830,6 +830,20 @@ pub struct GetCapacityReservationUsageResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetConsoleOutputRequest {
+    pub instance_id: Option<String>,
+    pub latest: Option<bool>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetConsoleOutputResult {
+    pub instance_id: Option<String>,
+    pub timestamp: Option<UnixMillis>,
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GpuDeviceInfo {
     pub name: Option<String>,
     pub manufacturer: Option<String>,
@@ -1116,6 +1130,12 @@ pub struct InstanceMetadataOptionsResponse {
     pub http_endpoint: Option<String>,
     pub http_protocol_ipv6: Option<String>,
     pub instance_metadata_tags: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceMonitoring {
+    pub instance_id: Option<String>,
+    pub monitoring: Option<Monitoring>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1524,6 +1544,34 @@ pub struct ModifyInstanceAttributeRequest {
     pub ebs_optimized: Option<AttributeBooleanValue>,
     pub sriov_net_support: Option<AttributeValue>,
     pub ena_support: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceMetadataOptionsRequest {
+    pub instance_id: Option<String>,
+    pub http_tokens: Option<String>,
+    pub http_put_response_hop_limit: Option<i64>,
+    pub http_endpoint: Option<String>,
+    pub dry_run: Option<bool>,
+    pub http_protocol_ipv6: Option<String>,
+    pub instance_metadata_tags: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceMetadataOptionsResult {
+    pub instance_id: Option<String>,
+    pub instance_metadata_options: Option<InstanceMetadataOptionsResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonitorInstancesRequest {
+    pub instance_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonitorInstancesResult {
+    pub instance_monitorings: Option<Vec<InstanceMonitoring>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2015,6 +2063,17 @@ pub struct TerminateInstancesRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminateInstancesResult {
     pub terminating_instances: Option<Vec<InstanceStateChange>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnmonitorInstancesRequest {
+    pub instance_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnmonitorInstancesResult {
+    pub instance_monitorings: Option<Vec<InstanceMonitoring>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

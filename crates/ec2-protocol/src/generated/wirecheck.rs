@@ -528,6 +528,16 @@ impl ToJson for GetCapacityReservationUsageRequest {
     }
 }
 
+impl ToJson for GetConsoleOutputRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.latest { m.insert("Latest".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for HibernationOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -734,6 +744,29 @@ impl ToJson for ModifyInstanceAttributeRequest {
         if let Some(v) = &self.ebs_optimized { m.insert("EbsOptimized".into(), v.to_json()); }
         if let Some(v) = &self.sriov_net_support { m.insert("SriovNetSupport".into(), v.to_json()); }
         if let Some(v) = &self.ena_support { m.insert("EnaSupport".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyInstanceMetadataOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.http_tokens { m.insert("HttpTokens".into(), v.to_json()); }
+        if let Some(v) = &self.http_put_response_hop_limit { m.insert("HttpPutResponseHopLimit".into(), v.to_json()); }
+        if let Some(v) = &self.http_endpoint { m.insert("HttpEndpoint".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.http_protocol_ipv6 { m.insert("HttpProtocolIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.instance_metadata_tags { m.insert("InstanceMetadataTags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for MonitorInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1003,6 +1036,15 @@ impl ToJson for TerminateInstancesRequest {
         if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
         if let Some(v) = &self.force { m.insert("Force".into(), v.to_json()); }
         if let Some(v) = &self.skip_os_shutdown { m.insert("SkipOsShutdown".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for UnmonitorInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
@@ -1774,6 +1816,17 @@ impl FromJson for GetCapacityReservationUsageResult {
     }
 }
 
+impl FromJson for GetConsoleOutputResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GetConsoleOutputResult: expected an object")?;
+        Ok(GetConsoleOutputResult {
+            instance_id: field(o, "InstanceId")?,
+            timestamp: field(o, "Timestamp")?,
+            output: field(o, "Output")?,
+        })
+    }
+}
+
 impl FromJson for GpuDeviceInfo {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("GpuDeviceInfo: expected an object")?;
@@ -2106,6 +2159,16 @@ impl FromJson for InstanceMetadataOptionsResponse {
             http_endpoint: field(o, "HttpEndpoint")?,
             http_protocol_ipv6: field(o, "HttpProtocolIpv6")?,
             instance_metadata_tags: field(o, "InstanceMetadataTags")?,
+        })
+    }
+}
+
+impl FromJson for InstanceMonitoring {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceMonitoring: expected an object")?;
+        Ok(InstanceMonitoring {
+            instance_id: field(o, "InstanceId")?,
+            monitoring: field(o, "Monitoring")?,
         })
     }
 }
@@ -2588,6 +2651,25 @@ impl FromJson for ModifyCapacityReservationResult {
         let o = v.as_object().ok_or("ModifyCapacityReservationResult: expected an object")?;
         Ok(ModifyCapacityReservationResult {
             r#return: field(o, "Return")?,
+        })
+    }
+}
+
+impl FromJson for ModifyInstanceMetadataOptionsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyInstanceMetadataOptionsResult: expected an object")?;
+        Ok(ModifyInstanceMetadataOptionsResult {
+            instance_id: field(o, "InstanceId")?,
+            instance_metadata_options: field(o, "InstanceMetadataOptions")?,
+        })
+    }
+}
+
+impl FromJson for MonitorInstancesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("MonitorInstancesResult: expected an object")?;
+        Ok(MonitorInstancesResult {
+            instance_monitorings: field(o, "InstanceMonitorings")?,
         })
     }
 }
@@ -3086,6 +3168,15 @@ impl FromJson for TerminateInstancesResult {
     }
 }
 
+impl FromJson for UnmonitorInstancesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("UnmonitorInstancesResult: expected an object")?;
+        Ok(UnmonitorInstancesResult {
+            instance_monitorings: field(o, "InstanceMonitorings")?,
+        })
+    }
+}
+
 impl FromJson for UpdateInterruptibleCapacityReservationAllocationResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("UpdateInterruptibleCapacityReservationAllocationResult: expected an object")?;
@@ -3257,9 +3348,12 @@ impl Request {
             Request::DescribeTags(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
+            Request::GetConsoleOutput(v) => v.to_json(),
             Request::ImportKeyPair(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
             Request::ModifyInstanceAttribute(v) => v.to_json(),
+            Request::ModifyInstanceMetadataOptions(v) => v.to_json(),
+            Request::MonitorInstances(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
@@ -3268,6 +3362,7 @@ impl Request {
             Request::StartInstances(v) => v.to_json(),
             Request::StopInstances(v) => v.to_json(),
             Request::TerminateInstances(v) => v.to_json(),
+            Request::UnmonitorInstances(v) => v.to_json(),
             Request::UpdateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
         }
     }
@@ -3306,9 +3401,12 @@ impl Response {
             "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
+            "GetConsoleOutput" => Response::GetConsoleOutput(GetConsoleOutputResult::from_json(v)?),
             "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
             "ModifyInstanceAttribute" => Response::ModifyInstanceAttribute,
+            "ModifyInstanceMetadataOptions" => Response::ModifyInstanceMetadataOptions(ModifyInstanceMetadataOptionsResult::from_json(v)?),
+            "MonitorInstances" => Response::MonitorInstances(MonitorInstancesResult::from_json(v)?),
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
@@ -3317,6 +3415,7 @@ impl Response {
             "StartInstances" => Response::StartInstances(StartInstancesResult::from_json(v)?),
             "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),
             "TerminateInstances" => Response::TerminateInstances(TerminateInstancesResult::from_json(v)?),
+            "UnmonitorInstances" => Response::UnmonitorInstances(UnmonitorInstancesResult::from_json(v)?),
             "UpdateInterruptibleCapacityReservationAllocation" => Response::UpdateInterruptibleCapacityReservationAllocation(UpdateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             other => return Err(format!("{other} is not implemented")),
         })

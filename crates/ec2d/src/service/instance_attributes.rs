@@ -431,3 +431,117 @@ pub fn guest_shutdown(
     }
     Ok(instances.first().map(|i| i.state))
 }
+
+// ---------------------------------------------------------------------------------------------
+// MonitorInstances / UnmonitorInstances, GetConsoleOutput, ModifyInstanceMetadataOptions
+
+fn set_monitoring(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    ids: &Option<Vec<String>>,
+    dry_run: Option<bool>,
+    enabled: bool,
+) -> Result<Vec<dto::InstanceMonitoring>> {
+    let ids = well_formed(IdKind::Instance, ids.as_deref().unwrap_or_default())?;
+    if ids.is_empty() {
+        return Err(Ec2Error::missing_parameter("InstanceId").into());
+    }
+    dry_run_gate(ctx, dry_run)?;
+    let mut instances = load_many(ctx, tx, &ids)?;
+    for inst in instances.iter_mut() {
+        instance_attributes::set_monitoring(inst, enabled).map_err(attr_error)?;
+    }
+    let mut out = Vec::with_capacity(instances.len());
+    for inst in &instances {
+        save(ctx, tx, inst)?;
+        out.push(dto::InstanceMonitoring {
+            instance_id: Some(inst.id.clone()),
+            // EC2 answers with the transition in progress; ec2d completes it at once.
+            monitoring: Some(dto::Monitoring { state: Some(if enabled { "pending" } else { "disabling" }.into()) }),
+        });
+    }
+    Ok(out)
+}
+
+pub fn monitor_instances(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::MonitorInstancesRequest,
+) -> Result<dto::MonitorInstancesResult> {
+    let set = set_monitoring(ctx, tx, &req.instance_ids, req.dry_run, true)?;
+    Ok(dto::MonitorInstancesResult { instance_monitorings: Some(set) })
+}
+
+pub fn unmonitor_instances(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::UnmonitorInstancesRequest,
+) -> Result<dto::UnmonitorInstancesResult> {
+    let set = set_monitoring(ctx, tx, &req.instance_ids, req.dry_run, false)?;
+    Ok(dto::UnmonitorInstancesResult { instance_monitorings: Some(set) })
+}
+
+pub fn get_console_output(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::GetConsoleOutputRequest,
+) -> Result<dto::GetConsoleOutputResult> {
+    let id = instance_id(req.instance_id.as_deref())?;
+    dry_run_gate(ctx, req.dry_run)?;
+    let inst = load_one(ctx, tx, &id)?;
+    let output = instance_attributes::console_output(&inst);
+    Ok(dto::GetConsoleOutputResult {
+        instance_id: Some(inst.id.clone()),
+        timestamp: Some(output.as_ref().map_or(ctx.now, |(_, at)| *at)),
+        output: output.map(|(text, _)| ec2_core::text::base64_encode(text.as_bytes())),
+    })
+}
+
+/// The metadata options as DescribeInstances and ModifyInstanceMetadataOptions show them.
+pub fn metadata_dto(i: &Instance, state: &str) -> dto::InstanceMetadataOptionsResponse {
+    let m = &i.attributes.metadata;
+    dto::InstanceMetadataOptionsResponse {
+        state: Some(state.into()),
+        http_tokens: Some(m.http_tokens.clone()),
+        http_put_response_hop_limit: Some(m.hop_limit),
+        http_endpoint: Some(m.http_endpoint.clone()),
+        http_protocol_ipv6: Some(m.http_protocol_ipv6.clone()),
+        instance_metadata_tags: Some(m.instance_metadata_tags.clone()),
+    }
+}
+
+/// Checks `MetadataOptions` members against the defaults or an instance's current options.
+pub fn metadata_options(
+    base: &instance_attributes::MetadataOptions,
+    change: &instance_attributes::MetadataChange,
+) -> Result<instance_attributes::MetadataOptions> {
+    base.with(change)
+        .map_err(|b| invalid(format!("Value ({}) for parameter {} is invalid.", b.value, b.parameter)).into())
+}
+
+pub fn modify_instance_metadata_options(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::ModifyInstanceMetadataOptionsRequest,
+) -> Result<dto::ModifyInstanceMetadataOptionsResult> {
+    let id = instance_id(req.instance_id.as_deref())?;
+    let change = instance_attributes::MetadataChange {
+        http_tokens: req.http_tokens.clone(),
+        hop_limit: req.http_put_response_hop_limit,
+        http_endpoint: req.http_endpoint.clone(),
+        http_protocol_ipv6: req.http_protocol_ipv6.clone(),
+        instance_metadata_tags: req.instance_metadata_tags.clone(),
+    };
+    metadata_options(&Default::default(), &change)?;
+    dry_run_gate(ctx, req.dry_run)?;
+    let mut inst = load_one(ctx, tx, &id)?;
+    if matches!(inst.state, InstanceState::ShuttingDown | InstanceState::Terminated) {
+        return Err(attr_error(AttrError::Gone { id: inst.id.clone(), state: inst.state }).into());
+    }
+    inst.attributes.metadata = metadata_options(&inst.attributes.metadata, &change)?;
+    save(ctx, tx, &inst)?;
+    Ok(dto::ModifyInstanceMetadataOptionsResult {
+        instance_id: Some(inst.id.clone()),
+        instance_metadata_options: Some(metadata_dto(&inst, "pending")),
+    })
+}

@@ -221,14 +221,10 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
             },
         }),
         hibernation_options: Some(dto::HibernationOptions { configured: flag(i.hibernation_configured) }),
-        metadata_options: Some(dto::InstanceMetadataOptionsResponse {
-            state: Some(if i.state == InstanceState::Pending { "pending" } else { "applied" }.into()),
-            http_tokens: Some("required".into()),
-            http_put_response_hop_limit: Some(2),
-            http_endpoint: Some("enabled".into()),
-            http_protocol_ipv6: Some("disabled".into()),
-            instance_metadata_tags: Some("disabled".into()),
-        }),
+        metadata_options: Some(super::instance_attributes::metadata_dto(
+            i,
+            if i.state == InstanceState::Pending { "pending" } else { "applied" },
+        )),
         enclave_options: Some(dto::EnclaveOptions { enabled: Some(i.attributes.enclave_enabled) }),
         boot_mode: i.boot_mode.clone(),
         current_instance_boot_mode: i.boot_mode.as_deref().map(|m| current_boot_mode(m).to_string()),

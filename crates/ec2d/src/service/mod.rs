@@ -252,6 +252,12 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::ModifyInstanceAttribute(r) => {
             instance_attributes::modify_instance_attribute(ctx, tx, r).map(|()| A::ModifyInstanceAttribute)?
         }
+        Q::MonitorInstances(r) => A::MonitorInstances(instance_attributes::monitor_instances(ctx, tx, r)?),
+        Q::UnmonitorInstances(r) => A::UnmonitorInstances(instance_attributes::unmonitor_instances(ctx, tx, r)?),
+        Q::GetConsoleOutput(r) => A::GetConsoleOutput(instance_attributes::get_console_output(ctx, tx, r)?),
+        Q::ModifyInstanceMetadataOptions(r) => {
+            A::ModifyInstanceMetadataOptions(instance_attributes::modify_instance_metadata_options(ctx, tx, r)?)
+        }
         Q::ResetInstanceAttribute(r) => {
             instance_attributes::reset_instance_attribute(ctx, tx, r).map(|()| A::ResetInstanceAttribute)?
         }
