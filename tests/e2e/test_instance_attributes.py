@@ -252,3 +252,86 @@ def test_guest_shutdown_honours_the_behavior(vs):
     wait_for_state(c, stop_id, "running", server=vs, step=10)
     vs.control("POST", f"instances/{stop_id}/guest-shutdown")
     wait_for_state(c, stop_id, "terminated", server=vs, step=10)
+
+
+def test_monitor_and_unmonitor(server, ec2):
+    a, b = launch_ids(ec2, 2)
+    r = ec2.monitor_instances(InstanceIds=[a, b])
+    assert [(m["InstanceId"], m["Monitoring"]["State"]) for m in r["InstanceMonitorings"]] == [
+        (a, "pending"),
+        (b, "pending"),
+    ]
+    assert instance_of(ec2, a)["Monitoring"] == {"State": "enabled"}
+    assert ec2.describe_instances(Filters=[{"Name": "monitoring-state", "Values": ["enabled"]}])["Reservations"]
+    r = ec2.unmonitor_instances(InstanceIds=[a])
+    assert r["InstanceMonitorings"][0]["Monitoring"]["State"] == "disabling"
+    assert instance_of(ec2, a)["Monitoring"] == {"State": "disabled"}
+    assert instance_of(ec2, b)["Monitoring"] == {"State": "enabled"}
+    # One unknown ID fails the batch and changes nothing.
+    code, _, _ = fails(ec2.unmonitor_instances, InstanceIds=[b, "i-0123456789abcdef0"])
+    assert code == "InvalidInstanceID.NotFound"
+    assert instance_of(ec2, b)["Monitoring"] == {"State": "enabled"}
+    code, _, _ = fails(ec2.monitor_instances, InstanceIds=[a], DryRun=True)
+    assert code == "DryRunOperation"
+    _, out, _ = server.cli("monitor-instances", "--instance-ids", a)
+    assert out["InstanceMonitorings"][0]["Monitoring"]["State"] == "pending"
+    ec2.terminate_instances(InstanceIds=[a])
+    wait_for_state(ec2, a, "terminated")
+    code, _, _ = fails(ec2.monitor_instances, InstanceIds=[a])
+    assert code == "IncorrectInstanceState"
+
+
+def test_console_output(vs):
+    c = vs.client()
+    iid = launch_ids(c)[0]
+    r = c.get_console_output(InstanceId=iid)
+    assert r["InstanceId"] == iid and "Output" not in r
+    wait_for_state(c, iid, "running", server=vs, step=10)
+    r = c.get_console_output(InstanceId=iid, Latest=True)
+    # boto3 decodes the base64 output.
+    assert iid in r["Output"] and "login:" in r["Output"]
+    assert r["Timestamp"] >= instance_of(c, iid)["LaunchTime"]
+    raw = c.get_console_output(InstanceId=iid)
+    assert raw["Output"] == r["Output"]
+    _, out, _ = vs.cli("get-console-output", "--instance-id", iid)
+    assert iid in out["Output"]
+    code, _, _ = fails(c.get_console_output, InstanceId="i-0123456789abcdef0")
+    assert code == "InvalidInstanceID.NotFound"
+
+
+def test_console_output_is_base64_on_the_wire(server, ec2):
+    iid = launch_ids(ec2)[0]
+    wait_for_state(ec2, iid, "running")
+    status, _, body = server.raw(body=f"Action=GetConsoleOutput&Version=2016-11-15&InstanceId={iid}".encode())
+    assert status == 200
+    text = body.split("<output>")[1].split("</output>")[0]
+    assert iid in base64.b64decode(text).decode()
+
+
+def test_metadata_options(server, ec2):
+    iid = launch_ids(
+        ec2, MetadataOptions={"HttpTokens": "optional", "HttpPutResponseHopLimit": 1, "InstanceMetadataTags": "enabled"}
+    )[0]
+    m = instance_of(ec2, iid)["MetadataOptions"]
+    assert (m["HttpTokens"], m["HttpPutResponseHopLimit"], m["InstanceMetadataTags"], m["HttpEndpoint"]) == (
+        "optional",
+        1,
+        "enabled",
+        "enabled",
+    )
+    r = ec2.modify_instance_metadata_options(InstanceId=iid, HttpTokens="required", HttpPutResponseHopLimit=3)
+    assert r["InstanceId"] == iid
+    assert r["InstanceMetadataOptions"]["State"] == "pending"
+    assert r["InstanceMetadataOptions"]["HttpTokens"] == "required"
+    m = instance_of(ec2, iid)["MetadataOptions"]
+    assert (m["HttpTokens"], m["HttpPutResponseHopLimit"], m["InstanceMetadataTags"]) == ("required", 3, "enabled")
+    bad = server.client(validate=False)
+    code, msg, _ = fails(bad.modify_instance_metadata_options, InstanceId=iid, HttpPutResponseHopLimit=65)
+    assert code == "InvalidParameterValue" and "65" in msg
+    code, msg, _ = fails(bad.modify_instance_metadata_options, InstanceId=iid, HttpTokens="sometimes")
+    assert code == "InvalidParameterValue" and "HttpTokens" in msg
+    code, _, _ = fails(bad.run_instances, ImageId=AL2023, MinCount=1, MaxCount=1, MetadataOptions={"HttpEndpoint": "on"})
+    assert code == "InvalidParameterValue"
+    assert instance_of(ec2, iid)["MetadataOptions"]["HttpPutResponseHopLimit"] == 3
+    _, out, _ = server.cli("modify-instance-metadata-options", "--instance-id", iid, "--http-endpoint", "disabled")
+    assert out["InstanceMetadataOptions"]["HttpEndpoint"] == "disabled"
