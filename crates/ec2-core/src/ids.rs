@@ -5,7 +5,7 @@
 //! themselves are kept by the caller (in the store, so that several nodes never issue the same ID).
 //!
 //! Formats (../shared/spec/aws-semantics.md section 2.1): `i-`, `r-`, `cr-`, `ami-`, `vpc-`,
-//! `subnet-`, `sg-`, `vol-`, `eni-`, `key-` followed by 17 lower-case hex characters (the first one `0`, as in
+//! `subnet-`, `sg-`, `vol-`, `eni-`, `key-`, `iip-assoc-` followed by 17 lower-case hex characters (the first one `0`, as in
 //! AWS's own IDs); `sir-` followed by 8 characters of `[0-9a-z]`; `bun-` followed by 8 hex characters.
 
 /// The ID families ec2d issues, each with its prefix and body format.
@@ -23,6 +23,7 @@ pub enum IdKind {
     Volume,
     NetworkInterface,
     KeyPair,
+    IamInstanceProfileAssociation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +37,7 @@ enum Body {
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 12] = [
+    pub const ALL: [IdKind; 13] = [
         IdKind::Instance,
         IdKind::Reservation,
         IdKind::SpotInstanceRequest,
@@ -49,6 +50,7 @@ impl IdKind {
         IdKind::Volume,
         IdKind::NetworkInterface,
         IdKind::KeyPair,
+        IdKind::IamInstanceProfileAssociation,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -65,6 +67,7 @@ impl IdKind {
             IdKind::Volume => "vol",
             IdKind::NetworkInterface => "eni",
             IdKind::KeyPair => "key",
+            IdKind::IamInstanceProfileAssociation => "iip-assoc",
         }
     }
 

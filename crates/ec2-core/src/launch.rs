@@ -54,6 +54,9 @@ pub struct LaunchPlan {
     /// `MetadataOptions`, checked.
     #[serde(default)]
     pub metadata: crate::instance_attributes::MetadataOptions,
+    /// `IamInstanceProfile`, resolved.
+    #[serde(default)]
+    pub iam_profile: Option<crate::iam_instance_profiles::Profile>,
 }
 
 /// Reads a stored plan: a JSON object, or (in Spot requests written before the plan was typed) a
@@ -252,6 +255,7 @@ pub fn derive(
         attributes: crate::instance_attributes::Attributes {
             user_data: plan.user_data.clone().filter(|u| !u.is_empty()),
             metadata: plan.metadata.clone(),
+            iam_profile: plan.iam_profile.clone(),
             ..Default::default()
         },
     }
@@ -290,6 +294,7 @@ pub(crate) mod tests {
             capacity_target: None,
             user_data: None,
             metadata: Default::default(),
+            iam_profile: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod bundle_tasks;
 pub mod capacity_reservations;
 pub mod catalog;
 pub mod filters;
+pub mod iam_instance_profiles;
 pub mod ids;
 pub mod instance_attributes;
 pub mod instances;

@@ -71,6 +71,8 @@ error_codes! {
     // State and permission of resources.
     IncorrectInstanceState = "IncorrectInstanceState" => 400,
     InvalidInstanceAttributeValue = "InvalidInstanceAttributeValue" => 400,
+    InvalidAssociationIdMalformed = "InvalidAssociationID.Malformed" => 400,
+    InvalidAssociationIdNotFound = "InvalidAssociationID.NotFound" => 400,
     IncorrectState = "IncorrectState" => 400,
     OperationNotPermitted = "OperationNotPermitted" => 400,
     Unsupported = "Unsupported" => 400,

@@ -52,3 +52,10 @@ impl Record for ec2_core::key_pairs::KeyPair {
         &self.id
     }
 }
+
+impl Record for ec2_core::iam_instance_profiles::Association {
+    const KIND: &'static str = "iam_instance_profile_association";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

@@ -258,6 +258,11 @@ mod tests {
                 format!("InstanceId={iid}&Attribute=sourceDestCheck")
             }
             "ModifyInstanceAttribute" => format!("InstanceId={iid}&SourceDestCheck.Value=false"),
+            "AssociateIamInstanceProfile" => format!("InstanceId={iid}&IamInstanceProfile.Name=web"),
+            "ReplaceIamInstanceProfileAssociation" => {
+                "AssociationId=iip-assoc-0123456789abcdef0&IamInstanceProfile.Name=web".into()
+            }
+            "DisassociateIamInstanceProfile" => "AssociationId=iip-assoc-0123456789abcdef0".into(),
             "MonitorInstances" | "UnmonitorInstances" => format!("InstanceId.1={iid}"),
             "GetConsoleOutput" => format!("InstanceId={iid}"),
             "ModifyInstanceMetadataOptions" => format!("InstanceId={iid}&HttpTokens=optional"),

@@ -25,6 +25,8 @@ pub struct Attributes {
     pub enclave_enabled: bool,
     /// The instance metadata service options (`MetadataOptions`).
     pub metadata: MetadataOptions,
+    /// The IAM instance profile of the instance's current association, if any.
+    pub iam_profile: Option<crate::iam_instance_profiles::Profile>,
 }
 
 impl Default for Attributes {
@@ -37,6 +39,7 @@ impl Default for Attributes {
             sriov_net_support: None,
             enclave_enabled: false,
             metadata: MetadataOptions::default(),
+            iam_profile: None,
         }
     }
 }

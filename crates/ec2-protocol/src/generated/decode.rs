@@ -6,6 +6,18 @@ use crate::decode::{list, member, required, required_list, DecodeError, FromQuer
 use crate::query::Node;
 use super::types::*;
 
+impl FromQuery for AssociateIamInstanceProfileRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AssociateIamInstanceProfileRequest {
+            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
+            instance_id: member(node, path, "InstanceId")?,
+        };
+        required(&v.iam_instance_profile, path, "IamInstanceProfile")?;
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for AttributeBooleanValue {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = AttributeBooleanValue {
@@ -296,6 +308,18 @@ impl FromQuery for DescribeCapacityReservationsRequest {
     }
 }
 
+impl FromQuery for DescribeIamInstanceProfileAssociationsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeIamInstanceProfileAssociationsRequest {
+            association_ids: list(node, path, "AssociationId")?,
+            filters: list(node, path, "Filter")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeImagesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeImagesRequest {
@@ -486,6 +510,16 @@ impl FromQuery for DescribeVpcsRequest {
             max_results: member(node, path, "MaxResults")?,
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DisassociateIamInstanceProfileRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DisassociateIamInstanceProfileRequest {
+            association_id: member(node, path, "AssociationId")?,
+        };
+        required(&v.association_id, path, "AssociationId")?;
         Ok(v)
     }
 }
@@ -934,6 +968,18 @@ impl FromQuery for RebootInstancesRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ReplaceIamInstanceProfileAssociationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ReplaceIamInstanceProfileAssociationRequest {
+            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
+            association_id: member(node, path, "AssociationId")?,
+        };
+        required(&v.iam_instance_profile, path, "IamInstanceProfile")?;
+        required(&v.association_id, path, "AssociationId")?;
         Ok(v)
     }
 }

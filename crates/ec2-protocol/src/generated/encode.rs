@@ -5,6 +5,26 @@
 use crate::xml::{write_list, ToXml, XmlWriter};
 use super::types::*;
 
+impl ToXml for AssociateIamInstanceProfileResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssociateIamInstanceProfileResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
+    }
+}
+
 impl ToXml for AttributeBooleanValue {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -674,6 +694,28 @@ impl DescribeCapacityReservationsResult {
     }
 }
 
+impl ToXml for DescribeIamInstanceProfileAssociationsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeIamInstanceProfileAssociationsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_associations { write_list(w, "iamInstanceProfileAssociationSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "iamInstanceProfileAssociationSet", "item", self.iam_instance_profile_associations.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
 impl ToXml for DescribeImagesResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -953,6 +995,26 @@ impl DescribeVpcsResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
         write_list(w, "vpcSet", "item", self.vpcs.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DisassociateIamInstanceProfileResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DisassociateIamInstanceProfileResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
     }
 }
 
@@ -1422,6 +1484,25 @@ impl IamInstanceProfile {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.arn { v.write_xml(w, "arn"); }
         if let Some(v) = &self.id { v.write_xml(w, "id"); }
+    }
+}
+
+impl ToXml for IamInstanceProfileAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl IamInstanceProfileAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.iam_instance_profile { v.write_xml(w, "iamInstanceProfile"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
     }
 }
 
@@ -2946,6 +3027,26 @@ impl RegionGeography {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.name { v.write_xml(w, "name"); }
+    }
+}
+
+impl ToXml for ReplaceIamInstanceProfileAssociationResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ReplaceIamInstanceProfileAssociationResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
     }
 }
 

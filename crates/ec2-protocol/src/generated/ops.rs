@@ -777,7 +777,8 @@ pub const ALL_OPERATIONS: [&str; 765] = [
 ];
 
 /// The operations ec2d implements (model/ec2/ops.txt), sorted.
-pub const IMPLEMENTED_OPERATIONS: [&str; 45] = [
+pub const IMPLEMENTED_OPERATIONS: [&str; 49] = [
+    "AssociateIamInstanceProfile",
     "BundleInstance",
     "CancelBundleTask",
     "CancelCapacityReservation",
@@ -792,6 +793,7 @@ pub const IMPLEMENTED_OPERATIONS: [&str; 45] = [
     "DescribeBundleTasks",
     "DescribeCapacityBlockOfferings",
     "DescribeCapacityReservations",
+    "DescribeIamInstanceProfileAssociations",
     "DescribeImages",
     "DescribeInstanceAttribute",
     "DescribeInstanceStatus",
@@ -806,6 +808,7 @@ pub const IMPLEMENTED_OPERATIONS: [&str; 45] = [
     "DescribeSubnets",
     "DescribeTags",
     "DescribeVpcs",
+    "DisassociateIamInstanceProfile",
     "GetCapacityReservationUsage",
     "GetConsoleOutput",
     "ImportKeyPair",
@@ -815,6 +818,7 @@ pub const IMPLEMENTED_OPERATIONS: [&str; 45] = [
     "MonitorInstances",
     "PurchaseCapacityBlock",
     "RebootInstances",
+    "ReplaceIamInstanceProfileAssociation",
     "RequestSpotInstances",
     "ResetInstanceAttribute",
     "RunInstances",
@@ -832,6 +836,7 @@ pub fn is_operation(name: &str) -> bool {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
+    AssociateIamInstanceProfile(AssociateIamInstanceProfileRequest),
     BundleInstance(BundleInstanceRequest),
     CancelBundleTask(CancelBundleTaskRequest),
     CancelCapacityReservation(CancelCapacityReservationRequest),
@@ -846,6 +851,7 @@ pub enum Request {
     DescribeBundleTasks(DescribeBundleTasksRequest),
     DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsRequest),
     DescribeCapacityReservations(DescribeCapacityReservationsRequest),
+    DescribeIamInstanceProfileAssociations(DescribeIamInstanceProfileAssociationsRequest),
     DescribeImages(DescribeImagesRequest),
     DescribeInstanceAttribute(DescribeInstanceAttributeRequest),
     DescribeInstanceStatus(DescribeInstanceStatusRequest),
@@ -860,6 +866,7 @@ pub enum Request {
     DescribeSubnets(DescribeSubnetsRequest),
     DescribeTags(DescribeTagsRequest),
     DescribeVpcs(DescribeVpcsRequest),
+    DisassociateIamInstanceProfile(DisassociateIamInstanceProfileRequest),
     GetCapacityReservationUsage(GetCapacityReservationUsageRequest),
     GetConsoleOutput(GetConsoleOutputRequest),
     ImportKeyPair(ImportKeyPairRequest),
@@ -869,6 +876,7 @@ pub enum Request {
     MonitorInstances(MonitorInstancesRequest),
     PurchaseCapacityBlock(PurchaseCapacityBlockRequest),
     RebootInstances(RebootInstancesRequest),
+    ReplaceIamInstanceProfileAssociation(ReplaceIamInstanceProfileAssociationRequest),
     RequestSpotInstances(RequestSpotInstancesRequest),
     ResetInstanceAttribute(ResetInstanceAttributeRequest),
     RunInstances(RunInstancesRequest),
@@ -881,6 +889,7 @@ pub enum Request {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
+    AssociateIamInstanceProfile(AssociateIamInstanceProfileResult),
     BundleInstance(BundleInstanceResult),
     CancelBundleTask(CancelBundleTaskResult),
     CancelCapacityReservation(CancelCapacityReservationResult),
@@ -895,6 +904,7 @@ pub enum Response {
     DescribeBundleTasks(DescribeBundleTasksResult),
     DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult),
     DescribeCapacityReservations(DescribeCapacityReservationsResult),
+    DescribeIamInstanceProfileAssociations(DescribeIamInstanceProfileAssociationsResult),
     DescribeImages(DescribeImagesResult),
     DescribeInstanceAttribute(InstanceAttribute),
     DescribeInstanceStatus(DescribeInstanceStatusResult),
@@ -909,6 +919,7 @@ pub enum Response {
     DescribeSubnets(DescribeSubnetsResult),
     DescribeTags(DescribeTagsResult),
     DescribeVpcs(DescribeVpcsResult),
+    DisassociateIamInstanceProfile(DisassociateIamInstanceProfileResult),
     GetCapacityReservationUsage(GetCapacityReservationUsageResult),
     GetConsoleOutput(GetConsoleOutputResult),
     ImportKeyPair(ImportKeyPairResult),
@@ -918,6 +929,7 @@ pub enum Response {
     MonitorInstances(MonitorInstancesResult),
     PurchaseCapacityBlock(PurchaseCapacityBlockResult),
     RebootInstances,
+    ReplaceIamInstanceProfileAssociation(ReplaceIamInstanceProfileAssociationResult),
     RequestSpotInstances(RequestSpotInstancesResult),
     ResetInstanceAttribute,
     RunInstances(Reservation),
@@ -932,6 +944,7 @@ impl Request {
     /// Decodes and validates an implemented operation's parameters; `None` when `action` is not implemented.
     pub fn decode(action: &str, node: &Node) -> Option<Result<Request, DecodeError>> {
         Some(match action {
+            "AssociateIamInstanceProfile" => AssociateIamInstanceProfileRequest::from_query(node, "").map(Request::AssociateIamInstanceProfile),
             "BundleInstance" => BundleInstanceRequest::from_query(node, "").map(Request::BundleInstance),
             "CancelBundleTask" => CancelBundleTaskRequest::from_query(node, "").map(Request::CancelBundleTask),
             "CancelCapacityReservation" => CancelCapacityReservationRequest::from_query(node, "").map(Request::CancelCapacityReservation),
@@ -946,6 +959,7 @@ impl Request {
             "DescribeBundleTasks" => DescribeBundleTasksRequest::from_query(node, "").map(Request::DescribeBundleTasks),
             "DescribeCapacityBlockOfferings" => DescribeCapacityBlockOfferingsRequest::from_query(node, "").map(Request::DescribeCapacityBlockOfferings),
             "DescribeCapacityReservations" => DescribeCapacityReservationsRequest::from_query(node, "").map(Request::DescribeCapacityReservations),
+            "DescribeIamInstanceProfileAssociations" => DescribeIamInstanceProfileAssociationsRequest::from_query(node, "").map(Request::DescribeIamInstanceProfileAssociations),
             "DescribeImages" => DescribeImagesRequest::from_query(node, "").map(Request::DescribeImages),
             "DescribeInstanceAttribute" => DescribeInstanceAttributeRequest::from_query(node, "").map(Request::DescribeInstanceAttribute),
             "DescribeInstanceStatus" => DescribeInstanceStatusRequest::from_query(node, "").map(Request::DescribeInstanceStatus),
@@ -960,6 +974,7 @@ impl Request {
             "DescribeSubnets" => DescribeSubnetsRequest::from_query(node, "").map(Request::DescribeSubnets),
             "DescribeTags" => DescribeTagsRequest::from_query(node, "").map(Request::DescribeTags),
             "DescribeVpcs" => DescribeVpcsRequest::from_query(node, "").map(Request::DescribeVpcs),
+            "DisassociateIamInstanceProfile" => DisassociateIamInstanceProfileRequest::from_query(node, "").map(Request::DisassociateIamInstanceProfile),
             "GetCapacityReservationUsage" => GetCapacityReservationUsageRequest::from_query(node, "").map(Request::GetCapacityReservationUsage),
             "GetConsoleOutput" => GetConsoleOutputRequest::from_query(node, "").map(Request::GetConsoleOutput),
             "ImportKeyPair" => ImportKeyPairRequest::from_query(node, "").map(Request::ImportKeyPair),
@@ -969,6 +984,7 @@ impl Request {
             "MonitorInstances" => MonitorInstancesRequest::from_query(node, "").map(Request::MonitorInstances),
             "PurchaseCapacityBlock" => PurchaseCapacityBlockRequest::from_query(node, "").map(Request::PurchaseCapacityBlock),
             "RebootInstances" => RebootInstancesRequest::from_query(node, "").map(Request::RebootInstances),
+            "ReplaceIamInstanceProfileAssociation" => ReplaceIamInstanceProfileAssociationRequest::from_query(node, "").map(Request::ReplaceIamInstanceProfileAssociation),
             "RequestSpotInstances" => RequestSpotInstancesRequest::from_query(node, "").map(Request::RequestSpotInstances),
             "ResetInstanceAttribute" => ResetInstanceAttributeRequest::from_query(node, "").map(Request::ResetInstanceAttribute),
             "RunInstances" => RunInstancesRequest::from_query(node, "").map(Request::RunInstances),
@@ -983,6 +999,7 @@ impl Request {
 
     pub fn action(&self) -> &'static str {
         match self {
+            Request::AssociateIamInstanceProfile(_) => "AssociateIamInstanceProfile",
             Request::BundleInstance(_) => "BundleInstance",
             Request::CancelBundleTask(_) => "CancelBundleTask",
             Request::CancelCapacityReservation(_) => "CancelCapacityReservation",
@@ -997,6 +1014,7 @@ impl Request {
             Request::DescribeBundleTasks(_) => "DescribeBundleTasks",
             Request::DescribeCapacityBlockOfferings(_) => "DescribeCapacityBlockOfferings",
             Request::DescribeCapacityReservations(_) => "DescribeCapacityReservations",
+            Request::DescribeIamInstanceProfileAssociations(_) => "DescribeIamInstanceProfileAssociations",
             Request::DescribeImages(_) => "DescribeImages",
             Request::DescribeInstanceAttribute(_) => "DescribeInstanceAttribute",
             Request::DescribeInstanceStatus(_) => "DescribeInstanceStatus",
@@ -1011,6 +1029,7 @@ impl Request {
             Request::DescribeSubnets(_) => "DescribeSubnets",
             Request::DescribeTags(_) => "DescribeTags",
             Request::DescribeVpcs(_) => "DescribeVpcs",
+            Request::DisassociateIamInstanceProfile(_) => "DisassociateIamInstanceProfile",
             Request::GetCapacityReservationUsage(_) => "GetCapacityReservationUsage",
             Request::GetConsoleOutput(_) => "GetConsoleOutput",
             Request::ImportKeyPair(_) => "ImportKeyPair",
@@ -1020,6 +1039,7 @@ impl Request {
             Request::MonitorInstances(_) => "MonitorInstances",
             Request::PurchaseCapacityBlock(_) => "PurchaseCapacityBlock",
             Request::RebootInstances(_) => "RebootInstances",
+            Request::ReplaceIamInstanceProfileAssociation(_) => "ReplaceIamInstanceProfileAssociation",
             Request::RequestSpotInstances(_) => "RequestSpotInstances",
             Request::ResetInstanceAttribute(_) => "ResetInstanceAttribute",
             Request::RunInstances(_) => "RunInstances",
@@ -1088,6 +1108,7 @@ impl Request {
 impl Response {
     pub fn action(&self) -> &'static str {
         match self {
+            Response::AssociateIamInstanceProfile(_) => "AssociateIamInstanceProfile",
             Response::BundleInstance(_) => "BundleInstance",
             Response::CancelBundleTask(_) => "CancelBundleTask",
             Response::CancelCapacityReservation(_) => "CancelCapacityReservation",
@@ -1102,6 +1123,7 @@ impl Response {
             Response::DescribeBundleTasks(_) => "DescribeBundleTasks",
             Response::DescribeCapacityBlockOfferings(_) => "DescribeCapacityBlockOfferings",
             Response::DescribeCapacityReservations(_) => "DescribeCapacityReservations",
+            Response::DescribeIamInstanceProfileAssociations(_) => "DescribeIamInstanceProfileAssociations",
             Response::DescribeImages(_) => "DescribeImages",
             Response::DescribeInstanceAttribute(_) => "DescribeInstanceAttribute",
             Response::DescribeInstanceStatus(_) => "DescribeInstanceStatus",
@@ -1116,6 +1138,7 @@ impl Response {
             Response::DescribeSubnets(_) => "DescribeSubnets",
             Response::DescribeTags(_) => "DescribeTags",
             Response::DescribeVpcs(_) => "DescribeVpcs",
+            Response::DisassociateIamInstanceProfile(_) => "DisassociateIamInstanceProfile",
             Response::GetCapacityReservationUsage(_) => "GetCapacityReservationUsage",
             Response::GetConsoleOutput(_) => "GetConsoleOutput",
             Response::ImportKeyPair(_) => "ImportKeyPair",
@@ -1125,6 +1148,7 @@ impl Response {
             Response::MonitorInstances(_) => "MonitorInstances",
             Response::PurchaseCapacityBlock(_) => "PurchaseCapacityBlock",
             Response::RebootInstances => "RebootInstances",
+            Response::ReplaceIamInstanceProfileAssociation(_) => "ReplaceIamInstanceProfileAssociation",
             Response::RequestSpotInstances(_) => "RequestSpotInstances",
             Response::ResetInstanceAttribute => "ResetInstanceAttribute",
             Response::RunInstances(_) => "RunInstances",
@@ -1140,6 +1164,7 @@ impl Response {
     /// shape answer `<return>true</return>`, as EC2 does.
     pub fn write_members(&self, w: &mut XmlWriter) {
         match self {
+            Response::AssociateIamInstanceProfile(v) => v.write_output_members(w),
             Response::BundleInstance(v) => v.write_output_members(w),
             Response::CancelBundleTask(v) => v.write_output_members(w),
             Response::CancelCapacityReservation(v) => v.write_output_members(w),
@@ -1154,6 +1179,7 @@ impl Response {
             Response::DescribeBundleTasks(v) => v.write_output_members(w),
             Response::DescribeCapacityBlockOfferings(v) => v.write_output_members(w),
             Response::DescribeCapacityReservations(v) => v.write_output_members(w),
+            Response::DescribeIamInstanceProfileAssociations(v) => v.write_output_members(w),
             Response::DescribeImages(v) => v.write_output_members(w),
             Response::DescribeInstanceAttribute(v) => v.write_output_members(w),
             Response::DescribeInstanceStatus(v) => v.write_output_members(w),
@@ -1168,6 +1194,7 @@ impl Response {
             Response::DescribeSubnets(v) => v.write_output_members(w),
             Response::DescribeTags(v) => v.write_output_members(w),
             Response::DescribeVpcs(v) => v.write_output_members(w),
+            Response::DisassociateIamInstanceProfile(v) => v.write_output_members(w),
             Response::GetCapacityReservationUsage(v) => v.write_output_members(w),
             Response::GetConsoleOutput(v) => v.write_output_members(w),
             Response::ImportKeyPair(v) => v.write_output_members(w),
@@ -1177,6 +1204,7 @@ impl Response {
             Response::MonitorInstances(v) => v.write_output_members(w),
             Response::PurchaseCapacityBlock(v) => v.write_output_members(w),
             Response::RebootInstances => w.text("return", "true"),
+            Response::ReplaceIamInstanceProfileAssociation(v) => v.write_output_members(w),
             Response::RequestSpotInstances(v) => v.write_output_members(w),
             Response::ResetInstanceAttribute => w.text("return", "true"),
             Response::RunInstances(v) => v.write_output_members(w),

@@ -5,6 +5,17 @@
 use ec2_time::UnixMillis;
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateIamInstanceProfileRequest {
+    pub iam_instance_profile: Option<IamInstanceProfileSpecification>,
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateIamInstanceProfileResult {
+    pub iam_instance_profile_association: Option<IamInstanceProfileAssociation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AttributeBooleanValue {
     pub value: Option<bool>,
 }
@@ -430,6 +441,20 @@ pub struct DescribeCapacityReservationsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeIamInstanceProfileAssociationsRequest {
+    pub association_ids: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeIamInstanceProfileAssociationsResult {
+    pub iam_instance_profile_associations: Option<Vec<IamInstanceProfileAssociation>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeImagesRequest {
     pub executable_users: Option<Vec<String>>,
     pub image_ids: Option<Vec<String>>,
@@ -639,6 +664,16 @@ pub struct DescribeVpcsRequest {
 pub struct DescribeVpcsResult {
     pub next_token: Option<String>,
     pub vpcs: Option<Vec<Vpc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisassociateIamInstanceProfileRequest {
+    pub association_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisassociateIamInstanceProfileResult {
+    pub iam_instance_profile_association: Option<IamInstanceProfileAssociation>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -885,6 +920,15 @@ pub struct HibernationOptionsRequest {
 pub struct IamInstanceProfile {
     pub arn: Option<String>,
     pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IamInstanceProfileAssociation {
+    pub association_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub iam_instance_profile: Option<IamInstanceProfile>,
+    pub state: Option<String>,
+    pub timestamp: Option<UnixMillis>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1754,6 +1798,17 @@ pub struct Region {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RegionGeography {
     pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplaceIamInstanceProfileAssociationRequest {
+    pub iam_instance_profile: Option<IamInstanceProfileSpecification>,
+    pub association_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplaceIamInstanceProfileAssociationResult {
+    pub iam_instance_profile_association: Option<IamInstanceProfileAssociation>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

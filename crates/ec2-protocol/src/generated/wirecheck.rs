@@ -8,6 +8,15 @@ use crate::wirecheck::{field, FromJson, ToJson};
 use super::ops::{Request, Response};
 use super::types::*;
 
+impl ToJson for AssociateIamInstanceProfileRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.iam_instance_profile { m.insert("IamInstanceProfile".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for AttributeBooleanValue {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -259,6 +268,17 @@ impl ToJson for DescribeCapacityReservationsRequest {
     }
 }
 
+impl ToJson for DescribeIamInstanceProfileAssociationsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.association_ids { m.insert("AssociationIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeImagesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -433,6 +453,14 @@ impl ToJson for DescribeVpcsRequest {
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DisassociateIamInstanceProfileRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.association_id { m.insert("AssociationId".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -835,6 +863,15 @@ impl ToJson for RebootInstancesRequest {
     }
 }
 
+impl ToJson for ReplaceIamInstanceProfileAssociationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.iam_instance_profile { m.insert("IamInstanceProfile".into(), v.to_json()); }
+        if let Some(v) = &self.association_id { m.insert("AssociationId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for RequestSpotInstancesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1057,6 +1094,15 @@ impl ToJson for UpdateInterruptibleCapacityReservationAllocationRequest {
         if let Some(v) = &self.target_instance_count { m.insert("TargetInstanceCount".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
+    }
+}
+
+impl FromJson for AssociateIamInstanceProfileResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssociateIamInstanceProfileResult: expected an object")?;
+        Ok(AssociateIamInstanceProfileResult {
+            iam_instance_profile_association: field(o, "IamInstanceProfileAssociation")?,
+        })
     }
 }
 
@@ -1464,6 +1510,16 @@ impl FromJson for DescribeCapacityReservationsResult {
     }
 }
 
+impl FromJson for DescribeIamInstanceProfileAssociationsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeIamInstanceProfileAssociationsResult: expected an object")?;
+        Ok(DescribeIamInstanceProfileAssociationsResult {
+            iam_instance_profile_associations: field(o, "IamInstanceProfileAssociations")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeImagesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeImagesResult: expected an object")?;
@@ -1588,6 +1644,15 @@ impl FromJson for DescribeVpcsResult {
         Ok(DescribeVpcsResult {
             next_token: field(o, "NextToken")?,
             vpcs: field(o, "Vpcs")?,
+        })
+    }
+}
+
+impl FromJson for DisassociateIamInstanceProfileResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DisassociateIamInstanceProfileResult: expected an object")?;
+        Ok(DisassociateIamInstanceProfileResult {
+            iam_instance_profile_association: field(o, "IamInstanceProfileAssociation")?,
         })
     }
 }
@@ -1886,6 +1951,19 @@ impl FromJson for IamInstanceProfile {
         Ok(IamInstanceProfile {
             arn: field(o, "Arn")?,
             id: field(o, "Id")?,
+        })
+    }
+}
+
+impl FromJson for IamInstanceProfileAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("IamInstanceProfileAssociation: expected an object")?;
+        Ok(IamInstanceProfileAssociation {
+            association_id: field(o, "AssociationId")?,
+            instance_id: field(o, "InstanceId")?,
+            iam_instance_profile: field(o, "IamInstanceProfile")?,
+            state: field(o, "State")?,
+            timestamp: field(o, "Timestamp")?,
         })
     }
 }
@@ -2910,6 +2988,15 @@ impl FromJson for RegionGeography {
     }
 }
 
+impl FromJson for ReplaceIamInstanceProfileAssociationResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ReplaceIamInstanceProfileAssociationResult: expected an object")?;
+        Ok(ReplaceIamInstanceProfileAssociationResult {
+            iam_instance_profile_association: field(o, "IamInstanceProfileAssociation")?,
+        })
+    }
+}
+
 impl FromJson for RequestSpotInstancesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("RequestSpotInstancesResult: expected an object")?;
@@ -3319,6 +3406,7 @@ impl FromJson for VpcIpv6CidrBlockAssociation {
 impl Request {
     pub fn to_json(&self) -> Value {
         match self {
+            Request::AssociateIamInstanceProfile(v) => v.to_json(),
             Request::BundleInstance(v) => v.to_json(),
             Request::CancelBundleTask(v) => v.to_json(),
             Request::CancelCapacityReservation(v) => v.to_json(),
@@ -3333,6 +3421,7 @@ impl Request {
             Request::DescribeBundleTasks(v) => v.to_json(),
             Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
             Request::DescribeCapacityReservations(v) => v.to_json(),
+            Request::DescribeIamInstanceProfileAssociations(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
             Request::DescribeInstanceAttribute(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
@@ -3347,6 +3436,7 @@ impl Request {
             Request::DescribeSubnets(v) => v.to_json(),
             Request::DescribeTags(v) => v.to_json(),
             Request::DescribeVpcs(v) => v.to_json(),
+            Request::DisassociateIamInstanceProfile(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
             Request::GetConsoleOutput(v) => v.to_json(),
             Request::ImportKeyPair(v) => v.to_json(),
@@ -3356,6 +3446,7 @@ impl Request {
             Request::MonitorInstances(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
+            Request::ReplaceIamInstanceProfileAssociation(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
             Request::ResetInstanceAttribute(v) => v.to_json(),
             Request::RunInstances(v) => v.to_json(),
@@ -3372,6 +3463,7 @@ impl Response {
     /// Builds the response of `action` from botocore's output dict (as JSON).
     pub fn from_json(action: &str, v: &Value) -> Result<Response, String> {
         Ok(match action {
+            "AssociateIamInstanceProfile" => Response::AssociateIamInstanceProfile(AssociateIamInstanceProfileResult::from_json(v)?),
             "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
             "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
             "CancelCapacityReservation" => Response::CancelCapacityReservation(CancelCapacityReservationResult::from_json(v)?),
@@ -3386,6 +3478,7 @@ impl Response {
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
             "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
             "DescribeCapacityReservations" => Response::DescribeCapacityReservations(DescribeCapacityReservationsResult::from_json(v)?),
+            "DescribeIamInstanceProfileAssociations" => Response::DescribeIamInstanceProfileAssociations(DescribeIamInstanceProfileAssociationsResult::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
             "DescribeInstanceAttribute" => Response::DescribeInstanceAttribute(InstanceAttribute::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
@@ -3400,6 +3493,7 @@ impl Response {
             "DescribeSubnets" => Response::DescribeSubnets(DescribeSubnetsResult::from_json(v)?),
             "DescribeTags" => Response::DescribeTags(DescribeTagsResult::from_json(v)?),
             "DescribeVpcs" => Response::DescribeVpcs(DescribeVpcsResult::from_json(v)?),
+            "DisassociateIamInstanceProfile" => Response::DisassociateIamInstanceProfile(DisassociateIamInstanceProfileResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
             "GetConsoleOutput" => Response::GetConsoleOutput(GetConsoleOutputResult::from_json(v)?),
             "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
@@ -3409,6 +3503,7 @@ impl Response {
             "MonitorInstances" => Response::MonitorInstances(MonitorInstancesResult::from_json(v)?),
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
+            "ReplaceIamInstanceProfileAssociation" => Response::ReplaceIamInstanceProfileAssociation(ReplaceIamInstanceProfileAssociationResult::from_json(v)?),
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
             "ResetInstanceAttribute" => Response::ResetInstanceAttribute,
             "RunInstances" => Response::RunInstances(Reservation::from_json(v)?),

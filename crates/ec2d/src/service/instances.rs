@@ -227,6 +227,7 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
         )),
         enclave_options: Some(dto::EnclaveOptions { enabled: Some(i.attributes.enclave_enabled) }),
         boot_mode: i.boot_mode.clone(),
+        iam_instance_profile: i.attributes.iam_profile.as_ref().map(super::iam_instance_profiles::profile_dto),
         current_instance_boot_mode: i.boot_mode.as_deref().map(|m| current_boot_mode(m).to_string()),
         platform_details: Some(i.platform_details.clone()),
         usage_operation: Some(i.usage_operation.clone()),
@@ -346,10 +347,16 @@ pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesReq
     launch::check_image(&plan)?;
     let count = super::capacity_pools::launchable(ctx, tx, &plan, min, max.min(MAX_LAUNCH), market.is_some())?;
     let reservation_id = super::common::new_id(ctx, tx, IdKind::Reservation)?;
-    let instances = match market {
+    let mut instances = match market {
         Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?,
         None => launch::launch(ctx, tx, &plan, count, &reservation_id, None)?,
     };
+    if let Some(profile) = &plan.iam_profile {
+        for inst in instances.iter_mut() {
+            super::iam_instance_profiles::associate(ctx, tx, inst, profile.clone())?;
+            save(ctx, tx, inst)?;
+        }
+    }
     let resources = std::iter::once(reservation_id.clone()).chain(instances.iter().map(|i| i.id.clone())).collect();
     remember(ctx, tx, token_key, fp, resources)?;
     Ok(reservation(ctx, &reservation_id, &instances))

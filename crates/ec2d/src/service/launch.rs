@@ -182,6 +182,7 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
         capacity_preference,
         capacity_target,
         user_data: req.user_data.clone(),
+        iam_profile: super::iam_instance_profiles::launch_profile(ctx, req.iam_instance_profile.as_ref())?,
         metadata: super::instance_attributes::metadata_options(
             &Default::default(),
             &req.metadata_options

@@ -19,6 +19,7 @@ pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
 pub mod errors;
+pub mod iam_instance_profiles;
 pub mod instance_attributes;
 pub mod instances;
 pub mod key_pairs;
@@ -251,6 +252,18 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         }
         Q::ModifyInstanceAttribute(r) => {
             instance_attributes::modify_instance_attribute(ctx, tx, r).map(|()| A::ModifyInstanceAttribute)?
+        }
+        Q::AssociateIamInstanceProfile(r) => {
+            A::AssociateIamInstanceProfile(iam_instance_profiles::associate_iam_instance_profile(ctx, tx, r)?)
+        }
+        Q::DescribeIamInstanceProfileAssociations(r) => A::DescribeIamInstanceProfileAssociations(
+            iam_instance_profiles::describe_iam_instance_profile_associations(ctx, tx, r)?,
+        ),
+        Q::ReplaceIamInstanceProfileAssociation(r) => A::ReplaceIamInstanceProfileAssociation(
+            iam_instance_profiles::replace_iam_instance_profile_association(ctx, tx, r)?,
+        ),
+        Q::DisassociateIamInstanceProfile(r) => {
+            A::DisassociateIamInstanceProfile(iam_instance_profiles::disassociate_iam_instance_profile(ctx, tx, r)?)
         }
         Q::MonitorInstances(r) => A::MonitorInstances(instance_attributes::monitor_instances(ctx, tx, r)?),
         Q::UnmonitorInstances(r) => A::UnmonitorInstances(instance_attributes::unmonitor_instances(ctx, tx, r)?),

@@ -138,7 +138,8 @@ fn exists_centrally_tagged(net: &DefaultNetwork, kind: IdKind, id: &str) -> bool
         | IdKind::Reservation
         | IdKind::Volume
         | IdKind::NetworkInterface
-        | IdKind::KeyPair => false,
+        | IdKind::KeyPair
+        | IdKind::IamInstanceProfileAssociation => false,
     }
 }
 
