@@ -6,7 +6,7 @@
 //!
 //! Formats (../shared/spec/aws-semantics.md section 2.1): `i-`, `r-`, `cr-`, `ami-`, `vpc-`,
 //! `subnet-`, `sg-`, `vol-`, `eni-`, `igw-`, `rtb-`, `rtbassoc-`, `eipalloc-`, `eipassoc-`, `sgr-`,
-//! `vpc-cidr-assoc-`, `dopt-`, `eni-attach-`, `key-`, `lt-`, `snap-` followed by 17 lower-case hex characters (the first one `0`, as in
+//! `vpc-cidr-assoc-`, `dopt-`, `eni-attach-`, `key-`, `lt-`, `snap-`, `iip-assoc-` followed by 17 lower-case hex characters (the first one `0`, as in
 //! AWS's own IDs); `sir-` followed by 8 characters of `[0-9a-z]`; `bun-` followed by 8 hex characters.
 
 /// The ID families ec2d issues, each with its prefix and body format.
@@ -35,6 +35,7 @@ pub enum IdKind {
     LaunchTemplate,
     Snapshot,
     KeyPair,
+    IamInstanceProfileAssociation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,7 @@ enum Body {
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 23] = [
+    pub const ALL: [IdKind; 24] = [
         IdKind::Instance,
         IdKind::Reservation,
         IdKind::SpotInstanceRequest,
@@ -72,6 +73,7 @@ impl IdKind {
         IdKind::LaunchTemplate,
         IdKind::Snapshot,
         IdKind::KeyPair,
+        IdKind::IamInstanceProfileAssociation,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -99,6 +101,7 @@ impl IdKind {
             IdKind::LaunchTemplate => "lt",
             IdKind::Snapshot => "snap",
             IdKind::KeyPair => "key",
+            IdKind::IamInstanceProfileAssociation => "iip-assoc",
         }
     }
 

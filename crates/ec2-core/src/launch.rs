@@ -64,6 +64,15 @@ pub struct LaunchPlan {
     pub capacity_preference: Option<String>,
     #[serde(default)]
     pub capacity_target: Option<String>,
+    /// `UserData` as the wire carries it (base64).
+    #[serde(default)]
+    pub user_data: Option<String>,
+    /// `MetadataOptions`, checked.
+    #[serde(default)]
+    pub metadata: crate::instance_attributes::MetadataOptions,
+    /// `IamInstanceProfile`, resolved.
+    #[serde(default)]
+    pub iam_profile: Option<crate::iam_instance_profiles::Profile>,
 }
 
 /// Reads a stored plan: a JSON object, or (in Spot requests written before the plan was typed) a
@@ -237,6 +246,12 @@ pub fn derive(
         capacity_preference: plan.capacity_preference.clone(),
         capacity_target: plan.capacity_target.clone(),
         reservation_lifecycle: None,
+        attributes: crate::instance_attributes::Attributes {
+            user_data: plan.user_data.clone().filter(|u| !u.is_empty()),
+            metadata: plan.metadata.clone(),
+            iam_profile: plan.iam_profile.clone(),
+            ..Default::default()
+        },
     }
 }
 
@@ -271,6 +286,9 @@ pub(crate) mod tests {
             instance_tags: BTreeMap::new(),
             capacity_preference: None,
             capacity_target: None,
+            user_data: None,
+            metadata: Default::default(),
+            iam_profile: None,
         }
     }
 

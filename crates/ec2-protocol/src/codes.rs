@@ -73,6 +73,9 @@ error_codes! {
 
     // State and permission of resources.
     IncorrectInstanceState = "IncorrectInstanceState" => 400,
+    InvalidInstanceAttributeValue = "InvalidInstanceAttributeValue" => 400,
+    InvalidAssociationIdMalformed = "InvalidAssociationID.Malformed" => 400,
+    InvalidAssociationIdNotFound = "InvalidAssociationID.NotFound" => 400,
     IncorrectState = "IncorrectState" => 400,
     OperationNotPermitted = "OperationNotPermitted" => 400,
     Unsupported = "Unsupported" => 400,
@@ -131,8 +134,6 @@ error_codes! {
     InvalidAttachmentIdNotFound = "InvalidAttachmentID.NotFound" => 400,
     InvalidAllocationIdMalformed = "InvalidAllocationID.Malformed" => 400,
     InvalidAllocationIdNotFound = "InvalidAllocationID.NotFound" => 400,
-    InvalidAssociationIdMalformed = "InvalidAssociationID.Malformed" => 400,
-    InvalidAssociationIdNotFound = "InvalidAssociationID.NotFound" => 400,
     InvalidInternetGatewayIdMalformed = "InvalidInternetGatewayId.Malformed" => 400,
     InvalidInternetGatewayIdNotFound = "InvalidInternetGatewayID.NotFound" => 400,
     InvalidRouteTableIdMalformed = "InvalidRouteTableId.Malformed" => 400,

@@ -165,3 +165,10 @@ impl Record for ec2_core::due::DueHead {
         &self.id
     }
 }
+
+impl Record for ec2_core::iam_instance_profiles::Association {
+    const KIND: &'static str = "iam_instance_profile_association";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

@@ -7,6 +7,8 @@
 //! - `POST /_ec2d/instances/{id}/hold-stopping`: the instance's host gets stuck: a stop in
 //!   progress stops progressing, and later stops stay in `stopping`, until a `Force=true` stop or
 //!   `POST /_ec2d/instances/{id}/release-stopping`.
+//! - `POST /_ec2d/instances/{id}/guest-shutdown`: the running instance's operating system shuts
+//!   down: it stops, or terminates when its `instanceInitiatedShutdownBehavior` is `terminate`.
 //! - `POST /_ec2d/spot/interrupt?instance-id=i-...` or `?availability-zone=Z&instance-type=T`:
 //!   interrupts one Spot Instance, or every one in the pool (`cause=capacity` by default, or
 //!   `price`): the request shows the two-minute notice, then the interruption behaviour happens.
@@ -44,6 +46,19 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query.split('&').find_map(|kv| kv.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
 }
 
+fn guest_shutdown(app: &App, id: &str) -> ControlReply {
+    let result = app.store.transact(|tx| {
+        let now = app.clock.now(tx)?;
+        service::instance_attributes::guest_shutdown(&app.settings(), tx, now, id)
+    });
+    match result {
+        Ok(Some(state)) => ok(json!({ "instanceId": id, "state": state.name() })),
+        Ok(None) => fail(404, format!("no instance {id}")),
+        Err(service::Error::Ec2(e)) => fail(409, e.message),
+        Err(e) => fail(500, ec2_protocol::Ec2Error::from(e).message),
+    }
+}
+
 /// Routes a control request; `path` is everything after `/_ec2d/`.
 pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply {
     match (method, path) {
@@ -79,6 +94,9 @@ pub fn handle(app: &App, method: &str, path: &str, query: &str) -> ControlReply 
         }
         ("POST", p) if p.starts_with("instances/") => {
             let rest = &p["instances/".len()..];
+            if let Some((id, "guest-shutdown")) = rest.split_once('/') {
+                return guest_shutdown(app, id);
+            }
             let (id, hold) = match rest.split_once('/') {
                 Some((id, "hold-stopping")) => (id, true),
                 Some((id, "release-stopping")) => (id, false),

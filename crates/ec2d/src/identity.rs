@@ -324,6 +324,20 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         Request::StopInstances(r) => instances(&r.instance_ids),
         Request::TerminateInstances(r) => instances(&r.instance_ids),
         Request::RebootInstances(r) => instances(&r.instance_ids),
+        Request::DescribeInstanceAttribute(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        Request::ModifyInstanceAttribute(r) => (r.instance_id.iter().map(|id| arn(IdKind::Instance, id)))
+            .chain(r.groups.iter().flatten().map(|id| arn(IdKind::SecurityGroup, id)))
+            .collect(),
+        Request::MonitorInstances(r) => instances(&r.instance_ids),
+        Request::AssociateIamInstanceProfile(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        // The association names its instance only through the store: `*`.
+        Request::ReplaceIamInstanceProfileAssociation(_) | Request::DisassociateIamInstanceProfile(_) => {
+            vec!["*".into()]
+        }
+        Request::UnmonitorInstances(r) => instances(&r.instance_ids),
+        Request::GetConsoleOutput(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        Request::ModifyInstanceMetadataOptions(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        Request::ResetInstanceAttribute(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::BundleInstance(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::CreateTags(r) => tagged(&r.resources),
         // Key pairs are named by name in their ARNs (`key-pair/{name}`); one named only by its ID
@@ -512,6 +526,7 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::GetCapacityReservationUsage(_) => Vec::new(),
         // Reads name no resource.
         Request::DescribeAvailabilityZones(_)
+        | Request::DescribeIamInstanceProfileAssociations(_)
         | Request::DescribeBundleTasks(_)
         | Request::DescribeCapacityBlockOfferings(_)
         | Request::DescribeCapacityReservations(_)

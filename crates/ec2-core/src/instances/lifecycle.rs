@@ -421,6 +421,7 @@ pub(crate) mod tests {
             capacity_preference: None,
             capacity_target: None,
             reservation_lifecycle: None,
+            attributes: Default::default(),
         }
     }
 

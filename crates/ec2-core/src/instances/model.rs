@@ -194,6 +194,9 @@ pub struct Instance {
     /// `capacity-block` or `interruptible-capacity-reservation` for instances in such reservations.
     #[serde(default)]
     pub reservation_lifecycle: Option<String>,
+    /// User data, kernel, ramdisk, source/destination check, SR-IOV and enclave settings.
+    #[serde(default)]
+    pub attributes: crate::instance_attributes::Attributes,
 }
 
 impl Instance {

@@ -72,6 +72,18 @@ impl FromQuery for AssociateAddressRequest {
     }
 }
 
+impl FromQuery for AssociateIamInstanceProfileRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AssociateIamInstanceProfileRequest {
+            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
+            instance_id: member(node, path, "InstanceId")?,
+        };
+        required(&v.iam_instance_profile, path, "IamInstanceProfile")?;
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for AssociateRouteTableRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = AssociateRouteTableRequest {
@@ -222,6 +234,15 @@ impl FromQuery for BaselinePerformanceFactorsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = BaselinePerformanceFactorsRequest {
             cpu: member(node, path, "Cpu")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for BlobAttributeValue {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = BlobAttributeValue {
+            value: member(node, path, "Value")?,
         };
         Ok(v)
     }
@@ -1002,6 +1023,18 @@ impl FromQuery for DescribeCapacityReservationsRequest {
     }
 }
 
+impl FromQuery for DescribeIamInstanceProfileAssociationsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeIamInstanceProfileAssociationsRequest {
+            association_ids: list(node, path, "AssociationId")?,
+            filters: list(node, path, "Filter")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeImageAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeImageAttributeRequest {
@@ -1028,6 +1061,19 @@ impl FromQuery for DescribeImagesRequest {
             dry_run: member(node, path, "DryRun")?,
             filters: list(node, path, "Filter")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeInstanceAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeInstanceAttributeRequest {
+            dry_run: member(node, path, "DryRun")?,
+            instance_id: member(node, path, "InstanceId")?,
+            attribute: member(node, path, "Attribute")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.attribute, path, "Attribute")?;
         Ok(v)
     }
 }
@@ -1437,6 +1483,16 @@ impl FromQuery for DisassociateAddressRequest {
     }
 }
 
+impl FromQuery for DisassociateIamInstanceProfileRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DisassociateIamInstanceProfileRequest {
+            association_id: member(node, path, "AssociationId")?,
+        };
+        required(&v.association_id, path, "AssociationId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DisassociateRouteTableRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DisassociateRouteTableRequest {
@@ -1474,6 +1530,16 @@ impl FromQuery for EbsBlockDevice {
             volume_initialization_rate: member(node, path, "VolumeInitializationRate")?,
             availability_zone_id: member(node, path, "AvailabilityZoneId")?,
             ebs_card_index: member(node, path, "EbsCardIndex")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for EbsInstanceBlockDeviceSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = EbsInstanceBlockDeviceSpecification {
+            volume_id: member(node, path, "VolumeId")?,
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
         };
         Ok(v)
     }
@@ -1579,6 +1645,18 @@ impl FromQuery for GetCapacityReservationUsageRequest {
     }
 }
 
+impl FromQuery for GetConsoleOutputRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GetConsoleOutputRequest {
+            instance_id: member(node, path, "InstanceId")?,
+            latest: member(node, path, "Latest")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for GetEbsDefaultKmsKeyIdRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = GetEbsDefaultKmsKeyIdRequest {
@@ -1637,6 +1715,18 @@ impl FromQuery for ImportKeyPairRequest {
         };
         required(&v.key_name, path, "KeyName")?;
         required(&v.public_key_material, path, "PublicKeyMaterial")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceBlockDeviceMappingSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceBlockDeviceMappingSpecification {
+            device_name: member(node, path, "DeviceName")?,
+            ebs: member(node, path, "Ebs")?,
+            virtual_name: member(node, path, "VirtualName")?,
+            no_device: member(node, path, "NoDevice")?,
+        };
         Ok(v)
     }
 }
@@ -2219,6 +2309,48 @@ impl FromQuery for ModifyImageAttributeRequest {
     }
 }
 
+impl FromQuery for ModifyInstanceAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyInstanceAttributeRequest {
+            source_dest_check: member(node, path, "SourceDestCheck")?,
+            disable_api_stop: member(node, path, "DisableApiStop")?,
+            dry_run: member(node, path, "DryRun")?,
+            instance_id: member(node, path, "InstanceId")?,
+            attribute: member(node, path, "Attribute")?,
+            value: member(node, path, "Value")?,
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+            disable_api_termination: member(node, path, "DisableApiTermination")?,
+            instance_type: member(node, path, "InstanceType")?,
+            kernel: member(node, path, "Kernel")?,
+            ramdisk: member(node, path, "Ramdisk")?,
+            user_data: member(node, path, "UserData")?,
+            instance_initiated_shutdown_behavior: member(node, path, "InstanceInitiatedShutdownBehavior")?,
+            groups: list(node, path, "GroupId")?,
+            ebs_optimized: member(node, path, "EbsOptimized")?,
+            sriov_net_support: member(node, path, "SriovNetSupport")?,
+            ena_support: member(node, path, "EnaSupport")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyInstanceMetadataOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyInstanceMetadataOptionsRequest {
+            instance_id: member(node, path, "InstanceId")?,
+            http_tokens: member(node, path, "HttpTokens")?,
+            http_put_response_hop_limit: member(node, path, "HttpPutResponseHopLimit")?,
+            http_endpoint: member(node, path, "HttpEndpoint")?,
+            dry_run: member(node, path, "DryRun")?,
+            http_protocol_ipv6: member(node, path, "HttpProtocolIpv6")?,
+            instance_metadata_tags: member(node, path, "InstanceMetadataTags")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for ModifyLaunchTemplateRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = ModifyLaunchTemplateRequest {
@@ -2338,6 +2470,17 @@ impl FromQuery for ModifyVpcAttributeRequest {
             enable_network_address_usage_metrics: member(node, path, "EnableNetworkAddressUsageMetrics")?,
         };
         required(&v.vpc_id, path, "VpcId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for MonitorInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = MonitorInstancesRequest {
+            instance_ids: list(node, path, "InstanceId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required_list(&v.instance_ids, path, "InstanceId")?;
         Ok(v)
     }
 }
@@ -2505,6 +2648,18 @@ impl FromQuery for ReleaseAddressRequest {
     }
 }
 
+impl FromQuery for ReplaceIamInstanceProfileAssociationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ReplaceIamInstanceProfileAssociationRequest {
+            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
+            association_id: member(node, path, "AssociationId")?,
+        };
+        required(&v.iam_instance_profile, path, "IamInstanceProfile")?;
+        required(&v.association_id, path, "AssociationId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for ReplaceRouteRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = ReplaceRouteRequest {
@@ -2637,6 +2792,19 @@ impl FromQuery for ResetImageAttributeRequest {
         };
         required(&v.attribute, path, "Attribute")?;
         required(&v.image_id, path, "ImageId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ResetInstanceAttributeRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ResetInstanceAttributeRequest {
+            dry_run: member(node, path, "DryRun")?,
+            instance_id: member(node, path, "InstanceId")?,
+            attribute: member(node, path, "Attribute")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        required(&v.attribute, path, "Attribute")?;
         Ok(v)
     }
 }
@@ -2916,6 +3084,17 @@ impl FromQuery for UnassignPrivateIpAddressesRequest {
             private_ip_addresses: list(node, path, "PrivateIpAddress")?,
         };
         required(&v.network_interface_id, path, "NetworkInterfaceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for UnmonitorInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = UnmonitorInstancesRequest {
+            instance_ids: list(node, path, "InstanceId")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required_list(&v.instance_ids, path, "InstanceId")?;
         Ok(v)
     }
 }

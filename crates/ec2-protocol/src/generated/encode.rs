@@ -209,6 +209,26 @@ impl AssociateAddressResult {
     }
 }
 
+impl ToXml for AssociateIamInstanceProfileResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl AssociateIamInstanceProfileResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
+    }
+}
+
 impl ToXml for AssociateRouteTableResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1645,6 +1665,28 @@ impl DescribeCapacityReservationsResult {
     }
 }
 
+impl ToXml for DescribeIamInstanceProfileAssociationsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeIamInstanceProfileAssociationsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_associations { write_list(w, "iamInstanceProfileAssociationSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "iamInstanceProfileAssociationSet", "item", self.iam_instance_profile_associations.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
 impl ToXml for DescribeImagesResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2241,6 +2283,26 @@ impl DisableEbsEncryptionByDefaultResult {
     }
 }
 
+impl ToXml for DisassociateIamInstanceProfileResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DisassociateIamInstanceProfileResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
+    }
+}
+
 impl ToXml for DisassociateVpcCidrBlockResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2646,6 +2708,30 @@ impl GetCapacityReservationUsageResult {
     }
 }
 
+impl ToXml for GetConsoleOutputResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GetConsoleOutputResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
+        if let Some(v) = &self.output { v.write_xml(w, "output"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
+        if let Some(v) = &self.output { v.write_xml(w, "output"); }
+    }
+}
+
 impl ToXml for GetEbsDefaultKmsKeyIdResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2804,6 +2890,25 @@ impl IamInstanceProfile {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.arn { v.write_xml(w, "arn"); }
         if let Some(v) = &self.id { v.write_xml(w, "id"); }
+    }
+}
+
+impl ToXml for IamInstanceProfileAssociation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl IamInstanceProfileAssociation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.association_id { v.write_xml(w, "associationId"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.iam_instance_profile { v.write_xml(w, "iamInstanceProfile"); }
+        if let Some(v) = &self.state { v.write_xml(w, "state"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
     }
 }
 
@@ -3118,6 +3223,58 @@ impl InstanceAttachmentEnaSrdUdpSpecification {
     }
 }
 
+impl ToXml for InstanceAttribute {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceAttribute {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.block_device_mappings { write_list(w, "blockDeviceMapping", "item", v); }
+        if let Some(v) = &self.disable_api_termination { v.write_xml(w, "disableApiTermination"); }
+        if let Some(v) = &self.ena_support { v.write_xml(w, "enaSupport"); }
+        if let Some(v) = &self.enclave_options { v.write_xml(w, "enclaveOptions"); }
+        if let Some(v) = &self.ebs_optimized { v.write_xml(w, "ebsOptimized"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_initiated_shutdown_behavior { v.write_xml(w, "instanceInitiatedShutdownBehavior"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernel"); }
+        if let Some(v) = &self.product_codes { write_list(w, "productCodes", "item", v); }
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdisk"); }
+        if let Some(v) = &self.root_device_name { v.write_xml(w, "rootDeviceName"); }
+        if let Some(v) = &self.source_dest_check { v.write_xml(w, "sourceDestCheck"); }
+        if let Some(v) = &self.sriov_net_support { v.write_xml(w, "sriovNetSupport"); }
+        if let Some(v) = &self.user_data { v.write_xml(w, "userData"); }
+        if let Some(v) = &self.disable_api_stop { v.write_xml(w, "disableApiStop"); }
+        if let Some(v) = &self.groups { write_list(w, "groupSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "blockDeviceMapping", "item", self.block_device_mappings.as_deref().unwrap_or_default());
+        if let Some(v) = &self.disable_api_termination { v.write_xml(w, "disableApiTermination"); }
+        if let Some(v) = &self.ena_support { v.write_xml(w, "enaSupport"); }
+        if let Some(v) = &self.enclave_options { v.write_xml(w, "enclaveOptions"); }
+        if let Some(v) = &self.ebs_optimized { v.write_xml(w, "ebsOptimized"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_initiated_shutdown_behavior { v.write_xml(w, "instanceInitiatedShutdownBehavior"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernel"); }
+        write_list(w, "productCodes", "item", self.product_codes.as_deref().unwrap_or_default());
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdisk"); }
+        if let Some(v) = &self.root_device_name { v.write_xml(w, "rootDeviceName"); }
+        if let Some(v) = &self.source_dest_check { v.write_xml(w, "sourceDestCheck"); }
+        if let Some(v) = &self.sriov_net_support { v.write_xml(w, "sriovNetSupport"); }
+        if let Some(v) = &self.user_data { v.write_xml(w, "userData"); }
+        if let Some(v) = &self.disable_api_stop { v.write_xml(w, "disableApiStop"); }
+        write_list(w, "groupSet", "item", self.groups.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for InstanceBlockDeviceMapping {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -3213,6 +3370,22 @@ impl InstanceMetadataOptionsResponse {
         if let Some(v) = &self.http_endpoint { v.write_xml(w, "httpEndpoint"); }
         if let Some(v) = &self.http_protocol_ipv6 { v.write_xml(w, "httpProtocolIpv6"); }
         if let Some(v) = &self.instance_metadata_tags { v.write_xml(w, "instanceMetadataTags"); }
+    }
+}
+
+impl ToXml for InstanceMonitoring {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceMonitoring {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.monitoring { v.write_xml(w, "monitoring"); }
     }
 }
 
@@ -4570,6 +4743,28 @@ impl ModifyEbsDefaultKmsKeyIdResult {
     }
 }
 
+impl ToXml for ModifyInstanceMetadataOptionsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyInstanceMetadataOptionsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_metadata_options { v.write_xml(w, "instanceMetadataOptions"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_metadata_options { v.write_xml(w, "instanceMetadataOptions"); }
+    }
+}
+
 impl ToXml for ModifyLaunchTemplateResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4627,6 +4822,26 @@ impl ModifyVolumeResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.volume_modification { v.write_xml(w, "volumeModification"); }
+    }
+}
+
+impl ToXml for MonitorInstancesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl MonitorInstancesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_monitorings { write_list(w, "instancesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instancesSet", "item", self.instance_monitorings.as_deref().unwrap_or_default());
     }
 }
 
@@ -5251,6 +5466,26 @@ impl RegisterImageResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+    }
+}
+
+impl ToXml for ReplaceIamInstanceProfileAssociationResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ReplaceIamInstanceProfileAssociationResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.iam_instance_profile_association { v.write_xml(w, "iamInstanceProfileAssociation"); }
     }
 }
 
@@ -6055,6 +6290,26 @@ impl TotalLocalStorageGB {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.min { v.write_xml(w, "min"); }
         if let Some(v) = &self.max { v.write_xml(w, "max"); }
+    }
+}
+
+impl ToXml for UnmonitorInstancesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl UnmonitorInstancesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_monitorings { write_list(w, "instancesSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instancesSet", "item", self.instance_monitorings.as_deref().unwrap_or_default());
     }
 }
 

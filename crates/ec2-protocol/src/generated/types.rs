@@ -130,6 +130,17 @@ pub struct AssociateAddressResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateIamInstanceProfileRequest {
+    pub iam_instance_profile: Option<IamInstanceProfileSpecification>,
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociateIamInstanceProfileResult {
+    pub iam_instance_profile_association: Option<IamInstanceProfileAssociation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssociateRouteTableRequest {
     pub gateway_id: Option<String>,
     pub public_ipv4_pool: Option<String>,
@@ -313,6 +324,11 @@ pub struct BaselinePerformanceFactors {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BaselinePerformanceFactorsRequest {
     pub cpu: Option<CpuPerformanceFactorRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlobAttributeValue {
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1203,6 +1219,20 @@ pub struct DescribeCapacityReservationsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeIamInstanceProfileAssociationsRequest {
+    pub association_ids: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeIamInstanceProfileAssociationsResult {
+    pub iam_instance_profile_associations: Option<Vec<IamInstanceProfileAssociation>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeImageAttributeRequest {
     pub attribute: Option<String>,
     pub image_id: Option<String>,
@@ -1226,6 +1256,13 @@ pub struct DescribeImagesRequest {
 pub struct DescribeImagesResult {
     pub next_token: Option<String>,
     pub images: Option<Vec<Image>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceAttributeRequest {
+    pub dry_run: Option<bool>,
+    pub instance_id: Option<String>,
+    pub attribute: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1661,6 +1698,16 @@ pub struct DisassociateAddressRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisassociateIamInstanceProfileRequest {
+    pub association_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisassociateIamInstanceProfileResult {
+    pub iam_instance_profile_association: Option<IamInstanceProfileAssociation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DisassociateRouteTableRequest {
     pub dry_run: Option<bool>,
     pub association_id: Option<String>,
@@ -1735,6 +1782,12 @@ pub struct EbsInstanceBlockDevice {
     pub volume_owner_id: Option<String>,
     pub operator: Option<OperatorResponse>,
     pub ebs_card_index: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsInstanceBlockDeviceSpecification {
+    pub volume_id: Option<String>,
+    pub delete_on_termination: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1887,6 +1940,20 @@ pub struct GetCapacityReservationUsageResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetConsoleOutputRequest {
+    pub instance_id: Option<String>,
+    pub latest: Option<bool>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetConsoleOutputResult {
+    pub instance_id: Option<String>,
+    pub timestamp: Option<UnixMillis>,
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetEbsDefaultKmsKeyIdRequest {
     pub dry_run: Option<bool>,
 }
@@ -1960,6 +2027,15 @@ pub struct HibernationOptionsRequest {
 pub struct IamInstanceProfile {
     pub arn: Option<String>,
     pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IamInstanceProfileAssociation {
+    pub association_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub iam_instance_profile: Option<IamInstanceProfile>,
+    pub state: Option<String>,
+    pub timestamp: Option<UnixMillis>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2146,9 +2222,38 @@ pub struct InstanceAttachmentEnaSrdUdpSpecification {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceAttribute {
+    pub block_device_mappings: Option<Vec<InstanceBlockDeviceMapping>>,
+    pub disable_api_termination: Option<AttributeBooleanValue>,
+    pub ena_support: Option<AttributeBooleanValue>,
+    pub enclave_options: Option<EnclaveOptions>,
+    pub ebs_optimized: Option<AttributeBooleanValue>,
+    pub instance_id: Option<String>,
+    pub instance_initiated_shutdown_behavior: Option<AttributeValue>,
+    pub instance_type: Option<AttributeValue>,
+    pub kernel_id: Option<AttributeValue>,
+    pub product_codes: Option<Vec<ProductCode>>,
+    pub ramdisk_id: Option<AttributeValue>,
+    pub root_device_name: Option<AttributeValue>,
+    pub source_dest_check: Option<AttributeBooleanValue>,
+    pub sriov_net_support: Option<AttributeValue>,
+    pub user_data: Option<AttributeValue>,
+    pub disable_api_stop: Option<AttributeBooleanValue>,
+    pub groups: Option<Vec<GroupIdentifier>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceBlockDeviceMapping {
     pub device_name: Option<String>,
     pub ebs: Option<EbsInstanceBlockDevice>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceBlockDeviceMappingSpecification {
+    pub device_name: Option<String>,
+    pub ebs: Option<EbsInstanceBlockDeviceSpecification>,
+    pub virtual_name: Option<String>,
+    pub no_device: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2206,6 +2311,12 @@ pub struct InstanceMetadataOptionsResponse {
     pub http_endpoint: Option<String>,
     pub http_protocol_ipv6: Option<String>,
     pub instance_metadata_tags: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceMonitoring {
+    pub instance_id: Option<String>,
+    pub monitoring: Option<Monitoring>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -3134,6 +3245,44 @@ pub struct ModifyImageAttributeRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceAttributeRequest {
+    pub source_dest_check: Option<AttributeBooleanValue>,
+    pub disable_api_stop: Option<AttributeBooleanValue>,
+    pub dry_run: Option<bool>,
+    pub instance_id: Option<String>,
+    pub attribute: Option<String>,
+    pub value: Option<String>,
+    pub block_device_mappings: Option<Vec<InstanceBlockDeviceMappingSpecification>>,
+    pub disable_api_termination: Option<AttributeBooleanValue>,
+    pub instance_type: Option<AttributeValue>,
+    pub kernel: Option<AttributeValue>,
+    pub ramdisk: Option<AttributeValue>,
+    pub user_data: Option<BlobAttributeValue>,
+    pub instance_initiated_shutdown_behavior: Option<AttributeValue>,
+    pub groups: Option<Vec<String>>,
+    pub ebs_optimized: Option<AttributeBooleanValue>,
+    pub sriov_net_support: Option<AttributeValue>,
+    pub ena_support: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceMetadataOptionsRequest {
+    pub instance_id: Option<String>,
+    pub http_tokens: Option<String>,
+    pub http_put_response_hop_limit: Option<i64>,
+    pub http_endpoint: Option<String>,
+    pub dry_run: Option<bool>,
+    pub http_protocol_ipv6: Option<String>,
+    pub instance_metadata_tags: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceMetadataOptionsResult {
+    pub instance_id: Option<String>,
+    pub instance_metadata_options: Option<InstanceMetadataOptionsResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifyLaunchTemplateRequest {
     pub dry_run: Option<bool>,
     pub client_token: Option<String>,
@@ -3229,6 +3378,17 @@ pub struct ModifyVpcAttributeRequest {
     pub enable_dns_support: Option<AttributeBooleanValue>,
     pub vpc_id: Option<String>,
     pub enable_network_address_usage_metrics: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonitorInstancesRequest {
+    pub instance_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonitorInstancesResult {
+    pub instance_monitorings: Option<Vec<InstanceMonitoring>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -3596,6 +3756,17 @@ pub struct ReleaseAddressRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplaceIamInstanceProfileAssociationRequest {
+    pub iam_instance_profile: Option<IamInstanceProfileSpecification>,
+    pub association_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplaceIamInstanceProfileAssociationResult {
+    pub iam_instance_profile_association: Option<IamInstanceProfileAssociation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplaceRouteRequest {
     pub destination_prefix_list_id: Option<String>,
     pub vpc_endpoint_id: Option<String>,
@@ -3721,6 +3892,13 @@ pub struct ResetImageAttributeRequest {
     pub attribute: Option<String>,
     pub image_id: Option<String>,
     pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetInstanceAttributeRequest {
+    pub dry_run: Option<bool>,
+    pub instance_id: Option<String>,
+    pub attribute: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -4240,6 +4418,17 @@ pub struct UnassignPrivateIpAddressesRequest {
     pub ipv4_prefixes: Option<Vec<String>>,
     pub network_interface_id: Option<String>,
     pub private_ip_addresses: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnmonitorInstancesRequest {
+    pub instance_ids: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnmonitorInstancesResult {
+    pub instance_monitorings: Option<Vec<InstanceMonitoring>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

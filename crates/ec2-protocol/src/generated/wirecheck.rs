@@ -68,6 +68,15 @@ impl ToJson for AssociateAddressRequest {
     }
 }
 
+impl ToJson for AssociateIamInstanceProfileRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.iam_instance_profile { m.insert("IamInstanceProfile".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for AssociateRouteTableRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -197,6 +206,14 @@ impl ToJson for BaselinePerformanceFactorsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.cpu { m.insert("Cpu".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for BlobAttributeValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -877,6 +894,17 @@ impl ToJson for DescribeCapacityReservationsRequest {
     }
 }
 
+impl ToJson for DescribeIamInstanceProfileAssociationsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.association_ids { m.insert("AssociationIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeImageAttributeRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -899,6 +927,16 @@ impl ToJson for DescribeImagesRequest {
         if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeInstanceAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1268,6 +1306,14 @@ impl ToJson for DisassociateAddressRequest {
     }
 }
 
+impl ToJson for DisassociateIamInstanceProfileRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.association_id { m.insert("AssociationId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DisassociateRouteTableRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1301,6 +1347,15 @@ impl ToJson for EbsBlockDevice {
         if let Some(v) = &self.volume_initialization_rate { m.insert("VolumeInitializationRate".into(), v.to_json()); }
         if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
         if let Some(v) = &self.ebs_card_index { m.insert("EbsCardIndex".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for EbsInstanceBlockDeviceSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.volume_id { m.insert("VolumeId".into(), v.to_json()); }
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1392,6 +1447,16 @@ impl ToJson for GetCapacityReservationUsageRequest {
     }
 }
 
+impl ToJson for GetConsoleOutputRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.latest { m.insert("Latest".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for GetEbsDefaultKmsKeyIdRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1441,6 +1506,17 @@ impl ToJson for ImportKeyPairRequest {
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
         if let Some(v) = &self.public_key_material { m.insert("PublicKeyMaterial".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceBlockDeviceMappingSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.device_name { m.insert("DeviceName".into(), v.to_json()); }
+        if let Some(v) = &self.ebs { m.insert("Ebs".into(), v.to_json()); }
+        if let Some(v) = &self.virtual_name { m.insert("VirtualName".into(), v.to_json()); }
+        if let Some(v) = &self.no_device { m.insert("NoDevice".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1969,6 +2045,44 @@ impl ToJson for ModifyImageAttributeRequest {
     }
 }
 
+impl ToJson for ModifyInstanceAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.source_dest_check { m.insert("SourceDestCheck".into(), v.to_json()); }
+        if let Some(v) = &self.disable_api_stop { m.insert("DisableApiStop".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
+        if let Some(v) = &self.value { m.insert("Value".into(), v.to_json()); }
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
+        if let Some(v) = &self.disable_api_termination { m.insert("DisableApiTermination".into(), v.to_json()); }
+        if let Some(v) = &self.instance_type { m.insert("InstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.kernel { m.insert("Kernel".into(), v.to_json()); }
+        if let Some(v) = &self.ramdisk { m.insert("Ramdisk".into(), v.to_json()); }
+        if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        if let Some(v) = &self.instance_initiated_shutdown_behavior { m.insert("InstanceInitiatedShutdownBehavior".into(), v.to_json()); }
+        if let Some(v) = &self.groups { m.insert("Groups".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_optimized { m.insert("EbsOptimized".into(), v.to_json()); }
+        if let Some(v) = &self.sriov_net_support { m.insert("SriovNetSupport".into(), v.to_json()); }
+        if let Some(v) = &self.ena_support { m.insert("EnaSupport".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyInstanceMetadataOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.http_tokens { m.insert("HttpTokens".into(), v.to_json()); }
+        if let Some(v) = &self.http_put_response_hop_limit { m.insert("HttpPutResponseHopLimit".into(), v.to_json()); }
+        if let Some(v) = &self.http_endpoint { m.insert("HttpEndpoint".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.http_protocol_ipv6 { m.insert("HttpProtocolIpv6".into(), v.to_json()); }
+        if let Some(v) = &self.instance_metadata_tags { m.insert("InstanceMetadataTags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for ModifyLaunchTemplateRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2072,6 +2186,15 @@ impl ToJson for ModifyVpcAttributeRequest {
         if let Some(v) = &self.enable_dns_support { m.insert("EnableDnsSupport".into(), v.to_json()); }
         if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
         if let Some(v) = &self.enable_network_address_usage_metrics { m.insert("EnableNetworkAddressUsageMetrics".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for MonitorInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2222,6 +2345,15 @@ impl ToJson for ReleaseAddressRequest {
     }
 }
 
+impl ToJson for ReplaceIamInstanceProfileAssociationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.iam_instance_profile { m.insert("IamInstanceProfile".into(), v.to_json()); }
+        if let Some(v) = &self.association_id { m.insert("AssociationId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for ReplaceRouteRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2345,6 +2477,16 @@ impl ToJson for ResetImageAttributeRequest {
         if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
         if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ResetInstanceAttributeRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.attribute { m.insert("Attribute".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2598,6 +2740,15 @@ impl ToJson for UnassignPrivateIpAddressesRequest {
     }
 }
 
+impl ToJson for UnmonitorInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for UpdateInterruptibleCapacityReservationAllocationRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2763,6 +2914,15 @@ impl FromJson for AssociateAddressResult {
         let o = v.as_object().ok_or("AssociateAddressResult: expected an object")?;
         Ok(AssociateAddressResult {
             association_id: field(o, "AssociationId")?,
+        })
+    }
+}
+
+impl FromJson for AssociateIamInstanceProfileResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("AssociateIamInstanceProfileResult: expected an object")?;
+        Ok(AssociateIamInstanceProfileResult {
+            iam_instance_profile_association: field(o, "IamInstanceProfileAssociation")?,
         })
     }
 }
@@ -3552,6 +3712,16 @@ impl FromJson for DescribeCapacityReservationsResult {
     }
 }
 
+impl FromJson for DescribeIamInstanceProfileAssociationsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeIamInstanceProfileAssociationsResult: expected an object")?;
+        Ok(DescribeIamInstanceProfileAssociationsResult {
+            iam_instance_profile_associations: field(o, "IamInstanceProfileAssociations")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeImagesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeImagesResult: expected an object")?;
@@ -3823,6 +3993,15 @@ impl FromJson for DisableEbsEncryptionByDefaultResult {
     }
 }
 
+impl FromJson for DisassociateIamInstanceProfileResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DisassociateIamInstanceProfileResult: expected an object")?;
+        Ok(DisassociateIamInstanceProfileResult {
+            iam_instance_profile_association: field(o, "IamInstanceProfileAssociation")?,
+        })
+    }
+}
+
 impl FromJson for DisassociateVpcCidrBlockResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DisassociateVpcCidrBlockResult: expected an object")?;
@@ -4076,6 +4255,17 @@ impl FromJson for GetCapacityReservationUsageResult {
     }
 }
 
+impl FromJson for GetConsoleOutputResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GetConsoleOutputResult: expected an object")?;
+        Ok(GetConsoleOutputResult {
+            instance_id: field(o, "InstanceId")?,
+            timestamp: field(o, "Timestamp")?,
+            output: field(o, "Output")?,
+        })
+    }
+}
+
 impl FromJson for GetEbsDefaultKmsKeyIdResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("GetEbsDefaultKmsKeyIdResult: expected an object")?;
@@ -4163,6 +4353,19 @@ impl FromJson for IamInstanceProfile {
         Ok(IamInstanceProfile {
             arn: field(o, "Arn")?,
             id: field(o, "Id")?,
+        })
+    }
+}
+
+impl FromJson for IamInstanceProfileAssociation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("IamInstanceProfileAssociation: expected an object")?;
+        Ok(IamInstanceProfileAssociation {
+            association_id: field(o, "AssociationId")?,
+            instance_id: field(o, "InstanceId")?,
+            iam_instance_profile: field(o, "IamInstanceProfile")?,
+            state: field(o, "State")?,
+            timestamp: field(o, "Timestamp")?,
         })
     }
 }
@@ -4386,6 +4589,31 @@ impl FromJson for InstanceAttachmentEnaSrdUdpSpecification {
     }
 }
 
+impl FromJson for InstanceAttribute {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceAttribute: expected an object")?;
+        Ok(InstanceAttribute {
+            block_device_mappings: field(o, "BlockDeviceMappings")?,
+            disable_api_termination: field(o, "DisableApiTermination")?,
+            ena_support: field(o, "EnaSupport")?,
+            enclave_options: field(o, "EnclaveOptions")?,
+            ebs_optimized: field(o, "EbsOptimized")?,
+            instance_id: field(o, "InstanceId")?,
+            instance_initiated_shutdown_behavior: field(o, "InstanceInitiatedShutdownBehavior")?,
+            instance_type: field(o, "InstanceType")?,
+            kernel_id: field(o, "KernelId")?,
+            product_codes: field(o, "ProductCodes")?,
+            ramdisk_id: field(o, "RamdiskId")?,
+            root_device_name: field(o, "RootDeviceName")?,
+            source_dest_check: field(o, "SourceDestCheck")?,
+            sriov_net_support: field(o, "SriovNetSupport")?,
+            user_data: field(o, "UserData")?,
+            disable_api_stop: field(o, "DisableApiStop")?,
+            groups: field(o, "Groups")?,
+        })
+    }
+}
+
 impl FromJson for InstanceBlockDeviceMapping {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("InstanceBlockDeviceMapping: expected an object")?;
@@ -4444,6 +4672,16 @@ impl FromJson for InstanceMetadataOptionsResponse {
             http_endpoint: field(o, "HttpEndpoint")?,
             http_protocol_ipv6: field(o, "HttpProtocolIpv6")?,
             instance_metadata_tags: field(o, "InstanceMetadataTags")?,
+        })
+    }
+}
+
+impl FromJson for InstanceMonitoring {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceMonitoring: expected an object")?;
+        Ok(InstanceMonitoring {
+            instance_id: field(o, "InstanceId")?,
+            monitoring: field(o, "Monitoring")?,
         })
     }
 }
@@ -5363,6 +5601,16 @@ impl FromJson for ModifyEbsDefaultKmsKeyIdResult {
     }
 }
 
+impl FromJson for ModifyInstanceMetadataOptionsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyInstanceMetadataOptionsResult: expected an object")?;
+        Ok(ModifyInstanceMetadataOptionsResult {
+            instance_id: field(o, "InstanceId")?,
+            instance_metadata_options: field(o, "InstanceMetadataOptions")?,
+        })
+    }
+}
+
 impl FromJson for ModifyLaunchTemplateResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ModifyLaunchTemplateResult: expected an object")?;
@@ -5386,6 +5634,15 @@ impl FromJson for ModifyVolumeResult {
         let o = v.as_object().ok_or("ModifyVolumeResult: expected an object")?;
         Ok(ModifyVolumeResult {
             volume_modification: field(o, "VolumeModification")?,
+        })
+    }
+}
+
+impl FromJson for MonitorInstancesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("MonitorInstancesResult: expected an object")?;
+        Ok(MonitorInstancesResult {
+            instance_monitorings: field(o, "InstanceMonitorings")?,
         })
     }
 }
@@ -5801,6 +6058,15 @@ impl FromJson for RegisterImageResult {
         let o = v.as_object().ok_or("RegisterImageResult: expected an object")?;
         Ok(RegisterImageResult {
             image_id: field(o, "ImageId")?,
+        })
+    }
+}
+
+impl FromJson for ReplaceIamInstanceProfileAssociationResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ReplaceIamInstanceProfileAssociationResult: expected an object")?;
+        Ok(ReplaceIamInstanceProfileAssociationResult {
+            iam_instance_profile_association: field(o, "IamInstanceProfileAssociation")?,
         })
     }
 }
@@ -6324,6 +6590,15 @@ impl FromJson for TotalLocalStorageGB {
     }
 }
 
+impl FromJson for UnmonitorInstancesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("UnmonitorInstancesResult: expected an object")?;
+        Ok(UnmonitorInstancesResult {
+            instance_monitorings: field(o, "InstanceMonitorings")?,
+        })
+    }
+}
+
 impl FromJson for UpdateInterruptibleCapacityReservationAllocationResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("UpdateInterruptibleCapacityReservationAllocationResult: expected an object")?;
@@ -6643,6 +6918,7 @@ impl Request {
             Request::AllocateAddress(v) => v.to_json(),
             Request::AssignPrivateIpAddresses(v) => v.to_json(),
             Request::AssociateAddress(v) => v.to_json(),
+            Request::AssociateIamInstanceProfile(v) => v.to_json(),
             Request::AssociateRouteTable(v) => v.to_json(),
             Request::AssociateVpcCidrBlock(v) => v.to_json(),
             Request::AttachInternetGateway(v) => v.to_json(),
@@ -6696,8 +6972,10 @@ impl Request {
             Request::DescribeBundleTasks(v) => v.to_json(),
             Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
             Request::DescribeCapacityReservations(v) => v.to_json(),
+            Request::DescribeIamInstanceProfileAssociations(v) => v.to_json(),
             Request::DescribeImageAttribute(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
+            Request::DescribeInstanceAttribute(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
             Request::DescribeInstanceTypeOfferings(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
@@ -6728,10 +7006,12 @@ impl Request {
             Request::DetachVolume(v) => v.to_json(),
             Request::DisableEbsEncryptionByDefault(v) => v.to_json(),
             Request::DisassociateAddress(v) => v.to_json(),
+            Request::DisassociateIamInstanceProfile(v) => v.to_json(),
             Request::DisassociateRouteTable(v) => v.to_json(),
             Request::DisassociateVpcCidrBlock(v) => v.to_json(),
             Request::EnableEbsEncryptionByDefault(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
+            Request::GetConsoleOutput(v) => v.to_json(),
             Request::GetEbsDefaultKmsKeyId(v) => v.to_json(),
             Request::GetEbsEncryptionByDefault(v) => v.to_json(),
             Request::GetLaunchTemplateData(v) => v.to_json(),
@@ -6739,6 +7019,8 @@ impl Request {
             Request::ModifyCapacityReservation(v) => v.to_json(),
             Request::ModifyEbsDefaultKmsKeyId(v) => v.to_json(),
             Request::ModifyImageAttribute(v) => v.to_json(),
+            Request::ModifyInstanceAttribute(v) => v.to_json(),
+            Request::ModifyInstanceMetadataOptions(v) => v.to_json(),
             Request::ModifyLaunchTemplate(v) => v.to_json(),
             Request::ModifyNetworkInterfaceAttribute(v) => v.to_json(),
             Request::ModifySecurityGroupRules(v) => v.to_json(),
@@ -6747,14 +7029,17 @@ impl Request {
             Request::ModifyVolume(v) => v.to_json(),
             Request::ModifyVolumeAttribute(v) => v.to_json(),
             Request::ModifyVpcAttribute(v) => v.to_json(),
+            Request::MonitorInstances(v) => v.to_json(),
             Request::PurchaseCapacityBlock(v) => v.to_json(),
             Request::RebootInstances(v) => v.to_json(),
             Request::RegisterImage(v) => v.to_json(),
             Request::ReleaseAddress(v) => v.to_json(),
+            Request::ReplaceIamInstanceProfileAssociation(v) => v.to_json(),
             Request::ReplaceRoute(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
             Request::ResetEbsDefaultKmsKeyId(v) => v.to_json(),
             Request::ResetImageAttribute(v) => v.to_json(),
+            Request::ResetInstanceAttribute(v) => v.to_json(),
             Request::ResetSnapshotAttribute(v) => v.to_json(),
             Request::RevokeSecurityGroupEgress(v) => v.to_json(),
             Request::RevokeSecurityGroupIngress(v) => v.to_json(),
@@ -6763,6 +7048,7 @@ impl Request {
             Request::StopInstances(v) => v.to_json(),
             Request::TerminateInstances(v) => v.to_json(),
             Request::UnassignPrivateIpAddresses(v) => v.to_json(),
+            Request::UnmonitorInstances(v) => v.to_json(),
             Request::UpdateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
         }
     }
@@ -6775,6 +7061,7 @@ impl Response {
             "AllocateAddress" => Response::AllocateAddress(AllocateAddressResult::from_json(v)?),
             "AssignPrivateIpAddresses" => Response::AssignPrivateIpAddresses(AssignPrivateIpAddressesResult::from_json(v)?),
             "AssociateAddress" => Response::AssociateAddress(AssociateAddressResult::from_json(v)?),
+            "AssociateIamInstanceProfile" => Response::AssociateIamInstanceProfile(AssociateIamInstanceProfileResult::from_json(v)?),
             "AssociateRouteTable" => Response::AssociateRouteTable(AssociateRouteTableResult::from_json(v)?),
             "AssociateVpcCidrBlock" => Response::AssociateVpcCidrBlock(AssociateVpcCidrBlockResult::from_json(v)?),
             "AttachInternetGateway" => Response::AttachInternetGateway,
@@ -6828,8 +7115,10 @@ impl Response {
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
             "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
             "DescribeCapacityReservations" => Response::DescribeCapacityReservations(DescribeCapacityReservationsResult::from_json(v)?),
+            "DescribeIamInstanceProfileAssociations" => Response::DescribeIamInstanceProfileAssociations(DescribeIamInstanceProfileAssociationsResult::from_json(v)?),
             "DescribeImageAttribute" => Response::DescribeImageAttribute(ImageAttribute::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
+            "DescribeInstanceAttribute" => Response::DescribeInstanceAttribute(InstanceAttribute::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
             "DescribeInstanceTypeOfferings" => Response::DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
@@ -6860,10 +7149,12 @@ impl Response {
             "DetachVolume" => Response::DetachVolume(VolumeAttachment::from_json(v)?),
             "DisableEbsEncryptionByDefault" => Response::DisableEbsEncryptionByDefault(DisableEbsEncryptionByDefaultResult::from_json(v)?),
             "DisassociateAddress" => Response::DisassociateAddress,
+            "DisassociateIamInstanceProfile" => Response::DisassociateIamInstanceProfile(DisassociateIamInstanceProfileResult::from_json(v)?),
             "DisassociateRouteTable" => Response::DisassociateRouteTable,
             "DisassociateVpcCidrBlock" => Response::DisassociateVpcCidrBlock(DisassociateVpcCidrBlockResult::from_json(v)?),
             "EnableEbsEncryptionByDefault" => Response::EnableEbsEncryptionByDefault(EnableEbsEncryptionByDefaultResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
+            "GetConsoleOutput" => Response::GetConsoleOutput(GetConsoleOutputResult::from_json(v)?),
             "GetEbsDefaultKmsKeyId" => Response::GetEbsDefaultKmsKeyId(GetEbsDefaultKmsKeyIdResult::from_json(v)?),
             "GetEbsEncryptionByDefault" => Response::GetEbsEncryptionByDefault(GetEbsEncryptionByDefaultResult::from_json(v)?),
             "GetLaunchTemplateData" => Response::GetLaunchTemplateData(GetLaunchTemplateDataResult::from_json(v)?),
@@ -6871,6 +7162,8 @@ impl Response {
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
             "ModifyEbsDefaultKmsKeyId" => Response::ModifyEbsDefaultKmsKeyId(ModifyEbsDefaultKmsKeyIdResult::from_json(v)?),
             "ModifyImageAttribute" => Response::ModifyImageAttribute,
+            "ModifyInstanceAttribute" => Response::ModifyInstanceAttribute,
+            "ModifyInstanceMetadataOptions" => Response::ModifyInstanceMetadataOptions(ModifyInstanceMetadataOptionsResult::from_json(v)?),
             "ModifyLaunchTemplate" => Response::ModifyLaunchTemplate(ModifyLaunchTemplateResult::from_json(v)?),
             "ModifyNetworkInterfaceAttribute" => Response::ModifyNetworkInterfaceAttribute,
             "ModifySecurityGroupRules" => Response::ModifySecurityGroupRules(ModifySecurityGroupRulesResult::from_json(v)?),
@@ -6879,14 +7172,17 @@ impl Response {
             "ModifyVolume" => Response::ModifyVolume(ModifyVolumeResult::from_json(v)?),
             "ModifyVolumeAttribute" => Response::ModifyVolumeAttribute,
             "ModifyVpcAttribute" => Response::ModifyVpcAttribute,
+            "MonitorInstances" => Response::MonitorInstances(MonitorInstancesResult::from_json(v)?),
             "PurchaseCapacityBlock" => Response::PurchaseCapacityBlock(PurchaseCapacityBlockResult::from_json(v)?),
             "RebootInstances" => Response::RebootInstances,
             "RegisterImage" => Response::RegisterImage(RegisterImageResult::from_json(v)?),
             "ReleaseAddress" => Response::ReleaseAddress,
+            "ReplaceIamInstanceProfileAssociation" => Response::ReplaceIamInstanceProfileAssociation(ReplaceIamInstanceProfileAssociationResult::from_json(v)?),
             "ReplaceRoute" => Response::ReplaceRoute,
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
             "ResetEbsDefaultKmsKeyId" => Response::ResetEbsDefaultKmsKeyId(ResetEbsDefaultKmsKeyIdResult::from_json(v)?),
             "ResetImageAttribute" => Response::ResetImageAttribute,
+            "ResetInstanceAttribute" => Response::ResetInstanceAttribute,
             "ResetSnapshotAttribute" => Response::ResetSnapshotAttribute,
             "RevokeSecurityGroupEgress" => Response::RevokeSecurityGroupEgress(RevokeSecurityGroupEgressResult::from_json(v)?),
             "RevokeSecurityGroupIngress" => Response::RevokeSecurityGroupIngress(RevokeSecurityGroupIngressResult::from_json(v)?),
@@ -6895,6 +7191,7 @@ impl Response {
             "StopInstances" => Response::StopInstances(StopInstancesResult::from_json(v)?),
             "TerminateInstances" => Response::TerminateInstances(TerminateInstancesResult::from_json(v)?),
             "UnassignPrivateIpAddresses" => Response::UnassignPrivateIpAddresses,
+            "UnmonitorInstances" => Response::UnmonitorInstances(UnmonitorInstancesResult::from_json(v)?),
             "UpdateInterruptibleCapacityReservationAllocation" => Response::UpdateInterruptibleCapacityReservationAllocation(UpdateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
             other => return Err(format!("{other} is not implemented")),
         })

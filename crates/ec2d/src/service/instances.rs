@@ -95,10 +95,27 @@ pub fn state_change_dto(c: &StateChange) -> dto::InstanceStateChange {
     }
 }
 
-fn groups_dto(i: &Instance) -> Vec<dto::GroupIdentifier> {
+pub fn groups_dto(i: &Instance) -> Vec<dto::GroupIdentifier> {
     i.security_groups
         .iter()
         .map(|g| dto::GroupIdentifier { group_id: Some(g.id.clone()), group_name: Some(g.name.clone()) })
+        .collect()
+}
+
+/// The attached volumes as DescribeInstances and DescribeInstanceAttribute show them.
+pub fn block_devices_dto(i: &Instance) -> Vec<dto::InstanceBlockDeviceMapping> {
+    i.volumes
+        .iter()
+        .map(|v| dto::InstanceBlockDeviceMapping {
+            device_name: Some(v.device_name.clone()),
+            ebs: Some(dto::EbsInstanceBlockDevice {
+                attach_time: Some(v.attach_time),
+                delete_on_termination: Some(v.delete_on_termination),
+                status: Some("attached".into()),
+                volume_id: Some(v.volume_id.clone()),
+                ..Default::default()
+            }),
+        })
         .collect()
 }
 
@@ -141,7 +158,7 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
                 private_dns_name: Some(private_dns.clone()),
                 private_ip_address: Some(i.private_ip.clone()),
             }]),
-            source_dest_check: Some(true),
+            source_dest_check: Some(i.attributes.source_dest_check),
             status: Some("in-use".into()),
             subnet_id: Some(i.subnet_id.clone()),
             vpc_id: Some(i.vpc_id.clone()),
@@ -177,28 +194,14 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
         architecture: Some(i.architecture.clone()),
         root_device_type: Some(i.root_device_type.name().into()),
         root_device_name: Some(i.root_device_name.clone()),
-        block_device_mappings: Some(
-            i.volumes
-                .iter()
-                .map(|v| dto::InstanceBlockDeviceMapping {
-                    device_name: Some(v.device_name.clone()),
-                    ebs: Some(dto::EbsInstanceBlockDevice {
-                        attach_time: Some(v.attach_time),
-                        delete_on_termination: Some(v.delete_on_termination),
-                        status: Some("attached".into()),
-                        volume_id: Some(v.volume_id.clone()),
-                        ..Default::default()
-                    }),
-                })
-                .collect(),
-        ),
+        block_device_mappings: Some(block_devices_dto(i)),
         client_token: Some(i.client_token.clone().unwrap_or_default()),
         ebs_optimized: flag(i.ebs_optimized),
         ena_support: flag(i.ena_support),
         hypervisor: Some(i.hypervisor.clone()),
         network_interfaces: Some(network_interfaces),
         security_groups: Some(if terminated { vec![] } else { groups_dto(i) }),
-        source_dest_check: (!terminated).then_some(true),
+        source_dest_check: (!terminated).then_some(i.attributes.source_dest_check),
         state_reason: i
             .state_reason
             .as_ref()
@@ -225,16 +228,13 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
             },
         }),
         hibernation_options: Some(dto::HibernationOptions { configured: flag(i.hibernation_configured) }),
-        metadata_options: Some(dto::InstanceMetadataOptionsResponse {
-            state: Some(if i.state == InstanceState::Pending { "pending" } else { "applied" }.into()),
-            http_tokens: Some("required".into()),
-            http_put_response_hop_limit: Some(2),
-            http_endpoint: Some("enabled".into()),
-            http_protocol_ipv6: Some("disabled".into()),
-            instance_metadata_tags: Some("disabled".into()),
-        }),
-        enclave_options: Some(dto::EnclaveOptions { enabled: Some(false) }),
+        metadata_options: Some(super::instance_attributes::metadata_dto(
+            i,
+            if i.state == InstanceState::Pending { "pending" } else { "applied" },
+        )),
+        enclave_options: Some(dto::EnclaveOptions { enabled: Some(i.attributes.enclave_enabled) }),
         boot_mode: i.boot_mode.clone(),
+        iam_instance_profile: i.attributes.iam_profile.as_ref().map(super::iam_instance_profiles::profile_dto),
         current_instance_boot_mode: i.boot_mode.as_deref().map(|m| current_boot_mode(m).to_string()),
         platform_details: Some(i.platform_details.clone()),
         usage_operation: Some(i.usage_operation.clone()),
@@ -378,13 +378,19 @@ fn run_instances_with(
     let count = super::capacity_pools::launchable(ctx, tx, &plan, min, max.min(MAX_LAUNCH), market.is_some())?;
     let count = super::subnets::launchable(ctx, tx, &plan.subnet_id, min, count)?;
     let reservation_id = super::common::new_id(ctx, tx, IdKind::Reservation)?;
-    let instances = match market {
+    let mut instances = match market {
         Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?,
         None => launch::launch(ctx, tx, &plan, count, &reservation_id, None)?,
     };
     let volume_tags = super::common::tags_for(&specs, "volume");
     for v in instances.iter().flat_map(|i| i.volumes.iter()) {
         super::volumes::put_tags(ctx, tx, &v.volume_id, "volume", &volume_tags)?;
+    }
+    if let Some(profile) = &plan.iam_profile {
+        for inst in instances.iter_mut() {
+            super::iam_instance_profiles::associate(ctx, tx, inst, profile.clone())?;
+            save(ctx, tx, inst)?;
+        }
     }
     let resources = std::iter::once(reservation_id.clone()).chain(instances.iter().map(|i| i.id.clone())).collect();
     remember(ctx, tx, token_key, fp, resources)?;

@@ -137,6 +137,14 @@ pub fn info(kind: IdKind) -> KindInfo {
             "The key pair ID '{}' does not exist",
             "The key pair IDs '{}' do not exist",
         ),
+        IdKind::IamInstanceProfileAssociation => KindInfo {
+            arn_type: "iam-instance-profile-association",
+            arn_has_account: true,
+            taggable: None,
+            malformed: Code::InvalidAssociationIdMalformed,
+            not_found: Code::InvalidAssociationIdNotFound,
+            not_found_message: ("The association ID '{}' does not exist", "The association IDs '{}' do not exist"),
+        },
         // Kinds ec2d issues IDs for but keeps no records of yet: CreateTags refuses them.
         IdKind::Reservation => invalid_id("reservation"),
         IdKind::Volume => k(

@@ -191,6 +191,21 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
         instance_tags: tags_for(specs, "instance").into_iter().collect(),
         capacity_preference,
         capacity_target,
+        user_data: req.user_data.clone(),
+        iam_profile: super::iam_instance_profiles::launch_profile(ctx, req.iam_instance_profile.as_ref())?,
+        metadata: super::instance_attributes::metadata_options(
+            &Default::default(),
+            &req.metadata_options
+                .as_ref()
+                .map(|m| ec2_core::instance_attributes::MetadataChange {
+                    http_tokens: m.http_tokens.clone(),
+                    hop_limit: m.http_put_response_hop_limit,
+                    http_endpoint: m.http_endpoint.clone(),
+                    http_protocol_ipv6: m.http_protocol_ipv6.clone(),
+                    instance_metadata_tags: m.instance_metadata_tags.clone(),
+                })
+                .unwrap_or_default(),
+        )?,
     })
 }
 

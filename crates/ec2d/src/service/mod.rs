@@ -24,7 +24,9 @@ pub mod due;
 pub mod ebs_encryption;
 pub mod errors;
 pub mod events;
+pub mod iam_instance_profiles;
 pub mod images;
+pub mod instance_attributes;
 pub mod instances;
 pub mod internet_gateways;
 pub mod key_pairs;
@@ -359,6 +361,33 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         }
         Q::DescribeInstanceTypes(r) => A::DescribeInstanceTypes(catalog::describe_instance_types(ctx, r)?),
         Q::DescribeInstances(r) => A::DescribeInstances(instances::describe_instances(ctx, tx, r)?),
+        Q::DescribeInstanceAttribute(r) => {
+            A::DescribeInstanceAttribute(instance_attributes::describe_instance_attribute(ctx, tx, r)?)
+        }
+        Q::ModifyInstanceAttribute(r) => {
+            instance_attributes::modify_instance_attribute(ctx, tx, r).map(|()| A::ModifyInstanceAttribute)?
+        }
+        Q::AssociateIamInstanceProfile(r) => {
+            A::AssociateIamInstanceProfile(iam_instance_profiles::associate_iam_instance_profile(ctx, tx, r)?)
+        }
+        Q::DescribeIamInstanceProfileAssociations(r) => A::DescribeIamInstanceProfileAssociations(
+            iam_instance_profiles::describe_iam_instance_profile_associations(ctx, tx, r)?,
+        ),
+        Q::ReplaceIamInstanceProfileAssociation(r) => A::ReplaceIamInstanceProfileAssociation(
+            iam_instance_profiles::replace_iam_instance_profile_association(ctx, tx, r)?,
+        ),
+        Q::DisassociateIamInstanceProfile(r) => {
+            A::DisassociateIamInstanceProfile(iam_instance_profiles::disassociate_iam_instance_profile(ctx, tx, r)?)
+        }
+        Q::MonitorInstances(r) => A::MonitorInstances(instance_attributes::monitor_instances(ctx, tx, r)?),
+        Q::UnmonitorInstances(r) => A::UnmonitorInstances(instance_attributes::unmonitor_instances(ctx, tx, r)?),
+        Q::GetConsoleOutput(r) => A::GetConsoleOutput(instance_attributes::get_console_output(ctx, tx, r)?),
+        Q::ModifyInstanceMetadataOptions(r) => {
+            A::ModifyInstanceMetadataOptions(instance_attributes::modify_instance_metadata_options(ctx, tx, r)?)
+        }
+        Q::ResetInstanceAttribute(r) => {
+            instance_attributes::reset_instance_attribute(ctx, tx, r).map(|()| A::ResetInstanceAttribute)?
+        }
         Q::DescribeRegions(r) => A::DescribeRegions(regions::describe_regions(ctx, r)?),
         Q::DescribeSecurityGroups(r) => {
             A::DescribeSecurityGroups(security_groups::describe_security_groups(ctx, tx, r)?)

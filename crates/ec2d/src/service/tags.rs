@@ -156,7 +156,8 @@ fn exists_centrally_tagged(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind, id: &s
         | IdKind::VpcCidrAssociation
         | IdKind::DhcpOptions
         | IdKind::NetworkInterfaceAttachment
-        | IdKind::KeyPair => false,
+        | IdKind::KeyPair
+        | IdKind::IamInstanceProfileAssociation => false,
         IdKind::LaunchTemplate => launch_templates::exists(ctx, tx, id)?,
     })
 }
