@@ -522,3 +522,20 @@ def test_each_request_is_logged_in_one_line_and_shutdown_too(make_server):
     quiet = make_server("--ephemeral", "--log-level", "warn")
     quiet.client().describe_regions()
     assert "action=DescribeRegions" not in stderr_after_stop(quiet)
+
+
+def test_the_console_api_needs_an_identity_allowed_to_read_it(make_server, tmp_path):
+    """With a credentials file, the console page itself loads for anyone (it holds no data), but its
+    API answers only a signed caller whose policy allows ec2d:ReadConsole: an unsigned request gets
+    MissingParameter, an identity allowed only ec2:* gets UnauthorizedOperation."""
+    s = make_server("--ephemeral", "--credentials-file", write_credentials(tmp_path))
+    launch(s.client(access_key=ADMIN[0], secret=ADMIN[1]))
+    with urllib.request.urlopen(f"{s.url}/_ec2d/console", timeout=5) as r:
+        assert r.status == 200 and b"<html" in r.read().lower()
+    status, _, body = s.raw("GET", "/_ec2d/console/api/scopes", sign=False)
+    assert (status, json.loads(body)["code"]) == (400, "MissingParameter")
+    status, _, body = s.raw("GET", "/_ec2d/console/api/scopes", access_key=ADMIN[0], secret=ADMIN[1])
+    assert (status, json.loads(body)["code"]) == (403, "UnauthorizedOperation")
+    status, _, body = s.raw("GET", "/_ec2d/console/api/scopes", access_key=OPERATOR[0], secret=OPERATOR[1])
+    assert status == 200, body
+    assert "111122223333/us-east-1" in body
