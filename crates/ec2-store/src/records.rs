@@ -20,9 +20,22 @@ impl Record for ec2_core::bundle_tasks::BundleTask {
 
 impl Record for ec2_core::spot::SpotRequest {
     const KIND: &'static str = "spot_request";
+    const UPGRADES: &'static [crate::format::Upgrade] = &[spot_launch_plan_typed];
     fn id(&self) -> &str {
         &self.id
     }
+}
+
+/// Format 1 -> 2 of `spot_request`: the launch plan was a JSON string inside the document; it becomes
+/// the typed object, with the members added since at their defaults.
+fn spot_launch_plan_typed(doc: &mut serde_json::Value) -> Result<(), String> {
+    let Some(plan) = doc.get_mut("launch_plan") else { return Ok(()) };
+    if let Some(text) = plan.as_str() {
+        let typed: ec2_core::launch::LaunchPlan =
+            serde_json::from_str(text).map_err(|e| format!("launch_plan: {e}"))?;
+        *plan = serde_json::to_value(typed).map_err(|e| format!("launch_plan: {e}"))?;
+    }
+    Ok(())
 }
 
 impl Record for ec2_core::capacity_reservations::CapacityReservation {
