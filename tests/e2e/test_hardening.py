@@ -69,8 +69,7 @@ def launch(client):
 
 
 def stderr_after_stop(server):
-    server.stop()
-    return server.proc.stderr.read()
+    return server.stderr_after_stop()
 
 
 def raw_http(server, data, timeout=10):

@@ -57,7 +57,14 @@ def test_an_older_format_is_served_as_it_was(golden_dir, make_server):
     expected = load(f"{fmt}/expected.json")
     assert got.keys() == expected.keys()
     for call in expected:
-        assert got[call] == expected[call], f"{fmt}: {call} differs"
+        answer = got[call]
+        if call == "DescribeTags":
+            # The ec2d of format 1 left capacity reservations out of DescribeTags (issue 11 fixed
+            # that): their rows are new; every other row is as it was.
+            rows = answer["Tags"]
+            assert any(t["ResourceType"] == "capacity-reservation" for t in rows), f"{fmt}: reservation tags"
+            answer = {**answer, "Tags": [t for t in rows if t["ResourceType"] != "capacity-reservation"]}
+        assert answer == expected[call], f"{fmt}: {call} differs"
 
 
 def test_records_of_an_older_format_change_and_are_written_in_todays(golden_dir, make_server):

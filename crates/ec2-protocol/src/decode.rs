@@ -46,9 +46,20 @@ fn plain_integer(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
-/// A plain decimal number: an optional `-`, digits, and an optional fraction.
+/// A plain decimal number: an optional `-`, digits, an optional fraction, and an optional exponent
+/// (`1e+20`, as botocore writes large doubles).
 fn plain_number(text: &str) -> Option<f64> {
-    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let mantissa = match text.split_once(['e', 'E']) {
+        Some((m, exp)) => {
+            let digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            m
+        }
+        None => text,
+    };
+    let unsigned = mantissa.strip_prefix('-').unwrap_or(mantissa);
     let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     let ok = !(whole.is_empty() && fraction.is_empty())
         && whole.bytes().all(|b| b.is_ascii_digit())
@@ -169,10 +180,10 @@ mod tests {
         for bad in [" 1", "1 ", "+1", "1e3", "0x1", "", "-", "1.0", "99999999999999999999"] {
             assert!(member::<i64>(&node(&[("N", bad)]), "", "N").is_err(), "{bad:?}");
         }
-        for good in ["1", "0.05", "-2.5", ".5"] {
+        for good in ["1", "0.05", "-2.5", ".5", "1e3", "1e+20", "-2.5E-3"] {
             assert!(member::<f64>(&node(&[("N", good)]), "", "N").is_ok(), "{good}");
         }
-        for bad in [" 1", "+1", "1e3", "inf", "NaN", "1.", ".", ""] {
+        for bad in [" 1", "+1", "1e", "1e+", "e3", "inf", "NaN", "1.", ".", "", "1e400"] {
             assert!(member::<f64>(&node(&[("N", bad)]), "", "N").is_err(), "{bad:?}");
         }
     }
