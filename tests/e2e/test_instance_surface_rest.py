@@ -80,7 +80,14 @@ def test_run_instances_options_are_shown_back(ec2):
 
 def test_operator_principal_is_shown(ec2):
     iid = launch_ids(ec2, Operator={"Principal": "eks.amazonaws.com"})[0]
+    other = launch_ids(ec2)[0]
     assert instance_of(ec2, iid)["Operator"] == {"Managed": True, "Principal": "eks.amazonaws.com"}
+    managed = ec2.describe_instances(Filters=[{"Name": "operator.managed", "Values": ["true"]}])["Reservations"]
+    assert [i["InstanceId"] for r in managed for i in r["Instances"]] == [iid]
+    by = ec2.describe_instances(Filters=[{"Name": "operator.principal", "Values": ["eks.*"]}])["Reservations"]
+    assert [i["InstanceId"] for r in by for i in r["Instances"]] == [iid]
+    status = ec2.describe_instance_status(InstanceIds=[iid, other], IncludeAllInstances=True)["InstanceStatuses"]
+    assert {s["InstanceId"]: s["Operator"]["Managed"] for s in status} == {iid: True, other: False}
 
 
 @pytest.mark.parametrize(
@@ -422,3 +429,26 @@ def test_an_unknown_region_is_refused_naming_it(server):
     assert "mars-east-1" in err
     # a known region still works, opt-in ones included
     assert server.client(region="af-south-1").describe_instances()["Reservations"] == []
+
+
+def test_launch_template_data_carries_the_options_to_the_next_launch(ec2):
+    iid = launch_ids(ec2, InstanceType="t3.micro", CreditSpecification={"CpuCredits": "standard"},
+                     PrivateDnsNameOptions={"HostnameType": "resource-name"},
+                     MaintenanceOptions={"AutoRecovery": "disabled"})[0]
+    data = ec2.get_launch_template_data(InstanceId=iid)["LaunchTemplateData"]
+    assert data["CreditSpecification"] == {"CpuCredits": "standard"}
+    assert data["PrivateDnsNameOptions"]["HostnameType"] == "resource-name"
+    assert data["MaintenanceOptions"] == {"AutoRecovery": "disabled"}
+    assert data["EnclaveOptions"] == {"Enabled": False}
+    ec2.create_launch_template(LaunchTemplateName="from-instance", LaunchTemplateData={
+        "ImageId": AL2023, "InstanceType": "t3.micro",
+        "CreditSpecification": data["CreditSpecification"],
+        "PrivateDnsNameOptions": data["PrivateDnsNameOptions"],
+        "MaintenanceOptions": data["MaintenanceOptions"]})
+    again = ec2.run_instances(LaunchTemplate={"LaunchTemplateName": "from-instance"}, MinCount=1,
+                              MaxCount=1)["Instances"][0]["InstanceId"]
+    inst = instance_of(ec2, again)
+    assert inst["PrivateDnsNameOptions"]["HostnameType"] == "resource-name"
+    assert inst["MaintenanceOptions"]["AutoRecovery"] == "disabled"
+    assert ec2.describe_instance_credit_specifications(InstanceIds=[again])["InstanceCreditSpecifications"] == [
+        {"InstanceId": again, "CpuCredits": "standard"}]

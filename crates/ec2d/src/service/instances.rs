@@ -516,7 +516,11 @@ pub fn describe_instance_status(
                 ),
             }),
             events: Some(vec![]),
-            operator: Some(dto::OperatorResponse { managed: Some(false), ..Default::default() }),
+            operator: Some(dto::OperatorResponse {
+                managed: Some(v.instance.attributes.operator.is_some()),
+                principal: v.instance.attributes.operator.clone(),
+                ..Default::default()
+            }),
             ..Default::default()
         })
         .collect();
