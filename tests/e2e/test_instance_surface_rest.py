@@ -103,6 +103,11 @@ def test_operator_principal_is_shown(ec2):
             r"LicenseSpecifications",
         ),
         ({"EnclaveOptions": {"Enabled": True}}, "Unsupported", r"t3\.micro does not support Nitro Enclaves"),
+        (
+            {"InstanceType": "m5.xlarge", "EnclaveOptions": {"Enabled": True}, "HibernationOptions": {"Configured": True}},
+            "InvalidParameterCombination",
+            r"Nitro Enclaves and hibernation",
+        ),
         ({"CreditSpecification": {"CpuCredits": "fast"}}, "InvalidParameterValue", r"\(fast\) for parameter CpuCredits"),
         ({"PrivateDnsNameOptions": {"HostnameType": "fancy-name"}}, "InvalidParameterValue", r"PrivateDnsHostnameType"),
         ({"MaintenanceOptions": {"AutoRecovery": "sometimes"}}, "InvalidParameterValue", r"AutoRecovery"),
@@ -113,8 +118,8 @@ def test_operator_principal_is_shown(ec2):
 def test_members_ec2d_cannot_honour_are_refused_and_launch_nothing(server, extra, code, pattern):
     server.reset()
     c = server.client(validate=False)
-    got, message, status = fails(c.run_instances, ImageId=AL2023, InstanceType="t3.micro", MinCount=1, MaxCount=1,
-                                 **extra)
+    got, message, status = fails(c.run_instances, **{"ImageId": AL2023, "InstanceType": "t3.micro", "MinCount": 1,
+                                                      "MaxCount": 1, **extra})
     assert (got, status) == (code, 400), message
     assert re.search(pattern, message), message
     assert only_instance(c) == []

@@ -120,6 +120,30 @@ pub fn bandwidth_weighting(value: &str) -> Result<String, BadOption> {
     one_of("BandwidthWeighting", value, BANDWIDTH_WEIGHTINGS)
 }
 
+/// Why Nitro Enclaves cannot be enabled at a launch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnclaveError {
+    /// The instance type does not support Nitro Enclaves.
+    TypeUnsupported,
+    /// Enclaves and hibernation exclude each other.
+    WithHibernation,
+}
+
+/// Checks `EnclaveOptions.Enabled` against the instance type's `nitro_enclaves_support` and the
+/// launch's hibernation.
+pub fn check_enclave(enabled: bool, type_support: &str, hibernation: bool) -> Result<(), EnclaveError> {
+    if !enabled {
+        return Ok(());
+    }
+    if type_support != "supported" {
+        return Err(EnclaveError::TypeUnsupported);
+    }
+    if hibernation {
+        return Err(EnclaveError::WithHibernation);
+    }
+    Ok(())
+}
+
 /// Why an option change is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OptionError {
@@ -201,6 +225,14 @@ mod tests {
         let ok = MaintenanceChange { auto_recovery: Some("disabled".into()), ..Default::default() };
         assert!(matches!(modify_maintenance(&mut i, &ok), Err(OptionError::Gone { .. })));
         assert_eq!(i.attributes.maintenance, MaintenanceOptions::default());
+    }
+
+    #[test]
+    fn enclaves_need_a_supporting_type_and_no_hibernation() {
+        assert_eq!(check_enclave(false, "unsupported", true), Ok(()));
+        assert_eq!(check_enclave(true, "supported", false), Ok(()));
+        assert_eq!(check_enclave(true, "unsupported", false), Err(EnclaveError::TypeUnsupported));
+        assert_eq!(check_enclave(true, "supported", true), Err(EnclaveError::WithHibernation));
     }
 
     #[test]

@@ -261,22 +261,17 @@ fn launch_options(
         }
     }
     let enclave_enabled = req.enclave_options.as_ref().and_then(|e| e.enabled).unwrap_or(false);
-    if enclave_enabled {
-        if itype.nitro_enclaves_support != "supported" {
-            return Err(Ec2Error::new(
-                Code::Unsupported,
-                format!("The instance type {} does not support Nitro Enclaves.", itype.name),
-            )
-            .into());
-        }
-        if req.hibernation_options.as_ref().and_then(|h| h.configured) == Some(true) {
-            return Err(Ec2Error::new(
-                Code::InvalidParameterCombination,
-                "An instance cannot have both Nitro Enclaves and hibernation enabled.",
-            )
-            .into());
-        }
-    }
+    let hibernation = req.hibernation_options.as_ref().and_then(|h| h.configured) == Some(true);
+    options::check_enclave(enclave_enabled, itype.nitro_enclaves_support, hibernation).map_err(|e| match e {
+        options::EnclaveError::TypeUnsupported => Ec2Error::new(
+            Code::Unsupported,
+            format!("The instance type {} does not support Nitro Enclaves.", itype.name),
+        ),
+        options::EnclaveError::WithHibernation => Ec2Error::new(
+            Code::InvalidParameterCombination,
+            "An instance cannot have both Nitro Enclaves and hibernation enabled.",
+        ),
+    })?;
     let private_dns = req
         .private_dns_name_options
         .as_ref()
