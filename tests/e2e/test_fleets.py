@@ -306,6 +306,8 @@ def test_fleet_errors_dry_run_and_idempotency(ec2):
     assert fails(ec2.create_fleet, **bad)[0] == "InvalidParameterValue"
     assert fails(ec2.create_fleet, **dict(base, Type="sometimes"))[0] == "InvalidParameterValue"
     assert fails(ec2.create_fleet, **dict(base, SpotOptions={"AllocationStrategy": "cheapest"}))[0] == "InvalidParameterValue"
+    code, msg, _ = fails(ec2.create_fleet, **dict(base, SpotOptions={"MaxTotalPrice": "1.0"}))
+    assert code == "NotImplemented" and "MaxTotalPrice" in msg
     assert ec2.describe_fleets()["Fleets"] == [], "failed requests create nothing"
     a = ec2.create_fleet(ClientToken="tok-1", **base)
     b = ec2.create_fleet(ClientToken="tok-1", **base)
@@ -313,3 +315,54 @@ def test_fleet_errors_dry_run_and_idempotency(ec2):
     other = dict(base, TargetCapacitySpecification={"TotalTargetCapacity": 2, "DefaultTargetCapacityType": "on-demand"})
     assert fails(ec2.create_fleet, ClientToken="tok-1", **other)[0] == "IdempotentParameterMismatch"
     assert len(ec2.describe_fleets()["Fleets"]) == 1
+
+
+def test_validity_window_on_the_virtual_clock(vs):
+    c = vs.client()
+    tid = template(c, "window")
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # the virtual clock's start
+    fid = c.create_fleet(
+        Type="request",
+        LaunchTemplateConfigs=config(tid, [{"InstanceType": "t3.micro"}]),
+        TargetCapacitySpecification={"TotalTargetCapacity": 2, "DefaultTargetCapacityType": "on-demand"},
+        ValidFrom=t0 + dt.timedelta(minutes=10),
+        ValidUntil=t0 + dt.timedelta(minutes=30),
+        TerminateInstancesWithExpiration=True,
+    )["FleetId"]
+    assert fleet_instances(c, fid) == {}
+    advance(vs, 9 * 60)
+    assert fleet_instances(c, fid) == {}, "not valid yet"
+    advance(vs, 61)
+    ids = list(fleet_instances(c, fid))
+    assert len(ids) == 2, "a request fleet launches when it becomes valid"
+    advance(vs, 20 * 60)
+    f = describe(c, fid)
+    assert f["FleetState"] == "deleted"
+    states = {i["State"]["Name"] for r in c.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]}
+    assert states <= {"shutting-down", "terminated"}, "TerminateInstancesWithExpiration"
+    h = c.describe_fleet_history(FleetId=fid, StartTime=t0, EventType="fleet-change")["HistoryRecords"]
+    assert [x["EventInformation"]["EventSubType"] for x in h] == ["submitted", "active", "expired"]
+
+
+def test_describe_fleets_filters_and_pages(ec2):
+    tid = template(ec2, "filters")
+    ids = []
+    for t in ["instant", "maintain", "request"]:
+        ids.append(ec2.create_fleet(
+            Type=t,
+            LaunchTemplateConfigs=config(tid, [{"InstanceType": "t3.micro"}]),
+            TargetCapacitySpecification={"TotalTargetCapacity": 1, "DefaultTargetCapacityType": "on-demand"},
+            TagSpecifications=[{"ResourceType": "fleet", "Tags": [{"Key": "kind", "Value": t}]}],
+        )["FleetId"])
+    got = ec2.describe_fleets(Filters=[{"Name": "type", "Values": ["maintain", "request"]}])["Fleets"]
+    assert sorted(f["FleetId"] for f in got) == sorted(ids[1:])
+    got = ec2.describe_fleets(Filters=[{"Name": "tag:kind", "Values": ["instant"]}])["Fleets"]
+    assert [f["FleetId"] for f in got] == [ids[0]]
+    ec2.delete_fleets(FleetIds=[ids[1]], TerminateInstances=True)
+    got = ec2.describe_fleets(Filters=[{"Name": "fleet-state", "Values": ["deleted"]}])["Fleets"]
+    assert [f["FleetId"] for f in got] == [ids[1]]
+    assert fails(ec2.describe_fleets, Filters=[{"Name": "colour", "Values": ["x"]}])[0] == "InvalidParameterValue"
+    page = ec2.describe_fleets(MaxResults=5)
+    assert len(page["Fleets"]) == 3 and "NextToken" not in page
+    pages = list(ec2.get_paginator("describe_fleets").paginate(PaginationConfig={"PageSize": 5}))
+    assert sum(len(p["Fleets"]) for p in pages) == 3

@@ -3,6 +3,7 @@ instances and history, ModifySpotFleetRequest, and CancelSpotFleetRequests with 
 terminating the instances (cancelled_terminating, cancelled_running, then cancelled)."""
 
 import datetime as dt
+import json
 
 from conftest import AL2023 as AMI
 from conftest import advance, fails
@@ -117,7 +118,10 @@ def test_cancel_spot_fleet_with_and_without_terminating(ec2):
 
 
 def test_cancel_spot_fleet_with_the_cli(server, ec2):
-    sfr = request(ec2)
+    cfg = {"IamFleetRole": ROLE, "TargetCapacity": 2, "LaunchSpecifications": specs("t3.micro")}
+    _, out, _ = server.cli("request-spot-fleet", "--spot-fleet-request-config", json.dumps(cfg))
+    sfr = out["SpotFleetRequestId"]
+    assert sfr.startswith("sfr-")
     ids = list(active(ec2, sfr))
     _, out, _ = server.cli("describe-spot-fleet-requests", "--spot-fleet-request-ids", sfr)
     assert out["SpotFleetRequestConfigs"][0]["SpotFleetRequestState"] == "active"

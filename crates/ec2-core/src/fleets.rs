@@ -364,6 +364,8 @@ pub struct Fleet {
     pub instances: Vec<FleetInstance>,
     pub errors: Vec<FleetError>,
     pub history: Vec<HistoryEntry>,
+    /// Whether the fleet has tried to launch (a `request` fleet tries once).
+    pub attempted: bool,
     /// When the fleet has work next (a retry of unfilled capacity, its expiry, the end of its
     /// instances' termination).
     pub next_check: Option<UnixMillis>,
@@ -465,11 +467,16 @@ impl Fleet {
     }
 
     /// Whether a settle at `now` should launch more instances (a maintain fleet below its target,
-    /// or a request fleet never filled, while it is valid).
+    /// or a request fleet that has not tried yet, while it is valid).
     pub fn wants_more(&self, now: UnixMillis) -> bool {
         let (od, spot) = self.missing();
+        let keeps_trying = match self.fleet_type {
+            FleetType::Maintain => true,
+            FleetType::Request => !self.attempted,
+            FleetType::Instant => false,
+        };
         self.state.launches()
-            && self.fleet_type == FleetType::Maintain
+            && keeps_trying
             && self.valid_from.is_none_or(|f| f <= now)
             && self.valid_until.is_none_or(|u| now < u)
             && (od > 0.0 || spot > 0.0)
@@ -814,6 +821,7 @@ mod tests {
             instances: Vec::new(),
             errors: Vec::new(),
             history: Vec::new(),
+            attempted: false,
             next_check: None,
         }
     }
@@ -883,6 +891,11 @@ mod tests {
         assert!(!f.expired(UnixMillis(19)));
         assert!(f.expired(UnixMillis(20)));
         assert!(!f.wants_more(UnixMillis(20)));
+        // A request fleet tries once.
+        f.fleet_type = FleetType::Request;
+        assert!(f.wants_more(UnixMillis(10)));
+        f.attempted = true;
+        assert!(!f.wants_more(UnixMillis(10)));
     }
 
     #[test]

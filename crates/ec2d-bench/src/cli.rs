@@ -114,7 +114,7 @@ pub struct Args {
     /// Instant fleets to create (--scenario fleet)
     #[arg(long, default_value_t = 20)]
     pub fleets: usize,
-    /// Instances of each fleet (--scenario fleet): half On-Demand, half Spot, over us-east-1a..f
+    /// Instances of each fleet (--scenario fleet): half On-Demand, half Spot, over five us-east-1 zones
     #[arg(long, default_value_t = 100)]
     pub fleet_size: usize,
     /// Print one JSON object with every number on stdout (the table then goes to stderr)

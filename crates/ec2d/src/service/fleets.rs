@@ -37,6 +37,10 @@ pub(super) fn invalid(message: impl Into<String>) -> Ec2Error {
     Ec2Error::invalid_parameter_value(message)
 }
 
+pub(super) fn not_implemented(op: &str, what: &str) -> Ec2Error {
+    Ec2Error::new(Code::NotImplemented, format!("ec2d does not implement {op} with {what} yet."))
+}
+
 fn scope_key(ctx: &Ctx<'_>) -> String {
     ctx.scope.key()
 }
@@ -291,8 +295,16 @@ fn on_demand_price(plan: &launch::LaunchPlan) -> f64 {
         .map_or(f64::INFINITY, |t| market::product_price(t.on_demand_usd_per_hour, t, product_of(plan)))
 }
 
-/// The most instances a pool takes now, of a lifecycle.
-fn free_of(ctx: &Ctx<'_>, tx: &mut Txn<'_>, plan: &launch::LaunchPlan, lifecycle: Lifecycle) -> Result<i64> {
+/// The most instances a pool takes now, of a lifecycle: its capacity pool's room (and Spot limit),
+/// and with `addresses` also its subnet's free addresses (which costs more to count, so only the
+/// pools a launch goes to are asked).
+fn free_of(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    plan: &launch::LaunchPlan,
+    lifecycle: Lifecycle,
+    addresses: bool,
+) -> Result<i64> {
     const BIG: i64 = 1_000_000;
     let room = match super::capacity_pools::launchable(ctx, tx, plan, 0, BIG, lifecycle == Lifecycle::Spot) {
         Ok(n) => n as i64,
@@ -307,8 +319,11 @@ fn free_of(ctx: &Ctx<'_>, tx: &mut Txn<'_>, plan: &launch::LaunchPlan, lifecycle
     } else {
         room
     };
-    let addresses = super::subnets::launchable(ctx, tx, &plan.subnet_id, 0, room.max(0) as usize).unwrap_or(0);
-    Ok(room.min(addresses as i64).max(0))
+    if !addresses || room <= 0 {
+        return Ok(room.max(0));
+    }
+    let free = super::subnets::launchable(ctx, tx, &plan.subnet_id, 0, room as usize).unwrap_or(0);
+    Ok(room.min(free as i64).max(0))
 }
 
 /// What one fill did: per pool and lifecycle, the instances launched.
@@ -354,6 +369,7 @@ fn launch_in(
 /// Launches what the fleet misses of its target at `ctx.now`, in the pools its strategies choose.
 /// Errors of pools that could not take their share are returned (an instant fleet reports them).
 pub(super) fn fill(ctx: &Ctx<'_>, tx: &mut Txn<'_>, f: &mut Fleet) -> Result<Filled> {
+    f.attempted = true;
     let mut out = Filled { launched: Vec::new(), errors: Vec::new() };
     for lifecycle in [Lifecycle::OnDemand, Lifecycle::Spot] {
         // Spot's share is what the On-Demand launches left of the total.
@@ -385,7 +401,7 @@ pub(super) fn fill(ctx: &Ctx<'_>, tx: &mut Txn<'_>, f: &mut Fleet) -> Result<Fil
                     price
                 }
             };
-            let free = free_of(ctx, tx, &p.plan, lifecycle)?;
+            let free = free_of(ctx, tx, &p.plan, lifecycle, false)?;
             cands.push(Candidate { pool: i, weight: p.weight, priority: p.priority, price, free });
         }
         let Allocation { launches, short } = match lifecycle {
@@ -402,8 +418,22 @@ pub(super) fn fill(ctx: &Ctx<'_>, tx: &mut Txn<'_>, f: &mut Fleet) -> Result<Fil
             };
             out.errors.push(FleetError { pool, lifecycle, code: "InsufficientInstanceCapacity".into(), message });
         }
-        for (pool, count) in launches {
-            let launched = launch_in(ctx, tx, f, pool, lifecycle, count as usize)?;
+        for (pool, wanted) in launches {
+            // Two overrides may share a capacity pool or a subnet: what is free is read again, with
+            // the subnet's addresses, before each launch.
+            let count = (wanted as i64).min(free_of(ctx, tx, &f.pools[pool].plan, lifecycle, true)?).max(0) as usize;
+            if count < wanted as usize && !out.errors.iter().any(|e| e.pool == pool && e.lifecycle == lifecycle) {
+                out.errors.push(FleetError {
+                    pool,
+                    lifecycle,
+                    code: "InsufficientInstanceCapacity".into(),
+                    message: "There is not enough capacity to fulfill your request.".into(),
+                });
+            }
+            if count == 0 {
+                continue;
+            }
+            let launched = launch_in(ctx, tx, f, pool, lifecycle, count)?;
             for inst in &launched {
                 f.instances.push(FleetInstance {
                     id: inst.id.clone(),
@@ -628,7 +658,7 @@ pub(super) fn create(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut f: Fleet) -> Result<(F
     if f.fleet_type == FleetType::Instant {
         f.errors = filled.errors.clone();
     }
-    // A request or maintain fleet tries again later when it could not fill its target.
+    // A maintain fleet tries again later when it could not fill its target.
     if f.fleet_type == FleetType::Maintain {
         let (od, spot) = f.missing();
         if od > 0.0 || spot > 0.0 {
@@ -684,6 +714,7 @@ pub(super) fn new_fleet(
         instances: Vec::new(),
         errors: Vec::new(),
         history: Vec::new(),
+        attempted: false,
         next_check: None,
     }
 }
@@ -713,6 +744,22 @@ pub fn create_fleet(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateFleetReque
     let configs = configs_of(&req.launch_template_configs);
     check_configs(&configs)?;
     let spot = req.spot_options.clone().unwrap_or_default();
+    let od_options = req.on_demand_options.clone().unwrap_or_default();
+    let requirements = req.launch_template_configs.iter().flatten().flat_map(|c| c.overrides.iter().flatten());
+    for (given, name) in [
+        (requirements.clone().any(|o| o.instance_requirements.is_some()), "Overrides with InstanceRequirements"),
+        (spot.max_total_price.is_some() || od_options.max_total_price.is_some(), "MaxTotalPrice"),
+        (spot.min_target_capacity.is_some() || od_options.min_target_capacity.is_some(), "MinTargetCapacity"),
+        (spot.single_instance_type.is_some() || od_options.single_instance_type.is_some(), "SingleInstanceType"),
+        (
+            spot.single_availability_zone.is_some() || od_options.single_availability_zone.is_some(),
+            "SingleAvailabilityZone",
+        ),
+    ] {
+        if given {
+            return Err(not_implemented("CreateFleet", name).into());
+        }
+    }
     let spot_strategy = match spot.allocation_strategy.as_deref() {
         None => SpotStrategy::LowestPrice,
         Some(s) => SpotStrategy::parse(s, Flavor::Ec2Fleet)

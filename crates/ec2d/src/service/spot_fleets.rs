@@ -130,6 +130,21 @@ pub fn request_spot_fleet(
     }
     let target =
         Target { total: total as u32, on_demand: on_demand as u32, spot: 0, default_type: Lifecycle::Spot, unit_type };
+    let requirements = c.launch_specifications.iter().flatten().any(|s| s.instance_requirements.is_some())
+        || c.launch_template_configs
+            .iter()
+            .flatten()
+            .flat_map(|t| t.overrides.iter().flatten())
+            .any(|o| o.instance_requirements.is_some());
+    for (given, name) in [
+        (requirements, "InstanceRequirements"),
+        (c.spot_max_total_price.is_some() || c.on_demand_max_total_price.is_some(), "a maximum total price"),
+        (c.load_balancers_config.is_some(), "LoadBalancersConfig"),
+    ] {
+        if given {
+            return Err(fleets::not_implemented("RequestSpotFleet", name).into());
+        }
+    }
     let specs_given = c.launch_specifications.as_ref().is_some_and(|l| !l.is_empty());
     let templates_given = c.launch_template_configs.as_ref().is_some_and(|l| !l.is_empty());
     let configs: Vec<ConfigIn> = match (specs_given, templates_given) {
