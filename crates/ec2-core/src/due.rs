@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 pub enum DueKind {
     SpotRequest,
     CapacityReservation,
+    Fleet,
+    SpotFleetRequest,
 }
 
 impl DueKind {
@@ -24,6 +26,8 @@ impl DueKind {
         match self {
             DueKind::SpotRequest => "spot_request",
             DueKind::CapacityReservation => "capacity_reservation",
+            DueKind::Fleet => "fleet",
+            DueKind::SpotFleetRequest => "spot_fleet_request",
         }
     }
 
@@ -31,6 +35,8 @@ impl DueKind {
         match p {
             "spot_request" => Some(DueKind::SpotRequest),
             "capacity_reservation" => Some(DueKind::CapacityReservation),
+            "fleet" => Some(DueKind::Fleet),
+            "spot_fleet_request" => Some(DueKind::SpotFleetRequest),
             _ => None,
         }
     }

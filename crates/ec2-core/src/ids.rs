@@ -36,6 +36,8 @@ pub enum IdKind {
     Snapshot,
     KeyPair,
     IamInstanceProfileAssociation,
+    Fleet,
+    SpotFleetRequest,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,10 +48,12 @@ enum Body {
     Hex8,
     /// 8 characters of `[0-9a-z]`.
     Base36x8,
+    /// A UUID in its 8-4-4-4-12 lower-case hex form.
+    Uuid,
 }
 
 impl IdKind {
-    pub const ALL: [IdKind; 24] = [
+    pub const ALL: [IdKind; 26] = [
         IdKind::Instance,
         IdKind::Reservation,
         IdKind::SpotInstanceRequest,
@@ -74,6 +78,8 @@ impl IdKind {
         IdKind::Snapshot,
         IdKind::KeyPair,
         IdKind::IamInstanceProfileAssociation,
+        IdKind::Fleet,
+        IdKind::SpotFleetRequest,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -102,6 +108,8 @@ impl IdKind {
             IdKind::Snapshot => "snap",
             IdKind::KeyPair => "key",
             IdKind::IamInstanceProfileAssociation => "iip-assoc",
+            IdKind::Fleet => "fleet",
+            IdKind::SpotFleetRequest => "sfr",
         }
     }
 
@@ -109,6 +117,7 @@ impl IdKind {
         match self {
             IdKind::SpotInstanceRequest => Body::Base36x8,
             IdKind::BundleTask => Body::Hex8,
+            IdKind::Fleet | IdKind::SpotFleetRequest => Body::Uuid,
             _ => Body::Hex17,
         }
     }
@@ -129,6 +138,10 @@ impl IdKind {
             Body::Hex17 => (rest.len() == 17 || rest.len() == 8) && hex(rest),
             Body::Hex8 => rest.len() == 8 && hex(rest),
             Body::Base36x8 => rest.len() == 8 && rest.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()),
+            Body::Uuid => {
+                let parts: Vec<&str> = rest.split('-').collect();
+                parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| hex(p))
+            }
         }
     }
 }
@@ -154,6 +167,20 @@ fn key_of(seed: u64, salt: &str) -> u64 {
         h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
     }
     mix64(h ^ seed)
+}
+
+/// `x` mixed and written in the UUID version 4 form.
+fn uuid(x: u64, key: u64) -> String {
+    let hi = mix64(x);
+    let lo = mix64(hi ^ key.rotate_left(17));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0x0fff,
+        0x8000 | ((lo >> 48) & 0x3fff),
+        lo & 0xffff_ffff_ffff
+    )
 }
 
 /// The seeded generator. It holds no counters: callers pass the counter value.
@@ -188,22 +215,14 @@ impl IdGen {
                 }
                 format!("{prefix}-{}", std::str::from_utf8(&out).unwrap_or("00000000"))
             }
+            Body::Uuid => format!("{prefix}-{}", uuid(counter ^ key, key)),
         }
     }
 
     /// A request ID in UUID version 4 form, for request number `counter`.
     pub fn request_id(&self, counter: u64) -> String {
         let key = key_of(self.seed, "request");
-        let hi = mix64(counter ^ key);
-        let lo = mix64(hi ^ key.rotate_left(17));
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            hi >> 32,
-            (hi >> 16) & 0xffff,
-            hi & 0x0fff,
-            0x8000 | ((lo >> 48) & 0x3fff),
-            lo & 0xffff_ffff_ffff
-        )
+        uuid(counter ^ key, key)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod due;
 pub mod ebs_encryption;
 pub mod events;
 pub mod filters;
+pub mod fleets;
 pub mod iam_instance_profiles;
 pub mod ids;
 pub mod images;

@@ -122,6 +122,20 @@ impl Record for ec2_core::launch_templates::LaunchTemplate {
     }
 }
 
+impl Record for ec2_core::fleets::Fleet {
+    const KIND: &'static str = "fleet";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Record for ec2_core::fleets::SpotFleetRequest {
+    const KIND: &'static str = "spot_fleet_request";
+    fn id(&self) -> &str {
+        &self.0.id
+    }
+}
+
 impl Record for ec2_core::due::DueIndex {
     const KIND: &'static str = "due_index";
     fn id(&self) -> &str {

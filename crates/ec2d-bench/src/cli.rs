@@ -13,6 +13,8 @@ pub enum Scenario {
     /// Issue 12's targets: light and write phases on an almost empty and on a mixed state, per engine, beside a
     /// bare hyper server
     Mixed,
+    /// CreateFleet of type instant, --fleets times --fleet-size instances: instances launched per second
+    Fleet,
 }
 
 impl Scenario {
@@ -21,6 +23,7 @@ impl Scenario {
             Scenario::Default => "default",
             Scenario::Instances => "instances",
             Scenario::Mixed => "mixed",
+            Scenario::Fleet => "fleet",
         }
     }
 }
@@ -108,6 +111,12 @@ pub struct Args {
     /// Serve as the bare reference server on this port (the mixed scenario starts the bench again with it)
     #[arg(long, hide = true)]
     pub reference_server: Option<u16>,
+    /// Instant fleets to create (--scenario fleet)
+    #[arg(long, default_value_t = 20)]
+    pub fleets: usize,
+    /// Instances of each fleet (--scenario fleet): half On-Demand, half Spot, over five us-east-1 zones
+    #[arg(long, default_value_t = 100)]
+    pub fleet_size: usize,
     /// Print one JSON object with every number on stdout (the table then goes to stderr)
     #[arg(long)]
     pub json: bool,

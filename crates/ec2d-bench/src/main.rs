@@ -3,16 +3,18 @@
 //!
 //! `--scenario instances` instead launches `--instances` instances with RunInstances (timed, with the server's RSS
 //! afterwards) and then loads DescribeInstances (by random ID, everything, the first page of 1000) and
-//! StopInstances/StartInstances on random instances. `--scenario mixed` measures issue 12's targets ([`mixed`]).
+//! StopInstances/StartInstances on random instances. `--scenario mixed` measures issue 12's targets ([`mixed`]);
+//! `--scenario fleet` creates instant fleets and measures instances launched per second ([`fleet`]).
 //!
 //! Modules: `cli` (arguments), `server` (the processes it starts), `http` (connections, SigV4 with ec2-sigv4),
 //! `load` (the request loops), `stats` (numbers), `report` (JSON and table), one module per scenario
-//! (`instances`, `mixed`), and `reference` (the bare hyper server).
+//! (`instances`, `mixed`, `fleet`), and `reference` (the bare hyper server).
 //!
 //! Every server it starts is killed when its guard drops (also on error, panic or Ctrl-C), every request loop
 //! stops by itself after `--warmup + --seconds`, and it only ever talks to 127.0.0.1.
 
 mod cli;
+mod fleet;
 mod http;
 mod instances;
 mod load;
@@ -96,15 +98,15 @@ async fn run(args: &Args, client_threads: usize) -> Result<Report> {
     let scenario = args.scenario;
     let workloads = match scenario {
         Scenario::Default => resolve_workloads(&args.workloads)?,
-        Scenario::Instances | Scenario::Mixed => Vec::new(),
+        Scenario::Instances | Scenario::Mixed | Scenario::Fleet => Vec::new(),
     };
     let connections = args.connections.clone().unwrap_or_else(|| match scenario {
         Scenario::Default => vec![16, 64],
-        Scenario::Instances | Scenario::Mixed => vec![16],
+        Scenario::Instances | Scenario::Mixed | Scenario::Fleet => vec![16],
     });
     let startup_runs = args.startup_runs.unwrap_or(match scenario {
         Scenario::Default => 20,
-        Scenario::Instances | Scenario::Mixed => 0,
+        Scenario::Instances | Scenario::Mixed | Scenario::Fleet => 0,
     });
     let bin = ec2d_binary(args)?;
     let binary_bytes = std::fs::metadata(&bin)?.len();
@@ -170,7 +172,7 @@ async fn run(args: &Args, client_threads: usize) -> Result<Report> {
 
     // 3. The runs: each workload at each connection count, or (instances) launch first and plan around the IDs.
     let (launch_report, plan) = match scenario {
-        Scenario::Default | Scenario::Mixed => {
+        Scenario::Default | Scenario::Mixed | Scenario::Fleet => {
             let plan = workloads
                 .iter()
                 .flat_map(|w| connections.iter().map(move |&c| (w.clone(), c, args.seconds)))
@@ -299,6 +301,21 @@ async fn run_mixed(args: &Args) -> Result<(String, String, bool)> {
     Ok((text, json.to_string(), problems.is_empty()))
 }
 
+/// The fleet scenario: (the table, the JSON report, whether every fleet launched in full).
+async fn run_fleet(args: &Args) -> Result<(String, String, bool)> {
+    let bin = ec2d_binary(args)?;
+    let mut problems = Vec::new();
+    let report = fleet::run(args, &bin, &mut problems).await?;
+    let mut text = format!("ec2d-bench  {}  scenario fleet\n", bin.display());
+    text.push_str(&fleet::table(&report));
+    for p in &problems {
+        text.push_str(&format!("!!! {p}\n"));
+    }
+    let json = serde_json::json!({ "scenario": "fleet", "ec2d": bin.display().to_string(), "report": report,
+                                   "ok": problems.is_empty(), "problems": problems });
+    Ok((text, json.to_string(), problems.is_empty()))
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(port) = args.reference_server {
@@ -325,6 +342,8 @@ fn main() -> ExitCode {
         let work = async {
             if args.scenario == Scenario::Mixed {
                 run_mixed(&args).await
+            } else if args.scenario == Scenario::Fleet {
+                run_fleet(&args).await
             } else {
                 let report = run(&args, client_threads).await?;
                 let json = serde_json::to_string(&report).expect("the report serializes");

@@ -425,6 +425,33 @@ mod tests {
                 "NetworkInterfaceId=eni-0123456789abcdef0&PrivateIpAddress.1=10.0.0.5".into()
             }
             "CreateLaunchTemplate" => "LaunchTemplateName=web&LaunchTemplateData.InstanceType=t3.micro".into(),
+            "CreateFleet" => "Type=instant&TargetCapacitySpecification.TotalTargetCapacity=1\
+                 &TargetCapacitySpecification.DefaultTargetCapacityType=on-demand\
+                 &LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateName=web"
+                .into(),
+            "DeleteFleets" => "FleetId.1=fleet-12345678-1234-4234-8234-123456789012&TerminateInstances=true".into(),
+            "ModifyFleet" => "FleetId=fleet-12345678-1234-4234-8234-123456789012\
+                 &TargetCapacitySpecification.TotalTargetCapacity=2"
+                .into(),
+            "DescribeFleetInstances" => "FleetId=fleet-12345678-1234-4234-8234-123456789012".into(),
+            "DescribeFleetHistory" => {
+                "FleetId=fleet-12345678-1234-4234-8234-123456789012&StartTime=2026-01-01T00:00:00Z".into()
+            }
+            "RequestSpotFleet" => "SpotFleetRequestConfig.IamFleetRole=arn:aws:iam::123456789012:role/fleet\
+                 &SpotFleetRequestConfig.TargetCapacity=1\
+                 &SpotFleetRequestConfig.LaunchSpecifications.1.ImageId=ami-08f6cfac8c54bafdd\
+                 &SpotFleetRequestConfig.LaunchSpecifications.1.InstanceType=t3.micro"
+                .into(),
+            "CancelSpotFleetRequests" => {
+                "SpotFleetRequestId.1=sfr-12345678-1234-4234-8234-123456789012&TerminateInstances=true".into()
+            }
+            "ModifySpotFleetRequest" => {
+                "SpotFleetRequestId=sfr-12345678-1234-4234-8234-123456789012&TargetCapacity=2".into()
+            }
+            "DescribeSpotFleetInstances" => "SpotFleetRequestId=sfr-12345678-1234-4234-8234-123456789012".into(),
+            "DescribeSpotFleetRequestHistory" => {
+                "SpotFleetRequestId=sfr-12345678-1234-4234-8234-123456789012&StartTime=2026-01-01T00:00:00Z".into()
+            }
             "CreateLaunchTemplateVersion" => "LaunchTemplateName=web&LaunchTemplateData.InstanceType=t3.micro".into(),
             "DeleteLaunchTemplate" | "ModifyLaunchTemplate" => "LaunchTemplateName=web".into(),
             "DeleteLaunchTemplateVersions" => "LaunchTemplateName=web&LaunchTemplateVersion.1=1".into(),
@@ -489,6 +516,7 @@ mod tests {
                 "AssignPrivateIpAddresses",
                 "AssociateVpcCidrBlock",
                 "DisassociateVpcCidrBlock",
+                "ModifySpotFleetRequest",
                 "ModifySubnetAttribute",
                 "ModifyVpcAttribute",
                 "UnassignPrivateIpAddresses",

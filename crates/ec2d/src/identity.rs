@@ -528,6 +528,23 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         | Request::DescribeVolumeStatus(_)
         | Request::DescribeVolumesModifications(_)
         | Request::DescribeSnapshots(_) => Vec::new(),
+        // Fleets are named by their IDs; creating one and the reads name none.
+        Request::DeleteFleets(r) => r.fleet_ids.iter().flatten().map(|id| arn(IdKind::Fleet, id)).collect(),
+        Request::ModifyFleet(r) => r.fleet_id.iter().map(|id| arn(IdKind::Fleet, id)).collect(),
+        Request::CancelSpotFleetRequests(r) => {
+            r.spot_fleet_request_ids.iter().flatten().map(|id| arn(IdKind::SpotFleetRequest, id)).collect()
+        }
+        Request::ModifySpotFleetRequest(r) => {
+            r.spot_fleet_request_id.iter().map(|id| arn(IdKind::SpotFleetRequest, id)).collect()
+        }
+        Request::CreateFleet(_)
+        | Request::RequestSpotFleet(_)
+        | Request::DescribeFleets(_)
+        | Request::DescribeFleetInstances(_)
+        | Request::DescribeFleetHistory(_)
+        | Request::DescribeSpotFleetRequests(_)
+        | Request::DescribeSpotFleetInstances(_)
+        | Request::DescribeSpotFleetRequestHistory(_) => Vec::new(),
         // Spot, capacity-reservation and bundle-task actions are evaluated against `*` (README).
         Request::RequestSpotInstances(_)
         | Request::CancelSpotInstanceRequests(_)

@@ -6,9 +6,29 @@ use crate::decode::{list, member, required, required_list, DecodeError, FromQuer
 use crate::query::Node;
 use super::types::*;
 
+impl FromQuery for AcceleratorCount {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AcceleratorCount {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for AcceleratorCountRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = AcceleratorCountRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for AcceleratorTotalMemoryMiB {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = AcceleratorTotalMemoryMiB {
             min: member(node, path, "Min")?,
             max: member(node, path, "Max")?,
         };
@@ -220,11 +240,30 @@ impl FromQuery for AuthorizeSecurityGroupIngressRequest {
     }
 }
 
+impl FromQuery for BaselineEbsBandwidthMbps {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = BaselineEbsBandwidthMbps {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for BaselineEbsBandwidthMbpsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = BaselineEbsBandwidthMbpsRequest {
             min: member(node, path, "Min")?,
             max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for BaselinePerformanceFactors {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = BaselinePerformanceFactors {
+            cpu: member(node, path, "Cpu")?,
         };
         Ok(v)
     }
@@ -295,6 +334,19 @@ impl FromQuery for CancelCapacityReservationRequest {
     }
 }
 
+impl FromQuery for CancelSpotFleetRequestsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CancelSpotFleetRequestsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            spot_fleet_request_ids: list(node, path, "SpotFleetRequestId")?,
+            terminate_instances: member(node, path, "TerminateInstances")?,
+        };
+        required_list(&v.spot_fleet_request_ids, path, "SpotFleetRequestId")?;
+        required(&v.terminate_instances, path, "TerminateInstances")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for CancelSpotInstanceRequestsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CancelSpotInstanceRequestsRequest {
@@ -302,6 +354,15 @@ impl FromQuery for CancelSpotInstanceRequestsRequest {
             spot_instance_request_ids: list(node, path, "SpotInstanceRequestId")?,
         };
         required_list(&v.spot_instance_request_ids, path, "SpotInstanceRequestId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for CapacityReservationOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CapacityReservationOptionsRequest {
+            usage_strategy: member(node, path, "UsageStrategy")?,
+        };
         Ok(v)
     }
 }
@@ -321,6 +382,24 @@ impl FromQuery for CapacityReservationTarget {
         let v = CapacityReservationTarget {
             capacity_reservation_id: member(node, path, "CapacityReservationId")?,
             capacity_reservation_resource_group_arn: member(node, path, "CapacityReservationResourceGroupArn")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ClassicLoadBalancer {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ClassicLoadBalancer {
+            name: member(node, path, "Name")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ClassicLoadBalancersConfig {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ClassicLoadBalancersConfig {
+            classic_load_balancers: list(node, path, "ClassicLoadBalancers")?,
         };
         Ok(v)
     }
@@ -396,6 +475,15 @@ impl FromQuery for CpuOptionsRequest {
     }
 }
 
+impl FromQuery for CpuPerformanceFactor {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CpuPerformanceFactor {
+            references: list(node, path, "ReferenceSet")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for CpuPerformanceFactorRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = CpuPerformanceFactorRequest {
@@ -452,6 +540,31 @@ impl FromQuery for CreateDefaultVpcRequest {
         let v = CreateDefaultVpcRequest {
             dry_run: member(node, path, "DryRun")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for CreateFleetRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = CreateFleetRequest {
+            dry_run: member(node, path, "DryRun")?,
+            client_token: member(node, path, "ClientToken")?,
+            spot_options: member(node, path, "SpotOptions")?,
+            on_demand_options: member(node, path, "OnDemandOptions")?,
+            reserved_capacity_options: member(node, path, "ReservedCapacityOptions")?,
+            excess_capacity_termination_policy: member(node, path, "ExcessCapacityTerminationPolicy")?,
+            launch_template_configs: list(node, path, "LaunchTemplateConfigs")?,
+            target_capacity_specification: member(node, path, "TargetCapacitySpecification")?,
+            terminate_instances_with_expiration: member(node, path, "TerminateInstancesWithExpiration")?,
+            r#type: member(node, path, "Type")?,
+            valid_from: member(node, path, "ValidFrom")?,
+            valid_until: member(node, path, "ValidUntil")?,
+            replace_unhealthy_instances: member(node, path, "ReplaceUnhealthyInstances")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+            context: member(node, path, "Context")?,
+        };
+        required_list(&v.launch_template_configs, path, "LaunchTemplateConfigs")?;
+        required(&v.target_capacity_specification, path, "TargetCapacitySpecification")?;
         Ok(v)
     }
 }
@@ -770,6 +883,19 @@ impl FromQuery for CreditSpecificationRequest {
     }
 }
 
+impl FromQuery for DeleteFleetsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DeleteFleetsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            fleet_ids: list(node, path, "FleetId")?,
+            terminate_instances: member(node, path, "TerminateInstances")?,
+        };
+        required_list(&v.fleet_ids, path, "FleetId")?;
+        required(&v.terminate_instances, path, "TerminateInstances")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for DeleteInternetGatewayRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DeleteInternetGatewayRequest {
@@ -1018,6 +1144,49 @@ impl FromQuery for DescribeCapacityReservationsRequest {
             max_results: member(node, path, "MaxResults")?,
             filters: list(node, path, "Filter")?,
             dry_run: member(node, path, "DryRun")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeFleetHistoryRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeFleetHistoryRequest {
+            dry_run: member(node, path, "DryRun")?,
+            event_type: member(node, path, "EventType")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+            fleet_id: member(node, path, "FleetId")?,
+            start_time: member(node, path, "StartTime")?,
+        };
+        required(&v.fleet_id, path, "FleetId")?;
+        required(&v.start_time, path, "StartTime")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeFleetInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeFleetInstancesRequest {
+            dry_run: member(node, path, "DryRun")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+            fleet_id: member(node, path, "FleetId")?,
+            filters: list(node, path, "Filter")?,
+        };
+        required(&v.fleet_id, path, "FleetId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeFleetsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeFleetsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+            fleet_ids: list(node, path, "FleetId")?,
+            filters: list(node, path, "Filter")?,
         };
         Ok(v)
     }
@@ -1296,6 +1465,47 @@ impl FromQuery for DescribeSnapshotsRequest {
             snapshot_ids: list(node, path, "SnapshotId")?,
             dry_run: member(node, path, "DryRun")?,
             filters: list(node, path, "Filter")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeSpotFleetInstancesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSpotFleetInstancesRequest {
+            dry_run: member(node, path, "DryRun")?,
+            spot_fleet_request_id: member(node, path, "SpotFleetRequestId")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+        };
+        required(&v.spot_fleet_request_id, path, "SpotFleetRequestId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeSpotFleetRequestHistoryRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSpotFleetRequestHistoryRequest {
+            dry_run: member(node, path, "DryRun")?,
+            spot_fleet_request_id: member(node, path, "SpotFleetRequestId")?,
+            event_type: member(node, path, "EventType")?,
+            start_time: member(node, path, "StartTime")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
+        };
+        required(&v.spot_fleet_request_id, path, "SpotFleetRequestId")?;
+        required(&v.start_time, path, "StartTime")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for DescribeSpotFleetRequestsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeSpotFleetRequestsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            spot_fleet_request_ids: list(node, path, "SpotFleetRequestId")?,
+            next_token: member(node, path, "NextToken")?,
+            max_results: member(node, path, "MaxResults")?,
         };
         Ok(v)
     }
@@ -1645,6 +1855,104 @@ impl FromQuery for Filter {
     }
 }
 
+impl FromQuery for FleetBlockDeviceMappingRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = FleetBlockDeviceMappingRequest {
+            device_name: member(node, path, "DeviceName")?,
+            virtual_name: member(node, path, "VirtualName")?,
+            ebs: member(node, path, "Ebs")?,
+            no_device: member(node, path, "NoDevice")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for FleetEbsBlockDeviceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = FleetEbsBlockDeviceRequest {
+            encrypted: member(node, path, "Encrypted")?,
+            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+            iops: member(node, path, "Iops")?,
+            throughput: member(node, path, "Throughput")?,
+            kms_key_id: member(node, path, "KmsKeyId")?,
+            snapshot_id: member(node, path, "SnapshotId")?,
+            volume_size: member(node, path, "VolumeSize")?,
+            volume_type: member(node, path, "VolumeType")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for FleetLaunchTemplateConfigRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = FleetLaunchTemplateConfigRequest {
+            launch_template_specification: member(node, path, "LaunchTemplateSpecification")?,
+            overrides: list(node, path, "Overrides")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for FleetLaunchTemplateOverridesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = FleetLaunchTemplateOverridesRequest {
+            instance_type: member(node, path, "InstanceType")?,
+            max_price: member(node, path, "MaxPrice")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            weighted_capacity: member(node, path, "WeightedCapacity")?,
+            priority: member(node, path, "Priority")?,
+            placement: member(node, path, "Placement")?,
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+            instance_requirements: member(node, path, "InstanceRequirements")?,
+            image_id: member(node, path, "ImageId")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for FleetLaunchTemplateSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = FleetLaunchTemplateSpecification {
+            launch_template_id: member(node, path, "LaunchTemplateId")?,
+            launch_template_name: member(node, path, "LaunchTemplateName")?,
+            version: member(node, path, "Version")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for FleetLaunchTemplateSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = FleetLaunchTemplateSpecificationRequest {
+            launch_template_id: member(node, path, "LaunchTemplateId")?,
+            launch_template_name: member(node, path, "LaunchTemplateName")?,
+            version: member(node, path, "Version")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for FleetSpotCapacityRebalanceRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = FleetSpotCapacityRebalanceRequest {
+            replacement_strategy: member(node, path, "ReplacementStrategy")?,
+            termination_delay: member(node, path, "TerminationDelay")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for FleetSpotMaintenanceStrategiesRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = FleetSpotMaintenanceStrategiesRequest {
+            capacity_rebalance: member(node, path, "CapacityRebalance")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for GetCapacityReservationUsageRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = GetCapacityReservationUsageRequest {
@@ -1717,6 +2025,16 @@ impl FromQuery for GetPasswordDataRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for GroupIdentifier {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GroupIdentifier {
+            group_id: member(node, path, "GroupId")?,
+            group_name: member(node, path, "GroupName")?,
+        };
         Ok(v)
     }
 }
@@ -1863,6 +2181,40 @@ impl FromQuery for InstanceNetworkPerformanceOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = InstanceNetworkPerformanceOptionsRequest {
             bandwidth_weighting: member(node, path, "BandwidthWeighting")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceRequirements {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceRequirements {
+            v_cpu_count: member(node, path, "VCpuCount")?,
+            memory_mi_b: member(node, path, "MemoryMiB")?,
+            cpu_manufacturers: list(node, path, "CpuManufacturerSet")?,
+            memory_gi_b_per_v_cpu: member(node, path, "MemoryGiBPerVCpu")?,
+            excluded_instance_types: list(node, path, "ExcludedInstanceTypeSet")?,
+            instance_generations: list(node, path, "InstanceGenerationSet")?,
+            spot_max_price_percentage_over_lowest_price: member(node, path, "SpotMaxPricePercentageOverLowestPrice")?,
+            on_demand_max_price_percentage_over_lowest_price: member(node, path, "OnDemandMaxPricePercentageOverLowestPrice")?,
+            bare_metal: member(node, path, "BareMetal")?,
+            burstable_performance: member(node, path, "BurstablePerformance")?,
+            require_hibernate_support: member(node, path, "RequireHibernateSupport")?,
+            network_interface_count: member(node, path, "NetworkInterfaceCount")?,
+            local_storage: member(node, path, "LocalStorage")?,
+            local_storage_types: list(node, path, "LocalStorageTypeSet")?,
+            total_local_storage_gb: member(node, path, "TotalLocalStorageGB")?,
+            baseline_ebs_bandwidth_mbps: member(node, path, "BaselineEbsBandwidthMbps")?,
+            accelerator_types: list(node, path, "AcceleratorTypeSet")?,
+            accelerator_count: member(node, path, "AcceleratorCount")?,
+            accelerator_manufacturers: list(node, path, "AcceleratorManufacturerSet")?,
+            accelerator_names: list(node, path, "AcceleratorNameSet")?,
+            accelerator_total_memory_mi_b: member(node, path, "AcceleratorTotalMemoryMiB")?,
+            network_bandwidth_gbps: member(node, path, "NetworkBandwidthGbps")?,
+            allowed_instance_types: list(node, path, "AllowedInstanceTypeSet")?,
+            max_spot_price_as_percentage_of_optimal_on_demand_price: member(node, path, "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice")?,
+            baseline_performance_factors: member(node, path, "BaselinePerformanceFactors")?,
+            require_encryption_in_transit: member(node, path, "RequireEncryptionInTransit")?,
         };
         Ok(v)
     }
@@ -2038,6 +2390,16 @@ impl FromQuery for LaunchTemplateCapacityReservationSpecificationRequest {
     }
 }
 
+impl FromQuery for LaunchTemplateConfig {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateConfig {
+            launch_template_specification: member(node, path, "LaunchTemplateSpecification")?,
+            overrides: list(node, path, "Overrides")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for LaunchTemplateCpuOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = LaunchTemplateCpuOptionsRequest {
@@ -2203,6 +2565,22 @@ impl FromQuery for LaunchTemplateNetworkPerformanceOptionsRequest {
     }
 }
 
+impl FromQuery for LaunchTemplateOverrides {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LaunchTemplateOverrides {
+            instance_type: member(node, path, "InstanceType")?,
+            spot_price: member(node, path, "SpotPrice")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            availability_zone: member(node, path, "AvailabilityZone")?,
+            weighted_capacity: member(node, path, "WeightedCapacity")?,
+            priority: member(node, path, "Priority")?,
+            instance_requirements: member(node, path, "InstanceRequirements")?,
+            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for LaunchTemplatePlacementRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = LaunchTemplatePlacementRequest {
@@ -2284,9 +2662,39 @@ impl FromQuery for LicenseConfigurationRequest {
     }
 }
 
+impl FromQuery for LoadBalancersConfig {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = LoadBalancersConfig {
+            classic_load_balancers_config: member(node, path, "ClassicLoadBalancersConfig")?,
+            target_groups_config: member(node, path, "TargetGroupsConfig")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for MemoryGiBPerVCpu {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = MemoryGiBPerVCpu {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for MemoryGiBPerVCpuRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = MemoryGiBPerVCpuRequest {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for MemoryMiB {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = MemoryMiB {
             min: member(node, path, "Min")?,
             max: member(node, path, "Max")?,
         };
@@ -2342,6 +2750,21 @@ impl FromQuery for ModifyEbsDefaultKmsKeyIdRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required(&v.kms_key_id, path, "KmsKeyId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyFleetRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyFleetRequest {
+            dry_run: member(node, path, "DryRun")?,
+            excess_capacity_termination_policy: member(node, path, "ExcessCapacityTerminationPolicy")?,
+            launch_template_configs: list(node, path, "LaunchTemplateConfig")?,
+            fleet_id: member(node, path, "FleetId")?,
+            target_capacity_specification: member(node, path, "TargetCapacitySpecification")?,
+            context: member(node, path, "Context")?,
+        };
+        required(&v.fleet_id, path, "FleetId")?;
         Ok(v)
     }
 }
@@ -2511,6 +2934,21 @@ impl FromQuery for ModifySnapshotAttributeRequest {
     }
 }
 
+impl FromQuery for ModifySpotFleetRequestRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifySpotFleetRequestRequest {
+            launch_template_configs: list(node, path, "LaunchTemplateConfig")?,
+            on_demand_target_capacity: member(node, path, "OnDemandTargetCapacity")?,
+            context: member(node, path, "Context")?,
+            spot_fleet_request_id: member(node, path, "SpotFleetRequestId")?,
+            target_capacity: member(node, path, "TargetCapacity")?,
+            excess_capacity_termination_policy: member(node, path, "ExcessCapacityTerminationPolicy")?,
+        };
+        required(&v.spot_fleet_request_id, path, "SpotFleetRequestId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for ModifySubnetAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = ModifySubnetAttributeRequest {
@@ -2583,6 +3021,16 @@ impl FromQuery for MonitorInstancesRequest {
     }
 }
 
+impl FromQuery for NetworkBandwidthGbps {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = NetworkBandwidthGbps {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for NetworkBandwidthGbpsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = NetworkBandwidthGbpsRequest {
@@ -2605,6 +3053,16 @@ impl FromQuery for NetworkInterfaceAttachmentChanges {
     }
 }
 
+impl FromQuery for NetworkInterfaceCount {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = NetworkInterfaceCount {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for NetworkInterfaceCountRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = NetworkInterfaceCountRequest {
@@ -2615,10 +3073,33 @@ impl FromQuery for NetworkInterfaceCountRequest {
     }
 }
 
+impl FromQuery for OnDemandOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = OnDemandOptionsRequest {
+            allocation_strategy: member(node, path, "AllocationStrategy")?,
+            capacity_reservation_options: member(node, path, "CapacityReservationOptions")?,
+            single_instance_type: member(node, path, "SingleInstanceType")?,
+            single_availability_zone: member(node, path, "SingleAvailabilityZone")?,
+            min_target_capacity: member(node, path, "MinTargetCapacity")?,
+            max_total_price: member(node, path, "MaxTotalPrice")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for OperatorRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = OperatorRequest {
             principal: member(node, path, "Principal")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for PerformanceFactorReference {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = PerformanceFactorReference {
+            instance_family: member(node, path, "InstanceFamily")?,
         };
         Ok(v)
     }
@@ -2827,6 +3308,17 @@ impl FromQuery for RequestLaunchTemplateData {
     }
 }
 
+impl FromQuery for RequestSpotFleetRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = RequestSpotFleetRequest {
+            dry_run: member(node, path, "DryRun")?,
+            spot_fleet_request_config: member(node, path, "SpotFleetRequestConfig")?,
+        };
+        required(&v.spot_fleet_request_config, path, "SpotFleetRequestConfig")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for RequestSpotInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = RequestSpotInstancesRequest {
@@ -2867,6 +3359,15 @@ impl FromQuery for RequestSpotLaunchSpecification {
             ramdisk_id: member(node, path, "RamdiskId")?,
             subnet_id: member(node, path, "SubnetId")?,
             user_data: member(node, path, "UserData")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for ReservedCapacityOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ReservedCapacityOptionsRequest {
+            reservation_types: list(node, path, "ReservationType")?,
         };
         Ok(v)
     }
@@ -3071,6 +3572,107 @@ impl FromQuery for SecurityGroupRuleUpdate {
     }
 }
 
+impl FromQuery for SpotCapacityRebalance {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SpotCapacityRebalance {
+            replacement_strategy: member(node, path, "ReplacementStrategy")?,
+            termination_delay: member(node, path, "TerminationDelay")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for SpotFleetLaunchSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SpotFleetLaunchSpecification {
+            addressing_type: member(node, path, "AddressingType")?,
+            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+            ebs_optimized: member(node, path, "EbsOptimized")?,
+            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
+            image_id: member(node, path, "ImageId")?,
+            instance_type: member(node, path, "InstanceType")?,
+            kernel_id: member(node, path, "KernelId")?,
+            key_name: member(node, path, "KeyName")?,
+            monitoring: member(node, path, "Monitoring")?,
+            network_interfaces: list(node, path, "NetworkInterfaceSet")?,
+            placement: member(node, path, "Placement")?,
+            ramdisk_id: member(node, path, "RamdiskId")?,
+            spot_price: member(node, path, "SpotPrice")?,
+            subnet_id: member(node, path, "SubnetId")?,
+            user_data: member(node, path, "UserData")?,
+            weighted_capacity: member(node, path, "WeightedCapacity")?,
+            tag_specifications: list(node, path, "TagSpecificationSet")?,
+            instance_requirements: member(node, path, "InstanceRequirements")?,
+            security_groups: list(node, path, "GroupSet")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for SpotFleetMonitoring {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SpotFleetMonitoring {
+            enabled: member(node, path, "Enabled")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for SpotFleetRequestConfigData {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SpotFleetRequestConfigData {
+            allocation_strategy: member(node, path, "AllocationStrategy")?,
+            on_demand_allocation_strategy: member(node, path, "OnDemandAllocationStrategy")?,
+            spot_maintenance_strategies: member(node, path, "SpotMaintenanceStrategies")?,
+            client_token: member(node, path, "ClientToken")?,
+            excess_capacity_termination_policy: member(node, path, "ExcessCapacityTerminationPolicy")?,
+            fulfilled_capacity: member(node, path, "FulfilledCapacity")?,
+            on_demand_fulfilled_capacity: member(node, path, "OnDemandFulfilledCapacity")?,
+            iam_fleet_role: member(node, path, "IamFleetRole")?,
+            launch_specifications: list(node, path, "LaunchSpecifications")?,
+            launch_template_configs: list(node, path, "LaunchTemplateConfigs")?,
+            spot_price: member(node, path, "SpotPrice")?,
+            target_capacity: member(node, path, "TargetCapacity")?,
+            on_demand_target_capacity: member(node, path, "OnDemandTargetCapacity")?,
+            on_demand_max_total_price: member(node, path, "OnDemandMaxTotalPrice")?,
+            spot_max_total_price: member(node, path, "SpotMaxTotalPrice")?,
+            terminate_instances_with_expiration: member(node, path, "TerminateInstancesWithExpiration")?,
+            r#type: member(node, path, "Type")?,
+            valid_from: member(node, path, "ValidFrom")?,
+            valid_until: member(node, path, "ValidUntil")?,
+            replace_unhealthy_instances: member(node, path, "ReplaceUnhealthyInstances")?,
+            instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
+            load_balancers_config: member(node, path, "LoadBalancersConfig")?,
+            instance_pools_to_use_count: member(node, path, "InstancePoolsToUseCount")?,
+            context: member(node, path, "Context")?,
+            target_capacity_unit_type: member(node, path, "TargetCapacityUnitType")?,
+            tag_specifications: list(node, path, "TagSpecification")?,
+        };
+        required(&v.iam_fleet_role, path, "IamFleetRole")?;
+        required(&v.target_capacity, path, "TargetCapacity")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for SpotFleetTagSpecification {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SpotFleetTagSpecification {
+            resource_type: member(node, path, "ResourceType")?,
+            tags: list(node, path, "Tag")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for SpotMaintenanceStrategies {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SpotMaintenanceStrategies {
+            capacity_rebalance: member(node, path, "CapacityRebalance")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for SpotMarketOptions {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = SpotMarketOptions {
@@ -3079,6 +3681,22 @@ impl FromQuery for SpotMarketOptions {
             block_duration_minutes: member(node, path, "BlockDurationMinutes")?,
             valid_until: member(node, path, "ValidUntil")?,
             instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for SpotOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = SpotOptionsRequest {
+            allocation_strategy: member(node, path, "AllocationStrategy")?,
+            maintenance_strategies: member(node, path, "MaintenanceStrategies")?,
+            instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
+            instance_pools_to_use_count: member(node, path, "InstancePoolsToUseCount")?,
+            single_instance_type: member(node, path, "SingleInstanceType")?,
+            single_availability_zone: member(node, path, "SingleAvailabilityZone")?,
+            min_target_capacity: member(node, path, "MinTargetCapacity")?,
+            max_total_price: member(node, path, "MaxTotalPrice")?,
         };
         Ok(v)
     }
@@ -3151,6 +3769,38 @@ impl FromQuery for TagSpecification {
     }
 }
 
+impl FromQuery for TargetCapacitySpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = TargetCapacitySpecificationRequest {
+            total_target_capacity: member(node, path, "TotalTargetCapacity")?,
+            on_demand_target_capacity: member(node, path, "OnDemandTargetCapacity")?,
+            spot_target_capacity: member(node, path, "SpotTargetCapacity")?,
+            default_target_capacity_type: member(node, path, "DefaultTargetCapacityType")?,
+            target_capacity_unit_type: member(node, path, "TargetCapacityUnitType")?,
+        };
+        required(&v.total_target_capacity, path, "TotalTargetCapacity")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for TargetGroup {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = TargetGroup {
+            arn: member(node, path, "Arn")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for TargetGroupsConfig {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = TargetGroupsConfig {
+            target_groups: list(node, path, "TargetGroups")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for TerminateInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = TerminateInstancesRequest {
@@ -3160,6 +3810,16 @@ impl FromQuery for TerminateInstancesRequest {
             dry_run: member(node, path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for TotalLocalStorageGB {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = TotalLocalStorageGB {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
+        };
         Ok(v)
     }
 }
@@ -3220,6 +3880,16 @@ impl FromQuery for UserIdGroupPair {
             vpc_id: member(node, path, "VpcId")?,
             vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
             peering_status: member(node, path, "PeeringStatus")?,
+        };
+        Ok(v)
+    }
+}
+
+impl FromQuery for VCpuCountRange {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = VCpuCountRange {
+            min: member(node, path, "Min")?,
+            max: member(node, path, "Max")?,
         };
         Ok(v)
     }

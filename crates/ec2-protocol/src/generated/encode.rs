@@ -68,6 +68,24 @@ impl AccountAttributeValue {
     }
 }
 
+impl ToXml for ActiveInstance {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ActiveInstance {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.spot_instance_request_id { v.write_xml(w, "spotInstanceRequestId"); }
+        if let Some(v) = &self.instance_health { v.write_xml(w, "instanceHealth"); }
+    }
+}
+
 impl ToXml for Address {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -524,6 +542,24 @@ impl BlockDeviceMapping {
     }
 }
 
+impl ToXml for BlockDeviceMappingResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl BlockDeviceMappingResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.device_name { v.write_xml(w, "deviceName"); }
+        if let Some(v) = &self.virtual_name { v.write_xml(w, "virtualName"); }
+        if let Some(v) = &self.ebs { v.write_xml(w, "ebs"); }
+        if let Some(v) = &self.no_device { v.write_xml(w, "noDevice"); }
+    }
+}
+
 impl ToXml for BlockPublicAccessStates {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -634,6 +670,77 @@ impl CancelCapacityReservationResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
+impl ToXml for CancelSpotFleetRequestsError {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CancelSpotFleetRequestsError {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.message { v.write_xml(w, "message"); }
+    }
+}
+
+impl ToXml for CancelSpotFleetRequestsErrorItem {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CancelSpotFleetRequestsErrorItem {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.error { v.write_xml(w, "error"); }
+        if let Some(v) = &self.spot_fleet_request_id { v.write_xml(w, "spotFleetRequestId"); }
+    }
+}
+
+impl ToXml for CancelSpotFleetRequestsResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CancelSpotFleetRequestsResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.successful_fleet_requests { write_list(w, "successfulFleetRequestSet", "item", v); }
+        if let Some(v) = &self.unsuccessful_fleet_requests { write_list(w, "unsuccessfulFleetRequestSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "successfulFleetRequestSet", "item", self.successful_fleet_requests.as_deref().unwrap_or_default());
+        write_list(w, "unsuccessfulFleetRequestSet", "item", self.unsuccessful_fleet_requests.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for CancelSpotFleetRequestsSuccessItem {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CancelSpotFleetRequestsSuccessItem {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.current_spot_fleet_request_state { v.write_xml(w, "currentSpotFleetRequestState"); }
+        if let Some(v) = &self.previous_spot_fleet_request_state { v.write_xml(w, "previousSpotFleetRequestState"); }
+        if let Some(v) = &self.spot_fleet_request_id { v.write_xml(w, "spotFleetRequestId"); }
     }
 }
 
@@ -819,6 +926,21 @@ impl CapacityReservationCommitmentInfo {
     }
 }
 
+impl ToXml for CapacityReservationOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CapacityReservationOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.usage_strategy { v.write_xml(w, "usageStrategy"); }
+    }
+}
+
 impl ToXml for CapacityReservationSpecificationResponse {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -848,6 +970,36 @@ impl CapacityReservationTargetResponse {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.capacity_reservation_id { v.write_xml(w, "capacityReservationId"); }
         if let Some(v) = &self.capacity_reservation_resource_group_arn { v.write_xml(w, "capacityReservationResourceGroupArn"); }
+    }
+}
+
+impl ToXml for ClassicLoadBalancer {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ClassicLoadBalancer {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.name { v.write_xml(w, "name"); }
+    }
+}
+
+impl ToXml for ClassicLoadBalancersConfig {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ClassicLoadBalancersConfig {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.classic_load_balancers { write_list(w, "classicLoadBalancers", "item", v); }
     }
 }
 
@@ -1051,6 +1203,67 @@ impl CreateDefaultVpcResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.vpc { v.write_xml(w, "vpc"); }
+    }
+}
+
+impl ToXml for CreateFleetError {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateFleetError {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_and_overrides { v.write_xml(w, "launchTemplateAndOverrides"); }
+        if let Some(v) = &self.lifecycle { v.write_xml(w, "lifecycle"); }
+        if let Some(v) = &self.error_code { v.write_xml(w, "errorCode"); }
+        if let Some(v) = &self.error_message { v.write_xml(w, "errorMessage"); }
+    }
+}
+
+impl ToXml for CreateFleetInstance {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateFleetInstance {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_and_overrides { v.write_xml(w, "launchTemplateAndOverrides"); }
+        if let Some(v) = &self.lifecycle { v.write_xml(w, "lifecycle"); }
+        if let Some(v) = &self.instance_ids { write_list(w, "instanceIds", "item", v); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.platform { v.write_xml(w, "platform"); }
+    }
+}
+
+impl ToXml for CreateFleetResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl CreateFleetResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.fleet_id { v.write_xml(w, "fleetId"); }
+        if let Some(v) = &self.errors { write_list(w, "errorSet", "item", v); }
+        if let Some(v) = &self.instances { write_list(w, "fleetInstanceSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.fleet_id { v.write_xml(w, "fleetId"); }
+        write_list(w, "errorSet", "item", self.errors.as_deref().unwrap_or_default());
+        write_list(w, "fleetInstanceSet", "item", self.instances.as_deref().unwrap_or_default());
     }
 }
 
@@ -1360,6 +1573,77 @@ impl DefaultConnectionTrackingConfiguration {
     }
 }
 
+impl ToXml for DeleteFleetError {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteFleetError {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.message { v.write_xml(w, "message"); }
+    }
+}
+
+impl ToXml for DeleteFleetErrorItem {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteFleetErrorItem {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.error { v.write_xml(w, "error"); }
+        if let Some(v) = &self.fleet_id { v.write_xml(w, "fleetId"); }
+    }
+}
+
+impl ToXml for DeleteFleetSuccessItem {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteFleetSuccessItem {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.current_fleet_state { v.write_xml(w, "currentFleetState"); }
+        if let Some(v) = &self.previous_fleet_state { v.write_xml(w, "previousFleetState"); }
+        if let Some(v) = &self.fleet_id { v.write_xml(w, "fleetId"); }
+    }
+}
+
+impl ToXml for DeleteFleetsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DeleteFleetsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.successful_fleet_deletions { write_list(w, "successfulFleetDeletionSet", "item", v); }
+        if let Some(v) = &self.unsuccessful_fleet_deletions { write_list(w, "unsuccessfulFleetDeletionSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "successfulFleetDeletionSet", "item", self.successful_fleet_deletions.as_deref().unwrap_or_default());
+        write_list(w, "unsuccessfulFleetDeletionSet", "item", self.unsuccessful_fleet_deletions.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for DeleteKeyPairResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -1662,6 +1946,117 @@ impl DescribeCapacityReservationsResult {
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
         write_list(w, "capacityReservationSet", "item", self.capacity_reservations.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for DescribeFleetError {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeFleetError {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_and_overrides { v.write_xml(w, "launchTemplateAndOverrides"); }
+        if let Some(v) = &self.lifecycle { v.write_xml(w, "lifecycle"); }
+        if let Some(v) = &self.error_code { v.write_xml(w, "errorCode"); }
+        if let Some(v) = &self.error_message { v.write_xml(w, "errorMessage"); }
+    }
+}
+
+impl ToXml for DescribeFleetHistoryResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeFleetHistoryResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.history_records { write_list(w, "historyRecordSet", "item", v); }
+        if let Some(v) = &self.last_evaluated_time { v.write_xml(w, "lastEvaluatedTime"); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.fleet_id { v.write_xml(w, "fleetId"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "historyRecordSet", "item", self.history_records.as_deref().unwrap_or_default());
+        if let Some(v) = &self.last_evaluated_time { v.write_xml(w, "lastEvaluatedTime"); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.fleet_id { v.write_xml(w, "fleetId"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+    }
+}
+
+impl ToXml for DescribeFleetInstancesResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeFleetInstancesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.active_instances { write_list(w, "activeInstanceSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.fleet_id { v.write_xml(w, "fleetId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "activeInstanceSet", "item", self.active_instances.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.fleet_id { v.write_xml(w, "fleetId"); }
+    }
+}
+
+impl ToXml for DescribeFleetsInstances {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeFleetsInstances {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_and_overrides { v.write_xml(w, "launchTemplateAndOverrides"); }
+        if let Some(v) = &self.lifecycle { v.write_xml(w, "lifecycle"); }
+        if let Some(v) = &self.instance_ids { write_list(w, "instanceIds", "item", v); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.platform { v.write_xml(w, "platform"); }
+    }
+}
+
+impl ToXml for DescribeFleetsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeFleetsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.fleets { write_list(w, "fleetSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "fleetSet", "item", self.fleets.as_deref().unwrap_or_default());
     }
 }
 
@@ -2059,6 +2454,80 @@ impl DescribeSnapshotsResult {
     }
 }
 
+impl ToXml for DescribeSpotFleetInstancesResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSpotFleetInstancesResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.active_instances { write_list(w, "activeInstanceSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.spot_fleet_request_id { v.write_xml(w, "spotFleetRequestId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "activeInstanceSet", "item", self.active_instances.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.spot_fleet_request_id { v.write_xml(w, "spotFleetRequestId"); }
+    }
+}
+
+impl ToXml for DescribeSpotFleetRequestHistoryResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSpotFleetRequestHistoryResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.history_records { write_list(w, "historyRecordSet", "item", v); }
+        if let Some(v) = &self.last_evaluated_time { v.write_xml(w, "lastEvaluatedTime"); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.spot_fleet_request_id { v.write_xml(w, "spotFleetRequestId"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "historyRecordSet", "item", self.history_records.as_deref().unwrap_or_default());
+        if let Some(v) = &self.last_evaluated_time { v.write_xml(w, "lastEvaluatedTime"); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.spot_fleet_request_id { v.write_xml(w, "spotFleetRequestId"); }
+        if let Some(v) = &self.start_time { v.write_xml(w, "startTime"); }
+    }
+}
+
+impl ToXml for DescribeSpotFleetRequestsResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeSpotFleetRequestsResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        if let Some(v) = &self.spot_fleet_request_configs { write_list(w, "spotFleetRequestConfigSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+        write_list(w, "spotFleetRequestConfigSet", "item", self.spot_fleet_request_configs.as_deref().unwrap_or_default());
+    }
+}
+
 impl ToXml for DescribeSpotInstanceRequestsResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2393,6 +2862,28 @@ impl EbsBlockDevice {
     }
 }
 
+impl ToXml for EbsBlockDeviceResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EbsBlockDeviceResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.encrypted { v.write_xml(w, "encrypted"); }
+        if let Some(v) = &self.delete_on_termination { v.write_xml(w, "deleteOnTermination"); }
+        if let Some(v) = &self.iops { v.write_xml(w, "iops"); }
+        if let Some(v) = &self.throughput { v.write_xml(w, "throughput"); }
+        if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+        if let Some(v) = &self.snapshot_id { v.write_xml(w, "snapshotId"); }
+        if let Some(v) = &self.volume_size { v.write_xml(w, "volumeSize"); }
+        if let Some(v) = &self.volume_type { v.write_xml(w, "volumeType"); }
+    }
+}
+
 impl ToXml for EbsCardInfo {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2640,6 +3131,148 @@ impl EnclaveOptions {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.enabled { v.write_xml(w, "enabled"); }
+    }
+}
+
+impl ToXml for EventInformation {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl EventInformation {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.event_description { v.write_xml(w, "eventDescription"); }
+        if let Some(v) = &self.event_sub_type { v.write_xml(w, "eventSubType"); }
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+    }
+}
+
+impl ToXml for FleetData {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl FleetData {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.activity_status { v.write_xml(w, "activityStatus"); }
+        if let Some(v) = &self.create_time { v.write_xml(w, "createTime"); }
+        if let Some(v) = &self.fleet_id { v.write_xml(w, "fleetId"); }
+        if let Some(v) = &self.fleet_state { v.write_xml(w, "fleetState"); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
+        if let Some(v) = &self.excess_capacity_termination_policy { v.write_xml(w, "excessCapacityTerminationPolicy"); }
+        if let Some(v) = &self.fulfilled_capacity { v.write_xml(w, "fulfilledCapacity"); }
+        if let Some(v) = &self.fulfilled_on_demand_capacity { v.write_xml(w, "fulfilledOnDemandCapacity"); }
+        if let Some(v) = &self.launch_template_configs { write_list(w, "launchTemplateConfigs", "item", v); }
+        if let Some(v) = &self.target_capacity_specification { v.write_xml(w, "targetCapacitySpecification"); }
+        if let Some(v) = &self.terminate_instances_with_expiration { v.write_xml(w, "terminateInstancesWithExpiration"); }
+        if let Some(v) = &self.r#type { v.write_xml(w, "type"); }
+        if let Some(v) = &self.valid_from { v.write_xml(w, "validFrom"); }
+        if let Some(v) = &self.valid_until { v.write_xml(w, "validUntil"); }
+        if let Some(v) = &self.replace_unhealthy_instances { v.write_xml(w, "replaceUnhealthyInstances"); }
+        if let Some(v) = &self.spot_options { v.write_xml(w, "spotOptions"); }
+        if let Some(v) = &self.on_demand_options { v.write_xml(w, "onDemandOptions"); }
+        if let Some(v) = &self.reserved_capacity_options { v.write_xml(w, "reservedCapacityOptions"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+        if let Some(v) = &self.errors { write_list(w, "errorSet", "item", v); }
+        if let Some(v) = &self.instances { write_list(w, "fleetInstanceSet", "item", v); }
+        if let Some(v) = &self.context { v.write_xml(w, "context"); }
+    }
+}
+
+impl ToXml for FleetLaunchTemplateConfig {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl FleetLaunchTemplateConfig {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_specification { v.write_xml(w, "launchTemplateSpecification"); }
+        if let Some(v) = &self.overrides { write_list(w, "overrides", "item", v); }
+    }
+}
+
+impl ToXml for FleetLaunchTemplateOverrides {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl FleetLaunchTemplateOverrides {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.max_price { v.write_xml(w, "maxPrice"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.weighted_capacity { v.write_xml(w, "weightedCapacity"); }
+        if let Some(v) = &self.priority { v.write_xml(w, "priority"); }
+        if let Some(v) = &self.placement { v.write_xml(w, "placement"); }
+        if let Some(v) = &self.instance_requirements { v.write_xml(w, "instanceRequirements"); }
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+        if let Some(v) = &self.block_device_mappings { write_list(w, "blockDeviceMappingSet", "item", v); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+    }
+}
+
+impl ToXml for FleetLaunchTemplateSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl FleetLaunchTemplateSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_id { v.write_xml(w, "launchTemplateId"); }
+        if let Some(v) = &self.launch_template_name { v.write_xml(w, "launchTemplateName"); }
+        if let Some(v) = &self.version { v.write_xml(w, "version"); }
+    }
+}
+
+impl ToXml for FleetSpotCapacityRebalance {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl FleetSpotCapacityRebalance {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.replacement_strategy { v.write_xml(w, "replacementStrategy"); }
+        if let Some(v) = &self.termination_delay { v.write_xml(w, "terminationDelay"); }
+    }
+}
+
+impl ToXml for FleetSpotMaintenanceStrategies {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl FleetSpotMaintenanceStrategies {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_rebalance { v.write_xml(w, "capacityRebalance"); }
     }
 }
 
@@ -2940,6 +3573,40 @@ impl HibernationOptions {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.configured { v.write_xml(w, "configured"); }
+    }
+}
+
+impl ToXml for HistoryRecord {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl HistoryRecord {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.event_information { v.write_xml(w, "eventInformation"); }
+        if let Some(v) = &self.event_type { v.write_xml(w, "eventType"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
+    }
+}
+
+impl ToXml for HistoryRecordEntry {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl HistoryRecordEntry {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.event_information { v.write_xml(w, "eventInformation"); }
+        if let Some(v) = &self.event_type { v.write_xml(w, "eventType"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
     }
 }
 
@@ -4268,6 +4935,22 @@ impl LaunchTemplate {
     }
 }
 
+impl ToXml for LaunchTemplateAndOverridesResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateAndOverridesResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_specification { v.write_xml(w, "launchTemplateSpecification"); }
+        if let Some(v) = &self.overrides { v.write_xml(w, "overrides"); }
+    }
+}
+
 impl ToXml for LaunchTemplateBlockDeviceMapping {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4299,6 +4982,22 @@ impl LaunchTemplateCapacityReservationSpecificationResponse {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.capacity_reservation_preference { v.write_xml(w, "capacityReservationPreference"); }
         if let Some(v) = &self.capacity_reservation_target { v.write_xml(w, "capacityReservationTarget"); }
+    }
+}
+
+impl ToXml for LaunchTemplateConfig {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateConfig {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.launch_template_specification { v.write_xml(w, "launchTemplateSpecification"); }
+        if let Some(v) = &self.overrides { write_list(w, "overrides", "item", v); }
     }
 }
 
@@ -4576,6 +5275,28 @@ impl LaunchTemplateNetworkPerformanceOptions {
     }
 }
 
+impl ToXml for LaunchTemplateOverrides {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LaunchTemplateOverrides {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.spot_price { v.write_xml(w, "spotPrice"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.availability_zone { v.write_xml(w, "availabilityZone"); }
+        if let Some(v) = &self.weighted_capacity { v.write_xml(w, "weightedCapacity"); }
+        if let Some(v) = &self.priority { v.write_xml(w, "priority"); }
+        if let Some(v) = &self.instance_requirements { v.write_xml(w, "instanceRequirements"); }
+        if let Some(v) = &self.availability_zone_id { v.write_xml(w, "availabilityZoneId"); }
+    }
+}
+
 impl ToXml for LaunchTemplatePlacement {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4702,6 +5423,22 @@ impl LicenseConfiguration {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.license_configuration_arn { v.write_xml(w, "licenseConfigurationArn"); }
+    }
+}
+
+impl ToXml for LoadBalancersConfig {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl LoadBalancersConfig {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.classic_load_balancers_config { v.write_xml(w, "classicLoadBalancersConfig"); }
+        if let Some(v) = &self.target_groups_config { v.write_xml(w, "targetGroupsConfig"); }
     }
 }
 
@@ -4861,6 +5598,26 @@ impl ModifyEbsDefaultKmsKeyIdResult {
     }
 }
 
+impl ToXml for ModifyFleetResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyFleetResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
 impl ToXml for ModifyInstanceCreditSpecificationResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4978,6 +5735,26 @@ impl ToXml for ModifySecurityGroupRulesResult {
 }
 
 impl ModifySecurityGroupRulesResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+}
+
+impl ToXml for ModifySpotFleetRequestResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifySpotFleetRequestResponse {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
@@ -5338,6 +6115,26 @@ impl NitroTpmInfo {
     }
 }
 
+impl ToXml for OnDemandOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl OnDemandOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_strategy { v.write_xml(w, "allocationStrategy"); }
+        if let Some(v) = &self.capacity_reservation_options { v.write_xml(w, "capacityReservationOptions"); }
+        if let Some(v) = &self.single_instance_type { v.write_xml(w, "singleInstanceType"); }
+        if let Some(v) = &self.single_availability_zone { v.write_xml(w, "singleAvailabilityZone"); }
+        if let Some(v) = &self.min_target_capacity { v.write_xml(w, "minTargetCapacity"); }
+        if let Some(v) = &self.max_total_price { v.write_xml(w, "maxTotalPrice"); }
+    }
+}
+
 impl ToXml for OperatorResponse {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -5406,6 +6203,21 @@ impl PlacementGroupInfo {
     /// The members as child elements; absent members are left out.
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.supported_strategies { write_list(w, "supportedStrategies", "item", v); }
+    }
+}
+
+impl ToXml for PlacementResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl PlacementResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.group_name { v.write_xml(w, "groupName"); }
     }
 }
 
@@ -5673,6 +6485,26 @@ impl ReplaceIamInstanceProfileAssociationResult {
     }
 }
 
+impl ToXml for RequestSpotFleetResponse {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl RequestSpotFleetResponse {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.spot_fleet_request_id { v.write_xml(w, "spotFleetRequestId"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.spot_fleet_request_id { v.write_xml(w, "spotFleetRequestId"); }
+    }
+}
+
 impl ToXml for RequestSpotInstancesResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -5718,6 +6550,21 @@ impl Reservation {
         if let Some(v) = &self.requester_id { v.write_xml(w, "requesterId"); }
         write_list(w, "groupSet", "item", self.groups.as_deref().unwrap_or_default());
         write_list(w, "instancesSet", "item", self.instances.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for ReservedCapacityOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ReservedCapacityOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.reservation_types { write_list(w, "reservationTypeSet", "item", v); }
     }
 }
 
@@ -6159,6 +7006,146 @@ impl SnapshotInfo {
     }
 }
 
+impl ToXml for SpotCapacityRebalance {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotCapacityRebalance {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.replacement_strategy { v.write_xml(w, "replacementStrategy"); }
+        if let Some(v) = &self.termination_delay { v.write_xml(w, "terminationDelay"); }
+    }
+}
+
+impl ToXml for SpotFleetLaunchSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotFleetLaunchSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.addressing_type { v.write_xml(w, "addressingType"); }
+        if let Some(v) = &self.block_device_mappings { write_list(w, "blockDeviceMapping", "item", v); }
+        if let Some(v) = &self.ebs_optimized { v.write_xml(w, "ebsOptimized"); }
+        if let Some(v) = &self.iam_instance_profile { v.write_xml(w, "iamInstanceProfile"); }
+        if let Some(v) = &self.image_id { v.write_xml(w, "imageId"); }
+        if let Some(v) = &self.instance_type { v.write_xml(w, "instanceType"); }
+        if let Some(v) = &self.kernel_id { v.write_xml(w, "kernelId"); }
+        if let Some(v) = &self.key_name { v.write_xml(w, "keyName"); }
+        if let Some(v) = &self.monitoring { v.write_xml(w, "monitoring"); }
+        if let Some(v) = &self.network_interfaces { write_list(w, "networkInterfaceSet", "item", v); }
+        if let Some(v) = &self.placement { v.write_xml(w, "placement"); }
+        if let Some(v) = &self.ramdisk_id { v.write_xml(w, "ramdiskId"); }
+        if let Some(v) = &self.spot_price { v.write_xml(w, "spotPrice"); }
+        if let Some(v) = &self.subnet_id { v.write_xml(w, "subnetId"); }
+        if let Some(v) = &self.user_data { v.write_xml(w, "userData"); }
+        if let Some(v) = &self.weighted_capacity { v.write_xml(w, "weightedCapacity"); }
+        if let Some(v) = &self.tag_specifications { write_list(w, "tagSpecificationSet", "item", v); }
+        if let Some(v) = &self.instance_requirements { v.write_xml(w, "instanceRequirements"); }
+        if let Some(v) = &self.security_groups { write_list(w, "groupSet", "item", v); }
+    }
+}
+
+impl ToXml for SpotFleetMonitoring {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotFleetMonitoring {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.enabled { v.write_xml(w, "enabled"); }
+    }
+}
+
+impl ToXml for SpotFleetRequestConfig {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotFleetRequestConfig {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.activity_status { v.write_xml(w, "activityStatus"); }
+        if let Some(v) = &self.create_time { v.write_xml(w, "createTime"); }
+        if let Some(v) = &self.spot_fleet_request_config { v.write_xml(w, "spotFleetRequestConfig"); }
+        if let Some(v) = &self.spot_fleet_request_id { v.write_xml(w, "spotFleetRequestId"); }
+        if let Some(v) = &self.spot_fleet_request_state { v.write_xml(w, "spotFleetRequestState"); }
+        if let Some(v) = &self.tags { write_list(w, "tagSet", "item", v); }
+    }
+}
+
+impl ToXml for SpotFleetRequestConfigData {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotFleetRequestConfigData {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_strategy { v.write_xml(w, "allocationStrategy"); }
+        if let Some(v) = &self.on_demand_allocation_strategy { v.write_xml(w, "onDemandAllocationStrategy"); }
+        if let Some(v) = &self.spot_maintenance_strategies { v.write_xml(w, "spotMaintenanceStrategies"); }
+        if let Some(v) = &self.client_token { v.write_xml(w, "clientToken"); }
+        if let Some(v) = &self.excess_capacity_termination_policy { v.write_xml(w, "excessCapacityTerminationPolicy"); }
+        if let Some(v) = &self.fulfilled_capacity { v.write_xml(w, "fulfilledCapacity"); }
+        if let Some(v) = &self.on_demand_fulfilled_capacity { v.write_xml(w, "onDemandFulfilledCapacity"); }
+        if let Some(v) = &self.iam_fleet_role { v.write_xml(w, "iamFleetRole"); }
+        if let Some(v) = &self.launch_specifications { write_list(w, "launchSpecifications", "item", v); }
+        if let Some(v) = &self.launch_template_configs { write_list(w, "launchTemplateConfigs", "item", v); }
+        if let Some(v) = &self.spot_price { v.write_xml(w, "spotPrice"); }
+        if let Some(v) = &self.target_capacity { v.write_xml(w, "targetCapacity"); }
+        if let Some(v) = &self.on_demand_target_capacity { v.write_xml(w, "onDemandTargetCapacity"); }
+        if let Some(v) = &self.on_demand_max_total_price { v.write_xml(w, "onDemandMaxTotalPrice"); }
+        if let Some(v) = &self.spot_max_total_price { v.write_xml(w, "spotMaxTotalPrice"); }
+        if let Some(v) = &self.terminate_instances_with_expiration { v.write_xml(w, "terminateInstancesWithExpiration"); }
+        if let Some(v) = &self.r#type { v.write_xml(w, "type"); }
+        if let Some(v) = &self.valid_from { v.write_xml(w, "validFrom"); }
+        if let Some(v) = &self.valid_until { v.write_xml(w, "validUntil"); }
+        if let Some(v) = &self.replace_unhealthy_instances { v.write_xml(w, "replaceUnhealthyInstances"); }
+        if let Some(v) = &self.instance_interruption_behavior { v.write_xml(w, "instanceInterruptionBehavior"); }
+        if let Some(v) = &self.load_balancers_config { v.write_xml(w, "loadBalancersConfig"); }
+        if let Some(v) = &self.instance_pools_to_use_count { v.write_xml(w, "instancePoolsToUseCount"); }
+        if let Some(v) = &self.context { v.write_xml(w, "context"); }
+        if let Some(v) = &self.target_capacity_unit_type { v.write_xml(w, "targetCapacityUnitType"); }
+        if let Some(v) = &self.tag_specifications { write_list(w, "TagSpecification", "item", v); }
+    }
+}
+
+impl ToXml for SpotFleetTagSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotFleetTagSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.resource_type { v.write_xml(w, "resourceType"); }
+        if let Some(v) = &self.tags { write_list(w, "tag", "item", v); }
+    }
+}
+
 impl ToXml for SpotInstanceRequest {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -6223,6 +7210,43 @@ impl SpotInstanceStatus {
         if let Some(v) = &self.code { v.write_xml(w, "code"); }
         if let Some(v) = &self.message { v.write_xml(w, "message"); }
         if let Some(v) = &self.update_time { v.write_xml(w, "updateTime"); }
+    }
+}
+
+impl ToXml for SpotMaintenanceStrategies {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotMaintenanceStrategies {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.capacity_rebalance { v.write_xml(w, "capacityRebalance"); }
+    }
+}
+
+impl ToXml for SpotOptions {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SpotOptions {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.allocation_strategy { v.write_xml(w, "allocationStrategy"); }
+        if let Some(v) = &self.maintenance_strategies { v.write_xml(w, "maintenanceStrategies"); }
+        if let Some(v) = &self.instance_interruption_behavior { v.write_xml(w, "instanceInterruptionBehavior"); }
+        if let Some(v) = &self.instance_pools_to_use_count { v.write_xml(w, "instancePoolsToUseCount"); }
+        if let Some(v) = &self.single_instance_type { v.write_xml(w, "singleInstanceType"); }
+        if let Some(v) = &self.single_availability_zone { v.write_xml(w, "singleAvailabilityZone"); }
+        if let Some(v) = &self.min_target_capacity { v.write_xml(w, "minTargetCapacity"); }
+        if let Some(v) = &self.max_total_price { v.write_xml(w, "maxTotalPrice"); }
     }
 }
 
@@ -6453,6 +7477,71 @@ impl TagDescription {
         if let Some(v) = &self.resource_id { v.write_xml(w, "resourceId"); }
         if let Some(v) = &self.resource_type { v.write_xml(w, "resourceType"); }
         if let Some(v) = &self.value { v.write_xml(w, "value"); }
+    }
+}
+
+impl ToXml for TagSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl TagSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.resource_type { v.write_xml(w, "resourceType"); }
+        if let Some(v) = &self.tags { write_list(w, "Tag", "item", v); }
+    }
+}
+
+impl ToXml for TargetCapacitySpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl TargetCapacitySpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.total_target_capacity { v.write_xml(w, "totalTargetCapacity"); }
+        if let Some(v) = &self.on_demand_target_capacity { v.write_xml(w, "onDemandTargetCapacity"); }
+        if let Some(v) = &self.spot_target_capacity { v.write_xml(w, "spotTargetCapacity"); }
+        if let Some(v) = &self.default_target_capacity_type { v.write_xml(w, "defaultTargetCapacityType"); }
+        if let Some(v) = &self.target_capacity_unit_type { v.write_xml(w, "targetCapacityUnitType"); }
+    }
+}
+
+impl ToXml for TargetGroup {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl TargetGroup {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.arn { v.write_xml(w, "arn"); }
+    }
+}
+
+impl ToXml for TargetGroupsConfig {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl TargetGroupsConfig {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.target_groups { write_list(w, "targetGroups", "item", v); }
     }
 }
 

@@ -40,6 +40,14 @@ pub struct AccountAttributeValue {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActiveInstance {
+    pub instance_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub spot_instance_request_id: Option<String>,
+    pub instance_health: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Address {
     pub allocation_id: Option<String>,
     pub association_id: Option<String>,
@@ -340,6 +348,14 @@ pub struct BlockDeviceMapping {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlockDeviceMappingResponse {
+    pub device_name: Option<String>,
+    pub virtual_name: Option<String>,
+    pub ebs: Option<EbsBlockDeviceResponse>,
+    pub no_device: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BlockPublicAccessStates {
     pub internet_gateway_block_mode: Option<String>,
 }
@@ -394,6 +410,38 @@ pub struct CancelCapacityReservationRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CancelCapacityReservationResult {
     pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelSpotFleetRequestsError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelSpotFleetRequestsErrorItem {
+    pub error: Option<CancelSpotFleetRequestsError>,
+    pub spot_fleet_request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelSpotFleetRequestsRequest {
+    pub dry_run: Option<bool>,
+    pub spot_fleet_request_ids: Option<Vec<String>>,
+    pub terminate_instances: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelSpotFleetRequestsResponse {
+    pub successful_fleet_requests: Option<Vec<CancelSpotFleetRequestsSuccessItem>>,
+    pub unsuccessful_fleet_requests: Option<Vec<CancelSpotFleetRequestsErrorItem>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CancelSpotFleetRequestsSuccessItem {
+    pub current_spot_fleet_request_state: Option<String>,
+    pub previous_spot_fleet_request_state: Option<String>,
+    pub spot_fleet_request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -500,6 +548,16 @@ pub struct CapacityReservationCommitmentInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityReservationOptions {
+    pub usage_strategy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacityReservationOptionsRequest {
+    pub usage_strategy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapacityReservationSpecification {
     pub capacity_reservation_preference: Option<String>,
     pub capacity_reservation_target: Option<CapacityReservationTarget>,
@@ -521,6 +579,16 @@ pub struct CapacityReservationTarget {
 pub struct CapacityReservationTargetResponse {
     pub capacity_reservation_id: Option<String>,
     pub capacity_reservation_resource_group_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClassicLoadBalancer {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClassicLoadBalancersConfig {
+    pub classic_load_balancers: Option<Vec<ClassicLoadBalancer>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -671,6 +739,49 @@ pub struct CreateDefaultVpcRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateDefaultVpcResult {
     pub vpc: Option<Vpc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateFleetError {
+    pub launch_template_and_overrides: Option<LaunchTemplateAndOverridesResponse>,
+    pub lifecycle: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateFleetInstance {
+    pub launch_template_and_overrides: Option<LaunchTemplateAndOverridesResponse>,
+    pub lifecycle: Option<String>,
+    pub instance_ids: Option<Vec<String>>,
+    pub instance_type: Option<String>,
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateFleetRequest {
+    pub dry_run: Option<bool>,
+    pub client_token: Option<String>,
+    pub spot_options: Option<SpotOptionsRequest>,
+    pub on_demand_options: Option<OnDemandOptionsRequest>,
+    pub reserved_capacity_options: Option<ReservedCapacityOptionsRequest>,
+    pub excess_capacity_termination_policy: Option<String>,
+    pub launch_template_configs: Option<Vec<FleetLaunchTemplateConfigRequest>>,
+    pub target_capacity_specification: Option<TargetCapacitySpecificationRequest>,
+    pub terminate_instances_with_expiration: Option<bool>,
+    pub r#type: Option<String>,
+    pub valid_from: Option<UnixMillis>,
+    pub valid_until: Option<UnixMillis>,
+    pub replace_unhealthy_instances: Option<bool>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateFleetResult {
+    pub fleet_id: Option<String>,
+    pub errors: Option<Vec<CreateFleetError>>,
+    pub instances: Option<Vec<CreateFleetInstance>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -974,6 +1085,38 @@ pub struct DefaultConnectionTrackingConfiguration {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteFleetError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteFleetErrorItem {
+    pub error: Option<DeleteFleetError>,
+    pub fleet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteFleetSuccessItem {
+    pub current_fleet_state: Option<String>,
+    pub previous_fleet_state: Option<String>,
+    pub fleet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteFleetsRequest {
+    pub dry_run: Option<bool>,
+    pub fleet_ids: Option<Vec<String>>,
+    pub terminate_instances: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeleteFleetsResult {
+    pub successful_fleet_deletions: Option<Vec<DeleteFleetSuccessItem>>,
+    pub unsuccessful_fleet_deletions: Option<Vec<DeleteFleetErrorItem>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteInternetGatewayRequest {
     pub dry_run: Option<bool>,
     pub internet_gateway_id: Option<String>,
@@ -1216,6 +1359,73 @@ pub struct DescribeCapacityReservationsRequest {
 pub struct DescribeCapacityReservationsResult {
     pub next_token: Option<String>,
     pub capacity_reservations: Option<Vec<CapacityReservation>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeFleetError {
+    pub launch_template_and_overrides: Option<LaunchTemplateAndOverridesResponse>,
+    pub lifecycle: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeFleetHistoryRequest {
+    pub dry_run: Option<bool>,
+    pub event_type: Option<String>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub fleet_id: Option<String>,
+    pub start_time: Option<UnixMillis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeFleetHistoryResult {
+    pub history_records: Option<Vec<HistoryRecordEntry>>,
+    pub last_evaluated_time: Option<UnixMillis>,
+    pub next_token: Option<String>,
+    pub fleet_id: Option<String>,
+    pub start_time: Option<UnixMillis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeFleetInstancesRequest {
+    pub dry_run: Option<bool>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub fleet_id: Option<String>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeFleetInstancesResult {
+    pub active_instances: Option<Vec<ActiveInstance>>,
+    pub next_token: Option<String>,
+    pub fleet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeFleetsInstances {
+    pub launch_template_and_overrides: Option<LaunchTemplateAndOverridesResponse>,
+    pub lifecycle: Option<String>,
+    pub instance_ids: Option<Vec<String>>,
+    pub instance_type: Option<String>,
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeFleetsRequest {
+    pub dry_run: Option<bool>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+    pub fleet_ids: Option<Vec<String>>,
+    pub filters: Option<Vec<Filter>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeFleetsResult {
+    pub next_token: Option<String>,
+    pub fleets: Option<Vec<FleetData>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1518,6 +1728,54 @@ pub struct DescribeSnapshotsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSpotFleetInstancesRequest {
+    pub dry_run: Option<bool>,
+    pub spot_fleet_request_id: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSpotFleetInstancesResponse {
+    pub active_instances: Option<Vec<ActiveInstance>>,
+    pub next_token: Option<String>,
+    pub spot_fleet_request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSpotFleetRequestHistoryRequest {
+    pub dry_run: Option<bool>,
+    pub spot_fleet_request_id: Option<String>,
+    pub event_type: Option<String>,
+    pub start_time: Option<UnixMillis>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSpotFleetRequestHistoryResponse {
+    pub history_records: Option<Vec<HistoryRecord>>,
+    pub last_evaluated_time: Option<UnixMillis>,
+    pub next_token: Option<String>,
+    pub spot_fleet_request_id: Option<String>,
+    pub start_time: Option<UnixMillis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSpotFleetRequestsRequest {
+    pub dry_run: Option<bool>,
+    pub spot_fleet_request_ids: Option<Vec<String>>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeSpotFleetRequestsResponse {
+    pub next_token: Option<String>,
+    pub spot_fleet_request_configs: Option<Vec<SpotFleetRequestConfig>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeSpotInstanceRequestsRequest {
     pub next_token: Option<String>,
     pub max_results: Option<i64>,
@@ -1765,6 +2023,18 @@ pub struct EbsBlockDevice {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct EbsBlockDeviceResponse {
+    pub encrypted: Option<bool>,
+    pub delete_on_termination: Option<bool>,
+    pub iops: Option<i64>,
+    pub throughput: Option<i64>,
+    pub kms_key_id: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub volume_size: Option<i64>,
+    pub volume_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct EbsCardInfo {
     pub ebs_card_index: Option<i64>,
     pub baseline_bandwidth_in_mbps: Option<i64>,
@@ -1908,9 +2178,140 @@ pub struct EnclaveOptionsRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventInformation {
+    pub event_description: Option<String>,
+    pub event_sub_type: Option<String>,
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     pub name: Option<String>,
     pub values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetBlockDeviceMappingRequest {
+    pub device_name: Option<String>,
+    pub virtual_name: Option<String>,
+    pub ebs: Option<FleetEbsBlockDeviceRequest>,
+    pub no_device: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetData {
+    pub activity_status: Option<String>,
+    pub create_time: Option<UnixMillis>,
+    pub fleet_id: Option<String>,
+    pub fleet_state: Option<String>,
+    pub client_token: Option<String>,
+    pub excess_capacity_termination_policy: Option<String>,
+    pub fulfilled_capacity: Option<f64>,
+    pub fulfilled_on_demand_capacity: Option<f64>,
+    pub launch_template_configs: Option<Vec<FleetLaunchTemplateConfig>>,
+    pub target_capacity_specification: Option<TargetCapacitySpecification>,
+    pub terminate_instances_with_expiration: Option<bool>,
+    pub r#type: Option<String>,
+    pub valid_from: Option<UnixMillis>,
+    pub valid_until: Option<UnixMillis>,
+    pub replace_unhealthy_instances: Option<bool>,
+    pub spot_options: Option<SpotOptions>,
+    pub on_demand_options: Option<OnDemandOptions>,
+    pub reserved_capacity_options: Option<ReservedCapacityOptions>,
+    pub tags: Option<Vec<Tag>>,
+    pub errors: Option<Vec<DescribeFleetError>>,
+    pub instances: Option<Vec<DescribeFleetsInstances>>,
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetEbsBlockDeviceRequest {
+    pub encrypted: Option<bool>,
+    pub delete_on_termination: Option<bool>,
+    pub iops: Option<i64>,
+    pub throughput: Option<i64>,
+    pub kms_key_id: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub volume_size: Option<i64>,
+    pub volume_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetLaunchTemplateConfig {
+    pub launch_template_specification: Option<FleetLaunchTemplateSpecification>,
+    pub overrides: Option<Vec<FleetLaunchTemplateOverrides>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetLaunchTemplateConfigRequest {
+    pub launch_template_specification: Option<FleetLaunchTemplateSpecificationRequest>,
+    pub overrides: Option<Vec<FleetLaunchTemplateOverridesRequest>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetLaunchTemplateOverrides {
+    pub instance_type: Option<String>,
+    pub max_price: Option<String>,
+    pub subnet_id: Option<String>,
+    pub availability_zone: Option<String>,
+    pub weighted_capacity: Option<f64>,
+    pub priority: Option<f64>,
+    pub placement: Option<PlacementResponse>,
+    pub instance_requirements: Option<InstanceRequirements>,
+    pub image_id: Option<String>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMappingResponse>>,
+    pub availability_zone_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetLaunchTemplateOverridesRequest {
+    pub instance_type: Option<String>,
+    pub max_price: Option<String>,
+    pub subnet_id: Option<String>,
+    pub availability_zone: Option<String>,
+    pub weighted_capacity: Option<f64>,
+    pub priority: Option<f64>,
+    pub placement: Option<Placement>,
+    pub block_device_mappings: Option<Vec<FleetBlockDeviceMappingRequest>>,
+    pub instance_requirements: Option<InstanceRequirementsRequest>,
+    pub image_id: Option<String>,
+    pub availability_zone_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetLaunchTemplateSpecification {
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetLaunchTemplateSpecificationRequest {
+    pub launch_template_id: Option<String>,
+    pub launch_template_name: Option<String>,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetSpotCapacityRebalance {
+    pub replacement_strategy: Option<String>,
+    pub termination_delay: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetSpotCapacityRebalanceRequest {
+    pub replacement_strategy: Option<String>,
+    pub termination_delay: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetSpotMaintenanceStrategies {
+    pub capacity_rebalance: Option<FleetSpotCapacityRebalance>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FleetSpotMaintenanceStrategiesRequest {
+    pub capacity_rebalance: Option<FleetSpotCapacityRebalanceRequest>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2060,6 +2461,20 @@ pub struct HibernationOptions {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HibernationOptionsRequest {
     pub configured: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryRecord {
+    pub event_information: Option<EventInformation>,
+    pub event_type: Option<String>,
+    pub timestamp: Option<UnixMillis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryRecordEntry {
+    pub event_information: Option<EventInformation>,
+    pub event_type: Option<String>,
+    pub timestamp: Option<UnixMillis>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2833,6 +3248,12 @@ pub struct LaunchTemplate {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateAndOverridesResponse {
+    pub launch_template_specification: Option<FleetLaunchTemplateSpecification>,
+    pub overrides: Option<FleetLaunchTemplateOverrides>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LaunchTemplateBlockDeviceMapping {
     pub device_name: Option<String>,
     pub virtual_name: Option<String>,
@@ -2858,6 +3279,12 @@ pub struct LaunchTemplateCapacityReservationSpecificationRequest {
 pub struct LaunchTemplateCapacityReservationSpecificationResponse {
     pub capacity_reservation_preference: Option<String>,
     pub capacity_reservation_target: Option<CapacityReservationTargetResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateConfig {
+    pub launch_template_specification: Option<FleetLaunchTemplateSpecification>,
+    pub overrides: Option<Vec<LaunchTemplateOverrides>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -3097,6 +3524,18 @@ pub struct LaunchTemplateNetworkPerformanceOptionsRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaunchTemplateOverrides {
+    pub instance_type: Option<String>,
+    pub spot_price: Option<String>,
+    pub subnet_id: Option<String>,
+    pub availability_zone: Option<String>,
+    pub weighted_capacity: Option<f64>,
+    pub priority: Option<f64>,
+    pub instance_requirements: Option<InstanceRequirements>,
+    pub availability_zone_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LaunchTemplatePlacement {
     pub availability_zone: Option<String>,
     pub availability_zone_id: Option<String>,
@@ -3209,6 +3648,12 @@ pub struct LicenseConfigurationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadBalancersConfig {
+    pub classic_load_balancers_config: Option<ClassicLoadBalancersConfig>,
+    pub target_groups_config: Option<TargetGroupsConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MediaAcceleratorInfo {
     pub accelerators: Option<Vec<MediaDeviceInfo>>,
     pub total_media_memory_in_mi_b: Option<i64>,
@@ -3294,6 +3739,21 @@ pub struct ModifyEbsDefaultKmsKeyIdRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifyEbsDefaultKmsKeyIdResult {
     pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyFleetRequest {
+    pub dry_run: Option<bool>,
+    pub excess_capacity_termination_policy: Option<String>,
+    pub launch_template_configs: Option<Vec<FleetLaunchTemplateConfigRequest>>,
+    pub fleet_id: Option<String>,
+    pub target_capacity_specification: Option<TargetCapacitySpecificationRequest>,
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyFleetResult {
+    pub r#return: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -3443,6 +3903,21 @@ pub struct ModifySnapshotAttributeRequest {
     pub snapshot_id: Option<String>,
     pub user_ids: Option<Vec<String>>,
     pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifySpotFleetRequestRequest {
+    pub launch_template_configs: Option<Vec<LaunchTemplateConfig>>,
+    pub on_demand_target_capacity: Option<i64>,
+    pub context: Option<String>,
+    pub spot_fleet_request_id: Option<String>,
+    pub target_capacity: Option<i64>,
+    pub excess_capacity_termination_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifySpotFleetRequestResponse {
+    pub r#return: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -3682,6 +4157,26 @@ pub struct NitroTpmInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct OnDemandOptions {
+    pub allocation_strategy: Option<String>,
+    pub capacity_reservation_options: Option<CapacityReservationOptions>,
+    pub single_instance_type: Option<bool>,
+    pub single_availability_zone: Option<bool>,
+    pub min_target_capacity: Option<i64>,
+    pub max_total_price: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OnDemandOptionsRequest {
+    pub allocation_strategy: Option<String>,
+    pub capacity_reservation_options: Option<CapacityReservationOptionsRequest>,
+    pub single_instance_type: Option<bool>,
+    pub single_availability_zone: Option<bool>,
+    pub min_target_capacity: Option<i64>,
+    pub max_total_price: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperatorRequest {
     pub principal: Option<String>,
 }
@@ -3720,6 +4215,11 @@ pub struct Placement {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlacementGroupInfo {
     pub supported_strategies: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlacementResponse {
+    pub group_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -3938,6 +4438,17 @@ pub struct RequestLaunchTemplateData {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestSpotFleetRequest {
+    pub dry_run: Option<bool>,
+    pub spot_fleet_request_config: Option<SpotFleetRequestConfigData>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestSpotFleetResponse {
+    pub spot_fleet_request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestSpotInstancesRequest {
     pub launch_specification: Option<RequestSpotLaunchSpecification>,
     pub tag_specifications: Option<Vec<TagSpecification>>,
@@ -3986,6 +4497,16 @@ pub struct Reservation {
     pub requester_id: Option<String>,
     pub groups: Option<Vec<GroupIdentifier>>,
     pub instances: Option<Vec<Instance>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReservedCapacityOptions {
+    pub reservation_types: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReservedCapacityOptionsRequest {
+    pub reservation_types: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -4337,6 +4858,86 @@ pub struct SnapshotInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotCapacityRebalance {
+    pub replacement_strategy: Option<String>,
+    pub termination_delay: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotFleetLaunchSpecification {
+    pub addressing_type: Option<String>,
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+    pub ebs_optimized: Option<bool>,
+    pub iam_instance_profile: Option<IamInstanceProfileSpecification>,
+    pub image_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub kernel_id: Option<String>,
+    pub key_name: Option<String>,
+    pub monitoring: Option<SpotFleetMonitoring>,
+    pub network_interfaces: Option<Vec<InstanceNetworkInterfaceSpecification>>,
+    pub placement: Option<SpotPlacement>,
+    pub ramdisk_id: Option<String>,
+    pub spot_price: Option<String>,
+    pub subnet_id: Option<String>,
+    pub user_data: Option<String>,
+    pub weighted_capacity: Option<f64>,
+    pub tag_specifications: Option<Vec<SpotFleetTagSpecification>>,
+    pub instance_requirements: Option<InstanceRequirements>,
+    pub security_groups: Option<Vec<GroupIdentifier>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotFleetMonitoring {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotFleetRequestConfig {
+    pub activity_status: Option<String>,
+    pub create_time: Option<UnixMillis>,
+    pub spot_fleet_request_config: Option<SpotFleetRequestConfigData>,
+    pub spot_fleet_request_id: Option<String>,
+    pub spot_fleet_request_state: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotFleetRequestConfigData {
+    pub allocation_strategy: Option<String>,
+    pub on_demand_allocation_strategy: Option<String>,
+    pub spot_maintenance_strategies: Option<SpotMaintenanceStrategies>,
+    pub client_token: Option<String>,
+    pub excess_capacity_termination_policy: Option<String>,
+    pub fulfilled_capacity: Option<f64>,
+    pub on_demand_fulfilled_capacity: Option<f64>,
+    pub iam_fleet_role: Option<String>,
+    pub launch_specifications: Option<Vec<SpotFleetLaunchSpecification>>,
+    pub launch_template_configs: Option<Vec<LaunchTemplateConfig>>,
+    pub spot_price: Option<String>,
+    pub target_capacity: Option<i64>,
+    pub on_demand_target_capacity: Option<i64>,
+    pub on_demand_max_total_price: Option<String>,
+    pub spot_max_total_price: Option<String>,
+    pub terminate_instances_with_expiration: Option<bool>,
+    pub r#type: Option<String>,
+    pub valid_from: Option<UnixMillis>,
+    pub valid_until: Option<UnixMillis>,
+    pub replace_unhealthy_instances: Option<bool>,
+    pub instance_interruption_behavior: Option<String>,
+    pub load_balancers_config: Option<LoadBalancersConfig>,
+    pub instance_pools_to_use_count: Option<i64>,
+    pub context: Option<String>,
+    pub target_capacity_unit_type: Option<String>,
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotFleetTagSpecification {
+    pub resource_type: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpotInstanceRequest {
     pub actual_block_hourly_price: Option<String>,
     pub availability_zone_group: Option<String>,
@@ -4374,12 +4975,41 @@ pub struct SpotInstanceStatus {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotMaintenanceStrategies {
+    pub capacity_rebalance: Option<SpotCapacityRebalance>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpotMarketOptions {
     pub max_price: Option<String>,
     pub spot_instance_type: Option<String>,
     pub block_duration_minutes: Option<i64>,
     pub valid_until: Option<UnixMillis>,
     pub instance_interruption_behavior: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotOptions {
+    pub allocation_strategy: Option<String>,
+    pub maintenance_strategies: Option<FleetSpotMaintenanceStrategies>,
+    pub instance_interruption_behavior: Option<String>,
+    pub instance_pools_to_use_count: Option<i64>,
+    pub single_instance_type: Option<bool>,
+    pub single_availability_zone: Option<bool>,
+    pub min_target_capacity: Option<i64>,
+    pub max_total_price: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpotOptionsRequest {
+    pub allocation_strategy: Option<String>,
+    pub maintenance_strategies: Option<FleetSpotMaintenanceStrategiesRequest>,
+    pub instance_interruption_behavior: Option<String>,
+    pub instance_pools_to_use_count: Option<i64>,
+    pub single_instance_type: Option<bool>,
+    pub single_availability_zone: Option<bool>,
+    pub min_target_capacity: Option<i64>,
+    pub max_total_price: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -4502,6 +5132,34 @@ pub struct TagDescription {
 pub struct TagSpecification {
     pub resource_type: Option<String>,
     pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetCapacitySpecification {
+    pub total_target_capacity: Option<i64>,
+    pub on_demand_target_capacity: Option<i64>,
+    pub spot_target_capacity: Option<i64>,
+    pub default_target_capacity_type: Option<String>,
+    pub target_capacity_unit_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetCapacitySpecificationRequest {
+    pub total_target_capacity: Option<i64>,
+    pub on_demand_target_capacity: Option<i64>,
+    pub spot_target_capacity: Option<i64>,
+    pub default_target_capacity_type: Option<String>,
+    pub target_capacity_unit_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetGroup {
+    pub arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetGroupsConfig {
+    pub target_groups: Option<Vec<TargetGroup>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -8,7 +8,25 @@ use crate::wirecheck::{field, FromJson, ToJson};
 use super::ops::{Request, Response};
 use super::types::*;
 
+impl ToJson for AcceleratorCount {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for AcceleratorCountRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for AcceleratorTotalMemoryMiB {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
@@ -193,11 +211,28 @@ impl ToJson for AuthorizeSecurityGroupIngressRequest {
     }
 }
 
+impl ToJson for BaselineEbsBandwidthMbps {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for BaselineEbsBandwidthMbpsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
         if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for BaselinePerformanceFactors {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.cpu { m.insert("Cpu".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -257,11 +292,29 @@ impl ToJson for CancelCapacityReservationRequest {
     }
 }
 
+impl ToJson for CancelSpotFleetRequestsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.spot_fleet_request_ids { m.insert("SpotFleetRequestIds".into(), v.to_json()); }
+        if let Some(v) = &self.terminate_instances { m.insert("TerminateInstances".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CancelSpotInstanceRequestsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.spot_instance_request_ids { m.insert("SpotInstanceRequestIds".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CapacityReservationOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.usage_strategy { m.insert("UsageStrategy".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -280,6 +333,22 @@ impl ToJson for CapacityReservationTarget {
         let mut m = Map::new();
         if let Some(v) = &self.capacity_reservation_id { m.insert("CapacityReservationId".into(), v.to_json()); }
         if let Some(v) = &self.capacity_reservation_resource_group_arn { m.insert("CapacityReservationResourceGroupArn".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ClassicLoadBalancer {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.name { m.insert("Name".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ClassicLoadBalancersConfig {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.classic_load_balancers { m.insert("ClassicLoadBalancers".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -345,6 +414,14 @@ impl ToJson for CpuOptionsRequest {
     }
 }
 
+impl ToJson for CpuPerformanceFactor {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.references { m.insert("References".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for CpuPerformanceFactorRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -394,6 +471,28 @@ impl ToJson for CreateDefaultVpcRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for CreateFleetRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.spot_options { m.insert("SpotOptions".into(), v.to_json()); }
+        if let Some(v) = &self.on_demand_options { m.insert("OnDemandOptions".into(), v.to_json()); }
+        if let Some(v) = &self.reserved_capacity_options { m.insert("ReservedCapacityOptions".into(), v.to_json()); }
+        if let Some(v) = &self.excess_capacity_termination_policy { m.insert("ExcessCapacityTerminationPolicy".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_configs { m.insert("LaunchTemplateConfigs".into(), v.to_json()); }
+        if let Some(v) = &self.target_capacity_specification { m.insert("TargetCapacitySpecification".into(), v.to_json()); }
+        if let Some(v) = &self.terminate_instances_with_expiration { m.insert("TerminateInstancesWithExpiration".into(), v.to_json()); }
+        if let Some(v) = &self.r#type { m.insert("Type".into(), v.to_json()); }
+        if let Some(v) = &self.valid_from { m.insert("ValidFrom".into(), v.to_json()); }
+        if let Some(v) = &self.valid_until { m.insert("ValidUntil".into(), v.to_json()); }
+        if let Some(v) = &self.replace_unhealthy_instances { m.insert("ReplaceUnhealthyInstances".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.context { m.insert("Context".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -674,6 +773,16 @@ impl ToJson for CreditSpecificationRequest {
     }
 }
 
+impl ToJson for DeleteFleetsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.fleet_ids { m.insert("FleetIds".into(), v.to_json()); }
+        if let Some(v) = &self.terminate_instances { m.insert("TerminateInstances".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DeleteInternetGatewayRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -890,6 +999,43 @@ impl ToJson for DescribeCapacityReservationsRequest {
         if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeFleetHistoryRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.event_type { m.insert("EventType".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.fleet_id { m.insert("FleetId".into(), v.to_json()); }
+        if let Some(v) = &self.start_time { m.insert("StartTime".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeFleetInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.fleet_id { m.insert("FleetId".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeFleetsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.fleet_ids { m.insert("FleetIds".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1142,6 +1288,41 @@ impl ToJson for DescribeSnapshotsRequest {
         if let Some(v) = &self.snapshot_ids { m.insert("SnapshotIds".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeSpotFleetInstancesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.spot_fleet_request_id { m.insert("SpotFleetRequestId".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeSpotFleetRequestHistoryRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.spot_fleet_request_id { m.insert("SpotFleetRequestId".into(), v.to_json()); }
+        if let Some(v) = &self.event_type { m.insert("EventType".into(), v.to_json()); }
+        if let Some(v) = &self.start_time { m.insert("StartTime".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for DescribeSpotFleetRequestsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.spot_fleet_request_ids { m.insert("SpotFleetRequestIds".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1448,6 +1629,96 @@ impl ToJson for Filter {
     }
 }
 
+impl ToJson for FleetBlockDeviceMappingRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.device_name { m.insert("DeviceName".into(), v.to_json()); }
+        if let Some(v) = &self.virtual_name { m.insert("VirtualName".into(), v.to_json()); }
+        if let Some(v) = &self.ebs { m.insert("Ebs".into(), v.to_json()); }
+        if let Some(v) = &self.no_device { m.insert("NoDevice".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for FleetEbsBlockDeviceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.encrypted { m.insert("Encrypted".into(), v.to_json()); }
+        if let Some(v) = &self.delete_on_termination { m.insert("DeleteOnTermination".into(), v.to_json()); }
+        if let Some(v) = &self.iops { m.insert("Iops".into(), v.to_json()); }
+        if let Some(v) = &self.throughput { m.insert("Throughput".into(), v.to_json()); }
+        if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
+        if let Some(v) = &self.snapshot_id { m.insert("SnapshotId".into(), v.to_json()); }
+        if let Some(v) = &self.volume_size { m.insert("VolumeSize".into(), v.to_json()); }
+        if let Some(v) = &self.volume_type { m.insert("VolumeType".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for FleetLaunchTemplateConfigRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.launch_template_specification { m.insert("LaunchTemplateSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.overrides { m.insert("Overrides".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for FleetLaunchTemplateOverridesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_type { m.insert("InstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.max_price { m.insert("MaxPrice".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.weighted_capacity { m.insert("WeightedCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.priority { m.insert("Priority".into(), v.to_json()); }
+        if let Some(v) = &self.placement { m.insert("Placement".into(), v.to_json()); }
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
+        if let Some(v) = &self.instance_requirements { m.insert("InstanceRequirements".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for FleetLaunchTemplateSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.launch_template_id { m.insert("LaunchTemplateId".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_name { m.insert("LaunchTemplateName".into(), v.to_json()); }
+        if let Some(v) = &self.version { m.insert("Version".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for FleetLaunchTemplateSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.launch_template_id { m.insert("LaunchTemplateId".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_name { m.insert("LaunchTemplateName".into(), v.to_json()); }
+        if let Some(v) = &self.version { m.insert("Version".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for FleetSpotCapacityRebalanceRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.replacement_strategy { m.insert("ReplacementStrategy".into(), v.to_json()); }
+        if let Some(v) = &self.termination_delay { m.insert("TerminationDelay".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for FleetSpotMaintenanceStrategiesRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_rebalance { m.insert("CapacityRebalance".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for GetCapacityReservationUsageRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1508,6 +1779,15 @@ impl ToJson for GetPasswordDataRequest {
         let mut m = Map::new();
         if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for GroupIdentifier {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.group_id { m.insert("GroupId".into(), v.to_json()); }
+        if let Some(v) = &self.group_name { m.insert("GroupName".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1640,6 +1920,39 @@ impl ToJson for InstanceNetworkPerformanceOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.bandwidth_weighting { m.insert("BandwidthWeighting".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceRequirements {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.v_cpu_count { m.insert("VCpuCount".into(), v.to_json()); }
+        if let Some(v) = &self.memory_mi_b { m.insert("MemoryMiB".into(), v.to_json()); }
+        if let Some(v) = &self.cpu_manufacturers { m.insert("CpuManufacturers".into(), v.to_json()); }
+        if let Some(v) = &self.memory_gi_b_per_v_cpu { m.insert("MemoryGiBPerVCpu".into(), v.to_json()); }
+        if let Some(v) = &self.excluded_instance_types { m.insert("ExcludedInstanceTypes".into(), v.to_json()); }
+        if let Some(v) = &self.instance_generations { m.insert("InstanceGenerations".into(), v.to_json()); }
+        if let Some(v) = &self.spot_max_price_percentage_over_lowest_price { m.insert("SpotMaxPricePercentageOverLowestPrice".into(), v.to_json()); }
+        if let Some(v) = &self.on_demand_max_price_percentage_over_lowest_price { m.insert("OnDemandMaxPricePercentageOverLowestPrice".into(), v.to_json()); }
+        if let Some(v) = &self.bare_metal { m.insert("BareMetal".into(), v.to_json()); }
+        if let Some(v) = &self.burstable_performance { m.insert("BurstablePerformance".into(), v.to_json()); }
+        if let Some(v) = &self.require_hibernate_support { m.insert("RequireHibernateSupport".into(), v.to_json()); }
+        if let Some(v) = &self.network_interface_count { m.insert("NetworkInterfaceCount".into(), v.to_json()); }
+        if let Some(v) = &self.local_storage { m.insert("LocalStorage".into(), v.to_json()); }
+        if let Some(v) = &self.local_storage_types { m.insert("LocalStorageTypes".into(), v.to_json()); }
+        if let Some(v) = &self.total_local_storage_gb { m.insert("TotalLocalStorageGB".into(), v.to_json()); }
+        if let Some(v) = &self.baseline_ebs_bandwidth_mbps { m.insert("BaselineEbsBandwidthMbps".into(), v.to_json()); }
+        if let Some(v) = &self.accelerator_types { m.insert("AcceleratorTypes".into(), v.to_json()); }
+        if let Some(v) = &self.accelerator_count { m.insert("AcceleratorCount".into(), v.to_json()); }
+        if let Some(v) = &self.accelerator_manufacturers { m.insert("AcceleratorManufacturers".into(), v.to_json()); }
+        if let Some(v) = &self.accelerator_names { m.insert("AcceleratorNames".into(), v.to_json()); }
+        if let Some(v) = &self.accelerator_total_memory_mi_b { m.insert("AcceleratorTotalMemoryMiB".into(), v.to_json()); }
+        if let Some(v) = &self.network_bandwidth_gbps { m.insert("NetworkBandwidthGbps".into(), v.to_json()); }
+        if let Some(v) = &self.allowed_instance_types { m.insert("AllowedInstanceTypes".into(), v.to_json()); }
+        if let Some(v) = &self.max_spot_price_as_percentage_of_optimal_on_demand_price { m.insert("MaxSpotPriceAsPercentageOfOptimalOnDemandPrice".into(), v.to_json()); }
+        if let Some(v) = &self.baseline_performance_factors { m.insert("BaselinePerformanceFactors".into(), v.to_json()); }
+        if let Some(v) = &self.require_encryption_in_transit { m.insert("RequireEncryptionInTransit".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1797,6 +2110,15 @@ impl ToJson for LaunchTemplateCapacityReservationSpecificationRequest {
     }
 }
 
+impl ToJson for LaunchTemplateConfig {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.launch_template_specification { m.insert("LaunchTemplateSpecification".into(), v.to_json()); }
+        if let Some(v) = &self.overrides { m.insert("Overrides".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for LaunchTemplateCpuOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1948,6 +2270,21 @@ impl ToJson for LaunchTemplateNetworkPerformanceOptionsRequest {
     }
 }
 
+impl ToJson for LaunchTemplateOverrides {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_type { m.insert("InstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.spot_price { m.insert("SpotPrice".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone { m.insert("AvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.weighted_capacity { m.insert("WeightedCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.priority { m.insert("Priority".into(), v.to_json()); }
+        if let Some(v) = &self.instance_requirements { m.insert("InstanceRequirements".into(), v.to_json()); }
+        if let Some(v) = &self.availability_zone_id { m.insert("AvailabilityZoneId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for LaunchTemplatePlacementRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2022,7 +2359,34 @@ impl ToJson for LicenseConfigurationRequest {
     }
 }
 
+impl ToJson for LoadBalancersConfig {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.classic_load_balancers_config { m.insert("ClassicLoadBalancersConfig".into(), v.to_json()); }
+        if let Some(v) = &self.target_groups_config { m.insert("TargetGroupsConfig".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for MemoryGiBPerVCpu {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for MemoryGiBPerVCpuRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for MemoryMiB {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
@@ -2070,6 +2434,19 @@ impl ToJson for ModifyEbsDefaultKmsKeyIdRequest {
         let mut m = Map::new();
         if let Some(v) = &self.kms_key_id { m.insert("KmsKeyId".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyFleetRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.excess_capacity_termination_policy { m.insert("ExcessCapacityTerminationPolicy".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_configs { m.insert("LaunchTemplateConfigs".into(), v.to_json()); }
+        if let Some(v) = &self.fleet_id { m.insert("FleetId".into(), v.to_json()); }
+        if let Some(v) = &self.target_capacity_specification { m.insert("TargetCapacitySpecification".into(), v.to_json()); }
+        if let Some(v) = &self.context { m.insert("Context".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2219,6 +2596,19 @@ impl ToJson for ModifySnapshotAttributeRequest {
     }
 }
 
+impl ToJson for ModifySpotFleetRequestRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.launch_template_configs { m.insert("LaunchTemplateConfigs".into(), v.to_json()); }
+        if let Some(v) = &self.on_demand_target_capacity { m.insert("OnDemandTargetCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.context { m.insert("Context".into(), v.to_json()); }
+        if let Some(v) = &self.spot_fleet_request_id { m.insert("SpotFleetRequestId".into(), v.to_json()); }
+        if let Some(v) = &self.target_capacity { m.insert("TargetCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.excess_capacity_termination_policy { m.insert("ExcessCapacityTerminationPolicy".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for ModifySubnetAttributeRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2281,6 +2671,15 @@ impl ToJson for MonitorInstancesRequest {
     }
 }
 
+impl ToJson for NetworkBandwidthGbps {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for NetworkBandwidthGbpsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2301,6 +2700,15 @@ impl ToJson for NetworkInterfaceAttachmentChanges {
     }
 }
 
+impl ToJson for NetworkInterfaceCount {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for NetworkInterfaceCountRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2310,10 +2718,31 @@ impl ToJson for NetworkInterfaceCountRequest {
     }
 }
 
+impl ToJson for OnDemandOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.allocation_strategy { m.insert("AllocationStrategy".into(), v.to_json()); }
+        if let Some(v) = &self.capacity_reservation_options { m.insert("CapacityReservationOptions".into(), v.to_json()); }
+        if let Some(v) = &self.single_instance_type { m.insert("SingleInstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.single_availability_zone { m.insert("SingleAvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.min_target_capacity { m.insert("MinTargetCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.max_total_price { m.insert("MaxTotalPrice".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for OperatorRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(v) = &self.principal { m.insert("Principal".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for PerformanceFactorReference {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_family { m.insert("InstanceFamily".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2502,6 +2931,15 @@ impl ToJson for RequestLaunchTemplateData {
     }
 }
 
+impl ToJson for RequestSpotFleetRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.spot_fleet_request_config { m.insert("SpotFleetRequestConfig".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for RequestSpotInstancesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2541,6 +2979,14 @@ impl ToJson for RequestSpotLaunchSpecification {
         if let Some(v) = &self.ramdisk_id { m.insert("RamdiskId".into(), v.to_json()); }
         if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
         if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ReservedCapacityOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.reservation_types { m.insert("ReservationTypes".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2721,6 +3167,99 @@ impl ToJson for SecurityGroupRuleUpdate {
     }
 }
 
+impl ToJson for SpotCapacityRebalance {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.replacement_strategy { m.insert("ReplacementStrategy".into(), v.to_json()); }
+        if let Some(v) = &self.termination_delay { m.insert("TerminationDelay".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SpotFleetLaunchSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.addressing_type { m.insert("AddressingType".into(), v.to_json()); }
+        if let Some(v) = &self.block_device_mappings { m.insert("BlockDeviceMappings".into(), v.to_json()); }
+        if let Some(v) = &self.ebs_optimized { m.insert("EbsOptimized".into(), v.to_json()); }
+        if let Some(v) = &self.iam_instance_profile { m.insert("IamInstanceProfile".into(), v.to_json()); }
+        if let Some(v) = &self.image_id { m.insert("ImageId".into(), v.to_json()); }
+        if let Some(v) = &self.instance_type { m.insert("InstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.kernel_id { m.insert("KernelId".into(), v.to_json()); }
+        if let Some(v) = &self.key_name { m.insert("KeyName".into(), v.to_json()); }
+        if let Some(v) = &self.monitoring { m.insert("Monitoring".into(), v.to_json()); }
+        if let Some(v) = &self.network_interfaces { m.insert("NetworkInterfaces".into(), v.to_json()); }
+        if let Some(v) = &self.placement { m.insert("Placement".into(), v.to_json()); }
+        if let Some(v) = &self.ramdisk_id { m.insert("RamdiskId".into(), v.to_json()); }
+        if let Some(v) = &self.spot_price { m.insert("SpotPrice".into(), v.to_json()); }
+        if let Some(v) = &self.subnet_id { m.insert("SubnetId".into(), v.to_json()); }
+        if let Some(v) = &self.user_data { m.insert("UserData".into(), v.to_json()); }
+        if let Some(v) = &self.weighted_capacity { m.insert("WeightedCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.instance_requirements { m.insert("InstanceRequirements".into(), v.to_json()); }
+        if let Some(v) = &self.security_groups { m.insert("SecurityGroups".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SpotFleetMonitoring {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.enabled { m.insert("Enabled".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SpotFleetRequestConfigData {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.allocation_strategy { m.insert("AllocationStrategy".into(), v.to_json()); }
+        if let Some(v) = &self.on_demand_allocation_strategy { m.insert("OnDemandAllocationStrategy".into(), v.to_json()); }
+        if let Some(v) = &self.spot_maintenance_strategies { m.insert("SpotMaintenanceStrategies".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.excess_capacity_termination_policy { m.insert("ExcessCapacityTerminationPolicy".into(), v.to_json()); }
+        if let Some(v) = &self.fulfilled_capacity { m.insert("FulfilledCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.on_demand_fulfilled_capacity { m.insert("OnDemandFulfilledCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.iam_fleet_role { m.insert("IamFleetRole".into(), v.to_json()); }
+        if let Some(v) = &self.launch_specifications { m.insert("LaunchSpecifications".into(), v.to_json()); }
+        if let Some(v) = &self.launch_template_configs { m.insert("LaunchTemplateConfigs".into(), v.to_json()); }
+        if let Some(v) = &self.spot_price { m.insert("SpotPrice".into(), v.to_json()); }
+        if let Some(v) = &self.target_capacity { m.insert("TargetCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.on_demand_target_capacity { m.insert("OnDemandTargetCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.on_demand_max_total_price { m.insert("OnDemandMaxTotalPrice".into(), v.to_json()); }
+        if let Some(v) = &self.spot_max_total_price { m.insert("SpotMaxTotalPrice".into(), v.to_json()); }
+        if let Some(v) = &self.terminate_instances_with_expiration { m.insert("TerminateInstancesWithExpiration".into(), v.to_json()); }
+        if let Some(v) = &self.r#type { m.insert("Type".into(), v.to_json()); }
+        if let Some(v) = &self.valid_from { m.insert("ValidFrom".into(), v.to_json()); }
+        if let Some(v) = &self.valid_until { m.insert("ValidUntil".into(), v.to_json()); }
+        if let Some(v) = &self.replace_unhealthy_instances { m.insert("ReplaceUnhealthyInstances".into(), v.to_json()); }
+        if let Some(v) = &self.instance_interruption_behavior { m.insert("InstanceInterruptionBehavior".into(), v.to_json()); }
+        if let Some(v) = &self.load_balancers_config { m.insert("LoadBalancersConfig".into(), v.to_json()); }
+        if let Some(v) = &self.instance_pools_to_use_count { m.insert("InstancePoolsToUseCount".into(), v.to_json()); }
+        if let Some(v) = &self.context { m.insert("Context".into(), v.to_json()); }
+        if let Some(v) = &self.target_capacity_unit_type { m.insert("TargetCapacityUnitType".into(), v.to_json()); }
+        if let Some(v) = &self.tag_specifications { m.insert("TagSpecifications".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SpotFleetTagSpecification {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.resource_type { m.insert("ResourceType".into(), v.to_json()); }
+        if let Some(v) = &self.tags { m.insert("Tags".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SpotMaintenanceStrategies {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.capacity_rebalance { m.insert("CapacityRebalance".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for SpotMarketOptions {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2729,6 +3268,21 @@ impl ToJson for SpotMarketOptions {
         if let Some(v) = &self.block_duration_minutes { m.insert("BlockDurationMinutes".into(), v.to_json()); }
         if let Some(v) = &self.valid_until { m.insert("ValidUntil".into(), v.to_json()); }
         if let Some(v) = &self.instance_interruption_behavior { m.insert("InstanceInterruptionBehavior".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for SpotOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.allocation_strategy { m.insert("AllocationStrategy".into(), v.to_json()); }
+        if let Some(v) = &self.maintenance_strategies { m.insert("MaintenanceStrategies".into(), v.to_json()); }
+        if let Some(v) = &self.instance_interruption_behavior { m.insert("InstanceInterruptionBehavior".into(), v.to_json()); }
+        if let Some(v) = &self.instance_pools_to_use_count { m.insert("InstancePoolsToUseCount".into(), v.to_json()); }
+        if let Some(v) = &self.single_instance_type { m.insert("SingleInstanceType".into(), v.to_json()); }
+        if let Some(v) = &self.single_availability_zone { m.insert("SingleAvailabilityZone".into(), v.to_json()); }
+        if let Some(v) = &self.min_target_capacity { m.insert("MinTargetCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.max_total_price { m.insert("MaxTotalPrice".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2792,6 +3346,34 @@ impl ToJson for TagSpecification {
     }
 }
 
+impl ToJson for TargetCapacitySpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.total_target_capacity { m.insert("TotalTargetCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.on_demand_target_capacity { m.insert("OnDemandTargetCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.spot_target_capacity { m.insert("SpotTargetCapacity".into(), v.to_json()); }
+        if let Some(v) = &self.default_target_capacity_type { m.insert("DefaultTargetCapacityType".into(), v.to_json()); }
+        if let Some(v) = &self.target_capacity_unit_type { m.insert("TargetCapacityUnitType".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for TargetGroup {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.arn { m.insert("Arn".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for TargetGroupsConfig {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.target_groups { m.insert("TargetGroups".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for TerminateInstancesRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2799,6 +3381,15 @@ impl ToJson for TerminateInstancesRequest {
         if let Some(v) = &self.force { m.insert("Force".into(), v.to_json()); }
         if let Some(v) = &self.skip_os_shutdown { m.insert("SkipOsShutdown".into(), v.to_json()); }
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for TotalLocalStorageGB {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2851,6 +3442,15 @@ impl ToJson for UserIdGroupPair {
         if let Some(v) = &self.vpc_id { m.insert("VpcId".into(), v.to_json()); }
         if let Some(v) = &self.vpc_peering_connection_id { m.insert("VpcPeeringConnectionId".into(), v.to_json()); }
         if let Some(v) = &self.peering_status { m.insert("PeeringStatus".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for VCpuCountRange {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.min { m.insert("Min".into(), v.to_json()); }
+        if let Some(v) = &self.max { m.insert("Max".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2915,6 +3515,18 @@ impl FromJson for AccountAttributeValue {
         let o = v.as_object().ok_or("AccountAttributeValue: expected an object")?;
         Ok(AccountAttributeValue {
             attribute_value: field(o, "AttributeValue")?,
+        })
+    }
+}
+
+impl FromJson for ActiveInstance {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ActiveInstance: expected an object")?;
+        Ok(ActiveInstance {
+            instance_id: field(o, "InstanceId")?,
+            instance_type: field(o, "InstanceType")?,
+            spot_instance_request_id: field(o, "SpotInstanceRequestId")?,
+            instance_health: field(o, "InstanceHealth")?,
         })
     }
 }
@@ -3177,6 +3789,18 @@ impl FromJson for BlockDeviceMapping {
     }
 }
 
+impl FromJson for BlockDeviceMappingResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("BlockDeviceMappingResponse: expected an object")?;
+        Ok(BlockDeviceMappingResponse {
+            device_name: field(o, "DeviceName")?,
+            virtual_name: field(o, "VirtualName")?,
+            ebs: field(o, "Ebs")?,
+            no_device: field(o, "NoDevice")?,
+        })
+    }
+}
+
 impl FromJson for BlockPublicAccessStates {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("BlockPublicAccessStates: expected an object")?;
@@ -3235,6 +3859,47 @@ impl FromJson for CancelCapacityReservationResult {
         let o = v.as_object().ok_or("CancelCapacityReservationResult: expected an object")?;
         Ok(CancelCapacityReservationResult {
             r#return: field(o, "Return")?,
+        })
+    }
+}
+
+impl FromJson for CancelSpotFleetRequestsError {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CancelSpotFleetRequestsError: expected an object")?;
+        Ok(CancelSpotFleetRequestsError {
+            code: field(o, "Code")?,
+            message: field(o, "Message")?,
+        })
+    }
+}
+
+impl FromJson for CancelSpotFleetRequestsErrorItem {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CancelSpotFleetRequestsErrorItem: expected an object")?;
+        Ok(CancelSpotFleetRequestsErrorItem {
+            error: field(o, "Error")?,
+            spot_fleet_request_id: field(o, "SpotFleetRequestId")?,
+        })
+    }
+}
+
+impl FromJson for CancelSpotFleetRequestsResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CancelSpotFleetRequestsResponse: expected an object")?;
+        Ok(CancelSpotFleetRequestsResponse {
+            successful_fleet_requests: field(o, "SuccessfulFleetRequests")?,
+            unsuccessful_fleet_requests: field(o, "UnsuccessfulFleetRequests")?,
+        })
+    }
+}
+
+impl FromJson for CancelSpotFleetRequestsSuccessItem {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CancelSpotFleetRequestsSuccessItem: expected an object")?;
+        Ok(CancelSpotFleetRequestsSuccessItem {
+            current_spot_fleet_request_state: field(o, "CurrentSpotFleetRequestState")?,
+            previous_spot_fleet_request_state: field(o, "PreviousSpotFleetRequestState")?,
+            spot_fleet_request_id: field(o, "SpotFleetRequestId")?,
         })
     }
 }
@@ -3368,6 +4033,15 @@ impl FromJson for CapacityReservationCommitmentInfo {
     }
 }
 
+impl FromJson for CapacityReservationOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CapacityReservationOptions: expected an object")?;
+        Ok(CapacityReservationOptions {
+            usage_strategy: field(o, "UsageStrategy")?,
+        })
+    }
+}
+
 impl FromJson for CapacityReservationSpecificationResponse {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("CapacityReservationSpecificationResponse: expected an object")?;
@@ -3384,6 +4058,24 @@ impl FromJson for CapacityReservationTargetResponse {
         Ok(CapacityReservationTargetResponse {
             capacity_reservation_id: field(o, "CapacityReservationId")?,
             capacity_reservation_resource_group_arn: field(o, "CapacityReservationResourceGroupArn")?,
+        })
+    }
+}
+
+impl FromJson for ClassicLoadBalancer {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ClassicLoadBalancer: expected an object")?;
+        Ok(ClassicLoadBalancer {
+            name: field(o, "Name")?,
+        })
+    }
+}
+
+impl FromJson for ClassicLoadBalancersConfig {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ClassicLoadBalancersConfig: expected an object")?;
+        Ok(ClassicLoadBalancersConfig {
+            classic_load_balancers: field(o, "ClassicLoadBalancers")?,
         })
     }
 }
@@ -3495,6 +4187,42 @@ impl FromJson for CreateDefaultVpcResult {
         let o = v.as_object().ok_or("CreateDefaultVpcResult: expected an object")?;
         Ok(CreateDefaultVpcResult {
             vpc: field(o, "Vpc")?,
+        })
+    }
+}
+
+impl FromJson for CreateFleetError {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateFleetError: expected an object")?;
+        Ok(CreateFleetError {
+            launch_template_and_overrides: field(o, "LaunchTemplateAndOverrides")?,
+            lifecycle: field(o, "Lifecycle")?,
+            error_code: field(o, "ErrorCode")?,
+            error_message: field(o, "ErrorMessage")?,
+        })
+    }
+}
+
+impl FromJson for CreateFleetInstance {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateFleetInstance: expected an object")?;
+        Ok(CreateFleetInstance {
+            launch_template_and_overrides: field(o, "LaunchTemplateAndOverrides")?,
+            lifecycle: field(o, "Lifecycle")?,
+            instance_ids: field(o, "InstanceIds")?,
+            instance_type: field(o, "InstanceType")?,
+            platform: field(o, "Platform")?,
+        })
+    }
+}
+
+impl FromJson for CreateFleetResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("CreateFleetResult: expected an object")?;
+        Ok(CreateFleetResult {
+            fleet_id: field(o, "FleetId")?,
+            errors: field(o, "Errors")?,
+            instances: field(o, "Instances")?,
         })
     }
 }
@@ -3646,6 +4374,47 @@ impl FromJson for DefaultConnectionTrackingConfiguration {
     }
 }
 
+impl FromJson for DeleteFleetError {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteFleetError: expected an object")?;
+        Ok(DeleteFleetError {
+            code: field(o, "Code")?,
+            message: field(o, "Message")?,
+        })
+    }
+}
+
+impl FromJson for DeleteFleetErrorItem {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteFleetErrorItem: expected an object")?;
+        Ok(DeleteFleetErrorItem {
+            error: field(o, "Error")?,
+            fleet_id: field(o, "FleetId")?,
+        })
+    }
+}
+
+impl FromJson for DeleteFleetSuccessItem {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteFleetSuccessItem: expected an object")?;
+        Ok(DeleteFleetSuccessItem {
+            current_fleet_state: field(o, "CurrentFleetState")?,
+            previous_fleet_state: field(o, "PreviousFleetState")?,
+            fleet_id: field(o, "FleetId")?,
+        })
+    }
+}
+
+impl FromJson for DeleteFleetsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DeleteFleetsResult: expected an object")?;
+        Ok(DeleteFleetsResult {
+            successful_fleet_deletions: field(o, "SuccessfulFleetDeletions")?,
+            unsuccessful_fleet_deletions: field(o, "UnsuccessfulFleetDeletions")?,
+        })
+    }
+}
+
 impl FromJson for DeleteKeyPairResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DeleteKeyPairResult: expected an object")?;
@@ -3790,6 +4559,65 @@ impl FromJson for DescribeCapacityReservationsResult {
         Ok(DescribeCapacityReservationsResult {
             next_token: field(o, "NextToken")?,
             capacity_reservations: field(o, "CapacityReservations")?,
+        })
+    }
+}
+
+impl FromJson for DescribeFleetError {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeFleetError: expected an object")?;
+        Ok(DescribeFleetError {
+            launch_template_and_overrides: field(o, "LaunchTemplateAndOverrides")?,
+            lifecycle: field(o, "Lifecycle")?,
+            error_code: field(o, "ErrorCode")?,
+            error_message: field(o, "ErrorMessage")?,
+        })
+    }
+}
+
+impl FromJson for DescribeFleetHistoryResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeFleetHistoryResult: expected an object")?;
+        Ok(DescribeFleetHistoryResult {
+            history_records: field(o, "HistoryRecords")?,
+            last_evaluated_time: field(o, "LastEvaluatedTime")?,
+            next_token: field(o, "NextToken")?,
+            fleet_id: field(o, "FleetId")?,
+            start_time: field(o, "StartTime")?,
+        })
+    }
+}
+
+impl FromJson for DescribeFleetInstancesResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeFleetInstancesResult: expected an object")?;
+        Ok(DescribeFleetInstancesResult {
+            active_instances: field(o, "ActiveInstances")?,
+            next_token: field(o, "NextToken")?,
+            fleet_id: field(o, "FleetId")?,
+        })
+    }
+}
+
+impl FromJson for DescribeFleetsInstances {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeFleetsInstances: expected an object")?;
+        Ok(DescribeFleetsInstances {
+            launch_template_and_overrides: field(o, "LaunchTemplateAndOverrides")?,
+            lifecycle: field(o, "Lifecycle")?,
+            instance_ids: field(o, "InstanceIds")?,
+            instance_type: field(o, "InstanceType")?,
+            platform: field(o, "Platform")?,
+        })
+    }
+}
+
+impl FromJson for DescribeFleetsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeFleetsResult: expected an object")?;
+        Ok(DescribeFleetsResult {
+            next_token: field(o, "NextToken")?,
+            fleets: field(o, "Fleets")?,
         })
     }
 }
@@ -3973,6 +4801,40 @@ impl FromJson for DescribeSnapshotsResult {
     }
 }
 
+impl FromJson for DescribeSpotFleetInstancesResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSpotFleetInstancesResponse: expected an object")?;
+        Ok(DescribeSpotFleetInstancesResponse {
+            active_instances: field(o, "ActiveInstances")?,
+            next_token: field(o, "NextToken")?,
+            spot_fleet_request_id: field(o, "SpotFleetRequestId")?,
+        })
+    }
+}
+
+impl FromJson for DescribeSpotFleetRequestHistoryResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSpotFleetRequestHistoryResponse: expected an object")?;
+        Ok(DescribeSpotFleetRequestHistoryResponse {
+            history_records: field(o, "HistoryRecords")?,
+            last_evaluated_time: field(o, "LastEvaluatedTime")?,
+            next_token: field(o, "NextToken")?,
+            spot_fleet_request_id: field(o, "SpotFleetRequestId")?,
+            start_time: field(o, "StartTime")?,
+        })
+    }
+}
+
+impl FromJson for DescribeSpotFleetRequestsResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeSpotFleetRequestsResponse: expected an object")?;
+        Ok(DescribeSpotFleetRequestsResponse {
+            next_token: field(o, "NextToken")?,
+            spot_fleet_request_configs: field(o, "SpotFleetRequestConfigs")?,
+        })
+    }
+}
+
 impl FromJson for DescribeSpotInstanceRequestsResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeSpotInstanceRequestsResult: expected an object")?;
@@ -4133,6 +4995,22 @@ impl FromJson for EbsBlockDevice {
             volume_initialization_rate: field(o, "VolumeInitializationRate")?,
             availability_zone_id: field(o, "AvailabilityZoneId")?,
             ebs_card_index: field(o, "EbsCardIndex")?,
+        })
+    }
+}
+
+impl FromJson for EbsBlockDeviceResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EbsBlockDeviceResponse: expected an object")?;
+        Ok(EbsBlockDeviceResponse {
+            encrypted: field(o, "Encrypted")?,
+            delete_on_termination: field(o, "DeleteOnTermination")?,
+            iops: field(o, "Iops")?,
+            throughput: field(o, "Throughput")?,
+            kms_key_id: field(o, "KmsKeyId")?,
+            snapshot_id: field(o, "SnapshotId")?,
+            volume_size: field(o, "VolumeSize")?,
+            volume_type: field(o, "VolumeType")?,
         })
     }
 }
@@ -4298,6 +5176,106 @@ impl FromJson for EnclaveOptions {
     }
 }
 
+impl FromJson for EventInformation {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("EventInformation: expected an object")?;
+        Ok(EventInformation {
+            event_description: field(o, "EventDescription")?,
+            event_sub_type: field(o, "EventSubType")?,
+            instance_id: field(o, "InstanceId")?,
+        })
+    }
+}
+
+impl FromJson for FleetData {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("FleetData: expected an object")?;
+        Ok(FleetData {
+            activity_status: field(o, "ActivityStatus")?,
+            create_time: field(o, "CreateTime")?,
+            fleet_id: field(o, "FleetId")?,
+            fleet_state: field(o, "FleetState")?,
+            client_token: field(o, "ClientToken")?,
+            excess_capacity_termination_policy: field(o, "ExcessCapacityTerminationPolicy")?,
+            fulfilled_capacity: field(o, "FulfilledCapacity")?,
+            fulfilled_on_demand_capacity: field(o, "FulfilledOnDemandCapacity")?,
+            launch_template_configs: field(o, "LaunchTemplateConfigs")?,
+            target_capacity_specification: field(o, "TargetCapacitySpecification")?,
+            terminate_instances_with_expiration: field(o, "TerminateInstancesWithExpiration")?,
+            r#type: field(o, "Type")?,
+            valid_from: field(o, "ValidFrom")?,
+            valid_until: field(o, "ValidUntil")?,
+            replace_unhealthy_instances: field(o, "ReplaceUnhealthyInstances")?,
+            spot_options: field(o, "SpotOptions")?,
+            on_demand_options: field(o, "OnDemandOptions")?,
+            reserved_capacity_options: field(o, "ReservedCapacityOptions")?,
+            tags: field(o, "Tags")?,
+            errors: field(o, "Errors")?,
+            instances: field(o, "Instances")?,
+            context: field(o, "Context")?,
+        })
+    }
+}
+
+impl FromJson for FleetLaunchTemplateConfig {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("FleetLaunchTemplateConfig: expected an object")?;
+        Ok(FleetLaunchTemplateConfig {
+            launch_template_specification: field(o, "LaunchTemplateSpecification")?,
+            overrides: field(o, "Overrides")?,
+        })
+    }
+}
+
+impl FromJson for FleetLaunchTemplateOverrides {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("FleetLaunchTemplateOverrides: expected an object")?;
+        Ok(FleetLaunchTemplateOverrides {
+            instance_type: field(o, "InstanceType")?,
+            max_price: field(o, "MaxPrice")?,
+            subnet_id: field(o, "SubnetId")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            weighted_capacity: field(o, "WeightedCapacity")?,
+            priority: field(o, "Priority")?,
+            placement: field(o, "Placement")?,
+            instance_requirements: field(o, "InstanceRequirements")?,
+            image_id: field(o, "ImageId")?,
+            block_device_mappings: field(o, "BlockDeviceMappings")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+        })
+    }
+}
+
+impl FromJson for FleetLaunchTemplateSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("FleetLaunchTemplateSpecification: expected an object")?;
+        Ok(FleetLaunchTemplateSpecification {
+            launch_template_id: field(o, "LaunchTemplateId")?,
+            launch_template_name: field(o, "LaunchTemplateName")?,
+            version: field(o, "Version")?,
+        })
+    }
+}
+
+impl FromJson for FleetSpotCapacityRebalance {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("FleetSpotCapacityRebalance: expected an object")?;
+        Ok(FleetSpotCapacityRebalance {
+            replacement_strategy: field(o, "ReplacementStrategy")?,
+            termination_delay: field(o, "TerminationDelay")?,
+        })
+    }
+}
+
+impl FromJson for FleetSpotMaintenanceStrategies {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("FleetSpotMaintenanceStrategies: expected an object")?;
+        Ok(FleetSpotMaintenanceStrategies {
+            capacity_rebalance: field(o, "CapacityRebalance")?,
+        })
+    }
+}
+
 impl FromJson for FpgaDeviceInfo {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("FpgaDeviceInfo: expected an object")?;
@@ -4455,6 +5433,28 @@ impl FromJson for HibernationOptions {
         let o = v.as_object().ok_or("HibernationOptions: expected an object")?;
         Ok(HibernationOptions {
             configured: field(o, "Configured")?,
+        })
+    }
+}
+
+impl FromJson for HistoryRecord {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("HistoryRecord: expected an object")?;
+        Ok(HistoryRecord {
+            event_information: field(o, "EventInformation")?,
+            event_type: field(o, "EventType")?,
+            timestamp: field(o, "Timestamp")?,
+        })
+    }
+}
+
+impl FromJson for HistoryRecordEntry {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("HistoryRecordEntry: expected an object")?;
+        Ok(HistoryRecordEntry {
+            event_information: field(o, "EventInformation")?,
+            event_type: field(o, "EventType")?,
+            timestamp: field(o, "Timestamp")?,
         })
     }
 }
@@ -5362,6 +6362,16 @@ impl FromJson for LaunchTemplate {
     }
 }
 
+impl FromJson for LaunchTemplateAndOverridesResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateAndOverridesResponse: expected an object")?;
+        Ok(LaunchTemplateAndOverridesResponse {
+            launch_template_specification: field(o, "LaunchTemplateSpecification")?,
+            overrides: field(o, "Overrides")?,
+        })
+    }
+}
+
 impl FromJson for LaunchTemplateBlockDeviceMapping {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("LaunchTemplateBlockDeviceMapping: expected an object")?;
@@ -5380,6 +6390,16 @@ impl FromJson for LaunchTemplateCapacityReservationSpecificationResponse {
         Ok(LaunchTemplateCapacityReservationSpecificationResponse {
             capacity_reservation_preference: field(o, "CapacityReservationPreference")?,
             capacity_reservation_target: field(o, "CapacityReservationTarget")?,
+        })
+    }
+}
+
+impl FromJson for LaunchTemplateConfig {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateConfig: expected an object")?;
+        Ok(LaunchTemplateConfig {
+            launch_template_specification: field(o, "LaunchTemplateSpecification")?,
+            overrides: field(o, "Overrides")?,
         })
     }
 }
@@ -5568,6 +6588,22 @@ impl FromJson for LaunchTemplateNetworkPerformanceOptions {
     }
 }
 
+impl FromJson for LaunchTemplateOverrides {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LaunchTemplateOverrides: expected an object")?;
+        Ok(LaunchTemplateOverrides {
+            instance_type: field(o, "InstanceType")?,
+            spot_price: field(o, "SpotPrice")?,
+            subnet_id: field(o, "SubnetId")?,
+            availability_zone: field(o, "AvailabilityZone")?,
+            weighted_capacity: field(o, "WeightedCapacity")?,
+            priority: field(o, "Priority")?,
+            instance_requirements: field(o, "InstanceRequirements")?,
+            availability_zone_id: field(o, "AvailabilityZoneId")?,
+        })
+    }
+}
+
 impl FromJson for LaunchTemplatePlacement {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("LaunchTemplatePlacement: expected an object")?;
@@ -5651,6 +6687,16 @@ impl FromJson for LicenseConfiguration {
         let o = v.as_object().ok_or("LicenseConfiguration: expected an object")?;
         Ok(LicenseConfiguration {
             license_configuration_arn: field(o, "LicenseConfigurationArn")?,
+        })
+    }
+}
+
+impl FromJson for LoadBalancersConfig {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("LoadBalancersConfig: expected an object")?;
+        Ok(LoadBalancersConfig {
+            classic_load_balancers_config: field(o, "ClassicLoadBalancersConfig")?,
+            target_groups_config: field(o, "TargetGroupsConfig")?,
         })
     }
 }
@@ -5742,6 +6788,15 @@ impl FromJson for ModifyEbsDefaultKmsKeyIdResult {
     }
 }
 
+impl FromJson for ModifyFleetResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyFleetResult: expected an object")?;
+        Ok(ModifyFleetResult {
+            r#return: field(o, "Return")?,
+        })
+    }
+}
+
 impl FromJson for ModifyInstanceCreditSpecificationResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ModifyInstanceCreditSpecificationResult: expected an object")?;
@@ -5795,6 +6850,15 @@ impl FromJson for ModifySecurityGroupRulesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ModifySecurityGroupRulesResult: expected an object")?;
         Ok(ModifySecurityGroupRulesResult {
+            r#return: field(o, "Return")?,
+        })
+    }
+}
+
+impl FromJson for ModifySpotFleetRequestResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifySpotFleetRequestResponse: expected an object")?;
+        Ok(ModifySpotFleetRequestResponse {
             r#return: field(o, "Return")?,
         })
     }
@@ -6037,6 +7101,20 @@ impl FromJson for NitroTpmInfo {
     }
 }
 
+impl FromJson for OnDemandOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("OnDemandOptions: expected an object")?;
+        Ok(OnDemandOptions {
+            allocation_strategy: field(o, "AllocationStrategy")?,
+            capacity_reservation_options: field(o, "CapacityReservationOptions")?,
+            single_instance_type: field(o, "SingleInstanceType")?,
+            single_availability_zone: field(o, "SingleAvailabilityZone")?,
+            min_target_capacity: field(o, "MinTargetCapacity")?,
+            max_total_price: field(o, "MaxTotalPrice")?,
+        })
+    }
+}
+
 impl FromJson for OperatorResponse {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("OperatorResponse: expected an object")?;
@@ -6080,6 +7158,15 @@ impl FromJson for PlacementGroupInfo {
         let o = v.as_object().ok_or("PlacementGroupInfo: expected an object")?;
         Ok(PlacementGroupInfo {
             supported_strategies: field(o, "SupportedStrategies")?,
+        })
+    }
+}
+
+impl FromJson for PlacementResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("PlacementResponse: expected an object")?;
+        Ok(PlacementResponse {
+            group_name: field(o, "GroupName")?,
         })
     }
 }
@@ -6242,6 +7329,15 @@ impl FromJson for ReplaceIamInstanceProfileAssociationResult {
     }
 }
 
+impl FromJson for RequestSpotFleetResponse {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("RequestSpotFleetResponse: expected an object")?;
+        Ok(RequestSpotFleetResponse {
+            spot_fleet_request_id: field(o, "SpotFleetRequestId")?,
+        })
+    }
+}
+
 impl FromJson for RequestSpotInstancesResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("RequestSpotInstancesResult: expected an object")?;
@@ -6260,6 +7356,15 @@ impl FromJson for Reservation {
             requester_id: field(o, "RequesterId")?,
             groups: field(o, "Groups")?,
             instances: field(o, "Instances")?,
+        })
+    }
+}
+
+impl FromJson for ReservedCapacityOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ReservedCapacityOptions: expected an object")?;
+        Ok(ReservedCapacityOptions {
+            reservation_types: field(o, "ReservationTypes")?,
         })
     }
 }
@@ -6554,6 +7659,110 @@ impl FromJson for SnapshotInfo {
     }
 }
 
+impl FromJson for SpotCapacityRebalance {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotCapacityRebalance: expected an object")?;
+        Ok(SpotCapacityRebalance {
+            replacement_strategy: field(o, "ReplacementStrategy")?,
+            termination_delay: field(o, "TerminationDelay")?,
+        })
+    }
+}
+
+impl FromJson for SpotFleetLaunchSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotFleetLaunchSpecification: expected an object")?;
+        Ok(SpotFleetLaunchSpecification {
+            addressing_type: field(o, "AddressingType")?,
+            block_device_mappings: field(o, "BlockDeviceMappings")?,
+            ebs_optimized: field(o, "EbsOptimized")?,
+            iam_instance_profile: field(o, "IamInstanceProfile")?,
+            image_id: field(o, "ImageId")?,
+            instance_type: field(o, "InstanceType")?,
+            kernel_id: field(o, "KernelId")?,
+            key_name: field(o, "KeyName")?,
+            monitoring: field(o, "Monitoring")?,
+            network_interfaces: field(o, "NetworkInterfaces")?,
+            placement: field(o, "Placement")?,
+            ramdisk_id: field(o, "RamdiskId")?,
+            spot_price: field(o, "SpotPrice")?,
+            subnet_id: field(o, "SubnetId")?,
+            user_data: field(o, "UserData")?,
+            weighted_capacity: field(o, "WeightedCapacity")?,
+            tag_specifications: field(o, "TagSpecifications")?,
+            instance_requirements: field(o, "InstanceRequirements")?,
+            security_groups: field(o, "SecurityGroups")?,
+        })
+    }
+}
+
+impl FromJson for SpotFleetMonitoring {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotFleetMonitoring: expected an object")?;
+        Ok(SpotFleetMonitoring {
+            enabled: field(o, "Enabled")?,
+        })
+    }
+}
+
+impl FromJson for SpotFleetRequestConfig {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotFleetRequestConfig: expected an object")?;
+        Ok(SpotFleetRequestConfig {
+            activity_status: field(o, "ActivityStatus")?,
+            create_time: field(o, "CreateTime")?,
+            spot_fleet_request_config: field(o, "SpotFleetRequestConfig")?,
+            spot_fleet_request_id: field(o, "SpotFleetRequestId")?,
+            spot_fleet_request_state: field(o, "SpotFleetRequestState")?,
+            tags: field(o, "Tags")?,
+        })
+    }
+}
+
+impl FromJson for SpotFleetRequestConfigData {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotFleetRequestConfigData: expected an object")?;
+        Ok(SpotFleetRequestConfigData {
+            allocation_strategy: field(o, "AllocationStrategy")?,
+            on_demand_allocation_strategy: field(o, "OnDemandAllocationStrategy")?,
+            spot_maintenance_strategies: field(o, "SpotMaintenanceStrategies")?,
+            client_token: field(o, "ClientToken")?,
+            excess_capacity_termination_policy: field(o, "ExcessCapacityTerminationPolicy")?,
+            fulfilled_capacity: field(o, "FulfilledCapacity")?,
+            on_demand_fulfilled_capacity: field(o, "OnDemandFulfilledCapacity")?,
+            iam_fleet_role: field(o, "IamFleetRole")?,
+            launch_specifications: field(o, "LaunchSpecifications")?,
+            launch_template_configs: field(o, "LaunchTemplateConfigs")?,
+            spot_price: field(o, "SpotPrice")?,
+            target_capacity: field(o, "TargetCapacity")?,
+            on_demand_target_capacity: field(o, "OnDemandTargetCapacity")?,
+            on_demand_max_total_price: field(o, "OnDemandMaxTotalPrice")?,
+            spot_max_total_price: field(o, "SpotMaxTotalPrice")?,
+            terminate_instances_with_expiration: field(o, "TerminateInstancesWithExpiration")?,
+            r#type: field(o, "Type")?,
+            valid_from: field(o, "ValidFrom")?,
+            valid_until: field(o, "ValidUntil")?,
+            replace_unhealthy_instances: field(o, "ReplaceUnhealthyInstances")?,
+            instance_interruption_behavior: field(o, "InstanceInterruptionBehavior")?,
+            load_balancers_config: field(o, "LoadBalancersConfig")?,
+            instance_pools_to_use_count: field(o, "InstancePoolsToUseCount")?,
+            context: field(o, "Context")?,
+            target_capacity_unit_type: field(o, "TargetCapacityUnitType")?,
+            tag_specifications: field(o, "TagSpecifications")?,
+        })
+    }
+}
+
+impl FromJson for SpotFleetTagSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotFleetTagSpecification: expected an object")?;
+        Ok(SpotFleetTagSpecification {
+            resource_type: field(o, "ResourceType")?,
+            tags: field(o, "Tags")?,
+        })
+    }
+}
+
 impl FromJson for SpotInstanceRequest {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("SpotInstanceRequest: expected an object")?;
@@ -6599,6 +7808,31 @@ impl FromJson for SpotInstanceStatus {
             code: field(o, "Code")?,
             message: field(o, "Message")?,
             update_time: field(o, "UpdateTime")?,
+        })
+    }
+}
+
+impl FromJson for SpotMaintenanceStrategies {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotMaintenanceStrategies: expected an object")?;
+        Ok(SpotMaintenanceStrategies {
+            capacity_rebalance: field(o, "CapacityRebalance")?,
+        })
+    }
+}
+
+impl FromJson for SpotOptions {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SpotOptions: expected an object")?;
+        Ok(SpotOptions {
+            allocation_strategy: field(o, "AllocationStrategy")?,
+            maintenance_strategies: field(o, "MaintenanceStrategies")?,
+            instance_interruption_behavior: field(o, "InstanceInterruptionBehavior")?,
+            instance_pools_to_use_count: field(o, "InstancePoolsToUseCount")?,
+            single_instance_type: field(o, "SingleInstanceType")?,
+            single_availability_zone: field(o, "SingleAvailabilityZone")?,
+            min_target_capacity: field(o, "MinTargetCapacity")?,
+            max_total_price: field(o, "MaxTotalPrice")?,
         })
     }
 }
@@ -6747,6 +7981,47 @@ impl FromJson for TagDescription {
             resource_id: field(o, "ResourceId")?,
             resource_type: field(o, "ResourceType")?,
             value: field(o, "Value")?,
+        })
+    }
+}
+
+impl FromJson for TagSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("TagSpecification: expected an object")?;
+        Ok(TagSpecification {
+            resource_type: field(o, "ResourceType")?,
+            tags: field(o, "Tags")?,
+        })
+    }
+}
+
+impl FromJson for TargetCapacitySpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("TargetCapacitySpecification: expected an object")?;
+        Ok(TargetCapacitySpecification {
+            total_target_capacity: field(o, "TotalTargetCapacity")?,
+            on_demand_target_capacity: field(o, "OnDemandTargetCapacity")?,
+            spot_target_capacity: field(o, "SpotTargetCapacity")?,
+            default_target_capacity_type: field(o, "DefaultTargetCapacityType")?,
+            target_capacity_unit_type: field(o, "TargetCapacityUnitType")?,
+        })
+    }
+}
+
+impl FromJson for TargetGroup {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("TargetGroup: expected an object")?;
+        Ok(TargetGroup {
+            arn: field(o, "Arn")?,
+        })
+    }
+}
+
+impl FromJson for TargetGroupsConfig {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("TargetGroupsConfig: expected an object")?;
+        Ok(TargetGroupsConfig {
+            target_groups: field(o, "TargetGroups")?,
         })
     }
 }
@@ -7129,12 +8404,14 @@ impl Request {
             Request::BundleInstance(v) => v.to_json(),
             Request::CancelBundleTask(v) => v.to_json(),
             Request::CancelCapacityReservation(v) => v.to_json(),
+            Request::CancelSpotFleetRequests(v) => v.to_json(),
             Request::CancelSpotInstanceRequests(v) => v.to_json(),
             Request::CopyImage(v) => v.to_json(),
             Request::CopySnapshot(v) => v.to_json(),
             Request::CreateCapacityReservation(v) => v.to_json(),
             Request::CreateDefaultSubnet(v) => v.to_json(),
             Request::CreateDefaultVpc(v) => v.to_json(),
+            Request::CreateFleet(v) => v.to_json(),
             Request::CreateImage(v) => v.to_json(),
             Request::CreateInternetGateway(v) => v.to_json(),
             Request::CreateInterruptibleCapacityReservationAllocation(v) => v.to_json(),
@@ -7151,6 +8428,7 @@ impl Request {
             Request::CreateTags(v) => v.to_json(),
             Request::CreateVolume(v) => v.to_json(),
             Request::CreateVpc(v) => v.to_json(),
+            Request::DeleteFleets(v) => v.to_json(),
             Request::DeleteInternetGateway(v) => v.to_json(),
             Request::DeleteKeyPair(v) => v.to_json(),
             Request::DeleteLaunchTemplate(v) => v.to_json(),
@@ -7172,6 +8450,9 @@ impl Request {
             Request::DescribeBundleTasks(v) => v.to_json(),
             Request::DescribeCapacityBlockOfferings(v) => v.to_json(),
             Request::DescribeCapacityReservations(v) => v.to_json(),
+            Request::DescribeFleetHistory(v) => v.to_json(),
+            Request::DescribeFleetInstances(v) => v.to_json(),
+            Request::DescribeFleets(v) => v.to_json(),
             Request::DescribeIamInstanceProfileAssociations(v) => v.to_json(),
             Request::DescribeImageAttribute(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
@@ -7192,6 +8473,9 @@ impl Request {
             Request::DescribeSecurityGroups(v) => v.to_json(),
             Request::DescribeSnapshotAttribute(v) => v.to_json(),
             Request::DescribeSnapshots(v) => v.to_json(),
+            Request::DescribeSpotFleetInstances(v) => v.to_json(),
+            Request::DescribeSpotFleetRequestHistory(v) => v.to_json(),
+            Request::DescribeSpotFleetRequests(v) => v.to_json(),
             Request::DescribeSpotInstanceRequests(v) => v.to_json(),
             Request::DescribeSpotPriceHistory(v) => v.to_json(),
             Request::DescribeSubnets(v) => v.to_json(),
@@ -7222,6 +8506,7 @@ impl Request {
             Request::ModifyCapacityReservation(v) => v.to_json(),
             Request::ModifyDefaultCreditSpecification(v) => v.to_json(),
             Request::ModifyEbsDefaultKmsKeyId(v) => v.to_json(),
+            Request::ModifyFleet(v) => v.to_json(),
             Request::ModifyImageAttribute(v) => v.to_json(),
             Request::ModifyInstanceAttribute(v) => v.to_json(),
             Request::ModifyInstanceCreditSpecification(v) => v.to_json(),
@@ -7232,6 +8517,7 @@ impl Request {
             Request::ModifyPrivateDnsNameOptions(v) => v.to_json(),
             Request::ModifySecurityGroupRules(v) => v.to_json(),
             Request::ModifySnapshotAttribute(v) => v.to_json(),
+            Request::ModifySpotFleetRequest(v) => v.to_json(),
             Request::ModifySubnetAttribute(v) => v.to_json(),
             Request::ModifyVolume(v) => v.to_json(),
             Request::ModifyVolumeAttribute(v) => v.to_json(),
@@ -7243,6 +8529,7 @@ impl Request {
             Request::ReleaseAddress(v) => v.to_json(),
             Request::ReplaceIamInstanceProfileAssociation(v) => v.to_json(),
             Request::ReplaceRoute(v) => v.to_json(),
+            Request::RequestSpotFleet(v) => v.to_json(),
             Request::RequestSpotInstances(v) => v.to_json(),
             Request::ResetEbsDefaultKmsKeyId(v) => v.to_json(),
             Request::ResetImageAttribute(v) => v.to_json(),
@@ -7279,12 +8566,14 @@ impl Response {
             "BundleInstance" => Response::BundleInstance(BundleInstanceResult::from_json(v)?),
             "CancelBundleTask" => Response::CancelBundleTask(CancelBundleTaskResult::from_json(v)?),
             "CancelCapacityReservation" => Response::CancelCapacityReservation(CancelCapacityReservationResult::from_json(v)?),
+            "CancelSpotFleetRequests" => Response::CancelSpotFleetRequests(CancelSpotFleetRequestsResponse::from_json(v)?),
             "CancelSpotInstanceRequests" => Response::CancelSpotInstanceRequests(CancelSpotInstanceRequestsResult::from_json(v)?),
             "CopyImage" => Response::CopyImage(CopyImageResult::from_json(v)?),
             "CopySnapshot" => Response::CopySnapshot(CopySnapshotResult::from_json(v)?),
             "CreateCapacityReservation" => Response::CreateCapacityReservation(CreateCapacityReservationResult::from_json(v)?),
             "CreateDefaultSubnet" => Response::CreateDefaultSubnet(CreateDefaultSubnetResult::from_json(v)?),
             "CreateDefaultVpc" => Response::CreateDefaultVpc(CreateDefaultVpcResult::from_json(v)?),
+            "CreateFleet" => Response::CreateFleet(CreateFleetResult::from_json(v)?),
             "CreateImage" => Response::CreateImage(CreateImageResult::from_json(v)?),
             "CreateInternetGateway" => Response::CreateInternetGateway(CreateInternetGatewayResult::from_json(v)?),
             "CreateInterruptibleCapacityReservationAllocation" => Response::CreateInterruptibleCapacityReservationAllocation(CreateInterruptibleCapacityReservationAllocationResult::from_json(v)?),
@@ -7301,6 +8590,7 @@ impl Response {
             "CreateTags" => Response::CreateTags,
             "CreateVolume" => Response::CreateVolume(Volume::from_json(v)?),
             "CreateVpc" => Response::CreateVpc(CreateVpcResult::from_json(v)?),
+            "DeleteFleets" => Response::DeleteFleets(DeleteFleetsResult::from_json(v)?),
             "DeleteInternetGateway" => Response::DeleteInternetGateway,
             "DeleteKeyPair" => Response::DeleteKeyPair(DeleteKeyPairResult::from_json(v)?),
             "DeleteLaunchTemplate" => Response::DeleteLaunchTemplate(DeleteLaunchTemplateResult::from_json(v)?),
@@ -7322,6 +8612,9 @@ impl Response {
             "DescribeBundleTasks" => Response::DescribeBundleTasks(DescribeBundleTasksResult::from_json(v)?),
             "DescribeCapacityBlockOfferings" => Response::DescribeCapacityBlockOfferings(DescribeCapacityBlockOfferingsResult::from_json(v)?),
             "DescribeCapacityReservations" => Response::DescribeCapacityReservations(DescribeCapacityReservationsResult::from_json(v)?),
+            "DescribeFleetHistory" => Response::DescribeFleetHistory(DescribeFleetHistoryResult::from_json(v)?),
+            "DescribeFleetInstances" => Response::DescribeFleetInstances(DescribeFleetInstancesResult::from_json(v)?),
+            "DescribeFleets" => Response::DescribeFleets(DescribeFleetsResult::from_json(v)?),
             "DescribeIamInstanceProfileAssociations" => Response::DescribeIamInstanceProfileAssociations(DescribeIamInstanceProfileAssociationsResult::from_json(v)?),
             "DescribeImageAttribute" => Response::DescribeImageAttribute(ImageAttribute::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
@@ -7342,6 +8635,9 @@ impl Response {
             "DescribeSecurityGroups" => Response::DescribeSecurityGroups(DescribeSecurityGroupsResult::from_json(v)?),
             "DescribeSnapshotAttribute" => Response::DescribeSnapshotAttribute(DescribeSnapshotAttributeResult::from_json(v)?),
             "DescribeSnapshots" => Response::DescribeSnapshots(DescribeSnapshotsResult::from_json(v)?),
+            "DescribeSpotFleetInstances" => Response::DescribeSpotFleetInstances(DescribeSpotFleetInstancesResponse::from_json(v)?),
+            "DescribeSpotFleetRequestHistory" => Response::DescribeSpotFleetRequestHistory(DescribeSpotFleetRequestHistoryResponse::from_json(v)?),
+            "DescribeSpotFleetRequests" => Response::DescribeSpotFleetRequests(DescribeSpotFleetRequestsResponse::from_json(v)?),
             "DescribeSpotInstanceRequests" => Response::DescribeSpotInstanceRequests(DescribeSpotInstanceRequestsResult::from_json(v)?),
             "DescribeSpotPriceHistory" => Response::DescribeSpotPriceHistory(DescribeSpotPriceHistoryResult::from_json(v)?),
             "DescribeSubnets" => Response::DescribeSubnets(DescribeSubnetsResult::from_json(v)?),
@@ -7372,6 +8668,7 @@ impl Response {
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
             "ModifyDefaultCreditSpecification" => Response::ModifyDefaultCreditSpecification(ModifyDefaultCreditSpecificationResult::from_json(v)?),
             "ModifyEbsDefaultKmsKeyId" => Response::ModifyEbsDefaultKmsKeyId(ModifyEbsDefaultKmsKeyIdResult::from_json(v)?),
+            "ModifyFleet" => Response::ModifyFleet(ModifyFleetResult::from_json(v)?),
             "ModifyImageAttribute" => Response::ModifyImageAttribute,
             "ModifyInstanceAttribute" => Response::ModifyInstanceAttribute,
             "ModifyInstanceCreditSpecification" => Response::ModifyInstanceCreditSpecification(ModifyInstanceCreditSpecificationResult::from_json(v)?),
@@ -7382,6 +8679,7 @@ impl Response {
             "ModifyPrivateDnsNameOptions" => Response::ModifyPrivateDnsNameOptions(ModifyPrivateDnsNameOptionsResult::from_json(v)?),
             "ModifySecurityGroupRules" => Response::ModifySecurityGroupRules(ModifySecurityGroupRulesResult::from_json(v)?),
             "ModifySnapshotAttribute" => Response::ModifySnapshotAttribute,
+            "ModifySpotFleetRequest" => Response::ModifySpotFleetRequest(ModifySpotFleetRequestResponse::from_json(v)?),
             "ModifySubnetAttribute" => Response::ModifySubnetAttribute,
             "ModifyVolume" => Response::ModifyVolume(ModifyVolumeResult::from_json(v)?),
             "ModifyVolumeAttribute" => Response::ModifyVolumeAttribute,
@@ -7393,6 +8691,7 @@ impl Response {
             "ReleaseAddress" => Response::ReleaseAddress,
             "ReplaceIamInstanceProfileAssociation" => Response::ReplaceIamInstanceProfileAssociation(ReplaceIamInstanceProfileAssociationResult::from_json(v)?),
             "ReplaceRoute" => Response::ReplaceRoute,
+            "RequestSpotFleet" => Response::RequestSpotFleet(RequestSpotFleetResponse::from_json(v)?),
             "RequestSpotInstances" => Response::RequestSpotInstances(RequestSpotInstancesResult::from_json(v)?),
             "ResetEbsDefaultKmsKeyId" => Response::ResetEbsDefaultKmsKeyId(ResetEbsDefaultKmsKeyIdResult::from_json(v)?),
             "ResetImageAttribute" => Response::ResetImageAttribute,

@@ -13,7 +13,9 @@ use ec2_core::spot::SpotRequest;
 use ec2_core::UnixMillis;
 use ec2_store::Txn;
 
-use super::{capacity_reservations, spot, Ctx, Result};
+use ec2_core::fleets::Flavor;
+
+use super::{capacity_reservations, fleets, spot, Ctx, Result};
 
 /// A bound on the records one catch-up settles, far above any real backlog, so nothing can spin.
 const MAX_STEPS: usize = 1_000_000;
@@ -41,6 +43,12 @@ fn rebuild(seed: u64, tx: &mut Txn<'_>, scope: &str) -> Result<DueIndex> {
     }
     for cr in tx.scan::<CapacityReservation>(scope)? {
         index.set(DueKind::CapacityReservation, &cr.id, cr.next_due());
+    }
+    for f in tx.scan::<ec2_core::fleets::Fleet>(scope)? {
+        index.set(DueKind::Fleet, &f.id, f.next_check);
+    }
+    for f in tx.scan::<ec2_core::fleets::SpotFleetRequest>(scope)? {
+        index.set(DueKind::SpotFleetRequest, &f.0.id, f.0.next_check);
     }
     store(tx, scope, &index)?;
     Ok(index)
@@ -79,13 +87,16 @@ pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
     }
     for _ in 0..MAX_STEPS {
         let mut index = load(seed, tx, &scope)?;
-        let Some((_, kind, id)) = index.first_due(ctx.now) else { break };
+        let Some((due_at, kind, id)) = index.first_due(ctx.now) else { break };
         // Taken off first: settling saves the record, which puts its next entry back.
         index.set(kind, &id, None);
         store(tx, &scope, &index)?;
         match kind {
             DueKind::SpotRequest => spot::settle_due(ctx, tx, &id)?,
             DueKind::CapacityReservation => capacity_reservations::settle_due(ctx, tx, &id)?,
+            // A fleet acts at the time its work came due (an instance went, a retry, its expiry).
+            DueKind::Fleet => fleets::settle_due(&Ctx { now: due_at, ..*ctx }, tx, Flavor::Ec2Fleet, &id)?,
+            DueKind::SpotFleetRequest => fleets::settle_due(&Ctx { now: due_at, ..*ctx }, tx, Flavor::SpotFleet, &id)?,
         }
     }
     Ok(())

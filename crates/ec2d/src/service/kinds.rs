@@ -121,6 +121,22 @@ pub fn info(kind: IdKind) -> KindInfo {
             "The bundle ID '{}' does not exist",
             "The bundle IDs '{}' do not exist",
         ),
+        IdKind::Fleet => k(
+            "fleet",
+            tag("fleet", Central),
+            Code::InvalidFleetIdMalformed,
+            Code::InvalidFleetIdNotFound,
+            "The fleet ID '{}' does not exist",
+            "The fleet IDs '{}' do not exist",
+        ),
+        IdKind::SpotFleetRequest => k(
+            "spot-fleet-request",
+            tag("spot-fleet-request", Central),
+            Code::InvalidSpotFleetRequestIdMalformed,
+            Code::InvalidSpotFleetRequestIdNotFound,
+            "The spot fleet request ID '{}' does not exist",
+            "The spot fleet request IDs '{}' do not exist",
+        ),
         IdKind::LaunchTemplate => k(
             "launch-template",
             tag("launch-template", Central),

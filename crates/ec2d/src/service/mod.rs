@@ -25,6 +25,7 @@ pub mod due;
 pub mod ebs_encryption;
 pub mod errors;
 pub mod events;
+pub mod fleets;
 pub mod iam_instance_profiles;
 pub mod images;
 pub mod instance_attributes;
@@ -41,6 +42,7 @@ pub mod route_tables;
 pub mod security_groups;
 pub mod snapshots;
 pub mod spot;
+pub mod spot_fleets;
 pub mod state_changes;
 pub mod subnets;
 pub mod tags;
@@ -422,6 +424,26 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::DescribeVpcs(r) => A::DescribeVpcs(vpcs::describe_vpcs(ctx, tx, r)?),
         Q::RebootInstances(r) => instances::reboot_instances(ctx, tx, r).map(|()| A::RebootInstances)?,
         Q::RequestSpotInstances(r) => A::RequestSpotInstances(spot::request_spot_instances(ctx, tx, r)?),
+        Q::CreateFleet(r) => A::CreateFleet(fleets::create_fleet(ctx, tx, r)?),
+        Q::DescribeFleets(r) => A::DescribeFleets(fleets::describe_fleets(ctx, tx, r)?),
+        Q::DescribeFleetInstances(r) => A::DescribeFleetInstances(fleets::describe_fleet_instances(ctx, tx, r)?),
+        Q::DescribeFleetHistory(r) => A::DescribeFleetHistory(fleets::describe_fleet_history(ctx, tx, r)?),
+        Q::ModifyFleet(r) => A::ModifyFleet(fleets::modify_fleet(ctx, tx, r)?),
+        Q::DeleteFleets(r) => A::DeleteFleets(fleets::delete_fleets(ctx, tx, r)?),
+        Q::RequestSpotFleet(r) => A::RequestSpotFleet(spot_fleets::request_spot_fleet(ctx, tx, r)?),
+        Q::DescribeSpotFleetRequests(r) => {
+            A::DescribeSpotFleetRequests(spot_fleets::describe_spot_fleet_requests(ctx, tx, r)?)
+        }
+        Q::DescribeSpotFleetInstances(r) => {
+            A::DescribeSpotFleetInstances(spot_fleets::describe_spot_fleet_instances(ctx, tx, r)?)
+        }
+        Q::DescribeSpotFleetRequestHistory(r) => {
+            A::DescribeSpotFleetRequestHistory(spot_fleets::describe_spot_fleet_request_history(ctx, tx, r)?)
+        }
+        Q::ModifySpotFleetRequest(r) => A::ModifySpotFleetRequest(spot_fleets::modify_spot_fleet_request(ctx, tx, r)?),
+        Q::CancelSpotFleetRequests(r) => {
+            A::CancelSpotFleetRequests(spot_fleets::cancel_spot_fleet_requests(ctx, tx, r)?)
+        }
         Q::RunInstances(r) => A::RunInstances(instances::run_instances(ctx, tx, r)?),
         Q::StartInstances(r) => A::StartInstances(instances::start_instances(ctx, tx, r)?),
         Q::StopInstances(r) => A::StopInstances(instances::stop_instances(ctx, tx, r)?),

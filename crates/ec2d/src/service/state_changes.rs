@@ -39,6 +39,10 @@ pub fn apply(ctx: &Ctx<'_>, tx: &mut Txn<'_>, before: Before, inst: &mut Instanc
     if let Some((request_id, at)) = c.spot_due {
         due::lower(ctx.ids.seed(), tx, &scope, DueKind::SpotRequest, &request_id, at)?;
     }
+    // A fleet instance that gives its capacity back: its fleet has work due now.
+    if c.capacity == Transition::Release {
+        super::fleets::instance_released(ctx, tx, inst)?;
+    }
     if c.event.is_some() {
         // The instance's timeline (the console's): its state, with the reason, at this change.
         super::events::instance(tx, &scope, inst, ctx.now)?;

@@ -159,6 +159,8 @@ fn exists_centrally_tagged(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind, id: &s
         | IdKind::KeyPair
         | IdKind::IamInstanceProfileAssociation => false,
         IdKind::LaunchTemplate => launch_templates::exists(ctx, tx, id)?,
+        IdKind::Fleet => tx.get::<ec2_core::fleets::Fleet>(&scope, id)?.is_some(),
+        IdKind::SpotFleetRequest => tx.get::<ec2_core::fleets::SpotFleetRequest>(&scope, id)?.is_some(),
     })
 }
 
