@@ -94,6 +94,13 @@ impl Record for ec2_core::addresses::Address {
     }
 }
 
+impl Record for ec2_core::network_interfaces::InstanceInterfaces {
+    const KIND: &'static str = "instance_interfaces";
+    fn id(&self) -> &str {
+        &self.instance_id
+    }
+}
+
 impl Record for ec2_core::network_interfaces::NetworkInterface {
     const KIND: &'static str = "network_interface";
     fn id(&self) -> &str {

@@ -594,10 +594,8 @@ pub fn terminate_instances(
 ) -> Result<dto::TerminateInstancesResult> {
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     let changes = apply(&mut instances, |i| lifecycle::terminate(i, ctx.now, ctx.durations))?;
-    // A terminated instance gives back its interfaces, their addresses and its Elastic IPs.
-    for inst in &instances {
-        super::network_interfaces::release_instance(ctx, tx, &inst.id)?;
-    }
+    // A terminated instance gives back its interfaces, their addresses and its Elastic IPs in
+    // `state_changes::apply`.
     Ok(dto::TerminateInstancesResult { terminating_instances: Some(commit(ctx, tx, &mut instances, &changes)?) })
 }
 
