@@ -203,6 +203,7 @@ fn instance_of_interface(ctx: &Ctx<'_>, tx: &mut Txn<'_>, eni: &str) -> Result<I
 /// Gives the instance the address as its public address, or takes it back.
 fn set_public_ip(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str, ip: Option<String>) -> Result<()> {
     if let Some(mut inst) = instances::load_many(ctx, tx, &[instance_id.to_string()]).ok().and_then(|mut v| v.pop()) {
+        inst.public_ip_elastic = ip.is_some();
         inst.public_ip = ip;
         instances::save(ctx, tx, &inst)?;
     }

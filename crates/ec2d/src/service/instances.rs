@@ -431,7 +431,10 @@ pub fn describe_instances(
     instances.sort_by_cached_key(listing_key);
     let (page, next) =
         paginate(instances, listing_key, req.max_results, req.next_token.as_deref(), &describe_instances_bounds())?;
-    Ok(dto::DescribeInstancesResult { reservations: Some(reservations_dto(&page)), next_token: next })
+    let mut reservations = reservations_dto(&page);
+    // Interfaces attached besides the primary one (network_interfaces.rs).
+    super::network_interfaces::add_attached(ctx, tx, &mut reservations)?;
+    Ok(dto::DescribeInstancesResult { reservations: Some(reservations), next_token: next })
 }
 
 fn status_bounds() -> PageBounds {

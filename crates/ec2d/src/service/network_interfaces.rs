@@ -217,6 +217,76 @@ fn view(ctx: &Ctx<'_>, tx: &mut Txn<'_>, eni: NetworkInterface) -> Result<EniVie
     Ok(EniView { eni, groups, public_ip, region: ctx.scope.region.clone() })
 }
 
+/// Adds the interfaces attached to each instance besides its primary one (`InstanceInterfaces`,
+/// a kind with a record only for instances that have such interfaces) to DescribeInstances'
+/// answer, after the primary one, by device index.
+pub fn add_attached(ctx: &Ctx<'_>, tx: &mut Txn<'_>, reservations: &mut [dto::Reservation]) -> Result<()> {
+    let scope = ctx.scope.key();
+    let links: Vec<InstanceInterfaces> = tx.scan(&scope)?;
+    if links.is_empty() {
+        return Ok(());
+    }
+    let by_instance: std::collections::BTreeMap<&str, &InstanceInterfaces> =
+        links.iter().map(|l| (l.instance_id.as_str(), l)).collect();
+    for inst in reservations.iter_mut().flat_map(|r| r.instances.iter_mut().flatten()) {
+        let Some(l) = inst.instance_id.as_deref().and_then(|id| by_instance.get(id)) else { continue };
+        for eni_id in l.by_device.values() {
+            let Some(eni) = tx.get::<NetworkInterface>(&scope, eni_id)? else { continue };
+            let v = view(ctx, tx, eni)?;
+            inst.network_interfaces.get_or_insert_with(Vec::new).push(instance_eni_dto(&v));
+        }
+    }
+    Ok(())
+}
+
+/// An attached interface as DescribeInstances shows it.
+fn instance_eni_dto(v: &EniView) -> dto::InstanceNetworkInterface {
+    let e = &v.eni;
+    let dns = |ip: &str| network::private_dns_name(&v.region, ip);
+    dto::InstanceNetworkInterface {
+        attachment: e.attachment.as_ref().map(|a| dto::InstanceNetworkInterfaceAttachment {
+            attach_time: Some(a.attach_time),
+            attachment_id: Some(a.id.clone()),
+            delete_on_termination: Some(a.delete_on_termination),
+            device_index: Some(a.device_index),
+            status: Some("attached".into()),
+            network_card_index: Some(0),
+            ..Default::default()
+        }),
+        description: Some(e.description.clone()),
+        groups: Some(
+            v.groups
+                .iter()
+                .map(|(id, name)| dto::GroupIdentifier { group_id: Some(id.clone()), group_name: Some(name.clone()) })
+                .collect(),
+        ),
+        ipv6_addresses: Some(vec![]),
+        mac_address: Some(e.mac_address.clone()),
+        network_interface_id: Some(e.id.clone()),
+        owner_id: Some(e.owner_id.clone()),
+        private_dns_name: Some(dns(e.primary_ip())),
+        private_ip_address: Some(e.primary_ip().to_string()),
+        private_ip_addresses: Some(
+            e.private_ips
+                .iter()
+                .enumerate()
+                .map(|(n, ip)| dto::InstancePrivateIpAddress {
+                    primary: Some(n == 0),
+                    private_dns_name: Some(dns(ip)),
+                    private_ip_address: Some(ip.clone()),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        source_dest_check: Some(e.source_dest_check),
+        status: Some(e.status().into()),
+        subnet_id: Some(e.subnet_id.clone()),
+        vpc_id: Some(e.vpc_id.clone()),
+        interface_type: Some(e.interface_type.clone()),
+        ..Default::default()
+    }
+}
+
 pub fn eni_dto(r: &Row<EniView>) -> dto::NetworkInterface {
     let e = &r.item.eni;
     let region = &r.item.region;
