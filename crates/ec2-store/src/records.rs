@@ -179,6 +179,14 @@ impl Record for ec2_core::events::EventLog {
     }
 }
 
+/// What a scope's last retention sweep of its `event` logs left.
+impl Record for ec2_core::events::SweepMark {
+    const KIND: &'static str = "event_sweep";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 impl Record for ec2_core::due::DueHead {
     const KIND: &'static str = "due_head";
     fn id(&self) -> &str {
