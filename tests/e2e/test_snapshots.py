@@ -178,3 +178,51 @@ def test_cli_snapshots(server):
     _, copy, _ = server.cli("copy-snapshot", "--source-region", "us-east-1", "--source-snapshot-id", sid)
     assert copy["SnapshotId"].startswith("snap-")
     server.cli("delete-snapshot", "--snapshot-id", sid)
+
+
+def test_a_shared_snapshot_is_seen_and_restorable_by_the_accounts_it_is_shared_with(server):
+    server.control("POST", "reset")
+    owner = server.client(access_key="111122223333")
+    friend = server.client(access_key="444455556666")
+    stranger = server.client(access_key="777788889999")
+    sid = owner.create_snapshot(VolumeId=volume(owner), Description="base",
+                                TagSpecifications=[{"ResourceType": "snapshot", "Tags": [{"Key": "k", "Value": "v"}]}])["SnapshotId"]
+    owner.get_waiter("snapshot_completed").wait(SnapshotIds=[sid], WaiterConfig=FAST)
+    assert raises(friend.describe_snapshots, SnapshotIds=[sid])[0] == "InvalidSnapshot.NotFound"
+    assert raises(friend.create_volume, AvailabilityZone="us-east-1a", SnapshotId=sid)[0] == "InvalidSnapshot.NotFound"
+    owner.modify_snapshot_attribute(SnapshotId=sid, CreateVolumePermission={"Add": [{"UserId": "444455556666"}]})
+    [seen] = friend.describe_snapshots(SnapshotIds=[sid])["Snapshots"]
+    assert (seen["OwnerId"], seen["Description"], seen["State"]) == ("111122223333", "base", "completed")
+    assert "Tags" not in seen or seen["Tags"] == [], "the owner's tags stay the owner's"
+    mine = lambda c, **kw: [s["SnapshotId"] for s in c.describe_snapshots(**kw)["Snapshots"]]
+    assert mine(friend, RestorableByUserIds=["self"]) == [sid]
+    assert mine(friend, OwnerIds=["111122223333"]) == [sid]
+    assert mine(friend, OwnerIds=["self"]) == []
+    assert mine(friend) == [sid]
+    assert mine(stranger) == [] and mine(stranger, OwnerIds=["111122223333"]) == []
+    assert raises(stranger.describe_snapshots, SnapshotIds=[sid])[0] == "InvalidSnapshot.NotFound"
+    # Another region of the friend's account does not see it.
+    assert mine(server.client("eu-west-1", access_key="444455556666"), OwnerIds=["111122223333"]) == []
+    # The friend makes a volume of it; only the owner may change or delete it.
+    vid = friend.create_volume(AvailabilityZone="us-east-1a", SnapshotId=sid)["VolumeId"]
+    friend.get_waiter("volume_available").wait(VolumeIds=[vid], WaiterConfig=FAST)
+    v = friend.describe_volumes(VolumeIds=[vid])["Volumes"][0]
+    assert (v["SnapshotId"], v["Size"]) == (sid, 10)
+    assert raises(friend.delete_snapshot, SnapshotId=sid)[0] == "InvalidSnapshot.NotFound"
+    assert raises(friend.modify_snapshot_attribute, SnapshotId=sid,
+                  CreateVolumePermission={"Add": [{"UserId": "777788889999"}]})[0] == "InvalidSnapshot.NotFound"
+    # The AWS CLI of the friend's account sees it too.
+    _, out, _ = server.cli("describe-snapshots", "--restorable-by-user-ids", "self", access_key="444455556666")
+    assert [s["SnapshotId"] for s in out["Snapshots"]] == [sid]
+    # Public: everyone of the region sees it.
+    owner.modify_snapshot_attribute(SnapshotId=sid, CreateVolumePermission={"Add": [{"Group": "all"}]})
+    assert mine(stranger, SnapshotIds=[sid]) == [sid]
+    # Unshared: gone for the others, and a launch from it is refused.
+    owner.reset_snapshot_attribute(SnapshotId=sid, Attribute="createVolumePermission")
+    assert raises(friend.describe_snapshots, SnapshotIds=[sid])[0] == "InvalidSnapshot.NotFound"
+    assert mine(stranger) == []
+    assert raises(friend.create_volume, AvailabilityZone="us-east-1a", SnapshotId=sid)[0] == "InvalidSnapshot.NotFound"
+    # Deleting it drops the share.
+    owner.modify_snapshot_attribute(SnapshotId=sid, CreateVolumePermission={"Add": [{"Group": "all"}]})
+    owner.delete_snapshot(SnapshotId=sid)
+    assert mine(stranger) == []

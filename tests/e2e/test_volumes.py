@@ -278,3 +278,27 @@ def test_cli_volume_lifecycle(server):
     assert enc["EbsEncryptionByDefault"] is True
     _, got, _ = server.cli("get-ebs-encryption-by-default")
     assert got["EbsEncryptionByDefault"] is True
+
+
+def test_kms_key_ids_are_checked_for_syntax_and_region(ec2, server):
+    key = "1234abcd-12ab-34cd-56ef-1234567890ab"
+    mk = lambda k: ec2.create_volume(AvailabilityZone="us-east-1a", Size=1, Encrypted=True, KmsKeyId=k)["KmsKeyId"]
+    # Key IDs, aliases and key or alias ARNs of the region are recorded as ARNs, never looked up.
+    assert mk(key) == f"arn:aws:kms:us-east-1:000000000000:key/{key}"
+    assert mk("alias/team") == "arn:aws:kms:us-east-1:000000000000:alias/team"
+    assert mk(f"arn:aws:kms:us-east-1:444455556666:key/{key}") == f"arn:aws:kms:us-east-1:444455556666:key/{key}"
+    before = len(ec2.describe_volumes()["Volumes"])
+    for bad in ["not-a-key", "alias/", "arn:aws:kms:us-east-1:12:key/x", key.upper()]:
+        code, msg, status = raises(ec2.create_volume, AvailabilityZone="us-east-1a", Size=1, Encrypted=True,
+                                   KmsKeyId=bad)
+        assert (code, status) == ("InvalidParameterValue", 400) and bad in msg, bad
+    code, msg, _ = raises(ec2.create_volume, AvailabilityZone="us-east-1a", Size=1, Encrypted=True,
+                          KmsKeyId=f"arn:aws:kms:us-west-2:000000000000:key/{key}")
+    assert code == "InvalidParameterValue" and "us-east-1" in msg
+    assert len(ec2.describe_volumes()["Volumes"]) == before, "a refused create makes nothing"
+    rc, _, err = server.cli("create-volume", "--availability-zone", "us-east-1a", "--size", "1", "--encrypted",
+                            "--kms-key-id", f"arn:aws:kms:eu-west-1:000000000000:key/{key}", check=False)
+    assert rc != 0 and "InvalidParameterValue" in err
+    _, out, _ = server.cli("create-volume", "--availability-zone", "us-east-1a", "--size", "1", "--encrypted",
+                           "--kms-key-id", "alias/team")
+    assert out["KmsKeyId"] == "arn:aws:kms:us-east-1:000000000000:alias/team"

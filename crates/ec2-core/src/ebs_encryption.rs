@@ -29,6 +29,8 @@ pub enum EncryptionError {
     KmsKeyWithoutEncrypted,
     /// `Encrypted=false` for a volume of an encrypted snapshot, or with encryption by default.
     CannotBeUnencrypted,
+    /// A key ARN of another region than the request's (a KMS key serves its own region only).
+    KeyInOtherRegion { key: String, region: String },
 }
 
 fn fnv(s: &str) -> u64 {
@@ -69,6 +71,9 @@ pub fn key_arn(scope: &Scope, key: &str) -> Result<String, EncryptionError> {
             || resource.strip_prefix("alias/").is_some_and(|a| !a.is_empty());
         if region.is_empty() || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) || !ok_resource {
             return Err(bad());
+        }
+        if region != scope.region {
+            return Err(EncryptionError::KeyInOtherRegion { key: key.to_string(), region: scope.region.clone() });
         }
         if resource == MANAGED_ALIAS {
             return Ok(format!("arn:aws:kms:{region}:{account}:key/{}", managed_key_id(scope)));
@@ -145,8 +150,16 @@ mod tests {
         assert_eq!(managed, key_arn(&s, MANAGED_ALIAS).unwrap());
         assert_ne!(managed, key_arn(&Scope::new("111122223333", "eu-west-1"), MANAGED_ALIAS).unwrap());
         for bad in ["nope", "alias/", "arn:aws:kms:us-east-1:1:key/x", "1234ABCD-12ab-34cd-56ef-1234567890ab"] {
-            assert!(key_arn(&s, bad).is_err(), "{bad}");
+            assert!(matches!(key_arn(&s, bad), Err(EncryptionError::BadKmsKey(_))), "{bad}");
         }
+        // Another account's key of the region may be granted to the caller; another region's never.
+        let theirs = format!("arn:aws:kms:us-east-1:444455556666:key/{id}");
+        assert_eq!(key_arn(&s, &theirs).unwrap(), theirs);
+        let west = format!("arn:aws:kms:us-west-2:111122223333:key/{id}");
+        assert_eq!(
+            key_arn(&s, &west),
+            Err(EncryptionError::KeyInOtherRegion { key: west.clone(), region: "us-east-1".into() })
+        );
     }
 
     #[test]

@@ -67,9 +67,53 @@ pub fn over_retention(logs: &[(String, Option<UnixMillis>)], keep: usize) -> Vec
     order.iter().take(logs.len() - keep).map(|(id, _)| id.clone()).collect()
 }
 
+/// How many new logs in a scope between two looks at its size.
+pub const SWEEP_EVERY: u64 = 128;
+
+/// What a scope's last retention sweep left: `live` logs when `created` logs had been made in the
+/// scope. Written only by a sweep, so that a launch need not count the scope's logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepMark {
+    pub id: String,
+    pub created: u64,
+    pub live: u64,
+}
+
+/// Whether the `created`-th new log of a scope calls for a sweep: at every [`SWEEP_EVERY`]-th,
+/// when the scope may hold more than [`PER_SCOPE`] logs (what the last sweep left plus the logs
+/// made since; every log ever made when it never swept). A scope below the bound is never
+/// scanned.
+pub fn needs_sweep(created: u64, last: Option<&SweepMark>) -> bool {
+    if !created.is_multiple_of(SWEEP_EVERY) {
+        return false;
+    }
+    let may_hold = match last {
+        Some(m) => m.live.saturating_add(created.saturating_sub(m.created)),
+        None => created,
+    };
+    may_hold > PER_SCOPE as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scope_is_swept_only_when_it_may_hold_more_than_the_bound() {
+        let per = PER_SCOPE as u64;
+        assert!(!needs_sweep(SWEEP_EVERY + 1, None), "only at every SWEEP_EVERY-th log");
+        assert!(!needs_sweep(SWEEP_EVERY, None));
+        let first = (per / SWEEP_EVERY + 1) * SWEEP_EVERY;
+        assert!(!needs_sweep(first - SWEEP_EVERY, None), "at most PER_SCOPE made yet");
+        assert!(needs_sweep(first, None));
+        let mark = SweepMark { id: "sweep".into(), created: first, live: per };
+        assert!(needs_sweep(first + SWEEP_EVERY, Some(&mark)), "full after the sweep, then more");
+        // Resources whose logs were dropped elsewhere leave room: no sweep until it fills again.
+        let roomy = SweepMark { id: "sweep".into(), created: first, live: per - 2 * SWEEP_EVERY };
+        assert!(!needs_sweep(first + SWEEP_EVERY, Some(&roomy)));
+        assert!(!needs_sweep(first + 2 * SWEEP_EVERY, Some(&roomy)));
+        assert!(needs_sweep(first + 3 * SWEEP_EVERY, Some(&roomy)));
+    }
 
     #[test]
     fn a_repeated_state_is_not_a_transition() {

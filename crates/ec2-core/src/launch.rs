@@ -208,6 +208,7 @@ pub fn derive(
         subnet_id: drawn.subnet_id,
         private_ip: drawn.private_ip,
         public_ip: drawn.public_ip,
+        public_ip_elastic: false,
         security_groups: plan.groups.clone(),
         attachment_id: format!("eni-attach-{}", drawn.eni.trim_start_matches("eni-")),
         mac_address: mac_address(&drawn.eni),

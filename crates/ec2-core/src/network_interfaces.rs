@@ -37,6 +37,15 @@ pub struct NetworkInterface {
     pub attachment: Option<Attachment>,
 }
 
+/// The interfaces attached to an instance besides its primary one (device index 0, named by the
+/// instance itself), by device index: kept by attach and detach, so what an instance holds is
+/// found by its ID and never by a scan of the interfaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceInterfaces {
+    pub instance_id: String,
+    pub by_device: std::collections::BTreeMap<i64, String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EniError {
     /// Deleting or attaching an interface that is attached.

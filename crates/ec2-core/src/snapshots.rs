@@ -141,6 +141,24 @@ impl Snapshot {
     }
 }
 
+/// Whether DescribeSnapshots lists `s` for `account`: the account may create volumes from it (its
+/// own, or shared with it or with everyone), it is owned by one of `owners` (none given: any
+/// owner; `self` is the caller) and, when `restorable_by` names accounts, one of them may create
+/// volumes from it (`self` is the caller).
+pub fn listed_for(s: &Snapshot, account: &str, owners: &[String], restorable_by: &[String]) -> bool {
+    let who = |u: &str| if u == "self" { account.to_string() } else { u.to_string() };
+    s.create_volume_permission.allows(&s.owner_id, account)
+        && (owners.is_empty() || owners.iter().any(|o| who(o) == s.owner_id))
+        && (restorable_by.is_empty()
+            || restorable_by.iter().any(|u| s.create_volume_permission.allows(&s.owner_id, &who(u))))
+}
+
+/// Whether a snapshot's owner shares it with other accounts (it then has a share record that
+/// lets them find it).
+pub fn is_shared(s: &Snapshot) -> bool {
+    s.create_volume_permission.public || !s.create_volume_permission.users.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +177,29 @@ mod tests {
             create_volume_permission: Permissions::default(),
             source: None,
         }
+    }
+
+    #[test]
+    fn a_snapshot_is_listed_for_its_owner_and_the_accounts_it_is_shared_with() {
+        let mut s = snap(0);
+        let (owner, other, third) = ("111122223333", "444455556666", "777788889999");
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(listed_for(&s, owner, &[], &[]));
+        assert!(!listed_for(&s, other, &[], &[]), "not shared yet");
+        assert!(!is_shared(&s));
+        s.create_volume_permission.users.insert(other.into());
+        assert!(is_shared(&s));
+        assert!(listed_for(&s, other, &[], &[]));
+        assert!(!listed_for(&s, third, &[], &[]));
+        assert!(listed_for(&s, other, &v(&[owner]), &[]));
+        assert!(!listed_for(&s, other, &v(&["self"]), &[]), "the caller does not own it");
+        assert!(listed_for(&s, owner, &v(&["self"]), &[]));
+        assert!(listed_for(&s, other, &[], &v(&["self"])));
+        assert!(listed_for(&s, owner, &[], &v(&[other])));
+        assert!(!listed_for(&s, owner, &[], &v(&[third])));
+        s.create_volume_permission.public = true;
+        assert!(listed_for(&s, third, &[], &[]));
+        assert!(listed_for(&s, owner, &[], &v(&[third])));
     }
 
     #[test]

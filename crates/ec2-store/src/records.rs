@@ -94,6 +94,13 @@ impl Record for ec2_core::addresses::Address {
     }
 }
 
+impl Record for ec2_core::network_interfaces::InstanceInterfaces {
+    const KIND: &'static str = "instance_interfaces";
+    fn id(&self) -> &str {
+        &self.instance_id
+    }
+}
+
 impl Record for ec2_core::network_interfaces::NetworkInterface {
     const KIND: &'static str = "network_interface";
     fn id(&self) -> &str {
@@ -181,6 +188,14 @@ impl Record for ec2_core::images::Image {
 /// A resource's state timeline (the console's `events`), stored under the resource's own ID.
 impl Record for ec2_core::events::EventLog {
     const KIND: &'static str = "event";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// What a scope's last retention sweep of its `event` logs left.
+impl Record for ec2_core::events::SweepMark {
+    const KIND: &'static str = "event_sweep";
     fn id(&self) -> &str {
         &self.id
     }

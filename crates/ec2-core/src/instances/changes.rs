@@ -51,6 +51,9 @@ pub struct Consequences {
     pub spot_due: Option<(String, UnixMillis)>,
     /// The state change, when the state changed.
     pub event: Option<StateEvent>,
+    /// The instance has just begun to terminate: it gives back its interfaces (and their
+    /// addresses) and its Elastic IPs, whichever path terminated it.
+    pub releases_network: bool,
 }
 
 /// The consequences of the instance's change from `before` to its current state at `at`.
@@ -68,7 +71,9 @@ pub fn consequences(before: Before, inst: &Instance, at: UnixMillis) -> Conseque
         at,
         reason: inst.state_reason.as_ref().map(|r| r.code.clone()),
     });
-    Consequences { capacity, spot_due, event }
+    let gone = |s: InstanceState| matches!(s, InstanceState::ShuttingDown | InstanceState::Terminated);
+    let releases_network = gone(inst.state) && !before.state.is_some_and(gone);
+    Consequences { capacity, spot_due, event, releases_network }
 }
 
 #[cfg(test)]
@@ -87,6 +92,22 @@ mod tests {
         assert_eq!(c.spot_due, None, "not a Spot Instance");
         let ev = c.event.unwrap();
         assert_eq!((ev.old, ev.new, ev.at), (None, "pending", T));
+        assert!(!c.releases_network);
+    }
+
+    #[test]
+    fn the_network_is_given_back_once_when_termination_begins() {
+        let mut inst = fixture(InstanceState::Running);
+        let before = Before::of(&inst);
+        lifecycle::terminate(&mut inst, T, &Durations::REALISTIC).unwrap();
+        assert!(consequences(before, &inst, T).releases_network, "running -> shutting-down");
+        let mut done = fixture(InstanceState::Terminated);
+        assert!(!consequences(Before::state(InstanceState::ShuttingDown), &done, T).releases_network);
+        // Straight to terminated (a launch that fails at once, or a stopped instance in instant mode).
+        done.state = InstanceState::Terminated;
+        assert!(consequences(Before::state(InstanceState::Stopped), &done, T).releases_network);
+        let stopped = fixture(InstanceState::Stopped);
+        assert!(!consequences(Before::state(InstanceState::Stopping), &stopped, T).releases_network, "a stop keeps it");
     }
 
     #[test]

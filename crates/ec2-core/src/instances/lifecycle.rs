@@ -347,11 +347,15 @@ pub fn settle(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Settled {
             }
             Transition::BecomeStopped => {
                 inst.state = InstanceState::Stopped;
-                inst.public_ip = None;
+                // An automatic public address goes back to AWS; an Elastic IP stays associated.
+                if !inst.public_ip_elastic {
+                    inst.public_ip = None;
+                }
             }
             Transition::BecomeTerminated => {
                 inst.state = InstanceState::Terminated;
                 inst.public_ip = None;
+                inst.public_ip_elastic = false;
                 inst.terminated_at = Some(p.due);
                 inst.volumes.retain(|v| !v.delete_on_termination);
                 schedule(inst, p.due.plus_millis(d.terminated_visible), Transition::Purge);
@@ -392,6 +396,7 @@ pub(crate) mod tests {
             subnet_id: "subnet-1".into(),
             private_ip: "172.31.0.4".into(),
             public_ip: Some("3.0.0.1".into()),
+            public_ip_elastic: false,
             security_groups: vec![SecurityGroupRef { id: "sg-1".into(), name: "default".into() }],
             network_interface_id: "eni-1".into(),
             attachment_id: "eni-attach-1".into(),
@@ -567,6 +572,22 @@ pub(crate) mod tests {
         let mut plain = fixture(InstanceState::Running);
         let hib = StopOptions { hibernate: true, ..Default::default() };
         assert!(matches!(stop(&mut plain, NOW, hib, &d), Err(LifecycleError::HibernationNotConfigured { .. })));
+    }
+
+    #[test]
+    fn an_elastic_ip_stays_across_a_stop_and_goes_at_termination() {
+        let d = Durations::REALISTIC;
+        let mut i = fixture(InstanceState::Running);
+        i.public_ip_elastic = true;
+        stop(&mut i, NOW, StopOptions::default(), &d).unwrap();
+        settle(&mut i, NOW.plus_millis(d.stop), &d);
+        assert_eq!(i.state, InstanceState::Stopped);
+        assert_eq!(i.visible_public_ip(), Some("3.0.0.1"), "shown while stopped");
+        start(&mut i, NOW.plus_seconds(60), &d).unwrap();
+        assert_eq!(i.visible_public_ip(), Some("3.0.0.1"), "and while pending");
+        terminate(&mut i, NOW.plus_seconds(600), &d).unwrap();
+        settle(&mut i, NOW.plus_seconds(6000), &d);
+        assert_eq!((i.public_ip.as_deref(), i.public_ip_elastic), (None, false));
     }
 
     #[test]

@@ -139,6 +139,9 @@ pub struct Instance {
     pub subnet_id: String,
     pub private_ip: String,
     pub public_ip: Option<String>,
+    /// Whether `public_ip` is an Elastic IP (kept across a stop, unlike an automatic address).
+    #[serde(default)]
+    pub public_ip_elastic: bool,
     pub security_groups: Vec<SecurityGroupRef>,
     pub network_interface_id: String,
     pub attachment_id: String,
@@ -206,10 +209,12 @@ impl Instance {
         matches!(self.state, InstanceState::Pending | InstanceState::Running)
     }
 
-    /// The public address, once the instance has left `pending`.
+    /// The public address, once the instance has left `pending`; an Elastic IP in every state
+    /// but `terminated`.
     pub fn visible_public_ip(&self) -> Option<&str> {
         match self.state {
             InstanceState::Running | InstanceState::Stopping | InstanceState::ShuttingDown => self.public_ip.as_deref(),
+            InstanceState::Pending | InstanceState::Stopped if self.public_ip_elastic => self.public_ip.as_deref(),
             _ => None,
         }
     }

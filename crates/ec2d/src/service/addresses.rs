@@ -189,15 +189,21 @@ pub fn release_address(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::ReleaseAddres
 
 /// The instance that has the primary interface `eni`.
 fn instance_of_interface(ctx: &Ctx<'_>, tx: &mut Txn<'_>, eni: &str) -> Result<Instance> {
-    super::vpcs::live_instances(ctx, tx)?
-        .into_iter()
-        .find(|i| i.network_interface_id == eni)
-        .ok_or_else(|| not_found(IdKind::NetworkInterface, &[eni.to_string()]).into())
+    super::vpcs::ensure_default_network(ctx, tx)?;
+    let missing = || not_found(IdKind::NetworkInterface, &[eni.to_string()]);
+    let record = super::network_interfaces::load_eni(ctx, tx, eni)?;
+    let id = record.attachment.filter(|a| a.device_index == 0).map(|a| a.instance_id).ok_or_else(missing)?;
+    let inst = instances::load_many(ctx, tx, &[id])?.remove(0);
+    if inst.state == InstanceState::Terminated {
+        return Err(missing().into());
+    }
+    Ok(inst)
 }
 
 /// Gives the instance the address as its public address, or takes it back.
 fn set_public_ip(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str, ip: Option<String>) -> Result<()> {
     if let Some(mut inst) = instances::load_many(ctx, tx, &[instance_id.to_string()]).ok().and_then(|mut v| v.pop()) {
+        inst.public_ip_elastic = ip.is_some();
         inst.public_ip = ip;
         instances::save(ctx, tx, &inst)?;
     }

@@ -2,7 +2,7 @@
 //! service makes goes through [`record`], the one function a future choke point for state changes
 //! calls too. A lazily settled transition is recorded with its due time, not the time it was seen.
 
-use ec2_core::events::{over_retention, EventLog, PER_SCOPE};
+use ec2_core::events::{needs_sweep, over_retention, EventLog, SweepMark, PER_SCOPE};
 use ec2_core::UnixMillis;
 use ec2_store::{StoreError, Txn};
 
@@ -10,9 +10,6 @@ use ec2_store::{StoreError, Txn};
 fn sweep_counter(scope: &str) -> String {
     format!("event-logs/{scope}")
 }
-
-/// How many new logs in a scope between two per-scope retention sweeps.
-const SWEEP_EVERY: u64 = 128;
 
 /// Records that resource `id` (of store kind `kind`) entered `state` at `at`, for `reason`. A
 /// state the resource is already known to be in is not recorded again.
@@ -32,12 +29,23 @@ pub fn record(
         return Ok(());
     }
     tx.put(scope, &log)?;
-    if new && tx.next_counter(&sweep_counter(scope))? % SWEEP_EVERY == 0 {
+    if !new {
+        return Ok(());
+    }
+    let created = tx.next_counter(&sweep_counter(scope))?;
+    // A scope is scanned only when it may hold more logs than it keeps (`needs_sweep`), so a
+    // launch into a scope below the bound reads no other log.
+    if created.is_multiple_of(ec2_core::events::SWEEP_EVERY)
+        && needs_sweep(created, tx.get::<SweepMark>(scope, "sweep")?.as_ref())
+    {
         let logs: Vec<(String, Option<UnixMillis>)> =
             tx.scan::<EventLog>(scope)?.iter().map(|l| (l.id.clone(), l.last_at())).collect();
-        for drop in over_retention(&logs, PER_SCOPE) {
-            tx.delete::<EventLog>(scope, &drop)?;
+        let drop = over_retention(&logs, PER_SCOPE);
+        for id in &drop {
+            tx.delete::<EventLog>(scope, id)?;
         }
+        let live = (logs.len() - drop.len()) as u64;
+        tx.put(scope, &SweepMark { id: "sweep".into(), created, live })?;
     }
     Ok(())
 }

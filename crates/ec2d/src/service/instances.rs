@@ -438,7 +438,10 @@ pub fn describe_instances(
     instances.sort_by_cached_key(listing_key);
     let (page, next) =
         paginate(instances, listing_key, req.max_results, req.next_token.as_deref(), &describe_instances_bounds())?;
-    Ok(dto::DescribeInstancesResult { reservations: Some(reservations_dto(&page)), next_token: next })
+    let mut reservations = reservations_dto(&page);
+    // Interfaces attached besides the primary one (network_interfaces.rs).
+    super::network_interfaces::add_attached(ctx, tx, &mut reservations)?;
+    Ok(dto::DescribeInstancesResult { reservations: Some(reservations), next_token: next })
 }
 
 fn status_bounds() -> PageBounds {
@@ -605,10 +608,8 @@ pub fn terminate_instances(
 ) -> Result<dto::TerminateInstancesResult> {
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
     let changes = apply(&mut instances, |i| lifecycle::terminate(i, ctx.now, ctx.durations))?;
-    // A terminated instance gives back its interfaces, their addresses and its Elastic IPs.
-    for inst in &instances {
-        super::network_interfaces::release_instance(ctx, tx, &inst.id)?;
-    }
+    // A terminated instance gives back its interfaces, their addresses and its Elastic IPs in
+    // `state_changes::apply`.
     Ok(dto::TerminateInstancesResult { terminating_instances: Some(commit(ctx, tx, &mut instances, &changes)?) })
 }
 

@@ -9,7 +9,7 @@ use ec2_store::Txn;
 use super::common::{
     five_to_thousand, load_named, new_id, not_found, paginate, tag_set, tag_specifications, tags_for, well_formed,
 };
-use super::vpcs::{check_id, ensure_default_network, live_instances, load_vpc, net_err, with_tags, Row};
+use super::vpcs::{check_id, ensure_default_network, load_vpc, net_err, with_tags, Row};
 use super::{dry_run_gate, filters, tags, Ctx, Result};
 
 fn one(s: impl Into<String>) -> Vec<String> {
@@ -124,7 +124,8 @@ pub fn detach_internet_gateway(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Detac
     load_vpc(ctx, tx, &vpc_id)?;
     internet_gateways::detach(&mut igw, &vpc_id).map_err(net_err)?;
     // Public addresses in the VPC need the gateway.
-    let mapped = live_instances(ctx, tx)?.iter().any(|i| i.vpc_id == vpc_id && i.public_ip.is_some());
+    let in_vpc = super::network_interfaces::instances_in_vpc(ctx, tx, &vpc_id)?;
+    let mapped = super::instances::load_many(ctx, tx, &in_vpc)?.iter().any(|i| i.public_ip.is_some());
     if mapped {
         return Err(Ec2Error::new(
             Code::DependencyViolation,

@@ -451,25 +451,25 @@ pub fn launch(
     let mut subnet = super::subnets::load_subnet(ctx, tx, &plan.subnet_id)?;
     let zone_id = subnet.availability_zone_id.clone();
     let group_ids: Vec<String> = plan.groups.iter().map(|g| g.id.clone()).collect();
-    let live = super::vpcs::live_instances(ctx, tx)?;
-    let taken = super::subnets::untracked_ips(&subnet, &live);
+    // The subnet's free addresses, found once for the whole launch.
+    let mut free = subnet.free_hosts();
     let wanted = new_volumes.len();
     let mut out = Vec::with_capacity(count);
     for index in 0..count {
         let id = new_id(ctx, tx, IdKind::Instance)?;
         let eni = new_id(ctx, tx, IdKind::NetworkInterface)?;
         // The instance's primary interface is a record holding its address in the subnet.
-        let attachment_id = format!("eni-attach-{}", eni.trim_start_matches("eni-"));
+        let attachment_id = super::network_interfaces::primary_attachment_id(&eni);
         let private_ip = super::network_interfaces::create_primary(
             ctx,
             tx,
             &mut subnet,
+            &mut free,
             plan.fixed_ip.clone(),
             group_ids.clone(),
             eni.clone(),
             &id,
             &attachment_id,
-            &taken,
         )?;
         let public_ip =
             if plan.associate_public_ip { Some(network::public_ip(tx.next_counter("public_ip")? - 1)) } else { None };

@@ -4,9 +4,10 @@
 
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
+use ec2_core::instances::Instance;
 use ec2_core::instances::InstanceState;
 use ec2_core::network;
-use ec2_core::network_interfaces::{self as core, Attachment, EniError, NetworkInterface};
+use ec2_core::network_interfaces::{self as core, Attachment, EniError, InstanceInterfaces, NetworkInterface};
 use ec2_core::security_groups::SecurityGroup;
 use ec2_core::subnets::Subnet;
 use ec2_protocol::{dto, Code, Ec2Error};
@@ -16,7 +17,7 @@ use super::common::{
     five_to_thousand, load_named, new_id, not_found, paginate, tag_set, tag_specifications, tags_for, well_formed,
 };
 use super::subnets::load_subnet;
-use super::vpcs::{check_id, ensure_default_network, live_instances, net_err, with_tags, Row};
+use super::vpcs::{check_id, ensure_default_network, net_err, with_tags, Row};
 use super::{dry_run_gate, errors, filters, tags, Ctx, Error, Result};
 
 fn eni_err(e: EniError) -> Error {
@@ -35,18 +36,43 @@ pub fn mac_address(eni: &str) -> String {
     format!("0e:{}:{}:{}:{}:{}", pair(7), pair(9), pair(11), pair(13), pair(15))
 }
 
-/// Whether the interface exists: a record, or the primary interface of an instance launched
-/// before interfaces were records.
+/// Whether the interface exists (the primary interfaces of instances launched before interfaces
+/// were records become records in `ensure_default_network`).
 pub fn exists(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<bool> {
-    if tx.get::<NetworkInterface>(&ctx.scope.key(), id)?.is_some() {
-        return Ok(true);
+    ensure_default_network(ctx, tx)?;
+    Ok(tx.get::<NetworkInterface>(&ctx.scope.key(), id)?.is_some())
+}
+
+/// The interfaces attached to the instance besides its primary one.
+pub fn attached_to(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str) -> Result<InstanceInterfaces> {
+    Ok(tx
+        .get::<InstanceInterfaces>(&ctx.scope.key(), instance_id)?
+        .unwrap_or_else(|| InstanceInterfaces { instance_id: instance_id.to_string(), ..Default::default() }))
+}
+
+fn save_attached(ctx: &Ctx<'_>, tx: &mut Txn<'_>, links: &InstanceInterfaces) -> Result<()> {
+    let scope = ctx.scope.key();
+    if links.by_device.is_empty() {
+        tx.delete::<InstanceInterfaces>(&scope, &links.instance_id)?;
+    } else {
+        tx.put(&scope, links)?;
     }
-    Ok(live_instances(ctx, tx)?.iter().any(|i| i.network_interface_id == id))
+    Ok(())
 }
 
 /// Whether an interface uses the group.
 pub fn group_in_use(ctx: &Ctx<'_>, tx: &mut Txn<'_>, group_id: &str) -> Result<bool> {
     Ok(tx.scan::<NetworkInterface>(&ctx.scope.key())?.iter().any(|e| e.group_ids.iter().any(|g| g == group_id)))
+}
+
+/// The instances whose primary interface is in the VPC.
+pub fn instances_in_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc_id: &str) -> Result<Vec<String>> {
+    Ok(tx
+        .scan::<NetworkInterface>(&ctx.scope.key())?
+        .into_iter()
+        .filter(|e| e.vpc_id == vpc_id)
+        .filter_map(|e| e.attachment.filter(|a| a.device_index == 0).map(|a| a.instance_id))
+        .collect())
 }
 
 /// The interfaces in a VPC.
@@ -94,7 +120,7 @@ pub fn create(
     for w in wanted {
         match w {
             Some(_) => out.push(fixed.next().unwrap_or_default()),
-            None => out.push(subnet.allocate(&id, &[]).map_err(net_err)?),
+            None => out.push(subnet.allocate(&id).map_err(net_err)?),
         }
     }
     tx.put(&ctx.scope.key(), subnet)?;
@@ -189,6 +215,76 @@ fn view(ctx: &Ctx<'_>, tx: &mut Txn<'_>, eni: NetworkInterface) -> Result<EniVie
         _ => None,
     };
     Ok(EniView { eni, groups, public_ip, region: ctx.scope.region.clone() })
+}
+
+/// Adds the interfaces attached to each instance besides its primary one (`InstanceInterfaces`,
+/// a kind with a record only for instances that have such interfaces) to DescribeInstances'
+/// answer, after the primary one, by device index.
+pub fn add_attached(ctx: &Ctx<'_>, tx: &mut Txn<'_>, reservations: &mut [dto::Reservation]) -> Result<()> {
+    let scope = ctx.scope.key();
+    let links: Vec<InstanceInterfaces> = tx.scan(&scope)?;
+    if links.is_empty() {
+        return Ok(());
+    }
+    let by_instance: std::collections::BTreeMap<&str, &InstanceInterfaces> =
+        links.iter().map(|l| (l.instance_id.as_str(), l)).collect();
+    for inst in reservations.iter_mut().flat_map(|r| r.instances.iter_mut().flatten()) {
+        let Some(l) = inst.instance_id.as_deref().and_then(|id| by_instance.get(id)) else { continue };
+        for eni_id in l.by_device.values() {
+            let Some(eni) = tx.get::<NetworkInterface>(&scope, eni_id)? else { continue };
+            let v = view(ctx, tx, eni)?;
+            inst.network_interfaces.get_or_insert_with(Vec::new).push(instance_eni_dto(&v));
+        }
+    }
+    Ok(())
+}
+
+/// An attached interface as DescribeInstances shows it.
+fn instance_eni_dto(v: &EniView) -> dto::InstanceNetworkInterface {
+    let e = &v.eni;
+    let dns = |ip: &str| network::private_dns_name(&v.region, ip);
+    dto::InstanceNetworkInterface {
+        attachment: e.attachment.as_ref().map(|a| dto::InstanceNetworkInterfaceAttachment {
+            attach_time: Some(a.attach_time),
+            attachment_id: Some(a.id.clone()),
+            delete_on_termination: Some(a.delete_on_termination),
+            device_index: Some(a.device_index),
+            status: Some("attached".into()),
+            network_card_index: Some(0),
+            ..Default::default()
+        }),
+        description: Some(e.description.clone()),
+        groups: Some(
+            v.groups
+                .iter()
+                .map(|(id, name)| dto::GroupIdentifier { group_id: Some(id.clone()), group_name: Some(name.clone()) })
+                .collect(),
+        ),
+        ipv6_addresses: Some(vec![]),
+        mac_address: Some(e.mac_address.clone()),
+        network_interface_id: Some(e.id.clone()),
+        owner_id: Some(e.owner_id.clone()),
+        private_dns_name: Some(dns(e.primary_ip())),
+        private_ip_address: Some(e.primary_ip().to_string()),
+        private_ip_addresses: Some(
+            e.private_ips
+                .iter()
+                .enumerate()
+                .map(|(n, ip)| dto::InstancePrivateIpAddress {
+                    primary: Some(n == 0),
+                    private_dns_name: Some(dns(ip)),
+                    private_ip_address: Some(ip.clone()),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        source_dest_check: Some(e.source_dest_check),
+        status: Some(e.status().into()),
+        subnet_id: Some(e.subnet_id.clone()),
+        vpc_id: Some(e.vpc_id.clone()),
+        interface_type: Some(e.interface_type.clone()),
+        ..Default::default()
+    }
 }
 
 pub fn eni_dto(r: &Row<EniView>) -> dto::NetworkInterface {
@@ -379,11 +475,8 @@ pub fn attach_network_interface(
         .into());
     }
     let scope = ctx.scope.key();
-    let taken = tx
-        .scan::<NetworkInterface>(&scope)?
-        .iter()
-        .any(|e| e.attachment.as_ref().is_some_and(|a| a.instance_id == inst.id && a.device_index == index));
-    if taken {
+    let mut links = attached_to(ctx, tx, &inst.id)?;
+    if links.by_device.contains_key(&index) {
         return Err(Ec2Error::invalid_parameter_value(format!(
             "Instance '{}' already has an interface attached at device index '{index}'.",
             inst.id
@@ -400,6 +493,8 @@ pub fn attach_network_interface(
     let attachment_id = attachment.id.clone();
     core::attach(&mut eni, attachment).map_err(eni_err)?;
     tx.put(&scope, &eni)?;
+    links.by_device.insert(index, eni.id.clone());
+    save_attached(ctx, tx, &links)?;
     Ok(dto::AttachNetworkInterfaceResult { attachment_id: Some(attachment_id), network_card_index: Some(0) })
 }
 
@@ -417,8 +512,11 @@ pub fn detach_network_interface(
         .into_iter()
         .find(|e| e.attachment.as_ref().is_some_and(|a| a.id == attachment_id))
         .ok_or_else(|| eni_err(EniError::NotAttached { attachment_id: attachment_id.clone() }))?;
-    core::detach(&mut eni, &attachment_id).map_err(eni_err)?;
+    let gone = core::detach(&mut eni, &attachment_id).map_err(eni_err)?;
     tx.put(&scope, &eni)?;
+    let mut links = attached_to(ctx, tx, &gone.instance_id)?;
+    links.by_device.remove(&gone.device_index);
+    save_attached(ctx, tx, &links)?;
     Ok(())
 }
 
@@ -489,7 +587,7 @@ pub fn assign_private_ip_addresses(
         ips.push(ip.clone());
     }
     for _ in 0..count {
-        ips.push(subnet.allocate(&eni.id, &[]).map_err(net_err)?);
+        ips.push(subnet.allocate(&eni.id).map_err(net_err)?);
     }
     core::assign(&mut eni, &ips).map_err(eni_err)?;
     let scope = ctx.scope.key();
@@ -530,30 +628,42 @@ pub fn unassign_private_ip_addresses(
 }
 
 /// The primary interface of a new instance, attached at device index 0 (deleted with the
-/// instance), holding `fixed` or the subnet's next free address (skipping `taken`, the addresses
-/// of instances launched before the subnet tracked them). Returns its address; the caller saves
-/// the subnet.
+/// instance), holding `fixed` or the next address of `free` (the subnet's free addresses, drawn
+/// once per launch). Returns its address; the caller saves the subnet.
 #[allow(clippy::too_many_arguments)]
 pub fn create_primary(
     ctx: &Ctx<'_>,
     tx: &mut Txn<'_>,
     subnet: &mut Subnet,
+    free: &mut ec2_core::subnets::FreeHosts,
     fixed: Option<String>,
     group_ids: Vec<String>,
     eni_id: String,
     instance_id: &str,
     attachment_id: &str,
-    taken: &[String],
 ) -> Result<String> {
     let ip = match fixed {
-        Some(ip) if taken.contains(&ip) => return Err(net_err(ec2_core::network::NetError::AddressInUse { ip })),
         Some(ip) => {
             subnet.reserve(&ip, &eni_id).map_err(net_err)?;
             ip
         }
-        None => subnet.allocate(&eni_id, taken).map_err(net_err)?,
+        None => subnet.allocate_from(free, &eni_id).map_err(net_err)?,
     };
-    let eni = NetworkInterface {
+    let eni = primary_record(ctx, subnet, eni_id, ip.clone(), group_ids, instance_id, attachment_id);
+    tx.put(&ctx.scope.key(), &eni)?;
+    Ok(ip)
+}
+
+fn primary_record(
+    ctx: &Ctx<'_>,
+    subnet: &Subnet,
+    eni_id: String,
+    ip: String,
+    group_ids: Vec<String>,
+    instance_id: &str,
+    attachment_id: &str,
+) -> NetworkInterface {
+    NetworkInterface {
         mac_address: mac_address(&eni_id),
         id: eni_id,
         subnet_id: subnet.id.clone(),
@@ -561,7 +671,7 @@ pub fn create_primary(
         availability_zone: subnet.availability_zone.clone(),
         owner_id: ctx.scope.account.clone(),
         description: String::new(),
-        private_ips: vec![ip.clone()],
+        private_ips: vec![ip],
         group_ids,
         source_dest_check: true,
         interface_type: "interface".into(),
@@ -572,24 +682,110 @@ pub fn create_primary(
             delete_on_termination: true,
             attach_time: ctx.now,
         }),
-    };
-    tx.put(&ctx.scope.key(), &eni)?;
-    Ok(ip)
+    }
+}
+
+/// The attachment ID of an instance's primary interface, derived from the interface's.
+pub fn primary_attachment_id(eni_id: &str) -> String {
+    format!("eni-attach-{}", eni_id.trim_start_matches("eni-"))
+}
+
+/// Once per scope: the instances launched before interfaces were records get their primary
+/// interface as a record holding their address in their subnet, and what instances that are gone
+/// still hold (terminated before termination gave it back in `state_changes::apply`) is given
+/// back. Afterwards every address, interface and Elastic IP in use is found through the records
+/// the request names, never by scanning instances.
+pub fn track_legacy(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
+    let scope = ctx.scope.key();
+    let instances = super::instances::load_all(ctx, tx)?;
+    let live: std::collections::BTreeMap<&str, &Instance> = instances
+        .iter()
+        .filter(|i| !matches!(i.state, InstanceState::Terminated | InstanceState::ShuttingDown))
+        .map(|i| (i.id.as_str(), i))
+        .collect();
+    for inst in live.values() {
+        if inst.network_interface_id.is_empty()
+            || tx.get::<NetworkInterface>(&scope, &inst.network_interface_id)?.is_some()
+        {
+            continue;
+        }
+        if let Some(mut subnet) = tx.get::<Subnet>(&scope, &inst.subnet_id)? {
+            // An address the subnet cannot hold (outside it, or held twice) stays unrecorded there.
+            if subnet.reserve(&inst.private_ip, &inst.network_interface_id).is_ok() {
+                tx.put(&scope, &subnet)?;
+            }
+            let groups = inst.security_groups.iter().map(|g| g.id.clone()).collect();
+            let eni = primary_record(
+                ctx,
+                &subnet,
+                inst.network_interface_id.clone(),
+                inst.private_ip.clone(),
+                groups,
+                &inst.id,
+                &primary_attachment_id(&inst.network_interface_id),
+            );
+            tx.put(&scope, &eni)?;
+        }
+    }
+    let mut gone: Vec<String> = tx
+        .scan::<NetworkInterface>(&scope)?
+        .into_iter()
+        .filter_map(|e| e.attachment.map(|a| a.instance_id))
+        .chain(
+            tx.scan::<ec2_core::addresses::Address>(&scope)?
+                .into_iter()
+                .filter_map(|a| a.association.and_then(|x| x.instance_id)),
+        )
+        .filter(|i| !live.contains_key(i.as_str()))
+        .collect();
+    gone.sort();
+    gone.dedup();
+    for id in gone {
+        release_by_scan(ctx, tx, &id)?;
+    }
+    Ok(())
+}
+
+/// What a gone instance of old data holds, found by scanning (only [`track_legacy`], once).
+fn release_by_scan(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str) -> Result<()> {
+    let scope = ctx.scope.key();
+    for eni in tx.scan::<NetworkInterface>(&scope)? {
+        if eni.attachment.as_ref().is_some_and(|a| a.instance_id == instance_id) {
+            give_back(ctx, tx, eni)?;
+        }
+    }
+    tx.delete::<InstanceInterfaces>(&scope, instance_id)?;
+    super::addresses::release_instance(ctx, tx, instance_id)
+}
+
+/// An interface of a terminated instance: deleted with it (its addresses return to its subnet)
+/// or detached.
+fn give_back(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut eni: NetworkInterface) -> Result<()> {
+    match &eni.attachment {
+        Some(a) if a.delete_on_termination => destroy(ctx, tx, &eni),
+        _ => {
+            eni.attachment = None;
+            tx.put(&ctx.scope.key(), &eni)?;
+            Ok(())
+        }
+    }
 }
 
 /// What a terminated instance gives back: its interfaces that go with it are deleted (their
 /// addresses return to their subnets), the others are detached, and its Elastic IPs are
-/// disassociated.
-pub fn release_instance(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str) -> Result<()> {
+/// disassociated. Found from the instance's primary interface and its `InstanceInterfaces`.
+pub fn release_instance(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {
     let scope = ctx.scope.key();
-    for mut eni in tx.scan::<NetworkInterface>(&scope)? {
-        let Some(a) = eni.attachment.clone().filter(|a| a.instance_id == instance_id) else { continue };
-        if a.delete_on_termination {
-            destroy(ctx, tx, &eni)?;
-        } else {
-            eni.attachment = None;
-            tx.put(&scope, &eni)?;
+    let links = attached_to(ctx, tx, &inst.id)?;
+    if !links.by_device.is_empty() {
+        tx.delete::<InstanceInterfaces>(&scope, &inst.id)?;
+    }
+    let ids = std::iter::once(inst.network_interface_id.clone()).chain(links.by_device.into_values());
+    for id in ids {
+        let Some(eni) = tx.get::<NetworkInterface>(&scope, &id)? else { continue };
+        if eni.attachment.as_ref().is_some_and(|a| a.instance_id == inst.id) {
+            give_back(ctx, tx, eni)?;
         }
     }
-    super::addresses::release_instance(ctx, tx, instance_id)
+    super::addresses::release_instance(ctx, tx, &inst.id)
 }

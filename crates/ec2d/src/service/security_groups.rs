@@ -11,7 +11,7 @@ use ec2_store::Txn;
 use super::common::{
     five_to_thousand, new_id, not_found, paginate, tag_set, tag_specifications, tags_for, well_formed,
 };
-use super::vpcs::{check_id, default_vpc, ensure_default_network, live_instances, load_vpc, net_err, with_tags, Row};
+use super::vpcs::{check_id, default_vpc, ensure_default_network, load_vpc, net_err, with_tags, Row};
 use super::{dry_run_gate, filters, tags, Ctx, Result};
 
 fn one(s: impl Into<String>) -> Vec<String> {
@@ -506,8 +506,8 @@ pub fn delete_security_group(
         return Err(net_err(NetError::CannotDeleteDefaultGroup { id: group.id }));
     }
     let scope = ctx.scope.key();
-    let in_use = live_instances(ctx, tx)?.iter().any(|i| i.security_groups.iter().any(|g| g.id == group.id))
-        || super::network_interfaces::group_in_use(ctx, tx, &group.id)?
+    // Every instance's primary interface is a record holding the instance's groups.
+    let in_use = super::network_interfaces::group_in_use(ctx, tx, &group.id)?
         || tx.scan::<SecurityGroup>(&scope)?.iter().any(|g| {
             g.id != group.id
                 && g.rules.iter().any(|r| matches!(&r.spec.peer, Peer::Group { group_id, .. } if *group_id == group.id))

@@ -13,7 +13,8 @@ use ec2_core::snapshots::{self, PermissionChange, PermissionError, Permissions, 
 use ec2_core::volumes::{device_slot, Volume, VolumeState};
 use ec2_core::{regions, Scope};
 use ec2_protocol::{dto, Code, Ec2Error};
-use ec2_store::Txn;
+use ec2_store::{Record, Txn, GLOBAL};
+use serde::{Deserialize, Serialize};
 
 use super::common::{
     five_to_thousand, load_named, new_id, not_found, paginate, tag_set, tag_specifications, tags_for, well_formed,
@@ -33,13 +34,66 @@ pub struct VolumeSource {
     pub kms_key_id: Option<String>,
 }
 
-/// The snapshot a new volume is created from: a completed snapshot of the scope, or the root
-/// snapshot of a catalogue image.
+/// Where a snapshot shared with other accounts lives: one record per shared snapshot in the
+/// global scope, kept in step with its create-volume permissions, so that the accounts of its
+/// region find it without scanning every scope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotShare {
+    pub id: String,
+    /// The owner's scope key (`account/region`).
+    pub scope: String,
+}
+
+impl Record for SnapshotShare {
+    const KIND: &'static str = "snapshot_share";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Keeps the share record of a snapshot (`None`: deleted) in step with its permissions.
+fn index_share(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str, s: Option<&Snapshot>) -> Result<()> {
+    match s.filter(|s| snapshots::is_shared(s)) {
+        Some(_) => tx.put(GLOBAL, &SnapshotShare { id: id.to_string(), scope: ctx.scope.key() })?,
+        None => {
+            tx.delete::<SnapshotShare>(GLOBAL, id)?;
+        }
+    }
+    Ok(())
+}
+
+/// A snapshot of another account of the caller's region that the caller may create volumes from.
+fn shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, share: &SnapshotShare) -> Result<Option<Snapshot>> {
+    let same_region = share.scope.rsplit_once('/').map(|(_, r)| r) == Some(ctx.scope.region.as_str());
+    if share.scope == ctx.scope.key() || !same_region {
+        return Ok(None);
+    }
+    let account = ctx.scope.account.as_str();
+    Ok(tx.get::<Snapshot>(&share.scope, &share.id)?.filter(|s| snapshots::listed_for(s, account, &[], &[])))
+}
+
+/// The snapshot `id` as the caller sees it: its own, or one another account shares with it.
+fn visible(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Option<Snapshot>> {
+    if let Some(s) = tx.get::<Snapshot>(&ctx.scope.key(), id)? {
+        return Ok(Some(s));
+    }
+    match tx.get::<SnapshotShare>(GLOBAL, id)? {
+        Some(share) => shared(ctx, tx, &share),
+        None => Ok(None),
+    }
+}
+
+fn find(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Snapshot> {
+    visible(ctx, tx, id)?.ok_or_else(|| not_found(IdKind::Snapshot, &[id.to_string()]).into())
+}
+
+/// The snapshot a new volume is created from: a completed snapshot of the scope or shared with
+/// the caller's account, or the root snapshot of a catalogue image.
 pub fn volume_source(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<VolumeSource> {
     if let Some(i) = IMAGES.iter().find(|i| i.snapshot_id == Some(id)) {
         return Ok(VolumeSource { size_gb: i.root_volume_gb, encrypted: false, kms_key_id: None });
     }
-    let s = load_one(ctx, tx, id)?;
+    let s = find(ctx, tx, id)?;
     if !s.is_completed(ctx.now) {
         return Err(Ec2Error::new(Code::IncorrectState, format!("Snapshot '{id}' is not 'completed'.")).into());
     }
@@ -221,6 +275,7 @@ pub fn delete_snapshot(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteSnapsho
     }
     tx.delete::<Snapshot>(&ctx.scope.key(), &id)?;
     tx.delete::<ResourceTags>(&ctx.scope.key(), &id)?;
+    index_share(ctx, tx, &id, None)?;
     Ok(())
 }
 
@@ -264,24 +319,39 @@ pub fn describe_snapshots(
     dry_run_gate(ctx, req.dry_run)?;
     let account = ctx.scope.account.as_str();
     let owners = req.owner_ids.clone().unwrap_or_default();
-    // Only the caller's own snapshots are kept in its scope; other owners have none to show here.
-    let own_listed = owners.is_empty() || owners.iter().any(|o| o == "self" || o == account);
     let restorable = req.restorable_by_user_ids.clone().unwrap_or_default();
-    let snaps = if ids.is_empty() { load_all(ctx, tx)? } else { load_many(ctx, tx, &ids)? };
+    // The caller's own snapshots, and those other accounts of the region share with it (their
+    // owners' tags are not shown).
+    let mut snaps: Vec<(Snapshot, bool)> = Vec::new();
+    if ids.is_empty() {
+        snaps.extend(load_all(ctx, tx)?.into_iter().map(|s| (s, true)));
+        for share in tx.scan::<SnapshotShare>(GLOBAL)? {
+            snaps.extend(shared(ctx, tx, &share)?.map(|s| (s, false)));
+        }
+        snaps.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    } else {
+        let mut missing = Vec::new();
+        for id in &ids {
+            match visible(ctx, tx, id)? {
+                Some(s) => {
+                    let own = s.owner_id == account;
+                    snaps.push((s, own));
+                }
+                None => missing.push(id.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(not_found(IdKind::Snapshot, &missing).into());
+        }
+        snaps.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        snaps.dedup_by(|a, b| a.0.id == b.0.id);
+    }
     let mut rows = Vec::new();
-    for s in snaps {
-        if !own_listed {
+    for (s, own) in snaps {
+        if !snapshots::listed_for(&s, account, &owners, &restorable) {
             continue;
         }
-        if !restorable.is_empty()
-            && !restorable.iter().any(|u| {
-                let u = if u == "self" { account } else { u.as_str() };
-                s.create_volume_permission.allows(&s.owner_id, u)
-            })
-        {
-            continue;
-        }
-        let tags = tags_of(ctx, tx, &s.id)?;
+        let tags = if own { tags_of(ctx, tx, &s.id)? } else { BTreeMap::new() };
         let (state, progress) = progress(&s, ctx);
         let row = SnapshotRow { snapshot: s, tags, state, progress };
         if SNAPSHOT_FILTERS.matches(&row, &filters) {
@@ -471,6 +541,7 @@ pub fn modify_snapshot_attribute(
     let mut s = load_one(ctx, tx, &id)?;
     s.create_volume_permission.apply(&changes, s.encrypted).map_err(|e| permission_error(e, "snapshots"))?;
     tx.put(&ctx.scope.key(), &s)?;
+    index_share(ctx, tx, &id, Some(&s))?;
     Ok(())
 }
 
@@ -486,5 +557,6 @@ pub fn reset_snapshot_attribute(
     let mut s = load_one(ctx, tx, &id)?;
     s.create_volume_permission = Permissions::default();
     tx.put(&ctx.scope.key(), &s)?;
+    index_share(ctx, tx, &id, Some(&s))?;
     Ok(())
 }

@@ -3,7 +3,9 @@
 //! control endpoints) calls [`apply`] with the instance as it was before; the core decides the
 //! consequences (`ec2_core::instances::changes`) and this module carries them out, then saves the
 //! instance: the capacity unit (pool and reservation), the Spot request's entry in the due-work
-//! index, and the state-change event on the instance's timeline (`service::events`).
+//! index, the network an instance gives back when it begins to terminate (its interfaces, their
+//! addresses, its Elastic IPs), and the state-change event on the instance's timeline
+//! (`service::events`).
 
 use ec2_core::capacity_reservations::pools::Transition;
 use ec2_core::due::DueKind;
@@ -33,6 +35,9 @@ pub fn apply(ctx: &Ctx<'_>, tx: &mut Txn<'_>, before: Before, inst: &mut Instanc
         (Transition::Keep, _) => {}
         (Transition::Release, Accounting::PoolOnly) => capacity_pools::release_pool_only(tx, inst)?,
         (t, _) => capacity_pools::track(ctx, tx, t, inst, how == Accounting::Strict)?,
+    }
+    if c.releases_network {
+        super::network_interfaces::release_instance(ctx, tx, inst)?;
     }
     let scope = ctx.scope.key();
     tx.put(&scope, &*inst)?;

@@ -2,7 +2,6 @@
 
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
-use ec2_core::instances::Instance;
 use ec2_core::network::NetError;
 use ec2_core::regions::{self, Zone};
 use ec2_core::route_tables::RouteTable;
@@ -13,7 +12,7 @@ use ec2_store::Txn;
 use super::common::{
     five_to_thousand, load_named, new_id, not_found, paginate, tag_set, tag_specifications, tags_for, well_formed,
 };
-use super::vpcs::{check_id, ensure_default_network, live_instances, load_vpc, net_err, with_tags, Row};
+use super::vpcs::{check_id, ensure_default_network, load_vpc, net_err, with_tags, Row};
 use super::{dry_run_gate, filters, tags, Ctx, Result};
 
 /// A subnet with its free address count.
@@ -33,12 +32,6 @@ fn flag(b: bool) -> Vec<String> {
 
 fn subnet_arn(v: &SubnetView) -> String {
     format!("arn:aws:ec2:{}:{}:subnet/{}", v.region, v.subnet.owner_id, v.subnet.id)
-}
-
-/// Instances that hold an address of `subnet` without a record of it in the subnet (launched
-/// before the subnet tracked its addresses).
-fn untracked(subnet: &Subnet, live: &[Instance]) -> usize {
-    live.iter().filter(|i| i.subnet_id == subnet.id && !subnet.used.contains_key(&i.private_ip)).count()
 }
 
 pub fn load_subnet(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Subnet> {
@@ -117,8 +110,8 @@ pub fn subnet_dto(r: &Row<SubnetView>) -> dto::Subnet {
     }
 }
 
-fn view(ctx: &Ctx<'_>, subnet: Subnet, live: &[Instance]) -> SubnetView {
-    let free = subnet.available(untracked(&subnet, live));
+fn view(ctx: &Ctx<'_>, subnet: Subnet) -> SubnetView {
+    let free = subnet.available();
     SubnetView { subnet, region: ctx.scope.region.clone(), free }
 }
 
@@ -138,8 +131,7 @@ pub fn describe_subnets(
         v.sort_by(|a, b| a.id.cmp(&b.id));
         v
     };
-    let live = live_instances(ctx, tx)?;
-    let views: Vec<SubnetView> = subnets.into_iter().map(|s| view(ctx, s, &live)).collect();
+    let views: Vec<SubnetView> = subnets.into_iter().map(|s| view(ctx, s)).collect();
     let mut rows = with_tags(ctx, tx, views, |v| v.subnet.id.clone())?;
     rows.retain(|r| SUBNET_FILTERS.matches(r, &filters));
     let (page, next) =
@@ -209,7 +201,7 @@ pub fn create_subnet(
     subnet.map_public_ip_on_launch = false;
     tx.put(&ctx.scope.key(), &subnet)?;
     let tags = tags::set_tags(ctx, tx, &subnet.id, "subnet", tags_for(&specs, "subnet"))?;
-    let item = view(ctx, subnet, &[]);
+    let item = view(ctx, subnet);
     Ok(dto::CreateSubnetResult { subnet: Some(subnet_dto(&Row { item, tags })) })
 }
 
@@ -240,7 +232,7 @@ pub fn create_default_subnet(
     let id = new_id(ctx, tx, IdKind::Subnet)?;
     let subnet = super::vpcs::default_subnet(ctx, &vpc, id, index, cidr);
     tx.put(&scope, &subnet)?;
-    let item = view(ctx, subnet, &[]);
+    let item = view(ctx, subnet);
     Ok(dto::CreateDefaultSubnetResult { subnet: Some(subnet_dto(&Row { item, tags: Default::default() })) })
 }
 
@@ -249,8 +241,7 @@ pub fn delete_subnet(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteSubnetReq
     dry_run_gate(ctx, req.dry_run)?;
     ensure_default_network(ctx, tx)?;
     let subnet = load_subnet(ctx, tx, &id)?;
-    let live = live_instances(ctx, tx)?;
-    if !subnet.used.is_empty() || live.iter().any(|i| i.subnet_id == subnet.id) {
+    if !subnet.used.is_empty() {
         return Err(net_err(NetError::Dependency { kind: "subnet", id: subnet.id.clone() }));
     }
     let scope = ctx.scope.key();
@@ -419,34 +410,17 @@ pub fn resolve_launch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRe
     if let Some(ip) = fixed {
         // Inside the subnet, not AWS's, and free.
         let mut probe = subnet.clone();
-        let taken: Vec<String> = untracked_ips(&subnet, &live_instances(ctx, tx)?);
-        if taken.contains(&ip) {
-            return Err(net_err(NetError::AddressInUse { ip }));
-        }
         probe.reserve(&ip, "probe").map_err(net_err)?;
     }
     let associate_public_ip = nic.and_then(|n| n.associate_public_ip_address).unwrap_or(subnet.map_public_ip_on_launch);
     Ok(LaunchNetwork { subnet, groups, associate_public_ip })
 }
 
-/// The addresses of `subnet` held by live instances without a record of them in the subnet.
-pub fn untracked_ips(subnet: &Subnet, live: &[Instance]) -> Vec<String> {
-    live.iter()
-        .filter(|i| i.subnet_id == subnet.id && !subnet.used.contains_key(&i.private_ip))
-        .map(|i| i.private_ip.clone())
-        .collect()
-}
-
-/// How many more addresses `subnet` can hand out.
-pub fn free_addresses(ctx: &Ctx<'_>, tx: &mut Txn<'_>, subnet: &Subnet) -> Result<u64> {
-    Ok(subnet.available(untracked(subnet, &live_instances(ctx, tx)?)))
-}
-
 /// How many of a launch of `min`..=`count` instances the subnet has addresses for
 /// (`InsufficientFreeAddressesInSubnet` below `min`).
 pub fn launchable(ctx: &Ctx<'_>, tx: &mut Txn<'_>, subnet_id: &str, min: i64, count: usize) -> Result<usize> {
     let subnet = load_subnet(ctx, tx, subnet_id)?;
-    let free = free_addresses(ctx, tx, &subnet)?;
+    let free = subnet.available();
     if (free as i64) < min {
         return Err(net_err(NetError::SubnetFull { subnet: subnet.id }));
     }

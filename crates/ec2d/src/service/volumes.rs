@@ -42,6 +42,9 @@ pub fn spec_error(e: SpecError) -> Ec2Error {
 pub fn encryption_error(e: EncryptionError) -> Ec2Error {
     match e {
         EncryptionError::BadKmsKey(k) => invalid(format!("Invalid KMS key identifier: '{k}'.")),
+        EncryptionError::KeyInOtherRegion { key, region } => {
+            invalid(format!("The KMS key '{key}' is not in region '{region}'; a volume's key must be of its region."))
+        }
         EncryptionError::KmsKeyWithoutEncrypted => Ec2Error::new(
             Code::InvalidParameterDependency,
             "The parameter KmsKeyId requires the parameter Encrypted to be set.",

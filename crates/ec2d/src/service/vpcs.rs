@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use ec2_core::filters::FilterTable;
 use ec2_core::ids::IdKind;
-use ec2_core::instances::{Instance, InstanceState};
 use ec2_core::internet_gateways::InternetGateway;
 use ec2_core::network::{DefaultNetwork, NetError};
 use ec2_core::route_tables::{self, Association, RouteTable, RouteTarget};
@@ -27,6 +26,10 @@ use super::{dry_run_gate, errors, filters, tags, Ctx, Error, Result};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DefaultNetworkMark {
     pub id: String,
+    /// Whether the scope's interfaces and addresses have been brought up to date once
+    /// (`network_interfaces::track_legacy`): absent in marks written before.
+    #[serde(default)]
+    pub tracked: bool,
 }
 
 impl ec2_store::Record for DefaultNetworkMark {
@@ -82,10 +85,16 @@ pub struct DefaultIds {
 /// IDs `ec2_core::network` derives from the scope. Deleting it later does not bring it back.
 pub fn ensure_default_network(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
     let scope = ctx.scope.key();
-    if tx.get::<DefaultNetworkMark>(&scope, "default")?.is_some() {
-        return Ok(());
+    match tx.get::<DefaultNetworkMark>(&scope, "default")? {
+        Some(m) if m.tracked => return Ok(()),
+        Some(_) => {}
+        None => write_default_network(ctx, tx)?,
     }
-    tx.put(&scope, &DefaultNetworkMark { id: "default".into() })?;
+    tx.put(&scope, &DefaultNetworkMark { id: "default".into(), tracked: true })?;
+    super::network_interfaces::track_legacy(ctx, tx)
+}
+
+fn write_default_network(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
     let net = DefaultNetwork::of(ctx.scope, ctx.ids);
     let ids = DefaultIds {
         vpc: net.vpc_id.clone(),
@@ -358,35 +367,9 @@ fn dependents(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc: &Vpc) -> Result<VpcDependent
         .count();
     let extra_route_tables =
         tx.scan::<RouteTable>(&scope)?.iter().filter(|t| t.vpc_id == vpc.id && t.id != vpc.main_route_table_id).count();
-    let network_interfaces = super::network_interfaces::count_in_vpc(ctx, tx, &vpc.id)?
-        + live_instances(ctx, tx)?.iter().filter(|i| i.vpc_id == vpc.id).count();
+    // An instance's primary interface is one of them.
+    let network_interfaces = super::network_interfaces::count_in_vpc(ctx, tx, &vpc.id)?;
     Ok(VpcDependents { subnets, attached_gateways, extra_security_groups, extra_route_tables, network_interfaces })
-}
-
-/// Instances that are not terminated (they hold their interfaces, addresses and groups).
-pub fn live_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Instance>> {
-    let live: Vec<Instance> =
-        super::instances::load_all(ctx, tx)?.into_iter().filter(|i| i.state != InstanceState::Terminated).collect();
-    // What instances that are gone still held (terminated by a Spot interruption, a reclaim or a
-    // shutdown rather than by TerminateInstances) comes back here.
-    let scope = ctx.scope.key();
-    let mut gone: Vec<String> = tx
-        .scan::<ec2_core::network_interfaces::NetworkInterface>(&scope)?
-        .into_iter()
-        .filter_map(|e| e.attachment.map(|a| a.instance_id))
-        .chain(
-            tx.scan::<ec2_core::addresses::Address>(&scope)?
-                .into_iter()
-                .filter_map(|a| a.association.and_then(|x| x.instance_id)),
-        )
-        .filter(|i| !live.iter().any(|l| &l.id == i))
-        .collect();
-    gone.sort();
-    gone.dedup();
-    for id in gone {
-        super::network_interfaces::release_instance(ctx, tx, &id)?;
-    }
-    Ok(live)
 }
 
 pub fn delete_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteVpcRequest) -> Result<()> {
