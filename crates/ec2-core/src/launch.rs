@@ -73,6 +73,9 @@ pub struct LaunchPlan {
     /// `IamInstanceProfile`, resolved.
     #[serde(default)]
     pub iam_profile: Option<crate::iam_instance_profiles::Profile>,
+    /// Kernel, ramdisk, enclave, hostname, maintenance, credit, bandwidth and operator options.
+    #[serde(default)]
+    pub options: crate::instance_attributes::LaunchOptions,
 }
 
 /// Reads a stored plan: a JSON object, or (in Spot requests written before the plan was typed) a
@@ -246,12 +249,12 @@ pub fn derive(
         capacity_preference: plan.capacity_preference.clone(),
         capacity_target: plan.capacity_target.clone(),
         reservation_lifecycle: None,
-        attributes: crate::instance_attributes::Attributes {
-            user_data: plan.user_data.clone().filter(|u| !u.is_empty()),
-            metadata: plan.metadata.clone(),
-            iam_profile: plan.iam_profile.clone(),
-            ..Default::default()
-        },
+        attributes: crate::instance_attributes::Attributes::at_launch(
+            plan.user_data.clone(),
+            plan.metadata.clone(),
+            plan.iam_profile.clone(),
+            &plan.options,
+        ),
     }
 }
 
@@ -289,6 +292,7 @@ pub(crate) mod tests {
             user_data: None,
             metadata: Default::default(),
             iam_profile: None,
+            options: Default::default(),
         }
     }
 

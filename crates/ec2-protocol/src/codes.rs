@@ -74,6 +74,7 @@ error_codes! {
     // State and permission of resources.
     IncorrectInstanceState = "IncorrectInstanceState" => 400,
     InvalidInstanceAttributeValue = "InvalidInstanceAttributeValue" => 400,
+    InstanceCreditSpecificationNotSupported = "InstanceCreditSpecification.NotSupported" => 400,
     InvalidAssociationIdMalformed = "InvalidAssociationID.Malformed" => 400,
     InvalidAssociationIdNotFound = "InvalidAssociationID.NotFound" => 400,
     IncorrectState = "IncorrectState" => 400,

@@ -185,3 +185,10 @@ impl Record for ec2_core::iam_instance_profiles::Association {
         &self.id
     }
 }
+
+impl Record for ec2_core::credit_specifications::Defaults {
+    const KIND: &'static str = "credit_defaults";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}

@@ -71,7 +71,9 @@ impl App {
         let virtual_start = ec2_time::parse_iso8601(&config.clock_start)
             .ok_or_else(|| format!("--clock-start {:?} is not an ISO 8601 timestamp", config.clock_start))?;
         let (durations, bundle_durations, spot_durations) = config.durations()?;
-        let identities = Arc::new(Identities::from_path(config.credentials_file.as_deref())?);
+        let identities = Arc::new(
+            Identities::from_path(config.credentials_file.as_deref())?.with_default_account(&config.default_account),
+        );
         identities.watch(identity::RELOAD_INTERVAL);
         Ok(App {
             identities,
@@ -147,6 +149,17 @@ impl App {
         let caller = self.identities.authenticate_request(http, &pairs, crate::clock::wall_now())?;
         log.account = Some(caller.account.clone());
         log.region = Some(caller.region.clone());
+        // A region ec2d does not serve (ec2_core::regions) is refused, naming it, as AWS refuses a
+        // credential scoped to a region that does not exist, rather than answering empty lists.
+        if ec2_core::regions::region(&caller.region).is_none() {
+            return Err(Ec2Error::new(
+                Code::AuthFailure,
+                format!(
+                    "Credential should be scoped to a valid region, not '{}'. The regions are those DescribeRegions lists with AllRegions=true.",
+                    ec2_protocol::truncate_echo(&caller.region, 64)
+                ),
+            ));
+        }
         let node = Node::from_pairs(pairs);
         let node = &node;
         let scope = caller.scope();
@@ -348,6 +361,15 @@ mod tests {
             "MonitorInstances" | "UnmonitorInstances" => format!("InstanceId.1={iid}"),
             "GetConsoleOutput" => format!("InstanceId={iid}"),
             "ModifyInstanceMetadataOptions" => format!("InstanceId={iid}&HttpTokens=optional"),
+            "GetPasswordData" => format!("InstanceId={iid}"),
+            "ModifyPrivateDnsNameOptions" => format!("InstanceId={iid}&EnableResourceNameDnsARecord=true"),
+            "ModifyInstanceMaintenanceOptions" => format!("InstanceId={iid}&AutoRecovery=disabled"),
+            "DescribeInstanceCreditSpecifications" => format!("InstanceId.1={iid}"),
+            "ModifyInstanceCreditSpecification" => format!(
+                "InstanceCreditSpecification.1.InstanceId={iid}&InstanceCreditSpecification.1.CpuCredits=unlimited"
+            ),
+            "GetDefaultCreditSpecification" => "InstanceFamily=t3".into(),
+            "ModifyDefaultCreditSpecification" => "InstanceFamily=t3&CpuCredits=standard".into(),
             "CreateTags" => format!("ResourceId.1={iid}&Tag.1.Key=k&Tag.1.Value=v"),
             "DeleteTags" => format!("ResourceId.1={iid}"),
             "RebootInstances" | "StartInstances" | "StopInstances" | "TerminateInstances" => format!("InstanceId.1={iid}"),

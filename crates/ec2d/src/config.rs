@@ -94,6 +94,19 @@ pub struct Config {
     /// instead of launching them as a generic Linux image.
     #[arg(long, env = "EC2D_STRICT_IMAGES")]
     pub strict_images: bool,
+    /// The account of access keys that are not 12 digits, when no credentials file is given (a
+    /// 12-digit key is its own account).
+    #[arg(long, env = "EC2D_DEFAULT_ACCOUNT", default_value = crate::identity::DEFAULT_ACCOUNT, value_parser = parse_account)]
+    pub default_account: String,
+}
+
+/// `--default-account`: an account ID of 12 digits.
+fn parse_account(text: &str) -> Result<String, String> {
+    if crate::identity::is_account_id(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!("an account ID is 12 digits, not '{text}'"))
+    }
 }
 
 impl Default for Config {
@@ -117,6 +130,7 @@ impl Default for Config {
             max_blocking_threads: 32,
             log_level: "info".into(),
             strict_images: false,
+            default_account: crate::identity::DEFAULT_ACCOUNT.to_string(),
         }
     }
 }

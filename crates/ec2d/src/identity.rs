@@ -338,6 +338,21 @@ pub fn request_resources(scope: &Scope, request: &Request) -> Vec<String> {
         Request::GetConsoleOutput(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::ModifyInstanceMetadataOptions(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::ResetInstanceAttribute(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        Request::GetPasswordData(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        Request::ModifyPrivateDnsNameOptions(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
+        Request::ModifyInstanceMaintenanceOptions(r) => {
+            r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect()
+        }
+        Request::ModifyInstanceCreditSpecification(r) => r
+            .instance_credit_specifications
+            .iter()
+            .flatten()
+            .filter_map(|c| c.instance_id.as_ref())
+            .map(|id| arn(IdKind::Instance, id))
+            .collect(),
+        Request::DescribeInstanceCreditSpecifications(r) => instances(&r.instance_ids),
+        // The account's defaults per instance family name no resource.
+        Request::GetDefaultCreditSpecification(_) | Request::ModifyDefaultCreditSpecification(_) => Vec::new(),
         Request::BundleInstance(r) => r.instance_id.iter().map(|id| arn(IdKind::Instance, id)).collect(),
         Request::CreateTags(r) => tagged(&r.resources),
         // Key pairs are named by name in their ARNs (`key-pair/{name}`); one named only by its ID
@@ -737,12 +752,18 @@ pub fn base64(data: &[u8]) -> String {
     ec2_core::text::base64_encode(data)
 }
 
-/// The open-mode account of an access key: the key itself when it is 12 digits.
-pub fn open_account(access_key: &str) -> &str {
-    if access_key.len() == 12 && access_key.bytes().all(|b| b.is_ascii_digit()) {
+/// Whether `text` is an account ID: 12 digits.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The open-mode account of an access key: the key itself when it is 12 digits, else `default`
+/// (`--default-account`, `000000000000` unless set).
+pub fn open_account<'a>(access_key: &'a str, default: &'a str) -> &'a str {
+    if is_account_id(access_key) {
         access_key
     } else {
-        DEFAULT_ACCOUNT
+        default
     }
 }
 
@@ -819,12 +840,20 @@ enum Source {
 /// Where callers' identities come from.
 pub struct Identities {
     source: Source,
+    /// The account of open-mode access keys that are not 12 digits (`--default-account`).
+    default_account: String,
 }
 
 impl Identities {
     /// Open mode: any well-signed access key, every action allowed.
     pub fn open() -> Identities {
-        Identities { source: Source::Open }
+        Identities { source: Source::Open, default_account: DEFAULT_ACCOUNT.to_string() }
+    }
+
+    /// The same identities, with `account` as the open-mode account of keys that are not 12 digits.
+    pub fn with_default_account(mut self, account: &str) -> Identities {
+        self.default_account = account.to_string();
+        self
     }
 
     /// Reads the credentials file; the error says what is wrong with it.
@@ -836,6 +865,7 @@ impl Identities {
                 path: path.to_path_buf(),
                 current: RwLock::new(Loaded { text, set, rejected: None }),
             },
+            default_account: DEFAULT_ACCOUNT.to_string(),
         })
     }
 
@@ -852,7 +882,8 @@ impl Identities {
         match &self.source {
             Source::Open => format!(
                 "no --credentials-file: any access key is accepted without checking its signature \
-                 (a 12-digit key is its own account, any other key is account {DEFAULT_ACCOUNT}) and every action is allowed"
+                 (a 12-digit key is its own account, any other key is account {}) and every action is allowed",
+                self.default_account
             ),
             Source::File { path, .. } => format!(
                 "{} identities from {}: signatures are verified and each identity's policy decides every action",
@@ -879,7 +910,7 @@ impl Identities {
                 let signed = ec2_sigv4::parse(req).map_err(auth_error)?;
                 let c = signed.credential;
                 Ok(Caller {
-                    account: open_account(&c.access_key).to_string(),
+                    account: open_account(&c.access_key, &self.default_account).to_string(),
                     access_key: c.access_key,
                     region: c.region,
                     identity: None,
@@ -923,7 +954,7 @@ impl Identities {
             None => {
                 let signed = ec2_sigv4::v2::parse(params).map_err(auth_error)?;
                 Ok(Caller {
-                    account: open_account(&signed.access_key).to_string(),
+                    account: open_account(&signed.access_key, &self.default_account).to_string(),
                     access_key: signed.access_key,
                     region,
                     identity: None,
@@ -1186,8 +1217,10 @@ mod tests {
         assert_eq!(c.scope(), Scope::new(DEFAULT_ACCOUNT, "ap-south-1"));
         assert!(c.authorize("TerminateInstances", &["*".into()]).is_allowed());
         // keys that are not exactly 12 digits
-        assert_eq!(open_account("12345678901"), DEFAULT_ACCOUNT);
-        assert_eq!(open_account("12345678901a"), DEFAULT_ACCOUNT);
+        assert_eq!(open_account("12345678901", DEFAULT_ACCOUNT), DEFAULT_ACCOUNT);
+        assert_eq!(open_account("12345678901a", DEFAULT_ACCOUNT), DEFAULT_ACCOUNT);
+        assert_eq!(open_account("AKIAEXAMPLE", "123456789012"), "123456789012");
+        assert_eq!(open_account("111122223333", "123456789012"), "111122223333");
         // the signature's form is still checked (not its value or its time)
         let far = authenticate(&ids, &signed("AKIAANYTHING", "x", "us-east-1", "20000101T000000Z"), NOW);
         assert!(far.is_ok());

@@ -33,6 +33,9 @@ use crate::identity;
 
 /// The most bytes of request line and headers hyper buffers for one connection.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// moto's `POST /moto-api/reset`, which does what `POST /_ec2d/reset` does.
+pub const MOTO_RESET_PATH: &str = "/moto-api/reset";
+
 /// How long a health check's answer is reused: `/_ec2d/health` stays cheap however often it is
 /// polled.
 pub const HEALTH_TTL: Duration = Duration::from_millis(500);
@@ -203,8 +206,14 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
         r.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         return Ok(r);
     }
-    if let Some(rest) = path.strip_prefix("/_ec2d/") {
-        let rest = rest.to_string();
+    // moto's server-mode reset, for suites written for moto: the control endpoint `reset` under
+    // its own authorization (`ec2d:Reset`).
+    let control_rest = match path.strip_prefix("/_ec2d/") {
+        Some(rest) => Some(rest.to_string()),
+        None if path == MOTO_RESET_PATH => Some("reset".to_string()),
+        None => None,
+    };
+    if let Some(rest) = control_rest {
         let header_pairs: Vec<(String, Vec<u8>)> =
             headers.iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())).collect();
         let (status, body, log) = control_request(&server, &method, &path, &rest, &query, &header_pairs, &body).await;

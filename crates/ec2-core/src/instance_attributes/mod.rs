@@ -10,6 +10,9 @@ use crate::instances::lifecycle::user_initiated;
 use crate::instances::model::{Pending, SecurityGroupRef, ShutdownBehavior, Transition};
 use crate::instances::{Durations, Instance, InstanceState, RootDeviceType, StateChange, StateReason};
 
+pub mod options;
+pub use options::{LaunchOptions, MaintenanceOptions, PrivateDnsOptions};
+
 /// The attributes an instance record keeps beyond its launch description. Records written before
 /// these existed read with the defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +30,42 @@ pub struct Attributes {
     pub metadata: MetadataOptions,
     /// The IAM instance profile of the instance's current association, if any.
     pub iam_profile: Option<crate::iam_instance_profiles::Profile>,
+    /// `PrivateDnsNameOptions`.
+    pub private_dns: PrivateDnsOptions,
+    /// `MaintenanceOptions`.
+    pub maintenance: MaintenanceOptions,
+    /// The CPU credit option set at launch or by ModifyInstanceCreditSpecification (`None`: the
+    /// instance type's default, `credit_specifications::effective`).
+    pub cpu_credits: Option<String>,
+    /// `NetworkPerformanceOptions.BandwidthWeighting` (`None` shows as `default`).
+    pub bandwidth_weighting: Option<String>,
+    /// `Operator.Principal` of a managed instance.
+    pub operator: Option<String>,
+}
+
+impl Attributes {
+    /// The attributes of a new instance: what the launch asked for beyond its description.
+    pub fn at_launch(
+        user_data: Option<String>,
+        metadata: MetadataOptions,
+        iam_profile: Option<crate::iam_instance_profiles::Profile>,
+        options: &LaunchOptions,
+    ) -> Attributes {
+        Attributes {
+            user_data: user_data.filter(|u| !u.is_empty()),
+            kernel_id: options.kernel_id.clone(),
+            ramdisk_id: options.ramdisk_id.clone(),
+            enclave_enabled: options.enclave_enabled,
+            metadata,
+            iam_profile,
+            private_dns: options.private_dns.clone(),
+            maintenance: options.maintenance.clone(),
+            cpu_credits: options.cpu_credits.clone(),
+            bandwidth_weighting: options.bandwidth_weighting.clone(),
+            operator: options.operator.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for Attributes {
@@ -40,6 +79,11 @@ impl Default for Attributes {
             enclave_enabled: false,
             metadata: MetadataOptions::default(),
             iam_profile: None,
+            private_dns: PrivateDnsOptions::default(),
+            maintenance: MaintenanceOptions::default(),
+            cpu_credits: None,
+            bandwidth_weighting: None,
+            operator: None,
         }
     }
 }

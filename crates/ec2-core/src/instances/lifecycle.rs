@@ -24,6 +24,8 @@ pub struct Durations {
     pub status_checks: i64,
     /// How long a terminated instance stays visible.
     pub terminated_visible: i64,
+    /// From a Windows instance's first run until its password is ready (GetPasswordData).
+    pub password: i64,
 }
 
 impl Durations {
@@ -37,6 +39,7 @@ impl Durations {
         terminate: 0,
         status_checks: 0,
         terminated_visible: 3_600_000,
+        password: 0,
     };
 
     /// AWS-like durations (configurable at startup).
@@ -49,6 +52,7 @@ impl Durations {
         terminate: 8_000,
         status_checks: 60_000,
         terminated_visible: 3_600_000,
+        password: 240_000,
     };
 
     /// Sets one duration by its name, as given on the command line.
@@ -62,14 +66,24 @@ impl Durations {
             "terminate" => &mut self.terminate,
             "status-checks" => &mut self.status_checks,
             "terminated-visible" => &mut self.terminated_visible,
+            "password" => &mut self.password,
             other => return Err(format!("unknown transition '{other}'")),
         };
         *slot = millis;
         Ok(())
     }
 
-    pub const NAMES: [&'static str; 8] =
-        ["launch", "start", "stop", "hibernate", "force-stop", "terminate", "status-checks", "terminated-visible"];
+    pub const NAMES: [&'static str; 9] = [
+        "launch",
+        "start",
+        "stop",
+        "hibernate",
+        "force-stop",
+        "terminate",
+        "status-checks",
+        "terminated-visible",
+        "password",
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 pub mod import;
 pub mod material;
-mod ssh;
+pub(crate) mod ssh;
 
 use std::collections::BTreeMap;
 

@@ -275,6 +275,27 @@ pub fn data_of_instance(inst: &crate::instances::Instance) -> LaunchData {
         "CapacityReservationSpecification",
         json!({"CapacityReservationPreference": inst.capacity_preference.as_deref().unwrap_or("open")}),
     );
+    let a = &inst.attributes;
+    put("EnclaveOptions", json!({"Enabled": a.enclave_enabled}));
+    put(
+        "PrivateDnsNameOptions",
+        json!({"HostnameType": a.private_dns.hostname_type,
+            "EnableResourceNameDnsARecord": a.private_dns.a_record,
+            "EnableResourceNameDnsAAAARecord": a.private_dns.aaaa_record}),
+    );
+    put("MaintenanceOptions", json!({"AutoRecovery": a.maintenance.auto_recovery}));
+    if let Some(c) = &a.cpu_credits {
+        put("CreditSpecification", json!({"CpuCredits": c}));
+    }
+    if let Some(k) = &a.kernel_id {
+        put("KernelId", json!(k));
+    }
+    if let Some(r) = &a.ramdisk_id {
+        put("RamDiskId", json!(r));
+    }
+    if let Some(w) = &a.bandwidth_weighting {
+        put("NetworkPerformanceOptions", json!({"BandwidthWeighting": w}));
+    }
     let groups: Vec<&str> = inst.security_groups.iter().map(|g| g.id.as_str()).collect();
     put(
         "NetworkInterfaces",
@@ -319,6 +340,24 @@ mod tests {
 
     fn data(v: serde_json::Value) -> LaunchData {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn the_launch_data_of_an_instance_keeps_its_options() {
+        let mut inst = crate::instances::lifecycle::tests::fixture(crate::instances::InstanceState::Running);
+        let plain = data_of_instance(&inst);
+        assert!(!plain.contains_key("CreditSpecification") && !plain.contains_key("KernelId"));
+        inst.attributes.enclave_enabled = true;
+        inst.attributes.private_dns.hostname_type = "resource-name".into();
+        inst.attributes.maintenance.auto_recovery = "disabled".into();
+        inst.attributes.cpu_credits = Some("standard".into());
+        inst.attributes.kernel_id = Some("aki-1".into());
+        let d = data_of_instance(&inst);
+        assert_eq!(d["EnclaveOptions"], json!({"Enabled": true}));
+        assert_eq!(d["PrivateDnsNameOptions"]["HostnameType"], json!("resource-name"));
+        assert_eq!(d["MaintenanceOptions"], json!({"AutoRecovery": "disabled"}));
+        assert_eq!(d["CreditSpecification"], json!({"CpuCredits": "standard"}));
+        assert_eq!(d["KernelId"], json!("aki-1"));
     }
 
     #[test]

@@ -1078,6 +1078,19 @@ impl FromQuery for DescribeInstanceAttributeRequest {
     }
 }
 
+impl FromQuery for DescribeInstanceCreditSpecificationsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = DescribeInstanceCreditSpecificationsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            filters: list(node, path, "Filter")?,
+            instance_ids: list(node, path, "InstanceId")?,
+            max_results: member(node, path, "MaxResults")?,
+            next_token: member(node, path, "NextToken")?,
+        };
+        Ok(v)
+    }
+}
+
 impl FromQuery for DescribeInstanceStatusRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = DescribeInstanceStatusRequest {
@@ -1657,6 +1670,17 @@ impl FromQuery for GetConsoleOutputRequest {
     }
 }
 
+impl FromQuery for GetDefaultCreditSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GetDefaultCreditSpecificationRequest {
+            dry_run: member(node, path, "DryRun")?,
+            instance_family: member(node, path, "InstanceFamily")?,
+        };
+        required(&v.instance_family, path, "InstanceFamily")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for GetEbsDefaultKmsKeyIdRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = GetEbsDefaultKmsKeyIdRequest {
@@ -1680,6 +1704,17 @@ impl FromQuery for GetLaunchTemplateDataRequest {
         let v = GetLaunchTemplateDataRequest {
             dry_run: member(node, path, "DryRun")?,
             instance_id: member(node, path, "InstanceId")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for GetPasswordDataRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = GetPasswordDataRequest {
+            instance_id: member(node, path, "InstanceId")?,
+            dry_run: member(node, path, "DryRun")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
@@ -1727,6 +1762,17 @@ impl FromQuery for InstanceBlockDeviceMappingSpecification {
             virtual_name: member(node, path, "VirtualName")?,
             no_device: member(node, path, "NoDevice")?,
         };
+        Ok(v)
+    }
+}
+
+impl FromQuery for InstanceCreditSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = InstanceCreditSpecificationRequest {
+            instance_id: member(node, path, "InstanceId")?,
+            cpu_credits: member(node, path, "CpuCredits")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
     }
 }
@@ -2276,6 +2322,19 @@ impl FromQuery for ModifyCapacityReservationRequest {
     }
 }
 
+impl FromQuery for ModifyDefaultCreditSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyDefaultCreditSpecificationRequest {
+            dry_run: member(node, path, "DryRun")?,
+            instance_family: member(node, path, "InstanceFamily")?,
+            cpu_credits: member(node, path, "CpuCredits")?,
+        };
+        required(&v.instance_family, path, "InstanceFamily")?;
+        required(&v.cpu_credits, path, "CpuCredits")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for ModifyEbsDefaultKmsKeyIdRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = ModifyEbsDefaultKmsKeyIdRequest {
@@ -2335,6 +2394,31 @@ impl FromQuery for ModifyInstanceAttributeRequest {
     }
 }
 
+impl FromQuery for ModifyInstanceCreditSpecificationRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyInstanceCreditSpecificationRequest {
+            dry_run: member(node, path, "DryRun")?,
+            client_token: member(node, path, "ClientToken")?,
+            instance_credit_specifications: list(node, path, "InstanceCreditSpecification")?,
+        };
+        required_list(&v.instance_credit_specifications, path, "InstanceCreditSpecification")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyInstanceMaintenanceOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyInstanceMaintenanceOptionsRequest {
+            instance_id: member(node, path, "InstanceId")?,
+            auto_recovery: member(node, path, "AutoRecovery")?,
+            reboot_migration: member(node, path, "RebootMigration")?,
+            dry_run: member(node, path, "DryRun")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
+        Ok(v)
+    }
+}
+
 impl FromQuery for ModifyInstanceMetadataOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
         let v = ModifyInstanceMetadataOptionsRequest {
@@ -2380,6 +2464,20 @@ impl FromQuery for ModifyNetworkInterfaceAttributeRequest {
             attachment: member(node, path, "Attachment")?,
         };
         required(&v.network_interface_id, path, "NetworkInterfaceId")?;
+        Ok(v)
+    }
+}
+
+impl FromQuery for ModifyPrivateDnsNameOptionsRequest {
+    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let v = ModifyPrivateDnsNameOptionsRequest {
+            dry_run: member(node, path, "DryRun")?,
+            instance_id: member(node, path, "InstanceId")?,
+            private_dns_hostname_type: member(node, path, "PrivateDnsHostnameType")?,
+            enable_resource_name_dns_a_record: member(node, path, "EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: member(node, path, "EnableResourceNameDnsAAAARecord")?,
+        };
+        required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
     }
 }

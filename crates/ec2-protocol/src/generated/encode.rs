@@ -1709,6 +1709,28 @@ impl DescribeImagesResult {
     }
 }
 
+impl ToXml for DescribeInstanceCreditSpecificationsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl DescribeInstanceCreditSpecificationsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_credit_specifications { write_list(w, "instanceCreditSpecificationSet", "item", v); }
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "instanceCreditSpecificationSet", "item", self.instance_credit_specifications.as_deref().unwrap_or_default());
+        if let Some(v) = &self.next_token { v.write_xml(w, "nextToken"); }
+    }
+}
+
 impl ToXml for DescribeInstanceStatusResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2732,6 +2754,26 @@ impl GetConsoleOutputResult {
     }
 }
 
+impl ToXml for GetDefaultCreditSpecificationResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GetDefaultCreditSpecificationResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_family_credit_specification { v.write_xml(w, "instanceFamilyCreditSpecification"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_family_credit_specification { v.write_xml(w, "instanceFamilyCreditSpecification"); }
+    }
+}
+
 impl ToXml for GetEbsDefaultKmsKeyIdResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -2791,6 +2833,30 @@ impl GetLaunchTemplateDataResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.launch_template_data { v.write_xml(w, "launchTemplateData"); }
+    }
+}
+
+impl ToXml for GetPasswordDataResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl GetPasswordDataResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
+        if let Some(v) = &self.password_data { v.write_xml(w, "passwordData"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.timestamp { v.write_xml(w, "timestamp"); }
+        if let Some(v) = &self.password_data { v.write_xml(w, "passwordData"); }
     }
 }
 
@@ -3288,6 +3354,38 @@ impl InstanceBlockDeviceMapping {
     pub fn write_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.device_name { v.write_xml(w, "deviceName"); }
         if let Some(v) = &self.ebs { v.write_xml(w, "ebs"); }
+    }
+}
+
+impl ToXml for InstanceCreditSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceCreditSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.cpu_credits { v.write_xml(w, "cpuCredits"); }
+    }
+}
+
+impl ToXml for InstanceFamilyCreditSpecification {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl InstanceFamilyCreditSpecification {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_family { v.write_xml(w, "instanceFamily"); }
+        if let Some(v) = &self.cpu_credits { v.write_xml(w, "cpuCredits"); }
     }
 }
 
@@ -4723,6 +4821,26 @@ impl ModifyCapacityReservationResult {
     }
 }
 
+impl ToXml for ModifyDefaultCreditSpecificationResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyDefaultCreditSpecificationResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_family_credit_specification { v.write_xml(w, "instanceFamilyCreditSpecification"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_family_credit_specification { v.write_xml(w, "instanceFamilyCreditSpecification"); }
+    }
+}
+
 impl ToXml for ModifyEbsDefaultKmsKeyIdResult {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -4740,6 +4858,52 @@ impl ModifyEbsDefaultKmsKeyIdResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.kms_key_id { v.write_xml(w, "kmsKeyId"); }
+    }
+}
+
+impl ToXml for ModifyInstanceCreditSpecificationResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyInstanceCreditSpecificationResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.successful_instance_credit_specifications { write_list(w, "successfulInstanceCreditSpecificationSet", "item", v); }
+        if let Some(v) = &self.unsuccessful_instance_credit_specifications { write_list(w, "unsuccessfulInstanceCreditSpecificationSet", "item", v); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        write_list(w, "successfulInstanceCreditSpecificationSet", "item", self.successful_instance_credit_specifications.as_deref().unwrap_or_default());
+        write_list(w, "unsuccessfulInstanceCreditSpecificationSet", "item", self.unsuccessful_instance_credit_specifications.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for ModifyInstanceMaintenanceOptionsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyInstanceMaintenanceOptionsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.auto_recovery { v.write_xml(w, "autoRecovery"); }
+        if let Some(v) = &self.reboot_migration { v.write_xml(w, "rebootMigration"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.auto_recovery { v.write_xml(w, "autoRecovery"); }
+        if let Some(v) = &self.reboot_migration { v.write_xml(w, "rebootMigration"); }
     }
 }
 
@@ -4782,6 +4946,26 @@ impl ModifyLaunchTemplateResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         if let Some(v) = &self.launch_template { v.write_xml(w, "launchTemplate"); }
+    }
+}
+
+impl ToXml for ModifyPrivateDnsNameOptionsResult {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl ModifyPrivateDnsNameOptionsResult {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
+    }
+
+    /// The members of a whole response: lists are always written, empty ones as an empty element.
+    pub fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.r#return { v.write_xml(w, "return"); }
     }
 }
 
@@ -6223,6 +6407,21 @@ impl SubnetIpv6CidrBlockAssociation {
     }
 }
 
+impl ToXml for SuccessfulInstanceCreditSpecificationItem {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl SuccessfulInstanceCreditSpecificationItem {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+    }
+}
+
 impl ToXml for Tag {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
         w.open(name);
@@ -6310,6 +6509,38 @@ impl UnmonitorInstancesResult {
     /// The members of a whole response: lists are always written, empty ones as an empty element.
     pub fn write_output_members(&self, w: &mut XmlWriter) {
         write_list(w, "instancesSet", "item", self.instance_monitorings.as_deref().unwrap_or_default());
+    }
+}
+
+impl ToXml for UnsuccessfulInstanceCreditSpecificationItem {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl UnsuccessfulInstanceCreditSpecificationItem {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.instance_id { v.write_xml(w, "instanceId"); }
+        if let Some(v) = &self.error { v.write_xml(w, "error"); }
+    }
+}
+
+impl ToXml for UnsuccessfulInstanceCreditSpecificationItemError {
+    fn write_xml(&self, w: &mut XmlWriter, name: &str) {
+        w.open(name);
+        self.write_members(w);
+        w.close(name);
+    }
+}
+
+impl UnsuccessfulInstanceCreditSpecificationItemError {
+    /// The members as child elements; absent members are left out.
+    pub fn write_members(&self, w: &mut XmlWriter) {
+        if let Some(v) = &self.code { v.write_xml(w, "code"); }
+        if let Some(v) = &self.message { v.write_xml(w, "message"); }
     }
 }
 

@@ -1266,6 +1266,21 @@ pub struct DescribeInstanceAttributeRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceCreditSpecificationsRequest {
+    pub dry_run: Option<bool>,
+    pub filters: Option<Vec<Filter>>,
+    pub instance_ids: Option<Vec<String>>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DescribeInstanceCreditSpecificationsResult {
+    pub instance_credit_specifications: Option<Vec<InstanceCreditSpecification>>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DescribeInstanceStatusRequest {
     pub instance_ids: Option<Vec<String>>,
     pub max_results: Option<i64>,
@@ -1954,6 +1969,17 @@ pub struct GetConsoleOutputResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetDefaultCreditSpecificationRequest {
+    pub dry_run: Option<bool>,
+    pub instance_family: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetDefaultCreditSpecificationResult {
+    pub instance_family_credit_specification: Option<InstanceFamilyCreditSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetEbsDefaultKmsKeyIdRequest {
     pub dry_run: Option<bool>,
 }
@@ -1983,6 +2009,19 @@ pub struct GetLaunchTemplateDataRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GetLaunchTemplateDataResult {
     pub launch_template_data: Option<ResponseLaunchTemplateData>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetPasswordDataRequest {
+    pub instance_id: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetPasswordDataResult {
+    pub instance_id: Option<String>,
+    pub timestamp: Option<UnixMillis>,
+    pub password_data: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -2254,6 +2293,24 @@ pub struct InstanceBlockDeviceMappingSpecification {
     pub ebs: Option<EbsInstanceBlockDeviceSpecification>,
     pub virtual_name: Option<String>,
     pub no_device: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceCreditSpecification {
+    pub instance_id: Option<String>,
+    pub cpu_credits: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceCreditSpecificationRequest {
+    pub instance_id: Option<String>,
+    pub cpu_credits: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceFamilyCreditSpecification {
+    pub instance_family: Option<String>,
+    pub cpu_credits: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -3217,6 +3274,18 @@ pub struct ModifyCapacityReservationResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyDefaultCreditSpecificationRequest {
+    pub dry_run: Option<bool>,
+    pub instance_family: Option<String>,
+    pub cpu_credits: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyDefaultCreditSpecificationResult {
+    pub instance_family_credit_specification: Option<InstanceFamilyCreditSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifyEbsDefaultKmsKeyIdRequest {
     pub kms_key_id: Option<String>,
     pub dry_run: Option<bool>,
@@ -3266,6 +3335,34 @@ pub struct ModifyInstanceAttributeRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceCreditSpecificationRequest {
+    pub dry_run: Option<bool>,
+    pub client_token: Option<String>,
+    pub instance_credit_specifications: Option<Vec<InstanceCreditSpecificationRequest>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceCreditSpecificationResult {
+    pub successful_instance_credit_specifications: Option<Vec<SuccessfulInstanceCreditSpecificationItem>>,
+    pub unsuccessful_instance_credit_specifications: Option<Vec<UnsuccessfulInstanceCreditSpecificationItem>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceMaintenanceOptionsRequest {
+    pub instance_id: Option<String>,
+    pub auto_recovery: Option<String>,
+    pub reboot_migration: Option<String>,
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyInstanceMaintenanceOptionsResult {
+    pub instance_id: Option<String>,
+    pub auto_recovery: Option<String>,
+    pub reboot_migration: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModifyInstanceMetadataOptionsRequest {
     pub instance_id: Option<String>,
     pub http_tokens: Option<String>,
@@ -3309,6 +3406,20 @@ pub struct ModifyNetworkInterfaceAttributeRequest {
     pub source_dest_check: Option<AttributeBooleanValue>,
     pub groups: Option<Vec<String>>,
     pub attachment: Option<NetworkInterfaceAttachmentChanges>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyPrivateDnsNameOptionsRequest {
+    pub dry_run: Option<bool>,
+    pub instance_id: Option<String>,
+    pub private_dns_hostname_type: Option<String>,
+    pub enable_resource_name_dns_a_record: Option<bool>,
+    pub enable_resource_name_dns_aaaa_record: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModifyPrivateDnsNameOptionsResult {
+    pub r#return: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -4369,6 +4480,11 @@ pub struct SubnetIpv6CidrBlockAssociation {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct SuccessfulInstanceCreditSpecificationItem {
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tag {
     pub key: Option<String>,
     pub value: Option<String>,
@@ -4429,6 +4545,18 @@ pub struct UnmonitorInstancesRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UnmonitorInstancesResult {
     pub instance_monitorings: Option<Vec<InstanceMonitoring>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnsuccessfulInstanceCreditSpecificationItem {
+    pub instance_id: Option<String>,
+    pub error: Option<UnsuccessfulInstanceCreditSpecificationItemError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnsuccessfulInstanceCreditSpecificationItemError {
+    pub code: Option<String>,
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

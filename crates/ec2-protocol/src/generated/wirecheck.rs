@@ -941,6 +941,18 @@ impl ToJson for DescribeInstanceAttributeRequest {
     }
 }
 
+impl ToJson for DescribeInstanceCreditSpecificationsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.filters { m.insert("Filters".into(), v.to_json()); }
+        if let Some(v) = &self.instance_ids { m.insert("InstanceIds".into(), v.to_json()); }
+        if let Some(v) = &self.max_results { m.insert("MaxResults".into(), v.to_json()); }
+        if let Some(v) = &self.next_token { m.insert("NextToken".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for DescribeInstanceStatusRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1457,6 +1469,15 @@ impl ToJson for GetConsoleOutputRequest {
     }
 }
 
+impl ToJson for GetDefaultCreditSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_family { m.insert("InstanceFamily".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for GetEbsDefaultKmsKeyIdRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1478,6 +1499,15 @@ impl ToJson for GetLaunchTemplateDataRequest {
         let mut m = Map::new();
         if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for GetPasswordDataRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -1517,6 +1547,15 @@ impl ToJson for InstanceBlockDeviceMappingSpecification {
         if let Some(v) = &self.ebs { m.insert("Ebs".into(), v.to_json()); }
         if let Some(v) = &self.virtual_name { m.insert("VirtualName".into(), v.to_json()); }
         if let Some(v) = &self.no_device { m.insert("NoDevice".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for InstanceCreditSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.cpu_credits { m.insert("CpuCredits".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -2016,6 +2055,16 @@ impl ToJson for ModifyCapacityReservationRequest {
     }
 }
 
+impl ToJson for ModifyDefaultCreditSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_family { m.insert("InstanceFamily".into(), v.to_json()); }
+        if let Some(v) = &self.cpu_credits { m.insert("CpuCredits".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for ModifyEbsDefaultKmsKeyIdRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2069,6 +2118,27 @@ impl ToJson for ModifyInstanceAttributeRequest {
     }
 }
 
+impl ToJson for ModifyInstanceCreditSpecificationRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.client_token { m.insert("ClientToken".into(), v.to_json()); }
+        if let Some(v) = &self.instance_credit_specifications { m.insert("InstanceCreditSpecifications".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyInstanceMaintenanceOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.auto_recovery { m.insert("AutoRecovery".into(), v.to_json()); }
+        if let Some(v) = &self.reboot_migration { m.insert("RebootMigration".into(), v.to_json()); }
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
 impl ToJson for ModifyInstanceMetadataOptionsRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2109,6 +2179,18 @@ impl ToJson for ModifyNetworkInterfaceAttributeRequest {
         if let Some(v) = &self.source_dest_check { m.insert("SourceDestCheck".into(), v.to_json()); }
         if let Some(v) = &self.groups { m.insert("Groups".into(), v.to_json()); }
         if let Some(v) = &self.attachment { m.insert("Attachment".into(), v.to_json()); }
+        Value::Object(m)
+    }
+}
+
+impl ToJson for ModifyPrivateDnsNameOptionsRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(v) = &self.dry_run { m.insert("DryRun".into(), v.to_json()); }
+        if let Some(v) = &self.instance_id { m.insert("InstanceId".into(), v.to_json()); }
+        if let Some(v) = &self.private_dns_hostname_type { m.insert("PrivateDnsHostnameType".into(), v.to_json()); }
+        if let Some(v) = &self.enable_resource_name_dns_a_record { m.insert("EnableResourceNameDnsARecord".into(), v.to_json()); }
+        if let Some(v) = &self.enable_resource_name_dns_aaaa_record { m.insert("EnableResourceNameDnsAAAARecord".into(), v.to_json()); }
         Value::Object(m)
     }
 }
@@ -3732,6 +3814,16 @@ impl FromJson for DescribeImagesResult {
     }
 }
 
+impl FromJson for DescribeInstanceCreditSpecificationsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("DescribeInstanceCreditSpecificationsResult: expected an object")?;
+        Ok(DescribeInstanceCreditSpecificationsResult {
+            instance_credit_specifications: field(o, "InstanceCreditSpecifications")?,
+            next_token: field(o, "NextToken")?,
+        })
+    }
+}
+
 impl FromJson for DescribeInstanceStatusResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("DescribeInstanceStatusResult: expected an object")?;
@@ -4266,6 +4358,15 @@ impl FromJson for GetConsoleOutputResult {
     }
 }
 
+impl FromJson for GetDefaultCreditSpecificationResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GetDefaultCreditSpecificationResult: expected an object")?;
+        Ok(GetDefaultCreditSpecificationResult {
+            instance_family_credit_specification: field(o, "InstanceFamilyCreditSpecification")?,
+        })
+    }
+}
+
 impl FromJson for GetEbsDefaultKmsKeyIdResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("GetEbsDefaultKmsKeyIdResult: expected an object")?;
@@ -4290,6 +4391,17 @@ impl FromJson for GetLaunchTemplateDataResult {
         let o = v.as_object().ok_or("GetLaunchTemplateDataResult: expected an object")?;
         Ok(GetLaunchTemplateDataResult {
             launch_template_data: field(o, "LaunchTemplateData")?,
+        })
+    }
+}
+
+impl FromJson for GetPasswordDataResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("GetPasswordDataResult: expected an object")?;
+        Ok(GetPasswordDataResult {
+            instance_id: field(o, "InstanceId")?,
+            timestamp: field(o, "Timestamp")?,
+            password_data: field(o, "PasswordData")?,
         })
     }
 }
@@ -4620,6 +4732,26 @@ impl FromJson for InstanceBlockDeviceMapping {
         Ok(InstanceBlockDeviceMapping {
             device_name: field(o, "DeviceName")?,
             ebs: field(o, "Ebs")?,
+        })
+    }
+}
+
+impl FromJson for InstanceCreditSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceCreditSpecification: expected an object")?;
+        Ok(InstanceCreditSpecification {
+            instance_id: field(o, "InstanceId")?,
+            cpu_credits: field(o, "CpuCredits")?,
+        })
+    }
+}
+
+impl FromJson for InstanceFamilyCreditSpecification {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("InstanceFamilyCreditSpecification: expected an object")?;
+        Ok(InstanceFamilyCreditSpecification {
+            instance_family: field(o, "InstanceFamily")?,
+            cpu_credits: field(o, "CpuCredits")?,
         })
     }
 }
@@ -5592,11 +5724,41 @@ impl FromJson for ModifyCapacityReservationResult {
     }
 }
 
+impl FromJson for ModifyDefaultCreditSpecificationResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyDefaultCreditSpecificationResult: expected an object")?;
+        Ok(ModifyDefaultCreditSpecificationResult {
+            instance_family_credit_specification: field(o, "InstanceFamilyCreditSpecification")?,
+        })
+    }
+}
+
 impl FromJson for ModifyEbsDefaultKmsKeyIdResult {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("ModifyEbsDefaultKmsKeyIdResult: expected an object")?;
         Ok(ModifyEbsDefaultKmsKeyIdResult {
             kms_key_id: field(o, "KmsKeyId")?,
+        })
+    }
+}
+
+impl FromJson for ModifyInstanceCreditSpecificationResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyInstanceCreditSpecificationResult: expected an object")?;
+        Ok(ModifyInstanceCreditSpecificationResult {
+            successful_instance_credit_specifications: field(o, "SuccessfulInstanceCreditSpecifications")?,
+            unsuccessful_instance_credit_specifications: field(o, "UnsuccessfulInstanceCreditSpecifications")?,
+        })
+    }
+}
+
+impl FromJson for ModifyInstanceMaintenanceOptionsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyInstanceMaintenanceOptionsResult: expected an object")?;
+        Ok(ModifyInstanceMaintenanceOptionsResult {
+            instance_id: field(o, "InstanceId")?,
+            auto_recovery: field(o, "AutoRecovery")?,
+            reboot_migration: field(o, "RebootMigration")?,
         })
     }
 }
@@ -5616,6 +5778,15 @@ impl FromJson for ModifyLaunchTemplateResult {
         let o = v.as_object().ok_or("ModifyLaunchTemplateResult: expected an object")?;
         Ok(ModifyLaunchTemplateResult {
             launch_template: field(o, "LaunchTemplate")?,
+        })
+    }
+}
+
+impl FromJson for ModifyPrivateDnsNameOptionsResult {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("ModifyPrivateDnsNameOptionsResult: expected an object")?;
+        Ok(ModifyPrivateDnsNameOptionsResult {
+            r#return: field(o, "Return")?,
         })
     }
 }
@@ -6549,6 +6720,15 @@ impl FromJson for SubnetIpv6CidrBlockAssociation {
     }
 }
 
+impl FromJson for SuccessfulInstanceCreditSpecificationItem {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("SuccessfulInstanceCreditSpecificationItem: expected an object")?;
+        Ok(SuccessfulInstanceCreditSpecificationItem {
+            instance_id: field(o, "InstanceId")?,
+        })
+    }
+}
+
 impl FromJson for Tag {
     fn from_json(v: &Value) -> Result<Self, String> {
         let o = v.as_object().ok_or("Tag: expected an object")?;
@@ -6595,6 +6775,26 @@ impl FromJson for UnmonitorInstancesResult {
         let o = v.as_object().ok_or("UnmonitorInstancesResult: expected an object")?;
         Ok(UnmonitorInstancesResult {
             instance_monitorings: field(o, "InstanceMonitorings")?,
+        })
+    }
+}
+
+impl FromJson for UnsuccessfulInstanceCreditSpecificationItem {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("UnsuccessfulInstanceCreditSpecificationItem: expected an object")?;
+        Ok(UnsuccessfulInstanceCreditSpecificationItem {
+            instance_id: field(o, "InstanceId")?,
+            error: field(o, "Error")?,
+        })
+    }
+}
+
+impl FromJson for UnsuccessfulInstanceCreditSpecificationItemError {
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let o = v.as_object().ok_or("UnsuccessfulInstanceCreditSpecificationItemError: expected an object")?;
+        Ok(UnsuccessfulInstanceCreditSpecificationItemError {
+            code: field(o, "Code")?,
+            message: field(o, "Message")?,
         })
     }
 }
@@ -6976,6 +7176,7 @@ impl Request {
             Request::DescribeImageAttribute(v) => v.to_json(),
             Request::DescribeImages(v) => v.to_json(),
             Request::DescribeInstanceAttribute(v) => v.to_json(),
+            Request::DescribeInstanceCreditSpecifications(v) => v.to_json(),
             Request::DescribeInstanceStatus(v) => v.to_json(),
             Request::DescribeInstanceTypeOfferings(v) => v.to_json(),
             Request::DescribeInstanceTypes(v) => v.to_json(),
@@ -7012,17 +7213,23 @@ impl Request {
             Request::EnableEbsEncryptionByDefault(v) => v.to_json(),
             Request::GetCapacityReservationUsage(v) => v.to_json(),
             Request::GetConsoleOutput(v) => v.to_json(),
+            Request::GetDefaultCreditSpecification(v) => v.to_json(),
             Request::GetEbsDefaultKmsKeyId(v) => v.to_json(),
             Request::GetEbsEncryptionByDefault(v) => v.to_json(),
             Request::GetLaunchTemplateData(v) => v.to_json(),
+            Request::GetPasswordData(v) => v.to_json(),
             Request::ImportKeyPair(v) => v.to_json(),
             Request::ModifyCapacityReservation(v) => v.to_json(),
+            Request::ModifyDefaultCreditSpecification(v) => v.to_json(),
             Request::ModifyEbsDefaultKmsKeyId(v) => v.to_json(),
             Request::ModifyImageAttribute(v) => v.to_json(),
             Request::ModifyInstanceAttribute(v) => v.to_json(),
+            Request::ModifyInstanceCreditSpecification(v) => v.to_json(),
+            Request::ModifyInstanceMaintenanceOptions(v) => v.to_json(),
             Request::ModifyInstanceMetadataOptions(v) => v.to_json(),
             Request::ModifyLaunchTemplate(v) => v.to_json(),
             Request::ModifyNetworkInterfaceAttribute(v) => v.to_json(),
+            Request::ModifyPrivateDnsNameOptions(v) => v.to_json(),
             Request::ModifySecurityGroupRules(v) => v.to_json(),
             Request::ModifySnapshotAttribute(v) => v.to_json(),
             Request::ModifySubnetAttribute(v) => v.to_json(),
@@ -7119,6 +7326,7 @@ impl Response {
             "DescribeImageAttribute" => Response::DescribeImageAttribute(ImageAttribute::from_json(v)?),
             "DescribeImages" => Response::DescribeImages(DescribeImagesResult::from_json(v)?),
             "DescribeInstanceAttribute" => Response::DescribeInstanceAttribute(InstanceAttribute::from_json(v)?),
+            "DescribeInstanceCreditSpecifications" => Response::DescribeInstanceCreditSpecifications(DescribeInstanceCreditSpecificationsResult::from_json(v)?),
             "DescribeInstanceStatus" => Response::DescribeInstanceStatus(DescribeInstanceStatusResult::from_json(v)?),
             "DescribeInstanceTypeOfferings" => Response::DescribeInstanceTypeOfferings(DescribeInstanceTypeOfferingsResult::from_json(v)?),
             "DescribeInstanceTypes" => Response::DescribeInstanceTypes(DescribeInstanceTypesResult::from_json(v)?),
@@ -7155,17 +7363,23 @@ impl Response {
             "EnableEbsEncryptionByDefault" => Response::EnableEbsEncryptionByDefault(EnableEbsEncryptionByDefaultResult::from_json(v)?),
             "GetCapacityReservationUsage" => Response::GetCapacityReservationUsage(GetCapacityReservationUsageResult::from_json(v)?),
             "GetConsoleOutput" => Response::GetConsoleOutput(GetConsoleOutputResult::from_json(v)?),
+            "GetDefaultCreditSpecification" => Response::GetDefaultCreditSpecification(GetDefaultCreditSpecificationResult::from_json(v)?),
             "GetEbsDefaultKmsKeyId" => Response::GetEbsDefaultKmsKeyId(GetEbsDefaultKmsKeyIdResult::from_json(v)?),
             "GetEbsEncryptionByDefault" => Response::GetEbsEncryptionByDefault(GetEbsEncryptionByDefaultResult::from_json(v)?),
             "GetLaunchTemplateData" => Response::GetLaunchTemplateData(GetLaunchTemplateDataResult::from_json(v)?),
+            "GetPasswordData" => Response::GetPasswordData(GetPasswordDataResult::from_json(v)?),
             "ImportKeyPair" => Response::ImportKeyPair(ImportKeyPairResult::from_json(v)?),
             "ModifyCapacityReservation" => Response::ModifyCapacityReservation(ModifyCapacityReservationResult::from_json(v)?),
+            "ModifyDefaultCreditSpecification" => Response::ModifyDefaultCreditSpecification(ModifyDefaultCreditSpecificationResult::from_json(v)?),
             "ModifyEbsDefaultKmsKeyId" => Response::ModifyEbsDefaultKmsKeyId(ModifyEbsDefaultKmsKeyIdResult::from_json(v)?),
             "ModifyImageAttribute" => Response::ModifyImageAttribute,
             "ModifyInstanceAttribute" => Response::ModifyInstanceAttribute,
+            "ModifyInstanceCreditSpecification" => Response::ModifyInstanceCreditSpecification(ModifyInstanceCreditSpecificationResult::from_json(v)?),
+            "ModifyInstanceMaintenanceOptions" => Response::ModifyInstanceMaintenanceOptions(ModifyInstanceMaintenanceOptionsResult::from_json(v)?),
             "ModifyInstanceMetadataOptions" => Response::ModifyInstanceMetadataOptions(ModifyInstanceMetadataOptionsResult::from_json(v)?),
             "ModifyLaunchTemplate" => Response::ModifyLaunchTemplate(ModifyLaunchTemplateResult::from_json(v)?),
             "ModifyNetworkInterfaceAttribute" => Response::ModifyNetworkInterfaceAttribute,
+            "ModifyPrivateDnsNameOptions" => Response::ModifyPrivateDnsNameOptions(ModifyPrivateDnsNameOptionsResult::from_json(v)?),
             "ModifySecurityGroupRules" => Response::ModifySecurityGroupRules(ModifySecurityGroupRulesResult::from_json(v)?),
             "ModifySnapshotAttribute" => Response::ModifySnapshotAttribute,
             "ModifySubnetAttribute" => Response::ModifySubnetAttribute,

@@ -125,7 +125,7 @@ fn scopes(app: &App) -> ApiResult {
         Ok::<_, StoreError>((all, now))
     });
     let (all, now) = result.map_err(|e| (500, e.to_string()))?;
-    let default = Scope::new(crate::app::DEFAULT_ACCOUNT, "us-east-1").key();
+    let default = Scope::new(&app.config.default_account, "us-east-1").key();
     Ok(json!({ "scopes": all, "default": default, "now": now.to_iso8601(), "clock": app.clock.mode.name() }))
 }
 

@@ -547,3 +547,80 @@ pub fn modify_instance_metadata_options(
         instance_metadata_options: Some(metadata_dto(&inst, "pending")),
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// ModifyPrivateDnsNameOptions / ModifyInstanceMaintenanceOptions
+
+fn option_error(e: instance_attributes::options::OptionError) -> Ec2Error {
+    use instance_attributes::options::OptionError;
+    match e {
+        OptionError::Bad(b) => invalid(format!("Value ({}) for parameter {} is invalid.", b.value, b.parameter)),
+        OptionError::NotStopped { id } => attr_error(AttrError::NotStopped { id }),
+        OptionError::Gone { id, state } => attr_error(AttrError::Gone { id, state }),
+    }
+}
+
+/// The hostname options as DescribeInstances shows them.
+pub fn private_dns_dto(i: &Instance) -> dto::PrivateDnsNameOptionsResponse {
+    let p = &i.attributes.private_dns;
+    dto::PrivateDnsNameOptionsResponse {
+        hostname_type: Some(p.hostname_type.clone()),
+        enable_resource_name_dns_a_record: Some(p.a_record),
+        enable_resource_name_dns_aaaa_record: Some(p.aaaa_record),
+    }
+}
+
+/// The maintenance options as DescribeInstances shows them.
+pub fn maintenance_dto(i: &Instance) -> dto::InstanceMaintenanceOptions {
+    let m = &i.attributes.maintenance;
+    dto::InstanceMaintenanceOptions {
+        auto_recovery: Some(m.auto_recovery.clone()),
+        reboot_migration: Some(m.reboot_migration.clone()),
+    }
+}
+
+pub fn modify_private_dns_name_options(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::ModifyPrivateDnsNameOptionsRequest,
+) -> Result<dto::ModifyPrivateDnsNameOptionsResult> {
+    let id = instance_id(req.instance_id.as_deref())?;
+    let change = instance_attributes::options::PrivateDnsChange {
+        hostname_type: req.private_dns_hostname_type.clone(),
+        a_record: req.enable_resource_name_dns_a_record,
+        aaaa_record: req.enable_resource_name_dns_aaaa_record,
+    };
+    instance_attributes::PrivateDnsOptions::default()
+        .with(&change)
+        .map_err(|b| option_error(instance_attributes::options::OptionError::Bad(b)))?;
+    dry_run_gate(ctx, req.dry_run)?;
+    let mut inst = load_one(ctx, tx, &id)?;
+    instance_attributes::options::modify_private_dns(&mut inst, &change).map_err(option_error)?;
+    save(ctx, tx, &inst)?;
+    Ok(dto::ModifyPrivateDnsNameOptionsResult { r#return: Some(true) })
+}
+
+pub fn modify_instance_maintenance_options(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::ModifyInstanceMaintenanceOptionsRequest,
+) -> Result<dto::ModifyInstanceMaintenanceOptionsResult> {
+    let id = instance_id(req.instance_id.as_deref())?;
+    let change = instance_attributes::options::MaintenanceChange {
+        auto_recovery: req.auto_recovery.clone(),
+        reboot_migration: req.reboot_migration.clone(),
+    };
+    instance_attributes::MaintenanceOptions::default()
+        .with(&change)
+        .map_err(|b| option_error(instance_attributes::options::OptionError::Bad(b)))?;
+    dry_run_gate(ctx, req.dry_run)?;
+    let mut inst = load_one(ctx, tx, &id)?;
+    instance_attributes::options::modify_maintenance(&mut inst, &change).map_err(option_error)?;
+    save(ctx, tx, &inst)?;
+    let m = maintenance_dto(&inst);
+    Ok(dto::ModifyInstanceMaintenanceOptionsResult {
+        instance_id: Some(inst.id.clone()),
+        auto_recovery: m.auto_recovery,
+        reboot_migration: m.reboot_migration,
+    })
+}

@@ -189,6 +189,8 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
             ..Default::default()
         }),
         platform: i.platform.clone(),
+        kernel_id: i.attributes.kernel_id.clone(),
+        ramdisk_id: i.attributes.ramdisk_id.clone(),
         monitoring: Some(dto::Monitoring { state: Some(if i.monitoring { "enabled" } else { "disabled" }.into()) }),
         subnet_id: (!terminated).then(|| i.subnet_id.clone()),
         vpc_id: (!terminated).then(|| i.vpc_id.clone()),
@@ -242,15 +244,16 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
         platform_details: Some(i.platform_details.clone()),
         usage_operation: Some(i.usage_operation.clone()),
         usage_operation_update_time: Some(i.launch_time),
-        private_dns_name_options: Some(dto::PrivateDnsNameOptionsResponse {
-            hostname_type: Some("ip-name".into()),
-            enable_resource_name_dns_a_record: Some(false),
-            enable_resource_name_dns_aaaa_record: Some(false),
-        }),
+        private_dns_name_options: Some(super::instance_attributes::private_dns_dto(i)),
         instance_lifecycle: i.spot_request_id.as_ref().map(|_| "spot".to_string()).or(i.reservation_lifecycle.clone()),
         spot_instance_request_id: i.spot_request_id.clone(),
-        maintenance_options: Some(dto::InstanceMaintenanceOptions {
-            auto_recovery: Some("default".into()),
+        maintenance_options: Some(super::instance_attributes::maintenance_dto(i)),
+        network_performance_options: Some(dto::InstanceNetworkPerformanceOptions {
+            bandwidth_weighting: Some(i.attributes.bandwidth_weighting.clone().unwrap_or_else(|| "default".into())),
+        }),
+        operator: Some(dto::OperatorResponse {
+            managed: Some(i.attributes.operator.is_some()),
+            principal: i.attributes.operator.clone(),
             ..Default::default()
         }),
         ..Default::default()
@@ -341,6 +344,10 @@ fn run_instances_with(
     let mut plan = launch::plan(ctx, req, max, &specs)?;
     let market = super::spot::market_options(ctx, req)?;
     dry_run_gate(ctx, req.dry_run)?;
+    // A burstable instance launches with the account's default credit option unless it asks for one.
+    if plan.options.cpu_credits.is_none() {
+        plan.options.cpu_credits = super::credit_specifications::launch_default(ctx, tx, &plan.instance_type)?;
+    }
     launch::resolve_network(ctx, tx, req, &mut plan)?;
     super::key_pairs::check_launch_key(ctx, tx, req.key_name.as_deref())?;
 
@@ -593,7 +600,11 @@ pub fn describe_instance_status(
                 ),
             }),
             events: Some(vec![]),
-            operator: Some(dto::OperatorResponse { managed: Some(false), ..Default::default() }),
+            operator: Some(dto::OperatorResponse {
+                managed: Some(v.instance.attributes.operator.is_some()),
+                principal: v.instance.attributes.operator.clone(),
+                ..Default::default()
+            }),
             ..Default::default()
         })
         .collect();

@@ -168,6 +168,7 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
         return Err(invalid("A private IP address can only be given when launching one instance.").into());
     }
     let block_devices = block_devices(req)?;
+    let options = launch_options(req, itype)?;
     Ok(LaunchPlan {
         image_id,
         instance_type: itype.name.to_string(),
@@ -206,6 +207,117 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
                 })
                 .unwrap_or_default(),
         )?,
+        options,
+    })
+}
+
+/// The members of RunInstances that ec2d cannot honour, refused rather than dropped.
+fn refuse_unsupported(req: &dto::RunInstancesRequest) -> Result<()> {
+    if req.ipv6_address_count.is_some_and(|n| n > 0) || req.ipv6_addresses.as_ref().is_some_and(|a| !a.is_empty()) {
+        return Err(not_implemented_parameter(
+            "Ipv6AddressCount or Ipv6Addresses (the subnets ec2d launches into have no IPv6 block)",
+        )
+        .into());
+    }
+    if req.enable_primary_ipv6 == Some(true) {
+        return Err(not_implemented_parameter("EnablePrimaryIpv6").into());
+    }
+    if req.elastic_gpu_specification.as_ref().is_some_and(|g| !g.is_empty()) {
+        return Err(Ec2Error::new(
+            Code::Unsupported,
+            "Amazon Elastic Graphics has reached end of life: ElasticGpuSpecification is not supported.",
+        )
+        .into());
+    }
+    if req.elastic_inference_accelerators.as_ref().is_some_and(|a| !a.is_empty()) {
+        return Err(Ec2Error::new(
+            Code::Unsupported,
+            "Amazon Elastic Inference has reached end of life: ElasticInferenceAccelerators is not supported.",
+        )
+        .into());
+    }
+    if req.license_specifications.as_ref().is_some_and(|l| !l.is_empty()) {
+        return Err(not_implemented_parameter("LicenseSpecifications (ec2d has no License Manager)").into());
+    }
+    if req.secondary_interfaces.as_ref().is_some_and(|l| !l.is_empty()) {
+        return Err(not_implemented_parameter("SecondaryInterfaces").into());
+    }
+    Ok(())
+}
+
+/// The RunInstances members an instance keeps as attributes beyond its launch description, checked.
+fn launch_options(
+    req: &dto::RunInstancesRequest,
+    itype: &InstanceTypeInfo,
+) -> Result<ec2_core::instance_attributes::LaunchOptions> {
+    use ec2_core::instance_attributes::options::{self, MaintenanceChange, PrivateDnsChange};
+    refuse_unsupported(req)?;
+    let bad = |b: options::BadOption| invalid(format!("Value ({}) for parameter {} is invalid.", b.value, b.parameter));
+    for (id, param, prefix) in [(&req.kernel_id, "kernelId", "aki-"), (&req.ramdisk_id, "ramdiskId", "ari-")] {
+        if let Some(v) = id.as_deref().filter(|v| !v.starts_with(prefix)) {
+            return Err(
+                invalid(format!("Value ({v}) for parameter {param} is invalid. Expected: '{prefix}...'.")).into()
+            );
+        }
+    }
+    let enclave_enabled = req.enclave_options.as_ref().and_then(|e| e.enabled).unwrap_or(false);
+    let hibernation = req.hibernation_options.as_ref().and_then(|h| h.configured) == Some(true);
+    options::check_enclave(enclave_enabled, itype.nitro_enclaves_support, hibernation).map_err(|e| match e {
+        options::EnclaveError::TypeUnsupported => Ec2Error::new(
+            Code::Unsupported,
+            format!("The instance type {} does not support Nitro Enclaves.", itype.name),
+        ),
+        options::EnclaveError::WithHibernation => Ec2Error::new(
+            Code::InvalidParameterCombination,
+            "An instance cannot have both Nitro Enclaves and hibernation enabled.",
+        ),
+    })?;
+    let private_dns = req
+        .private_dns_name_options
+        .as_ref()
+        .map(|p| {
+            ec2_core::instance_attributes::PrivateDnsOptions::default()
+                .with(&PrivateDnsChange {
+                    hostname_type: p.hostname_type.clone(),
+                    a_record: p.enable_resource_name_dns_a_record,
+                    aaaa_record: p.enable_resource_name_dns_aaaa_record,
+                })
+                .map_err(bad)
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let maintenance = ec2_core::instance_attributes::MaintenanceOptions::default()
+        .with(&MaintenanceChange {
+            auto_recovery: req.maintenance_options.as_ref().and_then(|m| m.auto_recovery.clone()),
+            reboot_migration: None,
+        })
+        .map_err(bad)?;
+    let cpu_credits = match req.credit_specification.as_ref().and_then(|c| c.cpu_credits.as_deref()) {
+        None => None,
+        Some(v) => Some(
+            ec2_core::credit_specifications::at_launch(itype.name, v)
+                .map_err(super::credit_specifications::credit_error)?,
+        ),
+    };
+    let bandwidth_weighting = req
+        .network_performance_options
+        .as_ref()
+        .and_then(|n| n.bandwidth_weighting.as_deref())
+        .map(|w| options::bandwidth_weighting(w).map_err(bad))
+        .transpose()?;
+    let operator = req.operator.as_ref().and_then(|o| o.principal.clone());
+    if let Some(p) = operator.as_deref().filter(|p| p.is_empty() || p.len() > 255) {
+        return Err(invalid(format!("Value ({p}) for parameter Operator.Principal is invalid.")).into());
+    }
+    Ok(ec2_core::instance_attributes::LaunchOptions {
+        kernel_id: req.kernel_id.clone(),
+        ramdisk_id: req.ramdisk_id.clone(),
+        enclave_enabled,
+        private_dns,
+        maintenance,
+        cpu_credits,
+        bandwidth_weighting,
+        operator,
     })
 }
 

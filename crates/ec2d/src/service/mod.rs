@@ -20,6 +20,7 @@ pub mod capacity_pools;
 pub mod capacity_reservations;
 pub mod catalog;
 pub mod common;
+pub mod credit_specifications;
 pub mod due;
 pub mod ebs_encryption;
 pub mod errors;
@@ -34,6 +35,7 @@ pub mod kinds;
 pub mod launch;
 pub mod launch_templates;
 pub mod network_interfaces;
+pub mod passwords;
 pub mod regions;
 pub mod route_tables;
 pub mod security_groups;
@@ -405,6 +407,25 @@ fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Respon
         Q::GetConsoleOutput(r) => A::GetConsoleOutput(instance_attributes::get_console_output(ctx, tx, r)?),
         Q::ModifyInstanceMetadataOptions(r) => {
             A::ModifyInstanceMetadataOptions(instance_attributes::modify_instance_metadata_options(ctx, tx, r)?)
+        }
+        Q::ModifyPrivateDnsNameOptions(r) => {
+            A::ModifyPrivateDnsNameOptions(instance_attributes::modify_private_dns_name_options(ctx, tx, r)?)
+        }
+        Q::ModifyInstanceMaintenanceOptions(r) => {
+            A::ModifyInstanceMaintenanceOptions(instance_attributes::modify_instance_maintenance_options(ctx, tx, r)?)
+        }
+        Q::GetPasswordData(r) => A::GetPasswordData(passwords::get_password_data(ctx, tx, r)?),
+        Q::DescribeInstanceCreditSpecifications(r) => A::DescribeInstanceCreditSpecifications(
+            credit_specifications::describe_instance_credit_specifications(ctx, tx, r)?,
+        ),
+        Q::ModifyInstanceCreditSpecification(r) => A::ModifyInstanceCreditSpecification(
+            credit_specifications::modify_instance_credit_specification(ctx, tx, r)?,
+        ),
+        Q::GetDefaultCreditSpecification(r) => {
+            A::GetDefaultCreditSpecification(credit_specifications::get_default_credit_specification(ctx, tx, r)?)
+        }
+        Q::ModifyDefaultCreditSpecification(r) => {
+            A::ModifyDefaultCreditSpecification(credit_specifications::modify_default_credit_specification(ctx, tx, r)?)
         }
         Q::ResetInstanceAttribute(r) => {
             instance_attributes::reset_instance_attribute(ctx, tx, r).map(|()| A::ResetInstanceAttribute)?
