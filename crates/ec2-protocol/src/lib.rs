@@ -91,11 +91,24 @@ pub const KNOWN_API_VERSIONS: &[&str] = &[
 
 /// Writes a whole success response: `<{Action}Response xmlns=...><requestId>..</requestId>...`.
 pub fn encode_response(response: &Response, request_id: &str) -> String {
+    encode_response_with(response.action(), request_id, 0, |w| response.write_members(w))
+}
+
+/// Writes a whole success response of `action` whose members `members` writes (as the generated
+/// `write_output_members` of the action's result would), in one buffer of at least `size_hint` bytes:
+/// for answers written from records without building the result's tree first.
+pub fn encode_response_with(
+    action: &str,
+    request_id: &str,
+    size_hint: usize,
+    members: impl FnOnce(&mut xml::XmlWriter),
+) -> String {
     let mut w = xml::XmlWriter::with_declaration();
-    let root = format!("{}Response", response.action());
+    w.reserve(size_hint);
+    let root = format!("{action}Response");
     w.open_with_xmlns(&root, XMLNS);
     w.text("requestId", request_id);
-    response.write_members(&mut w);
+    members(&mut w);
     w.close(&root);
     w.finish()
 }

@@ -63,6 +63,27 @@ pub fn scan_is_ordered_by_id_and_sees_own_writes(store: Store) {
     assert_eq!(ids, ["a", "aa", "c"]);
 }
 
+/// A shared scan lists what a copying scan lists, sees the transaction's own writes, and a record it
+/// handed out is not changed by a later write.
+pub fn shared_scan_matches_scan(store: Store) {
+    store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
+    store.transact(|tx| tx.put("s", &thing("c", 3))).unwrap();
+    let (shared, copied) = store
+        .transact(|tx| {
+            tx.put("s", &thing("b", 2))?;
+            let shared: Vec<Arc<Thing>> = tx.scan_shared("s")?;
+            Ok::<_, StoreError>((shared, tx.scan::<Thing>("s")?))
+        })
+        .unwrap();
+    let listed: Vec<Thing> = shared.iter().map(|t| (**t).clone()).collect();
+    assert_eq!(listed, copied);
+    assert_eq!(listed, [thing("a", 1), thing("b", 2), thing("c", 3)]);
+    store.transact(|tx| tx.put("s", &thing("a", 10))).unwrap();
+    assert_eq!(*shared[0], thing("a", 1));
+    let again: Vec<Arc<Thing>> = store.transact(|tx| tx.scan_shared("s")).unwrap();
+    assert_eq!(*again[0], thing("a", 10));
+}
+
 pub fn scopes_and_kinds_are_isolated(store: Store) {
     store.transact(|tx| tx.put("acct1/us-east-1", &thing("x", 1))).unwrap();
     store.transact(|tx| tx.put("acct2/us-east-1", &thing("x", 2))).unwrap();
@@ -190,7 +211,8 @@ pub fn corrupt_documents_are_reported(store: Store) {
 macro_rules! conformance_suite {
     ($make:expr) => {
         $crate::conformance_suite!(@tests $make;
-            put_get_roundtrip scan_is_ordered_by_id_and_sees_own_writes scopes_and_kinds_are_isolated
+            put_get_roundtrip scan_is_ordered_by_id_and_sees_own_writes shared_scan_matches_scan
+            scopes_and_kinds_are_isolated
             rollback_discards_everything delete_reports_existence counters_are_monotonic_and_independent
             concurrent_updates_are_serialized reset_drops_everything keys_are_any_string_ordered_bytewise
             corrupt_documents_are_reported);

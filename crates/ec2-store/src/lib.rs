@@ -127,6 +127,16 @@ impl Doc {
         let _ = self.decoded.set(Arc::new(r.clone()));
         Ok(r)
     }
+
+    /// The record shared, not copied: the decoded one, or decoded (and kept) now.
+    fn shared<R: Record>(&self, id: &str) -> Result<Arc<R>, StoreError> {
+        if let Some(Ok(r)) = self.decoded.get().map(|any| any.clone().downcast::<R>()) {
+            return Ok(r);
+        }
+        let r: Arc<R> = Arc::new(decode(id, self.text()?)?);
+        let _ = self.decoded.set(r.clone());
+        Ok(r)
+    }
 }
 
 impl std::fmt::Debug for Doc {
@@ -269,6 +279,12 @@ impl Txn<'_> {
 
     pub fn scan<R: Record>(&mut self, scope: &str) -> Result<Vec<R>, StoreError> {
         self.tx.scan(scope, R::KIND)?.iter().map(|(id, doc)| doc.record(id)).collect()
+    }
+
+    /// Every record of `R` in `scope`, ascending by id, shared with the engine rather than copied: for
+    /// reads of many records that change few of them (copy one with `Arc::unwrap_or_clone` to change it).
+    pub fn scan_shared<R: Record>(&mut self, scope: &str) -> Result<Vec<Arc<R>>, StoreError> {
+        self.tx.scan(scope, R::KIND)?.iter().map(|(id, doc)| doc.shared(id)).collect()
     }
 
     pub fn scopes<R: Record>(&mut self) -> Result<Vec<String>, StoreError> {

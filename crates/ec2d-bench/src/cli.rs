@@ -34,7 +34,7 @@ impl Scenario {
     after_help = "Workloads (default scenario): describe-regions, describe-availability-zones, or any raw form body \
                   containing '=' (e.g. 'Action=DescribeVpcs&Version=2016-11-15').\n\
                   Instances scenario: launches --instances instances (RunInstances of 1000 at a time, round-robin \
-                  over us-east-1a..f), then runs describe-instances-by-id (a random launched ID per request), \
+                  over the us-east-1 zones but 1e), then runs describe-instances-by-id (a random launched ID per request), \
                   describe-instances-all (--all-connections, --all-seconds), describe-instances-page (MaxResults=1000) \
                   and stop-start (per connection: StopInstances i, StartInstances i, for a random i).\n\
                   Mixed scenario (issue 12's targets; --engines, default memory,embedded): per engine, the light phase \

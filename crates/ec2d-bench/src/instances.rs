@@ -19,10 +19,12 @@ use crate::Result;
 
 /// The most instances the server launches per RunInstances call (ec2d's `MAX_LAUNCH`).
 pub const LAUNCH_BATCH: usize = 1000;
-/// Launches go round-robin over these zones, one default /20 subnet (4091 addresses) each.
-pub const ZONES: [&str; 6] = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
-/// Stay below 6 x 4091 so no default subnet runs out of addresses and wraps.
-pub const MAX_INSTANCES: usize = 24_000;
+/// Launches go round-robin over these zones, one default /20 subnet (4091 addresses) each: the zones of
+/// us-east-1 that offer `INSTANCE_TYPE` (and the mixed state's `t3.medium`) in ec2d's offerings
+/// (us-east-1e offers neither).
+pub const ZONES: [&str; 5] = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f"];
+/// Stay below 5 x 4091 so no default subnet runs out of addresses and wraps.
+pub const MAX_INSTANCES: usize = 20_000;
 pub const IMAGE_ID: &str = "ami-08f6cfac8c54bafdd";
 pub const INSTANCE_TYPE: &str = "t3.micro";
 

@@ -9,7 +9,7 @@ use ec2_core::bundle_tasks::BundleDurations;
 use ec2_core::ids::IdGen;
 use ec2_core::instances::Durations;
 use ec2_core::spot::SpotDurations;
-use ec2_protocol::{encode_response, is_operation, Code, Ec2Error, Node, Request};
+use ec2_protocol::{is_operation, Code, Ec2Error, Node, Request};
 use ec2_sigv4::HttpRequest;
 use ec2_store::Store;
 
@@ -187,7 +187,7 @@ impl App {
         let permission = caller.authorize(action, &identity::request_resources(&scope, &request));
         let clock = |tx: &mut ec2_store::Txn<'_>| self.clock.now(tx);
         let response = service::call(&self.store, &self.settings(), &clock, &scope, &request, &permission)?;
-        Ok(encode_response(&response, request_id))
+        Ok(response.encode(request_id))
     }
 }
 

@@ -15,6 +15,9 @@ use ec2_core::instances::filters::{
 use ec2_core::instances::lifecycle::{self, settle};
 use ec2_core::instances::{Instance, InstanceState, Settled, StateChange, StopOptions};
 use ec2_core::network;
+use std::sync::Arc;
+
+use ec2_protocol::xml::{ToXml, XmlWriter};
 use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
@@ -257,26 +260,26 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
     }
 }
 
+/// A reservation of DescribeInstances without its instances.
+fn reservation_head_dto(i: &Instance) -> dto::Reservation {
+    dto::Reservation {
+        reservation_id: Some(i.reservation_id.clone()),
+        owner_id: Some(i.owner_id.clone()),
+        groups: Some(vec![]),
+        ..Default::default()
+    }
+}
+
 /// Groups instances (in listing order) into reservations; a reservation split across pages
 /// appears on each page with its instances there.
-fn reservations_dto(instances: &[Instance]) -> Vec<dto::Reservation> {
-    let mut out: Vec<dto::Reservation> = Vec::new();
-    for i in instances {
-        let same = out.last().is_some_and(|r| r.reservation_id.as_deref() == Some(i.reservation_id.as_str()));
-        if !same {
-            out.push(dto::Reservation {
-                reservation_id: Some(i.reservation_id.clone()),
-                owner_id: Some(i.owner_id.clone()),
-                groups: Some(vec![]),
-                instances: Some(vec![]),
-                ..Default::default()
-            });
-        }
-        if let Some(r) = out.last_mut() {
-            r.instances.get_or_insert_with(Vec::new).push(instance_dto(i));
-        }
-    }
-    out
+fn reservations_dto(instances: &[Arc<Instance>]) -> Vec<dto::Reservation> {
+    instances
+        .chunk_by(|a, b| a.reservation_id == b.reservation_id)
+        .map(|group| dto::Reservation {
+            instances: Some(group.iter().map(|i| instance_dto(i)).collect()),
+            ..reservation_head_dto(&group[0])
+        })
+        .collect()
 }
 
 /// The listing order: launch time, then reservation, then launch index.
@@ -417,11 +420,12 @@ fn reservation(ctx: &Ctx<'_>, reservation_id: &str, instances: &[Instance]) -> d
 // ---------------------------------------------------------------------------------------------
 // DescribeInstances / DescribeInstanceStatus
 
-pub fn describe_instances(
+/// DescribeInstances: the page of instances, written by [`Listing::encode`] once the transaction is over.
+pub fn describe_instances_listing(
     ctx: &Ctx<'_>,
     tx: &mut Txn<'_>,
     req: &dto::DescribeInstancesRequest,
-) -> Result<dto::DescribeInstancesResult> {
+) -> Result<Listing> {
     let ids = well_formed(IdKind::Instance, req.instance_ids.as_deref().unwrap_or_default())?;
     let mut filters = filters(&INSTANCE_FILTERS, &req.filters)?;
     normalize_state_codes(&mut filters);
@@ -433,15 +437,105 @@ pub fn describe_instances(
         .into());
     }
     dry_run_gate(ctx, req.dry_run)?;
-    let mut instances = if ids.is_empty() { load_all(ctx, tx)? } else { load_many(ctx, tx, &ids)? };
+    let mut instances = if ids.is_empty() {
+        load_all_shared(ctx, tx)?
+    } else {
+        load_many(ctx, tx, &ids)?.into_iter().map(Arc::new).collect()
+    };
     instances.retain(|i| INSTANCE_FILTERS.matches(i, &filters));
-    instances.sort_by_cached_key(listing_key);
-    let (page, next) =
-        paginate(instances, listing_key, req.max_results, req.next_token.as_deref(), &describe_instances_bounds())?;
-    let mut reservations = reservations_dto(&page);
-    // Interfaces attached besides the primary one (network_interfaces.rs).
-    super::network_interfaces::add_attached(ctx, tx, &mut reservations)?;
-    Ok(dto::DescribeInstancesResult { reservations: Some(reservations), next_token: next })
+    instances.sort_by_cached_key(|i| listing_key(i));
+    let (page, next_token) = paginate(
+        instances,
+        |i| listing_key(i),
+        req.max_results,
+        req.next_token.as_deref(),
+        &describe_instances_bounds(),
+    )?;
+    // Interfaces attached besides the primary one (network_interfaces.rs), read inside the transaction.
+    let attached = super::network_interfaces::attached(ctx, tx, &page)?;
+    Ok(Listing { page, next_token, attached })
+}
+
+pub fn describe_instances(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    req: &dto::DescribeInstancesRequest,
+) -> Result<dto::DescribeInstancesResult> {
+    let listing = describe_instances_listing(ctx, tx, req)?;
+    let mut reservations = reservations_dto(&listing.page);
+    for inst in reservations.iter_mut().flat_map(|r| r.instances.iter_mut().flatten()) {
+        listing.add_attached(inst);
+    }
+    Ok(dto::DescribeInstancesResult { reservations: Some(reservations), next_token: listing.next_token })
+}
+
+/// Every visible instance of the scope, settled, shared with the store: only the records that settling
+/// changes are copied.
+fn load_all_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Arc<Instance>>> {
+    let all: Vec<Arc<Instance>> = tx.scan_shared(&scope_key(ctx))?;
+    let mut out = Vec::with_capacity(all.len());
+    for inst in all {
+        let due = inst.pending.is_some_and(|p| p.due <= ctx.now);
+        if !due || inst.spot_request_id.is_some() {
+            out.push(inst);
+        } else if let Some(i) = settled(ctx, tx, Arc::unwrap_or_clone(inst))? {
+            out.push(Arc::new(i));
+        }
+    }
+    Ok(out)
+}
+
+/// A page of DescribeInstances: the instances in listing order, and the token of the next page.
+pub struct Listing {
+    page: Vec<Arc<Instance>>,
+    next_token: Option<String>,
+    /// By instance ID, the interfaces attached besides the primary one, after it by device index.
+    attached: std::collections::BTreeMap<String, Vec<dto::InstanceNetworkInterface>>,
+}
+
+/// About the size of one instance in DescribeInstances' XML, to size the answer's buffer once.
+const INSTANCE_XML_BYTES: usize = 4608;
+
+impl Listing {
+    /// The whole DescribeInstances answer, written straight from the records: the same XML as the
+    /// generated encoder of `DescribeInstancesResult` writes for [`describe_instances`]' result, one
+    /// instance's tree at a time instead of the whole answer's.
+    pub fn encode(&self, request_id: &str) -> String {
+        let hint = self.page.len() * INSTANCE_XML_BYTES;
+        ec2_protocol::encode_response_with("DescribeInstances", request_id, hint, |w| self.write_output_members(w))
+    }
+
+    /// Appends the interfaces attached to this instance besides its primary one.
+    fn add_attached(&self, inst: &mut dto::Instance) {
+        let Some(extra) = inst.instance_id.as_deref().and_then(|id| self.attached.get(id)) else { return };
+        inst.network_interfaces.get_or_insert_with(Vec::new).extend(extra.iter().cloned());
+    }
+
+    /// `DescribeInstancesResult::write_output_members`, with each reservation's `instancesSet` written
+    /// instance by instance (`Reservation::write_members` writes it last).
+    fn write_output_members(&self, w: &mut XmlWriter) {
+        if let Some(token) = &self.next_token {
+            w.text("nextToken", token);
+        }
+        if self.page.is_empty() {
+            w.empty("reservationSet");
+            return;
+        }
+        w.open("reservationSet");
+        for group in self.page.chunk_by(|a, b| a.reservation_id == b.reservation_id) {
+            w.open("item");
+            reservation_head_dto(&group[0]).write_members(w);
+            w.open("instancesSet");
+            for i in group {
+                let mut inst = instance_dto(i);
+                self.add_attached(&mut inst);
+                inst.write_xml(w, "item");
+            }
+            w.close("instancesSet");
+            w.close("item");
+        }
+        w.close("reservationSet");
+    }
 }
 
 fn status_bounds() -> PageBounds {
@@ -654,4 +748,54 @@ pub fn set_held_in_stopping(
     }
     state_changes::apply(&ctx, tx, before, &mut inst, Accounting::Lenient)?;
     Ok(Some(inst.state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The instances of the golden format-1 data set (launched by RunInstances and Spot requests).
+    fn golden_instances() -> Vec<Instance> {
+        let text = include_str!("../../../ec2-store/tests/golden/format1/documents.json");
+        let set: serde_json::Value = serde_json::from_str(text).unwrap();
+        let docs = set["documents"].as_array().unwrap();
+        let instances: Vec<Instance> = docs
+            .iter()
+            .filter(|d| d["kind"] == "instance")
+            .map(|d| ec2_store::format::decode(d["id"].as_str().unwrap(), &d["doc"].to_string()).unwrap())
+            .collect();
+        assert!(instances.len() >= 3);
+        instances
+    }
+
+    fn through_the_result(listing: &Listing) -> String {
+        let result = dto::DescribeInstancesResult {
+            reservations: Some(reservations_dto(&listing.page)),
+            next_token: listing.next_token.clone(),
+        };
+        ec2_protocol::encode_response(&ec2_protocol::Response::DescribeInstances(result), "req-1")
+    }
+
+    #[test]
+    fn a_listing_writes_what_the_generated_encoder_writes() {
+        let mut instances = golden_instances();
+        // Two instances of one reservation, listed together, and one of them terminated.
+        instances[1].reservation_id = instances[0].reservation_id.clone();
+        instances[1].launch_time = instances[0].launch_time;
+        instances[1].state = InstanceState::Terminated;
+        instances.sort_by_cached_key(listing_key);
+        let page: Vec<Arc<Instance>> = instances.into_iter().map(Arc::new).collect();
+        let reservations = page.chunk_by(|a, b| a.reservation_id == b.reservation_id).count();
+        assert!(reservations < page.len(), "some reservation holds two instances");
+        for next_token in [None, Some("ec2d0a<&".to_string())] {
+            let listing = Listing { page: page.clone(), next_token, attached: Default::default() };
+            let xml = listing.encode("req-1");
+            assert_eq!(xml, through_the_result(&listing));
+            assert_eq!(xml.matches("<instancesSet>").count(), reservations);
+            assert!(xml.contains(&format!("<instanceId>{}</instanceId>", page[0].id)));
+        }
+        let empty = Listing { page: vec![], next_token: None, attached: Default::default() };
+        assert_eq!(empty.encode("req-1"), through_the_result(&empty));
+        assert!(empty.encode("req-1").contains("<reservationSet/>"));
+    }
 }

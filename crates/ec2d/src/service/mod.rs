@@ -206,14 +206,17 @@ pub fn call(
     scope: &Scope,
     request: &Request,
     permission: &dyn Gate,
-) -> std::result::Result<Response, Ec2Error> {
+) -> std::result::Result<Answer, Ec2Error> {
     store
         .transact(|tx: &mut Txn<'_>| {
             permission.reset();
             let now = clock(tx)?;
             let ctx = Ctx { permission, ..Ctx::new(settings, scope, now) };
             due::catch_up(&ctx, tx)?;
-            let response = dispatch(&ctx, tx, request)?;
+            let response = match request {
+                Request::DescribeInstances(r) => Answer::Instances(instances::describe_instances_listing(&ctx, tx, r)?),
+                _ => Answer::Response(dispatch(&ctx, tx, request)?),
+            };
             // A handler that never reached the gate must not let a denied caller through: failing
             // here rolls the transaction back.
             if !permission.consulted() {
@@ -222,6 +225,24 @@ pub fn call(
             Ok::<_, Error>(response)
         })
         .map_err(Ec2Error::from)
+}
+
+/// What a request's transaction answers: a result to encode, or (DescribeInstances) the records to
+/// write the XML from once the transaction is over, without building the result's tree.
+#[allow(clippy::large_enum_variant)] // an `Answer` is made once per request and moved, not stored
+pub enum Answer {
+    Response(Response),
+    Instances(instances::Listing),
+}
+
+impl Answer {
+    /// The whole XML answer.
+    pub fn encode(&self, request_id: &str) -> String {
+        match self {
+            Answer::Response(response) => ec2_protocol::encode_response(response, request_id),
+            Answer::Instances(listing) => listing.encode(request_id),
+        }
+    }
 }
 
 fn dispatch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, request: &Request) -> Result<Response> {

@@ -217,26 +217,33 @@ fn view(ctx: &Ctx<'_>, tx: &mut Txn<'_>, eni: NetworkInterface) -> Result<EniVie
     Ok(EniView { eni, groups, public_ip, region: ctx.scope.region.clone() })
 }
 
-/// Adds the interfaces attached to each instance besides its primary one (`InstanceInterfaces`,
-/// a kind with a record only for instances that have such interfaces) to DescribeInstances'
-/// answer, after the primary one, by device index.
-pub fn add_attached(ctx: &Ctx<'_>, tx: &mut Txn<'_>, reservations: &mut [dto::Reservation]) -> Result<()> {
+/// The interfaces attached to the page's instances besides their primary one (`InstanceInterfaces`,
+/// a kind with a record only for instances that have such interfaces), by instance ID, in device
+/// index order, as DescribeInstances shows them after the primary one.
+pub fn attached(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    page: &[std::sync::Arc<Instance>],
+) -> Result<std::collections::BTreeMap<String, Vec<dto::InstanceNetworkInterface>>> {
     let scope = ctx.scope.key();
+    let mut out = std::collections::BTreeMap::new();
     let links: Vec<InstanceInterfaces> = tx.scan(&scope)?;
     if links.is_empty() {
-        return Ok(());
+        return Ok(out);
     }
     let by_instance: std::collections::BTreeMap<&str, &InstanceInterfaces> =
         links.iter().map(|l| (l.instance_id.as_str(), l)).collect();
-    for inst in reservations.iter_mut().flat_map(|r| r.instances.iter_mut().flatten()) {
-        let Some(l) = inst.instance_id.as_deref().and_then(|id| by_instance.get(id)) else { continue };
+    for inst in page {
+        let Some(l) = by_instance.get(inst.id.as_str()) else { continue };
+        let mut shown = Vec::with_capacity(l.by_device.len());
         for eni_id in l.by_device.values() {
             let Some(eni) = tx.get::<NetworkInterface>(&scope, eni_id)? else { continue };
             let v = view(ctx, tx, eni)?;
-            inst.network_interfaces.get_or_insert_with(Vec::new).push(instance_eni_dto(&v));
+            shown.push(instance_eni_dto(&v));
         }
+        out.insert(inst.id.clone(), shown);
     }
-    Ok(())
+    Ok(out)
 }
 
 /// An attached interface as DescribeInstances shows it.

@@ -1,0 +1,52 @@
+"""DescribeInstances-of-everything probe: launches N instances on an `--ephemeral` server (1,000 per
+RunInstances call, over the us-east-1 zones that offer t3.micro), then prints the p50 and minimum of REPS
+sequential DescribeInstances of everything on one keep-alive connection, the answer's size and the
+server's RSS before and after. Usage: python3 tools/describe_all_probe.py BINARY N REPS [serve args...]"""
+import os, sys, time, http.client
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
+from conftest import Server, AL2023
+import botocore.auth, botocore.awsrequest, botocore.credentials
+
+BIN, N, REPS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+EXTRA = sys.argv[4:] or ["--ephemeral"]
+ZONES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1f"]
+
+
+def signed(url, body):
+    r = botocore.awsrequest.AWSRequest(method="POST", url=url, data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials("AKIAIOSFODNN7EXAMPLE", "test"), "ec2", "us-east-1").add_auth(r)
+    return dict(r.headers.items())
+
+
+def rss(pid):
+    return [l.split(":")[1].strip() for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")][0]
+
+
+s = Server(BIN, *EXTRA).start()
+try:
+    c = s.client()
+    n = 0
+    while n < N:
+        k = min(1000, N - n)
+        c.run_instances(ImageId=AL2023, InstanceType="t3.micro", MinCount=k, MaxCount=k,
+                        Placement={"AvailabilityZone": ZONES[(n // 1000) % len(ZONES)]})
+        n += k
+    before = rss(s.proc.pid)
+    body = b"Action=DescribeInstances&Version=2016-11-15"
+    headers = signed(s.url + "/", body)
+    conn = http.client.HTTPConnection("127.0.0.1", s.port)
+    lat, size = [], 0
+    for _ in range(REPS):
+        t = time.perf_counter()
+        conn.request("POST", "/", body=body, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        lat.append(time.perf_counter() - t)
+        assert r.status == 200, data[:300]
+        size = len(data)
+    lat.sort()
+    print(f"N={N} p50 {lat[len(lat) // 2] * 1000:.1f} ms min {lat[0] * 1000:.1f} ms size {size} "
+          f"rss before {before} after {rss(s.proc.pid)}")
+finally:
+    s.stop()
