@@ -11,4 +11,6 @@ cargo test --workspace --all-features
 cargo build -p ec2d -p ec2-protocol --all-features
 # the fuzz targets (outside the workspace; scripts/fuzz.sh runs them) must keep building
 cargo build -q --manifest-path fuzz/Cargo.toml
-python3 -m pytest tests/wire tests/e2e -q -p no:cacheprovider
+# Two workers (pytest-xdist), each test file whole in one worker so a file's own order holds;
+# EC2D_TEST_WORKERS=0 runs them in this process.
+python3 -m pytest tests/wire tests/e2e -q -p no:cacheprovider -n "${EC2D_TEST_WORKERS:-2}" --dist loadfile
