@@ -390,6 +390,49 @@ pub fn owner_of(tags: &BTreeMap<String, String>) -> Option<(Flavor, &str)> {
 }
 
 impl Fleet {
+    /// A new fleet in state submitted, with AWS's defaults for what the request leaves out
+    /// (lowest-price strategies, terminate on interruption); the caller sets what the request says.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: String,
+        flavor: Flavor,
+        fleet_type: FleetType,
+        now: UnixMillis,
+        client_token: Option<String>,
+        target: Target,
+        pools: Vec<Pool>,
+    ) -> Fleet {
+        Fleet {
+            id,
+            flavor,
+            fleet_type,
+            state: FleetState::Submitted,
+            create_time: now,
+            client_token,
+            target,
+            spot_strategy: SpotStrategy::LowestPrice,
+            on_demand_strategy: OnDemandStrategy::LowestPrice,
+            interruption_behavior: "terminate".into(),
+            pools_to_use: None,
+            spot_max_price: None,
+            capacity_rebalance: false,
+            pools,
+            valid_from: None,
+            valid_until: None,
+            replace_unhealthy: false,
+            terminate_with_expiration: false,
+            excess_policy: None,
+            iam_fleet_role: None,
+            context: None,
+            launch_specifications: false,
+            instances: Vec::new(),
+            errors: Vec::new(),
+            history: Vec::new(),
+            attempted: false,
+            next_check: None,
+        }
+    }
+
     pub fn record(
         &mut self,
         time: UnixMillis,
@@ -795,35 +838,17 @@ mod tests {
     }
 
     fn fleet(target: Target) -> Fleet {
-        Fleet {
-            id: "fleet-1".into(),
-            flavor: Flavor::Ec2Fleet,
-            fleet_type: FleetType::Maintain,
-            state: FleetState::Active,
-            create_time: UnixMillis(0),
-            client_token: None,
+        let mut f = Fleet::new(
+            "fleet-1".into(),
+            Flavor::Ec2Fleet,
+            FleetType::Maintain,
+            UnixMillis(0),
+            None,
             target,
-            spot_strategy: SpotStrategy::LowestPrice,
-            on_demand_strategy: OnDemandStrategy::LowestPrice,
-            interruption_behavior: "terminate".into(),
-            pools_to_use: None,
-            spot_max_price: None,
-            capacity_rebalance: false,
-            pools: Vec::new(),
-            valid_from: None,
-            valid_until: None,
-            replace_unhealthy: false,
-            terminate_with_expiration: false,
-            excess_policy: None,
-            iam_fleet_role: None,
-            context: None,
-            launch_specifications: false,
-            instances: Vec::new(),
-            errors: Vec::new(),
-            history: Vec::new(),
-            attempted: false,
-            next_check: None,
-        }
+            Vec::new(),
+        );
+        f.state = FleetState::Active;
+        f
     }
 
     fn member(id: &str, lifecycle: Lifecycle, weight: f64) -> FleetInstance {

@@ -675,50 +675,6 @@ pub(super) fn create(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut f: Fleet) -> Result<(F
     Ok((f, filled))
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn new_fleet(
-    id: String,
-    flavor: Flavor,
-    fleet_type: FleetType,
-    now: UnixMillis,
-    client_token: Option<String>,
-    target: Target,
-    pools: Vec<Pool>,
-) -> Fleet {
-    Fleet {
-        id,
-        flavor,
-        fleet_type,
-        state: FleetState::Submitted,
-        create_time: now,
-        client_token,
-        target,
-        spot_strategy: match flavor {
-            Flavor::Ec2Fleet => SpotStrategy::LowestPrice,
-            Flavor::SpotFleet => SpotStrategy::LowestPrice,
-        },
-        on_demand_strategy: OnDemandStrategy::LowestPrice,
-        interruption_behavior: "terminate".into(),
-        pools_to_use: None,
-        spot_max_price: None,
-        capacity_rebalance: false,
-        pools,
-        valid_from: None,
-        valid_until: None,
-        replace_unhealthy: false,
-        terminate_with_expiration: false,
-        excess_policy: None,
-        iam_fleet_role: None,
-        context: None,
-        launch_specifications: false,
-        instances: Vec::new(),
-        errors: Vec::new(),
-        history: Vec::new(),
-        attempted: false,
-        next_check: None,
-    }
-}
-
 fn check_validity(now: UnixMillis, from: Option<UnixMillis>, until: Option<UnixMillis>) -> Result<()> {
     if let Some(u) = until {
         if u <= now || from.is_some_and(|f| u <= f) {
@@ -806,7 +762,7 @@ pub fn create_fleet(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateFleetReque
     }
     let pools = pools_of(ctx, tx, &configs, target.unit_type, &tags_for(&specs, "instance"))?;
     let id = new_id(ctx, tx, IdKind::Fleet)?;
-    let mut f = new_fleet(id, Flavor::Ec2Fleet, fleet_type, ctx.now, req.client_token.clone(), target, pools);
+    let mut f = Fleet::new(id, Flavor::Ec2Fleet, fleet_type, ctx.now, req.client_token.clone(), target, pools);
     f.spot_strategy = spot_strategy;
     f.on_demand_strategy = on_demand_strategy;
     f.interruption_behavior = behavior;
@@ -1116,6 +1072,23 @@ pub(super) fn event_kind(text: Option<&str>, flavor: Flavor) -> Result<Option<Hi
     .transpose()
 }
 
+/// A row of a fleet's history: time, event type, information.
+type HistoryRow = (UnixMillis, String, dto::EventInformation);
+
+/// One page of a fleet's history (both flavors), oldest first, and the next page's token.
+pub(super) fn history_page(
+    f: &Fleet,
+    start: UnixMillis,
+    kind: Option<HistoryKind>,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+) -> Result<(Vec<HistoryRow>, Option<String>)> {
+    let rows: Vec<(usize, HistoryRow)> = history(f, start, kind).into_iter().enumerate().collect();
+    let key = |x: &(usize, HistoryRow)| format!("{:08}", x.0);
+    let (page, next) = paginate(rows, key, max_results, next_token, &five_to_thousand())?;
+    Ok((page.into_iter().map(|(_, row)| row).collect(), next))
+}
+
 pub fn describe_fleet_history(
     ctx: &Ctx<'_>,
     tx: &mut Txn<'_>,
@@ -1127,14 +1100,11 @@ pub fn describe_fleet_history(
     let kind = event_kind(req.event_type.as_deref(), Flavor::Ec2Fleet)?;
     dry_run_gate(ctx, req.dry_run)?;
     let f = one(ctx, tx, Flavor::Ec2Fleet, Some(&id), "FleetId")?;
-    let rows: Vec<(usize, (UnixMillis, String, dto::EventInformation))> =
-        history(&f, start, kind).into_iter().enumerate().collect();
-    let key = |x: &(usize, (UnixMillis, String, dto::EventInformation))| format!("{:08}", x.0);
-    let (page, next) = paginate(rows, key, req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
+    let (page, next) = history_page(&f, start, kind, req.max_results, req.next_token.as_deref())?;
     Ok(dto::DescribeFleetHistoryResult {
         history_records: Some(
             page.into_iter()
-                .map(|(_, (t, ty, info))| dto::HistoryRecordEntry {
+                .map(|(t, ty, info)| dto::HistoryRecordEntry {
                     event_information: Some(info),
                     event_type: Some(ty),
                     timestamp: Some(t),

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use ec2_core::fleets::{Flavor, FleetState, FleetType, Lifecycle, OnDemandStrategy, Override, SpotStrategy, Target};
 use ec2_core::ids::IdKind;
-use ec2_core::UnixMillis;
 use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
@@ -209,7 +208,8 @@ pub fn request_spot_fleet(
         pools.extend(p);
     }
     let id = new_id(ctx, tx, IdKind::SpotFleetRequest)?;
-    let mut f = fleets::new_fleet(id, Flavor::SpotFleet, fleet_type, ctx.now, c.client_token.clone(), target, pools);
+    let mut f =
+        ec2_core::fleets::Fleet::new(id, Flavor::SpotFleet, fleet_type, ctx.now, c.client_token.clone(), target, pools);
     f.spot_strategy = spot_strategy;
     f.on_demand_strategy = on_demand_strategy;
     f.spot_max_price = spot_price;
@@ -386,14 +386,11 @@ pub fn describe_spot_fleet_request_history(
     let kind = fleets::event_kind(req.event_type.as_deref(), Flavor::SpotFleet)?;
     dry_run_gate(ctx, req.dry_run)?;
     let f = one(ctx, tx, &id)?;
-    let rows: Vec<(usize, (UnixMillis, String, dto::EventInformation))> =
-        fleets::history(&f, start, kind).into_iter().enumerate().collect();
-    let key = |x: &(usize, (UnixMillis, String, dto::EventInformation))| format!("{:08}", x.0);
-    let (page, next) = paginate(rows, key, req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
+    let (page, next) = fleets::history_page(&f, start, kind, req.max_results, req.next_token.as_deref())?;
     Ok(dto::DescribeSpotFleetRequestHistoryResponse {
         history_records: Some(
             page.into_iter()
-                .map(|(_, (t, ty, info))| dto::HistoryRecord {
+                .map(|(t, ty, info)| dto::HistoryRecord {
                     event_information: Some(info),
                     event_type: Some(ty),
                     timestamp: Some(t),
