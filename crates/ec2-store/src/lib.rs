@@ -170,6 +170,11 @@ pub trait Engine: Send + Sync {
     fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Closes the store at shutdown, once no request is left: makes everything durable and leaves the files
+    /// tidy. Later transactions may be refused.
+    fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// A stored record type: a kind name and an id, serialized as JSON with its format version
@@ -217,6 +222,11 @@ impl Store {
     /// Whether the store answers (one trivial round trip).
     pub fn ping(&self) -> Result<(), StoreError> {
         self.engine.ping()
+    }
+
+    /// Closes the store at shutdown ([`Engine::close`]).
+    pub fn close(&self) -> Result<(), StoreError> {
+        self.engine.close()
     }
 
     /// Runs `f` in one transaction: commits when it returns `Ok`, rolls back and returns its error

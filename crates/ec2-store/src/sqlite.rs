@@ -1,28 +1,41 @@
 //! The embedded, durable engine (the default; `--data-dir`): SQLite, compiled into the binary.
 //!
-//! One connection, behind a mutex, runs the transactions one at a time, so they are serial (like the
-//! memory engine's) and never conflict. The database is in WAL mode with `synchronous=FULL`: `COMMIT`
-//! returns only once the write-ahead log is fsynced, so a change the server has answered for survives
-//! a crash of the process or of the machine. A lock file keeps a second ec2d process off the directory.
+//! Requests run against memory; a writer thread makes their changes durable. The database is in WAL mode with
+//! `synchronous=FULL`, so a `COMMIT` returns only once the write-ahead log is fsynced. A lock file keeps a
+//! second ec2d process off the directory.
 //!
-//! Group commit: an fsync costs far more than a request, so transactions that queue up for the
-//! connection share one. A batch is one SQLite transaction (`BEGIN IMMEDIATE`) in which each request
-//! runs inside its own savepoint (released on success, rolled back on failure: each request stays
-//! atomic). A request that finishes while others wait for the connection leaves the batch open for them
-//! and waits; the one that finishes with nobody waiting (or the [`MAX_BATCH`]th) commits, and every
-//! request of the batch returns only after that `COMMIT` (except while the batch has written nothing:
-//! then what a request read is already durable). If the commit fails, every waiting request of the
-//! batch fails.
+//! - **Reads from memory.** Every (scope, kind) a request touches is loaded whole from the database the first
+//!   time (through a reading connection), then kept: its documents, each decoded at most once ([`Doc`]), and
+//!   every write since. Counters likewise. The file is read once per (scope, kind) and otherwise only written.
+//! - **One request at a time.** A request runs its body under the engine's mutex against that memory (so
+//!   requests are serial, like the memory engine's, and never conflict); its writes are recorded with what
+//!   they replaced and undone if it fails, panics included.
+//! - **Write-behind, acknowledged only once durable.** A request that succeeds hands its writes (a write set)
+//!   to the writer thread and releases the mutex; the writer applies every write set queued so far in one
+//!   SQLite transaction, encoding the documents to JSON on its own thread, and commits (group commit: one
+//!   fsync for all of them). A request returns only when every write set queued before its end is
+//!   committed, its own and those it may have read, so nothing it answered about can be lost. The next
+//!   requests run while the writer commits.
+//! - **A failed commit stops the engine.** If the writer cannot commit (a full disk, an IO error), every
+//!   request whose writes or reads were in that commit or later fails, and every later request is refused
+//!   with the cause until ec2d restarts from what the file kept.
+//! - **A (scope, kind) not in memory has no queued writes** (writes go through memory, which is never
+//!   evicted), so loading it from the committed file is exact. A reset waits for its own commit before it
+//!   empties the memory.
+//! - **Startup check.** A file ec2d closed cleanly ([`SqliteEngine::close`], at SIGTERM and SIGINT) is marked
+//!   by [`CLEAN_FILE`] with its size and modification time; at the next start an unchanged file is trusted.
+//!   Any other file (after a crash or a kill, or touched since) gets `PRAGMA quick_check` first, and a
+//!   damaged one is refused.
 //!
-//! Files in the data directory: `ec2d.sqlite3` (with its `-wal` and `-shm` companions while open) and
-//! `ec2d.lock`.
+//! Files in the data directory: `ec2d.sqlite3` (with its `-wal` and `-shm` companions while open),
+//! `ec2d.lock`, and `ec2d.clean` between a clean close and the next start.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{File, TryLockError};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
@@ -34,6 +47,8 @@ use crate::{Abort, Doc, DocRef, Engine, StoreError, Tx};
 pub const DB_FILE: &str = "ec2d.sqlite3";
 /// The lock file inside the data directory, held for as long as the engine is open.
 pub const LOCK_FILE: &str = "ec2d.lock";
+/// The mark of a clean close: the database file's size and modification time when ec2d closed it.
+pub const CLEAN_FILE: &str = "ec2d.clean";
 
 /// The migrations, in order: the schema version is the number applied. Append only; never edit one
 /// that has shipped.
@@ -48,71 +63,139 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
 ];
 
-/// The most requests one commit covers.
-pub const MAX_BATCH: usize = 64;
+/// The most write sets one commit covers.
+pub const MAX_BATCH: usize = 256;
 
 pub struct SqliteEngine {
     inner: Mutex<Inner>,
-    /// Signalled when a batch ends (committed or failed).
-    batch_ended: Condvar,
-    /// Requests waiting for the connection: while there are some, a finished request leaves the batch
-    /// open for them.
-    queued: AtomicUsize,
+    log: Arc<Log>,
+    writer: Mutex<Option<JoinHandle<()>>>,
     path: PathBuf,
+    dir: PathBuf,
     /// Held (locked) until the engine is dropped.
     _lock: File,
 }
 
 struct Inner {
-    conn: Connection,
-    /// A batch (an SQLite transaction) is open.
-    open: bool,
-    /// The number of the open batch, or of the last one.
-    batch: u64,
-    /// Requests run in the open batch.
-    in_batch: usize,
-    /// SQLite's count of changed rows when the batch began: while it is unchanged, the batch has read
-    /// only committed state, and its requests need not wait for its commit.
-    changes_at_begin: u64,
-    /// The last batch that ended.
-    ended: u64,
-    /// Recent batches whose commit failed, with the error.
-    failed: VecDeque<(u64, String)>,
+    /// Reads what is committed: a (scope, kind) or a counter the first time it is used.
+    reader: Connection,
     cache: Cache,
+    /// The number of the last write set handed to the writer.
+    queued: u64,
+    /// [`SqliteEngine::close`] ran: every request is refused.
+    closed: bool,
 }
 
-/// The documents in memory: every (scope, kind) read or written since the engine opened, as the database holds
-/// it (including the open batch's writes), with each record decoded at most once ([`Doc`]). Reads are served
-/// from here; the database is read once per (scope, kind) and otherwise only written.
-///
-/// A (scope, kind) is loaded whole before any read or write of it, so the cache of a loaded one always equals
-/// the database's rows. A request's writes are recorded with the documents they replaced, and undone when the
-/// request rolls back to its savepoint; when a batch's commit fails, the whole cache is dropped (and loaded again
-/// from what the database kept).
+/// The documents and counters in memory: every (scope, kind) and counter used since the engine opened, as the
+/// committed file holds them plus every queued write set, with each record decoded at most once ([`Doc`]).
+/// The running request's writes are recorded with what they replaced, to be undone if it fails.
 #[derive(Default)]
 struct Cache {
-    docs: HashMap<(String, String), BTreeMap<String, DocRef>>,
-    /// The running request's writes: (scope, kind, id, the document before).
-    undo: Vec<(String, String, String, Option<DocRef>)>,
+    /// scope, then kind, then id (looked up by `&str`: a read allocates nothing).
+    docs: HashMap<String, HashMap<String, BTreeMap<String, DocRef>>>,
+    counters: HashMap<String, u64>,
+    undo: Vec<Undo>,
+}
+
+enum Undo {
+    Doc { scope: String, kind: String, id: String, before: Option<DocRef> },
+    Counter { name: String, before: u64 },
 }
 
 impl Cache {
     fn clear(&mut self) {
         self.docs.clear();
+        self.counters.clear();
         self.undo.clear();
     }
 
     /// Undoes the running request's writes.
     fn roll_back(&mut self) {
-        while let Some((scope, kind, id, before)) = self.undo.pop() {
-            if let Some(docs) = self.docs.get_mut(&(scope, kind)) {
-                match before {
-                    Some(doc) => docs.insert(id, doc),
-                    None => docs.remove(&id),
-                };
+        while let Some(undo) = self.undo.pop() {
+            match undo {
+                Undo::Doc { scope, kind, id, before } => {
+                    if let Some(docs) = self.docs.get_mut(&scope).and_then(|kinds| kinds.get_mut(&kind)) {
+                        match before {
+                            Some(doc) => docs.insert(id, doc),
+                            None => docs.remove(&id),
+                        };
+                    }
+                }
+                Undo::Counter { name, before } => {
+                    self.counters.insert(name, before);
+                }
             }
         }
     }
+}
+
+/// One change for the writer to make durable.
+enum Op {
+    Put { scope: String, kind: String, id: String, doc: DocRef },
+    Delete { scope: String, kind: String, id: String },
+    Counter { name: String, value: u64 },
+    Reset,
+}
+
+/// The hand-off between the requests and the writer thread.
+#[derive(Default)]
+struct Log {
+    state: Mutex<LogState>,
+    /// Signalled when a write set is queued, or the engine closes.
+    work: Condvar,
+    /// Signalled when a commit ends (made or failed).
+    committed: Condvar,
+}
+
+#[derive(Default)]
+struct LogState {
+    /// Write sets not yet taken by the writer, with their numbers (ascending).
+    queue: VecDeque<(u64, Vec<Op>)>,
+    /// Every write set up to this number is committed.
+    durable: u64,
+    /// The first write set that could not be committed, and why.
+    failed: Option<(u64, String)>,
+    /// Stop once the queue is empty.
+    closing: bool,
+}
+
+impl Log {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LogState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn push(&self, seq: u64, ops: Vec<Op>) {
+        self.lock().queue.push_back((seq, ops));
+        self.work.notify_one();
+    }
+
+    /// Why the engine refuses requests, if a commit failed.
+    fn failure(&self) -> Option<StoreError> {
+        self.lock().failed.as_ref().map(|(_, why)| failed_commit(why))
+    }
+
+    /// Waits until write set `seq` and every one before it are committed.
+    fn wait_durable(&self, seq: u64) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        loop {
+            if s.durable >= seq {
+                return Ok(());
+            }
+            if let Some((first, why)) = &s.failed {
+                if seq >= *first {
+                    return Err(failed_commit(why));
+                }
+            }
+            s = self.committed.wait(s).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
+
+fn failed_commit(why: &str) -> StoreError {
+    StoreError::Engine(format!(
+        "sqlite: cannot commit ({why}); the embedded store refuses every request until ec2d restarts from what the \
+         file kept"
+    ))
 }
 
 fn engine_err(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -143,32 +226,36 @@ impl SqliteEngine {
             Err(TryLockError::Error(e)) => return Err(engine_err(&format!("cannot lock {}", lock_path.display()), e)),
         }
         let path = dir.join(DB_FILE);
+        let closed_cleanly = take_clean_mark(dir, &path);
         let mut conn =
             Connection::open(&path).map_err(|e| engine_err(&format!("cannot open {}", path.display()), e))?;
         let mode: String =
             conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| damaged(&path, &e.to_string()))?;
-        check_integrity(&conn, &path)?;
+        if !closed_cleanly {
+            check_integrity(&conn, &path)?;
+        }
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Engine(format!("sqlite: {} refused WAL mode (it is {mode})", path.display())));
         }
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| engine_err("cannot set synchronous", e))?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(|e| engine_err("cannot set busy_timeout", e))?;
         migrate(&mut conn)?;
-        let inner = Inner {
-            conn,
-            open: false,
-            batch: 0,
-            in_batch: 0,
-            changes_at_begin: 0,
-            ended: 0,
-            failed: VecDeque::new(),
-            cache: Cache::default(),
+        let reader = Connection::open(&path).map_err(|e| engine_err(&format!("cannot open {}", path.display()), e))?;
+        reader.busy_timeout(Duration::from_secs(10)).map_err(|e| engine_err("cannot set busy_timeout", e))?;
+        let log = Arc::new(Log::default());
+        let writer = {
+            let log = Arc::clone(&log);
+            std::thread::Builder::new()
+                .name("ec2d-sqlite-writer".into())
+                .spawn(move || write_loop(&log, conn))
+                .map_err(|e| engine_err("cannot start the writer thread", e))?
         };
         Ok(SqliteEngine {
-            inner: Mutex::new(inner),
-            batch_ended: Condvar::new(),
-            queued: AtomicUsize::new(0),
+            inner: Mutex::new(Inner { reader, cache: Cache::default(), queued: 0, closed: false }),
+            log,
+            writer: Mutex::new(Some(writer)),
             path,
+            dir: dir.to_path_buf(),
             _lock: lock,
         })
     }
@@ -177,8 +264,68 @@ impl SqliteEngine {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Closes the store: refuses every later request, waits for the queued write sets to commit, checkpoints the
+    /// write-ahead log into the file, and marks the file closed cleanly ([`CLEAN_FILE`]) unless a commit failed.
+    /// Runs at most once (also when the engine is dropped).
+    pub fn close(&self) -> Result<(), StoreError> {
+        {
+            let mut g = self.lock();
+            if g.closed {
+                return Ok(());
+            }
+            g.closed = true;
+        }
+        self.log.lock().closing = true;
+        self.log.work.notify_all();
+        let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
+        // The reading connection is the last one: closing it removes the write-ahead log.
+        let reader = Connection::open_in_memory().map_err(|e| engine_err("cannot close", e))?;
+        drop(std::mem::replace(&mut self.lock().reader, reader));
+        if let Some(e) = self.log.failure() {
+            return Err(e);
+        }
+        write_clean_mark(&self.dir, &self.path)
+    }
 }
 
+/// `len mtime_ns` of the database file, if it has no write-ahead log left beside it.
+fn file_stamp(path: &Path) -> Option<String> {
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    if std::fs::metadata(&wal).map(|m| m.len() > 0).unwrap_or(false) {
+        return None;
+    }
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(format!("{} {}", meta.len(), mtime.as_nanos()))
+}
+
+fn write_clean_mark(dir: &Path, path: &Path) -> Result<(), StoreError> {
+    let Some(stamp) = file_stamp(path) else {
+        return Ok(());
+    };
+    std::fs::write(dir.join(CLEAN_FILE), stamp).map_err(|e| engine_err("cannot write the clean-close mark", e))
+}
+
+/// Whether the file is as ec2d left it at a clean close. The mark is removed either way: a crash from now on
+/// leaves no mark, and the next start checks the file.
+fn take_clean_mark(dir: &Path, path: &Path) -> bool {
+    let mark_path = dir.join(CLEAN_FILE);
+    let Ok(mark) = std::fs::read_to_string(&mark_path) else {
+        return false;
+    };
+    if std::fs::remove_file(&mark_path).is_err() {
+        return false;
+    }
+    file_stamp(path).is_some_and(|stamp| stamp == mark.trim())
+}
 /// The refusal of a damaged database file, saying what to do about it.
 fn damaged(path: &Path, detail: &str) -> StoreError {
     let detail: String = detail.chars().take(300).collect();
@@ -241,8 +388,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 struct SqliteTx<'a> {
-    conn: &'a Connection,
+    reader: &'a Connection,
     cache: &'a mut Cache,
+    /// The request's writes, for the writer.
+    ops: &'a mut Vec<Op>,
 }
 
 fn q(e: rusqlite::Error) -> StoreError {
@@ -250,12 +399,11 @@ fn q(e: rusqlite::Error) -> StoreError {
 }
 
 impl SqliteTx<'_> {
-    /// The documents of (scope, kind), loaded from the database the first time.
+    /// The documents of (scope, kind), loaded from the committed file the first time.
     fn loaded(&mut self, scope: &str, kind: &str) -> Result<&mut BTreeMap<String, DocRef>, StoreError> {
-        let key = (scope.to_string(), kind.to_string());
-        if !self.cache.docs.contains_key(&key) {
+        if !self.cache.docs.get(scope).is_some_and(|kinds| kinds.contains_key(kind)) {
             let mut st =
-                self.conn.prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2").map_err(q)?;
+                self.reader.prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2").map_err(q)?;
             let rows =
                 st.query_map([scope, kind], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(q)?;
             let mut docs = BTreeMap::new();
@@ -263,13 +411,13 @@ impl SqliteTx<'_> {
                 let (id, text) = row.map_err(q)?;
                 docs.insert(id, Doc::new(text));
             }
-            self.cache.docs.insert(key.clone(), docs);
+            self.cache.docs.entry(scope.to_string()).or_default().insert(kind.to_string(), docs);
         }
-        Ok(self.cache.docs.get_mut(&key).expect("loaded above"))
+        Ok(self.cache.docs.get_mut(scope).and_then(|kinds| kinds.get_mut(kind)).expect("loaded above"))
     }
 
     fn remember(&mut self, scope: &str, kind: &str, id: &str, before: Option<DocRef>) {
-        self.cache.undo.push((scope.to_string(), kind.to_string(), id.to_string(), before));
+        self.cache.undo.push(Undo::Doc { scope: scope.into(), kind: kind.into(), id: id.into(), before });
     }
 }
 
@@ -279,29 +427,19 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError> {
-        self.loaded(scope, kind)?;
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO docs (scope, kind, id, doc) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (scope, kind, id) DO UPDATE SET doc = excluded.doc",
-            )
-            .map_err(q)?;
-        st.execute([scope, kind, id, doc.text()?]).map_err(q)?;
+        // Memory keeps the record without its text; the writer makes the text for the file.
         let before = self.loaded(scope, kind)?.insert(id.to_string(), Doc::compact(&doc));
         self.remember(scope, kind, id, before);
+        self.ops.push(Op::Put { scope: scope.into(), kind: kind.into(), id: id.into(), doc });
         Ok(())
     }
 
     fn delete(&mut self, scope: &str, kind: &str, id: &str) -> Result<bool, StoreError> {
-        if !self.loaded(scope, kind)?.contains_key(id) {
+        let Some(before) = self.loaded(scope, kind)?.remove(id) else {
             return Ok(false);
-        }
-        let mut st =
-            self.conn.prepare_cached("DELETE FROM docs WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(q)?;
-        st.execute([scope, kind, id]).map_err(q)?;
-        let before = self.loaded(scope, kind)?.remove(id);
-        self.remember(scope, kind, id, before);
+        };
+        self.remember(scope, kind, id, Some(before));
+        self.ops.push(Op::Delete { scope: scope.into(), kind: kind.into(), id: id.into() });
         Ok(true)
     }
 
@@ -310,96 +448,130 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError> {
-        let mut st =
-            self.conn.prepare_cached("SELECT DISTINCT scope FROM docs WHERE kind = ?1 ORDER BY scope").map_err(q)?;
-        let rows = st.query_map([kind], |r| r.get(0)).map_err(q)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(q)
+        let mut st = self.reader.prepare_cached("SELECT DISTINCT scope FROM docs WHERE kind = ?1").map_err(q)?;
+        let rows = st.query_map([kind], |r| r.get::<_, String>(0)).map_err(q)?;
+        let mut scopes = std::collections::BTreeSet::new();
+        // The file's scopes, as memory has them where it holds the (scope, kind).
+        for scope in rows {
+            let scope = scope.map_err(q)?;
+            match self.cache.docs.get(&scope).and_then(|kinds| kinds.get(kind)) {
+                Some(docs) if docs.is_empty() => {}
+                _ => {
+                    scopes.insert(scope);
+                }
+            }
+        }
+        for (scope, kinds) in &self.cache.docs {
+            if kinds.get(kind).is_some_and(|docs| !docs.is_empty()) {
+                scopes.insert(scope.clone());
+            }
+        }
+        Ok(scopes.into_iter().collect())
     }
 
     fn next_counter(&mut self, name: &str) -> Result<u64, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO counters (name, value) VALUES (?1, 1)
-                 ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
-            )
-            .map_err(q)?;
-        let v: i64 = st.query_row([name], |r| r.get(0)).map_err(q)?;
-        u64::try_from(v).map_err(|e| engine_err(&format!("counter {name} is {v}"), e))
+        let current = match self.cache.counters.get(name) {
+            Some(v) => *v,
+            None => {
+                let v: Option<i64> = self
+                    .reader
+                    .prepare_cached("SELECT value FROM counters WHERE name = ?1")
+                    .and_then(|mut st| st.query_row([name], |r| r.get(0)).optional())
+                    .map_err(q)?;
+                u64::try_from(v.unwrap_or(0)).map_err(|e| engine_err(&format!("counter {name} is {v:?}"), e))?
+            }
+        };
+        let next = current + 1;
+        self.cache.counters.insert(name.to_string(), next);
+        self.cache.undo.push(Undo::Counter { name: name.into(), before: current });
+        self.ops.push(Op::Counter { name: name.into(), value: next });
+        Ok(next)
     }
 }
 
-impl SqliteEngine {
-    /// Runs `f` as one atomic request in the current batch, and returns once the batch is committed.
-    fn run(&self, f: &mut dyn FnMut(&Connection, &mut Cache) -> Result<(), Abort>) -> Result<(), Abort> {
-        self.queued.fetch_add(1, Ordering::SeqCst);
-        let mut g = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.queued.fetch_sub(1, Ordering::SeqCst);
-        if !g.open {
-            if !g.conn.is_autocommit() {
-                g.conn.execute_batch("ROLLBACK").map_err(|e| engine_err("cannot roll back", e))?;
+/// The writer thread: commits the queued write sets, as many as are queued (up to [`MAX_BATCH`]) in one
+/// transaction, until the engine closes; then checkpoints the write-ahead log into the file.
+fn write_loop(log: &Log, mut conn: Connection) {
+    loop {
+        let batch: Vec<(u64, Vec<Op>)> = {
+            let mut s = log.lock();
+            while s.queue.is_empty() && !s.closing {
+                s = log.work.wait(s).unwrap_or_else(|poisoned| poisoned.into_inner());
             }
-            g.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| engine_err("cannot begin", e))?;
-            g.open = true;
-            g.batch += 1;
-            g.in_batch = 0;
-            g.changes_at_begin = g.conn.total_changes();
-        }
-        let batch = g.batch;
-        g.in_batch += 1;
-        let mut outcome = match g.conn.execute_batch("SAVEPOINT request") {
-            Ok(()) => {
-                let inner = &mut *g;
-                catch_unwind(AssertUnwindSafe(|| f(&inner.conn, &mut inner.cache)))
+            if s.queue.is_empty() {
+                break;
             }
-            Err(e) => Ok(Err(Abort::Store(engine_err("cannot begin", e)))),
+            if s.failed.is_some() {
+                // Built on writes that were lost: they fail with them.
+                s.queue.clear();
+                continue;
+            }
+            let n = s.queue.len().min(MAX_BATCH);
+            s.queue.drain(..n).collect()
         };
-        let end = if matches!(outcome, Ok(Ok(()))) {
-            g.cache.undo.clear();
-            "RELEASE request"
-        } else {
-            g.cache.roll_back();
-            "ROLLBACK TO request; RELEASE request"
-        };
-        let mut broken = g.conn.execute_batch(end).err().map(|e| e.to_string());
-        if broken.is_none() && g.conn.is_autocommit() {
-            // SQLite rolls the whole transaction back on some errors (a full disk, an IO error).
-            broken = Some("SQLite rolled the transaction back".into());
-        }
-        if broken.is_some() || self.queued.load(Ordering::SeqCst) == 0 || g.in_batch >= MAX_BATCH {
-            let result = match broken {
-                Some(e) => Err(e),
-                None => g.conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
-            };
-            if let Err(e) = result {
-                if !g.conn.is_autocommit() {
-                    let _ = g.conn.execute_batch("ROLLBACK");
-                }
-                g.cache.clear();
-                g.failed.push_back((batch, e));
-                if g.failed.len() > 1024 {
-                    g.failed.pop_front();
-                }
-            }
-            g.open = false;
-            g.ended = batch;
-            self.batch_ended.notify_all();
-        } else if g.conn.total_changes() == g.changes_at_begin {
-            // Nothing in this batch wrote so far: what this request read is already durable.
-        } else {
-            while g.ended < batch {
-                g = self.batch_ended.wait(g).unwrap_or_else(|poisoned| poisoned.into_inner());
-            }
-        }
-        if let Some((_, e)) = g.failed.iter().find(|(b, _)| *b == batch) {
-            outcome = Ok(Err(Abort::Store(engine_err("cannot commit", e))));
-        }
-        drop(g);
-        match outcome {
+        let (first, last) = (batch[0].0, batch[batch.len() - 1].0);
+        let result = match catch_unwind(AssertUnwindSafe(|| commit(&mut conn, &batch))) {
             Ok(result) => result,
-            Err(panic) => resume_unwind(panic),
+            Err(_) => Err("the writer panicked".to_string()),
+        };
+        drop(batch);
+        let mut s = log.lock();
+        match result {
+            Ok(()) => s.durable = last,
+            Err(why) => {
+                tracing::error!("sqlite: commit of write sets {first}..={last} failed: {why}");
+                if s.failed.is_none() {
+                    s.failed = Some((first, why));
+                }
+                s.queue.clear();
+            }
+        }
+        drop(s);
+        log.committed.notify_all();
+    }
+    if log.lock().failed.is_none() {
+        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+            tracing::warn!("sqlite: checkpoint at close failed: {e}");
         }
     }
+}
+
+/// Applies write sets in one transaction and commits it (durable when it returns `Ok`).
+fn commit(conn: &mut Connection, batch: &[(u64, Vec<Op>)]) -> Result<(), String> {
+    let e = |e: rusqlite::Error| e.to_string();
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(e)?;
+    {
+        let mut put = tx
+            .prepare_cached(
+                "INSERT INTO docs (scope, kind, id, doc) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (scope, kind, id) DO UPDATE SET doc = excluded.doc",
+            )
+            .map_err(e)?;
+        let mut delete = tx.prepare_cached("DELETE FROM docs WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(e)?;
+        let mut counter = tx
+            .prepare_cached(
+                "INSERT INTO counters (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )
+            .map_err(e)?;
+        for op in batch.iter().flat_map(|(_, ops)| ops) {
+            match op {
+                Op::Put { scope, kind, id, doc } => {
+                    let text = doc.text().map_err(|err| err.to_string())?;
+                    put.execute([scope.as_str(), kind, id, text]).map_err(e)?;
+                }
+                Op::Delete { scope, kind, id } => {
+                    delete.execute([scope, kind, id]).map_err(e)?;
+                }
+                Op::Counter { name, value } => {
+                    let value = i64::try_from(*value).map_err(|err| err.to_string())?;
+                    counter.execute(rusqlite::params![name, value]).map_err(e)?;
+                }
+                Op::Reset => tx.execute_batch("DELETE FROM docs; DELETE FROM counters").map_err(e)?,
+            }
+        }
+    }
+    tx.commit().map_err(e)
 }
 
 impl Engine for SqliteEngine {
@@ -408,24 +580,72 @@ impl Engine for SqliteEngine {
     }
 
     fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
-        self.run(&mut |conn, cache| body(&mut SqliteTx { conn, cache }))
+        if let Some(e) = self.log.failure() {
+            return Err(Abort::Store(e));
+        }
+        let mut g = self.lock();
+        if g.closed {
+            return Err(Abort::Store(StoreError::Engine("sqlite: the store is closed".into())));
+        }
+        let mut ops = Vec::new();
+        let outcome = {
+            let inner = &mut *g;
+            let mut tx = SqliteTx { reader: &inner.reader, cache: &mut inner.cache, ops: &mut ops };
+            catch_unwind(AssertUnwindSafe(|| body(&mut tx)))
+        };
+        if matches!(outcome, Ok(Ok(()))) {
+            g.cache.undo.clear();
+            if !ops.is_empty() {
+                g.queued += 1;
+                self.log.push(g.queued, ops);
+            }
+        } else {
+            g.cache.roll_back();
+        }
+        // Whatever the request read may come from write sets not yet committed: it answers once they are.
+        let wait_for = g.queued;
+        drop(g);
+        let durable = self.log.wait_durable(wait_for);
+        match outcome {
+            Err(panic) => resume_unwind(panic),
+            Ok(result) => {
+                durable?;
+                result
+            }
+        }
     }
 
     fn ping(&self) -> Result<(), StoreError> {
-        let g = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        g.conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).map(drop).map_err(q)
+        if let Some(e) = self.log.failure() {
+            return Err(e);
+        }
+        let g = self.lock();
+        g.reader.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).map(drop).map_err(q)
     }
 
     fn reset(&self) -> Result<(), StoreError> {
-        let result = self.run(&mut |conn, cache| {
-            cache.clear();
-            conn.execute_batch("DELETE FROM docs; DELETE FROM counters")
-                .map_err(|e| engine_err("cannot reset", e).into())
-        });
-        match result {
-            Ok(()) => Ok(()),
-            Err(Abort::Store(e)) => Err(e),
-            Err(Abort::Rollback) => Err(StoreError::Engine("sqlite: reset rolled back".into())),
+        let mut g = self.lock();
+        if g.closed {
+            return Err(StoreError::Engine("sqlite: the store is closed".into()));
+        }
+        // Nothing may be loaded from the file until the reset is committed: hold the mutex until then.
+        g.queued += 1;
+        let seq = g.queued;
+        self.log.push(seq, vec![Op::Reset]);
+        let result = self.log.wait_durable(seq);
+        g.cache.clear();
+        result
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        SqliteEngine::close(self)
+    }
+}
+
+impl Drop for SqliteEngine {
+    fn drop(&mut self) {
+        if let Err(e) = SqliteEngine::close(self) {
+            tracing::warn!("sqlite: {e}");
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ec2_store::conformance::Thing;
-use ec2_store::sqlite::{SqliteEngine, DB_FILE};
+use ec2_store::sqlite::{SqliteEngine, CLEAN_FILE, DB_FILE};
 use ec2_store::{Store, StoreError};
 
 /// A fresh, empty directory under cargo's per-target scratch space.
@@ -142,4 +142,114 @@ fn requests_sharing_a_commit_stay_atomic() {
     assert_eq!(all.len(), 200);
     assert!(all.iter().all(|t| t.n % 2 == 0), "a failed request left a document");
     assert_eq!(store.transact(|tx| tx.next_counter("all")).unwrap(), 201, "failed requests' counters rolled back");
+}
+
+/// A reset empties what memory has not loaded yet as well: nothing is loaded from the file until the reset
+/// is committed.
+#[test]
+fn a_reset_empties_kinds_not_yet_loaded() {
+    let dir = fresh_dir();
+    {
+        let store = Store::sqlite(&dir).unwrap();
+        store.transact(|tx| tx.put("a", &thing("1", 1))).unwrap();
+        store.transact(|tx| tx.put("b", &thing("2", 2))).unwrap();
+        store.transact(|tx| tx.next_counter("c")).unwrap();
+    }
+    let store = Store::sqlite(&dir).unwrap();
+    store.reset().unwrap();
+    let b: Vec<Thing> = store.transact(|tx| tx.scan("b")).unwrap();
+    assert_eq!(b, []);
+    assert_eq!(store.transact(|tx| tx.next_counter("c")).unwrap(), 1);
+    assert_eq!(store.transact(|tx| tx.scopes::<Thing>()).unwrap(), Vec::<String>::new());
+}
+
+/// The scopes of a kind: the file's, as memory has them (a scope emptied by a queued delete is gone), and
+/// memory's new ones.
+#[test]
+fn scopes_see_memory_over_the_file() {
+    let dir = fresh_dir();
+    {
+        let store = Store::sqlite(&dir).unwrap();
+        store.transact(|tx| tx.put("a", &thing("1", 1))).unwrap();
+        store.transact(|tx| tx.put("b", &thing("2", 2))).unwrap();
+    }
+    let store = Store::sqlite(&dir).unwrap();
+    store.transact(|tx| tx.delete::<Thing>("a", "1")).unwrap();
+    store.transact(|tx| tx.put("c", &thing("3", 3))).unwrap();
+    assert_eq!(store.transact(|tx| tx.scopes::<Thing>()).unwrap(), ["b", "c"]);
+}
+
+/// A clean close marks the file; the next open takes the mark away (a crash after it leaves none), and trusts
+/// the file only while it is unchanged: a file damaged after a clean close is still refused.
+#[test]
+fn a_clean_close_is_marked_and_a_file_changed_since_is_checked() {
+    let dir = fresh_dir();
+    {
+        let store = Store::sqlite(&dir).unwrap();
+        for n in 0..400 {
+            store.transact(|tx| tx.put("s", &Thing { id: format!("{n:04}-{}", "x".repeat(200)), n })).unwrap();
+        }
+        store.close().unwrap();
+        let Err(e) = store.transact(|tx| tx.put("s", &thing("late", 1))) else { panic!("a closed store took a write") };
+        assert!(e.to_string().contains("closed"), "{e}");
+    }
+    assert!(dir.join(CLEAN_FILE).exists(), "a clean close leaves its mark");
+    {
+        let store = Store::sqlite(&dir).unwrap();
+        assert!(!dir.join(CLEAN_FILE).exists(), "opening takes the mark away");
+        assert_eq!(store.transact(|tx| tx.scan::<Thing>("s")).unwrap().len(), 400);
+    }
+    assert!(dir.join(CLEAN_FILE).exists(), "dropping the engine closes it cleanly too");
+    // Damage the pages of the documents after the clean close: the file changed, so it is checked.
+    let db = dir.join(DB_FILE);
+    let len = std::fs::metadata(&db).unwrap().len();
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::File::options().write(true).open(&db).unwrap();
+        let mut page = 2;
+        while (page + 1) * 4096 < len {
+            f.seek(SeekFrom::Start(page * 4096 + 100)).unwrap();
+            f.write_all(&[0x5a; 1500]).unwrap();
+            page += 2;
+        }
+        // As any later change would (a write in the same tick of the file system's clock as the close would
+        // keep the time: the mark records the time to the nanosecond, the clock may be coarser).
+        f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000)).unwrap();
+    }
+    let Err(e) = SqliteEngine::open(&dir) else { panic!("a damaged file was opened") };
+    assert!(e.to_string().contains("is damaged"), "{e}");
+}
+
+/// A record that cannot be written makes its commit fail: the request fails, and so does every later one
+/// (the engine stops rather than serve what the file does not hold).
+#[test]
+fn a_failed_commit_fails_the_request_and_stops_the_engine() {
+    #[derive(Clone, serde::Deserialize)]
+    struct Unwritable {
+        id: String,
+    }
+    impl serde::Serialize for Unwritable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("cannot be written"))
+        }
+    }
+    impl ec2_store::Record for Unwritable {
+        const KIND: &'static str = "unwritable";
+        fn id(&self) -> &str {
+            &self.id
+        }
+    }
+    let dir = fresh_dir();
+    let store = Store::sqlite(&dir).unwrap();
+    store.transact(|tx| tx.put("s", &thing("kept", 1))).unwrap();
+    let Err(e) = store.transact(|tx| tx.put("s", &Unwritable { id: "u".into() })) else {
+        panic!("an unwritable record was acknowledged")
+    };
+    assert!(e.to_string().contains("cannot be written"), "{e}");
+    let Err(e) = store.transact(|tx| tx.scan::<Thing>("s")) else { panic!("the engine went on after a failed commit") };
+    assert!(e.to_string().contains("until ec2d restarts"), "{e}");
+    assert!(store.ping().is_err());
+    drop(store);
+    let store = Store::sqlite(&dir).unwrap();
+    assert_eq!(store.transact(|tx| tx.scan::<Thing>("s")).unwrap(), [thing("kept", 1)]);
 }

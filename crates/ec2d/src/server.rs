@@ -345,8 +345,16 @@ pub fn run(config: Config) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let result = runtime.block_on(serve(config));
+    let store = Arc::new(std::sync::OnceLock::new());
+    let result = runtime.block_on(serve_reporting(config, Arc::clone(&store)));
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    // No request is left: make everything durable and mark the data directory closed cleanly.
+    if let Some(store) = store.get() {
+        match store.close() {
+            Ok(()) => tracing::info!("store closed"),
+            Err(e) => tracing::error!("closing the store failed: {e}"),
+        }
+    }
     result
 }
 
@@ -374,6 +382,11 @@ async fn shutdown_signal() -> &'static str {
 }
 
 pub async fn serve(config: Config) -> Result<(), String> {
+    serve_reporting(config, Arc::new(std::sync::OnceLock::new())).await
+}
+
+/// [`serve`], handing the store out through `store` once it is open (for [`run`] to close it at the end).
+async fn serve_reporting(config: Config, store: Arc<std::sync::OnceLock<Store>>) -> Result<(), String> {
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -385,6 +398,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let app = Arc::new(
         tokio::task::spawn_blocking(move || build_app(config)).await.map_err(|e| format!("startup failed: {e}"))??,
     );
+    let _ = store.set(app.store.clone());
     eprintln!("ec2d: {}", app.identities.summary());
     if open_to_anyone {
         eprintln!(
