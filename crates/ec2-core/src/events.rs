@@ -1,6 +1,11 @@
 //! The state timeline of a resource, as the console draws it: every transition with its time and
 //! reason, kept with a bounded retention. Pure: the service records (`service::events::record`)
 //! and saves the log.
+//!
+//! A resource's timeline is two records: its [`EventLog`] (made at its first transition) and an
+//! [`EventTail`] of at most [`TAIL`] newer transitions. Recording one rewrites the small tail
+//! only; a full tail is folded into the log. The timeline is the log followed by the tail, its
+//! newest [`PER_RESOURCE`] transitions: the same as if every transition had gone to the log.
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +58,130 @@ impl EventLog {
             self.events.drain(..excess);
         }
         true
+    }
+}
+
+impl EventLog {
+    /// The tail's transitions (all at or after the log's newest one) appended, keeping the newest
+    /// [`PER_RESOURCE`].
+    pub fn fold(&mut self, tail: Vec<Event>) {
+        self.events.extend(tail);
+        if self.events.len() > PER_RESOURCE {
+            let excess = self.events.len() - PER_RESOURCE;
+            self.events.drain(..excess);
+        }
+    }
+
+    /// The timeline of a resource whose log is `self` and whose tail is `tail`.
+    pub fn with_tail(mut self, tail: Option<&EventTail>) -> EventLog {
+        if let Some(t) = tail {
+            self.fold(t.events.clone());
+        }
+        self
+    }
+}
+
+/// The most transitions a resource's [`EventTail`] holds before it is folded into its log.
+pub const TAIL: usize = 8;
+
+/// A resource's newest transitions beside its [`EventLog`] (under the same ID): every one at or
+/// after the log's newest, in time order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTail {
+    pub id: String,
+    pub events: Vec<Event>,
+}
+
+/// Where a transition goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// The resource is already known to be in that state: nothing changes.
+    Repeated,
+    /// Added to the tail, which is to be saved (or folded into the log when it holds more than
+    /// [`TAIL`]).
+    InTail,
+    /// It comes before the tail's first transition (or, the tail empty, before the log's newest):
+    /// the tail is to be folded into the log, which then records it ([`EventLog::record`]).
+    InLog,
+}
+
+impl EventTail {
+    pub fn new(id: &str) -> Self {
+        EventTail { id: id.into(), events: Vec::new() }
+    }
+
+    /// Records a transition in the tail when it comes at or after the tail's first one (or, the
+    /// tail empty, at or after `log_newest`, the log's newest transition), as
+    /// [`EventLog::record`] would in the whole timeline: not when the state it follows is the
+    /// same. Changes nothing otherwise.
+    pub fn record(&mut self, log_newest: Option<&Event>, at: UnixMillis, state: &str, reason: &str) -> Recorded {
+        let before = match self.events.first() {
+            Some(first) if at < first.at => return Recorded::InLog,
+            Some(_) => {
+                let pos = self.events.partition_point(|e| e.at <= at);
+                // pos >= 1: the first event is at or before `at`.
+                let before = &self.events[pos - 1];
+                if before.state == state {
+                    return Recorded::Repeated;
+                }
+                self.events.insert(pos, Event { at, state: state.into(), reason: reason.into() });
+                return Recorded::InTail;
+            }
+            None => match log_newest {
+                Some(newest) if at < newest.at => return Recorded::InLog,
+                newest => newest,
+            },
+        };
+        if before.is_some_and(|b| b.state == state) {
+            return Recorded::Repeated;
+        }
+        self.events.push(Event { at, state: state.into(), reason: reason.into() });
+        Recorded::InTail
+    }
+
+    /// Whether the tail is to be folded into the log.
+    pub fn is_full(&self) -> bool {
+        self.events.len() > TAIL
+    }
+
+    /// The time of the newest transition.
+    pub fn last_at(&self) -> Option<UnixMillis> {
+        self.events.last().map(|e| e.at)
+    }
+}
+
+/// What recording a transition writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Nothing: the resource is already known to be in that state.
+    Nothing,
+    /// The tail, with the transition.
+    Tail(EventTail),
+    /// The log, with the tail folded in and the transition; the tail (if any) is deleted.
+    Log(EventLog),
+}
+
+/// Records a transition of the resource whose log is `log` and whose tail is `tail`: the log is
+/// copied only when the tail is full or the transition comes before the tail.
+pub fn record(log: &EventLog, tail: Option<EventTail>, at: UnixMillis, state: &str, reason: &str) -> Write {
+    let mut tail = tail.unwrap_or_else(|| EventTail::new(&log.id));
+    match tail.record(log.events.last(), at, state, reason) {
+        Recorded::Repeated => Write::Nothing,
+        Recorded::InTail if !tail.is_full() => Write::Tail(tail),
+        Recorded::InTail => {
+            let mut log = log.clone();
+            log.fold(tail.events);
+            Write::Log(log)
+        }
+        Recorded::InLog => {
+            let mut log = log.clone();
+            log.fold(tail.events);
+            if log.record(at, state, reason) {
+                Write::Log(log)
+            } else {
+                Write::Nothing
+            }
+        }
     }
 }
 
@@ -143,6 +272,83 @@ mod tests {
         }
         assert_eq!(log.events.len(), PER_RESOURCE);
         assert_eq!(log.events[0].at, UnixMillis(10));
+    }
+
+    /// Records the same transitions in one log and in a log with a tail: the same answers and the
+    /// same timeline after each.
+    fn same_as_one_log(steps: &[(i64, &str)]) {
+        let mut whole = EventLog::new("i-1", "instance");
+        let mut log: Option<EventLog> = None;
+        let mut tail: Option<EventTail> = None;
+        for (n, (at, state)) in steps.iter().enumerate() {
+            let reason = format!("r{n}");
+            let changed = whole.record(UnixMillis(*at), state, &reason);
+            let split_changed = match &log {
+                None => {
+                    let mut l = EventLog::new("i-1", "instance");
+                    l.record(UnixMillis(*at), state, &reason);
+                    log = Some(l);
+                    true
+                }
+                Some(l) => match record(l, tail.clone(), UnixMillis(*at), state, &reason) {
+                    Write::Nothing => false,
+                    Write::Tail(t) => {
+                        assert!(t.events.len() <= TAIL);
+                        tail = Some(t);
+                        true
+                    }
+                    Write::Log(l) => {
+                        assert!(l.events.len() <= PER_RESOURCE);
+                        log = Some(l);
+                        tail = None;
+                        true
+                    }
+                },
+            };
+            assert_eq!(changed, split_changed, "step {n}: ({at}, {state})");
+            let timeline = log.clone().map(|l| l.with_tail(tail.as_ref())).unwrap_or_else(|| whole.clone());
+            assert_eq!(timeline, whole, "step {n}: ({at}, {state})");
+        }
+    }
+
+    #[test]
+    fn a_log_with_a_tail_records_as_one_log_does() {
+        // In order, with repeats: the tail fills and folds many times, past the retention.
+        let states = ["pending", "running", "running", "stopping", "stopped", "stopped", "pending"];
+        let steps: Vec<(i64, &str)> = (0..300).map(|t| (t as i64 / 2, states[t % states.len()])).collect();
+        same_as_one_log(&steps);
+        // Late transitions (before the tail, before the log's newest, equal times), from a fixed
+        // pseudo-random sequence.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut steps = Vec::new();
+        let mut clock = 0i64;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            clock += (x % 3) as i64;
+            let late = if x.is_multiple_of(5) { ((x >> 8) % 40) as i64 } else { 0 };
+            steps.push(((clock - late).max(0), states[((x >> 16) % states.len() as u64) as usize]));
+        }
+        same_as_one_log(&steps);
+    }
+
+    #[test]
+    fn a_tail_takes_what_comes_after_its_first_transition() {
+        let mut log = EventLog::new("i-1", "instance");
+        log.record(UnixMillis(10), "pending", "");
+        let Write::Tail(tail) = record(&log, None, UnixMillis(20), "running", "") else { panic!("in the tail") };
+        assert_eq!(record(&log, Some(tail.clone()), UnixMillis(25), "running", ""), Write::Nothing);
+        let Write::Tail(t2) = record(&log, Some(tail.clone()), UnixMillis(22), "stopping", "") else {
+            panic!("after the tail's first: the tail")
+        };
+        assert_eq!(t2.events.iter().map(|e| e.at.0).collect::<Vec<_>>(), [20, 22]);
+        let Write::Log(l) = record(&log, Some(tail), UnixMillis(15), "x", "") else {
+            panic!("before the tail: the log")
+        };
+        assert_eq!(l.events.iter().map(|e| e.at.0).collect::<Vec<_>>(), [10, 15, 20]);
+        let Write::Log(l) = record(&log, None, UnixMillis(5), "x", "") else { panic!("before the log's newest") };
+        assert_eq!(l.events.iter().map(|e| e.at.0).collect::<Vec<_>>(), [5, 10]);
     }
 
     #[test]
