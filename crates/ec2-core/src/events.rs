@@ -81,70 +81,62 @@ impl EventLog {
     }
 }
 
-/// The most transitions a resource's [`EventTail`] holds before it is folded into its log.
+/// The most transitions a resource's [`EventTail`] holds; one more folds them into its log.
 pub const TAIL: usize = 8;
 
 /// A resource's newest transitions beside its [`EventLog`] (under the same ID): every one at or
-/// after the log's newest, in time order.
+/// after the log's newest, in time order. With none, it keeps a copy of the log's newest
+/// transition, so that recording the next one needs no look at the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventTail {
     pub id: String,
     pub events: Vec<Event>,
+    /// The log's newest transition (what the tail's first follows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_newest: Option<Event>,
 }
 
 /// Where a transition goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorded {
+enum Place {
     /// The resource is already known to be in that state: nothing changes.
     Repeated,
-    /// Added to the tail, which is to be saved (or folded into the log when it holds more than
-    /// [`TAIL`]).
-    InTail,
-    /// It comes before the tail's first transition (or, the tail empty, before the log's newest):
-    /// the tail is to be folded into the log, which then records it ([`EventLog::record`]).
-    InLog,
+    /// Into the tail, at this position.
+    Tail(usize),
+    /// Before the tail's first transition (or, the tail empty, before the log's newest): into
+    /// the log ([`EventLog::record`]) once the tail is folded into it.
+    Log,
 }
 
 impl EventTail {
-    pub fn new(id: &str) -> Self {
-        EventTail { id: id.into(), events: Vec::new() }
+    /// The empty tail of a log.
+    pub fn after(log: &EventLog) -> Self {
+        EventTail { id: log.id.clone(), events: Vec::new(), log_newest: log.events.last().cloned() }
     }
 
-    /// Records a transition in the tail when it comes at or after the tail's first one (or, the
-    /// tail empty, at or after `log_newest`, the log's newest transition), as
-    /// [`EventLog::record`] would in the whole timeline: not when the state it follows is the
-    /// same. Changes nothing otherwise.
-    pub fn record(&mut self, log_newest: Option<&Event>, at: UnixMillis, state: &str, reason: &str) -> Recorded {
+    /// Where a transition goes, as [`EventLog::record`] would put it in the whole timeline: not
+    /// when the state it follows is the same.
+    fn place(&self, at: UnixMillis, state: &str) -> Place {
         let before = match self.events.first() {
-            Some(first) if at < first.at => return Recorded::InLog,
+            Some(first) if at < first.at => return Place::Log,
             Some(_) => {
+                // >= 1: the first transition is at or before `at`.
                 let pos = self.events.partition_point(|e| e.at <= at);
-                // pos >= 1: the first event is at or before `at`.
-                let before = &self.events[pos - 1];
-                if before.state == state {
-                    return Recorded::Repeated;
-                }
-                self.events.insert(pos, Event { at, state: state.into(), reason: reason.into() });
-                return Recorded::InTail;
+                Some(&self.events[pos - 1])
             }
-            None => match log_newest {
-                Some(newest) if at < newest.at => return Recorded::InLog,
-                newest => newest,
+            None => match &self.log_newest {
+                Some(newest) if at < newest.at => return Place::Log,
+                newest => newest.as_ref(),
             },
         };
         if before.is_some_and(|b| b.state == state) {
-            return Recorded::Repeated;
+            Place::Repeated
+        } else {
+            Place::Tail(self.events.partition_point(|e| e.at <= at))
         }
-        self.events.push(Event { at, state: state.into(), reason: reason.into() });
-        Recorded::InTail
     }
 
-    /// Whether the tail is to be folded into the log.
-    pub fn is_full(&self) -> bool {
-        self.events.len() > TAIL
-    }
-
-    /// The time of the newest transition.
+    /// The time of the newest transition in the tail.
     pub fn last_at(&self) -> Option<UnixMillis> {
         self.events.last().map(|e| e.at)
     }
@@ -157,32 +149,48 @@ pub enum Write {
     Nothing,
     /// The tail, with the transition.
     Tail(EventTail),
-    /// The log, with the tail folded in and the transition; the tail (if any) is deleted.
-    Log(EventLog),
+    /// The log, with the tail folded in and the transition, and its new empty tail.
+    Log(EventLog, EventTail),
+    /// The log is needed (the tail is full, the transition comes before it, or there is no tail):
+    /// record again with it. The tail is handed back unchanged.
+    NeedLog(Option<EventTail>),
 }
 
-/// Records a transition of the resource whose log is `log` and whose tail is `tail`: the log is
-/// copied only when the tail is full or the transition comes before the tail.
-pub fn record(log: &EventLog, tail: Option<EventTail>, at: UnixMillis, state: &str, reason: &str) -> Write {
-    let mut tail = tail.unwrap_or_else(|| EventTail::new(&log.id));
-    match tail.record(log.events.last(), at, state, reason) {
-        Recorded::Repeated => Write::Nothing,
-        Recorded::InTail if !tail.is_full() => Write::Tail(tail),
-        Recorded::InTail => {
-            let mut log = log.clone();
-            log.fold(tail.events);
-            Write::Log(log)
+/// Records a transition of the resource whose tail is `tail` and whose log is `log` (`None`:
+/// not read yet). The log is read only when there is no tail, the tail is full or the
+/// transition comes before it, and copied only then.
+pub fn record(log: Option<&EventLog>, tail: Option<EventTail>, at: UnixMillis, state: &str, reason: &str) -> Write {
+    let mut tail = match (tail, log) {
+        (Some(t), _) => t,
+        (None, Some(l)) => EventTail::after(l),
+        (None, None) => return Write::NeedLog(None),
+    };
+    let event = || Event { at, state: state.into(), reason: reason.into() };
+    let place = tail.place(at, state);
+    match place {
+        Place::Repeated => return Write::Nothing,
+        Place::Tail(pos) if tail.events.len() < TAIL => {
+            tail.events.insert(pos, event());
+            return Write::Tail(tail);
         }
-        Recorded::InLog => {
-            let mut log = log.clone();
+        Place::Tail(_) | Place::Log => {}
+    }
+    let Some(log) = log else { return Write::NeedLog(Some(tail)) };
+    let mut log = log.clone();
+    match place {
+        Place::Tail(pos) => {
+            tail.events.insert(pos, event());
             log.fold(tail.events);
-            if log.record(at, state, reason) {
-                Write::Log(log)
-            } else {
-                Write::Nothing
+        }
+        _ => {
+            log.fold(tail.events);
+            if !log.record(at, state, reason) {
+                return Write::Nothing;
             }
         }
     }
+    let tail = EventTail::after(&log);
+    Write::Log(log, tail)
 }
 
 /// The ids of the logs to drop so that at most `keep` remain: those whose newest transition is
@@ -274,6 +282,18 @@ mod tests {
         assert_eq!(log.events[0].at, UnixMillis(10));
     }
 
+    /// What the service does: the tail first, the log when asked for.
+    fn record_both(log: &EventLog, tail: Option<EventTail>, at: i64, state: &str, reason: &str) -> Write {
+        match record(None, tail, UnixMillis(at), state, reason) {
+            Write::NeedLog(tail) => {
+                let w = record(Some(log), tail, UnixMillis(at), state, reason);
+                assert!(!matches!(w, Write::NeedLog(_)), "not with the log");
+                w
+            }
+            w => w,
+        }
+    }
+
     /// Records the same transitions in one log and in a log with a tail: the same answers and the
     /// same timeline after each.
     fn same_as_one_log(steps: &[(i64, &str)]) {
@@ -290,19 +310,21 @@ mod tests {
                     log = Some(l);
                     true
                 }
-                Some(l) => match record(l, tail.clone(), UnixMillis(*at), state, &reason) {
+                Some(l) => match record_both(l, tail.clone(), *at, state, &reason) {
                     Write::Nothing => false,
                     Write::Tail(t) => {
                         assert!(t.events.len() <= TAIL);
                         tail = Some(t);
                         true
                     }
-                    Write::Log(l) => {
+                    Write::Log(l, t) => {
                         assert!(l.events.len() <= PER_RESOURCE);
+                        assert!(t.events.is_empty() && t.log_newest.as_ref() == l.events.last());
                         log = Some(l);
-                        tail = None;
+                        tail = Some(t);
                         true
                     }
+                    Write::NeedLog(_) => unreachable!(),
                 },
             };
             assert_eq!(changed, split_changed, "step {n}: ({at}, {state})");
@@ -334,21 +356,36 @@ mod tests {
     }
 
     #[test]
-    fn a_tail_takes_what_comes_after_its_first_transition() {
+    fn the_log_is_read_only_when_the_tail_cannot_take_the_transition() {
         let mut log = EventLog::new("i-1", "instance");
         log.record(UnixMillis(10), "pending", "");
-        let Write::Tail(tail) = record(&log, None, UnixMillis(20), "running", "") else { panic!("in the tail") };
-        assert_eq!(record(&log, Some(tail.clone()), UnixMillis(25), "running", ""), Write::Nothing);
-        let Write::Tail(t2) = record(&log, Some(tail.clone()), UnixMillis(22), "stopping", "") else {
+        assert_eq!(record(None, None, UnixMillis(20), "running", ""), Write::NeedLog(None), "no tail yet");
+        let Write::Tail(tail) = record(Some(&log), None, UnixMillis(20), "running", "") else { panic!("in the tail") };
+        assert_eq!(record(None, Some(tail.clone()), UnixMillis(25), "running", ""), Write::Nothing);
+        let Write::Tail(t2) = record(None, Some(tail.clone()), UnixMillis(22), "stopping", "") else {
             panic!("after the tail's first: the tail")
         };
         assert_eq!(t2.events.iter().map(|e| e.at.0).collect::<Vec<_>>(), [20, 22]);
-        let Write::Log(l) = record(&log, Some(tail), UnixMillis(15), "x", "") else {
+        assert_eq!(record(None, Some(tail.clone()), UnixMillis(15), "x", ""), Write::NeedLog(Some(tail.clone())));
+        let Write::Log(l, t) = record(Some(&log), Some(tail), UnixMillis(15), "x", "") else {
             panic!("before the tail: the log")
         };
         assert_eq!(l.events.iter().map(|e| e.at.0).collect::<Vec<_>>(), [10, 15, 20]);
-        let Write::Log(l) = record(&log, None, UnixMillis(5), "x", "") else { panic!("before the log's newest") };
-        assert_eq!(l.events.iter().map(|e| e.at.0).collect::<Vec<_>>(), [5, 10]);
+        assert_eq!((t.events.len(), t.log_newest.map(|e| e.at)), (0, Some(UnixMillis(20))));
+        // An empty tail knows the log's newest: a repeat of it, or a later one, needs no log.
+        let empty = EventTail::after(&log);
+        assert_eq!(record(None, Some(empty.clone()), UnixMillis(30), "pending", ""), Write::Nothing);
+        assert!(matches!(record(None, Some(empty.clone()), UnixMillis(30), "running", ""), Write::Tail(_)));
+        assert_eq!(record(None, Some(empty.clone()), UnixMillis(5), "x", ""), Write::NeedLog(Some(empty)));
+        // A full tail is folded into the log with the transition.
+        let mut full = EventTail::after(&log);
+        for t in 0..TAIL as i64 {
+            full.events.push(Event { at: UnixMillis(100 + t), state: format!("s{t}"), reason: String::new() });
+        }
+        assert_eq!(record(None, Some(full.clone()), UnixMillis(200), "x", ""), Write::NeedLog(Some(full.clone())));
+        let Write::Log(l, t) = record(Some(&log), Some(full), UnixMillis(200), "x", "") else { panic!("folded") };
+        assert_eq!(l.events.len(), TAIL + 2);
+        assert_eq!(t.log_newest.map(|e| e.state), Some("x".to_string()));
     }
 
     #[test]

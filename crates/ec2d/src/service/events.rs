@@ -13,8 +13,8 @@ fn sweep_counter(scope: &str) -> String {
 
 /// Records that resource `id` (of store kind `kind`) entered `state` at `at`, for `reason`. A
 /// state the resource is already known to be in is not recorded again. The resource's log is
-/// read shared and rewritten only when its tail is folded into it (`ec2_core::events::record`):
-/// a transition usually rewrites the small tail alone.
+/// read only when its tail cannot take the transition, and rewritten only when the tail is folded
+/// into it (`ec2_core::events::record`): a transition usually reads and rewrites the small tail alone.
 pub fn record(
     tx: &mut Txn<'_>,
     scope: &str,
@@ -24,20 +24,23 @@ pub fn record(
     state: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    if let Some(log) = tx.get_shared::<EventLog>(scope, id)? {
-        let tail = tx.get::<EventTail>(scope, id)?;
-        let had_tail = tail.is_some();
-        match events::record(&log, tail, at, state, reason) {
-            Write::Nothing => {}
-            Write::Tail(tail) => tx.put_owned(scope, tail)?,
-            Write::Log(log) => {
-                tx.put_owned(scope, log)?;
-                if had_tail {
-                    tx.delete::<EventTail>(scope, id)?;
-                }
-            }
+    // The tail alone usually decides; the log is read (shared) only when it does not.
+    let mut write = events::record(None, tx.get::<EventTail>(scope, id)?, at, state, reason);
+    if let Write::NeedLog(tail) = write {
+        write = match tx.get_shared::<EventLog>(scope, id)? {
+            Some(log) => events::record(Some(&log), tail, at, state, reason),
+            None => Write::NeedLog(None),
+        };
+    }
+    match write {
+        Write::Nothing => return Ok(()),
+        Write::Tail(tail) => return tx.put_owned(scope, tail),
+        Write::Log(log, tail) => {
+            tx.put_owned(scope, log)?;
+            return tx.put_owned(scope, tail);
         }
-        return Ok(());
+        // No log: the resource's first transition.
+        Write::NeedLog(_) => {}
     }
     let mut log = EventLog::new(id, kind);
     log.record(at, state, reason);
