@@ -264,3 +264,34 @@ def test_timelines_survive_a_restart(make_server, tmp_path):
     after, _ = api(s, f"resource?scope={SCOPE}&id={iid}")
     assert [e["state"] for e in after["timeline"]][:3] == ["pending", "running", "shutting-down"]
     assert after["timeline"][:3] == before["timeline"][:3]
+
+
+def test_a_long_timeline_keeps_its_newest_transitions_in_order_across_a_restart(make_server, tmp_path):
+    # Enough stops and starts to fill the per-resource retention (64) several times over; the
+    # transitions settled lazily by the next request are recorded at their due times.
+    s = make_server("--data-dir", str(tmp_path), "--clock", "virtual")
+    c = s.client()
+    iid = c.run_instances(ImageId=AL2023, InstanceType="t3.micro", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    rounds = 37
+    for _ in range(rounds):
+        advance(s, 60)
+        c.stop_instances(InstanceIds=[iid])
+        advance(s, 60)
+        c.start_instances(InstanceIds=[iid])
+    advance(s, 60)
+    assert c.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"] == "running"
+    expected = (["pending", "running"] + ["stopping", "stopped", "pending", "running"] * rounds)[-64:]
+    before, _ = api(s, f"resource?scope={SCOPE}&id={iid}")
+    assert [e["state"] for e in before["timeline"]] == expected
+    times = [e["atMillis"] for e in before["timeline"]]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    s.stop()
+    s.start()
+    after, _ = api(s, f"resource?scope={SCOPE}&id={iid}")
+    assert after["timeline"] == before["timeline"]
+    # And it goes on from there.
+    advance(s, 60)
+    c = s.client()
+    c.stop_instances(InstanceIds=[iid])
+    later, _ = api(s, f"resource?scope={SCOPE}&id={iid}")
+    assert [e["state"] for e in later["timeline"]] == (expected + ["stopping"])[-64:]

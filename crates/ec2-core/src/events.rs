@@ -1,6 +1,11 @@
 //! The state timeline of a resource, as the console draws it: every transition with its time and
 //! reason, kept with a bounded retention. Pure: the service records (`service::events::record`)
 //! and saves the log.
+//!
+//! A resource's timeline is two records: its [`EventLog`] (made at its first transition) and an
+//! [`EventTail`] of at most [`TAIL`] newer transitions. Recording one rewrites the small tail
+//! only; a full tail is folded into the log. The timeline is the log followed by the tail, its
+//! newest [`PER_RESOURCE`] transitions: the same as if every transition had gone to the log.
 
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +59,138 @@ impl EventLog {
         }
         true
     }
+}
+
+impl EventLog {
+    /// The tail's transitions (all at or after the log's newest one) appended, keeping the newest
+    /// [`PER_RESOURCE`].
+    pub fn fold(&mut self, tail: Vec<Event>) {
+        self.events.extend(tail);
+        if self.events.len() > PER_RESOURCE {
+            let excess = self.events.len() - PER_RESOURCE;
+            self.events.drain(..excess);
+        }
+    }
+
+    /// The timeline of a resource whose log is `self` and whose tail is `tail`.
+    pub fn with_tail(mut self, tail: Option<&EventTail>) -> EventLog {
+        if let Some(t) = tail {
+            self.fold(t.events.clone());
+        }
+        self
+    }
+}
+
+/// The most transitions a resource's [`EventTail`] holds; one more folds them into its log.
+pub const TAIL: usize = 8;
+
+/// A resource's newest transitions beside its [`EventLog`] (under the same ID): every one at or
+/// after the log's newest, in time order. With none, it keeps a copy of the log's newest
+/// transition, so that recording the next one needs no look at the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTail {
+    pub id: String,
+    pub events: Vec<Event>,
+    /// The log's newest transition (what the tail's first follows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_newest: Option<Event>,
+}
+
+/// Where a transition goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The resource is already known to be in that state: nothing changes.
+    Repeated,
+    /// Into the tail, at this position.
+    Tail(usize),
+    /// Before the tail's first transition (or, the tail empty, before the log's newest): into
+    /// the log ([`EventLog::record`]) once the tail is folded into it.
+    Log,
+}
+
+impl EventTail {
+    /// The empty tail of a log.
+    pub fn after(log: &EventLog) -> Self {
+        EventTail { id: log.id.clone(), events: Vec::new(), log_newest: log.events.last().cloned() }
+    }
+
+    /// Where a transition goes, as [`EventLog::record`] would put it in the whole timeline: not
+    /// when the state it follows is the same.
+    fn place(&self, at: UnixMillis, state: &str) -> Place {
+        let before = match self.events.first() {
+            Some(first) if at < first.at => return Place::Log,
+            Some(_) => {
+                // >= 1: the first transition is at or before `at`.
+                let pos = self.events.partition_point(|e| e.at <= at);
+                Some(&self.events[pos - 1])
+            }
+            None => match &self.log_newest {
+                Some(newest) if at < newest.at => return Place::Log,
+                newest => newest.as_ref(),
+            },
+        };
+        if before.is_some_and(|b| b.state == state) {
+            Place::Repeated
+        } else {
+            Place::Tail(self.events.partition_point(|e| e.at <= at))
+        }
+    }
+
+    /// The time of the newest transition in the tail.
+    pub fn last_at(&self) -> Option<UnixMillis> {
+        self.events.last().map(|e| e.at)
+    }
+}
+
+/// What recording a transition writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Nothing: the resource is already known to be in that state.
+    Nothing,
+    /// The tail, with the transition.
+    Tail(EventTail),
+    /// The log, with the tail folded in and the transition, and its new empty tail.
+    Log(EventLog, EventTail),
+    /// The log is needed (the tail is full, the transition comes before it, or there is no tail):
+    /// record again with it. The tail is handed back unchanged.
+    NeedLog(Option<EventTail>),
+}
+
+/// Records a transition of the resource whose tail is `tail` and whose log is `log` (`None`:
+/// not read yet). The log is read only when there is no tail, the tail is full or the
+/// transition comes before it, and copied only then.
+pub fn record(log: Option<&EventLog>, tail: Option<EventTail>, at: UnixMillis, state: &str, reason: &str) -> Write {
+    let mut tail = match (tail, log) {
+        (Some(t), _) => t,
+        (None, Some(l)) => EventTail::after(l),
+        (None, None) => return Write::NeedLog(None),
+    };
+    let event = || Event { at, state: state.into(), reason: reason.into() };
+    let place = tail.place(at, state);
+    match place {
+        Place::Repeated => return Write::Nothing,
+        Place::Tail(pos) if tail.events.len() < TAIL => {
+            tail.events.insert(pos, event());
+            return Write::Tail(tail);
+        }
+        Place::Tail(_) | Place::Log => {}
+    }
+    let Some(log) = log else { return Write::NeedLog(Some(tail)) };
+    let mut log = log.clone();
+    match place {
+        Place::Tail(pos) => {
+            tail.events.insert(pos, event());
+            log.fold(tail.events);
+        }
+        _ => {
+            log.fold(tail.events);
+            if !log.record(at, state, reason) {
+                return Write::Nothing;
+            }
+        }
+    }
+    let tail = EventTail::after(&log);
+    Write::Log(log, tail)
 }
 
 /// The ids of the logs to drop so that at most `keep` remain: those whose newest transition is
@@ -143,6 +280,112 @@ mod tests {
         }
         assert_eq!(log.events.len(), PER_RESOURCE);
         assert_eq!(log.events[0].at, UnixMillis(10));
+    }
+
+    /// What the service does: the tail first, the log when asked for.
+    fn record_both(log: &EventLog, tail: Option<EventTail>, at: i64, state: &str, reason: &str) -> Write {
+        match record(None, tail, UnixMillis(at), state, reason) {
+            Write::NeedLog(tail) => {
+                let w = record(Some(log), tail, UnixMillis(at), state, reason);
+                assert!(!matches!(w, Write::NeedLog(_)), "not with the log");
+                w
+            }
+            w => w,
+        }
+    }
+
+    /// Records the same transitions in one log and in a log with a tail: the same answers and the
+    /// same timeline after each.
+    fn same_as_one_log(steps: &[(i64, &str)]) {
+        let mut whole = EventLog::new("i-1", "instance");
+        let mut log: Option<EventLog> = None;
+        let mut tail: Option<EventTail> = None;
+        for (n, (at, state)) in steps.iter().enumerate() {
+            let reason = format!("r{n}");
+            let changed = whole.record(UnixMillis(*at), state, &reason);
+            let split_changed = match &log {
+                None => {
+                    let mut l = EventLog::new("i-1", "instance");
+                    l.record(UnixMillis(*at), state, &reason);
+                    log = Some(l);
+                    true
+                }
+                Some(l) => match record_both(l, tail.clone(), *at, state, &reason) {
+                    Write::Nothing => false,
+                    Write::Tail(t) => {
+                        assert!(t.events.len() <= TAIL);
+                        tail = Some(t);
+                        true
+                    }
+                    Write::Log(l, t) => {
+                        assert!(l.events.len() <= PER_RESOURCE);
+                        assert!(t.events.is_empty() && t.log_newest.as_ref() == l.events.last());
+                        log = Some(l);
+                        tail = Some(t);
+                        true
+                    }
+                    Write::NeedLog(_) => unreachable!(),
+                },
+            };
+            assert_eq!(changed, split_changed, "step {n}: ({at}, {state})");
+            let timeline = log.clone().map(|l| l.with_tail(tail.as_ref())).unwrap_or_else(|| whole.clone());
+            assert_eq!(timeline, whole, "step {n}: ({at}, {state})");
+        }
+    }
+
+    #[test]
+    fn a_log_with_a_tail_records_as_one_log_does() {
+        // In order, with repeats: the tail fills and folds many times, past the retention.
+        let states = ["pending", "running", "running", "stopping", "stopped", "stopped", "pending"];
+        let steps: Vec<(i64, &str)> = (0..300).map(|t| (t as i64 / 2, states[t % states.len()])).collect();
+        same_as_one_log(&steps);
+        // Late transitions (before the tail, before the log's newest, equal times), from a fixed
+        // pseudo-random sequence.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut steps = Vec::new();
+        let mut clock = 0i64;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            clock += (x % 3) as i64;
+            let late = if x.is_multiple_of(5) { ((x >> 8) % 40) as i64 } else { 0 };
+            steps.push(((clock - late).max(0), states[((x >> 16) % states.len() as u64) as usize]));
+        }
+        same_as_one_log(&steps);
+    }
+
+    #[test]
+    fn the_log_is_read_only_when_the_tail_cannot_take_the_transition() {
+        let mut log = EventLog::new("i-1", "instance");
+        log.record(UnixMillis(10), "pending", "");
+        assert_eq!(record(None, None, UnixMillis(20), "running", ""), Write::NeedLog(None), "no tail yet");
+        let Write::Tail(tail) = record(Some(&log), None, UnixMillis(20), "running", "") else { panic!("in the tail") };
+        assert_eq!(record(None, Some(tail.clone()), UnixMillis(25), "running", ""), Write::Nothing);
+        let Write::Tail(t2) = record(None, Some(tail.clone()), UnixMillis(22), "stopping", "") else {
+            panic!("after the tail's first: the tail")
+        };
+        assert_eq!(t2.events.iter().map(|e| e.at.0).collect::<Vec<_>>(), [20, 22]);
+        assert_eq!(record(None, Some(tail.clone()), UnixMillis(15), "x", ""), Write::NeedLog(Some(tail.clone())));
+        let Write::Log(l, t) = record(Some(&log), Some(tail), UnixMillis(15), "x", "") else {
+            panic!("before the tail: the log")
+        };
+        assert_eq!(l.events.iter().map(|e| e.at.0).collect::<Vec<_>>(), [10, 15, 20]);
+        assert_eq!((t.events.len(), t.log_newest.map(|e| e.at)), (0, Some(UnixMillis(20))));
+        // An empty tail knows the log's newest: a repeat of it, or a later one, needs no log.
+        let empty = EventTail::after(&log);
+        assert_eq!(record(None, Some(empty.clone()), UnixMillis(30), "pending", ""), Write::Nothing);
+        assert!(matches!(record(None, Some(empty.clone()), UnixMillis(30), "running", ""), Write::Tail(_)));
+        assert_eq!(record(None, Some(empty.clone()), UnixMillis(5), "x", ""), Write::NeedLog(Some(empty)));
+        // A full tail is folded into the log with the transition.
+        let mut full = EventTail::after(&log);
+        for t in 0..TAIL as i64 {
+            full.events.push(Event { at: UnixMillis(100 + t), state: format!("s{t}"), reason: String::new() });
+        }
+        assert_eq!(record(None, Some(full.clone()), UnixMillis(200), "x", ""), Write::NeedLog(Some(full.clone())));
+        let Write::Log(l, t) = record(Some(&log), Some(full), UnixMillis(200), "x", "") else { panic!("folded") };
+        assert_eq!(l.events.len(), TAIL + 2);
+        assert_eq!(t.log_newest.map(|e| e.state), Some("x".to_string()));
     }
 
     #[test]

@@ -278,9 +278,24 @@ impl Txn<'_> {
         }
     }
 
+    /// The record shared with the engine rather than copied: for a read that changes nothing (copy it
+    /// with `Arc::unwrap_or_clone` to change it).
+    pub fn get_shared<R: Record>(&mut self, scope: &str, id: &str) -> Result<Option<Arc<R>>, StoreError> {
+        match self.tx.get(scope, R::KIND, id)? {
+            Some(doc) => doc.shared(id).map(Some),
+            None => Ok(None),
+        }
+    }
+
     pub fn put<R: Record>(&mut self, scope: &str, record: &R) -> Result<(), StoreError> {
         let doc = Doc::with_record(record.clone());
         self.tx.put(scope, R::KIND, record.id(), doc)
+    }
+
+    /// [`Txn::put`] of a record the caller no longer needs: kept without a copy.
+    pub fn put_owned<R: Record>(&mut self, scope: &str, record: R) -> Result<(), StoreError> {
+        let id = record.id().to_string();
+        self.tx.put(scope, R::KIND, &id, Doc::with_record(record))
     }
 
     pub fn delete<R: Record>(&mut self, scope: &str, id: &str) -> Result<bool, StoreError> {

@@ -193,6 +193,14 @@ impl Record for ec2_core::events::EventLog {
     }
 }
 
+/// A resource's newest transitions beside its `event` log, under the resource's own ID.
+impl Record for ec2_core::events::EventTail {
+    const KIND: &'static str = "event_tail";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 /// What a scope's last retention sweep of its `event` logs left.
 impl Record for ec2_core::events::SweepMark {
     const KIND: &'static str = "event_sweep";

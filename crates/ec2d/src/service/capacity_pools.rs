@@ -108,7 +108,7 @@ pub fn spot_limit_room(tx: &mut Txn<'_>, zone: &str, instance_type: &str, counte
 pub fn release_pool_only(tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {
     let mut pool = load_pool(tx, &inst.availability_zone, &inst.instance_type)?;
     pool.adjust_held(-1);
-    tx.put(GLOBAL, &pool)?;
+    tx.put_owned(GLOBAL, pool)?;
     Ok(())
 }
 
@@ -147,14 +147,14 @@ fn take(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &mut Instance, strict: bool) -> R
             let mut pool = load_pool(tx, &inst.availability_zone, &inst.instance_type)?;
             core::take_in_reservation(inst, &mut cr, &mut pool);
             super::capacity_reservations::save(ctx.ids.seed(), tx, &ctx.scope.key(), &cr, ctx.now)?;
-            tx.put(GLOBAL, &pool)?;
+            tx.put_owned(GLOBAL, pool)?;
             return Ok(());
         }
     }
     let mut pool = load_pool(tx, &inst.availability_zone, &inst.instance_type)?;
     let free = if strict { Some(view_of(tx, ctx.now, ctx.pool_capacity, &pool)?.free) } else { None };
     core::take_in_pool(inst, &mut pool, searched, free).map_err(errors::capacity)?;
-    tx.put(GLOBAL, &pool)?;
+    tx.put_owned(GLOBAL, pool)?;
     Ok(())
 }
 
@@ -168,7 +168,7 @@ fn release(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {
     };
     let was_active = cr.as_ref().is_some_and(CapacityReservation::is_active);
     core::release(&mut pool, cr.as_mut());
-    tx.put(GLOBAL, &pool)?;
+    tx.put_owned(GLOBAL, pool)?;
     if let Some(cr) = cr.filter(|_| was_active) {
         super::capacity_reservations::save(ctx.ids.seed(), tx, &scope, &cr, ctx.now)?;
     }

@@ -2,7 +2,7 @@
 //! service makes goes through [`record`], the one function a future choke point for state changes
 //! calls too. A lazily settled transition is recorded with its due time, not the time it was seen.
 
-use ec2_core::events::{needs_sweep, over_retention, EventLog, SweepMark, PER_SCOPE};
+use ec2_core::events::{self, needs_sweep, over_retention, EventLog, EventTail, SweepMark, Write, PER_SCOPE};
 use ec2_core::UnixMillis;
 use ec2_store::{StoreError, Txn};
 
@@ -12,7 +12,9 @@ fn sweep_counter(scope: &str) -> String {
 }
 
 /// Records that resource `id` (of store kind `kind`) entered `state` at `at`, for `reason`. A
-/// state the resource is already known to be in is not recorded again.
+/// state the resource is already known to be in is not recorded again. The resource's log is
+/// read only when its tail cannot take the transition, and rewritten only when the tail is folded
+/// into it (`ec2_core::events::record`): a transition usually reads and rewrites the small tail alone.
 pub fn record(
     tx: &mut Txn<'_>,
     scope: &str,
@@ -22,37 +24,59 @@ pub fn record(
     state: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let existing = tx.get::<EventLog>(scope, id)?;
-    let new = existing.is_none();
-    let mut log = existing.unwrap_or_else(|| EventLog::new(id, kind));
-    if !log.record(at, state, reason) {
-        return Ok(());
+    // The tail alone usually decides; the log is read (shared) only when it does not.
+    let mut write = events::record(None, tx.get::<EventTail>(scope, id)?, at, state, reason);
+    if let Write::NeedLog(tail) = write {
+        write = match tx.get_shared::<EventLog>(scope, id)? {
+            Some(log) => events::record(Some(&log), tail, at, state, reason),
+            None => Write::NeedLog(None),
+        };
     }
-    tx.put(scope, &log)?;
-    if !new {
-        return Ok(());
+    match write {
+        Write::Nothing => return Ok(()),
+        Write::Tail(tail) => return tx.put_owned(scope, tail),
+        Write::Log(log, tail) => {
+            tx.put_owned(scope, log)?;
+            return tx.put_owned(scope, tail);
+        }
+        // No log: the resource's first transition.
+        Write::NeedLog(_) => {}
     }
+    let mut log = EventLog::new(id, kind);
+    log.record(at, state, reason);
+    tx.put_owned(scope, log)?;
     let created = tx.next_counter(&sweep_counter(scope))?;
     // A scope is scanned only when it may hold more logs than it keeps (`needs_sweep`), so a
     // launch into a scope below the bound reads no other log.
     if created.is_multiple_of(ec2_core::events::SWEEP_EVERY)
         && needs_sweep(created, tx.get::<SweepMark>(scope, "sweep")?.as_ref())
     {
-        let logs: Vec<(String, Option<UnixMillis>)> =
-            tx.scan::<EventLog>(scope)?.iter().map(|l| (l.id.clone(), l.last_at())).collect();
+        // A resource's newest transition is in its tail when it has one.
+        let tails: std::collections::BTreeMap<String, Option<UnixMillis>> =
+            tx.scan_shared::<EventTail>(scope)?.iter().map(|t| (t.id.clone(), t.last_at())).collect();
+        let logs: Vec<(String, Option<UnixMillis>)> = tx
+            .scan_shared::<EventLog>(scope)?
+            .iter()
+            .map(|l| (l.id.clone(), tails.get(&l.id).copied().flatten().or_else(|| l.last_at())))
+            .collect();
         let drop = over_retention(&logs, PER_SCOPE);
         for id in &drop {
             tx.delete::<EventLog>(scope, id)?;
+            if tails.contains_key(id) {
+                tx.delete::<EventTail>(scope, id)?;
+            }
         }
         let live = (logs.len() - drop.len()) as u64;
-        tx.put(scope, &SweepMark { id: "sweep".into(), created, live })?;
+        tx.put_owned(scope, SweepMark { id: "sweep".into(), created, live })?;
     }
     Ok(())
 }
 
-/// The timeline of one resource (empty when nothing was recorded).
+/// The timeline of one resource (empty when nothing was recorded): its log and its tail.
 pub fn timeline(tx: &mut Txn<'_>, scope: &str, id: &str) -> Result<Option<EventLog>, StoreError> {
-    tx.get::<EventLog>(scope, id)
+    let Some(log) = tx.get::<EventLog>(scope, id)? else { return Ok(None) };
+    let tail = tx.get_shared::<EventTail>(scope, id)?;
+    Ok(Some(log.with_tail(tail.as_deref())))
 }
 
 /// Records an instance's state at `at`, with its state reason (or transition reason).

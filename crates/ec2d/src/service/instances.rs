@@ -37,7 +37,20 @@ fn scope_key(ctx: &Ctx<'_>) -> String {
 }
 
 /// Settles one loaded record: `None` when it has been purged (and deletes it).
-fn settled(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut inst: Instance) -> Result<Option<Instance>> {
+fn settled(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: Instance) -> Result<Option<Instance>> {
+    settled_then(ctx, tx, inst, Then::Save)
+}
+
+/// What becomes of a record settling changed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Then {
+    Save,
+    /// The caller changes it again and saves it (`state_changes::apply`) in the same transaction,
+    /// or fails the request: the settled record is not saved in between.
+    CallerSaves,
+}
+
+fn settled_then(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut inst: Instance, then: Then) -> Result<Option<Instance>> {
     // A Spot Instance is settled together with its request (`spot::catch_up`), which must see its
     // transitions happen.
     if inst.spot_request_id.is_some() {
@@ -49,7 +62,11 @@ fn settled(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut inst: Instance) -> Result<Option
         match settle(&mut inst, due, ctx.durations) {
             Settled::Unchanged => break,
             Settled::Changed => {
-                state_changes::apply(&Ctx { now: due, ..*ctx }, tx, before, &mut inst, Accounting::Lenient)?
+                let at = Ctx { now: due, ..*ctx };
+                match then {
+                    Then::Save => state_changes::apply(&at, tx, before, &mut inst, Accounting::Lenient)?,
+                    Then::CallerSaves => state_changes::apply_unsaved(&at, tx, before, &mut inst, Accounting::Lenient)?,
+                }
             }
             Settled::Purged => {
                 tx.delete::<Instance>(&scope_key(ctx), &inst.id)?;
@@ -627,11 +644,19 @@ pub fn describe_instance_status(
 // ---------------------------------------------------------------------------------------------
 // Start / Stop / Terminate / Reboot
 
-/// The named instances, after the syntax check, the dry-run gate and the existence check.
-fn prepare(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &Option<Vec<String>>, dry_run: Option<bool>) -> Result<Vec<Instance>> {
+/// The named instances, after the syntax check, the dry-run gate and the existence check. With
+/// `then` [`Then::CallerSaves`], the caller saves every one (`commit`) or fails.
+fn prepare(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    ids: &Option<Vec<String>>,
+    dry_run: Option<bool>,
+    then: Then,
+) -> Result<Vec<Instance>> {
+    // Distinct IDs: an instance is settled once.
     let ids = well_formed(IdKind::Instance, ids.as_deref().unwrap_or_default())?;
     dry_run_gate(ctx, dry_run)?;
-    load_many(ctx, tx, &ids)
+    load_named_with(ctx, tx, IdKind::Instance, &ids, |tx, inst| settled_then(ctx, tx, inst, then))
 }
 
 /// Applies `action` to every instance, all or nothing: the first refusal fails the request.
@@ -670,7 +695,7 @@ pub fn stop_instances(
         force: req.force == Some(true),
         skip_os_shutdown: req.skip_os_shutdown == Some(true),
     };
-    let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
+    let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run, Then::CallerSaves)?;
     super::spot::check_stop(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::stop(i, ctx.now, opts, ctx.durations))?;
     let changes = commit(ctx, tx, &mut instances, &changes)?;
@@ -683,7 +708,7 @@ pub fn start_instances(
     tx: &mut Txn<'_>,
     req: &dto::StartInstancesRequest,
 ) -> Result<dto::StartInstancesResult> {
-    let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
+    let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run, Then::CallerSaves)?;
     super::spot::check_start(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::start(i, ctx.now, ctx.durations))?;
     // A started instance gets a new public address (the old one was released when it stopped).
@@ -700,7 +725,7 @@ pub fn terminate_instances(
     tx: &mut Txn<'_>,
     req: &dto::TerminateInstancesRequest,
 ) -> Result<dto::TerminateInstancesResult> {
-    let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
+    let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run, Then::CallerSaves)?;
     let changes = apply(&mut instances, |i| lifecycle::terminate(i, ctx.now, ctx.durations))?;
     // A terminated instance gives back its interfaces, their addresses and its Elastic IPs in
     // `state_changes::apply`.
@@ -708,7 +733,7 @@ pub fn terminate_instances(
 }
 
 pub fn reboot_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RebootInstancesRequest) -> Result<()> {
-    let instances = prepare(ctx, tx, &req.instance_ids, req.dry_run)?;
+    let instances = prepare(ctx, tx, &req.instance_ids, req.dry_run, Then::Save)?;
     for inst in &instances {
         lifecycle::reboot(inst).map_err(errors::lifecycle)?;
     }

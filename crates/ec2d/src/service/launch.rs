@@ -509,7 +509,7 @@ pub fn launch(
                 v.delete_on_termination,
                 ctx.now,
             );
-            super::volumes::save(ctx, tx, &volume)?;
+            tx.put_owned(&ctx.scope.key(), volume)?;
         }
         out.push(inst);
     }

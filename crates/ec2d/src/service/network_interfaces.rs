@@ -657,7 +657,7 @@ pub fn create_primary(
         None => subnet.allocate_from(free, &eni_id).map_err(net_err)?,
     };
     let eni = primary_record(ctx, subnet, eni_id, ip.clone(), group_ids, instance_id, attachment_id);
-    tx.put(&ctx.scope.key(), &eni)?;
+    tx.put_owned(&ctx.scope.key(), eni)?;
     Ok(ip)
 }
 

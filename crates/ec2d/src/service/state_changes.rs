@@ -30,6 +30,29 @@ pub enum Accounting {
 
 /// Carries out the consequences of the instance's change from `before` (at `ctx.now`) and saves it.
 pub fn apply(ctx: &Ctx<'_>, tx: &mut Txn<'_>, before: Before, inst: &mut Instance, how: Accounting) -> Result<()> {
+    carry_out(ctx, tx, before, inst, how, true)
+}
+
+/// [`apply`] without saving the instance, for a caller that changes it again and saves it (with
+/// [`apply`]) later in the same transaction, or fails it: nothing here reads the instance's record.
+pub fn apply_unsaved(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    before: Before,
+    inst: &mut Instance,
+    how: Accounting,
+) -> Result<()> {
+    carry_out(ctx, tx, before, inst, how, false)
+}
+
+fn carry_out(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    before: Before,
+    inst: &mut Instance,
+    how: Accounting,
+    save: bool,
+) -> Result<()> {
     let c = changes::consequences(before, inst, ctx.now);
     match (c.capacity, how) {
         (Transition::Keep, _) => {}
@@ -40,7 +63,9 @@ pub fn apply(ctx: &Ctx<'_>, tx: &mut Txn<'_>, before: Before, inst: &mut Instanc
         super::network_interfaces::release_instance(ctx, tx, inst)?;
     }
     let scope = ctx.scope.key();
-    tx.put(&scope, &*inst)?;
+    if save {
+        tx.put(&scope, &*inst)?;
+    }
     if let Some((request_id, at)) = c.spot_due {
         due::lower(ctx.ids.seed(), tx, &scope, DueKind::SpotRequest, &request_id, at)?;
     }
