@@ -19,16 +19,17 @@
 //! but are not in order across nodes and may skip (a block left over at exit). `POST /_ec2d/reset`
 //! bumps a generation that every transaction reads at `BEGIN`, so a node never hands out a value of a
 //! block reserved before a reset by then. The gapless [`Tx::next_counter`] keeps its row in the
-//! transaction. A transaction that conflicted retries holding (session-level, across nodes) advisory
-//! locks on the documents it wrote, so the retries of a hot document (an instance, a capacity pool)
-//! queue rather than conflict again; a document that conflicted is remembered as hot (per node), and a
-//! later transaction that reads it starts over with its lock taken before `BEGIN`.
+//! transaction. First attempts are optimistic; a transaction that conflicted retries holding
+//! (session-level, so across nodes) advisory locks on the documents it read and changed, taken before
+//! its `BEGIN`, so the retries on a hot document (an instance, a capacity pool, a subnet) queue rather
+//! than conflict with each other again. (Taking those locks before the first attempt too, for documents
+//! that conflicted before, made every request on them queue: slower at p50 and p99 in the bench.)
 //!
 //! Keys are stored as `BYTEA`, which compares bytewise like Rust strings (a `TEXT` column would sort by
 //! the database's locale), and which takes any string, NUL included. Connections come from a small pool
 //! of at most [`POOL_SIZE`]. TLS is not supported (use `sslmode=disable` or the default `prefer`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::sync::{Condvar, Mutex};
@@ -53,8 +54,6 @@ const MIGRATION_LOCK: i64 = 0x6563_3264; // "ec2d"
 pub const ID_BLOCK: u64 = 128;
 /// The `meta` key of the ID generation, bumped by every reset.
 const GENERATION_KEY: &str = "id_generation";
-/// Documents remembered as hot (they conflicted) per node; the oldest are forgotten beyond.
-const HOT_KEYS: usize = 4096;
 /// At most this many advisory locks are taken for one transaction; beyond, one lock for everything.
 const MAX_LOCKS: usize = 32;
 /// The advisory lock taken instead of more than [`MAX_LOCKS`], or for a conflict that wrote nothing.
@@ -181,26 +180,6 @@ impl IdBlock {
     }
 }
 
-/// Documents that conflicted recently, as advisory lock keys: oldest first.
-#[derive(Default)]
-struct HotKeys {
-    set: HashSet<i64>,
-    order: std::collections::VecDeque<i64>,
-}
-
-impl HotKeys {
-    fn add(&mut self, key: i64) {
-        if self.set.insert(key) {
-            self.order.push_back(key);
-            if self.order.len() > HOT_KEYS {
-                if let Some(old) = self.order.pop_front() {
-                    self.set.remove(&old);
-                }
-            }
-        }
-    }
-}
-
 pub struct PostgresEngine {
     config: postgres::Config,
     pool: Mutex<Pool>,
@@ -209,7 +188,6 @@ pub struct PostgresEngine {
     reserver: Mutex<Option<Client>>,
     /// This node's ID blocks by counter name.
     ids: Mutex<HashMap<String, IdBlock>>,
-    hot: Mutex<HotKeys>,
 }
 
 /// A connection taken from the pool; it goes back when dropped, unless it broke.
@@ -249,7 +227,6 @@ impl PostgresEngine {
             returned: Condvar::new(),
             reserver: Mutex::new(None),
             ids: Mutex::new(HashMap::new()),
-            hot: Mutex::new(HotKeys::default()),
         };
         drop(client);
         // Open one connection now, so that a bad setup fails at startup rather than on a request.
@@ -418,19 +395,12 @@ struct PgTx<'a> {
     writes: BTreeMap<Key, Option<DocRef>>,
     /// ID values handed to this attempt, given back unless it commits.
     taken: Vec<(String, u64, i64)>,
-    /// Advisory locks this attempt holds; a hot document outside them stops the attempt (`restart`).
-    locked: &'a BTreeSet<i64>,
-    /// Hot documents this attempt read without holding their locks: take them and start over.
-    restart: Vec<i64>,
     /// The first failed statement: PostgreSQL refuses every later one in this transaction.
     failed: Option<postgres::Error>,
 }
 
 impl PgTx<'_> {
     fn check(&self) -> Result<(), StoreError> {
-        if !self.restart.is_empty() {
-            return Err(StoreError::Engine("postgres: the transaction starts over with its locks".into()));
-        }
         match &self.failed {
             Some(e) => Err(engine_err("an earlier statement failed", e)),
             None => Ok(()),
@@ -441,19 +411,6 @@ impl PgTx<'_> {
         let err = engine_err("query failed", &e);
         self.failed.get_or_insert(e);
         err
-    }
-
-    /// A hot document read without its lock: the attempt stops, to start over holding it.
-    fn hot_unlocked(&mut self, scope: &str, kind: &str, id: &str) -> Result<(), StoreError> {
-        let k = lock_key(scope, kind, id);
-        if self.locked.contains(&k) || self.locked.contains(&EVERYTHING_LOCK) {
-            return Ok(());
-        }
-        if self.engine.hot.lock().unwrap_or_else(|p| p.into_inner()).set.contains(&k) {
-            self.restart.push(k);
-            return self.check();
-        }
-        Ok(())
     }
 
     /// Writes every change in one statement.
@@ -511,7 +468,6 @@ impl Tx for PgTx<'_> {
         if let Some(doc) = self.writes.get(&k).or_else(|| self.reads.get(&k)) {
             return Ok(doc.clone());
         }
-        self.hot_unlocked(scope, kind, id)?;
         let (s, kd, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
         match self.conn.client.query_opt(&self.conn.get, &[&s, &kd, &i]) {
             Ok(row) => {
@@ -598,8 +554,6 @@ enum Attempt {
     Done(Result<(), Abort>),
     /// A serialization conflict: run the body again holding the locks of what it wrote.
     Conflict(postgres::Error, Vec<i64>),
-    /// The body read hot documents whose locks it did not hold: run it again holding them.
-    Restart(Vec<i64>),
 }
 
 /// `BEGIN` and the ID generation, in one round trip.
@@ -619,7 +573,6 @@ fn begin(client: &mut Client) -> Result<i64, postgres::Error> {
 fn attempt(
     engine: &PostgresEngine,
     conn: &mut Conn,
-    locked: &BTreeSet<i64>,
     body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
 ) -> Attempt {
     let generation = match begin(&mut conn.client) {
@@ -640,8 +593,6 @@ fn attempt(
         reads: HashMap::new(),
         writes: BTreeMap::new(),
         taken: Vec::new(),
-        locked,
-        restart: Vec::new(),
         failed: None,
     };
     let mut outcome = body(&mut pg);
@@ -652,7 +603,6 @@ fn attempt(
         }
     }
     let failed = pg.failed.take();
-    let restart = std::mem::take(&mut pg.restart);
     let locks = pg.write_locks();
     let taken = std::mem::take(&mut pg.taken);
     drop(pg);
@@ -660,7 +610,6 @@ fn attempt(
     // Whatever the body made of a failed statement, the transaction is aborted: never report a commit.
     let result = match (failed, outcome) {
         (Some(e), _) if is_conflict(&e) => Attempt::Conflict(e, locks),
-        _ if !restart.is_empty() => Attempt::Restart(restart),
         (Some(e), Ok(())) => Attempt::Done(Err(Abort::Store(engine_err("query failed", e)))),
         (_, Err(abort)) => Attempt::Done(Err(abort)),
         (None, Ok(())) => match client.batch_execute("COMMIT") {
@@ -705,9 +654,8 @@ impl Engine for PostgresEngine {
         let mut locked: BTreeSet<i64> = BTreeSet::new();
         let conn = lease.conn.as_mut().expect("a lease holds a connection");
         let result = loop {
-            let wanted = match attempt(self, conn, &locked, body) {
+            let wanted = match attempt(self, conn, body) {
                 Attempt::Done(result) => break result,
-                Attempt::Restart(keys) => keys,
                 Attempt::Conflict(e, keys) => {
                     if started.elapsed() >= RETRY_BUDGET {
                         break Err(Abort::Store(engine_err(
@@ -716,10 +664,6 @@ impl Engine for PostgresEngine {
                         )));
                     }
                     retries += 1;
-                    {
-                        let mut hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
-                        keys.iter().for_each(|&k| hot.add(k));
-                    }
                     if retries > 1 {
                         std::thread::sleep(backoff(retries));
                     }
