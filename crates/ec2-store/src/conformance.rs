@@ -164,6 +164,44 @@ pub fn concurrent_updates_are_serialized(store: Store) {
     assert_eq!(all.len(), 400);
 }
 
+/// IDs ([`Tx::next_id`](crate::Tx::next_id)) from several threads at once, mixed with the gapless
+/// counter of the same name, and across rolled-back transactions: no value twice; one thread alone
+/// starts at 1.
+pub fn ids_never_repeat(store: Store) {
+    assert_eq!(store.transact(|tx| tx.next_id("first")).unwrap(), 1);
+    let _ = store.transact(|tx| {
+        tx.next_id("ids")?;
+        Err::<(), _>(Fail)
+    });
+    let store = Arc::new(store);
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            thread::spawn(move || {
+                (0..50)
+                    .flat_map(|i| {
+                        store
+                            .transact(|tx| {
+                                if (t + i) % 10 == 0 {
+                                    Ok::<_, StoreError>(vec![tx.next_counter("ids")?])
+                                } else {
+                                    Ok(vec![tx.next_id("ids")?, tx.next_id("ids")?])
+                                }
+                            })
+                            .unwrap()
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let all: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let mut distinct = all.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), all.len(), "a value was handed out twice");
+    assert!(all.iter().all(|&v| v > 0));
+}
+
 pub fn reset_drops_everything(store: Store) {
     store.transact(|tx| tx.put("s", &thing("x", 1))).unwrap();
     store.transact(|tx| tx.next_counter("c")).unwrap();
@@ -215,7 +253,7 @@ macro_rules! conformance_suite {
             scopes_and_kinds_are_isolated
             rollback_discards_everything delete_reports_existence counters_are_monotonic_and_independent
             concurrent_updates_are_serialized reset_drops_everything keys_are_any_string_ordered_bytewise
-            corrupt_documents_are_reported);
+            corrupt_documents_are_reported ids_never_repeat);
     };
     (@tests $make:expr; $($check:ident)*) => {
         $(

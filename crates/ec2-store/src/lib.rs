@@ -1,6 +1,7 @@
 //! The store: every piece of ec2d state, behind one small transactional API.
 //!
-//! Data model: documents addressed by `(scope, kind, id)` with a JSON body, plus named counters.
+//! Data model: documents addressed by `(scope, kind, id)` with a JSON body, plus named counters (gapless,
+//! [`Tx::next_counter`], or only unique, for IDs: [`Tx::next_id`]).
 //! `scope` is `account/region` for resources, or [`GLOBAL`] for server-wide state (the virtual clock).
 //! Scans return one kind of one scope in ascending id order, so every `Describe*` is deterministic.
 //!
@@ -157,6 +158,14 @@ pub trait Tx {
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError>;
     /// Increments the counter `name` and returns its new value (the first call returns 1).
     fn next_counter(&mut self, name: &str) -> Result<u64, StoreError>;
+    /// A value of the counter `name` never handed out before (by this call or by `next_counter`), for IDs:
+    /// unlike `next_counter`, an engine for several nodes may hand values out of order and skip some (one
+    /// that did not commit, a block reserved by a node that stopped), so that concurrent transactions do
+    /// not wait for one counter. One node alone gets 1, 2, 3... unless it restarts. The default is
+    /// `next_counter`.
+    fn next_id(&mut self, name: &str) -> Result<u64, StoreError> {
+        self.next_counter(name)
+    }
 }
 
 pub trait Engine: Send + Sync {
@@ -318,5 +327,10 @@ impl Txn<'_> {
 
     pub fn next_counter(&mut self, name: &str) -> Result<u64, StoreError> {
         self.tx.next_counter(name)
+    }
+
+    /// A value for an ID ([`Tx::next_id`]): unique, not necessarily gapless or in order across nodes.
+    pub fn next_id(&mut self, name: &str) -> Result<u64, StoreError> {
+        self.tx.next_id(name)
     }
 }

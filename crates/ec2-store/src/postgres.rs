@@ -4,35 +4,60 @@
 //! outcome is that of some serial order of the requests of every node: no lost update, no transition
 //! applied twice, no counter value handed out twice. When PostgreSQL aborts a transaction for a
 //! serialization conflict (SQLSTATE 40001, or a deadlock, 40P01) the engine rolls back and runs the
-//! body again on a fresh snapshot, for up to [`RETRY_BUDGET`]: after its first conflict a transaction
-//! waits for its turn among this process's retries (first come, first served) and keeps it until it is
-//! done, backing off randomly between later attempts, so that a hot row (an ID counter, a capacity
-//! pool) does not set off a herd of retries that conflict with each other again. `COMMIT`
-//! returns once PostgreSQL has flushed the transaction's WAL (its default `synchronous_commit=on`).
+//! body again on a fresh snapshot, for up to [`RETRY_BUDGET`]. `COMMIT` returns once PostgreSQL has
+//! flushed the transaction's WAL (its default `synchronous_commit=on`).
+//!
+//! Round trips: a transaction costs `BEGIN` (which also reads the ID generation, below), one query per
+//! document it reads that it has not read or written before in this transaction (reads are kept for the
+//! transaction, writes are kept in memory and read back from there), one statement that writes every
+//! change at once, and `COMMIT`.
+//!
+//! Hot rows: no row is written by every transaction. IDs come from [`Tx::next_id`], which hands out
+//! values from blocks of [`ID_BLOCK`] that each node reserves in their own short statement (on a
+//! connection of their own, outside the request's transaction), so launches on several nodes never
+//! wait for each other's counter row; the values stay unique across nodes (each block is reserved once),
+//! but are not in order across nodes and may skip (a block left over at exit). `POST /_ec2d/reset`
+//! bumps a generation that every transaction reads at `BEGIN`, so a node never hands out a value of a
+//! block reserved before a reset by then. The gapless [`Tx::next_counter`] keeps its row in the
+//! transaction. First attempts are optimistic; a transaction that conflicted retries holding
+//! (session-level, so across nodes) advisory locks on the documents it read and changed, taken before
+//! its `BEGIN`, so the retries on a hot document (an instance, a capacity pool, a subnet) queue rather
+//! than conflict with each other again. (Taking those locks before the first attempt too, for documents
+//! that conflicted before, made every request on them queue: slower at p50 and p99 in the bench.)
 //!
 //! Keys are stored as `BYTEA`, which compares bytewise like Rust strings (a `TEXT` column would sort by
 //! the database's locale), and which takes any string, NUL included. Connections come from a small pool
 //! of at most [`POOL_SIZE`]. TLS is not supported (use `sslmode=disable` or the default `prefer`).
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
-use postgres::{Client, IsolationLevel, NoTls, Statement};
+use postgres::{Client, NoTls, SimpleQueryMessage, Statement};
 
 use crate::schema;
 use crate::{Abort, Doc, DocRef, Engine, StoreError, Tx};
 
 /// How long a health check waits for a new connection.
 const PING_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// The most connections one engine (one ec2d process) opens.
+/// The most connections one engine (one ec2d process) opens for transactions (plus one that reserves
+/// ID blocks).
 pub const POOL_SIZE: usize = 16;
 /// How long a transaction keeps being retried after serialization conflicts before it fails.
 pub const RETRY_BUDGET: Duration = Duration::from_secs(30);
 /// Serializes concurrent migrations from several nodes starting at once (`pg_advisory_xact_lock`).
 const MIGRATION_LOCK: i64 = 0x6563_3264; // "ec2d"
+/// Values of an ID counter a node reserves at once ([`Tx::next_id`]).
+pub const ID_BLOCK: u64 = 128;
+/// The `meta` key of the ID generation, bumped by every reset.
+const GENERATION_KEY: &str = "id_generation";
+/// At most this many advisory locks are taken for one transaction; beyond, one lock for everything.
+const MAX_LOCKS: usize = 32;
+/// The advisory lock taken instead of more than [`MAX_LOCKS`], or for a conflict that wrote nothing.
+const EVERYTHING_LOCK: i64 = 0x6563_3264_0000_0001;
 
 /// The migrations, in order: the schema version is the number applied. Append only; never edit one
 /// that has shipped.
@@ -85,11 +110,11 @@ fn is_conflict(e: &postgres::Error) -> bool {
 struct Conn {
     client: Client,
     get: Statement,
-    put: Statement,
-    delete: Statement,
+    write: Statement,
     scan: Statement,
     scopes: Statement,
     next_counter: Statement,
+    lock: Statement,
 }
 
 impl Conn {
@@ -101,17 +126,25 @@ impl Conn {
         let mut prepare = |sql: &str| client.prepare(sql).map_err(|e| engine_err("cannot prepare", e));
         Ok(Conn {
             get: prepare("SELECT doc FROM docs WHERE scope = $1 AND kind = $2 AND id = $3")?,
-            put: prepare(
-                "INSERT INTO docs (scope, kind, id, doc) VALUES ($1, $2, $3, $4)
+            // Every change of a transaction in one statement: the deleted keys, then the written documents
+            // (a key is in one list at most).
+            write: prepare(
+                "WITH gone AS (
+                     DELETE FROM docs d USING unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS x(scope, kind, id)
+                     WHERE d.scope = x.scope AND d.kind = x.kind AND d.id = x.id
+                 )
+                 INSERT INTO docs (scope, kind, id, doc)
+                 SELECT * FROM unnest($4::bytea[], $5::bytea[], $6::bytea[], $7::text[])
                  ON CONFLICT (scope, kind, id) DO UPDATE SET doc = EXCLUDED.doc",
             )?,
-            delete: prepare("DELETE FROM docs WHERE scope = $1 AND kind = $2 AND id = $3")?,
             scan: prepare("SELECT id, doc FROM docs WHERE scope = $1 AND kind = $2 ORDER BY id")?,
             scopes: prepare("SELECT DISTINCT scope FROM docs WHERE kind = $1 ORDER BY scope")?,
             next_counter: prepare(
                 "INSERT INTO counters (name, value) VALUES ($1, 1)
                  ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
             )?,
+            // Session-level advisory locks, in the order given (sorted: no deadlock between lockers).
+            lock: prepare("SELECT pg_advisory_lock(k) FROM unnest($1::int8[]) AS k")?,
             client,
         })
     }
@@ -123,43 +156,38 @@ struct Pool {
     open: usize,
 }
 
+/// A node's block of values of one ID counter.
+#[derive(Default)]
+struct IdBlock {
+    /// The generation the block was reserved in.
+    generation: i64,
+    /// Values given back by transactions that did not commit, handed out first (lowest first).
+    returned: BTreeSet<u64>,
+    /// The next value of the block, and its end (exclusive).
+    next: u64,
+    end: u64,
+}
+
+impl IdBlock {
+    fn take(&mut self) -> Option<u64> {
+        if let Some(v) = self.returned.pop_first() {
+            return Some(v);
+        }
+        (self.next < self.end).then(|| {
+            self.next += 1;
+            self.next - 1
+        })
+    }
+}
+
 pub struct PostgresEngine {
     config: postgres::Config,
     pool: Mutex<Pool>,
     returned: Condvar,
-    /// Held by a transaction's retries: after a conflict, this process's transactions retry one at a
-    /// time, so that a hot row (an ID counter, a capacity pool) costs a short wait rather than a herd
-    /// of retries that conflict with each other again.
-    retry_turn: FifoLock,
-}
-
-/// A first-come, first-served lock: retries are served in the order they conflicted.
-#[derive(Default)]
-struct FifoLock {
-    /// (next ticket, ticket being served)
-    tickets: Mutex<(u64, u64)>,
-    turn: Condvar,
-}
-
-struct FifoTurn<'a>(&'a FifoLock);
-
-impl FifoLock {
-    fn lock(&self) -> FifoTurn<'_> {
-        let mut t = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
-        let mine = t.0;
-        t.0 += 1;
-        while t.1 != mine {
-            t = self.turn.wait(t).unwrap_or_else(|p| p.into_inner());
-        }
-        FifoTurn(self)
-    }
-}
-
-impl Drop for FifoTurn<'_> {
-    fn drop(&mut self) {
-        self.0.tickets.lock().unwrap_or_else(|p| p.into_inner()).1 += 1;
-        self.0.turn.notify_all();
-    }
+    /// The connection that reserves ID blocks (autocommit, one statement each), opened on first use.
+    reserver: Mutex<Option<Client>>,
+    /// This node's ID blocks by counter name.
+    ids: Mutex<HashMap<String, IdBlock>>,
 }
 
 /// A connection taken from the pool; it goes back when dropped, unless it broke.
@@ -172,7 +200,8 @@ impl Drop for Lease<'_> {
     fn drop(&mut self) {
         let mut pool = self.engine.pool.lock().unwrap_or_else(|p| p.into_inner());
         match self.conn.take() {
-            Some(conn) if !conn.client.is_closed() => pool.idle.push(conn),
+            // A body that panicked may have left its transaction open: that connection is not reused.
+            Some(conn) if !conn.client.is_closed() && !std::thread::panicking() => pool.idle.push(conn),
             _ => pool.open -= 1,
         }
         self.engine.returned.notify_one();
@@ -196,7 +225,8 @@ impl PostgresEngine {
             config,
             pool: Mutex::new(Pool::default()),
             returned: Condvar::new(),
-            retry_turn: FifoLock::default(),
+            reserver: Mutex::new(None),
+            ids: Mutex::new(HashMap::new()),
         };
         drop(client);
         // Open one connection now, so that a bad setup fails at startup rather than on a request.
@@ -219,6 +249,89 @@ impl PostgresEngine {
                 return Ok(lease);
             }
             pool = self.returned.wait(pool).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// A value of ID counter `name` for a transaction that read `generation` at its start, and the
+    /// generation of the block it came from.
+    fn take_id(&self, name: &str, generation: i64) -> Result<(u64, i64), StoreError> {
+        let from_block = || {
+            let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+            let block = ids.get_mut(name).filter(|b| b.generation >= generation)?;
+            block.take().map(|v| (v, block.generation))
+        };
+        let started = Instant::now();
+        loop {
+            if let Some(found) = from_block() {
+                return Ok(found);
+            }
+            let mut reserver = self.reserver.lock().unwrap_or_else(|p| p.into_inner());
+            // Another transaction may have reserved one meanwhile.
+            if let Some(found) = from_block() {
+                return Ok(found);
+            }
+            match self.reserve(&mut reserver, name) {
+                Ok(block) => {
+                    let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut block = block;
+                    let v = block.take().expect("a fresh block has values");
+                    let found = (v, block.generation);
+                    let keep = ids.get(name).is_none_or(|old| old.generation <= block.generation);
+                    if keep {
+                        // What the old block of the same generation had given back stays available.
+                        if let Some(old) = ids.get(name).filter(|b| b.generation == block.generation) {
+                            block.returned.extend(old.returned.iter().copied());
+                        }
+                        ids.insert(name.to_string(), block);
+                    }
+                    return Ok(found);
+                }
+                // The counter's row is locked by a transaction (one that uses `next_counter` on the same
+                // name) that may itself wait for this connection: let go, and try again.
+                Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) && started.elapsed() < RETRY_BUDGET => {
+                    drop(reserver);
+                    std::thread::sleep(backoff(1));
+                }
+                Err(e) => return Err(engine_err(&format!("cannot reserve a block of {name}"), e)),
+            }
+        }
+    }
+
+    /// Reserves a block of `name`: one statement, committed at once, on the reserving connection. The
+    /// block's generation is read in the same statement: a block of an older generation than a
+    /// transaction's is never used by it.
+    fn reserve(&self, reserver: &mut Option<Client>, name: &str) -> Result<IdBlock, postgres::Error> {
+        if reserver.as_ref().is_none_or(Client::is_closed) {
+            let mut client = self.config.connect(NoTls)?;
+            client.batch_execute("SET lock_timeout = '50ms'")?;
+            *reserver = Some(client);
+        }
+        let client = reserver.as_mut().expect("connected above");
+        let size = ID_BLOCK as i64;
+        let row = client.query_one(
+            "WITH g AS (SELECT COALESCE((SELECT value FROM meta WHERE key = $3), '0') AS generation)
+             INSERT INTO counters (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + $2
+             RETURNING value, (SELECT generation FROM g)",
+            &[&name.as_bytes(), &size, &GENERATION_KEY],
+        )?;
+        let (last, generation): (i64, String) = (row.get(0), row.get(1));
+        let last = u64::try_from(last).unwrap_or(0).max(ID_BLOCK);
+        Ok(IdBlock {
+            generation: generation.parse().unwrap_or(0),
+            returned: BTreeSet::new(),
+            next: last + 1 - ID_BLOCK,
+            end: last + 1,
+        })
+    }
+
+    /// Gives back the ID values of a transaction that did not commit.
+    fn give_back(&self, taken: Vec<(String, u64, i64)>) {
+        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, v, generation) in taken {
+            if let Some(block) = ids.get_mut(&name).filter(|b| b.generation == generation) {
+                block.returned.insert(v);
+            }
         }
     }
 }
@@ -256,24 +369,37 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     tx.commit().map_err(|e| engine_err("cannot commit the migration", e))
 }
 
-struct PgTx<'a, 'c> {
-    tx: &'a mut postgres::Transaction<'c>,
-    conn: &'a ConnStatements<'a>,
+type Key = (String, String, String);
+
+/// A document's advisory lock key: FNV-1a of its key, the same on every node.
+fn lock_key(scope: &str, kind: &str, id: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [scope, kind, id] {
+        for b in part.bytes().chain([0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h as i64
+}
+
+/// One attempt's transaction: what it read and wrote, kept until it ends.
+struct PgTx<'a> {
+    engine: &'a PostgresEngine,
+    conn: &'a mut Conn,
+    /// The ID generation read at `BEGIN`.
+    generation: i64,
+    /// Documents read (and what was found), by key.
+    reads: HashMap<Key, Option<DocRef>>,
+    /// Documents written (`None`: deleted), by key.
+    writes: BTreeMap<Key, Option<DocRef>>,
+    /// ID values handed to this attempt, given back unless it commits.
+    taken: Vec<(String, u64, i64)>,
     /// The first failed statement: PostgreSQL refuses every later one in this transaction.
     failed: Option<postgres::Error>,
 }
 
-/// The prepared statements of a leased connection, borrowed apart from its client.
-struct ConnStatements<'a> {
-    get: &'a Statement,
-    put: &'a Statement,
-    delete: &'a Statement,
-    scan: &'a Statement,
-    scopes: &'a Statement,
-    next_counter: &'a Statement,
-}
-
-impl PgTx<'_, '_> {
+impl PgTx<'_> {
     fn check(&self) -> Result<(), StoreError> {
         match &self.failed {
             Some(e) => Err(engine_err("an earlier statement failed", e)),
@@ -286,54 +412,118 @@ impl PgTx<'_, '_> {
         self.failed.get_or_insert(e);
         err
     }
+
+    /// Writes every change in one statement.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.check()?;
+        if self.writes.is_empty() {
+            return Ok(());
+        }
+        // Column arrays: the deleted keys, then the written keys and documents.
+        let mut cols: [Vec<&[u8]>; 6] = Default::default();
+        let mut docs: Vec<&str> = Vec::new();
+        for ((s, k, i), doc) in &self.writes {
+            let at = match doc {
+                None => 0,
+                Some(doc) => {
+                    docs.push(doc.text()?);
+                    3
+                }
+            };
+            cols[at].push(s.as_bytes());
+            cols[at + 1].push(k.as_bytes());
+            cols[at + 2].push(i.as_bytes());
+        }
+        let result = self
+            .conn
+            .client
+            .execute(&self.conn.write, &[&cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &docs]);
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// The advisory lock keys of the documents this attempt read and then changed (what two transactions
+    /// conflict on; new documents do not need one), sorted.
+    fn write_locks(&self) -> Vec<i64> {
+        let changed = self.writes.keys().filter(|k| matches!(self.reads.get(*k), Some(Some(_))));
+        let keys: BTreeSet<i64> = changed.map(|(s, k, i)| lock_key(s, k, i)).collect();
+        keys.into_iter().collect()
+    }
 }
 
 fn text(bytes: Vec<u8>) -> Result<String, StoreError> {
     String::from_utf8(bytes).map_err(|e| engine_err("a stored key is not UTF-8", e))
 }
 
-impl Tx for PgTx<'_, '_> {
+fn key(scope: &str, kind: &str, id: &str) -> Key {
+    (scope.to_string(), kind.to_string(), id.to_string())
+}
+
+impl Tx for PgTx<'_> {
     fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError> {
         self.check()?;
-        let (s, k, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
-        match self.tx.query_opt(self.conn.get, &[&s, &k, &i]) {
-            Ok(row) => Ok(row.map(|r| Doc::new(r.get(0)))),
+        let k = key(scope, kind, id);
+        if let Some(doc) = self.writes.get(&k).or_else(|| self.reads.get(&k)) {
+            return Ok(doc.clone());
+        }
+        let (s, kd, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
+        match self.conn.client.query_opt(&self.conn.get, &[&s, &kd, &i]) {
+            Ok(row) => {
+                let doc = row.map(|r| Doc::new(r.get(0)));
+                self.reads.insert(k, doc.clone());
+                Ok(doc)
+            }
             Err(e) => Err(self.fail(e)),
         }
     }
 
     fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError> {
         self.check()?;
-        let (s, k, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
-        let text = doc.text()?;
-        match self.tx.execute(self.conn.put, &[&s, &k, &i, &text]) {
-            Ok(_) => Ok(()),
-            Err(e) => Err(self.fail(e)),
-        }
+        self.writes.insert(key(scope, kind, id), Some(doc));
+        Ok(())
     }
 
     fn delete(&mut self, scope: &str, kind: &str, id: &str) -> Result<bool, StoreError> {
-        self.check()?;
-        let (s, k, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
-        match self.tx.execute(self.conn.delete, &[&s, &k, &i]) {
-            Ok(n) => Ok(n > 0),
-            Err(e) => Err(self.fail(e)),
-        }
+        let existed = self.get(scope, kind, id)?.is_some();
+        self.writes.insert(key(scope, kind, id), None);
+        Ok(existed)
     }
 
     fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError> {
         self.check()?;
         let (s, k) = (scope.as_bytes(), kind.as_bytes());
-        match self.tx.query(self.conn.scan, &[&s, &k]) {
-            Ok(rows) => rows.into_iter().map(|r| Ok((text(r.get(0))?, Doc::new(r.get(1))))).collect(),
-            Err(e) => Err(self.fail(e)),
+        let rows = match self.conn.client.query(&self.conn.scan, &[&s, &k]) {
+            Ok(rows) => rows,
+            Err(e) => return Err(self.fail(e)),
+        };
+        let mut found = BTreeMap::new();
+        for r in rows {
+            let id = text(r.get(0))?;
+            let doc = Doc::new(r.get(1));
+            self.reads.insert(key(scope, kind, &id), Some(doc.clone()));
+            found.insert(id, doc);
         }
+        // This transaction's own changes of that scope and kind.
+        let from = key(scope, kind, "");
+        for ((s, k, id), doc) in self.writes.range(from..) {
+            if s != scope || k != kind {
+                break;
+            }
+            match doc {
+                Some(doc) => found.insert(id.clone(), doc.clone()),
+                None => found.remove(id),
+            };
+        }
+        Ok(found.into_iter().collect())
     }
 
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError> {
-        self.check()?;
+        // Rare: the database answers once it has this transaction's changes.
+        self.flush()?;
         let k = kind.as_bytes();
-        match self.tx.query(self.conn.scopes, &[&k]) {
+        match self.conn.client.query(&self.conn.scopes, &[&k]) {
             Ok(rows) => rows.into_iter().map(|r| text(r.get(0))).collect(),
             Err(e) => Err(self.fail(e)),
         }
@@ -342,7 +532,7 @@ impl Tx for PgTx<'_, '_> {
     fn next_counter(&mut self, name: &str) -> Result<u64, StoreError> {
         self.check()?;
         let n = name.as_bytes();
-        match self.tx.query_one(self.conn.next_counter, &[&n]) {
+        match self.conn.client.query_one(&self.conn.next_counter, &[&n]) {
             Ok(row) => {
                 let v: i64 = row.get(0);
                 u64::try_from(v).map_err(|e| engine_err(&format!("counter {name} is {v}"), e))
@@ -350,36 +540,91 @@ impl Tx for PgTx<'_, '_> {
             Err(e) => Err(self.fail(e)),
         }
     }
+
+    fn next_id(&mut self, name: &str) -> Result<u64, StoreError> {
+        self.check()?;
+        let (v, generation) = self.engine.take_id(name, self.generation)?;
+        self.taken.push((name.to_string(), v, generation));
+        Ok(v)
+    }
 }
 
 /// How one run of a transaction body ended.
 enum Attempt {
     Done(Result<(), Abort>),
-    /// A serialization conflict: run the body again.
-    Conflict(postgres::Error),
+    /// A serialization conflict: run the body again holding the locks of what it wrote.
+    Conflict(postgres::Error, Vec<i64>),
 }
 
-fn attempt(conn: &mut Conn, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Attempt {
-    let Conn { client, get, put, delete, scan, scopes, next_counter } = conn;
-    let statements = ConnStatements { get, put, delete, scan, scopes, next_counter };
-    let mut tx = match client.build_transaction().isolation_level(IsolationLevel::Serializable).start() {
-        Ok(tx) => tx,
-        Err(e) => return Attempt::Done(Err(Abort::Store(engine_err("cannot begin", e)))),
+/// `BEGIN` and the ID generation, in one round trip.
+fn begin(client: &mut Client) -> Result<i64, postgres::Error> {
+    let sql = format!(
+        "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT COALESCE((SELECT value FROM meta WHERE key = '{GENERATION_KEY}'), '0')"
+    );
+    let mut generation = String::from("0");
+    for m in client.simple_query(&sql)? {
+        if let SimpleQueryMessage::Row(row) = m {
+            generation = row.get(0).unwrap_or("0").to_string();
+        }
+    }
+    Ok(generation.parse().unwrap_or(0))
+}
+
+fn attempt(
+    engine: &PostgresEngine,
+    conn: &mut Conn,
+    body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
+) -> Attempt {
+    let generation = match begin(&mut conn.client) {
+        Ok(g) => g,
+        Err(e) => {
+            let _ = conn.client.batch_execute("ROLLBACK");
+            return if is_conflict(&e) {
+                Attempt::Conflict(e, Vec::new())
+            } else {
+                Attempt::Done(Err(Abort::Store(engine_err("cannot begin", e))))
+            };
+        }
     };
-    let mut pg = PgTx { tx: &mut tx, conn: &statements, failed: None };
-    let outcome = body(&mut pg);
+    let mut pg = PgTx {
+        engine,
+        conn,
+        generation,
+        reads: HashMap::new(),
+        writes: BTreeMap::new(),
+        taken: Vec::new(),
+        failed: None,
+    };
+    let mut outcome = body(&mut pg);
+    if outcome.is_ok() {
+        // The changes, written before COMMIT (their failure is the transaction's).
+        if let Err(e) = pg.flush() {
+            outcome = Err(Abort::Store(e));
+        }
+    }
     let failed = pg.failed.take();
+    let locks = pg.write_locks();
+    let taken = std::mem::take(&mut pg.taken);
+    drop(pg);
+    let client = &mut conn.client;
     // Whatever the body made of a failed statement, the transaction is aborted: never report a commit.
-    match (failed, outcome) {
-        (Some(e), _) if is_conflict(&e) => Attempt::Conflict(e),
+    let result = match (failed, outcome) {
+        (Some(e), _) if is_conflict(&e) => Attempt::Conflict(e, locks),
         (Some(e), Ok(())) => Attempt::Done(Err(Abort::Store(engine_err("query failed", e)))),
         (_, Err(abort)) => Attempt::Done(Err(abort)),
-        (None, Ok(())) => match tx.commit() {
-            Ok(()) => Attempt::Done(Ok(())),
-            Err(e) if is_conflict(&e) => Attempt::Conflict(e),
+        (None, Ok(())) => match client.batch_execute("COMMIT") {
+            Ok(()) => {
+                return Attempt::Done(Ok(()));
+            }
+            Err(e) if is_conflict(&e) => Attempt::Conflict(e, locks),
             Err(e) => Attempt::Done(Err(Abort::Store(engine_err("cannot commit", e)))),
         },
-    }
+    };
+    // Not committed: roll back (a no-op after a failed COMMIT) and give the IDs back.
+    // (When even that fails the connection is broken, and the pool drops it.)
+    let _ = client.batch_execute("ROLLBACK");
+    engine.give_back(taken);
+    result
 }
 
 /// A random pause before retry number `n` (1-based): up to 1 ms, doubling, capped at 32 ms.
@@ -387,6 +632,13 @@ fn backoff(n: u32) -> Duration {
     let cap_us = 1000u64 << n.min(5);
     let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
     Duration::from_micros(random % cap_us)
+}
+
+/// Takes the session-level advisory locks `keys` (sorted) on the connection, after releasing any it held.
+fn relock(conn: &mut Conn, keys: &BTreeSet<i64>) -> Result<(), postgres::Error> {
+    conn.client.batch_execute("SELECT pg_advisory_unlock_all()")?;
+    let keys: Vec<i64> = keys.iter().copied().collect();
+    conn.client.execute(&conn.lock, &[&keys]).map(drop)
 }
 
 impl Engine for PostgresEngine {
@@ -398,28 +650,54 @@ impl Engine for PostgresEngine {
         let mut lease = self.lease()?;
         let started = Instant::now();
         let mut retries = 0u32;
-        // After a first conflict, the transaction waits for its turn among this process's retries and
-        // keeps it until it is done.
-        let mut turn = None;
-        loop {
-            let conn = lease.conn.as_mut().expect("a lease holds a connection");
-            match attempt(conn, body) {
-                Attempt::Done(result) => return result,
-                Attempt::Conflict(_) if started.elapsed() < RETRY_BUDGET => {
+        // The advisory locks held (session-level, released when the transaction is done).
+        let mut locked: BTreeSet<i64> = BTreeSet::new();
+        let conn = lease.conn.as_mut().expect("a lease holds a connection");
+        let result = loop {
+            let wanted = match attempt(self, conn, body) {
+                Attempt::Done(result) => break result,
+                Attempt::Conflict(e, keys) => {
+                    if started.elapsed() >= RETRY_BUDGET {
+                        break Err(Abort::Store(engine_err(
+                            &format!("still conflicting after {retries} retries in {:?}", started.elapsed()),
+                            e,
+                        )));
+                    }
                     retries += 1;
-                    match turn {
-                        None => turn = Some(self.retry_turn.lock()),
-                        Some(_) => std::thread::sleep(backoff(retries)),
+                    if retries > 1 {
+                        std::thread::sleep(backoff(retries));
+                    }
+                    if keys.is_empty() {
+                        vec![EVERYTHING_LOCK]
+                    } else {
+                        keys
                     }
                 }
-                Attempt::Conflict(e) => {
-                    return Err(Abort::Store(engine_err(
-                        &format!("still conflicting after {retries} retries in {:?}", started.elapsed()),
-                        e,
-                    )))
+            };
+            let before = locked.len();
+            locked.extend(wanted);
+            if locked.len() > MAX_LOCKS {
+                locked = BTreeSet::from([EVERYTHING_LOCK]);
+            }
+            if locked.len() != before {
+                match relock(conn, &locked) {
+                    Ok(()) => {}
+                    // A deadlock between lockers (sorted keys make it unlikely): go on without locks.
+                    Err(e) if is_conflict(&e) => {
+                        locked.clear();
+                        if conn.client.batch_execute("SELECT pg_advisory_unlock_all()").is_err() {
+                            break Err(Abort::Store(engine_err("cannot release advisory locks", e)));
+                        }
+                    }
+                    Err(e) => break Err(Abort::Store(engine_err("cannot take advisory locks", e))),
                 }
             }
+        };
+        // A connection that cannot release its locks must not be reused: close it (the pool drops it).
+        if !locked.is_empty() && conn.client.batch_execute("SELECT pg_advisory_unlock_all()").is_err() {
+            lease.conn = None;
         }
+        result
     }
 
     /// `SELECT 1` on an idle connection, or on a new one opened with a short timeout; with every
@@ -443,21 +721,32 @@ impl Engine for PostgresEngine {
         conn.client.simple_query("SELECT 1").map(drop).map_err(|e| engine_err("cannot reach the database", Chain(&e)))
     }
 
+    /// Drops every document and counter, and starts a new ID generation: no node hands out a value of a
+    /// block it reserved before.
     fn reset(&self) -> Result<(), StoreError> {
         let mut lease = self.lease()?;
         let conn = lease.conn.as_mut().expect("a lease holds a connection");
         let started = Instant::now();
         let mut retries = 0u32;
         loop {
-            let result =
-                conn.client.build_transaction().isolation_level(IsolationLevel::Serializable).start().and_then(
-                    |mut tx| {
-                        tx.batch_execute("DELETE FROM docs; DELETE FROM counters")?;
-                        tx.commit()
-                    },
-                );
+            let result = conn
+                .client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::Serializable)
+                .start()
+                .and_then(|mut tx| {
+                    tx.batch_execute(&format!(
+                        "DELETE FROM docs; DELETE FROM counters;
+                         INSERT INTO meta (key, value) VALUES ('{GENERATION_KEY}', '1')
+                         ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text"
+                    ))?;
+                    tx.commit()
+                });
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.ids.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                    return Ok(());
+                }
                 Err(e) if is_conflict(&e) && started.elapsed() < RETRY_BUDGET => {
                     retries += 1;
                     std::thread::sleep(backoff(retries));

@@ -180,3 +180,33 @@ fn a_swallowed_statement_failure_is_not_a_commit() {
     let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
     assert!(all.is_empty(), "{all:?}");
 }
+
+/// IDs from two nodes, before and after a reset through one of them: never one value twice, although
+/// each node keeps a block of values in memory across the reset.
+#[test]
+fn ids_of_two_nodes_never_repeat_across_a_reset() {
+    let url = fresh_database();
+    let nodes = [Store::postgres(&url).unwrap(), Store::postgres(&url).unwrap()];
+    let draw = |n: &Store| n.transact(|tx| tx.next_id("ids")).unwrap();
+    assert_eq!(draw(&nodes[0]), 1, "a node alone starts at 1");
+    assert!(draw(&nodes[1]) > 1, "the other node has a block of its own");
+    nodes[0].reset().unwrap();
+    let mut after: Vec<u64> = (0..300).map(|i| draw(&nodes[i % 2])).collect();
+    after.sort_unstable();
+    let n = after.len();
+    after.dedup();
+    assert_eq!(after.len(), n, "a value was handed out twice after the reset");
+}
+
+/// A transaction that does not commit gives its IDs back to its node: one node alone hands out no gap.
+#[test]
+fn ids_of_a_rolled_back_transaction_are_handed_out_again() {
+    let store = make();
+    let r: Result<u64, StoreError> = store.transact(|tx| {
+        tx.next_id("ids")?;
+        Err(StoreError::Engine("the caller gives up".into()))
+    });
+    assert!(r.is_err());
+    assert_eq!(store.transact(|tx| tx.next_id("ids")).unwrap(), 1);
+    assert_eq!(store.transact(|tx| tx.next_id("ids")).unwrap(), 2);
+}

@@ -15,6 +15,9 @@ pub enum Scenario {
     Mixed,
     /// CreateFleet of type instant, --fleets times --fleet-size instances: instances launched per second
     Fleet,
+    /// Issue 12's PostgreSQL targets: two ec2d nodes on the database of --store; RunInstances of --launch-count
+    /// from both at once, then conflicting Stop/Start of --shared instances from both
+    Postgres,
 }
 
 impl Scenario {
@@ -24,6 +27,7 @@ impl Scenario {
             Scenario::Instances => "instances",
             Scenario::Mixed => "mixed",
             Scenario::Fleet => "fleet",
+            Scenario::Postgres => "postgres",
         }
     }
 }
@@ -42,6 +46,9 @@ impl Scenario {
                   one instance) on an almost empty state and on the mixed state (--instances instances, \
                   --spot-requests, --reservations, --bundle-tasks), DescribeInstances of everything, RSS and restarts; \
                   and the light phase's load on a bare hyper server answering 4 KB.\n\
+                  Postgres scenario (--store postgres://...): two ec2d nodes on that database (reset first); \
+                  RunInstances of --launch-count from --connections connections split over both nodes, then \
+                  StopInstances/StartInstances of --shared instances shared by every connection.\n\
                   Exit status: 0 clean, 1 the run saw errors or non-200 answers, 2 the bench could not run."
 )]
 pub struct Args {
@@ -117,6 +124,12 @@ pub struct Args {
     /// Instances of each fleet (--scenario fleet): half On-Demand, half Spot, over five us-east-1 zones
     #[arg(long, default_value_t = 100)]
     pub fleet_size: usize,
+    /// Instances per RunInstances call of the launch phase (--scenario postgres)
+    #[arg(long, default_value_t = 10)]
+    pub launch_count: usize,
+    /// Instances every connection of both nodes stops and starts (--scenario postgres)
+    #[arg(long, default_value_t = 16)]
+    pub shared: usize,
     /// Print one JSON object with every number on stdout (the table then goes to stderr)
     #[arg(long)]
     pub json: bool,

@@ -23,6 +23,7 @@ mod reference;
 mod report;
 mod server;
 mod stats;
+mod two_nodes;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -98,15 +99,15 @@ async fn run(args: &Args, client_threads: usize) -> Result<Report> {
     let scenario = args.scenario;
     let workloads = match scenario {
         Scenario::Default => resolve_workloads(&args.workloads)?,
-        Scenario::Instances | Scenario::Mixed | Scenario::Fleet => Vec::new(),
+        Scenario::Instances | Scenario::Mixed | Scenario::Fleet | Scenario::Postgres => Vec::new(),
     };
     let connections = args.connections.clone().unwrap_or_else(|| match scenario {
         Scenario::Default => vec![16, 64],
-        Scenario::Instances | Scenario::Mixed | Scenario::Fleet => vec![16],
+        Scenario::Instances | Scenario::Mixed | Scenario::Fleet | Scenario::Postgres => vec![16],
     });
     let startup_runs = args.startup_runs.unwrap_or(match scenario {
         Scenario::Default => 20,
-        Scenario::Instances | Scenario::Mixed | Scenario::Fleet => 0,
+        Scenario::Instances | Scenario::Mixed | Scenario::Fleet | Scenario::Postgres => 0,
     });
     let bin = ec2d_binary(args)?;
     let binary_bytes = std::fs::metadata(&bin)?.len();
@@ -172,7 +173,7 @@ async fn run(args: &Args, client_threads: usize) -> Result<Report> {
 
     // 3. The runs: each workload at each connection count, or (instances) launch first and plan around the IDs.
     let (launch_report, plan) = match scenario {
-        Scenario::Default | Scenario::Mixed | Scenario::Fleet => {
+        Scenario::Default | Scenario::Mixed | Scenario::Fleet | Scenario::Postgres => {
             let plan = workloads
                 .iter()
                 .flat_map(|w| connections.iter().map(move |&c| (w.clone(), c, args.seconds)))
@@ -301,6 +302,24 @@ async fn run_mixed(args: &Args) -> Result<(String, String, bool)> {
     Ok((text, json.to_string(), problems.is_empty()))
 }
 
+/// The two-node PostgreSQL scenario: (the table, the JSON report, whether every request succeeded).
+async fn run_two_nodes(args: &Args) -> Result<(String, String, bool)> {
+    let bin = ec2d_binary(args)?;
+    let mut problems = Vec::new();
+    let report = two_nodes::run(args, &bin, &mut problems).await?;
+    let mut text = format!("ec2d-bench  {}  scenario postgres\n", bin.display());
+    text.push_str(&two_nodes::table(&report));
+    for p in &problems {
+        text.push_str(&format!("!!! {p}\n"));
+    }
+    if !problems.is_empty() {
+        text.push_str("!!!!!!!! ERRORS: some requests failed; these numbers are NOT a clean run !!!!!!!!\n");
+    }
+    let json = serde_json::json!({ "scenario": "postgres", "ec2d": bin.display().to_string(), "report": report,
+                                   "ok": problems.is_empty(), "problems": problems });
+    Ok((text, json.to_string(), problems.is_empty()))
+}
+
 /// The fleet scenario: (the table, the JSON report, whether every fleet launched in full).
 async fn run_fleet(args: &Args) -> Result<(String, String, bool)> {
     let bin = ec2d_binary(args)?;
@@ -344,6 +363,8 @@ fn main() -> ExitCode {
                 run_mixed(&args).await
             } else if args.scenario == Scenario::Fleet {
                 run_fleet(&args).await
+            } else if args.scenario == Scenario::Postgres {
+                run_two_nodes(&args).await
             } else {
                 let report = run(&args, client_threads).await?;
                 let json = serde_json::to_string(&report).expect("the report serializes");

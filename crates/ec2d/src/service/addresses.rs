@@ -158,7 +158,7 @@ pub fn allocate_address(
     }
     let addr = Address {
         allocation_id: new_id(ctx, tx, IdKind::ElasticIp)?,
-        public_ip: network::public_ip(tx.next_counter("public_ip")? - 1),
+        public_ip: network::public_ip(tx.next_id("public_ip")? - 1),
         owner_id: ctx.scope.account.clone(),
         network_border_group: ctx.scope.region.clone(),
         association: None,

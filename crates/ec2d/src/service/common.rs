@@ -76,7 +76,7 @@ pub fn load_named<R: ec2_store::Record>(
 
 /// A fresh ID of `kind`, from the store's counter for it.
 pub fn new_id(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind) -> Result<String> {
-    let n = tx.next_counter(kind.counter())?;
+    let n = tx.next_id(kind.counter())?;
     Ok(ctx.ids.id(kind, n))
 }
 

@@ -45,7 +45,9 @@ pub fn record(
     let mut log = EventLog::new(id, kind);
     log.record(at, state, reason);
     tx.put_owned(scope, log)?;
-    let created = tx.next_counter(&sweep_counter(scope))?;
+    // Unique rather than gapless (no row every launch waits for on PostgreSQL): a count that skips
+    // only brings a sweep forward.
+    let created = tx.next_id(&sweep_counter(scope))?;
     // A scope is scanned only when it may hold more logs than it keeps (`needs_sweep`), so a
     // launch into a scope below the bound reads no other log.
     if created.is_multiple_of(ec2_core::events::SWEEP_EVERY)

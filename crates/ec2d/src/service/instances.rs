@@ -713,7 +713,7 @@ pub fn start_instances(
     let changes = apply(&mut instances, |i| lifecycle::start(i, ctx.now, ctx.durations))?;
     // A started instance gets a new public address (the old one was released when it stopped).
     for inst in instances.iter_mut().filter(|i| i.state == InstanceState::Pending && i.public_ip.is_none()) {
-        inst.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
+        inst.public_ip = Some(network::public_ip(tx.next_id("public_ip")? - 1));
     }
     let changes = commit(ctx, tx, &mut instances, &changes)?;
     super::spot::after_user_action(ctx, tx, &instances, true)?;

@@ -472,7 +472,7 @@ pub fn launch(
             &attachment_id,
         )?;
         let public_ip =
-            if plan.associate_public_ip { Some(network::public_ip(tx.next_counter("public_ip")? - 1)) } else { None };
+            if plan.associate_public_ip { Some(network::public_ip(tx.next_id("public_ip")? - 1)) } else { None };
         let mut volume_ids = Vec::with_capacity(wanted);
         for _ in 0..wanted {
             volume_ids.push(new_id(ctx, tx, IdKind::Volume)?);

@@ -142,7 +142,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                     if let Some(i) = inst.as_mut() {
                         let before = Before::of(i);
                         if lifecycle::start(i, t, ctx.durations).is_ok() && i.public_ip.is_none() {
-                            i.public_ip = Some(network::public_ip(tx.next_counter("public_ip")? - 1));
+                            i.public_ip = Some(network::public_ip(tx.next_id("public_ip")? - 1));
                         }
                         state_changes::apply(&cx, tx, before, i, Accounting::Lenient)?;
                     }
