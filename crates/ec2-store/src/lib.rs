@@ -268,6 +268,15 @@ impl Txn<'_> {
         }
     }
 
+    /// The record shared with the engine rather than copied: for reads that change nothing (copy it with
+    /// `Arc::unwrap_or_clone` to change it).
+    pub fn get_shared<R: Record>(&mut self, scope: &str, id: &str) -> Result<Option<Arc<R>>, StoreError> {
+        match self.tx.get(scope, R::KIND, id)? {
+            Some(doc) => doc.shared(id).map(Some),
+            None => Ok(None),
+        }
+    }
+
     pub fn put<R: Record>(&mut self, scope: &str, record: &R) -> Result<(), StoreError> {
         let doc = Doc::with_record(record.clone());
         self.tx.put(scope, R::KIND, record.id(), doc)
