@@ -440,6 +440,33 @@ pub fn verify<S: AsRef<[u8]>>(
     max_skew_seconds: i64,
     secret_of: impl FnOnce(&str) -> Option<S>,
 ) -> Result<Signed, Error> {
+    verify_with(req, service, now, max_skew_seconds, secret_of, signing_key)
+}
+
+/// [`verify`], with the signing keys of a [`KeyCache`]: the four HMACs that derive a credential scope's key are
+/// computed once per (secret, date, region, service), not once per request. The signature itself is still
+/// computed and compared for every request.
+pub fn verify_cached<S: AsRef<[u8]>>(
+    req: &HttpRequest<'_>,
+    service: &str,
+    now: UnixMillis,
+    max_skew_seconds: i64,
+    secret_of: impl FnOnce(&str) -> Option<S>,
+    keys: &KeyCache,
+) -> Result<Signed, Error> {
+    verify_with(req, service, now, max_skew_seconds, secret_of, |secret, credential| {
+        keys.signing_key(secret, credential)
+    })
+}
+
+fn verify_with<S: AsRef<[u8]>>(
+    req: &HttpRequest<'_>,
+    service: &str,
+    now: UnixMillis,
+    max_skew_seconds: i64,
+    secret_of: impl FnOnce(&str) -> Option<S>,
+    signing_key: impl FnOnce(&[u8], &Credential) -> [u8; 32],
+) -> Result<Signed, Error> {
     let signed = parse(req)?;
     let secret = secret_of(&signed.credential.access_key).ok_or(Error::UnknownKey)?;
     check_time(&signed, now, max_skew_seconds)?;
@@ -527,6 +554,50 @@ pub fn signing_key(secret: &[u8], credential: &Credential) -> [u8; 32] {
     let k_region = hmac_sha256(&k_date, credential.region.as_bytes());
     let k_service = hmac_sha256(&k_region, credential.service.as_bytes());
     hmac_sha256(&k_service, credential.terminator.as_bytes())
+}
+
+/// Derived signing keys by (secret, date, region, service, terminator): a key is good for a whole day of
+/// one credential scope, so a server verifying many requests derives it once. Bounded: when it holds
+/// [`KeyCache::CAPACITY`] keys it starts over.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: std::sync::Mutex<KeysBySecret>,
+}
+
+/// Secret -> credential scope (`date/region/service/terminator`) -> signing key.
+type KeysBySecret = std::collections::HashMap<Vec<u8>, std::collections::HashMap<String, [u8; 32]>>;
+
+impl KeyCache {
+    /// The most keys kept (a few per identity and day in practice).
+    pub const CAPACITY: usize = 4096;
+
+    pub fn new() -> Self {
+        KeyCache::default()
+    }
+
+    /// The signing key of `credential` under `secret`: [`signing_key`], derived at most once per scope.
+    pub fn signing_key(&self, secret: &[u8], credential: &Credential) -> [u8; 32] {
+        let scope = credential.scope();
+        let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(key) = keys.get(secret).and_then(|scopes| scopes.get(&scope)) {
+            return *key;
+        }
+        let key = signing_key(secret, credential);
+        if keys.values().map(std::collections::HashMap::len).sum::<usize>() >= Self::CAPACITY {
+            keys.clear();
+        }
+        keys.entry(secret.to_vec()).or_default().insert(scope, key);
+        key
+    }
+
+    /// How many keys are kept.
+    pub fn len(&self) -> usize {
+        self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner).values().map(|s| s.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The hex HMAC-SHA256 of the string to sign under the signing key.
@@ -765,6 +836,37 @@ mod tests {
         assert_eq!(signed.timestamp, DATE);
         assert_eq!(signed.time, at(DATE));
         assert_eq!(parse(&post(&view(&h))).unwrap(), signed);
+    }
+
+    #[test]
+    fn cached_keys_verify_exactly_as_derived_ones() {
+        let keys = KeyCache::new();
+        let h = signed_post(&[], "host;x-amz-date");
+        for _ in 0..3 {
+            let cached = verify_cached(&post(&view(&h)), "ec2", at(DATE), 900, secret, &keys).unwrap();
+            assert_eq!(cached, verify(&post(&view(&h)), "ec2", at(DATE), 900, secret).unwrap());
+        }
+        assert_eq!(keys.len(), 1, "one scope, one key");
+        // A wrong secret, a wrong signature and another region are still refused, with a key each.
+        let wrong = |_: &str| Some("not the secret");
+        assert_eq!(verify_cached(&post(&view(&h)), "ec2", at(DATE), 900, wrong, &keys), Err(Error::Mismatch(None)));
+        let mut tampered = h.clone();
+        let auth = &mut tampered.last_mut().unwrap().1;
+        let last = auth.last_mut().unwrap();
+        *last = if *last == b'0' { b'1' } else { b'0' };
+        assert_eq!(
+            verify_cached(&post(&view(&tampered)), "ec2", at(DATE), 900, secret, &keys),
+            Err(Error::Mismatch(None))
+        );
+        let west = Signer { region: "us-west-2", ..SIGNER };
+        let mut h2: Vec<(String, Vec<u8>)> = h[..2].to_vec();
+        let auth = west.authorization(&post(&view(&h2)), DATE, "host;x-amz-date");
+        h2.push(("Authorization".into(), auth.into_bytes()));
+        let signed = verify_cached(&post(&view(&h2)), "ec2", at(DATE), 900, secret, &keys).unwrap();
+        assert_eq!(signed.credential.region, "us-west-2");
+        assert_eq!(keys.len(), 3, "the wrong secret's key and us-west-2's");
+        let cred = &signed.credential;
+        assert_eq!(keys.signing_key(SECRET.as_bytes(), cred), signing_key(SECRET.as_bytes(), cred));
     }
 
     #[test]

@@ -1,18 +1,23 @@
-//! The in-memory engine (`--ephemeral`): one mutex-guarded ordered map. A transaction holds the lock
+//! The in-memory engine (`--ephemeral`): one mutex-guarded set of ordered maps. A transaction holds the lock
 //! from start to commit, so transactions are serial and never conflict; writes go to an overlay that
 //! is applied on commit and dropped on rollback.
+//!
+//! Documents are kept in nested maps, scope -> kind -> id, so that a lookup borrows the caller's `&str`s and
+//! allocates nothing, and a scan walks one kind's map in id order. A read-only transaction allocates no
+//! overlay at all.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use crate::{Abort, DocRef, Engine, StoreError, Tx};
 
-type Key = (String, String, String);
+/// One map per level: scope -> kind -> id (ordered: scans are by ascending id).
+type Nested<V> = HashMap<String, HashMap<String, BTreeMap<String, V>>>;
 
 #[derive(Default)]
 struct State {
-    docs: BTreeMap<Key, DocRef>,
-    counters: BTreeMap<String, u64>,
+    docs: Nested<DocRef>,
+    counters: HashMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -22,60 +27,88 @@ pub struct MemoryEngine {
 
 struct MemoryTx<'a> {
     state: &'a State,
-    writes: BTreeMap<Key, Option<DocRef>>,
-    counters: BTreeMap<String, u64>,
+    /// The transaction's writes (`None`: deleted), applied on commit.
+    writes: Nested<Option<DocRef>>,
+    counters: HashMap<String, u64>,
 }
 
-fn key(scope: &str, kind: &str, id: &str) -> Key {
-    (scope.to_string(), kind.to_string(), id.to_string())
+fn lookup<'m, V>(map: &'m Nested<V>, scope: &str, kind: &str) -> Option<&'m BTreeMap<String, V>> {
+    map.get(scope)?.get(kind)
+}
+
+fn slot<'m, V>(map: &'m mut Nested<V>, scope: &str, kind: &str) -> &'m mut BTreeMap<String, V> {
+    // Looked up first so that an existing scope or kind costs no allocation.
+    if !map.contains_key(scope) {
+        map.insert(scope.to_string(), HashMap::new());
+    }
+    let kinds = map.get_mut(scope).expect("inserted above");
+    if !kinds.contains_key(kind) {
+        kinds.insert(kind.to_string(), BTreeMap::new());
+    }
+    kinds.get_mut(kind).expect("inserted above")
+}
+
+impl MemoryTx<'_> {
+    fn find(&self, scope: &str, kind: &str, id: &str) -> Option<&DocRef> {
+        if let Some(w) = lookup(&self.writes, scope, kind).and_then(|ids| ids.get(id)) {
+            return w.as_ref();
+        }
+        lookup(&self.state.docs, scope, kind)?.get(id)
+    }
+
+    fn write(&mut self, scope: &str, kind: &str, id: &str, doc: Option<DocRef>) {
+        let ids = slot(&mut self.writes, scope, kind);
+        match ids.get_mut(id) {
+            Some(w) => *w = doc,
+            None => {
+                ids.insert(id.to_string(), doc);
+            }
+        }
+    }
 }
 
 impl Tx for MemoryTx<'_> {
     fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError> {
-        let k = key(scope, kind, id);
-        Ok(match self.writes.get(&k) {
-            Some(w) => w.clone(),
-            None => self.state.docs.get(&k).cloned(),
-        })
+        Ok(self.find(scope, kind, id).cloned())
     }
 
     fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError> {
-        self.writes.insert(key(scope, kind, id), Some(doc));
+        self.write(scope, kind, id, Some(doc));
         Ok(())
     }
 
     fn delete(&mut self, scope: &str, kind: &str, id: &str) -> Result<bool, StoreError> {
-        let existed = self.get(scope, kind, id)?.is_some();
-        self.writes.insert(key(scope, kind, id), None);
+        let existed = self.find(scope, kind, id).is_some();
+        self.write(scope, kind, id, None);
         Ok(existed)
     }
 
     fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError> {
-        let lo = key(scope, kind, "");
-        let in_range = |k: &&Key| k.0 == scope && k.1 == kind;
+        let stored = lookup(&self.state.docs, scope, kind);
+        let written = lookup(&self.writes, scope, kind);
+        let Some(written) = written.filter(|w| !w.is_empty()) else {
+            return Ok(stored.into_iter().flatten().map(|(id, doc)| (id.clone(), doc.clone())).collect());
+        };
         let mut merged: BTreeMap<&str, Option<&DocRef>> = BTreeMap::new();
-        for (k, v) in self.state.docs.range(lo.clone()..).take_while(|(k, _)| in_range(k)) {
-            merged.insert(&k.2, Some(v));
+        for (id, doc) in stored.into_iter().flatten() {
+            merged.insert(id, Some(doc));
         }
-        for (k, v) in self.writes.range(lo..).take_while(|(k, _)| in_range(k)) {
-            merged.insert(&k.2, v.as_ref());
+        for (id, doc) in written {
+            merged.insert(id, doc.as_ref());
         }
-        Ok(merged.into_iter().filter_map(|(id, v)| Some((id.to_string(), v?.clone()))).collect())
+        Ok(merged.into_iter().filter_map(|(id, doc)| Some((id.to_string(), doc?.clone()))).collect())
     }
 
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError> {
         let mut scopes: Vec<String> = Vec::new();
-        let all: Vec<(String, String)> = self
-            .state
-            .docs
-            .keys()
-            .chain(self.writes.keys())
-            .filter(|k| k.1 == kind)
-            .map(|k| (k.0.clone(), k.2.clone()))
-            .collect();
-        for (scope, id) in all {
-            if scopes.last() != Some(&scope) && !scopes.contains(&scope) && self.get(&scope, kind, &id)?.is_some() {
-                scopes.push(scope);
+        let candidates = self.state.docs.keys().chain(self.writes.keys().filter(|s| !self.state.docs.contains_key(*s)));
+        for scope in candidates {
+            let written = lookup(&self.writes, scope, kind);
+            let any_written = written.is_some_and(|w| w.values().any(Option::is_some));
+            let any_stored = lookup(&self.state.docs, scope, kind)
+                .is_some_and(|ids| ids.keys().any(|id| !matches!(written.and_then(|w| w.get(id)), Some(None))));
+            if any_written || any_stored {
+                scopes.push(scope.clone());
             }
         }
         scopes.sort();
@@ -87,7 +120,12 @@ impl Tx for MemoryTx<'_> {
             Some(v) => *v,
             None => self.state.counters.get(name).copied().unwrap_or(0),
         };
-        self.counters.insert(name.to_string(), current + 1);
+        match self.counters.get_mut(name) {
+            Some(v) => *v = current + 1,
+            None => {
+                self.counters.insert(name.to_string(), current + 1);
+            }
+        }
         Ok(current + 1)
     }
 }
@@ -100,15 +138,32 @@ impl Engine for MemoryEngine {
     fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (writes, counters) = {
-            let mut tx = MemoryTx { state: &state, writes: BTreeMap::new(), counters: BTreeMap::new() };
+            let mut tx = MemoryTx { state: &state, writes: HashMap::new(), counters: HashMap::new() };
             body(&mut tx)?;
             (tx.writes, tx.counters)
         };
-        for (k, v) in writes {
-            match v {
-                Some(doc) => state.docs.insert(k, doc),
-                None => state.docs.remove(&k),
-            };
+        for (scope, kinds) in writes {
+            for (kind, ids) in kinds {
+                let stored = slot(&mut state.docs, &scope, &kind);
+                for (id, doc) in ids {
+                    match doc {
+                        Some(doc) => {
+                            stored.insert(id, doc);
+                        }
+                        None => {
+                            stored.remove(&id);
+                        }
+                    }
+                }
+                // No empty maps are kept: a kind without documents is no kind of the scope.
+                if stored.is_empty() {
+                    let kinds = state.docs.get_mut(&scope).expect("slot made it");
+                    kinds.remove(&kind);
+                    if kinds.is_empty() {
+                        state.docs.remove(&scope);
+                    }
+                }
+            }
         }
         state.counters.extend(counters);
         Ok(())

@@ -184,7 +184,7 @@ impl App {
             None if is_operation(action) => return Err(Ec2Error::not_implemented(action)),
             None => return Err(Ec2Error::invalid_action(&ec2_protocol::truncate_echo(action, 128))),
         };
-        let permission = caller.authorize(action, &identity::request_resources(&scope, &request));
+        let permission = caller.authorize_lazily(action, || identity::request_resources(&scope, &request));
         let clock = |tx: &mut ec2_store::Txn<'_>| self.clock.now(tx);
         let response = service::call(&self.store, &self.settings(), &clock, &scope, &request, &permission)?;
         Ok(response.encode(request_id))

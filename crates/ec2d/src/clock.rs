@@ -61,11 +61,11 @@ impl Clock {
     pub fn now(&self, tx: &mut Txn<'_>) -> Result<UnixMillis, StoreError> {
         match self.mode {
             ClockMode::Instant | ClockMode::Realistic => {
-                tx.get::<VirtualTime>(GLOBAL, VIRTUAL_ID)?;
+                tx.get_shared::<VirtualTime>(GLOBAL, VIRTUAL_ID)?;
                 Ok(wall_now())
             }
             ClockMode::Virtual => {
-                Ok(tx.get::<VirtualTime>(GLOBAL, VIRTUAL_ID)?.map_or(self.virtual_start, |t| UnixMillis(t.now)))
+                Ok(tx.get_shared::<VirtualTime>(GLOBAL, VIRTUAL_ID)?.map_or(self.virtual_start, |t| UnixMillis(t.now)))
             }
         }
     }

@@ -728,6 +728,15 @@ impl Caller {
         self.authorize_action(&format!("{SERVICE}:{action}"), resources)
     }
 
+    /// [`Caller::authorize`] with the resources made only when a policy is evaluated (open mode allows
+    /// everything without them).
+    pub fn authorize_lazily(&self, action: &str, resources: impl FnOnce() -> Vec<String>) -> Permission {
+        match self.identity {
+            None => Permission::allowed(),
+            Some(_) => self.authorize(action, &resources()),
+        }
+    }
+
     /// Whether the caller may use a control endpoint: `action` is its [`control_action`] name
     /// (`ec2d:Reset`), on resource `*`. Open mode allows every one.
     pub fn authorize_control(&self, action: &str) -> Result<(), Ec2Error> {
@@ -859,12 +868,18 @@ pub struct Identities {
     source: Source,
     /// The account of open-mode access keys that are not 12 digits (`--default-account`).
     default_account: String,
+    /// Derived SigV4 signing keys, per (secret, date, region, service): every signature is still verified.
+    keys: ec2_sigv4::KeyCache,
 }
 
 impl Identities {
     /// Open mode: any well-signed access key, every action allowed.
     pub fn open() -> Identities {
-        Identities { source: Source::Open, default_account: DEFAULT_ACCOUNT.to_string() }
+        Identities {
+            source: Source::Open,
+            default_account: DEFAULT_ACCOUNT.to_string(),
+            keys: ec2_sigv4::KeyCache::new(),
+        }
     }
 
     /// The same identities, with `account` as the open-mode account of keys that are not 12 digits.
@@ -883,6 +898,7 @@ impl Identities {
                 current: RwLock::new(Loaded { text, set, rejected: None }),
             },
             default_account: DEFAULT_ACCOUNT.to_string(),
+            keys: ec2_sigv4::KeyCache::new(),
         })
     }
 
@@ -935,11 +951,12 @@ impl Identities {
             }
             Some(set) => {
                 let mut identity = None;
-                let signed = ec2_sigv4::verify(req, SERVICE, now, SKEW_SECONDS, |key| {
+                let secret_of = |key: &str| {
                     identity = set.get(key).cloned();
                     identity.as_ref().map(|i| i.secret_access_key.clone())
-                })
-                .map_err(auth_error)?;
+                };
+                let signed = ec2_sigv4::verify_cached(req, SERVICE, now, SKEW_SECONDS, secret_of, &self.keys)
+                    .map_err(auth_error)?;
                 let identity = identity.ok_or_else(|| auth_error(ec2_sigv4::Error::UnknownKey))?;
                 Ok(Caller {
                     access_key: signed.credential.access_key,

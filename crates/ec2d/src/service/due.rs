@@ -22,7 +22,7 @@ const MAX_STEPS: usize = 1_000_000;
 
 /// The scope's index, built from its records when it has none yet.
 fn load(seed: u64, tx: &mut Txn<'_>, scope: &str) -> Result<DueIndex> {
-    if tx.get::<DueHead>(scope, INDEX_ID)?.is_none() {
+    if tx.get_shared::<DueHead>(scope, INDEX_ID)?.is_none() {
         return rebuild(seed, tx, scope);
     }
     Ok(tx.get::<DueIndex>(scope, INDEX_ID)?.unwrap_or_else(DueIndex::new))
@@ -76,7 +76,7 @@ pub fn lower(seed: u64, tx: &mut Txn<'_>, scope: &str, kind: DueKind, id: &str, 
 pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
     let scope = ctx.scope.key();
     let seed = ctx.ids.seed();
-    match tx.get::<DueHead>(&scope, INDEX_ID)? {
+    match tx.get_shared::<DueHead>(&scope, INDEX_ID)?.as_deref() {
         Some(head) if head.next.is_none_or(|t| t > ctx.now) => return Ok(()),
         Some(_) => {}
         None => {

@@ -454,11 +454,7 @@ pub fn describe_instances_listing(
         .into());
     }
     dry_run_gate(ctx, req.dry_run)?;
-    let mut instances = if ids.is_empty() {
-        load_all_shared(ctx, tx)?
-    } else {
-        load_many(ctx, tx, &ids)?.into_iter().map(Arc::new).collect()
-    };
+    let mut instances = if ids.is_empty() { load_all_shared(ctx, tx)? } else { load_many_shared(ctx, tx, &ids)? };
     instances.retain(|i| INSTANCE_FILTERS.matches(i, &filters));
     instances.sort_by_cached_key(|i| listing_key(i));
     let (page, next_token) = paginate(
@@ -500,6 +496,30 @@ fn load_all_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Arc<Instance>>
         }
     }
     Ok(out)
+}
+
+/// The named instances, settled, in the order named, shared with the store: only the records that settling
+/// changes are copied. Every unknown ID is reported at once.
+fn load_many_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<Arc<Instance>>> {
+    let scope = scope_key(ctx);
+    let mut found = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for id in ids {
+        let kept = match tx.get_shared::<Instance>(&scope, id)? {
+            Some(inst) if inst.pending.is_some_and(|p| p.due <= ctx.now) && inst.spot_request_id.is_none() => {
+                settled(ctx, tx, Arc::unwrap_or_clone(inst))?.map(Arc::new)
+            }
+            other => other,
+        };
+        match kept {
+            Some(inst) => found.push(inst),
+            None => missing.push(id.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(super::common::not_found(IdKind::Instance, &missing).into());
+    }
+    Ok(found)
 }
 
 /// A page of DescribeInstances: the instances in listing order, and the token of the next page.
