@@ -103,9 +103,22 @@ impl XmlWriter {
     }
     /// `<name>` followed by the decimal digits of `n` and `</name>`, without an intermediate string.
     pub fn integer(&mut self, name: &str, n: i64) {
-        use std::fmt::Write;
         self.open(name);
-        let _ = write!(self.buf, "{n}");
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = n.unsigned_abs();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            self.buf.push('-');
+        }
+        self.buf.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
         self.close(name);
     }
     /// `<name>true</name>` or `<name>false</name>`, as `bool`'s [`ToXml`] writes it.
@@ -254,6 +267,11 @@ mod tests {
         let mut w = XmlWriter::default();
         (-42i64).write_xml(&mut w, "n");
         i64::MAX.write_xml(&mut w, "m");
+        for n in [0, 7, -1, 10, 1_000_000, i64::MIN] {
+            let mut v = XmlWriter::default();
+            n.write_xml(&mut v, "i");
+            assert_eq!(v.finish(), format!("<i>{n}</i>"));
+        }
         UnixMillis(1_700_000_000_123).write_xml(&mut w, "t");
         assert_eq!(w.finish(), "<n>-42</n><m>9223372036854775807</m><t>2023-11-14T22:13:20.123Z</t>");
     }
