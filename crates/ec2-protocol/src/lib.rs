@@ -103,12 +103,23 @@ pub fn encode_response_with(
     size_hint: usize,
     members: impl FnOnce(&mut xml::XmlWriter),
 ) -> String {
-    let mut w = xml::XmlWriter::with_declaration();
+    let mut w = xml::XmlWriter::default();
     w.reserve(size_hint);
-    let root = format!("{action}Response");
-    w.open_with_xmlns(&root, XMLNS);
-    w.text("requestId", request_id);
+    open_response(&mut w, action, request_id);
     members(&mut w);
-    w.close(&root);
+    close_response(&mut w, action);
     w.finish()
+}
+
+/// The start of a success response of `action`, up to its `requestId`: what [`encode_response_with`]
+/// writes before the members, for an answer written (and sent) in pieces.
+pub fn open_response(w: &mut xml::XmlWriter, action: &str, request_id: &str) {
+    w.declaration();
+    w.open_response_root(action, XMLNS);
+    w.text("requestId", request_id);
+}
+
+/// The end of a success response of `action`, after its members.
+pub fn close_response(w: &mut xml::XmlWriter, action: &str) {
+    w.close_response_root(action);
 }

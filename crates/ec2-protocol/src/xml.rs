@@ -13,19 +13,19 @@ pub struct XmlWriter {
 pub fn escape_into(out: &mut String, text: &str) {
     let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let replacement = match b {
+    // Runs of plain bytes are found through one table lookup per byte, and copied whole.
+    while let Some(offset) = bytes[start..].iter().position(|&b| SPECIAL[usize::from(b)]) {
+        let i = start + offset;
+        let replacement = match bytes[i] {
             b'\r' => "&#xD;",
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'"' => "&quot;",
             b'\'' => "&apos;",
-            b'\t' | b'\n' => continue,
-            0..=0x1f => "\u{fffd}",
-            _ => continue,
+            _ => "\u{fffd}",
         };
-        // Every byte matched above is ASCII, so `i` is a character boundary.
+        // Every byte marked special is ASCII, so `i` is a character boundary.
         out.push_str(&text[start..i]);
         out.push_str(replacement);
         start = i + 1;
@@ -33,9 +33,46 @@ pub fn escape_into(out: &mut String, text: &str) {
     out.push_str(&text[start..]);
 }
 
+/// The bytes [`escape_into`] replaces: markup characters and the control characters but tab and line
+/// feed.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b != 0x09 && b != 0x0a;
+        b += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t
+};
+
 impl XmlWriter {
     pub fn with_declaration() -> Self {
-        XmlWriter { buf: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n") }
+        let mut w = XmlWriter::default();
+        w.declaration();
+        w
+    }
+    /// `<?xml version="1.0" encoding="UTF-8"?>` and a line feed.
+    pub fn declaration(&mut self) {
+        self.buf.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    }
+    /// `<{action}Response xmlns="..">`.
+    pub fn open_response_root(&mut self, action: &str, xmlns: &str) {
+        self.buf.push('<');
+        self.buf.push_str(action);
+        self.buf.push_str("Response xmlns=\"");
+        escape_into(&mut self.buf, xmlns);
+        self.buf.push_str("\">");
+    }
+    /// `</{action}Response>`.
+    pub fn close_response_root(&mut self, action: &str) {
+        self.buf.push_str("</");
+        self.buf.push_str(action);
+        self.buf.push_str("Response>");
     }
     pub fn open(&mut self, name: &str) {
         self.buf.push('<');
@@ -66,9 +103,33 @@ impl XmlWriter {
     }
     /// `<name>` followed by the decimal digits of `n` and `</name>`, without an intermediate string.
     pub fn integer(&mut self, name: &str, n: i64) {
-        use std::fmt::Write;
         self.open(name);
-        let _ = write!(self.buf, "{n}");
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = n.unsigned_abs();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            self.buf.push('-');
+        }
+        self.buf.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+        self.close(name);
+    }
+    /// `<name>true</name>` or `<name>false</name>`, as `bool`'s [`ToXml`] writes it.
+    pub fn boolean(&mut self, name: &str, b: bool) {
+        self.open(name);
+        self.buf.push_str(if b { "true" } else { "false" });
+        self.close(name);
+    }
+    /// `<name></name>`: an empty string's element, as [`XmlWriter::text`] writes it.
+    pub fn empty_text(&mut self, name: &str) {
+        self.open(name);
         self.close(name);
     }
     /// `<name>` with the ISO 8601 form of `t`, without an intermediate string.
@@ -80,6 +141,18 @@ impl XmlWriter {
     /// Reserves room for `additional` more bytes.
     pub fn reserve(&mut self, additional: usize) {
         self.buf.reserve(additional);
+    }
+    /// The bytes written so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+    /// Takes what was written so far, leaving the writer empty with room for `capacity` bytes: for an
+    /// answer sent in pieces while it is written.
+    pub fn take(&mut self, capacity: usize) -> String {
+        std::mem::replace(&mut self.buf, String::with_capacity(capacity))
     }
     pub fn finish(self) -> String {
         self.buf
@@ -111,7 +184,7 @@ impl ToXml for f64 {
 
 impl ToXml for bool {
     fn write_xml(&self, w: &mut XmlWriter, name: &str) {
-        w.text(name, if *self { "true" } else { "false" });
+        w.boolean(name, *self);
     }
 }
 
@@ -165,10 +238,40 @@ mod tests {
     }
 
     #[test]
+    fn every_ascii_character_is_escaped_as_one_at_a_time() {
+        let reference = |c: char| match c {
+            '\r' => "&#xD;".to_string(),
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&apos;".to_string(),
+            '\t' | '\n' => c.to_string(),
+            c if (c as u32) < 0x20 => "\u{fffd}".to_string(),
+            c => c.to_string(),
+        };
+        let all: String = (0u8..0x80).map(char::from).chain("é€😀".chars()).collect();
+        let mut s = String::new();
+        escape_into(&mut s, &all);
+        assert_eq!(s, all.chars().map(reference).collect::<String>());
+        let mut w = XmlWriter::default();
+        w.boolean("a", true);
+        false.write_xml(&mut w, "b");
+        w.empty_text("c");
+        assert_eq!(w.take(0), "<a>true</a><b>false</b><c></c>");
+        assert!(w.is_empty());
+    }
+
+    #[test]
     fn numbers_and_times_are_written_in_place() {
         let mut w = XmlWriter::default();
         (-42i64).write_xml(&mut w, "n");
         i64::MAX.write_xml(&mut w, "m");
+        for n in [0, 7, -1, 10, 1_000_000, i64::MIN] {
+            let mut v = XmlWriter::default();
+            n.write_xml(&mut v, "i");
+            assert_eq!(v.finish(), format!("<i>{n}</i>"));
+        }
         UnixMillis(1_700_000_000_123).write_xml(&mut w, "t");
         assert_eq!(w.finish(), "<n>-42</n><m>9223372036854775807</m><t>2023-11-14T22:13:20.123Z</t>");
     }

@@ -77,17 +77,21 @@ pub fn write_iso8601(out: &mut String, t: UnixMillis) {
     let in_day = t.0.rem_euclid(MILLIS_PER_DAY);
     let (y, mo, d) = civil_from_days(days);
     let secs = in_day / 1000;
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        y,
-        mo,
-        d,
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60,
-        in_day % 1000
-    );
+    let (h, mi, s, ms) = (secs / 3600, (secs / 60) % 60, secs % 60, in_day % 1000);
+    if let Ok(year @ 0..=9999) = u32::try_from(y) {
+        // Every field has a fixed width: the digits go in place, without the formatting machinery.
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        let fields = [(0, 4, year), (5, 2, mo), (8, 2, d), (11, 2, h as u32), (14, 2, mi as u32), (17, 2, s as u32)];
+        for (at, width, mut n) in fields.into_iter().chain([(20, 3, ms as u32)]) {
+            for digit in text[at..at + width].iter_mut().rev() {
+                *digit = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        out.push_str(std::str::from_utf8(&text).unwrap_or_default());
+        return;
+    }
+    let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z");
 }
 
 /// Parses the ISO 8601 forms clients send: `2024-01-01`, `2024-01-01T00:00:00Z`,
@@ -171,6 +175,40 @@ pub fn parse_iso8601(text: &str) -> Option<UnixMillis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso8601_in_place_matches_the_formatted_form() {
+        let reference = |t: UnixMillis| {
+            let days = t.0.div_euclid(MILLIS_PER_DAY);
+            let in_day = t.0.rem_euclid(MILLIS_PER_DAY);
+            let (y, mo, d) = civil_from_days(days);
+            let secs = in_day / 1000;
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                y,
+                mo,
+                d,
+                secs / 3600,
+                (secs / 60) % 60,
+                secs % 60,
+                in_day % 1000
+            )
+        };
+        let mut t: i64 = -62_167_219_200_000 - 86_400_000; // a day before 0000-01-01
+        let end: i64 = 253_402_300_800_000 + 86_400_000; // a day after 9999-12-31
+        let step = 7_919_993_777; // about three months, never a round number
+        while t < end {
+            for probe in [t, t + 999, t + 59_999] {
+                let mut s = String::new();
+                write_iso8601(&mut s, UnixMillis(probe));
+                assert_eq!(s, reference(UnixMillis(probe)), "{probe}");
+            }
+            t += step;
+        }
+        let mut s = String::new();
+        write_iso8601(&mut s, UnixMillis(1_700_000_000_123));
+        assert_eq!(s, "2023-11-14T22:13:20.123Z");
+    }
 
     #[test]
     fn civil_round_trip_over_many_years() {

@@ -36,14 +36,31 @@ pub struct App {
     pub limits: ec2_protocol::Limits,
 }
 
-/// A finished answer, before it becomes HTTP.
+/// A finished answer, before it becomes HTTP: its body whole (`String`) or a [`ReplyBody`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
+pub struct Reply<B = String> {
     pub status: u16,
-    pub body: String,
+    pub body: B,
     pub request_id: String,
     /// What the request log line says about it.
     pub log: RequestLog,
+}
+
+/// An EC2 answer's body: written whole, or (DescribeInstances) written piece by piece while it is
+/// sent, so that a page of 10,000 instances never sits in one buffer.
+pub enum ReplyBody {
+    Whole(String),
+    Pieces(service::instances::ListingPieces),
+}
+
+impl ReplyBody {
+    /// The whole body, its pieces joined.
+    pub fn into_string(self) -> String {
+        match self {
+            ReplyBody::Whole(body) => body,
+            ReplyBody::Pieces(pieces) => pieces.collect(),
+        }
+    }
 }
 
 /// What one request's log line tells besides its status and latency: each part as far as the
@@ -116,10 +133,20 @@ impl App {
     /// form-encoded body are merged (the body wins on a duplicate); the signature covers the
     /// method, path, query, headers and body as they arrived.
     pub fn handle_ec2(&self, http: &HttpRequest<'_>) -> Reply {
+        let r = self.handle_ec2_streamed(http);
+        Reply { status: r.status, body: r.body.into_string(), request_id: r.request_id, log: r.log }
+    }
+
+    /// [`App::handle_ec2`], with DescribeInstances' body left to be written while it is sent.
+    pub fn handle_ec2_streamed(&self, http: &HttpRequest<'_>) -> Reply<ReplyBody> {
         let request_id = self.next_request_id();
         let mut log = RequestLog::default();
-        match self.run(http, &request_id, &mut log) {
-            Ok(body) => Reply { status: 200, body, request_id, log },
+        match self.run(http, &mut log) {
+            Ok(service::Answer::Instances(listing)) => {
+                let body = ReplyBody::Pieces(listing.pieces(&request_id));
+                Reply { status: 200, body, request_id, log }
+            }
+            Ok(answer) => Reply { status: 200, body: ReplyBody::Whole(answer.encode(&request_id)), request_id, log },
             Err(mut e) => {
                 if e.message.len() > MAX_ERROR_MESSAGE {
                     e.message = ec2_protocol::truncate_echo(&e.message, MAX_ERROR_MESSAGE).into_owned();
@@ -128,7 +155,7 @@ impl App {
                 if e.status() >= 500 {
                     log.cause = Some(e.message.clone());
                 }
-                Reply { status: e.status(), body: e.to_xml(&request_id), request_id, log }
+                Reply { status: e.status(), body: ReplyBody::Whole(e.to_xml(&request_id)), request_id, log }
             }
         }
     }
@@ -143,7 +170,7 @@ impl App {
         Ok(pairs)
     }
 
-    fn run(&self, http: &HttpRequest<'_>, request_id: &str, log: &mut RequestLog) -> Result<String, Ec2Error> {
+    fn run(&self, http: &HttpRequest<'_>, log: &mut RequestLog) -> Result<service::Answer, Ec2Error> {
         let pairs = self.parameters(http)?;
         // The skew window is about real time: the wall clock, never the virtual one.
         let caller = self.identities.authenticate_request(http, &pairs, crate::clock::wall_now())?;
@@ -186,8 +213,7 @@ impl App {
         };
         let permission = caller.authorize_lazily(action, || identity::request_resources(&scope, &request));
         let clock = |tx: &mut ec2_store::Txn<'_>| self.clock.now(tx);
-        let response = service::call(&self.store, &self.settings(), &clock, &scope, &request, &permission)?;
-        Ok(response.encode(request_id))
+        service::call(&self.store, &self.settings(), &clock, &scope, &request, &permission)
     }
 }
 

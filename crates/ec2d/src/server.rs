@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ec2_store::Store;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
@@ -26,10 +26,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::app::{App, RequestLog};
+use crate::app::{App, ReplyBody, RequestLog};
 use crate::config::{Config, StoreChoice};
 use crate::control;
 use crate::identity;
+use crate::service::instances::ListingPieces;
 
 /// The most bytes of request line and headers hyper buffers for one connection.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -40,8 +41,17 @@ pub const MOTO_RESET_PATH: &str = "/moto-api/reset";
 /// polled.
 pub const HEALTH_TTL: Duration = Duration::from_millis(500);
 
-fn response(status: u16, content_type: &'static str, body: String, request_id: Option<&str>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+fn response(status: u16, content_type: &'static str, body: String, request_id: Option<&str>) -> Response<AnswerBody> {
+    response_with(status, content_type, AnswerBody::whole(body), request_id)
+}
+
+fn response_with(
+    status: u16,
+    content_type: &'static str,
+    body: AnswerBody,
+    request_id: Option<&str>,
+) -> Response<AnswerBody> {
+    let mut r = Response::new(body);
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -138,7 +148,7 @@ fn log_request(method: &str, path: &str, status: u16, request_id: &str, log: &Re
     }
 }
 
-pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<Response<AnswerBody>, Infallible> {
     let started = Instant::now();
     let app = Arc::clone(&server.app);
     let method = req.method().as_str().to_string();
@@ -224,7 +234,7 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
     let (m, p) = (method.clone(), path.clone());
     let reply = off_runtime(&app, move |app| {
         let header_pairs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
-        app.handle_ec2(&ec2_sigv4::HttpRequest {
+        app.handle_ec2_streamed(&ec2_sigv4::HttpRequest {
             method: &m,
             path: &p,
             query: &query,
@@ -241,10 +251,55 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
             cause: Some("the request's handler panicked".into()),
             ..RequestLog::default()
         };
-        crate::app::Reply { status: e.status(), body: e.to_xml(&request_id), request_id, log }
+        crate::app::Reply { status: e.status(), body: ReplyBody::Whole(e.to_xml(&request_id)), request_id, log }
     });
     log_request(&method, &path, reply.status, &reply.request_id, &reply.log, started);
-    Ok(response(reply.status, XML, reply.body, Some(&reply.request_id)))
+    let body = match reply.body {
+        ReplyBody::Whole(body) => AnswerBody::whole(body),
+        ReplyBody::Pieces(pieces) => AnswerBody::Pieces(Box::new(pieces)),
+    };
+    Ok(response_with(reply.status, XML, body, Some(&reply.request_id)))
+}
+
+/// An answer's HTTP body: one buffer sent with its `Content-Length`, or DescribeInstances' XML written
+/// piece by piece as hyper asks for the next (chunked), so that the connection's buffer and not the
+/// whole answer bounds the memory a large page takes while it is sent.
+pub enum AnswerBody {
+    Whole(Option<Bytes>),
+    Pieces(Box<ListingPieces>),
+}
+
+impl AnswerBody {
+    fn whole(body: String) -> AnswerBody {
+        AnswerBody::Whole(Some(Bytes::from(body)).filter(|b| !b.is_empty()))
+    }
+}
+
+impl hyper::body::Body for AnswerBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        let next = match self.get_mut() {
+            AnswerBody::Whole(body) => body.take(),
+            AnswerBody::Pieces(pieces) => pieces.next().map(Bytes::from),
+        };
+        std::task::Poll::Ready(next.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, AnswerBody::Whole(None))
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            AnswerBody::Whole(body) => hyper::body::SizeHint::with_exact(body.as_ref().map_or(0, |b| b.len() as u64)),
+            AnswerBody::Pieces(_) => hyper::body::SizeHint::default(),
+        }
+    }
 }
 
 /// A control request: with a credentials file, signed by an identity whose policy allows the

@@ -287,6 +287,230 @@ fn reservation_head_dto(i: &Instance) -> dto::Reservation {
     }
 }
 
+/// Writes `<item>` with what `instance_dto(i)` (plus the interfaces `extra` attached besides the
+/// primary one) writes through the generated encoder, straight from the record: the same elements in
+/// the generated encoder's order (`dto::Instance::write_members`), without building the DTO's strings.
+/// `tests::the_record_writer_writes_what_the_generated_encoder_writes` holds the two together.
+fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetworkInterface]) {
+    let terminated = i.state == InstanceState::Terminated;
+    let public_ip = i.visible_public_ip();
+    let public_dns = public_dns_name(i).unwrap_or_default();
+    let private_dns = if terminated { String::new() } else { private_dns_name(i) };
+    let association = |w: &mut XmlWriter| {
+        if let Some(ip) = public_ip {
+            w.open("association");
+            w.text("ipOwnerId", "amazon");
+            w.text("publicDnsName", &public_dns);
+            w.text("publicIp", ip);
+            w.close("association");
+        }
+    };
+    let groups = |w: &mut XmlWriter| {
+        if i.security_groups.is_empty() {
+            w.empty("groupSet");
+            return;
+        }
+        w.open("groupSet");
+        for g in &i.security_groups {
+            w.open("item");
+            w.text("groupId", &g.id);
+            w.text("groupName", &g.name);
+            w.close("item");
+        }
+        w.close("groupSet");
+    };
+    w.open("item");
+    w.text("architecture", &i.architecture);
+    if i.volumes.is_empty() {
+        w.empty("blockDeviceMapping");
+    } else {
+        w.open("blockDeviceMapping");
+        for v in &i.volumes {
+            w.open("item");
+            w.text("deviceName", &v.device_name);
+            w.open("ebs");
+            w.timestamp("attachTime", v.attach_time);
+            w.boolean("deleteOnTermination", v.delete_on_termination);
+            w.text("status", "attached");
+            w.text("volumeId", &v.volume_id);
+            w.close("ebs");
+            w.close("item");
+        }
+        w.close("blockDeviceMapping");
+    }
+    w.text("clientToken", i.client_token.as_deref().unwrap_or_default());
+    w.boolean("ebsOptimized", i.ebs_optimized);
+    w.boolean("enaSupport", i.ena_support);
+    w.text("hypervisor", &i.hypervisor);
+    if let Some(p) = &i.attributes.iam_profile {
+        super::iam_instance_profiles::profile_dto(p).write_xml(w, "iamInstanceProfile");
+    }
+    if i.spot_request_id.is_some() {
+        w.text("instanceLifecycle", "spot");
+    } else if let Some(l) = &i.reservation_lifecycle {
+        w.text("instanceLifecycle", l);
+    }
+    if terminated && extra.is_empty() {
+        w.empty("networkInterfaceSet");
+    } else {
+        w.open("networkInterfaceSet");
+        if !terminated {
+            w.open("item");
+            association(w);
+            w.open("attachment");
+            w.timestamp("attachTime", i.launch_time);
+            w.text("attachmentId", &i.attachment_id);
+            w.boolean("deleteOnTermination", true);
+            w.integer("deviceIndex", 0);
+            w.text("status", "attached");
+            w.integer("networkCardIndex", 0);
+            w.close("attachment");
+            w.empty_text("description");
+            groups(w);
+            w.empty("ipv6AddressesSet");
+            w.text("macAddress", &i.mac_address);
+            w.text("networkInterfaceId", &i.network_interface_id);
+            w.text("ownerId", &i.owner_id);
+            w.text("privateDnsName", &private_dns);
+            w.text("privateIpAddress", &i.private_ip);
+            w.open("privateIpAddressesSet");
+            w.open("item");
+            association(w);
+            w.boolean("primary", true);
+            w.text("privateDnsName", &private_dns);
+            w.text("privateIpAddress", &i.private_ip);
+            w.close("item");
+            w.close("privateIpAddressesSet");
+            w.boolean("sourceDestCheck", i.attributes.source_dest_check);
+            w.text("status", "in-use");
+            w.text("subnetId", &i.subnet_id);
+            w.text("vpcId", &i.vpc_id);
+            w.text("interfaceType", "interface");
+            w.close("item");
+        }
+        for eni in extra {
+            eni.write_xml(w, "item");
+        }
+        w.close("networkInterfaceSet");
+    }
+    w.text("rootDeviceName", &i.root_device_name);
+    w.text("rootDeviceType", i.root_device_type.name());
+    if terminated {
+        w.empty("groupSet");
+    } else {
+        groups(w);
+        w.boolean("sourceDestCheck", i.attributes.source_dest_check);
+    }
+    if let Some(id) = &i.spot_request_id {
+        w.text("spotInstanceRequestId", id);
+    }
+    if let Some(r) = &i.state_reason {
+        w.open("stateReason");
+        w.text("code", &r.code);
+        w.text("message", &r.message);
+        w.close("stateReason");
+    }
+    if !i.tags.is_empty() {
+        w.open("tagSet");
+        for (k, v) in &i.tags {
+            w.open("item");
+            w.text("key", k);
+            w.text("value", v);
+            w.close("item");
+        }
+        w.close("tagSet");
+    }
+    w.text("virtualizationType", &i.virtualization_type);
+    w.open("cpuOptions");
+    w.integer("coreCount", i64::from(i.cpu_cores));
+    w.integer("threadsPerCore", i64::from(i.threads_per_core));
+    w.close("cpuOptions");
+    if let Some(id) = &i.capacity_reservation_id {
+        w.text("capacityReservationId", id);
+    }
+    w.open("capacityReservationSpecification");
+    match &i.capacity_target {
+        Some(id) => {
+            w.open("capacityReservationTarget");
+            w.text("capacityReservationId", id);
+            w.close("capacityReservationTarget");
+        }
+        None => w.text("capacityReservationPreference", i.capacity_preference.as_deref().unwrap_or("open")),
+    }
+    w.close("capacityReservationSpecification");
+    w.open("hibernationOptions");
+    w.boolean("configured", i.hibernation_configured);
+    w.close("hibernationOptions");
+    let metadata_state = if i.state == InstanceState::Pending { "pending" } else { "applied" };
+    super::instance_attributes::metadata_dto(i, metadata_state).write_xml(w, "metadataOptions");
+    w.open("enclaveOptions");
+    w.boolean("enabled", i.attributes.enclave_enabled);
+    w.close("enclaveOptions");
+    if let Some(m) = &i.boot_mode {
+        w.text("bootMode", m);
+    }
+    w.text("platformDetails", &i.platform_details);
+    w.text("usageOperation", &i.usage_operation);
+    w.timestamp("usageOperationUpdateTime", i.launch_time);
+    super::instance_attributes::private_dns_dto(i).write_xml(w, "privateDnsNameOptions");
+    super::instance_attributes::maintenance_dto(i).write_xml(w, "maintenanceOptions");
+    if let Some(m) = &i.boot_mode {
+        w.text("currentInstanceBootMode", current_boot_mode(m));
+    }
+    w.open("networkPerformanceOptions");
+    w.text("bandwidthWeighting", i.attributes.bandwidth_weighting.as_deref().unwrap_or("default"));
+    w.close("networkPerformanceOptions");
+    w.open("operator");
+    w.boolean("managed", i.attributes.operator.is_some());
+    if let Some(p) = &i.attributes.operator {
+        w.text("principal", p);
+    }
+    w.close("operator");
+    w.text("instanceId", &i.id);
+    w.text("imageId", &i.image_id);
+    w.open("instanceState");
+    w.integer("code", i.state.code());
+    w.text("name", i.state.name());
+    w.close("instanceState");
+    w.text("privateDnsName", &private_dns);
+    w.text("dnsName", &public_dns);
+    w.text("reason", &i.state_transition_reason);
+    if let Some(k) = &i.key_name {
+        w.text("keyName", k);
+    }
+    w.integer("amiLaunchIndex", i64::from(i.ami_launch_index));
+    w.empty("productCodes");
+    w.text("instanceType", &i.instance_type);
+    w.timestamp("launchTime", i.launch_time);
+    w.open("placement");
+    w.text("availabilityZoneId", &i.availability_zone_id);
+    w.empty_text("groupName");
+    w.text("tenancy", &i.tenancy);
+    w.text("availabilityZone", &i.availability_zone);
+    w.close("placement");
+    if let Some(k) = &i.attributes.kernel_id {
+        w.text("kernelId", k);
+    }
+    if let Some(r) = &i.attributes.ramdisk_id {
+        w.text("ramdiskId", r);
+    }
+    if let Some(p) = &i.platform {
+        w.text("platform", p);
+    }
+    w.open("monitoring");
+    w.text("state", if i.monitoring { "enabled" } else { "disabled" });
+    w.close("monitoring");
+    if !terminated {
+        w.text("subnetId", &i.subnet_id);
+        w.text("vpcId", &i.vpc_id);
+        w.text("privateIpAddress", &i.private_ip);
+    }
+    if let Some(ip) = public_ip {
+        w.text("ipAddress", ip);
+    }
+    w.close("item");
+}
+
 /// Groups instances (in listing order) into reservations; a reservation split across pages
 /// appears on each page with its instances there.
 fn reservations_dto(instances: &[Arc<Instance>]) -> Vec<dto::Reservation> {
@@ -530,16 +754,24 @@ pub struct Listing {
     attached: std::collections::BTreeMap<String, Vec<dto::InstanceNetworkInterface>>,
 }
 
-/// About the size of one instance in DescribeInstances' XML, to size the answer's buffer once.
+/// About the size of one instance in DescribeInstances' XML, to size a piece's buffer once.
 const INSTANCE_XML_BYTES: usize = 4608;
 
+/// About how many bytes of DescribeInstances' XML [`ListingPieces`] writes at a time.
+pub const PIECE_BYTES: usize = 64 * 1024;
+
 impl Listing {
-    /// The whole DescribeInstances answer, written straight from the records: the same XML as the
-    /// generated encoder of `DescribeInstancesResult` writes for [`describe_instances`]' result, one
-    /// instance's tree at a time instead of the whole answer's.
-    pub fn encode(&self, request_id: &str) -> String {
-        let hint = self.page.len() * INSTANCE_XML_BYTES;
-        ec2_protocol::encode_response_with("DescribeInstances", request_id, hint, |w| self.write_output_members(w))
+    /// The whole DescribeInstances answer: its [`Listing::pieces`] joined. The same XML as the
+    /// generated encoder of `DescribeInstancesResult` writes for [`describe_instances`]' result.
+    pub fn encode(self, request_id: &str) -> String {
+        self.pieces(request_id).collect()
+    }
+
+    /// The DescribeInstances answer in pieces of about [`PIECE_BYTES`], each written when it is asked
+    /// for, straight from the records: a page of 10,000 instances is sent without one buffer of all
+    /// its XML.
+    pub fn pieces(self, request_id: &str) -> ListingPieces {
+        ListingPieces { listing: self, request_id: request_id.to_string(), next: 0, done: false }
     }
 
     /// Appends the interfaces attached to this instance besides its primary one.
@@ -547,31 +779,65 @@ impl Listing {
         let Some(extra) = inst.instance_id.as_deref().and_then(|id| self.attached.get(id)) else { return };
         inst.network_interfaces.get_or_insert_with(Vec::new).extend(extra.iter().cloned());
     }
+}
 
-    /// `DescribeInstancesResult::write_output_members`, with each reservation's `instancesSet` written
-    /// instance by instance (`Reservation::write_members` writes it last).
-    fn write_output_members(&self, w: &mut XmlWriter) {
-        if let Some(token) = &self.next_token {
-            w.text("nextToken", token);
+/// DescribeInstances' XML, piece by piece: `DescribeInstancesResult::write_output_members` between
+/// the response's root, with each reservation (`Reservation::write_members`, whose `instancesSet`
+/// comes last) written instance by instance.
+pub struct ListingPieces {
+    listing: Listing,
+    request_id: String,
+    /// The next instance of the page to write.
+    next: usize,
+    done: bool,
+}
+
+impl Iterator for ListingPieces {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        if self.done {
+            return None;
         }
-        if self.page.is_empty() {
-            w.empty("reservationSet");
-            return;
-        }
-        w.open("reservationSet");
-        for group in self.page.chunk_by(|a, b| a.reservation_id == b.reservation_id) {
-            w.open("item");
-            reservation_head_dto(&group[0]).write_members(w);
-            w.open("instancesSet");
-            for i in group {
-                let mut inst = instance_dto(i);
-                self.add_attached(&mut inst);
-                inst.write_xml(w, "item");
+        let page = &self.listing.page;
+        let mut w = XmlWriter::default();
+        w.reserve(PIECE_BYTES.min(page.len().saturating_sub(self.next) * INSTANCE_XML_BYTES) + INSTANCE_XML_BYTES);
+        if self.next == 0 {
+            ec2_protocol::open_response(&mut w, "DescribeInstances", &self.request_id);
+            if let Some(token) = &self.listing.next_token {
+                w.text("nextToken", token);
             }
+            if page.is_empty() {
+                w.empty("reservationSet");
+                ec2_protocol::close_response(&mut w, "DescribeInstances");
+                self.done = true;
+                return Some(w.finish());
+            }
+            w.open("reservationSet");
+        }
+        while self.next < page.len() && w.len() < PIECE_BYTES {
+            let i = &page[self.next];
+            let first_of_reservation = self.next == 0 || page[self.next - 1].reservation_id != i.reservation_id;
+            if first_of_reservation {
+                if self.next > 0 {
+                    w.close("instancesSet");
+                    w.close("item");
+                }
+                w.open("item");
+                reservation_head_dto(i).write_members(&mut w);
+                w.open("instancesSet");
+            }
+            write_instance(&mut w, i, self.listing.attached.get(&i.id).map(Vec::as_slice).unwrap_or_default());
+            self.next += 1;
+        }
+        if self.next == page.len() {
             w.close("instancesSet");
             w.close("item");
+            w.close("reservationSet");
+            ec2_protocol::close_response(&mut w, "DescribeInstances");
+            self.done = true;
         }
-        w.close("reservationSet");
+        Some(w.finish())
     }
 }
 
@@ -814,10 +1080,12 @@ mod tests {
     }
 
     fn through_the_result(listing: &Listing) -> String {
-        let result = dto::DescribeInstancesResult {
-            reservations: Some(reservations_dto(&listing.page)),
-            next_token: listing.next_token.clone(),
-        };
+        let mut reservations = reservations_dto(&listing.page);
+        for inst in reservations.iter_mut().flat_map(|r| r.instances.iter_mut().flatten()) {
+            listing.add_attached(inst);
+        }
+        let result =
+            dto::DescribeInstancesResult { reservations: Some(reservations), next_token: listing.next_token.clone() };
         ec2_protocol::encode_response(&ec2_protocol::Response::DescribeInstances(result), "req-1")
     }
 
@@ -834,13 +1102,93 @@ mod tests {
         assert!(reservations < page.len(), "some reservation holds two instances");
         for next_token in [None, Some("ec2d0a<&".to_string())] {
             let listing = Listing { page: page.clone(), next_token, attached: Default::default() };
+            let expected = through_the_result(&listing);
             let xml = listing.encode("req-1");
-            assert_eq!(xml, through_the_result(&listing));
+            assert_eq!(xml, expected);
             assert_eq!(xml.matches("<instancesSet>").count(), reservations);
             assert!(xml.contains(&format!("<instanceId>{}</instanceId>", page[0].id)));
         }
         let empty = Listing { page: vec![], next_token: None, attached: Default::default() };
-        assert_eq!(empty.encode("req-1"), through_the_result(&empty));
-        assert!(empty.encode("req-1").contains("<reservationSet/>"));
+        let expected = through_the_result(&empty);
+        let xml = empty.encode("req-1");
+        assert_eq!(xml, expected);
+        assert!(xml.contains("<reservationSet/>"));
+    }
+
+    /// Every optional part of an instance's XML, in every state: the record writer and the generated
+    /// encoder of `instance_dto` write the same bytes.
+    #[test]
+    fn the_record_writer_writes_what_the_generated_encoder_writes() {
+        let base = golden_instances();
+        let mut variants = Vec::new();
+        for (n, state) in InstanceState::ALL.into_iter().enumerate() {
+            for (k, template) in base.iter().enumerate() {
+                let mut i = template.clone();
+                i.id = format!("i-{n:02}{k:02}abcdef0123456");
+                i.state = state;
+                if (n + k) % 2 == 0 {
+                    i.tags.insert("Name".into(), "a<b & 'c' \"d\"\r".into());
+                    i.tags.insert("empty".into(), String::new());
+                    i.state_reason = Some(ec2_core::instances::StateReason::new("Client.UserInitiatedShutdown", "x>y"));
+                    i.key_name = Some("key&1".into());
+                    i.capacity_target = Some("cr-0123456789abcdef0".into());
+                    i.capacity_reservation_id = Some("cr-0123456789abcdef0".into());
+                    i.attributes.iam_profile = Some(ec2_core::iam_instance_profiles::Profile {
+                        arn: "arn:aws:iam::123456789012:instance-profile/p".into(),
+                        id: "AIPAABCDEFGHIJKLMNOPQ".into(),
+                    });
+                    i.attributes.operator = Some("ec2.amazonaws.com".into());
+                    i.attributes.kernel_id = Some("aki-12345678".into());
+                    i.attributes.ramdisk_id = Some("ari-12345678".into());
+                    i.attributes.bandwidth_weighting = Some("vpc-1".into());
+                    i.platform = Some("windows".into());
+                    i.boot_mode = Some("uefi-preferred".into());
+                    i.public_ip = Some("3.4.5.6".into());
+                    i.public_ip_elastic = true;
+                    i.reservation_lifecycle = Some("capacity-block".into());
+                    i.security_groups.clear();
+                } else {
+                    i.volumes.clear();
+                    i.capacity_preference = Some("none".into());
+                    i.client_token = None;
+                    i.monitoring = !i.monitoring;
+                    i.ebs_optimized = !i.ebs_optimized;
+                    i.attributes.source_dest_check = !i.attributes.source_dest_check;
+                    i.security_groups.push(ec2_core::instances::model::SecurityGroupRef {
+                        id: "sg-0123456789abcdef0".into(),
+                        name: "web <1>".into(),
+                    });
+                }
+                variants.push(i);
+            }
+        }
+        let extra = |id: &str| dto::InstanceNetworkInterface {
+            network_interface_id: Some(format!("eni-{id}")),
+            description: Some("second & more".into()),
+            ..Default::default()
+        };
+        let mut attached: std::collections::BTreeMap<String, Vec<dto::InstanceNetworkInterface>> = Default::default();
+        for (n, i) in variants.iter().enumerate().filter(|(n, _)| n % 3 == 0) {
+            attached.insert(i.id.clone(), (0..=n % 2).map(|d| extra(&format!("{n}{d}"))).collect());
+        }
+        let page: Vec<Arc<Instance>> = variants.into_iter().map(Arc::new).collect();
+        for i in &page {
+            let mut dto = instance_dto(i);
+            if let Some(more) = attached.get(&i.id) {
+                dto.network_interfaces.get_or_insert_with(Vec::new).extend(more.iter().cloned());
+            }
+            let mut generated = XmlWriter::default();
+            dto.write_xml(&mut generated, "item");
+            let mut direct = XmlWriter::default();
+            write_instance(&mut direct, i, attached.get(&i.id).map(Vec::as_slice).unwrap_or_default());
+            assert_eq!(direct.finish(), generated.finish(), "{:?} {}", i.state, i.id);
+        }
+        let listing = Listing { page, next_token: None, attached };
+        let expected = through_the_result(&listing);
+        // Written in pieces of about PIECE_BYTES: each but the last one at least that long.
+        let pieces: Vec<String> = listing.pieces("req-1").collect();
+        assert!(pieces.len() >= 2, "{}", pieces.len());
+        assert!(pieces[..pieces.len() - 1].iter().all(|p| p.len() >= PIECE_BYTES));
+        assert_eq!(pieces.concat(), expected);
     }
 }

@@ -237,9 +237,9 @@ pub enum Answer {
 
 impl Answer {
     /// The whole XML answer.
-    pub fn encode(&self, request_id: &str) -> String {
+    pub fn encode(self, request_id: &str) -> String {
         match self {
-            Answer::Response(response) => ec2_protocol::encode_response(response, request_id),
+            Answer::Response(response) => ec2_protocol::encode_response(&response, request_id),
             Answer::Instances(listing) => listing.encode(request_id),
         }
     }
