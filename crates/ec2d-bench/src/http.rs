@@ -53,6 +53,23 @@ pub async fn send(sender: &mut Sender, req: Request<Full<Bytes>>) -> Result<(Sta
     Ok((status, close, body))
 }
 
+/// [`send`] on a keep-alive connection, opened first if `conn` has none, bounded by `REQUEST_TIMEOUT`
+/// (`Err` when it ran out).
+pub async fn send_keep_alive(
+    conn: &mut Option<Sender>,
+    addr: SocketAddr,
+    req: Request<Full<Bytes>>,
+) -> std::result::Result<Result<(StatusCode, bool, Bytes)>, tokio::time::error::Elapsed> {
+    tokio::time::timeout(REQUEST_TIMEOUT, async {
+        let sender = match conn {
+            Some(sender) => sender,
+            None => conn.insert(connect(addr).await?),
+        };
+        send(sender, req).await
+    })
+    .await
+}
+
 /// One request on a fresh connection, bounded by `REQUEST_TIMEOUT`.
 pub async fn one_shot(addr: SocketAddr, req: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)> {
     one_shot_within(addr, req, REQUEST_TIMEOUT).await

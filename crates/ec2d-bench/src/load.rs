@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::StatusCode;
 
-use crate::http::{connect, send, snippet, Sender, Signer, REQUEST_TIMEOUT};
+use crate::http::{send_keep_alive, snippet, Sender, Signer, REQUEST_TIMEOUT};
 use crate::report::{ResponseBytes, RunReport};
 use crate::server::{cpu_seconds, Server};
 use crate::stats::{latency, round1};
@@ -99,14 +99,7 @@ pub async fn worker(
         let t0 = Instant::now();
         let in_window = t0 >= measure;
         let req = signer.request(body.next());
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
-            let sender = match &mut conn {
-                Some(sender) => sender,
-                None => conn.insert(connect(addr).await?),
-            };
-            send(sender, req).await
-        })
-        .await;
+        let answer = send_keep_alive(&mut conn, addr, req).await;
         let elapsed = t0.elapsed();
         match answer {
             Ok(Ok((status, close, answer))) => {

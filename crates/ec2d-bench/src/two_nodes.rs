@@ -26,7 +26,7 @@ use hyper::{Method, Request, StatusCode};
 use serde::Serialize;
 
 use crate::cli::Args;
-use crate::http::{connect, one_shot_within, send, snippet, Client, Sender, Signer, REQUEST_TIMEOUT};
+use crate::http::{one_shot_within, send_keep_alive, snippet, Client, Sender, Signer, REQUEST_TIMEOUT};
 use crate::instances::{instance_ids, IMAGE_ID, INSTANCE_TYPE, ZONES};
 use crate::report::{fmt_us, Latency};
 use crate::server::{cpu_seconds, start_ready, store_args, Server};
@@ -103,14 +103,7 @@ async fn worker(
         }
         let t0 = Instant::now();
         let req = signer.request(Bytes::from(next()));
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
-            let sender = match &mut conn {
-                Some(sender) => sender,
-                None => conn.insert(connect(addr).await?),
-            };
-            send(sender, req).await
-        })
-        .await;
+        let answer = send_keep_alive(&mut conn, addr, req).await;
         let elapsed = t0.elapsed();
         let in_window = t0 >= measure;
         match answer {
