@@ -16,6 +16,11 @@ pub const PER_RESOURCE: usize = 64;
 /// The most resources with a timeline kept per scope; the logs whose last transition is oldest
 /// are dropped first.
 pub const PER_SCOPE: usize = 2000;
+/// What a sweep that finds more than [`PER_SCOPE`] logs leaves: the newest half. Dropping well
+/// below the bound spaces out the sweeps (each reads every log of the scope) in a scope whose
+/// resources keep getting new timelines, where trimming back to the bound itself would sweep again
+/// after every [`SWEEP_EVERY`] new logs.
+pub const AFTER_SWEEP: usize = PER_SCOPE / 2;
 
 /// One transition: the state entered, when, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,13 +200,24 @@ pub fn record(log: Option<&EventLog>, tail: Option<EventTail>, at: UnixMillis, s
 
 /// The ids of the logs to drop so that at most `keep` remain: those whose newest transition is
 /// oldest (ties by id), given each log's id and newest time.
-pub fn over_retention(logs: &[(String, Option<UnixMillis>)], keep: usize) -> Vec<String> {
+pub fn over_retention(logs: &[(&str, Option<UnixMillis>)], keep: usize) -> Vec<String> {
     if logs.len() <= keep {
         return Vec::new();
     }
-    let mut order: Vec<&(String, Option<UnixMillis>)> = logs.iter().collect();
-    order.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-    order.iter().take(logs.len() - keep).map(|(id, _)| id.clone()).collect()
+    let mut order: Vec<&(&str, Option<UnixMillis>)> = logs.iter().collect();
+    let n = logs.len() - keep;
+    // The n stalest, in no particular order: a selection, not a sort.
+    order.select_nth_unstable_by(n - 1, |a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(b.0)));
+    order[..n].iter().map(|(id, _)| id.to_string()).collect()
+}
+
+/// What a sweep drops from a scope's logs: nothing while they are within [`PER_SCOPE`], else the
+/// stalest down to [`AFTER_SWEEP`].
+pub fn sweep(logs: &[(&str, Option<UnixMillis>)]) -> Vec<String> {
+    if logs.len() <= PER_SCOPE {
+        return Vec::new();
+    }
+    over_retention(logs, AFTER_SWEEP)
 }
 
 /// How many new logs in a scope between two looks at its size.
@@ -250,6 +266,25 @@ mod tests {
         assert!(!needs_sweep(first + SWEEP_EVERY, Some(&roomy)));
         assert!(!needs_sweep(first + 2 * SWEEP_EVERY, Some(&roomy)));
         assert!(needs_sweep(first + 3 * SWEEP_EVERY, Some(&roomy)));
+    }
+
+    #[test]
+    fn a_sweep_over_the_bound_keeps_the_newest_half() {
+        let ids: Vec<String> = (0..PER_SCOPE + 1).map(|n| format!("i-{n:05}")).collect();
+        // Log n's newest transition is at n, except that two share a time (ties go by id).
+        let mut logs: Vec<(&str, Option<UnixMillis>)> =
+            ids.iter().enumerate().map(|(n, id)| (id.as_str(), Some(UnixMillis(n as i64)))).collect();
+        logs[1].1 = Some(UnixMillis(0));
+        assert_eq!(sweep(&logs[..PER_SCOPE]), Vec::<String>::new(), "within the bound");
+        let mut dropped = sweep(&logs);
+        dropped.sort();
+        assert_eq!(dropped.len(), PER_SCOPE + 1 - AFTER_SWEEP);
+        assert_eq!(dropped, ids[..PER_SCOPE + 1 - AFTER_SWEEP].to_vec(), "the stalest go");
+        // After it, the scope fills for many more new logs before the next sweep.
+        let mark = SweepMark { id: "sweep".into(), created: 4096, live: AFTER_SWEEP as u64 };
+        let room = (PER_SCOPE - AFTER_SWEEP) as u64;
+        assert!(!needs_sweep(4096 + room / SWEEP_EVERY * SWEEP_EVERY, Some(&mark)));
+        assert!(needs_sweep(4096 + (room / SWEEP_EVERY + 1) * SWEEP_EVERY, Some(&mark)));
     }
 
     #[test]
@@ -390,13 +425,12 @@ mod tests {
 
     #[test]
     fn retention_per_scope_drops_the_stalest_logs() {
-        let logs = vec![
-            ("c".to_string(), Some(UnixMillis(5))),
-            ("a".to_string(), Some(UnixMillis(9))),
-            ("b".to_string(), Some(UnixMillis(1))),
-            ("d".to_string(), None),
-        ];
+        let logs =
+            vec![("c", Some(UnixMillis(5))), ("a", Some(UnixMillis(9))), ("b", Some(UnixMillis(1))), ("d", None)];
         assert_eq!(over_retention(&logs, 4), Vec::<String>::new());
-        assert_eq!(over_retention(&logs, 2), vec!["d".to_string(), "b".to_string()]);
+        let mut dropped = over_retention(&logs, 2);
+        dropped.sort();
+        assert_eq!(dropped, ["b", "d"]);
+        assert_eq!(over_retention(&logs, 3), ["d"]);
     }
 }

@@ -2,7 +2,7 @@
 //! service makes goes through [`record`], the one function a future choke point for state changes
 //! calls too. A lazily settled transition is recorded with its due time, not the time it was seen.
 
-use ec2_core::events::{self, needs_sweep, over_retention, EventLog, EventTail, SweepMark, Write, PER_SCOPE};
+use ec2_core::events::{self, needs_sweep, EventLog, EventTail, SweepMark, Write};
 use ec2_core::UnixMillis;
 use ec2_store::{StoreError, Txn};
 
@@ -54,17 +54,18 @@ pub fn record(
         && needs_sweep(created, tx.get::<SweepMark>(scope, "sweep")?.as_ref())
     {
         // A resource's newest transition is in its tail when it has one.
-        let tails: std::collections::BTreeMap<String, Option<UnixMillis>> =
-            tx.scan_shared::<EventTail>(scope)?.iter().map(|t| (t.id.clone(), t.last_at())).collect();
-        let logs: Vec<(String, Option<UnixMillis>)> = tx
-            .scan_shared::<EventLog>(scope)?
+        let tail_records = tx.scan_shared::<EventTail>(scope)?;
+        let tails: std::collections::HashMap<&str, Option<UnixMillis>> =
+            tail_records.iter().map(|t| (t.id.as_str(), t.last_at())).collect();
+        let log_records = tx.scan_shared::<EventLog>(scope)?;
+        let logs: Vec<(&str, Option<UnixMillis>)> = log_records
             .iter()
-            .map(|l| (l.id.clone(), tails.get(&l.id).copied().flatten().or_else(|| l.last_at())))
+            .map(|l| (l.id.as_str(), tails.get(l.id.as_str()).copied().flatten().or_else(|| l.last_at())))
             .collect();
-        let drop = over_retention(&logs, PER_SCOPE);
+        let drop = events::sweep(&logs);
         for id in &drop {
             tx.delete::<EventLog>(scope, id)?;
-            if tails.contains_key(id) {
+            if tails.contains_key(id.as_str()) {
                 tx.delete::<EventTail>(scope, id)?;
             }
         }
