@@ -23,7 +23,8 @@
 //!   evicted), so loading it from the committed file is exact. A reset waits for its own commit before it
 //!   empties the memory.
 //! - **Startup check.** A file ec2d closed cleanly ([`SqliteEngine::close`], at SIGTERM and SIGINT) is marked
-//!   by [`CLEAN_FILE`] with its size and modification time; at the next start an unchanged file is trusted.
+//!   by [`CLEAN_FILE`] with its size and modification time (set back a few seconds first, so that any later
+//!   write changes it however coarse the file system's clock); at the next start an unchanged file is trusted.
 //!   Any other file (after a crash or a kill, or touched since) gets `PRAGMA quick_check` first, and a
 //!   damaged one is refused.
 //!
@@ -49,6 +50,8 @@ pub const DB_FILE: &str = "ec2d.sqlite3";
 pub const LOCK_FILE: &str = "ec2d.lock";
 /// The mark of a clean close: the database file's size and modification time when ec2d closed it.
 pub const CLEAN_FILE: &str = "ec2d.clean";
+/// How far back a clean close sets the file's modification time (see [`CLEAN_FILE`]).
+const MARK_BACKDATE: Duration = Duration::from_secs(5);
 
 /// The migrations, in order: the schema version is the number applied. Append only; never edit one
 /// that has shipped.
@@ -308,6 +311,16 @@ fn file_stamp(path: &Path) -> Option<String> {
 }
 
 fn write_clean_mark(dir: &Path, path: &Path) -> Result<(), StoreError> {
+    // The file's modification time is set a few seconds before its last write first, so that any later write
+    // moves it (the file system's clock may be too coarse to tell a write a millisecond after the close).
+    File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| {
+            let last_write = f.metadata()?.modified()?;
+            f.set_modified(last_write.checked_sub(MARK_BACKDATE).unwrap_or(last_write))
+        })
+        .map_err(|e| engine_err("cannot date the file for the clean-close mark", e))?;
     let Some(stamp) = file_stamp(path) else {
         return Ok(());
     };
