@@ -58,11 +58,16 @@ impl EventLog {
             return false;
         }
         self.events.insert(pos, Event { at, state: state.into(), reason: reason.into() });
+        self.keep_newest();
+        true
+    }
+
+    /// Drops the oldest transitions beyond [`PER_RESOURCE`].
+    fn keep_newest(&mut self) {
         if self.events.len() > PER_RESOURCE {
             let excess = self.events.len() - PER_RESOURCE;
             self.events.drain(..excess);
         }
-        true
     }
 }
 
@@ -71,10 +76,7 @@ impl EventLog {
     /// [`PER_RESOURCE`].
     pub fn fold(&mut self, tail: Vec<Event>) {
         self.events.extend(tail);
-        if self.events.len() > PER_RESOURCE {
-            let excess = self.events.len() - PER_RESOURCE;
-            self.events.drain(..excess);
-        }
+        self.keep_newest();
     }
 
     /// The timeline of a resource whose log is `self` and whose tail is `tail`.
