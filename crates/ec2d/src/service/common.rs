@@ -46,14 +46,34 @@ pub fn load_named_with<R: ec2_store::Record>(
     mut keep: impl FnMut(&mut Txn<'_>, R) -> Result<Option<R>>,
 ) -> Result<Vec<R>> {
     let scope = ctx.scope.key();
+    named(kind, ids, |id| match tx.get::<R>(&scope, id)? {
+        Some(r) => keep(tx, r),
+        None => Ok(None),
+    })
+}
+
+/// [`load_named_with`] of records shared with the store ([`Txn::get_shared`]) rather than copied.
+pub fn load_named_shared_with<R: ec2_store::Record>(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    kind: IdKind,
+    ids: &[String],
+    mut keep: impl FnMut(&mut Txn<'_>, std::sync::Arc<R>) -> Result<Option<std::sync::Arc<R>>>,
+) -> Result<Vec<std::sync::Arc<R>>> {
+    let scope = ctx.scope.key();
+    named(kind, ids, |id| match tx.get_shared::<R>(&scope, id)? {
+        Some(r) => keep(tx, r),
+        None => Ok(None),
+    })
+}
+
+/// What `find` finds for each of `ids`, in order; the IDs it finds nothing for make one `kind`
+/// NotFound error.
+fn named<T>(kind: IdKind, ids: &[String], mut find: impl FnMut(&str) -> Result<Option<T>>) -> Result<Vec<T>> {
     let mut found = Vec::with_capacity(ids.len());
     let mut missing = Vec::new();
     for id in ids {
-        let kept = match tx.get::<R>(&scope, id)? {
-            Some(r) => keep(tx, r)?,
-            None => None,
-        };
-        match kept {
+        match find(id)? {
             Some(r) => found.push(r),
             None => missing.push(id.clone()),
         }

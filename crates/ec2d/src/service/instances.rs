@@ -712,11 +712,8 @@ fn load_all_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Arc<Instance>>
     let all: Vec<Arc<Instance>> = tx.scan_shared(&scope_key(ctx))?;
     let mut out = Vec::with_capacity(all.len());
     for inst in all {
-        let due = inst.pending.is_some_and(|p| p.due <= ctx.now);
-        if !due || inst.spot_request_id.is_some() {
-            out.push(inst);
-        } else if let Some(i) = settled(ctx, tx, Arc::unwrap_or_clone(inst))? {
-            out.push(Arc::new(i));
+        if let Some(i) = settled_shared(ctx, tx, inst)? {
+            out.push(i);
         }
     }
     Ok(out)
@@ -725,25 +722,17 @@ fn load_all_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Arc<Instance>>
 /// The named instances, settled, in the order named, shared with the store: only the records that settling
 /// changes are copied. Every unknown ID is reported at once.
 fn load_many_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<Arc<Instance>>> {
-    let scope = scope_key(ctx);
-    let mut found = Vec::with_capacity(ids.len());
-    let mut missing = Vec::new();
-    for id in ids {
-        let kept = match tx.get_shared::<Instance>(&scope, id)? {
-            Some(inst) if inst.pending.is_some_and(|p| p.due <= ctx.now) && inst.spot_request_id.is_none() => {
-                settled(ctx, tx, Arc::unwrap_or_clone(inst))?.map(Arc::new)
-            }
-            other => other,
-        };
-        match kept {
-            Some(inst) => found.push(inst),
-            None => missing.push(id.clone()),
-        }
+    super::common::load_named_shared_with(ctx, tx, IdKind::Instance, ids, |tx, inst| settled_shared(ctx, tx, inst))
+}
+
+/// [`settled`] of a record shared with the store: copied only when a transition is due (a Spot
+/// Instance is settled with its request, never here).
+fn settled_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: Arc<Instance>) -> Result<Option<Arc<Instance>>> {
+    let due = inst.pending.is_some_and(|p| p.due <= ctx.now);
+    if !due || inst.spot_request_id.is_some() {
+        return Ok(Some(inst));
     }
-    if !missing.is_empty() {
-        return Err(super::common::not_found(IdKind::Instance, &missing).into());
-    }
-    Ok(found)
+    Ok(settled(ctx, tx, Arc::unwrap_or_clone(inst))?.map(Arc::new))
 }
 
 /// A page of DescribeInstances: the instances in listing order, and the token of the next page.
