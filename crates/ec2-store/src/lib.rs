@@ -20,6 +20,7 @@ use serde::Serialize;
 pub mod conformance;
 pub mod format;
 pub mod memory;
+mod nested;
 pub mod postgres;
 pub mod records;
 pub mod schema;

@@ -9,10 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
+use crate::nested::{lookup, slot, Nested};
 use crate::{Abort, DocRef, Engine, StoreError, Tx};
-
-/// One map per level: scope -> kind -> id (ordered: scans are by ascending id).
-type Nested<V> = HashMap<String, HashMap<String, BTreeMap<String, V>>>;
 
 #[derive(Default)]
 struct State {
@@ -30,22 +28,6 @@ struct MemoryTx<'a> {
     /// The transaction's writes (`None`: deleted), applied on commit.
     writes: Nested<Option<DocRef>>,
     counters: HashMap<String, u64>,
-}
-
-fn lookup<'m, V>(map: &'m Nested<V>, scope: &str, kind: &str) -> Option<&'m BTreeMap<String, V>> {
-    map.get(scope)?.get(kind)
-}
-
-fn slot<'m, V>(map: &'m mut Nested<V>, scope: &str, kind: &str) -> &'m mut BTreeMap<String, V> {
-    // Looked up first so that an existing scope or kind costs no allocation.
-    if !map.contains_key(scope) {
-        map.insert(scope.to_string(), HashMap::new());
-    }
-    let kinds = map.get_mut(scope).expect("inserted above");
-    if !kinds.contains_key(kind) {
-        kinds.insert(kind.to_string(), BTreeMap::new());
-    }
-    kinds.get_mut(kind).expect("inserted above")
 }
 
 impl MemoryTx<'_> {

@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::nested::{lookup, slot, Nested};
 use crate::schema;
 use crate::{Abort, Doc, DocRef, Engine, StoreError, Tx};
 
@@ -95,7 +96,7 @@ struct Inner {
 #[derive(Default)]
 struct Cache {
     /// scope, then kind, then id (looked up by `&str`: a read allocates nothing).
-    docs: HashMap<String, HashMap<String, BTreeMap<String, DocRef>>>,
+    docs: Nested<DocRef>,
     counters: HashMap<String, u64>,
     undo: Vec<Undo>,
 }
@@ -414,7 +415,7 @@ fn q(e: rusqlite::Error) -> StoreError {
 impl SqliteTx<'_> {
     /// The documents of (scope, kind), loaded from the committed file the first time.
     fn loaded(&mut self, scope: &str, kind: &str) -> Result<&mut BTreeMap<String, DocRef>, StoreError> {
-        if !self.cache.docs.get(scope).is_some_and(|kinds| kinds.contains_key(kind)) {
+        if lookup(&self.cache.docs, scope, kind).is_none() {
             let mut st =
                 self.reader.prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2").map_err(q)?;
             let rows =
@@ -424,9 +425,9 @@ impl SqliteTx<'_> {
                 let (id, text) = row.map_err(q)?;
                 docs.insert(id, Doc::new(text));
             }
-            self.cache.docs.entry(scope.to_string()).or_default().insert(kind.to_string(), docs);
+            *slot(&mut self.cache.docs, scope, kind) = docs;
         }
-        Ok(self.cache.docs.get_mut(scope).and_then(|kinds| kinds.get_mut(kind)).expect("loaded above"))
+        Ok(slot(&mut self.cache.docs, scope, kind))
     }
 
     fn remember(&mut self, scope: &str, kind: &str, id: &str, before: Option<DocRef>) {
@@ -467,7 +468,7 @@ impl Tx for SqliteTx<'_> {
         // The file's scopes, as memory has them where it holds the (scope, kind).
         for scope in rows {
             let scope = scope.map_err(q)?;
-            match self.cache.docs.get(&scope).and_then(|kinds| kinds.get(kind)) {
+            match lookup(&self.cache.docs, &scope, kind) {
                 Some(docs) if docs.is_empty() => {}
                 _ => {
                     scopes.insert(scope);
