@@ -10,13 +10,19 @@ pub struct XmlWriter {
 /// Escapes text for element content. A carriage return is written as `&#xD;` (a raw one would be
 /// read back as a line feed); control characters XML 1.0 cannot carry at all become U+FFFD. Runs of
 /// characters that need nothing are copied whole.
+#[inline]
 pub fn escape_into(out: &mut String, text: &str) {
-    let bytes = text.as_bytes();
     // Most values need nothing: they are found so eight bytes at a time, and copied whole.
-    let Some(first) = first_special(bytes) else {
-        out.push_str(text);
-        return;
-    };
+    match first_special(text.as_bytes()) {
+        None => out.push_str(text),
+        Some(first) => escape_from(out, text, first),
+    }
+}
+
+/// [`escape_into`] of a text whose first byte to replace is at `first`.
+#[inline(never)]
+fn escape_from(out: &mut String, text: &str, first: usize) {
+    let bytes = text.as_bytes();
     let mut start = 0;
     let mut next = Some(first);
     // Runs of plain bytes are found through one table lookup per byte, and copied whole.
@@ -41,6 +47,7 @@ pub fn escape_into(out: &mut String, text: &str) {
 
 /// The first byte [`escape_into`] replaces, if any. Words of eight bytes with none of them are
 /// skipped whole (a word that may hold one is searched byte by byte through the table).
+#[inline]
 fn first_special(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -132,18 +139,22 @@ impl XmlWriter {
     /// Markup written as it is: tags and constant element content, known when the program is built
     /// (so no value of a record or a request can reach it unescaped). Lets a hand-written encoder
     /// write a run of tags in one copy.
+    #[inline]
     pub fn markup(&mut self, markup: &'static str) {
         self.buf.push_str(markup);
     }
     /// Element content: `text`, escaped as [`XmlWriter::text`] escapes it, without its tags.
+    #[inline]
     pub fn escaped(&mut self, text: &str) {
         escape_into(&mut self.buf, text);
     }
     /// Element content: `b` as [`XmlWriter::boolean`] writes it, without its tags.
+    #[inline]
     pub fn boolean_value(&mut self, b: bool) {
         self.buf.push_str(if b { "true" } else { "false" });
     }
     /// Element content: `t` as [`XmlWriter::timestamp`] writes it, without its tags.
+    #[inline]
     pub fn timestamp_value(&mut self, t: UnixMillis) {
         ec2_time::write_iso8601(&mut self.buf, t);
     }
@@ -154,6 +165,7 @@ impl XmlWriter {
         self.close(name);
     }
     /// Element content: `n` as [`XmlWriter::integer`] writes it, without its tags.
+    #[inline]
     pub fn integer_value(&mut self, n: i64) {
         let mut digits = [0u8; 20];
         let mut at = digits.len();
