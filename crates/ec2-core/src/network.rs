@@ -265,12 +265,7 @@ pub fn private_dns_name(region: &str, ip: &str) -> String {
 /// `prefix` and `ip` with its dots as dashes.
 fn dns_host(out: &mut String, prefix: &str, ip: &str) {
     out.push_str(prefix);
-    for (n, part) in ip.split('.').enumerate() {
-        if n > 0 {
-            out.push('-');
-        }
-        out.push_str(part);
-    }
+    out.extend(ip.chars().map(|c| if c == '.' { '-' } else { c }));
 }
 
 /// `ec2-3-0-1-2.compute-1.amazonaws.com` in us-east-1, `ec2-3-0-1-2.<region>.compute.amazonaws.com`
