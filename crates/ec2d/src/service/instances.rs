@@ -1153,6 +1153,26 @@ mod tests {
     }
 
     #[test]
+    fn the_listing_order_is_the_order_of_its_keys() {
+        let base = golden_instances();
+        let generator = ec2_core::ids::IdGen::new(7);
+        let mut instances = Vec::new();
+        for n in 0..60u64 {
+            let mut i = base[(n as usize) % base.len()].clone();
+            // Launches at a few times, several reservations per time, several instances per reservation.
+            i.launch_time = ec2_time::UnixMillis(1_700_000_000_000 + (n % 3) as i64 * 999);
+            i.reservation_id = generator.id(IdKind::Reservation, n % 7);
+            i.ami_launch_index = ((n * 37) % 11) as u32;
+            instances.push(i);
+        }
+        let mut by_key = instances.clone();
+        by_key.sort_by_cached_key(listing_key);
+        instances.sort_by(|a, b| listing_order(a).cmp(&listing_order(b)));
+        let keys = |v: &[Instance]| v.iter().map(listing_key).collect::<Vec<_>>();
+        assert_eq!(keys(&instances), keys(&by_key));
+    }
+
+    #[test]
     fn a_listing_writes_what_the_generated_encoder_writes() {
         let mut instances = golden_instances();
         // Two instances of one reservation, listed together, and one of them terminated.
