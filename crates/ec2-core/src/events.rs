@@ -7,6 +7,8 @@
 //! only; a full tail is folded into the log. The timeline is the log followed by the tail, its
 //! newest [`PER_RESOURCE`] transitions: the same as if every transition had gone to the log.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::UnixMillis;
@@ -26,9 +28,74 @@ pub const AFTER_SWEEP: usize = PER_SCOPE / 2;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     pub at: UnixMillis,
-    pub state: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub reason: String,
+    pub state: Text,
+    #[serde(default, skip_serializing_if = "Text::is_empty")]
+    pub reason: Text,
+}
+
+/// The text of an event (its state or reason), shared: copying a timeline to change it (a tail
+/// on every transition, the log when the tail folds into it) copies no strings. Stored as a JSON
+/// string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text(Arc<str>);
+
+impl Text {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Text(Arc::from(s))
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text(Arc::from(s))
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Text::from)
+    }
 }
 
 /// The timeline of one resource (`id`), of the given kind (`instance`, `spot_request`, ...).
@@ -417,12 +484,12 @@ mod tests {
         // A full tail is folded into the log with the transition.
         let mut full = EventTail::after(&log);
         for t in 0..TAIL as i64 {
-            full.events.push(Event { at: UnixMillis(100 + t), state: format!("s{t}"), reason: String::new() });
+            full.events.push(Event { at: UnixMillis(100 + t), state: format!("s{t}").into(), reason: Text::default() });
         }
         assert_eq!(record(None, Some(full.clone()), UnixMillis(200), "x", ""), Write::NeedLog(Some(full.clone())));
         let Write::Log(l, t) = record(Some(&log), Some(full), UnixMillis(200), "x", "") else { panic!("folded") };
         assert_eq!(l.events.len(), TAIL + 2);
-        assert_eq!(t.log_newest.map(|e| e.state), Some("x".to_string()));
+        assert_eq!(t.log_newest.map(|e| e.state), Some("x".into()));
     }
 
     #[test]

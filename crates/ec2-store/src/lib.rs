@@ -97,6 +97,13 @@ impl Doc {
         Arc::new(Doc { text: OnceLock::new(), decoded, encode: Some(encode_any::<R>) })
     }
 
+    /// A document holding a record shared with its writer; its text is made when first asked for.
+    fn with_shared<R: Record>(record: Arc<R>) -> DocRef {
+        let decoded: OnceLock<Arc<dyn Any + Send + Sync>> = OnceLock::new();
+        let _ = decoded.set(record);
+        Arc::new(Doc { text: OnceLock::new(), decoded, encode: Some(encode_any::<R>) })
+    }
+
     /// The JSON text (with the format version first), made now from the record if need be.
     pub fn text(&self) -> Result<&str, StoreError> {
         if let Some(text) = self.text.get() {
@@ -309,8 +316,14 @@ impl Txn<'_> {
 
     /// [`Txn::put`] of a record the caller no longer needs: kept without a copy.
     pub fn put_owned<R: Record>(&mut self, scope: &str, record: R) -> Result<(), StoreError> {
-        let id = record.id().to_string();
-        self.tx.put(scope, R::KIND, &id, Doc::with_record(record))
+        self.put_shared(scope, Arc::new(record))
+    }
+
+    /// [`Txn::put`] of a record the caller keeps reading (never changing) afterwards: shared with the
+    /// engine, not copied.
+    pub fn put_shared<R: Record>(&mut self, scope: &str, record: Arc<R>) -> Result<(), StoreError> {
+        let doc = Doc::with_shared(Arc::clone(&record));
+        self.tx.put(scope, R::KIND, record.id(), doc)
     }
 
     pub fn delete<R: Record>(&mut self, scope: &str, id: &str) -> Result<bool, StoreError> {

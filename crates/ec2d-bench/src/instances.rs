@@ -53,16 +53,31 @@ pub fn instance_ids(xml: &[u8]) -> Vec<String> {
 pub struct Launched {
     pub ids: Vec<String>,
     pub calls: Vec<Duration>,
+    /// The server's CPU time during each call (all its threads), when /proc tells it.
+    pub call_cpu: Vec<Duration>,
     pub elapsed: Duration,
 }
 
 /// Launches `count` instances in `region`, `LAUNCH_BATCH` per RunInstances call, round-robin over `zones`, one
 /// call after the other on one keep-alive connection. Any call that fails or launches the wrong number is an error.
 pub async fn launch(addr: SocketAddr, region: &'static str, zones: &[&str], count: usize) -> Result<Launched> {
+    launch_measured(addr, None, region, zones, count).await
+}
+
+/// [`launch`]; `server_pid`, when given, is the server's process, whose CPU time each call is measured in.
+pub async fn launch_measured(
+    addr: SocketAddr,
+    server_pid: Option<u32>,
+    region: &'static str,
+    zones: &[&str],
+    count: usize,
+) -> Result<Launched> {
     let mut client = Client::new(addr, region);
     let mut ids: Vec<String> = Vec::with_capacity(count);
     let mut seen = HashSet::with_capacity(count);
     let mut calls = Vec::new();
+    let mut call_cpu = Vec::new();
+    let cpu_ns = || server_pid.and_then(crate::server::cpu_ns_threads);
     let progress = std::io::stderr().is_terminal();
     eprintln!(
         "ec2d-bench: launching {count} instances in {region} ({} RunInstances calls of up to {LAUNCH_BATCH})",
@@ -78,8 +93,12 @@ pub async fn launch(addr: SocketAddr, region: &'static str, zones: &[&str], coun
              &MinCount={n}&MaxCount={n}&Placement.AvailabilityZone={zone}"
         );
         let started = Instant::now();
+        let cpu_before = cpu_ns();
         let answer = client.call(&what, body).await?;
         calls.push(started.elapsed());
+        if let (Some(before), Some(after)) = (cpu_before, cpu_ns()) {
+            call_cpu.push(Duration::from_nanos(after.saturating_sub(before)));
+        }
         let got = instance_ids(&answer);
         if got.len() != n {
             return Err(format!("{what}: {} instance IDs in the answer, expected {n}", got.len()).into());
@@ -98,7 +117,7 @@ pub async fn launch(addr: SocketAddr, region: &'static str, zones: &[&str], coun
     if progress {
         eprintln!();
     }
-    Ok(Launched { ids, calls, elapsed })
+    Ok(Launched { ids, calls, call_cpu, elapsed })
 }
 
 /// One DescribeInstances of everything on a fresh connection: is every launched instance in it?

@@ -36,7 +36,7 @@ use hyper::StatusCode;
 
 use cli::{Args, Scenario};
 use http::{one_shot, snippet, Signer};
-use instances::{describe_all_check, instances_plan, launch, LAUNCH_BATCH, MAX_INSTANCES, ZONES};
+use instances::{describe_all_check, instances_plan, launch_measured, LAUNCH_BATCH, MAX_INSTANCES, ZONES};
 use load::{load_run, Body, Workload};
 use report::{table, LaunchReport, MemoryReport, Report, StartupReport};
 use server::{memory_kib, start_ready, store_args};
@@ -181,14 +181,15 @@ async fn run(args: &Args, client_threads: usize) -> Result<Report> {
             (None, plan)
         }
         Scenario::Instances => {
-            let launched = match launch(server.addr(), "us-east-1", &ZONES, args.instances).await {
-                Ok(launched) => launched,
-                Err(e) => {
-                    server.keep_log = true;
-                    let exited = server.exited().map(|s| format!(" (ec2d exited: {s})")).unwrap_or_default();
-                    return Err(format!("launch failed{exited}: {e}\n{}", server.log_tail()).into());
-                }
-            };
+            let launched =
+                match launch_measured(server.addr(), Some(server.pid()), "us-east-1", &ZONES, args.instances).await {
+                    Ok(launched) => launched,
+                    Err(e) => {
+                        server.keep_log = true;
+                        let exited = server.exited().map(|s| format!(" (ec2d exited: {s})")).unwrap_or_default();
+                        return Err(format!("launch failed{exited}: {e}\n{}", server.log_tail()).into());
+                    }
+                };
             tokio::time::sleep(Duration::from_millis(200)).await;
             let (launch_rss, _) = memory_kib(server.pid())?;
             eprintln!("ec2d-bench: one DescribeInstances of everything");
@@ -210,6 +211,7 @@ async fn run(args: &Args, client_threads: usize) -> Result<Report> {
                 seconds: (launched.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
                 instances_per_second: round1(n as f64 / launched.elapsed.as_secs_f64()),
                 call_ms: summary(&launched.calls),
+                server_cpu_ms_per_call: (!launched.call_cpu.is_empty()).then(|| summary(&launched.call_cpu)),
                 ids_parsed: n,
                 rss_after_launch_kib: launch_rss,
                 rss_after_launch_mib: mib(launch_rss),

@@ -50,6 +50,9 @@ pub struct LaunchReport {
     pub seconds: f64,
     pub instances_per_second: f64,
     pub call_ms: Summary,
+    /// The server's CPU time (all its threads) during each call, when /proc tells it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cpu_ms_per_call: Option<Summary>,
     /// Distinct instance IDs parsed out of the RunInstances answers.
     pub ids_parsed: usize,
     /// VmRSS right after the launch (the RSS before it is `memory.idle_rss_kib`).
@@ -183,6 +186,12 @@ pub fn table(r: &Report) -> String {
             "  per call  min {:.2}ms   median {:.2}ms   max {:.2}ms",
             l.call_ms.min, l.call_ms.median, l.call_ms.max
         ));
+        if let Some(cpu) = &l.server_cpu_ms_per_call {
+            line(format!(
+                "  server CPU per call  min {:.2}ms   median {:.2}ms   max {:.2}ms",
+                cpu.min, cpu.median, cpu.max
+            ));
+        }
         let d = &l.describe_all;
         line(format!(
             "  then one DescribeInstances of everything: {} instances ({} launched missing), {} bytes ({}), {:.1}ms",

@@ -33,15 +33,28 @@ pub fn record(
         };
     }
     match write {
-        Write::Nothing => return Ok(()),
-        Write::Tail(tail) => return tx.put_owned(scope, tail),
+        Write::Nothing => Ok(()),
+        Write::Tail(tail) => tx.put_owned(scope, tail),
         Write::Log(log, tail) => {
             tx.put_owned(scope, log)?;
-            return tx.put_owned(scope, tail);
+            tx.put_owned(scope, tail)
         }
         // No log: the resource's first transition.
-        Write::NeedLog(_) => {}
+        Write::NeedLog(_) => first(tx, scope, kind, id, at, state, reason),
     }
+}
+
+/// [`record`] of the first transition of a resource that has no timeline yet (made in this
+/// transaction, with a new ID): starts its log without reading any.
+pub fn first(
+    tx: &mut Txn<'_>,
+    scope: &str,
+    kind: &str,
+    id: &str,
+    at: UnixMillis,
+    state: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
     let mut log = EventLog::new(id, kind);
     log.record(at, state, reason);
     tx.put_owned(scope, log)?;
@@ -89,11 +102,28 @@ pub fn instance(
     inst: &ec2_core::instances::Instance,
     at: UnixMillis,
 ) -> Result<(), StoreError> {
+    let (state, reason) = instance_state(inst);
+    record(tx, scope, "instance", &inst.id, at, state, reason)
+}
+
+/// An instance's state and its state reason (or transition reason), as its timeline shows them.
+fn instance_state(inst: &ec2_core::instances::Instance) -> (&'static str, &str) {
     let reason = match &inst.state_reason {
         Some(r) => r.message.as_str(),
         None => inst.state_transition_reason.as_str(),
     };
-    record(tx, scope, "instance", &inst.id, at, inst.state.name(), reason)
+    (inst.state.name(), reason)
+}
+
+/// [`instance`] for an instance just launched (no timeline yet): [`first`].
+pub fn first_of_instance(
+    tx: &mut Txn<'_>,
+    scope: &str,
+    inst: &ec2_core::instances::Instance,
+    at: UnixMillis,
+) -> Result<(), StoreError> {
+    let (state, reason) = instance_state(inst);
+    first(tx, scope, "instance", &inst.id, at, state, reason)
 }
 
 /// Records a Spot request's state and status code, at the status code's time.

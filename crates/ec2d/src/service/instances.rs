@@ -607,6 +607,12 @@ fn invalid(message: impl Into<String>) -> Ec2Error {
 }
 
 pub fn run_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRequest) -> Result<dto::Reservation> {
+    let launched = run_instances_launched(ctx, tx, req)?;
+    Ok(reservation(&launched.owner_id, &launched.reservation_id, &launched.instances))
+}
+
+/// RunInstances: its reservation, written by [`Launched::encode`] once the transaction is over.
+pub fn run_instances_launched(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRequest) -> Result<Launched> {
     // A launch from a launch template: the template's version under the request's own parameters,
     // and the instances tagged with the template and version (launch_templates.rs).
     if let Some(spec) = &req.launch_template {
@@ -625,7 +631,7 @@ fn run_instances_with(
     tx: &mut Txn<'_>,
     req: &dto::RunInstancesRequest,
     instance_tags: Vec<(String, String)>,
-) -> Result<dto::Reservation> {
+) -> Result<Launched> {
     let min = req.min_count.unwrap_or(1);
     let max = req.max_count.unwrap_or(1);
     if min < 1 {
@@ -673,7 +679,11 @@ fn run_instances_with(
             format!("RunInstances/{t}")
         }
     });
-    let fp = fingerprint(&dto::RunInstancesRequest { client_token: None, dry_run: None, ..req.clone() });
+    // The request's digest matters only with a token.
+    let fp = match token_key {
+        Some(_) => fingerprint(&dto::RunInstancesRequest { client_token: None, dry_run: None, ..req.clone() }),
+        None => String::new(),
+    };
     // The token's resources: the reservation, then its instances.
     if let Some(resources) = replay(ctx, tx, token_key.as_deref(), &fp)? {
         let (reservation_id, ids) = resources.split_first().map_or((String::new(), &[][..]), |(r, i)| (r.clone(), i));
@@ -682,7 +692,7 @@ fn run_instances_with(
             for id in ids {
                 if let Some(inst) = tx.get::<Instance>(&scope_key(ctx), id)? {
                     if let Some(i) = settled(ctx, tx, inst)? {
-                        instances.push(i);
+                        instances.push(Arc::new(i));
                     }
                 }
             }
@@ -693,39 +703,78 @@ fn run_instances_with(
                 )
                 .into());
             }
-            return Ok(reservation(ctx, &reservation_id, &instances));
+            return Ok(Launched { reservation_id, owner_id: ctx.scope.account.clone(), instances });
         }
     }
     launch::check_image(ctx, tx, &plan)?;
     let count = super::capacity_pools::launchable(ctx, tx, &plan, min, max.min(MAX_LAUNCH), market.is_some())?;
     let count = super::subnets::launchable(ctx, tx, &plan.subnet_id, min, count)?;
     let reservation_id = super::common::new_id(ctx, tx, IdKind::Reservation)?;
-    let mut instances = match market {
-        Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?,
-        None => launch::launch(ctx, tx, &plan, count, &reservation_id, None)?,
+    // The launched instances are shared with the store: the answer reads them, nothing copies them.
+    let mut instances: Vec<Arc<Instance>> = match market {
+        Some(options) => super::spot::run_spot(ctx, tx, &plan, count, &reservation_id, &options, &specs)?
+            .into_iter()
+            .map(Arc::new)
+            .collect(),
+        None => launch::launch_shared(ctx, tx, &plan, count, &reservation_id, None)?,
     };
     let volume_tags = super::common::tags_for(&specs, "volume");
-    for v in instances.iter().flat_map(|i| i.volumes.iter()) {
-        super::volumes::put_tags(ctx, tx, &v.volume_id, "volume", &volume_tags)?;
+    if !volume_tags.is_empty() {
+        for v in instances.iter().flat_map(|i| i.volumes.iter()) {
+            super::volumes::put_tags(ctx, tx, &v.volume_id, "volume", &volume_tags)?;
+        }
     }
     if let Some(profile) = &plan.iam_profile {
         for inst in instances.iter_mut() {
+            let inst = Arc::make_mut(inst);
             super::iam_instance_profiles::associate(ctx, tx, inst, profile.clone())?;
             save(ctx, tx, inst)?;
         }
     }
-    let resources = std::iter::once(reservation_id.clone()).chain(instances.iter().map(|i| i.id.clone())).collect();
-    remember(ctx, tx, token_key, fp, resources)?;
-    Ok(reservation(ctx, &reservation_id, &instances))
+    if token_key.is_some() {
+        let resources = std::iter::once(reservation_id.clone()).chain(instances.iter().map(|i| i.id.clone())).collect();
+        remember(ctx, tx, token_key, fp, resources)?;
+    }
+    Ok(Launched { reservation_id, owner_id: ctx.scope.account.clone(), instances })
 }
 
-fn reservation(ctx: &Ctx<'_>, reservation_id: &str, instances: &[Instance]) -> dto::Reservation {
+fn reservation(owner_id: &str, reservation_id: &str, instances: &[Arc<Instance>]) -> dto::Reservation {
     dto::Reservation {
         reservation_id: Some(reservation_id.to_string()),
-        owner_id: Some(ctx.scope.account.clone()),
+        owner_id: Some(owner_id.to_string()),
         groups: Some(vec![]),
-        instances: Some(instances.iter().map(instance_dto).collect()),
+        instances: Some(instances.iter().map(|i| instance_dto(i)).collect()),
         ..Default::default()
+    }
+}
+
+/// What RunInstances launched (or, for a repeated client token, launched before): its answer is
+/// written straight from the records once the transaction is over, without building the result's tree.
+pub struct Launched {
+    reservation_id: String,
+    owner_id: String,
+    instances: Vec<Arc<Instance>>,
+}
+
+impl Launched {
+    /// The whole RunInstances answer: the same XML as the generated encoder writes for
+    /// [`run_instances`]' result.
+    pub fn encode(self, request_id: &str) -> String {
+        let size = INSTANCE_XML_BYTES * self.instances.len() + 1024;
+        ec2_protocol::encode_response_with("RunInstances", request_id, size, |w| {
+            w.text("reservationId", &self.reservation_id);
+            w.text("ownerId", &self.owner_id);
+            w.empty("groupSet");
+            if self.instances.is_empty() {
+                w.empty("instancesSet");
+                return;
+            }
+            w.open("instancesSet");
+            for i in &self.instances {
+                write_instance(w, i, &[]);
+            }
+            w.close("instancesSet");
+        })
     }
 }
 
@@ -1022,16 +1071,18 @@ fn apply(
 
 /// Applies the consequences of the changes and saves the instances (`state_changes::apply`);
 /// returns the changes as the wire lists them.
+/// The instances are saved shared with the store (not copied) and handed back for reading.
 fn commit(
     ctx: &Ctx<'_>,
     tx: &mut Txn<'_>,
-    instances: &mut [Instance],
+    instances: Vec<Instance>,
     changes: &[StateChange],
-) -> Result<Vec<dto::InstanceStateChange>> {
-    for (inst, change) in instances.iter_mut().zip(changes) {
-        state_changes::apply(ctx, tx, Before::state(change.previous), inst, Accounting::Strict)?;
+) -> Result<(Vec<dto::InstanceStateChange>, Vec<Arc<Instance>>)> {
+    let mut saved = Vec::with_capacity(instances.len());
+    for (inst, change) in instances.into_iter().zip(changes) {
+        saved.push(state_changes::apply_shared(ctx, tx, Before::state(change.previous), inst, Accounting::Strict)?);
     }
-    Ok(changes.iter().map(state_change_dto).collect())
+    Ok((changes.iter().map(state_change_dto).collect(), saved))
 }
 
 pub fn stop_instances(
@@ -1047,7 +1098,7 @@ pub fn stop_instances(
     let mut instances = prepare(ctx, tx, &req.instance_ids, req.dry_run, Then::CallerSaves)?;
     super::spot::check_stop(ctx, tx, &instances)?;
     let changes = apply(&mut instances, |i| lifecycle::stop(i, ctx.now, opts, ctx.durations))?;
-    let changes = commit(ctx, tx, &mut instances, &changes)?;
+    let (changes, instances) = commit(ctx, tx, instances, &changes)?;
     super::spot::after_user_action(ctx, tx, &instances, false)?;
     Ok(dto::StopInstancesResult { stopping_instances: Some(changes) })
 }
@@ -1064,7 +1115,7 @@ pub fn start_instances(
     for inst in instances.iter_mut().filter(|i| i.state == InstanceState::Pending && i.public_ip.is_none()) {
         inst.public_ip = Some(network::public_ip(tx.next_id("public_ip")? - 1));
     }
-    let changes = commit(ctx, tx, &mut instances, &changes)?;
+    let (changes, instances) = commit(ctx, tx, instances, &changes)?;
     super::spot::after_user_action(ctx, tx, &instances, true)?;
     Ok(dto::StartInstancesResult { starting_instances: Some(changes) })
 }
@@ -1078,7 +1129,7 @@ pub fn terminate_instances(
     let changes = apply(&mut instances, |i| lifecycle::terminate(i, ctx.now, ctx.durations))?;
     // A terminated instance gives back its interfaces, their addresses and its Elastic IPs in
     // `state_changes::apply`.
-    Ok(dto::TerminateInstancesResult { terminating_instances: Some(commit(ctx, tx, &mut instances, &changes)?) })
+    Ok(dto::TerminateInstancesResult { terminating_instances: Some(commit(ctx, tx, instances, &changes)?.0) })
 }
 
 pub fn reboot_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RebootInstancesRequest) -> Result<()> {
@@ -1196,6 +1247,23 @@ mod tests {
         let xml = empty.encode("req-1");
         assert_eq!(xml, expected);
         assert!(xml.contains("<reservationSet/>"));
+    }
+
+    /// RunInstances' answer written from the records is the generated encoder's of its result.
+    #[test]
+    fn a_launch_writes_what_the_generated_encoder_writes() {
+        let page: Vec<Arc<Instance>> = golden_instances().into_iter().map(Arc::new).collect();
+        for instances in [page.clone(), page[..1].to_vec(), vec![]] {
+            let launched =
+                Launched { reservation_id: "r-0123456789abcdef0".into(), owner_id: "123456789012".into(), instances };
+            let result = reservation(&launched.owner_id, &launched.reservation_id, &launched.instances);
+            let expected = ec2_protocol::encode_response(&ec2_protocol::Response::RunInstances(result), "req-1");
+            let n = launched.instances.len();
+            let xml = launched.encode("req-1");
+            assert_eq!(xml, expected);
+            assert_eq!(xml.matches("<instanceId>").count(), n);
+            assert!(xml.contains("<reservationId>r-0123456789abcdef0</reservationId>"));
+        }
     }
 
     /// Every optional part of an instance's XML, in every state: the record writer and the generated

@@ -7,6 +7,8 @@
 //! creates the instances; the plan, the fit rules and the derivation of an instance are in
 //! `ec2_core::launch`.
 
+use std::sync::Arc;
+
 use ec2_core::catalog::instance_types::{self, InstanceTypeInfo};
 use ec2_core::ids::IdKind;
 use ec2_core::images::{
@@ -446,6 +448,19 @@ pub fn launch(
     reservation_id: &str,
     spot_request_ids: Option<&[String]>,
 ) -> Result<Vec<Instance>> {
+    let launched = launch_shared(ctx, tx, plan, count, reservation_id, spot_request_ids)?;
+    Ok(launched.into_iter().map(Arc::unwrap_or_clone).collect())
+}
+
+/// [`launch`], the instances shared with the store rather than copied: for a caller that only reads them.
+pub fn launch_shared(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    plan: &LaunchPlan,
+    count: usize,
+    reservation_id: &str,
+    spot_request_ids: Option<&[String]>,
+) -> Result<Vec<Arc<Instance>>> {
     let (image, itype, new_volumes) = check_image(ctx, tx, plan)?;
     super::vpcs::ensure_default_network(ctx, tx)?;
     let mut subnet = super::subnets::load_subnet(ctx, tx, &plan.subnet_id)?;
@@ -491,11 +506,11 @@ pub fn launch(
             volume_ids,
             spot_request_id: spot_request_ids.and_then(|ids| ids.get(index).cloned()),
         };
-        let mut inst =
+        let inst =
             ec2_core::launch::derive(plan, &image, itype, &new_volumes, drawn, index as u32, ctx.now, ctx.durations);
         // Spot launches checked their room when they were evaluated.
         let how = if spot_request_ids.is_none() { Accounting::Strict } else { Accounting::Lenient };
-        super::state_changes::apply(ctx, tx, Before::LAUNCH, &mut inst, how)?;
+        let inst = super::state_changes::apply_shared(ctx, tx, Before::LAUNCH, inst, how)?;
         // The instance's volumes are volume records, attached from the start.
         for (v, entry) in new_volumes.iter().zip(&inst.volumes) {
             let volume = Volume::for_instance(

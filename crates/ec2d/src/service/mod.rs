@@ -215,6 +215,7 @@ pub fn call(
             due::catch_up(&ctx, tx)?;
             let response = match request {
                 Request::DescribeInstances(r) => Answer::Instances(instances::describe_instances_listing(&ctx, tx, r)?),
+                Request::RunInstances(r) => Answer::Launched(instances::run_instances_launched(&ctx, tx, r)?),
                 _ => Answer::Response(dispatch(&ctx, tx, request)?),
             };
             // A handler that never reached the gate must not let a denied caller through: failing
@@ -227,12 +228,13 @@ pub fn call(
         .map_err(Ec2Error::from)
 }
 
-/// What a request's transaction answers: a result to encode, or (DescribeInstances) the records to
-/// write the XML from once the transaction is over, without building the result's tree.
+/// What a request's transaction answers: a result to encode, or (DescribeInstances, RunInstances) the
+/// records to write the XML from once the transaction is over, without building the result's tree.
 #[allow(clippy::large_enum_variant)] // an `Answer` is made once per request and moved, not stored
 pub enum Answer {
     Response(Response),
     Instances(instances::Listing),
+    Launched(instances::Launched),
 }
 
 impl Answer {
@@ -241,6 +243,7 @@ impl Answer {
         match self {
             Answer::Response(response) => ec2_protocol::encode_response(&response, request_id),
             Answer::Instances(listing) => listing.encode(request_id),
+            Answer::Launched(launched) => launched.encode(request_id),
         }
     }
 }

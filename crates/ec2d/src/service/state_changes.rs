@@ -7,6 +7,8 @@
 //! addresses, its Elastic IPs), and the state-change event on the instance's timeline
 //! (`service::events`).
 
+use std::sync::Arc;
+
 use ec2_core::capacity_reservations::pools::Transition;
 use ec2_core::due::DueKind;
 use ec2_core::instances::changes::{self, Before};
@@ -45,6 +47,22 @@ pub fn apply_unsaved(
     carry_out(ctx, tx, before, inst, how, false)
 }
 
+/// [`apply`] of an instance the caller only reads afterwards: saved shared with the store rather than
+/// copied, and handed back.
+pub fn apply_shared(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    before: Before,
+    mut inst: Instance,
+    how: Accounting,
+) -> Result<Arc<Instance>> {
+    let c = account(ctx, tx, before, &mut inst, how)?;
+    let inst = Arc::new(inst);
+    tx.put_shared(&ctx.scope.key(), Arc::clone(&inst))?;
+    follow_up(ctx, tx, before, &inst, c)?;
+    Ok(inst)
+}
+
 fn carry_out(
     ctx: &Ctx<'_>,
     tx: &mut Txn<'_>,
@@ -53,6 +71,22 @@ fn carry_out(
     how: Accounting,
     save: bool,
 ) -> Result<()> {
+    let c = account(ctx, tx, before, inst, how)?;
+    if save {
+        tx.put(&ctx.scope.key(), &*inst)?;
+    }
+    follow_up(ctx, tx, before, inst, c)
+}
+
+/// The consequences that change the instance or what it holds, before it is saved: its capacity
+/// unit and the network it gives back.
+fn account(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    before: Before,
+    inst: &mut Instance,
+    how: Accounting,
+) -> Result<changes::Consequences> {
     let c = changes::consequences(before, inst, ctx.now);
     match (c.capacity, how) {
         (Transition::Keep, _) => {}
@@ -62,10 +96,13 @@ fn carry_out(
     if c.releases_network {
         super::network_interfaces::release_instance(ctx, tx, inst)?;
     }
+    Ok(c)
+}
+
+/// The consequences after the instance is saved: the Spot request's and the fleet's due work, and
+/// the timeline.
+fn follow_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>, before: Before, inst: &Instance, c: changes::Consequences) -> Result<()> {
     let scope = ctx.scope.key();
-    if save {
-        tx.put(&scope, &*inst)?;
-    }
     if let Some((request_id, at)) = c.spot_due {
         due::lower(ctx.ids.seed(), tx, &scope, DueKind::SpotRequest, &request_id, at)?;
     }
@@ -74,8 +111,13 @@ fn carry_out(
         super::fleets::instance_released(ctx, tx, inst)?;
     }
     if c.event.is_some() {
-        // The instance's timeline (the console's): its state, with the reason, at this change.
-        super::events::instance(tx, &scope, inst, ctx.now)?;
+        // The instance's timeline (the console's): its state, with the reason, at this change. A
+        // launched instance has no timeline yet: its first event starts one without looking.
+        if before == Before::LAUNCH {
+            super::events::first_of_instance(tx, &scope, inst, ctx.now)?;
+        } else {
+            super::events::instance(tx, &scope, inst, ctx.now)?;
+        }
     }
     Ok(())
 }

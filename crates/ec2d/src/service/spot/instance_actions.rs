@@ -54,8 +54,13 @@ pub fn check_start(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance]) -> R
 }
 
 /// After a user's stop or start: the request shows it.
-pub fn after_user_action(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instances: &[Instance], started: bool) -> Result<()> {
-    for inst in instances {
+pub fn after_user_action(
+    ctx: &Ctx<'_>,
+    tx: &mut Txn<'_>,
+    instances: &[impl std::borrow::Borrow<Instance>],
+    started: bool,
+) -> Result<()> {
+    for inst in instances.iter().map(std::borrow::Borrow::borrow) {
         let Some(mut r) = request_of(ctx, tx, inst)? else { continue };
         if started && inst.state == InstanceState::Pending {
             r.user_started(ctx.now);
