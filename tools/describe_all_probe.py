@@ -1,7 +1,7 @@
 """DescribeInstances-of-everything probe: launches N instances on an `--ephemeral` server (1,000 per
 RunInstances call, over the us-east-1 zones that offer t3.micro), then prints the p50 and minimum of REPS
-sequential DescribeInstances of everything on one keep-alive connection, the answer's size and the
-server's RSS before and after. Usage: python3 tools/describe_all_probe.py BINARY N REPS [serve args...]"""
+sequential DescribeInstances of everything on one keep-alive connection, the answer's size, the
+server's CPU per call and its RSS before and after. Usage: python3 tools/describe_all_probe.py BINARY N REPS [serve args...]"""
 import os, sys, time, http.client
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 from conftest import Server, AL2023
@@ -37,6 +37,11 @@ try:
     headers = signed(s.url + "/", body)
     conn = http.client.HTTPConnection("127.0.0.1", s.port)
     lat, size = [], 0
+    # The server's own CPU (user + system) over the calls: the client's reading is not in it.
+    def cpu_seconds(pid):
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    cpu_before = cpu_seconds(s.proc.pid)
     for _ in range(REPS):
         t = time.perf_counter()
         conn.request("POST", "/", body=body, headers=headers)
@@ -45,8 +50,9 @@ try:
         lat.append(time.perf_counter() - t)
         assert r.status == 200, data[:300]
         size = len(data)
+    cpu_ms = (cpu_seconds(s.proc.pid) - cpu_before) * 1000 / REPS
     lat.sort()
     print(f"N={N} p50 {lat[len(lat) // 2] * 1000:.1f} ms min {lat[0] * 1000:.1f} ms size {size} "
-          f"rss before {before} after {rss(s.proc.pid)}")
+          f"server cpu {cpu_ms:.1f} ms/call rss before {before} after {rss(s.proc.pid)}")
 finally:
     s.stop()

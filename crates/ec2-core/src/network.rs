@@ -250,23 +250,37 @@ pub enum NetError {
 
 /// `ip-172-31-1-2.ec2.internal` in us-east-1, `ip-172-31-1-2.<region>.compute.internal` elsewhere.
 pub fn private_dns_name(region: &str, ip: &str) -> String {
-    let host = format!("ip-{}", ip.replace('.', "-"));
+    let mut name = String::with_capacity(ip.len() + region.len() + 20);
+    dns_host(&mut name, "ip-", ip);
     if region == "us-east-1" {
-        format!("{host}.ec2.internal")
+        name.push_str(".ec2.internal");
     } else {
-        format!("{host}.{region}.compute.internal")
+        name.push('.');
+        name.push_str(region);
+        name.push_str(".compute.internal");
     }
+    name
+}
+
+/// `prefix` and `ip` with its dots as dashes.
+fn dns_host(out: &mut String, prefix: &str, ip: &str) {
+    out.push_str(prefix);
+    out.extend(ip.chars().map(|c| if c == '.' { '-' } else { c }));
 }
 
 /// `ec2-3-0-1-2.compute-1.amazonaws.com` in us-east-1, `ec2-3-0-1-2.<region>.compute.amazonaws.com`
 /// elsewhere.
 pub fn public_dns_name(region: &str, ip: &str) -> String {
-    let host = format!("ec2-{}", ip.replace('.', "-"));
+    let mut name = String::with_capacity(ip.len() + region.len() + 30);
+    dns_host(&mut name, "ec2-", ip);
     if region == "us-east-1" {
-        format!("{host}.compute-1.amazonaws.com")
+        name.push_str(".compute-1.amazonaws.com");
     } else {
-        format!("{host}.{region}.compute.amazonaws.com")
+        name.push('.');
+        name.push_str(region);
+        name.push_str(".compute.amazonaws.com");
     }
+    name
 }
 
 /// The `n`-th public IPv4 address handed out (from 3.0.0.0/8, skipping .0 and .255).

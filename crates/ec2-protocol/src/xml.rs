@@ -10,12 +10,23 @@ pub struct XmlWriter {
 /// Escapes text for element content. A carriage return is written as `&#xD;` (a raw one would be
 /// read back as a line feed); control characters XML 1.0 cannot carry at all become U+FFFD. Runs of
 /// characters that need nothing are copied whole.
+#[inline]
 pub fn escape_into(out: &mut String, text: &str) {
+    // Most values need nothing: they are found so eight bytes at a time, and copied whole.
+    match first_special(text.as_bytes()) {
+        None => out.push_str(text),
+        Some(first) => escape_from(out, text, first),
+    }
+}
+
+/// [`escape_into`] of a text whose first byte to replace is at `first`.
+#[inline(never)]
+fn escape_from(out: &mut String, text: &str, first: usize) {
     let bytes = text.as_bytes();
     let mut start = 0;
+    let mut next = Some(first);
     // Runs of plain bytes are found through one table lookup per byte, and copied whole.
-    while let Some(offset) = bytes[start..].iter().position(|&b| SPECIAL[usize::from(b)]) {
-        let i = start + offset;
+    while let Some(i) = next {
         let replacement = match bytes[i] {
             b'\r' => "&#xD;",
             b'&' => "&amp;",
@@ -29,8 +40,32 @@ pub fn escape_into(out: &mut String, text: &str) {
         out.push_str(&text[start..i]);
         out.push_str(replacement);
         start = i + 1;
+        next = bytes[start..].iter().position(|&b| SPECIAL[usize::from(b)]).map(|offset| start + offset);
     }
     out.push_str(&text[start..]);
+}
+
+/// The first byte [`escape_into`] replaces, if any. Words of eight bytes with none of them are
+/// skipped whole (a word that may hold one is searched byte by byte through the table).
+#[inline]
+fn first_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut at = 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_ne_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+        // A byte below 0x28 (the controls, '"', '&', '\'' and a few harmless ones) ...
+        let low = x.wrapping_sub(ONES * 0x28) & !x & HIGHS;
+        // ... or '<' or '>' (0x3c and 0x3e: with bit 1 set, exactly these are 0x3e).
+        let y = (x | (ONES * 0x02)) ^ (ONES * 0x3e);
+        let angle = y.wrapping_sub(ONES) & !y & HIGHS;
+        if low | angle != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| SPECIAL[usize::from(b)]).map(|offset| at + offset)
 }
 
 /// The bytes [`escape_into`] replaces: markup characters and the control characters but tab and line
@@ -101,9 +136,37 @@ impl XmlWriter {
         escape_into(&mut self.buf, text);
         self.close(name);
     }
+    /// Markup written as it is: tags and constant element content, known when the program is built
+    /// (so no value of a record or a request can reach it unescaped). Lets a hand-written encoder
+    /// write a run of tags in one copy.
+    #[inline]
+    pub fn markup(&mut self, markup: &'static str) {
+        self.buf.push_str(markup);
+    }
+    /// Element content: `text`, escaped as [`XmlWriter::text`] escapes it, without its tags.
+    #[inline]
+    pub fn escaped(&mut self, text: &str) {
+        escape_into(&mut self.buf, text);
+    }
+    /// Element content: `b` as [`XmlWriter::boolean`] writes it, without its tags.
+    #[inline]
+    pub fn boolean_value(&mut self, b: bool) {
+        self.buf.push_str(if b { "true" } else { "false" });
+    }
+    /// Element content: `t` as [`XmlWriter::timestamp`] writes it, without its tags.
+    #[inline]
+    pub fn timestamp_value(&mut self, t: UnixMillis) {
+        ec2_time::write_iso8601(&mut self.buf, t);
+    }
     /// `<name>` followed by the decimal digits of `n` and `</name>`, without an intermediate string.
     pub fn integer(&mut self, name: &str, n: i64) {
         self.open(name);
+        self.integer_value(n);
+        self.close(name);
+    }
+    /// Element content: `n` as [`XmlWriter::integer`] writes it, without its tags.
+    #[inline]
+    pub fn integer_value(&mut self, n: i64) {
         let mut digits = [0u8; 20];
         let mut at = digits.len();
         let mut rest = n.unsigned_abs();
@@ -119,7 +182,6 @@ impl XmlWriter {
             self.buf.push('-');
         }
         self.buf.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
-        self.close(name);
     }
     /// `<name>true</name>` or `<name>false</name>`, as `bool`'s [`ToXml`] writes it.
     pub fn boolean(&mut self, name: &str, b: bool) {
@@ -260,6 +322,43 @@ mod tests {
         w.empty_text("c");
         assert_eq!(w.take(0), "<a>true</a><b>false</b><c></c>");
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn the_word_search_finds_what_the_byte_table_finds() {
+        let by_table = |bytes: &[u8]| bytes.iter().position(|&b| SPECIAL[usize::from(b)]);
+        // Every byte value at every place of words around it made of every other byte value.
+        for fill in 0..=255u8 {
+            let plain = [fill; 19];
+            assert_eq!(first_special(&plain), by_table(&plain), "fill {fill:#x}");
+            for b in 0..=255u8 {
+                for at in [0, 3, 7, 8, 12, 15, 16, 18] {
+                    let mut bytes = plain;
+                    bytes[at] = b;
+                    assert_eq!(first_special(&bytes), by_table(&bytes), "fill {fill:#x} byte {b:#x} at {at}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn values_are_written_as_their_elements_write_them() {
+        let mut tagged = XmlWriter::default();
+        tagged.text("a", "x<y & 'z'\r");
+        tagged.boolean("b", false);
+        tagged.integer("c", -17);
+        tagged.timestamp("d", UnixMillis(1_700_000_000_123));
+        let mut parts = XmlWriter::default();
+        parts.markup("<a>");
+        parts.escaped("x<y & 'z'\r");
+        parts.markup("</a><b>");
+        parts.boolean_value(false);
+        parts.markup("</b><c>");
+        parts.integer_value(-17);
+        parts.markup("</c><d>");
+        parts.timestamp_value(UnixMillis(1_700_000_000_123));
+        parts.markup("</d>");
+        assert_eq!(parts.finish(), tagged.finish());
     }
 
     #[test]

@@ -31,21 +31,28 @@ pub fn current<R: Record>() -> u32 {
 
 /// Serializes `record` with its format version as its first member.
 pub fn encode<R: Record>(record: &R) -> Result<String, StoreError> {
-    let body = serde_json::to_vec(record).map_err(|e| StoreError::Engine(e.to_string()))?;
-    if body.first() != Some(&b'{') {
-        return Err(StoreError::Engine(format!("a {} record must serialize to a JSON object", R::KIND)));
-    }
-    let mut doc = Vec::with_capacity(body.len() + 16);
+    // `{"_format":N` and then the record's own object written after it, in one buffer: its opening brace
+    // becomes the comma (or, for an empty object, the closing brace).
+    let mut doc = Vec::with_capacity(ENCODE_CAPACITY);
     doc.extend_from_slice(b"{\"");
     doc.extend_from_slice(FORMAT_KEY.as_bytes());
     doc.extend_from_slice(b"\":");
     doc.extend_from_slice(current::<R>().to_string().as_bytes());
-    if body.len() > 2 {
-        doc.push(b',');
+    let at = doc.len();
+    serde_json::to_writer(&mut doc, record).map_err(|e| StoreError::Engine(e.to_string()))?;
+    match &doc[at..] {
+        [b'{', b'}'] => {
+            doc.truncate(at);
+            doc.push(b'}');
+        }
+        [b'{', ..] => doc[at] = b',',
+        _ => return Err(StoreError::Engine(format!("a {} record must serialize to a JSON object", R::KIND))),
     }
-    doc.extend_from_slice(&body[1..]);
     String::from_utf8(doc).map_err(|e| StoreError::Engine(e.to_string()))
 }
+
+/// What [`encode`] reserves first: an instance's document fits, so most records need no regrowth.
+const ENCODE_CAPACITY: usize = 2048;
 
 /// The format version written at the start of `doc` (as [`encode`] writes it), if any. A document
 /// reformatted by someone else (the `_format` member elsewhere) is found by the slow path of

@@ -290,7 +290,8 @@ fn reservation_head_dto(i: &Instance) -> dto::Reservation {
 /// Writes `<item>` with what `instance_dto(i)` (plus the interfaces `extra` attached besides the
 /// primary one) writes through the generated encoder, straight from the record: the same elements in
 /// the generated encoder's order (`dto::Instance::write_members`), without building the DTO's strings.
-/// `tests::the_record_writer_writes_what_the_generated_encoder_writes` holds the two together.
+/// Runs of tags between two values are written as one piece of markup, and every value of the record
+/// is escaped. `tests::the_record_writer_writes_what_the_generated_encoder_writes` holds the two together.
 fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetworkInterface]) {
     let terminated = i.state == InstanceState::Terminated;
     let public_ip = i.visible_public_ip();
@@ -298,196 +299,252 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
     let private_dns = if terminated { String::new() } else { private_dns_name(i) };
     let association = |w: &mut XmlWriter| {
         if let Some(ip) = public_ip {
-            w.open("association");
-            w.text("ipOwnerId", "amazon");
-            w.text("publicDnsName", &public_dns);
-            w.text("publicIp", ip);
-            w.close("association");
+            w.markup("<association><ipOwnerId>amazon</ipOwnerId><publicDnsName>");
+            w.escaped(&public_dns);
+            w.markup("</publicDnsName><publicIp>");
+            w.escaped(ip);
+            w.markup("</publicIp></association>");
         }
     };
     let groups = |w: &mut XmlWriter| {
         if i.security_groups.is_empty() {
-            w.empty("groupSet");
+            w.markup("<groupSet/>");
             return;
         }
-        w.open("groupSet");
+        w.markup("<groupSet>");
         for g in &i.security_groups {
-            w.open("item");
-            w.text("groupId", &g.id);
-            w.text("groupName", &g.name);
-            w.close("item");
+            w.markup("<item><groupId>");
+            w.escaped(&g.id);
+            w.markup("</groupId><groupName>");
+            w.escaped(&g.name);
+            w.markup("</groupName></item>");
         }
-        w.close("groupSet");
+        w.markup("</groupSet>");
     };
-    w.open("item");
-    w.text("architecture", &i.architecture);
+    w.markup("<item><architecture>");
+    w.escaped(&i.architecture);
     if i.volumes.is_empty() {
-        w.empty("blockDeviceMapping");
+        w.markup("</architecture><blockDeviceMapping/>");
     } else {
-        w.open("blockDeviceMapping");
+        w.markup("</architecture><blockDeviceMapping>");
         for v in &i.volumes {
-            w.open("item");
-            w.text("deviceName", &v.device_name);
-            w.open("ebs");
-            w.timestamp("attachTime", v.attach_time);
-            w.boolean("deleteOnTermination", v.delete_on_termination);
-            w.text("status", "attached");
-            w.text("volumeId", &v.volume_id);
-            w.close("ebs");
-            w.close("item");
+            w.markup("<item><deviceName>");
+            w.escaped(&v.device_name);
+            w.markup("</deviceName><ebs><attachTime>");
+            w.timestamp_value(v.attach_time);
+            w.markup("</attachTime><deleteOnTermination>");
+            w.boolean_value(v.delete_on_termination);
+            w.markup("</deleteOnTermination><status>attached</status><volumeId>");
+            w.escaped(&v.volume_id);
+            w.markup("</volumeId></ebs></item>");
         }
-        w.close("blockDeviceMapping");
+        w.markup("</blockDeviceMapping>");
     }
-    w.text("clientToken", i.client_token.as_deref().unwrap_or_default());
-    w.boolean("ebsOptimized", i.ebs_optimized);
-    w.boolean("enaSupport", i.ena_support);
-    w.text("hypervisor", &i.hypervisor);
+    w.markup("<clientToken>");
+    w.escaped(i.client_token.as_deref().unwrap_or_default());
+    w.markup("</clientToken><ebsOptimized>");
+    w.boolean_value(i.ebs_optimized);
+    w.markup("</ebsOptimized><enaSupport>");
+    w.boolean_value(i.ena_support);
+    w.markup("</enaSupport><hypervisor>");
+    w.escaped(&i.hypervisor);
+    w.markup("</hypervisor>");
     if let Some(p) = &i.attributes.iam_profile {
         super::iam_instance_profiles::profile_dto(p).write_xml(w, "iamInstanceProfile");
     }
     if i.spot_request_id.is_some() {
-        w.text("instanceLifecycle", "spot");
+        w.markup("<instanceLifecycle>spot</instanceLifecycle>");
     } else if let Some(l) = &i.reservation_lifecycle {
         w.text("instanceLifecycle", l);
     }
     if terminated && extra.is_empty() {
-        w.empty("networkInterfaceSet");
+        w.markup("<networkInterfaceSet/>");
     } else {
-        w.open("networkInterfaceSet");
+        w.markup("<networkInterfaceSet>");
         if !terminated {
-            w.open("item");
+            w.markup("<item>");
             association(w);
-            w.open("attachment");
-            w.timestamp("attachTime", i.launch_time);
-            w.text("attachmentId", &i.attachment_id);
-            w.boolean("deleteOnTermination", true);
-            w.integer("deviceIndex", 0);
-            w.text("status", "attached");
-            w.integer("networkCardIndex", 0);
-            w.close("attachment");
-            w.empty_text("description");
+            w.markup("<attachment><attachTime>");
+            w.timestamp_value(i.launch_time);
+            w.markup("</attachTime><attachmentId>");
+            w.escaped(&i.attachment_id);
+            w.markup(concat!(
+                "</attachmentId><deleteOnTermination>true</deleteOnTermination><deviceIndex>0</deviceIndex>",
+                "<status>attached</status><networkCardIndex>0</networkCardIndex></attachment>",
+                "<description></description>"
+            ));
             groups(w);
-            w.empty("ipv6AddressesSet");
-            w.text("macAddress", &i.mac_address);
-            w.text("networkInterfaceId", &i.network_interface_id);
-            w.text("ownerId", &i.owner_id);
-            w.text("privateDnsName", &private_dns);
-            w.text("privateIpAddress", &i.private_ip);
-            w.open("privateIpAddressesSet");
-            w.open("item");
+            w.markup("<ipv6AddressesSet/><macAddress>");
+            w.escaped(&i.mac_address);
+            w.markup("</macAddress><networkInterfaceId>");
+            w.escaped(&i.network_interface_id);
+            w.markup("</networkInterfaceId><ownerId>");
+            w.escaped(&i.owner_id);
+            w.markup("</ownerId><privateDnsName>");
+            w.escaped(&private_dns);
+            w.markup("</privateDnsName><privateIpAddress>");
+            w.escaped(&i.private_ip);
+            w.markup("</privateIpAddress><privateIpAddressesSet><item>");
             association(w);
-            w.boolean("primary", true);
-            w.text("privateDnsName", &private_dns);
-            w.text("privateIpAddress", &i.private_ip);
-            w.close("item");
-            w.close("privateIpAddressesSet");
-            w.boolean("sourceDestCheck", i.attributes.source_dest_check);
-            w.text("status", "in-use");
-            w.text("subnetId", &i.subnet_id);
-            w.text("vpcId", &i.vpc_id);
-            w.text("interfaceType", "interface");
-            w.close("item");
+            w.markup("<primary>true</primary><privateDnsName>");
+            w.escaped(&private_dns);
+            w.markup("</privateDnsName><privateIpAddress>");
+            w.escaped(&i.private_ip);
+            w.markup("</privateIpAddress></item></privateIpAddressesSet><sourceDestCheck>");
+            w.boolean_value(i.attributes.source_dest_check);
+            w.markup("</sourceDestCheck><status>in-use</status><subnetId>");
+            w.escaped(&i.subnet_id);
+            w.markup("</subnetId><vpcId>");
+            w.escaped(&i.vpc_id);
+            w.markup("</vpcId><interfaceType>interface</interfaceType></item>");
         }
         for eni in extra {
             eni.write_xml(w, "item");
         }
-        w.close("networkInterfaceSet");
+        w.markup("</networkInterfaceSet>");
     }
-    w.text("rootDeviceName", &i.root_device_name);
-    w.text("rootDeviceType", i.root_device_type.name());
+    w.markup("<rootDeviceName>");
+    w.escaped(&i.root_device_name);
+    w.markup("</rootDeviceName><rootDeviceType>");
+    w.markup(i.root_device_type.name());
+    w.markup("</rootDeviceType>");
     if terminated {
-        w.empty("groupSet");
+        w.markup("<groupSet/>");
     } else {
         groups(w);
-        w.boolean("sourceDestCheck", i.attributes.source_dest_check);
+        w.markup("<sourceDestCheck>");
+        w.boolean_value(i.attributes.source_dest_check);
+        w.markup("</sourceDestCheck>");
     }
     if let Some(id) = &i.spot_request_id {
         w.text("spotInstanceRequestId", id);
     }
     if let Some(r) = &i.state_reason {
-        w.open("stateReason");
-        w.text("code", &r.code);
-        w.text("message", &r.message);
-        w.close("stateReason");
+        w.markup("<stateReason><code>");
+        w.escaped(&r.code);
+        w.markup("</code><message>");
+        w.escaped(&r.message);
+        w.markup("</message></stateReason>");
     }
     if !i.tags.is_empty() {
-        w.open("tagSet");
+        w.markup("<tagSet>");
         for (k, v) in &i.tags {
-            w.open("item");
-            w.text("key", k);
-            w.text("value", v);
-            w.close("item");
+            w.markup("<item><key>");
+            w.escaped(k);
+            w.markup("</key><value>");
+            w.escaped(v);
+            w.markup("</value></item>");
         }
-        w.close("tagSet");
+        w.markup("</tagSet>");
     }
-    w.text("virtualizationType", &i.virtualization_type);
-    w.open("cpuOptions");
-    w.integer("coreCount", i64::from(i.cpu_cores));
-    w.integer("threadsPerCore", i64::from(i.threads_per_core));
-    w.close("cpuOptions");
+    w.markup("<virtualizationType>");
+    w.escaped(&i.virtualization_type);
+    w.markup("</virtualizationType><cpuOptions><coreCount>");
+    w.integer_value(i64::from(i.cpu_cores));
+    w.markup("</coreCount><threadsPerCore>");
+    w.integer_value(i64::from(i.threads_per_core));
+    w.markup("</threadsPerCore></cpuOptions>");
     if let Some(id) = &i.capacity_reservation_id {
         w.text("capacityReservationId", id);
     }
-    w.open("capacityReservationSpecification");
     match &i.capacity_target {
         Some(id) => {
-            w.open("capacityReservationTarget");
-            w.text("capacityReservationId", id);
-            w.close("capacityReservationTarget");
+            w.markup("<capacityReservationSpecification><capacityReservationTarget><capacityReservationId>");
+            w.escaped(id);
+            w.markup("</capacityReservationId></capacityReservationTarget></capacityReservationSpecification>");
         }
-        None => w.text("capacityReservationPreference", i.capacity_preference.as_deref().unwrap_or("open")),
+        None => {
+            w.markup("<capacityReservationSpecification><capacityReservationPreference>");
+            w.escaped(i.capacity_preference.as_deref().unwrap_or("open"));
+            w.markup("</capacityReservationPreference></capacityReservationSpecification>");
+        }
     }
-    w.close("capacityReservationSpecification");
-    w.open("hibernationOptions");
-    w.boolean("configured", i.hibernation_configured);
-    w.close("hibernationOptions");
-    let metadata_state = if i.state == InstanceState::Pending { "pending" } else { "applied" };
-    super::instance_attributes::metadata_dto(i, metadata_state).write_xml(w, "metadataOptions");
-    w.open("enclaveOptions");
-    w.boolean("enabled", i.attributes.enclave_enabled);
-    w.close("enclaveOptions");
+    w.markup("<hibernationOptions><configured>");
+    w.boolean_value(i.hibernation_configured);
+    w.markup("</configured></hibernationOptions>");
+    // `instance_attributes::metadata_dto`'s elements.
+    let m = &i.attributes.metadata;
+    if i.state == InstanceState::Pending {
+        w.markup("<metadataOptions><state>pending</state><httpTokens>");
+    } else {
+        w.markup("<metadataOptions><state>applied</state><httpTokens>");
+    }
+    w.escaped(&m.http_tokens);
+    w.markup("</httpTokens><httpPutResponseHopLimit>");
+    w.integer_value(m.hop_limit);
+    w.markup("</httpPutResponseHopLimit><httpEndpoint>");
+    w.escaped(&m.http_endpoint);
+    w.markup("</httpEndpoint><httpProtocolIpv6>");
+    w.escaped(&m.http_protocol_ipv6);
+    w.markup("</httpProtocolIpv6><instanceMetadataTags>");
+    w.escaped(&m.instance_metadata_tags);
+    w.markup("</instanceMetadataTags></metadataOptions><enclaveOptions><enabled>");
+    w.boolean_value(i.attributes.enclave_enabled);
+    w.markup("</enabled></enclaveOptions>");
     if let Some(m) = &i.boot_mode {
         w.text("bootMode", m);
     }
-    w.text("platformDetails", &i.platform_details);
-    w.text("usageOperation", &i.usage_operation);
-    w.timestamp("usageOperationUpdateTime", i.launch_time);
-    super::instance_attributes::private_dns_dto(i).write_xml(w, "privateDnsNameOptions");
-    super::instance_attributes::maintenance_dto(i).write_xml(w, "maintenanceOptions");
+    w.markup("<platformDetails>");
+    w.escaped(&i.platform_details);
+    w.markup("</platformDetails><usageOperation>");
+    w.escaped(&i.usage_operation);
+    w.markup("</usageOperation><usageOperationUpdateTime>");
+    w.timestamp_value(i.launch_time);
+    // `instance_attributes::private_dns_dto`'s and `maintenance_dto`'s elements.
+    let p = &i.attributes.private_dns;
+    w.markup("</usageOperationUpdateTime><privateDnsNameOptions><hostnameType>");
+    w.escaped(&p.hostname_type);
+    w.markup("</hostnameType><enableResourceNameDnsARecord>");
+    w.boolean_value(p.a_record);
+    w.markup("</enableResourceNameDnsARecord><enableResourceNameDnsAAAARecord>");
+    w.boolean_value(p.aaaa_record);
+    w.markup("</enableResourceNameDnsAAAARecord></privateDnsNameOptions><maintenanceOptions><autoRecovery>");
+    w.escaped(&i.attributes.maintenance.auto_recovery);
+    w.markup("</autoRecovery><rebootMigration>");
+    w.escaped(&i.attributes.maintenance.reboot_migration);
+    w.markup("</rebootMigration></maintenanceOptions>");
     if let Some(m) = &i.boot_mode {
         w.text("currentInstanceBootMode", current_boot_mode(m));
     }
-    w.open("networkPerformanceOptions");
-    w.text("bandwidthWeighting", i.attributes.bandwidth_weighting.as_deref().unwrap_or("default"));
-    w.close("networkPerformanceOptions");
-    w.open("operator");
-    w.boolean("managed", i.attributes.operator.is_some());
+    w.markup("<networkPerformanceOptions><bandwidthWeighting>");
+    w.escaped(i.attributes.bandwidth_weighting.as_deref().unwrap_or("default"));
+    w.markup("</bandwidthWeighting></networkPerformanceOptions><operator><managed>");
+    w.boolean_value(i.attributes.operator.is_some());
+    w.markup("</managed>");
     if let Some(p) = &i.attributes.operator {
         w.text("principal", p);
     }
-    w.close("operator");
-    w.text("instanceId", &i.id);
-    w.text("imageId", &i.image_id);
-    w.open("instanceState");
-    w.integer("code", i.state.code());
-    w.text("name", i.state.name());
-    w.close("instanceState");
-    w.text("privateDnsName", &private_dns);
-    w.text("dnsName", &public_dns);
-    w.text("reason", &i.state_transition_reason);
+    w.markup("</operator><instanceId>");
+    w.escaped(&i.id);
+    w.markup("</instanceId><imageId>");
+    w.escaped(&i.image_id);
+    w.markup("</imageId><instanceState><code>");
+    w.integer_value(i.state.code());
+    w.markup("</code><name>");
+    w.markup(i.state.name());
+    w.markup("</name></instanceState><privateDnsName>");
+    w.escaped(&private_dns);
+    w.markup("</privateDnsName><dnsName>");
+    w.escaped(&public_dns);
+    w.markup("</dnsName><reason>");
+    w.escaped(&i.state_transition_reason);
+    w.markup("</reason>");
     if let Some(k) = &i.key_name {
         w.text("keyName", k);
     }
-    w.integer("amiLaunchIndex", i64::from(i.ami_launch_index));
-    w.empty("productCodes");
-    w.text("instanceType", &i.instance_type);
-    w.timestamp("launchTime", i.launch_time);
-    w.open("placement");
-    w.text("availabilityZoneId", &i.availability_zone_id);
-    w.empty_text("groupName");
-    w.text("tenancy", &i.tenancy);
-    w.text("availabilityZone", &i.availability_zone);
-    w.close("placement");
+    w.markup("<amiLaunchIndex>");
+    w.integer_value(i64::from(i.ami_launch_index));
+    w.markup("</amiLaunchIndex><productCodes/><instanceType>");
+    w.escaped(&i.instance_type);
+    w.markup("</instanceType><launchTime>");
+    w.timestamp_value(i.launch_time);
+    w.markup("</launchTime><placement><availabilityZoneId>");
+    w.escaped(&i.availability_zone_id);
+    w.markup("</availabilityZoneId><groupName></groupName><tenancy>");
+    w.escaped(&i.tenancy);
+    w.markup("</tenancy><availabilityZone>");
+    w.escaped(&i.availability_zone);
+    w.markup("</availabilityZone></placement>");
     if let Some(k) = &i.attributes.kernel_id {
         w.text("kernelId", k);
     }
@@ -497,18 +554,26 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
     if let Some(p) = &i.platform {
         w.text("platform", p);
     }
-    w.open("monitoring");
-    w.text("state", if i.monitoring { "enabled" } else { "disabled" });
-    w.close("monitoring");
+    if i.monitoring {
+        w.markup("<monitoring><state>enabled</state></monitoring>");
+    } else {
+        w.markup("<monitoring><state>disabled</state></monitoring>");
+    }
     if !terminated {
-        w.text("subnetId", &i.subnet_id);
-        w.text("vpcId", &i.vpc_id);
-        w.text("privateIpAddress", &i.private_ip);
+        w.markup("<subnetId>");
+        w.escaped(&i.subnet_id);
+        w.markup("</subnetId><vpcId>");
+        w.escaped(&i.vpc_id);
+        w.markup("</vpcId><privateIpAddress>");
+        w.escaped(&i.private_ip);
+        w.markup("</privateIpAddress>");
     }
     if let Some(ip) = public_ip {
-        w.text("ipAddress", ip);
+        w.markup("<ipAddress>");
+        w.escaped(ip);
+        w.markup("</ipAddress>");
     }
-    w.close("item");
+    w.markup("</item>");
 }
 
 /// Groups instances (in listing order) into reservations; a reservation split across pages
@@ -526,6 +591,12 @@ fn reservations_dto(instances: &[Arc<Instance>]) -> Vec<dto::Reservation> {
 /// The listing order: launch time, then reservation, then launch index.
 fn listing_key(i: &Instance) -> String {
     format!("{:016}/{}/{:05}", i.launch_time.0, i.reservation_id, i.ami_launch_index)
+}
+
+/// [`listing_key`]'s order without its string: its numbers are written at a fixed width, and
+/// reservation IDs (`r-` and 17 hexadecimal digits) at one length.
+fn listing_order(i: &Instance) -> (i64, &str, u32) {
+    (i.launch_time.0, &i.reservation_id, i.ami_launch_index)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -680,7 +751,7 @@ pub fn describe_instances_listing(
     dry_run_gate(ctx, req.dry_run)?;
     let mut instances = if ids.is_empty() { load_all_shared(ctx, tx)? } else { load_many_shared(ctx, tx, &ids)? };
     instances.retain(|i| INSTANCE_FILTERS.matches(i, &filters));
-    instances.sort_by_cached_key(|i| listing_key(i));
+    instances.sort_by(|a, b| listing_order(a).cmp(&listing_order(b)));
     let (page, next_token) = paginate(
         instances,
         |i| listing_key(i),
@@ -812,9 +883,12 @@ impl Iterator for ListingPieces {
                     w.close("instancesSet");
                     w.close("item");
                 }
-                w.open("item");
-                reservation_head_dto(i).write_members(&mut w);
-                w.open("instancesSet");
+                // `reservation_head_dto(i)`'s members, then its instances.
+                w.markup("<item><reservationId>");
+                w.escaped(&i.reservation_id);
+                w.markup("</reservationId><ownerId>");
+                w.escaped(&i.owner_id);
+                w.markup("</ownerId><groupSet/><instancesSet>");
             }
             write_instance(&mut w, i, self.listing.attached.get(&i.id).map(Vec::as_slice).unwrap_or_default());
             self.next += 1;
@@ -1076,6 +1150,26 @@ mod tests {
         let result =
             dto::DescribeInstancesResult { reservations: Some(reservations), next_token: listing.next_token.clone() };
         ec2_protocol::encode_response(&ec2_protocol::Response::DescribeInstances(result), "req-1")
+    }
+
+    #[test]
+    fn the_listing_order_is_the_order_of_its_keys() {
+        let base = golden_instances();
+        let generator = ec2_core::ids::IdGen::new(7);
+        let mut instances = Vec::new();
+        for n in 0..60u64 {
+            let mut i = base[(n as usize) % base.len()].clone();
+            // Launches at a few times, several reservations per time, several instances per reservation.
+            i.launch_time = ec2_time::UnixMillis(1_700_000_000_000 + (n % 3) as i64 * 999);
+            i.reservation_id = generator.id(IdKind::Reservation, n % 7);
+            i.ami_launch_index = ((n * 37) % 11) as u32;
+            instances.push(i);
+        }
+        let mut by_key = instances.clone();
+        by_key.sort_by_cached_key(listing_key);
+        instances.sort_by(|a, b| listing_order(a).cmp(&listing_order(b)));
+        let keys = |v: &[Instance]| v.iter().map(listing_key).collect::<Vec<_>>();
+        assert_eq!(keys(&instances), keys(&by_key));
     }
 
     #[test]
