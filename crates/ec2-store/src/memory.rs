@@ -3,18 +3,19 @@
 //! is applied on commit and dropped on rollback.
 //!
 //! Documents are kept in nested maps, scope -> kind -> id, so that a lookup borrows the caller's `&str`s and
-//! allocates nothing, and a scan walks one kind's map in id order. A read-only transaction allocates no
-//! overlay at all.
+//! allocates nothing, and a scan walks one kind's map in id order. A kind's documents are found by a hash of
+//! the id ([`Ids`]), so that a get costs the same however many records the kind holds. A read-only
+//! transaction allocates no overlay at all.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use crate::nested::{lookup, slot, Nested};
+use crate::nested::{lookup, slot, Ids, Nested, NestedOf};
 use crate::{Abort, DocRef, Engine, StoreError, Tx};
 
 #[derive(Default)]
 struct State {
-    docs: Nested<DocRef>,
+    docs: NestedOf<Ids<DocRef>>,
     counters: HashMap<String, u64>,
 }
 
@@ -69,10 +70,10 @@ impl Tx for MemoryTx<'_> {
         let stored = lookup(&self.state.docs, scope, kind);
         let written = lookup(&self.writes, scope, kind);
         let Some(written) = written.filter(|w| !w.is_empty()) else {
-            return Ok(stored.into_iter().flatten().map(|(id, doc)| (id.clone(), doc.clone())).collect());
+            return Ok(stored.into_iter().flat_map(Ids::iter).map(|(id, doc)| (id.to_string(), doc.clone())).collect());
         };
         let mut merged: BTreeMap<&str, Option<&DocRef>> = BTreeMap::new();
-        for (id, doc) in stored.into_iter().flatten() {
+        for (id, doc) in stored.into_iter().flat_map(Ids::iter) {
             merged.insert(id, Some(doc));
         }
         for (id, doc) in written {
@@ -88,7 +89,7 @@ impl Tx for MemoryTx<'_> {
             let written = lookup(&self.writes, scope, kind);
             let any_written = written.is_some_and(|w| w.values().any(Option::is_some));
             let any_stored = lookup(&self.state.docs, scope, kind)
-                .is_some_and(|ids| ids.keys().any(|id| !matches!(written.and_then(|w| w.get(id)), Some(None))));
+                .is_some_and(|ids| ids.iter().any(|(id, _)| !matches!(written.and_then(|w| w.get(id)), Some(None))));
             if any_written || any_stored {
                 scopes.push(scope.clone());
             }
@@ -129,12 +130,8 @@ impl Engine for MemoryEngine {
                 let stored = slot(&mut state.docs, &scope, &kind);
                 for (id, doc) in ids {
                     match doc {
-                        Some(doc) => {
-                            stored.insert(id, doc);
-                        }
-                        None => {
-                            stored.remove(&id);
-                        }
+                        Some(doc) => stored.insert(&id, doc),
+                        None => stored.remove(&id),
                     }
                 }
                 // No empty maps are kept: a kind without documents is no kind of the scope.

@@ -412,6 +412,12 @@ impl CapacityReservation {
         self.events.iter().map(|(due, _)| *due).min()
     }
 
+    /// Whether [`CapacityReservation::settle`] at `now` would change anything: a step is due. A reader
+    /// that only looks can use the record as it is when none is.
+    pub fn has_due_step(&self, now: UnixMillis) -> bool {
+        self.events.first().is_some_and(|(due, _)| *due <= now)
+    }
+
     pub fn settle(&mut self, now: UnixMillis) -> Vec<(UnixMillis, Effect)> {
         let mut effects = Vec::new();
         while let Some(&(due, event)) = self.events.first().filter(|(due, _)| *due <= now) {
@@ -588,6 +594,8 @@ mod tests {
         cr.end_date = Some(NOW.plus_seconds(3600));
         cr.activate_now(NOW);
         assert_eq!(cr.next_due(), Some(NOW.plus_seconds(3600)));
+        assert!(!cr.has_due_step(NOW.plus_seconds(3599)));
+        assert!(cr.has_due_step(NOW.plus_seconds(3600)));
         let mut early = cr.clone();
         assert!(early.settle(NOW.plus_seconds(3599)).is_empty());
         assert_eq!(early, cr, "nothing changes before it is due");

@@ -200,8 +200,12 @@ pub fn check_target(cr: &CapacityReservation, w: &Want<'_>) -> Result<(), Capaci
 }
 
 /// The open reservations among `scope_reservations` an untargeted instance may run in, oldest
-/// first (by creation date, then ID). None with the preference `none`.
-pub fn open_candidates(w: &Want<'_>, scope_reservations: Vec<CapacityReservation>) -> Vec<CapacityReservation> {
+/// first (by creation date, then ID), copied: the others are only looked at. None with the
+/// preference `none`.
+pub fn open_candidates<'r>(
+    w: &Want<'_>,
+    scope_reservations: impl IntoIterator<Item = &'r CapacityReservation>,
+) -> Vec<CapacityReservation> {
     if w.preference == Preference::None {
         return vec![];
     }
@@ -215,6 +219,7 @@ pub fn open_candidates(w: &Want<'_>, scope_reservations: Vec<CapacityReservation
                 && fits(cr, w)
                 && cr.available() > 0
         })
+        .cloned()
         .collect();
     open.sort_by(|a, b| (a.create_date, &a.id).cmp(&(b.create_date, &b.id)));
     open
@@ -396,9 +401,9 @@ mod tests {
         let mut full = active("cr-4", 1, -30);
         full.used = 1;
         let all = vec![newer.clone(), targeted, other_type, full, older.clone()];
-        let found = open_candidates(&want(Preference::Open, None), all.clone());
+        let found = open_candidates(&want(Preference::Open, None), &all);
         assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["cr-2", "cr-1"]);
-        assert!(open_candidates(&want(Preference::None, None), all).is_empty());
+        assert!(open_candidates(&want(Preference::None, None), &all).is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use ec2_core::ids::IdKind;
 use ec2_core::instances::Instance;
 use ec2_core::UnixMillis;
 use ec2_store::{Txn, GLOBAL};
+use std::sync::Arc;
 
 use super::common::not_found;
 use super::errors;
@@ -19,16 +20,22 @@ fn load_pool(tx: &mut Txn<'_>, zone: &str, instance_type: &str) -> Result<Capaci
     Ok(tx.get::<CapacityPool>(GLOBAL, &id)?.unwrap_or_else(|| CapacityPool::empty(zone, instance_type)))
 }
 
-/// The pool's counters at `now` (its reservations settled in memory).
+/// The pool's counters at `now` (its reservations settled in memory). A reservation is read shared
+/// and copied only when a step of it is due, so a look at the pool copies none as a rule.
 fn view_of(tx: &mut Txn<'_>, now: UnixMillis, default_capacity: u64, pool: &CapacityPool) -> Result<PoolView> {
     let mut reservations = Vec::new();
     for (scope, id) in pool.reservation_keys() {
-        if let Some(mut cr) = tx.get::<CapacityReservation>(scope, id)? {
-            cr.settle(now);
-            reservations.push(cr);
+        if let Some(cr) = tx.get_shared::<CapacityReservation>(scope, id)? {
+            if cr.has_due_step(now) {
+                let mut cr = Arc::unwrap_or_clone(cr);
+                cr.settle(now);
+                reservations.push(Arc::new(cr));
+            } else {
+                reservations.push(cr);
+            }
         }
     }
-    Ok(pool.view(default_capacity, &reservations))
+    Ok(pool.view(default_capacity, reservations.iter().map(|cr| &**cr)))
 }
 
 /// The pool's counters at `now`, for the control API.
@@ -131,9 +138,9 @@ fn candidates(ctx: &Ctx<'_>, tx: &mut Txn<'_>, w: &Want<'_>) -> Result<Vec<Capac
     let pool = load_pool(tx, w.zone, w.instance_type)?;
     let mut placed = Vec::new();
     for (s, id) in pool.reservation_keys().filter(|(s, _)| *s == scope) {
-        placed.extend(tx.get::<CapacityReservation>(s, id)?);
+        placed.extend(tx.get_shared::<CapacityReservation>(s, id)?);
     }
-    Ok(core::open_candidates(w, placed))
+    Ok(core::open_candidates(w, placed.iter().map(|cr| &**cr)))
 }
 
 /// The instance takes a unit: in a reservation when its specification finds one, else in its
