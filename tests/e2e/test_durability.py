@@ -5,7 +5,6 @@ import subprocess
 import threading
 import time
 
-import pytest
 from conftest import AL2023 as AMI
 from conftest import advance
 
@@ -13,10 +12,9 @@ from conftest import advance
 SETTLES_AT = {"run": "running", "start": "running", "stop": "stopped"}
 
 
-@pytest.mark.parametrize("durability", [[], ["--fsync"]], ids=["default", "fsync"])
-def test_sigkill_in_a_stream_of_acknowledged_changes_loses_none(make_server, tmp_path, durability):
+def test_sigkill_in_a_stream_of_acknowledged_changes_loses_none(make_server, tmp_path):
     data = str(tmp_path / "data")
-    server = make_server("--data-dir", data, *durability)
+    server = make_server("--data-dir", data)
     assert server.control("GET", "health")["store"] == "sqlite"
 
     acked = []  # (worker, instance, action), appended only after the 200 answer
@@ -59,7 +57,7 @@ def test_sigkill_in_a_stream_of_acknowledged_changes_loses_none(make_server, tmp
     assert len(acked) >= 150, f"only {len(acked)} changes acknowledged before the deadline"
     assert in_flight, "every worker had finished before the kill: nothing was in flight"
 
-    restarted = make_server("--data-dir", data, *durability)
+    restarted = make_server("--data-dir", data)
     c = restarted.client()
     found = {
         i["InstanceId"]: i["State"]["Name"]
@@ -111,7 +109,6 @@ def test_the_store_flags_choose_the_engine(make_server, binary, tmp_path):
     assert make_server("--data-dir", str(tmp_path / "d")).control("GET", "health")["store"] == "sqlite"
     for args, says in [
         (["--ephemeral", "--data-dir", str(tmp_path)], "cannot be used with"),
-        (["--ephemeral", "--fsync"], "cannot be used with"),
         (["--store", "postgres://x@127.0.0.1:1/db", "--ephemeral"], "cannot be used with"),
         (["--store", "postgres://x@127.0.0.1:1/db", "--data-dir", str(tmp_path)], "cannot be used with"),
         (["--store", "mysql://x"], "postgres://"),

@@ -220,12 +220,7 @@ impl Store {
 
     /// The embedded, durable engine on the data directory `dir` (created if missing).
     pub fn sqlite(dir: &std::path::Path) -> Result<Self, StoreError> {
-        Store::sqlite_with(dir, sqlite::Durability::default())
-    }
-
-    /// The embedded engine on `dir`, answering once a commit is as durable as `durability` says.
-    pub fn sqlite_with(dir: &std::path::Path, durability: sqlite::Durability) -> Result<Self, StoreError> {
-        Ok(Store::new(Arc::new(sqlite::SqliteEngine::open_with(dir, durability)?)))
+        Ok(Store::new(Arc::new(sqlite::SqliteEngine::open(dir)?)))
     }
 
     /// The PostgreSQL engine on the database at `url` (`postgres://...`).

@@ -1,10 +1,8 @@
 //! The embedded, durable engine (the default; `--data-dir`): SQLite, compiled into the binary.
 //!
-//! Requests run against memory; a writer thread makes their changes durable. The database is in WAL mode. By
-//! default ([`Durability::Process`], `synchronous=NORMAL`) a `COMMIT` returns once the write-ahead log is
-//! written to the file: a killed ec2d loses nothing, and the operating system flushes the file; with
-//! [`Durability::Fsync`] (`synchronous=FULL`, `--fsync`) it returns only once the log is fsynced, so a crash
-//! of the machine loses nothing either. A lock file keeps a second ec2d process off the directory.
+//! Requests run against memory; a writer thread makes their changes durable. The database is in WAL mode with
+//! `synchronous=FULL`, so a `COMMIT` returns only once the write-ahead log is fsynced. A lock file keeps a
+//! second ec2d process off the directory.
 //!
 //! - **Reads from memory.** Every (scope, kind) a request touches is loaded whole from the database the first
 //!   time (through a reading connection), then kept: its documents, each decoded at most once ([`Doc`]), and
@@ -15,7 +13,7 @@
 //! - **Write-behind, acknowledged only once durable.** A request that succeeds hands its writes (a write set)
 //!   to the writer thread and releases the mutex; the writer applies every write set queued so far in one
 //!   SQLite transaction, encoding the documents to JSON on its own thread, and commits (group commit: one
-//!   write, and with `--fsync` one fsync, for all of them). A request returns only when every write set queued before its end is
+//!   fsync for all of them). A request returns only when every write set queued before its end is
 //!   committed, its own and those it may have read, so nothing it answered about can be lost. The next
 //!   requests run while the writer commits.
 //! - **A failed commit stops the engine.** If the writer cannot commit (a full disk, an IO error), every
@@ -78,8 +76,6 @@ pub struct SqliteEngine {
     writer: Mutex<Option<JoinHandle<()>>>,
     path: PathBuf,
     dir: PathBuf,
-    /// As the writing connection reported it back after it was set.
-    durability: Durability,
     /// Held (locked) until the engine is dropped.
     _lock: File,
 }
@@ -210,36 +206,9 @@ fn engine_err(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Engine(format!("sqlite: {what}: {e}"))
 }
 
-/// When a commit counts as stored, so when a request that wrote may answer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Durability {
-    /// Once the write-ahead log is written to the file (`synchronous=NORMAL`): a killed ec2d comes back with
-    /// every answered change; a crash of the whole machine can lose the last ones the system had not flushed.
-    #[default]
-    Process,
-    /// Once the write-ahead log is fsynced (`synchronous=FULL`): a crash of the machine loses nothing either,
-    /// at the cost of one fsync per group commit.
-    Fsync,
-}
-
-impl Durability {
-    fn synchronous(self) -> &'static str {
-        match self {
-            Durability::Process => "NORMAL",
-            Durability::Fsync => "FULL",
-        }
-    }
-}
-
 impl SqliteEngine {
-    /// Opens (creating it if needed) the store in `dir` with the default [`Durability`], and applies pending
-    /// migrations.
-    pub fn open(dir: &Path) -> Result<SqliteEngine, StoreError> {
-        SqliteEngine::open_with(dir, Durability::default())
-    }
-
     /// Opens (creating it if needed) the store in `dir`, and applies pending migrations.
-    pub fn open_with(dir: &Path, durability: Durability) -> Result<SqliteEngine, StoreError> {
+    pub fn open(dir: &Path) -> Result<SqliteEngine, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| engine_err(&format!("cannot create {}", dir.display()), e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = File::options()
@@ -272,14 +241,7 @@ impl SqliteEngine {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Engine(format!("sqlite: {} refused WAL mode (it is {mode})", path.display())));
         }
-        conn.pragma_update(None, "synchronous", durability.synchronous())
-            .map_err(|e| engine_err("cannot set synchronous", e))?;
-        let durability = match conn.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0)) {
-            Ok(1) => Durability::Process,
-            Ok(2) => Durability::Fsync,
-            Ok(other) => return Err(StoreError::Engine(format!("sqlite: synchronous is {other}, not NORMAL or FULL"))),
-            Err(e) => return Err(engine_err("cannot read synchronous back", e)),
-        };
+        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| engine_err("cannot set synchronous", e))?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(|e| engine_err("cannot set busy_timeout", e))?;
         migrate(&mut conn)?;
         let reader = Connection::open(&path).map_err(|e| engine_err(&format!("cannot open {}", path.display()), e))?;
@@ -298,7 +260,6 @@ impl SqliteEngine {
             writer: Mutex::new(Some(writer)),
             path,
             dir: dir.to_path_buf(),
-            durability,
             _lock: lock,
         })
     }
@@ -315,11 +276,6 @@ impl SqliteEngine {
     /// Closes the store: refuses every later request, waits for the queued write sets to commit, checkpoints the
     /// write-ahead log into the file, and marks the file closed cleanly ([`CLEAN_FILE`]) unless a commit failed.
     /// Runs at most once (also when the engine is dropped).
-    /// When this engine counts a commit as stored (read back from SQLite at open).
-    pub fn durability(&self) -> Durability {
-        self.durability
-    }
-
     pub fn close(&self) -> Result<(), StoreError> {
         {
             let mut g = self.lock();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ec2_store::conformance::Thing;
-use ec2_store::sqlite::{Durability, SqliteEngine, CLEAN_FILE, DB_FILE};
+use ec2_store::sqlite::{SqliteEngine, CLEAN_FILE, DB_FILE};
 use ec2_store::{Store, StoreError};
 
 /// A fresh, empty directory under cargo's per-target scratch space.
@@ -48,24 +48,6 @@ fn reopening_finds_every_committed_change() {
     let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
     assert_eq!(all, [thing("a", 1)]);
     assert_eq!(store.transact(|tx| tx.next_counter("c")).unwrap(), 2);
-}
-
-#[test]
-fn each_durability_is_what_sqlite_reports_and_either_reopens_with_every_commit() {
-    assert_eq!(SqliteEngine::open(&fresh_dir()).unwrap().durability(), Durability::Process);
-    for durability in [Durability::Process, Durability::Fsync] {
-        let dir = fresh_dir();
-        {
-            let engine = SqliteEngine::open_with(&dir, durability).unwrap();
-            assert_eq!(engine.durability(), durability);
-            let store = Store::new(std::sync::Arc::new(engine));
-            store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
-            store.transact(|tx| tx.put("s", &thing("b", 2))).unwrap();
-        }
-        let store = Store::sqlite_with(&dir, durability).unwrap();
-        let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
-        assert_eq!(all, [thing("a", 1), thing("b", 2)], "{durability:?}");
-    }
 }
 
 #[test]

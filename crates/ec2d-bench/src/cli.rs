@@ -97,7 +97,7 @@ pub struct Args {
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     pub server_args: Vec<String>,
     /// Store engine of the servers it starts: `memory` (--ephemeral), `embedded` (--data-dir, a fresh
-    /// temporary directory), `embedded-fsync` (the same with --fsync), or a `postgres://` URL (--store URL; best an empty database)
+    /// temporary directory), or a `postgres://` URL (--store URL; best an empty database)
     #[arg(long, default_value = "memory")]
     pub store: String,
     /// Tokio worker threads of the load generator [default: number of CPUs]
@@ -112,8 +112,7 @@ pub struct Args {
     /// Bundle tasks of the mixed state (--scenario mixed)
     #[arg(long, default_value_t = 100)]
     pub bundle_tasks: usize,
-    /// Store engines the mixed scenario measures, one after the other (memory, embedded, embedded-fsync:
-    /// the embedded engine with --fsync, postgres://...)
+    /// Store engines the mixed scenario measures, one after the other (memory, embedded, postgres://...)
     #[arg(long, value_delimiter = ',', default_value = "memory,embedded")]
     pub engines: Vec<String>,
     /// Serve as the bare reference server on this port (the mixed scenario starts the bench again with it)

@@ -432,10 +432,6 @@ pub fn table(r: &MixedReport) -> String {
             row("embedded light (mixed): memory / embedded".into(), format!("{light:.2}x"), "<= 1.3x", light <= 1.3);
             row("embedded write (mixed): embedded / memory".into(), format!("{write:.2}"), ">= 0.5", write >= 0.5);
         }
-        if let Some(e) = by_engine("embedded-fsync") {
-            let write = e.mixed_write.requests_per_second / m.mixed_write.requests_per_second.max(1e-9);
-            row("embedded --fsync write (mixed) / memory (not a target)".into(), format!("{write:.2}"), "-", true);
-        }
     }
     out
 }

@@ -162,21 +162,16 @@ pub fn store_args(store: &str) -> Result<(Vec<String>, Option<TempDir>)> {
     let owned = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match store {
         "memory" => Ok((owned(&["--ephemeral"]), None)),
-        "embedded" | "embedded-fsync" => {
+        "embedded" => {
             let dir = std::env::temp_dir().join(format!("ec2d-bench-data-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
-            let mut args = owned(&["--data-dir", &dir.to_string_lossy()]);
-            if store == "embedded-fsync" {
-                args.push("--fsync".into());
-            }
+            let args = owned(&["--data-dir", &dir.to_string_lossy()]);
             Ok((args, Some(TempDir(dir))))
         }
         url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Ok((owned(&["--store", url]), None))
         }
-        other => {
-            Err(format!("--store {other:?}: expected memory, embedded, embedded-fsync or a postgres:// URL").into())
-        }
+        other => Err(format!("--store {other:?}: expected memory, embedded or a postgres:// URL").into()),
     }
 }
 

@@ -40,11 +40,6 @@ pub struct Config {
     /// [default: $XDG_DATA_HOME/ec2d, or ~/.local/share/ec2d].
     #[arg(long, env = "EC2D_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Embedded store: fsync each group commit before answering, so a crash of the whole machine (not
-    /// only of ec2d) loses no answered change. Off by default: a commit is written to the file before the
-    /// answer and the operating system flushes it, which a killed ec2d already survives.
-    #[arg(long, env = "EC2D_FSYNC", conflicts_with_all = ["ephemeral", "store"], value_parser = clap::builder::BoolishValueParser::new())]
-    pub fsync: bool,
     /// A PostgreSQL database (`postgres://user@host:port/db`) holding the state, shared by every
     /// ec2d process pointed at it.
     #[arg(long, env = "EC2D_STORE", conflicts_with_all = ["ephemeral", "data_dir"])]
@@ -121,7 +116,6 @@ impl Default for Config {
             port: 0,
             ephemeral: true,
             data_dir: None,
-            fsync: false,
             store: None,
             clock: ClockMode::Instant,
             clock_start: "2026-01-01T00:00:00Z".into(),

@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ec2_store::sqlite::Durability;
 use ec2_store::Store;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -385,10 +384,7 @@ pub fn build_app(config: Config) -> Result<App, String> {
     config.check_limits()?;
     let store = match config.store_choice()? {
         StoreChoice::Memory => Store::memory(),
-        StoreChoice::Embedded(dir) => {
-            let durability = if config.fsync { Durability::Fsync } else { Durability::Process };
-            Store::sqlite_with(&dir, durability).map_err(|e| format!("--data-dir {}: {e}", dir.display()))?
-        }
+        StoreChoice::Embedded(dir) => Store::sqlite(&dir).map_err(|e| format!("--data-dir {}: {e}", dir.display()))?,
         StoreChoice::Postgres(url) => Store::postgres(&url).map_err(|e| format!("--store: {e}"))?,
     };
     App::new(config, store)
@@ -450,7 +446,6 @@ async fn serve_reporting(config: Config, store: Arc<std::sync::OnceLock<Store>>)
     let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
     let data_dir = match config.store_choice() {
-        Ok(StoreChoice::Embedded(dir)) if config.fsync => format!(" in {}, fsync before each answer", dir.display()),
         Ok(StoreChoice::Embedded(dir)) => format!(" in {}", dir.display()),
         _ => String::new(),
     };
