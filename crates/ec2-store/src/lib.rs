@@ -90,15 +90,9 @@ impl Doc {
         Arc::new(Doc { text: OnceLock::from(text), decoded: OnceLock::new(), encode: None })
     }
 
-    /// A document made from a record; its text is made when first asked for.
-    fn with_record<R: Record>(record: R) -> DocRef {
-        let decoded = OnceLock::new();
-        let _ = decoded.set(Arc::new(record) as Arc<dyn Any + Send + Sync>);
-        Arc::new(Doc { text: OnceLock::new(), decoded, encode: Some(encode_any::<R>) })
-    }
-
-    /// A document holding a record shared with its writer; its text is made when first asked for.
-    fn with_shared<R: Record>(record: Arc<R>) -> DocRef {
+    /// A document made from a record (shared with its writer, who may keep reading it); its text is
+    /// made when first asked for.
+    fn with_record<R: Record>(record: Arc<R>) -> DocRef {
         let decoded: OnceLock<Arc<dyn Any + Send + Sync>> = OnceLock::new();
         let _ = decoded.set(record);
         Arc::new(Doc { text: OnceLock::new(), decoded, encode: Some(encode_any::<R>) })
@@ -305,8 +299,7 @@ impl Txn<'_> {
     }
 
     pub fn put<R: Record>(&mut self, scope: &str, record: &R) -> Result<(), StoreError> {
-        let doc = Doc::with_record(record.clone());
-        self.tx.put(scope, R::KIND, record.id(), doc)
+        self.put_owned(scope, record.clone())
     }
 
     /// [`Txn::put`] of a record the caller no longer needs: kept without a copy.
@@ -317,7 +310,7 @@ impl Txn<'_> {
     /// [`Txn::put`] of a record the caller keeps reading (never changing) afterwards: shared with the
     /// engine, not copied.
     pub fn put_shared<R: Record>(&mut self, scope: &str, record: Arc<R>) -> Result<(), StoreError> {
-        let doc = Doc::with_shared(Arc::clone(&record));
+        let doc = Doc::with_record(Arc::clone(&record));
         self.tx.put(scope, R::KIND, record.id(), doc)
     }
 
