@@ -186,7 +186,7 @@ impl XmlWriter {
     /// `<name>true</name>` or `<name>false</name>`, as `bool`'s [`ToXml`] writes it.
     pub fn boolean(&mut self, name: &str, b: bool) {
         self.open(name);
-        self.buf.push_str(if b { "true" } else { "false" });
+        self.boolean_value(b);
         self.close(name);
     }
     /// `<name></name>`: an empty string's element, as [`XmlWriter::text`] writes it.
@@ -197,7 +197,7 @@ impl XmlWriter {
     /// `<name>` with the ISO 8601 form of `t`, without an intermediate string.
     pub fn timestamp(&mut self, name: &str, t: UnixMillis) {
         self.open(name);
-        ec2_time::write_iso8601(&mut self.buf, t);
+        self.timestamp_value(t);
         self.close(name);
     }
     /// Reserves room for `additional` more bytes.
