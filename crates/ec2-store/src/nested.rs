@@ -32,50 +32,72 @@ pub fn slot<'m, M: Default>(map: &'m mut NestedOf<M>, scope: &str, kind: &str) -
 /// One kind's documents, found by id through a hash and listed in id order. A lookup in an ordered map
 /// of thousands of ids compares the id with a dozen or more stored ids, each behind a pointer (a cache
 /// miss apiece on a large state), so a get would cost more the more records the kind holds; here it
-/// hashes the id and compares it once. Each id is stored once, shared by both maps; values are cheap
-/// to clone (shared documents).
+/// hashes the id and compares it once. The documents sit in `slots`; both maps give a document's slot,
+/// so replacing the document of a known id (what most writes do) touches the hash map and its slot
+/// alone, and costs the same however many ids the kind holds: only a new or removed id changes the
+/// ordered map. Each id is stored once, shared by both maps.
 #[derive(Debug, Clone)]
 pub struct Ids<V> {
-    by_id: HashMap<Arc<str>, V>,
-    ordered: BTreeMap<Arc<str>, V>,
+    by_id: HashMap<Arc<str>, usize>,
+    ordered: BTreeMap<Arc<str>, usize>,
+    /// The documents; `None` for a slot freed by a removal, listed in `free` for the next new id.
+    slots: Vec<Option<V>>,
+    free: Vec<usize>,
 }
 
 impl<V> Default for Ids<V> {
     fn default() -> Self {
-        Ids { by_id: HashMap::new(), ordered: BTreeMap::new() }
+        Ids { by_id: HashMap::new(), ordered: BTreeMap::new(), slots: Vec::new(), free: Vec::new() }
     }
 }
 
-impl<V: Clone> Ids<V> {
+impl<V> Ids<V> {
+    fn at(&self, slot: usize) -> &V {
+        self.slots[slot].as_ref().expect("both maps point at filled slots")
+    }
+
     pub fn get(&self, id: &str) -> Option<&V> {
-        self.by_id.get(id)
+        self.by_id.get(id).map(|&slot| self.at(slot))
     }
 
     /// Sets the document of `id`.
     pub fn insert(&mut self, id: &str, value: V) {
-        match self.by_id.get_mut(id) {
-            Some(v) => {
-                *v = value.clone();
-                *self.ordered.get_mut(id).expect("both maps hold every id") = value;
+        if let Some(&slot) = self.by_id.get(id) {
+            self.slots[slot] = Some(value);
+            return;
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(value);
+                slot
             }
             None => {
-                let key: Arc<str> = Arc::from(id);
-                self.by_id.insert(Arc::clone(&key), value.clone());
-                self.ordered.insert(key, value);
+                self.slots.push(Some(value));
+                self.slots.len() - 1
             }
-        }
+        };
+        let key: Arc<str> = Arc::from(id);
+        self.by_id.insert(Arc::clone(&key), slot);
+        self.ordered.insert(key, slot);
     }
 
     /// Removes the document of `id`, if any.
     pub fn remove(&mut self, id: &str) {
-        if self.by_id.remove(id).is_some() {
+        if let Some(slot) = self.by_id.remove(id) {
             self.ordered.remove(id);
+            self.slots[slot] = None;
+            if self.by_id.is_empty() {
+                self.slots.clear();
+                self.free.clear();
+            } else {
+                self.free.push(slot);
+            }
         }
     }
 
     /// Every document in ascending id order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
-        self.ordered.iter().map(|(id, v)| (&**id, v))
+        self.ordered.iter().map(|(id, &slot)| (&**id, self.at(slot)))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -105,5 +127,23 @@ mod tests {
         ids.remove("i-3");
         assert!(ids.is_empty());
         assert_eq!(ids.iter().count(), 0);
+    }
+
+    #[test]
+    fn a_removed_id_frees_its_slot_for_the_next_new_one() {
+        let mut ids = Ids::default();
+        for (id, v) in [("i-1", 1), ("i-2", 2), ("i-3", 3)] {
+            ids.insert(id, v);
+        }
+        ids.remove("i-2");
+        ids.insert("i-0", 0);
+        ids.insert("i-3", 30);
+        assert_eq!(ids.slots.len(), 3, "i-0 took the slot i-2 left");
+        assert_eq!(ids.get("i-2"), None);
+        assert_eq!(ids.get("i-0"), Some(&0));
+        assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-0", &0), ("i-1", &1), ("i-3", &30)]);
+        ids.insert("i-2", 22);
+        assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-0", &0), ("i-1", &1), ("i-2", &22), ("i-3", &30)]);
+        assert_eq!(ids.slots.len(), 4);
     }
 }
