@@ -7,7 +7,8 @@
 //! the id ([`Ids`]), so that a get costs the same however many records the kind holds. A read-only
 //! transaction allocates no overlay at all.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::nested::{lookup, slot, Ids, Nested, NestedOf};
@@ -72,14 +73,34 @@ impl Tx for MemoryTx<'_> {
         let Some(written) = written.filter(|w| !w.is_empty()) else {
             return Ok(stored.into_iter().flat_map(Ids::iter).map(|(id, doc)| (id.to_string(), doc.clone())).collect());
         };
-        let mut merged: BTreeMap<&str, Option<&DocRef>> = BTreeMap::new();
-        for (id, doc) in stored.into_iter().flat_map(Ids::iter) {
-            merged.insert(id, Some(doc));
+        // Both lists are in ascending id order: one pass merges them, a written id replacing (or, deleted,
+        // hiding) the stored one, with no map built over the stored ids.
+        let mut out = Vec::with_capacity(stored.map_or(0, Ids::len) + written.len());
+        let mut stored = stored.into_iter().flat_map(Ids::iter).peekable();
+        let mut written = written.iter().peekable();
+        loop {
+            let from_written = match (stored.peek(), written.peek()) {
+                (None, None) => break,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some((s, _)), Some((w, _))) => match (*s).cmp(w.as_str()) {
+                    Ordering::Less => false,
+                    Ordering::Equal => {
+                        stored.next();
+                        true
+                    }
+                    Ordering::Greater => true,
+                },
+            };
+            if from_written {
+                if let Some((id, Some(doc))) = written.next() {
+                    out.push((id.clone(), doc.clone()));
+                }
+            } else if let Some((id, doc)) = stored.next() {
+                out.push((id.to_string(), doc.clone()));
+            }
         }
-        for (id, doc) in written {
-            merged.insert(id, doc.as_ref());
-        }
-        Ok(merged.into_iter().filter_map(|(id, doc)| Some((id.to_string(), doc?.clone()))).collect())
+        Ok(out)
     }
 
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError> {

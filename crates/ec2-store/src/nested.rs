@@ -103,6 +103,11 @@ impl<V> Ids<V> {
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
+
+    /// How many documents.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
 }
 
 #[cfg(test)]

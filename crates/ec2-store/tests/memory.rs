@@ -42,3 +42,48 @@ fn deletes_empty_a_scope_and_a_transaction_sees_its_own_writes() {
     assert_eq!(shared.as_deref(), Some(&thing("x", 2)));
     assert_eq!(store.transact(|tx| tx.get_shared::<Thing>("a", "nothing")).unwrap(), None);
 }
+
+/// A scan inside a transaction that wrote the kind merges the stored and the written documents in one
+/// pass: new ids before, between and after the stored ones, rewrites, deletes (of stored ids and of ids
+/// never stored) and a freed id taken again, each in id order.
+#[test]
+fn a_scan_merges_the_transactions_writes_in_id_order() {
+    let store = Store::memory();
+    store
+        .transact(|tx| {
+            for id in ["b", "d", "f", "h"] {
+                tx.put("s", &thing(id, 1))?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let scanned = store
+        .transact(|tx| {
+            for (id, n) in [("a", 2), ("d", 2), ("e", 2), ("i", 2), ("j", 2)] {
+                tx.put("s", &thing(id, n))?;
+            }
+            tx.delete::<Thing>("s", "f")?;
+            tx.delete::<Thing>("s", "h")?;
+            tx.delete::<Thing>("s", "c")?;
+            tx.delete::<Thing>("s", "j")?;
+            tx.scan::<Thing>("s")
+        })
+        .unwrap();
+    let want = [("a", 2), ("b", 1), ("d", 2), ("e", 2), ("i", 2)].map(|(id, n)| thing(id, n));
+    assert_eq!(scanned, want);
+    let after: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert_eq!(after, want);
+    // A deleted id taken again, and every stored id deleted but one.
+    let again = store
+        .transact(|tx| {
+            tx.put("s", &thing("f", 3))?;
+            for id in ["a", "b", "d", "i"] {
+                tx.delete::<Thing>("s", id)?;
+            }
+            tx.scan::<Thing>("s")
+        })
+        .unwrap();
+    assert_eq!(again, [thing("e", 2), thing("f", 3)]);
+    let after: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert_eq!(after, [thing("e", 2), thing("f", 3)]);
+}
