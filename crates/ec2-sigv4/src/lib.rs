@@ -97,9 +97,10 @@ impl Credential {
     /// Parses the credential; `None` unless it has five non-empty `/`-separated parts and an
     /// eight-digit date.
     pub fn parse(text: &str) -> Option<Credential> {
-        let parts: Vec<&str> = text.split('/').collect();
-        let [access_key, date, region, service, terminator] = parts.as_slice() else { return None };
-        if parts.iter().any(|p| p.is_empty()) || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        let mut parts = text.split('/');
+        let mut next = || parts.next().filter(|p| !p.is_empty());
+        let (access_key, date, region, service, terminator) = (next()?, next()?, next()?, next()?, next()?);
+        if parts.next().is_some() || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         Some(Credential {
@@ -232,9 +233,16 @@ impl QueryAuth {
 /// Checks that the request is signed with SigV4 and that the signature is well formed, without
 /// looking the key up or checking the signature or the time.
 pub fn parse(req: &HttpRequest<'_>) -> Result<Signed, Error> {
-    let headers: Vec<&[u8]> = req.header_values("authorization").collect();
-    let query = QueryAuth::of(req.query);
-    match (headers.as_slice(), query.present()) {
+    // At most the first two Authorization headers matter (one is fine, two are one too many).
+    let mut values = req.header_values("authorization");
+    let headers: ([&[u8]; 2], usize) = match (values.next(), values.next()) {
+        (None, _) => ([b"", b""], 0),
+        (Some(one), None) => ([one, b""], 1),
+        (Some(one), Some(two)) => ([one, two], 2),
+    };
+    let headers = &headers.0[..headers.1];
+    let query = if req.query.is_empty() { QueryAuth::default() } else { QueryAuth::of(req.query) };
+    match (headers, query.present()) {
         ([], false) => Err(Error::Missing),
         ([], true) => parse_query(query),
         ([one], false) => parse_header(req, one),
@@ -368,7 +376,11 @@ fn signed_headers_of(text: &str) -> Result<String, Error> {
 /// string-to-sign form and an instant.
 fn timestamp_of(value: &[u8], header: &str) -> Result<(String, UnixMillis), Error> {
     let text = std::str::from_utf8(value).unwrap_or("").trim();
-    let time = parse_timestamp(text).or_else(|| if header == "Date" { parse_http_date(text) } else { None });
+    if let Some(t) = parse_timestamp(text) {
+        // Valid basic ISO 8601 is already the form the string to sign holds.
+        return Ok((text.to_string(), t));
+    }
+    let time = if header == "Date" { parse_http_date(text) } else { None };
     match time {
         Some(t) => Ok((format_timestamp(t), t)),
         None => Err(Error::Incomplete(format!(
