@@ -234,10 +234,9 @@ pub fn check_id(kind: IdKind, id: &Option<String>, param: &str) -> Result<String
     Ok(id)
 }
 
-/// The scope's default VPC, if it has one.
-/// The default VPC. The one the scope's default network was made with is read by key (there is at most one
-/// default VPC); only when it is gone or no longer the default are the scope's VPCs searched (a scan, which
-/// on PostgreSQL conflicts with every change to a VPC of the scope).
+/// The scope's default VPC, if it has one. The one the scope's default network was made with is read
+/// by key (there is at most one default VPC); only when it is gone or no longer the default are the
+/// scope's VPCs searched (a scan, which on PostgreSQL conflicts with every change to a VPC of the scope).
 pub fn default_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Option<Vpc>> {
     let scope = ctx.scope.key();
     let first = DefaultNetwork::of(ctx.scope, ctx.ids).vpc_id;
