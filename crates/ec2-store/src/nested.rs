@@ -73,6 +73,27 @@ impl<V: Clone> Ids<V> {
         }
     }
 
+    /// Sets the document of `id` and returns the one it replaced (what the embedded engine's undo keeps).
+    pub fn replace(&mut self, id: &str, value: V) -> Option<V> {
+        match self.by_id.get_mut(id) {
+            Some(v) => {
+                *self.ordered.get_mut(id).expect("both maps hold every id") = value.clone();
+                Some(std::mem::replace(v, value))
+            }
+            None => {
+                self.insert(id, value);
+                None
+            }
+        }
+    }
+
+    /// Removes the document of `id` and returns it, if any.
+    pub fn take(&mut self, id: &str) -> Option<V> {
+        let v = self.by_id.remove(id)?;
+        self.ordered.remove(id);
+        Some(v)
+    }
+
     /// Every document in ascending id order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
         self.ordered.iter().map(|(id, v)| (&**id, v))
@@ -105,5 +126,21 @@ mod tests {
         ids.remove("i-3");
         assert!(ids.is_empty());
         assert_eq!(ids.iter().count(), 0);
+    }
+
+    #[test]
+    fn replace_and_take_hand_back_what_was_there() {
+        let mut ids = Ids::default();
+        assert_eq!(ids.replace("i-2", 2), None);
+        assert_eq!(ids.replace("i-1", 1), None);
+        assert_eq!(ids.replace("i-2", 20), Some(2));
+        assert_eq!(ids.get("i-2"), Some(&20));
+        assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-1", &1), ("i-2", &20)]);
+        assert_eq!(ids.take("i-2"), Some(20));
+        assert_eq!(ids.take("i-2"), None);
+        assert_eq!(ids.get("i-2"), None);
+        assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-1", &1)]);
+        assert_eq!(ids.take("i-1"), Some(1));
+        assert!(ids.is_empty());
     }
 }
