@@ -25,6 +25,7 @@ pub mod postgres;
 pub mod records;
 pub mod schema;
 pub mod sqlite;
+pub mod wait;
 
 /// The scope of server-wide documents.
 pub const GLOBAL: &str = "-";
@@ -186,6 +187,12 @@ pub trait Engine: Send + Sync {
     fn close(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Whether a transaction may run on an async runtime's worker thread when its every wait that may take
+    /// long goes through the thread's [`wait::with_hook`] (the embedded engine: it answers from memory, and
+    /// waits only on its lock, the file and its writer). `false`: run it on a thread that may block.
+    fn runs_inline_with_hook(&self) -> bool {
+        false
+    }
 }
 
 /// A stored record type: a kind name and an id, serialized as JSON with its format version
@@ -233,6 +240,11 @@ impl Store {
     /// Whether the store answers (one trivial round trip).
     pub fn ping(&self) -> Result<(), StoreError> {
         self.engine.ping()
+    }
+
+    /// [`Engine::runs_inline_with_hook`].
+    pub fn runs_inline_with_hook(&self) -> bool {
+        self.engine.runs_inline_with_hook()
     }
 
     /// Closes the store at shutdown ([`Engine::close`]).

@@ -62,9 +62,13 @@ impl<V> Ids<V> {
 
     /// Sets the document of `id`.
     pub fn insert(&mut self, id: &str, value: V) {
+        self.replace(id, value);
+    }
+
+    /// Sets the document of `id` and returns the one it replaced (what the embedded engine's undo keeps).
+    pub fn replace(&mut self, id: &str, value: V) -> Option<V> {
         if let Some(&slot) = self.by_id.get(id) {
-            self.slots[slot] = Some(value);
-            return;
+            return self.slots[slot].replace(value);
         }
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -79,20 +83,26 @@ impl<V> Ids<V> {
         let key: Arc<str> = Arc::from(id);
         self.by_id.insert(Arc::clone(&key), slot);
         self.ordered.insert(key, slot);
+        None
     }
 
     /// Removes the document of `id`, if any.
     pub fn remove(&mut self, id: &str) {
-        if let Some(slot) = self.by_id.remove(id) {
-            self.ordered.remove(id);
-            self.slots[slot] = None;
-            if self.by_id.is_empty() {
-                self.slots.clear();
-                self.free.clear();
-            } else {
-                self.free.push(slot);
-            }
+        self.take(id);
+    }
+
+    /// Removes the document of `id` and returns it, if any.
+    pub fn take(&mut self, id: &str) -> Option<V> {
+        let slot = self.by_id.remove(id)?;
+        self.ordered.remove(id);
+        let value = self.slots[slot].take();
+        if self.by_id.is_empty() {
+            self.slots.clear();
+            self.free.clear();
+        } else {
+            self.free.push(slot);
         }
+        value
     }
 
     /// Every document in ascending id order.
@@ -150,5 +160,21 @@ mod tests {
         ids.insert("i-2", 22);
         assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-0", &0), ("i-1", &1), ("i-2", &22), ("i-3", &30)]);
         assert_eq!(ids.slots.len(), 4);
+    }
+
+    #[test]
+    fn replace_and_take_hand_back_what_was_there() {
+        let mut ids = Ids::default();
+        assert_eq!(ids.replace("i-2", 2), None);
+        assert_eq!(ids.replace("i-1", 1), None);
+        assert_eq!(ids.replace("i-2", 20), Some(2));
+        assert_eq!(ids.get("i-2"), Some(&20));
+        assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-1", &1), ("i-2", &20)]);
+        assert_eq!(ids.take("i-2"), Some(20));
+        assert_eq!(ids.take("i-2"), None);
+        assert_eq!(ids.get("i-2"), None);
+        assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-1", &1)]);
+        assert_eq!(ids.take("i-1"), Some(1));
+        assert!(ids.is_empty());
     }
 }

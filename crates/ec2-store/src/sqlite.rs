@@ -5,17 +5,24 @@
 //! second ec2d process off the directory.
 //!
 //! - **Reads from memory.** Every (scope, kind) a request touches is loaded whole from the database the first
-//!   time (through a reading connection), then kept: its documents, each decoded at most once ([`Doc`]), and
-//!   every write since. Counters likewise. The file is read once per (scope, kind) and otherwise only written.
+//!   time (through a reading connection), then kept: its documents, each decoded at most once ([`Doc`]) and
+//!   found by a hash of the id ([`Ids`]), and every write since. Counters likewise. The file is read once per
+//!   (scope, kind) and otherwise only written.
 //! - **One request at a time.** A request runs its body under the engine's mutex against that memory (so
 //!   requests are serial, like the memory engine's, and never conflict); its writes are recorded with what
 //!   they replaced and undone if it fails, panics included.
-//! - **Write-behind, acknowledged only once durable.** A request that succeeds hands its writes (a write set)
-//!   to the writer thread and releases the mutex; the writer applies every write set queued so far in one
-//!   SQLite transaction, encoding the documents to JSON on its own thread, and commits (group commit: one
-//!   fsync for all of them). A request returns only when every write set queued before its end is
-//!   committed, its own and those it may have read, so nothing it answered about can be lost. The next
-//!   requests run while the writer commits.
+//! - **Write-behind, acknowledged only once durable.** A request that succeeds numbers its writes (a write
+//!   set) and releases the mutex, then makes the JSON of its documents and hands the write set to the writer
+//!   thread; the writer applies every write set handed over so far, in their numbers' order, in one SQLite
+//!   transaction (binding and stepping prepared statements) and commits (group commit: one fsync for all of
+//!   them). A request answers only once every write set numbered before its end is committed, its own and
+//!   those it may have read, so nothing it answered about can be lost. The next requests run while the writer
+//!   commits.
+//! - **Runs on the caller's thread.** The engine never blocks outside [`crate::wait::blocking`], so a request
+//!   may run on an async worker ([`Engine::runs_inline_with_hook`]): a read of the file, a wait for a lock
+//!   held across one, and a wait for a commit go through the thread's hook, and a request with nothing to
+//!   wait for runs without a hand-off to another thread. Under [`crate::wait::deferring`] the wait for a
+//!   commit is handed back to be awaited instead ([`Commit`]).
 //! - **A failed commit stops the engine.** If the writer cannot commit (a full disk, an IO error), every
 //!   request whose writes or reads were in that commit or later fails, and every later request is refused
 //!   with the cause until ec2d restarts from what the file kept.
@@ -31,18 +38,20 @@
 //! Files in the data directory: `ec2d.sqlite3` (with its `-wal` and `-shm` companions while open),
 //! `ec2d.lock`, and `ec2d.clean` between a clean close and the next start.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fs::{File, TryLockError};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, TryLockError as TryMutexError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::nested::{lookup, slot, Nested};
+use crate::nested::{lookup, slot, Ids, NestedOf};
 use crate::schema;
+use crate::wait::{blocking, defer, hooked, Commit};
 use crate::{Abort, Doc, DocRef, Engine, StoreError, Tx};
 
 /// The database file inside the data directory.
@@ -67,11 +76,30 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
 ];
 
+/// Marks the engine slow ([`SqliteEngine::slow`]) while it lives.
+struct Slow<'a>(&'a AtomicBool);
+
+impl<'a> Slow<'a> {
+    fn mark(flag: &'a AtomicBool) -> Slow<'a> {
+        flag.store(true, Ordering::Release);
+        Slow(flag)
+    }
+}
+
+impl Drop for Slow<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
 /// The most write sets one commit covers.
 pub const MAX_BATCH: usize = 256;
 
 pub struct SqliteEngine {
     inner: Mutex<Inner>,
+    /// Set while the holder of `inner` may block (it reads the file, or a reset waits for its commit): a
+    /// transaction on an async worker then waits for `inner` through its hook rather than spinning.
+    slow: AtomicBool,
     log: Arc<Log>,
     writer: Mutex<Option<JoinHandle<()>>>,
     path: PathBuf,
@@ -95,8 +123,9 @@ struct Inner {
 /// The running request's writes are recorded with what they replaced, to be undone if it fails.
 #[derive(Default)]
 struct Cache {
-    /// scope, then kind, then id (looked up by `&str`: a read allocates nothing).
-    docs: Nested<DocRef>,
+    /// scope, then kind, then id (looked up by `&str`: a read allocates nothing; a kind's documents found by
+    /// a hash of the id, [`Ids`], and listed in id order).
+    docs: NestedOf<Ids<DocRef>>,
     counters: HashMap<String, u64>,
     undo: Vec<Undo>,
 }
@@ -120,9 +149,9 @@ impl Cache {
                 Undo::Doc { scope, kind, id, before } => {
                     if let Some(docs) = self.docs.get_mut(&scope).and_then(|kinds| kinds.get_mut(&kind)) {
                         match before {
-                            Some(doc) => docs.insert(id, doc),
+                            Some(doc) => docs.insert(&id, doc),
                             None => docs.remove(&id),
-                        };
+                        }
                     }
                 }
                 Undo::Counter { name, before } => {
@@ -153,12 +182,21 @@ struct Log {
 
 #[derive(Default)]
 struct LogState {
-    /// Write sets not yet taken by the writer, with their numbers (ascending).
+    /// Write sets not yet taken by the writer, with their numbers (ascending). A request numbers its write set
+    /// under the engine's lock ([`Log::promise`]) but hands it over after releasing it, once it has encoded its
+    /// documents ([`Log::push`]): the writer takes write sets in their numbers' order, without gaps.
     queue: VecDeque<(u64, Vec<Op>)>,
+    /// The last write set numbered.
+    promised: u64,
+    /// The last write set the writer took (or dropped after a failed commit).
+    taken: u64,
     /// Every write set up to this number is committed.
     durable: u64,
     /// The first write set that could not be committed, and why.
     failed: Option<(u64, String)>,
+    /// The tasks awaiting a deferred commit ([`wait::deferring`](crate::wait::deferring)), with the write set
+    /// each awaits: woken once it is committed, or a commit failed.
+    wakers: Vec<(u64, std::task::Waker)>,
     /// Stop once the queue is empty.
     closing: bool,
 }
@@ -168,9 +206,21 @@ impl Log {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Numbers a write set (under the engine's lock, in order): it must be [`Log::push`]ed.
+    fn promise(&self, seq: u64) {
+        self.lock().promised = seq;
+    }
+
+    /// Hands write set `seq` (numbered by [`Log::promise`]) to the writer.
     fn push(&self, seq: u64, ops: Vec<Op>) {
-        self.lock().queue.push_back((seq, ops));
-        self.work.notify_one();
+        let mut s = self.lock();
+        let at = s.queue.iter().rposition(|(queued, _)| *queued < seq).map_or(0, |i| i + 1);
+        s.queue.insert(at, (seq, ops));
+        let ready = s.queue.front().is_some_and(|(first, _)| *first == s.taken + 1);
+        drop(s);
+        if ready {
+            self.work.notify_one();
+        }
     }
 
     /// Why the engine refuses requests, if a commit failed.
@@ -178,8 +228,16 @@ impl Log {
         self.lock().failed.as_ref().map(|(_, why)| failed_commit(why))
     }
 
-    /// Waits until write set `seq` and every one before it are committed.
+    /// Waits until write set `seq` and every one before it are committed (through the thread's wait hook, if
+    /// it has to wait at all).
     fn wait_durable(&self, seq: u64) -> Result<(), StoreError> {
+        if self.lock().durable >= seq {
+            return Ok(());
+        }
+        blocking(|| self.wait_durable_blocking(seq))
+    }
+
+    fn wait_durable_blocking(&self, seq: u64) -> Result<(), StoreError> {
         let mut s = self.lock();
         loop {
             if s.durable >= seq {
@@ -192,6 +250,30 @@ impl Log {
             }
             s = self.committed.wait(s).unwrap_or_else(|poisoned| poisoned.into_inner());
         }
+    }
+}
+
+/// A request's deferred wait for write set `seq` and every one before it.
+struct Awaited {
+    log: Arc<Log>,
+    seq: u64,
+}
+
+impl Commit for Awaited {
+    fn poll_durable(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), StoreError>> {
+        let mut s = self.log.lock();
+        if s.durable >= self.seq {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        if let Some((first, why)) = &s.failed {
+            if self.seq >= *first {
+                return std::task::Poll::Ready(Err(failed_commit(why)));
+            }
+        }
+        if !s.wakers.iter().any(|(seq, w)| *seq == self.seq && w.will_wake(cx.waker())) {
+            s.wakers.push((self.seq, cx.waker().clone()));
+        }
+        std::task::Poll::Pending
     }
 }
 
@@ -256,6 +338,7 @@ impl SqliteEngine {
         };
         Ok(SqliteEngine {
             inner: Mutex::new(Inner { reader, cache: Cache::default(), queued: 0, closed: false }),
+            slow: AtomicBool::new(false),
             log,
             writer: Mutex::new(Some(writer)),
             path,
@@ -271,6 +354,24 @@ impl SqliteEngine {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The engine's lock for a transaction. On a thread with a wait hook (an async worker), a busy lock whose
+    /// holder runs from memory is waited for here, as the memory engine's is (a transaction takes
+    /// microseconds, and never waits for the disk while it holds the lock but through [`SqliteTx::read`]);
+    /// one whose holder may block (it reads the file, or a reset waits for its commit) through the hook. (A
+    /// holder that begins to read the file while this thread already waits holds it for that read: once per
+    /// (scope, kind) and process.)
+    fn lock_for_transaction(&self) -> std::sync::MutexGuard<'_, Inner> {
+        if !hooked() {
+            return self.lock();
+        }
+        match self.inner.try_lock() {
+            Ok(g) => g,
+            Err(TryMutexError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryMutexError::WouldBlock) if self.slow.load(Ordering::Acquire) => blocking(|| self.lock()),
+            Err(TryMutexError::WouldBlock) => self.lock(),
+        }
     }
 
     /// Closes the store: refuses every later request, waits for the queued write sets to commit, checkpoints the
@@ -403,6 +504,8 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 struct SqliteTx<'a> {
     reader: &'a Connection,
+    /// The engine's [`SqliteEngine::slow`], set while this transaction reads the file.
+    slow: &'a AtomicBool,
     cache: &'a mut Cache,
     /// The request's writes, for the writer.
     ops: &'a mut Vec<Op>,
@@ -413,18 +516,25 @@ fn q(e: rusqlite::Error) -> StoreError {
 }
 
 impl SqliteTx<'_> {
+    /// Reads the committed file: a wait (through the thread's hook), during which the engine is marked slow.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>) -> Result<T, StoreError> {
+        let _slow = Slow::mark(self.slow);
+        blocking(|| f(self.reader)).map_err(q)
+    }
+
     /// The documents of (scope, kind), loaded from the committed file the first time.
-    fn loaded(&mut self, scope: &str, kind: &str) -> Result<&mut BTreeMap<String, DocRef>, StoreError> {
+    fn loaded(&mut self, scope: &str, kind: &str) -> Result<&mut Ids<DocRef>, StoreError> {
         if lookup(&self.cache.docs, scope, kind).is_none() {
-            let mut st =
-                self.reader.prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2").map_err(q)?;
-            let rows =
-                st.query_map([scope, kind], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(q)?;
-            let mut docs = BTreeMap::new();
-            for row in rows {
-                let (id, text) = row.map_err(q)?;
-                docs.insert(id, Doc::new(text));
-            }
+            let docs = self.read(|reader| {
+                let mut st = reader.prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2")?;
+                let rows = st.query_map([scope, kind], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+                let mut docs = Ids::default();
+                for row in rows {
+                    let (id, text) = row?;
+                    docs.insert(&id, Doc::new(text));
+                }
+                Ok(docs)
+            })?;
             *slot(&mut self.cache.docs, scope, kind) = docs;
         }
         Ok(slot(&mut self.cache.docs, scope, kind))
@@ -442,14 +552,14 @@ impl Tx for SqliteTx<'_> {
 
     fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError> {
         // Memory keeps the record without its text; the writer makes the text for the file.
-        let before = self.loaded(scope, kind)?.insert(id.to_string(), Doc::compact(&doc));
+        let before = self.loaded(scope, kind)?.replace(id, Doc::compact(&doc));
         self.remember(scope, kind, id, before);
         self.ops.push(Op::Put { scope: scope.into(), kind: kind.into(), id: id.into(), doc });
         Ok(())
     }
 
     fn delete(&mut self, scope: &str, kind: &str, id: &str) -> Result<bool, StoreError> {
-        let Some(before) = self.loaded(scope, kind)?.remove(id) else {
+        let Some(before) = self.loaded(scope, kind)?.take(id) else {
             return Ok(false);
         };
         self.remember(scope, kind, id, Some(before));
@@ -458,16 +568,18 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError> {
-        Ok(self.loaded(scope, kind)?.iter().map(|(id, doc)| (id.clone(), doc.clone())).collect())
+        Ok(self.loaded(scope, kind)?.iter().map(|(id, doc)| (id.to_string(), doc.clone())).collect())
     }
 
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError> {
-        let mut st = self.reader.prepare_cached("SELECT DISTINCT scope FROM docs WHERE kind = ?1").map_err(q)?;
-        let rows = st.query_map([kind], |r| r.get::<_, String>(0)).map_err(q)?;
+        let in_file = self.read(|reader| {
+            let mut st = reader.prepare_cached("SELECT DISTINCT scope FROM docs WHERE kind = ?1")?;
+            let rows = st.query_map([kind], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<Vec<String>, _>>()
+        })?;
         let mut scopes = std::collections::BTreeSet::new();
         // The file's scopes, as memory has them where it holds the (scope, kind).
-        for scope in rows {
-            let scope = scope.map_err(q)?;
+        for scope in in_file {
             match lookup(&self.cache.docs, &scope, kind) {
                 Some(docs) if docs.is_empty() => {}
                 _ => {
@@ -487,11 +599,11 @@ impl Tx for SqliteTx<'_> {
         let current = match self.cache.counters.get(name) {
             Some(v) => *v,
             None => {
-                let v: Option<i64> = self
-                    .reader
-                    .prepare_cached("SELECT value FROM counters WHERE name = ?1")
-                    .and_then(|mut st| st.query_row([name], |r| r.get(0)).optional())
-                    .map_err(q)?;
+                let v: Option<i64> = self.read(|reader| {
+                    reader
+                        .prepare_cached("SELECT value FROM counters WHERE name = ?1")
+                        .and_then(|mut st| st.query_row([name], |r| r.get(0)).optional())
+                })?;
                 u64::try_from(v.unwrap_or(0)).map_err(|e| engine_err(&format!("counter {name} is {v:?}"), e))?
             }
         };
@@ -509,19 +621,28 @@ fn write_loop(log: &Log, mut conn: Connection) {
     loop {
         let batch: Vec<(u64, Vec<Op>)> = {
             let mut s = log.lock();
-            while s.queue.is_empty() && !s.closing {
+            loop {
+                if s.failed.is_some() {
+                    // Built on writes that were lost: they fail with them.
+                    s.queue.clear();
+                } else if s.queue.front().is_some_and(|(first, _)| *first == s.taken + 1) {
+                    break;
+                }
+                if s.closing && (s.taken == s.promised || s.failed.is_some()) {
+                    break;
+                }
                 s = log.work.wait(s).unwrap_or_else(|poisoned| poisoned.into_inner());
             }
-            if s.queue.is_empty() {
+            let mut batch = Vec::new();
+            while batch.len() < MAX_BATCH && s.queue.front().is_some_and(|(first, _)| *first == s.taken + 1) {
+                let write_set = s.queue.pop_front().expect("the front is there");
+                s.taken = write_set.0;
+                batch.push(write_set);
+            }
+            if batch.is_empty() {
                 break;
             }
-            if s.failed.is_some() {
-                // Built on writes that were lost: they fail with them.
-                s.queue.clear();
-                continue;
-            }
-            let n = s.queue.len().min(MAX_BATCH);
-            s.queue.drain(..n).collect()
+            batch
         };
         let (first, last) = (batch[0].0, batch[batch.len() - 1].0);
         let result = match catch_unwind(AssertUnwindSafe(|| commit(&mut conn, &batch))) {
@@ -540,12 +661,31 @@ fn write_loop(log: &Log, mut conn: Connection) {
                 s.queue.clear();
             }
         }
+        let (durable, failed) = (s.durable, s.failed.is_some());
+        let mut woken = Vec::new();
+        s.wakers.retain(|(seq, waker)| {
+            let done = failed || *seq <= durable;
+            if done {
+                woken.push(waker.clone());
+            }
+            !done
+        });
         drop(s);
         log.committed.notify_all();
+        woken.into_iter().for_each(std::task::Waker::wake);
     }
     if log.lock().failed.is_none() {
         if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
             tracing::warn!("sqlite: checkpoint at close failed: {e}");
+        }
+    }
+}
+
+/// Makes the JSON text of the documents a write set puts (kept in each [`Doc`] for the writer).
+fn encode(ops: &[Op]) {
+    for op in ops {
+        if let Op::Put { doc, .. } = op {
+            let _ = doc.text();
         }
     }
 }
@@ -597,21 +737,21 @@ impl Engine for SqliteEngine {
         if let Some(e) = self.log.failure() {
             return Err(Abort::Store(e));
         }
-        let mut g = self.lock();
+        let mut g = self.lock_for_transaction();
         if g.closed {
             return Err(Abort::Store(StoreError::Engine("sqlite: the store is closed".into())));
         }
         let mut ops = Vec::new();
         let outcome = {
             let inner = &mut *g;
-            let mut tx = SqliteTx { reader: &inner.reader, cache: &mut inner.cache, ops: &mut ops };
+            let mut tx = SqliteTx { reader: &inner.reader, slow: &self.slow, cache: &mut inner.cache, ops: &mut ops };
             catch_unwind(AssertUnwindSafe(|| body(&mut tx)))
         };
         if matches!(outcome, Ok(Ok(()))) {
             g.cache.undo.clear();
             if !ops.is_empty() {
                 g.queued += 1;
-                self.log.push(g.queued, ops);
+                self.log.promise(g.queued);
             }
         } else {
             g.cache.roll_back();
@@ -619,7 +759,19 @@ impl Engine for SqliteEngine {
         // Whatever the request read may come from write sets not yet committed: it answers once they are.
         let wait_for = g.queued;
         drop(g);
-        let durable = self.log.wait_durable(wait_for);
+        if !ops.is_empty() && matches!(outcome, Ok(Ok(()))) {
+            // The JSON of the documents is made here, beside the writer (which would otherwise make it), and
+            // the write set handed over even if that fails: the writer's commit then fails with the reason.
+            let _ = catch_unwind(AssertUnwindSafe(|| encode(&ops)));
+            self.log.push(wait_for, ops);
+        }
+        let durable = if self.log.lock().durable >= wait_for
+            || !defer(|| Box::new(Awaited { log: Arc::clone(&self.log), seq: wait_for }))
+        {
+            self.log.wait_durable(wait_for)
+        } else {
+            Ok(())
+        };
         match outcome {
             Err(panic) => resume_unwind(panic),
             Ok(result) => {
@@ -633,22 +785,32 @@ impl Engine for SqliteEngine {
         if let Some(e) = self.log.failure() {
             return Err(e);
         }
-        let g = self.lock();
-        g.reader.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).map(drop).map_err(q)
+        blocking(|| {
+            let g = self.lock();
+            g.reader.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).map(drop).map_err(q)
+        })
     }
 
     fn reset(&self) -> Result<(), StoreError> {
-        let mut g = self.lock();
-        if g.closed {
-            return Err(StoreError::Engine("sqlite: the store is closed".into()));
-        }
-        // Nothing may be loaded from the file until the reset is committed: hold the mutex until then.
-        g.queued += 1;
-        let seq = g.queued;
-        self.log.push(seq, vec![Op::Reset]);
-        let result = self.log.wait_durable(seq);
-        g.cache.clear();
-        result
+        blocking(|| {
+            let mut g = self.lock();
+            if g.closed {
+                return Err(StoreError::Engine("sqlite: the store is closed".into()));
+            }
+            // Nothing may be loaded from the file until the reset is committed: hold the mutex until then.
+            let _slow = Slow::mark(&self.slow);
+            g.queued += 1;
+            let seq = g.queued;
+            self.log.promise(seq);
+            self.log.push(seq, vec![Op::Reset]);
+            let result = self.log.wait_durable(seq);
+            g.cache.clear();
+            result
+        })
+    }
+
+    fn runs_inline_with_hook(&self) -> bool {
+        true
     }
 
     fn close(&self) -> Result<(), StoreError> {

@@ -250,3 +250,102 @@ fn a_failed_commit_fails_the_request_and_stops_the_engine() {
     let store = Store::sqlite(&dir).unwrap();
     assert_eq!(store.transact(|tx| tx.scan::<Thing>("s")).unwrap(), [thing("kept", 1)]);
 }
+
+/// Polls `f` on this thread until it is ready, parking in between (a waker that unparks the thread).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+static HOOK_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+fn counting_hook(wait: &mut dyn FnMut()) {
+    HOOK_CALLS.fetch_add(1, Ordering::SeqCst);
+    wait();
+}
+
+/// On a thread with a wait hook (an async worker), what may block goes through the hook: the first read of a
+/// kind (from the file) and the wait for a commit; a read answered from memory with nothing to wait for does
+/// not call it.
+#[test]
+fn with_a_hook_only_file_reads_and_commits_wait_through_it() {
+    use ec2_store::wait::with_hook;
+    let dir = fresh_dir();
+    {
+        let store = Store::sqlite(&dir).unwrap();
+        store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
+    }
+    let store = Store::sqlite(&dir).unwrap();
+    assert!(store.runs_inline_with_hook());
+    let calls = |f: &dyn Fn()| {
+        let before = HOOK_CALLS.load(Ordering::SeqCst);
+        with_hook(counting_hook, f);
+        HOOK_CALLS.load(Ordering::SeqCst) - before
+    };
+    let read = || assert_eq!(store.transact(|tx| tx.get::<Thing>("s", "a")).unwrap(), Some(thing("a", 1)));
+    assert_eq!(calls(&read), 1, "the first read loads the kind from the file");
+    assert_eq!(calls(&read), 0, "a read from memory with nothing pending waits for nothing");
+    // A write waits for its commit through the hook (unless the writer was quicker than the check).
+    assert!(calls(&|| store.transact(|tx| tx.put("s", &thing("b", 2))).unwrap()) <= 1);
+    assert_eq!(calls(&read), 0, "once committed, nothing is pending");
+}
+
+/// Under `deferring`, a transaction hands its commit back instead of waiting: awaited, it is durable (the
+/// change survives a restart); a commit that fails is handed back as the error.
+#[test]
+fn a_deferred_commit_is_awaited_and_a_lost_one_reported() {
+    use ec2_store::wait::deferring;
+    let dir = fresh_dir();
+    {
+        let store = Store::sqlite(&dir).unwrap();
+        let (out, durable) = deferring(|| store.transact(|tx| tx.put("s", &thing("a", 1))));
+        out.unwrap().unwrap();
+        if let Some(durable) = durable {
+            block_on(durable).expect("the commit is made");
+        }
+        // A read-only request with nothing pending defers nothing.
+        let (out, durable) = deferring(|| store.transact(|tx| tx.get::<Thing>("s", "a")));
+        assert_eq!(out.unwrap().unwrap(), Some(thing("a", 1)));
+        assert!(durable.is_none());
+    }
+    let store = Store::sqlite(&dir).unwrap();
+    assert_eq!(store.transact(|tx| tx.scan::<Thing>("s")).unwrap(), [thing("a", 1)]);
+
+    #[derive(Clone, serde::Deserialize)]
+    struct Unwritable {
+        id: String,
+    }
+    impl serde::Serialize for Unwritable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("cannot be written"))
+        }
+    }
+    impl ec2_store::Record for Unwritable {
+        const KIND: &'static str = "unwritable";
+        fn id(&self) -> &str {
+            &self.id
+        }
+    }
+    let (out, durable) = deferring(|| store.transact(|tx| tx.put("s", &Unwritable { id: "u".into() })));
+    let lost = match (out.unwrap(), durable) {
+        (Ok(()), Some(durable)) => block_on(durable).expect_err("an unwritable record was made durable"),
+        (Err(e), _) => e,
+        (Ok(()), None) => panic!("an unwritable record was acknowledged"),
+    };
+    assert!(lost.to_string().contains("cannot be written"), "{lost}");
+    let Err(e) = store.transact(|tx| tx.scan::<Thing>("s")) else { panic!("the engine went on after a failed commit") };
+    assert!(e.to_string().contains("until ec2d restarts"), "{e}");
+}

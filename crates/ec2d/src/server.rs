@@ -263,7 +263,7 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
         return Ok(response(status, JSON, body.to_string() + "\n", Some(&request_id)));
     }
     let (m, u) = (method_shared.clone(), uri.clone());
-    let reply = off_runtime(&app, move |app| {
+    let reply = answer_off_runtime(&app, move |app| {
         let header_pairs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
         app.handle_ec2_streamed(&ec2_sigv4::HttpRequest {
             method: m.as_str(),
@@ -397,16 +397,57 @@ async fn control_request(
     (reply.status, reply.body, log)
 }
 
-/// Runs `f` on tokio's blocking pool: the durable store engines block (on the disk, the database's
-/// socket) and must not stall the runtime's workers. The in-memory engine only ever holds its lock
-/// for the microseconds a transaction takes, so with it `f` runs right here, saving the hand-off
-/// to another thread. `None` if `f` panicked.
+/// Runs `f` where the store engine lets it run without stalling the runtime's workers. The in-memory
+/// engine only ever holds its lock for the microseconds a transaction takes, so with it `f` runs right
+/// here, saving the hand-off to another thread. The embedded engine answers from memory too, and
+/// waits (for its lock while another transaction reads the file, for a read of the file, for the
+/// commit of what the request wrote or read) through the hook `f` runs with, tokio's `block_in_place`,
+/// which hands this worker's other tasks to another thread first: a read with nothing to wait for
+/// runs entirely here. PostgreSQL blocks on its socket: `f` runs on tokio's blocking pool.
+/// `None` if `f` panicked.
 async fn off_runtime<T: Send + 'static>(app: &Arc<App>, f: impl FnOnce(&App) -> T + Send + 'static) -> Option<T> {
     if app.store.engine_name() == "memory" {
         return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(app))).ok();
     }
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread && app.store.runs_inline_with_hook() {
+        let run = || ec2_store::wait::with_hook(|wait| tokio::task::block_in_place(wait), || f(app));
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).ok();
+    }
     let app = Arc::clone(app);
     tokio::task::spawn_blocking(move || f(&app)).await.ok()
+}
+
+/// [`off_runtime`] for an EC2 request. With the embedded engine the request runs here and its commit
+/// (of what it wrote, or of what it read that was not yet durable) is awaited, not waited for on a
+/// thread: the answer is made while the writer commits and sent once the commit is durable; if the
+/// commit failed, the answer is the 500 the request would have had if it had waited itself.
+async fn answer_off_runtime(
+    app: &Arc<App>,
+    f: impl FnOnce(&App) -> crate::app::Reply<ReplyBody> + Send + 'static,
+) -> Option<crate::app::Reply<ReplyBody>> {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if !(multi_thread && app.store.runs_inline_with_hook()) {
+        return off_runtime(app, f).await;
+    }
+    let (reply, durable) =
+        ec2_store::wait::deferring(|| ec2_store::wait::with_hook(|wait| tokio::task::block_in_place(wait), || f(app)));
+    let lost = match durable {
+        Some(durable) => durable.await.err(),
+        None => None,
+    };
+    match (reply.ok(), lost) {
+        (Some(reply), Some(e)) => {
+            let e = ec2_protocol::Ec2Error::from(crate::service::Error::Store(e));
+            let log =
+                RequestLog { code: Some(e.code.as_str().to_string()), cause: Some(e.message.clone()), ..reply.log };
+            let body = ReplyBody::Whole(e.to_xml(&reply.request_id));
+            Some(crate::app::Reply { status: e.status(), body, request_id: reply.request_id, log })
+        }
+        (reply, _) => reply,
+    }
 }
 
 /// Builds the app from the configuration: chooses the store engine.
