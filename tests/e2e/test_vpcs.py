@@ -209,3 +209,42 @@ def test_cli_creates_a_vpc_and_a_subnet(server, ec2):
     assert rc != 0 and "DependencyViolation" in err
     server.cli("delete-subnet", "--subnet-id", sid)
     server.cli("delete-vpc", "--vpc-id", vid)
+
+
+def test_launches_without_a_subnet_follow_the_default_subnets_when_they_are_made_again(ec2):
+    def launch(**placement):
+        r = ec2.run_instances(ImageId=AL2023, InstanceType="t3.micro", MinCount=1, MaxCount=1, **placement)
+        i = r["Instances"][0]
+        return i["InstanceId"], i["SubnetId"], i["Placement"]["AvailabilityZone"]
+
+    def default_in(zone):
+        [s] = ec2.describe_subnets(
+            Filters=[{"Name": "availability-zone", "Values": [zone]}, {"Name": "default-for-az", "Values": ["true"]}]
+        )["Subnets"]
+        return s
+
+    first = default_in("us-east-1a")
+    assert launch()[1:] == (first["SubnetId"], "us-east-1a")
+    b = default_in("us-east-1b")
+    assert launch(Placement={"AvailabilityZone": "us-east-1b"})[1] == b["SubnetId"]
+    assert launch(Placement={"AvailabilityZoneId": b["AvailabilityZoneId"]})[1] == b["SubnetId"]
+    # The first zone's default subnet deleted: a launch there is refused, one without a zone goes to the next zone.
+    ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    ec2.terminate_instances(InstanceIds=ids)
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=ids, WaiterConfig={"Delay": 1})
+    ec2.delete_subnet(SubnetId=first["SubnetId"])
+    code, message, status = fails(
+        ec2.run_instances,
+        ImageId=AL2023,
+        InstanceType="t3.micro",
+        MinCount=1,
+        MaxCount=1,
+        Placement={"AvailabilityZone": "us-east-1a"},
+    )
+    assert (code, status) == ("InvalidParameterValue", 400) and "us-east-1a" in message, message
+    assert launch()[1:] == (b["SubnetId"], "us-east-1b")
+    # Made again, under a new ID: launches find it.
+    again = ec2.create_default_subnet(AvailabilityZone="us-east-1a")["Subnet"]
+    assert again["SubnetId"] != first["SubnetId"]
+    assert launch()[1:] == (again["SubnetId"], "us-east-1a")
+    assert launch(Placement={"AvailabilityZone": "us-east-1a"})[1] == again["SubnetId"]

@@ -105,6 +105,18 @@ impl DefaultNetwork {
     pub fn subnet_in_zone(&self, zone_name: &str) -> Option<&DefaultSubnet> {
         self.subnets.iter().find(|s| s.zone.name == zone_name)
     }
+
+    /// The subnet this network was created with that a launch without a subnet goes to, when it still is
+    /// the default subnet of its zone: the one of the zone named (`zone_name`, else `zone_id`), or of the
+    /// region's first zone. A store can read it by key instead of searching the scope's subnets; when it is
+    /// gone (deleted, or the default VPC was made again with new IDs), the search decides.
+    pub fn launch_subnet(&self, zone_name: Option<&str>, zone_id: Option<&str>) -> Option<&DefaultSubnet> {
+        match (zone_name, zone_id) {
+            (Some(name), _) => self.subnet_in_zone(name),
+            (None, Some(id)) => self.subnets.iter().find(|s| s.zone.id == id),
+            (None, None) => self.subnets.first(),
+        }
+    }
 }
 
 /// A refusal of the network families' rules (VPCs, subnets, security groups, gateways, route
@@ -305,6 +317,20 @@ mod tests {
         assert!(IdKind::Subnet.is_well_formed(&a.subnets[0].id));
         assert!(IdKind::SecurityGroup.is_well_formed(&a.security_group_id));
         assert_eq!(a.subnets[1].cidr(), "172.31.16.0/20");
+    }
+
+    #[test]
+    fn the_launch_subnet_follows_the_zone_asked_for() {
+        let net = DefaultNetwork::of(&Scope::new("000000000000", "us-east-1"), IdGen::new(0));
+        assert_eq!(net.launch_subnet(None, None).map(|s| s.index), Some(0));
+        let b = net.launch_subnet(Some("us-east-1b"), None).expect("us-east-1b");
+        assert_eq!((b.zone.name, b.index), ("us-east-1b", 1));
+        let by_id = net.launch_subnet(None, Some(b.zone.id)).expect("by zone ID");
+        assert_eq!(by_id.id, b.id);
+        // The name wins over the ID, as in the request.
+        assert_eq!(net.launch_subnet(Some("us-east-1c"), Some(b.zone.id)).map(|s| s.zone.name), Some("us-east-1c"));
+        assert!(net.launch_subnet(Some("us-west-2a"), None).is_none());
+        assert!(net.launch_subnet(None, Some("use1-az999")).is_none());
     }
 
     #[test]

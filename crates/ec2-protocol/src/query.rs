@@ -65,15 +65,25 @@ impl Node {
     pub fn from_pairs<I, K, V>(pairs: I) -> Node
     where
         I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
+        K: AsRef<str> + Into<String>,
         V: Into<String>,
     {
         let mut root = Node::default();
         for (key, value) in pairs {
-            let mut node = &mut root;
-            for segment in key.as_ref().split('.') {
-                node = node.children.entry(normalize(segment)).or_default();
-            }
+            let node = if key.as_ref().contains('.') {
+                let mut node = &mut root;
+                for segment in key.as_ref().split('.') {
+                    node = node.children.entry(normalize(segment)).or_default();
+                }
+                node
+            } else {
+                // A top-level name (`Action`, `Version`) keeps its own text as the key.
+                let mut name: String = key.into();
+                if let Some(first) = name.get_mut(..1) {
+                    first.make_ascii_uppercase();
+                }
+                root.children.entry(name).or_default()
+            };
             node.value = Some(value.into());
         }
         root
@@ -201,6 +211,24 @@ mod tests {
         let names: Vec<_> =
             n.child("Filter").unwrap().items().iter().map(|(_, f)| f.get("Name").unwrap().to_string()).collect();
         assert_eq!(names, ["a", "b", "j"]);
+    }
+
+    #[test]
+    fn top_level_names_are_normalized_like_dotted_ones() {
+        let n = Node::from_pairs([
+            ("action".to_string(), "A".to_string()),
+            ("Version".to_string(), "V".to_string()),
+            ("éx".to_string(), "E".to_string()),
+            (String::new(), "empty".to_string()),
+            ("dryRun".to_string(), "1".to_string()),
+            ("DryRun".to_string(), "2".to_string()),
+        ]);
+        assert_eq!(
+            (n.get("Action"), n.get("Version"), n.get("éx"), n.get("")),
+            (Some("A"), Some("V"), Some("E"), Some("empty"))
+        );
+        assert_eq!(n.get("DryRun"), Some("2"));
+        assert_eq!(n.children.len(), 5);
     }
 
     #[test]

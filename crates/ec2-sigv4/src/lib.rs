@@ -97,9 +97,10 @@ impl Credential {
     /// Parses the credential; `None` unless it has five non-empty `/`-separated parts and an
     /// eight-digit date.
     pub fn parse(text: &str) -> Option<Credential> {
-        let parts: Vec<&str> = text.split('/').collect();
-        let [access_key, date, region, service, terminator] = parts.as_slice() else { return None };
-        if parts.iter().any(|p| p.is_empty()) || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        let mut parts = text.split('/');
+        let mut next = || parts.next().filter(|p| !p.is_empty());
+        let (access_key, date, region, service, terminator) = (next()?, next()?, next()?, next()?, next()?);
+        if parts.next().is_some() || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         Some(Credential {
@@ -232,9 +233,16 @@ impl QueryAuth {
 /// Checks that the request is signed with SigV4 and that the signature is well formed, without
 /// looking the key up or checking the signature or the time.
 pub fn parse(req: &HttpRequest<'_>) -> Result<Signed, Error> {
-    let headers: Vec<&[u8]> = req.header_values("authorization").collect();
-    let query = QueryAuth::of(req.query);
-    match (headers.as_slice(), query.present()) {
+    // At most the first two Authorization headers matter (one is fine, two are one too many).
+    let mut values = req.header_values("authorization");
+    let headers: ([&[u8]; 2], usize) = match (values.next(), values.next()) {
+        (None, _) => ([b"", b""], 0),
+        (Some(one), None) => ([one, b""], 1),
+        (Some(one), Some(two)) => ([one, two], 2),
+    };
+    let headers = &headers.0[..headers.1];
+    let query = if req.query.is_empty() { QueryAuth::default() } else { QueryAuth::of(req.query) };
+    match (headers, query.present()) {
         ([], false) => Err(Error::Missing),
         ([], true) => parse_query(query),
         ([one], false) => parse_header(req, one),
@@ -368,7 +376,11 @@ fn signed_headers_of(text: &str) -> Result<String, Error> {
 /// string-to-sign form and an instant.
 fn timestamp_of(value: &[u8], header: &str) -> Result<(String, UnixMillis), Error> {
     let text = std::str::from_utf8(value).unwrap_or("").trim();
-    let time = parse_timestamp(text).or_else(|| if header == "Date" { parse_http_date(text) } else { None });
+    if let Some(t) = parse_timestamp(text) {
+        // Valid basic ISO 8601 is already the form the string to sign holds.
+        return Ok((text.to_string(), t));
+    }
+    let time = if header == "Date" { parse_http_date(text) } else { None };
     match time {
         Some(t) => Ok((format_timestamp(t), t)),
         None => Err(Error::Incomplete(format!(
@@ -472,14 +484,14 @@ fn verify_with<S: AsRef<[u8]>>(
     check_time(&signed, now, max_skew_seconds)?;
     check_scope(&signed, service)?;
     if let Some(claimed) = req.header("x-amz-content-sha256") {
-        if claimed != sha256_hex(req.body).as_bytes() {
+        if claimed != hex32(&Sha256::digest(req.body)).as_slice() {
             return Err(Error::Mismatch(Some(
                 "The X-Amz-Content-Sha256 header does not match the SHA-256 of the request body.".into(),
             )));
         }
     }
-    let expected = signature(&signing_key(secret.as_ref(), &signed.credential), &string_to_sign(req, &signed));
-    if bool::from(expected.as_bytes().ct_eq(signed.signature.as_bytes())) {
+    let expected = signature_hex(&signing_key(secret.as_ref(), &signed.credential), req, &signed);
+    if bool::from(expected.as_slice().ct_eq(signed.signature.as_bytes())) {
         Ok(signed)
     } else {
         Err(Error::Mismatch(None))
@@ -535,6 +547,32 @@ fn check_scope(signed: &Signed, service: &str) -> Result<(), Error> {
 
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
+}
+
+/// Lowercase hex of 32 bytes, on the stack.
+fn hex32(bytes: &[u8]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    // Cannot fail: the output is exactly twice the input.
+    let _ = hex::encode_to_slice(bytes, &mut out);
+    out
+}
+
+/// Where the canonical request is written: a buffer (to show it) or straight into its SHA-256 (to
+/// sign it, without building it).
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
 }
 
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -605,6 +643,34 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
     hex::encode(hmac_sha256(signing_key, string_to_sign.as_bytes()))
 }
 
+/// [`signature`] of [`string_to_sign`], as hex bytes, computed without building either string: the
+/// canonical request goes straight into its hash and the string to sign straight into the HMAC.
+fn signature_hex(signing_key: &[u8; 32], req: &HttpRequest<'_>, signed: &Signed) -> [u8; 64] {
+    let mut creq = Sha256::new();
+    write_canonical_request(req, signed.location, &signed.signed_headers, &mut creq);
+    let creq_hex = hex32(&creq.finalize());
+    let mut mac = Hmac::<Sha256>::new_from_slice(signing_key).expect("HMAC takes a key of any length");
+    let c = &signed.credential;
+    for part in [
+        ALGORITHM.as_bytes(),
+        b"\n",
+        signed.timestamp.as_bytes(),
+        b"\n",
+        c.date.as_bytes(),
+        b"/",
+        c.region.as_bytes(),
+        b"/",
+        c.service.as_bytes(),
+        b"/",
+        c.terminator.as_bytes(),
+        b"\n",
+        &creq_hex,
+    ] {
+        mac.update(part);
+    }
+    hex32(&mac.finalize().into_bytes())
+}
+
 /// The path as it is signed: normalized, then every byte but unreserved characters and `/`
 /// percent-encoded.
 pub fn canonical_uri(path: &str) -> String {
@@ -648,13 +714,13 @@ pub fn canonical_query(query: &str, location: Location) -> String {
 }
 
 /// A header value as it is signed: surrounding white space dropped, inner runs folded to one space.
-fn trim_all(value: &[u8], out: &mut Vec<u8>) {
+fn trim_all(value: &[u8], out: &mut impl Sink) {
     let mut first = true;
     for word in value.split(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)).filter(|w| !w.is_empty()) {
         if !first {
-            out.push(b' ');
+            out.put(b" ");
         }
-        out.extend_from_slice(word);
+        out.put(word);
         first = false;
     }
 }
@@ -663,31 +729,43 @@ fn trim_all(value: &[u8], out: &mut Vec<u8>) {
 /// list, and the payload hash, one per line.
 pub fn canonical_request(req: &HttpRequest<'_>, location: Location, signed_headers: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(256 + req.query.len());
-    out.extend_from_slice(req.method.as_bytes());
-    out.push(b'\n');
-    out.extend_from_slice(canonical_uri(req.path).as_bytes());
-    out.push(b'\n');
-    out.extend_from_slice(canonical_query(req.query, location).as_bytes());
-    out.push(b'\n');
+    write_canonical_request(req, location, signed_headers, &mut out);
+    out
+}
+
+/// [`canonical_request`], written piece by piece to `out`.
+fn write_canonical_request(req: &HttpRequest<'_>, location: Location, signed_headers: &str, out: &mut impl Sink) {
+    out.put(req.method.as_bytes());
+    out.put(b"\n");
+    // `/` and an empty query (every POST of an SDK) are their own canonical forms.
+    if req.path == "/" {
+        out.put(b"/");
+    } else {
+        out.put(canonical_uri(req.path).as_bytes());
+    }
+    out.put(b"\n");
+    if !req.query.is_empty() {
+        out.put(canonical_query(req.query, location).as_bytes());
+    }
+    out.put(b"\n");
     for name in signed_headers.split(';') {
-        out.extend_from_slice(name.as_bytes());
-        out.push(b':');
+        out.put(name.as_bytes());
+        out.put(b":");
         for (i, value) in req.header_values(name).enumerate() {
             if i > 0 {
-                out.push(b',');
+                out.put(b",");
             }
-            trim_all(value, &mut out);
+            trim_all(value, out);
         }
-        out.push(b'\n');
+        out.put(b"\n");
     }
-    out.push(b'\n');
-    out.extend_from_slice(signed_headers.as_bytes());
-    out.push(b'\n');
+    out.put(b"\n");
+    out.put(signed_headers.as_bytes());
+    out.put(b"\n");
     match req.header("x-amz-content-sha256") {
-        Some(claimed) => out.extend_from_slice(claimed),
-        None => out.extend_from_slice(sha256_hex(req.body).as_bytes()),
+        Some(claimed) => out.put(claimed),
+        None => out.put(&hex32(&Sha256::digest(req.body))),
     }
-    out
 }
 
 /// The string to sign: the algorithm, the request time, the credential scope and the hex SHA-256
@@ -962,6 +1040,65 @@ mod tests {
         let auth = String::from_utf8(h[2].1.clone()).unwrap().replace("aws4_request", "aws5_request");
         let e = verify(&post(&view(&with_auth(&auth))), "ec2", at(DATE), 900, secret).unwrap_err();
         assert!(matches!(&e, Error::Mismatch(Some(m)) if m.contains("terminator")), "{e:?}");
+    }
+
+    #[test]
+    fn the_signature_computed_without_strings_is_the_one_of_the_string_to_sign() {
+        let key = signing_key(SECRET.as_bytes(), &SIGNER.credential(DATE));
+        let headers: [(&str, &[u8]); 4] = [
+            ("Host", b"example.amazonaws.com"),
+            ("X-Amz-Date", DATE.as_bytes()),
+            ("My-Header", b"  a   b\tc "),
+            ("my-header", b"second"),
+        ];
+        let body_hash = sha256_hex(b"x=1");
+        let with_hash: [(&str, &[u8]); 2] = [("Host", b"h"), ("X-Amz-Content-Sha256", body_hash.as_bytes())];
+        let cases = [
+            (
+                HttpRequest {
+                    method: "POST",
+                    path: "/",
+                    query: "",
+                    headers: &headers,
+                    body: b"Action=DescribeRegions",
+                },
+                "host;my-header;x-amz-date",
+            ),
+            (
+                HttpRequest {
+                    method: "GET",
+                    path: "/a/./b/../c d/",
+                    query: "b=2&a=1&a=0&x=%41+b",
+                    headers: &headers,
+                    body: b"",
+                },
+                "host;x-amz-date",
+            ),
+            (
+                HttpRequest { method: "GET", path: "", query: "X-Amz-Signature=zz&k", headers: &headers, body: b"" },
+                "host",
+            ),
+            (
+                HttpRequest { method: "POST", path: "//", query: "", headers: &with_hash, body: b"x=1" },
+                "host;x-amz-content-sha256",
+            ),
+        ];
+        for (req, signed_headers) in cases {
+            for (location, expires) in [(Location::Header, None), (Location::Query, Some(60))] {
+                let signed = Signed {
+                    location,
+                    credential: SIGNER.credential(DATE),
+                    signed_headers: signed_headers.into(),
+                    signature: String::new(),
+                    timestamp: DATE.into(),
+                    time: at(DATE),
+                    expires,
+                };
+                let streamed = signature_hex(&key, &req, &signed);
+                let expected = signature(&key, &string_to_sign(&req, &signed));
+                assert_eq!(std::str::from_utf8(&streamed).unwrap(), expected, "{req:?} {location:?}");
+            }
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! Round trips: a transaction costs `BEGIN` (which also reads the ID generation, below), one query per
 //! document it reads that it has not read or written before in this transaction (reads are kept for the
 //! transaction, writes are kept in memory and read back from there), one statement that writes every
-//! change at once, and `COMMIT`.
+//! change at once, and `COMMIT`; under advisory locks, one more before `BEGIN` to take them.
 //!
 //! Hot rows: no row is written by every transaction. IDs come from [`Tx::next_id`], which hands out
 //! values from blocks of [`ID_BLOCK`] that each node reserves in their own short statement (on a
@@ -19,11 +19,16 @@
 //! but are not in order across nodes and may skip (a block left over at exit). `POST /_ec2d/reset`
 //! bumps a generation that every transaction reads at `BEGIN`, so a node never hands out a value of a
 //! block reserved before a reset by then. The gapless [`Tx::next_counter`] keeps its row in the
-//! transaction. First attempts are optimistic; a transaction that conflicted retries holding
-//! (session-level, so across nodes) advisory locks on the documents it read and changed, taken before
-//! its `BEGIN`, so the retries on a hot document (an instance, a capacity pool, a subnet) queue rather
-//! than conflict with each other again. (Taking those locks before the first attempt too, for documents
-//! that conflicted before, made every request on them queue: slower at p50 and p99 in the bench.)
+//! transaction.
+//!
+//! Hot documents: a transaction that conflicted retries holding (session-level, so across nodes) advisory
+//! locks on the documents it read and changed, taken before its `BEGIN` (so its snapshot comes after the
+//! previous holder's commit), and those documents are hot for [`HOT_FOR`]: any transaction of this node that
+//! reads a hot document without holding its lock stops there (before it wrote anything), rolls back, and runs
+//! again at once holding the locks of the hot documents it read. So the requests on one hot document (a
+//! capacity pool, a zone's subnet, an instance under conflicting Stop/Start) queue on its lock instead of
+//! failing each other at commit, while documents nobody fights over are read without locks. The locks are
+//! released in the round trip of the `COMMIT`.
 //!
 //! Keys are stored as `BYTEA`, which compares bytewise like Rust strings (a `TEXT` column would sort by
 //! the database's locale), and which takes any string, NUL included. Connections come from a small pool
@@ -58,6 +63,11 @@ const GENERATION_KEY: &str = "id_generation";
 const MAX_LOCKS: usize = 32;
 /// The advisory lock taken instead of more than [`MAX_LOCKS`], or for a conflict that wrote nothing.
 const EVERYTHING_LOCK: i64 = 0x6563_3264_0000_0001;
+/// How long a document stays hot after a transaction that changed it lost a conflict: a transaction that
+/// reads a hot document without holding its advisory lock starts again holding it ([`PgTx::get`]).
+const HOT_FOR: Duration = Duration::from_secs(1);
+/// Hot documents remembered at most (the oldest are forgotten first).
+const MAX_HOT: usize = 4096;
 
 /// The migrations, in order: the schema version is the number applied. Append only; never edit one
 /// that has shipped.
@@ -114,7 +124,6 @@ struct Conn {
     scan: Statement,
     scopes: Statement,
     next_counter: Statement,
-    lock: Statement,
 }
 
 impl Conn {
@@ -143,8 +152,6 @@ impl Conn {
                 "INSERT INTO counters (name, value) VALUES ($1, 1)
                  ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
             )?,
-            // Session-level advisory locks, in the order given (sorted: no deadlock between lockers).
-            lock: prepare("SELECT pg_advisory_lock(k) FROM unnest($1::int8[]) AS k")?,
             client,
         })
     }
@@ -188,6 +195,9 @@ pub struct PostgresEngine {
     reserver: Mutex<Option<Client>>,
     /// This node's ID blocks by counter name.
     ids: Mutex<HashMap<String, IdBlock>>,
+    /// The advisory lock keys of hot documents (changed by a transaction that lost a conflict), with when
+    /// that last happened.
+    hot: Mutex<HashMap<i64, Instant>>,
 }
 
 /// A connection taken from the pool; it goes back when dropped, unless it broke.
@@ -227,6 +237,7 @@ impl PostgresEngine {
             returned: Condvar::new(),
             reserver: Mutex::new(None),
             ids: Mutex::new(HashMap::new()),
+            hot: Mutex::new(HashMap::new()),
         };
         drop(client);
         // Open one connection now, so that a bad setup fails at startup rather than on a request.
@@ -325,6 +336,26 @@ impl PostgresEngine {
         })
     }
 
+    /// Marks the documents of `keys` hot (a transaction that changed them lost a conflict).
+    fn heat(&self, keys: &[i64]) {
+        let now = Instant::now();
+        let mut hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
+        if hot.len() + keys.len() > MAX_HOT {
+            hot.retain(|_, at| now.duration_since(*at) < HOT_FOR);
+        }
+        for k in keys.iter().filter(|k| **k != EVERYTHING_LOCK) {
+            if hot.len() < MAX_HOT || hot.contains_key(k) {
+                hot.insert(*k, now);
+            }
+        }
+    }
+
+    /// Whether the document of lock key `k` is hot.
+    fn is_hot(&self, k: i64) -> bool {
+        let hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
+        hot.get(&k).is_some_and(|at| at.elapsed() < HOT_FOR)
+    }
+
     /// Gives back the ID values of a transaction that did not commit.
     fn give_back(&self, taken: Vec<(String, u64, i64)>) {
         let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
@@ -387,6 +418,10 @@ fn lock_key(scope: &str, kind: &str, id: &str) -> i64 {
 struct PgTx<'a> {
     engine: &'a PostgresEngine,
     conn: &'a mut Conn,
+    /// The advisory locks the attempt holds.
+    locked: &'a BTreeSet<i64>,
+    /// A hot document the attempt read without holding its lock: it stops, and runs again holding it.
+    restart: Option<i64>,
     /// The ID generation read at `BEGIN`.
     generation: i64,
     /// Documents read (and what was found), by key.
@@ -401,6 +436,9 @@ struct PgTx<'a> {
 
 impl PgTx<'_> {
     fn check(&self) -> Result<(), StoreError> {
+        if self.restart.is_some() {
+            return Err(engine_err("a hot document", "read again under its lock"));
+        }
         match &self.failed {
             Some(e) => Err(engine_err("an earlier statement failed", e)),
             None => Ok(()),
@@ -467,6 +505,14 @@ impl Tx for PgTx<'_> {
         let k = key(scope, kind, id);
         if let Some(doc) = self.writes.get(&k).or_else(|| self.reads.get(&k)) {
             return Ok(doc.clone());
+        }
+        // A hot document is read under its advisory lock, taken before the snapshot: the transactions that
+        // change it then queue instead of failing each other at commit.
+        let lock = lock_key(scope, kind, id);
+        let covered = self.locked.contains(&lock) || self.locked.contains(&EVERYTHING_LOCK);
+        if !covered && self.locked.len() < MAX_LOCKS && self.engine.is_hot(lock) {
+            self.restart = Some(lock);
+            return Err(engine_err("a hot document", "read again under its lock"));
         }
         let (s, kd, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
         match self.conn.client.query_opt(&self.conn.get, &[&s, &kd, &i]) {
@@ -554,6 +600,9 @@ enum Attempt {
     Done(Result<(), Abort>),
     /// A serialization conflict: run the body again holding the locks of what it wrote.
     Conflict(postgres::Error, Vec<i64>),
+    /// The body read a hot document without its lock: run it again at once holding it (and the locks of the
+    /// other hot documents it read).
+    Restart(Vec<i64>),
 }
 
 /// `BEGIN` and the ID generation, in one round trip.
@@ -573,6 +622,7 @@ fn begin(client: &mut Client) -> Result<i64, postgres::Error> {
 fn attempt(
     engine: &PostgresEngine,
     conn: &mut Conn,
+    locked: &BTreeSet<i64>,
     body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
 ) -> Attempt {
     let generation = match begin(&mut conn.client) {
@@ -589,6 +639,8 @@ fn attempt(
     let mut pg = PgTx {
         engine,
         conn,
+        locked,
+        restart: None,
         generation,
         reads: HashMap::new(),
         writes: BTreeMap::new(),
@@ -603,22 +655,36 @@ fn attempt(
         }
     }
     let failed = pg.failed.take();
+    let restart = pg.restart;
     let locks = pg.write_locks();
+    // The hot documents read, whose locks a restart takes.
+    let hot_read: Vec<i64> = pg
+        .reads
+        .keys()
+        .map(|(s, k, i)| lock_key(s, k, i))
+        .filter(|l| !locked.contains(l) && engine.is_hot(*l))
+        .chain(restart)
+        .collect();
     let taken = std::mem::take(&mut pg.taken);
     drop(pg);
     let client = &mut conn.client;
     // Whatever the body made of a failed statement, the transaction is aborted: never report a commit.
-    let result = match (failed, outcome) {
-        (Some(e), _) if is_conflict(&e) => Attempt::Conflict(e, locks),
-        (Some(e), Ok(())) => Attempt::Done(Err(Abort::Store(engine_err("query failed", e)))),
-        (_, Err(abort)) => Attempt::Done(Err(abort)),
-        (None, Ok(())) => match client.batch_execute("COMMIT") {
-            Ok(()) => {
-                return Attempt::Done(Ok(()));
+    let result = match (restart, failed, outcome) {
+        (Some(_), _, _) => Attempt::Restart(hot_read),
+        (None, Some(e), _) if is_conflict(&e) => Attempt::Conflict(e, locks),
+        (None, Some(e), Ok(())) => Attempt::Done(Err(Abort::Store(engine_err("query failed", e)))),
+        (None, _, Err(abort)) => Attempt::Done(Err(abort)),
+        (None, None, Ok(())) => {
+            // With advisory locks held, they go in the same round trip as the COMMIT.
+            let commit = if locked.is_empty() { "COMMIT" } else { "COMMIT; SELECT pg_advisory_unlock_all()" };
+            match client.batch_execute(commit) {
+                Ok(()) => {
+                    return Attempt::Done(Ok(()));
+                }
+                Err(e) if is_conflict(&e) => Attempt::Conflict(e, locks),
+                Err(e) => Attempt::Done(Err(Abort::Store(engine_err("cannot commit", e)))),
             }
-            Err(e) if is_conflict(&e) => Attempt::Conflict(e, locks),
-            Err(e) => Attempt::Done(Err(Abort::Store(engine_err("cannot commit", e)))),
-        },
+        }
     };
     // Not committed: roll back (a no-op after a failed COMMIT) and give the IDs back.
     // (When even that fails the connection is broken, and the pool drops it.)
@@ -634,11 +700,15 @@ fn backoff(n: u32) -> Duration {
     Duration::from_micros(random % cap_us)
 }
 
-/// Takes the session-level advisory locks `keys` (sorted) on the connection, after releasing any it held.
+/// Takes the session-level advisory locks `keys` (sorted) on the connection, after releasing any it held:
+/// one round trip.
 fn relock(conn: &mut Conn, keys: &BTreeSet<i64>) -> Result<(), postgres::Error> {
-    conn.client.batch_execute("SELECT pg_advisory_unlock_all()")?;
-    let keys: Vec<i64> = keys.iter().copied().collect();
-    conn.client.execute(&conn.lock, &[&keys]).map(drop)
+    let list: Vec<String> = keys.iter().map(i64::to_string).collect();
+    let sql = format!(
+        "SELECT pg_advisory_unlock_all(); SELECT pg_advisory_lock(k) FROM unnest(ARRAY[{}]::int8[]) AS k",
+        list.join(",")
+    );
+    conn.client.batch_execute(&sql)
 }
 
 impl Engine for PostgresEngine {
@@ -653,10 +723,17 @@ impl Engine for PostgresEngine {
         // The advisory locks held (session-level, released when the transaction is done).
         let mut locked: BTreeSet<i64> = BTreeSet::new();
         let conn = lease.conn.as_mut().expect("a lease holds a connection");
+        // Whether the locks went with the COMMIT (a committed attempt releases them in its round trip).
+        let mut released = false;
         let result = loop {
-            let wanted = match attempt(self, conn, body) {
-                Attempt::Done(result) => break result,
+            let wanted = match attempt(self, conn, &locked, body) {
+                Attempt::Done(result) => {
+                    released = result.is_ok();
+                    break result;
+                }
+                Attempt::Restart(keys) => keys,
                 Attempt::Conflict(e, keys) => {
+                    self.heat(&keys);
                     if started.elapsed() >= RETRY_BUDGET {
                         break Err(Abort::Store(engine_err(
                             &format!("still conflicting after {retries} retries in {:?}", started.elapsed()),
@@ -694,7 +771,7 @@ impl Engine for PostgresEngine {
             }
         };
         // A connection that cannot release its locks must not be reused: close it (the pool drops it).
-        if !locked.is_empty() && conn.client.batch_execute("SELECT pg_advisory_unlock_all()").is_err() {
+        if !locked.is_empty() && !released && conn.client.batch_execute("SELECT pg_advisory_unlock_all()").is_err() {
             lease.conn = None;
         }
         result

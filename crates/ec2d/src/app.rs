@@ -191,7 +191,8 @@ impl App {
         let node = &node;
         let scope = caller.scope();
         if let Some(version) = node.get("Version") {
-            if !ec2_protocol::KNOWN_API_VERSIONS.contains(&version) {
+            // Every SDK sends the current version: the list of the older ones is for the others.
+            if version != ec2_protocol::API_VERSION && !ec2_protocol::KNOWN_API_VERSIONS.contains(&version) {
                 return Err(Ec2Error::new(
                     Code::NoSuchVersion,
                     format!(

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ec2_store::Store;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -42,22 +42,28 @@ pub const MOTO_RESET_PATH: &str = "/moto-api/reset";
 pub const HEALTH_TTL: Duration = Duration::from_millis(500);
 
 fn response(status: u16, content_type: &'static str, body: String, request_id: Option<&str>) -> Response<AnswerBody> {
-    response_with(status, content_type, AnswerBody::whole(body), request_id)
+    response_with(status, content_type, AnswerBody::whole(body), request_id.map(str::to_string))
 }
+
+/// The `Server` header's name, made once rather than parsed for every answer.
+const SERVER: HeaderName = HeaderName::from_static("server");
+/// The request ID header's name.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
 fn response_with(
     status: u16,
     content_type: &'static str,
     body: AnswerBody,
-    request_id: Option<&str>,
+    request_id: Option<String>,
 ) -> Response<AnswerBody> {
     let mut r = Response::new(body);
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert("server", HeaderValue::from_static("AmazonEC2"));
-    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
-        h.insert("x-amzn-requestid", id);
+    h.insert(SERVER, HeaderValue::from_static("AmazonEC2"));
+    // The ID's own buffer becomes the header's value (checked, not copied).
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_maybe_shared(Bytes::from(id)).ok()) {
+        h.insert(REQUEST_ID, id);
     }
     r
 }
@@ -99,12 +105,39 @@ enum BodyError {
 
 async fn read_body(app: &App, body: Incoming) -> Result<Bytes, BodyError> {
     let timeout = Duration::from_secs_f64(app.config.body_timeout);
-    match tokio::time::timeout(timeout, Limited::new(body, app.config.max_body_bytes).collect()).await {
+    match tokio::time::timeout(timeout, collect_limited(body, app.config.max_body_bytes)).await {
         Err(_) => Err(BodyError::Timeout),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(BodyError::TooLarge),
-        Ok(Err(e)) => Err(BodyError::Malformed(e.to_string())),
+        Ok(result) => result,
     }
+}
+
+/// The body's bytes, refused as soon as they exceed `limit`. A body that arrives in one piece (any
+/// small request) is that piece itself: nothing is copied or gathered.
+async fn collect_limited(mut body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    let mut first: Option<Bytes> = None;
+    let mut gathered: Vec<u8> = Vec::new();
+    let mut remaining = limit;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Malformed(e.to_string()))?;
+        // Trailers carry no body bytes.
+        let Ok(data) = frame.into_data() else { continue };
+        if data.len() > remaining {
+            return Err(BodyError::TooLarge);
+        }
+        remaining -= data.len();
+        match first.take() {
+            None if gathered.is_empty() => first = Some(data),
+            Some(earlier) => {
+                gathered.extend_from_slice(&earlier);
+                gathered.extend_from_slice(&data);
+            }
+            None => gathered.extend_from_slice(&data),
+        }
+    }
+    Ok(match first {
+        Some(only) => only,
+        None => Bytes::from(gathered),
+    })
 }
 
 impl BodyError {
@@ -151,9 +184,13 @@ fn log_request(method: &str, path: &str, status: u16, request_id: &str, log: &Re
 pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<Response<AnswerBody>, Infallible> {
     let started = Instant::now();
     let app = Arc::clone(&server.app);
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
+    // Shares of the request's own buffers (copies only of an uncommon method): the EC2 pipeline below
+    // takes them with it without copying the path and query.
+    let method_shared = req.method().clone();
+    let uri = req.uri().clone();
+    let method = method_shared.as_str();
+    let path = uri.path();
+    let query = uri.query().unwrap_or("");
     // The signature covers the method, path, query, headers and body as they arrived.
     let headers = std::mem::take(req.headers_mut());
     let body = match read_body(&app, req.into_body()).await {
@@ -163,7 +200,7 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
             let e = e.answer(app.config.max_body_bytes);
             let status = e.status();
             let log = RequestLog { code: Some(e.code.as_str().into()), ..RequestLog::default() };
-            log_request(&method, &path, status, &request_id, &log, started);
+            log_request(method, path, status, &request_id, &log, started);
             let body = if path.starts_with("/_ec2d/") {
                 (serde_json::json!({ "error": e.message, "code": e.code.as_str() }).to_string() + "\n", JSON)
             } else {
@@ -177,13 +214,7 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
         // caller whose policy allows `ec2d:ReadConsole`, like every control endpoint.
         if console_rest.starts_with("/api/") && app.identities.is_secured() {
             let header_refs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
-            let http = ec2_sigv4::HttpRequest {
-                method: &method,
-                path: &path,
-                query: &query,
-                headers: &header_refs,
-                body: &body,
-            };
+            let http = ec2_sigv4::HttpRequest { method, path, query, headers: &header_refs, body: &body };
             let params = ec2_protocol::Node::parse_form(query.as_bytes());
             let decision = app
                 .identities
@@ -192,12 +223,12 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
             if let Err(e) = decision {
                 let request_id = app.next_request_id();
                 let log = RequestLog { code: Some(e.code.as_str().to_string()), ..RequestLog::default() };
-                log_request(&method, &path, e.status(), &request_id, &log, started);
+                log_request(method, path, e.status(), &request_id, &log, started);
                 let body = serde_json::json!({ "error": e.message, "code": e.code.as_str() });
                 return Ok(response(e.status(), JSON, body.to_string() + "\n", Some(&request_id)));
             }
         }
-        let rest = console_rest.to_string();
+        let (rest, method, query) = (console_rest.to_string(), method.to_string(), query.to_string());
         let if_none_match = headers.get("if-none-match").and_then(|v| v.to_str().ok()).map(str::to_string);
         let reply =
             off_runtime(&app, move |app| crate::console::handle(app, &method, &rest, &query, if_none_match.as_deref()))
@@ -226,18 +257,18 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
     if let Some(rest) = control_rest {
         let header_pairs: Vec<(String, Vec<u8>)> =
             headers.iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())).collect();
-        let (status, body, log) = control_request(&server, &method, &path, &rest, &query, &header_pairs, &body).await;
+        let (status, body, log) = control_request(&server, method, path, &rest, query, &header_pairs, &body).await;
         let request_id = app.next_request_id();
-        log_request(&method, &path, status, &request_id, &log, started);
+        log_request(method, path, status, &request_id, &log, started);
         return Ok(response(status, JSON, body.to_string() + "\n", Some(&request_id)));
     }
-    let (m, p) = (method.clone(), path.clone());
+    let (m, u) = (method_shared.clone(), uri.clone());
     let reply = off_runtime(&app, move |app| {
         let header_pairs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
         app.handle_ec2_streamed(&ec2_sigv4::HttpRequest {
-            method: &m,
-            path: &p,
-            query: &query,
+            method: m.as_str(),
+            path: u.path(),
+            query: u.query().unwrap_or(""),
             headers: &header_pairs,
             body: &body,
         })
@@ -253,12 +284,12 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
         };
         crate::app::Reply { status: e.status(), body: ReplyBody::Whole(e.to_xml(&request_id)), request_id, log }
     });
-    log_request(&method, &path, reply.status, &reply.request_id, &reply.log, started);
+    log_request(method, path, reply.status, &reply.request_id, &reply.log, started);
     let body = match reply.body {
         ReplyBody::Whole(body) => AnswerBody::whole(body),
         ReplyBody::Pieces(pieces) => AnswerBody::Pieces(Box::new(pieces)),
     };
-    Ok(response_with(reply.status, XML, body, Some(&reply.request_id)))
+    Ok(response_with(reply.status, XML, body, Some(reply.request_id)))
 }
 
 /// An answer's HTTP body: one buffer sent with its `Content-Length`, or DescribeInstances' XML written

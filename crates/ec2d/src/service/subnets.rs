@@ -351,9 +351,20 @@ pub fn resolve_launch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRe
             let vpc = super::vpcs::default_vpc(ctx, tx)?.ok_or_else(|| {
                 Ec2Error::new(Code::VpcIdNotSpecified, "No default VPC for this user. A subnet must be specified.")
             })?;
+            // The default subnet the network was made with, read by key: a zone has at most one default
+            // subnet, and the region's first zone comes first. Without it, the scope's subnets are searched.
+            let net = ec2_core::network::DefaultNetwork::of(ctx.scope, ctx.ids);
+            let keyed = match net.launch_subnet(zone_name.as_deref(), zone_id.as_deref()) {
+                Some(first) => tx.get::<Subnet>(&scope, &first.id)?.filter(|s| s.vpc_id == vpc.id && s.default_for_az),
+                None => None,
+            };
             let zones = regions::region(&ctx.scope.region).map(|r| r.zones).unwrap_or_default();
-            let mut defaults: Vec<Subnet> =
-                tx.scan::<Subnet>(&scope)?.into_iter().filter(|s| s.vpc_id == vpc.id && s.default_for_az).collect();
+            let mut defaults: Vec<Subnet> = match keyed {
+                Some(s) => vec![s],
+                None => {
+                    tx.scan::<Subnet>(&scope)?.into_iter().filter(|s| s.vpc_id == vpc.id && s.default_for_az).collect()
+                }
+            };
             let pos = |s: &Subnet| zones.iter().position(|z| z.name == s.availability_zone).unwrap_or(usize::MAX);
             defaults.sort_by_key(pos);
             let wanted = |s: &&Subnet| match (&zone_name, &zone_id) {

@@ -234,9 +234,16 @@ pub fn check_id(kind: IdKind, id: &Option<String>, param: &str) -> Result<String
     Ok(id)
 }
 
-/// The scope's default VPC, if it has one.
+/// The scope's default VPC, if it has one. The one the scope's default network was made with is read
+/// by key (there is at most one default VPC); only when it is gone or no longer the default are the
+/// scope's VPCs searched (a scan, which on PostgreSQL conflicts with every change to a VPC of the scope).
 pub fn default_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Option<Vpc>> {
-    Ok(tx.scan::<Vpc>(&ctx.scope.key())?.into_iter().find(|v| v.is_default))
+    let scope = ctx.scope.key();
+    let first = DefaultNetwork::of(ctx.scope, ctx.ids).vpc_id;
+    if let Some(vpc) = tx.get::<Vpc>(&scope, &first)?.filter(|v| v.is_default) {
+        return Ok(Some(vpc));
+    }
+    Ok(tx.scan::<Vpc>(&scope)?.into_iter().find(|v| v.is_default))
 }
 
 pub fn vpc_dto(r: &Row<Vpc>) -> dto::Vpc {
