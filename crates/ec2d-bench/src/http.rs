@@ -53,6 +53,47 @@ pub async fn send(sender: &mut Sender, req: Request<Full<Bytes>>) -> Result<(Sta
     Ok((status, close, body))
 }
 
+/// What [`send_discarding`] kept of an answer: its size, and its first and last bytes.
+pub struct Discarded {
+    pub bytes: usize,
+    /// The first bytes of the answer (at most `KEPT_BYTES`), for an error's snippet.
+    pub head: Vec<u8>,
+    /// The last bytes of the answer (at most `KEPT_BYTES`), to check that it is whole.
+    pub tail: Vec<u8>,
+}
+
+const KEPT_BYTES: usize = 512;
+
+/// Sends one request on a connection and reads the answer frame by frame as it arrives, keeping only
+/// its size and its first and last bytes: (status, wants to close, what was kept). A large answer
+/// (DescribeInstances of everything) is timed as a client that parses it as it streams would start,
+/// without the time of gathering it into one buffer.
+pub async fn send_discarding(sender: &mut Sender, req: Request<Full<Bytes>>) -> Result<(StatusCode, bool, Discarded)> {
+    sender.ready().await?;
+    let resp = sender.send_request(req).await?;
+    let status = resp.status();
+    let close = resp.headers().get(CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+    let mut body = resp.into_body();
+    let mut kept = Discarded { bytes: 0, head: Vec::new(), tail: Vec::new() };
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else { continue };
+        kept.bytes += data.len();
+        if kept.head.len() < KEPT_BYTES {
+            let n = (KEPT_BYTES - kept.head.len()).min(data.len());
+            kept.head.extend_from_slice(&data[..n]);
+        }
+        if data.len() >= KEPT_BYTES {
+            kept.tail.clear();
+            kept.tail.extend_from_slice(&data[data.len() - KEPT_BYTES..]);
+        } else {
+            kept.tail.extend_from_slice(&data);
+            let extra = kept.tail.len().saturating_sub(KEPT_BYTES);
+            kept.tail.drain(..extra);
+        }
+    }
+    Ok((status, close, kept))
+}
+
 /// [`send`] on a keep-alive connection, opened first if `conn` has none, bounded by `REQUEST_TIMEOUT`
 /// (`Err` when it ran out).
 pub async fn send_keep_alive(
@@ -227,6 +268,36 @@ impl Client {
             send(sender, req).await
         })
         .await;
+        self.answered(what, answer, |a: &Bytes| a.clone())
+    }
+
+    /// [`Client::call`] reading the answer as it arrives without keeping it ([`send_discarding`]):
+    /// its size in bytes. The answer must end with `closing` (the response's closing tag).
+    pub async fn call_discarding(&mut self, what: &str, body: String, closing: &str) -> Result<usize> {
+        let req = self.signer.request(Bytes::from(body));
+        let (addr, conn) = (self.addr, &mut self.conn);
+        let answer = tokio::time::timeout(SETUP_CALL_TIMEOUT, async {
+            let sender = match conn {
+                Some(sender) => sender,
+                None => conn.insert(connect(addr).await?),
+            };
+            send_discarding(sender, req).await
+        })
+        .await;
+        let kept = self.answered(what, answer, |k: &Discarded| Bytes::copy_from_slice(&k.head))?;
+        if !kept.tail.trim_ascii_end().ends_with(closing.as_bytes()) {
+            return Err(format!("{what}: the answer ({} bytes) does not end with {closing}", kept.bytes).into());
+        }
+        Ok(kept.bytes)
+    }
+
+    /// The answer of a setup call, or an error naming `what` (with `snippet_of` the bytes to quote).
+    fn answered<A>(
+        &mut self,
+        what: &str,
+        answer: std::result::Result<Result<(StatusCode, bool, A)>, tokio::time::error::Elapsed>,
+        snippet_of: impl Fn(&A) -> Bytes,
+    ) -> Result<A> {
         let (status, close, answer) = match answer {
             Ok(Ok(a)) => a,
             Ok(Err(e)) => {
@@ -242,7 +313,7 @@ impl Client {
             self.conn = None;
         }
         if status != StatusCode::OK {
-            return Err(format!("{what}: HTTP {status}: {}", snippet(&answer)).into());
+            return Err(format!("{what}: HTTP {status}: {}", snippet(&snippet_of(&answer))).into());
         }
         Ok(answer)
     }

@@ -20,7 +20,7 @@ use crate::http::{one_shot_within, Client};
 use crate::instances::{launch, DESCRIBE_ALL};
 use crate::load::{load_run, Body, BodyFn, Workload};
 use crate::report::RunReport;
-use crate::server::{memory_kib, start_ready, store_args, Server};
+use crate::server::{cpu_ns_threads, memory_kib, start_ready, store_args, Server};
 use crate::stats::{mib, percentile, round1, Rng};
 use crate::Result;
 
@@ -64,12 +64,19 @@ pub struct EngineReport {
     pub mixed_light: RunReport,
     pub mixed_write: RunReport,
     /// p50 of DescribeInstances of everything: `--instances` instances, and `SIDE_INSTANCES` in `SIDE_REGION`.
+    /// Each answer is read as it arrives and dropped (`Client::call_discarding`).
     pub describe_all_ms: f64,
     pub describe_all_bytes: usize,
+    /// The server's CPU per call (every thread's, from schedstat).
+    pub describe_all_server_cpu_ms: f64,
     pub describe_side_ms: f64,
     pub describe_side_bytes: usize,
+    pub describe_side_server_cpu_ms: f64,
+    /// VmRSS once the mixed state is built and described.
     pub rss_mixed_kib: u64,
     pub rss_mixed_mib: f64,
+    /// VmRSS after the light and write phases on the mixed state.
+    pub rss_after_phases_mib: f64,
     pub peak_rss_mib: f64,
     /// Embedded engine: from spawn to the first signed DescribeRegions answered, on the mixed data directory
     /// after a clean stop (SIGTERM).
@@ -206,18 +213,42 @@ async fn build_mixed(server: &Server, args: &crate::cli::Args) -> Result<Vec<Str
     Ok(ids)
 }
 
-/// p50 of `DESCRIBE_ALL_CALLS` sequential DescribeInstances of everything in `region`, and the answer's size.
-async fn describe_all(addr: std::net::SocketAddr, region: &'static str) -> Result<(f64, usize)> {
-    let mut client = Client::new(addr, region);
+/// The end of a whole DescribeInstances answer.
+const DESCRIBE_ALL_END: &str = "</DescribeInstancesResponse>";
+
+/// What `DESCRIBE_ALL_CALLS` sequential DescribeInstances of everything measured.
+struct DescribeAll {
+    /// p50 of the calls' times.
+    ms: f64,
+    /// The answer's size.
+    bytes: usize,
+    /// The server's CPU (every thread's) per call, over all the calls.
+    server_cpu_ms: f64,
+}
+
+/// p50 of `DESCRIBE_ALL_CALLS` sequential DescribeInstances of everything in `region`, the answer's
+/// size and the server's CPU per call.
+/// Each answer is read as it arrives and dropped piece by piece (`Client::call_discarding`), as a
+/// client parsing it while it streams would: the time is not that of gathering 41 MB into one buffer.
+async fn describe_all(server: &Server, region: &'static str) -> Result<DescribeAll> {
+    let mut client = Client::new(server.addr(), region);
     let mut ns = Vec::new();
     let mut bytes = 0;
+    // A first call, not timed: the one that settles the instances launched last.
+    client.call_discarding("DescribeInstances (all)", DESCRIBE_ALL.to_string(), DESCRIBE_ALL_END).await?;
+    let cpu_before = cpu_ns_threads(server.pid()).unwrap_or(0);
     for _ in 0..DESCRIBE_ALL_CALLS {
         let t0 = Instant::now();
-        bytes = client.call("DescribeInstances (all)", DESCRIBE_ALL.to_string()).await?.len();
+        bytes = client.call_discarding("DescribeInstances (all)", DESCRIBE_ALL.to_string(), DESCRIBE_ALL_END).await?;
         ns.push(t0.elapsed().as_nanos() as u64);
     }
+    let cpu_ns = cpu_ns_threads(server.pid()).unwrap_or(0).saturating_sub(cpu_before);
     ns.sort_unstable();
-    Ok((round1(percentile(&ns, 50.0) as f64 / 1e5) / 10.0, bytes))
+    Ok(DescribeAll {
+        ms: round1(percentile(&ns, 50.0) as f64 / 1e5) / 10.0,
+        bytes,
+        server_cpu_ms: round1(cpu_ns as f64 / DESCRIBE_ALL_CALLS as f64 / 1e5) / 10.0,
+    })
 }
 
 async fn phase_runs(
@@ -280,14 +311,14 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
             }
         };
         let setup_seconds = round1(t0.elapsed().as_secs_f64());
-        let (describe_all_ms, describe_all_bytes) = describe_all(server.addr(), "us-east-1").await?;
-        let (describe_side_ms, describe_side_bytes) = describe_all(server.addr(), SIDE_REGION).await?;
+        let all = describe_all(&server, "us-east-1").await?;
+        let side = describe_all(&server, SIDE_REGION).await?;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let (rss_mixed, _) = memory_kib(server.pid())?;
         let (mixed_light, mixed_write) = phase_runs(&server, ids, args, conns, &format!("{engine}, mixed")).await;
         check(format!("{engine} mixed light"), &mixed_light);
         check(format!("{engine} mixed write"), &mixed_write);
-        let (_, peak) = memory_kib(server.pid())?;
+        let (rss_after_phases, peak) = memory_kib(server.pid())?;
         let (restart_ms, restart_after_kill_ms) = if data_dir.is_some() {
             // Restarts after a clean stop (SIGTERM), then one after a kill (which checks the whole file).
             server.stop()?;
@@ -314,12 +345,15 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
             setup_seconds,
             mixed_light,
             mixed_write,
-            describe_all_ms,
-            describe_all_bytes,
-            describe_side_ms,
-            describe_side_bytes,
+            describe_all_ms: all.ms,
+            describe_all_bytes: all.bytes,
+            describe_all_server_cpu_ms: all.server_cpu_ms,
+            describe_side_ms: side.ms,
+            describe_side_bytes: side.bytes,
+            describe_side_server_cpu_ms: side.server_cpu_ms,
             rss_mixed_kib: rss_mixed,
             rss_mixed_mib: mib(rss_mixed),
+            rss_after_phases_mib: mib(rss_after_phases),
             peak_rss_mib: mib(peak),
             restart_ms,
             restart_after_kill_ms,
@@ -376,6 +410,21 @@ pub fn table(r: &MixedReport) -> String {
         let _ = writeln!(out, "  light, mixed                   {}", fmt_run(&e.mixed_light));
         let _ = writeln!(out, "  write, almost empty            {}", fmt_run(&e.empty_write));
         let _ = writeln!(out, "  write, mixed                   {}", fmt_run(&e.mixed_write));
+        let _ = writeln!(
+            out,
+            "  DescribeInstances of {} / {}: server cpu {:.1} / {:.1} ms per call; {:.1} / {:.1} MB",
+            r.instances,
+            SIDE_INSTANCES,
+            e.describe_all_server_cpu_ms,
+            e.describe_side_server_cpu_ms,
+            e.describe_all_bytes as f64 / 1e6,
+            e.describe_side_bytes as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "  RSS mixed state {:.1} MiB, after the phases {:.1} MiB, peak {:.1} MiB",
+            e.rss_mixed_mib, e.rss_after_phases_mib, e.peak_rss_mib
+        );
     }
     let _ = writeln!(out, "targets                                                  measured          target     ");
     let mut row = |name: String, measured: String, target: &str, ok: bool| {
