@@ -13,4 +13,6 @@ cargo build -p ec2d -p ec2-protocol --all-features
 cargo build -q --manifest-path fuzz/Cargo.toml
 # Two workers (pytest-xdist), each test file whole in one worker so a file's own order holds;
 # EC2D_TEST_WORKERS=0 runs them in this process.
+# The project's .venv (scripts/venv.sh: the pinned pytest, boto3 and AWS CLI) when it exists.
+if [ -x .venv/bin/python ]; then export PATH="$PWD/.venv/bin:$PATH"; fi
 python3 -m pytest tests/wire tests/e2e -q -p no:cacheprovider -n "${EC2D_TEST_WORKERS:-2}" --dist loadfile
