@@ -4,8 +4,8 @@
 //! Limits come before anything else, so that an unauthenticated client cannot make the server
 //! hold memory, threads or connections: at most `--max-connections` open connections (more wait in
 //! the listen queue), headers within `--header-timeout` (also the idle keep-alive limit) and 64 KiB,
-//! a body within `--max-body-bytes` and `--body-timeout`, requests against a blocking store on a
-//! pool of at most `--max-blocking-threads` threads. Each request is logged in one line
+//! a body within `--max-body-bytes` and `--body-timeout`, requests against PostgreSQL (and the
+//! embedded store's waits for its file) on a pool of at most `--max-blocking-threads` threads. Each request is logged in one line
 //! (`ec2d::request`): action, account, region, status, error code and latency, with the cause of
 //! a 5xx.
 
