@@ -217,25 +217,29 @@ fn a_clean_close_is_marked_and_a_file_changed_since_is_checked() {
     assert!(e.to_string().contains("is damaged"), "{e}");
 }
 
+/// A record whose serialization fails: its commit cannot be written.
+#[derive(Clone, serde::Deserialize)]
+struct Unwritable {
+    id: String,
+}
+
+impl serde::Serialize for Unwritable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("cannot be written"))
+    }
+}
+
+impl ec2_store::Record for Unwritable {
+    const KIND: &'static str = "unwritable";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 /// A record that cannot be written makes its commit fail: the request fails, and so does every later one
 /// (the engine stops rather than serve what the file does not hold).
 #[test]
 fn a_failed_commit_fails_the_request_and_stops_the_engine() {
-    #[derive(Clone, serde::Deserialize)]
-    struct Unwritable {
-        id: String,
-    }
-    impl serde::Serialize for Unwritable {
-        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-            Err(serde::ser::Error::custom("cannot be written"))
-        }
-    }
-    impl ec2_store::Record for Unwritable {
-        const KIND: &'static str = "unwritable";
-        fn id(&self) -> &str {
-            &self.id
-        }
-    }
     let dir = fresh_dir();
     let store = Store::sqlite(&dir).unwrap();
     store.transact(|tx| tx.put("s", &thing("kept", 1))).unwrap();
@@ -324,21 +328,6 @@ fn a_deferred_commit_is_awaited_and_a_lost_one_reported() {
     let store = Store::sqlite(&dir).unwrap();
     assert_eq!(store.transact(|tx| tx.scan::<Thing>("s")).unwrap(), [thing("a", 1)]);
 
-    #[derive(Clone, serde::Deserialize)]
-    struct Unwritable {
-        id: String,
-    }
-    impl serde::Serialize for Unwritable {
-        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-            Err(serde::ser::Error::custom("cannot be written"))
-        }
-    }
-    impl ec2_store::Record for Unwritable {
-        const KIND: &'static str = "unwritable";
-        fn id(&self) -> &str {
-            &self.id
-        }
-    }
     let (out, durable) = deferring(|| store.transact(|tx| tx.put("s", &Unwritable { id: "u".into() })));
     let lost = match (out.unwrap(), durable) {
         (Ok(()), Some(durable)) => block_on(durable).expect_err("an unwritable record was made durable"),

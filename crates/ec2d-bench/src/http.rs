@@ -43,6 +43,14 @@ pub async fn connect(addr: SocketAddr) -> Result<Sender> {
     Ok(sender)
 }
 
+/// The connection of `conn`, opened to `addr` first if there is none.
+async fn connected(addr: SocketAddr, conn: &mut Option<Sender>) -> Result<&mut Sender> {
+    match conn {
+        Some(sender) => Ok(sender),
+        None => Ok(conn.insert(connect(addr).await?)),
+    }
+}
+
 /// Sends one request on a connection and reads the whole answer: (status, wants to close, body).
 pub async fn send(sender: &mut Sender, req: Request<Full<Bytes>>) -> Result<(StatusCode, bool, Bytes)> {
     sender.ready().await?;
@@ -260,14 +268,8 @@ impl Client {
     pub async fn call(&mut self, what: &str, body: String) -> Result<Bytes> {
         let req = self.signer.request(Bytes::from(body));
         let (addr, conn) = (self.addr, &mut self.conn);
-        let answer = tokio::time::timeout(SETUP_CALL_TIMEOUT, async {
-            let sender = match conn {
-                Some(sender) => sender,
-                None => conn.insert(connect(addr).await?),
-            };
-            send(sender, req).await
-        })
-        .await;
+        let answer =
+            tokio::time::timeout(SETUP_CALL_TIMEOUT, async { send(connected(addr, conn).await?, req).await }).await;
         self.answered(what, answer, |a: &Bytes| a.clone())
     }
 
@@ -277,11 +279,7 @@ impl Client {
         let req = self.signer.request(Bytes::from(body));
         let (addr, conn) = (self.addr, &mut self.conn);
         let answer = tokio::time::timeout(SETUP_CALL_TIMEOUT, async {
-            let sender = match conn {
-                Some(sender) => sender,
-                None => conn.insert(connect(addr).await?),
-            };
-            send_discarding(sender, req).await
+            send_discarding(connected(addr, conn).await?, req).await
         })
         .await;
         let kept = self.answered(what, answer, |k: &Discarded| Bytes::copy_from_slice(&k.head))?;
