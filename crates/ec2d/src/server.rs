@@ -409,14 +409,20 @@ async fn off_runtime<T: Send + 'static>(app: &Arc<App>, f: impl FnOnce(&App) -> 
     if app.store.engine_name() == "memory" {
         return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(app))).ok();
     }
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if multi_thread && app.store.runs_inline_with_hook() {
+    if runs_inline_with_hook(app) {
         let run = || ec2_store::wait::with_hook(|wait| tokio::task::block_in_place(wait), || f(app));
         return std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).ok();
     }
     let app = Arc::clone(app);
     tokio::task::spawn_blocking(move || f(&app)).await.ok()
+}
+
+/// Whether the store's transactions run on this async worker with `block_in_place` as their wait hook:
+/// the engine allows it and the runtime is multi-threaded (`block_in_place` needs another worker).
+fn runs_inline_with_hook(app: &App) -> bool {
+    app.store.runs_inline_with_hook()
+        && tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// [`off_runtime`] for an EC2 request. With the embedded engine the request runs here and its commit
@@ -427,9 +433,7 @@ async fn answer_off_runtime(
     app: &Arc<App>,
     f: impl FnOnce(&App) -> crate::app::Reply<ReplyBody> + Send + 'static,
 ) -> Option<crate::app::Reply<ReplyBody>> {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if !(multi_thread && app.store.runs_inline_with_hook()) {
+    if !runs_inline_with_hook(app) {
         return off_runtime(app, f).await;
     }
     let (reply, durable) =
