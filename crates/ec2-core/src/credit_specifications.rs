@@ -12,7 +12,7 @@ use crate::instances::{Instance, InstanceState};
 
 /// DescribeInstanceCreditSpecifications' one filter.
 pub static FILTERS: FilterTable<Instance> =
-    FilterTable { entries: &[("instance-id", |i| vec![i.id.clone()])], tags: None };
+    FilterTable { entries: &[("instance-id", |i| vec![i.id.to_string()])], tags: None };
 
 /// The families whose CPU credit option can be chosen.
 pub const FAMILIES: [&str; 4] = ["t2", "t3", "t3a", "t4g"];
@@ -86,12 +86,16 @@ pub fn at_launch(instance_type: &str, value: &str) -> Result<String, CreditError
 /// The option an instance runs with: the one set on it, else its family's default; `None` for an
 /// instance that is not burstable and never had one set.
 pub fn effective(inst: &Instance, defaults: &Defaults) -> Option<String> {
-    inst.attributes.cpu_credits.clone().or_else(|| family(&inst.instance_type).map(|f| defaults.of(f)))
+    inst.attributes
+        .cpu_credits
+        .clone()
+        .or_else(|| family(&inst.instance_type).map(|f| defaults.of(f)).map(Into::into))
+        .map(Into::into)
 }
 
 /// What DescribeInstanceCreditSpecifications shows for an instance named by ID.
 pub fn named(inst: &Instance, defaults: &Defaults) -> Result<String, CreditError> {
-    effective(inst, defaults).ok_or_else(|| CreditError::NotSupported { instance_type: inst.instance_type.clone() })
+    effective(inst, defaults).ok_or_else(|| CreditError::NotSupported { instance_type: inst.instance_type.to_string() })
 }
 
 /// Whether DescribeInstanceCreditSpecifications without IDs lists the instance: those running with
@@ -104,12 +108,12 @@ pub fn listed(inst: &Instance, defaults: &Defaults) -> bool {
 pub fn modify(inst: &mut Instance, value: &str) -> Result<(), CreditError> {
     let v = parse(value)?;
     if matches!(inst.state, InstanceState::ShuttingDown | InstanceState::Terminated) {
-        return Err(CreditError::Gone { id: inst.id.clone(), state: inst.state });
+        return Err(CreditError::Gone { id: inst.id.to_string(), state: inst.state });
     }
     if family(&inst.instance_type).is_none() {
-        return Err(CreditError::NotSupported { instance_type: inst.instance_type.clone() });
+        return Err(CreditError::NotSupported { instance_type: inst.instance_type.to_string() });
     }
-    inst.attributes.cpu_credits = Some(v.to_string());
+    inst.attributes.cpu_credits = Some(v.to_string().into());
     Ok(())
 }
 

@@ -43,3 +43,4 @@ pub mod vpcs;
 
 pub use ec2_time::UnixMillis;
 pub use scope::Scope;
+pub use text::Text;

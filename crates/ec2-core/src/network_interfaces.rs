@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Text;
+
 use crate::UnixMillis;
 
 /// Private addresses per interface (the limit of common instance types).
@@ -12,8 +14,8 @@ pub const MAX_PRIVATE_IPS: usize = 30;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     /// `eni-attach-...`.
-    pub id: String,
-    pub instance_id: String,
+    pub id: Text,
+    pub instance_id: Text,
     pub device_index: i64,
     pub delete_on_termination: bool,
     pub attach_time: UnixMillis,
@@ -21,19 +23,19 @@ pub struct Attachment {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkInterface {
-    pub id: String,
-    pub subnet_id: String,
-    pub vpc_id: String,
-    pub availability_zone: String,
-    pub owner_id: String,
-    pub description: String,
-    pub mac_address: String,
+    pub id: Text,
+    pub subnet_id: Text,
+    pub vpc_id: Text,
+    pub availability_zone: Text,
+    pub owner_id: Text,
+    pub description: Text,
+    pub mac_address: Text,
     /// The primary address first.
-    pub private_ips: Vec<String>,
-    pub group_ids: Vec<String>,
+    pub private_ips: Vec<Text>,
+    pub group_ids: Vec<Text>,
     pub source_dest_check: bool,
     /// `interface` (ec2d makes no other type).
-    pub interface_type: String,
+    pub interface_type: Text,
     pub attachment: Option<Attachment>,
 }
 
@@ -42,7 +44,7 @@ pub struct NetworkInterface {
 /// found by its ID and never by a scan of the interfaces.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceInterfaces {
-    pub instance_id: String,
+    pub instance_id: Text,
     pub by_device: std::collections::BTreeMap<i64, String>,
 }
 
@@ -76,7 +78,7 @@ pub enum EniError {
 
 impl NetworkInterface {
     pub fn primary_ip(&self) -> &str {
-        self.private_ips.first().map_or("", String::as_str)
+        self.private_ips.first().map_or("", Text::as_str)
     }
 
     /// `in-use` while attached, `available` otherwise.
@@ -91,14 +93,14 @@ impl NetworkInterface {
 
 pub fn check_delete(eni: &NetworkInterface) -> Result<(), EniError> {
     match eni.attachment {
-        Some(_) => Err(EniError::InUse { id: eni.id.clone() }),
+        Some(_) => Err(EniError::InUse { id: eni.id.to_string() }),
         None => Ok(()),
     }
 }
 
 pub fn attach(eni: &mut NetworkInterface, attachment: Attachment) -> Result<(), EniError> {
     if eni.attachment.is_some() {
-        return Err(EniError::InUse { id: eni.id.clone() });
+        return Err(EniError::InUse { id: eni.id.to_string() });
     }
     eni.attachment = Some(attachment);
     Ok(())
@@ -109,7 +111,7 @@ pub fn detach(eni: &mut NetworkInterface, attachment_id: &str) -> Result<Attachm
     match &eni.attachment {
         Some(a) if a.id == attachment_id => {
             if a.device_index == 0 {
-                return Err(EniError::PrimaryInterface { id: eni.id.clone() });
+                return Err(EniError::PrimaryInterface { id: eni.id.to_string() });
             }
             Ok(eni.attachment.take().expect("checked above"))
         }
@@ -120,9 +122,9 @@ pub fn detach(eni: &mut NetworkInterface, attachment_id: &str) -> Result<Attachm
 /// Adds secondary addresses (already reserved in the subnet by the caller).
 pub fn assign(eni: &mut NetworkInterface, ips: &[String]) -> Result<(), EniError> {
     if eni.private_ips.len() + ips.len() > MAX_PRIVATE_IPS {
-        return Err(EniError::TooManyAddresses { id: eni.id.clone() });
+        return Err(EniError::TooManyAddresses { id: eni.id.to_string() });
     }
-    eni.private_ips.extend(ips.iter().cloned());
+    eni.private_ips.extend(ips.iter().map(|ip| Text::from(ip.as_str())));
     Ok(())
 }
 
@@ -132,11 +134,11 @@ pub fn unassign(eni: &mut NetworkInterface, ips: &[String]) -> Result<(), EniErr
         if eni.primary_ip() == ip {
             return Err(EniError::PrimaryAddress { ip: ip.clone() });
         }
-        if !eni.private_ips.contains(ip) {
-            return Err(EniError::NotAssigned { ip: ip.clone(), id: eni.id.clone() });
+        if !eni.private_ips.iter().any(|p| p == ip) {
+            return Err(EniError::NotAssigned { ip: ip.clone(), id: eni.id.to_string() });
         }
     }
-    eni.private_ips.retain(|p| !ips.contains(p));
+    eni.private_ips.retain(|p| !ips.iter().any(|ip| p == ip));
     Ok(())
 }
 
@@ -151,7 +153,7 @@ mod tests {
             vpc_id: "vpc-1".into(),
             availability_zone: "us-east-1a".into(),
             owner_id: "0".into(),
-            description: String::new(),
+            description: String::new().into(),
             mac_address: "0e:00:00:00:00:01".into(),
             private_ips: vec!["10.0.0.4".into()],
             group_ids: vec!["sg-1".into()],

@@ -1,4 +1,11 @@
-//! Small text codecs the domain needs: base64 (request blobs such as S3 upload policies).
+//! Small text codecs the domain needs: base64 (request blobs such as S3 upload policies); and
+//! [`Text`], the string type of the records kept by the thousand (instances, their interfaces and
+//! volumes).
+
+/// A record's string: kept inside its 24 bytes when it fits (IDs, zones, instance types, addresses,
+/// the fixed vocabularies), on the heap otherwise. Serialized as a plain string, so the stored JSON
+/// is that of a `String`; derefs to `str` and compares with `str` and `String`.
+pub type Text = compact_str::CompactString;
 
 /// Decodes standard base64 (with or without `=` padding). `None` for anything else.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {

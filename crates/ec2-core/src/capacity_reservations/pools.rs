@@ -234,7 +234,7 @@ pub fn looks_for_reservation(inst: &Instance) -> bool {
 /// The instance takes a unit of `cr` (the first candidate) and of its pool.
 pub fn take_in_reservation(inst: &mut Instance, cr: &mut CapacityReservation, pool: &mut CapacityPool) {
     cr.used += 1;
-    inst.capacity_reservation_id = Some(cr.id.clone());
+    inst.capacity_reservation_id = Some(cr.id.clone().into());
     inst.reservation_lifecycle = if cr.reservation_type == ReservationType::CapacityBlock {
         Some("capacity-block".into())
     } else if cr.interruptible {

@@ -6,6 +6,8 @@
 use ec2_time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
+use crate::Text;
+
 use crate::instances::lifecycle::user_initiated;
 use crate::instances::model::{Pending, SecurityGroupRef, ShutdownBehavior, Transition};
 use crate::instances::{Durations, Instance, InstanceState, RootDeviceType, StateChange, StateReason};
@@ -19,12 +21,12 @@ pub use options::{LaunchOptions, MaintenanceOptions, PrivateDnsOptions};
 #[serde(default)]
 pub struct Attributes {
     /// The user data as the wire carries it (base64), if any.
-    pub user_data: Option<String>,
-    pub kernel_id: Option<String>,
-    pub ramdisk_id: Option<String>,
+    pub user_data: Option<Text>,
+    pub kernel_id: Option<Text>,
+    pub ramdisk_id: Option<Text>,
     pub source_dest_check: bool,
     /// `simple` once enhanced networking with the Intel 82599 VF is enabled.
-    pub sriov_net_support: Option<String>,
+    pub sriov_net_support: Option<Text>,
     pub enclave_enabled: bool,
     /// The instance metadata service options (`MetadataOptions`).
     pub metadata: MetadataOptions,
@@ -36,11 +38,11 @@ pub struct Attributes {
     pub maintenance: MaintenanceOptions,
     /// The CPU credit option set at launch or by ModifyInstanceCreditSpecification (`None`: the
     /// instance type's default, `credit_specifications::effective`).
-    pub cpu_credits: Option<String>,
+    pub cpu_credits: Option<Text>,
     /// `NetworkPerformanceOptions.BandwidthWeighting` (`None` shows as `default`).
-    pub bandwidth_weighting: Option<String>,
+    pub bandwidth_weighting: Option<Text>,
     /// `Operator.Principal` of a managed instance.
-    pub operator: Option<String>,
+    pub operator: Option<Text>,
 }
 
 impl Attributes {
@@ -52,7 +54,7 @@ impl Attributes {
         options: &LaunchOptions,
     ) -> Attributes {
         Attributes {
-            user_data: user_data.filter(|u| !u.is_empty()),
+            user_data: user_data.filter(|u| !u.is_empty()).map(Into::into),
             kernel_id: options.kernel_id.clone(),
             ramdisk_id: options.ramdisk_id.clone(),
             enclave_enabled: options.enclave_enabled,
@@ -240,12 +242,12 @@ pub enum AttrError {
 fn check_state(inst: &Instance, attr: Attribute) -> Result<(), AttrError> {
     match inst.state {
         InstanceState::ShuttingDown | InstanceState::Terminated => {
-            Err(AttrError::Gone { id: inst.id.clone(), state: inst.state })
+            Err(AttrError::Gone { id: inst.id.to_string(), state: inst.state })
         }
         InstanceState::Stopped => Ok(()),
         InstanceState::Pending | InstanceState::Running | InstanceState::Stopping => {
             if attr.only_while_stopped() {
-                Err(AttrError::NotStopped { id: inst.id.clone() })
+                Err(AttrError::NotStopped { id: inst.id.to_string() })
             } else {
                 Ok(())
             }
@@ -258,15 +260,15 @@ pub fn modify(inst: &mut Instance, change: Change) -> Result<(), AttrError> {
     let attr = change.attribute();
     check_state(inst, attr)?;
     match change {
-        Change::InstanceType(t) => inst.instance_type = t,
-        Change::Kernel(k) => inst.attributes.kernel_id = Some(k).filter(|k| !k.is_empty()),
-        Change::Ramdisk(r) => inst.attributes.ramdisk_id = Some(r).filter(|r| !r.is_empty()),
-        Change::UserData(u) => inst.attributes.user_data = Some(u).filter(|u| !u.is_empty()),
+        Change::InstanceType(t) => inst.instance_type = t.into(),
+        Change::Kernel(k) => inst.attributes.kernel_id = Some(k).filter(|k| !k.is_empty()).map(Into::into),
+        Change::Ramdisk(r) => inst.attributes.ramdisk_id = Some(r).filter(|r| !r.is_empty()).map(Into::into),
+        Change::UserData(u) => inst.attributes.user_data = Some(u).filter(|u| !u.is_empty()).map(Into::into),
         Change::DisableApiTermination(v) => inst.disable_api_termination = v,
         Change::ShutdownBehavior(b) => inst.shutdown_behavior = b,
         Change::BlockDevices(devices) => {
             if let Some((missing, _)) =
-                devices.iter().find(|(name, _)| !inst.volumes.iter().any(|v| &v.device_name == name))
+                devices.iter().find(|(name, _)| !inst.volumes.iter().any(|v| v.device_name == *name))
             {
                 return Err(AttrError::NoDevice(missing.clone()));
             }
@@ -279,7 +281,7 @@ pub fn modify(inst: &mut Instance, change: Change) -> Result<(), AttrError> {
         Change::SourceDestCheck(v) => inst.attributes.source_dest_check = v,
         Change::Groups(g) => inst.security_groups = g,
         Change::EbsOptimized(v) => inst.ebs_optimized = v,
-        Change::SriovNetSupport(v) => inst.attributes.sriov_net_support = Some(v),
+        Change::SriovNetSupport(v) => inst.attributes.sriov_net_support = Some(v.into()),
         Change::EnaSupport(v) => inst.ena_support = v,
         Change::DisableApiStop(v) => inst.disable_api_stop = v,
     }
@@ -294,10 +296,10 @@ pub fn reset(inst: &mut Instance, attr: Attribute) -> Result<(), AttrError> {
     let stopped_only = matches!(attr, Attribute::Kernel | Attribute::Ramdisk);
     match inst.state {
         InstanceState::ShuttingDown | InstanceState::Terminated => {
-            return Err(AttrError::Gone { id: inst.id.clone(), state: inst.state })
+            return Err(AttrError::Gone { id: inst.id.to_string(), state: inst.state })
         }
         InstanceState::Stopped => {}
-        _ if stopped_only => return Err(AttrError::NotStopped { id: inst.id.clone() }),
+        _ if stopped_only => return Err(AttrError::NotStopped { id: inst.id.to_string() }),
         _ => {}
     }
     match attr {
@@ -322,12 +324,12 @@ pub fn check_modifiable(attr: Attribute) -> Result<(), AttrError> {
 /// device is an instance store. Neither stop nor termination protection applies: they guard the API.
 pub fn guest_shutdown(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Result<StateChange, AttrError> {
     if inst.state != InstanceState::Running {
-        return Err(AttrError::NotRunning { id: inst.id.clone(), state: inst.state });
+        return Err(AttrError::NotRunning { id: inst.id.to_string(), state: inst.state });
     }
     let previous = inst.state;
     let terminate =
         inst.shutdown_behavior == ShutdownBehavior::Terminate || inst.root_device_type == RootDeviceType::InstanceStore;
-    inst.state_transition_reason = user_initiated(now);
+    inst.state_transition_reason = user_initiated(now).into();
     inst.state_reason = Some(StateReason::new(
         "Client.InstanceInitiatedShutdown",
         "Client.InstanceInitiatedShutdown: Instance initiated shutdown",
@@ -341,7 +343,7 @@ pub fn guest_shutdown(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Re
     };
     inst.state = state;
     inst.pending = Some(Pending { due: now.plus_millis(took), transition });
-    Ok(StateChange { instance_id: inst.id.clone(), previous, current: inst.state })
+    Ok(StateChange { instance_id: inst.id.to_string(), previous, current: inst.state })
 }
 
 /// The instance metadata service options of an instance.
@@ -349,15 +351,15 @@ pub fn guest_shutdown(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Re
 #[serde(default)]
 pub struct MetadataOptions {
     /// `optional` or `required` (IMDSv2 only).
-    pub http_tokens: String,
+    pub http_tokens: Text,
     /// 1 to 64.
     pub hop_limit: i64,
     /// `enabled` or `disabled`.
-    pub http_endpoint: String,
+    pub http_endpoint: Text,
     /// `enabled` or `disabled`.
-    pub http_protocol_ipv6: String,
+    pub http_protocol_ipv6: Text,
     /// `enabled` or `disabled`.
-    pub instance_metadata_tags: String,
+    pub instance_metadata_tags: Text,
 }
 
 impl Default for MetadataOptions {
@@ -413,16 +415,18 @@ impl MetadataOptions {
             Some(h) => return Err(BadMetadataValue { parameter: "HttpPutResponseHopLimit", value: h.to_string() }),
         };
         Ok(MetadataOptions {
-            http_tokens: pick("HttpTokens", &self.http_tokens, &change.http_tokens, &["optional", "required"])?,
+            http_tokens: pick("HttpTokens", &self.http_tokens, &change.http_tokens, &["optional", "required"])?.into(),
             hop_limit,
-            http_endpoint: pick("HttpEndpoint", &self.http_endpoint, &change.http_endpoint, SWITCH)?,
-            http_protocol_ipv6: pick("HttpProtocolIpv6", &self.http_protocol_ipv6, &change.http_protocol_ipv6, SWITCH)?,
+            http_endpoint: pick("HttpEndpoint", &self.http_endpoint, &change.http_endpoint, SWITCH)?.into(),
+            http_protocol_ipv6: pick("HttpProtocolIpv6", &self.http_protocol_ipv6, &change.http_protocol_ipv6, SWITCH)?
+                .into(),
             instance_metadata_tags: pick(
                 "InstanceMetadataTags",
                 &self.instance_metadata_tags,
                 &change.instance_metadata_tags,
                 SWITCH,
-            )?,
+            )?
+            .into(),
         })
     }
 }
@@ -431,7 +435,7 @@ impl MetadataOptions {
 /// shutting down or terminated.
 pub fn set_monitoring(inst: &mut Instance, enabled: bool) -> Result<(), AttrError> {
     if matches!(inst.state, InstanceState::ShuttingDown | InstanceState::Terminated) {
-        return Err(AttrError::Gone { id: inst.id.clone(), state: inst.state });
+        return Err(AttrError::Gone { id: inst.id.to_string(), state: inst.state });
     }
     inst.monitoring = enabled;
     Ok(())

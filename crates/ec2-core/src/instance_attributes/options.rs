@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Text;
+
 use crate::instances::{Instance, InstanceState};
 
 /// `PrivateDnsNameOptions`: the hostname type and whether DNS answers for the resource name.
@@ -12,7 +14,7 @@ use crate::instances::{Instance, InstanceState};
 #[serde(default)]
 pub struct PrivateDnsOptions {
     /// `ip-name` or `resource-name`.
-    pub hostname_type: String,
+    pub hostname_type: Text,
     pub a_record: bool,
     pub aaaa_record: bool,
 }
@@ -27,8 +29,8 @@ impl Default for PrivateDnsOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MaintenanceOptions {
-    pub auto_recovery: String,
-    pub reboot_migration: String,
+    pub auto_recovery: Text,
+    pub reboot_migration: Text,
 }
 
 impl Default for MaintenanceOptions {
@@ -42,17 +44,17 @@ impl Default for MaintenanceOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LaunchOptions {
-    pub kernel_id: Option<String>,
-    pub ramdisk_id: Option<String>,
+    pub kernel_id: Option<Text>,
+    pub ramdisk_id: Option<Text>,
     pub enclave_enabled: bool,
     pub private_dns: PrivateDnsOptions,
     pub maintenance: MaintenanceOptions,
     /// `CreditSpecification.CpuCredits` as asked (`standard` or `unlimited`).
-    pub cpu_credits: Option<String>,
+    pub cpu_credits: Option<Text>,
     /// `NetworkPerformanceOptions.BandwidthWeighting` (`default`, `vpc-1`, `ebs-1`).
-    pub bandwidth_weighting: Option<String>,
+    pub bandwidth_weighting: Option<Text>,
     /// `Operator.Principal`: the service that manages the instance.
-    pub operator: Option<String>,
+    pub operator: Option<Text>,
 }
 
 /// A value outside what a member takes: (the parameter, the value).
@@ -86,7 +88,7 @@ impl PrivateDnsOptions {
     pub fn with(&self, change: &PrivateDnsChange) -> Result<PrivateDnsOptions, BadOption> {
         Ok(PrivateDnsOptions {
             hostname_type: match &change.hostname_type {
-                Some(t) => one_of("PrivateDnsHostnameType", t, HOSTNAME_TYPES)?,
+                Some(t) => one_of("PrivateDnsHostnameType", t, HOSTNAME_TYPES)?.into(),
                 None => self.hostname_type.clone(),
             },
             a_record: change.a_record.unwrap_or(self.a_record),
@@ -109,8 +111,8 @@ impl MaintenanceOptions {
             None => Ok(current.to_string()),
         };
         Ok(MaintenanceOptions {
-            auto_recovery: pick("AutoRecovery", &change.auto_recovery, &self.auto_recovery)?,
-            reboot_migration: pick("RebootMigration", &change.reboot_migration, &self.reboot_migration)?,
+            auto_recovery: pick("AutoRecovery", &change.auto_recovery, &self.auto_recovery)?.into(),
+            reboot_migration: pick("RebootMigration", &change.reboot_migration, &self.reboot_migration)?.into(),
         })
     }
 }
@@ -162,7 +164,7 @@ pub enum OptionError {
 fn alive(inst: &Instance) -> Result<(), OptionError> {
     match inst.state {
         InstanceState::ShuttingDown | InstanceState::Terminated => {
-            Err(OptionError::Gone { id: inst.id.clone(), state: inst.state })
+            Err(OptionError::Gone { id: inst.id.to_string(), state: inst.state })
         }
         _ => Ok(()),
     }
@@ -174,7 +176,7 @@ pub fn modify_private_dns(inst: &mut Instance, change: &PrivateDnsChange) -> Res
     let new = inst.attributes.private_dns.with(change).map_err(OptionError::Bad)?;
     alive(inst)?;
     if new.hostname_type != inst.attributes.private_dns.hostname_type && inst.state != InstanceState::Stopped {
-        return Err(OptionError::NotStopped { id: inst.id.clone() });
+        return Err(OptionError::NotStopped { id: inst.id.to_string() });
     }
     inst.attributes.private_dns = new;
     Ok(())
@@ -201,7 +203,7 @@ mod tests {
     fn hostname_type_changes_only_while_stopped() {
         let mut i = running();
         let change = PrivateDnsChange { hostname_type: Some("resource-name".into()), ..Default::default() };
-        assert_eq!(modify_private_dns(&mut i, &change), Err(OptionError::NotStopped { id: i.id.clone() }));
+        assert_eq!(modify_private_dns(&mut i, &change), Err(OptionError::NotStopped { id: i.id.to_string() }));
         assert_eq!(i.attributes.private_dns.hostname_type, "ip-name");
         let records = PrivateDnsChange { a_record: Some(true), ..Default::default() };
         modify_private_dns(&mut i, &records).unwrap();

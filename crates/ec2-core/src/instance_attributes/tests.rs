@@ -40,7 +40,7 @@ fn stopped_only_attributes_are_refused_in_every_other_live_state() {
         for c in &stopped_only {
             let mut i = fixture(state);
             let before = i.clone();
-            assert_eq!(modify(&mut i, c.clone()), Err(AttrError::NotStopped { id: i.id.clone() }), "{c:?}");
+            assert_eq!(modify(&mut i, c.clone()), Err(AttrError::NotStopped { id: i.id.to_string() }), "{c:?}");
             assert_eq!(i, before);
         }
     }
@@ -74,7 +74,10 @@ fn any_state_attributes_change_while_running_but_not_once_terminated() {
     assert_eq!(i.shutdown_behavior, ShutdownBehavior::Terminate);
     for state in [InstanceState::ShuttingDown, InstanceState::Terminated] {
         let mut t = fixture(state);
-        assert_eq!(modify(&mut t, Change::SourceDestCheck(false)), Err(AttrError::Gone { id: t.id.clone(), state }));
+        assert_eq!(
+            modify(&mut t, Change::SourceDestCheck(false)),
+            Err(AttrError::Gone { id: t.id.to_string(), state })
+        );
     }
 }
 
@@ -96,7 +99,7 @@ fn reset_rules() {
     i.attributes.source_dest_check = false;
     reset(&mut i, Attribute::SourceDestCheck).unwrap();
     assert!(i.attributes.source_dest_check);
-    assert_eq!(reset(&mut i, Attribute::Kernel), Err(AttrError::NotStopped { id: i.id.clone() }));
+    assert_eq!(reset(&mut i, Attribute::Kernel), Err(AttrError::NotStopped { id: i.id.to_string() }));
     assert_eq!(reset(&mut i, Attribute::UserData), Err(AttrError::NotResettable(Attribute::UserData)));
     let mut s = fixture(InstanceState::Stopped);
     s.attributes.kernel_id = Some("aki-1".into());
@@ -130,7 +133,7 @@ fn guest_shutdown_stops_or_terminates_by_the_behavior() {
 
     for state in [InstanceState::Pending, InstanceState::Stopped, InstanceState::Terminated] {
         let mut n = fixture(state);
-        assert_eq!(guest_shutdown(&mut n, NOW, &d), Err(AttrError::NotRunning { id: n.id.clone(), state }));
+        assert_eq!(guest_shutdown(&mut n, NOW, &d), Err(AttrError::NotRunning { id: n.id.to_string(), state }));
     }
 }
 
@@ -177,9 +180,9 @@ fn console_output_names_the_instance_once_it_has_booted() {
     assert_eq!(console_output(&i), None);
     i.ever_running = true;
     let (text, at) = console_output(&i).unwrap();
-    assert!(text.contains(&i.id) && text.contains("ip-172-31-0-4 login:"), "{text}");
+    assert!(text.contains(&*i.id) && text.contains("ip-172-31-0-4 login:"), "{text}");
     assert_eq!(at, i.launch_time.plus_millis(14_000));
     i.platform = Some("windows".into());
     let (text, _) = console_output(&i).unwrap();
-    assert!(text.contains("Windows is Ready to use") && text.contains(&i.id));
+    assert!(text.contains("Windows is Ready to use") && text.contains(&*i.id));
 }

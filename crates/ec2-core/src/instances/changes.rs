@@ -60,16 +60,16 @@ pub struct Consequences {
 pub fn consequences(before: Before, inst: &Instance, at: UnixMillis) -> Consequences {
     let capacity = pools::transition(before.held, inst.holds_capacity());
     let spot_due = match (&inst.spot_request_id, &inst.pending) {
-        (Some(id), Some(p)) => Some((id.clone(), p.due)),
+        (Some(id), Some(p)) => Some((id.to_string(), p.due)),
         _ => None,
     };
     let event = (before.state != Some(inst.state)).then(|| StateEvent {
-        resource_id: inst.id.clone(),
+        resource_id: inst.id.to_string(),
         kind: "instance",
         old: before.state.map(InstanceState::name),
         new: inst.state.name(),
         at,
-        reason: inst.state_reason.as_ref().map(|r| r.code.clone()),
+        reason: inst.state_reason.as_ref().map(|r| r.code.to_string()),
     });
     let gone = |s: InstanceState| matches!(s, InstanceState::ShuttingDown | InstanceState::Terminated);
     let releases_network = gone(inst.state) && !before.state.is_some_and(gone);

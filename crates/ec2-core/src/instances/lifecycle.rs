@@ -125,7 +125,7 @@ pub fn user_initiated(now: UnixMillis) -> String {
 }
 
 fn change(inst: &Instance, previous: InstanceState) -> StateChange {
-    StateChange { instance_id: inst.id.clone(), previous, current: inst.state }
+    StateChange { instance_id: inst.id.to_string(), previous, current: inst.state }
 }
 
 fn schedule(inst: &mut Instance, due: UnixMillis, transition: Transition) {
@@ -141,24 +141,24 @@ pub fn stop(
     use InstanceState as S;
     let id = inst.id.clone();
     if inst.root_device_type == RootDeviceType::InstanceStore {
-        return Err(LifecycleError::InstanceStoreRoot { id, verb: "stopped" });
+        return Err(LifecycleError::InstanceStoreRoot { id: id.to_string(), verb: "stopped" });
     }
     if inst.disable_api_stop {
-        return Err(LifecycleError::StopProtected { id });
+        return Err(LifecycleError::StopProtected { id: id.to_string() });
     }
     if opts.hibernate && !inst.hibernation_configured {
-        return Err(LifecycleError::HibernationNotConfigured { id });
+        return Err(LifecycleError::HibernationNotConfigured { id: id.to_string() });
     }
     let previous = inst.state;
     match inst.state {
         S::Pending if !inst.ever_running => Err(LifecycleError::IncorrectState {
             message: format!("Instance '{id}' cannot be stopped as it has never reached the 'running' state."),
-            id,
+            id: id.to_string(),
         }),
         // A start in progress can be stopped (spec 4.2, inferred): it goes straight to stopping.
         S::Pending | S::Running => {
             inst.state = S::Stopping;
-            inst.state_transition_reason = user_initiated(now);
+            inst.state_transition_reason = user_initiated(now).into();
             inst.state_reason = Some(if opts.hibernate {
                 StateReason::new(
                     "Client.UserInitiatedHibernate",
@@ -200,7 +200,7 @@ pub fn stop(
         S::Stopped => Ok(change(inst, previous)),
         S::ShuttingDown | S::Terminated => Err(LifecycleError::IncorrectState {
             message: format!("This instance '{id}' is not in a state from which it can be stopped."),
-            id,
+            id: id.to_string(),
         }),
     }
 }
@@ -209,13 +209,13 @@ pub fn start(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Result<Stat
     use InstanceState as S;
     let id = inst.id.clone();
     if inst.root_device_type == RootDeviceType::InstanceStore {
-        return Err(LifecycleError::InstanceStoreRoot { id, verb: "started" });
+        return Err(LifecycleError::InstanceStoreRoot { id: id.to_string(), verb: "started" });
     }
     let previous = inst.state;
     match inst.state {
         S::Stopped => {
             inst.state = S::Pending;
-            inst.state_transition_reason = String::new();
+            inst.state_transition_reason = String::new().into();
             inst.state_reason = None;
             schedule(inst, now.plus_millis(d.start), Transition::BecomeRunning);
             Ok(change(inst, previous))
@@ -225,7 +225,7 @@ pub fn start(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Result<Stat
         // Stopping is not a state a start can come from (spec 4.2, inferred).
         S::Stopping | S::ShuttingDown | S::Terminated => Err(LifecycleError::IncorrectState {
             message: format!("The instance '{id}' is not in a state from which it can be started."),
-            id,
+            id: id.to_string(),
         }),
     }
 }
@@ -239,13 +239,16 @@ pub fn terminate(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Result<
         S::ShuttingDown | S::Terminated => Ok(change(inst, previous)),
         S::Pending | S::Running | S::Stopping | S::Stopped => {
             if inst.disable_api_termination {
-                return Err(LifecycleError::TerminationProtected { id, attribute: "disableApiTermination" });
+                return Err(LifecycleError::TerminationProtected {
+                    id: id.to_string(),
+                    attribute: "disableApiTermination",
+                });
             }
             if inst.disable_api_stop {
-                return Err(LifecycleError::TerminationProtected { id, attribute: "disableApiStop" });
+                return Err(LifecycleError::TerminationProtected { id: id.to_string(), attribute: "disableApiStop" });
             }
             inst.state = S::ShuttingDown;
-            inst.state_transition_reason = user_initiated(now);
+            inst.state_transition_reason = user_initiated(now).into();
             inst.state_reason = Some(StateReason::new(
                 "Client.UserInitiatedShutdown",
                 "Client.UserInitiatedShutdown: User initiated shutdown",
@@ -266,7 +269,7 @@ pub fn service_terminate(inst: &mut Instance, now: UnixMillis, d: &Durations, re
         return;
     }
     inst.state = S::ShuttingDown;
-    inst.state_transition_reason = service_initiated(now);
+    inst.state_transition_reason = service_initiated(now).into();
     inst.state_reason = Some(reason);
     inst.status_ok_at = None;
     inst.stuck_stopping = false;
@@ -280,7 +283,7 @@ pub fn service_stop(inst: &mut Instance, now: UnixMillis, d: &Durations, hiberna
         return;
     }
     inst.state = S::Stopping;
-    inst.state_transition_reason = service_initiated(now);
+    inst.state_transition_reason = service_initiated(now).into();
     inst.state_reason = Some(if hibernate {
         StateReason::new("Server.SpotInstanceHibernate", "Server.SpotInstanceHibernate: Spot instance hibernation")
     } else {
@@ -303,7 +306,7 @@ pub fn reboot(inst: &Instance) -> Result<(), LifecycleError> {
         S::Running | S::Terminated => Ok(()),
         S::Pending | S::Stopping | S::Stopped | S::ShuttingDown => Err(LifecycleError::IncorrectState {
             message: format!("The instance '{}' is not in a state from which it can be rebooted.", inst.id),
-            id: inst.id.clone(),
+            id: inst.id.to_string(),
         }),
     }
 }
@@ -428,7 +431,7 @@ pub(crate) mod tests {
             shutdown_behavior: ShutdownBehavior::Stop,
             tags: BTreeMap::new(),
             state,
-            state_transition_reason: String::new(),
+            state_transition_reason: String::new().into(),
             state_reason: None,
             ever_running: state != InstanceState::Pending,
             stuck_stopping: false,
@@ -531,7 +534,7 @@ pub(crate) mod tests {
         assert_eq!(
             err,
             LifecycleError::IncorrectState {
-                id: fresh.id.clone(),
+                id: fresh.id.to_string(),
                 message: format!(
                     "Instance '{}' cannot be stopped as it has never reached the 'running' state.",
                     fresh.id

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use ec2_time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
+use crate::Text;
+
 /// EC2's six instance states. Codes are the low byte AWS documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -52,13 +54,13 @@ impl InstanceState {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateReason {
-    pub code: String,
-    pub message: String,
+    pub code: Text,
+    pub message: Text,
 }
 
 impl StateReason {
     pub fn new(code: &str, message: &str) -> Self {
-        StateReason { code: code.to_string(), message: message.to_string() }
+        StateReason { code: code.to_string().into(), message: message.to_string().into() }
     }
 }
 
@@ -87,8 +89,8 @@ pub enum ShutdownBehavior {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Volume {
-    pub device_name: String,
-    pub volume_id: String,
+    pub device_name: Text,
+    pub volume_id: Text,
     pub size_gb: u32,
     pub delete_on_termination: bool,
     pub attach_time: UnixMillis,
@@ -116,48 +118,48 @@ pub struct Pending {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityGroupRef {
-    pub id: String,
-    pub name: String,
+    pub id: Text,
+    pub name: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instance {
-    pub id: String,
-    pub reservation_id: String,
-    pub owner_id: String,
-    pub image_id: String,
-    pub instance_type: String,
-    pub key_name: Option<String>,
+    pub id: Text,
+    pub reservation_id: Text,
+    pub owner_id: Text,
+    pub image_id: Text,
+    pub instance_type: Text,
+    pub key_name: Option<Text>,
     pub launch_time: UnixMillis,
     pub ami_launch_index: u32,
-    pub client_token: Option<String>,
+    pub client_token: Option<Text>,
 
-    pub availability_zone: String,
-    pub availability_zone_id: String,
-    pub tenancy: String,
-    pub vpc_id: String,
-    pub subnet_id: String,
-    pub private_ip: String,
-    pub public_ip: Option<String>,
+    pub availability_zone: Text,
+    pub availability_zone_id: Text,
+    pub tenancy: Text,
+    pub vpc_id: Text,
+    pub subnet_id: Text,
+    pub private_ip: Text,
+    pub public_ip: Option<Text>,
     /// Whether `public_ip` is an Elastic IP (kept across a stop, unlike an automatic address).
     #[serde(default)]
     pub public_ip_elastic: bool,
     pub security_groups: Vec<SecurityGroupRef>,
-    pub network_interface_id: String,
-    pub attachment_id: String,
-    pub mac_address: String,
+    pub network_interface_id: Text,
+    pub attachment_id: Text,
+    pub mac_address: Text,
 
     pub root_device_type: RootDeviceType,
-    pub root_device_name: String,
+    pub root_device_name: Text,
     pub volumes: Vec<Volume>,
-    pub architecture: String,
-    pub virtualization_type: String,
-    pub hypervisor: String,
-    pub platform: Option<String>,
-    pub platform_details: String,
-    pub usage_operation: String,
+    pub architecture: Text,
+    pub virtualization_type: Text,
+    pub hypervisor: Text,
+    pub platform: Option<Text>,
+    pub platform_details: Text,
+    pub usage_operation: Text,
     pub ena_support: bool,
-    pub boot_mode: Option<String>,
+    pub boot_mode: Option<Text>,
     pub cpu_cores: u32,
     pub threads_per_core: u32,
     pub ebs_optimized: bool,
@@ -170,7 +172,7 @@ pub struct Instance {
     pub tags: BTreeMap<String, String>,
 
     pub state: InstanceState,
-    pub state_transition_reason: String,
+    pub state_transition_reason: Text,
     pub state_reason: Option<StateReason>,
     /// Whether the instance has ever reached `running` (a never-run pending instance cannot stop).
     pub ever_running: bool,
@@ -183,20 +185,20 @@ pub struct Instance {
     pub terminated_at: Option<UnixMillis>,
     /// The Spot request that launched the instance (its lifecycle is then `spot`).
     #[serde(default)]
-    pub spot_request_id: Option<String>,
+    pub spot_request_id: Option<Text>,
     /// The Capacity Reservation the instance runs (or last ran) in. It holds one unit of it
     /// while `pending` or `running`.
     #[serde(default)]
-    pub capacity_reservation_id: Option<String>,
+    pub capacity_reservation_id: Option<Text>,
     /// `CapacityReservationSpecification.CapacityReservationPreference` (`None` is `open`).
     #[serde(default)]
-    pub capacity_preference: Option<String>,
+    pub capacity_preference: Option<Text>,
     /// The reservation the instance targets, if any.
     #[serde(default)]
-    pub capacity_target: Option<String>,
+    pub capacity_target: Option<Text>,
     /// `capacity-block` or `interruptible-capacity-reservation` for instances in such reservations.
     #[serde(default)]
-    pub reservation_lifecycle: Option<String>,
+    pub reservation_lifecycle: Option<Text>,
     /// User data, kernel, ramdisk, source/destination check, SR-IOV and enclave settings.
     #[serde(default)]
     pub attributes: crate::instance_attributes::Attributes,

@@ -11,6 +11,8 @@
 use ec2_time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
+use crate::Text;
+
 use crate::instances::InstanceState;
 
 pub mod limits;
@@ -122,8 +124,8 @@ impl AttachmentState {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
-    pub instance_id: String,
-    pub device: String,
+    pub instance_id: Text,
+    pub device: Text,
     pub attach_time: UnixMillis,
     pub state: AttachmentState,
     pub delete_on_termination: bool,
@@ -198,21 +200,21 @@ impl Modification {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Volume {
-    pub id: String,
+    pub id: Text,
     pub spec: Spec,
-    pub availability_zone: String,
-    pub availability_zone_id: String,
+    pub availability_zone: Text,
+    pub availability_zone_id: Text,
     pub encrypted: bool,
     /// The KMS key's ARN, for encrypted volumes.
-    pub kms_key_id: Option<String>,
-    pub snapshot_id: Option<String>,
+    pub kms_key_id: Option<Text>,
+    pub snapshot_id: Option<Text>,
     pub create_time: UnixMillis,
     pub state: VolumeState,
     pub attachment: Option<Attachment>,
     pub pending: Option<PendingStep>,
     pub auto_enable_io: bool,
     pub modifications: Vec<Modification>,
-    pub client_token: Option<String>,
+    pub client_token: Option<Text>,
 }
 
 /// Why an action on a volume is refused.
@@ -295,13 +297,13 @@ impl Volume {
         d: &StorageDurations,
     ) -> Volume {
         Volume {
-            id,
+            id: id.into(),
             spec,
-            availability_zone: zone.0.to_string(),
-            availability_zone_id: zone.1.to_string(),
+            availability_zone: zone.0.to_string().into(),
+            availability_zone_id: zone.1.to_string().into(),
             encrypted: encryption.0,
-            kms_key_id: encryption.1,
-            snapshot_id,
+            kms_key_id: encryption.1.map(Into::into),
+            snapshot_id: snapshot_id.map(Into::into),
             create_time: now,
             state: VolumeState::Creating,
             attachment: None,
@@ -326,18 +328,18 @@ impl Volume {
         now: UnixMillis,
     ) -> Volume {
         Volume {
-            id,
+            id: id.into(),
             spec,
-            availability_zone: zone.0.to_string(),
-            availability_zone_id: zone.1.to_string(),
+            availability_zone: zone.0.to_string().into(),
+            availability_zone_id: zone.1.to_string().into(),
             encrypted: encryption.0,
-            kms_key_id: encryption.1,
-            snapshot_id,
+            kms_key_id: encryption.1.map(Into::into),
+            snapshot_id: snapshot_id.map(Into::into),
             create_time: now,
             state: VolumeState::InUse,
             attachment: Some(Attachment {
-                instance_id: instance_id.to_string(),
-                device: device.to_string(),
+                instance_id: instance_id.to_string().into(),
+                device: device.to_string().into(),
                 attach_time: now,
                 state: AttachmentState::Attached,
                 delete_on_termination,
@@ -393,13 +395,13 @@ impl Volume {
             VolumeState::Available => {}
             VolumeState::InUse => {
                 let on = self.attachment.as_ref().map(|a| a.instance_id.clone()).unwrap_or_default();
-                return Err(VolumeError::InUse(on));
+                return Err(VolumeError::InUse(on.to_string()));
             }
             s @ (VolumeState::Creating | VolumeState::Deleting) => return Err(VolumeError::IncorrectState(s)),
         }
         if self.availability_zone != instance_zone {
             return Err(VolumeError::ZoneMismatch {
-                volume_zone: self.availability_zone.clone(),
+                volume_zone: self.availability_zone.to_string(),
                 instance_zone: instance_zone.to_string(),
             });
         }
@@ -416,8 +418,8 @@ impl Volume {
         }
         self.state = VolumeState::InUse;
         self.attachment = Some(Attachment {
-            instance_id: instance_id.to_string(),
-            device: device.to_string(),
+            instance_id: instance_id.to_string().into(),
+            device: device.to_string().into(),
             attach_time: now,
             state: AttachmentState::Attaching,
             delete_on_termination: false,
@@ -450,7 +452,7 @@ impl Volume {
         }
         if let Some(s) = root_of {
             if s != InstanceState::Stopped {
-                return Err(VolumeError::RootOfRunningInstance(a.instance_id.clone()));
+                return Err(VolumeError::RootOfRunningInstance(a.instance_id.to_string()));
             }
         }
         a.state = AttachmentState::Detaching;
@@ -473,9 +475,9 @@ impl Volume {
                 self.pending = Some(PendingStep { due: now.plus_millis(d.volume_delete), step: Step::Deleted });
                 Ok(())
             }
-            VolumeState::InUse => {
-                Err(VolumeError::InUse(self.attachment.as_ref().map(|a| a.instance_id.clone()).unwrap_or_default()))
-            }
+            VolumeState::InUse => Err(VolumeError::InUse(
+                self.attachment.as_ref().map(|a| a.instance_id.clone()).unwrap_or_default().to_string(),
+            )),
             s @ (VolumeState::Creating | VolumeState::Deleting) => Err(VolumeError::IncorrectState(s)),
         }
     }

@@ -193,7 +193,7 @@ fn instance_of_interface(ctx: &Ctx<'_>, tx: &mut Txn<'_>, eni: &str) -> Result<I
     let missing = || not_found(IdKind::NetworkInterface, &[eni.to_string()]);
     let record = super::network_interfaces::load_eni(ctx, tx, eni)?;
     let id = record.attachment.filter(|a| a.device_index == 0).map(|a| a.instance_id).ok_or_else(missing)?;
-    let inst = instances::load_many(ctx, tx, &[id])?.remove(0);
+    let inst = instances::load_many(ctx, tx, &[id.to_string()])?.remove(0);
     if inst.state == InstanceState::Terminated {
         return Err(missing().into());
     }
@@ -204,7 +204,7 @@ fn instance_of_interface(ctx: &Ctx<'_>, tx: &mut Txn<'_>, eni: &str) -> Result<I
 fn set_public_ip(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str, ip: Option<String>) -> Result<()> {
     if let Some(mut inst) = instances::load_many(ctx, tx, &[instance_id.to_string()]).ok().and_then(|mut v| v.pop()) {
         inst.public_ip_elastic = ip.is_some();
-        inst.public_ip = ip;
+        inst.public_ip = ip.map(Into::into);
         instances::save(ctx, tx, &inst)?;
     }
     Ok(())
@@ -248,7 +248,7 @@ pub fn associate_address(
         )
         .into());
     }
-    let private_ip = req.private_ip_address.clone().unwrap_or_else(|| inst.private_ip.clone());
+    let private_ip = req.private_ip_address.clone().unwrap_or_else(|| inst.private_ip.to_string());
     if private_ip != inst.private_ip {
         return Err(Ec2Error::invalid_parameter_value(format!(
             "The private IP address {private_ip} is not assigned to the network interface {}.",
@@ -267,8 +267,8 @@ pub fn associate_address(
     }
     let association_id = new_id(ctx, tx, IdKind::ElasticIpAssociation)?;
     let target = Target {
-        instance_id: Some(inst.id.clone()),
-        network_interface_id: Some(inst.network_interface_id.clone()),
+        instance_id: Some(inst.id.to_string()),
+        network_interface_id: Some(inst.network_interface_id.to_string()),
         private_ip: Some(private_ip),
     };
     let replaced =

@@ -846,7 +846,7 @@ pub fn update_interruptible_capacity_reservation_allocation(
         .filter(|i| i.capacity_reservation_id.as_deref() == Some(irr.id.as_str()) && i.holds_capacity())
         .collect();
     running.sort_by(|x, y| (x.launch_time, &x.id).cmp(&(y.launch_time, &y.id)));
-    let running: Vec<String> = running.into_iter().map(|i| i.id).collect();
+    let running: Vec<String> = running.into_iter().map(|i| i.id.to_string()).collect();
     core::resize(&mut src, &mut irr, target, &running, ctx.now, &durations(ctx));
     save(ctx.ids.seed(), tx, &scope_key(ctx), &src, ctx.now)?;
     save(ctx.ids.seed(), tx, &scope_key(ctx), &irr, ctx.now)?;

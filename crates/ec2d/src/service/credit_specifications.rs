@@ -51,7 +51,7 @@ pub fn launch_default(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_type: &str) -> R
 }
 
 fn item(i: &Instance, cpu_credits: String) -> dto::InstanceCreditSpecification {
-    dto::InstanceCreditSpecification { instance_id: Some(i.id.clone()), cpu_credits: Some(cpu_credits) }
+    dto::InstanceCreditSpecification { instance_id: Some(i.id.to_string()), cpu_credits: Some(cpu_credits) }
 }
 
 pub fn describe_instance_credit_specifications(

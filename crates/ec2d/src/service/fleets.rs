@@ -436,15 +436,15 @@ pub(super) fn fill(ctx: &Ctx<'_>, tx: &mut Txn<'_>, f: &mut Fleet) -> Result<Fil
             let launched = launch_in(ctx, tx, f, pool, lifecycle, count)?;
             for inst in &launched {
                 f.instances.push(FleetInstance {
-                    id: inst.id.clone(),
+                    id: inst.id.to_string(),
                     pool,
                     lifecycle,
-                    instance_type: inst.instance_type.clone(),
-                    spot_request_id: inst.spot_request_id.clone(),
+                    instance_type: inst.instance_type.to_string(),
+                    spot_request_id: inst.spot_request_id.clone().map(Into::into),
                     weight: f.pools[pool].weight,
                     live: true,
                 });
-                f.record(ctx.now, HistoryKind::Instance, "launched", String::new(), Some(inst.id.clone()));
+                f.record(ctx.now, HistoryKind::Instance, "launched", String::new(), Some(inst.id.to_string()));
             }
             out.launched.push((pool, lifecycle, launched));
         }

@@ -79,7 +79,7 @@ fn all(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Association>> {
 pub fn associate(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &mut Instance, profile: Profile) -> Result<Association> {
     let a = Association {
         id: new_id(ctx, tx, IdKind::IamInstanceProfileAssociation)?,
-        instance_id: inst.id.clone(),
+        instance_id: inst.id.to_string(),
         profile: profile.clone(),
         state: AssociationState::Associated,
         timestamp: ctx.now,

@@ -543,7 +543,7 @@ pub fn create_image(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateImageReque
         let s = snaps::take(ctx, tx, v, &description)?;
         put_tags(ctx, tx, &s.id, "snapshot", &snapshot_tags)?;
         base.push(ImageBdm {
-            device_name: a.device.clone(),
+            device_name: a.device.to_string(),
             virtual_name: None,
             ebs: Some(ImageEbs {
                 snapshot_id: Some(s.id),
@@ -551,7 +551,7 @@ pub fn create_image(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateImageReque
                 volume_type: v.spec.volume_type,
                 delete_on_termination: a.delete_on_termination,
                 encrypted: v.encrypted,
-                kms_key_id: v.kms_key_id.clone(),
+                kms_key_id: v.kms_key_id.clone().map(Into::into),
                 iops: v.spec.iops.filter(|_| v.spec.volume_type != VolumeType::Gp2),
                 throughput: v.spec.throughput,
             }),
@@ -570,7 +570,7 @@ pub fn create_image(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateImageReque
         instances::reboot_instances(
             ctx,
             tx,
-            &dto::RebootInstancesRequest { instance_ids: Some(vec![inst.id.clone()]), dry_run: None },
+            &dto::RebootInstancesRequest { instance_ids: Some(vec![inst.id.to_string()]), dry_run: None },
         )?;
     }
     let image = Image {
@@ -579,16 +579,16 @@ pub fn create_image(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateImageReque
         description: req.description.clone(),
         owner_id: ctx.scope.account.clone(),
         owner_alias: None,
-        architecture: inst.architecture.clone(),
-        platform: inst.platform.clone(),
-        platform_details: inst.platform_details.clone(),
-        usage_operation: inst.usage_operation.clone(),
+        architecture: inst.architecture.to_string(),
+        platform: inst.platform.clone().map(Into::into),
+        platform_details: inst.platform_details.to_string(),
+        usage_operation: inst.usage_operation.to_string(),
         root_device_type: "ebs".into(),
-        root_device_name: inst.root_device_name.clone(),
-        virtualization_type: inst.virtualization_type.clone(),
+        root_device_name: inst.root_device_name.to_string(),
+        virtualization_type: inst.virtualization_type.to_string(),
         ena_support: inst.ena_support,
         sriov_net_support: Some("simple".into()),
-        boot_mode: inst.boot_mode.clone(),
+        boot_mode: inst.boot_mode.clone().map(Into::into),
         tpm_support: None,
         imds_support: source.as_ref().and_then(|s| s.imds_support.clone()),
         kernel_id: None,
@@ -599,7 +599,7 @@ pub fn create_image(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateImageReque
         available_at: available_at(ctx),
         block_device_mappings: mappings,
         launch_permission: Permissions::default(),
-        source_instance_id: Some(inst.id.clone()),
+        source_instance_id: Some(inst.id.to_string()),
         source_image_id: None,
         source_image_region: None,
         catalog: false,

@@ -82,12 +82,12 @@ fn boolean(v: bool) -> Option<dto::AttributeBooleanValue> {
 
 /// The response of DescribeInstanceAttribute: the instance ID and the one attribute asked for.
 pub fn attribute_dto(i: &Instance, attr: Attribute) -> dto::InstanceAttribute {
-    let mut out = dto::InstanceAttribute { instance_id: Some(i.id.clone()), ..Default::default() };
+    let mut out = dto::InstanceAttribute { instance_id: Some(i.id.to_string()), ..Default::default() };
     match attr {
-        Attribute::InstanceType => out.instance_type = text(Some(i.instance_type.clone())),
-        Attribute::Kernel => out.kernel_id = text(i.attributes.kernel_id.clone()),
-        Attribute::Ramdisk => out.ramdisk_id = text(i.attributes.ramdisk_id.clone()),
-        Attribute::UserData => out.user_data = text(i.attributes.user_data.clone()),
+        Attribute::InstanceType => out.instance_type = text(Some(i.instance_type.to_string())),
+        Attribute::Kernel => out.kernel_id = text(i.attributes.kernel_id.clone().map(Into::into)),
+        Attribute::Ramdisk => out.ramdisk_id = text(i.attributes.ramdisk_id.clone().map(Into::into)),
+        Attribute::UserData => out.user_data = text(i.attributes.user_data.clone().map(Into::into)),
         Attribute::DisableApiTermination => out.disable_api_termination = boolean(i.disable_api_termination),
         Attribute::InstanceInitiatedShutdownBehavior => {
             out.instance_initiated_shutdown_behavior = text(Some(
@@ -98,7 +98,7 @@ pub fn attribute_dto(i: &Instance, attr: Attribute) -> dto::InstanceAttribute {
                 .into(),
             ))
         }
-        Attribute::RootDeviceName => out.root_device_name = text(Some(i.root_device_name.clone())),
+        Attribute::RootDeviceName => out.root_device_name = text(Some(i.root_device_name.to_string())),
         Attribute::BlockDeviceMapping => {
             out.block_device_mappings = Some(super::instances::block_devices_dto(i));
         }
@@ -106,7 +106,9 @@ pub fn attribute_dto(i: &Instance, attr: Attribute) -> dto::InstanceAttribute {
         Attribute::SourceDestCheck => out.source_dest_check = boolean(i.attributes.source_dest_check),
         Attribute::GroupSet => out.groups = Some(super::instances::groups_dto(i)),
         Attribute::EbsOptimized => out.ebs_optimized = boolean(i.ebs_optimized),
-        Attribute::SriovNetSupport => out.sriov_net_support = text(i.attributes.sriov_net_support.clone()),
+        Attribute::SriovNetSupport => {
+            out.sriov_net_support = text(i.attributes.sriov_net_support.clone().map(Into::into))
+        }
         Attribute::EnaSupport => out.ena_support = boolean(i.ena_support),
         Attribute::EnclaveOptions => {
             out.enclave_options = Some(dto::EnclaveOptions { enabled: Some(i.attributes.enclave_enabled) })
@@ -342,7 +344,7 @@ fn change(ctx: &Ctx<'_>, raw: Raw<'_>) -> Result<Change> {
                 return Err(not_found(IdKind::SecurityGroup, &missing).into());
             }
             Change::Groups(vec![ec2_core::instances::model::SecurityGroupRef {
-                id: net.security_group_id.clone(),
+                id: net.security_group_id.clone().into(),
                 name: ec2_core::network::DEFAULT_GROUP_NAME.into(),
             }])
         }
@@ -457,7 +459,7 @@ fn set_monitoring(
     for inst in &instances {
         save(ctx, tx, inst)?;
         out.push(dto::InstanceMonitoring {
-            instance_id: Some(inst.id.clone()),
+            instance_id: Some(inst.id.to_string()),
             // EC2 answers with the transition in progress; ec2d completes it at once.
             monitoring: Some(dto::Monitoring { state: Some(if enabled { "pending" } else { "disabling" }.into()) }),
         });
@@ -493,7 +495,7 @@ pub fn get_console_output(
     let inst = load_one(ctx, tx, &id)?;
     let output = instance_attributes::console_output(&inst);
     Ok(dto::GetConsoleOutputResult {
-        instance_id: Some(inst.id.clone()),
+        instance_id: Some(inst.id.to_string()),
         timestamp: Some(output.as_ref().map_or(ctx.now, |(_, at)| *at)),
         output: output.map(|(text, _)| ec2_core::text::base64_encode(text.as_bytes())),
     })
@@ -504,11 +506,11 @@ pub fn metadata_dto(i: &Instance, state: &str) -> dto::InstanceMetadataOptionsRe
     let m = &i.attributes.metadata;
     dto::InstanceMetadataOptionsResponse {
         state: Some(state.into()),
-        http_tokens: Some(m.http_tokens.clone()),
+        http_tokens: Some(m.http_tokens.to_string()),
         http_put_response_hop_limit: Some(m.hop_limit),
-        http_endpoint: Some(m.http_endpoint.clone()),
-        http_protocol_ipv6: Some(m.http_protocol_ipv6.clone()),
-        instance_metadata_tags: Some(m.instance_metadata_tags.clone()),
+        http_endpoint: Some(m.http_endpoint.to_string()),
+        http_protocol_ipv6: Some(m.http_protocol_ipv6.to_string()),
+        instance_metadata_tags: Some(m.instance_metadata_tags.to_string()),
     }
 }
 
@@ -538,12 +540,12 @@ pub fn modify_instance_metadata_options(
     dry_run_gate(ctx, req.dry_run)?;
     let mut inst = load_one(ctx, tx, &id)?;
     if matches!(inst.state, InstanceState::ShuttingDown | InstanceState::Terminated) {
-        return Err(attr_error(AttrError::Gone { id: inst.id.clone(), state: inst.state }).into());
+        return Err(attr_error(AttrError::Gone { id: inst.id.to_string(), state: inst.state }).into());
     }
     inst.attributes.metadata = metadata_options(&inst.attributes.metadata, &change)?;
     save(ctx, tx, &inst)?;
     Ok(dto::ModifyInstanceMetadataOptionsResult {
-        instance_id: Some(inst.id.clone()),
+        instance_id: Some(inst.id.to_string()),
         instance_metadata_options: Some(metadata_dto(&inst, "pending")),
     })
 }
@@ -564,7 +566,7 @@ fn option_error(e: instance_attributes::options::OptionError) -> Ec2Error {
 pub fn private_dns_dto(i: &Instance) -> dto::PrivateDnsNameOptionsResponse {
     let p = &i.attributes.private_dns;
     dto::PrivateDnsNameOptionsResponse {
-        hostname_type: Some(p.hostname_type.clone()),
+        hostname_type: Some(p.hostname_type.to_string()),
         enable_resource_name_dns_a_record: Some(p.a_record),
         enable_resource_name_dns_aaaa_record: Some(p.aaaa_record),
     }
@@ -574,8 +576,8 @@ pub fn private_dns_dto(i: &Instance) -> dto::PrivateDnsNameOptionsResponse {
 pub fn maintenance_dto(i: &Instance) -> dto::InstanceMaintenanceOptions {
     let m = &i.attributes.maintenance;
     dto::InstanceMaintenanceOptions {
-        auto_recovery: Some(m.auto_recovery.clone()),
-        reboot_migration: Some(m.reboot_migration.clone()),
+        auto_recovery: Some(m.auto_recovery.to_string()),
+        reboot_migration: Some(m.reboot_migration.to_string()),
     }
 }
 
@@ -619,7 +621,7 @@ pub fn modify_instance_maintenance_options(
     save(ctx, tx, &inst)?;
     let m = maintenance_dto(&inst);
     Ok(dto::ModifyInstanceMaintenanceOptionsResult {
-        instance_id: Some(inst.id.clone()),
+        instance_id: Some(inst.id.to_string()),
         auto_recovery: m.auto_recovery,
         reboot_migration: m.reboot_migration,
     })

@@ -118,7 +118,7 @@ pub fn state_change_dto(c: &StateChange) -> dto::InstanceStateChange {
 pub fn groups_dto(i: &Instance) -> Vec<dto::GroupIdentifier> {
     i.security_groups
         .iter()
-        .map(|g| dto::GroupIdentifier { group_id: Some(g.id.clone()), group_name: Some(g.name.clone()) })
+        .map(|g| dto::GroupIdentifier { group_id: Some(g.id.to_string()), group_name: Some(g.name.to_string()) })
         .collect()
 }
 
@@ -127,12 +127,12 @@ pub fn block_devices_dto(i: &Instance) -> Vec<dto::InstanceBlockDeviceMapping> {
     i.volumes
         .iter()
         .map(|v| dto::InstanceBlockDeviceMapping {
-            device_name: Some(v.device_name.clone()),
+            device_name: Some(v.device_name.to_string()),
             ebs: Some(dto::EbsInstanceBlockDevice {
                 attach_time: Some(v.attach_time),
                 delete_on_termination: Some(v.delete_on_termination),
                 status: Some("attached".into()),
-                volume_id: Some(v.volume_id.clone()),
+                volume_id: Some(v.volume_id.to_string()),
                 ..Default::default()
             }),
         })
@@ -157,7 +157,7 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
             association: association.clone(),
             attachment: Some(dto::InstanceNetworkInterfaceAttachment {
                 attach_time: Some(i.launch_time),
-                attachment_id: Some(i.attachment_id.clone()),
+                attachment_id: Some(i.attachment_id.to_string()),
                 delete_on_termination: Some(true),
                 device_index: Some(0),
                 status: Some("attached".into()),
@@ -167,85 +167,87 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
             description: Some(String::new()),
             groups: Some(groups_dto(i)),
             ipv6_addresses: Some(vec![]),
-            mac_address: Some(i.mac_address.clone()),
-            network_interface_id: Some(i.network_interface_id.clone()),
-            owner_id: Some(i.owner_id.clone()),
+            mac_address: Some(i.mac_address.to_string()),
+            network_interface_id: Some(i.network_interface_id.to_string()),
+            owner_id: Some(i.owner_id.to_string()),
             private_dns_name: Some(private_dns.clone()),
-            private_ip_address: Some(i.private_ip.clone()),
+            private_ip_address: Some(i.private_ip.to_string()),
             private_ip_addresses: Some(vec![dto::InstancePrivateIpAddress {
                 association,
                 primary: Some(true),
                 private_dns_name: Some(private_dns.clone()),
-                private_ip_address: Some(i.private_ip.clone()),
+                private_ip_address: Some(i.private_ip.to_string()),
             }]),
             source_dest_check: Some(i.attributes.source_dest_check),
             status: Some("in-use".into()),
-            subnet_id: Some(i.subnet_id.clone()),
-            vpc_id: Some(i.vpc_id.clone()),
+            subnet_id: Some(i.subnet_id.to_string()),
+            vpc_id: Some(i.vpc_id.to_string()),
             interface_type: Some("interface".into()),
             ..Default::default()
         }]
     };
     dto::Instance {
-        instance_id: Some(i.id.clone()),
-        image_id: Some(i.image_id.clone()),
+        instance_id: Some(i.id.to_string()),
+        image_id: Some(i.image_id.to_string()),
         state: Some(state_dto(i.state)),
         private_dns_name: Some(private_dns),
         public_dns_name: Some(public_dns),
-        state_transition_reason: Some(i.state_transition_reason.clone()),
-        key_name: i.key_name.clone(),
+        state_transition_reason: Some(i.state_transition_reason.to_string()),
+        key_name: i.key_name.clone().map(Into::into),
         ami_launch_index: Some(i64::from(i.ami_launch_index)),
         product_codes: Some(vec![]),
-        instance_type: Some(i.instance_type.clone()),
+        instance_type: Some(i.instance_type.to_string()),
         launch_time: Some(i.launch_time),
         placement: Some(dto::Placement {
-            availability_zone: Some(i.availability_zone.clone()),
-            availability_zone_id: Some(i.availability_zone_id.clone()),
+            availability_zone: Some(i.availability_zone.to_string()),
+            availability_zone_id: Some(i.availability_zone_id.to_string()),
             group_name: Some(String::new()),
-            tenancy: Some(i.tenancy.clone()),
+            tenancy: Some(i.tenancy.to_string()),
             ..Default::default()
         }),
-        platform: i.platform.clone(),
-        kernel_id: i.attributes.kernel_id.clone(),
-        ramdisk_id: i.attributes.ramdisk_id.clone(),
+        platform: i.platform.clone().map(Into::into),
+        kernel_id: i.attributes.kernel_id.clone().map(Into::into),
+        ramdisk_id: i.attributes.ramdisk_id.clone().map(Into::into),
         monitoring: Some(dto::Monitoring { state: Some(if i.monitoring { "enabled" } else { "disabled" }.into()) }),
-        subnet_id: (!terminated).then(|| i.subnet_id.clone()),
-        vpc_id: (!terminated).then(|| i.vpc_id.clone()),
-        private_ip_address: (!terminated).then(|| i.private_ip.clone()),
+        subnet_id: (!terminated).then(|| i.subnet_id.clone()).map(Into::into),
+        vpc_id: (!terminated).then(|| i.vpc_id.clone()).map(Into::into),
+        private_ip_address: (!terminated).then(|| i.private_ip.clone()).map(Into::into),
         public_ip_address: public_ip,
-        architecture: Some(i.architecture.clone()),
+        architecture: Some(i.architecture.to_string()),
         root_device_type: Some(i.root_device_type.name().into()),
-        root_device_name: Some(i.root_device_name.clone()),
+        root_device_name: Some(i.root_device_name.to_string()),
         block_device_mappings: Some(block_devices_dto(i)),
-        client_token: Some(i.client_token.clone().unwrap_or_default()),
+        client_token: Some(i.client_token.clone().unwrap_or_default().to_string()),
         ebs_optimized: flag(i.ebs_optimized),
         ena_support: flag(i.ena_support),
-        hypervisor: Some(i.hypervisor.clone()),
+        hypervisor: Some(i.hypervisor.to_string()),
         network_interfaces: Some(network_interfaces),
         security_groups: Some(if terminated { vec![] } else { groups_dto(i) }),
         source_dest_check: (!terminated).then_some(i.attributes.source_dest_check),
         state_reason: i
             .state_reason
             .as_ref()
-            .map(|r| dto::StateReason { code: Some(r.code.clone()), message: Some(r.message.clone()) }),
+            .map(|r| dto::StateReason { code: Some(r.code.to_string()), message: Some(r.message.to_string()) }),
         tags: tag_set(&i.tags),
-        virtualization_type: Some(i.virtualization_type.clone()),
+        virtualization_type: Some(i.virtualization_type.to_string()),
         cpu_options: Some(dto::CpuOptions {
             core_count: Some(i64::from(i.cpu_cores)),
             threads_per_core: Some(i64::from(i.threads_per_core)),
             ..Default::default()
         }),
-        capacity_reservation_id: i.capacity_reservation_id.clone(),
+        capacity_reservation_id: i.capacity_reservation_id.clone().map(Into::into),
         capacity_reservation_specification: Some(match &i.capacity_target {
             Some(id) => dto::CapacityReservationSpecificationResponse {
                 capacity_reservation_target: Some(dto::CapacityReservationTargetResponse {
-                    capacity_reservation_id: Some(id.clone()),
+                    capacity_reservation_id: Some(id.to_string()),
                     ..Default::default()
                 }),
                 ..Default::default()
             },
             None => dto::CapacityReservationSpecificationResponse {
-                capacity_reservation_preference: Some(i.capacity_preference.clone().unwrap_or_else(|| "open".into())),
+                capacity_reservation_preference: Some(
+                    i.capacity_preference.clone().unwrap_or_else(|| "open".into()).to_string(),
+                ),
                 ..Default::default()
             },
         }),
@@ -255,22 +257,28 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
             if i.state == InstanceState::Pending { "pending" } else { "applied" },
         )),
         enclave_options: Some(dto::EnclaveOptions { enabled: Some(i.attributes.enclave_enabled) }),
-        boot_mode: i.boot_mode.clone(),
+        boot_mode: i.boot_mode.clone().map(Into::into),
         iam_instance_profile: i.attributes.iam_profile.as_ref().map(super::iam_instance_profiles::profile_dto),
         current_instance_boot_mode: i.boot_mode.as_deref().map(|m| current_boot_mode(m).to_string()),
-        platform_details: Some(i.platform_details.clone()),
-        usage_operation: Some(i.usage_operation.clone()),
+        platform_details: Some(i.platform_details.to_string()),
+        usage_operation: Some(i.usage_operation.to_string()),
         usage_operation_update_time: Some(i.launch_time),
         private_dns_name_options: Some(super::instance_attributes::private_dns_dto(i)),
-        instance_lifecycle: i.spot_request_id.as_ref().map(|_| "spot".to_string()).or(i.reservation_lifecycle.clone()),
-        spot_instance_request_id: i.spot_request_id.clone(),
+        instance_lifecycle: i
+            .spot_request_id
+            .as_ref()
+            .map(|_| "spot".to_string())
+            .or(i.reservation_lifecycle.clone().map(Into::into)),
+        spot_instance_request_id: i.spot_request_id.clone().map(Into::into),
         maintenance_options: Some(super::instance_attributes::maintenance_dto(i)),
         network_performance_options: Some(dto::InstanceNetworkPerformanceOptions {
-            bandwidth_weighting: Some(i.attributes.bandwidth_weighting.clone().unwrap_or_else(|| "default".into())),
+            bandwidth_weighting: Some(
+                i.attributes.bandwidth_weighting.clone().unwrap_or_else(|| "default".into()).to_string(),
+            ),
         }),
         operator: Some(dto::OperatorResponse {
             managed: Some(i.attributes.operator.is_some()),
-            principal: i.attributes.operator.clone(),
+            principal: i.attributes.operator.clone().map(Into::into),
             ..Default::default()
         }),
         ..Default::default()
@@ -280,8 +288,8 @@ pub fn instance_dto(i: &Instance) -> dto::Instance {
 /// A reservation of DescribeInstances without its instances.
 fn reservation_head_dto(i: &Instance) -> dto::Reservation {
     dto::Reservation {
-        reservation_id: Some(i.reservation_id.clone()),
-        owner_id: Some(i.owner_id.clone()),
+        reservation_id: Some(i.reservation_id.to_string()),
+        owner_id: Some(i.owner_id.to_string()),
         groups: Some(vec![]),
         ..Default::default()
     }
@@ -668,7 +676,8 @@ fn run_instances_with(
     dry_run_gate(ctx, req.dry_run)?;
     // A burstable instance launches with the account's default credit option unless it asks for one.
     if plan.options.cpu_credits.is_none() {
-        plan.options.cpu_credits = super::credit_specifications::launch_default(ctx, tx, &plan.instance_type)?;
+        plan.options.cpu_credits =
+            super::credit_specifications::launch_default(ctx, tx, &plan.instance_type)?.map(Into::into);
     }
     launch::resolve_network(ctx, tx, req, &mut plan)?;
     super::key_pairs::check_launch_key(ctx, tx, req.key_name.as_deref())?;
@@ -736,7 +745,8 @@ fn run_instances_with(
         }
     }
     if token_key.is_some() {
-        let resources = std::iter::once(reservation_id.clone()).chain(instances.iter().map(|i| i.id.clone())).collect();
+        let resources =
+            std::iter::once(reservation_id.clone()).chain(instances.iter().map(|i| i.id.to_string())).collect();
         remember(ctx, tx, token_key, fp, resources)?;
     }
     Ok(Launched { reservation_id, owner_id: ctx.scope.account.clone(), instances })
@@ -879,7 +889,7 @@ fn warm(i: &Instance) -> usize {
     fn first(s: &str) -> usize {
         s.as_bytes().first().copied().map_or(0, usize::from)
     }
-    fn opt(s: &Option<String>) -> usize {
+    fn opt(s: &Option<ec2_core::Text>) -> usize {
         s.as_deref().map_or(0, first)
     }
     let a = &i.attributes;
@@ -1005,7 +1015,7 @@ impl Iterator for ListingPieces {
                 w.escaped(&i.owner_id);
                 w.markup("</ownerId><groupSet/><instancesSet>");
             }
-            write_instance(&mut w, i, self.listing.attached.get(&i.id).map(Vec::as_slice).unwrap_or_default());
+            write_instance(&mut w, i, self.listing.attached.get(i.id.as_str()).map(Vec::as_slice).unwrap_or_default());
             self.next += 1;
         }
         if self.next == page.len() {
@@ -1057,7 +1067,7 @@ pub fn describe_instance_status(
         .filter(|v| STATUS_FILTERS.matches(v, &filters))
         .collect();
     let (page, next) =
-        paginate(views, |v| v.instance.id.clone(), req.max_results, req.next_token.as_deref(), &status_bounds())?;
+        paginate(views, |v| v.instance.id.to_string(), req.max_results, req.next_token.as_deref(), &status_bounds())?;
     let summary = |v: &StatusView| dto::InstanceStatusSummary {
         status: Some(v.summary().to_string()),
         details: Some(
@@ -1074,9 +1084,9 @@ pub fn describe_instance_status(
     let statuses = page
         .iter()
         .map(|v| dto::InstanceStatus {
-            instance_id: Some(v.instance.id.clone()),
-            availability_zone: Some(v.instance.availability_zone.clone()),
-            availability_zone_id: Some(v.instance.availability_zone_id.clone()),
+            instance_id: Some(v.instance.id.to_string()),
+            availability_zone: Some(v.instance.availability_zone.to_string()),
+            availability_zone_id: Some(v.instance.availability_zone_id.to_string()),
             instance_state: Some(state_dto(v.instance.state)),
             instance_status: Some(summary(v)),
             system_status: Some(summary(v)),
@@ -1096,7 +1106,7 @@ pub fn describe_instance_status(
             events: Some(vec![]),
             operator: Some(dto::OperatorResponse {
                 managed: Some(v.instance.attributes.operator.is_some()),
-                principal: v.instance.attributes.operator.clone(),
+                principal: v.instance.attributes.operator.clone().map(Into::into),
                 ..Default::default()
             }),
             ..Default::default()
@@ -1179,7 +1189,7 @@ pub fn start_instances(
     let changes = apply(&mut instances, |i| lifecycle::start(i, ctx.now, ctx.durations))?;
     // A started instance gets a new public address (the old one was released when it stopped).
     for inst in instances.iter_mut().filter(|i| i.state == InstanceState::Pending && i.public_ip.is_none()) {
-        inst.public_ip = Some(network::public_ip(tx.next_id("public_ip")? - 1));
+        inst.public_ip = Some(network::public_ip(tx.next_id("public_ip")? - 1).into());
     }
     let (changes, instances) = commit(ctx, tx, instances, &changes)?;
     super::spot::after_user_action(ctx, tx, &instances, true)?;
@@ -1278,7 +1288,7 @@ mod tests {
             let mut i = base[(n as usize) % base.len()].clone();
             // Launches at a few times, several reservations per time, several instances per reservation.
             i.launch_time = ec2_time::UnixMillis(1_700_000_000_000 + (n % 3) as i64 * 999);
-            i.reservation_id = generator.id(IdKind::Reservation, n % 7);
+            i.reservation_id = generator.id(IdKind::Reservation, n % 7).into();
             i.ami_launch_index = ((n * 37) % 11) as u32;
             instances.push(i);
         }
@@ -1341,7 +1351,7 @@ mod tests {
         for (n, state) in InstanceState::ALL.into_iter().enumerate() {
             for (k, template) in base.iter().enumerate() {
                 let mut i = template.clone();
-                i.id = format!("i-{n:02}{k:02}abcdef0123456");
+                i.id = format!("i-{n:02}{k:02}abcdef0123456").into();
                 i.state = state;
                 if (n + k) % 2 == 0 {
                     i.tags.insert("Name".into(), "a<b & 'c' \"d\"\r".into());
@@ -1386,18 +1396,18 @@ mod tests {
         };
         let mut attached: std::collections::BTreeMap<String, Vec<dto::InstanceNetworkInterface>> = Default::default();
         for (n, i) in variants.iter().enumerate().filter(|(n, _)| n % 3 == 0) {
-            attached.insert(i.id.clone(), (0..=n % 2).map(|d| extra(&format!("{n}{d}"))).collect());
+            attached.insert(i.id.to_string(), (0..=n % 2).map(|d| extra(&format!("{n}{d}"))).collect());
         }
         let page: Vec<Arc<Instance>> = variants.into_iter().map(Arc::new).collect();
         for i in &page {
             let mut dto = instance_dto(i);
-            if let Some(more) = attached.get(&i.id) {
+            if let Some(more) = attached.get(i.id.as_str()) {
                 dto.network_interfaces.get_or_insert_with(Vec::new).extend(more.iter().cloned());
             }
             let mut generated = XmlWriter::default();
             dto.write_xml(&mut generated, "item");
             let mut direct = XmlWriter::default();
-            write_instance(&mut direct, i, attached.get(&i.id).map(Vec::as_slice).unwrap_or_default());
+            write_instance(&mut direct, i, attached.get(i.id.as_str()).map(Vec::as_slice).unwrap_or_default());
             assert_eq!(direct.finish(), generated.finish(), "{:?} {}", i.state, i.id);
         }
         let listing = Listing { page, next_token: None, attached };

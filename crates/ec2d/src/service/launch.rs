@@ -100,7 +100,7 @@ pub fn security_groups(net: &DefaultNetwork, req: &dto::RunInstancesRequest) -> 
     let nic_groups = req.network_interfaces.as_ref().and_then(|n| n.first()).and_then(|n| n.groups.clone());
     let ids: Vec<String> = req.security_group_ids.clone().or(nic_groups).unwrap_or_default();
     well_formed(IdKind::SecurityGroup, &ids)?;
-    Ok(vec![SecurityGroupRef { id: net.security_group_id.clone(), name: network::DEFAULT_GROUP_NAME.into() }])
+    Ok(vec![SecurityGroupRef { id: net.security_group_id.clone().into(), name: network::DEFAULT_GROUP_NAME.into() }])
 }
 
 /// After the permission gate: the plan's subnet, zone, groups and public addressing from the
@@ -312,14 +312,14 @@ fn launch_options(
         return Err(invalid(format!("Value ({p}) for parameter Operator.Principal is invalid.")).into());
     }
     Ok(ec2_core::instance_attributes::LaunchOptions {
-        kernel_id: req.kernel_id.clone(),
-        ramdisk_id: req.ramdisk_id.clone(),
+        kernel_id: req.kernel_id.clone().map(Into::into),
+        ramdisk_id: req.ramdisk_id.clone().map(Into::into),
         enclave_enabled,
         private_dns,
         maintenance,
-        cpu_credits,
-        bandwidth_weighting,
-        operator,
+        cpu_credits: cpu_credits.map(Into::into),
+        bandwidth_weighting: bandwidth_weighting.map(Into::into),
+        operator: operator.map(Into::into),
     })
 }
 
@@ -465,7 +465,7 @@ pub fn launch_shared(
     super::vpcs::ensure_default_network(ctx, tx)?;
     let mut subnet = super::subnets::load_subnet(ctx, tx, &plan.subnet_id)?;
     let zone_id = subnet.availability_zone_id.clone();
-    let group_ids: Vec<String> = plan.groups.iter().map(|g| g.id.clone()).collect();
+    let group_ids: Vec<String> = plan.groups.iter().map(|g| g.id.to_string()).collect();
     // The subnet's free addresses, found once for the whole launch.
     let mut free = subnet.free_hosts();
     let wanted = new_volumes.len();
@@ -514,7 +514,7 @@ pub fn launch_shared(
         // The instance's volumes are volume records, attached from the start.
         for (v, entry) in new_volumes.iter().zip(&inst.volumes) {
             let volume = Volume::for_instance(
-                entry.volume_id.clone(),
+                entry.volume_id.to_string(),
                 v.spec,
                 (&inst.availability_zone, &inst.availability_zone_id),
                 (v.encrypted, v.kms_key_id.clone()),

@@ -47,7 +47,7 @@ pub fn exists(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<bool> {
 pub fn attached_to(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str) -> Result<InstanceInterfaces> {
     Ok(tx
         .get::<InstanceInterfaces>(&ctx.scope.key(), instance_id)?
-        .unwrap_or_else(|| InstanceInterfaces { instance_id: instance_id.to_string(), ..Default::default() }))
+        .unwrap_or_else(|| InstanceInterfaces { instance_id: instance_id.to_string().into(), ..Default::default() }))
 }
 
 fn save_attached(ctx: &Ctx<'_>, tx: &mut Txn<'_>, links: &InstanceInterfaces) -> Result<()> {
@@ -71,7 +71,7 @@ pub fn instances_in_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc_id: &str) -> Result
         .scan::<NetworkInterface>(&ctx.scope.key())?
         .into_iter()
         .filter(|e| e.vpc_id == vpc_id)
-        .filter_map(|e| e.attachment.filter(|a| a.device_index == 0).map(|a| a.instance_id))
+        .filter_map(|e| e.attachment.filter(|a| a.device_index == 0).map(|a| a.instance_id.into()))
         .collect())
 }
 
@@ -119,21 +119,21 @@ pub fn create(
     let mut fixed = ips.into_iter();
     for w in wanted {
         match w {
-            Some(_) => out.push(fixed.next().unwrap_or_default()),
-            None => out.push(subnet.allocate(&id).map_err(net_err)?),
+            Some(_) => out.push(fixed.next().unwrap_or_default().into()),
+            None => out.push(subnet.allocate(&id).map_err(net_err)?.into()),
         }
     }
     tx.put(&ctx.scope.key(), subnet)?;
     let eni = NetworkInterface {
-        mac_address: mac_address(&id),
-        id,
-        subnet_id: subnet.id.clone(),
-        vpc_id: subnet.vpc_id.clone(),
-        availability_zone: subnet.availability_zone.clone(),
-        owner_id: ctx.scope.account.clone(),
-        description,
+        mac_address: mac_address(&id).into(),
+        id: id.into(),
+        subnet_id: subnet.id.clone().into(),
+        vpc_id: subnet.vpc_id.clone().into(),
+        availability_zone: subnet.availability_zone.clone().into(),
+        owner_id: ctx.scope.account.clone().into(),
+        description: description.into(),
         private_ips: out,
-        group_ids,
+        group_ids: group_ids.into_iter().map(Into::into).collect(),
         source_dest_check: true,
         interface_type: "interface".into(),
         attachment: None,
@@ -166,36 +166,36 @@ pub struct EniView {
 
 static ENI_FILTERS: FilterTable<Row<EniView>> = FilterTable {
     entries: &[
-        ("addresses.private-ip-address", |r| r.item.eni.private_ips.clone()),
+        ("addresses.private-ip-address", |r| r.item.eni.private_ips.iter().map(|s| s.to_string()).collect()),
         ("addresses.primary", |r| {
             r.item.eni.private_ips.iter().enumerate().map(|(i, _)| (i == 0).to_string()).collect()
         }),
-        ("association.public-ip", |r| r.item.public_ip.iter().cloned().collect()),
-        ("attachment.attachment-id", |r| r.item.eni.attachment.iter().map(|a| a.id.clone()).collect()),
+        ("association.public-ip", |r| r.item.public_ip.iter().map(|s| s.to_string()).collect()),
+        ("attachment.attachment-id", |r| r.item.eni.attachment.iter().map(|a| a.id.to_string()).collect()),
         ("attachment.device-index", |r| r.item.eni.attachment.iter().map(|a| a.device_index.to_string()).collect()),
-        ("attachment.instance-id", |r| r.item.eni.attachment.iter().map(|a| a.instance_id.clone()).collect()),
+        ("attachment.instance-id", |r| r.item.eni.attachment.iter().map(|a| a.instance_id.to_string()).collect()),
         ("attachment.instance-owner-id", |r| {
-            r.item.eni.attachment.iter().map(|_| r.item.eni.owner_id.clone()).collect()
+            r.item.eni.attachment.iter().map(|_| r.item.eni.owner_id.to_string()).collect()
         }),
         ("attachment.status", |r| r.item.eni.attachment.iter().map(|_| "attached".to_string()).collect()),
         ("attachment.delete-on-termination", |r| {
             r.item.eni.attachment.iter().map(|a| a.delete_on_termination.to_string()).collect()
         }),
-        ("availability-zone", |r| one(&r.item.eni.availability_zone)),
-        ("description", |r| one(&r.item.eni.description)),
+        ("availability-zone", |r| one(&*r.item.eni.availability_zone)),
+        ("description", |r| one(&*r.item.eni.description)),
         ("group-id", |r| r.item.groups.iter().map(|g| g.0.clone()).collect()),
         ("group-name", |r| r.item.groups.iter().map(|g| g.1.clone()).collect()),
-        ("interface-type", |r| one(&r.item.eni.interface_type)),
-        ("mac-address", |r| one(&r.item.eni.mac_address)),
-        ("network-interface-id", |r| one(&r.item.eni.id)),
-        ("owner-id", |r| one(&r.item.eni.owner_id)),
+        ("interface-type", |r| one(&*r.item.eni.interface_type)),
+        ("mac-address", |r| one(&*r.item.eni.mac_address)),
+        ("network-interface-id", |r| one(&*r.item.eni.id)),
+        ("owner-id", |r| one(&*r.item.eni.owner_id)),
         ("private-dns-name", |r| one(network::private_dns_name(&r.item.region, r.item.eni.primary_ip()))),
-        ("private-ip-address", |r| r.item.eni.private_ips.clone()),
+        ("private-ip-address", |r| r.item.eni.private_ips.iter().map(|s| s.to_string()).collect()),
         ("requester-managed", |_| one("false")),
         ("source-dest-check", |r| one(r.item.eni.source_dest_check.to_string())),
         ("status", |r| one(r.item.eni.status())),
-        ("subnet-id", |r| one(&r.item.eni.subnet_id)),
-        ("vpc-id", |r| one(&r.item.eni.vpc_id)),
+        ("subnet-id", |r| one(&*r.item.eni.subnet_id)),
+        ("vpc-id", |r| one(&*r.item.eni.vpc_id)),
     ],
     tags: Some(|r| &r.tags),
 };
@@ -205,10 +205,10 @@ fn view(ctx: &Ctx<'_>, tx: &mut Txn<'_>, eni: NetworkInterface) -> Result<EniVie
     let mut groups = Vec::new();
     for g in &eni.group_ids {
         let name = tx.get::<SecurityGroup>(&scope, g)?.map(|x| x.name).unwrap_or_default();
-        groups.push((g.clone(), name));
+        groups.push((g.to_string(), name));
     }
     let public_ip = match &eni.attachment {
-        Some(a) if a.device_index == 0 => super::instances::load_many(ctx, tx, std::slice::from_ref(&a.instance_id))
+        Some(a) if a.device_index == 0 => super::instances::load_many(ctx, tx, &[a.instance_id.to_string()])
             .ok()
             .and_then(|v| v.into_iter().next())
             .and_then(|i| i.visible_public_ip().map(String::from)),
@@ -241,7 +241,7 @@ pub fn attached(
             let v = view(ctx, tx, eni)?;
             shown.push(instance_eni_dto(&v));
         }
-        out.insert(inst.id.clone(), shown);
+        out.insert(inst.id.to_string(), shown);
     }
     Ok(out)
 }
@@ -253,14 +253,14 @@ fn instance_eni_dto(v: &EniView) -> dto::InstanceNetworkInterface {
     dto::InstanceNetworkInterface {
         attachment: e.attachment.as_ref().map(|a| dto::InstanceNetworkInterfaceAttachment {
             attach_time: Some(a.attach_time),
-            attachment_id: Some(a.id.clone()),
+            attachment_id: Some(a.id.to_string()),
             delete_on_termination: Some(a.delete_on_termination),
             device_index: Some(a.device_index),
             status: Some("attached".into()),
             network_card_index: Some(0),
             ..Default::default()
         }),
-        description: Some(e.description.clone()),
+        description: Some(e.description.to_string()),
         groups: Some(
             v.groups
                 .iter()
@@ -268,9 +268,9 @@ fn instance_eni_dto(v: &EniView) -> dto::InstanceNetworkInterface {
                 .collect(),
         ),
         ipv6_addresses: Some(vec![]),
-        mac_address: Some(e.mac_address.clone()),
-        network_interface_id: Some(e.id.clone()),
-        owner_id: Some(e.owner_id.clone()),
+        mac_address: Some(e.mac_address.to_string()),
+        network_interface_id: Some(e.id.to_string()),
+        owner_id: Some(e.owner_id.to_string()),
         private_dns_name: Some(dns(e.primary_ip())),
         private_ip_address: Some(e.primary_ip().to_string()),
         private_ip_addresses: Some(
@@ -280,16 +280,16 @@ fn instance_eni_dto(v: &EniView) -> dto::InstanceNetworkInterface {
                 .map(|(n, ip)| dto::InstancePrivateIpAddress {
                     primary: Some(n == 0),
                     private_dns_name: Some(dns(ip)),
-                    private_ip_address: Some(ip.clone()),
+                    private_ip_address: Some(ip.to_string()),
                     ..Default::default()
                 })
                 .collect(),
         ),
         source_dest_check: Some(e.source_dest_check),
         status: Some(e.status().into()),
-        subnet_id: Some(e.subnet_id.clone()),
-        vpc_id: Some(e.vpc_id.clone()),
-        interface_type: Some(e.interface_type.clone()),
+        subnet_id: Some(e.subnet_id.to_string()),
+        vpc_id: Some(e.vpc_id.to_string()),
+        interface_type: Some(e.interface_type.to_string()),
         ..Default::default()
     }
 }
@@ -304,14 +304,14 @@ pub fn eni_dto(r: &Row<EniView>) -> dto::NetworkInterface {
         ..Default::default()
     });
     dto::NetworkInterface {
-        network_interface_id: Some(e.id.clone()),
-        subnet_id: Some(e.subnet_id.clone()),
-        vpc_id: Some(e.vpc_id.clone()),
-        availability_zone: Some(e.availability_zone.clone()),
-        owner_id: Some(e.owner_id.clone()),
-        description: Some(e.description.clone()),
-        mac_address: Some(e.mac_address.clone()),
-        interface_type: Some(e.interface_type.clone()),
+        network_interface_id: Some(e.id.to_string()),
+        subnet_id: Some(e.subnet_id.to_string()),
+        vpc_id: Some(e.vpc_id.to_string()),
+        availability_zone: Some(e.availability_zone.to_string()),
+        owner_id: Some(e.owner_id.to_string()),
+        description: Some(e.description.to_string()),
+        mac_address: Some(e.mac_address.to_string()),
+        interface_type: Some(e.interface_type.to_string()),
         private_ip_address: Some(e.primary_ip().to_string()),
         private_dns_name: Some(network::private_dns_name(region, e.primary_ip())),
         private_ip_addresses: Some(
@@ -320,7 +320,7 @@ pub fn eni_dto(r: &Row<EniView>) -> dto::NetworkInterface {
                 .enumerate()
                 .map(|(i, ip)| dto::NetworkInterfacePrivateIpAddress {
                     primary: Some(i == 0),
-                    private_ip_address: Some(ip.clone()),
+                    private_ip_address: Some(ip.to_string()),
                     private_dns_name: Some(network::private_dns_name(region, ip)),
                     association: if i == 0 { association.clone() } else { None },
                 })
@@ -335,13 +335,13 @@ pub fn eni_dto(r: &Row<EniView>) -> dto::NetworkInterface {
                 .collect(),
         ),
         attachment: e.attachment.as_ref().map(|a| dto::NetworkInterfaceAttachment {
-            attachment_id: Some(a.id.clone()),
+            attachment_id: Some(a.id.to_string()),
             attach_time: Some(a.attach_time),
             delete_on_termination: Some(a.delete_on_termination),
             device_index: Some(a.device_index),
             network_card_index: Some(0),
-            instance_id: Some(a.instance_id.clone()),
-            instance_owner_id: Some(e.owner_id.clone()),
+            instance_id: Some(a.instance_id.to_string()),
+            instance_owner_id: Some(e.owner_id.to_string()),
             status: Some("attached".into()),
             ..Default::default()
         }),
@@ -371,10 +371,10 @@ pub fn describe_network_interfaces(
         v
     };
     let views = enis.into_iter().map(|e| view(ctx, tx, e)).collect::<Result<Vec<_>>>()?;
-    let mut rows = with_tags(ctx, tx, views, |v| v.eni.id.clone())?;
+    let mut rows = with_tags(ctx, tx, views, |v| v.eni.id.to_string())?;
     rows.retain(|r| ENI_FILTERS.matches(r, &filters));
     let (page, next) =
-        paginate(rows, |r| r.item.eni.id.clone(), req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
+        paginate(rows, |r| r.item.eni.id.to_string(), req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
     Ok(dto::DescribeNetworkInterfacesResult {
         network_interfaces: Some(page.iter().map(eni_dto).collect()),
         next_token: next,
@@ -491,7 +491,7 @@ pub fn attach_network_interface(
         .into());
     }
     let attachment = Attachment {
-        id: new_id(ctx, tx, IdKind::NetworkInterfaceAttachment)?,
+        id: new_id(ctx, tx, IdKind::NetworkInterfaceAttachment)?.into(),
         instance_id: inst.id.clone(),
         device_index: index,
         delete_on_termination: false,
@@ -500,9 +500,12 @@ pub fn attach_network_interface(
     let attachment_id = attachment.id.clone();
     core::attach(&mut eni, attachment).map_err(eni_err)?;
     tx.put(&scope, &eni)?;
-    links.by_device.insert(index, eni.id.clone());
+    links.by_device.insert(index, eni.id.to_string());
     save_attached(ctx, tx, &links)?;
-    Ok(dto::AttachNetworkInterfaceResult { attachment_id: Some(attachment_id), network_card_index: Some(0) })
+    Ok(dto::AttachNetworkInterfaceResult {
+        attachment_id: Some(attachment_id.to_string()),
+        network_card_index: Some(0),
+    })
 }
 
 pub fn detach_network_interface(
@@ -537,13 +540,13 @@ pub fn modify_network_interface_attribute(
     ensure_default_network(ctx, tx)?;
     let mut eni = load_eni(ctx, tx, &id)?;
     if let Some(d) = &req.description {
-        eni.description = d.value.clone().unwrap_or_default();
+        eni.description = d.value.clone().unwrap_or_default().into();
     }
     if let Some(s) = &req.source_dest_check {
         eni.source_dest_check = s.value.unwrap_or(true);
     }
     if let Some(groups) = req.groups.as_ref().filter(|g| !g.is_empty()) {
-        eni.group_ids = check_groups(ctx, tx, groups, &eni.vpc_id)?.into_iter().map(|g| g.id).collect();
+        eni.group_ids = check_groups(ctx, tx, groups, &eni.vpc_id)?.into_iter().map(|g| g.id.into()).collect();
     }
     if let Some(a) = &req.attachment {
         match (&mut eni.attachment, &a.attachment_id) {
@@ -601,7 +604,7 @@ pub fn assign_private_ip_addresses(
     tx.put(&scope, &subnet)?;
     tx.put(&scope, &eni)?;
     Ok(dto::AssignPrivateIpAddressesResult {
-        network_interface_id: Some(eni.id),
+        network_interface_id: Some(eni.id.to_string()),
         assigned_private_ip_addresses: Some(
             ips.into_iter().map(|ip| dto::AssignedPrivateIpAddress { private_ip_address: Some(ip) }).collect(),
         ),
@@ -671,20 +674,20 @@ fn primary_record(
     attachment_id: &str,
 ) -> NetworkInterface {
     NetworkInterface {
-        mac_address: mac_address(&eni_id),
-        id: eni_id,
-        subnet_id: subnet.id.clone(),
-        vpc_id: subnet.vpc_id.clone(),
-        availability_zone: subnet.availability_zone.clone(),
-        owner_id: ctx.scope.account.clone(),
-        description: String::new(),
-        private_ips: vec![ip],
-        group_ids,
+        mac_address: mac_address(&eni_id).into(),
+        id: eni_id.into(),
+        subnet_id: subnet.id.clone().into(),
+        vpc_id: subnet.vpc_id.clone().into(),
+        availability_zone: subnet.availability_zone.clone().into(),
+        owner_id: ctx.scope.account.clone().into(),
+        description: String::new().into(),
+        private_ips: vec![ip.into()],
+        group_ids: group_ids.into_iter().map(Into::into).collect(),
         source_dest_check: true,
         interface_type: "interface".into(),
         attachment: Some(Attachment {
-            id: attachment_id.to_string(),
-            instance_id: instance_id.to_string(),
+            id: attachment_id.to_string().into(),
+            instance_id: instance_id.to_string().into(),
             device_index: 0,
             delete_on_termination: true,
             attach_time: ctx.now,
@@ -721,12 +724,12 @@ pub fn track_legacy(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
             if subnet.reserve(&inst.private_ip, &inst.network_interface_id).is_ok() {
                 tx.put(&scope, &subnet)?;
             }
-            let groups = inst.security_groups.iter().map(|g| g.id.clone()).collect();
+            let groups = inst.security_groups.iter().map(|g| g.id.to_string()).collect();
             let eni = primary_record(
                 ctx,
                 &subnet,
-                inst.network_interface_id.clone(),
-                inst.private_ip.clone(),
+                inst.network_interface_id.to_string(),
+                inst.private_ip.to_string(),
                 groups,
                 &inst.id,
                 &primary_attachment_id(&inst.network_interface_id),
@@ -737,7 +740,7 @@ pub fn track_legacy(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
     let mut gone: Vec<String> = tx
         .scan::<NetworkInterface>(&scope)?
         .into_iter()
-        .filter_map(|e| e.attachment.map(|a| a.instance_id))
+        .filter_map(|e| e.attachment.map(|a| a.instance_id.to_string()))
         .chain(
             tx.scan::<ec2_core::addresses::Address>(&scope)?
                 .into_iter()
@@ -787,7 +790,7 @@ pub fn release_instance(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Res
     if !links.by_device.is_empty() {
         tx.delete::<InstanceInterfaces>(&scope, &inst.id)?;
     }
-    let ids = std::iter::once(inst.network_interface_id.clone()).chain(links.by_device.into_values());
+    let ids = std::iter::once(inst.network_interface_id.clone()).chain(links.by_device.into_values().map(Into::into));
     for id in ids {
         let Some(eni) = tx.get::<NetworkInterface>(&scope, &id)? else { continue };
         if eni.attachment.as_ref().is_some_and(|a| a.instance_id == inst.id) {

@@ -37,7 +37,7 @@ pub fn get_password_data(
         .and_then(|k| passwords::password_data(&k.public_key, passwords::seed(ctx.ids.seed(), &inst.id)).ok())
         .unwrap_or_default();
     Ok(dto::GetPasswordDataResult {
-        instance_id: Some(inst.id.clone()),
+        instance_id: Some(inst.id.to_string()),
         timestamp: Some(ready.unwrap_or(ctx.now)),
         password_data: Some(data),
     })

@@ -169,13 +169,13 @@ pub fn take(ctx: &Ctx<'_>, tx: &mut Txn<'_>, volume: &Volume, description: &str)
     let s = Snapshot {
         id: new_id(ctx, tx, IdKind::Snapshot)?,
         owner_id: ctx.scope.account.clone(),
-        volume_id: volume.id.clone(),
+        volume_id: volume.id.to_string(),
         volume_size: volume.spec.size_gb,
         description: description.to_string(),
         start_time: ctx.now,
         duration: ctx.storage_durations.snapshot,
         encrypted: volume.encrypted,
-        kms_key_id: volume.kms_key_id.clone(),
+        kms_key_id: volume.kms_key_id.clone().map(Into::into),
         create_volume_permission: Permissions::default(),
         source: None,
     };
@@ -230,7 +230,7 @@ pub fn create_snapshots(
         .iter()
         .filter(|v| {
             let is_root = v.attachment.as_ref().is_some_and(|a| device_slot(&a.device) == root);
-            !(excluded.contains(&v.id) || is_root && spec.exclude_boot_volume == Some(true))
+            !(excluded.iter().any(|e| *e == v.id) || is_root && spec.exclude_boot_volume == Some(true))
         })
         .collect();
     let base = tags_for(&specs, "snapshot");

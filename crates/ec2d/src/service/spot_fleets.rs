@@ -248,8 +248,8 @@ fn config_dto(f: &ec2_core::fleets::Fleet) -> dto::SpotFleetRequestConfigData {
                         .groups
                         .iter()
                         .map(|g| dto::GroupIdentifier {
-                            group_id: Some(g.id.clone()),
-                            group_name: Some(g.name.clone()),
+                            group_id: Some(g.id.to_string()),
+                            group_name: Some(g.name.to_string()),
                         })
                         .collect(),
                 ),

@@ -415,7 +415,7 @@ pub fn resolve_launch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRe
     let groups = groups
         .into_iter()
         .filter(|g| seen.insert(g.id.clone()))
-        .map(|g| SecurityGroupRef { id: g.id, name: g.name })
+        .map(|g| SecurityGroupRef { id: g.id.into(), name: g.name.into() })
         .collect();
     let fixed = req.private_ip_address.clone().or_else(|| nic.and_then(|n| n.private_ip_address.clone()));
     if let Some(ip) = fixed {

@@ -200,10 +200,10 @@ fn attachment_dto(v: &Volume) -> Vec<dto::VolumeAttachment> {
         .iter()
         .map(|a| dto::VolumeAttachment {
             attach_time: Some(a.attach_time),
-            device: Some(a.device.clone()),
-            instance_id: Some(a.instance_id.clone()),
+            device: Some(a.device.to_string()),
+            instance_id: Some(a.instance_id.to_string()),
             state: Some(a.state.name().into()),
-            volume_id: Some(v.id.clone()),
+            volume_id: Some(v.id.to_string()),
             delete_on_termination: Some(a.delete_on_termination),
             ..Default::default()
         })
@@ -212,16 +212,16 @@ fn attachment_dto(v: &Volume) -> Vec<dto::VolumeAttachment> {
 
 pub fn volume_dto(v: &Volume, tags: &BTreeMap<String, String>) -> dto::Volume {
     dto::Volume {
-        volume_id: Some(v.id.clone()),
+        volume_id: Some(v.id.to_string()),
         size: Some(i64::from(v.spec.size_gb)),
-        snapshot_id: Some(v.snapshot_id.clone().unwrap_or_default()),
-        availability_zone: Some(v.availability_zone.clone()),
-        availability_zone_id: Some(v.availability_zone_id.clone()),
+        snapshot_id: Some(v.snapshot_id.clone().unwrap_or_default().to_string()),
+        availability_zone: Some(v.availability_zone.to_string()),
+        availability_zone_id: Some(v.availability_zone_id.to_string()),
         state: Some(v.state.name().into()),
         create_time: Some(v.create_time),
         attachments: Some(attachment_dto(v)),
         encrypted: Some(v.encrypted),
-        kms_key_id: v.kms_key_id.clone(),
+        kms_key_id: v.kms_key_id.clone().map(Into::into),
         volume_type: Some(v.spec.volume_type.name().into()),
         iops: v.spec.iops.map(i64::from),
         throughput: v.spec.throughput.map(i64::from),
@@ -252,8 +252,8 @@ static VOLUME_FILTERS: FilterTable<VolumeRow> = FilterTable {
         ("attachment.delete-on-termination", |r| {
             r.volume.attachment.iter().flat_map(|a| bool_str(a.delete_on_termination)).collect()
         }),
-        ("attachment.device", |r| r.volume.attachment.iter().map(|a| a.device.clone()).collect()),
-        ("attachment.instance-id", |r| r.volume.attachment.iter().map(|a| a.instance_id.clone()).collect()),
+        ("attachment.device", |r| r.volume.attachment.iter().map(|a| a.device.to_string()).collect()),
+        ("attachment.instance-id", |r| r.volume.attachment.iter().map(|a| a.instance_id.to_string()).collect()),
         ("attachment.status", |r| r.volume.attachment.iter().map(|a| a.state.name().to_string()).collect()),
         ("availability-zone", |r| one(r.volume.availability_zone.clone())),
         ("availability-zone-id", |r| one(r.volume.availability_zone_id.clone())),
@@ -262,13 +262,13 @@ static VOLUME_FILTERS: FilterTable<VolumeRow> = FilterTable {
         ("fast-restored", |_| bool_str(false)),
         ("multi-attach-enabled", |r| bool_str(r.volume.spec.multi_attach)),
         ("size", |r| one(r.volume.spec.size_gb.to_string())),
-        ("snapshot-id", |r| r.volume.snapshot_id.iter().cloned().collect()),
+        ("snapshot-id", |r| r.volume.snapshot_id.iter().map(|s| s.to_string()).collect()),
         ("status", |r| one(r.volume.state.name())),
         ("volume-id", |r| one(r.volume.id.clone())),
         ("volume-type", |r| one(r.volume.spec.volume_type.name())),
         ("iops", |r| r.volume.spec.iops.iter().map(|i| i.to_string()).collect()),
         ("throughput", |r| r.volume.spec.throughput.iter().map(|i| i.to_string()).collect()),
-        ("kms-key-id", |r| r.volume.kms_key_id.iter().cloned().collect()),
+        ("kms-key-id", |r| r.volume.kms_key_id.iter().map(|s| s.to_string()).collect()),
     ],
     tags: Some(|r| &r.tags),
 };
@@ -331,11 +331,11 @@ pub fn create_volume(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateVolumeReq
     let id = super::common::new_id(ctx, tx, IdKind::Volume)?;
     let mut v =
         Volume::new(id, spec, (&zone.0, &zone.1), (encrypted, key), snapshot_id, ctx.now, ctx.storage_durations);
-    v.client_token = req.client_token.clone();
+    v.client_token = req.client_token.clone().map(Into::into);
     save(ctx, tx, &v)?;
     let tags = tags_for(&specs, "volume");
     put_tags(ctx, tx, &v.id, "volume", &tags)?;
-    remember(ctx, tx, token_key, print, vec![v.id.clone()])?;
+    remember(ctx, tx, token_key, print, vec![v.id.to_string()])?;
     Ok(volume_dto(&v, &tags.into_iter().collect()))
 }
 
@@ -393,7 +393,7 @@ pub fn describe_volumes(
         }
     }
     let (page, next) =
-        paginate(rows, |r| r.volume.id.clone(), req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
+        paginate(rows, |r| r.volume.id.to_string(), req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
     Ok(dto::DescribeVolumesResult {
         volumes: Some(page.iter().map(|r| volume_dto(&r.volume, &r.tags)).collect()),
         next_token: next,
@@ -403,13 +403,13 @@ pub fn describe_volumes(
 /// The device names an instance uses: its root device, its own block devices, and the volumes
 /// attached to it.
 fn devices_of(inst: &Instance, vols: &[Volume]) -> Vec<String> {
-    let mut out = vec![inst.root_device_name.clone()];
-    out.extend(inst.volumes.iter().map(|v| v.device_name.clone()));
+    let mut out = vec![inst.root_device_name.to_string()];
+    out.extend(inst.volumes.iter().map(|v| v.device_name.to_string()));
     out.extend(
         vols.iter()
             .filter_map(|v| v.attachment.as_ref())
             .filter(|a| a.instance_id == inst.id)
-            .map(|a| a.device.clone()),
+            .map(|a| a.device.to_string()),
     );
     out
 }
@@ -451,7 +451,7 @@ pub fn attach_volume(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::AttachVolumeReq
     // DescribeInstances shows the volume among the instance's block devices.
     let mut inst = inst;
     inst.volumes.push(ec2_core::instances::model::Volume {
-        device_name: device.clone(),
+        device_name: device.clone().into(),
         volume_id: v.id.clone(),
         size_gb: v.spec.size_gb,
         delete_on_termination: false,
@@ -519,7 +519,7 @@ fn modification_dto(v: &Volume, m: &Modification, now: UnixMillis) -> dto::Volum
     let (os, oi, ot) = spec(&m.original);
     let (ts, ti, tt) = spec(&m.target);
     dto::VolumeModification {
-        volume_id: Some(v.id.clone()),
+        volume_id: Some(v.id.to_string()),
         modification_state: Some(state.name().into()),
         target_size: Some(ts),
         target_iops: ti,
@@ -622,14 +622,14 @@ pub fn describe_volumes_modifications(
     for v in &vols {
         // The latest modification of each volume, as EC2 reports it.
         if let Some(m) = v.modifications.last() {
-            let row = ModRow { volume_id: v.id.clone(), m: m.clone(), state: m.view(ctx.now).0.name() };
+            let row = ModRow { volume_id: v.id.to_string(), m: m.clone(), state: m.view(ctx.now).0.name() };
             if MODIFICATION_FILTERS.matches(&row, &filters) {
                 rows.push((v.clone(), row));
             }
         }
     }
     let (page, next) =
-        paginate(rows, |(v, _)| v.id.clone(), req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
+        paginate(rows, |(v, _)| v.id.to_string(), req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
     Ok(dto::DescribeVolumesModificationsResult {
         volumes_modifications: Some(page.iter().map(|(v, r)| modification_dto(v, &r.m, ctx.now)).collect()),
         next_token: next,
@@ -680,14 +680,14 @@ pub fn describe_volume_status(
     let rows: Vec<StatusRow> =
         vols.into_iter().map(status_row).filter(|r| STATUS_FILTERS.matches(r, &filters)).collect();
     let (page, next) =
-        paginate(rows, |r| r.volume.id.clone(), req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
+        paginate(rows, |r| r.volume.id.to_string(), req.max_results, req.next_token.as_deref(), &five_to_thousand())?;
     Ok(dto::DescribeVolumeStatusResult {
         volume_statuses: Some(
             page.iter()
                 .map(|r| dto::VolumeStatusItem {
-                    volume_id: Some(r.volume.id.clone()),
-                    availability_zone: Some(r.volume.availability_zone.clone()),
-                    availability_zone_id: Some(r.volume.availability_zone_id.clone()),
+                    volume_id: Some(r.volume.id.to_string()),
+                    availability_zone: Some(r.volume.availability_zone.to_string()),
+                    availability_zone_id: Some(r.volume.availability_zone_id.to_string()),
                     volume_status: Some(dto::VolumeStatusInfo {
                         status: Some(r.status.into()),
                         details: Some(vec![
@@ -705,7 +705,7 @@ pub fn describe_volume_status(
                             .attachment
                             .iter()
                             .map(|a| dto::VolumeStatusAttachmentStatus {
-                                instance_id: Some(a.instance_id.clone()),
+                                instance_id: Some(a.instance_id.to_string()),
                                 io_performance: Some(r.io_performance.into()),
                             })
                             .collect(),
@@ -736,7 +736,7 @@ pub fn describe_volume_attribute(
     dry_run_gate(ctx, req.dry_run)?;
     let v = load_one(ctx, tx, &id)?;
     Ok(dto::DescribeVolumeAttributeResult {
-        volume_id: Some(v.id.clone()),
+        volume_id: Some(v.id.to_string()),
         auto_enable_io: (attribute == "autoEnableIO")
             .then_some(dto::AttributeBooleanValue { value: flag(v.auto_enable_io) }),
         product_codes: (attribute == "productCodes").then(Vec::new),

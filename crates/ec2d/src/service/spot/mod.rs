@@ -280,7 +280,7 @@ pub fn run_spot(
     }
     let instances = launch::launch(ctx, tx, plan, count, reservation_id, Some(&ids))?;
     for (r, inst) in requests.iter_mut().zip(&instances) {
-        r.fulfilled(ctx.now, inst.id.clone(), inst.availability_zone.clone());
+        r.fulfilled(ctx.now, inst.id.to_string(), inst.availability_zone.to_string());
         save(ctx.ids.seed(), tx, &scope_key(ctx), r)?;
     }
     Ok(instances)
@@ -425,7 +425,10 @@ fn request_dto(r: &SpotRequest, plan: &LaunchPlan) -> dto::SpotInstanceRequest {
             security_groups: Some(
                 plan.groups
                     .iter()
-                    .map(|g| dto::GroupIdentifier { group_id: Some(g.id.clone()), group_name: Some(g.name.clone()) })
+                    .map(|g| dto::GroupIdentifier {
+                        group_id: Some(g.id.to_string()),
+                        group_name: Some(g.name.to_string()),
+                    })
                     .collect(),
             ),
             monitoring: Some(dto::RunInstancesMonitoringEnabled { enabled: Some(plan.monitoring) }),
@@ -472,8 +475,8 @@ static SPOT_FILTERS: FilterTable<RequestRow> = FilterTable {
             x.plan.block_devices.iter().filter_map(|b| b.size_gb).map(|s| s.to_string()).collect()
         }),
         ("launch.block-device-mapping.volume-type", |_| vec![]),
-        ("launch.group-id", |x| x.plan.groups.iter().map(|g| g.id.clone()).collect()),
-        ("launch.group-name", |x| x.plan.groups.iter().map(|g| g.name.clone()).collect()),
+        ("launch.group-id", |x| x.plan.groups.iter().map(|g| g.id.to_string()).collect()),
+        ("launch.group-name", |x| x.plan.groups.iter().map(|g| g.name.to_string()).collect()),
         ("launch.image-id", |x| vec![x.plan.image_id.clone()]),
         ("launch.instance-type", |x| vec![x.plan.instance_type.clone()]),
         ("launch.kernel-id", |_| vec![]),

@@ -109,7 +109,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                 let reservation = new_id(&cx, tx, IdKind::Reservation)?;
                 let launched = launch::launch(&cx, tx, &plan, 1, &reservation, Some(std::slice::from_ref(&r.id)))?;
                 let inst = &launched[0];
-                r.fulfilled(t, inst.id.clone(), inst.availability_zone.clone());
+                r.fulfilled(t, inst.id.to_string(), inst.availability_zone.to_string());
             }
             Step::Request(SpotEvent::NoticeExpired) => {
                 let effect = r.notice_expired();
@@ -142,7 +142,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                     if let Some(i) = inst.as_mut() {
                         let before = Before::of(i);
                         if lifecycle::start(i, t, ctx.durations).is_ok() && i.public_ip.is_none() {
-                            i.public_ip = Some(network::public_ip(tx.next_id("public_ip")? - 1));
+                            i.public_ip = Some(network::public_ip(tx.next_id("public_ip")? - 1).into());
                         }
                         state_changes::apply(&cx, tx, before, i, Accounting::Lenient)?;
                     }
