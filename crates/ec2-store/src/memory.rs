@@ -143,29 +143,46 @@ impl Engine for MemoryEngine {
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (writes, counters) = {
             let mut tx = MemoryTx { state: &state, writes: HashMap::new(), counters: HashMap::new() };
-            body(&mut tx)?;
-            (tx.writes, tx.counters)
+            let ran = body(&mut tx);
+            let MemoryTx { writes, counters, .. } = tx;
+            if ran.is_err() {
+                // A rolled-back overlay is dropped once the lock is released, as a commit's garbage is.
+                drop(state);
+                drop((writes, counters));
+                return ran;
+            }
+            (writes, counters)
         };
-        for (scope, kinds) in writes {
+        // The documents the commit replaces or removes: freed once the lock is released, since
+        // freeing a record touches all of its memory (cold on a large state), and nothing else
+        // needs the lock for that.
+        let mut replaced: Vec<DocRef> = Vec::new();
+        for (scope, kinds) in &writes {
             for (kind, ids) in kinds {
-                let stored = slot(&mut state.docs, &scope, &kind);
+                let stored = slot(&mut state.docs, scope, kind);
                 for (id, doc) in ids {
-                    match doc {
-                        Some(doc) => stored.insert(&id, doc),
-                        None => stored.remove(&id),
-                    }
+                    let old = match doc {
+                        Some(doc) => stored.replace(id, doc.clone()),
+                        None => stored.take(id),
+                    };
+                    replaced.extend(old);
                 }
                 // No empty maps are kept: a kind without documents is no kind of the scope.
                 if stored.is_empty() {
-                    let kinds = state.docs.get_mut(&scope).expect("slot made it");
-                    kinds.remove(&kind);
+                    let kinds = state.docs.get_mut(scope).expect("slot made it");
+                    kinds.remove(kind);
                     if kinds.is_empty() {
-                        state.docs.remove(&scope);
+                        state.docs.remove(scope);
                     }
                 }
             }
         }
         state.counters.extend(counters);
+        drop(state);
+        // The overlay (its ids and the other references to the written documents) and the
+        // replaced documents.
+        drop(writes);
+        drop(replaced);
         Ok(())
     }
 

@@ -30,19 +30,91 @@ pub fn slot<'m, M: Default>(map: &'m mut NestedOf<M>, scope: &str, kind: &str) -
 }
 
 /// One kind's documents, found by id through a hash and listed in id order. A lookup in an ordered map
-/// of thousands of ids compares the id with a dozen or more stored ids, each behind a pointer (a cache
-/// miss apiece on a large state), so a get would cost more the more records the kind holds; here it
-/// hashes the id and compares it once. The documents sit in `slots`; both maps give a document's slot,
-/// so replacing the document of a known id (what most writes do) touches the hash map and its slot
-/// alone, and costs the same however many ids the kind holds: only a new or removed id changes the
-/// ordered map. Each id is stored once, shared by both maps.
+/// of thousands of ids compares the id with a dozen or more stored ids, so a get would cost more the more
+/// records the kind holds; here it hashes the id and compares it once. The documents sit in `slots`; both
+/// maps give a document's slot, so replacing the document of a known id (what most writes do) touches the
+/// hash map and its slot alone, and costs the same however many ids the kind holds: only a new or removed
+/// id changes the ordered map. Both maps hold the id itself as a [`Key`] (inline when short, as every EC2
+/// ID is), so comparing ids while probing or walking them reads the maps' own memory rather than a
+/// separate allocation per id (a cache miss apiece on a large state).
 #[derive(Debug, Clone)]
 pub struct Ids<V> {
-    by_id: HashMap<Arc<str>, usize>,
-    ordered: BTreeMap<Arc<str>, usize>,
+    by_id: HashMap<Key, usize>,
+    ordered: BTreeMap<Key, usize>,
     /// The documents; `None` for a slot freed by a removal, listed in `free` for the next new id.
     slots: Vec<Option<V>>,
     free: Vec<usize>,
+}
+
+/// The longest id a [`Key`] holds inline.
+const INLINE: usize = 22;
+
+/// An id as [`Ids`] keeps it: its bytes in the key itself when they fit (24 bytes in all, as an
+/// `Arc<str>` and a tag would take), else shared. Hashed, compared and ordered as its bytes, which
+/// order as the `str` does (bytewise), so the maps are searched with `id.as_bytes()`.
+#[derive(Debug, Clone)]
+enum Key {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Shared(Arc<str>),
+}
+
+impl Key {
+    fn new(id: &str) -> Key {
+        if id.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..id.len()].copy_from_slice(id.as_bytes());
+            Key::Inline { len: id.len() as u8, bytes }
+        } else {
+            Key::Shared(Arc::from(id))
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..*len as usize],
+            Key::Shared(s) => s.as_bytes(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Made from a `&str`: always valid, so this never fails.
+            Key::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+            Key::Shared(s) => s,
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state)
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
 }
 
 impl<V> Default for Ids<V> {
@@ -57,7 +129,7 @@ impl<V> Ids<V> {
     }
 
     pub fn get(&self, id: &str) -> Option<&V> {
-        self.by_id.get(id).map(|&slot| self.at(slot))
+        self.by_id.get(id.as_bytes()).map(|&slot| self.at(slot))
     }
 
     /// Sets the document of `id`.
@@ -67,7 +139,7 @@ impl<V> Ids<V> {
 
     /// Sets the document of `id` and returns the one it replaced (what the embedded engine's undo keeps).
     pub fn replace(&mut self, id: &str, value: V) -> Option<V> {
-        if let Some(&slot) = self.by_id.get(id) {
+        if let Some(&slot) = self.by_id.get(id.as_bytes()) {
             return self.slots[slot].replace(value);
         }
         let slot = match self.free.pop() {
@@ -80,8 +152,8 @@ impl<V> Ids<V> {
                 self.slots.len() - 1
             }
         };
-        let key: Arc<str> = Arc::from(id);
-        self.by_id.insert(Arc::clone(&key), slot);
+        let key = Key::new(id);
+        self.by_id.insert(key.clone(), slot);
         self.ordered.insert(key, slot);
         None
     }
@@ -93,8 +165,8 @@ impl<V> Ids<V> {
 
     /// Removes the document of `id` and returns it, if any.
     pub fn take(&mut self, id: &str) -> Option<V> {
-        let slot = self.by_id.remove(id)?;
-        self.ordered.remove(id);
+        let slot = self.by_id.remove(id.as_bytes())?;
+        self.ordered.remove(id.as_bytes());
         let value = self.slots[slot].take();
         if self.by_id.is_empty() {
             self.slots.clear();
@@ -107,7 +179,7 @@ impl<V> Ids<V> {
 
     /// Every document in ascending id order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
-        self.ordered.iter().map(|(id, &slot)| (&**id, self.at(slot)))
+        self.ordered.iter().map(|(id, &slot)| (id.as_str(), self.at(slot)))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -160,6 +232,31 @@ mod tests {
         ids.insert("i-2", 22);
         assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-0", &0), ("i-1", &1), ("i-2", &22), ("i-3", &30)]);
         assert_eq!(ids.slots.len(), 4);
+    }
+
+    #[test]
+    fn short_and_long_ids_are_found_and_ordered_as_strings() {
+        // Inline up to INLINE bytes, shared beyond: both kinds mix in one kind's maps.
+        let long = "x".repeat(INLINE + 1);
+        let edge = "y".repeat(INLINE);
+        let ids_in = ["i-10", "i-1", long.as_str(), edge.as_str(), "", "i-0123456789abcdef0", "ü-1", "i-1/a"];
+        let mut ids = Ids::default();
+        for (n, id) in ids_in.iter().enumerate() {
+            ids.insert(id, n);
+        }
+        let mut sorted = ids_in.to_vec();
+        sorted.sort();
+        assert_eq!(ids.iter().map(|(id, _)| id).collect::<Vec<_>>(), sorted);
+        for (n, id) in ids_in.iter().enumerate() {
+            assert_eq!(ids.get(id), Some(&n), "{id}");
+        }
+        assert_eq!(ids.get(&"x".repeat(INLINE)), None);
+        assert_eq!(ids.get(&"y".repeat(INLINE + 1)), None);
+        assert_eq!(ids.take(&long), Some(2));
+        assert_eq!(ids.take(&edge), Some(3));
+        assert_eq!(ids.get(&long), None);
+        assert_eq!(ids.len(), ids_in.len() - 2);
+        assert!(ids.iter().all(|(id, _)| id != long && id != edge));
     }
 
     #[test]

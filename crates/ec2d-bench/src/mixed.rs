@@ -5,7 +5,12 @@
 //! requests in mixed states, `--reservations` capacity reservations and `--bundle-tasks` bundle tasks in one
 //! account, plus `SIDE_INSTANCES` instances in another region), and runs the same two phases on both: light
 //! (DescribeInstances of one instance by ID) and write (StopInstances, then StartInstances, of one instance; each
-//! connection has its own instances, so two connections never race for one). On the mixed state it also times
+//! connection has its own instances, so two connections never race for one). Both states' phases name the same
+//! number of distinct instances (`EMPTY_INSTANCES`; on the mixed state spread evenly over its `--instances`), so
+//! that the two differ only in the records the requests do not name: naming 10,000 distinct instances instead
+//! of 64 is another working set (the named records are cold in the cache, and their timelines are pushed out by
+//! one another under the per-scope bound), which the mixed state also measures, as rows that are no target
+//! (`mixed_light_all_named`, `mixed_write_all_named`). On the mixed state it also times
 //! DescribeInstances of everything (10,000 and 1,000 instances), reads the RSS, and (embedded engine) times
 //! restarts on the data directory. A bare hyper server answering a fixed 4 KB body ([`crate::reference`]) runs the
 //! light phase's load too, as the ceiling of this machine.
@@ -61,8 +66,12 @@ pub struct EngineReport {
     pub empty_light: RunReport,
     pub empty_write: RunReport,
     pub setup_seconds: f64,
+    /// The phases naming `EMPTY_INSTANCES` instances spread over the mixed state (the targets' rows).
     pub mixed_light: RunReport,
     pub mixed_write: RunReport,
+    /// The same phases naming every one of the `--instances` instances (no target: another working set).
+    pub mixed_light_all_named: RunReport,
+    pub mixed_write_all_named: RunReport,
     /// p50 of DescribeInstances of everything: `--instances` instances, and `SIDE_INSTANCES` in `SIDE_REGION`.
     /// Each answer is read as it arrives and dropped (`Client::call_discarding`).
     pub describe_all_ms: f64,
@@ -83,6 +92,14 @@ pub struct EngineReport {
     pub restart_ms: Option<Vec<f64>>,
     /// Embedded engine: the same after the server was killed (no clean close: the whole file is checked).
     pub restart_after_kill_ms: Option<f64>,
+}
+
+/// `n` of `ids`, evenly spaced from the first (all of them when there are no more than `n`).
+pub fn spread(ids: &[String], n: usize) -> Vec<String> {
+    if ids.len() <= n {
+        return ids.to_vec();
+    }
+    (0..n).map(|k| ids[k * ids.len() / n].clone()).collect()
 }
 
 /// The request bodies of the two phases over `ids`: connection `c` of `conns` only touches `ids[i]` with
@@ -315,9 +332,16 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
         let side = describe_all(&server, SIDE_REGION).await?;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let (rss_mixed, _) = memory_kib(server.pid())?;
-        let (mixed_light, mixed_write) = phase_runs(&server, ids, args, conns, &format!("{engine}, mixed")).await;
+        let named = spread(&ids, EMPTY_INSTANCES);
+        let (mixed_light, mixed_write) =
+            phase_runs(&server, named, args, conns, &format!("{engine}, mixed, {EMPTY_INSTANCES} named")).await;
         check(format!("{engine} mixed light"), &mixed_light);
         check(format!("{engine} mixed write"), &mixed_write);
+        let every = ids.len();
+        let (mixed_light_all_named, mixed_write_all_named) =
+            phase_runs(&server, ids, args, conns, &format!("{engine}, mixed, all {every} named")).await;
+        check(format!("{engine} mixed light, all named"), &mixed_light_all_named);
+        check(format!("{engine} mixed write, all named"), &mixed_write_all_named);
         let (rss_after_phases, peak) = memory_kib(server.pid())?;
         let (restart_ms, restart_after_kill_ms) = if data_dir.is_some() {
             // Restarts after a clean stop (SIGTERM), then one after a kill (which checks the whole file).
@@ -345,6 +369,8 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
             setup_seconds,
             mixed_light,
             mixed_write,
+            mixed_light_all_named,
+            mixed_write_all_named,
             describe_all_ms: all.ms,
             describe_all_bytes: all.bytes,
             describe_all_server_cpu_ms: all.server_cpu_ms,
@@ -410,6 +436,8 @@ pub fn table(r: &MixedReport) -> String {
         let _ = writeln!(out, "  light, mixed                   {}", fmt_run(&e.mixed_light));
         let _ = writeln!(out, "  write, almost empty            {}", fmt_run(&e.empty_write));
         let _ = writeln!(out, "  write, mixed                   {}", fmt_run(&e.mixed_write));
+        let _ = writeln!(out, "  light, mixed, all {:<6} named {}", r.instances, fmt_run(&e.mixed_light_all_named));
+        let _ = writeln!(out, "  write, mixed, all {:<6} named {}", r.instances, fmt_run(&e.mixed_write_all_named));
         let _ = writeln!(
             out,
             "  DescribeInstances of {} / {}: server cpu {:.1} / {:.1} ms per call; {:.1} / {:.1} MB",
@@ -436,6 +464,17 @@ pub fn table(r: &MixedReport) -> String {
         let write = e.mixed_write.requests_per_second / e.empty_write.requests_per_second.max(1e-9);
         row(format!("{}: light req/s, mixed / almost empty", e.engine), format!("{light:.3}"), ">= 0.90", light >= 0.9);
         row(format!("{}: write req/s, mixed / almost empty", e.engine), format!("{write:.3}"), ">= 0.90", write >= 0.9);
+        let all = |m: &RunReport, x: &RunReport| m.requests_per_second / x.requests_per_second.max(1e-9);
+        row(
+            format!("{}: the same, all {} named (no target)", e.engine, r.instances),
+            format!(
+                "{:.3} / {:.3}",
+                all(&e.mixed_light_all_named, &e.empty_light),
+                all(&e.mixed_write_all_named, &e.empty_write)
+            ),
+            "-",
+            true,
+        );
         row(
             format!("{}: DescribeInstances of {} p50", e.engine, SIDE_INSTANCES),
             format!("{:.1}ms", e.describe_side_ms),
@@ -518,6 +557,18 @@ mod tests {
             }
             assert_eq!(seen.len(), (conn..70).step_by(16).count(), "every own instance is picked");
         }
+    }
+
+    #[test]
+    fn spread_names_evenly_spaced_instances() {
+        let ids: Vec<String> = (0..10_000).map(|i| format!("i-{i}")).collect();
+        let named = spread(&ids, 64);
+        assert_eq!(named.len(), 64);
+        assert_eq!(named[0], "i-0");
+        assert_eq!(named[1], "i-156");
+        assert_eq!(named[63], "i-9843");
+        assert_eq!(named.iter().collect::<std::collections::HashSet<_>>().len(), 64);
+        assert_eq!(spread(&ids[..10], 64), &ids[..10]);
     }
 
     #[test]
