@@ -6,11 +6,17 @@
 //! another thread); the writer thread writes out what gathered every [`GATHER`] or as soon as
 //! [`EARLY`] bytes wait, in one write. It sleeps without a timeout while nothing is logged, and the
 //! first line after that wakes it.
+//!
+//! The request line (`ec2d::request` at `INFO`, one per request) is the hot one: [`request_line`]
+//! writes it by hand into a buffer each thread reuses, in exactly the form the `fmt` subscriber
+//! gives every other event, and appends it to the same shared buffer; the filter still decides
+//! whether it is written.
 
+use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
@@ -154,13 +160,138 @@ pub fn init(level: &str) -> Result<LogGuard, String> {
     let filter = EnvFilter::try_new(level)
         .map_err(|e| format!("--log-level {level:?}: {e} (give error, warn, info, debug or trace)"))?;
     let (writer, guard) = start(std::io::stderr())?;
+    let shared = Arc::clone(&writer.0);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .with_ansi(false)
         .try_init()
         .map_err(|e| format!("cannot start the log: {e}"))?;
+    let _ = INSTALLED.set(shared);
     Ok(guard)
+}
+
+/// The shared buffer of the `fmt` subscriber that [`init`] installed (none in tests and in a
+/// library use without [`init`]: the request line then goes through `tracing` as any event).
+static INSTALLED: OnceLock<Arc<Shared>> = OnceLock::new();
+
+/// The fields of one request's log line, in the order the line has them.
+pub struct RequestLine<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub action: &'a str,
+    pub account: &'a str,
+    pub region: &'a str,
+    pub status: u16,
+    pub code: &'a str,
+    pub latency_us: u64,
+    pub request_id: &'a str,
+}
+
+impl RequestLine<'_> {
+    /// Logs the line at `INFO` (target `ec2d::request`, message `request`), if the filter lets it
+    /// through.
+    pub fn log(&self) {
+        if !tracing::enabled!(target: "ec2d::request", tracing::Level::INFO) {
+            return;
+        }
+        let Some(shared) = INSTALLED.get() else {
+            return tracing::info!(
+                target: "ec2d::request",
+                method = %self.method, path = %self.path, action = %self.action, account = %self.account,
+                region = %self.region, status = self.status, code = %self.code, latency_us = self.latency_us,
+                request_id = %self.request_id,
+                "request"
+            );
+        };
+        thread_local! {
+            static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        LINE.with(|line| {
+            let mut line = line.borrow_mut();
+            line.clear();
+            // The log's own timestamp, read where the `fmt` subscriber would read it: the wall clock
+            // of the line, never a request's time (which comes from `Clock`).
+            #[allow(clippy::disallowed_methods)]
+            let now = SystemTime::now();
+            self.write(&mut line, now);
+            shared.append(&line);
+        });
+    }
+
+    /// The line as the `fmt` subscriber (without colours) writes it, at `now`.
+    fn write(&self, out: &mut Vec<u8>, now: SystemTime) {
+        write_timestamp(out, now);
+        out.extend_from_slice(b"  INFO ec2d::request: request method=");
+        out.extend_from_slice(self.method.as_bytes());
+        for (name, value) in [
+            (&b" path="[..], self.path),
+            (b" action=", self.action),
+            (b" account=", self.account),
+            (b" region=", self.region),
+        ] {
+            out.extend_from_slice(name);
+            out.extend_from_slice(value.as_bytes());
+        }
+        out.extend_from_slice(b" status=");
+        write_decimal(out, u64::from(self.status));
+        out.extend_from_slice(b" code=");
+        out.extend_from_slice(self.code.as_bytes());
+        out.extend_from_slice(b" latency_us=");
+        write_decimal(out, self.latency_us);
+        out.extend_from_slice(b" request_id=");
+        out.extend_from_slice(self.request_id.as_bytes());
+        out.push(b'\n');
+    }
+}
+
+fn write_decimal(out: &mut Vec<u8>, n: u64) {
+    write_padded(out, n, 1);
+}
+
+/// `n` in at least `width` (at most 20) digits, zero-padded.
+fn write_padded(out: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    while n > 0 || digits.len() - at < width {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`, as `tracing-subscriber`'s `SystemTime` timer writes it (the
+/// clock is after 1970 and before 10000 here; any other time goes through its own writer).
+fn write_timestamp(out: &mut Vec<u8>, now: SystemTime) {
+    let since = match now.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(since) if since.as_secs() < 253_402_300_800 => since,
+        _ => {
+            use tracing_subscriber::fmt::time::FormatTime;
+            let mut text = String::new();
+            let _ = tracing_subscriber::fmt::time::SystemTime
+                .format_time(&mut tracing_subscriber::fmt::format::Writer::new(&mut text));
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
+    };
+    let secs = since.as_secs();
+    let (year, month, day) = ec2_time::civil_from_days((secs / 86_400) as i64);
+    let of_day = secs % 86_400;
+    write_padded(out, year as u64, 4);
+    out.push(b'-');
+    write_padded(out, u64::from(month), 2);
+    out.push(b'-');
+    write_padded(out, u64::from(day), 2);
+    out.push(b'T');
+    write_padded(out, of_day / 3_600, 2);
+    out.push(b':');
+    write_padded(out, of_day % 3_600 / 60, 2);
+    out.push(b':');
+    write_padded(out, of_day % 60, 2);
+    out.push(b'.');
+    write_padded(out, u64::from(since.subsec_micros()), 6);
+    out.push(b'Z');
 }
 
 #[cfg(test)]
@@ -238,6 +369,76 @@ mod tests {
         }
         drop(guard);
         assert_eq!(text(&sink), "first\nsecond\n");
+    }
+
+    fn example() -> RequestLine<'static> {
+        RequestLine {
+            method: "POST",
+            path: "/",
+            action: "DescribeInstances",
+            account: "111122223333",
+            region: "us-east-1",
+            status: 400,
+            code: "InvalidInstanceID.Malformed",
+            latency_us: 1207,
+            request_id: "76f6c34c-4adf-4607-806a-78f5d7b6bc32",
+        }
+    }
+
+    #[test]
+    fn the_request_line_is_the_one_the_fmt_subscriber_writes() {
+        let sink = Sink::default();
+        let out = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || out.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let dispatch = tracing::Dispatch::new(subscriber);
+        let mut mine = Vec::new();
+        for line in [example(), RequestLine { status: 200, code: "-", latency_us: 0, path: "/x?y", ..example() }] {
+            tracing::dispatcher::with_default(&dispatch, || {
+                tracing::info!(
+                    target: "ec2d::request",
+                    method = %line.method, path = %line.path, action = %line.action, account = %line.account,
+                    region = %line.region, status = line.status, code = %line.code, latency_us = line.latency_us,
+                    request_id = %line.request_id,
+                    "request"
+                )
+            });
+            line.write(&mut mine, SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_165_823));
+        }
+        let theirs = text(&sink);
+        let mine = String::from_utf8(mine).unwrap();
+        assert_eq!(theirs.lines().count(), 2, "{theirs}");
+        for (a, b) in theirs.lines().zip(mine.lines()) {
+            let (a_time, a_rest) = a.split_once(' ').unwrap();
+            let (b_time, b_rest) = b.split_once(' ').unwrap();
+            assert_eq!(a_rest, b_rest);
+            let shape = |t: &str| t.chars().map(|c| if c.is_ascii_digit() { '0' } else { c }).collect::<String>();
+            assert_eq!(shape(a_time), shape(b_time), "{a_time} / {b_time}");
+        }
+        assert!(mine.ends_with("request_id=76f6c34c-4adf-4607-806a-78f5d7b6bc32\n"), "{mine}");
+    }
+
+    #[test]
+    fn timestamps_are_written_in_microseconds() {
+        let at = |secs: u64, micros: u32| {
+            let mut out = Vec::new();
+            write_timestamp(&mut out, SystemTime::UNIX_EPOCH + Duration::new(secs, micros * 1_000 + 999));
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(at(1_000_000_000, 7), "2001-09-09T01:46:40.000007Z");
+        assert_eq!(at(1_709_164_799, 999_999), "2024-02-28T23:59:59.999999Z");
+        assert_eq!(at(1_709_164_800 + 86_400, 123_456), "2024-03-01T00:00:00.123456Z");
+        assert_eq!(at(253_402_300_799, 0), "9999-12-31T23:59:59.000000Z");
+        let mut n = Vec::new();
+        for v in [0, 7, 42, 1_000, u64::MAX] {
+            write_decimal(&mut n, v);
+            n.push(b' ');
+        }
+        assert_eq!(String::from_utf8(n).unwrap(), format!("0 7 42 1000 {} ", u64::MAX));
     }
 
     #[test]

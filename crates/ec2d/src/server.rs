@@ -172,12 +172,18 @@ fn log_request(method: &str, path: &str, status: u16, request_id: &str, log: &Re
             latency_us, request_id = %request_id, cause = %cause,
             "request failed"
         ),
-        _ => tracing::info!(
-            target: "ec2d::request",
-            method = %method, path = %path, action = %action, account = %account, region = %region, status, code = %code,
-            latency_us, request_id = %request_id,
-            "request"
-        ),
+        _ => crate::logging::RequestLine {
+            method,
+            path: &path,
+            action,
+            account,
+            region,
+            status,
+            code,
+            latency_us,
+            request_id,
+        }
+        .log(),
     }
 }
 
