@@ -113,7 +113,7 @@ pub fn modify(inst: &mut Instance, value: &str) -> Result<(), CreditError> {
     if family(&inst.instance_type).is_none() {
         return Err(CreditError::NotSupported { instance_type: inst.instance_type.to_string() });
     }
-    inst.attributes.cpu_credits = Some(v.to_string().into());
+    inst.attributes.cpu_credits = Some(v.into());
     Ok(())
 }
 

@@ -196,7 +196,7 @@ pub fn derive(
         reservation_id: drawn.reservation_id.into(),
         owner_id: drawn.owner_id.into(),
         image_id: image.id.clone().into(),
-        instance_type: itype.name.to_string().into(),
+        instance_type: itype.name.into(),
         key_name: plan.key_name.clone().map(Into::into),
         launch_time: UnixMillis(now.0 - now.0.rem_euclid(1000)),
         ami_launch_index: index,

@@ -60,7 +60,7 @@ pub struct StateReason {
 
 impl StateReason {
     pub fn new(code: &str, message: &str) -> Self {
-        StateReason { code: code.to_string().into(), message: message.to_string().into() }
+        StateReason { code: code.into(), message: message.into() }
     }
 }
 

@@ -299,8 +299,8 @@ impl Volume {
         Volume {
             id: id.into(),
             spec,
-            availability_zone: zone.0.to_string().into(),
-            availability_zone_id: zone.1.to_string().into(),
+            availability_zone: zone.0.into(),
+            availability_zone_id: zone.1.into(),
             encrypted: encryption.0,
             kms_key_id: encryption.1.map(Into::into),
             snapshot_id: snapshot_id.map(Into::into),
@@ -330,16 +330,16 @@ impl Volume {
         Volume {
             id: id.into(),
             spec,
-            availability_zone: zone.0.to_string().into(),
-            availability_zone_id: zone.1.to_string().into(),
+            availability_zone: zone.0.into(),
+            availability_zone_id: zone.1.into(),
             encrypted: encryption.0,
             kms_key_id: encryption.1.map(Into::into),
             snapshot_id: snapshot_id.map(Into::into),
             create_time: now,
             state: VolumeState::InUse,
             attachment: Some(Attachment {
-                instance_id: instance_id.to_string().into(),
-                device: device.to_string().into(),
+                instance_id: instance_id.into(),
+                device: device.into(),
                 attach_time: now,
                 state: AttachmentState::Attached,
                 delete_on_termination,
@@ -418,8 +418,8 @@ impl Volume {
         }
         self.state = VolumeState::InUse;
         self.attachment = Some(Attachment {
-            instance_id: instance_id.to_string().into(),
-            device: device.to_string().into(),
+            instance_id: instance_id.into(),
+            device: device.into(),
             attach_time: now,
             state: AttachmentState::Attaching,
             delete_on_termination: false,

@@ -47,7 +47,7 @@ pub fn exists(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<bool> {
 pub fn attached_to(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str) -> Result<InstanceInterfaces> {
     Ok(tx
         .get::<InstanceInterfaces>(&ctx.scope.key(), instance_id)?
-        .unwrap_or_else(|| InstanceInterfaces { instance_id: instance_id.to_string().into(), ..Default::default() }))
+        .unwrap_or_else(|| InstanceInterfaces { instance_id: instance_id.into(), ..Default::default() }))
 }
 
 fn save_attached(ctx: &Ctx<'_>, tx: &mut Txn<'_>, links: &InstanceInterfaces) -> Result<()> {
@@ -124,20 +124,7 @@ pub fn create(
         }
     }
     tx.put(&ctx.scope.key(), subnet)?;
-    let eni = NetworkInterface {
-        mac_address: mac_address(&id).into(),
-        id: id.into(),
-        subnet_id: subnet.id.clone().into(),
-        vpc_id: subnet.vpc_id.clone().into(),
-        availability_zone: subnet.availability_zone.clone().into(),
-        owner_id: ctx.scope.account.clone().into(),
-        description: description.into(),
-        private_ips: out,
-        group_ids: group_ids.into_iter().map(Into::into).collect(),
-        source_dest_check: true,
-        interface_type: "interface".into(),
-        attachment: None,
-    };
+    let eni = record(ctx, subnet, id, description, out, group_ids, None);
     tx.put(&ctx.scope.key(), &eni)?;
     Ok(eni)
 }
@@ -673,25 +660,40 @@ fn primary_record(
     instance_id: &str,
     attachment_id: &str,
 ) -> NetworkInterface {
+    let attachment = Attachment {
+        id: attachment_id.into(),
+        instance_id: instance_id.into(),
+        device_index: 0,
+        delete_on_termination: true,
+        attach_time: ctx.now,
+    };
+    record(ctx, subnet, eni_id, String::new(), vec![ip.into()], group_ids, Some(attachment))
+}
+
+/// An interface record of the caller's account in `subnet` (its VPC and zone), with a source/destination
+/// check, as both a created interface and an instance's primary one start.
+fn record(
+    ctx: &Ctx<'_>,
+    subnet: &Subnet,
+    id: String,
+    description: String,
+    private_ips: Vec<ec2_core::Text>,
+    group_ids: Vec<String>,
+    attachment: Option<Attachment>,
+) -> NetworkInterface {
     NetworkInterface {
-        mac_address: mac_address(&eni_id).into(),
-        id: eni_id.into(),
-        subnet_id: subnet.id.clone().into(),
-        vpc_id: subnet.vpc_id.clone().into(),
-        availability_zone: subnet.availability_zone.clone().into(),
-        owner_id: ctx.scope.account.clone().into(),
-        description: String::new().into(),
-        private_ips: vec![ip.into()],
+        mac_address: mac_address(&id).into(),
+        id: id.into(),
+        subnet_id: subnet.id.as_str().into(),
+        vpc_id: subnet.vpc_id.as_str().into(),
+        availability_zone: subnet.availability_zone.as_str().into(),
+        owner_id: ctx.scope.account.as_str().into(),
+        description: description.into(),
+        private_ips,
         group_ids: group_ids.into_iter().map(Into::into).collect(),
         source_dest_check: true,
         interface_type: "interface".into(),
-        attachment: Some(Attachment {
-            id: attachment_id.to_string().into(),
-            instance_id: instance_id.to_string().into(),
-            device_index: 0,
-            delete_on_termination: true,
-            attach_time: ctx.now,
-        }),
+        attachment,
     }
 }
 
