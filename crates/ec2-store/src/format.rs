@@ -31,15 +31,22 @@ pub fn current<R: Record>() -> u32 {
 
 /// Serializes `record` with its format version as its first member.
 pub fn encode<R: Record>(record: &R) -> Result<String, StoreError> {
+    let mut doc = Vec::with_capacity(ENCODE_CAPACITY);
+    encode_into(record, &mut doc)?;
+    String::from_utf8(doc).map_err(|e| StoreError::Engine(e.to_string()))
+}
+
+/// [`encode`] into `doc` (emptied first), for a writer that reuses one buffer for every document.
+pub fn encode_into<R: Record>(record: &R, doc: &mut Vec<u8>) -> Result<(), StoreError> {
     // `{"_format":N` and then the record's own object written after it, in one buffer: its opening brace
     // becomes the comma (or, for an empty object, the closing brace).
-    let mut doc = Vec::with_capacity(ENCODE_CAPACITY);
+    doc.clear();
     doc.extend_from_slice(b"{\"");
     doc.extend_from_slice(FORMAT_KEY.as_bytes());
     doc.extend_from_slice(b"\":");
     doc.extend_from_slice(current::<R>().to_string().as_bytes());
     let at = doc.len();
-    serde_json::to_writer(&mut doc, record).map_err(|e| StoreError::Engine(e.to_string()))?;
+    serde_json::to_writer(&mut *doc, record).map_err(|e| StoreError::Engine(e.to_string()))?;
     match &doc[at..] {
         [b'{', b'}'] => {
             doc.truncate(at);
@@ -48,11 +55,11 @@ pub fn encode<R: Record>(record: &R) -> Result<String, StoreError> {
         [b'{', ..] => doc[at] = b',',
         _ => return Err(StoreError::Engine(format!("a {} record must serialize to a JSON object", R::KIND))),
     }
-    String::from_utf8(doc).map_err(|e| StoreError::Engine(e.to_string()))
+    Ok(())
 }
 
 /// What [`encode`] reserves first: an instance's document fits, so most records need no regrowth.
-const ENCODE_CAPACITY: usize = 2048;
+pub(crate) const ENCODE_CAPACITY: usize = 2048;
 
 /// The format version written at the start of `doc` (as [`encode`] writes it), if any. A document
 /// reformatted by someone else (the `_format` member elsewhere) is found by the slow path of

@@ -73,14 +73,14 @@ pub struct Doc {
     encode: Option<EncodeFn>,
 }
 
-type EncodeFn = fn(&(dyn Any + Send + Sync)) -> Result<String, StoreError>;
+type EncodeFn = fn(&(dyn Any + Send + Sync), &mut Vec<u8>) -> Result<(), StoreError>;
 
 /// A shared [`Doc`].
 pub type DocRef = Arc<Doc>;
 
-fn encode_any<R: Record>(any: &(dyn Any + Send + Sync)) -> Result<String, StoreError> {
+fn encode_any<R: Record>(any: &(dyn Any + Send + Sync), doc: &mut Vec<u8>) -> Result<(), StoreError> {
     match any.downcast_ref::<R>() {
-        Some(record) => format::encode(record),
+        Some(record) => format::encode_into(record, doc),
         None => Err(StoreError::Engine(format!("a {} document holds another type", R::KIND))),
     }
 }
@@ -107,8 +107,23 @@ impl Doc {
         let (Some(encode), Some(record)) = (self.encode, self.decoded.get()) else {
             return Err(StoreError::Engine("a document has neither text nor record".into()));
         };
-        let text = encode(record.as_ref())?;
+        let mut text = Vec::with_capacity(format::ENCODE_CAPACITY);
+        encode(record.as_ref(), &mut text)?;
+        let text = String::from_utf8(text).map_err(|e| StoreError::Engine(e.to_string()))?;
         Ok(self.text.get_or_init(|| text))
+    }
+
+    /// The JSON text as [`Doc::text`] makes it, but made in `buf` (and not kept) when the document has none:
+    /// a writer that reuses one buffer allocates nothing per document.
+    pub fn text_in<'a>(&'a self, buf: &'a mut Vec<u8>) -> Result<&'a str, StoreError> {
+        if let Some(text) = self.text.get() {
+            return Ok(text);
+        }
+        let (Some(encode), Some(record)) = (self.encode, self.decoded.get()) else {
+            return Err(StoreError::Engine("a document has neither text nor record".into()));
+        };
+        encode(record.as_ref(), buf)?;
+        std::str::from_utf8(buf).map_err(|e| StoreError::Engine(e.to_string()))
     }
 
     /// The same document without its text when the record is at hand (the text is made again on demand):
@@ -351,5 +366,33 @@ impl Txn<'_> {
     /// A value for an ID ([`Tx::next_id`]): unique, not necessarily gapless or in order across nodes.
     pub fn next_id(&mut self, name: &str) -> Result<u64, StoreError> {
         self.tx.next_id(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::Thing;
+
+    #[test]
+    fn a_text_made_in_a_reused_buffer_is_the_kept_text() {
+        let mut buf = b"left over from a longer document before".to_vec();
+        let long = Doc::with_record(Arc::new(Thing { id: "thing-long".into(), n: 123_456_789 }));
+        let short = Doc::with_record(Arc::new(Thing { id: "t".into(), n: 1 }));
+        assert_eq!(
+            long.text_in(&mut buf).unwrap(),
+            format::encode(&Thing { id: "thing-long".into(), n: 123_456_789 }).unwrap()
+        );
+        // The buffer is emptied first: nothing of the previous document is left behind.
+        assert_eq!(short.text_in(&mut buf).unwrap(), r#"{"_format":1,"id":"t","n":1}"#);
+        // Made in the buffer, not kept: the document has no text of its own yet.
+        assert!(short.text.get().is_none());
+        assert_eq!(short.text().unwrap(), r#"{"_format":1,"id":"t","n":1}"#);
+        // A document with its text answers with it, whatever the buffer holds.
+        let stored = Doc::new(r#"{"_format":1,"id":"s","n":2}"#.into());
+        assert_eq!(stored.text_in(&mut buf).unwrap(), r#"{"_format":1,"id":"s","n":2}"#);
+        // A document with neither is an error, not a panic.
+        let empty = Doc { text: OnceLock::new(), decoded: OnceLock::new(), encode: None };
+        assert!(empty.text_in(&mut buf).is_err());
     }
 }
