@@ -863,7 +863,7 @@ fn load_many_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<V
 /// Instance is settled with its request, never here). The settled record is saved once, shared with
 /// the caller: the store and the answer hold one copy, not two (two copies made one after the other
 /// for each record of a listing lie interleaved in the allocator's pages, so the answer's, freed once
-/// sent, left those pages half used: 20 MB after the first settling of 10,000 instances).
+/// sent, left those pages half used: 16 MiB of RSS after the first settling of 11,000 instances).
 fn settled_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: Arc<Instance>) -> Result<Option<Arc<Instance>>> {
     let due = inst.pending.is_some_and(|p| p.due <= ctx.now);
     if !due || inst.spot_request_id.is_some() {
