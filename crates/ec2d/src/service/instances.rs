@@ -860,13 +860,24 @@ fn load_many_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<V
 }
 
 /// [`settled`] of a record shared with the store: copied only when a transition is due (a Spot
-/// Instance is settled with its request, never here).
+/// Instance is settled with its request, never here). The settled record is saved once, shared with
+/// the caller: the store and the answer hold one copy, not two (two copies made one after the other
+/// for each record of a listing lie interleaved in the allocator's pages, so the answer's, freed once
+/// sent, left those pages half used: 16 MiB of RSS after the first settling of 11,000 instances).
 fn settled_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: Arc<Instance>) -> Result<Option<Arc<Instance>>> {
     let due = inst.pending.is_some_and(|p| p.due <= ctx.now);
     if !due || inst.spot_request_id.is_some() {
         return Ok(Some(inst));
     }
-    Ok(settled(ctx, tx, Arc::unwrap_or_clone(inst))?.map(Arc::new))
+    // Each transition's consequences are carried out as `settled` does; the record is saved after the
+    // last one rather than after each (nothing in between reads it), and only if settling changed it.
+    let Some(now) = settled_then(ctx, tx, (*inst).clone(), Then::CallerSaves)? else { return Ok(None) };
+    if now == *inst {
+        return Ok(Some(inst));
+    }
+    let now = Arc::new(now);
+    tx.put_shared(&scope_key(ctx), Arc::clone(&now))?;
+    Ok(Some(now))
 }
 
 /// A page of DescribeInstances: the instances in listing order, and the token of the next page.
