@@ -136,7 +136,7 @@ pub struct CredentialRef<'a> {
 impl<'a> CredentialRef<'a> {
     /// [`Credential::parse`], borrowing the parts.
     pub fn parse(text: &'a str) -> Option<CredentialRef<'a>> {
-        let mut parts = text.split('/');
+        let mut parts = pieces(text, b'/');
         let mut next = || parts.next().filter(|p| !p.is_empty());
         let (access_key, date, region, service, terminator) = (next()?, next()?, next()?, next()?, next()?);
         if parts.next().is_some() || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
@@ -259,6 +259,31 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// `text` split at every `sep` (an ASCII byte), as `str::split` splits it: the pieces of a
+/// signature are short, and a plain loop over their bytes costs less than a `char` searcher's setup.
+fn pieces(text: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.bytes().position(|b| b == sep) {
+            Some(i) => {
+                rest = t.get(i + 1..);
+                t.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
+}
+
+/// `text` split at its first `sep` (an ASCII byte), as `str::split_once` splits it.
+fn split_once_at(text: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = text.bytes().position(|b| b == sep)?;
+    Some((text.get(..i)?, text.get(i + 1..)?))
+}
+
 /// The query string's parameters, decoded (`+` stays a plus sign, as SigV4 wants).
 fn query_params(query: &str) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
     query.split('&').filter(|p| !p.is_empty()).map(|pair| {
@@ -343,9 +368,9 @@ fn parse_header<'a>(req: &HttpRequest<'a>, value: &'a [u8]) -> Result<SignedRef<
         Error::Incomplete(format!("Unsupported Authorization type: the header must start with '{ALGORITHM} '."))
     })?;
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    for component in rest.split(',') {
+    for component in pieces(rest, b',') {
         let component = component.trim();
-        let (name, v) = component.split_once('=').ok_or_else(|| {
+        let (name, v) = split_once_at(component, b'=').ok_or_else(|| {
             Error::Incomplete(format!("Authorization header component '{component}' is not of the form name=value."))
         })?;
         let slot = match name {
@@ -442,11 +467,11 @@ fn credential_of(text: &str) -> Result<CredentialRef<'_>, Error> {
 }
 
 fn signed_headers_of(text: &str) -> Result<&str, Error> {
-    let mut names = text.split(';');
+    let mut names = pieces(text, b';');
     if names.any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_graphic() && b != b':')) {
         return Err(Error::Incomplete(format!("SignedHeaders '{text}' is not a ';'-separated list of header names.")));
     }
-    if !text.split(';').any(|n| n.eq_ignore_ascii_case("host")) {
+    if !pieces(text, b';').any(|n| n.eq_ignore_ascii_case("host")) {
         return Err(Error::Incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.".into()));
     }
     Ok(text)
@@ -471,10 +496,11 @@ fn timestamp_of<'a>(value: &'a [u8], header: &str) -> Result<(std::borrow::Cow<'
 }
 
 fn digits(text: &str) -> Option<i64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    text.parse().ok()
+    // At most 18 digits: no overflow.
+    Some(text.bytes().fold(0, |n, b| n * 10 + i64::from(b - b'0')))
 }
 
 fn instant(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Option<UnixMillis> {
@@ -1090,6 +1116,17 @@ mod tests {
         assert_eq!(keys.len(), 3, "the wrong secret's key and us-west-2's");
         let cred = &signed.credential;
         assert_eq!(keys.signing_key(SECRET.as_bytes(), cred), signing_key(SECRET.as_bytes(), cred));
+    }
+
+    #[test]
+    fn pieces_split_as_str_split_does() {
+        for text in ["", "a", "a,b", ",a,,b,", "éa,ü,", "Credential=x/y, SignedHeaders=host, Signature=0"] {
+            assert_eq!(pieces(text, b',').collect::<Vec<_>>(), text.split(',').collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(split_once_at(text, b','), text.split_once(','), "{text:?}");
+        }
+        assert_eq!(digits("20150830"), Some(20150830));
+        assert_eq!(digits("0"), Some(0));
+        assert_eq!((digits(""), digits("1a"), digits("-1"), digits("+1")), (None, None, None, None));
     }
 
     #[test]
