@@ -194,7 +194,8 @@ fn uuid(x: u64, key: u64) -> String {
             at += 1;
         }
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    // Hex digits and dashes: ASCII, copied as one string rather than pushed a char at a time.
+    std::str::from_utf8(&out).map(str::to_owned).unwrap_or_default()
 }
 
 /// The seeded generator. It holds no counters: callers pass the counter value.

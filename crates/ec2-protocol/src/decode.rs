@@ -20,7 +20,11 @@ pub fn join(parent: &str, name: &str) -> String {
     if parent.is_empty() {
         name.to_string()
     } else {
-        format!("{parent}.{name}")
+        let mut path = String::with_capacity(parent.len() + 1 + name.len());
+        path.push_str(parent);
+        path.push('.');
+        path.push_str(name);
+        path
     }
 }
 
@@ -119,7 +123,37 @@ impl<T: FromQuery> FromQuery for Vec<T> {
         if node.is_bare_value() {
             return T::from_query(node, path).map(|v| vec![v]);
         }
-        node.items().into_iter().map(|(i, item)| T::from_query(item, &format!("{path}.{i}"))).collect()
+        // Each element's path (`path.N`) written into one buffer, not formatted anew per element.
+        let mut item_path = String::with_capacity(path.len() + 6);
+        item_path.push_str(path);
+        item_path.push('.');
+        let base = item_path.len();
+        node.items()
+            .into_iter()
+            .map(|(i, item)| {
+                item_path.truncate(base);
+                push_decimal(&mut item_path, i);
+                T::from_query(item, &item_path)
+            })
+            .collect()
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
     }
 }
 
@@ -127,6 +161,8 @@ impl<T: FromQuery> FromQuery for Vec<T> {
 pub fn member<T: FromQuery>(parent: &Node, parent_path: &str, wire: &str) -> Result<Option<T>, DecodeError> {
     match parent.child(wire) {
         None => Ok(None),
+        // A top-level member's path is its wire name: nothing to join.
+        Some(node) if parent_path.is_empty() => T::from_query(node, wire).map(Some),
         Some(node) => T::from_query(node, &join(parent_path, wire)).map(Some),
     }
 }
@@ -158,6 +194,15 @@ mod tests {
 
     fn node(pairs: &[(&str, &str)]) -> Node {
         Node::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn decimals_are_written_as_format_writes_them() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, u64::MAX] {
+            let mut out = String::from("a.");
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("a.{n}"));
+        }
     }
 
     #[test]

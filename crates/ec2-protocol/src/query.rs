@@ -97,7 +97,7 @@ impl Node {
     /// Parses form text into `out`, refusing it as soon as `out` would exceed `limits` (counting
     /// the pairs already there) or a name is too long or too deep.
     pub fn parse_form_limited(text: &[u8], limits: &Limits, out: &mut Vec<(String, String)>) -> Result<(), LimitError> {
-        for (k, v) in form_urlencoded::parse(text) {
+        for (k, v) in form_pairs(text) {
             if out.len() >= limits.max_params {
                 return Err(LimitError(format!("The request has more than {} parameters.", limits.max_params)));
             }
@@ -108,7 +108,7 @@ impl Node {
                     limits.max_name_len
                 )));
             }
-            if k.split('.').count() > limits.max_depth {
+            if k.bytes().filter(|&b| b == b'.').count() + 1 > limits.max_depth {
                 return Err(LimitError(format!(
                     "The parameter name {} has more than {} dotted segments.",
                     truncate_echo(&k, 64),
@@ -147,16 +147,41 @@ impl Node {
     }
 }
 
+/// The pairs of form text exactly as [`form_urlencoded::parse`] reads them (split at `&`, empty
+/// pieces skipped, name and value split at the first `=`, `+` a space, `%XX` decoded, invalid UTF-8
+/// replaced), with a pair that has nothing to decode (every pair an SDK sends but for a few values)
+/// borrowed as it is rather than taken through the decoder.
+fn form_pairs(text: &[u8]) -> impl Iterator<Item = (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> {
+    use std::borrow::Cow;
+    text.split(|&b| b == b'&').filter(|piece| !piece.is_empty()).map(|piece| {
+        if !piece.iter().any(|&b| b == b'+' || b == b'%') {
+            if let Ok(plain) = std::str::from_utf8(piece) {
+                let (name, value) = plain.split_once('=').unwrap_or((plain, ""));
+                return (Cow::Borrowed(name), Cow::Borrowed(value));
+            }
+        }
+        // A piece holds no `&`: the decoder reads it as one pair.
+        form_urlencoded::parse(piece).next().unwrap_or((Cow::Borrowed(""), Cow::Borrowed("")))
+    })
+}
+
 /// Dropping is iterative: a tree built from a name nested thousands of levels deep must not
 /// overflow the stack on its way out.
 impl Drop for Node {
     fn drop(&mut self) {
-        if self.children.is_empty() {
+        // Children without children of their own drop without going deeper (most requests' trees
+        // are that shallow): only the maps of grandchildren go on the stack, each emptied of its
+        // nodes' own children before it is dropped.
+        if self.children.values().all(|child| child.children.is_empty()) {
             return;
         }
-        let mut stack: Vec<Node> = std::mem::take(&mut self.children).into_values().collect();
-        while let Some(mut node) = stack.pop() {
-            stack.extend(std::mem::take(&mut node.children).into_values());
+        let mut stack: Vec<BTreeMap<String, Node>> = vec![std::mem::take(&mut self.children)];
+        while let Some(mut map) = stack.pop() {
+            for node in map.values_mut() {
+                if !node.children.is_empty() {
+                    stack.push(std::mem::take(&mut node.children));
+                }
+            }
         }
     }
 }
@@ -237,6 +262,47 @@ mod tests {
         let ids: Vec<_> =
             n.child("InstanceId").unwrap().items().iter().map(|(_, v)| v.value.clone().unwrap()).collect();
         assert_eq!(ids, ["i-1", "i-2"]);
+    }
+
+    #[test]
+    fn form_pairs_read_exactly_as_the_decoder_reads_them() {
+        let texts: [&[u8]; 12] = [
+            b"Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123",
+            b"a=1&&b=2&",
+            b"&=&a&=x&b==c",
+            b"k=v=w",
+            b"Tag.1.Value=a%20b%2Bc+d",
+            b"x=%zz%4&y=%E2%82%AC",
+            b"bad=\xff\xfe&ok=1",
+            b"name%3Dx=1",
+            b"caf\xc3\xa9=th\xc3\xa9",
+            b"",
+            b"&&&",
+            b"+=+",
+        ];
+        for text in texts {
+            let ours: Vec<(String, String)> = form_pairs(text).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            let theirs: Vec<(String, String)> =
+                form_urlencoded::parse(text).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(text));
+        }
+        let mut raw = b"bad=".to_vec();
+        raw.extend_from_slice(&[0xff, 0xfe]);
+        let ours: Vec<_> = form_pairs(&raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let theirs: Vec<_> = form_urlencoded::parse(&raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn a_tree_of_any_shape_drops() {
+        let n = Node::from_pairs([("A", "1"), ("B.1", "2"), ("B.2.C.3", "3"), ("D.1.E", "4"), ("F", "5")]);
+        assert_eq!(
+            n.child("B").and_then(|b| b.child("2")).and_then(|c| c.child("C")).map(|c| c.children.len()),
+            Some(1)
+        );
+        drop(n);
+        drop(Node::from_pairs([("A", "1"), ("B", "2")]));
+        drop(Node::default());
     }
 
     #[test]

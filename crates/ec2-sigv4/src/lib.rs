@@ -97,19 +97,7 @@ impl Credential {
     /// Parses the credential; `None` unless it has five non-empty `/`-separated parts and an
     /// eight-digit date.
     pub fn parse(text: &str) -> Option<Credential> {
-        let mut parts = text.split('/');
-        let mut next = || parts.next().filter(|p| !p.is_empty());
-        let (access_key, date, region, service, terminator) = (next()?, next()?, next()?, next()?, next()?);
-        if parts.next().is_some() || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        Some(Credential {
-            access_key: access_key.to_string(),
-            date: date.to_string(),
-            region: region.to_string(),
-            service: service.to_string(),
-            terminator: terminator.to_string(),
-        })
+        CredentialRef::parse(text).map(|c| c.owned())
     }
 
     /// `<yyyymmdd>/<region>/<service>/aws4_request`: the credential without the access key.
@@ -133,6 +121,93 @@ pub struct Signed {
     pub time: UnixMillis,
     /// How many seconds after [`Signed::time`] a presigned request stays valid.
     pub expires: Option<i64>,
+}
+
+/// A [`Credential`] borrowed from the request it was parsed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialRef<'a> {
+    pub access_key: &'a str,
+    pub date: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
+    pub terminator: &'a str,
+}
+
+impl<'a> CredentialRef<'a> {
+    /// [`Credential::parse`], borrowing the parts.
+    pub fn parse(text: &'a str) -> Option<CredentialRef<'a>> {
+        let mut parts = pieces(text, b'/');
+        let mut next = || parts.next().filter(|p| !p.is_empty());
+        let (access_key, date, region, service, terminator) = (next()?, next()?, next()?, next()?, next()?);
+        if parts.next().is_some() || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(CredentialRef { access_key, date, region, service, terminator })
+    }
+
+    pub fn owned(&self) -> Credential {
+        Credential {
+            access_key: self.access_key.to_string(),
+            date: self.date.to_string(),
+            region: self.region.to_string(),
+            service: self.service.to_string(),
+            terminator: self.terminator.to_string(),
+        }
+    }
+}
+
+impl Credential {
+    pub fn view(&self) -> CredentialRef<'_> {
+        CredentialRef {
+            access_key: &self.access_key,
+            date: &self.date,
+            region: &self.region,
+            service: &self.service,
+            terminator: &self.terminator,
+        }
+    }
+}
+
+/// A [`Signed`] borrowed from the request it was parsed from: what the server reads of every
+/// request's signature without copying its parts ([`parse_then`], [`verify_cached_then`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRef<'a> {
+    pub location: Location,
+    pub credential: CredentialRef<'a>,
+    pub signed_headers: &'a str,
+    pub signature: &'a str,
+    /// Borrowed unless the request gave its time as an RFC 1123 `Date`.
+    pub timestamp: std::borrow::Cow<'a, str>,
+    pub time: UnixMillis,
+    pub expires: Option<i64>,
+}
+
+impl SignedRef<'_> {
+    pub fn owned(&self) -> Signed {
+        Signed {
+            location: self.location,
+            credential: self.credential.owned(),
+            signed_headers: self.signed_headers.to_string(),
+            signature: self.signature.to_string(),
+            timestamp: self.timestamp.to_string(),
+            time: self.time,
+            expires: self.expires,
+        }
+    }
+}
+
+impl Signed {
+    pub fn view(&self) -> SignedRef<'_> {
+        SignedRef {
+            location: self.location,
+            credential: self.credential.view(),
+            signed_headers: &self.signed_headers,
+            signature: &self.signature,
+            timestamp: std::borrow::Cow::Borrowed(&self.timestamp),
+            time: self.time,
+            expires: self.expires,
+        }
+    }
 }
 
 /// Why a request's signature is refused. [`Error::code`] and [`Error::message`] give AWS's error
@@ -184,6 +259,31 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// `text` split at every `sep` (an ASCII byte), as `str::split` splits it: the pieces of a
+/// signature are short, and a plain loop over their bytes costs less than a `char` searcher's setup.
+fn pieces(text: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.bytes().position(|b| b == sep) {
+            Some(i) => {
+                rest = t.get(i + 1..);
+                t.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
+}
+
+/// `text` split at its first `sep` (an ASCII byte), as `str::split_once` splits it.
+fn split_once_at(text: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = text.bytes().position(|b| b == sep)?;
+    Some((text.get(..i)?, text.get(i + 1..)?))
+}
+
 /// The query string's parameters, decoded (`+` stays a plus sign, as SigV4 wants).
 fn query_params(query: &str) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
     query.split('&').filter(|p| !p.is_empty()).map(|pair| {
@@ -233,6 +333,11 @@ impl QueryAuth {
 /// Checks that the request is signed with SigV4 and that the signature is well formed, without
 /// looking the key up or checking the signature or the time.
 pub fn parse(req: &HttpRequest<'_>) -> Result<Signed, Error> {
+    parse_then(req, |signed| signed.owned())
+}
+
+/// [`parse`], handing the signature's parts to `then` borrowed from the request rather than copied.
+pub fn parse_then<T>(req: &HttpRequest<'_>, then: impl FnOnce(SignedRef<'_>) -> T) -> Result<T, Error> {
     // At most the first two Authorization headers matter (one is fine, two are one too many).
     let mut values = req.header_values("authorization");
     let headers: ([&[u8]; 2], usize) = match (values.next(), values.next()) {
@@ -244,8 +349,8 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<Signed, Error> {
     let query = if req.query.is_empty() { QueryAuth::default() } else { QueryAuth::of(req.query) };
     match (headers, query.present()) {
         ([], false) => Err(Error::Missing),
-        ([], true) => parse_query(query),
-        ([one], false) => parse_header(req, one),
+        ([], true) => parse_query(&query).map(then),
+        ([one], false) => parse_header(req, one).map(then),
         ([_, ..], true) => Err(Error::Incomplete(
             "Only one authentication mechanism is allowed: sign with the Authorization header or with the \
              X-Amz-* query parameters, not both."
@@ -255,7 +360,7 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<Signed, Error> {
     }
 }
 
-fn parse_header(req: &HttpRequest<'_>, value: &[u8]) -> Result<Signed, Error> {
+fn parse_header<'a>(req: &HttpRequest<'a>, value: &'a [u8]) -> Result<SignedRef<'a>, Error> {
     let value = std::str::from_utf8(value)
         .map_err(|_| Error::Incomplete("The Authorization header is not valid UTF-8.".into()))?
         .trim();
@@ -263,9 +368,9 @@ fn parse_header(req: &HttpRequest<'_>, value: &[u8]) -> Result<Signed, Error> {
         Error::Incomplete(format!("Unsupported Authorization type: the header must start with '{ALGORITHM} '."))
     })?;
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    for component in rest.split(',') {
+    for component in pieces(rest, b',') {
         let component = component.trim();
-        let (name, v) = component.split_once('=').ok_or_else(|| {
+        let (name, v) = split_once_at(component, b'=').ok_or_else(|| {
             Error::Incomplete(format!("Authorization header component '{component}' is not of the form name=value."))
         })?;
         let slot = match name {
@@ -297,18 +402,18 @@ fn parse_header(req: &HttpRequest<'_>, value: &[u8]) -> Result<Signed, Error> {
         return Err(Error::Incomplete(problems.join(" ")));
     }
     let (timestamp, time) = date.unwrap_or(Err(Error::Missing))?;
-    Ok(Signed {
+    Ok(SignedRef {
         location: Location::Header,
         credential: credential_of(credential.unwrap_or_default())?,
         signed_headers: signed_headers_of(signed_headers.unwrap_or_default())?,
-        signature: signature.unwrap_or_default().to_string(),
+        signature: signature.unwrap_or_default(),
         timestamp,
         time,
         expires: None,
     })
 }
 
-fn parse_query(q: QueryAuth) -> Result<Signed, Error> {
+fn parse_query(q: &QueryAuth) -> Result<SignedRef<'_>, Error> {
     if let Some(name) = q.duplicate {
         return Err(Error::Incomplete(format!("The query parameter '{name}' appears more than once.")));
     }
@@ -330,59 +435,59 @@ fn parse_query(q: QueryAuth) -> Result<Signed, Error> {
             missing.join(", ")
         )));
     }
-    let algorithm = q.algorithm.unwrap_or_default();
+    let algorithm = q.algorithm.as_deref().unwrap_or_default();
     if algorithm != ALGORITHM {
         return Err(Error::Incomplete(format!("X-Amz-Algorithm only supports '{ALGORITHM}', got '{algorithm}'.")));
     }
-    let (timestamp, time) = timestamp_of(q.date.unwrap_or_default().as_bytes(), "X-Amz-Date")?;
-    let expires_text = q.expires.unwrap_or_default();
+    let (timestamp, time) = timestamp_of(q.date.as_deref().unwrap_or_default().as_bytes(), "X-Amz-Date")?;
+    let expires_text = q.expires.as_deref().unwrap_or_default();
     let expires =
         expires_text.parse::<i64>().ok().filter(|e| (1..=MAX_EXPIRES_SECONDS).contains(e)).ok_or_else(|| {
             Error::Incomplete(format!(
                 "X-Amz-Expires must be a whole number of seconds from 1 to {MAX_EXPIRES_SECONDS}, got '{expires_text}'."
             ))
         })?;
-    Ok(Signed {
+    Ok(SignedRef {
         location: Location::Query,
-        credential: credential_of(&q.credential.unwrap_or_default())?,
-        signed_headers: signed_headers_of(&q.signed_headers.unwrap_or_default())?,
-        signature: q.signature.unwrap_or_default(),
+        credential: credential_of(q.credential.as_deref().unwrap_or_default())?,
+        signed_headers: signed_headers_of(q.signed_headers.as_deref().unwrap_or_default())?,
+        signature: q.signature.as_deref().unwrap_or_default(),
         timestamp,
         time,
         expires: Some(expires),
     })
 }
 
-fn credential_of(text: &str) -> Result<Credential, Error> {
-    Credential::parse(text).ok_or_else(|| {
+fn credential_of(text: &str) -> Result<CredentialRef<'_>, Error> {
+    CredentialRef::parse(text).ok_or_else(|| {
         Error::Incomplete(format!(
             "The credential '{text}' is not of the form <access key>/<yyyymmdd>/<region>/<service>/{TERMINATOR}."
         ))
     })
 }
 
-fn signed_headers_of(text: &str) -> Result<String, Error> {
-    let names: Vec<&str> = text.split(';').collect();
-    if names.iter().any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_graphic() && b != b':')) {
+fn signed_headers_of(text: &str) -> Result<&str, Error> {
+    let mut names = pieces(text, b';');
+    if names.any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_graphic() && b != b':')) {
         return Err(Error::Incomplete(format!("SignedHeaders '{text}' is not a ';'-separated list of header names.")));
     }
-    if !names.iter().any(|n| n.eq_ignore_ascii_case("host")) {
+    if !pieces(text, b';').any(|n| n.eq_ignore_ascii_case("host")) {
         return Err(Error::Incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.".into()));
     }
-    Ok(text.to_string())
+    Ok(text)
 }
 
 /// The request time from `X-Amz-Date` (basic ISO 8601) or `Date` (that, or RFC 1123), as the
 /// string-to-sign form and an instant.
-fn timestamp_of(value: &[u8], header: &str) -> Result<(String, UnixMillis), Error> {
+fn timestamp_of<'a>(value: &'a [u8], header: &str) -> Result<(std::borrow::Cow<'a, str>, UnixMillis), Error> {
     let text = std::str::from_utf8(value).unwrap_or("").trim();
     if let Some(t) = parse_timestamp(text) {
         // Valid basic ISO 8601 is already the form the string to sign holds.
-        return Ok((text.to_string(), t));
+        return Ok((std::borrow::Cow::Borrowed(text), t));
     }
     let time = if header == "Date" { parse_http_date(text) } else { None };
     match time {
-        Some(t) => Ok((format_timestamp(t), t)),
+        Some(t) => Ok((std::borrow::Cow::Owned(format_timestamp(t)), t)),
         None => Err(Error::Incomplete(format!(
             "{header} must be in the ISO 8601 basic format (yyyyMMddTHHmmssZ), got '{}'.",
             String::from_utf8_lossy(value)
@@ -391,10 +496,11 @@ fn timestamp_of(value: &[u8], header: &str) -> Result<(String, UnixMillis), Erro
 }
 
 fn digits(text: &str) -> Option<i64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    text.parse().ok()
+    // At most 18 digits: no overflow.
+    Some(text.bytes().fold(0, |n, b| n * 10 + i64::from(b - b'0')))
 }
 
 fn instant(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Option<UnixMillis> {
@@ -471,6 +577,25 @@ pub fn verify_cached<S: AsRef<[u8]>>(
     })
 }
 
+/// [`verify_cached`], handing the verified signature's parts to `then` borrowed from the request
+/// rather than copied.
+pub fn verify_cached_then<S: AsRef<[u8]>, T>(
+    req: &HttpRequest<'_>,
+    service: &str,
+    now: UnixMillis,
+    max_skew_seconds: i64,
+    secret_of: impl FnOnce(&str) -> Option<S>,
+    keys: &KeyCache,
+    then: impl FnOnce(SignedRef<'_>) -> T,
+) -> Result<T, Error> {
+    parse_then(req, |signed| {
+        verify_signed(req, signed, service, now, max_skew_seconds, secret_of, |secret, credential| {
+            keys.key_of(secret, credential)
+        })
+        .map(then)
+    })?
+}
+
 fn verify_with<S: AsRef<[u8]>>(
     req: &HttpRequest<'_>,
     service: &str,
@@ -479,8 +604,25 @@ fn verify_with<S: AsRef<[u8]>>(
     secret_of: impl FnOnce(&str) -> Option<S>,
     signing_key: impl FnOnce(&[u8], &Credential) -> [u8; 32],
 ) -> Result<Signed, Error> {
-    let signed = parse(req)?;
-    let secret = secret_of(&signed.credential.access_key).ok_or(Error::UnknownKey)?;
+    parse_then(req, |signed| {
+        verify_signed(req, signed, service, now, max_skew_seconds, secret_of, |secret, credential| {
+            signing_key(secret, &credential.owned())
+        })
+        .map(|s| s.owned())
+    })?
+}
+
+/// The checks of [`verify`] on a parsed signature.
+fn verify_signed<'a, S: AsRef<[u8]>>(
+    req: &HttpRequest<'_>,
+    signed: SignedRef<'a>,
+    service: &str,
+    now: UnixMillis,
+    max_skew_seconds: i64,
+    secret_of: impl FnOnce(&str) -> Option<S>,
+    signing_key: impl FnOnce(&[u8], &CredentialRef<'_>) -> [u8; 32],
+) -> Result<SignedRef<'a>, Error> {
+    let secret = secret_of(signed.credential.access_key).ok_or(Error::UnknownKey)?;
     check_time(&signed, now, max_skew_seconds)?;
     check_scope(&signed, service)?;
     if let Some(claimed) = req.header("x-amz-content-sha256") {
@@ -498,7 +640,7 @@ fn verify_with<S: AsRef<[u8]>>(
     }
 }
 
-fn check_time(signed: &Signed, now: UnixMillis, max_skew_seconds: i64) -> Result<(), Error> {
+fn check_time(signed: &SignedRef<'_>, now: UnixMillis, max_skew_seconds: i64) -> Result<(), Error> {
     let skew = max_skew_seconds.saturating_mul(MILLIS_PER_SECOND);
     let too_early = signed.time.0.saturating_sub(skew) > now.0;
     let too_late = match signed.expires {
@@ -527,13 +669,13 @@ fn check_time(signed: &Signed, now: UnixMillis, max_skew_seconds: i64) -> Result
     Ok(())
 }
 
-fn check_scope(signed: &Signed, service: &str) -> Result<(), Error> {
+fn check_scope(signed: &SignedRef<'_>, service: &str) -> Result<(), Error> {
     let c = &signed.credential;
     let problem = if c.terminator != TERMINATOR {
         format!("Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{}'.", c.terminator)
     } else if c.service != service {
         format!("Credential should be scoped to correct service: '{service}'.")
-    } else if c.date != signed.timestamp[..8] {
+    } else if c.date != &signed.timestamp[..8] {
         format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}'.",
             c.date,
@@ -586,6 +728,10 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 /// The signing key of one credential scope: HMAC-SHA256 chained over the date, the region, the
 /// service and the terminator, starting from `AWS4` followed by the secret.
 pub fn signing_key(secret: &[u8], credential: &Credential) -> [u8; 32] {
+    derive_key(secret, &credential.view())
+}
+
+fn derive_key(secret: &[u8], credential: &CredentialRef<'_>) -> [u8; 32] {
     let mut key = b"AWS4".to_vec();
     key.extend_from_slice(secret);
     let k_date = hmac_sha256(&key, credential.date.as_bytes());
@@ -615,16 +761,41 @@ impl KeyCache {
 
     /// The signing key of `credential` under `secret`: [`signing_key`], derived at most once per scope.
     pub fn signing_key(&self, secret: &[u8], credential: &Credential) -> [u8; 32] {
-        let scope = credential.scope();
+        self.key_of(secret, &credential.view())
+    }
+
+    fn key_of(&self, secret: &[u8], credential: &CredentialRef<'_>) -> [u8; 32] {
+        // The scope's text (`date/region/service/terminator`), on the stack when it fits (it always
+        // does for AWS's names).
+        let parts = [credential.date, credential.region, credential.service, credential.terminator];
+        let len = parts.iter().map(|p| p.len()).sum::<usize>() + parts.len() - 1;
+        let mut buf = [0u8; 128];
+        let long;
+        let scope: &str = if len <= buf.len() {
+            let mut at = 0;
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    buf[at] = b'/';
+                    at += 1;
+                }
+                buf[at..at + part.len()].copy_from_slice(part.as_bytes());
+                at += part.len();
+            }
+            // The parts are `str`s joined by an ASCII byte: valid UTF-8.
+            std::str::from_utf8(&buf[..len]).unwrap_or_default()
+        } else {
+            long = parts.join("/");
+            &long
+        };
         let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(key) = keys.get(secret).and_then(|scopes| scopes.get(&scope)) {
+        if let Some(key) = keys.get(secret).and_then(|scopes| scopes.get(scope)) {
             return *key;
         }
-        let key = signing_key(secret, credential);
+        let key = derive_key(secret, credential);
         if keys.values().map(std::collections::HashMap::len).sum::<usize>() >= Self::CAPACITY {
             keys.clear();
         }
-        keys.entry(secret.to_vec()).or_default().insert(scope, key);
+        keys.entry(secret.to_vec()).or_default().insert(scope.to_string(), key);
         key
     }
 
@@ -645,9 +816,9 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
 
 /// [`signature`] of [`string_to_sign`], as hex bytes, computed without building either string: the
 /// canonical request goes straight into its hash and the string to sign straight into the HMAC.
-fn signature_hex(signing_key: &[u8; 32], req: &HttpRequest<'_>, signed: &Signed) -> [u8; 64] {
+fn signature_hex(signing_key: &[u8; 32], req: &HttpRequest<'_>, signed: &SignedRef<'_>) -> [u8; 64] {
     let mut creq = Sha256::new();
-    write_canonical_request(req, signed.location, &signed.signed_headers, &mut creq);
+    write_canonical_request(req, signed.location, signed.signed_headers, &mut creq);
     let creq_hex = hex32(&creq.finalize());
     let mut mac = Hmac::<Sha256>::new_from_slice(signing_key).expect("HMAC takes a key of any length");
     let c = &signed.credential;
@@ -948,6 +1119,53 @@ mod tests {
     }
 
     #[test]
+    fn pieces_split_as_str_split_does() {
+        for text in ["", "a", "a,b", ",a,,b,", "éa,ü,", "Credential=x/y, SignedHeaders=host, Signature=0"] {
+            assert_eq!(pieces(text, b',').collect::<Vec<_>>(), text.split(',').collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(split_once_at(text, b','), text.split_once(','), "{text:?}");
+        }
+        assert_eq!(digits("20150830"), Some(20150830));
+        assert_eq!(digits("0"), Some(0));
+        assert_eq!((digits(""), digits("1a"), digits("-1"), digits("+1")), (None, None, None, None));
+    }
+
+    #[test]
+    fn borrowed_parts_are_the_owned_ones() {
+        let keys = KeyCache::new();
+        let h = signed_post(&[], "host;x-amz-date");
+        let headers = view(&h);
+        let req = post(&headers);
+        let owned = parse(&req).unwrap();
+        assert_eq!(parse_then(&req, |s| s.owned()).unwrap(), owned);
+        assert_eq!(owned.view().owned(), owned);
+        let verified = verify_cached_then(&req, "ec2", at(DATE), 900, secret, &keys, |s| s.owned()).unwrap();
+        assert_eq!(verified, verify(&req, "ec2", at(DATE), 900, secret).unwrap());
+        let wrong = |_: &str| Some("not the secret");
+        assert_eq!(verify_cached_then(&req, "ec2", at(DATE), 900, wrong, &keys, |_| ()), Err(Error::Mismatch(None)));
+        assert_eq!(
+            verify_cached_then(&req, "ec2", at(DATE), 900, |_| None::<&str>, &keys, |_| ()),
+            Err(Error::UnknownKey)
+        );
+        let unsigned = [("Host", &b"localhost"[..])];
+        assert_eq!(parse_then(&post(&unsigned), |_| ()), Err(Error::Missing));
+    }
+
+    #[test]
+    fn a_scope_too_long_for_the_stack_is_cached_as_well() {
+        let keys = KeyCache::new();
+        let region = "r".repeat(200);
+        let long = Signer { region: &region, ..SIGNER };
+        let mut h: Vec<(String, Vec<u8>)> = signed_post(&[], "host;x-amz-date")[..2].to_vec();
+        let auth = long.authorization(&post(&view(&h)), DATE, "host;x-amz-date");
+        h.push(("Authorization".into(), auth.into_bytes()));
+        for _ in 0..2 {
+            let signed = verify_cached(&post(&view(&h)), "ec2", at(DATE), 900, secret, &keys).unwrap();
+            assert_eq!(signed.credential.region, region);
+        }
+        assert_eq!(keys.len(), 1);
+    }
+
+    #[test]
     fn an_unsigned_request_is_missing_its_access_key() {
         let h = [("Host", &b"localhost"[..])];
         let e = parse(&post(&h)).unwrap_err();
@@ -1094,7 +1312,7 @@ mod tests {
                     time: at(DATE),
                     expires,
                 };
-                let streamed = signature_hex(&key, &req, &signed);
+                let streamed = signature_hex(&key, &req, &signed.view());
                 let expected = signature(&key, &string_to_sign(&req, &signed));
                 assert_eq!(std::str::from_utf8(&streamed).unwrap(), expected, "{req:?} {location:?}");
             }

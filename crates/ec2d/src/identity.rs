@@ -705,6 +705,15 @@ impl Identity {
     }
 }
 
+/// An identity's secret, shared rather than copied for each signature check.
+struct Secret(Arc<Identity>);
+
+impl AsRef<[u8]> for Secret {
+    fn as_ref(&self) -> &[u8] {
+        self.0.secret_access_key.as_bytes()
+    }
+}
+
 /// A request's verified caller.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -939,31 +948,31 @@ impl Identities {
     /// skew window is about real time, never the virtual clock).
     pub fn authenticate(&self, req: &HttpRequest<'_>, now: UnixMillis) -> Result<Caller, Ec2Error> {
         match self.current() {
-            None => {
-                let signed = ec2_sigv4::parse(req).map_err(auth_error)?;
+            // The signature's parts are read where they lie in the request: only what the caller
+            // keeps is copied.
+            None => ec2_sigv4::parse_then(req, |signed| {
                 let c = signed.credential;
-                Ok(Caller {
-                    account: open_account(&c.access_key, &self.default_account).to_string(),
-                    access_key: c.access_key,
-                    region: c.region,
+                Caller {
+                    account: open_account(c.access_key, &self.default_account).to_string(),
+                    access_key: c.access_key.to_string(),
+                    region: c.region.to_string(),
                     identity: None,
-                })
-            }
+                }
+            })
+            .map_err(auth_error),
             Some(set) => {
                 let mut identity = None;
                 let secret_of = |key: &str| {
                     identity = set.get(key).cloned();
-                    identity.as_ref().map(|i| i.secret_access_key.clone())
+                    identity.clone().map(Secret)
                 };
-                let signed = ec2_sigv4::verify_cached(req, SERVICE, now, SKEW_SECONDS, secret_of, &self.keys)
+                let (access_key, region) =
+                    ec2_sigv4::verify_cached_then(req, SERVICE, now, SKEW_SECONDS, secret_of, &self.keys, |signed| {
+                        (signed.credential.access_key.to_string(), signed.credential.region.to_string())
+                    })
                     .map_err(auth_error)?;
                 let identity = identity.ok_or_else(|| auth_error(ec2_sigv4::Error::UnknownKey))?;
-                Ok(Caller {
-                    access_key: signed.credential.access_key,
-                    account: identity.account_id.clone(),
-                    region: signed.credential.region,
-                    identity: Some(identity),
-                })
+                Ok(Caller { access_key, account: identity.account_id.clone(), region, identity: Some(identity) })
             }
         }
     }

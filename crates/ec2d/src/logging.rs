@@ -12,7 +12,7 @@
 //! gives every other event, and appends it to the same shared buffer; the filter still decides
 //! whether it is written.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
@@ -276,6 +276,32 @@ fn write_timestamp(out: &mut Vec<u8>, now: SystemTime) {
         }
     };
     let secs = since.as_secs();
+    // The lines of one second share its text, written once per thread and second.
+    thread_local! {
+        static SECOND: Cell<(u64, [u8; SECOND_BYTES])> = const { Cell::new((u64::MAX, [0; SECOND_BYTES])) };
+    }
+    SECOND.with(|second| {
+        let (at, text) = second.get();
+        if at == secs {
+            out.extend_from_slice(&text);
+            return;
+        }
+        let start = out.len();
+        write_second(out, secs);
+        if let Ok(text) = <[u8; SECOND_BYTES]>::try_from(&out[start..]) {
+            second.set((secs, text));
+        }
+    });
+    out.push(b'.');
+    write_padded(out, u64::from(since.subsec_micros()), 6);
+    out.push(b'Z');
+}
+
+/// The length of `YYYY-MM-DDTHH:MM:SS`.
+const SECOND_BYTES: usize = 19;
+
+/// `YYYY-MM-DDTHH:MM:SS` of `secs` after the epoch (before the year 10000).
+fn write_second(out: &mut Vec<u8>, secs: u64) {
     let (year, month, day) = ec2_time::civil_from_days((secs / 86_400) as i64);
     let of_day = secs % 86_400;
     write_padded(out, year as u64, 4);
@@ -289,9 +315,6 @@ fn write_timestamp(out: &mut Vec<u8>, now: SystemTime) {
     write_padded(out, of_day % 3_600 / 60, 2);
     out.push(b':');
     write_padded(out, of_day % 60, 2);
-    out.push(b'.');
-    write_padded(out, u64::from(since.subsec_micros()), 6);
-    out.push(b'Z');
 }
 
 #[cfg(test)]
@@ -433,6 +456,9 @@ mod tests {
         assert_eq!(at(1_709_164_799, 999_999), "2024-02-28T23:59:59.999999Z");
         assert_eq!(at(1_709_164_800 + 86_400, 123_456), "2024-03-01T00:00:00.123456Z");
         assert_eq!(at(253_402_300_799, 0), "9999-12-31T23:59:59.000000Z");
+        // The same second again (its text reused), then another.
+        assert_eq!(at(253_402_300_799, 5), "9999-12-31T23:59:59.000005Z");
+        assert_eq!(at(0, 1), "1970-01-01T00:00:00.000001Z");
         let mut n = Vec::new();
         for v in [0, 7, 42, 1_000, u64::MAX] {
             write_decimal(&mut n, v);

@@ -13,13 +13,17 @@ use super::{kinds, Ctx, Result};
 /// Checks the syntax of every ID (first malformed one fails the request, with AWS's
 /// `Invalid id: "x"` message) and drops repeats, keeping the first occurrence.
 pub fn well_formed(kind: IdKind, ids: &[String]) -> Result<Vec<String>> {
+    // A few IDs (most requests name one) are compared with those kept so far; only a longer list
+    // gets a set.
+    const FEW: usize = 8;
     let mut seen = BTreeSet::new();
-    let mut out = Vec::with_capacity(ids.len());
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
     for id in ids {
         if !kind.is_well_formed(id) {
             return Err(Ec2Error::new(kinds::info(kind).malformed, format!("Invalid id: \"{id}\"")).into());
         }
-        if seen.insert(id.as_str()) {
+        let new = if ids.len() <= FEW { !out.contains(id) } else { seen.insert(id.as_str()) };
+        if new {
             out.push(id.clone());
         }
     }
@@ -322,6 +326,22 @@ pub fn flag(b: bool) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_ids_are_kept_once_in_the_order_first_named() {
+        for n in [3, 8, 9, 40] {
+            let ids: Vec<String> =
+                (0..n).flat_map(|i| [format!("i-{:017x}", i % 5), format!("i-{:017x}", i)]).collect();
+            let mut expected: Vec<String> = Vec::new();
+            for id in &ids {
+                if !expected.contains(id) {
+                    expected.push(id.clone());
+                }
+            }
+            assert_eq!(well_formed(IdKind::Instance, &ids).unwrap(), expected, "{n}");
+        }
+        assert!(well_formed(IdKind::Instance, &["i-1".to_string(), "nope".to_string()]).is_err());
+    }
 
     #[test]
     fn tokens_round_trip_and_garbage_is_refused() {
