@@ -112,7 +112,7 @@ pub fn create(
 ) -> Result<NetworkInterface> {
     let mut ips = Vec::new();
     for ip in wanted.iter().flatten() {
-        subnet.reserve(ip, &id).map_err(net_err)?;
+        subnet.reserve(ip).map_err(net_err)?;
         ips.push(ip.clone());
     }
     let mut out = Vec::new();
@@ -120,7 +120,7 @@ pub fn create(
     for w in wanted {
         match w {
             Some(_) => out.push(fixed.next().unwrap_or_default().into()),
-            None => out.push(subnet.allocate(&id).map_err(net_err)?.into()),
+            None => out.push(subnet.allocate().map_err(net_err)?.into()),
         }
     }
     tx.put(&ctx.scope.key(), subnet)?;
@@ -580,11 +580,11 @@ pub fn assign_private_ip_addresses(
     let mut subnet = load_subnet(ctx, tx, &eni.subnet_id)?;
     let mut ips = Vec::new();
     for ip in &fixed {
-        subnet.reserve(ip, &eni.id).map_err(net_err)?;
+        subnet.reserve(ip).map_err(net_err)?;
         ips.push(ip.clone());
     }
     for _ in 0..count {
-        ips.push(subnet.allocate(&eni.id).map_err(net_err)?);
+        ips.push(subnet.allocate().map_err(net_err)?);
     }
     core::assign(&mut eni, &ips).map_err(eni_err)?;
     let scope = ctx.scope.key();
@@ -641,10 +641,10 @@ pub fn create_primary(
 ) -> Result<String> {
     let ip = match fixed {
         Some(ip) => {
-            subnet.reserve(&ip, &eni_id).map_err(net_err)?;
+            subnet.reserve(&ip).map_err(net_err)?;
             ip
         }
-        None => subnet.allocate_from(free, &eni_id).map_err(net_err)?,
+        None => subnet.allocate_from(free).map_err(net_err)?,
     };
     let eni = primary_record(ctx, subnet, eni_id, ip.clone(), group_ids, instance_id, attachment_id);
     tx.put_owned(&ctx.scope.key(), eni)?;
@@ -723,7 +723,7 @@ pub fn track_legacy(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
         }
         if let Some(mut subnet) = tx.get::<Subnet>(&scope, &inst.subnet_id)? {
             // An address the subnet cannot hold (outside it, or held twice) stays unrecorded there.
-            if subnet.reserve(&inst.private_ip, &inst.network_interface_id).is_ok() {
+            if subnet.reserve(&inst.private_ip).is_ok() {
                 tx.put(&scope, &subnet)?;
             }
             let groups = inst.security_groups.iter().map(|g| g.id.to_string()).collect();

@@ -241,7 +241,7 @@ pub fn delete_subnet(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteSubnetReq
     dry_run_gate(ctx, req.dry_run)?;
     ensure_default_network(ctx, tx)?;
     let subnet = load_subnet(ctx, tx, &id)?;
-    if !subnet.used.is_empty() {
+    if subnet.in_use() > 0 {
         return Err(net_err(NetError::Dependency { kind: "subnet", id: subnet.id.clone() }));
     }
     let scope = ctx.scope.key();
@@ -420,8 +420,7 @@ pub fn resolve_launch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRe
     let fixed = req.private_ip_address.clone().or_else(|| nic.and_then(|n| n.private_ip_address.clone()));
     if let Some(ip) = fixed {
         // Inside the subnet, not AWS's, and free.
-        let mut probe = subnet.clone();
-        probe.reserve(&ip, "probe").map_err(net_err)?;
+        subnet.check_free(&ip).map_err(net_err)?;
     }
     let associate_public_ip = nic.and_then(|n| n.associate_public_ip_address).unwrap_or(subnet.map_public_ip_on_launch);
     Ok(LaunchNetwork { subnet, groups, associate_public_ip })

@@ -135,6 +135,7 @@ pub fn default_subnet(ctx: &Ctx<'_>, vpc: &Vpc, id: String, index: usize, cidr: 
         enable_resource_name_dns_a_record: false,
         enable_resource_name_dns_aaaa_record: false,
         used: BTreeMap::new(),
+        held: Default::default(),
     }
 }
 
