@@ -3,6 +3,7 @@
 use ec2_time::UnixMillis;
 
 use crate::query::Node;
+use crate::xml::push_decimal;
 
 /// Why a request could not be decoded. Parameter names are wire names with their list indexes
 /// (`Filter.1.Name`), as AWS reports them.
@@ -136,24 +137,6 @@ impl<T: FromQuery> FromQuery for Vec<T> {
                 T::from_query(item, &item_path)
             })
             .collect()
-    }
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
     }
 }
 

@@ -167,21 +167,10 @@ impl XmlWriter {
     /// Element content: `n` as [`XmlWriter::integer`] writes it, without its tags.
     #[inline]
     pub fn integer_value(&mut self, n: i64) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut rest = n.unsigned_abs();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
         if n < 0 {
             self.buf.push('-');
         }
-        self.buf.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+        push_decimal(&mut self.buf, n.unsigned_abs());
     }
     /// `<name>true</name>` or `<name>false</name>`, as `bool`'s [`ToXml`] writes it.
     pub fn boolean(&mut self, name: &str, b: bool) {
@@ -279,6 +268,23 @@ pub fn write_list<T: ToXml>(w: &mut XmlWriter, name: &str, item: &str, items: &[
         v.write_xml(w, item);
     }
     w.close(name);
+}
+
+/// Appends the decimal digits of `n` to `out`, without `format!`'s machinery (the XML writer's
+/// numbers and the decoder's list paths).
+pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 #[cfg(test)]
