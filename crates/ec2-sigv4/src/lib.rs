@@ -558,7 +558,7 @@ pub fn verify<S: AsRef<[u8]>>(
     max_skew_seconds: i64,
     secret_of: impl FnOnce(&str) -> Option<S>,
 ) -> Result<Signed, Error> {
-    verify_with(req, service, now, max_skew_seconds, secret_of, signing_key)
+    verify_with(req, service, now, max_skew_seconds, secret_of, derive_key, |signed| signed.owned())
 }
 
 /// [`verify`], with the signing keys of a [`KeyCache`]: the four HMACs that derive a credential scope's key are
@@ -572,9 +572,7 @@ pub fn verify_cached<S: AsRef<[u8]>>(
     secret_of: impl FnOnce(&str) -> Option<S>,
     keys: &KeyCache,
 ) -> Result<Signed, Error> {
-    verify_with(req, service, now, max_skew_seconds, secret_of, |secret, credential| {
-        keys.signing_key(secret, credential)
-    })
+    verify_cached_then(req, service, now, max_skew_seconds, secret_of, keys, |signed| signed.owned())
 }
 
 /// [`verify_cached`], handing the verified signature's parts to `then` borrowed from the request
@@ -588,27 +586,23 @@ pub fn verify_cached_then<S: AsRef<[u8]>, T>(
     keys: &KeyCache,
     then: impl FnOnce(SignedRef<'_>) -> T,
 ) -> Result<T, Error> {
-    parse_then(req, |signed| {
-        verify_signed(req, signed, service, now, max_skew_seconds, secret_of, |secret, credential| {
-            keys.key_of(secret, credential)
-        })
-        .map(then)
-    })?
+    let key = |secret: &[u8], credential: &CredentialRef<'_>| keys.key_of(secret, credential);
+    verify_with(req, service, now, max_skew_seconds, secret_of, key, then)
 }
 
-fn verify_with<S: AsRef<[u8]>>(
+/// Parses the request's signature and checks it ([`verify_signed`]) with the signing keys of
+/// `signing_key`, handing the verified parts to `then` borrowed.
+fn verify_with<S: AsRef<[u8]>, T>(
     req: &HttpRequest<'_>,
     service: &str,
     now: UnixMillis,
     max_skew_seconds: i64,
     secret_of: impl FnOnce(&str) -> Option<S>,
-    signing_key: impl FnOnce(&[u8], &Credential) -> [u8; 32],
-) -> Result<Signed, Error> {
+    signing_key: impl FnOnce(&[u8], &CredentialRef<'_>) -> [u8; 32],
+    then: impl FnOnce(SignedRef<'_>) -> T,
+) -> Result<T, Error> {
     parse_then(req, |signed| {
-        verify_signed(req, signed, service, now, max_skew_seconds, secret_of, |secret, credential| {
-            signing_key(secret, &credential.owned())
-        })
-        .map(|s| s.owned())
+        verify_signed(req, signed, service, now, max_skew_seconds, secret_of, signing_key).map(then)
     })?
 }
 
