@@ -209,7 +209,7 @@ pub fn derive(
         private_ip: drawn.private_ip.into(),
         public_ip: drawn.public_ip.map(Into::into),
         public_ip_elastic: false,
-        security_groups: plan.groups.clone(),
+        security_groups: plan.groups.clone().into(),
         attachment_id: format!("eni-attach-{}", drawn.eni.trim_start_matches("eni-")).into(),
         mac_address: mac_address(&drawn.eni).into(),
         network_interface_id: drawn.eni.into(),
@@ -255,7 +255,8 @@ pub fn derive(
             plan.metadata.clone(),
             plan.iam_profile.clone(),
             &plan.options,
-        ),
+        )
+        .into(),
     }
 }
 

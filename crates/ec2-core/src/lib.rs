@@ -33,6 +33,7 @@ pub mod regions;
 pub mod route_tables;
 pub mod scope;
 pub mod security_groups;
+pub mod shared;
 pub mod snapshots;
 pub mod spot;
 pub mod subnets;
@@ -43,4 +44,5 @@ pub mod vpcs;
 
 pub use ec2_time::UnixMillis;
 pub use scope::Scope;
+pub use shared::Shared;
 pub use text::Text;

@@ -45,6 +45,8 @@ pub struct Attributes {
     pub operator: Option<Text>,
 }
 
+crate::impl_dedup!(Attributes);
+
 impl Attributes {
     /// The attributes of a new instance: what the launch asked for beyond its description.
     pub fn at_launch(
@@ -279,7 +281,7 @@ pub fn modify(inst: &mut Instance, change: Change) -> Result<(), AttrError> {
             }
         }
         Change::SourceDestCheck(v) => inst.attributes.source_dest_check = v,
-        Change::Groups(g) => inst.security_groups = g,
+        Change::Groups(g) => inst.security_groups = g.into(),
         Change::EbsOptimized(v) => inst.ebs_optimized = v,
         Change::SriovNetSupport(v) => inst.attributes.sriov_net_support = Some(v.into()),
         Change::EnaSupport(v) => inst.ena_support = v,

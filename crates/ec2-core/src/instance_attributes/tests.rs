@@ -106,7 +106,7 @@ fn reset_rules() {
     s.attributes.ramdisk_id = Some("ari-1".into());
     reset(&mut s, Attribute::Kernel).unwrap();
     reset(&mut s, Attribute::Ramdisk).unwrap();
-    assert_eq!((s.attributes.kernel_id, s.attributes.ramdisk_id), (None, None));
+    assert_eq!((&s.attributes.kernel_id, &s.attributes.ramdisk_id), (&None, &None));
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn old_records_read_with_default_attributes() {
     let mut v = serde_json::to_value(fixture(InstanceState::Running)).unwrap();
     v.as_object_mut().unwrap().remove("attributes");
     let i: Instance = serde_json::from_value(v).unwrap();
-    assert_eq!(i.attributes, Attributes::default());
+    assert_eq!(*i.attributes, Attributes::default());
     assert!(i.attributes.source_dest_check);
 }
 

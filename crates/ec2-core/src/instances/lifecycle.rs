@@ -400,7 +400,7 @@ pub(crate) mod tests {
             private_ip: "172.31.0.4".into(),
             public_ip: Some("3.0.0.1".into()),
             public_ip_elastic: false,
-            security_groups: vec![SecurityGroupRef { id: "sg-1".into(), name: "default".into() }],
+            security_groups: vec![SecurityGroupRef { id: "sg-1".into(), name: "default".into() }].into(),
             network_interface_id: "eni-1".into(),
             attachment_id: "eni-attach-1".into(),
             mac_address: "02:00:00:00:00:01".into(),
