@@ -79,12 +79,39 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX docs_by_kind ON docs (kind, scope);
      CREATE TABLE counters (name BYTEA PRIMARY KEY, value BIGINT NOT NULL);",
-    // 2: the index of the scopes of a kind no longer serves a read by key. The planner took `docs_by_kind`
-    // for `scope = $1 AND kind = $2 AND id = $3` while the table had no statistics (a fresh database), and
-    // read every document of the kind and scope to find one: each read then put `SERIALIZABLE`'s predicate
-    // locks on the index pages where every other transaction inserts its new documents. An index on an
-    // expression of the kind is used only by a query that names that expression ([`Conn::scopes`]).
-    "DROP INDEX docs_by_kind;
+    // 2: predicate locks of reads by key no longer cover the pages where other transactions insert.
+    // `SERIALIZABLE` records a B-tree read as a lock on the leaf page it visited, and an insert into that page
+    // by a concurrent transaction as a read/write dependency.
+    // - The planner took `docs_by_kind (kind, scope)` for `scope = $1 AND kind = $2 AND id = $3` while the
+    //   table had no statistics (a fresh database), and read every document of that kind and scope to find
+    //   one, locking the pages where every launch inserts. The index of a kind's scopes is now on an
+    //   expression that only the scopes query names ([`Conn::scopes`]).
+    // - With every kind in one primary key, the pages holding the few documents every launch reads (the
+    //   image, the VPC, the security group, the defaults) also held the first or last keys of the kinds
+    //   launches insert by the ten (instances, interfaces, volumes, events), and the subnets and capacity
+    //   pools every launch in a zone rewrites. Each of those kinds now has a partition, so indexes, of its
+    //   own; the other kinds share the default partition.
+    "CREATE TABLE docs_v2 (
+         scope BYTEA NOT NULL, kind BYTEA NOT NULL, id BYTEA NOT NULL, doc TEXT NOT NULL,
+         PRIMARY KEY (scope, kind, id)
+     ) PARTITION BY LIST (kind);
+     CREATE TABLE docs_instance PARTITION OF docs_v2 FOR VALUES IN ('instance');
+     CREATE TABLE docs_instance_interfaces PARTITION OF docs_v2 FOR VALUES IN ('instance_interfaces');
+     CREATE TABLE docs_network_interface PARTITION OF docs_v2 FOR VALUES IN ('network_interface');
+     CREATE TABLE docs_volume PARTITION OF docs_v2 FOR VALUES IN ('volume');
+     CREATE TABLE docs_event PARTITION OF docs_v2 FOR VALUES IN ('event');
+     CREATE TABLE docs_event_tail PARTITION OF docs_v2 FOR VALUES IN ('event_tail');
+     CREATE TABLE docs_due_index PARTITION OF docs_v2 FOR VALUES IN ('due_index');
+     CREATE TABLE docs_spot_request PARTITION OF docs_v2 FOR VALUES IN ('spot_request');
+     CREATE TABLE docs_resource_tags PARTITION OF docs_v2 FOR VALUES IN ('resource_tags');
+     CREATE TABLE docs_client_token PARTITION OF docs_v2 FOR VALUES IN ('client_token');
+     CREATE TABLE docs_subnet PARTITION OF docs_v2 FOR VALUES IN ('subnet');
+     CREATE TABLE docs_capacity_pool PARTITION OF docs_v2 FOR VALUES IN ('capacity_pool');
+     CREATE TABLE docs_other PARTITION OF docs_v2 DEFAULT;
+     INSERT INTO docs_v2 (scope, kind, id, doc) SELECT scope, kind, id, doc FROM docs;
+     DROP TABLE docs;
+     ALTER TABLE docs_v2 RENAME TO docs;
+     ALTER INDEX docs_v2_pkey RENAME TO docs_pkey;
      CREATE INDEX docs_scopes_by_kind ON docs ((kind || ''::bytea), scope);",
 ];
 

@@ -275,15 +275,33 @@ fn plan_of_a_read_by_key(admin: &mut Client) -> String {
 
 /// A read by key goes through the primary key, never an index that holds every document of a kind and
 /// scope: under `SERIALIZABLE` such a read would put predicate locks on the pages where every concurrent
-/// transaction inserts its new documents of that kind.
+/// transaction inserts its new documents of that kind. And the kinds launches insert by the ten, or rewrite
+/// in every launch, have a partition (so indexes) of their own.
 #[test]
-fn a_read_by_key_uses_the_primary_key_on_a_fresh_database() {
+fn a_read_by_key_uses_the_primary_key_and_bulk_kinds_have_their_own_partition() {
     let url = fresh_database();
     let store = Store::postgres(&url).unwrap();
     store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
     let mut admin = Client::connect(&url, NoTls).unwrap();
     let plan = plan_of_a_read_by_key(&mut admin);
-    assert!(plan.contains("docs_pkey") && !plan.contains("by_kind"), "{plan}");
+    assert!(plan.contains("_pkey") && !plan.contains("by_kind"), "{plan}");
+    for kind in ["instance", "network_interface", "volume", "event", "subnet", "capacity_pool"] {
+        store.transact(|tx| tx.raw().put("s", kind, "x-1", ec2_store::Doc::new("{}".to_string()))).unwrap();
+    }
+    let placed: Vec<(String, String)> = admin
+        .query("SELECT convert_from(kind, 'UTF8'), tableoid::regclass::text FROM docs ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected: Vec<(String, String)> =
+        ["capacity_pool", "conformance_thing", "event", "instance", "network_interface", "subnet", "volume"]
+            .iter()
+            .map(|k| {
+                (k.to_string(), if *k == "conformance_thing" { "docs_other".to_string() } else { format!("docs_{k}") })
+            })
+            .collect();
+    assert_eq!(placed, expected);
 }
 
 /// A database of schema version 1 (its index by kind and scope served reads by key) is migrated: its
@@ -318,5 +336,5 @@ fn a_version_1_database_is_migrated() {
     assert_eq!(store.transact(|tx| tx.next_counter("c")).unwrap(), 6);
     admin.batch_execute("DEALLOCATE by_key").unwrap();
     let plan = plan_of_a_read_by_key(&mut admin);
-    assert!(plan.contains("docs_pkey") && !plan.contains("by_kind"), "{plan}");
+    assert!(plan.contains("_pkey") && !plan.contains("by_kind"), "{plan}");
 }
