@@ -30,6 +30,12 @@
 //! failing each other at commit, while documents nobody fights over are read without locks. The locks are
 //! released in the round trip of the `COMMIT`.
 //!
+//! Predicate locks: `SERIALIZABLE` locks the B-tree leaf page a read by key visits, and an insert into that
+//! page by a concurrent transaction counts as a read/write dependency. So the documents table is partitioned
+//! by kind (migration 2): the kinds launches insert by the ten, and the subnet and capacity pool each launch
+//! rewrites, have indexes of their own, apart from the documents every launch only reads; and a read by key
+//! can only use the primary key.
+//!
 //! Keys are stored as `BYTEA`, which compares bytewise like Rust strings (a `TEXT` column would sort by
 //! the database's locale), and which takes any string, NUL included. Connections come from a small pool
 //! of at most [`POOL_SIZE`]. TLS is not supported (use `sslmode=disable` or the default `prefer`).
