@@ -10,6 +10,8 @@
 # runs `BENCH --scenario postgres --store URL --ec2d EC2D BENCH-ARGS`, writes everything under OUT
 # (bench.txt, db.txt, statements-*, waits, server.log), prints bench.txt and db.txt, and stops the server.
 # With REUSE=1 it runs the bench twice on the same server and reports the second run (a reused database).
+# PG_SET="name=value ..." sets server parameters first (ALTER SYSTEM, e.g. max_pred_locks_per_page=8);
+# SETUP_SQL="..." runs SQL after EC2D has created its schema (started once and stopped), e.g. a fillfactor.
 set -u
 OUT=$1; shift
 BIN=target/release/ec2d; BENCH=target/release/ec2d-bench
@@ -22,9 +24,17 @@ URL=$(scripts/throwaway-postgres.sh start "$DIR") || exit 1
 trap 'scripts/throwaway-postgres.sh stop "$DIR"' EXIT
 Q() { psql "$URL" -XAtqc "$1"; }
 Q "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+for kv in ${PG_SET:-}; do Q "ALTER SYSTEM SET ${kv%%=*} = '${kv#*=}'" >/dev/null; done
 if [ "$(id -u)" = 0 ]; then OWNER=(runuser -u postgres --); else OWNER=(); fi
 "${OWNER[@]}" "$(cat "$DIR/bindir")/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -s restart >/dev/null 2>&1
 Q "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+if [ -n "${SETUP_SQL:-}" ]; then
+    "$BIN" serve --store "$URL" --port 0 >"$OUT/setup.log" 2>&1 &
+    SP=$!
+    for _ in $(seq 100); do Q "SELECT 1 FROM meta WHERE key = 'schema_version'" 2>/dev/null | grep -q 1 && break; sleep 0.1; done
+    kill $SP; wait $SP 2>/dev/null
+    Q "$SETUP_SQL" >/dev/null
+fi
 snap() { Q "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted, pg_current_wal_lsn() - '0/0'::pg_lsn FROM pg_stat_database WHERE datname = current_database()"; }
 statements() { Q "SELECT calls, rows, round(total_exec_time::numeric, 1), left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY calls DESC LIMIT 25"; }
 if [ "${REUSE:-}" = 1 ]; then "$BENCH" --scenario postgres --store "$URL" --ec2d "$BIN" "$@" >/dev/null 2>&1; fi

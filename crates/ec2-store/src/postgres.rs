@@ -30,6 +30,12 @@
 //! failing each other at commit, while documents nobody fights over are read without locks. The locks are
 //! released in the round trip of the `COMMIT`.
 //!
+//! Predicate locks: `SERIALIZABLE` locks the B-tree leaf page a read by key visits, and an insert into that
+//! page by a concurrent transaction counts as a read/write dependency. So the documents table is partitioned
+//! by kind (migration 2): the kinds launches insert by the ten, and the subnet and capacity pool each launch
+//! rewrites, have indexes of their own, apart from the documents every launch only reads; and a read by key
+//! can only use the primary key.
+//!
 //! Keys are stored as `BYTEA`, which compares bytewise like Rust strings (a `TEXT` column would sort by
 //! the database's locale), and which takes any string, NUL included. Connections come from a small pool
 //! of at most [`POOL_SIZE`]. TLS is not supported (use `sslmode=disable` or the default `prefer`).
@@ -79,6 +85,40 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX docs_by_kind ON docs (kind, scope);
      CREATE TABLE counters (name BYTEA PRIMARY KEY, value BIGINT NOT NULL);",
+    // 2: predicate locks of reads by key no longer cover the pages where other transactions insert.
+    // `SERIALIZABLE` records a B-tree read as a lock on the leaf page it visited, and an insert into that page
+    // by a concurrent transaction as a read/write dependency.
+    // - The planner took `docs_by_kind (kind, scope)` for `scope = $1 AND kind = $2 AND id = $3` while the
+    //   table had no statistics (a fresh database), and read every document of that kind and scope to find
+    //   one, locking the pages where every launch inserts. The index of a kind's scopes is now on an
+    //   expression that only the scopes query names ([`Conn::scopes`]).
+    // - With every kind in one primary key, the pages holding the few documents every launch reads (the
+    //   image, the VPC, the security group, the defaults) also held the first or last keys of the kinds
+    //   launches insert by the ten (instances, interfaces, volumes, events), and the subnets and capacity
+    //   pools every launch in a zone rewrites. Each of those kinds now has a partition, so indexes, of its
+    //   own; the other kinds share the default partition.
+    "CREATE TABLE docs_v2 (
+         scope BYTEA NOT NULL, kind BYTEA NOT NULL, id BYTEA NOT NULL, doc TEXT NOT NULL,
+         PRIMARY KEY (scope, kind, id)
+     ) PARTITION BY LIST (kind);
+     CREATE TABLE docs_instance PARTITION OF docs_v2 FOR VALUES IN ('instance');
+     CREATE TABLE docs_instance_interfaces PARTITION OF docs_v2 FOR VALUES IN ('instance_interfaces');
+     CREATE TABLE docs_network_interface PARTITION OF docs_v2 FOR VALUES IN ('network_interface');
+     CREATE TABLE docs_volume PARTITION OF docs_v2 FOR VALUES IN ('volume');
+     CREATE TABLE docs_event PARTITION OF docs_v2 FOR VALUES IN ('event');
+     CREATE TABLE docs_event_tail PARTITION OF docs_v2 FOR VALUES IN ('event_tail');
+     CREATE TABLE docs_due_index PARTITION OF docs_v2 FOR VALUES IN ('due_index');
+     CREATE TABLE docs_spot_request PARTITION OF docs_v2 FOR VALUES IN ('spot_request');
+     CREATE TABLE docs_resource_tags PARTITION OF docs_v2 FOR VALUES IN ('resource_tags');
+     CREATE TABLE docs_client_token PARTITION OF docs_v2 FOR VALUES IN ('client_token');
+     CREATE TABLE docs_subnet PARTITION OF docs_v2 FOR VALUES IN ('subnet');
+     CREATE TABLE docs_capacity_pool PARTITION OF docs_v2 FOR VALUES IN ('capacity_pool');
+     CREATE TABLE docs_other PARTITION OF docs_v2 DEFAULT;
+     INSERT INTO docs_v2 (scope, kind, id, doc) SELECT scope, kind, id, doc FROM docs;
+     DROP TABLE docs;
+     ALTER TABLE docs_v2 RENAME TO docs;
+     ALTER INDEX docs_v2_pkey RENAME TO docs_pkey;
+     CREATE INDEX docs_scopes_by_kind ON docs ((kind || ''::bytea), scope);",
 ];
 
 fn engine_err(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -147,7 +187,8 @@ impl Conn {
                  ON CONFLICT (scope, kind, id) DO UPDATE SET doc = EXCLUDED.doc",
             )?,
             scan: prepare("SELECT id, doc FROM docs WHERE scope = $1 AND kind = $2 ORDER BY id")?,
-            scopes: prepare("SELECT DISTINCT scope FROM docs WHERE kind = $1 ORDER BY scope")?,
+            // `kind || ''` names the expression of the index `docs_scopes_by_kind` (migration 2).
+            scopes: prepare("SELECT DISTINCT scope FROM docs WHERE kind || ''::bytea = $1 ORDER BY scope")?,
             next_counter: prepare(
                 "INSERT INTO counters (name, value) VALUES ($1, 1)
                  ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",

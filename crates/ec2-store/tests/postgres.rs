@@ -107,7 +107,7 @@ fn a_database_written_by_a_newer_ec2d_is_refused() {
     drop(PostgresEngine::connect(&url).unwrap());
     let mut admin = Client::connect(&url, NoTls).unwrap();
     let version: String = admin.query_one("SELECT value FROM meta WHERE key = 'schema_version'", &[]).unwrap().get(0);
-    assert_eq!(version, "1");
+    assert_eq!(version, "2");
     admin.batch_execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'").unwrap();
     admin.batch_execute("UPDATE meta SET value = '7.0.0' WHERE key = 'written_by'").unwrap();
     let Err(e) = PostgresEngine::connect(&url) else { panic!("a newer store was opened") };
@@ -129,7 +129,7 @@ fn nodes_starting_at_once_migrate_once() {
     }
     let mut admin = Client::connect(&url, NoTls).unwrap();
     let version: String = admin.query_one("SELECT value FROM meta WHERE key = 'schema_version'", &[]).unwrap().get(0);
-    assert_eq!(version, "1");
+    assert_eq!(version, "2");
 }
 
 /// Two engines (two ec2d processes' worth of connections) on one database, updating one document and
@@ -252,4 +252,89 @@ fn ids_of_a_rolled_back_transaction_are_handed_out_again() {
     assert!(r.is_err());
     assert_eq!(store.transact(|tx| tx.next_id("ids")).unwrap(), 1);
     assert_eq!(store.transact(|tx| tx.next_id("ids")).unwrap(), 2);
+}
+
+/// The plan PostgreSQL picks for a read by key, as a generic plan (what a prepared statement gets) on a table
+/// without statistics (a fresh database): the indexes it names.
+fn plan_of_a_read_by_key(admin: &mut Client) -> String {
+    admin.batch_execute("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan").unwrap();
+    admin
+        .batch_execute(
+            "PREPARE by_key(bytea, bytea, bytea) AS SELECT doc FROM docs WHERE scope = $1 AND kind = $2 AND id = $3",
+        )
+        .unwrap();
+    let rows = admin.simple_query("EXPLAIN EXECUTE by_key('s', 'conformance_thing', 'a')").unwrap();
+    rows.iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A read by key goes through the primary key, never an index that holds every document of a kind and
+/// scope: under `SERIALIZABLE` such a read would put predicate locks on the pages where every concurrent
+/// transaction inserts its new documents of that kind. And the kinds launches insert by the ten, or rewrite
+/// in every launch, have a partition (so indexes) of their own.
+#[test]
+fn a_read_by_key_uses_the_primary_key_and_bulk_kinds_have_their_own_partition() {
+    let url = fresh_database();
+    let store = Store::postgres(&url).unwrap();
+    store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
+    let mut admin = Client::connect(&url, NoTls).unwrap();
+    let plan = plan_of_a_read_by_key(&mut admin);
+    assert!(plan.contains("_pkey") && !plan.contains("by_kind"), "{plan}");
+    for kind in ["instance", "network_interface", "volume", "event", "subnet", "capacity_pool"] {
+        store.transact(|tx| tx.raw().put("s", kind, "x-1", ec2_store::Doc::new("{}".to_string()))).unwrap();
+    }
+    let placed: Vec<(String, String)> = admin
+        .query("SELECT convert_from(kind, 'UTF8'), tableoid::regclass::text FROM docs ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected: Vec<(String, String)> =
+        ["capacity_pool", "conformance_thing", "event", "instance", "network_interface", "subnet", "volume"]
+            .iter()
+            .map(|k| {
+                (k.to_string(), if *k == "conformance_thing" { "docs_other".to_string() } else { format!("docs_{k}") })
+            })
+            .collect();
+    assert_eq!(placed, expected);
+}
+
+/// A database of schema version 1 (its index by kind and scope served reads by key) is migrated: its
+/// documents and the scopes of a kind read as before, and a read by key takes the primary key.
+#[test]
+fn a_version_1_database_is_migrated() {
+    let url = fresh_database();
+    let mut admin = Client::connect(&url, NoTls).unwrap();
+    admin
+        .batch_execute(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE docs (
+                 scope BYTEA NOT NULL, kind BYTEA NOT NULL, id BYTEA NOT NULL, doc TEXT NOT NULL,
+                 PRIMARY KEY (scope, kind, id)
+             );
+             CREATE INDEX docs_by_kind ON docs (kind, scope);
+             CREATE TABLE counters (name BYTEA PRIMARY KEY, value BIGINT NOT NULL);
+             INSERT INTO meta VALUES ('schema_version', '1');
+             INSERT INTO docs VALUES ('s1', 'conformance_thing', 'a', '{\"id\":\"a\",\"n\":1}'),
+                                     ('s2', 'conformance_thing', 'b', '{\"id\":\"b\",\"n\":2}');
+             INSERT INTO counters VALUES ('c', 5);",
+        )
+        .unwrap();
+    assert!(plan_of_a_read_by_key(&mut admin).contains("docs_by_kind"), "version 1 reads by key through docs_by_kind");
+    let store = Store::postgres(&url).unwrap();
+    let version: String = admin.query_one("SELECT value FROM meta WHERE key = 'schema_version'", &[]).unwrap().get(0);
+    assert_eq!(version, "2");
+    let (a, scopes) =
+        store.transact(|tx| Ok::<_, StoreError>((tx.get::<Thing>("s1", "a")?, tx.scopes::<Thing>()?))).unwrap();
+    assert_eq!(a, Some(thing("a", 1)));
+    assert_eq!(scopes, ["s1", "s2"]);
+    assert_eq!(store.transact(|tx| tx.next_counter("c")).unwrap(), 6);
+    admin.batch_execute("DEALLOCATE by_key").unwrap();
+    let plan = plan_of_a_read_by_key(&mut admin);
+    assert!(plan.contains("_pkey") && !plan.contains("by_kind"), "{plan}");
 }
