@@ -71,25 +71,44 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 }
 
 /// Appends `YYYY-MM-DDTHH:MM:SS.mmmZ`. The instants of one answer repeat (an instance's launch time is
-/// written four times, and the instances of one launch share it): the thread's last rendering is
-/// copied when the instant is the same.
+/// written three times and its volumes' attach time once more, and the instances of one launch share
+/// both): the thread's last two renderings are copied when the instant is one of theirs.
 pub fn write_iso8601(out: &mut String, t: UnixMillis) {
     thread_local! {
-        static LAST: std::cell::Cell<(i64, [u8; 24])> = const { std::cell::Cell::new((i64::MIN, [0; 24])) };
+        static LAST: std::cell::RefCell<Rendered> = const {
+            std::cell::RefCell::new(Rendered { at: [None; 2], text: [String::new(), String::new()] })
+        };
     }
-    let cached = LAST.try_with(|last| {
-        let (at, text) = last.get();
-        if at == t.0 {
-            return Some(text);
+    let copied = LAST.try_with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else { return false };
+        if last.at[0] == Some(t.0) {
+            out.push_str(&last.text[0]);
+            return true;
         }
-        let text = render_iso8601(t)?;
-        last.set((t.0, text));
-        Some(text)
+        if last.at[1] != Some(t.0) {
+            // The older rendering gives way.
+            let Some(text) = render_iso8601(t) else { return false };
+            last.at[1] = Some(t.0);
+            last.text[1].clear();
+            last.text[1].push_str(std::str::from_utf8(&text).unwrap_or_default());
+        }
+        last.at.swap(0, 1);
+        last.text.swap(0, 1);
+        out.push_str(&last.text[0]);
+        true
     });
-    match cached.ok().flatten().or_else(|| render_iso8601(t)) {
-        Some(text) => out.push_str(std::str::from_utf8(&text).unwrap_or_default()),
-        None => write_iso8601_formatted(out, t),
+    if copied != Ok(true) {
+        match render_iso8601(t) {
+            Some(text) => out.push_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => write_iso8601_formatted(out, t),
+        }
     }
+}
+
+/// [`write_iso8601`]'s last two instants of a thread and their renderings, the latest first.
+struct Rendered {
+    at: [Option<i64>; 2],
+    text: [String; 2],
 }
 
 /// The 24 bytes of `YYYY-MM-DDTHH:MM:SS.mmmZ`, for a year from 0 to 9999.
@@ -242,12 +261,23 @@ mod tests {
 
     #[test]
     fn a_repeated_instant_is_written_as_the_first_time() {
-        // The same instant twice (the second from the thread's last rendering), then others in
-        // between, then again: each written as on its own.
-        let instants = [1_700_000_000_123, 1_700_000_000_123, 0, 1_700_000_000_124, -1, 1_700_000_000_123, i64::MIN];
+        // The same instant twice (the second from the thread's last rendering), two instants in turn
+        // (both kept), a third between (the older gives way), years out of range: each written as
+        // on its own.
+        let instants = [
+            1_700_000_000_123,
+            1_700_000_000_123,
+            0,
+            1_700_000_000_124,
+            0,
+            1_700_000_000_124,
+            -1,
+            1_700_000_000_123,
+            i64::MIN,
+            1_700_000_000_123,
+        ];
         let mut joined = String::new();
         for t in instants {
-            write_iso8601(&mut joined, UnixMillis(t));
             write_iso8601(&mut joined, UnixMillis(t));
         }
         let alone: String = instants
@@ -255,7 +285,7 @@ mod tests {
             .map(|&t| {
                 let mut one = String::new();
                 write_iso8601_formatted(&mut one, UnixMillis(t));
-                one.repeat(2)
+                one
             })
             .collect();
         assert_eq!(joined, alone);
