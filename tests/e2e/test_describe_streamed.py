@@ -60,3 +60,60 @@ def test_small_answers_and_errors_keep_their_length(ec2, server):
     assert status == 200
     assert "<reservationSet/>" in body
     assert ET.fromstring(body).find(f"{NS}reservationSet") is not None
+
+
+def instance_items(body):
+    """(reservation ID, instance ID, the instance's `<item>` as bytes) for every instance of a
+    DescribeInstances answer."""
+    root = ET.fromstring(body)
+    return [(r.find(f"{NS}reservationId").text, i.find(f"{NS}instanceId").text, ET.tostring(i))
+            for r in root.find(f"{NS}reservationSet").findall(f"{NS}item")
+            for i in r.find(f"{NS}instancesSet").findall(f"{NS}item")]
+
+
+def test_a_page_large_enough_for_two_encoders_is_the_pages_joined(ec2, server):
+    # 3 x 70 instances: a page of 210 is written by two encoders (128 and more), pages of 50 by one; a
+    # reservation of 70 spans several pieces of either.
+    ids = launch_many(ec2, 70)
+    ec2.stop_instances(InstanceIds=ids[:5])
+    status, headers, body = server.raw(body=b"Action=DescribeInstances&Version=2016-11-15")
+    assert status == 200, body[:300]
+    assert headers.get("transfer-encoding") == "chunked"
+    assert body.rstrip().endswith("</DescribeInstancesResponse>")
+    whole = instance_items(body)
+    assert sorted(i for _, i, _ in whole) == sorted(ids)
+    paged, token = [], None
+    while True:
+        form = "Action=DescribeInstances&Version=2016-11-15&MaxResults=50" + (f"&NextToken={token}" if token else "")
+        status, _, page = server.raw(body=form.encode())
+        assert status == 200, page[:300]
+        paged += instance_items(page)
+        t = ET.fromstring(page).find(f"{NS}nextToken")
+        if t is None:
+            break
+        token = t.text
+    assert paged == whole
+    seen = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    assert len(seen) == len(ids) and set(seen) == set(ids)
+    _, out, _ = server.cli("describe-instances", "--no-paginate")
+    assert [i["InstanceId"] for r in out["Reservations"] for i in r["Instances"]] == seen
+
+
+def test_a_client_that_leaves_in_the_middle_of_a_large_page_leaves_the_server_serving(ec2, server):
+    import socket
+    import botocore.auth, botocore.awsrequest, botocore.credentials
+    from conftest import ACCESS_KEY, SECRET_KEY
+    ids = launch_many(ec2, 70)
+    body = b"Action=DescribeInstances&Version=2016-11-15"
+    for _ in range(3):
+        req = botocore.awsrequest.AWSRequest(method="POST", url=server.url + "/", data=body,
+                                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        botocore.auth.SigV4Auth(botocore.credentials.Credentials(ACCESS_KEY, SECRET_KEY), "ec2", "us-east-1").add_auth(req)
+        head = "".join(f"{k}: {v}\r\n" for k, v in req.headers.items())
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as s:
+            s.sendall(f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body)
+            got = s.recv(4096)
+            assert got.startswith(b"HTTP/1.1 200"), got[:200]
+    # The server goes on answering, the whole page included.
+    seen = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    assert sorted(seen) == sorted(ids)

@@ -70,27 +70,76 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
-/// Appends `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+/// Appends `YYYY-MM-DDTHH:MM:SS.mmmZ`. The instants of one answer repeat (an instance's launch time is
+/// written three times and its volumes' attach time once more, and the instances of one launch share
+/// both): the thread's last two renderings are copied when the instant is one of theirs.
 pub fn write_iso8601(out: &mut String, t: UnixMillis) {
+    thread_local! {
+        static LAST: std::cell::RefCell<Rendered> = const {
+            std::cell::RefCell::new(Rendered { at: [None; 2], text: [String::new(), String::new()] })
+        };
+    }
+    let copied = LAST.try_with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else { return false };
+        if last.at[0] == Some(t.0) {
+            out.push_str(&last.text[0]);
+            return true;
+        }
+        if last.at[1] != Some(t.0) {
+            // The older rendering gives way.
+            let Some(text) = render_iso8601(t) else { return false };
+            last.at[1] = Some(t.0);
+            last.text[1].clear();
+            last.text[1].push_str(std::str::from_utf8(&text).unwrap_or_default());
+        }
+        last.at.swap(0, 1);
+        last.text.swap(0, 1);
+        out.push_str(&last.text[0]);
+        true
+    });
+    if copied != Ok(true) {
+        match render_iso8601(t) {
+            Some(text) => out.push_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => write_iso8601_formatted(out, t),
+        }
+    }
+}
+
+/// [`write_iso8601`]'s last two instants of a thread and their renderings, the latest first.
+struct Rendered {
+    at: [Option<i64>; 2],
+    text: [String; 2],
+}
+
+/// The 24 bytes of `YYYY-MM-DDTHH:MM:SS.mmmZ`, for a year from 0 to 9999.
+fn render_iso8601(t: UnixMillis) -> Option<[u8; 24]> {
+    let days = t.0.div_euclid(MILLIS_PER_DAY);
+    let in_day = t.0.rem_euclid(MILLIS_PER_DAY);
+    let (y, mo, d) = civil_from_days(days);
+    let year = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
+    let secs = in_day / 1000;
+    let (h, mi, s, ms) = (secs / 3600, (secs / 60) % 60, secs % 60, in_day % 1000);
+    // Every field has a fixed width: the digits go in place, without the formatting machinery.
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let fields = [(0, 4, year), (5, 2, mo), (8, 2, d), (11, 2, h as u32), (14, 2, mi as u32), (17, 2, s as u32)];
+    for (at, width, mut n) in fields.into_iter().chain([(20, 3, ms as u32)]) {
+        for digit in text[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    }
+    Some(text)
+}
+
+/// [`write_iso8601`] of a year outside 0 to 9999, through `write!`.
+#[cold]
+fn write_iso8601_formatted(out: &mut String, t: UnixMillis) {
     use std::fmt::Write;
     let days = t.0.div_euclid(MILLIS_PER_DAY);
     let in_day = t.0.rem_euclid(MILLIS_PER_DAY);
     let (y, mo, d) = civil_from_days(days);
     let secs = in_day / 1000;
     let (h, mi, s, ms) = (secs / 3600, (secs / 60) % 60, secs % 60, in_day % 1000);
-    if let Ok(year @ 0..=9999) = u32::try_from(y) {
-        // Every field has a fixed width: the digits go in place, without the formatting machinery.
-        let mut text = *b"0000-00-00T00:00:00.000Z";
-        let fields = [(0, 4, year), (5, 2, mo), (8, 2, d), (11, 2, h as u32), (14, 2, mi as u32), (17, 2, s as u32)];
-        for (at, width, mut n) in fields.into_iter().chain([(20, 3, ms as u32)]) {
-            for digit in text[at..at + width].iter_mut().rev() {
-                *digit = b'0' + (n % 10) as u8;
-                n /= 10;
-            }
-        }
-        out.push_str(std::str::from_utf8(&text).unwrap_or_default());
-        return;
-    }
     let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z");
 }
 
@@ -208,6 +257,38 @@ mod tests {
         let mut s = String::new();
         write_iso8601(&mut s, UnixMillis(1_700_000_000_123));
         assert_eq!(s, "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn a_repeated_instant_is_written_as_the_first_time() {
+        // The same instant twice (the second from the thread's last rendering), two instants in turn
+        // (both kept), a third between (the older gives way), years out of range: each written as
+        // on its own.
+        let instants = [
+            1_700_000_000_123,
+            1_700_000_000_123,
+            0,
+            1_700_000_000_124,
+            0,
+            1_700_000_000_124,
+            -1,
+            1_700_000_000_123,
+            i64::MIN,
+            1_700_000_000_123,
+        ];
+        let mut joined = String::new();
+        for t in instants {
+            write_iso8601(&mut joined, UnixMillis(t));
+        }
+        let alone: String = instants
+            .iter()
+            .map(|&t| {
+                let mut one = String::new();
+                write_iso8601_formatted(&mut one, UnixMillis(t));
+                one
+            })
+            .collect();
+        assert_eq!(joined, alone);
     }
 
     #[test]

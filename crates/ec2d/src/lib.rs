@@ -11,3 +11,4 @@ pub mod identity;
 pub mod logging;
 pub mod server;
 pub mod service;
+pub mod two_encoders;

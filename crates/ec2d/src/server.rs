@@ -31,6 +31,7 @@ use crate::config::{Config, StoreChoice};
 use crate::control;
 use crate::identity;
 use crate::service::instances::ListingPieces;
+use crate::two_encoders::TwoEncoders;
 
 /// The most bytes of request line and headers hyper buffers for one connection.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -293,7 +294,10 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
     log_request(method, path, reply.status, &reply.request_id, &reply.log, started);
     let body = match reply.body {
         ReplyBody::Whole(body) => AnswerBody::whole(body),
-        ReplyBody::Pieces(pieces) => AnswerBody::Pieces(Box::new(pieces)),
+        ReplyBody::Pieces(pieces) => match TwoEncoders::start(pieces) {
+            Ok(two) => AnswerBody::Two(Box::new(two)),
+            Err(pieces) => AnswerBody::Pieces(Box::new(pieces)),
+        },
     };
     Ok(response_with(reply.status, XML, body, Some(reply.request_id)))
 }
@@ -304,6 +308,8 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
 pub enum AnswerBody {
     Whole(Option<Bytes>),
     Pieces(Box<ListingPieces>),
+    /// A large page's pieces, written by two encoders ([`TwoEncoders`]).
+    Two(Box<TwoEncoders>),
 }
 
 impl AnswerBody {
@@ -318,11 +324,15 @@ impl hyper::body::Body for AnswerBody {
 
     fn poll_frame(
         self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
+        cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
         let next = match self.get_mut() {
             AnswerBody::Whole(body) => body.take(),
             AnswerBody::Pieces(pieces) => pieces.next().map(Bytes::from),
+            AnswerBody::Two(two) => match two.poll_piece(cx) {
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+                std::task::Poll::Ready(piece) => piece.map(Bytes::from),
+            },
         };
         std::task::Poll::Ready(next.map(|b| Ok(hyper::body::Frame::data(b))))
     }
@@ -334,7 +344,7 @@ impl hyper::body::Body for AnswerBody {
     fn size_hint(&self) -> hyper::body::SizeHint {
         match self {
             AnswerBody::Whole(body) => hyper::body::SizeHint::with_exact(body.as_ref().map_or(0, |b| b.len() as u64)),
-            AnswerBody::Pieces(_) => hyper::body::SizeHint::default(),
+            AnswerBody::Pieces(_) | AnswerBody::Two(_) => hyper::body::SizeHint::default(),
         }
     }
 }

@@ -985,37 +985,46 @@ pub struct ListingPieces {
     done: bool,
 }
 
-impl Iterator for ListingPieces {
-    type Item = String;
+impl Listing {
+    /// How many instances the page holds.
+    pub fn len(&self) -> usize {
+        self.page.len()
+    }
 
-    fn next(&mut self) -> Option<String> {
-        if self.done {
-            return None;
-        }
-        let page = &self.listing.page;
-        let mut w = XmlWriter::default();
-        w.reserve(PIECE_BYTES.min(page.len().saturating_sub(self.next) * INSTANCE_XML_BYTES) + INSTANCE_XML_BYTES);
-        if self.next == 0 {
-            ec2_protocol::open_response(&mut w, "DescribeInstances", &self.request_id);
-            if let Some(token) = &self.listing.next_token {
+    /// Whether the page is empty.
+    pub fn is_empty(&self) -> bool {
+        self.page.is_empty()
+    }
+
+    /// Writes the answer's XML from instance `from` on, until `w` holds `bytes` or instance `to` is
+    /// reached, and returns the next instance to write: the response's opening before instance 0 and
+    /// its end after the last. The pieces written over consecutive ranges, joined, are the whole answer
+    /// whatever the ranges (a reservation split between two is closed and reopened by neither: its
+    /// `instancesSet` stays open across the boundary), so that ranges can be written apart and sent in order.
+    pub fn write_range(&self, w: &mut XmlWriter, request_id: &str, from: usize, to: usize, bytes: usize) -> usize {
+        let page = &self.page;
+        let to = to.min(page.len());
+        let mut next = from;
+        if next == 0 {
+            ec2_protocol::open_response(w, "DescribeInstances", request_id);
+            if let Some(token) = &self.next_token {
                 w.text("nextToken", token);
             }
             if page.is_empty() {
                 w.empty("reservationSet");
-                ec2_protocol::close_response(&mut w, "DescribeInstances");
-                self.done = true;
-                return Some(w.finish());
+                ec2_protocol::close_response(w, "DescribeInstances");
+                return 0;
             }
             w.open("reservationSet");
         }
-        while self.next < page.len() && w.len() < PIECE_BYTES {
-            if let Some(ahead) = page.get(self.next + WARM_AHEAD) {
+        while next < to && w.len() < bytes {
+            if let Some(ahead) = page.get(next + WARM_AHEAD).filter(|_| next + WARM_AHEAD < to) {
                 std::hint::black_box(warm(ahead));
             }
-            let i = &page[self.next];
-            let first_of_reservation = self.next == 0 || page[self.next - 1].reservation_id != i.reservation_id;
+            let i = &page[next];
+            let first_of_reservation = next == 0 || page[next - 1].reservation_id != i.reservation_id;
             if first_of_reservation {
-                if self.next > 0 {
+                if next > 0 {
                     w.close("instancesSet");
                     w.close("item");
                 }
@@ -1026,17 +1035,55 @@ impl Iterator for ListingPieces {
                 w.escaped(&i.owner_id);
                 w.markup("</ownerId><groupSet/><instancesSet>");
             }
-            write_instance(&mut w, i, self.listing.attached.get(i.id.as_str()).map(Vec::as_slice).unwrap_or_default());
-            self.next += 1;
+            write_instance(w, i, self.attached.get(i.id.as_str()).map(Vec::as_slice).unwrap_or_default());
+            next += 1;
         }
-        if self.next == page.len() {
+        if next == page.len() {
             w.close("instancesSet");
             w.close("item");
             w.close("reservationSet");
-            ec2_protocol::close_response(&mut w, "DescribeInstances");
-            self.done = true;
+            ec2_protocol::close_response(w, "DescribeInstances");
         }
+        next
+    }
+
+    /// A buffer for a piece of about `instances` instances (at most [`PIECE_BYTES`] and one more).
+    pub fn piece_writer(instances: usize) -> XmlWriter {
+        let mut w = XmlWriter::default();
+        w.reserve(PIECE_BYTES.min(instances * INSTANCE_XML_BYTES) + INSTANCE_XML_BYTES);
+        w
+    }
+}
+
+impl Iterator for ListingPieces {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        if self.done {
+            return None;
+        }
+        let len = self.listing.page.len();
+        let mut w = Listing::piece_writer(len.saturating_sub(self.next));
+        self.next = self.listing.write_range(&mut w, &self.request_id, self.next, len, PIECE_BYTES);
+        self.done = self.next == len;
         Some(w.finish())
+    }
+}
+
+impl ListingPieces {
+    /// The listing and the request ID, for a writer of its own (the server's two encoders).
+    pub fn into_parts(self) -> (Listing, String) {
+        (self.listing, self.request_id)
+    }
+
+    /// Whether no piece was taken yet.
+    pub fn from_the_start(&self) -> bool {
+        self.next == 0 && !self.done
+    }
+
+    /// The page being written.
+    pub fn listing(&self) -> &Listing {
+        &self.listing
     }
 }
 
@@ -1334,6 +1381,87 @@ mod tests {
         let xml = empty.encode("req-1");
         assert_eq!(xml, expected);
         assert!(xml.contains("<reservationSet/>"));
+    }
+
+    /// A page written over any split into consecutive ranges (reservations split between two ranges
+    /// among them), the pieces joined, is the whole answer.
+    #[test]
+    fn ranges_joined_are_the_whole_answer() {
+        let base = golden_instances();
+        let generator = ec2_core::ids::IdGen::new(3);
+        let mut instances = Vec::new();
+        for n in 0..40u64 {
+            let mut i = base[(n as usize) % base.len()].clone();
+            i.id = generator.id(IdKind::Instance, n).into();
+            i.launch_time = ec2_time::UnixMillis(1_700_000_000_000 + (n / 5) as i64);
+            i.reservation_id = generator.id(IdKind::Reservation, n / 5).into();
+            i.ami_launch_index = (n % 5) as u32;
+            instances.push(i);
+        }
+        sort_listing(&mut instances);
+        let page: Vec<Arc<Instance>> = instances.into_iter().map(Arc::new).collect();
+        let listing = Listing { page, next_token: Some("t".into()), attached: Default::default() };
+        let whole = through_the_result(&listing);
+        let mut w = XmlWriter::default();
+        assert_eq!(listing.write_range(&mut w, "req-1", 0, listing.len(), usize::MAX), listing.len());
+        assert_eq!(w.finish(), whole);
+        for step in [1, 3, 5, 7, 16, 40, 41] {
+            let mut joined = String::new();
+            let mut from = 0;
+            loop {
+                let mut w = XmlWriter::default();
+                let next = listing.write_range(&mut w, "req-1", from, from + step, usize::MAX);
+                joined.push_str(&w.finish());
+                if next == listing.len() {
+                    break;
+                }
+                assert_eq!(next, from + step);
+                from = next;
+            }
+            assert_eq!(joined, whole, "ranges of {step}");
+        }
+        let empty = Listing { page: vec![], next_token: None, attached: Default::default() };
+        let mut w = XmlWriter::default();
+        assert_eq!(empty.write_range(&mut w, "req-1", 0, 16, usize::MAX), 0);
+        assert_eq!(w.finish(), through_the_result(&empty));
+    }
+
+    /// A page written by the server's two encoders is the page written by one, piece for piece joined.
+    #[test]
+    fn two_encoders_write_what_one_writes() {
+        let base = golden_instances();
+        let generator = ec2_core::ids::IdGen::new(5);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for n in [crate::two_encoders::MIN_INSTANCES - 1, crate::two_encoders::MIN_INSTANCES, 333] {
+            let page: Vec<Arc<Instance>> = (0..n as u64)
+                .map(|k| {
+                    let mut i = base[(k as usize) % base.len()].clone();
+                    i.id = generator.id(IdKind::Instance, k).into();
+                    i.reservation_id = generator.id(IdKind::Reservation, k / 7).into();
+                    i.launch_time = ec2_time::UnixMillis(1_700_000_000_000 + (k / 7) as i64);
+                    Arc::new(i)
+                })
+                .collect();
+            let one = Listing { page: page.clone(), next_token: None, attached: Default::default() }.encode("req-2");
+            let pieces = Listing { page, next_token: None, attached: Default::default() }.pieces("req-2");
+            let joined: String = match crate::two_encoders::TwoEncoders::start(pieces) {
+                Ok(mut two) => {
+                    assert!(n >= crate::two_encoders::MIN_INSTANCES);
+                    runtime.block_on(async {
+                        let mut all = String::new();
+                        while let Some(piece) = std::future::poll_fn(|cx| two.poll_piece(cx)).await {
+                            all.push_str(&piece);
+                        }
+                        all
+                    })
+                }
+                Err(pieces) => {
+                    assert!(n < crate::two_encoders::MIN_INSTANCES);
+                    pieces.collect()
+                }
+            };
+            assert_eq!(joined, one, "{n} instances");
+        }
     }
 
     /// RunInstances' answer written from the records is the generated encoder's of its result.
