@@ -91,7 +91,7 @@ fn write_piece(listing: &Listing, request_id: &str, n: usize) -> String {
 type Job = Box<dyn FnOnce() + Send>;
 
 /// How long a helper thread waits for another answer before it ends.
-const HELPER_IDLE: Duration = Duration::from_secs(10);
+const HELPER_IDLE: Duration = Duration::from_millis(100);
 
 /// The helper threads waiting for work, by number: one is reused rather than a thread started per
 /// answer (which also keeps their CPU time among the process's threads, where a profile or the bench
