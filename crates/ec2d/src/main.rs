@@ -7,8 +7,7 @@ use ec2d::control_client::ControlArgs;
 
 /// mimalloc rather than glibc's malloc: with a large state in memory, glibc's heap fragments and
 /// every request's allocations pay for walking its free lists (issue 12: the light phase on the
-/// mixed state spent a seventh of the server's CPU in `_int_malloc`). Its version 2 (the `v2`
-/// feature in Cargo.toml), which returns emptied pages to the system after 10 ms rather than 1 s.
+/// mixed state spent a seventh of the server's CPU in `_int_malloc`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
