@@ -79,15 +79,18 @@ pub fn write_iso8601(out: &mut String, t: UnixMillis) {
             std::cell::RefCell::new(Rendered { at: [None; 2], text: [String::new(), String::new()] })
         };
     }
-    let copied = LAST.try_with(|last| {
+    let written = LAST.try_with(|last| {
         let Ok(mut last) = last.try_borrow_mut() else { return false };
         if last.at[0] == Some(t.0) {
             out.push_str(&last.text[0]);
             return true;
         }
         if last.at[1] != Some(t.0) {
-            // The older rendering gives way.
-            let Some(text) = render_iso8601(t) else { return false };
+            // The older rendering gives way; a year outside 0 to 9999 is written without it.
+            let Some(text) = render_iso8601(t) else {
+                write_iso8601_formatted(out, t);
+                return true;
+            };
             last.at[1] = Some(t.0);
             last.text[1].clear();
             last.text[1].push_str(std::str::from_utf8(&text).unwrap_or_default());
@@ -97,7 +100,7 @@ pub fn write_iso8601(out: &mut String, t: UnixMillis) {
         out.push_str(&last.text[0]);
         true
     });
-    if copied != Ok(true) {
+    if written != Ok(true) {
         match render_iso8601(t) {
             Some(text) => out.push_str(std::str::from_utf8(&text).unwrap_or_default()),
             None => write_iso8601_formatted(out, t),
@@ -111,18 +114,23 @@ struct Rendered {
     text: [String; 2],
 }
 
+/// An instant's year, month, day, hour, minute, second and millisecond (UTC).
+fn calendar_fields(t: UnixMillis) -> (i64, u32, u32, u32, u32, u32, u32) {
+    let (y, mo, d) = civil_from_days(t.0.div_euclid(MILLIS_PER_DAY));
+    // Below 86,400,000: fits a u32.
+    let in_day = t.0.rem_euclid(MILLIS_PER_DAY) as u32;
+    let secs = in_day / 1000;
+    (y, mo, d, secs / 3600, (secs / 60) % 60, secs % 60, in_day % 1000)
+}
+
 /// The 24 bytes of `YYYY-MM-DDTHH:MM:SS.mmmZ`, for a year from 0 to 9999.
 fn render_iso8601(t: UnixMillis) -> Option<[u8; 24]> {
-    let days = t.0.div_euclid(MILLIS_PER_DAY);
-    let in_day = t.0.rem_euclid(MILLIS_PER_DAY);
-    let (y, mo, d) = civil_from_days(days);
+    let (y, mo, d, h, mi, s, ms) = calendar_fields(t);
     let year = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
-    let secs = in_day / 1000;
-    let (h, mi, s, ms) = (secs / 3600, (secs / 60) % 60, secs % 60, in_day % 1000);
     // Every field has a fixed width: the digits go in place, without the formatting machinery.
     let mut text = *b"0000-00-00T00:00:00.000Z";
-    let fields = [(0, 4, year), (5, 2, mo), (8, 2, d), (11, 2, h as u32), (14, 2, mi as u32), (17, 2, s as u32)];
-    for (at, width, mut n) in fields.into_iter().chain([(20, 3, ms as u32)]) {
+    let fields = [(0, 4, year), (5, 2, mo), (8, 2, d), (11, 2, h), (14, 2, mi), (17, 2, s), (20, 3, ms)];
+    for (at, width, mut n) in fields {
         for digit in text[at..at + width].iter_mut().rev() {
             *digit = b'0' + (n % 10) as u8;
             n /= 10;
@@ -135,11 +143,7 @@ fn render_iso8601(t: UnixMillis) -> Option<[u8; 24]> {
 #[cold]
 fn write_iso8601_formatted(out: &mut String, t: UnixMillis) {
     use std::fmt::Write;
-    let days = t.0.div_euclid(MILLIS_PER_DAY);
-    let in_day = t.0.rem_euclid(MILLIS_PER_DAY);
-    let (y, mo, d) = civil_from_days(days);
-    let secs = in_day / 1000;
-    let (h, mi, s, ms) = (secs / 3600, (secs / 60) % 60, secs % 60, in_day % 1000);
+    let (y, mo, d, h, mi, s, ms) = calendar_fields(t);
     let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z");
 }
 
