@@ -751,6 +751,33 @@ fn write_loop(log: &Log, mut conn: Connection) {
     }
 }
 
+/// The changes of a batch that reach the file, in their order: each document's and counter's last one, after
+/// the last reset. (The write sets of concurrent requests often change the same few documents, a capacity
+/// pool or a counter each: written once per commit, not once per request, as the earlier writes would be
+/// overwritten in the same transaction anyway.)
+fn last_changes<'a>(ops: impl DoubleEndedIterator<Item = &'a Op>) -> Vec<&'a Op> {
+    let mut docs = std::collections::HashSet::new();
+    let mut counters = std::collections::HashSet::new();
+    let mut last = Vec::new();
+    for op in ops.rev() {
+        let latest = match op {
+            Op::Put { scope, kind, id, .. } | Op::Delete { scope, kind, id } => {
+                docs.insert((scope.as_str(), kind.as_str(), id.as_str()))
+            }
+            Op::Counter { name, .. } => counters.insert(name.as_str()),
+            Op::Reset => {
+                last.push(op);
+                break;
+            }
+        };
+        if latest {
+            last.push(op);
+        }
+    }
+    last.reverse();
+    last
+}
+
 /// Applies write sets in one transaction and commits it (durable when it returns `Ok`).
 fn commit(conn: &mut Connection, batch: &[(u64, Vec<Op>)], buf: &mut Vec<u8>) -> Result<(), String> {
     let e = |e: rusqlite::Error| e.to_string();
@@ -769,7 +796,7 @@ fn commit(conn: &mut Connection, batch: &[(u64, Vec<Op>)], buf: &mut Vec<u8>) ->
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             )
             .map_err(e)?;
-        for op in batch.iter().flat_map(|(_, ops)| ops) {
+        for op in last_changes(batch.iter().flat_map(|(_, ops)| ops)) {
             match op {
                 Op::Put { scope, kind, id, doc } => {
                     let text = doc.text_in(buf).map_err(|err| err.to_string())?;
@@ -919,6 +946,53 @@ mod tests {
         assert_eq!(Gather::after(MAX_BATCH, MAX_BATCH, MS).expected, MAX_BATCH);
         // A commit that took no time (a failed one) gives no wait at all.
         assert_eq!(Gather::after(4, 4, Duration::ZERO).wait(1, Duration::ZERO), None);
+    }
+
+    fn put(id: &str, n: u64) -> Op {
+        let doc = Doc::new(format!("{{\"n\":{n}}}"));
+        Op::Put { scope: "s".into(), kind: "k".into(), id: id.into(), doc }
+    }
+
+    fn show(ops: &[&Op]) -> Vec<String> {
+        ops.iter()
+            .map(|op| match op {
+                Op::Put { scope, kind, id, doc } => {
+                    format!("put {scope}/{kind}/{id} {}", doc.text_in(&mut Vec::new()).unwrap())
+                }
+                Op::Delete { scope, kind, id } => format!("delete {scope}/{kind}/{id}"),
+                Op::Counter { name, value } => format!("counter {name} {value}"),
+                Op::Reset => "reset".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_writes_each_document_and_counter_once_with_its_last_change() {
+        let batch = [
+            put("a", 1),
+            Op::Counter { name: "c".into(), value: 1 },
+            put("b", 1),
+            Op::Delete { scope: "s".into(), kind: "k".into(), id: "b".into() },
+            put("a", 2),
+            Op::Counter { name: "c".into(), value: 2 },
+            Op::Counter { name: "d".into(), value: 7 },
+            Op::Delete { scope: "s".into(), kind: "other".into(), id: "a".into() },
+        ];
+        assert_eq!(
+            show(&last_changes(batch.iter())),
+            ["delete s/k/b", r#"put s/k/a {"n":2}"#, "counter c 2", "counter d 7", "delete s/other/a"]
+        );
+        // Deleted, then put again: the put.
+        let batch = [Op::Delete { scope: "s".into(), kind: "k".into(), id: "a".into() }, put("a", 3)];
+        assert_eq!(show(&last_changes(batch.iter())), [r#"put s/k/a {"n":3}"#]);
+    }
+
+    #[test]
+    fn a_reset_voids_the_changes_before_it() {
+        let batch = [put("a", 1), Op::Counter { name: "c".into(), value: 1 }, Op::Reset, put("b", 1), put("b", 2)];
+        assert_eq!(show(&last_changes(batch.iter())), ["reset", r#"put s/k/b {"n":2}"#]);
+        let batch = [put("a", 1), Op::Reset, put("a", 2), Op::Reset];
+        assert_eq!(show(&last_changes(batch.iter())), ["reset"]);
     }
 
     #[test]
