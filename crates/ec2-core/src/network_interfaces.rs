@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Text;
+use crate::{SharedText, Text};
 
 use crate::UnixMillis;
 
@@ -24,18 +24,18 @@ pub struct Attachment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkInterface {
     pub id: Text,
-    pub subnet_id: Text,
-    pub vpc_id: Text,
-    pub availability_zone: Text,
-    pub owner_id: Text,
-    pub description: Text,
+    pub subnet_id: SharedText,
+    pub vpc_id: SharedText,
+    pub availability_zone: SharedText,
+    pub owner_id: SharedText,
+    pub description: SharedText,
     pub mac_address: Text,
     /// The primary address first.
     pub private_ips: Vec<Text>,
     pub group_ids: Vec<Text>,
     pub source_dest_check: bool,
     /// `interface` (ec2d makes no other type).
-    pub interface_type: Text,
+    pub interface_type: SharedText,
     pub attachment: Option<Attachment>,
 }
 
