@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{SharedText, Text};
+use crate::{Shared, SharedText, Text};
+
+crate::impl_dedup!(Vec<Text>);
 
 use crate::UnixMillis;
 
@@ -32,7 +34,8 @@ pub struct NetworkInterface {
     pub mac_address: Text,
     /// The primary address first.
     pub private_ips: Vec<Text>,
-    pub group_ids: Vec<Text>,
+    /// The same for every interface of a launch: kept once ([`Shared`]).
+    pub group_ids: Shared<Vec<Text>>,
     pub source_dest_check: bool,
     /// `interface` (ec2d makes no other type).
     pub interface_type: SharedText,
@@ -156,7 +159,7 @@ mod tests {
             description: String::new().into(),
             mac_address: "0e:00:00:00:00:01".into(),
             private_ips: vec!["10.0.0.4".into()],
-            group_ids: vec!["sg-1".into()],
+            group_ids: vec!["sg-1".into()].into(),
             source_dest_check: true,
             interface_type: "interface".into(),
             attachment: None,
