@@ -300,7 +300,13 @@ mod tests {
             assert_eq!(back.as_str(), v);
             assert_eq!(format!("{back}"), v);
             assert_eq!(format!("{back:?}"), format!("{v:?}"));
-            assert!(back == *v && *v == back && back == v.to_string() && back == Text::from(v));
+            let (string, text) = (v.to_string(), Text::from(v));
+            assert!(back == *v);
+            assert!(*v == back);
+            assert!(back == v);
+            assert!(back == string);
+            assert!(string == back);
+            assert!(back == text);
         }
         let escaped: SharedText = serde_json::from_str(r#""a\"b\u00fc""#).unwrap();
         assert_eq!(escaped, "a\"bü");
