@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Text;
+use crate::{Shared, SharedText, Text};
+
+crate::impl_dedup!(Vec<Text>);
 
 use crate::UnixMillis;
 
@@ -24,18 +26,19 @@ pub struct Attachment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkInterface {
     pub id: Text,
-    pub subnet_id: Text,
-    pub vpc_id: Text,
-    pub availability_zone: Text,
-    pub owner_id: Text,
-    pub description: Text,
+    pub subnet_id: SharedText,
+    pub vpc_id: SharedText,
+    pub availability_zone: SharedText,
+    pub owner_id: SharedText,
+    pub description: SharedText,
     pub mac_address: Text,
     /// The primary address first.
     pub private_ips: Vec<Text>,
-    pub group_ids: Vec<Text>,
+    /// The same for every interface of a launch: kept once ([`Shared`]).
+    pub group_ids: Shared<Vec<Text>>,
     pub source_dest_check: bool,
     /// `interface` (ec2d makes no other type).
-    pub interface_type: Text,
+    pub interface_type: SharedText,
     pub attachment: Option<Attachment>,
 }
 
@@ -156,7 +159,7 @@ mod tests {
             description: String::new().into(),
             mac_address: "0e:00:00:00:00:01".into(),
             private_ips: vec!["10.0.0.4".into()],
-            group_ids: vec!["sg-1".into()],
+            group_ids: vec!["sg-1".into()].into(),
             source_dest_check: true,
             interface_type: "interface".into(),
             attachment: None,

@@ -9,6 +9,7 @@
 use ec2_time::{civil_from_days, UnixMillis, MILLIS_PER_DAY};
 
 use super::model::{Instance, InstanceState, Pending, RootDeviceType, StateReason, Transition};
+use crate::Shared;
 
 /// How long each transition takes, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +264,7 @@ pub fn terminate(inst: &mut Instance, now: UnixMillis, d: &Durations) -> Result<
 
 /// EC2 terminates the instance on its own (a Spot interruption or clean-up), whatever protection
 /// it has. Nothing happens to an instance already shutting down or terminated.
-pub fn service_terminate(inst: &mut Instance, now: UnixMillis, d: &Durations, reason: StateReason) {
+pub fn service_terminate(inst: &mut Instance, now: UnixMillis, d: &Durations, reason: Shared<StateReason>) {
     use InstanceState as S;
     if matches!(inst.state, S::ShuttingDown | S::Terminated) {
         return;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use ec2_time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
-use crate::{Shared, Text};
+use crate::{Shared, SharedText, Text};
 
 /// EC2's six instance states. Codes are the low byte AWS documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -58,9 +58,13 @@ pub struct StateReason {
     pub message: Text,
 }
 
+crate::impl_dedup!(StateReason);
+
 impl StateReason {
-    pub fn new(code: &str, message: &str) -> Self {
-        StateReason { code: code.into(), message: message.into() }
+    /// The reason, shared with the last equal one made on this thread ([`Shared`]): every instance
+    /// an action stops or terminates at once holds one copy.
+    pub fn new(code: &str, message: &str) -> Shared<StateReason> {
+        Shared::new(StateReason { code: code.into(), message: message.into() })
     }
 }
 
@@ -127,20 +131,20 @@ crate::impl_dedup!(Vec<SecurityGroupRef>);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instance {
     pub id: Text,
-    pub reservation_id: Text,
-    pub owner_id: Text,
-    pub image_id: Text,
-    pub instance_type: Text,
-    pub key_name: Option<Text>,
+    pub reservation_id: SharedText,
+    pub owner_id: SharedText,
+    pub image_id: SharedText,
+    pub instance_type: SharedText,
+    pub key_name: Option<SharedText>,
     pub launch_time: UnixMillis,
     pub ami_launch_index: u32,
-    pub client_token: Option<Text>,
+    pub client_token: Option<SharedText>,
 
-    pub availability_zone: Text,
-    pub availability_zone_id: Text,
-    pub tenancy: Text,
-    pub vpc_id: Text,
-    pub subnet_id: Text,
+    pub availability_zone: SharedText,
+    pub availability_zone_id: SharedText,
+    pub tenancy: SharedText,
+    pub vpc_id: SharedText,
+    pub subnet_id: SharedText,
     pub private_ip: Text,
     pub public_ip: Option<Text>,
     /// Whether `public_ip` is an Elastic IP (kept across a stop, unlike an automatic address).
@@ -153,16 +157,16 @@ pub struct Instance {
     pub mac_address: Text,
 
     pub root_device_type: RootDeviceType,
-    pub root_device_name: Text,
+    pub root_device_name: SharedText,
     pub volumes: Vec<Volume>,
-    pub architecture: Text,
-    pub virtualization_type: Text,
-    pub hypervisor: Text,
-    pub platform: Option<Text>,
-    pub platform_details: Text,
-    pub usage_operation: Text,
+    pub architecture: SharedText,
+    pub virtualization_type: SharedText,
+    pub hypervisor: SharedText,
+    pub platform: Option<SharedText>,
+    pub platform_details: SharedText,
+    pub usage_operation: SharedText,
     pub ena_support: bool,
-    pub boot_mode: Option<Text>,
+    pub boot_mode: Option<SharedText>,
     pub cpu_cores: u32,
     pub threads_per_core: u32,
     pub ebs_optimized: bool,
@@ -175,8 +179,9 @@ pub struct Instance {
     pub tags: BTreeMap<String, String>,
 
     pub state: InstanceState,
-    pub state_transition_reason: Text,
-    pub state_reason: Option<StateReason>,
+    pub state_transition_reason: SharedText,
+    /// The same for every instance an action stops or terminates at once: kept once ([`Shared`]).
+    pub state_reason: Option<Shared<StateReason>>,
     /// Whether the instance has ever reached `running` (a never-run pending instance cannot stop).
     pub ever_running: bool,
     /// Held in `stopping` by the control API (a stuck host), until a forced stop or a release.
@@ -188,20 +193,20 @@ pub struct Instance {
     pub terminated_at: Option<UnixMillis>,
     /// The Spot request that launched the instance (its lifecycle is then `spot`).
     #[serde(default)]
-    pub spot_request_id: Option<Text>,
+    pub spot_request_id: Option<SharedText>,
     /// The Capacity Reservation the instance runs (or last ran) in. It holds one unit of it
     /// while `pending` or `running`.
     #[serde(default)]
-    pub capacity_reservation_id: Option<Text>,
+    pub capacity_reservation_id: Option<SharedText>,
     /// `CapacityReservationSpecification.CapacityReservationPreference` (`None` is `open`).
     #[serde(default)]
-    pub capacity_preference: Option<Text>,
+    pub capacity_preference: Option<SharedText>,
     /// The reservation the instance targets, if any.
     #[serde(default)]
-    pub capacity_target: Option<Text>,
+    pub capacity_target: Option<SharedText>,
     /// `capacity-block` or `interruptible-capacity-reservation` for instances in such reservations.
     #[serde(default)]
-    pub reservation_lifecycle: Option<Text>,
+    pub reservation_lifecycle: Option<SharedText>,
     /// User data, kernel, ramdisk, source/destination check, SR-IOV and enclave settings.
     #[serde(default)]
     pub attributes: Shared<crate::instance_attributes::Attributes>,
@@ -229,12 +234,17 @@ impl Instance {
 mod size_tests {
     use super::*;
 
-    /// A record is kept behind an `Arc` (16 bytes of counts before it): at most 1,008 bytes inline
-    /// put it in the allocator's 1 KiB size class rather than 1.5 KiB, a third less per instance. The
-    /// attributes and the groups held once per launch ([`Shared`]) are what keeps it there.
+    /// A record is kept behind an `Arc` (16 bytes of counts before it). The attributes, the groups
+    /// and the strings every instance of a launch holds equal ([`Shared`], [`SharedText`]: 8-byte
+    /// pointers to one copy) keep the instance record within the allocator's 512-byte size class
+    /// (1 KiB with those strings inline), its primary interface's within 224 and its volume's within 224.
     #[test]
-    fn an_instance_record_fits_the_1_kib_size_class() {
-        let size = std::mem::size_of::<Instance>();
-        assert!(size + 16 <= 1024, "an instance record takes {size} bytes inline");
+    fn the_records_kept_per_instance_fit_their_size_classes() {
+        let instance = std::mem::size_of::<Instance>();
+        assert!(instance + 16 <= 512, "an instance record takes {instance} bytes inline");
+        let interface = std::mem::size_of::<crate::network_interfaces::NetworkInterface>();
+        assert!(interface + 16 <= 224, "an interface record takes {interface} bytes inline");
+        let volume = std::mem::size_of::<crate::volumes::Volume>();
+        assert!(volume + 16 <= 224, "a volume record takes {volume} bytes inline");
     }
 }

@@ -11,6 +11,7 @@
 use ec2_time::UnixMillis;
 use serde::{Deserialize, Serialize};
 
+use crate::SharedText;
 use crate::Text;
 
 use crate::instances::InstanceState;
@@ -202,19 +203,19 @@ impl Modification {
 pub struct Volume {
     pub id: Text,
     pub spec: Spec,
-    pub availability_zone: Text,
-    pub availability_zone_id: Text,
+    pub availability_zone: SharedText,
+    pub availability_zone_id: SharedText,
     pub encrypted: bool,
     /// The KMS key's ARN, for encrypted volumes.
-    pub kms_key_id: Option<Text>,
-    pub snapshot_id: Option<Text>,
+    pub kms_key_id: Option<SharedText>,
+    pub snapshot_id: Option<SharedText>,
     pub create_time: UnixMillis,
     pub state: VolumeState,
     pub attachment: Option<Attachment>,
     pub pending: Option<PendingStep>,
     pub auto_enable_io: bool,
     pub modifications: Vec<Modification>,
-    pub client_token: Option<Text>,
+    pub client_token: Option<SharedText>,
 }
 
 /// Why an action on a volume is refused.

@@ -14,6 +14,7 @@ use ec2_core::ids::IdKind;
 use ec2_core::instances::lifecycle::{self, settle};
 use ec2_core::instances::{Instance, StateReason};
 use ec2_core::regions;
+use ec2_core::Shared;
 use ec2_core::UnixMillis;
 use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
@@ -128,14 +129,14 @@ fn interruptible_market(req: &dto::RunInstancesRequest) -> bool {
 // Settling on the clock
 
 /// The code and message ec2d sets on an instance a reclaim interrupts (AWS documents none).
-fn reclaim_reason() -> StateReason {
+fn reclaim_reason() -> Shared<StateReason> {
     StateReason::new(
         "Server.InterruptibleCapacityReservationReclaim",
         "Server.InterruptibleCapacityReservationReclaim: Interruptible Capacity Reservation capacity reclaimed",
     )
 }
 
-fn block_end_reason() -> StateReason {
+fn block_end_reason() -> Shared<StateReason> {
     StateReason::new("Server.CapacityBlockEnded", "Server.CapacityBlockEnded: Capacity Block ended")
 }
 
@@ -146,7 +147,7 @@ fn service_terminate_at(
     tx: &mut Txn<'_>,
     inst: &mut Instance,
     t: UnixMillis,
-    reason: StateReason,
+    reason: Shared<StateReason>,
 ) -> Result<bool> {
     let before = Before::of(inst);
     settle(inst, t, ctx.durations);

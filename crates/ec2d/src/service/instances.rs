@@ -900,7 +900,7 @@ fn warm(i: &Instance) -> usize {
     fn first(s: &str) -> usize {
         s.as_bytes().first().copied().map_or(0, usize::from)
     }
-    fn opt(s: &Option<ec2_core::Text>) -> usize {
+    fn opt<S: std::ops::Deref<Target = str>>(s: &Option<S>) -> usize {
         s.as_deref().map_or(0, first)
     }
     let a = &i.attributes;

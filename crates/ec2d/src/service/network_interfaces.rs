@@ -533,7 +533,8 @@ pub fn modify_network_interface_attribute(
         eni.source_dest_check = s.value.unwrap_or(true);
     }
     if let Some(groups) = req.groups.as_ref().filter(|g| !g.is_empty()) {
-        eni.group_ids = check_groups(ctx, tx, groups, &eni.vpc_id)?.into_iter().map(|g| g.id.into()).collect();
+        eni.group_ids =
+            check_groups(ctx, tx, groups, &eni.vpc_id)?.into_iter().map(|g| g.id.into()).collect::<Vec<_>>().into();
     }
     if let Some(a) = &req.attachment {
         match (&mut eni.attachment, &a.attachment_id) {
@@ -690,7 +691,7 @@ fn record(
         owner_id: ctx.scope.account.as_str().into(),
         description: description.into(),
         private_ips,
-        group_ids: group_ids.into_iter().map(Into::into).collect(),
+        group_ids: group_ids.into_iter().map(Into::into).collect::<Vec<_>>().into(),
         source_dest_check: true,
         interface_type: "interface".into(),
         attachment,
