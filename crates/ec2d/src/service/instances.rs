@@ -1358,8 +1358,25 @@ pub fn set_held_in_stopping(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A page of `n` instances made from the golden ones (seven to a reservation), in listing order.
+    pub(crate) fn page_of(n: usize) -> Listing {
+        let base = golden_instances();
+        let generator = ec2_core::ids::IdGen::new(11);
+        let page = (0..n as u64)
+            .map(|k| {
+                let mut i = base[(k as usize) % base.len()].clone();
+                i.id = generator.id(IdKind::Instance, k).into();
+                i.reservation_id = generator.id(IdKind::Reservation, k / 7).into();
+                i.launch_time = ec2_time::UnixMillis(1_700_000_000_000 + (k / 7) as i64);
+                i.ami_launch_index = (k % 7) as u32;
+                Arc::new(i)
+            })
+            .collect();
+        Listing { page, next_token: Some("more".into()), attached: Default::default() }
+    }
 
     /// The instances of the golden format-1 data set (launched by RunInstances and Spot requests).
     fn golden_instances() -> Vec<Instance> {
