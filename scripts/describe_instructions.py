@@ -25,10 +25,12 @@ while True:
     except OSError:
         if time.time() > deadline: raise
         time.sleep(0.5)
-left = n
+left, launch = n, 0
+zones = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]  # a default subnet holds about 4,000
 while left:
     k = min(left, 1000)
-    st, t = req(f"Action=RunInstances&Version=2016-11-15&ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro&MinCount={k}&MaxCount={k}")
+    st, t = req(f"Action=RunInstances&Version=2016-11-15&ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro&MinCount={k}&MaxCount={k}&Placement.AvailabilityZone={zones[launch % 4]}")
+    launch += 1
     assert st == 200, t[:300]
     left -= k
 body = "Action=DescribeInstances&Version=2016-11-15"
