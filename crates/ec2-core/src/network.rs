@@ -274,10 +274,20 @@ pub fn private_dns_name(region: &str, ip: &str) -> String {
     name
 }
 
-/// `prefix` and `ip` with its dots as dashes.
+/// `prefix` and `ip` with its dots as dashes: the runs between dots copied whole rather than
+/// character by character (two names per instance in every DescribeInstances answer).
 fn dns_host(out: &mut String, prefix: &str, ip: &str) {
     out.push_str(prefix);
-    out.extend(ip.chars().map(|c| if c == '.' { '-' } else { c }));
+    let mut from = 0;
+    for (at, b) in ip.bytes().enumerate() {
+        if b == b'.' {
+            // A dot is ASCII, so `from` and `at` are character boundaries.
+            out.push_str(&ip[from..at]);
+            out.push('-');
+            from = at + 1;
+        }
+    }
+    out.push_str(&ip[from..]);
 }
 
 /// `ec2-3-0-1-2.compute-1.amazonaws.com` in us-east-1, `ec2-3-0-1-2.<region>.compute.amazonaws.com`
@@ -351,5 +361,10 @@ mod tests {
         assert_eq!(public_dns_name("us-east-1", "3.0.0.1"), "ec2-3-0-0-1.compute-1.amazonaws.com");
         assert_eq!(public_ip(0), "3.0.0.1");
         assert_eq!(public_ip(254), "3.0.1.1");
+        // Every dot becomes a dash, at either end and in a row too; nothing else changes.
+        for ip in ["", ".", "..1.", "a.b", "10.0.0.1", "fe80::1", ".x..y."] {
+            let expected: String = ip.chars().map(|c| if c == '.' { '-' } else { c }).collect();
+            assert_eq!(private_dns_name("us-east-1", ip), format!("ip-{expected}.ec2.internal"), "{ip}");
+        }
     }
 }

@@ -273,6 +273,16 @@ pub fn write_list<T: ToXml>(w: &mut XmlWriter, name: &str, item: &str, items: &[
 /// Appends the decimal digits of `n` to `out`, without `format!`'s machinery (the XML writer's
 /// numbers and the decoder's list paths).
 pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    // Most numbers written are below 100 (counts, codes, indexes): their digits go in directly.
+    if n < 10 {
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
+    if n < 100 {
+        out.push(char::from(b'0' + (n / 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n;
@@ -372,7 +382,7 @@ mod tests {
         let mut w = XmlWriter::default();
         (-42i64).write_xml(&mut w, "n");
         i64::MAX.write_xml(&mut w, "m");
-        for n in [0, 7, -1, 10, 1_000_000, i64::MIN] {
+        for n in [0, 7, -1, 9, 10, 42, 99, 100, -99, -100, 999, 1_000_000, i64::MIN] {
             let mut v = XmlWriter::default();
             n.write_xml(&mut v, "i");
             assert_eq!(v.finish(), format!("<i>{n}</i>"));

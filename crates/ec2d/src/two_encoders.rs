@@ -1,15 +1,16 @@
 //! A large DescribeInstances answer written by two encoders at once and sent in order: the
-//! connection's task writes the even pieces itself, a helper thread the odd ones, each piece a run of
-//! [`PIECE_INSTANCES`] instances ([`Listing::write_range`]). The helper runs at most [`AHEAD`] pieces
-//! ahead of the one being sent, so the answer is still never held whole: on two cores, the XML of one
-//! half is written while the other half's is written and sent.
+//! connection's task and a helper thread each claim the next piece nobody has claimed yet, a run of
+//! [`PIECE_INSTANCES`] instances ([`Listing::write_range`]), write it, and leave it for the sender;
+//! the connection's task sends the pieces in order. Whichever encoder is free takes the next piece,
+//! so neither waits for the other while there is a piece to write (when a core is busy with other
+//! work, its encoder falls behind and the other writes more of the answer). No piece is claimed more
+//! than [`AHEAD`] pieces after the one to send next, so the answer is still never held whole.
 
+use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-
-use tokio::sync::mpsc;
 
 use crate::service::instances::{Listing, ListingPieces};
 
@@ -18,76 +19,189 @@ pub const PIECE_INSTANCES: usize = 16;
 /// A page of fewer instances is written by the connection's task alone: a thread would cost more
 /// than it saves.
 pub const MIN_INSTANCES: usize = 128;
-/// How many pieces the helper may have written and not yet handed over.
+/// How many pieces after the one to send next may be claimed (written, or being written).
 const AHEAD: usize = 4;
 
-/// The answer's pieces in order: even ones written here when asked for, odd ones received from the
-/// helper (or, should the helper be gone, written here too).
-pub struct TwoEncoders {
-    listing: Arc<Listing>,
-    request_id: Arc<str>,
+/// What the two encoders share: the page, and the pieces claimed and written.
+struct Shared {
+    listing: Listing,
+    request_id: String,
+    /// How many pieces the answer has.
+    count: usize,
+    state: Mutex<State>,
+    /// Signalled when the helper may claim again (a piece was sent) or must stop.
+    room: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// The next piece nobody has claimed.
+    claimed: usize,
     /// The next piece to send.
     next: usize,
-    pieces: usize,
-    helper: mpsc::Receiver<String>,
+    /// Pieces written and not yet sent, by number.
+    written: BTreeMap<usize, String>,
+    /// The piece the helper is writing.
+    helper_writing: Option<usize>,
+    /// A piece the helper claimed and did not write (it ended early): the sender writes it.
+    abandoned: Option<usize>,
+    /// The helper waits for room to claim.
+    helper_waiting: bool,
+    /// The sender waits for a piece the helper is writing.
+    sender: Option<Waker>,
+    /// The answer was dropped (the client went away): the helper stops.
+    dropped: bool,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Claims the next piece if one is left within [`AHEAD`] of the one to send.
+    fn claim(&self, state: &mut State) -> Option<usize> {
+        let n = state.claimed;
+        (n < self.count && n <= state.next + AHEAD).then(|| {
+            state.claimed += 1;
+            n
+        })
+    }
+
+    /// Piece `n`: instances `n * PIECE_INSTANCES` up to the next piece's first.
+    fn write(&self, n: usize) -> String {
+        let mut w = Listing::piece_writer(PIECE_INSTANCES);
+        self.listing.write_range(&mut w, &self.request_id, n * PIECE_INSTANCES, (n + 1) * PIECE_INSTANCES, usize::MAX);
+        w.finish()
+    }
+}
+
+/// The answer's pieces in order, written here when asked for or by the helper.
+pub struct TwoEncoders {
+    shared: Arc<Shared>,
 }
 
 impl TwoEncoders {
     /// Starts the helper for a page of at least [`MIN_INSTANCES`] instances; gives `pieces` back for a
     /// smaller page.
     pub fn start(pieces: ListingPieces) -> Result<TwoEncoders, ListingPieces> {
+        let two = TwoEncoders::without_helper(pieces)?;
+        let shared = Arc::clone(&two.shared);
+        // On a helper thread of its own rather than tokio's blocking pool: a client that reads slowly
+        // holds its helper (waiting for room) as long as it takes, and must not hold a thread
+        // PostgreSQL's transactions need. Should no thread start, every piece is written here.
+        on_helper(Box::new(move || help(&shared)));
+        Ok(two)
+    }
+
+    /// The pieces of a page of at least [`MIN_INSTANCES`] instances, with no helper yet.
+    fn without_helper(pieces: ListingPieces) -> Result<TwoEncoders, ListingPieces> {
         if !pieces.from_the_start() || pieces.listing().len() < MIN_INSTANCES {
             return Err(pieces);
         }
         let (listing, request_id) = pieces.into_parts();
-        let (listing, request_id): (Arc<Listing>, Arc<str>) = (Arc::new(listing), Arc::from(request_id));
         let count = listing.len().div_ceil(PIECE_INSTANCES);
-        let (tx, rx) = mpsc::channel(AHEAD);
-        let (l, r) = (Arc::clone(&listing), Arc::clone(&request_id));
-        // On a helper thread of its own rather than tokio's blocking pool: a client that reads slowly
-        // holds its helper (blocked on the full channel) as long as it takes, and must not hold a thread
-        // PostgreSQL's transactions need. Should no thread start, the closed channel has every piece
-        // written here instead.
-        on_helper(Box::new(move || {
-            for piece in (1..count).step_by(2) {
-                // The answer was dropped (the client went away): nothing more to write.
-                if tx.blocking_send(write_piece(&l, &r, piece)).is_err() {
-                    return;
-                }
-            }
-        }));
-        Ok(TwoEncoders { listing, request_id, next: 0, pieces: count, helper: rx })
+        let shared = Shared { listing, request_id, count, state: Mutex::new(State::default()), room: Condvar::new() };
+        Ok(TwoEncoders { shared: Arc::new(shared) })
     }
 
-    /// The next piece: `Pending` while the helper is still writing it.
+    /// The next piece: `Pending` while the helper is still writing it and there is no other piece to
+    /// write here meanwhile.
     pub fn poll_piece(&mut self, cx: &mut Context<'_>) -> Poll<Option<String>> {
-        if self.next == self.pieces {
-            return Poll::Ready(None);
-        }
-        let piece = if self.next.is_multiple_of(2) {
-            write_piece(&self.listing, &self.request_id, self.next)
-        } else {
-            match self.helper.poll_recv(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(piece)) => piece,
-                // The helper stopped early (it cannot, short of a panic or a runtime shutting down):
-                // the rest is written here.
-                Poll::Ready(None) => write_piece(&self.listing, &self.request_id, self.next),
+        let shared = &*self.shared;
+        let mut state = shared.state();
+        loop {
+            let next = state.next;
+            if next == shared.count {
+                return Poll::Ready(None);
             }
-        };
-        self.next += 1;
-        Poll::Ready(Some(piece))
+            if let Some(piece) = state.written.remove(&next) {
+                state.next += 1;
+                if state.helper_waiting {
+                    shared.room.notify_one();
+                }
+                return Poll::Ready(Some(piece));
+            }
+            let mine = if state.abandoned == Some(next) {
+                state.abandoned = None;
+                Some(next)
+            } else {
+                shared.claim(&mut state)
+            };
+            let Some(n) = mine else {
+                // The next piece is the helper's, and every piece within reach is claimed.
+                state.sender = Some(cx.waker().clone());
+                return Poll::Pending;
+            };
+            drop(state);
+            let piece = shared.write(n);
+            state = shared.state();
+            if n == state.next {
+                state.next += 1;
+                if state.helper_waiting {
+                    shared.room.notify_one();
+                }
+                return Poll::Ready(Some(piece));
+            }
+            state.written.insert(n, piece);
+        }
     }
 }
 
-/// Piece `n`: instances `n * PIECE_INSTANCES` up to the next piece's first.
-fn write_piece(listing: &Listing, request_id: &str, n: usize) -> String {
-    let mut w = Listing::piece_writer(PIECE_INSTANCES);
-    listing.write_range(&mut w, request_id, n * PIECE_INSTANCES, (n + 1) * PIECE_INSTANCES, usize::MAX);
-    w.finish()
+impl Drop for TwoEncoders {
+    fn drop(&mut self) {
+        self.shared.state().dropped = true;
+        self.shared.room.notify_all();
+    }
 }
 
-/// A helper's work: the odd pieces of one answer.
+/// The helper's share of an answer: claims and writes pieces until none is left (waiting for room
+/// when it is [`AHEAD`] pieces ahead of the one to send) or the answer is dropped.
+fn help(shared: &Shared) {
+    let _abandon = Abandon(shared);
+    let mut state = shared.state();
+    loop {
+        if state.dropped {
+            return;
+        }
+        let Some(n) = shared.claim(&mut state) else {
+            if state.claimed == shared.count {
+                return;
+            }
+            state.helper_waiting = true;
+            state = shared.room.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.helper_waiting = false;
+            continue;
+        };
+        state.helper_writing = Some(n);
+        drop(state);
+        let piece = shared.write(n);
+        state = shared.state();
+        state.helper_writing = None;
+        state.written.insert(n, piece);
+        if n == state.next {
+            if let Some(sender) = state.sender.take() {
+                sender.wake();
+            }
+        }
+    }
+}
+
+/// Should the helper end while it writes a piece (a panic), the sender writes that piece.
+struct Abandon<'a>(&'a Shared);
+
+impl Drop for Abandon<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        if let Some(n) = state.helper_writing.take() {
+            state.abandoned = Some(n);
+            if let Some(sender) = state.sender.take() {
+                sender.wake();
+            }
+        }
+    }
+}
+
+/// A helper's work: its share of one answer.
 type Job = Box<dyn FnOnce() + Send>;
 
 /// How long a helper thread waits for another answer before it ends.
@@ -144,5 +258,85 @@ fn helper(number: u64, mut job: Job, tx: &Sender<Job>, rx: &Receiver<Job>) {
                 }
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::instances::tests::page_of;
+
+    /// Polls every piece, in order, joined.
+    fn all_pieces(two: &mut TwoEncoders) -> String {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            let mut all = String::new();
+            while let Some(piece) = std::future::poll_fn(|cx| two.poll_piece(cx)).await {
+                all.push_str(&piece);
+            }
+            all
+        })
+    }
+
+    /// Waits (without a timed sleep) until `done` holds of the shared state.
+    fn wait_until(shared: &Shared, done: impl Fn(&State) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while !done(&shared.state()) {
+            assert!(std::time::Instant::now() < deadline, "the helper never got there");
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn without_a_helper_the_sender_writes_every_piece() {
+        let listing = page_of(MIN_INSTANCES * 2 + 3);
+        let whole = page_of(MIN_INSTANCES * 2 + 3).encode("req-3");
+        let mut two = TwoEncoders::without_helper(listing.pieces("req-3")).ok().unwrap();
+        assert_eq!(all_pieces(&mut two), whole);
+        assert!(TwoEncoders::without_helper(page_of(MIN_INSTANCES - 1).pieces("req-3")).is_err());
+    }
+
+    #[test]
+    fn the_helper_claims_no_more_than_ahead_of_the_sender_and_the_sender_takes_its_pieces() {
+        let whole = page_of(500).encode("req-4");
+        let mut two = TwoEncoders::without_helper(page_of(500).pieces("req-4")).ok().unwrap();
+        let shared = Arc::clone(&two.shared);
+        let helper = std::thread::spawn(move || help(&shared));
+        // Nothing sent yet: the helper writes the pieces within reach and waits.
+        wait_until(&two.shared, |s| s.helper_waiting);
+        {
+            let state = two.shared.state();
+            assert_eq!(state.claimed, AHEAD + 1);
+            assert_eq!(state.written.keys().copied().collect::<Vec<_>>(), (0..=AHEAD).collect::<Vec<_>>());
+        }
+        assert_eq!(all_pieces(&mut two), whole);
+        helper.join().unwrap();
+        assert!(two.shared.state().written.is_empty());
+    }
+
+    #[test]
+    fn a_dropped_answer_ends_its_helper() {
+        let two = TwoEncoders::without_helper(page_of(500).pieces("req-5")).ok().unwrap();
+        let shared = Arc::clone(&two.shared);
+        let helper = std::thread::spawn(move || help(&shared));
+        wait_until(&two.shared, |s| s.helper_waiting);
+        drop(two);
+        helper.join().unwrap();
+    }
+
+    #[test]
+    fn a_piece_the_helper_abandons_is_written_by_the_sender() {
+        let whole = page_of(300).encode("req-6");
+        let mut two = TwoEncoders::without_helper(page_of(300).pieces("req-6")).ok().unwrap();
+        {
+            // The helper claimed the first two pieces, wrote the second, and ended writing the first.
+            let mut state = two.shared.state();
+            state.claimed = 2;
+            state.written.insert(1, two.shared.write(1));
+            state.helper_writing = Some(0);
+        }
+        drop(Abandon(&two.shared));
+        assert_eq!(two.shared.state().abandoned, Some(0));
+        assert_eq!(all_pieces(&mut two), whole);
     }
 }

@@ -363,7 +363,9 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
     if i.spot_request_id.is_some() {
         w.markup("<instanceLifecycle>spot</instanceLifecycle>");
     } else if let Some(l) = &i.reservation_lifecycle {
-        w.text("instanceLifecycle", l);
+        w.markup("<instanceLifecycle>");
+        w.escaped(l);
+        w.markup("</instanceLifecycle>");
     }
     if terminated && extra.is_empty() {
         w.markup("<networkInterfaceSet/>");
@@ -425,7 +427,9 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
         w.markup("</sourceDestCheck>");
     }
     if let Some(id) = &i.spot_request_id {
-        w.text("spotInstanceRequestId", id);
+        w.markup("<spotInstanceRequestId>");
+        w.escaped(id);
+        w.markup("</spotInstanceRequestId>");
     }
     if let Some(r) = &i.state_reason {
         w.markup("<stateReason><code>");
@@ -453,7 +457,9 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
     w.integer_value(i64::from(i.threads_per_core));
     w.markup("</threadsPerCore></cpuOptions>");
     if let Some(id) = &i.capacity_reservation_id {
-        w.text("capacityReservationId", id);
+        w.markup("<capacityReservationId>");
+        w.escaped(id);
+        w.markup("</capacityReservationId>");
     }
     match &i.capacity_target {
         Some(id) => {
@@ -490,7 +496,9 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
     w.boolean_value(i.attributes.enclave_enabled);
     w.markup("</enabled></enclaveOptions>");
     if let Some(m) = &i.boot_mode {
-        w.text("bootMode", m);
+        w.markup("<bootMode>");
+        w.escaped(m);
+        w.markup("</bootMode>");
     }
     w.markup("<platformDetails>");
     w.escaped(&i.platform_details);
@@ -512,7 +520,9 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
     w.escaped(&i.attributes.maintenance.reboot_migration);
     w.markup("</rebootMigration></maintenanceOptions>");
     if let Some(m) = &i.boot_mode {
-        w.text("currentInstanceBootMode", current_boot_mode(m));
+        w.markup("<currentInstanceBootMode>");
+        w.escaped(current_boot_mode(m));
+        w.markup("</currentInstanceBootMode>");
     }
     w.markup("<networkPerformanceOptions><bandwidthWeighting>");
     w.escaped(i.attributes.bandwidth_weighting.as_deref().unwrap_or("default"));
@@ -520,7 +530,9 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
     w.boolean_value(i.attributes.operator.is_some());
     w.markup("</managed>");
     if let Some(p) = &i.attributes.operator {
-        w.text("principal", p);
+        w.markup("<principal>");
+        w.escaped(p);
+        w.markup("</principal>");
     }
     w.markup("</operator><instanceId>");
     w.escaped(&i.id);
@@ -538,7 +550,9 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
     w.escaped(&i.state_transition_reason);
     w.markup("</reason>");
     if let Some(k) = &i.key_name {
-        w.text("keyName", k);
+        w.markup("<keyName>");
+        w.escaped(k);
+        w.markup("</keyName>");
     }
     w.markup("<amiLaunchIndex>");
     w.integer_value(i64::from(i.ami_launch_index));
@@ -554,13 +568,19 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
     w.escaped(&i.availability_zone);
     w.markup("</availabilityZone></placement>");
     if let Some(k) = &i.attributes.kernel_id {
-        w.text("kernelId", k);
+        w.markup("<kernelId>");
+        w.escaped(k);
+        w.markup("</kernelId>");
     }
     if let Some(r) = &i.attributes.ramdisk_id {
-        w.text("ramdiskId", r);
+        w.markup("<ramdiskId>");
+        w.escaped(r);
+        w.markup("</ramdiskId>");
     }
     if let Some(p) = &i.platform {
-        w.text("platform", p);
+        w.markup("<platform>");
+        w.escaped(p);
+        w.markup("</platform>");
     }
     if i.monitoring {
         w.markup("<monitoring><state>enabled</state></monitoring>");
@@ -604,11 +624,39 @@ fn listing_key(i: &Instance) -> String {
 /// Sorts in [`listing_key`]'s order without its string (its numbers are written at a fixed width,
 /// and reservation IDs, `r-` and 17 hexadecimal digits, at one length). Each record's key is read
 /// once, then compared in one array: not, at every comparison, from two records anywhere in memory.
+///
+/// When every reservation ID is ec2d's own form (`r-` and 17 lowercase hexadecimal digits), the key
+/// holds the ID's number instead of a copy of its string: at one length and one case, the numbers
+/// compare as the strings do, and three integers compare without a call (the string comparisons were
+/// a tenth of the instructions of DescribeInstances of everything).
 fn sort_listing<I: std::borrow::Borrow<Instance>>(instances: &mut [I]) {
+    if instances.iter().all(|i| reservation_number(&i.borrow().reservation_id).is_some()) {
+        instances.sort_by_cached_key(|i| {
+            let i = i.borrow();
+            (i.launch_time.0, reservation_number(&i.reservation_id).unwrap_or_default(), i.ami_launch_index)
+        });
+        return;
+    }
     instances.sort_by_cached_key(|i| {
         let i = i.borrow();
         (i.launch_time.0, i.reservation_id.clone(), i.ami_launch_index)
     });
+}
+
+/// The number of a reservation ID of ec2d's form, `r-` and 17 lowercase hexadecimal digits; `None`
+/// for any other text.
+fn reservation_number(id: &str) -> Option<u128> {
+    let digits = id.strip_prefix("r-").filter(|d| d.len() == 17)?;
+    let mut n = 0u128;
+    for b in digits.bytes() {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        n = n << 4 | u128::from(digit);
+    }
+    Some(n)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1310,8 +1358,25 @@ pub fn set_held_in_stopping(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A page of `n` instances made from the golden ones (seven to a reservation), in listing order.
+    pub(crate) fn page_of(n: usize) -> Listing {
+        let base = golden_instances();
+        let generator = ec2_core::ids::IdGen::new(11);
+        let page = (0..n as u64)
+            .map(|k| {
+                let mut i = base[(k as usize) % base.len()].clone();
+                i.id = generator.id(IdKind::Instance, k).into();
+                i.reservation_id = generator.id(IdKind::Reservation, k / 7).into();
+                i.launch_time = ec2_time::UnixMillis(1_700_000_000_000 + (k / 7) as i64);
+                i.ami_launch_index = (k % 7) as u32;
+                Arc::new(i)
+            })
+            .collect();
+        Listing { page, next_token: Some("more".into()), attached: Default::default() }
+    }
 
     /// The instances of the golden format-1 data set (launched by RunInstances and Spot requests).
     fn golden_instances() -> Vec<Instance> {
@@ -1350,11 +1415,43 @@ mod tests {
             i.ami_launch_index = ((n * 37) % 11) as u32;
             instances.push(i);
         }
+        let keys = |v: &[Instance]| v.iter().map(listing_key).collect::<Vec<_>>();
+        let mut by_key = instances.clone();
+        by_key.sort_by_cached_key(listing_key);
+        let mut sorted = instances.clone();
+        sort_listing(&mut sorted);
+        assert_eq!(keys(&sorted), keys(&by_key));
+        // One reservation ID of another form: the listing falls back to the strings, in the same order.
+        instances[5].reservation_id = "r-0000000000000000g".into();
+        instances[6].reservation_id = "r-FFFFFFFFFFFFFFFFF".into();
         let mut by_key = instances.clone();
         by_key.sort_by_cached_key(listing_key);
         sort_listing(&mut instances);
-        let keys = |v: &[Instance]| v.iter().map(listing_key).collect::<Vec<_>>();
         assert_eq!(keys(&instances), keys(&by_key));
+    }
+
+    #[test]
+    fn a_reservation_number_orders_as_its_id() {
+        let ids = [
+            "r-00000000000000000",
+            "r-0000000000000000f",
+            "r-00000000000000010",
+            "r-0a000000000000000",
+            "r-fffffffffffffffff",
+        ];
+        let numbers: Vec<u128> = ids.iter().map(|id| reservation_number(id).unwrap()).collect();
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+        assert_eq!(reservation_number("r-fffffffffffffffff"), Some((1u128 << 68) - 1));
+        for other in [
+            "r-0000000000000000",
+            "r-000000000000000000",
+            "r-0000000000000000F",
+            "x-00000000000000000",
+            "r-0000000000000000-",
+            "",
+        ] {
+            assert_eq!(reservation_number(other), None, "{other}");
+        }
     }
 
     #[test]
