@@ -15,8 +15,7 @@
 //!   set) and releases the mutex, then hands the write set to the writer thread; the writer applies every
 //!   write set handed over so far, in their numbers' order, in one SQLite transaction (making each
 //!   document's JSON in one reused buffer, then binding and stepping prepared statements) and commits (group
-//!   commit: one fsync for all of them; it first waits a little for the requests it just answered, `Gather`,
-//!   and writes each document once per commit, `last_changes`). No document's text is allocated on its way to the file: a request
+//!   commit: one fsync for all of them; it writes each document once per commit, `last_changes`). No document's text is allocated on its way to the file: a request
 //!   that writes a thousand instances leaves no megabytes of JSON behind for the allocator to keep. A request answers only once every write set numbered before its end is committed, its own and
 //!   those it may have read, so nothing it answered about can be lost. The next requests run while the writer
 //!   commits.
@@ -47,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, TryLockError as TryMutexError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -201,57 +200,15 @@ struct LogState {
     wakers: Vec<(u64, std::task::Waker)>,
     /// Stop once the queue is empty.
     closing: bool,
-    /// While the writer waits: how many write sets ready to take ([`LogState::ready`]) it waits for; 0 while it
-    /// works (it looks at the queue before it waits again, so a push need not wake it).
-    wanted: usize,
+    /// The writer waits for a write set ready to take ([`LogState::ready`]); false while it works (it looks
+    /// at the queue before it waits again, so a push need not wake it).
+    writer_waits: bool,
 }
 
 impl LogState {
     /// The write sets the writer can take now: the queue's run of numbers that follows the last one taken.
     fn ready(&self) -> usize {
         self.queue.iter().zip(self.taken + 1..).take_while(|((seq, _), next)| seq == next).count()
-    }
-}
-
-/// When the writer starts a commit: group commit that also waits, a little, for the requests it just answered.
-///
-/// Under concurrent writers the requests split into two cohorts, each waiting on a commit of its own: while one
-/// commit runs (most of it the fsync), the requests the previous one answered come back and queue, and the next
-/// commit starts with them alone the moment the running one ends, as the requests it answers come back. Each
-/// commit then carries about half of the requests in flight, and the fsyncs, not the CPU, bound the write rate.
-/// So after a commit of `batch` write sets, with `queued` already queued, the writer waits for as many as both
-/// (the answered requests' next write sets) before it starts, but never longer than a fraction of the commit it
-/// just made ([`LINGER_SHARE`], at most [`MAX_LINGER`]) after the first one is ready: the two cohorts merge into
-/// one commit. A lone writer's next write set starts its commit at once (it is all the writer waits for), and
-/// when fewer come back the next commit waits for fewer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Gather {
-    /// The write sets to wait for.
-    expected: usize,
-    /// The longest wait, from the first write set ready.
-    linger: Duration,
-}
-
-/// The longest a gathering writer waits, as a share (1/N) of the last commit's duration.
-const LINGER_SHARE: u32 = 2;
-/// The longest a gathering writer waits, whatever the last commit took.
-const MAX_LINGER: Duration = Duration::from_millis(2);
-
-impl Gather {
-    /// Before the first commit: start with the first write set.
-    const FIRST: Gather = Gather { expected: 1, linger: Duration::ZERO };
-
-    /// After a commit of `batch` write sets that took `took`, with `queued` write sets ready.
-    fn after(batch: usize, queued: usize, took: Duration) -> Gather {
-        Gather {
-            expected: batch.saturating_add(queued).clamp(1, MAX_BATCH),
-            linger: (took / LINGER_SHARE).min(MAX_LINGER),
-        }
-    }
-
-    /// How much longer to wait with `ready` write sets ready, the first of them for `waited`; `None`: start now.
-    fn wait(&self, ready: usize, waited: Duration) -> Option<Duration> {
-        (ready < self.expected && waited < self.linger).then(|| self.linger - waited)
     }
 }
 
@@ -270,9 +227,9 @@ impl Log {
         let mut s = self.lock();
         let at = s.queue.iter().rposition(|(queued, _)| *queued < seq).map_or(0, |i| i + 1);
         s.queue.insert(at, (seq, ops));
-        // Wake the writer only if it waits, and only once it has what it waits for (a write set is worth a
-        // wake-up of its own only when the writer idles; while it gathers, the last one it waits for is).
-        let wake = s.wanted > 0 && s.ready() >= s.wanted;
+        // Wake the writer only if it waits and has what it waits for (no wake-up per write set while it
+        // commits: it looks at the queue before it waits again).
+        let wake = s.writer_waits && s.ready() > 0;
         drop(s);
         if wake {
             self.work.notify_one();
@@ -676,7 +633,6 @@ impl Tx for SqliteTx<'_> {
 fn write_loop(log: &Log, mut conn: Connection) {
     // The JSON of each document put is made here, in this one buffer, and bound from it.
     let mut buf = Vec::with_capacity(8192);
-    let mut gather = Gather::FIRST;
     loop {
         let batch: Vec<(u64, Vec<Op>)> = {
             let mut s = log.lock();
@@ -690,16 +646,9 @@ fn write_loop(log: &Log, mut conn: Connection) {
                 if s.closing && (s.taken == s.promised || s.failed.is_some()) {
                     break;
                 }
-                s.wanted = 1;
+                s.writer_waits = true;
                 s = log.work.wait(s).unwrap_or_else(|poisoned| poisoned.into_inner());
-                s.wanted = 0;
-            }
-            let first_ready = Instant::now();
-            while !s.closing && s.failed.is_none() {
-                let Some(more) = gather.wait(s.ready(), first_ready.elapsed()) else { break };
-                s.wanted = gather.expected;
-                s = log.work.wait_timeout(s, more).unwrap_or_else(|poisoned| poisoned.into_inner()).0;
-                s.wanted = 0;
+                s.writer_waits = false;
             }
             let mut batch = Vec::new();
             while batch.len() < MAX_BATCH && s.queue.front().is_some_and(|(first, _)| *first == s.taken + 1) {
@@ -712,16 +661,13 @@ fn write_loop(log: &Log, mut conn: Connection) {
             }
             batch
         };
-        let (first, last, size) = (batch[0].0, batch[batch.len() - 1].0, batch.len());
-        let started = Instant::now();
+        let (first, last) = (batch[0].0, batch[batch.len() - 1].0);
         let result = match catch_unwind(AssertUnwindSafe(|| commit(&mut conn, &batch, &mut buf))) {
             Ok(result) => result,
             Err(_) => Err("the writer panicked".to_string()),
         };
-        let took = started.elapsed();
         drop(batch);
         let mut s = log.lock();
-        gather = Gather::after(size, s.ready(), took);
         match result {
             Ok(()) => s.durable = last,
             Err(why) => {
@@ -915,39 +861,6 @@ impl Drop for SqliteEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const MS: Duration = Duration::from_millis(1);
-
-    #[test]
-    fn a_lone_writer_commits_at_once() {
-        // Nothing committed yet, or a commit of one write set with nothing queued behind it: the next write set is
-        // all the writer waits for.
-        for gather in [Gather::FIRST, Gather::after(1, 0, 5 * MS)] {
-            assert_eq!(gather.expected, 1);
-            assert_eq!(gather.wait(1, Duration::ZERO), None);
-        }
-    }
-
-    #[test]
-    fn the_answered_requests_are_waited_for() {
-        // 8 committed in 4 ms, 8 queued meanwhile: wait for 16, at most 2 ms after the first is ready.
-        let gather = Gather::after(8, 8, 4 * MS);
-        assert_eq!(gather, Gather { expected: 16, linger: 2 * MS });
-        assert_eq!(gather.wait(8, Duration::ZERO), Some(2 * MS));
-        assert_eq!(gather.wait(15, MS / 2), Some(3 * MS / 2));
-        assert_eq!(gather.wait(16, MS / 2), None, "all there");
-        assert_eq!(gather.wait(9, 2 * MS), None, "waited long enough");
-        assert_eq!(gather.wait(20, Duration::ZERO), None);
-    }
-
-    #[test]
-    fn the_wait_is_a_share_of_the_last_commit_and_bounded() {
-        assert_eq!(Gather::after(4, 0, MS).linger, MS / LINGER_SHARE);
-        assert_eq!(Gather::after(4, 0, Duration::from_secs(1)).linger, MAX_LINGER);
-        assert_eq!(Gather::after(MAX_BATCH, MAX_BATCH, MS).expected, MAX_BATCH);
-        // A commit that took no time (a failed one) gives no wait at all.
-        assert_eq!(Gather::after(4, 4, Duration::ZERO).wait(1, Duration::ZERO), None);
-    }
 
     fn put(id: &str, n: u64) -> Op {
         let doc = Doc::new(format!("{{\"n\":{n}}}"));
