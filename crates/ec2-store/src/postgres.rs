@@ -50,7 +50,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls, SimpleQueryMessage, Statement};
 
 use crate::schema;
-use crate::{Abort, Doc, DocRef, Engine, StoreError, Tx};
+use crate::{Abort, Doc, DocRef, Engine, Hint, StoreError, Tx};
 
 /// How long a health check waits for a new connection.
 const PING_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -239,6 +239,9 @@ pub struct PostgresEngine {
     /// The advisory lock keys of hot documents (changed by a transaction that lost a conflict), with when
     /// that last happened.
     hot: Mutex<HashMap<i64, Instant>>,
+    /// By the hints of a transaction ([`hints_tag`]), the locks the last transaction with those hints ended
+    /// up holding, and when: the next one takes those that are still hot before its first attempt.
+    learned: Mutex<HashMap<u64, (Vec<i64>, Instant)>>,
 }
 
 /// A connection taken from the pool; it goes back when dropped, unless it broke.
@@ -279,6 +282,7 @@ impl PostgresEngine {
             reserver: Mutex::new(None),
             ids: Mutex::new(HashMap::new()),
             hot: Mutex::new(HashMap::new()),
+            learned: Mutex::new(HashMap::new()),
         };
         drop(client);
         // Open one connection now, so that a bad setup fails at startup rather than on a request.
@@ -397,6 +401,39 @@ impl PostgresEngine {
         hot.get(&k).is_some_and(|at| at.elapsed() < HOT_FOR)
     }
 
+    /// The locks a transaction with `hints` takes before its first attempt: those of the hinted documents
+    /// that are hot, and those of the hot documents the last transaction with the same hints (`tag`) had
+    /// to lock. A first attempt that would read them unlocked would stop there and start again under them.
+    fn prelocks(&self, hints: &[Hint], tag: Option<u64>) -> BTreeSet<i64> {
+        let learned = tag.and_then(|t| {
+            let learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+            learned.get(&t).filter(|(_, at)| at.elapsed() < HOT_FOR).map(|(keys, _)| keys.clone())
+        });
+        let hinted = hints.iter().map(|h| lock_key(&h.scope, h.kind, &h.id));
+        let mut locks: BTreeSet<i64> = hinted.chain(learned.unwrap_or_default()).filter(|k| self.is_hot(*k)).collect();
+        if locks.len() > MAX_LOCKS {
+            locks = BTreeSet::from([EVERYTHING_LOCK]);
+        }
+        locks
+    }
+
+    /// Remembers the locks a transaction with the hints of `tag` ended up holding (unless it took the one for
+    /// everything, which the next one should not take before it knows it must).
+    fn learn(&self, tag: u64, locked: &BTreeSet<i64>) {
+        if locked.is_empty() || locked.contains(&EVERYTHING_LOCK) {
+            return;
+        }
+        let now = Instant::now();
+        let mut learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+        if learned.len() >= MAX_HOT && !learned.contains_key(&tag) {
+            learned.retain(|_, (_, at)| now.duration_since(*at) < HOT_FOR);
+            if learned.len() >= MAX_HOT {
+                return;
+            }
+        }
+        learned.insert(tag, (locked.iter().copied().collect(), now));
+    }
+
     /// Gives back the ID values of a transaction that did not commit.
     fn give_back(&self, taken: Vec<(String, u64, i64)>) {
         let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
@@ -453,6 +490,15 @@ fn lock_key(scope: &str, kind: &str, id: &str) -> i64 {
         }
     }
     h as i64
+}
+
+/// What identifies a set of hints (whatever their order): the transactions that give the same hints are
+/// likely to read and change the same documents. `None` without hints.
+fn hints_tag(hints: &[Hint]) -> Option<u64> {
+    let mut keys: Vec<i64> = hints.iter().map(|h| lock_key(&h.scope, h.kind, &h.id)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter().reduce(|a, b| a.rotate_left(5) ^ b).map(|t| t as u64)
 }
 
 /// One attempt's transaction: what it read and wrote, kept until it ends.
@@ -741,6 +787,22 @@ fn backoff(n: u32) -> Duration {
     Duration::from_micros(random % cap_us)
 }
 
+/// Takes the advisory locks `locked` on the connection (releasing any others). A deadlock between lockers
+/// (sorted keys make it unlikely) empties `locked`: the transaction goes on without locks.
+fn take_locks(conn: &mut Conn, locked: &mut BTreeSet<i64>) -> Result<(), Abort> {
+    match relock(conn, locked) {
+        Ok(()) => Ok(()),
+        Err(e) if is_conflict(&e) => {
+            locked.clear();
+            match conn.client.batch_execute("SELECT pg_advisory_unlock_all()") {
+                Ok(()) => Ok(()),
+                Err(_) => Err(Abort::Store(engine_err("cannot release advisory locks", e))),
+            }
+        }
+        Err(e) => Err(Abort::Store(engine_err("cannot take advisory locks", e))),
+    }
+}
+
 /// Takes the session-level advisory locks `keys` (sorted) on the connection, after releasing any it held:
 /// one round trip.
 fn relock(conn: &mut Conn, keys: &BTreeSet<i64>) -> Result<(), postgres::Error> {
@@ -758,59 +820,69 @@ impl Engine for PostgresEngine {
     }
 
     fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
+        self.transact_hinted(&[], body)
+    }
+
+    fn transact_hinted(
+        &self,
+        hints: &[Hint],
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
+    ) -> Result<(), Abort> {
         let mut lease = self.lease()?;
         let started = Instant::now();
         let mut retries = 0u32;
-        // The advisory locks held (session-level, released when the transaction is done).
-        let mut locked: BTreeSet<i64> = BTreeSet::new();
+        let tag = hints_tag(hints);
+        // The advisory locks held (session-level, released when the transaction is done): at first, those
+        // of the hot documents the hints name or led to last time.
+        let mut locked = self.prelocks(hints, tag);
         let conn = lease.conn.as_mut().expect("a lease holds a connection");
         // Whether the locks went with the COMMIT (a committed attempt releases them in its round trip).
         let mut released = false;
-        let result = loop {
-            let wanted = match attempt(self, conn, &locked, body) {
-                Attempt::Done(result) => {
-                    released = result.is_ok();
-                    break result;
-                }
-                Attempt::Restart(keys) => keys,
-                Attempt::Conflict(e, keys) => {
-                    self.heat(&keys);
-                    if started.elapsed() >= RETRY_BUDGET {
-                        break Err(Abort::Store(engine_err(
-                            &format!("still conflicting after {retries} retries in {:?}", started.elapsed()),
-                            e,
-                        )));
+        let first = if locked.is_empty() { Ok(()) } else { take_locks(conn, &mut locked) };
+        let result = if let Err(abort) = first {
+            Err(abort)
+        } else {
+            loop {
+                let wanted = match attempt(self, conn, &locked, body) {
+                    Attempt::Done(result) => {
+                        released = result.is_ok();
+                        break result;
                     }
-                    retries += 1;
-                    if retries > 1 {
-                        std::thread::sleep(backoff(retries));
-                    }
-                    if keys.is_empty() {
-                        vec![EVERYTHING_LOCK]
-                    } else {
-                        keys
-                    }
-                }
-            };
-            let before = locked.len();
-            locked.extend(wanted);
-            if locked.len() > MAX_LOCKS {
-                locked = BTreeSet::from([EVERYTHING_LOCK]);
-            }
-            if locked.len() != before {
-                match relock(conn, &locked) {
-                    Ok(()) => {}
-                    // A deadlock between lockers (sorted keys make it unlikely): go on without locks.
-                    Err(e) if is_conflict(&e) => {
-                        locked.clear();
-                        if conn.client.batch_execute("SELECT pg_advisory_unlock_all()").is_err() {
-                            break Err(Abort::Store(engine_err("cannot release advisory locks", e)));
+                    Attempt::Restart(keys) => keys,
+                    Attempt::Conflict(e, keys) => {
+                        self.heat(&keys);
+                        if started.elapsed() >= RETRY_BUDGET {
+                            break Err(Abort::Store(engine_err(
+                                &format!("still conflicting after {retries} retries in {:?}", started.elapsed()),
+                                e,
+                            )));
+                        }
+                        retries += 1;
+                        if retries > 1 {
+                            std::thread::sleep(backoff(retries));
+                        }
+                        if keys.is_empty() {
+                            vec![EVERYTHING_LOCK]
+                        } else {
+                            keys
                         }
                     }
-                    Err(e) => break Err(Abort::Store(engine_err("cannot take advisory locks", e))),
+                };
+                let before = locked.len();
+                locked.extend(wanted);
+                if locked.len() > MAX_LOCKS {
+                    locked = BTreeSet::from([EVERYTHING_LOCK]);
+                }
+                if locked.len() != before {
+                    if let Err(abort) = take_locks(conn, &mut locked) {
+                        break Err(abort);
+                    }
                 }
             }
         };
+        if let (Some(tag), true) = (tag, result.is_ok()) {
+            self.learn(tag, &locked);
+        }
         // A connection that cannot release its locks must not be reused: close it (the pool drops it).
         if !locked.is_empty() && !released && conn.client.batch_execute("SELECT pg_advisory_unlock_all()").is_err() {
             lease.conn = None;

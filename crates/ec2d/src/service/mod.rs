@@ -26,6 +26,7 @@ pub mod ebs_encryption;
 pub mod errors;
 pub mod events;
 pub mod fleets;
+pub mod hints;
 pub mod iam_instance_profiles;
 pub mod images;
 pub mod instance_attributes;
@@ -208,7 +209,7 @@ pub fn call(
     permission: &dyn Gate,
 ) -> std::result::Result<Answer, Ec2Error> {
     store
-        .transact(|tx: &mut Txn<'_>| {
+        .transact_hinted(&hints::of(settings, scope, request), |tx: &mut Txn<'_>| {
             permission.reset();
             let now = clock(tx)?;
             let ctx = Ctx { permission, ..Ctx::new(settings, scope, now) };
