@@ -404,3 +404,41 @@ fn hinted_hot_documents_are_locked_before_the_first_attempt() {
     let t: Thing = store.transact(|tx| tx.get("s", "ctr")).unwrap().unwrap();
     assert_eq!(t.n, 100 + 5);
 }
+
+/// A transaction with the hints of an earlier one reads the documents that one read in the round trip of its
+/// `BEGIN`: what it finds is what its snapshot holds (changed or deleted since, keys of any bytes).
+#[test]
+fn documents_read_at_begin_are_those_of_the_snapshot() {
+    use ec2_store::{Hint, Record};
+    let url = fresh_database();
+    let nodes = [Store::postgres(&url).unwrap(), Store::postgres(&url).unwrap()];
+    let odd = "it's \\ \u{e9} \"x\"";
+    nodes[0]
+        .transact(|tx| {
+            tx.put("s", &thing("a", 1))?;
+            tx.put(odd, &thing(odd, 2))
+        })
+        .unwrap();
+    let hints = [Hint { scope: "s".into(), kind: Thing::KIND, id: "a".into() }];
+    let read = |store: &Store| -> (Option<Thing>, Option<Thing>) {
+        store
+            .transact_hinted(&hints, |tx| {
+                let found = (tx.get("s", "a")?, tx.get(odd, odd)?);
+                tx.put("s", &thing("c", 3))?;
+                Ok::<_, StoreError>(found)
+            })
+            .unwrap()
+    };
+    assert_eq!(read(&nodes[0]), (Some(thing("a", 1)), Some(thing(odd, 2))));
+    assert_eq!(read(&nodes[0]), (Some(thing("a", 1)), Some(thing(odd, 2))));
+    nodes[1]
+        .transact(|tx| {
+            tx.put("s", &thing("a", 10))?;
+            tx.delete::<Thing>(odd, odd).map(drop)
+        })
+        .unwrap();
+    assert_eq!(read(&nodes[0]), (Some(thing("a", 10)), None));
+    nodes[1].transact(|tx| tx.put(odd, &thing(odd, 4))).unwrap();
+    assert_eq!(read(&nodes[0]), (Some(thing("a", 10)), Some(thing(odd, 4))));
+    assert_eq!(read(&nodes[0]), (Some(thing("a", 10)), Some(thing(odd, 4))));
+}
