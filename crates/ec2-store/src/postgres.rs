@@ -30,6 +30,12 @@
 //! failing each other at commit, while documents nobody fights over are read without locks. The locks are
 //! released in the round trip of the `COMMIT`.
 //!
+//! Hints: a request may name the documents it is likely to change ([`Engine::transact_hinted`]). Before its
+//! first `BEGIN` the transaction then takes the locks of those that are hot, and of the hot documents the last
+//! committed transaction with the same hints held locks on (a Stop's instance leads to its capacity pool); and
+//! it reads in `BEGIN`'s round trip the documents that transaction read and found ([`Learned`]), so a launch
+//! does not restart at its zone's subnet and reads most of its documents without a round trip each.
+//!
 //! Predicate locks: `SERIALIZABLE` locks the B-tree leaf page a read by key visits, and an insert into that
 //! page by a concurrent transaction counts as a read/write dependency. So the documents table is partitioned
 //! by kind (migration 2): the kinds launches insert by the ten, and the subnet and capacity pool each launch
