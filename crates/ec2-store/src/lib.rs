@@ -203,6 +203,11 @@ pub trait Engine: Send + Sync {
         let _ = hints;
         self.transact(body)
     }
+    /// Whether [`Engine::transact_hinted`] uses its hints (so that callers make them only then). The
+    /// default ignores them.
+    fn takes_hints(&self) -> bool {
+        false
+    }
     /// Drops every document and counter.
     fn reset(&self) -> Result<(), StoreError>;
     /// Whether the store answers, cheaply (for `/_ec2d/health`): one trivial round trip.
@@ -282,6 +287,11 @@ impl Store {
     /// Whether the store answers (one trivial round trip).
     pub fn ping(&self) -> Result<(), StoreError> {
         self.engine.ping()
+    }
+
+    /// [`Engine::takes_hints`].
+    pub fn takes_hints(&self) -> bool {
+        self.engine.takes_hints()
     }
 
     /// [`Engine::runs_inline_with_hook`].

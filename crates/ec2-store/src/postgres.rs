@@ -897,6 +897,10 @@ impl Engine for PostgresEngine {
         self.transact_hinted(&[], body)
     }
 
+    fn takes_hints(&self) -> bool {
+        true
+    }
+
     fn transact_hinted(
         &self,
         hints: &[Hint],

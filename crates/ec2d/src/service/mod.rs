@@ -208,8 +208,10 @@ pub fn call(
     request: &Request,
     permission: &dyn Gate,
 ) -> std::result::Result<Answer, Ec2Error> {
+    // Only an engine that uses them gets hints: the memory and embedded engines' requests skip making them.
+    let hints = if store.takes_hints() { hints::of(settings, scope, request) } else { Vec::new() };
     store
-        .transact_hinted(&hints::of(settings, scope, request), |tx: &mut Txn<'_>| {
+        .transact_hinted(&hints, |tx: &mut Txn<'_>| {
             permission.reset();
             let now = clock(tx)?;
             let ctx = Ctx { permission, ..Ctx::new(settings, scope, now) };
