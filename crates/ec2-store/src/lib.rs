@@ -191,6 +191,23 @@ pub trait Engine: Send + Sync {
     /// Runs `body` as one transaction and commits it if it returns `Ok`. An engine may run `body`
     /// more than once (on a serialization conflict), so `body` must not have other side effects.
     fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort>;
+    /// [`Engine::transact`], told which documents the body is likely to change (`hints`): an engine whose
+    /// transactions fail each other on the documents they change may queue on those before its first
+    /// attempt. Only a guess: a wrong or missing hint may change how long the transaction waits, never
+    /// what it does. The default ignores them.
+    fn transact_hinted(
+        &self,
+        hints: &[Hint],
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
+    ) -> Result<(), Abort> {
+        let _ = hints;
+        self.transact(body)
+    }
+    /// Whether [`Engine::transact_hinted`] uses its hints (so that callers make them only then). The
+    /// default ignores them.
+    fn takes_hints(&self) -> bool {
+        false
+    }
     /// Drops every document and counter.
     fn reset(&self) -> Result<(), StoreError>;
     /// Whether the store answers, cheaply (for `/_ec2d/health`): one trivial round trip.
@@ -218,6 +235,21 @@ pub trait Record: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// document of format `i + 1` into format `i + 2`, and this ec2d writes format `UPGRADES.len() + 1`.
     const UPGRADES: &'static [format::Upgrade] = &[];
     fn id(&self) -> &str;
+}
+
+/// A document a transaction is likely to change ([`Engine::transact_hinted`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Hint {
+    pub scope: String,
+    pub kind: &'static str,
+    pub id: String,
+}
+
+impl Hint {
+    /// The record of type `R` with `id` in `scope`.
+    pub fn of<R: Record>(scope: &str, id: &str) -> Hint {
+        Hint { scope: scope.to_string(), kind: R::KIND, id: id.to_string() }
+    }
 }
 
 #[derive(Clone)]
@@ -257,6 +289,11 @@ impl Store {
         self.engine.ping()
     }
 
+    /// [`Engine::takes_hints`].
+    pub fn takes_hints(&self) -> bool {
+        self.engine.takes_hints()
+    }
+
     /// [`Engine::runs_inline_with_hook`].
     pub fn runs_inline_with_hook(&self) -> bool {
         self.engine.runs_inline_with_hook()
@@ -269,12 +306,20 @@ impl Store {
 
     /// Runs `f` in one transaction: commits when it returns `Ok`, rolls back and returns its error
     /// otherwise. `f` may run more than once.
-    pub fn transact<T, E>(&self, mut f: impl FnMut(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
+    pub fn transact<T, E>(&self, f: impl FnMut(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.transact_hinted(&[], f)
+    }
+
+    /// [`Store::transact`], with the documents `f` is likely to change ([`Engine::transact_hinted`]).
+    pub fn transact_hinted<T, E>(&self, hints: &[Hint], mut f: impl FnMut(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
         let mut outcome: Option<Result<T, E>> = None;
-        let result = self.engine.transact(&mut |tx| {
+        let result = self.engine.transact_hinted(hints, &mut |tx| {
             let mut txn = Txn { tx };
             match f(&mut txn) {
                 Ok(v) => {

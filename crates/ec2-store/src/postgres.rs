@@ -30,6 +30,12 @@
 //! failing each other at commit, while documents nobody fights over are read without locks. The locks are
 //! released in the round trip of the `COMMIT`.
 //!
+//! Hints: a request may name the documents it is likely to change ([`Engine::transact_hinted`]). Before its
+//! first `BEGIN` the transaction then takes the locks of those that are hot, and of the hot documents the last
+//! committed transaction with the same hints held locks on (a Stop's instance leads to its capacity pool); and
+//! it reads in `BEGIN`'s round trip the documents that transaction read and found ([`Learned`]), so a launch
+//! does not restart at its zone's subnet and reads most of its documents without a round trip each.
+//!
 //! Predicate locks: `SERIALIZABLE` locks the B-tree leaf page a read by key visits, and an insert into that
 //! page by a concurrent transaction counts as a read/write dependency. So the documents table is partitioned
 //! by kind (migration 2): the kinds launches insert by the ten, and the subnet and capacity pool each launch
@@ -40,7 +46,7 @@
 //! the database's locale), and which takes any string, NUL included. Connections come from a small pool
 //! of at most [`POOL_SIZE`]. TLS is not supported (use `sslmode=disable` or the default `prefer`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::sync::{Condvar, Mutex};
@@ -50,7 +56,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls, SimpleQueryMessage, Statement};
 
 use crate::schema;
-use crate::{Abort, Doc, DocRef, Engine, StoreError, Tx};
+use crate::{Abort, Doc, DocRef, Engine, Hint, StoreError, Tx};
 
 /// How long a health check waits for a new connection.
 const PING_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -74,6 +80,22 @@ const EVERYTHING_LOCK: i64 = 0x6563_3264_0000_0001;
 const HOT_FOR: Duration = Duration::from_secs(1);
 /// Hot documents remembered at most (the oldest are forgotten first).
 const MAX_HOT: usize = 4096;
+/// At most this many documents are read in the round trip of `BEGIN` ([`Learned::reads`]).
+const MAX_PREFETCH: usize = 32;
+/// How long what a transaction with some hints needed is remembered for the next one ([`Learned`]).
+const LEARNED_FOR: Duration = Duration::from_secs(60);
+
+/// What the last committed transaction with some hints (by [`hints_tag`]) needed: the next one with the same
+/// hints takes the locks of these that are still hot before its first attempt, and reads these documents in
+/// the round trip of its `BEGIN` rather than one round trip each (a launch reads a dozen documents, the same
+/// for every launch of its zone).
+struct Learned {
+    /// The advisory locks it held when it committed.
+    locks: Vec<i64>,
+    /// The documents it read and found.
+    reads: Vec<Key>,
+    at: Instant,
+}
 
 /// The migrations, in order: the schema version is the number applied. Append only; never edit one
 /// that has shipped.
@@ -239,6 +261,8 @@ pub struct PostgresEngine {
     /// The advisory lock keys of hot documents (changed by a transaction that lost a conflict), with when
     /// that last happened.
     hot: Mutex<HashMap<i64, Instant>>,
+    /// By the hints of a transaction ([`hints_tag`]), what the last transaction with those hints needed.
+    learned: Mutex<HashMap<u64, Learned>>,
 }
 
 /// A connection taken from the pool; it goes back when dropped, unless it broke.
@@ -279,6 +303,7 @@ impl PostgresEngine {
             reserver: Mutex::new(None),
             ids: Mutex::new(HashMap::new()),
             hot: Mutex::new(HashMap::new()),
+            learned: Mutex::new(HashMap::new()),
         };
         drop(client);
         // Open one connection now, so that a bad setup fails at startup rather than on a request.
@@ -397,6 +422,46 @@ impl PostgresEngine {
         hot.get(&k).is_some_and(|at| at.elapsed() < HOT_FOR)
     }
 
+    /// The locks a transaction with `hints` takes before its first attempt: those of the hinted documents
+    /// that are hot, and those of the hot documents the last transaction with the same hints (`tag`) had
+    /// to lock. A first attempt that would read them unlocked would stop there and start again under them.
+    /// Also the documents the last one read ([`Learned::reads`]), to read at `BEGIN`.
+    fn prelocks(&self, hints: &[Hint], tag: Option<u64>) -> (BTreeSet<i64>, Vec<Key>) {
+        let (learned, reads) = tag
+            .and_then(|t| {
+                let learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+                learned.get(&t).filter(|l| l.at.elapsed() < LEARNED_FOR).map(|l| (l.locks.clone(), l.reads.clone()))
+            })
+            .unwrap_or_default();
+        let hinted = hints.iter().map(|h| lock_key(&h.scope, h.kind, &h.id));
+        let mut locks: BTreeSet<i64> = hinted.chain(learned).filter(|k| self.is_hot(*k)).collect();
+        if locks.len() > MAX_LOCKS {
+            locks = BTreeSet::from([EVERYTHING_LOCK]);
+        }
+        (locks, reads)
+    }
+
+    /// Remembers the locks a transaction with the hints of `tag` ended up holding (unless it took the one for
+    /// everything, which the next one should not take before it knows it must).
+    /// and the documents it read and found. A transaction that needed no lock leaves the locks learned before
+    /// (it ran while they were cold; they may be hot again for the next one).
+    fn learn(&self, tag: u64, locked: &BTreeSet<i64>, reads: Vec<Key>) {
+        let now = Instant::now();
+        let mut learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+        let locks = match learned.get_mut(&tag) {
+            Some(old) if locked.is_empty() => std::mem::take(&mut old.locks),
+            _ if locked.contains(&EVERYTHING_LOCK) => Vec::new(),
+            _ => locked.iter().copied().collect(),
+        };
+        if learned.len() >= MAX_HOT && !learned.contains_key(&tag) {
+            learned.retain(|_, l| now.duration_since(l.at) < LEARNED_FOR);
+            if learned.len() >= MAX_HOT {
+                return;
+            }
+        }
+        learned.insert(tag, Learned { locks, reads, at: now });
+    }
+
     /// Gives back the ID values of a transaction that did not commit.
     fn give_back(&self, taken: Vec<(String, u64, i64)>) {
         let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
@@ -455,6 +520,15 @@ fn lock_key(scope: &str, kind: &str, id: &str) -> i64 {
     h as i64
 }
 
+/// What identifies a set of hints (whatever their order): the transactions that give the same hints are
+/// likely to read and change the same documents. `None` without hints.
+fn hints_tag(hints: &[Hint]) -> Option<u64> {
+    let mut keys: Vec<i64> = hints.iter().map(|h| lock_key(&h.scope, h.kind, &h.id)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter().reduce(|a, b| a.rotate_left(5) ^ b).map(|t| t as u64)
+}
+
 /// One attempt's transaction: what it read and wrote, kept until it ends.
 struct PgTx<'a> {
     engine: &'a PostgresEngine,
@@ -467,6 +541,8 @@ struct PgTx<'a> {
     generation: i64,
     /// Documents read (and what was found), by key.
     reads: HashMap<Key, Option<DocRef>>,
+    /// Documents read at `BEGIN` that the body has not asked for (yet).
+    unasked: HashSet<Key>,
     /// Documents written (`None`: deleted), by key.
     writes: BTreeMap<Key, Option<DocRef>>,
     /// ID values handed to this attempt, given back unless it commits.
@@ -545,7 +621,9 @@ impl Tx for PgTx<'_> {
         self.check()?;
         let k = key(scope, kind, id);
         if let Some(doc) = self.writes.get(&k).or_else(|| self.reads.get(&k)) {
-            return Ok(doc.clone());
+            let doc = doc.clone();
+            self.unasked.remove(&k);
+            return Ok(doc);
         }
         // A hot document is read under its advisory lock, taken before the snapshot: the transactions that
         // change it then queue instead of failing each other at commit.
@@ -646,27 +724,61 @@ enum Attempt {
     Restart(Vec<i64>),
 }
 
-/// `BEGIN` and the ID generation, in one round trip.
-fn begin(client: &mut Client) -> Result<i64, postgres::Error> {
-    let sql = format!(
-        "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT COALESCE((SELECT value FROM meta WHERE key = '{GENERATION_KEY}'), '0')"
-    );
-    let mut generation = String::from("0");
-    for m in client.simple_query(&sql)? {
-        if let SimpleQueryMessage::Row(row) = m {
-            generation = row.get(0).unwrap_or("0").to_string();
-        }
+/// A key as a `BYTEA` literal of the simple query protocol (`'\\x...'`: hex digits only).
+fn bytea_literal(s: &str) -> String {
+    let mut out = String::with_capacity(2 * s.len() + 12);
+    out.push_str("'\\x");
+    for b in s.bytes() {
+        out.push_str(&format!("{b:02x}"));
     }
-    Ok(generation.parse().unwrap_or(0))
+    out.push_str("'::bytea");
+    out
 }
 
+/// `BEGIN`, the ID generation and the documents `prefetch` (each by its primary key, as [`PgTx::get`] reads
+/// one), in one round trip.
+fn begin(client: &mut Client, prefetch: &[Key]) -> Result<(i64, Vec<Option<String>>), postgres::Error> {
+    let mut sql = format!(
+        "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT COALESCE((SELECT value FROM meta WHERE key = '{GENERATION_KEY}'), '0')"
+    );
+    for (s, k, i) in prefetch {
+        sql.push_str(&format!(
+            "; SELECT doc FROM docs WHERE scope = {} AND kind = {} AND id = {}",
+            bytea_literal(s),
+            bytea_literal(k),
+            bytea_literal(i)
+        ));
+    }
+    let mut generation = String::from("0");
+    let mut docs = vec![None; prefetch.len()];
+    // Statements end with their `CommandComplete`: the first is BEGIN's, the second the generation's.
+    let mut statement = 0;
+    for m in client.simple_query(&sql)? {
+        match m {
+            SimpleQueryMessage::Row(row) if statement == 1 => generation = row.get(0).unwrap_or("0").to_string(),
+            SimpleQueryMessage::Row(row) if statement >= 2 => {
+                docs[statement - 2] = row.get(0).map(str::to_string);
+            }
+            SimpleQueryMessage::CommandComplete(_) => statement += 1,
+            _ => {}
+        }
+    }
+    Ok((generation.parse().unwrap_or(0), docs))
+}
+
+/// One run of `body`. `prefetch`: documents to read at `BEGIN` (but a hot one this attempt does not hold the
+/// lock of, which [`PgTx::get`] refuses to read); `found` gets what a committed attempt read and found.
 fn attempt(
     engine: &PostgresEngine,
     conn: &mut Conn,
     locked: &BTreeSet<i64>,
+    prefetch: &[Key],
+    found: &mut Vec<Key>,
     body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
 ) -> Attempt {
-    let generation = match begin(&mut conn.client) {
+    let covered = |l: i64| locked.contains(&l) || locked.contains(&EVERYTHING_LOCK) || !engine.is_hot(l);
+    let prefetch: Vec<Key> = prefetch.iter().filter(|(s, k, i)| covered(lock_key(s, k, i))).cloned().collect();
+    let (generation, docs) = match begin(&mut conn.client, &prefetch) {
         Ok(g) => g,
         Err(e) => {
             let _ = conn.client.batch_execute("ROLLBACK");
@@ -683,7 +795,8 @@ fn attempt(
         locked,
         restart: None,
         generation,
-        reads: HashMap::new(),
+        unasked: prefetch.iter().cloned().collect(),
+        reads: prefetch.into_iter().zip(docs).map(|(k, doc)| (k, doc.map(Doc::new))).collect(),
         writes: BTreeMap::new(),
         taken: Vec::new(),
         failed: None,
@@ -707,6 +820,13 @@ fn attempt(
         .chain(restart)
         .collect();
     let taken = std::mem::take(&mut pg.taken);
+    if outcome.is_ok() && failed.is_none() && restart.is_none() {
+        let asked = pg.reads.iter().filter(|(k, d)| d.is_some() && !pg.unasked.contains(*k));
+        let mut read: Vec<Key> = asked.map(|(k, _)| k.clone()).collect();
+        read.sort_unstable();
+        read.truncate(MAX_PREFETCH);
+        *found = read;
+    }
     drop(pg);
     let client = &mut conn.client;
     // Whatever the body made of a failed statement, the transaction is aborted: never report a commit.
@@ -741,6 +861,22 @@ fn backoff(n: u32) -> Duration {
     Duration::from_micros(random % cap_us)
 }
 
+/// Takes the advisory locks `locked` on the connection (releasing any others). A deadlock between lockers
+/// (sorted keys make it unlikely) empties `locked`: the transaction goes on without locks.
+fn take_locks(conn: &mut Conn, locked: &mut BTreeSet<i64>) -> Result<(), Abort> {
+    match relock(conn, locked) {
+        Ok(()) => Ok(()),
+        Err(e) if is_conflict(&e) => {
+            locked.clear();
+            match conn.client.batch_execute("SELECT pg_advisory_unlock_all()") {
+                Ok(()) => Ok(()),
+                Err(_) => Err(Abort::Store(engine_err("cannot release advisory locks", e))),
+            }
+        }
+        Err(e) => Err(Abort::Store(engine_err("cannot take advisory locks", e))),
+    }
+}
+
 /// Takes the session-level advisory locks `keys` (sorted) on the connection, after releasing any it held:
 /// one round trip.
 fn relock(conn: &mut Conn, keys: &BTreeSet<i64>) -> Result<(), postgres::Error> {
@@ -758,59 +894,75 @@ impl Engine for PostgresEngine {
     }
 
     fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
+        self.transact_hinted(&[], body)
+    }
+
+    fn takes_hints(&self) -> bool {
+        true
+    }
+
+    fn transact_hinted(
+        &self,
+        hints: &[Hint],
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
+    ) -> Result<(), Abort> {
         let mut lease = self.lease()?;
         let started = Instant::now();
         let mut retries = 0u32;
-        // The advisory locks held (session-level, released when the transaction is done).
-        let mut locked: BTreeSet<i64> = BTreeSet::new();
+        let tag = hints_tag(hints);
+        // The advisory locks held (session-level, released when the transaction is done): at first, those
+        // of the hot documents the hints name or led to last time.
+        let (mut locked, prefetch) = self.prelocks(hints, tag);
+        // What the committed attempt read and found, for the next transaction with the same hints.
+        let mut found = Vec::new();
         let conn = lease.conn.as_mut().expect("a lease holds a connection");
         // Whether the locks went with the COMMIT (a committed attempt releases them in its round trip).
         let mut released = false;
-        let result = loop {
-            let wanted = match attempt(self, conn, &locked, body) {
-                Attempt::Done(result) => {
-                    released = result.is_ok();
-                    break result;
-                }
-                Attempt::Restart(keys) => keys,
-                Attempt::Conflict(e, keys) => {
-                    self.heat(&keys);
-                    if started.elapsed() >= RETRY_BUDGET {
-                        break Err(Abort::Store(engine_err(
-                            &format!("still conflicting after {retries} retries in {:?}", started.elapsed()),
-                            e,
-                        )));
+        let first = if locked.is_empty() { Ok(()) } else { take_locks(conn, &mut locked) };
+        let result = if let Err(abort) = first {
+            Err(abort)
+        } else {
+            loop {
+                let wanted = match attempt(self, conn, &locked, &prefetch, &mut found, body) {
+                    Attempt::Done(result) => {
+                        released = result.is_ok();
+                        break result;
                     }
-                    retries += 1;
-                    if retries > 1 {
-                        std::thread::sleep(backoff(retries));
-                    }
-                    if keys.is_empty() {
-                        vec![EVERYTHING_LOCK]
-                    } else {
-                        keys
-                    }
-                }
-            };
-            let before = locked.len();
-            locked.extend(wanted);
-            if locked.len() > MAX_LOCKS {
-                locked = BTreeSet::from([EVERYTHING_LOCK]);
-            }
-            if locked.len() != before {
-                match relock(conn, &locked) {
-                    Ok(()) => {}
-                    // A deadlock between lockers (sorted keys make it unlikely): go on without locks.
-                    Err(e) if is_conflict(&e) => {
-                        locked.clear();
-                        if conn.client.batch_execute("SELECT pg_advisory_unlock_all()").is_err() {
-                            break Err(Abort::Store(engine_err("cannot release advisory locks", e)));
+                    Attempt::Restart(keys) => keys,
+                    Attempt::Conflict(e, keys) => {
+                        self.heat(&keys);
+                        if started.elapsed() >= RETRY_BUDGET {
+                            break Err(Abort::Store(engine_err(
+                                &format!("still conflicting after {retries} retries in {:?}", started.elapsed()),
+                                e,
+                            )));
+                        }
+                        retries += 1;
+                        if retries > 1 {
+                            std::thread::sleep(backoff(retries));
+                        }
+                        if keys.is_empty() {
+                            vec![EVERYTHING_LOCK]
+                        } else {
+                            keys
                         }
                     }
-                    Err(e) => break Err(Abort::Store(engine_err("cannot take advisory locks", e))),
+                };
+                let before = locked.len();
+                locked.extend(wanted);
+                if locked.len() > MAX_LOCKS {
+                    locked = BTreeSet::from([EVERYTHING_LOCK]);
+                }
+                if locked.len() != before {
+                    if let Err(abort) = take_locks(conn, &mut locked) {
+                        break Err(abort);
+                    }
                 }
             }
         };
+        if let (Some(tag), true) = (tag, result.is_ok()) {
+            self.learn(tag, &locked, found);
+        }
         // A connection that cannot release its locks must not be reused: close it (the pool drops it).
         if !locked.is_empty() && !released && conn.client.batch_execute("SELECT pg_advisory_unlock_all()").is_err() {
             lease.conn = None;

@@ -338,3 +338,107 @@ fn a_version_1_database_is_migrated() {
     let plan = plan_of_a_read_by_key(&mut admin);
     assert!(plan.contains("_pkey") && !plan.contains("by_kind"), "{plan}");
 }
+
+/// A transaction hinted with a hot document takes its lock before its first attempt, so its body runs once
+/// where an unhinted one reads the document unlocked, stops and runs again; and a transaction whose hints
+/// led last time to another hot document takes that one's lock first too.
+#[test]
+fn hinted_hot_documents_are_locked_before_the_first_attempt() {
+    use ec2_store::{Hint, Record};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+    let url = fresh_database();
+    let store = Arc::new(Store::postgres(&url).unwrap());
+    store.transact(|tx| tx.put("s", &thing("ctr", 0))).unwrap();
+    let bump = |store: &Store, hints: &[Hint]| {
+        let mut runs = 0;
+        store
+            .transact_hinted(hints, |tx| {
+                runs += 1;
+                let mut t: Thing = tx.get("s", "ctr")?.expect("ctr exists");
+                t.n += 1;
+                tx.put("s", &t)
+            })
+            .unwrap();
+        runs
+    };
+    // One conflict on `ctr`: a transaction reads it, another changes it and commits, then the first
+    // changes it: it fails at its write or commit, which makes `ctr` hot for a second.
+    let (read, wait_read) = mpsc::channel();
+    let (committed, wait_committed) = mpsc::channel::<()>();
+    let loser = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || {
+            let mut runs = 0;
+            store
+                .transact(|tx| {
+                    runs += 1;
+                    let mut t: Thing = tx.get("s", "ctr")?.expect("ctr exists");
+                    if runs == 1 {
+                        read.send(()).unwrap();
+                        wait_committed.recv().unwrap();
+                    }
+                    t.n += 100;
+                    tx.put("s", &t)
+                })
+                .unwrap();
+            runs
+        })
+    };
+    wait_read.recv().unwrap();
+    assert_eq!(bump(&store, &[]), 1);
+    let hot_from = Instant::now();
+    committed.send(()).unwrap();
+    assert!(loser.join().unwrap() >= 2, "the first transaction did not conflict");
+    let ctr = [Hint { scope: "s".into(), kind: Thing::KIND, id: "ctr".into() }];
+    let other = [Hint { scope: "s".into(), kind: Thing::KIND, id: "other".into() }];
+    let unhinted = bump(&store, &[]);
+    let hinted = bump(&store, &ctr);
+    let first = bump(&store, &other);
+    let learned = bump(&store, &other);
+    assert_eq!((hinted, learned), (1, 1), "a hinted transaction ran again");
+    if hot_from.elapsed() < Duration::from_millis(900) {
+        // Still hot: a transaction without the right hints ran twice.
+        assert_eq!((unhinted, first), (2, 2));
+    }
+    let t: Thing = store.transact(|tx| tx.get("s", "ctr")).unwrap().unwrap();
+    assert_eq!(t.n, 100 + 5);
+}
+
+/// A transaction with the hints of an earlier one reads the documents that one read in the round trip of its
+/// `BEGIN`: what it finds is what its snapshot holds (changed or deleted since, keys of any bytes).
+#[test]
+fn documents_read_at_begin_are_those_of_the_snapshot() {
+    use ec2_store::{Hint, Record};
+    let url = fresh_database();
+    let nodes = [Store::postgres(&url).unwrap(), Store::postgres(&url).unwrap()];
+    let odd = "it's \\ \u{e9} \"x\"";
+    nodes[0]
+        .transact(|tx| {
+            tx.put("s", &thing("a", 1))?;
+            tx.put(odd, &thing(odd, 2))
+        })
+        .unwrap();
+    let hints = [Hint { scope: "s".into(), kind: Thing::KIND, id: "a".into() }];
+    let read = |store: &Store| -> (Option<Thing>, Option<Thing>) {
+        store
+            .transact_hinted(&hints, |tx| {
+                let found = (tx.get("s", "a")?, tx.get(odd, odd)?);
+                tx.put("s", &thing("c", 3))?;
+                Ok::<_, StoreError>(found)
+            })
+            .unwrap()
+    };
+    assert_eq!(read(&nodes[0]), (Some(thing("a", 1)), Some(thing(odd, 2))));
+    assert_eq!(read(&nodes[0]), (Some(thing("a", 1)), Some(thing(odd, 2))));
+    nodes[1]
+        .transact(|tx| {
+            tx.put("s", &thing("a", 10))?;
+            tx.delete::<Thing>(odd, odd).map(drop)
+        })
+        .unwrap();
+    assert_eq!(read(&nodes[0]), (Some(thing("a", 10)), None));
+    nodes[1].transact(|tx| tx.put(odd, &thing(odd, 4))).unwrap();
+    assert_eq!(read(&nodes[0]), (Some(thing("a", 10)), Some(thing(odd, 4))));
+    assert_eq!(read(&nodes[0]), (Some(thing("a", 10)), Some(thing(odd, 4))));
+}

@@ -290,6 +290,64 @@ mod tests {
         r.body.split("<instanceId>").nth(1).unwrap().split("</instanceId>").next().unwrap().to_string()
     }
 
+    /// The documents `service::hints` names for a launch (its subnet and capacity pool) and for a stop (its
+    /// instances) are documents those requests change.
+    #[test]
+    fn hints_name_documents_the_request_changes() {
+        use ec2_protocol::{dto, Request};
+        use ec2_store::Hint;
+        let app = app(Some(&credentials()));
+        let scope = ec2_core::Scope::new("111122223333", "us-east-1");
+        let texts = |hints: &[Hint]| -> Vec<Option<String>> {
+            app.store
+                .transact(|tx| {
+                    let mut found = Vec::new();
+                    for h in hints {
+                        let doc = tx.raw().get(&h.scope, h.kind, &h.id)?;
+                        found.push(doc.map(|d| d.text().map(str::to_string)).transpose()?);
+                    }
+                    Ok::<_, ec2_store::StoreError>(found)
+                })
+                .unwrap()
+        };
+        let changes = |hints: &[Hint], body: &str| -> Reply {
+            let before = texts(hints);
+            let r = call(&app, Some(ALL), "us-east-1", body);
+            assert_eq!(r.status, 200, "{}", r.body);
+            let after = texts(hints);
+            for (h, (b, a)) in hints.iter().zip(before.iter().zip(&after)) {
+                assert!(a.is_some() && a != b, "{h:?} unchanged by {body}");
+            }
+            r
+        };
+        let mut launched = Vec::new();
+        for (zone, instance_type) in [(None, None), (Some("us-east-1c"), Some("t3.micro"))] {
+            let placement = zone.map(|z| dto::Placement { availability_zone: Some(z.into()), ..Default::default() });
+            let request = Request::RunInstances(dto::RunInstancesRequest {
+                placement,
+                instance_type: instance_type.map(Into::into),
+                ..Default::default()
+            });
+            let hints = service::hints::of(&app.settings(), &scope, &request);
+            assert_eq!(hints.iter().map(|h| h.kind).collect::<Vec<_>>(), ["subnet", "capacity_pool"]);
+            let mut body = "Action=RunInstances&ImageId=ami-08f6cfac8c54bafdd&MinCount=2&MaxCount=2".to_string();
+            body += &zone.map(|z| format!("&Placement.AvailabilityZone={z}")).unwrap_or_default();
+            body += &instance_type.map(|t| format!("&InstanceType={t}")).unwrap_or_default();
+            let r = changes(&hints, &body);
+            launched.extend(
+                r.body.split("<instanceId>").skip(1).map(|p| p.split("</instanceId>").next().unwrap().to_string()),
+            );
+        }
+        let request = Request::StopInstances(dto::StopInstancesRequest {
+            instance_ids: Some(launched.clone()),
+            ..Default::default()
+        });
+        let hints = service::hints::of(&app.settings(), &scope, &request);
+        assert_eq!(hints.len(), 4);
+        let ids: String = launched.iter().enumerate().map(|(i, id)| format!("&InstanceId.{}={id}", i + 1)).collect();
+        changes(&hints, &format!("Action=StopInstances{ids}"));
+    }
+
     #[test]
     fn an_unsigned_request_is_refused_before_anything_else() {
         let app = app(None);

@@ -36,6 +36,9 @@ fn not_implemented_parameter(param: &str) -> Ec2Error {
     Ec2Error::new(Code::NotImplemented, format!("ec2d does not implement RunInstances with {param} yet."))
 }
 
+/// The instance type of a launch that names none.
+pub const DEFAULT_INSTANCE_TYPE: &str = "m1.small";
+
 /// Where a launch goes: the default subnet of one zone.
 pub fn placement<'n>(
     ctx: &Ctx<'_>,
@@ -137,7 +140,7 @@ pub fn plan(ctx: &Ctx<'_>, req: &dto::RunInstancesRequest, max: i64, specs: &Tag
         None => image_id,
     };
     well_formed(IdKind::Image, std::slice::from_ref(&image_id))?;
-    let type_name = req.instance_type.clone().unwrap_or_else(|| "m1.small".into());
+    let type_name = req.instance_type.clone().unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into());
     let itype = instance_types::instance_type(&type_name)
         .ok_or_else(|| invalid(format!("Invalid value '{type_name}' for InstanceType.")))?;
     let shutdown = match req.instance_initiated_shutdown_behavior.as_deref() {

@@ -26,6 +26,7 @@ pub mod ebs_encryption;
 pub mod errors;
 pub mod events;
 pub mod fleets;
+pub mod hints;
 pub mod iam_instance_profiles;
 pub mod images;
 pub mod instance_attributes;
@@ -207,8 +208,10 @@ pub fn call(
     request: &Request,
     permission: &dyn Gate,
 ) -> std::result::Result<Answer, Ec2Error> {
+    // Only an engine that uses them gets hints: the memory and embedded engines' requests skip making them.
+    let hints = if store.takes_hints() { hints::of(settings, scope, request) } else { Vec::new() };
     store
-        .transact(|tx: &mut Txn<'_>| {
+        .transact_hinted(&hints, |tx: &mut Txn<'_>| {
             permission.reset();
             let now = clock(tx)?;
             let ctx = Ctx { permission, ..Ctx::new(settings, scope, now) };
