@@ -5,8 +5,9 @@
 //!
 //! 1. Launch: `--connections` keep-alive connections (default 16), half on each node, each sending
 //!    RunInstances of `--launch-count` instances (default 10) back to back, connection `c` in zone
-//!    `ZONES[c % 5]`, for `--warmup + --seconds`; at most `LAUNCH_CAP` instances in all (the default subnets'
-//!    addresses). Measured: instances launched per second (from the answers in the measured window) and the
+//!    `ZONES[c % 5]`, for `--warmup + --seconds`; at most `ZONE_LAUNCH_CAP` instances in each zone (its default
+//!    subnet's addresses: with 16 connections one zone gets four of them, so a cap on the total would let
+//!    it run out). Measured: instances launched per second (from the answers in the measured window) and the
 //!    latency of each call.
 //! 2. Conflicts: `--shared` instances (default 16, launched through the first node) shared by every
 //!    connection of both nodes; each connection sends StopInstances or StartInstances (at random) of a random
@@ -33,9 +34,9 @@ use crate::server::{cpu_seconds, start_ready, store_args, Server};
 use crate::stats::{latency, round1, Rng};
 use crate::Result;
 
-/// The most instances the launch phase starts: the five default subnets hold 5 x 4091 addresses, and the
-/// shared instances need room too.
-pub const LAUNCH_CAP: usize = 18_000;
+/// The most instances the launch phase starts in one zone: its default subnet (a /20) holds 4,091
+/// addresses, and the shared instances (in the first zone) need room too.
+pub const ZONE_LAUNCH_CAP: usize = 4_000;
 /// Targets of issue 12.
 pub const TARGET_LAUNCH_PER_SECOND: f64 = 2000.0;
 pub const TARGET_LAUNCH_P99_MS: f64 = 100.0;
@@ -185,11 +186,12 @@ async fn phase(
         let wall = before.1.elapsed().as_secs_f64();
         Some(round1((sum(&pids)? - before.0?) / wall * 100.0))
     });
-    let left = budget.map(|(total, n)| (Arc::new(AtomicUsize::new(total)), n));
+    // A budget per zone: connection `c` launches in `ZONES[c % ZONES.len()]` (`launch_body`).
+    let left = budget.map(|(per_zone, n)| (ZONES.map(|_| Arc::new(AtomicUsize::new(per_zone))), n));
     let handles: Vec<_> = (0..conns)
         .map(|c| {
             let node = &nodes[c % 2];
-            let budget = left.as_ref().map(|(l, n)| (l.clone(), *n));
+            let budget = left.as_ref().map(|(l, n)| (l[c % ZONES.len()].clone(), *n));
             tokio::spawn(worker(node.addr(), Signer::new(node.addr()), bodies(c), (measure, end), budget))
         })
         .collect();
@@ -301,7 +303,7 @@ pub async fn run(args: &Args, bin: &std::path::Path, problems: &mut Vec<String>)
             let body = launch_body(c, count);
             Box::new(move || body.clone())
         },
-        Some((LAUNCH_CAP - n, count)),
+        Some((ZONE_LAUNCH_CAP - n, count)),
     )
     .await;
     eprintln!("ec2d-bench: conflicting Stop/Start of {n} shared instances, {conns} connections");
