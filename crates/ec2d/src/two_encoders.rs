@@ -278,6 +278,26 @@ mod tests {
         })
     }
 
+    /// A page written by the two encoders is the page written by one, the pieces joined; a page too small for
+    /// them is written by the connection's task alone.
+    #[test]
+    fn two_encoders_write_what_one_writes() {
+        for n in [MIN_INSTANCES - 1, MIN_INSTANCES, 333] {
+            let one = page_of(n).encode("req-2");
+            let joined: String = match TwoEncoders::start(page_of(n).pieces("req-2")) {
+                Ok(mut two) => {
+                    assert!(n >= MIN_INSTANCES);
+                    all_pieces(&mut two)
+                }
+                Err(pieces) => {
+                    assert!(n < MIN_INSTANCES);
+                    pieces.collect()
+                }
+            };
+            assert_eq!(joined, one, "{n} instances");
+        }
+    }
+
     /// Waits (without a timed sleep) until `done` holds of the shared state.
     fn wait_until(shared: &Shared, done: impl Fn(&State) -> bool) {
         let deadline = std::time::Instant::now() + Duration::from_secs(120);

@@ -1484,20 +1484,7 @@ pub(crate) mod tests {
     /// among them), the pieces joined, is the whole answer.
     #[test]
     fn ranges_joined_are_the_whole_answer() {
-        let base = golden_instances();
-        let generator = ec2_core::ids::IdGen::new(3);
-        let mut instances = Vec::new();
-        for n in 0..40u64 {
-            let mut i = base[(n as usize) % base.len()].clone();
-            i.id = generator.id(IdKind::Instance, n).into();
-            i.launch_time = ec2_time::UnixMillis(1_700_000_000_000 + (n / 5) as i64);
-            i.reservation_id = generator.id(IdKind::Reservation, n / 5).into();
-            i.ami_launch_index = (n % 5) as u32;
-            instances.push(i);
-        }
-        sort_listing(&mut instances);
-        let page: Vec<Arc<Instance>> = instances.into_iter().map(Arc::new).collect();
-        let listing = Listing { page, next_token: Some("t".into()), attached: Default::default() };
+        let listing = page_of(40);
         let whole = through_the_result(&listing);
         let mut w = XmlWriter::default();
         assert_eq!(listing.write_range(&mut w, "req-1", 0, listing.len(), usize::MAX), listing.len());
@@ -1521,44 +1508,6 @@ pub(crate) mod tests {
         let mut w = XmlWriter::default();
         assert_eq!(empty.write_range(&mut w, "req-1", 0, 16, usize::MAX), 0);
         assert_eq!(w.finish(), through_the_result(&empty));
-    }
-
-    /// A page written by the server's two encoders is the page written by one, piece for piece joined.
-    #[test]
-    fn two_encoders_write_what_one_writes() {
-        let base = golden_instances();
-        let generator = ec2_core::ids::IdGen::new(5);
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        for n in [crate::two_encoders::MIN_INSTANCES - 1, crate::two_encoders::MIN_INSTANCES, 333] {
-            let page: Vec<Arc<Instance>> = (0..n as u64)
-                .map(|k| {
-                    let mut i = base[(k as usize) % base.len()].clone();
-                    i.id = generator.id(IdKind::Instance, k).into();
-                    i.reservation_id = generator.id(IdKind::Reservation, k / 7).into();
-                    i.launch_time = ec2_time::UnixMillis(1_700_000_000_000 + (k / 7) as i64);
-                    Arc::new(i)
-                })
-                .collect();
-            let one = Listing { page: page.clone(), next_token: None, attached: Default::default() }.encode("req-2");
-            let pieces = Listing { page, next_token: None, attached: Default::default() }.pieces("req-2");
-            let joined: String = match crate::two_encoders::TwoEncoders::start(pieces) {
-                Ok(mut two) => {
-                    assert!(n >= crate::two_encoders::MIN_INSTANCES);
-                    runtime.block_on(async {
-                        let mut all = String::new();
-                        while let Some(piece) = std::future::poll_fn(|cx| two.poll_piece(cx)).await {
-                            all.push_str(&piece);
-                        }
-                        all
-                    })
-                }
-                Err(pieces) => {
-                    assert!(n < crate::two_encoders::MIN_INSTANCES);
-                    pieces.collect()
-                }
-            };
-            assert_eq!(joined, one, "{n} instances");
-        }
     }
 
     /// RunInstances' answer written from the records is the generated encoder's of its result.
