@@ -47,6 +47,7 @@
 //! of at most [`POOL_SIZE`]. TLS is not supported (use `sslmode=disable` or the default `prefer`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::sync::{Condvar, Mutex};
@@ -442,9 +443,9 @@ impl PostgresEngine {
     }
 
     /// Remembers the locks a transaction with the hints of `tag` ended up holding (unless it took the one for
-    /// everything, which the next one should not take before it knows it must).
-    /// and the documents it read and found. A transaction that needed no lock leaves the locks learned before
-    /// (it ran while they were cold; they may be hot again for the next one).
+    /// everything, which the next one should not take before it knows it must), and the documents it read and
+    /// found. A transaction that needed no lock leaves the locks learned before (it ran while they were cold;
+    /// they may be hot again for the next one).
     fn learn(&self, tag: u64, locked: &BTreeSet<i64>, reads: Vec<Key>) {
         let now = Instant::now();
         let mut learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
@@ -724,15 +725,13 @@ enum Attempt {
     Restart(Vec<i64>),
 }
 
-/// A key as a `BYTEA` literal of the simple query protocol (`'\\x...'`: hex digits only).
-fn bytea_literal(s: &str) -> String {
-    let mut out = String::with_capacity(2 * s.len() + 12);
+/// Appends `s` as a `BYTEA` literal of the simple query protocol (`'\\x...'`: hex digits only).
+fn push_bytea_literal(out: &mut String, s: &str) {
     out.push_str("'\\x");
     for b in s.bytes() {
-        out.push_str(&format!("{b:02x}"));
+        let _ = write!(out, "{b:02x}");
     }
     out.push_str("'::bytea");
-    out
 }
 
 /// `BEGIN`, the ID generation and the documents `prefetch` (each by its primary key, as [`PgTx::get`] reads
@@ -741,13 +740,14 @@ fn begin(client: &mut Client, prefetch: &[Key]) -> Result<(i64, Vec<Option<Strin
     let mut sql = format!(
         "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT COALESCE((SELECT value FROM meta WHERE key = '{GENERATION_KEY}'), '0')"
     );
+    // Each key is written into the query in place (a launch prefetches a dozen: no string per byte or part).
     for (s, k, i) in prefetch {
-        sql.push_str(&format!(
-            "; SELECT doc FROM docs WHERE scope = {} AND kind = {} AND id = {}",
-            bytea_literal(s),
-            bytea_literal(k),
-            bytea_literal(i)
-        ));
+        sql.push_str("; SELECT doc FROM docs WHERE scope = ");
+        push_bytea_literal(&mut sql, s);
+        sql.push_str(" AND kind = ");
+        push_bytea_literal(&mut sql, k);
+        sql.push_str(" AND id = ");
+        push_bytea_literal(&mut sql, i);
     }
     let mut generation = String::from("0");
     let mut docs = vec![None; prefetch.len()];
