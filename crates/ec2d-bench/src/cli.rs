@@ -45,7 +45,8 @@ impl Scenario {
                   (DescribeInstances of one instance by ID) and the write phase (StopInstances then StartInstances of \
                   one instance) on an almost empty state and on the mixed state (--instances instances, \
                   --spot-requests, --reservations, --bundle-tasks), DescribeInstances of everything, RSS and restarts; \
-                  and the light phase's load on a bare hyper server answering 4 KB.\n\
+                  and the light phase's load on a bare hyper server answering 4 KB; the reference and both states' \
+                  phases take turns --rounds times, and each ratio is the median of the rounds'.\n\
                   Postgres scenario (--store postgres://...): two ec2d nodes on that database (reset first); \
                   RunInstances of --launch-count from --connections connections split over both nodes, then \
                   StopInstances/StartInstances of --shared instances shared by every connection.\n\
@@ -112,6 +113,11 @@ pub struct Args {
     /// Bundle tasks of the mixed state (--scenario mixed)
     #[arg(long, default_value_t = 100)]
     pub bundle_tasks: usize,
+    /// Alternated rounds of the mixed scenario's phases: each engine's almost empty and mixed servers (and the
+    /// reference) take turns, each run lasting --seconds / --rounds after --warmup / --rounds, so that the
+    /// ratios compare runs next to each other in time
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: u32,
     /// Store engines the mixed scenario measures, one after the other (memory, embedded, postgres://...)
     #[arg(long, value_delimiter = ',', default_value = "memory,embedded")]
     pub engines: Vec<String>,

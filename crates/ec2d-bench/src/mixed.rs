@@ -14,6 +14,12 @@
 //! DescribeInstances of everything (10,000 and 1,000 instances), reads the RSS, and (embedded engine) times
 //! restarts on the data directory. A bare hyper server answering a fixed 4 KB body ([`crate::reference`]) runs the
 //! light phase's load too, as the ceiling of this machine.
+//!
+//! The targets are ratios of runs, and this machine's speed drifts over a run of minutes, so the runs they compare
+//! take turns: the two servers of an engine and the reference stay up together, and `--rounds` times over the
+//! reference, then both states' light and write phases run (the almost empty state first in the first, third, ...
+//! round, the mixed state first in the others). Each ratio is the median of the rounds' ratios, and each phase's
+//! reported run the round whose rate is the median.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,6 +98,33 @@ pub struct EngineReport {
     pub restart_ms: Option<Vec<f64>>,
     /// Embedded engine: the same after the server was killed (no clean close: the whole file is checked).
     pub restart_after_kill_ms: Option<f64>,
+    /// Per round: mixed / almost empty req/s of the light phase, of the write phase, and the reference's req/s over
+    /// the mixed light phase's.
+    pub light_ratio_rounds: Vec<f64>,
+    pub write_ratio_rounds: Vec<f64>,
+    pub reference_ratio_rounds: Vec<f64>,
+}
+
+/// The runs of `--rounds` alternated rounds.
+#[derive(Default)]
+struct Rounds {
+    reference: Vec<RunReport>,
+    empty_light: Vec<RunReport>,
+    mixed_light: Vec<RunReport>,
+    empty_write: Vec<RunReport>,
+    mixed_write: Vec<RunReport>,
+}
+
+/// `a[i] / b[i]` of each round's rates.
+fn ratios(a: &[RunReport], b: &[RunReport]) -> Vec<f64> {
+    a.iter().zip(b).map(|(a, b)| a.requests_per_second / b.requests_per_second.max(1e-9)).collect()
+}
+
+/// The run whose rate is the median of `runs` (the upper one of an even count).
+fn median_run(mut runs: Vec<RunReport>) -> RunReport {
+    runs.sort_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second));
+    let mid = runs.len() / 2;
+    runs.swap_remove(mid)
 }
 
 /// `n` of `ids`, evenly spaced from the first (all of them when there are no more than `n`).
@@ -293,28 +326,21 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
         }
     };
 
-    eprintln!("ec2d-bench: the reference server (fixed 4 KB answers), {conns} connections");
-    let reference = {
-        let mut server = Server::spawn_reference()?;
-        server.wait_listening(Duration::from_secs(10)).await?;
-        let workload = Workload { name: "reference".into(), body: Body::fixed(crate::WORKLOADS[0].1) };
-        let warmup = Duration::from_secs_f64(args.warmup);
-        load_run(&server, &workload, conns, warmup, Duration::from_secs_f64(args.seconds)).await
-    };
-    check("reference".into(), &reference);
+    let rounds = args.rounds.max(1) as usize;
+    let warmup = Duration::from_secs_f64(args.warmup / rounds as f64);
+    let seconds = Duration::from_secs_f64(args.seconds / rounds as f64);
+    let mut reference_server = Server::spawn_reference()?;
+    reference_server.wait_listening(Duration::from_secs(10)).await?;
+    let reference_load = Workload { name: "reference".into(), body: Body::fixed(crate::WORKLOADS[0].1) };
+    let mut references = Vec::new();
 
     let mut engines = Vec::new();
     for engine in &args.engines {
         // The almost empty state.
-        let (server_args, data_dir) = store_args(engine)?;
-        let (server, _, _) = start_ready(bin, &server_args).await?;
-        let ids = launch(server.addr(), "us-east-1", &crate::instances::ZONES, EMPTY_INSTANCES).await?.ids;
-        let (empty_light, empty_write) =
-            phase_runs(&server, ids, args, conns, &format!("{engine}, almost empty")).await;
-        drop(server);
-        drop(data_dir);
-        check(format!("{engine} empty light"), &empty_light);
-        check(format!("{engine} empty write"), &empty_write);
+        let (empty_args, empty_dir) = store_args(engine)?;
+        let (empty, _, _) = start_ready(bin, &empty_args).await?;
+        let empty_ids = launch(empty.addr(), "us-east-1", &crate::instances::ZONES, EMPTY_INSTANCES).await?.ids;
+        let (empty_light_load, empty_write_load) = phases(Arc::new(empty_ids), conns, args.rng_seed);
 
         // The mixed state.
         let (server_args, data_dir) = store_args(engine)?;
@@ -332,11 +358,47 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
         let side = describe_all(&server, SIDE_REGION).await?;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let (rss_mixed, _) = memory_kib(server.pid())?;
-        let named = spread(&ids, EMPTY_INSTANCES);
-        let (mixed_light, mixed_write) =
-            phase_runs(&server, named, args, conns, &format!("{engine}, mixed, {EMPTY_INSTANCES} named")).await;
-        check(format!("{engine} mixed light"), &mixed_light);
-        check(format!("{engine} mixed write"), &mixed_write);
+        let (mixed_light_load, mixed_write_load) =
+            phases(Arc::new(spread(&ids, EMPTY_INSTANCES)), conns, args.rng_seed);
+
+        eprintln!(
+            "ec2d-bench: {engine}: {rounds} rounds of the reference, then light and write on the almost empty and the \
+             mixed state ({EMPTY_INSTANCES} named), {conns} connections"
+        );
+        let mut r = Rounds::default();
+        for round in 0..rounds {
+            r.reference.push(load_run(&reference_server, &reference_load, conns, warmup, seconds).await);
+            let mut empty_first = round % 2 == 0;
+            for _ in 0..2 {
+                if empty_first {
+                    r.empty_light.push(load_run(&empty, &empty_light_load, conns, warmup, seconds).await);
+                    r.empty_write.push(load_run(&empty, &empty_write_load, conns, warmup, seconds).await);
+                } else {
+                    r.mixed_light.push(load_run(&server, &mixed_light_load, conns, warmup, seconds).await);
+                    r.mixed_write.push(load_run(&server, &mixed_write_load, conns, warmup, seconds).await);
+                }
+                empty_first = !empty_first;
+            }
+        }
+        drop(empty);
+        drop(empty_dir);
+        for (what, runs) in [
+            ("reference", &r.reference),
+            ("empty light", &r.empty_light),
+            ("empty write", &r.empty_write),
+            ("mixed light", &r.mixed_light),
+            ("mixed write", &r.mixed_write),
+        ] {
+            for (round, run) in runs.iter().enumerate() {
+                check(format!("{engine} {what}, round {}", round + 1), run);
+            }
+        }
+        let light_ratio_rounds = ratios(&r.mixed_light, &r.empty_light);
+        let write_ratio_rounds = ratios(&r.mixed_write, &r.empty_write);
+        let reference_ratio_rounds = ratios(&r.reference, &r.mixed_light);
+        references.extend(r.reference);
+        let (empty_light, empty_write) = (median_run(r.empty_light), median_run(r.empty_write));
+        let (mixed_light, mixed_write) = (median_run(r.mixed_light), median_run(r.mixed_write));
         let every = ids.len();
         let (mixed_light_all_named, mixed_write_all_named) =
             phase_runs(&server, ids, args, conns, &format!("{engine}, mixed, all {every} named")).await;
@@ -383,8 +445,17 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
             peak_rss_mib: mib(peak),
             restart_ms,
             restart_after_kill_ms,
+            light_ratio_rounds,
+            write_ratio_rounds,
+            reference_ratio_rounds,
         });
     }
+    if references.is_empty() {
+        references.push(load_run(&reference_server, &reference_load, conns, warmup, seconds).await);
+        check("reference".into(), &references[0]);
+    }
+    drop(reference_server);
+    let reference = median_run(references);
     Ok(MixedReport {
         instances: args.instances,
         spot_requests: args.spot_requests,
@@ -460,8 +531,7 @@ pub fn table(r: &MixedReport) -> String {
     };
     let by_engine = |name: &str| r.engines.iter().find(|e| e.engine == name);
     for e in &r.engines {
-        let light = e.mixed_light.requests_per_second / e.empty_light.requests_per_second.max(1e-9);
-        let write = e.mixed_write.requests_per_second / e.empty_write.requests_per_second.max(1e-9);
+        let (light, write) = (median(&e.light_ratio_rounds), median(&e.write_ratio_rounds));
         row(format!("{}: light req/s, mixed / almost empty", e.engine), format!("{light:.3}"), ">= 0.90", light >= 0.9);
         row(format!("{}: write req/s, mixed / almost empty", e.engine), format!("{write:.3}"), ">= 0.90", write >= 0.9);
         let all = |m: &RunReport, x: &RunReport| m.requests_per_second / x.requests_per_second.max(1e-9);
@@ -507,7 +577,7 @@ pub fn table(r: &MixedReport) -> String {
         }
     }
     if let Some(m) = by_engine("memory") {
-        let ratio = r.reference.requests_per_second / m.mixed_light.requests_per_second.max(1e-9);
+        let ratio = median(&m.reference_ratio_rounds);
         row(
             "memory light (mixed) vs bare hyper: reference / memory".into(),
             format!("{ratio:.2}x"),
@@ -569,6 +639,23 @@ mod tests {
         assert_eq!(named[63], "i-9843");
         assert_eq!(named.iter().collect::<std::collections::HashSet<_>>().len(), 64);
         assert_eq!(spread(&ids[..10], 64), &ids[..10]);
+    }
+
+    #[test]
+    fn rounds_pair_up_and_the_median_run_is_kept_whole() {
+        let run = |rps: f64, p99: f64| RunReport {
+            requests_per_second: rps,
+            latency_us: crate::report::Latency { p99, ..Default::default() },
+            ..Default::default()
+        };
+        let mixed = [run(90.0, 1.0), run(40.0, 2.0), run(120.0, 3.0)];
+        let empty = [run(100.0, 0.0), run(50.0, 0.0), run(100.0, 0.0)];
+        assert_eq!(ratios(&mixed, &empty), vec![0.9, 0.8, 1.2]);
+        assert_eq!(median(&ratios(&mixed, &empty)), 0.9);
+        // The run of the median rate, with its own latencies.
+        let kept = median_run(mixed.into());
+        assert_eq!((kept.requests_per_second, kept.latency_us.p99), (90.0, 1.0));
+        assert_eq!(median_run(vec![run(7.0, 4.0)]).latency_us.p99, 4.0);
     }
 
     #[test]

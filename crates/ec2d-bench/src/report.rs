@@ -83,7 +83,7 @@ pub struct MemoryReport {
     pub peak_rss_mib: f64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 pub struct RunReport {
     pub workload: String,
     pub connections: usize,
