@@ -1,8 +1,9 @@
 //! The embedded, durable engine (the default; `--data-dir`): SQLite, compiled into the binary.
 //!
 //! Requests run against memory; a writer thread makes their changes durable. The database is in WAL mode with
-//! `synchronous=FULL`, so a `COMMIT` returns only once the write-ahead log is fsynced. A lock file keeps a
-//! second ec2d process off the directory.
+//! `synchronous=FULL`, so a `COMMIT` returns only once the write-ahead log is synced to the disk (with
+//! `fdatasync`: SQLite is built with `HAVE_FDATASYNC`, `.cargo/config.toml`). A lock file keeps a second ec2d
+//! process off the directory.
 //!
 //! - **Reads from memory.** Every (scope, kind) a request touches is loaded whole from the database the first
 //!   time (through a reading connection), then kept: its documents, each decoded at most once ([`Doc`]) and
@@ -907,6 +908,19 @@ mod tests {
         assert_eq!(show(&last_changes(batch.iter())), ["reset", r#"put s/k/b {"n":2}"#]);
         let batch = [put("a", 1), Op::Reset, put("a", 2), Op::Reset];
         assert_eq!(show(&last_changes(batch.iter())), ["reset"]);
+    }
+
+    /// The compiled-in SQLite syncs with fdatasync (`LIBSQLITE3_FLAGS` in `.cargo/config.toml`). Built without
+    /// `HAVE_FDATASYNC`, SQLite's `fdatasync` is a macro for `fsync`, and nothing in this test binary names the
+    /// C library's `fdatasync` (the name would be missing from its dynamic symbols).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn sqlite_syncs_with_fdatasync() {
+        let exe = std::fs::read(std::env::current_exe().expect("the test binary")).expect("readable");
+        assert!(
+            exe.split(|b| *b == 0).any(|name| name == b"fdatasync"),
+            "SQLite was built without HAVE_FDATASYNC: it would fsync the write-ahead log (see .cargo/config.toml)"
+        );
     }
 
     #[test]
