@@ -1,7 +1,7 @@
 """An ec2d server run under callgrind, for the scripts that count instructions (light_instructions.py,
 describe_instructions.py): start it, send open-mode requests over one keep-alive connection, and count
 the instructions of what a function sends, every thread's, user space only."""
-import glob, http.client, os, subprocess, tempfile, time
+import glob, http.client, os, re, subprocess, tempfile, time
 
 HEADERS = {
     "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
@@ -13,13 +13,13 @@ HEADERS = {
 
 class Server:
     """`bin_ serve --ephemeral` under callgrind on a port of its own (open mode: the signature is parsed,
-    not checked, as in ec2d-bench)."""
+    not checked, as in ec2d-bench); `argv` replaces the arguments (the bench's reference server)."""
 
-    def __init__(self, bin_, port, valgrind_args=()):
+    def __init__(self, bin_, port, valgrind_args=(), argv=None):
         self.out = tempfile.mkdtemp(prefix="ir-")
         self.p = subprocess.Popen(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={self.out}/cg.%p", *valgrind_args,
-             bin_, "serve", "--port", str(port), "--ephemeral"],
+             bin_, *(argv if argv is not None else ["serve", "--port", str(port), "--ephemeral"])],
             stdout=subprocess.DEVNULL, stderr=open(f"{self.out}/err", "w"))
         deadline = time.time() + 300
         while True:
@@ -53,3 +53,15 @@ class Server:
             if line.startswith("summary:") or line.startswith("totals:"):
                 return int(line.split()[1]), dump
         raise RuntimeError(f"no total in {dump}")
+
+
+def parking(dump):
+    """The instructions of the tokio workers' parking in `dump` (inclusive cost of `park_internal`):
+    how often a worker parks depends on how the two workers happened to share the requests, so it moves
+    by several hundred instructions a request from one run of the same binary to the next."""
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", dump],
+                         check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if "worker::Context::park_internal" in line:
+            return int(re.match(r"\s*([\d,]+)", line).group(1).replace(",", ""))
+    return 0

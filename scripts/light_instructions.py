@@ -3,12 +3,14 @@ callgrind (robust on a loaded machine): launch one instance, zero the counters, 
 keep-alive connection, dump, read the total Ir (every thread, user space only).
 
 Usage: python3 scripts/light_instructions.py BIN N   (needs valgrind; open mode, so the signature is
-parsed, not checked, as in ec2d-bench). MIXED=1 first builds a large state (10,000 instances, 1,000
-Spot requests, 200 capacity reservations) so that the count can be compared with the almost empty
-one; CACHE=1 adds callgrind's cache simulation (the dump's D1/LL miss columns)."""
+parsed, not checked, as in ec2d-bench). It also prints the count without the tokio workers' parking,
+which varies from run to run with how the two workers shared the requests. MIXED=1 first builds a large
+state (10,000 instances, 1,000 Spot requests, 200 capacity reservations) so that the count can be
+compared with the almost empty one; CACHE=1 adds callgrind's cache simulation (the dump's D1/LL miss
+columns)."""
 import os, re, sys
 
-from callgrind_server import Server
+from callgrind_server import Server, parking
 
 bin_, n = sys.argv[1], int(sys.argv[2])
 s = Server(bin_, 47300 + os.getpid() % 500, ["--cache-sim=yes"] if os.environ.get("CACHE") else [])
@@ -48,4 +50,5 @@ def run():
 
 
 total, dump = s.count(run)
-print(f"{bin_}: {total / n:.0f} instructions per request ({n} requests, {dump})")
+print(f"{bin_}: {total / n:.0f} instructions per request, {(total - parking(dump)) / n:.0f} without the workers' "
+      f"parking ({n} requests, {dump})")

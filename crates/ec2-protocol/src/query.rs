@@ -35,6 +35,11 @@ pub struct LimitError(pub String);
 /// At most `max` characters of `text`, with `...` when it was cut: for error messages that echo
 /// a caller's input.
 pub fn truncate_echo(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    // At most `max` bytes are at most `max` characters: nothing to count (every request's action and
+    // path are echoed into its log line this way).
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
     match text.char_indices().nth(max) {
         None => std::borrow::Cow::Borrowed(text),
         Some((cut, _)) => std::borrow::Cow::Owned(format!("{}...", &text[..cut])),
@@ -108,7 +113,8 @@ impl Node {
                     limits.max_name_len
                 )));
             }
-            if k.bytes().filter(|&b| b == b'.').count() + 1 > limits.max_depth {
+            // A name of fewer bytes than the limit cannot hold that many dots: only longer ones are counted.
+            if k.len() >= limits.max_depth && k.bytes().filter(|&b| b == b'.').count() + 1 > limits.max_depth {
                 return Err(LimitError(format!(
                     "The parameter name {} has more than {} dotted segments.",
                     truncate_echo(&k, 64),
@@ -154,14 +160,30 @@ impl Node {
 fn form_pairs(text: &[u8]) -> impl Iterator<Item = (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> {
     use std::borrow::Cow;
     text.split(|&b| b == b'&').filter(|piece| !piece.is_empty()).map(|piece| {
-        if !piece.iter().any(|&b| b == b'+' || b == b'%') {
-            if let Ok(plain) = std::str::from_utf8(piece) {
-                let (name, value) = plain.split_once('=').unwrap_or((plain, ""));
-                return (Cow::Borrowed(name), Cow::Borrowed(value));
-            }
+        if let Some((name, value)) = plain_pair(piece) {
+            return (Cow::Borrowed(name), Cow::Borrowed(value));
         }
         // A piece holds no `&`: the decoder reads it as one pair.
         form_urlencoded::parse(piece).next().unwrap_or((Cow::Borrowed(""), Cow::Borrowed("")))
+    })
+}
+
+/// A piece with nothing to decode (no `+`, no `%`, valid UTF-8), split at its first `=`: the bytes are
+/// looked at once for both, rather than once for each.
+fn plain_pair(piece: &[u8]) -> Option<(&str, &str)> {
+    let mut eq = None;
+    for (i, &b) in piece.iter().enumerate() {
+        match b {
+            b'+' | b'%' => return None,
+            b'=' if eq.is_none() => eq = Some(i),
+            _ => {}
+        }
+    }
+    let plain = std::str::from_utf8(piece).ok()?;
+    // `=` is ASCII: both sides of it are on character boundaries.
+    Some(match eq {
+        Some(i) => (plain.get(..i)?, plain.get(i + 1..)?),
+        None => (plain, ""),
     })
 }
 
@@ -221,6 +243,10 @@ mod tests {
         assert_eq!(truncate_echo("abc", 3), "abc");
         assert_eq!(truncate_echo("abcd", 3), "abc...");
         assert_eq!(truncate_echo("ééé", 2), "éé...");
+        // More bytes than `max`, not more characters.
+        assert_eq!(truncate_echo("éé", 2), "éé");
+        assert_eq!(truncate_echo("", 0), "");
+        assert_eq!(truncate_echo("a", 0), "...");
     }
 
     #[test]

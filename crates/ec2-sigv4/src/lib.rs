@@ -64,7 +64,7 @@ pub struct HttpRequest<'a> {
 impl<'a> HttpRequest<'a> {
     /// The values of every header called `name` (compared without case), in arrival order.
     pub fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a [u8]> + 's {
-        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+        self.headers.iter().filter(move |(n, _)| n.len() == name.len() && n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
     }
 
     /// The first value of the header `name`.
@@ -279,6 +279,15 @@ fn pieces(text: &str, sep: u8) -> impl Iterator<Item = &str> {
 }
 
 /// `text` split at its first `sep` (an ASCII byte), as `str::split_once` splits it.
+/// `text.trim()`, skipping its search when `text` starts and ends with a visible ASCII character (as
+/// every part of a header an SDK writes does): any white space, ASCII or not, takes the full trim.
+fn trimmed(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
 fn split_once_at(text: &str, sep: u8) -> Option<(&str, &str)> {
     let i = text.bytes().position(|b| b == sep)?;
     Some((text.get(..i)?, text.get(i + 1..)?))
@@ -361,15 +370,16 @@ pub fn parse_then<T>(req: &HttpRequest<'_>, then: impl FnOnce(SignedRef<'_>) -> 
 }
 
 fn parse_header<'a>(req: &HttpRequest<'a>, value: &'a [u8]) -> Result<SignedRef<'a>, Error> {
-    let value = std::str::from_utf8(value)
-        .map_err(|_| Error::Incomplete("The Authorization header is not valid UTF-8.".into()))?
-        .trim();
+    let value = trimmed(
+        std::str::from_utf8(value)
+            .map_err(|_| Error::Incomplete("The Authorization header is not valid UTF-8.".into()))?,
+    );
     let rest = value.strip_prefix(ALGORITHM).filter(|r| r.starts_with([' ', '\t'])).ok_or_else(|| {
         Error::Incomplete(format!("Unsupported Authorization type: the header must start with '{ALGORITHM} '."))
     })?;
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
     for component in pieces(rest, b',') {
-        let component = component.trim();
+        let component = trimmed(component);
         let (name, v) = split_once_at(component, b'=').ok_or_else(|| {
             Error::Incomplete(format!("Authorization header component '{component}' is not of the form name=value."))
         })?;
@@ -381,7 +391,7 @@ fn parse_header<'a>(req: &HttpRequest<'a>, value: &'a [u8]) -> Result<SignedRef<
                 return Err(Error::Incomplete(format!("Authorization header has an unknown component '{other}'.")))
             }
         };
-        if slot.replace(v.trim()).is_some() {
+        if slot.replace(trimmed(v)).is_some() {
             return Err(Error::Incomplete(format!("Authorization header has '{name}' more than once.")));
         }
     }
@@ -467,11 +477,17 @@ fn credential_of(text: &str) -> Result<CredentialRef<'_>, Error> {
 }
 
 fn signed_headers_of(text: &str) -> Result<&str, Error> {
-    let mut names = pieces(text, b';');
-    if names.any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_graphic() && b != b':')) {
-        return Err(Error::Incomplete(format!("SignedHeaders '{text}' is not a ';'-separated list of header names.")));
+    // One pass: a malformed name is reported before a missing `host`, wherever either comes.
+    let mut host = false;
+    for n in pieces(text, b';') {
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            return Err(Error::Incomplete(format!(
+                "SignedHeaders '{text}' is not a ';'-separated list of header names."
+            )));
+        }
+        host |= n.eq_ignore_ascii_case("host");
     }
-    if !pieces(text, b';').any(|n| n.eq_ignore_ascii_case("host")) {
+    if !host {
         return Err(Error::Incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.".into()));
     }
     Ok(text)
@@ -480,7 +496,7 @@ fn signed_headers_of(text: &str) -> Result<&str, Error> {
 /// The request time from `X-Amz-Date` (basic ISO 8601) or `Date` (that, or RFC 1123), as the
 /// string-to-sign form and an instant.
 fn timestamp_of<'a>(value: &'a [u8], header: &str) -> Result<(std::borrow::Cow<'a, str>, UnixMillis), Error> {
-    let text = std::str::from_utf8(value).unwrap_or("").trim();
+    let text = trimmed(std::str::from_utf8(value).unwrap_or(""));
     if let Some(t) = parse_timestamp(text) {
         // Valid basic ISO 8601 is already the form the string to sign holds.
         return Ok((std::borrow::Cow::Borrowed(text), t));
@@ -1110,6 +1126,34 @@ mod tests {
         assert_eq!(keys.len(), 3, "the wrong secret's key and us-west-2's");
         let cred = &signed.credential;
         assert_eq!(keys.signing_key(SECRET.as_bytes(), cred), signing_key(SECRET.as_bytes(), cred));
+    }
+
+    #[test]
+    fn signed_headers_report_a_malformed_name_before_a_missing_host() {
+        let malformed = |t: &str| format!("SignedHeaders '{t}' is not a ';'-separated list of header names.");
+        for (text, expected) in [
+            ("host;x-amz-date", None),
+            ("HOST", None),
+            ("x-amz-date", Some("'Host' must be a 'SignedHeader' in the AWS Authorization.".to_string())),
+            ("x-amz-date;;host", Some(malformed("x-amz-date;;host"))),
+            ("host;a:b", Some(malformed("host;a:b"))),
+            ("a b;x", Some(malformed("a b;x"))),
+            ("", Some(malformed(""))),
+        ] {
+            let got = signed_headers_of(text).err().map(|e| match e {
+                Error::Incomplete(m) => m,
+                other => format!("{other:?}"),
+            });
+            assert_eq!(got, expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn trimmed_is_trim() {
+        for text in ["", " ", "a", " a", "a ", "\ta\t", "a b", "\u{a0}a", "a\u{2003}", "\u{3000}", "é", " é ", "=x,"]
+        {
+            assert_eq!(trimmed(text), text.trim(), "{text:?}");
+        }
     }
 
     #[test]

@@ -9,7 +9,13 @@ use std::sync::Arc;
 pub type Nested<V> = NestedOf<BTreeMap<String, V>>;
 
 /// scope -> kind -> the kind's documents in `M`.
-pub type NestedOf<M> = HashMap<String, HashMap<String, M>>;
+pub type NestedOf<M> = HashMap<String, Kinds<M>>;
+
+/// One scope's kinds, by name. A kind's name is the store's own (a constant of the service's, never a
+/// caller's text), and a scope holds a few dozen, so they are hashed with foldhash's fast hasher rather
+/// than SipHash, which guards against chosen colliding keys that these cannot be: a request looks up
+/// about eight (scope, kind) pairs, and SipHash was about 100 instructions a kind.
+pub type Kinds<M> = HashMap<String, M, foldhash::fast::RandomState>;
 
 /// The documents of (scope, kind), if the map has that kind.
 pub fn lookup<'m, M>(map: &'m NestedOf<M>, scope: &str, kind: &str) -> Option<&'m M> {
@@ -20,7 +26,7 @@ pub fn lookup<'m, M>(map: &'m NestedOf<M>, scope: &str, kind: &str) -> Option<&'
 /// allocation.
 pub fn slot<'m, M: Default>(map: &'m mut NestedOf<M>, scope: &str, kind: &str) -> &'m mut M {
     if !map.contains_key(scope) {
-        map.insert(scope.to_string(), HashMap::new());
+        map.insert(scope.to_string(), Kinds::default());
     }
     let kinds = map.get_mut(scope).expect("inserted above");
     if !kinds.contains_key(kind) {

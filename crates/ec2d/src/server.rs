@@ -10,8 +10,10 @@
 //! a 5xx.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -22,7 +24,7 @@ use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -104,11 +106,66 @@ enum BodyError {
     Timeout,
 }
 
-async fn read_body(app: &App, body: Incoming) -> Result<Bytes, BodyError> {
-    let timeout = Duration::from_secs_f64(app.config.body_timeout);
-    match tokio::time::timeout(timeout, collect_limited(body, app.config.max_body_bytes)).await {
-        Err(_) => Err(BodyError::Timeout),
-        Ok(result) => result,
+/// The body within `--body-timeout` (a sleep of `timer`, the connection's timer for bodies, which
+/// is polled only when the body is not all there: as `tokio::time::timeout` does).
+async fn read_body(app: &App, body: Incoming, timer: &ConnectionTimer) -> Result<Bytes, BodyError> {
+    let mut late = timer.sleep_at(Instant::now() + Duration::from_secs_f64(app.config.body_timeout));
+    let mut collect = std::pin::pin!(collect_limited(body, app.config.max_body_bytes));
+    std::future::poll_fn(|cx| match collect.as_mut().poll(cx) {
+        Poll::Ready(result) => Poll::Ready(result),
+        Poll::Pending => std::pin::Pin::new(&mut late).poll(cx).map(|()| Err(BodyError::Timeout)),
+    })
+    .await
+}
+
+/// A connection's timer: hyper's header-read timeout and the body timeout each have one per
+/// connection. The sleeps it hands out share one tokio timer, moved to each one's deadline when it is
+/// polled, so that a request costs no timer of its own: moving a registered timer to a later
+/// deadline (the next request's) is a store, where a timer per request was an allocation, an
+/// insertion into tokio's timer wheel and a removal, each under the timer's lock (about 250
+/// instructions of a light request more than this). Its sleeps are waited for one at a time (hyper's header read ends before the body is
+/// read, and the next header read starts after the answer): a sleep polled moves the shared timer
+/// to its own deadline.
+#[derive(Clone, Default)]
+pub struct ConnectionTimer {
+    shared: Arc<Mutex<Option<std::pin::Pin<Box<tokio::time::Sleep>>>>>,
+}
+
+/// A sleep of a [`ConnectionTimer`]: done at its deadline.
+pub struct ConnectionSleep {
+    shared: Arc<Mutex<Option<std::pin::Pin<Box<tokio::time::Sleep>>>>>,
+    deadline: tokio::time::Instant,
+}
+
+impl ConnectionTimer {
+    /// A sleep until `deadline` (the timer is made on its first poll, inside the runtime).
+    pub fn sleep_at(&self, deadline: Instant) -> ConnectionSleep {
+        ConnectionSleep { shared: Arc::clone(&self.shared), deadline: tokio::time::Instant::from_std(deadline) }
+    }
+}
+
+impl std::future::Future for ConnectionSleep {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let mut shared = self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let timer = shared.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(self.deadline)));
+        if timer.deadline() != self.deadline {
+            timer.as_mut().reset(self.deadline);
+        }
+        timer.as_mut().poll(cx)
+    }
+}
+
+impl hyper::rt::Sleep for ConnectionSleep {}
+
+impl hyper::rt::Timer for ConnectionTimer {
+    fn sleep(&self, duration: Duration) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(self.sleep_at(Instant::now() + duration))
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(self.sleep_at(deadline))
     }
 }
 
@@ -188,7 +245,12 @@ fn log_request(method: &str, path: &str, status: u16, request_id: &str, log: &Re
     }
 }
 
-pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<Response<AnswerBody>, Infallible> {
+/// Answers one request of a connection whose body timer is `body_timer`.
+pub async fn handle(
+    server: Arc<Server>,
+    mut req: Request<Incoming>,
+    body_timer: ConnectionTimer,
+) -> Result<Response<AnswerBody>, Infallible> {
     let started = Instant::now();
     let app = Arc::clone(&server.app);
     // Shares of the request's own buffers (copies only of an uncommon method): the EC2 pipeline below
@@ -200,7 +262,7 @@ pub async fn handle(server: Arc<Server>, mut req: Request<Incoming>) -> Result<R
     let query = uri.query().unwrap_or("");
     // The signature covers the method, path, query, headers and body as they arrived.
     let headers = std::mem::take(req.headers_mut());
-    let body = match read_body(&app, req.into_body()).await {
+    let body = match read_body(&app, req.into_body(), &body_timer).await {
         Ok(body) => body,
         Err(e) => {
             let request_id = app.next_request_id();
@@ -600,9 +662,10 @@ pub async fn serve_connection<I>(server: Arc<Server>, io: I, header_timeout: Dur
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| handle(Arc::clone(&server), req));
+    let body_timer = ConnectionTimer::default();
+    let service = service_fn(move |req| handle(Arc::clone(&server), req, body_timer.clone()));
     let _ = http1::Builder::new()
-        .timer(TokioTimer::new())
+        .timer(ConnectionTimer::default())
         .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEADER_BYTES)
         .half_close(half_close)
@@ -614,4 +677,44 @@ where
 fn shut_down(signal: &str) -> Result<(), String> {
     tracing::info!("shutting down on {signal}: no new connections; requests in progress get {SHUTDOWN_GRACE:?}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `sleep` polled once: whether it was done.
+    async fn done_at_once(sleep: &mut ConnectionSleep) -> bool {
+        std::future::poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *sleep).poll(cx).is_ready())).await
+    }
+
+    /// Each sleep of a connection's timer ends at its own deadline, whether the shared timer was last
+    /// set earlier or later, and a sleep dropped before its deadline (hyper's header sleep, once the
+    /// headers are read) leaves the next one unaffected.
+    #[tokio::test]
+    async fn a_connection_timers_sleeps_end_at_their_own_deadlines() {
+        let timer = ConnectionTimer::default();
+        let hour = Duration::from_secs(3600);
+        let mut far = timer.sleep_at(Instant::now() + hour);
+        assert!(!done_at_once(&mut far).await);
+        drop(far);
+        // Earlier than the shared timer's deadline.
+        let start = Instant::now();
+        timer.sleep_at(start + Duration::from_millis(20)).await;
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        // After it fired: later, then later again (the shared timer moved forward while set).
+        let start = Instant::now();
+        timer.sleep_at(start + Duration::from_millis(10)).await;
+        assert!(start.elapsed() >= Duration::from_millis(10));
+        let mut far = timer.sleep_at(Instant::now() + hour);
+        assert!(!done_at_once(&mut far).await);
+        let start = Instant::now();
+        let mut soon = timer.sleep_at(start + Duration::from_millis(10));
+        assert!(!done_at_once(&mut far).await);
+        (&mut soon).await;
+        assert!(start.elapsed() >= Duration::from_millis(10));
+        // A clone shares the timer; hyper's own use goes through `Timer`.
+        let boxed = hyper::rt::Timer::sleep(&timer.clone(), Duration::from_millis(1));
+        boxed.await;
+    }
 }

@@ -64,8 +64,8 @@ pub fn load_named_shared_with<R: ec2_store::Record>(
     ids: &[String],
     mut keep: impl FnMut(&mut Txn<'_>, std::sync::Arc<R>) -> Result<Option<std::sync::Arc<R>>>,
 ) -> Result<Vec<std::sync::Arc<R>>> {
-    let scope = ctx.scope.key();
-    named(kind, ids, |id| match tx.get_shared::<R>(&scope, id)? {
+    let scope = ctx.scope.as_key();
+    named(kind, ids, |id| match tx.get_shared::<R>(scope, id)? {
         Some(r) => keep(tx, r),
         None => Ok(None),
     })

@@ -74,23 +74,23 @@ pub fn lower(seed: u64, tx: &mut Txn<'_>, scope: &str, kind: DueKind, id: &str, 
 
 /// Settles every record of the scope whose timed work is due by `ctx.now`, earliest first.
 pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
-    let scope = ctx.scope.key();
+    let scope = ctx.scope.as_key();
     let seed = ctx.ids.seed();
-    match tx.get_shared::<DueHead>(&scope, INDEX_ID)?.as_deref() {
+    match tx.get_shared::<DueHead>(scope, INDEX_ID)?.as_deref() {
         Some(head) if head.next.is_none_or(|t| t > ctx.now) => return Ok(()),
         Some(_) => {}
         None => {
-            if rebuild(seed, tx, &scope)?.head().next.is_none_or(|t| t > ctx.now) {
+            if rebuild(seed, tx, scope)?.head().next.is_none_or(|t| t > ctx.now) {
                 return Ok(());
             }
         }
     }
     for _ in 0..MAX_STEPS {
-        let mut index = load(seed, tx, &scope)?;
+        let mut index = load(seed, tx, scope)?;
         let Some((due_at, kind, id)) = index.first_due(ctx.now) else { break };
         // Taken off first: settling saves the record, which puts its next entry back.
         index.set(kind, &id, None);
-        store(tx, &scope, &index)?;
+        store(tx, scope, &index)?;
         match kind {
             DueKind::SpotRequest => spot::settle_due(ctx, tx, &id)?,
             DueKind::CapacityReservation => capacity_reservations::settle_due(ctx, tx, &id)?,

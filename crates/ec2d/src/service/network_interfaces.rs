@@ -212,9 +212,9 @@ pub fn attached(
     tx: &mut Txn<'_>,
     page: &[std::sync::Arc<Instance>],
 ) -> Result<std::collections::BTreeMap<String, Vec<dto::InstanceNetworkInterface>>> {
-    let scope = ctx.scope.key();
+    let scope = ctx.scope.as_key();
     let mut out = std::collections::BTreeMap::new();
-    let links: Vec<InstanceInterfaces> = tx.scan(&scope)?;
+    let links: Vec<InstanceInterfaces> = tx.scan(scope)?;
     if links.is_empty() {
         return Ok(out);
     }
@@ -224,7 +224,7 @@ pub fn attached(
         let Some(l) = by_instance.get(inst.id.as_str()) else { continue };
         let mut shown = Vec::with_capacity(l.by_device.len());
         for eni_id in l.by_device.values() {
-            let Some(eni) = tx.get::<NetworkInterface>(&scope, eni_id)? else { continue };
+            let Some(eni) = tx.get::<NetworkInterface>(scope, eni_id)? else { continue };
             let v = view(ctx, tx, eni)?;
             shown.push(instance_eni_dto(&v));
         }
