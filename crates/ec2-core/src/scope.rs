@@ -6,7 +6,8 @@ use std::fmt;
 pub struct Scope {
     pub account: String,
     pub region: String,
-    /// `account/region`, made once: a request reads documents under it several times.
+    /// `account/region`, made once: a request reads documents under it several times. Nothing
+    /// changes `account` or `region` after [`Scope::new`] (a changed one would leave this stale).
     key: String,
 }
 
