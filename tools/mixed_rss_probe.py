@@ -1,7 +1,12 @@
 """Builds the bench's mixed state (10k us-east-1 instances, 1k us-west-2, 1k Spot requests, 200 reservations,
 100 Windows instances + bundle tasks) on a server and prints the RSS after each step.
 Usage: python3 tools/mixed_rss_probe.py BIN [serve args...] (default --ephemeral); HOLD=SECONDS keeps the
-server running at the end; MIMALLOC_SHOW_STATS=1 prints the allocator's statistics at its exit."""
+server running at the end; DESCRIBES=N describes everything N times per region, us-east-1's then us-west-2's
+as ec2d-bench's mixed scenario does (N=11 is its count; default 2, the two regions alternated); SMAPS=1 prints
+the server's /proc/PID/smaps_rollup and its largest mappings at the end; MIMALLOC_SHOW_STATS=1 prints the
+allocator's statistics at its exit; STEPS=1 prints the RSS after each RequestSpotInstances too. The embedded
+engine: pass --data-dir DIR (an empty directory) as the serve args. Run it with .venv/bin/python (conftest
+imports pytest)."""
 import os, sys, time, urllib.request, json
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 from conftest import Server
@@ -40,6 +45,7 @@ try:
         if k % 4 == 2: kw.update(Type="persistent", ValidUntil=day)
         if k % 4 == 3: kw.update(ValidFrom=day)
         c.request_spot_instances(**kw)
+        if os.environ.get("STEPS"): print(f"  spot call {k}", rss(pid), flush=True)
     print("+1k spot", rss(pid), flush=True)
     for i in range(200):
         kw = dict(InstanceType="t3.medium", InstancePlatform="Linux/UNIX", AvailabilityZone=zones[i % 5], InstanceCount=1 + i % 4)
@@ -50,12 +56,33 @@ try:
     for i in ids:
         c.bundle_instance(InstanceId=i, Storage={"S3": {"Bucket": "bench", "Prefix": "win", "AWSAccessKeyId": "AKIAIOSFODNN7EXAMPLE", "UploadPolicy": __import__("base64").b64decode(UP), "UploadPolicySignature": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}})
     print("+100 bundle", rss(pid), flush=True)
-    for _ in range(2):
-        c.describe_instances(); w.describe_instances()
-        print("describe all x1", rss(pid), flush=True)
+    if os.environ.get("DESCRIBES"):
+        n = int(os.environ["DESCRIBES"])
+        for cl in (c, w):
+            for _ in range(n):
+                cl.describe_instances()
+            print(f"describe all x{n}", rss(pid), flush=True)
+        time.sleep(0.2)
+        print("200 ms later", rss(pid), flush=True)
+    else:
+        for _ in range(2):
+            c.describe_instances(); w.describe_instances()
+            print("describe all x1", rss(pid), flush=True)
+    if os.environ.get("SMAPS"):
+        print(len(os.listdir(f"/proc/{pid}/task")), "threads", flush=True)
+        print(open(f"/proc/{pid}/smaps_rollup").read(), flush=True)
+        maps, cur = [], None
+        for l in open(f"/proc/{pid}/smaps"):
+            f = l.split()
+            if "-" in f[0] and not f[0].endswith(":"):
+                cur = [l.strip()[:110], 0, 0]; maps.append(cur)
+            elif f[0] == "Rss:": cur[1] = int(f[1])
+            elif f[0] == "Anonymous:": cur[2] = int(f[1])
+        for m in sorted(maps, key=lambda m: -m[1])[:12]:
+            print(f"{m[1]/1024:7.1f} MiB rss {m[2]/1024:7.1f} anon  {m[0]}", flush=True)
     if os.environ.get("HOLD"):
         print("holding; pid", pid, flush=True); time.sleep(float(os.environ["HOLD"]))
 finally:
     s.stop()
     if os.environ.get('MIMALLOC_SHOW_STATS'):
-        print('\n'.join(l for l in s.stderr().splitlines() if 'INFO' not in l)[-6000:])
+        print('\n'.join(l for l in s.stderr().splitlines() if 'INFO' not in l)[-20000:])
