@@ -442,3 +442,28 @@ fn documents_read_at_begin_are_those_of_the_snapshot() {
     assert_eq!(read(&nodes[0]), (Some(thing("a", 10)), Some(thing(odd, 4))));
     assert_eq!(read(&nodes[0]), (Some(thing("a", 10)), Some(thing(odd, 4))));
 }
+
+/// A document the last transaction with the same hints looked for and did not find is read again at `BEGIN`:
+/// missing then, and found once another node has made it.
+#[test]
+fn a_missing_document_read_at_begin_is_found_once_made() {
+    use ec2_store::{Hint, Record};
+    let url = fresh_database();
+    let nodes = [Store::postgres(&url).unwrap(), Store::postgres(&url).unwrap()];
+    let hints = [Hint { scope: "s".into(), kind: Thing::KIND, id: "missing".into() }];
+    let read = |store: &Store| -> Option<Thing> {
+        store
+            .transact_hinted(&hints, |tx| {
+                let found = tx.get("s", "missing")?;
+                tx.put("s", &thing("other", 1))?;
+                Ok::<_, StoreError>(found)
+            })
+            .unwrap()
+    };
+    assert_eq!(read(&nodes[0]), None);
+    assert_eq!(read(&nodes[0]), None);
+    nodes[1].transact(|tx| tx.put("s", &thing("missing", 7))).unwrap();
+    assert_eq!(read(&nodes[0]), Some(thing("missing", 7)));
+    nodes[1].transact(|tx| tx.delete::<Thing>("s", "missing").map(drop)).unwrap();
+    assert_eq!(read(&nodes[0]), None);
+}
