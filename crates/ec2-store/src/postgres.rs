@@ -24,7 +24,7 @@
 //! Hot documents: a transaction that conflicted retries holding (session-level, so across nodes) advisory
 //! locks on the documents it read and changed, taken before its `BEGIN` (in the same round trip, in a transaction
 //! of their own, so its snapshot comes after the previous holder's commit), and those documents are hot for
-//! [`HOT_FOR`]: any transaction of this node that
+//! [`HOT_FOR`], and stay hot while transactions holding their locks keep committing: any transaction of this node that
 //! reads a hot document without holding its lock stops there (before it wrote anything), rolls back, and runs
 //! again at once holding the locks of the hot documents it read. So the requests on one hot document (a
 //! capacity pool, a zone's subnet, an instance under conflicting Stop/Start) queue on its lock instead of
@@ -77,8 +77,9 @@ const GENERATION_KEY: &str = "id_generation";
 const MAX_LOCKS: usize = 32;
 /// The advisory lock taken instead of more than [`MAX_LOCKS`], or for a conflict that wrote nothing.
 const EVERYTHING_LOCK: i64 = 0x6563_3264_0000_0001;
-/// How long a document stays hot after a transaction that changed it lost a conflict: a transaction that
-/// reads a hot document without holding its advisory lock starts again holding it ([`PgTx::get`]).
+/// How long a document stays hot after a transaction that changed it lost a conflict, or after the last committed
+/// transaction that held its lock: a transaction that reads a hot document without holding its advisory lock
+/// starts again holding it ([`PgTx::get`]).
 const HOT_FOR: Duration = Duration::from_secs(1);
 /// Hot documents remembered at most (the oldest are forgotten first).
 const MAX_HOT: usize = 4096;
@@ -404,7 +405,8 @@ impl PostgresEngine {
         })
     }
 
-    /// Marks the documents of `keys` hot (a transaction that changed them lost a conflict).
+    /// Marks the documents of `keys` hot (a transaction that changed them lost a conflict, or one that held their
+    /// locks committed).
     fn heat(&self, keys: &[i64]) {
         let now = Instant::now();
         let mut hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
@@ -974,6 +976,13 @@ impl Engine for PostgresEngine {
                 relock = true;
             }
         };
+        if result.is_ok() && !locked.is_empty() {
+            // Still fought over: the documents stay hot while transactions holding their locks keep committing
+            // (they were queued on a lock, or could have been), so the next ones of either node take the locks
+            // first rather than losing a conflict to cool them down again.
+            let keys: Vec<i64> = locked.iter().copied().collect();
+            self.heat(&keys);
+        }
         if let (Some(tag), true) = (tag, result.is_ok()) {
             self.learn(tag, &locked, found);
         }
