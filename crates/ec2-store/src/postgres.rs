@@ -10,7 +10,7 @@
 //! Round trips: a transaction costs `BEGIN` (which also reads the ID generation, below), one query per
 //! document it reads that it has not read or written before in this transaction (reads are kept for the
 //! transaction, writes are kept in memory and read back from there), one statement that writes every
-//! change at once, and `COMMIT`; under advisory locks, one more before `BEGIN` to take them.
+//! change at once, and `COMMIT`; advisory locks are taken in `BEGIN`'s round trip.
 //!
 //! Hot rows: no row is written by every transaction. IDs come from [`Tx::next_id`], which hands out
 //! values from blocks of [`ID_BLOCK`] that each node reserves in their own short statement (on a
@@ -22,8 +22,9 @@
 //! transaction.
 //!
 //! Hot documents: a transaction that conflicted retries holding (session-level, so across nodes) advisory
-//! locks on the documents it read and changed, taken before its `BEGIN` (so its snapshot comes after the
-//! previous holder's commit), and those documents are hot for [`HOT_FOR`]: any transaction of this node that
+//! locks on the documents it read and changed, taken before its `BEGIN` (in the same round trip, in a transaction
+//! of their own, so its snapshot comes after the previous holder's commit), and those documents are hot for
+//! [`HOT_FOR`], and stay hot while transactions holding their locks keep committing: any transaction of this node that
 //! reads a hot document without holding its lock stops there (before it wrote anything), rolls back, and runs
 //! again at once holding the locks of the hot documents it read. So the requests on one hot document (a
 //! capacity pool, a zone's subnet, an instance under conflicting Stop/Start) queue on its lock instead of
@@ -33,7 +34,7 @@
 //! Hints: a request may name the documents it is likely to change ([`Engine::transact_hinted`]). Before its
 //! first `BEGIN` the transaction then takes the locks of those that are hot, and of the hot documents the last
 //! committed transaction with the same hints held locks on (a Stop's instance leads to its capacity pool); and
-//! it reads in `BEGIN`'s round trip the documents that transaction read and found ([`Learned`]), so a launch
+//! it reads in `BEGIN`'s round trip the documents that transaction read by key, found or not ([`Learned`]), so a launch
 //! does not restart at its zone's subnet and reads most of its documents without a round trip each.
 //!
 //! Predicate locks: `SERIALIZABLE` locks the B-tree leaf page a read by key visits, and an insert into that
@@ -76,8 +77,9 @@ const GENERATION_KEY: &str = "id_generation";
 const MAX_LOCKS: usize = 32;
 /// The advisory lock taken instead of more than [`MAX_LOCKS`], or for a conflict that wrote nothing.
 const EVERYTHING_LOCK: i64 = 0x6563_3264_0000_0001;
-/// How long a document stays hot after a transaction that changed it lost a conflict: a transaction that
-/// reads a hot document without holding its advisory lock starts again holding it ([`PgTx::get`]).
+/// How long a document stays hot after a transaction that changed it lost a conflict, or after the last committed
+/// transaction that held its lock: a transaction that reads a hot document without holding its advisory lock
+/// starts again holding it ([`PgTx::get`]).
 const HOT_FOR: Duration = Duration::from_secs(1);
 /// Hot documents remembered at most (the oldest are forgotten first).
 const MAX_HOT: usize = 4096;
@@ -93,7 +95,7 @@ const LEARNED_FOR: Duration = Duration::from_secs(60);
 struct Learned {
     /// The advisory locks it held when it committed.
     locks: Vec<i64>,
-    /// The documents it read and found.
+    /// The documents it read by key, found or not (not those of scans).
     reads: Vec<Key>,
     at: Instant,
 }
@@ -403,7 +405,8 @@ impl PostgresEngine {
         })
     }
 
-    /// Marks the documents of `keys` hot (a transaction that changed them lost a conflict).
+    /// Marks the documents of `keys` hot (a transaction that changed them lost a conflict, or one that held their
+    /// locks committed).
     fn heat(&self, keys: &[i64]) {
         let now = Instant::now();
         let mut hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
@@ -544,6 +547,9 @@ struct PgTx<'a> {
     reads: HashMap<Key, Option<DocRef>>,
     /// Documents read at `BEGIN` that the body has not asked for (yet).
     unasked: HashSet<Key>,
+    /// The documents the body read by key (found or not; not those of scans), for the next transaction with the
+    /// same hints to read at `BEGIN`.
+    asked: Vec<Key>,
     /// Documents written (`None`: deleted), by key.
     writes: BTreeMap<Key, Option<DocRef>>,
     /// ID values handed to this attempt, given back unless it commits.
@@ -623,7 +629,9 @@ impl Tx for PgTx<'_> {
         let k = key(scope, kind, id);
         if let Some(doc) = self.writes.get(&k).or_else(|| self.reads.get(&k)) {
             let doc = doc.clone();
-            self.unasked.remove(&k);
+            if self.unasked.remove(&k) {
+                self.asked.push(k);
+            }
             return Ok(doc);
         }
         // A hot document is read under its advisory lock, taken before the snapshot: the transactions that
@@ -638,6 +646,7 @@ impl Tx for PgTx<'_> {
         match self.conn.client.query_opt(&self.conn.get, &[&s, &kd, &i]) {
             Ok(row) => {
                 let doc = row.map(|r| Doc::new(r.get(0)));
+                self.asked.push(k.clone());
                 self.reads.insert(k, doc.clone());
                 Ok(doc)
             }
@@ -735,9 +744,28 @@ fn push_bytea_literal(out: &mut String, s: &str) {
 }
 
 /// `BEGIN`, the ID generation and the documents `prefetch` (each by its primary key, as [`PgTx::get`] reads
-/// one), in one round trip.
-fn begin(client: &mut Client, prefetch: &[Key]) -> Result<(i64, Vec<Option<String>>), postgres::Error> {
-    let mut sql = format!(
+/// one), in one round trip; with `locks`, first the session's advisory locks are replaced by those (taken in key
+/// order, in a transaction of their own: the `SERIALIZABLE` snapshot is taken once they are granted, so it sees
+/// the commits of their previous holders), in the same round trip.
+fn begin(
+    client: &mut Client,
+    locks: Option<&BTreeSet<i64>>,
+    prefetch: &[Key],
+) -> Result<(i64, Vec<Option<String>>), postgres::Error> {
+    let mut sql = String::new();
+    // Statements end with their `CommandComplete`: the locks' four (BEGIN, release, take, COMMIT), then
+    // BEGIN's, then the generation's, then one per document.
+    let mut first = 0;
+    if let Some(locks) = locks {
+        sql.push_str("BEGIN; SELECT pg_advisory_unlock_all(); SELECT pg_advisory_lock(k) FROM unnest(ARRAY[");
+        for (n, k) in locks.iter().enumerate() {
+            let _ = write!(sql, "{}{k}", if n == 0 { "" } else { "," });
+        }
+        sql.push_str("]::int8[]) AS k; COMMIT; ");
+        first = 4;
+    }
+    let _ = write!(
+        sql,
         "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT COALESCE((SELECT value FROM meta WHERE key = '{GENERATION_KEY}'), '0')"
     );
     // Each key is written into the query in place (a launch prefetches a dozen: no string per byte or part).
@@ -751,13 +779,14 @@ fn begin(client: &mut Client, prefetch: &[Key]) -> Result<(i64, Vec<Option<Strin
     }
     let mut generation = String::from("0");
     let mut docs = vec![None; prefetch.len()];
-    // Statements end with their `CommandComplete`: the first is BEGIN's, the second the generation's.
     let mut statement = 0;
     for m in client.simple_query(&sql)? {
         match m {
-            SimpleQueryMessage::Row(row) if statement == 1 => generation = row.get(0).unwrap_or("0").to_string(),
-            SimpleQueryMessage::Row(row) if statement >= 2 => {
-                docs[statement - 2] = row.get(0).map(str::to_string);
+            SimpleQueryMessage::Row(row) if statement == first + 1 => {
+                generation = row.get(0).unwrap_or("0").to_string();
+            }
+            SimpleQueryMessage::Row(row) if statement >= first + 2 => {
+                docs[statement - first - 2] = row.get(0).map(str::to_string);
             }
             SimpleQueryMessage::CommandComplete(_) => statement += 1,
             _ => {}
@@ -766,20 +795,25 @@ fn begin(client: &mut Client, prefetch: &[Key]) -> Result<(i64, Vec<Option<Strin
     Ok((generation.parse().unwrap_or(0), docs))
 }
 
-/// One run of `body`. `prefetch`: documents to read at `BEGIN` (but a hot one this attempt does not hold the
-/// lock of, which [`PgTx::get`] refuses to read); `found` gets what a committed attempt read and found.
+/// One run of `body`, under the advisory locks `locked` (taken in `BEGIN`'s round trip when `relock`, which is
+/// then cleared). `prefetch`: documents to read at `BEGIN` (but a hot one this attempt does not hold the
+/// lock of, which [`PgTx::get`] refuses to read); `found` gets what a committed attempt read by key.
 fn attempt(
     engine: &PostgresEngine,
     conn: &mut Conn,
     locked: &BTreeSet<i64>,
+    relock: &mut bool,
     prefetch: &[Key],
     found: &mut Vec<Key>,
     body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
 ) -> Attempt {
     let covered = |l: i64| locked.contains(&l) || locked.contains(&EVERYTHING_LOCK) || !engine.is_hot(l);
     let prefetch: Vec<Key> = prefetch.iter().filter(|(s, k, i)| covered(lock_key(s, k, i))).cloned().collect();
-    let (generation, docs) = match begin(&mut conn.client, &prefetch) {
-        Ok(g) => g,
+    let (generation, docs) = match begin(&mut conn.client, relock.then_some(locked), &prefetch) {
+        Ok(g) => {
+            *relock = false;
+            g
+        }
         Err(e) => {
             let _ = conn.client.batch_execute("ROLLBACK");
             return if is_conflict(&e) {
@@ -796,6 +830,7 @@ fn attempt(
         restart: None,
         generation,
         unasked: prefetch.iter().cloned().collect(),
+        asked: Vec::new(),
         reads: prefetch.into_iter().zip(docs).map(|(k, doc)| (k, doc.map(Doc::new))).collect(),
         writes: BTreeMap::new(),
         taken: Vec::new(),
@@ -821,8 +856,9 @@ fn attempt(
         .collect();
     let taken = std::mem::take(&mut pg.taken);
     if outcome.is_ok() && failed.is_none() && restart.is_none() {
-        let asked = pg.reads.iter().filter(|(k, d)| d.is_some() && !pg.unasked.contains(*k));
-        let mut read: Vec<Key> = asked.map(|(k, _)| k.clone()).collect();
+        // Found or not (a launch looks for the same few absent documents every time: the clock, the defaults),
+        // but not what scans found (a sweep's thousand event logs).
+        let mut read = std::mem::take(&mut pg.asked);
         read.sort_unstable();
         read.truncate(MAX_PREFETCH);
         *found = read;
@@ -854,38 +890,25 @@ fn attempt(
     result
 }
 
+/// The locks to hold after `held` once `wanted` are needed too: all of them, or, beyond [`MAX_LOCKS`], the lock
+/// for everything beside those already held (a transaction that held its zone's subnet and pool keeps queueing
+/// with that zone's launches instead of racing them under the lock for everything alone).
+fn with_locks(held: BTreeSet<i64>, wanted: Vec<i64>) -> BTreeSet<i64> {
+    let mut all = held.clone();
+    all.extend(wanted);
+    if all.len() <= MAX_LOCKS {
+        return all;
+    }
+    let mut kept = held;
+    kept.insert(EVERYTHING_LOCK);
+    kept
+}
+
 /// A random pause before retry number `n` (1-based): up to 1 ms, doubling, capped at 32 ms.
 fn backoff(n: u32) -> Duration {
     let cap_us = 1000u64 << n.min(5);
     let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
     Duration::from_micros(random % cap_us)
-}
-
-/// Takes the advisory locks `locked` on the connection (releasing any others). A deadlock between lockers
-/// (sorted keys make it unlikely) empties `locked`: the transaction goes on without locks.
-fn take_locks(conn: &mut Conn, locked: &mut BTreeSet<i64>) -> Result<(), Abort> {
-    match relock(conn, locked) {
-        Ok(()) => Ok(()),
-        Err(e) if is_conflict(&e) => {
-            locked.clear();
-            match conn.client.batch_execute("SELECT pg_advisory_unlock_all()") {
-                Ok(()) => Ok(()),
-                Err(_) => Err(Abort::Store(engine_err("cannot release advisory locks", e))),
-            }
-        }
-        Err(e) => Err(Abort::Store(engine_err("cannot take advisory locks", e))),
-    }
-}
-
-/// Takes the session-level advisory locks `keys` (sorted) on the connection, after releasing any it held:
-/// one round trip.
-fn relock(conn: &mut Conn, keys: &BTreeSet<i64>) -> Result<(), postgres::Error> {
-    let list: Vec<String> = keys.iter().map(i64::to_string).collect();
-    let sql = format!(
-        "SELECT pg_advisory_unlock_all(); SELECT pg_advisory_lock(k) FROM unnest(ARRAY[{}]::int8[]) AS k",
-        list.join(",")
-    );
-    conn.client.batch_execute(&sql)
 }
 
 impl Engine for PostgresEngine {
@@ -913,53 +936,53 @@ impl Engine for PostgresEngine {
         // The advisory locks held (session-level, released when the transaction is done): at first, those
         // of the hot documents the hints name or led to last time.
         let (mut locked, prefetch) = self.prelocks(hints, tag);
-        // What the committed attempt read and found, for the next transaction with the same hints.
+        // What the committed attempt read by key, for the next transaction with the same hints.
         let mut found = Vec::new();
         let conn = lease.conn.as_mut().expect("a lease holds a connection");
         // Whether the locks went with the COMMIT (a committed attempt releases them in its round trip).
         let mut released = false;
-        let first = if locked.is_empty() { Ok(()) } else { take_locks(conn, &mut locked) };
-        let result = if let Err(abort) = first {
-            Err(abort)
-        } else {
-            loop {
-                let wanted = match attempt(self, conn, &locked, &prefetch, &mut found, body) {
-                    Attempt::Done(result) => {
-                        released = result.is_ok();
-                        break result;
-                    }
-                    Attempt::Restart(keys) => keys,
-                    Attempt::Conflict(e, keys) => {
-                        self.heat(&keys);
-                        if started.elapsed() >= RETRY_BUDGET {
-                            break Err(Abort::Store(engine_err(
-                                &format!("still conflicting after {retries} retries in {:?}", started.elapsed()),
-                                e,
-                            )));
-                        }
-                        retries += 1;
-                        if retries > 1 {
-                            std::thread::sleep(backoff(retries));
-                        }
-                        if keys.is_empty() {
-                            vec![EVERYTHING_LOCK]
-                        } else {
-                            keys
-                        }
-                    }
-                };
-                let before = locked.len();
-                locked.extend(wanted);
-                if locked.len() > MAX_LOCKS {
-                    locked = BTreeSet::from([EVERYTHING_LOCK]);
+        // Whether the next attempt takes `locked` (in its BEGIN's round trip) rather than running under the locks
+        // the session holds.
+        let mut relock = !locked.is_empty();
+        let result = loop {
+            let wanted = match attempt(self, conn, &locked, &mut relock, &prefetch, &mut found, body) {
+                Attempt::Done(result) => {
+                    released = result.is_ok();
+                    break result;
                 }
-                if locked.len() != before {
-                    if let Err(abort) = take_locks(conn, &mut locked) {
-                        break Err(abort);
+                Attempt::Restart(keys) => keys,
+                Attempt::Conflict(e, keys) => {
+                    self.heat(&keys);
+                    if started.elapsed() >= RETRY_BUDGET {
+                        break Err(Abort::Store(engine_err(
+                            &format!("still conflicting after {retries} retries in {:?}", started.elapsed()),
+                            e,
+                        )));
+                    }
+                    retries += 1;
+                    if retries > 1 {
+                        std::thread::sleep(backoff(retries));
+                    }
+                    if keys.is_empty() {
+                        vec![EVERYTHING_LOCK]
+                    } else {
+                        keys
                     }
                 }
+            };
+            let before = locked.len();
+            locked = with_locks(locked, wanted);
+            if locked.len() != before {
+                relock = true;
             }
         };
+        if result.is_ok() && !locked.is_empty() {
+            // Still fought over: the documents stay hot while transactions holding their locks keep committing
+            // (they were queued on a lock, or could have been), so the next ones of either node take the locks
+            // first rather than losing a conflict to cool them down again.
+            let keys: Vec<i64> = locked.iter().copied().collect();
+            self.heat(&keys);
+        }
         if let (Some(tag), true) = (tag, result.is_ok()) {
             self.learn(tag, &locked, found);
         }
@@ -1024,5 +1047,20 @@ impl Engine for PostgresEngine {
                 Err(e) => return Err(engine_err("cannot reset", e)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_beyond_the_bound_keep_those_held_beside_the_lock_for_everything() {
+        let held: BTreeSet<i64> = [3, 9].into();
+        assert_eq!(with_locks(held.clone(), vec![5, 9]), [3, 5, 9].into());
+        let many: Vec<i64> = (100..100 + MAX_LOCKS as i64).collect();
+        assert_eq!(with_locks(held.clone(), many), [3, 9, EVERYTHING_LOCK].into());
+        let exactly: Vec<i64> = (100..100 + MAX_LOCKS as i64 - 2).collect();
+        assert_eq!(with_locks(held, exactly).len(), MAX_LOCKS);
     }
 }
