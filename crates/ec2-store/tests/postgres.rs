@@ -339,35 +339,29 @@ fn a_version_1_database_is_migrated() {
     assert!(plan.contains("_pkey") && !plan.contains("by_kind"), "{plan}");
 }
 
-/// A transaction hinted with a hot document takes its lock before its first attempt, so its body runs once
-/// where an unhinted one reads the document unlocked, stops and runs again; and a transaction whose hints
-/// led last time to another hot document takes that one's lock first too.
-#[test]
-fn hinted_hot_documents_are_locked_before_the_first_attempt() {
-    use ec2_store::{Hint, Record};
+/// `ctr`'s count raised by one in a transaction hinted with `hints`: how many times its body ran.
+fn bump(store: &Store, hints: &[ec2_store::Hint]) -> u64 {
+    let mut runs = 0;
+    store
+        .transact_hinted(hints, |tx| {
+            runs += 1;
+            let mut t: Thing = tx.get("s", "ctr")?.expect("ctr exists");
+            t.n += 1;
+            tx.put("s", &t)
+        })
+        .unwrap();
+    runs
+}
+
+/// One conflict on `ctr` (which exists), which makes it hot for a second: a transaction reads it, another
+/// bumps it and commits, then the first adds 100 to what it read: it fails at its write or commit and runs
+/// again. Gives the moment just before the first transaction was let go on (the conflict comes after it).
+fn conflict_on_ctr(store: &Arc<Store>) -> std::time::Instant {
     use std::sync::mpsc;
-    use std::time::{Duration, Instant};
-    let url = fresh_database();
-    let store = Arc::new(Store::postgres(&url).unwrap());
-    store.transact(|tx| tx.put("s", &thing("ctr", 0))).unwrap();
-    let bump = |store: &Store, hints: &[Hint]| {
-        let mut runs = 0;
-        store
-            .transact_hinted(hints, |tx| {
-                runs += 1;
-                let mut t: Thing = tx.get("s", "ctr")?.expect("ctr exists");
-                t.n += 1;
-                tx.put("s", &t)
-            })
-            .unwrap();
-        runs
-    };
-    // One conflict on `ctr`: a transaction reads it, another changes it and commits, then the first
-    // changes it: it fails at its write or commit, which makes `ctr` hot for a second.
     let (read, wait_read) = mpsc::channel();
     let (committed, wait_committed) = mpsc::channel::<()>();
     let loser = {
-        let store = Arc::clone(&store);
+        let store = Arc::clone(store);
         thread::spawn(move || {
             let mut runs = 0;
             store
@@ -386,10 +380,24 @@ fn hinted_hot_documents_are_locked_before_the_first_attempt() {
         })
     };
     wait_read.recv().unwrap();
-    assert_eq!(bump(&store, &[]), 1);
-    let hot_from = Instant::now();
+    assert_eq!(bump(store, &[]), 1);
+    let hot_from = std::time::Instant::now();
     committed.send(()).unwrap();
     assert!(loser.join().unwrap() >= 2, "the first transaction did not conflict");
+    hot_from
+}
+
+/// A transaction hinted with a hot document takes its lock before its first attempt, so its body runs once
+/// where an unhinted one reads the document unlocked, stops and runs again; and a transaction whose hints
+/// led last time to another hot document takes that one's lock first too.
+#[test]
+fn hinted_hot_documents_are_locked_before_the_first_attempt() {
+    use ec2_store::{Hint, Record};
+    use std::time::Duration;
+    let url = fresh_database();
+    let store = Arc::new(Store::postgres(&url).unwrap());
+    store.transact(|tx| tx.put("s", &thing("ctr", 0))).unwrap();
+    let hot_from = conflict_on_ctr(&store);
     let ctr = [Hint { scope: "s".into(), kind: Thing::KIND, id: "ctr".into() }];
     let other = [Hint { scope: "s".into(), kind: Thing::KIND, id: "other".into() }];
     let unhinted = bump(&store, &[]);
@@ -473,48 +481,11 @@ fn a_missing_document_read_at_begin_is_found_once_made() {
 #[test]
 fn a_document_stays_hot_while_transactions_holding_its_lock_commit() {
     use ec2_store::{Hint, Record};
-    use std::sync::mpsc;
     use std::time::{Duration, Instant};
     let url = fresh_database();
     let store = Arc::new(Store::postgres(&url).unwrap());
     store.transact(|tx| tx.put("s", &thing("ctr", 0))).unwrap();
-    let bump = |store: &Store, hints: &[Hint]| {
-        let mut runs = 0;
-        store
-            .transact_hinted(hints, |tx| {
-                runs += 1;
-                let mut t: Thing = tx.get("s", "ctr")?.expect("ctr exists");
-                t.n += 1;
-                tx.put("s", &t)
-            })
-            .unwrap();
-        runs
-    };
-    // One conflict on `ctr` makes it hot (as in the test above).
-    let (read, wait_read) = mpsc::channel();
-    let (committed, wait_committed) = mpsc::channel::<()>();
-    let loser = {
-        let store = Arc::clone(&store);
-        thread::spawn(move || {
-            let mut runs = 0;
-            store
-                .transact(|tx| {
-                    runs += 1;
-                    let t: Thing = tx.get("s", "ctr")?.expect("ctr exists");
-                    if runs == 1 {
-                        read.send(()).unwrap();
-                        wait_committed.recv().unwrap();
-                    }
-                    tx.put("s", &thing("ctr", t.n + 100))
-                })
-                .unwrap();
-            runs
-        })
-    };
-    wait_read.recv().unwrap();
-    assert_eq!(bump(&store, &[]), 1);
-    committed.send(()).unwrap();
-    assert!(loser.join().unwrap() >= 2, "the first transaction did not conflict");
+    conflict_on_ctr(&store);
     // Hinted transactions (which take the lock of the hot document first) for 1.5 s; the longest pause between
     // two commits is what the test can rely on: on a machine so loaded that it exceeds a second, nothing is
     // asserted.
