@@ -278,7 +278,6 @@ fn pieces(text: &str, sep: u8) -> impl Iterator<Item = &str> {
     })
 }
 
-/// `text` split at its first `sep` (an ASCII byte), as `str::split_once` splits it.
 /// `text.trim()`, skipping its search when `text` starts and ends with a visible ASCII character (as
 /// every part of a header an SDK writes does): any white space, ASCII or not, takes the full trim.
 fn trimmed(text: &str) -> &str {
@@ -288,6 +287,7 @@ fn trimmed(text: &str) -> &str {
     }
 }
 
+/// `text` split at its first `sep` (an ASCII byte), as `str::split_once` splits it.
 fn split_once_at(text: &str, sep: u8) -> Option<(&str, &str)> {
     let i = text.bytes().position(|b| b == sep)?;
     Some((text.get(..i)?, text.get(i + 1..)?))
