@@ -16,7 +16,7 @@
 //!   set) and releases the mutex, then hands the write set to the writer thread; the writer applies every
 //!   write set handed over so far, in their numbers' order, in one SQLite transaction (making each
 //!   document's JSON in one reused buffer, then binding and stepping prepared statements) and commits (group
-//!   commit: one fsync for all of them; it writes each document once per commit, `last_changes`). No document's text is allocated on its way to the file: a request
+//!   commit: one sync of the log for all of them; it writes each document once per commit, `last_changes`). No document's text is allocated on its way to the file: a request
 //!   that writes a thousand instances leaves no megabytes of JSON behind for the allocator to keep. A request answers only once every write set numbered before its end is committed, its own and
 //!   those it may have read, so nothing it answered about can be lost. The next requests run while the writer
 //!   commits.
