@@ -823,12 +823,13 @@ fn commit(conn: &mut Connection, batch: &[(u64, Vec<Op>)], buf: &mut Vec<u8>) ->
     let e = |e: rusqlite::Error| e.to_string();
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(e)?;
     {
-        let mut put = tx
-            .prepare_cached(
-                "INSERT INTO docs (scope, kind, id, doc) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (scope, kind, id) DO UPDATE SET doc = excluded.doc",
-            )
-            .map_err(e)?;
+        // A put updates the document in place, and inserts it only if there was none: most puts replace a
+        // document (an instance, its pool, a tail), and an update of one is cheaper for SQLite than an insert
+        // that finds the conflict first.
+        let mut update =
+            tx.prepare_cached("UPDATE docs SET doc = ?4 WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(e)?;
+        let mut insert =
+            tx.prepare_cached("INSERT INTO docs (scope, kind, id, doc) VALUES (?1, ?2, ?3, ?4)").map_err(e)?;
         let mut delete = tx.prepare_cached("DELETE FROM docs WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(e)?;
         let mut counter = tx
             .prepare_cached(
@@ -840,7 +841,10 @@ fn commit(conn: &mut Connection, batch: &[(u64, Vec<Op>)], buf: &mut Vec<u8>) ->
             match op {
                 Op::Put { scope, kind, id, doc } => {
                     let text = doc.text_in(buf).map_err(|err| err.to_string())?;
-                    put.execute([scope.as_str(), kind, id, text]).map_err(e)?;
+                    let key_and_doc = [scope.as_str(), kind, id, text];
+                    if update.execute(key_and_doc).map_err(e)? == 0 {
+                        insert.execute(key_and_doc).map_err(e)?;
+                    }
                 }
                 Op::Delete { scope, kind, id } => {
                     delete.execute([scope, kind, id]).map_err(e)?;
