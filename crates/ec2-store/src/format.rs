@@ -44,9 +44,20 @@ pub fn encode_into<R: Record>(record: &R, doc: &mut Vec<u8>) -> Result<(), Store
     doc.extend_from_slice(b"{\"");
     doc.extend_from_slice(FORMAT_KEY.as_bytes());
     doc.extend_from_slice(b"\":");
-    doc.extend_from_slice(current::<R>().to_string().as_bytes());
+    crate::json::to_vec(&current::<R>(), doc).map_err(|e| StoreError::Engine(e.to_string()))?;
     let at = doc.len();
-    serde_json::to_writer(&mut *doc, record).map_err(|e| StoreError::Engine(e.to_string()))?;
+    crate::json::to_vec(record, doc).map_err(|e| StoreError::Engine(e.to_string()))?;
+    // Debug builds (the end-to-end tests' server) check every document against serde_json's bytes.
+    #[cfg(debug_assertions)]
+    {
+        let reference = serde_json::to_vec(record).map_err(|e| StoreError::Engine(e.to_string()))?;
+        assert_eq!(
+            String::from_utf8_lossy(&doc[at..]),
+            String::from_utf8_lossy(&reference),
+            "a {} record's JSON differs from serde_json's",
+            R::KIND
+        );
+    }
     match &doc[at..] {
         [b'{', b'}'] => {
             doc.truncate(at);

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 pub mod conformance;
 pub mod format;
+pub mod json;
 pub mod memory;
 mod nested;
 pub mod postgres;

@@ -22,6 +22,11 @@ pub fn lookup<'m, M>(map: &'m NestedOf<M>, scope: &str, kind: &str) -> Option<&'
     map.get(scope)?.get(kind)
 }
 
+/// [`lookup`], to change them.
+pub fn lookup_mut<'m, M>(map: &'m mut NestedOf<M>, scope: &str, kind: &str) -> Option<&'m mut M> {
+    map.get_mut(scope)?.get_mut(kind)
+}
+
 /// The documents of (scope, kind), made empty if the map has none: an existing scope or kind costs no
 /// allocation.
 pub fn slot<'m, M: Default>(map: &'m mut NestedOf<M>, scope: &str, kind: &str) -> &'m mut M {

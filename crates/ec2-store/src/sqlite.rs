@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::nested::{lookup, slot, Ids, NestedOf};
+use crate::nested::{lookup, lookup_mut, slot, Ids, NestedOf};
 use crate::schema;
 use crate::wait::{blocking, defer, hooked, Commit};
 use crate::{Abort, Doc, DocRef, Engine, StoreError, Tx};
@@ -132,12 +132,16 @@ struct Cache {
     undo: Vec<Undo>,
     /// The documents the running request put, by the address of the [`Doc`] `docs` holds for each, with the
     /// index of its put in the request's write set: a later put or delete of the same document replaces that
-    /// change in place ([`collapse`]) rather than adding one.
-    written: HashMap<usize, usize>,
+    /// change in place ([`collapse`]) rather than adding one. (Addresses are the process's own, not a caller's
+    /// text: hashed with foldhash's fast hasher, not SipHash.)
+    written: Written,
     /// The counters the running request moved, with the index of the change in its write set (which each later
     /// move updates in place).
     counted: HashMap<String, usize>,
 }
+
+/// [`Cache::written`].
+type Written = HashMap<usize, usize, foldhash::fast::RandomState>;
 
 enum Undo {
     Doc { scope: String, kind: String, id: String, before: Option<DocRef> },
@@ -166,7 +170,7 @@ impl Cache {
 
     /// Undoes the running request's writes.
     fn roll_back(&mut self) {
-        self.written = HashMap::new();
+        self.written = Written::default();
         self.counted.clear();
         while let Some(undo) = self.undo.pop() {
             match undo {
@@ -558,7 +562,9 @@ impl SqliteTx<'_> {
         blocking(|| f(self.reader)).map_err(q)
     }
 
-    /// The documents of (scope, kind), loaded from the committed file the first time.
+    /// The documents of (scope, kind), loaded from the committed file the first time. (Once loaded, the scope
+    /// and the kind are each looked up twice, not three times as with [`slot`] after the check; a get looks
+    /// them up once: a write request finds its kinds a dozen times.)
     fn loaded(&mut self, scope: &str, kind: &str) -> Result<&mut Ids<DocRef>, StoreError> {
         if lookup(&self.cache.docs, scope, kind).is_none() {
             let docs = self.read(|reader| {
@@ -573,7 +579,7 @@ impl SqliteTx<'_> {
             })?;
             *slot(&mut self.cache.docs, scope, kind) = docs;
         }
-        Ok(slot(&mut self.cache.docs, scope, kind))
+        Ok(lookup_mut(&mut self.cache.docs, scope, kind).expect("loaded above"))
     }
 
     fn remember(&mut self, scope: &str, kind: &str, id: &str, before: Option<DocRef>) {
@@ -594,7 +600,7 @@ fn address(doc: &DocRef) -> usize {
 /// the capacity pool's: a request fulfilling fifty handed the writer fifty copies of each to free on its
 /// own thread.) Otherwise gives `change` back (`Err`) for the caller to add, and to remember `before`.
 fn collapse(
-    written: &mut HashMap<usize, usize>,
+    written: &mut Written,
     ops: &mut [Op],
     (scope, kind, id): (&str, &str, &str),
     before: &Option<DocRef>,
@@ -617,6 +623,9 @@ fn collapse(
 
 impl Tx for SqliteTx<'_> {
     fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError> {
+        if let Some(docs) = lookup(&self.cache.docs, scope, kind) {
+            return Ok(docs.get(id).cloned());
+        }
         Ok(self.loaded(scope, kind)?.get(id).cloned())
     }
 
@@ -814,12 +823,13 @@ fn commit(conn: &mut Connection, batch: &[(u64, Vec<Op>)], buf: &mut Vec<u8>) ->
     let e = |e: rusqlite::Error| e.to_string();
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(e)?;
     {
-        let mut put = tx
-            .prepare_cached(
-                "INSERT INTO docs (scope, kind, id, doc) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (scope, kind, id) DO UPDATE SET doc = excluded.doc",
-            )
-            .map_err(e)?;
+        // A put updates the document in place, and inserts it only if there was none: most puts replace a
+        // document (an instance, its pool, a tail), and an update of one is cheaper for SQLite than an insert
+        // that finds the conflict first.
+        let mut update =
+            tx.prepare_cached("UPDATE docs SET doc = ?4 WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(e)?;
+        let mut insert =
+            tx.prepare_cached("INSERT INTO docs (scope, kind, id, doc) VALUES (?1, ?2, ?3, ?4)").map_err(e)?;
         let mut delete = tx.prepare_cached("DELETE FROM docs WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(e)?;
         let mut counter = tx
             .prepare_cached(
@@ -831,7 +841,10 @@ fn commit(conn: &mut Connection, batch: &[(u64, Vec<Op>)], buf: &mut Vec<u8>) ->
             match op {
                 Op::Put { scope, kind, id, doc } => {
                     let text = doc.text_in(buf).map_err(|err| err.to_string())?;
-                    put.execute([scope.as_str(), kind, id, text]).map_err(e)?;
+                    let key_and_doc = [scope.as_str(), kind, id, text];
+                    if update.execute(key_and_doc).map_err(e)? == 0 {
+                        insert.execute(key_and_doc).map_err(e)?;
+                    }
                 }
                 Op::Delete { scope, kind, id } => {
                     delete.execute([scope, kind, id]).map_err(e)?;
