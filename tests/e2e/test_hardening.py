@@ -538,3 +538,38 @@ def test_the_console_api_needs_an_identity_allowed_to_read_it(make_server, tmp_p
     status, _, body = s.raw("GET", "/_ec2d/console/api/scopes", access_key=OPERATOR[0], secret=OPERATOR[1])
     assert status == 200, body
     assert "111122223333/us-east-1" in body
+
+
+def environ(pid):
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+
+
+def test_serve_runs_with_mimallocs_purge_delay_at_0_unless_the_caller_chose_one(binary, tmp_path):
+    # `ec2d serve` runs itself again (the same process: the pid the caller started answers) with
+    # MIMALLOC_PURGE_DELAY=0 in its environment, which mimalloc reads only when the process loads.
+    env = {k: v for k, v in os.environ.items() if k != "MIMALLOC_PURGE_DELAY"}
+    s = Server(binary, "--ephemeral").start(env=env)
+    try:
+        assert environ(s.proc.pid).get(b"MIMALLOC_PURGE_DELAY") == b"0"
+        assert s.client().describe_regions()["Regions"]
+    finally:
+        s.stop()
+    chosen = Server(binary, "--data-dir", str(tmp_path / "d")).start(env={**env, "MIMALLOC_PURGE_DELAY": "250"})
+    try:
+        assert environ(chosen.proc.pid).get(b"MIMALLOC_PURGE_DELAY") == b"250"
+    finally:
+        chosen.stop()
+
+
+def test_the_embedded_engine_keeps_a_few_threads_through_its_first_loads(make_server, tmp_path):
+    # A first request loads a dozen (scope, kind)s from the file, each a wait through tokio's
+    # block_in_place; with the blocking pool uncapped each made a thread (27 after one RunInstances).
+    s = make_server("--data-dir", str(tmp_path / "d"))
+    c = s.client()
+    c.run_instances(ImageId="ami-08f6cfac8c54bafdd", InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    c.describe_instances()
+    c.describe_volumes()
+    threads = os.listdir(f"/proc/{s.proc.pid}/task")
+    # main, two async workers, at most two pool threads, the log writer, the SQLite writer, an encoder.
+    assert len(threads) <= 8, threads

@@ -83,7 +83,8 @@ pub struct Config {
     /// Seconds a client has to send a request's body once its headers arrived (408 after that).
     #[arg(long, env = "EC2D_BODY_TIMEOUT", default_value_t = 20.0)]
     pub body_timeout: f64,
-    /// Threads at most in the pool that runs requests against the durable stores (which block).
+    /// Threads at most in the pool that runs requests against the durable stores (which block). The
+    /// embedded engine uses at most [`EMBEDDED_BLOCKING_THREADS`] of them ([`Config::blocking_threads`]).
     #[arg(long, env = "EC2D_MAX_BLOCKING_THREADS", default_value_t = 32)]
     pub max_blocking_threads: usize,
     /// What the log shows: `error`, `warn`, `info` (one line per request), `debug`, `trace`, or
@@ -143,7 +144,29 @@ pub enum StoreChoice {
     Postgres(String),
 }
 
+/// The most threads tokio's blocking pool holds with the embedded engine (fewer if
+/// `--max-blocking-threads` says so). That engine blocks only in short waits (the first read of a (scope,
+/// kind) from the file, the engine's lock while another request does one, a control request's commit),
+/// each through `block_in_place`, which hands the worker's core to a pool thread. A request that loads a
+/// dozen kinds in a row handed it over a dozen times, each time to a new thread (the core taken back before
+/// the last thread had started, so none was idle), and the worker's role then moved among them all: 27
+/// threads after the first RunInstances, each with its own allocator heap keeping pages of what it had
+/// allocated. With the pool capped, a hand-off that finds no thread leaves the core where it is and the
+/// request takes it back when its wait ends (the waits depend on the writer thread and the file, never on
+/// the runtime, so nothing waits for a pool thread that waits for it).
+pub const EMBEDDED_BLOCKING_THREADS: usize = 2;
+
 impl Config {
+    /// The size of tokio's blocking pool (besides its async workers): `--max-blocking-threads`, at most
+    /// [`EMBEDDED_BLOCKING_THREADS`] with the embedded engine. (PostgreSQL runs every request on that pool;
+    /// the memory engine never blocks.)
+    pub fn blocking_threads(&self) -> usize {
+        match self.store_choice() {
+            Ok(StoreChoice::Embedded(_)) => self.max_blocking_threads.min(EMBEDDED_BLOCKING_THREADS),
+            _ => self.max_blocking_threads,
+        }
+    }
+
     /// The store engine: PostgreSQL with `--store`, memory with `--ephemeral`, and otherwise the
     /// embedded engine in `--data-dir` or the default data directory.
     pub fn store_choice(&self) -> Result<StoreChoice, String> {
@@ -283,6 +306,21 @@ pub fn default_data_dir(
 #[cfg(test)]
 mod store_choice_tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_engine_caps_the_blocking_pool() {
+        let c = |data_dir: Option<&str>, store: Option<&str>, max_blocking_threads| Config {
+            ephemeral: data_dir.is_none() && store.is_none(),
+            data_dir: data_dir.map(PathBuf::from),
+            store: store.map(String::from),
+            max_blocking_threads,
+            ..Config::default()
+        };
+        assert_eq!(c(Some("/tmp/x"), None, 32).blocking_threads(), EMBEDDED_BLOCKING_THREADS);
+        assert_eq!(c(Some("/tmp/x"), None, 1).blocking_threads(), 1, "a lower --max-blocking-threads still rules");
+        assert_eq!(c(None, Some("postgres://h/db"), 32).blocking_threads(), 32, "PostgreSQL runs requests on the pool");
+        assert_eq!(c(None, None, 32).blocking_threads(), 32);
+    }
 
     #[test]
     fn the_store_flags_choose_the_engine() {

@@ -1,6 +1,7 @@
 //! The ec2d server: configuration, HTTP, the request pipeline, the clock, and the service layer that
 //! turns decoded requests into domain calls inside store transactions.
 
+pub mod allocator;
 pub mod app;
 pub mod clock;
 pub mod config;

@@ -30,6 +30,8 @@ fn main() {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(config) => {
+            // Once, before any thread: the allocator's options (see the module), then this same code again.
+            ec2d::allocator::run_again_with_options();
             let guard = match ec2d::logging::init(&config.log_level) {
                 Ok(guard) => guard,
                 Err(e) => {

@@ -550,7 +550,7 @@ pub fn run(config: Config) -> Result<(), String> {
     config.check_limits()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .max_blocking_threads(config.max_blocking_threads)
+        .max_blocking_threads(config.blocking_threads())
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
