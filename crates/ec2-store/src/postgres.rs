@@ -24,9 +24,10 @@
 //! Hot documents: a transaction that conflicted retries holding (session-level, so across nodes) advisory
 //! locks on the documents it read and changed, taken before its `BEGIN` (in the same round trip, in a transaction
 //! of their own, so its snapshot comes after the previous holder's commit), and those documents are hot for
-//! [`HOT_FOR`], and stay hot while transactions holding their locks keep committing: any transaction of this node that
-//! reads a hot document without holding its lock stops there (before it wrote anything), rolls back, and runs
-//! again at once holding the locks of the hot documents it read. So the requests on one hot document (a
+//! [`HOT_FOR`], and stay hot while transactions holding their locks and reading or writing them keep committing:
+//! any transaction of this node that reads a hot document without holding its lock stops there (before it wrote
+//! anything), rolls back, and runs again at once holding the locks of the hot documents it read (an attempt that
+//! starts again gets the IDs of the one before). So the requests on one hot document (a
 //! capacity pool, a zone's subnet, an instance under conflicting Stop/Start) queue on its lock instead of
 //! failing each other at commit, while documents nobody fights over are read without locks. The locks are
 //! released in the round trip of the `COMMIT`.
@@ -533,6 +534,31 @@ fn hints_tag(hints: &[Hint]) -> Option<u64> {
     keys.into_iter().reduce(|a, b| a.rotate_left(5) ^ b).map(|t| t as u64)
 }
 
+/// What an attempt leaves: for the next attempt, the IDs it took; once committed, what it needed, for the next
+/// transaction with the same hints ([`Learned`]).
+#[derive(Default)]
+struct Found {
+    /// The documents it read by key, found or not.
+    reads: Vec<Key>,
+    /// The advisory locks it held that it used ([`used_locks`]).
+    locks: BTreeSet<i64>,
+    /// The IDs of the attempts that did not commit: the next attempt takes them first ([`kept_id`]).
+    ids: Vec<(String, u64, i64)>,
+}
+
+/// Of the advisory locks `locked` a committed attempt held, those of the documents it read by key or wrote
+/// (`touched`), and the lock for everything if held. A lock taken only because the last transaction with the same
+/// hints needed it (a launch that swept its scope's event logs locked the sweep's mark; the next ones of its zone
+/// do not read it) is not passed on, nor kept hot: otherwise every launch of every zone whose last launch once
+/// swept would queue on that one mark, for as long as they keep committing.
+fn used_locks<'k>(locked: &BTreeSet<i64>, touched: impl Iterator<Item = &'k Key>) -> BTreeSet<i64> {
+    let mut used: BTreeSet<i64> = touched.map(|(s, k, i)| lock_key(s, k, i)).filter(|l| locked.contains(l)).collect();
+    if locked.contains(&EVERYTHING_LOCK) {
+        used.insert(EVERYTHING_LOCK);
+    }
+    used
+}
+
 /// One attempt's transaction: what it read and wrote, kept until it ends.
 struct PgTx<'a> {
     engine: &'a PostgresEngine,
@@ -552,8 +578,10 @@ struct PgTx<'a> {
     asked: Vec<Key>,
     /// Documents written (`None`: deleted), by key.
     writes: BTreeMap<Key, Option<DocRef>>,
-    /// ID values handed to this attempt, given back unless it commits.
+    /// ID values handed to this attempt, handed to the next attempt first unless it commits.
     taken: Vec<(String, u64, i64)>,
+    /// ID values handed to the attempts before, handed out again first ([`kept_id`]).
+    kept: &'a mut Vec<(String, u64, i64)>,
     /// The first failed statement: PostgreSQL refuses every later one in this transaction.
     failed: Option<postgres::Error>,
 }
@@ -718,10 +746,23 @@ impl Tx for PgTx<'_> {
 
     fn next_id(&mut self, name: &str) -> Result<u64, StoreError> {
         self.check()?;
-        let (v, generation) = self.engine.take_id(name, self.generation)?;
+        let (v, generation) = match kept_id(self.kept, name, self.generation) {
+            Some(found) => found,
+            None => self.engine.take_id(name, self.generation)?,
+        };
         self.taken.push((name.to_string(), v, generation));
         Ok(v)
     }
+}
+
+/// The first value of ID counter `name` that an earlier attempt of the transaction took (of a generation not older
+/// than the attempt's), taken out of `kept`. A transaction that starts again gets the same IDs in the same order: a
+/// launch that restarts under the lock of the sweep's mark still makes the log that calls for the sweep, rather than
+/// handing that value to another launch, which would read the mark and restart in turn.
+fn kept_id(kept: &mut Vec<(String, u64, i64)>, name: &str, generation: i64) -> Option<(u64, i64)> {
+    let at = kept.iter().position(|(n, _, g)| n == name && *g >= generation)?;
+    let (_, v, g) = kept.remove(at);
+    Some((v, g))
 }
 
 /// How one run of a transaction body ended.
@@ -797,14 +838,15 @@ fn begin(
 
 /// One run of `body`, under the advisory locks `locked` (taken in `BEGIN`'s round trip when `relock`, which is
 /// then cleared). `prefetch`: documents to read at `BEGIN` (but a hot one this attempt does not hold the
-/// lock of, which [`PgTx::get`] refuses to read); `found` gets what a committed attempt read by key.
+/// lock of, which [`PgTx::get`] refuses to read); `found` gets what a committed attempt read by key and the locks it
+/// used, and the IDs of an attempt that did not commit.
 fn attempt(
     engine: &PostgresEngine,
     conn: &mut Conn,
     locked: &BTreeSet<i64>,
     relock: &mut bool,
     prefetch: &[Key],
-    found: &mut Vec<Key>,
+    found: &mut Found,
     body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
 ) -> Attempt {
     let covered = |l: i64| locked.contains(&l) || locked.contains(&EVERYTHING_LOCK) || !engine.is_hot(l);
@@ -834,6 +876,7 @@ fn attempt(
         reads: prefetch.into_iter().zip(docs).map(|(k, doc)| (k, doc.map(Doc::new))).collect(),
         writes: BTreeMap::new(),
         taken: Vec::new(),
+        kept: &mut found.ids,
         failed: None,
     };
     let mut outcome = body(&mut pg);
@@ -846,10 +889,12 @@ fn attempt(
     let failed = pg.failed.take();
     let restart = pg.restart;
     let locks = pg.write_locks();
-    // The hot documents read, whose locks a restart takes.
+    // The hot documents read, whose locks a restart takes: those the body asked for, not those read at `BEGIN` for
+    // it that it did not ask for (a launch reads the sweep's mark at `BEGIN` when the launch before swept).
     let hot_read: Vec<i64> = pg
         .reads
         .keys()
+        .filter(|k| !pg.unasked.contains(*k))
         .map(|(s, k, i)| lock_key(s, k, i))
         .filter(|l| !locked.contains(l) && engine.is_hot(*l))
         .chain(restart)
@@ -859,9 +904,10 @@ fn attempt(
         // Found or not (a launch looks for the same few absent documents every time: the clock, the defaults),
         // but not what scans found (a sweep's thousand event logs).
         let mut read = std::mem::take(&mut pg.asked);
+        found.locks = used_locks(locked, read.iter().chain(pg.writes.keys()));
         read.sort_unstable();
         read.truncate(MAX_PREFETCH);
-        *found = read;
+        found.reads = read;
     }
     drop(pg);
     let client = &mut conn.client;
@@ -883,10 +929,12 @@ fn attempt(
             }
         }
     };
-    // Not committed: roll back (a no-op after a failed COMMIT) and give the IDs back.
-    // (When even that fails the connection is broken, and the pool drops it.)
+    // Not committed: roll back (a no-op after a failed COMMIT); the IDs go to the next attempt first, in the order
+    // taken (those given back when the transaction is over). (When even the rollback fails the connection is broken,
+    // and the pool drops it.)
     let _ = client.batch_execute("ROLLBACK");
-    engine.give_back(taken);
+    let unused = std::mem::replace(&mut found.ids, taken);
+    found.ids.extend(unused);
     result
 }
 
@@ -937,7 +985,7 @@ impl Engine for PostgresEngine {
         // of the hot documents the hints name or led to last time.
         let (mut locked, prefetch) = self.prelocks(hints, tag);
         // What the committed attempt read by key, for the next transaction with the same hints.
-        let mut found = Vec::new();
+        let mut found = Found::default();
         let conn = lease.conn.as_mut().expect("a lease holds a connection");
         // Whether the locks went with the COMMIT (a committed attempt releases them in its round trip).
         let mut released = false;
@@ -976,15 +1024,17 @@ impl Engine for PostgresEngine {
                 relock = true;
             }
         };
-        if result.is_ok() && !locked.is_empty() {
-            // Still fought over: the documents stay hot while transactions holding their locks keep committing
-            // (they were queued on a lock, or could have been), so the next ones of either node take the locks
-            // first rather than losing a conflict to cool them down again.
-            let keys: Vec<i64> = locked.iter().copied().collect();
+        // The IDs no attempt took again (all of them, if none committed).
+        self.give_back(std::mem::take(&mut found.ids));
+        if result.is_ok() && !found.locks.is_empty() {
+            // Still fought over: the documents stay hot while transactions holding their locks and using them keep
+            // committing (they were queued on a lock, or could have been), so the next ones of either node take the
+            // locks first rather than losing a conflict to cool them down again.
+            let keys: Vec<i64> = found.locks.iter().copied().collect();
             self.heat(&keys);
         }
         if let (Some(tag), true) = (tag, result.is_ok()) {
-            self.learn(tag, &locked, found);
+            self.learn(tag, &found.locks, found.reads);
         }
         // A connection that cannot release its locks must not be reused: close it (the pool drops it).
         if !locked.is_empty() && !released && conn.client.batch_execute("SELECT pg_advisory_unlock_all()").is_err() {
@@ -1053,6 +1103,40 @@ impl Engine for PostgresEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_locks_of_documents_read_or_written_are_passed_on() {
+        let subnet = key("acct", "subnet", "subnet-1");
+        let pool = key("-", "capacity_pool", "us-east-1a/t3.micro");
+        let mark = key("acct", "event_sweep", "sweep");
+        let instance = key("acct", "instance", "i-1");
+        let lock = |k: &Key| lock_key(&k.0, &k.1, &k.2);
+        // A launch holding its zone's locks and the sweep mark's (learned from the launch before, which swept) read
+        // the subnet and wrote the pool and an instance: the mark's lock is not passed on.
+        let locked: BTreeSet<i64> = [lock(&subnet), lock(&pool), lock(&mark)].into();
+        let touched = [subnet.clone(), pool.clone(), instance.clone()];
+        assert_eq!(used_locks(&locked, touched.iter()), [lock(&subnet), lock(&pool)].into());
+        // The one that swept read the mark: passed on.
+        let touched = [subnet.clone(), mark.clone()];
+        assert_eq!(used_locks(&locked, touched.iter()), [lock(&subnet), lock(&mark)].into());
+        // The lock for everything stays (the next one then learns no lock, as before).
+        let everything: BTreeSet<i64> = [lock(&subnet), EVERYTHING_LOCK].into();
+        assert_eq!(used_locks(&everything, [instance].iter()), [EVERYTHING_LOCK].into());
+        assert!(used_locks(&BTreeSet::new(), [subnet].iter()).is_empty());
+    }
+
+    #[test]
+    fn an_attempt_gets_the_ids_of_the_attempt_before_in_order() {
+        let mut kept =
+            vec![("instance".to_string(), 7, 1), ("event-logs".to_string(), 128, 1), ("instance".to_string(), 9, 1)];
+        assert_eq!(kept_id(&mut kept, "instance", 1), Some((7, 1)));
+        assert_eq!(kept_id(&mut kept, "event-logs", 1), Some((128, 1)));
+        assert_eq!(kept_id(&mut kept, "volume", 1), None, "none of that counter");
+        // A value of a block reserved before a reset the attempt saw is not handed out again.
+        assert_eq!(kept_id(&mut kept, "instance", 2), None);
+        assert_eq!(kept_id(&mut kept, "instance", 1), Some((9, 1)));
+        assert!(kept.is_empty());
+    }
 
     #[test]
     fn locks_beyond_the_bound_keep_those_held_beside_the_lock_for_everything() {
