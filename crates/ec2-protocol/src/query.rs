@@ -8,6 +8,7 @@
 //! request that has too many parameters, or a name too long or too deep, before it allocates the
 //! tree; building and dropping a tree are both iterative, so no input can exhaust the stack.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Bounds on a request's parameters, checked while the form is read.
@@ -46,48 +47,50 @@ pub fn truncate_echo(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A request's parameters as a tree. Names and values borrow the request's text where it needed no
+/// decoding (every pair an SDK sends but for a few values), so a small request's tree copies no text.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Node {
-    pub value: Option<String>,
-    pub children: BTreeMap<String, Node>,
+pub struct Node<'a> {
+    pub value: Option<Cow<'a, str>>,
+    pub children: BTreeMap<Cow<'a, str>, Node<'a>>,
 }
 
-fn normalize(segment: &str) -> String {
-    let mut chars = segment.chars();
-    match chars.next() {
+/// `segment` with its first letter upper-cased when it is an ASCII lower-case letter (borrowed when
+/// there is nothing to change).
+fn normalize(segment: &str) -> Cow<'_, str> {
+    match segment.as_bytes().first() {
         Some(first) if first.is_ascii_lowercase() => {
             let mut s = String::with_capacity(segment.len());
-            s.push(first.to_ascii_uppercase());
-            s.push_str(chars.as_str());
-            s
+            s.push(char::from(first.to_ascii_uppercase()));
+            s.push_str(&segment[1..]);
+            Cow::Owned(s)
         }
-        _ => segment.to_string(),
+        _ => Cow::Borrowed(segment),
     }
 }
 
-impl Node {
+/// [`normalize`] of a segment of a name the tree does not borrow: always an owned copy.
+fn normalize_owned(segment: &str) -> Cow<'static, str> {
+    Cow::Owned(normalize(segment).into_owned())
+}
+
+impl<'a> Node<'a> {
     /// Builds the tree from decoded pairs. A later duplicate of a name replaces an earlier one.
-    pub fn from_pairs<I, K, V>(pairs: I) -> Node
+    pub fn from_pairs<I, K, V>(pairs: I) -> Node<'a>
     where
         I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str> + Into<String>,
-        V: Into<String>,
+        K: Into<Cow<'a, str>>,
+        V: Into<Cow<'a, str>>,
     {
         let mut root = Node::default();
         for (key, value) in pairs {
-            let node = if key.as_ref().contains('.') {
-                let mut node = &mut root;
-                for segment in key.as_ref().split('.') {
-                    node = node.children.entry(normalize(segment)).or_default();
+            let node = match key.into() {
+                Cow::Borrowed(key) => {
+                    key.split('.').fold(&mut root, |node, segment| node.children.entry(normalize(segment)).or_default())
                 }
-                node
-            } else {
-                // A top-level name (`Action`, `Version`) keeps its own text as the key.
-                let mut name: String = key.into();
-                if let Some(first) = name.get_mut(..1) {
-                    first.make_ascii_uppercase();
-                }
-                root.children.entry(name).or_default()
+                Cow::Owned(key) => key
+                    .split('.')
+                    .fold(&mut root, |node, segment| node.children.entry(normalize_owned(segment)).or_default()),
             };
             node.value = Some(value.into());
         }
@@ -101,7 +104,11 @@ impl Node {
 
     /// Parses form text into `out`, refusing it as soon as `out` would exceed `limits` (counting
     /// the pairs already there) or a name is too long or too deep.
-    pub fn parse_form_limited(text: &[u8], limits: &Limits, out: &mut Vec<(String, String)>) -> Result<(), LimitError> {
+    pub fn parse_form_limited<'t>(
+        text: &'t [u8],
+        limits: &Limits,
+        out: &mut Vec<(Cow<'t, str>, Cow<'t, str>)>,
+    ) -> Result<(), LimitError> {
         for (k, v) in form_pairs(text) {
             if out.len() >= limits.max_params {
                 return Err(LimitError(format!("The request has more than {} parameters.", limits.max_params)));
@@ -121,12 +128,12 @@ impl Node {
                     limits.max_depth
                 )));
             }
-            out.push((k.into_owned(), v.into_owned()));
+            out.push((k, v));
         }
         Ok(())
     }
 
-    pub fn child(&self, name: &str) -> Option<&Node> {
+    pub fn child(&self, name: &str) -> Option<&Node<'a>> {
         self.children.get(name)
     }
 
@@ -138,9 +145,9 @@ impl Node {
     /// The elements of a list, in index order: `Name.1, Name.2, ...` and `Name.member.1, ...`.
     /// Gaps in the numbering are tolerated. A bare `Name=value` with no index counts as a one-element
     /// list; `Name=` with nothing after it (the generic Query serializer's empty list) as none.
-    pub fn items<'a>(&'a self) -> Vec<(u64, &'a Node)> {
-        let numbered = |node: &'a Node| node.children.iter().filter_map(|(k, v)| Some((k.parse::<u64>().ok()?, v)));
-        let mut items: Vec<(u64, &'a Node)> = numbered(self).collect();
+    pub fn items<'n>(&'n self) -> Vec<(u64, &'n Node<'a>)> {
+        let numbered = |node: &'n Node<'a>| node.children.iter().filter_map(|(k, v)| Some((k.parse::<u64>().ok()?, v)));
+        let mut items: Vec<(u64, &'n Node<'a>)> = numbered(self).collect();
         if let Some(member) = self.children.get("Member") {
             items.extend(numbered(member));
         }
@@ -157,8 +164,7 @@ impl Node {
 /// pieces skipped, name and value split at the first `=`, `+` a space, `%XX` decoded, invalid UTF-8
 /// replaced), with a pair that has nothing to decode (every pair an SDK sends but for a few values)
 /// borrowed as it is rather than taken through the decoder.
-fn form_pairs(text: &[u8]) -> impl Iterator<Item = (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> {
-    use std::borrow::Cow;
+fn form_pairs(text: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
     text.split(|&b| b == b'&').filter(|piece| !piece.is_empty()).map(|piece| {
         if let Some((name, value)) = plain_pair(piece) {
             return (Cow::Borrowed(name), Cow::Borrowed(value));
@@ -189,15 +195,16 @@ fn plain_pair(piece: &[u8]) -> Option<(&str, &str)> {
 
 /// Dropping is iterative: a tree built from a name nested thousands of levels deep must not
 /// overflow the stack on its way out.
-impl Drop for Node {
+impl Drop for Node<'_> {
     fn drop(&mut self) {
-        // Children without children of their own drop without going deeper (most requests' trees
-        // are that shallow): only the maps of grandchildren go on the stack, each emptied of its
+        // A tree two levels deep drops without going deeper (most requests' trees are that
+        // shallow: `InstanceId.1`): only the maps of grandchildren go on the stack, each emptied of its
         // nodes' own children before it is dropped.
-        if self.children.values().all(|child| child.children.is_empty()) {
+        if self.children.values().all(|child| child.children.values().all(|grandchild| grandchild.children.is_empty()))
+        {
             return;
         }
-        let mut stack: Vec<BTreeMap<String, Node>> = vec![std::mem::take(&mut self.children)];
+        let mut stack: Vec<BTreeMap<Cow<'_, str>, Node<'_>>> = vec![std::mem::take(&mut self.children)];
         while let Some(mut map) = stack.pop() {
             for node in map.values_mut() {
                 if !node.children.is_empty() {
@@ -317,6 +324,29 @@ mod tests {
         let ours: Vec<_> = form_pairs(&raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let theirs: Vec<_> = form_urlencoded::parse(&raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn a_plain_request_s_tree_borrows_its_text() {
+        let text = b"Action=DescribeInstances&InstanceId.1=i-1&filter.1.Name=a%2Fb";
+        let mut pairs = Vec::new();
+        Node::parse_form_limited(text, &Limits::DEFAULT, &mut pairs).unwrap();
+        assert!(matches!(pairs[0], (Cow::Borrowed("Action"), Cow::Borrowed("DescribeInstances"))));
+        assert!(matches!(pairs[2].1, Cow::Owned(_)), "a decoded value is a copy");
+        let n = Node::from_pairs(pairs);
+        let borrowed = |c: &Cow<'_, str>| matches!(c, Cow::Borrowed(_));
+        let (action, node) = n.children.get_key_value("Action").unwrap();
+        assert!(borrowed(action) && borrowed(node.value.as_ref().unwrap()));
+        let (ids, ids_node) = n.children.get_key_value("InstanceId").unwrap();
+        let (one, item) = ids_node.children.get_key_value("1").unwrap();
+        assert!(borrowed(ids) && borrowed(one) && borrowed(item.value.as_ref().unwrap()));
+        // A lower-case segment is upper-cased into a copy.
+        let (filter, _) = n.children.get_key_value("Filter").unwrap();
+        assert!(!borrowed(filter));
+        assert_eq!(n.child("Filter").and_then(|f| f.child("1")).and_then(|f| f.get("Name")), Some("a/b"));
+        // A name that needed decoding is copied segment by segment, the same tree as a plain one's.
+        let decoded = Node::from_pairs([(String::from("InstanceId.1"), String::from("i-1"))]);
+        assert_eq!(decoded.child("InstanceId"), n.child("InstanceId"));
     }
 
     #[test]
