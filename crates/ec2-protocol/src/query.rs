@@ -163,15 +163,93 @@ impl<'a> Node<'a> {
 /// The pairs of form text exactly as [`form_urlencoded::parse`] reads them (split at `&`, empty
 /// pieces skipped, name and value split at the first `=`, `+` a space, `%XX` decoded, invalid UTF-8
 /// replaced), with a pair that has nothing to decode (every pair an SDK sends but for a few values)
-/// borrowed as it is rather than taken through the decoder.
+/// borrowed as it is rather than taken through the decoder. Text with nothing to decode anywhere (a
+/// small request's whole body, as a rule) is checked once and split as text.
 fn form_pairs(text: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    text.split(|&b| b == b'&').filter(|piece| !piece.is_empty()).map(|piece| {
+    let (plain, mixed) = match plain_text(text) {
+        Some(text) => (Some(PlainPairs { text, at: 0 }), None),
+        None => (None, Some(text.split(|&b| b == b'&'))),
+    };
+    let mixed = mixed.into_iter().flatten().filter(|piece| !piece.is_empty()).map(|piece| {
         if let Some((name, value)) = plain_pair(piece) {
             return (Cow::Borrowed(name), Cow::Borrowed(value));
         }
         // A piece holds no `&`: the decoder reads it as one pair.
         form_urlencoded::parse(piece).next().unwrap_or((Cow::Borrowed(""), Cow::Borrowed("")))
-    })
+    });
+    plain.into_iter().flatten().chain(mixed)
+}
+
+/// The pairs of text with nothing to decode: split at `&` (empty pieces skipped), then at the first
+/// `=`, as byte positions (both are ASCII, so every piece is on character boundaries).
+struct PlainPairs<'t> {
+    text: &'t str,
+    /// Where the next piece starts.
+    at: usize,
+}
+
+impl<'t> Iterator for PlainPairs<'t> {
+    type Item = (Cow<'t, str>, Cow<'t, str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.text.as_bytes();
+        while self.at < bytes.len() {
+            let start = self.at;
+            let end = find_byte(&bytes[start..], b'&').map_or(bytes.len(), |n| start + n);
+            self.at = end + 1;
+            if end > start {
+                let (name, value) = match find_byte(&bytes[start..end], b'=') {
+                    Some(n) => (&self.text[start..start + n], &self.text[start + n + 1..end]),
+                    None => (&self.text[start..end], ""),
+                };
+                return Some((Cow::Borrowed(name), Cow::Borrowed(value)));
+            }
+        }
+        None
+    }
+}
+
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The high bit of every byte of `x` that is zero, and perhaps of bytes after a zero one (in
+/// little-endian order, never before the first).
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Where `needle` first is in `bytes`, looked for eight bytes at a time.
+fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
+    let pattern = ONES * u64::from(needle);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let found = zero_bytes(x ^ pattern);
+        if found != 0 {
+            // The lowest flagged byte is the first match (a false flag only follows a true one).
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&b| b == needle).map(|n| at + n)
+}
+
+/// `text` as it is when it has nothing to decode: no `+`, no `%` (looked for eight bytes at a time)
+/// and valid UTF-8.
+fn plain_text(text: &[u8]) -> Option<&str> {
+    let (plus, percent) = (ONES * u64::from(b'+'), ONES * u64::from(b'%'));
+    let mut words = text.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_ne_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+        if zero_bytes(x ^ plus) | zero_bytes(x ^ percent) != 0 {
+            return None;
+        }
+    }
+    if words.remainder().iter().any(|&b| b == b'+' || b == b'%') {
+        return None;
+    }
+    std::str::from_utf8(text).ok()
 }
 
 /// A piece with nothing to decode (no `+`, no `%`, valid UTF-8), split at its first `=`: the bytes are
@@ -299,7 +377,11 @@ mod tests {
 
     #[test]
     fn form_pairs_read_exactly_as_the_decoder_reads_them() {
-        let texts: [&[u8]; 12] = [
+        let texts: [&[u8]; 16] = [
+            b"Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123&InstanceId.2=i-4567&x%",
+            b"Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123&InstanceId.2=i-4567+",
+            b"Action=DescribeInstances&Version=2016-11-15&Instance+Id.1=i-0123&InstanceId.2=i-4567",
+            b"Action=DescribeInstances&Version=2016-11-15&Instance%49d.1=i-0123&InstanceId.2=i-4567",
             b"Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123",
             b"a=1&&b=2&",
             b"&=&a&=x&b==c",
@@ -314,6 +396,10 @@ mod tests {
             b"+=+",
         ];
         for text in texts {
+            assert_eq!(
+                plain_text(text).is_some(),
+                !text.iter().any(|&b| b == b'+' || b == b'%') && std::str::from_utf8(text).is_ok()
+            );
             let ours: Vec<(String, String)> = form_pairs(text).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
             let theirs: Vec<(String, String)> =
                 form_urlencoded::parse(text).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
@@ -324,6 +410,25 @@ mod tests {
         let ours: Vec<_> = form_pairs(&raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let theirs: Vec<_> = form_urlencoded::parse(&raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn the_word_search_finds_the_first_byte() {
+        for len in 0..=20 {
+            for fill in [b'a', b'&' ^ 1, b'=' ^ 0x80, 0] {
+                let mut bytes = vec![fill; len];
+                assert_eq!(find_byte(&bytes, b'&'), None);
+                for first in 0..len {
+                    bytes[first] = b'&';
+                    for second in first..len {
+                        let mut two = bytes.clone();
+                        two[second] = b'&';
+                        assert_eq!(find_byte(&two, b'&'), Some(first), "{two:?}");
+                    }
+                    bytes[first] = fill;
+                }
+            }
+        }
     }
 
     #[test]
