@@ -263,15 +263,20 @@ pub enum NetError {
 /// `ip-172-31-1-2.ec2.internal` in us-east-1, `ip-172-31-1-2.<region>.compute.internal` elsewhere.
 pub fn private_dns_name(region: &str, ip: &str) -> String {
     let mut name = String::with_capacity(ip.len() + region.len() + 20);
-    dns_host(&mut name, "ip-", ip);
-    if region == "us-east-1" {
-        name.push_str(".ec2.internal");
-    } else {
-        name.push('.');
-        name.push_str(region);
-        name.push_str(".compute.internal");
-    }
+    write_private_dns_name(&mut name, region, ip);
     name
+}
+
+/// [`private_dns_name`], appended to `out`.
+pub fn write_private_dns_name(out: &mut String, region: &str, ip: &str) {
+    dns_host(out, "ip-", ip);
+    if region == "us-east-1" {
+        out.push_str(".ec2.internal");
+    } else {
+        out.push('.');
+        out.push_str(region);
+        out.push_str(".compute.internal");
+    }
 }
 
 /// `prefix` and `ip` with its dots as dashes: the runs between dots copied whole rather than
@@ -294,15 +299,20 @@ fn dns_host(out: &mut String, prefix: &str, ip: &str) {
 /// elsewhere.
 pub fn public_dns_name(region: &str, ip: &str) -> String {
     let mut name = String::with_capacity(ip.len() + region.len() + 30);
-    dns_host(&mut name, "ec2-", ip);
-    if region == "us-east-1" {
-        name.push_str(".compute-1.amazonaws.com");
-    } else {
-        name.push('.');
-        name.push_str(region);
-        name.push_str(".compute.amazonaws.com");
-    }
+    write_public_dns_name(&mut name, region, ip);
     name
+}
+
+/// [`public_dns_name`], appended to `out`.
+pub fn write_public_dns_name(out: &mut String, region: &str, ip: &str) {
+    dns_host(out, "ec2-", ip);
+    if region == "us-east-1" {
+        out.push_str(".compute-1.amazonaws.com");
+    } else {
+        out.push('.');
+        out.push_str(region);
+        out.push_str(".compute.amazonaws.com");
+    }
 }
 
 /// The `n`-th public IPv4 address handed out (from 3.0.0.0/8, skipping .0 and .255).
@@ -366,5 +376,10 @@ mod tests {
             let expected: String = ip.chars().map(|c| if c == '.' { '-' } else { c }).collect();
             assert_eq!(private_dns_name("us-east-1", ip), format!("ip-{expected}.ec2.internal"), "{ip}");
         }
+        // The writers append the same names to what is already there.
+        let mut out = String::from("x");
+        write_public_dns_name(&mut out, "eu-west-1", "3.0.0.1");
+        write_private_dns_name(&mut out, "us-east-1", "172.31.1.2");
+        assert_eq!(out, "xec2-3-0-0-1.eu-west-1.compute.amazonaws.comip-172-31-1-2.ec2.internal");
     }
 }

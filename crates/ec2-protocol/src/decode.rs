@@ -29,7 +29,7 @@ pub fn join(parent: &str, name: &str) -> String {
     }
 }
 
-fn scalar(node: &Node) -> &str {
+fn scalar<'n>(node: &'n Node<'_>) -> &'n str {
     node.value.as_deref().unwrap_or("")
 }
 
@@ -175,7 +175,7 @@ pub fn required_list<T>(value: &Option<Vec<T>>, parent_path: &str, wire: &str) -
 mod tests {
     use super::*;
 
-    fn node(pairs: &[(&str, &str)]) -> Node {
+    fn node<'a>(pairs: &[(&'a str, &'a str)]) -> Node<'a> {
         Node::from_pairs(pairs.iter().copied())
     }
 

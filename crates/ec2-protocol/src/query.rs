@@ -8,6 +8,7 @@
 //! request that has too many parameters, or a name too long or too deep, before it allocates the
 //! tree; building and dropping a tree are both iterative, so no input can exhaust the stack.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Bounds on a request's parameters, checked while the form is read.
@@ -46,48 +47,50 @@ pub fn truncate_echo(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A request's parameters as a tree. Names and values borrow the request's text where it needed no
+/// decoding (every pair an SDK sends but for a few values), so a small request's tree copies no text.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Node {
-    pub value: Option<String>,
-    pub children: BTreeMap<String, Node>,
+pub struct Node<'a> {
+    pub value: Option<Cow<'a, str>>,
+    pub children: BTreeMap<Cow<'a, str>, Node<'a>>,
 }
 
-fn normalize(segment: &str) -> String {
-    let mut chars = segment.chars();
-    match chars.next() {
+/// `segment` with its first letter upper-cased when it is an ASCII lower-case letter (borrowed when
+/// there is nothing to change).
+fn normalize(segment: &str) -> Cow<'_, str> {
+    match segment.as_bytes().first() {
         Some(first) if first.is_ascii_lowercase() => {
             let mut s = String::with_capacity(segment.len());
-            s.push(first.to_ascii_uppercase());
-            s.push_str(chars.as_str());
-            s
+            s.push(char::from(first.to_ascii_uppercase()));
+            s.push_str(&segment[1..]);
+            Cow::Owned(s)
         }
-        _ => segment.to_string(),
+        _ => Cow::Borrowed(segment),
     }
 }
 
-impl Node {
+/// [`normalize`] of a segment of a name the tree does not borrow: always an owned copy.
+fn normalize_owned(segment: &str) -> Cow<'static, str> {
+    Cow::Owned(normalize(segment).into_owned())
+}
+
+impl<'a> Node<'a> {
     /// Builds the tree from decoded pairs. A later duplicate of a name replaces an earlier one.
-    pub fn from_pairs<I, K, V>(pairs: I) -> Node
+    pub fn from_pairs<I, K, V>(pairs: I) -> Node<'a>
     where
         I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str> + Into<String>,
-        V: Into<String>,
+        K: Into<Cow<'a, str>>,
+        V: Into<Cow<'a, str>>,
     {
         let mut root = Node::default();
         for (key, value) in pairs {
-            let node = if key.as_ref().contains('.') {
-                let mut node = &mut root;
-                for segment in key.as_ref().split('.') {
-                    node = node.children.entry(normalize(segment)).or_default();
+            let node = match key.into() {
+                Cow::Borrowed(key) => {
+                    key.split('.').fold(&mut root, |node, segment| node.children.entry(normalize(segment)).or_default())
                 }
-                node
-            } else {
-                // A top-level name (`Action`, `Version`) keeps its own text as the key.
-                let mut name: String = key.into();
-                if let Some(first) = name.get_mut(..1) {
-                    first.make_ascii_uppercase();
-                }
-                root.children.entry(name).or_default()
+                Cow::Owned(key) => key
+                    .split('.')
+                    .fold(&mut root, |node, segment| node.children.entry(normalize_owned(segment)).or_default()),
             };
             node.value = Some(value.into());
         }
@@ -101,7 +104,11 @@ impl Node {
 
     /// Parses form text into `out`, refusing it as soon as `out` would exceed `limits` (counting
     /// the pairs already there) or a name is too long or too deep.
-    pub fn parse_form_limited(text: &[u8], limits: &Limits, out: &mut Vec<(String, String)>) -> Result<(), LimitError> {
+    pub fn parse_form_limited<'t>(
+        text: &'t [u8],
+        limits: &Limits,
+        out: &mut Vec<(Cow<'t, str>, Cow<'t, str>)>,
+    ) -> Result<(), LimitError> {
         for (k, v) in form_pairs(text) {
             if out.len() >= limits.max_params {
                 return Err(LimitError(format!("The request has more than {} parameters.", limits.max_params)));
@@ -121,12 +128,12 @@ impl Node {
                     limits.max_depth
                 )));
             }
-            out.push((k.into_owned(), v.into_owned()));
+            out.push((k, v));
         }
         Ok(())
     }
 
-    pub fn child(&self, name: &str) -> Option<&Node> {
+    pub fn child(&self, name: &str) -> Option<&Node<'a>> {
         self.children.get(name)
     }
 
@@ -138,9 +145,9 @@ impl Node {
     /// The elements of a list, in index order: `Name.1, Name.2, ...` and `Name.member.1, ...`.
     /// Gaps in the numbering are tolerated. A bare `Name=value` with no index counts as a one-element
     /// list; `Name=` with nothing after it (the generic Query serializer's empty list) as none.
-    pub fn items<'a>(&'a self) -> Vec<(u64, &'a Node)> {
-        let numbered = |node: &'a Node| node.children.iter().filter_map(|(k, v)| Some((k.parse::<u64>().ok()?, v)));
-        let mut items: Vec<(u64, &'a Node)> = numbered(self).collect();
+    pub fn items<'n>(&'n self) -> Vec<(u64, &'n Node<'a>)> {
+        let numbered = |node: &'n Node<'a>| node.children.iter().filter_map(|(k, v)| Some((k.parse::<u64>().ok()?, v)));
+        let mut items: Vec<(u64, &'n Node<'a>)> = numbered(self).collect();
         if let Some(member) = self.children.get("Member") {
             items.extend(numbered(member));
         }
@@ -156,16 +163,93 @@ impl Node {
 /// The pairs of form text exactly as [`form_urlencoded::parse`] reads them (split at `&`, empty
 /// pieces skipped, name and value split at the first `=`, `+` a space, `%XX` decoded, invalid UTF-8
 /// replaced), with a pair that has nothing to decode (every pair an SDK sends but for a few values)
-/// borrowed as it is rather than taken through the decoder.
-fn form_pairs(text: &[u8]) -> impl Iterator<Item = (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> {
-    use std::borrow::Cow;
-    text.split(|&b| b == b'&').filter(|piece| !piece.is_empty()).map(|piece| {
+/// borrowed as it is rather than taken through the decoder. Text with nothing to decode anywhere (a
+/// small request's whole body, as a rule) is checked once and split as text.
+fn form_pairs(text: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    let (plain, mixed) = match plain_text(text) {
+        Some(text) => (Some(PlainPairs { text, at: 0 }), None),
+        None => (None, Some(text.split(|&b| b == b'&'))),
+    };
+    let mixed = mixed.into_iter().flatten().filter(|piece| !piece.is_empty()).map(|piece| {
         if let Some((name, value)) = plain_pair(piece) {
             return (Cow::Borrowed(name), Cow::Borrowed(value));
         }
         // A piece holds no `&`: the decoder reads it as one pair.
         form_urlencoded::parse(piece).next().unwrap_or((Cow::Borrowed(""), Cow::Borrowed("")))
-    })
+    });
+    plain.into_iter().flatten().chain(mixed)
+}
+
+/// The pairs of text with nothing to decode: split at `&` (empty pieces skipped), then at the first
+/// `=`, as byte positions (both are ASCII, so every piece is on character boundaries).
+struct PlainPairs<'t> {
+    text: &'t str,
+    /// Where the next piece starts.
+    at: usize,
+}
+
+impl<'t> Iterator for PlainPairs<'t> {
+    type Item = (Cow<'t, str>, Cow<'t, str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.text.as_bytes();
+        while self.at < bytes.len() {
+            let start = self.at;
+            let end = find_byte(&bytes[start..], b'&').map_or(bytes.len(), |n| start + n);
+            self.at = end + 1;
+            if end > start {
+                let (name, value) = match find_byte(&bytes[start..end], b'=') {
+                    Some(n) => (&self.text[start..start + n], &self.text[start + n + 1..end]),
+                    None => (&self.text[start..end], ""),
+                };
+                return Some((Cow::Borrowed(name), Cow::Borrowed(value)));
+            }
+        }
+        None
+    }
+}
+
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The high bit of every byte of `x` that is zero, and perhaps of bytes after a zero one (in
+/// little-endian order, never before the first).
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Where `needle` first is in `bytes`, looked for eight bytes at a time.
+fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
+    let pattern = ONES * u64::from(needle);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let found = zero_bytes(x ^ pattern);
+        if found != 0 {
+            // The lowest flagged byte is the first match (a false flag only follows a true one).
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&b| b == needle).map(|n| at + n)
+}
+
+/// `text` as it is when it has nothing to decode: no `+`, no `%` (looked for eight bytes at a time)
+/// and valid UTF-8.
+fn plain_text(text: &[u8]) -> Option<&str> {
+    let (plus, percent) = (ONES * u64::from(b'+'), ONES * u64::from(b'%'));
+    let mut words = text.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_ne_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+        if zero_bytes(x ^ plus) | zero_bytes(x ^ percent) != 0 {
+            return None;
+        }
+    }
+    if words.remainder().iter().any(|&b| b == b'+' || b == b'%') {
+        return None;
+    }
+    std::str::from_utf8(text).ok()
 }
 
 /// A piece with nothing to decode (no `+`, no `%`, valid UTF-8), split at its first `=`: the bytes are
@@ -189,15 +273,16 @@ fn plain_pair(piece: &[u8]) -> Option<(&str, &str)> {
 
 /// Dropping is iterative: a tree built from a name nested thousands of levels deep must not
 /// overflow the stack on its way out.
-impl Drop for Node {
+impl Drop for Node<'_> {
     fn drop(&mut self) {
-        // Children without children of their own drop without going deeper (most requests' trees
-        // are that shallow): only the maps of grandchildren go on the stack, each emptied of its
+        // A tree two levels deep drops without going deeper (most requests' trees are that
+        // shallow: `InstanceId.1`): only the maps of grandchildren go on the stack, each emptied of its
         // nodes' own children before it is dropped.
-        if self.children.values().all(|child| child.children.is_empty()) {
+        if self.children.values().all(|child| child.children.values().all(|grandchild| grandchild.children.is_empty()))
+        {
             return;
         }
-        let mut stack: Vec<BTreeMap<String, Node>> = vec![std::mem::take(&mut self.children)];
+        let mut stack: Vec<BTreeMap<Cow<'_, str>, Node<'_>>> = vec![std::mem::take(&mut self.children)];
         while let Some(mut map) = stack.pop() {
             for node in map.values_mut() {
                 if !node.children.is_empty() {
@@ -292,7 +377,11 @@ mod tests {
 
     #[test]
     fn form_pairs_read_exactly_as_the_decoder_reads_them() {
-        let texts: [&[u8]; 12] = [
+        let texts: [&[u8]; 16] = [
+            b"Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123&InstanceId.2=i-4567&x%",
+            b"Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123&InstanceId.2=i-4567+",
+            b"Action=DescribeInstances&Version=2016-11-15&Instance+Id.1=i-0123&InstanceId.2=i-4567",
+            b"Action=DescribeInstances&Version=2016-11-15&Instance%49d.1=i-0123&InstanceId.2=i-4567",
             b"Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123",
             b"a=1&&b=2&",
             b"&=&a&=x&b==c",
@@ -307,6 +396,10 @@ mod tests {
             b"+=+",
         ];
         for text in texts {
+            assert_eq!(
+                plain_text(text).is_some(),
+                !text.iter().any(|&b| b == b'+' || b == b'%') && std::str::from_utf8(text).is_ok()
+            );
             let ours: Vec<(String, String)> = form_pairs(text).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
             let theirs: Vec<(String, String)> =
                 form_urlencoded::parse(text).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
@@ -317,6 +410,48 @@ mod tests {
         let ours: Vec<_> = form_pairs(&raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let theirs: Vec<_> = form_urlencoded::parse(&raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn the_word_search_finds_the_first_byte() {
+        for len in 0..=20 {
+            for fill in [b'a', b'&' ^ 1, b'=' ^ 0x80, 0] {
+                let mut bytes = vec![fill; len];
+                assert_eq!(find_byte(&bytes, b'&'), None);
+                for first in 0..len {
+                    bytes[first] = b'&';
+                    for second in first..len {
+                        let mut two = bytes.clone();
+                        two[second] = b'&';
+                        assert_eq!(find_byte(&two, b'&'), Some(first), "{two:?}");
+                    }
+                    bytes[first] = fill;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_plain_request_s_tree_borrows_its_text() {
+        let text = b"Action=DescribeInstances&InstanceId.1=i-1&filter.1.Name=a%2Fb";
+        let mut pairs = Vec::new();
+        Node::parse_form_limited(text, &Limits::DEFAULT, &mut pairs).unwrap();
+        assert!(matches!(pairs[0], (Cow::Borrowed("Action"), Cow::Borrowed("DescribeInstances"))));
+        assert!(matches!(pairs[2].1, Cow::Owned(_)), "a decoded value is a copy");
+        let n = Node::from_pairs(pairs);
+        let borrowed = |c: &Cow<'_, str>| matches!(c, Cow::Borrowed(_));
+        let (action, node) = n.children.get_key_value("Action").unwrap();
+        assert!(borrowed(action) && borrowed(node.value.as_ref().unwrap()));
+        let (ids, ids_node) = n.children.get_key_value("InstanceId").unwrap();
+        let (one, item) = ids_node.children.get_key_value("1").unwrap();
+        assert!(borrowed(ids) && borrowed(one) && borrowed(item.value.as_ref().unwrap()));
+        // A lower-case segment is upper-cased into a copy.
+        let (filter, _) = n.children.get_key_value("Filter").unwrap();
+        assert!(!borrowed(filter));
+        assert_eq!(n.child("Filter").and_then(|f| f.child("1")).and_then(|f| f.get("Name")), Some("a/b"));
+        // A name that needed decoding is copied segment by segment, the same tree as a plain one's.
+        let decoded = Node::from_pairs([(String::from("InstanceId.1"), String::from("i-1"))]);
+        assert_eq!(decoded.child("InstanceId"), n.child("InstanceId"));
     }
 
     #[test]

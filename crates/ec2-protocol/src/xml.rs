@@ -10,7 +10,7 @@ pub struct XmlWriter {
 /// Escapes text for element content. A carriage return is written as `&#xD;` (a raw one would be
 /// read back as a line feed); control characters XML 1.0 cannot carry at all become U+FFFD. Runs of
 /// characters that need nothing are copied whole.
-#[inline]
+#[inline(always)]
 pub fn escape_into(out: &mut String, text: &str) {
     // Most values need nothing: they are found so eight bytes at a time, and copied whole.
     match first_special(text.as_bytes()) {
@@ -46,26 +46,39 @@ fn escape_from(out: &mut String, text: &str, first: usize) {
 }
 
 /// The first byte [`escape_into`] replaces, if any. Words of eight bytes with none of them are
-/// skipped whole (a word that may hold one is searched byte by byte through the table).
-#[inline]
+/// skipped whole, and so are the last bytes after them, read as the text's last eight (a word that
+/// may hold one is searched byte by byte through the table).
+#[inline(always)]
 fn first_special(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let word = |w: &[u8]| u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
     let mut at = 0;
     let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let x = u64::from_ne_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
-        // A byte below 0x28 (the controls, '"', '&', '\'' and a few harmless ones) ...
-        let low = x.wrapping_sub(ONES * 0x28) & !x & HIGHS;
-        // ... or '<' or '>' (0x3c and 0x3e: with bit 1 set, exactly these are 0x3e).
-        let y = (x | (ONES * 0x02)) ^ (ONES * 0x3e);
-        let angle = y.wrapping_sub(ONES) & !y & HIGHS;
-        if low | angle != 0 {
+    for w in &mut words {
+        if may_hold_special(word(w)) {
             break;
         }
         at += 8;
     }
+    let rest = bytes.len() - at;
+    // Every whole word was clear: the bytes left over are clear when the last eight are.
+    if rest > 0 && rest < 8 && at >= 8 && !may_hold_special(word(&bytes[bytes.len() - 8..])) {
+        return None;
+    }
     bytes[at..].iter().position(|&b| SPECIAL[usize::from(b)]).map(|offset| at + offset)
+}
+
+/// Whether the eight bytes of `x` may hold one that [`escape_into`] replaces (never false when one
+/// does; when it says so, the bytes are searched one by one).
+#[inline(always)]
+fn may_hold_special(x: u64) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // A byte below 0x28 (the controls, '"', '&', '\'' and a few harmless ones) ...
+    let low = x.wrapping_sub(ONES * 0x28) & !x & HIGHS;
+    // ... or '<' or '>' (0x3c and 0x3e: with bit 1 set, exactly these are 0x3e).
+    let y = (x | (ONES * 0x02)) ^ (ONES * 0x3e);
+    let angle = y.wrapping_sub(ONES) & !y & HIGHS;
+    low | angle != 0
 }
 
 /// The bytes [`escape_into`] replaces: markup characters and the control characters but tab and line
@@ -352,6 +365,25 @@ mod tests {
                     let mut bytes = plain;
                     bytes[at] = b;
                     assert_eq!(first_special(&bytes), by_table(&bytes), "fill {fill:#x} byte {b:#x} at {at}");
+                }
+            }
+        }
+        // Texts of every length up to 24 (the bytes after the last whole word are read as the last
+        // eight), with every byte value at every place.
+        for fill in [b'a', b'-', 0x27, 0x28, 0x3b, 0x3d, 0x3f, 0x80, 0xff] {
+            for len in 0..=24 {
+                let plain = vec![fill; len];
+                assert_eq!(first_special(&plain), by_table(&plain), "fill {fill:#x} len {len}");
+                for b in 0..=255u8 {
+                    for at in 0..len {
+                        let mut bytes = plain.clone();
+                        bytes[at] = b;
+                        assert_eq!(
+                            first_special(&bytes),
+                            by_table(&bytes),
+                            "fill {fill:#x} byte {b:#x} at {at} of {len}"
+                        );
+                    }
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! verify the signature -> caller and scope -> `Action` -> decode and validate -> authorize ->
 //! service -> XML.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -75,6 +76,9 @@ pub struct RequestLog {
     /// A 5xx's message: its cause, for the log (the client gets it too).
     pub cause: Option<String>,
 }
+
+/// A request's parameters, borrowed from its query string and body where they needed no decoding.
+type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
 /// The longest error message sent: messages that echo a caller's input are cut here whatever the
 /// handler wrote (values echoed by the decoder are already cut to 128 characters).
@@ -162,8 +166,8 @@ impl App {
 
     /// The parameters of the query string and the body, within [`ec2_protocol::Limits`]: checked
     /// while they are read, before the signature and before the parameter tree is built.
-    fn parameters(&self, http: &HttpRequest<'_>) -> Result<Vec<(String, String)>, Ec2Error> {
-        let mut pairs = Vec::new();
+    fn parameters<'a>(&self, http: &HttpRequest<'a>) -> Result<Pairs<'a>, Ec2Error> {
+        let mut pairs = Vec::with_capacity(8);
         Node::parse_form_limited(http.query.as_bytes(), &self.limits, &mut pairs)
             .and_then(|()| Node::parse_form_limited(http.body, &self.limits, &mut pairs))
             .map_err(|e| Ec2Error::invalid_parameter_value(e.0))?;

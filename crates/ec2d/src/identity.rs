@@ -983,12 +983,19 @@ impl Identities {
     pub fn authenticate_request(
         &self,
         req: &HttpRequest<'_>,
-        params: &[(String, String)],
+        params: &[(impl AsRef<str>, impl AsRef<str>)],
         now: UnixMillis,
     ) -> Result<Caller, Ec2Error> {
         let v4 = req.header("authorization").is_some()
-            || params.iter().any(|(k, _)| k == "X-Amz-Algorithm" || k == "X-Amz-Signature");
-        if v4 || !ec2_sigv4::v2::is_present(params) {
+            || params.iter().map(|(k, _)| k.as_ref()).any(|k| k == "X-Amz-Algorithm" || k == "X-Amz-Signature");
+        if v4 {
+            return self.authenticate(req, now);
+        }
+        // Not signed in a header: the parameters as SigV2 reads them (copied: such a request is rare).
+        let params: Vec<(String, String)> =
+            params.iter().map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string())).collect();
+        let params = params.as_slice();
+        if !ec2_sigv4::v2::is_present(params) {
             return self.authenticate(req, now);
         }
         let host = req.header("host").map(|h| String::from_utf8_lossy(h).into_owned()).unwrap_or_default();

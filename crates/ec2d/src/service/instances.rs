@@ -9,8 +9,8 @@
 use ec2_core::ids::IdKind;
 use ec2_core::instances::changes::Before;
 use ec2_core::instances::filters::{
-    current_boot_mode, normalize_state_codes, private_dns_name, public_dns_name, StatusView, INSTANCE_FILTERS,
-    STATUS_FILTERS,
+    current_boot_mode, normalize_state_codes, private_dns_name, public_dns_name, region_of, StatusView,
+    INSTANCE_FILTERS, STATUS_FILTERS,
 };
 use ec2_core::instances::lifecycle::{self, settle};
 use ec2_core::instances::{Instance, InstanceState, Settled, StateChange, StopOptions};
@@ -301,14 +301,41 @@ fn reservation_head_dto(i: &Instance) -> dto::Reservation {
 /// Runs of tags between two values are written as one piece of markup, and every value of the record
 /// is escaped. `tests::the_record_writer_writes_what_the_generated_encoder_writes` holds the two together.
 fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetworkInterface]) {
+    thread_local! {
+        /// The DNS names of the instance being written (each copied into its XML up to three
+        /// times): made in one buffer the thread keeps rather than in two strings per instance.
+        static DNS_NAMES: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    DNS_NAMES.with_borrow_mut(|names| {
+        names.clear();
+        let region = region_of(&i.availability_zone);
+        if let Some(ip) = i.visible_public_ip() {
+            network::write_public_dns_name(names, region, ip);
+        }
+        let public_end = names.len();
+        if i.state != InstanceState::Terminated {
+            network::write_private_dns_name(names, region, &i.private_ip);
+        }
+        let (public_dns, private_dns) = names.split_at(public_end);
+        write_instance_named(w, i, extra, public_dns, private_dns);
+    });
+}
+
+/// [`write_instance`] with the instance's public and private DNS names (`public_dns_name(i)` or
+/// nothing, `private_dns_name(i)` or nothing once it is terminated).
+fn write_instance_named(
+    w: &mut XmlWriter,
+    i: &Instance,
+    extra: &[dto::InstanceNetworkInterface],
+    public_dns: &str,
+    private_dns: &str,
+) {
     let terminated = i.state == InstanceState::Terminated;
     let public_ip = i.visible_public_ip();
-    let public_dns = public_dns_name(i).unwrap_or_default();
-    let private_dns = if terminated { String::new() } else { private_dns_name(i) };
     let association = |w: &mut XmlWriter| {
         if let Some(ip) = public_ip {
             w.markup("<association><ipOwnerId>amazon</ipOwnerId><publicDnsName>");
-            w.escaped(&public_dns);
+            w.escaped(public_dns);
             w.markup("</publicDnsName><publicIp>");
             w.escaped(ip);
             w.markup("</publicIp></association>");
@@ -391,13 +418,13 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
             w.markup("</networkInterfaceId><ownerId>");
             w.escaped(&i.owner_id);
             w.markup("</ownerId><privateDnsName>");
-            w.escaped(&private_dns);
+            w.escaped(private_dns);
             w.markup("</privateDnsName><privateIpAddress>");
             w.escaped(&i.private_ip);
             w.markup("</privateIpAddress><privateIpAddressesSet><item>");
             association(w);
             w.markup("<primary>true</primary><privateDnsName>");
-            w.escaped(&private_dns);
+            w.escaped(private_dns);
             w.markup("</privateDnsName><privateIpAddress>");
             w.escaped(&i.private_ip);
             w.markup("</privateIpAddress></item></privateIpAddressesSet><sourceDestCheck>");
@@ -543,9 +570,9 @@ fn write_instance(w: &mut XmlWriter, i: &Instance, extra: &[dto::InstanceNetwork
     w.markup("</code><name>");
     w.markup(i.state.name());
     w.markup("</name></instanceState><privateDnsName>");
-    w.escaped(&private_dns);
+    w.escaped(private_dns);
     w.markup("</privateDnsName><dnsName>");
-    w.escaped(&public_dns);
+    w.escaped(public_dns);
     w.markup("</dnsName><reason>");
     w.escaped(&i.state_transition_reason);
     w.markup("</reason>");
