@@ -12,6 +12,7 @@ pub mod codes;
 pub mod decode;
 pub mod error;
 pub mod query;
+mod words;
 pub mod xml;
 
 #[cfg(feature = "wirecheck")]

@@ -11,6 +11,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use crate::words::{word, zero_bytes, ONES};
+
 /// Bounds on a request's parameters, checked while the form is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -209,23 +211,13 @@ impl<'t> Iterator for PlainPairs<'t> {
     }
 }
 
-const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-
-/// The high bit of every byte of `x` that is zero, and perhaps of bytes after a zero one (in
-/// little-endian order, never before the first).
-fn zero_bytes(x: u64) -> u64 {
-    x.wrapping_sub(ONES) & !x & HIGHS
-}
-
 /// Where `needle` first is in `bytes`, looked for eight bytes at a time.
 fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
     let pattern = ONES * u64::from(needle);
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for w in &mut words {
-        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let found = zero_bytes(x ^ pattern);
+        let found = zero_bytes(word(w) ^ pattern);
         if found != 0 {
             // The lowest flagged byte is the first match (a false flag only follows a true one).
             return Some(at + found.trailing_zeros() as usize / 8);
@@ -240,8 +232,8 @@ fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
 fn plain_text(text: &[u8]) -> Option<&str> {
     let (plus, percent) = (ONES * u64::from(b'+'), ONES * u64::from(b'%'));
     let mut words = text.chunks_exact(8);
-    for word in &mut words {
-        let x = u64::from_ne_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+    for w in &mut words {
+        let x = word(w);
         if zero_bytes(x ^ plus) | zero_bytes(x ^ percent) != 0 {
             return None;
         }

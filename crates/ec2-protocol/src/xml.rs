@@ -1,5 +1,6 @@
 //! A small escaping XML writer, and the runtime of the generated `ToXml` impls.
 
+use crate::words::{bytes_below, word, zero_bytes, ONES};
 use ec2_time::UnixMillis;
 
 #[derive(Default)]
@@ -50,7 +51,6 @@ fn escape_from(out: &mut String, text: &str, first: usize) {
 /// may hold one is searched byte by byte through the table).
 #[inline(always)]
 fn first_special(bytes: &[u8]) -> Option<usize> {
-    let word = |w: &[u8]| u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
     let mut at = 0;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
@@ -71,13 +71,10 @@ fn first_special(bytes: &[u8]) -> Option<usize> {
 /// does; when it says so, the bytes are searched one by one).
 #[inline(always)]
 fn may_hold_special(x: u64) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // A byte below 0x28 (the controls, '"', '&', '\'' and a few harmless ones) ...
-    let low = x.wrapping_sub(ONES * 0x28) & !x & HIGHS;
+    let low = bytes_below(x, 0x28);
     // ... or '<' or '>' (0x3c and 0x3e: with bit 1 set, exactly these are 0x3e).
-    let y = (x | (ONES * 0x02)) ^ (ONES * 0x3e);
-    let angle = y.wrapping_sub(ONES) & !y & HIGHS;
+    let angle = zero_bytes((x | (ONES * 0x02)) ^ (ONES * 0x3e));
     low | angle != 0
 }
 
