@@ -54,7 +54,135 @@ pub fn truncate_echo(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Node<'a> {
     pub value: Option<Cow<'a, str>>,
-    pub children: BTreeMap<Cow<'a, str>, Node<'a>>,
+    pub children: Children<'a>,
+}
+
+/// A node's children by name, in name order (bytewise, as `str` orders): a sorted vector while they
+/// are few (every node of a small request's tree: building, searching and dropping one costs less
+/// than a B-tree's), a B-tree once a node has more than [`Children::FEW`] (a long list's node, whose
+/// names a vector would shift on every insertion).
+#[derive(Clone)]
+pub struct Children<'a>(Repr<'a>);
+
+#[derive(Clone)]
+enum Repr<'a> {
+    Few(Vec<(Cow<'a, str>, Node<'a>)>),
+    Many(BTreeMap<Cow<'a, str>, Node<'a>>),
+}
+
+impl Default for Children<'_> {
+    fn default() -> Self {
+        Children(Repr::Few(Vec::new()))
+    }
+}
+
+impl<'a> Children<'a> {
+    /// The most children kept in a sorted vector.
+    pub const FEW: usize = 16;
+
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Few(v) => v.len(),
+            Repr::Many(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Node<'a>> {
+        self.get_key_value(name).map(|(_, node)| node)
+    }
+
+    pub fn get_key_value(&self, name: &str) -> Option<(&Cow<'a, str>, &Node<'a>)> {
+        match &self.0 {
+            // Found by equality: most names differ in length, and no bytes are compared.
+            Repr::Few(v) => v.iter().find(|(k, _)| k.len() == name.len() && k.as_ref() == name).map(|(k, n)| (k, n)),
+            Repr::Many(m) => m.get_key_value(name),
+        }
+    }
+
+    /// The children in name order.
+    pub fn iter(&self) -> ChildIter<'_, 'a> {
+        match &self.0 {
+            Repr::Few(v) => ChildIter::Few(v.iter()),
+            Repr::Many(m) => ChildIter::Many(m.iter()),
+        }
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Node<'a>> {
+        self.iter().map(|(_, node)| node)
+    }
+
+    /// The child `name`, made empty when there is none.
+    fn entry_or_default(&mut self, name: Cow<'a, str>) -> &mut Node<'a> {
+        // Found by equality (as `get_key_value` finds it), placed by order.
+        let find = |v: &[(Cow<'a, str>, Node<'a>)], name: &str| {
+            v.iter().position(|(k, _)| k.len() == name.len() && k.as_ref() == name)
+        };
+        if let Repr::Few(v) = &mut self.0 {
+            if v.len() >= Self::FEW && find(v, &name).is_none() {
+                self.0 = Repr::Many(std::mem::take(v).into_iter().collect());
+            }
+        }
+        match &mut self.0 {
+            Repr::Few(v) => {
+                let i = find(v, &name).unwrap_or_else(|| {
+                    let i = v.partition_point(|(k, _)| k.as_ref() < name.as_ref());
+                    v.insert(i, (name, Node::default()));
+                    i
+                });
+                &mut v[i].1
+            }
+            Repr::Many(m) => m.entry(name).or_default(),
+        }
+    }
+
+    /// Each child's own children, taken out of it (for [`Node`]'s iterative drop).
+    fn take_grandchildren(&mut self, into: &mut Vec<Children<'a>>) {
+        let mut take = |node: &mut Node<'a>| {
+            if !node.children.is_empty() {
+                into.push(std::mem::take(&mut node.children));
+            }
+        };
+        match &mut self.0 {
+            Repr::Few(v) => v.iter_mut().for_each(|(_, node)| take(node)),
+            Repr::Many(m) => m.values_mut().for_each(take),
+        }
+    }
+}
+
+/// [`Children::iter`]'s iterator.
+pub enum ChildIter<'c, 'a> {
+    Few(std::slice::Iter<'c, (Cow<'a, str>, Node<'a>)>),
+    Many(std::collections::btree_map::Iter<'c, Cow<'a, str>, Node<'a>>),
+}
+
+impl<'c, 'a> Iterator for ChildIter<'c, 'a> {
+    type Item = (&'c Cow<'a, str>, &'c Node<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            ChildIter::Few(it) => it.next().map(|(k, v)| (k, v)),
+            ChildIter::Many(it) => it.next(),
+        }
+    }
+}
+
+/// Equal when they hold the same names with equal nodes, however each is kept.
+impl PartialEq for Children<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Children<'_> {}
+
+impl std::fmt::Debug for Children<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
 }
 
 /// `segment` with its first letter upper-cased when it is an ASCII lower-case letter (borrowed when
@@ -88,11 +216,11 @@ impl<'a> Node<'a> {
         for (key, value) in pairs {
             let node = match key.into() {
                 Cow::Borrowed(key) => {
-                    key.split('.').fold(&mut root, |node, segment| node.children.entry(normalize(segment)).or_default())
+                    key.split('.').fold(&mut root, |node, segment| node.children.entry_or_default(normalize(segment)))
                 }
                 Cow::Owned(key) => key
                     .split('.')
-                    .fold(&mut root, |node, segment| node.children.entry(normalize_owned(segment)).or_default()),
+                    .fold(&mut root, |node, segment| node.children.entry_or_default(normalize_owned(segment))),
             };
             node.value = Some(value.into());
         }
@@ -111,6 +239,10 @@ impl<'a> Node<'a> {
         limits: &Limits,
         out: &mut Vec<(Cow<'t, str>, Cow<'t, str>)>,
     ) -> Result<(), LimitError> {
+        // A POST's empty query string (every SDK's request) has no pairs: no reader is set up for it.
+        if text.is_empty() {
+            return Ok(());
+        }
         for (k, v) in form_pairs(text) {
             if out.len() >= limits.max_params {
                 return Err(LimitError(format!("The request has more than {} parameters.", limits.max_params)));
@@ -274,13 +406,9 @@ impl Drop for Node<'_> {
         {
             return;
         }
-        let mut stack: Vec<BTreeMap<Cow<'_, str>, Node<'_>>> = vec![std::mem::take(&mut self.children)];
-        while let Some(mut map) = stack.pop() {
-            for node in map.values_mut() {
-                if !node.children.is_empty() {
-                    stack.push(std::mem::take(&mut node.children));
-                }
-            }
+        let mut stack: Vec<Children<'_>> = vec![std::mem::take(&mut self.children)];
+        while let Some(mut children) = stack.pop() {
+            children.take_grandchildren(&mut stack);
         }
     }
 }
@@ -456,6 +584,37 @@ mod tests {
         drop(n);
         drop(Node::from_pairs([("A", "1"), ("B", "2")]));
         drop(Node::default());
+    }
+
+    #[test]
+    fn children_past_the_few_read_as_a_map_reads_them() {
+        // Names in an order that is neither bytewise nor numeric, duplicates included, on both sides of
+        // the switch from the sorted vector to the B-tree.
+        for count in [1, Children::FEW - 1, Children::FEW, Children::FEW + 1, 3 * Children::FEW] {
+            let names: Vec<String> =
+                (0..count).rev().chain(0..count).map(|i| format!("{}", (i * 7) % count + 1)).collect();
+            let pairs: Vec<(String, String)> =
+                names.iter().enumerate().map(|(k, n)| (format!("Id.{n}"), k.to_string())).collect();
+            let n = Node::from_pairs(pairs.clone());
+            let mut expected = BTreeMap::new();
+            for (name, value) in &pairs {
+                expected.insert(name.trim_start_matches("Id.").to_string(), value.clone());
+            }
+            let ids = n.child("Id").unwrap();
+            assert_eq!(ids.children.len(), expected.len());
+            let got: Vec<(String, String)> =
+                ids.children.iter().map(|(k, v)| (k.to_string(), v.value.clone().unwrap().into_owned())).collect();
+            assert_eq!(got, expected.clone().into_iter().collect::<Vec<_>>(), "{count}");
+            for (name, value) in &expected {
+                assert_eq!(ids.get(name), Some(value.as_str()));
+            }
+            assert_eq!(ids.get("0"), None);
+            let items: Vec<u64> = ids.items().iter().map(|(i, _)| *i).collect();
+            assert_eq!(items, (1..=expected.len() as u64).collect::<Vec<_>>());
+            // The same children equal whichever way each tree keeps them.
+            let sorted = Node::from_pairs(expected.iter().map(|(k, v)| (format!("Id.{k}"), v.clone())));
+            assert_eq!(sorted, n);
+        }
     }
 
     #[test]
