@@ -62,9 +62,14 @@ pub struct HttpRequest<'a> {
 }
 
 impl<'a> HttpRequest<'a> {
-    /// The values of every header called `name` (compared without case), in arrival order.
+    /// The values of every header called `name` (compared without case), in arrival order. Names
+    /// equal as they are (the server's are lower case, as `name` is) are found without comparing the case
+    /// of each byte.
     pub fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a [u8]> + 's {
-        self.headers.iter().filter(move |(n, _)| n.len() == name.len() && n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.len() == name.len() && (*n == name || n.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| *v)
     }
 
     /// The first value of the header `name`.
@@ -260,12 +265,24 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// `text` split at every `sep` (an ASCII byte), as `str::split` splits it: the pieces of a
-/// signature are short, and a plain loop over their bytes costs less than a `char` searcher's setup.
+/// credential or of a list of header names are short, and a plain loop over their bytes costs less than
+/// a `char` searcher's setup.
 fn pieces(text: &str, sep: u8) -> impl Iterator<Item = &str> {
+    pieces_found_by(text, move |t: &[u8]| t.iter().position(|&b| b == sep))
+}
+
+/// [`pieces`] of a long text whose pieces are long (the Authorization header, the signature's 64
+/// digits in its last piece): each separator is found with `memchr` rather than a byte at a time.
+fn long_pieces(text: &str, sep: u8) -> impl Iterator<Item = &str> {
+    pieces_found_by(text, move |t: &[u8]| memchr::memchr(sep, t))
+}
+
+/// `text` split at the ASCII separator `find` finds first in what is left.
+fn pieces_found_by(text: &str, find: impl Fn(&[u8]) -> Option<usize>) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let t = rest?;
-        match t.bytes().position(|b| b == sep) {
+        match find(t.as_bytes()) {
             Some(i) => {
                 rest = t.get(i + 1..);
                 t.get(..i)
@@ -378,7 +395,7 @@ fn parse_header<'a>(req: &HttpRequest<'a>, value: &'a [u8]) -> Result<SignedRef<
         Error::Incomplete(format!("Unsupported Authorization type: the header must start with '{ALGORITHM} '."))
     })?;
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    for component in pieces(rest, b',') {
+    for component in long_pieces(rest, b',') {
         let component = trimmed(component);
         let (name, v) = split_once_at(component, b'=').ok_or_else(|| {
             Error::Incomplete(format!("Authorization header component '{component}' is not of the form name=value."))
@@ -1160,11 +1177,23 @@ mod tests {
     fn pieces_split_as_str_split_does() {
         for text in ["", "a", "a,b", ",a,,b,", "éa,ü,", "Credential=x/y, SignedHeaders=host, Signature=0"] {
             assert_eq!(pieces(text, b',').collect::<Vec<_>>(), text.split(',').collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(long_pieces(text, b',').collect::<Vec<_>>(), text.split(',').collect::<Vec<_>>(), "{text:?}");
             assert_eq!(split_once_at(text, b','), text.split_once(','), "{text:?}");
         }
         assert_eq!(digits("20150830"), Some(20150830));
         assert_eq!(digits("0"), Some(0));
         assert_eq!((digits(""), digits("1a"), digits("-1"), digits("+1")), (None, None, None, None));
+    }
+
+    #[test]
+    fn header_names_are_found_in_any_case() {
+        let headers: Vec<(&str, &[u8])> =
+            vec![("Host", b"a"), ("x-amz-date", b"b"), ("X-AMZ-DATE", b"c"), ("x-amz-datE", b"d"), ("x-amz-dat", b"e")];
+        let req = HttpRequest { method: "POST", path: "/", query: "", headers: &headers, body: b"" };
+        assert_eq!(req.header_values("x-amz-date").collect::<Vec<_>>(), [b"b", b"c", b"d"]);
+        assert_eq!(req.header("host"), Some(&b"a"[..]));
+        assert_eq!(req.header("Host"), Some(&b"a"[..]));
+        assert_eq!(req.header("hos"), None);
     }
 
     #[test]
