@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::nested::{lookup, slot, Ids, Nested, NestedOf};
+use crate::nested::{lookup, slot, Ids, Kinds, Nested, NestedOf};
 use crate::{Abort, DocRef, Engine, StoreError, Tx};
 
 #[derive(Default)]
@@ -30,14 +30,53 @@ struct MemoryTx<'a> {
     /// The transaction's writes (`None`: deleted), applied on commit.
     writes: Nested<Option<DocRef>>,
     counters: HashMap<String, u64>,
+    /// The scope read last and its kinds in `state`, which does not change during the transaction.
+    last_scope: LastScope<'a>,
 }
 
-impl MemoryTx<'_> {
-    fn find(&self, scope: &str, kind: &str, id: &str) -> Option<&DocRef> {
+/// A scope's key is hashed with SipHash (it is a caller's text) and a request reads a handful of
+/// documents of one scope: the scope read last is kept, its key in a buffer of its own (no allocation),
+/// and the next read of the same scope compares the key instead of hashing it again.
+struct LastScope<'a> {
+    key: [u8; LastScope::MAX_KEY],
+    /// The key's length; `None` while no scope is kept.
+    len: Option<usize>,
+    kinds: Option<&'a Kinds<Ids<DocRef>>>,
+}
+
+impl<'a> LastScope<'a> {
+    /// The longest key kept (`account/region` is about 25 bytes); a longer one is looked up every time.
+    const MAX_KEY: usize = 48;
+
+    const NONE: LastScope<'a> = LastScope { key: [0; LastScope::MAX_KEY], len: None, kinds: None };
+
+    /// The kinds of `scope` in `docs`, through the scope kept when it is the same.
+    fn kinds(&mut self, docs: &'a NestedOf<Ids<DocRef>>, scope: &str) -> Option<&'a Kinds<Ids<DocRef>>> {
+        if self.len.is_some_and(|len| self.key[..len] == *scope.as_bytes()) {
+            return self.kinds;
+        }
+        let kinds = docs.get(scope);
+        if scope.len() <= Self::MAX_KEY {
+            self.key[..scope.len()].copy_from_slice(scope.as_bytes());
+            self.len = Some(scope.len());
+            self.kinds = kinds;
+        }
+        kinds
+    }
+}
+
+impl<'a> MemoryTx<'a> {
+    /// The stored documents of (scope, kind), without the transaction's writes.
+    fn stored(&mut self, scope: &str, kind: &str) -> Option<&'a Ids<DocRef>> {
+        self.last_scope.kinds(&self.state.docs, scope)?.get(kind)
+    }
+
+    fn find(&mut self, scope: &str, kind: &str, id: &str) -> Option<&DocRef> {
+        let stored = self.stored(scope, kind);
         if let Some(w) = lookup(&self.writes, scope, kind).and_then(|ids| ids.get(id)) {
             return w.as_ref();
         }
-        lookup(&self.state.docs, scope, kind)?.get(id)
+        stored?.get(id)
     }
 
     fn write(&mut self, scope: &str, kind: &str, id: &str, doc: Option<DocRef>) {
@@ -68,7 +107,7 @@ impl Tx for MemoryTx<'_> {
     }
 
     fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError> {
-        let stored = lookup(&self.state.docs, scope, kind);
+        let stored = self.stored(scope, kind);
         let written = lookup(&self.writes, scope, kind);
         let Some(written) = written.filter(|w| !w.is_empty()) else {
             return Ok(stored.into_iter().flat_map(Ids::iter).map(|(id, doc)| (id.to_string(), doc.clone())).collect());
@@ -142,7 +181,12 @@ impl Engine for MemoryEngine {
     fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (writes, counters) = {
-            let mut tx = MemoryTx { state: &state, writes: HashMap::new(), counters: HashMap::new() };
+            let mut tx = MemoryTx {
+                state: &state,
+                writes: HashMap::new(),
+                counters: HashMap::new(),
+                last_scope: LastScope::NONE,
+            };
             let ran = body(&mut tx);
             let MemoryTx { writes, counters, .. } = tx;
             if ran.is_err() {

@@ -87,3 +87,40 @@ fn a_scan_merges_the_transactions_writes_in_id_order() {
     let after: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
     assert_eq!(after, [thing("e", 2), thing("f", 3)]);
 }
+
+/// A transaction keeps the scope it read last: reads that move between scopes, share a prefix, differ
+/// only in their last byte, name a scope with no documents, or a key longer than the one kept, each find
+/// their own scope's documents.
+#[test]
+fn reads_moving_between_scopes_find_each_scope_s_documents() {
+    let long = "9".repeat(100);
+    let longer = format!("{long}0");
+    let scopes = ["111122223333/us-east-1", "111122223333/us-east-2", "1", "", long.as_str(), longer.as_str()];
+    let store = Store::memory();
+    store
+        .transact(|tx| {
+            for (n, scope) in scopes.iter().enumerate() {
+                tx.put(scope, &thing("x", n as u64))?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let read = store
+        .transact(|tx| {
+            let mut read = Vec::new();
+            for scope in scopes.iter().chain(scopes.iter().rev()).chain(["none", "111122223333/us-east-1"].iter()) {
+                read.push((tx.get::<Thing>(scope, "x")?.map(|t| t.n), tx.scan::<Thing>(scope)?.len()));
+                read.push((tx.get_shared::<Thing>(scope, "x")?.map(|t| t.n), 0));
+            }
+            Ok::<_, StoreError>(read)
+        })
+        .unwrap();
+    let n = |i: usize| (Some(i as u64), 1);
+    let shared = |i: usize| (Some(i as u64), 0);
+    let mut expected = Vec::new();
+    for i in (0..scopes.len()).chain((0..scopes.len()).rev()) {
+        expected.extend([n(i), shared(i)]);
+    }
+    expected.extend([(None, 0), (None, 0), n(0), shared(0)]);
+    assert_eq!(read, expected);
+}
