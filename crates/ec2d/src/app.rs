@@ -10,6 +10,7 @@ use ec2_core::bundle_tasks::BundleDurations;
 use ec2_core::ids::IdGen;
 use ec2_core::instances::Durations;
 use ec2_core::spot::SpotDurations;
+use ec2_core::Scope;
 use ec2_protocol::{is_operation, Code, Ec2Error, Node, Request};
 use ec2_sigv4::HttpRequest;
 use ec2_store::Store;
@@ -178,22 +179,40 @@ impl App {
         let pairs = self.parameters(http)?;
         // The skew window is about real time: the wall clock, never the virtual one.
         let caller = self.identities.authenticate_request(http, &pairs, crate::clock::wall_now())?;
-        log.account = Some(caller.account.clone());
-        log.region = Some(caller.region.clone());
+        // The scope takes the caller's account and region strings rather than copies of them when no
+        // policy will read them (open mode), and the log line takes them from the scope at the end.
+        let (scope, caller) = match caller.identity {
+            None => (Scope::new(caller.account, caller.region), None),
+            Some(_) => (caller.scope(), Some(caller)),
+        };
+        let answer = self.run_in_scope(pairs, &scope, caller.as_ref(), log);
+        log.account = Some(scope.account);
+        log.region = Some(scope.region);
+        answer
+    }
+
+    /// [`App::run`] once the caller is known: `caller` is `None` in open mode, where every action is
+    /// allowed.
+    fn run_in_scope(
+        &self,
+        pairs: Pairs<'_>,
+        scope: &Scope,
+        caller: Option<&identity::Caller>,
+        log: &mut RequestLog,
+    ) -> Result<service::Answer, Ec2Error> {
         // A region ec2d does not serve (ec2_core::regions) is refused, naming it, as AWS refuses a
         // credential scoped to a region that does not exist, rather than answering empty lists.
-        if ec2_core::regions::region(&caller.region).is_none() {
+        if ec2_core::regions::region(&scope.region).is_none() {
             return Err(Ec2Error::new(
                 Code::AuthFailure,
                 format!(
                     "Credential should be scoped to a valid region, not '{}'. The regions are those DescribeRegions lists with AllRegions=true.",
-                    ec2_protocol::truncate_echo(&caller.region, 64)
+                    ec2_protocol::truncate_echo(&scope.region, 64)
                 ),
             ));
         }
         let node = Node::from_pairs(pairs);
         let node = &node;
-        let scope = caller.scope();
         if let Some(version) = node.get("Version") {
             // Every SDK sends the current version: the list of the older ones is for the others.
             if version != ec2_protocol::API_VERSION && !ec2_protocol::KNOWN_API_VERSIONS.contains(&version) {
@@ -216,9 +235,12 @@ impl App {
             None if is_operation(action) => return Err(Ec2Error::not_implemented(action)),
             None => return Err(Ec2Error::invalid_action(&ec2_protocol::truncate_echo(action, 128))),
         };
-        let permission = caller.authorize_lazily(action, || identity::request_resources(&scope, &request));
+        let permission = match caller {
+            None => identity::Permission::allowed(),
+            Some(caller) => caller.authorize_lazily(action, || identity::request_resources(scope, &request)),
+        };
         let clock = |tx: &mut ec2_store::Txn<'_>| self.clock.now(tx);
-        service::call(&self.store, &self.settings(), &clock, &scope, &request, &permission)
+        service::call(&self.store, &self.settings(), &clock, scope, &request, &permission)
     }
 }
 

@@ -13,18 +13,23 @@ use super::{kinds, Ctx, Result};
 /// Checks the syntax of every ID (first malformed one fails the request, with AWS's
 /// `Invalid id: "x"` message) and drops repeats, keeping the first occurrence.
 pub fn well_formed(kind: IdKind, ids: &[String]) -> Result<Vec<String>> {
+    Ok(well_formed_refs(kind, ids)?.into_iter().map(str::to_string).collect())
+}
+
+/// [`well_formed`], borrowing the IDs rather than copying them: what a read that only looks them up uses.
+pub fn well_formed_refs(kind: IdKind, ids: &[String]) -> Result<Vec<&str>> {
     // A few IDs (most requests name one) are compared with those kept so far; only a longer list
     // gets a set.
     const FEW: usize = 8;
     let mut seen = BTreeSet::new();
-    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    let mut out: Vec<&str> = Vec::with_capacity(ids.len());
     for id in ids {
         if !kind.is_well_formed(id) {
             return Err(Ec2Error::new(kinds::info(kind).malformed, format!("Invalid id: \"{id}\"")).into());
         }
-        let new = if ids.len() <= FEW { !out.contains(id) } else { seen.insert(id.as_str()) };
+        let new = if ids.len() <= FEW { !out.contains(&id.as_str()) } else { seen.insert(id.as_str()) };
         if new {
-            out.push(id.clone());
+            out.push(id);
         }
     }
     Ok(out)
@@ -61,7 +66,7 @@ pub fn load_named_shared_with<R: ec2_store::Record>(
     ctx: &Ctx<'_>,
     tx: &mut Txn<'_>,
     kind: IdKind,
-    ids: &[String],
+    ids: &[impl AsRef<str>],
     mut keep: impl FnMut(&mut Txn<'_>, std::sync::Arc<R>) -> Result<Option<std::sync::Arc<R>>>,
 ) -> Result<Vec<std::sync::Arc<R>>> {
     let scope = ctx.scope.as_key();
@@ -73,13 +78,14 @@ pub fn load_named_shared_with<R: ec2_store::Record>(
 
 /// What `find` finds for each of `ids`, in order; the IDs it finds nothing for make one `kind`
 /// NotFound error.
-fn named<T>(kind: IdKind, ids: &[String], mut find: impl FnMut(&str) -> Result<Option<T>>) -> Result<Vec<T>> {
+fn named<T>(kind: IdKind, ids: &[impl AsRef<str>], mut find: impl FnMut(&str) -> Result<Option<T>>) -> Result<Vec<T>> {
     let mut found = Vec::with_capacity(ids.len());
     let mut missing = Vec::new();
     for id in ids {
+        let id = id.as_ref();
         match find(id)? {
             Some(r) => found.push(r),
-            None => missing.push(id.clone()),
+            None => missing.push(id.to_string()),
         }
     }
     if !missing.is_empty() {
@@ -341,6 +347,9 @@ mod tests {
             assert_eq!(well_formed(IdKind::Instance, &ids).unwrap(), expected, "{n}");
         }
         assert!(well_formed(IdKind::Instance, &["i-1".to_string(), "nope".to_string()]).is_err());
+        let (a, b) = ("i-0123456789abcdef0", "i-0123456789abcdef1");
+        let ids: Vec<String> = [a, b, a].map(String::from).into();
+        assert_eq!(well_formed_refs(IdKind::Instance, &ids).unwrap(), [a, b]);
     }
 
     #[test]

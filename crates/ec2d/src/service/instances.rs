@@ -23,7 +23,7 @@ use ec2_store::Txn;
 
 use super::common::{
     describe_instances_bounds, fingerprint, flag, load_named_with, paginate, remember, replay, tag_set,
-    tag_specifications, well_formed, PageBounds,
+    tag_specifications, well_formed, well_formed_refs, PageBounds,
 };
 use super::state_changes::{self, Accounting};
 use super::{dry_run_gate, errors, filters, launch, launch_templates, Ctx, Result};
@@ -876,7 +876,7 @@ pub fn describe_instances_listing(
     tx: &mut Txn<'_>,
     req: &dto::DescribeInstancesRequest,
 ) -> Result<Listing> {
-    let ids = well_formed(IdKind::Instance, req.instance_ids.as_deref().unwrap_or_default())?;
+    let ids = well_formed_refs(IdKind::Instance, req.instance_ids.as_deref().unwrap_or_default())?;
     let mut filters = filters(&INSTANCE_FILTERS, &req.filters)?;
     normalize_state_codes(&mut filters);
     if !ids.is_empty() && req.max_results.is_some() {
@@ -930,7 +930,7 @@ fn load_all_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Arc<Instance>>
 
 /// The named instances, settled, in the order named, shared with the store: only the records that settling
 /// changes are copied. Every unknown ID is reported at once.
-fn load_many_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<Arc<Instance>>> {
+fn load_many_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[&str]) -> Result<Vec<Arc<Instance>>> {
     super::common::load_named_shared_with(ctx, tx, IdKind::Instance, ids, |tx, inst| settled_shared(ctx, tx, inst))
 }
 
