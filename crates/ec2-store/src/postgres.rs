@@ -10,8 +10,8 @@
 //! Two other ways to run a body, for the event-log sweep: [`Engine::read_snapshot`] (`REPEATABLE READ READ ONLY`,
 //! no predicate locks) and [`Engine::transact_locking`] (`READ COMMITTED`, every read by key `FOR UPDATE`): neither
 //! takes predicate locks, so no `SERIALIZABLE` transaction fails for what they read. A `SERIALIZABLE` transaction
-//! rewrites a document it read and found with an `UPDATE`, so that a delete committed since its snapshot (by any
-//! transaction) fails it rather than being undone by an insert.
+//! rewrites an event log or tail it read and found with an `UPDATE` ([`SWEPT`]), so that the sweep's delete committed
+//! since its snapshot fails it rather than being undone by an insert.
 //!
 //! Round trips: a transaction costs `BEGIN` (which also reads the ID generation, below), one query per
 //! document it reads that it has not read or written before in this transaction (reads are kept for the
@@ -188,6 +188,11 @@ fn is_conflict(e: &postgres::Error) -> bool {
     )
 }
 
+/// The kinds the event-log sweep deletes outside `SERIALIZABLE` ([`Engine::transact_locking`]): the write statement
+/// rewrites a document of these kinds that the transaction read and found with an `UPDATE` of its partition, in this
+/// order (`docs_event`, `docs_event_tail`).
+const SWEPT: [&str; 2] = ["event", "event_tail"];
+
 /// One pooled connection with its prepared statements.
 struct Conn {
     client: Client,
@@ -221,22 +226,27 @@ impl Conn {
             get_many_locked: prepare(
                 "SELECT id, doc FROM docs WHERE scope = $1 AND kind = $2 AND id = ANY($3::bytea[]) ORDER BY id FOR UPDATE",
             )?,
-            // Every change of a transaction in one statement: the deleted keys, the rewritten documents (read by the
-            // transaction and found), then the other written documents (a key is in one list at most). A rewrite is
-            // an `UPDATE`, so that a document deleted since the transaction's snapshot fails it (SQLSTATE 40001) even
-            // when the deleting transaction was not `SERIALIZABLE` ([`Engine::transact_locking`]), where an insert
-            // would bring it back alone (an event tail without its log).
+            // Every change of a transaction in one statement: the deleted keys, the rewritten event logs and tails
+            // (read by the transaction and found), then the other written documents (a key is in one list at most).
+            // Those rewrites are `UPDATE`s of their partitions ([`SWEPT`]), so that one deleted since the
+            // transaction's snapshot fails it (SQLSTATE 40001) even when the deleting transaction was not
+            // `SERIALIZABLE` (the event-log sweep's, [`Engine::transact_locking`]), where an insert would bring it
+            // back alone (an event tail without its log).
             write: prepare(
                 "WITH gone AS (
                      DELETE FROM docs d USING unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS x(scope, kind, id)
                      WHERE d.scope = x.scope AND d.kind = x.kind AND d.id = x.id
-                 ), changed AS (
-                     UPDATE docs d SET doc = x.doc
-                     FROM unnest($4::bytea[], $5::bytea[], $6::bytea[], $7::text[]) AS x(scope, kind, id, doc)
-                     WHERE d.scope = x.scope AND d.kind = x.kind AND d.id = x.id
+                 ), logs AS (
+                     UPDATE docs_event d SET doc = x.doc
+                     FROM unnest($4::bytea[], $5::bytea[], $6::text[]) AS x(scope, id, doc)
+                     WHERE d.scope = x.scope AND d.kind = 'event'::bytea AND d.id = x.id
+                 ), tails AS (
+                     UPDATE docs_event_tail d SET doc = x.doc
+                     FROM unnest($7::bytea[], $8::bytea[], $9::text[]) AS x(scope, id, doc)
+                     WHERE d.scope = x.scope AND d.kind = 'event_tail'::bytea AND d.id = x.id
                  )
                  INSERT INTO docs (scope, kind, id, doc)
-                 SELECT * FROM unnest($8::bytea[], $9::bytea[], $10::bytea[], $11::text[])
+                 SELECT * FROM unnest($10::bytea[], $11::bytea[], $12::bytea[], $13::text[])
                  ON CONFLICT (scope, kind, id) DO UPDATE SET doc = EXCLUDED.doc",
             )?,
             scan: prepare("SELECT id, doc FROM docs WHERE scope = $1 AND kind = $2 ORDER BY id")?,
@@ -639,29 +649,38 @@ impl PgTx<'_> {
         if self.writes.is_empty() {
             return Ok(());
         }
-        // Column arrays: the deleted keys, the rewritten keys and documents, then the other written ones.
-        let mut cols: [Vec<&[u8]>; 9] = Default::default();
-        let (mut rewritten, mut written): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        // Key columns: the deleted keys (scope, kind, id), the rewritten logs' and tails' (scope, id), then the
+        // other written keys (scope, kind, id); and the documents of the last three.
+        let mut keys: [Vec<&[u8]>; 10] = Default::default();
+        let mut docs: [Vec<&str>; 3] = Default::default();
         for (key, doc) in &self.writes {
-            let at = match doc {
-                None => 0,
-                Some(doc) if matches!(self.reads.get(key), Some(Some(_))) => {
-                    rewritten.push(doc.text()?);
-                    3
-                }
-                Some(doc) => {
-                    written.push(doc.text()?);
-                    6
-                }
-            };
             let (s, k, i) = key;
-            cols[at].push(s.as_bytes());
-            cols[at + 1].push(k.as_bytes());
-            cols[at + 2].push(i.as_bytes());
+            let Some(doc) = doc else {
+                keys[0].push(s.as_bytes());
+                keys[1].push(k.as_bytes());
+                keys[2].push(i.as_bytes());
+                continue;
+            };
+            let swept = SWEPT.iter().position(|kind| kind == k);
+            match swept {
+                Some(n) if matches!(self.reads.get(key), Some(Some(_))) => {
+                    keys[3 + 2 * n].push(s.as_bytes());
+                    keys[4 + 2 * n].push(i.as_bytes());
+                    docs[n].push(doc.text()?);
+                }
+                _ => {
+                    keys[7].push(s.as_bytes());
+                    keys[8].push(k.as_bytes());
+                    keys[9].push(i.as_bytes());
+                    docs[2].push(doc.text()?);
+                }
+            }
         }
-        let [c0, c1, c2, c3, c4, c5, c6, c7, c8] = &cols;
-        let result =
-            self.conn.client.execute(&self.conn.write, &[c0, c1, c2, c3, c4, c5, &rewritten, c6, c7, c8, &written]);
+        let [k0, k1, k2, k3, k4, k5, k6, k7, k8, k9] = &keys;
+        let [logs, tails, written] = &docs;
+        let params: [&(dyn postgres::types::ToSql + Sync); 13] =
+            [k0, k1, k2, k3, k4, logs, k5, k6, tails, k7, k8, k9, written];
+        let result = self.conn.client.execute(&self.conn.write, &params);
         match result {
             Ok(_) => Ok(()),
             Err(e) => Err(self.fail(e)),
