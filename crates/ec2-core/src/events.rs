@@ -289,6 +289,19 @@ pub fn sweep(logs: &[(&str, Option<UnixMillis>)]) -> Vec<String> {
     over_retention(logs, AFTER_SWEEP)
 }
 
+/// The time of a resource's newest transition, given its log and its tail (in the tail when it has one):
+/// what the per-scope retention orders logs by.
+pub fn newest(log: &EventLog, tail: Option<&EventTail>) -> Option<UnixMillis> {
+    tail.and_then(EventTail::last_at).or_else(|| log.last_at())
+}
+
+/// Whether a log a sweep chose to drop (when its newest transition was at `chosen`), read again as `log`
+/// and `tail` by the transaction that drops it, still goes: not when the resource had a transition since
+/// (it is no longer among the stalest the sweep saw), nor when it is already gone.
+pub fn still_stale(chosen: Option<UnixMillis>, log: Option<&EventLog>, tail: Option<&EventTail>) -> bool {
+    log.is_some_and(|log| newest(log, tail) == chosen)
+}
+
 /// How many new logs in a scope between two looks at its size.
 pub const SWEEP_EVERY: u64 = 128;
 
@@ -319,6 +332,28 @@ pub fn needs_sweep(created: u64, last: Option<&SweepMark>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chosen_log_goes_only_while_nothing_happened_to_it_since() {
+        let mut log = EventLog::new("i-1", "instance");
+        log.record(UnixMillis(10), "pending", "");
+        log.record(UnixMillis(20), "running", "");
+        let tail = EventTail::after(&log);
+        assert_eq!(newest(&log, None), Some(UnixMillis(20)));
+        assert_eq!(newest(&log, Some(&tail)), Some(UnixMillis(20)), "an empty tail: the log's newest");
+        assert!(still_stale(Some(UnixMillis(20)), Some(&log), Some(&tail)));
+        assert!(still_stale(Some(UnixMillis(20)), Some(&log), None));
+        // A transition since, into the tail: kept.
+        let Write::Tail(moved) = record(Some(&log), Some(tail.clone()), UnixMillis(30), "stopping", "") else {
+            panic!()
+        };
+        assert_eq!(newest(&log, Some(&moved)), Some(UnixMillis(30)));
+        assert!(!still_stale(Some(UnixMillis(20)), Some(&log), Some(&moved)));
+        // The same state again writes nothing, and changes nothing about it.
+        assert_eq!(record(Some(&log), Some(tail.clone()), UnixMillis(30), "running", ""), Write::Nothing);
+        // Already gone (another sweep dropped it): nothing to drop.
+        assert!(!still_stale(Some(UnixMillis(20)), None, None));
+    }
 
     #[test]
     fn a_scope_is_swept_only_when_it_may_hold_more_than_the_bound() {

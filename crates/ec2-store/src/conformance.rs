@@ -244,6 +244,80 @@ pub fn corrupt_documents_are_reported(store: Store) {
     assert!(matches!(r, Err(StoreError::Corrupt { .. })), "{r:?}");
 }
 
+/// `get_many` answers in the order asked, `None` for what is not there, and sees the transaction's own
+/// writes and deletes; a delete after it still reports existence.
+pub fn get_many_is_in_order_and_sees_own_writes(store: Store) {
+    store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
+    store.transact(|tx| tx.put("s", &thing("c", 3))).unwrap();
+    store.transact(|tx| tx.put("other", &thing("b", 9))).unwrap();
+    let (first, second, gone) = store
+        .transact(|tx| {
+            let first: Vec<Option<Thing>> = tx
+                .get_many_shared::<Thing>("s", &["c", "b", "a", "z"])?
+                .into_iter()
+                .map(|t| t.map(|t| (*t).clone()))
+                .collect();
+            tx.put("s", &thing("b", 2))?;
+            tx.delete::<Thing>("s", "c")?;
+            let second: Vec<Option<Thing>> = tx
+                .get_many_shared::<Thing>("s", &["a", "b", "c"])?
+                .into_iter()
+                .map(|t| t.map(|t| (*t).clone()))
+                .collect();
+            let gone = tx.delete::<Thing>("s", "a")?;
+            Ok::<_, StoreError>((first, second, gone))
+        })
+        .unwrap();
+    assert_eq!(first, [Some(thing("c", 3)), None, Some(thing("a", 1)), None]);
+    assert_eq!(second, [Some(thing("a", 1)), Some(thing("b", 2)), None]);
+    assert!(gone, "read by get_many, then deleted: it was there");
+    let left: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+    assert_eq!(left, [thing("b", 2)]);
+}
+
+/// A snapshot read sees what was committed before it.
+pub fn snapshot_reads_see_committed_state(store: Store) {
+    store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
+    let seen: Vec<Thing> = store.read_snapshot(|tx| tx.scan::<Thing>("s")).unwrap();
+    assert_eq!(seen, [thing("a", 1)]);
+    let got: Option<Thing> = store.read_snapshot(|tx| tx.get("s", "a")).unwrap();
+    assert_eq!(got, Some(thing("a", 1)));
+    let missing: Option<Thing> = store.read_snapshot(|tx| tx.get("s", "b")).unwrap();
+    assert_eq!(missing, None);
+    store.transact(|tx| tx.put("s", &thing("a", 2))).unwrap();
+    let got: Option<Thing> = store.read_snapshot(|tx| tx.get("s", "a")).unwrap();
+    assert_eq!(got, Some(thing("a", 2)));
+}
+
+/// Work left for after a commit runs once the transaction has committed (it sees its writes), once per
+/// key (the last left), and not at all after a rollback.
+pub fn after_commit_runs_once_committed(store: Store) {
+    let ran = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = |ran: &Arc<std::sync::Mutex<Vec<String>>>, what: &'static str| -> crate::AfterCommit {
+        let ran = Arc::clone(ran);
+        Box::new(move |store: &Store| {
+            let seen: Option<Thing> = store.transact(|tx| tx.get("s", "a")).unwrap();
+            ran.lock().unwrap().push(format!("{what} {}", seen.map_or(0, |t| t.n)));
+        })
+    };
+    store
+        .transact(|tx| {
+            tx.put("s", &thing("a", 7))?;
+            tx.after_commit("k", log(&ran, "replaced"));
+            tx.after_commit("k", log(&ran, "k"));
+            tx.after_commit("j", log(&ran, "j"));
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(*ran.lock().unwrap(), ["k 7", "j 7"]);
+    let r: Result<(), Fail> = store.transact(|tx| {
+        tx.after_commit("k", log(&ran, "rolled back"));
+        Err(Fail)
+    });
+    assert!(r.is_err());
+    assert_eq!(ran.lock().unwrap().len(), 2, "nothing ran after a rollback");
+}
+
 /// One `#[test]` per conformance check for an engine: `conformance_suite!(|| make_store());`
 #[macro_export]
 macro_rules! conformance_suite {
@@ -253,7 +327,8 @@ macro_rules! conformance_suite {
             scopes_and_kinds_are_isolated
             rollback_discards_everything delete_reports_existence counters_are_monotonic_and_independent
             concurrent_updates_are_serialized reset_drops_everything keys_are_any_string_ordered_bytewise
-            corrupt_documents_are_reported ids_never_repeat);
+            corrupt_documents_are_reported ids_never_repeat get_many_is_in_order_and_sees_own_writes
+            snapshot_reads_see_committed_state after_commit_runs_once_committed);
     };
     (@tests $make:expr; $($check:ident)*) => {
         $(

@@ -171,6 +171,11 @@ pub trait Tx {
     fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError>;
     /// Whether a document was there.
     fn delete(&mut self, scope: &str, kind: &str, id: &str) -> Result<bool, StoreError>;
+    /// The documents of `kind` in `scope` with the given ids, in that order (`None`: not there). The
+    /// default reads them one by one; an engine with round trips reads them at once.
+    fn get_many(&mut self, scope: &str, kind: &str, ids: &[&str]) -> Result<Vec<Option<DocRef>>, StoreError> {
+        ids.iter().map(|id| self.get(scope, kind, id)).collect()
+    }
     /// Every document of `kind` in `scope`, ascending by id.
     fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError>;
     /// The scopes that hold at least one document of `kind`, ascending.
@@ -208,6 +213,22 @@ pub trait Engine: Send + Sync {
     /// default ignores them.
     fn takes_hints(&self) -> bool {
         false
+    }
+    /// Runs `body` as one transaction whose every read by key locks what it found until the commit (a
+    /// concurrent transaction that changes it waits, and runs again if it must), rather than as one
+    /// that others may fail at commit for what it read: for a body that reads only by key, whose
+    /// decisions rest on what it found alone (not on a document being absent, nor on a scan). The
+    /// default is [`Engine::transact`].
+    fn transact_locking(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
+        self.transact(body)
+    }
+    /// Runs `body`, which only reads, on a consistent snapshot of committed state that other
+    /// transactions do not conflict with (PostgreSQL: `REPEATABLE READ READ ONLY`, which takes no
+    /// predicate locks): for a look over many documents whose outcome a later transaction checks by
+    /// key before it acts. A write in it is an error. The default is [`Engine::transact`] (an engine
+    /// that runs its transactions one at a time conflicts with nobody).
+    fn read_snapshot(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
+        self.transact(body)
     }
     /// Drops every document and counter.
     fn reset(&self) -> Result<(), StoreError>;
@@ -315,14 +336,41 @@ impl Store {
     }
 
     /// [`Store::transact`], with the documents `f` is likely to change ([`Engine::transact_hinted`]).
-    pub fn transact_hinted<T, E>(&self, hints: &[Hint], mut f: impl FnMut(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
+    /// Once committed, the work the committed attempt left for after its commit ([`Txn::after_commit`])
+    /// runs, in order, before this returns.
+    pub fn transact_hinted<T, E>(&self, hints: &[Hint], f: impl FnMut(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.run(|body| self.engine.transact_hinted(hints, body), f)
+    }
+
+    /// [`Store::transact`] as [`Engine::transact_locking`]: for a body that reads only by key and decides on
+    /// what it found alone.
+    pub fn transact_locking<T, E>(&self, f: impl FnMut(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.run(|body| self.engine.transact_locking(body), f)
+    }
+
+    /// Runs `f` through `engine` (one of the engine's ways to run a transaction), then, once committed, the work
+    /// left for after the commit.
+    fn run<T, E>(
+        &self,
+        engine: impl FnOnce(&mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort>,
+        mut f: impl FnMut(&mut Txn<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
     where
         E: From<StoreError>,
     {
         let mut outcome: Option<Result<T, E>> = None;
-        let result = self.engine.transact_hinted(hints, &mut |tx| {
-            let mut txn = Txn { tx };
-            match f(&mut txn) {
+        let mut after: Vec<(String, AfterCommit)> = Vec::new();
+        let result = engine(&mut |tx| {
+            let mut txn = Txn { tx, after: Vec::new() };
+            let out = f(&mut txn);
+            after = txn.after;
+            match out {
                 Ok(v) => {
                     outcome = Some(Ok(v));
                     Ok(())
@@ -331,6 +379,39 @@ impl Store {
                     outcome = Some(Err(e));
                     Err(Abort::Rollback)
                 }
+            }
+        });
+        let out = match (result, outcome) {
+            (Err(Abort::Store(e)), _) => return Err(E::from(e)),
+            (_, Some(out)) => out,
+            (Ok(()) | Err(Abort::Rollback), None) => {
+                return Err(E::from(StoreError::Engine("transaction body never ran".into())))
+            }
+        };
+        if out.is_ok() {
+            for (_, job) in after {
+                job(self);
+            }
+        }
+        out
+    }
+
+    /// Runs `f`, which only reads, on a snapshot that concurrent transactions do not conflict with
+    /// ([`Engine::read_snapshot`]). `f` may run more than once.
+    pub fn read_snapshot<T, E>(&self, mut f: impl FnMut(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut outcome: Option<Result<T, E>> = None;
+        let result = self.engine.read_snapshot(&mut |tx| {
+            let mut txn = Txn { tx, after: Vec::new() };
+            let out = f(&mut txn);
+            let failed = out.is_err();
+            outcome = Some(out);
+            if failed {
+                Err(Abort::Rollback)
+            } else {
+                Ok(())
             }
         });
         match (result, outcome) {
@@ -343,9 +424,15 @@ impl Store {
     }
 }
 
+/// Work a transaction leaves for after its commit ([`Txn::after_commit`]): it gets the store, to run
+/// transactions of its own. It cannot fail the request that committed.
+pub type AfterCommit = Box<dyn FnOnce(&Store) + Send>;
+
 /// Typed access over a [`Tx`].
 pub struct Txn<'a> {
     tx: &'a mut dyn Tx,
+    /// The work left for after the commit, by key ([`Txn::after_commit`]).
+    after: Vec<(String, AfterCommit)>,
 }
 
 use format::decode;
@@ -353,6 +440,16 @@ use format::decode;
 impl Txn<'_> {
     pub fn raw(&mut self) -> &mut dyn Tx {
         self.tx
+    }
+
+    /// Leaves `job` for after this transaction commits (dropped if it does not): work that need not
+    /// be part of it, in a transaction of its own, so that it holds none of this one's locks and its
+    /// conflicts do not make this one run again. A later job with the same `key` replaces the earlier.
+    pub fn after_commit(&mut self, key: &str, job: AfterCommit) {
+        match self.after.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = job,
+            None => self.after.push((key.to_string(), job)),
+        }
     }
 
     pub fn get<R: Record>(&mut self, scope: &str, id: &str) -> Result<Option<R>, StoreError> {
@@ -369,6 +466,12 @@ impl Txn<'_> {
             Some(doc) => doc.shared(id).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The records of `R` in `scope` with the given ids, in that order, shared ([`Tx::get_many`]).
+    pub fn get_many_shared<R: Record>(&mut self, scope: &str, ids: &[&str]) -> Result<Vec<Option<Arc<R>>>, StoreError> {
+        let docs = self.tx.get_many(scope, R::KIND, ids)?;
+        docs.iter().zip(ids).map(|(doc, id)| doc.as_ref().map(|d| d.shared(id)).transpose()).collect()
     }
 
     pub fn put<R: Record>(&mut self, scope: &str, record: &R) -> Result<(), StoreError> {

@@ -7,6 +7,12 @@
 //! body again on a fresh snapshot, for up to [`RETRY_BUDGET`]. `COMMIT` returns once PostgreSQL has
 //! flushed the transaction's WAL (its default `synchronous_commit=on`).
 //!
+//! Two other ways to run a body, for the event-log sweep: [`Engine::read_snapshot`] (`REPEATABLE READ READ ONLY`,
+//! no predicate locks) and [`Engine::transact_locking`] (`READ COMMITTED`, every read by key `FOR UPDATE`): neither
+//! takes predicate locks, so no `SERIALIZABLE` transaction fails for what they read. A `SERIALIZABLE` transaction
+//! rewrites an event log or tail it read and found with an `UPDATE` ([`SWEPT`]), so that the sweep's delete committed
+//! since its snapshot fails it rather than being undone by an insert.
+//!
 //! Round trips: a transaction costs `BEGIN` (which also reads the ID generation, below), one query per
 //! document it reads that it has not read or written before in this transaction (reads are kept for the
 //! transaction, writes are kept in memory and read back from there), one statement that writes every
@@ -182,10 +188,19 @@ fn is_conflict(e: &postgres::Error) -> bool {
     )
 }
 
+/// The kinds the event-log sweep deletes outside `SERIALIZABLE` ([`Engine::transact_locking`]): the write statement
+/// rewrites a document of these kinds that the transaction read and found with an `UPDATE` of its partition, in this
+/// order (`docs_event`, `docs_event_tail`).
+const SWEPT: [&str; 2] = ["event", "event_tail"];
+
 /// One pooled connection with its prepared statements.
 struct Conn {
     client: Client,
     get: Statement,
+    get_many: Statement,
+    /// `get` and `get_many` that lock the rows they find ([`Engine::transact_locking`]).
+    get_locked: Statement,
+    get_many_locked: Statement,
     write: Statement,
     scan: Statement,
     scopes: Statement,
@@ -197,19 +212,41 @@ impl Conn {
         let mut client = config.connect(NoTls).map_err(|e| engine_err("cannot connect", Chain(&e)))?;
         // Index scans take fine-grained predicate locks; a sequential scan (which the planner picks
         // for small tables) locks the whole table and turns every concurrent write into a conflict.
-        client.batch_execute("SET enable_seqscan = off").map_err(|e| engine_err("cannot configure", e))?;
+        // The write statement's joins (the keys it deletes and rewrites against `docs`) as nested loops: each key
+        // then probes the one partition of its kind by primary key (run-time pruning), where a hash join would scan
+        // every partition's index, locking it whole.
+        client
+            .batch_execute("SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off")
+            .map_err(|e| engine_err("cannot configure", e))?;
         let mut prepare = |sql: &str| client.prepare(sql).map_err(|e| engine_err("cannot prepare", e));
         Ok(Conn {
             get: prepare("SELECT doc FROM docs WHERE scope = $1 AND kind = $2 AND id = $3")?,
-            // Every change of a transaction in one statement: the deleted keys, then the written documents
-            // (a key is in one list at most).
+            get_many: prepare("SELECT id, doc FROM docs WHERE scope = $1 AND kind = $2 AND id = ANY($3::bytea[])")?,
+            get_locked: prepare("SELECT doc FROM docs WHERE scope = $1 AND kind = $2 AND id = $3 FOR UPDATE")?,
+            get_many_locked: prepare(
+                "SELECT id, doc FROM docs WHERE scope = $1 AND kind = $2 AND id = ANY($3::bytea[]) ORDER BY id FOR UPDATE",
+            )?,
+            // Every change of a transaction in one statement: the deleted keys, the rewritten event logs and tails
+            // (read by the transaction and found), then the other written documents (a key is in one list at most).
+            // Those rewrites are `UPDATE`s of their partitions ([`SWEPT`]), so that one deleted since the
+            // transaction's snapshot fails it (SQLSTATE 40001) even when the deleting transaction was not
+            // `SERIALIZABLE` (the event-log sweep's, [`Engine::transact_locking`]), where an insert would bring it
+            // back alone (an event tail without its log).
             write: prepare(
                 "WITH gone AS (
                      DELETE FROM docs d USING unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS x(scope, kind, id)
                      WHERE d.scope = x.scope AND d.kind = x.kind AND d.id = x.id
+                 ), logs AS (
+                     UPDATE docs_event d SET doc = x.doc
+                     FROM unnest($4::bytea[], $5::bytea[], $6::text[]) AS x(scope, id, doc)
+                     WHERE d.scope = x.scope AND d.kind = 'event'::bytea AND d.id = x.id
+                 ), tails AS (
+                     UPDATE docs_event_tail d SET doc = x.doc
+                     FROM unnest($7::bytea[], $8::bytea[], $9::text[]) AS x(scope, id, doc)
+                     WHERE d.scope = x.scope AND d.kind = 'event_tail'::bytea AND d.id = x.id
                  )
                  INSERT INTO docs (scope, kind, id, doc)
-                 SELECT * FROM unnest($4::bytea[], $5::bytea[], $6::bytea[], $7::text[])
+                 SELECT * FROM unnest($10::bytea[], $11::bytea[], $12::bytea[], $13::text[])
                  ON CONFLICT (scope, kind, id) DO UPDATE SET doc = EXCLUDED.doc",
             )?,
             scan: prepare("SELECT id, doc FROM docs WHERE scope = $1 AND kind = $2 ORDER BY id")?,
@@ -584,6 +621,9 @@ struct PgTx<'a> {
     kept: &'a mut Vec<(String, u64, i64)>,
     /// The first failed statement: PostgreSQL refuses every later one in this transaction.
     failed: Option<postgres::Error>,
+    /// A transaction whose reads lock the rows they find, at `READ COMMITTED` ([`Engine::transact_locking`]): no
+    /// hot documents, no predicate locks.
+    locking: bool,
 }
 
 impl PgTx<'_> {
@@ -609,25 +649,38 @@ impl PgTx<'_> {
         if self.writes.is_empty() {
             return Ok(());
         }
-        // Column arrays: the deleted keys, then the written keys and documents.
-        let mut cols: [Vec<&[u8]>; 6] = Default::default();
-        let mut docs: Vec<&str> = Vec::new();
-        for ((s, k, i), doc) in &self.writes {
-            let at = match doc {
-                None => 0,
-                Some(doc) => {
-                    docs.push(doc.text()?);
-                    3
-                }
+        // Key columns: the deleted keys (scope, kind, id), the rewritten logs' and tails' (scope, id), then the
+        // other written keys (scope, kind, id); and the documents of the last three.
+        let mut keys: [Vec<&[u8]>; 10] = Default::default();
+        let mut docs: [Vec<&str>; 3] = Default::default();
+        for (key, doc) in &self.writes {
+            let (s, k, i) = key;
+            let Some(doc) = doc else {
+                keys[0].push(s.as_bytes());
+                keys[1].push(k.as_bytes());
+                keys[2].push(i.as_bytes());
+                continue;
             };
-            cols[at].push(s.as_bytes());
-            cols[at + 1].push(k.as_bytes());
-            cols[at + 2].push(i.as_bytes());
+            let swept = SWEPT.iter().position(|kind| kind == k);
+            match swept {
+                Some(n) if matches!(self.reads.get(key), Some(Some(_))) => {
+                    keys[3 + 2 * n].push(s.as_bytes());
+                    keys[4 + 2 * n].push(i.as_bytes());
+                    docs[n].push(doc.text()?);
+                }
+                _ => {
+                    keys[7].push(s.as_bytes());
+                    keys[8].push(k.as_bytes());
+                    keys[9].push(i.as_bytes());
+                    docs[2].push(doc.text()?);
+                }
+            }
         }
-        let result = self
-            .conn
-            .client
-            .execute(&self.conn.write, &[&cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &docs]);
+        let [k0, k1, k2, k3, k4, k5, k6, k7, k8, k9] = &keys;
+        let [logs, tails, written] = &docs;
+        let params: [&(dyn postgres::types::ToSql + Sync); 13] =
+            [k0, k1, k2, k3, k4, logs, k5, k6, tails, k7, k8, k9, written];
+        let result = self.conn.client.execute(&self.conn.write, &params);
         match result {
             Ok(_) => Ok(()),
             Err(e) => Err(self.fail(e)),
@@ -666,12 +719,13 @@ impl Tx for PgTx<'_> {
         // change it then queue instead of failing each other at commit.
         let lock = lock_key(scope, kind, id);
         let covered = self.locked.contains(&lock) || self.locked.contains(&EVERYTHING_LOCK);
-        if !covered && self.locked.len() < MAX_LOCKS && self.engine.is_hot(lock) {
+        if !self.locking && !covered && self.locked.len() < MAX_LOCKS && self.engine.is_hot(lock) {
             self.restart = Some(lock);
             return Err(engine_err("a hot document", "read again under its lock"));
         }
         let (s, kd, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
-        match self.conn.client.query_opt(&self.conn.get, &[&s, &kd, &i]) {
+        let get = if self.locking { &self.conn.get_locked } else { &self.conn.get };
+        match self.conn.client.query_opt(get, &[&s, &kd, &i]) {
             Ok(row) => {
                 let doc = row.map(|r| Doc::new(r.get(0)));
                 self.asked.push(k.clone());
@@ -680,6 +734,49 @@ impl Tx for PgTx<'_> {
             }
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    /// The documents not read yet in one query; like [`PgTx::get`], a hot one without its lock restarts the
+    /// attempt. Not passed on to the next transaction with the same hints (a sweep's victims).
+    fn get_many(&mut self, scope: &str, kind: &str, ids: &[&str]) -> Result<Vec<Option<DocRef>>, StoreError> {
+        self.check()?;
+        let mut wanted: Vec<&[u8]> = Vec::new();
+        for id in ids {
+            let k = key(scope, kind, id);
+            if self.writes.contains_key(&k) || self.reads.contains_key(&k) {
+                continue;
+            }
+            let lock = lock_key(scope, kind, id);
+            let covered = self.locked.contains(&lock) || self.locked.contains(&EVERYTHING_LOCK);
+            if !self.locking && !covered && self.locked.len() < MAX_LOCKS && self.engine.is_hot(lock) {
+                self.restart = Some(lock);
+                return Err(engine_err("a hot document", "read again under its lock"));
+            }
+            wanted.push(id.as_bytes());
+        }
+        if !wanted.is_empty() {
+            let (s, kd) = (scope.as_bytes(), kind.as_bytes());
+            let get_many = if self.locking { &self.conn.get_many_locked } else { &self.conn.get_many };
+            let rows = match self.conn.client.query(get_many, &[&s, &kd, &wanted]) {
+                Ok(rows) => rows,
+                Err(e) => return Err(self.fail(e)),
+            };
+            let mut found: HashMap<String, DocRef> = HashMap::with_capacity(rows.len());
+            for r in rows {
+                found.insert(text(r.get(0))?, Doc::new(r.get(1)));
+            }
+            for id in wanted {
+                let id = std::str::from_utf8(id).map_err(|e| engine_err("a key is not UTF-8", e))?;
+                let doc = found.remove(id);
+                self.reads.insert(key(scope, kind, id), doc);
+            }
+        }
+        ids.iter()
+            .map(|id| {
+                let k = key(scope, kind, id);
+                Ok(self.writes.get(&k).or_else(|| self.reads.get(&k)).cloned().flatten())
+            })
+            .collect()
     }
 
     fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError> {
@@ -755,6 +852,55 @@ impl Tx for PgTx<'_> {
     }
 }
 
+/// A read-only transaction on a snapshot ([`Engine::read_snapshot`]): `REPEATABLE READ READ ONLY`, which takes no
+/// predicate locks, so no `SERIALIZABLE` transaction conflicts with it however much it reads.
+struct PgSnapshot<'a> {
+    conn: &'a mut Conn,
+}
+
+impl PgSnapshot<'_> {
+    fn read_only() -> StoreError {
+        StoreError::Engine("postgres: a write in a read-only snapshot".into())
+    }
+}
+
+impl Tx for PgSnapshot<'_> {
+    fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError> {
+        let (s, k, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
+        let row =
+            self.conn.client.query_opt(&self.conn.get, &[&s, &k, &i]).map_err(|e| engine_err("query failed", e))?;
+        Ok(row.map(|r| Doc::new(r.get(0))))
+    }
+
+    fn put(&mut self, _: &str, _: &str, _: &str, _: DocRef) -> Result<(), StoreError> {
+        Err(Self::read_only())
+    }
+
+    fn delete(&mut self, _: &str, _: &str, _: &str) -> Result<bool, StoreError> {
+        Err(Self::read_only())
+    }
+
+    fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError> {
+        let (s, k) = (scope.as_bytes(), kind.as_bytes());
+        let rows = self.conn.client.query(&self.conn.scan, &[&s, &k]).map_err(|e| engine_err("query failed", e))?;
+        rows.into_iter().map(|r| Ok((text(r.get(0))?, Doc::new(r.get(1))))).collect()
+    }
+
+    fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError> {
+        let k = kind.as_bytes();
+        let rows = self.conn.client.query(&self.conn.scopes, &[&k]).map_err(|e| engine_err("query failed", e))?;
+        rows.into_iter().map(|r| text(r.get(0))).collect()
+    }
+
+    fn next_counter(&mut self, _: &str) -> Result<u64, StoreError> {
+        Err(Self::read_only())
+    }
+
+    fn next_id(&mut self, _: &str) -> Result<u64, StoreError> {
+        Err(Self::read_only())
+    }
+}
+
 /// The first value of ID counter `name` that an earlier attempt of the transaction took (of a generation not older
 /// than the attempt's), taken out of `kept`. A transaction that starts again gets the same IDs in the same order: a
 /// launch that restarts under the lock of the sweep's mark still makes the log that calls for the sweep, rather than
@@ -792,6 +938,7 @@ fn begin(
     client: &mut Client,
     locks: Option<&BTreeSet<i64>>,
     prefetch: &[Key],
+    locking: bool,
 ) -> Result<(i64, Vec<Option<String>>), postgres::Error> {
     let mut sql = String::new();
     // Statements end with their `CommandComplete`: the locks' four (BEGIN, release, take, COMMIT), then
@@ -805,9 +952,10 @@ fn begin(
         sql.push_str("]::int8[]) AS k; COMMIT; ");
         first = 4;
     }
+    let isolation = if locking { "READ COMMITTED" } else { "SERIALIZABLE" };
     let _ = write!(
         sql,
-        "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT COALESCE((SELECT value FROM meta WHERE key = '{GENERATION_KEY}'), '0')"
+        "BEGIN ISOLATION LEVEL {isolation}; SELECT COALESCE((SELECT value FROM meta WHERE key = '{GENERATION_KEY}'), '0')"
     );
     // Each key is written into the query in place (a launch prefetches a dozen: no string per byte or part).
     for (s, k, i) in prefetch {
@@ -838,20 +986,21 @@ fn begin(
 
 /// One run of `body`, under the advisory locks `locked` (taken in `BEGIN`'s round trip when `relock`, which is
 /// then cleared). `prefetch`: documents to read at `BEGIN` (but a hot one this attempt does not hold the
-/// lock of, which [`PgTx::get`] refuses to read); `found` gets what a committed attempt read by key and the locks it
+/// lock of, which [`PgTx::get`] refuses to read), and whether the transaction is a locking one
+/// ([`Engine::transact_locking`]); `found` gets what a committed attempt read by key and the locks it
 /// used, and the IDs of an attempt that did not commit.
 fn attempt(
     engine: &PostgresEngine,
     conn: &mut Conn,
     locked: &BTreeSet<i64>,
     relock: &mut bool,
-    prefetch: &[Key],
+    (prefetch, locking): (&[Key], bool),
     found: &mut Found,
     body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
 ) -> Attempt {
     let covered = |l: i64| locked.contains(&l) || locked.contains(&EVERYTHING_LOCK) || !engine.is_hot(l);
     let prefetch: Vec<Key> = prefetch.iter().filter(|(s, k, i)| covered(lock_key(s, k, i))).cloned().collect();
-    let (generation, docs) = match begin(&mut conn.client, relock.then_some(locked), &prefetch) {
+    let (generation, docs) = match begin(&mut conn.client, relock.then_some(locked), &prefetch, locking) {
         Ok(g) => {
             *relock = false;
             g
@@ -878,6 +1027,7 @@ fn attempt(
         taken: Vec::new(),
         kept: &mut found.ids,
         failed: None,
+        locking,
     };
     let mut outcome = body(&mut pg);
     if outcome.is_ok() {
@@ -959,22 +1109,12 @@ fn backoff(n: u32) -> Duration {
     Duration::from_micros(random % cap_us)
 }
 
-impl Engine for PostgresEngine {
-    fn name(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
-        self.transact_hinted(&[], body)
-    }
-
-    fn takes_hints(&self) -> bool {
-        true
-    }
-
-    fn transact_hinted(
+impl PostgresEngine {
+    /// [`Engine::transact_hinted`], or with `locking` [`Engine::transact_locking`].
+    fn run(
         &self,
         hints: &[Hint],
+        locking: bool,
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
     ) -> Result<(), Abort> {
         let mut lease = self.lease()?;
@@ -993,13 +1133,16 @@ impl Engine for PostgresEngine {
         // the session holds.
         let mut relock = !locked.is_empty();
         let result = loop {
-            let wanted = match attempt(self, conn, &locked, &mut relock, &prefetch, &mut found, body) {
+            let wanted = match attempt(self, conn, &locked, &mut relock, (&prefetch, locking), &mut found, body) {
                 Attempt::Done(result) => {
                     released = result.is_ok();
                     break result;
                 }
                 Attempt::Restart(keys) => keys,
                 Attempt::Conflict(e, keys) => {
+                    // Row locks order a locking transaction: it only ever deadlocks, and runs again without advisory
+                    // locks, heating nothing.
+                    let keys = if locking { Vec::new() } else { keys };
                     self.heat(&keys);
                     if started.elapsed() >= RETRY_BUDGET {
                         break Err(Abort::Store(engine_err(
@@ -1011,7 +1154,7 @@ impl Engine for PostgresEngine {
                     if retries > 1 {
                         std::thread::sleep(backoff(retries));
                     }
-                    if keys.is_empty() {
+                    if keys.is_empty() && !locking {
                         vec![EVERYTHING_LOCK]
                     } else {
                         keys
@@ -1041,6 +1184,50 @@ impl Engine for PostgresEngine {
             lease.conn = None;
         }
         result
+    }
+}
+
+impl Engine for PostgresEngine {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn transact(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
+        self.transact_hinted(&[], body)
+    }
+
+    fn takes_hints(&self) -> bool {
+        true
+    }
+
+    fn transact_hinted(
+        &self,
+        hints: &[Hint],
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>,
+    ) -> Result<(), Abort> {
+        self.run(hints, false, body)
+    }
+
+    /// At `READ COMMITTED`, every read by key `SELECT ... FOR UPDATE`: the rows the body reads stay as it read them
+    /// until it commits (a concurrent writer waits, and a `SERIALIZABLE` one then retries), and it takes no predicate
+    /// locks, so no concurrent transaction fails for what it read. Retried on a deadlock or unique violation.
+    fn transact_locking(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
+        self.run(&[], true, body)
+    }
+
+    fn read_snapshot(&self, body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), Abort>) -> Result<(), Abort> {
+        let mut lease = self.lease()?;
+        let conn = lease.conn.as_mut().expect("a lease holds a connection");
+        conn.client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .map_err(|e| Abort::Store(engine_err("cannot begin", e)))?;
+        let outcome = body(&mut PgSnapshot { conn: &mut *conn });
+        // Nothing to keep: a read-only transaction ends the same either way. A connection that cannot end it is
+        // not reused.
+        if conn.client.batch_execute("ROLLBACK").is_err() {
+            lease.conn = None;
+        }
+        outcome
     }
 
     /// `SELECT 1` on an idle connection, or on a new one opened with a short timeout; with every

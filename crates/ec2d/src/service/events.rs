@@ -4,7 +4,9 @@
 
 use ec2_core::events::{self, needs_sweep, EventLog, EventTail, SweepMark, Write};
 use ec2_core::UnixMillis;
-use ec2_store::{StoreError, Txn};
+use std::collections::HashMap;
+
+use ec2_store::{Store, StoreError, Txn};
 
 /// The counter that spaces out the per-scope retention sweeps.
 fn sweep_counter(scope: &str) -> String {
@@ -61,31 +63,74 @@ pub fn first(
     // Unique rather than gapless (no row every launch waits for on PostgreSQL): a count that skips
     // only brings a sweep forward.
     let created = tx.next_id(&sweep_counter(scope))?;
-    // A scope is scanned only when it may hold more logs than it keeps (`needs_sweep`), so a
-    // launch into a scope below the bound reads no other log.
-    if created.is_multiple_of(ec2_core::events::SWEEP_EVERY)
-        && needs_sweep(created, tx.get::<SweepMark>(scope, "sweep")?.as_ref())
-    {
-        // A resource's newest transition is in its tail when it has one.
-        let tail_records = tx.scan_shared::<EventTail>(scope)?;
-        let tails: std::collections::HashMap<&str, Option<UnixMillis>> =
-            tail_records.iter().map(|t| (t.id.as_str(), t.last_at())).collect();
-        let log_records = tx.scan_shared::<EventLog>(scope)?;
-        let logs: Vec<(&str, Option<UnixMillis>)> = log_records
-            .iter()
-            .map(|l| (l.id.as_str(), tails.get(l.id.as_str()).copied().flatten().or_else(|| l.last_at())))
-            .collect();
-        let drop = events::sweep(&logs);
-        for id in &drop {
-            tx.delete::<EventLog>(scope, id)?;
-            if tails.contains_key(id.as_str()) {
-                tx.delete::<EventTail>(scope, id)?;
-            }
-        }
-        let live = (logs.len() - drop.len()) as u64;
-        tx.put_owned(scope, SweepMark { id: "sweep".into(), created, live })?;
+    // Every SWEEP_EVERY-th new log, the scope is looked at once this transaction has committed (`sweep`): the
+    // launch holds none of the sweep's reads, and the sweep's conflicts do not make the launch run again.
+    if created.is_multiple_of(ec2_core::events::SWEEP_EVERY) {
+        let scope = scope.to_string();
+        tx.after_commit(&sweep_counter(&scope), Box::new(move |store: &Store| sweep(store, &scope, created)));
     }
     Ok(())
+}
+
+/// The retention sweep of `scope`'s event logs called for by its `created`-th new log, after that log's
+/// transaction committed: when the scope may hold more logs than it keeps (`needs_sweep`), the stalest are
+/// chosen on a snapshot that concurrent launches do not conflict with (`Store::read_snapshot`), then dropped
+/// by key in a short transaction that reads each again and keeps it if it had a transition since
+/// (`events::still_stale`). A sweep that fails leaves the scope to the next one (its mark is unchanged).
+pub fn sweep(store: &Store, scope: &str, created: u64) {
+    // The outcome reaches nobody: the launch that called for it has committed.
+    let _ = try_sweep(store, scope, created);
+}
+
+/// [`sweep`]: the number of logs dropped (`None`: the scope did not need a sweep).
+pub fn try_sweep(store: &Store, scope: &str, created: u64) -> Result<Option<usize>, StoreError> {
+    type Chosen = (Vec<(String, Option<UnixMillis>)>, usize);
+    let chosen = store.read_snapshot(|tx| -> Result<Option<Chosen>, StoreError> {
+        if !needs_sweep(created, tx.get::<SweepMark>(scope, "sweep")?.as_ref()) {
+            return Ok(None);
+        }
+        // A resource's newest transition is in its tail when it has one.
+        let tail_records = tx.scan_shared::<EventTail>(scope)?;
+        let tails: HashMap<&str, &EventTail> = tail_records.iter().map(|t| (t.id.as_str(), &**t)).collect();
+        let log_records = tx.scan_shared::<EventLog>(scope)?;
+        let logs: Vec<(&str, Option<UnixMillis>)> =
+            log_records.iter().map(|l| (l.id.as_str(), events::newest(l, tails.get(l.id.as_str()).copied()))).collect();
+        let newest: HashMap<&str, Option<UnixMillis>> = logs.iter().copied().collect();
+        let drop = events::sweep(&logs);
+        let victims = drop
+            .into_iter()
+            .map(|id| {
+                let at = newest[id.as_str()];
+                (id, at)
+            })
+            .collect();
+        Ok(Some((victims, logs.len())))
+    })?;
+    let Some((victims, seen)) = chosen else { return Ok(None) };
+    store.transact_locking(|tx| -> Result<Option<usize>, StoreError> {
+        // A sweep of a later count (another node's) already left its mark: this one's look is older.
+        if tx.get::<SweepMark>(scope, "sweep")?.is_some_and(|m| m.created >= created) {
+            return Ok(None);
+        }
+        let ids: Vec<&str> = victims.iter().map(|(id, _)| id.as_str()).collect();
+        let logs = tx.get_many_shared::<EventLog>(scope, &ids)?;
+        let tails = tx.get_many_shared::<EventTail>(scope, &ids)?;
+        let mut gone = 0;
+        for (((id, chosen), log), tail) in victims.iter().zip(&logs).zip(&tails) {
+            if log.is_none() {
+                gone += 1;
+            } else if events::still_stale(*chosen, log.as_deref(), tail.as_deref()) {
+                tx.delete::<EventLog>(scope, id)?;
+                if tail.is_some() {
+                    tx.delete::<EventTail>(scope, id)?;
+                }
+                gone += 1;
+            }
+        }
+        let live = (seen - gone) as u64;
+        tx.put_owned(scope, SweepMark { id: "sweep".into(), created, live })?;
+        Ok(Some(gone))
+    })
 }
 
 /// The timeline of one resource (empty when nothing was recorded): its log and its tail.
@@ -144,4 +189,52 @@ pub fn reservation(
         None => String::new(),
     };
     record(tx, scope, "capacity_reservation", &cr.id, at, cr.state.name(), &reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ec2_core::events::{AFTER_SWEEP, PER_SCOPE, SWEEP_EVERY};
+
+    const SCOPE: &str = "111122223333/us-east-1";
+
+    fn launch(store: &Store, n: usize) {
+        let id = format!("i-{n:05}");
+        store.transact(|tx| first(tx, SCOPE, "instance", &id, UnixMillis(n as i64), "pending", "")).unwrap();
+    }
+
+    fn ids<R: ec2_store::Record>(store: &Store) -> Vec<String> {
+        store.transact(|tx| tx.scan::<R>(SCOPE)).unwrap().iter().map(|r| r.id().to_string()).collect()
+    }
+
+    /// The log that calls for a sweep commits first; the sweep then drops the stalest logs by their newest
+    /// transition (a tail's, when there is one) down to `AFTER_SWEEP`, with their tails, and leaves its mark.
+    #[test]
+    fn the_sweep_after_the_commit_drops_the_stalest_down_to_the_bound() {
+        let store = Store::memory();
+        let first_sweep = (PER_SCOPE as u64 / SWEEP_EVERY + 1) * SWEEP_EVERY;
+        for n in 0..first_sweep as usize - 1 {
+            launch(&store, n);
+        }
+        assert_eq!(ids::<EventLog>(&store).len(), first_sweep as usize - 1, "below the bound until then");
+        // The oldest but one had a transition since: the newest of all now.
+        store.transact(|tx| record(tx, SCOPE, "instance", "i-00001", UnixMillis(1 << 40), "running", "")).unwrap();
+        store.transact(|tx| record(tx, SCOPE, "instance", "i-00000", UnixMillis(0), "pending", "")).unwrap();
+        assert_eq!(ids::<EventTail>(&store), ["i-00001"]);
+        launch(&store, first_sweep as usize - 1);
+        let logs = ids::<EventLog>(&store);
+        assert_eq!(logs.len(), AFTER_SWEEP);
+        assert!(logs.contains(&"i-00001".to_string()), "a transition since keeps it");
+        let dropped = first_sweep as usize - AFTER_SWEEP;
+        let expected: Vec<String> =
+            std::iter::once(1).chain(dropped + 1..first_sweep as usize).map(|n| format!("i-{n:05}")).collect();
+        assert_eq!(logs, expected, "the stalest went");
+        assert_eq!(ids::<EventTail>(&store), ["i-00001"]);
+        let mark = store.transact(|tx| tx.get::<SweepMark>(SCOPE, "sweep")).unwrap();
+        assert_eq!(mark, Some(SweepMark { id: "sweep".into(), created: first_sweep, live: AFTER_SWEEP as u64 }));
+        // A sweep called for by an older count than the mark's does nothing; nor one the scope does not need.
+        assert_eq!(try_sweep(&store, SCOPE, first_sweep - SWEEP_EVERY), Ok(None));
+        assert_eq!(try_sweep(&store, SCOPE, first_sweep + SWEEP_EVERY), Ok(None));
+        assert_eq!(ids::<EventLog>(&store).len(), AFTER_SWEEP);
+    }
 }
