@@ -23,7 +23,7 @@ class Server:
             stdout=subprocess.DEVNULL, stderr=open(f"{self.out}/err", "w"),
             # What `ec2d serve` would run itself again with (crates/ec2d/src/allocator.rs): set here, so that it
             # does not, which would leave valgrind (it does not follow an exec) counting nothing.
-            env={"MIMALLOC_PURGE_DELAY": "0", **os.environ})
+            env={"MIMALLOC_PURGE_DELAY": "0", "MIMALLOC_GENERIC_COLLECT": "1000", **os.environ})
         deadline = time.time() + 300
         while True:
             try:

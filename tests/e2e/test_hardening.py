@@ -562,6 +562,24 @@ def test_serve_runs_with_mimallocs_purge_delay_at_0_unless_the_caller_chose_one(
         chosen.stop()
 
 
+def test_serve_runs_with_mimallocs_generic_collect_at_1000_unless_the_caller_chose_one(binary, tmp_path):
+    # Also set on the run again (crates/ec2d/src/allocator.rs): a thread collects its whole heap every
+    # 1,000 allocations that found no room at hand rather than every 10,000.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMALLOC_")}
+    s = Server(binary, "--ephemeral").start(env=env)
+    try:
+        assert environ(s.proc.pid).get(b"MIMALLOC_GENERIC_COLLECT") == b"1000"
+    finally:
+        s.stop()
+    # The caller's value stands, and the other option is still added.
+    chosen = Server(binary, "--data-dir", str(tmp_path / "d")).start(env={**env, "MIMALLOC_GENERIC_COLLECT": "5000"})
+    try:
+        got = environ(chosen.proc.pid)
+        assert (got.get(b"MIMALLOC_GENERIC_COLLECT"), got.get(b"MIMALLOC_PURGE_DELAY")) == (b"5000", b"0")
+    finally:
+        chosen.stop()
+
+
 def test_the_embedded_engine_keeps_a_few_threads_through_its_first_loads(make_server, tmp_path):
     # A first request loads a dozen (scope, kind)s from the file, each a wait through tokio's
     # block_in_place; with the blocking pool uncapped each made a thread (27 after one RunInstances).

@@ -128,10 +128,11 @@ impl Doc {
     }
 
     /// The same document without its text when the record is at hand (the text is made again on demand):
-    /// what an engine keeps in memory after it has written the text.
+    /// what an engine keeps in memory after it has written the text. A document that has no text yet is
+    /// itself (no new `Doc`: the embedded engine's memory and its write set share it).
     pub fn compact(doc: &DocRef) -> DocRef {
-        match (doc.decoded.get(), doc.encode) {
-            (Some(record), Some(encode)) => {
+        match (doc.text.get(), doc.decoded.get(), doc.encode) {
+            (Some(_), Some(record), Some(encode)) => {
                 Arc::new(Doc { text: OnceLock::new(), decoded: OnceLock::from(record.clone()), encode: Some(encode) })
             }
             _ => doc.clone(),
@@ -543,5 +544,20 @@ mod tests {
         // A document with neither is an error, not a panic.
         let empty = Doc { text: OnceLock::new(), decoded: OnceLock::new(), encode: None };
         assert!(empty.text_in(&mut buf).is_err());
+    }
+
+    #[test]
+    fn compact_drops_a_made_text_and_shares_a_document_without_one() {
+        let made = Doc::with_record(Arc::new(Thing { id: "t".into(), n: 1 }));
+        let kept = Doc::compact(&made);
+        assert!(Arc::ptr_eq(&kept, &made), "no text to drop: the same document");
+        made.text().unwrap();
+        let kept = Doc::compact(&made);
+        assert!(!Arc::ptr_eq(&kept, &made) && kept.text.get().is_none(), "the text is dropped, the record kept");
+        assert!(Arc::ptr_eq(kept.decoded.get().unwrap(), made.decoded.get().unwrap()));
+        assert_eq!(kept.text_in(&mut Vec::new()).unwrap(), r#"{"_format":1,"id":"t","n":1}"#);
+        // Known only by its text: kept as it is.
+        let stored = Doc::new(r#"{"_format":1,"id":"s","n":2}"#.into());
+        assert!(Arc::ptr_eq(&Doc::compact(&stored), &stored));
     }
 }
