@@ -6,7 +6,7 @@
 //! process off the directory.
 //!
 //! - **Reads from memory.** Every (scope, kind) a request touches is loaded whole from the database the first
-//!   time (through a reading connection), then kept: its documents, each decoded at most once ([`Doc`]) and
+//!   time (through the writer's connection, between its commits), then kept: its documents, each decoded at most once ([`Doc`]) and
 //!   found by a hash of the id ([`Ids`]), and every write since. Counters likewise. The file is read once per
 //!   (scope, kind) and otherwise only written.
 //! - **One request at a time.** A request runs its body under the engine's mutex against that memory (so
@@ -37,7 +37,12 @@
 //!   Any other file (after a crash or a kill, or touched since) gets `PRAGMA quick_check` first, and a
 //!   damaged one is refused.
 //!
-//! Files in the data directory: `ec2d.sqlite3` (with its `-wal` and `-shm` companions while open),
+//! - **One connection, held alone.** The file is opened with `locking_mode=EXCLUSIVE`: its locks are taken
+//!   once and kept, and the write-ahead log's index is kept in memory, not in a `-shm` file (no lock calls per
+//!   commit); no other connection can read the file while the engine has it open.
+//!
+//! Files in the data directory: `ec2d.sqlite3` (with its `-wal` companion while open; an older ec2d left a
+//! `-shm` beside it, which this one does not use),
 //! `ec2d.lock`, and `ec2d.clean` between a clean close and the next start.
 
 use std::collections::{HashMap, VecDeque};
@@ -94,6 +99,22 @@ impl Drop for Slow<'_> {
     }
 }
 
+/// The engine's one connection to the file. The file is opened with `locking_mode=EXCLUSIVE` (the process owns it:
+/// the lock file keeps any other ec2d off the directory), so SQLite takes its file locks once and keeps them,
+/// and keeps the write-ahead log's index in memory rather than in a shared `-shm` file: a commit makes no
+/// `fcntl` lock calls. A second connection of this process would find the file locked, so the reads of the
+/// file (a (scope, kind) or a counter the first time a request uses it) go through the writer's connection,
+/// between its commits: the writer holds the mutex for a whole transaction, so a read never sees one half
+/// made, and what a read loads has no queued writes (see [`SqliteEngine`]'s invariants), so it is exact.
+type Shared = Arc<Mutex<Connection>>;
+
+fn hold(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The pages of write-ahead log after which a commit copies the log into the file (`wal_autocheckpoint`).
+pub const WAL_AUTOCHECKPOINT: u32 = 10_000;
+
 /// The most write sets one commit covers.
 pub const MAX_BATCH: usize = 256;
 
@@ -111,8 +132,9 @@ pub struct SqliteEngine {
 }
 
 struct Inner {
-    /// Reads what is committed: a (scope, kind) or a counter the first time it is used.
-    reader: Connection,
+    /// The one connection to the file, shared with the writer thread ([`Shared`]): here it reads what is
+    /// committed, a (scope, kind) or a counter the first time it is used.
+    reader: Shared,
     cache: Cache,
     /// The number of the last write set handed to the writer.
     queued: u64,
@@ -230,7 +252,7 @@ struct Log {
     state: Mutex<LogState>,
     /// Signalled when a write set is queued, or the engine closes.
     work: Condvar,
-    /// Signalled when a commit ends (made or failed).
+    /// Signalled when a commit ends (made or failed), if a thread waits on it ([`LogState::blocked`]).
     committed: Condvar,
 }
 
@@ -251,6 +273,10 @@ struct LogState {
     /// The tasks awaiting a deferred commit ([`wait::deferring`](crate::wait::deferring)), with the write set
     /// each awaits: woken once it is committed, or a commit failed.
     wakers: Vec<(u64, std::task::Waker)>,
+    /// The threads waiting on [`Log::committed`] (a request without a deferred wait, a reset): a commit that
+    /// ends signals the condition variable only if there is one (a signal is a system call even when nobody
+    /// waits, and on the write path every request's wait is deferred).
+    blocked: usize,
     /// Stop once the queue is empty.
     closing: bool,
     /// The writer waits for a write set ready to take ([`LogState::ready`]); false while it works (it looks
@@ -314,7 +340,9 @@ impl Log {
                     return Err(failed_commit(why));
                 }
             }
+            s.blocked += 1;
             s = self.committed.wait(s).unwrap_or_else(|poisoned| poisoned.into_inner());
+            s.blocked -= 1;
         }
     }
 }
@@ -381,6 +409,16 @@ impl SqliteEngine {
         let closed_cleanly = take_clean_mark(dir, &path);
         let mut conn =
             Connection::open(&path).map_err(|e| engine_err(&format!("cannot open {}", path.display()), e))?;
+        // Before the first access of the file, so that the log's index is never put in a shared `-shm` file.
+        let locking: String = conn
+            .query_row("PRAGMA locking_mode=EXCLUSIVE", [], |r| r.get(0))
+            .map_err(|e| engine_err("cannot set locking_mode", e))?;
+        if !locking.eq_ignore_ascii_case("exclusive") {
+            return Err(StoreError::Engine(format!(
+                "sqlite: {} refused exclusive locking (it is {locking})",
+                path.display()
+            )));
+        }
         let mode: String =
             conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| damaged(&path, &e.to_string()))?;
         if !closed_cleanly {
@@ -390,16 +428,23 @@ impl SqliteEngine {
             return Err(StoreError::Engine(format!("sqlite: {} refused WAL mode (it is {mode})", path.display())));
         }
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| engine_err("cannot set synchronous", e))?;
+        // The writer copies the log into the file (SQLite's automatic checkpoint, in the commit that takes the log
+        // past this many pages) every 10,000 pages (40 MB of log) rather than SQLite's 1,000: a checkpoint copies
+        // each page once, its last version, and the write path keeps rewriting the same few hundred pages (the
+        // instances named, their tails, the pools, the counters), so one checkpoint in ten copies about as much.
+        // The log is emptied at a clean close; after a crash, opening reads it whole.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)
+            .map_err(|e| engine_err("cannot set wal_autocheckpoint", e))?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(|e| engine_err("cannot set busy_timeout", e))?;
         migrate(&mut conn)?;
-        let reader = Connection::open(&path).map_err(|e| engine_err(&format!("cannot open {}", path.display()), e))?;
-        reader.busy_timeout(Duration::from_secs(10)).map_err(|e| engine_err("cannot set busy_timeout", e))?;
+        let reader: Shared = Arc::new(Mutex::new(conn));
         let log = Arc::new(Log::default());
         let writer = {
             let log = Arc::clone(&log);
+            let conn = Arc::clone(&reader);
             std::thread::Builder::new()
                 .name("ec2d-sqlite-writer".into())
-                .spawn(move || write_loop(&log, conn))
+                .spawn(move || write_loop(&log, &conn))
                 .map_err(|e| engine_err("cannot start the writer thread", e))?
         };
         Ok(SqliteEngine {
@@ -457,9 +502,9 @@ impl SqliteEngine {
         if let Some(writer) = writer {
             let _ = writer.join();
         }
-        // The reading connection is the last one: closing it removes the write-ahead log.
+        // The writer has let go of the connection: closing it removes the write-ahead log.
         let reader = Connection::open_in_memory().map_err(|e| engine_err("cannot close", e))?;
-        drop(std::mem::replace(&mut self.lock().reader, reader));
+        drop(std::mem::replace(&mut self.lock().reader, Arc::new(Mutex::new(reader))));
         if let Some(e) = self.log.failure() {
             return Err(e);
         }
@@ -569,7 +614,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 struct SqliteTx<'a> {
-    reader: &'a Connection,
+    reader: &'a Mutex<Connection>,
     /// The engine's [`SqliteEngine::slow`], set while this transaction reads the file.
     slow: &'a AtomicBool,
     cache: &'a mut Cache,
@@ -585,7 +630,7 @@ impl SqliteTx<'_> {
     /// Reads the committed file: a wait (through the thread's hook), during which the engine is marked slow.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>) -> Result<T, StoreError> {
         let _slow = Slow::mark(self.slow);
-        blocking(|| f(self.reader)).map_err(q)
+        blocking(|| f(&hold(self.reader))).map_err(q)
     }
 
     /// The documents of (scope, kind), loaded from the committed file the first time. (Once loaded, the scope
@@ -755,7 +800,7 @@ impl Tx for SqliteTx<'_> {
 
 /// The writer thread: commits the queued write sets, as many as are queued (up to [`MAX_BATCH`]) in one
 /// transaction, until the engine closes; then checkpoints the write-ahead log into the file.
-fn write_loop(log: &Log, mut conn: Connection) {
+fn write_loop(log: &Log, conn: &Mutex<Connection>) {
     // The JSON of each document put is made here, in this one buffer, and bound from it.
     let mut buf = Vec::with_capacity(8192);
     loop {
@@ -787,7 +832,7 @@ fn write_loop(log: &Log, mut conn: Connection) {
             batch
         };
         let (first, last) = (batch[0].0, batch[batch.len() - 1].0);
-        let result = match catch_unwind(AssertUnwindSafe(|| commit(&mut conn, &batch, &mut buf))) {
+        let result = match catch_unwind(AssertUnwindSafe(|| commit(&mut hold(conn), &batch, &mut buf))) {
             Ok(result) => result,
             Err(_) => Err("the writer panicked".to_string()),
         };
@@ -803,7 +848,7 @@ fn write_loop(log: &Log, mut conn: Connection) {
                 s.queue.clear();
             }
         }
-        let (durable, failed) = (s.durable, s.failed.is_some());
+        let (durable, failed, blocked) = (s.durable, s.failed.is_some(), s.blocked > 0);
         let mut woken = Vec::new();
         s.wakers.retain(|(seq, waker)| {
             let done = failed || *seq <= durable;
@@ -813,11 +858,13 @@ fn write_loop(log: &Log, mut conn: Connection) {
             !done
         });
         drop(s);
-        log.committed.notify_all();
+        if blocked {
+            log.committed.notify_all();
+        }
         woken.into_iter().for_each(std::task::Waker::wake);
     }
     if log.lock().failed.is_none() {
-        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        if let Err(e) = hold(conn).execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
             tracing::warn!("sqlite: checkpoint at close failed: {e}");
         }
     }
@@ -948,7 +995,8 @@ impl Engine for SqliteEngine {
         }
         blocking(|| {
             let g = self.lock();
-            g.reader.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).map(drop).map_err(q)
+            let conn = hold(&g.reader);
+            conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).map(drop).map_err(q)
         })
     }
 
@@ -1078,7 +1126,7 @@ mod tests {
         }
         *slot(&mut cache.docs, "s", "k") = Kind::new("s", "k", docs);
         let mut ops = Vec::new();
-        body(&mut SqliteTx { reader: &reader, slow: &slow, cache: &mut cache, ops: &mut ops });
+        body(&mut SqliteTx { reader: &Mutex::new(reader), slow: &slow, cache: &mut cache, ops: &mut ops });
         (cache, ops)
     }
 
@@ -1149,6 +1197,23 @@ mod tests {
         assert_eq!(show(&last_changes(ops.into_iter())), [r#"put s/k/y {"n":3}"#, r#"put s/k/x {"n":2}"#]);
         cache.roll_back();
         assert_eq!((now(&cache, "x"), now(&cache, "y")), (None, None));
+    }
+
+    #[test]
+    fn the_connection_holds_the_file_alone_and_checkpoints_every_wal_autocheckpoint_pages() {
+        let dir = std::env::temp_dir().join(format!("ec2d-sqlite-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let engine = SqliteEngine::open(&dir).unwrap();
+        {
+            let g = engine.lock();
+            let conn = hold(&g.reader);
+            let pages: u32 = conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0)).unwrap();
+            assert_eq!(pages, WAL_AUTOCHECKPOINT);
+            let locking: String = conn.query_row("PRAGMA locking_mode", [], |r| r.get(0)).unwrap();
+            assert_eq!(locking, "exclusive");
+        }
+        drop(engine);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

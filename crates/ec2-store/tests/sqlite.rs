@@ -61,6 +61,53 @@ fn a_second_process_on_the_same_directory_is_refused() {
 }
 
 #[test]
+fn the_engine_holds_the_file_alone_and_keeps_the_log_index_in_memory() {
+    let dir = fresh_dir();
+    {
+        let store = Store::sqlite(&dir).unwrap();
+        store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
+        assert!(dir.join(format!("{DB_FILE}-wal")).exists(), "the commit went to the write-ahead log");
+        assert!(!dir.join(format!("{DB_FILE}-shm")).exists(), "no shared-memory index of the log");
+        // Another connection (of this process, or any other) finds the file locked: the engine takes its locks
+        // once and keeps them, rather than taking and releasing them around every commit.
+        let other = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let read = other.query_row("SELECT count(*) FROM docs", [], |r| r.get::<_, i64>(0));
+        assert!(read.is_err(), "read the file beside the engine: {read:?}");
+    }
+    // Closed: the file is everyone's again, with what was committed.
+    let other = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    assert_eq!(other.query_row("SELECT count(*) FROM docs", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+}
+
+#[test]
+fn kinds_load_from_the_file_while_the_writer_commits() {
+    let dir = fresh_dir();
+    {
+        let store = Store::sqlite(&dir).unwrap();
+        for k in 0..20 {
+            store.transact(|tx| tx.put(&format!("cold-{k}"), &thing("x", k))).unwrap();
+        }
+    }
+    let store = Store::sqlite(&dir).unwrap();
+    // One thread keeps the writer committing while another loads the kinds written before the reopen, which
+    // go through the writer's connection between its commits.
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            for n in 0..200 {
+                store.transact(|tx| tx.put("hot", &thing("h", n))).unwrap();
+            }
+        });
+        for k in 0..20 {
+            let found: Vec<Thing> = store.transact(|tx| tx.scan(&format!("cold-{k}"))).unwrap();
+            assert_eq!(found, [thing("x", k)]);
+        }
+        writer.join().unwrap();
+    });
+    assert_eq!(store.transact(|tx| tx.scan::<Thing>("hot")).unwrap(), [thing("h", 199)]);
+}
+
+#[test]
 fn a_store_written_by_a_newer_ec2d_is_refused() {
     let dir = fresh_dir();
     drop(SqliteEngine::open(&dir).unwrap());
