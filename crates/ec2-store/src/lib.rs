@@ -172,6 +172,12 @@ pub trait Tx {
     fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError>;
     /// Whether a document was there.
     fn delete(&mut self, scope: &str, kind: &str, id: &str) -> Result<bool, StoreError>;
+    /// Whether other transactions run beside this one, so that what it reads can make them (or it) run
+    /// again: work that reads much and need not be part of it is better left for after its commit
+    /// ([`Txn::after_commit`]). An engine that runs one transaction at a time says no (the default).
+    fn concurrent(&self) -> bool {
+        false
+    }
     /// The documents of `kind` in `scope` with the given ids, in that order (`None`: not there). The
     /// default reads them one by one; an engine with round trips reads them at once.
     fn get_many(&mut self, scope: &str, kind: &str, ids: &[&str]) -> Result<Vec<Option<DocRef>>, StoreError> {
@@ -441,6 +447,11 @@ use format::decode;
 impl Txn<'_> {
     pub fn raw(&mut self) -> &mut dyn Tx {
         self.tx
+    }
+
+    /// [`Tx::concurrent`].
+    pub fn concurrent(&self) -> bool {
+        self.tx.concurrent()
     }
 
     /// Leaves `job` for after this transaction commits (dropped if it does not): work that need not

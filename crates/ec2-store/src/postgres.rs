@@ -10,8 +10,9 @@
 //! Two other ways to run a body, for the event-log sweep: [`Engine::read_snapshot`] (`REPEATABLE READ READ ONLY`,
 //! no predicate locks) and [`Engine::transact_locking`] (`READ COMMITTED`, every read by key `FOR UPDATE`): neither
 //! takes predicate locks, so no `SERIALIZABLE` transaction fails for what they read. A `SERIALIZABLE` transaction
-//! rewrites an event log or tail it read and found with an `UPDATE` ([`SWEPT`]), so that the sweep's delete committed
-//! since its snapshot fails it rather than being undone by an insert.
+//! rewrites an event log or tail it read and found with an `UPDATE` ([`SWEPT`]), and a log it read and found beside a
+//! new tail as it read it, so that the sweep's delete committed since its snapshot fails it rather than being
+//! undone by an insert or left with a tail alone.
 //!
 //! Round trips: a transaction costs `BEGIN` (which also reads the ID generation, below), one query per
 //! document it reads that it has not read or written before in this transaction (reads are kept for the
@@ -643,6 +644,11 @@ impl PgTx<'_> {
         err
     }
 
+    /// Whether this attempt read the document at `key` and found it.
+    fn read_found(&self, key: &Key) -> bool {
+        matches!(self.reads.get(key), Some(Some(_)))
+    }
+
     /// Writes every change in one statement.
     fn flush(&mut self) -> Result<(), StoreError> {
         self.check()?;
@@ -663,7 +669,7 @@ impl PgTx<'_> {
             };
             let swept = SWEPT.iter().position(|kind| kind == k);
             match swept {
-                Some(n) if matches!(self.reads.get(key), Some(Some(_))) => {
+                Some(n) if self.read_found(key) => {
                     keys[3 + 2 * n].push(s.as_bytes());
                     keys[4 + 2 * n].push(i.as_bytes());
                     docs[n].push(doc.text()?);
@@ -674,6 +680,20 @@ impl PgTx<'_> {
                     keys[9].push(i.as_bytes());
                     docs[2].push(doc.text()?);
                 }
+            }
+        }
+        // A new tail beside a log this transaction read and found (a resource's first transition after its
+        // log's): the log is rewritten as it was read, so that a sweep's delete of it since fails this
+        // transaction instead of leaving the new tail without its log.
+        for ((s, k, i), _) in self.writes.iter().filter(|(key, doc)| doc.is_some() && !self.read_found(key)) {
+            if k != SWEPT[1] {
+                continue;
+            }
+            let log = key(s, SWEPT[0], i);
+            if let (Some(Some(read)), false) = (self.reads.get(&log), self.writes.contains_key(&log)) {
+                keys[3].push(s.as_bytes());
+                keys[4].push(i.as_bytes());
+                docs[0].push(read.text()?);
             }
         }
         let [k0, k1, k2, k3, k4, k5, k6, k7, k8, k9] = &keys;
@@ -705,6 +725,10 @@ fn key(scope: &str, kind: &str, id: &str) -> Key {
 }
 
 impl Tx for PgTx<'_> {
+    fn concurrent(&self) -> bool {
+        true
+    }
+
     fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError> {
         self.check()?;
         let k = key(scope, kind, id);

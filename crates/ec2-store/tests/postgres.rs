@@ -561,6 +561,54 @@ fn a_document_deleted_by_a_locking_transaction_is_not_rewritten_by_one_that_read
     assert_eq!(store.transact(|tx| tx.get::<Tail>("s", "x")).unwrap(), None, "not made again");
 }
 
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Log {
+    id: String,
+}
+
+impl ec2_store::Record for Log {
+    const KIND: &'static str = "event";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// A `SERIALIZABLE` transaction that read a log and found no tail, and makes the tail (a resource's first
+/// transition after its log's), fails when a locking transaction deleted the log since (the event-log sweep):
+/// the tail is not made without its log.
+#[test]
+fn a_new_tail_is_not_made_beside_a_log_deleted_by_a_locking_transaction() {
+    let store = Arc::new(make());
+    store.transact(|tx| tx.put("s", &Log { id: "x".into() })).unwrap();
+    let attempts = AtomicUsize::new(0);
+    store
+        .transact(|tx| {
+            let tail = tx.get::<Tail>("s", "x")?;
+            let log = tx.get::<Log>("s", "x")?;
+            if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                let other = Arc::clone(&store);
+                thread::spawn(move || {
+                    other
+                        .transact_locking(|tx| {
+                            assert!(tx.get_many_shared::<Log>("s", &["x"])?[0].is_some());
+                            tx.delete::<Log>("s", "x").map(drop)
+                        })
+                        .unwrap()
+                })
+                .join()
+                .unwrap();
+            }
+            if tail.is_none() && log.is_some() {
+                tx.put("s", &Tail { id: "x".into(), n: 1 })?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(attempts.load(Ordering::SeqCst), 2, "the first attempt failed on the delete");
+    assert_eq!(store.transact(|tx| tx.get::<Tail>("s", "x")).unwrap(), None, "no tail without its log");
+    assert_eq!(store.transact(|tx| tx.get::<Log>("s", "x")).unwrap(), None);
+}
+
 /// A locking transaction waits for a concurrent writer of what it reads, and sees its change: it decides on the
 /// latest committed document.
 #[test]

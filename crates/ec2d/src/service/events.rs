@@ -63,14 +63,25 @@ pub fn first(
     // Unique rather than gapless (no row every launch waits for on PostgreSQL): a count that skips
     // only brings a sweep forward.
     let created = tx.next_id(&sweep_counter(scope))?;
-    // Every SWEEP_EVERY-th new log, the scope is looked at once this transaction has committed (`sweep`): the
-    // launch holds none of the sweep's reads, and the sweep's conflicts do not make the launch run again.
+    // Every SWEEP_EVERY-th new log, the scope is looked at. Where other transactions run beside this one
+    // (`Txn::concurrent`: PostgreSQL), once this one has committed (`sweep`): the launch holds none of the
+    // sweep's reads, and the sweep's conflicts do not make it run again. Elsewhere, in this transaction: a
+    // transaction that makes thousands of logs (a launch of many, the first look that settles them) keeps the
+    // scope near its bound as it goes rather than holding every new log until its commit.
     if created.is_multiple_of(ec2_core::events::SWEEP_EVERY) {
-        let scope = scope.to_string();
-        tx.after_commit(&sweep_counter(&scope), Box::new(move |store: &Store| sweep(store, &scope, created)));
+        if tx.concurrent() {
+            let scope = scope.to_string();
+            tx.after_commit(&sweep_counter(&scope), Box::new(move |store: &Store| sweep(store, &scope, created)));
+        } else if let Some(chosen) = choose(tx, scope, created)? {
+            drop_chosen(tx, scope, created, &chosen)?;
+        }
     }
     Ok(())
 }
+
+/// What a sweep chose: the logs to drop with the newest transition each had when chosen, and how many logs
+/// the scope held.
+type Chosen = (Vec<(String, Option<UnixMillis>)>, usize);
 
 /// The retention sweep of `scope`'s event logs called for by its `created`-th new log, after that log's
 /// transaction committed: when the scope may hold more logs than it keeps (`needs_sweep`), the stalest are
@@ -84,53 +95,63 @@ pub fn sweep(store: &Store, scope: &str, created: u64) {
 
 /// [`sweep`]: the number of logs dropped (`None`: the scope did not need a sweep).
 pub fn try_sweep(store: &Store, scope: &str, created: u64) -> Result<Option<usize>, StoreError> {
-    type Chosen = (Vec<(String, Option<UnixMillis>)>, usize);
-    let chosen = store.read_snapshot(|tx| -> Result<Option<Chosen>, StoreError> {
-        if !needs_sweep(created, tx.get::<SweepMark>(scope, "sweep")?.as_ref()) {
-            return Ok(None);
-        }
-        // A resource's newest transition is in its tail when it has one.
-        let tail_records = tx.scan_shared::<EventTail>(scope)?;
-        let tails: HashMap<&str, &EventTail> = tail_records.iter().map(|t| (t.id.as_str(), &**t)).collect();
-        let log_records = tx.scan_shared::<EventLog>(scope)?;
-        let logs: Vec<(&str, Option<UnixMillis>)> =
-            log_records.iter().map(|l| (l.id.as_str(), events::newest(l, tails.get(l.id.as_str()).copied()))).collect();
-        let newest: HashMap<&str, Option<UnixMillis>> = logs.iter().copied().collect();
-        let drop = events::sweep(&logs);
-        let victims = drop
-            .into_iter()
-            .map(|id| {
-                let at = newest[id.as_str()];
-                (id, at)
-            })
-            .collect();
-        Ok(Some((victims, logs.len())))
-    })?;
-    let Some((victims, seen)) = chosen else { return Ok(None) };
-    store.transact_locking(|tx| -> Result<Option<usize>, StoreError> {
-        // A sweep of a later count (another node's) already left its mark: this one's look is older.
-        if tx.get::<SweepMark>(scope, "sweep")?.is_some_and(|m| m.created >= created) {
-            return Ok(None);
-        }
-        let ids: Vec<&str> = victims.iter().map(|(id, _)| id.as_str()).collect();
-        let logs = tx.get_many_shared::<EventLog>(scope, &ids)?;
-        let tails = tx.get_many_shared::<EventTail>(scope, &ids)?;
-        let mut gone = 0;
-        for (((id, chosen), log), tail) in victims.iter().zip(&logs).zip(&tails) {
-            if log.is_none() {
-                gone += 1;
-            } else if events::still_stale(*chosen, log.as_deref(), tail.as_deref()) {
-                tx.delete::<EventLog>(scope, id)?;
-                if tail.is_some() {
-                    tx.delete::<EventTail>(scope, id)?;
-                }
-                gone += 1;
+    let Some(chosen) = store.read_snapshot(|tx| choose(tx, scope, created))? else { return Ok(None) };
+    store.transact_locking(|tx| drop_chosen(tx, scope, created, &chosen))
+}
+
+/// The logs a sweep called for by the `created`-th new log drops (`events::sweep`), when the scope may hold more
+/// than it keeps (`needs_sweep`).
+fn choose(tx: &mut Txn<'_>, scope: &str, created: u64) -> Result<Option<Chosen>, StoreError> {
+    if !needs_sweep(created, tx.get::<SweepMark>(scope, "sweep")?.as_ref()) {
+        return Ok(None);
+    }
+    // A resource's newest transition is in its tail when it has one.
+    let tail_records = tx.scan_shared::<EventTail>(scope)?;
+    let tails: HashMap<&str, &EventTail> = tail_records.iter().map(|t| (t.id.as_str(), &**t)).collect();
+    let log_records = tx.scan_shared::<EventLog>(scope)?;
+    let logs: Vec<(&str, Option<UnixMillis>)> =
+        log_records.iter().map(|l| (l.id.as_str(), events::newest(l, tails.get(l.id.as_str()).copied()))).collect();
+    let newest: HashMap<&str, Option<UnixMillis>> = logs.iter().copied().collect();
+    let victims = events::sweep(&logs)
+        .into_iter()
+        .map(|id| {
+            let at = newest[id.as_str()];
+            (id, at)
+        })
+        .collect();
+    Ok(Some((victims, logs.len())))
+}
+
+/// Drops the logs `choose` chose that are still stale (`events::still_stale`), with their tails, and leaves the
+/// sweep's mark; the number dropped (`None`: a sweep of a later count already left its mark).
+fn drop_chosen(
+    tx: &mut Txn<'_>,
+    scope: &str,
+    created: u64,
+    (victims, seen): &Chosen,
+) -> Result<Option<usize>, StoreError> {
+    // A sweep of a later count (another node's) already left its mark: this one's look is older.
+    if tx.get::<SweepMark>(scope, "sweep")?.is_some_and(|m| m.created >= created) {
+        return Ok(None);
+    }
+    let ids: Vec<&str> = victims.iter().map(|(id, _)| id.as_str()).collect();
+    let logs = tx.get_many_shared::<EventLog>(scope, &ids)?;
+    let tails = tx.get_many_shared::<EventTail>(scope, &ids)?;
+    let mut gone = 0;
+    for (((id, chosen), log), tail) in victims.iter().zip(&logs).zip(&tails) {
+        if log.is_none() {
+            gone += 1;
+        } else if events::still_stale(*chosen, log.as_deref(), tail.as_deref()) {
+            tx.delete::<EventLog>(scope, id)?;
+            if tail.is_some() {
+                tx.delete::<EventTail>(scope, id)?;
             }
+            gone += 1;
         }
-        let live = (seen - gone) as u64;
-        tx.put_owned(scope, SweepMark { id: "sweep".into(), created, live })?;
-        Ok(Some(gone))
-    })
+    }
+    let live = (seen - gone) as u64;
+    tx.put_owned(scope, SweepMark { id: "sweep".into(), created, live })?;
+    Ok(Some(gone))
 }
 
 /// The timeline of one resource (empty when nothing was recorded): its log and its tail.
@@ -207,10 +228,11 @@ mod tests {
         store.transact(|tx| tx.scan::<R>(SCOPE)).unwrap().iter().map(|r| r.id().to_string()).collect()
     }
 
-    /// The log that calls for a sweep commits first; the sweep then drops the stalest logs by their newest
-    /// transition (a tail's, when there is one) down to `AFTER_SWEEP`, with their tails, and leaves its mark.
+    /// The log that calls for a sweep (inside its transaction on an engine that runs one at a time, as here)
+    /// drops the stalest logs by their newest transition (a tail's, when there is one) down to `AFTER_SWEEP`,
+    /// with their tails, and leaves its mark; `try_sweep`, the sweep after a commit, then finds nothing to do.
     #[test]
-    fn the_sweep_after_the_commit_drops_the_stalest_down_to_the_bound() {
+    fn the_sweep_drops_the_stalest_down_to_the_bound() {
         let store = Store::memory();
         let first_sweep = (PER_SCOPE as u64 / SWEEP_EVERY + 1) * SWEEP_EVERY;
         for n in 0..first_sweep as usize - 1 {
