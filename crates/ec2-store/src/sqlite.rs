@@ -115,6 +115,13 @@ fn hold(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
 /// The pages of write-ahead log after which a commit copies the log into the file (`wal_autocheckpoint`).
 pub const WAL_AUTOCHECKPOINT: u32 = 10_000;
 
+/// SQLite's page cache, as `PRAGMA cache_size` takes it (negative: KiB, not pages): 512 KiB rather than SQLite's
+/// 2 MiB. Reads are served from the typed copy in memory, so the cache only holds the pages a commit rewrites
+/// (B-tree interior pages and the rows' leaves); the records' leaves are spread over the file, so a bigger
+/// cache keeps few of them anyway. Counted (`scripts/write_kernel_counts.py BIN 20000`): 0.05 -> 0.81 `pread64`
+/// per embedded write, about 1.5 MiB less RSS with the mixed state.
+pub const PAGE_CACHE_KIB: i64 = -512;
+
 /// The most write sets one commit covers.
 pub const MAX_BATCH: usize = 256;
 
@@ -428,6 +435,7 @@ impl SqliteEngine {
             return Err(StoreError::Engine(format!("sqlite: {} refused WAL mode (it is {mode})", path.display())));
         }
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| engine_err("cannot set synchronous", e))?;
+        conn.pragma_update(None, "cache_size", PAGE_CACHE_KIB).map_err(|e| engine_err("cannot set cache_size", e))?;
         // The writer copies the log into the file (SQLite's automatic checkpoint, in the commit that takes the log
         // past this many pages) every 10,000 pages (40 MB of log) rather than SQLite's 1,000: a checkpoint copies
         // each page once, its last version, and the write path keeps rewriting the same few hundred pages (the
@@ -1200,7 +1208,7 @@ mod tests {
     }
 
     #[test]
-    fn the_connection_holds_the_file_alone_and_checkpoints_every_wal_autocheckpoint_pages() {
+    fn the_connection_holds_the_file_alone_with_its_page_cache_and_checkpoint_period() {
         let dir = std::env::temp_dir().join(format!("ec2d-sqlite-unit-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let engine = SqliteEngine::open(&dir).unwrap();
@@ -1211,6 +1219,8 @@ mod tests {
             assert_eq!(pages, WAL_AUTOCHECKPOINT);
             let locking: String = conn.query_row("PRAGMA locking_mode", [], |r| r.get(0)).unwrap();
             assert_eq!(locking, "exclusive");
+            let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap();
+            assert_eq!(cache, PAGE_CACHE_KIB);
         }
         drop(engine);
         let _ = std::fs::remove_dir_all(&dir);
