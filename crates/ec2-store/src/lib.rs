@@ -405,29 +405,11 @@ impl Store {
 
     /// Runs `f`, which only reads, on a snapshot that concurrent transactions do not conflict with
     /// ([`Engine::read_snapshot`]). `f` may run more than once.
-    pub fn read_snapshot<T, E>(&self, mut f: impl FnMut(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
+    pub fn read_snapshot<T, E>(&self, f: impl FnMut(&mut Txn<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        let mut outcome: Option<Result<T, E>> = None;
-        let result = self.engine.read_snapshot(&mut |tx| {
-            let mut txn = Txn { tx, after: Vec::new() };
-            let out = f(&mut txn);
-            let failed = out.is_err();
-            outcome = Some(out);
-            if failed {
-                Err(Abort::Rollback)
-            } else {
-                Ok(())
-            }
-        });
-        match (result, outcome) {
-            (Err(Abort::Store(e)), _) => Err(E::from(e)),
-            (_, Some(out)) => out,
-            (Ok(()) | Err(Abort::Rollback), None) => {
-                Err(E::from(StoreError::Engine("transaction body never ran".into())))
-            }
-        }
+        self.run(|body| self.engine.read_snapshot(body), f)
     }
 }
 

@@ -644,6 +644,19 @@ impl PgTx<'_> {
         err
     }
 
+    /// A hot document is read under its advisory lock, taken before the snapshot: the transactions that change it
+    /// then queue instead of failing each other at commit. Outside a locking transaction (whose reads lock their
+    /// rows), reading one without its lock stops the attempt, which runs again holding it.
+    fn refuse_hot(&mut self, scope: &str, kind: &str, id: &str) -> Result<(), StoreError> {
+        let lock = lock_key(scope, kind, id);
+        let covered = self.locked.contains(&lock) || self.locked.contains(&EVERYTHING_LOCK);
+        if !self.locking && !covered && self.locked.len() < MAX_LOCKS && self.engine.is_hot(lock) {
+            self.restart = Some(lock);
+            return Err(engine_err("a hot document", "read again under its lock"));
+        }
+        Ok(())
+    }
+
     /// Whether this attempt read the document at `key` and found it.
     fn read_found(&self, key: &Key) -> bool {
         matches!(self.reads.get(key), Some(Some(_)))
@@ -739,14 +752,7 @@ impl Tx for PgTx<'_> {
             }
             return Ok(doc);
         }
-        // A hot document is read under its advisory lock, taken before the snapshot: the transactions that
-        // change it then queue instead of failing each other at commit.
-        let lock = lock_key(scope, kind, id);
-        let covered = self.locked.contains(&lock) || self.locked.contains(&EVERYTHING_LOCK);
-        if !self.locking && !covered && self.locked.len() < MAX_LOCKS && self.engine.is_hot(lock) {
-            self.restart = Some(lock);
-            return Err(engine_err("a hot document", "read again under its lock"));
-        }
+        self.refuse_hot(scope, kind, id)?;
         let (s, kd, i) = (scope.as_bytes(), kind.as_bytes(), id.as_bytes());
         let get = if self.locking { &self.conn.get_locked } else { &self.conn.get };
         match self.conn.client.query_opt(get, &[&s, &kd, &i]) {
@@ -770,12 +776,7 @@ impl Tx for PgTx<'_> {
             if self.writes.contains_key(&k) || self.reads.contains_key(&k) {
                 continue;
             }
-            let lock = lock_key(scope, kind, id);
-            let covered = self.locked.contains(&lock) || self.locked.contains(&EVERYTHING_LOCK);
-            if !self.locking && !covered && self.locked.len() < MAX_LOCKS && self.engine.is_hot(lock) {
-                self.restart = Some(lock);
-                return Err(engine_err("a hot document", "read again under its lock"));
-            }
+            self.refuse_hot(scope, kind, id)?;
             wanted.push(id.as_bytes());
         }
         if !wanted.is_empty() {
