@@ -393,6 +393,10 @@ def test_bad_placement_and_subnet(ec2):
         ec2.run_instances, ImageId=AL2023, MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "us-east-1z"}
     )
     assert code == "InvalidParameterValue" and "us-east-1z" in message
+    code, message, _ = fails(
+        ec2.run_instances, ImageId=AL2023, MinCount=1, MaxCount=1, Placement={"AvailabilityZoneId": "use1-az999"}
+    )
+    assert code == "InvalidParameterValue" and "availability zone ID" in message and "use1-az999" in message
     assert fails(ec2.run_instances, ImageId=AL2023, MinCount=1, MaxCount=1, SubnetId="subnet-0123456789abcdef0") == (
         "InvalidSubnetID.NotFound",
         "The subnet ID 'subnet-0123456789abcdef0' does not exist",

@@ -57,16 +57,11 @@ pub fn placement<'n>(
     let zone_name = req.placement.as_ref().and_then(|p| p.availability_zone.clone());
     let zone_id = req.placement.as_ref().and_then(|p| p.availability_zone_id.clone());
     let by_zone = match (&zone_name, &zone_id) {
-        (Some(z), _) => {
-            Some(net.subnet_in_zone(z).ok_or_else(|| invalid(format!("Invalid availability zone: [{z}]")))?)
-        }
-        (None, Some(id)) => Some(
-            net.subnets
-                .iter()
-                .find(|s| s.zone.id == id.as_str())
-                .ok_or_else(|| invalid(format!("Invalid availability zone ID: [{id}]")))?,
-        ),
         (None, None) => None,
+        _ => Some(net.launch_subnet(zone_name.as_deref(), zone_id.as_deref()).ok_or_else(|| match &zone_name {
+            Some(z) => invalid(format!("Invalid availability zone: [{z}]")),
+            None => invalid(format!("Invalid availability zone ID: [{}]", zone_id.as_deref().unwrap_or_default())),
+        })?),
     };
     match req.subnet_id.clone().or(nic_subnet) {
         // A subnet is a record: `resolve_network` finds it after the permission gate.
