@@ -3,12 +3,19 @@ describe_instructions.py): start it, send open-mode requests over one keep-alive
 the instructions of what a function sends, every thread's, user space only."""
 import glob, http.client, os, re, subprocess, tempfile, time
 
-HEADERS = {
-    "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-    "X-Amz-Date": "20261126T120000Z",
-    "Authorization": "AWS4-HMAC-SHA256 Credential=111122223333/20261126/us-east-1/ec2/aws4_request, "
-                     "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64,
-}
+
+
+def headers(region):
+    """Open-mode headers of a request to `region` (the signature is parsed, not checked)."""
+    return {
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+        "X-Amz-Date": "20261126T120000Z",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=111122223333/20261126/{region}/ec2/aws4_request, "
+                         "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64,
+    }
+
+
+HEADERS = headers("us-east-1")
 
 
 class Server:
@@ -35,9 +42,9 @@ class Server:
                     raise
                 time.sleep(0.5)
 
-    def req(self, body):
-        """Status and body (bytes) of one POST of the form `body`."""
-        self.c.request("POST", "/", body=body, headers=HEADERS)
+    def req(self, body, region="us-east-1"):
+        """Status and body (bytes) of one POST of the form `body` (to `region`)."""
+        self.c.request("POST", "/", body=body, headers=HEADERS if region == "us-east-1" else headers(region))
         r = self.c.getresponse()
         return r.status, r.read()
 

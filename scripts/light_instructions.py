@@ -7,13 +7,25 @@ parsed, not checked, as in ec2d-bench). It also prints the count without the tok
 which varies from run to run with how the two workers shared the requests. MIXED=1 first builds a large
 state (10,000 instances, 1,000 Spot requests, 200 capacity reservations) so that the count can be
 compared with the almost empty one; CACHE=1 adds callgrind's cache simulation (the dump's D1/LL miss
-columns)."""
-import os, re, sys
+columns; CACHE=LL,SIZE,ASSOC,LINE also sets the simulated last level, e.g. CACHE=LL,1048576,16,64 for a core's
+L2 on this machine, as callgrind otherwise takes the shared L3 for it).
 
+STATE=empty or STATE=mixed instead builds one of the two states of ec2d-bench's mixed scenario the way the bench
+does (scripts/mixed_state.py) and sends the bench's light request round-robin over the 64 instances its light
+phase names in that state, so that the two states differ in the records the requests do not name (and in the named instances' own\ncontents: their launch times and addresses).
+ENGINE=embedded runs the server on a fresh data directory instead of --ephemeral."""
+import os, re, sys, tempfile
+
+import mixed_state
 from callgrind_server import Server, parking
 
 bin_, n = sys.argv[1], int(sys.argv[2])
-s = Server(bin_, 47300 + os.getpid() % 500, ["--cache-sim=yes"] if os.environ.get("CACHE") else [])
+port = 47300 + os.getpid() % 500
+store = ["--data-dir", tempfile.mkdtemp(prefix="li-")] if os.environ.get("ENGINE") == "embedded" else ["--ephemeral"]
+cache = os.environ.get("CACHE", "")
+sim = (["--cache-sim=yes"] + ([f"--LL={cache[3:]}"] if cache.startswith("LL,") else [])) if cache else []
+s = Server(bin_, port, sim, ["serve", "--port", str(port), *store])
+state = os.environ.get("STATE")
 
 
 def req(body):
@@ -21,10 +33,13 @@ def req(body):
     return st, text.decode()
 
 
-st, text = req("Action=RunInstances&Version=2016-11-15&ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro&MinCount=1&MaxCount=1")
-assert st == 200, text
-iid = re.search(r"<instanceId>(i-[0-9a-f]+)</instanceId>", text).group(1)
-if os.environ.get("MIXED") == "1":
+if state:
+    named = mixed_state.build(s, port, state)
+else:
+    st, text = req("Action=RunInstances&Version=2016-11-15&ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro&MinCount=1&MaxCount=1")
+    assert st == 200, text
+    named = [re.search(r"<instanceId>(i-[0-9a-f]+)</instanceId>", text).group(1)]
+if not state and os.environ.get("MIXED") == "1":
     zones = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]
     for k in range(10):
         st, t = req(f"Action=RunInstances&Version=2016-11-15&ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro&MinCount=1000&MaxCount=1000&Placement.AvailabilityZone={zones[k % 4]}")
@@ -38,17 +53,23 @@ if os.environ.get("MIXED") == "1":
         assert st == 200, t[:500]
     st, t = req("Action=DescribeInstances&Version=2016-11-15")
     assert st == 200
-body = f"Action=DescribeInstances&Version=2016-11-15&InstanceId.1={iid}"
-for _ in range(50):
-    assert req(body)[0] == 200
+bodies = [f"Action=DescribeInstances&Version=2016-11-15&InstanceId.1={i}" for i in named]
+for k in range(max(50, 2 * len(bodies))):
+    assert req(bodies[k % len(bodies)])[0] == 200
 
 
 def run():
-    for _ in range(n):
-        st, text = req(body)
+    for k in range(n):
+        st, text = req(bodies[k % len(bodies)])
         assert st == 200, text
 
 
 total, dump = s.count(run)
 print(f"{bin_}: {total / n:.0f} instructions per request, {(total - parking(dump)) / n:.0f} without the workers' "
       f"parking ({n} requests, {dump})")
+if cache:
+    lines = open(dump).read().splitlines()
+    names = next(line.split()[1:] for line in lines if line.startswith("events:"))
+    values = next(line.split()[1:] for line in lines if line.startswith(("summary:", "totals:")))
+    counts = dict(zip(names, (int(v) for v in values)))
+    print("  per request: " + ", ".join(f"{k} {counts.get(k, 0) / n:.1f}" for k in names if k != "Ir"))

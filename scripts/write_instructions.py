@@ -7,9 +7,12 @@ per commit) are not those of a native run: the count per write set on the writer
 Usage: python3 scripts/write_instructions.py BIN N [CONNECTIONS]   (default 16 connections, each stopping
 and starting instances of its own, 4 per connection). ENGINE=memory runs it with --ephemeral; the default is
 the embedded engine (--data-dir, a fresh temporary directory). TOP=K prints the K functions of the writer
-and of the workers with the most inclusive instructions."""
+and of the workers with the most inclusive instructions. STATE=empty or STATE=mixed instead builds one of the
+two states of ec2d-bench's mixed scenario the way the bench does (scripts/mixed_state.py) and stops and starts the
+64 instances the bench's write phase names in that state (4 per connection at 16 connections)."""
 import glob, http.client, os, re, subprocess, sys, tempfile, threading, time
 
+import mixed_state
 from callgrind_server import HEADERS, Server
 
 bin_, n = sys.argv[1], int(sys.argv[2])
@@ -19,11 +22,15 @@ engine = os.environ.get("ENGINE", "embedded")
 store = ["--ephemeral"] if engine == "memory" else ["--data-dir", tempfile.mkdtemp(prefix="wi-")]
 s = Server(bin_, port, ["--separate-threads=yes"], ["serve", "--port", str(port), *store])
 
-st, text = s.req(f"Action=RunInstances&Version=2016-11-15&ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro"
-                 f"&MinCount={4 * conns}&MaxCount={4 * conns}")
-assert st == 200, text
-ids = re.findall(r"<instanceId>(i-[0-9a-f]+)</instanceId>", text.decode())
-assert len(ids) == 4 * conns
+state = os.environ.get("STATE")
+if state:
+    ids = mixed_state.build(s, port, state)
+else:
+    st, text = s.req(f"Action=RunInstances&Version=2016-11-15&ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro"
+                     f"&MinCount={4 * conns}&MaxCount={4 * conns}")
+    assert st == 200, text
+    ids = re.findall(r"<instanceId>(i-[0-9a-f]+)</instanceId>", text.decode())
+    assert len(ids) == 4 * conns
 
 
 def drive(requests):
