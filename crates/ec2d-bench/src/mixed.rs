@@ -102,6 +102,11 @@ pub struct EngineReport {
     /// the mixed light phase's.
     pub light_ratio_rounds: Vec<f64>,
     pub write_ratio_rounds: Vec<f64>,
+    /// Per round: the almost empty state's server CPU per request over the mixed state's, light and write (1.0:
+    /// a request costs the server the same CPU in both states; below: more on the mixed state). No target: the
+    /// cost itself, less tied than the rate to how the load generator and the server share the two cores.
+    pub light_cpu_ratio_rounds: Vec<f64>,
+    pub write_cpu_ratio_rounds: Vec<f64>,
     pub reference_ratio_rounds: Vec<f64>,
 }
 
@@ -118,6 +123,11 @@ struct Rounds {
 /// `a[i] / b[i]` of each round's rates.
 fn ratios(a: &[RunReport], b: &[RunReport]) -> Vec<f64> {
     a.iter().zip(b).map(|(a, b)| a.requests_per_second / b.requests_per_second.max(1e-9)).collect()
+}
+
+/// `cpu(b[i]) / cpu(a[i])` of each round's server CPU per request (rounds without a reading are left out).
+fn cpu_ratios(a: &[RunReport], b: &[RunReport]) -> Vec<f64> {
+    a.iter().zip(b).filter_map(|(a, b)| Some(cpu_per_request(b)? / cpu_per_request(a)?.max(1e-9))).collect()
 }
 
 /// The run whose rate is the median of `runs` (the upper one of an even count).
@@ -395,6 +405,8 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
         }
         let light_ratio_rounds = ratios(&r.mixed_light, &r.empty_light);
         let write_ratio_rounds = ratios(&r.mixed_write, &r.empty_write);
+        let light_cpu_ratio_rounds = cpu_ratios(&r.mixed_light, &r.empty_light);
+        let write_cpu_ratio_rounds = cpu_ratios(&r.mixed_write, &r.empty_write);
         let reference_ratio_rounds = ratios(&r.reference, &r.mixed_light);
         references.extend(r.reference);
         let (empty_light, empty_write) = (median_run(r.empty_light), median_run(r.empty_write));
@@ -447,6 +459,8 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
             restart_after_kill_ms,
             light_ratio_rounds,
             write_ratio_rounds,
+            light_cpu_ratio_rounds,
+            write_cpu_ratio_rounds,
             reference_ratio_rounds,
         });
     }
@@ -519,6 +533,16 @@ pub fn table(r: &MixedReport) -> String {
             e.describe_all_bytes as f64 / 1e6,
             e.describe_side_bytes as f64 / 1e6
         );
+        let list = |v: &[f64]| v.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(" ");
+        let _ = writeln!(
+            out,
+            "  rounds' mixed / almost empty: light {}; write {}; server CPU per request, almost empty / mixed: \
+             light {}; write {}",
+            list(&e.light_ratio_rounds),
+            list(&e.write_ratio_rounds),
+            list(&e.light_cpu_ratio_rounds),
+            list(&e.write_cpu_ratio_rounds)
+        );
         let _ = writeln!(
             out,
             "  RSS mixed state {:.1} MiB, after the phases {:.1} MiB, peak {:.1} MiB",
@@ -534,6 +558,12 @@ pub fn table(r: &MixedReport) -> String {
         let (light, write) = (median(&e.light_ratio_rounds), median(&e.write_ratio_rounds));
         row(format!("{}: light req/s, mixed / almost empty", e.engine), format!("{light:.3}"), ">= 0.90", light >= 0.9);
         row(format!("{}: write req/s, mixed / almost empty", e.engine), format!("{write:.3}"), ">= 0.90", write >= 0.9);
+        row(
+            format!("{}: server CPU per request, almost empty / mixed (no target)", e.engine),
+            format!("{:.3} / {:.3}", median(&e.light_cpu_ratio_rounds), median(&e.write_cpu_ratio_rounds)),
+            "-",
+            true,
+        );
         let all = |m: &RunReport, x: &RunReport| m.requests_per_second / x.requests_per_second.max(1e-9);
         row(
             format!("{}: the same, all {} named (no target)", e.engine, r.instances),
@@ -652,6 +682,15 @@ mod tests {
         let empty = [run(100.0, 0.0), run(50.0, 0.0), run(100.0, 0.0)];
         assert_eq!(ratios(&mixed, &empty), vec![0.9, 0.8, 1.2]);
         assert_eq!(median(&ratios(&mixed, &empty)), 0.9);
+        // Server CPU per request: 50% at 100 req/s is 5,000 µs, at 80 req/s 6,250 µs.
+        let cpu = |rps: f64, percent: Option<f64>| RunReport {
+            requests_per_second: rps,
+            server_cpu_percent: percent,
+            ..Default::default()
+        };
+        let empty_cpu = [cpu(100.0, Some(50.0)), cpu(100.0, None), cpu(100.0, Some(50.0))];
+        let mixed_cpu = [cpu(80.0, Some(50.0)), cpu(100.0, Some(50.0)), cpu(100.0, Some(50.0))];
+        assert_eq!(cpu_ratios(&mixed_cpu, &empty_cpu), vec![0.8, 1.0]);
         // The run of the median rate, with its own latencies.
         let kept = median_run(mixed.into());
         assert_eq!((kept.requests_per_second, kept.latency_us.p99), (90.0, 1.0));
