@@ -2,7 +2,8 @@
 `callgrind_server.Server`, for the scripts that count instructions per request on each (light_instructions.py,
 write_instructions.py with STATE=empty or STATE=mixed):
 
-- `empty`: the almost empty state, `EMPTY_INSTANCES` instances (the bench's `EMPTY_INSTANCES`);
+- `empty`: the almost empty state, `EMPTY_INSTANCES` instances (the bench's `EMPTY_INSTANCES`), launched in as
+  many calls in the same zones as the instances the phases name on the mixed state (the bench's `empty_launches`);
 - `mixed`: `INSTANCES` On-Demand instances in us-east-1 (RunInstances of 1,000 at a time, round-robin over the
   bench's zones), `SIDE_INSTANCES` in us-west-2, `SPOT_REQUESTS` Spot requests in the bench's four kinds (made 50
   at a time: fulfilled, open under the market, persistent with an expiry a day away, valid only from tomorrow;
@@ -105,10 +106,26 @@ def spread(ids, n):
     return [ids[k * len(ids) // n] for k in range(n)]
 
 
+def empty_launches(instances):
+    """The almost empty state's RunInstances calls, (zone, count), as the bench's `empty_launches`: as many
+    instances in each launch's zone as the mixed state's phases name from that launch."""
+    calls = []
+    for k in range(EMPTY_INSTANCES):
+        batch = k * max(instances, EMPTY_INSTANCES) // EMPTY_INSTANCES // LAUNCH_BATCH
+        if calls and calls[-1][0] == batch:
+            calls[-1][2] += 1
+        else:
+            calls.append([batch, ZONES[batch % len(ZONES)], 1])
+    return [(zone, n) for _, zone, n in calls]
+
+
 def build(s, port, state):
     """Builds `state` ("empty" or "mixed") on the server `s` listening on `port`; the IDs the phases name."""
     if state == "empty":
-        return launch(s, "us-east-1", ZONES, EMPTY_INSTANCES)
+        ids = []
+        for zone, n in empty_launches(size("INSTANCES", 10_000)):
+            ids += launch(s, "us-east-1", [zone], n)
+        return ids
     assert state == "mixed", state
     ids = launch(s, "us-east-1", ZONES, size("INSTANCES", 10_000))
     launch(s, SIDE_REGION, SIDE_ZONES, SIDE_INSTANCES)

@@ -6,8 +6,9 @@
 //! account, plus `SIDE_INSTANCES` instances in another region), and runs the same two phases on both: light
 //! (DescribeInstances of one instance by ID) and write (StopInstances, then StartInstances, of one instance; each
 //! connection has its own instances, so two connections never race for one). Both states' phases name the same
-//! number of distinct instances (`EMPTY_INSTANCES`; on the mixed state spread evenly over its `--instances`), so
-//! that the two differ only in the records the requests do not name: naming 10,000 distinct instances instead
+//! number of distinct instances (`EMPTY_INSTANCES`; on the mixed state spread evenly over its `--instances`, on
+//! the almost empty state launched in as many calls in the same zones, [`empty_launches`]), so that the two differ
+//! only in the records the requests do not name: naming 10,000 distinct instances instead
 //! of 64 is another working set (the named records are cold in the cache, and their timelines are pushed out by
 //! one another under the per-scope bound), which the mixed state also measures, as rows that are no target
 //! (`mixed_light_all_named`, `mixed_write_all_named`). On the mixed state it also times
@@ -235,6 +236,48 @@ fn bundle_body(instance: &str) -> String {
     )
 }
 
+/// The RunInstances calls (zone, count) of the almost empty state, so that its `EMPTY_INSTANCES` instances come
+/// from launches like those of the instances the phases name on the mixed state: [`spread`] picks those out of
+/// `instances` launched `LAUNCH_BATCH` at a time round-robin over the zones, so they come from several launches
+/// (launch times of their own) in every zone (a capacity pool and a subnet each); the almost empty state launches
+/// as many in each of those launches' zones, one call each. The two states' named instances then differ in the
+/// records around them, not in their own.
+pub fn empty_launches(instances: usize) -> Vec<(&'static str, usize)> {
+    let zones = &crate::instances::ZONES;
+    let mut calls: Vec<(usize, &'static str, usize)> = Vec::new();
+    for k in 0..EMPTY_INSTANCES {
+        // The index `spread` names (all of them, in the first launch, when there are no more than EMPTY_INSTANCES).
+        let batch = k * instances.max(EMPTY_INSTANCES) / EMPTY_INSTANCES / crate::instances::LAUNCH_BATCH;
+        match calls.last_mut() {
+            Some((b, _, count)) if *b == batch => *count += 1,
+            _ => calls.push((batch, zones[batch % zones.len()], 1)),
+        }
+    }
+    calls.into_iter().map(|(_, zone, count)| (zone, count)).collect()
+}
+
+/// Builds the almost empty state ([`empty_launches`]); returns its instances' IDs.
+async fn launch_empty(server: &Server, instances: usize) -> Result<Vec<String>> {
+    let mut client = Client::new(server.addr(), "us-east-1");
+    let mut ids = Vec::new();
+    for (zone, n) in empty_launches(instances) {
+        let body = format!(
+            "Action=RunInstances&Version=2016-11-15&ImageId={}&InstanceType={}&MinCount={n}&MaxCount={n}\
+             &Placement.AvailabilityZone={zone}",
+            crate::instances::IMAGE_ID,
+            crate::instances::INSTANCE_TYPE
+        );
+        let got = crate::instances::instance_ids(&client.call("RunInstances (almost empty state)", body).await?);
+        if got.len() != n {
+            return Err(
+                format!("RunInstances in {zone}: {} instance IDs in the answer, expected {n}", got.len()).into()
+            );
+        }
+        ids.extend(got);
+    }
+    Ok(ids)
+}
+
 /// Builds the mixed state; returns the IDs of the `instances` On-Demand instances of the main region.
 async fn build_mixed(server: &Server, args: &crate::cli::Args) -> Result<Vec<String>> {
     let addr = server.addr();
@@ -349,7 +392,7 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
         // The almost empty state.
         let (empty_args, empty_dir) = store_args(engine)?;
         let (empty, _, _) = start_ready(bin, &empty_args).await?;
-        let empty_ids = launch(empty.addr(), "us-east-1", &crate::instances::ZONES, EMPTY_INSTANCES).await?.ids;
+        let empty_ids = launch_empty(&empty, args.instances).await?;
         let (empty_light_load, empty_write_load) = phases(Arc::new(empty_ids), conns, args.rng_seed);
 
         // The mixed state.
@@ -669,6 +712,24 @@ mod tests {
         assert_eq!(named[63], "i-9843");
         assert_eq!(named.iter().collect::<std::collections::HashSet<_>>().len(), 64);
         assert_eq!(spread(&ids[..10], 64), &ids[..10]);
+    }
+
+    #[test]
+    fn the_almost_empty_state_is_launched_as_the_named_instances_of_the_mixed_state_were() {
+        // spread(10,000, 64) names indexes 0, 156, ..., 9843: 7, 6, 7, 6, ... of each launch of 1,000.
+        let calls = empty_launches(10_000);
+        assert_eq!(calls.len(), 10);
+        assert_eq!(calls.iter().map(|c| c.1).sum::<usize>(), EMPTY_INSTANCES);
+        let ids: Vec<String> = (0..10_000).map(|i| format!("{i}")).collect();
+        let named = spread(&ids, EMPTY_INSTANCES);
+        for (b, (zone, count)) in calls.iter().enumerate() {
+            let in_batch = named.iter().filter(|i| i.parse::<usize>().unwrap() / 1000 == b).count();
+            assert_eq!((*zone, *count), (crate::instances::ZONES[b % 5], in_batch), "launch {b}");
+        }
+        assert_eq!(calls[5].0, "us-east-1a");
+        // No more than EMPTY_INSTANCES: one launch, as before.
+        assert_eq!(empty_launches(10), [("us-east-1a", EMPTY_INSTANCES)]);
+        assert_eq!(empty_launches(2_000), [("us-east-1a", 32), ("us-east-1b", 32)]);
     }
 
     #[test]
