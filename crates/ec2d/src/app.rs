@@ -179,7 +179,7 @@ impl App {
     fn run(&self, http: &HttpRequest<'_>, log: &mut RequestLog) -> Result<service::Answer, Ec2Error> {
         let pairs = self.parameters(http)?;
         // The skew window is about real time: the wall clock, never the virtual one.
-        let caller = self.identities.authenticate_request(http, &pairs, crate::clock::wall_now())?;
+        let caller = self.identities.authenticate_request(http, &pairs, crate::clock::wall_now)?;
         // The scope takes the caller's account and region strings rather than copies of them when no
         // policy will read them (open mode), and the log line takes them from the scope at the end.
         let (scope, caller) = match caller.identity {

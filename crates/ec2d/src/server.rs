@@ -296,7 +296,7 @@ pub async fn handle(
             let params = ec2_protocol::Node::parse_form(query.as_bytes());
             let decision = app
                 .identities
-                .authenticate_request(&http, &params, crate::clock::wall_now())
+                .authenticate_request(&http, &params, crate::clock::wall_now)
                 .and_then(|caller| caller.authorize_control("ec2d:ReadConsole"));
             if let Err(e) = decision {
                 let request_id = app.next_request_id();
@@ -458,12 +458,11 @@ async fn control_request(
     let mut allowed = true;
     if app.identities.is_secured() {
         let params = ec2_protocol::Node::parse_form(query.as_bytes());
-        let decision =
-            app.identities.authenticate_request(&http, &params, crate::clock::wall_now()).and_then(|caller| {
-                log.account = Some(caller.account.clone());
-                log.region = Some(caller.region.clone());
-                caller.authorize_control(action)
-            });
+        let decision = app.identities.authenticate_request(&http, &params, crate::clock::wall_now).and_then(|caller| {
+            log.account = Some(caller.account.clone());
+            log.region = Some(caller.region.clone());
+            caller.authorize_control(action)
+        });
         if let Err(e) = decision {
             if !(method == "GET" && rest == "health") {
                 log.code = Some(e.code.as_str().to_string());
