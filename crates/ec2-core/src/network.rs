@@ -283,6 +283,18 @@ pub fn write_private_dns_name(out: &mut String, region: &str, ip: &str) {
 /// character by character (two names per instance in every DescribeInstances answer).
 fn dns_host(out: &mut String, prefix: &str, ip: &str) {
     out.push_str(prefix);
+    // An IPv4 address (at most 15 bytes) is mapped on the stack and copied in one piece.
+    let mut host = [0u8; 15];
+    if let Some(mapped) = host.get_mut(..ip.len()) {
+        for (m, &b) in mapped.iter_mut().zip(ip.as_bytes()) {
+            *m = if b == b'.' { b'-' } else { b };
+        }
+        // Only ASCII dots became ASCII dashes: still the UTF-8 of a `str`, so this always succeeds.
+        if let Ok(mapped) = std::str::from_utf8(mapped) {
+            out.push_str(mapped);
+            return;
+        }
+    }
     let mut from = 0;
     for (at, b) in ip.bytes().enumerate() {
         if b == b'.' {
@@ -372,7 +384,20 @@ mod tests {
         assert_eq!(public_ip(0), "3.0.0.1");
         assert_eq!(public_ip(254), "3.0.1.1");
         // Every dot becomes a dash, at either end and in a row too; nothing else changes.
-        for ip in ["", ".", "..1.", "a.b", "10.0.0.1", "fe80::1", ".x..y."] {
+        for ip in [
+            "",
+            ".",
+            "..1.",
+            "a.b",
+            "10.0.0.1",
+            "fe80::1",
+            ".x..y.",
+            "255.255.255.255",
+            "255.255.255.2555",
+            "2001:db8:0:0:0:0:2:1",
+            "é.ü.1",
+            "1.2.3.\u{1f600}",
+        ] {
             let expected: String = ip.chars().map(|c| if c == '.' { '-' } else { c }).collect();
             assert_eq!(private_dns_name("us-east-1", ip), format!("ip-{expected}.ec2.internal"), "{ip}");
         }

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::nested::{lookup, slot, Ids, Kinds, Nested, NestedOf};
+use crate::nested::{ids_slot, lookup, slot, Ids, Kinds, Nested, NestedOf};
 use crate::{Abort, DocRef, Engine, StoreError, Tx};
 
 #[derive(Default)]
@@ -203,7 +203,7 @@ impl Engine for MemoryEngine {
         let mut replaced: Vec<DocRef> = Vec::new();
         for (scope, kinds) in &writes {
             for (kind, ids) in kinds {
-                let stored = slot(&mut state.docs, scope, kind);
+                let stored = ids_slot(&mut state.docs, scope, kind);
                 for (id, doc) in ids {
                     let old = match doc {
                         Some(doc) => stored.replace(id, doc.clone()),

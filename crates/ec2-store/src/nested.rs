@@ -27,6 +27,19 @@ pub fn lookup_mut<'m, M>(map: &'m mut NestedOf<M>, scope: &str, kind: &str) -> O
     map.get_mut(scope)?.get_mut(kind)
 }
 
+/// The documents of (scope, kind) as [`slot`] finds them, made for the kind ([`Ids::for_kind`]) if the map
+/// has none.
+pub fn ids_slot<'m, V>(map: &'m mut NestedOf<Ids<V>>, scope: &str, kind: &str) -> &'m mut Ids<V> {
+    if !map.contains_key(scope) {
+        map.insert(scope.to_string(), Kinds::default());
+    }
+    let kinds = map.get_mut(scope).expect("inserted above");
+    if !kinds.contains_key(kind) {
+        kinds.insert(kind.to_string(), Ids::for_kind(kind));
+    }
+    kinds.get_mut(kind).expect("inserted above")
+}
+
 /// The documents of (scope, kind), made empty if the map has none: an existing scope or kind costs no
 /// allocation.
 pub fn slot<'m, M: Default>(map: &'m mut NestedOf<M>, scope: &str, kind: &str) -> &'m mut M {
@@ -50,7 +63,7 @@ pub fn slot<'m, M: Default>(map: &'m mut NestedOf<M>, scope: &str, kind: &str) -
 /// separate allocation per id (a cache miss apiece on a large state).
 #[derive(Debug, Clone)]
 pub struct Ids<V> {
-    by_id: HashMap<Key, usize>,
+    by_id: HashMap<Key, usize, IdHasher>,
     ordered: BTreeMap<Key, usize>,
     /// The documents; `None` for a slot freed by a removal, listed in `free` for the next new id.
     slots: Vec<Option<V>>,
@@ -130,12 +143,87 @@ impl Ord for Key {
 }
 
 impl<V> Default for Ids<V> {
+    /// Ids hashed with SipHash: what any kind gets unless [`Ids::for_kind`] knows better.
     fn default() -> Self {
-        Ids { by_id: HashMap::new(), ordered: BTreeMap::new(), slots: Vec::new(), free: Vec::new() }
+        Ids::with_hasher(IdHasher::Sip(std::hash::RandomState::new()))
+    }
+}
+
+/// How an [`Ids`] hashes its ids (the hash policy in ARCHITECTURE.md's invariants): SipHash, which keeps
+/// ids chosen to collide from making long probe chains, unless every id the kind ever inserts comes from
+/// the server's own ID generator or is one of its constants ([`crate::records::ids_are_generated`]), where
+/// foldhash's fast hasher is enough (about 40 instructions for an EC2 ID against SipHash's 220). A lookup of
+/// a caller's id in such a kind is fine: a lookup does not lengthen any chain.
+#[derive(Debug, Clone)]
+pub(crate) enum IdHasher {
+    Sip(std::hash::RandomState),
+    Fold(foldhash::fast::RandomState),
+}
+
+/// The hasher of an [`IdHasher`].
+pub(crate) enum IdHash {
+    Sip(std::hash::DefaultHasher),
+    Fold(foldhash::fast::FoldHasher<'static>),
+}
+
+impl std::hash::BuildHasher for IdHasher {
+    type Hasher = IdHash;
+
+    #[inline]
+    fn build_hasher(&self) -> IdHash {
+        match self {
+            IdHasher::Sip(s) => IdHash::Sip(s.build_hasher()),
+            IdHasher::Fold(s) => IdHash::Fold(s.build_hasher()),
+        }
+    }
+}
+
+impl std::hash::Hasher for IdHash {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        match self {
+            IdHash::Sip(h) => h.write(bytes),
+            IdHash::Fold(h) => h.write(bytes),
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        match self {
+            IdHash::Sip(h) => h.write_usize(n),
+            IdHash::Fold(h) => h.write_usize(n),
+        }
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        match self {
+            IdHash::Sip(h) => h.finish(),
+            IdHash::Fold(h) => h.finish(),
+        }
     }
 }
 
 impl<V> Ids<V> {
+    fn with_hasher(hasher: IdHasher) -> Self {
+        Ids { by_id: HashMap::with_hasher(hasher), ordered: BTreeMap::new(), slots: Vec::new(), free: Vec::new() }
+    }
+
+    /// The empty ids of `kind`, hashed as the hash policy allows for it ([`IdHasher`]).
+    pub fn for_kind(kind: &str) -> Self {
+        if crate::records::ids_are_generated(kind) {
+            Ids::with_hasher(IdHasher::Fold(foldhash::fast::RandomState::default()))
+        } else {
+            Ids::default()
+        }
+    }
+
+    /// Whether its ids are hashed with foldhash (the kind's ids are all the server's own).
+    #[cfg(test)]
+    pub fn hashed_fast(&self) -> bool {
+        matches!(self.by_id.hasher(), IdHasher::Fold(_))
+    }
+
     fn at(&self, slot: usize) -> &V {
         self.slots[slot].as_ref().expect("both maps point at filled slots")
     }
@@ -207,6 +295,36 @@ impl<V> Ids<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hash policy: foldhash only for the kinds whose ids are all the server's own, SipHash for any
+    /// other (and for a kind nobody declared); either way the ids are found, replaced and listed the same.
+    #[test]
+    fn only_kinds_of_generated_ids_are_hashed_fast_and_both_behave_alike() {
+        use crate::Record;
+        for kind in [ec2_core::instances::Instance::KIND, ec2_core::due::DueHead::KIND, ec2_core::due::DueIndex::KIND] {
+            assert!(Ids::<u8>::for_kind(kind).hashed_fast(), "{kind}");
+        }
+        for kind in [ec2_core::key_pairs::KeyPair::KIND, "resource_tags", "client_token", "no_such_kind"] {
+            assert!(!Ids::<u8>::for_kind(kind).hashed_fast(), "{kind}");
+        }
+        assert!(!Ids::<u8>::default().hashed_fast());
+        let run = |mut ids: Ids<u32>| {
+            for n in 0..300u32 {
+                ids.insert(&format!("i-{:017x}", n.wrapping_mul(2_654_435_761)), n);
+            }
+            for n in (0..300u32).step_by(3) {
+                ids.remove(&format!("i-{:017x}", n.wrapping_mul(2_654_435_761)));
+            }
+            ids.insert("i-00000000000000001", 7);
+            let found: Vec<Option<u32>> =
+                (0..300u32).map(|n| ids.get(&format!("i-{:017x}", n.wrapping_mul(2_654_435_761))).copied()).collect();
+            (found, ids.iter().map(|(id, v)| (id.to_string(), *v)).collect::<Vec<_>>())
+        };
+        assert_eq!(run(Ids::for_kind("instance")), run(Ids::default()));
+        let mut map: NestedOf<Ids<u8>> = NestedOf::default();
+        assert!(ids_slot(&mut map, "s", "instance").hashed_fast());
+        assert!(!ids_slot(&mut map, "s", "key_pair").hashed_fast());
+    }
 
     #[test]
     fn ids_are_found_by_hash_and_listed_in_order() {

@@ -4,6 +4,21 @@ use ec2_core::instances::Instance;
 
 use crate::Record;
 
+/// The kinds whose every id is the server's own: made by its ID generator (`service::common::new_id`) or one
+/// of its constants, never a caller's text (a key pair's name, a tag, a client token). Their ids may be hashed
+/// with foldhash instead of SipHash (`nested::Ids::for_kind`; the hash policy in ARCHITECTURE.md). Before
+/// adding a kind, check every path that puts a record of it: a lookup with a caller's id is fine, an insert
+/// is not.
+/// - `instance`: `launch::derive` takes the id `service::launch` drew with `new_id(.., IdKind::Instance)`;
+///   every other put writes back a record read by its id.
+/// - `due_index`, `due_head`: one record per scope, with the id `ec2_core::due::INDEX_ID`.
+pub const GENERATED_ID_KINDS: &[&str] = &["instance", "due_index", "due_head"];
+
+/// Whether every id of `kind` is the server's own ([`GENERATED_ID_KINDS`]).
+pub fn ids_are_generated(kind: &str) -> bool {
+    GENERATED_ID_KINDS.contains(&kind)
+}
+
 impl Record for Instance {
     const KIND: &'static str = "instance";
     fn id(&self) -> &str {

@@ -649,7 +649,7 @@ impl SqliteTx<'_> {
             let docs = self.read(|reader| {
                 let mut st = reader.prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2")?;
                 let rows = st.query_map([scope, kind], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-                let mut docs = Ids::default();
+                let mut docs = Ids::for_kind(kind);
                 for row in rows {
                     let (id, text) = row?;
                     docs.insert(&id, Doc::new(text));

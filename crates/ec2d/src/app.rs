@@ -69,7 +69,8 @@ impl ReplyBody {
 /// request got.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestLog {
-    pub action: Option<String>,
+    /// The action's name: the operation's own (no copy) once the request decoded.
+    pub action: Option<Cow<'static, str>>,
     pub account: Option<String>,
     pub region: Option<String>,
     /// The error code of a refused or failed request.
@@ -178,7 +179,7 @@ impl App {
     fn run(&self, http: &HttpRequest<'_>, log: &mut RequestLog) -> Result<service::Answer, Ec2Error> {
         let pairs = self.parameters(http)?;
         // The skew window is about real time: the wall clock, never the virtual one.
-        let caller = self.identities.authenticate_request(http, &pairs, crate::clock::wall_now())?;
+        let caller = self.identities.authenticate_request(http, &pairs, crate::clock::wall_now)?;
         // The scope takes the caller's account and region strings rather than copies of them when no
         // policy will read them (open mode), and the log line takes them from the scope at the end.
         let (scope, caller) = match caller.identity {
@@ -229,12 +230,19 @@ impl App {
             Some(a) if !a.is_empty() => a,
             _ => return Err(Ec2Error::new(Code::MissingAction, "The request must contain the parameter Action")),
         };
-        log.action = Some(ec2_protocol::truncate_echo(action, 64).into_owned());
         let request = match Request::decode(action, node) {
-            Some(decoded) => decoded?,
-            None if is_operation(action) => return Err(Ec2Error::not_implemented(action)),
-            None => return Err(Ec2Error::invalid_action(&ec2_protocol::truncate_echo(action, 128))),
+            Some(Ok(request)) => request,
+            failed => {
+                log.action = Some(ec2_protocol::truncate_echo(action, 64).into_owned().into());
+                return Err(match failed {
+                    Some(Err(e)) => e.into(),
+                    _ if is_operation(action) => Ec2Error::not_implemented(action),
+                    _ => Ec2Error::invalid_action(&ec2_protocol::truncate_echo(action, 128)),
+                });
+            }
         };
+        // The decoded operation's name is the action's text (decode matched it exactly).
+        log.action = Some(Cow::Borrowed(request.action()));
         let permission = match caller {
             None => identity::Permission::allowed(),
             Some(caller) => caller.authorize_lazily(action, || identity::request_resources(scope, &request)),
@@ -612,6 +620,22 @@ mod tests {
         "ReplaceIamInstanceProfileAssociation",
     ];
 
+    /// A request that does not decode still names its action in the log line (cut as echoed).
+    #[test]
+    fn the_log_names_the_action_of_a_request_that_does_not_decode() {
+        let app = app(Some(&credentials()));
+        for (body, action, expected) in [
+            ("Action=NoSuchAction", "NoSuchAction".to_string(), "InvalidAction"),
+            ("Action=AttachVolume", "AttachVolume".to_string(), "MissingParameter"),
+            ("Action=DescribeInstances&MaxResults=x", "DescribeInstances".to_string(), "InvalidParameterValue"),
+            (&format!("Action={}", "A".repeat(70)), format!("{}...", "A".repeat(64)), "InvalidAction"),
+        ] {
+            let r = call(&app, Some(ALL), "us-east-1", body);
+            assert_eq!(code(&r).1, expected, "{body}: {}", r.body);
+            assert_eq!(r.log.action.as_deref(), Some(action.as_str()), "{body}");
+        }
+    }
+
     #[test]
     fn every_operation_asks_for_permission_before_it_looks_anything_up() {
         let app = app(Some(&credentials()));
@@ -622,6 +646,8 @@ mod tests {
             let denied = call(&app, Some(NONE), "us-east-1", &body);
             assert_eq!(code(&denied), (403, "UnauthorizedOperation".into()), "{op}: {}", denied.body);
             assert!(denied.body.contains("Encoded authorization failure message: "), "{op}");
+            // The log line names the action as sent (the decoded operation's own name).
+            assert_eq!(denied.log.action.as_deref(), Some(op), "{op}");
             // Operations whose input has no DryRun member: their denial is checked above.
             if [
                 "AssignPrivateIpAddresses",

@@ -717,7 +717,6 @@ impl AsRef<[u8]> for Secret {
 /// A request's verified caller.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub access_key: String,
     pub account: String,
     pub region: String,
     /// The identity of the credentials file; `None` in open mode, where every action is allowed.
@@ -944,9 +943,9 @@ impl Identities {
         }
     }
 
-    /// Verifies the request's signature and says who is calling. `now` is the wall clock (the
-    /// skew window is about real time, never the virtual clock).
-    pub fn authenticate(&self, req: &HttpRequest<'_>, now: UnixMillis) -> Result<Caller, Ec2Error> {
+    /// Verifies the request's signature and says who is calling. `now` reads the wall clock (the
+    /// skew window is about real time, never the virtual clock): only when a signature is checked.
+    pub fn authenticate(&self, req: &HttpRequest<'_>, now: impl Fn() -> UnixMillis) -> Result<Caller, Ec2Error> {
         match self.current() {
             // The signature's parts are read where they lie in the request: only what the caller
             // keeps is copied.
@@ -954,7 +953,6 @@ impl Identities {
                 let c = signed.credential;
                 Caller {
                     account: open_account(c.access_key, &self.default_account).to_string(),
-                    access_key: c.access_key.to_string(),
                     region: c.region.to_string(),
                     identity: None,
                 }
@@ -966,13 +964,13 @@ impl Identities {
                     identity = set.get(key).cloned();
                     identity.clone().map(Secret)
                 };
-                let (access_key, region) =
-                    ec2_sigv4::verify_cached_then(req, SERVICE, now, SKEW_SECONDS, secret_of, &self.keys, |signed| {
-                        (signed.credential.access_key.to_string(), signed.credential.region.to_string())
+                let region =
+                    ec2_sigv4::verify_cached_then(req, SERVICE, now(), SKEW_SECONDS, secret_of, &self.keys, |signed| {
+                        signed.credential.region.to_string()
                     })
                     .map_err(auth_error)?;
                 let identity = identity.ok_or_else(|| auth_error(ec2_sigv4::Error::UnknownKey))?;
-                Ok(Caller { access_key, account: identity.account_id.clone(), region, identity: Some(identity) })
+                Ok(Caller { account: identity.account_id.clone(), region, identity: Some(identity) })
             }
         }
     }
@@ -984,7 +982,7 @@ impl Identities {
         &self,
         req: &HttpRequest<'_>,
         params: &[(impl AsRef<str>, impl AsRef<str>)],
-        now: UnixMillis,
+        now: impl Fn() -> UnixMillis,
     ) -> Result<Caller, Ec2Error> {
         let v4 = req.header("authorization").is_some()
             || params.iter().map(|(k, _)| k.as_ref()).any(|k| k == "X-Amz-Algorithm" || k == "X-Amz-Signature");
@@ -1005,25 +1003,19 @@ impl Identities {
                 let signed = ec2_sigv4::v2::parse(params).map_err(auth_error)?;
                 Ok(Caller {
                     account: open_account(&signed.access_key, &self.default_account).to_string(),
-                    access_key: signed.access_key,
                     region,
                     identity: None,
                 })
             }
             Some(set) => {
                 let mut identity = None;
-                let signed = ec2_sigv4::v2::verify(req.method, &host, req.path, params, now, SKEW_SECONDS, |key| {
+                ec2_sigv4::v2::verify(req.method, &host, req.path, params, now(), SKEW_SECONDS, |key| {
                     identity = set.get(key).cloned();
                     identity.as_ref().map(|i| i.secret_access_key.clone())
                 })
                 .map_err(auth_error)?;
                 let identity = identity.ok_or_else(|| auth_error(ec2_sigv4::Error::UnknownKey))?;
-                Ok(Caller {
-                    access_key: signed.access_key,
-                    account: identity.account_id.clone(),
-                    region,
-                    identity: Some(identity),
-                })
+                Ok(Caller { account: identity.account_id.clone(), region, identity: Some(identity) })
             }
         }
     }
@@ -1255,7 +1247,7 @@ mod tests {
 
     fn authenticate(ids: &Identities, h: &[(String, Vec<u8>)], now: &str) -> Result<Caller, Ec2Error> {
         let view: Vec<(&str, &[u8])> = h.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
-        ids.authenticate(&post(&view), ec2_sigv4::parse_timestamp(now).unwrap())
+        ids.authenticate(&post(&view), || ec2_sigv4::parse_timestamp(now).unwrap())
     }
 
     #[test]

@@ -123,7 +123,8 @@ async fn read_body(app: &App, body: Incoming, timer: &ConnectionTimer) -> Result
 /// polled, so that a request costs no timer of its own: moving a registered timer to a later
 /// deadline (the next request's) is a store, where a timer per request was an allocation, an
 /// insertion into tokio's timer wheel and a removal, each under the timer's lock (about 250
-/// instructions of a light request more than this). Its sleeps are waited for one at a time (hyper's header read ends before the body is
+/// instructions of a light request more than this), and it is moved to a later deadline only when it
+/// fires before it. Its sleeps are waited for one at a time (hyper's header read ends before the body is
 /// read, and the next header read starts after the answer): a sleep polled moves the shared timer
 /// to its own deadline.
 #[derive(Clone, Default)]
@@ -150,10 +151,18 @@ impl std::future::Future for ConnectionSleep {
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
         let mut shared = self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let timer = shared.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(self.deadline)));
-        if timer.deadline() != self.deadline {
+        // Moved to an earlier deadline at once; to a later one (the next request's, nearly always) only
+        // once it fires: moving a registered timer takes the timer wheel's lock, which a light request
+        // would pay for each of its two sleeps, and the early firing comes at most once per timeout.
+        if timer.deadline() > self.deadline {
             timer.as_mut().reset(self.deadline);
         }
-        timer.as_mut().poll(cx)
+        loop {
+            match timer.as_mut().poll(cx) {
+                Poll::Ready(()) if timer.deadline() < self.deadline => timer.as_mut().reset(self.deadline),
+                done => return done,
+            }
+        }
     }
 }
 
@@ -287,7 +296,7 @@ pub async fn handle(
             let params = ec2_protocol::Node::parse_form(query.as_bytes());
             let decision = app
                 .identities
-                .authenticate_request(&http, &params, crate::clock::wall_now())
+                .authenticate_request(&http, &params, crate::clock::wall_now)
                 .and_then(|caller| caller.authorize_control("ec2d:ReadConsole"));
             if let Err(e) = decision {
                 let request_id = app.next_request_id();
@@ -333,13 +342,14 @@ pub async fn handle(
     }
     let (m, u) = (method_shared.clone(), uri.clone());
     let reply = answer_off_runtime(&app, move |app| {
-        let header_pairs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
-        app.handle_ec2_streamed(&ec2_sigv4::HttpRequest {
-            method: m.as_str(),
-            path: u.path(),
-            query: u.query().unwrap_or(""),
-            headers: &header_pairs,
-            body: &body,
+        with_header_pairs(&headers, |header_pairs| {
+            app.handle_ec2_streamed(&ec2_sigv4::HttpRequest {
+                method: m.as_str(),
+                path: u.path(),
+                query: u.query().unwrap_or(""),
+                headers: header_pairs,
+                body: &body,
+            })
         })
     })
     .await
@@ -362,6 +372,23 @@ pub async fn handle(
         },
     };
     Ok(response_with(reply.status, XML, body, Some(reply.request_id)))
+}
+
+/// The most headers of a request listed without an allocation ([`with_header_pairs`]).
+const FEW_HEADERS: usize = 16;
+
+/// `f` of every header of `headers` as (name, value) in the map's order, repeated names included: a
+/// request's few headers listed on the stack, more than [`FEW_HEADERS`] in a vector.
+fn with_header_pairs<R>(headers: &hyper::HeaderMap, f: impl FnOnce(&[(&str, &[u8])]) -> R) -> R {
+    if headers.len() > FEW_HEADERS {
+        let many: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+        return f(&many);
+    }
+    let mut few = [("", &b""[..]); FEW_HEADERS];
+    for (slot, (n, v)) in few.iter_mut().zip(headers.iter()) {
+        *slot = (n.as_str(), v.as_bytes());
+    }
+    f(&few[..headers.len()])
 }
 
 /// An answer's HTTP body: one buffer sent with its `Content-Length`, or DescribeInstances' XML written
@@ -425,18 +452,17 @@ async fn control_request(
 ) -> (u16, serde_json::Value, RequestLog) {
     let app = &server.app;
     let action = identity::control_action(method, rest);
-    let mut log = RequestLog { action: Some(action.to_string()), ..RequestLog::default() };
+    let mut log = RequestLog { action: Some(action.into()), ..RequestLog::default() };
     let header_refs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
     let http = ec2_sigv4::HttpRequest { method, path: full_path, query, headers: &header_refs, body: body.as_ref() };
     let mut allowed = true;
     if app.identities.is_secured() {
         let params = ec2_protocol::Node::parse_form(query.as_bytes());
-        let decision =
-            app.identities.authenticate_request(&http, &params, crate::clock::wall_now()).and_then(|caller| {
-                log.account = Some(caller.account.clone());
-                log.region = Some(caller.region.clone());
-                caller.authorize_control(action)
-            });
+        let decision = app.identities.authenticate_request(&http, &params, crate::clock::wall_now).and_then(|caller| {
+            log.account = Some(caller.account.clone());
+            log.region = Some(caller.region.clone());
+            caller.authorize_control(action)
+        });
         if let Err(e) = decision {
             if !(method == "GET" && rest == "health") {
                 log.code = Some(e.code.as_str().to_string());
@@ -683,6 +709,32 @@ fn shut_down(signal: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// Few headers or many, each header is listed once, in the map's order, repeated names included.
+    #[test]
+    fn header_pairs_list_every_header_in_order() {
+        for count in [0, 1, FEW_HEADERS - 1, FEW_HEADERS, FEW_HEADERS + 1, 40] {
+            let mut headers = hyper::HeaderMap::new();
+            let mut expected = Vec::new();
+            for k in 0..count {
+                let name = format!("x-h{}", k % 7);
+                let value = format!("v{k}");
+                headers
+                    .append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(&value).unwrap());
+                expected.push((name, value.into_bytes()));
+            }
+            let listed: Vec<(String, Vec<u8>)> =
+                headers.iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())).collect();
+            let pairs = with_header_pairs(&headers, |pairs| {
+                pairs.iter().map(|(n, v)| (n.to_string(), v.to_vec())).collect::<Vec<_>>()
+            });
+            assert_eq!(pairs, listed, "{count} headers");
+            expected.sort();
+            let mut sorted = pairs.clone();
+            sorted.sort();
+            assert_eq!(sorted, expected, "{count} headers");
+        }
+    }
+
     /// `sleep` polled once: whether it was done.
     async fn done_at_once(sleep: &mut ConnectionSleep) -> bool {
         std::future::poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *sleep).poll(cx).is_ready())).await
@@ -713,6 +765,14 @@ mod tests {
         assert!(!done_at_once(&mut far).await);
         (&mut soon).await;
         assert!(start.elapsed() >= Duration::from_millis(10));
+        // A later deadline while the timer is still set to an earlier one (left there, not moved): the
+        // sleep does not end when the timer fires for the earlier one.
+        let start = Instant::now();
+        let mut early = timer.sleep_at(start + Duration::from_millis(10));
+        assert!(!done_at_once(&mut early).await);
+        drop(early);
+        timer.sleep_at(start + Duration::from_millis(40)).await;
+        assert!(start.elapsed() >= Duration::from_millis(40));
         // A clone shares the timer; hyper's own use goes through `Timer`.
         let boxed = hyper::rt::Timer::sleep(&timer.clone(), Duration::from_millis(1));
         boxed.await;
