@@ -94,7 +94,7 @@ impl Key {
         }
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
             Key::Inline { len, bytes } => &bytes[..*len as usize],
             Key::Shared(s) => s.as_bytes(),

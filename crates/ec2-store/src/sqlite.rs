@@ -883,13 +883,15 @@ fn write_loop(log: &Log, conn: &Mutex<Connection>) {
 /// pool or a counter each: written once per commit, not once per request, as the earlier writes would be
 /// overwritten in the same transaction anyway.)
 fn last_changes<'a>(ops: impl DoubleEndedIterator<Item = &'a Op>) -> Vec<&'a Op> {
-    let mut docs = std::collections::HashSet::new();
+    let ops: Vec<&Op> = ops.collect();
+    // Sized once for the batch (growing the set took more instructions than its lookups).
+    let mut docs = std::collections::HashSet::with_capacity(ops.len());
     let mut counters = std::collections::HashSet::new();
-    let mut last = Vec::new();
-    for op in ops.rev() {
+    let mut last = Vec::with_capacity(ops.len());
+    for op in ops.into_iter().rev() {
         let latest = match op {
             Op::Put { place, id, .. } | Op::Delete { place, id } => {
-                docs.insert((place.0.as_str(), place.1.as_str(), id.as_str()))
+                docs.insert(DocName { scope: &place.0, kind: &place.1, id: id.as_bytes() })
             }
             Op::Counter { name, .. } => counters.insert(name.as_str()),
             Op::Reset => {
@@ -903,6 +905,32 @@ fn last_changes<'a>(ops: impl DoubleEndedIterator<Item = &'a Op>) -> Vec<&'a Op>
     }
     last.reverse();
     last
+}
+
+/// A document's (scope, kind, id) in [`last_changes`], hashed by its id alone (the scope and kind are compared):
+/// a document's id is short and nearly always tells it apart (an instance's event log and tail share its id), and
+/// hashing the scope and kind as well was most of the set's cost.
+#[derive(PartialEq, Eq)]
+struct DocName<'a> {
+    scope: &'a str,
+    kind: &'a str,
+    id: &'a [u8],
+}
+
+impl std::hash::Hash for DocName<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+/// Text known to be UTF-8 (a document's JSON, `Doc::json_in`, or an id's bytes, made from a `&str`), bound as text
+/// without checking it again.
+struct Utf8Text<'a>(&'a [u8]);
+
+impl rusqlite::ToSql for Utf8Text<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(self.0)))
+    }
 }
 
 /// Applies write sets in one transaction and commits it (durable when it returns `Ok`).
@@ -927,14 +955,16 @@ fn commit(conn: &mut Connection, batch: &[(u64, Vec<Op>)], buf: &mut Vec<u8>) ->
         for op in last_changes(batch.iter().flat_map(|(_, ops)| ops)) {
             match op {
                 Op::Put { place, id, doc } => {
-                    let text = doc.text_in(buf).map_err(|err| err.to_string())?;
-                    let key_and_doc = [place.0.as_str(), &place.1, id.as_str(), text];
-                    if update.execute(key_and_doc).map_err(e)? == 0 {
-                        insert.execute(key_and_doc).map_err(e)?;
+                    let text = Utf8Text(doc.json_in(buf).map_err(|err| err.to_string())?);
+                    let (scope, kind, name) = (place.0.as_str(), place.1.as_str(), Utf8Text(id.as_bytes()));
+                    if update.execute(rusqlite::params![scope, kind, name, text]).map_err(e)? == 0 {
+                        insert.execute(rusqlite::params![scope, kind, name, text]).map_err(e)?;
                     }
                 }
                 Op::Delete { place, id } => {
-                    delete.execute([place.0.as_str(), &place.1, id.as_str()]).map_err(e)?;
+                    delete
+                        .execute(rusqlite::params![place.0.as_str(), place.1.as_str(), Utf8Text(id.as_bytes())])
+                        .map_err(e)?;
                 }
                 Op::Counter { name, value } => {
                     let value = i64::try_from(*value).map_err(|err| err.to_string())?;
