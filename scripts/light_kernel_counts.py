@@ -9,11 +9,10 @@ client an asyncio loop in this process, the same for both servers). REFERENCE=1:
 `--reference-server` is measured instead (the light request's headers and body, answered with 4 KB). ONE=FILE:
 instead of counting, strace the server while one connection sends N requests one after another, to FILE (each
 request's system calls in order). Needs `perf` with the syscalls tracepoints (root)."""
-import asyncio, collections, http.client, os, re, signal, subprocess, sys, tempfile, time
+import asyncio, os, re, signal, subprocess, sys, tempfile, time
 
-HEADERS = ("Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\nX-Amz-Date: 20261126T120000Z\r\n"
-           "Authorization: AWS4-HMAC-SHA256 Credential=111122223333/20261126/us-east-1/ec2/aws4_request, "
-           "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64 + "\r\n")
+from kernel_counts import HEADERS, connect, io, print_syscalls, print_threads, syscall_counts, threads
+
 
 bin_, n = sys.argv[1], int(sys.argv[2])
 conns = int(sys.argv[3]) if len(sys.argv) > 3 else 16
@@ -24,16 +23,7 @@ server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEV
                           env={"MIMALLOC_PURGE_DELAY": "0", "MIMALLOC_GENERIC_COLLECT": "1000", **os.environ})
 pid = server.pid
 
-deadline = time.time() + 60
-while True:
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        c.connect()
-        break
-    except OSError:
-        if time.time() > deadline:
-            raise
-        time.sleep(0.1)
+c = connect(port)
 if reference:
     iid = "i-0123456789abcdef0"
 else:
@@ -78,26 +68,6 @@ def drive(requests, connections):
     return sum(per), answers
 
 
-def threads():
-    out = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            stat = open(f"/proc/{pid}/task/{tid}/stat").read()
-            status = open(f"/proc/{pid}/task/{tid}/status").read()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
-        vol = int(re.search(r"voluntary_ctxt_switches:\s*(\d+)", status).group(1))
-        nonvol = int(re.search(r"nonvoluntary_ctxt_switches:\s*(\d+)", status).group(1))
-        out[tid] = (name, int(fields[11]), int(fields[12]), vol, nonvol)
-    return out
-
-
-def io():
-    return dict((k, int(v)) for k, v in (line.split(": ") for line in open(f"/proc/{pid}/io").read().splitlines()))
-
-
 drive(4 * conns, conns)
 one_file = os.environ.get("ONE")
 out = tempfile.mktemp(prefix="lk-")
@@ -105,10 +75,10 @@ cmd = ["strace", "-f", "-x", "-s", "400", "-o", one_file] if one_file else \
     ["perf", "stat", "-x,", "-o", out, "-e", "syscalls:sys_enter_*"]
 perf = subprocess.Popen([*cmd, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 time.sleep(2 if not one_file else 1)
-t0, io0, w0 = threads(), io(), time.monotonic()
+t0, io0, w0 = threads(pid), io(pid), time.monotonic()
 sent, answers = drive(n, 1 if one_file else conns)
 wall = time.monotonic() - w0
-t1, io1 = threads(), io()
+t1, io1 = threads(pid), io(pid)
 time.sleep(0.2)
 perf.send_signal(signal.SIGINT)
 perf.wait()
@@ -118,32 +88,11 @@ if one_file:
     print(f"strace of {sent} requests on one connection in {one_file}; a response head:\n{answers[-1].decode()}")
     sys.exit(0)
 
-calls = {}
-for line in open(out):
-    parts = line.strip().split(",")
-    if len(parts) > 2 and parts[2].startswith("syscalls:sys_enter_"):
-        try:
-            calls[parts[2][len("syscalls:sys_enter_"):]] = int(parts[0])
-        except ValueError:
-            pass
-tick = os.sysconf("SC_CLK_TCK")
+calls = syscall_counts(out)
 print(f"{'reference' if reference else bin_}: {sent} light requests over {conns} connections in {wall:.2f} s "
       f"({sent / wall:,.0f} req/s, client included); response head {len(answers[-1])} bytes")
-print("system calls per request (whole server, including the 2 s before the drive):")
-for name, k in sorted(calls.items(), key=lambda kv: -kv[1]):
-    if k:
-        print(f"  {name:24} {k / sent:8.3f}")
-print(f"  {'(all)':24} {sum(calls.values()) / sent:8.3f}")
+print_syscalls(calls, sent)
 print(f"bytes written per request (wchar) {(io1['wchar'] - io0['wchar']) / sent:,.0f}, read (rchar) "
       f"{(io1['rchar'] - io0['rchar']) / sent:,.0f}, write calls {(io1['syscw'] - io0['syscw']) / sent:.3f}, "
       f"read calls {(io1['syscr'] - io0['syscr']) / sent:.3f}")
-by_name = collections.defaultdict(lambda: [0, 0, 0, 0])
-for tid, (name, u, s, v, nv) in t1.items():
-    b = t0.get(tid, (name, 0, 0, 0, 0))
-    agg = by_name[re.sub(r"[-\d]+$", "", name)]
-    for i, (x, y) in enumerate(zip((u, s, v, nv), b[1:])):
-        agg[i] += x - y
-print("per request, by thread name: user µs, system µs, voluntary / involuntary context switches")
-for name, (u, s, v, nv) in sorted(by_name.items()):
-    if u or s or v or nv:
-        print(f"  {name:24} {u / tick / sent * 1e6:7.1f} {s / tick / sent * 1e6:7.1f} {v / sent:7.3f} {nv / sent:7.3f}")
+print_threads(t0, t1, sent)

@@ -13,11 +13,10 @@ the bench. Needs `perf` with the syscalls tracepoints (root). Instead of countin
 -s` (calls and times per thread), RECORD=FILE `perf record -g` (kernel stacks included), STRACE=FILE an strace
 of the log's writes, syncs, locks and futexes (STRACE_TRACE=trace=... and STRACE_ARGS='-k' or '-s 4200' to
 change it: with '-s 4200' the frames' pages can be read back)."""
-import asyncio, collections, http.client, os, re, signal, subprocess, sys, tempfile, time
+import asyncio, os, re, signal, subprocess, sys, tempfile, time
 
-HEADERS = ("Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\nX-Amz-Date: 20261126T120000Z\r\n"
-           "Authorization: AWS4-HMAC-SHA256 Credential=111122223333/20261126/us-east-1/ec2/aws4_request, "
-           "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64 + "\r\n")
+from kernel_counts import HEADERS, connect, io, print_syscalls, print_threads, syscall_counts, threads
+
 
 bin_, n = sys.argv[1], int(sys.argv[2])
 conns = int(sys.argv[3]) if len(sys.argv) > 3 else 16
@@ -36,16 +35,7 @@ def request(conn, body):
     return r.status, r.read()
 
 
-deadline = time.time() + 60
-while True:
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        c.connect()
-        break
-    except OSError:
-        if time.time() > deadline:
-            raise
-        time.sleep(0.1)
+c = connect(port)
 st, text = request(c, f"Action=RunInstances&Version=2016-11-15&ImageId=ami-08f6cfac8c54bafdd&InstanceType=t3.micro"
                       f"&MinCount={4 * conns}&MaxCount={4 * conns}")
 assert st == 200, text
@@ -80,26 +70,6 @@ def drive(requests):
     return sum(per)
 
 
-def threads():
-    out = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            stat = open(f"/proc/{pid}/task/{tid}/stat").read()
-            status = open(f"/proc/{pid}/task/{tid}/status").read()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
-        vol = int(re.search(r"voluntary_ctxt_switches:\s*(\d+)", status).group(1))
-        nonvol = int(re.search(r"nonvoluntary_ctxt_switches:\s*(\d+)", status).group(1))
-        out[tid] = (name, int(fields[11]), int(fields[12]), vol, nonvol)
-    return out
-
-
-def io():
-    return dict((k, int(v)) for k, v in (line.split(": ") for line in open(f"/proc/{pid}/io").read().splitlines()))
-
-
 drive(8 * conns)  # warm: every instance stopped and started once, the kinds loaded
 perf_out = f"{data}.perf"
 trace = os.environ.get("TRACE")  # TRACE=FILE: `perf trace -s` instead (per thread, with times), its summary to FILE
@@ -111,45 +81,21 @@ perf_cmd = ["perf", "record", "-g", "-o", record] if record else ["strace", "-f"
                                                                "syscalls:sys_enter_*"]
 perf = subprocess.Popen([*perf_cmd, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 time.sleep(2)  # perf attaches (a few hundred tracepoints)
-t0, io0, w0 = threads(), io(), time.monotonic()
+t0, io0, w0 = threads(pid), io(pid), time.monotonic()
 sent = drive(n)
 wall = time.monotonic() - w0
-t1, io1 = threads(), io()
+t1, io1 = threads(pid), io(pid)
 perf.send_signal(signal.SIGINT)
 perf.wait()
 server.terminate()
 server.wait()
 
-calls = {}
-for line in open(perf_out) if not (trace or strace or record) else []:
-    parts = line.strip().split(",")
-    if len(parts) > 2 and parts[2].startswith("syscalls:sys_enter_"):
-        try:
-            calls[parts[2][len("syscalls:sys_enter_"):]] = int(parts[0])
-        except ValueError:
-            pass
-tick = os.sysconf("SC_CLK_TCK")
+calls = syscall_counts(perf_out) if not (trace or strace or record) else {}
 print(f"{engine}: {sent} requests over {conns} connections in {wall:.2f} s ({sent / wall:,.0f} req/s, client included)")
 syncs = calls.get("fdatasync", 0)
 if syncs:
     print(f"fdatasync {syncs} (commits): {sent / syncs:.2f} write sets per commit")
-print("system calls per request (whole server, including the 2 s before the drive):")
-for name, k in sorted(calls.items(), key=lambda kv: -kv[1]):
-    if k:
-        print(f"  {name:24} {k / sent:8.3f}")
-print(f"  {'(all)':24} {sum(calls.values()) / sent:8.3f}")
+print_syscalls(calls, sent)
 print(f"bytes written per request (wchar) {(io1['wchar'] - io0['wchar']) / sent:,.0f}, to disk (write_bytes) "
       f"{(io1['write_bytes'] - io0['write_bytes']) / sent:,.0f}, write calls {(io1['syscw'] - io0['syscw']) / sent:.2f}")
-by_name = collections.defaultdict(lambda: [0, 0, 0, 0])
-for tid, (name, u, s, v, nv) in t1.items():
-    b = t0.get(tid, (name, 0, 0, 0, 0))
-    agg = by_name[re.sub(r"[-\d]+$", "", name)]
-    for i, (x, y) in enumerate(zip((u, s, v, nv), b[1:])):
-        agg[i] += x - y
-print("per request, by thread name: user µs, system µs, voluntary / involuntary context switches")
-for name, (u, s, v, nv) in sorted(by_name.items()):
-    if u or s or v or nv:
-        print(f"  {name:24} {u / tick / sent * 1e6:7.1f} {s / tick / sent * 1e6:7.1f} {v / sent:7.3f} {nv / sent:7.3f}")
-tot = [sum(x[i] for x in by_name.values()) for i in range(4)]
-print(f"  {'(all)':24} {tot[0] / tick / sent * 1e6:7.1f} {tot[1] / tick / sent * 1e6:7.1f} {tot[2] / sent:7.3f} "
-      f"{tot[3] / sent:7.3f}")
+print_threads(t0, t1, sent)
