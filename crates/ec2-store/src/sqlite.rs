@@ -141,7 +141,7 @@ pub struct SqliteEngine {
 struct Inner {
     /// The one connection to the file, shared with the writer thread ([`Shared`]): here it reads what is
     /// committed, a (scope, kind) or a counter the first time it is used.
-    reader: Shared,
+    conn: Shared,
     cache: Cache,
     /// The number of the last write set handed to the writer.
     queued: u64,
@@ -445,18 +445,18 @@ impl SqliteEngine {
             .map_err(|e| engine_err("cannot set wal_autocheckpoint", e))?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(|e| engine_err("cannot set busy_timeout", e))?;
         migrate(&mut conn)?;
-        let reader: Shared = Arc::new(Mutex::new(conn));
+        let shared: Shared = Arc::new(Mutex::new(conn));
         let log = Arc::new(Log::default());
         let writer = {
             let log = Arc::clone(&log);
-            let conn = Arc::clone(&reader);
+            let conn = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name("ec2d-sqlite-writer".into())
                 .spawn(move || write_loop(&log, &conn))
                 .map_err(|e| engine_err("cannot start the writer thread", e))?
         };
         Ok(SqliteEngine {
-            inner: Mutex::new(Inner { reader, cache: Cache::default(), queued: 0, closed: false }),
+            inner: Mutex::new(Inner { conn: shared, cache: Cache::default(), queued: 0, closed: false }),
             slow: AtomicBool::new(false),
             log,
             writer: Mutex::new(Some(writer)),
@@ -511,8 +511,8 @@ impl SqliteEngine {
             let _ = writer.join();
         }
         // The writer has let go of the connection: closing it removes the write-ahead log.
-        let reader = Connection::open_in_memory().map_err(|e| engine_err("cannot close", e))?;
-        drop(std::mem::replace(&mut self.lock().reader, Arc::new(Mutex::new(reader))));
+        let closed = Connection::open_in_memory().map_err(|e| engine_err("cannot close", e))?;
+        drop(std::mem::replace(&mut self.lock().conn, Arc::new(Mutex::new(closed))));
         if let Some(e) = self.log.failure() {
             return Err(e);
         }
@@ -622,7 +622,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 struct SqliteTx<'a> {
-    reader: &'a Mutex<Connection>,
+    conn: &'a Mutex<Connection>,
     /// The engine's [`SqliteEngine::slow`], set while this transaction reads the file.
     slow: &'a AtomicBool,
     cache: &'a mut Cache,
@@ -638,7 +638,7 @@ impl SqliteTx<'_> {
     /// Reads the committed file: a wait (through the thread's hook), during which the engine is marked slow.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>) -> Result<T, StoreError> {
         let _slow = Slow::mark(self.slow);
-        blocking(|| f(&hold(self.reader))).map_err(q)
+        blocking(|| f(&hold(self.conn))).map_err(q)
     }
 
     /// The documents of (scope, kind), loaded from the committed file the first time. (Once loaded, the scope
@@ -646,8 +646,8 @@ impl SqliteTx<'_> {
     /// them up once: a write request finds its kinds a dozen times.)
     fn loaded(&mut self, scope: &str, kind: &str) -> Result<&mut Kind, StoreError> {
         if lookup(&self.cache.docs, scope, kind).is_none() {
-            let docs = self.read(|reader| {
-                let mut st = reader.prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2")?;
+            let docs = self.read(|conn| {
+                let mut st = conn.prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2")?;
                 let rows = st.query_map([scope, kind], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
                 let mut docs = Ids::for_kind(kind);
                 for row in rows {
@@ -750,8 +750,8 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError> {
-        let in_file = self.read(|reader| {
-            let mut st = reader.prepare_cached("SELECT DISTINCT scope FROM docs WHERE kind = ?1")?;
+        let in_file = self.read(|conn| {
+            let mut st = conn.prepare_cached("SELECT DISTINCT scope FROM docs WHERE kind = ?1")?;
             let rows = st.query_map([kind], |r| r.get::<_, String>(0))?;
             rows.collect::<Result<Vec<String>, _>>()
         })?;
@@ -777,9 +777,8 @@ impl Tx for SqliteTx<'_> {
         let current = match self.cache.counters.get(name) {
             Some(v) => *v,
             None => {
-                let v: Option<i64> = self.read(|reader| {
-                    reader
-                        .prepare_cached("SELECT value FROM counters WHERE name = ?1")
+                let v: Option<i64> = self.read(|conn| {
+                    conn.prepare_cached("SELECT value FROM counters WHERE name = ?1")
                         .and_then(|mut st| st.query_row([name], |r| r.get(0)).optional())
                 })?;
                 u64::try_from(v.unwrap_or(0)).map_err(|e| engine_err(&format!("counter {name} is {v:?}"), e))?
@@ -993,7 +992,7 @@ impl Engine for SqliteEngine {
         let mut ops = Vec::new();
         let outcome = {
             let inner = &mut *g;
-            let mut tx = SqliteTx { reader: &inner.reader, slow: &self.slow, cache: &mut inner.cache, ops: &mut ops };
+            let mut tx = SqliteTx { conn: &inner.conn, slow: &self.slow, cache: &mut inner.cache, ops: &mut ops };
             catch_unwind(AssertUnwindSafe(|| body(&mut tx)))
         };
         if matches!(outcome, Ok(Ok(()))) {
@@ -1033,7 +1032,7 @@ impl Engine for SqliteEngine {
         }
         blocking(|| {
             let g = self.lock();
-            let conn = hold(&g.reader);
+            let conn = hold(&g.conn);
             conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).map(drop).map_err(q)
         })
     }
@@ -1154,7 +1153,7 @@ mod tests {
     /// (and no file behind it),
     /// and gives back the cache and the request's write set.
     fn request(stored: &[(&str, DocRef)], body: impl FnOnce(&mut SqliteTx<'_>)) -> (Cache, Vec<Op>) {
-        let reader = Connection::open_in_memory().unwrap();
+        let conn = Connection::open_in_memory().unwrap();
         let slow = AtomicBool::new(false);
         let mut cache = Cache::default();
         cache.counters.extend([("c".to_string(), 0), ("d".to_string(), 0)]);
@@ -1164,7 +1163,7 @@ mod tests {
         }
         *slot(&mut cache.docs, "s", "k") = Kind::new("s", "k", docs);
         let mut ops = Vec::new();
-        body(&mut SqliteTx { reader: &Mutex::new(reader), slow: &slow, cache: &mut cache, ops: &mut ops });
+        body(&mut SqliteTx { conn: &Mutex::new(conn), slow: &slow, cache: &mut cache, ops: &mut ops });
         (cache, ops)
     }
 
@@ -1244,7 +1243,7 @@ mod tests {
         let engine = SqliteEngine::open(&dir).unwrap();
         {
             let g = engine.lock();
-            let conn = hold(&g.reader);
+            let conn = hold(&g.conn);
             let pages: u32 = conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0)).unwrap();
             assert_eq!(pages, WAL_AUTOCHECKPOINT);
             let locking: String = conn.query_row("PRAGMA locking_mode", [], |r| r.get(0)).unwrap();
