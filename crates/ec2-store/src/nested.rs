@@ -30,25 +30,24 @@ pub fn lookup_mut<'m, M>(map: &'m mut NestedOf<M>, scope: &str, kind: &str) -> O
 /// The documents of (scope, kind) as [`slot`] finds them, made for the kind ([`Ids::for_kind`]) if the map
 /// has none.
 pub fn ids_slot<'m, V>(map: &'m mut NestedOf<Ids<V>>, scope: &str, kind: &str) -> &'m mut Ids<V> {
-    if !map.contains_key(scope) {
-        map.insert(scope.to_string(), Kinds::default());
-    }
-    let kinds = map.get_mut(scope).expect("inserted above");
-    if !kinds.contains_key(kind) {
-        kinds.insert(kind.to_string(), Ids::for_kind(kind));
-    }
-    kinds.get_mut(kind).expect("inserted above")
+    slot_made(map, scope, kind, Ids::for_kind)
 }
 
 /// The documents of (scope, kind), made empty if the map has none: an existing scope or kind costs no
 /// allocation.
 pub fn slot<'m, M: Default>(map: &'m mut NestedOf<M>, scope: &str, kind: &str) -> &'m mut M {
+    slot_made(map, scope, kind, |_| M::default())
+}
+
+/// The documents of (scope, kind), made by `make(kind)` if the map has none: an existing scope or kind costs no
+/// allocation.
+fn slot_made<'m, M>(map: &'m mut NestedOf<M>, scope: &str, kind: &str, make: impl FnOnce(&str) -> M) -> &'m mut M {
     if !map.contains_key(scope) {
         map.insert(scope.to_string(), Kinds::default());
     }
     let kinds = map.get_mut(scope).expect("inserted above");
     if !kinds.contains_key(kind) {
-        kinds.insert(kind.to_string(), M::default());
+        kinds.insert(kind.to_string(), make(kind));
     }
     kinds.get_mut(kind).expect("inserted above")
 }
