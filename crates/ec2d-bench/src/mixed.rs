@@ -18,9 +18,9 @@
 //!
 //! The targets are ratios of runs, and this machine's speed drifts over a run of minutes, so the runs they compare
 //! take turns: the two servers of an engine and the reference stay up together, and `--rounds` times over the
-//! reference, then both states' light and write phases run (the almost empty state first in the first, third, ...
-//! round, the mixed state first in the others). Each ratio is the median of the rounds' ratios, and each phase's
-//! reported run the round whose rate is the median.
+//! reference, then both states' light and write phases run, in an order where the two runs of each ratio are next
+//! to each other and every other round goes backwards ([`round_order`]). Each ratio is the median of the rounds'
+//! ratios, and each phase's reported run the round whose rate is the median.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -119,6 +119,28 @@ struct Rounds {
     mixed_light: Vec<RunReport>,
     empty_write: Vec<RunReport>,
     mixed_write: Vec<RunReport>,
+}
+
+/// One run of a round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Run {
+    Reference,
+    MixedLight,
+    EmptyLight,
+    EmptyWrite,
+    MixedWrite,
+}
+
+/// The runs of round `round` (from 0), in order. The runs each ratio compares are next to each other (the
+/// reference and the mixed light phase, both states' light phases, both states' write phases), and every other
+/// round runs the sequence backwards, so that a drift of the machine's speed over a round favours neither side of
+/// a ratio: the state that runs first alternates, and so does the reference's side of the mixed light phase.
+fn round_order(round: usize) -> [Run; 5] {
+    let mut order = [Run::Reference, Run::MixedLight, Run::EmptyLight, Run::EmptyWrite, Run::MixedWrite];
+    if round % 2 == 1 {
+        order.reverse();
+    }
+    order
 }
 
 /// `a[i] / b[i]` of each round's rates.
@@ -420,17 +442,15 @@ pub async fn run(args: &crate::cli::Args, bin: &std::path::Path, problems: &mut 
         );
         let mut r = Rounds::default();
         for round in 0..rounds {
-            r.reference.push(load_run(&reference_server, &reference_load, conns, warmup, seconds).await);
-            let mut empty_first = round % 2 == 0;
-            for _ in 0..2 {
-                if empty_first {
-                    r.empty_light.push(load_run(&empty, &empty_light_load, conns, warmup, seconds).await);
-                    r.empty_write.push(load_run(&empty, &empty_write_load, conns, warmup, seconds).await);
-                } else {
-                    r.mixed_light.push(load_run(&server, &mixed_light_load, conns, warmup, seconds).await);
-                    r.mixed_write.push(load_run(&server, &mixed_write_load, conns, warmup, seconds).await);
-                }
-                empty_first = !empty_first;
+            for run in round_order(round) {
+                let (target, load, into) = match run {
+                    Run::Reference => (&reference_server, &reference_load, &mut r.reference),
+                    Run::MixedLight => (&server, &mixed_light_load, &mut r.mixed_light),
+                    Run::EmptyLight => (&empty, &empty_light_load, &mut r.empty_light),
+                    Run::EmptyWrite => (&empty, &empty_write_load, &mut r.empty_write),
+                    Run::MixedWrite => (&server, &mixed_write_load, &mut r.mixed_write),
+                };
+                into.push(load_run(target, load, conns, warmup, seconds).await);
             }
         }
         drop(empty);
@@ -730,6 +750,27 @@ mod tests {
         // No more than EMPTY_INSTANCES: one launch, as before.
         assert_eq!(empty_launches(10), [("us-east-1a", EMPTY_INSTANCES)]);
         assert_eq!(empty_launches(2_000), [("us-east-1a", 32), ("us-east-1b", 32)]);
+    }
+
+    #[test]
+    fn the_runs_a_ratio_compares_are_adjacent_and_take_turns_at_going_first() {
+        let position = |round: usize, run: Run| round_order(round).iter().position(|r| *r == run).unwrap();
+        for round in 0..4 {
+            let order = round_order(round);
+            assert_eq!(order.iter().collect::<std::collections::HashSet<_>>().len(), 5, "every run once: {order:?}");
+            for (a, b) in [
+                (Run::Reference, Run::MixedLight),
+                (Run::MixedLight, Run::EmptyLight),
+                (Run::EmptyWrite, Run::MixedWrite),
+            ] {
+                assert_eq!(position(round, a).abs_diff(position(round, b)), 1, "round {round}: {a:?} next to {b:?}");
+            }
+        }
+        for (a, b) in
+            [(Run::Reference, Run::MixedLight), (Run::MixedLight, Run::EmptyLight), (Run::EmptyWrite, Run::MixedWrite)]
+        {
+            assert!(position(0, a) < position(0, b) && position(1, a) > position(1, b), "{a:?} and {b:?} take turns");
+        }
     }
 
     #[test]
