@@ -1081,16 +1081,18 @@ impl Listing {
         let to = to.min(page.len());
         let mut next = from;
         if next == 0 {
-            ec2_protocol::open_response(w, "DescribeInstances", request_id);
+            // `ec2_protocol::open_response`'s opening, its constant part one piece of markup.
+            w.markup(ec2_protocol::response_opening!("DescribeInstances"));
+            w.escaped(request_id);
+            w.markup("</requestId>");
             if let Some(token) = &self.next_token {
                 w.text("nextToken", token);
             }
             if page.is_empty() {
-                w.empty("reservationSet");
-                ec2_protocol::close_response(w, "DescribeInstances");
+                w.markup("<reservationSet/></DescribeInstancesResponse>");
                 return 0;
             }
-            w.open("reservationSet");
+            w.markup("<reservationSet>");
         }
         while next < to && w.len() < bytes {
             if let Some(ahead) = page.get(next + WARM_AHEAD).filter(|_| next + WARM_AHEAD < to) {
@@ -1100,8 +1102,7 @@ impl Listing {
             let first_of_reservation = next == 0 || page[next - 1].reservation_id != i.reservation_id;
             if first_of_reservation {
                 if next > 0 {
-                    w.close("instancesSet");
-                    w.close("item");
+                    w.markup("</instancesSet></item>");
                 }
                 // `reservation_head_dto(i)`'s members, then its instances.
                 w.markup("<item><reservationId>");
@@ -1114,10 +1115,7 @@ impl Listing {
             next += 1;
         }
         if next == page.len() {
-            w.close("instancesSet");
-            w.close("item");
-            w.close("reservationSet");
-            ec2_protocol::close_response(w, "DescribeInstances");
+            w.markup("</instancesSet></item></reservationSet></DescribeInstancesResponse>");
         }
         next
     }
