@@ -47,10 +47,17 @@ fn escape_from(out: &mut String, text: &str, first: usize) {
 }
 
 /// The first byte [`escape_into`] replaces, if any. Words of eight bytes with none of them are
-/// skipped whole, and so are the last bytes after them, read as the text's last eight (a word that
-/// may hold one is searched byte by byte through the table).
+/// skipped whole, and so are the last bytes after them, read as the text's last eight; a text shorter
+/// than a word is tested as one word ([`short_word`]) (a word that may hold one is searched byte by
+/// byte through the table).
 #[inline(always)]
 fn first_special(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < 8 {
+        if bytes.is_empty() || !may_hold_special(short_word(bytes)) {
+            return None;
+        }
+        return bytes.iter().position(|&b| SPECIAL[usize::from(b)]);
+    }
     let mut at = 0;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
@@ -65,6 +72,21 @@ fn first_special(bytes: &[u8]) -> Option<usize> {
         return None;
     }
     bytes[at..].iter().position(|&b| SPECIAL[usize::from(b)]).map(|offset| at + offset)
+}
+
+/// The bytes of a text of one to seven bytes as one word holding each of them (some twice) and no
+/// other byte but `a`: from four bytes up its first four and its last four, which overlap; below, its
+/// first, middle and last byte (every byte of a text of three or fewer).
+#[inline(always)]
+fn short_word(bytes: &[u8]) -> u64 {
+    let len = bytes.len();
+    if len >= 4 {
+        let first = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        let last = u32::from_le_bytes([bytes[len - 4], bytes[len - 3], bytes[len - 2], bytes[len - 1]]);
+        u64::from(first) | (u64::from(last) << 32)
+    } else {
+        u64::from_le_bytes([bytes[0], bytes[len / 2], bytes[len - 1], b'a', b'a', b'a', b'a', b'a'])
+    }
 }
 
 /// Whether the eight bytes of `x` may hold one that [`escape_into`] replaces (never false when one
@@ -383,6 +405,57 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Texts of every length up to 40 drawn from a few characters (markup, controls, tab and line
+    /// feed, plain ASCII, two- three- and four-byte characters), escaped as one character at a time
+    /// escapes them: what any text's escaping wrote before the words were read in any way.
+    #[test]
+    fn any_text_is_escaped_as_one_character_at_a_time() {
+        let reference = |text: &str| {
+            let mut out = String::new();
+            for c in text.chars() {
+                match c {
+                    '\r' => out.push_str("&#xD;"),
+                    '&' => out.push_str("&amp;"),
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    '"' => out.push_str("&quot;"),
+                    '\'' => out.push_str("&apos;"),
+                    '\t' | '\n' => out.push(c),
+                    c if (c as u32) < 0x20 => out.push('\u{fffd}'),
+                    c => out.push(c),
+                }
+            }
+            out
+        };
+        let alphabet = [
+            'a', 'Z', '0', '-', '.', '/', ':', ' ', '<', '>', '&', '"', '\'', '\r', '\n', '\t', '\u{0}', '\u{1f}',
+            '\u{7f}', 'é', '€', '😀', '(', '=', '?', '~',
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 41) as usize;
+            // Mostly plain text, as records hold, with a special character now and then.
+            let mut pick = state;
+            let text: String = (0..len)
+                .map(|_| {
+                    pick = pick.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                    let r = (pick >> 33) as usize;
+                    if r % 4 == 0 {
+                        alphabet[r / 4 % alphabet.len()]
+                    } else {
+                        alphabet[r % 6]
+                    }
+                })
+                .collect();
+            let mut out = String::new();
+            escape_into(&mut out, &text);
+            assert_eq!(out, reference(&text), "{text:?}");
         }
     }
 
