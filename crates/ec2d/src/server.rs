@@ -61,14 +61,39 @@ fn response_with(
 ) -> Response<AnswerBody> {
     let mut r = Response::new(body);
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let h = r.headers_mut();
+    // The ID's own buffer becomes the header's value (checked, not copied).
+    let id = request_id.and_then(|id| HeaderValue::from_maybe_shared(Bytes::from(id)).ok());
+    *r.headers_mut() = answer_headers(content_type, id);
+    r
+}
+
+/// An answer's headers, in this order: `Content-Type`, `Server` and, if any, the request ID.
+fn answer_headers(content_type: &'static str, request_id: Option<HeaderValue>) -> hyper::HeaderMap {
+    /// The headers of an XML answer, made once with a stand-in request ID: an answer clones them and
+    /// puts its own ID in place, rather than hashing three names into a map that allocates as it grows.
+    static XML_HEADERS: std::sync::LazyLock<hyper::HeaderMap> =
+        std::sync::LazyLock::new(|| headers_inserted(XML, Some(HeaderValue::from_static("-"))));
+    match request_id {
+        Some(id) if content_type == XML => {
+            let mut h = XML_HEADERS.clone();
+            if let Some((_, value)) = h.iter_mut().find(|(name, _)| *name == REQUEST_ID) {
+                *value = id;
+            }
+            h
+        }
+        id => headers_inserted(content_type, id),
+    }
+}
+
+/// [`answer_headers`], inserted one by one.
+fn headers_inserted(content_type: &'static str, request_id: Option<HeaderValue>) -> hyper::HeaderMap {
+    let mut h = hyper::HeaderMap::new();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(SERVER, HeaderValue::from_static("AmazonEC2"));
-    // The ID's own buffer becomes the header's value (checked, not copied).
-    if let Some(id) = request_id.and_then(|id| HeaderValue::from_maybe_shared(Bytes::from(id)).ok()) {
+    if let Some(id) = request_id {
         h.insert(REQUEST_ID, id);
     }
-    r
+    h
 }
 
 const XML: &str = "text/xml;charset=UTF-8";
@@ -368,7 +393,7 @@ pub async fn handle(
         ReplyBody::Whole(body) => AnswerBody::whole(body),
         ReplyBody::Pieces(pieces) => match TwoEncoders::start(pieces) {
             Ok(two) => AnswerBody::Two(Box::new(two)),
-            Err(pieces) => AnswerBody::Pieces(Box::new(pieces)),
+            Err(pieces) => AnswerBody::Pieces(pieces),
         },
     };
     Ok(response_with(reply.status, XML, body, Some(reply.request_id)))
@@ -710,6 +735,26 @@ mod tests {
     use super::*;
 
     /// Few headers or many, each header is listed once, in the map's order, repeated names included.
+    #[test]
+    fn an_answers_headers_are_the_ones_inserted_in_order() {
+        let pairs = |h: &hyper::HeaderMap| {
+            h.iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())).collect::<Vec<_>>()
+        };
+        let id = || Some(HeaderValue::from_static("4c8c1a8e-52b6-4a45-b8b8-1d6c0e5b1f0a"));
+        for (content_type, request_id) in [(XML, id()), (XML, None), (JSON, id()), (JSON, None)] {
+            let made = answer_headers(content_type, request_id.clone());
+            let inserted = headers_inserted(content_type, request_id.clone());
+            assert_eq!(pairs(&made), pairs(&inserted), "{content_type} {request_id:?}");
+            assert_eq!(made.len(), 2 + usize::from(request_id.is_some()));
+        }
+        // Each answer has its own ID, whatever answers came before it.
+        let first = answer_headers(XML, Some(HeaderValue::from_static("one")));
+        let second = answer_headers(XML, Some(HeaderValue::from_static("two")));
+        assert_eq!(first.get(REQUEST_ID).unwrap(), "one");
+        assert_eq!(second.get(REQUEST_ID).unwrap(), "two");
+        assert_eq!(pairs(&second)[2], ("x-amzn-requestid".to_string(), b"two".to_vec()));
+    }
+
     #[test]
     fn header_pairs_list_every_header_in_order() {
         for count in [0, 1, FEW_HEADERS - 1, FEW_HEADERS, FEW_HEADERS + 1, 40] {
