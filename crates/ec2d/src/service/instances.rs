@@ -1037,9 +1037,10 @@ impl Listing {
 
     /// The DescribeInstances answer in pieces of about [`PIECE_BYTES`], each written when it is asked
     /// for, straight from the records: a page of 10,000 instances is sent without one buffer of all
-    /// its XML.
-    pub fn pieces(self, request_id: &str) -> ListingPieces {
-        ListingPieces { listing: self, request_id: request_id.to_string(), next: 0, done: false }
+    /// its XML. Boxed once here, as the server's answer body keeps it: the reply carries a pointer,
+    /// not the whole state, through the moves on its way there.
+    pub fn pieces(self, request_id: &str) -> Box<ListingPieces> {
+        Box::new(ListingPieces { listing: self, request_id: request_id.to_string(), next: 0, done: false })
     }
 
     /// Appends the interfaces attached to this instance besides its primary one.
