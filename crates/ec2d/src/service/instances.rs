@@ -17,7 +17,7 @@ use ec2_core::instances::{Instance, InstanceState, Settled, StateChange, StopOpt
 use ec2_core::network;
 use std::sync::Arc;
 
-use ec2_protocol::xml::{ToXml, XmlWriter};
+use ec2_protocol::xml::{Repeated, ToXml, XmlWriter};
 use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
@@ -331,13 +331,19 @@ fn write_instance_named(
     private_dns: &str,
 ) {
     let terminated = i.state == InstanceState::Terminated;
-    let public_ip = i.visible_public_ip();
+    // The values written up to three times each, searched for characters to escape once.
+    let public_ip = i.visible_public_ip().map(Repeated::new);
+    let public_dns = Repeated::new(public_dns);
+    let private_dns = Repeated::new(private_dns);
+    let private_ip = Repeated::new(&i.private_ip);
+    let subnet_id = Repeated::new(&i.subnet_id);
+    let vpc_id = Repeated::new(&i.vpc_id);
     let association = |w: &mut XmlWriter| {
         if let Some(ip) = public_ip {
             w.markup("<association><ipOwnerId>amazon</ipOwnerId><publicDnsName>");
-            w.escaped(public_dns);
+            w.repeated(public_dns);
             w.markup("</publicDnsName><publicIp>");
-            w.escaped(ip);
+            w.repeated(ip);
             w.markup("</publicIp></association>");
         }
     };
@@ -418,21 +424,21 @@ fn write_instance_named(
             w.markup("</networkInterfaceId><ownerId>");
             w.escaped(&i.owner_id);
             w.markup("</ownerId><privateDnsName>");
-            w.escaped(private_dns);
+            w.repeated(private_dns);
             w.markup("</privateDnsName><privateIpAddress>");
-            w.escaped(&i.private_ip);
+            w.repeated(private_ip);
             w.markup("</privateIpAddress><privateIpAddressesSet><item>");
             association(w);
             w.markup("<primary>true</primary><privateDnsName>");
-            w.escaped(private_dns);
+            w.repeated(private_dns);
             w.markup("</privateDnsName><privateIpAddress>");
-            w.escaped(&i.private_ip);
+            w.repeated(private_ip);
             w.markup("</privateIpAddress></item></privateIpAddressesSet><sourceDestCheck>");
             w.boolean_value(i.attributes.source_dest_check);
             w.markup("</sourceDestCheck><status>in-use</status><subnetId>");
-            w.escaped(&i.subnet_id);
+            w.repeated(subnet_id);
             w.markup("</subnetId><vpcId>");
-            w.escaped(&i.vpc_id);
+            w.repeated(vpc_id);
             w.markup("</vpcId><interfaceType>interface</interfaceType></item>");
         }
         for eni in extra {
@@ -570,9 +576,9 @@ fn write_instance_named(
     w.markup("</code><name>");
     w.markup(i.state.name());
     w.markup("</name></instanceState><privateDnsName>");
-    w.escaped(private_dns);
+    w.repeated(private_dns);
     w.markup("</privateDnsName><dnsName>");
-    w.escaped(public_dns);
+    w.repeated(public_dns);
     w.markup("</dnsName><reason>");
     w.escaped(&i.state_transition_reason);
     w.markup("</reason>");
@@ -616,16 +622,16 @@ fn write_instance_named(
     }
     if !terminated {
         w.markup("<subnetId>");
-        w.escaped(&i.subnet_id);
+        w.repeated(subnet_id);
         w.markup("</subnetId><vpcId>");
-        w.escaped(&i.vpc_id);
+        w.repeated(vpc_id);
         w.markup("</vpcId><privateIpAddress>");
-        w.escaped(&i.private_ip);
+        w.repeated(private_ip);
         w.markup("</privateIpAddress>");
     }
     if let Some(ip) = public_ip {
         w.markup("<ipAddress>");
-        w.escaped(ip);
+        w.repeated(ip);
         w.markup("</ipAddress>");
     }
     w.markup("</item>");
@@ -1585,6 +1591,14 @@ pub(crate) mod tests {
                     i.public_ip_elastic = true;
                     i.reservation_lifecycle = Some("capacity-block".into());
                     i.security_groups.clear();
+                    if k == 0 {
+                        // The values written several times (and the DNS names made of the addresses)
+                        // with characters to escape.
+                        i.private_ip = "10.0.<0>.1".into();
+                        i.public_ip = Some("3.4.5.&6".into());
+                        i.subnet_id = "subnet-\"a\"".into();
+                        i.vpc_id = "vpc-'b'".into();
+                    }
                 } else {
                     i.volumes.clear();
                     i.capacity_preference = Some("none".into());
