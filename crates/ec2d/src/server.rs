@@ -451,8 +451,14 @@ impl hyper::body::Body for AnswerBody {
         std::task::Poll::Ready(next.map(|b| Ok(hyper::body::Frame::data(b))))
     }
 
+    /// True as soon as the last piece is taken, so that hyper writes the chunked body's end with that
+    /// piece (the same bytes) rather than asking for a frame once more.
     fn is_end_stream(&self) -> bool {
-        matches!(self, AnswerBody::Whole(None))
+        match self {
+            AnswerBody::Whole(body) => body.is_none(),
+            AnswerBody::Pieces(pieces) => pieces.is_done(),
+            AnswerBody::Two(_) => false,
+        }
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
@@ -735,6 +741,49 @@ mod tests {
     use super::*;
 
     /// Few headers or many, each header is listed once, in the map's order, repeated names included.
+    /// A DescribeInstances answer on the wire: chunked, its one piece a chunk followed by the end chunk,
+    /// whether hyper learns of the end with the piece or asks once more.
+    #[tokio::test]
+    async fn a_one_piece_answer_is_one_chunk_and_the_end() {
+        use std::io::{Read, Write};
+        let listing = crate::service::instances::tests::page_of(1);
+        let xml = listing.encode("req-9");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = service_fn(|_req: Request<Incoming>| async {
+                let pieces = crate::service::instances::tests::page_of(1).pieces("req-9");
+                Ok::<_, Infallible>(response_with(200, XML, AnswerBody::Pieces(pieces), Some("req-9".into())))
+            });
+            http1::Builder::new().serve_connection(TokioIo::new(stream), service).await.unwrap();
+        });
+        let raw = tokio::task::spawn_blocking(move || {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+            let mut raw = Vec::new();
+            c.read_to_end(&mut raw).unwrap();
+            String::from_utf8(raw).unwrap()
+        })
+        .await
+        .unwrap();
+        server.await.unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        let lines: Vec<&str> = head.lines().skip(1).filter(|l| !l.starts_with("date: ")).collect();
+        assert_eq!(
+            lines,
+            [
+                "content-type: text/xml;charset=UTF-8",
+                "server: AmazonEC2",
+                "x-amzn-requestid: req-9",
+                "connection: close",
+                "transfer-encoding: chunked"
+            ]
+        );
+        assert_eq!(body, format!("{:x}\r\n{xml}\r\n0\r\n\r\n", xml.len()));
+    }
+
     #[test]
     fn an_answers_headers_are_the_ones_inserted_in_order() {
         let pairs = |h: &hyper::HeaderMap| {

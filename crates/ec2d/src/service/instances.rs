@@ -1156,6 +1156,11 @@ impl ListingPieces {
         (self.listing, self.request_id)
     }
 
+    /// Whether the last piece was taken.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
     /// Whether no piece was taken yet.
     pub fn from_the_start(&self) -> bool {
         self.next == 0 && !self.done
@@ -1540,6 +1545,22 @@ pub(crate) mod tests {
         let mut w = XmlWriter::default();
         assert_eq!(empty.write_range(&mut w, "req-1", 0, 16, usize::MAX), 0);
         assert_eq!(w.finish(), through_the_result(&empty));
+    }
+
+    /// The pieces say they are done as soon as the last one is taken, not before.
+    #[test]
+    fn the_pieces_are_done_with_the_last() {
+        for n in [0, 1, 40, 200] {
+            let mut pieces = page_of(n).pieces("req-1");
+            let mut taken = 0;
+            while !pieces.is_done() {
+                assert!(pieces.next().is_some(), "{n}");
+                taken += 1;
+            }
+            assert!(pieces.next().is_none());
+            // A page of a few instances is one piece; one of 40 (about 180 KiB) several.
+            assert_eq!(taken == 1, n <= 1, "{n}: {taken}");
+        }
     }
 
     /// RunInstances' answer written from the records is the generated encoder's of its result.
