@@ -64,12 +64,20 @@ fn escape_from(out: &mut String, text: &str, first: usize) {
 
 /// The first byte [`escape_into`] replaces, if any. Words of eight bytes with none of them are
 /// skipped whole, and so are the last bytes after them, read as the text's last eight; a text shorter
-/// than a word is tested as one word ([`short_word`]) (a word that may hold one is searched byte by
-/// byte through the table).
+/// than a word is tested as one word ([`short_word`]), one of up to sixteen bytes as its first and last
+/// eight (a word that may hold one is searched byte by byte through the table).
 #[inline(always)]
 fn first_special(bytes: &[u8]) -> Option<usize> {
     if bytes.len() < 8 {
         if bytes.is_empty() || !may_hold_special(short_word(bytes)) {
+            return None;
+        }
+        return bytes.iter().position(|&b| SPECIAL[usize::from(b)]);
+    }
+    if bytes.len() <= 16 {
+        // Its first eight bytes and its last eight (which overlap), tested together.
+        let last = bytes.len() - 8;
+        if !may_hold_special_either(word(&bytes[..8]), word(&bytes[last..])) {
             return None;
         }
         return bytes.iter().position(|&b| SPECIAL[usize::from(b)]);
@@ -113,6 +121,15 @@ fn may_hold_special(x: u64) -> bool {
     let low = bytes_below(x, 0x28);
     // ... or '<' or '>' (0x3c and 0x3e: with bit 1 set, exactly these are 0x3e).
     let angle = zero_bytes((x | (ONES * 0x02)) ^ (ONES * 0x3e));
+    low | angle != 0
+}
+
+/// Whether `x` or `y` may hold a byte [`escape_into`] replaces: [`may_hold_special`] of both, without
+/// a branch between them.
+#[inline(always)]
+fn may_hold_special_either(x: u64, y: u64) -> bool {
+    let low = bytes_below(x, 0x28) | bytes_below(y, 0x28);
+    let angle = zero_bytes((x | (ONES * 0x02)) ^ (ONES * 0x3e)) | zero_bytes((y | (ONES * 0x02)) ^ (ONES * 0x3e));
     low | angle != 0
 }
 
