@@ -493,7 +493,7 @@ mod tests {
                 .map(|_| {
                     pick = pick.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
                     let r = (pick >> 33) as usize;
-                    if r % 4 == 0 {
+                    if r.is_multiple_of(4) {
                         alphabet[r / 4 % alphabet.len()]
                     } else {
                         alphabet[r % 6]
