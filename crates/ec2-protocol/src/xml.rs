@@ -151,6 +151,11 @@ static SPECIAL: [bool; 256] = {
 };
 
 impl XmlWriter {
+    /// A writer that writes into `buffer`, emptied first (its room kept).
+    pub fn with_buffer(mut buffer: String) -> Self {
+        buffer.clear();
+        XmlWriter { buf: buffer }
+    }
     pub fn with_declaration() -> Self {
         let mut w = XmlWriter::default();
         w.declaration();

@@ -432,6 +432,31 @@ impl AnswerBody {
     }
 }
 
+/// A piece of DescribeInstances' XML as the bytes hyper sends: a small one's buffer goes back to its
+/// thread's spares once hyper is done with it ([`crate::service::instances::keep_spare`]).
+fn piece_bytes(piece: String) -> Bytes {
+    if piece.capacity() == crate::service::instances::SPARE_BYTES {
+        Bytes::from_owner(Spare(piece))
+    } else {
+        Bytes::from(piece)
+    }
+}
+
+/// A small piece's buffer while hyper sends it.
+struct Spare(String);
+
+impl AsRef<[u8]> for Spare {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        crate::service::instances::keep_spare(std::mem::take(&mut self.0));
+    }
+}
+
 impl hyper::body::Body for AnswerBody {
     type Data = Bytes;
     type Error = Infallible;
@@ -442,7 +467,7 @@ impl hyper::body::Body for AnswerBody {
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
         let next = match self.get_mut() {
             AnswerBody::Whole(body) => body.take(),
-            AnswerBody::Pieces(pieces) => pieces.next().map(Bytes::from),
+            AnswerBody::Pieces(pieces) => pieces.next().map(piece_bytes),
             AnswerBody::Two(two) => match two.poll_piece(cx) {
                 std::task::Poll::Pending => return std::task::Poll::Pending,
                 std::task::Poll::Ready(piece) => piece.map(Bytes::from),

@@ -1127,12 +1127,50 @@ impl Listing {
         next
     }
 
-    /// A buffer for a piece of about `instances` instances (at most [`PIECE_BYTES`] and one more).
+    /// A buffer for a piece of about `instances` instances (at most [`PIECE_BYTES`] and one more): a
+    /// spare one of this thread's ([`keep_spare`]) when it is small enough for one.
     pub fn piece_writer(instances: usize) -> XmlWriter {
+        let bytes = PIECE_BYTES.min(instances * INSTANCE_XML_BYTES) + INSTANCE_XML_BYTES;
+        if bytes <= SPARE_BYTES {
+            if let Some(spare) = SPARES.try_with(|spares| spares.borrow_mut().pop()).ok().flatten() {
+                return XmlWriter::with_buffer(spare);
+            }
+            // Made with the room every piece kept as a spare has, so that any spare fits any small piece.
+            return XmlWriter::with_buffer(String::with_capacity(SPARE_BYTES));
+        }
         let mut w = XmlWriter::default();
-        w.reserve(PIECE_BYTES.min(instances * INSTANCE_XML_BYTES) + INSTANCE_XML_BYTES);
+        w.reserve(bytes);
         w
     }
+}
+
+/// The room of a small piece's buffer (a page of one or two instances): such buffers are kept for the
+/// next small answer ([`keep_spare`]) rather than freed. A buffer of this size takes the allocator's
+/// slow path every time (about 300 instructions to make, and its page given back when it is freed),
+/// and the light DescribeInstances of one instance makes one per request.
+pub const SPARE_BYTES: usize = 16 * 1024;
+
+/// How many small buffers a thread keeps: at most 64 KiB per thread.
+const MOST_SPARES: usize = 4;
+
+thread_local! {
+    static SPARES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keeps a piece's buffer, once sent, for the next small piece written on this thread: if it has the
+/// room of a small piece ([`SPARE_BYTES`]) and the thread keeps fewer than [`MOST_SPARES`]. Any other
+/// is freed.
+pub fn keep_spare(buffer: String) {
+    if buffer.capacity() != SPARE_BYTES {
+        return;
+    }
+    // Not at all while the thread ends (its spares are gone by then).
+    let _ = SPARES.try_with(|spares| {
+        let mut spares = spares.borrow_mut();
+        if spares.len() < MOST_SPARES {
+            spares.push(buffer);
+        }
+    });
 }
 
 impl Iterator for ListingPieces {
@@ -1545,6 +1583,50 @@ pub(crate) mod tests {
         let mut w = XmlWriter::default();
         assert_eq!(empty.write_range(&mut w, "req-1", 0, 16, usize::MAX), 0);
         assert_eq!(w.finish(), through_the_result(&empty));
+    }
+
+    /// A small piece's buffer, kept once sent, is the next small piece's; a thread keeps a few at most,
+    /// and never a large piece's.
+    #[test]
+    fn a_small_pieces_buffer_is_kept_for_the_next() {
+        std::thread::spawn(|| {
+            let mut first = Listing::piece_writer(1);
+            first.markup("<a/>");
+            let first = first.finish();
+            assert_eq!(first.capacity(), SPARE_BYTES);
+            let at = first.as_ptr();
+            keep_spare(first);
+            let again = Listing::piece_writer(2);
+            assert!(again.is_empty());
+            let again = again.finish();
+            assert_eq!(again.as_ptr(), at, "the kept buffer");
+            // A piece of three instances or more is not written in a spare, nor kept.
+            let large = Listing::piece_writer(3).finish();
+            assert!(large.capacity() > SPARE_BYTES);
+            keep_spare(large);
+            keep_spare(String::with_capacity(100));
+            assert_eq!(SPARES.with_borrow(Vec::len), 0);
+            for _ in 0..10 {
+                keep_spare(String::with_capacity(SPARE_BYTES));
+            }
+            assert_eq!(SPARES.with_borrow(Vec::len), MOST_SPARES);
+            // Each answer still writes only its own bytes, in a spare that held another's.
+            let whole = page_of(1).encode("req-1");
+            while SPARES.with_borrow(Vec::len) > 0 {
+                drop(Listing::piece_writer(1));
+            }
+            keep_spare({
+                let mut dirty = String::with_capacity(SPARE_BYTES);
+                dirty.push_str("left over");
+                dirty
+            });
+            assert_eq!(SPARES.with_borrow(Vec::len), 1);
+            let pieces: Vec<String> = page_of(1).pieces("req-1").collect();
+            assert_eq!(SPARES.with_borrow(Vec::len), 0, "the piece was written in the spare");
+            assert_eq!(pieces, [whole]);
+        })
+        .join()
+        .unwrap();
     }
 
     /// The pieces say they are done as soon as the last one is taken, not before.
