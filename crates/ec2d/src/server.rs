@@ -765,7 +765,6 @@ fn shut_down(signal: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    /// Few headers or many, each header is listed once, in the map's order, repeated names included.
     /// A DescribeInstances answer on the wire: chunked, its one piece a chunk followed by the end chunk,
     /// whether hyper learns of the end with the piece or asks once more.
     #[tokio::test]
@@ -829,6 +828,7 @@ mod tests {
         assert_eq!(pairs(&second)[2], ("x-amzn-requestid".to_string(), b"two".to_vec()));
     }
 
+    /// Few headers or many, each header is listed once, in the map's order, repeated names included.
     #[test]
     fn header_pairs_list_every_header_in_order() {
         for count in [0, 1, FEW_HEADERS - 1, FEW_HEADERS, FEW_HEADERS + 1, 40] {
