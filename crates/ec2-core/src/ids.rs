@@ -133,7 +133,8 @@ impl IdKind {
         let Some(rest) = id.strip_prefix(self.prefix()).and_then(|r| r.strip_prefix('-')) else {
             return false;
         };
-        let hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        // Every byte is tested (no early exit), which the compiler does several bytes at a time.
+        let hex = |s: &str| s.bytes().fold(true, |ok, b| ok & matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         match self.body() {
             Body::Hex17 => (rest.len() == 17 || rest.len() == 8) && hex(rest),
             Body::Hex8 => rest.len() == 8 && hex(rest),
@@ -319,5 +320,20 @@ mod tests {
         assert!(IdKind::SpotInstanceRequest.is_well_formed("sir-2648y2kj"));
         assert!(!IdKind::SpotInstanceRequest.is_well_formed("sir-2648Y2KJ"));
         assert!(IdKind::BundleTask.is_well_formed("bun-c1a540a8"));
+    }
+
+    #[test]
+    fn a_hex_body_is_well_formed_exactly_when_every_byte_is_lowercase_hex() {
+        let reference = |body: &[u8]| body.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+        for len in [8, 17] {
+            for at in 0..len {
+                for b in 0..=0x7fu8 {
+                    let mut body = vec![b'0'; len];
+                    body[at] = b;
+                    let id = format!("i-{}", std::str::from_utf8(&body).unwrap());
+                    assert_eq!(IdKind::Instance.is_well_formed(&id), reference(&body), "{id:?}");
+                }
+            }
+        }
     }
 }

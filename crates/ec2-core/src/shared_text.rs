@@ -62,6 +62,8 @@ impl SharedText {
         })
     }
 
+    // Inline across crates: the XML writer reads about twenty of these per instance.
+    #[inline]
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
@@ -81,6 +83,7 @@ impl Default for SharedText {
 impl Deref for SharedText {
     type Target = str;
 
+    #[inline]
     fn deref(&self) -> &str {
         self.0.as_str()
     }

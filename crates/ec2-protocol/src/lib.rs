@@ -28,7 +28,32 @@ pub use generated::types as dto;
 pub use query::{truncate_echo, LimitError, Limits, Node};
 
 /// The XML namespace of every success response, with the trailing slash AWS writes.
-pub const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+pub const XMLNS: &str = xmlns!();
+
+/// [`XMLNS`] as a literal, for [`response_opening!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! xmlns {
+    () => {
+        "http://ec2.amazonaws.com/doc/2016-11-15/"
+    };
+}
+
+/// What [`open_response`] writes for the action `$action` (a literal) before the request ID's text, as
+/// one literal: the declaration, the root with its namespace and `<requestId>`. A hand-written encoder
+/// writes it as one piece of markup, then the ID, escaped, and `</requestId>`.
+#[macro_export]
+macro_rules! response_opening {
+    ($action:literal) => {
+        concat!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<",
+            $action,
+            "Response xmlns=\"",
+            $crate::xmlns!(),
+            "\"><requestId>"
+        )
+    };
+}
 /// The one API version this server speaks.
 pub const API_VERSION: &str = "2016-11-15";
 
@@ -123,4 +148,23 @@ pub fn open_response(w: &mut xml::XmlWriter, action: &str, request_id: &str) {
 /// The end of a success response of `action`, after its members.
 pub fn close_response(w: &mut xml::XmlWriter, action: &str) {
     w.close_response_root(action);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_opening_literal_is_what_open_response_writes_before_the_id() {
+        for id in ["", "4c8c1a8e-52b6-4a45-b8b8-1d6c0e5b1f0a", "a<b&'c'\r"] {
+            let mut written = xml::XmlWriter::default();
+            open_response(&mut written, "DescribeInstances", id);
+            let mut literal = xml::XmlWriter::default();
+            literal.markup(response_opening!("DescribeInstances"));
+            literal.escaped(id);
+            literal.markup("</requestId>");
+            assert_eq!(literal.finish(), written.finish());
+        }
+        assert_eq!(xmlns!(), XMLNS);
+    }
 }

@@ -52,7 +52,7 @@ pub struct Reply<B = String> {
 /// sent, so that a page of 10,000 instances never sits in one buffer.
 pub enum ReplyBody {
     Whole(String),
-    Pieces(service::instances::ListingPieces),
+    Pieces(Box<service::instances::ListingPieces>),
 }
 
 impl ReplyBody {

@@ -233,9 +233,21 @@ impl RequestLine<'_> {
             out.extend_from_slice(name);
             out.extend_from_slice(value.as_bytes());
         }
-        out.extend_from_slice(b" status=");
-        write_decimal(out, u64::from(self.status));
-        out.extend_from_slice(b" code=");
+        match self.status {
+            // Every HTTP status: its three digits in place in the constant text around them.
+            s @ 100..=999 => {
+                let mut text = *b" status=000 code=";
+                text[8] = b'0' + (s / 100) as u8;
+                text[9] = b'0' + (s / 10 % 10) as u8;
+                text[10] = b'0' + (s % 10) as u8;
+                out.extend_from_slice(&text);
+            }
+            s => {
+                out.extend_from_slice(b" status=");
+                write_decimal(out, u64::from(s));
+                out.extend_from_slice(b" code=");
+            }
+        }
         out.extend_from_slice(self.code.as_bytes());
         out.extend_from_slice(b" latency_us=");
         write_decimal(out, self.latency_us);
@@ -292,9 +304,10 @@ fn write_timestamp(out: &mut Vec<u8>, now: SystemTime) {
             second.set((secs, text));
         }
     });
-    out.push(b'.');
-    write_padded(out, u64::from(since.subsec_micros()), 6);
-    out.push(b'Z');
+    // The six digits of the microseconds (below a million) in place between `.` and `Z`.
+    let micros = since.subsec_micros();
+    let digit = |unit: u32| b'0' + (micros / unit % 10) as u8;
+    out.extend_from_slice(&[b'.', digit(100_000), digit(10_000), digit(1_000), digit(100), digit(10), digit(1), b'Z']);
 }
 
 /// The length of `YYYY-MM-DDTHH:MM:SS`.
@@ -419,7 +432,14 @@ mod tests {
             .finish();
         let dispatch = tracing::Dispatch::new(subscriber);
         let mut mine = Vec::new();
-        for line in [example(), RequestLine { status: 200, code: "-", latency_us: 0, path: "/x?y", ..example() }] {
+        let lines = [
+            example(),
+            RequestLine { status: 200, code: "-", latency_us: 0, path: "/x?y", ..example() },
+            RequestLine { status: 99, ..example() },
+            RequestLine { status: 1000, ..example() },
+            RequestLine { status: 999, latency_us: 1_234_567_890, ..example() },
+        ];
+        for line in lines {
             tracing::dispatcher::with_default(&dispatch, || {
                 tracing::info!(
                     target: "ec2d::request",
@@ -433,7 +453,7 @@ mod tests {
         }
         let theirs = text(&sink);
         let mine = String::from_utf8(mine).unwrap();
-        assert_eq!(theirs.lines().count(), 2, "{theirs}");
+        assert_eq!(theirs.lines().count(), 5, "{theirs}");
         for (a, b) in theirs.lines().zip(mine.lines()) {
             let (a_time, a_rest) = a.split_once(' ').unwrap();
             let (b_time, b_rest) = b.split_once(' ').unwrap();

@@ -61,14 +61,39 @@ fn response_with(
 ) -> Response<AnswerBody> {
     let mut r = Response::new(body);
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let h = r.headers_mut();
+    // The ID's own buffer becomes the header's value (checked, not copied).
+    let id = request_id.and_then(|id| HeaderValue::from_maybe_shared(Bytes::from(id)).ok());
+    *r.headers_mut() = answer_headers(content_type, id);
+    r
+}
+
+/// An answer's headers, in this order: `Content-Type`, `Server` and, if any, the request ID.
+fn answer_headers(content_type: &'static str, request_id: Option<HeaderValue>) -> hyper::HeaderMap {
+    /// The headers of an XML answer, made once with a stand-in request ID: an answer clones them and
+    /// puts its own ID in place, rather than hashing three names into a map that allocates as it grows.
+    static XML_HEADERS: std::sync::LazyLock<hyper::HeaderMap> =
+        std::sync::LazyLock::new(|| headers_inserted(XML, Some(HeaderValue::from_static("-"))));
+    match request_id {
+        Some(id) if content_type == XML => {
+            let mut h = XML_HEADERS.clone();
+            if let Some((_, value)) = h.iter_mut().find(|(name, _)| *name == REQUEST_ID) {
+                *value = id;
+            }
+            h
+        }
+        id => headers_inserted(content_type, id),
+    }
+}
+
+/// [`answer_headers`], inserted one by one.
+fn headers_inserted(content_type: &'static str, request_id: Option<HeaderValue>) -> hyper::HeaderMap {
+    let mut h = hyper::HeaderMap::new();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(SERVER, HeaderValue::from_static("AmazonEC2"));
-    // The ID's own buffer becomes the header's value (checked, not copied).
-    if let Some(id) = request_id.and_then(|id| HeaderValue::from_maybe_shared(Bytes::from(id)).ok()) {
+    if let Some(id) = request_id {
         h.insert(REQUEST_ID, id);
     }
-    r
+    h
 }
 
 const XML: &str = "text/xml;charset=UTF-8";
@@ -368,7 +393,7 @@ pub async fn handle(
         ReplyBody::Whole(body) => AnswerBody::whole(body),
         ReplyBody::Pieces(pieces) => match TwoEncoders::start(pieces) {
             Ok(two) => AnswerBody::Two(Box::new(two)),
-            Err(pieces) => AnswerBody::Pieces(Box::new(pieces)),
+            Err(pieces) => AnswerBody::Pieces(pieces),
         },
     };
     Ok(response_with(reply.status, XML, body, Some(reply.request_id)))
@@ -407,6 +432,31 @@ impl AnswerBody {
     }
 }
 
+/// A piece of DescribeInstances' XML as the bytes hyper sends: a small one's buffer goes back to its
+/// thread's spares once hyper is done with it ([`crate::service::instances::keep_spare`]).
+fn piece_bytes(piece: String) -> Bytes {
+    if piece.capacity() == crate::service::instances::SPARE_BYTES {
+        Bytes::from_owner(Spare(piece))
+    } else {
+        Bytes::from(piece)
+    }
+}
+
+/// A small piece's buffer while hyper sends it.
+struct Spare(String);
+
+impl AsRef<[u8]> for Spare {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        crate::service::instances::keep_spare(std::mem::take(&mut self.0));
+    }
+}
+
 impl hyper::body::Body for AnswerBody {
     type Data = Bytes;
     type Error = Infallible;
@@ -417,7 +467,7 @@ impl hyper::body::Body for AnswerBody {
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
         let next = match self.get_mut() {
             AnswerBody::Whole(body) => body.take(),
-            AnswerBody::Pieces(pieces) => pieces.next().map(Bytes::from),
+            AnswerBody::Pieces(pieces) => pieces.next().map(piece_bytes),
             AnswerBody::Two(two) => match two.poll_piece(cx) {
                 std::task::Poll::Pending => return std::task::Poll::Pending,
                 std::task::Poll::Ready(piece) => piece.map(Bytes::from),
@@ -426,8 +476,14 @@ impl hyper::body::Body for AnswerBody {
         std::task::Poll::Ready(next.map(|b| Ok(hyper::body::Frame::data(b))))
     }
 
+    /// True as soon as the last piece is taken, so that hyper writes the chunked body's end with that
+    /// piece (the same bytes) rather than asking for a frame once more.
     fn is_end_stream(&self) -> bool {
-        matches!(self, AnswerBody::Whole(None))
+        match self {
+            AnswerBody::Whole(body) => body.is_none(),
+            AnswerBody::Pieces(pieces) => pieces.is_done(),
+            AnswerBody::Two(_) => false,
+        }
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
@@ -708,6 +764,69 @@ fn shut_down(signal: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A DescribeInstances answer on the wire: chunked, its one piece a chunk followed by the end chunk,
+    /// whether hyper learns of the end with the piece or asks once more.
+    #[tokio::test]
+    async fn a_one_piece_answer_is_one_chunk_and_the_end() {
+        use std::io::{Read, Write};
+        let listing = crate::service::instances::tests::page_of(1);
+        let xml = listing.encode("req-9");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = service_fn(|_req: Request<Incoming>| async {
+                let pieces = crate::service::instances::tests::page_of(1).pieces("req-9");
+                Ok::<_, Infallible>(response_with(200, XML, AnswerBody::Pieces(pieces), Some("req-9".into())))
+            });
+            http1::Builder::new().serve_connection(TokioIo::new(stream), service).await.unwrap();
+        });
+        let raw = tokio::task::spawn_blocking(move || {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+            let mut raw = Vec::new();
+            c.read_to_end(&mut raw).unwrap();
+            String::from_utf8(raw).unwrap()
+        })
+        .await
+        .unwrap();
+        server.await.unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        let lines: Vec<&str> = head.lines().skip(1).filter(|l| !l.starts_with("date: ")).collect();
+        assert_eq!(
+            lines,
+            [
+                "content-type: text/xml;charset=UTF-8",
+                "server: AmazonEC2",
+                "x-amzn-requestid: req-9",
+                "connection: close",
+                "transfer-encoding: chunked"
+            ]
+        );
+        assert_eq!(body, format!("{:x}\r\n{xml}\r\n0\r\n\r\n", xml.len()));
+    }
+
+    #[test]
+    fn an_answers_headers_are_the_ones_inserted_in_order() {
+        let pairs = |h: &hyper::HeaderMap| {
+            h.iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())).collect::<Vec<_>>()
+        };
+        let id = || Some(HeaderValue::from_static("4c8c1a8e-52b6-4a45-b8b8-1d6c0e5b1f0a"));
+        for (content_type, request_id) in [(XML, id()), (XML, None), (JSON, id()), (JSON, None)] {
+            let made = answer_headers(content_type, request_id.clone());
+            let inserted = headers_inserted(content_type, request_id.clone());
+            assert_eq!(pairs(&made), pairs(&inserted), "{content_type} {request_id:?}");
+            assert_eq!(made.len(), 2 + usize::from(request_id.is_some()));
+        }
+        // Each answer has its own ID, whatever answers came before it.
+        let first = answer_headers(XML, Some(HeaderValue::from_static("one")));
+        let second = answer_headers(XML, Some(HeaderValue::from_static("two")));
+        assert_eq!(first.get(REQUEST_ID).unwrap(), "one");
+        assert_eq!(second.get(REQUEST_ID).unwrap(), "two");
+        assert_eq!(pairs(&second)[2], ("x-amzn-requestid".to_string(), b"two".to_vec()));
+    }
 
     /// Few headers or many, each header is listed once, in the map's order, repeated names included.
     #[test]

@@ -83,7 +83,7 @@ pub struct TwoEncoders {
 impl TwoEncoders {
     /// Starts the helper for a page of at least [`MIN_INSTANCES`] instances; gives `pieces` back for a
     /// smaller page.
-    pub fn start(pieces: ListingPieces) -> Result<TwoEncoders, ListingPieces> {
+    pub fn start(pieces: Box<ListingPieces>) -> Result<TwoEncoders, Box<ListingPieces>> {
         let two = TwoEncoders::without_helper(pieces)?;
         let shared = Arc::clone(&two.shared);
         // On a helper thread of its own rather than tokio's blocking pool: a client that reads slowly
@@ -94,7 +94,7 @@ impl TwoEncoders {
     }
 
     /// The pieces of a page of at least [`MIN_INSTANCES`] instances, with no helper yet.
-    fn without_helper(pieces: ListingPieces) -> Result<TwoEncoders, ListingPieces> {
+    fn without_helper(pieces: Box<ListingPieces>) -> Result<TwoEncoders, Box<ListingPieces>> {
         if !pieces.from_the_start() || pieces.listing().len() < MIN_INSTANCES {
             return Err(pieces);
         }

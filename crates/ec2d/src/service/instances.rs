@@ -17,7 +17,7 @@ use ec2_core::instances::{Instance, InstanceState, Settled, StateChange, StopOpt
 use ec2_core::network;
 use std::sync::Arc;
 
-use ec2_protocol::xml::{ToXml, XmlWriter};
+use ec2_protocol::xml::{Repeated, ToXml, XmlWriter};
 use ec2_protocol::{dto, Code, Ec2Error};
 use ec2_store::Txn;
 
@@ -331,13 +331,19 @@ fn write_instance_named(
     private_dns: &str,
 ) {
     let terminated = i.state == InstanceState::Terminated;
-    let public_ip = i.visible_public_ip();
+    // The values written up to three times each, searched for characters to escape once.
+    let public_ip = i.visible_public_ip().map(Repeated::new);
+    let public_dns = Repeated::new(public_dns);
+    let private_dns = Repeated::new(private_dns);
+    let private_ip = Repeated::new(&i.private_ip);
+    let subnet_id = Repeated::new(&i.subnet_id);
+    let vpc_id = Repeated::new(&i.vpc_id);
     let association = |w: &mut XmlWriter| {
         if let Some(ip) = public_ip {
             w.markup("<association><ipOwnerId>amazon</ipOwnerId><publicDnsName>");
-            w.escaped(public_dns);
+            w.repeated(public_dns);
             w.markup("</publicDnsName><publicIp>");
-            w.escaped(ip);
+            w.repeated(ip);
             w.markup("</publicIp></association>");
         }
     };
@@ -418,21 +424,21 @@ fn write_instance_named(
             w.markup("</networkInterfaceId><ownerId>");
             w.escaped(&i.owner_id);
             w.markup("</ownerId><privateDnsName>");
-            w.escaped(private_dns);
+            w.repeated(private_dns);
             w.markup("</privateDnsName><privateIpAddress>");
-            w.escaped(&i.private_ip);
+            w.repeated(private_ip);
             w.markup("</privateIpAddress><privateIpAddressesSet><item>");
             association(w);
             w.markup("<primary>true</primary><privateDnsName>");
-            w.escaped(private_dns);
+            w.repeated(private_dns);
             w.markup("</privateDnsName><privateIpAddress>");
-            w.escaped(&i.private_ip);
+            w.repeated(private_ip);
             w.markup("</privateIpAddress></item></privateIpAddressesSet><sourceDestCheck>");
             w.boolean_value(i.attributes.source_dest_check);
             w.markup("</sourceDestCheck><status>in-use</status><subnetId>");
-            w.escaped(&i.subnet_id);
+            w.repeated(subnet_id);
             w.markup("</subnetId><vpcId>");
-            w.escaped(&i.vpc_id);
+            w.repeated(vpc_id);
             w.markup("</vpcId><interfaceType>interface</interfaceType></item>");
         }
         for eni in extra {
@@ -570,9 +576,9 @@ fn write_instance_named(
     w.markup("</code><name>");
     w.markup(i.state.name());
     w.markup("</name></instanceState><privateDnsName>");
-    w.escaped(private_dns);
+    w.repeated(private_dns);
     w.markup("</privateDnsName><dnsName>");
-    w.escaped(public_dns);
+    w.repeated(public_dns);
     w.markup("</dnsName><reason>");
     w.escaped(&i.state_transition_reason);
     w.markup("</reason>");
@@ -616,16 +622,16 @@ fn write_instance_named(
     }
     if !terminated {
         w.markup("<subnetId>");
-        w.escaped(&i.subnet_id);
+        w.repeated(subnet_id);
         w.markup("</subnetId><vpcId>");
-        w.escaped(&i.vpc_id);
+        w.repeated(vpc_id);
         w.markup("</vpcId><privateIpAddress>");
-        w.escaped(&i.private_ip);
+        w.repeated(private_ip);
         w.markup("</privateIpAddress>");
     }
     if let Some(ip) = public_ip {
         w.markup("<ipAddress>");
-        w.escaped(ip);
+        w.repeated(ip);
         w.markup("</ipAddress>");
     }
     w.markup("</item>");
@@ -1037,9 +1043,10 @@ impl Listing {
 
     /// The DescribeInstances answer in pieces of about [`PIECE_BYTES`], each written when it is asked
     /// for, straight from the records: a page of 10,000 instances is sent without one buffer of all
-    /// its XML.
-    pub fn pieces(self, request_id: &str) -> ListingPieces {
-        ListingPieces { listing: self, request_id: request_id.to_string(), next: 0, done: false }
+    /// its XML. Boxed once here, as the server's answer body keeps it: the reply carries a pointer,
+    /// not the whole state, through the moves on its way there.
+    pub fn pieces(self, request_id: &str) -> Box<ListingPieces> {
+        Box::new(ListingPieces { listing: self, request_id: request_id.to_string(), next: 0, done: false })
     }
 
     /// Appends the interfaces attached to this instance besides its primary one.
@@ -1081,16 +1088,18 @@ impl Listing {
         let to = to.min(page.len());
         let mut next = from;
         if next == 0 {
-            ec2_protocol::open_response(w, "DescribeInstances", request_id);
+            // `ec2_protocol::open_response`'s opening, its constant part one piece of markup.
+            w.markup(ec2_protocol::response_opening!("DescribeInstances"));
+            w.escaped(request_id);
+            w.markup("</requestId>");
             if let Some(token) = &self.next_token {
                 w.text("nextToken", token);
             }
             if page.is_empty() {
-                w.empty("reservationSet");
-                ec2_protocol::close_response(w, "DescribeInstances");
+                w.markup("<reservationSet/></DescribeInstancesResponse>");
                 return 0;
             }
-            w.open("reservationSet");
+            w.markup("<reservationSet>");
         }
         while next < to && w.len() < bytes {
             if let Some(ahead) = page.get(next + WARM_AHEAD).filter(|_| next + WARM_AHEAD < to) {
@@ -1100,8 +1109,7 @@ impl Listing {
             let first_of_reservation = next == 0 || page[next - 1].reservation_id != i.reservation_id;
             if first_of_reservation {
                 if next > 0 {
-                    w.close("instancesSet");
-                    w.close("item");
+                    w.markup("</instancesSet></item>");
                 }
                 // `reservation_head_dto(i)`'s members, then its instances.
                 w.markup("<item><reservationId>");
@@ -1114,20 +1122,55 @@ impl Listing {
             next += 1;
         }
         if next == page.len() {
-            w.close("instancesSet");
-            w.close("item");
-            w.close("reservationSet");
-            ec2_protocol::close_response(w, "DescribeInstances");
+            w.markup("</instancesSet></item></reservationSet></DescribeInstancesResponse>");
         }
         next
     }
 
-    /// A buffer for a piece of about `instances` instances (at most [`PIECE_BYTES`] and one more).
+    /// A buffer for a piece of about `instances` instances (at most [`PIECE_BYTES`] and one more): a
+    /// spare one of this thread's ([`keep_spare`]) when it is small enough for one.
     pub fn piece_writer(instances: usize) -> XmlWriter {
+        let bytes = PIECE_BYTES.min(instances * INSTANCE_XML_BYTES) + INSTANCE_XML_BYTES;
+        if bytes <= SPARE_BYTES {
+            if let Some(spare) = SPARES.try_with(|spares| spares.borrow_mut().pop()).ok().flatten() {
+                return XmlWriter::with_buffer(spare);
+            }
+            // Made with the room every piece kept as a spare has, so that any spare fits any small piece.
+            return XmlWriter::with_buffer(String::with_capacity(SPARE_BYTES));
+        }
         let mut w = XmlWriter::default();
-        w.reserve(PIECE_BYTES.min(instances * INSTANCE_XML_BYTES) + INSTANCE_XML_BYTES);
+        w.reserve(bytes);
         w
     }
+}
+
+/// The room of a small piece's buffer (a page of one or two instances): such buffers are kept for the
+/// next small answer ([`keep_spare`]) rather than freed. A buffer of this size takes the allocator's
+/// slow path every time (about 300 instructions to make, and its page given back when it is freed),
+/// and the light DescribeInstances of one instance makes one per request.
+pub const SPARE_BYTES: usize = 16 * 1024;
+
+/// How many small buffers a thread keeps: at most 64 KiB per thread.
+const MOST_SPARES: usize = 4;
+
+thread_local! {
+    static SPARES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keeps a piece's buffer, once sent, for the next small piece written on this thread: if it has the
+/// room of a small piece ([`SPARE_BYTES`]) and the thread keeps fewer than [`MOST_SPARES`]. Any other
+/// is freed.
+pub fn keep_spare(buffer: String) {
+    if buffer.capacity() != SPARE_BYTES {
+        return;
+    }
+    // Not at all while the thread ends (its spares are gone by then).
+    let _ = SPARES.try_with(|spares| {
+        let mut spares = spares.borrow_mut();
+        if spares.len() < MOST_SPARES {
+            spares.push(buffer);
+        }
+    });
 }
 
 impl Iterator for ListingPieces {
@@ -1149,6 +1192,11 @@ impl ListingPieces {
     /// The listing and the request ID, for a writer of its own (the server's two encoders).
     pub fn into_parts(self) -> (Listing, String) {
         (self.listing, self.request_id)
+    }
+
+    /// Whether the last piece was taken.
+    pub fn is_done(&self) -> bool {
+        self.done
     }
 
     /// Whether no piece was taken yet.
@@ -1537,6 +1585,66 @@ pub(crate) mod tests {
         assert_eq!(w.finish(), through_the_result(&empty));
     }
 
+    /// A small piece's buffer, kept once sent, is the next small piece's; a thread keeps a few at most,
+    /// and never a large piece's.
+    #[test]
+    fn a_small_pieces_buffer_is_kept_for_the_next() {
+        std::thread::spawn(|| {
+            let mut first = Listing::piece_writer(1);
+            first.markup("<a/>");
+            let first = first.finish();
+            assert_eq!(first.capacity(), SPARE_BYTES);
+            let at = first.as_ptr();
+            keep_spare(first);
+            let again = Listing::piece_writer(2);
+            assert!(again.is_empty());
+            let again = again.finish();
+            assert_eq!(again.as_ptr(), at, "the kept buffer");
+            // A piece of three instances or more is not written in a spare, nor kept.
+            let large = Listing::piece_writer(3).finish();
+            assert!(large.capacity() > SPARE_BYTES);
+            keep_spare(large);
+            keep_spare(String::with_capacity(100));
+            assert_eq!(SPARES.with_borrow(Vec::len), 0);
+            for _ in 0..10 {
+                keep_spare(String::with_capacity(SPARE_BYTES));
+            }
+            assert_eq!(SPARES.with_borrow(Vec::len), MOST_SPARES);
+            // Each answer still writes only its own bytes, in a spare that held another's.
+            let whole = page_of(1).encode("req-1");
+            while SPARES.with_borrow(Vec::len) > 0 {
+                drop(Listing::piece_writer(1));
+            }
+            keep_spare({
+                let mut dirty = String::with_capacity(SPARE_BYTES);
+                dirty.push_str("left over");
+                dirty
+            });
+            assert_eq!(SPARES.with_borrow(Vec::len), 1);
+            let pieces: Vec<String> = page_of(1).pieces("req-1").collect();
+            assert_eq!(SPARES.with_borrow(Vec::len), 0, "the piece was written in the spare");
+            assert_eq!(pieces, [whole]);
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// The pieces say they are done as soon as the last one is taken, not before.
+    #[test]
+    fn the_pieces_are_done_with_the_last() {
+        for n in [0, 1, 40, 200] {
+            let mut pieces = page_of(n).pieces("req-1");
+            let mut taken = 0;
+            while !pieces.is_done() {
+                assert!(pieces.next().is_some(), "{n}");
+                taken += 1;
+            }
+            assert!(pieces.next().is_none());
+            // A page of a few instances is one piece; one of 40 (about 180 KiB) several.
+            assert_eq!(taken == 1, n <= 1, "{n}: {taken}");
+        }
+    }
+
     /// RunInstances' answer written from the records is the generated encoder's of its result.
     #[test]
     fn a_launch_writes_what_the_generated_encoder_writes() {
@@ -1586,6 +1694,14 @@ pub(crate) mod tests {
                     i.public_ip_elastic = true;
                     i.reservation_lifecycle = Some("capacity-block".into());
                     i.security_groups.clear();
+                    if k == 0 {
+                        // The values written several times (and the DNS names made of the addresses)
+                        // with characters to escape.
+                        i.private_ip = "10.0.<0>.1".into();
+                        i.public_ip = Some("3.4.5.&6".into());
+                        i.subnet_id = "subnet-\"a\"".into();
+                        i.vpc_id = "vpc-'b'".into();
+                    }
                 } else {
                     i.volumes.clear();
                     i.capacity_preference = Some("none".into());
