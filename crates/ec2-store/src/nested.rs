@@ -231,6 +231,12 @@ impl<V> Ids<V> {
         self.by_id.get(id.as_bytes()).map(|&slot| self.at(slot))
     }
 
+    /// The document of `id`, to change it in place.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut V> {
+        let slot = *self.by_id.get(id.as_bytes())?;
+        self.slots[slot].as_mut()
+    }
+
     /// Sets the document of `id`.
     pub fn insert(&mut self, id: &str, value: V) {
         self.replace(id, value);
@@ -396,7 +402,10 @@ mod tests {
         assert_eq!(ids.replace("i-2", 20), Some(2));
         assert_eq!(ids.get("i-2"), Some(&20));
         assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-1", &1), ("i-2", &20)]);
-        assert_eq!(ids.take("i-2"), Some(20));
+        *ids.get_mut("i-2").unwrap() += 1;
+        assert!(ids.get_mut("i-9").is_none());
+        assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-1", &1), ("i-2", &21)]);
+        assert_eq!(ids.take("i-2"), Some(21));
         assert_eq!(ids.take("i-2"), None);
         assert_eq!(ids.get("i-2"), None);
         assert_eq!(ids.iter().collect::<Vec<_>>(), [("i-1", &1)]);

@@ -167,6 +167,11 @@ struct Cache {
     /// The counters the running request moved, with the index of the change in its write set (which each later
     /// move updates in place).
     counted: HashMap<String, usize>,
+    /// The rowid the next new document gets: above every rowid the file held when the engine opened, and never
+    /// given twice, so that a rowid names at most one (scope, kind, id) in the file. A row keeps its rowid while
+    /// its document is rewritten; a document deleted and put again gets a new one (the writer moves the row to
+    /// it, [`commit`]).
+    next_rowid: i64,
 }
 
 /// [`Cache::written`].
@@ -182,11 +187,20 @@ type Place = Arc<(String, String)>;
 #[derive(Default)]
 struct Kind {
     place: Place,
-    docs: Ids<DocRef>,
+    docs: Ids<Row>,
+}
+
+/// A document in memory, with the rowid of its row in the file ([`Cache::next_rowid`]): the writer rewrites the
+/// row found by its rowid, not by a search of the `(scope, kind, id)` index (7,000 instructions per Stop or Start
+/// with the mixed state, more as the file grows). 8 bytes per record, in the slot [`Ids`] keeps anyway.
+#[derive(Clone)]
+struct Row {
+    doc: DocRef,
+    rowid: i64,
 }
 
 impl Kind {
-    fn new(scope: &str, kind: &str, docs: Ids<DocRef>) -> Kind {
+    fn new(scope: &str, kind: &str, docs: Ids<Row>) -> Kind {
         Kind { place: Arc::new((scope.to_string(), kind.to_string())), docs }
     }
 }
@@ -196,7 +210,7 @@ impl Kind {
 const UNDO_KEPT: usize = 1024;
 
 enum Undo {
-    Doc { place: Place, id: Key, before: Option<DocRef> },
+    Doc { place: Place, id: Key, before: Option<Row> },
     Counter { name: String, before: u64 },
 }
 
@@ -232,7 +246,7 @@ impl Cache {
                 Undo::Doc { place, id, before } => {
                     if let Some(loaded) = lookup_mut(&mut self.docs, &place.0, &place.1) {
                         match before {
-                            Some(doc) => loaded.docs.insert(id.as_str(), doc),
+                            Some(row) => loaded.docs.insert(id.as_str(), row),
                             None => loaded.docs.remove(id.as_str()),
                         }
                     }
@@ -245,10 +259,11 @@ impl Cache {
     }
 }
 
-/// One change for the writer to make durable.
+/// One change for the writer to make durable. A document's change carries the rowid its row has in memory
+/// ([`Row`]), which the file's row has too unless the batch's earlier changes were left out ([`commit`]).
 enum Op {
-    Put { place: Place, id: Key, doc: DocRef },
-    Delete { place: Place, id: Key },
+    Put { place: Place, id: Key, doc: DocRef, rowid: i64 },
+    Delete { place: Place, id: Key, rowid: i64 },
     Counter { name: String, value: u64 },
     Reset,
 }
@@ -445,6 +460,9 @@ impl SqliteEngine {
             .map_err(|e| engine_err("cannot set wal_autocheckpoint", e))?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(|e| engine_err("cannot set busy_timeout", e))?;
         migrate(&mut conn)?;
+        let last_rowid: i64 = conn
+            .query_row("SELECT coalesce(max(rowid), 0) FROM docs", [], |r| r.get(0))
+            .map_err(|e| engine_err("cannot read the last rowid", e))?;
         let shared: Shared = Arc::new(Mutex::new(conn));
         let log = Arc::new(Log::default());
         let writer = {
@@ -456,7 +474,12 @@ impl SqliteEngine {
                 .map_err(|e| engine_err("cannot start the writer thread", e))?
         };
         Ok(SqliteEngine {
-            inner: Mutex::new(Inner { conn: shared, cache: Cache::default(), queued: 0, closed: false }),
+            inner: Mutex::new(Inner {
+                conn: shared,
+                cache: Cache { next_rowid: last_rowid + 1, ..Cache::default() },
+                queued: 0,
+                closed: false,
+            }),
             slow: AtomicBool::new(false),
             log,
             writer: Mutex::new(Some(writer)),
@@ -647,12 +670,14 @@ impl SqliteTx<'_> {
     fn loaded(&mut self, scope: &str, kind: &str) -> Result<&mut Kind, StoreError> {
         if lookup(&self.cache.docs, scope, kind).is_none() {
             let docs = self.read(|conn| {
-                let mut st = conn.prepare_cached("SELECT id, doc FROM docs WHERE scope = ?1 AND kind = ?2")?;
-                let rows = st.query_map([scope, kind], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+                let mut st = conn.prepare_cached("SELECT rowid, id, doc FROM docs WHERE scope = ?1 AND kind = ?2")?;
+                let rows = st.query_map([scope, kind], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })?;
                 let mut docs = Ids::for_kind(kind);
                 for row in rows {
-                    let (id, text) = row?;
-                    docs.insert(&id, Doc::new(text));
+                    let (rowid, id, text) = row?;
+                    docs.insert(&id, Row { doc: Doc::new(text), rowid });
                 }
                 Ok(docs)
             })?;
@@ -661,7 +686,7 @@ impl SqliteTx<'_> {
         Ok(lookup_mut(&mut self.cache.docs, scope, kind).expect("loaded above"))
     }
 
-    fn remember(&mut self, place: Place, id: Key, before: Option<DocRef>) {
+    fn remember(&mut self, place: Place, id: Key, before: Option<Row>) {
         self.cache.undo.push(Undo::Doc { place, id, before });
     }
 }
@@ -682,10 +707,11 @@ fn collapse(
     written: &mut Written,
     ops: &mut [Op],
     (scope, kind, id): (&str, &str, &str),
-    before: &Option<DocRef>,
+    before: &Option<Row>,
     change: Op,
 ) -> Result<usize, Op> {
-    let Some((key, at)) = before.as_ref().and_then(|b| written.get(&address(b)).map(|at| (address(b), *at))) else {
+    let Some((key, at)) = before.as_ref().and_then(|b| written.get(&address(&b.doc)).map(|at| (address(&b.doc), *at)))
+    else {
         return Err(change);
     };
     // One `Doc` may be held under two ids (a document made from text is kept as it is): the put replaced
@@ -703,20 +729,34 @@ fn collapse(
 impl Tx for SqliteTx<'_> {
     fn get(&mut self, scope: &str, kind: &str, id: &str) -> Result<Option<DocRef>, StoreError> {
         if let Some(loaded) = lookup(&self.cache.docs, scope, kind) {
-            return Ok(loaded.docs.get(id).cloned());
+            return Ok(loaded.docs.get(id).map(|row| row.doc.clone()));
         }
-        Ok(self.loaded(scope, kind)?.docs.get(id).cloned())
+        Ok(self.loaded(scope, kind)?.docs.get(id).map(|row| row.doc.clone()))
     }
 
     fn put(&mut self, scope: &str, kind: &str, id: &str, doc: DocRef) -> Result<(), StoreError> {
         // Memory keeps the record without its text; the writer makes the text for the file.
         let kept = Doc::compact(&doc);
         let now = address(&kept);
+        let fresh = self.cache.next_rowid;
         let loaded = self.loaded(scope, kind)?;
-        let before = loaded.docs.replace(id, kept);
+        // A document rewritten keeps its row's rowid; a new one takes the next.
+        let (before, rowid) = match loaded.docs.get_mut(id) {
+            Some(row) => {
+                let rowid = row.rowid;
+                (Some(std::mem::replace(row, Row { doc: kept, rowid })), rowid)
+            }
+            None => {
+                loaded.docs.insert(id, Row { doc: kept, rowid: fresh });
+                (None, fresh)
+            }
+        };
         let place = Arc::clone(&loaded.place);
+        if before.is_none() {
+            self.cache.next_rowid += 1;
+        }
         let key = Key::new(id);
-        let put = Op::Put { place: Arc::clone(&place), id: key.clone(), doc };
+        let put = Op::Put { place: Arc::clone(&place), id: key.clone(), doc, rowid };
         let at = match collapse(&mut self.cache.written, self.ops, (scope, kind, id), &before, put) {
             Ok(at) => at,
             Err(put) => {
@@ -735,9 +775,10 @@ impl Tx for SqliteTx<'_> {
             return Ok(false);
         };
         let place = Arc::clone(&loaded.place);
+        let rowid = before.rowid;
         let before = Some(before);
         let key = Key::new(id);
-        let delete = Op::Delete { place: Arc::clone(&place), id: key.clone() };
+        let delete = Op::Delete { place: Arc::clone(&place), id: key.clone(), rowid };
         if let Err(delete) = collapse(&mut self.cache.written, self.ops, (scope, kind, id), &before, delete) {
             self.remember(place, key, before);
             self.ops.push(delete);
@@ -746,7 +787,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn scan(&mut self, scope: &str, kind: &str) -> Result<Vec<(String, DocRef)>, StoreError> {
-        Ok(self.loaded(scope, kind)?.docs.iter().map(|(id, doc)| (id.to_string(), doc.clone())).collect())
+        Ok(self.loaded(scope, kind)?.docs.iter().map(|(id, row)| (id.to_string(), row.doc.clone())).collect())
     }
 
     fn scopes(&mut self, kind: &str) -> Result<Vec<String>, StoreError> {
@@ -889,7 +930,7 @@ fn last_changes<'a>(ops: impl DoubleEndedIterator<Item = &'a Op>) -> Vec<&'a Op>
     let mut last = Vec::with_capacity(ops.len());
     for op in ops.into_iter().rev() {
         let latest = match op {
-            Op::Put { place, id, .. } | Op::Delete { place, id } => {
+            Op::Put { place, id, .. } | Op::Delete { place, id, .. } => {
                 docs.insert(DocName { scope: &place.0, kind: &place.1, id: id.as_bytes() })
             }
             Op::Counter { name, .. } => counters.insert(name.as_str()),
@@ -933,18 +974,30 @@ impl rusqlite::ToSql for Utf8Text<'_> {
 }
 
 /// Applies write sets in one transaction and commits it (durable when it returns `Ok`).
+///
+/// A document's row is found by the rowid memory holds for it ([`Row`]), and checked to be the document's: a row
+/// found so is rewritten without a search of the `(scope, kind, id)` index. Otherwise (a new document, or one
+/// deleted and put again, whose earlier changes in the batch [`last_changes`] left out) the row is found by its
+/// name and moved to memory's rowid, or inserted with it, so that the next change finds it by rowid.
 fn commit(conn: &mut Connection, batch: &[(u64, Vec<Op>)], buf: &mut Vec<u8>) -> Result<(), String> {
     let e = |e: rusqlite::Error| e.to_string();
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(e)?;
     {
-        // A put updates the document in place, and inserts it only if there was none: most puts replace a
-        // document (an instance, its pool, a tail), and an update of one is cheaper for SQLite than an insert
-        // that finds the conflict first.
-        let mut update =
-            tx.prepare_cached("UPDATE docs SET doc = ?4 WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(e)?;
-        let mut insert =
-            tx.prepare_cached("INSERT INTO docs (scope, kind, id, doc) VALUES (?1, ?2, ?3, ?4)").map_err(e)?;
-        let mut delete = tx.prepare_cached("DELETE FROM docs WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(e)?;
+        // `+` keeps the planner on the rowid: the columns are only checked, on the row the rowid found.
+        let mut update = tx
+            .prepare_cached("UPDATE docs SET doc = ?4 WHERE rowid = ?5 AND +scope = ?1 AND +kind = ?2 AND +id = ?3")
+            .map_err(e)?;
+        let mut update_named = tx
+            .prepare_cached("UPDATE docs SET rowid = ?5, doc = ?4 WHERE scope = ?1 AND kind = ?2 AND id = ?3")
+            .map_err(e)?;
+        let mut insert = tx
+            .prepare_cached("INSERT INTO docs (rowid, scope, kind, id, doc) VALUES (?5, ?1, ?2, ?3, ?4)")
+            .map_err(e)?;
+        let mut delete = tx
+            .prepare_cached("DELETE FROM docs WHERE rowid = ?4 AND +scope = ?1 AND +kind = ?2 AND +id = ?3")
+            .map_err(e)?;
+        let mut delete_named =
+            tx.prepare_cached("DELETE FROM docs WHERE scope = ?1 AND kind = ?2 AND id = ?3").map_err(e)?;
         let mut counter = tx
             .prepare_cached(
                 "INSERT INTO counters (name, value) VALUES (?1, ?2)
@@ -953,17 +1006,20 @@ fn commit(conn: &mut Connection, batch: &[(u64, Vec<Op>)], buf: &mut Vec<u8>) ->
             .map_err(e)?;
         for op in last_changes(batch.iter().flat_map(|(_, ops)| ops)) {
             match op {
-                Op::Put { place, id, doc } => {
+                Op::Put { place, id, doc, rowid } => {
                     let text = Utf8Text(doc.json_in(buf).map_err(|err| err.to_string())?);
                     let (scope, kind, name) = (place.0.as_str(), place.1.as_str(), Utf8Text(id.as_bytes()));
-                    if update.execute(rusqlite::params![scope, kind, name, text]).map_err(e)? == 0 {
-                        insert.execute(rusqlite::params![scope, kind, name, text]).map_err(e)?;
+                    if update.execute(rusqlite::params![scope, kind, name, text, rowid]).map_err(e)? == 0
+                        && update_named.execute(rusqlite::params![scope, kind, name, text, rowid]).map_err(e)? == 0
+                    {
+                        insert.execute(rusqlite::params![scope, kind, name, text, rowid]).map_err(e)?;
                     }
                 }
-                Op::Delete { place, id } => {
-                    delete
-                        .execute(rusqlite::params![place.0.as_str(), place.1.as_str(), Utf8Text(id.as_bytes())])
-                        .map_err(e)?;
+                Op::Delete { place, id, rowid } => {
+                    let (scope, kind, name) = (place.0.as_str(), place.1.as_str(), Utf8Text(id.as_bytes()));
+                    if delete.execute(rusqlite::params![scope, kind, name, rowid]).map_err(e)? == 0 {
+                        delete_named.execute(rusqlite::params![scope, kind, name]).map_err(e)?;
+                    }
                 }
                 Op::Counter { name, value } => {
                     let value = i64::try_from(*value).map_err(|err| err.to_string())?;
@@ -1082,21 +1138,21 @@ mod tests {
 
     fn put(id: &str, n: u64) -> Op {
         let doc = Doc::new(format!("{{\"n\":{n}}}"));
-        Op::Put { place: place("k"), id: Key::new(id), doc }
+        Op::Put { place: place("k"), id: Key::new(id), doc, rowid: 0 }
     }
 
     fn delete(kind: &str, id: &str) -> Op {
-        Op::Delete { place: place(kind), id: Key::new(id) }
+        Op::Delete { place: place(kind), id: Key::new(id), rowid: 0 }
     }
 
     fn show(ops: &[&Op]) -> Vec<String> {
         ops.iter()
             .map(|op| match op {
-                Op::Put { place, id, doc } => {
+                Op::Put { place, id, doc, .. } => {
                     let (scope, kind, id) = (&place.0, &place.1, id.as_str());
                     format!("put {scope}/{kind}/{id} {}", doc.text_in(&mut Vec::new()).unwrap())
                 }
-                Op::Delete { place, id } => format!("delete {}/{}/{}", place.0, place.1, id.as_str()),
+                Op::Delete { place, id, .. } => format!("delete {}/{}/{}", place.0, place.1, id.as_str()),
                 Op::Counter { name, value } => format!("counter {name} {value}"),
                 Op::Reset => "reset".into(),
             })
@@ -1155,11 +1211,11 @@ mod tests {
     fn request(stored: &[(&str, DocRef)], body: impl FnOnce(&mut SqliteTx<'_>)) -> (Cache, Vec<Op>) {
         let conn = Connection::open_in_memory().unwrap();
         let slow = AtomicBool::new(false);
-        let mut cache = Cache::default();
+        let mut cache = Cache { next_rowid: 100, ..Cache::default() };
         cache.counters.extend([("c".to_string(), 0), ("d".to_string(), 0)]);
         let mut docs = Ids::default();
-        for (id, doc) in stored {
-            docs.insert(id, doc.clone());
+        for (rowid, (id, doc)) in (1..).zip(stored) {
+            docs.insert(id, Row { doc: doc.clone(), rowid });
         }
         *slot(&mut cache.docs, "s", "k") = Kind::new("s", "k", docs);
         let mut ops = Vec::new();
@@ -1168,7 +1224,7 @@ mod tests {
     }
 
     fn now(cache: &Cache, id: &str) -> Option<String> {
-        let doc = lookup(&cache.docs, "s", "k")?.docs.get(id)?;
+        let doc = &lookup(&cache.docs, "s", "k")?.docs.get(id)?.doc;
         Some(doc.text_in(&mut Vec::new()).unwrap().to_string())
     }
 
@@ -1253,6 +1309,93 @@ mod tests {
         }
         drop(engine);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A connection to a new file with the engine's schema.
+    fn new_file() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn
+    }
+
+    fn rows(conn: &Connection) -> Vec<(i64, String, String)> {
+        let mut st = conn.prepare("SELECT rowid, id, doc FROM docs ORDER BY rowid").unwrap();
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    fn row(rowid: i64, id: &str, n: u64) -> (i64, String, String) {
+        (rowid, id.to_string(), format!("{{\"n\":{n}}}"))
+    }
+
+    fn put_at(id: &str, n: u64, rowid: i64) -> Op {
+        Op::Put { place: place("k"), id: Key::new(id), doc: text(n), rowid }
+    }
+
+    #[test]
+    fn the_writer_finds_a_row_by_its_rowid_and_moves_a_row_found_by_name_to_it() {
+        let (mut conn, mut buf) = (new_file(), Vec::new());
+        commit(&mut conn, &[(1, vec![put_at("a", 1, 5), put_at("b", 1, 6)])], &mut buf).unwrap();
+        assert_eq!(rows(&conn), [row(5, "a", 1), row(6, "b", 1)], "inserted with memory's rowids");
+        commit(&mut conn, &[(2, vec![put_at("a", 2, 5)])], &mut buf).unwrap();
+        assert_eq!(rows(&conn), [row(5, "a", 2), row(6, "b", 1)], "rewritten in place");
+        // Deleted and put again in one batch: only the put reaches the file, with the new rowid memory gave it.
+        let batch =
+            [(3, vec![Op::Delete { place: place("k"), id: Key::new("b"), rowid: 6 }]), (4, vec![put_at("b", 3, 7)])];
+        commit(&mut conn, &batch, &mut buf).unwrap();
+        assert_eq!(rows(&conn), [row(5, "a", 2), row(7, "b", 3)], "the row moved to the new rowid");
+        commit(&mut conn, &[(5, vec![put_at("b", 4, 7)])], &mut buf).unwrap();
+        assert_eq!(rows(&conn), [row(5, "a", 2), row(7, "b", 4)]);
+        // A rowid that is another document's row never writes over it.
+        assert!(commit(&mut conn, &[(6, vec![put_at("a", 9, 7)])], &mut buf).is_err());
+        assert_eq!(rows(&conn), [row(5, "a", 2), row(7, "b", 4)], "the failed commit left the file as it was");
+        // A delete finds its row by rowid, or else by name.
+        commit(&mut conn, &[(7, vec![Op::Delete { place: place("k"), id: Key::new("a"), rowid: 99 }])], &mut buf)
+            .unwrap();
+        commit(&mut conn, &[(8, vec![Op::Delete { place: place("k"), id: Key::new("b"), rowid: 7 }])], &mut buf)
+            .unwrap();
+        assert_eq!(rows(&conn), []);
+    }
+
+    #[test]
+    fn a_rewrite_by_rowid_searches_no_index() {
+        let conn = new_file();
+        let plan = |sql: &str| -> String {
+            let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let nulls = std::iter::repeat_n(rusqlite::types::Null, st.parameter_count());
+            let rows = st.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3)).unwrap();
+            rows.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
+        };
+        for sql in [
+            "UPDATE docs SET doc = ?4 WHERE rowid = ?5 AND +scope = ?1 AND +kind = ?2 AND +id = ?3",
+            "DELETE FROM docs WHERE rowid = ?4 AND +scope = ?1 AND +kind = ?2 AND +id = ?3",
+        ] {
+            let plan = plan(sql);
+            assert!(plan.contains("USING INTEGER PRIMARY KEY (rowid=?)"), "{sql}: {plan}");
+        }
+    }
+
+    #[test]
+    fn a_document_keeps_its_rowid_while_rewritten_and_a_new_one_takes_the_next() {
+        let (cache, ops) = request(&[("a", text(0))], |tx| {
+            tx.put("s", "k", "a", text(1)).unwrap();
+            tx.put("s", "k", "b", text(1)).unwrap();
+            assert!(tx.delete("s", "k", "a").unwrap());
+            tx.put("s", "k", "a", text(2)).unwrap();
+        });
+        let rowids: Vec<(String, i64)> = ops
+            .iter()
+            .map(|op| match op {
+                Op::Put { id, rowid, .. } => (format!("put {}", id.as_str()), *rowid),
+                Op::Delete { id, rowid, .. } => (format!("delete {}", id.as_str()), *rowid),
+                _ => unreachable!(),
+            })
+            .collect();
+        // a was row 1 in the file: rewritten there, deleted from there; put again, it is a new row.
+        let expect = [("delete a", 1), ("put b", 100), ("put a", 101)];
+        assert_eq!(rowids, expect.map(|(op, rowid)| (op.to_string(), rowid)));
+        assert_eq!(cache.next_rowid, 102);
+        assert_eq!(lookup(&cache.docs, "s", "k").unwrap().docs.get("a").unwrap().rowid, 101);
     }
 
     #[test]

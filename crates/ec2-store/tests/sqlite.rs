@@ -385,3 +385,41 @@ fn a_deferred_commit_is_awaited_and_a_lost_one_reported() {
     let Err(e) = store.transact(|tx| tx.scan::<Thing>("s")) else { panic!("the engine went on after a failed commit") };
     assert!(e.to_string().contains("until ec2d restarts"), "{e}");
 }
+
+/// The rowid of each document's row, by id, read from the closed file.
+fn rowids(dir: &std::path::Path) -> Vec<(String, i64)> {
+    let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    let mut st = conn.prepare("SELECT id, rowid FROM docs ORDER BY id").unwrap();
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+#[test]
+fn a_row_keeps_its_rowid_while_rewritten_and_across_a_restart() {
+    let dir = fresh_dir();
+    {
+        let store = Store::sqlite(&dir).unwrap();
+        store.transact(|tx| tx.put("s", &thing("a", 1))).unwrap();
+        store.transact(|tx| tx.put("s", &thing("b", 1))).unwrap();
+        store.transact(|tx| tx.put("s", &thing("a", 2))).unwrap();
+        store.transact(|tx| tx.delete::<Thing>("s", "b")).unwrap();
+        store.transact(|tx| tx.put("s", &thing("b", 2))).unwrap();
+        store.close().unwrap();
+    }
+    let before = rowids(&dir);
+    assert_eq!(before.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    let b_row = before[1].1;
+    assert!(b_row > before[0].1, "b, put again, is a new row after a: {before:?}");
+    {
+        // Loaded from the file, a document is rewritten in its row; a new one goes after every row there.
+        let store = Store::sqlite(&dir).unwrap();
+        store.transact(|tx| tx.put("s", &thing("a", 3))).unwrap();
+        store.transact(|tx| tx.put("s", &thing("c", 1))).unwrap();
+        let all: Vec<Thing> = store.transact(|tx| tx.scan("s")).unwrap();
+        assert_eq!(all, [thing("a", 3), thing("b", 2), thing("c", 1)]);
+        store.close().unwrap();
+    }
+    let after = rowids(&dir);
+    assert_eq!(after[..2], before[..]);
+    assert!(after[2].0 == "c" && after[2].1 > b_row, "{after:?}");
+}
