@@ -159,7 +159,14 @@ impl<T: FromQuery> FromQuery for Vec<T> {
 
 /// An optional member `wire` of `parent`.
 pub fn member<T: FromQuery>(parent: &Node, parent_path: &str, wire: &str) -> Result<Option<T>, DecodeError> {
-    match parent.child(wire) {
+    member_at(parent.child(wire), parent_path, wire)
+}
+
+/// [`member`], the child `wire` of the node at `parent_path` already found (`None`: there is none).
+/// Inlined: an absent member (most of a request's) is then a test and a store where it is decoded.
+#[inline]
+pub fn member_at<T: FromQuery>(child: Option<&Node>, parent_path: &str, wire: &str) -> Result<Option<T>, DecodeError> {
+    match child {
         None => Ok(None),
         // A top-level member's path is its wire name: nothing to join.
         Some(node) if parent_path.is_empty() => T::from_query(node, wire).map(Some),
@@ -170,6 +177,16 @@ pub fn member<T: FromQuery>(parent: &Node, parent_path: &str, wire: &str) -> Res
 /// An optional list member `wire.N` of `parent`; absent means `None`.
 pub fn list<T: FromQuery>(parent: &Node, parent_path: &str, wire: &str) -> Result<Option<Vec<T>>, DecodeError> {
     member::<Vec<T>>(parent, parent_path, wire)
+}
+
+/// [`list`], the child `wire` already found ([`member_at`]).
+#[inline]
+pub fn list_at<T: FromQuery>(
+    child: Option<&Node>,
+    parent_path: &str,
+    wire: &str,
+) -> Result<Option<Vec<T>>, DecodeError> {
+    member_at::<Vec<T>>(child, parent_path, wire)
 }
 
 /// Fails with `Missing` when a required member is absent.
