@@ -602,6 +602,49 @@ mod tests {
         }
     }
 
+    /// The tree built while the query string and the body are read (as the server builds it) is the tree
+    /// of the decoder's pairs, for odd inputs: duplicate names (the body's win), empty names and values,
+    /// `%` errors, `+`, bytes that are not UTF-8, lower-case first letters, lists with gaps.
+    #[test]
+    fn the_tree_built_while_reading_is_the_tree_of_the_decoders_pairs() {
+        let texts: [&[u8]; 14] = [
+            b"",
+            b"Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-1",
+            b"InstanceId.1=i-2&instanceId.1=i-3&InstanceId.3=",
+            b"a=1&a=2&&a&=x&b==c",
+            b"x=%zz%4&y=%E2%82%AC&z=a+b",
+            b"bad=\xff\xfe&ok=1&\xc3=\xa9",
+            b"Filter.1.Name=tag%3Ak&Filter.1.Value.2=v+w&filter.1.value.1=u",
+            b"k=v=w&Tag.member.1.Key=a",
+            b"+=+&%2B=%2b",
+            b"a.b.c=1&a.b=2&a=3",
+            b"...=1&.a=2&a.=3",
+            b"caf\xc3\xa9=th\xc3\xa9",
+            b"&&&",
+            b"Version=2016-11-15&Action=RunInstances&MinCount=1&MaxCount=1&ImageId=ami-1",
+        ];
+        for query in texts {
+            for body in texts {
+                let (mut tree, mut count) = (Node::default(), 0);
+                let mut pair = |k, v| tree.insert(k, v);
+                Node::read_form_limited(query, &Limits::DEFAULT, &mut count, &mut pair).unwrap();
+                Node::read_form_limited(body, &Limits::DEFAULT, &mut count, &mut pair).unwrap();
+                let pairs: Vec<(String, String)> = form_urlencoded::parse(query)
+                    .chain(form_urlencoded::parse(body))
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                assert_eq!(count, pairs.len());
+                assert_eq!(
+                    tree,
+                    Node::from_pairs(pairs),
+                    "{:?} {:?}",
+                    String::from_utf8_lossy(query),
+                    String::from_utf8_lossy(body)
+                );
+            }
+        }
+    }
+
     #[test]
     fn echoes_are_truncated_on_a_character_boundary() {
         assert_eq!(truncate_echo("abc", 3), "abc");
