@@ -302,13 +302,39 @@ pub fn render_all(root: &Path) -> Result<Vec<GeneratedFile>, String> {
 
     // decode.rs
     let mut decode = h.clone();
-    decode.push_str("//! `FromQuery` for every structure reachable from an implemented operation's input.\n\nuse crate::decode::{list, member, required, required_list, DecodeError, FromQuery};\nuse crate::query::Node;\nuse super::types::*;\n");
+    decode.push_str("//! `FromQuery` for every structure reachable from an implemented operation's input.\n\nuse crate::decode::{list_at, member_at, required, required_list, DecodeError, FromQuery};\nuse crate::query::Node;\nuse super::types::*;\n");
     for s in &in_structs {
         let (members, req) = gen.members(s);
-        let _ = write!(decode, "\nimpl FromQuery for {s} {{\n    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {{\n        let v = {s} {{\n");
-        for m in members {
-            let f = if gen.is_list(&m.shape) { "list" } else { "member" };
-            let _ = writeln!(decode, "            {}: {f}(node, path, {:?})?,", snake_case(&m.name), m.wire_in);
+        let _ = write!(
+            decode,
+            "\nimpl FromQuery for {s} {{\n    fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {{\n"
+        );
+        // The node's children are looked at once, each given to the member it names (names are unique
+        // in a node and matched exactly, as a lookup by name would), rather than looked up once per member.
+        if members.is_empty() {
+            decode.push_str("        let _ = node;\n        let v = ");
+            let _ = writeln!(decode, "{s} {{");
+        } else {
+            let _ = writeln!(
+                decode,
+                "        let mut found: [Option<&Node>; {}] = [None; {}];",
+                members.len(),
+                members.len()
+            );
+            decode.push_str(
+                "        for (name, child) in node.children.iter() {\n            let at = match name.as_ref() {\n",
+            );
+            for (i, m) in members.iter().enumerate() {
+                let _ = writeln!(decode, "                {:?} => {i},", m.wire_in);
+            }
+            decode.push_str(
+                "                _ => continue,\n            };\n            found[at] = Some(child);\n        }\n",
+            );
+            let _ = writeln!(decode, "        let v = {s} {{");
+        }
+        for (i, m) in members.iter().enumerate() {
+            let f = if gen.is_list(&m.shape) { "list_at" } else { "member_at" };
+            let _ = writeln!(decode, "            {}: {f}(found[{i}], path, {:?})?,", snake_case(&m.name), m.wire_in);
         }
         decode.push_str("        };\n");
         for m in members.iter().filter(|m| req.contains(&m.name)) {

@@ -15,6 +15,16 @@ pub enum DecodeError {
 
 pub trait FromQuery: Sized {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError>;
+
+    /// The element `index` of the list at `list_path`, whose path (`list_path.index`) is written into
+    /// `buffer` (reused from one element to the next) by the types that read it: a string never does.
+    fn from_query_item(node: &Node, list_path: &str, index: u64, buffer: &mut String) -> Result<Self, DecodeError> {
+        buffer.clear();
+        buffer.push_str(list_path);
+        buffer.push('.');
+        push_decimal(buffer, index);
+        Self::from_query(node, buffer)
+    }
 }
 
 pub fn join(parent: &str, name: &str) -> String {
@@ -80,6 +90,10 @@ impl FromQuery for String {
     fn from_query(node: &Node, _path: &str) -> Result<Self, DecodeError> {
         Ok(scalar(node).to_string())
     }
+
+    fn from_query_item(node: &Node, _list_path: &str, _index: u64, _buffer: &mut String) -> Result<Self, DecodeError> {
+        Ok(scalar(node).to_string())
+    }
 }
 
 impl FromQuery for i64 {
@@ -124,25 +138,35 @@ impl<T: FromQuery> FromQuery for Vec<T> {
         if node.is_bare_value() {
             return T::from_query(node, path).map(|v| vec![v]);
         }
-        // Each element's path (`path.N`) written into one buffer, not formatted anew per element.
-        let mut item_path = String::with_capacity(path.len() + 6);
-        item_path.push_str(path);
-        item_path.push('.');
-        let base = item_path.len();
-        node.items()
-            .into_iter()
-            .map(|(i, item)| {
-                item_path.truncate(base);
-                push_decimal(&mut item_path, i);
-                T::from_query(item, &item_path)
-            })
-            .collect()
+        // Each element's path (`path.N`), for the elements that read it, written into one buffer, not
+        // formatted anew per element.
+        let mut item_path = String::new();
+        // One numbered element and nothing else (a request that names one ID): no list of items to sort.
+        let mut children = node.children.iter();
+        if let (Some((key, item)), None) = (children.next(), children.next()) {
+            if let Ok(i) = key.parse::<u64>() {
+                return T::from_query_item(item, path, i, &mut item_path).map(|v| vec![v]);
+            }
+        }
+        let items = node.items();
+        let mut decoded = Vec::with_capacity(items.len());
+        for (i, item) in items {
+            decoded.push(T::from_query_item(item, path, i, &mut item_path)?);
+        }
+        Ok(decoded)
     }
 }
 
 /// An optional member `wire` of `parent`.
 pub fn member<T: FromQuery>(parent: &Node, parent_path: &str, wire: &str) -> Result<Option<T>, DecodeError> {
-    match parent.child(wire) {
+    member_at(parent.child(wire), parent_path, wire)
+}
+
+/// [`member`], the child `wire` of the node at `parent_path` already found (`None`: there is none).
+/// Inlined: an absent member (most of a request's) is then a test and a store where it is decoded.
+#[inline]
+pub fn member_at<T: FromQuery>(child: Option<&Node>, parent_path: &str, wire: &str) -> Result<Option<T>, DecodeError> {
+    match child {
         None => Ok(None),
         // A top-level member's path is its wire name: nothing to join.
         Some(node) if parent_path.is_empty() => T::from_query(node, wire).map(Some),
@@ -153,6 +177,16 @@ pub fn member<T: FromQuery>(parent: &Node, parent_path: &str, wire: &str) -> Res
 /// An optional list member `wire.N` of `parent`; absent means `None`.
 pub fn list<T: FromQuery>(parent: &Node, parent_path: &str, wire: &str) -> Result<Option<Vec<T>>, DecodeError> {
     member::<Vec<T>>(parent, parent_path, wire)
+}
+
+/// [`list`], the child `wire` already found ([`member_at`]).
+#[inline]
+pub fn list_at<T: FromQuery>(
+    child: Option<&Node>,
+    parent_path: &str,
+    wire: &str,
+) -> Result<Option<Vec<T>>, DecodeError> {
+    member_at::<Vec<T>>(child, parent_path, wire)
 }
 
 /// Fails with `Missing` when a required member is absent.
@@ -230,6 +264,34 @@ mod tests {
         let n = node(&[("Count.1", "1"), ("Count.2", "two")]);
         let err = list::<i64>(&n, "", "Count").unwrap_err();
         assert_eq!(err, DecodeError::Invalid { param: "Count.2".into(), value: "two".into(), expected: "an integer" });
+    }
+
+    /// A list's element is decoded with its path whether it is the list's only one or one of several,
+    /// numbered directly or under `member`, and a string element reads no path.
+    #[test]
+    fn list_elements_carry_their_paths() {
+        let invalid = |param: &str, value: &str| DecodeError::Invalid {
+            param: param.into(),
+            value: value.into(),
+            expected: "an integer",
+        };
+        for (pairs, expected) in [
+            (vec![("Count.7", "x")], Err(invalid("Count.7", "x"))),
+            (vec![("Count.7", "7")], Ok(vec![7])),
+            (vec![("Count.member.3", "x")], Err(invalid("Count.3", "x"))),
+            (vec![("Count.2", "2"), ("Count.10", "10"), ("Count.1", "1")], Ok(vec![1, 2, 10])),
+            (vec![("Count.2", "2"), ("Count.10", "x")], Err(invalid("Count.10", "x"))),
+            (vec![("Count", "5")], Ok(vec![5])),
+            (vec![("Count.x", "5")], Ok(vec![])),
+        ] {
+            let n = node(&pairs);
+            assert_eq!(list::<i64>(&n, "", "Count"), expected.map(Some), "{pairs:?}");
+        }
+        let n = node(&[("Id.3", "i-3"), ("Id.1", "i-1"), ("Id.member.2", "i-2")]);
+        assert_eq!(list::<String>(&n, "", "Id"), Ok(Some(vec!["i-1".to_string(), "i-2".into(), "i-3".into()])));
+        let n = node(&[("Id.9", "i-9")]);
+        assert_eq!(list::<String>(&n, "", "Id"), Ok(Some(vec!["i-9".to_string()])));
+        assert_eq!(list::<Vec<String>>(&node(&[("Id.1.2", "x")]), "", "Id"), Ok(Some(vec![vec!["x".to_string()]])));
     }
 
     #[test]

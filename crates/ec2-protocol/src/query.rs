@@ -129,6 +129,10 @@ impl<'a> Children<'a> {
         match &mut self.0 {
             Repr::Few(v) => {
                 let i = find(v, &name).unwrap_or_else(|| {
+                    if v.capacity() == 0 {
+                        // Room for a few names at once, rather than through the vector's growth.
+                        *v = Vec::with_capacity(4);
+                    }
                     let i = v.partition_point(|(k, _)| k.as_ref() < name.as_ref());
                     v.insert(i, (name, Node::default()));
                     i
@@ -136,6 +140,19 @@ impl<'a> Children<'a> {
                 &mut v[i].1
             }
             Repr::Many(m) => m.entry(name).or_default(),
+        }
+    }
+
+    /// Whether no child has a child with children of its own (for [`Node`]'s drop): looked at in the
+    /// vectors directly, as nearly every node keeps its children in one.
+    fn at_most_two_deep(&self) -> bool {
+        let leaves = |children: &Children<'_>| match &children.0 {
+            Repr::Few(v) => v.iter().all(|(_, node)| node.children.is_empty()),
+            Repr::Many(m) => m.values().all(|node| node.children.is_empty()),
+        };
+        match &self.0 {
+            Repr::Few(v) => v.iter().all(|(_, node)| leaves(&node.children)),
+            Repr::Many(m) => m.values().all(|node| leaves(&node.children)),
         }
     }
 
@@ -214,16 +231,23 @@ impl<'a> Node<'a> {
     {
         let mut root = Node::default();
         for (key, value) in pairs {
-            let node = match key.into() {
-                Cow::Borrowed(key) => {
-                    segments(key).fold(&mut root, |node, segment| node.children.entry_or_default(normalize(segment)))
-                }
-                Cow::Owned(key) => segments(&key)
-                    .fold(&mut root, |node, segment| node.children.entry_or_default(normalize_owned(segment))),
-            };
-            node.value = Some(value.into());
+            root.insert(key.into(), value.into());
         }
         root
+    }
+
+    /// Adds the pair `key=value` to the tree whose root this is (as [`Node::from_pairs`] adds each pair:
+    /// a later duplicate of a name replaces an earlier one).
+    pub fn insert(&mut self, key: Cow<'a, str>, value: Cow<'a, str>) {
+        let node = match key {
+            Cow::Borrowed(key) => {
+                segments(key).fold(self, |node, segment| node.children.entry_or_default(normalize(segment)))
+            }
+            Cow::Owned(key) => {
+                segments(&key).fold(self, |node, segment| node.children.entry_or_default(normalize_owned(segment)))
+            }
+        };
+        node.value = Some(value);
     }
 
     /// Parses `application/x-www-form-urlencoded` text (a POST body or a URL query string).
@@ -238,32 +262,28 @@ impl<'a> Node<'a> {
         limits: &Limits,
         out: &mut Vec<(Cow<'t, str>, Cow<'t, str>)>,
     ) -> Result<(), LimitError> {
+        let mut count = out.len();
+        Node::read_form_limited(text, limits, &mut count, |k, v| out.push((k, v)))
+    }
+
+    /// [`Node::parse_form_limited`], handing each pair to `pair` rather than to a vector: `count` is the
+    /// number of pairs read before (the query string's, when `text` is the body), counted on.
+    pub fn read_form_limited<'t>(
+        text: &'t [u8],
+        limits: &Limits,
+        count: &mut usize,
+        pair: impl FnMut(Cow<'t, str>, Cow<'t, str>),
+    ) -> Result<(), LimitError> {
         // A POST's empty query string (every SDK's request) has no pairs: no reader is set up for it.
         if text.is_empty() {
             return Ok(());
         }
-        for (k, v) in form_pairs(text) {
-            if out.len() >= limits.max_params {
-                return Err(LimitError(format!("The request has more than {} parameters.", limits.max_params)));
-            }
-            if k.len() > limits.max_name_len {
-                return Err(LimitError(format!(
-                    "The parameter name {} is longer than {} bytes.",
-                    truncate_echo(&k, 64),
-                    limits.max_name_len
-                )));
-            }
-            // A name of fewer bytes than the limit cannot hold that many dots: only longer ones are counted.
-            if k.len() >= limits.max_depth && k.bytes().filter(|&b| b == b'.').count() + 1 > limits.max_depth {
-                return Err(LimitError(format!(
-                    "The parameter name {} has more than {} dotted segments.",
-                    truncate_echo(&k, 64),
-                    limits.max_depth
-                )));
-            }
-            out.push((k, v));
+        // Text with nothing to decode (as a rule) is read by a loop of its own, not through the general
+        // reader's chain of iterators.
+        match plain_text(text) {
+            Some(plain) => push_limited(PlainPairs { text: plain, at: 0 }, limits, count, pair),
+            None => push_limited(mixed_pairs(text), limits, count, pair),
         }
-        Ok(())
     }
 
     pub fn child(&self, name: &str) -> Option<&Node<'a>> {
@@ -280,8 +300,10 @@ impl<'a> Node<'a> {
     /// list; `Name=` with nothing after it (the generic Query serializer's empty list) as none.
     pub fn items<'n>(&'n self) -> Vec<(u64, &'n Node<'a>)> {
         let numbered = |node: &'n Node<'a>| node.children.iter().filter_map(|(k, v)| Some((k.parse::<u64>().ok()?, v)));
-        let mut items: Vec<(u64, &'n Node<'a>)> = numbered(self).collect();
-        if let Some(member) = self.children.get("Member") {
+        let member = self.children.get("Member");
+        let mut items = Vec::with_capacity(self.children.len() + member.map_or(0, |m| m.children.len()));
+        items.extend(numbered(self));
+        if let Some(member) = member {
             items.extend(numbered(member));
         }
         items.sort_by_key(|(i, _)| *i);
@@ -293,24 +315,63 @@ impl<'a> Node<'a> {
     }
 }
 
+/// `pairs` handed to `pair`, refused as soon as `count` (the pairs handed so far, counted on) would exceed
+/// `limits` or a name is too long or too deep.
+fn push_limited<'t>(
+    pairs: impl Iterator<Item = (Cow<'t, str>, Cow<'t, str>)>,
+    limits: &Limits,
+    count: &mut usize,
+    mut pair: impl FnMut(Cow<'t, str>, Cow<'t, str>),
+) -> Result<(), LimitError> {
+    for (k, v) in pairs {
+        if *count >= limits.max_params {
+            return Err(LimitError(format!("The request has more than {} parameters.", limits.max_params)));
+        }
+        if k.len() > limits.max_name_len {
+            return Err(LimitError(format!(
+                "The parameter name {} is longer than {} bytes.",
+                truncate_echo(&k, 64),
+                limits.max_name_len
+            )));
+        }
+        // A name of fewer bytes than the limit cannot hold that many dots: only longer ones are counted.
+        if k.len() >= limits.max_depth && k.bytes().filter(|&b| b == b'.').count() + 1 > limits.max_depth {
+            return Err(LimitError(format!(
+                "The parameter name {} has more than {} dotted segments.",
+                truncate_echo(&k, 64),
+                limits.max_depth
+            )));
+        }
+        *count += 1;
+        pair(k, v);
+    }
+    Ok(())
+}
+
 /// The pairs of form text exactly as [`form_urlencoded::parse`] reads them (split at `&`, empty
 /// pieces skipped, name and value split at the first `=`, `+` a space, `%XX` decoded, invalid UTF-8
 /// replaced), with a pair that has nothing to decode (every pair an SDK sends but for a few values)
 /// borrowed as it is rather than taken through the decoder. Text with nothing to decode anywhere (a
-/// small request's whole body, as a rule) is checked once and split as text.
+/// small request's whole body, as a rule) is checked once and split as text. (The server reads the two
+/// kinds of text with a loop each, [`Node::parse_form_limited`].)
+#[cfg(test)]
 fn form_pairs(text: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
     let (plain, mixed) = match plain_text(text) {
         Some(text) => (Some(PlainPairs { text, at: 0 }), None),
-        None => (None, Some(text.split(|&b| b == b'&'))),
+        None => (None, Some(mixed_pairs(text))),
     };
-    let mixed = mixed.into_iter().flatten().filter(|piece| !piece.is_empty()).map(|piece| {
+    plain.into_iter().flatten().chain(mixed.into_iter().flatten())
+}
+
+/// [`form_pairs`] of text that has something to decode somewhere: each pair borrowed or decoded on its own.
+fn mixed_pairs(text: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    text.split(|&b| b == b'&').filter(|piece| !piece.is_empty()).map(|piece| {
         if let Some((name, value)) = plain_pair(piece) {
             return (Cow::Borrowed(name), Cow::Borrowed(value));
         }
         // A piece holds no `&`: the decoder reads it as one pair.
         form_urlencoded::parse(piece).next().unwrap_or((Cow::Borrowed(""), Cow::Borrowed("")))
-    });
-    plain.into_iter().flatten().chain(mixed)
+    })
 }
 
 /// The pairs of text with nothing to decode: split at `&` (empty pieces skipped), then at the first
@@ -432,8 +493,7 @@ impl Drop for Node<'_> {
         // A tree two levels deep drops without going deeper (most requests' trees are that
         // shallow: `InstanceId.1`): only the maps of grandchildren go on the stack, each emptied of its
         // nodes' own children before it is dropped.
-        if self.children.values().all(|child| child.children.values().all(|grandchild| grandchild.children.is_empty()))
-        {
+        if self.children.at_most_two_deep() {
             return;
         }
         let mut stack: Vec<Children<'_>> = vec![std::mem::take(&mut self.children)];
@@ -495,6 +555,94 @@ mod tests {
         let deep = vec!["a"; 20_000].join(".");
         let e = Node::parse_form_limited(deep.as_bytes(), &Limits::DEFAULT, &mut Vec::new()).unwrap_err();
         assert!(e.0.len() < 200, "{}", e.0.len());
+    }
+
+    /// Text with nothing to decode and text with something (a `%` or `+` anywhere) are read by two loops:
+    /// both give the decoder's pairs and refuse at the same limits with the same messages.
+    #[test]
+    fn both_readers_give_the_decoders_pairs_within_the_same_limits() {
+        let limits = Limits { max_params: 3, max_name_len: 10, max_depth: 3 };
+        for text in [
+            "a=1&b=2&c.d.e=3",
+            "a=1&b=2&c=3&d=4",
+            "a.b.c.d=1",
+            "abcdefghijk=1",
+            "a.b.c=1&&b=&=x",
+            "abcdefghij=1",
+            "x=1&x=2",
+            "k=v=w&&",
+        ] {
+            for extra in ["", "&p=%41", "&p=a+b", "&%70=1"] {
+                let text = format!("{text}{extra}");
+                let mut out = Vec::new();
+                let got = Node::parse_form_limited(text.as_bytes(), &limits, &mut out);
+                let decoded: Vec<(String, String)> =
+                    form_urlencoded::parse(text.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+                let refusal = decoded.iter().enumerate().find_map(|(i, (k, _))| {
+                    if i >= 3 {
+                        Some("The request has more than 3 parameters.".to_string())
+                    } else if k.len() > 10 {
+                        Some(format!("The parameter name {k} is longer than 10 bytes."))
+                    } else if k.split('.').count() > 3 {
+                        Some(format!("The parameter name {k} has more than 3 dotted segments."))
+                    } else {
+                        None
+                    }
+                });
+                match refusal {
+                    Some(message) => assert_eq!(got, Err(LimitError(message)), "{text}"),
+                    None => {
+                        assert_eq!(got, Ok(()), "{text}");
+                        let out: Vec<(String, String)> =
+                            out.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+                        assert_eq!(out, decoded, "{text}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The tree built while the query string and the body are read (as the server builds it) is the tree
+    /// of the decoder's pairs, for odd inputs: duplicate names (the body's win), empty names and values,
+    /// `%` errors, `+`, bytes that are not UTF-8, lower-case first letters, lists with gaps.
+    #[test]
+    fn the_tree_built_while_reading_is_the_tree_of_the_decoders_pairs() {
+        let texts: [&[u8]; 14] = [
+            b"",
+            b"Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-1",
+            b"InstanceId.1=i-2&instanceId.1=i-3&InstanceId.3=",
+            b"a=1&a=2&&a&=x&b==c",
+            b"x=%zz%4&y=%E2%82%AC&z=a+b",
+            b"bad=\xff\xfe&ok=1&\xc3=\xa9",
+            b"Filter.1.Name=tag%3Ak&Filter.1.Value.2=v+w&filter.1.value.1=u",
+            b"k=v=w&Tag.member.1.Key=a",
+            b"+=+&%2B=%2b",
+            b"a.b.c=1&a.b=2&a=3",
+            b"...=1&.a=2&a.=3",
+            b"caf\xc3\xa9=th\xc3\xa9",
+            b"&&&",
+            b"Version=2016-11-15&Action=RunInstances&MinCount=1&MaxCount=1&ImageId=ami-1",
+        ];
+        for query in texts {
+            for body in texts {
+                let (mut tree, mut count) = (Node::default(), 0);
+                let mut pair = |k, v| tree.insert(k, v);
+                Node::read_form_limited(query, &Limits::DEFAULT, &mut count, &mut pair).unwrap();
+                Node::read_form_limited(body, &Limits::DEFAULT, &mut count, &mut pair).unwrap();
+                let pairs: Vec<(String, String)> = form_urlencoded::parse(query)
+                    .chain(form_urlencoded::parse(body))
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                assert_eq!(count, pairs.len());
+                assert_eq!(
+                    tree,
+                    Node::from_pairs(pairs),
+                    "{:?} {:?}",
+                    String::from_utf8_lossy(query),
+                    String::from_utf8_lossy(body)
+                );
+            }
+        }
     }
 
     #[test]

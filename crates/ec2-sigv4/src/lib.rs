@@ -141,10 +141,21 @@ pub struct CredentialRef<'a> {
 impl<'a> CredentialRef<'a> {
     /// [`Credential::parse`], borrowing the parts.
     pub fn parse(text: &'a str) -> Option<CredentialRef<'a>> {
-        let mut parts = pieces(text, b'/');
-        let mut next = || parts.next().filter(|p| !p.is_empty());
+        // Split at its slashes, each found eight bytes at a time ([`find_byte`]).
+        let mut rest = text;
+        let mut next = || {
+            let end = find_byte(rest.as_bytes(), b'/').unwrap_or(rest.len());
+            // A slash is ASCII: both sides are on character boundaries.
+            let part = rest.get(..end)?;
+            rest = rest.get(end + 1..).unwrap_or("");
+            Some(part).filter(|p| !p.is_empty())
+        };
         let (access_key, date, region, service, terminator) = (next()?, next()?, next()?, next()?, next()?);
-        if parts.next().is_some() || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        // Nothing after the fifth part, not even a slash.
+        if terminator.len() + access_key.len() + date.len() + region.len() + service.len() + 4 != text.len() {
+            return None;
+        }
+        if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         Some(CredentialRef { access_key, date, region, service, terminator })
@@ -264,14 +275,7 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// `text` split at every `sep` (an ASCII byte), as `str::split` splits it: the pieces of a
-/// credential or of a list of header names are short, and a plain loop over their bytes costs less than
-/// a `char` searcher's setup.
-fn pieces(text: &str, sep: u8) -> impl Iterator<Item = &str> {
-    pieces_found_by(text, move |t: &[u8]| t.iter().position(|&b| b == sep))
-}
-
-/// [`pieces`] of a long text whose pieces are long (the Authorization header, the signature's 64
+/// `text` split at every `sep` (an ASCII byte), as `str::split` splits it, for a long text whose pieces are long (the Authorization header, the signature's 64
 /// digits in its last piece): each separator is found with `memchr` rather than a byte at a time.
 fn long_pieces(text: &str, sep: u8) -> impl Iterator<Item = &str> {
     pieces_found_by(text, move |t: &[u8]| memchr::memchr(sep, t))
@@ -298,16 +302,62 @@ fn pieces_found_by(text: &str, find: impl Fn(&[u8]) -> Option<usize>) -> impl It
 /// `text.trim()`, skipping its search when `text` starts and ends with a visible ASCII character (as
 /// every part of a header an SDK writes does): any white space, ASCII or not, takes the full trim.
 fn trimmed(text: &str) -> &str {
-    match (text.as_bytes().first(), text.as_bytes().last()) {
-        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+    // Leading ASCII spaces (the one after each comma of an Authorization header) are skipped first: what
+    // is left, starting and ending with a visible ASCII character, is then the trimmed text.
+    let start = text.bytes().position(|b| b != b' ').unwrap_or(text.len());
+    let rest = text.get(start..).unwrap_or(text);
+    match (rest.as_bytes().first(), rest.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => rest,
         _ => text.trim(),
     }
 }
 
 /// `text` split at its first `sep` (an ASCII byte), as `str::split_once` splits it.
 fn split_once_at(text: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = text.bytes().position(|b| b == sep)?;
+    let i = find_byte(text.as_bytes(), sep)?;
     Some((text.get(..i)?, text.get(i + 1..)?))
+}
+
+/// Where `needle` first is in `bytes`, looked for eight bytes at a time (a credential's parts are a few
+/// words long: cheaper than a byte at a time, and than `memchr`'s setup).
+fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(needle);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ pattern;
+        // A byte of `x` is zero where `needle` is; the lowest flag is exact (a false one only follows a
+        // true one).
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&b| b == needle).map(|n| at + n)
+}
+
+/// Whether every byte of `bytes` is visible ASCII (`!` to `~`) other than `:`, as the bytes of a list of
+/// header names are (`;` included), looked at eight at a time.
+fn only_name_bytes(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let name_byte = |b: u8| b.wrapping_sub(b'!') <= b'~' - b'!' && b != b':';
+    let mut words = bytes.chunks_exact(8);
+    let mut bad = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        // A byte below `!` (the subtraction borrows into its top bit, which the byte did not have); above
+        // `~` (adding one carries it into the top bit, or the top bit was set); equal to `:` (zero once
+        // `:` is taken away). A flag may be false only beside a true one: enough to say whether any is.
+        let below = x.wrapping_sub(ONES * u64::from(b'!')) & !x;
+        let above = x.wrapping_add(ONES) | x;
+        let colon = x ^ (ONES * u64::from(b':'));
+        bad |= (below | above | (colon.wrapping_sub(ONES) & !colon)) & HIGHS;
+    }
+    bad == 0 && words.remainder().iter().all(|&b| name_byte(b))
 }
 
 /// The query string's parameters, decoded (`+` stays a plus sign, as SigV4 wants).
@@ -494,15 +544,24 @@ fn credential_of(text: &str) -> Result<CredentialRef<'_>, Error> {
 }
 
 fn signed_headers_of(text: &str) -> Result<&str, Error> {
-    // One pass: a malformed name is reported before a missing `host`, wherever either comes.
+    // A malformed name is reported before a missing `host`, wherever either comes. The bytes are checked
+    // eight at a time, the names split at `;`s found the same way.
+    let bytes = text.as_bytes();
     let mut host = false;
-    for n in pieces(text, b';') {
-        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-            return Err(Error::Incomplete(format!(
-                "SignedHeaders '{text}' is not a ';'-separated list of header names."
-            )));
+    let mut well_formed = only_name_bytes(bytes);
+    let mut rest = bytes;
+    loop {
+        let end = find_byte(rest, b';');
+        let name = rest.get(..end.unwrap_or(rest.len())).unwrap_or_default();
+        well_formed &= !name.is_empty();
+        host |= name.len() == 4 && name.eq_ignore_ascii_case(b"host");
+        match end {
+            Some(end) => rest = rest.get(end + 1..).unwrap_or_default(),
+            None => break,
         }
-        host |= n.eq_ignore_ascii_case("host");
+    }
+    if !well_formed {
+        return Err(Error::Incomplete(format!("SignedHeaders '{text}' is not a ';'-separated list of header names.")));
     }
     if !host {
         return Err(Error::Incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.".into()));
@@ -541,21 +600,34 @@ fn instant(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64)
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    if civil_from_days(days) != (year, month, day) {
-        return None; // 31 April, 29 February of a common year, ...
+    // 31 April, 29 February of a common year, ...
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day > month_days {
+        return None;
     }
+    let days = days_from_civil(year, month, day);
     Some(UnixMillis((days * 86_400 + hour * 3600 + minute * 60 + second) * MILLIS_PER_SECOND))
 }
 
 /// `20150830T123600Z`.
 pub fn parse_timestamp(text: &str) -> Option<UnixMillis> {
-    let b = text.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    let b: &[u8; 16] = text.as_bytes().try_into().ok()?;
+    if b[8] != b'T' || b[15] != b'Z' {
         return None;
     }
-    let n = |r: std::ops::Range<usize>| text.get(r).and_then(digits);
-    instant(n(0..4)?, n(4..6)?, n(6..8)?, n(9..11)?, n(11..13)?, n(13..15)?)
+    // The digits read where they stand (any other byte, ASCII or not, is refused).
+    let digit = |i: usize| {
+        let d = b[i].wrapping_sub(b'0');
+        (d < 10).then_some(i64::from(d))
+    };
+    let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    instant(two(0)? * 100 + two(2)?, two(4)?, two(6)?, two(9)?, two(11)?, two(13)?)
 }
 
 /// `Sun, 30 Aug 2015 12:36:00 GMT` (RFC 1123).
@@ -1176,7 +1248,7 @@ mod tests {
     #[test]
     fn pieces_split_as_str_split_does() {
         for text in ["", "a", "a,b", ",a,,b,", "éa,ü,", "Credential=x/y, SignedHeaders=host, Signature=0"] {
-            assert_eq!(pieces(text, b',').collect::<Vec<_>>(), text.split(',').collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(find_byte(text.as_bytes(), b','), text.find(','), "{text:?}");
             assert_eq!(long_pieces(text, b',').collect::<Vec<_>>(), text.split(',').collect::<Vec<_>>(), "{text:?}");
             assert_eq!(split_once_at(text, b','), text.split_once(','), "{text:?}");
         }
@@ -1429,6 +1501,192 @@ mod tests {
         }
         let q: &'static str = Box::leak(presigned.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512").into_boxed_str());
         assert!(matches!(parse(&req(q)), Err(Error::Incomplete(m)) if m.contains("X-Amz-Algorithm")));
+    }
+
+    /// The readings before the one-pass parsers: each new one must agree with them on every input.
+    mod before {
+        use super::super::*;
+
+        pub fn trimmed(text: &str) -> &str {
+            match (text.as_bytes().first(), text.as_bytes().last()) {
+                (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+                _ => text.trim(),
+            }
+        }
+
+        pub fn credential(text: &str) -> Option<CredentialRef<'_>> {
+            let mut parts = text.split('/');
+            let mut next = || parts.next().filter(|p| !p.is_empty());
+            let (access_key, date, region, service, terminator) = (next()?, next()?, next()?, next()?, next()?);
+            if parts.next().is_some() || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            Some(CredentialRef { access_key, date, region, service, terminator })
+        }
+
+        pub fn signed_headers(text: &str) -> Result<&str, Error> {
+            let mut host = false;
+            for n in text.split(';') {
+                if n.is_empty() || !n.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                    return Err(Error::Incomplete(format!(
+                        "SignedHeaders '{text}' is not a ';'-separated list of header names."
+                    )));
+                }
+                host |= n.eq_ignore_ascii_case("host");
+            }
+            if !host {
+                return Err(Error::Incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.".into()));
+            }
+            Ok(text)
+        }
+
+        pub fn timestamp(text: &str) -> Option<UnixMillis> {
+            let b = text.as_bytes();
+            if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+                return None;
+            }
+            let n = |r: std::ops::Range<usize>| text.get(r).and_then(digits);
+            let (year, month, day) = (n(0..4)?, u32::try_from(n(4..6)?).ok()?, u32::try_from(n(6..8)?).ok()?);
+            let (hour, minute, second) = (n(9..11)?, n(11..13)?, n(13..15)?);
+            if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+                return None;
+            }
+            let days = days_from_civil(year, month, day);
+            if civil_from_days(days) != (year, month, day) {
+                return None;
+            }
+            Some(UnixMillis((days * 86_400 + hour * 3600 + minute * 60 + second) * MILLIS_PER_SECOND))
+        }
+    }
+
+    /// Texts around the shapes the parsers read: separators doubled, leading, trailing and alone, white
+    /// space of every kind, bytes that are not ASCII.
+    fn odd_texts(separator: char) -> Vec<String> {
+        let s = separator;
+        let mut texts: Vec<String> = [
+            "",
+            " ",
+            "  ",
+            "\t",
+            "a",
+            " a",
+            "  a",
+            "a ",
+            " a ",
+            "\ta",
+            "\u{a0}a",
+            " \u{a0}a",
+            "a\u{2003}",
+            "\u{3000}",
+            "é",
+            " é ",
+            "=x,",
+            " =x",
+            "host",
+            "HOST",
+            " host",
+            "Host",
+            "hosts",
+            "hos",
+            "a:b",
+            "a b",
+            "x-amz-date",
+            "\u{7f}",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        let parts = ["", "host", "a", "20150830", "us-east-1", "é", " ", ":", "aws4_request"];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    texts.push(format!("{a}{s}{b}{s}{c}"));
+                    texts.push(format!("{a}{s}{b}{s}{c}{s}{a}{s}{b}"));
+                    texts.push(format!("{a}{s}{b}{s}{c}{s}{a}{s}{b}{s}"));
+                    texts.push(format!("{s}{a}{s}{b}{s}{c}{s}{a}{s}{b}{s}{c}"));
+                }
+            }
+        }
+        texts
+    }
+
+    #[test]
+    fn the_word_search_finds_the_first_byte() {
+        for len in 0..=20 {
+            let mut bytes = vec![b'a'; len];
+            assert_eq!(find_byte(&bytes, b'/'), None);
+            for first in 0..len {
+                bytes[first] = b'/';
+                for second in first..len {
+                    let mut two = bytes.clone();
+                    two[second] = b'/';
+                    // Bytes just above and below the needle, and high ones, around it.
+                    for (k, b) in two.iter_mut().enumerate() {
+                        if *b != b'/' {
+                            *b = [b'.', b'0', 0xaf, 0x2f ^ 0x80, 0][k % 5];
+                        }
+                    }
+                    assert_eq!(find_byte(&two, b'/'), Some(first), "{two:?}");
+                }
+                bytes[first] = b'a';
+            }
+        }
+    }
+
+    /// The word-at-a-time check of a list's bytes agrees with a byte-at-a-time one, for every byte value
+    /// at every position of a word and of the remainder, beside bytes that are and are not allowed.
+    #[test]
+    fn name_bytes_are_checked_as_one_at_a_time() {
+        let one_at_a_time = |bytes: &[u8]| bytes.iter().all(|&b| (b'!'..=b'~').contains(&b) && b != b':');
+        for len in [1, 7, 8, 9, 16, 19] {
+            for at in 0..len {
+                for fill in [b'a', b';', b'!', b'~', b'9'] {
+                    for b in 0..=255u8 {
+                        let mut bytes = vec![fill; len];
+                        bytes[at] = b;
+                        assert_eq!(only_name_bytes(&bytes), one_at_a_time(&bytes), "{bytes:?}");
+                    }
+                }
+            }
+        }
+        for bytes in [&b""[..], b"\xff\xff\xff\xff\xff\xff\xff\xff", b"\x00\x00\x00\x00\x00\x00\x00\x00", b"\x20\x20"] {
+            assert_eq!(only_name_bytes(bytes), one_at_a_time(bytes), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn one_pass_parsers_read_as_before() {
+        for text in odd_texts('/') {
+            assert_eq!(CredentialRef::parse(&text), before::credential(&text), "{text:?}");
+            assert_eq!(trimmed(&text), before::trimmed(&text), "{text:?}");
+        }
+        for text in odd_texts(';') {
+            assert_eq!(signed_headers_of(&text), before::signed_headers(&text), "{text:?}");
+            assert_eq!(trimmed(&text), before::trimmed(&text), "{text:?}");
+        }
+        assert!(CredentialRef::parse("AKIA/20150830/us-east-1/ec2/aws4_request").is_some());
+        assert!(signed_headers_of("content-type;host;x-amz-date").is_ok());
+        // Every day of four centuries' months (leap years and their exceptions), days past the month's
+        // end, and every digit position spoiled once.
+        for year in (1896..=2104).chain([0, 1, 4, 100, 400, 9999]) {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    let text = format!("{year:04}{month:02}{day:02}T235959Z");
+                    assert_eq!(parse_timestamp(&text), before::timestamp(&text), "{text}");
+                }
+            }
+        }
+        let good = "20160229T123456Z";
+        for i in 0..good.len() {
+            for replacement in ["0", "9", "a", "/", ":", "T", "Z", " ", "é"] {
+                let text = format!("{}{replacement}{}", &good[..i], &good[i + 1..]);
+                assert_eq!(parse_timestamp(&text), before::timestamp(&text), "{text}");
+            }
+        }
+        for text in ["20150830T246000Z", "20150830T236000Z", "20150830T235960Z", "2015083 T123600Z", "+2015830T123600Z"]
+        {
+            assert_eq!(parse_timestamp(text), before::timestamp(text), "{text}");
+        }
     }
 
     #[test]

@@ -79,9 +79,6 @@ pub struct RequestLog {
     pub cause: Option<String>,
 }
 
-/// A request's parameters, borrowed from its query string and body where they needed no decoding.
-type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
-
 /// The longest error message sent: messages that echo a caller's input are cut here whatever the
 /// handler wrote (values echoed by the decoder are already cut to 128 characters).
 pub const MAX_ERROR_MESSAGE: usize = 2048;
@@ -166,27 +163,39 @@ impl App {
         }
     }
 
-    /// The parameters of the query string and the body, within [`ec2_protocol::Limits`]: checked
-    /// while they are read, before the signature and before the parameter tree is built.
-    fn parameters<'a>(&self, http: &HttpRequest<'a>) -> Result<Pairs<'a>, Ec2Error> {
-        let mut pairs = Vec::with_capacity(8);
-        Node::parse_form_limited(http.query.as_bytes(), &self.limits, &mut pairs)
-            .and_then(|()| Node::parse_form_limited(http.body, &self.limits, &mut pairs))
+    /// The parameters of the query string and the body (the body's win on a duplicate name) as a tree,
+    /// within [`ec2_protocol::Limits`]: checked while they are read, before the signature and before a
+    /// pair goes into the tree. With it, whether a name is a presigned URL's
+    /// ([`identity::is_presigning_name`]).
+    fn parameters<'a>(&self, http: &HttpRequest<'a>) -> Result<(Node<'a>, bool), Ec2Error> {
+        let (mut node, mut presigned, mut count) = (Node::default(), false, 0);
+        let mut pair = |k: Cow<'a, str>, v| {
+            presigned |= identity::is_presigning_name(&k);
+            node.insert(k, v);
+        };
+        Node::read_form_limited(http.query.as_bytes(), &self.limits, &mut count, &mut pair)
+            .and_then(|()| Node::read_form_limited(http.body, &self.limits, &mut count, &mut pair))
             .map_err(|e| Ec2Error::invalid_parameter_value(e.0))?;
-        Ok(pairs)
+        Ok((node, presigned))
     }
 
     fn run(&self, http: &HttpRequest<'_>, log: &mut RequestLog) -> Result<service::Answer, Ec2Error> {
-        let pairs = self.parameters(http)?;
+        let (node, presigned) = self.parameters(http)?;
+        // The pairs in order, as they were read, only for a request signed with SigV2 (a rare one): read
+        // again, as the decoder reads them.
+        let pairs = || {
+            let (query, body) = (Node::parse_form(http.query.as_bytes()), Node::parse_form(http.body));
+            query.into_iter().chain(body).collect()
+        };
         // The skew window is about real time: the wall clock, never the virtual one.
-        let caller = self.identities.authenticate_request(http, &pairs, crate::clock::wall_now)?;
+        let caller = self.identities.authenticate_read(http, presigned, pairs, crate::clock::wall_now)?;
         // The scope takes the caller's account and region strings rather than copies of them when no
         // policy will read them (open mode), and the log line takes them from the scope at the end.
         let (scope, caller) = match caller.identity {
             None => (Scope::new(caller.account, caller.region), None),
             Some(_) => (caller.scope(), Some(caller)),
         };
-        let answer = self.run_in_scope(pairs, &scope, caller.as_ref(), log);
+        let answer = self.run_in_scope(&node, &scope, caller.as_ref(), log);
         log.account = Some(scope.account);
         log.region = Some(scope.region);
         answer
@@ -196,7 +205,7 @@ impl App {
     /// allowed.
     fn run_in_scope(
         &self,
-        pairs: Pairs<'_>,
+        node: &Node<'_>,
         scope: &Scope,
         caller: Option<&identity::Caller>,
         log: &mut RequestLog,
@@ -212,8 +221,6 @@ impl App {
                 ),
             ));
         }
-        let node = Node::from_pairs(pairs);
-        let node = &node;
         if let Some(version) = node.get("Version") {
             // Every SDK sends the current version: the list of the older ones is for the others.
             if version != ec2_protocol::API_VERSION && !ec2_protocol::KNOWN_API_VERSIONS.contains(&version) {
@@ -230,25 +237,25 @@ impl App {
             Some(a) if !a.is_empty() => a,
             _ => return Err(Ec2Error::new(Code::MissingAction, "The request must contain the parameter Action")),
         };
-        let request = match Request::decode(action, node) {
-            Some(Ok(request)) => request,
-            failed => {
-                log.action = Some(ec2_protocol::truncate_echo(action, 64).into_owned().into());
-                return Err(match failed {
-                    Some(Err(e)) => e.into(),
-                    _ if is_operation(action) => Ec2Error::not_implemented(action),
-                    _ => Ec2Error::invalid_action(&ec2_protocol::truncate_echo(action, 128)),
-                });
-            }
+        // The request is used where it was decoded rather than moved out of the result (the enum is as
+        // large as its largest operation's request, about 2 KB).
+        let decoded = Request::decode(action, node);
+        let Some(Ok(request)) = &decoded else {
+            log.action = Some(ec2_protocol::truncate_echo(action, 64).into_owned().into());
+            return Err(match decoded {
+                Some(Err(e)) => e.into(),
+                _ if is_operation(action) => Ec2Error::not_implemented(action),
+                _ => Ec2Error::invalid_action(&ec2_protocol::truncate_echo(action, 128)),
+            });
         };
         // The decoded operation's name is the action's text (decode matched it exactly).
         log.action = Some(Cow::Borrowed(request.action()));
         let permission = match caller {
             None => identity::Permission::allowed(),
-            Some(caller) => caller.authorize_lazily(action, || identity::request_resources(scope, &request)),
+            Some(caller) => caller.authorize_lazily(action, || identity::request_resources(scope, request)),
         };
         let clock = |tx: &mut ec2_store::Txn<'_>| self.clock.now(tx);
-        service::call(&self.store, &self.settings(), &clock, scope, &request, &permission)
+        service::call(&self.store, &self.settings(), &clock, scope, request, &permission)
     }
 }
 

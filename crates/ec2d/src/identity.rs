@@ -825,6 +825,12 @@ pub fn control_action(method: &str, path: &str) -> &'static str {
     }
 }
 
+/// Whether a parameter's name is one of a presigned URL's that makes a request count as signed with
+/// SigV4 (whose signature [`ec2_sigv4`] then reads from the query string).
+pub fn is_presigning_name(name: &str) -> bool {
+    name == "X-Amz-Algorithm" || name == "X-Amz-Signature"
+}
+
 /// The region a SigV2 request is for: the one its endpoint names (`ec2.<region>.amazonaws.com`,
 /// `<region>.ec2.amazonaws.com`), else `us-east-1` (SigV2 has no credential scope).
 pub fn region_of_host(host: &str) -> String {
@@ -984,14 +990,26 @@ impl Identities {
         params: &[(impl AsRef<str>, impl AsRef<str>)],
         now: impl Fn() -> UnixMillis,
     ) -> Result<Caller, Ec2Error> {
-        let v4 = req.header("authorization").is_some()
-            || params.iter().map(|(k, _)| k.as_ref()).any(|k| k == "X-Amz-Algorithm" || k == "X-Amz-Signature");
-        if v4 {
+        let presigned = params.iter().any(|(k, _)| is_presigning_name(k.as_ref()));
+        let owned = || params.iter().map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string())).collect();
+        self.authenticate_read(req, presigned, owned, now)
+    }
+
+    /// [`Identities::authenticate_request`] of a request whose parameters were read without being kept
+    /// in a list: `presigned` says whether one of their names is [`is_presigning_name`], and `params`
+    /// gives them all, in order, when a request not signed with SigV4 needs them (SigV2's).
+    pub fn authenticate_read(
+        &self,
+        req: &HttpRequest<'_>,
+        presigned: bool,
+        params: impl FnOnce() -> Vec<(String, String)>,
+        now: impl Fn() -> UnixMillis,
+    ) -> Result<Caller, Ec2Error> {
+        if presigned || req.header("authorization").is_some() {
             return self.authenticate(req, now);
         }
         // Not signed in a header: the parameters as SigV2 reads them (copied: such a request is rare).
-        let params: Vec<(String, String)> =
-            params.iter().map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string())).collect();
+        let params = params();
         let params = params.as_slice();
         if !ec2_sigv4::v2::is_present(params) {
             return self.authenticate(req, now);

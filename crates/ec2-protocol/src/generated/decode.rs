@@ -2,15 +2,24 @@
 
 //! `FromQuery` for every structure reachable from an implemented operation's input.
 
-use crate::decode::{list, member, required, required_list, DecodeError, FromQuery};
+use crate::decode::{list_at, member_at, required, required_list, DecodeError, FromQuery};
 use crate::query::Node;
 use super::types::*;
 
 impl FromQuery for AcceleratorCount {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AcceleratorCount {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -18,9 +27,18 @@ impl FromQuery for AcceleratorCount {
 
 impl FromQuery for AcceleratorCountRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AcceleratorCountRequest {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -28,9 +46,18 @@ impl FromQuery for AcceleratorCountRequest {
 
 impl FromQuery for AcceleratorTotalMemoryMiB {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AcceleratorTotalMemoryMiB {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -38,9 +65,18 @@ impl FromQuery for AcceleratorTotalMemoryMiB {
 
 impl FromQuery for AcceleratorTotalMemoryMiBRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AcceleratorTotalMemoryMiBRequest {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -48,15 +84,30 @@ impl FromQuery for AcceleratorTotalMemoryMiBRequest {
 
 impl FromQuery for AllocateAddressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 8] = [None; 8];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Domain" => 0,
+                "Address" => 1,
+                "PublicIpv4Pool" => 2,
+                "NetworkBorderGroup" => 3,
+                "CustomerOwnedIpv4Pool" => 4,
+                "TagSpecification" => 5,
+                "IpamPoolId" => 6,
+                "DryRun" => 7,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AllocateAddressRequest {
-            domain: member(node, path, "Domain")?,
-            address: member(node, path, "Address")?,
-            public_ipv4_pool: member(node, path, "PublicIpv4Pool")?,
-            network_border_group: member(node, path, "NetworkBorderGroup")?,
-            customer_owned_ipv4_pool: member(node, path, "CustomerOwnedIpv4Pool")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            ipam_pool_id: member(node, path, "IpamPoolId")?,
-            dry_run: member(node, path, "DryRun")?,
+            domain: member_at(found[0], path, "Domain")?,
+            address: member_at(found[1], path, "Address")?,
+            public_ipv4_pool: member_at(found[2], path, "PublicIpv4Pool")?,
+            network_border_group: member_at(found[3], path, "NetworkBorderGroup")?,
+            customer_owned_ipv4_pool: member_at(found[4], path, "CustomerOwnedIpv4Pool")?,
+            tag_specifications: list_at(found[5], path, "TagSpecification")?,
+            ipam_pool_id: member_at(found[6], path, "IpamPoolId")?,
+            dry_run: member_at(found[7], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -64,13 +115,26 @@ impl FromQuery for AllocateAddressRequest {
 
 impl FromQuery for AssignPrivateIpAddressesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Ipv4Prefix" => 0,
+                "Ipv4PrefixCount" => 1,
+                "NetworkInterfaceId" => 2,
+                "PrivateIpAddress" => 3,
+                "SecondaryPrivateIpAddressCount" => 4,
+                "AllowReassignment" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AssignPrivateIpAddressesRequest {
-            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
-            ipv4_prefix_count: member(node, path, "Ipv4PrefixCount")?,
-            network_interface_id: member(node, path, "NetworkInterfaceId")?,
-            private_ip_addresses: list(node, path, "PrivateIpAddress")?,
-            secondary_private_ip_address_count: member(node, path, "SecondaryPrivateIpAddressCount")?,
-            allow_reassignment: member(node, path, "AllowReassignment")?,
+            ipv4_prefixes: list_at(found[0], path, "Ipv4Prefix")?,
+            ipv4_prefix_count: member_at(found[1], path, "Ipv4PrefixCount")?,
+            network_interface_id: member_at(found[2], path, "NetworkInterfaceId")?,
+            private_ip_addresses: list_at(found[3], path, "PrivateIpAddress")?,
+            secondary_private_ip_address_count: member_at(found[4], path, "SecondaryPrivateIpAddressCount")?,
+            allow_reassignment: member_at(found[5], path, "AllowReassignment")?,
         };
         required(&v.network_interface_id, path, "NetworkInterfaceId")?;
         Ok(v)
@@ -79,14 +143,28 @@ impl FromQuery for AssignPrivateIpAddressesRequest {
 
 impl FromQuery for AssociateAddressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AllocationId" => 0,
+                "InstanceId" => 1,
+                "PublicIp" => 2,
+                "DryRun" => 3,
+                "NetworkInterfaceId" => 4,
+                "PrivateIpAddress" => 5,
+                "AllowReassociation" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AssociateAddressRequest {
-            allocation_id: member(node, path, "AllocationId")?,
-            instance_id: member(node, path, "InstanceId")?,
-            public_ip: member(node, path, "PublicIp")?,
-            dry_run: member(node, path, "DryRun")?,
-            network_interface_id: member(node, path, "NetworkInterfaceId")?,
-            private_ip_address: member(node, path, "PrivateIpAddress")?,
-            allow_reassociation: member(node, path, "AllowReassociation")?,
+            allocation_id: member_at(found[0], path, "AllocationId")?,
+            instance_id: member_at(found[1], path, "InstanceId")?,
+            public_ip: member_at(found[2], path, "PublicIp")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
+            network_interface_id: member_at(found[4], path, "NetworkInterfaceId")?,
+            private_ip_address: member_at(found[5], path, "PrivateIpAddress")?,
+            allow_reassociation: member_at(found[6], path, "AllowReassociation")?,
         };
         Ok(v)
     }
@@ -94,9 +172,18 @@ impl FromQuery for AssociateAddressRequest {
 
 impl FromQuery for AssociateIamInstanceProfileRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "IamInstanceProfile" => 0,
+                "InstanceId" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AssociateIamInstanceProfileRequest {
-            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
-            instance_id: member(node, path, "InstanceId")?,
+            iam_instance_profile: member_at(found[0], path, "IamInstanceProfile")?,
+            instance_id: member_at(found[1], path, "InstanceId")?,
         };
         required(&v.iam_instance_profile, path, "IamInstanceProfile")?;
         required(&v.instance_id, path, "InstanceId")?;
@@ -106,12 +193,24 @@ impl FromQuery for AssociateIamInstanceProfileRequest {
 
 impl FromQuery for AssociateRouteTableRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "GatewayId" => 0,
+                "PublicIpv4Pool" => 1,
+                "DryRun" => 2,
+                "SubnetId" => 3,
+                "RouteTableId" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AssociateRouteTableRequest {
-            gateway_id: member(node, path, "GatewayId")?,
-            public_ipv4_pool: member(node, path, "PublicIpv4Pool")?,
-            dry_run: member(node, path, "DryRun")?,
-            subnet_id: member(node, path, "SubnetId")?,
-            route_table_id: member(node, path, "RouteTableId")?,
+            gateway_id: member_at(found[0], path, "GatewayId")?,
+            public_ipv4_pool: member_at(found[1], path, "PublicIpv4Pool")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            subnet_id: member_at(found[3], path, "SubnetId")?,
+            route_table_id: member_at(found[4], path, "RouteTableId")?,
         };
         required(&v.route_table_id, path, "RouteTableId")?;
         Ok(v)
@@ -120,17 +219,34 @@ impl FromQuery for AssociateRouteTableRequest {
 
 impl FromQuery for AssociateVpcCidrBlockRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 10] = [None; 10];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CidrBlock" => 0,
+                "Ipv6CidrBlockNetworkBorderGroup" => 1,
+                "Ipv6Pool" => 2,
+                "Ipv6CidrBlock" => 3,
+                "Ipv4IpamPoolId" => 4,
+                "Ipv4NetmaskLength" => 5,
+                "Ipv6IpamPoolId" => 6,
+                "Ipv6NetmaskLength" => 7,
+                "VpcId" => 8,
+                "AmazonProvidedIpv6CidrBlock" => 9,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AssociateVpcCidrBlockRequest {
-            cidr_block: member(node, path, "CidrBlock")?,
-            ipv6_cidr_block_network_border_group: member(node, path, "Ipv6CidrBlockNetworkBorderGroup")?,
-            ipv6_pool: member(node, path, "Ipv6Pool")?,
-            ipv6_cidr_block: member(node, path, "Ipv6CidrBlock")?,
-            ipv4_ipam_pool_id: member(node, path, "Ipv4IpamPoolId")?,
-            ipv4_netmask_length: member(node, path, "Ipv4NetmaskLength")?,
-            ipv6_ipam_pool_id: member(node, path, "Ipv6IpamPoolId")?,
-            ipv6_netmask_length: member(node, path, "Ipv6NetmaskLength")?,
-            vpc_id: member(node, path, "VpcId")?,
-            amazon_provided_ipv6_cidr_block: member(node, path, "AmazonProvidedIpv6CidrBlock")?,
+            cidr_block: member_at(found[0], path, "CidrBlock")?,
+            ipv6_cidr_block_network_border_group: member_at(found[1], path, "Ipv6CidrBlockNetworkBorderGroup")?,
+            ipv6_pool: member_at(found[2], path, "Ipv6Pool")?,
+            ipv6_cidr_block: member_at(found[3], path, "Ipv6CidrBlock")?,
+            ipv4_ipam_pool_id: member_at(found[4], path, "Ipv4IpamPoolId")?,
+            ipv4_netmask_length: member_at(found[5], path, "Ipv4NetmaskLength")?,
+            ipv6_ipam_pool_id: member_at(found[6], path, "Ipv6IpamPoolId")?,
+            ipv6_netmask_length: member_at(found[7], path, "Ipv6NetmaskLength")?,
+            vpc_id: member_at(found[8], path, "VpcId")?,
+            amazon_provided_ipv6_cidr_block: member_at(found[9], path, "AmazonProvidedIpv6CidrBlock")?,
         };
         required(&v.vpc_id, path, "VpcId")?;
         Ok(v)
@@ -139,10 +255,20 @@ impl FromQuery for AssociateVpcCidrBlockRequest {
 
 impl FromQuery for AttachInternetGatewayRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InternetGatewayId" => 1,
+                "VpcId" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AttachInternetGatewayRequest {
-            dry_run: member(node, path, "DryRun")?,
-            internet_gateway_id: member(node, path, "InternetGatewayId")?,
-            vpc_id: member(node, path, "VpcId")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            internet_gateway_id: member_at(found[1], path, "InternetGatewayId")?,
+            vpc_id: member_at(found[2], path, "VpcId")?,
         };
         required(&v.internet_gateway_id, path, "InternetGatewayId")?;
         required(&v.vpc_id, path, "VpcId")?;
@@ -152,14 +278,28 @@ impl FromQuery for AttachInternetGatewayRequest {
 
 impl FromQuery for AttachNetworkInterfaceRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "NetworkCardIndex" => 0,
+                "EnaSrdSpecification" => 1,
+                "EnaQueueCount" => 2,
+                "DryRun" => 3,
+                "NetworkInterfaceId" => 4,
+                "InstanceId" => 5,
+                "DeviceIndex" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AttachNetworkInterfaceRequest {
-            network_card_index: member(node, path, "NetworkCardIndex")?,
-            ena_srd_specification: member(node, path, "EnaSrdSpecification")?,
-            ena_queue_count: member(node, path, "EnaQueueCount")?,
-            dry_run: member(node, path, "DryRun")?,
-            network_interface_id: member(node, path, "NetworkInterfaceId")?,
-            instance_id: member(node, path, "InstanceId")?,
-            device_index: member(node, path, "DeviceIndex")?,
+            network_card_index: member_at(found[0], path, "NetworkCardIndex")?,
+            ena_srd_specification: member_at(found[1], path, "EnaSrdSpecification")?,
+            ena_queue_count: member_at(found[2], path, "EnaQueueCount")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
+            network_interface_id: member_at(found[4], path, "NetworkInterfaceId")?,
+            instance_id: member_at(found[5], path, "InstanceId")?,
+            device_index: member_at(found[6], path, "DeviceIndex")?,
         };
         required(&v.network_interface_id, path, "NetworkInterfaceId")?;
         required(&v.instance_id, path, "InstanceId")?;
@@ -170,12 +310,24 @@ impl FromQuery for AttachNetworkInterfaceRequest {
 
 impl FromQuery for AttachVolumeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Device" => 0,
+                "InstanceId" => 1,
+                "VolumeId" => 2,
+                "EbsCardIndex" => 3,
+                "DryRun" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AttachVolumeRequest {
-            device: member(node, path, "Device")?,
-            instance_id: member(node, path, "InstanceId")?,
-            volume_id: member(node, path, "VolumeId")?,
-            ebs_card_index: member(node, path, "EbsCardIndex")?,
-            dry_run: member(node, path, "DryRun")?,
+            device: member_at(found[0], path, "Device")?,
+            instance_id: member_at(found[1], path, "InstanceId")?,
+            volume_id: member_at(found[2], path, "VolumeId")?,
+            ebs_card_index: member_at(found[3], path, "EbsCardIndex")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
         };
         required(&v.device, path, "Device")?;
         required(&v.instance_id, path, "InstanceId")?;
@@ -186,8 +338,16 @@ impl FromQuery for AttachVolumeRequest {
 
 impl FromQuery for AttributeBooleanValue {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Value" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AttributeBooleanValue {
-            value: member(node, path, "Value")?,
+            value: member_at(found[0], path, "Value")?,
         };
         Ok(v)
     }
@@ -195,8 +355,16 @@ impl FromQuery for AttributeBooleanValue {
 
 impl FromQuery for AttributeValue {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Value" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AttributeValue {
-            value: member(node, path, "Value")?,
+            value: member_at(found[0], path, "Value")?,
         };
         Ok(v)
     }
@@ -204,17 +372,34 @@ impl FromQuery for AttributeValue {
 
 impl FromQuery for AuthorizeSecurityGroupEgressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 10] = [None; 10];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "TagSpecification" => 0,
+                "DryRun" => 1,
+                "GroupId" => 2,
+                "SourceSecurityGroupName" => 3,
+                "SourceSecurityGroupOwnerId" => 4,
+                "IpProtocol" => 5,
+                "FromPort" => 6,
+                "ToPort" => 7,
+                "CidrIp" => 8,
+                "IpPermissions" => 9,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AuthorizeSecurityGroupEgressRequest {
-            tag_specifications: list(node, path, "TagSpecification")?,
-            dry_run: member(node, path, "DryRun")?,
-            group_id: member(node, path, "GroupId")?,
-            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
-            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
-            ip_protocol: member(node, path, "IpProtocol")?,
-            from_port: member(node, path, "FromPort")?,
-            to_port: member(node, path, "ToPort")?,
-            cidr_ip: member(node, path, "CidrIp")?,
-            ip_permissions: list(node, path, "IpPermissions")?,
+            tag_specifications: list_at(found[0], path, "TagSpecification")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
+            group_id: member_at(found[2], path, "GroupId")?,
+            source_security_group_name: member_at(found[3], path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member_at(found[4], path, "SourceSecurityGroupOwnerId")?,
+            ip_protocol: member_at(found[5], path, "IpProtocol")?,
+            from_port: member_at(found[6], path, "FromPort")?,
+            to_port: member_at(found[7], path, "ToPort")?,
+            cidr_ip: member_at(found[8], path, "CidrIp")?,
+            ip_permissions: list_at(found[9], path, "IpPermissions")?,
         };
         required(&v.group_id, path, "GroupId")?;
         Ok(v)
@@ -223,18 +408,36 @@ impl FromQuery for AuthorizeSecurityGroupEgressRequest {
 
 impl FromQuery for AuthorizeSecurityGroupIngressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 11] = [None; 11];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CidrIp" => 0,
+                "FromPort" => 1,
+                "GroupId" => 2,
+                "GroupName" => 3,
+                "IpPermissions" => 4,
+                "IpProtocol" => 5,
+                "SourceSecurityGroupName" => 6,
+                "SourceSecurityGroupOwnerId" => 7,
+                "ToPort" => 8,
+                "TagSpecification" => 9,
+                "DryRun" => 10,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = AuthorizeSecurityGroupIngressRequest {
-            cidr_ip: member(node, path, "CidrIp")?,
-            from_port: member(node, path, "FromPort")?,
-            group_id: member(node, path, "GroupId")?,
-            group_name: member(node, path, "GroupName")?,
-            ip_permissions: list(node, path, "IpPermissions")?,
-            ip_protocol: member(node, path, "IpProtocol")?,
-            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
-            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
-            to_port: member(node, path, "ToPort")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            dry_run: member(node, path, "DryRun")?,
+            cidr_ip: member_at(found[0], path, "CidrIp")?,
+            from_port: member_at(found[1], path, "FromPort")?,
+            group_id: member_at(found[2], path, "GroupId")?,
+            group_name: member_at(found[3], path, "GroupName")?,
+            ip_permissions: list_at(found[4], path, "IpPermissions")?,
+            ip_protocol: member_at(found[5], path, "IpProtocol")?,
+            source_security_group_name: member_at(found[6], path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member_at(found[7], path, "SourceSecurityGroupOwnerId")?,
+            to_port: member_at(found[8], path, "ToPort")?,
+            tag_specifications: list_at(found[9], path, "TagSpecification")?,
+            dry_run: member_at(found[10], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -242,9 +445,18 @@ impl FromQuery for AuthorizeSecurityGroupIngressRequest {
 
 impl FromQuery for BaselineEbsBandwidthMbps {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = BaselineEbsBandwidthMbps {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -252,9 +464,18 @@ impl FromQuery for BaselineEbsBandwidthMbps {
 
 impl FromQuery for BaselineEbsBandwidthMbpsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = BaselineEbsBandwidthMbpsRequest {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -262,8 +483,16 @@ impl FromQuery for BaselineEbsBandwidthMbpsRequest {
 
 impl FromQuery for BaselinePerformanceFactors {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Cpu" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = BaselinePerformanceFactors {
-            cpu: member(node, path, "Cpu")?,
+            cpu: member_at(found[0], path, "Cpu")?,
         };
         Ok(v)
     }
@@ -271,8 +500,16 @@ impl FromQuery for BaselinePerformanceFactors {
 
 impl FromQuery for BaselinePerformanceFactorsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Cpu" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = BaselinePerformanceFactorsRequest {
-            cpu: member(node, path, "Cpu")?,
+            cpu: member_at(found[0], path, "Cpu")?,
         };
         Ok(v)
     }
@@ -280,8 +517,16 @@ impl FromQuery for BaselinePerformanceFactorsRequest {
 
 impl FromQuery for BlobAttributeValue {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Value" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = BlobAttributeValue {
-            value: member(node, path, "Value")?,
+            value: member_at(found[0], path, "Value")?,
         };
         Ok(v)
     }
@@ -289,11 +534,22 @@ impl FromQuery for BlobAttributeValue {
 
 impl FromQuery for BlockDeviceMapping {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Ebs" => 0,
+                "NoDevice" => 1,
+                "DeviceName" => 2,
+                "VirtualName" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = BlockDeviceMapping {
-            ebs: member(node, path, "Ebs")?,
-            no_device: member(node, path, "NoDevice")?,
-            device_name: member(node, path, "DeviceName")?,
-            virtual_name: member(node, path, "VirtualName")?,
+            ebs: member_at(found[0], path, "Ebs")?,
+            no_device: member_at(found[1], path, "NoDevice")?,
+            device_name: member_at(found[2], path, "DeviceName")?,
+            virtual_name: member_at(found[3], path, "VirtualName")?,
         };
         Ok(v)
     }
@@ -301,10 +557,20 @@ impl FromQuery for BlockDeviceMapping {
 
 impl FromQuery for BundleInstanceRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "Storage" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = BundleInstanceRequest {
-            instance_id: member(node, path, "InstanceId")?,
-            storage: member(node, path, "Storage")?,
-            dry_run: member(node, path, "DryRun")?,
+            instance_id: member_at(found[0], path, "InstanceId")?,
+            storage: member_at(found[1], path, "Storage")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         required(&v.storage, path, "Storage")?;
@@ -314,9 +580,18 @@ impl FromQuery for BundleInstanceRequest {
 
 impl FromQuery for CancelBundleTaskRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "BundleId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CancelBundleTaskRequest {
-            bundle_id: member(node, path, "BundleId")?,
-            dry_run: member(node, path, "DryRun")?,
+            bundle_id: member_at(found[0], path, "BundleId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required(&v.bundle_id, path, "BundleId")?;
         Ok(v)
@@ -325,9 +600,18 @@ impl FromQuery for CancelBundleTaskRequest {
 
 impl FromQuery for CancelCapacityReservationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityReservationId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CancelCapacityReservationRequest {
-            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
-            dry_run: member(node, path, "DryRun")?,
+            capacity_reservation_id: member_at(found[0], path, "CapacityReservationId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
         Ok(v)
@@ -336,10 +620,20 @@ impl FromQuery for CancelCapacityReservationRequest {
 
 impl FromQuery for CancelSpotFleetRequestsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "SpotFleetRequestId" => 1,
+                "TerminateInstances" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CancelSpotFleetRequestsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            spot_fleet_request_ids: list(node, path, "SpotFleetRequestId")?,
-            terminate_instances: member(node, path, "TerminateInstances")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            spot_fleet_request_ids: list_at(found[1], path, "SpotFleetRequestId")?,
+            terminate_instances: member_at(found[2], path, "TerminateInstances")?,
         };
         required_list(&v.spot_fleet_request_ids, path, "SpotFleetRequestId")?;
         required(&v.terminate_instances, path, "TerminateInstances")?;
@@ -349,9 +643,18 @@ impl FromQuery for CancelSpotFleetRequestsRequest {
 
 impl FromQuery for CancelSpotInstanceRequestsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "SpotInstanceRequestId" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CancelSpotInstanceRequestsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            spot_instance_request_ids: list(node, path, "SpotInstanceRequestId")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            spot_instance_request_ids: list_at(found[1], path, "SpotInstanceRequestId")?,
         };
         required_list(&v.spot_instance_request_ids, path, "SpotInstanceRequestId")?;
         Ok(v)
@@ -360,8 +663,16 @@ impl FromQuery for CancelSpotInstanceRequestsRequest {
 
 impl FromQuery for CapacityReservationOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "UsageStrategy" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CapacityReservationOptionsRequest {
-            usage_strategy: member(node, path, "UsageStrategy")?,
+            usage_strategy: member_at(found[0], path, "UsageStrategy")?,
         };
         Ok(v)
     }
@@ -369,9 +680,18 @@ impl FromQuery for CapacityReservationOptionsRequest {
 
 impl FromQuery for CapacityReservationSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityReservationPreference" => 0,
+                "CapacityReservationTarget" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CapacityReservationSpecification {
-            capacity_reservation_preference: member(node, path, "CapacityReservationPreference")?,
-            capacity_reservation_target: member(node, path, "CapacityReservationTarget")?,
+            capacity_reservation_preference: member_at(found[0], path, "CapacityReservationPreference")?,
+            capacity_reservation_target: member_at(found[1], path, "CapacityReservationTarget")?,
         };
         Ok(v)
     }
@@ -379,9 +699,18 @@ impl FromQuery for CapacityReservationSpecification {
 
 impl FromQuery for CapacityReservationTarget {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityReservationId" => 0,
+                "CapacityReservationResourceGroupArn" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CapacityReservationTarget {
-            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
-            capacity_reservation_resource_group_arn: member(node, path, "CapacityReservationResourceGroupArn")?,
+            capacity_reservation_id: member_at(found[0], path, "CapacityReservationId")?,
+            capacity_reservation_resource_group_arn: member_at(found[1], path, "CapacityReservationResourceGroupArn")?,
         };
         Ok(v)
     }
@@ -389,8 +718,16 @@ impl FromQuery for CapacityReservationTarget {
 
 impl FromQuery for ClassicLoadBalancer {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Name" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ClassicLoadBalancer {
-            name: member(node, path, "Name")?,
+            name: member_at(found[0], path, "Name")?,
         };
         Ok(v)
     }
@@ -398,8 +735,16 @@ impl FromQuery for ClassicLoadBalancer {
 
 impl FromQuery for ClassicLoadBalancersConfig {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ClassicLoadBalancers" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ClassicLoadBalancersConfig {
-            classic_load_balancers: list(node, path, "ClassicLoadBalancers")?,
+            classic_load_balancers: list_at(found[0], path, "ClassicLoadBalancers")?,
         };
         Ok(v)
     }
@@ -407,10 +752,20 @@ impl FromQuery for ClassicLoadBalancersConfig {
 
 impl FromQuery for ConnectionTrackingSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "TcpEstablishedTimeout" => 0,
+                "UdpStreamTimeout" => 1,
+                "UdpTimeout" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ConnectionTrackingSpecificationRequest {
-            tcp_established_timeout: member(node, path, "TcpEstablishedTimeout")?,
-            udp_stream_timeout: member(node, path, "UdpStreamTimeout")?,
-            udp_timeout: member(node, path, "UdpTimeout")?,
+            tcp_established_timeout: member_at(found[0], path, "TcpEstablishedTimeout")?,
+            udp_stream_timeout: member_at(found[1], path, "UdpStreamTimeout")?,
+            udp_timeout: member_at(found[2], path, "UdpTimeout")?,
         };
         Ok(v)
     }
@@ -418,21 +773,42 @@ impl FromQuery for ConnectionTrackingSpecificationRequest {
 
 impl FromQuery for CopyImageRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 14] = [None; 14];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ClientToken" => 0,
+                "Description" => 1,
+                "Encrypted" => 2,
+                "KmsKeyId" => 3,
+                "Name" => 4,
+                "SourceImageId" => 5,
+                "SourceRegion" => 6,
+                "DestinationOutpostArn" => 7,
+                "CopyImageTags" => 8,
+                "TagSpecification" => 9,
+                "SnapshotCopyCompletionDurationMinutes" => 10,
+                "DestinationAvailabilityZone" => 11,
+                "DestinationAvailabilityZoneId" => 12,
+                "DryRun" => 13,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CopyImageRequest {
-            client_token: member(node, path, "ClientToken")?,
-            description: member(node, path, "Description")?,
-            encrypted: member(node, path, "Encrypted")?,
-            kms_key_id: member(node, path, "KmsKeyId")?,
-            name: member(node, path, "Name")?,
-            source_image_id: member(node, path, "SourceImageId")?,
-            source_region: member(node, path, "SourceRegion")?,
-            destination_outpost_arn: member(node, path, "DestinationOutpostArn")?,
-            copy_image_tags: member(node, path, "CopyImageTags")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            snapshot_copy_completion_duration_minutes: member(node, path, "SnapshotCopyCompletionDurationMinutes")?,
-            destination_availability_zone: member(node, path, "DestinationAvailabilityZone")?,
-            destination_availability_zone_id: member(node, path, "DestinationAvailabilityZoneId")?,
-            dry_run: member(node, path, "DryRun")?,
+            client_token: member_at(found[0], path, "ClientToken")?,
+            description: member_at(found[1], path, "Description")?,
+            encrypted: member_at(found[2], path, "Encrypted")?,
+            kms_key_id: member_at(found[3], path, "KmsKeyId")?,
+            name: member_at(found[4], path, "Name")?,
+            source_image_id: member_at(found[5], path, "SourceImageId")?,
+            source_region: member_at(found[6], path, "SourceRegion")?,
+            destination_outpost_arn: member_at(found[7], path, "DestinationOutpostArn")?,
+            copy_image_tags: member_at(found[8], path, "CopyImageTags")?,
+            tag_specifications: list_at(found[9], path, "TagSpecification")?,
+            snapshot_copy_completion_duration_minutes: member_at(found[10], path, "SnapshotCopyCompletionDurationMinutes")?,
+            destination_availability_zone: member_at(found[11], path, "DestinationAvailabilityZone")?,
+            destination_availability_zone_id: member_at(found[12], path, "DestinationAvailabilityZoneId")?,
+            dry_run: member_at(found[13], path, "DryRun")?,
         };
         required(&v.name, path, "Name")?;
         required(&v.source_image_id, path, "SourceImageId")?;
@@ -443,19 +819,38 @@ impl FromQuery for CopyImageRequest {
 
 impl FromQuery for CopySnapshotRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 12] = [None; 12];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Description" => 0,
+                "DestinationOutpostArn" => 1,
+                "DestinationRegion" => 2,
+                "Encrypted" => 3,
+                "KmsKeyId" => 4,
+                "PresignedUrl" => 5,
+                "SourceRegion" => 6,
+                "SourceSnapshotId" => 7,
+                "TagSpecification" => 8,
+                "CompletionDurationMinutes" => 9,
+                "DestinationAvailabilityZone" => 10,
+                "DryRun" => 11,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CopySnapshotRequest {
-            description: member(node, path, "Description")?,
-            destination_outpost_arn: member(node, path, "DestinationOutpostArn")?,
-            destination_region: member(node, path, "DestinationRegion")?,
-            encrypted: member(node, path, "Encrypted")?,
-            kms_key_id: member(node, path, "KmsKeyId")?,
-            presigned_url: member(node, path, "PresignedUrl")?,
-            source_region: member(node, path, "SourceRegion")?,
-            source_snapshot_id: member(node, path, "SourceSnapshotId")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            completion_duration_minutes: member(node, path, "CompletionDurationMinutes")?,
-            destination_availability_zone: member(node, path, "DestinationAvailabilityZone")?,
-            dry_run: member(node, path, "DryRun")?,
+            description: member_at(found[0], path, "Description")?,
+            destination_outpost_arn: member_at(found[1], path, "DestinationOutpostArn")?,
+            destination_region: member_at(found[2], path, "DestinationRegion")?,
+            encrypted: member_at(found[3], path, "Encrypted")?,
+            kms_key_id: member_at(found[4], path, "KmsKeyId")?,
+            presigned_url: member_at(found[5], path, "PresignedUrl")?,
+            source_region: member_at(found[6], path, "SourceRegion")?,
+            source_snapshot_id: member_at(found[7], path, "SourceSnapshotId")?,
+            tag_specifications: list_at(found[8], path, "TagSpecification")?,
+            completion_duration_minutes: member_at(found[9], path, "CompletionDurationMinutes")?,
+            destination_availability_zone: member_at(found[10], path, "DestinationAvailabilityZone")?,
+            dry_run: member_at(found[11], path, "DryRun")?,
         };
         required(&v.source_region, path, "SourceRegion")?;
         required(&v.source_snapshot_id, path, "SourceSnapshotId")?;
@@ -465,11 +860,22 @@ impl FromQuery for CopySnapshotRequest {
 
 impl FromQuery for CpuOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CoreCount" => 0,
+                "ThreadsPerCore" => 1,
+                "AmdSevSnp" => 2,
+                "NestedVirtualization" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CpuOptionsRequest {
-            core_count: member(node, path, "CoreCount")?,
-            threads_per_core: member(node, path, "ThreadsPerCore")?,
-            amd_sev_snp: member(node, path, "AmdSevSnp")?,
-            nested_virtualization: member(node, path, "NestedVirtualization")?,
+            core_count: member_at(found[0], path, "CoreCount")?,
+            threads_per_core: member_at(found[1], path, "ThreadsPerCore")?,
+            amd_sev_snp: member_at(found[2], path, "AmdSevSnp")?,
+            nested_virtualization: member_at(found[3], path, "NestedVirtualization")?,
         };
         Ok(v)
     }
@@ -477,8 +883,16 @@ impl FromQuery for CpuOptionsRequest {
 
 impl FromQuery for CpuPerformanceFactor {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ReferenceSet" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CpuPerformanceFactor {
-            references: list(node, path, "ReferenceSet")?,
+            references: list_at(found[0], path, "ReferenceSet")?,
         };
         Ok(v)
     }
@@ -486,8 +900,16 @@ impl FromQuery for CpuPerformanceFactor {
 
 impl FromQuery for CpuPerformanceFactorRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Reference" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CpuPerformanceFactorRequest {
-            references: list(node, path, "Reference")?,
+            references: list_at(found[0], path, "Reference")?,
         };
         Ok(v)
     }
@@ -495,26 +917,52 @@ impl FromQuery for CpuPerformanceFactorRequest {
 
 impl FromQuery for CreateCapacityReservationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 19] = [None; 19];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ClientToken" => 0,
+                "InstanceType" => 1,
+                "InstancePlatform" => 2,
+                "AvailabilityZone" => 3,
+                "AvailabilityZoneId" => 4,
+                "Tenancy" => 5,
+                "InstanceCount" => 6,
+                "EbsOptimized" => 7,
+                "EphemeralStorage" => 8,
+                "EndDate" => 9,
+                "EndDateType" => 10,
+                "InstanceMatchCriteria" => 11,
+                "TagSpecifications" => 12,
+                "DryRun" => 13,
+                "OutpostArn" => 14,
+                "PlacementGroupArn" => 15,
+                "StartDate" => 16,
+                "CommitmentDuration" => 17,
+                "DeliveryPreference" => 18,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateCapacityReservationRequest {
-            client_token: member(node, path, "ClientToken")?,
-            instance_type: member(node, path, "InstanceType")?,
-            instance_platform: member(node, path, "InstancePlatform")?,
-            availability_zone: member(node, path, "AvailabilityZone")?,
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
-            tenancy: member(node, path, "Tenancy")?,
-            instance_count: member(node, path, "InstanceCount")?,
-            ebs_optimized: member(node, path, "EbsOptimized")?,
-            ephemeral_storage: member(node, path, "EphemeralStorage")?,
-            end_date: member(node, path, "EndDate")?,
-            end_date_type: member(node, path, "EndDateType")?,
-            instance_match_criteria: member(node, path, "InstanceMatchCriteria")?,
-            tag_specifications: list(node, path, "TagSpecifications")?,
-            dry_run: member(node, path, "DryRun")?,
-            outpost_arn: member(node, path, "OutpostArn")?,
-            placement_group_arn: member(node, path, "PlacementGroupArn")?,
-            start_date: member(node, path, "StartDate")?,
-            commitment_duration: member(node, path, "CommitmentDuration")?,
-            delivery_preference: member(node, path, "DeliveryPreference")?,
+            client_token: member_at(found[0], path, "ClientToken")?,
+            instance_type: member_at(found[1], path, "InstanceType")?,
+            instance_platform: member_at(found[2], path, "InstancePlatform")?,
+            availability_zone: member_at(found[3], path, "AvailabilityZone")?,
+            availability_zone_id: member_at(found[4], path, "AvailabilityZoneId")?,
+            tenancy: member_at(found[5], path, "Tenancy")?,
+            instance_count: member_at(found[6], path, "InstanceCount")?,
+            ebs_optimized: member_at(found[7], path, "EbsOptimized")?,
+            ephemeral_storage: member_at(found[8], path, "EphemeralStorage")?,
+            end_date: member_at(found[9], path, "EndDate")?,
+            end_date_type: member_at(found[10], path, "EndDateType")?,
+            instance_match_criteria: member_at(found[11], path, "InstanceMatchCriteria")?,
+            tag_specifications: list_at(found[12], path, "TagSpecifications")?,
+            dry_run: member_at(found[13], path, "DryRun")?,
+            outpost_arn: member_at(found[14], path, "OutpostArn")?,
+            placement_group_arn: member_at(found[15], path, "PlacementGroupArn")?,
+            start_date: member_at(found[16], path, "StartDate")?,
+            commitment_duration: member_at(found[17], path, "CommitmentDuration")?,
+            delivery_preference: member_at(found[18], path, "DeliveryPreference")?,
         };
         required(&v.instance_type, path, "InstanceType")?;
         required(&v.instance_platform, path, "InstancePlatform")?;
@@ -525,11 +973,22 @@ impl FromQuery for CreateCapacityReservationRequest {
 
 impl FromQuery for CreateDefaultSubnetRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AvailabilityZone" => 0,
+                "DryRun" => 1,
+                "Ipv6Native" => 2,
+                "AvailabilityZoneId" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateDefaultSubnetRequest {
-            availability_zone: member(node, path, "AvailabilityZone")?,
-            dry_run: member(node, path, "DryRun")?,
-            ipv6_native: member(node, path, "Ipv6Native")?,
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            availability_zone: member_at(found[0], path, "AvailabilityZone")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
+            ipv6_native: member_at(found[2], path, "Ipv6Native")?,
+            availability_zone_id: member_at(found[3], path, "AvailabilityZoneId")?,
         };
         Ok(v)
     }
@@ -537,8 +996,16 @@ impl FromQuery for CreateDefaultSubnetRequest {
 
 impl FromQuery for CreateDefaultVpcRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateDefaultVpcRequest {
-            dry_run: member(node, path, "DryRun")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -546,22 +1013,44 @@ impl FromQuery for CreateDefaultVpcRequest {
 
 impl FromQuery for CreateFleetRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 15] = [None; 15];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "ClientToken" => 1,
+                "SpotOptions" => 2,
+                "OnDemandOptions" => 3,
+                "ReservedCapacityOptions" => 4,
+                "ExcessCapacityTerminationPolicy" => 5,
+                "LaunchTemplateConfigs" => 6,
+                "TargetCapacitySpecification" => 7,
+                "TerminateInstancesWithExpiration" => 8,
+                "Type" => 9,
+                "ValidFrom" => 10,
+                "ValidUntil" => 11,
+                "ReplaceUnhealthyInstances" => 12,
+                "TagSpecification" => 13,
+                "Context" => 14,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateFleetRequest {
-            dry_run: member(node, path, "DryRun")?,
-            client_token: member(node, path, "ClientToken")?,
-            spot_options: member(node, path, "SpotOptions")?,
-            on_demand_options: member(node, path, "OnDemandOptions")?,
-            reserved_capacity_options: member(node, path, "ReservedCapacityOptions")?,
-            excess_capacity_termination_policy: member(node, path, "ExcessCapacityTerminationPolicy")?,
-            launch_template_configs: list(node, path, "LaunchTemplateConfigs")?,
-            target_capacity_specification: member(node, path, "TargetCapacitySpecification")?,
-            terminate_instances_with_expiration: member(node, path, "TerminateInstancesWithExpiration")?,
-            r#type: member(node, path, "Type")?,
-            valid_from: member(node, path, "ValidFrom")?,
-            valid_until: member(node, path, "ValidUntil")?,
-            replace_unhealthy_instances: member(node, path, "ReplaceUnhealthyInstances")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            context: member(node, path, "Context")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            client_token: member_at(found[1], path, "ClientToken")?,
+            spot_options: member_at(found[2], path, "SpotOptions")?,
+            on_demand_options: member_at(found[3], path, "OnDemandOptions")?,
+            reserved_capacity_options: member_at(found[4], path, "ReservedCapacityOptions")?,
+            excess_capacity_termination_policy: member_at(found[5], path, "ExcessCapacityTerminationPolicy")?,
+            launch_template_configs: list_at(found[6], path, "LaunchTemplateConfigs")?,
+            target_capacity_specification: member_at(found[7], path, "TargetCapacitySpecification")?,
+            terminate_instances_with_expiration: member_at(found[8], path, "TerminateInstancesWithExpiration")?,
+            r#type: member_at(found[9], path, "Type")?,
+            valid_from: member_at(found[10], path, "ValidFrom")?,
+            valid_until: member_at(found[11], path, "ValidUntil")?,
+            replace_unhealthy_instances: member_at(found[12], path, "ReplaceUnhealthyInstances")?,
+            tag_specifications: list_at(found[13], path, "TagSpecification")?,
+            context: member_at(found[14], path, "Context")?,
         };
         required_list(&v.launch_template_configs, path, "LaunchTemplateConfigs")?;
         required(&v.target_capacity_specification, path, "TargetCapacitySpecification")?;
@@ -571,15 +1060,30 @@ impl FromQuery for CreateFleetRequest {
 
 impl FromQuery for CreateImageRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 8] = [None; 8];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "TagSpecification" => 0,
+                "SnapshotLocation" => 1,
+                "DryRun" => 2,
+                "InstanceId" => 3,
+                "Name" => 4,
+                "Description" => 5,
+                "NoReboot" => 6,
+                "BlockDeviceMapping" => 7,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateImageRequest {
-            tag_specifications: list(node, path, "TagSpecification")?,
-            snapshot_location: member(node, path, "SnapshotLocation")?,
-            dry_run: member(node, path, "DryRun")?,
-            instance_id: member(node, path, "InstanceId")?,
-            name: member(node, path, "Name")?,
-            description: member(node, path, "Description")?,
-            no_reboot: member(node, path, "NoReboot")?,
-            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
+            tag_specifications: list_at(found[0], path, "TagSpecification")?,
+            snapshot_location: member_at(found[1], path, "SnapshotLocation")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            instance_id: member_at(found[3], path, "InstanceId")?,
+            name: member_at(found[4], path, "Name")?,
+            description: member_at(found[5], path, "Description")?,
+            no_reboot: member_at(found[6], path, "NoReboot")?,
+            block_device_mappings: list_at(found[7], path, "BlockDeviceMapping")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         required(&v.name, path, "Name")?;
@@ -589,9 +1093,18 @@ impl FromQuery for CreateImageRequest {
 
 impl FromQuery for CreateInternetGatewayRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "TagSpecification" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateInternetGatewayRequest {
-            tag_specifications: list(node, path, "TagSpecification")?,
-            dry_run: member(node, path, "DryRun")?,
+            tag_specifications: list_at(found[0], path, "TagSpecification")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -599,12 +1112,24 @@ impl FromQuery for CreateInternetGatewayRequest {
 
 impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityReservationId" => 0,
+                "InstanceCount" => 1,
+                "ClientToken" => 2,
+                "DryRun" => 3,
+                "TagSpecification" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateInterruptibleCapacityReservationAllocationRequest {
-            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
-            instance_count: member(node, path, "InstanceCount")?,
-            client_token: member(node, path, "ClientToken")?,
-            dry_run: member(node, path, "DryRun")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
+            capacity_reservation_id: member_at(found[0], path, "CapacityReservationId")?,
+            instance_count: member_at(found[1], path, "InstanceCount")?,
+            client_token: member_at(found[2], path, "ClientToken")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
+            tag_specifications: list_at(found[4], path, "TagSpecification")?,
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
         required(&v.instance_count, path, "InstanceCount")?;
@@ -614,12 +1139,24 @@ impl FromQuery for CreateInterruptibleCapacityReservationAllocationRequest {
 
 impl FromQuery for CreateKeyPairRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "KeyName" => 0,
+                "KeyType" => 1,
+                "TagSpecification" => 2,
+                "KeyFormat" => 3,
+                "DryRun" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateKeyPairRequest {
-            key_name: member(node, path, "KeyName")?,
-            key_type: member(node, path, "KeyType")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            key_format: member(node, path, "KeyFormat")?,
-            dry_run: member(node, path, "DryRun")?,
+            key_name: member_at(found[0], path, "KeyName")?,
+            key_type: member_at(found[1], path, "KeyType")?,
+            tag_specifications: list_at(found[2], path, "TagSpecification")?,
+            key_format: member_at(found[3], path, "KeyFormat")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
         };
         required(&v.key_name, path, "KeyName")?;
         Ok(v)
@@ -628,14 +1165,28 @@ impl FromQuery for CreateKeyPairRequest {
 
 impl FromQuery for CreateLaunchTemplateRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "ClientToken" => 1,
+                "LaunchTemplateName" => 2,
+                "VersionDescription" => 3,
+                "LaunchTemplateData" => 4,
+                "Operator" => 5,
+                "TagSpecification" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateLaunchTemplateRequest {
-            dry_run: member(node, path, "DryRun")?,
-            client_token: member(node, path, "ClientToken")?,
-            launch_template_name: member(node, path, "LaunchTemplateName")?,
-            version_description: member(node, path, "VersionDescription")?,
-            launch_template_data: member(node, path, "LaunchTemplateData")?,
-            operator: member(node, path, "Operator")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            client_token: member_at(found[1], path, "ClientToken")?,
+            launch_template_name: member_at(found[2], path, "LaunchTemplateName")?,
+            version_description: member_at(found[3], path, "VersionDescription")?,
+            launch_template_data: member_at(found[4], path, "LaunchTemplateData")?,
+            operator: member_at(found[5], path, "Operator")?,
+            tag_specifications: list_at(found[6], path, "TagSpecification")?,
         };
         required(&v.launch_template_name, path, "LaunchTemplateName")?;
         required(&v.launch_template_data, path, "LaunchTemplateData")?;
@@ -645,15 +1196,30 @@ impl FromQuery for CreateLaunchTemplateRequest {
 
 impl FromQuery for CreateLaunchTemplateVersionRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 8] = [None; 8];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "ClientToken" => 1,
+                "LaunchTemplateId" => 2,
+                "LaunchTemplateName" => 3,
+                "SourceVersion" => 4,
+                "VersionDescription" => 5,
+                "LaunchTemplateData" => 6,
+                "ResolveAlias" => 7,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateLaunchTemplateVersionRequest {
-            dry_run: member(node, path, "DryRun")?,
-            client_token: member(node, path, "ClientToken")?,
-            launch_template_id: member(node, path, "LaunchTemplateId")?,
-            launch_template_name: member(node, path, "LaunchTemplateName")?,
-            source_version: member(node, path, "SourceVersion")?,
-            version_description: member(node, path, "VersionDescription")?,
-            launch_template_data: member(node, path, "LaunchTemplateData")?,
-            resolve_alias: member(node, path, "ResolveAlias")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            client_token: member_at(found[1], path, "ClientToken")?,
+            launch_template_id: member_at(found[2], path, "LaunchTemplateId")?,
+            launch_template_name: member_at(found[3], path, "LaunchTemplateName")?,
+            source_version: member_at(found[4], path, "SourceVersion")?,
+            version_description: member_at(found[5], path, "VersionDescription")?,
+            launch_template_data: member_at(found[6], path, "LaunchTemplateData")?,
+            resolve_alias: member_at(found[7], path, "ResolveAlias")?,
         };
         required(&v.launch_template_data, path, "LaunchTemplateData")?;
         Ok(v)
@@ -662,26 +1228,52 @@ impl FromQuery for CreateLaunchTemplateVersionRequest {
 
 impl FromQuery for CreateNetworkInterfaceRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 19] = [None; 19];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Ipv4Prefix" => 0,
+                "Ipv4PrefixCount" => 1,
+                "Ipv6Prefix" => 2,
+                "Ipv6PrefixCount" => 3,
+                "InterfaceType" => 4,
+                "TagSpecification" => 5,
+                "ClientToken" => 6,
+                "EnablePrimaryIpv6" => 7,
+                "ConnectionTrackingSpecification" => 8,
+                "Operator" => 9,
+                "SubnetId" => 10,
+                "Description" => 11,
+                "PrivateIpAddress" => 12,
+                "SecurityGroupId" => 13,
+                "PrivateIpAddresses" => 14,
+                "SecondaryPrivateIpAddressCount" => 15,
+                "Ipv6Addresses" => 16,
+                "Ipv6AddressCount" => 17,
+                "DryRun" => 18,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateNetworkInterfaceRequest {
-            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
-            ipv4_prefix_count: member(node, path, "Ipv4PrefixCount")?,
-            ipv6_prefixes: list(node, path, "Ipv6Prefix")?,
-            ipv6_prefix_count: member(node, path, "Ipv6PrefixCount")?,
-            interface_type: member(node, path, "InterfaceType")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            client_token: member(node, path, "ClientToken")?,
-            enable_primary_ipv6: member(node, path, "EnablePrimaryIpv6")?,
-            connection_tracking_specification: member(node, path, "ConnectionTrackingSpecification")?,
-            operator: member(node, path, "Operator")?,
-            subnet_id: member(node, path, "SubnetId")?,
-            description: member(node, path, "Description")?,
-            private_ip_address: member(node, path, "PrivateIpAddress")?,
-            groups: list(node, path, "SecurityGroupId")?,
-            private_ip_addresses: list(node, path, "PrivateIpAddresses")?,
-            secondary_private_ip_address_count: member(node, path, "SecondaryPrivateIpAddressCount")?,
-            ipv6_addresses: list(node, path, "Ipv6Addresses")?,
-            ipv6_address_count: member(node, path, "Ipv6AddressCount")?,
-            dry_run: member(node, path, "DryRun")?,
+            ipv4_prefixes: list_at(found[0], path, "Ipv4Prefix")?,
+            ipv4_prefix_count: member_at(found[1], path, "Ipv4PrefixCount")?,
+            ipv6_prefixes: list_at(found[2], path, "Ipv6Prefix")?,
+            ipv6_prefix_count: member_at(found[3], path, "Ipv6PrefixCount")?,
+            interface_type: member_at(found[4], path, "InterfaceType")?,
+            tag_specifications: list_at(found[5], path, "TagSpecification")?,
+            client_token: member_at(found[6], path, "ClientToken")?,
+            enable_primary_ipv6: member_at(found[7], path, "EnablePrimaryIpv6")?,
+            connection_tracking_specification: member_at(found[8], path, "ConnectionTrackingSpecification")?,
+            operator: member_at(found[9], path, "Operator")?,
+            subnet_id: member_at(found[10], path, "SubnetId")?,
+            description: member_at(found[11], path, "Description")?,
+            private_ip_address: member_at(found[12], path, "PrivateIpAddress")?,
+            groups: list_at(found[13], path, "SecurityGroupId")?,
+            private_ip_addresses: list_at(found[14], path, "PrivateIpAddresses")?,
+            secondary_private_ip_address_count: member_at(found[15], path, "SecondaryPrivateIpAddressCount")?,
+            ipv6_addresses: list_at(found[16], path, "Ipv6Addresses")?,
+            ipv6_address_count: member_at(found[17], path, "Ipv6AddressCount")?,
+            dry_run: member_at(found[18], path, "DryRun")?,
         };
         required(&v.subnet_id, path, "SubnetId")?;
         Ok(v)
@@ -690,24 +1282,48 @@ impl FromQuery for CreateNetworkInterfaceRequest {
 
 impl FromQuery for CreateRouteRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 17] = [None; 17];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DestinationPrefixListId" => 0,
+                "VpcEndpointId" => 1,
+                "TransitGatewayId" => 2,
+                "LocalGatewayId" => 3,
+                "CarrierGatewayId" => 4,
+                "CoreNetworkArn" => 5,
+                "OdbNetworkArn" => 6,
+                "DryRun" => 7,
+                "RouteTableId" => 8,
+                "DestinationCidrBlock" => 9,
+                "GatewayId" => 10,
+                "DestinationIpv6CidrBlock" => 11,
+                "EgressOnlyInternetGatewayId" => 12,
+                "InstanceId" => 13,
+                "NetworkInterfaceId" => 14,
+                "VpcPeeringConnectionId" => 15,
+                "NatGatewayId" => 16,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateRouteRequest {
-            destination_prefix_list_id: member(node, path, "DestinationPrefixListId")?,
-            vpc_endpoint_id: member(node, path, "VpcEndpointId")?,
-            transit_gateway_id: member(node, path, "TransitGatewayId")?,
-            local_gateway_id: member(node, path, "LocalGatewayId")?,
-            carrier_gateway_id: member(node, path, "CarrierGatewayId")?,
-            core_network_arn: member(node, path, "CoreNetworkArn")?,
-            odb_network_arn: member(node, path, "OdbNetworkArn")?,
-            dry_run: member(node, path, "DryRun")?,
-            route_table_id: member(node, path, "RouteTableId")?,
-            destination_cidr_block: member(node, path, "DestinationCidrBlock")?,
-            gateway_id: member(node, path, "GatewayId")?,
-            destination_ipv6_cidr_block: member(node, path, "DestinationIpv6CidrBlock")?,
-            egress_only_internet_gateway_id: member(node, path, "EgressOnlyInternetGatewayId")?,
-            instance_id: member(node, path, "InstanceId")?,
-            network_interface_id: member(node, path, "NetworkInterfaceId")?,
-            vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
-            nat_gateway_id: member(node, path, "NatGatewayId")?,
+            destination_prefix_list_id: member_at(found[0], path, "DestinationPrefixListId")?,
+            vpc_endpoint_id: member_at(found[1], path, "VpcEndpointId")?,
+            transit_gateway_id: member_at(found[2], path, "TransitGatewayId")?,
+            local_gateway_id: member_at(found[3], path, "LocalGatewayId")?,
+            carrier_gateway_id: member_at(found[4], path, "CarrierGatewayId")?,
+            core_network_arn: member_at(found[5], path, "CoreNetworkArn")?,
+            odb_network_arn: member_at(found[6], path, "OdbNetworkArn")?,
+            dry_run: member_at(found[7], path, "DryRun")?,
+            route_table_id: member_at(found[8], path, "RouteTableId")?,
+            destination_cidr_block: member_at(found[9], path, "DestinationCidrBlock")?,
+            gateway_id: member_at(found[10], path, "GatewayId")?,
+            destination_ipv6_cidr_block: member_at(found[11], path, "DestinationIpv6CidrBlock")?,
+            egress_only_internet_gateway_id: member_at(found[12], path, "EgressOnlyInternetGatewayId")?,
+            instance_id: member_at(found[13], path, "InstanceId")?,
+            network_interface_id: member_at(found[14], path, "NetworkInterfaceId")?,
+            vpc_peering_connection_id: member_at(found[15], path, "VpcPeeringConnectionId")?,
+            nat_gateway_id: member_at(found[16], path, "NatGatewayId")?,
         };
         required(&v.route_table_id, path, "RouteTableId")?;
         Ok(v)
@@ -716,11 +1332,22 @@ impl FromQuery for CreateRouteRequest {
 
 impl FromQuery for CreateRouteTableRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "TagSpecification" => 0,
+                "ClientToken" => 1,
+                "DryRun" => 2,
+                "VpcId" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateRouteTableRequest {
-            tag_specifications: list(node, path, "TagSpecification")?,
-            client_token: member(node, path, "ClientToken")?,
-            dry_run: member(node, path, "DryRun")?,
-            vpc_id: member(node, path, "VpcId")?,
+            tag_specifications: list_at(found[0], path, "TagSpecification")?,
+            client_token: member_at(found[1], path, "ClientToken")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            vpc_id: member_at(found[3], path, "VpcId")?,
         };
         required(&v.vpc_id, path, "VpcId")?;
         Ok(v)
@@ -729,12 +1356,24 @@ impl FromQuery for CreateRouteTableRequest {
 
 impl FromQuery for CreateSecurityGroupRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "GroupDescription" => 0,
+                "GroupName" => 1,
+                "VpcId" => 2,
+                "TagSpecification" => 3,
+                "DryRun" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateSecurityGroupRequest {
-            description: member(node, path, "GroupDescription")?,
-            group_name: member(node, path, "GroupName")?,
-            vpc_id: member(node, path, "VpcId")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            dry_run: member(node, path, "DryRun")?,
+            description: member_at(found[0], path, "GroupDescription")?,
+            group_name: member_at(found[1], path, "GroupName")?,
+            vpc_id: member_at(found[2], path, "VpcId")?,
+            tag_specifications: list_at(found[3], path, "TagSpecification")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
         };
         required(&v.description, path, "GroupDescription")?;
         required(&v.group_name, path, "GroupName")?;
@@ -744,13 +1383,26 @@ impl FromQuery for CreateSecurityGroupRequest {
 
 impl FromQuery for CreateSnapshotRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Description" => 0,
+                "OutpostArn" => 1,
+                "VolumeId" => 2,
+                "TagSpecification" => 3,
+                "Location" => 4,
+                "DryRun" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateSnapshotRequest {
-            description: member(node, path, "Description")?,
-            outpost_arn: member(node, path, "OutpostArn")?,
-            volume_id: member(node, path, "VolumeId")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            location: member(node, path, "Location")?,
-            dry_run: member(node, path, "DryRun")?,
+            description: member_at(found[0], path, "Description")?,
+            outpost_arn: member_at(found[1], path, "OutpostArn")?,
+            volume_id: member_at(found[2], path, "VolumeId")?,
+            tag_specifications: list_at(found[3], path, "TagSpecification")?,
+            location: member_at(found[4], path, "Location")?,
+            dry_run: member_at(found[5], path, "DryRun")?,
         };
         required(&v.volume_id, path, "VolumeId")?;
         Ok(v)
@@ -759,14 +1411,28 @@ impl FromQuery for CreateSnapshotRequest {
 
 impl FromQuery for CreateSnapshotsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Description" => 0,
+                "InstanceSpecification" => 1,
+                "OutpostArn" => 2,
+                "TagSpecification" => 3,
+                "DryRun" => 4,
+                "CopyTagsFromSource" => 5,
+                "Location" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateSnapshotsRequest {
-            description: member(node, path, "Description")?,
-            instance_specification: member(node, path, "InstanceSpecification")?,
-            outpost_arn: member(node, path, "OutpostArn")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            dry_run: member(node, path, "DryRun")?,
-            copy_tags_from_source: member(node, path, "CopyTagsFromSource")?,
-            location: member(node, path, "Location")?,
+            description: member_at(found[0], path, "Description")?,
+            instance_specification: member_at(found[1], path, "InstanceSpecification")?,
+            outpost_arn: member_at(found[2], path, "OutpostArn")?,
+            tag_specifications: list_at(found[3], path, "TagSpecification")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
+            copy_tags_from_source: member_at(found[5], path, "CopyTagsFromSource")?,
+            location: member_at(found[6], path, "Location")?,
         };
         required(&v.instance_specification, path, "InstanceSpecification")?;
         Ok(v)
@@ -775,20 +1441,40 @@ impl FromQuery for CreateSnapshotsRequest {
 
 impl FromQuery for CreateSubnetRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 13] = [None; 13];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "TagSpecification" => 0,
+                "AvailabilityZone" => 1,
+                "AvailabilityZoneId" => 2,
+                "CidrBlock" => 3,
+                "Ipv6CidrBlock" => 4,
+                "OutpostArn" => 5,
+                "VpcId" => 6,
+                "Ipv6Native" => 7,
+                "Ipv4IpamPoolId" => 8,
+                "Ipv4NetmaskLength" => 9,
+                "Ipv6IpamPoolId" => 10,
+                "Ipv6NetmaskLength" => 11,
+                "DryRun" => 12,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateSubnetRequest {
-            tag_specifications: list(node, path, "TagSpecification")?,
-            availability_zone: member(node, path, "AvailabilityZone")?,
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
-            cidr_block: member(node, path, "CidrBlock")?,
-            ipv6_cidr_block: member(node, path, "Ipv6CidrBlock")?,
-            outpost_arn: member(node, path, "OutpostArn")?,
-            vpc_id: member(node, path, "VpcId")?,
-            ipv6_native: member(node, path, "Ipv6Native")?,
-            ipv4_ipam_pool_id: member(node, path, "Ipv4IpamPoolId")?,
-            ipv4_netmask_length: member(node, path, "Ipv4NetmaskLength")?,
-            ipv6_ipam_pool_id: member(node, path, "Ipv6IpamPoolId")?,
-            ipv6_netmask_length: member(node, path, "Ipv6NetmaskLength")?,
-            dry_run: member(node, path, "DryRun")?,
+            tag_specifications: list_at(found[0], path, "TagSpecification")?,
+            availability_zone: member_at(found[1], path, "AvailabilityZone")?,
+            availability_zone_id: member_at(found[2], path, "AvailabilityZoneId")?,
+            cidr_block: member_at(found[3], path, "CidrBlock")?,
+            ipv6_cidr_block: member_at(found[4], path, "Ipv6CidrBlock")?,
+            outpost_arn: member_at(found[5], path, "OutpostArn")?,
+            vpc_id: member_at(found[6], path, "VpcId")?,
+            ipv6_native: member_at(found[7], path, "Ipv6Native")?,
+            ipv4_ipam_pool_id: member_at(found[8], path, "Ipv4IpamPoolId")?,
+            ipv4_netmask_length: member_at(found[9], path, "Ipv4NetmaskLength")?,
+            ipv6_ipam_pool_id: member_at(found[10], path, "Ipv6IpamPoolId")?,
+            ipv6_netmask_length: member_at(found[11], path, "Ipv6NetmaskLength")?,
+            dry_run: member_at(found[12], path, "DryRun")?,
         };
         required(&v.vpc_id, path, "VpcId")?;
         Ok(v)
@@ -797,10 +1483,20 @@ impl FromQuery for CreateSubnetRequest {
 
 impl FromQuery for CreateTagsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "ResourceId" => 1,
+                "Tag" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateTagsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            resources: list(node, path, "ResourceId")?,
-            tags: list(node, path, "Tag")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            resources: list_at(found[1], path, "ResourceId")?,
+            tags: list_at(found[2], path, "Tag")?,
         };
         required_list(&v.resources, path, "ResourceId")?;
         required_list(&v.tags, path, "Tag")?;
@@ -810,9 +1506,18 @@ impl FromQuery for CreateTagsRequest {
 
 impl FromQuery for CreateVolumePermission {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "UserId" => 0,
+                "Group" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateVolumePermission {
-            user_id: member(node, path, "UserId")?,
-            group: member(node, path, "Group")?,
+            user_id: member_at(found[0], path, "UserId")?,
+            group: member_at(found[1], path, "Group")?,
         };
         Ok(v)
     }
@@ -820,9 +1525,18 @@ impl FromQuery for CreateVolumePermission {
 
 impl FromQuery for CreateVolumePermissionModifications {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Add" => 0,
+                "Remove" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateVolumePermissionModifications {
-            add: list(node, path, "Add")?,
-            remove: list(node, path, "Remove")?,
+            add: list_at(found[0], path, "Add")?,
+            remove: list_at(found[1], path, "Remove")?,
         };
         Ok(v)
     }
@@ -830,23 +1544,46 @@ impl FromQuery for CreateVolumePermissionModifications {
 
 impl FromQuery for CreateVolumeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 16] = [None; 16];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AvailabilityZone" => 0,
+                "AvailabilityZoneId" => 1,
+                "Encrypted" => 2,
+                "Iops" => 3,
+                "KmsKeyId" => 4,
+                "OutpostArn" => 5,
+                "Size" => 6,
+                "SnapshotId" => 7,
+                "VolumeType" => 8,
+                "TagSpecification" => 9,
+                "MultiAttachEnabled" => 10,
+                "Throughput" => 11,
+                "ClientToken" => 12,
+                "VolumeInitializationRate" => 13,
+                "Operator" => 14,
+                "DryRun" => 15,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateVolumeRequest {
-            availability_zone: member(node, path, "AvailabilityZone")?,
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
-            encrypted: member(node, path, "Encrypted")?,
-            iops: member(node, path, "Iops")?,
-            kms_key_id: member(node, path, "KmsKeyId")?,
-            outpost_arn: member(node, path, "OutpostArn")?,
-            size: member(node, path, "Size")?,
-            snapshot_id: member(node, path, "SnapshotId")?,
-            volume_type: member(node, path, "VolumeType")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            multi_attach_enabled: member(node, path, "MultiAttachEnabled")?,
-            throughput: member(node, path, "Throughput")?,
-            client_token: member(node, path, "ClientToken")?,
-            volume_initialization_rate: member(node, path, "VolumeInitializationRate")?,
-            operator: member(node, path, "Operator")?,
-            dry_run: member(node, path, "DryRun")?,
+            availability_zone: member_at(found[0], path, "AvailabilityZone")?,
+            availability_zone_id: member_at(found[1], path, "AvailabilityZoneId")?,
+            encrypted: member_at(found[2], path, "Encrypted")?,
+            iops: member_at(found[3], path, "Iops")?,
+            kms_key_id: member_at(found[4], path, "KmsKeyId")?,
+            outpost_arn: member_at(found[5], path, "OutpostArn")?,
+            size: member_at(found[6], path, "Size")?,
+            snapshot_id: member_at(found[7], path, "SnapshotId")?,
+            volume_type: member_at(found[8], path, "VolumeType")?,
+            tag_specifications: list_at(found[9], path, "TagSpecification")?,
+            multi_attach_enabled: member_at(found[10], path, "MultiAttachEnabled")?,
+            throughput: member_at(found[11], path, "Throughput")?,
+            client_token: member_at(found[12], path, "ClientToken")?,
+            volume_initialization_rate: member_at(found[13], path, "VolumeInitializationRate")?,
+            operator: member_at(found[14], path, "Operator")?,
+            dry_run: member_at(found[15], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -854,20 +1591,40 @@ impl FromQuery for CreateVolumeRequest {
 
 impl FromQuery for CreateVpcRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 13] = [None; 13];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CidrBlock" => 0,
+                "Ipv6Pool" => 1,
+                "Ipv6CidrBlock" => 2,
+                "Ipv4IpamPoolId" => 3,
+                "Ipv4NetmaskLength" => 4,
+                "Ipv6IpamPoolId" => 5,
+                "Ipv6NetmaskLength" => 6,
+                "Ipv6CidrBlockNetworkBorderGroup" => 7,
+                "VpcEncryptionControl" => 8,
+                "TagSpecification" => 9,
+                "DryRun" => 10,
+                "InstanceTenancy" => 11,
+                "AmazonProvidedIpv6CidrBlock" => 12,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreateVpcRequest {
-            cidr_block: member(node, path, "CidrBlock")?,
-            ipv6_pool: member(node, path, "Ipv6Pool")?,
-            ipv6_cidr_block: member(node, path, "Ipv6CidrBlock")?,
-            ipv4_ipam_pool_id: member(node, path, "Ipv4IpamPoolId")?,
-            ipv4_netmask_length: member(node, path, "Ipv4NetmaskLength")?,
-            ipv6_ipam_pool_id: member(node, path, "Ipv6IpamPoolId")?,
-            ipv6_netmask_length: member(node, path, "Ipv6NetmaskLength")?,
-            ipv6_cidr_block_network_border_group: member(node, path, "Ipv6CidrBlockNetworkBorderGroup")?,
-            vpc_encryption_control: member(node, path, "VpcEncryptionControl")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            dry_run: member(node, path, "DryRun")?,
-            instance_tenancy: member(node, path, "InstanceTenancy")?,
-            amazon_provided_ipv6_cidr_block: member(node, path, "AmazonProvidedIpv6CidrBlock")?,
+            cidr_block: member_at(found[0], path, "CidrBlock")?,
+            ipv6_pool: member_at(found[1], path, "Ipv6Pool")?,
+            ipv6_cidr_block: member_at(found[2], path, "Ipv6CidrBlock")?,
+            ipv4_ipam_pool_id: member_at(found[3], path, "Ipv4IpamPoolId")?,
+            ipv4_netmask_length: member_at(found[4], path, "Ipv4NetmaskLength")?,
+            ipv6_ipam_pool_id: member_at(found[5], path, "Ipv6IpamPoolId")?,
+            ipv6_netmask_length: member_at(found[6], path, "Ipv6NetmaskLength")?,
+            ipv6_cidr_block_network_border_group: member_at(found[7], path, "Ipv6CidrBlockNetworkBorderGroup")?,
+            vpc_encryption_control: member_at(found[8], path, "VpcEncryptionControl")?,
+            tag_specifications: list_at(found[9], path, "TagSpecification")?,
+            dry_run: member_at(found[10], path, "DryRun")?,
+            instance_tenancy: member_at(found[11], path, "InstanceTenancy")?,
+            amazon_provided_ipv6_cidr_block: member_at(found[12], path, "AmazonProvidedIpv6CidrBlock")?,
         };
         Ok(v)
     }
@@ -875,8 +1632,16 @@ impl FromQuery for CreateVpcRequest {
 
 impl FromQuery for CreditSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CpuCredits" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = CreditSpecificationRequest {
-            cpu_credits: member(node, path, "CpuCredits")?,
+            cpu_credits: member_at(found[0], path, "CpuCredits")?,
         };
         required(&v.cpu_credits, path, "CpuCredits")?;
         Ok(v)
@@ -885,10 +1650,20 @@ impl FromQuery for CreditSpecificationRequest {
 
 impl FromQuery for DeleteFleetsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "FleetId" => 1,
+                "TerminateInstances" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteFleetsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            fleet_ids: list(node, path, "FleetId")?,
-            terminate_instances: member(node, path, "TerminateInstances")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            fleet_ids: list_at(found[1], path, "FleetId")?,
+            terminate_instances: member_at(found[2], path, "TerminateInstances")?,
         };
         required_list(&v.fleet_ids, path, "FleetId")?;
         required(&v.terminate_instances, path, "TerminateInstances")?;
@@ -898,9 +1673,18 @@ impl FromQuery for DeleteFleetsRequest {
 
 impl FromQuery for DeleteInternetGatewayRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InternetGatewayId" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteInternetGatewayRequest {
-            dry_run: member(node, path, "DryRun")?,
-            internet_gateway_id: member(node, path, "InternetGatewayId")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            internet_gateway_id: member_at(found[1], path, "InternetGatewayId")?,
         };
         required(&v.internet_gateway_id, path, "InternetGatewayId")?;
         Ok(v)
@@ -909,10 +1693,20 @@ impl FromQuery for DeleteInternetGatewayRequest {
 
 impl FromQuery for DeleteKeyPairRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "KeyName" => 0,
+                "KeyPairId" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteKeyPairRequest {
-            key_name: member(node, path, "KeyName")?,
-            key_pair_id: member(node, path, "KeyPairId")?,
-            dry_run: member(node, path, "DryRun")?,
+            key_name: member_at(found[0], path, "KeyName")?,
+            key_pair_id: member_at(found[1], path, "KeyPairId")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -920,10 +1714,20 @@ impl FromQuery for DeleteKeyPairRequest {
 
 impl FromQuery for DeleteLaunchTemplateRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "LaunchTemplateId" => 1,
+                "LaunchTemplateName" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteLaunchTemplateRequest {
-            dry_run: member(node, path, "DryRun")?,
-            launch_template_id: member(node, path, "LaunchTemplateId")?,
-            launch_template_name: member(node, path, "LaunchTemplateName")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            launch_template_id: member_at(found[1], path, "LaunchTemplateId")?,
+            launch_template_name: member_at(found[2], path, "LaunchTemplateName")?,
         };
         Ok(v)
     }
@@ -931,11 +1735,22 @@ impl FromQuery for DeleteLaunchTemplateRequest {
 
 impl FromQuery for DeleteLaunchTemplateVersionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "LaunchTemplateId" => 1,
+                "LaunchTemplateName" => 2,
+                "LaunchTemplateVersion" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteLaunchTemplateVersionsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            launch_template_id: member(node, path, "LaunchTemplateId")?,
-            launch_template_name: member(node, path, "LaunchTemplateName")?,
-            versions: list(node, path, "LaunchTemplateVersion")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            launch_template_id: member_at(found[1], path, "LaunchTemplateId")?,
+            launch_template_name: member_at(found[2], path, "LaunchTemplateName")?,
+            versions: list_at(found[3], path, "LaunchTemplateVersion")?,
         };
         required_list(&v.versions, path, "LaunchTemplateVersion")?;
         Ok(v)
@@ -944,9 +1759,18 @@ impl FromQuery for DeleteLaunchTemplateVersionsRequest {
 
 impl FromQuery for DeleteNetworkInterfaceRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "NetworkInterfaceId" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteNetworkInterfaceRequest {
-            dry_run: member(node, path, "DryRun")?,
-            network_interface_id: member(node, path, "NetworkInterfaceId")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            network_interface_id: member_at(found[1], path, "NetworkInterfaceId")?,
         };
         required(&v.network_interface_id, path, "NetworkInterfaceId")?;
         Ok(v)
@@ -955,12 +1779,24 @@ impl FromQuery for DeleteNetworkInterfaceRequest {
 
 impl FromQuery for DeleteRouteRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DestinationPrefixListId" => 0,
+                "DryRun" => 1,
+                "RouteTableId" => 2,
+                "DestinationCidrBlock" => 3,
+                "DestinationIpv6CidrBlock" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteRouteRequest {
-            destination_prefix_list_id: member(node, path, "DestinationPrefixListId")?,
-            dry_run: member(node, path, "DryRun")?,
-            route_table_id: member(node, path, "RouteTableId")?,
-            destination_cidr_block: member(node, path, "DestinationCidrBlock")?,
-            destination_ipv6_cidr_block: member(node, path, "DestinationIpv6CidrBlock")?,
+            destination_prefix_list_id: member_at(found[0], path, "DestinationPrefixListId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
+            route_table_id: member_at(found[2], path, "RouteTableId")?,
+            destination_cidr_block: member_at(found[3], path, "DestinationCidrBlock")?,
+            destination_ipv6_cidr_block: member_at(found[4], path, "DestinationIpv6CidrBlock")?,
         };
         required(&v.route_table_id, path, "RouteTableId")?;
         Ok(v)
@@ -969,9 +1805,18 @@ impl FromQuery for DeleteRouteRequest {
 
 impl FromQuery for DeleteRouteTableRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "RouteTableId" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteRouteTableRequest {
-            dry_run: member(node, path, "DryRun")?,
-            route_table_id: member(node, path, "RouteTableId")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            route_table_id: member_at(found[1], path, "RouteTableId")?,
         };
         required(&v.route_table_id, path, "RouteTableId")?;
         Ok(v)
@@ -980,10 +1825,20 @@ impl FromQuery for DeleteRouteTableRequest {
 
 impl FromQuery for DeleteSecurityGroupRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "GroupId" => 0,
+                "GroupName" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteSecurityGroupRequest {
-            group_id: member(node, path, "GroupId")?,
-            group_name: member(node, path, "GroupName")?,
-            dry_run: member(node, path, "DryRun")?,
+            group_id: member_at(found[0], path, "GroupId")?,
+            group_name: member_at(found[1], path, "GroupName")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -991,9 +1846,18 @@ impl FromQuery for DeleteSecurityGroupRequest {
 
 impl FromQuery for DeleteSnapshotRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "SnapshotId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteSnapshotRequest {
-            snapshot_id: member(node, path, "SnapshotId")?,
-            dry_run: member(node, path, "DryRun")?,
+            snapshot_id: member_at(found[0], path, "SnapshotId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required(&v.snapshot_id, path, "SnapshotId")?;
         Ok(v)
@@ -1002,9 +1866,18 @@ impl FromQuery for DeleteSnapshotRequest {
 
 impl FromQuery for DeleteSubnetRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "SubnetId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteSubnetRequest {
-            subnet_id: member(node, path, "SubnetId")?,
-            dry_run: member(node, path, "DryRun")?,
+            subnet_id: member_at(found[0], path, "SubnetId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required(&v.subnet_id, path, "SubnetId")?;
         Ok(v)
@@ -1013,10 +1886,20 @@ impl FromQuery for DeleteSubnetRequest {
 
 impl FromQuery for DeleteTagsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "ResourceId" => 1,
+                "Tag" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteTagsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            resources: list(node, path, "ResourceId")?,
-            tags: list(node, path, "Tag")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            resources: list_at(found[1], path, "ResourceId")?,
+            tags: list_at(found[2], path, "Tag")?,
         };
         required_list(&v.resources, path, "ResourceId")?;
         Ok(v)
@@ -1025,9 +1908,18 @@ impl FromQuery for DeleteTagsRequest {
 
 impl FromQuery for DeleteVolumeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "VolumeId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteVolumeRequest {
-            volume_id: member(node, path, "VolumeId")?,
-            dry_run: member(node, path, "DryRun")?,
+            volume_id: member_at(found[0], path, "VolumeId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required(&v.volume_id, path, "VolumeId")?;
         Ok(v)
@@ -1036,9 +1928,18 @@ impl FromQuery for DeleteVolumeRequest {
 
 impl FromQuery for DeleteVpcRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "VpcId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeleteVpcRequest {
-            vpc_id: member(node, path, "VpcId")?,
-            dry_run: member(node, path, "DryRun")?,
+            vpc_id: member_at(found[0], path, "VpcId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required(&v.vpc_id, path, "VpcId")?;
         Ok(v)
@@ -1047,10 +1948,20 @@ impl FromQuery for DeleteVpcRequest {
 
 impl FromQuery for DeregisterImageRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ImageId" => 0,
+                "DeleteAssociatedSnapshots" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DeregisterImageRequest {
-            image_id: member(node, path, "ImageId")?,
-            delete_associated_snapshots: member(node, path, "DeleteAssociatedSnapshots")?,
-            dry_run: member(node, path, "DryRun")?,
+            image_id: member_at(found[0], path, "ImageId")?,
+            delete_associated_snapshots: member_at(found[1], path, "DeleteAssociatedSnapshots")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.image_id, path, "ImageId")?;
         Ok(v)
@@ -1059,9 +1970,18 @@ impl FromQuery for DeregisterImageRequest {
 
 impl FromQuery for DescribeAccountAttributesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "AttributeName" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeAccountAttributesRequest {
-            dry_run: member(node, path, "DryRun")?,
-            attribute_names: list(node, path, "AttributeName")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            attribute_names: list_at(found[1], path, "AttributeName")?,
         };
         Ok(v)
     }
@@ -1069,12 +1989,24 @@ impl FromQuery for DescribeAccountAttributesRequest {
 
 impl FromQuery for DescribeAddressesAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AllocationId" => 0,
+                "Attribute" => 1,
+                "NextToken" => 2,
+                "MaxResults" => 3,
+                "DryRun" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeAddressesAttributeRequest {
-            allocation_ids: list(node, path, "AllocationId")?,
-            attribute: member(node, path, "Attribute")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            dry_run: member(node, path, "DryRun")?,
+            allocation_ids: list_at(found[0], path, "AllocationId")?,
+            attribute: member_at(found[1], path, "Attribute")?,
+            next_token: member_at(found[2], path, "NextToken")?,
+            max_results: member_at(found[3], path, "MaxResults")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -1082,11 +2014,22 @@ impl FromQuery for DescribeAddressesAttributeRequest {
 
 impl FromQuery for DescribeAddressesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "PublicIp" => 0,
+                "DryRun" => 1,
+                "Filter" => 2,
+                "AllocationId" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeAddressesRequest {
-            public_ips: list(node, path, "PublicIp")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
-            allocation_ids: list(node, path, "AllocationId")?,
+            public_ips: list_at(found[0], path, "PublicIp")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
+            filters: list_at(found[2], path, "Filter")?,
+            allocation_ids: list_at(found[3], path, "AllocationId")?,
         };
         Ok(v)
     }
@@ -1094,12 +2037,24 @@ impl FromQuery for DescribeAddressesRequest {
 
 impl FromQuery for DescribeAvailabilityZonesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ZoneName" => 0,
+                "ZoneId" => 1,
+                "AllAvailabilityZones" => 2,
+                "DryRun" => 3,
+                "Filter" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeAvailabilityZonesRequest {
-            zone_names: list(node, path, "ZoneName")?,
-            zone_ids: list(node, path, "ZoneId")?,
-            all_availability_zones: member(node, path, "AllAvailabilityZones")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
+            zone_names: list_at(found[0], path, "ZoneName")?,
+            zone_ids: list_at(found[1], path, "ZoneId")?,
+            all_availability_zones: member_at(found[2], path, "AllAvailabilityZones")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
+            filters: list_at(found[4], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1107,10 +2062,20 @@ impl FromQuery for DescribeAvailabilityZonesRequest {
 
 impl FromQuery for DescribeBundleTasksRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "BundleId" => 0,
+                "DryRun" => 1,
+                "Filter" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeBundleTasksRequest {
-            bundle_ids: list(node, path, "BundleId")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
+            bundle_ids: list_at(found[0], path, "BundleId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
+            filters: list_at(found[2], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1118,18 +2083,36 @@ impl FromQuery for DescribeBundleTasksRequest {
 
 impl FromQuery for DescribeCapacityBlockOfferingsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 11] = [None; 11];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InstanceType" => 1,
+                "InstanceCount" => 2,
+                "StartDateRange" => 3,
+                "EndDateRange" => 4,
+                "CapacityDurationHours" => 5,
+                "NextToken" => 6,
+                "MaxResults" => 7,
+                "UltraserverType" => 8,
+                "UltraserverCount" => 9,
+                "AllAvailabilityZones" => 10,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeCapacityBlockOfferingsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            instance_type: member(node, path, "InstanceType")?,
-            instance_count: member(node, path, "InstanceCount")?,
-            start_date_range: member(node, path, "StartDateRange")?,
-            end_date_range: member(node, path, "EndDateRange")?,
-            capacity_duration_hours: member(node, path, "CapacityDurationHours")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            ultraserver_type: member(node, path, "UltraserverType")?,
-            ultraserver_count: member(node, path, "UltraserverCount")?,
-            all_availability_zones: member(node, path, "AllAvailabilityZones")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            instance_type: member_at(found[1], path, "InstanceType")?,
+            instance_count: member_at(found[2], path, "InstanceCount")?,
+            start_date_range: member_at(found[3], path, "StartDateRange")?,
+            end_date_range: member_at(found[4], path, "EndDateRange")?,
+            capacity_duration_hours: member_at(found[5], path, "CapacityDurationHours")?,
+            next_token: member_at(found[6], path, "NextToken")?,
+            max_results: member_at(found[7], path, "MaxResults")?,
+            ultraserver_type: member_at(found[8], path, "UltraserverType")?,
+            ultraserver_count: member_at(found[9], path, "UltraserverCount")?,
+            all_availability_zones: member_at(found[10], path, "AllAvailabilityZones")?,
         };
         required(&v.capacity_duration_hours, path, "CapacityDurationHours")?;
         Ok(v)
@@ -1138,12 +2121,24 @@ impl FromQuery for DescribeCapacityBlockOfferingsRequest {
 
 impl FromQuery for DescribeCapacityReservationsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityReservationId" => 0,
+                "NextToken" => 1,
+                "MaxResults" => 2,
+                "Filter" => 3,
+                "DryRun" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeCapacityReservationsRequest {
-            capacity_reservation_ids: list(node, path, "CapacityReservationId")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            filters: list(node, path, "Filter")?,
-            dry_run: member(node, path, "DryRun")?,
+            capacity_reservation_ids: list_at(found[0], path, "CapacityReservationId")?,
+            next_token: member_at(found[1], path, "NextToken")?,
+            max_results: member_at(found[2], path, "MaxResults")?,
+            filters: list_at(found[3], path, "Filter")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -1151,13 +2146,26 @@ impl FromQuery for DescribeCapacityReservationsRequest {
 
 impl FromQuery for DescribeFleetHistoryRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "EventType" => 1,
+                "MaxResults" => 2,
+                "NextToken" => 3,
+                "FleetId" => 4,
+                "StartTime" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeFleetHistoryRequest {
-            dry_run: member(node, path, "DryRun")?,
-            event_type: member(node, path, "EventType")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
-            fleet_id: member(node, path, "FleetId")?,
-            start_time: member(node, path, "StartTime")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            event_type: member_at(found[1], path, "EventType")?,
+            max_results: member_at(found[2], path, "MaxResults")?,
+            next_token: member_at(found[3], path, "NextToken")?,
+            fleet_id: member_at(found[4], path, "FleetId")?,
+            start_time: member_at(found[5], path, "StartTime")?,
         };
         required(&v.fleet_id, path, "FleetId")?;
         required(&v.start_time, path, "StartTime")?;
@@ -1167,12 +2175,24 @@ impl FromQuery for DescribeFleetHistoryRequest {
 
 impl FromQuery for DescribeFleetInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "MaxResults" => 1,
+                "NextToken" => 2,
+                "FleetId" => 3,
+                "Filter" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeFleetInstancesRequest {
-            dry_run: member(node, path, "DryRun")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
-            fleet_id: member(node, path, "FleetId")?,
-            filters: list(node, path, "Filter")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            max_results: member_at(found[1], path, "MaxResults")?,
+            next_token: member_at(found[2], path, "NextToken")?,
+            fleet_id: member_at(found[3], path, "FleetId")?,
+            filters: list_at(found[4], path, "Filter")?,
         };
         required(&v.fleet_id, path, "FleetId")?;
         Ok(v)
@@ -1181,12 +2201,24 @@ impl FromQuery for DescribeFleetInstancesRequest {
 
 impl FromQuery for DescribeFleetsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "MaxResults" => 1,
+                "NextToken" => 2,
+                "FleetId" => 3,
+                "Filter" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeFleetsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
-            fleet_ids: list(node, path, "FleetId")?,
-            filters: list(node, path, "Filter")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            max_results: member_at(found[1], path, "MaxResults")?,
+            next_token: member_at(found[2], path, "NextToken")?,
+            fleet_ids: list_at(found[3], path, "FleetId")?,
+            filters: list_at(found[4], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1194,11 +2226,22 @@ impl FromQuery for DescribeFleetsRequest {
 
 impl FromQuery for DescribeIamInstanceProfileAssociationsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AssociationId" => 0,
+                "Filter" => 1,
+                "MaxResults" => 2,
+                "NextToken" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeIamInstanceProfileAssociationsRequest {
-            association_ids: list(node, path, "AssociationId")?,
-            filters: list(node, path, "Filter")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
+            association_ids: list_at(found[0], path, "AssociationId")?,
+            filters: list_at(found[1], path, "Filter")?,
+            max_results: member_at(found[2], path, "MaxResults")?,
+            next_token: member_at(found[3], path, "NextToken")?,
         };
         Ok(v)
     }
@@ -1206,10 +2249,20 @@ impl FromQuery for DescribeIamInstanceProfileAssociationsRequest {
 
 impl FromQuery for DescribeImageAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Attribute" => 0,
+                "ImageId" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeImageAttributeRequest {
-            attribute: member(node, path, "Attribute")?,
-            image_id: member(node, path, "ImageId")?,
-            dry_run: member(node, path, "DryRun")?,
+            attribute: member_at(found[0], path, "Attribute")?,
+            image_id: member_at(found[1], path, "ImageId")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.attribute, path, "Attribute")?;
         required(&v.image_id, path, "ImageId")?;
@@ -1219,16 +2272,32 @@ impl FromQuery for DescribeImageAttributeRequest {
 
 impl FromQuery for DescribeImagesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 9] = [None; 9];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ExecutableBy" => 0,
+                "ImageId" => 1,
+                "Owner" => 2,
+                "IncludeDeprecated" => 3,
+                "IncludeDisabled" => 4,
+                "MaxResults" => 5,
+                "NextToken" => 6,
+                "DryRun" => 7,
+                "Filter" => 8,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeImagesRequest {
-            executable_users: list(node, path, "ExecutableBy")?,
-            image_ids: list(node, path, "ImageId")?,
-            owners: list(node, path, "Owner")?,
-            include_deprecated: member(node, path, "IncludeDeprecated")?,
-            include_disabled: member(node, path, "IncludeDisabled")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
+            executable_users: list_at(found[0], path, "ExecutableBy")?,
+            image_ids: list_at(found[1], path, "ImageId")?,
+            owners: list_at(found[2], path, "Owner")?,
+            include_deprecated: member_at(found[3], path, "IncludeDeprecated")?,
+            include_disabled: member_at(found[4], path, "IncludeDisabled")?,
+            max_results: member_at(found[5], path, "MaxResults")?,
+            next_token: member_at(found[6], path, "NextToken")?,
+            dry_run: member_at(found[7], path, "DryRun")?,
+            filters: list_at(found[8], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1236,10 +2305,20 @@ impl FromQuery for DescribeImagesRequest {
 
 impl FromQuery for DescribeInstanceAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InstanceId" => 1,
+                "Attribute" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeInstanceAttributeRequest {
-            dry_run: member(node, path, "DryRun")?,
-            instance_id: member(node, path, "InstanceId")?,
-            attribute: member(node, path, "Attribute")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            instance_id: member_at(found[1], path, "InstanceId")?,
+            attribute: member_at(found[2], path, "Attribute")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         required(&v.attribute, path, "Attribute")?;
@@ -1249,12 +2328,24 @@ impl FromQuery for DescribeInstanceAttributeRequest {
 
 impl FromQuery for DescribeInstanceCreditSpecificationsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "Filter" => 1,
+                "InstanceId" => 2,
+                "MaxResults" => 3,
+                "NextToken" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeInstanceCreditSpecificationsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
-            instance_ids: list(node, path, "InstanceId")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            filters: list_at(found[1], path, "Filter")?,
+            instance_ids: list_at(found[2], path, "InstanceId")?,
+            max_results: member_at(found[3], path, "MaxResults")?,
+            next_token: member_at(found[4], path, "NextToken")?,
         };
         Ok(v)
     }
@@ -1262,14 +2353,28 @@ impl FromQuery for DescribeInstanceCreditSpecificationsRequest {
 
 impl FromQuery for DescribeInstanceStatusRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "MaxResults" => 1,
+                "NextToken" => 2,
+                "IncludeManagedResources" => 3,
+                "DryRun" => 4,
+                "Filter" => 5,
+                "IncludeAllInstances" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeInstanceStatusRequest {
-            instance_ids: list(node, path, "InstanceId")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
-            include_managed_resources: member(node, path, "IncludeManagedResources")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
-            include_all_instances: member(node, path, "IncludeAllInstances")?,
+            instance_ids: list_at(found[0], path, "InstanceId")?,
+            max_results: member_at(found[1], path, "MaxResults")?,
+            next_token: member_at(found[2], path, "NextToken")?,
+            include_managed_resources: member_at(found[3], path, "IncludeManagedResources")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
+            filters: list_at(found[5], path, "Filter")?,
+            include_all_instances: member_at(found[6], path, "IncludeAllInstances")?,
         };
         Ok(v)
     }
@@ -1277,12 +2382,24 @@ impl FromQuery for DescribeInstanceStatusRequest {
 
 impl FromQuery for DescribeInstanceTypeOfferingsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "LocationType" => 1,
+                "Filter" => 2,
+                "MaxResults" => 3,
+                "NextToken" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeInstanceTypeOfferingsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            location_type: member(node, path, "LocationType")?,
-            filters: list(node, path, "Filter")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            location_type: member_at(found[1], path, "LocationType")?,
+            filters: list_at(found[2], path, "Filter")?,
+            max_results: member_at(found[3], path, "MaxResults")?,
+            next_token: member_at(found[4], path, "NextToken")?,
         };
         Ok(v)
     }
@@ -1290,13 +2407,26 @@ impl FromQuery for DescribeInstanceTypeOfferingsRequest {
 
 impl FromQuery for DescribeInstanceTypesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InstanceType" => 1,
+                "Filter" => 2,
+                "MaxResults" => 3,
+                "NextToken" => 4,
+                "IncludeUnsupportedInRegion" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeInstanceTypesRequest {
-            dry_run: member(node, path, "DryRun")?,
-            instance_types: list(node, path, "InstanceType")?,
-            filters: list(node, path, "Filter")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
-            include_unsupported_in_region: member(node, path, "IncludeUnsupportedInRegion")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            instance_types: list_at(found[1], path, "InstanceType")?,
+            filters: list_at(found[2], path, "Filter")?,
+            max_results: member_at(found[3], path, "MaxResults")?,
+            next_token: member_at(found[4], path, "NextToken")?,
+            include_unsupported_in_region: member_at(found[5], path, "IncludeUnsupportedInRegion")?,
         };
         Ok(v)
     }
@@ -1304,13 +2434,26 @@ impl FromQuery for DescribeInstanceTypesRequest {
 
 impl FromQuery for DescribeInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "IncludeManagedResources" => 1,
+                "DryRun" => 2,
+                "Filter" => 3,
+                "NextToken" => 4,
+                "MaxResults" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeInstancesRequest {
-            instance_ids: list(node, path, "InstanceId")?,
-            include_managed_resources: member(node, path, "IncludeManagedResources")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
+            instance_ids: list_at(found[0], path, "InstanceId")?,
+            include_managed_resources: member_at(found[1], path, "IncludeManagedResources")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            filters: list_at(found[3], path, "Filter")?,
+            next_token: member_at(found[4], path, "NextToken")?,
+            max_results: member_at(found[5], path, "MaxResults")?,
         };
         Ok(v)
     }
@@ -1318,12 +2461,24 @@ impl FromQuery for DescribeInstancesRequest {
 
 impl FromQuery for DescribeInternetGatewaysRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "NextToken" => 0,
+                "MaxResults" => 1,
+                "DryRun" => 2,
+                "InternetGatewayId" => 3,
+                "Filter" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeInternetGatewaysRequest {
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            dry_run: member(node, path, "DryRun")?,
-            internet_gateway_ids: list(node, path, "InternetGatewayId")?,
-            filters: list(node, path, "Filter")?,
+            next_token: member_at(found[0], path, "NextToken")?,
+            max_results: member_at(found[1], path, "MaxResults")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            internet_gateway_ids: list_at(found[3], path, "InternetGatewayId")?,
+            filters: list_at(found[4], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1331,12 +2486,24 @@ impl FromQuery for DescribeInternetGatewaysRequest {
 
 impl FromQuery for DescribeKeyPairsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "KeyName" => 0,
+                "KeyPairId" => 1,
+                "IncludePublicKey" => 2,
+                "DryRun" => 3,
+                "Filter" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeKeyPairsRequest {
-            key_names: list(node, path, "KeyName")?,
-            key_pair_ids: list(node, path, "KeyPairId")?,
-            include_public_key: member(node, path, "IncludePublicKey")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
+            key_names: list_at(found[0], path, "KeyName")?,
+            key_pair_ids: list_at(found[1], path, "KeyPairId")?,
+            include_public_key: member_at(found[2], path, "IncludePublicKey")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
+            filters: list_at(found[4], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1344,18 +2511,36 @@ impl FromQuery for DescribeKeyPairsRequest {
 
 impl FromQuery for DescribeLaunchTemplateVersionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 11] = [None; 11];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "LaunchTemplateId" => 1,
+                "LaunchTemplateName" => 2,
+                "LaunchTemplateVersion" => 3,
+                "MinVersion" => 4,
+                "MaxVersion" => 5,
+                "NextToken" => 6,
+                "MaxResults" => 7,
+                "Filter" => 8,
+                "ResolveAlias" => 9,
+                "IncludeManagedResources" => 10,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeLaunchTemplateVersionsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            launch_template_id: member(node, path, "LaunchTemplateId")?,
-            launch_template_name: member(node, path, "LaunchTemplateName")?,
-            versions: list(node, path, "LaunchTemplateVersion")?,
-            min_version: member(node, path, "MinVersion")?,
-            max_version: member(node, path, "MaxVersion")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            filters: list(node, path, "Filter")?,
-            resolve_alias: member(node, path, "ResolveAlias")?,
-            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            launch_template_id: member_at(found[1], path, "LaunchTemplateId")?,
+            launch_template_name: member_at(found[2], path, "LaunchTemplateName")?,
+            versions: list_at(found[3], path, "LaunchTemplateVersion")?,
+            min_version: member_at(found[4], path, "MinVersion")?,
+            max_version: member_at(found[5], path, "MaxVersion")?,
+            next_token: member_at(found[6], path, "NextToken")?,
+            max_results: member_at(found[7], path, "MaxResults")?,
+            filters: list_at(found[8], path, "Filter")?,
+            resolve_alias: member_at(found[9], path, "ResolveAlias")?,
+            include_managed_resources: member_at(found[10], path, "IncludeManagedResources")?,
         };
         Ok(v)
     }
@@ -1363,14 +2548,28 @@ impl FromQuery for DescribeLaunchTemplateVersionsRequest {
 
 impl FromQuery for DescribeLaunchTemplatesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "LaunchTemplateId" => 1,
+                "LaunchTemplateName" => 2,
+                "Filter" => 3,
+                "NextToken" => 4,
+                "MaxResults" => 5,
+                "IncludeManagedResources" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeLaunchTemplatesRequest {
-            dry_run: member(node, path, "DryRun")?,
-            launch_template_ids: list(node, path, "LaunchTemplateId")?,
-            launch_template_names: list(node, path, "LaunchTemplateName")?,
-            filters: list(node, path, "Filter")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            include_managed_resources: member(node, path, "IncludeManagedResources")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            launch_template_ids: list_at(found[1], path, "LaunchTemplateId")?,
+            launch_template_names: list_at(found[2], path, "LaunchTemplateName")?,
+            filters: list_at(found[3], path, "Filter")?,
+            next_token: member_at(found[4], path, "NextToken")?,
+            max_results: member_at(found[5], path, "MaxResults")?,
+            include_managed_resources: member_at(found[6], path, "IncludeManagedResources")?,
         };
         Ok(v)
     }
@@ -1378,13 +2577,26 @@ impl FromQuery for DescribeLaunchTemplatesRequest {
 
 impl FromQuery for DescribeNetworkInterfacesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "NextToken" => 0,
+                "MaxResults" => 1,
+                "IncludeManagedResources" => 2,
+                "DryRun" => 3,
+                "NetworkInterfaceId" => 4,
+                "Filter" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeNetworkInterfacesRequest {
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            include_managed_resources: member(node, path, "IncludeManagedResources")?,
-            dry_run: member(node, path, "DryRun")?,
-            network_interface_ids: list(node, path, "NetworkInterfaceId")?,
-            filters: list(node, path, "Filter")?,
+            next_token: member_at(found[0], path, "NextToken")?,
+            max_results: member_at(found[1], path, "MaxResults")?,
+            include_managed_resources: member_at(found[2], path, "IncludeManagedResources")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
+            network_interface_ids: list_at(found[4], path, "NetworkInterfaceId")?,
+            filters: list_at(found[5], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1392,11 +2604,22 @@ impl FromQuery for DescribeNetworkInterfacesRequest {
 
 impl FromQuery for DescribeRegionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "RegionName" => 0,
+                "AllRegions" => 1,
+                "DryRun" => 2,
+                "Filter" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeRegionsRequest {
-            region_names: list(node, path, "RegionName")?,
-            all_regions: member(node, path, "AllRegions")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
+            region_names: list_at(found[0], path, "RegionName")?,
+            all_regions: member_at(found[1], path, "AllRegions")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            filters: list_at(found[3], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1404,12 +2627,24 @@ impl FromQuery for DescribeRegionsRequest {
 
 impl FromQuery for DescribeRouteTablesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "NextToken" => 0,
+                "MaxResults" => 1,
+                "DryRun" => 2,
+                "RouteTableId" => 3,
+                "Filter" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeRouteTablesRequest {
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            dry_run: member(node, path, "DryRun")?,
-            route_table_ids: list(node, path, "RouteTableId")?,
-            filters: list(node, path, "Filter")?,
+            next_token: member_at(found[0], path, "NextToken")?,
+            max_results: member_at(found[1], path, "MaxResults")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            route_table_ids: list_at(found[3], path, "RouteTableId")?,
+            filters: list_at(found[4], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1417,12 +2652,24 @@ impl FromQuery for DescribeRouteTablesRequest {
 
 impl FromQuery for DescribeSecurityGroupRulesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Filter" => 0,
+                "SecurityGroupRuleId" => 1,
+                "DryRun" => 2,
+                "NextToken" => 3,
+                "MaxResults" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeSecurityGroupRulesRequest {
-            filters: list(node, path, "Filter")?,
-            security_group_rule_ids: list(node, path, "SecurityGroupRuleId")?,
-            dry_run: member(node, path, "DryRun")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
+            filters: list_at(found[0], path, "Filter")?,
+            security_group_rule_ids: list_at(found[1], path, "SecurityGroupRuleId")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            next_token: member_at(found[3], path, "NextToken")?,
+            max_results: member_at(found[4], path, "MaxResults")?,
         };
         Ok(v)
     }
@@ -1430,13 +2677,26 @@ impl FromQuery for DescribeSecurityGroupRulesRequest {
 
 impl FromQuery for DescribeSecurityGroupsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "GroupId" => 0,
+                "GroupName" => 1,
+                "NextToken" => 2,
+                "MaxResults" => 3,
+                "DryRun" => 4,
+                "Filter" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeSecurityGroupsRequest {
-            group_ids: list(node, path, "GroupId")?,
-            group_names: list(node, path, "GroupName")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
+            group_ids: list_at(found[0], path, "GroupId")?,
+            group_names: list_at(found[1], path, "GroupName")?,
+            next_token: member_at(found[2], path, "NextToken")?,
+            max_results: member_at(found[3], path, "MaxResults")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
+            filters: list_at(found[5], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1444,10 +2704,20 @@ impl FromQuery for DescribeSecurityGroupsRequest {
 
 impl FromQuery for DescribeSnapshotAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Attribute" => 0,
+                "SnapshotId" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeSnapshotAttributeRequest {
-            attribute: member(node, path, "Attribute")?,
-            snapshot_id: member(node, path, "SnapshotId")?,
-            dry_run: member(node, path, "DryRun")?,
+            attribute: member_at(found[0], path, "Attribute")?,
+            snapshot_id: member_at(found[1], path, "SnapshotId")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.attribute, path, "Attribute")?;
         required(&v.snapshot_id, path, "SnapshotId")?;
@@ -1457,14 +2727,28 @@ impl FromQuery for DescribeSnapshotAttributeRequest {
 
 impl FromQuery for DescribeSnapshotsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "MaxResults" => 0,
+                "NextToken" => 1,
+                "Owner" => 2,
+                "RestorableBy" => 3,
+                "SnapshotId" => 4,
+                "DryRun" => 5,
+                "Filter" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeSnapshotsRequest {
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
-            owner_ids: list(node, path, "Owner")?,
-            restorable_by_user_ids: list(node, path, "RestorableBy")?,
-            snapshot_ids: list(node, path, "SnapshotId")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
+            max_results: member_at(found[0], path, "MaxResults")?,
+            next_token: member_at(found[1], path, "NextToken")?,
+            owner_ids: list_at(found[2], path, "Owner")?,
+            restorable_by_user_ids: list_at(found[3], path, "RestorableBy")?,
+            snapshot_ids: list_at(found[4], path, "SnapshotId")?,
+            dry_run: member_at(found[5], path, "DryRun")?,
+            filters: list_at(found[6], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1472,11 +2756,22 @@ impl FromQuery for DescribeSnapshotsRequest {
 
 impl FromQuery for DescribeSpotFleetInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "SpotFleetRequestId" => 1,
+                "NextToken" => 2,
+                "MaxResults" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeSpotFleetInstancesRequest {
-            dry_run: member(node, path, "DryRun")?,
-            spot_fleet_request_id: member(node, path, "SpotFleetRequestId")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            spot_fleet_request_id: member_at(found[1], path, "SpotFleetRequestId")?,
+            next_token: member_at(found[2], path, "NextToken")?,
+            max_results: member_at(found[3], path, "MaxResults")?,
         };
         required(&v.spot_fleet_request_id, path, "SpotFleetRequestId")?;
         Ok(v)
@@ -1485,13 +2780,26 @@ impl FromQuery for DescribeSpotFleetInstancesRequest {
 
 impl FromQuery for DescribeSpotFleetRequestHistoryRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "SpotFleetRequestId" => 1,
+                "EventType" => 2,
+                "StartTime" => 3,
+                "NextToken" => 4,
+                "MaxResults" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeSpotFleetRequestHistoryRequest {
-            dry_run: member(node, path, "DryRun")?,
-            spot_fleet_request_id: member(node, path, "SpotFleetRequestId")?,
-            event_type: member(node, path, "EventType")?,
-            start_time: member(node, path, "StartTime")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            spot_fleet_request_id: member_at(found[1], path, "SpotFleetRequestId")?,
+            event_type: member_at(found[2], path, "EventType")?,
+            start_time: member_at(found[3], path, "StartTime")?,
+            next_token: member_at(found[4], path, "NextToken")?,
+            max_results: member_at(found[5], path, "MaxResults")?,
         };
         required(&v.spot_fleet_request_id, path, "SpotFleetRequestId")?;
         required(&v.start_time, path, "StartTime")?;
@@ -1501,11 +2809,22 @@ impl FromQuery for DescribeSpotFleetRequestHistoryRequest {
 
 impl FromQuery for DescribeSpotFleetRequestsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "SpotFleetRequestId" => 1,
+                "NextToken" => 2,
+                "MaxResults" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeSpotFleetRequestsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            spot_fleet_request_ids: list(node, path, "SpotFleetRequestId")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            spot_fleet_request_ids: list_at(found[1], path, "SpotFleetRequestId")?,
+            next_token: member_at(found[2], path, "NextToken")?,
+            max_results: member_at(found[3], path, "MaxResults")?,
         };
         Ok(v)
     }
@@ -1513,12 +2832,24 @@ impl FromQuery for DescribeSpotFleetRequestsRequest {
 
 impl FromQuery for DescribeSpotInstanceRequestsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "NextToken" => 0,
+                "MaxResults" => 1,
+                "DryRun" => 2,
+                "SpotInstanceRequestId" => 3,
+                "Filter" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeSpotInstanceRequestsRequest {
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            dry_run: member(node, path, "DryRun")?,
-            spot_instance_request_ids: list(node, path, "SpotInstanceRequestId")?,
-            filters: list(node, path, "Filter")?,
+            next_token: member_at(found[0], path, "NextToken")?,
+            max_results: member_at(found[1], path, "MaxResults")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            spot_instance_request_ids: list_at(found[3], path, "SpotInstanceRequestId")?,
+            filters: list_at(found[4], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1526,17 +2857,34 @@ impl FromQuery for DescribeSpotInstanceRequestsRequest {
 
 impl FromQuery for DescribeSpotPriceHistoryRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 10] = [None; 10];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AvailabilityZoneId" => 0,
+                "DryRun" => 1,
+                "StartTime" => 2,
+                "EndTime" => 3,
+                "InstanceType" => 4,
+                "ProductDescription" => 5,
+                "Filter" => 6,
+                "AvailabilityZone" => 7,
+                "MaxResults" => 8,
+                "NextToken" => 9,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeSpotPriceHistoryRequest {
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
-            dry_run: member(node, path, "DryRun")?,
-            start_time: member(node, path, "StartTime")?,
-            end_time: member(node, path, "EndTime")?,
-            instance_types: list(node, path, "InstanceType")?,
-            product_descriptions: list(node, path, "ProductDescription")?,
-            filters: list(node, path, "Filter")?,
-            availability_zone: member(node, path, "AvailabilityZone")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
+            availability_zone_id: member_at(found[0], path, "AvailabilityZoneId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
+            start_time: member_at(found[2], path, "StartTime")?,
+            end_time: member_at(found[3], path, "EndTime")?,
+            instance_types: list_at(found[4], path, "InstanceType")?,
+            product_descriptions: list_at(found[5], path, "ProductDescription")?,
+            filters: list_at(found[6], path, "Filter")?,
+            availability_zone: member_at(found[7], path, "AvailabilityZone")?,
+            max_results: member_at(found[8], path, "MaxResults")?,
+            next_token: member_at(found[9], path, "NextToken")?,
         };
         Ok(v)
     }
@@ -1544,12 +2892,24 @@ impl FromQuery for DescribeSpotPriceHistoryRequest {
 
 impl FromQuery for DescribeSubnetsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Filter" => 0,
+                "SubnetId" => 1,
+                "NextToken" => 2,
+                "MaxResults" => 3,
+                "DryRun" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeSubnetsRequest {
-            filters: list(node, path, "Filter")?,
-            subnet_ids: list(node, path, "SubnetId")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            dry_run: member(node, path, "DryRun")?,
+            filters: list_at(found[0], path, "Filter")?,
+            subnet_ids: list_at(found[1], path, "SubnetId")?,
+            next_token: member_at(found[2], path, "NextToken")?,
+            max_results: member_at(found[3], path, "MaxResults")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -1557,11 +2917,22 @@ impl FromQuery for DescribeSubnetsRequest {
 
 impl FromQuery for DescribeTagsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "Filter" => 1,
+                "MaxResults" => 2,
+                "NextToken" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeTagsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            filters: list_at(found[1], path, "Filter")?,
+            max_results: member_at(found[2], path, "MaxResults")?,
+            next_token: member_at(found[3], path, "NextToken")?,
         };
         Ok(v)
     }
@@ -1569,10 +2940,20 @@ impl FromQuery for DescribeTagsRequest {
 
 impl FromQuery for DescribeVolumeAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Attribute" => 0,
+                "VolumeId" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeVolumeAttributeRequest {
-            attribute: member(node, path, "Attribute")?,
-            volume_id: member(node, path, "VolumeId")?,
-            dry_run: member(node, path, "DryRun")?,
+            attribute: member_at(found[0], path, "Attribute")?,
+            volume_id: member_at(found[1], path, "VolumeId")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.attribute, path, "Attribute")?;
         required(&v.volume_id, path, "VolumeId")?;
@@ -1582,13 +2963,26 @@ impl FromQuery for DescribeVolumeAttributeRequest {
 
 impl FromQuery for DescribeVolumeStatusRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "MaxResults" => 0,
+                "NextToken" => 1,
+                "VolumeId" => 2,
+                "IncludeManagedResources" => 3,
+                "DryRun" => 4,
+                "Filter" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeVolumeStatusRequest {
-            max_results: member(node, path, "MaxResults")?,
-            next_token: member(node, path, "NextToken")?,
-            volume_ids: list(node, path, "VolumeId")?,
-            include_managed_resources: member(node, path, "IncludeManagedResources")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
+            max_results: member_at(found[0], path, "MaxResults")?,
+            next_token: member_at(found[1], path, "NextToken")?,
+            volume_ids: list_at(found[2], path, "VolumeId")?,
+            include_managed_resources: member_at(found[3], path, "IncludeManagedResources")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
+            filters: list_at(found[5], path, "Filter")?,
         };
         Ok(v)
     }
@@ -1596,12 +2990,24 @@ impl FromQuery for DescribeVolumeStatusRequest {
 
 impl FromQuery for DescribeVolumesModificationsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "VolumeId" => 1,
+                "Filter" => 2,
+                "NextToken" => 3,
+                "MaxResults" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeVolumesModificationsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            volume_ids: list(node, path, "VolumeId")?,
-            filters: list(node, path, "Filter")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            volume_ids: list_at(found[1], path, "VolumeId")?,
+            filters: list_at(found[2], path, "Filter")?,
+            next_token: member_at(found[3], path, "NextToken")?,
+            max_results: member_at(found[4], path, "MaxResults")?,
         };
         Ok(v)
     }
@@ -1609,13 +3015,26 @@ impl FromQuery for DescribeVolumesModificationsRequest {
 
 impl FromQuery for DescribeVolumesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "VolumeId" => 0,
+                "IncludeManagedResources" => 1,
+                "DryRun" => 2,
+                "Filter" => 3,
+                "NextToken" => 4,
+                "MaxResults" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeVolumesRequest {
-            volume_ids: list(node, path, "VolumeId")?,
-            include_managed_resources: member(node, path, "IncludeManagedResources")?,
-            dry_run: member(node, path, "DryRun")?,
-            filters: list(node, path, "Filter")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
+            volume_ids: list_at(found[0], path, "VolumeId")?,
+            include_managed_resources: member_at(found[1], path, "IncludeManagedResources")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            filters: list_at(found[3], path, "Filter")?,
+            next_token: member_at(found[4], path, "NextToken")?,
+            max_results: member_at(found[5], path, "MaxResults")?,
         };
         Ok(v)
     }
@@ -1623,10 +3042,20 @@ impl FromQuery for DescribeVolumesRequest {
 
 impl FromQuery for DescribeVpcAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Attribute" => 0,
+                "VpcId" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeVpcAttributeRequest {
-            attribute: member(node, path, "Attribute")?,
-            vpc_id: member(node, path, "VpcId")?,
-            dry_run: member(node, path, "DryRun")?,
+            attribute: member_at(found[0], path, "Attribute")?,
+            vpc_id: member_at(found[1], path, "VpcId")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.attribute, path, "Attribute")?;
         required(&v.vpc_id, path, "VpcId")?;
@@ -1636,12 +3065,24 @@ impl FromQuery for DescribeVpcAttributeRequest {
 
 impl FromQuery for DescribeVpcsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Filter" => 0,
+                "VpcId" => 1,
+                "NextToken" => 2,
+                "MaxResults" => 3,
+                "DryRun" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DescribeVpcsRequest {
-            filters: list(node, path, "Filter")?,
-            vpc_ids: list(node, path, "VpcId")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            dry_run: member(node, path, "DryRun")?,
+            filters: list_at(found[0], path, "Filter")?,
+            vpc_ids: list_at(found[1], path, "VpcId")?,
+            next_token: member_at(found[2], path, "NextToken")?,
+            max_results: member_at(found[3], path, "MaxResults")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -1649,10 +3090,20 @@ impl FromQuery for DescribeVpcsRequest {
 
 impl FromQuery for DetachInternetGatewayRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InternetGatewayId" => 1,
+                "VpcId" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DetachInternetGatewayRequest {
-            dry_run: member(node, path, "DryRun")?,
-            internet_gateway_id: member(node, path, "InternetGatewayId")?,
-            vpc_id: member(node, path, "VpcId")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            internet_gateway_id: member_at(found[1], path, "InternetGatewayId")?,
+            vpc_id: member_at(found[2], path, "VpcId")?,
         };
         required(&v.internet_gateway_id, path, "InternetGatewayId")?;
         required(&v.vpc_id, path, "VpcId")?;
@@ -1662,10 +3113,20 @@ impl FromQuery for DetachInternetGatewayRequest {
 
 impl FromQuery for DetachNetworkInterfaceRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "AttachmentId" => 1,
+                "Force" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DetachNetworkInterfaceRequest {
-            dry_run: member(node, path, "DryRun")?,
-            attachment_id: member(node, path, "AttachmentId")?,
-            force: member(node, path, "Force")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            attachment_id: member_at(found[1], path, "AttachmentId")?,
+            force: member_at(found[2], path, "Force")?,
         };
         required(&v.attachment_id, path, "AttachmentId")?;
         Ok(v)
@@ -1674,12 +3135,24 @@ impl FromQuery for DetachNetworkInterfaceRequest {
 
 impl FromQuery for DetachVolumeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Device" => 0,
+                "Force" => 1,
+                "InstanceId" => 2,
+                "VolumeId" => 3,
+                "DryRun" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DetachVolumeRequest {
-            device: member(node, path, "Device")?,
-            force: member(node, path, "Force")?,
-            instance_id: member(node, path, "InstanceId")?,
-            volume_id: member(node, path, "VolumeId")?,
-            dry_run: member(node, path, "DryRun")?,
+            device: member_at(found[0], path, "Device")?,
+            force: member_at(found[1], path, "Force")?,
+            instance_id: member_at(found[2], path, "InstanceId")?,
+            volume_id: member_at(found[3], path, "VolumeId")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
         };
         required(&v.volume_id, path, "VolumeId")?;
         Ok(v)
@@ -1688,8 +3161,16 @@ impl FromQuery for DetachVolumeRequest {
 
 impl FromQuery for DisableEbsEncryptionByDefaultRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DisableEbsEncryptionByDefaultRequest {
-            dry_run: member(node, path, "DryRun")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -1697,10 +3178,20 @@ impl FromQuery for DisableEbsEncryptionByDefaultRequest {
 
 impl FromQuery for DisassociateAddressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AssociationId" => 0,
+                "PublicIp" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DisassociateAddressRequest {
-            association_id: member(node, path, "AssociationId")?,
-            public_ip: member(node, path, "PublicIp")?,
-            dry_run: member(node, path, "DryRun")?,
+            association_id: member_at(found[0], path, "AssociationId")?,
+            public_ip: member_at(found[1], path, "PublicIp")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -1708,8 +3199,16 @@ impl FromQuery for DisassociateAddressRequest {
 
 impl FromQuery for DisassociateIamInstanceProfileRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AssociationId" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DisassociateIamInstanceProfileRequest {
-            association_id: member(node, path, "AssociationId")?,
+            association_id: member_at(found[0], path, "AssociationId")?,
         };
         required(&v.association_id, path, "AssociationId")?;
         Ok(v)
@@ -1718,9 +3217,18 @@ impl FromQuery for DisassociateIamInstanceProfileRequest {
 
 impl FromQuery for DisassociateRouteTableRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "AssociationId" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DisassociateRouteTableRequest {
-            dry_run: member(node, path, "DryRun")?,
-            association_id: member(node, path, "AssociationId")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            association_id: member_at(found[1], path, "AssociationId")?,
         };
         required(&v.association_id, path, "AssociationId")?;
         Ok(v)
@@ -1729,8 +3237,16 @@ impl FromQuery for DisassociateRouteTableRequest {
 
 impl FromQuery for DisassociateVpcCidrBlockRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AssociationId" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = DisassociateVpcCidrBlockRequest {
-            association_id: member(node, path, "AssociationId")?,
+            association_id: member_at(found[0], path, "AssociationId")?,
         };
         required(&v.association_id, path, "AssociationId")?;
         Ok(v)
@@ -1739,20 +3255,40 @@ impl FromQuery for DisassociateVpcCidrBlockRequest {
 
 impl FromQuery for EbsBlockDevice {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 13] = [None; 13];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DeleteOnTermination" => 0,
+                "Iops" => 1,
+                "SnapshotId" => 2,
+                "VolumeSize" => 3,
+                "VolumeType" => 4,
+                "KmsKeyId" => 5,
+                "Throughput" => 6,
+                "OutpostArn" => 7,
+                "AvailabilityZone" => 8,
+                "Encrypted" => 9,
+                "VolumeInitializationRate" => 10,
+                "AvailabilityZoneId" => 11,
+                "EbsCardIndex" => 12,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = EbsBlockDevice {
-            delete_on_termination: member(node, path, "DeleteOnTermination")?,
-            iops: member(node, path, "Iops")?,
-            snapshot_id: member(node, path, "SnapshotId")?,
-            volume_size: member(node, path, "VolumeSize")?,
-            volume_type: member(node, path, "VolumeType")?,
-            kms_key_id: member(node, path, "KmsKeyId")?,
-            throughput: member(node, path, "Throughput")?,
-            outpost_arn: member(node, path, "OutpostArn")?,
-            availability_zone: member(node, path, "AvailabilityZone")?,
-            encrypted: member(node, path, "Encrypted")?,
-            volume_initialization_rate: member(node, path, "VolumeInitializationRate")?,
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
-            ebs_card_index: member(node, path, "EbsCardIndex")?,
+            delete_on_termination: member_at(found[0], path, "DeleteOnTermination")?,
+            iops: member_at(found[1], path, "Iops")?,
+            snapshot_id: member_at(found[2], path, "SnapshotId")?,
+            volume_size: member_at(found[3], path, "VolumeSize")?,
+            volume_type: member_at(found[4], path, "VolumeType")?,
+            kms_key_id: member_at(found[5], path, "KmsKeyId")?,
+            throughput: member_at(found[6], path, "Throughput")?,
+            outpost_arn: member_at(found[7], path, "OutpostArn")?,
+            availability_zone: member_at(found[8], path, "AvailabilityZone")?,
+            encrypted: member_at(found[9], path, "Encrypted")?,
+            volume_initialization_rate: member_at(found[10], path, "VolumeInitializationRate")?,
+            availability_zone_id: member_at(found[11], path, "AvailabilityZoneId")?,
+            ebs_card_index: member_at(found[12], path, "EbsCardIndex")?,
         };
         Ok(v)
     }
@@ -1760,9 +3296,18 @@ impl FromQuery for EbsBlockDevice {
 
 impl FromQuery for EbsInstanceBlockDeviceSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "VolumeId" => 0,
+                "DeleteOnTermination" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = EbsInstanceBlockDeviceSpecification {
-            volume_id: member(node, path, "VolumeId")?,
-            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+            volume_id: member_at(found[0], path, "VolumeId")?,
+            delete_on_termination: member_at(found[1], path, "DeleteOnTermination")?,
         };
         Ok(v)
     }
@@ -1770,8 +3315,16 @@ impl FromQuery for EbsInstanceBlockDeviceSpecification {
 
 impl FromQuery for ElasticGpuSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Type" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ElasticGpuSpecification {
-            r#type: member(node, path, "Type")?,
+            r#type: member_at(found[0], path, "Type")?,
         };
         required(&v.r#type, path, "Type")?;
         Ok(v)
@@ -1780,9 +3333,18 @@ impl FromQuery for ElasticGpuSpecification {
 
 impl FromQuery for ElasticInferenceAccelerator {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Type" => 0,
+                "Count" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ElasticInferenceAccelerator {
-            r#type: member(node, path, "Type")?,
-            count: member(node, path, "Count")?,
+            r#type: member_at(found[0], path, "Type")?,
+            count: member_at(found[1], path, "Count")?,
         };
         required(&v.r#type, path, "Type")?;
         Ok(v)
@@ -1791,9 +3353,18 @@ impl FromQuery for ElasticInferenceAccelerator {
 
 impl FromQuery for EnaSrdSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "EnaSrdEnabled" => 0,
+                "EnaSrdUdpSpecification" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = EnaSrdSpecification {
-            ena_srd_enabled: member(node, path, "EnaSrdEnabled")?,
-            ena_srd_udp_specification: member(node, path, "EnaSrdUdpSpecification")?,
+            ena_srd_enabled: member_at(found[0], path, "EnaSrdEnabled")?,
+            ena_srd_udp_specification: member_at(found[1], path, "EnaSrdUdpSpecification")?,
         };
         Ok(v)
     }
@@ -1801,9 +3372,18 @@ impl FromQuery for EnaSrdSpecification {
 
 impl FromQuery for EnaSrdSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "EnaSrdEnabled" => 0,
+                "EnaSrdUdpSpecification" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = EnaSrdSpecificationRequest {
-            ena_srd_enabled: member(node, path, "EnaSrdEnabled")?,
-            ena_srd_udp_specification: member(node, path, "EnaSrdUdpSpecification")?,
+            ena_srd_enabled: member_at(found[0], path, "EnaSrdEnabled")?,
+            ena_srd_udp_specification: member_at(found[1], path, "EnaSrdUdpSpecification")?,
         };
         Ok(v)
     }
@@ -1811,8 +3391,16 @@ impl FromQuery for EnaSrdSpecificationRequest {
 
 impl FromQuery for EnaSrdUdpSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "EnaSrdUdpEnabled" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = EnaSrdUdpSpecification {
-            ena_srd_udp_enabled: member(node, path, "EnaSrdUdpEnabled")?,
+            ena_srd_udp_enabled: member_at(found[0], path, "EnaSrdUdpEnabled")?,
         };
         Ok(v)
     }
@@ -1820,8 +3408,16 @@ impl FromQuery for EnaSrdUdpSpecification {
 
 impl FromQuery for EnaSrdUdpSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "EnaSrdUdpEnabled" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = EnaSrdUdpSpecificationRequest {
-            ena_srd_udp_enabled: member(node, path, "EnaSrdUdpEnabled")?,
+            ena_srd_udp_enabled: member_at(found[0], path, "EnaSrdUdpEnabled")?,
         };
         Ok(v)
     }
@@ -1829,8 +3425,16 @@ impl FromQuery for EnaSrdUdpSpecificationRequest {
 
 impl FromQuery for EnableEbsEncryptionByDefaultRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = EnableEbsEncryptionByDefaultRequest {
-            dry_run: member(node, path, "DryRun")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -1838,8 +3442,16 @@ impl FromQuery for EnableEbsEncryptionByDefaultRequest {
 
 impl FromQuery for EnclaveOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Enabled" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = EnclaveOptionsRequest {
-            enabled: member(node, path, "Enabled")?,
+            enabled: member_at(found[0], path, "Enabled")?,
         };
         Ok(v)
     }
@@ -1847,9 +3459,18 @@ impl FromQuery for EnclaveOptionsRequest {
 
 impl FromQuery for Filter {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Name" => 0,
+                "Value" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = Filter {
-            name: member(node, path, "Name")?,
-            values: list(node, path, "Value")?,
+            name: member_at(found[0], path, "Name")?,
+            values: list_at(found[1], path, "Value")?,
         };
         Ok(v)
     }
@@ -1857,11 +3478,22 @@ impl FromQuery for Filter {
 
 impl FromQuery for FleetBlockDeviceMappingRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DeviceName" => 0,
+                "VirtualName" => 1,
+                "Ebs" => 2,
+                "NoDevice" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = FleetBlockDeviceMappingRequest {
-            device_name: member(node, path, "DeviceName")?,
-            virtual_name: member(node, path, "VirtualName")?,
-            ebs: member(node, path, "Ebs")?,
-            no_device: member(node, path, "NoDevice")?,
+            device_name: member_at(found[0], path, "DeviceName")?,
+            virtual_name: member_at(found[1], path, "VirtualName")?,
+            ebs: member_at(found[2], path, "Ebs")?,
+            no_device: member_at(found[3], path, "NoDevice")?,
         };
         Ok(v)
     }
@@ -1869,15 +3501,30 @@ impl FromQuery for FleetBlockDeviceMappingRequest {
 
 impl FromQuery for FleetEbsBlockDeviceRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 8] = [None; 8];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Encrypted" => 0,
+                "DeleteOnTermination" => 1,
+                "Iops" => 2,
+                "Throughput" => 3,
+                "KmsKeyId" => 4,
+                "SnapshotId" => 5,
+                "VolumeSize" => 6,
+                "VolumeType" => 7,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = FleetEbsBlockDeviceRequest {
-            encrypted: member(node, path, "Encrypted")?,
-            delete_on_termination: member(node, path, "DeleteOnTermination")?,
-            iops: member(node, path, "Iops")?,
-            throughput: member(node, path, "Throughput")?,
-            kms_key_id: member(node, path, "KmsKeyId")?,
-            snapshot_id: member(node, path, "SnapshotId")?,
-            volume_size: member(node, path, "VolumeSize")?,
-            volume_type: member(node, path, "VolumeType")?,
+            encrypted: member_at(found[0], path, "Encrypted")?,
+            delete_on_termination: member_at(found[1], path, "DeleteOnTermination")?,
+            iops: member_at(found[2], path, "Iops")?,
+            throughput: member_at(found[3], path, "Throughput")?,
+            kms_key_id: member_at(found[4], path, "KmsKeyId")?,
+            snapshot_id: member_at(found[5], path, "SnapshotId")?,
+            volume_size: member_at(found[6], path, "VolumeSize")?,
+            volume_type: member_at(found[7], path, "VolumeType")?,
         };
         Ok(v)
     }
@@ -1885,9 +3532,18 @@ impl FromQuery for FleetEbsBlockDeviceRequest {
 
 impl FromQuery for FleetLaunchTemplateConfigRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "LaunchTemplateSpecification" => 0,
+                "Overrides" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = FleetLaunchTemplateConfigRequest {
-            launch_template_specification: member(node, path, "LaunchTemplateSpecification")?,
-            overrides: list(node, path, "Overrides")?,
+            launch_template_specification: member_at(found[0], path, "LaunchTemplateSpecification")?,
+            overrides: list_at(found[1], path, "Overrides")?,
         };
         Ok(v)
     }
@@ -1895,18 +3551,36 @@ impl FromQuery for FleetLaunchTemplateConfigRequest {
 
 impl FromQuery for FleetLaunchTemplateOverridesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 11] = [None; 11];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceType" => 0,
+                "MaxPrice" => 1,
+                "SubnetId" => 2,
+                "AvailabilityZone" => 3,
+                "WeightedCapacity" => 4,
+                "Priority" => 5,
+                "Placement" => 6,
+                "BlockDeviceMapping" => 7,
+                "InstanceRequirements" => 8,
+                "ImageId" => 9,
+                "AvailabilityZoneId" => 10,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = FleetLaunchTemplateOverridesRequest {
-            instance_type: member(node, path, "InstanceType")?,
-            max_price: member(node, path, "MaxPrice")?,
-            subnet_id: member(node, path, "SubnetId")?,
-            availability_zone: member(node, path, "AvailabilityZone")?,
-            weighted_capacity: member(node, path, "WeightedCapacity")?,
-            priority: member(node, path, "Priority")?,
-            placement: member(node, path, "Placement")?,
-            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
-            instance_requirements: member(node, path, "InstanceRequirements")?,
-            image_id: member(node, path, "ImageId")?,
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            instance_type: member_at(found[0], path, "InstanceType")?,
+            max_price: member_at(found[1], path, "MaxPrice")?,
+            subnet_id: member_at(found[2], path, "SubnetId")?,
+            availability_zone: member_at(found[3], path, "AvailabilityZone")?,
+            weighted_capacity: member_at(found[4], path, "WeightedCapacity")?,
+            priority: member_at(found[5], path, "Priority")?,
+            placement: member_at(found[6], path, "Placement")?,
+            block_device_mappings: list_at(found[7], path, "BlockDeviceMapping")?,
+            instance_requirements: member_at(found[8], path, "InstanceRequirements")?,
+            image_id: member_at(found[9], path, "ImageId")?,
+            availability_zone_id: member_at(found[10], path, "AvailabilityZoneId")?,
         };
         Ok(v)
     }
@@ -1914,10 +3588,20 @@ impl FromQuery for FleetLaunchTemplateOverridesRequest {
 
 impl FromQuery for FleetLaunchTemplateSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "LaunchTemplateId" => 0,
+                "LaunchTemplateName" => 1,
+                "Version" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = FleetLaunchTemplateSpecification {
-            launch_template_id: member(node, path, "LaunchTemplateId")?,
-            launch_template_name: member(node, path, "LaunchTemplateName")?,
-            version: member(node, path, "Version")?,
+            launch_template_id: member_at(found[0], path, "LaunchTemplateId")?,
+            launch_template_name: member_at(found[1], path, "LaunchTemplateName")?,
+            version: member_at(found[2], path, "Version")?,
         };
         Ok(v)
     }
@@ -1925,10 +3609,20 @@ impl FromQuery for FleetLaunchTemplateSpecification {
 
 impl FromQuery for FleetLaunchTemplateSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "LaunchTemplateId" => 0,
+                "LaunchTemplateName" => 1,
+                "Version" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = FleetLaunchTemplateSpecificationRequest {
-            launch_template_id: member(node, path, "LaunchTemplateId")?,
-            launch_template_name: member(node, path, "LaunchTemplateName")?,
-            version: member(node, path, "Version")?,
+            launch_template_id: member_at(found[0], path, "LaunchTemplateId")?,
+            launch_template_name: member_at(found[1], path, "LaunchTemplateName")?,
+            version: member_at(found[2], path, "Version")?,
         };
         Ok(v)
     }
@@ -1936,9 +3630,18 @@ impl FromQuery for FleetLaunchTemplateSpecificationRequest {
 
 impl FromQuery for FleetSpotCapacityRebalanceRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ReplacementStrategy" => 0,
+                "TerminationDelay" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = FleetSpotCapacityRebalanceRequest {
-            replacement_strategy: member(node, path, "ReplacementStrategy")?,
-            termination_delay: member(node, path, "TerminationDelay")?,
+            replacement_strategy: member_at(found[0], path, "ReplacementStrategy")?,
+            termination_delay: member_at(found[1], path, "TerminationDelay")?,
         };
         Ok(v)
     }
@@ -1946,8 +3649,16 @@ impl FromQuery for FleetSpotCapacityRebalanceRequest {
 
 impl FromQuery for FleetSpotMaintenanceStrategiesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityRebalance" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = FleetSpotMaintenanceStrategiesRequest {
-            capacity_rebalance: member(node, path, "CapacityRebalance")?,
+            capacity_rebalance: member_at(found[0], path, "CapacityRebalance")?,
         };
         Ok(v)
     }
@@ -1955,11 +3666,22 @@ impl FromQuery for FleetSpotMaintenanceStrategiesRequest {
 
 impl FromQuery for GetCapacityReservationUsageRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityReservationId" => 0,
+                "NextToken" => 1,
+                "MaxResults" => 2,
+                "DryRun" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = GetCapacityReservationUsageRequest {
-            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
-            next_token: member(node, path, "NextToken")?,
-            max_results: member(node, path, "MaxResults")?,
-            dry_run: member(node, path, "DryRun")?,
+            capacity_reservation_id: member_at(found[0], path, "CapacityReservationId")?,
+            next_token: member_at(found[1], path, "NextToken")?,
+            max_results: member_at(found[2], path, "MaxResults")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
         Ok(v)
@@ -1968,10 +3690,20 @@ impl FromQuery for GetCapacityReservationUsageRequest {
 
 impl FromQuery for GetConsoleOutputRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "Latest" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = GetConsoleOutputRequest {
-            instance_id: member(node, path, "InstanceId")?,
-            latest: member(node, path, "Latest")?,
-            dry_run: member(node, path, "DryRun")?,
+            instance_id: member_at(found[0], path, "InstanceId")?,
+            latest: member_at(found[1], path, "Latest")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
@@ -1980,9 +3712,18 @@ impl FromQuery for GetConsoleOutputRequest {
 
 impl FromQuery for GetDefaultCreditSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InstanceFamily" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = GetDefaultCreditSpecificationRequest {
-            dry_run: member(node, path, "DryRun")?,
-            instance_family: member(node, path, "InstanceFamily")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            instance_family: member_at(found[1], path, "InstanceFamily")?,
         };
         required(&v.instance_family, path, "InstanceFamily")?;
         Ok(v)
@@ -1991,8 +3732,16 @@ impl FromQuery for GetDefaultCreditSpecificationRequest {
 
 impl FromQuery for GetEbsDefaultKmsKeyIdRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = GetEbsDefaultKmsKeyIdRequest {
-            dry_run: member(node, path, "DryRun")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -2000,8 +3749,16 @@ impl FromQuery for GetEbsDefaultKmsKeyIdRequest {
 
 impl FromQuery for GetEbsEncryptionByDefaultRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = GetEbsEncryptionByDefaultRequest {
-            dry_run: member(node, path, "DryRun")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -2009,9 +3766,18 @@ impl FromQuery for GetEbsEncryptionByDefaultRequest {
 
 impl FromQuery for GetLaunchTemplateDataRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InstanceId" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = GetLaunchTemplateDataRequest {
-            dry_run: member(node, path, "DryRun")?,
-            instance_id: member(node, path, "InstanceId")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            instance_id: member_at(found[1], path, "InstanceId")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
@@ -2020,9 +3786,18 @@ impl FromQuery for GetLaunchTemplateDataRequest {
 
 impl FromQuery for GetPasswordDataRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = GetPasswordDataRequest {
-            instance_id: member(node, path, "InstanceId")?,
-            dry_run: member(node, path, "DryRun")?,
+            instance_id: member_at(found[0], path, "InstanceId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
@@ -2031,9 +3806,18 @@ impl FromQuery for GetPasswordDataRequest {
 
 impl FromQuery for GroupIdentifier {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "GroupId" => 0,
+                "GroupName" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = GroupIdentifier {
-            group_id: member(node, path, "GroupId")?,
-            group_name: member(node, path, "GroupName")?,
+            group_id: member_at(found[0], path, "GroupId")?,
+            group_name: member_at(found[1], path, "GroupName")?,
         };
         Ok(v)
     }
@@ -2041,8 +3825,16 @@ impl FromQuery for GroupIdentifier {
 
 impl FromQuery for HibernationOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Configured" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = HibernationOptionsRequest {
-            configured: member(node, path, "Configured")?,
+            configured: member_at(found[0], path, "Configured")?,
         };
         Ok(v)
     }
@@ -2050,9 +3842,18 @@ impl FromQuery for HibernationOptionsRequest {
 
 impl FromQuery for IamInstanceProfileSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Arn" => 0,
+                "Name" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = IamInstanceProfileSpecification {
-            arn: member(node, path, "Arn")?,
-            name: member(node, path, "Name")?,
+            arn: member_at(found[0], path, "Arn")?,
+            name: member_at(found[1], path, "Name")?,
         };
         Ok(v)
     }
@@ -2060,11 +3861,22 @@ impl FromQuery for IamInstanceProfileSpecification {
 
 impl FromQuery for ImportKeyPairRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "TagSpecification" => 0,
+                "DryRun" => 1,
+                "KeyName" => 2,
+                "PublicKeyMaterial" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ImportKeyPairRequest {
-            tag_specifications: list(node, path, "TagSpecification")?,
-            dry_run: member(node, path, "DryRun")?,
-            key_name: member(node, path, "KeyName")?,
-            public_key_material: member(node, path, "PublicKeyMaterial")?,
+            tag_specifications: list_at(found[0], path, "TagSpecification")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
+            key_name: member_at(found[2], path, "KeyName")?,
+            public_key_material: member_at(found[3], path, "PublicKeyMaterial")?,
         };
         required(&v.key_name, path, "KeyName")?;
         required(&v.public_key_material, path, "PublicKeyMaterial")?;
@@ -2074,11 +3886,22 @@ impl FromQuery for ImportKeyPairRequest {
 
 impl FromQuery for InstanceBlockDeviceMappingSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DeviceName" => 0,
+                "Ebs" => 1,
+                "VirtualName" => 2,
+                "NoDevice" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceBlockDeviceMappingSpecification {
-            device_name: member(node, path, "DeviceName")?,
-            ebs: member(node, path, "Ebs")?,
-            virtual_name: member(node, path, "VirtualName")?,
-            no_device: member(node, path, "NoDevice")?,
+            device_name: member_at(found[0], path, "DeviceName")?,
+            ebs: member_at(found[1], path, "Ebs")?,
+            virtual_name: member_at(found[2], path, "VirtualName")?,
+            no_device: member_at(found[3], path, "NoDevice")?,
         };
         Ok(v)
     }
@@ -2086,9 +3909,18 @@ impl FromQuery for InstanceBlockDeviceMappingSpecification {
 
 impl FromQuery for InstanceCreditSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "CpuCredits" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceCreditSpecificationRequest {
-            instance_id: member(node, path, "InstanceId")?,
-            cpu_credits: member(node, path, "CpuCredits")?,
+            instance_id: member_at(found[0], path, "InstanceId")?,
+            cpu_credits: member_at(found[1], path, "CpuCredits")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
@@ -2097,9 +3929,18 @@ impl FromQuery for InstanceCreditSpecificationRequest {
 
 impl FromQuery for InstanceIpv6Address {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Ipv6Address" => 0,
+                "IsPrimaryIpv6" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceIpv6Address {
-            ipv6_address: member(node, path, "Ipv6Address")?,
-            is_primary_ipv6: member(node, path, "IsPrimaryIpv6")?,
+            ipv6_address: member_at(found[0], path, "Ipv6Address")?,
+            is_primary_ipv6: member_at(found[1], path, "IsPrimaryIpv6")?,
         };
         Ok(v)
     }
@@ -2107,8 +3948,16 @@ impl FromQuery for InstanceIpv6Address {
 
 impl FromQuery for InstanceIpv6AddressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Ipv6Address" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceIpv6AddressRequest {
-            ipv6_address: member(node, path, "Ipv6Address")?,
+            ipv6_address: member_at(found[0], path, "Ipv6Address")?,
         };
         Ok(v)
     }
@@ -2116,8 +3965,16 @@ impl FromQuery for InstanceIpv6AddressRequest {
 
 impl FromQuery for InstanceMaintenanceOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AutoRecovery" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceMaintenanceOptionsRequest {
-            auto_recovery: member(node, path, "AutoRecovery")?,
+            auto_recovery: member_at(found[0], path, "AutoRecovery")?,
         };
         Ok(v)
     }
@@ -2125,9 +3982,18 @@ impl FromQuery for InstanceMaintenanceOptionsRequest {
 
 impl FromQuery for InstanceMarketOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "MarketType" => 0,
+                "SpotOptions" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceMarketOptionsRequest {
-            market_type: member(node, path, "MarketType")?,
-            spot_options: member(node, path, "SpotOptions")?,
+            market_type: member_at(found[0], path, "MarketType")?,
+            spot_options: member_at(found[1], path, "SpotOptions")?,
         };
         Ok(v)
     }
@@ -2135,12 +4001,24 @@ impl FromQuery for InstanceMarketOptionsRequest {
 
 impl FromQuery for InstanceMetadataOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "HttpTokens" => 0,
+                "HttpPutResponseHopLimit" => 1,
+                "HttpEndpoint" => 2,
+                "HttpProtocolIpv6" => 3,
+                "InstanceMetadataTags" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceMetadataOptionsRequest {
-            http_tokens: member(node, path, "HttpTokens")?,
-            http_put_response_hop_limit: member(node, path, "HttpPutResponseHopLimit")?,
-            http_endpoint: member(node, path, "HttpEndpoint")?,
-            http_protocol_ipv6: member(node, path, "HttpProtocolIpv6")?,
-            instance_metadata_tags: member(node, path, "InstanceMetadataTags")?,
+            http_tokens: member_at(found[0], path, "HttpTokens")?,
+            http_put_response_hop_limit: member_at(found[1], path, "HttpPutResponseHopLimit")?,
+            http_endpoint: member_at(found[2], path, "HttpEndpoint")?,
+            http_protocol_ipv6: member_at(found[3], path, "HttpProtocolIpv6")?,
+            instance_metadata_tags: member_at(found[4], path, "InstanceMetadataTags")?,
         };
         Ok(v)
     }
@@ -2148,30 +4026,60 @@ impl FromQuery for InstanceMetadataOptionsRequest {
 
 impl FromQuery for InstanceNetworkInterfaceSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 23] = [None; 23];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AssociatePublicIpAddress" => 0,
+                "DeleteOnTermination" => 1,
+                "Description" => 2,
+                "DeviceIndex" => 3,
+                "SecurityGroupId" => 4,
+                "Ipv6AddressCount" => 5,
+                "Ipv6Addresses" => 6,
+                "NetworkInterfaceId" => 7,
+                "PrivateIpAddress" => 8,
+                "PrivateIpAddresses" => 9,
+                "SecondaryPrivateIpAddressCount" => 10,
+                "SubnetId" => 11,
+                "AssociateCarrierIpAddress" => 12,
+                "InterfaceType" => 13,
+                "NetworkCardIndex" => 14,
+                "Ipv4Prefix" => 15,
+                "Ipv4PrefixCount" => 16,
+                "Ipv6Prefix" => 17,
+                "Ipv6PrefixCount" => 18,
+                "PrimaryIpv6" => 19,
+                "EnaSrdSpecification" => 20,
+                "ConnectionTrackingSpecification" => 21,
+                "EnaQueueCount" => 22,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceNetworkInterfaceSpecification {
-            associate_public_ip_address: member(node, path, "AssociatePublicIpAddress")?,
-            delete_on_termination: member(node, path, "DeleteOnTermination")?,
-            description: member(node, path, "Description")?,
-            device_index: member(node, path, "DeviceIndex")?,
-            groups: list(node, path, "SecurityGroupId")?,
-            ipv6_address_count: member(node, path, "Ipv6AddressCount")?,
-            ipv6_addresses: list(node, path, "Ipv6Addresses")?,
-            network_interface_id: member(node, path, "NetworkInterfaceId")?,
-            private_ip_address: member(node, path, "PrivateIpAddress")?,
-            private_ip_addresses: list(node, path, "PrivateIpAddresses")?,
-            secondary_private_ip_address_count: member(node, path, "SecondaryPrivateIpAddressCount")?,
-            subnet_id: member(node, path, "SubnetId")?,
-            associate_carrier_ip_address: member(node, path, "AssociateCarrierIpAddress")?,
-            interface_type: member(node, path, "InterfaceType")?,
-            network_card_index: member(node, path, "NetworkCardIndex")?,
-            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
-            ipv4_prefix_count: member(node, path, "Ipv4PrefixCount")?,
-            ipv6_prefixes: list(node, path, "Ipv6Prefix")?,
-            ipv6_prefix_count: member(node, path, "Ipv6PrefixCount")?,
-            primary_ipv6: member(node, path, "PrimaryIpv6")?,
-            ena_srd_specification: member(node, path, "EnaSrdSpecification")?,
-            connection_tracking_specification: member(node, path, "ConnectionTrackingSpecification")?,
-            ena_queue_count: member(node, path, "EnaQueueCount")?,
+            associate_public_ip_address: member_at(found[0], path, "AssociatePublicIpAddress")?,
+            delete_on_termination: member_at(found[1], path, "DeleteOnTermination")?,
+            description: member_at(found[2], path, "Description")?,
+            device_index: member_at(found[3], path, "DeviceIndex")?,
+            groups: list_at(found[4], path, "SecurityGroupId")?,
+            ipv6_address_count: member_at(found[5], path, "Ipv6AddressCount")?,
+            ipv6_addresses: list_at(found[6], path, "Ipv6Addresses")?,
+            network_interface_id: member_at(found[7], path, "NetworkInterfaceId")?,
+            private_ip_address: member_at(found[8], path, "PrivateIpAddress")?,
+            private_ip_addresses: list_at(found[9], path, "PrivateIpAddresses")?,
+            secondary_private_ip_address_count: member_at(found[10], path, "SecondaryPrivateIpAddressCount")?,
+            subnet_id: member_at(found[11], path, "SubnetId")?,
+            associate_carrier_ip_address: member_at(found[12], path, "AssociateCarrierIpAddress")?,
+            interface_type: member_at(found[13], path, "InterfaceType")?,
+            network_card_index: member_at(found[14], path, "NetworkCardIndex")?,
+            ipv4_prefixes: list_at(found[15], path, "Ipv4Prefix")?,
+            ipv4_prefix_count: member_at(found[16], path, "Ipv4PrefixCount")?,
+            ipv6_prefixes: list_at(found[17], path, "Ipv6Prefix")?,
+            ipv6_prefix_count: member_at(found[18], path, "Ipv6PrefixCount")?,
+            primary_ipv6: member_at(found[19], path, "PrimaryIpv6")?,
+            ena_srd_specification: member_at(found[20], path, "EnaSrdSpecification")?,
+            connection_tracking_specification: member_at(found[21], path, "ConnectionTrackingSpecification")?,
+            ena_queue_count: member_at(found[22], path, "EnaQueueCount")?,
         };
         Ok(v)
     }
@@ -2179,8 +4087,16 @@ impl FromQuery for InstanceNetworkInterfaceSpecification {
 
 impl FromQuery for InstanceNetworkPerformanceOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "BandwidthWeighting" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceNetworkPerformanceOptionsRequest {
-            bandwidth_weighting: member(node, path, "BandwidthWeighting")?,
+            bandwidth_weighting: member_at(found[0], path, "BandwidthWeighting")?,
         };
         Ok(v)
     }
@@ -2188,33 +4104,66 @@ impl FromQuery for InstanceNetworkPerformanceOptionsRequest {
 
 impl FromQuery for InstanceRequirements {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 26] = [None; 26];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "VCpuCount" => 0,
+                "MemoryMiB" => 1,
+                "CpuManufacturerSet" => 2,
+                "MemoryGiBPerVCpu" => 3,
+                "ExcludedInstanceTypeSet" => 4,
+                "InstanceGenerationSet" => 5,
+                "SpotMaxPricePercentageOverLowestPrice" => 6,
+                "OnDemandMaxPricePercentageOverLowestPrice" => 7,
+                "BareMetal" => 8,
+                "BurstablePerformance" => 9,
+                "RequireHibernateSupport" => 10,
+                "NetworkInterfaceCount" => 11,
+                "LocalStorage" => 12,
+                "LocalStorageTypeSet" => 13,
+                "TotalLocalStorageGB" => 14,
+                "BaselineEbsBandwidthMbps" => 15,
+                "AcceleratorTypeSet" => 16,
+                "AcceleratorCount" => 17,
+                "AcceleratorManufacturerSet" => 18,
+                "AcceleratorNameSet" => 19,
+                "AcceleratorTotalMemoryMiB" => 20,
+                "NetworkBandwidthGbps" => 21,
+                "AllowedInstanceTypeSet" => 22,
+                "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice" => 23,
+                "BaselinePerformanceFactors" => 24,
+                "RequireEncryptionInTransit" => 25,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceRequirements {
-            v_cpu_count: member(node, path, "VCpuCount")?,
-            memory_mi_b: member(node, path, "MemoryMiB")?,
-            cpu_manufacturers: list(node, path, "CpuManufacturerSet")?,
-            memory_gi_b_per_v_cpu: member(node, path, "MemoryGiBPerVCpu")?,
-            excluded_instance_types: list(node, path, "ExcludedInstanceTypeSet")?,
-            instance_generations: list(node, path, "InstanceGenerationSet")?,
-            spot_max_price_percentage_over_lowest_price: member(node, path, "SpotMaxPricePercentageOverLowestPrice")?,
-            on_demand_max_price_percentage_over_lowest_price: member(node, path, "OnDemandMaxPricePercentageOverLowestPrice")?,
-            bare_metal: member(node, path, "BareMetal")?,
-            burstable_performance: member(node, path, "BurstablePerformance")?,
-            require_hibernate_support: member(node, path, "RequireHibernateSupport")?,
-            network_interface_count: member(node, path, "NetworkInterfaceCount")?,
-            local_storage: member(node, path, "LocalStorage")?,
-            local_storage_types: list(node, path, "LocalStorageTypeSet")?,
-            total_local_storage_gb: member(node, path, "TotalLocalStorageGB")?,
-            baseline_ebs_bandwidth_mbps: member(node, path, "BaselineEbsBandwidthMbps")?,
-            accelerator_types: list(node, path, "AcceleratorTypeSet")?,
-            accelerator_count: member(node, path, "AcceleratorCount")?,
-            accelerator_manufacturers: list(node, path, "AcceleratorManufacturerSet")?,
-            accelerator_names: list(node, path, "AcceleratorNameSet")?,
-            accelerator_total_memory_mi_b: member(node, path, "AcceleratorTotalMemoryMiB")?,
-            network_bandwidth_gbps: member(node, path, "NetworkBandwidthGbps")?,
-            allowed_instance_types: list(node, path, "AllowedInstanceTypeSet")?,
-            max_spot_price_as_percentage_of_optimal_on_demand_price: member(node, path, "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice")?,
-            baseline_performance_factors: member(node, path, "BaselinePerformanceFactors")?,
-            require_encryption_in_transit: member(node, path, "RequireEncryptionInTransit")?,
+            v_cpu_count: member_at(found[0], path, "VCpuCount")?,
+            memory_mi_b: member_at(found[1], path, "MemoryMiB")?,
+            cpu_manufacturers: list_at(found[2], path, "CpuManufacturerSet")?,
+            memory_gi_b_per_v_cpu: member_at(found[3], path, "MemoryGiBPerVCpu")?,
+            excluded_instance_types: list_at(found[4], path, "ExcludedInstanceTypeSet")?,
+            instance_generations: list_at(found[5], path, "InstanceGenerationSet")?,
+            spot_max_price_percentage_over_lowest_price: member_at(found[6], path, "SpotMaxPricePercentageOverLowestPrice")?,
+            on_demand_max_price_percentage_over_lowest_price: member_at(found[7], path, "OnDemandMaxPricePercentageOverLowestPrice")?,
+            bare_metal: member_at(found[8], path, "BareMetal")?,
+            burstable_performance: member_at(found[9], path, "BurstablePerformance")?,
+            require_hibernate_support: member_at(found[10], path, "RequireHibernateSupport")?,
+            network_interface_count: member_at(found[11], path, "NetworkInterfaceCount")?,
+            local_storage: member_at(found[12], path, "LocalStorage")?,
+            local_storage_types: list_at(found[13], path, "LocalStorageTypeSet")?,
+            total_local_storage_gb: member_at(found[14], path, "TotalLocalStorageGB")?,
+            baseline_ebs_bandwidth_mbps: member_at(found[15], path, "BaselineEbsBandwidthMbps")?,
+            accelerator_types: list_at(found[16], path, "AcceleratorTypeSet")?,
+            accelerator_count: member_at(found[17], path, "AcceleratorCount")?,
+            accelerator_manufacturers: list_at(found[18], path, "AcceleratorManufacturerSet")?,
+            accelerator_names: list_at(found[19], path, "AcceleratorNameSet")?,
+            accelerator_total_memory_mi_b: member_at(found[20], path, "AcceleratorTotalMemoryMiB")?,
+            network_bandwidth_gbps: member_at(found[21], path, "NetworkBandwidthGbps")?,
+            allowed_instance_types: list_at(found[22], path, "AllowedInstanceTypeSet")?,
+            max_spot_price_as_percentage_of_optimal_on_demand_price: member_at(found[23], path, "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice")?,
+            baseline_performance_factors: member_at(found[24], path, "BaselinePerformanceFactors")?,
+            require_encryption_in_transit: member_at(found[25], path, "RequireEncryptionInTransit")?,
         };
         Ok(v)
     }
@@ -2222,33 +4171,66 @@ impl FromQuery for InstanceRequirements {
 
 impl FromQuery for InstanceRequirementsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 26] = [None; 26];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "VCpuCount" => 0,
+                "MemoryMiB" => 1,
+                "CpuManufacturer" => 2,
+                "MemoryGiBPerVCpu" => 3,
+                "ExcludedInstanceType" => 4,
+                "InstanceGeneration" => 5,
+                "SpotMaxPricePercentageOverLowestPrice" => 6,
+                "OnDemandMaxPricePercentageOverLowestPrice" => 7,
+                "BareMetal" => 8,
+                "BurstablePerformance" => 9,
+                "RequireHibernateSupport" => 10,
+                "NetworkInterfaceCount" => 11,
+                "LocalStorage" => 12,
+                "LocalStorageType" => 13,
+                "TotalLocalStorageGB" => 14,
+                "BaselineEbsBandwidthMbps" => 15,
+                "AcceleratorType" => 16,
+                "AcceleratorCount" => 17,
+                "AcceleratorManufacturer" => 18,
+                "AcceleratorName" => 19,
+                "AcceleratorTotalMemoryMiB" => 20,
+                "NetworkBandwidthGbps" => 21,
+                "AllowedInstanceType" => 22,
+                "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice" => 23,
+                "BaselinePerformanceFactors" => 24,
+                "RequireEncryptionInTransit" => 25,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceRequirementsRequest {
-            v_cpu_count: member(node, path, "VCpuCount")?,
-            memory_mi_b: member(node, path, "MemoryMiB")?,
-            cpu_manufacturers: list(node, path, "CpuManufacturer")?,
-            memory_gi_b_per_v_cpu: member(node, path, "MemoryGiBPerVCpu")?,
-            excluded_instance_types: list(node, path, "ExcludedInstanceType")?,
-            instance_generations: list(node, path, "InstanceGeneration")?,
-            spot_max_price_percentage_over_lowest_price: member(node, path, "SpotMaxPricePercentageOverLowestPrice")?,
-            on_demand_max_price_percentage_over_lowest_price: member(node, path, "OnDemandMaxPricePercentageOverLowestPrice")?,
-            bare_metal: member(node, path, "BareMetal")?,
-            burstable_performance: member(node, path, "BurstablePerformance")?,
-            require_hibernate_support: member(node, path, "RequireHibernateSupport")?,
-            network_interface_count: member(node, path, "NetworkInterfaceCount")?,
-            local_storage: member(node, path, "LocalStorage")?,
-            local_storage_types: list(node, path, "LocalStorageType")?,
-            total_local_storage_gb: member(node, path, "TotalLocalStorageGB")?,
-            baseline_ebs_bandwidth_mbps: member(node, path, "BaselineEbsBandwidthMbps")?,
-            accelerator_types: list(node, path, "AcceleratorType")?,
-            accelerator_count: member(node, path, "AcceleratorCount")?,
-            accelerator_manufacturers: list(node, path, "AcceleratorManufacturer")?,
-            accelerator_names: list(node, path, "AcceleratorName")?,
-            accelerator_total_memory_mi_b: member(node, path, "AcceleratorTotalMemoryMiB")?,
-            network_bandwidth_gbps: member(node, path, "NetworkBandwidthGbps")?,
-            allowed_instance_types: list(node, path, "AllowedInstanceType")?,
-            max_spot_price_as_percentage_of_optimal_on_demand_price: member(node, path, "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice")?,
-            baseline_performance_factors: member(node, path, "BaselinePerformanceFactors")?,
-            require_encryption_in_transit: member(node, path, "RequireEncryptionInTransit")?,
+            v_cpu_count: member_at(found[0], path, "VCpuCount")?,
+            memory_mi_b: member_at(found[1], path, "MemoryMiB")?,
+            cpu_manufacturers: list_at(found[2], path, "CpuManufacturer")?,
+            memory_gi_b_per_v_cpu: member_at(found[3], path, "MemoryGiBPerVCpu")?,
+            excluded_instance_types: list_at(found[4], path, "ExcludedInstanceType")?,
+            instance_generations: list_at(found[5], path, "InstanceGeneration")?,
+            spot_max_price_percentage_over_lowest_price: member_at(found[6], path, "SpotMaxPricePercentageOverLowestPrice")?,
+            on_demand_max_price_percentage_over_lowest_price: member_at(found[7], path, "OnDemandMaxPricePercentageOverLowestPrice")?,
+            bare_metal: member_at(found[8], path, "BareMetal")?,
+            burstable_performance: member_at(found[9], path, "BurstablePerformance")?,
+            require_hibernate_support: member_at(found[10], path, "RequireHibernateSupport")?,
+            network_interface_count: member_at(found[11], path, "NetworkInterfaceCount")?,
+            local_storage: member_at(found[12], path, "LocalStorage")?,
+            local_storage_types: list_at(found[13], path, "LocalStorageType")?,
+            total_local_storage_gb: member_at(found[14], path, "TotalLocalStorageGB")?,
+            baseline_ebs_bandwidth_mbps: member_at(found[15], path, "BaselineEbsBandwidthMbps")?,
+            accelerator_types: list_at(found[16], path, "AcceleratorType")?,
+            accelerator_count: member_at(found[17], path, "AcceleratorCount")?,
+            accelerator_manufacturers: list_at(found[18], path, "AcceleratorManufacturer")?,
+            accelerator_names: list_at(found[19], path, "AcceleratorName")?,
+            accelerator_total_memory_mi_b: member_at(found[20], path, "AcceleratorTotalMemoryMiB")?,
+            network_bandwidth_gbps: member_at(found[21], path, "NetworkBandwidthGbps")?,
+            allowed_instance_types: list_at(found[22], path, "AllowedInstanceType")?,
+            max_spot_price_as_percentage_of_optimal_on_demand_price: member_at(found[23], path, "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice")?,
+            baseline_performance_factors: member_at(found[24], path, "BaselinePerformanceFactors")?,
+            require_encryption_in_transit: member_at(found[25], path, "RequireEncryptionInTransit")?,
         };
         required(&v.v_cpu_count, path, "VCpuCount")?;
         required(&v.memory_mi_b, path, "MemoryMiB")?;
@@ -2258,8 +4240,16 @@ impl FromQuery for InstanceRequirementsRequest {
 
 impl FromQuery for InstanceSecondaryInterfacePrivateIpAddressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "PrivateIpAddress" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceSecondaryInterfacePrivateIpAddressRequest {
-            private_ip_address: member(node, path, "PrivateIpAddress")?,
+            private_ip_address: member_at(found[0], path, "PrivateIpAddress")?,
         };
         required(&v.private_ip_address, path, "PrivateIpAddress")?;
         Ok(v)
@@ -2268,14 +4258,28 @@ impl FromQuery for InstanceSecondaryInterfacePrivateIpAddressRequest {
 
 impl FromQuery for InstanceSecondaryInterfaceSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DeleteOnTermination" => 0,
+                "DeviceIndex" => 1,
+                "PrivateIpAddress" => 2,
+                "PrivateIpAddressCount" => 3,
+                "SecondarySubnetId" => 4,
+                "InterfaceType" => 5,
+                "NetworkCardIndex" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceSecondaryInterfaceSpecificationRequest {
-            delete_on_termination: member(node, path, "DeleteOnTermination")?,
-            device_index: member(node, path, "DeviceIndex")?,
-            private_ip_addresses: list(node, path, "PrivateIpAddress")?,
-            private_ip_address_count: member(node, path, "PrivateIpAddressCount")?,
-            secondary_subnet_id: member(node, path, "SecondarySubnetId")?,
-            interface_type: member(node, path, "InterfaceType")?,
-            network_card_index: member(node, path, "NetworkCardIndex")?,
+            delete_on_termination: member_at(found[0], path, "DeleteOnTermination")?,
+            device_index: member_at(found[1], path, "DeviceIndex")?,
+            private_ip_addresses: list_at(found[2], path, "PrivateIpAddress")?,
+            private_ip_address_count: member_at(found[3], path, "PrivateIpAddressCount")?,
+            secondary_subnet_id: member_at(found[4], path, "SecondarySubnetId")?,
+            interface_type: member_at(found[5], path, "InterfaceType")?,
+            network_card_index: member_at(found[6], path, "NetworkCardIndex")?,
         };
         Ok(v)
     }
@@ -2283,10 +4287,20 @@ impl FromQuery for InstanceSecondaryInterfaceSpecificationRequest {
 
 impl FromQuery for InstanceSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "ExcludeBootVolume" => 1,
+                "ExcludeDataVolumeId" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = InstanceSpecification {
-            instance_id: member(node, path, "InstanceId")?,
-            exclude_boot_volume: member(node, path, "ExcludeBootVolume")?,
-            exclude_data_volume_ids: list(node, path, "ExcludeDataVolumeId")?,
+            instance_id: member_at(found[0], path, "InstanceId")?,
+            exclude_boot_volume: member_at(found[1], path, "ExcludeBootVolume")?,
+            exclude_data_volume_ids: list_at(found[2], path, "ExcludeDataVolumeId")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
@@ -2295,14 +4309,28 @@ impl FromQuery for InstanceSpecification {
 
 impl FromQuery for IpPermission {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "IpProtocol" => 0,
+                "FromPort" => 1,
+                "ToPort" => 2,
+                "Groups" => 3,
+                "IpRanges" => 4,
+                "Ipv6Ranges" => 5,
+                "PrefixListIds" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = IpPermission {
-            ip_protocol: member(node, path, "IpProtocol")?,
-            from_port: member(node, path, "FromPort")?,
-            to_port: member(node, path, "ToPort")?,
-            user_id_group_pairs: list(node, path, "Groups")?,
-            ip_ranges: list(node, path, "IpRanges")?,
-            ipv6_ranges: list(node, path, "Ipv6Ranges")?,
-            prefix_list_ids: list(node, path, "PrefixListIds")?,
+            ip_protocol: member_at(found[0], path, "IpProtocol")?,
+            from_port: member_at(found[1], path, "FromPort")?,
+            to_port: member_at(found[2], path, "ToPort")?,
+            user_id_group_pairs: list_at(found[3], path, "Groups")?,
+            ip_ranges: list_at(found[4], path, "IpRanges")?,
+            ipv6_ranges: list_at(found[5], path, "Ipv6Ranges")?,
+            prefix_list_ids: list_at(found[6], path, "PrefixListIds")?,
         };
         Ok(v)
     }
@@ -2310,9 +4338,18 @@ impl FromQuery for IpPermission {
 
 impl FromQuery for IpRange {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Description" => 0,
+                "CidrIp" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = IpRange {
-            description: member(node, path, "Description")?,
-            cidr_ip: member(node, path, "CidrIp")?,
+            description: member_at(found[0], path, "Description")?,
+            cidr_ip: member_at(found[1], path, "CidrIp")?,
         };
         Ok(v)
     }
@@ -2320,8 +4357,16 @@ impl FromQuery for IpRange {
 
 impl FromQuery for Ipv4PrefixSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Ipv4Prefix" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = Ipv4PrefixSpecificationRequest {
-            ipv4_prefix: member(node, path, "Ipv4Prefix")?,
+            ipv4_prefix: member_at(found[0], path, "Ipv4Prefix")?,
         };
         Ok(v)
     }
@@ -2329,8 +4374,16 @@ impl FromQuery for Ipv4PrefixSpecificationRequest {
 
 impl FromQuery for Ipv6PrefixSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Ipv6Prefix" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = Ipv6PrefixSpecificationRequest {
-            ipv6_prefix: member(node, path, "Ipv6Prefix")?,
+            ipv6_prefix: member_at(found[0], path, "Ipv6Prefix")?,
         };
         Ok(v)
     }
@@ -2338,9 +4391,18 @@ impl FromQuery for Ipv6PrefixSpecificationRequest {
 
 impl FromQuery for Ipv6Range {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Description" => 0,
+                "CidrIpv6" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = Ipv6Range {
-            description: member(node, path, "Description")?,
-            cidr_ipv6: member(node, path, "CidrIpv6")?,
+            description: member_at(found[0], path, "Description")?,
+            cidr_ipv6: member_at(found[1], path, "CidrIpv6")?,
         };
         Ok(v)
     }
@@ -2348,11 +4410,22 @@ impl FromQuery for Ipv6Range {
 
 impl FromQuery for LaunchPermission {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "OrganizationArn" => 0,
+                "OrganizationalUnitArn" => 1,
+                "UserId" => 2,
+                "Group" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchPermission {
-            organization_arn: member(node, path, "OrganizationArn")?,
-            organizational_unit_arn: member(node, path, "OrganizationalUnitArn")?,
-            user_id: member(node, path, "UserId")?,
-            group: member(node, path, "Group")?,
+            organization_arn: member_at(found[0], path, "OrganizationArn")?,
+            organizational_unit_arn: member_at(found[1], path, "OrganizationalUnitArn")?,
+            user_id: member_at(found[2], path, "UserId")?,
+            group: member_at(found[3], path, "Group")?,
         };
         Ok(v)
     }
@@ -2360,9 +4433,18 @@ impl FromQuery for LaunchPermission {
 
 impl FromQuery for LaunchPermissionModifications {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Add" => 0,
+                "Remove" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchPermissionModifications {
-            add: list(node, path, "Add")?,
-            remove: list(node, path, "Remove")?,
+            add: list_at(found[0], path, "Add")?,
+            remove: list_at(found[1], path, "Remove")?,
         };
         Ok(v)
     }
@@ -2370,11 +4452,22 @@ impl FromQuery for LaunchPermissionModifications {
 
 impl FromQuery for LaunchTemplateBlockDeviceMappingRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DeviceName" => 0,
+                "VirtualName" => 1,
+                "Ebs" => 2,
+                "NoDevice" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateBlockDeviceMappingRequest {
-            device_name: member(node, path, "DeviceName")?,
-            virtual_name: member(node, path, "VirtualName")?,
-            ebs: member(node, path, "Ebs")?,
-            no_device: member(node, path, "NoDevice")?,
+            device_name: member_at(found[0], path, "DeviceName")?,
+            virtual_name: member_at(found[1], path, "VirtualName")?,
+            ebs: member_at(found[2], path, "Ebs")?,
+            no_device: member_at(found[3], path, "NoDevice")?,
         };
         Ok(v)
     }
@@ -2382,9 +4475,18 @@ impl FromQuery for LaunchTemplateBlockDeviceMappingRequest {
 
 impl FromQuery for LaunchTemplateCapacityReservationSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityReservationPreference" => 0,
+                "CapacityReservationTarget" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateCapacityReservationSpecificationRequest {
-            capacity_reservation_preference: member(node, path, "CapacityReservationPreference")?,
-            capacity_reservation_target: member(node, path, "CapacityReservationTarget")?,
+            capacity_reservation_preference: member_at(found[0], path, "CapacityReservationPreference")?,
+            capacity_reservation_target: member_at(found[1], path, "CapacityReservationTarget")?,
         };
         Ok(v)
     }
@@ -2392,9 +4494,18 @@ impl FromQuery for LaunchTemplateCapacityReservationSpecificationRequest {
 
 impl FromQuery for LaunchTemplateConfig {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "LaunchTemplateSpecification" => 0,
+                "Overrides" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateConfig {
-            launch_template_specification: member(node, path, "LaunchTemplateSpecification")?,
-            overrides: list(node, path, "Overrides")?,
+            launch_template_specification: member_at(found[0], path, "LaunchTemplateSpecification")?,
+            overrides: list_at(found[1], path, "Overrides")?,
         };
         Ok(v)
     }
@@ -2402,11 +4513,22 @@ impl FromQuery for LaunchTemplateConfig {
 
 impl FromQuery for LaunchTemplateCpuOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CoreCount" => 0,
+                "ThreadsPerCore" => 1,
+                "AmdSevSnp" => 2,
+                "NestedVirtualization" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateCpuOptionsRequest {
-            core_count: member(node, path, "CoreCount")?,
-            threads_per_core: member(node, path, "ThreadsPerCore")?,
-            amd_sev_snp: member(node, path, "AmdSevSnp")?,
-            nested_virtualization: member(node, path, "NestedVirtualization")?,
+            core_count: member_at(found[0], path, "CoreCount")?,
+            threads_per_core: member_at(found[1], path, "ThreadsPerCore")?,
+            amd_sev_snp: member_at(found[2], path, "AmdSevSnp")?,
+            nested_virtualization: member_at(found[3], path, "NestedVirtualization")?,
         };
         Ok(v)
     }
@@ -2414,17 +4536,34 @@ impl FromQuery for LaunchTemplateCpuOptionsRequest {
 
 impl FromQuery for LaunchTemplateEbsBlockDeviceRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 10] = [None; 10];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Encrypted" => 0,
+                "DeleteOnTermination" => 1,
+                "Iops" => 2,
+                "KmsKeyId" => 3,
+                "SnapshotId" => 4,
+                "VolumeSize" => 5,
+                "VolumeType" => 6,
+                "Throughput" => 7,
+                "VolumeInitializationRate" => 8,
+                "EbsCardIndex" => 9,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateEbsBlockDeviceRequest {
-            encrypted: member(node, path, "Encrypted")?,
-            delete_on_termination: member(node, path, "DeleteOnTermination")?,
-            iops: member(node, path, "Iops")?,
-            kms_key_id: member(node, path, "KmsKeyId")?,
-            snapshot_id: member(node, path, "SnapshotId")?,
-            volume_size: member(node, path, "VolumeSize")?,
-            volume_type: member(node, path, "VolumeType")?,
-            throughput: member(node, path, "Throughput")?,
-            volume_initialization_rate: member(node, path, "VolumeInitializationRate")?,
-            ebs_card_index: member(node, path, "EbsCardIndex")?,
+            encrypted: member_at(found[0], path, "Encrypted")?,
+            delete_on_termination: member_at(found[1], path, "DeleteOnTermination")?,
+            iops: member_at(found[2], path, "Iops")?,
+            kms_key_id: member_at(found[3], path, "KmsKeyId")?,
+            snapshot_id: member_at(found[4], path, "SnapshotId")?,
+            volume_size: member_at(found[5], path, "VolumeSize")?,
+            volume_type: member_at(found[6], path, "VolumeType")?,
+            throughput: member_at(found[7], path, "Throughput")?,
+            volume_initialization_rate: member_at(found[8], path, "VolumeInitializationRate")?,
+            ebs_card_index: member_at(found[9], path, "EbsCardIndex")?,
         };
         Ok(v)
     }
@@ -2432,9 +4571,18 @@ impl FromQuery for LaunchTemplateEbsBlockDeviceRequest {
 
 impl FromQuery for LaunchTemplateElasticInferenceAccelerator {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Type" => 0,
+                "Count" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateElasticInferenceAccelerator {
-            r#type: member(node, path, "Type")?,
-            count: member(node, path, "Count")?,
+            r#type: member_at(found[0], path, "Type")?,
+            count: member_at(found[1], path, "Count")?,
         };
         required(&v.r#type, path, "Type")?;
         Ok(v)
@@ -2443,8 +4591,16 @@ impl FromQuery for LaunchTemplateElasticInferenceAccelerator {
 
 impl FromQuery for LaunchTemplateEnclaveOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Enabled" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateEnclaveOptionsRequest {
-            enabled: member(node, path, "Enabled")?,
+            enabled: member_at(found[0], path, "Enabled")?,
         };
         Ok(v)
     }
@@ -2452,8 +4608,16 @@ impl FromQuery for LaunchTemplateEnclaveOptionsRequest {
 
 impl FromQuery for LaunchTemplateHibernationOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Configured" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateHibernationOptionsRequest {
-            configured: member(node, path, "Configured")?,
+            configured: member_at(found[0], path, "Configured")?,
         };
         Ok(v)
     }
@@ -2461,9 +4625,18 @@ impl FromQuery for LaunchTemplateHibernationOptionsRequest {
 
 impl FromQuery for LaunchTemplateIamInstanceProfileSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Arn" => 0,
+                "Name" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateIamInstanceProfileSpecificationRequest {
-            arn: member(node, path, "Arn")?,
-            name: member(node, path, "Name")?,
+            arn: member_at(found[0], path, "Arn")?,
+            name: member_at(found[1], path, "Name")?,
         };
         Ok(v)
     }
@@ -2471,8 +4644,16 @@ impl FromQuery for LaunchTemplateIamInstanceProfileSpecificationRequest {
 
 impl FromQuery for LaunchTemplateInstanceMaintenanceOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AutoRecovery" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateInstanceMaintenanceOptionsRequest {
-            auto_recovery: member(node, path, "AutoRecovery")?,
+            auto_recovery: member_at(found[0], path, "AutoRecovery")?,
         };
         Ok(v)
     }
@@ -2480,9 +4661,18 @@ impl FromQuery for LaunchTemplateInstanceMaintenanceOptionsRequest {
 
 impl FromQuery for LaunchTemplateInstanceMarketOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "MarketType" => 0,
+                "SpotOptions" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateInstanceMarketOptionsRequest {
-            market_type: member(node, path, "MarketType")?,
-            spot_options: member(node, path, "SpotOptions")?,
+            market_type: member_at(found[0], path, "MarketType")?,
+            spot_options: member_at(found[1], path, "SpotOptions")?,
         };
         Ok(v)
     }
@@ -2490,12 +4680,24 @@ impl FromQuery for LaunchTemplateInstanceMarketOptionsRequest {
 
 impl FromQuery for LaunchTemplateInstanceMetadataOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "HttpTokens" => 0,
+                "HttpPutResponseHopLimit" => 1,
+                "HttpEndpoint" => 2,
+                "HttpProtocolIpv6" => 3,
+                "InstanceMetadataTags" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateInstanceMetadataOptionsRequest {
-            http_tokens: member(node, path, "HttpTokens")?,
-            http_put_response_hop_limit: member(node, path, "HttpPutResponseHopLimit")?,
-            http_endpoint: member(node, path, "HttpEndpoint")?,
-            http_protocol_ipv6: member(node, path, "HttpProtocolIpv6")?,
-            instance_metadata_tags: member(node, path, "InstanceMetadataTags")?,
+            http_tokens: member_at(found[0], path, "HttpTokens")?,
+            http_put_response_hop_limit: member_at(found[1], path, "HttpPutResponseHopLimit")?,
+            http_endpoint: member_at(found[2], path, "HttpEndpoint")?,
+            http_protocol_ipv6: member_at(found[3], path, "HttpProtocolIpv6")?,
+            instance_metadata_tags: member_at(found[4], path, "InstanceMetadataTags")?,
         };
         Ok(v)
     }
@@ -2503,30 +4705,60 @@ impl FromQuery for LaunchTemplateInstanceMetadataOptionsRequest {
 
 impl FromQuery for LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 23] = [None; 23];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AssociateCarrierIpAddress" => 0,
+                "AssociatePublicIpAddress" => 1,
+                "DeleteOnTermination" => 2,
+                "Description" => 3,
+                "DeviceIndex" => 4,
+                "SecurityGroupId" => 5,
+                "InterfaceType" => 6,
+                "Ipv6AddressCount" => 7,
+                "Ipv6Addresses" => 8,
+                "NetworkInterfaceId" => 9,
+                "PrivateIpAddress" => 10,
+                "PrivateIpAddresses" => 11,
+                "SecondaryPrivateIpAddressCount" => 12,
+                "SubnetId" => 13,
+                "NetworkCardIndex" => 14,
+                "Ipv4Prefix" => 15,
+                "Ipv4PrefixCount" => 16,
+                "Ipv6Prefix" => 17,
+                "Ipv6PrefixCount" => 18,
+                "PrimaryIpv6" => 19,
+                "EnaSrdSpecification" => 20,
+                "ConnectionTrackingSpecification" => 21,
+                "EnaQueueCount" => 22,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
-            associate_carrier_ip_address: member(node, path, "AssociateCarrierIpAddress")?,
-            associate_public_ip_address: member(node, path, "AssociatePublicIpAddress")?,
-            delete_on_termination: member(node, path, "DeleteOnTermination")?,
-            description: member(node, path, "Description")?,
-            device_index: member(node, path, "DeviceIndex")?,
-            groups: list(node, path, "SecurityGroupId")?,
-            interface_type: member(node, path, "InterfaceType")?,
-            ipv6_address_count: member(node, path, "Ipv6AddressCount")?,
-            ipv6_addresses: list(node, path, "Ipv6Addresses")?,
-            network_interface_id: member(node, path, "NetworkInterfaceId")?,
-            private_ip_address: member(node, path, "PrivateIpAddress")?,
-            private_ip_addresses: list(node, path, "PrivateIpAddresses")?,
-            secondary_private_ip_address_count: member(node, path, "SecondaryPrivateIpAddressCount")?,
-            subnet_id: member(node, path, "SubnetId")?,
-            network_card_index: member(node, path, "NetworkCardIndex")?,
-            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
-            ipv4_prefix_count: member(node, path, "Ipv4PrefixCount")?,
-            ipv6_prefixes: list(node, path, "Ipv6Prefix")?,
-            ipv6_prefix_count: member(node, path, "Ipv6PrefixCount")?,
-            primary_ipv6: member(node, path, "PrimaryIpv6")?,
-            ena_srd_specification: member(node, path, "EnaSrdSpecification")?,
-            connection_tracking_specification: member(node, path, "ConnectionTrackingSpecification")?,
-            ena_queue_count: member(node, path, "EnaQueueCount")?,
+            associate_carrier_ip_address: member_at(found[0], path, "AssociateCarrierIpAddress")?,
+            associate_public_ip_address: member_at(found[1], path, "AssociatePublicIpAddress")?,
+            delete_on_termination: member_at(found[2], path, "DeleteOnTermination")?,
+            description: member_at(found[3], path, "Description")?,
+            device_index: member_at(found[4], path, "DeviceIndex")?,
+            groups: list_at(found[5], path, "SecurityGroupId")?,
+            interface_type: member_at(found[6], path, "InterfaceType")?,
+            ipv6_address_count: member_at(found[7], path, "Ipv6AddressCount")?,
+            ipv6_addresses: list_at(found[8], path, "Ipv6Addresses")?,
+            network_interface_id: member_at(found[9], path, "NetworkInterfaceId")?,
+            private_ip_address: member_at(found[10], path, "PrivateIpAddress")?,
+            private_ip_addresses: list_at(found[11], path, "PrivateIpAddresses")?,
+            secondary_private_ip_address_count: member_at(found[12], path, "SecondaryPrivateIpAddressCount")?,
+            subnet_id: member_at(found[13], path, "SubnetId")?,
+            network_card_index: member_at(found[14], path, "NetworkCardIndex")?,
+            ipv4_prefixes: list_at(found[15], path, "Ipv4Prefix")?,
+            ipv4_prefix_count: member_at(found[16], path, "Ipv4PrefixCount")?,
+            ipv6_prefixes: list_at(found[17], path, "Ipv6Prefix")?,
+            ipv6_prefix_count: member_at(found[18], path, "Ipv6PrefixCount")?,
+            primary_ipv6: member_at(found[19], path, "PrimaryIpv6")?,
+            ena_srd_specification: member_at(found[20], path, "EnaSrdSpecification")?,
+            connection_tracking_specification: member_at(found[21], path, "ConnectionTrackingSpecification")?,
+            ena_queue_count: member_at(found[22], path, "EnaQueueCount")?,
         };
         Ok(v)
     }
@@ -2534,14 +4766,28 @@ impl FromQuery for LaunchTemplateInstanceNetworkInterfaceSpecificationRequest {
 
 impl FromQuery for LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DeleteOnTermination" => 0,
+                "DeviceIndex" => 1,
+                "PrivateIpAddress" => 2,
+                "PrivateIpAddressCount" => 3,
+                "SecondarySubnetId" => 4,
+                "InterfaceType" => 5,
+                "NetworkCardIndex" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest {
-            delete_on_termination: member(node, path, "DeleteOnTermination")?,
-            device_index: member(node, path, "DeviceIndex")?,
-            private_ip_addresses: list(node, path, "PrivateIpAddress")?,
-            private_ip_address_count: member(node, path, "PrivateIpAddressCount")?,
-            secondary_subnet_id: member(node, path, "SecondarySubnetId")?,
-            interface_type: member(node, path, "InterfaceType")?,
-            network_card_index: member(node, path, "NetworkCardIndex")?,
+            delete_on_termination: member_at(found[0], path, "DeleteOnTermination")?,
+            device_index: member_at(found[1], path, "DeviceIndex")?,
+            private_ip_addresses: list_at(found[2], path, "PrivateIpAddress")?,
+            private_ip_address_count: member_at(found[3], path, "PrivateIpAddressCount")?,
+            secondary_subnet_id: member_at(found[4], path, "SecondarySubnetId")?,
+            interface_type: member_at(found[5], path, "InterfaceType")?,
+            network_card_index: member_at(found[6], path, "NetworkCardIndex")?,
         };
         Ok(v)
     }
@@ -2549,8 +4795,16 @@ impl FromQuery for LaunchTemplateInstanceSecondaryInterfaceSpecificationRequest 
 
 impl FromQuery for LaunchTemplateLicenseConfigurationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "LicenseConfigurationArn" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateLicenseConfigurationRequest {
-            license_configuration_arn: member(node, path, "LicenseConfigurationArn")?,
+            license_configuration_arn: member_at(found[0], path, "LicenseConfigurationArn")?,
         };
         Ok(v)
     }
@@ -2558,8 +4812,16 @@ impl FromQuery for LaunchTemplateLicenseConfigurationRequest {
 
 impl FromQuery for LaunchTemplateNetworkPerformanceOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "BandwidthWeighting" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateNetworkPerformanceOptionsRequest {
-            bandwidth_weighting: member(node, path, "BandwidthWeighting")?,
+            bandwidth_weighting: member_at(found[0], path, "BandwidthWeighting")?,
         };
         Ok(v)
     }
@@ -2567,15 +4829,30 @@ impl FromQuery for LaunchTemplateNetworkPerformanceOptionsRequest {
 
 impl FromQuery for LaunchTemplateOverrides {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 8] = [None; 8];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceType" => 0,
+                "SpotPrice" => 1,
+                "SubnetId" => 2,
+                "AvailabilityZone" => 3,
+                "WeightedCapacity" => 4,
+                "Priority" => 5,
+                "InstanceRequirements" => 6,
+                "AvailabilityZoneId" => 7,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateOverrides {
-            instance_type: member(node, path, "InstanceType")?,
-            spot_price: member(node, path, "SpotPrice")?,
-            subnet_id: member(node, path, "SubnetId")?,
-            availability_zone: member(node, path, "AvailabilityZone")?,
-            weighted_capacity: member(node, path, "WeightedCapacity")?,
-            priority: member(node, path, "Priority")?,
-            instance_requirements: member(node, path, "InstanceRequirements")?,
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            instance_type: member_at(found[0], path, "InstanceType")?,
+            spot_price: member_at(found[1], path, "SpotPrice")?,
+            subnet_id: member_at(found[2], path, "SubnetId")?,
+            availability_zone: member_at(found[3], path, "AvailabilityZone")?,
+            weighted_capacity: member_at(found[4], path, "WeightedCapacity")?,
+            priority: member_at(found[5], path, "Priority")?,
+            instance_requirements: member_at(found[6], path, "InstanceRequirements")?,
+            availability_zone_id: member_at(found[7], path, "AvailabilityZoneId")?,
         };
         Ok(v)
     }
@@ -2583,17 +4860,34 @@ impl FromQuery for LaunchTemplateOverrides {
 
 impl FromQuery for LaunchTemplatePlacementRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 10] = [None; 10];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AvailabilityZone" => 0,
+                "AvailabilityZoneId" => 1,
+                "Affinity" => 2,
+                "GroupName" => 3,
+                "HostId" => 4,
+                "Tenancy" => 5,
+                "SpreadDomain" => 6,
+                "HostResourceGroupArn" => 7,
+                "PartitionNumber" => 8,
+                "GroupId" => 9,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplatePlacementRequest {
-            availability_zone: member(node, path, "AvailabilityZone")?,
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
-            affinity: member(node, path, "Affinity")?,
-            group_name: member(node, path, "GroupName")?,
-            host_id: member(node, path, "HostId")?,
-            tenancy: member(node, path, "Tenancy")?,
-            spread_domain: member(node, path, "SpreadDomain")?,
-            host_resource_group_arn: member(node, path, "HostResourceGroupArn")?,
-            partition_number: member(node, path, "PartitionNumber")?,
-            group_id: member(node, path, "GroupId")?,
+            availability_zone: member_at(found[0], path, "AvailabilityZone")?,
+            availability_zone_id: member_at(found[1], path, "AvailabilityZoneId")?,
+            affinity: member_at(found[2], path, "Affinity")?,
+            group_name: member_at(found[3], path, "GroupName")?,
+            host_id: member_at(found[4], path, "HostId")?,
+            tenancy: member_at(found[5], path, "Tenancy")?,
+            spread_domain: member_at(found[6], path, "SpreadDomain")?,
+            host_resource_group_arn: member_at(found[7], path, "HostResourceGroupArn")?,
+            partition_number: member_at(found[8], path, "PartitionNumber")?,
+            group_id: member_at(found[9], path, "GroupId")?,
         };
         Ok(v)
     }
@@ -2601,10 +4895,20 @@ impl FromQuery for LaunchTemplatePlacementRequest {
 
 impl FromQuery for LaunchTemplatePrivateDnsNameOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "HostnameType" => 0,
+                "EnableResourceNameDnsARecord" => 1,
+                "EnableResourceNameDnsAAAARecord" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplatePrivateDnsNameOptionsRequest {
-            hostname_type: member(node, path, "HostnameType")?,
-            enable_resource_name_dns_a_record: member(node, path, "EnableResourceNameDnsARecord")?,
-            enable_resource_name_dns_aaaa_record: member(node, path, "EnableResourceNameDnsAAAARecord")?,
+            hostname_type: member_at(found[0], path, "HostnameType")?,
+            enable_resource_name_dns_a_record: member_at(found[1], path, "EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: member_at(found[2], path, "EnableResourceNameDnsAAAARecord")?,
         };
         Ok(v)
     }
@@ -2612,10 +4916,20 @@ impl FromQuery for LaunchTemplatePrivateDnsNameOptionsRequest {
 
 impl FromQuery for LaunchTemplateSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "LaunchTemplateId" => 0,
+                "LaunchTemplateName" => 1,
+                "Version" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateSpecification {
-            launch_template_id: member(node, path, "LaunchTemplateId")?,
-            launch_template_name: member(node, path, "LaunchTemplateName")?,
-            version: member(node, path, "Version")?,
+            launch_template_id: member_at(found[0], path, "LaunchTemplateId")?,
+            launch_template_name: member_at(found[1], path, "LaunchTemplateName")?,
+            version: member_at(found[2], path, "Version")?,
         };
         Ok(v)
     }
@@ -2623,12 +4937,24 @@ impl FromQuery for LaunchTemplateSpecification {
 
 impl FromQuery for LaunchTemplateSpotMarketOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "MaxPrice" => 0,
+                "SpotInstanceType" => 1,
+                "BlockDurationMinutes" => 2,
+                "ValidUntil" => 3,
+                "InstanceInterruptionBehavior" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateSpotMarketOptionsRequest {
-            max_price: member(node, path, "MaxPrice")?,
-            spot_instance_type: member(node, path, "SpotInstanceType")?,
-            block_duration_minutes: member(node, path, "BlockDurationMinutes")?,
-            valid_until: member(node, path, "ValidUntil")?,
-            instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
+            max_price: member_at(found[0], path, "MaxPrice")?,
+            spot_instance_type: member_at(found[1], path, "SpotInstanceType")?,
+            block_duration_minutes: member_at(found[2], path, "BlockDurationMinutes")?,
+            valid_until: member_at(found[3], path, "ValidUntil")?,
+            instance_interruption_behavior: member_at(found[4], path, "InstanceInterruptionBehavior")?,
         };
         Ok(v)
     }
@@ -2636,9 +4962,18 @@ impl FromQuery for LaunchTemplateSpotMarketOptionsRequest {
 
 impl FromQuery for LaunchTemplateTagSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ResourceType" => 0,
+                "Tag" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplateTagSpecificationRequest {
-            resource_type: member(node, path, "ResourceType")?,
-            tags: list(node, path, "Tag")?,
+            resource_type: member_at(found[0], path, "ResourceType")?,
+            tags: list_at(found[1], path, "Tag")?,
         };
         Ok(v)
     }
@@ -2646,8 +4981,16 @@ impl FromQuery for LaunchTemplateTagSpecificationRequest {
 
 impl FromQuery for LaunchTemplatesMonitoringRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Enabled" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LaunchTemplatesMonitoringRequest {
-            enabled: member(node, path, "Enabled")?,
+            enabled: member_at(found[0], path, "Enabled")?,
         };
         Ok(v)
     }
@@ -2655,8 +4998,16 @@ impl FromQuery for LaunchTemplatesMonitoringRequest {
 
 impl FromQuery for LicenseConfigurationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "LicenseConfigurationArn" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LicenseConfigurationRequest {
-            license_configuration_arn: member(node, path, "LicenseConfigurationArn")?,
+            license_configuration_arn: member_at(found[0], path, "LicenseConfigurationArn")?,
         };
         Ok(v)
     }
@@ -2664,9 +5015,18 @@ impl FromQuery for LicenseConfigurationRequest {
 
 impl FromQuery for LoadBalancersConfig {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ClassicLoadBalancersConfig" => 0,
+                "TargetGroupsConfig" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = LoadBalancersConfig {
-            classic_load_balancers_config: member(node, path, "ClassicLoadBalancersConfig")?,
-            target_groups_config: member(node, path, "TargetGroupsConfig")?,
+            classic_load_balancers_config: member_at(found[0], path, "ClassicLoadBalancersConfig")?,
+            target_groups_config: member_at(found[1], path, "TargetGroupsConfig")?,
         };
         Ok(v)
     }
@@ -2674,9 +5034,18 @@ impl FromQuery for LoadBalancersConfig {
 
 impl FromQuery for MemoryGiBPerVCpu {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = MemoryGiBPerVCpu {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -2684,9 +5053,18 @@ impl FromQuery for MemoryGiBPerVCpu {
 
 impl FromQuery for MemoryGiBPerVCpuRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = MemoryGiBPerVCpuRequest {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -2694,9 +5072,18 @@ impl FromQuery for MemoryGiBPerVCpuRequest {
 
 impl FromQuery for MemoryMiB {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = MemoryMiB {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -2704,9 +5091,18 @@ impl FromQuery for MemoryMiB {
 
 impl FromQuery for MemoryMiBRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = MemoryMiBRequest {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         required(&v.min, path, "Min")?;
         Ok(v)
@@ -2715,15 +5111,30 @@ impl FromQuery for MemoryMiBRequest {
 
 impl FromQuery for ModifyCapacityReservationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 8] = [None; 8];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityReservationId" => 0,
+                "InstanceCount" => 1,
+                "EndDate" => 2,
+                "EndDateType" => 3,
+                "Accept" => 4,
+                "DryRun" => 5,
+                "AdditionalInfo" => 6,
+                "InstanceMatchCriteria" => 7,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyCapacityReservationRequest {
-            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
-            instance_count: member(node, path, "InstanceCount")?,
-            end_date: member(node, path, "EndDate")?,
-            end_date_type: member(node, path, "EndDateType")?,
-            accept: member(node, path, "Accept")?,
-            dry_run: member(node, path, "DryRun")?,
-            additional_info: member(node, path, "AdditionalInfo")?,
-            instance_match_criteria: member(node, path, "InstanceMatchCriteria")?,
+            capacity_reservation_id: member_at(found[0], path, "CapacityReservationId")?,
+            instance_count: member_at(found[1], path, "InstanceCount")?,
+            end_date: member_at(found[2], path, "EndDate")?,
+            end_date_type: member_at(found[3], path, "EndDateType")?,
+            accept: member_at(found[4], path, "Accept")?,
+            dry_run: member_at(found[5], path, "DryRun")?,
+            additional_info: member_at(found[6], path, "AdditionalInfo")?,
+            instance_match_criteria: member_at(found[7], path, "InstanceMatchCriteria")?,
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
         Ok(v)
@@ -2732,10 +5143,20 @@ impl FromQuery for ModifyCapacityReservationRequest {
 
 impl FromQuery for ModifyDefaultCreditSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InstanceFamily" => 1,
+                "CpuCredits" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyDefaultCreditSpecificationRequest {
-            dry_run: member(node, path, "DryRun")?,
-            instance_family: member(node, path, "InstanceFamily")?,
-            cpu_credits: member(node, path, "CpuCredits")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            instance_family: member_at(found[1], path, "InstanceFamily")?,
+            cpu_credits: member_at(found[2], path, "CpuCredits")?,
         };
         required(&v.instance_family, path, "InstanceFamily")?;
         required(&v.cpu_credits, path, "CpuCredits")?;
@@ -2745,9 +5166,18 @@ impl FromQuery for ModifyDefaultCreditSpecificationRequest {
 
 impl FromQuery for ModifyEbsDefaultKmsKeyIdRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "KmsKeyId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyEbsDefaultKmsKeyIdRequest {
-            kms_key_id: member(node, path, "KmsKeyId")?,
-            dry_run: member(node, path, "DryRun")?,
+            kms_key_id: member_at(found[0], path, "KmsKeyId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required(&v.kms_key_id, path, "KmsKeyId")?;
         Ok(v)
@@ -2756,13 +5186,26 @@ impl FromQuery for ModifyEbsDefaultKmsKeyIdRequest {
 
 impl FromQuery for ModifyFleetRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "ExcessCapacityTerminationPolicy" => 1,
+                "LaunchTemplateConfig" => 2,
+                "FleetId" => 3,
+                "TargetCapacitySpecification" => 4,
+                "Context" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyFleetRequest {
-            dry_run: member(node, path, "DryRun")?,
-            excess_capacity_termination_policy: member(node, path, "ExcessCapacityTerminationPolicy")?,
-            launch_template_configs: list(node, path, "LaunchTemplateConfig")?,
-            fleet_id: member(node, path, "FleetId")?,
-            target_capacity_specification: member(node, path, "TargetCapacitySpecification")?,
-            context: member(node, path, "Context")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            excess_capacity_termination_policy: member_at(found[1], path, "ExcessCapacityTerminationPolicy")?,
+            launch_template_configs: list_at(found[2], path, "LaunchTemplateConfig")?,
+            fleet_id: member_at(found[3], path, "FleetId")?,
+            target_capacity_specification: member_at(found[4], path, "TargetCapacitySpecification")?,
+            context: member_at(found[5], path, "Context")?,
         };
         required(&v.fleet_id, path, "FleetId")?;
         Ok(v)
@@ -2771,20 +5214,40 @@ impl FromQuery for ModifyFleetRequest {
 
 impl FromQuery for ModifyImageAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 13] = [None; 13];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Attribute" => 0,
+                "Description" => 1,
+                "ImageId" => 2,
+                "LaunchPermission" => 3,
+                "OperationType" => 4,
+                "ProductCode" => 5,
+                "UserGroup" => 6,
+                "UserId" => 7,
+                "Value" => 8,
+                "OrganizationArn" => 9,
+                "OrganizationalUnitArn" => 10,
+                "ImdsSupport" => 11,
+                "DryRun" => 12,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyImageAttributeRequest {
-            attribute: member(node, path, "Attribute")?,
-            description: member(node, path, "Description")?,
-            image_id: member(node, path, "ImageId")?,
-            launch_permission: member(node, path, "LaunchPermission")?,
-            operation_type: member(node, path, "OperationType")?,
-            product_codes: list(node, path, "ProductCode")?,
-            user_groups: list(node, path, "UserGroup")?,
-            user_ids: list(node, path, "UserId")?,
-            value: member(node, path, "Value")?,
-            organization_arns: list(node, path, "OrganizationArn")?,
-            organizational_unit_arns: list(node, path, "OrganizationalUnitArn")?,
-            imds_support: member(node, path, "ImdsSupport")?,
-            dry_run: member(node, path, "DryRun")?,
+            attribute: member_at(found[0], path, "Attribute")?,
+            description: member_at(found[1], path, "Description")?,
+            image_id: member_at(found[2], path, "ImageId")?,
+            launch_permission: member_at(found[3], path, "LaunchPermission")?,
+            operation_type: member_at(found[4], path, "OperationType")?,
+            product_codes: list_at(found[5], path, "ProductCode")?,
+            user_groups: list_at(found[6], path, "UserGroup")?,
+            user_ids: list_at(found[7], path, "UserId")?,
+            value: member_at(found[8], path, "Value")?,
+            organization_arns: list_at(found[9], path, "OrganizationArn")?,
+            organizational_unit_arns: list_at(found[10], path, "OrganizationalUnitArn")?,
+            imds_support: member_at(found[11], path, "ImdsSupport")?,
+            dry_run: member_at(found[12], path, "DryRun")?,
         };
         required(&v.image_id, path, "ImageId")?;
         Ok(v)
@@ -2793,24 +5256,48 @@ impl FromQuery for ModifyImageAttributeRequest {
 
 impl FromQuery for ModifyInstanceAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 17] = [None; 17];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "SourceDestCheck" => 0,
+                "DisableApiStop" => 1,
+                "DryRun" => 2,
+                "InstanceId" => 3,
+                "Attribute" => 4,
+                "Value" => 5,
+                "BlockDeviceMapping" => 6,
+                "DisableApiTermination" => 7,
+                "InstanceType" => 8,
+                "Kernel" => 9,
+                "Ramdisk" => 10,
+                "UserData" => 11,
+                "InstanceInitiatedShutdownBehavior" => 12,
+                "GroupId" => 13,
+                "EbsOptimized" => 14,
+                "SriovNetSupport" => 15,
+                "EnaSupport" => 16,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyInstanceAttributeRequest {
-            source_dest_check: member(node, path, "SourceDestCheck")?,
-            disable_api_stop: member(node, path, "DisableApiStop")?,
-            dry_run: member(node, path, "DryRun")?,
-            instance_id: member(node, path, "InstanceId")?,
-            attribute: member(node, path, "Attribute")?,
-            value: member(node, path, "Value")?,
-            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
-            disable_api_termination: member(node, path, "DisableApiTermination")?,
-            instance_type: member(node, path, "InstanceType")?,
-            kernel: member(node, path, "Kernel")?,
-            ramdisk: member(node, path, "Ramdisk")?,
-            user_data: member(node, path, "UserData")?,
-            instance_initiated_shutdown_behavior: member(node, path, "InstanceInitiatedShutdownBehavior")?,
-            groups: list(node, path, "GroupId")?,
-            ebs_optimized: member(node, path, "EbsOptimized")?,
-            sriov_net_support: member(node, path, "SriovNetSupport")?,
-            ena_support: member(node, path, "EnaSupport")?,
+            source_dest_check: member_at(found[0], path, "SourceDestCheck")?,
+            disable_api_stop: member_at(found[1], path, "DisableApiStop")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
+            instance_id: member_at(found[3], path, "InstanceId")?,
+            attribute: member_at(found[4], path, "Attribute")?,
+            value: member_at(found[5], path, "Value")?,
+            block_device_mappings: list_at(found[6], path, "BlockDeviceMapping")?,
+            disable_api_termination: member_at(found[7], path, "DisableApiTermination")?,
+            instance_type: member_at(found[8], path, "InstanceType")?,
+            kernel: member_at(found[9], path, "Kernel")?,
+            ramdisk: member_at(found[10], path, "Ramdisk")?,
+            user_data: member_at(found[11], path, "UserData")?,
+            instance_initiated_shutdown_behavior: member_at(found[12], path, "InstanceInitiatedShutdownBehavior")?,
+            groups: list_at(found[13], path, "GroupId")?,
+            ebs_optimized: member_at(found[14], path, "EbsOptimized")?,
+            sriov_net_support: member_at(found[15], path, "SriovNetSupport")?,
+            ena_support: member_at(found[16], path, "EnaSupport")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
@@ -2819,10 +5306,20 @@ impl FromQuery for ModifyInstanceAttributeRequest {
 
 impl FromQuery for ModifyInstanceCreditSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "ClientToken" => 1,
+                "InstanceCreditSpecification" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyInstanceCreditSpecificationRequest {
-            dry_run: member(node, path, "DryRun")?,
-            client_token: member(node, path, "ClientToken")?,
-            instance_credit_specifications: list(node, path, "InstanceCreditSpecification")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            client_token: member_at(found[1], path, "ClientToken")?,
+            instance_credit_specifications: list_at(found[2], path, "InstanceCreditSpecification")?,
         };
         required_list(&v.instance_credit_specifications, path, "InstanceCreditSpecification")?;
         Ok(v)
@@ -2831,11 +5328,22 @@ impl FromQuery for ModifyInstanceCreditSpecificationRequest {
 
 impl FromQuery for ModifyInstanceMaintenanceOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "AutoRecovery" => 1,
+                "RebootMigration" => 2,
+                "DryRun" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyInstanceMaintenanceOptionsRequest {
-            instance_id: member(node, path, "InstanceId")?,
-            auto_recovery: member(node, path, "AutoRecovery")?,
-            reboot_migration: member(node, path, "RebootMigration")?,
-            dry_run: member(node, path, "DryRun")?,
+            instance_id: member_at(found[0], path, "InstanceId")?,
+            auto_recovery: member_at(found[1], path, "AutoRecovery")?,
+            reboot_migration: member_at(found[2], path, "RebootMigration")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
@@ -2844,14 +5352,28 @@ impl FromQuery for ModifyInstanceMaintenanceOptionsRequest {
 
 impl FromQuery for ModifyInstanceMetadataOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "HttpTokens" => 1,
+                "HttpPutResponseHopLimit" => 2,
+                "HttpEndpoint" => 3,
+                "DryRun" => 4,
+                "HttpProtocolIpv6" => 5,
+                "InstanceMetadataTags" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyInstanceMetadataOptionsRequest {
-            instance_id: member(node, path, "InstanceId")?,
-            http_tokens: member(node, path, "HttpTokens")?,
-            http_put_response_hop_limit: member(node, path, "HttpPutResponseHopLimit")?,
-            http_endpoint: member(node, path, "HttpEndpoint")?,
-            dry_run: member(node, path, "DryRun")?,
-            http_protocol_ipv6: member(node, path, "HttpProtocolIpv6")?,
-            instance_metadata_tags: member(node, path, "InstanceMetadataTags")?,
+            instance_id: member_at(found[0], path, "InstanceId")?,
+            http_tokens: member_at(found[1], path, "HttpTokens")?,
+            http_put_response_hop_limit: member_at(found[2], path, "HttpPutResponseHopLimit")?,
+            http_endpoint: member_at(found[3], path, "HttpEndpoint")?,
+            dry_run: member_at(found[4], path, "DryRun")?,
+            http_protocol_ipv6: member_at(found[5], path, "HttpProtocolIpv6")?,
+            instance_metadata_tags: member_at(found[6], path, "InstanceMetadataTags")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
@@ -2860,12 +5382,24 @@ impl FromQuery for ModifyInstanceMetadataOptionsRequest {
 
 impl FromQuery for ModifyLaunchTemplateRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "ClientToken" => 1,
+                "LaunchTemplateId" => 2,
+                "LaunchTemplateName" => 3,
+                "SetDefaultVersion" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyLaunchTemplateRequest {
-            dry_run: member(node, path, "DryRun")?,
-            client_token: member(node, path, "ClientToken")?,
-            launch_template_id: member(node, path, "LaunchTemplateId")?,
-            launch_template_name: member(node, path, "LaunchTemplateName")?,
-            default_version: member(node, path, "SetDefaultVersion")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            client_token: member_at(found[1], path, "ClientToken")?,
+            launch_template_id: member_at(found[2], path, "LaunchTemplateId")?,
+            launch_template_name: member_at(found[3], path, "LaunchTemplateName")?,
+            default_version: member_at(found[4], path, "SetDefaultVersion")?,
         };
         Ok(v)
     }
@@ -2873,18 +5407,36 @@ impl FromQuery for ModifyLaunchTemplateRequest {
 
 impl FromQuery for ModifyNetworkInterfaceAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 11] = [None; 11];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "EnaSrdSpecification" => 0,
+                "EnablePrimaryIpv6" => 1,
+                "ConnectionTrackingSpecification" => 2,
+                "AssociatePublicIpAddress" => 3,
+                "AssociatedSubnetId" => 4,
+                "DryRun" => 5,
+                "NetworkInterfaceId" => 6,
+                "Description" => 7,
+                "SourceDestCheck" => 8,
+                "SecurityGroupId" => 9,
+                "Attachment" => 10,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyNetworkInterfaceAttributeRequest {
-            ena_srd_specification: member(node, path, "EnaSrdSpecification")?,
-            enable_primary_ipv6: member(node, path, "EnablePrimaryIpv6")?,
-            connection_tracking_specification: member(node, path, "ConnectionTrackingSpecification")?,
-            associate_public_ip_address: member(node, path, "AssociatePublicIpAddress")?,
-            associated_subnet_ids: list(node, path, "AssociatedSubnetId")?,
-            dry_run: member(node, path, "DryRun")?,
-            network_interface_id: member(node, path, "NetworkInterfaceId")?,
-            description: member(node, path, "Description")?,
-            source_dest_check: member(node, path, "SourceDestCheck")?,
-            groups: list(node, path, "SecurityGroupId")?,
-            attachment: member(node, path, "Attachment")?,
+            ena_srd_specification: member_at(found[0], path, "EnaSrdSpecification")?,
+            enable_primary_ipv6: member_at(found[1], path, "EnablePrimaryIpv6")?,
+            connection_tracking_specification: member_at(found[2], path, "ConnectionTrackingSpecification")?,
+            associate_public_ip_address: member_at(found[3], path, "AssociatePublicIpAddress")?,
+            associated_subnet_ids: list_at(found[4], path, "AssociatedSubnetId")?,
+            dry_run: member_at(found[5], path, "DryRun")?,
+            network_interface_id: member_at(found[6], path, "NetworkInterfaceId")?,
+            description: member_at(found[7], path, "Description")?,
+            source_dest_check: member_at(found[8], path, "SourceDestCheck")?,
+            groups: list_at(found[9], path, "SecurityGroupId")?,
+            attachment: member_at(found[10], path, "Attachment")?,
         };
         required(&v.network_interface_id, path, "NetworkInterfaceId")?;
         Ok(v)
@@ -2893,12 +5445,24 @@ impl FromQuery for ModifyNetworkInterfaceAttributeRequest {
 
 impl FromQuery for ModifyPrivateDnsNameOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InstanceId" => 1,
+                "PrivateDnsHostnameType" => 2,
+                "EnableResourceNameDnsARecord" => 3,
+                "EnableResourceNameDnsAAAARecord" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyPrivateDnsNameOptionsRequest {
-            dry_run: member(node, path, "DryRun")?,
-            instance_id: member(node, path, "InstanceId")?,
-            private_dns_hostname_type: member(node, path, "PrivateDnsHostnameType")?,
-            enable_resource_name_dns_a_record: member(node, path, "EnableResourceNameDnsARecord")?,
-            enable_resource_name_dns_aaaa_record: member(node, path, "EnableResourceNameDnsAAAARecord")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            instance_id: member_at(found[1], path, "InstanceId")?,
+            private_dns_hostname_type: member_at(found[2], path, "PrivateDnsHostnameType")?,
+            enable_resource_name_dns_a_record: member_at(found[3], path, "EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: member_at(found[4], path, "EnableResourceNameDnsAAAARecord")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         Ok(v)
@@ -2907,10 +5471,20 @@ impl FromQuery for ModifyPrivateDnsNameOptionsRequest {
 
 impl FromQuery for ModifySecurityGroupRulesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "GroupId" => 0,
+                "SecurityGroupRule" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifySecurityGroupRulesRequest {
-            group_id: member(node, path, "GroupId")?,
-            security_group_rules: list(node, path, "SecurityGroupRule")?,
-            dry_run: member(node, path, "DryRun")?,
+            group_id: member_at(found[0], path, "GroupId")?,
+            security_group_rules: list_at(found[1], path, "SecurityGroupRule")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.group_id, path, "GroupId")?;
         required_list(&v.security_group_rules, path, "SecurityGroupRule")?;
@@ -2920,14 +5494,28 @@ impl FromQuery for ModifySecurityGroupRulesRequest {
 
 impl FromQuery for ModifySnapshotAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Attribute" => 0,
+                "CreateVolumePermission" => 1,
+                "UserGroup" => 2,
+                "OperationType" => 3,
+                "SnapshotId" => 4,
+                "UserId" => 5,
+                "DryRun" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifySnapshotAttributeRequest {
-            attribute: member(node, path, "Attribute")?,
-            create_volume_permission: member(node, path, "CreateVolumePermission")?,
-            group_names: list(node, path, "UserGroup")?,
-            operation_type: member(node, path, "OperationType")?,
-            snapshot_id: member(node, path, "SnapshotId")?,
-            user_ids: list(node, path, "UserId")?,
-            dry_run: member(node, path, "DryRun")?,
+            attribute: member_at(found[0], path, "Attribute")?,
+            create_volume_permission: member_at(found[1], path, "CreateVolumePermission")?,
+            group_names: list_at(found[2], path, "UserGroup")?,
+            operation_type: member_at(found[3], path, "OperationType")?,
+            snapshot_id: member_at(found[4], path, "SnapshotId")?,
+            user_ids: list_at(found[5], path, "UserId")?,
+            dry_run: member_at(found[6], path, "DryRun")?,
         };
         required(&v.snapshot_id, path, "SnapshotId")?;
         Ok(v)
@@ -2936,13 +5524,26 @@ impl FromQuery for ModifySnapshotAttributeRequest {
 
 impl FromQuery for ModifySpotFleetRequestRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "LaunchTemplateConfig" => 0,
+                "OnDemandTargetCapacity" => 1,
+                "Context" => 2,
+                "SpotFleetRequestId" => 3,
+                "TargetCapacity" => 4,
+                "ExcessCapacityTerminationPolicy" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifySpotFleetRequestRequest {
-            launch_template_configs: list(node, path, "LaunchTemplateConfig")?,
-            on_demand_target_capacity: member(node, path, "OnDemandTargetCapacity")?,
-            context: member(node, path, "Context")?,
-            spot_fleet_request_id: member(node, path, "SpotFleetRequestId")?,
-            target_capacity: member(node, path, "TargetCapacity")?,
-            excess_capacity_termination_policy: member(node, path, "ExcessCapacityTerminationPolicy")?,
+            launch_template_configs: list_at(found[0], path, "LaunchTemplateConfig")?,
+            on_demand_target_capacity: member_at(found[1], path, "OnDemandTargetCapacity")?,
+            context: member_at(found[2], path, "Context")?,
+            spot_fleet_request_id: member_at(found[3], path, "SpotFleetRequestId")?,
+            target_capacity: member_at(found[4], path, "TargetCapacity")?,
+            excess_capacity_termination_policy: member_at(found[5], path, "ExcessCapacityTerminationPolicy")?,
         };
         required(&v.spot_fleet_request_id, path, "SpotFleetRequestId")?;
         Ok(v)
@@ -2951,18 +5552,36 @@ impl FromQuery for ModifySpotFleetRequestRequest {
 
 impl FromQuery for ModifySubnetAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 11] = [None; 11];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AssignIpv6AddressOnCreation" => 0,
+                "MapPublicIpOnLaunch" => 1,
+                "SubnetId" => 2,
+                "MapCustomerOwnedIpOnLaunch" => 3,
+                "CustomerOwnedIpv4Pool" => 4,
+                "EnableDns64" => 5,
+                "PrivateDnsHostnameTypeOnLaunch" => 6,
+                "EnableResourceNameDnsARecordOnLaunch" => 7,
+                "EnableResourceNameDnsAAAARecordOnLaunch" => 8,
+                "EnableLniAtDeviceIndex" => 9,
+                "DisableLniAtDeviceIndex" => 10,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifySubnetAttributeRequest {
-            assign_ipv6_address_on_creation: member(node, path, "AssignIpv6AddressOnCreation")?,
-            map_public_ip_on_launch: member(node, path, "MapPublicIpOnLaunch")?,
-            subnet_id: member(node, path, "SubnetId")?,
-            map_customer_owned_ip_on_launch: member(node, path, "MapCustomerOwnedIpOnLaunch")?,
-            customer_owned_ipv4_pool: member(node, path, "CustomerOwnedIpv4Pool")?,
-            enable_dns64: member(node, path, "EnableDns64")?,
-            private_dns_hostname_type_on_launch: member(node, path, "PrivateDnsHostnameTypeOnLaunch")?,
-            enable_resource_name_dns_a_record_on_launch: member(node, path, "EnableResourceNameDnsARecordOnLaunch")?,
-            enable_resource_name_dns_aaaa_record_on_launch: member(node, path, "EnableResourceNameDnsAAAARecordOnLaunch")?,
-            enable_lni_at_device_index: member(node, path, "EnableLniAtDeviceIndex")?,
-            disable_lni_at_device_index: member(node, path, "DisableLniAtDeviceIndex")?,
+            assign_ipv6_address_on_creation: member_at(found[0], path, "AssignIpv6AddressOnCreation")?,
+            map_public_ip_on_launch: member_at(found[1], path, "MapPublicIpOnLaunch")?,
+            subnet_id: member_at(found[2], path, "SubnetId")?,
+            map_customer_owned_ip_on_launch: member_at(found[3], path, "MapCustomerOwnedIpOnLaunch")?,
+            customer_owned_ipv4_pool: member_at(found[4], path, "CustomerOwnedIpv4Pool")?,
+            enable_dns64: member_at(found[5], path, "EnableDns64")?,
+            private_dns_hostname_type_on_launch: member_at(found[6], path, "PrivateDnsHostnameTypeOnLaunch")?,
+            enable_resource_name_dns_a_record_on_launch: member_at(found[7], path, "EnableResourceNameDnsARecordOnLaunch")?,
+            enable_resource_name_dns_aaaa_record_on_launch: member_at(found[8], path, "EnableResourceNameDnsAAAARecordOnLaunch")?,
+            enable_lni_at_device_index: member_at(found[9], path, "EnableLniAtDeviceIndex")?,
+            disable_lni_at_device_index: member_at(found[10], path, "DisableLniAtDeviceIndex")?,
         };
         required(&v.subnet_id, path, "SubnetId")?;
         Ok(v)
@@ -2971,10 +5590,20 @@ impl FromQuery for ModifySubnetAttributeRequest {
 
 impl FromQuery for ModifyVolumeAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AutoEnableIO" => 0,
+                "VolumeId" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyVolumeAttributeRequest {
-            auto_enable_io: member(node, path, "AutoEnableIO")?,
-            volume_id: member(node, path, "VolumeId")?,
-            dry_run: member(node, path, "DryRun")?,
+            auto_enable_io: member_at(found[0], path, "AutoEnableIO")?,
+            volume_id: member_at(found[1], path, "VolumeId")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.volume_id, path, "VolumeId")?;
         Ok(v)
@@ -2983,14 +5612,28 @@ impl FromQuery for ModifyVolumeAttributeRequest {
 
 impl FromQuery for ModifyVolumeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "VolumeId" => 1,
+                "Size" => 2,
+                "VolumeType" => 3,
+                "Iops" => 4,
+                "Throughput" => 5,
+                "MultiAttachEnabled" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyVolumeRequest {
-            dry_run: member(node, path, "DryRun")?,
-            volume_id: member(node, path, "VolumeId")?,
-            size: member(node, path, "Size")?,
-            volume_type: member(node, path, "VolumeType")?,
-            iops: member(node, path, "Iops")?,
-            throughput: member(node, path, "Throughput")?,
-            multi_attach_enabled: member(node, path, "MultiAttachEnabled")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            volume_id: member_at(found[1], path, "VolumeId")?,
+            size: member_at(found[2], path, "Size")?,
+            volume_type: member_at(found[3], path, "VolumeType")?,
+            iops: member_at(found[4], path, "Iops")?,
+            throughput: member_at(found[5], path, "Throughput")?,
+            multi_attach_enabled: member_at(found[6], path, "MultiAttachEnabled")?,
         };
         required(&v.volume_id, path, "VolumeId")?;
         Ok(v)
@@ -2999,11 +5642,22 @@ impl FromQuery for ModifyVolumeRequest {
 
 impl FromQuery for ModifyVpcAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "EnableDnsHostnames" => 0,
+                "EnableDnsSupport" => 1,
+                "VpcId" => 2,
+                "EnableNetworkAddressUsageMetrics" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ModifyVpcAttributeRequest {
-            enable_dns_hostnames: member(node, path, "EnableDnsHostnames")?,
-            enable_dns_support: member(node, path, "EnableDnsSupport")?,
-            vpc_id: member(node, path, "VpcId")?,
-            enable_network_address_usage_metrics: member(node, path, "EnableNetworkAddressUsageMetrics")?,
+            enable_dns_hostnames: member_at(found[0], path, "EnableDnsHostnames")?,
+            enable_dns_support: member_at(found[1], path, "EnableDnsSupport")?,
+            vpc_id: member_at(found[2], path, "VpcId")?,
+            enable_network_address_usage_metrics: member_at(found[3], path, "EnableNetworkAddressUsageMetrics")?,
         };
         required(&v.vpc_id, path, "VpcId")?;
         Ok(v)
@@ -3012,9 +5666,18 @@ impl FromQuery for ModifyVpcAttributeRequest {
 
 impl FromQuery for MonitorInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = MonitorInstancesRequest {
-            instance_ids: list(node, path, "InstanceId")?,
-            dry_run: member(node, path, "DryRun")?,
+            instance_ids: list_at(found[0], path, "InstanceId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
         Ok(v)
@@ -3023,9 +5686,18 @@ impl FromQuery for MonitorInstancesRequest {
 
 impl FromQuery for NetworkBandwidthGbps {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = NetworkBandwidthGbps {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -3033,9 +5705,18 @@ impl FromQuery for NetworkBandwidthGbps {
 
 impl FromQuery for NetworkBandwidthGbpsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = NetworkBandwidthGbpsRequest {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -3043,11 +5724,22 @@ impl FromQuery for NetworkBandwidthGbpsRequest {
 
 impl FromQuery for NetworkInterfaceAttachmentChanges {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DefaultEnaQueueCount" => 0,
+                "EnaQueueCount" => 1,
+                "AttachmentId" => 2,
+                "DeleteOnTermination" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = NetworkInterfaceAttachmentChanges {
-            default_ena_queue_count: member(node, path, "DefaultEnaQueueCount")?,
-            ena_queue_count: member(node, path, "EnaQueueCount")?,
-            attachment_id: member(node, path, "AttachmentId")?,
-            delete_on_termination: member(node, path, "DeleteOnTermination")?,
+            default_ena_queue_count: member_at(found[0], path, "DefaultEnaQueueCount")?,
+            ena_queue_count: member_at(found[1], path, "EnaQueueCount")?,
+            attachment_id: member_at(found[2], path, "AttachmentId")?,
+            delete_on_termination: member_at(found[3], path, "DeleteOnTermination")?,
         };
         Ok(v)
     }
@@ -3055,9 +5747,18 @@ impl FromQuery for NetworkInterfaceAttachmentChanges {
 
 impl FromQuery for NetworkInterfaceCount {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = NetworkInterfaceCount {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -3065,9 +5766,18 @@ impl FromQuery for NetworkInterfaceCount {
 
 impl FromQuery for NetworkInterfaceCountRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = NetworkInterfaceCountRequest {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -3075,13 +5785,26 @@ impl FromQuery for NetworkInterfaceCountRequest {
 
 impl FromQuery for OnDemandOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 6] = [None; 6];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AllocationStrategy" => 0,
+                "CapacityReservationOptions" => 1,
+                "SingleInstanceType" => 2,
+                "SingleAvailabilityZone" => 3,
+                "MinTargetCapacity" => 4,
+                "MaxTotalPrice" => 5,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = OnDemandOptionsRequest {
-            allocation_strategy: member(node, path, "AllocationStrategy")?,
-            capacity_reservation_options: member(node, path, "CapacityReservationOptions")?,
-            single_instance_type: member(node, path, "SingleInstanceType")?,
-            single_availability_zone: member(node, path, "SingleAvailabilityZone")?,
-            min_target_capacity: member(node, path, "MinTargetCapacity")?,
-            max_total_price: member(node, path, "MaxTotalPrice")?,
+            allocation_strategy: member_at(found[0], path, "AllocationStrategy")?,
+            capacity_reservation_options: member_at(found[1], path, "CapacityReservationOptions")?,
+            single_instance_type: member_at(found[2], path, "SingleInstanceType")?,
+            single_availability_zone: member_at(found[3], path, "SingleAvailabilityZone")?,
+            min_target_capacity: member_at(found[4], path, "MinTargetCapacity")?,
+            max_total_price: member_at(found[5], path, "MaxTotalPrice")?,
         };
         Ok(v)
     }
@@ -3089,8 +5812,16 @@ impl FromQuery for OnDemandOptionsRequest {
 
 impl FromQuery for OperatorRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Principal" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = OperatorRequest {
-            principal: member(node, path, "Principal")?,
+            principal: member_at(found[0], path, "Principal")?,
         };
         Ok(v)
     }
@@ -3098,8 +5829,16 @@ impl FromQuery for OperatorRequest {
 
 impl FromQuery for PerformanceFactorReference {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceFamily" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = PerformanceFactorReference {
-            instance_family: member(node, path, "InstanceFamily")?,
+            instance_family: member_at(found[0], path, "InstanceFamily")?,
         };
         Ok(v)
     }
@@ -3107,8 +5846,16 @@ impl FromQuery for PerformanceFactorReference {
 
 impl FromQuery for PerformanceFactorReferenceRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceFamily" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = PerformanceFactorReferenceRequest {
-            instance_family: member(node, path, "InstanceFamily")?,
+            instance_family: member_at(found[0], path, "InstanceFamily")?,
         };
         Ok(v)
     }
@@ -3116,17 +5863,34 @@ impl FromQuery for PerformanceFactorReferenceRequest {
 
 impl FromQuery for Placement {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 10] = [None; 10];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AvailabilityZoneId" => 0,
+                "Affinity" => 1,
+                "GroupName" => 2,
+                "PartitionNumber" => 3,
+                "HostId" => 4,
+                "Tenancy" => 5,
+                "SpreadDomain" => 6,
+                "HostResourceGroupArn" => 7,
+                "GroupId" => 8,
+                "AvailabilityZone" => 9,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = Placement {
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
-            affinity: member(node, path, "Affinity")?,
-            group_name: member(node, path, "GroupName")?,
-            partition_number: member(node, path, "PartitionNumber")?,
-            host_id: member(node, path, "HostId")?,
-            tenancy: member(node, path, "Tenancy")?,
-            spread_domain: member(node, path, "SpreadDomain")?,
-            host_resource_group_arn: member(node, path, "HostResourceGroupArn")?,
-            group_id: member(node, path, "GroupId")?,
-            availability_zone: member(node, path, "AvailabilityZone")?,
+            availability_zone_id: member_at(found[0], path, "AvailabilityZoneId")?,
+            affinity: member_at(found[1], path, "Affinity")?,
+            group_name: member_at(found[2], path, "GroupName")?,
+            partition_number: member_at(found[3], path, "PartitionNumber")?,
+            host_id: member_at(found[4], path, "HostId")?,
+            tenancy: member_at(found[5], path, "Tenancy")?,
+            spread_domain: member_at(found[6], path, "SpreadDomain")?,
+            host_resource_group_arn: member_at(found[7], path, "HostResourceGroupArn")?,
+            group_id: member_at(found[8], path, "GroupId")?,
+            availability_zone: member_at(found[9], path, "AvailabilityZone")?,
         };
         Ok(v)
     }
@@ -3134,9 +5898,18 @@ impl FromQuery for Placement {
 
 impl FromQuery for PrefixListId {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Description" => 0,
+                "PrefixListId" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = PrefixListId {
-            description: member(node, path, "Description")?,
-            prefix_list_id: member(node, path, "PrefixListId")?,
+            description: member_at(found[0], path, "Description")?,
+            prefix_list_id: member_at(found[1], path, "PrefixListId")?,
         };
         Ok(v)
     }
@@ -3144,10 +5917,20 @@ impl FromQuery for PrefixListId {
 
 impl FromQuery for PrivateDnsNameOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "HostnameType" => 0,
+                "EnableResourceNameDnsARecord" => 1,
+                "EnableResourceNameDnsAAAARecord" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = PrivateDnsNameOptionsRequest {
-            hostname_type: member(node, path, "HostnameType")?,
-            enable_resource_name_dns_a_record: member(node, path, "EnableResourceNameDnsARecord")?,
-            enable_resource_name_dns_aaaa_record: member(node, path, "EnableResourceNameDnsAAAARecord")?,
+            hostname_type: member_at(found[0], path, "HostnameType")?,
+            enable_resource_name_dns_a_record: member_at(found[1], path, "EnableResourceNameDnsARecord")?,
+            enable_resource_name_dns_aaaa_record: member_at(found[2], path, "EnableResourceNameDnsAAAARecord")?,
         };
         Ok(v)
     }
@@ -3155,9 +5938,18 @@ impl FromQuery for PrivateDnsNameOptionsRequest {
 
 impl FromQuery for PrivateIpAddressSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Primary" => 0,
+                "PrivateIpAddress" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = PrivateIpAddressSpecification {
-            primary: member(node, path, "Primary")?,
-            private_ip_address: member(node, path, "PrivateIpAddress")?,
+            primary: member_at(found[0], path, "Primary")?,
+            private_ip_address: member_at(found[1], path, "PrivateIpAddress")?,
         };
         Ok(v)
     }
@@ -3165,11 +5957,22 @@ impl FromQuery for PrivateIpAddressSpecification {
 
 impl FromQuery for PurchaseCapacityBlockRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "TagSpecification" => 1,
+                "CapacityBlockOfferingId" => 2,
+                "InstancePlatform" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = PurchaseCapacityBlockRequest {
-            dry_run: member(node, path, "DryRun")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            capacity_block_offering_id: member(node, path, "CapacityBlockOfferingId")?,
-            instance_platform: member(node, path, "InstancePlatform")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            tag_specifications: list_at(found[1], path, "TagSpecification")?,
+            capacity_block_offering_id: member_at(found[2], path, "CapacityBlockOfferingId")?,
+            instance_platform: member_at(found[3], path, "InstancePlatform")?,
         };
         required(&v.capacity_block_offering_id, path, "CapacityBlockOfferingId")?;
         required(&v.instance_platform, path, "InstancePlatform")?;
@@ -3179,9 +5982,18 @@ impl FromQuery for PurchaseCapacityBlockRequest {
 
 impl FromQuery for RebootInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = RebootInstancesRequest {
-            instance_ids: list(node, path, "InstanceId")?,
-            dry_run: member(node, path, "DryRun")?,
+            instance_ids: list_at(found[0], path, "InstanceId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
         Ok(v)
@@ -3190,25 +6002,50 @@ impl FromQuery for RebootInstancesRequest {
 
 impl FromQuery for RegisterImageRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 18] = [None; 18];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ImageLocation" => 0,
+                "BillingProduct" => 1,
+                "BootMode" => 2,
+                "TpmSupport" => 3,
+                "UefiData" => 4,
+                "ImdsSupport" => 5,
+                "TagSpecification" => 6,
+                "DryRun" => 7,
+                "Name" => 8,
+                "Description" => 9,
+                "Architecture" => 10,
+                "KernelId" => 11,
+                "RamdiskId" => 12,
+                "RootDeviceName" => 13,
+                "BlockDeviceMapping" => 14,
+                "VirtualizationType" => 15,
+                "SriovNetSupport" => 16,
+                "EnaSupport" => 17,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = RegisterImageRequest {
-            image_location: member(node, path, "ImageLocation")?,
-            billing_products: list(node, path, "BillingProduct")?,
-            boot_mode: member(node, path, "BootMode")?,
-            tpm_support: member(node, path, "TpmSupport")?,
-            uefi_data: member(node, path, "UefiData")?,
-            imds_support: member(node, path, "ImdsSupport")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            dry_run: member(node, path, "DryRun")?,
-            name: member(node, path, "Name")?,
-            description: member(node, path, "Description")?,
-            architecture: member(node, path, "Architecture")?,
-            kernel_id: member(node, path, "KernelId")?,
-            ramdisk_id: member(node, path, "RamdiskId")?,
-            root_device_name: member(node, path, "RootDeviceName")?,
-            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
-            virtualization_type: member(node, path, "VirtualizationType")?,
-            sriov_net_support: member(node, path, "SriovNetSupport")?,
-            ena_support: member(node, path, "EnaSupport")?,
+            image_location: member_at(found[0], path, "ImageLocation")?,
+            billing_products: list_at(found[1], path, "BillingProduct")?,
+            boot_mode: member_at(found[2], path, "BootMode")?,
+            tpm_support: member_at(found[3], path, "TpmSupport")?,
+            uefi_data: member_at(found[4], path, "UefiData")?,
+            imds_support: member_at(found[5], path, "ImdsSupport")?,
+            tag_specifications: list_at(found[6], path, "TagSpecification")?,
+            dry_run: member_at(found[7], path, "DryRun")?,
+            name: member_at(found[8], path, "Name")?,
+            description: member_at(found[9], path, "Description")?,
+            architecture: member_at(found[10], path, "Architecture")?,
+            kernel_id: member_at(found[11], path, "KernelId")?,
+            ramdisk_id: member_at(found[12], path, "RamdiskId")?,
+            root_device_name: member_at(found[13], path, "RootDeviceName")?,
+            block_device_mappings: list_at(found[14], path, "BlockDeviceMapping")?,
+            virtualization_type: member_at(found[15], path, "VirtualizationType")?,
+            sriov_net_support: member_at(found[16], path, "SriovNetSupport")?,
+            ena_support: member_at(found[17], path, "EnaSupport")?,
         };
         required(&v.name, path, "Name")?;
         Ok(v)
@@ -3217,11 +6054,22 @@ impl FromQuery for RegisterImageRequest {
 
 impl FromQuery for ReleaseAddressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AllocationId" => 0,
+                "PublicIp" => 1,
+                "NetworkBorderGroup" => 2,
+                "DryRun" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ReleaseAddressRequest {
-            allocation_id: member(node, path, "AllocationId")?,
-            public_ip: member(node, path, "PublicIp")?,
-            network_border_group: member(node, path, "NetworkBorderGroup")?,
-            dry_run: member(node, path, "DryRun")?,
+            allocation_id: member_at(found[0], path, "AllocationId")?,
+            public_ip: member_at(found[1], path, "PublicIp")?,
+            network_border_group: member_at(found[2], path, "NetworkBorderGroup")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -3229,9 +6077,18 @@ impl FromQuery for ReleaseAddressRequest {
 
 impl FromQuery for ReplaceIamInstanceProfileAssociationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "IamInstanceProfile" => 0,
+                "AssociationId" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ReplaceIamInstanceProfileAssociationRequest {
-            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
-            association_id: member(node, path, "AssociationId")?,
+            iam_instance_profile: member_at(found[0], path, "IamInstanceProfile")?,
+            association_id: member_at(found[1], path, "AssociationId")?,
         };
         required(&v.iam_instance_profile, path, "IamInstanceProfile")?;
         required(&v.association_id, path, "AssociationId")?;
@@ -3241,25 +6098,50 @@ impl FromQuery for ReplaceIamInstanceProfileAssociationRequest {
 
 impl FromQuery for ReplaceRouteRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 18] = [None; 18];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DestinationPrefixListId" => 0,
+                "VpcEndpointId" => 1,
+                "LocalTarget" => 2,
+                "TransitGatewayId" => 3,
+                "LocalGatewayId" => 4,
+                "CarrierGatewayId" => 5,
+                "CoreNetworkArn" => 6,
+                "OdbNetworkArn" => 7,
+                "DryRun" => 8,
+                "RouteTableId" => 9,
+                "DestinationCidrBlock" => 10,
+                "GatewayId" => 11,
+                "DestinationIpv6CidrBlock" => 12,
+                "EgressOnlyInternetGatewayId" => 13,
+                "InstanceId" => 14,
+                "NetworkInterfaceId" => 15,
+                "VpcPeeringConnectionId" => 16,
+                "NatGatewayId" => 17,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ReplaceRouteRequest {
-            destination_prefix_list_id: member(node, path, "DestinationPrefixListId")?,
-            vpc_endpoint_id: member(node, path, "VpcEndpointId")?,
-            local_target: member(node, path, "LocalTarget")?,
-            transit_gateway_id: member(node, path, "TransitGatewayId")?,
-            local_gateway_id: member(node, path, "LocalGatewayId")?,
-            carrier_gateway_id: member(node, path, "CarrierGatewayId")?,
-            core_network_arn: member(node, path, "CoreNetworkArn")?,
-            odb_network_arn: member(node, path, "OdbNetworkArn")?,
-            dry_run: member(node, path, "DryRun")?,
-            route_table_id: member(node, path, "RouteTableId")?,
-            destination_cidr_block: member(node, path, "DestinationCidrBlock")?,
-            gateway_id: member(node, path, "GatewayId")?,
-            destination_ipv6_cidr_block: member(node, path, "DestinationIpv6CidrBlock")?,
-            egress_only_internet_gateway_id: member(node, path, "EgressOnlyInternetGatewayId")?,
-            instance_id: member(node, path, "InstanceId")?,
-            network_interface_id: member(node, path, "NetworkInterfaceId")?,
-            vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
-            nat_gateway_id: member(node, path, "NatGatewayId")?,
+            destination_prefix_list_id: member_at(found[0], path, "DestinationPrefixListId")?,
+            vpc_endpoint_id: member_at(found[1], path, "VpcEndpointId")?,
+            local_target: member_at(found[2], path, "LocalTarget")?,
+            transit_gateway_id: member_at(found[3], path, "TransitGatewayId")?,
+            local_gateway_id: member_at(found[4], path, "LocalGatewayId")?,
+            carrier_gateway_id: member_at(found[5], path, "CarrierGatewayId")?,
+            core_network_arn: member_at(found[6], path, "CoreNetworkArn")?,
+            odb_network_arn: member_at(found[7], path, "OdbNetworkArn")?,
+            dry_run: member_at(found[8], path, "DryRun")?,
+            route_table_id: member_at(found[9], path, "RouteTableId")?,
+            destination_cidr_block: member_at(found[10], path, "DestinationCidrBlock")?,
+            gateway_id: member_at(found[11], path, "GatewayId")?,
+            destination_ipv6_cidr_block: member_at(found[12], path, "DestinationIpv6CidrBlock")?,
+            egress_only_internet_gateway_id: member_at(found[13], path, "EgressOnlyInternetGatewayId")?,
+            instance_id: member_at(found[14], path, "InstanceId")?,
+            network_interface_id: member_at(found[15], path, "NetworkInterfaceId")?,
+            vpc_peering_connection_id: member_at(found[16], path, "VpcPeeringConnectionId")?,
+            nat_gateway_id: member_at(found[17], path, "NatGatewayId")?,
         };
         required(&v.route_table_id, path, "RouteTableId")?;
         Ok(v)
@@ -3268,41 +6150,82 @@ impl FromQuery for ReplaceRouteRequest {
 
 impl FromQuery for RequestLaunchTemplateData {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 34] = [None; 34];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "KernelId" => 0,
+                "EbsOptimized" => 1,
+                "IamInstanceProfile" => 2,
+                "BlockDeviceMapping" => 3,
+                "NetworkInterface" => 4,
+                "ImageId" => 5,
+                "InstanceType" => 6,
+                "KeyName" => 7,
+                "Monitoring" => 8,
+                "Placement" => 9,
+                "RamDiskId" => 10,
+                "DisableApiTermination" => 11,
+                "InstanceInitiatedShutdownBehavior" => 12,
+                "UserData" => 13,
+                "TagSpecification" => 14,
+                "ElasticGpuSpecification" => 15,
+                "ElasticInferenceAccelerator" => 16,
+                "SecurityGroupId" => 17,
+                "SecurityGroup" => 18,
+                "InstanceMarketOptions" => 19,
+                "CreditSpecification" => 20,
+                "CpuOptions" => 21,
+                "CapacityReservationSpecification" => 22,
+                "LicenseSpecification" => 23,
+                "HibernationOptions" => 24,
+                "MetadataOptions" => 25,
+                "EnclaveOptions" => 26,
+                "InstanceRequirements" => 27,
+                "PrivateDnsNameOptions" => 28,
+                "MaintenanceOptions" => 29,
+                "DisableApiStop" => 30,
+                "Operator" => 31,
+                "NetworkPerformanceOptions" => 32,
+                "SecondaryInterface" => 33,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = RequestLaunchTemplateData {
-            kernel_id: member(node, path, "KernelId")?,
-            ebs_optimized: member(node, path, "EbsOptimized")?,
-            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
-            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
-            network_interfaces: list(node, path, "NetworkInterface")?,
-            image_id: member(node, path, "ImageId")?,
-            instance_type: member(node, path, "InstanceType")?,
-            key_name: member(node, path, "KeyName")?,
-            monitoring: member(node, path, "Monitoring")?,
-            placement: member(node, path, "Placement")?,
-            ram_disk_id: member(node, path, "RamDiskId")?,
-            disable_api_termination: member(node, path, "DisableApiTermination")?,
-            instance_initiated_shutdown_behavior: member(node, path, "InstanceInitiatedShutdownBehavior")?,
-            user_data: member(node, path, "UserData")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            elastic_gpu_specifications: list(node, path, "ElasticGpuSpecification")?,
-            elastic_inference_accelerators: list(node, path, "ElasticInferenceAccelerator")?,
-            security_group_ids: list(node, path, "SecurityGroupId")?,
-            security_groups: list(node, path, "SecurityGroup")?,
-            instance_market_options: member(node, path, "InstanceMarketOptions")?,
-            credit_specification: member(node, path, "CreditSpecification")?,
-            cpu_options: member(node, path, "CpuOptions")?,
-            capacity_reservation_specification: member(node, path, "CapacityReservationSpecification")?,
-            license_specifications: list(node, path, "LicenseSpecification")?,
-            hibernation_options: member(node, path, "HibernationOptions")?,
-            metadata_options: member(node, path, "MetadataOptions")?,
-            enclave_options: member(node, path, "EnclaveOptions")?,
-            instance_requirements: member(node, path, "InstanceRequirements")?,
-            private_dns_name_options: member(node, path, "PrivateDnsNameOptions")?,
-            maintenance_options: member(node, path, "MaintenanceOptions")?,
-            disable_api_stop: member(node, path, "DisableApiStop")?,
-            operator: member(node, path, "Operator")?,
-            network_performance_options: member(node, path, "NetworkPerformanceOptions")?,
-            secondary_interfaces: list(node, path, "SecondaryInterface")?,
+            kernel_id: member_at(found[0], path, "KernelId")?,
+            ebs_optimized: member_at(found[1], path, "EbsOptimized")?,
+            iam_instance_profile: member_at(found[2], path, "IamInstanceProfile")?,
+            block_device_mappings: list_at(found[3], path, "BlockDeviceMapping")?,
+            network_interfaces: list_at(found[4], path, "NetworkInterface")?,
+            image_id: member_at(found[5], path, "ImageId")?,
+            instance_type: member_at(found[6], path, "InstanceType")?,
+            key_name: member_at(found[7], path, "KeyName")?,
+            monitoring: member_at(found[8], path, "Monitoring")?,
+            placement: member_at(found[9], path, "Placement")?,
+            ram_disk_id: member_at(found[10], path, "RamDiskId")?,
+            disable_api_termination: member_at(found[11], path, "DisableApiTermination")?,
+            instance_initiated_shutdown_behavior: member_at(found[12], path, "InstanceInitiatedShutdownBehavior")?,
+            user_data: member_at(found[13], path, "UserData")?,
+            tag_specifications: list_at(found[14], path, "TagSpecification")?,
+            elastic_gpu_specifications: list_at(found[15], path, "ElasticGpuSpecification")?,
+            elastic_inference_accelerators: list_at(found[16], path, "ElasticInferenceAccelerator")?,
+            security_group_ids: list_at(found[17], path, "SecurityGroupId")?,
+            security_groups: list_at(found[18], path, "SecurityGroup")?,
+            instance_market_options: member_at(found[19], path, "InstanceMarketOptions")?,
+            credit_specification: member_at(found[20], path, "CreditSpecification")?,
+            cpu_options: member_at(found[21], path, "CpuOptions")?,
+            capacity_reservation_specification: member_at(found[22], path, "CapacityReservationSpecification")?,
+            license_specifications: list_at(found[23], path, "LicenseSpecification")?,
+            hibernation_options: member_at(found[24], path, "HibernationOptions")?,
+            metadata_options: member_at(found[25], path, "MetadataOptions")?,
+            enclave_options: member_at(found[26], path, "EnclaveOptions")?,
+            instance_requirements: member_at(found[27], path, "InstanceRequirements")?,
+            private_dns_name_options: member_at(found[28], path, "PrivateDnsNameOptions")?,
+            maintenance_options: member_at(found[29], path, "MaintenanceOptions")?,
+            disable_api_stop: member_at(found[30], path, "DisableApiStop")?,
+            operator: member_at(found[31], path, "Operator")?,
+            network_performance_options: member_at(found[32], path, "NetworkPerformanceOptions")?,
+            secondary_interfaces: list_at(found[33], path, "SecondaryInterface")?,
         };
         Ok(v)
     }
@@ -3310,9 +6233,18 @@ impl FromQuery for RequestLaunchTemplateData {
 
 impl FromQuery for RequestSpotFleetRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "SpotFleetRequestConfig" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = RequestSpotFleetRequest {
-            dry_run: member(node, path, "DryRun")?,
-            spot_fleet_request_config: member(node, path, "SpotFleetRequestConfig")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            spot_fleet_request_config: member_at(found[1], path, "SpotFleetRequestConfig")?,
         };
         required(&v.spot_fleet_request_config, path, "SpotFleetRequestConfig")?;
         Ok(v)
@@ -3321,20 +6253,40 @@ impl FromQuery for RequestSpotFleetRequest {
 
 impl FromQuery for RequestSpotInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 13] = [None; 13];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "LaunchSpecification" => 0,
+                "TagSpecification" => 1,
+                "InstanceInterruptionBehavior" => 2,
+                "DryRun" => 3,
+                "SpotPrice" => 4,
+                "ClientToken" => 5,
+                "InstanceCount" => 6,
+                "Type" => 7,
+                "ValidFrom" => 8,
+                "ValidUntil" => 9,
+                "LaunchGroup" => 10,
+                "AvailabilityZoneGroup" => 11,
+                "BlockDurationMinutes" => 12,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = RequestSpotInstancesRequest {
-            launch_specification: member(node, path, "LaunchSpecification")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
-            dry_run: member(node, path, "DryRun")?,
-            spot_price: member(node, path, "SpotPrice")?,
-            client_token: member(node, path, "ClientToken")?,
-            instance_count: member(node, path, "InstanceCount")?,
-            r#type: member(node, path, "Type")?,
-            valid_from: member(node, path, "ValidFrom")?,
-            valid_until: member(node, path, "ValidUntil")?,
-            launch_group: member(node, path, "LaunchGroup")?,
-            availability_zone_group: member(node, path, "AvailabilityZoneGroup")?,
-            block_duration_minutes: member(node, path, "BlockDurationMinutes")?,
+            launch_specification: member_at(found[0], path, "LaunchSpecification")?,
+            tag_specifications: list_at(found[1], path, "TagSpecification")?,
+            instance_interruption_behavior: member_at(found[2], path, "InstanceInterruptionBehavior")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
+            spot_price: member_at(found[4], path, "SpotPrice")?,
+            client_token: member_at(found[5], path, "ClientToken")?,
+            instance_count: member_at(found[6], path, "InstanceCount")?,
+            r#type: member_at(found[7], path, "Type")?,
+            valid_from: member_at(found[8], path, "ValidFrom")?,
+            valid_until: member_at(found[9], path, "ValidUntil")?,
+            launch_group: member_at(found[10], path, "LaunchGroup")?,
+            availability_zone_group: member_at(found[11], path, "AvailabilityZoneGroup")?,
+            block_duration_minutes: member_at(found[12], path, "BlockDurationMinutes")?,
         };
         Ok(v)
     }
@@ -3342,23 +6294,46 @@ impl FromQuery for RequestSpotInstancesRequest {
 
 impl FromQuery for RequestSpotLaunchSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 16] = [None; 16];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "SecurityGroupId" => 0,
+                "SecurityGroup" => 1,
+                "AddressingType" => 2,
+                "BlockDeviceMapping" => 3,
+                "EbsOptimized" => 4,
+                "IamInstanceProfile" => 5,
+                "ImageId" => 6,
+                "InstanceType" => 7,
+                "KernelId" => 8,
+                "KeyName" => 9,
+                "Monitoring" => 10,
+                "NetworkInterface" => 11,
+                "Placement" => 12,
+                "RamdiskId" => 13,
+                "SubnetId" => 14,
+                "UserData" => 15,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = RequestSpotLaunchSpecification {
-            security_group_ids: list(node, path, "SecurityGroupId")?,
-            security_groups: list(node, path, "SecurityGroup")?,
-            addressing_type: member(node, path, "AddressingType")?,
-            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
-            ebs_optimized: member(node, path, "EbsOptimized")?,
-            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
-            image_id: member(node, path, "ImageId")?,
-            instance_type: member(node, path, "InstanceType")?,
-            kernel_id: member(node, path, "KernelId")?,
-            key_name: member(node, path, "KeyName")?,
-            monitoring: member(node, path, "Monitoring")?,
-            network_interfaces: list(node, path, "NetworkInterface")?,
-            placement: member(node, path, "Placement")?,
-            ramdisk_id: member(node, path, "RamdiskId")?,
-            subnet_id: member(node, path, "SubnetId")?,
-            user_data: member(node, path, "UserData")?,
+            security_group_ids: list_at(found[0], path, "SecurityGroupId")?,
+            security_groups: list_at(found[1], path, "SecurityGroup")?,
+            addressing_type: member_at(found[2], path, "AddressingType")?,
+            block_device_mappings: list_at(found[3], path, "BlockDeviceMapping")?,
+            ebs_optimized: member_at(found[4], path, "EbsOptimized")?,
+            iam_instance_profile: member_at(found[5], path, "IamInstanceProfile")?,
+            image_id: member_at(found[6], path, "ImageId")?,
+            instance_type: member_at(found[7], path, "InstanceType")?,
+            kernel_id: member_at(found[8], path, "KernelId")?,
+            key_name: member_at(found[9], path, "KeyName")?,
+            monitoring: member_at(found[10], path, "Monitoring")?,
+            network_interfaces: list_at(found[11], path, "NetworkInterface")?,
+            placement: member_at(found[12], path, "Placement")?,
+            ramdisk_id: member_at(found[13], path, "RamdiskId")?,
+            subnet_id: member_at(found[14], path, "SubnetId")?,
+            user_data: member_at(found[15], path, "UserData")?,
         };
         Ok(v)
     }
@@ -3366,8 +6341,16 @@ impl FromQuery for RequestSpotLaunchSpecification {
 
 impl FromQuery for ReservedCapacityOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ReservationType" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ReservedCapacityOptionsRequest {
-            reservation_types: list(node, path, "ReservationType")?,
+            reservation_types: list_at(found[0], path, "ReservationType")?,
         };
         Ok(v)
     }
@@ -3375,8 +6358,16 @@ impl FromQuery for ReservedCapacityOptionsRequest {
 
 impl FromQuery for ResetEbsDefaultKmsKeyIdRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ResetEbsDefaultKmsKeyIdRequest {
-            dry_run: member(node, path, "DryRun")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -3384,10 +6375,20 @@ impl FromQuery for ResetEbsDefaultKmsKeyIdRequest {
 
 impl FromQuery for ResetImageAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Attribute" => 0,
+                "ImageId" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ResetImageAttributeRequest {
-            attribute: member(node, path, "Attribute")?,
-            image_id: member(node, path, "ImageId")?,
-            dry_run: member(node, path, "DryRun")?,
+            attribute: member_at(found[0], path, "Attribute")?,
+            image_id: member_at(found[1], path, "ImageId")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.attribute, path, "Attribute")?;
         required(&v.image_id, path, "ImageId")?;
@@ -3397,10 +6398,20 @@ impl FromQuery for ResetImageAttributeRequest {
 
 impl FromQuery for ResetInstanceAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "DryRun" => 0,
+                "InstanceId" => 1,
+                "Attribute" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ResetInstanceAttributeRequest {
-            dry_run: member(node, path, "DryRun")?,
-            instance_id: member(node, path, "InstanceId")?,
-            attribute: member(node, path, "Attribute")?,
+            dry_run: member_at(found[0], path, "DryRun")?,
+            instance_id: member_at(found[1], path, "InstanceId")?,
+            attribute: member_at(found[2], path, "Attribute")?,
         };
         required(&v.instance_id, path, "InstanceId")?;
         required(&v.attribute, path, "Attribute")?;
@@ -3410,10 +6421,20 @@ impl FromQuery for ResetInstanceAttributeRequest {
 
 impl FromQuery for ResetSnapshotAttributeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Attribute" => 0,
+                "SnapshotId" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = ResetSnapshotAttributeRequest {
-            attribute: member(node, path, "Attribute")?,
-            snapshot_id: member(node, path, "SnapshotId")?,
-            dry_run: member(node, path, "DryRun")?,
+            attribute: member_at(found[0], path, "Attribute")?,
+            snapshot_id: member_at(found[1], path, "SnapshotId")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.attribute, path, "Attribute")?;
         required(&v.snapshot_id, path, "SnapshotId")?;
@@ -3423,17 +6444,34 @@ impl FromQuery for ResetSnapshotAttributeRequest {
 
 impl FromQuery for RevokeSecurityGroupEgressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 10] = [None; 10];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "SecurityGroupRuleId" => 0,
+                "DryRun" => 1,
+                "GroupId" => 2,
+                "SourceSecurityGroupName" => 3,
+                "SourceSecurityGroupOwnerId" => 4,
+                "IpProtocol" => 5,
+                "FromPort" => 6,
+                "ToPort" => 7,
+                "CidrIp" => 8,
+                "IpPermissions" => 9,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = RevokeSecurityGroupEgressRequest {
-            security_group_rule_ids: list(node, path, "SecurityGroupRuleId")?,
-            dry_run: member(node, path, "DryRun")?,
-            group_id: member(node, path, "GroupId")?,
-            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
-            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
-            ip_protocol: member(node, path, "IpProtocol")?,
-            from_port: member(node, path, "FromPort")?,
-            to_port: member(node, path, "ToPort")?,
-            cidr_ip: member(node, path, "CidrIp")?,
-            ip_permissions: list(node, path, "IpPermissions")?,
+            security_group_rule_ids: list_at(found[0], path, "SecurityGroupRuleId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
+            group_id: member_at(found[2], path, "GroupId")?,
+            source_security_group_name: member_at(found[3], path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member_at(found[4], path, "SourceSecurityGroupOwnerId")?,
+            ip_protocol: member_at(found[5], path, "IpProtocol")?,
+            from_port: member_at(found[6], path, "FromPort")?,
+            to_port: member_at(found[7], path, "ToPort")?,
+            cidr_ip: member_at(found[8], path, "CidrIp")?,
+            ip_permissions: list_at(found[9], path, "IpPermissions")?,
         };
         required(&v.group_id, path, "GroupId")?;
         Ok(v)
@@ -3442,18 +6480,36 @@ impl FromQuery for RevokeSecurityGroupEgressRequest {
 
 impl FromQuery for RevokeSecurityGroupIngressRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 11] = [None; 11];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CidrIp" => 0,
+                "FromPort" => 1,
+                "GroupId" => 2,
+                "GroupName" => 3,
+                "IpPermissions" => 4,
+                "IpProtocol" => 5,
+                "SourceSecurityGroupName" => 6,
+                "SourceSecurityGroupOwnerId" => 7,
+                "ToPort" => 8,
+                "SecurityGroupRuleId" => 9,
+                "DryRun" => 10,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = RevokeSecurityGroupIngressRequest {
-            cidr_ip: member(node, path, "CidrIp")?,
-            from_port: member(node, path, "FromPort")?,
-            group_id: member(node, path, "GroupId")?,
-            group_name: member(node, path, "GroupName")?,
-            ip_permissions: list(node, path, "IpPermissions")?,
-            ip_protocol: member(node, path, "IpProtocol")?,
-            source_security_group_name: member(node, path, "SourceSecurityGroupName")?,
-            source_security_group_owner_id: member(node, path, "SourceSecurityGroupOwnerId")?,
-            to_port: member(node, path, "ToPort")?,
-            security_group_rule_ids: list(node, path, "SecurityGroupRuleId")?,
-            dry_run: member(node, path, "DryRun")?,
+            cidr_ip: member_at(found[0], path, "CidrIp")?,
+            from_port: member_at(found[1], path, "FromPort")?,
+            group_id: member_at(found[2], path, "GroupId")?,
+            group_name: member_at(found[3], path, "GroupName")?,
+            ip_permissions: list_at(found[4], path, "IpPermissions")?,
+            ip_protocol: member_at(found[5], path, "IpProtocol")?,
+            source_security_group_name: member_at(found[6], path, "SourceSecurityGroupName")?,
+            source_security_group_owner_id: member_at(found[7], path, "SourceSecurityGroupOwnerId")?,
+            to_port: member_at(found[8], path, "ToPort")?,
+            security_group_rule_ids: list_at(found[9], path, "SecurityGroupRuleId")?,
+            dry_run: member_at(found[10], path, "DryRun")?,
         };
         Ok(v)
     }
@@ -3461,8 +6517,16 @@ impl FromQuery for RevokeSecurityGroupIngressRequest {
 
 impl FromQuery for RunInstancesMonitoringEnabled {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Enabled" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = RunInstancesMonitoringEnabled {
-            enabled: member(node, path, "Enabled")?,
+            enabled: member_at(found[0], path, "Enabled")?,
         };
         required(&v.enabled, path, "Enabled")?;
         Ok(v)
@@ -3471,51 +6535,102 @@ impl FromQuery for RunInstancesMonitoringEnabled {
 
 impl FromQuery for RunInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 44] = [None; 44];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "BlockDeviceMapping" => 0,
+                "ImageId" => 1,
+                "InstanceType" => 2,
+                "Ipv6AddressCount" => 3,
+                "Ipv6Address" => 4,
+                "KernelId" => 5,
+                "KeyName" => 6,
+                "MaxCount" => 7,
+                "MinCount" => 8,
+                "Monitoring" => 9,
+                "Placement" => 10,
+                "RamdiskId" => 11,
+                "SecurityGroupId" => 12,
+                "SecurityGroup" => 13,
+                "SubnetId" => 14,
+                "UserData" => 15,
+                "ElasticGpuSpecification" => 16,
+                "ElasticInferenceAccelerator" => 17,
+                "TagSpecification" => 18,
+                "LaunchTemplate" => 19,
+                "InstanceMarketOptions" => 20,
+                "CreditSpecification" => 21,
+                "CpuOptions" => 22,
+                "CapacityReservationSpecification" => 23,
+                "HibernationOptions" => 24,
+                "LicenseSpecification" => 25,
+                "MetadataOptions" => 26,
+                "EnclaveOptions" => 27,
+                "PrivateDnsNameOptions" => 28,
+                "MaintenanceOptions" => 29,
+                "DisableApiStop" => 30,
+                "EnablePrimaryIpv6" => 31,
+                "NetworkPerformanceOptions" => 32,
+                "Operator" => 33,
+                "SecondaryInterface" => 34,
+                "DryRun" => 35,
+                "DisableApiTermination" => 36,
+                "InstanceInitiatedShutdownBehavior" => 37,
+                "PrivateIpAddress" => 38,
+                "ClientToken" => 39,
+                "AdditionalInfo" => 40,
+                "NetworkInterface" => 41,
+                "IamInstanceProfile" => 42,
+                "EbsOptimized" => 43,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = RunInstancesRequest {
-            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
-            image_id: member(node, path, "ImageId")?,
-            instance_type: member(node, path, "InstanceType")?,
-            ipv6_address_count: member(node, path, "Ipv6AddressCount")?,
-            ipv6_addresses: list(node, path, "Ipv6Address")?,
-            kernel_id: member(node, path, "KernelId")?,
-            key_name: member(node, path, "KeyName")?,
-            max_count: member(node, path, "MaxCount")?,
-            min_count: member(node, path, "MinCount")?,
-            monitoring: member(node, path, "Monitoring")?,
-            placement: member(node, path, "Placement")?,
-            ramdisk_id: member(node, path, "RamdiskId")?,
-            security_group_ids: list(node, path, "SecurityGroupId")?,
-            security_groups: list(node, path, "SecurityGroup")?,
-            subnet_id: member(node, path, "SubnetId")?,
-            user_data: member(node, path, "UserData")?,
-            elastic_gpu_specification: list(node, path, "ElasticGpuSpecification")?,
-            elastic_inference_accelerators: list(node, path, "ElasticInferenceAccelerator")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
-            launch_template: member(node, path, "LaunchTemplate")?,
-            instance_market_options: member(node, path, "InstanceMarketOptions")?,
-            credit_specification: member(node, path, "CreditSpecification")?,
-            cpu_options: member(node, path, "CpuOptions")?,
-            capacity_reservation_specification: member(node, path, "CapacityReservationSpecification")?,
-            hibernation_options: member(node, path, "HibernationOptions")?,
-            license_specifications: list(node, path, "LicenseSpecification")?,
-            metadata_options: member(node, path, "MetadataOptions")?,
-            enclave_options: member(node, path, "EnclaveOptions")?,
-            private_dns_name_options: member(node, path, "PrivateDnsNameOptions")?,
-            maintenance_options: member(node, path, "MaintenanceOptions")?,
-            disable_api_stop: member(node, path, "DisableApiStop")?,
-            enable_primary_ipv6: member(node, path, "EnablePrimaryIpv6")?,
-            network_performance_options: member(node, path, "NetworkPerformanceOptions")?,
-            operator: member(node, path, "Operator")?,
-            secondary_interfaces: list(node, path, "SecondaryInterface")?,
-            dry_run: member(node, path, "DryRun")?,
-            disable_api_termination: member(node, path, "DisableApiTermination")?,
-            instance_initiated_shutdown_behavior: member(node, path, "InstanceInitiatedShutdownBehavior")?,
-            private_ip_address: member(node, path, "PrivateIpAddress")?,
-            client_token: member(node, path, "ClientToken")?,
-            additional_info: member(node, path, "AdditionalInfo")?,
-            network_interfaces: list(node, path, "NetworkInterface")?,
-            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
-            ebs_optimized: member(node, path, "EbsOptimized")?,
+            block_device_mappings: list_at(found[0], path, "BlockDeviceMapping")?,
+            image_id: member_at(found[1], path, "ImageId")?,
+            instance_type: member_at(found[2], path, "InstanceType")?,
+            ipv6_address_count: member_at(found[3], path, "Ipv6AddressCount")?,
+            ipv6_addresses: list_at(found[4], path, "Ipv6Address")?,
+            kernel_id: member_at(found[5], path, "KernelId")?,
+            key_name: member_at(found[6], path, "KeyName")?,
+            max_count: member_at(found[7], path, "MaxCount")?,
+            min_count: member_at(found[8], path, "MinCount")?,
+            monitoring: member_at(found[9], path, "Monitoring")?,
+            placement: member_at(found[10], path, "Placement")?,
+            ramdisk_id: member_at(found[11], path, "RamdiskId")?,
+            security_group_ids: list_at(found[12], path, "SecurityGroupId")?,
+            security_groups: list_at(found[13], path, "SecurityGroup")?,
+            subnet_id: member_at(found[14], path, "SubnetId")?,
+            user_data: member_at(found[15], path, "UserData")?,
+            elastic_gpu_specification: list_at(found[16], path, "ElasticGpuSpecification")?,
+            elastic_inference_accelerators: list_at(found[17], path, "ElasticInferenceAccelerator")?,
+            tag_specifications: list_at(found[18], path, "TagSpecification")?,
+            launch_template: member_at(found[19], path, "LaunchTemplate")?,
+            instance_market_options: member_at(found[20], path, "InstanceMarketOptions")?,
+            credit_specification: member_at(found[21], path, "CreditSpecification")?,
+            cpu_options: member_at(found[22], path, "CpuOptions")?,
+            capacity_reservation_specification: member_at(found[23], path, "CapacityReservationSpecification")?,
+            hibernation_options: member_at(found[24], path, "HibernationOptions")?,
+            license_specifications: list_at(found[25], path, "LicenseSpecification")?,
+            metadata_options: member_at(found[26], path, "MetadataOptions")?,
+            enclave_options: member_at(found[27], path, "EnclaveOptions")?,
+            private_dns_name_options: member_at(found[28], path, "PrivateDnsNameOptions")?,
+            maintenance_options: member_at(found[29], path, "MaintenanceOptions")?,
+            disable_api_stop: member_at(found[30], path, "DisableApiStop")?,
+            enable_primary_ipv6: member_at(found[31], path, "EnablePrimaryIpv6")?,
+            network_performance_options: member_at(found[32], path, "NetworkPerformanceOptions")?,
+            operator: member_at(found[33], path, "Operator")?,
+            secondary_interfaces: list_at(found[34], path, "SecondaryInterface")?,
+            dry_run: member_at(found[35], path, "DryRun")?,
+            disable_api_termination: member_at(found[36], path, "DisableApiTermination")?,
+            instance_initiated_shutdown_behavior: member_at(found[37], path, "InstanceInitiatedShutdownBehavior")?,
+            private_ip_address: member_at(found[38], path, "PrivateIpAddress")?,
+            client_token: member_at(found[39], path, "ClientToken")?,
+            additional_info: member_at(found[40], path, "AdditionalInfo")?,
+            network_interfaces: list_at(found[41], path, "NetworkInterface")?,
+            iam_instance_profile: member_at(found[42], path, "IamInstanceProfile")?,
+            ebs_optimized: member_at(found[43], path, "EbsOptimized")?,
         };
         required(&v.max_count, path, "MaxCount")?;
         required(&v.min_count, path, "MinCount")?;
@@ -3525,12 +6640,24 @@ impl FromQuery for RunInstancesRequest {
 
 impl FromQuery for S3Storage {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AWSAccessKeyId" => 0,
+                "Bucket" => 1,
+                "Prefix" => 2,
+                "UploadPolicy" => 3,
+                "UploadPolicySignature" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = S3Storage {
-            aws_access_key_id: member(node, path, "AWSAccessKeyId")?,
-            bucket: member(node, path, "Bucket")?,
-            prefix: member(node, path, "Prefix")?,
-            upload_policy: member(node, path, "UploadPolicy")?,
-            upload_policy_signature: member(node, path, "UploadPolicySignature")?,
+            aws_access_key_id: member_at(found[0], path, "AWSAccessKeyId")?,
+            bucket: member_at(found[1], path, "Bucket")?,
+            prefix: member_at(found[2], path, "Prefix")?,
+            upload_policy: member_at(found[3], path, "UploadPolicy")?,
+            upload_policy_signature: member_at(found[4], path, "UploadPolicySignature")?,
         };
         Ok(v)
     }
@@ -3538,8 +6665,16 @@ impl FromQuery for S3Storage {
 
 impl FromQuery for SecondaryInterfacePrivateIpAddressSpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "PrivateIpAddress" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SecondaryInterfacePrivateIpAddressSpecificationRequest {
-            private_ip_address: member(node, path, "PrivateIpAddress")?,
+            private_ip_address: member_at(found[0], path, "PrivateIpAddress")?,
         };
         Ok(v)
     }
@@ -3547,15 +6682,30 @@ impl FromQuery for SecondaryInterfacePrivateIpAddressSpecificationRequest {
 
 impl FromQuery for SecurityGroupRuleRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 8] = [None; 8];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "IpProtocol" => 0,
+                "FromPort" => 1,
+                "ToPort" => 2,
+                "CidrIpv4" => 3,
+                "CidrIpv6" => 4,
+                "PrefixListId" => 5,
+                "ReferencedGroupId" => 6,
+                "Description" => 7,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SecurityGroupRuleRequest {
-            ip_protocol: member(node, path, "IpProtocol")?,
-            from_port: member(node, path, "FromPort")?,
-            to_port: member(node, path, "ToPort")?,
-            cidr_ipv4: member(node, path, "CidrIpv4")?,
-            cidr_ipv6: member(node, path, "CidrIpv6")?,
-            prefix_list_id: member(node, path, "PrefixListId")?,
-            referenced_group_id: member(node, path, "ReferencedGroupId")?,
-            description: member(node, path, "Description")?,
+            ip_protocol: member_at(found[0], path, "IpProtocol")?,
+            from_port: member_at(found[1], path, "FromPort")?,
+            to_port: member_at(found[2], path, "ToPort")?,
+            cidr_ipv4: member_at(found[3], path, "CidrIpv4")?,
+            cidr_ipv6: member_at(found[4], path, "CidrIpv6")?,
+            prefix_list_id: member_at(found[5], path, "PrefixListId")?,
+            referenced_group_id: member_at(found[6], path, "ReferencedGroupId")?,
+            description: member_at(found[7], path, "Description")?,
         };
         Ok(v)
     }
@@ -3563,9 +6713,18 @@ impl FromQuery for SecurityGroupRuleRequest {
 
 impl FromQuery for SecurityGroupRuleUpdate {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "SecurityGroupRuleId" => 0,
+                "SecurityGroupRule" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SecurityGroupRuleUpdate {
-            security_group_rule_id: member(node, path, "SecurityGroupRuleId")?,
-            security_group_rule: member(node, path, "SecurityGroupRule")?,
+            security_group_rule_id: member_at(found[0], path, "SecurityGroupRuleId")?,
+            security_group_rule: member_at(found[1], path, "SecurityGroupRule")?,
         };
         required(&v.security_group_rule_id, path, "SecurityGroupRuleId")?;
         Ok(v)
@@ -3574,9 +6733,18 @@ impl FromQuery for SecurityGroupRuleUpdate {
 
 impl FromQuery for SpotCapacityRebalance {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ReplacementStrategy" => 0,
+                "TerminationDelay" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SpotCapacityRebalance {
-            replacement_strategy: member(node, path, "ReplacementStrategy")?,
-            termination_delay: member(node, path, "TerminationDelay")?,
+            replacement_strategy: member_at(found[0], path, "ReplacementStrategy")?,
+            termination_delay: member_at(found[1], path, "TerminationDelay")?,
         };
         Ok(v)
     }
@@ -3584,26 +6752,52 @@ impl FromQuery for SpotCapacityRebalance {
 
 impl FromQuery for SpotFleetLaunchSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 19] = [None; 19];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AddressingType" => 0,
+                "BlockDeviceMapping" => 1,
+                "EbsOptimized" => 2,
+                "IamInstanceProfile" => 3,
+                "ImageId" => 4,
+                "InstanceType" => 5,
+                "KernelId" => 6,
+                "KeyName" => 7,
+                "Monitoring" => 8,
+                "NetworkInterfaceSet" => 9,
+                "Placement" => 10,
+                "RamdiskId" => 11,
+                "SpotPrice" => 12,
+                "SubnetId" => 13,
+                "UserData" => 14,
+                "WeightedCapacity" => 15,
+                "TagSpecificationSet" => 16,
+                "InstanceRequirements" => 17,
+                "GroupSet" => 18,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SpotFleetLaunchSpecification {
-            addressing_type: member(node, path, "AddressingType")?,
-            block_device_mappings: list(node, path, "BlockDeviceMapping")?,
-            ebs_optimized: member(node, path, "EbsOptimized")?,
-            iam_instance_profile: member(node, path, "IamInstanceProfile")?,
-            image_id: member(node, path, "ImageId")?,
-            instance_type: member(node, path, "InstanceType")?,
-            kernel_id: member(node, path, "KernelId")?,
-            key_name: member(node, path, "KeyName")?,
-            monitoring: member(node, path, "Monitoring")?,
-            network_interfaces: list(node, path, "NetworkInterfaceSet")?,
-            placement: member(node, path, "Placement")?,
-            ramdisk_id: member(node, path, "RamdiskId")?,
-            spot_price: member(node, path, "SpotPrice")?,
-            subnet_id: member(node, path, "SubnetId")?,
-            user_data: member(node, path, "UserData")?,
-            weighted_capacity: member(node, path, "WeightedCapacity")?,
-            tag_specifications: list(node, path, "TagSpecificationSet")?,
-            instance_requirements: member(node, path, "InstanceRequirements")?,
-            security_groups: list(node, path, "GroupSet")?,
+            addressing_type: member_at(found[0], path, "AddressingType")?,
+            block_device_mappings: list_at(found[1], path, "BlockDeviceMapping")?,
+            ebs_optimized: member_at(found[2], path, "EbsOptimized")?,
+            iam_instance_profile: member_at(found[3], path, "IamInstanceProfile")?,
+            image_id: member_at(found[4], path, "ImageId")?,
+            instance_type: member_at(found[5], path, "InstanceType")?,
+            kernel_id: member_at(found[6], path, "KernelId")?,
+            key_name: member_at(found[7], path, "KeyName")?,
+            monitoring: member_at(found[8], path, "Monitoring")?,
+            network_interfaces: list_at(found[9], path, "NetworkInterfaceSet")?,
+            placement: member_at(found[10], path, "Placement")?,
+            ramdisk_id: member_at(found[11], path, "RamdiskId")?,
+            spot_price: member_at(found[12], path, "SpotPrice")?,
+            subnet_id: member_at(found[13], path, "SubnetId")?,
+            user_data: member_at(found[14], path, "UserData")?,
+            weighted_capacity: member_at(found[15], path, "WeightedCapacity")?,
+            tag_specifications: list_at(found[16], path, "TagSpecificationSet")?,
+            instance_requirements: member_at(found[17], path, "InstanceRequirements")?,
+            security_groups: list_at(found[18], path, "GroupSet")?,
         };
         Ok(v)
     }
@@ -3611,8 +6805,16 @@ impl FromQuery for SpotFleetLaunchSpecification {
 
 impl FromQuery for SpotFleetMonitoring {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Enabled" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SpotFleetMonitoring {
-            enabled: member(node, path, "Enabled")?,
+            enabled: member_at(found[0], path, "Enabled")?,
         };
         Ok(v)
     }
@@ -3620,33 +6822,66 @@ impl FromQuery for SpotFleetMonitoring {
 
 impl FromQuery for SpotFleetRequestConfigData {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 26] = [None; 26];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AllocationStrategy" => 0,
+                "OnDemandAllocationStrategy" => 1,
+                "SpotMaintenanceStrategies" => 2,
+                "ClientToken" => 3,
+                "ExcessCapacityTerminationPolicy" => 4,
+                "FulfilledCapacity" => 5,
+                "OnDemandFulfilledCapacity" => 6,
+                "IamFleetRole" => 7,
+                "LaunchSpecifications" => 8,
+                "LaunchTemplateConfigs" => 9,
+                "SpotPrice" => 10,
+                "TargetCapacity" => 11,
+                "OnDemandTargetCapacity" => 12,
+                "OnDemandMaxTotalPrice" => 13,
+                "SpotMaxTotalPrice" => 14,
+                "TerminateInstancesWithExpiration" => 15,
+                "Type" => 16,
+                "ValidFrom" => 17,
+                "ValidUntil" => 18,
+                "ReplaceUnhealthyInstances" => 19,
+                "InstanceInterruptionBehavior" => 20,
+                "LoadBalancersConfig" => 21,
+                "InstancePoolsToUseCount" => 22,
+                "Context" => 23,
+                "TargetCapacityUnitType" => 24,
+                "TagSpecification" => 25,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SpotFleetRequestConfigData {
-            allocation_strategy: member(node, path, "AllocationStrategy")?,
-            on_demand_allocation_strategy: member(node, path, "OnDemandAllocationStrategy")?,
-            spot_maintenance_strategies: member(node, path, "SpotMaintenanceStrategies")?,
-            client_token: member(node, path, "ClientToken")?,
-            excess_capacity_termination_policy: member(node, path, "ExcessCapacityTerminationPolicy")?,
-            fulfilled_capacity: member(node, path, "FulfilledCapacity")?,
-            on_demand_fulfilled_capacity: member(node, path, "OnDemandFulfilledCapacity")?,
-            iam_fleet_role: member(node, path, "IamFleetRole")?,
-            launch_specifications: list(node, path, "LaunchSpecifications")?,
-            launch_template_configs: list(node, path, "LaunchTemplateConfigs")?,
-            spot_price: member(node, path, "SpotPrice")?,
-            target_capacity: member(node, path, "TargetCapacity")?,
-            on_demand_target_capacity: member(node, path, "OnDemandTargetCapacity")?,
-            on_demand_max_total_price: member(node, path, "OnDemandMaxTotalPrice")?,
-            spot_max_total_price: member(node, path, "SpotMaxTotalPrice")?,
-            terminate_instances_with_expiration: member(node, path, "TerminateInstancesWithExpiration")?,
-            r#type: member(node, path, "Type")?,
-            valid_from: member(node, path, "ValidFrom")?,
-            valid_until: member(node, path, "ValidUntil")?,
-            replace_unhealthy_instances: member(node, path, "ReplaceUnhealthyInstances")?,
-            instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
-            load_balancers_config: member(node, path, "LoadBalancersConfig")?,
-            instance_pools_to_use_count: member(node, path, "InstancePoolsToUseCount")?,
-            context: member(node, path, "Context")?,
-            target_capacity_unit_type: member(node, path, "TargetCapacityUnitType")?,
-            tag_specifications: list(node, path, "TagSpecification")?,
+            allocation_strategy: member_at(found[0], path, "AllocationStrategy")?,
+            on_demand_allocation_strategy: member_at(found[1], path, "OnDemandAllocationStrategy")?,
+            spot_maintenance_strategies: member_at(found[2], path, "SpotMaintenanceStrategies")?,
+            client_token: member_at(found[3], path, "ClientToken")?,
+            excess_capacity_termination_policy: member_at(found[4], path, "ExcessCapacityTerminationPolicy")?,
+            fulfilled_capacity: member_at(found[5], path, "FulfilledCapacity")?,
+            on_demand_fulfilled_capacity: member_at(found[6], path, "OnDemandFulfilledCapacity")?,
+            iam_fleet_role: member_at(found[7], path, "IamFleetRole")?,
+            launch_specifications: list_at(found[8], path, "LaunchSpecifications")?,
+            launch_template_configs: list_at(found[9], path, "LaunchTemplateConfigs")?,
+            spot_price: member_at(found[10], path, "SpotPrice")?,
+            target_capacity: member_at(found[11], path, "TargetCapacity")?,
+            on_demand_target_capacity: member_at(found[12], path, "OnDemandTargetCapacity")?,
+            on_demand_max_total_price: member_at(found[13], path, "OnDemandMaxTotalPrice")?,
+            spot_max_total_price: member_at(found[14], path, "SpotMaxTotalPrice")?,
+            terminate_instances_with_expiration: member_at(found[15], path, "TerminateInstancesWithExpiration")?,
+            r#type: member_at(found[16], path, "Type")?,
+            valid_from: member_at(found[17], path, "ValidFrom")?,
+            valid_until: member_at(found[18], path, "ValidUntil")?,
+            replace_unhealthy_instances: member_at(found[19], path, "ReplaceUnhealthyInstances")?,
+            instance_interruption_behavior: member_at(found[20], path, "InstanceInterruptionBehavior")?,
+            load_balancers_config: member_at(found[21], path, "LoadBalancersConfig")?,
+            instance_pools_to_use_count: member_at(found[22], path, "InstancePoolsToUseCount")?,
+            context: member_at(found[23], path, "Context")?,
+            target_capacity_unit_type: member_at(found[24], path, "TargetCapacityUnitType")?,
+            tag_specifications: list_at(found[25], path, "TagSpecification")?,
         };
         required(&v.iam_fleet_role, path, "IamFleetRole")?;
         required(&v.target_capacity, path, "TargetCapacity")?;
@@ -3656,9 +6891,18 @@ impl FromQuery for SpotFleetRequestConfigData {
 
 impl FromQuery for SpotFleetTagSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ResourceType" => 0,
+                "Tag" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SpotFleetTagSpecification {
-            resource_type: member(node, path, "ResourceType")?,
-            tags: list(node, path, "Tag")?,
+            resource_type: member_at(found[0], path, "ResourceType")?,
+            tags: list_at(found[1], path, "Tag")?,
         };
         Ok(v)
     }
@@ -3666,8 +6910,16 @@ impl FromQuery for SpotFleetTagSpecification {
 
 impl FromQuery for SpotMaintenanceStrategies {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityRebalance" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SpotMaintenanceStrategies {
-            capacity_rebalance: member(node, path, "CapacityRebalance")?,
+            capacity_rebalance: member_at(found[0], path, "CapacityRebalance")?,
         };
         Ok(v)
     }
@@ -3675,12 +6927,24 @@ impl FromQuery for SpotMaintenanceStrategies {
 
 impl FromQuery for SpotMarketOptions {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "MaxPrice" => 0,
+                "SpotInstanceType" => 1,
+                "BlockDurationMinutes" => 2,
+                "ValidUntil" => 3,
+                "InstanceInterruptionBehavior" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SpotMarketOptions {
-            max_price: member(node, path, "MaxPrice")?,
-            spot_instance_type: member(node, path, "SpotInstanceType")?,
-            block_duration_minutes: member(node, path, "BlockDurationMinutes")?,
-            valid_until: member(node, path, "ValidUntil")?,
-            instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
+            max_price: member_at(found[0], path, "MaxPrice")?,
+            spot_instance_type: member_at(found[1], path, "SpotInstanceType")?,
+            block_duration_minutes: member_at(found[2], path, "BlockDurationMinutes")?,
+            valid_until: member_at(found[3], path, "ValidUntil")?,
+            instance_interruption_behavior: member_at(found[4], path, "InstanceInterruptionBehavior")?,
         };
         Ok(v)
     }
@@ -3688,15 +6952,30 @@ impl FromQuery for SpotMarketOptions {
 
 impl FromQuery for SpotOptionsRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 8] = [None; 8];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AllocationStrategy" => 0,
+                "MaintenanceStrategies" => 1,
+                "InstanceInterruptionBehavior" => 2,
+                "InstancePoolsToUseCount" => 3,
+                "SingleInstanceType" => 4,
+                "SingleAvailabilityZone" => 5,
+                "MinTargetCapacity" => 6,
+                "MaxTotalPrice" => 7,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SpotOptionsRequest {
-            allocation_strategy: member(node, path, "AllocationStrategy")?,
-            maintenance_strategies: member(node, path, "MaintenanceStrategies")?,
-            instance_interruption_behavior: member(node, path, "InstanceInterruptionBehavior")?,
-            instance_pools_to_use_count: member(node, path, "InstancePoolsToUseCount")?,
-            single_instance_type: member(node, path, "SingleInstanceType")?,
-            single_availability_zone: member(node, path, "SingleAvailabilityZone")?,
-            min_target_capacity: member(node, path, "MinTargetCapacity")?,
-            max_total_price: member(node, path, "MaxTotalPrice")?,
+            allocation_strategy: member_at(found[0], path, "AllocationStrategy")?,
+            maintenance_strategies: member_at(found[1], path, "MaintenanceStrategies")?,
+            instance_interruption_behavior: member_at(found[2], path, "InstanceInterruptionBehavior")?,
+            instance_pools_to_use_count: member_at(found[3], path, "InstancePoolsToUseCount")?,
+            single_instance_type: member_at(found[4], path, "SingleInstanceType")?,
+            single_availability_zone: member_at(found[5], path, "SingleAvailabilityZone")?,
+            min_target_capacity: member_at(found[6], path, "MinTargetCapacity")?,
+            max_total_price: member_at(found[7], path, "MaxTotalPrice")?,
         };
         Ok(v)
     }
@@ -3704,11 +6983,22 @@ impl FromQuery for SpotOptionsRequest {
 
 impl FromQuery for SpotPlacement {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "AvailabilityZone" => 0,
+                "GroupName" => 1,
+                "Tenancy" => 2,
+                "AvailabilityZoneId" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = SpotPlacement {
-            availability_zone: member(node, path, "AvailabilityZone")?,
-            group_name: member(node, path, "GroupName")?,
-            tenancy: member(node, path, "Tenancy")?,
-            availability_zone_id: member(node, path, "AvailabilityZoneId")?,
+            availability_zone: member_at(found[0], path, "AvailabilityZone")?,
+            group_name: member_at(found[1], path, "GroupName")?,
+            tenancy: member_at(found[2], path, "Tenancy")?,
+            availability_zone_id: member_at(found[3], path, "AvailabilityZoneId")?,
         };
         Ok(v)
     }
@@ -3716,10 +7006,20 @@ impl FromQuery for SpotPlacement {
 
 impl FromQuery for StartInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "AdditionalInfo" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = StartInstancesRequest {
-            instance_ids: list(node, path, "InstanceId")?,
-            additional_info: member(node, path, "AdditionalInfo")?,
-            dry_run: member(node, path, "DryRun")?,
+            instance_ids: list_at(found[0], path, "InstanceId")?,
+            additional_info: member_at(found[1], path, "AdditionalInfo")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
         Ok(v)
@@ -3728,12 +7028,24 @@ impl FromQuery for StartInstancesRequest {
 
 impl FromQuery for StopInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "Hibernate" => 1,
+                "SkipOsShutdown" => 2,
+                "DryRun" => 3,
+                "Force" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = StopInstancesRequest {
-            instance_ids: list(node, path, "InstanceId")?,
-            hibernate: member(node, path, "Hibernate")?,
-            skip_os_shutdown: member(node, path, "SkipOsShutdown")?,
-            dry_run: member(node, path, "DryRun")?,
-            force: member(node, path, "Force")?,
+            instance_ids: list_at(found[0], path, "InstanceId")?,
+            hibernate: member_at(found[1], path, "Hibernate")?,
+            skip_os_shutdown: member_at(found[2], path, "SkipOsShutdown")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
+            force: member_at(found[4], path, "Force")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
         Ok(v)
@@ -3742,8 +7054,16 @@ impl FromQuery for StopInstancesRequest {
 
 impl FromQuery for Storage {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "S3" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = Storage {
-            s3: member(node, path, "S3")?,
+            s3: member_at(found[0], path, "S3")?,
         };
         Ok(v)
     }
@@ -3751,9 +7071,18 @@ impl FromQuery for Storage {
 
 impl FromQuery for Tag {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Key" => 0,
+                "Value" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = Tag {
-            key: member(node, path, "Key")?,
-            value: member(node, path, "Value")?,
+            key: member_at(found[0], path, "Key")?,
+            value: member_at(found[1], path, "Value")?,
         };
         Ok(v)
     }
@@ -3761,9 +7090,18 @@ impl FromQuery for Tag {
 
 impl FromQuery for TagSpecification {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "ResourceType" => 0,
+                "Tag" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = TagSpecification {
-            resource_type: member(node, path, "ResourceType")?,
-            tags: list(node, path, "Tag")?,
+            resource_type: member_at(found[0], path, "ResourceType")?,
+            tags: list_at(found[1], path, "Tag")?,
         };
         Ok(v)
     }
@@ -3771,12 +7109,24 @@ impl FromQuery for TagSpecification {
 
 impl FromQuery for TargetCapacitySpecificationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 5] = [None; 5];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "TotalTargetCapacity" => 0,
+                "OnDemandTargetCapacity" => 1,
+                "SpotTargetCapacity" => 2,
+                "DefaultTargetCapacityType" => 3,
+                "TargetCapacityUnitType" => 4,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = TargetCapacitySpecificationRequest {
-            total_target_capacity: member(node, path, "TotalTargetCapacity")?,
-            on_demand_target_capacity: member(node, path, "OnDemandTargetCapacity")?,
-            spot_target_capacity: member(node, path, "SpotTargetCapacity")?,
-            default_target_capacity_type: member(node, path, "DefaultTargetCapacityType")?,
-            target_capacity_unit_type: member(node, path, "TargetCapacityUnitType")?,
+            total_target_capacity: member_at(found[0], path, "TotalTargetCapacity")?,
+            on_demand_target_capacity: member_at(found[1], path, "OnDemandTargetCapacity")?,
+            spot_target_capacity: member_at(found[2], path, "SpotTargetCapacity")?,
+            default_target_capacity_type: member_at(found[3], path, "DefaultTargetCapacityType")?,
+            target_capacity_unit_type: member_at(found[4], path, "TargetCapacityUnitType")?,
         };
         required(&v.total_target_capacity, path, "TotalTargetCapacity")?;
         Ok(v)
@@ -3785,8 +7135,16 @@ impl FromQuery for TargetCapacitySpecificationRequest {
 
 impl FromQuery for TargetGroup {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Arn" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = TargetGroup {
-            arn: member(node, path, "Arn")?,
+            arn: member_at(found[0], path, "Arn")?,
         };
         Ok(v)
     }
@@ -3794,8 +7152,16 @@ impl FromQuery for TargetGroup {
 
 impl FromQuery for TargetGroupsConfig {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 1] = [None; 1];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "TargetGroups" => 0,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = TargetGroupsConfig {
-            target_groups: list(node, path, "TargetGroups")?,
+            target_groups: list_at(found[0], path, "TargetGroups")?,
         };
         Ok(v)
     }
@@ -3803,11 +7169,22 @@ impl FromQuery for TargetGroupsConfig {
 
 impl FromQuery for TerminateInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 4] = [None; 4];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "Force" => 1,
+                "SkipOsShutdown" => 2,
+                "DryRun" => 3,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = TerminateInstancesRequest {
-            instance_ids: list(node, path, "InstanceId")?,
-            force: member(node, path, "Force")?,
-            skip_os_shutdown: member(node, path, "SkipOsShutdown")?,
-            dry_run: member(node, path, "DryRun")?,
+            instance_ids: list_at(found[0], path, "InstanceId")?,
+            force: member_at(found[1], path, "Force")?,
+            skip_os_shutdown: member_at(found[2], path, "SkipOsShutdown")?,
+            dry_run: member_at(found[3], path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
         Ok(v)
@@ -3816,9 +7193,18 @@ impl FromQuery for TerminateInstancesRequest {
 
 impl FromQuery for TotalLocalStorageGB {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = TotalLocalStorageGB {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -3826,9 +7212,18 @@ impl FromQuery for TotalLocalStorageGB {
 
 impl FromQuery for TotalLocalStorageGBRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = TotalLocalStorageGBRequest {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -3836,10 +7231,20 @@ impl FromQuery for TotalLocalStorageGBRequest {
 
 impl FromQuery for UnassignPrivateIpAddressesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Ipv4Prefix" => 0,
+                "NetworkInterfaceId" => 1,
+                "PrivateIpAddress" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = UnassignPrivateIpAddressesRequest {
-            ipv4_prefixes: list(node, path, "Ipv4Prefix")?,
-            network_interface_id: member(node, path, "NetworkInterfaceId")?,
-            private_ip_addresses: list(node, path, "PrivateIpAddress")?,
+            ipv4_prefixes: list_at(found[0], path, "Ipv4Prefix")?,
+            network_interface_id: member_at(found[1], path, "NetworkInterfaceId")?,
+            private_ip_addresses: list_at(found[2], path, "PrivateIpAddress")?,
         };
         required(&v.network_interface_id, path, "NetworkInterfaceId")?;
         Ok(v)
@@ -3848,9 +7253,18 @@ impl FromQuery for UnassignPrivateIpAddressesRequest {
 
 impl FromQuery for UnmonitorInstancesRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "InstanceId" => 0,
+                "DryRun" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = UnmonitorInstancesRequest {
-            instance_ids: list(node, path, "InstanceId")?,
-            dry_run: member(node, path, "DryRun")?,
+            instance_ids: list_at(found[0], path, "InstanceId")?,
+            dry_run: member_at(found[1], path, "DryRun")?,
         };
         required_list(&v.instance_ids, path, "InstanceId")?;
         Ok(v)
@@ -3859,10 +7273,20 @@ impl FromQuery for UnmonitorInstancesRequest {
 
 impl FromQuery for UpdateInterruptibleCapacityReservationAllocationRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 3] = [None; 3];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "CapacityReservationId" => 0,
+                "TargetInstanceCount" => 1,
+                "DryRun" => 2,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = UpdateInterruptibleCapacityReservationAllocationRequest {
-            capacity_reservation_id: member(node, path, "CapacityReservationId")?,
-            target_instance_count: member(node, path, "TargetInstanceCount")?,
-            dry_run: member(node, path, "DryRun")?,
+            capacity_reservation_id: member_at(found[0], path, "CapacityReservationId")?,
+            target_instance_count: member_at(found[1], path, "TargetInstanceCount")?,
+            dry_run: member_at(found[2], path, "DryRun")?,
         };
         required(&v.capacity_reservation_id, path, "CapacityReservationId")?;
         required(&v.target_instance_count, path, "TargetInstanceCount")?;
@@ -3872,14 +7296,28 @@ impl FromQuery for UpdateInterruptibleCapacityReservationAllocationRequest {
 
 impl FromQuery for UserIdGroupPair {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 7] = [None; 7];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Description" => 0,
+                "UserId" => 1,
+                "GroupName" => 2,
+                "GroupId" => 3,
+                "VpcId" => 4,
+                "VpcPeeringConnectionId" => 5,
+                "PeeringStatus" => 6,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = UserIdGroupPair {
-            description: member(node, path, "Description")?,
-            user_id: member(node, path, "UserId")?,
-            group_name: member(node, path, "GroupName")?,
-            group_id: member(node, path, "GroupId")?,
-            vpc_id: member(node, path, "VpcId")?,
-            vpc_peering_connection_id: member(node, path, "VpcPeeringConnectionId")?,
-            peering_status: member(node, path, "PeeringStatus")?,
+            description: member_at(found[0], path, "Description")?,
+            user_id: member_at(found[1], path, "UserId")?,
+            group_name: member_at(found[2], path, "GroupName")?,
+            group_id: member_at(found[3], path, "GroupId")?,
+            vpc_id: member_at(found[4], path, "VpcId")?,
+            vpc_peering_connection_id: member_at(found[5], path, "VpcPeeringConnectionId")?,
+            peering_status: member_at(found[6], path, "PeeringStatus")?,
         };
         Ok(v)
     }
@@ -3887,9 +7325,18 @@ impl FromQuery for UserIdGroupPair {
 
 impl FromQuery for VCpuCountRange {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = VCpuCountRange {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         Ok(v)
     }
@@ -3897,9 +7344,18 @@ impl FromQuery for VCpuCountRange {
 
 impl FromQuery for VCpuCountRangeRequest {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 2] = [None; 2];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Min" => 0,
+                "Max" => 1,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = VCpuCountRangeRequest {
-            min: member(node, path, "Min")?,
-            max: member(node, path, "Max")?,
+            min: member_at(found[0], path, "Min")?,
+            max: member_at(found[1], path, "Max")?,
         };
         required(&v.min, path, "Min")?;
         Ok(v)
@@ -3908,16 +7364,32 @@ impl FromQuery for VCpuCountRangeRequest {
 
 impl FromQuery for VpcEncryptionControlConfiguration {
     fn from_query(node: &Node, path: &str) -> Result<Self, DecodeError> {
+        let mut found: [Option<&Node>; 9] = [None; 9];
+        for (name, child) in node.children.iter() {
+            let at = match name.as_ref() {
+                "Mode" => 0,
+                "InternetGatewayExclusion" => 1,
+                "EgressOnlyInternetGatewayExclusion" => 2,
+                "NatGatewayExclusion" => 3,
+                "VirtualPrivateGatewayExclusion" => 4,
+                "VpcPeeringExclusion" => 5,
+                "LambdaExclusion" => 6,
+                "VpcLatticeExclusion" => 7,
+                "ElasticFileSystemExclusion" => 8,
+                _ => continue,
+            };
+            found[at] = Some(child);
+        }
         let v = VpcEncryptionControlConfiguration {
-            mode: member(node, path, "Mode")?,
-            internet_gateway_exclusion: member(node, path, "InternetGatewayExclusion")?,
-            egress_only_internet_gateway_exclusion: member(node, path, "EgressOnlyInternetGatewayExclusion")?,
-            nat_gateway_exclusion: member(node, path, "NatGatewayExclusion")?,
-            virtual_private_gateway_exclusion: member(node, path, "VirtualPrivateGatewayExclusion")?,
-            vpc_peering_exclusion: member(node, path, "VpcPeeringExclusion")?,
-            lambda_exclusion: member(node, path, "LambdaExclusion")?,
-            vpc_lattice_exclusion: member(node, path, "VpcLatticeExclusion")?,
-            elastic_file_system_exclusion: member(node, path, "ElasticFileSystemExclusion")?,
+            mode: member_at(found[0], path, "Mode")?,
+            internet_gateway_exclusion: member_at(found[1], path, "InternetGatewayExclusion")?,
+            egress_only_internet_gateway_exclusion: member_at(found[2], path, "EgressOnlyInternetGatewayExclusion")?,
+            nat_gateway_exclusion: member_at(found[3], path, "NatGatewayExclusion")?,
+            virtual_private_gateway_exclusion: member_at(found[4], path, "VirtualPrivateGatewayExclusion")?,
+            vpc_peering_exclusion: member_at(found[5], path, "VpcPeeringExclusion")?,
+            lambda_exclusion: member_at(found[6], path, "LambdaExclusion")?,
+            vpc_lattice_exclusion: member_at(found[7], path, "VpcLatticeExclusion")?,
+            elastic_file_system_exclusion: member_at(found[8], path, "ElasticFileSystemExclusion")?,
         };
         required(&v.mode, path, "Mode")?;
         Ok(v)
