@@ -12,7 +12,6 @@ pub mod codes;
 pub mod decode;
 pub mod error;
 pub mod query;
-mod words;
 pub mod xml;
 
 #[cfg(feature = "wirecheck")]

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::words::{word, zero_bytes, ONES};
+use ec2_words::{find_byte, word, zero_bytes, ONES};
 
 /// Bounds on a request's parameters, checked while the form is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -434,22 +434,6 @@ impl<'n> Iterator for Segments<'n> {
     }
 }
 
-/// Where `needle` first is in `bytes`, looked for eight bytes at a time.
-fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
-    let pattern = ONES * u64::from(needle);
-    let mut words = bytes.chunks_exact(8);
-    let mut at = 0;
-    for w in &mut words {
-        let found = zero_bytes(word(w) ^ pattern);
-        if found != 0 {
-            // The lowest flagged byte is the first match (a false flag only follows a true one).
-            return Some(at + found.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    words.remainder().iter().position(|&b| b == needle).map(|n| at + n)
-}
-
 /// `text` as it is when it has nothing to decode: no `+`, no `%` (looked for eight bytes at a time)
 /// and valid UTF-8.
 fn plain_text(text: &[u8]) -> Option<&str> {
@@ -732,25 +716,6 @@ mod tests {
         let ours: Vec<_> = form_pairs(&raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let theirs: Vec<_> = form_urlencoded::parse(&raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         assert_eq!(ours, theirs);
-    }
-
-    #[test]
-    fn the_word_search_finds_the_first_byte() {
-        for len in 0..=20 {
-            for fill in [b'a', b'&' ^ 1, b'=' ^ 0x80, 0] {
-                let mut bytes = vec![fill; len];
-                assert_eq!(find_byte(&bytes, b'&'), None);
-                for first in 0..len {
-                    bytes[first] = b'&';
-                    for second in first..len {
-                        let mut two = bytes.clone();
-                        two[second] = b'&';
-                        assert_eq!(find_byte(&two, b'&'), Some(first), "{two:?}");
-                    }
-                    bytes[first] = fill;
-                }
-            }
-        }
     }
 
     #[test]

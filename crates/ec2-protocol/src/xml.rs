@@ -1,7 +1,7 @@
 //! A small escaping XML writer, and the runtime of the generated `ToXml` impls.
 
-use crate::words::{bytes_below, word, zero_bytes, ONES};
 use ec2_time::UnixMillis;
+use ec2_words::{bytes_below, word, zero_bytes, ONES};
 
 #[derive(Default)]
 pub struct XmlWriter {

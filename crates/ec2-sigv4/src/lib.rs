@@ -20,6 +20,7 @@
 //!   must equal it).
 
 use ec2_time::{civil_from_days, days_from_civil, UnixMillis, MILLIS_PER_SECOND};
+use ec2_words::{find_byte, word, HIGHS, ONES};
 use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
@@ -318,37 +319,14 @@ fn split_once_at(text: &str, sep: u8) -> Option<(&str, &str)> {
     Some((text.get(..i)?, text.get(i + 1..)?))
 }
 
-/// Where `needle` first is in `bytes`, looked for eight bytes at a time (a credential's parts are a few
-/// words long: cheaper than a byte at a time, and than `memchr`'s setup).
-fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let pattern = ONES * u64::from(needle);
-    let mut words = bytes.chunks_exact(8);
-    let mut at = 0;
-    for w in &mut words {
-        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ pattern;
-        // A byte of `x` is zero where `needle` is; the lowest flag is exact (a false one only follows a
-        // true one).
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(at + found.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    words.remainder().iter().position(|&b| b == needle).map(|n| at + n)
-}
-
 /// Whether every byte of `bytes` is visible ASCII (`!` to `~`) other than `:`, as the bytes of a list of
 /// header names are (`;` included), looked at eight at a time.
 fn only_name_bytes(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let name_byte = |b: u8| b.wrapping_sub(b'!') <= b'~' - b'!' && b != b':';
     let mut words = bytes.chunks_exact(8);
     let mut bad = 0;
     for w in &mut words {
-        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let x = word(w);
         // A byte below `!` (the subtraction borrows into its top bit, which the byte did not have); above
         // `~` (adding one carries it into the top bit, or the top bit was set); equal to `:` (zero once
         // `:` is taken away). A flag may be false only beside a true one: enough to say whether any is.
@@ -1608,29 +1586,6 @@ mod tests {
             }
         }
         texts
-    }
-
-    #[test]
-    fn the_word_search_finds_the_first_byte() {
-        for len in 0..=20 {
-            let mut bytes = vec![b'a'; len];
-            assert_eq!(find_byte(&bytes, b'/'), None);
-            for first in 0..len {
-                bytes[first] = b'/';
-                for second in first..len {
-                    let mut two = bytes.clone();
-                    two[second] = b'/';
-                    // Bytes just above and below the needle, and high ones, around it.
-                    for (k, b) in two.iter_mut().enumerate() {
-                        if *b != b'/' {
-                            *b = [b'.', b'0', 0xaf, 0x2f ^ 0x80, 0][k % 5];
-                        }
-                    }
-                    assert_eq!(find_byte(&two, b'/'), Some(first), "{two:?}");
-                }
-                bytes[first] = b'a';
-            }
-        }
     }
 
     /// The word-at-a-time check of a list's bytes agrees with a byte-at-a-time one, for every byte value

@@ -48,8 +48,7 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+use ec2_words::{HIGHS, ONES};
 
 /// Whether a byte of the eight in `x` needs an escape: one below 0x20 (its high bit clear, and set after
 /// subtracting 0x20), or equal to '"' or '\\' (zero after the xor): the classic "has a byte less than n"
@@ -63,9 +62,7 @@ fn word_needs_escape(x: u64) -> bool {
 }
 
 fn word(bytes: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(w)
+    ec2_words::word(&bytes[at..at + 8])
 }
 
 fn half_word(bytes: &[u8], at: usize) -> u64 {
