@@ -21,14 +21,9 @@ impl Scope {
         Scope { account, region, key }
     }
 
-    /// The store key of the scope: `account/region`.
-    pub fn key(&self) -> String {
-        self.key.clone()
-    }
-
-    /// [`Scope::key`], borrowed: what a request's hot reads use (a light request read three
-    /// documents under a key it made anew each time).
-    pub fn as_key(&self) -> &str {
+    /// The store key of the scope, `account/region`, borrowed: a request reads and writes documents
+    /// under it several times.
+    pub fn key(&self) -> &str {
         &self.key
     }
 }
@@ -48,7 +43,6 @@ mod tests {
         let s = Scope::new("111122223333", "us-east-1");
         assert_eq!(s.key(), "111122223333/us-east-1");
         assert_eq!(s.key(), s.to_string());
-        assert_eq!(s.as_key(), s.key());
         assert_eq!(Scope::new("", "").key(), "/");
     }
 }

@@ -125,7 +125,7 @@ fn scopes(app: &App) -> ApiResult {
         Ok::<_, StoreError>((all, now))
     });
     let (all, now) = result.map_err(|e| (500, e.to_string()))?;
-    let default = Scope::new(&app.config.default_account, "us-east-1").key();
+    let default = Scope::new(&app.config.default_account, "us-east-1").key().to_string();
     Ok(json!({ "scopes": all, "default": default, "now": now.to_iso8601(), "clock": app.clock.mode.name() }))
 }
 
@@ -149,11 +149,11 @@ fn load_scope(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> service::Result<Vec<(Value, Va
         let detail = format!("{lifecycle}, {}", i.image_id);
         out.push((row("instance", &i.id, i.state.name(), &i.availability_zone, &i.instance_type, detail), attrs(&i)));
     }
-    for r in tx.scan::<SpotRequest>(&scope)? {
+    for r in tx.scan::<SpotRequest>(scope)? {
         let detail = format!("{} ({})", r.status_code, r.instance_id.as_deref().unwrap_or("no instance"));
         out.push((row("spot_request", &r.id, r.state.name(), &r.zone, &r.instance_type, detail), attrs(&r)));
     }
-    for cr in tx.scan::<CapacityReservation>(&scope)? {
+    for cr in tx.scan::<CapacityReservation>(scope)? {
         let detail = match (&cr.allocation, &cr.source_id) {
             (Some(a), _) => format!(
                 "{}/{} used; interruptible allocation {} ({} of {})",
@@ -165,8 +165,8 @@ fn load_scope(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> service::Result<Vec<(Value, Va
         let kind = "capacity_reservation";
         out.push((row(kind, &cr.id, cr.state.name(), &cr.availability_zone, &cr.instance_type, detail), attrs(&cr)));
     }
-    for t in tx.scan::<BundleTask>(&scope)? {
-        bundle_tasks::record_transitions(tx, &scope, &t, ctx.now)?;
+    for t in tx.scan::<BundleTask>(scope)? {
+        bundle_tasks::record_transitions(tx, scope, &t, ctx.now)?;
         let v = t.view(ctx.now);
         let detail = format!(
             "{} -> s3://{}/{}{}",
@@ -177,7 +177,7 @@ fn load_scope(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> service::Result<Vec<(Value, Va
         );
         out.push((row("bundle_task", &t.id, v.state.name(), "", "", detail), attrs(&t)));
     }
-    for k in tx.scan::<KeyPair>(&scope)? {
+    for k in tx.scan::<KeyPair>(scope)? {
         let detail = format!("{} {}", k.key_type.name(), k.fingerprint);
         out.push((row("key_pair", &k.id, "available", "", "", detail), json!({ "name": k.name, "attrs": attrs(&k) })));
     }
@@ -236,7 +236,7 @@ fn resource(app: &App, scope_key: &str, id: &str) -> ApiResult {
         let now = app.clock.now(tx)?;
         let ctx = Ctx::new(&settings, &scope, now);
         let found = load_scope(&ctx, tx)?.into_iter().find(|(r, _)| r["id"] == id);
-        let log = service::events::timeline(tx, &scope.key(), id)?;
+        let log = service::events::timeline(tx, scope.key(), id)?;
         Ok::<_, service::Error>((now, found, log))
     });
     let (now, found, log) = result.map_err(internal)?;

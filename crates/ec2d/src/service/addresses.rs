@@ -84,7 +84,7 @@ fn resolve(
             Ok(v.remove(0))
         }
         (None, Some(ip)) => tx
-            .scan::<Address>(&ctx.scope.key())?
+            .scan::<Address>(ctx.scope.key())?
             .into_iter()
             .find(|a| &a.public_ip == ip)
             .ok_or_else(|| address_not_found(ip).into()),
@@ -100,7 +100,7 @@ pub fn describe_addresses(
     let ids = well_formed(IdKind::ElasticIp, req.allocation_ids.as_deref().unwrap_or_default())?;
     let filters = filters(&ADDRESS_FILTERS, &req.filters)?;
     dry_run_gate(ctx, req.dry_run)?;
-    let all: Vec<Address> = tx.scan(&ctx.scope.key())?;
+    let all: Vec<Address> = tx.scan(ctx.scope.key())?;
     let missing: Vec<String> = ids.iter().filter(|id| !all.iter().any(|a| &a.allocation_id == *id)).cloned().collect();
     if !missing.is_empty() {
         return Err(not_found(IdKind::ElasticIp, &missing).into());
@@ -151,7 +151,7 @@ pub fn allocate_address(
     let specs = tag_specifications(&req.tag_specifications, &["elastic-ip"])?;
     dry_run_gate(ctx, req.dry_run)?;
     let scope = ctx.scope.key();
-    if tx.scan::<Address>(&scope)?.len() >= MAX_ADDRESSES {
+    if tx.scan::<Address>(scope)?.len() >= MAX_ADDRESSES {
         return Err(
             Ec2Error::new(Code::AddressLimitExceeded, "The maximum number of addresses has been reached.").into()
         );
@@ -163,7 +163,7 @@ pub fn allocate_address(
         network_border_group: ctx.scope.region.clone(),
         association: None,
     };
-    tx.put(&scope, &addr)?;
+    tx.put(scope, &addr)?;
     tags::set_tags(ctx, tx, &addr.allocation_id, "elastic-ip", tags_for(&specs, "elastic-ip"))?;
     Ok(dto::AllocateAddressResult {
         allocation_id: Some(addr.allocation_id),
@@ -183,7 +183,7 @@ pub fn release_address(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::ReleaseAddres
     let addr = resolve(ctx, tx, &req.allocation_id, &req.public_ip)?;
     addresses::check_release(&addr).map_err(net_err)?;
     tags::drop_tags(ctx, tx, &addr.allocation_id)?;
-    tx.delete::<Address>(&ctx.scope.key(), &addr.allocation_id)?;
+    tx.delete::<Address>(ctx.scope.key(), &addr.allocation_id)?;
     Ok(())
 }
 
@@ -258,11 +258,11 @@ pub fn associate_address(
     }
     let scope = ctx.scope.key();
     // An instance has one public address: an address already on it is taken off first.
-    for mut other in tx.scan::<Address>(&scope)? {
+    for mut other in tx.scan::<Address>(scope)? {
         let on_it = other.association.as_ref().and_then(|a| a.instance_id.as_deref()) == Some(inst.id.as_str());
         if on_it && other.allocation_id != addr.allocation_id {
             other.association = None;
-            tx.put(&scope, &other)?;
+            tx.put(scope, &other)?;
         }
     }
     let association_id = new_id(ctx, tx, IdKind::ElasticIpAssociation)?;
@@ -282,7 +282,7 @@ pub fn associate_address(
     if let Some(old) = replaced.and_then(|o| o.instance_id).filter(|i| *i != inst.id) {
         set_public_ip(ctx, tx, &old, None)?;
     }
-    tx.put(&scope, &addr)?;
+    tx.put(scope, &addr)?;
     set_public_ip(ctx, tx, &inst.id, Some(addr.public_ip.clone()))?;
     Ok(dto::AssociateAddressResult { association_id: Some(association_id) })
 }
@@ -293,7 +293,7 @@ pub fn disassociate_address(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Disassoc
     }
     dry_run_gate(ctx, req.dry_run)?;
     let scope = ctx.scope.key();
-    let all: Vec<Address> = tx.scan(&scope)?;
+    let all: Vec<Address> = tx.scan(scope)?;
     let mut addr = match (&req.association_id, &req.public_ip) {
         (Some(id), _) => all
             .into_iter()
@@ -304,7 +304,7 @@ pub fn disassociate_address(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Disassoc
     };
     let association_id = addr.association.as_ref().map(|a| a.association_id.clone()).unwrap_or_default();
     let old = addresses::disassociate(&mut addr, &association_id).map_err(net_err)?;
-    tx.put(&scope, &addr)?;
+    tx.put(scope, &addr)?;
     if let Some(i) = old.instance_id {
         set_public_ip(ctx, tx, &i, None)?;
     }
@@ -315,10 +315,10 @@ pub fn disassociate_address(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Disassoc
 /// Elastic IPs back to the account).
 pub fn release_instance(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str) -> Result<()> {
     let scope = ctx.scope.key();
-    for mut a in tx.scan::<Address>(&scope)? {
+    for mut a in tx.scan::<Address>(scope)? {
         if a.association.as_ref().and_then(|x| x.instance_id.as_deref()) == Some(instance_id) {
             a.association = None;
-            tx.put(&scope, &a)?;
+            tx.put(scope, &a)?;
         }
     }
     Ok(())
@@ -338,7 +338,7 @@ pub fn describe_addresses_attribute(
     }
     dry_run_gate(ctx, req.dry_run)?;
     let all: Vec<Address> =
-        if ids.is_empty() { tx.scan(&ctx.scope.key())? } else { load_named(ctx, tx, IdKind::ElasticIp, &ids)? };
+        if ids.is_empty() { tx.scan(ctx.scope.key())? } else { load_named(ctx, tx, IdKind::ElasticIp, &ids)? };
     let bounds = super::common::PageBounds {
         min: 1,
         max: 1000,

@@ -109,7 +109,7 @@ fn task_dto(t: &BundleTask, v: &BundleView) -> dto::BundleTask {
 }
 
 fn all_tasks(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<BundleTask>> {
-    Ok(tx.scan::<BundleTask>(&ctx.scope.key())?)
+    Ok(tx.scan::<BundleTask>(ctx.scope.key())?)
 }
 
 pub fn bundle_instance(
@@ -176,8 +176,8 @@ pub fn bundle_instance(
     }
     let id = new_id(ctx, tx, IdKind::BundleTask)?;
     let task = BundleTask::new(id, instance_id, bucket, prefix, ctx.now, ctx.bundle_durations);
-    tx.put(&ctx.scope.key(), &task)?;
-    record_transitions(tx, &ctx.scope.key(), &task, ctx.now)?;
+    tx.put(ctx.scope.key(), &task)?;
+    record_transitions(tx, ctx.scope.key(), &task, ctx.now)?;
     Ok(dto::BundleInstanceResult { bundle_task: Some(task_dto(&task, &task.started())) })
 }
 
@@ -239,8 +239,8 @@ pub fn cancel_bundle_task(
             format!("The bundle task '{id}' is in state '{}' and cannot be cancelled.", state.name()),
         )
     })?;
-    tx.put(&ctx.scope.key(), &task)?;
-    record_transitions(tx, &ctx.scope.key(), &task, ctx.now)?;
+    tx.put(ctx.scope.key(), &task)?;
+    record_transitions(tx, ctx.scope.key(), &task, ctx.now)?;
     Ok(dto::CancelBundleTaskResult { bundle_task: Some(task_dto(&task, &task.view(ctx.now))) })
 }
 

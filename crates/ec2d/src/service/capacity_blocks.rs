@@ -21,10 +21,6 @@ fn invalid(message: impl Into<String>) -> Ec2Error {
     Ec2Error::invalid_parameter_value(message)
 }
 
-fn scope_key(ctx: &Ctx<'_>) -> String {
-    ctx.scope.key()
-}
-
 pub fn describe_capacity_block_offerings(
     ctx: &Ctx<'_>,
     tx: &mut Txn<'_>,
@@ -61,7 +57,7 @@ pub fn describe_capacity_block_offerings(
     let search = blocks::BlockSearch { instance_type: itype, count: count as u32, hours, from, until };
     let offers = blocks::offerings(ctx.ids.seed(), &search, &zones);
     for rec in &offers {
-        tx.put(&scope_key(ctx), rec)?;
+        tx.put(ctx.scope.key(), rec)?;
     }
     let (page, next) = paginate(
         offers,
@@ -105,12 +101,12 @@ pub fn purchase_capacity_block(
     let specs = tag_specifications(&req.tag_specifications, &["capacity-reservation", "capacity-block"])?;
     dry_run_gate(ctx, req.dry_run)?;
     let offer = tx
-        .get::<CapacityBlockOfferingRecord>(&scope_key(ctx), &offering_id)?
+        .get::<CapacityBlockOfferingRecord>(ctx.scope.key(), &offering_id)?
         .filter(|o| blocks::purchasable(o, ctx.now))
         .ok_or_else(|| {
             invalid(format!("The Capacity Block offering '{offering_id}' does not exist or is no longer available."))
         })?;
-    tx.delete::<CapacityBlockOfferingRecord>(&scope_key(ctx), &offering_id)?;
+    tx.delete::<CapacityBlockOfferingRecord>(ctx.scope.key(), &offering_id)?;
     let id = new_id(ctx, tx, IdKind::CapacityReservation)?;
     let block_id = blocks::block_id_of(&id);
     let mut cr = CapacityReservation {
@@ -144,7 +140,7 @@ pub fn purchase_capacity_block(
         tags: tags_for(&specs, "capacity-reservation").into_iter().collect(),
     };
     cr.submit_capacity_block(ctx.now, &durations(ctx));
-    super::capacity_reservations::save(ctx.ids.seed(), tx, &scope_key(ctx), &cr, ctx.now)?;
+    super::capacity_reservations::save(ctx.ids.seed(), tx, ctx.scope.key(), &cr, ctx.now)?;
     register(ctx, tx, &cr)?;
     let block_tags: BTreeMap<String, String> = tags_for(&specs, "capacity-block").into_iter().collect();
     Ok(dto::PurchaseCapacityBlockResult {

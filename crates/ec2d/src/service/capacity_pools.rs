@@ -63,7 +63,7 @@ pub fn free_in_pool(ctx: &Ctx<'_>, tx: &mut Txn<'_>, zone: &str, instance_type: 
 /// Places a reservation of the caller's scope in its pool.
 pub fn register(ctx: &Ctx<'_>, tx: &mut Txn<'_>, cr: &CapacityReservation) -> Result<()> {
     let mut pool = load_pool(tx, &cr.availability_zone, &cr.instance_type)?;
-    if pool.register(&ctx.scope.key(), &cr.id) {
+    if pool.register(ctx.scope.key(), &cr.id) {
         tx.put(GLOBAL, &pool)?;
     }
     Ok(())
@@ -124,7 +124,7 @@ pub fn release_pool_only(tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {
 fn candidates(ctx: &Ctx<'_>, tx: &mut Txn<'_>, w: &Want<'_>) -> Result<Vec<CapacityReservation>> {
     let scope = ctx.scope.key();
     if let Some(id) = w.target {
-        let Some(mut cr) = tx.get::<CapacityReservation>(&scope, id)? else {
+        let Some(mut cr) = tx.get::<CapacityReservation>(scope, id)? else {
             return Err(not_found(IdKind::CapacityReservation, &[id.to_string()]).into());
         };
         cr.settle(ctx.now);
@@ -153,7 +153,7 @@ fn take(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &mut Instance, strict: bool) -> R
         if let Some(mut cr) = found.into_iter().next() {
             let mut pool = load_pool(tx, &inst.availability_zone, &inst.instance_type)?;
             core::take_in_reservation(inst, &mut cr, &mut pool);
-            super::capacity_reservations::save(ctx.ids.seed(), tx, &ctx.scope.key(), &cr, ctx.now)?;
+            super::capacity_reservations::save(ctx.ids.seed(), tx, ctx.scope.key(), &cr, ctx.now)?;
             tx.put_owned(GLOBAL, pool)?;
             return Ok(());
         }
@@ -170,14 +170,14 @@ fn release(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {
     let mut pool = load_pool(tx, &inst.availability_zone, &inst.instance_type)?;
     let scope = ctx.scope.key();
     let mut cr = match &inst.capacity_reservation_id {
-        Some(id) => tx.get::<CapacityReservation>(&scope, id)?,
+        Some(id) => tx.get::<CapacityReservation>(scope, id)?,
         None => None,
     };
     let was_active = cr.as_ref().is_some_and(CapacityReservation::is_active);
     core::release(&mut pool, cr.as_mut());
     tx.put_owned(GLOBAL, pool)?;
     if let Some(cr) = cr.filter(|_| was_active) {
-        super::capacity_reservations::save(ctx.ids.seed(), tx, &scope, &cr, ctx.now)?;
+        super::capacity_reservations::save(ctx.ids.seed(), tx, scope, &cr, ctx.now)?;
     }
     Ok(())
 }

@@ -65,10 +65,6 @@ pub(super) fn durations(ctx: &Ctx<'_>) -> CrDurations {
     *ctx.cr_durations
 }
 
-fn scope_key(ctx: &Ctx<'_>) -> String {
-    ctx.scope.key()
-}
-
 /// The capacity-reservation part of a RunInstances request: `(preference, target)`, checked.
 pub fn launch_specification(req: &dto::RunInstancesRequest) -> Result<(Option<String>, Option<String>)> {
     let Some(spec) = req.capacity_reservation_specification.as_ref() else {
@@ -168,11 +164,11 @@ pub fn save(seed: u64, tx: &mut Txn<'_>, scope: &str, cr: &CapacityReservation, 
 /// Applies the due steps of the reservation `id`, whose entry in the due-work index came due
 /// (`service::due::catch_up`).
 pub fn settle_due(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<()> {
-    let scope = scope_key(ctx);
+    let scope = ctx.scope.key();
     let seed = ctx.ids.seed();
-    let Some(mut cr) = tx.get::<CapacityReservation>(&scope, id)? else { return Ok(()) };
+    let Some(mut cr) = tx.get::<CapacityReservation>(scope, id)? else { return Ok(()) };
     if cr.next_due().is_none_or(|due| due > ctx.now) {
-        return save(seed, tx, &scope, &cr, ctx.now);
+        return save(seed, tx, scope, &cr, ctx.now);
     }
     let effects = cr.settle(ctx.now);
     let at = effects.last().map_or(ctx.now, |(t, _)| *t);
@@ -181,20 +177,20 @@ pub fn settle_due(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<()> {
             Effect::None => {}
             Effect::Interrupt(ids) => {
                 let irr_id = cr.allocation.as_ref().map(|a| a.interruptible_id.clone()).unwrap_or_default();
-                let Some(mut irr) = tx.get::<CapacityReservation>(&scope, &irr_id)? else { continue };
+                let Some(mut irr) = tx.get::<CapacityReservation>(scope, &irr_id)? else { continue };
                 for id in ids {
-                    let Some(mut inst) = tx.get::<Instance>(&scope, &id)? else { continue };
+                    let Some(mut inst) = tx.get::<Instance>(scope, &id)? else { continue };
                     let held = service_terminate_at(ctx, tx, &mut inst, t, reclaim_reason())?;
                     if held && inst.capacity_reservation_id.as_deref() == Some(irr.id.as_str()) {
                         irr.used = irr.used.saturating_sub(1);
                     }
                 }
                 core::finish_reclaim(&mut cr, &mut irr);
-                save(seed, tx, &scope, &irr, t)?;
+                save(seed, tx, scope, &irr, t)?;
             }
             Effect::Ended => {
                 if cr.reservation_type == ReservationType::CapacityBlock {
-                    for mut inst in tx.scan::<Instance>(&scope)? {
+                    for mut inst in tx.scan::<Instance>(scope)? {
                         if inst.capacity_reservation_id.as_deref() == Some(cr.id.as_str()) && inst.holds_capacity() {
                             service_terminate_at(ctx, tx, &mut inst, t, block_end_reason())?;
                         }
@@ -203,11 +199,11 @@ pub fn settle_due(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<()> {
             }
         }
     }
-    save(seed, tx, &scope, &cr, at)
+    save(seed, tx, scope, &cr, at)
 }
 
 fn load(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<CapacityReservation> {
-    tx.get::<CapacityReservation>(&scope_key(ctx), id)?
+    tx.get::<CapacityReservation>(ctx.scope.key(), id)?
         .ok_or_else(|| not_found(IdKind::CapacityReservation, &[id.to_string()]).into())
 }
 
@@ -493,7 +489,7 @@ pub fn create_capacity_reservation(
     } else {
         cr.activate_now(ctx.now);
     }
-    save(ctx.ids.seed(), tx, &scope_key(ctx), &cr, ctx.now)?;
+    save(ctx.ids.seed(), tx, ctx.scope.key(), &cr, ctx.now)?;
     register(ctx, tx, &cr)?;
     if let Some(key) = token_key {
         remember(ctx, tx, Some(key), fp, vec![cr.id.clone()])?;
@@ -548,7 +544,7 @@ pub fn describe_capacity_reservations(
     let filters = filters(&CR_FILTERS, &req.filters)?;
     dry_run_gate(ctx, req.dry_run)?;
     let mut all = if ids.is_empty() {
-        tx.scan::<CapacityReservation>(&scope_key(ctx))?
+        tx.scan::<CapacityReservation>(ctx.scope.key())?
     } else {
         let mut found: Vec<CapacityReservation> = load_named(ctx, tx, IdKind::CapacityReservation, &ids)?;
         found.sort_by(|a, b| a.id.cmp(&b.id));
@@ -671,7 +667,7 @@ pub fn modify_capacity_reservation(
     if let Some(c) = criteria {
         cr.match_criteria = c;
     }
-    save(ctx.ids.seed(), tx, &scope_key(ctx), &cr, ctx.now)?;
+    save(ctx.ids.seed(), tx, ctx.scope.key(), &cr, ctx.now)?;
     Ok(dto::ModifyCapacityReservationResult { r#return: Some(true) })
 }
 
@@ -684,7 +680,7 @@ pub fn cancel_capacity_reservation(
     dry_run_gate(ctx, req.dry_run)?;
     let mut cr = load(ctx, tx, &id)?;
     cr.cancel(ctx.now).map_err(errors::capacity_reservation)?;
-    save(ctx.ids.seed(), tx, &scope_key(ctx), &cr, ctx.now)?;
+    save(ctx.ids.seed(), tx, ctx.scope.key(), &cr, ctx.now)?;
     Ok(dto::CancelCapacityReservationResult { r#return: Some(true) })
 }
 
@@ -787,8 +783,8 @@ pub fn create_interruptible_capacity_reservation_allocation(
     };
     irr.activate_now(ctx.now);
     src.lend(&irr_id, count, ctx.now, &durations(ctx));
-    save(ctx.ids.seed(), tx, &scope_key(ctx), &irr, ctx.now)?;
-    save(ctx.ids.seed(), tx, &scope_key(ctx), &src, ctx.now)?;
+    save(ctx.ids.seed(), tx, ctx.scope.key(), &irr, ctx.now)?;
+    save(ctx.ids.seed(), tx, ctx.scope.key(), &src, ctx.now)?;
     register(ctx, tx, &irr)?;
     if let Some(key) = token_key {
         remember(ctx, tx, Some(key), fp, vec![src.id.clone()])?;
@@ -842,15 +838,15 @@ pub fn update_interruptible_capacity_reservation_allocation(
     // The instances running in the interruptible reservation, oldest first: the ones a reclaim
     // interrupts. Only this rare call looks at the scope's instances.
     let mut running: Vec<Instance> = tx
-        .scan::<Instance>(&scope_key(ctx))?
+        .scan::<Instance>(ctx.scope.key())?
         .into_iter()
         .filter(|i| i.capacity_reservation_id.as_deref() == Some(irr.id.as_str()) && i.holds_capacity())
         .collect();
     running.sort_by(|x, y| (x.launch_time, &x.id).cmp(&(y.launch_time, &y.id)));
     let running: Vec<String> = running.into_iter().map(|i| i.id.to_string()).collect();
     core::resize(&mut src, &mut irr, target, &running, ctx.now, &durations(ctx));
-    save(ctx.ids.seed(), tx, &scope_key(ctx), &src, ctx.now)?;
-    save(ctx.ids.seed(), tx, &scope_key(ctx), &irr, ctx.now)?;
+    save(ctx.ids.seed(), tx, ctx.scope.key(), &src, ctx.now)?;
+    save(ctx.ids.seed(), tx, ctx.scope.key(), &irr, ctx.now)?;
     let a = src.allocation.as_ref();
     Ok(dto::UpdateInterruptibleCapacityReservationAllocationResult {
         interruptible_capacity_reservation_id: Some(irr.id.clone()),

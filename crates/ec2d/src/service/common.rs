@@ -55,7 +55,7 @@ pub fn load_named_with<R: ec2_store::Record>(
     mut keep: impl FnMut(&mut Txn<'_>, R) -> Result<Option<R>>,
 ) -> Result<Vec<R>> {
     let scope = ctx.scope.key();
-    named(kind, ids, |id| match tx.get::<R>(&scope, id)? {
+    named(kind, ids, |id| match tx.get::<R>(scope, id)? {
         Some(r) => keep(tx, r),
         None => Ok(None),
     })
@@ -69,7 +69,7 @@ pub fn load_named_shared_with<R: ec2_store::Record>(
     ids: &[impl AsRef<str>],
     mut keep: impl FnMut(&mut Txn<'_>, std::sync::Arc<R>) -> Result<Option<std::sync::Arc<R>>>,
 ) -> Result<Vec<std::sync::Arc<R>>> {
-    let scope = ctx.scope.as_key();
+    let scope = ctx.scope.key();
     named(kind, ids, |id| match tx.get_shared::<R>(scope, id)? {
         Some(r) => keep(tx, r),
         None => Ok(None),
@@ -304,7 +304,7 @@ pub fn idempotent_mismatch() -> Ec2Error {
 /// for a repeat with other parameters.
 pub fn replay(ctx: &Ctx<'_>, tx: &mut Txn<'_>, key: Option<&str>, fingerprint: &str) -> Result<Option<Vec<String>>> {
     let Some(key) = key else { return Ok(None) };
-    match tx.get::<ClientToken>(&ctx.scope.key(), key)? {
+    match tx.get::<ClientToken>(ctx.scope.key(), key)? {
         None => Ok(None),
         Some(rec) if rec.fingerprint == fingerprint => Ok(Some(rec.resources)),
         Some(_) => Err(idempotent_mismatch().into()),
@@ -320,7 +320,7 @@ pub fn remember(
     resources: Vec<String>,
 ) -> Result<()> {
     if let Some(id) = key {
-        tx.put(&ctx.scope.key(), &ClientToken { id, fingerprint, resources })?;
+        tx.put(ctx.scope.key(), &ClientToken { id, fingerprint, resources })?;
     }
     Ok(())
 }

@@ -37,7 +37,7 @@ pub fn credit_error(e: CreditError) -> Ec2Error {
 /// The scope's defaults (EC2's own until ModifyDefaultCreditSpecification changes one).
 pub fn defaults(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Defaults> {
     Ok(tx
-        .get::<Defaults>(&ctx.scope.key(), DEFAULTS_ID)?
+        .get::<Defaults>(ctx.scope.key(), DEFAULTS_ID)?
         .unwrap_or(Defaults { id: DEFAULTS_ID.into(), ..Default::default() }))
 }
 
@@ -133,7 +133,7 @@ pub fn modify_instance_credit_specification(
             failed.push(unsuccessful(&id, e.into()));
             continue;
         }
-        let found = match tx.get::<Instance>(&ctx.scope.key(), &id)? {
+        let found = match tx.get::<Instance>(ctx.scope.key(), &id)? {
             Some(_) => load_many(ctx, tx, std::slice::from_ref(&id)).ok().and_then(|mut v| v.pop()),
             None => None,
         };
@@ -190,6 +190,6 @@ pub fn modify_default_credit_specification(
     dry_run_gate(ctx, req.dry_run)?;
     let mut d = defaults(ctx, tx)?;
     let value = credits::set_default(&mut d, &f, &value).map_err(credit_error)?;
-    tx.put(&ctx.scope.key(), &d)?;
+    tx.put(ctx.scope.key(), &d)?;
     Ok(dto::ModifyDefaultCreditSpecificationResult { instance_family_credit_specification: family_dto(f, value) })
 }

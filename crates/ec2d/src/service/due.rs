@@ -74,7 +74,7 @@ pub fn lower(seed: u64, tx: &mut Txn<'_>, scope: &str, kind: DueKind, id: &str, 
 
 /// Settles every record of the scope whose timed work is due by `ctx.now`, earliest first.
 pub fn catch_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
-    let scope = ctx.scope.as_key();
+    let scope = ctx.scope.key();
     let seed = ctx.ids.seed();
     match tx.get_shared::<DueHead>(scope, INDEX_ID)?.as_deref() {
         Some(head) if head.next.is_none_or(|t| t > ctx.now) => return Ok(()),

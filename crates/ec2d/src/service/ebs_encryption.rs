@@ -12,11 +12,11 @@ const ID: &str = "default";
 
 /// The scope's settings (defaults when never set).
 pub fn settings(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<EbsEncryption> {
-    Ok(tx.get::<EbsEncryption>(&ctx.scope.key(), ID)?.unwrap_or(EbsEncryption { id: ID.into(), ..Default::default() }))
+    Ok(tx.get::<EbsEncryption>(ctx.scope.key(), ID)?.unwrap_or(EbsEncryption { id: ID.into(), ..Default::default() }))
 }
 
 fn save(ctx: &Ctx<'_>, tx: &mut Txn<'_>, s: &EbsEncryption) -> Result<()> {
-    tx.put(&ctx.scope.key(), s)?;
+    tx.put(ctx.scope.key(), s)?;
     Ok(())
 }
 

@@ -41,10 +41,6 @@ pub(super) fn not_implemented(op: &str, what: &str) -> Ec2Error {
     Ec2Error::new(Code::NotImplemented, format!("ec2d does not implement {op} with {what} yet."))
 }
 
-fn scope_key(ctx: &Ctx<'_>) -> String {
-    ctx.scope.key()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Loading and saving
 
@@ -64,26 +60,26 @@ fn due_kind(flavor: Flavor) -> DueKind {
 
 pub(super) fn get(ctx: &Ctx<'_>, tx: &mut Txn<'_>, flavor: Flavor, id: &str) -> Result<Option<Fleet>> {
     Ok(match flavor {
-        Flavor::Ec2Fleet => tx.get::<Fleet>(&scope_key(ctx), id)?,
-        Flavor::SpotFleet => tx.get::<SpotFleetRequest>(&scope_key(ctx), id)?.map(|r| r.0),
+        Flavor::Ec2Fleet => tx.get::<Fleet>(ctx.scope.key(), id)?,
+        Flavor::SpotFleet => tx.get::<SpotFleetRequest>(ctx.scope.key(), id)?.map(|r| r.0),
     })
 }
 
 pub(super) fn scan(ctx: &Ctx<'_>, tx: &mut Txn<'_>, flavor: Flavor) -> Result<Vec<Fleet>> {
     Ok(match flavor {
-        Flavor::Ec2Fleet => tx.scan::<Fleet>(&scope_key(ctx))?,
-        Flavor::SpotFleet => tx.scan::<SpotFleetRequest>(&scope_key(ctx))?.into_iter().map(|r| r.0).collect(),
+        Flavor::Ec2Fleet => tx.scan::<Fleet>(ctx.scope.key())?,
+        Flavor::SpotFleet => tx.scan::<SpotFleetRequest>(ctx.scope.key())?.into_iter().map(|r| r.0).collect(),
     })
 }
 
 /// Saves the fleet and sets its entry in the due-work index. Every write of a fleet goes through here.
 pub(super) fn save(ctx: &Ctx<'_>, tx: &mut Txn<'_>, f: &Fleet) -> Result<()> {
-    let scope = scope_key(ctx);
+    let scope = ctx.scope.key();
     match f.flavor {
-        Flavor::Ec2Fleet => tx.put(&scope, f)?,
-        Flavor::SpotFleet => tx.put(&scope, &SpotFleetRequest(f.clone()))?,
+        Flavor::Ec2Fleet => tx.put(scope, f)?,
+        Flavor::SpotFleet => tx.put(scope, &SpotFleetRequest(f.clone()))?,
     }
-    super::due::set(ctx.ids.seed(), tx, &scope, due_kind(f.flavor), &f.id, f.next_check)
+    super::due::set(ctx.ids.seed(), tx, scope, due_kind(f.flavor), &f.id, f.next_check)
 }
 
 /// The named fleets, settled, in the order named; unknown IDs are the kind's NotFound, all at once.
@@ -103,7 +99,7 @@ pub(super) fn load_many(ctx: &Ctx<'_>, tx: &mut Txn<'_>, flavor: Flavor, ids: &[
 }
 
 pub(super) fn tags_of(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<BTreeMap<String, String>> {
-    Ok(tx.get::<ResourceTags>(&scope_key(ctx), id)?.map(|r| r.tags).unwrap_or_default())
+    Ok(tx.get::<ResourceTags>(ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,10 +463,10 @@ fn gone(inst: Option<&Instance>) -> bool {
 /// Notes the instances that went, expires the fleet, tops a maintain fleet up, and sets when it
 /// next has work.
 pub(super) fn settle(ctx: &Ctx<'_>, tx: &mut Txn<'_>, f: &mut Fleet) -> Result<()> {
-    let scope = scope_key(ctx);
+    let scope = ctx.scope.key();
     let live: Vec<String> = f.instances.iter().filter(|i| i.live).map(|i| i.id.clone()).collect();
     for id in live {
-        let inst = tx.get::<Instance>(&scope, &id)?;
+        let inst = tx.get::<Instance>(scope, &id)?;
         if gone(inst.as_ref()) {
             f.instance_gone(ctx.now, &id);
         }
@@ -517,17 +513,17 @@ pub fn settle_due(ctx: &Ctx<'_>, tx: &mut Txn<'_>, flavor: Flavor, id: &str) -> 
 /// fleet has work due.
 pub fn instance_released(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {
     if let Some((flavor, id)) = core::owner_of(&inst.tags) {
-        super::due::lower(ctx.ids.seed(), tx, &scope_key(ctx), due_kind(flavor), id, ctx.now)?;
+        super::due::lower(ctx.ids.seed(), tx, ctx.scope.key(), due_kind(flavor), id, ctx.now)?;
     }
     Ok(())
 }
 
 /// Terminates fleet instances that still exist, as TerminateInstances does.
 pub(super) fn terminate(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<()> {
-    let scope = scope_key(ctx);
+    let scope = ctx.scope.key();
     let mut existing = Vec::new();
     for id in ids {
-        if tx.get::<Instance>(&scope, id)?.is_some() {
+        if tx.get::<Instance>(scope, id)?.is_some() {
             existing.push(id.clone());
         }
     }
@@ -1005,10 +1001,10 @@ fn one(ctx: &Ctx<'_>, tx: &mut Txn<'_>, flavor: Flavor, id: Option<&String>, par
 
 /// The live instances of a fleet, as DescribeFleetInstances and DescribeSpotFleetInstances show them.
 pub(super) fn active_instances(ctx: &Ctx<'_>, tx: &mut Txn<'_>, f: &Fleet) -> Result<Vec<dto::ActiveInstance>> {
-    let scope = scope_key(ctx);
+    let scope = ctx.scope.key();
     let mut out = Vec::new();
     for i in f.instances.iter().filter(|i| i.live) {
-        let inst = tx.get::<Instance>(&scope, &i.id)?;
+        let inst = tx.get::<Instance>(scope, &i.id)?;
         if gone(inst.as_ref()) {
             continue;
         }

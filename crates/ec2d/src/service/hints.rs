@@ -26,7 +26,7 @@ const MAX_HINTS: usize = 16;
 pub fn of(settings: &Settings, scope: &Scope, request: &Request) -> Vec<Hint> {
     let instances = |ids: &Option<Vec<String>>| -> Vec<Hint> {
         let key = scope.key();
-        ids.iter().flatten().take(MAX_HINTS).map(|id| Hint::of::<Instance>(&key, id)).collect()
+        ids.iter().flatten().take(MAX_HINTS).map(|id| Hint::of::<Instance>(key, id)).collect()
     };
     match request {
         Request::RunInstances(r) => launch(settings, scope, r),
@@ -57,11 +57,11 @@ fn launch(settings: &Settings, scope: &Scope, r: &RunInstancesRequest) -> Vec<Hi
         (Some(subnet), _) => {
             let instance_type = r.instance_type.as_deref().unwrap_or(DEFAULT_INSTANCE_TYPE);
             vec![
-                Hint::of::<Subnet>(&key, &subnet.id),
+                Hint::of::<Subnet>(key, &subnet.id),
                 Hint::of::<CapacityPool>(GLOBAL, &CapacityPool::id_of(subnet.zone.name, instance_type)),
             ]
         }
-        (None, Some(id)) => vec![Hint::of::<Subnet>(&key, id)],
+        (None, Some(id)) => vec![Hint::of::<Subnet>(key, id)],
         (None, None) => Vec::new(),
     }
 }

@@ -62,14 +62,14 @@ fn association_dto(a: &Association, state: AssociationState) -> dto::IamInstance
 /// The scope's associations whose instance is still there (an association ends with its instance).
 fn all(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Association>> {
     let mut out = Vec::new();
-    for a in tx.scan::<Association>(&ctx.scope.key())? {
+    for a in tx.scan::<Association>(ctx.scope.key())? {
         let alive = tx
-            .get::<Instance>(&ctx.scope.key(), &a.instance_id)?
+            .get::<Instance>(ctx.scope.key(), &a.instance_id)?
             .is_some_and(|i| !matches!(i.state, InstanceState::ShuttingDown | InstanceState::Terminated));
         if alive {
             out.push(a);
         } else {
-            tx.delete::<Association>(&ctx.scope.key(), &a.id)?;
+            tx.delete::<Association>(ctx.scope.key(), &a.id)?;
         }
     }
     Ok(out)
@@ -84,7 +84,7 @@ pub fn associate(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &mut Instance, profile: 
         state: AssociationState::Associated,
         timestamp: ctx.now,
     };
-    tx.put(&ctx.scope.key(), &a)?;
+    tx.put(ctx.scope.key(), &a)?;
     inst.attributes.iam_profile = Some(profile);
     Ok(a)
 }
@@ -186,7 +186,7 @@ pub fn replace_iam_instance_profile_association(
     dry_run_gate(ctx, None)?;
     let old = one_association(ctx, tx, req.association_id.as_deref())?;
     let mut inst = one_instance(ctx, tx, &old.instance_id)?;
-    tx.delete::<Association>(&ctx.scope.key(), &old.id)?;
+    tx.delete::<Association>(ctx.scope.key(), &old.id)?;
     let a = associate(ctx, tx, &mut inst, profile)?;
     save(ctx, tx, &inst)?;
     Ok(dto::ReplaceIamInstanceProfileAssociationResult {
@@ -207,7 +207,7 @@ pub fn disassociate_iam_instance_profile(
     let mut inst = one_instance(ctx, tx, &a.instance_id)?;
     inst.attributes.iam_profile = None;
     save(ctx, tx, &inst)?;
-    tx.delete::<Association>(&ctx.scope.key(), &a.id)?;
+    tx.delete::<Association>(ctx.scope.key(), &a.id)?;
     Ok(dto::DisassociateIamInstanceProfileResult {
         iam_instance_profile_association: Some(association_dto(&a, AssociationState::Disassociating)),
     })

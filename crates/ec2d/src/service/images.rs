@@ -30,10 +30,6 @@ fn invalid(message: impl Into<String>) -> Ec2Error {
     Ec2Error::invalid_parameter_value(message)
 }
 
-fn scope_key(ctx: &Ctx<'_>) -> String {
-    ctx.scope.key()
-}
-
 /// Where an image shared with other accounts lives: one record per shared image in the global
 /// scope, so that other accounts of its region find it without scanning every scope.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,7 +50,7 @@ impl Record for ImageShare {
 fn index_share(ctx: &Ctx<'_>, tx: &mut Txn<'_>, image: &Image, registered: bool) -> Result<()> {
     let p = &image.launch_permission;
     if registered && (p.public || !p.users.is_empty()) {
-        tx.put(GLOBAL, &ImageShare { id: image.id.clone(), scope: scope_key(ctx) })?;
+        tx.put(GLOBAL, &ImageShare { id: image.id.clone(), scope: ctx.scope.key().to_string() })?;
     } else {
         tx.delete::<ImageShare>(GLOBAL, &image.id)?;
     }
@@ -63,7 +59,7 @@ fn index_share(ctx: &Ctx<'_>, tx: &mut Txn<'_>, image: &Image, registered: bool)
 
 /// An image of another account of the caller's region that the caller may launch.
 fn shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, share: &ImageShare) -> Result<Option<Image>> {
-    let own = scope_key(ctx);
+    let own = ctx.scope.key();
     let same_region = share.scope.rsplit_once('/').map(|(_, r)| r) == Some(ctx.scope.region.as_str());
     if share.scope == own || !same_region {
         return Ok(None);
@@ -74,7 +70,7 @@ fn shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, share: &ImageShare) -> Result<Option<
 /// The image `id` as the caller sees it: its own image, a catalogue image, or an image another
 /// account shares with it.
 pub fn find(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Option<Image>> {
-    if let Some(i) = tx.get::<Image>(&scope_key(ctx), id)? {
+    if let Some(i) = tx.get::<Image>(ctx.scope.key(), id)? {
         return Ok(Some(i));
     }
     if let Some(i) = ec2_core::catalog::images::image(id) {
@@ -127,20 +123,20 @@ fn load_own(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Image> {
 
 /// Whether the caller has an image `id` (for CreateTags).
 pub fn exists(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<bool> {
-    Ok(tx.get::<Image>(&scope_key(ctx), id)?.is_some())
+    Ok(tx.get::<Image>(ctx.scope.key(), id)?.is_some())
 }
 
 /// The image of the scope that uses a snapshot, if any.
 pub fn using_snapshot(ctx: &Ctx<'_>, tx: &mut Txn<'_>, snapshot_id: &str) -> Result<Option<String>> {
     Ok(tx
-        .scan::<Image>(&scope_key(ctx))?
+        .scan::<Image>(ctx.scope.key())?
         .into_iter()
         .find(|i| i.snapshot_ids().any(|s| s == snapshot_id))
         .map(|i| i.id))
 }
 
 fn tags_of(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<BTreeMap<String, String>> {
-    Ok(tx.get::<ResourceTags>(&scope_key(ctx), id)?.map(|r| r.tags).unwrap_or_default())
+    Ok(tx.get::<ResourceTags>(ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,7 +281,7 @@ pub fn describe_images(
     let filters = filters(&IMAGE_FILTERS, &req.filters)?;
     dry_run_gate(ctx, req.dry_run)?;
     let account = ctx.scope.account.as_str();
-    let mut all: Vec<Image> = tx.scan::<Image>(&scope_key(ctx))?;
+    let mut all: Vec<Image> = tx.scan::<Image>(ctx.scope.key())?;
     all.extend(IMAGES.iter().map(Image::from_catalog));
     for share in tx.scan::<ImageShare>(GLOBAL)? {
         all.extend(shared(ctx, tx, &share)?);
@@ -355,7 +351,7 @@ fn check_description(d: &Option<String>) -> Result<()> {
 }
 
 fn unique_name(ctx: &Ctx<'_>, tx: &mut Txn<'_>, name: &str) -> Result<()> {
-    if let Some(other) = tx.scan::<Image>(&scope_key(ctx))?.into_iter().find(|i| i.name == name) {
+    if let Some(other) = tx.scan::<Image>(ctx.scope.key())?.into_iter().find(|i| i.name == name) {
         return Err(Ec2Error::new(
             Code::InvalidAmiNameDuplicate,
             format!("AMI name {name} is already in use by AMI {}", other.id),
@@ -495,7 +491,7 @@ fn apply_requests(ctx: &Ctx<'_>, tx: &mut Txn<'_>, base: Vec<ImageBdm>, reqs: &[
 }
 
 fn save_image(ctx: &Ctx<'_>, tx: &mut Txn<'_>, image: &Image, tags: &[(String, String)]) -> Result<()> {
-    tx.put(&scope_key(ctx), image)?;
+    tx.put(ctx.scope.key(), image)?;
     put_tags(ctx, tx, &image.id, "image", tags)
 }
 
@@ -694,8 +690,8 @@ pub fn deregister_image(
     dry_run_gate(ctx, req.dry_run)?;
     let image = load_own(ctx, tx, &id)?;
     index_share(ctx, tx, &image, false)?;
-    tx.delete::<Image>(&scope_key(ctx), &id)?;
-    tx.delete::<ResourceTags>(&scope_key(ctx), &id)?;
+    tx.delete::<Image>(ctx.scope.key(), &id)?;
+    tx.delete::<ResourceTags>(ctx.scope.key(), &id)?;
     let mut results = None;
     if req.delete_associated_snapshots == Some(true) {
         let mut out = Vec::new();
@@ -703,9 +699,9 @@ pub fn deregister_image(
             // A snapshot another image still uses stays.
             let code = if using_snapshot(ctx, tx, s)?.is_some() {
                 "snapshot-in-use"
-            } else if tx.get::<Snapshot>(&scope_key(ctx), s)?.is_some() {
-                tx.delete::<Snapshot>(&scope_key(ctx), s)?;
-                tx.delete::<ResourceTags>(&scope_key(ctx), s)?;
+            } else if tx.get::<Snapshot>(ctx.scope.key(), s)?.is_some() {
+                tx.delete::<Snapshot>(ctx.scope.key(), s)?;
+                tx.delete::<ResourceTags>(ctx.scope.key(), s)?;
                 "success"
             } else {
                 "missing-permissions"
@@ -739,7 +735,7 @@ pub fn copy_image(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CopyImageRequest) 
         return Ok(dto::CopyImageResult { image_id: ids.into_iter().next() });
     }
     let source_scope = Scope::new(ctx.scope.account.clone(), source_region.clone());
-    let source = match tx.get::<Image>(&source_scope.key(), &source_id)? {
+    let source = match tx.get::<Image>(source_scope.key(), &source_id)? {
         Some(i) => i,
         None => ec2_core::catalog::images::image(&source_id)
             .map(Image::from_catalog)
@@ -787,7 +783,7 @@ pub fn copy_image(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CopyImageRequest) 
                     create_volume_permission: Permissions::default(),
                     source: e.snapshot_id.clone().map(|s| (source_region.clone(), s)),
                 };
-                tx.put(&scope_key(ctx), &snap)?;
+                tx.put(ctx.scope.key(), &snap)?;
                 Some(ImageEbs { snapshot_id: Some(snap.id), encrypted, kms_key_id: key, ..e.clone() })
             }
         };
@@ -795,7 +791,7 @@ pub fn copy_image(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CopyImageRequest) 
     }
     let mut tags = tags_for(&specs, "image");
     if req.copy_image_tags == Some(true) && !source.catalog {
-        let src_tags = tx.get::<ResourceTags>(&source_scope.key(), &source_id)?.map(|r| r.tags).unwrap_or_default();
+        let src_tags = tx.get::<ResourceTags>(source_scope.key(), &source_id)?.map(|r| r.tags).unwrap_or_default();
         for (k, v) in src_tags {
             if !tags.iter().any(|(tk, _)| *tk == k) {
                 tags.push((k, v));
@@ -949,7 +945,7 @@ pub fn modify_image_attribute(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Modify
         }
     }
     index_share(ctx, tx, &image, true)?;
-    tx.put(&scope_key(ctx), &image)?;
+    tx.put(ctx.scope.key(), &image)?;
     Ok(())
 }
 
@@ -967,6 +963,6 @@ pub fn reset_image_attribute(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::ResetIm
     let mut image = load_own(ctx, tx, &id)?;
     image.launch_permission = Permissions::default();
     index_share(ctx, tx, &image, true)?;
-    tx.put(&scope_key(ctx), &image)?;
+    tx.put(ctx.scope.key(), &image)?;
     Ok(())
 }

@@ -32,10 +32,6 @@ use super::{dry_run_gate, errors, filters, launch, launch_templates, Ctx, Result
 /// until the capacity model lands).
 pub const MAX_LAUNCH: i64 = 1000;
 
-fn scope_key(ctx: &Ctx<'_>) -> String {
-    ctx.scope.key()
-}
-
 /// Settles one loaded record: `None` when it has been purged (and deletes it).
 fn settled(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: Instance) -> Result<Option<Instance>> {
     settled_then(ctx, tx, inst, Then::Save)
@@ -69,7 +65,7 @@ fn settled_then(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut inst: Instance, then: Then)
                 }
             }
             Settled::Purged => {
-                tx.delete::<Instance>(&scope_key(ctx), &inst.id)?;
+                tx.delete::<Instance>(ctx.scope.key(), &inst.id)?;
                 return Ok(None);
             }
         }
@@ -79,7 +75,7 @@ fn settled_then(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut inst: Instance, then: Then)
 
 /// Every visible instance of the scope, settled.
 pub fn load_all(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Instance>> {
-    let all: Vec<Instance> = tx.scan(&scope_key(ctx))?;
+    let all: Vec<Instance> = tx.scan(ctx.scope.key())?;
     let mut out = Vec::with_capacity(all.len());
     for inst in all {
         if let Some(i) = settled(ctx, tx, inst)? {
@@ -95,8 +91,8 @@ pub fn load_many(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<
 }
 
 pub fn save(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<()> {
-    tx.put(&scope_key(ctx), inst)?;
-    super::events::instance(tx, &scope_key(ctx), inst, ctx.now)?;
+    tx.put(ctx.scope.key(), inst)?;
+    super::events::instance(tx, ctx.scope.key(), inst, ctx.now)?;
     Ok(())
 }
 
@@ -784,7 +780,7 @@ fn run_instances_with(
         {
             let mut instances = Vec::new();
             for id in ids {
-                if let Some(inst) = tx.get::<Instance>(&scope_key(ctx), id)? {
+                if let Some(inst) = tx.get::<Instance>(ctx.scope.key(), id)? {
                     if let Some(i) = settled(ctx, tx, inst)? {
                         instances.push(Arc::new(i));
                     }
@@ -924,7 +920,7 @@ pub fn describe_instances(
 /// Every visible instance of the scope, settled, shared with the store: only the records that settling
 /// changes are copied.
 fn load_all_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Arc<Instance>>> {
-    let all: Vec<Arc<Instance>> = tx.scan_shared(&scope_key(ctx))?;
+    let all: Vec<Arc<Instance>> = tx.scan_shared(ctx.scope.key())?;
     let mut out = Vec::with_capacity(all.len());
     for inst in all {
         if let Some(i) = settled_shared(ctx, tx, inst)? {
@@ -957,7 +953,7 @@ fn settled_shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: Arc<Instance>) -> Resul
         return Ok(Some(inst));
     }
     let now = Arc::new(now);
-    tx.put_shared(&scope_key(ctx), Arc::clone(&now))?;
+    tx.put_shared(ctx.scope.key(), Arc::clone(&now))?;
     Ok(Some(now))
 }
 

@@ -42,7 +42,7 @@ fn igw_dto(r: &Row<InternetGateway>) -> dto::InternetGateway {
 }
 
 pub fn load_igw(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<InternetGateway> {
-    tx.get::<InternetGateway>(&ctx.scope.key(), id)?
+    tx.get::<InternetGateway>(ctx.scope.key(), id)?
         .ok_or_else(|| not_found(IdKind::InternetGateway, &[id.to_string()]).into())
 }
 
@@ -56,7 +56,7 @@ pub fn describe_internet_gateways(
     dry_run_gate(ctx, req.dry_run)?;
     ensure_default_network(ctx, tx)?;
     let items: Vec<InternetGateway> = if ids.is_empty() {
-        tx.scan(&ctx.scope.key())?
+        tx.scan(ctx.scope.key())?
     } else {
         let mut v: Vec<InternetGateway> = load_named(ctx, tx, IdKind::InternetGateway, &ids)?;
         v.sort_by(|a, b| a.id.cmp(&b.id));
@@ -85,7 +85,7 @@ pub fn create_internet_gateway(
         owner_id: ctx.scope.account.clone(),
         vpc_id: None,
     };
-    tx.put(&ctx.scope.key(), &igw)?;
+    tx.put(ctx.scope.key(), &igw)?;
     let tags = tags::set_tags(ctx, tx, &igw.id, "internet-gateway", tags_for(&specs, "internet-gateway"))?;
     Ok(dto::CreateInternetGatewayResult { internet_gateway: Some(igw_dto(&Row { item: igw, tags })) })
 }
@@ -97,7 +97,7 @@ pub fn delete_internet_gateway(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Delet
     let igw = load_igw(ctx, tx, &id)?;
     internet_gateways::check_delete(&igw).map_err(net_err)?;
     tags::drop_tags(ctx, tx, &igw.id)?;
-    tx.delete::<InternetGateway>(&ctx.scope.key(), &igw.id)?;
+    tx.delete::<InternetGateway>(ctx.scope.key(), &igw.id)?;
     Ok(())
 }
 
@@ -109,9 +109,9 @@ pub fn attach_internet_gateway(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Attac
     let mut igw = load_igw(ctx, tx, &id)?;
     let vpc = load_vpc(ctx, tx, &vpc_id)?;
     let scope = ctx.scope.key();
-    let existing = tx.scan::<InternetGateway>(&scope)?.into_iter().find(|g| g.vpc_id.as_deref() == Some(&vpc.id));
+    let existing = tx.scan::<InternetGateway>(scope)?.into_iter().find(|g| g.vpc_id.as_deref() == Some(&vpc.id));
     internet_gateways::attach(&mut igw, &vpc.id, existing.as_ref().map(|g| g.id.as_str())).map_err(net_err)?;
-    tx.put(&scope, &igw)?;
+    tx.put(scope, &igw)?;
     Ok(())
 }
 
@@ -135,6 +135,6 @@ pub fn detach_internet_gateway(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Detac
         )
         .into());
     }
-    tx.put(&ctx.scope.key(), &igw)?;
+    tx.put(ctx.scope.key(), &igw)?;
     Ok(())
 }

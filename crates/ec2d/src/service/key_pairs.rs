@@ -53,7 +53,7 @@ fn material_error(e: MaterialError) -> Ec2Error {
 }
 
 fn all(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<KeyPair>> {
-    let mut v = tx.scan::<KeyPair>(&ctx.scope.key())?;
+    let mut v = tx.scan::<KeyPair>(ctx.scope.key())?;
     v.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(v)
 }
@@ -86,7 +86,7 @@ fn store_new(
         create_time: ctx.now,
         tags: tags_for(specs, RESOURCE_TYPE).into_iter().collect(),
     };
-    tx.put(&ctx.scope.key(), &kp)?;
+    tx.put(ctx.scope.key(), &kp)?;
     Ok(kp)
 }
 
@@ -189,7 +189,7 @@ pub fn delete_key_pair(
     // A key pair that is not there: EC2 answers success, and names no ID.
     let gone = key_pairs::find_for_delete(&all, name, id).map(|k| k.id.clone());
     if let Some(gone) = &gone {
-        tx.delete::<KeyPair>(&ctx.scope.key(), gone)?;
+        tx.delete::<KeyPair>(ctx.scope.key(), gone)?;
     }
     Ok(dto::DeleteKeyPairResult { r#return: Some(true), key_pair_id: gone })
 }

@@ -522,10 +522,10 @@ pub fn launch_shared(
                 v.delete_on_termination,
                 ctx.now,
             );
-            tx.put_owned(&ctx.scope.key(), volume)?;
+            tx.put_owned(ctx.scope.key(), volume)?;
         }
         out.push(inst);
     }
-    tx.put(&ctx.scope.key(), &subnet)?;
+    tx.put(ctx.scope.key(), &subnet)?;
     Ok(out)
 }

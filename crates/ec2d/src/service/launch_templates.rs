@@ -132,7 +132,7 @@ fn check_data(d: &dto::RequestLaunchTemplateData) -> Result<()> {
 // Records
 
 fn tags_of(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<BTreeMap<String, String>> {
-    Ok(tx.get::<ResourceTags>(&ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
+    Ok(tx.get::<ResourceTags>(ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
 }
 
 fn template_dto(t: &LaunchTemplate, tags: &BTreeMap<String, String>) -> dto::LaunchTemplate {
@@ -163,7 +163,7 @@ fn version_dto(t: &LaunchTemplate, v: &LaunchTemplateVersion) -> Result<dto::Lau
 }
 
 fn all_templates(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<LaunchTemplate>> {
-    Ok(tx.scan::<LaunchTemplate>(&ctx.scope.key())?)
+    Ok(tx.scan::<LaunchTemplate>(ctx.scope.key())?)
 }
 
 fn by_name(ctx: &Ctx<'_>, tx: &mut Txn<'_>, name: &str) -> Result<Option<LaunchTemplate>> {
@@ -207,7 +207,7 @@ fn find(ctx: &Ctx<'_>, tx: &mut Txn<'_>, which: &Named) -> Result<LaunchTemplate
 }
 
 fn load_version(ctx: &Ctx<'_>, tx: &mut Txn<'_>, t: &LaunchTemplate, n: u64) -> Result<LaunchTemplateVersion> {
-    tx.get::<LaunchTemplateVersion>(&ctx.scope.key(), &LaunchTemplateVersion::key(&t.id, n))?
+    tx.get::<LaunchTemplateVersion>(ctx.scope.key(), &LaunchTemplateVersion::key(&t.id, n))?
         .ok_or_else(|| version_not_found(t, n).into())
 }
 
@@ -280,11 +280,11 @@ pub fn create_launch_template(
         data: data_of_request(&given),
     };
     let scope = ctx.scope.key();
-    tx.put(&scope, &t)?;
-    tx.put(&scope, &v)?;
+    tx.put(scope, &t)?;
+    tx.put(scope, &v)?;
     let tags: BTreeMap<String, String> = tags_for(&specs, RESOURCE_TYPE).into_iter().collect();
     if !tags.is_empty() {
-        tx.put(&scope, &ResourceTags { id: id.clone(), resource_type: RESOURCE_TYPE.into(), tags: tags.clone() })?;
+        tx.put(scope, &ResourceTags { id: id.clone(), resource_type: RESOURCE_TYPE.into(), tags: tags.clone() })?;
     }
     remember(ctx, tx, token_key, print, vec![id])?;
     Ok(dto::CreateLaunchTemplateResult { launch_template: Some(template_dto(&t, &tags)), warning: None })
@@ -365,10 +365,10 @@ pub fn delete_launch_template(
     let tags = tags_of(ctx, tx, &t.id)?;
     let scope = ctx.scope.key();
     for n in &t.versions {
-        tx.delete::<LaunchTemplateVersion>(&scope, &LaunchTemplateVersion::key(&t.id, *n))?;
+        tx.delete::<LaunchTemplateVersion>(scope, &LaunchTemplateVersion::key(&t.id, *n))?;
     }
-    tx.delete::<ResourceTags>(&scope, &t.id)?;
-    tx.delete::<LaunchTemplate>(&scope, &t.id)?;
+    tx.delete::<ResourceTags>(scope, &t.id)?;
+    tx.delete::<LaunchTemplate>(scope, &t.id)?;
     Ok(dto::DeleteLaunchTemplateResult { launch_template: Some(template_dto(&t, &tags)) })
 }
 
@@ -393,7 +393,7 @@ pub fn create_launch_template_version(
         fingerprint(&dto::CreateLaunchTemplateVersionRequest { client_token: None, dry_run: None, ..req.clone() });
     if let Some(done) = replay(ctx, tx, token_key.as_deref(), &print)? {
         if let Some(key) = done.first() {
-            if let Some(v) = tx.get::<LaunchTemplateVersion>(&ctx.scope.key(), key)? {
+            if let Some(v) = tx.get::<LaunchTemplateVersion>(ctx.scope.key(), key)? {
                 return Ok(dto::CreateLaunchTemplateVersionResult {
                     launch_template_version: Some(version_dto(&t, &v)?),
                     warning: None,
@@ -421,8 +421,8 @@ pub fn create_launch_template_version(
         data,
     };
     let scope = ctx.scope.key();
-    tx.put(&scope, &t)?;
-    tx.put(&scope, &v)?;
+    tx.put(scope, &t)?;
+    tx.put(scope, &v)?;
     remember(ctx, tx, token_key, print, vec![v.id.clone()])?;
     Ok(dto::CreateLaunchTemplateVersionResult { launch_template_version: Some(version_dto(&t, &v)?), warning: None })
 }
@@ -551,7 +551,7 @@ pub fn delete_launch_template_versions(
         }
     };
     let found = match &which {
-        Named::Id(id) => tx.get::<LaunchTemplate>(&ctx.scope.key(), id)?,
+        Named::Id(id) => tx.get::<LaunchTemplate>(ctx.scope.key(), id)?,
         Named::Name(name) => by_name(ctx, tx, name)?,
     };
     let Some(mut t) = found else {
@@ -586,7 +586,7 @@ pub fn delete_launch_template_versions(
     for (asked, res) in outcome {
         match res {
             Ok(n) => {
-                tx.delete::<LaunchTemplateVersion>(&scope, &LaunchTemplateVersion::key(&t.id, n))?;
+                tx.delete::<LaunchTemplateVersion>(scope, &LaunchTemplateVersion::key(&t.id, n))?;
                 ok.push(dto::DeleteLaunchTemplateVersionsResponseSuccessItem {
                     launch_template_id: Some(t.id.clone()),
                     launch_template_name: Some(t.name.clone()),
@@ -616,7 +616,7 @@ pub fn delete_launch_template_versions(
             )),
         }
     }
-    tx.put(&scope, &t)?;
+    tx.put(scope, &t)?;
     Ok(dto::DeleteLaunchTemplateVersionsResult {
         successfully_deleted_launch_template_versions: Some(ok),
         unsuccessfully_deleted_launch_template_versions: Some(failed),
@@ -640,7 +640,7 @@ pub fn modify_launch_template(
     let mut t = find(ctx, tx, &which)?;
     if let Some(n) = default {
         t.set_default(VersionRef::Number(n)).map_err(|e| lt_error(Some(&t), e))?;
-        tx.put(&ctx.scope.key(), &t)?;
+        tx.put(ctx.scope.key(), &t)?;
     }
     let tags = tags_of(ctx, tx, &t.id)?;
     Ok(dto::ModifyLaunchTemplateResult { launch_template: Some(template_dto(&t, &tags)) })
@@ -660,7 +660,7 @@ pub fn get_launch_template_data(
 
 /// Whether a launch template exists (for CreateTags/DeleteTags on `lt-` IDs).
 pub fn exists(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<bool> {
-    Ok(tx.get::<LaunchTemplate>(&ctx.scope.key(), id)?.is_some())
+    Ok(tx.get::<LaunchTemplate>(ctx.scope.key(), id)?.is_some())
 }
 
 /// The NotFound error of an unknown launch template ID.

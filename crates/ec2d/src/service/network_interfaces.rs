@@ -40,35 +40,35 @@ pub fn mac_address(eni: &str) -> String {
 /// were records become records in `ensure_default_network`).
 pub fn exists(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<bool> {
     ensure_default_network(ctx, tx)?;
-    Ok(tx.get::<NetworkInterface>(&ctx.scope.key(), id)?.is_some())
+    Ok(tx.get::<NetworkInterface>(ctx.scope.key(), id)?.is_some())
 }
 
 /// The interfaces attached to the instance besides its primary one.
 pub fn attached_to(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str) -> Result<InstanceInterfaces> {
     Ok(tx
-        .get::<InstanceInterfaces>(&ctx.scope.key(), instance_id)?
+        .get::<InstanceInterfaces>(ctx.scope.key(), instance_id)?
         .unwrap_or_else(|| InstanceInterfaces { instance_id: instance_id.into(), ..Default::default() }))
 }
 
 fn save_attached(ctx: &Ctx<'_>, tx: &mut Txn<'_>, links: &InstanceInterfaces) -> Result<()> {
     let scope = ctx.scope.key();
     if links.by_device.is_empty() {
-        tx.delete::<InstanceInterfaces>(&scope, &links.instance_id)?;
+        tx.delete::<InstanceInterfaces>(scope, &links.instance_id)?;
     } else {
-        tx.put(&scope, links)?;
+        tx.put(scope, links)?;
     }
     Ok(())
 }
 
 /// Whether an interface uses the group.
 pub fn group_in_use(ctx: &Ctx<'_>, tx: &mut Txn<'_>, group_id: &str) -> Result<bool> {
-    Ok(tx.scan::<NetworkInterface>(&ctx.scope.key())?.iter().any(|e| e.group_ids.iter().any(|g| g == group_id)))
+    Ok(tx.scan::<NetworkInterface>(ctx.scope.key())?.iter().any(|e| e.group_ids.iter().any(|g| g == group_id)))
 }
 
 /// The instances whose primary interface is in the VPC.
 pub fn instances_in_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc_id: &str) -> Result<Vec<String>> {
     Ok(tx
-        .scan::<NetworkInterface>(&ctx.scope.key())?
+        .scan::<NetworkInterface>(ctx.scope.key())?
         .into_iter()
         .filter(|e| e.vpc_id == vpc_id)
         .filter_map(|e| e.attachment.filter(|a| a.device_index == 0).map(|a| a.instance_id.into()))
@@ -77,11 +77,11 @@ pub fn instances_in_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc_id: &str) -> Result
 
 /// The interfaces in a VPC.
 pub fn count_in_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc_id: &str) -> Result<usize> {
-    Ok(tx.scan::<NetworkInterface>(&ctx.scope.key())?.iter().filter(|e| e.vpc_id == vpc_id).count())
+    Ok(tx.scan::<NetworkInterface>(ctx.scope.key())?.iter().filter(|e| e.vpc_id == vpc_id).count())
 }
 
 pub fn load_eni(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<NetworkInterface> {
-    tx.get::<NetworkInterface>(&ctx.scope.key(), id)?
+    tx.get::<NetworkInterface>(ctx.scope.key(), id)?
         .ok_or_else(|| not_found(IdKind::NetworkInterface, &[id.to_string()]).into())
 }
 
@@ -123,23 +123,23 @@ pub fn create(
             None => out.push(subnet.allocate().map_err(net_err)?.into()),
         }
     }
-    tx.put(&ctx.scope.key(), subnet)?;
+    tx.put(ctx.scope.key(), subnet)?;
     let eni = record(ctx, subnet, id, description, out, group_ids, None);
-    tx.put(&ctx.scope.key(), &eni)?;
+    tx.put(ctx.scope.key(), &eni)?;
     Ok(eni)
 }
 
 /// Removes the interface and gives its addresses back to its subnet.
 pub fn destroy(ctx: &Ctx<'_>, tx: &mut Txn<'_>, eni: &NetworkInterface) -> Result<()> {
     let scope = ctx.scope.key();
-    if let Some(mut subnet) = tx.get::<Subnet>(&scope, &eni.subnet_id)? {
+    if let Some(mut subnet) = tx.get::<Subnet>(scope, &eni.subnet_id)? {
         for ip in &eni.private_ips {
             subnet.release(ip);
         }
-        tx.put(&scope, &subnet)?;
+        tx.put(scope, &subnet)?;
     }
     tags::drop_tags(ctx, tx, &eni.id)?;
-    tx.delete::<NetworkInterface>(&scope, &eni.id)?;
+    tx.delete::<NetworkInterface>(scope, &eni.id)?;
     Ok(())
 }
 
@@ -191,7 +191,7 @@ fn view(ctx: &Ctx<'_>, tx: &mut Txn<'_>, eni: NetworkInterface) -> Result<EniVie
     let scope = ctx.scope.key();
     let mut groups = Vec::new();
     for g in &eni.group_ids {
-        let name = tx.get::<SecurityGroup>(&scope, g)?.map(|x| x.name).unwrap_or_default();
+        let name = tx.get::<SecurityGroup>(scope, g)?.map(|x| x.name).unwrap_or_default();
         groups.push((g.to_string(), name));
     }
     let public_ip = match &eni.attachment {
@@ -212,7 +212,7 @@ pub fn attached(
     tx: &mut Txn<'_>,
     page: &[std::sync::Arc<Instance>],
 ) -> Result<std::collections::BTreeMap<String, Vec<dto::InstanceNetworkInterface>>> {
-    let scope = ctx.scope.as_key();
+    let scope = ctx.scope.key();
     let mut out = std::collections::BTreeMap::new();
     let links: Vec<InstanceInterfaces> = tx.scan(scope)?;
     if links.is_empty() {
@@ -351,7 +351,7 @@ pub fn describe_network_interfaces(
     dry_run_gate(ctx, req.dry_run)?;
     ensure_default_network(ctx, tx)?;
     let enis: Vec<NetworkInterface> = if ids.is_empty() {
-        tx.scan(&ctx.scope.key())?
+        tx.scan(ctx.scope.key())?
     } else {
         let mut v: Vec<NetworkInterface> = load_named(ctx, tx, IdKind::NetworkInterface, &ids)?;
         v.sort_by(|a, b| a.id.cmp(&b.id));
@@ -486,7 +486,7 @@ pub fn attach_network_interface(
     };
     let attachment_id = attachment.id.clone();
     core::attach(&mut eni, attachment).map_err(eni_err)?;
-    tx.put(&scope, &eni)?;
+    tx.put(scope, &eni)?;
     links.by_device.insert(index, eni.id.to_string());
     save_attached(ctx, tx, &links)?;
     Ok(dto::AttachNetworkInterfaceResult {
@@ -505,12 +505,12 @@ pub fn detach_network_interface(
     ensure_default_network(ctx, tx)?;
     let scope = ctx.scope.key();
     let mut eni = tx
-        .scan::<NetworkInterface>(&scope)?
+        .scan::<NetworkInterface>(scope)?
         .into_iter()
         .find(|e| e.attachment.as_ref().is_some_and(|a| a.id == attachment_id))
         .ok_or_else(|| eni_err(EniError::NotAttached { attachment_id: attachment_id.clone() }))?;
     let gone = core::detach(&mut eni, &attachment_id).map_err(eni_err)?;
-    tx.put(&scope, &eni)?;
+    tx.put(scope, &eni)?;
     let mut links = attached_to(ctx, tx, &gone.instance_id)?;
     links.by_device.remove(&gone.device_index);
     save_attached(ctx, tx, &links)?;
@@ -550,7 +550,7 @@ pub fn modify_network_interface_attribute(
             }
         }
     }
-    tx.put(&ctx.scope.key(), &eni)?;
+    tx.put(ctx.scope.key(), &eni)?;
     Ok(())
 }
 
@@ -589,8 +589,8 @@ pub fn assign_private_ip_addresses(
     }
     core::assign(&mut eni, &ips).map_err(eni_err)?;
     let scope = ctx.scope.key();
-    tx.put(&scope, &subnet)?;
-    tx.put(&scope, &eni)?;
+    tx.put(scope, &subnet)?;
+    tx.put(scope, &eni)?;
     Ok(dto::AssignPrivateIpAddressesResult {
         network_interface_id: Some(eni.id.to_string()),
         assigned_private_ip_addresses: Some(
@@ -615,13 +615,13 @@ pub fn unassign_private_ip_addresses(
     let mut eni = load_eni(ctx, tx, &id)?;
     core::unassign(&mut eni, &ips).map_err(eni_err)?;
     let scope = ctx.scope.key();
-    if let Some(mut subnet) = tx.get::<Subnet>(&scope, &eni.subnet_id)? {
+    if let Some(mut subnet) = tx.get::<Subnet>(scope, &eni.subnet_id)? {
         for ip in &ips {
             subnet.release(ip);
         }
-        tx.put(&scope, &subnet)?;
+        tx.put(scope, &subnet)?;
     }
-    tx.put(&scope, &eni)?;
+    tx.put(scope, &eni)?;
     Ok(())
 }
 
@@ -648,7 +648,7 @@ pub fn create_primary(
         None => subnet.allocate_from(free).map_err(net_err)?,
     };
     let eni = primary_record(ctx, subnet, eni_id, ip.clone(), group_ids, instance_id, attachment_id);
-    tx.put_owned(&ctx.scope.key(), eni)?;
+    tx.put_owned(ctx.scope.key(), eni)?;
     Ok(ip)
 }
 
@@ -718,14 +718,14 @@ pub fn track_legacy(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
         .collect();
     for inst in live.values() {
         if inst.network_interface_id.is_empty()
-            || tx.get::<NetworkInterface>(&scope, &inst.network_interface_id)?.is_some()
+            || tx.get::<NetworkInterface>(scope, &inst.network_interface_id)?.is_some()
         {
             continue;
         }
-        if let Some(mut subnet) = tx.get::<Subnet>(&scope, &inst.subnet_id)? {
+        if let Some(mut subnet) = tx.get::<Subnet>(scope, &inst.subnet_id)? {
             // An address the subnet cannot hold (outside it, or held twice) stays unrecorded there.
             if subnet.reserve(&inst.private_ip).is_ok() {
-                tx.put(&scope, &subnet)?;
+                tx.put(scope, &subnet)?;
             }
             let groups = inst.security_groups.iter().map(|g| g.id.to_string()).collect();
             let eni = primary_record(
@@ -737,15 +737,15 @@ pub fn track_legacy(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
                 &inst.id,
                 &primary_attachment_id(&inst.network_interface_id),
             );
-            tx.put(&scope, &eni)?;
+            tx.put(scope, &eni)?;
         }
     }
     let mut gone: Vec<String> = tx
-        .scan::<NetworkInterface>(&scope)?
+        .scan::<NetworkInterface>(scope)?
         .into_iter()
         .filter_map(|e| e.attachment.map(|a| a.instance_id.to_string()))
         .chain(
-            tx.scan::<ec2_core::addresses::Address>(&scope)?
+            tx.scan::<ec2_core::addresses::Address>(scope)?
                 .into_iter()
                 .filter_map(|a| a.association.and_then(|x| x.instance_id)),
         )
@@ -762,12 +762,12 @@ pub fn track_legacy(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
 /// What a gone instance of old data holds, found by scanning (only [`track_legacy`], once).
 fn release_by_scan(ctx: &Ctx<'_>, tx: &mut Txn<'_>, instance_id: &str) -> Result<()> {
     let scope = ctx.scope.key();
-    for eni in tx.scan::<NetworkInterface>(&scope)? {
+    for eni in tx.scan::<NetworkInterface>(scope)? {
         if eni.attachment.as_ref().is_some_and(|a| a.instance_id == instance_id) {
             give_back(ctx, tx, eni)?;
         }
     }
-    tx.delete::<InstanceInterfaces>(&scope, instance_id)?;
+    tx.delete::<InstanceInterfaces>(scope, instance_id)?;
     super::addresses::release_instance(ctx, tx, instance_id)
 }
 
@@ -778,7 +778,7 @@ fn give_back(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut eni: NetworkInterface) -> Resu
         Some(a) if a.delete_on_termination => destroy(ctx, tx, &eni),
         _ => {
             eni.attachment = None;
-            tx.put(&ctx.scope.key(), &eni)?;
+            tx.put(ctx.scope.key(), &eni)?;
             Ok(())
         }
     }
@@ -791,11 +791,11 @@ pub fn release_instance(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Res
     let scope = ctx.scope.key();
     let links = attached_to(ctx, tx, &inst.id)?;
     if !links.by_device.is_empty() {
-        tx.delete::<InstanceInterfaces>(&scope, &inst.id)?;
+        tx.delete::<InstanceInterfaces>(scope, &inst.id)?;
     }
     let ids = std::iter::once(inst.network_interface_id.clone()).chain(links.by_device.into_values().map(Into::into));
     for id in ids {
-        let Some(eni) = tx.get::<NetworkInterface>(&scope, &id)? else { continue };
+        let Some(eni) = tx.get::<NetworkInterface>(scope, &id)? else { continue };
         if eni.attachment.as_ref().is_some_and(|a| a.instance_id == inst.id) {
             give_back(ctx, tx, eni)?;
         }

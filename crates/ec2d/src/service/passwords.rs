@@ -26,7 +26,7 @@ pub fn get_password_data(
     let ready = passwords::ready_at(&inst, ctx.durations).filter(|at| *at <= ctx.now);
     let key: Option<KeyPair> = match (&inst.key_name, ready) {
         (Some(name), Some(_)) => {
-            let all = tx.scan::<KeyPair>(&ctx.scope.key())?;
+            let all = tx.scan::<KeyPair>(ctx.scope.key())?;
             key_pairs::find_for_launch(&all, name).ok().cloned()
         }
         _ => None,

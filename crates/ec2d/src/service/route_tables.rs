@@ -9,13 +9,13 @@ use super::{Ctx, Result};
 /// Every route table of the VPC routes a newly associated block locally.
 pub fn add_local_route(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc: &Vpc, cidr: &str) -> Result<()> {
     let scope = ctx.scope.key();
-    for mut t in tx.scan::<RouteTable>(&scope)?.into_iter().filter(|t| t.vpc_id == vpc.id) {
+    for mut t in tx.scan::<RouteTable>(scope)?.into_iter().filter(|t| t.vpc_id == vpc.id) {
         t.routes.push(Route {
             destination: cidr.to_string(),
             target: RouteTarget::Gateway("local".into()),
             origin: "CreateRouteTable".into(),
         });
-        tx.put(&scope, &t)?;
+        tx.put(scope, &t)?;
     }
     Ok(())
 }
@@ -23,9 +23,9 @@ pub fn add_local_route(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc: &Vpc, cidr: &str) -
 /// A disassociated block's local routes go with it.
 pub fn remove_local_route(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc: &Vpc, cidr: &str) -> Result<()> {
     let scope = ctx.scope.key();
-    for mut t in tx.scan::<RouteTable>(&scope)?.into_iter().filter(|t| t.vpc_id == vpc.id) {
+    for mut t in tx.scan::<RouteTable>(scope)?.into_iter().filter(|t| t.vpc_id == vpc.id) {
         t.routes.retain(|r| !(r.is_local() && r.destination == cidr));
-        tx.put(&scope, &t)?;
+        tx.put(scope, &t)?;
     }
     Ok(())
 }
@@ -164,7 +164,7 @@ fn table_dto(r: &Row<TableView>) -> dto::RouteTable {
 
 fn view(tx: &mut Txn<'_>, ctx: &Ctx<'_>, table: RouteTable) -> Result<TableView> {
     let attached = tx
-        .scan::<InternetGateway>(&ctx.scope.key())?
+        .scan::<InternetGateway>(ctx.scope.key())?
         .into_iter()
         .filter(|g| g.vpc_id.as_deref() == Some(table.vpc_id.as_str()))
         .map(|g| g.id)
@@ -173,7 +173,7 @@ fn view(tx: &mut Txn<'_>, ctx: &Ctx<'_>, table: RouteTable) -> Result<TableView>
 }
 
 pub fn load_table(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<RouteTable> {
-    tx.get::<RouteTable>(&ctx.scope.key(), id)?.ok_or_else(|| not_found(IdKind::RouteTable, &[id.to_string()]).into())
+    tx.get::<RouteTable>(ctx.scope.key(), id)?.ok_or_else(|| not_found(IdKind::RouteTable, &[id.to_string()]).into())
 }
 
 pub fn describe_route_tables(
@@ -186,7 +186,7 @@ pub fn describe_route_tables(
     dry_run_gate(ctx, req.dry_run)?;
     ensure_default_network(ctx, tx)?;
     let tables: Vec<RouteTable> = if ids.is_empty() {
-        tx.scan(&ctx.scope.key())?
+        tx.scan(ctx.scope.key())?
     } else {
         let mut v: Vec<RouteTable> = load_named(ctx, tx, IdKind::RouteTable, &ids)?;
         v.sort_by(|a, b| a.id.cmp(&b.id));
@@ -226,7 +226,7 @@ pub fn create_route_table(
     let cidrs: Vec<String> = vpc.cidr_blocks.iter().map(|b| b.cidr.clone()).collect();
     let table =
         RouteTable::new(new_id(ctx, tx, IdKind::RouteTable)?, vpc.id.clone(), ctx.scope.account.clone(), &cidrs);
-    tx.put(&ctx.scope.key(), &table)?;
+    tx.put(ctx.scope.key(), &table)?;
     remember(ctx, tx, key, fp, vec![table.id.clone()])?;
     let tags = tags::set_tags(ctx, tx, &table.id, "route-table", tags_for(&specs, "route-table"))?;
     let item = view(tx, ctx, table)?;
@@ -243,7 +243,7 @@ pub fn delete_route_table(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteRout
     let table = load_table(ctx, tx, &id)?;
     core::check_delete(&table).map_err(net_err)?;
     tags::drop_tags(ctx, tx, &table.id)?;
-    tx.delete::<RouteTable>(&ctx.scope.key(), &table.id)?;
+    tx.delete::<RouteTable>(ctx.scope.key(), &table.id)?;
     Ok(())
 }
 
@@ -262,7 +262,7 @@ pub fn associate_route_table(
     let mut table = load_table(ctx, tx, &id)?;
     let scope = ctx.scope.key();
     let subnet = tx
-        .get::<Subnet>(&scope, &subnet_id)?
+        .get::<Subnet>(scope, &subnet_id)?
         .ok_or_else(|| not_found(IdKind::Subnet, std::slice::from_ref(&subnet_id)))?;
     if subnet.vpc_id != table.vpc_id {
         return Err(Ec2Error::invalid_parameter_value(format!(
@@ -272,7 +272,7 @@ pub fn associate_route_table(
         .into());
     }
     let taken = tx
-        .scan::<RouteTable>(&scope)?
+        .scan::<RouteTable>(scope)?
         .iter()
         .any(|t| t.associations.iter().any(|a| a.subnet_id.as_deref() == Some(subnet.id.as_str())));
     if taken {
@@ -281,7 +281,7 @@ pub fn associate_route_table(
     let assoc =
         Association { id: new_id(ctx, tx, IdKind::RouteTableAssociation)?, subnet_id: Some(subnet.id), main: false };
     table.associations.push(assoc.clone());
-    tx.put(&scope, &table)?;
+    tx.put(scope, &table)?;
     Ok(dto::AssociateRouteTableResult {
         association_id: Some(assoc.id),
         association_state: Some(dto::RouteTableAssociationState {
@@ -301,7 +301,7 @@ pub fn disassociate_route_table(
     ensure_default_network(ctx, tx)?;
     let scope = ctx.scope.key();
     let mut table = tx
-        .scan::<RouteTable>(&scope)?
+        .scan::<RouteTable>(scope)?
         .into_iter()
         .find(|t| t.associations.iter().any(|a| a.id == id))
         .ok_or_else(|| not_found(IdKind::RouteTableAssociation, std::slice::from_ref(&id)))?;
@@ -312,7 +312,7 @@ pub fn disassociate_route_table(
         .into());
     }
     table.associations.retain(|a| a.id != id);
-    tx.put(&scope, &table)?;
+    tx.put(scope, &table)?;
     Ok(())
 }
 
@@ -402,7 +402,7 @@ pub fn create_route(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::CreateRouteReque
         &req.transit_gateway_id,
     )?;
     core::create_route(&mut table, &dest, target).map_err(net_err)?;
-    tx.put(&ctx.scope.key(), &table)?;
+    tx.put(ctx.scope.key(), &table)?;
     Ok(dto::CreateRouteResult { r#return: Some(true) })
 }
 
@@ -425,7 +425,7 @@ pub fn replace_route(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::ReplaceRouteReq
         &req.transit_gateway_id,
     )?;
     core::replace_route(&mut table, &dest, target).map_err(net_err)?;
-    tx.put(&ctx.scope.key(), &table)?;
+    tx.put(ctx.scope.key(), &table)?;
     Ok(())
 }
 
@@ -437,6 +437,6 @@ pub fn delete_route(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteRouteReque
     ensure_default_network(ctx, tx)?;
     let mut table = load_table(ctx, tx, &id)?;
     core::delete_route(&mut table, &dest).map_err(net_err)?;
-    tx.put(&ctx.scope.key(), &table)?;
+    tx.put(ctx.scope.key(), &table)?;
     Ok(())
 }

@@ -27,7 +27,7 @@ fn group_not_found(id: &str) -> Ec2Error {
 }
 
 pub fn load_group(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<SecurityGroup> {
-    tx.get::<SecurityGroup>(&ctx.scope.key(), id)?.ok_or_else(|| group_not_found(id).into())
+    tx.get::<SecurityGroup>(ctx.scope.key(), id)?.ok_or_else(|| group_not_found(id).into())
 }
 
 /// The group a request names by ID, or by name in the default VPC.
@@ -43,7 +43,7 @@ fn resolve_group(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &Option<String>, name: &Op
 pub fn by_name_in_default_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, name: &str) -> Result<SecurityGroup> {
     let vpc = default_vpc(ctx, tx)?;
     let vpc_id = vpc.as_ref().map(|v| v.id.clone()).unwrap_or_default();
-    tx.scan::<SecurityGroup>(&ctx.scope.key())?.into_iter().find(|g| g.vpc_id == vpc_id && g.name == name).ok_or_else(
+    tx.scan::<SecurityGroup>(ctx.scope.key())?.into_iter().find(|g| g.vpc_id == vpc_id && g.name == name).ok_or_else(
         || {
             Ec2Error::new(
                 Code::InvalidGroupNotFound,
@@ -140,7 +140,7 @@ struct Legacy<'a> {
 }
 
 fn group_in_vpc_by_name(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc_id: &str, name: &str) -> Result<SecurityGroup> {
-    tx.scan::<SecurityGroup>(&ctx.scope.key())?.into_iter().find(|g| g.vpc_id == vpc_id && g.name == name).ok_or_else(
+    tx.scan::<SecurityGroup>(ctx.scope.key())?.into_iter().find(|g| g.vpc_id == vpc_id && g.name == name).ok_or_else(
         || {
             Ec2Error::new(
                 Code::InvalidGroupNotFound,
@@ -364,7 +364,7 @@ pub fn describe_security_groups(
     let filters = filters(&GROUP_FILTERS, &req.filters)?;
     dry_run_gate(ctx, req.dry_run)?;
     ensure_default_network(ctx, tx)?;
-    let all: Vec<SecurityGroup> = tx.scan(&ctx.scope.key())?;
+    let all: Vec<SecurityGroup> = tx.scan(ctx.scope.key())?;
     let missing: Vec<String> = ids.iter().filter(|id| !all.iter().any(|g| &g.id == *id)).cloned().collect();
     if !missing.is_empty() {
         return Err(not_found(IdKind::SecurityGroup, &missing).into());
@@ -409,7 +409,7 @@ pub fn describe_security_group_rules(
     dry_run_gate(ctx, req.dry_run)?;
     ensure_default_network(ctx, tx)?;
     let mut rows = Vec::new();
-    for g in tx.scan::<SecurityGroup>(&ctx.scope.key())? {
+    for g in tx.scan::<SecurityGroup>(ctx.scope.key())? {
         for r in &g.rules {
             let tags = tags::network_tags(tx, ctx, &r.id)?;
             rows.push(RuleRow { group: g.clone(), rule: r.clone(), tags });
@@ -468,7 +468,7 @@ pub fn create_security_group(
         })?,
     };
     let scope = ctx.scope.key();
-    if tx.scan::<SecurityGroup>(&scope)?.iter().any(|g| g.vpc_id == vpc.id && g.name == name) {
+    if tx.scan::<SecurityGroup>(scope)?.iter().any(|g| g.vpc_id == vpc.id && g.name == name) {
         return Err(net_err(NetError::DuplicateGroup { name, vpc: vpc.id }));
     }
     let id = new_id(ctx, tx, IdKind::SecurityGroup)?;
@@ -482,7 +482,7 @@ pub fn create_security_group(
         vpc_id: vpc.id,
         owner_id: owner,
     };
-    tx.put(&scope, &group)?;
+    tx.put(scope, &group)?;
     let tags = tags::set_tags(ctx, tx, &group.id, "security-group", tags_for(&specs, "security-group"))?;
     Ok(dto::CreateSecurityGroupResult {
         security_group_arn: Some(group_arn(ctx, &group)),
@@ -508,7 +508,7 @@ pub fn delete_security_group(
     let scope = ctx.scope.key();
     // Every instance's primary interface is a record holding the instance's groups.
     let in_use = super::network_interfaces::group_in_use(ctx, tx, &group.id)?
-        || tx.scan::<SecurityGroup>(&scope)?.iter().any(|g| {
+        || tx.scan::<SecurityGroup>(scope)?.iter().any(|g| {
             g.id != group.id
                 && g.rules.iter().any(|r| matches!(&r.spec.peer, Peer::Group { group_id, .. } if *group_id == group.id))
         });
@@ -521,7 +521,7 @@ pub fn delete_security_group(
         tags::drop_tags(ctx, tx, &r.id)?;
     }
     tags::drop_tags(ctx, tx, &group.id)?;
-    tx.delete::<SecurityGroup>(&scope, &group.id)?;
+    tx.delete::<SecurityGroup>(scope, &group.id)?;
     Ok(dto::DeleteSecurityGroupResult { r#return: Some(true), group_id: Some(group.id) })
 }
 
@@ -551,7 +551,7 @@ fn authorize(
     let specs = requested_specs(ctx, tx, &group, legacy, perms)?;
     let ids = (0..specs.len()).map(|_| new_id(ctx, tx, IdKind::SecurityGroupRule)).collect::<Result<Vec<_>>>()?;
     let added = security_groups::authorize(&mut group, egress, specs, ids).map_err(net_err)?;
-    tx.put(&ctx.scope.key(), &group)?;
+    tx.put(ctx.scope.key(), &group)?;
     let rule_tags = tags_for(&specs_tags, "security-group-rule");
     let mut out = Vec::new();
     for r in &added {
@@ -640,7 +640,7 @@ fn revoke(
     } else {
         security_groups::revoke_ids(&mut group, egress, &rule_ids).map_err(net_err)?
     };
-    tx.put(&ctx.scope.key(), &group)?;
+    tx.put(ctx.scope.key(), &group)?;
     for r in &gone {
         tags::drop_tags(ctx, tx, &r.id)?;
     }
@@ -750,6 +750,6 @@ pub fn modify_security_group_rules(
             .map_err(net_err)?;
         security_groups::modify_rule(&mut group, &id, spec).map_err(net_err)?;
     }
-    tx.put(&ctx.scope.key(), &group)?;
+    tx.put(ctx.scope.key(), &group)?;
     Ok(dto::ModifySecurityGroupRulesResult { r#return: Some(true) })
 }

@@ -54,7 +54,7 @@ impl Record for SnapshotShare {
 /// Keeps the share record of a snapshot (`None`: deleted) in step with its permissions.
 fn index_share(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str, s: Option<&Snapshot>) -> Result<()> {
     match s.filter(|s| snapshots::is_shared(s)) {
-        Some(_) => tx.put(GLOBAL, &SnapshotShare { id: id.to_string(), scope: ctx.scope.key() })?,
+        Some(_) => tx.put(GLOBAL, &SnapshotShare { id: id.to_string(), scope: ctx.scope.key().to_string() })?,
         None => {
             tx.delete::<SnapshotShare>(GLOBAL, id)?;
         }
@@ -74,7 +74,7 @@ fn shared(ctx: &Ctx<'_>, tx: &mut Txn<'_>, share: &SnapshotShare) -> Result<Opti
 
 /// The snapshot `id` as the caller sees it: its own, or one another account shares with it.
 fn visible(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Option<Snapshot>> {
-    if let Some(s) = tx.get::<Snapshot>(&ctx.scope.key(), id)? {
+    if let Some(s) = tx.get::<Snapshot>(ctx.scope.key(), id)? {
         return Ok(Some(s));
     }
     match tx.get::<SnapshotShare>(GLOBAL, id)? {
@@ -101,7 +101,7 @@ pub fn volume_source(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Volume
 }
 
 pub fn load_all(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Snapshot>> {
-    Ok(tx.scan::<Snapshot>(&ctx.scope.key())?)
+    Ok(tx.scan::<Snapshot>(ctx.scope.key())?)
 }
 
 pub fn load_many(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &[String]) -> Result<Vec<Snapshot>> {
@@ -114,11 +114,11 @@ fn load_one(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Snapshot> {
 
 /// Whether a snapshot exists (for CreateTags).
 pub fn exists(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<bool> {
-    Ok(tx.get::<Snapshot>(&ctx.scope.key(), id)?.is_some())
+    Ok(tx.get::<Snapshot>(ctx.scope.key(), id)?.is_some())
 }
 
 fn tags_of(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<BTreeMap<String, String>> {
-    Ok(tx.get::<ResourceTags>(&ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
+    Ok(tx.get::<ResourceTags>(ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
 }
 
 fn progress(s: &Snapshot, ctx: &Ctx<'_>) -> (String, String) {
@@ -179,7 +179,7 @@ pub fn take(ctx: &Ctx<'_>, tx: &mut Txn<'_>, volume: &Volume, description: &str)
         create_volume_permission: Permissions::default(),
         source: None,
     };
-    tx.put(&ctx.scope.key(), &s)?;
+    tx.put(ctx.scope.key(), &s)?;
     Ok(s)
 }
 
@@ -273,8 +273,8 @@ pub fn delete_snapshot(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteSnapsho
         )
         .into());
     }
-    tx.delete::<Snapshot>(&ctx.scope.key(), &id)?;
-    tx.delete::<ResourceTags>(&ctx.scope.key(), &id)?;
+    tx.delete::<Snapshot>(ctx.scope.key(), &id)?;
+    tx.delete::<ResourceTags>(ctx.scope.key(), &id)?;
     index_share(ctx, tx, &id, None)?;
     Ok(())
 }
@@ -384,7 +384,7 @@ pub fn copy_snapshot(
     dry_run_gate(ctx, req.dry_run)?;
     let source_scope = Scope::new(ctx.scope.account.clone(), source_region.clone());
     let source = tx
-        .get::<Snapshot>(&source_scope.key(), &source_id)?
+        .get::<Snapshot>(source_scope.key(), &source_id)?
         .ok_or_else(|| not_found(IdKind::Snapshot, std::slice::from_ref(&source_id)))?;
     if !source.is_completed(ctx.now) {
         return Err(Ec2Error::new(
@@ -421,7 +421,7 @@ pub fn copy_snapshot(
         create_volume_permission: Permissions::default(),
         source: Some((source_region, source_id)),
     };
-    tx.put(&ctx.scope.key(), &s)?;
+    tx.put(ctx.scope.key(), &s)?;
     let tags = tags_for(&specs, "snapshot");
     put_tags(ctx, tx, &s.id, "snapshot", &tags)?;
     Ok(dto::CopySnapshotResult { snapshot_id: Some(s.id), tags: tag_set(&tags.into_iter().collect()) })
@@ -540,7 +540,7 @@ pub fn modify_snapshot_attribute(
     dry_run_gate(ctx, req.dry_run)?;
     let mut s = load_one(ctx, tx, &id)?;
     s.create_volume_permission.apply(&changes, s.encrypted).map_err(|e| permission_error(e, "snapshots"))?;
-    tx.put(&ctx.scope.key(), &s)?;
+    tx.put(ctx.scope.key(), &s)?;
     index_share(ctx, tx, &id, Some(&s))?;
     Ok(())
 }
@@ -556,7 +556,7 @@ pub fn reset_snapshot_attribute(
     dry_run_gate(ctx, req.dry_run)?;
     let mut s = load_one(ctx, tx, &id)?;
     s.create_volume_permission = Permissions::default();
-    tx.put(&ctx.scope.key(), &s)?;
+    tx.put(ctx.scope.key(), &s)?;
     index_share(ctx, tx, &id, Some(&s))?;
     Ok(())
 }

@@ -58,7 +58,7 @@ pub fn apply_shared(
 ) -> Result<Arc<Instance>> {
     let c = account(ctx, tx, before, &mut inst, how)?;
     let inst = Arc::new(inst);
-    tx.put_shared(&ctx.scope.key(), Arc::clone(&inst))?;
+    tx.put_shared(ctx.scope.key(), Arc::clone(&inst))?;
     follow_up(ctx, tx, before, &inst, c)?;
     Ok(inst)
 }
@@ -73,7 +73,7 @@ fn carry_out(
 ) -> Result<()> {
     let c = account(ctx, tx, before, inst, how)?;
     if save {
-        tx.put(&ctx.scope.key(), &*inst)?;
+        tx.put(ctx.scope.key(), &*inst)?;
     }
     follow_up(ctx, tx, before, inst, c)
 }
@@ -104,7 +104,7 @@ fn account(
 fn follow_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>, before: Before, inst: &Instance, c: changes::Consequences) -> Result<()> {
     let scope = ctx.scope.key();
     if let Some((request_id, at)) = c.spot_due {
-        due::lower(ctx.ids.seed(), tx, &scope, DueKind::SpotRequest, &request_id, at)?;
+        due::lower(ctx.ids.seed(), tx, scope, DueKind::SpotRequest, &request_id, at)?;
     }
     // A fleet instance that gives its capacity back: its fleet has work due now.
     if c.capacity == Transition::Release {
@@ -114,9 +114,9 @@ fn follow_up(ctx: &Ctx<'_>, tx: &mut Txn<'_>, before: Before, inst: &Instance, c
         // The instance's timeline (the console's): its state, with the reason, at this change. A
         // launched instance has no timeline yet: its first event starts one without looking.
         if before == Before::LAUNCH {
-            super::events::first_of_instance(tx, &scope, inst, ctx.now)?;
+            super::events::first_of_instance(tx, scope, inst, ctx.now)?;
         } else {
-            super::events::instance(tx, &scope, inst, ctx.now)?;
+            super::events::instance(tx, scope, inst, ctx.now)?;
         }
     }
     Ok(())

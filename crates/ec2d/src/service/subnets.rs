@@ -35,7 +35,7 @@ fn subnet_arn(v: &SubnetView) -> String {
 }
 
 pub fn load_subnet(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Subnet> {
-    tx.get::<Subnet>(&ctx.scope.key(), id)?.ok_or_else(|| not_found(IdKind::Subnet, &[id.to_string()]).into())
+    tx.get::<Subnet>(ctx.scope.key(), id)?.ok_or_else(|| not_found(IdKind::Subnet, &[id.to_string()]).into())
 }
 
 static SUBNET_FILTERS: FilterTable<Row<SubnetView>> = FilterTable {
@@ -125,7 +125,7 @@ pub fn describe_subnets(
     dry_run_gate(ctx, req.dry_run)?;
     ensure_default_network(ctx, tx)?;
     let subnets: Vec<Subnet> = if ids.is_empty() {
-        tx.scan(&ctx.scope.key())?
+        tx.scan(ctx.scope.key())?
     } else {
         let mut v: Vec<Subnet> = load_named(ctx, tx, IdKind::Subnet, &ids)?;
         v.sort_by(|a, b| a.id.cmp(&b.id));
@@ -187,7 +187,7 @@ pub fn create_subnet(
     ensure_default_network(ctx, tx)?;
     let vpc = load_vpc(ctx, tx, &vpc_id)?;
     let siblings: Vec<String> =
-        tx.scan::<Subnet>(&ctx.scope.key())?.into_iter().filter(|s| s.vpc_id == vpc.id).map(|s| s.cidr).collect();
+        tx.scan::<Subnet>(ctx.scope.key())?.into_iter().filter(|s| s.vpc_id == vpc.id).map(|s| s.cidr).collect();
     let net = subnets::check_subnet_cidr(&vpc, &cidr, &siblings).map_err(net_err)?;
     // ec2d places a subnet without a zone in the region's first zone.
     let zones = regions::region(&ctx.scope.region).map(|r| r.zones).unwrap_or_default();
@@ -199,7 +199,7 @@ pub fn create_subnet(
     let mut subnet = super::vpcs::default_subnet(ctx, &vpc, id, index, net.to_string());
     subnet.default_for_az = false;
     subnet.map_public_ip_on_launch = false;
-    tx.put(&ctx.scope.key(), &subnet)?;
+    tx.put(ctx.scope.key(), &subnet)?;
     let tags = tags::set_tags(ctx, tx, &subnet.id, "subnet", tags_for(&specs, "subnet"))?;
     let item = view(ctx, subnet);
     Ok(dto::CreateSubnetResult { subnet: Some(subnet_dto(&Row { item, tags })) })
@@ -219,7 +219,7 @@ pub fn create_default_subnet(
     ensure_default_network(ctx, tx)?;
     let vpc = super::vpcs::default_vpc(ctx, tx)?.ok_or_else(|| net_err(NetError::NoDefaultVpc))?;
     let scope = ctx.scope.key();
-    let siblings: Vec<Subnet> = tx.scan::<Subnet>(&scope)?.into_iter().filter(|s| s.vpc_id == vpc.id).collect();
+    let siblings: Vec<Subnet> = tx.scan::<Subnet>(scope)?.into_iter().filter(|s| s.vpc_id == vpc.id).collect();
     if siblings.iter().any(|s| s.default_for_az && s.availability_zone == zone.name) {
         return Err(net_err(NetError::DefaultSubnetExists { zone: zone.name.to_string() }));
     }
@@ -231,7 +231,7 @@ pub fn create_default_subnet(
     let index = zones.iter().position(|z| z.name == zone.name).unwrap_or(0);
     let id = new_id(ctx, tx, IdKind::Subnet)?;
     let subnet = super::vpcs::default_subnet(ctx, &vpc, id, index, cidr);
-    tx.put(&scope, &subnet)?;
+    tx.put(scope, &subnet)?;
     let item = view(ctx, subnet);
     Ok(dto::CreateDefaultSubnetResult { subnet: Some(subnet_dto(&Row { item, tags: Default::default() })) })
 }
@@ -246,15 +246,15 @@ pub fn delete_subnet(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteSubnetReq
     }
     let scope = ctx.scope.key();
     // The subnet's explicit route table association goes with it.
-    for mut t in tx.scan::<RouteTable>(&scope)? {
+    for mut t in tx.scan::<RouteTable>(scope)? {
         let before = t.associations.len();
         t.associations.retain(|a| a.subnet_id.as_deref() != Some(subnet.id.as_str()));
         if t.associations.len() != before {
-            tx.put(&scope, &t)?;
+            tx.put(scope, &t)?;
         }
     }
     tags::drop_tags(ctx, tx, &subnet.id)?;
-    tx.delete::<Subnet>(&scope, &subnet.id)?;
+    tx.delete::<Subnet>(scope, &subnet.id)?;
     Ok(())
 }
 
@@ -308,7 +308,7 @@ pub fn modify_subnet_attribute(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::Modif
     if b(&req.disable_lni_at_device_index) == Some(true) {
         s.enable_lni_at_device_index = None;
     }
-    tx.put(&ctx.scope.key(), &s)?;
+    tx.put(ctx.scope.key(), &s)?;
     Ok(())
 }
 
@@ -355,14 +355,14 @@ pub fn resolve_launch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRe
             // subnet, and the region's first zone comes first. Without it, the scope's subnets are searched.
             let net = ec2_core::network::DefaultNetwork::of(ctx.scope, ctx.ids);
             let keyed = match net.launch_subnet(zone_name.as_deref(), zone_id.as_deref()) {
-                Some(first) => tx.get::<Subnet>(&scope, &first.id)?.filter(|s| s.vpc_id == vpc.id && s.default_for_az),
+                Some(first) => tx.get::<Subnet>(scope, &first.id)?.filter(|s| s.vpc_id == vpc.id && s.default_for_az),
                 None => None,
             };
             let zones = regions::region(&ctx.scope.region).map(|r| r.zones).unwrap_or_default();
             let mut defaults: Vec<Subnet> = match keyed {
                 Some(s) => vec![s],
                 None => {
-                    tx.scan::<Subnet>(&scope)?.into_iter().filter(|s| s.vpc_id == vpc.id && s.default_for_az).collect()
+                    tx.scan::<Subnet>(scope)?.into_iter().filter(|s| s.vpc_id == vpc.id && s.default_for_az).collect()
                 }
             };
             let pos = |s: &Subnet| zones.iter().position(|z| z.name == s.availability_zone).unwrap_or(usize::MAX);
@@ -388,7 +388,7 @@ pub fn resolve_launch(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::RunInstancesRe
         groups.extend(load_named::<SecurityGroup>(ctx, tx, IdKind::SecurityGroup, &ids)?);
     }
     if !names.is_empty() {
-        let vpc = tx.get::<ec2_core::vpcs::Vpc>(&scope, &subnet.vpc_id)?;
+        let vpc = tx.get::<ec2_core::vpcs::Vpc>(scope, &subnet.vpc_id)?;
         if subnet_id.is_some() && !vpc.as_ref().is_some_and(|v| v.is_default) {
             return Err(Ec2Error::new(
                 Code::InvalidParameterCombination,

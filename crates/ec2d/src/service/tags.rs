@@ -94,7 +94,7 @@ fn edit_tags(
         if !exists_centrally_tagged(ctx, tx, *kind, id)? {
             return Err(not_found(*kind, std::slice::from_ref(id)).into());
         }
-        let rec = tx.get::<ResourceTags>(&scope, id)?.unwrap_or(ResourceTags {
+        let rec = tx.get::<ResourceTags>(scope, id)?.unwrap_or(ResourceTags {
             id: id.clone(),
             resource_type: taggable.resource_type.to_string(),
             tags: BTreeMap::new(),
@@ -107,22 +107,22 @@ fn edit_tags(
     }
     for r in spot_requests.iter_mut() {
         edit(&mut r.tags)?;
-        tx.put(&scope, r)?;
+        tx.put(scope, r)?;
     }
     for r in reservations.iter_mut() {
         edit(&mut r.tags)?;
-        tx.put(&scope, r)?;
+        tx.put(scope, r)?;
     }
     for k in key_pairs.iter_mut() {
         edit(&mut k.tags)?;
-        tx.put(&scope, k)?;
+        tx.put(scope, k)?;
     }
     for rec in records.iter_mut() {
         edit(&mut rec.tags)?;
         if rec.tags.is_empty() {
-            tx.delete::<ResourceTags>(&scope, &rec.id)?;
+            tx.delete::<ResourceTags>(scope, &rec.id)?;
         } else {
-            tx.put(&scope, rec)?;
+            tx.put(scope, rec)?;
         }
     }
     Ok(())
@@ -132,15 +132,15 @@ fn edit_tags(
 fn exists_centrally_tagged(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind, id: &str) -> Result<bool> {
     let scope = ctx.scope.key();
     Ok(match kind {
-        IdKind::Vpc => tx.get::<Vpc>(&scope, id)?.is_some(),
-        IdKind::Subnet => tx.get::<Subnet>(&scope, id)?.is_some(),
-        IdKind::SecurityGroup => tx.get::<SecurityGroup>(&scope, id)?.is_some(),
+        IdKind::Vpc => tx.get::<Vpc>(scope, id)?.is_some(),
+        IdKind::Subnet => tx.get::<Subnet>(scope, id)?.is_some(),
+        IdKind::SecurityGroup => tx.get::<SecurityGroup>(scope, id)?.is_some(),
         IdKind::SecurityGroupRule => {
-            tx.scan::<SecurityGroup>(&scope)?.iter().any(|g| g.rules.iter().any(|r| r.id == id))
+            tx.scan::<SecurityGroup>(scope)?.iter().any(|g| g.rules.iter().any(|r| r.id == id))
         }
-        IdKind::InternetGateway => tx.get::<InternetGateway>(&scope, id)?.is_some(),
-        IdKind::RouteTable => tx.get::<RouteTable>(&scope, id)?.is_some(),
-        IdKind::ElasticIp => tx.get::<Address>(&scope, id)?.is_some(),
+        IdKind::InternetGateway => tx.get::<InternetGateway>(scope, id)?.is_some(),
+        IdKind::RouteTable => tx.get::<RouteTable>(scope, id)?.is_some(),
+        IdKind::ElasticIp => tx.get::<Address>(scope, id)?.is_some(),
         IdKind::NetworkInterface => super::network_interfaces::exists(ctx, tx, id)?,
         IdKind::Volume => super::volumes::exists(ctx, tx, id)?,
         IdKind::Snapshot => super::snapshots::exists(ctx, tx, id)?,
@@ -159,8 +159,8 @@ fn exists_centrally_tagged(ctx: &Ctx<'_>, tx: &mut Txn<'_>, kind: IdKind, id: &s
         | IdKind::KeyPair
         | IdKind::IamInstanceProfileAssociation => false,
         IdKind::LaunchTemplate => launch_templates::exists(ctx, tx, id)?,
-        IdKind::Fleet => tx.get::<ec2_core::fleets::Fleet>(&scope, id)?.is_some(),
-        IdKind::SpotFleetRequest => tx.get::<ec2_core::fleets::SpotFleetRequest>(&scope, id)?.is_some(),
+        IdKind::Fleet => tx.get::<ec2_core::fleets::Fleet>(scope, id)?.is_some(),
+        IdKind::SpotFleetRequest => tx.get::<ec2_core::fleets::SpotFleetRequest>(scope, id)?.is_some(),
     })
 }
 
@@ -175,14 +175,14 @@ pub fn set_tags(
     let tags: BTreeMap<String, String> = tags.into_iter().collect();
     if !tags.is_empty() {
         let rec = ResourceTags { id: id.to_string(), resource_type: resource_type.to_string(), tags: tags.clone() };
-        tx.put(&ctx.scope.key(), &rec)?;
+        tx.put(ctx.scope.key(), &rec)?;
     }
     Ok(tags)
 }
 
 /// Forgets the tags of a deleted resource.
 pub fn drop_tags(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<()> {
-    tx.delete::<ResourceTags>(&ctx.scope.key(), id)?;
+    tx.delete::<ResourceTags>(ctx.scope.key(), id)?;
     Ok(())
 }
 
@@ -249,16 +249,16 @@ pub fn describe_tags(
     for inst in instances::load_all(ctx, tx)? {
         all.extend(rows(&inst.id, "instance", &inst.tags));
     }
-    for r in tx.scan::<SpotRequest>(&ctx.scope.key())? {
+    for r in tx.scan::<SpotRequest>(ctx.scope.key())? {
         all.extend(rows(&r.id, "spot-instances-request", &r.tags));
     }
-    for r in tx.scan::<CapacityReservation>(&ctx.scope.key())? {
+    for r in tx.scan::<CapacityReservation>(ctx.scope.key())? {
         all.extend(rows(&r.id, "capacity-reservation", &r.tags));
     }
-    for k in tx.scan::<KeyPair>(&ctx.scope.key())? {
+    for k in tx.scan::<KeyPair>(ctx.scope.key())? {
         all.extend(rows(&k.id, "key-pair", &k.tags));
     }
-    for rec in tx.scan::<ResourceTags>(&ctx.scope.key())? {
+    for rec in tx.scan::<ResourceTags>(ctx.scope.key())? {
         all.extend(rows(&rec.id, &rec.resource_type, &rec.tags));
     }
     all.retain(|r| TAG_FILTERS.matches(r, &filters));
@@ -282,5 +282,5 @@ pub fn describe_tags(
 
 /// The tags of a default network resource.
 pub fn network_tags(tx: &mut Txn<'_>, ctx: &Ctx<'_>, id: &str) -> Result<BTreeMap<String, String>> {
-    Ok(tx.get::<ResourceTags>(&ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
+    Ok(tx.get::<ResourceTags>(ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
 }

@@ -116,7 +116,7 @@ fn settled(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut v: Volume) -> Result<Option<Volu
     let mut present = v.settle(ctx.now);
     if present {
         if let Some(a) = v.attachment.clone() {
-            let inst = tx.get::<Instance>(&scope, &a.instance_id)?;
+            let inst = tx.get::<Instance>(scope, &a.instance_id)?;
             if let Some(at) = terminated_since(inst.as_ref(), ctx.now) {
                 if a.delete_on_termination {
                     v.delete_with_instance(at, ctx.storage_durations);
@@ -128,19 +128,19 @@ fn settled(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut v: Volume) -> Result<Option<Volu
         }
     }
     if !present {
-        tx.delete::<Volume>(&scope, &v.id)?;
-        tx.delete::<ResourceTags>(&scope, &v.id)?;
+        tx.delete::<Volume>(scope, &v.id)?;
+        tx.delete::<ResourceTags>(scope, &v.id)?;
         return Ok(None);
     }
     if v != before {
-        tx.put(&scope, &v)?;
+        tx.put(scope, &v)?;
     }
     Ok(Some(v))
 }
 
 /// Every volume of the scope, settled.
 pub fn load_all(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Vec<Volume>> {
-    let all: Vec<Volume> = tx.scan(&ctx.scope.key())?;
+    let all: Vec<Volume> = tx.scan(ctx.scope.key())?;
     let mut out = Vec::with_capacity(all.len());
     for v in all {
         if let Some(v) = settled(ctx, tx, v)? {
@@ -160,20 +160,20 @@ fn load_one(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Volume> {
 }
 
 pub fn save(ctx: &Ctx<'_>, tx: &mut Txn<'_>, v: &Volume) -> Result<()> {
-    tx.put(&ctx.scope.key(), v)?;
+    tx.put(ctx.scope.key(), v)?;
     Ok(())
 }
 
 /// Whether a volume exists (for CreateTags).
 pub fn exists(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<bool> {
-    match tx.get::<Volume>(&ctx.scope.key(), id)? {
+    match tx.get::<Volume>(ctx.scope.key(), id)? {
         Some(v) => Ok(settled(ctx, tx, v)?.is_some()),
         None => Ok(false),
     }
 }
 
 fn tags_of(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<BTreeMap<String, String>> {
-    Ok(tx.get::<ResourceTags>(&ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
+    Ok(tx.get::<ResourceTags>(ctx.scope.key(), id)?.map(|r| r.tags).unwrap_or_default())
 }
 
 /// Saves the tags a new resource was created with (central tags).
@@ -188,7 +188,7 @@ pub fn put_tags(
         return Ok(());
     }
     let tags: BTreeMap<String, String> = tags.iter().cloned().collect();
-    tx.put(&ctx.scope.key(), &ResourceTags { id: id.to_string(), resource_type: resource_type.to_string(), tags })?;
+    tx.put(ctx.scope.key(), &ResourceTags { id: id.to_string(), resource_type: resource_type.to_string(), tags })?;
     Ok(())
 }
 
@@ -353,8 +353,8 @@ pub fn delete_volume(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteVolumeReq
     if v.settle(ctx.now) {
         save(ctx, tx, &v)?;
     } else {
-        tx.delete::<Volume>(&ctx.scope.key(), &id)?;
-        tx.delete::<ResourceTags>(&ctx.scope.key(), &id)?;
+        tx.delete::<Volume>(ctx.scope.key(), &id)?;
+        tx.delete::<ResourceTags>(ctx.scope.key(), &id)?;
     }
     Ok(())
 }
@@ -473,7 +473,7 @@ pub fn detach_volume(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DetachVolumeReq
     let mut v = load_one(ctx, tx, &id)?;
     let root_of = match &v.attachment {
         Some(a) => tx
-            .get::<Instance>(&ctx.scope.key(), &a.instance_id)?
+            .get::<Instance>(ctx.scope.key(), &a.instance_id)?
             .filter(|i| device_slot(&i.root_device_name) == device_slot(&a.device))
             .map(|i| i.state),
         None => None,
@@ -501,7 +501,7 @@ pub fn detach_volume(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DetachVolumeReq
     let mut out = before.into_iter().next().unwrap_or_default();
     out.state = Some("detaching".into());
     if let Some(instance_id) = &out.instance_id {
-        if let Some(mut inst) = tx.get::<Instance>(&ctx.scope.key(), instance_id)? {
+        if let Some(mut inst) = tx.get::<Instance>(ctx.scope.key(), instance_id)? {
             inst.volumes.retain(|e| e.volume_id != id);
             instances::save(ctx, tx, &inst)?;
         }

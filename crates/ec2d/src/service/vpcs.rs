@@ -85,12 +85,12 @@ pub struct DefaultIds {
 /// IDs `ec2_core::network` derives from the scope. Deleting it later does not bring it back.
 pub fn ensure_default_network(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<()> {
     let scope = ctx.scope.key();
-    match tx.get::<DefaultNetworkMark>(&scope, "default")? {
+    match tx.get::<DefaultNetworkMark>(scope, "default")? {
         Some(m) if m.tracked => return Ok(()),
         Some(_) => {}
         None => write_default_network(ctx, tx)?,
     }
-    tx.put(&scope, &DefaultNetworkMark { id: "default".into(), tracked: true })?;
+    tx.put(scope, &DefaultNetworkMark { id: "default".into(), tracked: true })?;
     super::network_interfaces::track_legacy(ctx, tx)
 }
 
@@ -146,12 +146,12 @@ fn write_default_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &DefaultIds) -> Resul
     let mut vpc = new_vpc(ctx, ids, ec2_core::network::VPC_CIDR, "default", true);
     vpc.enable_dns_hostnames = true;
     write_vpc_parts(ctx, tx, &vpc, ids)?;
-    let mut table: RouteTable = tx.get(&scope, &ids.route_table)?.expect("written above");
+    let mut table: RouteTable = tx.get(scope, &ids.route_table)?.expect("written above");
     route_tables::create_route(&mut table, "0.0.0.0/0", RouteTarget::Gateway(ids.internet_gateway.clone()))
         .map_err(net_err)?;
-    tx.put(&scope, &table)?;
+    tx.put(scope, &table)?;
     tx.put(
-        &scope,
+        scope,
         &InternetGateway {
             id: ids.internet_gateway.clone(),
             owner_id: ctx.scope.account.clone(),
@@ -160,7 +160,7 @@ fn write_default_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, ids: &DefaultIds) -> Resul
     )?;
     for (index, id) in ids.subnets.iter().enumerate() {
         let subnet = default_subnet(ctx, &vpc, id.clone(), index, format!("172.31.{}.0/20", index * 16));
-        tx.put(&scope, &subnet)?;
+        tx.put(scope, &subnet)?;
     }
     Ok(vpc)
 }
@@ -189,9 +189,9 @@ fn new_vpc(ctx: &Ctx<'_>, ids: &DefaultIds, cidr: &str, tenancy: &str, is_defaul
 fn write_vpc_parts(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc: &Vpc, ids: &DefaultIds) -> Result<()> {
     let scope = ctx.scope.key();
     let owner = ctx.scope.account.clone();
-    tx.put(&scope, vpc)?;
+    tx.put(scope, vpc)?;
     tx.put(
-        &scope,
+        scope,
         &SecurityGroup {
             id: ids.security_group.clone(),
             name: "default".into(),
@@ -204,7 +204,7 @@ fn write_vpc_parts(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc: &Vpc, ids: &DefaultIds)
     let cidrs: Vec<String> = vpc.cidr_blocks.iter().map(|b| b.cidr.clone()).collect();
     let mut table = RouteTable::new(ids.route_table.clone(), vpc.id.clone(), owner, &cidrs);
     table.associations.push(Association { id: ids.main_association.clone(), subnet_id: None, main: true });
-    tx.put(&scope, &table)?;
+    tx.put(scope, &table)?;
     Ok(())
 }
 
@@ -226,7 +226,7 @@ fn fresh_ids(ctx: &Ctx<'_>, tx: &mut Txn<'_>, subnets: usize) -> Result<DefaultI
 
 /// The VPC named `id`, after a syntax check; `InvalidVpcID.NotFound` when there is none.
 pub fn load_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<Vpc> {
-    tx.get::<Vpc>(&ctx.scope.key(), id)?.ok_or_else(|| not_found(IdKind::Vpc, &[id.to_string()]).into())
+    tx.get::<Vpc>(ctx.scope.key(), id)?.ok_or_else(|| not_found(IdKind::Vpc, &[id.to_string()]).into())
 }
 
 pub fn check_id(kind: IdKind, id: &Option<String>, param: &str) -> Result<String> {
@@ -241,10 +241,10 @@ pub fn check_id(kind: IdKind, id: &Option<String>, param: &str) -> Result<String
 pub fn default_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>) -> Result<Option<Vpc>> {
     let scope = ctx.scope.key();
     let first = DefaultNetwork::of(ctx.scope, ctx.ids).vpc_id;
-    if let Some(vpc) = tx.get::<Vpc>(&scope, &first)?.filter(|v| v.is_default) {
+    if let Some(vpc) = tx.get::<Vpc>(scope, &first)?.filter(|v| v.is_default) {
         return Ok(Some(vpc));
     }
-    Ok(tx.scan::<Vpc>(&scope)?.into_iter().find(|v| v.is_default))
+    Ok(tx.scan::<Vpc>(scope)?.into_iter().find(|v| v.is_default))
 }
 
 pub fn vpc_dto(r: &Row<Vpc>) -> dto::Vpc {
@@ -307,7 +307,7 @@ pub fn describe_vpcs(
     dry_run_gate(ctx, req.dry_run)?;
     ensure_default_network(ctx, tx)?;
     let vpcs: Vec<Vpc> = if ids.is_empty() {
-        tx.scan(&ctx.scope.key())?
+        tx.scan(ctx.scope.key())?
     } else {
         let mut v: Vec<Vpc> = super::common::load_named(ctx, tx, IdKind::Vpc, &ids)?;
         v.sort_by(|a, b| a.id.cmp(&b.id));
@@ -365,16 +365,16 @@ pub fn create_default_vpc(
 /// What still lives in the VPC.
 fn dependents(ctx: &Ctx<'_>, tx: &mut Txn<'_>, vpc: &Vpc) -> Result<VpcDependents> {
     let scope = ctx.scope.key();
-    let subnets = tx.scan::<Subnet>(&scope)?.iter().filter(|s| s.vpc_id == vpc.id).count();
+    let subnets = tx.scan::<Subnet>(scope)?.iter().filter(|s| s.vpc_id == vpc.id).count();
     let attached_gateways =
-        tx.scan::<InternetGateway>(&scope)?.iter().filter(|g| g.vpc_id.as_deref() == Some(&vpc.id)).count();
+        tx.scan::<InternetGateway>(scope)?.iter().filter(|g| g.vpc_id.as_deref() == Some(&vpc.id)).count();
     let extra_security_groups = tx
-        .scan::<SecurityGroup>(&scope)?
+        .scan::<SecurityGroup>(scope)?
         .iter()
         .filter(|g| g.vpc_id == vpc.id && g.id != vpc.default_security_group_id)
         .count();
     let extra_route_tables =
-        tx.scan::<RouteTable>(&scope)?.iter().filter(|t| t.vpc_id == vpc.id && t.id != vpc.main_route_table_id).count();
+        tx.scan::<RouteTable>(scope)?.iter().filter(|t| t.vpc_id == vpc.id && t.id != vpc.main_route_table_id).count();
     // An instance's primary interface is one of them.
     let network_interfaces = super::network_interfaces::count_in_vpc(ctx, tx, &vpc.id)?;
     Ok(VpcDependents { subnets, attached_gateways, extra_security_groups, extra_route_tables, network_interfaces })
@@ -391,9 +391,9 @@ pub fn delete_vpc(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::DeleteVpcRequest) 
     for gone in [&vpc.id, &vpc.default_security_group_id, &vpc.main_route_table_id] {
         tags::drop_tags(ctx, tx, gone)?;
     }
-    tx.delete::<SecurityGroup>(&scope, &vpc.default_security_group_id)?;
-    tx.delete::<RouteTable>(&scope, &vpc.main_route_table_id)?;
-    tx.delete::<Vpc>(&scope, &vpc.id)?;
+    tx.delete::<SecurityGroup>(scope, &vpc.default_security_group_id)?;
+    tx.delete::<RouteTable>(scope, &vpc.main_route_table_id)?;
+    tx.delete::<Vpc>(scope, &vpc.id)?;
     Ok(())
 }
 
@@ -463,7 +463,7 @@ pub fn modify_vpc_attribute(ctx: &Ctx<'_>, tx: &mut Txn<'_>, req: &dto::ModifyVp
         "enableDnsSupport" => vpc.enable_dns_support = value,
         _ => vpc.enable_network_address_usage_metrics = value,
     }
-    tx.put(&ctx.scope.key(), &vpc)?;
+    tx.put(ctx.scope.key(), &vpc)?;
     Ok(())
 }
 
@@ -490,7 +490,7 @@ pub fn associate_vpc_cidr_block(
     let mut vpc = load_vpc(ctx, tx, &id)?;
     let assoc = new_id(ctx, tx, IdKind::VpcCidrAssociation)?;
     let block = vpcs::associate_cidr(&mut vpc, &cidr, assoc).map_err(net_err)?;
-    tx.put(&ctx.scope.key(), &vpc)?;
+    tx.put(ctx.scope.key(), &vpc)?;
     // The main route table routes the new block locally.
     super::route_tables::add_local_route(ctx, tx, &vpc, &block.cidr)?;
     Ok(dto::AssociateVpcCidrBlockResult {
@@ -513,14 +513,14 @@ pub fn disassociate_vpc_cidr_block(
     ensure_default_network(ctx, tx)?;
     let scope = ctx.scope.key();
     let mut vpc = tx
-        .scan::<Vpc>(&scope)?
+        .scan::<Vpc>(scope)?
         .into_iter()
         .find(|v| v.cidr_blocks.iter().any(|b| b.association_id == assoc))
         .ok_or_else(|| net_err(NetError::CidrAssociationNotFound { association_id: assoc.clone() }))?;
     let subnet_cidrs: Vec<String> =
-        tx.scan::<Subnet>(&scope)?.into_iter().filter(|s| s.vpc_id == vpc.id).map(|s| s.cidr).collect();
+        tx.scan::<Subnet>(scope)?.into_iter().filter(|s| s.vpc_id == vpc.id).map(|s| s.cidr).collect();
     let block = vpcs::disassociate_cidr(&mut vpc, &assoc, &subnet_cidrs).map_err(net_err)?;
-    tx.put(&scope, &vpc)?;
+    tx.put(scope, &vpc)?;
     super::route_tables::remove_local_route(ctx, tx, &vpc, &block.cidr)?;
     Ok(dto::DisassociateVpcCidrBlockResult {
         vpc_id: Some(vpc.id),

@@ -4,7 +4,7 @@ use super::*;
 
 fn request_of(ctx: &Ctx<'_>, tx: &mut Txn<'_>, inst: &Instance) -> Result<Option<SpotRequest>> {
     match &inst.spot_request_id {
-        Some(id) => Ok(tx.get::<SpotRequest>(&scope_key(ctx), id)?),
+        Some(id) => Ok(tx.get::<SpotRequest>(ctx.scope.key(), id)?),
         None => Ok(None),
     }
 }
@@ -67,7 +67,7 @@ pub fn after_user_action(
         } else if !started && inst.state == InstanceState::Stopping {
             r.user_stopping(ctx.now);
         }
-        save(ctx.ids.seed(), tx, &scope_key(ctx), &mut r)?;
+        save(ctx.ids.seed(), tx, ctx.scope.key(), &mut r)?;
     }
     Ok(())
 }

@@ -49,10 +49,6 @@ fn invalid(message: impl Into<String>) -> Ec2Error {
     Ec2Error::invalid_parameter_value(message)
 }
 
-fn scope_key(ctx: &Ctx<'_>) -> String {
-    ctx.scope.key()
-}
-
 /// A context at another moment (the time a step was due).
 fn at<'a>(ctx: &Ctx<'a>, now: UnixMillis) -> Ctx<'a> {
     Ctx { now, ..*ctx }
@@ -267,7 +263,7 @@ pub fn run_spot(
     }
     let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
     for r in requests.iter_mut() {
-        save(ctx.ids.seed(), tx, &scope_key(ctx), r)?;
+        save(ctx.ids.seed(), tx, ctx.scope.key(), r)?;
     }
     for r in &requests {
         if !capacity_ok(tx, &plan.zone, &plan.instance_type, r)? {
@@ -281,7 +277,7 @@ pub fn run_spot(
     let instances = launch::launch(ctx, tx, plan, count, reservation_id, Some(&ids))?;
     for (r, inst) in requests.iter_mut().zip(&instances) {
         r.fulfilled(ctx.now, inst.id.to_string(), inst.availability_zone.to_string());
-        save(ctx.ids.seed(), tx, &scope_key(ctx), r)?;
+        save(ctx.ids.seed(), tx, ctx.scope.key(), r)?;
     }
     Ok(instances)
 }
@@ -380,7 +376,7 @@ pub fn request_spot_instances(
             new_request(ctx, tx, &plan, spot_type, max_price, req.valid_from, req.valid_until, behavior, tags.clone())?;
         r.launch_group = req.launch_group.clone();
         r.availability_zone_group = req.availability_zone_group.clone();
-        save(ctx.ids.seed(), tx, &scope_key(ctx), &mut r)?;
+        save(ctx.ids.seed(), tx, ctx.scope.key(), &mut r)?;
         out.push(r);
     }
     remember(ctx, tx, token_key, fp, out.iter().map(|r| r.id.clone()).collect())?;
@@ -514,7 +510,7 @@ pub fn describe_spot_instance_requests(
     let ids = well_formed(IdKind::SpotInstanceRequest, req.spot_instance_request_ids.as_deref().unwrap_or_default())?;
     let filters = filters(&SPOT_FILTERS, &req.filters)?;
     dry_run_gate(ctx, req.dry_run)?;
-    let requests = if ids.is_empty() { tx.scan::<SpotRequest>(&scope_key(ctx))? } else { load(ctx, tx, &ids)? };
+    let requests = if ids.is_empty() { tx.scan::<SpotRequest>(ctx.scope.key())? } else { load(ctx, tx, &ids)? };
     let mut rows = Vec::with_capacity(requests.len());
     for r in requests {
         let row = RequestRow { plan: plan_of(&r)?, r };
@@ -541,7 +537,7 @@ pub fn cancel_spot_instance_requests(
     let mut requests = load(ctx, tx, &ids)?;
     for r in requests.iter_mut() {
         r.cancel(ctx.now, ctx.spot_durations);
-        save(ctx.ids.seed(), tx, &scope_key(ctx), r)?;
+        save(ctx.ids.seed(), tx, ctx.scope.key(), r)?;
     }
     Ok(dto::CancelSpotInstanceRequestsResult {
         cancelled_spot_instance_requests: Some(

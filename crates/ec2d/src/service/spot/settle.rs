@@ -49,7 +49,7 @@ pub(super) fn market_price(ctx: &Ctx<'_>, r: &SpotRequest, t: UnixMillis) -> Res
 /// Settles the request `id` of the scope, whose entry in the due-work index came due
 /// (`service::due::catch_up`).
 pub fn settle_due(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<()> {
-    if let Some(r) = tx.get::<SpotRequest>(&scope_key(ctx), id)? {
+    if let Some(r) = tx.get::<SpotRequest>(ctx.scope.key(), id)? {
         if schedule::waits(&r) {
             settle_request(ctx, tx, r)?;
         }
@@ -59,12 +59,12 @@ pub fn settle_due(ctx: &Ctx<'_>, tx: &mut Txn<'_>, id: &str) -> Result<()> {
 
 /// Applies the request's and its instance's due steps up to `ctx.now`, in time order.
 pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Result<SpotRequest> {
-    let scope = scope_key(ctx);
+    let scope = ctx.scope.key();
     let now = ctx.now;
     // A bound on steps per settle, far above any real sequence, so nothing can spin.
     for _ in 0..10_000 {
         let mut inst = match &r.instance_id {
-            Some(id) => tx.get::<Instance>(&scope, id)?,
+            Some(id) => tx.get::<Instance>(scope, id)?,
             None => None,
         };
         let instance_due = inst.as_ref().and_then(|i| i.pending).map(|p| p.due);
@@ -82,7 +82,7 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
                 let before = Before::of(i);
                 let outcome = settle(i, t, ctx.durations);
                 if outcome == Settled::Purged {
-                    tx.delete::<Instance>(&scope, &i.id)?;
+                    tx.delete::<Instance>(scope, &i.id)?;
                     continue;
                 }
                 state_changes::apply(&cx, tx, before, i, Accounting::Lenient)?;
@@ -167,6 +167,6 @@ pub fn settle_request(ctx: &Ctx<'_>, tx: &mut Txn<'_>, mut r: SpotRequest) -> Re
             }
         }
     }
-    save(ctx.ids.seed(), tx, &scope, &mut r)?;
+    save(ctx.ids.seed(), tx, scope, &mut r)?;
     Ok(r)
 }
