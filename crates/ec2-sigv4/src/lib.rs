@@ -19,7 +19,7 @@
 //! - the payload hash is the hex SHA-256 of the body (an `X-Amz-Content-Sha256` header, if sent,
 //!   must equal it).
 
-use ec2_time::{civil_from_days, days_from_civil, UnixMillis, MILLIS_PER_SECOND};
+use ec2_time::{civil_from_days, days_from_civil, days_in_month, UnixMillis, MILLIS_PER_SECOND};
 use ec2_words::{find_byte, word, HIGHS, ONES};
 use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -578,16 +578,8 @@ fn instant(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64)
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    // 31 April, 29 February of a common year, ...
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    if day > month_days {
-        return None;
+    if day > days_in_month(year, month) {
+        return None; // 31 April, 29 February of a common year, ...
     }
     let days = days_from_civil(year, month, day);
     Some(UnixMillis((days * 86_400 + hour * 3600 + minute * 60 + second) * MILLIS_PER_SECOND))
